@@ -1,0 +1,274 @@
+"""The call-center core: agents, live calls, and every decision between them.
+
+Pure and synchronous: each method takes the current time, updates the in-memory model and returns the
+commands the adapters must carry out. Because nothing here awaits, each method is atomic with respect to
+the event loop: an agent can never receive two offers, and a call is offered to one agent at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from cti.calls.commands import AgentChanged, CallChanged, Command, ConnectCall, HangupChannel, OfferCall
+from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall
+from cti.calls.model import Call, CallState, EndReason, Outcome
+from cti.routing.agents import Agent, AgentState, PendingChange
+from cti.routing.selection import longest_idle
+
+__all__ = ["CallCenter"]
+
+
+class CallCenter:
+    def __init__(self) -> None:
+        self.agents: dict[str, Agent] = {}
+        self.calls: dict[str, Call] = {}
+        # channel id -> call id, for both the caller's channel and the agent legs we originate.
+        self._channels: dict[str, str] = {}
+
+    # -- model ------------------------------------------------------------------------------------------
+    def add_agent(self, agent_id: str, name: str = "") -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            agent = self.agents[agent_id] = Agent(agent_id=agent_id, name=name)
+        elif name:
+            agent.name = name
+        return agent
+
+    def restore(self, agents: Iterable[Agent], calls: Iterable[Call]) -> None:
+        """Load state saved by a previous controller (the caller resyncs it with Asterisk next)."""
+        for agent in agents:
+            self.agents[agent.agent_id] = agent
+        for call in calls:
+            if call.state is CallState.ENDED:
+                continue
+            self.calls[call.call_id] = call
+            self._channels[call.channel_id] = call.call_id
+            if call.agent_channel_id:
+                self._channels[call.agent_channel_id] = call.call_id
+
+    def agent(self, agent_id: str) -> Agent:
+        try:
+            return self.agents[agent_id]
+        except KeyError:
+            raise UnknownAgent(agent_id) from None
+
+    def call(self, call_id: str) -> Call:
+        try:
+            return self.calls[call_id]
+        except KeyError:
+            raise UnknownCall(call_id) from None
+
+    def call_for_channel(self, channel_id: str) -> Call | None:
+        call_id = self._channels.get(channel_id)
+        return None if call_id is None else self.calls.get(call_id)
+
+    def waiting(self, queue: str | None = None) -> list[Call]:
+        """Calls not yet offered, in the order they will be served."""
+        calls = [c for c in self.calls.values() if c.state is CallState.WAITING]
+        if queue is not None:
+            calls = [c for c in calls if c.queue == queue]
+        return sorted(calls, key=lambda c: (c.arrived_at, c.call_id))
+
+    # -- agent requests ---------------------------------------------------------------------------------
+    def login(self, agent_id: str, extension: str, now: datetime, *, ready: bool = False) -> list[Command]:
+        agent = self.agent(agent_id)
+        holder = next((a for a in self.agents.values()
+                       if a.extension == extension and a.agent_id != agent_id), None)
+        if holder is not None:
+            raise ExtensionInUse(extension, holder.agent_id)
+        if agent.busy and agent.extension != extension:
+            raise InvalidTransition(f"agent {agent_id} is on a call at extension {agent.extension}")
+        agent.extension = extension
+        if agent.state is AgentState.LOGGED_OUT:
+            if ready:
+                agent.transition(AgentState.READY, now)
+            else:
+                agent.transition(AgentState.NOT_READY, now, reason="login")
+        elif ready and agent.state is AgentState.NOT_READY:
+            agent.transition(AgentState.READY, now)
+        return [AgentChanged(agent.snapshot()), *self.dispatch(now)]
+
+    def set_ready(self, agent_id: str, now: datetime) -> list[Command]:
+        agent = self.agent(agent_id)
+        if agent.state is AgentState.LOGGED_OUT:
+            raise InvalidTransition(f"agent {agent_id} must log in before going ready")
+        if agent.busy:
+            agent.pending = None  # the agent changed their mind about leaving after this call
+        elif agent.state is AgentState.NOT_READY:
+            agent.transition(AgentState.READY, now)
+        return [AgentChanged(agent.snapshot()), *self.dispatch(now)]
+
+    def set_not_ready(self, agent_id: str, reason: str, now: datetime) -> list[Command]:
+        agent = self.agent(agent_id)
+        if agent.state is AgentState.LOGGED_OUT:
+            raise InvalidTransition(f"agent {agent_id} must log in first")
+        if agent.busy:
+            agent.pending = PendingChange(AgentState.NOT_READY, reason)
+        else:
+            agent.transition(AgentState.NOT_READY, now, reason=reason)
+        return [AgentChanged(agent.snapshot())]
+
+    def logout(self, agent_id: str, now: datetime) -> list[Command]:
+        agent = self.agent(agent_id)
+        if agent.busy:
+            agent.pending = PendingChange(AgentState.LOGGED_OUT)
+        elif agent.state is not AgentState.LOGGED_OUT:
+            agent.transition(AgentState.LOGGED_OUT, now)
+        return [AgentChanged(agent.snapshot())]
+
+    # -- call events ------------------------------------------------------------------------------------
+    def call_arrived(self, call: Call, now: datetime) -> list[Command]:
+        if call.call_id in self.calls:
+            return []
+        self.calls[call.call_id] = call
+        self._channels[call.channel_id] = call.call_id
+        return [CallChanged(call.snapshot()), *self.dispatch(now)]
+
+    def offer_answered(self, agent_channel_id: str, now: datetime) -> list[Command]:
+        """The agent picked up. Connect them unless the call moved on meanwhile."""
+        call = self.call_for_channel(agent_channel_id)
+        if call is None or call.state is not CallState.RINGING or call.agent_channel_id != agent_channel_id:
+            self._channels.pop(agent_channel_id, None)
+            return [HangupChannel(agent_channel_id)]
+        assert call.agent_id is not None
+        agent = self.agent(call.agent_id)
+        call.state = CallState.CONNECTED
+        call.answered_at = now
+        agent.transition(AgentState.ON_CALL, now)
+        agent.call_id = call.call_id
+        return [
+            ConnectCall(call.call_id, call.channel_id, agent_channel_id, call.queue),
+            CallChanged(call.snapshot()),
+            AgentChanged(agent.snapshot()),
+        ]
+
+    def channel_gone(
+        self, channel_id: str, now: datetime, *, offer_failure: str | None = None
+    ) -> list[Command]:
+        """A channel of ours hung up or vanished.
+
+        ``offer_failure`` is the not-ready reason to give an agent whose ringing phone failed
+        (``no_answer``, ``busy``, ``unreachable``); ``None`` when the system, not the agent, is at fault.
+        """
+        call = self.call_for_channel(channel_id)
+        self._channels.pop(channel_id, None)
+        if call is None:
+            return []
+        if channel_id == call.channel_id:
+            return self._caller_gone(call, now)
+        if channel_id == call.agent_channel_id:
+            return self._agent_leg_gone(call, now, offer_failure)
+        return []
+
+    def _caller_gone(self, call: Call, now: datetime) -> list[Command]:
+        commands: list[Command] = []
+        if call.state is CallState.CONNECTED:
+            outcome = Outcome.ANSWERED
+        else:
+            outcome = Outcome.ABANDONED
+        if call.agent_channel_id and call.state in (CallState.RINGING, CallState.CONNECTED):
+            commands.append(HangupChannel(call.agent_channel_id, call.call_id))
+        commands += self._release_agent(call, now, handled=call.state is CallState.CONNECTED)
+        commands += self._end(call, now, outcome, EndReason.CALLER_HANGUP)
+        return commands + self.dispatch(now)
+
+    def _agent_leg_gone(self, call: Call, now: datetime, offer_failure: str | None) -> list[Command]:
+        if call.state is CallState.RINGING:
+            # Ring-no-answer, busy or unreachable: the agent is made not-ready so the next caller does
+            # not ring an empty desk; the call goes back to the head of its queue.
+            assert call.agent_id is not None
+            agent = self.agent(call.agent_id)
+            commands: list[Command] = []
+            if agent.call_id == call.call_id:
+                pending, agent.pending = agent.pending, None
+                if pending is not None and pending.state is AgentState.LOGGED_OUT:
+                    agent.transition(AgentState.LOGGED_OUT, now)
+                elif offer_failure is not None:
+                    agent.transition(AgentState.NOT_READY, now, reason=offer_failure)
+                elif pending is not None:
+                    agent.transition(AgentState.NOT_READY, now, reason=pending.reason)
+                else:
+                    idle_since = agent.idle_since
+                    agent.transition(AgentState.READY, now)
+                    agent.idle_since = idle_since
+                commands.append(AgentChanged(agent.snapshot()))
+            call.state = CallState.WAITING
+            call.agent_id = call.agent_extension = call.agent_channel_id = None
+            return [*commands, CallChanged(call.snapshot()), *self.dispatch(now)]
+        if call.state is CallState.CONNECTED:
+            commands = [HangupChannel(call.channel_id, call.call_id)]
+            commands += self._release_agent(call, now, handled=True)
+            commands += self._end(call, now, Outcome.ANSWERED, EndReason.AGENT_HANGUP)
+            return commands + self.dispatch(now)
+        return []
+
+    def call_lost(self, call_id: str, now: datetime) -> list[Command]:
+        """The caller's channel no longer exists in Asterisk (found on resync)."""
+        call = self.call(call_id)
+        outcome = Outcome.ANSWERED if call.state is CallState.CONNECTED else Outcome.FAILED
+        commands: list[Command] = []
+        if call.agent_channel_id and call.state in (CallState.RINGING, CallState.CONNECTED):
+            commands.append(HangupChannel(call.agent_channel_id, call.call_id))
+        self._channels.pop(call.channel_id, None)
+        commands += self._release_agent(call, now, handled=call.state is CallState.CONNECTED)
+        commands += self._end(call, now, outcome, EndReason.CHANNEL_LOST)
+        return commands + self.dispatch(now)
+
+    # -- decisions --------------------------------------------------------------------------------------
+    def dispatch(self, now: datetime) -> list[Command]:
+        """Offer waiting calls, oldest first, to the longest-idle ready agents."""
+        commands: list[Command] = []
+        for call in self.waiting():
+            agent = longest_idle(self.agents.values())
+            if agent is None:
+                break
+            assert agent.extension is not None
+            call.offers += 1
+            call.state = CallState.RINGING
+            call.offered_at = call.offered_at or now
+            call.agent_id = agent.agent_id
+            call.agent_extension = agent.extension
+            call.agent_channel_id = f"{call.call_id}-a{call.offers}"
+            self._channels[call.agent_channel_id] = call.call_id
+            agent.transition(AgentState.RINGING, now)
+            agent.call_id = call.call_id
+            commands += [
+                OfferCall(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id,
+                          call.channel_id, call.caller_number, call.caller_name),
+                CallChanged(call.snapshot()),
+                AgentChanged(agent.snapshot()),
+            ]
+        return commands
+
+    def _release_agent(self, call: Call, now: datetime, *, handled: bool) -> list[Command]:
+        if call.agent_id is None:
+            return []
+        agent = self.agents.get(call.agent_id)
+        if agent is None or agent.call_id != call.call_id:
+            return []
+        idle_since = agent.idle_since
+        pending, agent.pending = agent.pending, None
+        if pending is not None and pending.state is AgentState.LOGGED_OUT:
+            agent.transition(AgentState.LOGGED_OUT, now)
+        elif pending is not None:
+            agent.transition(AgentState.NOT_READY, now, reason=pending.reason)
+        else:
+            agent.transition(AgentState.READY, now)
+            if not handled:
+                # Rung for a caller who then hung up: keep the agent's place in the idle order.
+                agent.idle_since = idle_since
+        if handled:
+            agent.calls_handled += 1
+        return [AgentChanged(agent.snapshot())]
+
+    def _end(self, call: Call, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
+        call.state = CallState.ENDED
+        call.ended_at = now
+        call.outcome = outcome
+        call.end_reason = reason
+        self.calls.pop(call.call_id, None)
+        self._channels.pop(call.channel_id, None)
+        if call.agent_channel_id:
+            self._channels.pop(call.agent_channel_id, None)
+        return [CallChanged(call.snapshot())]

@@ -1,0 +1,54 @@
+"""What the core asks the adapters to do. Plain data: the controller executes and persists them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cti.calls.model import Call
+from cti.routing.agents import Agent
+
+__all__ = ["AgentChanged", "CallChanged", "Command", "ConnectCall", "HangupChannel", "OfferCall"]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCall:
+    """Ring the agent's phone; its answer enters Stasis as ``agent_channel_id``."""
+
+    call_id: str
+    agent_id: str
+    extension: str
+    agent_channel_id: str
+    caller_channel_id: str
+    caller_number: str
+    caller_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectCall:
+    """Bridge the caller with the agent who answered."""
+
+    call_id: str
+    caller_channel_id: str
+    agent_channel_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangupChannel:
+    channel_id: str
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChanged:
+    agent: Agent
+
+
+@dataclass(frozen=True, slots=True)
+class CallChanged:
+    """A call's state moved; ``call.state`` is ``ENDED`` once it has its outcome."""
+
+    call: Call
+
+
+Command = OfferCall | ConnectCall | HangupChannel | AgentChanged | CallChanged

@@ -1,0 +1,63 @@
+"""A call as the contact center sees it, from arrival to its outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = ["Call", "CallState", "EndReason", "Outcome"]
+
+
+class CallState(StrEnum):
+    WAITING = "waiting"  # answered by cti, on hold in its queue
+    RINGING = "ringing"  # offered: an agent's phone is ringing
+    CONNECTED = "connected"  # bridged with an agent
+    ENDED = "ended"
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"  # an agent talked to the caller
+    ABANDONED = "abandoned"  # the caller hung up before reaching an agent
+    FAILED = "failed"  # the system lost the call (Asterisk restarted, the channel vanished)
+
+
+class EndReason(StrEnum):
+    CALLER_HANGUP = "caller_hangup"
+    AGENT_HANGUP = "agent_hangup"
+    CHANNEL_LOST = "channel_lost"
+
+
+@dataclass(slots=True)
+class Call:
+    call_id: str
+    channel_id: str
+    caller_number: str
+    service_number: str
+    queue: str
+    arrived_at: datetime
+    caller_name: str | None = None
+    state: CallState = CallState.WAITING
+    agent_id: str | None = None
+    agent_extension: str | None = None
+    agent_channel_id: str | None = None
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    offers: int = 0
+    outcome: Outcome | None = None
+    end_reason: EndReason | None = None
+
+    @property
+    def wait_seconds(self) -> float | None:
+        until = self.answered_at or self.ended_at
+        return None if until is None else max(0.0, (until - self.arrived_at).total_seconds())
+
+    @property
+    def talk_seconds(self) -> float | None:
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return max(0.0, (self.ended_at - self.answered_at).total_seconds())
+
+    def snapshot(self) -> Call:
+        return replace(self)

@@ -1,0 +1,84 @@
+"""JSON encoding of agents and calls for the live store. Versioned so a newer controller can read it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from cti.calls.model import Call, CallState, EndReason, Outcome
+from cti.routing.agents import Agent, AgentState, PendingChange
+
+__all__ = ["decode_agent", "decode_call", "encode_agent", "encode_call"]
+
+VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def encode_agent(agent: Agent) -> str:
+    data = {f.name: _plain(getattr(agent, f.name)) for f in fields(agent) if f.name not in ("history", "pending")}
+    if agent.pending is not None:
+        data["pending"] = {"state": agent.pending.state.value, "reason": agent.pending.reason}
+    data["v"] = VERSION
+    return json.dumps(data)
+
+
+def encode_call(call: Call) -> str:
+    data = {f.name: _plain(getattr(call, f.name)) for f in fields(call)}
+    data["v"] = VERSION
+    return json.dumps(data)
+
+
+def _dt(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def decode_agent(raw: str | bytes) -> Agent:
+    data = json.loads(raw)
+    pending = data.get("pending")
+    return Agent(
+        agent_id=data["agent_id"],
+        name=data.get("name", ""),
+        extension=data.get("extension"),
+        state=AgentState(data["state"]),
+        reason=data.get("reason"),
+        state_since=_dt(data.get("state_since")),
+        idle_since=_dt(data.get("idle_since")),
+        call_id=data.get("call_id"),
+        pending=None if pending is None else PendingChange(AgentState(pending["state"]), pending.get("reason")),
+        calls_handled=int(data.get("calls_handled", 0)),
+    )
+
+
+def decode_call(raw: str | bytes) -> Call:
+    data = json.loads(raw)
+    arrived = _dt(data["arrived_at"])
+    assert arrived is not None
+    return Call(
+        call_id=data["call_id"],
+        channel_id=data["channel_id"],
+        caller_number=data["caller_number"],
+        service_number=data["service_number"],
+        queue=data["queue"],
+        arrived_at=arrived,
+        caller_name=data.get("caller_name"),
+        state=CallState(data["state"]),
+        agent_id=data.get("agent_id"),
+        agent_extension=data.get("agent_extension"),
+        agent_channel_id=data.get("agent_channel_id"),
+        offered_at=_dt(data.get("offered_at")),
+        answered_at=_dt(data.get("answered_at")),
+        ended_at=_dt(data.get("ended_at")),
+        offers=int(data.get("offers", 0)),
+        outcome=None if data.get("outcome") is None else Outcome(data["outcome"]),
+        end_reason=None if data.get("end_reason") is None else EndReason(data["end_reason"]),
+    )

@@ -1,0 +1,13 @@
+"""The one exception type storage callers need to handle."""
+
+from __future__ import annotations
+
+__all__ = ["StorageError"]
+
+
+class StorageError(Exception):
+    """A storage operation failed.
+
+    Raised ``from`` the SQLAlchemy/driver exception when there is one, so the original stays in
+    ``__cause__`` for logs while callers only ever catch this type.
+    """

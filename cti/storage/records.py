@@ -1,0 +1,83 @@
+"""Plain values exchanged with :class:`~cti.storage.database.Database`.
+
+Callers never see ORM objects: those are bound to a session and would tempt callers into lazy
+loads outside of one. Every datetime here is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+__all__ = [
+    "OUTCOMES",
+    "ROLES",
+    "AgentRecord",
+    "AgentStateRecord",
+    "InteractionRecord",
+    "UserRecord",
+]
+
+ROLES: Final = ("agent", "supervisor", "admin")
+"""Allowed values of :attr:`UserRecord.role`, least privileged first."""
+
+OUTCOMES: Final = ("answered", "abandoned", "failed")
+"""Values the call handling writes to :attr:`InteractionRecord.outcome` once a call has ended."""
+
+
+# kw_only: seventeen fields, most of them optional, are too many to pass by position safely.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionRecord:
+    """One inbound call, from arrival in the queue to its end."""
+
+    call_id: str
+    channel_id: str
+    caller_number: str
+    caller_name: str | None = None
+    service_number: str
+    queue: str
+    agent_id: str | None = None
+    agent_extension: str | None = None
+    arrived_at: datetime
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    wait_seconds: float | None = None
+    """arrived → answered, or arrived → ended when the call was never answered."""
+    talk_seconds: float | None = None
+    """answered → ended."""
+    offers: int = 0
+    """How many agent phones were rung for this call."""
+    outcome: str | None = None
+    """One of :data:`OUTCOMES`; ``None`` while the call is in progress."""
+    end_reason: str | None = None
+    """Why the call ended, e.g. ``caller_hangup``, ``agent_hangup``, ``shutdown``."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    agent_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """An API user; the token itself is never part of it (only its hash is stored)."""
+
+    user_id: int
+    name: str
+    role: str
+    agent_id: str | None
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateRecord:
+    """An agent entered ``state`` at ``at``; it lasts until the agent's next record."""
+
+    agent_id: str
+    state: str
+    reason: str | None
+    extension: str | None
+    at: datetime
