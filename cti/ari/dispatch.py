@@ -39,6 +39,11 @@ class OrderedDispatcher:
         """Jobs queued and not yet started, across all lanes."""
         return sum(len(queue) for queue in self._queues.values())
 
+    def in_job(self) -> bool:
+        """Whether the calling task is one of this dispatcher's lanes (i.e. we are inside a job)."""
+        current = asyncio.current_task()
+        return current is not None and current in self._workers.values()
+
     def submit(self, key: str | None, job: Job) -> None:
         """Queue ``job`` behind every job already submitted with the same ``key``."""
         if self._closed:

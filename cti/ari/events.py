@@ -188,46 +188,75 @@ def _int(data: Mapping[str, Any], name: str, default: int = 0) -> int:
     return default if value is None else value
 
 
-_Fields = dict[str, Any]
-_PARSERS: dict[str, tuple[type[Event], Callable[[Mapping[str, Any]], _Fields]]] = {
-    "StasisStart": (StasisStart, lambda d: {
+def _stasis_start(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {
         "channel": _channel(d, "channel"),
         "args": str_tuple(d, "args", "StasisStart"),
         "replace_channel": _opt_channel(d, "replace_channel"),
-    }),
-    "StasisEnd": (StasisEnd, lambda d: {"channel": _channel(d, "channel")}),
-    "ChannelDestroyed": (ChannelDestroyed, lambda d: {
+    }
+
+
+def _channel_only(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {"channel": _channel(d, "channel")}
+
+
+def _channel_destroyed(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {
         "channel": _channel(d, "channel"),
         "cause": _int(d, "cause"),
         "cause_txt": opt_str(d, "cause_txt", "ChannelDestroyed"),
-    }),
-    "ChannelHangupRequest": (ChannelHangupRequest, lambda d: {
+    }
+
+
+def _hangup_request(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {
         "channel": _channel(d, "channel"),
         "cause": opt_int(d, "cause", "ChannelHangupRequest"),
         "soft": opt_bool(d, "soft", "ChannelHangupRequest"),
-    }),
-    "ChannelStateChange": (ChannelStateChange, lambda d: {"channel": _channel(d, "channel")}),
-    "ChannelDtmfReceived": (ChannelDtmfReceived, lambda d: {
+    }
+
+
+def _dtmf(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {
         "channel": _channel(d, "channel"),
         "digit": req_str(d, "digit", "ChannelDtmfReceived"),
         "duration_ms": _int(d, "duration_ms"),
-    }),
-    "ChannelEnteredBridge": (ChannelEnteredBridge, lambda d: {
-        "bridge": _bridge(d),
-        "channel": _channel(d, "channel"),
-    }),
-    "ChannelLeftBridge": (ChannelLeftBridge, lambda d: {
-        "bridge": _bridge(d),
-        "channel": _channel(d, "channel"),
-    }),
-    "BridgeDestroyed": (BridgeDestroyed, lambda d: {"bridge": _bridge(d)}),
-    "PlaybackStarted": (PlaybackStarted, lambda d: {"playback": _playback(d)}),
-    "PlaybackFinished": (PlaybackFinished, lambda d: {"playback": _playback(d)}),
-    "Dial": (Dial, lambda d: {
+    }
+
+
+def _bridge_and_channel(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {"bridge": _bridge(d), "channel": _channel(d, "channel")}
+
+
+def _bridge_only(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {"bridge": _bridge(d)}
+
+
+def _playback_only(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {"playback": _playback(d)}
+
+
+def _dial(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {
         "peer": _channel(d, "peer"),
         "caller": _opt_channel(d, "caller"),
         "dialstatus": opt_str(d, "dialstatus", "Dial"),
-    }),
+    }
+
+
+_PARSERS: dict[str, tuple[type[Event], Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
+    "StasisStart": (StasisStart, _stasis_start),
+    "StasisEnd": (StasisEnd, _channel_only),
+    "ChannelDestroyed": (ChannelDestroyed, _channel_destroyed),
+    "ChannelHangupRequest": (ChannelHangupRequest, _hangup_request),
+    "ChannelStateChange": (ChannelStateChange, _channel_only),
+    "ChannelDtmfReceived": (ChannelDtmfReceived, _dtmf),
+    "ChannelEnteredBridge": (ChannelEnteredBridge, _bridge_and_channel),
+    "ChannelLeftBridge": (ChannelLeftBridge, _bridge_and_channel),
+    "BridgeDestroyed": (BridgeDestroyed, _bridge_only),
+    "PlaybackStarted": (PlaybackStarted, _playback_only),
+    "PlaybackFinished": (PlaybackFinished, _playback_only),
+    "Dial": (Dial, _dial),
 }
 
 
@@ -235,7 +264,7 @@ def parse_event(data: Mapping[str, Any]) -> Event:
     """Build the typed event for one decoded websocket frame; ``AriProtocolError`` if it is malformed."""
     data = as_mapping(data, "event")
     event_type = req_str(data, "type", "event")
-    common = {
+    common: dict[str, Any] = {
         "type": event_type,
         "application": opt_str(data, "application", event_type),
         "timestamp": opt_str(data, "timestamp", event_type),

@@ -8,6 +8,7 @@ DAC override, so the installer owns every Asterisk directory by root instead of 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import shutil
@@ -73,6 +74,8 @@ class AsteriskRoot:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Kept so the child is reaped by us when it stops (and Python doesn't warn it outlived its handle).
+        self._process: subprocess.Popen[bytes] | None = None
 
     # -- build ------------------------------------------------------------------------------------------
     @property
@@ -155,6 +158,7 @@ class AsteriskRoot:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
             log.close()
+            self._process = proc
             pid = proc.pid
             self.pidfile.write_text(f"{pid}\n")
         self.wait_for_ari(settings, timeout, pid)
@@ -194,6 +198,10 @@ class AsteriskRoot:
                 if not _wait_gone(pid, timeout / 2):
                     _signal(pid, signal.SIGKILL)
                     _wait_gone(pid, 5)
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(5)
+            self._process = None
         self.pidfile.unlink(missing_ok=True)
         self._unmount()
 

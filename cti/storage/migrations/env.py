@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -40,7 +40,7 @@ def _url() -> str:
     return url
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Revisions must not import the models (they change; a migration must not), so the decorator
     # is written out as the column type it stores.
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -1,0 +1,70 @@
+"""Thin typed asyncio client for the Asterisk 22 REST Interface: REST calls, typed events, ordered dispatch.
+
+``AriClient`` makes REST calls; ``EventStream`` keeps the events websocket connected and hands each
+event to an ``OrderedDispatcher`` lane so that events about one channel are handled in order.
+"""
+
+from cti.ari.client import AriClient
+from cti.ari.dispatch import OrderedDispatcher
+from cti.ari.errors import (
+    AriBadRequest,
+    AriConflict,
+    AriConnectionError,
+    AriError,
+    AriHTTPError,
+    AriNotFound,
+    AriProtocolError,
+    AriUnprocessable,
+)
+from cti.ari.events import (
+    BridgeDestroyed,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelEnteredBridge,
+    ChannelHangupRequest,
+    ChannelLeftBridge,
+    ChannelStateChange,
+    Dial,
+    Event,
+    PlaybackFinished,
+    PlaybackStarted,
+    StasisEnd,
+    StasisStart,
+    UnknownEvent,
+    parse_event,
+)
+from cti.ari.events_stream import EventHandler, EventStream
+from cti.ari.models import Bridge, Channel, Playback
+
+__all__ = [
+    "AriBadRequest",
+    "AriClient",
+    "AriConflict",
+    "AriConnectionError",
+    "AriError",
+    "AriHTTPError",
+    "AriNotFound",
+    "AriProtocolError",
+    "AriUnprocessable",
+    "Bridge",
+    "BridgeDestroyed",
+    "Channel",
+    "ChannelDestroyed",
+    "ChannelDtmfReceived",
+    "ChannelEnteredBridge",
+    "ChannelHangupRequest",
+    "ChannelLeftBridge",
+    "ChannelStateChange",
+    "Dial",
+    "Event",
+    "EventHandler",
+    "EventStream",
+    "OrderedDispatcher",
+    "Playback",
+    "PlaybackFinished",
+    "PlaybackStarted",
+    "StasisEnd",
+    "StasisStart",
+    "UnknownEvent",
+    "parse_event",
+]

@@ -1,0 +1,63 @@
+"""The composition root: builds the application from settings and wires every component explicitly.
+
+Components open in order and close in reverse through aiohttp's ``cleanup_ctx``: database (migrated, admin
+bootstrapped) -> Redis live store -> ARI client -> call controller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cti.ari import AriClient
+from cti.controller import CallController
+from cti.settings import Settings
+from cti.state import LiveStore
+from cti.storage import Database
+from cti.web import CONTROLLER, DATABASE, SETTINGS, routes
+from cti.web.auth import TokenCache, make_auth_middleware
+from cti.web.errors import error_middleware
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("cti")
+
+
+def create_app(settings: Settings, *, connect_timeout: float = 0.0) -> web.Application:
+    """``connect_timeout`` > 0 makes start-up wait that long for the ARI websocket (tests, demo)."""
+    database = Database(settings.database_url)
+    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(database))],
+                          client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app[DATABASE] = database
+
+    async def storage(app: web.Application) -> AsyncIterator[None]:
+        await database.upgrade()
+        await database.ensure_user_token("admin", "admin", settings.admin_token.get_secret_value())
+        yield
+        await database.close()
+
+    async def controller(app: web.Application) -> AsyncIterator[None]:
+        live = LiveStore(settings.redis_url, settings.redis_prefix)
+        if not await live.ping():
+            log.error("Redis at %s is not answering; live state stays in memory until it does",
+                      settings.redis_url)
+            live.dirty = True
+        ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(),
+                        settings.ari_app, timeout=settings.ari_timeout)
+        await ari.start()
+        ctl = CallController(settings, ari, live, database)
+        app[CONTROLLER] = ctl
+        await ctl.start()
+        if connect_timeout > 0:
+            await ctl.wait_connected(connect_timeout)
+        yield
+        await ctl.close()
+        await ari.close()
+        await live.close()
+
+    app.cleanup_ctx.extend([storage, controller])
+    app.add_routes(routes)
+    return app

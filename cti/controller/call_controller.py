@@ -1,0 +1,371 @@
+"""The call controller: ARI events in, core decisions, ARI requests and persistence out.
+
+Lifecycle of an inbound call (see docs/architecture.md)::
+
+    StasisStart(inbound) -> answer -> queue's holding bridge (music on hold) -> core offers it
+    -> originate to the agent's endpoint (ring timeout) -> agent answers: StasisStart(agent)
+    -> mixing bridge with caller and agent -> either side hangs up -> the other leg and the bridge go.
+
+Channel operations on one call are serialized by a per-call lock (the caller's hold and connect must not
+cross); everything else runs concurrently. Decisions are made by :class:`~cti.calls.CallCenter`, which is
+synchronous, so the order of its commands is the order they are queued for persistence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from cti.ari import (
+    AriClient,
+    AriError,
+    AriHTTPError,
+    AriNotFound,
+    ChannelDestroyed,
+    Event,
+    EventStream,
+    StasisEnd,
+    StasisStart,
+)
+from cti.calls import (
+    AgentChanged,
+    Call,
+    CallCenter,
+    CallChanged,
+    CallState,
+    Command,
+    ConnectCall,
+    HangupChannel,
+    OfferCall,
+)
+from cti.controller.persistence import StateWriter
+from cti.routing import Agent
+from cti.settings import Settings
+from cti.state import LiveStore, LiveStoreError
+from cti.storage import Database
+
+__all__ = ["CallController", "UnknownExtension", "offer_failure_reason"]
+
+log = logging.getLogger("cti.controller")
+
+Clock = Callable[[], datetime]
+_AGENT_LEG = re.compile(r"^[0-9a-f]{32}-a\d+$")
+
+
+class UnknownExtension(Exception):
+    def __init__(self, extension: str) -> None:
+        super().__init__(f"extension {extension!r} is not a PJSIP endpoint on this Asterisk")
+        self.extension = extension
+
+
+def offer_failure_reason(cause: int) -> str:
+    """Not-ready reason for an agent whose ringing phone ended with this Q.850 cause."""
+    if cause == 17:
+        return "busy"
+    if cause == 21:
+        return "rejected"
+    if cause in (0, 16, 18, 19, 31):
+        return "no_answer"
+    return "unreachable"
+
+
+def hold_bridge_id(queue: str) -> str:
+    return f"cti-hold-{queue}"
+
+
+def call_bridge_id(call_id: str) -> str:
+    return f"cti-call-{call_id}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CallController:
+    def __init__(
+        self,
+        settings: Settings,
+        ari: AriClient,
+        live: LiveStore,
+        db: Database,
+        *,
+        clock: Clock = _now,
+    ) -> None:
+        self.settings = settings
+        self.ari = ari
+        self.live = live
+        self.db = db
+        self.clock = clock
+        self.core = CallCenter()
+        self.writer = StateWriter(live, db)
+        self.stats: Counter[str] = Counter()
+        self.events = EventStream(
+            settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), settings.ari_app,
+            handler=self._on_event, on_connect=self._resync,
+        )
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._hold_bridges: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._events_task: asyncio.Task[None] | None = None
+        self._redis_task: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        for record in await self.db.list_agents():
+            self.core.add_agent(record.agent_id, record.name)
+        try:
+            agents, calls = await self.live.load()
+        except LiveStoreError as exc:
+            log.error("starting without Redis state: %s", exc)
+            agents, calls = [], []
+        self.core.restore((a for a in agents if a.agent_id in self.core.agents), calls)
+        self.writer.start()
+        self._events_task = asyncio.create_task(self.events.run(), name="cti-ari-events")
+        self._redis_task = asyncio.create_task(self._redis_guard(), name="cti-redis-guard")
+
+    async def wait_connected(self, timeout: float = 30.0) -> None:
+        await self.events.wait_connected(timeout)
+
+    async def close(self) -> None:
+        for task in (self._redis_task, self._events_task):
+            if task is not None:
+                task.cancel()
+        await self.events.stop()
+        for task in (self._redis_task, self._events_task):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Holding bridges are ours; leave those still holding callers for the next controller.
+        waiting_queues = {c.queue for c in self.core.calls.values()}
+        for bridge_id in list(self._hold_bridges):
+            if bridge_id not in {hold_bridge_id(q) for q in waiting_queues}:
+                with contextlib.suppress(AriError):
+                    await self.ari.destroy_bridge(bridge_id)
+        await self.writer.close()
+
+    # -- agent requests (the API calls these) ---------------------------------------------------------
+    async def register_agent(self, agent_id: str, name: str) -> Agent:
+        agent = self.core.add_agent(agent_id, name)
+        self._apply([AgentChanged(agent.snapshot())])
+        return agent.snapshot()
+
+    async def login(self, agent_id: str, extension: str, *, ready: bool) -> Agent:
+        self.core.agent(agent_id)  # unknown agent -> 404 before we ask Asterisk anything
+        try:
+            await self.ari.request("GET", f"/endpoints/PJSIP/{extension}")
+        except AriNotFound as exc:
+            raise UnknownExtension(extension) from exc
+        self._apply(self.core.login(agent_id, extension, self.clock(), ready=ready))
+        return self.core.agent(agent_id).snapshot()
+
+    def set_ready(self, agent_id: str) -> Agent:
+        self._apply(self.core.set_ready(agent_id, self.clock()))
+        return self.core.agent(agent_id).snapshot()
+
+    def set_not_ready(self, agent_id: str, reason: str) -> Agent:
+        self._apply(self.core.set_not_ready(agent_id, reason, self.clock()))
+        return self.core.agent(agent_id).snapshot()
+
+    def logout(self, agent_id: str) -> Agent:
+        self._apply(self.core.logout(agent_id, self.clock()))
+        return self.core.agent(agent_id).snapshot()
+
+    # -- events -----------------------------------------------------------------------------------------
+    async def _on_event(self, event: Event) -> None:
+        self.stats["ari_events"] += 1
+        log.debug("event %s for %s", event.type, event.key)
+        if isinstance(event, StasisStart):
+            await self._on_stasis_start(event)
+        elif isinstance(event, StasisEnd):
+            # Once a channel leaves Stasis, Asterisk sends us nothing more about it (not even
+            # ChannelDestroyed), so leaving is the end of that leg for us.
+            self._apply(self.core.channel_gone(event.channel.id, self.clock()))
+        elif isinstance(event, ChannelDestroyed):
+            # Agent legs that never answered never enter Stasis; their end comes only as this event.
+            self._apply(self.core.channel_gone(
+                event.channel.id, self.clock(), offer_failure=offer_failure_reason(event.cause)))
+
+    async def _on_stasis_start(self, event: StasisStart) -> None:
+        kind = event.args[0] if event.args else ""
+        channel = event.channel
+        if kind == "agent":
+            self._apply(self.core.offer_answered(channel.id, self.clock()))
+        elif kind == "inbound":
+            service = event.args[1] if len(event.args) > 1 else channel.dialplan_exten
+            await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
+        else:
+            # Not a call we route (a helper channel of ours or something unexpected): leave it alone.
+            log.debug("ignoring StasisStart for %s with args %s", channel.id, event.args)
+
+    async def _accept(self, channel_id: str, number: str, name: str | None, service: str) -> None:
+        queue = self.settings.queue_for(service)
+        call = Call(
+            call_id=uuid.uuid4().hex, channel_id=channel_id, caller_number=_clean_number(number),
+            caller_name=name or None, service_number=service, queue=queue, arrived_at=self.clock(),
+        )
+        self.stats["calls_arrived"] += 1
+        async with self._lock(call.call_id):
+            self._apply(self.core.call_arrived(call, self.clock()))
+            try:
+                await self.ari.answer(channel_id)
+                await self._ensure_hold_bridge(queue)
+                if call.call_id in self.core.calls:  # still live: hold it while agents ring
+                    await self.ari.add_channel(hold_bridge_id(queue), channel_id)
+            except AriError as exc:
+                # The caller hung up in the meantime; ChannelDestroyed ends the call.
+                log.info("call %s: could not put caller on hold: %s", call.call_id, exc)
+
+    # -- commands ---------------------------------------------------------------------------------------
+    def _apply(self, commands: Iterable[Command]) -> None:
+        """Queue persistence in the core's order; run channel actions concurrently."""
+        for command in commands:
+            if isinstance(command, AgentChanged):
+                self.writer.agent_changed(command.agent)
+            elif isinstance(command, CallChanged):
+                self.writer.call_changed(command.call)
+                if command.call.state is CallState.ENDED:
+                    self._count_end(command.call)
+                    self._spawn(self._cleanup_call(command.call))
+            elif isinstance(command, OfferCall):
+                self.stats["offers"] += 1
+                self._spawn(self._offer(command))
+            elif isinstance(command, ConnectCall):
+                self._spawn(self._connect(command))
+            elif isinstance(command, HangupChannel):
+                self._spawn(self._hangup(command.channel_id))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _offer(self, offer: OfferCall) -> None:
+        caller_id = f'"{offer.caller_name or offer.caller_number}" <{offer.caller_number}>'
+        try:
+            await self.ari.originate(
+                f"PJSIP/{offer.extension}",
+                app_args=f"agent,{offer.call_id}",
+                channel_id=offer.agent_channel_id,
+                caller_id=caller_id,
+                timeout=max(1, round(self.settings.ring_timeout)),
+                originator=offer.caller_channel_id,
+            )
+        except AriError as exc:
+            log.warning("offer of call %s to %s failed: %s", offer.call_id, offer.agent_id, exc)
+            self.stats["offers_failed"] += 1
+            self._apply(self.core.channel_gone(offer.agent_channel_id, self.clock(), offer_failure="unreachable"))
+
+    async def _connect(self, connect: ConnectCall) -> None:
+        bridge_id = call_bridge_id(connect.call_id)
+        async with self._lock(connect.call_id):
+            try:
+                await self.ari.create_bridge("mixing", bridge_id=bridge_id, name=f"call {connect.call_id}")
+                with contextlib.suppress(AriHTTPError):
+                    await self.ari.remove_channel(hold_bridge_id(connect.queue), connect.caller_channel_id)
+                await self.ari.add_channel(bridge_id, [connect.caller_channel_id, connect.agent_channel_id])
+                self.stats["calls_bridged"] += 1
+            except AriError as exc:
+                # One side vanished while we bridged: hang up both; ChannelDestroyed settles the call.
+                log.info("call %s: bridging failed (%s); tearing down", connect.call_id, exc)
+                await self._hangup(connect.agent_channel_id)
+                await self._hangup(connect.caller_channel_id)
+
+    async def _hangup(self, channel_id: str) -> None:
+        try:
+            await self.ari.hangup(channel_id)
+        except AriNotFound:
+            pass
+        except AriError as exc:
+            log.warning("hangup of %s failed: %s", channel_id, exc)
+
+    async def _cleanup_call(self, call: Call) -> None:
+        async with self._lock(call.call_id):
+            if call.answered_at is not None:
+                with contextlib.suppress(AriNotFound):
+                    try:
+                        await self.ari.destroy_bridge(call_bridge_id(call.call_id))
+                    except AriError as exc:
+                        log.warning("call %s: bridge not destroyed: %s", call.call_id, exc)
+        self._locks.pop(call.call_id, None)
+
+    def _count_end(self, call: Call) -> None:
+        self.stats[f"calls_{call.outcome.value if call.outcome else 'ended'}"] += 1
+
+    def _lock(self, call_id: str) -> asyncio.Lock:
+        lock = self._locks.get(call_id)
+        if lock is None:
+            lock = self._locks[call_id] = asyncio.Lock()
+        return lock
+
+    async def _ensure_hold_bridge(self, queue: str) -> None:
+        bridge_id = hold_bridge_id(queue)
+        if bridge_id in self._hold_bridges:
+            return
+        # Creating with a fixed id is idempotent in ARI, so this also adopts the bridge after a restart.
+        await self.ari.create_bridge("holding", bridge_id=bridge_id, name=f"hold {queue}")
+        await self.ari.start_bridge_moh(bridge_id, "default")
+        self._hold_bridges.add(bridge_id)
+
+    # -- resync after (re)connecting ----------------------------------------------------------------------
+    async def _resync(self) -> None:
+        """Asterisk dropped our events while we were away: reconcile the core with what exists now."""
+        self.stats["ari_resyncs"] += 1
+        self._hold_bridges.clear()
+        channels = {c.id: c for c in await self.ari.list_channels()}
+        now = self.clock()
+        for call in list(self.core.calls.values()):
+            if call.channel_id not in channels:
+                self._apply(self.core.call_lost(call.call_id, now))
+                continue
+            leg = call.agent_channel_id
+            if leg is None:
+                continue
+            if leg not in channels:
+                self._apply(self.core.channel_gone(leg, now))
+            elif call.state is CallState.RINGING and channels[leg].state == "Up":
+                self._apply(self.core.offer_answered(leg, now))
+        known = {c.channel_id for c in self.core.calls.values()}
+        known |= {c.agent_channel_id for c in self.core.calls.values() if c.agent_channel_id}
+        for channel_id in channels:
+            if _AGENT_LEG.match(channel_id) and channel_id not in known:
+                await self._hangup(channel_id)
+        for bridge in await self.ari.list_bridges():
+            if bridge.id.startswith("cti-call-") and bridge.id[len("cti-call-"):] not in self.core.calls:
+                with contextlib.suppress(AriError):
+                    await self.ari.destroy_bridge(bridge.id)
+            elif bridge.id.startswith("cti-hold-"):
+                self._hold_bridges.add(bridge.id)
+        await self.live.resync((a.snapshot() for a in self.core.agents.values()),
+                               (c.snapshot() for c in self.core.calls.values()))
+        self._apply(self.core.dispatch(self.clock()))
+
+    async def _redis_guard(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self.live.dirty:
+                await self.live.resync((a.snapshot() for a in self.core.agents.values()),
+                                       (c.snapshot() for c in self.core.calls.values()))
+
+    async def drain(self) -> None:
+        """Wait for in-flight actions and writes (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.writer.flush()
+
+
+def _clean_number(number: str | None) -> str:
+    """Caller numbers arrive as whatever the network sent; keep digits and a leading '+', nothing else."""
+    number = (number or "").strip()
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if not digits:
+        return "anonymous"
+    return ("+" if number.startswith("+") else "") + digits[:32]

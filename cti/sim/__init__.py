@@ -1,0 +1,1 @@
+"""Simulation: SIPp callers and agents for the demo, tests and benchmarks."""

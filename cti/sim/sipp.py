@@ -1,0 +1,124 @@
+"""SIPp user agents on loopback: callers dialing the service number and agents' phones.
+
+Used by the demo, the tests and the benchmarks alike. Scenario durations are rendered into a private copy
+of each scenario because SIPp reads ``pause`` and ``timeout`` values when it loads the file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["SippAgent", "SippCaller", "SippError", "free_udp_port", "sipp_binary"]
+
+SCENARIOS = Path(__file__).with_name("scenarios")
+
+
+class SippError(Exception):
+    """SIPp is missing or exited unexpectedly."""
+
+
+def sipp_binary() -> str:
+    path = shutil.which("sipp")
+    if path is None:
+        raise SippError("sipp is not installed (Debian package sip-tester)")
+    return path
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _render(name: str, workdir: Path, values: dict[str, str]) -> Path:
+    text = (SCENARIOS / name).read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", value)
+    target = workdir / name
+    target.write_text(text)
+    return target
+
+
+@dataclass
+class _Process:
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cti-sipp-")))
+    proc: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, args: list[str]) -> None:
+        log = (self.workdir / "sipp.out").open("wb")
+        self.proc = subprocess.Popen(
+            [sipp_binary(), *args, "-nostdin", "-trace_err", "-error_file", str(self.workdir / "errors.log")],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+            start_new_session=True,
+        )
+        log.close()
+
+    def errors(self) -> str:
+        path = self.workdir / "errors.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class SippAgent(_Process):
+    """An agent's phone listening on ``port`` (the static contact of its PJSIP endpoint)."""
+
+    def __init__(self, port: int, *, ring_ms: int = 300, talk_ms: int = 0, answer: bool = True) -> None:
+        super().__init__()
+        self.port = port
+        if answer:
+            hangs_up = talk_ms > 0
+            scenario = _render("agent.xml", self.workdir, {
+                "RING_MS": str(ring_ms), "TALK_MS": str(talk_ms),
+                # Either jump to the agent's own BYE, or wait for the other side's.
+                "AGENT_HANGS_UP": '<nop next="agent_bye"/>' if hangs_up else "",
+            })
+        else:
+            scenario = _render("agent-noanswer.xml", self.workdir, {})
+        self._spawn(["-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-m", "1000000"])
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+class SippCaller(_Process):
+    """``calls`` callers at ``rate`` per second dialing ``service`` from ``caller``; each stays ``duration_ms``."""
+
+    def __init__(self, service: str, *, caller: str = "0215550100", caller_name: str = "Caller",
+                 duration_ms: int = 3000, calls: int = 1, rate: float = 1.0, limit: int | None = None,
+                 target: str = "127.0.0.1:5060") -> None:
+        super().__init__()
+        self.calls = calls
+        scenario = _render("caller.xml", self.workdir, {"DURATION_MS": str(duration_ms)})
+        args = [target, "-sf", str(scenario), "-s", service, "-i", "127.0.0.1", "-p", str(free_udp_port()),
+                "-m", str(calls), "-r", str(rate), "-rp", "1000", "-set", "caller", caller,
+                "-set", "callername", caller_name, "-mp", str(free_udp_port()),
+                "-trace_stat", "-stf", str(self.workdir / "stats.csv"), "-fd", "1"]
+        if limit is not None:
+            args += ["-l", str(limit)]
+        self._spawn(args)
+
+    def wait(self, timeout: float) -> int:
+        """Wait for every call to finish; SIPp's exit code (0 when every call completed its scenario)."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise SippError(f"SIPp callers still running after {timeout:.0f} s:\n{self.errors()[-2000:]}") from exc

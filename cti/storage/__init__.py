@@ -1,0 +1,33 @@
+"""Persistence: call records, agents, API users and agent state history.
+
+SQLAlchemy 2 (async) over SQLite (default) or PostgreSQL, schema managed by Alembic. Callers use
+:class:`Database` with the plain records below and handle :class:`StorageError`::
+
+    db = Database(settings.database_url)
+    await db.upgrade()          # starts the engine, then migrates to the newest schema
+    ...
+    await db.close()
+"""
+
+from .database import Database, hash_token
+from .errors import StorageError
+from .records import (
+    OUTCOMES,
+    ROLES,
+    AgentRecord,
+    AgentStateRecord,
+    InteractionRecord,
+    UserRecord,
+)
+
+__all__ = [
+    "OUTCOMES",
+    "ROLES",
+    "AgentRecord",
+    "AgentStateRecord",
+    "Database",
+    "InteractionRecord",
+    "StorageError",
+    "UserRecord",
+    "hash_token",
+]

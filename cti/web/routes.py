@@ -1,0 +1,232 @@
+"""The JSON API: agents, queues, live calls, interaction history, users, health and metrics."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from cti.calls import CallState
+from cti.routing import AgentState
+from cti.storage import AgentRecord, StorageError
+from cti.web.auth import principal, require_agent_access, require_role
+from cti.web.keys import CONTROLLER, DATABASE, SETTINGS
+from cti.web.metrics import render_metrics
+from cti.web.openapi import openapi_document
+from cti.web.schemas import AgentCreate, AgentLogin, AgentStateChange, UserCreate
+from cti.web.views import agent_view, call_view, interaction_view, user_view
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+STAFF = ("supervisor", "admin")
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    if not request.can_read_body:
+        raise web.HTTPBadRequest(reason="a JSON request body is required")
+    data = await request.json()
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(reason="the JSON body must be an object")
+    return model.model_validate(data)
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise web.HTTPBadRequest(reason="limit must be an integer from 1 to 1000")
+    return int(raw)
+
+
+# -- service ---------------------------------------------------------------------------------------------
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    controller = request.app[CONTROLLER]
+    components = {
+        "asterisk": controller.events.is_connected,
+        "redis": await controller.live.ping(),
+        "database": await request.app[DATABASE].ping(),
+    }
+    healthy = all(components.values())
+    return web.json_response({"status": "ok" if healthy else "degraded", "components": components},
+                             status=200 if healthy else 503)
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    return web.Response(text=render_metrics(request.app[CONTROLLER]), content_type="text/plain",
+                        charset="utf-8", headers={"X-Content-Type-Options": "nosniff"})
+
+
+@routes.get("/api/me")
+async def me(request: web.Request) -> web.Response:
+    return web.json_response(user_view(principal(request)))
+
+
+# -- users -----------------------------------------------------------------------------------------------
+@routes.post("/api/users")
+async def create_user(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    body = await _body(request, UserCreate)
+    db = request.app[DATABASE]
+    if body.agent_id is not None and await db.get_agent(body.agent_id) is None:
+        raise web.HTTPNotFound(reason=f"no agent {body.agent_id!r}")
+    try:
+        user, token = await db.create_user(body.name, body.role, body.agent_id)
+    except StorageError as exc:
+        if "exists" in str(exc) or "duplicate" in str(exc).lower():
+            raise web.HTTPConflict(reason=f"user {body.name!r} already exists") from exc
+        raise
+    return web.json_response({"user": user_view(user), "token": token}, status=201)
+
+
+@routes.get("/api/users")
+async def list_users(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    return web.json_response({"users": [user_view(u) for u in await request.app[DATABASE].list_users()]})
+
+
+# -- agents ----------------------------------------------------------------------------------------------
+@routes.post("/api/agents")
+async def create_agent(request: web.Request) -> web.Response:
+    """Create an agent and its login (a user with the agent role); the token is shown once."""
+    require_role(request, "admin")
+    body = await _body(request, AgentCreate)
+    db = request.app[DATABASE]
+    if await db.get_agent(body.agent_id) is not None:
+        raise web.HTTPConflict(reason=f"agent {body.agent_id!r} already exists")
+    await db.upsert_agent(AgentRecord(agent_id=body.agent_id, name=body.name))
+    user, token = await db.create_user(f"agent-{body.agent_id}", "agent", body.agent_id)
+    agent = await request.app[CONTROLLER].register_agent(body.agent_id, body.name)
+    return web.json_response({"agent": agent_view(agent), "user": user_view(user), "token": token}, status=201)
+
+
+@routes.get("/api/agents")
+async def list_agents(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    core = request.app[CONTROLLER].core
+    return web.json_response({"agents": [agent_view(a) for _, a in sorted(core.agents.items())]})
+
+
+@routes.get("/api/agents/{agent_id}")
+async def get_agent(request: web.Request) -> web.Response:
+    agent_id = request.match_info["agent_id"]
+    require_agent_access(request, agent_id)
+    return web.json_response(agent_view(request.app[CONTROLLER].core.agent(agent_id)))
+
+
+@routes.post("/api/agents/{agent_id}/login")
+async def login(request: web.Request) -> web.Response:
+    agent_id = request.match_info["agent_id"]
+    require_agent_access(request, agent_id)
+    body = await _body(request, AgentLogin)
+    agent = await request.app[CONTROLLER].login(agent_id, body.extension, ready=body.ready)
+    return web.json_response(agent_view(agent))
+
+
+@routes.post("/api/agents/{agent_id}/logout")
+async def logout(request: web.Request) -> web.Response:
+    agent_id = request.match_info["agent_id"]
+    require_agent_access(request, agent_id)
+    return web.json_response(agent_view(request.app[CONTROLLER].logout(agent_id)))
+
+
+@routes.post("/api/agents/{agent_id}/state")
+async def set_state(request: web.Request) -> web.Response:
+    agent_id = request.match_info["agent_id"]
+    require_agent_access(request, agent_id)
+    body = await _body(request, AgentStateChange)
+    controller = request.app[CONTROLLER]
+    if body.state == "ready":
+        agent = controller.set_ready(agent_id)
+    else:
+        agent = controller.set_not_ready(agent_id, body.reason or "break")
+    return web.json_response(agent_view(agent))
+
+
+# -- queues and calls ------------------------------------------------------------------------------------
+def _queue_names(request: web.Request) -> list[str]:
+    settings = request.app[SETTINGS]
+    names = {settings.default_queue, *settings.queues.values()}
+    names |= {c.queue for c in request.app[CONTROLLER].core.calls.values()}
+    return sorted(names)
+
+
+def _queue_view(request: web.Request, name: str) -> dict[str, Any]:
+    controller = request.app[CONTROLLER]
+    now = controller.clock()
+    calls = [c for c in controller.core.calls.values() if c.queue == name]
+    waiting = [c for c in calls if c.state in (CallState.WAITING, CallState.RINGING)]
+    agents = controller.core.agents.values()
+    return {
+        "queue": name,
+        "calls_waiting": len(waiting),
+        "calls_ringing": sum(c.state is CallState.RINGING for c in calls),
+        "calls_connected": sum(c.state is CallState.CONNECTED for c in calls),
+        "longest_wait_seconds": round(max(((now - c.arrived_at).total_seconds() for c in waiting), default=0), 3),
+        # Every logged-in agent serves every queue until skills-based routing lands.
+        "agents": {state.value: sum(a.state is state for a in agents) for state in AgentState},
+    }
+
+
+@routes.get("/api/queues")
+async def list_queues(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    return web.json_response({"queues": [_queue_view(request, q) for q in _queue_names(request)]})
+
+
+@routes.get("/api/queues/{queue}")
+async def get_queue(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    name = request.match_info["queue"]
+    if name not in _queue_names(request):
+        raise web.HTTPNotFound(reason=f"no queue {name!r}")
+    return web.json_response(_queue_view(request, name))
+
+
+@routes.get("/api/calls")
+async def list_calls(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    controller = request.app[CONTROLLER]
+    now = controller.clock()
+    calls = sorted(controller.core.calls.values(), key=lambda c: c.arrived_at)
+    return web.json_response({"calls": [call_view(c, now) for c in calls]})
+
+
+@routes.get("/api/calls/{call_id}")
+async def get_call(request: web.Request) -> web.Response:
+    user = principal(request)
+    controller = request.app[CONTROLLER]
+    call = controller.core.call(request.match_info["call_id"])
+    if user.role == "agent" and call.agent_id != user.agent_id:
+        raise web.HTTPForbidden(reason="agents see only their own calls")
+    return web.json_response(call_view(call, controller.clock()))
+
+
+@routes.get("/api/interactions")
+async def list_interactions(request: web.Request) -> web.Response:
+    user = principal(request)
+    agent_id = request.query.get("agent_id")
+    if user.role == "agent":
+        agent_id = user.agent_id  # agents see their own history only
+    records = await request.app[DATABASE].list_interactions(
+        limit=_limit(request), agent_id=agent_id, queue=request.query.get("queue"))
+    return web.json_response({"interactions": [interaction_view(r) for r in records]})
+
+
+@routes.get("/api/interactions/{call_id}")
+async def get_interaction(request: web.Request) -> web.Response:
+    user = principal(request)
+    call_id = request.match_info["call_id"]
+    record = await request.app[DATABASE].get_interaction(call_id)
+    if record is None or (user.role == "agent" and record.agent_id != user.agent_id):
+        raise web.HTTPNotFound(reason=f"no interaction {call_id!r}")
+    return web.json_response(interaction_view(record))

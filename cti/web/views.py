@@ -1,0 +1,60 @@
+"""JSON views of core objects. One place decides what the API shows of an agent, a call, a record."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from cti.calls import Call, CallState
+from cti.routing import Agent
+from cti.storage import InteractionRecord, UserRecord
+
+__all__ = ["agent_view", "call_view", "interaction_view", "user_view"]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def agent_view(agent: Agent) -> dict[str, Any]:
+    return {
+        "agent_id": agent.agent_id,
+        "name": agent.name,
+        "extension": agent.extension,
+        "state": agent.state.value,
+        "reason": agent.reason,
+        "state_since": _iso(agent.state_since),
+        "idle_since": _iso(agent.idle_since),
+        "call_id": agent.call_id,
+        "pending": None if agent.pending is None else {
+            "state": agent.pending.state.value, "reason": agent.pending.reason},
+        "calls_handled": agent.calls_handled,
+    }
+
+
+def call_view(call: Call, now: datetime) -> dict[str, Any]:
+    waiting = call.state in (CallState.WAITING, CallState.RINGING)
+    return {
+        "call_id": call.call_id,
+        "state": call.state.value,
+        "caller_number": call.caller_number,
+        "caller_name": call.caller_name,
+        "service_number": call.service_number,
+        "queue": call.queue,
+        "agent_id": call.agent_id,
+        "agent_extension": call.agent_extension,
+        "arrived_at": _iso(call.arrived_at),
+        "offered_at": _iso(call.offered_at),
+        "answered_at": _iso(call.answered_at),
+        "offers": call.offers,
+        "wait_seconds": round((now - call.arrived_at).total_seconds(), 3) if waiting else call.wait_seconds,
+    }
+
+
+def interaction_view(record: InteractionRecord) -> dict[str, Any]:
+    return {k: _iso(v) if isinstance(v, datetime) else v for k, v in asdict(record).items()}
+
+
+def user_view(user: UserRecord) -> dict[str, Any]:
+    return {"name": user.name, "role": user.role, "agent_id": user.agent_id, "disabled": user.disabled}

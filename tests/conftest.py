@@ -1,0 +1,84 @@
+"""Session fixtures: one real Asterisk, one Redis. Everything a test needs is started, never faked."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cti.asterisk import AsteriskError, AsteriskRoot
+from cti.settings import Settings, load_settings
+from tests.support import CI, unavailable
+
+ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The machine's Redis on 6379, or a private one started for this session."""
+    if _port_open(6379):
+        yield "redis://127.0.0.1:6379/0"
+        return
+    server = shutil.which("redis-server")
+    if server is None:
+        unavailable("no Redis on 127.0.0.1:6379 and redis-server is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not _port_open(port):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            unavailable("could not start a private redis-server")
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def base_settings(redis_url: str) -> Settings:
+    """Settings shared by the session's Asterisk and every cti instance the tests start."""
+    return load_settings(
+        ari_password=secrets.token_urlsafe(16),
+        admin_token=secrets.token_urlsafe(24),
+        redis_url=redis_url,
+        sip_bind="127.0.0.1:5060",
+        asterisk_root=ASTERISK_ROOT,
+        ring_timeout=4,
+        http_port=0,
+        sim_agents=50,
+        softphones="1001:softphone-secret-1",
+    )
+
+
+@pytest.fixture(scope="session")
+def asterisk(base_settings: Settings) -> Iterator[AsteriskRoot]:
+    """One real Asterisk 22 for the whole session, configured from the repository."""
+    root = AsteriskRoot(base_settings.asterisk_root)
+    if not root.built:
+        if not CI and shutil.which("debootstrap") is None:
+            unavailable("no Asterisk root; run the README's test command to build it")
+        root.build()
+    root.stop()  # a stale Asterisk from an interrupted run has other credentials
+    try:
+        root.install_config(base_settings)
+        root.start(base_settings)
+    except AsteriskError as exc:
+        pytest.fail(f"Asterisk did not start: {exc}")
+    yield root
+    root.stop()

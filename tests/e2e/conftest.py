@@ -1,0 +1,133 @@
+"""An in-process cti wired to the session's Asterisk and Redis, a fresh database, and SIPp phones."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from cti.ari import AriClient
+from cti.asterisk import AsteriskRoot
+from cti.bootstrap import create_app
+from cti.controller import CallController
+from cti.settings import Settings
+from cti.sim.sipp import SippAgent, SippCaller
+from cti.storage import Database
+from cti.web import CONTROLLER, DATABASE
+from tests.support import create_postgres_database, eventually
+
+
+@dataclass
+class Cti:
+    """One running cti and helpers to drive it like its users would."""
+
+    settings: Settings
+    client: TestClient
+    agent_tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def controller(self) -> CallController:
+        return self.client.app[CONTROLLER]  # type: ignore[index]
+
+    @property
+    def db(self) -> Database:
+        return self.client.app[DATABASE]  # type: ignore[index]
+
+    @property
+    def ari(self) -> AriClient:
+        return self.controller.ari
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.settings.admin_token.get_secret_value()}"}
+
+    async def api(self, method: str, path: str, *, token: str | None = None, expect: int = 200,
+                  **kwargs: Any) -> Any:
+        async with self.client.request(method, path, headers=self.headers(token), **kwargs) as resp:
+            body = await resp.json() if resp.content_type == "application/json" else await resp.text()
+            assert resp.status == expect, f"{method} {path}: {resp.status} {body}"
+            return body
+
+    async def create_agent(self, agent_id: str, name: str | None = None) -> str:
+        body = await self.api("POST", "/api/agents", json={"agent_id": agent_id, "name": name or agent_id},
+                              expect=201)
+        self.agent_tokens[agent_id] = body["token"]
+        return str(body["token"])
+
+    async def login(self, agent_id: str, extension: str, *, ready: bool = True) -> dict[str, Any]:
+        result: dict[str, Any] = await self.api(
+            "POST", f"/api/agents/{agent_id}/login", token=self.agent_tokens.get(agent_id),
+            json={"extension": extension, "ready": ready})
+        return result
+
+    async def settled(self, timeout: float = 20.0) -> None:
+        """Every call ended and every write landed."""
+        await eventually(lambda: not self.controller.core.calls, timeout=timeout, message="all calls to end")
+        await self.controller.drain()
+
+
+@pytest.fixture(params=["sqlite"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "postgresql":
+        url, drop = await create_postgres_database()
+        yield url
+        await drop()
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path}/cti.db"
+
+
+@pytest.fixture
+async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str) -> AsyncIterator[Cti]:
+    settings = base_settings.model_copy(update={
+        "database_url": database_url,
+        "redis_prefix": f"cti-test-{uuid.uuid4().hex[:8]}",
+    })
+    app = create_app(settings, connect_timeout=15)
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    harness = Cti(settings, client)
+    try:
+        yield harness
+        await harness.settled()
+    finally:
+        ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), "leakcheck")
+        await client.close()
+        await ari.start()
+        try:
+            channels = await ari.list_channels()
+            bridges = await ari.list_bridges()
+            for channel in channels:  # leave a clean Asterisk for the next test whatever happened here
+                await ari.hangup(channel.id)
+            for bridge in bridges:
+                await ari.destroy_bridge(bridge.id)
+        finally:
+            await ari.close()
+    assert channels == [], f"channels leaked in Asterisk: {[c.name for c in channels]}"
+    assert bridges == [], f"bridges leaked in Asterisk: {[b.id for b in bridges]}"
+
+
+@pytest.fixture
+def phones(base_settings: Settings) -> Iterator[dict[str, SippAgent]]:
+    """Start SIPp agent phones by extension: ``phones_start(ext, ...)`` via the returned dict's helper."""
+    started: dict[str, SippAgent] = {}
+    yield started
+    for phone in started.values():
+        phone.stop()
+
+
+def start_phone(phones: dict[str, SippAgent], settings: Settings, extension: str, **kwargs: Any) -> SippAgent:
+    phone = SippAgent(settings.sim_agent_port(extension), **kwargs)
+    phones[extension] = phone
+    return phone
+
+
+@pytest.fixture
+def callers() -> Iterator[list[SippCaller]]:
+    started: list[SippCaller] = []
+    yield started
+    for caller in started:
+        caller.stop()

@@ -1,0 +1,407 @@
+"""cti.storage against real databases: SQLite files and a local PostgreSQL.
+
+PostgreSQL is taken from CTI_TEST_POSTGRES_URL (default: trust auth on 127.0.0.1:5432, database
+``test``); each test gets a scratch database created next to it and dropped afterwards. Without a
+reachable server the PostgreSQL cases skip, except under CI where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, Row, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from cti.storage import (
+    AgentRecord,
+    AgentStateRecord,
+    Database,
+    InteractionRecord,
+    StorageError,
+    UserRecord,
+)
+from cti.storage.models import Base
+
+PG_URL = os.environ.get("CTI_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+CTI_TABLES = {"interactions", "agents", "users", "agent_state_history"}
+
+T0 = datetime(2024, 5, 17, 9, 30, 0, 123456, tzinfo=UTC)
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+
+async def _admin_connection() -> asyncpg.Connection:
+    url = make_url(PG_URL)
+    try:
+        return await asyncpg.connect(
+            user=url.username,
+            password=url.password,
+            host=url.host,
+            port=url.port or 5432,
+            database=url.database,
+            timeout=5,
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        reason = f"PostgreSQL at {url.render_as_string(hide_password=True)} is unreachable: {exc!r}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set: PostgreSQL must be running)")
+        pytest.skip(reason)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A URL naming an empty database of each backend."""
+    if request.param == "sqlite":
+        # A missing parent directory on purpose: Database must create it.
+        yield f"sqlite+aiosqlite:///{tmp_path}/var/cti.db"
+        return
+    admin = await _admin_connection()
+    name = f"cti_test_{uuid.uuid4().hex[:16]}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    await database.upgrade()
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def raw_rows(url: str, sql: str, **params: Any) -> Sequence[Row[Any]]:
+    """Read behind Database's back, to see what is really stored."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(text(sql), params)).all()
+    finally:
+        await engine.dispose()
+
+
+def interaction(call_id: str = "call-1", **changes: Any) -> InteractionRecord:
+    values: dict[str, Any] = {
+        "call_id": call_id,
+        "channel_id": f"chan-{call_id}",
+        "caller_number": "+33123456789",
+        "caller_name": "Ada Lovelace",
+        "service_number": "1500100",
+        "queue": "general",
+        "arrived_at": T0,
+    }
+    values.update(changes)
+    return InteractionRecord(**values)
+
+
+# -- schema --------------------------------------------------------------------------------------
+
+
+async def test_upgrade_is_idempotent_and_creates_the_tables(db_url: str) -> None:
+    for _ in range(2):
+        # A new instance each time, as after a restart.
+        async with Database(db_url) as database:
+            await database.upgrade()
+            await database.upgrade()
+
+    def describe(connection: Connection) -> dict[str, Any]:
+        inspector = inspect(connection)
+        return {
+            "tables": set(inspector.get_table_names()),
+            "interaction_indexes": {tuple(index["column_names"]) for index in inspector.get_indexes("interactions")},
+            "state_indexes": {tuple(index["column_names"]) for index in inspector.get_indexes("agent_state_history")},
+            "user_columns": {column["name"] for column in inspector.get_columns("users")},
+        }
+
+    engine = create_async_engine(db_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            schema = await connection.run_sync(describe)
+            versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+    finally:
+        await engine.dispose()
+
+    assert schema["tables"] == CTI_TABLES | {"alembic_version"}
+    assert {("arrived_at",), ("agent_id",), ("queue",)} <= schema["interaction_indexes"]
+    assert {("agent_id",), ("at",)} <= schema["state_indexes"]
+    assert "token_hash" in schema["user_columns"]
+    assert "token" not in schema["user_columns"]
+    assert [tuple(row) for row in versions] == [("0001",)]
+
+
+async def test_models_match_the_migrations(db: Database, db_url: str) -> None:
+    def differences(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    engine = create_async_engine(db_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await engine.dispose()
+
+
+# -- interactions --------------------------------------------------------------------------------
+
+
+async def test_interaction_insert_then_update_round_trips_exactly(db: Database, db_url: str) -> None:
+    paris = timezone(timedelta(hours=2))
+    arrived = datetime(2024, 5, 17, 11, 30, 0, 123456, tzinfo=paris)  # == T0, written in another zone
+    ringing = interaction(arrived_at=arrived, offered_at=T0 + timedelta(seconds=2), offers=1)
+    await db.save_interaction(ringing)
+
+    stored = await db.get_interaction("call-1")
+    assert stored == ringing
+    assert stored is not None
+    assert stored.arrived_at == T0
+    assert stored.arrived_at.utcoffset() == timedelta(0)
+    assert stored.offered_at is not None
+    assert stored.offered_at.tzinfo is UTC
+    assert stored.outcome is None
+
+    ended = interaction(
+        arrived_at=T0,
+        offered_at=T0 + timedelta(seconds=2),
+        answered_at=T0 + timedelta(seconds=7, microseconds=654321),
+        ended_at=T0 + timedelta(minutes=3, microseconds=1),
+        agent_id="agent-7",
+        agent_extension="7007",
+        wait_seconds=7.530865,
+        talk_seconds=172.345_678_901_234_5,
+        offers=2,
+        outcome="answered",
+        end_reason="agent_hangup",
+        caller_name=None,
+    )
+    await db.save_interaction(ended)
+
+    stored = await db.get_interaction("call-1")
+    assert stored == ended
+    assert stored is not None
+    assert stored.talk_seconds == 172.345_678_901_234_5
+    assert stored.ended_at == T0 + timedelta(minutes=3, microseconds=1)
+    assert all(
+        value.tzinfo is UTC
+        for value in (stored.arrived_at, stored.offered_at, stored.answered_at, stored.ended_at)
+        if value is not None
+    )
+
+    rows = await raw_rows(db_url, "SELECT call_id FROM interactions")
+    assert len(rows) == 1
+    assert await db.get_interaction("no-such-call") is None
+
+
+async def test_list_interactions_is_newest_first_and_filters(db: Database) -> None:
+    calls = [
+        interaction("a", arrived_at=T0, agent_id="agent-1", queue="general"),
+        interaction("b", arrived_at=T0 + timedelta(minutes=1), agent_id="agent-2", queue="general"),
+        interaction("c", arrived_at=T0 + timedelta(minutes=2), agent_id="agent-1", queue="vip"),
+        interaction("d", arrived_at=T0 + timedelta(minutes=3), queue="vip"),
+        interaction("e", arrived_at=T0 - timedelta(days=1), agent_id="agent-1", queue="general"),
+    ]
+    for call in calls:
+        await db.save_interaction(call)
+
+    def ids(records: list[InteractionRecord]) -> list[str]:
+        return [record.call_id for record in records]
+
+    assert ids(await db.list_interactions()) == ["d", "c", "b", "a", "e"]
+    assert ids(await db.list_interactions(limit=2)) == ["d", "c"]
+    assert ids(await db.list_interactions(agent_id="agent-1")) == ["c", "a", "e"]
+    assert ids(await db.list_interactions(queue="vip")) == ["d", "c"]
+    assert ids(await db.list_interactions(agent_id="agent-1", queue="general")) == ["a", "e"]
+    assert await db.list_interactions(agent_id="nobody") == []
+    with pytest.raises(StorageError):
+        await db.list_interactions(limit=0)
+
+
+async def test_naive_datetimes_are_rejected(db: Database) -> None:
+    naive = datetime(2024, 5, 17, 9, 30)
+    with pytest.raises(StorageError, match="naive"):
+        await db.save_interaction(interaction(arrived_at=naive))
+    with pytest.raises(StorageError, match="naive"):
+        await db.save_interaction(interaction(ended_at=naive))
+    with pytest.raises(StorageError, match="naive"):
+        await db.record_agent_state(AgentStateRecord("agent-1", "ready", None, None, naive))
+    assert await db.list_interactions() == []
+    assert await db.agent_state_history("agent-1") == []
+
+
+async def test_values_too_long_for_their_column_are_rejected_on_every_backend(db: Database) -> None:
+    with pytest.raises(StorageError, match="outcome"):
+        await db.save_interaction(interaction(outcome="x" * 17))
+    assert await db.get_interaction("call-1") is None
+
+
+# -- agents --------------------------------------------------------------------------------------
+
+
+async def test_agents_upsert_get_and_list(db: Database) -> None:
+    await db.upsert_agent(AgentRecord("agent-2", "Grace"))
+    await db.upsert_agent(AgentRecord("agent-1", "Alan"))
+    await db.upsert_agent(AgentRecord("agent-2", "Grace Hopper"))
+
+    assert await db.get_agent("agent-2") == AgentRecord("agent-2", "Grace Hopper")
+    assert await db.get_agent("agent-3") is None
+    assert await db.list_agents() == [AgentRecord("agent-1", "Alan"), AgentRecord("agent-2", "Grace Hopper")]
+
+
+# -- users and tokens ----------------------------------------------------------------------------
+
+
+async def test_create_user_and_look_up_its_token(db: Database, db_url: str) -> None:
+    await db.upsert_agent(AgentRecord("agent-1", "Alan"))
+    user, token = await db.create_user("alan", "agent", agent_id="agent-1")
+    assert user == UserRecord(user.user_id, "alan", "agent", "agent-1", False)
+    assert len(token) >= 32
+
+    assert await db.user_for_token(token) == user
+    assert await db.user_for_token(token + "x") is None
+    assert await db.user_for_token("") is None
+
+    rows = await raw_rows(db_url, "SELECT token_hash FROM users WHERE name = :name", name="alan")
+    (token_hash,) = rows[0]
+    assert token_hash != token
+    assert len(token_hash) == 64
+    assert token not in {str(value) for row in await raw_rows(db_url, "SELECT * FROM users") for value in row}
+
+    other, other_token = await db.create_user("boss", "supervisor")
+    assert other_token != token
+    assert await db.user_for_token(other_token) == other
+    assert await db.list_users() == [user, other]
+
+
+async def test_disabled_users_tokens_stop_working(db: Database) -> None:
+    user, token = await db.create_user("alan", "agent")
+    disabled = await db.set_user_disabled("alan")
+    assert disabled == UserRecord(user.user_id, "alan", "agent", None, True)
+    assert await db.user_for_token(token) is None
+    assert await db.list_users() == [disabled]
+
+    await db.set_user_disabled("alan", False)
+    assert await db.user_for_token(token) == user
+    with pytest.raises(StorageError, match="no such user"):
+        await db.set_user_disabled("nobody")
+
+
+async def test_create_user_refuses_bad_input(db: Database) -> None:
+    await db.create_user("alan", "agent")
+    with pytest.raises(StorageError, match="already taken"):
+        await db.create_user("alan", "supervisor")
+    with pytest.raises(StorageError, match="role"):
+        await db.create_user("root", "superuser")
+    with pytest.raises(StorageError, match="unknown agent_id"):
+        await db.create_user("grace", "agent", agent_id="agent-404")
+    assert [user.name for user in await db.list_users()] == ["alan"]
+
+
+async def test_ensure_user_token_is_idempotent_and_replaces_the_token(db: Database) -> None:
+    first = await db.ensure_user_token("admin", "admin", "bootstrap-token-1")
+    again = await db.ensure_user_token("admin", "admin", "bootstrap-token-1")
+    assert again == first
+    assert await db.list_users() == [first]
+    assert await db.user_for_token("bootstrap-token-1") == first
+
+    await db.upsert_agent(AgentRecord("agent-1", "Alan"))
+    changed = await db.ensure_user_token("admin", "supervisor", "bootstrap-token-2", agent_id="agent-1")
+    assert changed == UserRecord(first.user_id, "admin", "supervisor", "agent-1", False)
+    assert await db.user_for_token("bootstrap-token-1") is None
+    assert await db.user_for_token("bootstrap-token-2") == changed
+    assert len(await db.list_users()) == 1
+
+    # One token, one user: the hash is unique.
+    with pytest.raises(StorageError, match="already in use"):
+        await db.ensure_user_token("intruder", "admin", "bootstrap-token-2")
+    with pytest.raises(StorageError, match="empty"):
+        await db.ensure_user_token("admin", "admin", "")
+
+
+# -- agent state history -------------------------------------------------------------------------
+
+
+async def test_agent_state_history_is_oldest_first(db: Database) -> None:
+    changes = [
+        AgentStateRecord("agent-1", "ready", None, "7001", T0 + timedelta(minutes=5)),
+        AgentStateRecord("agent-1", "logged_in", None, "7001", T0),
+        AgentStateRecord("agent-1", "paused", "lunch", "7001", T0 + timedelta(minutes=30)),
+        AgentStateRecord("agent-2", "ready", None, "7002", T0 + timedelta(minutes=1)),
+        AgentStateRecord("agent-1", "logged_out", None, None, T0 + timedelta(hours=1)),
+    ]
+    for change in changes:
+        await db.record_agent_state(change)
+
+    history = await db.agent_state_history("agent-1")
+    assert [change.state for change in history] == ["logged_in", "ready", "paused", "logged_out"]
+    assert history[2] == changes[2]
+    assert all(change.at.tzinfo is UTC for change in history)
+
+    latest = await db.agent_state_history("agent-1", limit=2)
+    assert [change.state for change in latest] == ["paused", "logged_out"]
+    assert await db.agent_state_history("agent-2") == [changes[3]]
+    assert await db.agent_state_history("agent-9") == []
+
+
+# -- failures and lifecycle ----------------------------------------------------------------------
+
+
+async def test_unreachable_database_raises_storage_error_with_masked_url() -> None:
+    database = Database("postgresql+asyncpg://postgres:s3cret@127.0.0.1:1/test", connect_timeout=5)
+    assert "s3cret" not in database.url
+    for attempt in (database.start, database.upgrade):
+        with pytest.raises(StorageError) as caught:
+            await attempt()
+        message = str(caught.value)
+        assert "127.0.0.1:1" in message
+        assert "s3cret" not in message
+        assert caught.value.__cause__ is not None
+    assert not await database.ping()
+    with pytest.raises(StorageError, match="not started"):
+        await database.list_agents()
+    await database.close()
+
+
+async def test_unusable_sqlite_path_raises_storage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StorageError, match="cannot"):
+        await Database(f"sqlite+aiosqlite:///{blocker}/cti.db").upgrade()
+
+
+async def test_bad_urls_raise_storage_error() -> None:
+    with pytest.raises(StorageError, match="unsupported"):
+        Database("mysql+aiomysql://root:pw@localhost/cti")
+    with pytest.raises(StorageError, match="invalid"):
+        Database("not a url")
+
+
+async def test_ping_and_close(db: Database) -> None:
+    assert await db.ping()
+    await db.close()
+    assert not await db.ping()
+    await db.close()
+
+
+async def test_in_memory_sqlite_keeps_one_database() -> None:
+    async with Database("sqlite://") as database:
+        assert database.backend == "sqlite"
+        await database.upgrade()
+        await database.upsert_agent(AgentRecord("agent-1", "Alan"))
+        assert await database.list_agents() == [AgentRecord("agent-1", "Alan")]
