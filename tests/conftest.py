@@ -74,8 +74,11 @@ def asterisk(base_settings: Settings) -> Iterator[AsteriskRoot]:
         if not CI and shutil.which("debootstrap") is None:
             unavailable("no Asterisk root; run the README's test command to build it")
         root.build()
-    root.stop()  # a stale Asterisk from an interrupted run has other credentials
     try:
+        root.acquire()
+        if root.pid() is not None:
+            root.stop()  # a stale Asterisk from an interrupted run has other credentials
+            root.acquire()
         root.install_config(base_settings)
         root.start(base_settings)
     except AsteriskError as exc:

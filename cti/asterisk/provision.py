@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -76,6 +77,34 @@ class AsteriskRoot:
         self.path = path
         # Kept so the child is reaped by us when it stops (and Python doesn't warn it outlived its handle).
         self._process: subprocess.Popen[bytes] | None = None
+        self._lock_fd: int | None = None
+
+    # -- exclusive use ----------------------------------------------------------------------------------
+    def acquire(self, timeout: float = 1200.0) -> None:
+        """Take the root for this process: one Asterisk serves one test session or benchmark at a time.
+
+        Released by :meth:`stop` or when the process exits (it is an flock), so a crash frees it.
+        """
+        if self._lock_fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise AsteriskError(f"{self.path} is in use by another process for over {timeout:.0f} s")
+                time.sleep(0.5)
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # -- build ------------------------------------------------------------------------------------------
     @property
@@ -106,6 +135,7 @@ class AsteriskRoot:
         """Replace the root's /etc/asterisk with our configuration, rendered from ``settings``."""
         if not self.built:
             raise AsteriskError(f"no Asterisk root at {self.path}; run `cti asterisk build` first")
+        self.acquire()
         etc = self.path / "etc/asterisk"
         shutil.rmtree(etc, ignore_errors=True)
         etc.mkdir(parents=True)
@@ -147,6 +177,7 @@ class AsteriskRoot:
 
     def start(self, settings: Settings, timeout: float = 60.0) -> int:
         """Start Asterisk (unless running) and wait until ARI answers with our credentials."""
+        self.acquire()
         pid = self.pid()
         if pid is None:
             self._mount()
@@ -190,6 +221,7 @@ class AsteriskRoot:
         )
 
     def stop(self, timeout: float = 20.0) -> None:
+        self.acquire()
         pid = self.pid()
         if pid is not None:
             self.cli("core stop now", check=False)
@@ -204,6 +236,7 @@ class AsteriskRoot:
             self._process = None
         self.pidfile.unlink(missing_ok=True)
         self._unmount()
+        self.release()
 
     def cli(self, command: str, check: bool = True) -> str:
         """Run one Asterisk CLI command through the remote console."""
