@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from cti.settings import Settings, SettingsError, load_settings
+from cti.settings import DEFAULT_ASTERISK_ROOT, Settings, SettingsError, load_settings
 
 __all__ = ["main"]
 
@@ -50,12 +52,18 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _asterisk(args: argparse.Namespace) -> int:
     from cti.asterisk import AsteriskError, AsteriskRoot
 
+    if args.action == "build":  # needs no credentials: only where the root goes
+        root = AsteriskRoot(Path(os.environ.get("CTI_ASTERISK_ROOT", DEFAULT_ASTERISK_ROOT)))
+        try:
+            print("built" if root.build() else "already built", root.path)
+        except AsteriskError as exc:
+            print(f"cti: {exc}", file=sys.stderr)
+            return 1
+        return 0
     settings = _settings()
     root = AsteriskRoot(settings.asterisk_root)
     try:
-        if args.action == "build":
-            print("built" if root.build() else "already built", root.path)
-        elif args.action == "install":
+        if args.action == "install":
             root.install_config(settings)
             print("configuration installed into", root.path)
         elif args.action == "start":
@@ -91,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="Asterisk + cti + simulated agents and callers, live")
     demo.add_argument("--minutes", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
     demo.add_argument("--agents", type=int, default=6)
-    demo.add_argument("--rate", type=float, default=0.5, help="new callers per second")
+    demo.add_argument("--rate", type=float, default=0.4, help="new callers per second")
     demo.set_defaults(func=_demo)
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
@@ -103,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations are quiet unless they fail
     result: int = args.func(args)
     return result
 

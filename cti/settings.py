@@ -19,9 +19,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["DEFAULT_ASTERISK_ROOT", "Settings", "SettingsError", "load_settings"]
 
 ENV_PREFIX = "CTI_"
+DEFAULT_ASTERISK_ROOT = "/var/cache/cti/asterisk-root"
 
 
 class SettingsError(Exception):
@@ -57,7 +58,7 @@ class Settings(BaseSettings):
     default_queue: str = "general"
 
     # Asterisk provisioning (the root lives outside the repository)
-    asterisk_root: Path = Path("/var/cache/cti/asterisk-root")
+    asterisk_root: Path = Path(DEFAULT_ASTERISK_ROOT)
     sip_bind: str = "0.0.0.0:5060"
     pstn_match: str = "127.0.0.1"
     rtp_start: int = Field(10000, ge=1024, le=65000)

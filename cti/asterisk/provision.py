@@ -97,7 +97,7 @@ class AsteriskRoot:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
-                    raise AsteriskError(f"{self.path} is in use by another process for over {timeout:.0f} s")
+                    raise AsteriskError(f"{self.path} is in use by another process for over {timeout:.0f} s") from None
                 time.sleep(0.5)
         self._lock_fd = fd
 

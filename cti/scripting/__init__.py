@@ -1,0 +1,1 @@
+"""Call scripts chosen by contact reason, customer value, cross-sell, promotion and billing (issue 5)."""

@@ -1,0 +1,133 @@
+"""``cti demo``: a live contact center on this machine.
+
+Starts Asterisk (configured from the repository), cti (API + ARI controller) and simulated agents on SIPp
+phones, then feeds a stream of simulated callers: most wait and talk, some give up while waiting. Prints
+the URLs to open and a status line every few seconds until Ctrl-C (or ``--minutes``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import sys
+import time
+
+from aiohttp import web
+
+from cti.asterisk import AsteriskError, AsteriskRoot
+from cti.bootstrap import create_app
+from cti.controller import CallController
+from cti.settings import Settings, SettingsError, load_settings
+from cti.sim.sipp import SippAgent, SippCaller, SippError, sipp_binary
+from cti.storage import AgentRecord
+from cti.web import CONTROLLER, DATABASE
+
+__all__ = ["run_demo"]
+
+AGENT_NAMES = ("Siti Rahma", "Budi Santoso", "Dewi Lestari", "Agus Wijaya", "Rina Kusuma", "Joko Prasetyo",
+               "Maya Sari", "Eko Nugroho", "Putri Ayu", "Hendra Gunawan")
+CALLER_NUMBERS = ("0215550101", "0225550102", "0315550103", "+6281234500104", "0615550105", "03615550106",
+                  "04115550107", "+6591234567")
+
+
+def run_demo(*, minutes: float, agents: int, rate: float) -> int:
+    try:
+        settings = load_settings()
+        sipp_binary()
+    except (SettingsError, SippError) as exc:
+        print(f"cti demo: {exc}", file=sys.stderr)
+        return 2
+    if not 1 <= agents <= min(len(AGENT_NAMES), settings.sim_agents):
+        print(f"cti demo: --agents must be 1..{min(len(AGENT_NAMES), settings.sim_agents)}", file=sys.stderr)
+        return 2
+    root = AsteriskRoot(settings.asterisk_root)
+    try:
+        root.build()
+        root.install_config(settings)
+        root.start(settings)
+    except AsteriskError as exc:
+        print(f"cti demo: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return asyncio.run(_demo(settings, minutes=minutes, agents=agents, rate=rate))
+    finally:
+        root.stop()
+
+
+async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float) -> int:
+    app = create_app(settings, connect_timeout=20)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    controller = app[CONTROLLER]
+    phones: list[SippAgent] = []
+    callers: list[SippCaller] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        for n, ext in enumerate(settings.sim_agent_extensions()[:agents]):
+            agent_id = f"agent{n + 1}"
+            if agent_id not in controller.core.agents:
+                await db_create_agent(app, agent_id, AGENT_NAMES[n])
+            phones.append(SippAgent(settings.sim_agent_port(ext), ring_ms=random.randint(300, 1500),
+                                    talk_ms=random.randint(4000, 12000)))
+            await controller.login(agent_id, ext, ready=True)
+        base = f"http://{settings.http_host}:{settings.http_port}"
+        token = settings.admin_token.get_secret_value()
+        print(f"""
+cti demo is running: {agents} agents, about {rate:g} new callers per second.
+
+  Health          {base}/healthz
+  API document    {base}/openapi.json
+  Queues (live)   curl -H 'Authorization: Bearer {token}' {base}/api/queues
+  Agents (live)   curl -H 'Authorization: Bearer {token}' {base}/api/agents
+  Call history    curl -H 'Authorization: Bearer {token}' {base}/api/interactions?limit=20
+  Metrics         curl -H 'Authorization: Bearer {token}' {base}/metrics
+
+Press Ctrl-C to stop.
+""", flush=True)
+        deadline = time.monotonic() + minutes * 60 if minutes > 0 else float("inf")
+        next_status = 0.0
+        while not stop.is_set() and time.monotonic() < deadline:
+            # Most callers are patient (stay up to 40 s); about one in five gives up within 6 s.
+            patient = random.random() > 0.2
+            callers.append(SippCaller(
+                "1500100", caller=random.choice(CALLER_NUMBERS), caller_name="Demo caller",
+                duration_ms=random.randint(20_000, 40_000) if patient else random.randint(2000, 6000),
+            ))
+            for done in [c for c in callers if c.proc is not None and c.proc.poll() is not None]:
+                done.stop()  # removes its scratch directory
+                callers.remove(done)
+            if time.monotonic() >= next_status:
+                next_status = time.monotonic() + 5
+                _status(controller)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), random.expovariate(rate))
+        print("stopping: hanging up callers and agents", flush=True)
+        return 0
+    finally:
+        for proc in (*callers, *phones):
+            proc.stop()
+        await asyncio.sleep(1)
+        await runner.cleanup()
+
+
+async def db_create_agent(app: web.Application, agent_id: str, name: str) -> None:
+    await app[DATABASE].upsert_agent(AgentRecord(agent_id=agent_id, name=name))
+    await app[CONTROLLER].register_agent(agent_id, name)
+
+
+def _status(controller: CallController) -> None:
+    calls = controller.core.calls.values()
+    states: dict[str, int] = {}
+    for agent in controller.core.agents.values():
+        states[agent.state.value] = states.get(agent.state.value, 0) + 1
+    stats = controller.stats
+    print(f"{time.strftime('%H:%M:%S')}  waiting {sum(c.state.value == 'waiting' for c in calls):2d}  "
+          f"talking {sum(c.state.value == 'connected' for c in calls):2d}  agents {states}  "
+          f"answered {stats['calls_answered']}  abandoned {stats['calls_abandoned']}", flush=True)

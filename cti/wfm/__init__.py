@@ -1,0 +1,1 @@
+"""Workforce management: forecast, Erlang C/A staffing, schedules, adherence (issue 7)."""
