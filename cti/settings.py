@@ -7,11 +7,12 @@ Validated once at start-up; :func:`load_settings` turns validation failures into
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -113,13 +114,20 @@ class Settings(BaseSettings):
                 raise ValueError("expected 'extension:password' pairs with passwords of 8+ characters")
         return value
 
-    @model_validator(mode="after")
-    def _check(self) -> Settings:
-        if self.rtp_start >= self.rtp_end:
-            raise ValueError("rtp_start must be below rtp_end")
-        if not self.admin_token.get_secret_value().strip():
-            raise ValueError("admin_token must not be empty")
-        return self
+    @field_validator("rtp_end")
+    @classmethod
+    def _rtp_range(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("rtp_start")
+        if start is not None and value <= start:
+            raise ValueError(f"must be above {ENV_PREFIX}RTP_START ({start})")
+        return value
+
+    @field_validator("admin_token", "ari_password")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
 
     @property
     def ari_http_bind(self) -> tuple[str, int]:
@@ -141,8 +149,13 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
+    config_file = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+    if config_file and not Path(config_file).is_file():
+        raise SettingsError(f"{ENV_PREFIX}CONFIG_FILE names {config_file}, which is not a readable file")
     try:
         return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{ENV_PREFIX}CONFIG_FILE {config_file}: not valid TOML: {exc}") from exc
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

@@ -65,7 +65,9 @@ def _apt_uris(sources: tuple[Path, ...]) -> Iterator[str]:
             if line.startswith("URIs:"):
                 yield from line.split()[1:]
             elif line.startswith(("deb ", "deb\t")):
-                words = [w for w in line.split()[1:] if not w.startswith("[")]
+                # One-line format: deb [option=value ...] URI suite components
+                rest = re.sub(r"^\s*\[[^\]]*\]", "", line[3:])
+                words = rest.split()
                 if words:
                     yield words[0]
 

@@ -128,6 +128,8 @@ class CallCenter:
     def offer_answered(self, agent_channel_id: str, now: datetime) -> list[Command]:
         """The agent picked up. Connect them unless the call moved on meanwhile."""
         call = self.call_for_channel(agent_channel_id)
+        if call is not None and call.state is CallState.CONNECTED and call.agent_channel_id == agent_channel_id:
+            return []  # already connected (resync and StasisStart both reported the answer)
         if call is None or call.state is not CallState.RINGING or call.agent_channel_id != agent_channel_id:
             self._channels.pop(agent_channel_id, None)
             return [HangupChannel(agent_channel_id)]

@@ -10,7 +10,7 @@ SQLAlchemy 2 (async) over SQLite (default) or PostgreSQL, schema managed by Alem
 """
 
 from .database import Database, hash_token
-from .errors import StorageError
+from .errors import StorageConflict, StorageError
 from .records import (
     OUTCOMES,
     ROLES,
@@ -27,6 +27,7 @@ __all__ = [
     "AgentStateRecord",
     "Database",
     "InteractionRecord",
+    "StorageConflict",
     "StorageError",
     "UserRecord",
     "hash_token",

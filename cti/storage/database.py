@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemy
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from .errors import StorageError
+from .errors import StorageConflict, StorageError
 from .models import Agent, AgentStateChange, Base, Interaction, User, utcnow
 from .records import ROLES, AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
 
@@ -363,7 +363,7 @@ class Database:
                 )
                 session.add(user)
             elif not replace:
-                raise StorageError(f"cannot create user {name!r}: the name is already taken")
+                raise StorageConflict(f"cannot create user {name!r}: the name is already taken")
             else:
                 user.role, user.agent_id, user.token_hash = role, agent_id, token_hash
             await session.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["StorageError"]
+__all__ = ["StorageConflict", "StorageError"]
 
 
 class StorageError(Exception):
@@ -11,3 +11,7 @@ class StorageError(Exception):
     Raised ``from`` the SQLAlchemy/driver exception when there is one, so the original stays in
     ``__cause__`` for logs while callers only ever catch this type.
     """
+
+
+class StorageConflict(StorageError):
+    """The record would clash with an existing one (a taken name, a duplicate key)."""

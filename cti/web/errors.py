@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from cti.ari import AriError
 from cti.calls import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall
 from cti.controller import UnknownExtension
-from cti.storage import StorageError
+from cti.storage import StorageConflict, StorageError
 
 __all__ = ["error_middleware", "json_error"]
 
@@ -46,6 +46,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(exc.status, exc.reason, headers=headers or None)
     except json.JSONDecodeError as exc:
         return json_error(400, f"request body is not valid JSON: {exc.msg} at position {exc.pos}")
+    except UnicodeDecodeError:
+        return json_error(400, "request body is not valid UTF-8")
     except ValidationError as exc:
         return json_error(422, "request body is invalid", details=_validation_details(exc))
     except (UnknownAgent, UnknownCall) as exc:
@@ -57,6 +59,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except AriError as exc:
         log.warning("Asterisk unavailable for %s %s: %s", request.method, request.path, exc)
         return json_error(503, f"Asterisk is unavailable: {exc}")
+    except StorageConflict as exc:
+        return json_error(409, str(exc))
     except StorageError as exc:
         log.warning("database unavailable for %s %s: %s", request.method, request.path, exc)
         return json_error(503, "the database is unavailable; try again shortly")

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from cti.calls import CallState
 from cti.routing import AgentState
-from cti.storage import AgentRecord, StorageError
+from cti.storage import AgentRecord
 from cti.web.auth import principal, require_agent_access, require_role
 from cti.web.keys import CONTROLLER, DATABASE, SETTINGS
 from cti.web.metrics import render_metrics
@@ -35,7 +35,7 @@ async def _body(request: web.Request, model: type[M]) -> M:
 
 def _limit(request: web.Request) -> int:
     raw = request.query.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
         raise web.HTTPBadRequest(reason="limit must be an integer from 1 to 1000")
     return int(raw)
 
@@ -79,12 +79,7 @@ async def create_user(request: web.Request) -> web.Response:
     db = request.app[DATABASE]
     if body.agent_id is not None and await db.get_agent(body.agent_id) is None:
         raise web.HTTPNotFound(reason=f"no agent {body.agent_id!r}")
-    try:
-        user, token = await db.create_user(body.name, body.role, body.agent_id)
-    except StorageError as exc:
-        if "exists" in str(exc) or "duplicate" in str(exc).lower():
-            raise web.HTTPConflict(reason=f"user {body.name!r} already exists") from exc
-        raise
+    user, token = await db.create_user(body.name, body.role, body.agent_id)
     return web.json_response({"user": user_view(user), "token": token}, status=201)
 
 
@@ -103,6 +98,8 @@ async def create_agent(request: web.Request) -> web.Response:
     db = request.app[DATABASE]
     if await db.get_agent(body.agent_id) is not None:
         raise web.HTTPConflict(reason=f"agent {body.agent_id!r} already exists")
+    if any(u.name == f"agent-{body.agent_id}" for u in await db.list_users()):
+        raise web.HTTPConflict(reason=f"a user named 'agent-{body.agent_id}' already exists")
     await db.upsert_agent(AgentRecord(agent_id=body.agent_id, name=body.name))
     user, token = await db.create_user(f"agent-{body.agent_id}", "agent", body.agent_id)
     agent = await request.app[CONTROLLER].register_agent(body.agent_id, body.name)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from datetime import timedelta
+
+import pytest
 
 from cti.ari import AriNotFound, Bridge
 from cti.asterisk import AsteriskRoot
@@ -14,6 +17,7 @@ from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_caller_reaches_ready_agent_and_hangs_up(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
 ) -> None:
@@ -51,6 +55,7 @@ async def test_caller_reaches_ready_agent_and_hangs_up(
     assert (agent["state"], agent["call_id"], agent["calls_handled"]) == ("ready", None, 1)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_ten_concurrent_callers_three_agents_all_served_in_turn(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
 ) -> None:
@@ -76,7 +81,7 @@ async def test_ten_concurrent_callers_three_agents_all_served_in_turn(
     assert answered == sorted(answered)  # type: ignore[type-var]
     for agent_id in handled:
         spans = sorted((r.answered_at, r.ended_at) for r in records if r.agent_id == agent_id)
-        assert all(prev[1] <= nxt[0] for prev, nxt in zip(spans, spans[1:], strict=False))  # type: ignore[operator]
+        assert all(prev[1] <= nxt[0] for prev, nxt in itertools.pairwise(spans))  # type: ignore[operator]
 
 
 async def test_caller_waits_on_hold_until_an_agent_logs_in(

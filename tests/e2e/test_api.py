@@ -1,0 +1,300 @@
+"""The JSON API against the real stack: authentication, roles, input errors, the agent flow, and the docs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.e2e.conftest import Cti
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
+
+
+def assert_error(body: Any, status: int, *fragments: str) -> dict[str, Any]:
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert error["status"] == status
+    assert isinstance(error["message"], str) and error["message"]
+    for fragment in fragments:
+        assert fragment in error["message"], (fragment, error["message"])
+    return error
+
+
+async def raw(cti: Cti, method: str, path: str, *, expect: int, headers: dict[str, str] | None = None,
+              **kwargs: Any) -> tuple[Any, dict[str, str]]:
+    """A request with exactly the given headers (no token unless passed)."""
+    async with cti.client.request(method, path, headers=headers or {}, **kwargs) as resp:
+        body = await resp.json() if resp.content_type == "application/json" else await resp.text()
+        assert resp.status == expect, f"{method} {path}: {resp.status} {body}"
+        return body, dict(resp.headers)
+
+
+# -- authentication and roles -----------------------------------------------------------------------------
+async def test_requests_without_a_valid_token_are_refused(cti: Cti) -> None:
+    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Bearer   "},
+                    {"Authorization": f"Basic {cti.settings.admin_token.get_secret_value()}"}):
+        body, resp_headers = await raw(cti, "GET", "/api/agents", headers=headers, expect=401)
+        assert_error(body, 401, "missing bearer token")
+        assert resp_headers["WWW-Authenticate"] == 'Bearer realm="cti"'
+    body, resp_headers = await raw(cti, "GET", "/api/agents", expect=401,
+                                   headers={"Authorization": "Bearer not-a-real-token"})
+    assert_error(body, 401, "invalid")
+    assert resp_headers["WWW-Authenticate"] == 'Bearer realm="cti"'
+    # A wrong token is refused before anything else is looked at, even on unknown paths and with bad bodies.
+    body, _ = await raw(cti, "POST", "/api/agents", data="{", expect=401,
+                        headers={"Authorization": "Bearer wrong", "Content-Type": "application/json"})
+    assert_error(body, 401)
+    await raw(cti, "GET", "/api/no-such-thing", expect=401)
+
+
+async def test_admin_token_identifies_the_admin(cti: Cti) -> None:
+    me = await cti.api("GET", "/api/me")
+    assert me == {"name": "admin", "role": "admin", "agent_id": None, "disabled": False}
+
+
+async def test_healthz_is_public_and_reports_components(cti: Cti) -> None:
+    body, _ = await raw(cti, "GET", "/healthz", expect=200)
+    assert body == {"status": "ok", "components": {"asterisk": True, "redis": True, "database": True}}
+
+
+async def test_agent_token_is_limited_to_its_own_agent(cti: Cti) -> None:
+    ana = await cti.create_agent("ana", "Ana Wijaya")
+    await cti.create_agent("bob", "Bob")
+    me = await cti.api("GET", "/api/me", token=ana)
+    assert me == {"name": "agent-ana", "role": "agent", "agent_id": "ana", "disabled": False}
+    assert (await cti.api("GET", "/api/agents/ana", token=ana))["agent_id"] == "ana"
+
+    body = await cti.api("GET", "/api/agents", token=ana, expect=403)
+    assert_error(body, 403, "agent")
+    for method, path, kwargs in (
+        ("GET", "/api/agents/bob", {}),
+        ("POST", "/api/agents/bob/login", {"json": {"extension": "7002"}}),
+        ("POST", "/api/agents/bob/state", {"json": {"state": "ready"}}),
+        ("POST", "/api/agents/bob/logout", {}),
+        ("POST", "/api/agents", {"json": {"agent_id": "eve", "name": "Eve"}}),
+        ("GET", "/api/users", {}),
+        ("GET", "/api/queues", {}),
+        ("GET", "/api/calls", {}),
+        ("GET", "/metrics", {}),
+    ):
+        body = await cti.api(method, path, token=ana, expect=403, **kwargs)
+        assert_error(body, 403)
+    bob = await cti.api("GET", "/api/agents/bob")
+    assert bob["state"] == "logged_out"  # untouched by ana's attempts
+
+
+async def test_supervisor_can_watch_but_not_administer(cti: Cti) -> None:
+    await cti.create_agent("ana", "Ana")
+    created = await cti.api("POST", "/api/users", json={"name": "sam", "role": "supervisor"}, expect=201)
+    assert created["user"] == {"name": "sam", "role": "supervisor", "agent_id": None, "disabled": False}
+    sam = created["token"]
+    assert isinstance(sam, str) and len(sam) >= 32
+    assert (await cti.api("GET", "/api/me", token=sam))["role"] == "supervisor"
+
+    agents = await cti.api("GET", "/api/agents", token=sam)
+    assert [a["agent_id"] for a in agents["agents"]] == ["ana"]
+    await cti.api("GET", "/api/queues", token=sam)
+    await cti.api("GET", "/api/calls", token=sam)
+    await cti.api("GET", "/metrics", token=sam)
+    await cti.api("GET", "/api/interactions", token=sam)
+    # Supervisors act on agents...
+    assert (await cti.api("POST", "/api/agents/ana/login", token=sam, json={"extension": "7001"}))["state"] == (
+        "not_ready")
+    await cti.api("POST", "/api/agents/ana/logout", token=sam)
+    # ...but only the admin manages users and agents.
+    body = await cti.api("POST", "/api/users", token=sam, json={"name": "mallory", "role": "admin"}, expect=403)
+    assert_error(body, 403, "admin")
+    await cti.api("GET", "/api/users", token=sam, expect=403)
+    await cti.api("POST", "/api/agents", token=sam, json={"agent_id": "eve", "name": "Eve"}, expect=403)
+
+    users = await cti.api("GET", "/api/users")
+    assert {u["name"]: u["role"] for u in users["users"]} == {"admin": "admin", "agent-ana": "agent",
+                                                             "sam": "supervisor"}
+
+
+async def test_duplicate_user_is_a_conflict(cti: Cti) -> None:
+    await cti.api("POST", "/api/users", json={"name": "sam", "role": "supervisor"}, expect=201)
+    body = await cti.api("POST", "/api/users", json={"name": "sam", "role": "admin"}, expect=409)
+    assert_error(body, 409, "sam")
+    await cti.create_agent("ana")
+    body = await cti.api("POST", "/api/users", json={"name": "agent-ana", "role": "agent", "agent_id": "ana"},
+                         expect=409)
+    assert_error(body, 409, "agent-ana")
+
+
+async def test_user_creation_errors(cti: Cti) -> None:
+    body = await cti.api("POST", "/api/users", json={"name": "ag", "role": "agent", "agent_id": "ghost"},
+                         expect=404)
+    assert_error(body, 404, "ghost")
+    body = await cti.api("POST", "/api/users", json={"name": "x", "role": "root"}, expect=422)
+    assert [d["field"] for d in assert_error(body, 422)["details"]] == ["role"]
+
+
+# -- the API description ----------------------------------------------------------------------------------
+async def test_openapi_is_public_and_describes_every_route(cti: Cti) -> None:
+    doc, _ = await raw(cti, "GET", "/openapi.json", expect=200)
+    assert doc["openapi"].startswith("3.")
+    described = {(method.upper(), path) for path, item in doc["paths"].items()
+                 for method in item if method in HTTP_METHODS}
+    registered = set()
+    for route in cti.client.app.router.routes():
+        if route.method == "HEAD":
+            continue
+        path = route.resource.canonical if route.resource is not None else ""
+        registered.add((route.method, re.sub(r"\{(\w+)(?::[^}]*)?\}", r"{\1}", path)))
+    assert registered == described, (
+        f"undocumented: {sorted(registered - described)}; documented but absent: {sorted(described - registered)}")
+    # Every templated path declares its parameters.
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            names = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert names == set(re.findall(r"\{(\w+)\}", path)), (method, path)
+    for name in ("AgentCreate", "AgentLogin", "AgentStateChange", "UserCreate", "Error"):
+        assert name in doc["components"]["schemas"]
+
+
+# -- bad input --------------------------------------------------------------------------------------------
+async def test_malformed_bodies(cti: Cti) -> None:
+    headers = {**cti.headers(), "Content-Type": "application/json"}
+    body, _ = await raw(cti, "POST", "/api/agents", headers=headers, data='{"agent_id": "ana", ', expect=400)
+    assert_error(body, 400, "not valid JSON")
+    body, _ = await raw(cti, "POST", "/api/agents", headers=headers, data='[{"agent_id": "ana"}]', expect=400)
+    assert_error(body, 400, "must be an object")
+    body, _ = await raw(cti, "POST", "/api/agents", headers=headers, data="null", expect=400)
+    assert_error(body, 400, "must be an object")
+    body, _ = await raw(cti, "POST", "/api/agents", headers=cti.headers(), expect=400)
+    assert_error(body, 400, "body is required")
+    assert (await cti.api("GET", "/api/agents"))["agents"] == []
+
+
+async def test_body_that_is_not_utf8_is_a_bad_request(cti: Cti) -> None:
+    headers = {**cti.headers(), "Content-Type": "application/json"}
+    body, _ = await raw(cti, "POST", "/api/agents", headers=headers, data=b'{"agent_id": "\xff"}', expect=400)
+    assert_error(body, 400)
+
+
+async def test_invalid_fields(cti: Cti) -> None:
+    body = await cti.api("POST", "/api/agents", json={"agent_id": "ana", "name": "Ana", "colour": "red"},
+                         expect=422)
+    error = assert_error(body, 422)
+    assert error["details"] == [{"field": "colour", "problem": "Extra inputs are not permitted"}]
+    body = await cti.api("POST", "/api/agents", json={"agent_id": "-bad id", "name": ""}, expect=422)
+    assert sorted(d["field"] for d in assert_error(body, 422)["details"]) == ["agent_id", "name"]
+    body = await cti.api("POST", "/api/agents", json={"name": "Ana"}, expect=422)
+    assert [d["field"] for d in assert_error(body, 422)["details"]] == ["agent_id"]
+
+    await cti.create_agent("ana", "Ana")
+    for extension in ("70a1", "7", "", "7001; DROP", 7001):
+        body = await cti.api("POST", "/api/agents/ana/login", json={"extension": extension}, expect=422)
+        assert [d["field"] for d in assert_error(body, 422)["details"]] == ["extension"], extension
+    body = await cti.api("POST", "/api/agents/ana/state", json={"state": "busy"}, expect=422)
+    assert [d["field"] for d in assert_error(body, 422)["details"]] == ["state"]
+    body = await cti.api("POST", "/api/agents/ana/state", json={"state": "not_ready", "reason": "Lunch Break"},
+                         expect=422)
+    assert [d["field"] for d in assert_error(body, 422)["details"]] == ["reason"]
+    assert (await cti.api("GET", "/api/agents/ana"))["state"] == "logged_out"
+
+
+async def test_unknown_things_are_not_found(cti: Cti) -> None:
+    for method, path, kwargs in (
+        ("GET", "/api/agents/nobody", {}),
+        ("POST", "/api/agents/nobody/login", {"json": {"extension": "7001"}}),
+        ("POST", "/api/agents/nobody/state", {"json": {"state": "ready"}}),
+        ("POST", "/api/agents/nobody/logout", {}),
+    ):
+        assert_error(await cti.api(method, path, expect=404, **kwargs), 404, "nobody")
+    assert_error(await cti.api("GET", "/api/calls/0123456789abcdef", expect=404), 404, "0123456789abcdef")
+    assert_error(await cti.api("GET", "/api/interactions/0123456789abcdef", expect=404), 404)
+    assert_error(await cti.api("GET", "/api/queues/nope", expect=404), 404, "nope")
+    queue = await cti.api("GET", "/api/queues/general")
+    assert (queue["queue"], queue["calls_waiting"]) == ("general", 0)
+
+
+async def test_interaction_limit_is_validated(cti: Cti) -> None:
+    for limit in ("abc", "0", "1001", "-1", "1.5", ""):
+        body = await cti.api("GET", "/api/interactions", params={"limit": limit}, expect=400)
+        assert_error(body, 400, "limit")
+    assert (await cti.api("GET", "/api/interactions", params={"limit": "1000"}))["interactions"] == []
+
+
+async def test_interaction_limit_with_unicode_digits_is_a_bad_request(cti: Cti) -> None:
+    # "²".isdigit() is True but int("²") raises: must be a 400, not an internal error.
+    body = await cti.api("GET", "/api/interactions", params={"limit": "\u00b2"}, expect=400)
+    assert_error(body, 400, "limit")
+
+
+async def test_login_conflicts(cti: Cti) -> None:
+    ana = await cti.create_agent("ana", "Ana")
+    bob = await cti.create_agent("bob", "Bob")
+    body = await cti.api("POST", "/api/agents", json={"agent_id": "ana", "name": "Other Ana"}, expect=409)
+    assert_error(body, 409, "ana")
+
+    body = await cti.api("POST", "/api/agents/ana/state", token=ana, json={"state": "ready"}, expect=409)
+    assert_error(body, 409, "log in")
+    body = await cti.api("POST", "/api/agents/ana/state", token=ana, json={"state": "not_ready"}, expect=409)
+    assert_error(body, 409)
+
+    body = await cti.api("POST", "/api/agents/ana/login", token=ana, json={"extension": "5555"}, expect=422)
+    assert_error(body, 422, "5555")
+    assert (await cti.api("GET", "/api/agents/ana"))["state"] == "logged_out"
+
+    await cti.api("POST", "/api/agents/ana/login", token=ana, json={"extension": "7001"})
+    body = await cti.api("POST", "/api/agents/bob/login", token=bob, json={"extension": "7001"}, expect=409)
+    assert_error(body, 409, "7001")
+    bob_view = await cti.api("GET", "/api/agents/bob", token=bob)
+    assert (bob_view["state"], bob_view["extension"]) == ("logged_out", None)
+    # The softphone endpoint exists too.
+    assert (await cti.api("POST", "/api/agents/bob/login", token=bob, json={"extension": "1001"}))[
+        "extension"] == "1001"
+    await cti.api("POST", "/api/agents/ana/logout", token=ana)
+    await cti.api("POST", "/api/agents/bob/logout", token=bob)
+
+
+# -- an agent's day through the API -----------------------------------------------------------------------
+def agent_gauge(metrics: str, state: str) -> float:
+    match = re.search(rf'^cti_agents\{{state="{state}"\}} (\S+)$', metrics, re.MULTILINE)
+    assert match, f"no cti_agents gauge for {state} in:\n{metrics}"
+    return float(match.group(1))
+
+
+async def test_agent_flow_and_state_history(cti: Cti) -> None:
+    created = await cti.api("POST", "/api/agents", json={"agent_id": "ana", "name": "Ana Wijaya"}, expect=201)
+    assert created["agent"]["state"] == "logged_out" and created["agent"]["name"] == "Ana Wijaya"
+    assert created["user"] == {"name": "agent-ana", "role": "agent", "agent_id": "ana", "disabled": False}
+    token = created["token"]
+    listed = await cti.api("GET", "/api/agents")
+    assert "token" not in str(listed)  # shown once, at creation
+    await cti.create_agent("bob", "Bob")
+
+    agent = await cti.api("POST", "/api/agents/ana/login", token=token, json={"extension": "7001"})
+    assert (agent["state"], agent["reason"], agent["extension"], agent["idle_since"]) == (
+        "not_ready", "login", "7001", None)
+
+    agent = await cti.api("POST", "/api/agents/ana/state", token=token, json={"state": "ready"})
+    assert (agent["state"], agent["reason"], agent["call_id"]) == ("ready", None, None)
+    assert agent["idle_since"] == agent["state_since"]
+    metrics = await cti.api("GET", "/metrics")
+    assert isinstance(metrics, str)
+    assert agent_gauge(metrics, "ready") == 1
+    assert agent_gauge(metrics, "logged_out") == 1  # bob
+    assert agent_gauge(metrics, "not_ready") == 0
+    body = await cti.api("GET", "/metrics", token=token, expect=403)
+    assert_error(body, 403)
+
+    agent = await cti.api("POST", "/api/agents/ana/state", token=token, json={"state": "not_ready", "reason": "lunch"})
+    assert (agent["state"], agent["reason"]) == ("not_ready", "lunch")
+    assert agent_gauge(await cti.api("GET", "/metrics"), "ready") == 0
+
+    agent = await cti.api("POST", "/api/agents/ana/logout", token=token)
+    assert (agent["state"], agent["reason"], agent["extension"]) == ("logged_out", None, None)
+
+    await cti.controller.drain()
+    history = await cti.db.agent_state_history("ana")
+    assert [(h.state, h.reason, h.extension) for h in history] == [
+        ("not_ready", "login", "7001"),
+        ("ready", None, "7001"),
+        ("not_ready", "lunch", "7001"),
+        ("logged_out", None, None),
+    ]
+    assert [h.at for h in history] == sorted(h.at for h in history)
+    assert await cti.db.agent_state_history("bob") == []

@@ -1,0 +1,209 @@
+"""Settings: defaults, CTI_* environment variables over a TOML file, and readable errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from cti.settings import Settings, SettingsError, load_settings
+
+REQUIRED = {"ari_password": "ari-secret", "admin_token": "admin-secret"}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the machine's environment holds, these tests see only what they set."""
+    for name in list(os.environ):
+        if name.upper().startswith("CTI_"):
+            monkeypatch.delenv(name)
+
+
+def write_toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cti.toml"
+    path.write_text(text)
+    return path
+
+
+def problem(**overrides: object) -> str:
+    with pytest.raises(SettingsError) as info:
+        load_settings(**(REQUIRED | overrides))
+    return str(info.value)
+
+
+def test_defaults() -> None:
+    s = load_settings(**REQUIRED)
+    assert s.ari_url == "http://127.0.0.1:8088"
+    assert (s.ari_user, s.ari_app, s.ari_timeout) == ("cti", "cti", 10.0)
+    assert s.ari_password.get_secret_value() == "ari-secret"
+    assert s.admin_token.get_secret_value() == "admin-secret"
+    assert "ari-secret" not in repr(s) and "admin-secret" not in repr(s)
+    assert (s.redis_url, s.redis_prefix) == ("redis://127.0.0.1:6379/0", "cti")
+    assert s.database_url == "sqlite+aiosqlite:///var/cti.db"
+    assert (s.http_host, s.http_port) == ("127.0.0.1", 8080)
+    assert s.ring_timeout == 15.0
+    assert (s.queues, s.default_queue) == ({"1500100": "general"}, "general")
+    assert s.asterisk_root == Path("/var/cache/cti/asterisk-root")
+    assert (s.sip_bind, s.pstn_match, s.rtp_start, s.rtp_end) == ("0.0.0.0:5060", "127.0.0.1", 10000, 20000)
+    assert (s.sim_agents, s.sim_agent_port_base, s.softphones) == (50, 17000, "")
+    assert s.ari_http_bind == ("127.0.0.1", 8088)
+    assert s.softphone_accounts() == {}
+    assert s.sim_agent_extensions()[:2] == ["7001", "7002"] and len(s.sim_agent_extensions()) == 50
+    assert s.sim_agent_port("7001") == 17001
+    assert (s.queue_for("1500100"), s.queue_for("999")) == ("general", "general")
+
+
+def test_settings_are_frozen() -> None:
+    s = load_settings(**REQUIRED)
+    with pytest.raises(ValidationError):
+        s.http_port = 1  # type: ignore[misc]
+
+
+def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTI_ARI_PASSWORD", "from-env")
+    monkeypatch.setenv("CTI_ADMIN_TOKEN", "env-token")
+    monkeypatch.setenv("CTI_ARI_URL", "https://pbx.example.org:8089/")
+    monkeypatch.setenv("CTI_HTTP_PORT", "9090")
+    monkeypatch.setenv("CTI_RING_TIMEOUT", "20.5")
+    monkeypatch.setenv("CTI_QUEUES", '{"1500200": "sales", "1500300": "support"}')
+    monkeypatch.setenv("CTI_DEFAULT_QUEUE", "overflow")
+    monkeypatch.setenv("CTI_SOFTPHONES", "1001:password-one, 1002:password-two")
+    monkeypatch.setenv("CTI_SIM_AGENTS", "3")
+    s = load_settings()
+    assert s.ari_password.get_secret_value() == "from-env"
+    assert s.ari_url == "https://pbx.example.org:8089"  # trailing slash dropped
+    assert s.ari_http_bind == ("pbx.example.org", 8089)
+    assert (s.http_port, s.ring_timeout) == (9090, 20.5)
+    assert s.queue_for("1500200") == "sales" and s.queue_for("1500100") == "overflow"
+    assert s.softphone_accounts() == {"1001": "password-one", "1002": "password-two"}
+    assert s.sim_agent_extensions() == ["7001", "7002", "7003"]
+
+
+def test_arguments_beat_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTI_HTTP_PORT", "9090")
+    assert load_settings(**REQUIRED, http_port=7070).http_port == 7070
+
+
+def test_toml_file_is_read_and_environment_beats_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = write_toml(tmp_path, """
+ari_password = "file-password"
+admin_token = "file-token"
+ari_url = "http://10.0.0.5:8088"
+ring_timeout = 30
+http_port = 8181
+softphones = "1001:file-secret-1"
+
+[queues]
+1500100 = "general"
+1500900 = "vip"
+""")
+    monkeypatch.setenv("CTI_CONFIG_FILE", str(path))
+    s = load_settings()
+    assert s.ari_password.get_secret_value() == "file-password"
+    assert (s.ari_url, s.ring_timeout, s.http_port) == ("http://10.0.0.5:8088", 30.0, 8181)
+    assert s.queue_for("1500900") == "vip"
+    assert s.softphone_accounts() == {"1001": "file-secret-1"}
+
+    monkeypatch.setenv("CTI_RING_TIMEOUT", "5")
+    monkeypatch.setenv("CTI_ARI_PASSWORD", "env-password")
+    s = load_settings()
+    assert s.ring_timeout == 5.0 and s.ari_password.get_secret_value() == "env-password"
+    assert s.http_port == 8181  # still from the file
+
+
+def test_unknown_key_in_toml_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CTI_CONFIG_FILE", str(write_toml(tmp_path, 'ring_timout = 5\n')))
+    message = problem()
+    assert "ring_timout".upper() in message and "not permitted" in message
+
+
+def test_missing_config_file_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Naming a configuration file that does not exist must not silently run on defaults."""
+    missing = tmp_path / "nowhere.toml"
+    monkeypatch.setenv("CTI_CONFIG_FILE", str(missing))
+    message = problem()
+    assert "CTI_CONFIG_FILE" in message and str(missing) in message
+
+
+def test_malformed_config_file_is_a_settings_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = write_toml(tmp_path, "ring_timeout = \n")
+    monkeypatch.setenv("CTI_CONFIG_FILE", str(path))
+    message = problem()
+    assert str(path) in message
+
+
+@pytest.mark.parametrize("url", ["ftp://pbx:8088", "127.0.0.1:8088", "http://", "pbx"])
+def test_bad_ari_url(url: str) -> None:
+    message = problem(ari_url=url)
+    assert message.startswith("invalid configuration:")
+    assert "CTI_ARI_URL" in message and "http(s) URL" in message
+
+
+def test_bad_ari_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTI_ARI_URL", "localhost:8088")
+    assert "CTI_ARI_URL" in problem()
+
+
+@pytest.mark.parametrize("url", ["postgresql://db/cti", "sqlite:///cti.db", "mysql+aiomysql://db/cti"])
+def test_bad_database_url(url: str) -> None:
+    message = problem(database_url=url)
+    assert "CTI_DATABASE_URL" in message and "sqlite+aiosqlite://" in message
+
+
+def test_good_database_urls() -> None:
+    for url in ("sqlite+aiosqlite:////tmp/x.db", "postgresql+asyncpg://cti@db:5432/cti"):
+        assert load_settings(**REQUIRED, database_url=url).database_url == url
+
+
+def test_bad_redis_url() -> None:
+    assert "CTI_REDIS_URL" in problem(redis_url="http://127.0.0.1:6379")
+
+
+@pytest.mark.parametrize(("start", "end"), [(20000, 20000), (30000, 20000)])
+def test_rtp_range_must_be_increasing(start: int, end: int) -> None:
+    message = problem(rtp_start=start, rtp_end=end)
+    # The message names the variables to fix, like every other error.
+    assert f"CTI_RTP_END: Value error, must be above CTI_RTP_START ({start})" in message
+
+
+@pytest.mark.parametrize("value", ["1001", "1001:short", "abc:long-enough-password", ":long-enough-password",
+                                   "1001:long-enough-password,1002"])
+def test_bad_softphones(value: str) -> None:
+    message = problem(softphones=value)
+    assert "CTI_SOFTPHONES" in message and "extension:password" in message
+
+
+def test_softphones_tolerate_blanks() -> None:
+    s = load_settings(**REQUIRED, softphones=" 1001:password-one ,, 1002:password-two,")
+    assert s.softphone_accounts() == {"1001": "password-one", "1002": "password-two"}
+
+
+def test_missing_secrets_are_named() -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "CTI_ARI_PASSWORD" in message and "CTI_ADMIN_TOKEN" in message
+    with pytest.raises(SettingsError, match="CTI_ADMIN_TOKEN"):
+        load_settings(ari_password="x")
+    with pytest.raises(SettingsError, match="CTI_ARI_PASSWORD"):
+        load_settings(admin_token="x")
+
+
+def test_blank_admin_token_is_refused() -> None:
+    message = problem(admin_token="   ")
+    assert "CTI_ADMIN_TOKEN: Value error, must not be empty" in message
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    message = problem(ari_url="nope", http_port=70000, ring_timeout=0, redis_prefix="has space")
+    lines = message.splitlines()
+    assert lines[0] == "invalid configuration:"
+    for env in ("CTI_ARI_URL", "CTI_HTTP_PORT", "CTI_RING_TIMEOUT", "CTI_REDIS_PREFIX"):
+        assert any(line.strip().startswith(f"{env}:") for line in lines[1:]), env
+
+
+def test_settings_class_alone_raises_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        Settings()  # type: ignore[call-arg]
