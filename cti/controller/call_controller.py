@@ -260,9 +260,13 @@ class CallController:
                 originator=offer.caller_channel_id,
             )
         except AriError as exc:
-            log.warning("offer of call %s to %s failed: %s", offer.call_id, offer.agent_id, exc)
-            self.stats["offers_failed"] += 1
-            self._apply(self.core.channel_gone(offer.agent_channel_id, self.clock(), offer_failure="unreachable"))
+            # The caller may hang up while we dial: the agent's phone is not at fault then.
+            caller_gone = isinstance(exc, AriHTTPError) and exc.status == 400 and "originator" in exc.message.lower()
+            if not caller_gone:
+                log.warning("offer of call %s to %s failed: %s", offer.call_id, offer.agent_id, exc)
+                self.stats["offers_failed"] += 1
+            self._apply(self.core.channel_gone(
+                offer.agent_channel_id, self.clock(), offer_failure=None if caller_gone else "unreachable"))
 
     async def _connect(self, connect: ConnectCall) -> None:
         bridge_id = call_bridge_id(connect.call_id)

@@ -64,6 +64,12 @@ class Cti:
             json={"extension": extension, "ready": ready})
         return result
 
+    async def restart(self) -> None:
+        """Stop this controller (calls stay up in Asterisk) and start a new one on the same state."""
+        await self.client.close()
+        self.client = TestClient(TestServer(create_app(self.settings, connect_timeout=15), host="127.0.0.1"))
+        await self.client.start_server()
+
     async def settled(self, timeout: float = 20.0) -> None:
         """Every call ended and every write landed."""
         await eventually(lambda: not self.controller.core.calls, timeout=timeout, message="all calls to end")
@@ -81,13 +87,20 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
-async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str) -> AsyncIterator[Cti]:
+def cti_settings_overrides() -> dict[str, Any]:
+    """Settings a test module needs changed for its cti (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture
+async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str,
+              cti_settings_overrides: dict[str, Any]) -> AsyncIterator[Cti]:
     settings = base_settings.model_copy(update={
         "database_url": database_url,
         "redis_prefix": f"cti-test-{uuid.uuid4().hex[:8]}",
+        **cti_settings_overrides,
     })
-    app = create_app(settings, connect_timeout=15)
-    client = TestClient(TestServer(app, host="127.0.0.1"))
+    client = TestClient(TestServer(create_app(settings, connect_timeout=15), host="127.0.0.1"))
     await client.start_server()
     harness = Cti(settings, client)
     try:
@@ -95,7 +108,7 @@ async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str
         await harness.settled()
     finally:
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), "leakcheck")
-        await client.close()
+        await harness.client.close()
         await ari.start()
         try:
             channels = await ari.list_channels()

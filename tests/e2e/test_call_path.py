@@ -182,3 +182,22 @@ async def _bridge_with(cti: Cti, bridge_id: str, channel_id: str) -> Bridge | No
     except AriNotFound:
         return None
     return bridge if channel_id in bridge.channels else None
+
+
+async def test_caller_hanging_up_as_agent_is_dialed_does_not_penalise_the_agent(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    # Many short-lived callers against one agent: some hang up exactly while the agent is being dialed.
+    start_phone(phones, base_settings, "7009", ring_ms=50, talk_ms=300)
+    await cti.create_agent("busy")
+    await cti.login("busy", "7009")
+    crowd = SippCaller("1500100", caller="0225550300", duration_ms=700, calls=12, rate=8, limit=12)
+    callers.append(crowd)
+    assert await asyncio.to_thread(crowd.wait, 40) == 0
+    await cti.settled()
+    records = await cti.db.list_interactions(limit=50)
+    assert len(records) == 12
+    assert {r.outcome for r in records} <= {"answered", "abandoned"}
+    agent = await cti.api("GET", "/api/agents/busy")
+    assert agent["state"] == "ready", agent  # never made not-ready for a caller's hang-up
+    assert agent["calls_handled"] == sum(r.outcome == "answered" for r in records) >= 1

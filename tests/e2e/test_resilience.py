@@ -1,0 +1,74 @@
+"""Faults we can cause for real: the controller restarting mid-call; odd caller ids."""
+
+from __future__ import annotations
+
+import asyncio
+
+from cti.settings import Settings
+from cti.sim.sipp import SippAgent, SippCaller
+from tests.e2e.conftest import Cti, start_phone
+from tests.support import eventually
+
+
+def _calls_by_number(cti: Cti) -> dict[str, str]:
+    return {c.caller_number: c.call_id for c in cti.controller.core.calls.values()}
+
+
+async def test_restarted_controller_rebuilds_from_redis_and_finishes_calls(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    start_phone(phones, base_settings, "7021", ring_ms=100)
+    start_phone(phones, base_settings, "7022", ring_ms=100)
+    await cti.create_agent("first")
+    await cti.create_agent("second")
+    await cti.login("first", "7021")
+    talking = SippCaller("1500100", caller="0215550001", duration_ms=9000)
+    callers.append(talking)
+    await eventually(lambda: any(c.answered_at for c in cti.controller.core.calls.values()), message="answer")
+    waiting = SippCaller("1500100", caller="0215550002", duration_ms=15_000)
+    callers.append(waiting)
+    await eventually(lambda: "0215550002" in _calls_by_number(cti), message="second call")
+    ids = _calls_by_number(cti)
+
+    await cti.restart()  # the old controller is gone; both callers are still up in Asterisk
+
+    core = cti.controller.core
+    assert set(core.calls) == set(ids.values())
+    assert core.calls[ids["0215550001"]].state.value == "connected"
+    assert core.calls[ids["0215550002"]].state.value == "waiting"
+    assert (core.agents["first"].state.value, core.agents["first"].call_id) == ("on_call", ids["0215550001"])
+    await cti.login("second", "7022")  # the new controller serves the caller who kept waiting
+    await eventually(lambda: ids["0215550002"] in core.calls and core.calls[ids["0215550002"]].answered_at,
+                     message="the waiting caller to be served after the restart")
+
+    assert await asyncio.to_thread(talking.wait, 30) == 0
+    assert await asyncio.to_thread(waiting.wait, 30) == 0
+    await cti.settled()
+    first = await cti.db.get_interaction(ids["0215550001"])
+    second = await cti.db.get_interaction(ids["0215550002"])
+    assert first is not None and second is not None
+    assert (first.agent_id, first.outcome, first.end_reason) == ("first", "answered", "caller_hangup")
+    assert (second.agent_id, second.outcome, second.end_reason) == ("second", "answered", "caller_hangup")
+    assert first.talk_seconds is not None and 8.0 <= first.talk_seconds <= 10.0
+
+
+async def test_odd_caller_ids_are_normalised_and_kept_as_text(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    start_phone(phones, base_settings, "7024", ring_ms=100)
+    await cti.create_agent("patient")
+    await cti.login("patient", "7024")
+    odd = SippCaller("1500100", caller="+62-21-555-0199", caller_name="O'Brien <b>&</b> Sons", duration_ms=1500)
+    # One agent: the second caller waits for the first call to end, then talks.
+    anonymous = SippCaller("1500100", caller="anonymous", caller_name="", duration_ms=6000)
+    callers += [odd, anonymous]
+    assert await asyncio.to_thread(odd.wait, 20) == 0
+    assert await asyncio.to_thread(anonymous.wait, 20) == 0
+    await cti.settled()
+    records = {r.caller_number: r for r in await cti.db.list_interactions()}
+    assert set(records) == {"+62215550199", "anonymous"}
+    assert records["+62215550199"].caller_name == "O'Brien <b>&</b> Sons"
+    assert records["anonymous"].caller_name is None
+    assert {r.outcome for r in records.values()} == {"answered"}
+    agent = await cti.api("GET", "/api/agents/patient")
+    assert (agent["state"], agent["calls_handled"]) == ("ready", 2)
