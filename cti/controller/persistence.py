@@ -66,8 +66,11 @@ class StateWriter:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="cti-state-writer")
 
-    async def close(self) -> None:
-        await self.flush()
+    async def close(self, timeout: float = 10.0) -> None:
+        try:
+            await self.flush(timeout)
+        except TimeoutError:
+            log.error("shutting down with %d state changes not written (database unavailable)", self.backlog)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SippAgent", "SippCaller", "SippError", "free_udp_port", "sipp_binary"]
+__all__ = ["SippAgent", "SippCaller", "SippError", "free_udp_port", "register", "sipp_binary"]
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 
@@ -79,7 +79,8 @@ class _Process:
 class SippAgent(_Process):
     """An agent's phone listening on ``port`` (the static contact of its PJSIP endpoint)."""
 
-    def __init__(self, port: int, *, ring_ms: int = 300, talk_ms: int = 0, answer: bool = True) -> None:
+    def __init__(self, port: int, *, ring_ms: int = 300, talk_ms: int = 0, answer: bool = True,
+                 host: str = "127.0.0.1") -> None:
         super().__init__()
         self.port = port
         if answer:
@@ -91,7 +92,7 @@ class SippAgent(_Process):
             })
         else:
             scenario = _render("agent-noanswer.xml", self.workdir, {})
-        self._spawn(["-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-m", "1000000"])
+        self._spawn(["-sf", str(scenario), "-i", host, "-p", str(port), "-m", "1000000"])
 
     @property
     def running(self) -> bool:
@@ -122,3 +123,29 @@ class SippCaller(_Process):
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired as exc:
             raise SippError(f"SIPp callers still running after {timeout:.0f} s:\n{self.errors()[-2000:]}") from exc
+
+
+def register(user: str, password: str, port: int, *, host: str = "127.0.0.2", expires: int = 300,
+             target: str = "127.0.0.1:5060", timeout: float = 15.0) -> tuple[int, str]:
+    """REGISTER from ``host:port``, as a softphone taking its calls on that socket; exit code and errors.
+
+    Asterisk rewrites the contact to where the REGISTER came from (NAT handling), so start the phone's
+    :class:`SippAgent` on the same port once this returns. The default host is not the PSTN gateway's
+    address: Asterisk identifies requests from the gateway by IP first, as it should, so a phone must sit
+    elsewhere (127.0.0.0/8 has loopback addresses to spare).
+    """
+    proc = _Process()
+    try:
+        # SIPp does not expand variables inside [authentication], so the credentials are rendered in.
+        scenario = _render("register.xml", proc.workdir, {
+            "CONTACT_PORT": str(port), "EXPIRES": str(expires), "USER": user, "PASSWORD": password})
+        proc._spawn([target, "-sf", str(scenario), "-i", host, "-p", str(port), "-m", "1",
+                     "-recv_timeout", str(int(timeout * 1000))])
+        assert proc.proc is not None
+        try:
+            code = proc.proc.wait(timeout + 5)
+        except subprocess.TimeoutExpired as exc:
+            raise SippError(f"REGISTER for {user} did not finish: {proc.errors()[-1000:]}") from exc
+        return code, proc.errors()
+    finally:
+        proc.stop()

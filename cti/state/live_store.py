@@ -106,8 +106,9 @@ class LiveStore:
                     pipe.delete(key)
             await pipe.execute()
         except (RedisError, OSError) as exc:
+            if not self.dirty:  # one line per outage, not one per retry
+                log.warning("Redis resync failed: %s", exc)
             self.dirty = True
-            log.warning("Redis resync failed: %s", exc)
             return False
         if self.dirty:
             log.info("Redis is back; live state rewritten")

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.bootstrap import create_app
+from cti.calls import Call
 from cti.controller import CallController
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
@@ -63,6 +64,19 @@ class Cti:
             "POST", f"/api/agents/{agent_id}/login", token=self.agent_tokens.get(agent_id),
             json={"extension": extension, "ready": ready})
         return result
+
+    async def first_call(self) -> Call:
+        """The first live call, once one has arrived."""
+        calls = self.controller.core.calls
+        return await eventually(lambda: next(iter(calls.values()), None), message="a call to arrive")
+
+    async def answered(self, call_id: str, timeout: float = 15.0) -> None:
+        """Wait until an agent has answered the call (it must still be live)."""
+        def check() -> bool:
+            call = self.controller.core.calls.get(call_id)
+            return call is not None and call.answered_at is not None
+
+        await eventually(check, timeout=timeout, message=f"call {call_id} to be answered")
 
     async def restart(self) -> None:
         """Stop this controller (calls stay up in Asterisk) and start a new one on the same state."""

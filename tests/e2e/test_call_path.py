@@ -27,11 +27,8 @@ async def test_caller_reaches_ready_agent_and_hangs_up(
 
     caller = SippCaller("1500100", caller="0215550123", caller_name="Budi", duration_ms=3000)
     callers.append(caller)
-    call = await eventually(lambda: next(iter(cti.controller.core.calls.values()), None), message="the call")
-    connected = await eventually(
-        lambda: call.call_id in cti.controller.core.calls and cti.controller.core.calls[call.call_id].answered_at,
-        message="the agent to answer")
-    assert connected
+    call = await cti.first_call()
+    await cti.answered(call.call_id)
     bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
     assert sorted(bridge.channels) == sorted([call.channel_id, f"{call.call_id}-a1"])
     agent = (await cti.api("GET", "/api/agents/ana"))
@@ -92,7 +89,7 @@ async def test_caller_waits_on_hold_until_an_agent_logs_in(
     caller = SippCaller("1500100", caller="+62215550777", duration_ms=8000)
     callers.append(caller)
 
-    call = await eventually(lambda: next(iter(cti.controller.core.calls.values()), None), message="the call")
+    call = await cti.first_call()
     hold = await eventually(lambda: _bridge_with(cti, "cti-hold-general", call.channel_id), message="hold")
     assert hold.bridge_type == "holding"
     waiting = await cti.api("GET", "/api/queues/general")
@@ -101,8 +98,7 @@ async def test_caller_waits_on_hold_until_an_agent_logs_in(
     assert cti.controller.core.calls[call.call_id].state.value == "waiting"
 
     await cti.login("late", "7005")
-    await eventually(lambda: cti.controller.core.calls.get(call.call_id) and
-                     cti.controller.core.calls[call.call_id].answered_at, message="the agent to answer")
+    await cti.answered(call.call_id)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
     record = await cti.db.get_interaction(call.call_id)
@@ -136,9 +132,8 @@ async def test_ring_no_answer_rings_next_agent_and_makes_first_not_ready(
 
     caller = SippCaller("1500100", caller="0615550002", duration_ms=12_000)
     callers.append(caller)
-    call = await eventually(lambda: next(iter(cti.controller.core.calls.values()), None), message="the call")
-    await eventually(lambda: cti.controller.core.calls.get(call.call_id) and
-                     cti.controller.core.calls[call.call_id].answered_at, timeout=20, message="second agent")
+    call = await cti.first_call()
+    await cti.answered(call.call_id, timeout=20)  # after the first phone's ring timeout
     sleepy = await cti.api("GET", "/api/agents/sleepy")
     assert (sleepy["state"], sleepy["reason"]) == ("not_ready", "no_answer")
     assert cti.controller.core.calls[call.call_id].agent_id == "awake"

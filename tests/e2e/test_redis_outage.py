@@ -83,9 +83,8 @@ async def test_redis_dying_mid_call_loses_nothing(
     await cti.login("calm", "7023")
     caller = SippCaller("1500100", caller="0315550003", duration_ms=4000)
     callers.append(caller)
-    call_id = (await eventually(lambda: next(iter(cti.controller.core.calls), None), message="the call"))
-    await eventually(lambda: cti.controller.core.calls.get(call_id) and cti.controller.core.calls[call_id].answered_at,
-                     message="the answer")
+    call_id = (await cti.first_call()).call_id
+    await cti.answered(call_id)
 
     private_redis.kill()  # Redis goes away in the middle of the conversation
     assert await asyncio.to_thread(caller.wait, 20) == 0
