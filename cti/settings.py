@@ -57,6 +57,8 @@ class Settings(BaseSettings):
         description="service number -> queue; numbers not listed go to default_queue",
     )
     default_queue: str = "general"
+    routing_rules: Path | None = Field(
+        default=None, description="YAML routing rules; without it every service number maps by `queues`")
 
     # Asterisk provisioning (the root lives outside the repository)
     asterisk_root: Path = Path(DEFAULT_ASTERISK_ROOT)

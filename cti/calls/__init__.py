@@ -1,7 +1,15 @@
 """The call lifecycle: the pure core (:class:`CallCenter`) and what it asks adapters to do."""
 
 from cti.calls.center import CallCenter
-from cti.calls.commands import AgentChanged, CallChanged, Command, ConnectCall, HangupChannel, OfferCall
+from cti.calls.commands import (
+    AgentChanged,
+    CallChanged,
+    Command,
+    ConnectCall,
+    HangupChannel,
+    OfferCall,
+    RejectCall,
+)
 from cti.calls.errors import CallCenterError, ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall
 from cti.calls.model import Call, CallState, EndReason, Outcome
 
@@ -20,6 +28,7 @@ __all__ = [
     "InvalidTransition",
     "OfferCall",
     "Outcome",
+    "RejectCall",
     "UnknownAgent",
     "UnknownCall",
 ]

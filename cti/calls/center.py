@@ -8,23 +8,67 @@ the event loop: an agent can never receive two offers, and a call is offered to 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from cti.calls.commands import AgentChanged, CallChanged, Command, ConnectCall, HangupChannel, OfferCall
+from cti.calls.commands import (
+    AgentChanged,
+    CallChanged,
+    Command,
+    ConnectCall,
+    HangupChannel,
+    OfferCall,
+    RejectCall,
+)
 from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall
 from cti.calls.model import Call, CallState, EndReason, Outcome
 from cti.routing.agents import Agent, AgentState, PendingChange
-from cti.routing.selection import longest_idle
+from cti.routing.engine import Decision, choose_agent, eligible, listed, wait_order
+from cti.routing.rules import DEFAULT_RULES, QueueRule, Rules
 
 __all__ = ["CallCenter"]
 
 
+DEFAULT_AHT = 180.0  # seconds of handle time assumed for a queue until it has handled calls
+MAX_OVERFLOW_HOPS = 5  # queue -> overflow queue -> ... a chain longer than this is cut (rules may loop)
+
+
 class CallCenter:
-    def __init__(self) -> None:
+    def __init__(self, rules: Rules = DEFAULT_RULES, *, aging_seconds: float = 60.0) -> None:
         self.agents: dict[str, Agent] = {}
         self.calls: dict[str, Call] = {}
+        self.rules = rules
+        self.aging_seconds = aging_seconds
         # channel id -> call id, for both the caller's channel and the agent legs we originate.
         self._channels: dict[str, str] = {}
+        self._last_assigned: dict[str, str] = {}  # queue -> agent id, for round-robin
+        self._aht: dict[str, float] = {}  # queue -> smoothed handle time (talk + wrap-up), seconds
+
+    def set_rules(self, rules: Rules, now: datetime) -> list[Command]:
+        """New rules (a reload or a live change) apply from the next decision on."""
+        self.rules = rules
+        commands: list[Command] = []
+        for call in self.calls.values():
+            if call.queue not in rules.queues:
+                call.queue, call.queued_at, call.routing.step = rules.default_queue, now, 0
+                call.decisions.append(Decision(now, "requeued", call.queue, call.routing.route, 0,
+                                               reason="its queue was removed from the rules"))
+                commands.append(CallChanged(call.snapshot()))
+        return commands + self.dispatch(now)
+
+    def queue_rule(self, name: str) -> QueueRule:
+        return self.rules.queues.get(name) or self.rules.queues[self.rules.default_queue]
+
+    def set_profile(self, agent_id: str, now: datetime, *, skills: dict[str, int] | None = None,
+                    languages: Iterable[str] | None = None, region: str | None = None, site: str | None = None,
+                    team: str | None = None) -> list[Command]:
+        """Change what routing knows of an agent; the next decision uses it."""
+        agent = self.agent(agent_id)
+        if skills is not None:
+            agent.skills = dict(skills)
+        if languages is not None:
+            agent.languages = frozenset(languages)
+        agent.region, agent.site, agent.team = region, site, team
+        return [AgentChanged(agent.snapshot()), *self.dispatch(now)]
 
     # -- model ------------------------------------------------------------------------------------------
     def add_agent(self, agent_id: str, name: str = "") -> Agent:
@@ -121,9 +165,81 @@ class CallCenter:
     def call_arrived(self, call: Call, now: datetime) -> list[Command]:
         if call.call_id in self.calls:
             return []
+        route = self.rules.route_for(call.routing.attributes(call.service_number))
+        call.queue, call.queued_at = route.queue, now
+        call.routing.route, call.routing.priority, call.routing.step = route.name, route.priority, 0
+        call.decisions.append(Decision(now, "queued", route.queue, route.name, 0,
+                                       reason=f"route {route.name!r} matched; priority {route.priority}"))
         self.calls[call.call_id] = call
         self._channels[call.channel_id] = call.call_id
+        rejected = self._admit(call, now)
+        if rejected:
+            return rejected
         return [CallChanged(call.snapshot()), *self.dispatch(now)]
+
+    def _admit(self, call: Call, now: datetime) -> list[Command]:
+        """Apply queue limits: overflow to another queue, or reject with a message. Empty when queued."""
+        for _ in range(MAX_OVERFLOW_HOPS):
+            queue = self.queue_rule(call.queue)
+            waiting = sum(1 for c in self.calls.values() if c.queue == queue.name and c.state is CallState.WAITING
+                          and c.call_id != call.call_id)
+            reason = None
+            if queue.max_waiting is not None and waiting >= queue.max_waiting:
+                reason = f"{waiting} calls waiting (limit {queue.max_waiting})"
+            elif queue.max_wait_seconds is not None:
+                ewt = self.estimated_wait(queue.name, waiting + 1)
+                if ewt > queue.max_wait_seconds:
+                    reason = f"estimated wait {ewt:.0f} s (limit {queue.max_wait_seconds:.0f} s)"
+            if reason is None or queue.overflow is None:
+                return []
+            if queue.overflow.action == "message":
+                call.decisions.append(Decision(now, "rejected", queue.name, call.routing.route, 0, reason=reason))
+                return [RejectCall(call.call_id, call.channel_id, queue.overflow.message),
+                        *self._end(call, now, Outcome.REJECTED, EndReason.QUEUE_FULL)]
+            assert queue.overflow.queue is not None
+            call.decisions.append(Decision(now, "overflowed", queue.overflow.queue, call.routing.route, 0,
+                                           reason=f"{queue.name}: {reason}"))
+            call.queue, call.queued_at, call.routing.step = queue.overflow.queue, now, 0
+        return []
+
+    def estimated_wait(self, queue_name: str, position: int) -> float:
+        """Seconds a caller at ``position`` (1 = next) can expect to wait: position x AHT / agents serving."""
+        queue = self.queue_rule(queue_name)
+        serving = sum(1 for a in self.agents.values() if a.state is not AgentState.LOGGED_OUT and a.extension
+                      and all(a.skills.get(s, 0) >= lvl for s, lvl in queue.skills.items()))
+        if serving == 0:
+            return float("inf")
+        return position * self._aht.get(queue.name, DEFAULT_AHT) / serving
+
+    def tick(self, now: datetime) -> list[Command]:
+        """Time passed: end wrap-ups that are due, escalate waiting calls, and dispatch."""
+        commands: list[Command] = []
+        for agent in self.agents.values():
+            if agent.state is AgentState.WRAP_UP and agent.wrap_up_until is not None and now >= agent.wrap_up_until:
+                self._after_work(agent, now)
+                commands.append(AgentChanged(agent.snapshot()))
+        for call in self.calls.values():
+            if call.state is CallState.WAITING and self._escalate(call, now):
+                commands.append(CallChanged(call.snapshot()))
+        return commands + self.dispatch(now)
+
+    def _escalate(self, call: Call, now: datetime) -> bool:
+        for _ in range(MAX_OVERFLOW_HOPS):
+            queue = self.queue_rule(call.queue)
+            waited = (now - (call.queued_at or call.arrived_at)).total_seconds()
+            step = queue.step_at(waited)
+            if step == call.routing.step:
+                return _ != 0  # changed on an earlier pass of this loop
+            call.routing.step = step
+            target = queue.targets[step]
+            if target.overflow is None:
+                call.decisions.append(Decision(now, "escalated", queue.name, call.routing.route, step,
+                                               reason=f"waited {waited:.0f} s: {_describe(target)}"))
+                return True
+            call.decisions.append(Decision(now, "overflowed", target.overflow, call.routing.route, step,
+                                           reason=f"waited {waited:.0f} s in {queue.name}"))
+            call.queue, call.queued_at, call.routing.step = target.overflow, now, 0
+        return True
 
     def offer_answered(self, agent_channel_id: str, now: datetime) -> list[Command]:
         """The agent picked up. Connect them unless the call moved on meanwhile."""
@@ -219,13 +335,30 @@ class CallCenter:
 
     # -- decisions --------------------------------------------------------------------------------------
     def dispatch(self, now: datetime) -> list[Command]:
-        """Offer waiting calls, oldest first, to the longest-idle ready agents."""
+        """Offer waiting calls (highest aged priority, then longest waiting) to eligible ready agents,
+        each chosen by its queue's strategy."""
         commands: list[Command] = []
-        for call in self.waiting():
-            agent = longest_idle(self.agents.values())
-            if agent is None:
+        ready = [a for a in self.agents.values() if a.state is AgentState.READY and a.extension]
+        waiting = [c for c in self.calls.values() if c.state is CallState.WAITING]
+        waiting.sort(key=lambda c: (*wait_order(c.routing.priority, c.arrived_at, now, self.aging_seconds),
+                                    c.call_id))
+        for call in waiting:
+            if not ready:
                 break
+            queue = self.queue_rule(call.queue)
+            target = queue.targets[min(call.routing.step, len(queue.targets) - 1)]
+            candidates = [a for a in ready if eligible(a, queue, target, call.routing)]
+            agent = choose_agent(queue, candidates, now, self._last_assigned.get(queue.name))
+            if agent is None:
+                continue
             assert agent.extension is not None
+            ready.remove(agent)
+            self._last_assigned[queue.name] = agent.agent_id
+            ids, count = listed(candidates)
+            call.decisions.append(Decision(
+                now, "offered", queue.name, call.routing.route, call.routing.step,
+                reason=f"{queue.strategy} among {count} eligible at step {call.routing.step}: {_describe(target)}",
+                strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count))
             call.offers += 1
             call.state = CallState.RINGING
             call.offered_at = call.offered_at or now
@@ -250,6 +383,24 @@ class CallCenter:
         if agent is None or agent.call_id != call.call_id:
             return []
         idle_since = agent.idle_since
+        wrap_up = self.queue_rule(call.queue).wrap_up_seconds if handled else 0
+        if handled:
+            agent.calls_handled += 1
+            talk = call.talk_seconds or 0.0
+            previous = self._aht.get(call.queue, DEFAULT_AHT)
+            self._aht[call.queue] = 0.8 * previous + 0.2 * (talk + wrap_up)
+        if wrap_up > 0 and agent.pending is None:
+            agent.transition(AgentState.WRAP_UP, now)
+            agent.wrap_up_until = now + timedelta(seconds=wrap_up)
+            return [AgentChanged(agent.snapshot())]
+        self._after_work(agent, now)
+        if not handled and agent.state is AgentState.READY:
+            # Rung for a caller who then hung up: keep the agent's place in the idle order.
+            agent.idle_since = idle_since
+        return [AgentChanged(agent.snapshot())]
+
+    def _after_work(self, agent: Agent, now: datetime) -> None:
+        """The agent is free again: apply what they asked for meanwhile, else ready."""
         pending, agent.pending = agent.pending, None
         if pending is not None and pending.state is AgentState.LOGGED_OUT:
             agent.transition(AgentState.LOGGED_OUT, now)
@@ -257,12 +408,6 @@ class CallCenter:
             agent.transition(AgentState.NOT_READY, now, reason=pending.reason)
         else:
             agent.transition(AgentState.READY, now)
-            if not handled:
-                # Rung for a caller who then hung up: keep the agent's place in the idle order.
-                agent.idle_since = idle_since
-        if handled:
-            agent.calls_handled += 1
-        return [AgentChanged(agent.snapshot())]
 
     def _end(self, call: Call, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
         call.state = CallState.ENDED
@@ -274,3 +419,15 @@ class CallCenter:
         if call.agent_channel_id:
             self._channels.pop(call.agent_channel_id, None)
         return [CallChanged(call.snapshot())]
+
+
+def _describe(target: object) -> str:
+    from cti.routing.rules import Target
+
+    assert isinstance(target, Target)
+    parts = [f"region={target.region}", f"language={target.language}"]
+    if target.min_level:
+        parts.append(f"min_level={target.min_level}")
+    if target.team:
+        parts.append(f"team={target.team}")
+    return ", ".join(parts)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from cti.calls.model import Call
 from cti.routing.agents import Agent
 
-__all__ = ["AgentChanged", "CallChanged", "Command", "ConnectCall", "HangupChannel", "OfferCall"]
+__all__ = ["AgentChanged", "CallChanged", "Command", "ConnectCall", "HangupChannel", "OfferCall", "RejectCall"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,15 @@ class HangupChannel:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectCall:
+    """Tell the caller why the call cannot be taken (a prompt), then hang up."""
+
+    call_id: str
+    channel_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class AgentChanged:
     agent: Agent
 
@@ -51,4 +60,4 @@ class CallChanged:
     call: Call
 
 
-Command = OfferCall | ConnectCall | HangupChannel | AgentChanged | CallChanged
+Command = OfferCall | ConnectCall | HangupChannel | RejectCall | AgentChanged | CallChanged

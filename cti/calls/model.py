@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+
+from cti.routing.engine import Decision, Routing
 
 __all__ = ["Call", "CallState", "EndReason", "Outcome"]
 
@@ -20,12 +22,14 @@ class Outcome(StrEnum):
     ANSWERED = "answered"  # an agent talked to the caller
     ABANDONED = "abandoned"  # the caller hung up before reaching an agent
     FAILED = "failed"  # the system lost the call (Asterisk restarted, the channel vanished)
+    REJECTED = "rejected"  # not queued: the queue was full, or closed with no queue to overflow to
 
 
 class EndReason(StrEnum):
     CALLER_HANGUP = "caller_hangup"
     AGENT_HANGUP = "agent_hangup"
     CHANNEL_LOST = "channel_lost"
+    QUEUE_FULL = "queue_full"
 
 
 @dataclass(slots=True)
@@ -47,6 +51,10 @@ class Call:
     offers: int = 0
     outcome: Outcome | None = None
     end_reason: EndReason | None = None
+    routing: Routing = field(default_factory=Routing)
+    decisions: list[Decision] = field(default_factory=list)
+    # When the call entered its current queue: escalation steps count from here.
+    queued_at: datetime | None = None
 
     @property
     def wait_seconds(self) -> float | None:
@@ -60,4 +68,4 @@ class Call:
         return max(0.0, (self.ended_at - self.answered_at).total_seconds())
 
     def snapshot(self) -> Call:
-        return replace(self)
+        return replace(self, routing=replace(self.routing), decisions=list(self.decisions))

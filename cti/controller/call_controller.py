@@ -31,6 +31,7 @@ from cti.ari import (
     ChannelDestroyed,
     Event,
     EventStream,
+    PlaybackFinished,
     StasisEnd,
     StasisStart,
 )
@@ -44,9 +45,13 @@ from cti.calls import (
     ConnectCall,
     HangupChannel,
     OfferCall,
+    RejectCall,
 )
 from cti.controller.persistence import StateWriter
 from cti.routing import Agent
+from cti.routing.engine import Routing
+from cti.routing.geography import locate
+from cti.routing.rules import Rules, load_rules_file, rules_for_service_numbers
 from cti.settings import Settings
 from cti.state import LiveStore, LiveStoreError
 from cti.storage import Database
@@ -76,6 +81,12 @@ def offer_failure_reason(cause: int) -> str:
     return "unreachable"
 
 
+def load_rules(settings: Settings) -> Rules:
+    if settings.routing_rules is not None:
+        return load_rules_file(settings.routing_rules)
+    return rules_for_service_numbers(settings.queues, settings.default_queue)
+
+
 def hold_bridge_id(queue: str) -> str:
     return f"cti-hold-{queue}"
 
@@ -103,7 +114,7 @@ class CallController:
         self.live = live
         self.db = db
         self.clock = clock
-        self.core = CallCenter()
+        self.core = CallCenter(load_rules(settings))
         self.writer = StateWriter(live, db)
         self.stats: Counter[str] = Counter()
         self.events = EventStream(
@@ -115,6 +126,8 @@ class CallController:
         self._tasks: set[asyncio.Task[None]] = set()
         self._events_task: asyncio.Task[None] | None = None
         self._redis_task: asyncio.Task[None] | None = None
+        self._tick_task: asyncio.Task[None] | None = None
+        self._hangup_after: dict[str, str] = {}  # playback id -> channel to hang up when it finishes
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -129,16 +142,18 @@ class CallController:
         self.writer.start()
         self._events_task = asyncio.create_task(self.events.run(), name="cti-ari-events")
         self._redis_task = asyncio.create_task(self._redis_guard(), name="cti-redis-guard")
+        self._tick_task = asyncio.create_task(self._ticker(), name="cti-routing-tick")
 
     async def wait_connected(self, timeout: float = 30.0) -> None:
         await self.events.wait_connected(timeout)
 
     async def close(self) -> None:
-        for task in (self._redis_task, self._events_task):
+        background = (self._tick_task, self._redis_task, self._events_task)
+        for task in background:
             if task is not None:
                 task.cancel()
         await self.events.stop()
-        for task in (self._redis_task, self._events_task):
+        for task in background:
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -151,6 +166,18 @@ class CallController:
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(bridge_id)
         await self.writer.close()
+
+    def reload_rules(self) -> Rules:
+        """Read the routing rules again; the next decision uses them. The old rules stay if the new fail."""
+        rules = load_rules(self.settings)
+        self._apply(self.core.set_rules(rules, self.clock()))
+        return rules
+
+    async def _ticker(self) -> None:
+        # Escalation steps and wrap-up ends are due at points in time, not at events: look every second.
+        while True:
+            await asyncio.sleep(1.0)
+            self._apply(self.core.tick(self.clock()))
 
     # -- agent requests (the API calls these) ---------------------------------------------------------
     async def register_agent(self, agent_id: str, name: str) -> Agent:
@@ -189,6 +216,10 @@ class CallController:
             # Once a channel leaves Stasis, Asterisk sends us nothing more about it (not even
             # ChannelDestroyed), so leaving is the end of that leg for us.
             self._apply(self.core.channel_gone(event.channel.id, self.clock()))
+        elif isinstance(event, PlaybackFinished):
+            channel_id = self._hangup_after.pop(event.playback.id, None)
+            if channel_id is not None:
+                await self._hangup(channel_id)
         elif isinstance(event, ChannelDestroyed):
             # Agent legs that never answered never enter Stasis; their end comes only as this event.
             self._apply(self.core.channel_gone(
@@ -207,16 +238,21 @@ class CallController:
             log.debug("ignoring StasisStart for %s with args %s", channel.id, event.args)
 
     async def _accept(self, channel_id: str, number: str, name: str | None, service: str) -> None:
-        queue = self.settings.queue_for(service)
+        caller = _clean_number(number)
+        where = locate(caller)
         call = Call(
-            call_id=uuid.uuid4().hex, channel_id=channel_id, caller_number=_clean_number(number),
-            caller_name=name or None, service_number=service, queue=queue, arrived_at=self.clock(),
+            call_id=uuid.uuid4().hex, channel_id=channel_id, caller_number=caller,
+            caller_name=name or None, service_number=service, queue="", arrived_at=self.clock(),
+            routing=Routing(region=where.region, country=where.country),
         )
         self.stats["calls_arrived"] += 1
         async with self._lock(call.call_id):
             self._apply(self.core.call_arrived(call, self.clock()))
+            if call.call_id not in self.core.calls:
+                return  # not queued (rejected): RejectCall plays the message and hangs up
             try:
                 await self.ari.answer(channel_id)
+                queue = self.core.calls[call.call_id].queue if call.call_id in self.core.calls else call.queue
                 await self._ensure_hold_bridge(queue)
                 if call.call_id in self.core.calls:  # still live: hold it while agents ring
                     await self.ari.add_channel(hold_bridge_id(queue), channel_id)
@@ -242,6 +278,8 @@ class CallController:
                 self._spawn(self._connect(command))
             elif isinstance(command, HangupChannel):
                 self._spawn(self._hangup(command.channel_id))
+            elif isinstance(command, RejectCall):
+                self._spawn(self._reject(command))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -282,6 +320,17 @@ class CallController:
                 log.info("call %s: bridging failed (%s); tearing down", connect.call_id, exc)
                 await self._hangup(connect.agent_channel_id)
                 await self._hangup(connect.caller_channel_id)
+
+    async def _reject(self, reject: RejectCall) -> None:
+        playback_id = f"{reject.call_id}-reject"
+        self._hangup_after[playback_id] = reject.channel_id
+        try:
+            await self.ari.answer(reject.channel_id)
+            await self.ari.play(reject.channel_id, f"sound:{reject.message}", playback_id=playback_id)
+        except AriError as exc:
+            log.info("call %s: could not play %s: %s", reject.call_id, reject.message, exc)
+            self._hangup_after.pop(playback_id, None)
+            await self._hangup(reject.channel_id)
 
     async def _hangup(self, channel_id: str) -> None:
         try:

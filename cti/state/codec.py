@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from cti.calls.model import Call, CallState, EndReason, Outcome
 from cti.routing.agents import Agent, AgentState, PendingChange
+from cti.routing.engine import Decision, Routing
 
-__all__ = ["decode_agent", "decode_call", "encode_agent", "encode_call"]
+__all__ = ["decode_agent", "decode_call", "decode_decision", "encode_agent", "encode_call"]
 
 VERSION = 1
 
@@ -21,6 +22,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, frozenset):
+        return sorted(value)
     return value
 
 
@@ -33,9 +36,21 @@ def encode_agent(agent: Agent) -> str:
 
 
 def encode_call(call: Call) -> str:
-    data = {f.name: _plain(getattr(call, f.name)) for f in fields(call)}
+    data = {f.name: _plain(getattr(call, f.name)) for f in fields(call) if f.name not in ("routing", "decisions")}
+    data["routing"] = asdict(call.routing)
+    data["decisions"] = [d.as_json() for d in call.decisions]
     data["v"] = VERSION
     return json.dumps(data)
+
+
+def decode_decision(data: dict[str, Any]) -> Decision:
+    at = _dt(data["at"])
+    assert at is not None
+    return Decision(
+        at=at, kind=data["kind"], queue=data["queue"], route=data["route"], step=int(data["step"]),
+        reason=data["reason"], strategy=data.get("strategy"), winner=data.get("winner"),
+        candidates=tuple(data.get("candidates") or ()), candidate_count=int(data.get("candidate_count", 0)),
+    )
 
 
 def _dt(value: Any) -> datetime | None:
@@ -56,6 +71,14 @@ def decode_agent(raw: str | bytes) -> Agent:
         call_id=data.get("call_id"),
         pending=None if pending is None else PendingChange(AgentState(pending["state"]), pending.get("reason")),
         calls_handled=int(data.get("calls_handled", 0)),
+        skills={str(k): int(v) for k, v in (data.get("skills") or {}).items()},
+        languages=frozenset(data.get("languages") or ()),
+        region=data.get("region"),
+        site=data.get("site"),
+        team=data.get("team"),
+        logged_in_at=_dt(data.get("logged_in_at")),
+        busy_seconds=float(data.get("busy_seconds", 0.0)),
+        wrap_up_until=_dt(data.get("wrap_up_until")),
     )
 
 
@@ -81,4 +104,7 @@ def decode_call(raw: str | bytes) -> Call:
         offers=int(data.get("offers", 0)),
         outcome=None if data.get("outcome") is None else Outcome(data["outcome"]),
         end_reason=None if data.get("end_reason") is None else EndReason(data["end_reason"]),
+        routing=Routing(**(data.get("routing") or {})),
+        decisions=[decode_decision(d) for d in data.get("decisions") or ()],
+        queued_at=_dt(data.get("queued_at")),
     )

@@ -22,7 +22,8 @@ ALLOWED = {
     S.READY: {S.NOT_READY, S.RINGING, S.LOGGED_OUT},
     S.NOT_READY: {S.READY, S.NOT_READY, S.LOGGED_OUT},
     S.RINGING: {S.ON_CALL, S.READY, S.NOT_READY, S.LOGGED_OUT},
-    S.ON_CALL: {S.READY, S.NOT_READY, S.LOGGED_OUT},
+    S.ON_CALL: {S.READY, S.NOT_READY, S.LOGGED_OUT, S.WRAP_UP},
+    S.WRAP_UP: {S.READY, S.NOT_READY, S.LOGGED_OUT},  # after-call work ends in any of these
 }
 PAIRS = [(src, dst) for src in S for dst in S]
 
@@ -60,7 +61,8 @@ def test_refusals_cover_the_impossible_moves() -> None:
     assert (S.NOT_READY, S.RINGING) in refused
     assert (S.READY, S.ON_CALL) in refused  # a call is answered only after ringing
     assert (S.ON_CALL, S.RINGING) in refused  # one call at a time
-    assert len(refused) == 25 - sum(len(v) for v in ALLOWED.values())
+    assert (S.WRAP_UP, S.RINGING) in refused  # no offers during after-call work
+    assert len(refused) == len(S) ** 2 - sum(len(v) for v in ALLOWED.values())
 
 
 def test_a_working_day_history() -> None:
@@ -172,3 +174,18 @@ def test_longest_idle_skips_unavailable_agents() -> None:
     assert longest_idle([ready_agent("noext", -500, extension=None)]) is None
     chosen = longest_idle([*others, ready_agent("noext", -500, extension=None), ready_agent("ana", 0)])
     assert chosen is not None and chosen.agent_id == "ana"
+
+
+def test_occupied_time_accumulates_over_ringing_talking_and_wrap_up() -> None:
+    agent = Agent("ana", "Ana", extension="7001")
+    agent.transition(S.READY, at(0))
+    assert agent.logged_in_at == at(0) and agent.busy_seconds == 0
+    agent.transition(S.RINGING, at(10))
+    agent.transition(S.ON_CALL, at(13))
+    agent.transition(S.WRAP_UP, at(73))
+    agent.transition(S.READY, at(83))
+    assert agent.busy_seconds == 73.0  # 3 s ringing + 60 s talking + 10 s wrap-up
+    agent.transition(S.NOT_READY, at(100), reason="break")
+    agent.transition(S.LOGGED_OUT, at(200))
+    agent.transition(S.READY, at(300))  # a new login starts a new count
+    assert (agent.logged_in_at, agent.busy_seconds) == (at(300), 0.0)

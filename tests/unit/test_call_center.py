@@ -28,6 +28,7 @@ from cti.calls import (
     UnknownCall,
 )
 from cti.routing import AgentState, PendingChange
+from cti.routing.rules import parse_rules
 
 T0 = datetime(2024, 5, 6, 9, 0, 0, tzinfo=UTC)
 
@@ -36,9 +37,10 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def new_call(call_id: str, arrived: float = 0, *, queue: str = "general") -> Call:
+def new_call(call_id: str, arrived: float = 0, *, service: str = "1500100") -> Call:
+    # The queue is the routing rules' decision; "unrouted" shows that whatever the caller put there is replaced.
     return Call(call_id=call_id, channel_id=f"chan-{call_id}", caller_number="0215550123",
-                service_number="1500100", queue=queue, arrived_at=at(arrived), caller_name="Budi")
+                service_number=service, queue="unrouted", arrived_at=at(arrived), caller_name="Budi")
 
 
 def kinds(commands: list[Command]) -> list[str]:
@@ -458,8 +460,10 @@ def test_waiting_calls_are_served_in_arrival_order() -> None:
 
 
 def test_waiting_filters_by_queue() -> None:
-    core = center()
-    core.call_arrived(new_call("s1", 1, queue="sales"), at(1))
+    core = CallCenter(parse_rules({"queues": {"general": {}, "sales": {}}, "default_queue": "general",
+                                   "routes": [{"name": "sales", "when": {"service_number": "1500200"},
+                                               "queue": "sales"}]}))
+    core.call_arrived(new_call("s1", 1, service="1500200"), at(1))
     core.call_arrived(new_call("g1", 2), at(2))
     assert [c.call_id for c in core.waiting("sales")] == ["s1"]
     assert [c.call_id for c in core.waiting()] == ["s1", "g1"]

@@ -1,0 +1,128 @@
+"""Routing decisions: who may take a call now, which of them gets it, and why.
+
+Pure functions over agents, calls' routing attributes and the rules; the call-center core calls them and
+records the :class:`Decision` they return on the call. Nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cti.routing.agents import Agent, AgentState
+from cti.routing.rules import QueueRule, Target
+
+__all__ = ["Decision", "Routing", "choose_agent", "eligible", "wait_order"]
+
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+MAX_LISTED = 20  # candidates kept on a decision record; the count says how many there were
+
+
+@dataclass(slots=True)
+class Routing:
+    """What routing knows about a call: its attributes and where the rules put it."""
+
+    route: str = "default"
+    priority: int = 0
+    step: int = 0
+    region: str | None = None
+    country: str | None = None
+    language: str | None = None
+    product: str | None = None
+    problem_type: str | None = None
+    value_tier: str | None = None
+
+    def attributes(self, service_number: str) -> dict[str, str | None]:
+        return {
+            "service_number": service_number, "product": self.product, "problem_type": self.problem_type,
+            "language": self.language, "value_tier": self.value_tier, "region": self.region,
+            "country": self.country,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Why a call went where it went: kept on the call, stored with the interaction, shown by the API."""
+
+    at: datetime
+    kind: str  # queued | offered | escalated | overflowed | closed
+    queue: str
+    route: str
+    step: int
+    reason: str
+    strategy: str | None = None
+    winner: str | None = None
+    candidates: tuple[str, ...] = ()
+    candidate_count: int = 0
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "at": self.at.isoformat(), "kind": self.kind, "queue": self.queue, "route": self.route,
+            "step": self.step, "reason": self.reason, "strategy": self.strategy, "winner": self.winner,
+            "candidates": list(self.candidates), "candidate_count": self.candidate_count,
+        }
+
+
+def eligible(agent: Agent, queue: QueueRule, target: Target, routing: Routing) -> bool:
+    """May this ready agent take the call at this escalation step?"""
+    if agent.state is not AgentState.READY or not agent.extension:
+        return False
+    floor = target.min_level or 0
+    for skill, level in queue.skills.items():
+        if agent.skills.get(skill, 0) < max(level, floor):
+            return False
+    if target.region == "caller" and routing.region is not None and agent.region != routing.region:
+        return False
+    # An agent with no languages listed is taken to speak whatever the call needs.
+    if (target.language == "caller" and routing.language is not None and agent.languages
+            and routing.language not in agent.languages):
+        return False
+    return target.team is None or agent.team == target.team
+
+
+def _skill_score(agent: Agent, queue: QueueRule) -> int:
+    return sum(agent.skills.get(skill, 0) for skill in queue.skills) if queue.skills else sum(agent.skills.values())
+
+
+def _occupancy(agent: Agent, now: datetime) -> float:
+    if agent.logged_in_at is None:
+        return 0.0
+    present = max((now - agent.logged_in_at).total_seconds(), 1.0)
+    return agent.busy_seconds / present
+
+
+def choose_agent(queue: QueueRule, candidates: Sequence[Agent], now: datetime,
+                 last_assigned: str | None = None) -> Agent | None:
+    """The queue's strategy picks one candidate; longest idle (then agent id) breaks every tie."""
+    if not candidates:
+        return None
+
+    def idle_key(agent: Agent) -> tuple[datetime, str]:
+        return (agent.idle_since or _EPOCH, agent.agent_id)
+
+    if queue.strategy == "most_skilled":
+        best = max(_skill_score(a, queue) for a in candidates)
+        return min((a for a in candidates if _skill_score(a, queue) == best), key=idle_key)
+    if queue.strategy == "least_occupancy":
+        return min(candidates, key=lambda a: (round(_occupancy(a, now), 6), *idle_key(a)))
+    if queue.strategy == "round_robin":
+        ordered = sorted(candidates, key=lambda a: a.agent_id)
+        after = [a for a in ordered if last_assigned is not None and a.agent_id > last_assigned]
+        return (after or ordered)[0]
+    return min(candidates, key=idle_key)
+
+
+def wait_order(priority: int, arrived_at: datetime, now: datetime, aging_seconds: float) -> tuple[float, datetime]:
+    """Sort key for waiting calls: higher (aged) priority first, then longest waiting.
+
+    Priority grows by one per ``aging_seconds`` waited, so a steady stream of urgent calls cannot starve
+    an eligible ordinary one forever.
+    """
+    aged = priority + (now - arrived_at).total_seconds() / aging_seconds if aging_seconds > 0 else priority
+    return (-aged, arrived_at)
+
+
+def listed(agents: Iterable[Agent]) -> tuple[tuple[str, ...], int]:
+    ids = [a.agent_id for a in agents]
+    return tuple(ids[:MAX_LISTED]), len(ids)

@@ -1,0 +1,222 @@
+"""Routing rules: which calls go to which queue, who may take them, and how that widens over time.
+
+The shape follows Twilio TaskRouter's workflows: *routes* match call attributes to a queue and a priority
+(first match wins); each *queue* names the skills its agents need and an ordered list of *targets*, the
+escalation steps, each with a timeout before the next applies. Parsed from the YAML rules file and
+validated as a whole (names resolve, levels are 1-10, overflow chains end) before anything uses it.
+
+```yaml
+queues:
+  care:
+    skills: {care: 1}
+    strategy: longest_idle            # most_skilled | least_occupancy | round_robin
+    targets:
+      - {region: caller, timeout: 30} # first the caller's region
+      - {min_level: 3, timeout: 30}   # then any region, experienced agents only
+      - {}                            # then anyone in the queue
+routes:
+  - {name: vip, when: {value_tier: [gold, platinum]}, queue: care, priority: 10}
+  - {name: default, queue: care}
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "ATTRIBUTES",
+    "DEFAULT_RULES",
+    "Overflow",
+    "QueueRule",
+    "Route",
+    "Rules",
+    "RulesError",
+    "Target",
+    "load_rules_file",
+    "parse_rules",
+    "rules_for_service_numbers",
+]
+
+# Call attributes a route may match on.
+ATTRIBUTES = ("service_number", "product", "problem_type", "language", "value_tier", "region", "country")
+Strategy = Literal["longest_idle", "most_skilled", "least_occupancy", "round_robin"]
+
+
+class RulesError(ValueError):
+    """The rules file is invalid; the message says where."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(_Strict):
+    """One escalation step: who is eligible while the call has waited less than the cumulative timeouts."""
+
+    timeout: float | None = Field(default=None, gt=0, description="seconds before the next step; none on the last")
+    region: Literal["caller", "any"] = "any"
+    language: Literal["caller", "any"] = "caller"
+    min_level: int | None = Field(default=None, ge=1, le=10, description="raises the queue's minimum levels")
+    team: str | None = None
+    overflow: str | None = Field(default=None, description="move the call to this queue instead")
+
+
+class Overflow(_Strict):
+    """What happens to a call a queue cannot take (full, too long a wait, or closed)."""
+
+    action: Literal["queue", "message"]
+    queue: str | None = None
+    message: str = Field(default="ss-noservice", pattern=r"^[A-Za-z0-9_/-]+$", description="prompt to play")
+
+    @model_validator(mode="after")
+    def _target(self) -> Overflow:
+        if self.action == "queue" and not self.queue:
+            raise ValueError("action 'queue' needs a queue")
+        return self
+
+
+class QueueRule(_Strict):
+    name: str = ""
+    skills: dict[str, int] = Field(default_factory=dict)
+    strategy: Strategy = "longest_idle"
+    targets: tuple[Target, ...] = (Target(),)
+    wrap_up_seconds: float = Field(default=0, ge=0, le=3600)
+    max_waiting: int | None = Field(default=None, ge=0)
+    max_wait_seconds: float | None = Field(default=None, gt=0, description="estimated wait above which to overflow")
+    overflow: Overflow | None = None
+    calendar: str | None = Field(default=None, description="a calendar name; none means 24x7")
+    after_hours: Overflow | None = None
+    balance_sites: bool = Field(default=False, description="spread calls across sites before the strategy")
+
+    @field_validator("skills")
+    @classmethod
+    def _levels(cls, value: dict[str, int]) -> dict[str, int]:
+        for skill, level in value.items():
+            if not 1 <= level <= 10:
+                raise ValueError(f"skill {skill!r}: level {level} is not within 1..10")
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _steps(cls, value: tuple[Target, ...]) -> tuple[Target, ...]:
+        if not value:
+            raise ValueError("at least one target is needed")
+        for target in value[:-1]:
+            if target.timeout is None and target.overflow is None:
+                raise ValueError("every target but the last needs a timeout")
+        return value
+
+    def step_at(self, waited: float) -> int:
+        """The escalation step in force after ``waited`` seconds."""
+        elapsed = 0.0
+        for index, target in enumerate(self.targets):
+            if target.timeout is None:
+                return index
+            elapsed += target.timeout
+            if waited < elapsed:
+                return index
+        return len(self.targets) - 1
+
+
+class Route(_Strict):
+    name: str
+    when: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    queue: str
+    priority: int = Field(default=0, ge=0, le=100)
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        unknown = [k for k in value if k not in ATTRIBUTES]
+        if unknown:
+            raise ValueError(f"unknown attribute(s) {unknown}; known: {', '.join(ATTRIBUTES)}")
+        return {k: (v,) if isinstance(v, str) else tuple(str(x) for x in v) for k, v in value.items()}
+
+    def matches(self, attributes: Mapping[str, str | None]) -> bool:
+        return all(attributes.get(name) in allowed for name, allowed in self.when.items())
+
+
+class Rules(_Strict):
+    queues: dict[str, QueueRule]
+    routes: tuple[Route, ...]
+    calendars: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    default_queue: str
+
+    @model_validator(mode="after")
+    def _references(self) -> Rules:
+        queues = set(self.queues)
+        if self.default_queue not in queues:
+            raise ValueError(f"default_queue {self.default_queue!r} is not a queue")
+        for route in self.routes:
+            if route.queue not in queues:
+                raise ValueError(f"route {route.name!r}: no queue {route.queue!r}")
+        for name, queue in self.queues.items():
+            for overflow in (queue.overflow, queue.after_hours):
+                if overflow is not None and overflow.queue is not None and overflow.queue not in queues:
+                    raise ValueError(f"queue {name!r}: overflow to unknown queue {overflow.queue!r}")
+            for target in queue.targets:
+                if target.overflow is not None and target.overflow not in queues:
+                    raise ValueError(f"queue {name!r}: target overflows to unknown queue {target.overflow!r}")
+            if queue.calendar is not None and queue.calendar not in self.calendars:
+                raise ValueError(f"queue {name!r}: no calendar {queue.calendar!r}")
+        return self
+
+    def route_for(self, attributes: Mapping[str, str | None]) -> Route:
+        for route in self.routes:
+            if route.matches(attributes):
+                return route
+        return Route(name="default", queue=self.default_queue)
+
+
+def parse_rules(data: Mapping[str, Any]) -> Rules:
+    """Validate a rules document (the parsed YAML); :class:`RulesError` lists every problem."""
+    if not isinstance(data, Mapping):
+        raise RulesError("the rules document must be a mapping")
+    queues = data.get("queues") or {}
+    if not isinstance(queues, Mapping):
+        raise RulesError("queues: must be a mapping of queue name to settings")
+    named = {name: {**(spec or {}), "name": name} for name, spec in queues.items()}
+    routes = data.get("routes") or []
+    default_queue = data.get("default_queue") or next(iter(named), "general")
+    try:
+        return Rules.model_validate({**data, "queues": named, "routes": routes,
+                                     "calendars": data.get("calendars") or {}, "default_queue": default_queue})
+    except ValidationError as exc:
+        problems = [f"  {'.'.join(str(p) for p in e['loc']) or 'rules'}: {e['msg']}" for e in exc.errors()]
+        raise RulesError("invalid routing rules:\n" + "\n".join(problems)) from exc
+
+
+def load_rules_file(path: Path) -> Rules:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise RulesError(f"cannot read routing rules {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return parse_rules(data or {})
+    except RulesError as exc:
+        raise RulesError(f"{path}: {exc}") from exc
+
+
+def rules_for_service_numbers(queues: Mapping[str, str], default_queue: str) -> Rules:
+    """The simplest rules: each service number to its queue, longest idle, no skills needed."""
+    names = {default_queue, *queues.values()}
+    return parse_rules({
+        "queues": {name: {} for name in sorted(names)},
+        "routes": [{"name": f"service {number}", "when": {"service_number": number}, "queue": queue}
+                   for number, queue in queues.items()],
+        "default_queue": default_queue,
+    })
+
+
+DEFAULT_RULES = parse_rules({"queues": {"general": {}}, "default_queue": "general"})
