@@ -13,6 +13,7 @@ from aiohttp import web
 
 from cti.ari import AriClient
 from cti.controller import CallController
+from cti.controller.call_controller import Clock
 from cti.settings import Settings
 from cti.state import LiveStore
 from cti.storage import Database
@@ -25,8 +26,9 @@ __all__ = ["create_app"]
 log = logging.getLogger("cti")
 
 
-def create_app(settings: Settings, *, connect_timeout: float = 0.0) -> web.Application:
-    """``connect_timeout`` > 0 makes start-up wait that long for the ARI websocket (tests, demo)."""
+def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock | None = None) -> web.Application:
+    """``connect_timeout`` > 0 makes start-up wait that long for the ARI websocket (tests, demo);
+    ``clock`` replaces the wall clock for every decision (tests of calendars and escalation)."""
     database = Database(settings.database_url)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(database))],
                           client_max_size=64 * 1024)
@@ -48,7 +50,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0) -> web.Appli
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(),
                         settings.ari_app, timeout=settings.ari_timeout)
         await ari.start()
-        ctl = CallController(settings, ari, live, database)
+        ctl = CallController(settings, ari, live, database, **({"clock": clock} if clock else {}))
         app[CONTROLLER] = ctl
         await ctl.start()
         if connect_timeout > 0:

@@ -181,6 +181,20 @@ class CallCenter:
         """Apply queue limits: overflow to another queue, or reject with a message. Empty when queued."""
         for _ in range(MAX_OVERFLOW_HOPS):
             queue = self.queue_rule(call.queue)
+            if queue.calendar is not None and not self.rules.calendar(queue.calendar).is_open(now):
+                # Closed: the after-hours target (often a 24x7 queue), else the closing message.
+                after = queue.after_hours
+                if after is None or after.action == "message":
+                    message = after.message if after is not None else "ss-noservice"
+                    call.decisions.append(Decision(now, "closed", queue.name, call.routing.route, 0,
+                                                   reason=f"calendar {queue.calendar!r} is closed"))
+                    return [RejectCall(call.call_id, call.channel_id, message),
+                            *self._end(call, now, Outcome.REJECTED, EndReason.AFTER_HOURS)]
+                assert after.queue is not None
+                call.decisions.append(Decision(now, "overflowed", after.queue, call.routing.route, 0,
+                                               reason=f"{queue.name}: calendar {queue.calendar!r} is closed"))
+                call.queue, call.queued_at, call.routing.step = after.queue, now, 0
+                continue
             waiting = sum(1 for c in self.calls.values() if c.queue == queue.name and c.state is CallState.WAITING
                           and c.call_id != call.call_id)
             reason = None

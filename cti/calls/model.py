@@ -30,6 +30,7 @@ class EndReason(StrEnum):
     AGENT_HANGUP = "agent_hangup"
     CHANNEL_LOST = "channel_lost"
     QUEUE_FULL = "queue_full"
+    AFTER_HOURS = "after_hours"
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,6 +81,14 @@ def offer_failure_reason(cause: int) -> str:
     return "unreachable"
 
 
+def profile_fields(profile: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "skills": {str(k): int(v) for k, v in (profile.get("skills") or {}).items()},
+        "languages": list(profile.get("languages") or ()),
+        "region": profile.get("region"), "site": profile.get("site"), "team": profile.get("team"),
+    }
+
+
 def load_rules(settings: Settings) -> Rules:
     if settings.routing_rules is not None:
         return load_rules_file(settings.routing_rules)
@@ -131,8 +139,11 @@ class CallController:
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
+        now = self.clock()
         for record in await self.db.list_agents():
             self.core.add_agent(record.agent_id, record.name)
+            if record.profile:
+                self.core.set_profile(record.agent_id, now, **profile_fields(record.profile))
         try:
             agents, calls = await self.live.load()
         except LiveStoreError as exc:
@@ -180,10 +191,17 @@ class CallController:
             self._apply(self.core.tick(self.clock()))
 
     # -- agent requests (the API calls these) ---------------------------------------------------------
-    async def register_agent(self, agent_id: str, name: str) -> Agent:
+    async def register_agent(self, agent_id: str, name: str, profile: Mapping[str, Any] | None = None) -> Agent:
         agent = self.core.add_agent(agent_id, name)
         self._apply([AgentChanged(agent.snapshot())])
-        return agent.snapshot()
+        if profile:
+            self._apply(self.core.set_profile(agent_id, self.clock(), **profile_fields(profile)))
+        return self.core.agent(agent_id).snapshot()
+
+    def set_profile(self, agent_id: str, profile: Mapping[str, Any]) -> Agent:
+        """Skills, languages, region, site, team: routing uses them from the next decision on."""
+        self._apply(self.core.set_profile(agent_id, self.clock(), **profile_fields(profile)))
+        return self.core.agent(agent_id).snapshot()
 
     async def login(self, agent_id: str, extension: str, *, ready: bool) -> Agent:
         self.core.agent(agent_id)  # unknown agent -> 404 before we ask Asterisk anything

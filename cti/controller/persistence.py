@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from cti.calls.model import Call
 from cti.routing.agents import Agent
@@ -41,6 +41,7 @@ def interaction_record(call: Call) -> InteractionRecord:
         offers=call.offers,
         outcome=None if call.outcome is None else call.outcome.value,
         end_reason=None if call.end_reason is None else call.end_reason.value,
+        routing={**asdict(call.routing), "decisions": [d.as_json() for d in call.decisions]},
     )
 
 

@@ -26,7 +26,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from cti.routing.calendar import Calendar, CalendarError, parse_calendar
 
 __all__ = [
     "ATTRIBUTES",
@@ -148,9 +150,15 @@ class Rules(_Strict):
     routes: tuple[Route, ...]
     calendars: dict[str, dict[str, Any]] = Field(default_factory=dict)
     default_queue: str
+    _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> Rules:
+        for name, spec in self.calendars.items():
+            try:
+                self._calendars[name] = parse_calendar(name, spec)
+            except CalendarError as exc:
+                raise ValueError(str(exc)) from exc
         queues = set(self.queues)
         if self.default_queue not in queues:
             raise ValueError(f"default_queue {self.default_queue!r} is not a queue")
@@ -167,6 +175,9 @@ class Rules(_Strict):
             if queue.calendar is not None and queue.calendar not in self.calendars:
                 raise ValueError(f"queue {name!r}: no calendar {queue.calendar!r}")
         return self
+
+    def calendar(self, name: str) -> Calendar:
+        return self._calendars[name]
 
     def route_for(self, attributes: Mapping[str, str | None]) -> Route:
         for route in self.routes:

@@ -183,7 +183,7 @@ class Database:
     # -- agents ------------------------------------------------------------------------------
 
     async def upsert_agent(self, agent: AgentRecord) -> None:
-        values: dict[str, Any] = {"agent_id": agent.agent_id, "name": agent.name}
+        values: dict[str, Any] = {"agent_id": agent.agent_id, "name": agent.name, "profile": agent.profile}
         _check(_AGENTS, values)
         values["created_at"] = utcnow()
         statement = self._upsert(_AGENTS, values, key="agent_id", keep=frozenset({"created_at"}))
@@ -193,13 +193,13 @@ class Database:
     async def get_agent(self, agent_id: str) -> AgentRecord | None:
         async with self._transaction(f"read agent {agent_id!r}") as session:
             row = await session.get(Agent, agent_id)
-            return None if row is None else AgentRecord(agent_id=row.agent_id, name=row.name)
+            return None if row is None else AgentRecord(agent_id=row.agent_id, name=row.name, profile=row.profile)
 
     async def list_agents(self) -> list[AgentRecord]:
         """All agents, ordered by ``agent_id``."""
         async with self._transaction("list agents") as session:
             rows = await session.scalars(select(Agent).order_by(Agent.agent_id))
-            return [AgentRecord(agent_id=row.agent_id, name=row.name) for row in rows]
+            return [AgentRecord(agent_id=row.agent_id, name=row.name, profile=row.profile) for row in rows]
 
     # -- users and tokens --------------------------------------------------------------------
 

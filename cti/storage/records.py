@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "OUTCOMES",
@@ -53,12 +53,16 @@ class InteractionRecord:
     """One of :data:`OUTCOMES`; ``None`` while the call is in progress."""
     end_reason: str | None = None
     """Why the call ended, e.g. ``caller_hangup``, ``agent_hangup``, ``shutdown``."""
+    routing: dict[str, Any] | None = None
+    """The routing attributes and every decision made for the call (queue, step, candidates, winner)."""
 
 
 @dataclass(frozen=True, slots=True)
 class AgentRecord:
     agent_id: str
     name: str
+    profile: dict[str, Any] | None = None
+    """What routing knows of the agent: skills (name -> level), languages, region, site, team."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from cti import __version__
-from cti.web.schemas import AgentCreate, AgentLogin, AgentStateChange, UserCreate
+from cti.web.schemas import AgentCreate, AgentLogin, AgentProfile, AgentStateChange, UserCreate
 
 __all__ = ["openapi_document"]
 
@@ -69,6 +69,10 @@ def openapi_document() -> dict[str, Any]:
                         body="AgentCreate", ok=201, errors=(409,)),
         },
         "/api/agents/{agent_id}": {"get": _op("One agent", roles=self_or_staff, params=agent, errors=(404,))},
+        "/api/agents/{agent_id}/profile": {"put": _op(
+            "Replace the agent's routing profile (skills and levels, languages, region, site, team); "
+            "routing uses it from the next decision", roles=staff, body="AgentProfile", params=agent,
+            errors=(404,))},
         "/api/agents/{agent_id}/login": {"post": _op(
             "Log the agent in at an extension (a PJSIP endpoint), optionally ready", roles=self_or_staff,
             body="AgentLogin", params=agent, errors=(404, 409))},
@@ -77,6 +81,10 @@ def openapi_document() -> dict[str, Any]:
         "/api/agents/{agent_id}/state": {"post": _op(
             "Go ready or not ready with a reason (not ready during a call applies after it)",
             roles=self_or_staff, body="AgentStateChange", params=agent, errors=(404, 409))},
+        "/api/routing": {"get": _op("The routing rules in force (queues, routes, escalation steps)", roles=staff)},
+        "/api/routing/reload": {"post": _op(
+            "Read the routing rules file again; invalid rules are refused and the running rules stay",
+            roles="admin", errors=(422,))},
         "/api/queues": {"get": _op("Queues with waiting calls and agents by state", roles=staff)},
         "/api/queues/{queue}": {"get": _op("One queue", roles=staff, params=[_path("queue")], errors=(404,))},
         "/api/calls": {"get": _op("Live calls", roles=staff)},
@@ -89,8 +97,10 @@ def openapi_document() -> dict[str, Any]:
             "One interaction record", roles="supervisor, admin, the call's agent",
             params=[_path("call_id")], errors=(404,))},
     }
-    schemas = {model.__name__: model.model_json_schema()
-               for model in (AgentCreate, AgentLogin, AgentStateChange, UserCreate)}
+    schemas = {model.__name__: model.model_json_schema(ref_template="#/components/schemas/{model}")
+               for model in (AgentCreate, AgentLogin, AgentProfile, AgentStateChange, UserCreate)}
+    for schema in list(schemas.values()):
+        schemas.update(schema.pop("$defs", {}))  # nested models become components of their own
     schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["status", "message"],
         "properties": {"status": {"type": "integer"}, "message": {"type": "string"}, "details": {}}}}}

@@ -9,12 +9,13 @@ from pydantic import BaseModel
 
 from cti.calls import CallState
 from cti.routing import AgentState
+from cti.routing.rules import RulesError
 from cti.storage import AgentRecord
 from cti.web.auth import principal, require_agent_access, require_role
 from cti.web.keys import CONTROLLER, DATABASE, SETTINGS
 from cti.web.metrics import render_metrics
 from cti.web.openapi import openapi_document
-from cti.web.schemas import AgentCreate, AgentLogin, AgentStateChange, UserCreate
+from cti.web.schemas import AgentCreate, AgentLogin, AgentProfile, AgentStateChange, UserCreate
 from cti.web.views import agent_view, call_view, interaction_view, user_view
 
 __all__ = ["routes"]
@@ -100,9 +101,10 @@ async def create_agent(request: web.Request) -> web.Response:
         raise web.HTTPConflict(reason=f"agent {body.agent_id!r} already exists")
     if any(u.name == f"agent-{body.agent_id}" for u in await db.list_users()):
         raise web.HTTPConflict(reason=f"a user named 'agent-{body.agent_id}' already exists")
-    await db.upsert_agent(AgentRecord(agent_id=body.agent_id, name=body.name))
+    profile = body.profile.model_dump()
+    await db.upsert_agent(AgentRecord(agent_id=body.agent_id, name=body.name, profile=profile))
     user, token = await db.create_user(f"agent-{body.agent_id}", "agent", body.agent_id)
-    agent = await request.app[CONTROLLER].register_agent(body.agent_id, body.name)
+    agent = await request.app[CONTROLLER].register_agent(body.agent_id, body.name, profile)
     return web.json_response({"agent": agent_view(agent), "user": user_view(user), "token": token}, status=201)
 
 
@@ -118,6 +120,18 @@ async def get_agent(request: web.Request) -> web.Response:
     agent_id = request.match_info["agent_id"]
     require_agent_access(request, agent_id)
     return web.json_response(agent_view(request.app[CONTROLLER].core.agent(agent_id)))
+
+
+@routes.put("/api/agents/{agent_id}/profile")
+async def set_profile(request: web.Request) -> web.Response:
+    """Replace the agent's routing profile; the next routing decision uses it."""
+    require_role(request, *STAFF)
+    agent_id = request.match_info["agent_id"]
+    controller = request.app[CONTROLLER]
+    current = controller.core.agent(agent_id)
+    profile = (await _body(request, AgentProfile)).model_dump()
+    await request.app[DATABASE].upsert_agent(AgentRecord(agent_id=agent_id, name=current.name, profile=profile))
+    return web.json_response(agent_view(controller.set_profile(agent_id, profile)))
 
 
 @routes.post("/api/agents/{agent_id}/login")
@@ -227,3 +241,22 @@ async def get_interaction(request: web.Request) -> web.Response:
     if record is None or (user.role == "agent" and record.agent_id != user.agent_id):
         raise web.HTTPNotFound(reason=f"no interaction {call_id!r}")
     return web.json_response(interaction_view(record))
+
+
+# -- routing rules ---------------------------------------------------------------------------------------
+@routes.get("/api/routing")
+async def get_routing(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    rules = request.app[CONTROLLER].core.rules
+    return web.json_response(rules.model_dump(mode="json"))
+
+
+@routes.post("/api/routing/reload")
+async def reload_routing(request: web.Request) -> web.Response:
+    """Read the rules file again. Invalid rules are refused (422) and the running rules stay."""
+    require_role(request, "admin")
+    try:
+        rules = request.app[CONTROLLER].reload_rules()
+    except RulesError as exc:
+        raise web.HTTPUnprocessableEntity(reason=str(exc).replace("\n", "; ")) from exc
+    return web.json_response(rules.model_dump(mode="json"))

@@ -30,6 +30,9 @@ def agent_view(agent: Agent) -> dict[str, Any]:
         "pending": None if agent.pending is None else {
             "state": agent.pending.state.value, "reason": agent.pending.reason},
         "calls_handled": agent.calls_handled,
+        "wrap_up_until": _iso(agent.wrap_up_until),
+        "profile": {"skills": dict(agent.skills), "languages": sorted(agent.languages), "region": agent.region,
+                    "site": agent.site, "team": agent.team},
     }
 
 
@@ -49,6 +52,8 @@ def call_view(call: Call, now: datetime) -> dict[str, Any]:
         "answered_at": _iso(call.answered_at),
         "offers": call.offers,
         "wait_seconds": round((now - call.arrived_at).total_seconds(), 3) if waiting else call.wait_seconds,
+        "routing": asdict(call.routing),
+        "decisions": [d.as_json() for d in call.decisions],
     }
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ class Cti:
     settings: Settings
     client: TestClient
     agent_tokens: dict[str, str] = field(default_factory=dict)
+    clock: Callable[[], datetime] | None = None
 
     @property
     def controller(self) -> CallController:
@@ -53,9 +55,9 @@ class Cti:
             assert resp.status == expect, f"{method} {path}: {resp.status} {body}"
             return body
 
-    async def create_agent(self, agent_id: str, name: str | None = None) -> str:
-        body = await self.api("POST", "/api/agents", json={"agent_id": agent_id, "name": name or agent_id},
-                              expect=201)
+    async def create_agent(self, agent_id: str, name: str | None = None, **profile: Any) -> str:
+        body = await self.api("POST", "/api/agents", expect=201,
+                              json={"agent_id": agent_id, "name": name or agent_id, "profile": profile})
         self.agent_tokens[agent_id] = body["token"]
         return str(body["token"])
 
@@ -81,7 +83,8 @@ class Cti:
     async def restart(self) -> None:
         """Stop this controller (calls stay up in Asterisk) and start a new one on the same state."""
         await self.client.close()
-        self.client = TestClient(TestServer(create_app(self.settings, connect_timeout=15), host="127.0.0.1"))
+        app = create_app(self.settings, connect_timeout=15, clock=self.clock)
+        self.client = TestClient(TestServer(app, host="127.0.0.1"))
         await self.client.start_server()
 
     async def settled(self, timeout: float = 20.0) -> None:
@@ -107,16 +110,22 @@ def cti_settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
+def cti_clock() -> Callable[[], datetime] | None:
+    """The clock cti decides by (override in a module to test calendars); None is the wall clock."""
+    return None
+
+
+@pytest.fixture
 async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str,
-              cti_settings_overrides: dict[str, Any]) -> AsyncIterator[Cti]:
+              cti_settings_overrides: dict[str, Any], cti_clock: Callable[[], datetime] | None) -> AsyncIterator[Cti]:
     settings = base_settings.model_copy(update={
         "database_url": database_url,
         "redis_prefix": f"cti-test-{uuid.uuid4().hex[:8]}",
         **cti_settings_overrides,
     })
-    client = TestClient(TestServer(create_app(settings, connect_timeout=15), host="127.0.0.1"))
+    client = TestClient(TestServer(create_app(settings, connect_timeout=15, clock=cti_clock), host="127.0.0.1"))
     await client.start_server()
-    harness = Cti(settings, client)
+    harness = Cti(settings, client, clock=cti_clock)
     try:
         yield harness
         await harness.settled()

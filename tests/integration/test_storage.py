@@ -143,7 +143,7 @@ async def test_upgrade_is_idempotent_and_creates_the_tables(db_url: str) -> None
     assert {("agent_id",), ("at",)} <= schema["state_indexes"]
     assert "token_hash" in schema["user_columns"]
     assert "token" not in schema["user_columns"]
-    assert [tuple(row) for row in versions] == [("0001",)]
+    assert [tuple(row) for row in versions] == [("0002",)]
 
 
 async def test_models_match_the_migrations(db: Database, db_url: str) -> None:
@@ -207,6 +207,21 @@ async def test_interaction_insert_then_update_round_trips_exactly(db: Database, 
     rows = await raw_rows(db_url, "SELECT call_id FROM interactions")
     assert len(rows) == 1
     assert await db.get_interaction("no-such-call") is None
+
+
+async def test_agent_profile_and_call_routing_round_trip_as_json(db: Database) -> None:
+    profile = {"skills": {"billing": 7, "care": 3}, "languages": ["en", "id"], "region": "surabaya",
+               "site": "sby-1", "team": "east"}
+    await db.upsert_agent(AgentRecord("dewi", "Dewi", profile))
+    assert await db.get_agent("dewi") == AgentRecord("dewi", "Dewi", profile)
+    await db.upsert_agent(AgentRecord("dewi", "Dewi L.", None))
+    assert await db.list_agents() == [AgentRecord("dewi", "Dewi L.", None)]
+
+    routing = {"route": "vip", "priority": 10, "region": "jakarta",
+               "decisions": [{"kind": "offered", "winner": "dewi", "candidates": ["dewi", "eko"], "step": 1}]}
+    await db.save_interaction(interaction("call-r", routing=routing))
+    stored = await db.get_interaction("call-r")
+    assert stored is not None and stored.routing == routing
 
 
 async def test_list_interactions_is_newest_first_and_filters(db: Database) -> None:

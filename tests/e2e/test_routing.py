@@ -1,0 +1,122 @@
+"""Routing with real calls through Asterisk: region, product line, escalation over time, after hours."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cti.settings import Settings
+from cti.sim.sipp import SippAgent, SippCaller
+from tests.e2e.conftest import Cti, start_phone
+
+RULES = {
+    "calendars": {"office": {"timezone": "WIB", "hours": {"mon-fri": ["08:00-17:00"]}}},
+    "queues": {
+        "care": {"skills": {"care": 1},
+                 # First the caller's own region; after 3 s anyone with the skill.
+                 "targets": [{"region": "caller", "timeout": 3}, {}]},
+        "billing": {"skills": {"billing": 1}},
+        "office": {"calendar": "office", "after_hours": {"action": "message", "message": "ss-noservice"}},
+    },
+    "routes": [
+        {"name": "billing line", "when": {"service_number": "1500200"}, "queue": "billing"},
+        {"name": "office line", "when": {"service_number": "1500300"}, "queue": "office"},
+        {"name": "care", "queue": "care"},
+    ],
+}
+SUNDAY_NIGHT = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)  # Sunday 23:00 WIB: the office is closed
+
+
+@pytest.fixture
+def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "routing.yaml"
+    path.write_text(yaml.safe_dump(RULES))
+    return {"routing_rules": path}
+
+
+@pytest.fixture
+def cti_clock(request: pytest.FixtureRequest) -> Callable[[], datetime] | None:
+    if request.node.get_closest_marker("sunday_night"):
+        return lambda: SUNDAY_NIGHT.replace(microsecond=datetime.now(UTC).microsecond)
+    return None
+
+
+async def test_jakarta_and_surabaya_callers_reach_their_regional_teams(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    for agent_id, ext, region in (("sby", "7031", "surabaya"), ("jkt", "7032", "jakarta")):
+        start_phone(phones, base_settings, ext, ring_ms=100)
+        await cti.create_agent(agent_id, skills={"care": 3}, region=region)
+        await cti.login(agent_id, ext)  # sby logs in first: longest idle, yet not for a Jakarta caller
+    jakarta = SippCaller("1500100", caller="0215550111", duration_ms=2500)
+    callers.append(jakarta)
+    await cti.answered((await cti.first_call()).call_id)
+    surabaya = SippCaller("1500100", caller="+62 31 555 0222".replace(" ", ""), duration_ms=2500)
+    callers.append(surabaya)
+    assert await asyncio.to_thread(jakarta.wait, 20) == 0
+    assert await asyncio.to_thread(surabaya.wait, 20) == 0
+    await cti.settled()
+    records = {r.caller_number: r for r in await cti.db.list_interactions()}
+    assert records["0215550111"].agent_id == "jkt"
+    assert records["+62315550222"].agent_id == "sby"
+    routing = records["0215550111"].routing
+    assert routing is not None and routing["region"] == "jakarta" and routing["route"] == "care"
+    offered = [d for d in routing["decisions"] if d["kind"] == "offered"]
+    assert [(d["winner"], d["candidates"], d["step"]) for d in offered] == [("jkt", ["jkt"], 0)]
+
+
+async def test_service_number_picks_the_product_team(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    start_phone(phones, base_settings, "7033", ring_ms=100)
+    start_phone(phones, base_settings, "7034", ring_ms=100)
+    await cti.create_agent("carer", skills={"care": 5})
+    await cti.create_agent("biller", skills={"billing": 5})
+    await cti.login("carer", "7033")
+    await cti.login("biller", "7034")
+    caller = SippCaller("1500200", caller="0225550333", duration_ms=2000)
+    callers.append(caller)
+    assert await asyncio.to_thread(caller.wait, 20) == 0
+    await cti.settled()
+    [record] = await cti.db.list_interactions()
+    assert (record.queue, record.agent_id, record.service_number) == ("billing", "biller", "1500200")
+    assert record.routing is not None and record.routing["route"] == "billing line"
+
+
+async def test_escalation_widens_to_other_regions_after_the_configured_wait(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    start_phone(phones, base_settings, "7035", ring_ms=100)
+    await cti.create_agent("far", skills={"care": 2}, region="medan")
+    await cti.login("far", "7035")
+    caller = SippCaller("1500100", caller="0215550444", duration_ms=8000)  # Jakarta; only Medan is free
+    callers.append(caller)
+    call = await cti.first_call()
+    await asyncio.sleep(1.5)
+    assert cti.controller.core.calls[call.call_id].agent_id is None  # still only for Jakarta agents
+    await cti.answered(call.call_id, timeout=10)
+    assert await asyncio.to_thread(caller.wait, 20) == 0
+    await cti.settled()
+    record = await cti.db.get_interaction(call.call_id)
+    assert record is not None and record.agent_id == "far"
+    assert record.wait_seconds is not None and 3.0 <= record.wait_seconds <= 5.5
+    assert record.routing is not None
+    assert [d["kind"] for d in record.routing["decisions"]] == ["queued", "escalated", "offered"]
+
+
+@pytest.mark.sunday_night
+async def test_after_hours_caller_hears_the_closing_message(cti: Cti, callers: list[SippCaller]) -> None:
+    caller = SippCaller("1500300", caller="0245550555", duration_ms=20_000)
+    callers.append(caller)
+    assert await asyncio.to_thread(caller.wait, 20) == 0  # cti answered, played the message and hung up
+    await cti.settled()
+    [record] = await cti.db.list_interactions()
+    assert (record.queue, record.outcome, record.end_reason, record.agent_id) == (
+        "office", "rejected", "after_hours", None)
+    assert record.routing is not None and record.routing["decisions"][-1]["kind"] == "closed"

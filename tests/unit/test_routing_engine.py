@@ -1,0 +1,219 @@
+"""Routing through the core: rules decide the queue, eligibility widens over time, strategies pick."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from cti.calls import Call, CallCenter, OfferCall, RejectCall
+from cti.routing.engine import Routing
+from cti.routing.rules import RulesError, parse_rules
+
+T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # Monday 10:00 WIB
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+RULES: dict[str, Any] = {
+    "calendars": {"office": {"timezone": "WIB", "hours": {"mon-fri": ["08:00-17:00"]}}},
+    "queues": {
+        "care": {"skills": {"care": 1}, "wrap_up_seconds": 10,
+                 "targets": [{"region": "caller", "timeout": 30}, {"min_level": 5, "timeout": 30}, {}]},
+        "billing": {"skills": {"billing": 1}, "strategy": "most_skilled"},
+        "office": {"calendar": "office", "after_hours": {"action": "queue", "queue": "night"}},
+        "closed": {"calendar": "office", "after_hours": {"action": "message", "message": "closed-message"}},
+        "night": {},
+        "tiny": {"max_waiting": 1, "overflow": {"action": "queue", "queue": "care"}},
+        "full": {"max_waiting": 0, "overflow": {"action": "message", "message": "all-busy"}},
+    },
+    "routes": [
+        {"name": "vip", "when": {"value_tier": "gold"}, "queue": "care", "priority": 10},
+        {"name": "billing", "when": {"service_number": "1500200"}, "queue": "billing"},
+        {"name": "office", "when": {"service_number": "1500300"}, "queue": "office"},
+        {"name": "closed", "when": {"service_number": "1500301"}, "queue": "closed"},
+        {"name": "tiny", "when": {"service_number": "1500400"}, "queue": "tiny"},
+        {"name": "full", "when": {"service_number": "1500500"}, "queue": "full"},
+        {"name": "care", "queue": "care"},
+    ],
+}
+
+
+def center(**overrides: Any) -> CallCenter:
+    return CallCenter(parse_rules({**RULES, **overrides}))
+
+
+def agent(core: CallCenter, agent_id: str, ext: str, when: float, *, ready: bool = True, **profile: Any) -> None:
+    core.add_agent(agent_id, agent_id.title())
+    core.set_profile(agent_id, at(when), **profile)
+    core.login(agent_id, ext, at(when), ready=ready)
+
+
+def call(core: CallCenter, call_id: str, when: float, *, service: str = "1500100", region: str | None = None,
+         tier: str | None = None, language: str | None = None) -> list[Any]:
+    c = Call(call_id=call_id, channel_id=f"chan-{call_id}", caller_number="0215550100", service_number=service,
+             queue="", arrived_at=at(when), routing=Routing(region=region, value_tier=tier, language=language))
+    return core.call_arrived(c, at(when))
+
+
+def offers(commands: list[Any]) -> list[tuple[str, str]]:
+    return [(c.call_id, c.agent_id) for c in commands if isinstance(c, OfferCall)]
+
+
+def test_caller_region_first_then_any_region_after_the_timeout() -> None:
+    core = center()
+    agent(core, "sby", "7001", 0, skills={"care": 3}, region="surabaya")
+    assert offers(call(core, "c1", 1, region="jakarta")) == []  # only Surabaya is free: Jakarta waits
+    assert core.calls["c1"].routing.step == 0
+    assert offers(core.tick(at(30))) == []  # 29 s in the queue: still step 0
+    commands = core.tick(at(31))  # 30 s: step 1 (any region, level >= 5): level 3 is not enough
+    assert offers(commands) == [] and core.calls["c1"].routing.step == 1
+    assert offers(core.tick(at(61))) == [("c1", "sby")]  # step 2: anyone in the queue
+    kinds = [d.kind for d in core.calls["c1"].decisions]
+    assert kinds == ["queued", "escalated", "escalated", "offered"]
+
+
+def test_regional_agent_wins_over_a_longer_idle_agent_elsewhere() -> None:
+    core = center()
+    agent(core, "sby", "7001", 0, skills={"care": 1}, region="surabaya")
+    agent(core, "jkt", "7002", 5, skills={"care": 1}, region="jakarta")
+    assert offers(call(core, "c1", 10, region="jakarta")) == [("c1", "jkt")]
+    decision = core.calls["c1"].decisions[-1]
+    assert (decision.kind, decision.winner, decision.candidates, decision.candidate_count) == (
+        "offered", "jkt", ("jkt",), 1)
+    assert "longest_idle" in decision.reason and "region=caller" in decision.reason
+    assert offers(call(core, "c2", 11, region="surabaya")) == [("c2", "sby")]
+
+
+def test_service_number_picks_the_product_team_and_most_skilled_wins() -> None:
+    core = center()
+    agent(core, "care1", "7001", 0, skills={"care": 9})
+    agent(core, "bill3", "7002", 1, skills={"billing": 3})
+    agent(core, "bill8", "7003", 2, skills={"billing": 8})
+    assert offers(call(core, "b1", 5, service="1500200")) == [("b1", "bill8")]
+    assert core.calls["b1"].queue == "billing" and core.calls["b1"].routing.route == "billing"
+
+
+def test_vip_overtakes_earlier_callers() -> None:
+    core = center()
+    call(core, "early", 0)
+    call(core, "vip", 5, tier="gold")
+    assert core.calls["vip"].routing.priority == 10
+    agent(core, "a", "7001", 6, skills={"care": 5})
+    assert [o for o in offers(core.tick(at(7)))] == []  # the login already dispatched
+    assert core.calls["vip"].agent_id == "a" and core.calls["early"].agent_id is None
+
+
+def test_aging_keeps_ordinary_calls_from_starving() -> None:
+    core = center()
+    call(core, "old", 0)
+    call(core, "vip", 650, tier="gold")  # priority 10, but "old" has aged by 650/60 > 10
+    agent(core, "a", "7001", 651, skills={"care": 5})
+    assert core.calls["old"].agent_id == "a"
+
+
+def test_round_robin_and_least_occupancy() -> None:
+    queues = {**RULES["queues"], "rr": {"strategy": "round_robin"}, "lo": {"strategy": "least_occupancy"}}
+    routes = [{"name": "rr", "when": {"service_number": "1"}, "queue": "rr"},
+              {"name": "lo", "when": {"service_number": "2"}, "queue": "lo"}, *RULES["routes"]]
+    core = center(queues=queues, routes=routes)
+    for n, ext in enumerate(("7001", "7002", "7003")):
+        agent(core, f"a{n}", ext, 0)
+    winners = []
+    for i in range(4):
+        commands = call(core, f"r{i}", 1 + i, service="1")
+        [(call_id, winner)] = offers(commands)
+        winners.append(winner)
+        core.offer_answered(f"{call_id}-a1", at(1 + i))
+        core.channel_gone(f"chan-{call_id}", at(1.5 + i))  # short call; agents back to ready (no wrap-up)
+    assert winners == ["a0", "a1", "a2", "a0"]
+    core.agents["a1"].busy_seconds = 500  # a1 has been busiest: least occupancy avoids it
+    core.agents["a0"].busy_seconds = 100
+    core.agents["a2"].busy_seconds = 50
+    assert offers(call(core, "lo1", 100, service="2")) == [("lo1", "a2")]
+
+
+def test_language_is_required_unless_the_agent_lists_none() -> None:
+    core = center()
+    agent(core, "en_only", "7001", 0, skills={"care": 5}, languages=["en"])
+    assert offers(call(core, "c1", 1, language="id")) == []
+    agent(core, "anyone", "7002", 2, skills={"care": 5})
+    assert core.calls["c1"].agent_id == "anyone"
+
+
+def test_queue_limits_overflow_or_reject() -> None:
+    core = center()
+    call(core, "t1", 0, service="1500400")
+    call(core, "t2", 1, service="1500400")
+    assert (core.calls["t1"].queue, core.calls["t2"].queue) == ("tiny", "care")
+    assert core.calls["t2"].decisions[-1].kind == "overflowed"
+    commands = call(core, "f1", 2, service="1500500")
+    assert [c for c in commands if isinstance(c, RejectCall)] == [RejectCall("f1", "chan-f1", "all-busy")]
+    assert "f1" not in core.calls
+
+
+def test_after_hours_with_an_injected_clock() -> None:
+    core = center()
+    call(core, "day", 0, service="1500300")  # Monday 10:00 WIB: open
+    assert core.calls["day"].queue == "office"
+    night = 9 * 3600  # Monday 19:00 WIB: closed
+    call(core, "eve", night, service="1500300")
+    assert core.calls["eve"].queue == "night"
+    commands = call(core, "shut", night, service="1500301")
+    assert [c.message for c in commands if isinstance(c, RejectCall)] == ["closed-message"]
+
+
+def test_wrap_up_holds_the_agent_then_ready() -> None:
+    core = center()
+    agent(core, "a", "7001", 0, skills={"care": 1})
+    call(core, "c1", 1)
+    core.offer_answered("c1-a1", at(2))
+    core.channel_gone("chan-c1", at(62))
+    assert core.agents["a"].state.value == "wrap_up"
+    call(core, "c2", 63)
+    assert core.calls["c2"].agent_id is None  # no offers during after-call work
+    core.tick(at(71))
+    assert core.agents["a"].state.value == "wrap_up"
+    core.tick(at(72))
+    assert core.calls["c2"].agent_id == "a"  # wrap-up over: ready and offered at once
+
+
+def test_estimated_wait_follows_handle_time_and_staffing() -> None:
+    core = center()
+    assert core.estimated_wait("care", 1) == float("inf")  # nobody to serve the queue
+    agent(core, "a", "7001", 0, skills={"care": 1}, ready=False)
+    agent(core, "b", "7002", 0, skills={"care": 1}, ready=False)
+    assert core.estimated_wait("care", 3) == pytest.approx(3 * 180 / 2)
+
+
+def test_live_profile_change_applies_to_the_next_decision() -> None:
+    core = center()
+    agent(core, "a", "7001", 0, skills={"billing": 2})
+    call(core, "c1", 1)  # care needs the care skill: waits
+    assert core.calls["c1"].agent_id is None
+    core.set_profile("a", at(2), skills={"billing": 2, "care": 4})
+    assert core.calls["c1"].agent_id == "a"
+
+
+def test_rules_validation_names_the_problem() -> None:
+    with pytest.raises(RulesError, match="no queue 'nope'"):
+        parse_rules({"queues": {"a": {}}, "routes": [{"name": "r", "queue": "nope"}]})
+    with pytest.raises(RulesError, match=r"not within 1\.\.10"):
+        parse_rules({"queues": {"a": {"skills": {"x": 0}}}})
+    with pytest.raises(RulesError, match="needs a timeout"):
+        parse_rules({"queues": {"a": {"targets": [{}, {}]}}})
+    with pytest.raises(RulesError, match="calendar 'c'"):
+        parse_rules({"calendars": {"c": {"timezone": "Mars/Olympus", "hours": {}}}, "queues": {"a": {}}})
+    with pytest.raises(RulesError, match="unknown attribute"):
+        parse_rules({"queues": {"a": {}}, "routes": [{"name": "r", "when": {"shoe_size": "42"}, "queue": "a"}]})
+
+
+def test_new_rules_move_calls_out_of_removed_queues() -> None:
+    core = center()
+    call(core, "b1", 0, service="1500200")
+    commands = core.set_rules(parse_rules({"queues": {"general": {}}}), at(1))
+    assert core.calls["b1"].queue == "general" and core.calls["b1"].decisions[-1].kind == "requeued"
+    assert commands
