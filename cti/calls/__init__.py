@@ -3,6 +3,7 @@
 from cti.calls.center import CallCenter
 from cti.calls.commands import (
     AgentChanged,
+    Announce,
     CallChanged,
     Command,
     ConnectCall,
@@ -15,6 +16,7 @@ from cti.calls.model import Call, CallState, EndReason, Outcome
 
 __all__ = [
     "AgentChanged",
+    "Announce",
     "Call",
     "CallCenter",
     "CallCenterError",

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from cti.calls.commands import (
     AgentChanged,
+    Announce,
     CallChanged,
     Command,
     ConnectCall,
@@ -22,6 +23,7 @@ from cti.calls.commands import (
 from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall
 from cti.calls.model import Call, CallState, EndReason, Outcome
 from cti.routing.agents import Agent, AgentState, PendingChange
+from cti.routing.announce import PROMPT_LANGUAGE, position_announcement
 from cti.routing.engine import Decision, choose_agent, eligible, listed, wait_order
 from cti.routing.rules import DEFAULT_RULES, QueueRule, Rules
 
@@ -235,7 +237,30 @@ class CallCenter:
         for call in self.calls.values():
             if call.state is CallState.WAITING and self._escalate(call, now):
                 commands.append(CallChanged(call.snapshot()))
-        return commands + self.dispatch(now)
+        commands += self.dispatch(now)
+        return commands + self._announcements(now)
+
+    def position(self, call: Call, now: datetime) -> int:
+        """1 for the next call its queue will serve; counts only calls waiting in the same queue."""
+        key = wait_order(call.routing.priority, call.arrived_at, now, self.aging_seconds)
+        return 1 + sum(1 for c in self.calls.values()
+                       if c.queue == call.queue and c.state is CallState.WAITING and c.call_id != call.call_id
+                       and wait_order(c.routing.priority, c.arrived_at, now, self.aging_seconds) < key)
+
+    def _announcements(self, now: datetime) -> list[Command]:
+        commands: list[Command] = []
+        for call in self.calls.values():
+            every = self.queue_rule(call.queue).announce_seconds
+            if call.state is not CallState.WAITING or every <= 0:
+                continue
+            last = call.announced_at or call.queued_at or call.arrived_at
+            if (now - last).total_seconds() < every:
+                continue
+            call.announced_at = now
+            position = self.position(call, now)
+            media = position_announcement(position, self.estimated_wait(call.queue, position))
+            commands.append(Announce(call.call_id, call.channel_id, tuple(media), PROMPT_LANGUAGE))
+        return commands
 
     def _escalate(self, call: Call, now: datetime) -> bool:
         for _ in range(MAX_OVERFLOW_HOPS):

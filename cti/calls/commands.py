@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from cti.calls.model import Call
 from cti.routing.agents import Agent
 
-__all__ = ["AgentChanged", "CallChanged", "Command", "ConnectCall", "HangupChannel", "OfferCall", "RejectCall"]
+__all__ = [
+    "AgentChanged",
+    "Announce",
+    "CallChanged",
+    "Command",
+    "ConnectCall",
+    "HangupChannel",
+    "OfferCall",
+    "RejectCall",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +58,16 @@ class RejectCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Announce:
+    """Play a waiting caller their position and estimated wait (``media`` are ARI media URIs)."""
+
+    call_id: str
+    channel_id: str
+    media: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class AgentChanged:
     agent: Agent
 
@@ -60,4 +79,4 @@ class CallChanged:
     call: Call
 
 
-Command = OfferCall | ConnectCall | HangupChannel | RejectCall | AgentChanged | CallChanged
+Command = OfferCall | ConnectCall | HangupChannel | RejectCall | Announce | AgentChanged | CallChanged

@@ -56,6 +56,7 @@ class Call:
     decisions: list[Decision] = field(default_factory=list)
     # When the call entered its current queue: escalation steps count from here.
     queued_at: datetime | None = None
+    announced_at: datetime | None = None
 
     @property
     def wait_seconds(self) -> float | None:

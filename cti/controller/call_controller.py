@@ -37,6 +37,7 @@ from cti.ari import (
 )
 from cti.calls import (
     AgentChanged,
+    Announce,
     Call,
     CallCenter,
     CallChanged,
@@ -136,6 +137,7 @@ class CallController:
         self._redis_task: asyncio.Task[None] | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self._hangup_after: dict[str, str] = {}  # playback id -> channel to hang up when it finishes
+        self._announcing: dict[str, str] = {}  # playback id -> caller channel hearing an announcement
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -235,6 +237,8 @@ class CallController:
             # ChannelDestroyed), so leaving is the end of that leg for us.
             self._apply(self.core.channel_gone(event.channel.id, self.clock()))
         elif isinstance(event, PlaybackFinished):
+            self.stats["playbacks_failed" if event.playback.state == "failed" else "playbacks_done"] += 1
+            self._announcing.pop(event.playback.id, None)
             channel_id = self._hangup_after.pop(event.playback.id, None)
             if channel_id is not None:
                 await self._hangup(channel_id)
@@ -298,6 +302,8 @@ class CallController:
                 self._spawn(self._hangup(command.channel_id))
             elif isinstance(command, RejectCall):
                 self._spawn(self._reject(command))
+            elif isinstance(command, Announce):
+                self._spawn(self._announce(command))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -350,6 +356,21 @@ class CallController:
             self._hangup_after.pop(playback_id, None)
             await self._hangup(reject.channel_id)
 
+    async def _announce(self, announce: Announce) -> None:
+        # Played to the caller's channel, over the holding bridge's music. Prompts can outlast a short
+        # interval: one still playing means this one is skipped rather than queued behind it.
+        if announce.channel_id in self._announcing.values():
+            return
+        playback_id = f"{announce.call_id}-ann-{uuid.uuid4().hex[:8]}"
+        self._announcing[playback_id] = announce.channel_id
+        try:
+            await self.ari.play(announce.channel_id, list(announce.media), lang=announce.language,
+                                playback_id=playback_id)
+            self.stats["announcements"] += 1
+        except AriError as exc:
+            self._announcing.pop(playback_id, None)
+            log.info("call %s: announcement not played: %s", announce.call_id, exc)
+
     async def _hangup(self, channel_id: str) -> None:
         try:
             await self.ari.hangup(channel_id)
@@ -359,6 +380,9 @@ class CallController:
             log.warning("hangup of %s failed: %s", channel_id, exc)
 
     async def _cleanup_call(self, call: Call) -> None:
+        # A caller who hangs up mid-announcement never gets a PlaybackFinished (no events after StasisEnd).
+        for playback_id in [p for p, channel in self._announcing.items() if channel == call.channel_id]:
+            del self._announcing[playback_id]
         async with self._lock(call.call_id):
             if call.answered_at is not None:
                 with contextlib.suppress(AriNotFound):

@@ -93,7 +93,8 @@ class QueueRule(_Strict):
     overflow: Overflow | None = None
     calendar: str | None = Field(default=None, description="a calendar name; none means 24x7")
     after_hours: Overflow | None = None
-    balance_sites: bool = Field(default=False, description="spread calls across sites before the strategy")
+    announce_seconds: float = Field(default=0, ge=0, le=3600,
+                                    description="tell waiting callers their position and wait this often; 0: never")
 
     @field_validator("skills")
     @classmethod

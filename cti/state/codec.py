@@ -107,4 +107,5 @@ def decode_call(raw: str | bytes) -> Call:
         routing=Routing(**(data.get("routing") or {})),
         decisions=[decode_decision(d) for d in data.get("decisions") or ()],
         queued_at=_dt(data.get("queued_at")),
+        announced_at=_dt(data.get("announced_at")),
     )

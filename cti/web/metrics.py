@@ -18,6 +18,9 @@ _COUNTERS = {
     "offers_failed": "Offers that could not be placed",
     "ari_events": "ARI events handled",
     "ari_resyncs": "Resynchronisations with Asterisk after (re)connecting",
+    "announcements": "Position and wait announcements started for waiting callers",
+    "playbacks_done": "Prompts Asterisk finished playing",
+    "playbacks_failed": "Prompts Asterisk could not play",
 }
 
 

@@ -23,10 +23,12 @@ RULES = {
                  "targets": [{"region": "caller", "timeout": 3}, {}]},
         "billing": {"skills": {"billing": 1}},
         "office": {"calendar": "office", "after_hours": {"action": "message", "message": "ss-noservice"}},
+        "announced": {"announce_seconds": 2},
     },
     "routes": [
         {"name": "billing line", "when": {"service_number": "1500200"}, "queue": "billing"},
         {"name": "office line", "when": {"service_number": "1500300"}, "queue": "office"},
+        {"name": "announced line", "when": {"service_number": "1500400"}, "queue": "announced"},
         {"name": "care", "queue": "care"},
     ],
 }
@@ -120,3 +122,18 @@ async def test_after_hours_caller_hears_the_closing_message(cti: Cti, callers: l
     assert (record.queue, record.outcome, record.end_reason, record.agent_id) == (
         "office", "rejected", "after_hours", None)
     assert record.routing is not None and record.routing["decisions"][-1]["kind"] == "closed"
+
+
+async def test_waiting_caller_hears_position_and_wait_over_the_music(cti: Cti, callers: list[SippCaller]) -> None:
+    caller = SippCaller("1500400", caller="0615550666", duration_ms=16_000)  # nobody to answer: it waits
+    callers.append(caller)
+    assert await asyncio.to_thread(caller.wait, 30) == 0
+    await cti.settled()
+    stats = cti.controller.stats
+    # Due every 2 s, but "you are next" lasts 5.4 s: they start at about 2, 8 and 14 s (those due while one
+    # plays are skipped, not stacked). Asterisk plays the first two to the end over the music on hold; the
+    # caller's hang-up at 16 s cuts the third, which Asterisk reports as failed.
+    assert stats["announcements"] == stats["playbacks_done"] + stats["playbacks_failed"]
+    assert stats["playbacks_done"] >= 2 and stats["playbacks_failed"] <= 1
+    [record] = await cti.db.list_interactions()
+    assert (record.queue, record.outcome) == ("announced", "abandoned")

@@ -217,3 +217,31 @@ def test_new_rules_move_calls_out_of_removed_queues() -> None:
     commands = core.set_rules(parse_rules({"queues": {"general": {}}}), at(1))
     assert core.calls["b1"].queue == "general" and core.calls["b1"].decisions[-1].kind == "requeued"
     assert commands
+
+
+def test_position_announcement_wording() -> None:
+    from cti.routing.announce import position_announcement
+
+    assert position_announcement(1, float("inf")) == ["sound:queue-youarenext"]
+    assert position_announcement(3, 150) == [
+        "sound:queue-thereare", "number:3", "sound:queue-callswaiting",
+        "sound:queue-holdtime", "number:3", "sound:queue-minutes"]
+    assert position_announcement(1, 20)[-2:] == ["number:1", "sound:queue-minute"]
+    assert position_announcement(2, 4 * 3600)[-1] == "sound:queue-callswaiting"  # too long to promise
+
+
+def test_waiting_callers_hear_their_position_every_interval() -> None:
+    from cti.calls import Announce
+
+    queues = {**RULES["queues"], "care": {**RULES["queues"]["care"], "announce_seconds": 20}}
+    core = center(queues=queues)
+    call(core, "c1", 0)
+    call(core, "c2", 5)
+    assert [c for c in core.tick(at(19)) if isinstance(c, Announce)] == []
+    first = [c for c in core.tick(at(20)) if isinstance(c, Announce)]
+    assert [(a.call_id, a.media[0]) for a in first] == [("c1", "sound:queue-youarenext")]
+    second = [c for c in core.tick(at(25)) if isinstance(c, Announce)]
+    assert [(a.call_id, a.media[:3]) for a in second] == [
+        ("c2", ("sound:queue-thereare", "number:2", "sound:queue-callswaiting"))]
+    assert [c for c in core.tick(at(39)) if isinstance(c, Announce)] == []
+    assert [a.call_id for a in core.tick(at(40)) if isinstance(a, Announce)] == ["c1"]
