@@ -141,8 +141,8 @@ class CallCenter:
             raise InvalidTransition(f"agent {agent_id} must log in before going ready")
         if agent.busy:
             agent.pending = None  # the agent changed their mind about leaving after this call
-        elif agent.state is AgentState.NOT_READY:
-            agent.transition(AgentState.READY, now)
+        elif agent.state in (AgentState.NOT_READY, AgentState.WRAP_UP):
+            agent.transition(AgentState.READY, now)  # from wrap-up: the agent finished after-call work early
         return [AgentChanged(agent.snapshot()), *self.dispatch(now)]
 
     def set_not_ready(self, agent_id: str, reason: str, now: datetime) -> list[Command]:

@@ -13,6 +13,8 @@ import random
 import signal
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -28,6 +30,15 @@ __all__ = ["run_demo"]
 
 AGENT_NAMES = ("Siti Rahma", "Budi Santoso", "Dewi Lestari", "Agus Wijaya", "Rina Kusuma", "Joko Prasetyo",
                "Maya Sari", "Eko Nugroho", "Putri Ayu", "Hendra Gunawan")
+# Where each demo agent sits and what they know: regional care teams, two also on the billing line.
+AGENT_PROFILES = (
+    {"region": "jakarta", "skills": {"care": 6, "billing": 3}}, {"region": "surabaya", "skills": {"care": 4}},
+    {"region": "jakarta", "skills": {"care": 3}}, {"region": "medan", "skills": {"care": 7, "billing": 6}},
+    {"region": "surabaya", "skills": {"care": 5}}, {"region": "denpasar", "skills": {"care": 2}},
+    {"region": "jakarta", "skills": {"billing": 8}}, {"region": "makassar", "skills": {"care": 5}},
+    {"region": "bandung", "skills": {"care": 4}}, {"region": "surabaya", "skills": {"care": 8, "billing": 2}},
+)
+DEMO_RULES = Path(__file__).with_name("demo-routing.yaml")
 CALLER_NUMBERS = ("0215550101", "0225550102", "0315550103", "+6281234500104", "0615550105", "03615550106",
                   "04115550107", "+6591234567")
 
@@ -35,6 +46,8 @@ CALLER_NUMBERS = ("0215550101", "0225550102", "0315550103", "+6281234500104", "0
 def run_demo(*, minutes: float, agents: int, rate: float) -> int:
     try:
         settings = load_settings()
+        if settings.routing_rules is None:
+            settings = settings.model_copy(update={"routing_rules": DEMO_RULES})
         sipp_binary()
     except (SettingsError, SippError) as exc:
         print(f"cti demo: {exc}", file=sys.stderr)
@@ -73,7 +86,7 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
         for n, ext in enumerate(settings.sim_agent_extensions()[:agents]):
             agent_id = f"agent{n + 1}"
             if agent_id not in controller.core.agents:
-                await db_create_agent(app, agent_id, AGENT_NAMES[n])
+                await db_create_agent(app, agent_id, AGENT_NAMES[n], AGENT_PROFILES[n])
             phones.append(SippAgent(settings.sim_agent_port(ext), ring_ms=random.randint(300, 1500),
                                     talk_ms=random.randint(4000, 12000)))
             await controller.login(agent_id, ext, ready=True)
@@ -81,12 +94,15 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
         token = settings.admin_token.get_secret_value()
         print(f"""
 cti demo is running: {agents} agents, about {rate:g} new callers per second.
+Routing rules: {settings.routing_rules} (1500100 care, by the caller's region first; 1500200 billing).
 
   Health          {base}/healthz
   API document    {base}/openapi.json
   Queues (live)   curl -H 'Authorization: Bearer {token}' {base}/api/queues
   Agents (live)   curl -H 'Authorization: Bearer {token}' {base}/api/agents
   Call history    curl -H 'Authorization: Bearer {token}' {base}/api/interactions?limit=20
+  Live calls, with every routing decision and its reasons:
+                  curl -H 'Authorization: Bearer {token}' {base}/api/calls
   Metrics         curl -H 'Authorization: Bearer {token}' {base}/metrics
 
 Press Ctrl-C to stop.
@@ -97,7 +113,8 @@ Press Ctrl-C to stop.
             # Most callers are patient (stay up to 40 s); about one in five gives up within 6 s.
             patient = random.random() > 0.2
             callers.append(SippCaller(
-                "1500100", caller=random.choice(CALLER_NUMBERS), caller_name="Demo caller",
+                "1500200" if random.random() < 0.25 else "1500100", caller=random.choice(CALLER_NUMBERS),
+                caller_name="Demo caller",
                 duration_ms=random.randint(20_000, 40_000) if patient else random.randint(2000, 6000),
             ))
             for done in [c for c in callers if c.proc is not None and c.proc.poll() is not None]:
@@ -117,9 +134,9 @@ Press Ctrl-C to stop.
         await runner.cleanup()
 
 
-async def db_create_agent(app: web.Application, agent_id: str, name: str) -> None:
-    await app[DATABASE].upsert_agent(AgentRecord(agent_id=agent_id, name=name))
-    await app[CONTROLLER].register_agent(agent_id, name)
+async def db_create_agent(app: web.Application, agent_id: str, name: str, profile: dict[str, Any]) -> None:
+    await app[DATABASE].upsert_agent(AgentRecord(agent_id=agent_id, name=name, profile=profile))
+    await app[CONTROLLER].register_agent(agent_id, name, profile)
 
 
 def _status(controller: CallController) -> None:

@@ -245,3 +245,21 @@ def test_waiting_callers_hear_their_position_every_interval() -> None:
         ("c2", ("sound:queue-thereare", "number:2", "sound:queue-callswaiting"))]
     assert [c for c in core.tick(at(39)) if isinstance(c, Announce)] == []
     assert [a.call_id for a in core.tick(at(40)) if isinstance(a, Announce)] == ["c1"]
+
+
+def test_agent_ends_wrap_up_early_or_goes_not_ready_from_it() -> None:
+    core = center()
+    agent(core, "a", "7001", 0, skills={"care": 1})
+    call(core, "c1", 1)
+    core.offer_answered("c1-a1", at(2))
+    core.channel_gone("chan-c1", at(30))
+    assert core.agents["a"].state.value == "wrap_up"
+    core.set_ready("a", at(33))  # done with the notes after 3 s of the 10 allowed
+    assert core.agents["a"].state.value == "ready" and core.agents["a"].wrap_up_until is None
+    call(core, "c2", 40)
+    core.offer_answered("c2-a1", at(41))
+    core.channel_gone("chan-c2", at(50))
+    core.set_not_ready("a", "break", at(52))
+    assert (core.agents["a"].state.value, core.agents["a"].reason) == ("not_ready", "break")
+    core.tick(at(70))  # the wrap-up timer that would have run out changes nothing now
+    assert core.agents["a"].state.value == "not_ready"
