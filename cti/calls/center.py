@@ -25,7 +25,7 @@ from cti.calls.model import Call, CallState, EndReason, Outcome
 from cti.routing.agents import Agent, AgentState, PendingChange
 from cti.routing.announce import PROMPT_LANGUAGE, position_announcement
 from cti.routing.engine import Decision, choose_agent, eligible, listed, wait_order
-from cti.routing.rules import DEFAULT_RULES, QueueRule, Rules
+from cti.routing.rules import DEFAULT_RULES, QueueRule, Rules, Target
 
 __all__ = ["CallCenter"]
 
@@ -263,22 +263,28 @@ class CallCenter:
         return commands
 
     def _escalate(self, call: Call, now: datetime) -> bool:
+        """Move the call to the escalation step its time in the queue calls for; True if anything changed.
+
+        A step that overflows moves the call to step 0 of another queue, whose steps are checked in turn.
+        """
+        changed = False
         for _ in range(MAX_OVERFLOW_HOPS):
             queue = self.queue_rule(call.queue)
             waited = (now - (call.queued_at or call.arrived_at)).total_seconds()
             step = queue.step_at(waited)
             if step == call.routing.step:
-                return _ != 0  # changed on an earlier pass of this loop
+                break
+            changed = True
             call.routing.step = step
             target = queue.targets[step]
             if target.overflow is None:
                 call.decisions.append(Decision(now, "escalated", queue.name, call.routing.route, step,
                                                reason=f"waited {waited:.0f} s: {_describe(target)}"))
-                return True
+                break
             call.decisions.append(Decision(now, "overflowed", target.overflow, call.routing.route, step,
                                            reason=f"waited {waited:.0f} s in {queue.name}"))
             call.queue, call.queued_at, call.routing.step = target.overflow, now, 0
-        return True
+        return changed
 
     def offer_answered(self, agent_channel_id: str, now: datetime) -> list[Command]:
         """The agent picked up. Connect them unless the call moved on meanwhile."""
@@ -460,10 +466,7 @@ class CallCenter:
         return [CallChanged(call.snapshot())]
 
 
-def _describe(target: object) -> str:
-    from cti.routing.rules import Target
-
-    assert isinstance(target, Target)
+def _describe(target: Target) -> str:
     parts = [f"region={target.region}", f"language={target.language}"]
     if target.min_level:
         parts.append(f"min_level={target.min_level}")

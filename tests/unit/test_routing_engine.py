@@ -263,3 +263,15 @@ def test_agent_ends_wrap_up_early_or_goes_not_ready_from_it() -> None:
     assert (core.agents["a"].state.value, core.agents["a"].reason) == ("not_ready", "break")
     core.tick(at(70))  # the wrap-up timer that would have run out changes nothing now
     assert core.agents["a"].state.value == "not_ready"
+
+
+def test_a_target_can_overflow_the_call_to_another_queue() -> None:
+    queues = {**RULES["queues"], "first": {"targets": [{"timeout": 5}, {"overflow": "night"}]}}
+    routes = [{"name": "first", "when": {"service_number": "9"}, "queue": "first"}, *RULES["routes"]]
+    core = center(queues=queues, routes=routes)
+    call(core, "c1", 0, service="9")
+    assert core.tick(at(4)) == [] and core.calls["c1"].queue == "first"
+    core.tick(at(5))
+    assert (core.calls["c1"].queue, core.calls["c1"].routing.step) == ("night", 0)
+    assert [d.kind for d in core.calls["c1"].decisions] == ["queued", "overflowed"]
+    assert core.tick(at(6)) == []  # settled in the new queue: nothing changes
