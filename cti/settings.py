@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     rtp_start: int = Field(10000, ge=1024, le=65000)
     rtp_end: int = Field(20000, ge=1024, le=65535)
     sim_agents: int = Field(50, ge=0, le=500, description="SIPp-backed agent endpoints 7001..")
-    sim_agent_port_base: int = Field(17000, ge=1024, le=60000)
+    # Below the kernel's ephemeral ports and clear of the default RTP range (10000-20000).
+    sim_agent_port_base: int = Field(21000, ge=1024, le=60000)
     softphones: str = Field("", description="'ext:password,...' agent softphone registrations")
 
     @classmethod

@@ -307,12 +307,14 @@ class CallCenter:
         ]
 
     def channel_gone(
-        self, channel_id: str, now: datetime, *, offer_failure: str | None = None
+        self, channel_id: str, now: datetime, *, offer_failure: str | None = None, system_fault: bool = False
     ) -> list[Command]:
         """A channel of ours hung up or vanished.
 
         ``offer_failure`` is the not-ready reason to give an agent whose ringing phone failed
-        (``no_answer``, ``busy``, ``unreachable``); ``None`` when the system, not the agent, is at fault.
+        (``no_answer``, ``busy``, ``unreachable``); ``None`` when the agent is not at fault. With
+        ``system_fault`` (Asterisk could not place the call at all) the agent stays ready but goes to the
+        back of the idle line, so an overloaded Asterisk neither empties the floor nor is asked again at once.
         """
         call = self.call_for_channel(channel_id)
         self._channels.pop(channel_id, None)
@@ -321,7 +323,7 @@ class CallCenter:
         if channel_id == call.channel_id:
             return self._caller_gone(call, now)
         if channel_id == call.agent_channel_id:
-            return self._agent_leg_gone(call, now, offer_failure)
+            return self._agent_leg_gone(call, now, offer_failure, system_fault)
         return []
 
     def _caller_gone(self, call: Call, now: datetime) -> list[Command]:
@@ -336,7 +338,8 @@ class CallCenter:
         commands += self._end(call, now, outcome, EndReason.CALLER_HANGUP)
         return commands + self.dispatch(now)
 
-    def _agent_leg_gone(self, call: Call, now: datetime, offer_failure: str | None) -> list[Command]:
+    def _agent_leg_gone(self, call: Call, now: datetime, offer_failure: str | None,
+                        system_fault: bool = False) -> list[Command]:
         if call.state is CallState.RINGING:
             # Ring-no-answer, busy or unreachable: the agent is made not-ready so the next caller does
             # not ring an empty desk; the call goes back to the head of its queue.
@@ -354,7 +357,7 @@ class CallCenter:
                 else:
                     idle_since = agent.idle_since
                     agent.transition(AgentState.READY, now)
-                    agent.idle_since = idle_since
+                    agent.idle_since = now if system_fault else idle_since
                 commands.append(AgentChanged(agent.snapshot()))
             call.state = CallState.WAITING
             call.agent_id = call.agent_extension = call.agent_channel_id = None
@@ -365,6 +368,18 @@ class CallCenter:
             commands += self._end(call, now, Outcome.ANSWERED, EndReason.AGENT_HANGUP)
             return commands + self.dispatch(now)
         return []
+
+    def bridge_failed(self, call_id: str, now: datetime) -> list[Command]:
+        """Asterisk would not bridge the answered call (a leg vanished meanwhile): it never connected."""
+        call = self.calls.get(call_id)
+        if call is None or call.state is not CallState.CONNECTED:
+            return []
+        commands: list[Command] = [HangupChannel(call.channel_id, call.call_id)]
+        if call.agent_channel_id:
+            commands.append(HangupChannel(call.agent_channel_id, call.call_id))
+        commands += self._release_agent(call, now, handled=False)
+        commands += self._end(call, now, Outcome.FAILED, EndReason.BRIDGE_FAILED)
+        return commands + self.dispatch(now)
 
     def call_lost(self, call_id: str, now: datetime) -> list[Command]:
         """The caller's channel no longer exists in Asterisk (found on resync)."""

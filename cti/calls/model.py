@@ -31,6 +31,7 @@ class EndReason(StrEnum):
     CHANNEL_LOST = "channel_lost"
     QUEUE_FULL = "queue_full"
     AFTER_HOURS = "after_hours"
+    BRIDGE_FAILED = "bridge_failed"
 
 
 @dataclass(slots=True)

@@ -322,13 +322,17 @@ class CallController:
                 originator=offer.caller_channel_id,
             )
         except AriError as exc:
-            # The caller may hang up while we dial: the agent's phone is not at fault then.
+            # Whose fault? The caller may hang up while we dial; Asterisk may be overloaded (5xx, timeouts):
+            # the agent's phone is not at fault then. Only what Asterisk says of the endpoint counts.
             caller_gone = isinstance(exc, AriHTTPError) and exc.status == 400 and "originator" in exc.message.lower()
+            system = not caller_gone and not (isinstance(exc, AriHTTPError) and 400 <= exc.status < 500)
             if not caller_gone:
                 log.warning("offer of call %s to %s failed: %s", offer.call_id, offer.agent_id, exc)
                 self.stats["offers_failed"] += 1
+            agent_fault = not (caller_gone or system)
             self._apply(self.core.channel_gone(
-                offer.agent_channel_id, self.clock(), offer_failure=None if caller_gone else "unreachable"))
+                offer.agent_channel_id, self.clock(), offer_failure="unreachable" if agent_fault else None,
+                system_fault=system))
 
     async def _connect(self, connect: ConnectCall) -> None:
         bridge_id = call_bridge_id(connect.call_id)
@@ -340,10 +344,10 @@ class CallController:
                 await self.ari.add_channel(bridge_id, [connect.caller_channel_id, connect.agent_channel_id])
                 self.stats["calls_bridged"] += 1
             except AriError as exc:
-                # One side vanished while we bridged: hang up both; ChannelDestroyed settles the call.
+                # One side vanished while we bridged: the call never connected. Record it so and hang up.
                 log.info("call %s: bridging failed (%s); tearing down", connect.call_id, exc)
-                await self._hangup(connect.agent_channel_id)
-                await self._hangup(connect.caller_channel_id)
+                self.stats["bridges_failed"] += 1
+                self._apply(self.core.bridge_failed(connect.call_id, self.clock()))
 
     async def _reject(self, reject: RejectCall) -> None:
         playback_id = f"{reject.call_id}-reject"

@@ -14,6 +14,7 @@ _COUNTERS = {
     "calls_abandoned": "Calls whose caller hung up before reaching an agent",
     "calls_failed": "Calls lost by the system",
     "calls_bridged": "Caller-agent bridges made",
+    "bridges_failed": "Answered calls Asterisk would not bridge (a leg vanished)",
     "offers": "Calls offered to an agent's phone",
     "offers_failed": "Offers that could not be placed",
     "ari_events": "ARI events handled",

@@ -692,3 +692,28 @@ CallCenterMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 test_call_center_invariants = CallCenterMachine.TestCase
+
+
+def test_bridge_failure_is_recorded_as_failed_not_answered() -> None:
+    core = center("ana")
+    ready(core, "ana", "7001", 0)
+    core.call_arrived(new_call("c1", 1), at(1))
+    core.offer_answered("c1-a1", at(2))
+    commands = core.bridge_failed("c1", at(2.1))
+    assert [c for c in commands if isinstance(c, HangupChannel)] == [
+        HangupChannel("chan-c1", "c1"), HangupChannel("c1-a1", "c1")]
+    [ended] = [c.call for c in commands if isinstance(c, CallChanged)]
+    assert (ended.outcome, ended.end_reason) == (Outcome.FAILED, EndReason.BRIDGE_FAILED)
+    agent = core.agents["ana"]
+    assert (agent.state, agent.calls_handled) == (AgentState.READY, 0)
+    assert core.channel_gone("chan-c1", at(2.2)) == []  # the hang-up that follows changes nothing
+
+
+def test_system_fault_on_offer_keeps_agent_ready_at_the_back_of_the_line() -> None:
+    core = center("ana", "budi")
+    ready(core, "ana", "7001", 0)
+    ready(core, "budi", "7002", 1)
+    core.call_arrived(new_call("c1", 2), at(2))  # offered to ana, idle longest
+    commands = core.channel_gone("c1-a1", at(3), system_fault=True)
+    assert core.agents["ana"].state is AgentState.READY and core.agents["ana"].idle_since == at(3)
+    assert [(c.call_id, c.agent_id) for c in commands if isinstance(c, OfferCall)] == [("c1", "budi")]
