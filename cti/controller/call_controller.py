@@ -188,9 +188,15 @@ class CallController:
 
     async def _ticker(self) -> None:
         # Escalation steps and wrap-up ends are due at points in time, not at events: look every second.
+        # Not while Asterisk is away: offers would fail, and the resync on reconnect dispatches anyway.
         while True:
             await asyncio.sleep(1.0)
-            self._apply(self.core.tick(self.clock()))
+            if not self.events.is_connected:
+                continue
+            try:
+                self._apply(self.core.tick(self.clock()))
+            except Exception:
+                log.exception("routing tick failed; trying again in a second")
 
     # -- agent requests (the API calls these) ---------------------------------------------------------
     async def register_agent(self, agent_id: str, name: str, profile: Mapping[str, Any] | None = None) -> Agent:
@@ -450,9 +456,13 @@ class CallController:
     async def _redis_guard(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            if self.live.dirty:
+            if not self.live.dirty:
+                continue
+            try:
                 await self.live.resync((a.snapshot() for a in self.core.agents.values()),
                                        (c.snapshot() for c in self.core.calls.values()))
+            except Exception:
+                log.exception("Redis resync failed unexpectedly; trying again in a second")
 
     async def drain(self) -> None:
         """Wait for in-flight actions and writes (tests and shutdown)."""
