@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     asterisk_root: Path = Path(DEFAULT_ASTERISK_ROOT)
     sip_bind: str = "0.0.0.0:5060"
     pstn_match: str = "127.0.0.1"
+    pstn_gateway: str = Field("127.0.0.1:5070", pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+                              description="host:port that outbound calls (callbacks) are sent to")
+    callback_ring_timeout: float = Field(30.0, gt=0, le=120, description="seconds a customer's phone rings")
     rtp_start: int = Field(10000, ge=1024, le=65000)
     rtp_end: int = Field(20000, ge=1024, le=65535)
     sim_agents: int = Field(50, ge=0, le=500, description="SIPp-backed agent endpoints 7001..")

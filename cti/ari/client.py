@@ -63,7 +63,11 @@ class AriClient:
 
     async def start(self) -> None:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(headers={"Authorization": self._auth_header})
+            # Asterisk closes idle HTTP sessions after 15 s (http.conf session_keep_alive), as aiohttp does by
+            # default: a request racing the server's close fails with "Server disconnected". Letting go of
+            # idle connections well before the server does removes the race.
+            connector = aiohttp.TCPConnector(keepalive_timeout=5.0)
+            self._session = aiohttp.ClientSession(headers={"Authorization": self._auth_header}, connector=connector)
 
     async def close(self) -> None:
         session, self._session = self._session, None

@@ -302,6 +302,7 @@ def _placeholders(settings: Settings) -> dict[str, str]:
         "ARI_ORIGINS": f"http://{settings.http_host}:{settings.http_port}",
         "SIP_BIND": settings.sip_bind,
         "PSTN_MATCH": settings.pstn_match,
+        "PSTN_GATEWAY": settings.pstn_gateway,
         "RTP_START": str(settings.rtp_start),
         "RTP_END": str(settings.rtp_end),
     }

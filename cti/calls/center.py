@@ -15,7 +15,9 @@ from cti.calls.commands import (
     Announce,
     CallChanged,
     Command,
+    ConfirmCallback,
     ConnectCall,
+    DialCustomer,
     HangupChannel,
     OfferCall,
     RejectCall,
@@ -31,6 +33,7 @@ __all__ = ["CallCenter"]
 
 
 DEFAULT_AHT = 180.0  # seconds of handle time assumed for a queue until it has handled calls
+RETRY_AFTER_SYSTEM_FAULT = timedelta(seconds=1)
 MAX_OVERFLOW_HOPS = 5  # queue -> overflow queue -> ... a chain longer than this is cut (rules may loop)
 
 
@@ -251,7 +254,7 @@ class CallCenter:
         commands: list[Command] = []
         for call in self.calls.values():
             every = self.queue_rule(call.queue).announce_seconds
-            if call.state is not CallState.WAITING or every <= 0:
+            if call.state is not CallState.WAITING or every <= 0 or not call.caller_present:
                 continue
             last = call.announced_at or call.queued_at or call.arrived_at
             if (now - last).total_seconds() < every:
@@ -296,15 +299,63 @@ class CallCenter:
             return [HangupChannel(agent_channel_id)]
         assert call.agent_id is not None
         agent = self.agent(call.agent_id)
-        call.state = CallState.CONNECTED
-        call.answered_at = now
         agent.transition(AgentState.ON_CALL, now)
         agent.call_id = call.call_id
+        if call.callback:
+            return self._call_customer_back(call, agent_channel_id, now)
+        call.state = CallState.CONNECTED
+        call.answered_at = now
         return [
             ConnectCall(call.call_id, call.channel_id, agent_channel_id, call.queue),
             CallChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
+
+    def _call_customer_back(self, call: Call, agent_channel_id: str, now: datetime) -> list[Command]:
+        # The agent is on the line first (so the customer never waits for nobody); now ring the customer.
+        old_caller_leg = call.channel_id
+        self._channels.pop(old_caller_leg, None)  # its hang-up (if still pending) no longer concerns the call
+        call.state = CallState.CALLING_BACK
+        call.channel_id = f"{call.call_id}-c{call.offers}"
+        self._channels[call.channel_id] = call.call_id
+        call.decisions.append(Decision(now, "calling_back", call.queue, call.routing.route, call.routing.step,
+                                       reason=f"agent {call.agent_id} answered; calling {call.caller_number}",
+                                       winner=call.agent_id))
+        agent = self.agent(call.agent_id or "")
+        return [
+            DialCustomer(call.call_id, call.channel_id, call.caller_number, call.service_number, agent_channel_id),
+            CallChanged(call.snapshot()),
+            AgentChanged(agent.snapshot()),
+        ]
+
+    def dtmf_received(self, channel_id: str, digit: str, now: datetime) -> list[Command]:
+        """A caller pressed a key. While waiting, the queue's callback key asks to be called back."""
+        call = self.call_for_channel(channel_id)
+        if call is None or channel_id != call.channel_id or call.callback or call.state is not CallState.WAITING:
+            return []
+        queue = self.queue_rule(call.queue)
+        if queue.callback_key is None or digit != queue.callback_key:
+            return []
+        if not call.caller_number.lstrip("+").isdigit():
+            return []  # an anonymous caller cannot be called back: they keep waiting on the line
+        call.callback = True
+        call.decisions.append(Decision(now, "callback_requested", call.queue, call.routing.route, call.routing.step,
+                                       reason=f"pressed {digit}: keeps position {self.position(call, now)}"))
+        return [ConfirmCallback(call.call_id, channel_id, queue.callback_message), CallChanged(call.snapshot())]
+
+    def customer_answered(self, customer_channel_id: str, now: datetime) -> list[Command]:
+        """The customer we called back picked up: connect them to the waiting agent."""
+        call = self.call_for_channel(customer_channel_id)
+        if call is not None and call.state is CallState.CONNECTED and call.channel_id == customer_channel_id:
+            return []  # already connected: a repeated report changes nothing
+        if call is None or call.state is not CallState.CALLING_BACK or call.channel_id != customer_channel_id:
+            self._channels.pop(customer_channel_id, None)
+            return [HangupChannel(customer_channel_id)]
+        assert call.agent_channel_id is not None
+        call.state = CallState.CONNECTED
+        call.answered_at = now
+        return [ConnectCall(call.call_id, customer_channel_id, call.agent_channel_id, call.queue),
+                CallChanged(call.snapshot())]
 
     def channel_gone(
         self, channel_id: str, now: datetime, *, offer_failure: str | None = None, system_fault: bool = False
@@ -328,6 +379,15 @@ class CallCenter:
 
     def _caller_gone(self, call: Call, now: datetime) -> list[Command]:
         commands: list[Command] = []
+        if call.callback and call.state in (CallState.WAITING, CallState.RINGING):
+            call.caller_present = False  # hung up as agreed: the call keeps its place in the queue
+            return [CallChanged(call.snapshot())]
+        if call.state is CallState.CALLING_BACK:
+            # The customer did not answer our callback (or hung up while it rang).
+            commands.append(HangupChannel(call.agent_channel_id or "", call.call_id))
+            commands += self._release_agent(call, now, handled=False)
+            commands += self._end(call, now, Outcome.FAILED, EndReason.CALLBACK_NO_ANSWER)
+            return commands + self.dispatch(now)
         if call.state is CallState.CONNECTED:
             outcome = Outcome.ANSWERED
         else:
@@ -359,13 +419,19 @@ class CallCenter:
                     agent.transition(AgentState.READY, now)
                     agent.idle_since = now if system_fault else idle_since
                 commands.append(AgentChanged(agent.snapshot()))
+            if offer_failure is None:
+                # Not the agent's fault (Asterisk refused, the caller's leg vanished): offering again at once
+                # would fail the same way in a tight loop. The tick offers it again a moment later.
+                call.not_before = now + RETRY_AFTER_SYSTEM_FAULT
             call.state = CallState.WAITING
             call.agent_id = call.agent_extension = call.agent_channel_id = None
             return [*commands, CallChanged(call.snapshot()), *self.dispatch(now)]
-        if call.state is CallState.CONNECTED:
+        if call.state in (CallState.CONNECTED, CallState.CALLING_BACK):
+            connected = call.state is CallState.CONNECTED
             commands = [HangupChannel(call.channel_id, call.call_id)]
-            commands += self._release_agent(call, now, handled=True)
-            commands += self._end(call, now, Outcome.ANSWERED, EndReason.AGENT_HANGUP)
+            commands += self._release_agent(call, now, handled=connected)
+            commands += self._end(call, now, Outcome.ANSWERED if connected else Outcome.FAILED,
+                                  EndReason.AGENT_HANGUP)
             return commands + self.dispatch(now)
         return []
 
@@ -386,7 +452,7 @@ class CallCenter:
         call = self.call(call_id)
         outcome = Outcome.ANSWERED if call.state is CallState.CONNECTED else Outcome.FAILED
         commands: list[Command] = []
-        if call.agent_channel_id and call.state in (CallState.RINGING, CallState.CONNECTED):
+        if call.agent_channel_id and call.state in (CallState.RINGING, CallState.CONNECTED, CallState.CALLING_BACK):
             commands.append(HangupChannel(call.agent_channel_id, call.call_id))
         self._channels.pop(call.channel_id, None)
         commands += self._release_agent(call, now, handled=call.state is CallState.CONNECTED)
@@ -399,7 +465,8 @@ class CallCenter:
         each chosen by its queue's strategy."""
         commands: list[Command] = []
         ready = [a for a in self.agents.values() if a.state is AgentState.READY and a.extension]
-        waiting = [c for c in self.calls.values() if c.state is CallState.WAITING]
+        waiting = [c for c in self.calls.values()
+                   if c.state is CallState.WAITING and (c.not_before is None or c.not_before <= now)]
         waiting.sort(key=lambda c: (*wait_order(c.routing.priority, c.arrived_at, now, self.aging_seconds),
                                     c.call_id))
         for call in waiting:
@@ -420,6 +487,7 @@ class CallCenter:
                 reason=f"{queue.strategy} among {count} eligible at step {call.routing.step}: {_describe(target)}",
                 strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count))
             call.offers += 1
+            call.not_before = None
             call.state = CallState.RINGING
             call.offered_at = call.offered_at or now
             call.agent_id = agent.agent_id
@@ -430,7 +498,7 @@ class CallCenter:
             agent.call_id = call.call_id
             commands += [
                 OfferCall(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id,
-                          call.channel_id, call.caller_number, call.caller_name),
+                          call.channel_id if call.caller_present else None, call.caller_number, call.caller_name),
                 CallChanged(call.snapshot()),
                 AgentChanged(agent.snapshot()),
             ]

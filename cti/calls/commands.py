@@ -12,7 +12,9 @@ __all__ = [
     "Announce",
     "CallChanged",
     "Command",
+    "ConfirmCallback",
     "ConnectCall",
+    "DialCustomer",
     "HangupChannel",
     "OfferCall",
     "RejectCall",
@@ -27,7 +29,7 @@ class OfferCall:
     agent_id: str
     extension: str
     agent_channel_id: str
-    caller_channel_id: str
+    caller_channel_id: str | None  # None for a callback: the caller is not on the line
     caller_number: str
     caller_name: str | None
 
@@ -58,6 +60,26 @@ class RejectCall:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmCallback:
+    """Tell the caller they will be called back (a prompt), then hang up; the call keeps its place."""
+
+    call_id: str
+    channel_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialCustomer:
+    """Call the customer back (their answer enters Stasis as ``customer_channel_id``); the agent waits."""
+
+    call_id: str
+    customer_channel_id: str
+    number: str
+    service_number: str
+    agent_channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Announce:
     """Play a waiting caller their position and estimated wait (``media`` are ARI media URIs)."""
 
@@ -79,4 +101,5 @@ class CallChanged:
     call: Call
 
 
-Command = OfferCall | ConnectCall | HangupChannel | RejectCall | Announce | AgentChanged | CallChanged
+Command = (OfferCall | ConnectCall | HangupChannel | RejectCall | ConfirmCallback | DialCustomer | Announce
+           | AgentChanged | CallChanged)

@@ -14,6 +14,7 @@ __all__ = ["Call", "CallState", "EndReason", "Outcome"]
 class CallState(StrEnum):
     WAITING = "waiting"  # answered by cti, on hold in its queue
     RINGING = "ringing"  # offered: an agent's phone is ringing
+    CALLING_BACK = "calling_back"  # a callback: the agent answered, the customer's phone is ringing
     CONNECTED = "connected"  # bridged with an agent
     ENDED = "ended"
 
@@ -32,6 +33,7 @@ class EndReason(StrEnum):
     QUEUE_FULL = "queue_full"
     AFTER_HOURS = "after_hours"
     BRIDGE_FAILED = "bridge_failed"
+    CALLBACK_NO_ANSWER = "callback_no_answer"
 
 
 @dataclass(slots=True)
@@ -58,6 +60,12 @@ class Call:
     # When the call entered its current queue: escalation steps count from here.
     queued_at: datetime | None = None
     announced_at: datetime | None = None
+    # Callback keep-my-place: the caller hung up but keeps their place; cti calls them back when an agent
+    # answers. From then on ``channel_id`` is the outbound leg to the customer.
+    callback: bool = False
+    caller_present: bool = True
+    # After a system-side failure to place an offer, not offered again before this (no retry storms).
+    not_before: datetime | None = None
 
     @property
     def wait_seconds(self) -> float | None:

@@ -29,6 +29,7 @@ from cti.ari import (
     AriHTTPError,
     AriNotFound,
     ChannelDestroyed,
+    ChannelDtmfReceived,
     Event,
     EventStream,
     PlaybackFinished,
@@ -43,7 +44,9 @@ from cti.calls import (
     CallChanged,
     CallState,
     Command,
+    ConfirmCallback,
     ConnectCall,
+    DialCustomer,
     HangupChannel,
     OfferCall,
     RejectCall,
@@ -62,7 +65,7 @@ __all__ = ["CallController", "UnknownExtension", "offer_failure_reason"]
 log = logging.getLogger("cti.controller")
 
 Clock = Callable[[], datetime]
-_AGENT_LEG = re.compile(r"^[0-9a-f]{32}-a\d+$")
+_OUR_LEG = re.compile(r"^[0-9a-f]{32}-[ac]\d+$")  # agent legs (-a<n>) and callback legs (-c<n>) we originate
 
 
 class UnknownExtension(Exception):
@@ -242,6 +245,8 @@ class CallController:
             # Once a channel leaves Stasis, Asterisk sends us nothing more about it (not even
             # ChannelDestroyed), so leaving is the end of that leg for us.
             self._apply(self.core.channel_gone(event.channel.id, self.clock()))
+        elif isinstance(event, ChannelDtmfReceived):
+            self._apply(self.core.dtmf_received(event.channel.id, event.digit, self.clock()))
         elif isinstance(event, PlaybackFinished):
             self.stats["playbacks_failed" if event.playback.state == "failed" else "playbacks_done"] += 1
             self._announcing.pop(event.playback.id, None)
@@ -258,6 +263,8 @@ class CallController:
         channel = event.channel
         if kind == "agent":
             self._apply(self.core.offer_answered(channel.id, self.clock()))
+        elif kind == "customer":
+            self._apply(self.core.customer_answered(channel.id, self.clock()))
         elif kind == "inbound":
             service = event.args[1] if len(event.args) > 1 else channel.dialplan_exten
             await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
@@ -306,8 +313,10 @@ class CallController:
                 self._spawn(self._connect(command))
             elif isinstance(command, HangupChannel):
                 self._spawn(self._hangup(command.channel_id))
-            elif isinstance(command, RejectCall):
-                self._spawn(self._reject(command))
+            elif isinstance(command, RejectCall | ConfirmCallback):
+                self._spawn(self._play_then_hangup(command.call_id, command.channel_id, command.message))
+            elif isinstance(command, DialCustomer):
+                self._spawn(self._dial_customer(command))
             elif isinstance(command, Announce):
                 self._spawn(self._announce(command))
 
@@ -355,16 +364,34 @@ class CallController:
                 self.stats["bridges_failed"] += 1
                 self._apply(self.core.bridge_failed(connect.call_id, self.clock()))
 
-    async def _reject(self, reject: RejectCall) -> None:
-        playback_id = f"{reject.call_id}-reject"
-        self._hangup_after[playback_id] = reject.channel_id
+    async def _play_then_hangup(self, call_id: str, channel_id: str, message: str) -> None:
+        """Say something to the caller (a closing message, a callback confirmation), then hang up."""
+        playback_id = f"{call_id}-bye-{uuid.uuid4().hex[:8]}"
+        self._hangup_after[playback_id] = channel_id
         try:
-            await self.ari.answer(reject.channel_id)
-            await self.ari.play(reject.channel_id, f"sound:{reject.message}", playback_id=playback_id)
+            await self.ari.answer(channel_id)
+            await self.ari.play(channel_id, f"sound:{message}", playback_id=playback_id)
         except AriError as exc:
-            log.info("call %s: could not play %s: %s", reject.call_id, reject.message, exc)
+            log.info("call %s: could not play %s: %s", call_id, message, exc)
             self._hangup_after.pop(playback_id, None)
-            await self._hangup(reject.channel_id)
+            await self._hangup(channel_id)
+
+    async def _dial_customer(self, dial: DialCustomer) -> None:
+        # The agent hears ringing while the customer's phone rings.
+        with contextlib.suppress(AriError):
+            await self.ari.ring(dial.agent_channel_id)
+        try:
+            await self.ari.originate(
+                f"PJSIP/{dial.number.lstrip('+')}@pstn",
+                app_args=f"customer,{dial.call_id}",
+                channel_id=dial.customer_channel_id,
+                caller_id=dial.service_number,
+                timeout=max(1, round(self.settings.callback_ring_timeout)),
+            )
+            self.stats["callbacks_dialed"] += 1
+        except AriError as exc:
+            log.warning("call %s: callback to %s failed: %s", dial.call_id, dial.number, exc)
+            self._apply(self.core.channel_gone(dial.customer_channel_id, self.clock()))
 
     async def _announce(self, announce: Announce) -> None:
         # Played to the caller's channel, over the holding bridge's music. Prompts can outlast a short
@@ -428,7 +455,9 @@ class CallController:
         channels = {c.id: c for c in await self.ari.list_channels()}
         now = self.clock()
         for call in list(self.core.calls.values()):
-            if call.channel_id not in channels:
+            if call.callback and not call.caller_present and call.state in (CallState.WAITING, CallState.RINGING):
+                pass  # the caller hung up on purpose and waits for our callback: no channel to find
+            elif call.channel_id not in channels:
                 self._apply(self.core.call_lost(call.call_id, now))
                 continue
             leg = call.agent_channel_id
@@ -441,7 +470,7 @@ class CallController:
         known = {c.channel_id for c in self.core.calls.values()}
         known |= {c.agent_channel_id for c in self.core.calls.values() if c.agent_channel_id}
         for channel_id in channels:
-            if _AGENT_LEG.match(channel_id) and channel_id not in known:
+            if _OUR_LEG.match(channel_id) and channel_id not in known:
                 await self._hangup(channel_id)
         for bridge in await self.ari.list_bridges():
             if bridge.id.startswith("cti-call-") and bridge.id[len("cti-call-"):] not in self.core.calls:

@@ -93,6 +93,9 @@ class QueueRule(_Strict):
     overflow: Overflow | None = None
     calendar: str | None = Field(default=None, description="a calendar name; none means 24x7")
     after_hours: Overflow | None = None
+    callback_key: str | None = Field(default=None, pattern=r"^[0-9*#]$",
+                                     description="a waiting caller pressing it is called back, keeping their place")
+    callback_message: str = Field(default="auth-thankyou", pattern=r"^[A-Za-z0-9_/-]+$")
     announce_seconds: float = Field(default=0, ge=0, le=3600,
                                     description="tell waiting callers their position and wait this often; 0: never")
 

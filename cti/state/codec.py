@@ -108,4 +108,7 @@ def decode_call(raw: str | bytes) -> Call:
         decisions=[decode_decision(d) for d in data.get("decisions") or ()],
         queued_at=_dt(data.get("queued_at")),
         announced_at=_dt(data.get("announced_at")),
+        callback=bool(data.get("callback", False)),
+        caller_present=bool(data.get("caller_present", True)),
+        not_before=_dt(data.get("not_before")),
     )

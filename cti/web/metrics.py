@@ -20,6 +20,7 @@ _COUNTERS = {
     "ari_events": "ARI events handled",
     "ari_resyncs": "Resynchronisations with Asterisk after (re)connecting",
     "announcements": "Position and wait announcements started for waiting callers",
+    "callbacks_dialed": "Customers called back after asking to keep their place",
     "playbacks_done": "Prompts Asterisk finished playing",
     "playbacks_failed": "Prompts Asterisk could not play",
 }

@@ -15,6 +15,7 @@ values = {
     "ARI_ORIGINS": os.environ.get("CTI_ARI_ORIGINS", ""),
     "SIP_BIND": os.environ.get("CTI_SIP_BIND", "0.0.0.0:5060"),
     "PSTN_MATCH": os.environ.get("CTI_PSTN_MATCH", "127.0.0.1"),
+    "PSTN_GATEWAY": os.environ.get("CTI_PSTN_GATEWAY", "127.0.0.1:5070"),
     "RTP_START": os.environ.get("CTI_RTP_START", "10000"),
     "RTP_END": os.environ.get("CTI_RTP_END", "10200"),
 }

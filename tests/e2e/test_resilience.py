@@ -58,9 +58,11 @@ async def test_odd_caller_ids_are_normalised_and_kept_as_text(
     await cti.create_agent("patient")
     await cti.login("patient", "7024")
     odd = SippCaller("1500100", caller="+62-21-555-0199", caller_name="O'Brien <b>&</b> Sons", duration_ms=1500)
+    callers.append(odd)
+    await cti.answered((await cti.first_call()).call_id)
     # One agent: the second caller waits for the first call to end, then talks.
     anonymous = SippCaller("1500100", caller="anonymous", caller_name="", duration_ms=6000)
-    callers += [odd, anonymous]
+    callers.append(anonymous)
     assert await asyncio.to_thread(odd.wait, 20) == 0
     assert await asyncio.to_thread(anonymous.wait, 20) == 0
     await cti.settled()

@@ -24,11 +24,13 @@ RULES = {
         "billing": {"skills": {"billing": 1}},
         "office": {"calendar": "office", "after_hours": {"action": "message", "message": "ss-noservice"}},
         "announced": {"announce_seconds": 2},
+        "callbacks": {"callback_key": "*"},
     },
     "routes": [
         {"name": "billing line", "when": {"service_number": "1500200"}, "queue": "billing"},
         {"name": "office line", "when": {"service_number": "1500300"}, "queue": "office"},
         {"name": "announced line", "when": {"service_number": "1500400"}, "queue": "announced"},
+        {"name": "callback line", "when": {"service_number": "1500600"}, "queue": "callbacks"},
         {"name": "care", "queue": "care"},
     ],
 }
@@ -137,3 +139,33 @@ async def test_waiting_caller_hears_position_and_wait_over_the_music(cti: Cti, c
     assert stats["playbacks_done"] >= 2 and stats["playbacks_failed"] <= 1
     [record] = await cti.db.list_interactions()
     assert (record.queue, record.outcome) == ("announced", "abandoned")
+
+
+async def test_callback_keep_my_place_end_to_end(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    # The customer's phone, reached through the PSTN gateway address when cti calls back.
+    gateway_host, gateway_port = base_settings.pstn_gateway.split(":")
+    phones["customer"] = SippAgent(int(gateway_port), ring_ms=300, talk_ms=2000, host=gateway_host)
+    caller = SippCaller("1500600", caller="0215550888", duration_ms=10_000, press="*", press_after_ms=1500)
+    callers.append(caller)
+    assert await asyncio.to_thread(caller.wait, 20) == 0  # pressed *, heard the confirmation, cti hung up
+    call = next(iter(cti.controller.core.calls.values()))
+    assert (call.state.value, call.callback, call.caller_present) == ("waiting", True, False)
+
+    start_phone(phones, base_settings, "7036", ring_ms=200)
+    await cti.create_agent("caller-backer")
+    await cti.login("caller-backer", "7036")  # agent first, then the customer, then bridged
+    await cti.answered(call.call_id, timeout=20)
+    live = cti.controller.core.calls[call.call_id]
+    bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
+    assert sorted(bridge.channels) == sorted([f"{call.call_id}-c1", f"{call.call_id}-a1"])
+    assert live.state.value == "connected"
+    await cti.settled(timeout=20)  # the customer hangs up after talking 2 s
+    record = await cti.db.get_interaction(call.call_id)
+    assert record is not None
+    assert (record.agent_id, record.outcome, record.end_reason) == ("caller-backer", "answered", "caller_hangup")
+    assert record.routing is not None
+    assert [d["kind"] for d in record.routing["decisions"]] == [
+        "queued", "callback_requested", "offered", "calling_back"]
+    assert cti.controller.stats["callbacks_dialed"] == 1

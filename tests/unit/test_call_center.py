@@ -215,8 +215,12 @@ def test_agent_leg_lost_without_agent_fault_keeps_agent_ready_in_place() -> None
     core.call_arrived(call, at(5))
     commands = core.channel_gone("c1-a1", at(9))  # offer_failure=None: the system failed, not ana
     ana = core.agent("ana")
-    # ana is still the longest idle, so the call rings her again on a new leg.
-    assert kinds(commands) == ["AgentChanged", "CallChanged", "OfferCall", "CallChanged", "AgentChanged"]
+    # Not offered again at once (the same failure would repeat in a tight loop) ...
+    assert kinds(commands) == ["AgentChanged", "CallChanged"]
+    assert (ana.state, ana.idle_since) == (AgentState.READY, at(1))
+    # ... but a second later; ana is still the longest idle, so the call rings her again on a new leg.
+    commands = core.tick(at(10))
+    assert kinds(commands) == ["OfferCall", "CallChanged", "AgentChanged"]
     assert (call.agent_id, call.agent_channel_id, call.offers) == ("ana", "c1-a2", 2)
     assert (ana.state, ana.idle_since) == (AgentState.RINGING, at(1))
 
@@ -653,7 +657,8 @@ class CallCenterMachine(RuleBasedStateMachine):
 
     @invariant()
     def work_conserving(self) -> None:
-        if self.live(CallState.WAITING):
+        # Calls pausing after an offer that failed through no fault of the agent are not yet offerable.
+        if [c for c in self.live(CallState.WAITING) if c.not_before is None]:
             idle = [a.agent_id for a in self.core.agents.values() if a.state is AgentState.READY and a.extension]
             assert idle == [], f"agents {idle} idle while calls wait"
 
@@ -714,6 +719,17 @@ def test_system_fault_on_offer_keeps_agent_ready_at_the_back_of_the_line() -> No
     ready(core, "ana", "7001", 0)
     ready(core, "budi", "7002", 1)
     core.call_arrived(new_call("c1", 2), at(2))  # offered to ana, idle longest
-    commands = core.channel_gone("c1-a1", at(3), system_fault=True)
+    core.channel_gone("c1-a1", at(3), system_fault=True)
     assert core.agents["ana"].state is AgentState.READY and core.agents["ana"].idle_since == at(3)
+    commands = core.tick(at(4.1))  # a second later, the call is offered again: budi is now idle longest
     assert [(c.call_id, c.agent_id) for c in commands if isinstance(c, OfferCall)] == [("c1", "budi")]
+
+
+def test_system_fault_delays_the_next_offer_of_that_call() -> None:
+    core = center("ana")
+    ready(core, "ana", "7001", 0)
+    core.call_arrived(new_call("c1", 1), at(1))
+    commands = core.channel_gone("c1-a1", at(1.1), system_fault=True)  # Asterisk refused the originate
+    assert not [c for c in commands if isinstance(c, OfferCall)]  # no instant retry: that would storm
+    assert not [c for c in core.tick(at(1.5)) if isinstance(c, OfferCall)]
+    assert [(c.call_id, c.agent_id) for c in core.tick(at(2.1)) if isinstance(c, OfferCall)] == [("c1", "ana")]

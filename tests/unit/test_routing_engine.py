@@ -275,3 +275,58 @@ def test_a_target_can_overflow_the_call_to_another_queue() -> None:
     assert (core.calls["c1"].queue, core.calls["c1"].routing.step) == ("night", 0)
     assert [d.kind for d in core.calls["c1"].decisions] == ["queued", "overflowed"]
     assert core.tick(at(6)) == []  # settled in the new queue: nothing changes
+
+
+def callback_center() -> CallCenter:
+    queues = {**RULES["queues"], "cb": {"callback_key": "*", "callback_message": "thanks"}}
+    routes = [{"name": "cb", "when": {"service_number": "1500600"}, "queue": "cb"}, *RULES["routes"]]
+    return center(queues=queues, routes=routes)
+
+
+def test_callback_keeps_the_place_then_calls_agent_then_customer() -> None:
+    from cti.calls import ConfirmCallback, ConnectCall, DialCustomer, HangupChannel
+
+    core = callback_center()
+    call(core, "c1", 0, service="1500600")
+    call(core, "c2", 1, service="1500600")
+    assert core.dtmf_received("chan-c1", "5", at(2)) == []  # not the callback key
+    commands = core.dtmf_received("chan-c1", "*", at(3))
+    assert commands[0] == ConfirmCallback("c1", "chan-c1", "thanks")
+    assert core.channel_gone("chan-c1", at(6)) != []  # hangs up after the confirmation...
+    c1 = core.calls["c1"]
+    assert (c1.state.value, c1.callback, c1.caller_present) == ("waiting", True, False)  # ...keeping its place
+    assert core.position(core.calls["c2"], at(7)) == 2
+    agent(core, "a", "7001", 10)
+    assert core.calls["c1"].agent_id == "a"  # first in line, though its caller is not on the phone
+    [dial] = [c for c in core.offer_answered("c1-a1", at(12)) if isinstance(c, DialCustomer)]
+    assert dial == DialCustomer("c1", "c1-c1", "0215550100", "1500600", "c1-a1")
+    assert (core.calls["c1"].state.value, core.agents["a"].state.value) == ("calling_back", "on_call")
+    connect = core.customer_answered("c1-c1", at(20))
+    assert connect[0] == ConnectCall("c1", "c1-c1", "c1-a1", "cb")
+    assert (core.calls["c1"].state.value, core.calls["c1"].answered_at) == ("connected", at(20))
+    assert core.customer_answered("c1-c1", at(21)) == []  # a repeated report changes nothing
+    assert core.customer_answered("stray-c9", at(21)) == [HangupChannel("stray-c9")]  # a leg of no call
+    kinds = [d.kind for d in core.calls["c1"].decisions]
+    assert kinds == ["queued", "callback_requested", "offered", "calling_back"]
+
+
+def test_callback_the_customer_does_not_answer() -> None:
+    core = callback_center()
+    call(core, "c1", 0, service="1500600")
+    core.dtmf_received("chan-c1", "*", at(1))
+    core.channel_gone("chan-c1", at(3))
+    agent(core, "a", "7001", 5)
+    core.offer_answered("c1-a1", at(6))
+    commands = core.channel_gone("c1-c1", at(36))  # rang 30 s, no answer
+    [ended] = [c.call for c in commands if hasattr(c, "call") and c.call.state.value == "ended"]
+    assert (ended.outcome.value, ended.end_reason.value) == ("failed", "callback_no_answer")
+    assert core.agents["a"].state.value == "ready" and core.agents["a"].calls_handled == 0
+
+
+def test_anonymous_callers_cannot_ask_for_a_callback() -> None:
+    core = callback_center()
+    c = Call(call_id="c1", channel_id="chan-c1", caller_number="anonymous", service_number="1500600",
+             queue="", arrived_at=at(0))
+    core.call_arrived(c, at(0))
+    assert core.dtmf_received("chan-c1", "*", at(1)) == []
+    assert core.calls["c1"].callback is False
