@@ -170,6 +170,9 @@ class CallCenter:
     def call_arrived(self, call: Call, now: datetime) -> list[Command]:
         if call.call_id in self.calls:
             return []
+        if call.routing.region is None and call.routing.country in (None, "ID"):
+            # A mobile or unknown number has no geography; the rules' default region stands in.
+            call.routing.region = self.rules.default_region
         route = self.rules.route_for(call.routing.attributes(call.service_number))
         call.queue, call.queued_at = route.queue, now
         call.routing.route, call.routing.priority, call.routing.step = route.name, route.priority, 0

@@ -154,6 +154,9 @@ class Rules(_Strict):
     routes: tuple[Route, ...]
     calendars: dict[str, dict[str, Any]] = Field(default_factory=dict)
     default_queue: str
+    default_region: str | None = Field(
+        default=None, pattern=r"^[a-z0-9_-]{1,32}$",
+        description="region of callers whose number has none (mobiles); the CRM's address will come first")
     _calendars: dict[str, Calendar] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")

@@ -330,3 +330,15 @@ def test_anonymous_callers_cannot_ask_for_a_callback() -> None:
     core.call_arrived(c, at(0))
     assert core.dtmf_received("chan-c1", "*", at(1)) == []
     assert core.calls["c1"].callback is False
+
+
+def test_callers_without_geography_get_the_default_region() -> None:
+    core = center(default_region="jakarta")
+    agent(core, "jkt", "7001", 0, skills={"care": 1}, region="jakarta")
+    agent(core, "sby", "7002", 0, skills={"care": 1}, region="surabaya")
+    call(core, "mobile", 1, region=None)  # +628...: no area code
+    assert core.calls["mobile"].routing.region == "jakarta" and core.calls["mobile"].agent_id == "jkt"
+    c = Call(call_id="abroad", channel_id="chan-abroad", caller_number="+6591234567", service_number="1500100",
+             queue="", arrived_at=at(2), routing=Routing(country="SG"))
+    core.call_arrived(c, at(2))
+    assert core.calls["abroad"].routing.region is None  # a foreign caller is not placed in Indonesia
