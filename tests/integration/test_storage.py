@@ -7,19 +7,15 @@ reachable server the PostgreSQL cases skip, except under CI where they fail.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Row, inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -32,32 +28,14 @@ from cti.storage import (
     UserRecord,
 )
 from cti.storage.models import Base
+from tests.support import create_postgres_database
 
-PG_URL = os.environ.get("CTI_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 CTI_TABLES = {"interactions", "agents", "users", "agent_state_history"}
 
 T0 = datetime(2024, 5, 17, 9, 30, 0, 123456, tzinfo=UTC)
 
 
 # -- fixtures ------------------------------------------------------------------------------------
-
-
-async def _admin_connection() -> asyncpg.Connection:
-    url = make_url(PG_URL)
-    try:
-        return await asyncpg.connect(
-            user=url.username,
-            password=url.password,
-            host=url.host,
-            port=url.port or 5432,
-            database=url.database,
-            timeout=5,
-        )
-    except (OSError, asyncpg.PostgresError) as exc:
-        reason = f"PostgreSQL at {url.render_as_string(hide_password=True)} is unreachable: {exc!r}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set: PostgreSQL must be running)")
-        pytest.skip(reason)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -67,14 +45,11 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         # A missing parent directory on purpose: Database must create it.
         yield f"sqlite+aiosqlite:///{tmp_path}/var/cti.db"
         return
-    admin = await _admin_connection()
-    name = f"cti_test_{uuid.uuid4().hex[:16]}"
+    url, drop = await create_postgres_database()  # fails, never skips, when CI is set
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop()
 
 
 @pytest.fixture
