@@ -26,7 +26,7 @@ from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, Un
 from cti.calls.model import Call, CallState, EndReason, Outcome
 from cti.routing.agents import Agent, AgentState, PendingChange
 from cti.routing.announce import PROMPT_LANGUAGE, position_announcement
-from cti.routing.engine import Decision, choose_agent, eligible, listed, wait_order
+from cti.routing.engine import Decision, choose_agent, eligible, listed, site_loads, wait_order
 from cti.routing.rules import DEFAULT_RULES, QueueRule, Rules, Target
 
 __all__ = ["CallCenter"]
@@ -472,13 +472,15 @@ class CallCenter:
                    if c.state is CallState.WAITING and (c.not_before is None or c.not_before <= now)]
         waiting.sort(key=lambda c: (*wait_order(c.routing.priority, c.arrived_at, now, self.aging_seconds),
                                     c.call_id))
+        # Site loads only when some queue balances sites (it costs a pass over every agent).
+        loads = site_loads(self.agents.values()) if any(q.balance_sites for q in self.rules.queues.values()) else None
         for call in waiting:
             if not ready:
                 break
             queue = self.queue_rule(call.queue)
             target = queue.targets[min(call.routing.step, len(queue.targets) - 1)]
             candidates = [a for a in ready if eligible(a, queue, target, call.routing)]
-            agent = choose_agent(queue, candidates, now, self._last_assigned.get(queue.name))
+            agent = choose_agent(queue, candidates, now, self._last_assigned.get(queue.name), loads)
             if agent is None:
                 continue
             assert agent.extension is not None
@@ -499,6 +501,8 @@ class CallCenter:
             self._channels[call.agent_channel_id] = call.call_id
             agent.transition(AgentState.RINGING, now)
             agent.call_id = call.call_id
+            if loads is not None:
+                loads = site_loads(self.agents.values())  # this offer made the agent's site busier
             commands += [
                 OfferCall(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id,
                           call.channel_id if call.caller_present else None, call.caller_number, call.caller_name),

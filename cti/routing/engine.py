@@ -6,14 +6,14 @@ records the :class:`Decision` they return on the call. Nothing here reads the cl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cti.routing.agents import Agent, AgentState
 from cti.routing.rules import QueueRule, Target
 
-__all__ = ["Decision", "Routing", "choose_agent", "eligible", "wait_order"]
+__all__ = ["Decision", "Routing", "choose_agent", "eligible", "site_loads", "wait_order"]
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 MAX_LISTED = 20  # candidates kept on a decision record; the count says how many there were
@@ -93,10 +93,20 @@ def _occupancy(agent: Agent, now: datetime) -> float:
 
 
 def choose_agent(queue: QueueRule, candidates: Sequence[Agent], now: datetime,
-                 last_assigned: str | None = None) -> Agent | None:
-    """The queue's strategy picks one candidate; longest idle (then agent id) breaks every tie."""
+                 last_assigned: str | None = None, site_load: Mapping[str | None, float] | None = None,
+                 ) -> Agent | None:
+    """The queue's strategy picks one candidate; longest idle (then agent id) breaks every tie.
+
+    With ``balance_sites``, candidates are first narrowed to the site whose logged-in agents are the least
+    busy (``site_load``: busy / logged in), so one site does not carry the load while another idles.
+    """
     if not candidates:
         return None
+    if queue.balance_sites and site_load is not None:
+        sites = {a.site for a in candidates}
+        if len(sites) > 1:
+            calmest = min(sites, key=lambda s: (site_load.get(s, 0.0), s or ""))
+            candidates = [a for a in candidates if a.site == calmest]
 
     def idle_key(agent: Agent) -> tuple[datetime, str]:
         return (agent.idle_since or _EPOCH, agent.agent_id)
@@ -111,6 +121,19 @@ def choose_agent(queue: QueueRule, candidates: Sequence[Agent], now: datetime,
         after = [a for a in ordered if last_assigned is not None and a.agent_id > last_assigned]
         return (after or ordered)[0]
     return min(candidates, key=idle_key)
+
+
+def site_loads(agents: Iterable[Agent]) -> dict[str | None, float]:
+    """Per site, the share of its logged-in agents that are ringing, talking or in wrap-up."""
+    present: dict[str | None, int] = {}
+    busy: dict[str | None, int] = {}
+    for agent in agents:
+        if agent.state is AgentState.LOGGED_OUT:
+            continue
+        present[agent.site] = present.get(agent.site, 0) + 1
+        if agent.state in (AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP):
+            busy[agent.site] = busy.get(agent.site, 0) + 1
+    return {site: busy.get(site, 0) / count for site, count in present.items()}
 
 
 def wait_order(priority: int, arrived_at: datetime, now: datetime, aging_seconds: float) -> tuple[float, datetime]:

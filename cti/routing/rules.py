@@ -93,6 +93,8 @@ class QueueRule(_Strict):
     overflow: Overflow | None = None
     calendar: str | None = Field(default=None, description="a calendar name; none means 24x7")
     after_hours: Overflow | None = None
+    balance_sites: bool = Field(default=False,
+                                description="offer to the site whose logged-in agents are least busy first")
     callback_key: str | None = Field(default=None, pattern=r"^[0-9*#]$",
                                      description="a waiting caller pressing it is called back, keeping their place")
     callback_message: str = Field(default="auth-thankyou", pattern=r"^[A-Za-z0-9_/-]+$")

@@ -342,3 +342,24 @@ def test_callers_without_geography_get_the_default_region() -> None:
              queue="", arrived_at=at(2), routing=Routing(country="SG"))
     core.call_arrived(c, at(2))
     assert core.calls["abroad"].routing.region is None  # a foreign caller is not placed in Indonesia
+
+
+def test_balance_sites_sends_calls_to_the_less_busy_site() -> None:
+    queues = {**RULES["queues"], "spread": {"balance_sites": True}, "plain": {}}
+    routes = [{"name": "spread", "when": {"service_number": "7"}, "queue": "spread"},
+              {"name": "plain", "when": {"service_number": "8"}, "queue": "plain"}, *RULES["routes"]]
+    core = center(queues=queues, routes=routes)
+    # Site jkt-1: three agents, two of them busy on calls; site sby-1: three agents, all free.
+    for n, site in enumerate(["jkt-1", "jkt-1", "jkt-1", "sby-1", "sby-1", "sby-1"]):
+        agent(core, f"a{n}", f"70{n:02d}", n, site=site)
+    for i in range(2):
+        [(_, winner)] = offers(call(core, f"busy{i}", 10 + i, service="8"))
+        assert winner == f"a{i}"  # no balancing in "plain": longest idle, both at jkt-1
+    # a2 (jkt-1) is now the longest idle, but jkt-1 is 2/3 busy and sby-1 is idle: sby-1 takes the call.
+    assert offers(call(core, "s1", 20, service="7")) == [("s1", "a3")]
+    decision = core.calls["s1"].decisions[-1]
+    assert decision.winner == "a3" and decision.candidate_count == 4
+    # Loads: jkt-1 2/3, sby-1 1/3 -> still sby-1 (a4, its longest idle).
+    assert offers(call(core, "s2", 21, service="7")) == [("s2", "a4")]
+    # jkt-1 2/3, sby-1 2/3: tie goes by site name -> jkt-1's a2.
+    assert offers(call(core, "s3", 22, service="7")) == [("s3", "a2")]
