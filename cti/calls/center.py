@@ -26,7 +26,7 @@ from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, Un
 from cti.calls.model import Call, CallState, EndReason, Outcome
 from cti.routing.agents import Agent, AgentState, PendingChange
 from cti.routing.announce import PROMPT_LANGUAGE, position_announcement
-from cti.routing.engine import Decision, choose_agent, eligible, listed, site_loads, wait_order
+from cti.routing.engine import Decision, choose_agent, eligible, listed, qualified, site_loads, wait_order
 from cti.routing.rules import DEFAULT_RULES, QueueRule, Rules, Target
 
 __all__ = ["CallCenter"]
@@ -113,7 +113,7 @@ class CallCenter:
         return None if call_id is None else self.calls.get(call_id)
 
     def waiting(self, queue: str | None = None) -> list[Call]:
-        """Calls not yet offered, in the order they will be served."""
+        """Calls not yet offered, in arrival order (``dispatch`` serves by aged priority, then arrival)."""
         calls = [c for c in self.calls.values() if c.state is CallState.WAITING]
         if queue is not None:
             calls = [c for c in calls if c.queue == queue]
@@ -227,8 +227,8 @@ class CallCenter:
     def estimated_wait(self, queue_name: str, position: int) -> float:
         """Seconds a caller at ``position`` (1 = next) can expect to wait: position x AHT / agents serving."""
         queue = self.queue_rule(queue_name)
-        serving = sum(1 for a in self.agents.values() if a.state is not AgentState.LOGGED_OUT and a.extension
-                      and all(a.skills.get(s, 0) >= lvl for s, lvl in queue.skills.items()))
+        serving = sum(1 for a in self.agents.values()
+                      if a.state is not AgentState.LOGGED_OUT and a.extension and qualified(a, queue))
         if serving == 0:
             return float("inf")
         return position * self._aht.get(queue.name, DEFAULT_AHT) / serving

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 
 from cti.routing.agents import Agent, AgentState
 from cti.routing.rules import QueueRule, Target
+from cti.routing.selection import longest_idle
 
-__all__ = ["Decision", "Routing", "choose_agent", "eligible", "site_loads", "wait_order"]
+__all__ = ["Decision", "Routing", "choose_agent", "eligible", "qualified", "site_loads", "wait_order"]
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 MAX_LISTED = 20  # candidates kept on a decision record; the count says how many there were
@@ -62,6 +63,11 @@ class Decision:
             "step": self.step, "reason": self.reason, "strategy": self.strategy, "winner": self.winner,
             "candidates": list(self.candidates), "candidate_count": self.candidate_count,
         }
+
+
+def qualified(agent: Agent, queue: QueueRule) -> bool:
+    """Does the agent hold every skill the queue needs, at its minimum level? (Staffing, not state.)"""
+    return all(agent.skills.get(skill, 0) >= level for skill, level in queue.skills.items())
 
 
 def eligible(agent: Agent, queue: QueueRule, target: Target, routing: Routing) -> bool:
@@ -120,7 +126,7 @@ def choose_agent(queue: QueueRule, candidates: Sequence[Agent], now: datetime,
         ordered = sorted(candidates, key=lambda a: a.agent_id)
         after = [a for a in ordered if last_assigned is not None and a.agent_id > last_assigned]
         return (after or ordered)[0]
-    return min(candidates, key=idle_key)
+    return longest_idle(candidates)
 
 
 def site_loads(agents: Iterable[Agent]) -> dict[str | None, float]:

@@ -9,10 +9,11 @@ from pydantic import BaseModel
 
 from cti.calls import CallState
 from cti.routing import AgentState
+from cti.routing.engine import qualified
 from cti.routing.rules import RulesError
 from cti.storage import AgentRecord
 from cti.web.auth import principal, require_agent_access, require_role
-from cti.web.keys import CONTROLLER, DATABASE, SETTINGS
+from cti.web.keys import CONTROLLER, DATABASE
 from cti.web.metrics import render_metrics
 from cti.web.openapi import openapi_document
 from cti.web.schemas import AgentCreate, AgentLogin, AgentProfile, AgentStateChange, UserCreate
@@ -165,10 +166,7 @@ async def set_state(request: web.Request) -> web.Response:
 
 # -- queues and calls ------------------------------------------------------------------------------------
 def _queue_names(request: web.Request) -> list[str]:
-    settings = request.app[SETTINGS]
-    names = {settings.default_queue, *settings.queues.values()}
-    names |= {c.queue for c in request.app[CONTROLLER].core.calls.values()}
-    return sorted(names)
+    return sorted(request.app[CONTROLLER].core.rules.queues)
 
 
 def _queue_view(request: web.Request, name: str) -> dict[str, Any]:
@@ -176,14 +174,15 @@ def _queue_view(request: web.Request, name: str) -> dict[str, Any]:
     now = controller.clock()
     calls = [c for c in controller.core.calls.values() if c.queue == name]
     waiting = [c for c in calls if c.state in (CallState.WAITING, CallState.RINGING)]
-    agents = controller.core.agents.values()
+    queue = controller.core.queue_rule(name)
+    agents = [a for a in controller.core.agents.values() if qualified(a, queue)]
     return {
         "queue": name,
         "calls_waiting": len(waiting),
         "calls_ringing": sum(c.state is CallState.RINGING for c in calls),
         "calls_connected": sum(c.state is CallState.CONNECTED for c in calls),
         "longest_wait_seconds": round(max(((now - c.arrived_at).total_seconds() for c in waiting), default=0), 3),
-        # Every logged-in agent serves every queue until skills-based routing lands.
+        # Agents holding the queue's skills, by state (an agent may count in several queues).
         "agents": {state.value: sum(a.state is state for a in agents) for state in AgentState},
     }
 
