@@ -50,7 +50,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(),
                         settings.ari_app, timeout=settings.ari_timeout)
         await ari.start()
-        ctl = CallController(settings, ari, live, database, **({"clock": clock} if clock else {}))
+        ctl = CallController(settings, ari, live, database, clock=clock)
         app[CONTROLLER] = ctl
         await ctl.start()
         if connect_timeout > 0:

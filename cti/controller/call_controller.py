@@ -119,13 +119,13 @@ class CallController:
         live: LiveStore,
         db: Database,
         *,
-        clock: Clock = _now,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.ari = ari
         self.live = live
         self.db = db
-        self.clock = clock
+        self.clock = clock or _now
         self.core = CallCenter(load_rules(settings))
         self.writer = StateWriter(live, db)
         self.stats: Counter[str] = Counter()
@@ -135,6 +135,9 @@ class CallController:
         )
         self._locks: dict[str, asyncio.Lock] = {}
         self._hold_bridges: set[str] = set()
+        # caller channel -> the holding bridge it is in. A call can move queues (overflow) while it waits,
+        # so the bridge to take it out of is where we put it, not its queue's now.
+        self._held_in: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._events_task: asyncio.Task[None] | None = None
         self._redis_task: asyncio.Task[None] | None = None
@@ -176,9 +179,9 @@ class CallController:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         # Holding bridges are ours; leave those still holding callers for the next controller.
-        waiting_queues = {c.queue for c in self.core.calls.values()}
+        in_use = set(self._held_in.values())
         for bridge_id in list(self._hold_bridges):
-            if bridge_id not in {hold_bridge_id(q) for q in waiting_queues}:
+            if bridge_id not in in_use:
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(bridge_id)
         await self.writer.close()
@@ -244,6 +247,7 @@ class CallController:
         elif isinstance(event, StasisEnd):
             # Once a channel leaves Stasis, Asterisk sends us nothing more about it (not even
             # ChannelDestroyed), so leaving is the end of that leg for us.
+            self._held_in.pop(event.channel.id, None)
             self._apply(self.core.channel_gone(event.channel.id, self.clock()))
         elif isinstance(event, ChannelDtmfReceived):
             self._apply(self.core.dtmf_received(event.channel.id, event.digit, self.clock()))
@@ -287,10 +291,10 @@ class CallController:
                 return  # not queued (rejected): RejectCall plays the message and hangs up
             try:
                 await self.ari.answer(channel_id)
-                queue = self.core.calls[call.call_id].queue if call.call_id in self.core.calls else call.queue
-                await self._ensure_hold_bridge(queue)
+                bridge_id = await self._ensure_hold_bridge(call.queue)
                 if call.call_id in self.core.calls:  # still live: hold it while agents ring
-                    await self.ari.add_channel(hold_bridge_id(queue), channel_id)
+                    await self.ari.add_channel(bridge_id, channel_id)
+                    self._held_in[channel_id] = bridge_id
             except AriError as exc:
                 # The caller hung up in the meantime; ChannelDestroyed ends the call.
                 log.info("call %s: could not put caller on hold: %s", call.call_id, exc)
@@ -354,8 +358,10 @@ class CallController:
         async with self._lock(connect.call_id):
             try:
                 await self.ari.create_bridge("mixing", bridge_id=bridge_id, name=f"call {connect.call_id}")
-                with contextlib.suppress(AriHTTPError):
-                    await self.ari.remove_channel(hold_bridge_id(connect.queue), connect.caller_channel_id)
+                held = self._held_in.pop(connect.caller_channel_id, None)
+                if held is not None:
+                    with contextlib.suppress(AriHTTPError):
+                        await self.ari.remove_channel(held, connect.caller_channel_id)
                 await self.ari.add_channel(bridge_id, [connect.caller_channel_id, connect.agent_channel_id])
                 self.stats["calls_bridged"] += 1
             except AriError as exc:
@@ -438,20 +444,25 @@ class CallController:
             lock = self._locks[call_id] = asyncio.Lock()
         return lock
 
-    async def _ensure_hold_bridge(self, queue: str) -> None:
+    async def _ensure_hold_bridge(self, queue: str) -> str:
         bridge_id = hold_bridge_id(queue)
-        if bridge_id in self._hold_bridges:
-            return
-        # Creating with a fixed id is idempotent in ARI, so this also adopts the bridge after a restart.
-        await self.ari.create_bridge("holding", bridge_id=bridge_id, name=f"hold {queue}")
-        await self.ari.start_bridge_moh(bridge_id, "default")
-        self._hold_bridges.add(bridge_id)
+        if bridge_id not in self._hold_bridges:
+            # Creating with a fixed id is idempotent in ARI, so this also adopts the bridge after a restart.
+            await self.ari.create_bridge("holding", bridge_id=bridge_id, name=f"hold {queue}")
+            await self.ari.start_bridge_moh(bridge_id, "default")
+            self._hold_bridges.add(bridge_id)
+        return bridge_id
+
+    async def _write_live_picture(self) -> None:
+        await self.live.resync((a.snapshot() for a in self.core.agents.values()),
+                               (c.snapshot() for c in self.core.calls.values()))
 
     # -- resync after (re)connecting ----------------------------------------------------------------------
     async def _resync(self) -> None:
         """Asterisk dropped our events while we were away: reconcile the core with what exists now."""
         self.stats["ari_resyncs"] += 1
         self._hold_bridges.clear()
+        self._held_in.clear()
         channels = {c.id: c for c in await self.ari.list_channels()}
         now = self.clock()
         for call in list(self.core.calls.values()):
@@ -478,8 +489,8 @@ class CallController:
                     await self.ari.destroy_bridge(bridge.id)
             elif bridge.id.startswith("cti-hold-"):
                 self._hold_bridges.add(bridge.id)
-        await self.live.resync((a.snapshot() for a in self.core.agents.values()),
-                               (c.snapshot() for c in self.core.calls.values()))
+                self._held_in.update(dict.fromkeys(bridge.channels, bridge.id))
+        await self._write_live_picture()
         self._apply(self.core.dispatch(self.clock()))
 
     async def _redis_guard(self) -> None:
@@ -488,8 +499,7 @@ class CallController:
             if not self.live.dirty:
                 continue
             try:
-                await self.live.resync((a.snapshot() for a in self.core.agents.values()),
-                                       (c.snapshot() for c in self.core.calls.values()))
+                await self._write_live_picture()
             except Exception:
                 log.exception("Redis resync failed unexpectedly; trying again in a second")
 
