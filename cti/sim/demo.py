@@ -86,7 +86,7 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
         for n, ext in enumerate(settings.sim_agent_extensions()[:agents]):
             agent_id = f"agent{n + 1}"
             if agent_id not in controller.core.agents:
-                await db_create_agent(app, agent_id, AGENT_NAMES[n], AGENT_PROFILES[n])
+                await _create_agent(app, agent_id, AGENT_NAMES[n], AGENT_PROFILES[n])
             phones.append(SippAgent(settings.sim_agent_port(ext), ring_ms=random.randint(300, 1500),
                                     talk_ms=random.randint(4000, 12000)))
             await controller.login(agent_id, ext, ready=True)
@@ -134,7 +134,7 @@ Press Ctrl-C to stop.
         await runner.cleanup()
 
 
-async def db_create_agent(app: web.Application, agent_id: str, name: str, profile: dict[str, Any]) -> None:
+async def _create_agent(app: web.Application, agent_id: str, name: str, profile: dict[str, Any]) -> None:
     await app[DATABASE].upsert_agent(AgentRecord(agent_id=agent_id, name=name, profile=profile))
     await app[CONTROLLER].register_agent(agent_id, name, profile)
 
