@@ -5,7 +5,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
 export CTI_ASTERISK_ROOT="${CTI_ASTERISK_ROOT:-/var/cache/cti/asterisk-root}"
-APT_PACKAGES=(debootstrap sip-tester redis-server postgresql python3-venv ca-certificates)
+APT_PACKAGES=(debootstrap sip-tester redis-server postgresql python3-venv ca-certificates espeak-ng libespeak-ng1 sox chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
