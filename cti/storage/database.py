@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
@@ -312,6 +312,11 @@ class Database:
         if self._engine is None:
             raise StorageError(f"database {self.url} is not started: call start() first")
         return self._engine
+
+    def transaction(self, action: str, *, conflict: str | None = None) -> AbstractAsyncContextManager[AsyncSession]:
+        """A session in a transaction for the domain stores built on this database (CRM, WFM, ...):
+        committed on success; library errors become :class:`StorageError` naming ``action``."""
+        return self._transaction(action, conflict=conflict)
 
     @asynccontextmanager
     async def _transaction(self, action: str, *, conflict: str | None = None) -> AsyncIterator[AsyncSession]:

@@ -134,3 +134,8 @@ class AgentStateChange(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     extension: Mapped[str | None] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# The domain tables live in their own modules but must be on Base.metadata whenever the core tables are
+# (the migration-agreement test and Alembic both read it).
+from . import crm_models, wfm_models  # noqa: E402, F401

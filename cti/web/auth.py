@@ -1,7 +1,8 @@
 """Who is calling: bearer tokens mapped to users with a role (agent, supervisor, admin).
 
 Every route needs a valid token except ``/healthz`` (liveness for orchestrators; it reveals only
-component up/down) and ``/openapi.json`` (the published API description).
+component up/down), ``/openapi.json`` (the published API description) and the static pages under ``/ui/``
+(they hold no data).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from cti.storage import Database, UserRecord, hash_token
 
 __all__ = [
     "PUBLIC_PATHS",
+    "PUBLIC_PREFIXES",
     "TokenCache",
     "make_auth_middleware",
     "principal",
@@ -23,7 +25,8 @@ __all__ = [
     "require_role",
 ]
 
-PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json"})
+PUBLIC_PREFIXES = ("/ui/",)  # static pages; their data comes from the API, which needs a token
 _PRINCIPAL = web.RequestKey("principal", UserRecord)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -55,7 +58,7 @@ def _unauthorized(message: str) -> web.HTTPUnauthorized:
 def make_auth_middleware(tokens: TokenCache) -> Middleware:
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in PUBLIC_PATHS:
+        if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if not token and request.path.startswith("/ws"):

@@ -7,9 +7,12 @@ from aiohttp import web
 from cti.controller import CallController
 from cti.settings import Settings
 from cti.storage import Database
+from cti.web.openapi import ApiModule
 
-__all__ = ["CONTROLLER", "DATABASE", "SETTINGS"]
+__all__ = ["API_MODULES", "CONTROLLER", "DATABASE", "SETTINGS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 CONTROLLER = web.AppKey("controller", CallController)
+API_MODULES = web.AppKey("api_modules", tuple[ApiModule, ...])
+"""The domain HTTP modules mounted beside the core routes; ``/openapi.json`` describes them too."""

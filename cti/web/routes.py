@@ -13,7 +13,7 @@ from cti.routing.engine import qualified
 from cti.routing.rules import RulesError
 from cti.storage import AgentRecord
 from cti.web.auth import principal, require_agent_access, require_role
-from cti.web.keys import CONTROLLER, DATABASE
+from cti.web.keys import API_MODULES, CONTROLLER, DATABASE
 from cti.web.metrics import render_metrics
 from cti.web.openapi import openapi_document
 from cti.web.schemas import AgentCreate, AgentLogin, AgentProfile, AgentStateChange, UserCreate
@@ -58,7 +58,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    return web.json_response(openapi_document(request.app[API_MODULES]))
 
 
 @routes.get("/metrics")

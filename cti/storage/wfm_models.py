@@ -1,0 +1,8 @@
+"""ORM tables of workforce management (schedules and their shifts).
+
+Registered on the shared :class:`~cti.storage.models.Base` so one Alembic history owns every table.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
