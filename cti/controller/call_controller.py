@@ -144,6 +144,9 @@ class CallController:
         self._tick_task: asyncio.Task[None] | None = None
         self._hangup_after: dict[str, str] = {}  # playback id -> channel to hang up when it finishes
         self._announcing: dict[str, str] = {}  # playback id -> caller channel hearing an announcement
+        # Told of every command after it is applied (screen pop, live statistics): they must not block
+        # and must not raise; an observer's failure is logged, never the call's.
+        self.observers: list[Callable[[Command], None]] = []
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -323,6 +326,11 @@ class CallController:
                 self._spawn(self._dial_customer(command))
             elif isinstance(command, Announce):
                 self._spawn(self._announce(command))
+            for observer in self.observers:
+                try:
+                    observer(command)
+                except Exception:
+                    log.exception("observer %r failed on %s", observer, type(command).__name__)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -1,0 +1,217 @@
+"""Websocket fan-out for the pages: numbered frames per topic, replay on reconnect, back-pressure.
+
+Every frame a topic publishes gets the next sequence number of that topic and is kept in a short replay
+buffer. A page that reconnects says the last number it saw (``?since=``): if the buffer still holds what
+followed, those frames are replayed; otherwise (or on a first connect) it gets a ``snapshot`` frame with
+the current state, numbered like the frame it stands in for. So a page never misses a change silently.
+
+Each socket has a bounded send queue drained by its own task: a slow or stalled browser never delays a
+publisher or the other sockets. One that falls too far behind is closed with 1013 (try again later) and
+resyncs from a snapshot when it reconnects.
+
+Frames from the page are JSON objects with a ``type``; anything else gets an ``error`` frame and the
+socket stays open (a buggy page must not lose its live view).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+__all__ = ["Frame", "FrameError", "FrameHandler", "Hub", "SnapshotFn", "Topic"]
+
+log = logging.getLogger("cti.web.sockets")
+
+REPLAY: Final = 256
+SEND_QUEUE: Final = 512
+CLOSE_UNAUTHORIZED: Final = 4401
+CLOSE_FORBIDDEN: Final = 4403
+
+SnapshotFn = Callable[[], Awaitable[Any]]
+FrameHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    seq: int
+    type: str
+    data: Any
+    text: str  # serialised once, however many sockets receive it
+
+
+class _Subscriber:
+    __slots__ = ("queue", "task", "ws")
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE)
+        self.task: asyncio.Task[None] | None = None
+
+    def push(self, text: str) -> bool:
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def drain(self) -> None:
+        while True:
+            text = await self.queue.get()
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+
+@dataclass(slots=True)
+class Topic:
+    name: str
+    seq: int = 0
+    buffer: deque[Frame] = field(default_factory=lambda: deque(maxlen=REPLAY))
+    subscribers: set[_Subscriber] = field(default_factory=set)
+
+    def since(self, seq: int) -> list[Frame] | None:
+        """Frames after ``seq``, or None when some of them have left the buffer (a snapshot is needed)."""
+        if seq > self.seq or seq < 0:
+            return None
+        if seq == self.seq:
+            return []
+        if not self.buffer or self.buffer[0].seq > seq + 1:
+            return None
+        return [f for f in self.buffer if f.seq > seq]
+
+
+class Hub:
+    """Topics by name (``agent:<id>``, ``dashboard``); created on first use."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, Topic] = {}
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    def topic(self, name: str) -> Topic:
+        topic = self._topics.get(name)
+        if topic is None:
+            topic = self._topics[name] = Topic(name)
+        return topic
+
+    def subscribers(self, name: str) -> int:
+        topic = self._topics.get(name)
+        return 0 if topic is None else len(topic.subscribers)
+
+    def publish(self, name: str, type_: str, data: Any) -> Frame:
+        topic = self.topic(name)
+        topic.seq += 1
+        frame = Frame(topic.seq, type_, data, json.dumps({"seq": topic.seq, "type": type_, "data": data},
+                                                          default=str, separators=(",", ":")))
+        topic.buffer.append(frame)
+        for subscriber in list(topic.subscribers):
+            if not subscriber.push(frame.text):
+                log.warning("socket on %s fell %d frames behind; closing it", name, SEND_QUEUE)
+                topic.subscribers.discard(subscriber)
+                asyncio.get_running_loop().create_task(
+                    subscriber.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect"))
+        return frame
+
+    async def serve(self, request: web.Request, name: str, snapshot: SnapshotFn,
+                    on_frame: FrameHandler | None = None) -> web.WebSocketResponse:
+        """Run one page's socket on ``name`` until it closes."""
+        since = _since(request)
+        ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=64 * 1024)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        topic = self.topic(name)
+        subscriber = _Subscriber(ws)
+        # Catch-up first, then live frames: the subscription starts before the awaited snapshot so
+        # nothing published meanwhile is lost, and frames the snapshot already covers are dropped below.
+        topic.subscribers.add(subscriber)
+        try:
+            frames = topic.since(since) if since is not None else None
+            if frames is None:
+                seq = topic.seq
+                state = await snapshot()
+                await ws.send_str(json.dumps({"seq": seq, "type": "snapshot", "data": state}, default=str))
+                _drop_covered(subscriber, seq)
+            else:
+                for frame in frames:
+                    await ws.send_str(frame.text)
+                _drop_covered(subscriber, frames[-1].seq if frames else topic.seq if since is None else since)
+            subscriber.task = asyncio.create_task(subscriber.drain())
+            await self._read(ws, on_frame)
+        finally:
+            topic.subscribers.discard(subscriber)
+            if subscriber.task is not None:
+                subscriber.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await subscriber.task
+        return ws
+
+    async def _read(self, ws: web.WebSocketResponse, on_frame: FrameHandler | None) -> None:
+        async for message in ws:
+            if message.type is not WSMsgType.TEXT:
+                if message.type is WSMsgType.BINARY:
+                    await _send_error(ws, "binary frames are not accepted; send JSON text")
+                continue
+            try:
+                frame = json.loads(message.data)
+            except ValueError:
+                await _send_error(ws, "not JSON")
+                continue
+            if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+                await _send_error(ws, "a frame is a JSON object with a string 'type'")
+                continue
+            if frame["type"] == "ping":
+                await ws.send_str(json.dumps({"type": "pong", "id": frame.get("id")}))
+                continue
+            if on_frame is None:
+                await _send_error(ws, f"unknown frame type {frame['type']!r}")
+                continue
+            try:
+                reply = await on_frame(frame)
+            except FrameError as exc:
+                await _send_error(ws, str(exc), frame.get("id"))
+                continue
+            if reply is not None:
+                await ws.send_str(json.dumps({"id": frame.get("id"), **reply}, default=str))
+
+    async def close(self) -> None:
+        """Shutdown: every open page is told the server is going away (it reconnects later)."""
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+class FrameError(ValueError):
+    """A page's frame was understood but refused; the message goes back in an ``error`` frame."""
+
+
+def _since(request: web.Request) -> int | None:
+    raw = request.query.get("since")
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise web.HTTPBadRequest(reason="since must be a non-negative integer")
+    return int(raw)
+
+
+def _drop_covered(subscriber: _Subscriber, seq: int) -> None:
+    """Remove queued frames the catch-up already delivered (published while it was being sent)."""
+    kept = []
+    while not subscriber.queue.empty():
+        text = subscriber.queue.get_nowait()
+        if json.loads(text)["seq"] > seq:
+            kept.append(text)
+    for text in kept:
+        subscriber.queue.put_nowait(text)
+
+
+async def _send_error(ws: web.WebSocketResponse, message: str, frame_id: Any = None) -> None:
+    await ws.send_str(json.dumps({"type": "error", "id": frame_id, "error": {"message": message}}))
