@@ -30,7 +30,7 @@ from sqlalchemy.pool import StaticPool
 
 from .errors import StorageConflict, StorageError
 from .models import Agent, AgentStateChange, Base, Interaction, User, utcnow
-from .records import ROLES, AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
+from .records import ROLES, WRAP_UP_FIELDS, AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
 
 __all__ = ["MIGRATIONS_DIR", "Database", "alembic_config", "hash_token"]
 
@@ -53,6 +53,8 @@ _AGENTS: Final = Base.metadata.tables["agents"]
 _USERS: Final = Base.metadata.tables["users"]
 _AGENT_STATES: Final = Base.metadata.tables["agent_state_history"]
 _INTERACTION_FIELDS: Final = tuple(f.name for f in fields(InteractionRecord))
+# The call handling saves a call's progress many times; the agent's wrap-up must survive each save.
+_KEPT_ON_SAVE: Final = frozenset({"created_at", *WRAP_UP_FIELDS})
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -156,9 +158,40 @@ class Database:
         _check(_INTERACTIONS, values)
         now = utcnow()
         values.update(created_at=now, updated_at=now)
-        statement = self._upsert(_INTERACTIONS, values, key="call_id", keep=frozenset({"created_at"}))
+        statement = self._upsert(_INTERACTIONS, values, key="call_id", keep=_KEPT_ON_SAVE)
         async with self._transaction(f"save interaction {record.call_id!r}") as session:
             await session.execute(statement)
+
+    async def save_wrap_up(
+        self, call_id: str, *, at: datetime, disposition: str, notes: str = "",
+        script_answers: Mapping[str, Any] | None = None, crosssell: Mapping[str, Any] | None = None,
+        follow_up: Mapping[str, Any] | None = None, customer_id: str | None = None,
+    ) -> InteractionRecord:
+        """The agent's after-call record on the interaction. Saving it again replaces it (a correction)."""
+        values: dict[str, Any] = {
+            "disposition": disposition, "notes": notes, "script_answers": dict(script_answers or {}),
+            "crosssell": None if crosssell is None else dict(crosssell),
+            "follow_up": None if follow_up is None else dict(follow_up), "wrapped_up_at": at, "updated_at": utcnow(),
+        }
+        if customer_id is not None:
+            values["customer_id"] = customer_id
+        _check(_INTERACTIONS, values)
+        async with self._transaction(f"save wrap-up of {call_id!r}") as session:
+            row = await session.get(Interaction, call_id)
+            if row is None:
+                raise StorageError(f"cannot save wrap-up of {call_id!r}: no such interaction")
+            for name, value in values.items():
+                setattr(row, name, value)
+            await session.flush()
+            return _interaction_record(row)
+
+    async def list_customer_interactions(self, customer_id: str, *, limit: int = 10) -> list[InteractionRecord]:
+        """A customer's calls, most recent first (the screen pop's contact history)."""
+        _check_limit(limit)
+        query = (select(Interaction).where(Interaction.customer_id == customer_id)
+                 .order_by(Interaction.arrived_at.desc(), Interaction.call_id.desc()).limit(limit))
+        async with self._transaction(f"list interactions of customer {customer_id!r}") as session:
+            return [_interaction_record(row) for row in await session.scalars(query)]
 
     async def get_interaction(self, call_id: str) -> InteractionRecord | None:
         async with self._transaction(f"read interaction {call_id!r}") as session:
@@ -230,6 +263,15 @@ class Database:
         """All users, disabled ones included, ordered by ``user_id``."""
         async with self._transaction("list users") as session:
             return [_user_record(user) for user in await session.scalars(select(User).order_by(User.user_id))]
+
+    async def set_user_scope(self, name: str, scope: Mapping[str, Any] | None) -> UserRecord:
+        """The queues and teams a supervisor may see (``None``: all of them)."""
+        async with self._transaction(f"set the scope of user {name!r}") as session:
+            user = await session.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise StorageError(f"cannot set the scope of user {name!r}: no such user")
+            user.scope = None if scope is None else dict(scope)
+            return _user_record(user)
 
     async def set_user_disabled(self, name: str, disabled: bool = True) -> UserRecord:
         """Disable (or re-enable) a user: a disabled user's token stops working."""
@@ -444,5 +486,6 @@ def _interaction_record(row: Interaction) -> InteractionRecord:
 
 def _user_record(user: User) -> UserRecord:
     return UserRecord(
-        user_id=user.user_id, name=user.name, role=user.role, agent_id=user.agent_id, disabled=user.disabled
+        user_id=user.user_id, name=user.name, role=user.role, agent_id=user.agent_id, disabled=user.disabled,
+        scope=user.scope,
     )

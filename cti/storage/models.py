@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     false,
     text,
 )
@@ -98,6 +99,14 @@ class Interaction(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     end_reason: Mapped[str | None] = mapped_column(String(32))
     routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    ivr: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    script_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    crosssell: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    follow_up: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -123,6 +132,8 @@ class User(Base):
     """Hex SHA-256 of the token: a leaked database must not hand out working tokens."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A supervisor's queues and teams (``{"queues": [...], "teams": [...]}``); none means all."""
 
 
 class AgentStateChange(Base):

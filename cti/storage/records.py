@@ -13,6 +13,7 @@ from typing import Any, Final
 __all__ = [
     "OUTCOMES",
     "ROLES",
+    "WRAP_UP_FIELDS",
     "AgentRecord",
     "AgentStateRecord",
     "InteractionRecord",
@@ -55,6 +56,22 @@ class InteractionRecord:
     """Why the call ended, e.g. ``caller_hangup``, ``agent_hangup``, ``shutdown``."""
     routing: dict[str, Any] | None = None
     """The routing attributes and every decision made for the call (queue, step, candidates, winner)."""
+    customer_id: str | None = None
+    """The CRM customer the caller was identified as (by number or by what they keyed in the IVR)."""
+    ivr: dict[str, Any] | None = None
+    """The caller's path through the IVR: nodes, inputs, recognised intents and confidences."""
+    disposition: str | None = None
+    notes: str | None = None
+    script_answers: dict[str, Any] | None = None
+    crosssell: dict[str, Any] | None = None
+    """Next-best offers shown to the agent, and which were offered and accepted."""
+    follow_up: dict[str, Any] | None = None
+    wrapped_up_at: datetime | None = None
+    """When the agent saved the wrap-up; the fields above it are the agent's, never the call handling's."""
+
+
+WRAP_UP_FIELDS: Final = ("disposition", "notes", "script_answers", "crosssell", "follow_up", "wrapped_up_at")
+"""Written only by :meth:`Database.save_wrap_up`; saving the call's progress leaves them alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +91,8 @@ class UserRecord:
     role: str
     agent_id: str | None
     disabled: bool
+    scope: dict[str, Any] | None = None
+    """A supervisor's queues and teams; ``None`` means everything."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -399,3 +399,34 @@ async def test_in_memory_sqlite_keeps_one_database() -> None:
         await database.upgrade()
         await database.upsert_agent(AgentRecord("agent-1", "Alan"))
         assert await database.list_agents() == [AgentRecord("agent-1", "Alan")]
+
+
+async def test_wrap_up_is_saved_and_survives_later_saves_of_the_call(db: Database) -> None:
+    await db.save_interaction(interaction(outcome="answered", customer_id="C-1", ivr={"path": ["lang", "menu"]}))
+    saved = await db.save_wrap_up(
+        "call-1", at=T0 + timedelta(minutes=3), disposition="resolved", notes="<b>asked</b> about 'bill'",
+        script_answers={"identity_ok": True, "topic": "billing"}, crosssell={"offered": ["SKU-1"], "accepted": []},
+        follow_up={"due": "2024-05-20", "task": "call back"})
+    # The call handling saves the call again (a late state change): the agent's wrap-up stays.
+    await db.save_interaction(interaction(outcome="answered", customer_id="C-1", ivr={"path": ["lang", "menu"]},
+                                          end_reason="agent_hangup"))
+    stored = await db.get_interaction("call-1")
+    assert stored is not None and saved.disposition == "resolved"
+    assert (stored.disposition, stored.notes, stored.script_answers, stored.crosssell, stored.follow_up,
+            stored.wrapped_up_at, stored.end_reason, stored.customer_id, stored.ivr) == (
+        "resolved", "<b>asked</b> about 'bill'", {"identity_ok": True, "topic": "billing"},
+        {"offered": ["SKU-1"], "accepted": []}, {"due": "2024-05-20", "task": "call back"},
+        T0 + timedelta(minutes=3), "agent_hangup", "C-1", {"path": ["lang", "menu"]})
+    assert [r.call_id for r in await db.list_customer_interactions("C-1")] == ["call-1"]
+    with pytest.raises(StorageError, match="no such interaction"):
+        await db.save_wrap_up("nope", at=T0, disposition="resolved")
+
+
+async def test_supervisor_scope_round_trips(db: Database) -> None:
+    await db.create_user("sue", "supervisor")
+    user = await db.set_user_scope("sue", {"queues": ["sales"], "teams": ["jakarta"]})
+    assert user.scope == {"queues": ["sales"], "teams": ["jakarta"]}
+    assert [u.scope for u in await db.list_users() if u.name == "sue"] == [{"queues": ["sales"], "teams": ["jakarta"]}]
+    assert (await db.set_user_scope("sue", None)).scope is None
+    with pytest.raises(StorageError, match="no such user"):
+        await db.set_user_scope("nobody", None)
