@@ -15,7 +15,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SippAgent", "SippCaller", "SippError", "free_udp_port", "register", "sipp_binary"]
+__all__ = [
+    "Press", "Say", "SippAgent", "SippCaller", "SippError", "SippIvrCaller", "Step", "Wait", "free_udp_port",
+    "register", "sipp_binary",
+]
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 
@@ -129,6 +132,99 @@ class SippCaller(_Process):
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired as exc:
             raise SippError(f"SIPp callers still running after {timeout:.0f} s:\n{self.errors()[-2000:]}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Stay silent this long (a BYE from cti meanwhile ends the call cleanly)."""
+
+    ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Stream raw 8 kHz mu-law audio (e.g. espeak-ng through sox) as RTP, then wait while it plays."""
+
+    audio: Path
+
+    @property
+    def ms(self) -> int:
+        return self.audio.stat().st_size // 8 + 200  # 8 bytes per ms, plus the jitter of the stream start
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """Press keys, one SIP INFO (application/dtmf-relay) each, ``gap_ms`` apart."""
+
+    keys: str
+    gap_ms: int = 300
+
+
+Step = Wait | Say | Press
+
+_INFO = """  <send retrans="500">
+    <![CDATA[
+      INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {cseq} INFO
+      Contact: <sip:[$caller]@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal={key}
+      Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+
+
+def _steps_xml(steps: list[Step], workdir: Path) -> str:
+    parts: list[str] = []
+    cseq = 10
+    for n, step in enumerate(steps):
+        if isinstance(step, Say):
+            audio = workdir / f"say{n}.ulaw"
+            shutil.copyfile(step.audio, audio)
+            parts.append(f'  <nop><action><exec rtp_stream="{audio.name},1,0"/></action></nop>\n')
+        if isinstance(step, Press):
+            for key in step.keys:
+                cseq += 1
+                parts.append(_INFO.format(cseq=cseq, key=key))
+                parts.append(_wait_xml(f"s{n}k{cseq}", step.gap_ms))
+        else:
+            parts.append(_wait_xml(f"s{n}", step.ms))
+    return "".join(parts)
+
+
+def _wait_xml(label: str, ms: int) -> str:
+    return (f'  <recv request="BYE" timeout="{ms}" ontimeout="{label}" next="answer_bye"/>\n'
+            f'  <label id="{label}"/>\n')
+
+
+class SippIvrCaller(_Process):
+    """One caller who talks to the IVR: ``steps`` of silence, speech and keys after the answer, then
+    ``duration_ms`` more (waiting for an agent, talking) before hanging up."""
+
+    def __init__(self, service: str, steps: list[Step], *, caller: str = "0215550100",
+                 caller_name: str = "Caller", duration_ms: int = 3000, target: str = "127.0.0.1:5060") -> None:
+        super().__init__()
+        scenario = _render("caller-ivr.xml", self.workdir, {
+            "DURATION_MS": str(duration_ms), "STEPS": _steps_xml(steps, self.workdir)})
+        self._spawn([target, "-sf", str(scenario), "-s", service, "-i", "127.0.0.1", "-p", str(free_udp_port()),
+                     "-m", "1", "-set", "caller", caller, "-set", "callername", caller_name,
+                     "-mp", str(free_udp_port()), "-fd", "1"])
+
+    def wait(self, timeout: float) -> int:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise SippError(f"SIPp IVR caller still running after {timeout:.0f} s:\n{self.errors()[-2000:]}") from exc
 
 
 def register(user: str, password: str, port: int, *, host: str = "127.0.0.2", expires: int = 300,
