@@ -156,6 +156,33 @@ class AsteriskRoot:
         hostname = socket.gethostname()
         (self.path / "etc/hosts").write_text(f"127.0.0.1 localhost {hostname}\n::1 localhost\n")
         (self.path / "etc/resolv.conf").write_text("# no resolver: Asterisk must not look names up\n")
+        self._prepare_sounds()
+
+    @property
+    def sounds_dir(self) -> Path:
+        """Asterisk's sounds folder seen from outside the root: cti installs its prompts under
+        ``<lang>/cti/`` there and plays them as ``sound:cti/<name>`` in the channel's language."""
+        return self.path / "usr/share/asterisk/sounds"
+
+    def _prepare_sounds(self) -> None:
+        # Debian points sounds/en at /etc/alternatives with absolute links, which resolve only inside the
+        # chroot; relative links make the same folders reachable from outside, where cti writes prompts.
+        for link in self.sounds_dir.iterdir():
+            if not link.is_symlink():
+                continue
+            target = Path(os.readlink(link))
+            for _ in range(8):  # follow the chain as the chroot would see it
+                if not target.is_absolute():
+                    break
+                inside = self.path / target.relative_to("/")
+                if not inside.is_symlink():
+                    if inside.is_dir():
+                        link.unlink()
+                        link.symlink_to(os.path.relpath(inside, link.parent))
+                    break
+                target = Path(os.readlink(inside))
+        for language in ("en", "id"):
+            (self.sounds_dir / language / "cti").mkdir(parents=True, exist_ok=True)
 
     # -- run --------------------------------------------------------------------------------------------
     @property

@@ -267,3 +267,23 @@ def test_repository_configuration_renders_completely(settings: Settings) -> None
         assert not re.search(r"@@[A-Z_]+@@", rendered), conf.name
     pjsip = _render(PJSIP_CONF.read_text(), values, "pjsip.conf")
     assert "bind = 0.0.0.0:5060" in pjsip and "match = 127.0.0.1" in pjsip
+
+
+def test_sound_folders_become_reachable_from_outside_the_root(tmp_path: Path) -> None:
+    from cti.asterisk import AsteriskRoot
+
+    sounds = tmp_path / "usr/share/asterisk/sounds"
+    (sounds / "en_US_f_Allison").mkdir(parents=True)
+    (sounds / "en_US_f_Allison/hello-world.gsm").write_bytes(b"x")
+    (tmp_path / "etc/alternatives").mkdir(parents=True)
+    # Debian's layout: sounds/en -> /etc/alternatives/asterisk-prompt-en -> /usr/share/.../en_US_f_Allison
+    (tmp_path / "etc/alternatives/asterisk-prompt-en").symlink_to("/usr/share/asterisk/sounds/en_US_f_Allison")
+    (sounds / "en").symlink_to("/etc/alternatives/asterisk-prompt-en")
+    (sounds / "custom").symlink_to("../../../local/share/asterisk/sounds")  # relative: left alone
+
+    AsteriskRoot(tmp_path)._prepare_sounds()
+
+    assert (sounds / "en").readlink() == Path("en_US_f_Allison")
+    assert (sounds / "en/hello-world.gsm").read_bytes() == b"x"
+    assert (sounds / "custom").readlink() == Path("../../../local/share/asterisk/sounds")
+    assert (sounds / "en/cti").is_dir() and (sounds / "id/cti").is_dir()
