@@ -1,15 +1,20 @@
-"""Shared helpers for the tests: the no-silent-skip rule, waiting, and throwaway databases."""
+"""Shared helpers for the tests: the no-silent-skip rule, waiting, throwaway databases, a real browser."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 CI = bool(os.environ.get("CI"))
 POSTGRES_SERVER = os.environ.get("CTI_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -63,3 +68,31 @@ async def create_postgres_database() -> tuple[str, Callable[[], Awaitable[None]]
 
     url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
     return url, drop
+
+
+CHROMIUM = os.environ.get("CTI_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@asynccontextmanager
+async def browser_page() -> AsyncIterator[Page]:
+    """A page in a real headless Chromium (Debian's, never a downloaded one)."""
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import async_playwright
+
+    if not shutil.which(CHROMIUM):
+        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        try:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                      args=["--no-sandbox", "--disable-gpu"])
+        except PlaywrightError as exc:
+            unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
+            raise
+        try:
+            page = await browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield page
+            assert not errors, f"JavaScript errors on the page: {errors}"
+        finally:
+            await browser.close()
