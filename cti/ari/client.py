@@ -177,6 +177,26 @@ class AriClient:
         data = await self.request("POST", "/channels", params=params, json=body)
         return Channel.from_json(_as_dict(data, "channel"))
 
+    async def snoop(
+        self, channel_id: str, *, app_args: str, snoop_id: str, spy: str = "none", whisper: str = "none"
+    ) -> Channel:
+        """A channel that hears (``spy``) and/or speaks into (``whisper``) ``channel_id``: each is
+        ``none``, ``in``, ``out`` or ``both``, seen from the snooped channel. It enters this app."""
+        params: dict[str, ParamValue] = {"spy": spy, "whisper": whisper, "app": self.app, "appArgs": app_args,
+                                         "snoopId": snoop_id}
+        data = await self.request("POST", f"/channels/{_seg(channel_id)}/snoop", params=params)
+        return Channel.from_json(_as_dict(data, "channel"))
+
+    async def external_media(
+        self, *, channel_id: str, external_host: str, audio_format: str = "slin16", data: str = ""
+    ) -> Channel:
+        """A channel that streams its audio as RTP to ``external_host`` (``ip:port``) and plays what
+        comes back from there. Asterisk picks its own RTP port (in the channel's variables)."""
+        params: dict[str, ParamValue] = {"app": self.app, "external_host": external_host, "format": audio_format,
+                                         "channelId": channel_id, "data": data or None}
+        result = await self.request("POST", "/channels/externalMedia", params=params)
+        return Channel.from_json(_as_dict(result, "channel"))
+
     async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
         await self.request("POST", f"/channels/{_seg(channel_id)}/moh", params={"mohClass": moh_class})
 

@@ -213,3 +213,15 @@ async def test_request_before_start_is_an_error() -> None:
     client = AriClient("http://127.0.0.1:8088", "cti", "secret", "cti-dev")
     with pytest.raises(AriError):
         await client.request("GET", "/channels")
+
+
+async def test_snoop_and_external_media_send_ari_parameter_names() -> None:
+    client = RecordingClient([CHANNEL, CHANNEL])
+    await client.snoop("c1-a1", app_args="snoop,m1", snoop_id="c1-p1", spy="both", whisper="out")
+    await client.external_media(channel_id="c1-e1", external_host="127.0.0.1:40000")
+    assert client.calls == [
+        ("POST", "/channels/c1-a1/snoop",
+         {"spy": "both", "whisper": "out", "app": "cti-dev", "appArgs": "snoop,m1", "snoopId": "c1-p1"}, None),
+        ("POST", "/channels/externalMedia",
+         {"app": "cti-dev", "external_host": "127.0.0.1:40000", "format": "slin16", "channelId": "c1-e1"}, None),
+    ]
