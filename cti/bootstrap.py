@@ -17,7 +17,7 @@ from cti.controller.call_controller import Clock
 from cti.settings import Settings
 from cti.state import LiveStore
 from cti.storage import Database
-from cti.web import API_MODULES, CONTROLLER, DATABASE, SETTINGS, routes, ui
+from cti.web import API_MODULES, CONTROLLER, DATABASE, SETTINGS, routes, supervision, ui
 from cti.web.auth import TokenCache, make_auth_middleware
 from cti.web.errors import error_middleware
 
@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
 
     app.cleanup_ctx.extend([storage, controller])
     app.add_routes(routes)
-    app[API_MODULES] = (ui,)
+    app[API_MODULES] = (ui, supervision)
     for module in app[API_MODULES]:
         app.add_routes(module.routes)
     return app

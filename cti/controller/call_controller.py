@@ -51,6 +51,7 @@ from cti.calls import (
     OfferCall,
     RejectCall,
 )
+from cti.controller.monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.controller.persistence import StateWriter
 from cti.routing import Agent
 from cti.routing.engine import Routing
@@ -65,7 +66,8 @@ __all__ = ["CallController", "UnknownExtension", "offer_failure_reason"]
 log = logging.getLogger("cti.controller")
 
 Clock = Callable[[], datetime]
-_OUR_LEG = re.compile(r"^[0-9a-f]{32}-[ac]\d+$")  # agent legs (-a<n>) and callback legs (-c<n>) we originate
+# Legs we originate: agents (-a<n>), callbacks (-c<n>), supervisors (-s<n>) and their snoops (-p<n>).
+_OUR_LEG = re.compile(r"^[0-9a-f]{32}-[acsp]\d+$")
 
 
 class UnknownExtension(Exception):
@@ -147,6 +149,7 @@ class CallController:
         # Told of every command after it is applied (screen pop, live statistics): they must not block
         # and must not raise; an observer's failure is logged, never the call's.
         self.observers: list[Callable[[Command], None]] = []
+        self.monitors = Monitors(ari, ring_timeout=max(1, round(settings.callback_ring_timeout)))
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -241,12 +244,27 @@ class CallController:
         self._apply(self.core.logout(agent_id, self.clock()))
         return self.core.agent(agent_id).snapshot()
 
+    # -- supervisor monitoring (the API calls these) ---------------------------------------------------
+    async def monitor(self, call_id: str, mode: MonitorMode, extension: str, supervisor: str) -> Monitor:
+        """Ring the supervisor at ``extension`` and, once answered, connect them to the call."""
+        call = self.core.call(call_id)  # unknown call -> KeyError -> 404
+        if call.state is not CallState.CONNECTED or call.agent_channel_id is None:
+            raise MonitorError(f"call {call_id} is {call.state.value}, not connected to an agent")
+        try:
+            await self.ari.request("GET", f"/endpoints/PJSIP/{extension}")
+        except AriNotFound as exc:
+            raise UnknownExtension(extension) from exc
+        return await self.monitors.start(call_id, call.agent_channel_id, call_bridge_id(call_id), mode=mode,
+                                         extension=extension, supervisor=supervisor)
+
     # -- events -----------------------------------------------------------------------------------------
     async def _on_event(self, event: Event) -> None:
         self.stats["ari_events"] += 1
         log.debug("event %s for %s", event.type, event.key)
         if isinstance(event, StasisStart):
             await self._on_stasis_start(event)
+        elif isinstance(event, StasisEnd | ChannelDestroyed) and self.monitors.is_monitor_leg(event.channel.id):
+            await self.monitors.leg_gone(event.channel.id)
         elif isinstance(event, StasisEnd):
             # Once a channel leaves Stasis, Asterisk sends us nothing more about it (not even
             # ChannelDestroyed), so leaving is the end of that leg for us.
@@ -272,6 +290,8 @@ class CallController:
             self._apply(self.core.offer_answered(channel.id, self.clock()))
         elif kind == "customer":
             self._apply(self.core.customer_answered(channel.id, self.clock()))
+        elif kind == "supervisor":
+            await self.monitors.answered(channel.id)
         elif kind == "inbound":
             service = event.args[1] if len(event.args) > 1 else channel.dialplan_exten
             await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
@@ -431,6 +451,7 @@ class CallController:
             log.warning("hangup of %s failed: %s", channel_id, exc)
 
     async def _cleanup_call(self, call: Call) -> None:
+        await self.monitors.call_ended(call.call_id)
         # A caller who hangs up mid-announcement never gets a PlaybackFinished (no events after StasisEnd).
         for playback_id in [p for p, channel in self._announcing.items() if channel == call.channel_id]:
             del self._announcing[playback_id]
@@ -488,6 +509,7 @@ class CallController:
                 self._apply(self.core.offer_answered(leg, now))
         known = {c.channel_id for c in self.core.calls.values()}
         known |= {c.agent_channel_id for c in self.core.calls.values() if c.agent_channel_id}
+        known |= {leg for m in self.monitors.active.values() for leg in (m.monitor_id, m.snoop_id)}
         for channel_id in channels:
             if _OUR_LEG.match(channel_id) and channel_id not in known:
                 await self._hangup(channel_id)
