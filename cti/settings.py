@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     pstn_gateway: str = Field("127.0.0.1:5070", pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
                               description="host:port that outbound calls (callbacks) are sent to")
     callback_ring_timeout: float = Field(30.0, gt=0, le=120, description="seconds a customer's phone rings")
+    max_call_setups: int = Field(
+        64, ge=1, le=100_000, description="calls being answered and queued at once; beyond it callers get congestion")
+    max_arrival_rate: float = Field(0.0, ge=0, description="arrivals per second admitted; 0 for no ceiling")
     rtp_start: int = Field(10000, ge=1024, le=65000)
     rtp_end: int = Field(20000, ge=1024, le=65535)
     sim_agents: int = Field(50, ge=0, le=500, description="SIPp-backed agent endpoints 7001..")

@@ -34,6 +34,7 @@ class EndReason(StrEnum):
     AFTER_HOURS = "after_hours"
     BRIDGE_FAILED = "bridge_failed"
     CALLBACK_NO_ANSWER = "callback_no_answer"
+    OVERLOAD = "overload"  # shed by admission control before it was answered
 
 
 @dataclass(slots=True)

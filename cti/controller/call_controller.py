@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Mapping
@@ -47,10 +48,13 @@ from cti.calls import (
     ConfirmCallback,
     ConnectCall,
     DialCustomer,
+    EndReason,
     HangupChannel,
     OfferCall,
+    Outcome,
     RejectCall,
 )
+from cti.controller.admission import AdmissionControl
 from cti.controller.monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.controller.persistence import StateWriter
 from cti.routing import Agent
@@ -149,6 +153,7 @@ class CallController:
         # Told of every command after it is applied (screen pop, live statistics): they must not block
         # and must not raise; an observer's failure is logged, never the call's.
         self.observers: list[Callable[[Command], None]] = []
+        self.admission = AdmissionControl(settings.max_call_setups, settings.max_arrival_rate)
         self.monitors = Monitors(ari, ring_timeout=max(1, round(settings.callback_ring_timeout)))
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -308,6 +313,27 @@ class CallController:
             routing=Routing(region=where.region, country=where.country),
         )
         self.stats["calls_arrived"] += 1
+        admission = self.admission.admit(time.monotonic())
+        if not admission.admitted:
+            await self._shed(call, admission.reason)
+            return
+        try:
+            await self._queue_caller(call)
+        finally:
+            self.admission.done()
+
+    async def _shed(self, call: Call, why: str) -> None:
+        """Overload: congestion (SIP 503) before answering, and a record that says so."""
+        self.stats["calls_shed"] += 1
+        log.warning("overload (%s): turning away call from %s on %s", why, call.caller_number, call.service_number)
+        with contextlib.suppress(AriError):
+            await self.ari.hangup(call.channel_id, reason="congestion")
+        call.state, call.outcome, call.end_reason = CallState.ENDED, Outcome.REJECTED, EndReason.OVERLOAD
+        call.ended_at = self.clock()
+        self.writer.call_changed(call)
+
+    async def _queue_caller(self, call: Call) -> None:
+        channel_id = call.channel_id
         async with self._lock(call.call_id):
             self._apply(self.core.call_arrived(call, self.clock()))
             if call.call_id not in self.core.calls:

@@ -13,6 +13,7 @@ _COUNTERS = {
     "calls_answered": "Calls that ended after an agent talked to the caller",
     "calls_abandoned": "Calls whose caller hung up before reaching an agent",
     "calls_failed": "Calls lost by the system",
+    "calls_shed": "Callers turned away with congestion by admission control (overload)",
     "calls_bridged": "Caller-agent bridges made",
     "bridges_failed": "Answered calls Asterisk would not bridge (a leg vanished)",
     "offers": "Calls offered to an agent's phone",
@@ -52,5 +53,7 @@ def render_metrics(controller: CallController) -> str:
            [("", controller.live.write_failures)])
     metric("db_write_failures_total", "counter", "Failed database writes (retried)",
            [("", controller.writer.db_failures)])
+    metric("call_setups", "gauge", "Calls being answered and queued right now (admission control)",
+           [("", controller.admission.setups)])
     metric("persistence_backlog", "gauge", "State changes waiting to be written", [("", controller.writer.backlog)])
     return "\n".join(lines) + "\n"
