@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from cti.routing.engine import Decision, Routing
 
@@ -67,6 +68,9 @@ class Call:
     caller_present: bool = True
     # After a system-side failure to place an offer, not offered again before this (no retry storms).
     not_before: datetime | None = None
+    # Who the caller is in the CRM (by number, or by what they keyed in the IVR), and their IVR path.
+    customer_id: str | None = None
+    ivr: dict[str, Any] | None = None
 
     @property
     def wait_seconds(self) -> float | None:
@@ -80,4 +84,5 @@ class Call:
         return max(0.0, (self.ended_at - self.answered_at).total_seconds())
 
     def snapshot(self) -> Call:
-        return replace(self, routing=replace(self.routing), decisions=list(self.decisions))
+        return replace(self, routing=replace(self.routing), decisions=list(self.decisions),
+                       ivr=None if self.ivr is None else dict(self.ivr))

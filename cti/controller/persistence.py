@@ -42,6 +42,8 @@ def interaction_record(call: Call) -> InteractionRecord:
         outcome=None if call.outcome is None else call.outcome.value,
         end_reason=None if call.end_reason is None else call.end_reason.value,
         routing={**asdict(call.routing), "decisions": [d.as_json() for d in call.decisions]},
+        customer_id=call.customer_id,
+        ivr=call.ivr,
     )
 
 

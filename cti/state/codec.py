@@ -111,4 +111,6 @@ def decode_call(raw: str | bytes) -> Call:
         callback=bool(data.get("callback", False)),
         caller_present=bool(data.get("caller_present", True)),
         not_before=_dt(data.get("not_before")),
+        customer_id=data.get("customer_id"),
+        ivr=data.get("ivr"),
     )

@@ -64,7 +64,8 @@ def full_call() -> Call:
         queue="general", arrived_at=T0, caller_name="Budi Santoso \u2013 \u260e", state=CallState.ENDED, agent_id="ana",
         agent_extension="7001", agent_channel_id="c1-a2", offered_at=T0 + timedelta(seconds=1),
         answered_at=T0 + timedelta(seconds=9), ended_at=T0 + timedelta(seconds=70), offers=2,
-        outcome=Outcome.ANSWERED, end_reason=EndReason.AGENT_HANGUP,
+        outcome=Outcome.ANSWERED, end_reason=EndReason.AGENT_HANGUP, customer_id="100042",
+        ivr={"path": ["language", "main"], "intents": [{"node": "main", "intent": "balance", "confidence": 0.91}]},
     )
 
 
