@@ -25,6 +25,7 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"  # the caller hung up before reaching an agent
     FAILED = "failed"  # the system lost the call (Asterisk restarted, the channel vanished)
     REJECTED = "rejected"  # not queued: the queue was full, or closed with no queue to overflow to
+    SELF_SERVICE = "self_service"  # served by the IVR alone, never queued for an agent
 
 
 class EndReason(StrEnum):
@@ -36,6 +37,7 @@ class EndReason(StrEnum):
     BRIDGE_FAILED = "bridge_failed"
     CALLBACK_NO_ANSWER = "callback_no_answer"
     OVERLOAD = "overload"  # shed by admission control before it was answered
+    IVR_COMPLETED = "ivr_completed"  # the IVR's flow ended the call (self-service done, goodbye)
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cti.ari import (
@@ -55,8 +55,11 @@ from cti.calls import (
     RejectCall,
 )
 from cti.controller.admission import AdmissionControl
+from cti.controller.identity import IdentifyFn, Identity, apply_attributes
+from cti.controller.ivr import IvrCall, IvrRunner
 from cti.controller.monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.controller.persistence import StateWriter
+from cti.ivr.flow_events import Finished, Transfer
 from cti.routing import Agent
 from cti.routing.engine import Routing
 from cti.routing.geography import locate
@@ -153,6 +156,9 @@ class CallController:
         # Told of every command after it is applied (screen pop, live statistics): they must not block
         # and must not raise; an observer's failure is logged, never the call's.
         self.observers: list[Callable[[Command], None]] = []
+        # Set by the composition root when a CRM and IVR flows are configured.
+        self.identify: IdentifyFn | None = None
+        self.ivr: IvrRunner | None = None
         self.admission = AdmissionControl(settings.max_call_setups, settings.max_arrival_rate)
         self.monitors = Monitors(ari, ring_timeout=max(1, round(settings.callback_ring_timeout)))
 
@@ -249,6 +255,15 @@ class CallController:
         self._apply(self.core.logout(agent_id, self.clock()))
         return self.core.agent(agent_id).snapshot()
 
+    async def _identify(self, number: str) -> Identity | None:
+        if self.identify is None or number == "anonymous":
+            return None
+        try:
+            return await asyncio.wait_for(self.identify(number), 2.0)
+        except Exception as exc:  # the CRM being away must not stop calls: route without it
+            log.warning("caller %s not identified (%s); routing without the CRM", number, exc)
+            return None
+
     # -- supervisor monitoring (the API calls these) ---------------------------------------------------
     async def monitor(self, call_id: str, mode: MonitorMode, extension: str, supervisor: str) -> Monitor:
         """Ring the supervisor at ``extension`` and, once answered, connect them to the call."""
@@ -268,6 +283,8 @@ class CallController:
         log.debug("event %s for %s", event.type, event.key)
         if isinstance(event, StasisStart):
             await self._on_stasis_start(event)
+        elif self.ivr is not None and await self._ivr_event(self.ivr, event):
+            pass
         elif isinstance(event, StasisEnd | ChannelDestroyed) and self.monitors.is_monitor_leg(event.channel.id):
             await self.monitors.leg_gone(event.channel.id)
         elif isinstance(event, StasisEnd):
@@ -288,6 +305,46 @@ class CallController:
             self._apply(self.core.channel_gone(
                 event.channel.id, self.clock(), offer_failure=offer_failure_reason(event.cause)))
 
+    async def _ivr_event(self, ivr: IvrRunner, event: Event) -> bool:
+        """Events of callers in the IVR (and of its audio taps) go to the IVR; True if it took the event."""
+        if isinstance(event, PlaybackFinished):
+            if ivr.owns_playback(event.playback.id):
+                await ivr.playback_finished(event.playback.id)
+                return True
+            return False
+        channel = getattr(event, "channel", None)
+        if channel is None or not ivr.owns(channel.id):
+            return False
+        if isinstance(event, ChannelDtmfReceived):
+            await ivr.dtmf(channel.id, event.digit)
+        elif isinstance(event, StasisEnd | ChannelDestroyed):
+            if channel.id in ivr.calls:
+                await ivr.caller_gone(channel.id)
+            else:
+                await ivr.tap_gone(channel.id)
+        return True
+
+    async def _ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
+        """The IVR hands the caller to routing, with what it learnt (language, product, problem, customer)."""
+        call.attributes.update(transfer.attributes)
+        await self._accept(call.channel_id, call.caller_number, call.caller_name, call.service_number,
+                           ivr=call, ivr_path=ivr_record(finished))
+
+    async def _ivr_end(self, call: IvrCall, finished: Finished) -> None:
+        """The caller was served by the IVR alone, or hung up in it: an interaction row says which."""
+        now = self.clock()
+        record = Call(call_id=uuid.uuid4().hex, channel_id=call.channel_id, caller_number=_clean_number(
+            call.caller_number), caller_name=call.caller_name or None, service_number=call.service_number,
+            queue="", arrived_at=now - timedelta(seconds=time.monotonic() - call.started), state=CallState.ENDED,
+            ended_at=now, customer_id=call.customer_id, ivr=ivr_record(finished))
+        apply_attributes(record.routing, call.attributes)
+        if finished.outcome == "abandoned_in_ivr":
+            record.outcome, record.end_reason = Outcome.ABANDONED, EndReason.CALLER_HANGUP
+        else:
+            record.outcome, record.end_reason = Outcome.SELF_SERVICE, EndReason.IVR_COMPLETED
+        self.stats[f"ivr_{record.outcome.value}"] += 1
+        self.writer.call_changed(record)
+
     async def _on_stasis_start(self, event: StasisStart) -> None:
         kind = event.args[0] if event.args else ""
         channel = event.channel
@@ -299,12 +356,17 @@ class CallController:
             await self.monitors.answered(channel.id)
         elif kind == "inbound":
             service = event.args[1] if len(event.args) > 1 else channel.dialplan_exten
-            await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
+            flow = self.ivr.flow_for(service) if self.ivr is not None else None
+            if self.ivr is not None and flow is not None:
+                await self.ivr.start(channel.id, channel.caller_number, channel.caller_name, service, flow)
+            else:
+                await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
         else:
             # Not a call we route (a helper channel of ours or something unexpected): leave it alone.
             log.debug("ignoring StasisStart for %s with args %s", channel.id, event.args)
 
-    async def _accept(self, channel_id: str, number: str, name: str | None, service: str) -> None:
+    async def _accept(self, channel_id: str, number: str, name: str | None, service: str, *,
+                      ivr: IvrCall | None = None, ivr_path: Mapping[str, Any] | None = None) -> None:
         caller = _clean_number(number)
         where = locate(caller)
         call = Call(
@@ -312,6 +374,15 @@ class CallController:
             caller_name=name or None, service_number=service, queue="", arrived_at=self.clock(),
             routing=Routing(region=where.region, country=where.country),
         )
+        if ivr is not None:
+            call.customer_id, call.ivr = ivr.customer_id, dict(ivr_path or {})
+            apply_attributes(call.routing, ivr.attributes)
+        elif self.identify is not None:
+            # No IVR: who the caller is still decides routing (value tier, a mobile caller's region).
+            identity = await self._identify(caller)
+            if identity is not None:
+                call.customer_id = identity.customer_id
+                apply_attributes(call.routing, identity.attributes)
         self.stats["calls_arrived"] += 1
         admission = self.admission.admit(time.monotonic())
         if not admission.admitted:
@@ -564,6 +635,13 @@ class CallController:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.writer.flush()
+
+
+def ivr_record(finished: Finished) -> dict[str, Any]:
+    """The IVR's part of the interaction: flow, outcome, language, attributes set and the path taken."""
+    return {"flow": finished.flow, "outcome": finished.outcome, "reason": finished.reason,
+            "language": finished.language, "attributes": dict(finished.attributes),
+            "path": [entry.as_json() for entry in finished.path]}
 
 
 def _clean_number(number: str | None) -> str:

@@ -23,7 +23,7 @@ __all__ = [
 ROLES: Final = ("agent", "supervisor", "admin")
 """Allowed values of :attr:`UserRecord.role`, least privileged first."""
 
-OUTCOMES: Final = ("answered", "abandoned", "failed")
+OUTCOMES: Final = ("answered", "abandoned", "failed", "rejected", "self_service")
 """Values the call handling writes to :attr:`InteractionRecord.outcome` once a call has ended."""
 
 
