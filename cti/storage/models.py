@@ -149,4 +149,6 @@ class AgentStateChange(Base):
 
 # The domain tables live in their own modules but must be on Base.metadata whenever the core tables are
 # (the migration-agreement test and Alembic both read it).
+from cti.scripting import models as _scripting_models  # noqa: E402, F401
+
 from . import crm_models, wfm_models  # noqa: E402, F401

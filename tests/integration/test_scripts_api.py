@@ -1,0 +1,178 @@
+"""The call scripts API over HTTP, with real auth and error middlewares on a SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+import cti.scripting.models  # noqa: F401  (puts the scripts table on Base.metadata before upgrading)
+from cti.storage import Database
+from cti.web import scripts
+from cti.web.auth import TokenCache, make_auth_middleware
+from cti.web.errors import error_middleware
+from cti.web.keys import DATABASE
+from cti.web.openapi import openapi_document
+
+Client = TestClient[web.Request, web.Application]
+TOKENS = {"agent": "agent-token-0123456789", "supervisor": "supervisor-token-0123456789",
+          "admin": "admin-token-0123456789"}
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[Client]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
+    await db.upgrade()
+    for role, token in TOKENS.items():
+        await db.ensure_user_token(f"{role}1", role, token)
+    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
+    app[DATABASE] = db
+    app.add_routes(scripts.routes)
+    test_client: Client = TestClient(TestServer(app))
+    await test_client.start_server()
+    try:
+        yield test_client
+    finally:
+        await test_client.close()
+        await db.close()
+
+
+def definition(greeting: str = "Halo") -> dict[str, Any]:
+    return {
+        "title": {"id": "Sambutan", "en": "Welcome"},
+        "when": {"value_tier": "gold"},
+        "steps": [
+            {"id": "hello", "text": {"id": f"{greeting} {{{{ customer.name }}}}", "en": "Hello {{ customer.name }}"}},
+            {"id": "ok", "text": {"id": "Sudah?", "en": "Done?"}, "question": {"kind": "yes_no"},
+             "branches": {"no": "hello"}},
+        ],
+    }
+
+
+async def put(client: Client, role: str, body: Any, script_id: str = "welcome") -> tuple[int, Any]:
+    response = await client.put(f"/api/scripts/{script_id}", json=body, headers=auth(role))
+    return response.status, await response.json()
+
+
+async def get(client: Client, path: str, role: str = "agent") -> tuple[int, Any]:
+    response = await client.get(path, headers=auth(role))
+    return response.status, await response.json()
+
+
+async def test_tokens_and_roles_are_required(client: Client) -> None:
+    response = await client.get("/api/scripts")
+    assert response.status == 401
+    assert await response.json() == {"error": {"status": 401, "message": "missing bearer token"}}
+    assert await put(client, "agent", {"definition": definition()}) == (403, {"error": {
+        "status": 403, "message": "role 'agent' may not do this (needs supervisor or admin)"}})
+    assert (await get(client, "/api/scripts/welcome/versions"))[0] == 403
+    response = await client.post("/api/scripts/welcome/activate", json={"version": 1}, headers=auth("agent"))
+    assert response.status == 403
+
+
+async def test_save_read_and_activate_versions(client: Client) -> None:
+    assert await get(client, "/api/scripts") == (200, [])
+    assert await get(client, "/api/scripts/welcome") == (404, {"error": {
+        "status": 404, "message": "script 'welcome' has no active version"}})
+
+    fixed = definition()
+    fixed["steps"][1]["branches"] = {"no": "end"}
+    status, first = await put(client, "supervisor", {"definition": fixed})
+    assert status == 201
+    assert {k: v for k, v in first.items() if k != "created_at"} == {
+        "script_id": "welcome", "version": 1, "active": True, "author": "supervisor1",
+        "definition": {"id": "welcome", **fixed, "when": {"value_tier": ["gold"]}}}
+    second_definition = {**fixed, "title": {"id": "Sambutan baru", "en": "New welcome"}}
+    status, second = await put(client, "admin", {"definition": second_definition, "activate": False})
+    assert (status, second["version"], second["active"], second["author"]) == (201, 2, False, "admin1")
+
+    assert await get(client, "/api/scripts") == (200, [{"script_id": "welcome", "title": {
+        "id": "Sambutan", "en": "Welcome"}, "latest_version": 2, "active_version": 1}])
+    status, active = await get(client, "/api/scripts/welcome")  # agents read the active version
+    assert (status, active["version"], active["definition"]["title"]["en"]) == (200, 1, "Welcome")
+    status, draft = await get(client, "/api/scripts/welcome?version=2", "supervisor")
+    assert (status, draft["version"], draft["active"]) == (200, 2, False)
+
+    status, versions = await get(client, "/api/scripts/welcome/versions", "supervisor")
+    assert status == 200
+    assert [(v["version"], v["active"], v["author"], "definition" in v) for v in versions] == [
+        (1, True, "supervisor1", False), (2, False, "admin1", False)]
+
+    response = await client.post("/api/scripts/welcome/activate", json={"version": 2}, headers=auth("supervisor"))
+    assert response.status == 200
+    assert {k: (await response.json())[k] for k in ("version", "active")} == {"version": 2, "active": True}
+    status, active = await get(client, "/api/scripts/welcome")
+    assert (status, active["version"], active["definition"]["title"]["en"]) == (200, 2, "New welcome")
+
+
+async def test_invalid_definitions_get_every_problem(client: Client) -> None:
+    broken = definition()
+    broken["steps"][0]["text"]["en"] = "Hello {{ customer.__class__ }}"
+    broken["steps"][1]["branches"] = {"no": "nowhere", "maybe": "hello"}
+    del broken["title"]["en"]
+    status, body = await put(client, "supervisor", {"definition": broken})
+    assert status == 422
+    assert body["error"]["details"] == [{"field": "title", "problem": "Value error, missing translation: en"}]
+
+    broken["title"]["en"] = "Welcome"
+    status, body = await put(client, "supervisor", {"definition": broken})
+    assert status == 422
+    assert body["error"]["message"].startswith("script 'welcome' is invalid: ")
+    assert body["error"]["details"] == [
+        {"field": "steps.ok.branches.maybe", "problem": "'maybe' is not an answer of this question (yes, no)"},
+        {"field": "steps.ok.branches.no", "problem": "unknown next step 'nowhere'"},
+        {"field": "steps.hello.text.en", "problem": "the private name '__class__' is refused"},
+    ]
+    # The cycle hello -> ok -> hello is refused too.
+    status, body = await put(client, "supervisor", {"definition": definition()})
+    assert (status, body["error"]["details"]) == (422, [
+        {"field": "steps", "problem": "the steps form a cycle: hello -> ok -> hello"}])
+    assert await get(client, "/api/scripts") == (200, [])
+
+
+async def test_bad_requests(client: Client) -> None:
+    response = await client.put("/api/scripts/welcome", data="{nope", headers=auth("supervisor"))
+    assert response.status == 400
+    assert (await response.json())["error"]["message"].startswith("request body is not valid JSON")
+    assert await put(client, "supervisor", ["definition"]) == (400, {"error": {
+        "status": 400, "message": "the JSON body must be an object"}})
+    assert await put(client, "supervisor", {"script": {}}) == (422, {"error": {
+        "status": 422, "message": "request body is invalid", "details": [
+            {"field": "definition", "problem": "Field required"},
+            {"field": "script", "problem": "Extra inputs are not permitted"}]}})
+    status, body = await put(client, "supervisor", {"definition": {**definition(), "id": "other"}})
+    assert (status, body["error"]["details"]) == (422, [
+        {"field": "id", "problem": "the definition says 'other', not 'welcome'"}])
+    assert await put(client, "supervisor", {"definition": definition()}, script_id="Bad%20Id") == (422, {"error": {
+        "status": 422, "message": "invalid script id",
+        "details": [{"field": "script_id", "problem": "use 1 to 64 lowercase letters, digits, '_' or '-'"}]}})
+    assert (await get(client, "/api/scripts/welcome?version=abc", "supervisor")) == (400, {"error": {
+        "status": 400, "message": "version must be a positive integer"}})
+    assert (await get(client, "/api/scripts/welcome?version=1", "agent"))[0] == 403
+    assert (await get(client, "/api/scripts/welcome?version=3", "admin")) == (404, {"error": {
+        "status": 404, "message": "script 'welcome' has no version 3"}})
+    assert (await get(client, "/api/scripts/welcome/versions", "admin")) == (404, {"error": {
+        "status": 404, "message": "no script 'welcome'"}})
+    response = await client.post("/api/scripts/welcome/activate", json={"version": 0}, headers=auth("admin"))
+    assert response.status == 422
+    response = await client.post("/api/scripts/welcome/activate", json={"version": 4}, headers=auth("admin"))
+    assert (response.status, await response.json()) == (404, {"error": {
+        "status": 404, "message": "script 'welcome' has no version 4"}})
+
+
+def test_every_route_is_described_in_openapi() -> None:
+    described = {(path, method.upper()) for path, ops in scripts.openapi_paths.items() for method in ops}
+    routed = {(route.path, route.method) for route in scripts.routes if isinstance(route, web.RouteDef)}
+    assert routed == described
+    document = openapi_document((scripts,))
+    assert {"ScriptSave", "ScriptActivate"} <= set(document["components"]["schemas"])
+    assert document["paths"]["/api/scripts/{script_id}"]["put"]["responses"]["422"] == {
+        "$ref": "#/components/responses/Error"}
