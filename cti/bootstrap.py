@@ -14,10 +14,12 @@ from aiohttp import web
 from cti.ari import AriClient
 from cti.controller import CallController
 from cti.controller.call_controller import Clock
+from cti.scripting import load_script_file
+from cti.scripting.store import ScriptStore
 from cti.settings import Settings
 from cti.state import LiveStore
 from cti.storage import Database
-from cti.web import API_MODULES, CONTROLLER, DATABASE, SETTINGS, routes, supervision, ui
+from cti.web import API_MODULES, CONTROLLER, DATABASE, SETTINGS, routes, scripts, supervision, ui
 from cti.web.auth import TokenCache, make_auth_middleware
 from cti.web.errors import error_middleware
 
@@ -38,6 +40,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     async def storage(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()
         await database.ensure_user_token("admin", "admin", settings.admin_token.get_secret_value())
+        await ScriptStore(database).install(load_script_file())  # the shipped scripts, on a new database
         yield
         await database.close()
 
@@ -62,7 +65,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
 
     app.cleanup_ctx.extend([storage, controller])
     app.add_routes(routes)
-    app[API_MODULES] = (ui, supervision)
+    app[API_MODULES] = (ui, supervision, scripts)
     for module in app[API_MODULES]:
         app.add_routes(module.routes)
     return app
