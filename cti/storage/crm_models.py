@@ -1,8 +1,236 @@
 """ORM tables of the CRM (customers, products, holdings, orders, invoices, contacts, cases).
 
 Registered on the shared :class:`~cti.storage.models.Base` so one Alembic history owns every table.
+Internal to :mod:`cti.storage` and :mod:`cti.crm`: the CRM store hands out plain records, never these.
+
+Money is stored as integer minor units (``BigInteger``, ``*_minor`` columns) of one currency, IDR: sums and
+comparisons are exact on both backends, whereas SQLite has no decimal type (``Numeric`` comes back through
+floats there) and SQLAlchemy warns about it.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, UTCDateTime, utcnow
+
+__all__ = [
+    "Case",
+    "Contact",
+    "Customer",
+    "CustomerPhone",
+    "Holding",
+    "Invoice",
+    "Order",
+    "Product",
+    "ProductComplement",
+    "Promotion",
+]
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return "{} IN ({})".format(column, ", ".join(f"'{v}'" for v in values))
+
+
+# Spelled out here rather than imported from cti.crm: the schema must not move when the domain's tuples do
+# (the migration 0003 repeats them verbatim).
+_LANGUAGES = ("id", "en")
+_TIERS = ("bronze", "silver", "gold", "platinum")
+_PHONE_KINDS = ("mobile", "fixed", "foreign", "unknown")
+_ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
+_SHIPMENT_STATUSES = ("pending", "in_transit", "out_for_delivery", "delivered", "failed_delivery", "returned")
+_CHANNELS = ("call", "email", "web", "chat")
+_CASE_STATUSES = ("open", "pending", "resolved", "closed")
+_CASE_PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        CheckConstraint(_one_of("language", _LANGUAGES), name="language"),
+        CheckConstraint(_one_of("value_tier", _TIERS), name="value_tier"),
+        CheckConstraint("lifetime_value_minor >= 0", name="lifetime_value"),
+    )
+
+    customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(2), default="id", server_default=text("'id'"))
+    segment: Mapped[str | None] = mapped_column(String(32), index=True)
+    value_tier: Mapped[str | None] = mapped_column(String(16))
+    lifetime_value_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    consent_marketing_calls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    consent_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    consent_data_sharing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomerPhone(Base):
+    __tablename__ = "customer_phones"
+    __table_args__ = (CheckConstraint(_one_of("kind", _PHONE_KINDS), name="kind"),)
+
+    # The primary key makes a number belong to one customer at most: a caller must identify one record.
+    e164: Mapped[str] = mapped_column(String(16), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(16), ForeignKey("customers.customer_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """Order on the customer's record; the lowest is the primary number."""
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (CheckConstraint("price_minor >= 0", name="price"),)
+
+    sku: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_id: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class ProductComplement(Base):
+    __tablename__ = "product_complements"
+    __table_args__ = (
+        CheckConstraint("sku <> complement_sku", name="not_itself"),
+        CheckConstraint("weight > 0", name="weight"),
+    )
+
+    sku: Mapped[str] = mapped_column(String(32), ForeignKey("products.sku"), primary_key=True)
+    complement_sku: Mapped[str] = mapped_column(String(32), ForeignKey("products.sku"), primary_key=True)
+    weight: Mapped[float] = mapped_column(Float)
+
+
+class Holding(Base):
+    __tablename__ = "holdings"
+
+    customer_id: Mapped[str] = mapped_column(String(16), ForeignKey("customers.customer_id"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(32), ForeignKey("products.sku"), primary_key=True, index=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", _ORDER_STATUSES), name="status"),
+        CheckConstraint(_one_of("shipment_status", _SHIPMENT_STATUSES), name="shipment_status"),
+        CheckConstraint("total_minor >= 0", name="total"),
+    )
+
+    order_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(16), ForeignKey("customers.customer_id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipment_status: Mapped[str | None] = mapped_column(String(24))
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("amount_minor >= 0", name="amount"),
+        CheckConstraint("paid_minor >= 0 AND paid_minor <= amount_minor", name="paid"),
+    )
+
+    invoice_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(16), ForeignKey("customers.customer_id"), index=True)
+    order_number: Mapped[str | None] = mapped_column(String(32), ForeignKey("orders.order_number"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_date: Mapped[date] = mapped_column(Date)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        CheckConstraint(_one_of("channel", _CHANNELS), name="channel"),
+        CheckConstraint(_one_of("language", _LANGUAGES), name="language"),
+        # The screen pop reads a customer's last contacts: one range scan.
+        Index("ix_contacts_customer_id_at", "customer_id", "at"),
+    )
+
+    contact_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(16), ForeignKey("customers.customer_id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(Text)
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    # Not a foreign key: interactions are written by the controller's asynchronous writer, and a wrap-up
+    # must not fail because the call's row is still on its way. Indexed for the join.
+    call_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    language: Mapped[str | None] = mapped_column(String(2))
+    script_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cross_sell_offered: Mapped[list[str] | None] = mapped_column(JSON)
+    cross_sell_accepted: Mapped[list[str] | None] = mapped_column(JSON)
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_task: Mapped[str | None] = mapped_column(String(500))
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", _CASE_STATUSES), name="status"),
+        CheckConstraint(_one_of("priority", _CASE_PRIORITIES), name="priority"),
+    )
+
+    case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(16), ForeignKey("customers.customer_id"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(8))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Promotion(Base):
+    __tablename__ = "promotions"
+    __table_args__ = (
+        CheckConstraint("sku IS NOT NULL OR category IS NOT NULL", name="target"),
+        CheckConstraint("ends_at > starts_at", name="period"),
+        CheckConstraint("boost > 0", name="boost"),
+    )
+
+    promotion_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sku: Mapped[str | None] = mapped_column(String(32), ForeignKey("products.sku"))
+    category: Mapped[str | None] = mapped_column(String(32))
+    segment: Mapped[str | None] = mapped_column(String(32))
+    """``None``: every segment."""
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    boost: Mapped[float] = mapped_column(Float)
+    text_id: Mapped[str] = mapped_column(String(500))
+    text_en: Mapped[str] = mapped_column(String(500))

@@ -1,0 +1,481 @@
+"""Customer import from CSV: normalise, validate, merge duplicates, write; idempotent.
+
+Three steps: :func:`parse_customers_csv` (pure: one :class:`CsvCustomer` per valid row, a :class:`Rejection`
+per problem of the others), :func:`merge_rows` (pure: rows sharing a phone, an email or a customer number
+become one customer), and :func:`import_customers` which matches each merged customer against the database
+and creates, updates or leaves it, in one transaction (rolled back for a dry run). The columns and the
+precedence rules are documented in docs/crm.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final, cast
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cti.storage import Database
+from cti.storage.crm_models import Customer, CustomerPhone
+
+from . import _rows
+from ._validate import CUSTOMER_ID, clean_customer, clean_email
+from .errors import CsvFormatError, Problem
+from .records import MINOR_PER_MAJOR, CustomerFields, Language
+
+__all__ = [
+    "COLUMNS",
+    "CsvCustomer",
+    "ImportReport",
+    "MergedCustomer",
+    "Rejection",
+    "import_customers",
+    "merge_rows",
+    "parse_customers_csv",
+]
+
+COLUMNS: Final = (
+    "customer_id",
+    "name",
+    "phone",
+    "email",
+    "address",
+    "city",
+    "region",
+    "country",
+    "language",
+    "segment",
+    "value_tier",
+    "lifetime_value",
+    "consent_marketing_calls",
+    "consent_email",
+    "consent_data_sharing",
+)
+PHONE_SEPARATOR: Final = ";"
+_YES: Final = frozenset({"yes", "y", "true", "1", "ya"})
+_NO: Final = frozenset({"no", "n", "false", "0", "tidak"})
+_AMOUNT: Final = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+_CONSENTS: Final = ("consent_marketing_calls", "consent_email", "consent_data_sharing")
+# Scalar fields a CSV row may set; a blank cell sets nothing.
+_SCALARS: Final = ("name", "email", "address", "city", "region", "country", "language", "segment", "value_tier",
+                   "lifetime_value_minor")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A refused row: ``row`` numbered as a spreadsheet shows it (the header is row 1)."""
+
+    row: int
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CsvCustomer:
+    """One valid row, normalised. ``None`` (and an empty ``phones``) means the cell was blank: keep what is known."""
+
+    row: int
+    customer_id: str | None = None
+    name: str | None = None
+    phones: tuple[str, ...] = ()
+    email: str | None = None
+    address: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    language: Language | None = None
+    segment: str | None = None
+    value_tier: str | None = None
+    lifetime_value_minor: int | None = None
+    consent_marketing_calls: bool | None = None
+    consent_email: bool | None = None
+    consent_data_sharing: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergedCustomer:
+    """The rows of the file that are one customer, and what they say together."""
+
+    rows: tuple[int, ...]
+    values: CsvCustomer
+    """``values.row`` is the first of ``rows``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportReport:
+    rows: int
+    """Data rows read (blank lines aside)."""
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    merged_rows: int = 0
+    """Rows folded into an earlier row of the file (same phone, email or customer number)."""
+    rejected: tuple[Rejection, ...] = ()
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "created": list(self.created),
+            "updated": list(self.updated),
+            "unchanged": list(self.unchanged),
+            "merged_rows": self.merged_rows,
+            "rejected": [{"row": r.row, "column": r.column, "reason": r.reason} for r in self.rejected],
+            "dry_run": self.dry_run,
+        }
+
+    def summary(self) -> str:
+        return (
+            f"{self.rows} rows: {len(self.created)} created, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {self.merged_rows} merged into an earlier row, "
+            f"{len({r.row for r in self.rejected})} rejected" + (" (dry run: nothing written)" if self.dry_run else "")
+        )
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def parse_customers_csv(text: str) -> tuple[int, tuple[CsvCustomer, ...], tuple[Rejection, ...]]:
+    """Data rows read, the valid rows and the rejections. Raises :class:`CsvFormatError` for a file that is not
+    a customers CSV (no header, unknown or duplicate columns, no ``name`` column, unreadable CSV)."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None or not any(cell.strip() for cell in header):
+            raise CsvFormatError("the file is empty: its first row must name the columns")
+        columns = _columns(header)
+        rows = 0
+        valid: list[CsvCustomer] = []
+        rejected: list[Rejection] = []
+        for index, cells in enumerate(reader):
+            if not any(cell.strip() for cell in cells):
+                continue
+            rows += 1
+            number = index + 2
+            if len(cells) > len(columns):
+                rejected.append(Rejection(number, "row", f"{len(cells)} cells, but the header names {len(columns)}"))
+                continue
+            # Spreadsheets drop trailing empty cells: a short row is a row with blanks at the end.
+            values = dict(zip(columns, [*cells, *[""] * (len(columns) - len(cells))], strict=True))
+            customer, problems = _parse_row(number, values)
+            if customer is None:
+                rejected.extend(Rejection(number, p.field, p.reason) for p in problems)
+            else:
+                valid.append(customer)
+    except csv.Error as exc:
+        raise CsvFormatError(f"not a readable CSV file at line {reader.line_num}: {exc}") from exc
+    return rows, tuple(valid), tuple(rejected)
+
+
+def _columns(header: Sequence[str]) -> tuple[str, ...]:
+    columns = tuple(cell.strip().lower() for cell in header)
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown:
+        raise CsvFormatError(f"unknown column(s) {', '.join(map(repr, unknown))}; the columns are {', '.join(COLUMNS)}")
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise CsvFormatError(f"column(s) named twice: {', '.join(duplicated)}")
+    if "name" not in columns:
+        raise CsvFormatError("no 'name' column: every customer needs a name")
+    return columns
+
+
+def _parse_row(row: int, values: dict[str, str]) -> tuple[CsvCustomer | None, list[Problem]]:
+    cell = {column: values.get(column, "").strip() for column in COLUMNS}
+    problems: list[Problem] = []
+    if not cell["name"]:
+        problems.append(Problem("name", "required"))
+    customer_id = cell["customer_id"] or None
+    if customer_id is not None and CUSTOMER_ID.fullmatch(customer_id) is None:
+        problems.append(Problem("customer_id", f"not 4 to 16 digits: {customer_id!r}"))
+    language = cell["language"].lower() or None
+    lifetime: int | None = None
+    if cell["lifetime_value"]:
+        if _AMOUNT.fullmatch(cell["lifetime_value"]) is None:
+            problems.append(Problem("lifetime_value", f"not an amount in rupiah like 1500000 or 1500000.50: "
+                                                      f"{cell['lifetime_value']!r}"))
+        else:
+            lifetime = int(Decimal(cell["lifetime_value"]) * MINOR_PER_MAJOR)
+    consents: dict[str, bool | None] = {}
+    for column in _CONSENTS:
+        consents[column] = _yes_no(cell[column])
+        if cell[column] and consents[column] is None:
+            problems.append(Problem(column, f"not yes or no: {cell[column]!r}"))
+    phones = tuple(p.strip() for p in cell["phone"].split(PHONE_SEPARATOR) if p.strip())
+    email = clean_email(cell["email"])
+    if not phones and email is None and customer_id is None:
+        problems.append(Problem("phone", "a phone, an email or a customer_id is needed to recognise the customer"))
+    # The store's own checks, on the values as they would be stored.
+    fields, found = clean_customer(CustomerFields(
+        name=cell["name"], phones=phones, email=email, address=cell["address"], city=cell["city"],
+        region=cell["region"], country=cell["country"], language=cast(Language, language or "id"),
+        segment=cell["segment"], value_tier=cell["value_tier"], lifetime_value_minor=lifetime or 0,
+    ))
+    problems.extend(found)
+    if problems:
+        return None, problems
+    return CsvCustomer(
+        row=row, customer_id=customer_id, name=fields.name, phones=fields.phones, email=fields.email,
+        address=fields.address, city=fields.city, region=fields.region, country=fields.country,
+        language=fields.language if language else None, segment=fields.segment, value_tier=fields.value_tier,
+        lifetime_value_minor=lifetime, **consents,
+    ), []
+
+
+def _yes_no(text: str) -> bool | None:
+    word = text.lower()
+    return True if word in _YES else False if word in _NO else None
+
+
+_COLUMN_RANK: Final = {column: index for index, column in enumerate(COLUMNS)}
+
+
+def _report_order(rejection: Rejection) -> tuple[int, int]:
+    # By row, then in the file's column order; sorted() is stable, so one column's problems keep their order.
+    return rejection.row, _COLUMN_RANK.get(rejection.column, -1)
+
+
+# -- merging duplicate rows ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Group:
+    rows: list[CsvCustomer]
+    keys: set[str] = field(default_factory=set)
+    customer_id: str | None = None
+
+
+def _keys(customer: CsvCustomer) -> set[str]:
+    keys = {f"phone {p}" for p in customer.phones}
+    if customer.email is not None:
+        keys.add(f"email {customer.email}")
+    if customer.customer_id is not None:
+        keys.add(f"customer_id {customer.customer_id}")
+    return keys
+
+
+def merge_rows(customers: Sequence[CsvCustomer]) -> tuple[tuple[MergedCustomer, ...], tuple[Rejection, ...]]:
+    """Fold rows that share a phone, an email or a customer number (directly or through other rows) into one
+    customer each; a row that would join two different customer numbers is rejected instead."""
+    groups: list[_Group | None] = []
+    owner: dict[str, int] = {}
+    rejected: list[Rejection] = []
+    for customer in customers:
+        keys = _keys(customer)
+        touched = sorted({owner[key] for key in keys if key in owner})
+        numbers = {g.customer_id for i in touched if (g := groups[i]) is not None and g.customer_id is not None}
+        if customer.customer_id is not None:
+            numbers.add(customer.customer_id)
+        if len(numbers) > 1:
+            first = min(r.row for i in touched if (g := groups[i]) is not None for r in g.rows)
+            rejected.append(Rejection(customer.row, "customer_id",
+                                      f"shares a phone or email with row {first} but the customer numbers differ "
+                                      f"({', '.join(sorted(numbers))})"))
+            continue
+        target = touched[0] if touched else len(groups)
+        if not touched:
+            groups.append(_Group(rows=[]))
+        group = groups[target]
+        assert group is not None
+        for other in touched[1:]:
+            merged = groups[other]
+            assert merged is not None
+            group.rows.extend(merged.rows)
+            group.keys |= merged.keys
+            groups[other] = None
+        group.rows.append(customer)
+        group.keys |= keys
+        group.customer_id = next(iter(numbers), None)
+        for key in group.keys:
+            owner[key] = target
+    result = [_fold(sorted(g.rows, key=lambda c: c.row)) for g in groups if g is not None]
+    return tuple(sorted(result, key=lambda m: m.rows[0])), tuple(rejected)
+
+
+def _fold(rows: Sequence[CsvCustomer]) -> MergedCustomer:
+    """Later rows win for each non-blank value; phones add up; an explicit "no" to a consent wins."""
+    values: dict[str, Any] = {"row": rows[0].row}
+    phones: list[str] = []
+    for row in rows:
+        for name in (*_SCALARS, "customer_id"):
+            if getattr(row, name) is not None:
+                values[name] = getattr(row, name)
+        phones.extend(p for p in row.phones if p not in phones)
+        for name in _CONSENTS:
+            given = getattr(row, name)
+            if given is not None:
+                values[name] = given and values.get(name, True)
+    return MergedCustomer(rows=tuple(r.row for r in rows), values=CsvCustomer(phones=tuple(phones), **values))
+
+
+def _apply(base: CustomerFields, values: CsvCustomer) -> CustomerFields:
+    """``values`` over ``base``: given values replace, blanks keep, new phones are added after the known ones."""
+    changes: dict[str, Any] = {name: getattr(values, name) for name in _SCALARS if getattr(values, name) is not None}
+    changes["phones"] = (*base.phones, *(p for p in values.phones if p not in base.phones))
+    consent = base.consent
+    if values.consent_marketing_calls is not None:
+        consent = replace(consent, marketing_calls=values.consent_marketing_calls)
+    if values.consent_email is not None:
+        consent = replace(consent, email=values.consent_email)
+    if values.consent_data_sharing is not None:
+        consent = replace(consent, data_sharing=values.consent_data_sharing)
+    return replace(base, consent=consent, **changes)
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+class _DryRun(Exception):
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__("dry run")
+        self.report = report
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def import_customers(
+    db: Database, text: str, *, dry_run: bool = False, clock: Callable[[], datetime] = _utcnow
+) -> ImportReport:
+    """Import a customers CSV (see the module docstring). With ``dry_run`` the same work is done and the
+    same report returned, then rolled back. Raises :class:`CsvFormatError` and ``StorageError``."""
+    rows, parsed, rejected = parse_customers_csv(text)
+    merged, conflicts = merge_rows(parsed)
+    writer = _Writer(clock())
+    try:
+        async with db.transaction("import customers") as session:
+            await writer.run(session, merged)
+            report = ImportReport(
+                rows=rows,
+                created=tuple(writer.created),
+                updated=tuple(writer.updated),
+                unchanged=tuple(writer.unchanged),
+                merged_rows=sum(len(m.rows) - 1 for m in merged if m.rows[0] not in writer.refused_rows),
+                rejected=tuple(sorted((*rejected, *conflicts, *writer.rejected), key=_report_order)),
+                dry_run=dry_run,
+            )
+            if dry_run:
+                raise _DryRun(report)  # leaves the transaction by an exception: rolled back
+    except _DryRun as done:
+        return done.report
+    return report
+
+
+@dataclass(slots=True)
+class _Writer:
+    now: datetime
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    refused_rows: set[int] = field(default_factory=set)
+    reserved: set[str] = field(default_factory=set)
+    """Customer numbers the file gives: never allocated to another row."""
+    next_id: int | None = None
+
+    async def run(self, session: AsyncSession, merged: Sequence[MergedCustomer]) -> None:
+        phone_owner, email_owners, existing = await self._prefetch(session, merged)
+        self.reserved = {m.values.customer_id for m in merged if m.values.customer_id is not None}
+        for customer in merged:
+            values = customer.values
+            matches: dict[str, str] = {}
+            if values.customer_id is not None and values.customer_id in existing:
+                matches[values.customer_id] = "customer_id"
+            for phone in values.phones:
+                if phone in phone_owner:
+                    matches.setdefault(phone_owner[phone], "phone")
+            if values.email is not None:
+                for owner in email_owners.get(values.email, ()):
+                    matches.setdefault(owner, "email")
+            if len(matches) > 1:
+                column = next(iter(matches.values()))
+                self._refuse(customer, column, f"matches several existing customers ({', '.join(sorted(matches))}):"
+                                               " merge them by hand first")
+            elif matches:
+                await self._update(session, customer, next(iter(matches)))
+            else:
+                await self._create(session, values)
+
+    async def _prefetch(
+        self, session: AsyncSession, merged: Sequence[MergedCustomer]
+    ) -> tuple[dict[str, str], dict[str, list[str]], set[str]]:
+        phones = sorted({p for m in merged for p in m.values.phones})
+        emails = sorted({m.values.email for m in merged if m.values.email is not None})
+        numbers = sorted({m.values.customer_id for m in merged if m.values.customer_id is not None})
+        phone_owner: dict[str, str] = {}
+        email_owners: dict[str, list[str]] = {}
+        existing: set[str] = set()
+        # Chunked: SQLite allows at most 32766 bound parameters per statement.
+        for chunk in _chunks(phones):
+            query = select(CustomerPhone.e164, CustomerPhone.customer_id).where(CustomerPhone.e164.in_(chunk))
+            phone_owner.update({e164: owner for e164, owner in await session.execute(query)})
+        for chunk in _chunks(emails):
+            query = (
+                select(func.lower(Customer.email), Customer.customer_id)
+                .where(func.lower(Customer.email).in_(chunk), Customer.forgotten_at.is_(None))
+                .order_by(Customer.customer_id)
+            )
+            for email, owner in await session.execute(query):
+                email_owners.setdefault(email, []).append(owner)
+        for chunk in _chunks(numbers):
+            existing.update(await session.scalars(select(Customer.customer_id).where(Customer.customer_id.in_(chunk))))
+        return phone_owner, email_owners, existing
+
+    def _refuse(self, customer: MergedCustomer, column: str, reason: str) -> None:
+        self.refused_rows.add(customer.rows[0])
+        self.rejected.extend(Rejection(row, column, reason) for row in customer.rows)
+
+    async def _update(self, session: AsyncSession, customer: MergedCustomer, customer_id: str) -> None:
+        row = await session.get(Customer, customer_id)
+        assert row is not None  # found by the prefetch, in this transaction
+        if row.forgotten_at is not None:
+            self._refuse(customer, "customer_id", f"customer {customer_id} was erased on request: their personal"
+                                                  " data is not imported again")
+            return
+        current = (await _rows.customer_records(session, [row]))[0]
+        merged, problems = clean_customer(_apply(current.fields(), customer.values))
+        if problems:  # pragma: no cover - every value was checked when parsed
+            self._refuse(customer, problems[0].field, problems[0].reason)
+            return
+        if merged == current.fields():
+            self.unchanged.append(customer_id)
+            return
+        _rows.apply_fields(row, merged)
+        row.updated_at = self.now
+        for position, e164 in enumerate(merged.phones):
+            if e164 not in current.phones:
+                session.add(_rows.phone_row(customer_id, e164, position))
+        await session.flush()
+        self.updated.append(customer_id)
+
+    async def _create(self, session: AsyncSession, values: CsvCustomer) -> None:
+        if values.customer_id is not None:
+            customer_id = values.customer_id
+        else:
+            if self.next_id is None:
+                self.next_id = int(await _rows.next_customer_id(session))
+            while str(self.next_id) in self.reserved:
+                self.next_id += 1
+            customer_id = str(self.next_id)
+            self.next_id += 1
+        fields, _ = clean_customer(_apply(CustomerFields(), values))
+        row = Customer(customer_id=customer_id, created_at=self.now, updated_at=self.now)
+        _rows.apply_fields(row, fields)
+        session.add(row)
+        await session.flush()
+        session.add_all(_rows.phone_rows(customer_id, fields.phones))
+        await session.flush()
+        self.created.append(customer_id)
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+

@@ -1,0 +1,304 @@
+"""Plain values exchanged with :class:`~cti.crm.store.CrmStore`.
+
+Frozen dataclasses, never ORM objects. Every datetime is timezone-aware UTC; money is integer minor units
+of :data:`CURRENCY` (``*_minor`` fields: Rp 150.000 is ``15_000_000``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Final, Literal
+
+__all__ = [
+    "CASE_PRIORITIES",
+    "CASE_STATUSES",
+    "CHANNELS",
+    "CURRENCY",
+    "LANGUAGES",
+    "MINOR_PER_MAJOR",
+    "OPEN_CASE_STATUSES",
+    "OPEN_ORDER_STATUSES",
+    "ORDER_STATUSES",
+    "SHIPMENT_STATUSES",
+    "VALUE_TIERS",
+    "CaseRecord",
+    "ComplementRecord",
+    "Consent",
+    "ContactRecord",
+    "CustomerFields",
+    "CustomerRecord",
+    "CustomerView",
+    "HoldingRecord",
+    "InvoiceRecord",
+    "Language",
+    "NewContact",
+    "OrderItem",
+    "OrderRecord",
+    "OwnedProduct",
+    "ProductRecord",
+    "PromotionRecord",
+]
+
+Language = Literal["id", "en"]
+
+CURRENCY: Final = "IDR"
+MINOR_PER_MAJOR: Final = 100
+"""ISO 4217 gives IDR two decimals (sen), although prices are quoted in whole rupiah."""
+
+LANGUAGES: Final = ("id", "en")
+VALUE_TIERS: Final = ("bronze", "silver", "gold", "platinum")
+"""Lowest first; the routing rules match on these names."""
+CHANNELS: Final = ("call", "email", "web", "chat")
+ORDER_STATUSES: Final = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
+OPEN_ORDER_STATUSES: Final = ("placed", "paid", "shipped")
+SHIPMENT_STATUSES: Final = ("pending", "in_transit", "out_for_delivery", "delivered", "failed_delivery", "returned")
+CASE_STATUSES: Final = ("open", "pending", "resolved", "closed")
+OPEN_CASE_STATUSES: Final = ("open", "pending")
+CASE_PRIORITIES: Final = ("low", "normal", "high", "urgent")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Consent:
+    """What the customer agreed to; everything is refused until agreed (opt-in)."""
+
+    marketing_calls: bool = False
+    email: bool = False
+    data_sharing: bool = False
+    """Use of their data beyond serving them, e.g. in other customers' recommendations."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerFields:
+    """Everything an agent or an import may set on a customer. Phones in any format; the store normalises."""
+
+    name: str = ""
+    phones: tuple[str, ...] = ()
+    """Primary first."""
+    email: str | None = None
+    address: str | None = None
+    city: str | None = None
+    region: str | None = None
+    """A cti region as routing uses it ("jakarta", "denpasar", ...)."""
+    country: str | None = None
+    """ISO 3166-1 alpha-2."""
+    language: Language = "id"
+    segment: str | None = None
+    value_tier: str | None = None
+    lifetime_value_minor: int = 0
+    consent: Consent = field(default_factory=Consent)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerRecord:
+    customer_id: str
+    """Digits only, so a caller can key it in the IVR."""
+    name: str
+    phones: tuple[str, ...]
+    """E.164, primary first."""
+    email: str | None
+    address: str | None
+    city: str | None
+    region: str | None
+    country: str | None
+    language: Language
+    segment: str | None
+    value_tier: str | None
+    lifetime_value_minor: int
+    consent: Consent
+    forgotten_at: datetime | None
+    """Set once the customer's personal data was erased (see ``CrmStore.forget``)."""
+    created_at: datetime
+    updated_at: datetime
+
+    def fields(self) -> CustomerFields:
+        """The editable part, to change with :func:`dataclasses.replace` and pass to ``update_customer``."""
+        return CustomerFields(
+            name=self.name,
+            phones=self.phones,
+            email=self.email,
+            address=self.address,
+            city=self.city,
+            region=self.region,
+            country=self.country,
+            language=self.language,
+            segment=self.segment,
+            value_tier=self.value_tier,
+            lifetime_value_minor=self.lifetime_value_minor,
+            consent=self.consent,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductRecord:
+    sku: str
+    name_id: str
+    name_en: str
+    category: str
+    price_minor: int
+    active: bool = True
+
+    def name(self, language: Language) -> str:
+        return self.name_en if language == "en" else self.name_id
+
+
+@dataclass(frozen=True, slots=True)
+class ComplementRecord:
+    """Owning ``sku`` makes ``complement_sku`` a natural next purchase, with this weight (> 0)."""
+
+    sku: str
+    complement_sku: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingRecord:
+    customer_id: str
+    sku: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedProduct:
+    product: ProductRecord
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    sku: str
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRecord:
+    order_number: str
+    """Digits only, so a caller can key it in the IVR."""
+    customer_id: str
+    status: str
+    items: tuple[OrderItem, ...]
+    total_minor: int
+    placed_at: datetime
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    shipment_status: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_ORDER_STATUSES
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceRecord:
+    invoice_number: str
+    customer_id: str
+    order_number: str | None = None
+    amount_minor: int
+    paid_minor: int = 0
+    issued_at: datetime
+    due_date: date
+    paid_at: datetime | None = None
+
+    @property
+    def due_minor(self) -> int:
+        return self.amount_minor - self.paid_minor
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewContact:
+    """One interaction to record: a call's wrap-up, an email, a chat."""
+
+    customer_id: str
+    channel: str
+    at: datetime
+    reason: str | None = None
+    disposition: str | None = None
+    notes: str | None = None
+    agent_id: str | None = None
+    call_id: str | None = None
+    """The ``interactions.call_id`` of the call, for calls."""
+    language: Language | None = None
+    script_answers: dict[str, Any] | None = None
+    cross_sell_offered: tuple[str, ...] = ()
+    cross_sell_accepted: tuple[str, ...] = ()
+    follow_up_at: datetime | None = None
+    follow_up_task: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactRecord:
+    contact_id: int
+    customer_id: str
+    channel: str
+    at: datetime
+    reason: str | None
+    disposition: str | None
+    notes: str | None
+    agent_id: str | None
+    call_id: str | None
+    language: Language | None
+    script_answers: dict[str, Any] | None
+    cross_sell_offered: tuple[str, ...]
+    cross_sell_accepted: tuple[str, ...]
+    follow_up_at: datetime | None
+    follow_up_task: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseRecord:
+    case_id: str
+    customer_id: str
+    subject: str
+    status: str
+    priority: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromotionRecord:
+    """A boost for a product (``sku``) or a whole ``category``, for one segment or all (``None``)."""
+
+    promotion_id: str
+    sku: str | None
+    category: str | None
+    segment: str | None
+    starts_at: datetime
+    ends_at: datetime
+    """Exclusive."""
+    boost: float
+    text_id: str
+    text_en: str
+
+    def text(self, language: Language) -> str:
+        return self.text_en if language == "en" else self.text_id
+
+    def is_active(self, at: datetime) -> bool:
+        return self.starts_at <= at < self.ends_at
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerView:
+    """What the screen pop shows about a customer, read in one transaction."""
+
+    customer: CustomerRecord
+    owned: tuple[OwnedProduct, ...]
+    """Ordered by ``since``, then sku."""
+    contacts: tuple[ContactRecord, ...]
+    """The most recent first."""
+    open_orders: tuple[OrderRecord, ...]
+    """The most recently placed first."""
+    open_cases: tuple[CaseRecord, ...]
+    """The most recently opened first."""
+    unpaid_invoices: tuple[InvoiceRecord, ...]
+    """Oldest due date first."""
+
+    @property
+    def balance_due_minor(self) -> int:
+        return sum(invoice.due_minor for invoice in self.unpaid_invoices)
+
+    @property
+    def language(self) -> Language:
+        return self.customer.language

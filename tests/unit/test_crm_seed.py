@@ -1,0 +1,147 @@
+"""cti.crm.seed.generate: deterministic, realistic and self-consistent demo data (pure, no database)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cti.crm import Consent, CustomerFields, OrderItem, OrderRecord, PromotionRecord
+from cti.crm._validate import EMAIL
+from cti.crm.seed import (
+    ENGLISH_SPEAKER,
+    FIXED_CUSTOMERS,
+    HTML_NAME,
+    JAKARTA_GOLD,
+    MEDAN_NO_CONSENT,
+    OPEN_ORDER_NUMBER,
+    SURABAYA_OPEN_ORDER,
+    CrmDataset,
+    generate,
+)
+from cti.routing.geography import locate, normalize_e164
+
+NOW = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)
+AREA_CODES = {"jakarta": "21", "bandung": "22", "surabaya": "31", "medan": "61", "denpasar": "361", "makassar": "411"}
+
+
+def test_same_seed_same_data_and_another_seed_other_data() -> None:
+    first = generate(now=NOW, customers=60, seed=7)
+    assert first == generate(now=NOW, customers=60, seed=7)
+    other = generate(now=NOW, customers=60, seed=8)
+    assert other != first
+    # Only the generated part moves with the seed: the fixed customers are the same in every dataset.
+    assert other.customers[:6] == first.customers[:6]
+    assert [c.fields.name for c in other.customers[6:]] != [c.fields.name for c in first.customers[6:]]
+    # A bigger dataset starts like a smaller one: tests can pick any size without changing the first customers.
+    assert generate(now=NOW, customers=80, seed=7).customers[:60] == first.customers
+
+
+def test_the_fixed_customers() -> None:
+    data = generate(now=NOW, customers=6, seed=1)
+    by_id = {c.customer_id: c for c in data.customers}
+    assert tuple(by_id) == FIXED_CUSTOMERS
+    assert by_id[JAKARTA_GOLD].fields == CustomerFields(
+        name="Budi Santoso", phones=("+6281210000001", "+622155501001"), email="budi.santoso@example.co.id",
+        address="Jl. Jend. Sudirman Kav. 52-53", city="Jakarta", region="jakarta", country="ID", language="id",
+        segment="professional", value_tier="gold", lifetime_value_minor=1_850_000_000,
+        consent=Consent(marketing_calls=True, email=True, data_sharing=True),
+    )
+    assert by_id[HTML_NAME].fields.name == "Dewi <script>alert(1)</script> Lestari"
+    james = by_id[ENGLISH_SPEAKER].fields
+    assert (james.name, james.language, james.phones[0], locate(james.phones[0]).country) == (
+        "James Whitfield", "en", "+61412345004", "AU")
+    assert by_id[MEDAN_NO_CONSENT].fields.consent == Consent()
+    assert [o for o in data.orders if o.is_open] == [OrderRecord(
+        order_number=OPEN_ORDER_NUMBER, customer_id=SURABAYA_OPEN_ORDER, status="shipped",
+        items=(OrderItem("PHONE-X1PRO"), OrderItem("BUDS-2")), total_minor=889_800_000,
+        placed_at=NOW - timedelta(days=2), shipped_at=NOW - timedelta(days=1), shipment_status="in_transit",
+        carrier="JNE", tracking_number="JNE0100000002",
+    )]
+    assert [(p.promotion_id, p.is_active(NOW)) for p in data.promotions] == [
+        ("PROMO-CHRG", True), ("PROMO-FIBER-FAM", True), ("PROMO-ACC-YOUTH", True), ("PROMO-ROAM-OLD", False),
+        ("PROMO-X1PRO-SOON", False)]
+    assert data.promotions[0] == PromotionRecord(
+        promotion_id="PROMO-CHRG", sku="CHRG-65W", category=None, segment=None, starts_at=NOW - timedelta(days=10),
+        ends_at=NOW + timedelta(days=20), boost=1.5, text_id="Diskon 30% pengisi daya cepat 65 W",
+        text_en="30% off the 65 W fast charger")
+
+
+def test_now_is_taken_in_utc_to_the_second() -> None:
+    jakarta = timezone(timedelta(hours=7))
+    assert generate(now=datetime(2025, 3, 14, 10, 0, 0, 999_999, tzinfo=jakarta), customers=10) == generate(
+        now=NOW, customers=10)
+    with pytest.raises(ValueError, match="aware"):
+        generate(now=datetime(2025, 3, 14), customers=10)
+    with pytest.raises(ValueError, match="at least 6"):
+        generate(now=NOW, customers=5)
+
+
+def test_a_demo_sized_dataset_looks_like_a_customer_base() -> None:
+    data = generate(now=NOW, customers=400, seed=1)
+    customers = data.customers
+    languages = Counter(c.fields.language for c in customers)
+    assert 0.06 < languages["en"] / len(customers) < 0.2
+    regions = Counter(c.fields.region for c in customers)
+    assert set(regions) == set(AREA_CODES) and regions.most_common(1)[0][0] == "jakarta"
+    foreign = {locate(p).country for c in customers for p in c.fields.phones} - {"ID"}
+    assert foreign == {"AU", "SG", "GB"}
+    assert {c.fields.value_tier for c in customers} == {"bronze", "silver", "gold", "platinum"}
+    assert {o.status for o in data.orders} == {"placed", "paid", "shipped", "delivered", "cancelled", "returned"}
+    assert {c.channel for c in data.contacts} == {"call", "email", "web", "chat"}
+    assert sum(i.paid_minor < i.amount_minor for i in data.invoices) > 20
+    assert any(c.cross_sell_accepted for c in data.contacts)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32), customers=st.integers(6, 40))
+def test_every_dataset_is_consistent(seed: int, customers: int) -> None:
+    check_consistent(generate(now=NOW, customers=customers, seed=seed), customers)
+
+
+def check_consistent(data: CrmDataset, size: int) -> None:
+    ids = [c.customer_id for c in data.customers]
+    assert len(ids) == len(set(ids)) == size and all(i.isdigit() and len(i) == 8 for i in ids)
+    phones = [p for c in data.customers for p in c.fields.phones]
+    assert len(phones) == len(set(phones))
+    for customer in data.customers:
+        fields = customer.fields
+        assert fields.name and fields.phones and customer.created_at < NOW
+        for phone in fields.phones:
+            assert normalize_e164(phone) == phone
+            where = locate(phone)
+            if where.kind == "fixed":  # a landline is in the customer's own city
+                assert where.region == fields.region and where.area_code == AREA_CODES[fields.region or ""]
+            else:
+                assert where.kind in ("mobile", "foreign")
+        assert fields.email is None or EMAIL.fullmatch(fields.email)
+    emails = [c.fields.email for c in data.customers if c.fields.email]
+    assert len(emails) == len(set(emails))
+
+    skus = {p.sku for p in data.products}
+    created = {c.customer_id: c.created_at for c in data.customers}
+    assert all(c.sku in skus and c.complement_sku in skus and c.sku != c.complement_sku for c in data.complements)
+    held = [(h.customer_id, h.sku) for h in data.holdings]
+    assert len(held) == len(set(held))
+    assert all(h.sku in skus and created[h.customer_id] < h.since <= NOW for h in data.holdings)
+    orders = {o.order_number: o for o in data.orders}
+    assert len(orders) == len(data.orders)
+    for order in data.orders:
+        assert order.customer_id in created and all(item.sku in skus for item in order.items)
+        assert order.placed_at <= NOW and (order.shipped_at is None or order.placed_at < order.shipped_at <= NOW)
+        assert (order.shipment_status == "delivered") == (order.status == "delivered")
+    invoices = [i.invoice_number for i in data.invoices]
+    assert len(invoices) == len(set(invoices))
+    for invoice in data.invoices:
+        assert invoice.customer_id in created and 0 <= invoice.paid_minor <= invoice.amount_minor
+        assert invoice.order_number is None or orders[invoice.order_number].customer_id == invoice.customer_id
+        assert (invoice.paid_at is not None) == (invoice.paid_minor == invoice.amount_minor)
+    for contact in data.contacts:
+        assert created[contact.customer_id] < contact.at <= NOW
+        assert set(contact.cross_sell_accepted) <= set(contact.cross_sell_offered) <= skus
+    for case in data.cases:
+        assert created[case.customer_id] < case.opened_at <= NOW
+        assert (case.closed_at is not None) == (case.status in ("resolved", "closed"))
