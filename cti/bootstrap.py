@@ -14,14 +14,31 @@ from aiohttp import web
 from cti.ari import AriClient
 from cti.controller import CallController
 from cti.controller.call_controller import Clock
+from cti.controller.crm_bridge import crm_identify
+from cti.crm.store import CrmStore
+from cti.screenpop.service import ScreenPop
 from cti.scripting import load_script_file
 from cti.scripting.store import ScriptStore
 from cti.settings import Settings
 from cti.state import LiveStore
 from cti.storage import Database
-from cti.web import API_MODULES, CONTROLLER, DATABASE, SETTINGS, routes, scripts, supervision, ui
+from cti.web import (
+    API_MODULES,
+    CONTROLLER,
+    CRM,
+    DATABASE,
+    HUB,
+    SCREENPOP,
+    SETTINGS,
+    desktop,
+    routes,
+    scripts,
+    supervision,
+    ui,
+)
 from cti.web.auth import TokenCache, make_auth_middleware
 from cti.web.errors import error_middleware
+from cti.web.sockets import Hub
 
 __all__ = ["create_app"]
 
@@ -36,11 +53,14 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
                           client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[DATABASE] = database
+    hub = app[HUB] = Hub()
+    crm = app[CRM] = CrmStore(database)
+    script_store = ScriptStore(database)
 
     async def storage(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()
         await database.ensure_user_token("admin", "admin", settings.admin_token.get_secret_value())
-        await ScriptStore(database).install(load_script_file())  # the shipped scripts, on a new database
+        await script_store.install(load_script_file())  # the shipped scripts, on a new database
         yield
         await database.close()
 
@@ -55,17 +75,23 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         await ari.start()
         ctl = CallController(settings, ari, live, database, clock=clock)
         app[CONTROLLER] = ctl
+        ctl.identify = crm_identify(crm)
+        screenpop = app[SCREENPOP] = ScreenPop(hub, crm, script_store, database, calls=ctl.core.calls.get,
+                                               clock=ctl.clock, company=settings.company_name)
+        ctl.observers.append(screenpop.observe)
         await ctl.start()
         if connect_timeout > 0:
             await ctl.wait_connected(connect_timeout)
         yield
+        await hub.close()
         await ctl.close()
+        await screenpop.drain()
         await ari.close()
         await live.close()
 
     app.cleanup_ctx.extend([storage, controller])
     app.add_routes(routes)
-    app[API_MODULES] = (ui, supervision, scripts)
+    app[API_MODULES] = (ui, supervision, scripts, desktop)
     for module in app[API_MODULES]:
         app.add_routes(module.routes)
     return app

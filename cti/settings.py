@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     callback_ring_timeout: float = Field(30.0, gt=0, le=120, description="seconds a customer's phone rings")
     max_call_setups: int = Field(
         64, ge=1, le=100_000, description="calls being answered and queued at once; beyond it callers get congestion")
+    dispositions: tuple[str, ...] = Field(
+        ("resolved", "follow_up", "sale", "no_sale", "callback_requested", "complaint", "escalated", "wrong_number"),
+        description="disposition codes an agent picks at wrap-up")
+    company_name: str = Field("cti", max_length=64, description="how scripts name the company")
     max_arrival_rate: float = Field(0.0, ge=0, description="arrivals per second admitted; 0 for no ceiling")
     rtp_start: int = Field(10000, ge=1024, le=65000)
     rtp_end: int = Field(20000, ge=1024, le=65535)

@@ -5,14 +5,21 @@ from __future__ import annotations
 from aiohttp import web
 
 from cti.controller import CallController
+from cti.crm.store import CrmStore
+from cti.screenpop.service import ScreenPop
 from cti.settings import Settings
 from cti.storage import Database
 from cti.web.openapi import ApiModule
+from cti.web.sockets import Hub
 
-__all__ = ["API_MODULES", "CONTROLLER", "DATABASE", "SETTINGS"]
+__all__ = ["API_MODULES", "CONTROLLER", "CRM", "DATABASE", "HUB", "SCREENPOP", "SETTINGS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 CONTROLLER = web.AppKey("controller", CallController)
 API_MODULES = web.AppKey("api_modules", tuple[ApiModule, ...])
 """The domain HTTP modules mounted beside the core routes; ``/openapi.json`` describes them too."""
+HUB = web.AppKey("hub", Hub)
+"""The websocket fan-out every page's live view goes through."""
+CRM = web.AppKey("crm", CrmStore)
+SCREENPOP = web.AppKey("screenpop", ScreenPop)

@@ -1,0 +1,264 @@
+"""The screen pop: when a call is offered to an agent, push who is calling and what to do to their desktop.
+
+Observes the call controller's commands (never blocks them): an offer builds the pop — the CRM record,
+products owned, contact history, open orders and cases, balance due, the IVR path, why routing chose this
+agent, the top cross-sell offers and the call script — and publishes it on the agent's topic only
+(``agent:<id>``). Call and agent changes follow on the same topic, numbered, so a desktop that reconnects
+is replayed what it missed or gets the current pop again in its snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from cti.calls import AgentChanged, Call, CallChanged, CallState, Command, OfferCall
+from cti.crm.records import MINOR_PER_MAJOR, CustomerRecord, CustomerView
+from cti.crm.store import CrmStore
+from cti.routing import Agent
+from cti.screenpop import crosssell
+from cti.scripting import Factors, Script, advance, billing_state, render_path, select_script
+from cti.scripting.store import ScriptStore
+from cti.storage import Database, StorageError
+
+__all__ = ["Publisher", "ScreenPop", "agent_frame", "agent_topic", "call_frame", "customer_frame"]
+
+log = logging.getLogger("cti.screenpop")
+
+Clock = Callable[[], datetime]
+
+
+class Publisher(Protocol):
+    """Where frames go (the websocket hub): numbered per topic, kept briefly for replay."""
+
+    def publish(self, name: str, type_: str, data: Any) -> object: ...
+
+
+def agent_topic(agent_id: str) -> str:
+    return f"agent:{agent_id}"
+
+
+@dataclass(slots=True)
+class _Pop:
+    call_id: str
+    frame: dict[str, Any]
+    script: Script | None
+    data: dict[str, Any]
+    language: str
+    factors: Factors
+
+
+class ScreenPop:
+    def __init__(self, hub: Publisher, crm: CrmStore, scripts: ScriptStore, db: Database, *,
+                 calls: Callable[[str], Call | None], clock: Clock, company: str = "cti") -> None:
+        self.hub = hub
+        self.crm = crm
+        self.scripts = scripts
+        self.db = db
+        self.calls = calls
+        self.clock = clock
+        self.company = company
+        self.pops: dict[str, _Pop] = {}  # agent id -> the pop of their current (or last) call
+        self.agents: dict[str, Agent] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.latency: list[float] = []  # offer -> pop published, seconds (for /metrics and the benchmark)
+
+    # -- observer of the controller's commands ------------------------------------------------------------
+    def observe(self, command: Command) -> None:
+        if isinstance(command, OfferCall):
+            task = asyncio.get_running_loop().create_task(self._offer(command, self.clock()))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif isinstance(command, CallChanged) and command.call.agent_id is not None:
+            self.hub.publish(agent_topic(command.call.agent_id), "call", call_frame(command.call))
+        elif isinstance(command, AgentChanged):
+            self.agents[command.agent.agent_id] = command.agent
+            self.hub.publish(agent_topic(command.agent.agent_id), "agent", agent_frame(command.agent))
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def snapshot(self, agent_id: str) -> dict[str, Any]:
+        pop = self.pops.get(agent_id)
+        agent = self.agents.get(agent_id)
+        call = self.calls(pop.call_id) if pop is not None else None
+        return {"agent": None if agent is None else agent_frame(agent),
+                "pop": None if pop is None else pop.frame,
+                "call": None if call is None else call_frame(call)}
+
+    def script_progress(self, agent_id: str, call_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """Validate the answers so far and render the path: the desktop's next script steps."""
+        pop = self.pops.get(agent_id)
+        if pop is None or pop.call_id != call_id or pop.script is None:
+            raise KeyError(call_id)
+        progress = advance(pop.script, pop.factors, answers)
+        return {"script_id": pop.script.id, "steps": [s.as_json() for s in render_path(
+            pop.script, progress, pop.language, pop.data)], "complete": progress.complete,
+            "answers": progress.record()}
+
+    # -- building the pop -----------------------------------------------------------------------------------
+    async def _offer(self, offer: OfferCall, offered_at: datetime) -> None:
+        call = self.calls(offer.call_id)
+        if call is None:
+            return
+        started = asyncio.get_running_loop().time()
+        try:
+            pop = await self._build(call, offer.agent_id, offered_at)
+        except (StorageError, ValueError) as exc:  # the agent still gets the call, with what we know
+            log.warning("screen pop of call %s without the CRM: %s", call.call_id, exc)
+            pop = _Pop(call.call_id, {**_base_frame(call, offered_at), "customer": None, "error": str(exc)},
+                       None, {}, call.routing.language or "id", Factors())
+        self.pops[offer.agent_id] = pop
+        self.hub.publish(agent_topic(offer.agent_id), "offer", pop.frame)
+        self.latency.append(asyncio.get_running_loop().time() - started)
+        del self.latency[:-1000]
+
+    async def _build(self, call: Call, agent_id: str, now: datetime) -> _Pop:
+        view = await self.crm.customer_view(call.customer_id, contacts=5) if call.customer_id else None
+        if view is None and call.caller_number != "anonymous":
+            customer = await self.crm.customer_by_phone(call.caller_number)
+            if customer is not None and customer.forgotten_at is None:
+                call.customer_id = customer.customer_id
+                view = await self.crm.customer_view(customer.customer_id, contacts=5)
+        language = call.routing.language or (view.language if view else "id")
+        offers, suppressed, promotions = await self._offers(view, now)
+        balance = Decimal(view.balance_due_minor) / MINOR_PER_MAJOR if view else Decimal(0)
+        due_date = view.unpaid_invoices[0].due_date if view and view.unpaid_invoices else None
+        today = now.astimezone(UTC).date()
+        reason = _reason(call)
+        factors = Factors(reason=reason, value_tier=call.routing.value_tier or (view.customer.value_tier if view
+                                                                                else None),
+                          cross_sell=bool(offers), promotion=bool(promotions),
+                          billing=billing_state(balance, due_date, today))
+        agent = self.agents.get(agent_id)
+        data = {
+            "customer": _customer_data(view.customer if view else None),
+            "call": {"reason": reason, "service_number": call.service_number, "caller_number": call.caller_number,
+                     "order_number": (call.ivr or {}).get("attributes", {}).get("order_number")},
+            "agent": {"name": agent.name if agent and agent.name else agent_id},
+            "company": {"name": self.company},
+            "billing": {"balance_due": balance, "due_date": due_date.isoformat() if due_date else None,
+                        "overdue_days": (today - due_date).days if due_date and today > due_date else 0},
+            "offer": offers[0].view(language) if offers else None,
+            "promotion": None if not promotions else {"text": promotions[0].text(language),
+                                                      "ends_on": promotions[0].ends_at.date().isoformat()},
+        }
+        script: Script | None = None
+        steps: list[dict[str, object]] = []
+        active = await self.scripts.active_scripts()
+        if active:
+            script = select_script(active, factors)
+            steps = [s.as_json() for s in render_path(script, advance(script, factors, {}), language, data)]
+        frame = {
+            **_base_frame(call, now),
+            "language": language,
+            "customer": None if view is None else customer_frame(view),
+            "crosssell": {"offers": [o.view(language) for o in offers], "suppressed": suppressed},
+            "script": None if script is None else {"script_id": script.id, "title": _title(script, language),
+                                                   "steps": steps, "factors": {
+                                                       "reason": factors.reason, "value_tier": factors.value_tier,
+                                                       "cross_sell": factors.cross_sell,
+                                                       "promotion": factors.promotion, "billing": factors.billing}},
+        }
+        return _Pop(call.call_id, frame, script, data, language, factors)
+
+    async def _offers(self, view: CustomerView | None, now: datetime) -> tuple[
+            list[crosssell.Offer], str | None, list[crosssell.Promotion]]:
+        if view is None:
+            return [], "unknown_caller", []
+        record = view.customer
+        customer = crosssell.Customer(
+            customer_id=record.customer_id, segment=record.segment, value_tier=record.value_tier,
+            language=record.language, consent=crosssell.Consent(
+                marketing=record.consent.marketing_calls, profiling=record.consent.data_sharing))
+        catalog = [crosssell.Product(p.sku, {"id": p.name_id, "en": p.name_en}, p.category,
+                                     Decimal(p.price_minor) / MINOR_PER_MAJOR, p.active)
+                   for p in await self.crm.catalog(include_inactive=True)]
+        complements = [crosssell.Complement(c.sku, c.complement_sku, min(1.0, c.weight))
+                       for c in await self.crm.complements() if c.weight > 0]
+        promotions = [crosssell.Promotion(p.promotion_id, {"id": p.text_id, "en": p.text_en}, p.boost, p.starts_at,
+                                          p.ends_at, sku=p.sku, category=p.category,
+                                          segments=frozenset({p.segment}) if p.segment else frozenset())
+                      for p in await self.crm.active_promotions(now, segment=record.segment)]
+        segment = None
+        if record.segment and record.consent.data_sharing:
+            by_customer: dict[str, set[str]] = {}
+            for holding in await self.crm.segment_holdings(record.segment):
+                by_customer.setdefault(holding.customer_id, set()).add(holding.sku)
+            segment = crosssell.SegmentStats.from_holdings(record.segment, by_customer.values())
+        ranking = crosssell.rank_offers(customer, [o.product.sku for o in view.owned], catalog, now=now,
+                                        complements=complements, segment=segment, promotions=promotions)
+        return list(ranking.offers), ranking.suppressed, promotions
+
+
+def _reason(call: Call) -> str | None:
+    ivr = call.ivr or {}
+    attributes = ivr.get("attributes") or {}
+    return attributes.get("intent") or call.routing.problem_type or attributes.get("problem_type")
+
+
+def _title(script: Script, language: str) -> str:
+    title = getattr(script, "title", None)
+    if isinstance(title, dict):
+        return str(title.get(language) or title.get("id") or script.id)
+    return str(title or script.id)
+
+
+def _customer_data(customer: CustomerRecord | None) -> dict[str, Any] | None:
+    if customer is None:
+        return None
+    return {"name": customer.name, "customer_id": customer.customer_id, "value_tier": customer.value_tier,
+            "segment": customer.segment, "region": customer.region, "language": customer.language}
+
+
+def customer_frame(view: CustomerView) -> dict[str, Any]:
+    c = view.customer
+    return {
+        "customer_id": c.customer_id, "name": c.name, "phones": list(c.phones), "email": c.email,
+        "address": c.address, "city": c.city, "region": c.region, "language": c.language, "segment": c.segment,
+        "value_tier": c.value_tier, "lifetime_value": str(Decimal(c.lifetime_value_minor) / MINOR_PER_MAJOR),
+        "balance_due": str(Decimal(view.balance_due_minor) / MINOR_PER_MAJOR),
+        "products": [{"sku": o.product.sku, "name": o.product.name(c.language), "since": o.since.date().isoformat()}
+                     for o in view.owned],
+        "contacts": [{"at": k.at.isoformat(), "channel": k.channel, "reason": k.reason, "disposition": k.disposition,
+                      "notes": k.notes, "agent_id": k.agent_id} for k in view.contacts],
+        "open_orders": [{"order_number": o.order_number, "status": o.status, "shipment_status": o.shipment_status,
+                         "placed_at": o.placed_at.isoformat(), "total": str(Decimal(o.total_minor) / MINOR_PER_MAJOR)}
+                        for o in view.open_orders],
+        "open_cases": [{"case_id": k.case_id, "subject": k.subject, "status": k.status, "priority": k.priority}
+                       for k in view.open_cases],
+        "unpaid_invoices": [{"invoice_number": i.invoice_number, "due_date": i.due_date.isoformat(),
+                             "due": str(Decimal(i.due_minor) / MINOR_PER_MAJOR)} for i in view.unpaid_invoices],
+    }
+
+
+def _base_frame(call: Call, offered_at: datetime) -> dict[str, Any]:
+    offered = [d for d in call.decisions if d.kind == "offered"]
+    return {
+        "call_id": call.call_id, "offered_at": offered_at.isoformat(), "caller_number": call.caller_number,
+        "caller_name": call.caller_name, "service_number": call.service_number, "queue": call.queue,
+        "attributes": call.routing.attributes(call.service_number), "ivr": call.ivr,
+        "routing": None if not offered else {"reason": offered[-1].reason, "strategy": offered[-1].strategy,
+                                              "candidates": offered[-1].candidate_count,
+                                              "step": offered[-1].step, "route": offered[-1].route},
+        "customer_id": call.customer_id,
+    }
+
+
+def call_frame(call: Call) -> dict[str, Any]:
+    return {"call_id": call.call_id, "state": call.state.value, "queue": call.queue,
+            "caller_number": call.caller_number, "answered_at": call.answered_at.isoformat()
+            if call.answered_at else None, "ended": call.state is CallState.ENDED,
+            "outcome": call.outcome.value if call.outcome else None}
+
+
+def agent_frame(agent: Agent) -> dict[str, Any]:
+    return {"agent_id": agent.agent_id, "name": agent.name, "state": agent.state.value, "reason": agent.reason,
+            "extension": agent.extension, "call_id": agent.call_id,
+            "state_since": agent.state_since.isoformat() if agent.state_since else None}
