@@ -1,0 +1,171 @@
+"""The agent desktop in a real headless Chromium, with real calls: screen pop, script, cross-sell, wrap-up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from playwright.async_api import expect
+
+from cti.crm.seed import generate, load
+from cti.crm.store import CrmStore
+from cti.settings import Settings
+from cti.sim.sipp import SippAgent, SippCaller
+from tests.e2e.conftest import Cti, start_phone
+from tests.support import browser_page
+
+BUDI = ("02155501001", "Budi Santoso")  # seeded: Jakarta, gold, owns PLAN-L, FIBER-100, PHONE-X1, owes Rp 750.000
+DEWI = ("0225550303", "Dewi <script>alert(1)</script> Lestari")
+
+
+async def seed(cti: Cti) -> None:
+    await load(cti.db, generate(now=datetime.now(UTC), customers=30, seed=7))
+
+
+def url(cti: Cti, token: str) -> str:
+    return f"{cti.client.make_url('/ui/desktop.html')}#token={token}"
+
+
+async def test_agent_gets_the_pop_follows_the_script_and_wraps_up(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    await seed(cti)
+    start_phone(phones, base_settings, "7001", ring_ms=300)
+    token = await cti.create_agent("ana", "Ana Wijaya")
+    bob_token = await cti.create_agent("bob", "Bob")
+    bob_frames: list[dict[str, Any]] = []
+    async with browser_page() as page, aiohttp.ClientSession() as http, http.ws_connect(
+            cti.client.make_url("/ws/desktop"), headers={"Authorization": f"Bearer {bob_token}"}) as bob:
+        await page.goto(url(cti, token))
+        await page.fill("#extension", "7001")
+        await page.click("#login")
+        await expect(page.locator("#agent-state")).to_have_text("ready")
+        await expect(page.locator("#link")).to_have_text("connected")
+
+        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=5000)
+        callers.append(caller)
+        await expect(page.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
+        assert await page.text_content("#customer-tier") == "gold"
+        assert await page.text_content("#customer-balance") == "Rp 750.000"
+        products = await page.locator("#products li").all_text_contents()
+        assert len(products) == 3
+        assert "longest_idle" in (await page.text_content("#routing-reason") or "")
+        offers = await page.locator("#crosssell li").all_text_contents()
+        assert 1 <= len(offers) <= 3 and all(" — " in o for o in offers)  # a name and a reason each
+        steps = await page.locator("#script .step").all_text_contents()
+        assert steps and "Budi Santoso" in " ".join(steps)  # the template filled in the customer's name
+        assert await cti.api("GET", "/api/scripts")  # the shipped scripts were installed
+
+        # Answer the first question the script asks; the next steps come back over the socket.
+        first = page.locator("#script button[data-answer]").first
+        answered_step = await first.evaluate("b => b.closest('.step').dataset.step")
+        answered_value = await first.get_attribute("data-answer")
+        await first.click()
+        await expect(page.locator(f'.step[data-step="{answered_step}"] button.chosen')).to_have_count(1)
+
+        assert await asyncio.to_thread(caller.wait, 30) == 0
+        await page.wait_for_selector("#wrapup:not([hidden])", timeout=15000)
+        await page.select_option("#disposition", "sale")
+        await page.fill("#notes", "Wants the mesh router <b>next month</b>")
+        await page.check("input.accept >> nth=0")
+        accepted = await page.locator("input.accept >> nth=0").get_attribute("value")
+        await page.click("#save-wrapup")
+        await page.wait_for_selector("#wrapup-saved:not([hidden])")
+        await expect(page.locator("#agent-state")).to_have_text("ready")
+
+        # Bob's desktop saw his own agent's frames only, never Ana's pop.
+        with_timeout = asyncio.timeout(0.5)
+        try:
+            async with with_timeout:
+                async for message in bob:
+                    bob_frames.append(json.loads(message.data))
+        except TimeoutError:
+            pass
+    assert bob_frames and bob_frames[0]["type"] == "snapshot" and bob_frames[0]["data"]["pop"] is None
+    assert all(frame["type"] != "offer" for frame in bob_frames)
+    assert all((f["data"] or {}).get("agent_id") in (None, "bob") for f in bob_frames if f["type"] == "agent")
+
+    await cti.settled()
+    record = (await cti.db.list_interactions(limit=1))[0]
+    assert (record.customer_id, record.agent_id, record.outcome) == ("10000001", "ana", "answered")
+    assert record.disposition == "sale"
+    assert record.notes == "Wants the mesh router <b>next month</b>"
+    assert record.script_answers is not None
+    stored = record.script_answers["answers"][answered_step]
+    assert stored == answered_value or stored == {"yes": True, "no": False}.get(answered_value or "")
+    assert record.script_answers["script_id"] and answered_step in record.script_answers["path"]
+    assert record.crosssell is not None and record.crosssell["accepted"] == [accepted]
+    assert accepted in record.crosssell["offered"]
+    view = await CrmStore(cti.db).customer_view("10000001")
+    assert view is not None and view.contacts[0].call_id == record.call_id
+    assert view.contacts[0].disposition == "sale" and view.contacts[0].cross_sell_accepted == (accepted,)
+
+
+async def test_html_in_a_customer_name_shows_as_text(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    await seed(cti)
+    start_phone(phones, base_settings, "7001", ring_ms=200)
+    token = await cti.create_agent("ana", "Ana")
+    await cti.login("ana", "7001")
+    async with browser_page() as page:
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+        await page.goto(url(cti, token))
+        caller = SippCaller("1500100", caller=DEWI[0], duration_ms=3000)
+        callers.append(caller)
+        await expect(page.locator("#customer-name")).to_have_text(DEWI[1], timeout=15000)
+        assert await page.text_content("#customer-name") == DEWI[1]
+        assert await page.locator("#pop script").count() == 0
+        contacts = " ".join(await page.locator("#contacts li").all_text_contents())
+        assert "<" in contacts or not contacts  # notes with HTML are text too
+        assert dialogs == []
+        assert await asyncio.to_thread(caller.wait, 30) == 0
+
+
+async def test_unknown_caller_gets_a_blank_record_to_fill_in(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=200)
+    token = await cti.create_agent("ana", "Ana")
+    await cti.login("ana", "7001")
+    async with browser_page() as page:
+        await page.goto(url(cti, token))
+        caller = SippCaller("1500100", caller="0315559876", duration_ms=6000)
+        callers.append(caller)
+        await page.wait_for_selector("#unknown:not([hidden])", timeout=15000)
+        assert await page.text_content("#customer-name") == "Unknown caller"
+        await page.fill("#new-name", "Rina Kusuma")
+        await page.click("#create-customer")
+        await expect(page.locator("#customer-name")).to_have_text("Rina Kusuma")
+        assert await page.text_content("#customer-phones") == "+62315559876"
+        assert await asyncio.to_thread(caller.wait, 30) == 0
+    await cti.settled()
+    record = (await cti.db.list_interactions(limit=1))[0]
+    customer = await CrmStore(cti.db).customer_by_phone("+62315559876")
+    assert customer is not None and customer.name == "Rina Kusuma" and customer.region == "surabaya"
+    assert record.customer_id == customer.customer_id
+
+
+async def test_desktop_socket_checks_who_is_calling(cti: Cti) -> None:
+    token = await cti.create_agent("ana")
+    await cti.create_agent("bob")
+    async with aiohttp.ClientSession() as http:
+        for headers, status in (({}, 401), ({"Authorization": "Bearer nope"}, 401)):
+            async with http.get(cti.client.make_url("/ws/desktop"), headers=headers) as response:
+                assert response.status == status
+        # An agent may not open another agent's desktop.
+        async with http.get(cti.client.make_url("/ws/desktop?agent_id=bob"),
+                            headers={"Authorization": f"Bearer {token}"}) as response:
+            assert response.status == 403
+        async with http.ws_connect(cti.client.make_url(f"/ws/desktop?token={token}")) as ws:
+            snapshot = await ws.receive_json(timeout=5)
+            assert snapshot["type"] == "snapshot" and snapshot["data"]["agent"]["agent_id"] == "ana"
+            await ws.send_str("{garbage")
+            assert (await ws.receive_json(timeout=5))["type"] == "error"
+            await ws.send_json({"type": "script", "call_id": "nope", "answers": {}})
+            reply = await ws.receive_json(timeout=5)
+            assert reply["type"] == "error" and "no script" in reply["error"]["message"]
