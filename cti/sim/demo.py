@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import secrets
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,11 @@ from aiohttp import web
 from cti.asterisk import AsteriskError, AsteriskRoot
 from cti.bootstrap import create_app
 from cti.controller import CallController
+from cti.crm.seed import generate, load
 from cti.settings import Settings, SettingsError, load_settings
 from cti.sim.sipp import SippAgent, SippCaller, SippError, sipp_binary
 from cti.storage import AgentRecord
-from cti.web import CONTROLLER, DATABASE
+from cti.web import CONTROLLER, CRM, DATABASE
 
 __all__ = ["run_demo"]
 
@@ -39,8 +42,9 @@ AGENT_PROFILES = (
     {"region": "bandung", "skills": {"care": 4}}, {"region": "surabaya", "skills": {"care": 8, "billing": 2}},
 )
 DEMO_RULES = Path(__file__).with_name("demo-routing.yaml")
-CALLER_NUMBERS = ("0215550101", "0225550102", "0315550103", "+6281234500104", "0615550105", "03615550106",
-                  "04115550107", "+6591234567")
+# Seeded CRM customers (a rich screen pop: cti.crm.seed's fixed customers) and unknown callers.
+CALLER_NUMBERS = ("02155501001", "0315550202", "0225550303", "+61412345004", "0615550505", "0411555606",
+                  "0215550101", "0315550103", "+6281234500104", "03615550106", "+6591234567")
 
 
 def run_demo(*, minutes: float, agents: int, rate: float) -> int:
@@ -83,6 +87,11 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        if await app[CRM].customer("10000001") is None:
+            print("seeding the CRM with demo customers, products, orders and invoices", flush=True)
+            await load(app[DATABASE], generate(now=datetime.now(UTC), customers=500))
+        _, desk_token = await app[DATABASE].create_user(f"desk-{secrets.token_hex(3)}", "agent", "agent1") \
+            if agents else (None, "")
         for n, ext in enumerate(settings.sim_agent_extensions()[:agents]):
             agent_id = f"agent{n + 1}"
             if agent_id not in controller.core.agents:
@@ -104,6 +113,14 @@ Routing rules: {settings.routing_rules} (1500100 care, by the caller's region fi
   Live calls, with every routing decision and its reasons:
                   curl -H 'Authorization: Bearer {token}' {base}/api/calls
   Metrics         curl -H 'Authorization: Bearer {token}' {base}/metrics
+
+Pages (the token is in the link; keep it to yourself):
+  Agent desktop of agent1 (screen pops as its calls come in)
+                  {base}/ui/desktop.html#token={desk_token}
+  Supervisor dashboard
+                  {base}/ui/dashboard.html#token={token}
+  Workforce management
+                  {base}/ui/wfm.html#token={token}
 
 Press Ctrl-C to stop.
 """, flush=True)
