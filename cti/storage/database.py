@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -20,7 +20,7 @@ from typing import Any, Final, Self
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Executable, String, Table, event, select, text
+from sqlalchemy import Connection, Executable, String, Table, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -316,6 +316,35 @@ class Database:
             )
             for row in rows
         ]
+
+    async def interactions_between(self, start: datetime, end: datetime, *,
+                                   queues: Collection[str] | None = None) -> list[InteractionRecord]:
+        """Calls with any instant in [start, end): arrived before ``end`` and not ended before ``start``
+        (reports, forecasts). An hour of margin before ``start`` keeps the after-call work of calls that ended
+        just before it."""
+        _check(_INTERACTIONS, {"arrived_at": start, "ended_at": end})
+        query = select(Interaction).where(
+            Interaction.arrived_at < end,
+            (Interaction.ended_at.is_(None)) | (Interaction.ended_at >= start - timedelta(hours=1)))
+        if queues is not None:
+            query = query.where(Interaction.queue.in_(list(queues)))
+        query = query.order_by(Interaction.arrived_at, Interaction.call_id)
+        async with self._transaction("read interactions in a period") as session:
+            return [_interaction_record(row) for row in await session.scalars(query)]
+
+    async def agent_states_between(self, start: datetime, end: datetime) -> list[AgentStateRecord]:
+        """State changes in [start, end) plus each agent's last change before ``start`` (the state it was in),
+        oldest first."""
+        _check(_AGENT_STATES, {"at": start})
+        latest = (select(AgentStateChange.agent_id, func.max(AgentStateChange.id).label("id"))
+                  .where(AgentStateChange.at < start).group_by(AgentStateChange.agent_id).subquery())
+        before = select(AgentStateChange).join(latest, AgentStateChange.id == latest.c.id)
+        inside = select(AgentStateChange).where(AgentStateChange.at >= start, AgentStateChange.at < end)
+        async with self._transaction("read agent states in a period") as session:
+            rows = list(await session.scalars(before)) + list(await session.scalars(inside))
+        rows.sort(key=lambda row: (row.at, row.id))
+        return [AgentStateRecord(agent_id=row.agent_id, state=row.state, reason=row.reason, extension=row.extension,
+                                 at=row.at) for row in rows]
 
     # -- internals ---------------------------------------------------------------------------
 

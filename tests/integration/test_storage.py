@@ -430,3 +430,31 @@ async def test_supervisor_scope_round_trips(db: Database) -> None:
     assert (await db.set_user_scope("sue", None)).scope is None
     with pytest.raises(StorageError, match="no such user"):
         await db.set_user_scope("nobody", None)
+
+
+async def test_period_reads_for_reports(db: Database) -> None:
+    for call_id, arrived, ended, queue in (
+        ("before", T0 - timedelta(hours=3), T0 - timedelta(hours=2), "care"),  # long over: not in the period
+        ("edge", T0 - timedelta(minutes=10), T0 - timedelta(minutes=5), "care"),  # its wrap-up may reach in
+        ("inside", T0 + timedelta(minutes=1), T0 + timedelta(minutes=4), "care"),
+        ("other", T0 + timedelta(minutes=2), T0 + timedelta(minutes=3), "sales"),
+        ("live", T0 + timedelta(minutes=20), None, "care"),
+        ("after", T0 + timedelta(hours=2), T0 + timedelta(hours=2, minutes=1), "care"),
+    ):
+        await db.save_interaction(interaction(call_id, queue=queue, arrived_at=arrived, ended_at=ended))
+    period = (T0, T0 + timedelta(hours=1))
+    assert [r.call_id for r in await db.interactions_between(*period)] == ["edge", "inside", "other", "live"]
+    assert [r.call_id for r in await db.interactions_between(*period, queues=["sales"])] == ["other"]
+
+    for record in (
+        AgentStateRecord("a1", "ready", None, "7001", T0 - timedelta(hours=2)),
+        AgentStateRecord("a1", "not_ready", "lunch", "7001", T0 - timedelta(minutes=30)),  # a1's state at T0
+        AgentStateRecord("a1", "ready", None, "7001", T0 + timedelta(minutes=10)),
+        AgentStateRecord("a2", "ready", None, "7002", T0 + timedelta(minutes=50)),
+        AgentStateRecord("a2", "logged_out", None, None, T0 + timedelta(hours=1)),  # at the end: excluded
+    ):
+        await db.record_agent_state(record)
+    states = await db.agent_states_between(*period)
+    assert [(s.agent_id, s.state, s.at - T0) for s in states] == [
+        ("a1", "not_ready", timedelta(minutes=-30)), ("a1", "ready", timedelta(minutes=10)),
+        ("a2", "ready", timedelta(minutes=50))]
