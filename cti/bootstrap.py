@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -15,12 +16,15 @@ from cti.ari import AriClient
 from cti.controller import CallController
 from cti.controller.call_controller import Clock
 from cti.controller.crm_bridge import crm_identify
+from cti.controller.stats_feed import StatsFeed
 from cti.crm.store import CrmStore
 from cti.screenpop.service import ScreenPop
 from cti.scripting import load_script_file
 from cti.scripting.store import ScriptStore
 from cti.settings import Settings
 from cti.state import LiveStore
+from cti.stats import MetricsConfig
+from cti.stats.windows import day_start
 from cti.storage import Database
 from cti.web import (
     API_MODULES,
@@ -30,6 +34,8 @@ from cti.web import (
     HUB,
     SCREENPOP,
     SETTINGS,
+    STATS,
+    dashboard,
     desktop,
     routes,
     scripts,
@@ -79,11 +85,22 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         screenpop = app[SCREENPOP] = ScreenPop(hub, crm, script_store, database, calls=ctl.core.calls.get,
                                                clock=ctl.clock, company=settings.company_name)
         ctl.observers.append(screenpop.observe)
+        tz = ZoneInfo(settings.timezone)
+        feed = app[STATS] = StatsFeed(
+            hub, ctl.clock, lambda: ctl.core.rules, lambda: ctl.core.agents, tz,
+            MetricsConfig(service_level_seconds=settings.service_level_seconds),
+            ivr_source=lambda: ctl.ivr.calls if ctl.ivr is not None else ())
+        ctl.observers.append(feed.observe)
         await ctl.start()
+        midnight = day_start(ctl.clock().astimezone(tz).date(), tz)
+        feed.restore(await database.interactions_between(midnight, ctl.clock()),
+                     await database.agent_states_between(midnight, ctl.clock()), ctl.core.agents.values())
+        feed.start()
         if connect_timeout > 0:
             await ctl.wait_connected(connect_timeout)
         yield
         await hub.close()
+        await feed.close()
         await ctl.close()
         await screenpop.drain()
         await ari.close()
@@ -91,7 +108,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
 
     app.cleanup_ctx.extend([storage, controller])
     app.add_routes(routes)
-    app[API_MODULES] = (ui, supervision, scripts, desktop)
+    app[API_MODULES] = (ui, supervision, scripts, desktop, dashboard)
     for module in app[API_MODULES]:
         app.add_routes(module.routes)
     return app

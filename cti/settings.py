@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     dispositions: tuple[str, ...] = Field(
         ("resolved", "follow_up", "sale", "no_sale", "callback_requested", "complaint", "escalated", "wrong_number"),
         description="disposition codes an agent picks at wrap-up")
+    timezone: str = Field("Asia/Jakarta", description="the contact center's day for statistics and reports")
+    service_level_seconds: float = Field(20.0, gt=0, le=600, description="T of the service level (answered within T)")
     company_name: str = Field("cti", max_length=64, description="how scripts name the company")
     max_arrival_rate: float = Field(0.0, ge=0, description="arrivals per second admitted; 0 for no ceiling")
     rtp_start: int = Field(10000, ge=1024, le=65000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cti.controller import CallController
+from cti.controller.stats_feed import StatsFeed
 from cti.crm.store import CrmStore
 from cti.screenpop.service import ScreenPop
 from cti.settings import Settings
@@ -12,7 +13,7 @@ from cti.storage import Database
 from cti.web.openapi import ApiModule
 from cti.web.sockets import Hub
 
-__all__ = ["API_MODULES", "CONTROLLER", "CRM", "DATABASE", "HUB", "SCREENPOP", "SETTINGS"]
+__all__ = ["API_MODULES", "CONTROLLER", "CRM", "DATABASE", "HUB", "SCREENPOP", "SETTINGS", "STATS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
@@ -23,3 +24,5 @@ HUB = web.AppKey("hub", Hub)
 """The websocket fan-out every page's live view goes through."""
 CRM = web.AppKey("crm", CrmStore)
 SCREENPOP = web.AppKey("screenpop", ScreenPop)
+STATS = web.AppKey("stats", StatsFeed)
+"""Live statistics for the dashboard."""

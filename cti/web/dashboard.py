@@ -1,0 +1,149 @@
+"""Supervisor dashboard: live statistics over a websocket, the same as JSON, and interval reports (JSON, CSV).
+
+Supervisors see only the queues and teams of their scope; agents see none of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from cti.controller.stats_feed import Scope, dashboard_topic, scope_of, view_for
+from cti.stats import agent_csv, interval_report, queue_csv
+from cti.stats.windows import day_start
+from cti.web.auth import require_role
+from cti.web.keys import CONTROLLER, DATABASE, HUB, SETTINGS, STATS
+from cti.web.openapi import operation, query_param
+
+__all__ = ["openapi_paths", "routes", "schemas"]
+
+routes = web.RouteTableDef()
+STAFF = ("supervisor", "admin")
+MAX_REPORT_DAYS = 62
+
+schemas: tuple[type[BaseModel], ...] = ()
+_REPORT_PARAMS = [query_param("from"), query_param("to"), query_param("interval", "integer"), query_param("tz"),
+                  query_param("format"), query_param("queue")]
+openapi_paths: dict[str, dict[str, Any]] = {
+    "/ws/dashboard": {"get": operation(
+        "Websocket of the supervisor dashboard: a snapshot, then a numbered 'stats' frame within a second of "
+        "every change (today, last 15 and 60 minutes; per queue and agent; the day's series)",
+        roles="supervisor (own scope), admin", params=[query_param("since", "integer"), query_param("token")],
+        ok=101)},
+    "/api/stats": {"get": operation("The live statistics the dashboard shows, as JSON",
+                                    roles="supervisor (own scope), admin")},
+    "/api/reports/queues": {"get": operation(
+        "Interval statistics per queue over local days from..to (15, 30 or 60 minute intervals); "
+        "format=csv for a download", roles="supervisor (own scope), admin", params=_REPORT_PARAMS, errors=(400,))},
+    "/api/reports/agents": {"get": operation(
+        "Interval statistics per agent, as the queue report", roles="supervisor (own scope), admin",
+        params=_REPORT_PARAMS, errors=(400,))},
+}
+
+
+def _scope(request: web.Request) -> Scope:
+    user = require_role(request, *STAFF)
+    return Scope() if user.role == "admin" else scope_of(user.scope)
+
+
+def _view(request: web.Request, scope: Scope) -> dict[str, Any]:
+    feed = request.app[STATS]
+    return view_for(feed.snapshot(), scope, request.app[CONTROLLER].core.agents, feed.series)
+
+
+@routes.get("/ws/dashboard")
+async def dashboard_socket(request: web.Request) -> web.StreamResponse:
+    scope = _scope(request)
+    feed = request.app[STATS]
+    feed.scopes[scope.key] = scope
+
+    async def snapshot() -> dict[str, Any]:
+        return _view(request, scope)
+
+    return await request.app[HUB].serve(request, dashboard_topic(scope), snapshot)
+
+
+@routes.get("/api/stats")
+async def stats(request: web.Request) -> web.Response:
+    return web.json_response(_view(request, _scope(request)), dumps=_dumps)
+
+
+async def _report(request: web.Request) -> tuple[Any, str]:
+    scope = _scope(request)
+    settings = request.app[SETTINGS]
+    query = request.query
+    try:
+        tz = ZoneInfo(query.get("tz", settings.timezone))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise web.HTTPBadRequest(reason=f"unknown time zone {query.get('tz')!r}") from exc
+    today = request.app[CONTROLLER].clock().astimezone(tz).date()
+    try:
+        first = date.fromisoformat(query.get("from", today.isoformat()))
+        last = date.fromisoformat(query.get("to", first.isoformat()))
+    except ValueError as exc:
+        raise web.HTTPBadRequest(reason="from and to are dates: YYYY-MM-DD") from exc
+    interval = query.get("interval", "30")
+    if interval not in ("15", "30", "60"):
+        raise web.HTTPBadRequest(reason="interval is 15, 30 or 60 minutes")
+    if not first <= last or (last - first).days >= MAX_REPORT_DAYS:
+        raise web.HTTPBadRequest(reason=f"from must not be after to, and the range at most {MAX_REPORT_DAYS} days")
+    queues = scope.queues
+    if "queue" in query:
+        if queues is not None and query["queue"] not in queues:
+            raise web.HTTPForbidden(reason=f"queue {query['queue']!r} is outside your scope")
+        queues = frozenset({query["queue"]})
+    start, end = day_start(first, tz), day_start(last + timedelta(days=1), tz)
+    db = request.app[DATABASE]
+    interactions = [r for r in await db.interactions_between(start, end, queues=queues) if r.queue]
+    history = await db.agent_states_between(start, end)
+    report = interval_report(first, last, tz=tz, minutes=int(interval), interactions=interactions,
+                             agent_history=history, now=min(end, request.app[CONTROLLER].clock()),
+                             include_empty=query.get("empty", "no") == "yes")
+    return report, query.get("format", "json")
+
+
+@routes.get("/api/reports/queues")
+async def queue_report(request: web.Request) -> web.Response:
+    report, fmt = await _report(request)
+    if fmt == "csv":
+        return _csv(queue_csv(report.queues), "queues.csv")
+    return web.json_response({"rows": [_flat(r) for r in report.queues]}, dumps=_dumps)
+
+
+@routes.get("/api/reports/agents")
+async def agent_report(request: web.Request) -> web.Response:
+    report, fmt = await _report(request)
+    scope = _scope(request)
+    agents = request.app[CONTROLLER].core.agents
+    rows = [r for r in report.agents if (scope.teams is None and scope.queues is None)
+            or (r.agent_id in agents and agents[r.agent_id].team in (scope.teams or ()))]
+    if fmt == "csv":
+        return _csv(agent_csv(rows), "agents.csv")
+    return web.json_response({"rows": [_flat(r) for r in rows]}, dumps=_dumps)
+
+
+def _flat(row: Any) -> dict[str, Any]:
+    """A report row as one flat object: its keys, then its counters and figures (as the CSV's columns)."""
+    out: dict[str, Any] = {}
+    for name, value in asdict(row).items():
+        if isinstance(value, dict):
+            out.update(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _csv(text: str, name: str) -> web.Response:
+    return web.Response(text=text, content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=lambda o: o.isoformat() if isinstance(o, datetime | date) else str(o))
