@@ -41,6 +41,7 @@ from cti.web import (
     scripts,
     supervision,
     ui,
+    wfm,
 )
 from cti.web.auth import TokenCache, make_auth_middleware
 from cti.web.errors import error_middleware
@@ -108,7 +109,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
 
     app.cleanup_ctx.extend([storage, controller])
     app.add_routes(routes)
-    app[API_MODULES] = (ui, supervision, scripts, desktop, dashboard)
+    app[API_MODULES] = (ui, supervision, scripts, desktop, dashboard, wfm)
     for module in app[API_MODULES]:
         app.add_routes(module.routes)
     return app

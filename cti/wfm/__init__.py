@@ -1,1 +1,96 @@
-"""Workforce management: forecast, Erlang C/A staffing, schedules, adherence (issue 7)."""
+"""Workforce management: forecast, Erlang C/A staffing, shift schedules, intraday reforecast and adherence.
+
+The pure core of issue 7: plain typed values in and out, no I/O, no clock. :mod:`cti.wfm.store` is the
+SQL adapter that keeps schedules; the HTTP API is :mod:`cti.web.wfm` and the CLI ``cti wfm``.
+"""
+
+from cti.wfm.adherence import WORKING_STATES, AdherenceException, AgentAdherence, StateChange, adherence
+from cti.wfm.erlang import QueueMetrics, erlang_a_metrics, erlang_b, erlang_c, erlang_c_metrics
+from cti.wfm.errors import InfeasibleTarget, SolverError, WfmError
+from cti.wfm.forecast import (
+    INTERVAL_CHOICES,
+    MODELS,
+    Forecast,
+    InteractionSample,
+    IntervalForecast,
+    IntervalSeries,
+    ModelScore,
+    aggregate,
+    forecast_queue,
+    mape,
+    wape,
+)
+from cti.wfm.intraday import Reforecast, reforecast_day
+from cti.wfm.scheduling import (
+    AgentAvailability,
+    BreakRule,
+    CoverageRow,
+    Schedule,
+    ScheduleProblem,
+    ShiftPattern,
+    solve_schedule,
+)
+from cti.wfm.shifts import ACTIVITY_KINDS, Activity, AgentShift
+from cti.wfm.staffing import (
+    StaffingRequest,
+    StaffingResult,
+    StaffingTable,
+    apply_shrinkage,
+    offered_traffic,
+    staff,
+    staff_batch,
+    staff_intervals,
+    staff_table,
+)
+from cti.wfm.synthetic import SyntheticPattern, expected_calls, synthetic_history
+
+__all__ = [
+    "ACTIVITY_KINDS",
+    "INTERVAL_CHOICES",
+    "MODELS",
+    "WORKING_STATES",
+    "Activity",
+    "AdherenceException",
+    "AgentAdherence",
+    "AgentAvailability",
+    "AgentShift",
+    "BreakRule",
+    "CoverageRow",
+    "Forecast",
+    "InfeasibleTarget",
+    "InteractionSample",
+    "IntervalForecast",
+    "IntervalSeries",
+    "ModelScore",
+    "QueueMetrics",
+    "Reforecast",
+    "Schedule",
+    "ScheduleProblem",
+    "ShiftPattern",
+    "SolverError",
+    "StaffingRequest",
+    "StaffingResult",
+    "StaffingTable",
+    "StateChange",
+    "SyntheticPattern",
+    "WfmError",
+    "adherence",
+    "aggregate",
+    "apply_shrinkage",
+    "erlang_a_metrics",
+    "erlang_b",
+    "erlang_c",
+    "erlang_c_metrics",
+    "expected_calls",
+    "forecast_queue",
+    "mape",
+    "offered_traffic",
+    "reforecast_day",
+    "solve_schedule",
+    "staff",
+    "staff_batch",
+    "staff_intervals",
+    "staff_table",
+    "synthetic_history",
+    "wape",
+]
