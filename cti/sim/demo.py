@@ -90,8 +90,6 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
         if await app[CRM].customer("10000001") is None:
             print("seeding the CRM with demo customers, products, orders and invoices", flush=True)
             await load(app[DATABASE], generate(now=datetime.now(UTC), customers=500))
-        _, desk_token = await app[DATABASE].create_user(f"desk-{secrets.token_hex(3)}", "agent", "agent1") \
-            if agents else (None, "")
         for n, ext in enumerate(settings.sim_agent_extensions()[:agents]):
             agent_id = f"agent{n + 1}"
             if agent_id not in controller.core.agents:
@@ -99,6 +97,7 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
             phones.append(SippAgent(settings.sim_agent_port(ext), ring_ms=random.randint(300, 1500),
                                     talk_ms=random.randint(4000, 12000)))
             await controller.login(agent_id, ext, ready=True)
+        _, desk_token = await app[DATABASE].create_user(f"desk-{secrets.token_hex(3)}", "agent", "agent1")
         base = f"http://{settings.http_host}:{settings.http_port}"
         token = settings.admin_token.get_secret_value()
         print(f"""
