@@ -6,18 +6,25 @@ bootstrapped) -> Redis live store -> ARI client -> call controller.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from cti.ari import AriClient
+from cti.asterisk import AsteriskRoot
 from cti.controller import CallController
 from cti.controller.call_controller import Clock
-from cti.controller.crm_bridge import crm_identify
+from cti.controller.crm_bridge import CrmSelfService, crm_identify
+from cti.controller.ivr import IvrRunner
+from cti.controller.ivr_speech import AsrBridge, SpeakVerbalizer, TtsPrompts
 from cti.controller.stats_feed import StatsFeed
 from cti.crm.store import CrmStore
+from cti.ivr.asr.registry import build_recognizers, parse_engines
+from cti.ivr.flow import load_flows_file
+from cti.ivr.tts import PromptRenderer
 from cti.screenpop.service import ScreenPop
 from cti.scripting import load_script_file
 from cti.scripting.store import ScriptStore
@@ -92,6 +99,8 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
             MetricsConfig(service_level_seconds=settings.service_level_seconds),
             ivr_source=lambda: ctl.ivr.calls if ctl.ivr is not None else ())
         ctl.observers.append(feed.observe)
+        if settings.ivr_flows is not None:
+            ctl.ivr = await _ivr(settings, ctl, crm)
         await ctl.start()
         midnight = day_start(ctl.clock().astimezone(tz).date(), tz)
         feed.restore(await database.interactions_between(midnight, ctl.clock()),
@@ -103,6 +112,8 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         await hub.close()
         await feed.close()
         await ctl.close()
+        if ctl.ivr is not None:
+            await ctl.ivr.close()
         await screenpop.drain()
         await ari.close()
         await live.close()
@@ -113,3 +124,29 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     for module in app[API_MODULES]:
         app.add_routes(module.routes)
     return app
+
+
+async def _ivr(settings: Settings, ctl: CallController, crm: CrmStore) -> IvrRunner:
+    """The IVR: flows validated, every static prompt rendered, speech models loaded, before calls arrive."""
+    assert settings.ivr_flows is not None
+    flows = load_flows_file(settings.ivr_flows)
+    sounds = settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir
+    renderer = PromptRenderer(sounds)
+    await renderer.render_all((text, "en" if language == "en" else "id") for text, language in flows.static_prompts())
+    recognizers = None
+    if flows.settings.speech:
+        # Loading acoustic models takes seconds: not on the event loop.
+        recognizers = await asyncio.to_thread(build_recognizers, parse_engines(settings.asr_engines))
+    identify = crm_identify(crm)
+
+    async def known_caller(number: str) -> tuple[str | None, str | None, Mapping[str, str]]:
+        identity = await identify(number)
+        if identity is None:
+            return None, None, {}
+        return identity.customer_id, identity.language, identity.attributes
+
+    log.info("IVR ready: %d flows, %s speech", len(flows.flows), "with" if recognizers else "without")
+    return IvrRunner(ctl.ari, flows, prompts=TtsPrompts(renderer),
+                     recognizer=None if recognizers is None else AsrBridge(recognizers),
+                     self_service=CrmSelfService(crm), verbalizer=SpeakVerbalizer(),
+                     on_transfer=ctl.ivr_transfer, on_end=ctl.ivr_end, identify=known_caller)

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     dispositions: tuple[str, ...] = Field(
         ("resolved", "follow_up", "sale", "no_sale", "callback_requested", "complaint", "escalated", "wrong_number"),
         description="disposition codes an agent picks at wrap-up")
+    ivr_flows: Path | None = Field(None, description="IVR flows file (YAML); none: callers go straight to routing")
+    asr_engines: str = Field("", description="speech engine per language, e.g. 'id=pocketsphinx,en=vosk:/models/en'")
+    sounds_dir: Path | None = Field(None, description="where prompts are installed; default: the Asterisk root's")
     timezone: str = Field("Asia/Jakarta", description="the contact center's day for statistics and reports")
     service_level_seconds: float = Field(20.0, gt=0, le=600, description="T of the service level (answered within T)")
     company_name: str = Field("cti", max_length=64, description="how scripts name the company")

@@ -324,19 +324,19 @@ class CallController:
                 await ivr.tap_gone(channel.id)
         return True
 
-    async def _ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
+    async def ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
         """The IVR hands the caller to routing, with what it learnt (language, product, problem, customer)."""
         call.attributes.update(transfer.attributes)
         await self._accept(call.channel_id, call.caller_number, call.caller_name, call.service_number,
-                           ivr=call, ivr_path=ivr_record(finished))
+                           ivr=call, ivr_path=ivr_record(finished, call.played))
 
-    async def _ivr_end(self, call: IvrCall, finished: Finished) -> None:
+    async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
         """The caller was served by the IVR alone, or hung up in it: an interaction row says which."""
         now = self.clock()
         record = Call(call_id=uuid.uuid4().hex, channel_id=call.channel_id, caller_number=_clean_number(
             call.caller_number), caller_name=call.caller_name or None, service_number=call.service_number,
             queue="", arrived_at=now - timedelta(seconds=time.monotonic() - call.started), state=CallState.ENDED,
-            ended_at=now, customer_id=call.customer_id, ivr=ivr_record(finished))
+            ended_at=now, customer_id=call.customer_id, ivr=ivr_record(finished, call.played))
         apply_attributes(record.routing, call.attributes)
         if finished.outcome == "abandoned_in_ivr":
             record.outcome, record.end_reason = Outcome.ABANDONED, EndReason.CALLER_HANGUP
@@ -637,11 +637,12 @@ class CallController:
         await self.writer.flush()
 
 
-def ivr_record(finished: Finished) -> dict[str, Any]:
-    """The IVR's part of the interaction: flow, outcome, language, attributes set and the path taken."""
+def ivr_record(finished: Finished, played: list[str]) -> dict[str, Any]:
+    """The IVR's part of the interaction: flow, outcome, language, attributes set, the path taken and the
+    last prompts the caller heard (self-service answers among them)."""
     return {"flow": finished.flow, "outcome": finished.outcome, "reason": finished.reason,
             "language": finished.language, "attributes": dict(finished.attributes),
-            "path": [entry.as_json() for entry in finished.path]}
+            "path": [entry.as_json() for entry in finished.path], "prompts": played[-20:]}
 
 
 def _clean_number(number: str | None) -> str:

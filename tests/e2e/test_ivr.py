@@ -1,0 +1,146 @@
+"""The bilingual IVR on real calls: keypad and speech, routing with what it learnt, self-service heard back."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cti.crm.seed import generate, load
+from cti.ivr.flow import load_flows_file
+from cti.settings import Settings
+from cti.sim.sipp import Press, Say, SippAgent, SippIvrCaller, Wait
+from tests.e2e.conftest import Cti, start_phone
+from tests.support import eventually, unavailable
+
+FLOWS = Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml"
+RULES = {
+    "queues": {"sales": {"skills": {"sales": 1}}, "care": {"skills": {"care": 1}}},
+    "routes": [{"name": "sales", "when": {"problem_type": "sales"}, "queue": "sales"},
+               {"name": "care", "queue": "care"}],
+}
+
+
+@pytest.fixture
+def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "routing.yaml"
+    path.write_text(yaml.safe_dump(RULES))
+    return {"routing_rules": path, "ivr_flows": FLOWS}
+
+
+def speech(text: str, voice: str, directory: Path) -> Path:
+    """What a caller says: espeak-ng, then the telephone line's 8 kHz mu-law (sox)."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        unavailable("espeak-ng and sox are needed to synthesise callers' speech")
+    wav, ulaw = directory / f"{voice}-{text}.wav", directory / f"{voice}-{text}.ulaw"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True)
+    subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ulaw), "pad", "0.2", "0.3"], check=True)
+    return ulaw
+
+
+async def served(cti: Cti, caller: SippIvrCaller, timeout: float = 60) -> list[Any]:
+    assert await asyncio.to_thread(caller.wait, timeout) == 0, caller.errors()[-1500:]
+    await cti.settled()
+    return await cti.db.list_interactions(limit=5)
+
+
+async def test_keypad_caller_chooses_english_and_sales_and_reaches_the_sales_team(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=200)
+    await cti.create_agent("sam", skills={"sales": 5})
+    await cti.login("sam", "7001")
+    caller = SippIvrCaller("1500100", [Wait(1200), Press("2"), Wait(1500), Press("3"), Wait(1500), Press("1")],
+                           caller="0215550401", duration_ms=8000)
+    callers.append(caller)
+    records = await served(cti, caller)
+    record = records[0]
+    assert (record.queue, record.agent_id, record.outcome) == ("sales", "sam", "answered")
+    assert record.routing is not None
+    assert (record.routing["language"], record.routing["product"], record.routing["problem_type"]) == (
+        "en", "internet", "sales")
+    assert record.ivr is not None and record.ivr["outcome"] == "transferred"
+    assert [(p["node"], p["event"], p.get("value")) for p in record.ivr["path"] if p["event"] == "dtmf"] == [
+        ("language", "dtmf", "2"), ("main", "dtmf", "3"), ("sales", "dtmf", "1")]
+    assert "Please hold while we connect you to our sales team." in record.ivr["prompts"]
+    # Prompts were rendered once per language into Asterisk's sounds folders.
+    sounds = base_settings.asterisk_root / "usr/share/asterisk/sounds"
+    assert list((sounds / "en/cti").glob("*.wav")) and list((sounds / "id/cti").glob("*.wav"))
+
+
+async def test_balance_self_service_is_read_back_in_indonesian(
+    cti: Cti, callers: list[Any],
+) -> None:
+    await load(cti.db, generate(now=datetime.now(UTC), customers=20))
+    caller = SippIvrCaller("1500200", [Wait(1000), Press("1"), Wait(1500), Press("2"), Wait(1200),
+                                       Press("10000001"), Wait(9000), Press("2")],
+                           caller="0215550402", duration_ms=15000)
+    callers.append(caller)
+    record = (await served(cti, caller))[0]
+    assert (record.outcome, record.end_reason, record.agent_id) == ("self_service", "ivr_completed", None)
+    assert record.ivr is not None and record.ivr["language"] == "id"
+    assert any(p["node"] == "balance_lookup" and p["event"] == "found" for p in record.ivr["path"]), record.ivr
+    heard = " | ".join(record.ivr["prompts"])
+    assert "Tagihan Anda tujuh ratus lima puluh ribu rupiah" in heard, heard
+    assert "Terima kasih telah menghubungi kami. Sampai jumpa." in heard
+    assert record.customer_id == "10000001"
+
+
+async def test_invalid_order_number_is_retried_then_the_caller_reaches_an_agent(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=200)
+    await cti.create_agent("ana", skills={"care": 5})
+    await cti.login("ana", "7001")
+    steps = [Wait(1000), Press("2"), Wait(1500), Press("1"), Wait(1500)]
+    for _ in range(3):  # three garbage entries: letters-free but too short and with a star
+        steps += [Press("12*#"), Wait(2500)]
+    caller = SippIvrCaller("1500200", steps, caller="0215550403", duration_ms=6000)
+    callers.append(caller)
+    record = (await served(cti, caller))[0]
+    assert (record.queue, record.agent_id, record.outcome) == ("care", "ana", "answered")
+    assert record.routing is not None and record.routing["problem_type"] == "order_status"
+    assert record.ivr is not None
+    assert [p["event"] for p in record.ivr["path"] if p["node"] == "ask_order"].count("invalid") == 3
+
+
+async def test_caller_hanging_up_mid_prompt_is_recorded_and_leaves_nothing(cti: Cti, callers: list[Any]) -> None:
+    caller = SippIvrCaller("1500100", [Wait(800)], caller="0215550404", duration_ms=10)
+    callers.append(caller)
+    record = (await served(cti, caller))[0]
+    assert (record.outcome, record.end_reason) == ("abandoned", "caller_hangup")
+    assert record.ivr is not None and record.ivr["outcome"] == "abandoned_in_ivr"
+    assert cti.controller.ivr is not None and not cti.controller.ivr.calls
+
+
+@pytest.mark.parametrize(("language", "voice", "menu", "intent", "queue"), [
+    ("en", "en-us", "sales", "sales", "sales"),
+    ("id", "id", "penjualan", "sales", "sales"),
+])
+async def test_spoken_choices_reach_the_right_queue(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, tmp_path: Path,
+    language: str, voice: str, menu: str, intent: str, queue: str,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=200)
+    await cti.create_agent("sam", skills={"sales": 5})
+    await cti.login("sam", "7001")
+    flows = load_flows_file(FLOWS)
+    language_word = "English" if language == "en" else "Indonesia"
+    caller = SippIvrCaller("1500200", [
+        Wait(1500), Say(speech(language_word, voice, tmp_path)), Wait(2500),
+        Say(speech(menu, voice, tmp_path)), Wait(4000)], caller="0215550405", duration_ms=5000)
+    callers.append(caller)
+    record = (await served(cti, caller))[0]
+    assert record.ivr is not None, record
+    spoken = [p for p in record.ivr["path"] if p["event"] == "speech"]
+    assert [p.get("intent") for p in spoken][:2] == [f"language_{language}", intent], record.ivr["path"]
+    assert (record.queue, record.agent_id) == (queue, "sam")
+    assert record.routing is not None and record.routing["language"] == language
+    assert flows.settings.min_confidence <= min(p["confidence"] for p in spoken)
+    assert await eventually(lambda: cti.controller.ivr is not None and cti.controller.ivr.stats["speech_results"] >= 2)
