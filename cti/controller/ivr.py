@@ -66,6 +66,7 @@ SPEECH_RMS = 900.0  # 16-bit RMS that counts as voice (espeak-ng over a telephon
 SPEECH_START_MS = 80  # voice for this long starts an utterance (barge-in)
 SPEECH_END_MS = 700  # silence for this long ends it
 MAX_UTTERANCE_MS = 8000  # a monologue is cut here and decided on what was heard
+PREROLL_FRAMES = 20  # 400 ms of audio before the detected start of speech
 
 
 class PromptSource(Protocol):
@@ -125,6 +126,7 @@ class IvrCall:
     utterance_ms: int = 0
     in_utterance: bool = False
     deciding: bool = False  # an utterance ended; its result is being decoded
+    preroll: list[bytes] = field(default_factory=list)
     tap: MediaTap | None = None
     after_prompts: Transfer | Hangup | None = None
     finished: Finished | None = None
@@ -354,6 +356,7 @@ class IvrRunner:
         call.listen = None
         call.speech = None
         call.in_utterance = call.deciding = False
+        call.preroll.clear()
         if call.timer is not None:
             call.timer.cancel()
             call.timer = None
@@ -398,6 +401,7 @@ class IvrRunner:
                                       audio_format="slin16")
         await self.ari.create_bridge("mixing", bridge_id=tap.bridge_id, name=f"ivr {call.channel_id}")
         await self.ari.add_channel(tap.bridge_id, [tap.snoop_id, tap.media_id])
+        log.debug("IVR %s: listening on 127.0.0.1:%d", call.channel_id, port)
 
     def _audio(self, call: IvrCall, pcm: bytes) -> None:
         """One RTP frame heard from the caller (event loop). Endpointing here; decoding in the pool."""
@@ -409,7 +413,6 @@ class IvrRunner:
         if call.audio is None:
             call.audio = asyncio.Queue()
             call.speech_task = asyncio.get_running_loop().create_task(self._decode(call))
-        call.audio.put_nowait(pcm)
         if rms >= SPEECH_RMS:
             call.voiced_ms += ms
             call.silent_ms = 0
@@ -417,7 +420,18 @@ class IvrRunner:
             call.silent_ms += ms
             if not call.in_utterance:
                 call.voiced_ms = 0
+        if not call.in_utterance:
+            # Only the utterance goes to the recognizer, from a little before its start: seconds of line noise
+            # before a word drag a grammar decoder's confidence down.
+            call.preroll.append(pcm)
+            del call.preroll[:-PREROLL_FRAMES]
+        else:
+            call.audio.put_nowait(pcm)
         if not call.in_utterance and call.voiced_ms >= SPEECH_START_MS:
+            log.debug("IVR %s: speech started (rms %.0f)", call.channel_id, rms)
+            for frame in call.preroll:
+                call.audio.put_nowait(frame)
+            call.preroll.clear()
             call.in_utterance = True
             if call.timer is not None:
                 call.timer.cancel()
@@ -441,6 +455,7 @@ class IvrRunner:
                 await loop.run_in_executor(self._pool, speech.feed, pcm)
                 continue
             result = await loop.run_in_executor(self._pool, speech.finish)
+            log.debug("IVR %s: heard %r -> %s (%.2f)", call.channel_id, result.text, result.intent, result.confidence)
             call.deciding = False
             if call.listen is not listen or call.ended:
                 continue

@@ -120,20 +120,20 @@ async def test_caller_hanging_up_mid_prompt_is_recorded_and_leaves_nothing(cti: 
 
 
 @pytest.mark.parametrize(("language", "voice", "menu", "intent", "queue"), [
-    ("en", "en-us", "sales", "sales", "sales"),
-    ("id", "id", "penjualan", "sales", "sales"),
+    ("en", "en-us", "agent", "agent", "care"),
+    ("id", "id", "bicara dengan agen", "agent", "care"),
 ])
 async def test_spoken_choices_reach_the_right_queue(
     cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, tmp_path: Path,
     language: str, voice: str, menu: str, intent: str, queue: str,
 ) -> None:
     start_phone(phones, base_settings, "7001", ring_ms=200)
-    await cti.create_agent("sam", skills={"sales": 5})
+    await cti.create_agent("sam", skills={"sales": 5, "care": 5})
     await cti.login("sam", "7001")
     flows = load_flows_file(FLOWS)
     language_word = "English" if language == "en" else "Indonesia"
     caller = SippIvrCaller("1500200", [
-        Wait(1500), Say(speech(language_word, voice, tmp_path)), Wait(2500),
+        Wait(1500), Say(speech(language_word, voice, tmp_path)), Wait(4500),
         Say(speech(menu, voice, tmp_path)), Wait(4000)], caller="0215550405", duration_ms=5000)
     callers.append(caller)
     record = (await served(cti, caller))[0]
