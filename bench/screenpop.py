@@ -1,0 +1,1076 @@
+"""Screen-pop benchmark: call offered -> the pop frame at the agent's desktop, with 200 desktops connected.
+
+Run from the repository root inside the venv::
+
+    python bench/screenpop.py             # default run (200 calls at 10/s, 20 phones, 200 desktops; ~45 s)
+    python bench/screenpop.py --quick     # smoke run (under a minute)
+    python bench/screenpop.py --profile   # also time each step of the pop's build (see below)
+
+It starts everything it needs (a private configuration of the shared Asterisk root, cti in-process with a
+fresh SQLite database seeded with ``--customers`` CRM customers and its own Redis prefix, SIPp agent phones
+and callers), measures, cleans up, and prints one JSON object as the last line of stdout. Progress goes to
+stderr. See docs/benchmarks.md, "Screen pop".
+
+Set-up: ``--desktops`` agents are created (200); the first ``--agents`` (20) log in ready at extensions
+7001.. with a SIPp phone each that answers after ``--ring-ms`` and hangs up after ``--talk-ms``; the others
+stay logged out. Every agent's desktop websocket (``/ws/desktop?token=``) is open in this process for the
+whole run. Callers (SIPp, ``--rate`` per second) dial 1500100 from the numbers of seeded CRM customers (a
+different customer per call while there are enough), and a ``--unknown`` share from numbers no customer has.
+
+Method: all clocks are this process's ``time.perf_counter`` (cti, the clients and the observer share it).
+
+* t0, offered: an extra observer on the controller's commands (``controller.observers``, after the screen
+  pop's own) records the time it sees ``OfferCall`` for a call and agent.
+* t1, pop: the desktop client of that agent records when it receives the ``offer`` frame of that call
+  (before parsing it). Pop latency = t1 - t0.
+* Baseline, same run, same offer: the ``call`` frame (state ``ringing``) that the controller's
+  ``CallChanged`` publishes on the same topic right after the offer, without touching the database. Its
+  latency is the websocket fan-out alone; the pop's latency minus it is the cost of building the pop.
+* Split on the server: ``Hub.publish`` is wrapped (in this process) to note when each of the two frames
+  is published, giving offer -> published (build) and published -> received (delivery).
+* Checks: an offer without its pop at that agent's desktop is *missing*; an ``offer`` or ``call`` frame
+  for a call not offered to the desktop's agent, or an ``agent`` frame for another agent, is *delivered to
+  the wrong desktop*; a pop for a known caller must carry that customer's record.
+* Also reported: CPU by consumer (as in callpath.py), pops being built at once (sampled every 0.25 s),
+  Python's garbage collections during the calls and the pops that waited on a full one, and cti's warnings
+  about callers the CRM could not identify within its 2 s budget on arrival.
+* ``--profile``: the pop's build is timed step by step (each CRM and script read, cross-sell ranking,
+  script choice and rendering) by wrapping, in this process, the functions it calls (counted only inside a
+  pop), with an event-loop lag probe; then, after the calls, ``--isolated`` pops are built one at a time with
+  nothing else going on, for the cost of a pop alone (wall time and CPU of the event-loop thread).
+  ``--cprofile N`` profiles the event-loop thread during the calls: busy time by code (cti package or
+  library) and the top N functions (cProfile slows cti down a lot: read shares, not latencies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import functools
+import gc
+import json
+import logging
+import math
+import os
+import platform
+import pstats
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # `python bench/screenpop.py` puts bench/, not the repository, on sys.path
+    sys.path.insert(0, str(REPO))
+
+from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType, web  # noqa: E402
+
+from cti.asterisk import AsteriskRoot  # noqa: E402
+from cti.bootstrap import create_app  # noqa: E402
+from cti.calls import Call, Command, OfferCall  # noqa: E402
+from cti.controller import CallController  # noqa: E402
+from cti.crm._validate import normalize_phone  # noqa: E402
+from cti.crm.seed import generate, load  # noqa: E402
+from cti.screenpop import crosssell  # noqa: E402
+from cti.screenpop import service as screenpop_service  # noqa: E402
+from cti.screenpop.service import ScreenPop  # noqa: E402
+from cti.settings import Settings, load_settings  # noqa: E402
+from cti.sim.sipp import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
+from cti.web import CONTROLLER, DATABASE, HUB, SCREENPOP  # noqa: E402
+
+ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
+SERVICE = "1500100"
+TARGET_P99_MS = 50.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+BUDI = ("02155501001", "10000001")  # always among the callers: the richest seeded record
+
+
+def say(message: str) -> None:
+    print(f"[screenpop {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- statistics --------------------------------------------------------------------------------------------
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+def summary_ms(seconds: list[float], digits: int = 2) -> dict[str, Any]:
+    ms = [v * 1000 for v in seconds]
+
+    def r(v: float | None) -> float | None:
+        return None if v is None else round(v, digits)
+
+    return {"n": len(ms), "p50": r(percentile(ms, 50)), "p90": r(percentile(ms, 90)),
+            "p99": r(percentile(ms, 99)), "max": r(max(ms) if ms else None),
+            "mean": r(sum(ms) / len(ms) if ms else None)}
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def _machine_busy() -> float:
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / CLK_TCK
+
+
+@dataclass
+class CpuMeter:
+    """CPU cores used during the calls, by consumer (Asterisk, this process = cti + clients, SIPp, other)."""
+
+    asterisk_pid: int
+    phones: list[SippAgent]
+    start: dict[str, float] = field(default_factory=dict)
+
+    def _sample(self) -> dict[str, float]:
+        me = os.times()
+        phones = sum(_proc_cpu(p.proc.pid) for p in self.phones if p.proc is not None and p.running)
+        return {"asterisk": _proc_cpu(self.asterisk_pid), "bench_process": me.user + me.system,
+                "sipp": phones + me.children_user + me.children_system, "machine": _machine_busy(),
+                "wall": time.monotonic()}
+
+    def begin(self) -> None:
+        self.start = self._sample()
+
+    def result(self) -> tuple[dict[str, float], dict[str, float]]:
+        """CPU use in cores (CPU seconds per wall second) and in CPU seconds, by consumer."""
+        end = self._sample()
+        d = {k: end[k] - self.start[k] for k in end}
+        wall = d.pop("wall")
+        ours = d["asterisk"] + d["bench_process"] + d["sipp"]
+        cores = {"asterisk": d["asterisk"], "cti_process": d["bench_process"], "sipp": d["sipp"],
+                 "other": max(0.0, d["machine"] - ours), "machine": d["machine"]}
+        return {k: round(v / wall, 2) for k, v in cores.items()}, cores
+
+
+# -- callers: SIPp with one caller number per call from an injection file -----------------------------------
+
+def caller_scenario(duration_ms: int) -> str:
+    """cti's caller scenario with the caller's number taken from the injection file's first field."""
+    text = (SCENARIOS / "caller.xml").read_text().replace("@DURATION_MS@", str(duration_ms))
+    if "[$caller]" not in text:
+        raise RuntimeError("caller.xml no longer uses [$caller]; update bench/screenpop.py")
+    return text.replace("[$caller]", "[field0]").replace('<Global variables="caller,callername"/>',
+                                                         '<Global variables="callername"/>')
+
+
+class Callers:
+    """One SIPp UAC process placing ``len(numbers)`` calls at ``rate``, call n from ``numbers[n]``."""
+
+    def __init__(self, numbers: list[str], *, rate: float, duration_ms: int) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="cti-bench-sipp-"))
+        scenario = self.workdir / "caller.xml"
+        scenario.write_text(caller_scenario(duration_ms))
+        inject = self.workdir / "numbers.csv"
+        inject.write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in numbers))
+        out = (self.workdir / "sipp.out").open("wb")
+        self.proc = subprocess.Popen(
+            [sipp_binary(), "127.0.0.1:5060", "-sf", str(scenario), "-inf", str(inject), "-s", SERVICE,
+             "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
+             "-m", str(len(numbers)), "-r", f"{rate:g}", "-rp", "1000", "-l", str(len(numbers)),
+             "-set", "callername", "Bench", "-f", "60", "-nostdin",
+             "-trace_err", "-error_file", str(self.workdir / "errors.log")],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir,
+            start_new_session=True)
+        out.close()
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def errors(self) -> str:
+        path = self.workdir / "errors.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def caller_numbers(dataset: Any, calls: int, unknown: float, rng: random.Random) -> list[tuple[str, str | None]]:
+    """(national caller number, the customer it belongs to or None) for each call; Budi Santoso first.
+
+    Known callers are seeded customers with an Indonesian number, a different one per call while there are
+    enough (then again from the start); unknown callers are Jakarta numbers no customer has."""
+    taken = {phone for c in dataset.customers for phone in c.fields.phones}
+    known: list[tuple[str, str]] = []
+    for customer in dataset.customers:
+        if customer.customer_id == BUDI[1]:
+            continue
+        indonesian = [p for p in customer.fields.phones if p.startswith("+62")]
+        if indonesian:
+            phone = rng.choice(indonesian)
+            known.append(("0" + phone[3:], customer.customer_id))
+    rng.shuffle(known)
+    n_unknown = round(calls * unknown)
+    n_known = calls - n_unknown
+    picked: list[tuple[str, str | None]] = [BUDI] if n_known else []
+    picked += [known[i % len(known)] for i in range(max(0, n_known - 1))]
+    strangers: set[str] = set()
+    while len(strangers) < n_unknown:
+        number = f"021559{rng.randrange(10**5):05d}"
+        if normalize_phone(number) not in taken:
+            strangers.add(number)
+    picked += [(n, None) for n in sorted(strangers)]
+    first, rest = picked[:1], picked[1:]
+    rng.shuffle(rest)
+    for number, _ in picked:  # the national form must mean the customer's E.164 number to cti
+        if normalize_phone(number) is None:
+            raise RuntimeError(f"caller number {number} does not normalise")
+    return first + rest
+
+
+# -- desktops ----------------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Received:
+    t: float
+    type: str
+    call_id: str | None
+    state: str | None
+    agent_id: str | None
+    customer_id: str | None
+    error: str | None
+    size: int
+
+
+class Desktop:
+    """One agent's desktop websocket, read in this process; every frame noted with its arrival time."""
+
+    def __init__(self, agent_id: str, ws: ClientWebSocketResponse) -> None:
+        self.agent_id = agent_id
+        self.ws = ws
+        self.frames: list[Received] = []
+        self.closed_by_server: str | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def read(self) -> None:
+        while True:
+            msg = await self.ws.receive()
+            t = time.perf_counter()
+            if msg.type is WSMsgType.TEXT:
+                frame = json.loads(msg.data)
+                data = frame.get("data") if isinstance(frame.get("data"), dict) else {}
+                customer = data.get("customer") if isinstance(data.get("customer"), dict) else None
+                self.frames.append(Received(
+                    t, frame.get("type", "?"), data.get("call_id"), data.get("state"), data.get("agent_id"),
+                    customer.get("customer_id") if customer else None, data.get("error"), len(msg.data)))
+            elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                if msg.type is not WSMsgType.CLOSED or self.closed_by_server is None:
+                    self.closed_by_server = f"{msg.type.name} {msg.data!r} {msg.extra!r}"
+                return
+
+
+# -- what the server did ---------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Offered:
+    call_id: str
+    agent_id: str
+    caller_number: str
+    t: float
+
+
+class ServerTap:
+    """The benchmark's observer of the controller's commands and its wrap of ``Hub.publish``."""
+
+    def __init__(self) -> None:
+        self.offers: list[Offered] = []
+        self.offered_to: dict[str, set[str]] = defaultdict(set)
+        self.published: dict[tuple[str, str, str], float] = {}  # (type, call id, agent id) -> first publish
+        self.publish_s: list[float] = []  # how long publish() itself took for an offer frame (serialise + queue)
+
+    def observe(self, command: Command) -> None:
+        if isinstance(command, OfferCall):
+            self.offers.append(Offered(command.call_id, command.agent_id, command.caller_number,
+                                       time.perf_counter()))
+            self.offered_to[command.call_id].add(command.agent_id)
+
+    def wrap_publish(self, hub: Any) -> None:
+        original = hub.publish
+
+        @functools.wraps(original)
+        def publish(name: str, type_: str, data: Any) -> Any:
+            t = time.perf_counter()
+            frame = original(name, type_, data)
+            if type_ in ("offer", "call") and isinstance(data, dict) and name.startswith("agent:"):
+                if type_ == "offer" or data.get("state") == "ringing":
+                    self.published.setdefault((type_, str(data.get("call_id")), name[len("agent:"):]), t)
+                if type_ == "offer":
+                    self.publish_s.append(time.perf_counter() - t)
+            return frame
+
+        hub.publish = publish
+
+
+# -- --profile: the pop's build step by step ----------------------------------------------------------------
+
+def _in_pop() -> bool:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return False
+    return task is not None and getattr(task.get_coro(), "__qualname__", "") == "ScreenPop._offer"
+
+
+class StepTimer:
+    """Wall time of each function the pop's build calls, counted only inside ``ScreenPop._offer`` tasks."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[float]] = defaultdict(list)
+        self.rows: dict[str, list[int]] = defaultdict(list)
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def _patch(self, owner: Any, name: str, make: Any) -> None:
+        own = name in vars(owner)  # a module's or class's own attribute, not an instance's method
+        original = vars(owner)[name] if isinstance(owner, type) else getattr(owner, name)
+        self._undo.append((owner, name, original if own else None))
+        setattr(owner, name, make(original))
+
+    def wrap_async(self, owner: Any, name: str, label: str) -> None:
+        def make(original: Any) -> Any:
+            @functools.wraps(original)
+            async def timed(*args: Any, **kwargs: Any) -> Any:
+                if not _in_pop():
+                    return await original(*args, **kwargs)
+                t = time.perf_counter()
+                result = await original(*args, **kwargs)
+                self.steps[label].append(time.perf_counter() - t)
+                if isinstance(result, list | tuple):
+                    self.rows[label].append(len(result))
+                return result
+            return timed
+        self._patch(owner, name, make)
+
+    def wrap_sync(self, owner: Any, name: str, label: str, *, classmethod_: bool = False) -> None:
+        def make(original: Any) -> Any:
+            func = original.__func__ if classmethod_ else original
+
+            @functools.wraps(func)
+            def timed(*args: Any, **kwargs: Any) -> Any:
+                if not _in_pop():
+                    return func(*args, **kwargs)
+                t = time.perf_counter()
+                result = func(*args, **kwargs)
+                self.steps[label].append(time.perf_counter() - t)
+                return result
+            return classmethod(timed) if classmethod_ else timed
+        self._patch(owner, name, make)
+
+    def install(self, screenpop: ScreenPop) -> None:
+        crm, scripts = screenpop.crm, screenpop.scripts
+        for name in ("customer_view", "customer_by_phone", "catalog", "complements", "active_promotions",
+                     "segment_holdings"):
+            self.wrap_async(crm, name, f"crm.{name}")
+        self.wrap_async(scripts, "active_scripts", "scripts.active_scripts")
+        self.wrap_async(screenpop, "_build", "_build (all of it)")
+        self.wrap_async(screenpop, "_offers", "_offers (cross-sell: 4 reads + ranking)")
+        self.wrap_sync(crosssell, "rank_offers", "crosssell.rank_offers")
+        self.wrap_sync(crosssell.SegmentStats, "from_holdings", "SegmentStats.from_holdings", classmethod_=True)
+        for name in ("select_script", "advance", "render_path", "customer_frame"):
+            self.wrap_sync(screenpop_service, name, name)
+
+    def uninstall(self) -> None:
+        for owner, name, original in reversed(self._undo):
+            if original is None:
+                delattr(owner, name)  # the instance attribute shadowing the class's method
+            else:
+                setattr(owner, name, original)
+        self._undo.clear()
+
+    def result(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        build = self.steps.get("_build (all of it)", [])
+        build_total = sum(build) or 1.0
+        for label, values in sorted(self.steps.items(), key=lambda kv: -sum(kv[1])):
+            line = summary_ms(values, 3)
+            line["share_of_build_pct"] = round(100 * sum(values) / build_total, 1)
+            if self.rows.get(label):
+                line["rows_mean"] = round(sum(self.rows[label]) / len(self.rows[label]), 1)
+            out[label] = line
+        return out
+
+
+class LoopLag:
+    """How late a 5 ms sleep wakes up: the event loop blocked by whatever ran meanwhile."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.lags: list[float] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.lags.append(time.perf_counter() - t - self.interval)
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def stop(self) -> dict[str, Any]:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        return summary_ms(self.lags)
+
+
+class GcPauses:
+    """Python's garbage collections during the calls: they stop the event loop (cti and the clients)."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = defaultdict(list)
+        self.full: list[tuple[float, float]] = []  # (start, end) of each gen-2 (full) collection
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            end = time.perf_counter()
+            self.pauses[info["generation"]].append(end - self._started)
+            if info["generation"] == 2:
+                self.full.append((self._started, end))
+
+    def start(self) -> None:
+        gc.callbacks.append(self._callback)
+
+    def stop(self) -> dict[str, Any]:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._callback)
+        return {f"gen{g}": {"collections": len(v), "max_ms": round(1000 * max(v), 1),
+                            "total_ms": round(1000 * sum(v), 1)} for g, v in sorted(self.pauses.items())}
+
+
+class LogCounter(logging.Handler):
+    """Counts cti's warnings that matter here (callers the CRM could not identify in time on arrival)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "not identified" in message:
+            self.counts["callers_not_identified_on_arrival"] += 1
+        elif record.name.startswith("cti.screenpop"):
+            self.counts["screenpop_warnings"] += 1
+
+
+# -- the run ----------------------------------------------------------------------------------------------
+
+def redis_url() -> tuple[str, subprocess.Popen[bytes] | None]:
+    """The machine's Redis on 6379, or a private throwaway one."""
+    def is_open(port: int) -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    if is_open(6379):
+        return "redis://127.0.0.1:6379/0", None
+    server = shutil.which("redis-server")
+    if server is None:
+        raise SystemExit("no Redis on 127.0.0.1:6379 and redis-server is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                             "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while not is_open(port):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise SystemExit("could not start a private redis-server")
+        time.sleep(0.05)
+    return f"redis://127.0.0.1:{port}/0", proc
+
+
+async def _drop_redis_keys(url: str, prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, settings: Settings, root: AsteriskRoot) -> None:
+        self.args = args
+        self.settings = settings
+        self.root = root
+        self.runner: web.AppRunner | None = None
+        self.http: ClientSession | None = None
+        self.ws_http: ClientSession | None = None
+        self.base_url = ""
+        self.phones: list[SippAgent] = []
+        self.desktops: dict[str, Desktop] = {}
+        self.tokens: dict[str, str] = {}
+        self.tap = ServerTap()
+        self.in_flight: list[int] = []
+
+    @property
+    def controller(self) -> CallController:
+        assert self.runner is not None
+        return self.runner.app[CONTROLLER]
+
+    @property
+    def screenpop(self) -> ScreenPop:
+        assert self.runner is not None
+        return self.runner.app[SCREENPOP]
+
+    async def api(self, method: str, path: str, body: dict[str, Any] | None = None, expect: int = 200) -> Any:
+        assert self.http is not None
+        async with self.http.request(method, self.base_url + path, json=body) as resp:
+            data = await resp.json() if resp.content_type == "application/json" else await resp.text()
+            if resp.status != expect:
+                raise RuntimeError(f"{method} {path}: HTTP {resp.status} {data}")
+            return data
+
+    async def start_cti(self, customers: int) -> Any:
+        app = create_app(self.settings, connect_timeout=15)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self.runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        self.http = ClientSession(headers={
+            "Authorization": f"Bearer {self.settings.admin_token.get_secret_value()}"})
+        dataset = generate(now=datetime.now(UTC), customers=customers, seed=self.args.seed)
+        loaded = await load(self.runner.app[DATABASE], dataset)
+        if loaded != customers:
+            raise RuntimeError(f"seeded {loaded} CRM customers, expected {customers}")
+        self.controller.observers.append(self.tap.observe)
+        self.tap.wrap_publish(self.runner.app[HUB])
+        return dataset
+
+    async def create_agents(self, count: int) -> list[str]:
+        ids = [f"bench-{n:03d}" for n in range(1, count + 1)]
+        for agent_id in ids:
+            body = await self.api("POST", "/api/agents", {"agent_id": agent_id, "name": f"Bench agent {agent_id}"},
+                                  201)
+            self.tokens[agent_id] = body["token"]
+        return ids
+
+    async def open_desktops(self, agent_ids: list[str]) -> None:
+        # One session, no pool limit: 200 sockets open at once, as 200 browsers would hold them.
+        self.ws_http = ClientSession(connector=TCPConnector(limit=0))
+        for agent_id in agent_ids:
+            ws = await self.ws_http.ws_connect(f"{self.base_url}/ws/desktop?token={self.tokens[agent_id]}",
+                                               autoping=True, heartbeat=None, max_msg_size=4 * 1024 * 1024)
+            desktop = Desktop(agent_id, ws)
+            desktop.task = asyncio.create_task(desktop.read(), name=f"desktop-{agent_id}")
+            self.desktops[agent_id] = desktop
+        deadline = time.monotonic() + 30
+        while any(not d.frames for d in self.desktops.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("desktops without their snapshot after 30 s")
+            await asyncio.sleep(0.05)
+        bad = [d.agent_id for d in self.desktops.values() if d.frames[0].type != "snapshot"]
+        if bad:
+            raise RuntimeError(f"desktops whose first frame is not a snapshot: {bad[:5]}")
+
+    async def close_desktops(self) -> None:
+        for desktop in self.desktops.values():
+            with contextlib.suppress(Exception):
+                await desktop.ws.close()
+            if desktop.task is not None:
+                desktop.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await desktop.task
+        if self.ws_http is not None:
+            await self.ws_http.close()
+            self.ws_http = None
+
+    async def start_phones(self, extensions: list[str]) -> None:
+        for ext in extensions:
+            self.phones.append(SippAgent(self.settings.sim_agent_port(ext), ring_ms=self.args.ring_ms,
+                                         talk_ms=self.args.talk_ms))
+        await asyncio.sleep(1.0)
+        dead = [ext for ext, p in zip(extensions, self.phones, strict=True) if not p.running]
+        if dead:
+            raise RuntimeError(f"SIPp agent phones exited at start: {dead}: {self.phones[0].errors()[-500:]}")
+
+    def stop_phones(self) -> None:
+        for phone in self.phones:
+            with contextlib.suppress(Exception):
+                phone.stop()
+        self.phones = []
+
+    async def login(self, agent_ids: list[str], extensions: list[str]) -> None:
+        for agent_id, ext in zip(agent_ids, extensions, strict=True):
+            await self.api("POST", f"/api/agents/{agent_id}/login", {"extension": ext, "ready": True})
+        states = Counter(a.state.value for a in self.controller.core.agents.values() if a.extension)
+        if states.get("ready", 0) != len(agent_ids):
+            raise RuntimeError(f"agents not all ready: {dict(states)}")
+
+    async def calls(self, numbers: list[str], rate: float, label: str) -> dict[str, Any]:
+        say(f"{label}: {len(numbers)} calls at {rate:g}/s")
+        started = time.monotonic()
+        callers = Callers(numbers, rate=rate, duration_ms=self.args.caller_ms)
+        try:
+            limit = len(numbers) / rate + self.args.caller_ms / 1000 + 60
+            while callers.running and time.monotonic() - started < limit:
+                await asyncio.sleep(0.25)
+                # Pops being built at this moment (ScreenPop's own task set): > 1 means they queue up.
+                self.in_flight.append(len(getattr(self.screenpop, "_tasks", ())))
+            if callers.running:
+                say(f"  SIPp callers still running after {limit:.0f} s: stopping them")
+            exit_code = callers.proc.poll()
+            errors = callers.errors()
+        finally:
+            callers.stop()
+        await self.settle()
+        return {"sipp_exit": exit_code, "sipp_errors_tail": errors[-300:] if exit_code else "",
+                "wall_s": round(time.monotonic() - started, 1)}
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Every call ended, every pop published and, a moment later, every frame read."""
+        deadline = time.monotonic() + timeout
+        while self.controller.core.calls and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        if self.controller.core.calls:
+            say(f"  {len(self.controller.core.calls)} calls still live after {timeout:.0f} s")
+        await self.screenpop.drain()
+        await self.controller.drain()
+        await asyncio.sleep(1.0)
+
+    async def stop_cti(self) -> None:
+        await self.close_desktops()
+        if self.http is not None:
+            await self.http.close()
+            self.http = None
+        if self.runner is not None:
+            with contextlib.suppress(Exception):
+                await self.controller.drain()
+            await self.runner.cleanup()
+            self.runner = None
+
+
+def analyse(bench: Bench, offers: list[Offered], expected: dict[str, str | None],
+            since: dict[str, int]) -> dict[str, Any]:
+    """Match each offer with the frames its agent's desktop received after it (frames before ``since`` are
+    an earlier phase's)."""
+    tap = bench.tap
+    pop_s: list[float] = []
+    call_s: list[float] = []
+    build_s: list[float] = []
+    deliver_pop_s: list[float] = []
+    deliver_call_s: list[float] = []
+    pop_minus_call_s: list[float] = []
+    by_kind: dict[str, list[float]] = {"known": [], "unknown": []}
+    sizes: list[int] = []
+    missing_pop: list[str] = []
+    pairs: list[tuple[float, float]] = []  # (offered, pop received)
+    missing_call: list[str] = []
+    with_record = mismatched = errors = 0
+    for offer in offers:
+        desktop = bench.desktops.get(offer.agent_id)
+        frames = desktop.frames[since[offer.agent_id]:] if desktop else []
+        pop = next((f for f in frames if f.type == "offer" and f.call_id == offer.call_id and f.t >= offer.t), None)
+        call = next((f for f in frames if f.type == "call" and f.call_id == offer.call_id and f.state == "ringing"
+                     and f.t >= offer.t), None)
+        if pop is None:
+            missing_pop.append(offer.call_id)
+        else:
+            pop_s.append(pop.t - offer.t)
+            pairs.append((offer.t, pop.t))
+            sizes.append(pop.size)
+            published = tap.published.get(("offer", offer.call_id, offer.agent_id))
+            if published is not None:
+                build_s.append(published - offer.t)
+                deliver_pop_s.append(pop.t - published)
+            want = expected.get(normalize_phone(offer.caller_number) or offer.caller_number, "?")
+            by_kind["unknown" if want is None else "known"].append(pop.t - offer.t)
+            if pop.error:
+                errors += 1
+            if pop.customer_id is not None:
+                with_record += 1
+            if want != "?" and pop.customer_id != want:
+                mismatched += 1
+        if call is None:
+            missing_call.append(offer.call_id)
+        else:
+            call_s.append(call.t - offer.t)
+            published = tap.published.get(("call", offer.call_id, offer.agent_id))
+            if published is not None:
+                deliver_call_s.append(call.t - published)
+        if pop is not None and call is not None:
+            pop_minus_call_s.append(pop.t - call.t)
+    wrong: Counter[str] = Counter()
+    duplicates = 0
+    for desktop in bench.desktops.values():
+        seen: Counter[tuple[str, str | None]] = Counter()
+        for f in desktop.frames[since[desktop.agent_id]:]:
+            if f.type in ("offer", "call") and desktop.agent_id not in tap.offered_to.get(f.call_id or "", set()):
+                wrong[f.type] += 1
+            elif f.type == "agent" and f.agent_id != desktop.agent_id:
+                wrong[f.type] += 1
+            if f.type == "offer":
+                seen[(f.type, f.call_id)] += 1
+        duplicates += sum(n - 1 for n in seen.values() if n > 1)
+    pop = summary_ms(pop_s)
+    return {
+        "offers": len(offers),
+        "calls_offered": len({o.call_id for o in offers}),
+        "pop_latency_ms": pop,
+        "call_frame_baseline_ms": summary_ms(call_s),
+        "pop_minus_call_frame_ms": summary_ms(pop_minus_call_s),
+        "server_split_ms": {"offer_to_pop_published": summary_ms(build_s),
+                            "pop_published_to_received": summary_ms(deliver_pop_s),
+                            "call_frame_published_to_received": summary_ms(deliver_call_s),
+                            "hub_publish_call_for_pop": summary_ms(tap.publish_s[-len(offers):] if offers else [])},
+        "pop_latency_by_caller_ms": {k: summary_ms(v) for k, v in by_kind.items()},
+        "pops_missing": len(missing_pop),
+        "pops_missing_call_ids": missing_pop[:10],
+        "call_frames_missing": len(missing_call),
+        "frames_to_wrong_desktop": sum(wrong.values()),
+        "frames_to_wrong_desktop_by_type": dict(wrong),
+        "duplicate_pops": duplicates,
+        "pops_with_crm_record": with_record,
+        "pops_customer_mismatch": mismatched,
+        "pops_with_error": errors,
+        "pop_frame_bytes": {"mean": round(sum(sizes) / len(sizes)) if sizes else None,
+                            "max": max(sizes) if sizes else None},
+        "meets_target": pop["p99"] is not None and pop["p99"] < TARGET_P99_MS and not missing_pop,
+        "_pairs": pairs,
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    t0 = time.monotonic()
+    url, private_redis = redis_url()
+    tmp = Path(tempfile.mkdtemp(prefix="cti-bench-"))
+    settings = load_settings(
+        ari_password=secrets.token_urlsafe(16),
+        admin_token=secrets.token_urlsafe(24),
+        redis_url=url,
+        redis_prefix=f"cti-bench-{secrets.token_hex(4)}",
+        database_url=f"sqlite+aiosqlite:///{tmp}/cti.db",
+        sip_bind="127.0.0.1:5060",
+        asterisk_root=ASTERISK_ROOT,
+        http_port=0,
+        sim_agents=max(50, args.agents),  # SIP ports 21001..: clear of the RTP range 10000-20000
+    )
+    root = AsteriskRoot(settings.asterisk_root)
+    if not root.built:
+        raise SystemExit(f"no Asterisk root at {root.path}: build it first (`cti asterisk build`)")
+    say("waiting for exclusive use of the Asterisk root (tests may hold it)")
+    waited = time.monotonic()
+    await asyncio.to_thread(root.acquire)
+    lock_wait = time.monotonic() - waited
+    say(f"got the Asterisk root after {lock_wait:.1f} s")
+    loadavg_start = [round(x, 2) for x in os.getloadavg()]
+    bench = Bench(args, settings, root)
+    timer = StepTimer() if args.profile else None
+    lag = LoopLag() if args.profile else None
+    profiler = cProfile.Profile() if args.cprofile else None
+    out: dict[str, Any] = {}
+    try:
+        if root.pid() is not None:
+            await asyncio.to_thread(root.stop)  # stale: whoever started it no longer holds the lock
+        await asyncio.to_thread(root.install_config, settings)
+        await asyncio.to_thread(root.start, settings)
+        shown = await asyncio.to_thread(root.cli, "core show version")
+        version = re.search(r"Asterisk (\d+\.\d+\.\d+)", shown)
+        asterisk_version = version.group(1) if version else "unknown"
+        say(f"Asterisk {asterisk_version} up; starting cti, seeding {args.customers} CRM customers")
+        dataset = await bench.start_cti(args.customers)
+        agent_ids = await bench.create_agents(args.desktops)
+        say(f"{len(agent_ids)} agents created; opening {args.desktops} desktop websockets")
+        await bench.open_desktops(agent_ids)
+        extensions = settings.sim_agent_extensions()[:args.agents]
+        await bench.start_phones(extensions)
+        await bench.login(agent_ids[:args.agents], extensions)
+        say(f"{args.agents} agents ready at {extensions[0]}..{extensions[-1]} "
+            f"(ring {args.ring_ms} ms, talk {args.talk_ms} ms)")
+
+        # What cti costs with nobody calling (200 desktops open, 20 agents ready), to read the per-call CPU.
+        idle = CpuMeter(root.pid() or 0, bench.phones)
+        idle.begin()
+        await asyncio.sleep(args.idle_s)
+        idle_cores = idle.result()[0]
+        rng = random.Random(args.seed)
+        plan = caller_numbers(dataset, args.warmup + args.calls, args.unknown, rng)
+        expected = {normalize_phone(n) or n: c for n, c in plan}
+        warm, measured = plan[:args.warmup], plan[args.warmup:]
+        if warm:
+            marks = {a: len(d.frames) for a, d in bench.desktops.items()}
+            before = len(bench.tap.offers)
+            await bench.calls([n for n, _ in warm], min(args.rate, 5.0), "warm-up (not measured)")
+            warm_result = analyse(bench, bench.tap.offers[before:], expected, marks)
+            warm_result.pop("_pairs")
+            say(f"  warm-up: {warm_result['offers']} offers, pop p50 {warm_result['pop_latency_ms']['p50']} ms")
+        marks = {a: len(d.frames) for a, d in bench.desktops.items()}
+        before = len(bench.tap.offers)
+        if timer is not None:
+            timer.install(bench.screenpop)
+        if lag is not None:
+            lag.start()
+        meter = CpuMeter(root.pid() or 0, bench.phones)
+        meter.begin()
+        bench.in_flight.clear()
+        warnings = LogCounter()
+        logging.getLogger("cti").addHandler(warnings)
+        gc_pauses = GcPauses()
+        gc_pauses.start()
+        if profiler is not None:
+            profiler.enable()
+        try:
+            phase = await bench.calls([n for n, _ in measured], args.rate, "measured")
+        finally:
+            if profiler is not None:
+                profiler.disable()
+            logging.getLogger("cti").removeHandler(warnings)
+            gc_result = gc_pauses.stop()
+        cpu, cpu_seconds = meter.result()
+        lag_result = await lag.stop() if lag is not None else None
+        if timer is not None:
+            timer.uninstall()
+        result = analyse(bench, bench.tap.offers[before:], expected, marks)
+        pairs = result.pop("_pairs")
+        during_full_gc = [b - a for a, b in pairs if any(s < b and e > a for s, e in gc_pauses.full)]
+        result["pops_waiting_on_a_full_gc"] = {"pops": len(during_full_gc),
+                                               "latency_ms": summary_ms(during_full_gc)}
+        offered_calls = {o.call_id for o in bench.tap.offers[before:]}
+        interactions = await bench.runner.app[DATABASE].list_interactions(limit=100_000)  # type: ignore[union-attr]
+        outcomes = Counter(r.outcome for r in interactions if r.call_id in offered_calls)
+        # ScreenPop's own offer -> published times (it keeps the last 1,000).
+        server_latency = bench.screenpop.latency[-result["offers"]:] if result["offers"] else []
+        alone = await isolated_pops(bench, measured, args.isolated) if args.profile else None
+        p = result["pop_latency_ms"]
+        b = result["call_frame_baseline_ms"]
+        say(f"  pops {p['n']}/{result['offers']} offers; pop p50 {p['p50']} p99 {p['p99']} max {p['max']} ms; "
+            f"call frame p50 {b['p50']} p99 {b['p99']} ms; missing {result['pops_missing']}, "
+            f"wrong desktop {result['frames_to_wrong_desktop']}; cores: cti {cpu['cti_process']}, "
+            f"asterisk {cpu['asterisk']}, sipp {cpu['sipp']}, other {cpu['other']}")
+        lost = [d.agent_id for d in bench.desktops.values() if d.closed_by_server]
+        out = {
+            "benchmark": "screenpop",
+            "target_p99_ms": TARGET_P99_MS,
+            "meets_target": result["meets_target"],
+            "calls": len(measured),
+            "calls_known_callers": sum(1 for _, c in measured if c is not None),
+            "calls_unknown_callers": sum(1 for _, c in measured if c is None),
+            "rate": args.rate,
+            "desktops": len(bench.desktops),
+            "agents_with_phones": args.agents,
+            "ring_ms": args.ring_ms,
+            "talk_ms": args.talk_ms,
+            "crm_customers": args.customers,
+            "warmup_calls": len(warm),
+            "seed": args.seed,
+            **result,
+            "server_screenpop_latency_ms": summary_ms(server_latency),
+            "interaction_outcomes": dict(outcomes),
+            "desktops_closed_by_server": len(lost),
+            "sipp": phase,
+            "pops_in_flight": {"max": max(bench.in_flight, default=0),
+                               "mean": round(sum(bench.in_flight) / len(bench.in_flight), 1)
+                               if bench.in_flight else 0, "samples": len(bench.in_flight)},
+            "cti_warnings": dict(warnings.counts),
+            "gc_pauses": gc_result,
+            "gc_objects_after_calls": len(gc.get_objects()),
+            "cpu_cores": cpu,
+            "cpu_cores_idle_before_calls": idle_cores,
+            "cpu_ms_per_call": {k: round(1000 * cpu_seconds[k] / max(1, len(measured)), 1)
+                                for k in ("cti_process", "asterisk")},
+            "profile": None if timer is None else {"steps_ms_during_calls": timer.result(),
+                                                   "event_loop_lag_ms": lag_result, "pops_built_alone": alone},
+            "asterisk": asterisk_version,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "platform": platform.platform(), "loadavg_at_start": loadavg_start,
+                        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+            "method": (
+                "All times from this process's perf_counter (cti, the 200 desktop websocket clients and the "
+                "observer run in one process). t0 = an extra controller observer sees OfferCall for the call; "
+                "t1 = the agent's desktop client receives the 'offer' frame of that call. Baseline: the "
+                "'call' frame (state ringing) that CallChanged publishes right after the offer on the same "
+                "topic without a database read, received by the same client. Hub.publish is wrapped to note "
+                "each frame's publish time (build vs delivery). Warm-up calls are not measured."),
+        }
+        if profiler is not None:
+            out["cprofile_top"] = _cprofile_top(profiler, args.cprofile)
+    finally:
+        say("cleaning up")
+        bench.stop_phones()
+        if timer is not None:
+            with contextlib.suppress(Exception):
+                timer.uninstall()
+        with contextlib.suppress(Exception):
+            await bench.stop_cti()
+        with contextlib.suppress(Exception):
+            await _drop_redis_keys(url, settings.redis_prefix)
+        try:
+            await asyncio.to_thread(root.stop)
+        finally:
+            if private_redis is not None:
+                private_redis.terminate()
+                private_redis.wait(5)
+            shutil.rmtree(tmp, ignore_errors=True)
+    out["duration_s"] = round(time.monotonic() - t0, 1)
+    out["waited_for_asterisk_root_s"] = round(lock_wait, 1)
+    return out
+
+
+async def isolated_pops(bench: Bench, plan: list[tuple[str, str | None]], count: int) -> dict[str, Any]:
+    """After the calls: ``count`` pops built one at a time on the same server, nothing else happening in cti
+    (no calls, the desktops idle). Each is built for a made-up call from one of the run's caller numbers,
+    with the customer already identified as on arrival, and published to an agent without a desktop.
+    Per pop: wall time, and CPU time of the event-loop thread (``time.thread_time``) and of the process."""
+    screenpop = bench.screenpop
+    timer = StepTimer()
+    timer.install(screenpop)
+    wall: list[float] = []
+    loop_cpu: list[float] = []
+    process_cpu: list[float] = []
+    try:
+        for n in range(count):
+            number, customer_id = plan[n % len(plan)]
+            call = Call(call_id=f"bench-alone-{n}", channel_id=f"bench-alone-{n}", caller_number=number,
+                        service_number=SERVICE, queue="default", arrived_at=datetime.now(UTC),
+                        customer_id=customer_id)
+            offer = OfferCall(call.call_id, "bench-nobody", "0", f"{call.call_id}-a1", call.channel_id, number, None)
+            original_calls = screenpop.calls
+            screenpop.calls = {call.call_id: call}.get
+            try:
+                t, c, p = time.perf_counter(), time.thread_time(), time.process_time()
+                await asyncio.get_running_loop().create_task(screenpop._offer(offer, datetime.now(UTC)))
+                wall.append(time.perf_counter() - t)
+                loop_cpu.append(time.thread_time() - c)
+                process_cpu.append(time.process_time() - p)
+            finally:
+                screenpop.calls = original_calls
+    finally:
+        timer.uninstall()
+        screenpop.pops.pop("bench-nobody", None)
+    return {"pops": count, "wall_ms": summary_ms(wall), "event_loop_thread_cpu_ms": summary_ms(loop_cpu),
+            "process_cpu_ms": summary_ms(process_cpu), "steps_ms": timer.result()}
+
+
+def _code_group(filename: str) -> str:
+    """Which code a function belongs to: a cti package, a third-party package, the standard library."""
+    path = filename.replace(os.sep, "/")
+    if path.startswith("~") or path.startswith("<"):
+        return "builtins (C)"
+    if "/site-packages/" in path:
+        return path.split("/site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if "/cti/" in path:
+        parts = path.split("/cti/", 1)[1].split("/")
+        return "cti/" + (parts[0] if len(parts) > 1 else parts[0].removesuffix(".py"))
+    if path.endswith("/bench/screenpop.py"):
+        return "bench (desktop clients, observer)"
+    parts = path.split("/lib/python3", 1)
+    if len(parts) == 2:
+        return "stdlib/" + parts[1].split("/", 2)[1].removesuffix(".py")
+    return "other"
+
+
+def _cprofile_top(profiler: cProfile.Profile, n: int) -> dict[str, Any]:
+    """The event-loop thread's busy time by own time: per function, and per code group (cti package,
+    library). cProfile slows everything down, so read shares, not absolute times."""
+    stats = pstats.Stats(profiler)
+    rows = []
+    groups: Counter[str] = Counter()
+    busy = 0.0
+    for (filename, line, func), (_cc, calls, tottime, _cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if func == "<method 'poll' of 'select.epoll' objects>":
+            continue  # waiting for I/O: idle
+        busy += tottime
+        groups[_code_group(filename)] += tottime
+        rows.append({"function": f"{Path(filename).name}:{line}({func})", "calls": calls,
+                     "tottime_s": round(tottime, 4)})
+    by_own = sorted(rows, key=lambda r: -r["tottime_s"])[:n]
+    say(f"cProfile, event-loop thread: {busy:.2f} s busy; by code:")
+    for name, t in groups.most_common(n):
+        say(f"  {t:8.3f} s {100 * t / busy:5.1f} %  {name}")
+    say("top functions by own time:")
+    for r in by_own:
+        say(f"  {r['tottime_s']:8.3f} s {r['calls']:8d}  {r['function']}")
+    return {"busy_s": round(busy, 2),
+            "by_code_pct": {name: round(100 * t / busy, 1) for name, t in groups.most_common(n)},
+            "by_own_time": by_own}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--calls", type=int, default=200, help="measured calls")
+    p.add_argument("--rate", type=float, default=10, help="calls per second")
+    p.add_argument("--desktops", type=int, default=200, help="agents created, each with its desktop websocket open")
+    p.add_argument("--agents", type=int, default=20, help="of those, agents logged in ready with a SIPp phone")
+    p.add_argument("--ring-ms", type=int, default=100, help="phones ring this long before answering")
+    p.add_argument("--talk-ms", type=int, default=1000, help="phones hang up after talking this long")
+    p.add_argument("--caller-ms", type=int, default=30000, help="a caller gives up this long after being answered")
+    p.add_argument("--customers", type=int, default=1000, help="seeded CRM customers")
+    p.add_argument("--unknown", type=float, default=0.1, help="share of calls from numbers not in the CRM")
+    p.add_argument("--warmup", type=int, default=10, help="calls before the measured ones (not measured)")
+    p.add_argument("--idle-s", type=float, default=5, help="seconds of CPU measurement with no call, before the calls")
+    p.add_argument("--seed", type=int, default=1, help="CRM data and caller order")
+    p.add_argument("--profile", action="store_true",
+                   help="time each step of the pop's build and the event loop's lag (wraps functions in-process)")
+    p.add_argument("--isolated", type=int, default=200,
+                   help="with --profile: pops built one at a time after the calls, nothing else running")
+    p.add_argument("--cprofile", type=int, default=0, metavar="N",
+                   help="cProfile the event-loop thread during the measured calls; report the top N functions")
+    p.add_argument("--quick", action="store_true", help="smoke run: 30 calls, 3 warm-up calls")
+    p.add_argument("--verbose", action="store_true", help="cti's own log at INFO on stderr")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.calls, args.warmup = min(args.calls, 30), min(args.warmup, 3)
+    if not 0 < args.agents <= min(args.desktops, 500):
+        p.error("--agents must be between 1 and min(--desktops, 500)")
+    if not 0 <= args.unknown <= 1:
+        p.error("--unknown is a share between 0 and 1")
+    if args.customers < 6:
+        p.error("--customers must be at least 6 (the fixed seeded customers)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    result = asyncio.run(run(args))
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
