@@ -7,6 +7,7 @@ bootstrapped) -> Redis live store -> ARI client -> call controller.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 from zoneinfo import ZoneInfo
@@ -106,6 +107,9 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         feed.restore(await database.interactions_between(midnight, ctl.clock()),
                      await database.agent_states_between(midnight, ctl.clock()), ctl.core.agents.values())
         feed.start()
+        # Everything loaded so far lives as long as the server: keep it out of the collector's full passes,
+        # which otherwise pause the event loop for hundreds of milliseconds under load.
+        gc.freeze()
         if connect_timeout > 0:
             await ctl.wait_connected(connect_timeout)
         yield

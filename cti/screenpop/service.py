@@ -53,6 +53,35 @@ class _Pop:
     factors: Factors
 
 
+class _Ttl:
+    """A value kept for ``seconds``: reference data (catalog, scripts, promotions, segment figures) changes
+    rarely, and reading it for every pop would cost more than the rest of the pop together."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._loading: dict[str, asyncio.Future[Any]] = {}
+
+    async def get(self, key: str, load: Callable[[], Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        hit = self._values.get(key)
+        if hit is not None and hit[0] > loop.time():
+            return hit[1]
+        pending = self._loading.get(key)
+        if pending is None:  # one load at a time per key, however many pops wait for it
+            pending = self._loading[key] = asyncio.ensure_future(load())
+            try:
+                value = await pending
+            finally:
+                self._loading.pop(key, None)
+            self._values[key] = (loop.time() + self.seconds, value)
+            return value
+        return await pending
+
+    def forget(self, key: str) -> None:
+        self._values.pop(key, None)
+
+
 class ScreenPop:
     def __init__(self, hub: Publisher, crm: CrmStore, scripts: ScriptStore, db: Database, *,
                  calls: Callable[[str], Call | None], clock: Clock, company: str = "cti") -> None:
@@ -67,6 +96,8 @@ class ScreenPop:
         self.agents: dict[str, Agent] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.latency: list[float] = []  # offer -> pop published, seconds (for /metrics and the benchmark)
+        self._reference = _Ttl(60.0)
+        self._views = _Ttl(15.0)  # a customer's view, read when the call arrives and reused by the offer
 
     # -- observer of the controller's commands ------------------------------------------------------------
     def observe(self, command: Command) -> None:
@@ -76,6 +107,12 @@ class ScreenPop:
             task.add_done_callback(self._tasks.discard)
         elif isinstance(command, CallChanged) and command.call.agent_id is not None:
             self.hub.publish(agent_topic(command.call.agent_id), "call", call_frame(command.call))
+        elif isinstance(command, CallChanged) and command.call.state is CallState.WAITING and command.call.customer_id:
+            # Warm the customer's view while the call waits: the offer then only renders.
+            customer_id = command.call.customer_id
+            task = asyncio.get_running_loop().create_task(self._warm(customer_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         elif isinstance(command, AgentChanged):
             self.agents[command.agent.agent_id] = command.agent
             self.hub.publish(agent_topic(command.agent.agent_id), "agent", agent_frame(command.agent))
@@ -119,13 +156,28 @@ class ScreenPop:
         self.latency.append(asyncio.get_running_loop().time() - started)
         del self.latency[:-1000]
 
+    async def _warm(self, customer_id: str) -> None:
+        try:
+            await self._view(customer_id)
+        except (StorageError, ValueError) as exc:
+            log.info("customer %s not prefetched: %s", customer_id, exc)
+
+    async def _view(self, customer_id: str) -> CustomerView | None:
+        view: CustomerView | None = await self._views.get(
+            customer_id, lambda: self.crm.customer_view(customer_id, contacts=5))
+        return view
+
+    def customer_changed(self, customer_id: str) -> None:
+        """A wrap-up or an edit changed the record: the next pop reads it again."""
+        self._views.forget(customer_id)
+
     async def _build(self, call: Call, agent_id: str, now: datetime) -> _Pop:
-        view = await self.crm.customer_view(call.customer_id, contacts=5) if call.customer_id else None
-        if view is None and call.caller_number != "anonymous":
+        view = await self._view(call.customer_id) if call.customer_id else None
+        if view is None and call.caller_number != "anonymous" and not call.customer_id:
             customer = await self.crm.customer_by_phone(call.caller_number)
             if customer is not None and customer.forgotten_at is None:
                 call.customer_id = customer.customer_id
-                view = await self.crm.customer_view(customer.customer_id, contacts=5)
+                view = await self._view(customer.customer_id)
         language = call.routing.language or (view.language if view else "id")
         offers, suppressed, promotions = await self._offers(view, now)
         balance = Decimal(view.balance_due_minor) / MINOR_PER_MAJOR if view else Decimal(0)
@@ -151,7 +203,7 @@ class ScreenPop:
         }
         script: Script | None = None
         steps: list[dict[str, object]] = []
-        active = await self.scripts.active_scripts()
+        active = await self._reference.get("scripts", self.scripts.active_scripts)
         if active:
             script = select_script(active, factors)
             steps = [s.as_json() for s in render_path(script, advance(script, factors, {}), language, data)]
@@ -177,24 +229,38 @@ class ScreenPop:
             customer_id=record.customer_id, segment=record.segment, value_tier=record.value_tier,
             language=record.language, consent=crosssell.Consent(
                 marketing=record.consent.marketing_calls, profiling=record.consent.data_sharing))
+        catalog, complements = await self._reference.get("catalog", self._catalog)
+        promotions: list[crosssell.Promotion] = await self._reference.get(
+            f"promotions:{record.segment}", lambda: self._promotions(now, record.segment))
+        promotions = [p for p in promotions if p.starts_at <= now < p.ends_at]
+        segment = None
+        name = record.segment
+        if name and record.consent.data_sharing:
+            segment = await self._reference.get(f"segment:{name}", lambda: self._segment(name))
+        ranking = crosssell.rank_offers(customer, [o.product.sku for o in view.owned], catalog, now=now,
+                                        complements=complements, segment=segment, promotions=promotions)
+        return list(ranking.offers), ranking.suppressed, promotions
+
+
+    async def _catalog(self) -> tuple[list[crosssell.Product], list[crosssell.Complement]]:
         catalog = [crosssell.Product(p.sku, {"id": p.name_id, "en": p.name_en}, p.category,
                                      Decimal(p.price_minor) / MINOR_PER_MAJOR, p.active)
                    for p in await self.crm.catalog(include_inactive=True)]
         complements = [crosssell.Complement(c.sku, c.complement_sku, min(1.0, c.weight))
                        for c in await self.crm.complements() if c.weight > 0]
-        promotions = [crosssell.Promotion(p.promotion_id, {"id": p.text_id, "en": p.text_en}, p.boost, p.starts_at,
-                                          p.ends_at, sku=p.sku, category=p.category,
-                                          segments=frozenset({p.segment}) if p.segment else frozenset())
-                      for p in await self.crm.active_promotions(now, segment=record.segment)]
-        segment = None
-        if record.segment and record.consent.data_sharing:
-            by_customer: dict[str, set[str]] = {}
-            for holding in await self.crm.segment_holdings(record.segment):
-                by_customer.setdefault(holding.customer_id, set()).add(holding.sku)
-            segment = crosssell.SegmentStats.from_holdings(record.segment, by_customer.values())
-        ranking = crosssell.rank_offers(customer, [o.product.sku for o in view.owned], catalog, now=now,
-                                        complements=complements, segment=segment, promotions=promotions)
-        return list(ranking.offers), ranking.suppressed, promotions
+        return catalog, complements
+
+    async def _promotions(self, now: datetime, segment: str | None) -> list[crosssell.Promotion]:
+        return [crosssell.Promotion(p.promotion_id, {"id": p.text_id, "en": p.text_en}, p.boost, p.starts_at,
+                                    p.ends_at, sku=p.sku, category=p.category,
+                                    segments=frozenset({p.segment}) if p.segment else frozenset())
+                for p in await self.crm.active_promotions(now, segment=segment)]
+
+    async def _segment(self, segment: str) -> crosssell.SegmentStats:
+        by_customer: dict[str, set[str]] = {}
+        for holding in await self.crm.segment_holdings(segment):
+            by_customer.setdefault(holding.customer_id, set()).add(holding.sku)
+        return crosssell.SegmentStats.from_holdings(segment, by_customer.values())
 
 
 def _reason(call: Call) -> str | None:

@@ -146,6 +146,7 @@ async def wrap_up(request: web.Request) -> web.Response:
             follow_up_at=None if body.follow_up is None else datetime.combine(
                 body.follow_up.due, time(9), tzinfo=now.tzinfo),
             follow_up_task=None if body.follow_up is None else body.follow_up.task))
+        request.app[SCREENPOP].customer_changed(saved.customer_id)
     controller = request.app[CONTROLLER]
     if body.ready and saved.agent_id and saved.agent_id in controller.core.agents:
         agent = controller.core.agent(saved.agent_id)
@@ -174,6 +175,7 @@ async def create_customer(request: web.Request) -> web.Response:
     customer = await crm.update_customer(customer.customer_id, fields)
     if call is not None:
         call.customer_id = customer.customer_id
+    request.app[SCREENPOP].customer_changed(customer.customer_id)
     return web.json_response({"customer_id": customer.customer_id, "name": customer.name,
                               "phones": list(customer.phones)}, status=201)
 
