@@ -100,8 +100,10 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
             MetricsConfig(service_level_seconds=settings.service_level_seconds),
             ivr_source=lambda: ctl.ivr.calls if ctl.ivr is not None else ())
         ctl.observers.append(feed.observe)
+        renderer = PromptRenderer(settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir)
+        ctl.prompts = TtsPrompts(renderer)
         if settings.ivr_flows is not None:
-            ctl.ivr = await _ivr(settings, ctl, crm)
+            ctl.ivr = await _ivr(settings, ctl, crm, renderer)
         await ctl.start()
         midnight = day_start(ctl.clock().astimezone(tz).date(), tz)
         feed.restore(await database.interactions_between(midnight, ctl.clock()),
@@ -118,6 +120,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         await ctl.close()
         if ctl.ivr is not None:
             await ctl.ivr.close()
+        renderer.close()
         await screenpop.drain()
         await ari.close()
         await live.close()
@@ -130,12 +133,10 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     return app
 
 
-async def _ivr(settings: Settings, ctl: CallController, crm: CrmStore) -> IvrRunner:
+async def _ivr(settings: Settings, ctl: CallController, crm: CrmStore, renderer: PromptRenderer) -> IvrRunner:
     """The IVR: flows validated, every static prompt rendered, speech models loaded, before calls arrive."""
     assert settings.ivr_flows is not None
     flows = load_flows_file(settings.ivr_flows)
-    sounds = settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir
-    renderer = PromptRenderer(sounds)
     await renderer.render_all((text, "en" if language == "en" else "id") for text, language in flows.static_prompts())
     recognizers = None
     if flows.settings.speech:

@@ -56,9 +56,10 @@ from cti.calls import (
 )
 from cti.controller.admission import AdmissionControl
 from cti.controller.identity import IdentifyFn, Identity, apply_attributes
-from cti.controller.ivr import IvrCall, IvrRunner
+from cti.controller.ivr import IvrCall, IvrRunner, PromptSource
 from cti.controller.monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.controller.persistence import StateWriter
+from cti.ivr.announcements import message_text, position_text
 from cti.ivr.flow_events import Finished, Transfer
 from cti.routing import Agent
 from cti.routing.engine import Routing
@@ -159,6 +160,8 @@ class CallController:
         # Set by the composition root when a CRM and IVR flows are configured.
         self.identify: IdentifyFn | None = None
         self.ivr: IvrRunner | None = None
+        # Spoken prompts (TTS) for callers whose language is known; Asterisk's English prompts otherwise.
+        self.prompts: PromptSource | None = None
         self.admission = AdmissionControl(settings.max_call_setups, settings.max_arrival_rate)
         self.monitors = Monitors(ari, ring_timeout=max(1, round(settings.callback_ring_timeout)))
 
@@ -495,13 +498,24 @@ class CallController:
                 self.stats["bridges_failed"] += 1
                 self._apply(self.core.bridge_failed(connect.call_id, self.clock()))
 
+    async def _spoken(self, call_id: str) -> str | None:
+        """The caller's language if cti can speak to them in it (TTS and a known language)."""
+        call = self.core.calls.get(call_id)
+        language = call.routing.language if call is not None else None
+        return language if self.prompts is not None and language in ("id", "en") else None
+
     async def _play_then_hangup(self, call_id: str, channel_id: str, message: str) -> None:
         """Say something to the caller (a closing message, a callback confirmation), then hang up."""
         playback_id = f"{call_id}-bye-{uuid.uuid4().hex[:8]}"
         self._hangup_after[playback_id] = channel_id
         try:
+            media = f"sound:{message}"
+            language = await self._spoken(call_id)
+            text = message_text(message, "en" if language == "en" else "id") if language else None
+            if text is not None and self.prompts is not None and language is not None:
+                media = await self.prompts.media(text, language)
             await self.ari.answer(channel_id)
-            await self.ari.play(channel_id, f"sound:{message}", playback_id=playback_id)
+            await self.ari.play(channel_id, media, playback_id=playback_id)
         except AriError as exc:
             log.info("call %s: could not play %s: %s", call_id, message, exc)
             self._hangup_after.pop(playback_id, None)
@@ -532,8 +546,16 @@ class CallController:
         playback_id = f"{announce.call_id}-ann-{uuid.uuid4().hex[:8]}"
         self._announcing[playback_id] = announce.channel_id
         try:
-            await self.ari.play(announce.channel_id, list(announce.media), lang=announce.language,
-                                playback_id=playback_id)
+            media, language = list(announce.media), announce.language
+            spoken = await self._spoken(announce.call_id)
+            call = self.core.calls.get(announce.call_id)
+            if spoken is not None and call is not None and self.prompts is not None:
+                now = self.clock()
+                position = self.core.position(call, now)
+                text = position_text(position, self.core.estimated_wait(call.queue, position),
+                                     "en" if spoken == "en" else "id")
+                media, language = [await self.prompts.media(text, spoken)], spoken
+            await self.ari.play(announce.channel_id, media, lang=language, playback_id=playback_id)
             self.stats["announcements"] += 1
         except AriError as exc:
             self._announcing.pop(playback_id, None)

@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from cti.crm.seed import generate, load
+from cti.ivr.announcements import position_text
 from cti.ivr.flow import load_flows_file
+from cti.ivr.tts import PromptRenderer
 from cti.settings import Settings
 from cti.sim.sipp import Press, Say, SippAgent, SippIvrCaller, Wait
 from tests.e2e.conftest import Cti, start_phone
@@ -21,7 +23,7 @@ from tests.support import eventually, unavailable
 
 FLOWS = Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml"
 RULES = {
-    "queues": {"sales": {"skills": {"sales": 1}}, "care": {"skills": {"care": 1}}},
+    "queues": {"sales": {"skills": {"sales": 1}}, "care": {"skills": {"care": 1}, "announce_seconds": 2}},
     "routes": [{"name": "sales", "when": {"problem_type": "sales"}, "queue": "sales"},
                {"name": "care", "queue": "care"}],
 }
@@ -144,3 +146,20 @@ async def test_spoken_choices_reach_the_right_queue(
     assert record.routing is not None and record.routing["language"] == language
     assert flows.settings.min_confidence <= min(p["confidence"] for p in spoken)
     assert await eventually(lambda: cti.controller.ivr is not None and cti.controller.ivr.stats["speech_results"] >= 2)
+
+
+async def test_a_waiting_indonesian_caller_hears_position_and_wait_in_indonesian(
+    cti: Cti, callers: list[Any], base_settings: Settings,
+) -> None:
+    caller = SippIvrCaller("1500200", [Wait(1000), Press("1"), Wait(1500), Press("0")],
+                           caller="0215550406", duration_ms=7000)
+    callers.append(caller)
+    call = await cti.first_call()  # in the care queue, nobody to take it
+    assert call.routing.language == "id"
+    core = cti.controller.core
+    expected = position_text(1, core.estimated_wait(call.queue, 1), "id")
+    await eventually(lambda: cti.controller.stats["announcements"] >= 1, message="an announcement")
+    assert await asyncio.to_thread(caller.wait, 30) == 0
+    assert expected.startswith("Anda berada di urutan berikutnya.")
+    sounds = base_settings.asterisk_root / "usr/share/asterisk/sounds"
+    assert PromptRenderer(sounds).cached(expected, "id") is not None  # rendered in Indonesian and played
