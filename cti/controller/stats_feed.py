@@ -102,6 +102,7 @@ class StatsFeed:
     _dirty: bool = False
     _task: asyncio.Task[None] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _views: dict[str, dict[str, Any]] = field(default_factory=dict)
     published: int = 0
 
     def __post_init__(self) -> None:
@@ -181,6 +182,7 @@ class StatsFeed:
     # -- output ---------------------------------------------------------------------------------------------
     def _changed(self) -> None:
         self._dirty = True
+        self._views.clear()  # a connecting dashboard must not get a view older than this change
         self._wake.set()
 
     def start(self) -> None:
@@ -213,16 +215,29 @@ class StatsFeed:
             await asyncio.sleep(self.min_interval)
 
     def snapshot(self) -> Snapshot:
-        return self.stats.snapshot(self._now())
+        # The aggregator's clock moves to the snapshot's instant: later events must not be older than it.
+        now = self._now()
+        self._last = now
+        return self.stats.snapshot(now)
+
+    def view(self, scope: Scope) -> dict[str, Any]:
+        """What a dashboard of ``scope`` shows now: the last published view if there is one (cheap for
+        many dashboards connecting at once), else a fresh one."""
+        cached = self._views.get(scope.key)
+        if cached is not None:
+            return cached
+        return view_for(self.snapshot(), scope, self.agents(), self.series)
 
     def publish(self) -> None:
         """One snapshot, cut to each subscribed scope."""
         snapshot = self.snapshot()
         agents = self.agents()
+        self._views.clear()
         for scope in list(self.scopes.values()):
             topic = dashboard_topic(scope)
             if self.hub.subscribers(topic):
-                self.hub.publish(topic, "stats", view_for(snapshot, scope, agents, self.series))
+                view = self._views[scope.key] = view_for(snapshot, scope, agents, self.series)
+                self.hub.publish(topic, "stats", view)
                 self.published += 1
 
     def _record_point(self) -> None:

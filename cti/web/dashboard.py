@@ -63,7 +63,7 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
     feed.scopes[scope.key] = scope
 
     async def snapshot() -> dict[str, Any]:
-        return _view(request, scope)
+        return feed.view(scope)
 
     return await request.app[HUB].serve(request, dashboard_topic(scope), snapshot)
 

@@ -125,7 +125,8 @@ class Hub:
                     on_frame: FrameHandler | None = None) -> web.WebSocketResponse:
         """Run one page's socket on ``name`` until it closes."""
         since = _since(request)
-        ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=64 * 1024)
+        # No per-message deflate: it would compress every frame again for every subscriber.
+        ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=64 * 1024, compress=False)
         await ws.prepare(request)
         self._sockets.add(ws)
         topic = self.topic(name)
