@@ -2,7 +2,7 @@
 
 Run from the repository root inside the venv::
 
-    python bench/routing.py            # default run (under 3 minutes on 2 cores)
+    python bench/routing.py            # default run (about 3 minutes on 2 cores)
     python bench/routing.py --quick    # smoke run (under 20 s)
 
 No Asterisk, no I/O: the core (:class:`cti.calls.CallCenter`) is pure, so this drives it directly with a
@@ -29,25 +29,35 @@ The state is loaded with ``CallCenter.restore`` (what a restarted controller doe
 ``dispatch``; the script checks the settle offered nothing, i.e. no ready agent may take a waiting call.
 
 Scenarios (interleaved round-robin so machine noise spreads evenly; each is bounded by a share of the
-time budget and by ``--decisions`` samples):
+time budget and by ``--decisions`` samples). The fake clock moves 25 ms per event, about the rate at which
+calls arrive and leave for the queues to stay at 5,000 waiting, and the core ticks whenever a second has
+passed:
 
 * ``arrival_queued``: ``call_arrived`` of a call for a busy queue; no ready agent may take it, it queues.
   Reset (timed as ``caller_abandon``): a random waiting caller hangs up, so 5,000 keep waiting.
-* ``arrival_offered``: ``call_arrived`` of a call for a quiet queue whose ready specialist may take it: an
-  ``OfferCall``. Reset: that caller hangs up while ringing (the agent keeps its place in the idle order).
-* ``agent_ready_release``: the agent of a connected call hangs up (``channel_gone`` of the agent leg); the
-  agent is free and gets the best waiting call it may take. Reset: ``offer_answered`` (timed) and one new
-  waiting call loaded with ``restore``.
-* ``agent_ready_set_ready``: a not-ready agent goes ready (``set_ready``) and gets the best waiting call it
-  may take. Reset (timed as ``ring_no_answer``): the offer fails with ``no_answer``, the agent is not ready
-  again and the call goes back to its place.
-* ``tick``: one second passes (``tick``): due escalations, then dispatch.
+* ``arrival_offered``: ``call_arrived`` of a call for a quiet queue, from the region and in a language of a
+  ready specialist who may take it: an ``OfferCall``. Reset: that caller hangs up while ringing (the agent
+  keeps its place in the idle order).
+* ``agent_ready_release``: the agent of a random connected call hangs up (``channel_gone`` of the agent
+  leg); the agent is free and gets the best waiting call it may take, if any (``offered`` counts them).
+  Reset: ``offer_answered`` (timed) and one new waiting call loaded with ``restore``; an agent offered
+  nothing goes on a break.
+* ``agent_ready_set_ready``: a random not-ready agent goes ready (``set_ready``) and gets the best waiting
+  call it may take, if any. Reset (timed as ``ring_no_answer``): the offer fails with ``no_answer``, the
+  agent is not ready again and the call goes back to its place (or, offered nothing, back on a break).
+* ``tick``: ``tick`` once a second: due wrap-ups and escalations, then the offers they allow.
 
-Baseline: the same decisions made by a naive reference written here (nothing shared with
-``cti.routing``): a linear scan over every agent (arrival: every agent that is ready and eligible, then the
-queue's strategy) or over every live call (agent ready: the waiting call it may take with the highest aged
-priority, then the longest wait; tick: each waiting call's escalation step, then for each ready agent the
-best call it may take). The reference's answer is compared with the core's (``agree`` / ``compared``).
+Checks and baselines:
+
+* A naive reference written here (nothing shared with ``cti.routing``) decides the first ``--checks``
+  samples of each scenario too (ticks: one in 15 of that) by a linear scan: over every agent (arrival:
+  every agent that is ready and eligible, then the queue's strategy) or over every live call (agent ready:
+  the waiting call it may take with the highest aged priority, then the longest wait; tick: each waiting
+  call's escalation step, then for each ready agent the best call it may take). Its answer is compared
+  with the core's (``agree`` / ``compared``) and its time is the ``baseline``.
+* The previous core (``cti.calls._reference``: every dispatch re-sorts all waiting calls against every
+  ready agent) is built on the same state with the same seed and runs the same first events,
+  ``--old-samples`` of each scenario (``old_core``, ``speedup_p50_vs_old_core``).
 """
 
 from __future__ import annotations
@@ -73,6 +83,7 @@ if str(REPO) not in sys.path:  # `python bench/routing.py` puts bench/, not the 
     sys.path.insert(0, str(REPO))
 
 from cti.calls import Call, CallCenter, CallChanged, CallState, OfferCall  # noqa: E402
+from cti.calls._reference import ReferenceCallCenter  # noqa: E402
 from cti.routing.agents import Agent, AgentState  # noqa: E402
 from cti.routing.engine import Decision, Routing  # noqa: E402
 from cti.routing.rules import QueueRule, Rules, Target, parse_rules  # noqa: E402
@@ -85,6 +96,8 @@ TARGET_P99_MS = 1.0
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 EPOCH = datetime.min.replace(tzinfo=UTC)
 MAIN = ("arrival_queued", "arrival_offered", "agent_ready_release", "agent_ready_set_ready", "tick")
+TICK_CHECK_SHARE = 15  # ticks checked: one in 15 of --checks (the naive tick scans calls x agents: ~0.5 s)
+Core = CallCenter | ReferenceCallCenter
 
 
 def log(message: str) -> None:
@@ -185,7 +198,7 @@ def new_call(
 
 @dataclass
 class World:
-    center: CallCenter
+    center: Core
     rules: Rules
     busy: list[str]
     quiet: list[str]
@@ -196,7 +209,7 @@ class World:
     setup: dict[str, Any]
 
 
-def build(args: argparse.Namespace, rng: random.Random, clock: Clock) -> World:
+def build(args: argparse.Namespace, rng: random.Random, clock: Clock, core: type[Core] = CallCenter) -> World:
     started = time.perf_counter()
     doc, busy, quiet = make_rules(rng, args.queues)
     rules = parse_rules(doc)
@@ -257,7 +270,7 @@ def build(args: argparse.Namespace, rng: random.Random, clock: Clock) -> World:
         call = new_call(rng, rules, f"w{j:05d}", service_number(qi), now, arrived, caller_routing(rng))
         calls.append(call)
         world_lists["waiting"].append(call.call_id)
-    center = CallCenter(rules)
+    center = core(rules)
     center.restore(agents, calls)
     built = time.perf_counter() - started
     gc.collect()
@@ -346,7 +359,7 @@ def ref_choose(queue: QueueRule, cands: list[Agent], now: datetime, last: str | 
     return min(cands, key=idle)
 
 
-def ref_arrival(center: CallCenter, rules: Rules, call: Call, now: datetime, last: dict[str, str]) -> str | None:
+def ref_arrival(center: Core, rules: Rules, call: Call, now: datetime, last: dict[str, str]) -> str | None:
     """Route the call, then scan every agent: ready and eligible at step 0, the queue's strategy picks."""
     r = call.routing
     attrs = {
@@ -370,7 +383,7 @@ def ref_arrival(center: CallCenter, rules: Rules, call: Call, now: datetime, las
     return None if winner is None else winner.agent_id
 
 
-def ref_agent_ready(center: CallCenter, rules: Rules, agent: Agent, now: datetime, aging: float) -> str | None:
+def ref_agent_ready(center: Core, rules: Rules, agent: Agent, now: datetime, aging: float) -> str | None:
     """Scan every live call: the waiting call this agent may take with the highest aged priority."""
     best: tuple[float, datetime, str] | None = None
     for call in center.calls.values():
@@ -398,7 +411,7 @@ def ref_step(queue: QueueRule, waited: float) -> int:
     return len(queue.targets) - 1
 
 
-def ref_tick(center: CallCenter, rules: Rules, now: datetime, aging: float) -> tuple[set[str], set[tuple[str, str]]]:
+def ref_tick(center: Core, rules: Rules, now: datetime, aging: float) -> tuple[set[str], set[tuple[str, str]]]:
     """Each waiting call's step now; then each ready agent (longest idle first) takes the best call it may."""
     due = [
         a
@@ -449,10 +462,14 @@ class Series:
     agree: int = 0
     spent_s: float = 0.0
     notes: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def check(self, same: bool) -> None:
         self.compared += 1
         self.agree += bool(same)
+
+    def count(self, name: str, yes: bool) -> None:
+        self.counts[name] = self.counts.get(name, 0) + yes
 
 
 def pct(sorted_ns: list[int], p: float) -> float:
@@ -491,6 +508,8 @@ def report(series: Series, baseline: bool = True) -> dict[str, Any]:
         out["decisions_agree"] = series.agree
     for k, v in series.notes.items():
         out[k] = round(v, 3)
+    for k, n in series.counts.items():
+        out[k] = n
     return out
 
 
@@ -501,17 +520,35 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, int]:
 
 
 class Bench:
-    EVENT_GAP = 0.002  # the fake clock moves 2 ms per event, 1 s per tick
+    # The fake clock moves 25 ms per event and the core ticks once a second: about 10 calls arrive and 10
+    # leave the queues per second, as many as keep 5,000 waiting with the 10 minutes of waits they start with.
+    EVENT_GAP = 0.025
 
-    def __init__(self, world: World, clock: Clock, rng: random.Random) -> None:
+    def __init__(self, world: World, clock: Clock, rng: random.Random, *, checks: int) -> None:
         self.w, self.clock, self.rng = world, clock, rng
         self.c = world.center
+        self.checks = checks  # samples per scenario decided by the naive reference too (its time: the baseline)
         self.series: dict[str, Series] = {
             name: Series() for name in (*MAIN, "caller_abandon", "ring_no_answer", "offer_answered")
         }
         self.seq = 0
         self.last: dict[str, str] = {}  # queue -> last agent offered, seen from OfferCall (round robin)
         self.escalations = 0
+        self.next_tick = clock.now + timedelta(seconds=1)
+        # Per ready specialist, the quiet queues (and a language it speaks) whose first step it meets.
+        self.specialties: dict[str, list[tuple[str, str]]] = {}
+        for agent_id in world.ready:
+            agent = self.c.agents[agent_id]
+            language = min(agent.languages) if agent.languages else "id"
+            options = [(q, language) for q in world.quiet
+                       if ref_eligible(agent, world.rules.queues[q], world.rules.queues[q].targets[0],
+                                       agent.region, language)]
+            if options:
+                self.specialties[agent_id] = options
+
+    def checking(self, name: str) -> bool:
+        limit = -(-self.checks // TICK_CHECK_SHARE) if name == "tick" else self.checks
+        return self.series[name].compared < limit
 
     def _note_offers(self, commands: list[Any]) -> list[OfferCall]:
         offers = [c for c in commands if isinstance(c, OfferCall)]
@@ -543,12 +580,15 @@ class Bench:
         )
         call.channel_id = f"ch-{call.call_id}"
         s = self.series["arrival_queued"]
-        expected, base_ns = timed(lambda: ref_arrival(self.c, self.w.rules, call, now, self.last))
+        check = self.checking("arrival_queued")
+        if check:
+            expected, base_ns = timed(lambda: ref_arrival(self.c, self.w.rules, call, now, self.last))
+            s.baseline_ns.append(base_ns)
         commands, ns = timed(lambda: self.c.call_arrived(call, now))
         offers = self._note_offers(commands)
         s.ns.append(ns)
-        s.baseline_ns.append(base_ns)
-        s.check(expected is None and not offers and self.c.calls[call.call_id].state is CallState.WAITING)
+        if check:
+            s.check(expected is None and not offers and self.c.calls[call.call_id].state is CallState.WAITING)
         self.w.waiting.append(call.call_id)
         # Reset: a random waiting caller gives up (a decision of its own: the core dispatches after it).
         gone = self.c.calls[rng.choice(self.w.waiting)]
@@ -559,54 +599,56 @@ class Bench:
 
     def arrival_offered(self) -> None:
         rng, now = self.rng, self.clock.advance(self.EVENT_GAP)
-        n_queues = len(self.w.busy) + len(self.w.quiet)
         s = self.series["arrival_offered"]
-        for _ in range(100):  # a quiet queue and a caller region some ready specialist may take
-            qname = rng.choice(self.w.quiet)
-            call = Call(
-                call_id=self._call_id(),
-                channel_id="",
-                caller_number=f"+62{rng.randrange(10**9, 10**10)}",
-                service_number=service_number(int(qname[1:])),
-                queue="",
-                arrived_at=now,
-                routing=caller_routing(rng, region=rng.choice(REGIONS), gold=False),
-            )
-            call.channel_id = f"ch-{call.call_id}"
-            expected, base_ns = timed(partial(ref_arrival, self.c, self.w.rules, call, now, self.last))
-            if expected is not None:
-                break
-        else:
-            log(f"arrival_offered: no eligible specialist found among {n_queues} queues; skipped")
+        ready = [a for a in self.w.ready if a in self.specialties]
+        if not ready:
+            log("arrival_offered: no ready specialist; skipped")
             return
+        specialist = self.c.agents[rng.choice(ready)]
+        queue, language = rng.choice(self.specialties[specialist.agent_id])
+        call = Call(
+            call_id=self._call_id(),
+            channel_id="",
+            caller_number=f"+62{rng.randrange(10**9, 10**10)}",
+            service_number=service_number(int(queue[1:])),
+            queue="",
+            arrived_at=now,
+            routing=Routing(region=specialist.region, language=language),
+        )
+        call.channel_id = f"ch-{call.call_id}"
+        check = self.checking("arrival_offered")
+        if check:
+            expected, base_ns = timed(partial(ref_arrival, self.c, self.w.rules, call, now, self.last))
+            s.baseline_ns.append(base_ns)
         commands, ns = timed(lambda: self.c.call_arrived(call, now))
         offers = self._note_offers(commands)
         s.ns.append(ns)
-        s.baseline_ns.append(base_ns)
-        s.check(len(offers) == 1 and offers[0].agent_id == expected and offers[0].call_id == call.call_id)
+        if check:
+            s.check(len(offers) == 1 and offers[0].agent_id == expected and offers[0].call_id == call.call_id)
+        s.count("offered", bool(offers))
         # Reset: the caller hangs up while the specialist's phone rings; the agent keeps their idle place.
         self.c.channel_gone(call.channel_id, self.clock.advance(self.EVENT_GAP))
 
     def agent_ready_release(self) -> None:
         rng, now = self.rng, self.clock.advance(self.EVENT_GAP)
         s = self.series["agent_ready_release"]
-        for _ in range(100):
-            call = self.c.calls[rng.choice(self.w.connected)]
-            agent = self.c.agents[call.agent_id]  # type: ignore[index]
+        call = self.c.calls[rng.choice(self.w.connected)]
+        agent = self.c.agents[call.agent_id or ""]
+        check = self.checking("agent_ready_release")
+        if check:
             expected, base_ns = timed(partial(ref_agent_ready, self.c, self.w.rules, agent, now, self.c.aging_seconds))
-            if expected is not None:
-                break
-        else:
-            log("agent_ready_release: no agent on a call may take a waiting call; skipped")
-            return
-        leg = call.agent_channel_id
-        commands, ns = timed(lambda: self.c.channel_gone(leg, now))  # type: ignore[arg-type]
+            s.baseline_ns.append(base_ns)
+        leg = call.agent_channel_id or ""
+        commands, ns = timed(lambda: self.c.channel_gone(leg, now))
         offers = self._note_offers(commands)
         s.ns.append(ns)
-        s.baseline_ns.append(base_ns)
-        s.check(len(offers) == 1 and offers[0].agent_id == agent.agent_id and offers[0].call_id == expected)
+        if check:
+            s.check([(o.agent_id, o.call_id) for o in offers] == ([(agent.agent_id, expected)] if expected else []))
+        s.count("offered", bool(offers))
         self._remove(self.w.connected, call.call_id)
-        if not offers:
+        if not offers:  # no waiting call this agent may take: it goes on a break (untimed)
+            self.c.set_not_ready(agent.agent_id, "break", self.clock.advance(self.EVENT_GAP))
+            self.w.not_ready.append(agent.agent_id)
             return
         offer = offers[0]
         # Reset: the agent answers (timed) and one more caller is waiting (loaded without a dispatch).
@@ -623,48 +665,54 @@ class Bench:
     def agent_ready_set_ready(self) -> None:
         rng, now = self.rng, self.clock.advance(self.EVENT_GAP)
         s = self.series["agent_ready_set_ready"]
-        for _ in range(100):
-            agent = self.c.agents[rng.choice(self.w.not_ready)]
+        agent = self.c.agents[rng.choice(self.w.not_ready)]
+        check = self.checking("agent_ready_set_ready")
+        if check:
             expected, base_ns = timed(partial(ref_agent_ready, self.c, self.w.rules, agent, now, self.c.aging_seconds))
-            if expected is not None:
-                break
-        else:
-            log("agent_ready_set_ready: no not-ready agent may take a waiting call; skipped")
-            return
+            s.baseline_ns.append(base_ns)
         commands, ns = timed(lambda: self.c.set_ready(agent.agent_id, now))
         offers = self._note_offers(commands)
         s.ns.append(ns)
-        s.baseline_ns.append(base_ns)
-        s.check(len(offers) == 1 and offers[0].agent_id == agent.agent_id and offers[0].call_id == expected)
-        if not offers:
+        if check:
+            s.check([(o.agent_id, o.call_id) for o in offers] == ([(agent.agent_id, expected)] if expected else []))
+        s.count("offered", bool(offers))
+        now = self.clock.advance(self.EVENT_GAP)
+        if not offers:  # back on the break (untimed)
+            self.c.set_not_ready(agent.agent_id, "break", now)
             return
         # Reset (timed): the phone is not answered; the agent is not ready again, the call back in its place.
         leg = offers[0].agent_channel_id
-        now = self.clock.advance(self.EVENT_GAP)
         _, ns = timed(lambda: self.c.channel_gone(leg, now, offer_failure="no_answer"))
         self.series["ring_no_answer"].ns.append(ns)
 
     def tick(self) -> None:
-        now = self.clock.advance(1.0)
+        now = self.clock.now
+        self.next_tick = now + timedelta(seconds=1)
         s = self.series["tick"]
-        (escalated, ref_offers), base_ns = timed(lambda: ref_tick(self.c, self.w.rules, now, self.c.aging_seconds))
+        check = self.checking("tick")
+        if check:
+            (escalated, ref_offers), base_ns = timed(lambda: ref_tick(self.c, self.w.rules, now, self.c.aging_seconds))
+            s.baseline_ns.append(base_ns)
         commands, ns = timed(lambda: self.c.tick(now))
         offers = self._note_offers(commands)
         changed = {c.call.call_id for c in commands if isinstance(c, CallChanged)}
         offered = {(o.call_id, o.agent_id) for o in offers}
         s.ns.append(ns)
-        s.baseline_ns.append(base_ns)
-        s.check(changed - {o[0] for o in offered} == escalated and offered == ref_offers)
-        self.escalations += len(escalated)
+        if check:
+            s.check(changed - {o[0] for o in offered} == escalated and offered == ref_offers)
+        escalated_now = len(changed - {o[0] for o in offered})
+        self.escalations += escalated_now
         s.notes["escalations_per_tick_mean"] = self.escalations / len(s.ns)
+        s.notes["escalations_per_tick_max"] = max(s.notes.get("escalations_per_tick_max", 0), escalated_now)
         if offered:  # none expected (no ready agent may take a waiting call at any step)
             log(f"tick: {len(offered)} unexpected offers")
 
     # -- the loop ---------------------------------------------------------------------------------------
     def run(self, names: tuple[str, ...], budget_s: float, max_samples: int) -> None:
-        per = budget_s / len(names)
-        active = list(names)
-        rounds = 0
+        """Samples of the event scenarios in turn, each bounded by its share of the budget and by
+        ``max_samples``; a tick whenever a second of the fake clock has passed."""
+        active = [name for name in names if name != "tick"]
+        per = budget_s / len(active)
         last_log = time.perf_counter()
         while active:
             for name in list(active):
@@ -675,13 +723,14 @@ class Bench:
                 t = time.perf_counter()
                 getattr(self, name)()
                 series.spent_s += time.perf_counter() - t
-            rounds += 1
+                if "tick" in names and self.clock.now >= self.next_tick:
+                    self.tick()
             if time.perf_counter() - last_log > 10:
                 last_log = time.perf_counter()
                 log("  " + ", ".join(f"{n} {len(self.series[n].ns)}" for n in names))
 
 
-def micro(center: CallCenter, world: World, clock: Clock, rng: random.Random, budget_s: float) -> dict[str, Any]:
+def micro(center: Core, world: World, clock: Clock, rng: random.Random, budget_s: float) -> dict[str, Any]:
     """Pieces of the decisions, timed alone (public methods, no state change), after the sweep left no
     agent ready."""
     now = clock.now
@@ -719,17 +768,26 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--queues", type=int, default=200)
     parser.add_argument("--waiting", type=int, default=5_000)
-    parser.add_argument("--decisions", type=int, default=2_000, help="most samples per scenario")
+    parser.add_argument("--decisions", type=int, default=20_000, help="most samples per scenario")
+    parser.add_argument(
+        "--checks", type=int, default=None,
+        help=f"samples per scenario also decided by the naive reference (default 300, --quick 30; ticks: one in "
+             f"{TICK_CHECK_SHARE} of that)")
+    parser.add_argument(
+        "--old-samples", type=int, default=None,
+        help="samples per scenario of the previous core, cti.calls._reference (default 8, --quick 1)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--ready-fraction", type=float, default=0.01, help="agents ready but idle (specialists no waiting call needs)"
     )
     parser.add_argument(
-        "--budget", type=float, default=None, help="seconds for the measurements (default 140, --quick 11)"
+        "--budget", type=float, default=None, help="seconds for the measurements (default 140, --quick 8)"
     )
     parser.add_argument("--quick", action="store_true", help="smoke run, under 20 s")
     args = parser.parse_args()
-    budget = args.budget if args.budget is not None else (11.0 if args.quick else 140.0)
+    budget = args.budget if args.budget is not None else (8.0 if args.quick else 140.0)
+    old_samples = args.old_samples if args.old_samples is not None else (1 if args.quick else 8)
+    checks = args.checks if args.checks is not None else (30 if args.quick else 300)
     if args.queues < 20:
         parser.error("--queues must be at least 20 (one in twenty is quiet)")
     started = time.perf_counter()
@@ -742,44 +800,73 @@ def main() -> None:
         f"built in {world.setup['build_s']} s; settle dispatch {world.setup['settle_dispatch_ms']} ms, "
         f"{world.setup['settle_offers']} offers"
     )
-    bench = Bench(world, clock, rng)
-    log(f"main scenarios: {budget * 0.78:.0f} s budget, at most {args.decisions} samples each")
-    bench.run(MAIN, budget * 0.78, args.decisions)
+    bench = Bench(world, clock, rng, checks=checks)
+    log(f"main scenarios: {budget * 0.6:.0f} s budget, at most {args.decisions} samples each")
+    bench.run(MAIN, budget * 0.6, args.decisions)
 
     scenarios = {name: report(bench.series[name]) for name in MAIN}
     for name in ("caller_abandon", "ring_no_answer", "offer_answered"):
         scenarios[name] = report(bench.series[name], baseline=False)
+    escalations = scenarios["tick"].get("escalations_per_tick_mean")
+    if escalations:
+        scenarios["tick"]["mean_us_per_escalated_call"] = round(scenarios["tick"]["mean_us"] / escalations, 1)
+    state_after = {
+        "waiting_calls": sum(c.state is CallState.WAITING for c in world.center.calls.values()),
+        "live_calls": len(world.center.calls),
+        "agents_not_ready": len(world.not_ready),
+        "clock_advanced_s": round((clock.now - T0).total_seconds(), 1),
+    }
 
     # How the decisions scale with the number of idle ready agents: send specialists on a break
-    # (set_not_ready does not dispatch) and measure again with 10 % of them, then with none.
-    swept = ("arrival_queued", "agent_ready_release", "tick")
+    # (set_not_ready does not dispatch) and measure again with 10 % of them, then with none. arrival_offered
+    # needs the specialists, so it sits these out; the other three keep calls arriving at about the same rate.
+    swept = ("arrival_queued", "agent_ready_release", "agent_ready_set_ready", "tick")
 
-    def brief(name: str) -> dict[str, Any]:
-        full = summarize(bench.series[name].ns)
-        return {k: full[k] for k in ("n", "p50_us", "p99_us", "max_us") if k in full}
+    def brief(series: Series) -> dict[str, Any]:
+        full = summarize(series.ns)
+        out = {k: full[k] for k in ("n", "p50_us", "p99_us", "max_us", "mean_us") if k in full}
+        return out | {k: round(v, 2) for k, v in series.notes.items()}
 
-    sweep: dict[str, Any] = {str(len(world.ready)): {name: brief(name) for name in swept}}
+    sweep: dict[str, Any] = {str(len(world.ready)): {name: brief(bench.series[name]) for name in swept}}
+    bench.checks = 0
     for keep in (len(world.ready) // 10, 0):
         for agent_id in world.ready[keep:]:
             world.center.set_not_ready(agent_id, "break", clock.now)
         world.ready = world.ready[:keep]
-        for name in (*swept, "caller_abandon", "offer_answered"):
+        for name in (*swept, "caller_abandon", "offer_answered", "ring_no_answer"):
             bench.series[name] = Series()
-        bench.run(swept, budget * 0.07, args.decisions)
-        sweep[str(keep)] = {name: brief(name) for name in swept}
+        bench.escalations = 0
+        bench.run(swept, budget * 0.05, args.decisions)
+        sweep[str(keep)] = {name: brief(bench.series[name]) for name in swept}
         log(f"{keep} idle ready agents: p50 " + ", ".join(f"{n} {sweep[str(keep)][n].get('p50_us')} us" for n in swept))
     log("micro-benchmarks")
-    parts = micro(world.center, world, clock, rng, budget * 0.08)
+    parts = micro(world.center, world, clock, rng, budget * 0.05)
+    setup = world.setup
+    del world, bench
+    gc.collect()
+
+    # The previous core on the same state and the same first events (same seed), a few samples each.
+    log(f"the previous core (cti.calls._reference): at most {old_samples} samples per scenario")
+    old_rng, old_clock = random.Random(args.seed), Clock(T0)
+    old_world = build(args, old_rng, old_clock, ReferenceCallCenter)
+    setup["old_core_settle_dispatch_ms"] = old_world.setup["settle_dispatch_ms"]
+    old = Bench(old_world, old_clock, old_rng, checks=0)
+    old.run(MAIN, budget * 0.25, old_samples)
+    while len(old.series["tick"].ns) < old_samples:
+        old.clock.now = max(old.clock.now, old.next_tick)
+        old.tick()
+    for name in MAIN:
+        before = brief(old.series[name])
+        scenarios[name]["old_core"] = before
+        if before.get("n") and scenarios[name].get("n"):
+            scenarios[name]["speedup_p50_vs_old_core"] = round(before["p50_us"] / scenarios[name]["p50_us"], 1)
+        log(f"  {name}: previous core p50 {before.get('p50_us')} us, now {scenarios[name].get('p50_us')} us")
 
     result = {
         "benchmark": "routing",
         "quick": args.quick,
-        "setup": world.setup,
-        "state_after": {
-            "waiting_calls": sum(c.state is CallState.WAITING for c in world.center.calls.values()),
-            "live_calls": len(world.center.calls),
-            "clock_advanced_s": round((clock.now - T0).total_seconds(), 1),
-        },
+        "setup": setup,
+        "state_after": state_after,
         "scenarios": scenarios,
         "by_idle_ready_agents": sweep,
         "parts": parts,
@@ -794,7 +881,6 @@ def main() -> None:
         "duration_s": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(result))
-
 
 if __name__ == "__main__":
     main()

@@ -3,6 +3,11 @@
 Pure and synchronous: each method takes the current time, updates the in-memory model and returns the
 commands the adapters must carry out. Because nothing here awaits, each method is atomic with respect to
 the event loop: an agent can never receive two offers, and a call is offered to one agent at a time.
+
+Decisions are incremental (:mod:`._dispatch`): only what an event changed is matched, an arriving call
+against the ready agents who may take it, an agent becoming ready against the best call it may take,
+both found through indexes; a tick looks only at what is due. The offers are those the full dispatch
+would make; the original implementation stays as the tests' reference (:mod:`._reference`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from cti.calls._dispatch import Dispatcher
 from cti.calls.commands import (
     AgentChanged,
     Announce,
@@ -26,7 +32,7 @@ from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, Un
 from cti.calls.model import Call, CallState, EndReason, Outcome
 from cti.routing.agents import Agent, AgentState, PendingChange
 from cti.routing.announce import PROMPT_LANGUAGE, position_announcement
-from cti.routing.engine import Decision, choose_agent, eligible, listed, qualified, site_loads, wait_order
+from cti.routing.engine import Decision, choose_agent, listed, wait_key
 from cti.routing.rules import DEFAULT_RULES, QueueRule, Rules, Target
 
 __all__ = ["CallCenter"]
@@ -41,16 +47,30 @@ class CallCenter:
     def __init__(self, rules: Rules = DEFAULT_RULES, *, aging_seconds: float = 60.0) -> None:
         self.agents: dict[str, Agent] = {}
         self.calls: dict[str, Call] = {}
-        self.rules = rules
-        self.aging_seconds = aging_seconds
         # channel id -> call id, for both the caller's channel and the agent legs we originate.
         self._channels: dict[str, str] = {}
         self._last_assigned: dict[str, str] = {}  # queue -> agent id, for round-robin
         self._aht: dict[str, float] = {}  # queue -> smoothed handle time (talk + wrap-up), seconds
+        self._router = Dispatcher(self.agents, self.calls, rules, aging_seconds, self._offer)
+
+    @property
+    def rules(self) -> Rules:
+        return self._router.rules
+
+    @rules.setter
+    def rules(self, rules: Rules) -> None:
+        self._router.reindex(rules, self.aging_seconds)
+
+    @property
+    def aging_seconds(self) -> float:
+        return self._router.aging_seconds
+
+    @aging_seconds.setter
+    def aging_seconds(self, seconds: float) -> None:
+        self._router.reindex(self.rules, seconds)
 
     def set_rules(self, rules: Rules, now: datetime) -> list[Command]:
         """New rules (a reload or a live change) apply from the next decision on."""
-        self.rules = rules
         commands: list[Command] = []
         for call in self.calls.values():
             if call.queue not in rules.queues:
@@ -58,7 +78,8 @@ class CallCenter:
                 call.decisions.append(Decision(now, "requeued", call.queue, call.routing.route, 0,
                                                reason="its queue was removed from the rules"))
                 commands.append(CallChanged(call.snapshot()))
-        return commands + self.dispatch(now)
+        self._router.reindex(rules, self.aging_seconds)
+        return [*commands, *self.dispatch(now)]
 
     def queue_rule(self, name: str) -> QueueRule:
         return self.rules.queues.get(name) or self.rules.queues[self.rules.default_queue]
@@ -73,13 +94,15 @@ class CallCenter:
         if languages is not None:
             agent.languages = frozenset(languages)
         agent.region, agent.site, agent.team = region, site, team
-        return [AgentChanged(agent.snapshot()), *self.dispatch(now)]
+        self._router.track(agent)
+        return [AgentChanged(agent.snapshot()), *self._router.decide(now)]
 
     # -- model ------------------------------------------------------------------------------------------
     def add_agent(self, agent_id: str, name: str = "") -> Agent:
         agent = self.agents.get(agent_id)
         if agent is None:
             agent = self.agents[agent_id] = Agent(agent_id=agent_id, name=name)
+            self._router.track(agent)
         elif name:
             agent.name = name
         return agent
@@ -88,13 +111,15 @@ class CallCenter:
         """Load state saved by a previous controller (the caller resyncs it with Asterisk next)."""
         for agent in agents:
             self.agents[agent.agent_id] = agent
+            self._router.track(agent)
         for call in calls:
             if call.state is CallState.ENDED:
                 continue
-            self.calls[call.call_id] = call
+            self._router.add_call(call)
             self._channels[call.channel_id] = call.call_id
             if call.agent_channel_id:
                 self._channels[call.agent_channel_id] = call.call_id
+            self._router.place(call)
 
     def agent(self, agent_id: str) -> Agent:
         try:
@@ -114,18 +139,15 @@ class CallCenter:
 
     def waiting(self, queue: str | None = None) -> list[Call]:
         """Calls not yet offered, in arrival order (``dispatch`` serves by aged priority, then arrival)."""
-        calls = [c for c in self.calls.values() if c.state is CallState.WAITING]
-        if queue is not None:
-            calls = [c for c in calls if c.queue == queue]
+        calls = [self.calls[call_id] for call_id in self._router.waiting.call_ids(queue)]
         return sorted(calls, key=lambda c: (c.arrived_at, c.call_id))
 
     # -- agent requests ---------------------------------------------------------------------------------
     def login(self, agent_id: str, extension: str, now: datetime, *, ready: bool = False) -> list[Command]:
         agent = self.agent(agent_id)
-        holder = next((a for a in self.agents.values()
-                       if a.extension == extension and a.agent_id != agent_id), None)
+        holder = self._router.staff.holder(extension, agent_id)
         if holder is not None:
-            raise ExtensionInUse(extension, holder.agent_id)
+            raise ExtensionInUse(extension, holder)
         if agent.busy and agent.extension != extension:
             raise InvalidTransition(f"agent {agent_id} is on a call at extension {agent.extension}")
         agent.extension = extension
@@ -136,7 +158,8 @@ class CallCenter:
                 agent.transition(AgentState.NOT_READY, now, reason="login")
         elif ready and agent.state is AgentState.NOT_READY:
             agent.transition(AgentState.READY, now)
-        return [AgentChanged(agent.snapshot()), *self.dispatch(now)]
+        self._router.track(agent)
+        return [AgentChanged(agent.snapshot()), *self._router.decide(now)]
 
     def set_ready(self, agent_id: str, now: datetime) -> list[Command]:
         agent = self.agent(agent_id)
@@ -146,7 +169,8 @@ class CallCenter:
             agent.pending = None  # the agent changed their mind about leaving after this call
         elif agent.state in (AgentState.NOT_READY, AgentState.WRAP_UP):
             agent.transition(AgentState.READY, now)  # from wrap-up: the agent finished after-call work early
-        return [AgentChanged(agent.snapshot()), *self.dispatch(now)]
+        self._router.track(agent)
+        return [AgentChanged(agent.snapshot()), *self._router.decide(now)]
 
     def set_not_ready(self, agent_id: str, reason: str, now: datetime) -> list[Command]:
         agent = self.agent(agent_id)
@@ -156,6 +180,7 @@ class CallCenter:
             agent.pending = PendingChange(AgentState.NOT_READY, reason)
         else:
             agent.transition(AgentState.NOT_READY, now, reason=reason)
+        self._router.track(agent)
         return [AgentChanged(agent.snapshot())]
 
     def logout(self, agent_id: str, now: datetime) -> list[Command]:
@@ -164,6 +189,7 @@ class CallCenter:
             agent.pending = PendingChange(AgentState.LOGGED_OUT)
         elif agent.state is not AgentState.LOGGED_OUT:
             agent.transition(AgentState.LOGGED_OUT, now)
+        self._router.track(agent)
         return [AgentChanged(agent.snapshot())]
 
     # -- call events ------------------------------------------------------------------------------------
@@ -178,12 +204,13 @@ class CallCenter:
         call.routing.route, call.routing.priority, call.routing.step = route.name, route.priority, 0
         call.decisions.append(Decision(now, "queued", route.queue, route.name, 0,
                                        reason=f"route {route.name!r} matched; priority {route.priority}"))
-        self.calls[call.call_id] = call
+        self._router.add_call(call)
         self._channels[call.channel_id] = call.call_id
         rejected = self._admit(call, now)
         if rejected:
             return rejected
-        return [CallChanged(call.snapshot()), *self.dispatch(now)]
+        self._router.place(call)
+        return [CallChanged(call.snapshot()), *self._router.decide(now)]
 
     def _admit(self, call: Call, now: datetime) -> list[Command]:
         """Apply queue limits: overflow to another queue, or reject with a message. Empty when queued."""
@@ -203,8 +230,7 @@ class CallCenter:
                                                reason=f"{queue.name}: calendar {queue.calendar!r} is closed"))
                 call.queue, call.queued_at, call.routing.step = after.queue, now, 0
                 continue
-            waiting = sum(1 for c in self.calls.values() if c.queue == queue.name and c.state is CallState.WAITING
-                          and c.call_id != call.call_id)
+            waiting = self._router.waiting.count(queue.name)  # the arriving call is not indexed yet
             reason = None
             if queue.max_waiting is not None and waiting >= queue.max_waiting:
                 reason = f"{waiting} calls waiting (limit {queue.max_waiting})"
@@ -227,45 +253,52 @@ class CallCenter:
     def estimated_wait(self, queue_name: str, position: int) -> float:
         """Seconds a caller at ``position`` (1 = next) can expect to wait: position x AHT / agents serving."""
         queue = self.queue_rule(queue_name)
-        serving = sum(1 for a in self.agents.values()
-                      if a.state is not AgentState.LOGGED_OUT and a.extension and qualified(a, queue))
+        serving = self._router.staff.serving(self._router.queue_key(queue_name))
         if serving == 0:
             return float("inf")
         return position * self._aht.get(queue.name, DEFAULT_AHT) / serving
 
     def tick(self, now: datetime) -> list[Command]:
-        """Time passed: end wrap-ups that are due, escalate waiting calls, and dispatch."""
+        """Time passed: end wrap-ups that are due, escalate waiting calls, and dispatch.
+
+        Only what is due is looked at (wrap-ups, escalation steps, announcements, paused calls), in the
+        order of ``agents`` and ``calls``: a tick with nothing due costs next to nothing.
+        """
+        self._router.catch_up(now)
         commands: list[Command] = []
-        for agent in self.agents.values():
+        for agent_id in sorted(self._router.agenda.wrap_ups.pop_due(now), key=self._router.staff.rank_of):
+            agent = self.agents[agent_id]
             if agent.state is AgentState.WRAP_UP and agent.wrap_up_until is not None and now >= agent.wrap_up_until:
                 self._after_work(agent, now)
                 commands.append(AgentChanged(agent.snapshot()))
-        for call in self.calls.values():
-            if call.state is CallState.WAITING and self._escalate(call, now):
+        for call_id in sorted(self._router.agenda.escalations.pop_due(now), key=self._router.call_rank):
+            call = self.calls[call_id]
+            if self._escalate(call, now):
                 commands.append(CallChanged(call.snapshot()))
-        commands += self.dispatch(now)
+                self._router.place(call)
+            self._router.agenda.schedule(call, self.queue_rule(call.queue), now)
+        commands += self._router.decide(now)
         return commands + self._announcements(now)
 
     def position(self, call: Call, now: datetime) -> int:
         """1 for the next call its queue will serve; counts only calls waiting in the same queue."""
-        key = wait_order(call.routing.priority, call.arrived_at, now, self.aging_seconds)
-        return 1 + sum(1 for c in self.calls.values()
-                       if c.queue == call.queue and c.state is CallState.WAITING and c.call_id != call.call_id
-                       and wait_order(c.routing.priority, c.arrived_at, now, self.aging_seconds) < key)
+        key = wait_key(call.routing.priority, call.arrived_at, self.aging_seconds)
+        return 1 + self._router.waiting.ahead_of(call.queue, key)
 
     def _announcements(self, now: datetime) -> list[Command]:
         commands: list[Command] = []
-        for call in self.calls.values():
-            every = self.queue_rule(call.queue).announce_seconds
-            if call.state is not CallState.WAITING or every <= 0 or not call.caller_present:
-                continue
+        for call_id in sorted(self._router.agenda.announcements.pop_due(now), key=self._router.call_rank):
+            call = self.calls[call_id]
+            queue = self.queue_rule(call.queue)
+            if call.state is not CallState.WAITING or queue.announce_seconds <= 0 or not call.caller_present:
+                continue  # scheduled again when it waits again
             last = call.announced_at or call.queued_at or call.arrived_at
-            if (now - last).total_seconds() < every:
-                continue
-            call.announced_at = now
-            position = self.position(call, now)
-            media = position_announcement(position, self.estimated_wait(call.queue, position))
-            commands.append(Announce(call.call_id, call.channel_id, tuple(media), PROMPT_LANGUAGE))
+            if (now - last).total_seconds() >= queue.announce_seconds:
+                call.announced_at = now
+                position = self.position(call, now)
+                media = position_announcement(position, self.estimated_wait(call.queue, position))
+                commands.append(Announce(call.call_id, call.channel_id, tuple(media), PROMPT_LANGUAGE))
+            self._router.agenda.schedule_announcement(call, queue)
         return commands
 
     def _escalate(self, call: Call, now: datetime) -> bool:
@@ -304,6 +337,7 @@ class CallCenter:
         agent = self.agent(call.agent_id)
         agent.transition(AgentState.ON_CALL, now)
         agent.call_id = call.call_id
+        self._router.track(agent)
         if call.callback:
             return self._call_customer_back(call, agent_channel_id, now)
         call.state = CallState.CONNECTED
@@ -384,13 +418,14 @@ class CallCenter:
         commands: list[Command] = []
         if call.callback and call.state in (CallState.WAITING, CallState.RINGING):
             call.caller_present = False  # hung up as agreed: the call keeps its place in the queue
+            self._router.place(call)  # no more announcements
             return [CallChanged(call.snapshot())]
         if call.state is CallState.CALLING_BACK:
             # The customer did not answer our callback (or hung up while it rang).
             commands.append(HangupChannel(call.agent_channel_id or "", call.call_id))
             commands += self._release_agent(call, now, handled=False)
             commands += self._end(call, now, Outcome.FAILED, EndReason.CALLBACK_NO_ANSWER)
-            return commands + self.dispatch(now)
+            return commands + self._router.decide(now)
         if call.state is CallState.CONNECTED:
             outcome = Outcome.ANSWERED
         else:
@@ -399,7 +434,7 @@ class CallCenter:
             commands.append(HangupChannel(call.agent_channel_id, call.call_id))
         commands += self._release_agent(call, now, handled=call.state is CallState.CONNECTED)
         commands += self._end(call, now, outcome, EndReason.CALLER_HANGUP)
-        return commands + self.dispatch(now)
+        return commands + self._router.decide(now)
 
     def _agent_leg_gone(self, call: Call, now: datetime, offer_failure: str | None,
                         system_fault: bool = False) -> list[Command]:
@@ -421,6 +456,7 @@ class CallCenter:
                     idle_since = agent.idle_since
                     agent.transition(AgentState.READY, now)
                     agent.idle_since = now if system_fault else idle_since
+                self._router.track(agent)
                 commands.append(AgentChanged(agent.snapshot()))
             if offer_failure is None:
                 # Not the agent's fault (Asterisk refused, the caller's leg vanished): offering again at once
@@ -428,14 +464,15 @@ class CallCenter:
                 call.not_before = now + RETRY_AFTER_SYSTEM_FAULT
             call.state = CallState.WAITING
             call.agent_id = call.agent_extension = call.agent_channel_id = None
-            return [*commands, CallChanged(call.snapshot()), *self.dispatch(now)]
+            self._router.place(call)
+            return [*commands, CallChanged(call.snapshot()), *self._router.decide(now)]
         if call.state in (CallState.CONNECTED, CallState.CALLING_BACK):
             connected = call.state is CallState.CONNECTED
             commands = [HangupChannel(call.channel_id, call.call_id)]
             commands += self._release_agent(call, now, handled=connected)
             commands += self._end(call, now, Outcome.ANSWERED if connected else Outcome.FAILED,
                                   EndReason.AGENT_HANGUP)
-            return commands + self.dispatch(now)
+            return commands + self._router.decide(now)
         return []
 
     def bridge_failed(self, call_id: str, now: datetime) -> list[Command]:
@@ -448,7 +485,7 @@ class CallCenter:
             commands.append(HangupChannel(call.agent_channel_id, call.call_id))
         commands += self._release_agent(call, now, handled=False)
         commands += self._end(call, now, Outcome.FAILED, EndReason.BRIDGE_FAILED)
-        return commands + self.dispatch(now)
+        return commands + self._router.decide(now)
 
     def call_lost(self, call_id: str, now: datetime) -> list[Command]:
         """The caller's channel no longer exists in Asterisk (found on resync)."""
@@ -460,56 +497,46 @@ class CallCenter:
         self._channels.pop(call.channel_id, None)
         commands += self._release_agent(call, now, handled=call.state is CallState.CONNECTED)
         commands += self._end(call, now, outcome, EndReason.CHANNEL_LOST)
-        return commands + self.dispatch(now)
+        return commands + self._router.decide(now)
 
     # -- decisions --------------------------------------------------------------------------------------
     def dispatch(self, now: datetime) -> list[Command]:
         """Offer waiting calls (highest aged priority, then longest waiting) to eligible ready agents,
-        each chosen by its queue's strategy."""
-        commands: list[Command] = []
-        ready = [a for a in self.agents.values() if a.state is AgentState.READY and a.extension]
-        waiting = [c for c in self.calls.values()
-                   if c.state is CallState.WAITING and (c.not_before is None or c.not_before <= now)]
-        waiting.sort(key=lambda c: (*wait_order(c.routing.priority, c.arrived_at, now, self.aging_seconds),
-                                    c.call_id))
-        # Site loads only when some queue balances sites (it costs a pass over every agent).
-        loads = site_loads(self.agents.values()) if any(q.balance_sites for q in self.rules.queues.values()) else None
-        for call in waiting:
-            if not ready:
-                break
-            queue = self.queue_rule(call.queue)
-            target = queue.targets[min(call.routing.step, len(queue.targets) - 1)]
-            candidates = [a for a in ready if eligible(a, queue, target, call.routing)]
-            agent = choose_agent(queue, candidates, now, self._last_assigned.get(queue.name), loads)
-            if agent is None:
-                continue
-            assert agent.extension is not None
-            ready.remove(agent)
-            self._last_assigned[queue.name] = agent.agent_id
-            ids, count = listed(candidates)
-            call.decisions.append(Decision(
-                now, "offered", queue.name, call.routing.route, call.routing.step,
-                reason=f"{queue.strategy} among {count} eligible at step {call.routing.step}: {_describe(target)}",
-                strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count))
-            call.offers += 1
-            call.not_before = None
-            call.state = CallState.RINGING
-            call.offered_at = call.offered_at or now
-            call.agent_id = agent.agent_id
-            call.agent_extension = agent.extension
-            call.agent_channel_id = f"{call.call_id}-a{call.offers}"
-            self._channels[call.agent_channel_id] = call.call_id
-            agent.transition(AgentState.RINGING, now)
-            agent.call_id = call.call_id
-            if loads is not None:
-                loads = site_loads(self.agents.values())  # this offer made the agent's site busier
-            commands += [
-                OfferCall(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id,
-                          call.channel_id if call.caller_present else None, call.caller_number, call.caller_name),
-                CallChanged(call.snapshot()),
-                AgentChanged(agent.snapshot()),
-            ]
-        return commands
+        each chosen by its queue's strategy: a full pass over every offerable call.
+
+        Events decide incrementally; this is for when everything may have changed (a resync, new rules).
+        """
+        return self._router.dispatch(now)
+
+    def _offer(self, call: Call, queue: QueueRule, target: Target, candidates: list[Agent],
+               now: datetime) -> list[Command]:
+        loads = self._router.staff.site_loads() if queue.balance_sites else None
+        agent = choose_agent(queue, candidates, now, self._last_assigned.get(queue.name), loads)
+        if agent is None:
+            return []
+        assert agent.extension is not None
+        self._last_assigned[queue.name] = agent.agent_id
+        ids, count = listed(candidates)
+        call.decisions.append(Decision(
+            now, "offered", queue.name, call.routing.route, call.routing.step,
+            reason=f"{queue.strategy} among {count} eligible at step {call.routing.step}: {_describe(target)}",
+            strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count))
+        call.offers += 1
+        call.not_before = None
+        call.state = CallState.RINGING
+        call.offered_at = call.offered_at or now
+        call.agent_id = agent.agent_id
+        call.agent_extension = agent.extension
+        call.agent_channel_id = f"{call.call_id}-a{call.offers}"
+        self._channels[call.agent_channel_id] = call.call_id
+        agent.transition(AgentState.RINGING, now)
+        agent.call_id = call.call_id
+        return [
+            OfferCall(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id,
+                      call.channel_id if call.caller_present else None, call.caller_number, call.caller_name),
+            CallChanged(call.snapshot()),
+            AgentChanged(agent.snapshot()),
+        ]
 
     def _release_agent(self, call: Call, now: datetime, *, handled: bool) -> list[Command]:
         if call.agent_id is None:
@@ -527,6 +554,7 @@ class CallCenter:
         if wrap_up > 0 and agent.pending is None:
             agent.transition(AgentState.WRAP_UP, now)
             agent.wrap_up_until = now + timedelta(seconds=wrap_up)
+            self._router.track(agent)
             return [AgentChanged(agent.snapshot())]
         self._after_work(agent, now)
         if not handled and agent.state is AgentState.READY:
@@ -543,13 +571,14 @@ class CallCenter:
             agent.transition(AgentState.NOT_READY, now, reason=pending.reason)
         else:
             agent.transition(AgentState.READY, now)
+        self._router.track(agent)
 
     def _end(self, call: Call, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
         call.state = CallState.ENDED
         call.ended_at = now
         call.outcome = outcome
         call.end_reason = reason
-        self.calls.pop(call.call_id, None)
+        self._router.remove_call(call)
         self._channels.pop(call.channel_id, None)
         if call.agent_channel_id:
             self._channels.pop(call.agent_channel_id, None)

@@ -9,14 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
+from functools import lru_cache
 
 from cti.routing.agents import Agent, AgentState
 from cti.routing.rules import QueueRule, Target
 from cti.routing.selection import longest_idle
 
-__all__ = ["Decision", "Routing", "choose_agent", "eligible", "qualified", "site_loads", "wait_order"]
+__all__ = [
+    "Decision",
+    "Routing",
+    "WaitKey",
+    "choose_agent",
+    "eligible",
+    "qualified",
+    "site_loads",
+    "wait_key",
+    "wait_order",
+]
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+_NAIVE_EPOCH = datetime.min
+WaitKey = tuple[int | Fraction, int]
 MAX_LISTED = 20  # candidates kept on a decision record; the count says how many there were
 
 
@@ -146,10 +160,34 @@ def wait_order(priority: int, arrived_at: datetime, now: datetime, aging_seconds
     """Sort key for waiting calls: higher (aged) priority first, then longest waiting.
 
     Priority grows by one per ``aging_seconds`` waited, so a steady stream of urgent calls cannot starve
-    an eligible ordinary one forever.
+    an eligible ordinary one forever. The core sorts by :func:`wait_key`: the same order, exact and fixed.
     """
     aged = priority + (now - arrived_at).total_seconds() / aging_seconds if aging_seconds > 0 else priority
     return (-aged, arrived_at)
+
+
+def wait_key(priority: int, arrived_at: datetime, aging_seconds: float) -> WaitKey:
+    """The order of :func:`wait_order` as a key fixed when the call arrives, so aging never reorders a queue.
+
+    Aged priority ``p + (now - arrived) / g`` ranks two calls as ``arrived - p * g`` does (the ``now`` terms
+    cancel), then by arrival. Computed exactly in microseconds (a fraction if ``g`` is not a whole number
+    of them), so calls that tie on aged priority tie here too instead of being split by float rounding.
+    """
+    arrived = _microseconds(arrived_at)
+    if aging_seconds <= 0:
+        return (-priority, arrived)
+    return (arrived - priority * _aging_microseconds(aging_seconds), arrived)
+
+
+def _microseconds(moment: datetime) -> int:
+    delta = moment - (_EPOCH if moment.tzinfo is not None else _NAIVE_EPOCH)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@lru_cache(maxsize=16)
+def _aging_microseconds(aging_seconds: float) -> int | Fraction:
+    exact = Fraction(aging_seconds) * 1_000_000
+    return exact.numerator if exact.denominator == 1 else exact
 
 
 def listed(agents: Iterable[Agent]) -> tuple[tuple[str, ...], int]:

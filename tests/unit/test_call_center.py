@@ -28,6 +28,7 @@ from cti.calls import (
     UnknownCall,
 )
 from cti.routing import AgentState, PendingChange
+from cti.routing.agents import Agent
 from cti.routing.rules import parse_rules
 
 T0 = datetime(2024, 5, 6, 9, 0, 0, tzinfo=UTC)
@@ -733,3 +734,28 @@ def test_system_fault_delays_the_next_offer_of_that_call() -> None:
     assert not [c for c in commands if isinstance(c, OfferCall)]  # no instant retry: that would storm
     assert not [c for c in core.tick(at(1.5)) if isinstance(c, OfferCall)]
     assert [(c.call_id, c.agent_id) for c in core.tick(at(2.1)) if isinstance(c, OfferCall)] == [("c1", "ana")]
+
+
+# -- state loaded or changed without a decision -------------------------------------------------------------
+def test_restored_ready_agent_and_waiting_call_meet_at_the_next_decision() -> None:
+    agent = Agent(agent_id="ana", extension="7001", state=AgentState.READY, idle_since=at(1), logged_in_at=at(1))
+    waiting = new_call("c1", 0)
+    waiting.queue = "general"
+    core = CallCenter()
+    core.restore([agent], [waiting])
+    assert waiting.state is CallState.WAITING and agent.state is AgentState.READY  # restore decides nothing
+    commands = core.call_arrived(new_call("c2", 5), at(5))
+    assert [(c.call_id, c.agent_id) for c in commands if isinstance(c, OfferCall)] == [("c1", "ana")]
+    assert (core.calls["c1"].state, core.calls["c2"].state) == (CallState.RINGING, CallState.WAITING)
+    assert core.position(core.calls["c2"], at(5)) == 1
+
+
+def test_rules_assigned_directly_apply_at_the_next_decision() -> None:
+    core = CallCenter(parse_rules({"queues": {"sales": {"skills": {"sales": 1}}}}))
+    core.add_agent("ana")
+    ready(core, "ana", "7001", 0)
+    core.call_arrived(new_call("c1", 1), at(1))
+    assert core.calls["c1"].state is CallState.WAITING  # ana lacks the skill
+    core.rules = parse_rules({"queues": {"sales": {}}})
+    assert core.calls["c1"].state is CallState.WAITING
+    assert [(c.call_id, c.agent_id) for c in core.tick(at(2)) if isinstance(c, OfferCall)] == [("c1", "ana")]
