@@ -23,14 +23,14 @@ import array
 import asyncio
 import contextlib
 import logging
-import struct
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from cti.ari import AriClient, AriError, AriNotFound
+from cti.ivr.audio import RtpReceiver
 from cti.ivr.flow_events import (
     CallerHangup,
     Command,
@@ -132,31 +132,6 @@ class IvrCall:
     finished: Finished | None = None
     ended: bool = False
     played: list[str] = field(default_factory=list)  # texts played, for the record and tests
-
-
-class _Rtp(asyncio.DatagramProtocol):
-    def __init__(self, sink: Callable[[bytes], None]) -> None:
-        self.sink = sink
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        pcm = rtp_payload(data)
-        if pcm:
-            self.sink(pcm)
-
-
-def rtp_payload(packet: bytes) -> bytes:
-    """The audio of an RTP packet of slin16 (big-endian on the wire), as little-endian 16-bit samples."""
-    if len(packet) < 12 or packet[0] >> 6 != 2:
-        return b""
-    offset = 12 + 4 * (packet[0] & 0x0F)
-    if packet[0] & 0x10:  # header extension
-        if len(packet) < offset + 4:
-            return b""
-        offset += 4 + 4 * struct.unpack_from("!H", packet, offset + 2)[0]
-    end = len(packet) - (packet[-1] if packet[0] & 0x20 and len(packet) > offset else 0)  # padding
-    samples = array.array("h", packet[offset:end - ((end - offset) % 2)])
-    samples.byteswap()
-    return samples.tobytes()
 
 
 @dataclass(slots=True)
@@ -389,8 +364,8 @@ class IvrRunner:
         if call.tap is not None:
             return
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Rtp(lambda pcm: self._audio(call, pcm)),
-                                                           local_addr=(self.rtp_host, 0))
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: RtpReceiver(lambda pcm: self._audio(call, pcm), codec="slin16"), local_addr=(self.rtp_host, 0))
         port = transport.get_extra_info("sockname")[1]
         tap = MediaTap(f"{call.channel_id}-ivr-snoop", f"{call.channel_id}-ivr-media",
                        f"cti-ivr-{call.channel_id}", transport)
