@@ -5,6 +5,7 @@ Supervisors see only the queues and teams of their scope; agents see none of it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -144,6 +145,4 @@ def _csv(text: str, name: str) -> web.Response:
 
 
 def _dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value, default=lambda o: o.isoformat() if isinstance(o, datetime | date) else str(o))

@@ -13,6 +13,7 @@ from cti.crm.records import CustomerFields, NewContact
 from cti.screenpop.service import customer_frame
 from cti.scripting import AnswerError
 from cti.web.auth import principal, require_agent_access
+from cti.web.bodies import read_json
 from cti.web.keys import CONTROLLER, CRM, DATABASE, HUB, SCREENPOP, SETTINGS
 from cti.web.openapi import operation, path_param, query_param
 from cti.web.sockets import FrameError
@@ -129,7 +130,7 @@ async def wrap_up(request: web.Request) -> web.Response:
     record = await db.get_interaction(call_id)
     if record is None or (user.role == "agent" and record.agent_id != user.agent_id):
         raise web.HTTPNotFound(reason=f"no interaction {call_id!r} of yours")
-    body = WrapUp.model_validate(await _json(request))
+    body = WrapUp.model_validate(await read_json(request))
     if body.disposition not in request.app[SETTINGS].dispositions:
         raise web.HTTPUnprocessableEntity(reason=f"unknown disposition {body.disposition!r}")
     now = request.app[CONTROLLER].clock()
@@ -159,7 +160,7 @@ async def wrap_up(request: web.Request) -> web.Response:
 @routes.post("/api/customers")
 async def create_customer(request: web.Request) -> web.Response:
     user = principal(request)
-    body = CustomerCreate.model_validate(await _json(request))
+    body = CustomerCreate.model_validate(await read_json(request))
     controller = request.app[CONTROLLER]
     call = None
     if body.call_id is not None:
@@ -193,7 +194,3 @@ def _language(value: object) -> Literal["id", "en"] | None:
     return "en" if value == "en" else "id" if value == "id" else None
 
 
-async def _json(request: web.Request) -> Any:
-    if not request.can_read_body:
-        raise web.HTTPBadRequest(reason="a JSON request body is required")
-    return await request.json()

@@ -13,6 +13,7 @@ from cti.routing.engine import qualified
 from cti.routing.rules import RulesError
 from cti.storage import AgentRecord
 from cti.web.auth import principal, require_agent_access, require_role
+from cti.web.bodies import read_object
 from cti.web.keys import API_MODULES, CONTROLLER, DATABASE
 from cti.web.metrics import render_metrics
 from cti.web.openapi import openapi_document
@@ -27,12 +28,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 async def _body(request: web.Request, model: type[M]) -> M:
-    if not request.can_read_body:
-        raise web.HTTPBadRequest(reason="a JSON request body is required")
-    data = await request.json()
-    if not isinstance(data, dict):
-        raise web.HTTPBadRequest(reason="the JSON body must be an object")
-    return model.model_validate(data)
+    return model.model_validate(await read_object(request))
 
 
 def _limit(request: web.Request) -> int:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cti.scripting import ScriptError
 from cti.scripting.store import ScriptStore, ScriptSummary, ScriptVersion
 from cti.web.auth import require_role
+from cti.web.bodies import read_object
 from cti.web.errors import json_error
 from cti.web.keys import DATABASE
 from cti.web.openapi import operation, path_param, query_param
@@ -84,15 +85,6 @@ def _summary_view(summary: ScriptSummary) -> dict[str, Any]:
             "active_version": summary.active_version}
 
 
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        raise web.HTTPBadRequest(reason="a JSON request body is required")
-    data = await request.json()
-    if not isinstance(data, dict):
-        raise web.HTTPBadRequest(reason="the JSON body must be an object")
-    return data
-
-
 @routes.get("/api/scripts")
 async def list_scripts(request: web.Request) -> web.Response:
     return web.json_response([_summary_view(summary) for summary in await _store(request).list_scripts()])
@@ -132,7 +124,7 @@ async def save_script(request: web.Request) -> web.Response:
     if not _SCRIPT_ID.fullmatch(script_id):
         return json_error(422, "invalid script id", details=[
             {"field": "script_id", "problem": "use 1 to 64 lowercase letters, digits, '_' or '-'"}])
-    body = ScriptSave.model_validate(await _json_object(request))
+    body = ScriptSave.model_validate(await read_object(request))
     try:
         saved = await _store(request).save(body.definition, author=user.name, script_id=script_id,
                                            activate=body.activate)
@@ -146,7 +138,7 @@ async def save_script(request: web.Request) -> web.Response:
 async def activate_script(request: web.Request) -> web.Response:
     require_role(request, *_STAFF)
     script_id = _script_id(request)
-    body = ScriptActivate.model_validate(await _json_object(request))
+    body = ScriptActivate.model_validate(await read_object(request))
     activated = await _store(request).activate(script_id, body.version)
     if activated is None:
         raise web.HTTPNotFound(reason=f"script {script_id!r} has no version {body.version}")

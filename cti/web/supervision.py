@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cti.controller.monitor import Monitor, MonitorError, MonitorMode
 from cti.web.auth import require_role
+from cti.web.bodies import read_json
 from cti.web.keys import CONTROLLER, DATABASE
 from cti.web.openapi import operation, path_param
 from cti.web.scope import require_queue
@@ -53,16 +54,12 @@ def monitor_view(monitor: Monitor) -> dict[str, Any]:
             "extension": monitor.extension, "supervisor": monitor.supervisor, "answered": monitor.answered}
 
 
-async def _json(request: web.Request) -> Any:
-    if not request.can_read_body:
-        raise web.HTTPBadRequest(reason="a JSON request body is required")
-    return await request.json()
 
 
 @routes.post("/api/calls/{call_id}/monitor")
 async def start_monitor(request: web.Request) -> web.Response:
     user = require_role(request, *STAFF)
-    body = MonitorStart.model_validate(await _json(request))
+    body = MonitorStart.model_validate(await read_json(request))
     controller = request.app[CONTROLLER]
     call = controller.core.call(request.match_info["call_id"])
     require_queue(user, call.queue)
@@ -85,7 +82,7 @@ async def stop_monitor(request: web.Request) -> web.Response:
 @routes.put("/api/users/{name}/scope")
 async def set_scope(request: web.Request) -> web.Response:
     require_role(request, "admin")
-    body = ScopeChange.model_validate(await _json(request))
+    body = ScopeChange.model_validate(await read_json(request))
     db = request.app[DATABASE]
     name = request.match_info["name"]
     if name not in {u.name for u in await db.list_users()}:

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from cti.web.auth import require_role
+from cti.web.bodies import read_json
 from cti.web.keys import CONTROLLER, DATABASE
 from cti.web.openapi import operation, path_param, query_param
 from cti.wfm import (
@@ -178,7 +179,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
 @routes.post("/api/wfm/staffing")
 async def staffing(request: web.Request) -> web.Response:
     require_role(request, *STAFF)
-    query = WfmStaffingQuery.model_validate(await _json(request)).root
+    query = WfmStaffingQuery.model_validate(await read_json(request)).root
     items = query.intervals if isinstance(query, WfmStaffingBatch) else [query]
     # In a worker thread: thousands of Erlang A intervals take seconds, and calls keep arriving meanwhile.
     results = await asyncio.to_thread(
@@ -225,7 +226,7 @@ def _metrics_view(metrics: QueueMetrics) -> dict[str, Any]:
 @routes.post("/api/wfm/forecast")
 async def forecast(request: web.Request) -> web.Response:
     require_role(request, *STAFF)
-    body = WfmForecastQuery.model_validate(await _json(request))
+    body = WfmForecastQuery.model_validate(await read_json(request))
     zone = _zone(body.timezone)
     start = datetime(body.start.year, body.start.month, body.start.day, tzinfo=zone)
     days = (body.end - body.start).days
@@ -267,7 +268,7 @@ def _forecast_view(result: Forecast, targets: WfmTargets | None, history_calls: 
 @routes.post("/api/wfm/schedules")
 async def create_schedule(request: web.Request) -> web.Response:
     require_role(request, *STAFF)
-    body = WfmScheduleCreate.model_validate(await _json(request))
+    body = WfmScheduleCreate.model_validate(await read_json(request))
     problem = ScheduleProblem(
         start=body.start, interval_minutes=body.interval_minutes,
         requirements={skill: tuple(values) for skill, values in body.requirements.items()},
@@ -399,10 +400,6 @@ def _adherence_view(row: AgentAdherence, name: str | None, zone: tzinfo) -> dict
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
-async def _json(request: web.Request) -> Any:
-    if not request.can_read_body:
-        raise web.HTTPBadRequest(reason="a JSON request body is required")
-    return await request.json()
 
 
 def _zone(name: str) -> ZoneInfo:
