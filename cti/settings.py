@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     max_call_setups: int = Field(
         64, ge=1, le=100_000, description="calls being answered and queued at once; beyond it callers get congestion")
     dispositions: tuple[str, ...] = Field(
-        ("resolved", "follow_up", "sale", "no_sale", "callback_requested", "complaint", "escalated", "wrong_number"),
+        ("resolved", "follow_up", "sale", "no_sale", "callback_requested", "complaint", "escalated", "transferred",
+         "wrong_number"),
         description="disposition codes an agent picks at wrap-up")
     ivr_flows: Path | None = Field(None, description="IVR flows file (YAML); none: callers go straight to routing")
     asr_engines: str = Field("", description="speech engine per language, e.g. 'id=pocketsphinx,en=vosk:/models/en'")

@@ -10,10 +10,18 @@ from cti.calls.commands import (
     ConnectCall,
     DialCustomer,
     HangupChannel,
+    HoldCaller,
     OfferCall,
     RejectCall,
 )
-from cti.calls.errors import CallCenterError, ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall
+from cti.calls.errors import (
+    CallCenterError,
+    ExtensionInUse,
+    InvalidTransition,
+    UnknownAgent,
+    UnknownCall,
+    UnknownQueue,
+)
 from cti.calls.model import Call, CallState, EndReason, Outcome
 
 __all__ = [
@@ -31,10 +39,12 @@ __all__ = [
     "EndReason",
     "ExtensionInUse",
     "HangupChannel",
+    "HoldCaller",
     "InvalidTransition",
     "OfferCall",
     "Outcome",
     "RejectCall",
     "UnknownAgent",
     "UnknownCall",
+    "UnknownQueue",
 ]

@@ -25,10 +25,11 @@ from cti.calls.commands import (
     ConnectCall,
     DialCustomer,
     HangupChannel,
+    HoldCaller,
     OfferCall,
     RejectCall,
 )
-from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall
+from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall, UnknownQueue
 from cti.calls.model import Call, CallState, EndReason, Outcome
 from cti.routing.agents import Agent, AgentState, PendingChange
 from cti.routing.announce import PROMPT_LANGUAGE, position_announcement
@@ -341,7 +342,7 @@ class CallCenter:
         if call.callback:
             return self._call_customer_back(call, agent_channel_id, now)
         call.state = CallState.CONNECTED
-        call.answered_at = now
+        call.answered_at = call.answered_at or now  # a transferred call was answered by its first agent
         return [
             ConnectCall(call.call_id, call.channel_id, agent_channel_id, call.queue),
             CallChanged(call.snapshot()),
@@ -364,6 +365,52 @@ class CallCenter:
             CallChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
+
+    def transfer(self, call_id: str, agent_id: str, now: datetime, *, queue: str | None = None,
+                 to_agent: str | None = None, note: str | None = None) -> list[Command]:
+        """The call's agent hands it on (a blind transfer): to a queue, or straight to a ready agent.
+
+        The transferring agent's leg hangs up and they go to wrap-up, having handled the call; the caller
+        goes back on hold, keeping their arrival time (so their place ahead of later callers) and their
+        answer time (so the service level counts their first answer). An agent who does not answer a direct
+        transfer sends the call to the queue like any unanswered offer, for whoever may take it next.
+        """
+        call = self.call(call_id)
+        if call.state is not CallState.CONNECTED or call.agent_id != agent_id or call.callback:
+            raise InvalidTransition(f"call {call_id} is not a connected call of agent {agent_id}")
+        if (queue is None) == (to_agent is None):
+            raise InvalidTransition("a transfer goes to a queue or to an agent, one of the two")
+        target = None
+        if to_agent is not None:
+            target = self.agent(to_agent)
+            if to_agent == agent_id or target.state is not AgentState.READY or target.extension is None:
+                raise InvalidTransition(f"agent {to_agent} is not ready to take a transfer")
+        elif queue not in self.rules.queues:
+            raise UnknownQueue(queue or "")
+        old_leg = call.agent_channel_id
+        assert old_leg is not None
+        self._channels.pop(old_leg, None)  # its hang-up is ours, not the end of the call
+        commands: list[Command] = [HangupChannel(old_leg, call.call_id), HoldCaller(call.call_id, call.channel_id,
+                                                                                    queue or call.queue)]
+        commands += self._release_agent(call, now, handled=True)
+        call.state = CallState.WAITING
+        call.agent_id = call.agent_extension = call.agent_channel_id = None
+        if queue is not None and queue != call.queue:
+            call.queue, call.routing.step = queue, 0
+        call.queued_at = now
+        call.decisions.append(Decision(
+            now, "transferred", call.queue, call.routing.route, call.routing.step,
+            reason=f"agent {agent_id} transferred the call to " + (f"agent {to_agent}" if to_agent else
+                                                                   f"queue {call.queue}"),
+            winner=agent_id, candidates=(to_agent,) if to_agent else (), candidate_count=1 if to_agent else 0,
+            note=note or None))
+        if target is not None:
+            offered = self._offer(call, self.queue_rule(call.queue), self._router.target(call)[2], [target], now)
+            self._router.track(target)
+            self._router.place(call)
+            return [*commands, *offered, *self._router.decide(now)]
+        self._router.place(call)
+        return [*commands, CallChanged(call.snapshot()), *self._router.decide(now)]
 
     def dtmf_received(self, channel_id: str, digit: str, now: datetime) -> list[Command]:
         """A caller pressed a key. While waiting, the queue's callback key asks to be called back."""
@@ -548,7 +595,8 @@ class CallCenter:
         wrap_up = self.queue_rule(call.queue).wrap_up_seconds if handled else 0
         if handled:
             agent.calls_handled += 1
-            talk = call.talk_seconds or 0.0
+            # A call still live (transferred on) has talked until now.
+            talk = call.talk_seconds or ((now - call.answered_at).total_seconds() if call.answered_at else 0.0)
             previous = self._aht.get(call.queue, DEFAULT_AHT)
             self._aht[call.queue] = 0.8 * previous + 0.2 * (talk + wrap_up)
         if wrap_up > 0 and agent.pending is None:

@@ -16,6 +16,7 @@ __all__ = [
     "ConnectCall",
     "DialCustomer",
     "HangupChannel",
+    "HoldCaller",
     "OfferCall",
     "RejectCall",
 ]
@@ -48,6 +49,16 @@ class ConnectCall:
 class HangupChannel:
     channel_id: str
     call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldCaller:
+    """Put a caller who was talking to an agent back on hold in ``queue`` (a transfer): out of the call's
+    bridge, into the queue's holding bridge, until the next agent answers."""
+
+    call_id: str
+    channel_id: str
+    queue: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,5 +112,5 @@ class CallChanged:
     call: Call
 
 
-Command = (OfferCall | ConnectCall | HangupChannel | RejectCall | ConfirmCallback | DialCustomer | Announce
+Command = (OfferCall | ConnectCall | HangupChannel | HoldCaller | RejectCall | ConfirmCallback | DialCustomer | Announce
            | AgentChanged | CallChanged)

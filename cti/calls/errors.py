@@ -2,7 +2,7 @@
 
 from cti.routing.agents import InvalidTransition
 
-__all__ = ["CallCenterError", "ExtensionInUse", "InvalidTransition", "UnknownAgent", "UnknownCall"]
+__all__ = ["CallCenterError", "ExtensionInUse", "InvalidTransition", "UnknownAgent", "UnknownCall", "UnknownQueue"]
 
 
 class CallCenterError(Exception):
@@ -19,6 +19,12 @@ class UnknownCall(CallCenterError):
     def __init__(self, call_id: str) -> None:
         super().__init__(f"no live call {call_id!r}")
         self.call_id = call_id
+
+
+class UnknownQueue(CallCenterError):
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"no queue {queue!r}")
+        self.queue = queue
 
 
 class ExtensionInUse(CallCenterError):

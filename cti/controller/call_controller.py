@@ -50,6 +50,7 @@ from cti.calls import (
     DialCustomer,
     EndReason,
     HangupChannel,
+    HoldCaller,
     OfferCall,
     Outcome,
     RejectCall,
@@ -254,6 +255,13 @@ class CallController:
         self._apply(self.core.set_not_ready(agent_id, reason, self.clock()))
         return self.core.agent(agent_id).snapshot()
 
+    def transfer(self, call_id: str, agent_id: str, *, queue: str | None = None, to_agent: str | None = None,
+                 note: str | None = None) -> Call:
+        """The call's agent hands it on to ``queue`` or to the ready agent ``to_agent`` (see the core)."""
+        self._apply(self.core.transfer(call_id, agent_id, self.clock(), queue=queue, to_agent=to_agent, note=note))
+        self.stats["transfers"] += 1
+        return self.core.call(call_id).snapshot()
+
     def logout(self, agent_id: str) -> Agent:
         self._apply(self.core.logout(agent_id, self.clock()))
         return self.core.agent(agent_id).snapshot()
@@ -440,6 +448,8 @@ class CallController:
                 self._spawn(self._connect(command))
             elif isinstance(command, HangupChannel):
                 self._spawn(self._hangup(command.channel_id))
+            elif isinstance(command, HoldCaller):
+                self._spawn(self._hold(command))
             elif isinstance(command, RejectCall | ConfirmCallback):
                 self._spawn(self._play_then_hangup(command.call_id, command.channel_id, command.message))
             elif isinstance(command, DialCustomer):
@@ -497,6 +507,25 @@ class CallController:
                 log.info("call %s: bridging failed (%s); tearing down", connect.call_id, exc)
                 self.stats["bridges_failed"] += 1
                 self._apply(self.core.bridge_failed(connect.call_id, self.clock()))
+
+    async def _hold(self, hold: HoldCaller) -> None:
+        """A transferred caller leaves the call's bridge (it is destroyed; the next agent's answer makes it
+        again) for the holding bridge of the queue, with its music, until the next agent answers."""
+        async with self._lock(hold.call_id):
+            with contextlib.suppress(AriNotFound):
+                try:
+                    await self.ari.destroy_bridge(call_bridge_id(hold.call_id))
+                except AriError as exc:
+                    log.warning("call %s: bridge not destroyed for the transfer: %s", hold.call_id, exc)
+            try:
+                bridge_id = await self._ensure_hold_bridge(hold.queue)
+                call = self.core.calls.get(hold.call_id)
+                if call is not None and call.state in (CallState.WAITING, CallState.RINGING):
+                    await self.ari.add_channel(bridge_id, hold.channel_id)
+                    self._held_in[hold.channel_id] = bridge_id
+            except AriError as exc:
+                # The caller hung up meanwhile; their StasisEnd ends the call.
+                log.info("call %s: could not hold the transferred caller: %s", hold.call_id, exc)
 
     async def _spoken(self, call_id: str) -> str | None:
         """The caller's language if cti can speak to them in it (TTS and a known language)."""

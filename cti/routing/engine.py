@@ -61,7 +61,7 @@ class Decision:
     """Why a call went where it went: kept on the call, stored with the interaction, shown by the API."""
 
     at: datetime
-    kind: str  # queued | offered | escalated | overflowed | closed
+    kind: str  # queued | offered | escalated | overflowed | closed | transferred | ...
     queue: str
     route: str
     step: int
@@ -70,13 +70,18 @@ class Decision:
     winner: str | None = None
     candidates: tuple[str, ...] = ()
     candidate_count: int = 0
+    note: str | None = None
+    """What a transferring agent told the next one (``transferred`` decisions only)."""
 
     def as_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "at": self.at.isoformat(), "kind": self.kind, "queue": self.queue, "route": self.route,
             "step": self.step, "reason": self.reason, "strategy": self.strategy, "winner": self.winner,
             "candidates": list(self.candidates), "candidate_count": self.candidate_count,
         }
+        if self.note is not None:
+            data["note"] = self.note
+        return data
 
 
 def qualified(agent: Agent, queue: QueueRule) -> bool:

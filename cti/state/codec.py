@@ -50,6 +50,7 @@ def decode_decision(data: dict[str, Any]) -> Decision:
         at=at, kind=data["kind"], queue=data["queue"], route=data["route"], step=int(data["step"]),
         reason=data["reason"], strategy=data.get("strategy"), winner=data.get("winner"),
         candidates=tuple(data.get("candidates") or ()), candidate_count=int(data.get("candidate_count", 0)),
+        note=data.get("note"),
     )
 
 

@@ -12,13 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from cti.crm.records import CustomerFields, NewContact
 from cti.screenpop.service import customer_frame
 from cti.scripting import AnswerError
+from cti.storage import InteractionRecord
 from cti.web.auth import principal, require_agent_access
 from cti.web.bodies import read_json
 from cti.web.keys import CONTROLLER, CRM, DATABASE, HUB, SCREENPOP, SETTINGS
 from cti.web.openapi import operation, path_param, query_param
 from cti.web.sockets import FrameError
 
-__all__ = ["CustomerCreate", "WrapUp", "openapi_paths", "routes", "schemas"]
+__all__ = ["CustomerCreate", "Transfer", "WrapUp", "openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 
@@ -46,6 +47,13 @@ class WrapUp(_Body):
     ready: bool = Field(default=True, description="end after-call work and take the next call")
 
 
+class Transfer(_Body):
+    queue: str | None = Field(default=None, min_length=1, max_length=64, description="transfer to this queue")
+    agent_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="or straight to this agent, who must be ready")
+    note: str = Field(default="", max_length=1000, description="shown to the next agent with the screen pop")
+
+
 class CustomerCreate(_Body):
     call_id: str | None = Field(default=None, description="the live call this caller is on: links them")
     name: str = Field(default="", max_length=128)
@@ -54,7 +62,7 @@ class CustomerCreate(_Body):
     language: Literal["id", "en"] = "id"
 
 
-schemas: tuple[type[BaseModel], ...] = (WrapUp, CustomerCreate, CrossSellOutcome, FollowUp)
+schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, CustomerCreate, CrossSellOutcome, FollowUp)
 openapi_paths: dict[str, dict[str, Any]] = {
     "/ws/desktop": {"get": operation(
         "Websocket of an agent's desktop: snapshot, then numbered 'offer' (screen pop), 'call' and 'agent' "
@@ -68,6 +76,12 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "interaction and in the customer's contact history; optionally end after-call work",
         roles="the call's agent, supervisor, admin", body="WrapUp", params=[path_param("call_id")],
         errors=(404, 409))},
+    "/api/calls/{call_id}/transfer": {"post": operation(
+        "Blind transfer of a connected call by its agent: to a queue, or to a ready agent (exactly one). The "
+        "agent's leg hangs up and they go to wrap-up; the caller holds until the next agent answers, whose "
+        "desktop gets the screen pop with who transferred it and the note",
+        roles="the call's agent; supervisor and admin on the agent's behalf", body="Transfer",
+        params=[path_param("call_id")], errors=(404, 409, 422))},
     "/api/dispositions": {"get": operation("Disposition codes the wrap-up accepts", roles="any authenticated user")},
     "/api/customers": {"post": operation(
         "Create a customer record (an unknown caller), linked to the live call if named",
@@ -116,6 +130,22 @@ async def desktop_socket(request: web.Request) -> web.StreamResponse:
     return await request.app[HUB].serve(request, f"agent:{agent_id}", snapshot, on_frame)
 
 
+@routes.post("/api/calls/{call_id}/transfer")
+async def transfer(request: web.Request) -> web.Response:
+    user = principal(request)
+    controller = request.app[CONTROLLER]
+    call = controller.core.call(request.match_info["call_id"])  # unknown -> 404
+    if call.agent_id is None or (user.role == "agent" and call.agent_id != user.agent_id):
+        raise web.HTTPNotFound(reason=f"no connected call {call.call_id!r} of yours")
+    body = Transfer.model_validate(await read_json(request))
+    if (body.queue is None) == (body.agent_id is None):
+        raise web.HTTPUnprocessableEntity(reason="name either a queue or an agent_id to transfer to")
+    moved = controller.transfer(call.call_id, call.agent_id, queue=body.queue, to_agent=body.agent_id,
+                                note=body.note or None)
+    return web.json_response({"call_id": moved.call_id, "state": moved.state.value, "queue": moved.queue,
+                              "agent_id": moved.agent_id})
+
+
 @routes.get("/api/dispositions")
 async def dispositions(request: web.Request) -> web.Response:
     principal(request)
@@ -128,8 +158,10 @@ async def wrap_up(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     db = request.app[DATABASE]
     record = await db.get_interaction(call_id)
-    if record is None or (user.role == "agent" and record.agent_id != user.agent_id):
+    if record is None or (user.role == "agent" and user.agent_id not in _handled_by(record)):
         raise web.HTTPNotFound(reason=f"no interaction {call_id!r} of yours")
+    # Whose after-call work this is: the agent asking, or for a supervisor the call's last agent.
+    agent_id = user.agent_id if user.role == "agent" else record.agent_id
     body = WrapUp.model_validate(await read_json(request))
     if body.disposition not in request.app[SETTINGS].dispositions:
         raise web.HTTPUnprocessableEntity(reason=f"unknown disposition {body.disposition!r}")
@@ -141,7 +173,7 @@ async def wrap_up(request: web.Request) -> web.Response:
     if saved.customer_id:
         await request.app[CRM].add_contact(NewContact(
             customer_id=saved.customer_id, channel="call", at=now, reason=(saved.routing or {}).get("problem_type"),
-            disposition=body.disposition, notes=body.notes or None, agent_id=saved.agent_id, call_id=call_id,
+            disposition=body.disposition, notes=body.notes or None, agent_id=agent_id, call_id=call_id,
             language=_language((saved.routing or {}).get("language")), script_answers=body.script_answers or None,
             cross_sell_offered=tuple(body.crosssell.offered), cross_sell_accepted=tuple(body.crosssell.accepted),
             follow_up_at=None if body.follow_up is None else datetime.combine(
@@ -149,10 +181,10 @@ async def wrap_up(request: web.Request) -> web.Response:
             follow_up_task=None if body.follow_up is None else body.follow_up.task))
         request.app[SCREENPOP].customer_changed(saved.customer_id)
     controller = request.app[CONTROLLER]
-    if body.ready and saved.agent_id and saved.agent_id in controller.core.agents:
-        agent = controller.core.agent(saved.agent_id)
+    if body.ready and agent_id and agent_id in controller.core.agents:
+        agent = controller.core.agent(agent_id)
         if agent.state.value in ("wrap_up", "not_ready") and agent.call_id is None:
-            controller.set_ready(saved.agent_id)
+            controller.set_ready(agent_id)
     return web.json_response({"call_id": call_id, "disposition": saved.disposition,
                               "wrapped_up_at": saved.wrapped_up_at.isoformat() if saved.wrapped_up_at else None})
 
@@ -188,6 +220,12 @@ async def get_customer(request: web.Request) -> web.Response:
     if view is None:
         raise web.HTTPNotFound(reason=f"no customer {request.match_info['customer_id']!r}")
     return web.json_response(customer_frame(view))
+
+
+def _handled_by(record: InteractionRecord) -> set[str | None]:
+    """The agents who talked to the caller: the last one, and any who transferred the call on."""
+    decisions = (record.routing or {}).get("decisions") or ()
+    return {record.agent_id} | {d.get("winner") for d in decisions if d.get("kind") == "transferred"}
 
 
 def _language(value: object) -> Literal["id", "en"] | None:

@@ -169,3 +169,122 @@ async def test_desktop_socket_checks_who_is_calling(cti: Cti) -> None:
             await ws.send_json({"type": "script", "call_id": "nope", "answers": {}})
             reply = await ws.receive_json(timeout=5)
             assert reply["type"] == "error" and "no script" in reply["error"]["message"]
+
+
+async def test_a_transfer_moves_the_caller_and_the_pop_to_the_next_agent(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    await seed(cti)
+    start_phone(phones, base_settings, "7001", ring_ms=200)
+    start_phone(phones, base_settings, "7002", ring_ms=200)
+    ana_token = await cti.create_agent("ana", "Ana")
+    citra_token = await cti.create_agent("citra", "Citra")
+    await cti.login("citra", "7002", ready=False)  # not ready yet: the call goes to Ana first
+    async with browser_page() as ana, browser_page() as citra:
+        await ana.goto(url(cti, ana_token))
+        await ana.fill("#extension", "7001")
+        await ana.click("#login")
+        await expect(ana.locator("#agent-state")).to_have_text("ready")
+        await citra.goto(url(cti, citra_token))
+        await expect(citra.locator("#link")).to_have_text("connected")
+
+        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=12000)
+        callers.append(caller)
+        await expect(ana.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
+        await expect(ana.locator("#call-state")).to_have_text("connected", timeout=10000)
+        call_id = (await cti.api("GET", "/api/calls"))["calls"][0]["call_id"]
+        await cti.api("POST", "/api/agents/citra/state", token=citra_token, json={"state": "ready"})
+
+        # Ana hands Budi to Citra with a note.
+        await ana.select_option("#transfer-kind", "agent")
+        await ana.fill("#transfer-target", "citra")
+        await ana.fill("#transfer-note", "Wants to upgrade <his> plan")
+        await ana.click("#transfer-go")
+        await ana.wait_for_selector("#wrapup:not([hidden])", timeout=10000)
+        await expect(ana.locator("#call-state")).to_have_text("transferred")
+
+        # Citra's desktop gets the pop, with who transferred it and the note, as text.
+        await expect(citra.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
+        await expect(citra.locator("#transfer-info")).to_have_text("Transferred by ana: Wants to upgrade <his> plan")
+        await expect(citra.locator("#call-state")).to_have_text("connected", timeout=10000)
+        live = await cti.api("GET", f"/api/calls/{call_id}")
+        assert (live["state"], live["agent_id"]) == ("connected", "citra")
+        # In Asterisk the caller now shares a bridge with Citra's leg, and Ana's leg is gone.
+        bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
+        call = cti.controller.core.call(call_id)
+        assert call.agent_channel_id is not None and call.agent_channel_id.endswith("-a2")
+        assert {call.channel_id, call.agent_channel_id} == bridges[f"cti-call-{call_id}"]
+        assert f"{call_id}-a1" not in {c.id for c in await cti.ari.list_channels()}
+
+        # Ana's wrap-up of her part is accepted although the call is Citra's now.
+        await ana.select_option("#disposition", "transferred")
+        await ana.fill("#notes", "Sent to sales")
+        await ana.click("#save-wrapup")
+        await ana.wait_for_selector("#wrapup-saved:not([hidden])")
+        assert await asyncio.to_thread(caller.wait, 30) == 0
+        await citra.wait_for_selector("#wrapup:not([hidden])", timeout=15000)
+
+    await cti.settled()
+    record = await cti.db.get_interaction(call_id)
+    assert record is not None
+    assert (record.agent_id, record.outcome, record.customer_id, record.offers) == ("citra", "answered", "10000001", 2)
+    transferred = [d for d in (record.routing or {})["decisions"] if d["kind"] == "transferred"]
+    assert [(d["winner"], d["candidates"], d["note"]) for d in transferred] == [
+        ("ana", ["citra"], "Wants to upgrade <his> plan")]
+    view = await CrmStore(cti.db).customer_view("10000001")
+    assert view is not None and view.contacts[0].call_id == call_id
+    assert (view.contacts[0].agent_id, view.contacts[0].notes) == ("ana", "Sent to sales")
+
+
+async def test_transfer_refusals_over_the_api(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=200)
+    ana = await cti.create_agent("ana", "Ana")
+    bob = await cti.create_agent("bob", "Bob")
+    await cti.login("ana", "7001")
+    await cti.api("POST", "/api/calls/nope/transfer", json={"queue": "general"}, expect=404)
+    caller = SippCaller("1500100", caller="0315559876", duration_ms=8000)
+    callers.append(caller)
+    for _ in range(100):
+        calls = (await cti.api("GET", "/api/calls"))["calls"]
+        if calls and calls[0]["state"] == "connected":
+            break
+        await asyncio.sleep(0.1)
+    call_id = calls[0]["call_id"]
+    path = f"/api/calls/{call_id}/transfer"
+    await cti.api("POST", path, token=bob, json={"queue": "general"}, expect=404)  # not Bob's call
+    await cti.api("POST", path, token=ana, json={}, expect=422)  # neither a queue nor an agent
+    await cti.api("POST", path, token=ana, json={"queue": "general", "agent_id": "bob"}, expect=422)
+    await cti.api("POST", path, token=ana, json={"queue": "nowhere"}, expect=404)
+    await cti.api("POST", path, token=ana, json={"agent_id": "bob"}, expect=409)  # Bob is not logged in
+    await cti.api("POST", path, token=ana, data="{garbage", expect=400)
+    assert (await cti.api("GET", f"/api/calls/{call_id}"))["agent_id"] == "ana"  # nothing moved
+
+    # To the queue with nobody ready (Ana takes a break after this call, so it does not come back to her):
+    # the caller holds, with music, in the queue's holding bridge.
+    await cti.api("POST", "/api/agents/ana/state", token=ana, json={"state": "not_ready", "reason": "break"})
+    moved = await cti.api("POST", path, token=ana, json={"queue": "general", "note": "billing question"})
+    assert (moved["state"], moved["agent_id"], moved["queue"]) == ("waiting", None, "general")
+    assert (await cti.api("GET", "/api/agents/ana"))["state"] == "not_ready"
+    call = cti.controller.core.call(call_id)
+    for _ in range(50):
+        bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
+        if call.channel_id in bridges.get("cti-hold-general", set()):
+            break
+        await asyncio.sleep(0.1)
+    assert call.channel_id in bridges["cti-hold-general"] and f"cti-call-{call_id}" not in bridges
+    # Bob comes in and gets it.
+    start_phone(phones, base_settings, "7002", ring_ms=200)
+    await cti.login("bob", "7002")
+    for _ in range(100):
+        if call.state.value == "connected":
+            break
+        await asyncio.sleep(0.1)
+    assert (call.state.value, call.agent_id) == ("connected", "bob")
+    bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
+    assert bridges[f"cti-call-{call_id}"] == {call.channel_id, call.agent_channel_id}
+    assert await asyncio.to_thread(caller.wait, 30) == 0
+    await cti.settled()
+    record = await cti.db.get_interaction(call_id)
+    assert record is not None and (record.agent_id, record.outcome, record.offers) == ("bob", "answered", 2)

@@ -35,6 +35,7 @@ function renderCall(call) {
   setText("call-state", call.state);
   setText("caller-number", call.caller_number);
   setText("call-queue", call.queue);
+  $("transfer").hidden = call.state !== "connected" || Boolean(call.ended);
   if (call.ended && state.pop && state.pop.call_id === call.call_id) showWrapUp();
 }
 
@@ -53,6 +54,9 @@ function renderPop(pop) {
   setText("call-queue", pop.queue);
   setText("call-language", pop.language || "");
   setText("routing-reason", pop.routing ? pop.routing.reason : "");
+  const transfer = pop.transfer;
+  $("transfer-info").hidden = !transfer;
+  setText("transfer-info", transfer ? `Transferred by ${transfer.from_agent}${transfer.note ? `: ${transfer.note}` : ""}` : "");
   const ivr = pop.ivr;
   setText("ivr-path", ivr ? (ivr.path || []).map((p) => p.intent ? `${p.node}:${p.intent}` : p.node).join(" → ") : "");
   const customer = pop.customer;
@@ -152,6 +156,13 @@ async function start() {
   $("login").onclick = () => act(() => api(`${agentPath}/login`, { method: "POST", body: { extension: $("extension").value, ready: true } }));
   $("ready").onclick = () => act(() => api(`${agentPath}/state`, { method: "POST", body: { state: "ready" } }));
   $("not-ready").onclick = () => act(() => api(`${agentPath}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } }));
+  $("transfer-go").onclick = () => act(async () => {
+    const target = $("transfer-target").value.trim();
+    const body = { note: $("transfer-note").value };
+    body[$("transfer-kind").value === "agent" ? "agent_id" : "queue"] = target;
+    await api(`/api/calls/${encodeURIComponent(state.pop.call_id)}/transfer`, { method: "POST", body });
+    $("transfer").hidden = true;
+  });
   $("create-customer").onclick = () => act(async () => {
     const created = await api("/api/customers", { method: "POST", body: { call_id: state.pop.call_id, name: $("new-name").value } });
     const record = await api(`/api/customers/${created.customer_id}`);
