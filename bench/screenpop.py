@@ -13,14 +13,15 @@ stderr. See docs/benchmarks.md, "Screen pop".
 
 Set-up: ``--desktops`` agents are created (200); the first ``--agents`` (20) log in ready at extensions
 7001.. with a SIPp phone each that answers after ``--ring-ms`` and hangs up after ``--talk-ms``; the others
-stay logged out. Every agent's desktop websocket (``/ws/desktop?token=``) is open in this process for the
-whole run. Callers (SIPp, ``--rate`` per second) dial 1500100 from the numbers of seeded CRM customers (a
+stay logged out. Every agent's desktop websocket (``/ws/desktop?token=``) is open for the whole run, read
+in another process (``--client-processes 1``, the default, as browsers would be) or in this one (``0``). Callers (SIPp, ``--rate`` per second) dial 1500100 from the numbers of seeded CRM customers (a
 different customer per call while there are enough), and a ``--unknown`` share from numbers no customer has.
 
-Method: all clocks are this process's ``time.perf_counter`` (cti, the clients and the observer share it).
+Method: all clocks are ``time.perf_counter`` (CLOCK_MONOTONIC, one clock for the machine, so the client
+process's times compare with the server's).
 
-* t0, offered: an extra observer on the controller's commands (``controller.observers``, after the screen
-  pop's own) records the time it sees ``OfferCall`` for a call and agent.
+* t0, offered: an extra observer on the controller's commands (``controller.observers``, first, before the
+  screen pop's own, which may build the pop in the same step) records the time it sees ``OfferCall``.
 * t1, pop: the desktop client of that agent records when it receives the ``offer`` frame of that call
   (before parsing it). Pop latency = t1 - t0.
 * Baseline, same run, same offer: the ``call`` frame (state ``ringing``) that the controller's
@@ -72,7 +73,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+SCRIPT = Path(__file__).resolve()
+REPO = SCRIPT.parents[1]
 if str(REPO) not in sys.path:  # `python bench/screenpop.py` puts bench/, not the repository, on sys.path
     sys.path.insert(0, str(REPO))
 
@@ -268,7 +270,7 @@ class Received:
 class Desktop:
     """One agent's desktop websocket, read in this process; every frame noted with its arrival time."""
 
-    def __init__(self, agent_id: str, ws: ClientWebSocketResponse) -> None:
+    def __init__(self, agent_id: str, ws: ClientWebSocketResponse | None) -> None:
         self.agent_id = agent_id
         self.ws = ws
         self.frames: list[Received] = []
@@ -276,6 +278,7 @@ class Desktop:
         self.task: asyncio.Task[None] | None = None
 
     async def read(self) -> None:
+        assert self.ws is not None
         while True:
             msg = await self.ws.receive()
             t = time.perf_counter()
@@ -290,6 +293,77 @@ class Desktop:
                 if msg.type is not WSMsgType.CLOSED or self.closed_by_server is None:
                     self.closed_by_server = f"{msg.type.name} {msg.data!r} {msg.extra!r}"
                 return
+
+
+class RemoteDesktops:
+    """The desktops in another process (``--client-processes``): browsers never run in the server's process,
+    and in-process clients would put their reads on the event loop being measured. ``perf_counter`` is
+    CLOCK_MONOTONIC, one clock for the whole machine, so their times compare with the server's."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+
+    async def open(self, base_url: str, tokens: dict[str, str], desktops: dict[str, Desktop]) -> None:
+        self.proc = await asyncio.to_thread(
+            subprocess.Popen, [sys.executable, str(SCRIPT), "--desktop-worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"base_url": base_url, "tokens": tokens}) + "\n")
+        self.proc.stdin.flush()
+        line = await asyncio.to_thread(self.proc.stdout.readline)
+        if line.strip() != "ready":
+            raise RuntimeError(f"desktop worker did not start: {line!r}")
+        for agent_id in tokens:
+            desktops[agent_id] = Desktop(agent_id, None)
+        await self.collect(desktops)
+
+    async def collect(self, desktops: dict[str, Desktop]) -> None:
+        """Every frame the worker's desktops received so far (it keeps them all, so indexes stay valid)."""
+        assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("collect\n")
+        self.proc.stdin.flush()
+        data = json.loads(await asyncio.to_thread(self.proc.stdout.readline))
+        for agent_id, (frames, closed) in data.items():
+            desktop = desktops[agent_id]
+            desktop.frames = [Received(*f) for f in frames]
+            desktop.closed_by_server = closed
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(Exception):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("stop\n")
+            self.proc.stdin.flush()
+            self.proc.wait(10)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc = None
+
+
+async def desktop_worker() -> None:
+    """``--desktop-worker``: open the desktops named on stdin, read every frame, answer 'collect' with them."""
+    job = json.loads(await asyncio.to_thread(sys.stdin.readline))
+    async with ClientSession(connector=TCPConnector(limit=0)) as http:
+        desktops: dict[str, Desktop] = {}
+        for agent_id, token in job["tokens"].items():
+            ws = await http.ws_connect(f"{job['base_url']}/ws/desktop?token={token}", autoping=True,
+                                       heartbeat=None, max_msg_size=4 * 1024 * 1024)
+            desktop = desktops[agent_id] = Desktop(agent_id, ws)
+            desktop.task = asyncio.create_task(desktop.read())
+        print("ready", flush=True)
+        while True:
+            command = (await asyncio.to_thread(sys.stdin.readline)).strip()
+            if command == "collect":
+                print(json.dumps({a: ([[f.t, f.type, f.call_id, f.state, f.agent_id, f.customer_id, f.error,
+                                         f.size] for f in d.frames], d.closed_by_server)
+                                  for a, d in desktops.items()}), flush=True)
+            else:
+                break
+        for desktop in desktops.values():
+            with contextlib.suppress(Exception):
+                assert desktop.ws is not None
+                await desktop.ws.close()
 
 
 # -- what the server did ---------------------------------------------------------------------------------
@@ -336,7 +410,12 @@ class ServerTap:
 
 # -- --profile: the pop's build step by step ----------------------------------------------------------------
 
+_BUILDING = 0  # > 0 while a pop is built in the offer's own step (ScreenPop._offered)
+
+
 def _in_pop() -> bool:
+    if _BUILDING:
+        return True
     try:
         task = asyncio.current_task()
     except RuntimeError:
@@ -373,16 +452,22 @@ class StepTimer:
             return timed
         self._patch(owner, name, make)
 
-    def wrap_sync(self, owner: Any, name: str, label: str, *, classmethod_: bool = False) -> None:
+    def wrap_sync(self, owner: Any, name: str, label: str, *, classmethod_: bool = False,
+                  counts_as_pop: bool = False) -> None:
         def make(original: Any) -> Any:
             func = original.__func__ if classmethod_ else original
 
             @functools.wraps(func)
             def timed(*args: Any, **kwargs: Any) -> Any:
-                if not _in_pop():
+                global _BUILDING
+                if not (counts_as_pop or _in_pop()):
                     return func(*args, **kwargs)
                 t = time.perf_counter()
-                result = func(*args, **kwargs)
+                _BUILDING += counts_as_pop
+                try:
+                    result = func(*args, **kwargs)
+                finally:
+                    _BUILDING -= counts_as_pop
                 self.steps[label].append(time.perf_counter() - t)
                 return result
             return classmethod(timed) if classmethod_ else timed
@@ -394,8 +479,9 @@ class StepTimer:
                      "segment_holdings"):
             self.wrap_async(crm, name, f"crm.{name}")
         self.wrap_async(scripts, "active_scripts", "scripts.active_scripts")
-        self.wrap_async(screenpop, "_build", "_build (all of it)")
-        self.wrap_async(screenpop, "_offers", "_offers (cross-sell: 4 reads + ranking)")
+        self.wrap_async(screenpop, "_inputs", "_inputs (reads, when not all cached)")
+        self.wrap_sync(screenpop, "_assemble", "_assemble (no I/O)")
+        self.wrap_sync(screenpop, "_offered", "_offered (built in the offer's step)", counts_as_pop=True)
         self.wrap_sync(crosssell, "rank_offers", "crosssell.rank_offers")
         self.wrap_sync(crosssell.SegmentStats, "from_holdings", "SegmentStats.from_holdings", classmethod_=True)
         for name in ("select_script", "advance", "render_path", "customer_frame"):
@@ -411,8 +497,8 @@ class StepTimer:
 
     def result(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        build = self.steps.get("_build (all of it)", [])
-        build_total = sum(build) or 1.0
+        build_total = (sum(self.steps.get("_inputs (reads, when not all cached)", []))
+                       + sum(self.steps.get("_assemble (no I/O)", []))) or 1.0
         for label, values in sorted(self.steps.items(), key=lambda kv: -sum(kv[1])):
             line = summary_ms(values, 3)
             line["share_of_build_pct"] = round(100 * sum(values) / build_total, 1)
@@ -543,6 +629,7 @@ class Bench:
         self.tokens: dict[str, str] = {}
         self.tap = ServerTap()
         self.in_flight: list[int] = []
+        self.remote = RemoteDesktops() if args.client_processes else None
 
     @property
     def controller(self) -> CallController:
@@ -576,7 +663,8 @@ class Bench:
         loaded = await load(self.runner.app[DATABASE], dataset)
         if loaded != customers:
             raise RuntimeError(f"seeded {loaded} CRM customers, expected {customers}")
-        self.controller.observers.append(self.tap.observe)
+        # First, so that t0 comes before the screen pop's own observer builds (it may build in that very step).
+        self.controller.observers.insert(0, self.tap.observe)
         self.tap.wrap_publish(self.runner.app[HUB])
         return dataset
 
@@ -588,7 +676,21 @@ class Bench:
             self.tokens[agent_id] = body["token"]
         return ids
 
+    async def sync_desktops(self) -> None:
+        """Bring the frames of desktops in another process up to date (a no-op in-process)."""
+        if self.remote is not None:
+            await self.remote.collect(self.desktops)
+
     async def open_desktops(self, agent_ids: list[str]) -> None:
+        if self.remote is not None:
+            await self.remote.open(self.base_url, {a: self.tokens[a] for a in agent_ids}, self.desktops)
+            deadline = time.monotonic() + 30
+            while any(not d.frames for d in self.desktops.values()):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("desktops without their snapshot after 30 s")
+                await asyncio.sleep(0.2)
+                await self.remote.collect(self.desktops)
+            return
         # One session, no pool limit: 200 sockets open at once, as 200 browsers would hold them.
         self.ws_http = ClientSession(connector=TCPConnector(limit=0))
         for agent_id in agent_ids:
@@ -607,8 +709,12 @@ class Bench:
             raise RuntimeError(f"desktops whose first frame is not a snapshot: {bad[:5]}")
 
     async def close_desktops(self) -> None:
+        if self.remote is not None:
+            self.remote.close()
+            return
         for desktop in self.desktops.values():
             with contextlib.suppress(Exception):
+                assert desktop.ws is not None
                 await desktop.ws.close()
             if desktop.task is not None:
                 desktop.task.cancel()
@@ -745,11 +851,11 @@ def analyse(bench: Bench, offers: list[Offered], expected: dict[str, str | None]
             if f.type == "offer":
                 seen[(f.type, f.call_id)] += 1
         duplicates += sum(n - 1 for n in seen.values() if n > 1)
-    pop = summary_ms(pop_s)
+    latency = summary_ms(pop_s)
     return {
         "offers": len(offers),
         "calls_offered": len({o.call_id for o in offers}),
-        "pop_latency_ms": pop,
+        "pop_latency_ms": latency,
         "call_frame_baseline_ms": summary_ms(call_s),
         "pop_minus_call_frame_ms": summary_ms(pop_minus_call_s),
         "server_split_ms": {"offer_to_pop_published": summary_ms(build_s),
@@ -768,7 +874,7 @@ def analyse(bench: Bench, offers: list[Offered], expected: dict[str, str | None]
         "pops_with_error": errors,
         "pop_frame_bytes": {"mean": round(sum(sizes) / len(sizes)) if sizes else None,
                             "max": max(sizes) if sizes else None},
-        "meets_target": pop["p99"] is not None and pop["p99"] < TARGET_P99_MS and not missing_pop,
+        "meets_target": latency["p99"] is not None and latency["p99"] < TARGET_P99_MS and not missing_pop,
         "_pairs": pairs,
     }
 
@@ -831,14 +937,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         expected = {normalize_phone(n) or n: c for n, c in plan}
         warm, measured = plan[:args.warmup], plan[args.warmup:]
         if warm:
+            await bench.sync_desktops()
             marks = {a: len(d.frames) for a, d in bench.desktops.items()}
             before = len(bench.tap.offers)
             await bench.calls([n for n, _ in warm], min(args.rate, 5.0), "warm-up (not measured)")
+            await bench.sync_desktops()
             warm_result = analyse(bench, bench.tap.offers[before:], expected, marks)
             warm_result.pop("_pairs")
             say(f"  warm-up: {warm_result['offers']} offers, pop p50 {warm_result['pop_latency_ms']['p50']} ms")
+        await bench.sync_desktops()
         marks = {a: len(d.frames) for a, d in bench.desktops.items()}
         before = len(bench.tap.offers)
+        built_at_once = bench.screenpop.built_at_once
         if timer is not None:
             timer.install(bench.screenpop)
         if lag is not None:
@@ -863,6 +973,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         lag_result = await lag.stop() if lag is not None else None
         if timer is not None:
             timer.uninstall()
+        await bench.sync_desktops()
         result = analyse(bench, bench.tap.offers[before:], expected, marks)
         pairs = result.pop("_pairs")
         during_full_gc = [b - a for a, b in pairs if any(s < b and e > a for s, e in gc_pauses.full)]
@@ -898,6 +1009,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "seed": args.seed,
             **result,
             "server_screenpop_latency_ms": summary_ms(server_latency),
+            "pops_built_in_the_offers_step": bench.screenpop.built_at_once - built_at_once,
+            "client_processes": args.client_processes,
             "interaction_outcomes": dict(outcomes),
             "desktops_closed_by_server": len(lost),
             "sipp": phase,
@@ -918,8 +1031,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "platform": platform.platform(), "loadavg_at_start": loadavg_start,
                         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
             "method": (
-                "All times from this process's perf_counter (cti, the 200 desktop websocket clients and the "
-                "observer run in one process). t0 = an extra controller observer sees OfferCall for the call; "
+                "All times from perf_counter (CLOCK_MONOTONIC: one clock for the machine); cti and the observer "
+                "run in this process, the desktop websocket clients in --client-processes other processes "
+                "(0: in this one). t0 = an extra controller observer sees OfferCall for the call; "
                 "t1 = the agent's desktop client receives the 'offer' frame of that call. Baseline: the "
                 "'call' frame (state ringing) that CallChanged publishes right after the offer on the same "
                 "topic without a database read, received by the same client. Hub.publish is wrapped to note "
@@ -966,12 +1080,12 @@ async def isolated_pops(bench: Bench, plan: list[tuple[str, str | None]], count:
             call = Call(call_id=f"bench-alone-{n}", channel_id=f"bench-alone-{n}", caller_number=number,
                         service_number=SERVICE, queue="default", arrived_at=datetime.now(UTC),
                         customer_id=customer_id)
-            offer = OfferCall(call.call_id, "bench-nobody", "0", f"{call.call_id}-a1", call.channel_id, number, None)
             original_calls = screenpop.calls
             screenpop.calls = {call.call_id: call}.get
             try:
                 t, c, p = time.perf_counter(), time.thread_time(), time.process_time()
-                await asyncio.get_running_loop().create_task(screenpop._offer(offer, datetime.now(UTC)))
+                loop = asyncio.get_running_loop()
+                await loop.create_task(screenpop._offer(call, "bench-nobody", datetime.now(UTC), loop.time()))
                 wall.append(time.perf_counter() - t)
                 loop_cpu.append(time.thread_time() - c)
                 process_cpu.append(time.process_time() - p)
@@ -1049,6 +1163,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="with --profile: pops built one at a time after the calls, nothing else running")
     p.add_argument("--cprofile", type=int, default=0, metavar="N",
                    help="cProfile the event-loop thread during the measured calls; report the top N functions")
+    p.add_argument("--client-processes", type=int, default=1, choices=(0, 1),
+                   help="1 (default): the desktops read in another process, as browsers would; 0: in this one")
+    p.add_argument("--desktop-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--quick", action="store_true", help="smoke run: 30 calls, 3 warm-up calls")
     p.add_argument("--verbose", action="store_true", help="cti's own log at INFO on stderr")
     args = p.parse_args(argv)
@@ -1065,6 +1182,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.desktop_worker:
+        asyncio.run(desktop_worker())
+        return 0
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     result = asyncio.run(run(args))

@@ -51,35 +51,89 @@ class _Pop:
     data: dict[str, Any]
     language: str
     factors: Factors
+    handed_on: bool = False
+    """The agent transferred the call on: their desktop shows it ended."""
 
 
 class _Ttl:
-    """A value kept for ``seconds``: reference data (catalog, scripts, promotions, segment figures) changes
-    rarely, and reading it for every pop would cost more than the rest of the pop together."""
+    """Values kept for ``seconds``, then (``serve_stale``) served stale while a reload runs in the background.
 
-    def __init__(self, seconds: float) -> None:
+    Reference data (catalog, scripts, promotions, segment figures) changes rarely and reading it for every pop
+    would cost more than the rest of the pop together; a customer's view is read when their call arrives and
+    reused by the offer. Serving the last value while reloading keeps reloads off the offer's path: only a
+    key never loaded (or forgotten because it changed) is waited for.
+    """
+
+    def __init__(self, seconds: float, *, serve_stale: bool = True, max_entries: int = 10_000) -> None:
         self.seconds = seconds
+        self.serve_stale = serve_stale
+        self.max_entries = max_entries
         self._values: dict[str, tuple[float, Any]] = {}
         self._loading: dict[str, asyncio.Future[Any]] = {}
 
     async def get(self, key: str, load: Callable[[], Any]) -> Any:
-        loop = asyncio.get_running_loop()
+        hit = self.peek(key, load)
+        if hit is not _MISSING:
+            return hit
+        return await self._load(key, load)
+
+    def peek(self, key: str, load: Callable[[], Any]) -> Any:
+        """The value if there is one (stale ones start a reload), else ``_MISSING``; never waits."""
         hit = self._values.get(key)
-        if hit is not None and hit[0] > loop.time():
-            return hit[1]
+        if hit is None:
+            return _MISSING
+        if hit[0] <= asyncio.get_running_loop().time():
+            if not self.serve_stale:
+                return _MISSING
+            if key not in self._loading:
+                task = asyncio.ensure_future(self._load(key, load))
+                task.add_done_callback(_quiet)
+        return hit[1]
+
+    def loading(self, key: str) -> asyncio.Future[Any] | None:
+        return self._loading.get(key)
+
+    async def _load(self, key: str, load: Callable[[], Any]) -> Any:
         pending = self._loading.get(key)
-        if pending is None:  # one load at a time per key, however many pops wait for it
-            pending = self._loading[key] = asyncio.ensure_future(load())
-            try:
-                value = await pending
-            finally:
-                self._loading.pop(key, None)
-            self._values[key] = (loop.time() + self.seconds, value)
-            return value
-        return await pending
+        if pending is not None:  # one load at a time per key, however many pops wait for it
+            return await pending
+        pending = self._loading[key] = asyncio.ensure_future(load())
+        try:
+            value = await pending
+        finally:
+            self._loading.pop(key, None)
+        loop = asyncio.get_running_loop()
+        if len(self._values) >= self.max_entries:
+            now = loop.time()
+            for stale in [k for k, (until, _) in self._values.items() if until <= now]:
+                del self._values[stale]
+            while len(self._values) >= self.max_entries:
+                del self._values[next(iter(self._values))]  # the oldest insertion
+        self._values[key] = (loop.time() + self.seconds, value)
+        return value
 
     def forget(self, key: str) -> None:
         self._values.pop(key, None)
+
+
+_MISSING: Any = object()
+
+
+def _quiet(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.info("background reload failed: %s", task.exception())
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """Everything a pop is made of besides the call: read from the CRM and the script store, or their caches."""
+
+    view: CustomerView | None
+    catalog: list[crosssell.Product]
+    complements: list[crosssell.Complement]
+    promotions: list[crosssell.Promotion]
+    segment: crosssell.SegmentStats | None
+    scripts: list[Script]
 
 
 class ScreenPop:
@@ -96,26 +150,65 @@ class ScreenPop:
         self.agents: dict[str, Agent] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.latency: list[float] = []  # offer -> pop published, seconds (for /metrics and the benchmark)
+        self.built_at_once = 0  # pops built in the offer's own step, from what was already read
         self._reference = _Ttl(60.0)
-        self._views = _Ttl(15.0)  # a customer's view, read when the call arrives and reused by the offer
+        # A customer's view, read when the call arrives and reused by the offer; never older than a minute.
+        self._views = _Ttl(60.0, serve_stale=False)
+        # Caller numbers the CRM answered "unknown" for on arrival (until when): their pop needs no second lookup.
+        self._unknown: dict[str, float] = {}
+        self._holders: dict[str, str] = {}  # call id -> the agent whose desktop has its latest pop
 
     # -- observer of the controller's commands ------------------------------------------------------------
     def observe(self, command: Command) -> None:
         if isinstance(command, OfferCall):
-            task = asyncio.get_running_loop().create_task(self._offer(command, self.clock()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        elif isinstance(command, CallChanged) and command.call.agent_id is not None:
-            self.hub.publish(agent_topic(command.call.agent_id), "call", call_frame(command.call))
-        elif isinstance(command, CallChanged) and command.call.state is CallState.WAITING and command.call.customer_id:
-            # Warm the customer's view while the call waits: the offer then only renders.
-            customer_id = command.call.customer_id
-            task = asyncio.get_running_loop().create_task(self._warm(customer_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._offered(command)
+        elif isinstance(command, CallChanged):
+            call = command.call
+            self._handed_on(call)
+            if call.agent_id is not None:
+                self.hub.publish(agent_topic(call.agent_id), "call", call_frame(call))
+            elif call.state is CallState.WAITING and call.customer_id:
+                self.prefetch(call.customer_id)  # warm the view while the call waits: the offer then only renders
         elif isinstance(command, AgentChanged):
             self.agents[command.agent.agent_id] = command.agent
             self.hub.publish(agent_topic(command.agent.agent_id), "agent", agent_frame(command.agent))
+
+    def _handed_on(self, call: Call) -> None:
+        """A call its agent transferred on: that desktop's part is over (it shows wrap-up), the pop goes on."""
+        holder = self._holders.get(call.call_id)
+        if call.state is CallState.ENDED:
+            self._holders.pop(call.call_id, None)
+        if holder is None or holder == call.agent_id:
+            return
+        pop = self.pops.get(holder)
+        if pop is None or pop.call_id != call.call_id or pop.handed_on:
+            return
+        # Only a transfer hands a call on; an unanswered offer just moves on (the agent's state says why).
+        if any(d.kind == "transferred" and d.winner == holder for d in call.decisions):
+            pop.handed_on = True
+            self.hub.publish(agent_topic(holder), "call", {**call_frame(call), "state": "transferred", "ended": True})
+
+    def prefetch(self, customer_id: str) -> asyncio.Future[Any] | None:
+        """Start reading a customer's view unless it is cached; the future of the read, if one runs."""
+        if self._views.peek(customer_id, lambda: self._read_view(customer_id)) is not _MISSING:
+            return None
+        pending = self._views.loading(customer_id)
+        if pending is not None:
+            return pending
+        task = asyncio.get_running_loop().create_task(self._warm(customer_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def identified(self, number: str, customer_id: str | None) -> None:
+        """The call path's arrival lookup answered for ``number``: remember an unknown caller as such."""
+        now = asyncio.get_running_loop().time()
+        if customer_id is not None:
+            self._unknown.pop(number, None)
+            return
+        if len(self._unknown) >= 10_000:
+            self._unknown = {n: until for n, until in self._unknown.items() if until > now}
+        self._unknown[number] = now + 60.0
 
     async def drain(self) -> None:
         while self._tasks:
@@ -124,7 +217,7 @@ class ScreenPop:
     def snapshot(self, agent_id: str) -> dict[str, Any]:
         pop = self.pops.get(agent_id)
         agent = self.agents.get(agent_id)
-        call = self.calls(pop.call_id) if pop is not None else None
+        call = self.calls(pop.call_id) if pop is not None and not pop.handed_on else None
         return {"agent": None if agent is None else agent_frame(agent),
                 "pop": None if pop is None else pop.frame,
                 "call": None if call is None else call_frame(call)}
@@ -140,19 +233,41 @@ class ScreenPop:
             "answers": progress.record()}
 
     # -- building the pop -----------------------------------------------------------------------------------
-    async def _offer(self, offer: OfferCall, offered_at: datetime) -> None:
+    def _offered(self, offer: OfferCall) -> None:
         call = self.calls(offer.call_id)
         if call is None:
             return
+        self._handed_on(call)  # a direct transfer offers the call before any other change says so
+        offered_at = self.clock()
         started = asyncio.get_running_loop().time()
         try:
-            pop = await self._build(call, offer.agent_id, offered_at)
+            inputs = self._cached_inputs(call, offered_at)
+            if inputs is not None:
+                # Everything is at hand: build and publish in the offer's own step, before the agent's phone
+                # even rings, instead of queueing behind the loop's other work.
+                self._publish(offer.agent_id, self._assemble(call, offer.agent_id, offered_at, inputs), started)
+                self.built_at_once += 1
+                return
+        except (StorageError, ValueError) as exc:
+            log.info("screen pop of call %s not built at once: %s", call.call_id, exc)
+        task = asyncio.get_running_loop().create_task(self._offer(call, offer.agent_id, offered_at, started))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _offer(self, call: Call, agent_id: str, offered_at: datetime, started: float) -> None:
+        try:
+            pop = self._assemble(call, agent_id, offered_at, await self._inputs(call, offered_at))
         except (StorageError, ValueError) as exc:  # the agent still gets the call, with what we know
             log.warning("screen pop of call %s without the CRM: %s", call.call_id, exc)
             pop = _Pop(call.call_id, {**_base_frame(call, offered_at), "customer": None, "error": str(exc)},
                        None, {}, call.routing.language or "id", Factors())
-        self.pops[offer.agent_id] = pop
-        self.hub.publish(agent_topic(offer.agent_id), "offer", pop.frame)
+        self._publish(agent_id, pop, started)
+
+    def _publish(self, agent_id: str, pop: _Pop, started: float) -> None:
+        self.pops[agent_id] = pop
+        if self.calls(pop.call_id) is not None:
+            self._holders[pop.call_id] = agent_id
+        self.hub.publish(agent_topic(agent_id), "offer", pop.frame)
         self.latency.append(asyncio.get_running_loop().time() - started)
         del self.latency[:-1000]
 
@@ -163,23 +278,66 @@ class ScreenPop:
             log.info("customer %s not prefetched: %s", customer_id, exc)
 
     async def _view(self, customer_id: str) -> CustomerView | None:
-        view: CustomerView | None = await self._views.get(
-            customer_id, lambda: self.crm.customer_view(customer_id, contacts=5))
+        view: CustomerView | None = await self._views.get(customer_id, lambda: self._read_view(customer_id))
         return view
+
+    async def _read_view(self, customer_id: str) -> CustomerView | None:
+        return await self.crm.customer_view(customer_id, contacts=5)
 
     def customer_changed(self, customer_id: str) -> None:
         """A wrap-up or an edit changed the record: the next pop reads it again."""
         self._views.forget(customer_id)
 
-    async def _build(self, call: Call, agent_id: str, now: datetime) -> _Pop:
+    def _cached_inputs(self, call: Call, now: datetime) -> _Inputs | None:
+        """The pop's inputs if every one is cached (stale ones are reloaded in the background), else None."""
+        view: CustomerView | None = None
+        if call.customer_id:
+            view = self._views.peek(call.customer_id, lambda: self._read_view(call.customer_id or ""))
+            if view is _MISSING:
+                return None
+        elif call.caller_number != "anonymous" and \
+                self._unknown.get(call.caller_number, 0.0) <= asyncio.get_running_loop().time():
+            return None  # the CRM was not asked about this number on arrival (or too long ago)
+        scripts = self._reference.peek("scripts", self.scripts.active_scripts)
+        if scripts is _MISSING:
+            return None
+        if view is None:
+            return _Inputs(None, [], [], [], None, scripts)
+        reference = self._reference.peek("catalog", self._catalog)
+        segment_name = view.customer.segment
+        promotions = self._reference.peek(f"promotions:{segment_name}", lambda: self._promotions(now, segment_name))
+        segment = None
+        if segment_name and view.customer.consent.data_sharing:
+            segment = self._reference.peek(f"segment:{segment_name}", lambda: self._segment(segment_name or ""))
+        if reference is _MISSING or promotions is _MISSING or segment is _MISSING:
+            return None
+        catalog, complements = reference
+        return _Inputs(view, catalog, complements, promotions, segment, scripts)
+
+    async def _inputs(self, call: Call, now: datetime) -> _Inputs:
         view = await self._view(call.customer_id) if call.customer_id else None
         if view is None and call.caller_number != "anonymous" and not call.customer_id:
             customer = await self.crm.customer_by_phone(call.caller_number)
             if customer is not None and customer.forgotten_at is None:
                 call.customer_id = customer.customer_id
                 view = await self._view(customer.customer_id)
+        scripts: list[Script] = await self._reference.get("scripts", self.scripts.active_scripts)
+        if view is None:
+            return _Inputs(None, [], [], [], None, scripts)
+        catalog, complements = await self._reference.get("catalog", self._catalog)
+        segment_name = view.customer.segment
+        promotions = await self._reference.get(f"promotions:{segment_name}",
+                                               lambda: self._promotions(now, segment_name))
+        segment = None
+        if segment_name and view.customer.consent.data_sharing:
+            segment = await self._reference.get(f"segment:{segment_name}", lambda: self._segment(segment_name))
+        return _Inputs(view, catalog, complements, promotions, segment, scripts)
+
+    def _assemble(self, call: Call, agent_id: str, now: datetime, inputs: _Inputs) -> _Pop:
+        """The pop from its inputs: no I/O, so it can run in the offer's own step."""
+        view = inputs.view
         language = call.routing.language or (view.language if view else "id")
-        offers, suppressed, promotions = await self._offers(view, now)
+        offers, suppressed, promotions = self._offers(view, now, inputs)
         balance = Decimal(view.balance_due_minor) / MINOR_PER_MAJOR if view else Decimal(0)
         due_date = view.unpaid_invoices[0].due_date if view and view.unpaid_invoices else None
         today = now.astimezone(UTC).date()
@@ -203,9 +361,8 @@ class ScreenPop:
         }
         script: Script | None = None
         steps: list[dict[str, object]] = []
-        active = await self._reference.get("scripts", self.scripts.active_scripts)
-        if active:
-            script = select_script(active, factors)
+        if inputs.scripts:
+            script = select_script(inputs.scripts, factors)
             steps = [s.as_json() for s in render_path(script, advance(script, factors, {}), language, data)]
         frame = {
             **_base_frame(call, now),
@@ -220,7 +377,8 @@ class ScreenPop:
         }
         return _Pop(call.call_id, frame, script, data, language, factors)
 
-    async def _offers(self, view: CustomerView | None, now: datetime) -> tuple[
+    @staticmethod
+    def _offers(view: CustomerView | None, now: datetime, inputs: _Inputs) -> tuple[
             list[crosssell.Offer], str | None, list[crosssell.Promotion]]:
         if view is None:
             return [], "unknown_caller", []
@@ -229,18 +387,11 @@ class ScreenPop:
             customer_id=record.customer_id, segment=record.segment, value_tier=record.value_tier,
             language=record.language, consent=crosssell.Consent(
                 marketing=record.consent.marketing_calls, profiling=record.consent.data_sharing))
-        catalog, complements = await self._reference.get("catalog", self._catalog)
-        promotions: list[crosssell.Promotion] = await self._reference.get(
-            f"promotions:{record.segment}", lambda: self._promotions(now, record.segment))
-        promotions = [p for p in promotions if p.starts_at <= now < p.ends_at]
-        segment = None
-        name = record.segment
-        if name and record.consent.data_sharing:
-            segment = await self._reference.get(f"segment:{name}", lambda: self._segment(name))
-        ranking = crosssell.rank_offers(customer, [o.product.sku for o in view.owned], catalog, now=now,
-                                        complements=complements, segment=segment, promotions=promotions)
+        promotions = [p for p in inputs.promotions if p.starts_at <= now < p.ends_at]
+        ranking = crosssell.rank_offers(customer, [o.product.sku for o in view.owned], inputs.catalog, now=now,
+                                        complements=inputs.complements, segment=inputs.segment,
+                                        promotions=promotions)
         return list(ranking.offers), ranking.suppressed, promotions
-
 
     async def _catalog(self) -> tuple[list[crosssell.Product], list[crosssell.Complement]]:
         catalog = [crosssell.Product(p.sku, {"id": p.name_id, "en": p.name_en}, p.category,
@@ -306,6 +457,7 @@ def customer_frame(view: CustomerView) -> dict[str, Any]:
 
 def _base_frame(call: Call, offered_at: datetime) -> dict[str, Any]:
     offered = [d for d in call.decisions if d.kind == "offered"]
+    transfer = next((d for d in reversed(call.decisions) if d.kind == "transferred"), None)
     return {
         "call_id": call.call_id, "offered_at": offered_at.isoformat(), "caller_number": call.caller_number,
         "caller_name": call.caller_name, "service_number": call.service_number, "queue": call.queue,
@@ -314,6 +466,8 @@ def _base_frame(call: Call, offered_at: datetime) -> dict[str, Any]:
                                               "candidates": offered[-1].candidate_count,
                                               "step": offered[-1].step, "route": offered[-1].route},
         "customer_id": call.customer_id,
+        "transfer": None if transfer is None else {"from_agent": transfer.winner, "note": transfer.note,
+                                                    "queue": transfer.queue, "at": transfer.at.isoformat()},
     }
 
 
