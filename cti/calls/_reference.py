@@ -523,7 +523,7 @@ class ReferenceCallCenter:
         wrap_up = self.queue_rule(call.queue).wrap_up_seconds if handled else 0
         if handled:
             agent.calls_handled += 1
-            talk = call.talk_seconds or 0.0
+            talk = call.talk_seconds or ((now - call.answered_at).total_seconds() if call.answered_at else 0.0)
             previous = self._aht.get(call.queue, DEFAULT_AHT)
             self._aht[call.queue] = 0.8 * previous + 0.2 * (talk + wrap_up)
         if wrap_up > 0 and agent.pending is None:

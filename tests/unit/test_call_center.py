@@ -759,3 +759,11 @@ def test_rules_assigned_directly_apply_at_the_next_decision() -> None:
     core.rules = parse_rules({"queues": {"sales": {}}})
     assert core.calls["c1"].state is CallState.WAITING
     assert [(c.call_id, c.agent_id) for c in core.tick(at(2)) if isinstance(c, OfferCall)] == [("c1", "ana")]
+
+
+def test_handle_time_counts_the_talk_of_a_call_the_caller_ended() -> None:
+    # The smoothed AHT behind the estimated wait: 0.8 x the default 180 s + 0.2 x (talk 60 s + no wrap-up).
+    core = center("ana")
+    connected_call(core)  # answered at t=8
+    core.channel_gone("chan-c1", at(68))
+    assert core.estimated_wait("general", 1) == pytest.approx(0.8 * 180 + 0.2 * 60)
