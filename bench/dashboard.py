@@ -1,14 +1,16 @@
-"""Supervisor-dashboard benchmark: agent state change -> 'stats' frame at N connected dashboards, calls flowing.
+"""Supervisor-dashboard benchmark: agent state change -> the first frame that carries it at N connected
+dashboards, calls flowing.
 
 Run from the repository root inside the venv::
 
-    python bench/dashboard.py            # default run: 500 dashboards, 5 calls/s (about 3 minutes)
-    python bench/dashboard.py --quick    # smoke run (under a minute)
+    python bench/dashboard.py                       # default run: 500 dashboards in another process (about 3 minutes)
+    python bench/dashboard.py --client-processes 0  # the same with the dashboards in the cti process
+    python bench/dashboard.py --quick               # smoke run (under a minute)
 
 It starts everything it needs (the shared Asterisk root with its own settings, cti in-process with a fresh
 SQLite database and its own Redis prefix, SIPp agents and callers, the dashboards as websocket clients in
-this process), measures, cleans up, and prints one JSON object as the last line of stdout. Progress goes to
-stderr. See docs/benchmarks.md, "Supervisor dashboard".
+a separate process, as browsers are), measures, cleans up, and prints one JSON object as the last line of
+stdout. Progress goes to stderr. See docs/benchmarks.md, "Supervisor dashboard".
 
 Method:
 
@@ -16,37 +18,38 @@ Method:
   SIPp callers dial three service numbers (queues care, sales, billing) at ``--rate`` calls/s in all.
 * Dashboards: ``--dashboards`` websocket clients on ``/ws/dashboard``: most with the admin token (scope
   'all'), a fraction (``--supervisor-share``) as supervisors with one of three scopes, so four topics are
-  published. Each client connects, waits for its snapshot, then reads every frame.
+  published. Each client connects, waits for its snapshot, then reads every frame (``live`` changes,
+  ``stats`` full figures, ``series`` chart points; docs/metrics.md, "The dashboard feed").
 * State changes at known instants: every ``--change-every`` seconds one of ``--probes`` extra agents (team
   ``probe``, a skill no queue needs, so never offered a call; every scope includes the team) is switched
   through the API (``POST /api/agents/{id}/state``): ready, or not ready with a unique reason ``b<n>``.
   t0 = ``time.perf_counter()`` in an extra controller observer when the change's ``AgentChanged`` command
   is applied (the request's send time is kept too).
-* t1, per dashboard: ``perf_counter()`` when the client receives the first 'stats' frame whose agents grid
-  holds that agent's entry exactly as the change left it (state, reason, since): a substring search of the
-  raw frame for the entry's JSON text, registered with every client at t0. One client per topic also
-  parses every frame with ``json.loads`` and checks the grid the slow way (``verify``: must agree), which
-  also gives the cost of a full parse per frame.
+* t1, per dashboard: ``perf_counter()`` when the client receives the first frame, of any type, that carries
+  the agent's grid entry exactly as the change left it (state, reason, since). In the cti process: a
+  substring search of every frame for the entry's JSON text, registered with every client at t0. In client
+  processes (which are not told of the changes): one client per topic parses every frame and records which
+  probe entries it carries, by frame number; every subscriber of a topic gets the same frames, so (topic,
+  seq) gives every client's t1. That parsing client also keeps the page's state, applying the frames as
+  cti/web/static/dashboard.js does, and checks it against every full ``stats`` frame (``verify``).
 * Latency = t1 - t0 over every (change, dashboard) pair. A pair never seen (the agent changed again, or the
   run ended, first) is a missed frame. The same state changes with a single dashboard run first, as the
   in-run baseline.
-* Where the time goes: the benchmark wraps (at run time, no change to cti) ``LiveStats.snapshot``, the feed's
-  ``view_for`` and ``Hub.publish`` (with its ``json.dumps``) to time every publish cycle. The pair's
-  latency splits into: t0 -> the feed starts the next publish cycle (its ``min_interval`` pacing), that
-  cycle's snapshot + views + serialisation up to the topic's frame, and frame published -> received
-  (websocket sends to every subscriber and the clients' reads, all on this one event loop). Every garbage
-  collection is timed (``gc.callbacks``), and changes with a full collection under way are reported apart.
-  A last, profiled phase (cProfile, its latencies not reported) splits the process's CPU by component.
-* ``--client-processes N`` moves the dashboards into N other processes (``perf_counter`` is
-  CLOCK_MONOTONIC, one clock for the machine): what the server alone costs, without the clients' reads on
-  its event loop. ``--compress`` makes the clients offer permessage-deflate, as browsers do.
+* Where the time goes: the benchmark wraps (at run time, no change to cti) ``StatsFeed.flush`` (the live
+  frames), ``StatsFeed.publish`` and ``_rebuild`` (the full frames), ``LiveStats.snapshot`` and
+  ``Hub.publish``. A pair's latency splits into t0 -> the carrying frame published, and published ->
+  received (the websocket sends to every subscriber and the client's read). Every garbage collection is
+  timed (``gc.callbacks``), and changes with a full collection under way are reported apart. A last,
+  profiled phase (cProfile, its latencies not reported) splits the process's CPU by component.
+* ``--client-processes 0`` runs the dashboards in the cti process (one event loop, as the issue's first
+  design had it): they then compete with the server for its loop. ``--compress`` makes the clients offer
+  permessage-deflate, as browsers do (cti declines it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import contextlib
 import cProfile
 import gc
@@ -66,9 +69,9 @@ import sys
 import tempfile
 import time
 from array import array
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -81,17 +84,15 @@ if str(REPO) not in sys.path:  # `python bench/dashboard.py` puts bench/, not th
 import yaml  # noqa: E402
 from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType, web  # noqa: E402
 
-import cti.controller.stats_feed as stats_feed_module  # noqa: E402
-import cti.web.sockets as sockets_module  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
 from cti.bootstrap import create_app  # noqa: E402
 from cti.calls import AgentChanged, Command  # noqa: E402
 from cti.controller import CallController  # noqa: E402
-from cti.controller.stats_feed import StatsFeed, dashboard_topic, scope_of  # noqa: E402
-from cti.controller.stats_feed import view_for as original_view_for  # noqa: E402
+from cti.controller.stats_feed import StatsFeed, dashboard_topic, grid_entry, scope_of  # noqa: E402
 from cti.routing import Agent, AgentState  # noqa: E402
 from cti.settings import Settings, load_settings  # noqa: E402
 from cti.sim.sipp import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
+from cti.stats import LiveStats  # noqa: E402
 from cti.web import CONTROLLER, HUB, STATS  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
@@ -305,24 +306,107 @@ class Callers:
 # -- what is timed -----------------------------------------------------------------------------------------
 
 def frame_parts(view: dict[str, Any]) -> dict[str, int]:
-    """Bytes of each part of a 'stats' frame: per window its per-queue and per-agent figures, the grid, the
-    series."""
+    """Bytes of each part of a 'stats' frame: per window its per-queue and per-agent figures, the grid."""
     def size(value: Any) -> int:
-        return len(json.dumps(value, default=str, separators=(",", ":")))
+        return len(json.dumps(value, separators=(",", ":")))
 
-    parts = {"agents_grid": size(view["agents"]), "series": size(view["series"])}
+    parts = {"agents_grid": size(view["agents"])}
     for name, window in view["windows"].items():
         parts[f"window {name}: agents"] = size(window["agents"])
         parts[f"window {name}: queues + overall"] = size(window["queues"]) + size(window["overall"])
     return parts
 
 
-def grid_entry(agent: Agent) -> str:
-    """The agent's entry in a 'stats' frame's agents grid, as the hub serialises it (view_for's keys, compact)."""
-    return json.dumps({"agent_id": agent.agent_id, "name": agent.name, "state": agent.state.value,
-                       "reason": agent.reason, "team": agent.team, "site": agent.site,
-                       "since": agent.state_since.isoformat() if agent.state_since else None,
-                       "call_id": agent.call_id}, separators=(",", ":"), default=str)
+def entry_text(agent: Agent) -> str:
+    """The agent's grid entry as every frame that carries it has it (the feed's grid_entry, compact JSON)."""
+    return json.dumps(grid_entry(agent), separators=(",", ":"))
+
+
+LIVE_FIELDS = ("waiting", "in_ivr", "agents")  # a queue's live picture; its longest wait ages between frames
+
+
+class Page:
+    """A dashboard page's state: cti/web/static/dashboard.js's apply(), in Python. ``check`` compares it with a
+    full 'stats' frame before that frame replaces it: the 'live' frames must have kept it right."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state: dict[str, Any] | None = None
+
+    def apply(self, frame: dict[str, Any]) -> None:
+        data, kind = frame["data"], frame["type"]
+        if kind == "snapshot":
+            self.state = data
+            return
+        state = self.state
+        assert state is not None, "a frame before the snapshot"
+        if kind == "stats":
+            state.update(data)
+        elif kind == "series":
+            state["series"] = (state["series"] + [data["point"]])[-data["keep"]:]
+        elif kind == "live":
+            state["at"] = data["at"]
+            if "agents" in data:
+                grid = {a["agent_id"]: a for a in state["agents"]}
+                grid.update({a["agent_id"]: a for a in data["agents"]})
+                state["agents"] = [grid[a] for a in sorted(grid)]
+            for window in state["windows"].values():
+                for queue, live in data.get("queues", {}).items():
+                    if queue in window["queues"]:
+                        window["queues"][queue].update(live)
+                if "overall" in data and window["overall"] is not None:
+                    window["overall"].update(data["overall"])
+
+    def check(self, stats: dict[str, Any]) -> list[str]:
+        """Where the page (snapshot + every frame so far) differs from a full frame's grid and live pictures."""
+        state = self.state
+        assert state is not None
+        wrong = [] if state["agents"] == stats["agents"] else ["agents grid"]
+        for name, window in stats["windows"].items():
+            mine = state["windows"][name]
+            for queue, row in window["queues"].items():
+                have = mine["queues"].get(queue)
+                if have is not None and any(have[f] != row[f] for f in LIVE_FIELDS):
+                    wrong.append(f"{name}/{queue}")
+            if window["overall"] is not None and any(mine["overall"][f] != window["overall"][f]
+                                                     for f in LIVE_FIELDS):
+                wrong.append(f"{name}/overall")
+        return wrong
+
+
+class Verifier:
+    """One client per topic: parses every frame, keeps the page's state, checks it against each full frame,
+    and records which probe agents' entries each frame carries (by seq)."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, Page] = defaultdict(Page)
+        self.carried: dict[str, list[list[Any]]] = defaultdict(list)  # topic -> [[seq, {agent: entry}], ...]
+        self.parse_s: dict[str, list[float]] = defaultdict(list)
+        self.checks = 0
+        self.disagreements: list[str] = []
+
+    def __call__(self, client: Client, text: str) -> None:
+        t0 = pc()
+        frame = json.loads(text)
+        self.parse_s[f"{client.topic} {frame['type']}"].append(pc() - t0)
+        page = self.pages[client.topic]
+        if frame["type"] == "stats" and page.state is not None:
+            self.checks += 1
+            self.disagreements += [f"{client.topic} seq {frame['seq']}: {w}" for w in page.check(frame["data"])]
+        page.apply(frame)
+        if frame["type"] in ("live", "stats"):
+            probes = {a["agent_id"]: [a["state"], a["reason"], a["since"]]
+                      for a in frame["data"].get("agents", ()) if a["team"] == PROBE_TEAM}
+            if probes:
+                self.carried[client.topic].append([frame["seq"], probes])
+
+    def dump(self) -> dict[str, Any]:
+        out = {"carried": self.carried, "parse_s": self.parse_s, "checks": self.checks,
+               "disagreements": self.disagreements}
+        self.carried, self.parse_s = defaultdict(list), defaultdict(list)
+        self.checks, self.disagreements = 0, []
+        return out
 
 
 @dataclass(eq=False, slots=True)
@@ -338,11 +422,11 @@ class Change:
     key: str = ""
     error: str | None = None  # the API refused or failed the change (overload): not timed
     recv: array = field(default_factory=lambda: array("d"))  # per client: perf_counter at receipt, or nan
-    seq: array = field(default_factory=lambda: array("l"))  # per client: the frame's seq
+    seq: array = field(default_factory=lambda: array("l"))  # per client: the carrying frame's seq
 
 
 class Client:
-    """One dashboard: a websocket reader recording when each 'stats' frame and each timed change arrives."""
+    """One dashboard: a websocket reader recording when each numbered frame and each timed change arrives."""
 
     __slots__ = ("check_s", "close_code", "closed", "frames", "idx", "on_verify", "pending", "ready", "seqs",
                  "task", "times", "topic", "ws")
@@ -368,8 +452,11 @@ class Client:
             t = pc()
             if msg.type is WSMsgType.TEXT:
                 text: str = msg.data
-                head = text[:48]
-                if '"type":"stats"' in head:  # published frames: '{"seq":N,"type":"stats","data":...}'
+                if '"type":"snapshot"' in text[:48]:
+                    self.ready.set()
+                    if self.on_verify is not None:
+                        self.on_verify(self, text)
+                elif text.startswith('{"seq":'):  # published frames: '{"seq":N,"type":"live","data":...}'
                     seq = int(text[7:text.index(",", 7)])
                     self.seqs.append(seq)
                     self.times.append(t)
@@ -383,8 +470,6 @@ class Client:
                     self.check_s += pc() - t
                     if self.on_verify is not None:
                         self.on_verify(self, text)
-                elif '"snapshot"' in head:
-                    self.ready.set()
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 self.closed, self.close_code = t, ws.close_code
                 return
@@ -426,26 +511,18 @@ async def close_clients(clients: list[Client]) -> None:
     await asyncio.gather(*(one(c) for c in clients))
 
 
-# -- dashboards in other processes (--client-processes) ---------------------------------------------------
+# -- dashboards in other processes (the default) ------------------------------------------------------------
 # perf_counter is CLOCK_MONOTONIC on Linux: one clock for every process on the machine, so a worker's
 # receive times compare with the server's t0. A worker cannot search frames for changes it has not been told
-# of, so one client per topic parses every frame and keeps the probe agents' grid entries by frame number;
-# all subscribers of a topic get the same frame text, so (topic, seq) says what every one of them received.
+# of, so one client per topic parses every frame and records the probe agents' entries each one carries, by
+# frame number; all subscribers of a topic get the same frames, so (topic, seq) says what every one received.
 
 async def worker_main() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=2**26)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     config = json.loads(await reader.readline())
-    probe: dict[str, list[Any]] = defaultdict(list)
-    parse: dict[str, list[float]] = defaultdict(list)
-
-    def verify(client: Client, text: str) -> None:
-        t0 = pc()
-        data = json.loads(text)
-        parse[client.topic].append(pc() - t0)
-        probe[client.topic].append([data["seq"], {a["agent_id"]: [a["state"], a["reason"], a["since"]]
-                                                  for a in data["data"]["agents"] if a["team"] == PROBE_TEAM}])
+    verifier = Verifier()
 
     def emit(obj: Any) -> None:
         sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
@@ -454,110 +531,89 @@ async def worker_main() -> None:
     async with ClientSession(connector=TCPConnector(limit=0)) as session:
         clients = await open_clients(session, config["url"], [tuple(s) for s in config["specs"]],
                                      compress=config["compress"], concurrency=config["concurrency"],
-                                     verify=verify)
+                                     verify=verifier)
         emit({"ready": len(clients)})
         while True:
             line = (await reader.readline()).strip()
             if line in (b"dump", b"stop", b""):
-                emit({"clients": [[c.idx, c.topic, c.seqs.tolist(), c.times.tolist(), c.close_code, c.closed]
-                                  for c in clients],
-                      "probe": probe, "parse_s": parse, "frames": sum(c.frames for c in clients)})
+                emit({"clients": [[c.idx, c.topic, c.seqs.tolist(), c.times.tolist(), c.close_code, c.closed,
+                                   c.check_s] for c in clients],
+                      "verify": verifier.dump(), "frames": sum(c.frames for c in clients)})
                 for c in clients:
-                    c.seqs, c.times = array("l"), array("d")
-                probe.clear()
-                parse.clear()
+                    c.seqs, c.times, c.check_s = array("l"), array("d"), 0.0
             if line in (b"stop", b""):
                 break
         await close_clients(clients)
 
 
-class _TimedJson:
-    """Stands in for the ``json`` module inside cti.web.sockets: times ``dumps`` during a traced publish."""
-
-    def __init__(self, trace: ServerTrace) -> None:
-        self.trace = trace
-        self.loads = json.loads
-
-    def dumps(self, *args: Any, **kwargs: Any) -> str:
-        t0 = pc()
-        text = json.dumps(*args, **kwargs)
-        if self.trace.in_publish:
-            self.trace.dumps_s += pc() - t0
-        return text
+def first_carrying(carried: dict[str, list[list[Any]]], changes: list[Change]) -> dict[tuple[int, str], int]:
+    """(change, topic) -> the first frame of the topic that carries the change's entry as the change left it."""
+    ordered = {topic: sorted(frames, key=lambda f: f[0]) for topic, frames in carried.items()}
+    first: dict[tuple[int, str], int] = {}
+    for change in changes:
+        want = [change.state, change.reason, change.since]
+        for topic, frames in ordered.items():
+            seq = next((q for q, entries in frames if entries.get(change.agent_id) == want), None)
+            if seq is not None:
+                first[(change.idx, topic)] = seq
+    return first
 
 
 class ServerTrace:
-    """Times the feed's publish cycles by wrapping, at run time, LiveStats.snapshot, view_for and Hub.publish."""
+    """Times the feed at run time (no change to cti): every live flush and full build, every snapshot of the
+    aggregator, every frame published on a dashboard topic."""
 
     def __init__(self) -> None:
-        # ("snap", t0, t1) | ("view", topic, t0, t1) | ("pub", topic, seq, t0, t1, dumps_s, bytes, subscribers)
+        # ("pub", topic, seq, type, t0, t1, bytes, subscribers) | (op, t0, t1) for op in flush/full/rebuild/snap
         self.events: list[tuple[Any, ...]] = []
-        self.in_publish = False
-        self.dumps_s = 0.0
-        self._undo: list[Any] = []
+        self._undo: list[Callable[[], None]] = []
 
-    def install(self, feed: StatsFeed, hub: Any) -> None:
+    def _wrap(self, owner: Any, name: str, op: str) -> None:
+        original = getattr(owner, name)
         events = self.events
-        snapshot = feed.stats.snapshot
-        view_for = stats_feed_module.view_for
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = pc()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                events.append((op, t0, pc()))
+
+        setattr(owner, name, timed)
+        self._undo.append(lambda: setattr(owner, name, original))
+
+    def install(self, hub: Any) -> None:
+        self._wrap(StatsFeed, "flush", "flush")
+        self._wrap(StatsFeed, "publish", "full")
+        self._wrap(StatsFeed, "_rebuild", "rebuild")
+        self._wrap(LiveStats, "snapshot", "snap")
+        events = self.events
         publish = hub.publish
-
-        def timed_snapshot(now: Any) -> Any:
-            t0 = pc()
-            result = snapshot(now)
-            events.append(("snap", t0, pc()))
-            return result
-
-        def timed_view_for(snap: Any, scope: Any, agents: Any, series: Any) -> Any:
-            t0 = pc()
-            result = view_for(snap, scope, agents, series)
-            events.append(("view", dashboard_topic(scope), t0, pc()))
-            return result
 
         def timed_publish(name: str, type_: str, data: Any) -> Any:
             if not name.startswith("dashboard:"):
                 return publish(name, type_, data)
             subscribers = hub.subscribers(name)
-            self.dumps_s, self.in_publish = 0.0, True
             t0 = pc()
-            try:
-                frame = publish(name, type_, data)
-            finally:
-                self.in_publish = False
-            events.append(("pub", name, frame.seq, t0, pc(), self.dumps_s, len(frame.text), subscribers))
+            frame = publish(name, type_, data)
+            events.append(("pub", name, frame.seq, type_, t0, pc(), len(frame.payload), subscribers))
             return frame
 
-        feed.stats.snapshot = timed_snapshot  # type: ignore[method-assign]
-        stats_feed_module.view_for = timed_view_for  # type: ignore[assignment]
         hub.publish = timed_publish
-        sockets_module.json = _TimedJson(self)  # type: ignore[assignment]
-        self._undo = [lambda: delattr(feed.stats, "snapshot"),
-                      lambda: setattr(stats_feed_module, "view_for", view_for),
-                      lambda: delattr(hub, "publish"),
-                      lambda: setattr(sockets_module, "json", json)]
+        self._undo.append(lambda: delattr(hub, "publish"))
 
     def uninstall(self) -> None:
-        for undo in self._undo:
+        for undo in reversed(self._undo):
             with contextlib.suppress(Exception):
                 undo()
         self._undo = []
 
-    def cycles(self, t_from: float, t_to: float) -> list[dict[str, Any]]:
-        """Publish cycles (a snapshot followed by the views and frames cut from it) starting in [t_from, t_to)."""
-        out: list[dict[str, Any]] = []
-        current: dict[str, Any] | None = None
-        for event in self.events:
-            if event[0] == "snap":
-                current = {"t0": event[1], "snap_s": event[2] - event[1], "views": {}, "pubs": {}}
-                if t_from <= event[1] < t_to:
-                    out.append(current)
-            elif current is not None and event[0] == "view":
-                current["views"][event[1]] = event[3] - event[2]
-            elif current is not None and event[0] == "pub":
-                _, topic, seq, t0, t1, dumps_s, size, subs = event
-                current["pubs"][topic] = {"seq": seq, "t0": t0, "t1": t1, "dumps_s": dumps_s, "bytes": size,
-                                          "subscribers": subs}
-        return [c for c in out if c["pubs"]]
+    def pubs(self, t_from: float, t_to: float) -> dict[tuple[str, int], tuple[Any, ...]]:
+        """Frames published in [t_from, t_to), by (topic, seq)."""
+        return {(e[1], e[2]): e for e in self.events if e[0] == "pub" and t_from <= e[4] < t_to}
+
+    def ops(self, op: str, t_from: float, t_to: float) -> list[float]:
+        return [e[2] - e[1] for e in self.events if e[0] == op and t_from <= e[1] < t_to]
 
 
 # -- the benchmark -----------------------------------------------------------------------------------------
@@ -582,9 +638,12 @@ class Bench:
         self.phase_name = ""
         self.trace = ServerTrace()
         self.lag: list[tuple[float, float]] = []
+        self.verifier = Verifier()  # dashboards in this process: one parsing client per topic
         self.parse_s: dict[str, list[float]] = defaultdict(list)
         self.verify_checks = 0
         self.verify_disagree: list[str] = []
+        self.first_frame_checks = 0
+        self.first_frame_disagree: list[str] = []
 
     @property
     def app(self) -> web.Application:
@@ -612,7 +671,7 @@ class Bench:
             "Authorization": f"Bearer {self.settings.admin_token.get_secret_value()}"})
         self.ws_http = ClientSession(connector=TCPConnector(limit=0))
         self.controller.observers.insert(0, self.observe)  # t0 before the statistics feed sees the change
-        self.trace.install(self.feed, self.app[HUB])
+        self.trace.install(self.app[HUB])
 
     async def api(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         assert self.http is not None
@@ -684,7 +743,7 @@ class Bench:
         else:
             self.clients = await open_clients(self.ws_http, self.base_url, indexed, compress=self.args.compress,
                                               concurrency=self.args.connect_concurrency,
-                                              verify=self.verify if self.args.verify else None)
+                                              verify=self.verifier if self.args.verify else None)
         for topic in {topic for _, topic in specs}:
             if not self.app[HUB].subscribers(topic):
                 raise RuntimeError(f"the hub has no subscriber on {topic}: the scope's topic differs")
@@ -733,31 +792,21 @@ class Bench:
 
     def absorb(self, results: list[dict[str, Any]], changes: list[Change]) -> None:
         """Workers' receipts -> clients and per-change receive times: the first frame of the client's topic
-        whose grid holds the change's entry (seen by that topic's parsing client)."""
+        that carries the change's entry (seen by that topic's parsing client)."""
         clients: list[Client] = []
-        probe: dict[str, dict[int, dict[str, list[Any]]]] = defaultdict(dict)
+        carried: dict[str, list[list[Any]]] = defaultdict(list)
         for result in results:
-            for idx, topic, seqs, times, code, closed in result["clients"]:
+            for idx, topic, seqs, times, code, closed, check_s in result["clients"]:
                 client = Client(idx, topic, None)
                 client.seqs, client.times, client.frames = array("l", seqs), array("d", times), len(seqs)
-                client.close_code, client.closed = code, closed
+                client.close_code, client.closed, client.check_s = code, closed, check_s
                 clients.append(client)
-            for topic, frames in result["probe"].items():
-                for seq, entries in frames:
-                    probe[topic][seq] = entries
-            for topic, values in result["parse_s"].items():
-                self.parse_s[topic].extend(values)
+            self.take_verify(result["verify"], carried)
         clients.sort(key=lambda c: c.idx)
-        ordered = {topic: sorted(frames.items()) for topic, frames in probe.items()}
-        first: dict[tuple[int, str], int] = {}
+        first = first_carrying(carried, changes)
         for change in changes:
             change.recv = array("d", [NAN]) * len(clients)
             change.seq = array("l", [-1]) * len(clients)
-            want = [change.state, change.reason, change.since]
-            for topic, frames in ordered.items():
-                seq = next((q for q, entries in frames if entries.get(change.agent_id) == want), None)
-                if seq is not None:
-                    first[(change.idx, topic)] = seq
         for client in clients:
             got = dict(zip(client.seqs, client.times, strict=True))
             for change in changes:
@@ -767,21 +816,29 @@ class Bench:
                     change.seq[client.idx] = seq
         self.clients = clients
 
-    def verify(self, client: Client, text: str) -> None:
-        """The slow way, at one client per topic: parse the frame, look the timed changes up in the grid."""
-        t0 = pc()
-        data = json.loads(text)
-        self.parse_s[client.topic].append(pc() - t0)
-        grid = {a["agent_id"]: a for a in data["data"]["agents"]}
-        for change in self.changes[-2 * len(self.probe_ids):]:
-            if change.phase != self.phase_name or not change.key:
+    def take_verify(self, dump: dict[str, Any], carried: dict[str, list[list[Any]]]) -> None:
+        for topic, frames in dump["carried"].items():
+            carried[topic].extend(frames)
+        for key, values in dump["parse_s"].items():
+            self.parse_s[key].extend(values)
+        self.verify_checks += dump["checks"]
+        self.verify_disagree += dump["disagreements"]
+
+    def verify_in_process(self, changes: list[Change]) -> None:
+        """Dashboards in this process found each change by searching frames' text; their topic's parsing
+        client found it by parsing: both must name the same first frame."""
+        carried: dict[str, list[list[Any]]] = defaultdict(list)
+        self.take_verify(self.verifier.dump(), carried)
+        first = first_carrying(carried, changes)
+        for client in self.clients:
+            if client.on_verify is None:
                 continue
-            entry = grid.get(change.agent_id)
-            slow = (entry is not None and entry["state"] == change.state and entry["reason"] == change.reason
-                    and entry["since"] == change.since)
-            self.verify_checks += 1
-            if slow != (change.key in text):
-                self.verify_disagree.append(f"change {change.idx} at {client.topic}: parse {slow}, search {not slow}")
+            for change in changes:
+                parsed = first.get((change.idx, client.topic), -1)
+                self.first_frame_checks += 1
+                if parsed != change.seq[client.idx]:
+                    self.first_frame_disagree.append(
+                        f"change {change.idx} at {client.topic}: parse {parsed}, search {change.seq[client.idx]}")
 
     # state changes -------------------------------------------------------------------------------------
     def observe(self, command: Command) -> None:
@@ -792,7 +849,7 @@ class Bench:
         agent = command.agent
         change.state, change.reason = agent.state.value, agent.reason
         change.since = agent.state_since.isoformat() if agent.state_since else ""
-        change.key = grid_entry(agent)
+        change.key = entry_text(agent)
         n = self.n_clients
         change.recv = array("d", [NAN]) * n
         change.seq = array("l", [-1]) * n
@@ -859,6 +916,7 @@ class Bench:
         meter = CpuMeter(self.root.pid() or 0, [a.proc.pid for a in self.agents if a.proc] +
                          (self.callers.pids if self.callers else []), [w.pid for w in self.workers])
         checks0, parse0 = self.verify_checks, {t: len(v) for t, v in self.parse_s.items()}
+        disagree0, first0 = len(self.verify_disagree), self.first_frame_checks
         first_change = len(self.changes)
         t_start = pc()
         say(f"  {seconds:g} s of state changes every {self.args.change_every:g} s")
@@ -868,8 +926,11 @@ class Bench:
         t_end = pc()
         cpu = meter.result()
         after = Counter(self.controller.stats)
+        timed = [c for c in self.changes[first_change:] if c.key]
         if self.workers:
-            self.absorb(await self.collect_workers("dump"), [c for c in self.changes[first_change:] if c.key])
+            self.absorb(await self.collect_workers("dump"), timed)
+        elif self.args.verify:
+            self.verify_in_process(timed)
         made = self.changes[first_change:]
         result = self.analyse(name, [c for c in made if c.error is None], t_start, t_end, t_last)
         result["changes_failed"] = [c.error for c in made if c.error is not None]
@@ -887,15 +948,15 @@ class Bench:
             "gc": GC.between(t_start, t_end),
         })
         result["calls"]["arrived_per_s"] = round(result["calls"]["arrived"] / (t_end - t_start), 2)
-        result["client_side"]["verify_checks"] = self.verify_checks - checks0
+        result["verify"] = {"page_checks_against_full_frames": self.verify_checks - checks0,
+                            "disagreements": len(self.verify_disagree) - disagree0,
+                            "first_frame_parse_vs_search_checks": self.first_frame_checks - first0}
         result["client_side"]["full_parse_ms_per_frame"] = {
-            t: summary_ms(v[parse0.get(t, 0):], 2) for t, v in self.parse_s.items() if len(v) > parse0.get(t, 0)}
-        parse_p50 = {t: s["p50"] for t, s in result["client_side"]["full_parse_ms_per_frame"].items()}
-        per_cycle = sum((parse_p50.get(t) or 0) * n for t, n in topics.items())
-        result["client_side"]["full_parse_at_every_client_ms_per_cycle"] = round(per_cycle, 1)
+            t: summary_ms(v[parse0.get(t, 0):], 3) for t, v in sorted(self.parse_s.items())
+            if len(v) > parse0.get(t, 0)}
         lat = result["latency_ms"]
         say(f"  {count} changes x {dashboards} dashboards: p50 {lat['p50']} p99 {lat['p99']} max {lat['max']} ms,"
-            f" missed {result['frames_missed']}, {result['frames']['cycles_per_s']} cycles/s, calls "
+            f" missed {result['frames_missed']}, frames/s {result['frames']['per_s_by_type']}, calls "
             f"{result['calls']['arrived']} arrived / {result['calls']['bridged']} bridged; cores: cti+clients "
             f"{cpu['bench_process']}, client processes {cpu['client_processes']}, asterisk {cpu['asterisk']}, "
             f"sipp {cpu['sipp']}, other {cpu['other']}")
@@ -904,25 +965,20 @@ class Bench:
     def analyse(self, name: str, changes: list[Change], t_start: float, t_end: float,
                 t_last: float) -> dict[str, Any]:
         clients = self.clients
-        cycles = self.trace.cycles(t_start - 5.0, t_end)
-        starts = [c["t0"] for c in cycles]
+        pubs = self.trace.pubs(t_start - 5.0, t_end + 5.0)
         latency: list[float] = []
         by_topic: dict[str, list[float]] = defaultdict(list)
         slowest: list[float] = []
-        to_cycle: list[float] = []
-        compute: list[float] = []
+        to_pub: list[float] = []
         deliver: list[float] = []
         api: list[float] = []
-        seq_agree = seq_checked = missed = 0
+        carried_by: Counter[str] = Counter()
+        missed = 0
         spans: list[tuple[float, float, Change]] = []
         for change in changes:
             api.append(change.t_applied - change.t_request)
-            k = bisect.bisect_left(starts, change.t_applied)
-            cycle = cycles[k] if k < len(cycles) else None
-            if cycle is not None:
-                to_cycle.append(cycle["t0"] - change.t_applied)
-                compute.extend(p["t1"] - cycle["t0"] for p in cycle["pubs"].values())
             worst = 0.0
+            topics_seen: set[str] = set()
             for client in clients:
                 t = change.recv[client.idx]
                 if math.isnan(t):
@@ -932,11 +988,13 @@ class Bench:
                 latency.append(d)
                 by_topic[client.topic].append(d)
                 worst = max(worst, d)
-                pub = cycle["pubs"].get(client.topic) if cycle is not None else None
+                pub = pubs.get((client.topic, change.seq[client.idx]))
                 if pub is not None:
-                    deliver.append(t - pub["t1"])
-                    seq_checked += 1
-                    seq_agree += change.seq[client.idx] == pub["seq"]
+                    deliver.append(t - pub[5])
+                    if client.topic not in topics_seen:
+                        topics_seen.add(client.topic)
+                        to_pub.append(pub[5] - change.t_applied)
+                        carried_by[pub[3]] += 1
             slowest.append(worst)
             spans.append((change.t_applied, change.t_applied + worst, change))
         # Full collections (generation 2) stop the event loop: which changes had one under way?
@@ -944,20 +1002,9 @@ class Bench:
         hit = {id(c) for a, b, c in spans if any(s < b and e > a for s, e in gen2)}
         clean = [change.recv[cl.idx] - change.t_applied for change in changes if id(change) not in hit
                  for cl in clients if not math.isnan(change.recv[cl.idx])]
-        # Frames: every publish cycle of the measured period, and each frame's fan-out to its subscribers.
-        window = [c for c in cycles if t_start <= c["t0"] < t_end]
+        # Frames of the measured period, by type and topic, and each one's fan-out to its subscribers.
+        window = [e for e in pubs.values() if t_start <= e[4] < t_end]
         wall = t_end - t_start
-        per_topic: dict[str, dict[str, Any]] = {}
-        for topic in sorted({t for c in window for t in c["pubs"]}):
-            pubs = [c["pubs"][topic] for c in window if topic in c["pubs"]]
-            sizes = [p["bytes"] for p in pubs]
-            per_topic[topic] = {"frames": len(pubs), "per_s": round(len(pubs) / wall, 2),
-                                "subscribers": pubs[-1]["subscribers"],
-                                "bytes_mean": round(statistics.fmean(sizes)), "bytes_max": max(sizes),
-                                "view_for_ms": summary_ms([c["views"][topic] for c in window
-                                                          if topic in c["views"]], 2),
-                                "dumps_ms": summary_ms([p["dumps_s"] for p in pubs], 2),
-                                "hub_publish_ms": summary_ms([p["t1"] - p["t0"] for p in pubs], 2)}
         arrivals: dict[tuple[str, int], list[float]] = defaultdict(list)
         frames_received = 0
         for client in clients:
@@ -966,17 +1013,26 @@ class Bench:
                 if t_start <= t < t_end + 5:
                     arrivals[(topic, seq)].append(t)
                     frames_received += 1
-        first: list[float] = []
-        last: list[float] = []
-        for c in window:
-            for topic, p in c["pubs"].items():
-                got = arrivals.get((topic, p["seq"]))
-                if got:
-                    first.append(min(got) - p["t1"])
-                    last.append(max(got) - p["t1"])
-        cycle_s = [max(p["t1"] for p in c["pubs"].values()) - c["t0"] for c in window]
-        messages = sum(p["subscribers"] for c in window for p in c["pubs"].values())
-        delivered_bytes = sum(p["subscribers"] * p["bytes"] for c in window for p in c["pubs"].values())
+        by_type: dict[str, dict[str, Any]] = {}
+        for kind in sorted({e[3] for e in window}):
+            mine = [e for e in window if e[3] == kind]
+            first = [min(arrivals[(e[1], e[2])]) - e[5] for e in mine if arrivals.get((e[1], e[2]))]
+            last = [max(arrivals[(e[1], e[2])]) - e[5] for e in mine if arrivals.get((e[1], e[2]))]
+            by_type[kind] = {
+                "frames": len(mine), "per_s": round(len(mine) / wall, 2),
+                "bytes_mean": round(statistics.fmean(e[6] for e in mine)), "bytes_max": max(e[6] for e in mine),
+                "messages_delivered_per_s": round(sum(e[7] for e in mine) / wall),
+                "mbytes_delivered_per_s": round(sum(e[7] * e[6] for e in mine) / wall / 1e6, 3),
+                "hub_publish_ms": summary_ms([e[5] - e[4] for e in mine], 3),
+                "fanout_first_dashboard_ms": summary_ms(first), "fanout_last_dashboard_ms": summary_ms(last)}
+        per_topic = {topic: {"subscribers": max(e[7] for e in window if e[1] == topic),
+                             **{f"{kind}_frames": sum(1 for e in window if e[1] == topic and e[3] == kind)
+                                for kind in by_type},
+                             "stats_bytes_mean": round(statistics.fmean(
+                                 [e[6] for e in window if e[1] == topic and e[3] == "stats"] or [0]))}
+                     for topic in sorted({e[1] for e in window})}
+        flush = self.trace.ops("flush", t_start, t_end)
+        full = self.trace.ops("full", t_start, t_end)
         lag = [v for t, v in self.lag if t_start <= t < t_end]
         check = sum(c.check_s for c in clients)
         frames = sum(c.frames for c in clients)
@@ -996,24 +1052,24 @@ class Bench:
             "close_codes": dict(Counter(str(c.close_code) for c in clients if c.closed is not None)),
             "breakdown_ms": {
                 "api_request_to_applied": summary_ms(api, 2),
-                "applied_to_cycle_start": summary_ms(to_cycle),
-                "cycle_start_to_frame_published": summary_ms(compute),
+                "applied_to_carrying_frame_published": summary_ms(to_pub),
                 "frame_published_to_received": summary_ms(deliver),
             },
-            "received_frame_is_first_cycle_after_change": f"{seq_agree}/{seq_checked}",
+            "first_carrying_frame_type": dict(carried_by),
             "frames": {
-                "cycles": len(window), "cycles_per_s": round(len(window) / wall, 2),
-                "frames_per_s": round(sum(len(c["pubs"]) for c in window) / wall, 2),
-                "messages_delivered_per_s": round(messages / wall),
-                "mbytes_delivered_per_s": round(delivered_bytes / wall / 1e6, 2),
+                "per_s_by_type": {k: v["per_s"] for k, v in by_type.items()},
+                "messages_delivered_per_s": round(sum(e[7] for e in window) / wall),
+                "mbytes_delivered_per_s": round(sum(e[7] * e[6] for e in window) / wall / 1e6, 2),
+                "by_type": by_type,
                 "per_topic": per_topic,
             },
-            "publish_cycle_ms": {
-                "snapshot": summary_ms([c["snap_s"] for c in window], 2),
-                "whole_cycle": summary_ms(cycle_s, 2),
-                "loop_share_pct": round(100 * sum(cycle_s) / wall, 1),
+            "feed_ms": {
+                "live_flush": summary_ms(flush, 3),
+                "full_publish": summary_ms(full, 2),
+                "full_rebuild": summary_ms(self.trace.ops("rebuild", t_start, t_end), 2),
+                "livestats_snapshot": summary_ms(self.trace.ops("snap", t_start, t_end), 2),
+                "loop_share_pct": round(100 * (sum(flush) + sum(full)) / wall, 1),
             },
-            "fanout_ms": {"first_dashboard": summary_ms(first), "last_dashboard": summary_ms(last)},
             "client_side": {
                 "frames_received": frames_received,
                 "fast_path_us_per_frame": round(1e6 * check / frames, 1) if frames else None,
@@ -1026,7 +1082,6 @@ class Bench:
     def offline_costs(self, reps: int = 15) -> dict[str, Any]:
         feed, agents = self.feed, self.controller.core.agents
         scopes = {dashboard_topic(s): s for s in feed.scopes.values()}
-        view_for = original_view_for
 
         def timed(fn: Any) -> tuple[float, Any]:
             times, value = [], None
@@ -1036,63 +1091,54 @@ class Bench:
                 times.append(pc() - t0)
             return round(1000 * statistics.median(times), 3), value
 
+        rebuild_ms, model = timed(feed._rebuild)
         snap_ms, snap = timed(feed.snapshot)
-        out: dict[str, Any] = {"snapshot_ms": snap_ms, "series_points": len(feed.series), "topics": {}}
+        live_ms, _ = timed(lambda: feed.stats.live(feed._now()))
+        out: dict[str, Any] = {"full_rebuild_ms": rebuild_ms, "livestats_snapshot_ms": snap_ms,
+                               "livestats_live_ms": live_ms, "series_points": len(feed.series), "topics": {}}
         tally = snap.windows["today"].overall.tally
         stats = self.controller.stats
         out["books"] = {"cti_calls_arrived": stats["calls_arrived"], "cti_calls_bridged": stats["calls_bridged"],
                         "dashboard_today_offered": tally.offered, "dashboard_today_answered": tally.answered,
                         "feed_commands_skipped_time_went_backwards": SKIPPED.count,
                         "callers_not_identified_crm_timeout": NOT_IDENTIFIED.count}
+
+        def snapshot_text(scope: Any) -> str:
+            feed._snapshots.clear()  # what one connect costs when the cached snapshot is stale
+            return feed.view_json(scope)
+
         for topic, scope in sorted(scopes.items()):
-            view_ms, view = timed(lambda scope=scope: view_for(snap, scope, agents, feed.series))
-            dumps_ms, text = timed(lambda view=view: json.dumps({"seq": 1, "type": "stats", "data": view},
-                                                               default=str, separators=(",", ":")))
-            loads_ms, _ = timed(lambda text=text: json.loads(text))
-            out["topics"][topic] = {"view_for_ms": view_ms, "dumps_ms": dumps_ms, "loads_ms": loads_ms,
-                                    "bytes": len(text), "grid_agents": len(view["agents"]),
-                                    "parts_bytes": frame_parts(view)}
+            assemble_ms, text = timed(lambda scope=scope: feed._assemble(model, scope, agents))
+            loads_ms, view = timed(lambda text=text: json.loads(text))
+            snapshot_ms, snapshot = timed(lambda scope=scope: snapshot_text(scope))
+            out["topics"][topic] = {"stats_assemble_ms": assemble_ms, "stats_bytes": len(text),
+                                    "stats_loads_ms": loads_ms, "snapshot_ms": snapshot_ms,
+                                    "snapshot_bytes": len(snapshot), "grid_agents": len(view["agents"]),
+                                    "stats_parts_bytes": frame_parts(view)}
         return out
 
     def gc_heap(self) -> dict[str, Any]:
-        """What a full collection costs now, what the heap holds, how much of it the hub's replay buffers hold
-        (each buffered frame keeps the view dict it was serialised from), and a full collection without that.
-        The last part empties the buffered frames' data for good: run it last."""
-        def containers(value: Any) -> int:
-            if isinstance(value, dict):
-                return 1 + sum(containers(v) for v in value.values())
-            if isinstance(value, list | tuple):
-                return 1 + sum(containers(v) for v in value)
-            return 0
-
+        """What a full collection costs now, what the heap holds, what the hub's replay buffers and the live
+        statistics keep."""
         def full() -> tuple[float, float]:
             t0, c0 = pc(), time.process_time()
             gc.collect()
             return round(1000 * (pc() - t0), 1), round(1000 * (time.process_time() - c0), 1)
 
         hub = self.app[HUB]
-        topics = {name: topic for name, topic in hub._topics.items() if name.startswith("dashboard:")}
-        buffered = {name: {"frames": len(t.buffer), "containers_per_frame": containers(t.buffer[-1].data)}
-                    for name, t in topics.items() if t.buffer}
+        buffered = {name: {"frames": len(t.buffer), "bytes": sum(len(f.payload) for f in t.buffer)}
+                    for name, t in hub._topics.items() if name.startswith("dashboard:") and t.buffer}
         heap = gc.get_objects()
         kinds = Counter(type(o).__name__ for o in heap)
         wall, cpu = full()
         out = {"tracked_objects": len(heap), "top_types": dict(kinds.most_common(8)),
-               "full_collection_ms": wall, "full_collection_cpu_ms": cpu, "replay_buffers": buffered,
-               "containers_in_replay_buffers": sum(b["frames"] * b["containers_per_frame"] for b in buffered.values())}
+               "full_collection_ms": wall, "full_collection_cpu_ms": cpu, "replay_buffers": buffered}
         del heap, kinds
-        # LiveStats keeps an entry per event and window until the window's start passes it: for "today" that is
-        # midnight, so the today window's entries (and the collector's work) grow all day.
-        out["livestats_entries"] = {w.window.name: {"entries": len(w.entries), "periods": len(w.periods)}
+        # Sliding windows keep an entry per contribution until the window's start passes it; today keeps sums.
+        out["livestats_entries"] = {w.window.name: {"entries": len(getattr(w, "entries", ())),
+                                                    "periods": len(getattr(w, "periods", ()))}
                                     for w in self.feed.stats._windows}
         out["calls_so_far"] = self.controller.stats["calls_arrived"]
-        for t in topics.values():  # experiment: the same frames without their data (text only)
-            t.buffer = deque((replace(f, data=None) for f in t.buffer), maxlen=t.buffer.maxlen)
-        gc.collect()
-        out["tracked_objects_without_buffered_data"] = len(gc.get_objects())
-        wall, cpu = full()
-        out["full_collection_ms_without_buffered_data"] = wall
-        out["full_collection_cpu_ms_without_buffered_data"] = cpu
         return out
 
     # where the CPU goes ------------------------------------------------------------------------------
@@ -1136,10 +1182,10 @@ class Bench:
 
 _CALL_HANDLING = "cti call handling and API (controller, ARI, routing, Redis, SQLite, pydantic)"
 _CATEGORIES = (  # (file path part, function name part, category); first match wins
-    ("/cti/stats/", "", "LiveStats.snapshot (cti/stats)"),
-    ("stats_feed.py", "", "view_for: frame dicts (dataclasses.asdict, copy.deepcopy)"),
-    ("/dataclasses.py", "", "view_for: frame dicts (dataclasses.asdict, copy.deepcopy)"),
-    ("/copy.py", "", "view_for: frame dicts (dataclasses.asdict, copy.deepcopy)"),
+    ("/cti/stats/", "", "LiveStats (snapshot, live picture; cti/stats)"),
+    ("stats_feed.py", "", "dashboard feed: rows and frames (stats_feed.py)"),
+    ("/dataclasses.py", "", "dataclasses (replace, asdict)"),
+    ("/copy.py", "", "dataclasses (replace, asdict)"),
     ("json/encoder.py", "", "JSON serialisation (server)"),
     ("json/__init__.py", "dump", "JSON serialisation (server)"),
     ("json/decoder.py", "", "JSON parsing (verifying clients, ARI events, requests)"),
@@ -1165,14 +1211,18 @@ _CATEGORIES = (  # (file path part, function name part, category); first match w
 )
 # Entry points whose cumulative time tells what the process spends its time on (they overlap).
 _ENTRY_POINTS = (
-    ("stats_feed.py", "publish", "StatsFeed.publish: one whole publish cycle"),
-    ("cti/stats/live.py", "snapshot", "  LiveStats.snapshot"),
-    ("stats_feed.py", "view_for", "  view_for (per topic)"),
-    ("cti/web/sockets.py", "publish", "  Hub.publish (json.dumps, queueing)"),
+    ("stats_feed.py", "flush", "StatsFeed.flush: the live frames"),
+    ("cti/stats/live.py", "live", "  LiveStats.live"),
+    ("stats_feed.py", "publish", "StatsFeed.publish: the full frames"),
+    ("stats_feed.py", "_rebuild", "  StatsFeed._rebuild (snapshot, rows, row texts)"),
+    ("cti/stats/live.py", "snapshot", "    LiveStats.snapshot"),
+    ("stats_feed.py", "_assemble", "  StatsFeed._assemble (per topic)"),
+    ("stats_feed.py", "view_json", "connecting dashboards' snapshots (StatsFeed.view_json)"),
+    ("cti/web/sockets.py", "publish", "Hub.publish (json.dumps, queueing)"),
     ("cti/web/sockets.py", "drain", "websocket sends to the dashboards (_Subscriber.drain)"),
     ("selector_events.py", "_read_ready", "socket reads (clients' frames, HTTP, ARI, Redis)"),
     ("bench/dashboard.py", "run", "benchmark clients' receive loops (frame search)"),
-    ("bench/dashboard.py", "verify", "benchmark verifying clients (json.loads per frame)"),
+    ("bench/dashboard.py", "__call__", "benchmark verifying clients (json.loads, page state per frame)"),
     ("call_controller.py", "_on_event", "ARI event handling"),
     ("call_controller.py", "_apply", "  core commands applied (incl. observers)"),
 )
@@ -1288,15 +1338,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "scopes": [dashboard_topic(scope_of(s)) for s in SCOPES], "agents": args.agents,
                 "probe_agents": args.probes, "ring_ms": args.ring_ms, "talk_ms": args.talk_ms,
                 "rate": args.rate, "queues": {q: {"service": n, "share": s} for q, (n, s) in QUEUES.items()},
-                "change_every_s": args.change_every, "feed_min_interval_s": bench.feed.min_interval,
+                "change_every_s": args.change_every, "feed_full_interval_s": bench.feed.full_interval,
                 "client_compression": bool(args.compress), "client_processes": args.client_processes,
                 "series_points_prefilled": args.series_points,
             },
             "target_p99_ms": TARGET_P99_MS,
             "meets_target": p99 is not None and p99 < TARGET_P99_MS,
             "frames_missed": main["frames_missed"] + baseline["frames_missed"],
-            "verify": {"checks": bench.verify_checks, "disagreements": len(bench.verify_disagree),
-                       "examples": bench.verify_disagree[:5]},
+            "verify": {"page_checks_against_full_frames": bench.verify_checks,
+                       "disagreements": len(bench.verify_disagree), "examples": bench.verify_disagree[:5],
+                       "first_frame_parse_vs_search_checks": bench.first_frame_checks,
+                       "first_frame_disagreements": len(bench.first_frame_disagree),
+                       "first_frame_examples": bench.first_frame_disagree[:5]},
             "p99_ratio_main_over_baseline": round(p99 / base_p99, 2) if p99 and base_p99 else None,
             "baseline": baseline,
             "main": main,
@@ -1306,12 +1359,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "method": (
                 "t0 = perf_counter in a controller observer when the AgentChanged of a probe agent's state change "
                 "(POST /api/agents/{id}/state, every change_every_s, ready or not_ready with a unique reason) is "
-                "applied; t1 = perf_counter when a dashboard websocket client (same process) receives the first "
-                "'stats' frame whose agents grid holds the agent's new entry (substring search for the entry's "
-                "JSON; one client per topic also parses every frame and checks the grid). Latency over every "
-                "(change, dashboard) pair; a pair never seen is a missed frame. Breakdown from run-time wrappers "
-                "around LiveStats.snapshot, view_for and Hub.publish (json.dumps timed inside it). Calls flow "
-                "throughout from SIPp callers to three queues; SIPp agents answer and talk."),
+                "applied; t1 = perf_counter when a dashboard websocket client receives the first frame (live or "
+                "stats) that carries the agent's new grid entry (client_processes > 0: one client per topic "
+                "parses every frame and records the entries each carries, by seq, and every subscriber's receive "
+                "time of that seq counts; 0: every client searches each frame's text for the entry's JSON). The "
+                "parsing client also applies every frame to a page state as dashboard.js does and checks it "
+                "against each full stats frame. Latency over every (change, dashboard) pair; a pair never seen "
+                "is a missed frame. Breakdown from run-time wrappers around StatsFeed.flush/publish/_rebuild, "
+                "LiveStats.snapshot and Hub.publish. Calls flow throughout from SIPp callers to three queues; "
+                "SIPp agents answer and talk."),
         }
     finally:
         say("cleaning up")
@@ -1363,10 +1419,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="pre-fill the day chart with this many one-minute points (180 = the frame's maximum)")
     p.add_argument("--compress", action="store_true",
                    help="clients offer permessage-deflate, as browsers do (per-socket compression on the server)")
-    p.add_argument("--client-processes", type=int, default=0,
-                   help="run the dashboards in this many separate processes instead of the server's (0: same process)")
+    p.add_argument("--client-processes", type=int, default=1,
+                   help="run the dashboards in this many processes besides the server's (0: in the server's process)")
     p.add_argument("--no-verify", dest="verify", action="store_false",
-                   help="no full JSON parse at one client per topic")
+                   help="in-process dashboards: no full JSON parse at one client per topic (client processes "
+                        "always parse there: that is how they find the changes)")
     p.add_argument("--profile-seconds", type=float, default=15,
                    help="a last phase under cProfile to split the CPU by component (0: none)")
     p.add_argument("--warmup", type=float, default=5, help="seconds of calls before the first phase")

@@ -20,11 +20,17 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class CallArrived:
-    """The call entered ``queue`` (``at`` is its ``arrived_at``)."""
+    """The call entered ``queue`` (``at`` is its ``arrived_at``).
+
+    ``arrived_at``: set when the arrival is reported late, after the aggregator's clock passed it (the
+    controller looks the caller up before routing): it counts as offered at ``at``, and its wait runs from
+    ``arrived_at``.
+    """
 
     at: datetime
     call_id: str
     queue: str
+    arrived_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

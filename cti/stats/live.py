@@ -1,11 +1,14 @@
 """The live aggregator: fed events in time order, it keeps every window's counters up to date.
 
 Each event costs O(1) amortised (O(log n) for a state period that began before its window opened, which goes
-through a heap): a contribution enters a per-window queue and a running sum, and leaves both when the window
-start passes it. Time in agent states is kept as sums of period ends and beginnings, so the overlap of every
-closed period with the window is a closed formula. :meth:`LiveStats.snapshot` costs O(queues x (agents + live
-calls)) whatever the traffic (about 30 ms for 200 agents, 20 queues, 50 waiting calls and three windows), and
-equals :func:`cti.stats.metrics.compute` on the same history.
+through a heap): in a sliding window a contribution enters a per-window queue and a running sum, and leaves both
+when the window start passes it. Time in agent states is kept as sums of period ends and beginnings, so the
+overlap of every closed period with the window is a closed formula. *Today* keeps running sums only: its start
+moves once a day, past everything counted so far, so nothing has to be kept to leave later (one object per event
+would pile up all day, and with them the garbage collector's work). :meth:`LiveStats.snapshot` costs
+O(queues x (agents + live calls)) whatever the traffic (about 30 ms for 200 agents, 20 queues, 50 waiting calls
+and three windows), and equals :func:`cti.stats.metrics.compute` on the same history; :meth:`LiveStats.live`
+gives the live picture alone (no window), cheap enough for every change.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from cti.stats.metrics import (
     Changes,
     LiveView,
     add_changes,
+    agent_counts,
     answer_changes,
     arrival_changes,
     end_changes,
@@ -46,11 +50,13 @@ from cti.stats.model import (
     TALLY_FIELDS,
     AgentStateLike,
     InteractionLike,
+    LiveFigures,
     LivePicture,
+    LiveQueue,
     MetricsConfig,
     Snapshot,
 )
-from cti.stats.windows import Window, from_us, to_us
+from cti.stats.windows import Today, Window, from_us, to_us
 
 __all__ = ["LiveStats", "OutOfOrder", "replay_events"]
 
@@ -62,10 +68,11 @@ class OutOfOrder(ValueError):
 
 
 class _Entry:
-    __slots__ = ("at", "changes", "counted", "is_agent", "key")
+    __slots__ = ("at", "changes", "counted", "epoch", "is_agent", "key")
 
-    def __init__(self, at: int, is_agent: bool, key: str, changes: Changes) -> None:
+    def __init__(self, at: int, is_agent: bool, key: str, changes: Changes, epoch: int = 0) -> None:
         self.at, self.is_agent, self.key, self.changes, self.counted = at, is_agent, key, changes, True
+        self.epoch = epoch
 
 
 class _Period:
@@ -156,6 +163,64 @@ class _Window:
         return result
 
 
+class _DayWindow:
+    """Today's running sums. The start moves only at local midnight, and then past every contribution and
+    closed period counted so far (they are all from the day before), so the sums simply restart: no entry is
+    kept per event. An arrival's entry (kept by its live call, for a requeue or a rejection) remembers the day
+    it counted in."""
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.start: int | None = None
+        self.epoch = 0
+        self.totals: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})  # queues, agents
+        self.state_us: dict[tuple[str, str], int] = {}  # (agent, state) -> closed periods' time in the window
+
+    def add(self, at: int, is_agent: bool, key: str, changes: Changes) -> _Entry:
+        entry = _Entry(at, is_agent, key, changes, self.epoch)
+        self._apply(entry, 1)
+        return entry
+
+    def _apply(self, entry: _Entry, sign: int) -> None:
+        totals = self.totals[entry.is_agent].setdefault(entry.key, [0] * len(TALLY_FIELDS))
+        add_changes(totals, entry.changes, sign)
+
+    def retract(self, entry: _Entry) -> None:
+        if entry.counted and entry.epoch == self.epoch:
+            self._apply(entry, -1)
+        entry.counted = False
+
+    def move(self, entry: _Entry, key: str) -> None:
+        if entry.counted and entry.epoch == self.epoch:
+            self._apply(entry, -1)
+            entry.key = key
+            self._apply(entry, 1)
+        else:
+            entry.key = key
+
+    def add_period(self, begin: int, end: int, agent_id: str, state: str) -> None:
+        spent = end - max(begin, self.start if self.start is not None else begin)
+        if spent > 0:
+            key = (agent_id, state)
+            self.state_us[key] = self.state_us.get(key, 0) + spent
+
+    def advance(self, start: int) -> None:
+        if self.start is not None and start <= self.start:
+            return
+        if self.start is not None:  # a new day: everything counted so far is before it
+            self.epoch += 1
+            self.totals = ({}, {})
+            self.state_us = {}
+        self.start = start
+
+    def closed_state_us(self) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = {}
+        for (agent_id, state), spent in self.state_us.items():
+            if spent:
+                result.setdefault(agent_id, {})[state] = spent
+        return result
+
+
 @dataclass(slots=True)
 class _CallNow:
     queue: str
@@ -193,7 +258,8 @@ class LiveStats:
         if len(set(names)) != len(names):
             raise ValueError(f"window names must differ: {names}")
         self.config = config
-        self._windows = [_Window(w) for w in windows]
+        self._windows: list[_Window | _DayWindow] = [_DayWindow(w) if isinstance(w, Today) else _Window(w)
+                                                     for w in windows]
         self._clock: int | None = None
         self._calls: dict[str, _CallNow] = {}
         self._ivr: dict[str, str | None] = {}
@@ -208,16 +274,21 @@ class LiveStats:
         """The queues an agent serves (routing's eligibility); per-queue agent counts and occupancy use it."""
         self._memberships[agent_id] = frozenset(queues)
 
+    def agent_queues(self, agent_id: str) -> frozenset[str]:
+        return self._memberships.get(agent_id, frozenset())
+
     def feed(self, event: Event) -> None:
         now = to_us(event.at)
         self._advance(now)
         match event:
-            case CallArrived(call_id=call_id, queue=queue):
+            case CallArrived(call_id=call_id, queue=queue, arrived_at=arrived_at):
                 if call_id in self._calls:
                     return
                 self._ivr.pop(call_id, None)
                 entries = [w.add(now, False, queue, arrival_changes()) for w in self._windows]
-                self._calls[call_id] = _CallNow(queue, now, entries)
+                # A late report counts where the clock is, but the caller's wait runs from the real arrival.
+                arrived = now if arrived_at is None else min(now, to_us(arrived_at))
+                self._calls[call_id] = _CallNow(queue, arrived, entries)
             case CallRequeued(call_id=call_id, queue=queue):
                 call = self._calls.get(call_id)
                 if call is None or call.answered is not None or call.queue == queue:
@@ -306,6 +377,36 @@ class LiveStats:
         self._add(at, True, handling.agent_id, changes)
 
     # -- output -----------------------------------------------------------------------------------------------
+    def live(self, now: datetime) -> LiveFigures:
+        """The live picture alone, as :meth:`snapshot` gives it in every window: calls waiting, longest wait,
+        calls in the IVR and agents by state, per queue and overall. O(agents x their queues + live calls), no
+        window work, and the clock does not move (``now`` only ages the waits)."""
+        now_us = to_us(now)
+        waiting: dict[str, list[int]] = {}
+        for call in self._calls.values():
+            if call.answered is None:
+                waiting.setdefault(call.queue, []).append(call.arrived)
+        ivr: dict[str, int] = {}
+        for heading in self._ivr.values():
+            if heading is not None:
+                ivr[heading] = ivr.get(heading, 0) + 1
+        states: dict[str, tuple[str, str | None]] = dict.fromkeys(self._memberships, (_LOGGED_OUT, None))
+        states.update({a: (s.state, s.reason) for a, s in self._agents.items()})
+        members: dict[str, list[str]] = {}
+        for agent_id, served in self._memberships.items():
+            for queue in served:
+                members.setdefault(queue, []).append(agent_id)
+
+        def longest(arrivals: list[int]) -> float:
+            return max(0, now_us - min(arrivals)) / 1_000_000 if arrivals else 0.0
+
+        listed = sorted(set(self.config.queues) | set(members) | set(waiting) | set(ivr))
+        queues = {q: LiveQueue(len(waiting.get(q, ())), longest(waiting.get(q, [])), ivr.get(q, 0),
+                               agent_counts(states[a] for a in members.get(q, ()))) for q in listed}
+        everyone = [arrived for arrivals in waiting.values() for arrived in arrivals]
+        overall = LiveQueue(len(everyone), longest(everyone), len(self._ivr), agent_counts(states.values()))
+        return LiveFigures(now, queues, overall)
+
     def snapshot(self, now: datetime) -> Snapshot:
         now_us = to_us(now)
         self._advance(now_us)

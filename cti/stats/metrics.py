@@ -42,6 +42,7 @@ __all__ = [
     "LiveView",
     "Segment",
     "add_changes",
+    "agent_counts",
     "agent_segments",
     "answer_changes",
     "arrival_changes",
@@ -218,7 +219,8 @@ def _mean_seconds(total_us: int, count: int) -> float | None:
     return None if count == 0 else total_us / count / 1_000_000
 
 
-def _agent_counts(states: Iterable[tuple[str, str | None]]) -> AgentCounts:
+def agent_counts(states: Iterable[tuple[str, str | None]]) -> AgentCounts:
+    """Agents by state (and not-ready reason) among ``states``: (state, reason) pairs."""
     counts = dict.fromkeys(_STATES, 0)
     reasons: dict[str, int] = {}
     for state, reason in states:
@@ -334,10 +336,10 @@ def window_stats(name: str, start_us: int, now_us: int, *, queue_tallies: Mappin
         queues[queue] = _queue_stats(
             queue, queue_tallies.get(queue, empty), now_us,
             [arrived for q, arrived in live.waiting if q == queue], sum(1 for q in live.ivr if q == queue),
-            _agent_counts(states[a][:2] for a in members), (state_us.get(a, no_time) for a in members))
+            agent_counts(states[a][:2] for a in members), (state_us.get(a, no_time) for a in members))
     overall = _queue_stats(
         None, _sum_tallies(queue_tallies.values()), now_us, [arrived for _, arrived in live.waiting],
-        len(live.ivr), _agent_counts(s[:2] for s in states.values()), (state_us.get(a, no_time) for a in agent_ids))
+        len(live.ivr), agent_counts(s[:2] for s in states.values()), (state_us.get(a, no_time) for a in agent_ids))
     agents = {a: _agent_stats(a, states[a], live.memberships.get(a, frozenset()), agent_tallies.get(a, empty),
                               state_us.get(a, no_time), now_us) for a in agent_ids}
     return WindowStats(name, from_us(start_us), from_us(now_us), overall, queues, agents)

@@ -17,7 +17,9 @@ __all__ = [
     "InteractionLike",
     "IvrCall",
     "LiveCall",
+    "LiveFigures",
     "LivePicture",
+    "LiveQueue",
     "MetricsConfig",
     "QueueStats",
     "Snapshot",
@@ -199,6 +201,23 @@ class WindowStats:
     overall: QueueStats
     queues: Mapping[str, QueueStats]
     agents: Mapping[str, AgentStats]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveQueue:
+    """The live picture of one queue (or all together): as :class:`QueueStats` has it, without a window."""
+
+    waiting: int
+    longest_wait: float
+    in_ivr: int
+    agents: AgentCounts
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFigures:
+    at: datetime
+    queues: Mapping[str, LiveQueue]
+    overall: LiveQueue
 
 
 @dataclass(frozen=True, slots=True)

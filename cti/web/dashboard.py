@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 from pydantic import BaseModel
 
-from cti.controller.stats_feed import Scope, dashboard_topic, scope_of, view_for
+from cti.controller.stats_feed import Scope, dashboard_topic, scope_of
 from cti.stats import agent_csv, interval_report, queue_csv
 from cti.stats.windows import day_start
 from cti.web.auth import require_role
 from cti.web.keys import CONTROLLER, DATABASE, HUB, SETTINGS, STATS
 from cti.web.openapi import operation, query_param
+from cti.web.sockets import RawJson
 
 __all__ = ["openapi_paths", "routes", "schemas"]
 
@@ -32,8 +33,10 @@ _REPORT_PARAMS = [query_param("from"), query_param("to"), query_param("interval"
                   query_param("format"), query_param("queue")]
 openapi_paths: dict[str, dict[str, Any]] = {
     "/ws/dashboard": {"get": operation(
-        "Websocket of the supervisor dashboard: a snapshot, then a numbered 'stats' frame within a second of "
-        "every change (today, last 15 and 60 minutes; per queue and agent; the day's series)",
+        "Websocket of the supervisor dashboard: a snapshot (today, last 15 and 60 minutes; per queue and "
+        "agent; the agent grid; the day's series), then numbered frames: 'live' at once on every change of an "
+        "agent or of a queue's live picture, 'stats' (every figure) every 0.8 s, 'series' once a minute "
+        "(docs/metrics.md, 'The dashboard feed')",
         roles="supervisor (own scope), admin", params=[query_param("since", "integer"), query_param("token")],
         ok=101)},
     "/api/stats": {"get": operation("The live statistics the dashboard shows, as JSON",
@@ -52,26 +55,22 @@ def _scope(request: web.Request) -> Scope:
     return Scope() if user.role == "admin" else scope_of(user.scope)
 
 
-def _view(request: web.Request, scope: Scope) -> dict[str, Any]:
-    feed = request.app[STATS]
-    return view_for(feed.snapshot(), scope, request.app[CONTROLLER].core.agents, feed.series)
-
-
 @routes.get("/ws/dashboard")
 async def dashboard_socket(request: web.Request) -> web.StreamResponse:
     scope = _scope(request)
     feed = request.app[STATS]
     feed.scopes[scope.key] = scope
 
-    async def snapshot() -> dict[str, Any]:
-        return feed.view(scope)
+    async def snapshot() -> RawJson:
+        # The topic's current state, serialised once for every dashboard connecting until the next change.
+        return RawJson(feed.view_json(scope))
 
     return await request.app[HUB].serve(request, dashboard_topic(scope), snapshot)
 
 
 @routes.get("/api/stats")
 async def stats(request: web.Request) -> web.Response:
-    return web.json_response(_view(request, _scope(request)), dumps=_dumps)
+    return web.json_response(request.app[STATS].view(_scope(request)), dumps=_dumps)
 
 
 async def _report(request: web.Request) -> tuple[Any, str]:

@@ -9,6 +9,11 @@ Each socket has a bounded send queue drained by its own task: a slow or stalled 
 publisher or the other sockets. One that falls too far behind is closed with 1013 (try again later) and
 resyncs from a snapshot when it reconnects.
 
+A frame is serialised and encoded once, however many sockets receive it, and the replay buffer keeps only
+those bytes. A publisher that already has its data as JSON text (the dashboard assembles its frames from
+pieces serialised once per cycle) uses :meth:`Hub.publish_json`, and a snapshot function may return
+:class:`RawJson`.
+
 Frames from the page are JSON objects with a ``type``; anything else gets an ``error`` frame and the
 socket stays open (a buggy page must not lose its live view).
 """
@@ -27,7 +32,7 @@ from typing import Any, Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-__all__ = ["Frame", "FrameError", "FrameHandler", "Hub", "SnapshotFn", "Topic"]
+__all__ = ["Frame", "FrameError", "FrameHandler", "Hub", "RawJson", "SnapshotFn", "Topic"]
 
 log = logging.getLogger("cti.web.sockets")
 
@@ -40,12 +45,24 @@ SnapshotFn = Callable[[], Awaitable[Any]]
 FrameHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
+class RawJson(str):
+    """A snapshot that is already JSON text: the hub puts it into the frame as it is."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     seq: int
     type: str
-    data: Any
-    text: str  # serialised once, however many sockets receive it
+    text: str
+    payload: bytes  # ``text`` encoded once, however many sockets receive it; what the replay buffer keeps
+
+
+def _frame_text(seq: int, type_: str, data: Any) -> str:
+    if isinstance(data, RawJson):
+        return f'{{"seq":{seq},"type":{json.dumps(type_)},"data":{data}}}'
+    return json.dumps({"seq": seq, "type": type_, "data": data}, default=str, separators=(",", ":"))
 
 
 class _Subscriber:
@@ -53,21 +70,22 @@ class _Subscriber:
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
-        self.queue: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE)
+        self.queue: asyncio.Queue[Frame] = asyncio.Queue(SEND_QUEUE)
         self.task: asyncio.Task[None] | None = None
 
-    def push(self, text: str) -> bool:
+    def push(self, frame: Frame) -> bool:
         try:
-            self.queue.put_nowait(text)
+            self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             return False
         return True
 
     async def drain(self) -> None:
         while True:
-            text = await self.queue.get()
+            frame = await self.queue.get()
             try:
-                await self.ws.send_str(text)
+                # The bytes as encoded once at publication (send_str would encode the text again per socket).
+                await self.ws.send_frame(frame.payload, WSMsgType.TEXT)
             except (ConnectionError, RuntimeError):
                 return
 
@@ -108,18 +126,24 @@ class Hub:
         return 0 if topic is None else len(topic.subscribers)
 
     def publish(self, name: str, type_: str, data: Any) -> Frame:
+        """Number ``data`` (any JSON-able value, or :class:`RawJson`) as the topic's next frame and queue it
+        for every subscriber."""
         topic = self.topic(name)
         topic.seq += 1
-        frame = Frame(topic.seq, type_, data, json.dumps({"seq": topic.seq, "type": type_, "data": data},
-                                                          default=str, separators=(",", ":")))
+        text = _frame_text(topic.seq, type_, data)
+        frame = Frame(topic.seq, type_, text, text.encode())
         topic.buffer.append(frame)
         for subscriber in list(topic.subscribers):
-            if not subscriber.push(frame.text):
+            if not subscriber.push(frame):
                 log.warning("socket on %s fell %d frames behind; closing it", name, SEND_QUEUE)
                 topic.subscribers.discard(subscriber)
                 asyncio.get_running_loop().create_task(
                     subscriber.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect"))
         return frame
+
+    def publish_json(self, name: str, type_: str, data_json: str) -> Frame:
+        """As :meth:`publish`, with the data already serialised (valid JSON text, inserted as it is)."""
+        return self.publish(name, type_, RawJson(data_json))
 
     async def serve(self, request: web.Request, name: str, snapshot: SnapshotFn,
                     on_frame: FrameHandler | None = None) -> web.WebSocketResponse:
@@ -139,11 +163,14 @@ class Hub:
             if frames is None:
                 seq = topic.seq
                 state = await snapshot()
-                await ws.send_str(json.dumps({"seq": seq, "type": "snapshot", "data": state}, default=str))
+                if isinstance(state, RawJson):
+                    await ws.send_str(_frame_text(seq, "snapshot", state))
+                else:
+                    await ws.send_str(json.dumps({"seq": seq, "type": "snapshot", "data": state}, default=str))
                 _drop_covered(subscriber, seq)
             else:
                 for frame in frames:
-                    await ws.send_str(frame.text)
+                    await ws.send_frame(frame.payload, WSMsgType.TEXT)
                 _drop_covered(subscriber, frames[-1].seq if frames else topic.seq if since is None else since)
             subscriber.task = asyncio.create_task(subscriber.drain())
             await self._read(ws, on_frame)
@@ -207,11 +234,11 @@ def _drop_covered(subscriber: _Subscriber, seq: int) -> None:
     """Remove queued frames the catch-up already delivered (published while it was being sent)."""
     kept = []
     while not subscriber.queue.empty():
-        text = subscriber.queue.get_nowait()
-        if json.loads(text)["seq"] > seq:
-            kept.append(text)
-    for text in kept:
-        subscriber.queue.put_nowait(text)
+        frame = subscriber.queue.get_nowait()
+        if frame.seq > seq:
+            kept.append(frame)
+    for frame in kept:
+        subscriber.queue.put_nowait(frame)
 
 
 async def _send_error(ws: web.WebSocketResponse, message: str, frame_id: Any = None) -> None:

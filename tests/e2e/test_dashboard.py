@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -14,6 +15,8 @@ from playwright.async_api import expect
 
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
+from cti.wfm import Activity, AgentShift, CoverageRow, Schedule
+from cti.wfm.store import WfmStore
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import browser_page, eventually
 
@@ -38,10 +41,23 @@ async def test_dashboard_page_api_and_database_agree(
     await cti.create_agent("ana", "Ana", skills={"care": 5}, team="jakarta")
     await cti.create_agent("sam", "Sam", skills={"sales": 5}, team="surabaya")
     await cti.login("ana", "7001")
+    # Sam is scheduled to work from an hour ago and never logged in: 0 % in adherence, and out of it now.
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    end = start + timedelta(hours=2)
+    await WfmStore(cti.db).save_schedule("today", Schedule(
+        start=start, interval_minutes=60,
+        shifts=(AgentShift("sam", "day", start, end, (Activity(start, end, "work", "sales"),)),),
+        coverage=(CoverageRow(start, "sales", 1, 1), CoverageRow(start + timedelta(hours=1), "sales", 1, 1)),
+        objective=0.0, status="optimal"))
     admin = cti.settings.admin_token.get_secret_value()
     async with browser_page() as page:
         await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={admin}")
         await expect(page.locator("#link")).to_have_text("connected")
+        adherence = page.locator('#agents tr[data-agent="sam"] td').nth(6)
+        await expect(adherence).to_have_text("0.0 %")
+        await expect(adherence).to_have_class("alert")
+        await expect(adherence).to_have_attribute("title", "scheduled now: work")
+        await expect(page.locator('#agents tr[data-agent="ana"] td').nth(6)).to_have_text("-")  # no schedule
         # Two answered care calls, and one sales call abandoned (nobody serves sales).
         answered = SippCaller("1500100", caller="0215550101", duration_ms=4000, calls=2, rate=5, limit=2)
         abandoned = SippCaller("1500200", caller="0315550102", duration_ms=2500)
@@ -58,6 +74,7 @@ async def test_dashboard_page_api_and_database_agree(
         await expect(page.locator("#abandoned")).to_have_text("1")
         await expect(page.locator("#waiting")).to_have_text("0")
         await expect(page.locator('#agents tr[data-agent="ana"] td').nth(4)).to_have_text("2")
+        await expect(page.locator('#agents tr[data-agent="ana"] td.state')).to_have_text("ready")
         api = await cti.api("GET", "/api/stats")
         today = api["windows"]["today"]
         assert (today["overall"]["tally"]["offered"], today["overall"]["tally"]["answered"],
@@ -99,15 +116,19 @@ async def test_supervisors_see_only_their_scope_and_agents_nothing(cti: Cti) -> 
         async with http.ws_connect(cti.client.make_url(f"/ws/dashboard?token={sue}")) as ws:
             snapshot = await ws.receive_json(timeout=5)
             assert set(snapshot["data"]["windows"]["today"]["queues"]) == {"sales"}
-            # A change to a visible agent reaches the scoped dashboard within a second.
+            # A change to a visible agent reaches the scoped dashboard at once, in a 'live' frame.
             await cti.api("POST", "/api/agents/sam/login", json={"extension": "7002", "ready": False})
-            frame = await eventually(lambda: _next_stats(ws), timeout=3, message="a stats frame")
-            assert [a["state"] for a in frame["data"]["agents"]] == ["not_ready"]
+            frame = await eventually(lambda: _next_showing(ws, "sam", "not_ready"), timeout=3, message="sam's change")
+            assert frame["type"] == "live"  # the first frame that carries it
+            assert [(a["agent_id"], a["state"]) for a in frame["data"]["agents"]] == [("sam", "not_ready")]
+            assert set(frame["data"]) <= {"at", "agents", "queues"}  # no overall figures for a scoped supervisor
 
 
-async def _next_stats(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | None:
+async def _next_showing(ws: aiohttp.ClientWebSocketResponse, agent_id: str, state: str) -> dict[str, Any] | None:
+    """The next frame (a 'live' change or a full 'stats') whose agents hold ``agent_id`` in ``state``."""
     try:
         frame: dict[str, Any] = await ws.receive_json(timeout=1)
     except TimeoutError:
         return None
-    return frame if frame.get("type") == "stats" else None
+    entries = frame["data"].get("agents", []) if frame.get("type") in ("live", "stats") else []
+    return frame if any(a["agent_id"] == agent_id and a["state"] == state for a in entries) else None

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from cti.web.sockets import FrameError, Hub
+from cti.web.sockets import FrameError, Hub, RawJson
 
 
 @pytest.fixture
@@ -111,3 +111,30 @@ async def test_shutdown_closes_pages_with_going_away(hub_client: Any) -> None:
         message = await ws.receive(timeout=5)
         assert message.type is aiohttp.WSMsgType.CLOSE
         assert message.data == aiohttp.WSCloseCode.GOING_AWAY
+
+
+async def test_json_text_is_sent_as_it_is_and_replayed() -> None:
+    hub = Hub()
+
+    async def snapshot() -> RawJson:
+        return RawJson('{"calls":[1,2]}')
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await hub.serve(request, "t", snapshot)
+
+    app = web.Application()
+    app.router.add_get("/ws", handler)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        hub.publish_json("t", "stats", '{"n":1}')
+        async with client.ws_connect("/ws") as ws:
+            assert (await ws.receive(timeout=5)).data == '{"seq":1,"type":"snapshot","data":{"calls":[1,2]}}'
+            frame = hub.publish_json("t", "stats", '{"n":2}')
+            assert frame.text == '{"seq":2,"type":"stats","data":{"n":2}}' and frame.payload == frame.text.encode()
+            assert (await ws.receive(timeout=5)).data == frame.text
+        async with client.ws_connect("/ws?since=0") as ws:
+            assert [json.loads((await ws.receive(timeout=5)).data)["data"] for _ in range(2)] == [{"n": 1}, {"n": 2}]
+    finally:
+        await hub.close()
+        await client.close()

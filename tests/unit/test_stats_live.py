@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cti.stats import (
+    AgentCounts,
     AgentStateChanged,
     CallAnswered,
     CallArrived,
@@ -29,6 +30,7 @@ from cti.stats import (
     IvrEntered,
     IvrLeft,
     LiveCall,
+    LiveFigures,
     LivePicture,
     LiveStats,
     MetricsConfig,
@@ -39,6 +41,7 @@ from cti.stats import (
     compute,
     replay_events,
 )
+from cti.stats.live import _Window
 from cti.storage.records import AgentStateRecord, InteractionRecord
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -252,7 +255,10 @@ def test_snapshot_equals_batch_on_random_days(steps: list[int], tail: float) -> 
         center.now += timedelta(seconds=delay)
         center.step(action, p)
         if look:
-            assert center.stats.snapshot(center.now) == center.batch()
+            live = center.stats.live(center.now)  # before the snapshot: it must not need the clock moved
+            snapshot = center.stats.snapshot(center.now)
+            assert snapshot == center.batch()
+            assert_live_matches(live, snapshot)
     center.now += timedelta(seconds=tail)
     assert center.stats.snapshot(center.now) == center.batch()
 
@@ -263,6 +269,24 @@ def test_snapshot_equals_batch_on_random_days(steps: list[int], tail: float) -> 
     for event in replay_events(center.interactions, center.history, center.picture()):
         rebuilt.feed(event)
     assert rebuilt.snapshot(center.now) == center.batch()
+
+
+def assert_live_matches(live: LiveFigures, snapshot: Snapshot) -> None:
+    """The live picture alone equals what every window of a snapshot at the same instant shows."""
+    for window in snapshot.windows.values():
+        for name, queue in window.queues.items():
+            if name in live.queues:
+                got = live.queues[name]
+                assert (got.waiting, got.longest_wait, got.in_ivr, got.agents) == (
+                    queue.waiting, queue.longest_wait, queue.in_ivr, queue.agents), (window.window, name)
+            else:  # listed by the window for its counters alone: nothing live there
+                assert (queue.waiting, queue.in_ivr) == (0, 0)
+                assert queue.agents == AgentCounts()
+        overall = window.overall
+        assert (live.overall.waiting, live.overall.longest_wait, live.overall.in_ivr) == (
+            overall.waiting, overall.longest_wait, overall.in_ivr)
+        assert live.overall.agents == overall.agents
+        assert set(live.queues) <= set(window.queues)
 
 
 # -- hand-built sequences -------------------------------------------------------------------------------------
@@ -401,3 +425,46 @@ def test_events_must_move_forward() -> None:
         stats.snapshot(at(5))
     with pytest.raises(ValueError, match="names must differ"):
         LiveStats((Sliding(15), Sliding(30, label="last_15m")))
+
+
+def test_a_late_arrival_counts_now_and_waits_from_its_real_arrival() -> None:
+    stats = LiveStats((Today(JAKARTA), Sliding(15)), CONFIG)
+    stats.feed(CallArrived(at(0), "c1", "sales"))
+    # c2 arrived at 1 s, but was reported at 3 s (after its caller was looked up): the clock had passed 1 s.
+    stats.feed(CallArrived(at(3), "c2", "sales", arrived_at=at(1)))
+    assert stats.live(at(4)).queues["sales"].longest_wait == 4.0
+    stats.feed(CallAnswered(at(26), "c2", "ana"))  # waited 25 s: outside the 20 s service level
+    today = stats.snapshot(at(26)).windows["today"].queues["sales"]
+    assert (today.tally.offered, today.tally.answered, today.tally.answered_within_sl, today.asa) == (2, 1, 0, 25.0)
+
+
+def test_live_picture_without_a_window() -> None:
+    stats = LiveStats((Sliding(15),), CONFIG)
+    stats.set_agent_queues("ana", {"sales", "support"})
+    stats.set_agent_queues("budi", {"sales"})
+    stats.feed(AgentStateChanged(at(0), "ana", "ready"))
+    stats.feed(AgentStateChanged(at(0), "citra", "not_ready", "lunch"))  # serves no queue
+    stats.feed(CallArrived(at(1), "c1", "sales"))
+    stats.feed(CallArrived(at(2), "c2", "support"))
+    stats.feed(IvrEntered(at(2), "i1", "sales"))
+    stats.feed(IvrEntered(at(2), "i2"))
+    live = stats.live(at(11))
+    assert list(live.queues) == ["sales", "support"]  # configured, served, waiting or heading there from the IVR
+    sales = live.queues["sales"]
+    assert (sales.waiting, sales.longest_wait, sales.in_ivr) == (1, 10.0, 1)
+    assert (sales.agents.ready, sales.agents.logged_out, sales.agents.not_ready) == (1, 1, 0)
+    overall = live.overall
+    assert (overall.waiting, overall.longest_wait, overall.in_ivr) == (2, 10.0, 2)
+    assert (overall.agents.ready, overall.agents.not_ready, overall.agents.logged_out) == (1, 1, 1)
+    assert overall.agents.not_ready_by_reason == {"lunch": 1}
+
+
+def test_today_keeps_sums_not_an_entry_per_event() -> None:
+    stats = LiveStats((Today(JAKARTA), Sliding(15)), CONFIG)
+    for n in range(50):
+        stats.feed(CallArrived(at(n), f"c{n}", "sales"))
+        stats.feed(CallEnded(at(n + 0.5), f"c{n}", "abandoned"))
+    today, sliding = stats._windows  # the objects the garbage collector would walk
+    assert isinstance(sliding, _Window) and len(sliding.entries) == 100
+    assert not hasattr(today, "entries")
+    assert stats.snapshot(at(60)).windows["today"].overall.tally.abandoned == 50
