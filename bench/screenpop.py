@@ -14,7 +14,8 @@ stderr. See docs/benchmarks.md, "Screen pop".
 Set-up: ``--desktops`` agents are created (200); the first ``--agents`` (20) log in ready at extensions
 7001.. with a SIPp phone each that answers after ``--ring-ms`` and hangs up after ``--talk-ms``; the others
 stay logged out. Every agent's desktop websocket (``/ws/desktop?token=``) is open for the whole run, read
-in another process (``--client-processes 1``, the default, as browsers would be) or in this one (``0``). Callers (SIPp, ``--rate`` per second) dial 1500100 from the numbers of seeded CRM customers (a
+in another process (``--client-processes 1``, the default, as browsers would be) or in this one (``0``).
+Callers (SIPp, ``--rate`` per second) dial 1500100 from the numbers of seeded CRM customers (a
 different customer per call while there are enough), and a ``--unknown`` share from numbers no customer has.
 
 Method: all clocks are ``time.perf_counter`` (CLOCK_MONOTONIC, one clock for the machine, so the client
