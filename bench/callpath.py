@@ -42,13 +42,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -65,11 +61,21 @@ if str(REPO) not in sys.path:  # `python bench/callpath.py` puts bench/, not the
 
 from aiohttp import ClientSession, WSMsgType, encode_basic_auth, web  # noqa: E402
 
+from bench._harness import (  # noqa: E402
+    acquire_root,
+    bench_settings,
+    drop_redis_keys,
+    machine_busy,
+    proc_cpu,
+    redis_url,
+    serve_cti,
+    stop_process_group,
+    summary_ms,
+)
 from cti.asterisk import AsteriskRoot  # noqa: E402
 from cti.asterisk.provision import CONF_DIRS  # noqa: E402
-from cti.bootstrap import create_app  # noqa: E402
 from cti.controller import CallController  # noqa: E402
-from cti.settings import Settings, load_settings  # noqa: E402
+from cti.settings import Settings  # noqa: E402
 from cti.sim.sipp import SCENARIOS, free_udp_port, sipp_binary  # noqa: E402
 from cti.storage import Database  # noqa: E402
 from cti.web import CONTROLLER, DATABASE  # noqa: E402
@@ -78,7 +84,6 @@ ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 CTI_SERVICE = "1500100"
 NATIVE_SERVICE = "1599000"
 NATIVE_QUEUE = "native"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 P99_LIMIT_MS = 2000.0
 CONNECTED_MIN_PCT = 99.0
 
@@ -206,7 +211,7 @@ class Sipp:
         return self.proc.poll() is None
 
     def cpu_seconds(self) -> float:
-        return _proc_cpu(self.proc.pid) if self.running else 0.0
+        return proc_cpu(self.proc.pid) if self.running else 0.0
 
     def read_events(self) -> list[tuple[str, str, float]]:
         return parse_events(self.events)
@@ -216,15 +221,7 @@ class Sipp:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self, keep: bool = False) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_process_group(self.proc)
         if not keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -261,38 +258,6 @@ def parse_events(path: Path) -> list[tuple[str, str, float]]:
 
 # -- measurements -----------------------------------------------------------------------------------------
 
-def _proc_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def _machine_busy() -> float:
-    """CPU seconds the whole machine spent busy since boot (all cores)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return (sum(values[:8]) - idle) / CLK_TCK
-
-
-def percentile(values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
-def summary_ms(values: list[float]) -> dict[str, float | None]:
-    ms = [v * 1000 for v in values]
-
-    def r(v: float | None) -> float | None:
-        return None if v is None else round(v, 1)
-
-    return {"p50": r(percentile(ms, 50)), "p90": r(percentile(ms, 90)), "p99": r(percentile(ms, 99)),
-            "max": r(max(ms) if ms else None), "mean": r(sum(ms) / len(ms) if ms else None)}
-
 
 @dataclass
 class CpuMeter:
@@ -302,9 +267,9 @@ class CpuMeter:
 
     def _sample(self) -> dict[str, float]:
         me = os.times()
-        return {"asterisk": _proc_cpu(self.asterisk_pid), "bench_process": me.user + me.system,
+        return {"asterisk": proc_cpu(self.asterisk_pid), "bench_process": me.user + me.system,
                 "sipp_agents": sum(a.cpu_seconds() for a in self.agents),
-                "children": me.children_user + me.children_system, "machine": _machine_busy(),
+                "children": me.children_user + me.children_system, "machine": machine_busy(),
                 "wall": time.monotonic()}
 
     def __enter__(self) -> CpuMeter:
@@ -395,31 +360,6 @@ class BridgeObserver:
 
 # -- the system under test --------------------------------------------------------------------------------
 
-def redis_url() -> tuple[str, subprocess.Popen[bytes] | None]:
-    """The machine's Redis on 6379, or a private throwaway one."""
-    def is_open(port: int) -> bool:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    if is_open(6379):
-        return "redis://127.0.0.1:6379/0", None
-    server = shutil.which("redis-server")
-    if server is None:
-        raise SystemExit("no Redis on 127.0.0.1:6379 and redis-server is not installed")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                             "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 10
-    while not is_open(port):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise SystemExit("could not start a private redis-server")
-        time.sleep(0.05)
-    return f"redis://127.0.0.1:{port}/0", proc
-
 
 class Bench:
     def __init__(self, args: argparse.Namespace, settings: Settings, root: AsteriskRoot) -> None:
@@ -449,15 +389,7 @@ class Bench:
         return self.runner.app[DATABASE]
 
     async def start_cti(self, extensions: list[str]) -> None:
-        app = create_app(self.settings, connect_timeout=15)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self.runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        self.http = ClientSession(headers={
-            "Authorization": f"Bearer {self.settings.admin_token.get_secret_value()}"})
+        self.runner, self.base_url, self.http = await serve_cti(self.settings)
         for ext in extensions:
             await self.api("POST", "/api/agents", {"agent_id": f"bench-{ext}", "name": f"Bench agent {ext}"}, 201)
 
@@ -740,24 +672,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     url, private_redis = redis_url()
     tmp = Path(tempfile.mkdtemp(prefix="cti-bench-"))
     step_agents = args.step_agents
-    settings = load_settings(
-        ari_password=secrets.token_urlsafe(16),
-        admin_token=secrets.token_urlsafe(24),
-        redis_url=url,
-        redis_prefix=f"cti-bench-{secrets.token_hex(4)}",
-        database_url=f"sqlite+aiosqlite:///{tmp}/cti.db",
-        sip_bind="127.0.0.1:5060",
-        asterisk_root=ASTERISK_ROOT,
-        http_port=0,
+    settings = bench_settings(
+        url, tmp, ASTERISK_ROOT,
         sim_agents=max(50, args.agents, step_agents),  # SIP ports 21001..: clear of the RTP range 10000-20000
     )
-    root = AsteriskRoot(settings.asterisk_root)
-    if not root.built:
-        raise SystemExit(f"no Asterisk root at {root.path}: build it first (`cti asterisk build`)")
-    say("waiting for exclusive use of the Asterisk root (tests may hold it)")
-    waited = time.monotonic()
-    await asyncio.to_thread(root.acquire)
-    lock_wait = time.monotonic() - waited
+    root, lock_wait = await acquire_root(settings, say)
     bench = Bench(args, settings, root)
     out: dict[str, Any] = {}
     try:
@@ -864,7 +783,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         with contextlib.suppress(Exception):
             await bench.stop_cti()
         with contextlib.suppress(Exception):
-            await _drop_redis_keys(url, settings.redis_prefix)
+            await drop_redis_keys(url, settings.redis_prefix)
         await asyncio.to_thread(root.stop)
         if private_redis is not None:
             private_redis.terminate()
@@ -895,18 +814,6 @@ def _step_line(s: dict[str, Any]) -> dict[str, Any]:
     else:
         line["server"] = {"queue_completed": server.get("queue_completed")}
     return line
-
-
-async def _drop_redis_keys(url: str, prefix: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(url)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -59,10 +59,8 @@ import math
 import os
 import pstats
 import re
-import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -84,19 +82,27 @@ if str(REPO) not in sys.path:  # `python bench/dashboard.py` puts bench/, not th
 import yaml  # noqa: E402
 from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType, web  # noqa: E402
 
+from bench._harness import (  # noqa: E402
+    acquire_root,
+    bench_settings,
+    drop_redis_keys,
+    machine_busy,
+    proc_cpu,
+    redis_url,
+    serve_cti,
+    summary_ms,
+)
 from cti.asterisk import AsteriskRoot  # noqa: E402
-from cti.bootstrap import create_app  # noqa: E402
 from cti.calls import AgentChanged, Command  # noqa: E402
 from cti.controller import CallController  # noqa: E402
 from cti.controller.stats_feed import StatsFeed, dashboard_topic, grid_entry, scope_of  # noqa: E402
 from cti.routing import Agent, AgentState  # noqa: E402
-from cti.settings import Settings, load_settings  # noqa: E402
+from cti.settings import Settings  # noqa: E402
 from cti.sim.sipp import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
 from cti.stats import LiveStats  # noqa: E402
 from cti.web import CONTROLLER, HUB, STATS  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGET_P99_MS = 200.0
 NAN = float("nan")
 pc = time.perf_counter
@@ -169,39 +175,6 @@ def say(message: str) -> None:
 
 # -- numbers ----------------------------------------------------------------------------------------------
 
-def percentile(values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
-def summary_ms(values: list[float], digits: int = 1) -> dict[str, Any]:
-    """p50/p90/p99/max/mean in milliseconds of values in seconds."""
-    ms = [v * 1000 for v in values]
-
-    def r(v: float | None) -> float | None:
-        return None if v is None else round(v, digits)
-
-    return {"n": len(ms), "p50": r(percentile(ms, 50)), "p90": r(percentile(ms, 90)),
-            "p99": r(percentile(ms, 99)), "max": r(max(ms) if ms else None),
-            "mean": r(sum(ms) / len(ms) if ms else None)}
-
-
-def _proc_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def _machine_busy() -> float:
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return (sum(values[:8]) - idle) / CLK_TCK
-
 
 class CpuMeter:
     """CPU use in cores over a period: Asterisk, this process (cti, and the dashboards unless they run in
@@ -213,9 +186,9 @@ class CpuMeter:
 
     def _sample(self) -> dict[str, float]:
         me = os.times()
-        return {"asterisk": _proc_cpu(self.asterisk_pid), "bench_process": me.user + me.system,
-                "sipp": sum(_proc_cpu(p) for p in self.sipp_pids),
-                "client_processes": sum(_proc_cpu(p) for p in self.client_pids), "machine": _machine_busy(),
+        return {"asterisk": proc_cpu(self.asterisk_pid), "bench_process": me.user + me.system,
+                "sipp": sum(proc_cpu(p) for p in self.sipp_pids),
+                "client_processes": sum(proc_cpu(p) for p in self.client_pids), "machine": machine_busy(),
                 "wall": time.monotonic()}
 
     def result(self) -> dict[str, float]:
@@ -227,43 +200,6 @@ class CpuMeter:
 
 
 # -- the system under test ----------------------------------------------------------------------------------
-
-def redis_url() -> tuple[str, subprocess.Popen[bytes] | None]:
-    """The machine's Redis on 6379, or a private throwaway one."""
-    def is_open(port: int) -> bool:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    if is_open(6379):
-        return "redis://127.0.0.1:6379/0", None
-    server = shutil.which("redis-server")
-    if server is None:
-        raise SystemExit("no Redis on 127.0.0.1:6379 and redis-server is not installed")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                             "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 10
-    while not is_open(port):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise SystemExit("could not start a private redis-server")
-        time.sleep(0.05)
-    return f"redis://127.0.0.1:{port}/0", proc
-
-
-async def _drop_redis_keys(url: str, prefix: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(url)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
 
 
 class Callers:
@@ -660,15 +596,7 @@ class Bench:
 
     # setup ---------------------------------------------------------------------------------------------
     async def start_cti(self) -> None:
-        app = create_app(self.settings, connect_timeout=15)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self.runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        self.http = ClientSession(headers={
-            "Authorization": f"Bearer {self.settings.admin_token.get_secret_value()}"})
+        self.runner, self.base_url, self.http = await serve_cti(self.settings)
         self.ws_http = ClientSession(connector=TCPConnector(limit=0))
         self.controller.observers.insert(0, self.observe)  # t0 before the statistics feed sees the change
         self.trace.install(self.app[HUB])
@@ -1269,25 +1197,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="cti-bench-dash-"))
     rules_path = tmp / "routing.yaml"
     rules_path.write_text(yaml.safe_dump(RULES, sort_keys=False))
-    settings = load_settings(
-        ari_password=secrets.token_urlsafe(16),
-        admin_token=secrets.token_urlsafe(24),
-        redis_url=url,
-        redis_prefix=f"cti-bench-{secrets.token_hex(4)}",
-        database_url=f"sqlite+aiosqlite:///{tmp}/cti.db",
-        sip_bind="127.0.0.1:5060",
-        asterisk_root=ASTERISK_ROOT,
-        http_port=0,
+    settings = bench_settings(
+        url, tmp, ASTERISK_ROOT,
         routing_rules=rules_path,
         sim_agents=args.agents + args.probes,
     )
-    root = AsteriskRoot(settings.asterisk_root)
-    if not root.built:
-        raise SystemExit(f"no Asterisk root at {root.path}: build it first (`cti asterisk build`)")
-    say("waiting for exclusive use of the Asterisk root (tests may hold it)")
-    waited = time.monotonic()
-    await asyncio.to_thread(root.acquire)
-    lock_wait = time.monotonic() - waited
+    root, lock_wait = await acquire_root(settings, say)
     bench = Bench(args, settings, root, tmp)
     lag_task: asyncio.Task[None] | None = None
     out: dict[str, Any] = {}
@@ -1386,7 +1301,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for agent in bench.agents:
             agent.stop()
         with contextlib.suppress(Exception):
-            await _drop_redis_keys(url, settings.redis_prefix)
+            await drop_redis_keys(url, settings.redis_prefix)
         await asyncio.to_thread(root.stop)
         if private_redis is not None:
             private_redis.terminate()

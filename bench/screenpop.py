@@ -54,16 +54,12 @@ import functools
 import gc
 import json
 import logging
-import math
 import os
 import platform
 import pstats
 import random
 import re
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -81,8 +77,18 @@ if str(REPO) not in sys.path:  # `python bench/screenpop.py` puts bench/, not th
 
 from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType, web  # noqa: E402
 
+from bench._harness import (  # noqa: E402
+    acquire_root,
+    bench_settings,
+    drop_redis_keys,
+    machine_busy,
+    proc_cpu,
+    redis_url,
+    serve_cti,
+    stop_process_group,
+    summary_ms,
+)
 from cti.asterisk import AsteriskRoot  # noqa: E402
-from cti.bootstrap import create_app  # noqa: E402
 from cti.calls import Call, Command, OfferCall  # noqa: E402
 from cti.controller import CallController  # noqa: E402
 from cti.crm._validate import normalize_phone  # noqa: E402
@@ -90,14 +96,13 @@ from cti.crm.seed import generate, load  # noqa: E402
 from cti.screenpop import crosssell  # noqa: E402
 from cti.screenpop import service as screenpop_service  # noqa: E402
 from cti.screenpop.service import ScreenPop  # noqa: E402
-from cti.settings import Settings, load_settings  # noqa: E402
+from cti.settings import Settings  # noqa: E402
 from cti.sim.sipp import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
 from cti.web import CONTROLLER, DATABASE, HUB, SCREENPOP  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 SERVICE = "1500100"
 TARGET_P99_MS = 50.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 BUDI = ("02155501001", "10000001")  # always among the callers: the richest seeded record
 
 
@@ -106,38 +111,6 @@ def say(message: str) -> None:
 
 
 # -- statistics --------------------------------------------------------------------------------------------
-
-def percentile(values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
-def summary_ms(seconds: list[float], digits: int = 2) -> dict[str, Any]:
-    ms = [v * 1000 for v in seconds]
-
-    def r(v: float | None) -> float | None:
-        return None if v is None else round(v, digits)
-
-    return {"n": len(ms), "p50": r(percentile(ms, 50)), "p90": r(percentile(ms, 90)),
-            "p99": r(percentile(ms, 99)), "max": r(max(ms) if ms else None),
-            "mean": r(sum(ms) / len(ms) if ms else None)}
-
-
-def _proc_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def _machine_busy() -> float:
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return (sum(values[:8]) - idle) / CLK_TCK
 
 
 @dataclass
@@ -150,9 +123,9 @@ class CpuMeter:
 
     def _sample(self) -> dict[str, float]:
         me = os.times()
-        phones = sum(_proc_cpu(p.proc.pid) for p in self.phones if p.proc is not None and p.running)
-        return {"asterisk": _proc_cpu(self.asterisk_pid), "bench_process": me.user + me.system,
-                "sipp": phones + me.children_user + me.children_system, "machine": _machine_busy(),
+        phones = sum(proc_cpu(p.proc.pid) for p in self.phones if p.proc is not None and p.running)
+        return {"asterisk": proc_cpu(self.asterisk_pid), "bench_process": me.user + me.system,
+                "sipp": phones + me.children_user + me.children_system, "machine": machine_busy(),
                 "wall": time.monotonic()}
 
     def begin(self) -> None:
@@ -209,15 +182,7 @@ class Callers:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_process_group(self.proc)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -578,43 +543,6 @@ class LogCounter(logging.Handler):
 
 # -- the run ----------------------------------------------------------------------------------------------
 
-def redis_url() -> tuple[str, subprocess.Popen[bytes] | None]:
-    """The machine's Redis on 6379, or a private throwaway one."""
-    def is_open(port: int) -> bool:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    if is_open(6379):
-        return "redis://127.0.0.1:6379/0", None
-    server = shutil.which("redis-server")
-    if server is None:
-        raise SystemExit("no Redis on 127.0.0.1:6379 and redis-server is not installed")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                             "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 10
-    while not is_open(port):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise SystemExit("could not start a private redis-server")
-        time.sleep(0.05)
-    return f"redis://127.0.0.1:{port}/0", proc
-
-
-async def _drop_redis_keys(url: str, prefix: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(url)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
 
 class Bench:
     def __init__(self, args: argparse.Namespace, settings: Settings, root: AsteriskRoot) -> None:
@@ -651,15 +579,7 @@ class Bench:
             return data
 
     async def start_cti(self, customers: int) -> Any:
-        app = create_app(self.settings, connect_timeout=15)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self.runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        self.http = ClientSession(headers={
-            "Authorization": f"Bearer {self.settings.admin_token.get_secret_value()}"})
+        self.runner, self.base_url, self.http = await serve_cti(self.settings)
         dataset = generate(now=datetime.now(UTC), customers=customers, seed=self.args.seed)
         loaded = await load(self.runner.app[DATABASE], dataset)
         if loaded != customers:
@@ -884,24 +804,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.monotonic()
     url, private_redis = redis_url()
     tmp = Path(tempfile.mkdtemp(prefix="cti-bench-"))
-    settings = load_settings(
-        ari_password=secrets.token_urlsafe(16),
-        admin_token=secrets.token_urlsafe(24),
-        redis_url=url,
-        redis_prefix=f"cti-bench-{secrets.token_hex(4)}",
-        database_url=f"sqlite+aiosqlite:///{tmp}/cti.db",
-        sip_bind="127.0.0.1:5060",
-        asterisk_root=ASTERISK_ROOT,
-        http_port=0,
+    settings = bench_settings(
+        url, tmp, ASTERISK_ROOT,
         sim_agents=max(50, args.agents),  # SIP ports 21001..: clear of the RTP range 10000-20000
     )
-    root = AsteriskRoot(settings.asterisk_root)
-    if not root.built:
-        raise SystemExit(f"no Asterisk root at {root.path}: build it first (`cti asterisk build`)")
-    say("waiting for exclusive use of the Asterisk root (tests may hold it)")
-    waited = time.monotonic()
-    await asyncio.to_thread(root.acquire)
-    lock_wait = time.monotonic() - waited
+    root, lock_wait = await acquire_root(settings, say)
     say(f"got the Asterisk root after {lock_wait:.1f} s")
     loadavg_start = [round(x, 2) for x in os.getloadavg()]
     bench = Bench(args, settings, root)
@@ -1051,7 +958,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         with contextlib.suppress(Exception):
             await bench.stop_cti()
         with contextlib.suppress(Exception):
-            await _drop_redis_keys(url, settings.redis_prefix)
+            await drop_redis_keys(url, settings.redis_prefix)
         try:
             await asyncio.to_thread(root.stop)
         finally:
