@@ -12,18 +12,27 @@ time: chunk *i* arrives at (i + 1) x 20 ms, is processed when it has arrived and
 CPU time), and the decision is ready when ``finish()`` returns; latency = decision time - the true end of speech
 in the clip. RTF = CPU time / audio time. Out-of-grammar sentences, noise and silence must give intent None
 (``false_accepts``). Progress on stderr; one JSON object as the last line of stdout.
+
+Rejection is applied here, not in the recognizer (which runs with ``reject_below`` 0), so that one run gives both
+numbers: ``accuracy_raw`` is the top-1 intent before rejection, ``accuracy`` after it (a correct intent whose
+confidence is below ``--reject-below`` counts as an error, as it would in the IVR); ``rejection_curve`` repeats
+the accuracy and the false accepts for other thresholds, to calibrate on. Tune on one seed, report on another:
+``--seed`` draws a different corpus (voices, speeds, pitches, noise).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
 import time
 import wave
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,39 +45,45 @@ from cti.ivr.asr import MENUS, Grammar, PocketSphinxOptions, PocketSphinxRecogni
 from cti.ivr.audio import EnergyVad, SpeechEnd  # noqa: E402
 
 CHUNK_MS = 20
+CURVE = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def _pcm(path: Path) -> bytes:
     with wave.open(str(path)) as f:
-        return f.readframes(f.getnframes())
+        frames: bytes = f.readframes(f.getnframes())
+        return frames
 
 
 def run_one(recognizer: Recognizer, grammar: Grammar, language: str, pcm: bytes, rate: int,
-            speech_end_ms: int | None) -> dict[str, Any]:
-    """Stream one clip; returns the result, CPU seconds, audio seconds and the simulated decision latency."""
+            speech_end_ms: int | None, clock_fn: Callable[[], float] = time.thread_time) -> dict[str, Any]:
+    """Stream one clip; returns the result, CPU seconds, audio seconds and the simulated decision latency.
+
+    ``clock_fn`` measures the work: the thread's CPU time by default (what a core of its own would take, whatever
+    else the machine runs), ``time.perf_counter`` for wall-clock time on this machine as it is.
+    """
     chunk = rate * CHUNK_MS // 1000 * 2
     vad = EnergyVad(sample_rate=rate)
     clock = 0.0  # simulated time (s) when the pipeline is free
     cpu = 0.0
-    start = time.perf_counter()
+    start = clock_fn()
     session = recognizer.start(grammar, language, sample_rate=rate)  # type: ignore[arg-type]
-    cpu += time.perf_counter() - start
+    cpu += clock_fn() - start
     fed = 0
     for n, offset in enumerate(range(0, len(pcm), chunk)):
         piece = pcm[offset:offset + chunk]
         arrival = (n + 1) * CHUNK_MS / 1000
-        t0 = time.perf_counter()
+        t0 = clock_fn()
         session.feed(piece)
         ended = any(isinstance(e, SpeechEnd) for e in vad.feed(piece))
-        spent = time.perf_counter() - t0
+        spent = clock_fn() - t0
         cpu += spent
         clock = max(clock, arrival) + spent
         fed += len(piece)
         if ended:
             break
-    t0 = time.perf_counter()
+    t0 = clock_fn()
     result = session.finish()
-    spent = time.perf_counter() - t0
+    spent = clock_fn() - t0
     cpu += spent
     clock += spent
     latency = (clock - speech_end_ms / 1000) if speech_end_ms is not None else None
@@ -93,35 +108,32 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=defaults.scale)
     parser.add_argument("--reject-below", type=float, default=defaults.reject_below)
     parser.add_argument("--details", type=Path, help="write every utterance's outcome (JSON lines) here")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="time the decoding by the thread's CPU time (default) or by the wall clock")
     args = parser.parse_args()
     takes = 2 if args.quick else 7
     index = asr_corpus.build(args.corpus, seed=args.seed, takes=takes)
-    options = PocketSphinxOptions(topn=args.topn, offset=args.offset, scale=args.scale,
-                                  reject_below=args.reject_below)
+    threshold = args.reject_below
+    clock_fn = time.thread_time if args.clock == "cpu" else time.perf_counter
+    options = PocketSphinxOptions(topn=args.topn, offset=args.offset, scale=args.scale, reject_below=0.0)
     recognizer = PocketSphinxRecognizer(options)
     recognizer.warm_up()
     grammars = {(menu, lang): Grammar.of(MENUS[menu][lang]) for menu in MENUS for lang in ("id", "en")}
-    groups: dict[tuple[str, int], dict[str, Any]] = defaultdict(
-        lambda: {"n": 0, "correct": 0, "rejected": 0, "wrong": 0, "cpu": 0.0, "audio": 0.0, "latency": []})
-    oog: dict[str, dict[str, int]] = defaultdict(lambda: {"n": 0, "false_accepts": 0})
+    outcomes: list[Outcome] = []
+    timing: dict[tuple[str, int], dict[str, Any]] = defaultdict(lambda: {"cpu": 0.0, "audio": 0.0, "latency": []})
     details = args.details.open("w") if args.details else None
     started = time.monotonic()
     for count, item in enumerate(index["items"]):
         grammar = grammars[(item["menu"], item["language"])]
         for snr, name in item["files"].items():
             out = run_one(recognizer, grammar, item["language"], _pcm(args.corpus / name), index["rate"],
-                          item["speech_end_ms"])
+                          item["speech_end_ms"], clock_fn)
             result = out["result"]
-            if item["intent"] is None:
-                stats = oog[f"{item['language']}/{snr}db"]
-                stats["n"] += 1
-                stats["false_accepts"] += result.intent is not None
-            else:
-                group = groups[(item["language"], int(snr))]
-                group["n"] += 1
-                group["correct"] += result.intent == item["intent"]
-                group["rejected"] += result.intent is None
-                group["wrong"] += result.intent not in (None, item["intent"])
+            kind = "phrase" if item["intent"] is not None else "out_of_grammar"
+            outcomes.append(Outcome(kind, item["language"], int(snr), item["intent"], result.intent,
+                                    result.confidence))
+            if item["intent"] is not None:
+                group = timing[(item["language"], int(snr))]
                 group["cpu"] += out["cpu"]
                 group["audio"] += out["audio"]
                 group["latency"].append(out["latency"])
@@ -131,32 +143,81 @@ def main() -> None:
                                           "heard": result.text, "confidence": result.confidence}) + "\n")
         if count % 50 == 0:
             print(f"{count}/{len(index['items'])} utterances, {time.monotonic() - started:.0f} s", file=sys.stderr)
-    extras = {"noise": {"n": 0, "false_accepts": 0}, "silence": {"n": 0, "false_accepts": 0}}
     for extra in index["extras"]:
         for menu in MENUS:
             for lang in ("id", "en"):
                 out = run_one(recognizer, grammars[(menu, lang)], lang, _pcm(args.corpus / extra["file"]),
                               index["rate"], None)
-                extras[extra["kind"]]["n"] += 1
-                extras[extra["kind"]]["false_accepts"] += out["result"].intent is not None
-    report: dict[str, Any] = {"benchmark": "asr", "engine": "pocketsphinx", "seed": args.seed, "takes": takes,
-                              "options": {"topn": options.topn, "offset": options.offset, "scale": options.scale,
-                                          "reject_below": options.reject_below},
-                              "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-                              "results": [], "out_of_grammar": dict(oog), **extras}
-    for (language, snr), group in sorted(groups.items()):
+                outcomes.append(Outcome(extra["kind"], lang, None, None, out["result"].intent,
+                                        out["result"].confidence))
+    if details:
+        details.close()
+    report: dict[str, Any] = {
+        "benchmark": "asr", "engine": "pocketsphinx", "seed": args.seed, "takes": takes,
+        "options": {"topn": options.topn, "offset": options.offset, "scale": options.scale,
+                    "reject_below": threshold, "denoise": options.denoise, "decode_rate": options.decode_rate},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "clock": args.clock,
+        "results": [], "false_accepts": _false_accepts(outcomes, threshold),
+        "rejection_curve": [{"reject_below": t, "accuracy": _accuracy(outcomes, t),
+                             "false_accepts": _false_accepts(outcomes, t)["total"]} for t in CURVE],
+    }
+    for (language, snr), group in sorted(timing.items()):
+        mine = [o for o in outcomes if o.kind == "phrase" and (o.language, o.snr) == (language, snr)]
         latencies = [x for x in group["latency"] if x is not None]
         report["results"].append({
-            "language": language, "engine": "pocketsphinx", "snr_db": snr, "utterances": group["n"],
-            "accuracy": round(group["correct"] / group["n"], 4), "rejected": group["rejected"],
-            "wrong": group["wrong"], "rtf": round(group["cpu"] / group["audio"], 4),
+            "language": language, "engine": "pocketsphinx", "snr_db": snr, "utterances": len(mine),
+            "accuracy_raw": _ratio(sum(o.got == o.want for o in mine), len(mine)),
+            "accuracy": _ratio(sum(o.accepted(threshold) and o.got == o.want for o in mine), len(mine)),
+            "rejected": sum(not o.accepted(threshold) for o in mine),
+            "wrong": sum(o.accepted(threshold) and o.got != o.want for o in mine),
+            "rtf": round(group["cpu"] / group["audio"], 4),
             "decision_ms_p50": _pct(latencies, 0.5), "decision_ms_p99": _pct(latencies, 0.99),
             "decision_ms_mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
         })
-    if details:
-        details.close()
     print(json.dumps(report))
 
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One clip's decision before rejection: ``kind`` is phrase, out_of_grammar, noise or silence."""
+
+    kind: str
+    language: str
+    snr: int | None
+    want: str | None
+    got: str | None
+    confidence: float
+
+    def accepted(self, threshold: float) -> bool:
+        return self.got is not None and self.confidence >= threshold
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _accuracy(outcomes: list[Outcome], threshold: float) -> dict[str, float | None]:
+    """Top-1 accuracy after rejection at ``threshold``, per language and SNR."""
+    out: dict[str, float | None] = {}
+    for key in sorted({(o.language, o.snr) for o in outcomes if o.kind == "phrase"}):
+        mine = [o for o in outcomes if o.kind == "phrase" and (o.language, o.snr) == key]
+        out[f"{key[0]}/{key[1]}db"] = _ratio(sum(o.accepted(threshold) and o.got == o.want for o in mine), len(mine))
+    return out
+
+
+def _false_accepts(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
+    """Clips that must give no intent and gave one, after rejection at ``threshold`` (and before: ``raw``)."""
+    out: dict[str, Any] = {}
+    for o in outcomes:
+        if o.kind == "phrase":
+            continue
+        key = f"{o.kind}/{o.language}/{o.snr}db" if o.snr is not None else f"{o.kind}/{o.language}"
+        stats = out.setdefault(key, {"n": 0, "false_accepts": 0, "raw": 0})
+        stats["n"] += 1
+        stats["false_accepts"] += o.accepted(threshold)
+        stats["raw"] += o.got is not None
+    out["total"] = sum(v["false_accepts"] for v in out.values())
+    return out
 
 if __name__ == "__main__":
     main()

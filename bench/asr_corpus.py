@@ -87,7 +87,8 @@ def _mix(clean: np.ndarray[Any, Any], snr: float, rng: np.random.Generator) -> n
     active = clean[np.abs(clean) > 0.02 * np.abs(clean).max()]
     noise = _bandpass(rng.standard_normal(len(clean)))
     noise *= np.sqrt(np.mean(active**2) / 10 ** (snr / 10) / np.mean(noise**2))
-    return clean + noise
+    mixed: np.ndarray[Any, Any] = clean + noise
+    return mixed
 
 
 def build(out: Path, *, seed: int = 1, takes: int = 7) -> dict[str, Any]:
@@ -98,8 +99,8 @@ def build(out: Path, *, seed: int = 1, takes: int = 7) -> dict[str, Any]:
     for language in ("id", "en"):
         jobs: list[tuple[str, str, str | None]] = []
         for menu_name, menu in MENUS.items():
-            for phrase, intent in menu[language].items():
-                jobs += [(menu_name, phrase, intent)] * takes
+            for phrase, meaning in menu[language].items():
+                jobs += [(menu_name, phrase, meaning)] * takes
         jobs += [("main", text, None) for text in OUT_OF_GRAMMAR[language]]
         for menu_name, text, intent in jobs:
             variant = rng.choice(VARIANTS)
