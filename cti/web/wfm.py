@@ -1,14 +1,18 @@
 """Workforce management over HTTP: staffing, forecasts from the interaction history, schedules, adherence.
 
-Supervisors and admins only. Bodies are validated by the pydantic models below (they are also the OpenAPI
-schemas); the core's :class:`~cti.wfm.WfmError` becomes 422. Staffing, forecasts and schedules are computed
-in a worker thread so the event loop keeps serving calls meanwhile.
+Supervisors and admins only, and a supervisor with a scope only for the queues and teams in it: a queue
+outside it is refused (403), and schedules and adherence show only what is inside it (the queues covered, the
+agents of its teams or working its queues). Bodies are validated by the pydantic models below (they are also
+the OpenAPI schemas); the core's :class:`~cti.wfm.WfmError` becomes 422. Staffing, forecasts and schedules
+are computed in a worker thread so the event loop keeps serving calls meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,10 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, model_validator
 
+from cti.storage import UserRecord
 from cti.web.auth import require_role
 from cti.web.bodies import read_json
 from cti.web.keys import CONTROLLER, DATABASE
 from cti.web.openapi import operation, path_param, query_param
+from cti.web.scope import can_see_agent, can_see_queue, require_queue
 from cti.wfm import (
     AgentAvailability,
     AgentShift,
@@ -40,13 +46,20 @@ from cti.wfm import (
     staff_batch,
 )
 from cti.wfm.adherence import AgentAdherence
+from cti.wfm.shifts import Activity
 from cti.wfm.store import ScheduleSummary, StoredSchedule, WfmStore
 
 __all__ = [
+    "WfmActivityNow",
+    "WfmAdherence",
+    "WfmAdherenceAgent",
+    "WfmAdherenceException",
     "WfmBreakRule",
     "WfmForecastQuery",
     "WfmScheduleAgent",
     "WfmScheduleCreate",
+    "WfmScheduleList",
+    "WfmScheduleSummary",
     "WfmShiftPattern",
     "WfmStaffing",
     "WfmStaffingBatch",
@@ -61,6 +74,7 @@ routes = web.RouteTableDef()
 STAFF: Final = ("supervisor", "admin")
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _SKILL = r"^[a-z0-9_-]{1,32}$"
+_QUEUE = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
 class _Body(BaseModel):
@@ -86,6 +100,8 @@ class WfmStaffing(WfmTargets):
     interval_minutes: float = Field(default=30, gt=0, le=1440)
     aht_seconds: float = Field(gt=0, le=86400)
     start: AwareDatetime | None = Field(default=None, description="a label echoed back")
+    queue: str | None = Field(default=None, pattern=_QUEUE,
+                              description="the queue staffed, echoed back: must be in a supervisor's scope")
 
 
 class WfmStaffingBatch(_Body):
@@ -97,7 +113,7 @@ class WfmStaffingQuery(RootModel[WfmStaffingBatch | WfmStaffing]):
 
 
 class WfmForecastQuery(_Body):
-    queue: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    queue: str = Field(pattern=_QUEUE, description="must be in a supervisor's scope")
     start: date = Field(description="first day of history (local)")
     end: date = Field(description="day after the last day of history (local)")
     timezone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. Asia/Jakarta")
@@ -147,40 +163,118 @@ class WfmScheduleCreate(_Body):
     time_limit_seconds: float = Field(default=20.0, gt=0, le=120)
 
 
-schemas: tuple[type[BaseModel], ...] = (WfmStaffingQuery, WfmForecastQuery, WfmScheduleCreate)
-_STAFF_ROLES: Final = "supervisor, admin"
+# -- answers (documentation only: the handlers build plain JSON, these models describe it in OpenAPI) ------------
+class WfmScheduleSummary(BaseModel):
+    schedule_id: int
+    name: str
+    start: AwareDatetime
+    end: AwareDatetime
+    interval_minutes: int
+    status: str = Field(description="optimal, or time_limit when the best schedule found in time was kept")
+    objective: float
+    shift_count: int = Field(description="the shifts shown: a supervisor with a scope sees those in it")
+    created_at: AwareDatetime
+
+
+class WfmScheduleList(BaseModel):
+    schedules: list[WfmScheduleSummary] = Field(description="newest first")
+
+
+class WfmActivityNow(BaseModel):
+    kind: Literal["work", "break"]
+    skill: str | None = Field(description="the queue worked, when the schedule assigned one")
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class WfmAdherenceException(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime
+    expected: Literal["work", "break"]
+    state: str = Field(description="the agent's state meanwhile")
+
+
+class WfmAdherenceAgent(BaseModel):
+    agent_id: str
+    name: str | None = Field(description="the agent's name, if the call center knows the agent")
+    team: str | None
+    queues: list[str] = Field(description="the queues the agent is scheduled to work today")
+    activity_now: WfmActivityNow | None = Field(description="what the schedule says now; null off shift")
+    expected_now: Literal["work", "break", "off"]
+    state_now: str = Field(description="the agent's state now: ready, ringing, on_call, wrap_up, not_ready, "
+                                       "logged_out")
+    in_adherence_now: bool | None = Field(description="null off shift")
+    adherence: float | None = Field(description="share of the scheduled time so far in adherence, 0 to 1; "
+                                                "null before any time was scheduled")
+    adherence_percent: float | None = Field(description="the same in percent, one decimal")
+    scheduled_minutes: float = Field(description="scheduled time from the day's start to now")
+    in_adherence_minutes: float
+    out_of_adherence_minutes: float
+    exceptions: list[WfmAdherenceException] = Field(description="runs out of adherence longer than the grace")
+
+
+class WfmAdherence(BaseModel):
+    """Today's adherence (the local day of ``at`` in ``timezone``), per scheduled agent in the caller's scope."""
+
+    schedule: WfmScheduleSummary | None = Field(description="the newest schedule covering the day; null: none")
+    at: AwareDatetime
+    day_start: AwareDatetime
+    agents: list[WfmAdherenceAgent] = Field(description="by agent id")
+
+
+schemas: tuple[type[BaseModel], ...] = (WfmStaffingQuery, WfmForecastQuery, WfmScheduleCreate, WfmAdherence,
+                                        WfmScheduleList)
+_STAFF_ROLES: Final = "supervisor (queues and teams of their scope), admin"
+
+
+def _answers(op: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """``op`` with its success response described by ``model``."""
+    for status, response in op["responses"].items():
+        if status.startswith("2"):
+            response["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+    return op
+
+
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/wfm/staffing": {"post": operation(
         "Agents needed for one interval or many (Erlang C, or Erlang A with patience), with the service level, "
-        "P(wait), ASA, occupancy and abandonment they give", roles=_STAFF_ROLES, body="WfmStaffingQuery")},
+        "P(wait), ASA, occupancy and abandonment they give; an interval naming a queue outside the "
+        "supervisor's scope is refused", roles=_STAFF_ROLES, body="WfmStaffingQuery")},
     "/api/wfm/forecast": {"post": operation(
         "Forecast a queue's volume and AHT per interval from its stored interactions; the model is chosen by "
         "a holdout backtest (WAPE/MAPE reported); optionally staffed per interval", roles=_STAFF_ROLES,
         body="WfmForecastQuery")},
     "/api/wfm/schedules": {
-        "post": operation("Solve shift schedules for a staffing requirement (HiGHS) and store them",
+        "post": operation("Solve shift schedules for a staffing requirement (HiGHS) and store them; every "
+                          "queue required and every agent must be in the supervisor's scope",
                           roles=_STAFF_ROLES, body="WfmScheduleCreate", ok=201),
-        "get": operation("Stored schedules, newest first (times shown in the time zone asked for)",
-                         roles=_STAFF_ROLES, params=[query_param("from"), query_param("to"),
-                                                     query_param("limit", "integer"), query_param("timezone")],
-                         errors=(400,)),
+        "get": _answers(operation(
+            "Stored schedules, newest first (times shown in the time zone asked for); a supervisor with a scope "
+            "sees those covering their queues or shifts of their agents", roles=_STAFF_ROLES,
+            params=[query_param("from"), query_param("to"), query_param("limit", "integer"),
+                    query_param("timezone")], errors=(400,)), WfmScheduleList),
     },
     "/api/wfm/schedules/{schedule_id}": {"get": operation(
-        "One stored schedule: shifts with breaks and skills, coverage per interval", roles=_STAFF_ROLES,
+        "One stored schedule: shifts with breaks and skills, coverage per interval (for a supervisor with a "
+        "scope, the queues and agents in it; 403 when none are)", roles=_STAFF_ROLES,
         params=[path_param("schedule_id"), query_param("timezone")], errors=(400, 404))},
-    "/api/wfm/adherence": {"get": operation(
-        "Each scheduled agent's adherence today so far (the newest schedule covering the day) and right now",
-        roles=_STAFF_ROLES, params=[query_param("at"), query_param("timezone"),
-                                    query_param("grace_seconds", "number")], errors=(400,))},
+    "/api/wfm/adherence": {"get": _answers(operation(
+        "Each scheduled agent's adherence today so far (the newest schedule covering the day) and right now: "
+        "the activity scheduled now, the state now, in adherence or not, the adherence share and percentage, "
+        "the exceptions. Only agents in the supervisor's scope (their teams, or working their queues today); "
+        "queue= narrows to the agents scheduled on that queue (403 outside the scope)", roles=_STAFF_ROLES,
+        params=[query_param("at"), query_param("timezone"), query_param("grace_seconds", "number"),
+                query_param("queue")], errors=(400,)), WfmAdherence)},
 }
 
 
 # -- staffing --------------------------------------------------------------------------------------------
 @routes.post("/api/wfm/staffing")
 async def staffing(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
+    user = require_role(request, *STAFF)
     query = WfmStaffingQuery.model_validate(await read_json(request)).root
     items = query.intervals if isinstance(query, WfmStaffingBatch) else [query]
+    _require_queues(user, (item.queue for item in items if item.queue is not None))
     # In a worker thread: thousands of Erlang A intervals take seconds, and calls keep arriving meanwhile.
     results = await asyncio.to_thread(
         _staff, [_request(item, item.calls, item.interval_minutes, item.aht_seconds) for item in items])
@@ -190,6 +284,8 @@ async def staffing(request: web.Request) -> web.Response:
 
 def _staff_view(item: WfmStaffing, result: StaffingResult) -> dict[str, Any]:
     view = _result_view(result)
+    if item.queue is not None:
+        view = {"queue": item.queue, **view}
     if item.start is not None:
         view = {"start": item.start.isoformat(), **view}
     return view
@@ -225,8 +321,9 @@ def _metrics_view(metrics: QueueMetrics) -> dict[str, Any]:
 # -- forecast --------------------------------------------------------------------------------------------
 @routes.post("/api/wfm/forecast")
 async def forecast(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
+    user = require_role(request, *STAFF)
     body = WfmForecastQuery.model_validate(await read_json(request))
+    require_queue(user, body.queue)
     zone = _zone(body.timezone)
     start = datetime(body.start.year, body.start.month, body.start.day, tzinfo=zone)
     days = (body.end - body.start).days
@@ -267,8 +364,13 @@ def _forecast_view(result: Forecast, targets: WfmTargets | None, history_calls: 
 # -- schedules -------------------------------------------------------------------------------------------
 @routes.post("/api/wfm/schedules")
 async def create_schedule(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
+    user = require_role(request, *STAFF)
     body = WfmScheduleCreate.model_validate(await read_json(request))
+    _require_queues(user, body.requirements)
+    teams = _teams(request)
+    for agent in body.agents:
+        if not can_see_agent(user, agent.agent_id, teams.get(agent.agent_id), agent.skills):
+            raise web.HTTPForbidden(reason=f"agent {agent.agent_id!r} is outside {user.name!r}'s scope")
     problem = ScheduleProblem(
         start=body.start, interval_minutes=body.interval_minutes,
         requirements={skill: tuple(values) for skill, values in body.requirements.items()},
@@ -293,7 +395,7 @@ async def create_schedule(request: web.Request) -> web.Response:
 
 @routes.get("/api/wfm/schedules")
 async def list_schedules(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
+    user = require_role(request, *STAFF)
     zone = _zone(request.query.get("timezone", "UTC"))
     low, high = _when(request, "from"), _when(request, "to")
     window = None
@@ -302,20 +404,72 @@ async def list_schedules(request: web.Request) -> web.Response:
     raw = request.query.get("limit", "100")
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
         raise web.HTTPBadRequest(reason="limit must be an integer from 1 to 1000")
-    summaries = await WfmStore(request.app[DATABASE]).list_schedules(overlapping=window, limit=int(raw))
-    return web.json_response({"schedules": [_summary_view(s, zone) for s in summaries]})
+    limit, store = int(raw), WfmStore(request.app[DATABASE])
+    if not _scoped(user):
+        summaries = await store.list_schedules(overlapping=window, limit=limit)
+        return web.json_response({"schedules": [_summary_view(s, zone) for s in summaries]})
+    # A supervisor with a scope sees the schedules with something in it, counted by what they see.
+    teams, offset = _teams(request), 0
+    shown: list[ScheduleSummary] = []
+    while len(shown) < limit:
+        page = await store.list_schedules(overlapping=window, limit=limit, offset=offset)
+        for stored in await store.get_schedules([summary.schedule_id for summary in page]):
+            visible = _in_scope(user, stored, teams)
+            if visible is not None and len(shown) < limit:
+                shown.append(visible.summary)
+        if len(page) < limit:
+            break
+        offset += limit
+    return web.json_response({"schedules": [_summary_view(s, zone) for s in shown]})
 
 
 @routes.get("/api/wfm/schedules/{schedule_id}")
 async def get_schedule(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
+    user = require_role(request, *STAFF)
     zone = _zone(request.query.get("timezone", "UTC"))
     raw = request.match_info["schedule_id"]
     stored = await WfmStore(request.app[DATABASE]).get_schedule(int(raw)) if raw.isascii() and raw.isdigit() \
         and len(raw) < 10 else None
     if stored is None:
         raise web.HTTPNotFound(reason=f"no schedule {raw!r}")
-    return web.json_response(_schedule_view(stored, zone))
+    visible = _in_scope(user, stored, _teams(request))
+    if visible is None:
+        raise web.HTTPForbidden(reason=f"schedule {stored.summary.schedule_id} is outside {user.name!r}'s scope")
+    return web.json_response(_schedule_view(visible, zone))
+
+
+def _scoped(user: UserRecord) -> bool:
+    """A supervisor limited to some queues and teams (an admin, or a supervisor without a scope, sees all)."""
+    return user.role != "admin" and user.scope is not None
+
+
+def _require_queues(user: UserRecord, queues: Iterable[str]) -> None:
+    for queue in sorted(set(queues)):
+        require_queue(user, queue)
+
+
+def _teams(request: web.Request) -> dict[str, str | None]:
+    """Each known agent's team, from the call center's agents (their routing profiles)."""
+    return {agent_id: agent.team for agent_id, agent in request.app[CONTROLLER].core.agents.items()}
+
+
+def _shift_queues(shifts: Iterable[AgentShift]) -> set[str]:
+    return {a.skill for shift in shifts for a in shift.activities if a.kind == "work" and a.skill is not None}
+
+
+def _in_scope(user: UserRecord, stored: StoredSchedule, teams: Mapping[str, str | None]) -> StoredSchedule | None:
+    """What of ``stored`` the user may see: the coverage of their queues, the shifts of agents of their teams or
+    working their queues in it; ``None`` when that is nothing. Everything for the unscoped."""
+    if not _scoped(user):
+        return stored
+    schedule = stored.schedule
+    coverage = tuple(row for row in schedule.coverage if can_see_queue(user, row.skill))
+    shifts = tuple(shift for shift in schedule.shifts
+                   if can_see_agent(user, shift.agent_id, teams.get(shift.agent_id), _shift_queues([shift])))
+    if not coverage and not shifts:
+        return None
+    return StoredSchedule(replace(stored.summary, shifts=len(shifts)),
+                          replace(schedule, coverage=coverage, shifts=shifts))
 
 
 def _summary_view(summary: ScheduleSummary, zone: tzinfo) -> dict[str, Any]:
@@ -348,21 +502,35 @@ _HISTORY_LIMIT: Final = 1000
 
 @routes.get("/api/wfm/adherence")
 async def get_adherence(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
+    user = require_role(request, *STAFF)
     zone = _zone(request.query.get("timezone", "UTC"))
     now = _when(request, "at") or datetime.now(UTC)
     grace = _number(request, "grace_seconds", 0.0)
+    queue = request.query.get("queue")
+    if queue is not None:
+        require_queue(user, queue)
     local = now.astimezone(zone)
     day_start = datetime(local.year, local.month, local.day, tzinfo=zone)
     day_end = day_start + timedelta(days=1)
+    answer: dict[str, Any] = {"schedule": None, "at": _iso(now, zone), "day_start": day_start.isoformat(),
+                              "agents": []}
     db = request.app[DATABASE]
     stored = await WfmStore(db).current_schedule(day_start, day_end)
-    if stored is None:
-        return web.json_response({"schedule": None, "at": _iso(now, zone), "agents": []})
-    shifts = [s for s in stored.schedule.shifts if s.start < day_end and s.end > day_start]
+    teams = _teams(request)
+    visible = None if stored is None else _in_scope(user, stored, teams)
+    if visible is None:
+        return web.json_response(answer)
+    answer["schedule"] = _summary_view(visible.summary, zone)
+    today: dict[str, list[AgentShift]] = {}
+    for shift in visible.schedule.shifts:
+        if shift.start < day_end and shift.end > day_start:
+            today.setdefault(shift.agent_id, []).append(shift)
+    queues = {agent_id: _shift_queues(shifts) for agent_id, shifts in today.items()}
+    if queue is not None:
+        today = {agent_id: shifts for agent_id, shifts in today.items() if queue in queues[agent_id]}
     live = request.app[CONTROLLER].core.agents
     changes: list[_Change] = []
-    for agent_id in sorted({s.agent_id for s in shifts}):
+    for agent_id in sorted(today):
         history = await db.agent_state_history(agent_id, limit=_HISTORY_LIMIT)
         changes.extend(_Change(h.agent_id, h.state, h.at) for h in history)
         agent = live.get(agent_id)
@@ -371,12 +539,14 @@ async def get_adherence(request: web.Request) -> web.Response:
                 not history or agent.state_since > history[-1].at):
             changes.append(_Change(agent_id, agent.state.value, agent.state_since))
     try:
-        rows = adherence(shifts, changes, start=day_start, now=now, grace_seconds=grace)
+        rows = adherence([s for shifts in today.values() for s in shifts], changes, start=day_start, now=now,
+                         grace_seconds=grace)
     except WfmError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from exc
-    names = {agent_id: agent.name for agent_id, agent in live.items()}
-    return web.json_response({"schedule": _summary_view(stored.summary, zone), "at": _iso(now, zone),
-                              "agents": [_adherence_view(row, names.get(row.agent_id), zone) for row in rows]})
+    names = {agent_id: agent.name or None for agent_id, agent in live.items()}
+    answer["agents"] = [_adherence_view(row, names.get(row.agent_id), teams.get(row.agent_id),
+                                        sorted(queues[row.agent_id]), zone) for row in rows]
+    return web.json_response(answer)
 
 
 class _Change:
@@ -386,17 +556,28 @@ class _Change:
         self.agent_id, self.state, self.at = agent_id, state, at
 
 
-def _adherence_view(row: AgentAdherence, name: str | None, zone: tzinfo) -> dict[str, Any]:
+def _adherence_view(row: AgentAdherence, name: str | None, team: str | None, queues: list[str],
+                    zone: tzinfo) -> dict[str, Any]:
+    """One agent, as WfmAdherenceAgent describes it."""
+    share = row.adherence
     return {
-        "agent_id": row.agent_id, "name": name,
+        "agent_id": row.agent_id, "name": name, "team": team, "queues": queues,
+        "activity_now": _activity_view(row.activity_now, zone), "expected_now": row.expected_now,
+        "state_now": row.state_now, "in_adherence_now": row.in_adherence_now,
+        "adherence": share, "adherence_percent": None if share is None else round(share * 100, 1),
         "scheduled_minutes": round(row.scheduled_seconds / 60, 2),
         "in_adherence_minutes": round(row.in_adherence_seconds / 60, 2),
         "out_of_adherence_minutes": round(row.out_of_adherence_seconds / 60, 2),
-        "adherence": row.adherence, "expected_now": row.expected_now, "state_now": row.state_now,
-        "in_adherence_now": row.in_adherence_now,
         "exceptions": [{"start": _iso(e.start, zone), "end": _iso(e.end, zone), "expected": e.expected,
                         "state": e.state} for e in row.exceptions],
     }
+
+
+def _activity_view(activity: Activity | None, zone: tzinfo) -> dict[str, Any] | None:
+    if activity is None:
+        return None
+    return {"kind": activity.kind, "skill": activity.skill, "start": _iso(activity.start, zone),
+            "end": _iso(activity.end, zone)}
 
 
 # -- helpers ---------------------------------------------------------------------------------------------

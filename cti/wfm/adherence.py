@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Final, Literal, Protocol
 
 from cti.wfm.errors import WfmError
-from cti.wfm.shifts import AgentShift
+from cti.wfm.shifts import Activity, AgentShift
 
 __all__ = ["WORKING_STATES", "AdherenceException", "AgentAdherence", "StateChange", "adherence"]
 
@@ -59,6 +59,8 @@ class AgentAdherence:
     in_adherence_now: bool | None
     """``None`` when the agent is not scheduled now."""
     exceptions: tuple[AdherenceException, ...]
+    activity_now: Activity | None = None
+    """The scheduled activity at ``now`` (work on a queue, or a break); ``None`` off shift."""
 
     @property
     def adherence(self) -> float | None:
@@ -115,10 +117,11 @@ def _agent(agent_id: str, shifts: Sequence[AgentShift], changes: Sequence[tuple[
     out = sum(run.seconds for run in exceptions)
     state_now = _state_at(changes, now)
     expected_now: Expected = "off"
+    activity_now = None
     for shift in shifts:
         current = shift.activity_at(now)
         if current is not None:
-            expected_now = current.kind
+            expected_now, activity_now = current.kind, current
     return AgentAdherence(
         agent_id=agent_id,
         scheduled_seconds=scheduled,
@@ -128,6 +131,7 @@ def _agent(agent_id: str, shifts: Sequence[AgentShift], changes: Sequence[tuple[
         state_now=state_now,
         in_adherence_now=None if expected_now == "off" else _adherent(expected_now, state_now),
         exceptions=exceptions,
+        activity_now=activity_now,
     )
 
 

@@ -17,8 +17,7 @@ Derivations and sources: docs/wfm.md. Everything is in floats with log-space whe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 
@@ -30,10 +29,13 @@ __all__ = ["QueueMetrics", "erlang_a_metrics", "erlang_b", "erlang_c", "erlang_c
 _MAX_QUEUE_TERMS: Final = 4_000_000  # terms of the ASA sum: tens of milliseconds, 32 MB
 
 
-@dataclass(frozen=True, slots=True)
-class QueueMetrics:
+class QueueMetrics(NamedTuple):
     """How a queue performs with ``agents`` agents. ``asa_seconds`` is ``inf`` when no call is ever answered
-    in finite time (Erlang C with no more agents than Erlangs)."""
+    in finite time (Erlang C with no more agents than Erlangs).
+
+    A NamedTuple, not a frozen dataclass: as immutable, and the staffing search builds one per interval without
+    a setattr per field.
+    """
 
     agents: int
     traffic: float

@@ -9,8 +9,11 @@ Counts are rounded up exactly: the inputs are read as the decimals they were wri
 not the binary float just below it), so 21 agents at 30 % shrinkage is 21 / (7/10) = 30, never 31. Floats
 decide whenever they are clearly away from an integer; exact fractions only when a ratio lands on one.
 
-:func:`staff` is the scalar path; :func:`staff_batch` staffs many intervals at once with numpy (Erlang C
-vectorised across intervals; Erlang A intervals go through :func:`staff`) and gives the same counts.
+:func:`staff` is the scalar path, some microseconds per Erlang C interval whatever its size: Erlang B's inverse
+at the starting count comes from :func:`~cti.wfm._special.erlang_b_inverse_fast` (constant time for many agents,
+Temme's uniform expansion) and its recurrence carries it up from there. :func:`staff_batch` and
+:func:`staff_intervals` apply it to many intervals; :func:`staff_table` is the vectorised path (numpy columns,
+no object per interval, Erlang B by its recurrence), with the same counts.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Final, Literal
+from math import ceil, exp, floor
+from typing import Final, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from cti.wfm._special import log_erlang_b_inverse_table
-from cti.wfm.erlang import QueueMetrics, c_metrics_from_b, erlang_a_metrics, erlang_b
+from cti.wfm._special import TEMME_MIN_AGENTS, erlang_b_inverse_fast, log_erlang_b_inverse_table
+from cti.wfm.erlang import QueueMetrics, erlang_a_metrics
 from cti.wfm.errors import InfeasibleTarget, WfmError
 
 __all__ = [
@@ -45,9 +49,25 @@ Model = Literal["erlang_c", "erlang_a"]
 _TOLERANCE: Final = 1e-12  # a target met to the last bits of a float is met
 _NEAR_INTEGER: Final = 1e-9  # closer than this (relative) to an integer, floats cannot decide a rounding
 _MAX_EXTRA_AGENTS: Final = 100_000
+_INF: Final = math.inf
+# limited_by of an Erlang C search: the targets one agent fewer missed, or what set the start.
+_SERVICE_LEVEL_ONLY: Final[tuple[str, ...]] = ("service_level",)
+_ASA_ONLY: Final[tuple[str, ...]] = ("asa",)
+_SERVICE_LEVEL_AND_ASA: Final[tuple[str, ...]] = ("service_level", "asa")
+_STABILITY: Final[tuple[str, ...]] = ("stability",)
+_OCCUPANCY_ONLY: Final[tuple[str, ...]] = ("max_occupancy",)
+_STABILITY_AND_OCCUPANCY: Final[tuple[str, ...]] = ("stability", "max_occupancy")
+_NAN: Final = math.nan
+# n!/(n-j)! for j = n, ..., 0, per n below TEMME_MIN_AGENTS: 1/B(n) as a polynomial in 1/traffic.
+_FALLING_FACTORIALS: Final = tuple(tuple(float(math.perm(n, j)) for j in range(n, -1, -1))
+                                   for n in range(TEMME_MIN_AGENTS))
+# The tuple constructor itself: a NamedTuple's __new__ is a Python function around it.
+_new_tuple: Final = tuple.__new__
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made building the request
+# cost as much as staffing it. Nothing keeps requests by identity (the target cache keys on their values).
+@dataclass(slots=True, kw_only=True)
 class StaffingRequest:
     """One interval's workload and targets. Omitted targets are not checked."""
 
@@ -68,8 +88,8 @@ class StaffingRequest:
         return "erlang_c" if self.patience_seconds is None else "erlang_a"
 
 
-@dataclass(frozen=True, slots=True)
-class StaffingResult:
+# A NamedTuple rather than a frozen dataclass, as QueueMetrics: as immutable, and built without a setattr per field.
+class StaffingResult(NamedTuple):
     model: Model
     traffic: float
     """Offered load in Erlangs."""
@@ -131,32 +151,109 @@ def apply_shrinkage(agents: int, shrinkage: float) -> int:
     """Agents to schedule so that ``agents`` are left after ``shrinkage`` (a fraction in [0, 1))."""
     if not 0.0 <= shrinkage < 1.0:
         raise WfmError(f"shrinkage must be in [0, 1), not {shrinkage}")
-    if shrinkage == 0.0:
-        return agents
+    kept, kept_of = _kept(shrinkage)
+    return -(-agents * kept_of // kept)  # ceil(agents / (kept / kept_of)), in integers
+
+
+@functools.lru_cache(maxsize=256)
+def _kept(shrinkage: float) -> tuple[int, int]:
+    """The share left after ``shrinkage``, exactly, as (numerator, denominator): one shrinkage serves many calls."""
     kept = 1 - _exact(shrinkage)
-    return -(-agents * kept.denominator // kept.numerator)  # ceil(agents / kept), in integers
-
-
-def _bounds(request: StaffingRequest) -> tuple[float, int, int]:
-    """The traffic in Erlangs, the smallest stable count and the occupancy cap's floor (0 without one)."""
-    traffic = request.calls * request.aht_seconds / (request.interval_minutes * 60.0)
-    whole, floor = _exact_bounds(request.calls, request.aht_seconds, request.interval_minutes, request.max_occupancy)
-    # max(): the formulas need more agents than the float traffic too, should it round up onto an integer.
-    return traffic, max(whole, math.floor(traffic)) + 1, floor
+    return kept.numerator, kept.denominator
 
 
 def staff(request: StaffingRequest) -> StaffingResult:
     """The smallest number of agents meeting every target of ``request``, and what it gives."""
-    _validate(request)
-    traffic, stable, occupancy_floor = _bounds(request)
+    if request.patience_seconds is not None:
+        return _staff_erlang_a_interval(request, request.patience_seconds)
+    # Erlang C is the hot path (a plan staffs thousands of intervals): local variables only, the targets checked
+    # once per set of targets, and float arithmetic throughout (int-float operations are not specialised).
+    calls, minutes, aht = request.calls, request.interval_minutes, request.aht_seconds
+    within, occupancy = request.answer_within_seconds, request.max_occupancy
+    key = (request.service_level, within, request.asa_seconds, occupancy, request.shrinkage, request.max_abandon)
+    targets = _erlang_c_targets.get(key)
+    if targets is None:
+        targets = _check_erlang_c_targets(request, key)
+    level_min, asa_max, kept, kept_of = targets
+    # Positive and finite (a sum of non-negative numbers is finite when each is); NaN fails a comparison.
+    if not (calls >= 0.0 and minutes > 0.0 and aht > 0.0 and calls + minutes + aht < _INF):
+        _validate(request)
+    traffic = calls * aht / (minutes * 60.0)
     if traffic == 0.0:
         return _idle(request)
-    if request.patience_seconds is None:
-        agents, metrics, limits = _staff_erlang_c(request, traffic, stable, occupancy_floor)
+    # floor(traffic) and ceil(traffic / max_occupancy) in floats, unless within rounding of an integer:
+    # then exactly, from the decimals (42 Erlangs at 70 % is 60 agents, where 42 / 0.7 = 60.00000000000001).
+    whole = floor(traffic)
+    fraction = traffic - whole
+    if occupancy is None:
+        cap = 0
+        near = fraction * (1.0 - fraction) < _NEAR_INTEGER * (traffic + 1.0)  # fraction near 0 or 1
     else:
-        agents, metrics, limits = _staff_erlang_a(request, traffic, request.patience_seconds)
-    return StaffingResult(request.model, traffic, agents, apply_shrinkage(agents, request.shrinkage), metrics,
-                          limits)
+        load = traffic / occupancy
+        cap = ceil(load)
+        above = cap - load
+        # Either near an integer makes the product small (rarely both being merely close does: then exactly too).
+        near = fraction * (1.0 - fraction) * above * (1.0 - above) < _NEAR_INTEGER * (load + 1.0)
+    if near:
+        exact_whole, cap = _exact_bounds(calls, aht, minutes, occupancy)
+        # max(): the formulas need more agents than the float traffic too, should it round up onto an integer.
+        whole = max(whole, exact_whole)
+    stable = whole + 1
+    start = stable if stable >= cap else cap
+    # The search carries x = 1/B, Erlang B's inverse: its recurrence x(n) = 1 + x(n-1)·n/A and the wait
+    # probability n / ((n - A)·x + A) take fewer operations than B's own.
+    if start < TEMME_MIN_AGENTS:  # the recurrence unrolled: x(n) = Σ_j n!/(n-j)! A^-j, by Horner's rule
+        r = 1.0 / traffic
+        x = 0.0
+        for falling in _FALLING_FACTORIALS[start]:
+            x = x * r + falling
+    else:
+        x = erlang_b_inverse_fast(start, traffic)
+    # Up from the start, with the comparisons of _missed. The occupancy cap holds from the start on (start >=
+    # ceil(traffic / max_occupancy)): only the service level and the ASA can send the search up.
+    decay = -within / aht
+    agents, n = start, start + 0.0
+    last = n + _MAX_EXTRA_AGENTS
+    if asa_max == _INF:  # no ASA target, the usual case: the service level alone, in the fewest steps
+        while True:
+            spare = n - traffic
+            c = n / (spare * x + traffic)
+            service = 1.0 - c * exp(spare * decay)
+            if service >= level_min:
+                break
+            if n > last:
+                raise InfeasibleTarget("no number of agents meets the targets")
+            agents += 1
+            n += 1.0
+            x = x * n / traffic + 1.0
+        speed = c * aht / spare
+        missed = _SERVICE_LEVEL_ONLY
+    else:
+        below_service = below_speed = _NAN  # what one agent fewer gave
+        while True:
+            spare = n - traffic
+            c = n / (spare * x + traffic)
+            service = 1.0 - c * exp(spare * decay)
+            speed = c * aht / spare
+            if service >= level_min and speed <= asa_max:
+                break
+            if n > last:
+                raise InfeasibleTarget("no number of agents meets the targets")
+            below_service, below_speed = service, speed
+            agents += 1
+            n += 1.0
+            x = x * n / traffic + 1.0
+        missed = _ASA_ONLY if below_service >= level_min else \
+            _SERVICE_LEVEL_ONLY if below_speed <= asa_max else _SERVICE_LEVEL_AND_ASA
+    if agents > start:
+        limits = missed
+    elif start == stable:
+        limits = _STABILITY_AND_OCCUPANCY if start == cap else _STABILITY
+    else:
+        limits = _OCCUPANCY_ONLY
+    return _new_tuple(StaffingResult, (
+        "erlang_c", traffic, agents, -(-agents * kept_of // kept),
+        _new_tuple(QueueMetrics, (agents, traffic, service, c, speed, traffic / n, None)), limits))
 
 
 def staff_intervals(requests: Iterable[StaffingRequest]) -> list[StaffingResult]:
@@ -165,29 +262,12 @@ def staff_intervals(requests: Iterable[StaffingRequest]) -> list[StaffingResult]
 
 
 def staff_batch(requests: Sequence[StaffingRequest]) -> list[StaffingResult]:
-    """:func:`staff` for many intervals at once: the Erlang C ones vectorised with numpy, same counts."""
-    results: list[StaffingResult | None] = [None] * len(requests)
-    batch: list[int] = []
-    loads: list[float] = []
-    starts: list[int] = []
-    stables: list[int] = []
-    floors: list[int] = []
-    for i, request in enumerate(requests):
-        _validate(request)
-        traffic, stable, occupancy_floor = _bounds(request)
-        if request.patience_seconds is not None or traffic == 0.0:
-            results[i] = staff(request)
-            continue
-        batch.append(i)
-        loads.append(traffic)
-        stables.append(stable)
-        floors.append(occupancy_floor)
-        starts.append(max(stable, occupancy_floor))
-    if batch:
-        chosen = _erlang_c_batch([requests[i] for i in batch], loads, starts, stables, floors)
-        for i, result in zip(batch, chosen, strict=True):
-            results[i] = result
-    return [r for r in results if r is not None]
+    """:func:`staff` for many intervals, Erlang C and Erlang A mixed, in order.
+
+    With Erlang B in constant time the scalar path is cheaper per interval than assembling numpy columns and
+    result objects around them; :func:`staff_table` is the vectorised path when columns are what is wanted.
+    """
+    return [staff(request) for request in requests]
 
 
 def staff_table(calls: Sequence[float] | Floats, aht_seconds: Sequence[float] | Floats, *, interval_minutes: float,
@@ -260,63 +340,33 @@ def _idle(request: StaffingRequest) -> StaffingResult:
     return StaffingResult(request.model, 0.0, 0, 0, metrics, ())
 
 
-def _staff_erlang_c(request: StaffingRequest, traffic: float, stable: int,
-                    occupancy_floor: int) -> tuple[int, QueueMetrics, tuple[str, ...]]:
-    start = max(stable, occupancy_floor)
-    aht, within = request.aht_seconds, request.answer_within_seconds
-    # The same expressions and comparisons as c_metrics_from_b and _missed, without an object per step.
-    level = -math.inf if request.service_level is None else request.service_level - _TOLERANCE
-    asa = math.inf if request.asa_seconds is None else request.asa_seconds * (1 + _TOLERANCE)
-    occupancy = math.inf if request.max_occupancy is None else request.max_occupancy * (1 + _TOLERANCE)
-    agents = start
-    b = erlang_b(agents, traffic)
-    previous: float | None = None
-    while True:
-        spare = agents - traffic
-        c = agents * b / (agents - traffic * (1.0 - b))
-        if 1.0 - c * math.exp(-spare * within / aht) >= level and c * aht / spare <= asa \
-                and traffic / agents <= occupancy:
-            break
-        if agents > stable + _MAX_EXTRA_AGENTS:
-            raise InfeasibleTarget("no number of agents meets the targets")
-        previous = b
-        agents += 1
-        tb = traffic * b
-        b = tb / (agents + tb)
-    metrics = c_metrics_from_b(agents, traffic, b, aht, within)
-    if previous is not None:
-        return agents, metrics, tuple(_missed(request, c_metrics_from_b(agents - 1, traffic, previous, aht, within)))
-    limits: list[str] = []
-    if start == stable:
-        limits.append("stability")
-    if start == occupancy_floor:
-        limits.append("max_occupancy")
-    return agents, metrics, tuple(limits)
+# Erlang C targets already checked, by (service level, answer within, ASA, max occupancy, shrinkage,
+# max abandon): the service level and ASA as the search compares them, and the share kept after shrinkage
+# (numerator, denominator). The occupancy cap needs no comparison: it sets the start. A bounded memo, as the
+# lru_caches of the decimals: a plan staffs its intervals under one set of targets.
+_erlang_c_targets: Final[dict[tuple[float | None, ...], tuple[float, float, int, int]]] = {}
+_TARGET_SETS: Final = 256
 
 
-def _erlang_c_batch(requests: Sequence[StaffingRequest], loads: list[float], starts: list[int], stables: list[int],
-                    floors: list[int]) -> list[StaffingResult]:
-    """Erlang C staffing of many intervals as numpy arrays: the same recurrences and checks as the scalar path."""
-    agents, b, previous = _erlang_c_search(
-        np.array(loads), np.array(starts, dtype=np.int64), np.array([r.aht_seconds for r in requests]),
-        np.array([r.answer_within_seconds for r in requests]),
-        np.array([-math.inf if r.service_level is None else r.service_level for r in requests]),
-        np.array([math.inf if r.asa_seconds is None else r.asa_seconds for r in requests]),
-        np.array([math.inf if r.max_occupancy is None else r.max_occupancy for r in requests]))
-    results = []
-    for i, request in enumerate(requests):
-        n = int(agents[i])
-        # The reported metrics come from the scalar formulas (math.exp, not numpy's): identical to staff().
-        metrics = c_metrics_from_b(n, loads[i], float(b[i]), request.aht_seconds, request.answer_within_seconds)
-        if n > starts[i]:
-            limits = tuple(_missed(request, c_metrics_from_b(n - 1, loads[i], float(previous[i]),
-                                                             request.aht_seconds, request.answer_within_seconds)))
-        else:
-            limits = tuple(name for name, hit in (("stability", starts[i] == stables[i]),
-                                                  ("max_occupancy", starts[i] == floors[i])) if hit)
-        results.append(StaffingResult("erlang_c", loads[i], n, apply_shrinkage(n, request.shrinkage), metrics,
-                                      limits))
-    return results
+def _check_erlang_c_targets(request: StaffingRequest, key: tuple[float | None, ...]) -> tuple[float, float, int, int]:
+    _validate(request)
+    level, asa = request.service_level, request.asa_seconds
+    kept, kept_of = _kept(request.shrinkage)
+    targets = (-_INF if level is None else level - _TOLERANCE, _INF if asa is None else asa * (1 + _TOLERANCE),
+               kept, kept_of)
+    if len(_erlang_c_targets) >= _TARGET_SETS:  # plans reuse a handful of target sets; never grow without bound
+        _erlang_c_targets.clear()
+    _erlang_c_targets[key] = targets
+    return targets
+
+
+def _staff_erlang_a_interval(request: StaffingRequest, patience: float) -> StaffingResult:
+    _validate(request)
+    traffic = request.calls * request.aht_seconds / (request.interval_minutes * 60.0)
+    if traffic == 0.0:
+        return _idle(request)
+    agents, metrics, limits = _staff_erlang_a(request, traffic, patience)
+    return StaffingResult("erlang_a", traffic, agents, apply_shrinkage(agents, request.shrinkage), metrics, limits)
 
 
 def _erlang_c_search(traffic: Floats, start: Ints, aht: Floats, within: Floats, level: Floats, asa: Floats,

@@ -6,6 +6,7 @@ Built on :class:`cti.storage.Database` (its ``transaction``): every failure is a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -83,11 +84,25 @@ class WfmStore:
                 .order_by(WfmShift.starts_at, WfmShift.agent_id, WfmShift.id)))
             return _stored(row, shifts)
 
+    async def get_schedules(self, schedule_ids: Sequence[int]) -> list[StoredSchedule]:
+        """Several schedules in two queries, in the order asked (unknown ids left out)."""
+        if not schedule_ids:
+            return []
+        async with self._db.transaction(f"read {len(schedule_ids)} schedules") as session:
+            rows = {row.schedule_id: row for row in await session.scalars(
+                select(WfmSchedule).where(WfmSchedule.schedule_id.in_(schedule_ids)))}
+            shifts: dict[int, list[WfmShift]] = {schedule_id: [] for schedule_id in rows}
+            for shift in await session.scalars(
+                    select(WfmShift).where(WfmShift.schedule_id.in_(list(rows)))
+                    .order_by(WfmShift.starts_at, WfmShift.agent_id, WfmShift.id)):
+                shifts[shift.schedule_id].append(shift)
+            return [_stored(rows[i], shifts[i]) for i in schedule_ids if i in rows]
+
     async def list_schedules(self, *, overlapping: tuple[datetime, datetime] | None = None,
-                             limit: int = 100) -> list[ScheduleSummary]:
+                             limit: int = 100, offset: int = 0) -> list[ScheduleSummary]:
         """Schedules, newest first; with ``overlapping=(start, end)`` only those with time in that window."""
-        if limit < 1:
-            raise StorageError(f"limit must be at least 1, not {limit}")
+        if limit < 1 or offset < 0:
+            raise StorageError(f"limit must be at least 1 and offset at least 0, not {limit} and {offset}")
         counts = (select(WfmShift.schedule_id, func.count(WfmShift.id).label("shifts"))
                   .group_by(WfmShift.schedule_id).subquery())
         query = (select(WfmSchedule, func.coalesce(counts.c.shifts, 0))
@@ -95,7 +110,8 @@ class WfmStore:
         if overlapping is not None:
             start, end = overlapping
             query = query.where(WfmSchedule.starts_at < end, WfmSchedule.ends_at > start)
-        query = query.order_by(WfmSchedule.created_at.desc(), WfmSchedule.schedule_id.desc()).limit(limit)
+        query = (query.order_by(WfmSchedule.created_at.desc(), WfmSchedule.schedule_id.desc())
+                 .limit(limit).offset(offset))
         async with self._db.transaction("list schedules") as session:
             return [_summary(row, int(count)) for row, count in (await session.execute(query)).all()]
 

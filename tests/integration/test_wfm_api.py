@@ -220,7 +220,8 @@ async def test_adherence_today_from_history_and_live_state(api: Api) -> None:
     assert budi["adherence"] == pytest.approx(240 / 300)
     assert budi["expected_now"] in ("work", "break")
     elsewhere = await api.call("GET", "/api/wfm/adherence", params={"at": "2024-04-05T10:00:00+07:00"})
-    assert elsewhere == {"schedule": None, "at": "2024-04-05T03:00:00+00:00", "agents": []}
+    assert elsewhere == {"schedule": None, "at": "2024-04-05T03:00:00+00:00",
+                         "day_start": "2024-04-05T00:00:00+00:00", "agents": []}
     await api.call("GET", "/api/wfm/adherence", params={"at": "2024-04-01T13:00:00"}, expect=400)
     await api.call("GET", "/api/wfm/adherence", params={"grace_seconds": "-3"}, expect=400)
     now = await api.call("GET", "/api/wfm/adherence")

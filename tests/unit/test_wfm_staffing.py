@@ -252,6 +252,13 @@ def test_erlang_a_ground_truth_load_with_patience() -> None:
     assert round(twelve.abandon_rate or 0, 4) == 0.0616  # over 5 %, though its service level (82.6 %) is met
 
 
+def assert_same_metrics(ours: QueueMetrics, reference: QueueMetrics) -> None:
+    assert (ours.agents, ours.traffic, ours.occupancy, ours.abandon_rate) == (
+        reference.agents, reference.traffic, reference.occupancy, reference.abandon_rate)
+    for name in ("service_level", "wait_probability", "asa_seconds"):
+        assert getattr(ours, name) == pytest.approx(getattr(reference, name), rel=1e-12, abs=1e-300), name
+
+
 stable_cases = st.tuples(st.integers(1, 60), st.floats(0.5, 0.97), st.floats(30, 900), st.floats(0, 120))
 
 
@@ -313,7 +320,9 @@ def test_staffing_is_the_smallest_count_meeting_the_targets(calls: float, minute
 
     assert meets(evaluate(result.agents))
     assert result.agents == 0 or not meets(evaluate(result.agents - 1))
-    assert result.metrics == evaluate(result.agents)
+    # Erlang C's 1/B at the start comes from the uniform expansion or a polynomial, not B's recurrence: the
+    # last bits differ.
+    assert_same_metrics(result.metrics, evaluate(result.agents))
 
 
 
