@@ -82,6 +82,11 @@ class _Period:
         self.begin, self.end, self.key, self.past = begin, end, key, False
 
 
+def _count(totals: tuple[dict[str, list[int]], dict[str, list[int]]], entry: _Entry, sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) an entry's changes in its queue's or agent's running totals."""
+    add_changes(totals[entry.is_agent].setdefault(entry.key, [0] * len(TALLY_FIELDS)), entry.changes, sign)
+
+
 class _Window:
     """One window's running sums. Closed state periods still overlapping the window are split in two groups:
     those that began inside it (overlap = end - begin) and those that began before (overlap = end - start)."""
@@ -103,8 +108,7 @@ class _Window:
         return entry
 
     def _apply(self, entry: _Entry, sign: int) -> None:
-        totals = self.totals[entry.is_agent].setdefault(entry.key, [0] * len(TALLY_FIELDS))
-        add_changes(totals, entry.changes, sign)
+        _count(self.totals, entry, sign)
 
     def retract(self, entry: _Entry) -> None:
         if entry.counted:
@@ -182,8 +186,7 @@ class _DayWindow:
         return entry
 
     def _apply(self, entry: _Entry, sign: int) -> None:
-        totals = self.totals[entry.is_agent].setdefault(entry.key, [0] * len(TALLY_FIELDS))
-        add_changes(totals, entry.changes, sign)
+        _count(self.totals, entry, sign)
 
     def retract(self, entry: _Entry) -> None:
         if entry.counted and entry.epoch == self.epoch:

@@ -3,6 +3,7 @@ and a pure CallCenter standing in for the controller (no Asterisk, no Redis)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -53,6 +54,22 @@ class Api:
             return body
 
 
+@contextlib.asynccontextmanager
+async def serve_wfm(db: Database, core: CallCenter) -> AsyncIterator[TestClient]:
+    """The WFM routes on a test server, with the real auth and error middlewares; closes ``db`` after."""
+    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
+    app[DATABASE] = db
+    app[CONTROLLER] = StandIn(core)  # type: ignore[assignment]
+    app.add_routes(wfm.routes)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+        await db.close()
+
+
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
@@ -61,17 +78,8 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     await db.upsert_agent(AgentRecord("ani", "Ani"))
     await db.ensure_user_token("agent-ani", "agent", AGENT, "ani")
     core = CallCenter()
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
-    app[DATABASE] = db
-    app[CONTROLLER] = StandIn(core)  # type: ignore[assignment]
-    app.add_routes(wfm.routes)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
+    async with serve_wfm(db, core) as client:
         yield Api(client, db, core)
-    finally:
-        await client.close()
-        await db.close()
 
 
 GROUND_TRUTH = {"calls": 100, "interval_minutes": 30, "aht_seconds": 180, "service_level": 0.8,

@@ -18,16 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from cti.calls import CallCenter
 from cti.storage import AgentRecord, AgentStateRecord, Database
-from cti.web import CONTROLLER, DATABASE, wfm
-from cti.web.auth import TokenCache, make_auth_middleware
-from cti.web.errors import error_middleware
+from cti.web import wfm
 from cti.web.openapi import openapi_document
-from tests.integration.test_wfm_api import GROUND_TRUTH, MONDAY, StandIn
+from tests.integration.test_wfm_api import GROUND_TRUTH, MONDAY, serve_wfm
 
 ADMIN = "admin-token-0123456789"
 BOSS = "boss-token-0123456789"  # a supervisor without a scope: everything
@@ -71,17 +68,8 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     for agent_id, name, team in [("ani", "Ani", "red"), ("budi", "Budi", "blue"), ("citra", "Citra", "blue")]:
         core.add_agent(agent_id, name)
         core.set_profile(agent_id, MONDAY, team=team)
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
-    app[DATABASE] = db
-    app[CONTROLLER] = StandIn(core)  # type: ignore[assignment]
-    app.add_routes(wfm.routes)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
+    async with serve_wfm(db, core) as client:
         yield Api(client, db, core)
-    finally:
-        await client.close()
-        await db.close()
 
 
 def plan(name: str, requirements: dict[str, list[int]], agents: list[tuple[str, list[str]]]) -> dict[str, Any]:
