@@ -224,21 +224,11 @@ def _wfm_schedule(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from cti.web.wfm import WfmScheduleCreate
-    from cti.wfm import AgentAvailability, BreakRule, ScheduleProblem, ShiftPattern, WfmError, solve_schedule
+    from cti.wfm import WfmError, solve_schedule
 
     try:
         body = WfmScheduleCreate.model_validate_json(Path(args.input).read_text(encoding="utf-8"))
-        problem = ScheduleProblem(
-            start=body.start, interval_minutes=body.interval_minutes,
-            requirements={skill: tuple(values) for skill, values in body.requirements.items()},
-            patterns=tuple(ShiftPattern(p.name, p.minutes, tuple(p.starts),
-                                        tuple(BreakRule(b.minutes, b.earliest_minutes, b.latest_minutes)
-                                              for b in p.breaks)) for p in body.patterns),
-            agents=tuple(AgentAvailability(a.agent_id, frozenset(a.skills), tuple(a.available), tuple(a.patterns),
-                                           a.max_shifts) for a in body.agents),
-            under_weight=body.under_weight, over_weight=body.over_weight,
-            time_limit_seconds=body.time_limit_seconds)
-        schedule = solve_schedule(problem)
+        schedule = solve_schedule(body.problem())
     except (OSError, ValidationError, WfmError) as exc:
         print(f"cti: {exc}", file=sys.stderr)
         return 2

@@ -162,6 +162,19 @@ class WfmScheduleCreate(_Body):
     over_weight: float = Field(default=1.0, ge=0, le=1000)
     time_limit_seconds: float = Field(default=20.0, gt=0, le=120)
 
+    def problem(self) -> ScheduleProblem:
+        """The solver's problem this body describes (the API and ``cti wfm schedule`` share it)."""
+        return ScheduleProblem(
+            start=self.start, interval_minutes=self.interval_minutes,
+            requirements={skill: tuple(values) for skill, values in self.requirements.items()},
+            patterns=tuple(ShiftPattern(p.name, p.minutes, tuple(p.starts),
+                                        tuple(BreakRule(b.minutes, b.earliest_minutes, b.latest_minutes)
+                                              for b in p.breaks)) for p in self.patterns),
+            agents=tuple(AgentAvailability(a.agent_id, frozenset(a.skills), tuple(a.available), tuple(a.patterns),
+                                           a.max_shifts) for a in self.agents),
+            under_weight=self.under_weight, over_weight=self.over_weight,
+            time_limit_seconds=self.time_limit_seconds)
+
 
 # -- answers (documentation only: the handlers build plain JSON, these models describe it in OpenAPI) ------------
 class WfmScheduleSummary(BaseModel):
@@ -371,16 +384,7 @@ async def create_schedule(request: web.Request) -> web.Response:
     for agent in body.agents:
         if not can_see_agent(user, agent.agent_id, teams.get(agent.agent_id), agent.skills):
             raise web.HTTPForbidden(reason=f"agent {agent.agent_id!r} is outside {user.name!r}'s scope")
-    problem = ScheduleProblem(
-        start=body.start, interval_minutes=body.interval_minutes,
-        requirements={skill: tuple(values) for skill, values in body.requirements.items()},
-        patterns=tuple(ShiftPattern(p.name, p.minutes, tuple(p.starts),
-                                    tuple(BreakRule(b.minutes, b.earliest_minutes, b.latest_minutes)
-                                          for b in p.breaks)) for p in body.patterns),
-        agents=tuple(AgentAvailability(a.agent_id, frozenset(a.skills), tuple(a.available), tuple(a.patterns),
-                                       a.max_shifts) for a in body.agents),
-        under_weight=body.under_weight, over_weight=body.over_weight,
-        time_limit_seconds=body.time_limit_seconds)
+    problem = body.problem()
     if (body.start.hour, body.start.minute, body.start.second, body.start.microsecond) != (0, 0, 0, 0):
         raise web.HTTPUnprocessableEntity(reason="start must be a local midnight")
     try:
