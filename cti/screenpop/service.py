@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -195,10 +195,7 @@ class ScreenPop:
         pending = self._views.loading(customer_id)
         if pending is not None:
             return pending
-        task = asyncio.get_running_loop().create_task(self._warm(customer_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._spawn(self._warm(customer_id))
 
     def identified(self, number: str, customer_id: str | None) -> None:
         """The call path's arrival lookup answered for ``number``: remember an unknown caller as such."""
@@ -250,9 +247,13 @@ class ScreenPop:
                 return
         except (StorageError, ValueError) as exc:
             log.info("screen pop of call %s not built at once: %s", call.call_id, exc)
-        task = asyncio.get_running_loop().create_task(self._offer(call, offer.agent_id, offered_at, started))
+        self._spawn(self._offer(call, offer.agent_id, offered_at, started))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _offer(self, call: Call, agent_id: str, offered_at: datetime, started: float) -> None:
         try:
@@ -298,21 +299,10 @@ class ScreenPop:
         elif call.caller_number != "anonymous" and \
                 self._unknown.get(call.caller_number, 0.0) <= asyncio.get_running_loop().time():
             return None  # the CRM was not asked about this number on arrival (or too long ago)
-        scripts = self._reference.peek("scripts", self.scripts.active_scripts)
-        if scripts is _MISSING:
+        values = {key: self._reference.peek(key, load) for key, load in self._reference_needs(view, now).items()}
+        if any(value is _MISSING for value in values.values()):
             return None
-        if view is None:
-            return _Inputs(None, [], [], [], None, scripts)
-        reference = self._reference.peek("catalog", self._catalog)
-        segment_name = view.customer.segment
-        promotions = self._reference.peek(f"promotions:{segment_name}", lambda: self._promotions(now, segment_name))
-        segment = None
-        if segment_name and view.customer.consent.data_sharing:
-            segment = self._reference.peek(f"segment:{segment_name}", lambda: self._segment(segment_name or ""))
-        if reference is _MISSING or promotions is _MISSING or segment is _MISSING:
-            return None
-        catalog, complements = reference
-        return _Inputs(view, catalog, complements, promotions, segment, scripts)
+        return _inputs_of(view, values)
 
     async def _inputs(self, call: Call, now: datetime) -> _Inputs:
         view = await self._view(call.customer_id) if call.customer_id else None
@@ -321,17 +311,21 @@ class ScreenPop:
             if customer is not None and customer.forgotten_at is None:
                 call.customer_id = customer.customer_id
                 view = await self._view(customer.customer_id)
-        scripts: list[Script] = await self._reference.get("scripts", self.scripts.active_scripts)
+        values = {key: await self._reference.get(key, load)
+                  for key, load in self._reference_needs(view, now).items()}
+        return _inputs_of(view, values)
+
+    def _reference_needs(self, view: CustomerView | None, now: datetime) -> dict[str, Callable[[], Any]]:
+        """The reference data a pop for ``view`` reads, by cache key, with how to load each."""
+        needs: dict[str, Callable[[], Any]] = {"scripts": self.scripts.active_scripts}
         if view is None:
-            return _Inputs(None, [], [], [], None, scripts)
-        catalog, complements = await self._reference.get("catalog", self._catalog)
-        segment_name = view.customer.segment
-        promotions = await self._reference.get(f"promotions:{segment_name}",
-                                               lambda: self._promotions(now, segment_name))
-        segment = None
-        if segment_name and view.customer.consent.data_sharing:
-            segment = await self._reference.get(f"segment:{segment_name}", lambda: self._segment(segment_name))
-        return _Inputs(view, catalog, complements, promotions, segment, scripts)
+            return needs  # an unknown caller gets no offers
+        segment = view.customer.segment
+        needs["catalog"] = self._catalog
+        needs[f"promotions:{segment}"] = lambda: self._promotions(now, segment)
+        if segment and view.customer.consent.data_sharing:
+            needs[f"segment:{segment}"] = lambda: self._segment(segment)
+        return needs
 
     def _assemble(self, call: Call, agent_id: str, now: datetime, inputs: _Inputs) -> _Pop:
         """The pop from its inputs: no I/O, so it can run in the offer's own step."""
@@ -412,6 +406,14 @@ class ScreenPop:
         for holding in await self.crm.segment_holdings(segment):
             by_customer.setdefault(holding.customer_id, set()).add(holding.sku)
         return crosssell.SegmentStats.from_holdings(segment, by_customer.values())
+
+
+def _inputs_of(view: CustomerView | None, values: dict[str, Any]) -> _Inputs:
+    """The inputs from the values :meth:`ScreenPop._reference_needs` named."""
+    segment = view.customer.segment if view is not None else None
+    catalog, complements = values.get("catalog", ([], []))
+    return _Inputs(view, catalog, complements, values.get(f"promotions:{segment}", []),
+                   values.get(f"segment:{segment}"), values["scripts"])
 
 
 def _reason(call: Call) -> str | None:
