@@ -17,6 +17,7 @@ loop) and gives it back when it finishes. The pool grows to the number of concur
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -29,13 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from cti.ivr.asr import lexicon_id
+from cti.ivr.asr import channel, lexicon_id
 from cti.ivr.asr.denoise import NoiseSuppressor
 from cti.ivr.asr.models import ModelCache, shared_models
 from cti.ivr.asr.types import AsrError, Grammar, Language, ModelNotFound, Partial, Result
 from cti.ivr.audio import EnergyVad, Resampler, SpeechEnd, SpeechStart
 
-__all__ = ["PocketSphinxOptions", "PocketSphinxRecognizer", "PocketSphinxSession", "default_model_dir"]
+__all__ = [
+    "LineConditioner", "PocketSphinxOptions", "PocketSphinxRecognizer", "PocketSphinxSession", "default_model_dir",
+]
 
 _FRAMES_PER_SECOND = 100
 _MAX_SEARCHES = 32
@@ -52,13 +55,14 @@ def default_model_dir() -> Path:
 class PocketSphinxOptions:
     """Model files and tuning. Paths default to the en-us model inside the ``pocketsphinx`` package.
 
-    ``offset`` and ``scale`` map the per-frame log-likelihood ratio to a confidence; results below ``reject_below``
-    get intent None. ``offset`` is the ratio calibrated on the benchmark (docs/speech.md): it costs up to 3 points
-    of accuracy and rejects only a few out-of-grammar sentences (a stricter one costs far more accuracy).
-    ``topn`` Gaussians per codebook: more is more accurate and slower. ``dither`` adds a faint deterministic noise
-    floor so digital silence (zeros) does not reach the log filterbank as minus infinity. ``denoise`` runs the
-    noise suppressor, whose gain floor goes from ``denoise_floor`` on a noisy line up to 0.25 on a clean one.
-    ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model). ``pre_roll_ms``/``tail_ms``: audio kept
+    ``offset`` and ``scale`` map the per-frame log-likelihood ratio to a confidence; results below ``reject_below`` get
+    intent None. ``offset`` is the ratio calibrated on the benchmark (docs/speech.md): it costs up to 3 points of
+    accuracy and rejects only a few out-of-grammar sentences (a stricter one costs far more accuracy). ``topn``
+    Gaussians per codebook: more is more accurate and slower. ``dither`` adds a faint deterministic noise floor so
+    digital silence (zeros) does not reach the log filterbank as minus infinity. ``denoise`` runs the noise suppressor,
+    whose gain floor goes from ``denoise_floor`` on a noisy line up to 0.25 on a clean one. ``telephone`` adapts a
+    wideband model to the telephone line (:mod:`cti.ivr.asr.channel`; a model the shipped map does not fit is used as it
+    is). ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model). ``pre_roll_ms``/``tail_ms``: audio kept
     before the first and after the last speech frame for the grammar pass. ``features`` overrides the model's
     feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
     """
@@ -68,7 +72,7 @@ class PocketSphinxOptions:
     dictionary: Path | None = None
     phone_lm: Path | None = None
     rejection: bool = True
-    offset: float = -14.0
+    offset: float = -10.0
     scale: float = 3.0
     reject_below: float = 0.5
     topn: int = 16
@@ -78,6 +82,7 @@ class PocketSphinxOptions:
     dither: float = 4.0
     denoise: bool = True
     denoise_floor: float = 0.1
+    telephone: bool = True
     decode_rate: int = 16000
     pre_roll_ms: int = 300
     tail_ms: int = 200
@@ -93,7 +98,7 @@ class PocketSphinxOptions:
         for path in (hmm, dictionary, phone_lm):
             if path is not None and not path.exists():
                 raise ModelNotFound(f"PocketSphinx model file missing: {path}")
-        return hmm, dictionary, phone_lm
+        return (_telephone_model(hmm) if self.telephone else hmm), dictionary, phone_lm
 
 
 @dataclass(slots=True)
@@ -151,19 +156,21 @@ class _DecoderPool:
         return _Slot(grammar=grammar, phones=phones)
 
 
+@functools.lru_cache(maxsize=8)
+def _telephone_model(hmm: Path) -> Path:
+    try:
+        return channel.telephone_model(hmm)
+    except (OSError, ValueError) as exc:
+        raise AsrError(f"cannot adapt {hmm} to the telephone line: {exc}") from exc
+
+
 def _feature_file(hmm: Path, overrides: tuple[tuple[str, str], ...]) -> str:
     """The model's feat.params with ``overrides`` applied, as a temporary file (the caller removes it).
 
     A decoder reads the model's feat.params after its configuration and lets it win, so feature options
     (``remove_noise``, ``upperf``, ...) can only be changed through a file of their own.
     """
-    params: dict[str, str] = {}
-    source = hmm / "feat.params"
-    if source.exists():
-        for line in source.read_text().splitlines():
-            parts = line.split(None, 1)
-            if len(parts) == 2:
-                params[parts[0].lstrip("-")] = parts[1].strip()
+    params = channel.read_feat_params(hmm)
     params.update((key.lstrip("-"), value) for key, value in overrides)
     fd, path = tempfile.mkstemp(prefix="cti-feat-", suffix=".params")
     with os.fdopen(fd, "w") as out:
@@ -275,6 +282,36 @@ def _activate(slot: _Slot, grammar: Grammar, language: Language) -> dict[str, st
     return keys
 
 
+class LineConditioner:
+    """What the decoder hears of a caller: denoised, at the decode rate, over a faint dither floor (streaming).
+
+    The session runs it on every chunk; ``bench/asr_channel.py`` runs it on the telephone side of its stereo pairs,
+    so that the channel map is estimated on exactly this path.
+    """
+
+    def __init__(self, options: PocketSphinxOptions, sample_rate: int) -> None:
+        self._dither = options.dither
+        self._resampler = Resampler(sample_rate, options.decode_rate) if sample_rate != options.decode_rate else None
+        self._denoiser = NoiseSuppressor(sample_rate, floor=options.denoise_floor) if options.denoise else None
+        self._rng = np.random.default_rng(0)
+
+    def feed(self, pcm: bytes) -> bytes:
+        """Condition a chunk; returns what is ready (the suppressor hands audio on in 16 ms hops)."""
+        return self._out(self._denoiser.feed(pcm) if self._denoiser is not None else pcm)
+
+    def flush(self) -> bytes:
+        """The rest, at the end of the stream."""
+        return self._out(self._denoiser.flush()) if self._denoiser is not None else b""
+
+    def _out(self, pcm: bytes) -> bytes:
+        audio = self._resampler.process(pcm) if self._resampler is not None else pcm
+        if self._dither and audio:
+            samples = np.frombuffer(audio, dtype="<i2").astype(np.float64)
+            samples += self._rng.normal(0.0, self._dither, samples.size)
+            audio = np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+        return audio
+
+
 class PocketSphinxSession:
     """One utterance on a borrowed decoder pair.
 
@@ -292,10 +329,8 @@ class PocketSphinxSession:
         self._sample_rate = sample_rate
         options = recognizer.options
         self._rate = options.decode_rate
-        self._resampler = Resampler(sample_rate, self._rate) if sample_rate != self._rate else None
-        self._denoiser = NoiseSuppressor(sample_rate, floor=options.denoise_floor) if options.denoise else None
+        self._line = LineConditioner(options, sample_rate)
         self._vad = EnergyVad(sample_rate=sample_rate)
-        self._rng = np.random.default_rng(0)
         self._audio = bytearray()  # at the decode rate, everything fed (denoised)
         self._samples = 0
         self._speech_from: int | None = None
@@ -308,7 +343,7 @@ class PocketSphinxSession:
         """Take a chunk; ``speech`` says whether the caller is talking (for barge-in)."""
         slot = self._require()
         self._samples += len(pcm) // 2
-        self._append(self._denoiser.feed(pcm) if self._denoiser is not None else pcm)
+        self._audio += self._line.feed(pcm)
         for event in self._vad.feed(pcm):
             if isinstance(event, SpeechStart):
                 self._speech_from = event.at_ms
@@ -327,14 +362,6 @@ class PocketSphinxSession:
             self._phones_fed = len(self._audio)
         return Partial(speech=self._vad.in_speech)
 
-    def _append(self, pcm: bytes) -> None:
-        audio = self._resampler.process(pcm) if self._resampler is not None else pcm
-        if self._recognizer.options.dither:
-            samples = np.frombuffer(audio, dtype="<i2").astype(np.float64)
-            samples += self._rng.normal(0.0, self._recognizer.options.dither, samples.size)
-            audio = np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
-        self._audio += audio
-
     def _offset(self, ms: int) -> int:
         """Byte offset of ``ms`` in the decoded (16-bit) audio."""
         return ms * self._rate // 1000 * 2
@@ -351,8 +378,7 @@ class PocketSphinxSession:
             if self._first_ms is None:
                 return Result(None, "", 0.0, PocketSphinxRecognizer.name, self.audio_ms)
             phone_score = None
-            if self._denoiser is not None:
-                self._append(self._denoiser.flush())
+            self._audio += self._line.flush()
             if slot.phones is not None and self._utt_open:
                 if self._phones_fed < len(self._audio):
                     slot.phones.process_raw(bytes(self._audio[self._phones_fed:]), False, False)
