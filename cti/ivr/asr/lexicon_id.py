@@ -2,9 +2,10 @@
 
 Indonesian spelling is regular, so a few ordered rules cover it: digraphs (ng, ny, sy, kh), final diphthongs
 (ai, au, oi), vowels, consonants. What spelling does not say is kept as alternatives rather than guessed: *e* is
-either the schwa (pəsanan) or é (cek), word-final *k* is often a glottal stop (tidak -> tida'), and loanwords
-(internet, operator, customer service) are said the English way too. :data:`EXCEPTIONS` fixes words the rules
-get wrong. At most four pronunciations per word, the rule-based one first.
+either the schwa (pəsanan) or é (cek), word-final *k* is often a glottal stop (tidak -> tida'), a final *r* is a
+tap that the model's retroflex R does not match (benar -> bena'), and loanwords (internet, operator, customer
+service) are said the English way too. :data:`EXCEPTIONS` fixes words the rules get wrong. At most four
+pronunciations per word, the rule-based one first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ MAX_PRONUNCIATIONS = 4
 # Words whose vowels the rules get wrong (é written e, or a loanword's stress), ARPAbet, best first.
 EXCEPTIONS: dict[str, tuple[str, ...]] = {
     "cek": ("CH EH K", "CH EH"),
+    # The glide is faint between two vowels (i-ya, i-a), and the final a often reduced.
+    "iya": ("IY Y AA", "IY AA", "IY Y AH"),
     "teknis": ("T EH K N IH S", "T EH K N IY S"),
     "agen": ("AA G AH N", "AA G EH N"),
     "beli": ("B EH L IY", "B AH L IY"),
@@ -89,6 +92,9 @@ def _variants(word: str) -> list[str]:
         out.append(" ".join("EH" if letter == "e" else p for letter, p in zip(letters, base.split(), strict=True)))
     if word.endswith("k") and len(word) > 2:
         out.extend(c.rsplit(" ", 1)[0] for c in list(out) if c.endswith(" K"))
+    # A final r is a light tap or trill, nothing like the model's retroflex R: without it too (benar -> bena').
+    if word.endswith("r") and len(word) > 2:
+        out.extend(c.rsplit(" ", 1)[0] for c in list(out) if c.endswith(" R"))
     return out
 
 
