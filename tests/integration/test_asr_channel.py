@@ -123,3 +123,21 @@ def test_estimate_of_an_unchanged_channel_is_the_identity() -> None:
     again = channel.ChannelMap.from_json(fitted.to_json())
     np.testing.assert_allclose(again.matrices[0], fitted.matrices[0], atol=1e-6)
     assert again.front_end == fitted.front_end
+
+
+def test_without_a_writable_cache_the_model_is_used_as_it_is(hmm: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    from cti.ivr.asr import pocketsphinx_engine
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("CTI_MODEL_CACHE", str(blocker / "cache"))
+    pocketsphinx_engine._telephone_model.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="cti.ivr.asr"):
+            used, _, _ = PocketSphinxOptions().resolved()
+        assert used == hmm
+        assert "using the model as it is" in caplog.text
+    finally:
+        pocketsphinx_engine._telephone_model.cache_clear()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import math
 import os
 import tempfile
@@ -39,6 +40,8 @@ from cti.ivr.audio import EnergyVad, Resampler, SpeechEnd, SpeechStart
 __all__ = [
     "LineConditioner", "PocketSphinxOptions", "PocketSphinxRecognizer", "PocketSphinxSession", "default_model_dir",
 ]
+
+logger = logging.getLogger("cti.ivr.asr")
 
 _FRAMES_PER_SECOND = 100
 _MAX_SEARCHES = 32
@@ -160,7 +163,11 @@ class _DecoderPool:
 def _telephone_model(hmm: Path) -> Path:
     try:
         return channel.telephone_model(hmm)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        # No writable cache (a read-only home, a full disk): callers are still understood, only less well.
+        logger.warning("cannot write the telephone-adapted model for %s (%s); using the model as it is", hmm, exc)
+        return hmm
+    except ValueError as exc:
         raise AsrError(f"cannot adapt {hmm} to the telephone line: {exc}") from exc
 
 
