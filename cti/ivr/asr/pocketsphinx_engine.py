@@ -59,15 +59,15 @@ class PocketSphinxOptions:
     """Model files and tuning. Paths default to the en-us model inside the ``pocketsphinx`` package.
 
     ``offset`` and ``scale`` map the per-frame log-likelihood ratio to a confidence; results below ``reject_below`` get
-    intent None. ``offset`` is the ratio calibrated on the benchmark (docs/speech.md): it costs up to 3 points of
-    accuracy and rejects only a few out-of-grammar sentences (a stricter one costs far more accuracy). ``topn``
-    Gaussians per codebook: more is more accurate and slower. ``dither`` adds a faint deterministic noise floor so
-    digital silence (zeros) does not reach the log filterbank as minus infinity. ``denoise`` runs the noise suppressor,
-    whose gain floor goes from ``denoise_floor`` on a noisy line up to 0.25 on a clean one. ``telephone`` adapts a
-    wideband model to the telephone line (:mod:`cti.ivr.asr.channel`; a model the shipped map does not fit is used as it
-    is). ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model). ``pre_roll_ms``/``tail_ms``: audio kept
-    before the first and after the last speech frame for the grammar pass. ``features`` overrides the model's
-    feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
+    intent None. ``offset`` is the ratio calibrated on the benchmark for the telephone-adapted model (docs/speech.md):
+    it costs up to 3.3 points of accuracy and rejects about a third of out-of-grammar sentences (a stricter one costs
+    far more accuracy). ``topn`` Gaussians per codebook: more is more accurate and slower. ``dither`` adds a faint
+    deterministic noise floor so digital silence (zeros) does not reach the log filterbank as minus infinity.
+    ``denoise`` runs the noise suppressor, whose gain floor goes from ``denoise_floor`` on a noisy line up to 0.25 on a
+    clean one. ``telephone`` adapts a wideband model to the telephone line (:mod:`cti.ivr.asr.channel`; a model the
+    shipped map does not fit is used as it is). ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model).
+    ``pre_roll_ms``/``tail_ms``: audio kept before the first and after the last speech frame for the grammar pass.
+    ``features`` overrides the model's feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
     """
 
     model_dir: Path | None = None
