@@ -99,7 +99,7 @@ def pairs(seed: int, takes: int, snrs: list[float | None],
                                     str(rng.randint(25, 75)), "-w", str(raw), "--", text], check=True,
                                    capture_output=True)
                     for path, rate in ((wide_path, WIDE_RATE), (line_path, LINE_RATE)):
-                        subprocess.run(["sox", "-q", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path),
+                        subprocess.run(["sox", "-q", "-R", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path),
                                         "pad", "0.4", "0.4"], check=True, capture_output=True)
                     noise_rng = np.random.default_rng(rng.randrange(2**32))
                     wide = _read(wide_path)

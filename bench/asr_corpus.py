@@ -69,7 +69,7 @@ def _speech(text: str, voice: str, speed: int, pitch: int) -> np.ndarray[Any, An
         raw, tel = Path(tmp) / "raw.wav", Path(tmp) / "tel.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(raw), "--", text],
                        check=True, capture_output=True)
-        subprocess.run(["sox", "-q", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(tel),
+        subprocess.run(["sox", "-q", "-R", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(tel),
                         "sinc", "300-3400", "pad", str(PAD_BEFORE), str(PAD_AFTER)], check=True, capture_output=True)
         with wave.open(str(tel)) as f:
             return np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float64)

@@ -60,7 +60,7 @@ class PocketSphinxOptions:
 
     ``offset`` and ``scale`` map the per-frame log-likelihood ratio to a confidence; results below ``reject_below`` get
     intent None. ``offset`` is the ratio calibrated on the benchmark for the telephone-adapted model (docs/speech.md):
-    it costs up to 3.3 points of accuracy and rejects about a third of out-of-grammar sentences (a stricter one costs
+    it costs up to 2.3 points of accuracy and rejects about a third of out-of-grammar sentences (a stricter one costs
     far more accuracy). ``topn`` Gaussians per codebook: more is more accurate and slower. ``dither`` adds a faint
     deterministic noise floor so digital silence (zeros) does not reach the log filterbank as minus infinity.
     ``denoise`` runs the noise suppressor, whose gain floor goes from ``denoise_floor`` on a noisy line up to 0.25 on a
@@ -84,7 +84,7 @@ class PocketSphinxOptions:
     pbeam: float = 1e-60
     dither: float = 4.0
     denoise: bool = True
-    denoise_floor: float = 0.1
+    denoise_floor: float = 0.2
     telephone: bool = True
     decode_rate: int = 16000
     pre_roll_ms: int = 300
