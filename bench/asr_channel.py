@@ -51,20 +51,22 @@ SENTENCES = {
 }
 WIDE_RATE, LINE_RATE = 16000, 8000
 
+Samples = np.ndarray[Any, Any]
 
-def _read(path: Path) -> np.ndarray[Any, Any]:
+
+def _read(path: Path) -> Samples:
     with wave.open(str(path)) as f:
         return np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float64)
 
 
-def _band(x: np.ndarray[Any, Any], rate: int, low: float = 300.0, high: float = 3400.0) -> np.ndarray[Any, Any]:
+def _band(x: Samples, rate: int, low: float = 300.0, high: float = 3400.0) -> Samples:
     spectrum = np.fft.rfft(x)
     freqs = np.fft.rfftfreq(len(x), 1 / rate)
     spectrum[(freqs < low) | (freqs > high)] = 0
     return np.fft.irfft(spectrum, len(x))
 
 
-def _noise(n: int, pink: bool, rng: np.random.Generator) -> np.ndarray[Any, Any]:
+def _noise(n: int, pink: bool, rng: np.random.Generator) -> Samples:
     white = rng.standard_normal(n)
     if not pink:
         return _band(white, LINE_RATE)
@@ -75,12 +77,9 @@ def _noise(n: int, pink: bool, rng: np.random.Generator) -> np.ndarray[Any, Any]
     return _band(np.fft.irfft(spectrum, n), LINE_RATE)
 
 
-def _power(x: np.ndarray[Any, Any]) -> float:
+def _power(x: Samples) -> float:
     active = x[np.abs(x) > 0.02 * np.abs(x).max()]
     return float(np.mean(active**2))
-
-
-Samples = np.ndarray[Any, Any]
 
 
 def pairs(seed: int, takes: int, snrs: list[float | None],
@@ -117,8 +116,7 @@ def pairs(seed: int, takes: int, snrs: list[float | None],
                     yield _aligned(wide, heard)
 
 
-def _aligned(wide: np.ndarray[Any, Any], heard: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any],
-                                                                                np.ndarray[Any, Any]]:
+def _aligned(wide: Samples, heard: Samples) -> tuple[Samples, Samples]:
     n = min(len(wide), len(heard))
     size = 1 << (2 * n - 1).bit_length()
     xcorr = np.fft.irfft(np.fft.rfft(heard[:n], size) * np.conj(np.fft.rfft(wide[:n], size)), size)
