@@ -11,7 +11,7 @@ telephone path the recognizer hears: 8 kHz, band-passed 300-3400 Hz, line noise 
 drawn from ``--snrs`` (``clean`` for none), then the recognizer's own
 :class:`~cti.ivr.asr.pocketsphinx_engine.LineConditioner` (noise suppressor, resampling to 16 kHz, dither). The two are
 aligned by cross-correlation and :func:`cti.ivr.asr.channel.estimate` fits the map. Deterministic for a seed. Prints a
-JSON summary (per stream: the map's diagonal and the share of variance it leaves).
+JSON summary (per stream: the map's diagonal).
 """
 
 from __future__ import annotations
