@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.asr_corpus import VARIANTS, VOICES  # noqa: E402
+from bench.asr_corpus import VARIANTS, VOICES, bandpass, speech_power  # noqa: E402
 from cti.ivr.asr import channel  # noqa: E402
 from cti.ivr.asr.pocketsphinx_engine import LineConditioner, PocketSphinxOptions  # noqa: E402
 
@@ -59,27 +59,15 @@ def _read(path: Path) -> Samples:
         return np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float64)
 
 
-def _band(x: Samples, rate: int, low: float = 300.0, high: float = 3400.0) -> Samples:
-    spectrum = np.fft.rfft(x)
-    freqs = np.fft.rfftfreq(len(x), 1 / rate)
-    spectrum[(freqs < low) | (freqs > high)] = 0
-    return np.fft.irfft(spectrum, len(x))
-
-
 def _noise(n: int, pink: bool, rng: np.random.Generator) -> Samples:
     white = rng.standard_normal(n)
     if not pink:
-        return _band(white, LINE_RATE)
+        return bandpass(white)
     spectrum = np.fft.rfft(white)
     freqs = np.fft.rfftfreq(n, 1 / LINE_RATE)
     spectrum[1:] /= np.sqrt(freqs[1:])
     spectrum[0] = 0
-    return _band(np.fft.irfft(spectrum, n), LINE_RATE)
-
-
-def _power(x: Samples) -> float:
-    active = x[np.abs(x) > 0.02 * np.abs(x).max()]
-    return float(np.mean(active**2))
+    return bandpass(np.fft.irfft(spectrum, n))
 
 
 def pairs(seed: int, takes: int, snrs: list[float | None],
@@ -88,32 +76,36 @@ def pairs(seed: int, takes: int, snrs: list[float | None],
     rng = random.Random(seed)
     options = PocketSphinxOptions()
     with tempfile.TemporaryDirectory() as tmp:
-        raw, wide_path, line_path = Path(tmp) / "raw.wav", Path(tmp) / "wide.wav", Path(tmp) / "line.wav"
         for language in ("en", "id"):
             for text in SENTENCES[language]:
                 for _ in range(takes):
-                    variant = rng.choice(VARIANTS)
-                    voice = rng.choice(VOICES[language]) + (f"+{variant}" if variant else "")
-                    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rng.randint(130, 200)), "-p",
-                                    str(rng.randint(25, 75)), "-w", str(raw), "--", text], check=True,
-                                   capture_output=True)
-                    for path, rate in ((wide_path, WIDE_RATE), (line_path, LINE_RATE)):
-                        subprocess.run(["sox", "-q", "-R", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path),
-                                        "pad", "0.4", "0.4"], check=True, capture_output=True)
-                    noise_rng = np.random.default_rng(rng.randrange(2**32))
-                    wide = _read(wide_path)
-                    if wide_floor_db is not None:
-                        wide = wide + noise_rng.standard_normal(wide.size) * np.sqrt(_power(wide)) * 10 ** (
-                            wide_floor_db / 20)
-                    line = _band(_read(line_path), LINE_RATE)
-                    snr = rng.choice(snrs)
-                    if snr is not None:
-                        noise = _noise(line.size, rng.random() < 0.5, noise_rng)
-                        line = line + noise * np.sqrt(_power(line) / 10 ** (snr / 10) / np.mean(noise**2))
-                    conditioner = LineConditioner(options, LINE_RATE)
-                    pcm = np.clip(np.rint(line), -32768, 32767).astype("<i2").tobytes()
-                    heard = np.frombuffer(conditioner.feed(pcm) + conditioner.flush(), "<i2").astype(np.float64)
-                    yield _aligned(wide, heard)
+                    yield _pair(Path(tmp), language, text, rng, snrs, wide_floor_db, options)
+
+
+def _pair(tmp: Path, language: str, text: str, rng: random.Random, snrs: list[float | None],
+          wide_floor_db: float | None, options: PocketSphinxOptions) -> tuple[Samples, Samples]:
+    """One rendering of ``text``: wideband, and as the recognizer hears it over a line drawn from ``snrs``."""
+    raw, wide_path, line_path = tmp / "raw.wav", tmp / "wide.wav", tmp / "line.wav"
+    variant = rng.choice(VARIANTS)
+    voice = rng.choice(VOICES[language]) + (f"+{variant}" if variant else "")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rng.randint(130, 200)), "-p", str(rng.randint(25, 75)),
+                    "-w", str(raw), "--", text], check=True, capture_output=True)
+    for path, rate in ((wide_path, WIDE_RATE), (line_path, LINE_RATE)):
+        subprocess.run(["sox", "-q", "-R", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path),
+                        "pad", "0.4", "0.4"], check=True, capture_output=True)
+    noise_rng = np.random.default_rng(rng.randrange(2**32))
+    wide = _read(wide_path)
+    if wide_floor_db is not None:
+        wide = wide + noise_rng.standard_normal(wide.size) * np.sqrt(speech_power(wide)) * 10 ** (wide_floor_db / 20)
+    line = bandpass(_read(line_path))
+    snr = rng.choice(snrs)
+    if snr is not None:
+        noise = _noise(line.size, rng.random() < 0.5, noise_rng)
+        line = line + noise * np.sqrt(speech_power(line) / 10 ** (snr / 10) / np.mean(noise**2))
+    conditioner = LineConditioner(options, LINE_RATE)
+    pcm = np.clip(np.rint(line), -32768, 32767).astype("<i2").tobytes()
+    heard = np.frombuffer(conditioner.feed(pcm) + conditioner.flush(), "<i2").astype(np.float64)
+    return _aligned(wide, heard)
 
 
 def _aligned(wide: Samples, heard: Samples) -> tuple[Samples, Samples]:

@@ -49,7 +49,8 @@ OUT_OF_GRAMMAR = {
 }
 
 
-def _bandpass(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def bandpass(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``x`` (at 8 kHz) cut to the telephone band, 300-3400 Hz."""
     spectrum = np.fft.rfft(x)
     freqs = np.fft.rfftfreq(len(x), 1 / RATE)
     spectrum[(freqs < 300) | (freqs > 3400)] = 0
@@ -83,10 +84,15 @@ def _speech_end_ms(clean: np.ndarray[Any, Any]) -> int:
     return int((active[-1] + 1) * 10)
 
 
+def speech_power(x: np.ndarray[Any, Any]) -> float:
+    """Mean power of the samples above 2 % of the peak (the speech, not the pauses around it)."""
+    active = x[np.abs(x) > 0.02 * np.abs(x).max()]
+    return float(np.mean(active**2))
+
+
 def _mix(clean: np.ndarray[Any, Any], snr: float, rng: np.random.Generator) -> np.ndarray[Any, Any]:
-    active = clean[np.abs(clean) > 0.02 * np.abs(clean).max()]
-    noise = _bandpass(rng.standard_normal(len(clean)))
-    noise *= np.sqrt(np.mean(active**2) / 10 ** (snr / 10) / np.mean(noise**2))
+    noise = bandpass(rng.standard_normal(len(clean)))
+    noise *= np.sqrt(speech_power(clean) / 10 ** (snr / 10) / np.mean(noise**2))
     mixed: np.ndarray[Any, Any] = clean + noise
     return mixed
 
@@ -117,7 +123,7 @@ def build(out: Path, *, seed: int = 1, takes: int = 7) -> dict[str, Any]:
                 noise_rng = np.random.default_rng(noise_seed)
                 for snr in SNRS:
                     path = out / f"{name}-{snr}db.wav"
-                    _write(path, _bandpass(_mix(clean, snr, noise_rng)))
+                    _write(path, bandpass(_mix(clean, snr, noise_rng)))
                     files[str(snr)] = path.name
                 meta = {"files": files, "speech_end_ms": _speech_end_ms(clean)}
                 meta_path.write_text(json.dumps(meta))
@@ -129,7 +135,7 @@ def build(out: Path, *, seed: int = 1, takes: int = 7) -> dict[str, Any]:
         path = out / f"noise-{seed}-{n}.wav"
         level = 300 * (n + 1)
         if not path.exists():
-            _write(path, _bandpass(np_rng.standard_normal(RATE * 3) * level))
+            _write(path, bandpass(np_rng.standard_normal(RATE * 3) * level))
         extras.append({"kind": "noise", "file": path.name})
     silence = out / "silence.wav"
     if not silence.exists():

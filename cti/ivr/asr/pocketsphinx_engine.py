@@ -93,7 +93,8 @@ class PocketSphinxOptions:
     extra: tuple[tuple[str, Any], ...] = ()
 
     def resolved(self) -> tuple[Path, Path, Path | None]:
-        """(acoustic model dir, dictionary, phone LM or None), checked to exist."""
+        """(acoustic model dir, dictionary, phone LM or None), checked to exist; the model dir is its telephone-adapted
+        copy when ``telephone`` is set and the map fits it."""
         base = self.model_dir or default_model_dir()
         hmm = self.hmm or base / "en-us"
         dictionary = self.dictionary or base / "cmudict-en-us.dict"
