@@ -60,12 +60,15 @@ class PocketSphinxOptions:
 
     ``offset`` and ``scale`` map the per-frame log-likelihood ratio to a confidence; results below ``reject_below`` get
     intent None. ``offset`` is the ratio calibrated on the benchmark for the telephone-adapted model (docs/speech.md):
-    it costs up to 2.3 points of accuracy and rejects about a third of out-of-grammar sentences (a stricter one costs
+    it costs up to 1.4 points of accuracy and rejects about a fifth of out-of-grammar sentences (a stricter one costs
     far more accuracy). ``topn`` Gaussians per codebook: more is more accurate and slower. ``dither`` adds a faint
     deterministic noise floor so digital silence (zeros) does not reach the log filterbank as minus infinity.
-    ``denoise`` runs the noise suppressor, whose gain floor goes from ``denoise_floor`` on a noisy line up to 0.25 on a
-    clean one. ``telephone`` adapts a wideband model to the telephone line (:mod:`cti.ivr.asr.channel`; a model the
-    shipped map does not fit is used as it is). ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model).
+    ``silprob`` is the probability of a silence between (and after) words: with PocketSphinx's default (0.005) the last
+    phone of a phrase stretched over the caller's trailing silence, so phrases ending in a noise-like consonant won
+    ("iya" heard as "tidak"); at 0.1 the silence is decoded as silence (docs/benchmarks.md). ``denoise`` runs the noise
+    suppressor, whose gain floor goes from ``denoise_floor`` on a noisy line up to 0.25 on a clean one. ``telephone``
+    adapts a wideband model to the telephone line (:mod:`cti.ivr.asr.channel`; a model the shipped map does not fit is
+    used as it is). ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model).
     ``pre_roll_ms``/``tail_ms``: audio kept before the first and after the last speech frame for the grammar pass.
     ``features`` overrides the model's feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
     """
@@ -75,13 +78,14 @@ class PocketSphinxOptions:
     dictionary: Path | None = None
     phone_lm: Path | None = None
     rejection: bool = True
-    offset: float = -10.0
+    offset: float = -9.0
     scale: float = 3.0
     reject_below: float = 0.5
     topn: int = 16
     beam: float = 1e-60
     wbeam: float = 1e-40
     pbeam: float = 1e-60
+    silprob: float = 0.1
     dither: float = 4.0
     denoise: bool = True
     denoise_floor: float = 0.2
@@ -140,7 +144,8 @@ class _DecoderPool:
         hmm, dictionary, phone_lm = self._paths
         o = self._options
         common: dict[str, Any] = {"hmm": str(hmm), "loglevel": "FATAL", "topn": o.topn, "beam": o.beam,
-                                  "pbeam": o.pbeam, "wbeam": o.wbeam, "bestpath": False, **dict(o.extra)}
+                                  "pbeam": o.pbeam, "wbeam": o.wbeam, "silprob": o.silprob, "bestpath": False,
+                                  **dict(o.extra)}
         if o.decode_rate != 16000:
             common.update(samprate=o.decode_rate, nfft=256 if o.decode_rate <= 8000 else 512)
         featparams = _feature_file(hmm, o.features) if o.features else None
@@ -201,7 +206,8 @@ class PocketSphinxRecognizer:
         if self.options.decode_rate not in (8000, 16000):
             raise AsrError(f"decode rate {self.options.decode_rate} Hz is not supported (8000 or 16000)")
         key = ("pocketsphinx", *self.options.resolved(), self.options.topn, self.options.beam, self.options.wbeam,
-               self.options.pbeam, self.options.decode_rate, self.options.features, self.options.extra)
+               self.options.pbeam, self.options.silprob, self.options.decode_rate, self.options.features,
+               self.options.extra)
         self._pool: _DecoderPool = (cache or shared_models()).get(key, lambda: _DecoderPool(self.options))
 
     @property
