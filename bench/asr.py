@@ -104,7 +104,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 takes per phrase")
     defaults = PocketSphinxOptions()
     parser.add_argument("--topn", type=int, default=defaults.topn)
-    parser.add_argument("--offset", type=float, default=defaults.offset)
+    parser.add_argument("--offset", type=float, default=defaults.offset, help="rejection offset on a noisy line")
+    parser.add_argument("--clean-offset", type=float, default=defaults.clean_offset,
+                        help="rejection offset on a clean line")
     parser.add_argument("--scale", type=float, default=defaults.scale)
     parser.add_argument("--reject-below", type=float, default=defaults.reject_below)
     parser.add_argument("--details", type=Path, help="write every utterance's outcome (JSON lines) here")
@@ -115,7 +117,8 @@ def main() -> None:
     index = asr_corpus.build(args.corpus, seed=args.seed, takes=takes)
     threshold = args.reject_below
     clock_fn = time.thread_time if args.clock == "cpu" else time.perf_counter
-    options = PocketSphinxOptions(topn=args.topn, offset=args.offset, scale=args.scale, reject_below=0.0)
+    options = PocketSphinxOptions(topn=args.topn, offset=args.offset, clean_offset=args.clean_offset, scale=args.scale,
+                                  reject_below=0.0)
     recognizer = PocketSphinxRecognizer(options)
     recognizer.warm_up()
     grammars = {(menu, lang): Grammar.of(MENUS[menu][lang]) for menu in MENUS for lang in ("id", "en")}
@@ -154,7 +157,8 @@ def main() -> None:
         details.close()
     report: dict[str, Any] = {
         "benchmark": "asr", "engine": "pocketsphinx", "seed": args.seed, "takes": takes,
-        "options": {"topn": options.topn, "offset": options.offset, "scale": options.scale,
+        "options": {"topn": options.topn, "offset": options.offset, "clean_offset": options.clean_offset,
+                    "scale": options.scale,
                     "reject_below": threshold, "denoise": options.denoise, "decode_rate": options.decode_rate},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "clock": args.clock,
         "results": [], "false_accepts": _false_accepts(outcomes, threshold),

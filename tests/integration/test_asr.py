@@ -22,11 +22,13 @@ from cti.ivr.asr import (
     PocketSphinxOptions,
     PocketSphinxRecognizer,
     Recognizer,
+    Result,
     VoskRecognizer,
     build_recognizers,
     grammar,
     parse_engines,
 )
+from cti.ivr.asr.phrases import Menu
 from cti.ivr.asr.vosk_engine import korean_model_dir
 from tests.support import unavailable
 
@@ -60,12 +62,17 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
     return make
 
 
-def _recognize(recognizer: Recognizer, g: Grammar, language: str, pcm: bytes) -> tuple[str | None, str]:
+def _result(recognizer: Recognizer, g: Grammar, language: str, pcm: bytes) -> Result:
     session = recognizer.start(g, language, sample_rate=8000)  # type: ignore[arg-type]
     for offset in range(0, len(pcm), 320):
         session.feed(pcm[offset:offset + 320])
     result = session.finish()
     assert result.engine == recognizer.name
+    return result
+
+
+def _recognize(recognizer: Recognizer, g: Grammar, language: str, pcm: bytes) -> tuple[str | None, str]:
+    result = _result(recognizer, g, language, pcm)
     return result.intent, result.text
 
 
@@ -121,6 +128,37 @@ def test_noisy_line_is_denoised(sphinx: PocketSphinxRecognizer, speech: Speech, 
     # "cek tagihan"); over this fixture's main menu it takes English from 12 to 18 of 19, Indonesian from 11 to 15.
     got = _recognize(sphinx, grammar(MAIN_MENU, language), language, speech(text, voice, 10.0))  # type: ignore[arg-type]
     assert got == (intent, text)
+
+
+@pytest.mark.parametrize(("text", "voice", "language", "menu"), [
+    ("the weather is nice today and I would like to go to the beach", "en-us", "en", YES_NO),
+    ("I would like to know the status of my order from last week please", "en-us", "en", MAIN_MENU),
+    ("cuacanya bagus sekali hari ini dan saya mau pergi ke pantai", "id", "id", YES_NO),
+    ("terima kasih banyak, selamat siang", "id", "id", MAIN_MENU),
+])
+def test_speech_the_menu_does_not_have_gets_no_intent(speech: Speech, text: str, voice: str, language: str,
+                                                       menu: Menu) -> None:
+    """The grammar path fits a phrase to part of the sentence and calls the rest silence: no intent. The same audio
+    with the check off gets one, with a confidence that passes: the check is what rejects it."""
+    pcm = speech(text, voice)
+    g = grammar(menu, language)  # type: ignore[arg-type]
+    unchecked = _result(PocketSphinxRecognizer(PocketSphinxOptions(max_unexplained_ms=None)), g, language, pcm)
+    assert unchecked.intent is not None
+    result = _result(PocketSphinxRecognizer(), g, language, pcm)
+    assert (result.intent, result.confidence) == (None, 0.0)
+    assert result.text == unchecked.text
+
+
+def test_each_caller_starts_afresh(speech: Speech) -> None:
+    """A decoder serves one caller after another: the same answer gets the same confidence whoever came before."""
+    sphinx = PocketSphinxRecognizer(cache=ModelCache())  # a pool of its own: one decoder pair serves all three
+    g = grammar(YES_NO, "en")
+    answer = speech("yes", "en-us+klatt")
+    first = _result(sphinx, g, "en", answer)
+    _result(sphinx, grammar(MAIN_MENU, "id"), "id", speech("bicara dengan agen", "id", 8.0))
+    assert sphinx.decoders_loaded == 1
+    assert _result(sphinx, g, "en", answer) == first
+    assert first.intent == "yes"
 
 
 def test_feature_options_reach_the_decoder(speech: Speech) -> None:

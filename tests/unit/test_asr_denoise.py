@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,3 +68,17 @@ def test_wideband_frames() -> None:
     out = _run(NoiseSuppressor(16000), pcm, 640)
     assert len(out) == len(pcm)
     assert np.std(_samples(out)[4000:]) < 250
+
+
+def test_peak_to_noise_tracks_how_clean_the_line_is() -> None:
+    def line(amplitude: float) -> float:
+        suppressor = NoiseSuppressor(RATE)
+        assert suppressor.peak_to_noise_db == 0.0
+        t = np.arange(RATE) / RATE
+        tone = amplitude * np.sin(2 * np.pi * 1000 * t)
+        _run(suppressor, _pcm(np.concatenate([_noise(RATE // 2, 100.0), tone + _noise(RATE, 100.0, seed=2)])), 160)
+        return suppressor.peak_to_noise_db
+
+    quiet, loud = line(1000.0), line(10000.0)
+    assert 10.0 < quiet < 30.0
+    assert loud - quiet == pytest.approx(20.0, abs=1.5)

@@ -54,6 +54,13 @@ class NoiseSuppressor:
         """Mean noise power per sample estimated so far (0 before the first frame)."""
         return 0.0 if self._noise is None else float(np.mean(self._noise)) / self._frame
 
+    @property
+    def peak_to_noise_db(self) -> float:
+        """The loudest stretch so far against the line noise, in dB (0 before the first frame)."""
+        if self._noise is None:
+            return 0.0
+        return float(10 * np.log10(max(self._level, 1e-9) / max(float(np.sum(self._noise)), 1e-9)))
+
     def feed(self, pcm: bytes) -> bytes:
         """Filter a chunk; returns the output samples that are complete (the rest comes with later chunks)."""
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)

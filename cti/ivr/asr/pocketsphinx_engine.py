@@ -44,6 +44,8 @@ __all__ = [
 logger = logging.getLogger("cti.ivr.asr")
 
 _FRAMES_PER_SECOND = 100
+_NON_SPEECH = ("<", "[", "+")  # silence (<sil>) and filler words in a segmentation
+_NOISY_DB, _CLEAN_DB = 13.0, 19.0  # peak-to-noise bounds of the rejection offset's interpolation
 _MAX_SEARCHES = 32
 
 
@@ -59,10 +61,11 @@ class PocketSphinxOptions:
     """Model files and tuning. Paths default to the en-us model inside the ``pocketsphinx`` package.
 
     ``offset`` and ``scale`` map the per-frame log-likelihood ratio to a confidence; results below ``reject_below`` get
-    intent None. ``offset`` is the ratio calibrated on the benchmark for the telephone-adapted model (docs/speech.md):
-    it costs up to 1.4 points of accuracy and rejects about a fifth of out-of-grammar sentences (a stricter one costs
-    far more accuracy). ``topn`` Gaussians per codebook: more is more accurate and slower. ``dither`` adds a faint
-    deterministic noise floor so digital silence (zeros) does not reach the log filterbank as minus infinity.
+    intent None. ``offset`` is the ratio on a noisy line, ``clean_offset`` on a clean one (by the suppressor's estimate;
+    None: ``offset`` on every line), both calibrated on the benchmark for the telephone-adapted model (docs/speech.md):
+    a stricter one costs far more accuracy. ``topn`` Gaussians per codebook: more is more accurate and slower.
+    ``dither`` adds a faint deterministic noise floor so digital silence (zeros) does not reach the log filterbank as
+    minus infinity.
     ``silprob`` is the probability of a silence between (and after) words: with PocketSphinx's default (0.005) the last
     phone of a phrase stretched over the caller's trailing silence, so phrases ending in a noise-like consonant won
     ("iya" heard as "tidak"); at 0.1 the silence is decoded as silence (docs/benchmarks.md). ``denoise`` runs the noise
@@ -70,6 +73,8 @@ class PocketSphinxOptions:
     adapts a wideband model to the telephone line (:mod:`cti.ivr.asr.channel`; a model the shipped map does not fit is
     used as it is). ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model).
     ``pre_roll_ms``/``tail_ms``: audio kept before the first and after the last speech frame for the grammar pass.
+    ``max_unexplained_ms``: a result whose grammar path explains that much of the caller's speech (by the VAD) as
+    silence gets intent None: the caller said something the menu does not have (None turns the check off).
     ``features`` overrides the model's feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
     """
 
@@ -79,6 +84,7 @@ class PocketSphinxOptions:
     phone_lm: Path | None = None
     rejection: bool = True
     offset: float = -9.0
+    clean_offset: float | None = -5.0
     scale: float = 3.0
     reject_below: float = 0.5
     topn: int = 16
@@ -93,6 +99,7 @@ class PocketSphinxOptions:
     decode_rate: int = 16000
     pre_roll_ms: int = 300
     tail_ms: int = 200
+    max_unexplained_ms: int | None = 300
     features: tuple[tuple[str, str], ...] = ()
     extra: tuple[tuple[str, Any], ...] = ()
 
@@ -113,6 +120,7 @@ class PocketSphinxOptions:
 class _Slot:
     grammar: Any
     phones: Any | None
+    phones_cmn: str = ""  # the phone loop's initial cepstral mean, restored for every utterance
     searches: OrderedDict[str, None] = field(default_factory=OrderedDict)
     words: set[str] = field(default_factory=set)
 
@@ -162,7 +170,7 @@ class _DecoderPool:
         finally:
             if featparams is not None:
                 os.unlink(featparams)
-        return _Slot(grammar=grammar, phones=phones)
+        return _Slot(grammar=grammar, phones=phones, phones_cmn=phones.get_cmn(False) if phones is not None else "")
 
 
 @functools.lru_cache(maxsize=8)
@@ -189,6 +197,34 @@ def _feature_file(hmm: Path, overrides: tuple[tuple[str, str], ...]) -> str:
     with os.fdopen(fd, "w") as out:
         out.writelines(f"-{key} {value}\n" for key, value in params.items())
     return path
+
+
+def unexplained_ms(spoken: list[tuple[int, int]], quiet: list[tuple[int, int]], origin_ms: int) -> int:
+    """Milliseconds of ``spoken`` (VAD speech, stream ms) that the grammar path put in ``quiet`` segments (silence and
+    fillers, as inclusive frame ranges of a decode that began at ``origin_ms``).
+
+    A menu phrase covers the caller's speech; a sentence the menu does not have gets a phrase for part of it and
+    silence for the rest. On the benchmark, 300 ms of speech heard as silence rejected no menu answer (five corpora,
+    both SNRs) and some of the out-of-grammar sentences that passed the confidence test.
+    """
+    frame_ms = 1000 // _FRAMES_PER_SECOND
+    total = 0
+    for first, last in quiet:
+        lo, hi = origin_ms + first * frame_ms, origin_ms + (last + 1) * frame_ms
+        total += sum(max(0, min(hi, end) - max(lo, start)) for start, end in spoken)
+    return total
+
+
+def _line_offset(options: PocketSphinxOptions, peak_to_noise_db: float | None) -> float:
+    """The rejection offset for a line this clean: ``offset`` up to 13 dB peak to noise, ``clean_offset`` from 19 dB.
+
+    On a noisy line the grammar path scores lower against the phone loop for menu phrases too, so one offset had
+    to choose between rejecting noisy answers and accepting out-of-grammar speech on clean lines.
+    """
+    if options.clean_offset is None or peak_to_noise_db is None:
+        return options.offset
+    share = min(max((peak_to_noise_db - _NOISY_DB) / (_CLEAN_DB - _NOISY_DB), 0.0), 1.0)
+    return options.offset + share * (options.clean_offset - options.offset)
 
 
 def _logscore(value: float) -> float:
@@ -313,6 +349,11 @@ class LineConditioner:
         """Condition a chunk; returns what is ready (the suppressor hands audio on in 16 ms hops)."""
         return self._out(self._denoiser.feed(pcm) if self._denoiser is not None else pcm)
 
+    @property
+    def peak_to_noise_db(self) -> float | None:
+        """How clean the line is (the suppressor's estimate, dB); None without the suppressor."""
+        return self._denoiser.peak_to_noise_db if self._denoiser is not None else None
+
     def flush(self) -> bytes:
         """The rest, at the end of the stream."""
         return self._out(self._denoiser.flush()) if self._denoiser is not None else b""
@@ -350,6 +391,7 @@ class PocketSphinxSession:
         self._speech_from: int | None = None
         self._first_ms: int | None = None
         self._last_end_ms: int | None = None
+        self._spoken: list[tuple[int, int]] = []  # finished VAD speech stretches (ms)
         self._phones_fed = 0  # bytes of _audio given to the phone loop
         self._utt_open = False
 
@@ -365,9 +407,12 @@ class PocketSphinxSession:
                     self._first_ms = event.at_ms
                     self._phones_fed = self._offset(max(event.at_ms - self._recognizer.options.pre_roll_ms, 0))
                     if slot.phones is not None:
+                        # Live normalization would start from the last caller's mean: each caller starts afresh.
+                        slot.phones.set_cmn(slot.phones_cmn)
                         slot.phones.start_utt()
                         self._utt_open = True
             elif isinstance(event, SpeechEnd) and self._speech_from is not None:
+                self._spoken.append((self._speech_from, event.at_ms))
                 self._speech_from = None
                 self._last_end_ms = event.at_ms
         # The suppressor hands audio on in 16 ms hops, so a chunk may add nothing (and the decoder refuses empty input).
@@ -412,6 +457,8 @@ class PocketSphinxSession:
             slot.grammar.process_raw(span, False, True)
             slot.grammar.end_utt()
             hyp = slot.grammar.hyp()
+            quiet = [(seg.start_frame, seg.end_frame) for seg in (slot.grammar.seg() or [])
+                     if seg.word.startswith(_NON_SPEECH)]
         finally:
             self.close()
         if hyp is None or not hyp.hypstr:
@@ -419,12 +466,18 @@ class PocketSphinxSession:
         text = self._text(hyp.hypstr)
         intent = self._grammar.intent_of(text)
         confidence = 1.0 if intent is not None else 0.0
+        if intent is not None and options.max_unexplained_ms is not None:
+            spoken = self._spoken + ([(self._speech_from, self.audio_ms)] if self._speech_from is not None else [])
+            origin = max(self._first_ms - options.pre_roll_ms, 0)
+            if unexplained_ms(spoken, quiet, origin) >= options.max_unexplained_ms:
+                return Result(None, text, 0.0, PocketSphinxRecognizer.name, self.audio_ms)
         if intent is not None and phone_score is not None:
             # Per frame of the decoded span (pre-roll and tail included): on the benchmark this separated
             # out-of-grammar speech from menu phrases better than per frame of VAD speech.
             frames = max(len(span) // 2 * _FRAMES_PER_SECOND // self._rate, 1)
             ratio = (_logscore(hyp.score) - phone_score) / frames
-            confidence = 1.0 / (1.0 + math.exp(-max(min((ratio - options.offset) / options.scale, 50.0), -50.0)))
+            offset = _line_offset(options, self._line.peak_to_noise_db)
+            confidence = 1.0 / (1.0 + math.exp(-max(min((ratio - offset) / options.scale, 50.0), -50.0)))
             if confidence < options.reject_below:
                 intent = None
         return Result(intent, text, round(confidence, 4), PocketSphinxRecognizer.name, self.audio_ms)
