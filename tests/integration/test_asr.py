@@ -134,7 +134,7 @@ def test_noisy_line_is_denoised(sphinx: PocketSphinxRecognizer, speech: Speech, 
     ("the weather is nice today and I would like to go to the beach", "en-us", "en", YES_NO),
     ("I would like to know the status of my order from last week please", "en-us", "en", MAIN_MENU),
     ("cuacanya bagus sekali hari ini dan saya mau pergi ke pantai", "id", "id", YES_NO),
-    ("terima kasih banyak, selamat siang", "id", "id", MAIN_MENU),
+    ("selamat pagi, nama saya Budi dan saya tinggal di Jakarta", "id", "id", MAIN_MENU),
 ])
 def test_speech_the_menu_does_not_have_gets_no_intent(speech: Speech, text: str, voice: str, language: str,
                                                        menu: Menu) -> None:

@@ -72,6 +72,15 @@ def test_telephone_model_is_built_once_and_reused(hmm: Path, tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == [first.name]  # no half-built directory left
 
 
+def test_widened_copy_is_a_model_of_its_own(hmm: Path, tmp_path: Path) -> None:
+    plain = channel.telephone_model(hmm, cache_dir=tmp_path)
+    wide = channel.telephone_model(hmm, cache_dir=tmp_path, variance_scale=1.7)
+    assert wide != plain and wide.parent == tmp_path
+    assert (wide / "means").read_bytes() == (plain / "means").read_bytes()
+    np.testing.assert_allclose(channel.read_gaussians(wide / "variances").values,
+                               channel.read_gaussians(plain / "variances").values * 1.7, rtol=1e-6)
+
+
 def test_narrowband_or_foreign_models_are_used_as_they_are(hmm: Path, tmp_path: Path) -> None:
     for name, upperf in (("narrow", "3500"), ("other", "7000")):
         model = tmp_path / name
@@ -87,6 +96,14 @@ def test_options_choose_the_adapted_model(hmm: Path) -> None:
     assert adapted != hmm and (adapted / "means").exists()
     plain, _, _ = PocketSphinxOptions(telephone=False).resolved()
     assert plain == hmm
+
+
+def test_options_choose_the_clean_line_model(hmm: Path) -> None:
+    adapted, _, _ = PocketSphinxOptions().resolved()
+    wide = PocketSphinxOptions().clean_model()
+    assert wide is not None and wide not in (adapted, hmm)
+    assert PocketSphinxOptions(clean_variance_scale=None).clean_model() is None
+    assert PocketSphinxOptions(telephone=False).clean_model() is None
 
 
 def test_front_end_matches_pocketsphinx(hmm: Path, tmp_path: Path) -> None:

@@ -252,8 +252,9 @@ def write_gaussians(path: Path, gaussians: Gaussians) -> None:
     path.write_bytes(gaussians.header + struct.pack("<I", _MAGIC) + body + tail)
 
 
-def adapt_model(source: Path, channel: ChannelMap, target: Path) -> None:
-    """Write ``source`` moved through ``channel`` to ``target`` (means and variances; other files copied)."""
+def adapt_model(source: Path, channel: ChannelMap, target: Path, *, variance_scale: float = 1.0) -> None:
+    """Write ``source`` moved through ``channel`` to ``target`` (means and variances; other files copied), variances
+    multiplied by ``variance_scale``."""
     target.mkdir(parents=True, exist_ok=True)
     for item in source.iterdir():
         if item.is_file() and item.name not in ("means", "variances"):
@@ -269,7 +270,7 @@ def adapt_model(source: Path, channel: ChannelMap, target: Path) -> None:
         m = means.values[:, stream].astype(np.float64)
         v = variances.values[:, stream].astype(np.float64)
         new_means[:, stream] = m @ matrix.T
-        new_variances[:, stream] = np.einsum("ik,...k,ik->...i", matrix, v, matrix) + rest
+        new_variances[:, stream] = (np.einsum("ik,...k,ik->...i", matrix, v, matrix) + rest) * variance_scale
     write_gaussians(target / "means", Gaussians(means.header, new_means))
     write_gaussians(target / "variances", Gaussians(variances.header, new_variances))
 
@@ -282,11 +283,13 @@ def default_cache_dir() -> Path:
     return Path(base) / "cti" / "asr"
 
 
-def telephone_model(source: Path, channel: ChannelMap | None = None, *, cache_dir: Path | None = None) -> Path:
+def telephone_model(source: Path, channel: ChannelMap | None = None, *, cache_dir: Path | None = None,
+                    variance_scale: float = 1.0) -> Path:
     """``source`` adapted to the telephone line, or ``source`` itself when the map does not fit it.
 
     It fits a model whose ``feat.params`` names the map's front end and whose band reaches above 4 kHz (an 8 kHz
     model already matches the line). The adapted copy is built once, atomically, under ``cache_dir``.
+    ``variance_scale`` widens every Gaussian of the copy (a copy of its own).
     """
     channel = channel or telephone_map()
     params = read_feat_params(source)
@@ -301,13 +304,15 @@ def telephone_model(source: Path, channel: ChannelMap | None = None, *, cache_di
         if part.exists():
             digest.update(part.read_bytes())
     digest.update(channel.digest().encode())
+    if variance_scale != 1.0:
+        digest.update(f"variances x{variance_scale}".encode())
     target = (cache_dir or default_cache_dir()) / f"{source.name}-telephone-{digest.hexdigest()[:16]}"
     if (target / "variances").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        adapt_model(source, channel, building)
+        adapt_model(source, channel, building, variance_scale=variance_scale)
         try:
             building.rename(target)
         except OSError:  # another process got there first

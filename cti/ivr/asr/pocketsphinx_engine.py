@@ -46,6 +46,7 @@ logger = logging.getLogger("cti.ivr.asr")
 _FRAMES_PER_SECOND = 100
 _NON_SPEECH = ("<", "[", "+")  # silence (<sil>) and filler words in a segmentation
 _NOISY_DB, _CLEAN_DB = 13.0, 19.0  # peak-to-noise bounds of the rejection offset's interpolation
+_WIDE_FROM_DB = 16.0  # peak to noise from which the grammar pass uses the widened model
 _MAX_SEARCHES = 32
 
 
@@ -71,7 +72,10 @@ class PocketSphinxOptions:
     ("iya" heard as "tidak"); at 0.1 the silence is decoded as silence (docs/benchmarks.md). ``denoise`` runs the noise
     suppressor, whose gain floor goes from ``denoise_floor`` on a noisy line up to 0.25 on a clean one. ``telephone``
     adapts a wideband model to the telephone line (:mod:`cti.ivr.asr.channel`; a model the shipped map does not fit is
-    used as it is). ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model).
+    used as it is). ``clean_variance_scale``: on a clean line the grammar pass uses a copy of the telephone-adapted
+    model with every variance multiplied by this, more tolerant of accents the model was not trained on; on a noisy
+    line the widened model mistakes noise for speech, so it keeps the model as adapted (None: one model for both;
+    docs/speech.md). ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model).
     ``pre_roll_ms``/``tail_ms``: audio kept before the first and after the last speech frame for the grammar pass.
     ``max_unexplained_ms``: a result whose grammar path explains that much of the caller's speech (by the VAD) as
     silence gets intent None: the caller said something the menu does not have (None turns the check off).
@@ -84,7 +88,7 @@ class PocketSphinxOptions:
     phone_lm: Path | None = None
     rejection: bool = True
     offset: float = -9.0
-    clean_offset: float | None = -5.0
+    clean_offset: float | None = -2.0
     scale: float = 3.0
     reject_below: float = 0.5
     topn: int = 16
@@ -96,6 +100,7 @@ class PocketSphinxOptions:
     denoise: bool = True
     denoise_floor: float = 0.2
     telephone: bool = True
+    clean_variance_scale: float | None = 1.7
     decode_rate: int = 16000
     pre_roll_ms: int = 300
     tail_ms: int = 200
@@ -113,14 +118,22 @@ class PocketSphinxOptions:
         for path in (hmm, dictionary, phone_lm):
             if path is not None and not path.exists():
                 raise ModelNotFound(f"PocketSphinx model file missing: {path}")
-        return (_telephone_model(hmm) if self.telephone else hmm), dictionary, phone_lm
+        return (_telephone_model(hmm, 1.0) if self.telephone else hmm), dictionary, phone_lm
+
+    def clean_model(self) -> Path | None:
+        """The grammar pass's model on a clean line, or None when it is the same as on a noisy one."""
+        if not self.telephone or self.clean_variance_scale in (None, 1.0):
+            return None
+        hmm = self.hmm or (self.model_dir or default_model_dir()) / "en-us"
+        widened = _telephone_model(hmm, self.clean_variance_scale)
+        return widened if widened != hmm else None
 
 
 @dataclass(slots=True)
 class _Slot:
     grammar: Any
     phones: Any | None
-    phones_cmn: str = ""  # the phone loop's initial cepstral mean, restored for every utterance
+    clean: Any | None = None  # the grammar decoder for a clean line (widened model), when there is one
     searches: OrderedDict[str, None] = field(default_factory=OrderedDict)
     words: set[str] = field(default_factory=set)
 
@@ -129,6 +142,7 @@ class _DecoderPool:
     def __init__(self, options: PocketSphinxOptions) -> None:
         self._options = options
         self._paths = options.resolved()
+        self._clean = options.clean_model()
         self._lock = threading.Lock()
         self._idle: list[_Slot] = []
         self.created = 0
@@ -161,6 +175,10 @@ class _DecoderPool:
             common["featparams"] = featparams
         try:
             grammar = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=str(dictionary), **common))
+            clean = None
+            if self._clean is not None:
+                clean = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=str(dictionary),
+                                                                 **{**common, "hmm": str(self._clean)}))
             phones = None
             if phone_lm is not None:
                 phones = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=None, allphone=str(phone_lm),
@@ -170,13 +188,13 @@ class _DecoderPool:
         finally:
             if featparams is not None:
                 os.unlink(featparams)
-        return _Slot(grammar=grammar, phones=phones, phones_cmn=phones.get_cmn(False) if phones is not None else "")
+        return _Slot(grammar=grammar, phones=phones, clean=clean)
 
 
 @functools.lru_cache(maxsize=8)
-def _telephone_model(hmm: Path) -> Path:
+def _telephone_model(hmm: Path, variance_scale: float) -> Path:
     try:
-        return channel.telephone_model(hmm)
+        return channel.telephone_model(hmm, variance_scale=variance_scale)
     except OSError as exc:
         # No writable cache (a read-only home, a full disk): callers are still understood, only less well.
         logger.warning("cannot write the telephone-adapted model for %s (%s); using the model as it is", hmm, exc)
@@ -227,6 +245,12 @@ def _line_offset(options: PocketSphinxOptions, peak_to_noise_db: float | None) -
     return options.offset + share * (options.clean_offset - options.offset)
 
 
+def _afresh(decoder: Any) -> None:
+    """Forget the previous utterance's front-end state (the noise estimate of ``remove_noise``, the live cepstral
+    mean), which a decoder otherwise carries into the next one: one caller's audio changed the next caller's result."""
+    decoder.reinit_feat()
+
+
 def _logscore(value: float) -> float:
     # Hypothesis.score is logmath.exp(score) with base 1.0001; back to the log domain.
     return math.log(value) / math.log(1.0001) if value > 0 else -math.inf
@@ -241,9 +265,9 @@ class PocketSphinxRecognizer:
         self.options = options or PocketSphinxOptions()
         if self.options.decode_rate not in (8000, 16000):
             raise AsrError(f"decode rate {self.options.decode_rate} Hz is not supported (8000 or 16000)")
-        key = ("pocketsphinx", *self.options.resolved(), self.options.topn, self.options.beam, self.options.wbeam,
-               self.options.pbeam, self.options.silprob, self.options.decode_rate, self.options.features,
-               self.options.extra)
+        o = self.options
+        key = ("pocketsphinx", *o.resolved(), o.clean_model(), o.topn, o.beam, o.wbeam, o.pbeam, o.silprob,
+               o.decode_rate, o.features, o.extra)
         self._pool: _DecoderPool = (cache or shared_models()).get(key, lambda: _DecoderPool(self.options))
 
     @property
@@ -307,11 +331,13 @@ def _activate(slot: _Slot, grammar: Grammar, language: Language) -> dict[str, st
             continue
         prons = _pronunciations(decoder, word, language)
         entries.extend((key if i == 0 else f"{key}({i + 1})", pron) for i, pron in enumerate(prons))
+    decoders = [decoder] if slot.clean is None else [decoder, slot.clean]
     for n, (entry, pron) in enumerate(entries):
-        try:
-            decoder.add_word(entry, pron, n == len(entries) - 1)  # one dictionary update for the batch
-        except RuntimeError as exc:
-            raise AsrError(f"cannot add {entry!r} /{pron}/ to the dictionary: {exc}") from exc
+        for each in decoders:
+            try:
+                each.add_word(entry, pron, n == len(entries) - 1)  # one dictionary update for the batch
+            except RuntimeError as exc:
+                raise AsrError(f"cannot add {entry!r} /{pron}/ to the dictionary: {exc}") from exc
     slot.words.update(new_keys)
     alternatives = " | ".join("( " + " ".join(_word_key(w, language) for w in p.text.split()) + " )"
                               for p in grammar.phrases)
@@ -321,14 +347,17 @@ def _activate(slot: _Slot, grammar: Grammar, language: Language) -> dict[str, st
         slot.searches.move_to_end(name)
     else:
         try:
-            decoder.add_jsgf_string(name, jsgf)
+            for each in decoders:
+                each.add_jsgf_string(name, jsgf)
         except ValueError as exc:
             raise AsrError(f"PocketSphinx rejected the grammar: {exc}") from exc
         slot.searches[name] = None
         if len(slot.searches) > _MAX_SEARCHES:
             old, _ = slot.searches.popitem(last=False)
-            decoder.remove_search(old)
-    decoder.activate_search(name)
+            for each in decoders:
+                each.remove_search(old)
+    for each in decoders:
+        each.activate_search(name)
     return keys
 
 
@@ -407,8 +436,7 @@ class PocketSphinxSession:
                     self._first_ms = event.at_ms
                     self._phones_fed = self._offset(max(event.at_ms - self._recognizer.options.pre_roll_ms, 0))
                     if slot.phones is not None:
-                        # Live normalization would start from the last caller's mean: each caller starts afresh.
-                        slot.phones.set_cmn(slot.phones_cmn)
+                        _afresh(slot.phones)
                         slot.phones.start_utt()
                         self._utt_open = True
             elif isinstance(event, SpeechEnd) and self._speech_from is not None:
@@ -453,11 +481,16 @@ class PocketSphinxSession:
                                      self._offset(end_ms + options.tail_ms)])
             if not span:
                 return Result(None, "", 0.0, PocketSphinxRecognizer.name, self.audio_ms)
-            slot.grammar.start_utt()
-            slot.grammar.process_raw(span, False, True)
-            slot.grammar.end_utt()
-            hyp = slot.grammar.hyp()
-            quiet = [(seg.start_frame, seg.end_frame) for seg in (slot.grammar.seg() or [])
+            line_db = self._line.peak_to_noise_db
+            decoder = slot.grammar
+            if slot.clean is not None and line_db is not None and line_db >= _WIDE_FROM_DB:
+                decoder = slot.clean
+            _afresh(decoder)
+            decoder.start_utt()
+            decoder.process_raw(span, False, True)
+            decoder.end_utt()
+            hyp = decoder.hyp()
+            quiet = [(seg.start_frame, seg.end_frame) for seg in (decoder.seg() or [])
                      if seg.word.startswith(_NON_SPEECH)]
         finally:
             self.close()
@@ -476,7 +509,7 @@ class PocketSphinxSession:
             # out-of-grammar speech from menu phrases better than per frame of VAD speech.
             frames = max(len(span) // 2 * _FRAMES_PER_SECOND // self._rate, 1)
             ratio = (_logscore(hyp.score) - phone_score) / frames
-            offset = _line_offset(options, self._line.peak_to_noise_db)
+            offset = _line_offset(options, line_db)
             confidence = 1.0 / (1.0 + math.exp(-max(min((ratio - offset) / options.scale, 50.0), -50.0)))
             if confidence < options.reject_below:
                 intent = None
