@@ -27,7 +27,7 @@ import shutil
 import struct
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -147,11 +147,9 @@ class ChannelMap:
     note: str = ""
 
     def to_json(self) -> str:
-        fe = self.front_end
         return json.dumps({
             "note": self.note,
-            "front_end": {"rate": fe.rate, "lowerf": fe.lowerf, "upperf": fe.upperf, "nfilt": fe.nfilt,
-                          "ncep": fe.ncep, "lifter": fe.lifter, "nfft": fe.nfft, "feat": fe.feat},
+            "front_end": asdict(self.front_end),
             "streams": {name: {"matrix": np.round(m, 6).tolist(), "residual": np.round(r, 6).tolist()}
                         for name, m, r in zip(_STREAMS, self.matrices, self.residual, strict=True)},
         }, indent=1)

@@ -57,9 +57,10 @@ class NoiseSuppressor:
     @property
     def peak_to_noise_db(self) -> float:
         """The loudest stretch so far against the line noise, in dB (0 before the first frame)."""
-        if self._noise is None:
-            return 0.0
-        return float(10 * np.log10(max(self._level, 1e-9) / max(float(np.sum(self._noise)), 1e-9)))
+        return 0.0 if self._noise is None else self._peak_to_noise(float(np.sum(self._noise)))
+
+    def _peak_to_noise(self, noise: float) -> float:
+        return float(10 * np.log10(max(self._level, 1e-9) / max(noise, 1e-9)))
 
     def feed(self, pcm: bytes) -> bytes:
         """Filter a chunk; returns the output samples that are complete (the rest comes with later chunks)."""
@@ -116,7 +117,7 @@ class NoiseSuppressor:
         self._level = max(self._level, self._smoothed)
         # Peak-to-noise of 18 dB or less is a noisy line (about 10 dB SNR over the speech as a whole), 26 dB or more
         # a clean one (about 20 dB); in between, the floor moves linearly in dB.
-        snr_db = 10 * np.log10(max(self._level, 1e-9) / max(noise, 1e-9))
+        snr_db = self._peak_to_noise(noise)
         share = min(max((snr_db - 14.0) / 8.0, 0.0), 1.0)
         return float(self._floor * (self._clean_floor / self._floor) ** share)
 

@@ -112,7 +112,7 @@ class PocketSphinxOptions:
         """(acoustic model dir, dictionary, phone LM or None), checked to exist; the model dir is its telephone-adapted
         copy when ``telephone`` is set and the map fits it."""
         base = self.model_dir or default_model_dir()
-        hmm = self.hmm or base / "en-us"
+        hmm = self._source_hmm()
         dictionary = self.dictionary or base / "cmudict-en-us.dict"
         phone_lm = (self.phone_lm or base / "en-us-phone.lm.bin") if self.rejection else None
         for path in (hmm, dictionary, phone_lm):
@@ -124,9 +124,12 @@ class PocketSphinxOptions:
         """The grammar pass's model on a clean line, or None when it is the same as on a noisy one."""
         if not self.telephone or self.clean_variance_scale in (None, 1.0):
             return None
-        hmm = self.hmm or (self.model_dir or default_model_dir()) / "en-us"
+        hmm = self._source_hmm()
         widened = _telephone_model(hmm, self.clean_variance_scale)
         return widened if widened != hmm else None
+
+    def _source_hmm(self) -> Path:
+        return self.hmm or (self.model_dir or default_model_dir()) / "en-us"
 
 
 @dataclass(slots=True)
