@@ -18,7 +18,6 @@ from aiohttp import web
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.controller import CallController
-from cti.controller.call_controller import Clock
 from cti.controller.crm_bridge import CrmSelfService, crm_identify
 from cti.controller.identity import IdentifyFn, Identity
 from cti.controller.ivr import IvrRunner
@@ -36,6 +35,7 @@ from cti.state import LiveStore
 from cti.stats import MetricsConfig
 from cti.stats.windows import day_start
 from cti.storage import Database
+from cti.types import Clock
 from cti.web import (
     API_MODULES,
     CONTROLLER,

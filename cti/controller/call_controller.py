@@ -21,7 +21,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from cti.ari import (
@@ -69,12 +69,12 @@ from cti.routing.rules import Rules, load_rules_file, rules_for_service_numbers
 from cti.settings import Settings
 from cti.state import LiveStore, LiveStoreError
 from cti.storage import Database
+from cti.types import Clock, utc_now
 
 __all__ = ["CallController", "UnknownExtension", "offer_failure_reason"]
 
 log = logging.getLogger("cti.controller")
 
-Clock = Callable[[], datetime]
 # Legs we originate: agents (-a<n>), callbacks (-c<n>), supervisors (-s<n>) and their snoops (-p<n>).
 _OUR_LEG = re.compile(r"^[0-9a-f]{32}-[acsp]\d+$")
 
@@ -118,10 +118,6 @@ def call_bridge_id(call_id: str) -> str:
     return f"cti-call-{call_id}"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class CallController:
     def __init__(
         self,
@@ -136,7 +132,7 @@ class CallController:
         self.ari = ari
         self.live = live
         self.db = db
-        self.clock = clock or _now
+        self.clock = clock or utc_now
         self.core = CallCenter(load_rules(settings))
         self.writer = StateWriter(live, db)
         self.stats: Counter[str] = Counter()

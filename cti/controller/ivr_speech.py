@@ -14,10 +14,11 @@ from typing import cast
 
 from cti.controller.ivr import Recognition
 from cti.ivr import speak
-from cti.ivr.asr.types import AsrError, Grammar, Language, Recognizer, Result, Session
+from cti.ivr.asr.types import AsrError, Grammar, Recognizer, Result, Session
 from cti.ivr.audio import Resampler
 from cti.ivr.flow_events import GrammarChoice
 from cti.ivr.tts import PromptRenderer
+from cti.types import Language
 
 __all__ = ["AsrBridge", "SpeakVerbalizer", "TtsPrompts"]
 

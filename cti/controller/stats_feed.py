@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from cti.calls import AgentChanged, Call, CallChanged, CallState, Command
 from cti.routing import Agent, AgentState
@@ -54,6 +54,7 @@ from cti.stats import (
     Today,
     replay_events,
 )
+from cti.types import Publisher
 
 __all__ = ["Scope", "StatsFeed", "dashboard_topic", "grid_entry", "scope_of"]
 
@@ -63,14 +64,6 @@ SERIES_POINTS: Final = 24 * 60
 SERIES_SHOWN: Final = 180  # points a dashboard keeps (three hours)
 FULL_INTERVAL: Final = 0.8  # with the build and the send, a figure is never older than 1 s on the page
 IVR_POLL: Final = 0.25
-
-
-class Publisher(Protocol):
-    def publish(self, name: str, type_: str, data: Any) -> object: ...
-
-    def publish_json(self, name: str, type_: str, data_json: str) -> object: ...
-
-    def subscribers(self, name: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

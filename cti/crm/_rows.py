@@ -22,6 +22,7 @@ from cti.storage.crm_models import (
     ProductComplement,
     Promotion,
 )
+from cti.types import Language
 
 from ._validate import phone_kind
 from .errors import StorageError
@@ -34,7 +35,6 @@ from .records import (
     CustomerRecord,
     HoldingRecord,
     InvoiceRecord,
-    Language,
     NewContact,
     OrderItem,
     OrderRecord,

@@ -8,9 +8,10 @@ from dataclasses import replace
 from typing import Final
 
 from cti.routing.geography import locate, normalize_e164
+from cti.types import LANGUAGES
 
 from .errors import Problem
-from .records import LANGUAGES, VALUE_TIERS, CustomerFields
+from .records import VALUE_TIERS, CustomerFields
 
 __all__ = [
     "CUSTOMER_ID",

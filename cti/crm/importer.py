@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cti.storage import Database
 from cti.storage.crm_models import Customer, CustomerPhone
+from cti.types import Language
 
 from . import _rows
 from ._validate import CUSTOMER_ID, clean_customer, clean_email
 from .errors import CsvFormatError, Problem
-from .records import MINOR_PER_MAJOR, CustomerFields, Language
+from .records import MINOR_PER_MAJOR, CustomerFields
 
 __all__ = [
     "COLUMNS",

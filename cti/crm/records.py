@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
+
+from cti.types import Language
 
 __all__ = [
     "CASE_PRIORITIES",
     "CASE_STATUSES",
     "CHANNELS",
     "CURRENCY",
-    "LANGUAGES",
     "MINOR_PER_MAJOR",
     "OPEN_CASE_STATUSES",
     "OPEN_ORDER_STATUSES",
@@ -31,7 +32,6 @@ __all__ = [
     "CustomerView",
     "HoldingRecord",
     "InvoiceRecord",
-    "Language",
     "NewContact",
     "OrderItem",
     "OrderRecord",
@@ -40,13 +40,11 @@ __all__ = [
     "PromotionRecord",
 ]
 
-Language = Literal["id", "en"]
 
 CURRENCY: Final = "IDR"
 MINOR_PER_MAJOR: Final = 100
 """ISO 4217 gives IDR two decimals (sen), although prices are quoted in whole rupiah."""
 
-LANGUAGES: Final = ("id", "en")
 VALUE_TIERS: Final = ("bronze", "silver", "gold", "platinum")
 """Lowest first; the routing rules match on these names."""
 CHANNELS: Final = ("call", "email", "web", "chat")

@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 
 from cti.storage import Database
 from cti.storage.crm_models import Customer, Holding, ProductComplement
+from cti.types import Language
 
 from . import _rows
 from ._seed_data import (
@@ -63,7 +64,6 @@ from .records import (
     CustomerFields,
     HoldingRecord,
     InvoiceRecord,
-    Language,
     NewContact,
     OrderItem,
     OrderRecord,

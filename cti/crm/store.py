@@ -30,13 +30,13 @@ from cti.storage.crm_models import (
     Promotion,
 )
 from cti.storage.models import Interaction
+from cti.types import LANGUAGES
 
 from . import _rows
 from ._validate import CUSTOMER_ID, clean_customer, normalize_phone, phone_variants
 from .errors import CrmInputError, Problem, StorageConflict, StorageError
 from .records import (
     CHANNELS,
-    LANGUAGES,
     OPEN_CASE_STATUSES,
     OPEN_ORDER_STATUSES,
     ComplementRecord,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from cti.ivr.speak import Language, cardinal
+from cti.ivr.speak import cardinal
+from cti.types import Language
 
 __all__ = ["MESSAGES", "message_text", "position_text"]
 

@@ -13,9 +13,10 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from cti.types import Language
+
 __all__ = [
     "Currency",
-    "Language",
     "cardinal",
     "date",
     "decimal_number",
@@ -27,7 +28,6 @@ __all__ = [
     "time_of_day",
 ]
 
-Language = Literal["id", "en"]
 Currency = Literal["IDR", "USD"]
 
 MAX_NUMBER = 10**15 - 1

@@ -26,7 +26,9 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
+
+from cti.types import Language
 
 __all__ = [
     "DEFAULT_VOICES",
@@ -38,7 +40,6 @@ __all__ = [
     "TtsError",
 ]
 
-Language = Literal["id", "en"]
 
 # espeak-ng voice identifiers (``espeak-ng --voices``): Indonesian is poz/id, American English gmw/en-us.
 DEFAULT_VOICES: Mapping[Language, str] = {"id": "poz/id", "en": "gmw/en-us"}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from cti.calls import AgentChanged, Call, CallChanged, CallState, Command, OfferCall
 from cti.crm.records import MINOR_PER_MAJOR, CustomerRecord, CustomerView
@@ -25,19 +25,11 @@ from cti.screenpop import crosssell
 from cti.scripting import Factors, Script, advance, billing_state, render_path, select_script
 from cti.scripting.store import ScriptStore
 from cti.storage import Database, StorageError
+from cti.types import Clock, Publisher
 
-__all__ = ["Publisher", "ScreenPop", "agent_frame", "agent_topic", "call_frame", "customer_frame"]
+__all__ = ["ScreenPop", "agent_frame", "agent_topic", "call_frame", "customer_frame"]
 
 log = logging.getLogger("cti.screenpop")
-
-Clock = Callable[[], datetime]
-
-
-class Publisher(Protocol):
-    """Where frames go (the websocket hub): numbered per topic, kept briefly for replay."""
-
-    def publish(self, name: str, type_: str, data: Any) -> object: ...
-
 
 def agent_topic(agent_id: str) -> str:
     return f"agent:{agent_id}"

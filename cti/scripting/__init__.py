@@ -6,11 +6,8 @@ Pure: definitions (:mod:`.definition`), selection (:mod:`.selection`), the sandb
 """
 
 from cti.scripting.definition import (
-    DEFAULT_LANGUAGE,
     DEFAULT_SCRIPTS,
     END,
-    LANGUAGES,
-    Language,
     Script,
     Step,
     load_script_file,
@@ -23,15 +20,12 @@ from cti.scripting.selection import BillingState, Factors, When, billing_state, 
 from cti.scripting.template import render
 
 __all__ = [
-    "DEFAULT_LANGUAGE",
     "DEFAULT_SCRIPTS",
     "END",
-    "LANGUAGES",
     "Answer",
     "AnswerError",
     "BillingState",
     "Factors",
-    "Language",
     "NoScript",
     "Problem",
     "Progress",

@@ -34,14 +34,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from cti.scripting.errors import Problem, ScriptError
 from cti.scripting.selection import When
 from cti.scripting.template import check_template
+from cti.types import LANGUAGES, Language
 
 __all__ = [
-    "DEFAULT_LANGUAGE",
     "DEFAULT_SCRIPTS",
     "END",
-    "LANGUAGES",
     "Choice",
-    "Language",
     "Question",
     "Script",
     "Step",
@@ -50,9 +48,6 @@ __all__ = [
     "parse_scripts",
 ]
 
-Language = Literal["id", "en"]
-LANGUAGES: Final[tuple[Language, ...]] = ("id", "en")
-DEFAULT_LANGUAGE: Final[Language] = "id"
 END: Final = "end"
 """The pseudo step id that finishes a script."""
 DEFAULT_SCRIPTS: Final = Path(__file__).resolve().parent / "scripts" / "default.yaml"

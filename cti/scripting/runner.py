@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Final
 
-from cti.scripting.definition import DEFAULT_LANGUAGE, END, LANGUAGES, Language, Script, Step
+from cti.scripting.definition import END, Script, Step
 from cti.scripting.errors import AnswerError
 from cti.scripting.selection import Factors
 from cti.scripting.template import render
+from cti.types import DEFAULT_LANGUAGE, LANGUAGES, Language
 
 __all__ = [
     "Answer",

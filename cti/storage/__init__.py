@@ -9,9 +9,7 @@ SQLAlchemy 2 (async) over SQLite (default) or PostgreSQL, schema managed by Alem
     await db.close()
 """
 
-from .database import Database, hash_token
-from .errors import StorageConflict, StorageError
-from .records import (
+from cti.records import (
     OUTCOMES,
     ROLES,
     AgentRecord,
@@ -19,6 +17,9 @@ from .records import (
     InteractionRecord,
     UserRecord,
 )
+
+from .database import Database, hash_token
+from .errors import StorageConflict, StorageError
 
 __all__ = [
     "OUTCOMES",

@@ -28,9 +28,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemy
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from cti.records import ROLES, WRAP_UP_FIELDS, AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
+
 from .errors import StorageConflict, StorageError
 from .models import Agent, AgentStateChange, Base, Interaction, User, utcnow
-from .records import ROLES, WRAP_UP_FIELDS, AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
 
 __all__ = ["MIGRATIONS_DIR", "Database", "alembic_config", "hash_token"]
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from .records import ROLES
+from cti.records import ROLES
 
 __all__ = ["Agent", "AgentStateChange", "Base", "Interaction", "UTCDateTime", "User", "utcnow"]
 

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cti.records import AgentStateRecord, InteractionRecord
 from cti.stats import (
     AgentCounts,
     AgentStateChanged,
@@ -42,7 +43,6 @@ from cti.stats import (
     replay_events,
 )
 from cti.stats.live import _Window
-from cti.storage.records import AgentStateRecord, InteractionRecord
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 T0 = datetime(2024, 5, 6, 16, 50, tzinfo=UTC)  # 23:50 in Jakarta: many random days cross local midnight

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cti.records import AgentStateRecord, InteractionRecord
 from cti.stats import (
     AgentCounts,
     AgentStats,
@@ -22,7 +23,6 @@ from cti.stats import (
     compute,
 )
 from cti.stats.windows import day_start, interval_bounds
-from cti.storage.records import AgentStateRecord, InteractionRecord
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 BASE = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cti.records import AgentStateRecord, InteractionRecord
 from cti.stats import (
     AGENT_COLUMNS,
     QUEUE_COLUMNS,
@@ -20,7 +21,6 @@ from cti.stats import (
     interval_report,
     queue_csv,
 )
-from cti.storage.records import AgentStateRecord, InteractionRecord
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DAY = date(2024, 5, 6)

@@ -13,7 +13,6 @@ from cti.ivr.asr.registry import DEFAULT_ENGINES, ENGINES, EngineChoice, build_r
 from cti.ivr.asr.types import (
     AsrError,
     Grammar,
-    Language,
     ModelNotFound,
     Partial,
     Phrase,
@@ -34,7 +33,6 @@ __all__ = [
     "AsrError",
     "EngineChoice",
     "Grammar",
-    "Language",
     "Menu",
     "ModelCache",
     "ModelNotFound",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cti.ivr.asr.types import Grammar, Language
+from cti.ivr.asr.types import Grammar
+from cti.types import Language
 
 __all__ = ["LANGUAGE_MENU", "MAIN_MENU", "MENUS", "YES_NO", "Menu", "grammar"]
 

@@ -34,8 +34,9 @@ import numpy as np
 from cti.ivr.asr import channel, lexicon_id
 from cti.ivr.asr.denoise import NoiseSuppressor
 from cti.ivr.asr.models import ModelCache, shared_models
-from cti.ivr.asr.types import AsrError, Grammar, Language, ModelNotFound, Partial, Result
+from cti.ivr.asr.types import AsrError, Grammar, ModelNotFound, Partial, Result
 from cti.ivr.audio import EnergyVad, Resampler, SpeechEnd, SpeechStart
+from cti.types import Language
 
 __all__ = [
     "LineConditioner", "PocketSphinxOptions", "PocketSphinxRecognizer", "PocketSphinxSession", "default_model_dir",

@@ -14,8 +14,9 @@ from typing import cast
 
 from cti.ivr.asr.models import ModelCache, shared_models
 from cti.ivr.asr.pocketsphinx_engine import PocketSphinxOptions, PocketSphinxRecognizer
-from cti.ivr.asr.types import AsrError, Language, Recognizer
+from cti.ivr.asr.types import AsrError, Recognizer
 from cti.ivr.asr.vosk_engine import VoskRecognizer
+from cti.types import Language
 
 __all__ = ["DEFAULT_ENGINES", "ENGINES", "EngineChoice", "build_recognizers", "parse_engines"]
 

@@ -6,12 +6,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
+
+from cti.types import Language
 
 __all__ = [
     "AsrError",
     "Grammar",
-    "Language",
     "ModelNotFound",
     "Partial",
     "Phrase",
@@ -21,7 +22,6 @@ __all__ = [
     "normalize_phrase",
 ]
 
-Language = Literal["id", "en"]
 
 
 class AsrError(Exception):

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cti.ivr.asr.models import ModelCache, shared_models
-from cti.ivr.asr.types import AsrError, Grammar, Language, ModelNotFound, Partial, Result, normalize_phrase
+from cti.ivr.asr.types import AsrError, Grammar, ModelNotFound, Partial, Result, normalize_phrase
 from cti.ivr.audio import EnergyVad
+from cti.types import Language
 
 __all__ = ["VoskRecognizer", "VoskSession", "korean_model_dir"]
 

@@ -1,7 +1,8 @@
-"""Plain values exchanged with :class:`~cti.storage.database.Database`.
+"""Plain records of what cti keeps: interactions, agents, API users and agent state history.
 
-Callers never see ORM objects: those are bound to a session and would tempt callers into lazy
-loads outside of one. Every datetime here is timezone-aware UTC.
+The persistence layer stores and returns these (never ORM objects, which are bound to a session and
+would tempt callers into lazy loads outside of one); services and reports take them. Every datetime here is
+timezone-aware UTC.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class InteractionRecord:
 
 
 WRAP_UP_FIELDS: Final = ("disposition", "notes", "script_answers", "crosssell", "follow_up", "wrapped_up_at")
-"""Written only by :meth:`Database.save_wrap_up`; saving the call's progress leaves them alone."""
+"""Written only by the wrap-up; saving the call's progress leaves them alone."""
 
 
 @dataclass(frozen=True, slots=True)

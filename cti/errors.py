@@ -1,0 +1,57 @@
+"""The root of every error cti raises on purpose, in four kinds the boundaries know how to answer.
+
+::
+
+    CtiError
+     +-- NotFound       an id that names nothing (an agent, a call, a customer, a schedule)
+     +-- Conflict       the request clashes with the current state (an agent not ready, a phone taken)
+     +-- InvalidInput   values refused before anything acted on them
+     +-- Unavailable    a component is away or failing (the database, Redis, Asterisk)
+
+Each package defines its own exceptions under one of these (``cti.acd.UnknownAgent`` is a ``NotFound``,
+``cti.persistence.StorageError`` an ``Unavailable``); the web layer maps the kinds to HTTP statuses in one
+table. A domain or input error is never an ``Unavailable``: a bad e-mail address is the caller's to fix,
+not a reason to retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["Conflict", "CtiError", "InvalidInput", "NotFound", "Problem", "Unavailable"]
+
+
+class CtiError(Exception):
+    """Base of every error cti raises on purpose."""
+
+
+class NotFound(CtiError):
+    """An id that names nothing."""
+
+
+class Conflict(CtiError):
+    """The request clashes with the current state of what it names."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One refused value: which field (or CSV column) and why."""
+
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}"
+
+
+class InvalidInput(CtiError):
+    """Values refused before anything acted on them; ``problems`` says which, when known."""
+
+    def __init__(self, message: str, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[Problem, ...] = tuple(problems)
+
+
+class Unavailable(CtiError):
+    """A component cti depends on is away or failing; trying again later may work."""
