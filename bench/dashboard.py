@@ -92,11 +92,10 @@ from bench._harness import (  # noqa: E402
     serve_cti,
     summary_ms,
 )
+from cti.acd import Agent, AgentChanged, AgentState, Command  # noqa: E402  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
-from cti.calls import AgentChanged, Command  # noqa: E402
 from cti.controller import CallController  # noqa: E402
 from cti.controller.stats_feed import StatsFeed, dashboard_topic, grid_entry, scope_of  # noqa: E402
-from cti.routing import Agent, AgentState  # noqa: E402
 from cti.settings import Settings  # noqa: E402
 from cti.sim.sipp import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
 from cti.stats import LiveStats  # noqa: E402

@@ -82,11 +82,22 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python bench/routing.py` puts bench/, not the repository, on sys.path
     sys.path.insert(0, str(REPO))
 
-from cti.calls import Call, CallCenter, CallChanged, CallState, OfferCall  # noqa: E402
-from cti.calls._reference import ReferenceCallCenter  # noqa: E402
-from cti.routing.agents import Agent, AgentState  # noqa: E402
-from cti.routing.engine import Decision, Routing  # noqa: E402
-from cti.routing.rules import QueueRule, Rules, Target, parse_rules  # noqa: E402
+from cti.acd import (  # noqa: E402  # noqa: E402  # noqa: E402  # noqa: E402
+    Agent,
+    AgentState,
+    ContactCenter,
+    Decision,
+    Offer,
+    QueueRule,
+    Routing,
+    Rules,
+    Target,
+    WorkChanged,
+    WorkItem,
+    WorkState,
+    parse_rules,
+)
+from tests.reference_core import ReferenceContactCenter  # noqa: E402
 
 REGIONS = ("jakarta", "bandung", "semarang", "surabaya", "medan", "denpasar", "makassar", "palembang")
 STRATEGIES = ("longest_idle", "most_skilled", "least_occupancy", "round_robin")
@@ -97,7 +108,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 EPOCH = datetime.min.replace(tzinfo=UTC)
 MAIN = ("arrival_queued", "arrival_offered", "agent_ready_release", "agent_ready_set_ready", "tick")
 TICK_CHECK_SHARE = 15  # ticks checked: one in 15 of --checks (the naive tick scans calls x agents: ~0.5 s)
-Core = CallCenter | ReferenceCallCenter
+Core = ContactCenter | ReferenceContactCenter
 
 
 def log(message: str) -> None:
@@ -177,9 +188,9 @@ def caller_routing(rng: random.Random, *, region: str | None = None, gold: bool 
 
 def new_call(
     rng: random.Random, rules: Rules, call_id: str, service: str, now: datetime, arrived: datetime, routing: Routing
-) -> Call:
+) -> WorkItem:
     """A call as ``call_arrived`` would leave it in its queue (route, priority, step 0)."""
-    call = Call(
+    call = WorkItem(
         call_id=call_id,
         channel_id=f"ch-{call_id}",
         caller_number=f"+62{rng.randrange(10**9, 10**10)}",
@@ -209,7 +220,7 @@ class World:
     setup: dict[str, Any]
 
 
-def build(args: argparse.Namespace, rng: random.Random, clock: Clock, core: type[Core] = CallCenter) -> World:
+def build(args: argparse.Namespace, rng: random.Random, clock: Clock, core: type[Core] = ContactCenter) -> World:
     started = time.perf_counter()
     doc, busy, quiet = make_rules(rng, args.queues)
     rules = parse_rules(doc)
@@ -221,7 +232,7 @@ def build(args: argparse.Namespace, rng: random.Random, clock: Clock, core: type
     roles = ["ready"] * n_ready + ["not_ready"] * n_not_ready + ["on_call"] * (args.agents - n_ready - n_not_ready)
     rng.shuffle(roles)
     agents: list[Agent] = []
-    calls: list[Call] = []
+    calls: list[WorkItem] = []
     world_lists: dict[str, list[str]] = {"ready": [], "not_ready": [], "connected": [], "waiting": []}
     for i, role in enumerate(roles):
         agent_id = f"a{i:05d}"
@@ -256,7 +267,7 @@ def build(args: argparse.Namespace, rng: random.Random, clock: Clock, core: type
             arrived = now - timedelta(seconds=rng.uniform(60, 900))
             call = new_call(rng, rules, f"c{i:05d}", service_number(qi), now, arrived, caller_routing(rng, gold=False))
             answered = now - timedelta(seconds=rng.uniform(0, 50))
-            call.state, call.offers = CallState.CONNECTED, 1
+            call.state, call.offers = WorkState.CONNECTED, 1
             call.offered_at, call.answered_at = answered - timedelta(seconds=3), answered
             call.agent_id, call.agent_extension, call.agent_channel_id = agent_id, agent.extension, f"c{i:05d}-a1"
             agent.state, agent.state_since, agent.call_id = AgentState.ON_CALL, answered, call.call_id
@@ -277,7 +288,7 @@ def build(args: argparse.Namespace, rng: random.Random, clock: Clock, core: type
     t = time.perf_counter_ns()
     settle = center.dispatch(clock.now)
     settle_ns = time.perf_counter_ns() - t
-    offers = sum(isinstance(c, OfferCall) for c in settle)
+    offers = sum(isinstance(c, Offer) for c in settle)
     steps = [center.calls[c].routing.step for c in world_lists["waiting"]]
     setup = {
         "agents": args.agents,
@@ -359,7 +370,7 @@ def ref_choose(queue: QueueRule, cands: list[Agent], now: datetime, last: str | 
     return min(cands, key=idle)
 
 
-def ref_arrival(center: Core, rules: Rules, call: Call, now: datetime, last: dict[str, str]) -> str | None:
+def ref_arrival(center: Core, rules: Rules, call: WorkItem, now: datetime, last: dict[str, str]) -> str | None:
     """Route the call, then scan every agent: ready and eligible at step 0, the queue's strategy picks."""
     r = call.routing
     attrs = {
@@ -387,7 +398,7 @@ def ref_agent_ready(center: Core, rules: Rules, agent: Agent, now: datetime, agi
     """Scan every live call: the waiting call this agent may take with the highest aged priority."""
     best: tuple[float, datetime, str] | None = None
     for call in center.calls.values():
-        if call.state is not CallState.WAITING:
+        if call.state is not WorkState.WAITING:
             continue
         queue = rules.queues[call.queue]
         target = queue.targets[min(call.routing.step, len(queue.targets) - 1)]
@@ -420,9 +431,9 @@ def ref_tick(center: Core, rules: Rules, now: datetime, aging: float) -> tuple[s
     ]
     assert not due
     escalated: set[str] = set()
-    waiting: list[tuple[Call, int]] = []
+    waiting: list[tuple[WorkItem, int]] = []
     for call in center.calls.values():
-        if call.state is not CallState.WAITING:
+        if call.state is not WorkState.WAITING:
             continue
         queue = rules.queues[call.queue]
         step = ref_step(queue, (now - (call.queued_at or call.arrived_at)).total_seconds())
@@ -532,7 +543,7 @@ class Bench:
             name: Series() for name in (*MAIN, "caller_abandon", "ring_no_answer", "offer_answered")
         }
         self.seq = 0
-        self.last: dict[str, str] = {}  # queue -> last agent offered, seen from OfferCall (round robin)
+        self.last: dict[str, str] = {}  # queue -> last agent offered, seen from Offer (round robin)
         self.escalations = 0
         self.next_tick = clock.now + timedelta(seconds=1)
         # Per ready specialist, the quiet queues (and a language it speaks) whose first step it meets.
@@ -550,8 +561,8 @@ class Bench:
         limit = -(-self.checks // TICK_CHECK_SHARE) if name == "tick" else self.checks
         return self.series[name].compared < limit
 
-    def _note_offers(self, commands: list[Any]) -> list[OfferCall]:
-        offers = [c for c in commands if isinstance(c, OfferCall)]
+    def _note_offers(self, commands: list[Any]) -> list[Offer]:
+        offers = [c for c in commands if isinstance(c, Offer)]
         for offer in offers:
             self.last[self.c.calls[offer.call_id].queue] = offer.agent_id
         return offers
@@ -569,7 +580,7 @@ class Bench:
     def arrival_queued(self) -> None:
         rng, now = self.rng, self.clock.advance(self.EVENT_GAP)
         qi = rng.randrange(len(self.w.busy))
-        call = Call(
+        call = WorkItem(
             call_id=self._call_id(),
             channel_id="",
             caller_number=f"+62{rng.randrange(10**9, 10**10)}",
@@ -588,7 +599,7 @@ class Bench:
         offers = self._note_offers(commands)
         s.ns.append(ns)
         if check:
-            s.check(expected is None and not offers and self.c.calls[call.call_id].state is CallState.WAITING)
+            s.check(expected is None and not offers and self.c.calls[call.call_id].state is WorkState.WAITING)
         self.w.waiting.append(call.call_id)
         # Reset: a random waiting caller gives up (a decision of its own: the core dispatches after it).
         gone = self.c.calls[rng.choice(self.w.waiting)]
@@ -606,7 +617,7 @@ class Bench:
             return
         specialist = self.c.agents[rng.choice(ready)]
         queue, language = rng.choice(self.specialties[specialist.agent_id])
-        call = Call(
+        call = WorkItem(
             call_id=self._call_id(),
             channel_id="",
             caller_number=f"+62{rng.randrange(10**9, 10**10)}",
@@ -695,7 +706,7 @@ class Bench:
             s.baseline_ns.append(base_ns)
         commands, ns = timed(lambda: self.c.tick(now))
         offers = self._note_offers(commands)
-        changed = {c.call.call_id for c in commands if isinstance(c, CallChanged)}
+        changed = {c.call.call_id for c in commands if isinstance(c, WorkChanged)}
         offered = {(o.call_id, o.agent_id) for o in offers}
         s.ns.append(ns)
         if check:
@@ -811,7 +822,7 @@ def main() -> None:
     if escalations:
         scenarios["tick"]["mean_us_per_escalated_call"] = round(scenarios["tick"]["mean_us"] / escalations, 1)
     state_after = {
-        "waiting_calls": sum(c.state is CallState.WAITING for c in world.center.calls.values()),
+        "waiting_calls": sum(c.state is WorkState.WAITING for c in world.center.calls.values()),
         "live_calls": len(world.center.calls),
         "agents_not_ready": len(world.not_ready),
         "clock_advanced_s": round((clock.now - T0).total_seconds(), 1),
@@ -848,7 +859,7 @@ def main() -> None:
     # The previous core on the same state and the same first events (same seed), a few samples each.
     log(f"the previous core (cti.calls._reference): at most {old_samples} samples per scenario")
     old_rng, old_clock = random.Random(args.seed), Clock(T0)
-    old_world = build(args, old_rng, old_clock, ReferenceCallCenter)
+    old_world = build(args, old_rng, old_clock, ReferenceContactCenter)
     setup["old_core_settle_dispatch_ms"] = old_world.setup["settle_dispatch_ms"]
     old = Bench(old_world, old_clock, old_rng, checks=0)
     old.run(MAIN, budget * 0.25, old_samples)

@@ -88,8 +88,8 @@ from bench._harness import (  # noqa: E402
     stop_process_group,
     summary_ms,
 )
+from cti.acd import Command, Offer, WorkItem  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
-from cti.calls import Call, Command, OfferCall  # noqa: E402
 from cti.controller import CallController  # noqa: E402
 from cti.crm._validate import normalize_phone  # noqa: E402
 from cti.crm.seed import generate, load  # noqa: E402
@@ -352,7 +352,7 @@ class ServerTap:
         self.publish_s: list[float] = []  # how long publish() itself took for an offer frame (serialise + queue)
 
     def observe(self, command: Command) -> None:
-        if isinstance(command, OfferCall):
+        if isinstance(command, Offer):
             self.offers.append(Offered(command.call_id, command.agent_id, command.caller_number,
                                        time.perf_counter()))
             self.offered_to[command.call_id].add(command.agent_id)
@@ -941,7 +941,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "method": (
                 "All times from perf_counter (CLOCK_MONOTONIC: one clock for the machine); cti and the observer "
                 "run in this process, the desktop websocket clients in --client-processes other processes "
-                "(0: in this one). t0 = an extra controller observer sees OfferCall for the call; "
+                "(0: in this one). t0 = an extra controller observer sees Offer for the call; "
                 "t1 = the agent's desktop client receives the 'offer' frame of that call. Baseline: the "
                 "'call' frame (state ringing) that CallChanged publishes right after the offer on the same "
                 "topic without a database read, received by the same client. Hub.publish is wrapped to note "
@@ -985,7 +985,7 @@ async def isolated_pops(bench: Bench, plan: list[tuple[str, str | None]], count:
     try:
         for n in range(count):
             number, customer_id = plan[n % len(plan)]
-            call = Call(call_id=f"bench-alone-{n}", channel_id=f"bench-alone-{n}", caller_number=number,
+            call = WorkItem(call_id=f"bench-alone-{n}", channel_id=f"bench-alone-{n}", caller_number=number,
                         service_number=SERVICE, queue="default", arrived_at=datetime.now(UTC),
                         customer_id=customer_id)
             original_calls = screenpop.calls

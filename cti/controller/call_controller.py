@@ -24,6 +24,29 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from cti.acd import (
+    Agent,
+    AgentChanged,
+    Announce,
+    Command,
+    ConfirmCallback,
+    Connect,
+    ContactCenter,
+    DialCustomer,
+    EndReason,
+    Hangup,
+    Hold,
+    Offer,
+    Outcome,
+    Reject,
+    Routing,
+    Rules,
+    WorkChanged,
+    WorkItem,
+    WorkState,
+    load_rules_file,
+    rules_for_service_numbers,
+)
 from cti.ari import (
     AriClient,
     AriError,
@@ -37,35 +60,14 @@ from cti.ari import (
     StasisEnd,
     StasisStart,
 )
-from cti.calls import (
-    AgentChanged,
-    Announce,
-    Call,
-    CallCenter,
-    CallChanged,
-    CallState,
-    Command,
-    ConfirmCallback,
-    ConnectCall,
-    DialCustomer,
-    EndReason,
-    HangupChannel,
-    HoldCaller,
-    OfferCall,
-    Outcome,
-    RejectCall,
-)
 from cti.controller.admission import AdmissionControl
 from cti.controller.identity import IdentifyFn, Identity, apply_attributes
 from cti.controller.ivr import IvrCall, IvrRunner, PromptSource
 from cti.controller.monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.controller.persistence import StateWriter
+from cti.geography import locate
 from cti.ivr.announcements import message_text, position_text
 from cti.ivr.flow_events import Finished, Transfer
-from cti.routing import Agent
-from cti.routing.engine import Routing
-from cti.routing.geography import locate
-from cti.routing.rules import Rules, load_rules_file, rules_for_service_numbers
 from cti.settings import Settings
 from cti.state import LiveStore, LiveStoreError
 from cti.storage import Database
@@ -133,7 +135,7 @@ class CallController:
         self.live = live
         self.db = db
         self.clock = clock or utc_now
-        self.core = CallCenter(load_rules(settings))
+        self.core = ContactCenter(load_rules(settings))
         self.writer = StateWriter(live, db)
         self.stats: Counter[str] = Counter()
         self.events = EventStream(
@@ -252,7 +254,7 @@ class CallController:
         return self.core.agent(agent_id).snapshot()
 
     def transfer(self, call_id: str, agent_id: str, *, queue: str | None = None, to_agent: str | None = None,
-                 note: str | None = None) -> Call:
+                 note: str | None = None) -> WorkItem:
         """The call's agent hands it on to ``queue`` or to the ready agent ``to_agent`` (see the core)."""
         self._apply(self.core.transfer(call_id, agent_id, self.clock(), queue=queue, to_agent=to_agent, note=note))
         self.stats["transfers"] += 1
@@ -275,7 +277,7 @@ class CallController:
     async def monitor(self, call_id: str, mode: MonitorMode, extension: str, supervisor: str) -> Monitor:
         """Ring the supervisor at ``extension`` and, once answered, connect them to the call."""
         call = self.core.call(call_id)  # unknown call -> KeyError -> 404
-        if call.state is not CallState.CONNECTED or call.agent_channel_id is None:
+        if call.state is not WorkState.CONNECTED or call.agent_channel_id is None:
             raise MonitorError(f"call {call_id} is {call.state.value}, not connected to an agent")
         try:
             await self.ari.request("GET", f"/endpoints/PJSIP/{extension}")
@@ -340,9 +342,9 @@ class CallController:
     async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
         """The caller was served by the IVR alone, or hung up in it: an interaction row says which."""
         now = self.clock()
-        record = Call(call_id=uuid.uuid4().hex, channel_id=call.channel_id, caller_number=_clean_number(
+        record = WorkItem(call_id=uuid.uuid4().hex, channel_id=call.channel_id, caller_number=_clean_number(
             call.caller_number), caller_name=call.caller_name or None, service_number=call.service_number,
-            queue="", arrived_at=now - timedelta(seconds=time.monotonic() - call.started), state=CallState.ENDED,
+            queue="", arrived_at=now - timedelta(seconds=time.monotonic() - call.started), state=WorkState.ENDED,
             ended_at=now, customer_id=call.customer_id, ivr=ivr_record(finished, call.played))
         apply_attributes(record.routing, call.attributes)
         if finished.outcome == "abandoned_in_ivr":
@@ -376,7 +378,7 @@ class CallController:
                       ivr: IvrCall | None = None, ivr_path: Mapping[str, Any] | None = None) -> None:
         caller = _clean_number(number)
         where = locate(caller)
-        call = Call(
+        call = WorkItem(
             call_id=uuid.uuid4().hex, channel_id=channel_id, caller_number=caller,
             caller_name=name or None, service_number=service, queue="", arrived_at=self.clock(),
             routing=Routing(region=where.region, country=where.country),
@@ -400,22 +402,22 @@ class CallController:
         finally:
             self.admission.done()
 
-    async def _shed(self, call: Call, why: str) -> None:
+    async def _shed(self, call: WorkItem, why: str) -> None:
         """Overload: congestion (SIP 503) before answering, and a record that says so."""
         self.stats["calls_shed"] += 1
         log.warning("overload (%s): turning away call from %s on %s", why, call.caller_number, call.service_number)
         with contextlib.suppress(AriError):
             await self.ari.hangup(call.channel_id, reason="congestion")
-        call.state, call.outcome, call.end_reason = CallState.ENDED, Outcome.REJECTED, EndReason.OVERLOAD
+        call.state, call.outcome, call.end_reason = WorkState.ENDED, Outcome.REJECTED, EndReason.OVERLOAD
         call.ended_at = self.clock()
         self.writer.call_changed(call)
 
-    async def _queue_caller(self, call: Call) -> None:
+    async def _queue_caller(self, call: WorkItem) -> None:
         channel_id = call.channel_id
         async with self._lock(call.call_id):
             self._apply(self.core.call_arrived(call, self.clock()))
             if call.call_id not in self.core.calls:
-                return  # not queued (rejected): RejectCall plays the message and hangs up
+                return  # not queued (rejected): Reject plays the message and hangs up
             try:
                 await self.ari.answer(channel_id)
                 bridge_id = await self._ensure_hold_bridge(call.queue)
@@ -432,21 +434,21 @@ class CallController:
         for command in commands:
             if isinstance(command, AgentChanged):
                 self.writer.agent_changed(command.agent)
-            elif isinstance(command, CallChanged):
-                self.writer.call_changed(command.call)
-                if command.call.state is CallState.ENDED:
-                    self._count_end(command.call)
-                    self._spawn(self._cleanup_call(command.call))
-            elif isinstance(command, OfferCall):
+            elif isinstance(command, WorkChanged):
+                self.writer.call_changed(command.item)
+                if command.item.state is WorkState.ENDED:
+                    self._count_end(command.item)
+                    self._spawn(self._cleanup_call(command.item))
+            elif isinstance(command, Offer):
                 self.stats["offers"] += 1
                 self._spawn(self._offer(command))
-            elif isinstance(command, ConnectCall):
+            elif isinstance(command, Connect):
                 self._spawn(self._connect(command))
-            elif isinstance(command, HangupChannel):
+            elif isinstance(command, Hangup):
                 self._spawn(self._hangup(command.channel_id))
-            elif isinstance(command, HoldCaller):
+            elif isinstance(command, Hold):
                 self._spawn(self._hold(command))
-            elif isinstance(command, RejectCall | ConfirmCallback):
+            elif isinstance(command, Reject | ConfirmCallback):
                 self._spawn(self._play_then_hangup(command.call_id, command.channel_id, command.message))
             elif isinstance(command, DialCustomer):
                 self._spawn(self._dial_customer(command))
@@ -463,7 +465,7 @@ class CallController:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _offer(self, offer: OfferCall) -> None:
+    async def _offer(self, offer: Offer) -> None:
         caller_id = f'"{offer.caller_name or offer.caller_number}" <{offer.caller_number}>'
         try:
             await self.ari.originate(
@@ -487,7 +489,7 @@ class CallController:
                 offer.agent_channel_id, self.clock(), offer_failure="unreachable" if agent_fault else None,
                 system_fault=system))
 
-    async def _connect(self, connect: ConnectCall) -> None:
+    async def _connect(self, connect: Connect) -> None:
         bridge_id = call_bridge_id(connect.call_id)
         async with self._lock(connect.call_id):
             try:
@@ -504,7 +506,7 @@ class CallController:
                 self.stats["bridges_failed"] += 1
                 self._apply(self.core.bridge_failed(connect.call_id, self.clock()))
 
-    async def _hold(self, hold: HoldCaller) -> None:
+    async def _hold(self, hold: Hold) -> None:
         """A transferred caller leaves the call's bridge (it is destroyed; the next agent's answer makes it
         again) for the holding bridge of the queue, with its music, until the next agent answers."""
         async with self._lock(hold.call_id):
@@ -516,7 +518,7 @@ class CallController:
             try:
                 bridge_id = await self._ensure_hold_bridge(hold.queue)
                 call = self.core.calls.get(hold.call_id)
-                if call is not None and call.state in (CallState.WAITING, CallState.RINGING):
+                if call is not None and call.state in (WorkState.WAITING, WorkState.RINGING):
                     await self.ari.add_channel(bridge_id, hold.channel_id)
                     self._held_in[hold.channel_id] = bridge_id
             except AriError as exc:
@@ -594,7 +596,7 @@ class CallController:
         except AriError as exc:
             log.warning("hangup of %s failed: %s", channel_id, exc)
 
-    async def _cleanup_call(self, call: Call) -> None:
+    async def _cleanup_call(self, call: WorkItem) -> None:
         await self.monitors.call_ended(call.call_id)
         # A caller who hangs up mid-announcement never gets a PlaybackFinished (no events after StasisEnd).
         for playback_id in [p for p, channel in self._announcing.items() if channel == call.channel_id]:
@@ -608,7 +610,7 @@ class CallController:
                         log.warning("call %s: bridge not destroyed: %s", call.call_id, exc)
         self._locks.pop(call.call_id, None)
 
-    def _count_end(self, call: Call) -> None:
+    def _count_end(self, call: WorkItem) -> None:
         self.stats[f"calls_{call.outcome.value if call.outcome else 'ended'}"] += 1
 
     def _lock(self, call_id: str) -> asyncio.Lock:
@@ -639,7 +641,7 @@ class CallController:
         channels = {c.id: c for c in await self.ari.list_channels()}
         now = self.clock()
         for call in list(self.core.calls.values()):
-            if call.callback and not call.caller_present and call.state in (CallState.WAITING, CallState.RINGING):
+            if call.callback and not call.caller_present and call.state in (WorkState.WAITING, WorkState.RINGING):
                 pass  # the caller hung up on purpose and waits for our callback: no channel to find
             elif call.channel_id not in channels:
                 self._apply(self.core.call_lost(call.call_id, now))
@@ -649,7 +651,7 @@ class CallController:
                 continue
             if leg not in channels:
                 self._apply(self.core.channel_gone(leg, now))
-            elif call.state is CallState.RINGING and channels[leg].state == "Up":
+            elif call.state is WorkState.RINGING and channels[leg].state == "Up":
                 self._apply(self.core.offer_answered(leg, now))
         known = {c.channel_id for c in self.core.calls.values()}
         known |= {c.agent_channel_id for c in self.core.calls.values() if c.agent_channel_id}

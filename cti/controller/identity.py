@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from cti.routing.engine import Routing
+from cti.acd import Routing
 
 __all__ = ["ROUTED_ATTRIBUTES", "IdentifyFn", "Identity", "apply_attributes"]
 

@@ -12,8 +12,7 @@ import contextlib
 import logging
 from dataclasses import asdict, dataclass
 
-from cti.calls.model import Call
-from cti.routing.agents import Agent
+from cti.acd import Agent, WorkItem
 from cti.state.live_store import LiveStore
 from cti.storage import AgentStateRecord, Database, InteractionRecord, StorageError
 
@@ -22,7 +21,7 @@ __all__ = ["StateWriter", "interaction_record"]
 log = logging.getLogger("cti.persistence")
 
 
-def interaction_record(call: Call) -> InteractionRecord:
+def interaction_record(call: WorkItem) -> InteractionRecord:
     return InteractionRecord(
         call_id=call.call_id,
         channel_id=call.channel_id,
@@ -50,7 +49,7 @@ def interaction_record(call: Call) -> InteractionRecord:
 @dataclass(slots=True)
 class _Batch:
     agents: dict[str, Agent]
-    calls: dict[str, Call]
+    calls: dict[str, WorkItem]
     history: list[AgentStateRecord]
 
 
@@ -58,7 +57,7 @@ class StateWriter:
     def __init__(self, live: LiveStore, db: Database, *, retry_max: float = 5.0) -> None:
         self._live = live
         self._db = db
-        self._queue: asyncio.Queue[Agent | Call] = asyncio.Queue()
+        self._queue: asyncio.Queue[Agent | WorkItem] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._retry_max = retry_max
         self._last_state: dict[str, tuple[str, str | None, str | None]] = {}
@@ -83,7 +82,7 @@ class StateWriter:
         self._idle.clear()
         self._queue.put_nowait(agent)
 
-    def call_changed(self, call: Call) -> None:
+    def call_changed(self, call: WorkItem) -> None:
         self._idle.clear()
         self._queue.put_nowait(call)
 
@@ -113,10 +112,10 @@ class StateWriter:
             if self._queue.empty():
                 self._idle.set()
 
-    def _collect(self, first: Agent | Call) -> _Batch:
+    def _collect(self, first: Agent | WorkItem) -> _Batch:
         # Coalesce everything queued right now: one Redis round trip, one snapshot per entity.
         batch = _Batch({}, {}, [])
-        item: Agent | Call | None = first
+        item: Agent | WorkItem | None = first
         while item is not None:
             if isinstance(item, Agent):
                 batch.agents[item.agent_id] = item

@@ -28,10 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Final
 
-from cti.calls import AgentChanged, Call, CallChanged, CallState, Command
-from cti.routing import Agent, AgentState
-from cti.routing.engine import qualified
-from cti.routing.rules import Rules
+from cti.acd import Agent, AgentChanged, AgentState, Command, Rules, WorkChanged, WorkItem, WorkState, qualified
 from cti.stats import (
     AgentCounts,
     AgentStateChanged,
@@ -163,7 +160,7 @@ class _Model:
 @dataclass(slots=True)
 class _Seen:
     queue: str
-    state: CallState
+    state: WorkState
     agent_id: str | None = None
 
 
@@ -199,8 +196,8 @@ class StatsFeed:
     # -- input ---------------------------------------------------------------------------------------------
     def observe(self, command: Command) -> None:
         try:
-            if isinstance(command, CallChanged):
-                self._call(command.call)
+            if isinstance(command, WorkChanged):
+                self._call(command.item)
             elif isinstance(command, AgentChanged):
                 self._agent(command.agent)
             else:
@@ -229,21 +226,21 @@ class StatsFeed:
             self._ivr = now
             self._changed()
 
-    def _call(self, call: Call) -> None:
+    def _call(self, call: WorkItem) -> None:
         seen = self._calls.get(call.call_id)
         if seen is None:
             if not call.queue:
                 return  # shed or self-served before any queue: not a queue's call
             self._feed(CallArrived(call.arrived_at, call.call_id, call.queue))
-            seen = self._calls[call.call_id] = _Seen(call.queue, CallState.WAITING)
+            seen = self._calls[call.call_id] = _Seen(call.queue, WorkState.WAITING)
         elif call.queue != seen.queue and call.answered_at is None:
             self._feed(CallRequeued(self._now(), call.call_id, call.queue))
             seen.queue = call.queue
-        if call.state is CallState.RINGING and call.agent_id and call.agent_id != seen.agent_id:
+        if call.state is WorkState.RINGING and call.agent_id and call.agent_id != seen.agent_id:
             self._feed(CallOffered(self._now(), call.call_id, call.agent_id))
-        if call.answered_at is not None and seen.state not in (CallState.CONNECTED, CallState.ENDED):
+        if call.answered_at is not None and seen.state not in (WorkState.CONNECTED, WorkState.ENDED):
             self._feed(CallAnswered(call.answered_at, call.call_id, call.agent_id))
-        if call.state is CallState.ENDED:
+        if call.state is WorkState.ENDED:
             self._feed(CallEnded(call.ended_at or self._now(), call.call_id,
                                  call.outcome.value if call.outcome else "failed"))
             self._calls.pop(call.call_id, None)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Final
 
-from cti.routing.geography import locate, normalize_e164
+from cti.geography import locate, normalize_e164
 from cti.types import LANGUAGES
 
 from .errors import Problem

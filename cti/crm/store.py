@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cti.routing.geography import locate
+from cti.geography import locate
 from cti.storage import Database
 from cti.storage.crm_models import (
     Case,

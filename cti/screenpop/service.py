@@ -3,7 +3,7 @@
 Observes the call controller's commands (never blocks them): an offer builds the pop — the CRM record,
 products owned, contact history, open orders and cases, balance due, the IVR path, why routing chose this
 agent, the top cross-sell offers and the call script — and publishes it on the agent's topic only
-(``agent:<id>``). Call and agent changes follow on the same topic, numbered, so a desktop that reconnects
+(``agent:<id>``). WorkItem and agent changes follow on the same topic, numbered, so a desktop that reconnects
 is replayed what it missed or gets the current pop again in its snapshot.
 """
 
@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from cti.calls import AgentChanged, Call, CallChanged, CallState, Command, OfferCall
+from cti.acd import Agent, AgentChanged, Command, Offer, WorkChanged, WorkItem, WorkState
 from cti.crm.records import MINOR_PER_MAJOR, CustomerRecord, CustomerView
 from cti.crm.store import CrmStore
-from cti.routing import Agent
 from cti.screenpop import crosssell
 from cti.scripting import Factors, Script, advance, billing_state, render_path, select_script
 from cti.scripting.store import ScriptStore
@@ -130,7 +129,7 @@ class _Inputs:
 
 class ScreenPop:
     def __init__(self, hub: Publisher, crm: CrmStore, scripts: ScriptStore, db: Database, *,
-                 calls: Callable[[str], Call | None], clock: Clock, company: str = "cti") -> None:
+                 calls: Callable[[str], WorkItem | None], clock: Clock, company: str = "cti") -> None:
         self.hub = hub
         self.crm = crm
         self.scripts = scripts
@@ -152,23 +151,23 @@ class ScreenPop:
 
     # -- observer of the controller's commands ------------------------------------------------------------
     def observe(self, command: Command) -> None:
-        if isinstance(command, OfferCall):
+        if isinstance(command, Offer):
             self._offered(command)
-        elif isinstance(command, CallChanged):
-            call = command.call
+        elif isinstance(command, WorkChanged):
+            call = command.item
             self._handed_on(call)
             if call.agent_id is not None:
                 self.hub.publish(agent_topic(call.agent_id), "call", call_frame(call))
-            elif call.state is CallState.WAITING and call.customer_id:
+            elif call.state is WorkState.WAITING and call.customer_id:
                 self.prefetch(call.customer_id)  # warm the view while the call waits: the offer then only renders
         elif isinstance(command, AgentChanged):
             self.agents[command.agent.agent_id] = command.agent
             self.hub.publish(agent_topic(command.agent.agent_id), "agent", agent_frame(command.agent))
 
-    def _handed_on(self, call: Call) -> None:
+    def _handed_on(self, call: WorkItem) -> None:
         """A call its agent transferred on: that desktop's part is over (it shows wrap-up), the pop goes on."""
         holder = self._holders.get(call.call_id)
-        if call.state is CallState.ENDED:
+        if call.state is WorkState.ENDED:
             self._holders.pop(call.call_id, None)
         if holder is None or holder == call.agent_id:
             return
@@ -222,7 +221,7 @@ class ScreenPop:
             "answers": progress.record()}
 
     # -- building the pop -----------------------------------------------------------------------------------
-    def _offered(self, offer: OfferCall) -> None:
+    def _offered(self, offer: Offer) -> None:
         call = self.calls(offer.call_id)
         if call is None:
             return
@@ -247,7 +246,7 @@ class ScreenPop:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _offer(self, call: Call, agent_id: str, offered_at: datetime, started: float) -> None:
+    async def _offer(self, call: WorkItem, agent_id: str, offered_at: datetime, started: float) -> None:
         try:
             pop = self._assemble(call, agent_id, offered_at, await self._inputs(call, offered_at))
         except (StorageError, ValueError) as exc:  # the agent still gets the call, with what we know
@@ -281,7 +280,7 @@ class ScreenPop:
         """A wrap-up or an edit changed the record: the next pop reads it again."""
         self._views.forget(customer_id)
 
-    def _cached_inputs(self, call: Call, now: datetime) -> _Inputs | None:
+    def _cached_inputs(self, call: WorkItem, now: datetime) -> _Inputs | None:
         """The pop's inputs if every one is cached (stale ones are reloaded in the background), else None."""
         view: CustomerView | None = None
         if call.customer_id:
@@ -296,7 +295,7 @@ class ScreenPop:
             return None
         return _inputs_of(view, values)
 
-    async def _inputs(self, call: Call, now: datetime) -> _Inputs:
+    async def _inputs(self, call: WorkItem, now: datetime) -> _Inputs:
         view = await self._view(call.customer_id) if call.customer_id else None
         if view is None and call.caller_number != "anonymous" and not call.customer_id:
             customer = await self.crm.customer_by_phone(call.caller_number)
@@ -319,7 +318,7 @@ class ScreenPop:
             needs[f"segment:{segment}"] = lambda: self._segment(segment)
         return needs
 
-    def _assemble(self, call: Call, agent_id: str, now: datetime, inputs: _Inputs) -> _Pop:
+    def _assemble(self, call: WorkItem, agent_id: str, now: datetime, inputs: _Inputs) -> _Pop:
         """The pop from its inputs: no I/O, so it can run in the offer's own step."""
         view = inputs.view
         language = call.routing.language or (view.language if view else "id")
@@ -408,7 +407,7 @@ def _inputs_of(view: CustomerView | None, values: dict[str, Any]) -> _Inputs:
                    values.get(f"segment:{segment}"), values["scripts"])
 
 
-def _reason(call: Call) -> str | None:
+def _reason(call: WorkItem) -> str | None:
     ivr = call.ivr or {}
     attributes = ivr.get("attributes") or {}
     return attributes.get("intent") or call.routing.problem_type or attributes.get("problem_type")
@@ -449,7 +448,7 @@ def customer_frame(view: CustomerView) -> dict[str, Any]:
     }
 
 
-def _base_frame(call: Call, offered_at: datetime) -> dict[str, Any]:
+def _base_frame(call: WorkItem, offered_at: datetime) -> dict[str, Any]:
     offered = [d for d in call.decisions if d.kind == "offered"]
     transfer = next((d for d in reversed(call.decisions) if d.kind == "transferred"), None)
     return {
@@ -465,10 +464,10 @@ def _base_frame(call: Call, offered_at: datetime) -> dict[str, Any]:
     }
 
 
-def call_frame(call: Call) -> dict[str, Any]:
+def call_frame(call: WorkItem) -> dict[str, Any]:
     return {"call_id": call.call_id, "state": call.state.value, "queue": call.queue,
             "caller_number": call.caller_number, "answered_at": call.answered_at.isoformat()
-            if call.answered_at else None, "ended": call.state is CallState.ENDED,
+            if call.answered_at else None, "ended": call.state is WorkState.ENDED,
             "outcome": call.outcome.value if call.outcome else None}
 
 

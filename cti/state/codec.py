@@ -1,4 +1,8 @@
-"""JSON encoding of agents and calls for the live store. Versioned so a newer controller can read it."""
+"""JSON encoding of agents and work items for the live store. Versioned so a newer controller can read it.
+
+Version 2 keeps what an agent holds as ``work`` (item id -> channel) and their ``capacity``; version 1 (an
+agent's single ``call_id``) is still read, so a controller upgraded with calls live carries on.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,23 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from cti.calls.model import Call, CallState, EndReason, Outcome
-from cti.routing.agents import Agent, AgentState, PendingChange
-from cti.routing.engine import Decision, Routing
+from cti.acd import (
+    Agent,
+    AgentState,
+    Capacity,
+    Channel,
+    Decision,
+    EndReason,
+    Outcome,
+    PendingChange,
+    Routing,
+    WorkItem,
+    WorkState,
+)
 
 __all__ = ["decode_agent", "decode_call", "decode_decision", "encode_agent", "encode_call"]
 
-VERSION = 1
+VERSION = 2
 
 
 def _plain(value: Any) -> Any:
@@ -28,14 +42,17 @@ def _plain(value: Any) -> Any:
 
 
 def encode_agent(agent: Agent) -> str:
-    data = {f.name: _plain(getattr(agent, f.name)) for f in fields(agent) if f.name not in ("history", "pending")}
+    data = {f.name: _plain(getattr(agent, f.name)) for f in fields(agent)
+            if f.name not in ("pending", "work", "capacity")}
+    data["work"] = {call_id: channel.value for call_id, channel in agent.work.items()}
+    data["capacity"] = agent.capacity.as_json()
     if agent.pending is not None:
         data["pending"] = {"state": agent.pending.state.value, "reason": agent.pending.reason}
     data["v"] = VERSION
     return json.dumps(data)
 
 
-def encode_call(call: Call) -> str:
+def encode_call(call: WorkItem) -> str:
     data = {f.name: _plain(getattr(call, f.name)) for f in fields(call) if f.name not in ("routing", "decisions")}
     data["routing"] = asdict(call.routing)
     data["decisions"] = [d.as_json() for d in call.decisions]
@@ -61,6 +78,11 @@ def _dt(value: Any) -> datetime | None:
 def decode_agent(raw: str | bytes) -> Agent:
     data = json.loads(raw)
     pending = data.get("pending")
+    if "work" in data:
+        work = {str(call_id): Channel(channel) for call_id, channel in data["work"].items()}
+    else:  # version 1: one call, on voice
+        work = {data["call_id"]: Channel.VOICE} if data.get("call_id") else {}
+    capacity = data.get("capacity")
     return Agent(
         agent_id=data["agent_id"],
         name=data.get("name", ""),
@@ -69,7 +91,7 @@ def decode_agent(raw: str | bytes) -> Agent:
         reason=data.get("reason"),
         state_since=_dt(data.get("state_since")),
         idle_since=_dt(data.get("idle_since")),
-        call_id=data.get("call_id"),
+        work=work,
         pending=None if pending is None else PendingChange(AgentState(pending["state"]), pending.get("reason")),
         calls_handled=int(data.get("calls_handled", 0)),
         skills={str(k): int(v) for k, v in (data.get("skills") or {}).items()},
@@ -77,17 +99,18 @@ def decode_agent(raw: str | bytes) -> Agent:
         region=data.get("region"),
         site=data.get("site"),
         team=data.get("team"),
+        capacity=Capacity() if capacity is None else Capacity.of(capacity.get("limits"), capacity.get("exclusive")),
         logged_in_at=_dt(data.get("logged_in_at")),
         busy_seconds=float(data.get("busy_seconds", 0.0)),
         wrap_up_until=_dt(data.get("wrap_up_until")),
     )
 
 
-def decode_call(raw: str | bytes) -> Call:
+def decode_call(raw: str | bytes) -> WorkItem:
     data = json.loads(raw)
     arrived = _dt(data["arrived_at"])
     assert arrived is not None
-    return Call(
+    return WorkItem(
         call_id=data["call_id"],
         channel_id=data["channel_id"],
         caller_number=data["caller_number"],
@@ -95,7 +118,7 @@ def decode_call(raw: str | bytes) -> Call:
         queue=data["queue"],
         arrived_at=arrived,
         caller_name=data.get("caller_name"),
-        state=CallState(data["state"]),
+        state=WorkState(data["state"]),
         agent_id=data.get("agent_id"),
         agent_extension=data.get("agent_extension"),
         agent_channel_id=data.get("agent_channel_id"),
@@ -114,4 +137,5 @@ def decode_call(raw: str | bytes) -> Call:
         not_before=_dt(data.get("not_before")),
         customer_id=data.get("customer_id"),
         ivr=data.get("ivr"),
+        channel=Channel(data.get("channel", "voice")),
     )

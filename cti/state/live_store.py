@@ -17,8 +17,7 @@ from collections.abc import Iterable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from cti.calls.model import Call, CallState
-from cti.routing.agents import Agent
+from cti.acd import Agent, WorkItem, WorkState
 from cti.state.codec import decode_agent, decode_call, encode_agent, encode_call
 
 __all__ = ["LiveStore", "LiveStoreError"]
@@ -51,7 +50,7 @@ class LiveStore:
         except (RedisError, OSError):
             return False
 
-    async def load(self) -> tuple[list[Agent], list[Call]]:
+    async def load(self) -> tuple[list[Agent], list[WorkItem]]:
         try:
             agent_ids = sorted(map(str, await self._redis.smembers(self.key("agents"))))
             call_ids = sorted(map(str, await self._redis.smembers(self.key("calls"))))
@@ -63,14 +62,14 @@ class LiveStore:
         calls = [decode_call(raw) for raw in calls_raw if raw is not None]
         return agents, calls
 
-    async def save(self, agents: Iterable[Agent] = (), calls: Iterable[Call] = ()) -> bool:
+    async def save(self, agents: Iterable[Agent] = (), calls: Iterable[WorkItem] = ()) -> bool:
         """Write changed agents and calls in one round trip; ended calls leave the live set."""
         pipe = self._redis.pipeline(transaction=True)
         for agent in agents:
             pipe.set(self.key("agent", agent.agent_id), encode_agent(agent))
             pipe.sadd(self.key("agents"), agent.agent_id)
         for call in calls:
-            if call.state is CallState.ENDED:
+            if call.state is WorkState.ENDED:
                 pipe.delete(self.key("call", call.call_id))
                 pipe.srem(self.key("calls"), call.call_id)
             else:
@@ -86,7 +85,7 @@ class LiveStore:
             return False
         return True
 
-    async def resync(self, agents: Iterable[Agent], calls: Iterable[Call]) -> bool:
+    async def resync(self, agents: Iterable[Agent], calls: Iterable[WorkItem]) -> bool:
         """Replace Redis's picture with the controller's (after an outage or at start-up)."""
         agents, calls = list(agents), list(calls)
         pipe = self._redis.pipeline(transaction=True)
@@ -94,7 +93,7 @@ class LiveStore:
         for agent in agents:
             pipe.set(self.key("agent", agent.agent_id), encode_agent(agent))
             pipe.sadd(self.key("agents"), agent.agent_id)
-        live = [c for c in calls if c.state is not CallState.ENDED]
+        live = [c for c in calls if c.state is not WorkState.ENDED]
         for call in live:
             pipe.set(self.key("call", call.call_id), encode_call(call))
             pipe.sadd(self.key("calls"), call.call_id)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cti.routing.agents import AgentState
+from cti.acd import AgentState
 from cti.stats.model import (
     DEFAULT_CONFIG,
     NOTHING_LIVE,

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
+from cti.acd import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownQueue, UnknownWork
 from cti.ari import AriError
-from cti.calls import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall, UnknownQueue
 from cti.controller import UnknownExtension
 from cti.storage import StorageConflict, StorageError
 
@@ -50,7 +50,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(400, "request body is not valid UTF-8")
     except ValidationError as exc:
         return json_error(422, "request body is invalid", details=_validation_details(exc))
-    except (UnknownAgent, UnknownCall, UnknownQueue) as exc:
+    except (UnknownAgent, UnknownWork, UnknownQueue) as exc:
         return json_error(404, str(exc))
     except UnknownExtension as exc:
         return json_error(422, str(exc))

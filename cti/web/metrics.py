@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from cti.calls import CallState
+from cti.acd import AgentState, WorkState
 from cti.controller import CallController
-from cti.routing import AgentState
 
 __all__ = ["render_metrics"]
 
@@ -41,7 +40,7 @@ def render_metrics(controller: CallController) -> str:
     queues = sorted({c.queue for c in calls})
     metric("calls_live", "gauge", "Live calls by queue and state", [
         (f'{{queue="{q}",state="{s.value}"}}', sum(c.queue == q and c.state is s for c in calls))
-        for q in queues for s in (CallState.WAITING, CallState.RINGING, CallState.CONNECTED)
+        for q in queues for s in (WorkState.WAITING, WorkState.RINGING, WorkState.CONNECTED)
     ])
     agents = list(controller.core.agents.values())
     metric("agents", "gauge", "Agents by state",

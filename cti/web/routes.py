@@ -7,10 +7,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from cti.calls import CallState
-from cti.routing import AgentState
-from cti.routing.engine import qualified
-from cti.routing.rules import RulesError
+from cti.acd import AgentState, RulesError, WorkState, qualified
 from cti.storage import AgentRecord
 from cti.web.auth import principal, require_agent_access, require_role
 from cti.web.bodies import read_object
@@ -169,14 +166,14 @@ def _queue_view(request: web.Request, name: str) -> dict[str, Any]:
     controller = request.app[CONTROLLER]
     now = controller.clock()
     calls = [c for c in controller.core.calls.values() if c.queue == name]
-    waiting = [c for c in calls if c.state in (CallState.WAITING, CallState.RINGING)]
+    waiting = [c for c in calls if c.state in (WorkState.WAITING, WorkState.RINGING)]
     queue = controller.core.queue_rule(name)
     agents = [a for a in controller.core.agents.values() if qualified(a, queue)]
     return {
         "queue": name,
         "calls_waiting": len(waiting),
-        "calls_ringing": sum(c.state is CallState.RINGING for c in calls),
-        "calls_connected": sum(c.state is CallState.CONNECTED for c in calls),
+        "calls_ringing": sum(c.state is WorkState.RINGING for c in calls),
+        "calls_connected": sum(c.state is WorkState.CONNECTED for c in calls),
         "longest_wait_seconds": round(max(((now - c.arrived_at).total_seconds() for c in waiting), default=0), 3),
         # Agents holding the queue's skills, by state (an agent may count in several queues).
         "agents": {state.value: sum(a.state is state for a in agents) for state in AgentState},

@@ -6,8 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from cti.calls import Call, CallState
-from cti.routing import Agent
+from cti.acd import Agent, WorkItem, WorkState
 from cti.storage import InteractionRecord, UserRecord
 
 __all__ = ["agent_view", "call_view", "interaction_view", "user_view"]
@@ -36,8 +35,8 @@ def agent_view(agent: Agent) -> dict[str, Any]:
     }
 
 
-def call_view(call: Call, now: datetime) -> dict[str, Any]:
-    waiting = call.state in (CallState.WAITING, CallState.RINGING)
+def call_view(call: WorkItem, now: datetime) -> dict[str, Any]:
+    waiting = call.state in (WorkState.WAITING, WorkState.RINGING)
     return {
         "call_id": call.call_id,
         "state": call.state.value,

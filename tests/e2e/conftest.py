@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from cti.acd import WorkItem
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.bootstrap import create_app
-from cti.calls import Call
 from cti.controller import CallController
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
@@ -67,7 +67,7 @@ class Cti:
             json={"extension": extension, "ready": ready})
         return result
 
-    async def first_call(self) -> Call:
+    async def first_call(self) -> WorkItem:
         """The first live call, once one has arrived."""
         calls = self.controller.core.calls
         return await eventually(lambda: next(iter(calls.values()), None), message="a call to arrive")

@@ -1,7 +1,7 @@
 """The workforce-management page in a real (headless) Chromium against a live test server.
 
 No Asterisk: a small app with the page, the wfm API, real auth and a real SQLite database, and a pure
-CallCenter standing in for the controller.
+ContactCenter standing in for the controller.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from cti.calls import CallCenter
+from cti.acd import ContactCenter
 from cti.storage import Database
 from cti.storage.models import Interaction
 from cti.web import CONTROLLER, DATABASE, ui, wfm
@@ -40,7 +40,7 @@ HISTORY_START = datetime(2024, 4, 1, tzinfo=UTC)
 
 @dataclass
 class StandIn:
-    core: CallCenter
+    core: ContactCenter
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
             call_id=f"c{i}", channel_id=f"ch{i}", caller_number="+628123", service_number="1500100",
             queue=s.queue, arrived_at=s.arrived_at, outcome="abandoned" if s.handle_seconds is None else "answered",
             talk_seconds=s.handle_seconds) for i, s in enumerate(history))
-    core = CallCenter()
+    core = ContactCenter()
     core.add_agent("ani", "Ani")
     core.login("ani", "1001", today - timedelta(hours=1), ready=True)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])

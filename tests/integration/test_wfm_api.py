@@ -1,5 +1,5 @@
 """The workforce-management HTTP module on a small app: real auth and error middleware, a real SQLite database,
-and a pure CallCenter standing in for the controller (no Asterisk, no Redis)."""
+and a pure ContactCenter standing in for the controller (no Asterisk, no Redis)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from cti.calls import CallCenter
+from cti.acd import ContactCenter
 from cti.storage import AgentRecord, AgentStateRecord, Database
 from cti.storage.models import Interaction
 from cti.web import CONTROLLER, DATABASE, wfm
@@ -36,14 +36,14 @@ AGENT = "agent-token-0123456789"
 class StandIn:
     """What cti.web.wfm uses of the controller: the core's agents."""
 
-    core: CallCenter
+    core: ContactCenter
 
 
 @dataclass
 class Api:
     client: TestClient
     db: Database
-    core: CallCenter
+    core: ContactCenter
 
     async def call(self, method: str, path: str, *, token: str | None = BOSS, expect: int = 200,
                    **kwargs: Any) -> Any:
@@ -55,7 +55,7 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def serve_wfm(db: Database, core: CallCenter) -> AsyncIterator[TestClient]:
+async def serve_wfm(db: Database, core: ContactCenter) -> AsyncIterator[TestClient]:
     """The WFM routes on a test server, with the real auth and error middlewares; closes ``db`` after."""
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
     app[DATABASE] = db
@@ -77,7 +77,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     await db.ensure_user_token("boss", "supervisor", BOSS)
     await db.upsert_agent(AgentRecord("ani", "Ani"))
     await db.ensure_user_token("agent-ani", "agent", AGENT, "ani")
-    core = CallCenter()
+    core = ContactCenter()
     async with serve_wfm(db, core) as client:
         yield Api(client, db, core)
 

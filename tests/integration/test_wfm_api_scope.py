@@ -2,7 +2,7 @@
 schedules and adherence show only the queues and agents in it; admins and unscoped supervisors see everything.
 
 The same small app as test_wfm_api.py: real auth and error middleware, a real SQLite database, a pure
-CallCenter standing in for the controller. Three schedules of the same Monday:
+ContactCenter standing in for the controller. Three schedules of the same Monday:
 
 * A, billing only: budi (team blue) on billing;
 * B, sales only: ani (team red) and citra (team blue) on sales;
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from cti.calls import CallCenter
+from cti.acd import ContactCenter
 from cti.storage import AgentRecord, AgentStateRecord, Database
 from cti.web import wfm
 from cti.web.openapi import openapi_document
@@ -42,7 +42,7 @@ PATTERNS = [{"name": "day8", "minutes": 480, "starts": [480],
 class Api:
     client: TestClient
     db: Database
-    core: CallCenter
+    core: ContactCenter
 
     async def call(self, method: str, path: str, *, token: str, expect: int = 200, **kwargs: Any) -> Any:
         async with self.client.request(method, path, headers={"Authorization": f"Bearer {token}"},
@@ -64,7 +64,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         await db.set_user_scope(name, scope)  # before the first request: tokens are cached with their user
     await db.upsert_agent(AgentRecord("ani", "Ani"))
     await db.ensure_user_token("agent-ani", "agent", AGENT, "ani")
-    core = CallCenter()
+    core = ContactCenter()
     for agent_id, name, team in [("ani", "Ani", "red"), ("budi", "Budi", "blue"), ("citra", "Citra", "blue")]:
         core.add_agent(agent_id, name)
         core.set_profile(agent_id, MONDAY, team=team)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cti.routing import Agent, AgentState, InvalidTransition, PendingChange, longest_idle
+from cti.acd import Agent, AgentState, Capacity, Channel, InvalidTransition, PendingChange, longest_idle
 
 T0 = datetime(2024, 5, 6, 9, 0, 0, tzinfo=UTC)
 S = AgentState
@@ -22,7 +22,8 @@ ALLOWED = {
     S.READY: {S.NOT_READY, S.RINGING, S.LOGGED_OUT},
     S.NOT_READY: {S.READY, S.NOT_READY, S.LOGGED_OUT},
     S.RINGING: {S.ON_CALL, S.READY, S.NOT_READY, S.LOGGED_OUT},
-    S.ON_CALL: {S.READY, S.NOT_READY, S.LOGGED_OUT, S.WRAP_UP},
+    # ON_CALL -> RINGING only for an agent holding several items (chats): the connected one ended, another rings.
+    S.ON_CALL: {S.READY, S.NOT_READY, S.LOGGED_OUT, S.WRAP_UP, S.RINGING},
     S.WRAP_UP: {S.READY, S.NOT_READY, S.LOGGED_OUT},  # after-call work ends in any of these
 }
 PAIRS = [(src, dst) for src in S for dst in S]
@@ -31,7 +32,7 @@ PAIRS = [(src, dst) for src in S for dst in S]
 def agent_in(state: AgentState) -> Agent:
     agent = Agent("ana", "Ana", extension="7001", state=state, idle_since=at(-60), state_since=at(-30))
     if state in (S.RINGING, S.ON_CALL):
-        agent.call_id = "c1"
+        agent.work = {"c1": Channel.VOICE}
     return agent
 
 
@@ -41,7 +42,7 @@ def test_allowed_transition(src: AgentState, dst: AgentState) -> None:
     agent.transition(dst, at(0), reason="lunch")
     assert agent.state is dst
     assert agent.state_since == at(0)
-    assert agent.history == [(dst, "lunch" if dst is S.NOT_READY else None, at(0))]
+    assert agent.reason == ("lunch" if dst is S.NOT_READY else None)
 
 
 @pytest.mark.parametrize(("src", "dst"), [p for p in PAIRS if p[1] not in ALLOWED[p[0]]], ids=str)
@@ -52,7 +53,6 @@ def test_refused_transition(src: AgentState, dst: AgentState) -> None:
         agent.transition(dst, at(0))
     assert "ana" in str(info.value) and str(src) in str(info.value) and str(dst) in str(info.value)
     assert (agent.state, agent.state_since, agent.idle_since, agent.call_id, agent.extension, agent.reason) == before
-    assert agent.history == []
 
 
 def test_refusals_cover_the_impossible_moves() -> None:
@@ -60,21 +60,20 @@ def test_refusals_cover_the_impossible_moves() -> None:
     assert (S.LOGGED_OUT, S.RINGING) in refused  # a logged-out agent is never offered a call
     assert (S.NOT_READY, S.RINGING) in refused
     assert (S.READY, S.ON_CALL) in refused  # a call is answered only after ringing
-    assert (S.ON_CALL, S.RINGING) in refused  # one call at a time
     assert (S.WRAP_UP, S.RINGING) in refused  # no offers during after-call work
     assert len(refused) == len(S) ** 2 - sum(len(v) for v in ALLOWED.values())
 
 
-def test_a_working_day_history() -> None:
+def test_a_working_day() -> None:
     agent = Agent("ana")
-    assert (agent.state, agent.idle_since, agent.state_since, agent.history) == (S.LOGGED_OUT, None, None, [])
+    assert (agent.state, agent.idle_since, agent.state_since) == (S.LOGGED_OUT, None, None)
     agent.extension = "7001"
     agent.transition(S.NOT_READY, at(0), reason="login")
     assert agent.idle_since is None  # not ready is not idle
     agent.transition(S.READY, at(10))
     assert agent.idle_since == at(10)
     agent.transition(S.RINGING, at(20))
-    agent.call_id = "c1"
+    agent.work["c1"] = Channel.VOICE
     assert agent.busy and agent.idle_since == at(10)  # ringing keeps the idle mark
     agent.transition(S.ON_CALL, at(25))
     assert agent.busy and agent.call_id == "c1" and agent.idle_since == at(10)
@@ -85,17 +84,9 @@ def test_a_working_day_history() -> None:
     agent.transition(S.NOT_READY, at(110), reason="meeting")  # changing the reason is a transition too
     assert (agent.reason, agent.state_since) == ("meeting", at(110))
     agent.transition(S.LOGGED_OUT, at(200))
-    assert (agent.extension, agent.reason, agent.call_id) == (None, None, None)
-    assert agent.history == [
-        (S.NOT_READY, "login", at(0)),
-        (S.READY, None, at(10)),
-        (S.RINGING, None, at(20)),
-        (S.ON_CALL, None, at(25)),
-        (S.READY, None, at(90)),
-        (S.NOT_READY, "lunch", at(100)),
-        (S.NOT_READY, "meeting", at(110)),
-        (S.LOGGED_OUT, None, at(200)),
-    ]
+    assert (agent.extension, agent.reason, agent.call_id, agent.state_since) == (None, None, None, at(200))
+    # Occupied from the ring (20) to the end of the call (90).
+    assert (agent.busy_seconds, agent.logged_in_at) == (70.0, at(0))
 
 
 @pytest.mark.parametrize("dst", [S.READY, S.LOGGED_OUT, S.RINGING, S.ON_CALL])
@@ -130,12 +121,13 @@ def test_snapshot_is_detached() -> None:
     agent.extension = "7001"
     agent.transition(S.READY, at(0))
     agent.pending = PendingChange(S.NOT_READY, "lunch")
+    agent.work["c9"] = Channel.CHAT
     snap = agent.snapshot()
-    assert snap.history == [] and len(agent.history) == 1
+    assert snap.work == agent.work and snap.work is not agent.work
     assert (snap.agent_id, snap.state, snap.extension, snap.idle_since, snap.pending) == (
         "ana", S.READY, "7001", at(0), PendingChange(S.NOT_READY, "lunch"))
     snap.transition(S.NOT_READY, at(5), reason="break")
-    assert (agent.state, len(agent.history)) == (S.READY, 1)
+    assert (agent.state, agent.work) == (S.READY, {"c9": Channel.CHAT})
 
 
 def test_pending_change_is_immutable() -> None:
@@ -189,3 +181,27 @@ def test_occupied_time_accumulates_over_ringing_talking_and_wrap_up() -> None:
     agent.transition(S.LOGGED_OUT, at(200))
     agent.transition(S.READY, at(300))  # a new login starts a new count
     assert (agent.logged_in_at, agent.busy_seconds) == (at(300), 0.0)
+
+
+def test_capacity_decides_what_else_an_agent_may_take() -> None:
+    """By default one call and no chats; a chat capacity lets an agent take several chats but, voice being
+    exclusive, no chat during a call and no call during a chat unless voice is made non-exclusive."""
+    agent = agent_in(S.READY)
+    assert agent.available_for(Channel.VOICE) and not agent.available_for(Channel.CHAT)
+    agent.capacity = Capacity.of({"chat": 2})
+    assert agent.available_for(Channel.CHAT)
+    agent.transition(S.RINGING, at(0))
+    agent.work["k1"] = Channel.CHAT
+    assert agent.available_for(Channel.CHAT) and not agent.available_for(Channel.VOICE)
+    agent.work["k2"] = Channel.CHAT
+    assert not agent.available_for(Channel.CHAT)  # two chats: full
+    agent.work = {"c1": Channel.VOICE}
+    assert not agent.available_for(Channel.CHAT)  # nothing during a call
+    agent.capacity = Capacity.of({"chat": 2}, exclusive=())
+    assert agent.available_for(Channel.CHAT) and not agent.available_for(Channel.VOICE)  # one call at most
+    agent.pending = PendingChange(S.NOT_READY, "lunch")
+    assert not agent.available_for(Channel.CHAT)  # leaving after this work: nothing more
+    assert agent_in(S.NOT_READY).available_for(Channel.VOICE) is False
+    no_phone = agent_in(S.READY)
+    no_phone.extension = None
+    assert not no_phone.available_for(Channel.VOICE)

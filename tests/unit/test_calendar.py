@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.routing.calendar import CALENDAR_24X7, Calendar, CalendarError, OpeningHours, parse_calendar
+from cti.acd import CALENDAR_24X7, Calendar, CalendarError, OpeningHours, parse_calendar
 
 WIB = ZoneInfo("Asia/Jakarta")  # UTC+7
 WITA = ZoneInfo("Asia/Makassar")  # UTC+8

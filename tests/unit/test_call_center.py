@@ -10,26 +10,27 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from cti.calls import (
+from cti.acd import (
+    Agent,
     AgentChanged,
-    Call,
-    CallCenter,
-    CallChanged,
-    CallState,
+    AgentState,
     Command,
-    ConnectCall,
+    Connect,
+    ContactCenter,
     EndReason,
     ExtensionInUse,
-    HangupChannel,
+    Hangup,
     InvalidTransition,
-    OfferCall,
+    Offer,
     Outcome,
+    PendingChange,
     UnknownAgent,
-    UnknownCall,
+    UnknownWork,
+    WorkChanged,
+    WorkItem,
+    WorkState,
+    parse_rules,
 )
-from cti.routing import AgentState, PendingChange
-from cti.routing.agents import Agent
-from cti.routing.rules import parse_rules
 
 T0 = datetime(2024, 5, 6, 9, 0, 0, tzinfo=UTC)
 
@@ -38,9 +39,9 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def new_call(call_id: str, arrived: float = 0, *, service: str = "1500100") -> Call:
+def new_call(call_id: str, arrived: float = 0, *, service: str = "1500100") -> WorkItem:
     # The queue is the routing rules' decision; "unrouted" shows that whatever the caller put there is replaced.
-    return Call(call_id=call_id, channel_id=f"chan-{call_id}", caller_number="0215550123",
+    return WorkItem(call_id=call_id, channel_id=f"chan-{call_id}", caller_number="0215550123",
                 service_number=service, queue="unrouted", arrived_at=at(arrived), caller_name="Budi")
 
 
@@ -48,24 +49,24 @@ def kinds(commands: list[Command]) -> list[str]:
     return [type(c).__name__ for c in commands]
 
 
-def center(*agent_ids: str) -> CallCenter:
-    core = CallCenter()
+def center(*agent_ids: str) -> ContactCenter:
+    core = ContactCenter()
     for agent_id in agent_ids:
         core.add_agent(agent_id, agent_id.title())
     return core
 
 
-def ready(core: CallCenter, agent_id: str, extension: str, when: float) -> list[Command]:
+def ready(core: ContactCenter, agent_id: str, extension: str, when: float) -> list[Command]:
     return core.login(agent_id, extension, at(when), ready=True)
 
 
-def connected_call(core: CallCenter) -> Call:
+def connected_call(core: ContactCenter) -> WorkItem:
     """ana (7001) on call c1 since t=8."""
     ready(core, "ana", "7001", 1)
     call = new_call("c1", 5)
     core.call_arrived(call, at(5))
     core.offer_answered("c1-a1", at(8))
-    assert call.state is CallState.CONNECTED
+    assert call.state is WorkState.CONNECTED
     return call
 
 
@@ -73,8 +74,8 @@ def connected_call(core: CallCenter) -> Call:
 def test_arrival_without_agents_waits() -> None:
     core = center("ana")
     call = new_call("c1")
-    assert core.call_arrived(call, at(0)) == [CallChanged(call.snapshot())]
-    assert call.state is CallState.WAITING and call.offers == 0 and call.agent_id is None
+    assert core.call_arrived(call, at(0)) == [WorkChanged(call.snapshot())]
+    assert call.state is WorkState.WAITING and call.offers == 0 and call.agent_id is None
     assert core.waiting() == [call]
     assert core.call_for_channel("chan-c1") is call
     # A duplicate arrival (the same StasisStart delivered twice) changes nothing.
@@ -86,17 +87,17 @@ def test_ready_login_offers_the_waiting_call() -> None:
     call = new_call("c1")
     core.call_arrived(call, at(0))
     commands = core.login("ana", "7001", at(5), ready=True)
-    assert kinds(commands) == ["AgentChanged", "OfferCall", "CallChanged", "AgentChanged"]
+    assert kinds(commands) == ["AgentChanged", "Offer", "WorkChanged", "AgentChanged"]
     first = commands[0]
     assert isinstance(first, AgentChanged)
     assert (first.agent.state, first.agent.extension, first.agent.idle_since) == (AgentState.READY, "7001", at(5))
-    assert commands[1] == OfferCall(call_id="c1", agent_id="ana", extension="7001", agent_channel_id="c1-a1",
+    assert commands[1] == Offer(call_id="c1", agent_id="ana", extension="7001", agent_channel_id="c1-a1",
                                     caller_channel_id="chan-c1", caller_number="0215550123", caller_name="Budi")
     agent = core.agent("ana")
-    assert commands[2] == CallChanged(call.snapshot())
+    assert commands[2] == WorkChanged(call.snapshot())
     assert commands[3] == AgentChanged(agent.snapshot())
     assert (call.state, call.agent_id, call.agent_extension, call.agent_channel_id, call.offers, call.offered_at) == (
-        CallState.RINGING, "ana", "7001", "c1-a1", 1, at(5))
+        WorkState.RINGING, "ana", "7001", "c1-a1", 1, at(5))
     assert (agent.state, agent.call_id) == (AgentState.RINGING, "c1")
     assert core.call_for_channel("c1-a1") is call
     assert core.waiting() == []
@@ -110,7 +111,7 @@ def test_login_not_ready_offers_nothing() -> None:
     agent = core.agent("ana")
     assert (agent.state, agent.reason, agent.idle_since) == (AgentState.NOT_READY, "login", None)
     commands = core.set_ready("ana", at(2))
-    assert kinds(commands) == ["AgentChanged", "OfferCall", "CallChanged", "AgentChanged"]
+    assert kinds(commands) == ["AgentChanged", "Offer", "WorkChanged", "AgentChanged"]
 
 
 def test_offer_answered_connects() -> None:
@@ -121,11 +122,11 @@ def test_offer_answered_connects() -> None:
     commands = core.offer_answered("c1-a1", at(8))
     agent = core.agent("ana")
     assert commands == [
-        ConnectCall(call_id="c1", caller_channel_id="chan-c1", agent_channel_id="c1-a1", queue="general"),
-        CallChanged(call.snapshot()),
+        Connect(call_id="c1", caller_channel_id="chan-c1", agent_channel_id="c1-a1", queue="general"),
+        WorkChanged(call.snapshot()),
         AgentChanged(agent.snapshot()),
     ]
-    assert (call.state, call.answered_at, call.wait_seconds) == (CallState.CONNECTED, at(8), 3.0)
+    assert (call.state, call.answered_at, call.wait_seconds) == (WorkState.CONNECTED, at(8), 3.0)
     assert (agent.state, agent.call_id, agent.idle_since) == (AgentState.ON_CALL, "c1", at(1))
 
 
@@ -134,9 +135,9 @@ def test_caller_hangs_up_while_connected() -> None:
     call = connected_call(core)
     commands = core.channel_gone("chan-c1", at(20))
     agent = core.agent("ana")
-    assert commands == [HangupChannel("c1-a1", "c1"), AgentChanged(agent.snapshot()), CallChanged(call.snapshot())]
+    assert commands == [Hangup("c1-a1", "c1"), AgentChanged(agent.snapshot()), WorkChanged(call.snapshot())]
     assert (call.state, call.outcome, call.end_reason, call.ended_at) == (
-        CallState.ENDED, Outcome.ANSWERED, EndReason.CALLER_HANGUP, at(20))
+        WorkState.ENDED, Outcome.ANSWERED, EndReason.CALLER_HANGUP, at(20))
     assert call.talk_seconds == 12.0
     assert (agent.state, agent.call_id, agent.calls_handled, agent.idle_since) == (AgentState.READY, None, 1, at(20))
     assert "c1" not in core.calls
@@ -151,7 +152,7 @@ def test_agent_hangs_up_while_connected() -> None:
     call = connected_call(core)
     commands = core.channel_gone("c1-a1", at(30))
     agent = core.agent("ana")
-    assert commands == [HangupChannel("chan-c1", "c1"), AgentChanged(agent.snapshot()), CallChanged(call.snapshot())]
+    assert commands == [Hangup("chan-c1", "c1"), AgentChanged(agent.snapshot()), WorkChanged(call.snapshot())]
     assert (call.outcome, call.end_reason) == (Outcome.ANSWERED, EndReason.AGENT_HANGUP)
     assert (agent.state, agent.calls_handled) == (AgentState.READY, 1)
     assert core.calls == {}
@@ -162,7 +163,7 @@ def test_caller_abandons_while_waiting() -> None:
     core = center("ana")
     call = new_call("c1")
     core.call_arrived(call, at(0))
-    assert core.channel_gone("chan-c1", at(7)) == [CallChanged(call.snapshot())]
+    assert core.channel_gone("chan-c1", at(7)) == [WorkChanged(call.snapshot())]
     assert (call.outcome, call.end_reason, call.wait_seconds) == (Outcome.ABANDONED, EndReason.CALLER_HANGUP, 7.0)
     assert core.calls == {}
 
@@ -176,22 +177,22 @@ def test_ring_no_answer_makes_agent_not_ready_and_offers_the_next_agent() -> Non
     assert call.agent_id == "ana"
     commands = core.channel_gone("c1-a1", at(20), offer_failure="no_answer")
     ana, bob = core.agent("ana"), core.agent("bob")
-    assert kinds(commands) == ["AgentChanged", "CallChanged", "OfferCall", "CallChanged", "AgentChanged"]
+    assert kinds(commands) == ["AgentChanged", "WorkChanged", "Offer", "WorkChanged", "AgentChanged"]
     first, back = commands[0], commands[1]
-    assert isinstance(first, AgentChanged) and isinstance(back, CallChanged)
+    assert isinstance(first, AgentChanged) and isinstance(back, WorkChanged)
     assert (first.agent.agent_id, first.agent.state, first.agent.reason) == ("ana", AgentState.NOT_READY, "no_answer")
-    assert (back.call.state, back.call.agent_id, back.call.agent_channel_id) == (CallState.WAITING, None, None)
-    assert commands[2] == OfferCall("c1", "bob", "7002", "c1-a2", "chan-c1", "0215550123", "Budi")
+    assert (back.item.state, back.item.agent_id, back.item.agent_channel_id) == (WorkState.WAITING, None, None)
+    assert commands[2] == Offer("c1", "bob", "7002", "c1-a2", "chan-c1", "0215550123", "Budi")
     assert (ana.state, ana.reason, ana.call_id) == (AgentState.NOT_READY, "no_answer", None)
     assert (bob.state, bob.call_id) == (AgentState.RINGING, "c1")
     assert (call.state, call.agent_id, call.agent_channel_id, call.offers) == (
-        CallState.RINGING, "bob", "c1-a2", 2)
+        WorkState.RINGING, "bob", "c1-a2", 2)
     assert call.offered_at == at(5)  # the first offer's time
     # ana picks up too late: her leg is no longer the call's, so it is hung up.
-    assert core.offer_answered("c1-a1", at(21)) == [HangupChannel("c1-a1")]
-    assert call.state is CallState.RINGING
+    assert core.offer_answered("c1-a1", at(21)) == [Hangup("c1-a1")]
+    assert call.state is WorkState.RINGING
     core.offer_answered("c1-a2", at(22))
-    assert (call.state, bob.state) == (CallState.CONNECTED, AgentState.ON_CALL)
+    assert (call.state, bob.state) == (WorkState.CONNECTED, AgentState.ON_CALL)
 
 
 def test_ring_no_answer_with_nobody_else_leaves_the_call_waiting() -> None:
@@ -200,11 +201,11 @@ def test_ring_no_answer_with_nobody_else_leaves_the_call_waiting() -> None:
     call = new_call("c1", 5)
     core.call_arrived(call, at(5))
     commands = core.channel_gone("c1-a1", at(20), offer_failure="busy")
-    assert kinds(commands) == ["AgentChanged", "CallChanged"]
-    assert (call.state, call.offers) == (CallState.WAITING, 1)
+    assert kinds(commands) == ["AgentChanged", "WorkChanged"]
+    assert (call.state, call.offers) == (WorkState.WAITING, 1)
     assert core.agent("ana").reason == "busy"
     commands = core.set_ready("ana", at(30))
-    assert kinds(commands) == ["AgentChanged", "OfferCall", "CallChanged", "AgentChanged"]
+    assert kinds(commands) == ["AgentChanged", "Offer", "WorkChanged", "AgentChanged"]
     assert (call.agent_channel_id, call.offers) == ("c1-a2", 2)
 
 
@@ -217,11 +218,11 @@ def test_agent_leg_lost_without_agent_fault_keeps_agent_ready_in_place() -> None
     commands = core.channel_gone("c1-a1", at(9))  # offer_failure=None: the system failed, not ana
     ana = core.agent("ana")
     # Not offered again at once (the same failure would repeat in a tight loop) ...
-    assert kinds(commands) == ["AgentChanged", "CallChanged"]
+    assert kinds(commands) == ["AgentChanged", "WorkChanged"]
     assert (ana.state, ana.idle_since) == (AgentState.READY, at(1))
     # ... but a second later; ana is still the longest idle, so the call rings her again on a new leg.
     commands = core.tick(at(10))
-    assert kinds(commands) == ["OfferCall", "CallChanged", "AgentChanged"]
+    assert kinds(commands) == ["Offer", "WorkChanged", "AgentChanged"]
     assert (call.agent_id, call.agent_channel_id, call.offers) == ("ana", "c1-a2", 2)
     assert (ana.state, ana.idle_since) == (AgentState.RINGING, at(1))
 
@@ -234,7 +235,7 @@ def test_caller_abandons_while_ringing_agent_keeps_place_in_line() -> None:
     core.call_arrived(call, at(5))
     commands = core.channel_gone("chan-c1", at(9))
     ana = core.agent("ana")
-    assert commands == [HangupChannel("c1-a1", "c1"), AgentChanged(ana.snapshot()), CallChanged(call.snapshot())]
+    assert commands == [Hangup("c1-a1", "c1"), AgentChanged(ana.snapshot()), WorkChanged(call.snapshot())]
     assert (call.outcome, call.end_reason, call.answered_at) == (Outcome.ABANDONED, EndReason.CALLER_HANGUP, None)
     assert (ana.state, ana.idle_since, ana.calls_handled, ana.call_id) == (AgentState.READY, at(1), 0, None)
     # The ringing leg's end arrives after the call ended: nothing happens.
@@ -250,8 +251,8 @@ def test_stale_offer_answered_hangs_up_that_channel() -> None:
     ready(core, "ana", "7001", 1)
     core.call_arrived(new_call("c1", 5), at(5))
     core.channel_gone("chan-c1", at(6))
-    assert core.offer_answered("c1-a1", at(7)) == [HangupChannel("c1-a1")]
-    assert core.offer_answered("never-seen", at(7)) == [HangupChannel("never-seen")]
+    assert core.offer_answered("c1-a1", at(7)) == [Hangup("c1-a1")]
+    assert core.offer_answered("never-seen", at(7)) == [Hangup("never-seen")]
     assert core.agent("ana").state is AgentState.READY
     assert core.channel_gone("never-seen", at(8)) == []
 
@@ -265,11 +266,11 @@ def test_duplicate_answer_of_the_connected_leg_is_ignored() -> None:
     core = center("ana")
     call = connected_call(core)
     assert core.offer_answered("c1-a1", at(9)) == []
-    assert (call.state, core.agent("ana").state) == (CallState.CONNECTED, AgentState.ON_CALL)
+    assert (call.state, core.agent("ana").state) == (WorkState.CONNECTED, AgentState.ON_CALL)
     assert core.call_for_channel("c1-a1") is call
     commands = core.channel_gone("c1-a1", at(10))
-    assert kinds(commands) == ["HangupChannel", "AgentChanged", "CallChanged"]
-    assert call.state is CallState.ENDED
+    assert kinds(commands) == ["Hangup", "AgentChanged", "WorkChanged"]
+    assert call.state is WorkState.ENDED
 
 
 # -- pending changes --------------------------------------------------------------------------------------
@@ -284,7 +285,7 @@ def test_not_ready_during_a_call_applies_at_hang_up() -> None:
     core.channel_gone("chan-c1", at(20))
     assert (ana.state, ana.reason, ana.pending, ana.calls_handled) == (AgentState.NOT_READY, "lunch", None, 1)
     assert call.outcome is Outcome.ANSWERED
-    assert core.calls["c2"].state is CallState.WAITING  # not offered to ana
+    assert core.calls["c2"].state is WorkState.WAITING  # not offered to ana
 
 
 def test_logout_during_a_call_applies_at_hang_up() -> None:
@@ -368,7 +369,7 @@ def test_logged_out_agent_cannot_change_state() -> None:
         core.set_not_ready("ana", "break", at(1))
     assert core.agent("ana").state is AgentState.LOGGED_OUT
     assert kinds(core.logout("ana", at(1))) == ["AgentChanged"]  # logging out twice is harmless
-    assert core.agent("ana").history == []
+    assert core.agent("ana").state_since is None
 
 
 def test_unknown_agent_and_call() -> None:
@@ -379,9 +380,9 @@ def test_unknown_agent_and_call() -> None:
         with pytest.raises(UnknownAgent) as info:
             action()
         assert info.value.agent_id == "ghost"
-    with pytest.raises(UnknownCall):
+    with pytest.raises(UnknownWork):
         core.call("nope")
-    with pytest.raises(UnknownCall):
+    with pytest.raises(UnknownWork):
         core.call_lost("nope", at(1))
 
 
@@ -391,7 +392,7 @@ def test_call_lost_while_connected() -> None:
     call = connected_call(core)
     commands = core.call_lost("c1", at(30))
     ana = core.agent("ana")
-    assert commands == [HangupChannel("c1-a1", "c1"), AgentChanged(ana.snapshot()), CallChanged(call.snapshot())]
+    assert commands == [Hangup("c1-a1", "c1"), AgentChanged(ana.snapshot()), WorkChanged(call.snapshot())]
     assert (call.outcome, call.end_reason) == (Outcome.ANSWERED, EndReason.CHANNEL_LOST)
     assert (ana.state, ana.calls_handled) == (AgentState.READY, 1)
     assert core.calls == {} and core.call_for_channel("chan-c1") is None
@@ -401,15 +402,15 @@ def test_call_lost_while_waiting_or_ringing_failed() -> None:
     core = center("ana")
     waiting = new_call("c1", 0)
     core.call_arrived(waiting, at(0))
-    assert core.call_lost("c1", at(3)) == [CallChanged(waiting.snapshot())]
+    assert core.call_lost("c1", at(3)) == [WorkChanged(waiting.snapshot())]
     assert (waiting.outcome, waiting.end_reason) == (Outcome.FAILED, EndReason.CHANNEL_LOST)
 
     ready(core, "ana", "7001", 4)
     ringing = new_call("c2", 5)
     core.call_arrived(ringing, at(5))
     commands = core.call_lost("c2", at(6))
-    assert kinds(commands) == ["HangupChannel", "AgentChanged", "CallChanged"]
-    assert commands[0] == HangupChannel("c2-a1", "c2")
+    assert kinds(commands) == ["Hangup", "AgentChanged", "WorkChanged"]
+    assert commands[0] == Hangup("c2-a1", "c2")
     assert ringing.outcome is Outcome.FAILED
     ana = core.agent("ana")
     assert (ana.state, ana.idle_since, ana.calls_handled) == (AgentState.READY, at(4), 0)
@@ -420,7 +421,7 @@ def test_call_lost_hands_the_agent_the_next_call() -> None:
     connected_call(core)
     core.call_arrived(new_call("c2", 9), at(9))
     commands = core.call_lost("c1", at(30))
-    assert kinds(commands)[-3:] == ["OfferCall", "CallChanged", "AgentChanged"]
+    assert kinds(commands)[-3:] == ["Offer", "WorkChanged", "AgentChanged"]
     assert core.calls["c2"].agent_id == "ana"
 
 
@@ -456,7 +457,7 @@ def test_waiting_calls_are_served_in_arrival_order() -> None:
     served = []
     ready(core, "ana", "7001", 10)
     for n in range(4):
-        call = next(c for c in core.calls.values() if c.state is CallState.RINGING)
+        call = next(c for c in core.calls.values() if c.state is WorkState.RINGING)
         served.append(call.call_id)
         core.offer_answered(call.agent_channel_id or "", at(11 + n))
         core.channel_gone(call.channel_id, at(12 + n))
@@ -465,7 +466,7 @@ def test_waiting_calls_are_served_in_arrival_order() -> None:
 
 
 def test_waiting_filters_by_queue() -> None:
-    core = CallCenter(parse_rules({"queues": {"general": {}, "sales": {}}, "default_queue": "general",
+    core = ContactCenter(parse_rules({"queues": {"general": {}, "sales": {}}, "default_queue": "general",
                                    "routes": [{"name": "sales", "when": {"service_number": "1500200"},
                                                "queue": "sales"}]}))
     core.call_arrived(new_call("s1", 1, service="1500200"), at(1))
@@ -478,13 +479,13 @@ def test_restore_reloads_live_calls_and_channels() -> None:
     core = center("ana")
     call = connected_call(core)
     ended = new_call("old", 0)
-    ended.state = CallState.ENDED
-    fresh = CallCenter()
+    ended.state = WorkState.ENDED
+    fresh = ContactCenter()
     fresh.restore([core.agent("ana").snapshot()], [call.snapshot(), ended])
     assert set(fresh.calls) == {"c1"}
     assert fresh.call_for_channel("c1-a1") is fresh.calls["c1"]
     commands = fresh.channel_gone("chan-c1", at(40))
-    assert kinds(commands) == ["HangupChannel", "AgentChanged", "CallChanged"]
+    assert kinds(commands) == ["Hangup", "AgentChanged", "WorkChanged"]
     assert fresh.agent("ana").calls_handled == 1
 
 
@@ -498,13 +499,13 @@ FAILURES = (None, "no_answer", "busy", "unreachable")
 class CallCenterMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
-        self.core = CallCenter()
+        self.core = ContactCenter()
         for agent_id in AGENTS:
             self.core.add_agent(agent_id)
         self.now = T0
         self.arrivals = 0
         self.offers: Counter[str] = Counter()
-        self.ended: dict[str, Call] = {}
+        self.ended: dict[str, WorkItem] = {}
         self.channels: list[str] = []  # every channel id ever seen, for stale events
 
     # -- helpers
@@ -514,17 +515,17 @@ class CallCenterMachine(RuleBasedStateMachine):
 
     def apply(self, commands: list[Command]) -> None:
         for command in commands:
-            if isinstance(command, OfferCall):
+            if isinstance(command, Offer):
                 self.offers[command.call_id] += 1
                 assert command.agent_channel_id == f"{command.call_id}-a{self.offers[command.call_id]}"
                 self.channels.append(command.agent_channel_id)
-            elif isinstance(command, CallChanged) and command.call.state is CallState.ENDED:
-                call = command.call
+            elif isinstance(command, WorkChanged) and command.item.state is WorkState.ENDED:
+                call = command.item
                 assert call.call_id not in self.ended, f"call {call.call_id} ended twice"
                 assert call.outcome is not None and call.end_reason is not None and call.ended_at is not None
                 self.ended[call.call_id] = call
 
-    def live(self, *states: CallState) -> list[Call]:
+    def live(self, *states: WorkState) -> list[WorkItem]:
         return sorted((c for c in self.core.calls.values() if c.state in states), key=lambda c: c.call_id)
 
     # -- agents
@@ -564,44 +565,44 @@ class CallCenterMachine(RuleBasedStateMachine):
         self.channels.append(call.channel_id)
         self.apply(self.core.call_arrived(call, now))
 
-    @precondition(lambda self: self.live(CallState.RINGING))
+    @precondition(lambda self: self.live(WorkState.RINGING))
     @rule(data=st.data(), dt=st.integers(0, 3))
     def agent_answers(self, data: st.DataObject, dt: int) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.RINGING)))
+        call = data.draw(st.sampled_from(self.live(WorkState.RINGING)))
         commands = self.core.offer_answered(call.agent_channel_id or "", self.tick(dt))
-        assert kinds(commands) == ["ConnectCall", "CallChanged", "AgentChanged"]
+        assert kinds(commands) == ["Connect", "WorkChanged", "AgentChanged"]
         self.apply(commands)
 
-    @precondition(lambda self: self.live(CallState.RINGING))
+    @precondition(lambda self: self.live(WorkState.RINGING))
     @rule(data=st.data(), failure=st.sampled_from(FAILURES), dt=st.integers(0, 3))
     def offer_fails(self, data: st.DataObject, failure: str | None, dt: int) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.RINGING)))
+        call = data.draw(st.sampled_from(self.live(WorkState.RINGING)))
         self.apply(self.core.channel_gone(call.agent_channel_id or "", self.tick(dt), offer_failure=failure))
-        assert call.state is not CallState.ENDED
+        assert call.state is not WorkState.ENDED
 
-    @precondition(lambda self: self.live(CallState.CONNECTED))
+    @precondition(lambda self: self.live(WorkState.CONNECTED))
     @rule(data=st.data(), dt=st.integers(0, 3))
     def agent_hangs_up(self, data: st.DataObject, dt: int) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.CONNECTED)))
+        call = data.draw(st.sampled_from(self.live(WorkState.CONNECTED)))
         self.apply(self.core.channel_gone(call.agent_channel_id or "", self.tick(dt)))
         assert (call.outcome, call.end_reason) == (Outcome.ANSWERED, EndReason.AGENT_HANGUP)
 
     @precondition(lambda self: self.core.calls)
     @rule(data=st.data(), dt=st.integers(0, 3))
     def caller_hangs_up(self, data: st.DataObject, dt: int) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.WAITING, CallState.RINGING, CallState.CONNECTED)))
+        call = data.draw(st.sampled_from(self.live(WorkState.WAITING, WorkState.RINGING, WorkState.CONNECTED)))
         was = call.state
         self.apply(self.core.channel_gone(call.channel_id, self.tick(dt)))
-        expected = Outcome.ANSWERED if was is CallState.CONNECTED else Outcome.ABANDONED
+        expected = Outcome.ANSWERED if was is WorkState.CONNECTED else Outcome.ABANDONED
         assert (call.outcome, call.end_reason) == (expected, EndReason.CALLER_HANGUP)
 
     @precondition(lambda self: self.core.calls)
     @rule(data=st.data(), dt=st.integers(0, 3))
     def call_lost(self, data: st.DataObject, dt: int) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.WAITING, CallState.RINGING, CallState.CONNECTED)))
+        call = data.draw(st.sampled_from(self.live(WorkState.WAITING, WorkState.RINGING, WorkState.CONNECTED)))
         was = call.state
         self.apply(self.core.call_lost(call.call_id, self.tick(dt)))
-        expected = Outcome.ANSWERED if was is CallState.CONNECTED else Outcome.FAILED
+        expected = Outcome.ANSWERED if was is WorkState.CONNECTED else Outcome.FAILED
         assert (call.outcome, call.end_reason) == (expected, EndReason.CHANNEL_LOST)
 
     @precondition(lambda self: self.channels)
@@ -611,12 +612,12 @@ class CallCenterMachine(RuleBasedStateMachine):
         channel = data.draw(st.sampled_from(self.channels))
         call = self.core.call_for_channel(channel)
         if answered and "-a" in channel:
-            if call is not None and call.state is CallState.CONNECTED and call.agent_channel_id == channel:
+            if call is not None and call.state is WorkState.CONNECTED and call.agent_channel_id == channel:
                 return  # a duplicate answer of a connected leg: test_duplicate_answer_of_the_connected_leg...
-            current = call is not None and call.state is CallState.RINGING and call.agent_channel_id == channel
+            current = call is not None and call.state is WorkState.RINGING and call.agent_channel_id == channel
             commands = self.core.offer_answered(channel, self.tick(dt))
             if not current:
-                assert commands == [HangupChannel(channel)]
+                assert commands == [Hangup(channel)]
             self.apply(commands)
         else:
             self.apply(self.core.channel_gone(channel, self.tick(dt), offer_failure=failure))
@@ -624,25 +625,25 @@ class CallCenterMachine(RuleBasedStateMachine):
     # -- invariants
     @invariant()
     def one_call_per_agent(self) -> None:
-        busy = [c.agent_id for c in self.live(CallState.RINGING, CallState.CONNECTED)]
+        busy = [c.agent_id for c in self.live(WorkState.RINGING, WorkState.CONNECTED)]
         assert len(busy) == len(set(busy)), f"an agent has two calls: {busy}"
 
     @invariant()
     def offered_calls_reference_their_agent(self) -> None:
-        for call in self.live(CallState.RINGING, CallState.CONNECTED):
+        for call in self.live(WorkState.RINGING, WorkState.CONNECTED):
             assert call.agent_id is not None and call.agent_extension is not None
             agent = self.core.agents[call.agent_id]
             assert agent.call_id == call.call_id
-            expected = AgentState.RINGING if call.state is CallState.RINGING else AgentState.ON_CALL
+            expected = AgentState.RINGING if call.state is WorkState.RINGING else AgentState.ON_CALL
             assert agent.state is expected
             assert agent.extension == call.agent_extension
             assert call.agent_channel_id == f"{call.call_id}-a{call.offers}"
             assert self.core.call_for_channel(call.agent_channel_id) is call
-            assert (call.answered_at is not None) == (call.state is CallState.CONNECTED)
+            assert (call.answered_at is not None) == (call.state is WorkState.CONNECTED)
 
     @invariant()
     def waiting_calls_have_no_agent(self) -> None:
-        for call in self.live(CallState.WAITING):
+        for call in self.live(WorkState.WAITING):
             assert call.agent_id is call.agent_channel_id is call.agent_extension is None
             assert call.answered_at is None
 
@@ -659,7 +660,7 @@ class CallCenterMachine(RuleBasedStateMachine):
     @invariant()
     def work_conserving(self) -> None:
         # Calls pausing after an offer that failed through no fault of the agent are not yet offerable.
-        if [c for c in self.live(CallState.WAITING) if c.not_before is None]:
+        if [c for c in self.live(WorkState.WAITING) if c.not_before is None]:
             idle = [a.agent_id for a in self.core.agents.values() if a.state is AgentState.READY and a.extension]
             assert idle == [], f"agents {idle} idle while calls wait"
 
@@ -677,7 +678,7 @@ class CallCenterMachine(RuleBasedStateMachine):
             assert self.core.call_for_channel(call.channel_id) is None
             assert call.outcome is not None and call.end_reason is not None
             assert (call.outcome is Outcome.ANSWERED) == (call.answered_at is not None)
-        assert all(c.state is not CallState.ENDED for c in self.core.calls.values())
+        assert all(c.state is not WorkState.ENDED for c in self.core.calls.values())
         assert set(self.core.calls) | set(self.ended) == {f"c{n:03d}" for n in range(1, self.arrivals + 1)}
 
     @invariant()
@@ -706,9 +707,9 @@ def test_bridge_failure_is_recorded_as_failed_not_answered() -> None:
     core.call_arrived(new_call("c1", 1), at(1))
     core.offer_answered("c1-a1", at(2))
     commands = core.bridge_failed("c1", at(2.1))
-    assert [c for c in commands if isinstance(c, HangupChannel)] == [
-        HangupChannel("chan-c1", "c1"), HangupChannel("c1-a1", "c1")]
-    [ended] = [c.call for c in commands if isinstance(c, CallChanged)]
+    assert [c for c in commands if isinstance(c, Hangup)] == [
+        Hangup("chan-c1", "c1"), Hangup("c1-a1", "c1")]
+    [ended] = [c.item for c in commands if isinstance(c, WorkChanged)]
     assert (ended.outcome, ended.end_reason) == (Outcome.FAILED, EndReason.BRIDGE_FAILED)
     agent = core.agents["ana"]
     assert (agent.state, agent.calls_handled) == (AgentState.READY, 0)
@@ -723,7 +724,7 @@ def test_system_fault_on_offer_keeps_agent_ready_at_the_back_of_the_line() -> No
     core.channel_gone("c1-a1", at(3), system_fault=True)
     assert core.agents["ana"].state is AgentState.READY and core.agents["ana"].idle_since == at(3)
     commands = core.tick(at(4.1))  # a second later, the call is offered again: budi is now idle longest
-    assert [(c.call_id, c.agent_id) for c in commands if isinstance(c, OfferCall)] == [("c1", "budi")]
+    assert [(c.call_id, c.agent_id) for c in commands if isinstance(c, Offer)] == [("c1", "budi")]
 
 
 def test_system_fault_delays_the_next_offer_of_that_call() -> None:
@@ -731,9 +732,9 @@ def test_system_fault_delays_the_next_offer_of_that_call() -> None:
     ready(core, "ana", "7001", 0)
     core.call_arrived(new_call("c1", 1), at(1))
     commands = core.channel_gone("c1-a1", at(1.1), system_fault=True)  # Asterisk refused the originate
-    assert not [c for c in commands if isinstance(c, OfferCall)]  # no instant retry: that would storm
-    assert not [c for c in core.tick(at(1.5)) if isinstance(c, OfferCall)]
-    assert [(c.call_id, c.agent_id) for c in core.tick(at(2.1)) if isinstance(c, OfferCall)] == [("c1", "ana")]
+    assert not [c for c in commands if isinstance(c, Offer)]  # no instant retry: that would storm
+    assert not [c for c in core.tick(at(1.5)) if isinstance(c, Offer)]
+    assert [(c.call_id, c.agent_id) for c in core.tick(at(2.1)) if isinstance(c, Offer)] == [("c1", "ana")]
 
 
 # -- state loaded or changed without a decision -------------------------------------------------------------
@@ -741,24 +742,24 @@ def test_restored_ready_agent_and_waiting_call_meet_at_the_next_decision() -> No
     agent = Agent(agent_id="ana", extension="7001", state=AgentState.READY, idle_since=at(1), logged_in_at=at(1))
     waiting = new_call("c1", 0)
     waiting.queue = "general"
-    core = CallCenter()
+    core = ContactCenter()
     core.restore([agent], [waiting])
-    assert waiting.state is CallState.WAITING and agent.state is AgentState.READY  # restore decides nothing
+    assert waiting.state is WorkState.WAITING and agent.state is AgentState.READY  # restore decides nothing
     commands = core.call_arrived(new_call("c2", 5), at(5))
-    assert [(c.call_id, c.agent_id) for c in commands if isinstance(c, OfferCall)] == [("c1", "ana")]
-    assert (core.calls["c1"].state, core.calls["c2"].state) == (CallState.RINGING, CallState.WAITING)
+    assert [(c.call_id, c.agent_id) for c in commands if isinstance(c, Offer)] == [("c1", "ana")]
+    assert (core.calls["c1"].state, core.calls["c2"].state) == (WorkState.RINGING, WorkState.WAITING)
     assert core.position(core.calls["c2"], at(5)) == 1
 
 
 def test_rules_assigned_directly_apply_at_the_next_decision() -> None:
-    core = CallCenter(parse_rules({"queues": {"sales": {"skills": {"sales": 1}}}}))
+    core = ContactCenter(parse_rules({"queues": {"sales": {"skills": {"sales": 1}}}}))
     core.add_agent("ana")
     ready(core, "ana", "7001", 0)
     core.call_arrived(new_call("c1", 1), at(1))
-    assert core.calls["c1"].state is CallState.WAITING  # ana lacks the skill
+    assert core.calls["c1"].state is WorkState.WAITING  # ana lacks the skill
     core.rules = parse_rules({"queues": {"sales": {}}})
-    assert core.calls["c1"].state is CallState.WAITING
-    assert [(c.call_id, c.agent_id) for c in core.tick(at(2)) if isinstance(c, OfferCall)] == [("c1", "ana")]
+    assert core.calls["c1"].state is WorkState.WAITING
+    assert [(c.call_id, c.agent_id) for c in core.tick(at(2)) if isinstance(c, Offer)] == [("c1", "ana")]
 
 
 def test_handle_time_counts_the_talk_of_a_call_the_caller_ended() -> None:

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.calls import Call, CallState, EndReason, Outcome
-from cti.routing import Agent, AgentState, PendingChange
+from cti.acd import Agent, AgentState, Capacity, Channel, EndReason, Outcome, PendingChange, WorkItem, WorkState
 from cti.state.codec import decode_agent, decode_call, encode_agent, encode_call
 
 T0 = datetime(2024, 5, 6, 9, 0, 0, 123456, tzinfo=UTC)
@@ -24,15 +23,16 @@ def same_instant_and_offset(a: datetime | None, b: datetime | None) -> bool:
 
 def test_agent_round_trip_with_pending() -> None:
     agent = Agent("ana", "Ana Wijaya", extension="7001", state=AgentState.ON_CALL, state_since=T0,
-                  idle_since=T0 - timedelta(minutes=3), call_id="c1",
-                  pending=PendingChange(AgentState.NOT_READY, "lunch"), calls_handled=7)
-    agent.history.append((AgentState.ON_CALL, None, T0))
+                  idle_since=T0 - timedelta(minutes=3), work={"c1": Channel.VOICE, "k1": Channel.CHAT},
+                  pending=PendingChange(AgentState.NOT_READY, "lunch"), calls_handled=7,
+                  capacity=Capacity.of({"chat": 3}, exclusive=()))
     raw = encode_agent(agent)
     data = json.loads(raw)
-    assert data["v"] == 1 and "history" not in data
+    assert data["v"] == 2 and data["work"] == {"c1": "voice", "k1": "chat"}
     assert data["pending"] == {"state": "not_ready", "reason": "lunch"}
     back = decode_agent(raw)
-    assert back == agent.snapshot()  # everything but the history, which the database keeps
+    assert back == agent
+    assert back.capacity.limit(Channel.CHAT) == 3 and not back.capacity.exclusive
     assert isinstance(back.state, AgentState) and back.state is AgentState.ON_CALL
     assert same_instant_and_offset(back.state_since, agent.state_since)
     assert same_instant_and_offset(back.idle_since, agent.idle_since)
@@ -40,7 +40,7 @@ def test_agent_round_trip_with_pending() -> None:
 
 
 def test_agent_round_trip_pending_logout_and_no_pending() -> None:
-    leaving = Agent("bob", extension="7002", state=AgentState.RINGING, state_since=T0, call_id="c2",
+    leaving = Agent("bob", extension="7002", state=AgentState.RINGING, state_since=T0, work={"c2": Channel.VOICE},
                     pending=PendingChange(AgentState.LOGGED_OUT))
     assert decode_agent(encode_agent(leaving)).pending == PendingChange(AgentState.LOGGED_OUT, None)
     fresh = Agent("cem")
@@ -58,10 +58,10 @@ def test_agent_not_ready_reason_and_other_time_zone() -> None:
     assert back.state_since is not None and back.state_since.utcoffset() == timedelta(hours=7)
 
 
-def full_call() -> Call:
-    return Call(
+def full_call() -> WorkItem:
+    return WorkItem(
         call_id="c1", channel_id="1715000000.42", caller_number="+62215550123", service_number="1500100",
-        queue="general", arrived_at=T0, caller_name="Budi Santoso \u2013 \u260e", state=CallState.ENDED, agent_id="ana",
+        queue="general", arrived_at=T0, caller_name="Budi Santoso \u2013 \u260e", state=WorkState.ENDED, agent_id="ana",
         agent_extension="7001", agent_channel_id="c1-a2", offered_at=T0 + timedelta(seconds=1),
         answered_at=T0 + timedelta(seconds=9), ended_at=T0 + timedelta(seconds=70), offers=2,
         outcome=Outcome.ANSWERED, end_reason=EndReason.AGENT_HANGUP, customer_id="100042",
@@ -72,10 +72,10 @@ def full_call() -> Call:
 def test_call_round_trip_all_fields() -> None:
     call = full_call()
     raw = encode_call(call)
-    assert json.loads(raw)["v"] == 1
+    assert json.loads(raw)["v"] == 2
     back = decode_call(raw)
     assert back == call
-    assert (back.state, back.outcome, back.end_reason) == (CallState.ENDED, Outcome.ANSWERED, EndReason.AGENT_HANGUP)
+    assert (back.state, back.outcome, back.end_reason) == (WorkState.ENDED, Outcome.ANSWERED, EndReason.AGENT_HANGUP)
     for name in ("arrived_at", "offered_at", "answered_at", "ended_at"):
         assert same_instant_and_offset(getattr(back, name), getattr(call, name)), name
     assert (back.wait_seconds, back.talk_seconds) == (9.0, 61.0)
@@ -83,7 +83,7 @@ def test_call_round_trip_all_fields() -> None:
 
 
 def test_call_round_trip_minimal() -> None:
-    call = Call("c2", "ch-2", "anonymous", "1500100", "general", arrived_at=T0.astimezone(JAKARTA))
+    call = WorkItem("c2", "ch-2", "anonymous", "1500100", "general", arrived_at=T0.astimezone(JAKARTA))
     back = decode_call(encode_call(call))
     assert back == call
     assert (back.caller_name, back.agent_id, back.offered_at, back.outcome, back.end_reason) == (
@@ -98,14 +98,14 @@ texts = st.text(max_size=20)
 
 @settings(max_examples=200, database=None, deadline=None)
 @given(
-    call_id=texts, caller_name=st.none() | texts, state=st.sampled_from(CallState), arrived=aware,
+    call_id=texts, caller_name=st.none() | texts, state=st.sampled_from(WorkState), arrived=aware,
     others=st.lists(st.none() | aware, min_size=3, max_size=3), offers=st.integers(0, 50),
     outcome=st.none() | st.sampled_from(Outcome), reason=st.none() | st.sampled_from(EndReason),
 )
-def test_call_round_trip_property(call_id: str, caller_name: str | None, state: CallState, arrived: datetime,
+def test_call_round_trip_property(call_id: str, caller_name: str | None, state: WorkState, arrived: datetime,
                                   others: list[datetime | None], offers: int, outcome: Outcome | None,
                                   reason: EndReason | None) -> None:
-    call = Call(call_id, f"ch-{call_id}", "123", "1500100", "q", arrived_at=arrived, caller_name=caller_name,
+    call = WorkItem(call_id, f"ch-{call_id}", "123", "1500100", "q", arrived_at=arrived, caller_name=caller_name,
                 state=state, offered_at=others[0], answered_at=others[1], ended_at=others[2], offers=offers,
                 outcome=outcome, end_reason=reason)
     back = decode_call(encode_call(call))
@@ -122,7 +122,15 @@ def test_call_round_trip_property(call_id: str, caller_name: str | None, state: 
 def test_agent_round_trip_property(state: AgentState, reason: str | None, since: datetime | None,
                                    idle: datetime | None, pending: PendingChange | None, handled: int) -> None:
     agent = Agent("ana", "Ana", extension="7001", state=state, reason=reason, state_since=since,
-                  idle_since=idle, call_id="c1", pending=pending, calls_handled=handled)
+                  idle_since=idle, work={"c1": Channel.VOICE}, pending=pending, calls_handled=handled)
     back = decode_agent(encode_agent(agent))
     assert back == agent
     assert same_instant_and_offset(back.state_since, since) and same_instant_and_offset(back.idle_since, idle)
+
+
+def test_a_version_1_agent_is_read_with_its_call() -> None:
+    """A controller upgraded while calls are live reads what the previous one wrote (one ``call_id``)."""
+    raw = json.dumps({"v": 1, "agent_id": "ana", "name": "Ana", "extension": "7001", "state": "on_call",
+                      "state_since": T0.isoformat(), "call_id": "c1", "calls_handled": 3})
+    back = decode_agent(raw)
+    assert (back.work, back.call_id, back.capacity) == ({"c1": Channel.VOICE}, "c1", Capacity())

@@ -22,7 +22,7 @@ from cti.crm.seed import (
     CrmDataset,
     generate,
 )
-from cti.routing.geography import locate, normalize_e164
+from cti.geography import locate, normalize_e164
 
 NOW = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)
 AREA_CODES = {"jakarta": "21", "bandung": "22", "surabaya": "31", "medan": "61", "denpasar": "361", "makassar": "411"}

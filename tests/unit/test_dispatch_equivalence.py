@@ -1,15 +1,15 @@
 """The incremental core decides exactly as the full-dispatch reference, under random event sequences.
 
-Every event goes to both :class:`cti.calls.CallCenter` and :class:`cti.calls._reference.ReferenceCallCenter`
+Every event goes to both :class:`cti.acd.ContactCenter` and :class:`tests.reference_core.ReferenceContactCenter`
 (the implementation before decisions were incremental); their commands, refusals, queries and whole
-state must be equal after every step. The invariants of the issue are checked on the new core: a call
-rings one agent at a time, an agent has at most one offer, and no eligible call waits while an eligible
-agent is ready.
+state must be equal after every step. Calls and chats arrive; agents have capacities (no chats, two chats,
+two chats during a call). The invariants are checked on the new core: an item is held by one agent, an agent
+holds no more than their capacity and a call alone (never two offers at once), and no eligible item waits
+while an agent who may take it is available.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,11 +17,23 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from cti.calls import Call, CallCenter, CallCenterError, CallState, Command, OfferCall
-from cti.calls._reference import ReferenceCallCenter
-from cti.routing.agents import AgentState, InvalidTransition
-from cti.routing.engine import Routing, eligible
-from cti.routing.rules import Rules, parse_rules
+from cti.acd import (
+    AcdError,
+    AgentState,
+    Capacity,
+    Channel,
+    Command,
+    ContactCenter,
+    InvalidTransition,
+    Offer,
+    Routing,
+    Rules,
+    WorkItem,
+    WorkState,
+    eligible,
+    parse_rules,
+)
+from tests.reference_core import ReferenceContactCenter
 
 T0 = datetime(2026, 11, 23, 2, 59, tzinfo=UTC)  # Monday 09:59 WIB: "office" opens a minute later
 
@@ -74,25 +86,27 @@ languages = st.sampled_from([(), ("id",), ("en",), ("id", "en")])
 gap = st.sampled_from([0, 0, 0.5, 1, 2])
 caller = st.tuples(st.sampled_from(SERVICES), st.sampled_from(REGIONS), st.sampled_from(["ID", "ID", None, "SG"]),
                    st.sampled_from(["id", "en", None]), st.booleans(), st.booleans(), st.booleans(),
-                   st.sampled_from([0, 0, 1, 2.5]))
+                   st.sampled_from([0, 0, 1, 2.5]), st.sampled_from([Channel.VOICE, Channel.VOICE, Channel.CHAT]))
+# Agents without chats (the default), with two, and with two they may take during a call.
+capacities = st.sampled_from([Capacity(), Capacity(), Capacity.of({"chat": 2}), Capacity.of({"chat": 2}, exclusive=())])
 
 
 class Equivalence(RuleBasedStateMachine):
     @initialize(aging=st.sampled_from([60.0, 2.5, 0.3, 0.0]),
                 profiles=st.lists(st.tuples(skills, languages, st.sampled_from(REGIONS), st.sampled_from(SITES),
-                                            st.sampled_from(TEAMS), st.booleans()),
+                                            st.sampled_from(TEAMS), st.booleans(), capacities),
                                   min_size=len(AGENTS), max_size=len(AGENTS)))
     def setup(self, aging: float, profiles: list[tuple[Any, ...]]) -> None:
-        self.new = CallCenter(RULES[0], aging_seconds=aging)
-        self.ref = ReferenceCallCenter(RULES[0], aging_seconds=aging)
+        self.new = ContactCenter(RULES[0], aging_seconds=aging)
+        self.ref = ReferenceContactCenter(RULES[0], aging_seconds=aging)
         self.now = T0
         self.arrivals = 0
-        for agent_id, extension, (skills, languages, region, site, team, ready) in zip(
+        for agent_id, extension, (skills, languages, region, site, team, ready, capacity) in zip(
                 AGENTS, EXTENSIONS, profiles, strict=True):
             for core in (self.new, self.ref):
                 core.add_agent(agent_id, agent_id.upper())
             self.both("set_profile", agent_id, T0, skills=skills, languages=languages, region=region, site=site,
-                      team=team)
+                      team=team, capacity=capacity)
             if ready:
                 self.both("login", agent_id, extension, T0, ready=True)
 
@@ -107,13 +121,21 @@ class Equivalence(RuleBasedStateMachine):
         for core in (self.new, self.ref):
             try:
                 results.append(getattr(core, name)(*args, **kwargs))
-            except (CallCenterError, InvalidTransition) as exc:
+            except (AcdError, InvalidTransition) as exc:
                 results.append((type(exc), str(exc)))
         assert results[0] == results[1], f"{name}{args}: {results[0]} != {results[1]}"
-        return results[0] if isinstance(results[0], list) else []
+        commands = results[0] if isinstance(results[0], list) else []
+        for command in commands:
+            if isinstance(command, Offer):  # never beyond capacity, and a call alone: never two offers at once
+                agent = self.new.agents[command.agent_id]
+                assert agent.load(command.channel) <= agent.capacity.limit(command.channel), agent
+                if any(channel in agent.capacity.exclusive for channel in agent.work.values()):
+                    assert len(agent.work) == 1, agent
+        return commands
 
-    def live(self, *states: CallState) -> list[Call]:
-        return sorted((c for c in self.new.calls.values() if c.state in states), key=lambda c: c.call_id)
+    def live(self, *states: WorkState, channel: Channel | None = None) -> list[WorkItem]:
+        return sorted((c for c in self.new.calls.values()
+                       if c.state in states and channel in (None, c.channel)), key=lambda c: c.call_id)
 
     # -- agents
     @rule(agent=st.sampled_from(AGENTS), extension=st.sampled_from(EXTENSIONS), ready=st.booleans(), dt=gap)
@@ -133,74 +155,76 @@ class Equivalence(RuleBasedStateMachine):
         self.both("logout", agent, self.later(dt))
 
     @rule(agent=st.sampled_from(AGENTS), skills=st.none() | skills, languages=st.none() | languages,
-          region=st.sampled_from(REGIONS), site=st.sampled_from(SITES), team=st.sampled_from(TEAMS), dt=gap)
+          region=st.sampled_from(REGIONS), site=st.sampled_from(SITES), team=st.sampled_from(TEAMS),
+          capacity=st.none() | capacities, dt=gap)
     def set_profile(self, agent: str, skills: dict[str, int] | None, languages: tuple[str, ...] | None,
-                    region: str | None, site: str | None, team: str | None, dt: float) -> None:
+                    region: str | None, site: str | None, team: str | None, capacity: Capacity | None,
+                    dt: float) -> None:
         self.both("set_profile", agent, self.later(dt), skills=skills, languages=languages, region=region,
-                  site=site, team=team)
+                  site=site, team=team, capacity=capacity)
 
     # -- calls
     @rule(callers=st.lists(caller, min_size=1, max_size=3), dt=gap)
     def arrive(self, callers: list[tuple[Any, ...]], dt: float) -> None:
         now = self.later(dt)
-        for service, region, country, language, gold, billing, anonymous, back in callers:
+        for service, region, country, language, gold, billing, anonymous, back, channel in callers:
             self.arrivals += 1
-            calls = [Call(call_id=f"c{self.arrivals:03d}", channel_id=f"chan-c{self.arrivals:03d}",
+            calls = [WorkItem(call_id=f"c{self.arrivals:03d}", channel_id=f"chan-c{self.arrivals:03d}",
                           caller_number="anonymous" if anonymous else "0215550123", service_number=service,
                           queue="", arrived_at=now - timedelta(seconds=back),
                           routing=Routing(region=region, country=country, language=language,
                                           value_tier="gold" if gold else None,
-                                          problem_type="billing" if billing else None))
+                                          problem_type="billing" if billing else None), channel=channel)
                      for _ in range(2)]
             assert self.new.call_arrived(calls[0], now) == self.ref.call_arrived(calls[1], now)
 
-    @precondition(lambda self: self.live(CallState.RINGING))
+    @precondition(lambda self: self.live(WorkState.RINGING))
     @rule(data=st.data(), dt=gap)
     def agent_answers(self, data: st.DataObject, dt: float) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.RINGING)))
+        call = data.draw(st.sampled_from(self.live(WorkState.RINGING)))
         self.both("offer_answered", call.agent_channel_id, self.later(dt))
 
-    @precondition(lambda self: self.live(CallState.RINGING))
+    @precondition(lambda self: self.live(WorkState.RINGING))
     @rule(data=st.data(), failure=st.sampled_from(FAILURES), fault=st.booleans(), dt=gap)
     def offer_fails(self, data: st.DataObject, failure: str | None, fault: bool, dt: float) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.RINGING)))
+        call = data.draw(st.sampled_from(self.live(WorkState.RINGING)))
         self.both("channel_gone", call.agent_channel_id, self.later(dt), offer_failure=failure,
                   system_fault=fault and failure is None)
 
-    @precondition(lambda self: self.live(CallState.CONNECTED, CallState.CALLING_BACK))
+    @precondition(lambda self: self.live(WorkState.CONNECTED, WorkState.CALLING_BACK))
     @rule(data=st.data(), dt=gap)
     def agent_hangs_up(self, data: st.DataObject, dt: float) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.CONNECTED, CallState.CALLING_BACK)))
+        call = data.draw(st.sampled_from(self.live(WorkState.CONNECTED, WorkState.CALLING_BACK)))
         self.both("channel_gone", call.agent_channel_id, self.later(dt))
 
     @precondition(lambda self: self.new.calls)
     @rule(data=st.data(), dt=gap)
     def caller_hangs_up(self, data: st.DataObject, dt: float) -> None:
-        call = data.draw(st.sampled_from(self.live(*CallState)))
+        call = data.draw(st.sampled_from(self.live(*WorkState)))
         self.both("channel_gone", call.channel_id, self.later(dt))
 
     @precondition(lambda self: self.new.calls)
     @rule(data=st.data(), dt=gap)
     def call_lost(self, data: st.DataObject, dt: float) -> None:
-        call = data.draw(st.sampled_from(self.live(*CallState)))
+        call = data.draw(st.sampled_from(self.live(*WorkState)))
         self.both("call_lost", call.call_id, self.later(dt))
 
-    @precondition(lambda self: self.live(CallState.CONNECTED))
+    @precondition(lambda self: self.live(WorkState.CONNECTED))
     @rule(data=st.data(), dt=gap)
     def bridge_fails(self, data: st.DataObject, dt: float) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.CONNECTED)))
+        call = data.draw(st.sampled_from(self.live(WorkState.CONNECTED)))
         self.both("bridge_failed", call.call_id, self.later(dt))
 
-    @precondition(lambda self: self.live(CallState.WAITING))
+    @precondition(lambda self: self.live(WorkState.WAITING, channel=Channel.VOICE))
     @rule(data=st.data(), digit=st.sampled_from(["*", "*", "5"]), dt=gap)
     def caller_presses(self, data: st.DataObject, digit: str, dt: float) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.WAITING)))
+        call = data.draw(st.sampled_from(self.live(WorkState.WAITING, channel=Channel.VOICE)))
         self.both("dtmf_received", call.channel_id, digit, self.later(dt))
 
-    @precondition(lambda self: self.live(CallState.CALLING_BACK))
+    @precondition(lambda self: self.live(WorkState.CALLING_BACK))
     @rule(data=st.data(), dt=gap)
     def customer_answers(self, data: st.DataObject, dt: float) -> None:
-        call = data.draw(st.sampled_from(self.live(CallState.CALLING_BACK)))
+        call = data.draw(st.sampled_from(self.live(WorkState.CALLING_BACK)))
         self.both("customer_answered", call.channel_id, self.later(dt))
 
     @rule(dt=st.sampled_from([0, 0.5, 1, 1, 1, 1.000001, 2, 5, 11]))
@@ -221,7 +245,7 @@ class Equivalence(RuleBasedStateMachine):
     def restart(self) -> None:
         """A new controller loads the live state saved by the previous one (no dispatch until it resyncs)."""
         rules, aging = self.new.rules, self.new.aging_seconds
-        fresh = CallCenter(rules, aging_seconds=aging), ReferenceCallCenter(rules, aging_seconds=aging)
+        fresh = ContactCenter(rules, aging_seconds=aging), ReferenceContactCenter(rules, aging_seconds=aging)
         for core in fresh:
             for agent_id in AGENTS:
                 core.add_agent(agent_id, agent_id.upper())
@@ -246,15 +270,17 @@ class Equivalence(RuleBasedStateMachine):
 
     # -- the issue's invariants
     @invariant()
-    def one_agent_per_call_and_one_call_per_agent(self) -> None:
-        engaged = self.live(CallState.RINGING, CallState.CONNECTED, CallState.CALLING_BACK)
-        holders = Counter(c.agent_id for c in engaged)
-        assert all(n == 1 for n in holders.values()), holders
-        ringing = Counter(c.agent_id for c in self.live(CallState.RINGING))
-        assert all(n == 1 for n in ringing.values()), ringing
+    def one_agent_per_item_and_the_agents_state_follows_it(self) -> None:
+        engaged = self.live(WorkState.RINGING, WorkState.CONNECTED, WorkState.CALLING_BACK)
+        held: dict[str, dict[str, Channel]] = {}
         for call in engaged:
-            agent = self.new.agents[call.agent_id or ""]
-            assert agent.call_id == call.call_id and agent.state in (AgentState.RINGING, AgentState.ON_CALL)
+            held.setdefault(call.agent_id or "", {})[call.call_id] = call.channel
+        for agent in self.new.agents.values():
+            work = held.get(agent.agent_id, {})
+            assert agent.work == work, (agent.agent_id, agent.work, work)
+            connected = any(c.state is not WorkState.RINGING for c in engaged if c.call_id in work)
+            if work:
+                assert agent.state is (AgentState.ON_CALL if connected else AgentState.RINGING), agent
 
     @invariant()
     def no_eligible_call_waits_while_an_eligible_agent_is_ready(self) -> None:
@@ -265,14 +291,14 @@ class Equivalence(RuleBasedStateMachine):
     def check_work_conserving(self, *, resumed: bool) -> None:
         if not self.new._router.settled:
             return  # just restored: the state is as loaded until the next decision (as in the reference)
-        ready = [a for a in self.new.agents.values() if a.state is AgentState.READY and a.extension]
-        for call in self.live(CallState.WAITING):
+        for call in self.live(WorkState.WAITING):
             if call.not_before is not None and (not resumed or call.not_before > self.now):
                 continue
             queue = self.new.queue_rule(call.queue)
             target = queue.targets[min(call.routing.step, len(queue.targets) - 1)]
-            idle = [a.agent_id for a in ready if eligible(a, queue, target, call.routing)]
-            assert not idle, f"{call.call_id} waits while {idle} are ready"
+            idle = [a.agent_id for a in self.new.agents.values()
+                    if eligible(a, queue, target, call.routing, call.channel)]
+            assert not idle, f"{call.call_id} ({call.channel}) waits while {idle} may take it"
 
 
 Equivalence.TestCase.settings = settings(
@@ -290,17 +316,17 @@ def test_rules_are_valid_and_distinct() -> None:
 
 
 # -- moments where several changes meet, which random sequences seldom reach -------------------------------
-def both_cores(rules: Rules) -> tuple[CallCenter, ReferenceCallCenter]:
-    return CallCenter(rules), ReferenceCallCenter(rules)
+def both_cores(rules: Rules) -> tuple[ContactCenter, ReferenceContactCenter]:
+    return ContactCenter(rules), ReferenceContactCenter(rules)
 
 
-def call(call_id: str, service: str, second: float) -> Call:
-    return Call(call_id=call_id, channel_id=f"ch-{call_id}", caller_number="1", service_number=service, queue="",
+def call(call_id: str, service: str, second: float) -> WorkItem:
+    return WorkItem(call_id=call_id, channel_id=f"ch-{call_id}", caller_number="1", service_number=service, queue="",
                 arrived_at=T0 + timedelta(seconds=second), routing=Routing(region="jakarta"))
 
 
 def offers(commands: list[Command]) -> list[tuple[str, str]]:
-    return [(c.call_id, c.agent_id) for c in commands if isinstance(c, OfferCall)]
+    return [(c.call_id, c.agent_id) for c in commands if isinstance(c, Offer)]
 
 
 def test_a_tick_that_frees_an_agent_and_widens_a_call_serves_calls_in_order() -> None:
@@ -334,9 +360,9 @@ def test_a_ready_agent_who_learns_a_language_takes_the_call_waiting_for_it() -> 
         core.add_agent("ana")
         core.set_profile("ana", T0, languages=["en"])
         core.login("ana", "7001", T0, ready=True)
-        core.call_arrived(Call(call_id="c1", channel_id="ch-c1", caller_number="1", service_number="1", queue="",
+        core.call_arrived(WorkItem(call_id="c1", channel_id="ch-c1", caller_number="1", service_number="1", queue="",
                                arrived_at=T0, routing=Routing(language="id")), T0)
-        assert core.calls["c1"].state is CallState.WAITING
+        assert core.calls["c1"].state is WorkState.WAITING
         commands = core.set_profile("ana", T0 + timedelta(seconds=1), languages=["en", "id"])
         assert offers(commands) == [("c1", "ana")]
 
@@ -353,13 +379,13 @@ def test_two_agents_freed_at_once_share_the_calls_by_service_order() -> None:
             core.set_profile(agent_id, T0, region=region)
             core.login(agent_id, extension, T0, ready=True)
         for call_id, region in (("c1", "jakarta"), ("c2", "surabaya")):
-            core.call_arrived(Call(call_id=call_id, channel_id=f"ch-{call_id}", caller_number="1", service_number="1",
-                                   queue="", arrived_at=T0, routing=Routing(region=region)), T0)
+            core.call_arrived(WorkItem(call_id=call_id, channel_id=f"ch-{call_id}", caller_number="1",
+                                       service_number="1", queue="", arrived_at=T0, routing=Routing(region=region)), T0)
             core.offer_answered(f"{call_id}-a1", T0)
         for call_id, second, region in (("x", 0, "medan"), ("y", 1, "surabaya")):
-            core.call_arrived(Call(call_id=call_id, channel_id=f"ch-{call_id}", caller_number="1", service_number="1",
-                                   queue="", arrived_at=T0 + timedelta(seconds=second), routing=Routing(region=region)),
-                              T0 + timedelta(seconds=second))
+            core.call_arrived(WorkItem(call_id=call_id, channel_id=f"ch-{call_id}", caller_number="1",
+                                       service_number="1", queue="", arrived_at=T0 + timedelta(seconds=second),
+                                       routing=Routing(region=region)), T0 + timedelta(seconds=second))
         for call_id in ("c1", "c2"):
             core.channel_gone(f"ch-{call_id}", T0 + timedelta(seconds=5))  # wrap-up until 10 s
         results.append(core.tick(T0 + timedelta(seconds=10)))

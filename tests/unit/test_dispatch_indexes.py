@@ -8,13 +8,23 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cti.calls import Call
-from cti.calls._agenda import Agenda
-from cti.calls._deadlines import Deadlines
-from cti.calls._staffing import Staffing
-from cti.routing.agents import Agent, AgentState
-from cti.routing.engine import qualified, site_loads
-from cti.routing.rules import ATTRIBUTES, QueueRule, Route, Target, parse_rules
+from cti.acd import (
+    ATTRIBUTES,
+    Agent,
+    AgentState,
+    Capacity,
+    Channel,
+    QueueRule,
+    Route,
+    Target,
+    WorkItem,
+    parse_rules,
+    qualified,
+    site_loads,
+)
+from cti.acd._agenda import Agenda
+from cti.acd._deadlines import Deadlines
+from cti.acd._staffing import Staffing
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -69,7 +79,7 @@ def test_the_agenda_is_never_late(steps: list[float], last: bool, step: int, que
     targets = [Target(timeout=t) for t in steps] + ([Target()] if last else [])
     queue = QueueRule(name="q", targets=tuple(targets), announce_seconds=every)
     start = T0 + timedelta(microseconds=queued)
-    call = Call(call_id="c", channel_id="ch", caller_number="1", service_number="1", queue="q",
+    call = WorkItem(call_id="c", channel_id="ch", caller_number="1", service_number="1", queue="q",
                 arrived_at=start, queued_at=start)
     call.routing.step = min(step, len(targets) - 1)
     agenda = Agenda()
@@ -93,6 +103,10 @@ change = st.fixed_dictionaries({
     "region": st.sampled_from([None, "jakarta", "medan"]),
     "site": st.sampled_from([None, "s1", "s2"]),
     "replace": st.booleans(),
+    # What the agent holds (chats, or a call) and may hold: the channels it is available for follow.
+    "work": st.sampled_from([{}, {"k1": Channel.CHAT}, {"k1": Channel.CHAT, "k2": Channel.CHAT},
+                             {"c1": Channel.VOICE}]),
+    "capacity": st.sampled_from([Capacity(), Capacity.of({"chat": 2}), Capacity.of({"chat": 2}, exclusive=())]),
 })
 
 
@@ -107,24 +121,28 @@ def test_staffing_matches_a_scan_of_the_agents(changes: list[dict[str, Any]]) ->
         if c["replace"]:  # a restore hands in a new object for the same agent
             agent = agents[agent.agent_id] = agent.snapshot()
         agent.state, agent.extension, agent.skills = c["state"], c["extension"], c["skills"]
-        agent.region, agent.site = c["region"], c["site"]
-        was_ready = staff.is_ready(agent.agent_id)
+        agent.region, agent.site, agent.capacity = c["region"], c["site"], c["capacity"]
+        agent.work = dict(c["work"]) if agent.state in (AgentState.RINGING, AgentState.ON_CALL) else {}
+        was_ready = staff.ready_channels(agent.agent_id)
         widened = staff.update(agent)
-        ready = agent.state is AgentState.READY and bool(agent.extension)
-        assert staff.is_ready(agent.agent_id) is ready
-        assert widened is (ready and (not was_ready or widened))  # only ready agents; always a newly ready one
+        ready = {channel for channel in Channel if agent.available_for(channel)}
+        for channel in Channel:
+            assert staff.is_ready(agent.agent_id, channel) is (channel in ready)
+        # Only available agents widen, and always one newly available for a channel.
+        assert widened is (bool(ready) and (not ready <= was_ready or widened))
     assert staff.site_loads() == site_loads(agents.values())
     for name, queue in RULES.queues.items():
         present = [a for a in agents.values()
                    if a.state is not AgentState.LOGGED_OUT and a.extension and qualified(a, queue)]
         assert staff.serving(name) == len(present)
-        ready = {a.agent_id: a for a in agents.values()
-                 if a.state is AgentState.READY and a.extension and qualified(a, queue)}
-        pooled = {i: a for pool in staff.ready_pools(name) for i, a in pool.items()}
-        assert pooled.keys() == ready.keys() and all(pooled[i] is ready[i] for i in ready)
-        for region in (None, "jakarta", "medan"):
-            [regional] = staff.ready_pools(name, region, any_region=False) or [{}]
-            assert set(regional) == {i for i, a in ready.items() if a.region == region}
+        for channel in Channel:
+            ready = {a.agent_id: a for a in agents.values() if a.available_for(channel) and qualified(a, queue)}
+            pooled = {i: a for pool in staff.ready_pools(channel, name) for i, a in pool.items()}
+            assert pooled.keys() == ready.keys() and all(pooled[i] is ready[i] for i in ready)
+            assert (name in staff.staffed(channel)) is bool(ready)
+            for region in (None, "jakarta", "medan"):
+                [regional] = staff.ready_pools(channel, name, region, any_region=False) or [{}]
+                assert set(regional) == {i for i, a in ready.items() if a.region == region}
     for extension in ("7001", "7002"):
         holders = [a.agent_id for a in agents.values() if a.extension == extension and a.agent_id != "a0"]
         assert staff.holder(extension, "a0") == (holders[0] if holders else None)

@@ -8,9 +8,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cti.calls import Call, CallCenter
-from cti.routing.engine import Routing, wait_key, wait_order
-from cti.routing.rules import parse_rules
+from cti.acd import ContactCenter, Routing, WorkItem, parse_rules, wait_key, wait_order
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGINGS = (60.0, 2.5, 0.3, 1 / 3, 7.0, 0.0)
@@ -61,9 +59,9 @@ def test_without_aging_priority_then_arrival() -> None:
 def test_position_and_service_follow_the_key_as_calls_age() -> None:
     rules = parse_rules({"queues": {"care": {}},
                          "routes": [{"name": "vip", "when": {"value_tier": "gold"}, "queue": "care", "priority": 2}]})
-    core = CallCenter(rules, aging_seconds=30.0)
+    core = ContactCenter(rules, aging_seconds=30.0)
     for call_id, second, tier in [("old", 0, None), ("vip", 45, "gold"), ("tie", 60, None), ("new", 61, "gold")]:
-        core.call_arrived(Call(call_id=call_id, channel_id=f"ch-{call_id}", caller_number="0215550100",
+        core.call_arrived(WorkItem(call_id=call_id, channel_id=f"ch-{call_id}", caller_number="0215550100",
                                service_number="1500100", queue="", arrived_at=T0 + timedelta(seconds=second),
                                routing=Routing(value_tier=tier)), T0 + timedelta(seconds=second))
     # Keys in seconds after T0: old 0, vip 45 - 60 = -15, tie 60, new 61 - 60 = 1.

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cti.routing.geography import _AREA_CODES, Geography, locate, normalize_e164, timezone_for_region
+from cti.geography import _AREA_CODES, Geography, locate, normalize_e164, timezone_for_region
 
 UNKNOWN = Geography(None, None, None, None, "unknown")
 JAKARTA = Geography("+62215550123", "ID", "jakarta", "21", "fixed")

@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from cti.calls import Call, CallCenter, OfferCall, RejectCall
-from cti.routing.engine import Routing
-from cti.routing.rules import RulesError, parse_rules
+from cti.acd import ContactCenter, Offer, Reject, Routing, RulesError, WorkItem, parse_rules
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # Monday 10:00 WIB
 
@@ -42,25 +40,25 @@ RULES: dict[str, Any] = {
 }
 
 
-def center(**overrides: Any) -> CallCenter:
-    return CallCenter(parse_rules({**RULES, **overrides}))
+def center(**overrides: Any) -> ContactCenter:
+    return ContactCenter(parse_rules({**RULES, **overrides}))
 
 
-def agent(core: CallCenter, agent_id: str, ext: str, when: float, *, ready: bool = True, **profile: Any) -> None:
+def agent(core: ContactCenter, agent_id: str, ext: str, when: float, *, ready: bool = True, **profile: Any) -> None:
     core.add_agent(agent_id, agent_id.title())
     core.set_profile(agent_id, at(when), **profile)
     core.login(agent_id, ext, at(when), ready=ready)
 
 
-def call(core: CallCenter, call_id: str, when: float, *, service: str = "1500100", region: str | None = None,
+def call(core: ContactCenter, call_id: str, when: float, *, service: str = "1500100", region: str | None = None,
          tier: str | None = None, language: str | None = None) -> list[Any]:
-    c = Call(call_id=call_id, channel_id=f"chan-{call_id}", caller_number="0215550100", service_number=service,
+    c = WorkItem(call_id=call_id, channel_id=f"chan-{call_id}", caller_number="0215550100", service_number=service,
              queue="", arrived_at=at(when), routing=Routing(region=region, value_tier=tier, language=language))
     return core.call_arrived(c, at(when))
 
 
 def offers(commands: list[Any]) -> list[tuple[str, str]]:
-    return [(c.call_id, c.agent_id) for c in commands if isinstance(c, OfferCall)]
+    return [(c.call_id, c.agent_id) for c in commands if isinstance(c, Offer)]
 
 
 def test_caller_region_first_then_any_region_after_the_timeout() -> None:
@@ -151,7 +149,7 @@ def test_queue_limits_overflow_or_reject() -> None:
     assert (core.calls["t1"].queue, core.calls["t2"].queue) == ("tiny", "care")
     assert core.calls["t2"].decisions[-1].kind == "overflowed"
     commands = call(core, "f1", 2, service="1500500")
-    assert [c for c in commands if isinstance(c, RejectCall)] == [RejectCall("f1", "chan-f1", "all-busy")]
+    assert [c for c in commands if isinstance(c, Reject)] == [Reject("f1", "chan-f1", "all-busy")]
     assert "f1" not in core.calls
 
 
@@ -163,7 +161,7 @@ def test_after_hours_with_an_injected_clock() -> None:
     call(core, "eve", night, service="1500300")
     assert core.calls["eve"].queue == "night"
     commands = call(core, "shut", night, service="1500301")
-    assert [c.message for c in commands if isinstance(c, RejectCall)] == ["closed-message"]
+    assert [c.message for c in commands if isinstance(c, Reject)] == ["closed-message"]
 
 
 def test_wrap_up_holds_the_agent_then_ready() -> None:
@@ -220,7 +218,7 @@ def test_new_rules_move_calls_out_of_removed_queues() -> None:
 
 
 def test_position_announcement_wording() -> None:
-    from cti.routing.announce import position_announcement
+    from cti.acd import position_announcement
 
     assert position_announcement(1, float("inf")) == ["sound:queue-youarenext"]
     assert position_announcement(3, 150) == [
@@ -231,7 +229,7 @@ def test_position_announcement_wording() -> None:
 
 
 def test_waiting_callers_hear_their_position_every_interval() -> None:
-    from cti.calls import Announce
+    from cti.acd import Announce
 
     queues = {**RULES["queues"], "care": {**RULES["queues"]["care"], "announce_seconds": 20}}
     core = center(queues=queues)
@@ -277,14 +275,14 @@ def test_a_target_can_overflow_the_call_to_another_queue() -> None:
     assert core.tick(at(6)) == []  # settled in the new queue: nothing changes
 
 
-def callback_center() -> CallCenter:
+def callback_center() -> ContactCenter:
     queues = {**RULES["queues"], "cb": {"callback_key": "*", "callback_message": "thanks"}}
     routes = [{"name": "cb", "when": {"service_number": "1500600"}, "queue": "cb"}, *RULES["routes"]]
     return center(queues=queues, routes=routes)
 
 
 def test_callback_keeps_the_place_then_calls_agent_then_customer() -> None:
-    from cti.calls import ConfirmCallback, ConnectCall, DialCustomer, HangupChannel
+    from cti.acd import ConfirmCallback, Connect, DialCustomer, Hangup
 
     core = callback_center()
     call(core, "c1", 0, service="1500600")
@@ -302,10 +300,10 @@ def test_callback_keeps_the_place_then_calls_agent_then_customer() -> None:
     assert dial == DialCustomer("c1", "c1-c1", "0215550100", "1500600", "c1-a1")
     assert (core.calls["c1"].state.value, core.agents["a"].state.value) == ("calling_back", "on_call")
     connect = core.customer_answered("c1-c1", at(20))
-    assert connect[0] == ConnectCall("c1", "c1-c1", "c1-a1", "cb")
+    assert connect[0] == Connect("c1", "c1-c1", "c1-a1", "cb")
     assert (core.calls["c1"].state.value, core.calls["c1"].answered_at) == ("connected", at(20))
     assert core.customer_answered("c1-c1", at(21)) == []  # a repeated report changes nothing
-    assert core.customer_answered("stray-c9", at(21)) == [HangupChannel("stray-c9")]  # a leg of no call
+    assert core.customer_answered("stray-c9", at(21)) == [Hangup("stray-c9")]  # a leg of no call
     kinds = [d.kind for d in core.calls["c1"].decisions]
     assert kinds == ["queued", "callback_requested", "offered", "calling_back"]
 
@@ -318,14 +316,14 @@ def test_callback_the_customer_does_not_answer() -> None:
     agent(core, "a", "7001", 5)
     core.offer_answered("c1-a1", at(6))
     commands = core.channel_gone("c1-c1", at(36))  # rang 30 s, no answer
-    [ended] = [c.call for c in commands if hasattr(c, "call") and c.call.state.value == "ended"]
+    [ended] = [c.item for c in commands if hasattr(c, "item") and c.item.state.value == "ended"]
     assert (ended.outcome.value, ended.end_reason.value) == ("failed", "callback_no_answer")
     assert core.agents["a"].state.value == "ready" and core.agents["a"].calls_handled == 0
 
 
 def test_anonymous_callers_cannot_ask_for_a_callback() -> None:
     core = callback_center()
-    c = Call(call_id="c1", channel_id="chan-c1", caller_number="anonymous", service_number="1500600",
+    c = WorkItem(call_id="c1", channel_id="chan-c1", caller_number="anonymous", service_number="1500600",
              queue="", arrived_at=at(0))
     core.call_arrived(c, at(0))
     assert core.dtmf_received("chan-c1", "*", at(1)) == []
@@ -338,7 +336,7 @@ def test_callers_without_geography_get_the_default_region() -> None:
     agent(core, "sby", "7002", 0, skills={"care": 1}, region="surabaya")
     call(core, "mobile", 1, region=None)  # +628...: no area code
     assert core.calls["mobile"].routing.region == "jakarta" and core.calls["mobile"].agent_id == "jkt"
-    c = Call(call_id="abroad", channel_id="chan-abroad", caller_number="+6591234567", service_number="1500100",
+    c = WorkItem(call_id="abroad", channel_id="chan-abroad", caller_number="+6591234567", service_number="1500100",
              queue="", arrived_at=at(2), routing=Routing(country="SG"))
     core.call_arrived(c, at(2))
     assert core.calls["abroad"].routing.region is None  # a foreign caller is not placed in Indonesia

@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from cti.calls import AgentChanged, Call, CallChanged, CallState, Outcome
+from cti.acd import Agent, AgentChanged, AgentState, Channel, Outcome, WorkChanged, WorkItem, WorkState, parse_rules
 from cti.controller.stats_feed import Scope, StatsFeed, dashboard_topic, grid_entry
-from cti.routing import Agent, AgentState
-from cti.routing.rules import parse_rules
 from cti.web.sockets import RawJson
 
 RULES = parse_rules({"queues": {"care": {"skills": {"care": 1}}, "sales": {"skills": {"sales": 1}}},
@@ -78,25 +76,26 @@ class World:
         }
         self.hub = Hub()
         self.feed = StatsFeed(self.hub, lambda: self.now, lambda: RULES, lambda: self.agents, UTC)
-        self.calls: dict[str, Call] = {}
+        self.calls: dict[str, WorkItem] = {}
 
     def agent(self, agent_id: str, state: AgentState, reason: str | None = None, call_id: str | None = None) -> None:
         agent = self.agents[agent_id]
-        agent.state, agent.reason, agent.state_since, agent.call_id = state, reason, self.now, call_id
+        agent.state, agent.reason, agent.state_since = state, reason, self.now
+        agent.work = {} if call_id is None else {call_id: Channel.VOICE}
         self.feed.observe(AgentChanged(agent))
 
-    def call(self, call_id: str, queue: str = "sales", *, state: CallState = CallState.WAITING,
+    def call(self, call_id: str, queue: str = "sales", *, state: WorkState = WorkState.WAITING,
              agent_id: str | None = None, outcome: Outcome | None = None, arrived_at: datetime | None = None) -> None:
         call = self.calls.get(call_id)
         if call is None:
-            call = self.calls[call_id] = Call(call_id, f"ch-{call_id}", "+6221555", "1500100", queue,
+            call = self.calls[call_id] = WorkItem(call_id, f"ch-{call_id}", "+6221555", "1500100", queue,
                                               arrived_at or self.now)
         call.state, call.agent_id = state, agent_id
-        if state is CallState.CONNECTED and call.answered_at is None:
+        if state is WorkState.CONNECTED and call.answered_at is None:
             call.answered_at = self.now
-        if state is CallState.ENDED:
+        if state is WorkState.ENDED:
             call.ended_at, call.outcome = self.now, outcome
-        self.feed.observe(CallChanged(call))
+        self.feed.observe(WorkChanged(call))
 
     def later(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
@@ -153,14 +152,14 @@ def test_live_frames_keep_each_scope_s_page_equal_to_a_fresh_computation() -> No
     assert set(live["data"]) == {"at", "queues"} and live["data"]["queues"]["sales"]["longest_wait"] == 3.0
 
     world.later(1)
-    world.call("c1", state=CallState.RINGING, agent_id="sam")
+    world.call("c1", state=WorkState.RINGING, agent_id="sam")
     world.agent("sam", AgentState.RINGING, call_id="c1")
     world.later(1)
-    world.call("c1", state=CallState.CONNECTED, agent_id="sam")
+    world.call("c1", state=WorkState.CONNECTED, agent_id="sam")
     world.agent("sam", AgentState.ON_CALL, call_id="c1")
     step()
     world.later(30)
-    world.call("c1", state=CallState.ENDED, agent_id="sam", outcome=Outcome.ANSWERED)
+    world.call("c1", state=WorkState.ENDED, agent_id="sam", outcome=Outcome.ANSWERED)
     world.agent("sam", AgentState.WRAP_UP)
     step()
 
@@ -203,7 +202,7 @@ async def test_commands_of_one_turn_make_one_live_frame() -> None:
     world.feed.view_json(ALL)
     world.hub.take(ALL)
     world.call("c1")
-    world.call("c1", state=CallState.RINGING, agent_id="sam")
+    world.call("c1", state=WorkState.RINGING, agent_id="sam")
     world.agent("sam", AgentState.RINGING, call_id="c1")
     assert world.hub.take(ALL) == []  # not yet: at the end of this turn of the loop
     await asyncio.sleep(0)
@@ -221,7 +220,7 @@ def test_a_late_arrival_is_counted_with_its_real_wait(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.WARNING, "cti.stats_feed"):
         world.call("c1", arrived_at=arrived)  # reported after its caller was looked up
         world.later(22)
-        world.call("c1", state=CallState.CONNECTED, agent_id="sam")
+        world.call("c1", state=WorkState.CONNECTED, agent_id="sam")
     assert caplog.records == []
     sales = world.feed.view(ALL)["windows"]["today"]["queues"]["sales"]
     assert (sales["tally"]["offered"], sales["asa"], sales["tally"]["answered_within_sl"]) == (1, 25.0, 0)

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from cti.calls import (
+from cti.acd import (
     AgentChanged,
-    CallCenter,
-    CallChanged,
-    CallState,
-    ConnectCall,
-    HangupChannel,
-    HoldCaller,
+    AgentState,
+    Connect,
+    ContactCenter,
+    Hangup,
+    Hold,
     InvalidTransition,
-    OfferCall,
+    Offer,
     Outcome,
     UnknownAgent,
     UnknownQueue,
+    WorkChanged,
+    WorkState,
+    parse_rules,
 )
-from cti.routing import AgentState
-from cti.routing.rules import parse_rules
 from tests.unit.test_call_center import at, center, connected_call, kinds, ready
 
 RULES = parse_rules({
@@ -33,17 +33,17 @@ def test_transfer_to_a_ready_agent_rings_them_and_keeps_the_first_answer() -> No
     call = connected_call(core)  # ana on c1 since t=8
     ready(core, "budi", "7002", 9)
     commands = core.transfer("c1", "ana", at(20), to_agent="budi", note="wants a refund")
-    assert kinds(commands) == ["HangupChannel", "HoldCaller", "AgentChanged", "OfferCall", "CallChanged",
+    assert kinds(commands) == ["Hangup", "Hold", "AgentChanged", "Offer", "WorkChanged",
                                "AgentChanged"]
-    assert commands[0] == HangupChannel("c1-a1", "c1")
-    assert commands[1] == HoldCaller("c1", "chan-c1", call.queue)
+    assert commands[0] == Hangup("c1-a1", "c1")
+    assert commands[1] == Hold("c1", "chan-c1", call.queue)
     ana = core.agent("ana")
     assert ana.state is AgentState.READY and ana.call_id is None and ana.calls_handled == 1  # no wrap-up set
     offer = commands[3]
-    assert isinstance(offer, OfferCall)
+    assert isinstance(offer, Offer)
     assert (offer.agent_id, offer.extension, offer.agent_channel_id, offer.caller_channel_id) == (
         "budi", "7002", "c1-a2", "chan-c1")
-    assert call.state is CallState.RINGING and call.agent_id == "budi"
+    assert call.state is WorkState.RINGING and call.agent_id == "budi"
     transferred = [d for d in call.decisions if d.kind == "transferred"]
     assert len(transferred) == 1
     assert (transferred[0].winner, transferred[0].candidates, transferred[0].note) == ("ana", ("budi",),
@@ -51,11 +51,11 @@ def test_transfer_to_a_ready_agent_rings_them_and_keeps_the_first_answer() -> No
     assert transferred[0].as_json()["note"] == "wants a refund"
     # The old leg's hang-up is the transfer's own: it no longer belongs to the call.
     assert core.channel_gone("c1-a1", at(20.1)) == []
-    assert call.state is CallState.RINGING
+    assert call.state is WorkState.RINGING
     # Budi answers: connected, the answer time stays the first agent's (the caller's wait ended then).
     answered = core.offer_answered("c1-a2", at(23))
-    assert answered[0] == ConnectCall("c1", "chan-c1", "c1-a2", call.queue)
-    assert call.state is CallState.CONNECTED and call.answered_at == at(8) and call.agent_id == "budi"
+    assert answered[0] == Connect("c1", "chan-c1", "c1-a2", call.queue)
+    assert call.state is WorkState.CONNECTED and call.answered_at == at(8) and call.agent_id == "budi"
     ended = core.channel_gone("chan-c1", at(60))
     assert call.outcome is Outcome.ANSWERED
     assert any(isinstance(c, AgentChanged) and c.agent.agent_id == "budi" for c in ended)
@@ -63,23 +63,23 @@ def test_transfer_to_a_ready_agent_rings_them_and_keeps_the_first_answer() -> No
 
 
 def test_transfer_to_a_queue_waits_there_with_wrap_up_for_the_transferring_agent() -> None:
-    core = CallCenter(RULES)
+    core = ContactCenter(RULES)
     core.add_agent("ana", "Ana")
     core.add_agent("citra", "Citra")
     call = connected_call(core)
     assert call.queue == "general"
     commands = core.transfer("c1", "ana", at(20), queue="billing")
-    assert kinds(commands) == ["HangupChannel", "HoldCaller", "AgentChanged", "CallChanged"]
-    assert commands[1] == HoldCaller("c1", "chan-c1", "billing")
+    assert kinds(commands) == ["Hangup", "Hold", "AgentChanged", "WorkChanged"]
+    assert commands[1] == Hold("c1", "chan-c1", "billing")
     ana = core.agent("ana")
     # Wrap-up of the queue the call was in when ana handled it.
     assert ana.state is AgentState.WRAP_UP and ana.wrap_up_until == at(50)
-    assert call.state is CallState.WAITING and call.queue == "billing" and call.queued_at == at(20)
+    assert call.state is WorkState.WAITING and call.queue == "billing" and call.queued_at == at(20)
     assert core.waiting("billing") == [call]
     # Ana cannot take it (no billing skill); Citra with the skill gets it as soon as she is ready.
     core.set_profile("citra", at(21), skills={"billing": 1})
     offered = ready(core, "citra", "7003", 22)
-    assert [c.agent_id for c in offered if isinstance(c, OfferCall)] == ["citra"]
+    assert [c.agent_id for c in offered if isinstance(c, Offer)] == ["citra"]
 
 
 def test_an_unanswered_direct_transfer_goes_to_the_queue() -> None:
@@ -90,10 +90,10 @@ def test_an_unanswered_direct_transfer_goes_to_the_queue() -> None:
     core.set_not_ready("ana", "break", at(21))
     commands = core.channel_gone("c1-a2", at(35), offer_failure="no_answer")
     assert core.agent("budi").state is AgentState.NOT_READY
-    assert call.state is CallState.WAITING
-    assert CallChanged(call.snapshot()) in commands
+    assert call.state is WorkState.WAITING
+    assert WorkChanged(call.snapshot()) in commands
     offered = ready(core, "citra", "7003", 36)
-    assert [c.agent_id for c in offered if isinstance(c, OfferCall)] == ["citra"]
+    assert [c.agent_id for c in offered if isinstance(c, Offer)] == ["citra"]
 
 
 def test_transfer_refusals() -> None:
@@ -112,4 +112,4 @@ def test_transfer_refusals() -> None:
     with pytest.raises(UnknownAgent):
         core.transfer("c1", "ana", at(20), to_agent="nobody")
     # Nothing changed.
-    assert core.call("c1").state is CallState.CONNECTED and core.agent("ana").state is AgentState.ON_CALL
+    assert core.call("c1").state is WorkState.CONNECTED and core.agent("ana").state is AgentState.ON_CALL

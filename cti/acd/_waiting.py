@@ -1,13 +1,13 @@
-"""Waiting calls indexed for routing decisions: kept in service order instead of sorted per decision.
+"""Waiting items indexed for routing decisions: kept in service order instead of sorted per decision.
 
-Every waiting call has a key fixed at arrival (:func:`cti.routing.engine.wait_key` plus its id), so each
-queue's calls stay sorted as they age. Two structures:
+Every waiting item has a key fixed at arrival (:func:`._eligibility.wait_key` plus its id), so each queue's
+items stay sorted as they age. Two structures:
 
-* per queue (the name on the call): every waiting call, for positions and queue lengths;
-* per *bucket*: the calls that may be offered now (not paused after a failed offer), grouped by what
-  decides who may take them (queue, escalation step, the caller's region if the step requires it, the
-  caller's language if the step requires it). All calls of a bucket have the same eligible agents, so an
-  agent looks at the head of each bucket it qualifies for, not at every call.
+* per queue (the name on the item): every waiting item, for positions and queue lengths;
+* per *bucket*: the items that may be offered now (not paused after a failed offer), grouped by what
+  decides who may take them (channel, queue, escalation step, the caller's region if the step requires it,
+  the caller's language if the step requires it). All items of a bucket have the same eligible agents, so
+  an agent looks at the head of each bucket it qualifies for, not at every item.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from typing import TypeVar
 
-from cti.routing.agents import Agent
-from cti.routing.rules import Rules
+from cti.acd._agents import Agent
+from cti.acd._rules import Rules
+from cti.acd._work import Channel
 
 __all__ = ["Bucket", "Key", "WaitingIndex"]
 
 Key = tuple[int | Fraction, int, str]  # wait_key, then the call id
-Bucket = tuple[str, int, str | None, str | None]  # queue, step, region or None, language or None
+Bucket = tuple[Channel, str, int, str | None, str | None]  # channel, queue, step, region or None, language or None
 _Placement = tuple[Key, str, Bucket | None]  # where a call is: its key, its queue, its bucket
 _ByLanguage = dict[str | None, list[Key]]
 _ByRegion = dict[str | None, _ByLanguage]
@@ -33,7 +34,7 @@ _N = TypeVar("_N")
 class WaitingIndex:
     def __init__(self) -> None:
         self._queued: dict[str, list[Key]] = {}
-        self._buckets: dict[str, dict[int, _ByRegion]] = {}
+        self._buckets: dict[Channel, dict[str, dict[int, _ByRegion]]] = {}
         self._where: dict[str, _Placement] = {}
 
     def clear(self) -> None:
@@ -58,8 +59,8 @@ class WaitingIndex:
         else:
             insort(self._queued.setdefault(queue, []), key)
         if bucket is not None:
-            name, step, region, language = bucket
-            by_region = self._buckets.setdefault(name, {}).setdefault(step, {})
+            channel, name, step, region, language = bucket
+            by_region = self._buckets.setdefault(channel, {}).setdefault(name, {}).setdefault(step, {})
             insort(by_region.setdefault(region, {}).setdefault(language, []), key)
         self._where[call_id] = placement
         return bucket is not None and (old is None or old[2] != bucket)
@@ -77,8 +78,9 @@ class WaitingIndex:
     def _leave_bucket(self, key: Key, bucket: Bucket | None) -> None:
         if bucket is None:
             return
-        name, step, region, language = bucket
-        steps = self._buckets[name]
+        channel, name, step, region, language = bucket
+        queues = self._buckets[channel]
+        steps = queues[name]
         by_region = steps[step]
         by_language = by_region[region]
         _discard(by_language, language, key)
@@ -87,7 +89,9 @@ class WaitingIndex:
             if not by_region:
                 del steps[step]
                 if not steps:
-                    del self._buckets[name]
+                    del queues[name]
+                    if not queues:
+                        del self._buckets[channel]
 
     # -- queries --------------------------------------------------------------------------------------------
     def __contains__(self, call_id: str) -> bool:
@@ -112,22 +116,30 @@ class WaitingIndex:
             return (key[-1] for key in self._queued.get(queue, ()))
         return iter(self._where)
 
-    def offerable_keys(self, queues: Iterable[str]) -> list[Key]:
-        """The calls of ``queues`` (rules' names) that may be offered now, in service order."""
-        keys = [key for name in queues for by_region in self._buckets.get(name, {}).values()
+    def channels(self) -> list[Channel]:
+        """The channels with items that may be offered now."""
+        return list(self._buckets)
+
+    def offerable_keys(self, channel: Channel, queues: Iterable[str]) -> list[Key]:
+        """The items of ``channel`` in ``queues`` (rules' names) that may be offered now, in service order."""
+        by_queue = self._buckets.get(channel, {})
+        keys = [key for name in queues for by_region in by_queue.get(name, {}).values()
                 for by_language in by_region.values() for bucket in by_language.values() for key in bucket]
         keys.sort()
         return keys
 
-    def best_for(self, agent: Agent, queues: Iterable[str], rules: Rules) -> Key | None:
-        """The first call in service order that this ready agent may take, among ``queues`` (those whose
-        skills it holds); the same test as :func:`cti.routing.engine.eligible`, made once per bucket."""
+    def best_for(self, agent: Agent, channel: Channel, queues: Iterable[str], rules: Rules) -> Key | None:
+        """The first item of ``channel`` in service order that this available agent may take, among ``queues``
+        (those whose skills it holds); the same test as :func:`._eligibility.eligible`, made once per bucket."""
+        by_queue = self._buckets.get(channel)
+        if not by_queue:
+            return None
         best: Key | None = None
         regions: tuple[str | None, ...] = (None,) if agent.region is None else (None, agent.region)
         languages: tuple[str | None, ...] | None = (None, *agent.languages) if agent.languages else None
         skills = agent.skills
         for name in queues:
-            steps = self._buckets.get(name)
+            steps = by_queue.get(name)
             if not steps:
                 continue
             queue = rules.queues[name]

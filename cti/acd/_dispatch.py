@@ -1,12 +1,14 @@
-"""Who may take which call, found through indexes, and the offers a change makes possible.
+"""Who may take which item, found through indexes, and the offers a change makes possible.
 
-The full dispatch visits every offerable waiting call in service order and gives it to the eligible
-ready agent its queue's strategy picks. Afterwards no ready agent is eligible for any offerable call, and
-only a change can undo that: a ready agent who could not take calls before (ready, profile changed) or an
-offerable call that could not be taken before (arrived, back from a failed offer, a new step or queue, a
-pause over). The :class:`Dispatcher` is told of every change (``track``, ``place``), remembers those, and
-``decide`` runs the full dispatch restricted to the pairs they are part of: the same offers, in the same
-order, with the same candidates, without scanning everything. ``dispatch`` is the full pass.
+The full dispatch visits every offerable waiting item in service order (every channel together) and gives it
+to the eligible agent available for its channel that its queue's strategy picks. Afterwards no available
+agent is eligible for any offerable item, and only a change can undo that: an agent who could not take some
+work before (ready, a chat ended, profile changed) or an offerable item that could not be taken before
+(arrived, back from a failed offer, a new step or queue, a pause over). The :class:`Dispatcher` is told of
+every change (``track``, ``place``), remembers those, and ``decide`` runs the full dispatch restricted to the
+pairs they are part of: the same offers, in the same order, with the same candidates, without scanning
+everything. ``dispatch`` is the full pass. While ``paused`` (a reconciliation) nothing is decided; the
+changes wait for the full pass that follows.
 """
 
 from __future__ import annotations
@@ -15,24 +17,24 @@ import heapq
 from collections.abc import Callable
 from datetime import datetime
 
-from cti.calls._agenda import Agenda
-from cti.calls._staffing import Staffing
-from cti.calls._waiting import Bucket, Key, WaitingIndex
-from cti.calls.commands import Command
-from cti.calls.model import Call, CallState
-from cti.routing.agents import Agent
-from cti.routing.engine import eligible, wait_key
-from cti.routing.rules import QueueRule, Rules, Target
+from cti.acd._agenda import Agenda
+from cti.acd._agents import Agent
+from cti.acd._commands import Command
+from cti.acd._eligibility import eligible, wait_key
+from cti.acd._rules import QueueRule, Rules, Target
+from cti.acd._staffing import Staffing
+from cti.acd._waiting import Bucket, Key, WaitingIndex
+from cti.acd._work import Channel, WorkItem, WorkState
 
-__all__ = ["Dispatcher", "Offer"]
+__all__ = ["Dispatcher", "OfferFn"]
 
-# Offer the call to one of the candidates (the queue's strategy picks); the commands, empty if none.
-Offer = Callable[[Call, QueueRule, Target, list[Agent], datetime], list[Command]]
+# Offer the item to one of the candidates (the queue's strategy picks); the commands, empty if none.
+OfferFn = Callable[[WorkItem, QueueRule, Target, list[Agent], datetime], list[Command]]
 
 
 class Dispatcher:
-    def __init__(self, agents: dict[str, Agent], calls: dict[str, Call], rules: Rules, aging_seconds: float,
-                 offer: Offer) -> None:
+    def __init__(self, agents: dict[str, Agent], calls: dict[str, WorkItem], rules: Rules, aging_seconds: float,
+                 offer: OfferFn) -> None:
         self._agents = agents
         self._calls = calls
         self.rules = rules
@@ -48,6 +50,7 @@ class Dispatcher:
         self._new_agents: set[str] = set()
         self._new_calls: set[str] = set()
         self.full_pass = False
+        self.paused = False
 
     @property
     def settled(self) -> bool:
@@ -68,14 +71,14 @@ class Dispatcher:
         self.full_pass = True
 
     # -- changes ----------------------------------------------------------------------------------------
-    def add_call(self, call: Call) -> None:
+    def add_call(self, call: WorkItem) -> None:
         if call.call_id not in self._calls:
             self._rank[call.call_id] = self._added
             self._added += 1
         self._calls[call.call_id] = call
         self._keys.pop(call.call_id, None)
 
-    def remove_call(self, call: Call) -> None:
+    def remove_call(self, call: WorkItem) -> None:
         if self._calls.get(call.call_id) is call:
             del self._calls[call.call_id]
             del self._rank[call.call_id]
@@ -90,7 +93,7 @@ class Dispatcher:
             self._new_agents.add(agent.agent_id)
         self.agenda.track_agent(agent)
 
-    def place(self, call: Call) -> None:
+    def place(self, call: WorkItem) -> None:
         """Index the call as it is now (after any change to its state, queue, step or pause)."""
         call_id = call.call_id
         current = self._calls.get(call_id)
@@ -98,7 +101,7 @@ class Dispatcher:
             if current is None:
                 self._unplace(call_id, ended=True)
             return
-        if call.state is not CallState.WAITING:
+        if call.state is not WorkState.WAITING:
             self._unplace(call_id)
             return
         key = self._keys.get(call_id)
@@ -137,11 +140,17 @@ class Dispatcher:
         self.full_pass = False
         self._new_agents.clear()
         self._new_calls.clear()
-        keys = self.waiting.offerable_keys(self.staff.staffed())
+        channels = self.waiting.channels()
+        keys = [key for channel in channels
+                for key in self.waiting.offerable_keys(channel, self.staff.staffed(channel))]
+        if len(channels) > 1:
+            keys.sort()
         return self._match(now, [self._calls[key[-1]] for key in keys], [])
 
     def decide(self, now: datetime) -> list[Command]:
         """The offers the changes since the last decision make possible (those of a full pass)."""
+        if self.paused:
+            return []
         self.catch_up(now)
         if self.full_pass:
             return self.dispatch(now)
@@ -149,12 +158,13 @@ class Dispatcher:
             return []
         calls = sorted((self._calls[c] for c in self._new_calls if self.waiting.offerable(c)),
                        key=lambda c: self.waiting.key_of(c.call_id))
-        agents = sorted((self._agents[a] for a in self._new_agents if self.staff.is_ready(a)), key=self.staff.rank)
+        agents = sorted((self._agents[a] for a in self._new_agents if self.staff.ready_channels(a)),
+                        key=self.staff.rank)
         self._new_calls.clear()
         self._new_agents.clear()
         return self._match(now, calls, agents)
 
-    def _match(self, now: datetime, calls: list[Call], agents: list[Agent]) -> list[Command]:
+    def _match(self, now: datetime, calls: list[WorkItem], agents: list[Agent]) -> list[Command]:
         """The full dispatch, restricted to pairs with one of ``calls`` or one of ``agents``.
 
         Offerable calls are visited in service order: one of ``calls`` chooses among every eligible ready
@@ -163,20 +173,21 @@ class Dispatcher:
         when another agent takes it.
         """
         commands: list[Command] = []
-        heap: list[tuple[Key, str]] = []
+        heap: list[tuple[Key, str, Channel]] = []
         for agent in agents:
-            self._push_best(heap, agent)
+            for channel in self.staff.ready_channels(agent.agent_id):
+                self._push_best(heap, agent, channel)
         index = 0
         while True:
             while index < len(calls) and not self.waiting.offerable(calls[index].call_id):
                 index += 1
             while heap:
-                key, agent_id = heap[0]
-                if not self.staff.is_ready(agent_id):
+                key, agent_id, channel = heap[0]
+                if not self.staff.is_ready(agent_id, channel):
                     heapq.heappop(heap)
                 elif not self.waiting.offerable(key[-1]):
                     heapq.heappop(heap)
-                    self._push_best(heap, self._agents[agent_id])
+                    self._push_best(heap, self._agents[agent_id], channel)
                 else:
                     break
             if index < len(calls) and (not heap or self.waiting.key_of(calls[index].call_id) <= heap[0][0]):
@@ -184,16 +195,17 @@ class Dispatcher:
                 index += 1
                 name, queue, target = self.target(call)
                 regional = target.region == "caller" and call.routing.region is not None
-                pools = self.staff.ready_pools(name, call.routing.region, any_region=not regional)
+                pools = self.staff.ready_pools(call.channel, name, call.routing.region, any_region=not regional)
                 if not pools:
-                    continue  # nobody ready holds the queue's skills (in the caller's region)
-                candidates = [a for pool in pools for a in pool.values() if eligible(a, queue, target, call.routing)]
+                    continue  # nobody available holds the queue's skills (in the caller's region)
+                candidates = [a for pool in pools for a in pool.values()
+                              if eligible(a, queue, target, call.routing, call.channel)]
             elif heap:
                 call = self._calls[heap[0][0][-1]]
                 name, queue, target = self.target(call)
-                candidates = [a for a in agents
-                              if self.staff.is_ready(a.agent_id) and eligible(a, queue, target, call.routing)]
-                assert candidates, "the waiting index offered a call its agent may not take"
+                candidates = [a for a in agents if self.staff.is_ready(a.agent_id, call.channel)
+                              and eligible(a, queue, target, call.routing, call.channel)]
+                assert candidates, "the waiting index offered an item its agent may not take"
             else:
                 return commands
             if len(candidates) > 1:
@@ -204,27 +216,27 @@ class Dispatcher:
                 self.place(call)
                 commands += offered
 
-    def _push_best(self, heap: list[tuple[Key, str]], agent: Agent) -> None:
-        best = self.waiting.best_for(agent, self.staff.queues_of(agent.agent_id), self.rules)
+    def _push_best(self, heap: list[tuple[Key, str, Channel]], agent: Agent, channel: Channel) -> None:
+        best = self.waiting.best_for(agent, channel, self.staff.queues_of(agent.agent_id), self.rules)
         if best is not None:
-            heapq.heappush(heap, (best, agent.agent_id))
+            heapq.heappush(heap, (best, agent.agent_id, channel))
 
     # -- queues -----------------------------------------------------------------------------------------
     def queue_key(self, name: str) -> str:
         """The rules' name of the queue ``CallCenter.queue_rule(name)`` returns."""
         return name if name in self.rules.queues else self.rules.default_queue
 
-    def target(self, call: Call) -> tuple[str, QueueRule, Target]:
+    def target(self, call: WorkItem) -> tuple[str, QueueRule, Target]:
         """The call's queue (its rules' name and rule) and the target of its escalation step."""
         name = self.queue_key(call.queue)
         queue = self.rules.queues[name]
         return name, queue, queue.targets[min(call.routing.step, len(queue.targets) - 1)]
 
-    def _bucket(self, call: Call) -> Bucket:
+    def _bucket(self, call: WorkItem) -> Bucket:
         """What decides who may take the call: its queue, its step, and the caller's region and language
         where the step requires them."""
         name, queue, target = self.target(call)
         routing = call.routing
-        return (name, min(routing.step, len(queue.targets) - 1),
+        return (call.channel, name, min(routing.step, len(queue.targets) - 1),
                 routing.region if target.region == "caller" else None,
                 routing.language if target.language == "caller" else None)

@@ -11,10 +11,10 @@ import math
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from cti.calls._deadlines import Deadlines
-from cti.calls.model import Call
-from cti.routing.agents import Agent, AgentState
-from cti.routing.rules import QueueRule
+from cti.acd._agents import Agent, AgentState
+from cti.acd._deadlines import Deadlines
+from cti.acd._rules import QueueRule
+from cti.acd._work import WorkItem
 
 __all__ = ["Agenda"]
 
@@ -44,7 +44,7 @@ class Agenda:
         else:
             self.wrap_ups.discard(agent.agent_id)
 
-    def paused(self, call: Call) -> bool:
+    def paused(self, call: WorkItem) -> bool:
         """Is the waiting call held back after a failed offer (``not_before`` not yet passed)?"""
         if call.not_before is None or self._resumed.get(call.call_id) == call.not_before:
             self.pauses.discard(call.call_id)
@@ -52,7 +52,7 @@ class Agenda:
         self.pauses.set(call.call_id, call.not_before)
         return True
 
-    def resume(self, call: Call) -> None:
+    def resume(self, call: WorkItem) -> None:
         """Its ``not_before`` has passed (popped from ``pauses``): the call may be offered again."""
         if call.not_before is not None:
             self._resumed[call.call_id] = call.not_before
@@ -69,7 +69,7 @@ class Agenda:
         if ended:
             self._resumed.pop(call_id, None)
 
-    def schedule(self, call: Call, queue: QueueRule, now: datetime) -> None:
+    def schedule(self, call: WorkItem, queue: QueueRule, now: datetime) -> None:
         """When the waiting call's escalation step may change, and its next announcement."""
         self.unscheduled.discard(call.call_id)
         due = self._step_changes(call, queue, now)
@@ -79,7 +79,7 @@ class Agenda:
             self.escalations.set(call.call_id, due)
         self.schedule_announcement(call, queue)
 
-    def schedule_announcement(self, call: Call, queue: QueueRule) -> None:
+    def schedule_announcement(self, call: WorkItem, queue: QueueRule) -> None:
         every = queue.announce_seconds
         if every > 0 and call.caller_present:
             last = call.announced_at or call.queued_at or call.arrived_at
@@ -88,7 +88,7 @@ class Agenda:
             self.announcements.discard(call.call_id)
 
 
-    def _step_changes(self, call: Call, queue: QueueRule, now: datetime) -> datetime | None:
+    def _step_changes(self, call: WorkItem, queue: QueueRule, now: datetime) -> datetime | None:
         """The first time the tick may find the call at another escalation step than now; None: never."""
         start = call.queued_at or call.arrived_at
         step = call.routing.step

@@ -9,7 +9,7 @@ validated as a whole (names resolve, levels are 1-10, overflow chains end) befor
 queues:
   care:
     skills: {care: 1}
-    strategy: longest_idle            # most_skilled | least_occupancy | round_robin
+    strategy: longest_idle            # most_skilled | least_occupancy | round_robin (cti.acd._strategies)
     targets:
       - {region: caller, timeout: 30} # first the caller's region
       - {min_level: 3, timeout: 30}   # then any region, experienced agents only
@@ -28,7 +28,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from cti.routing.calendar import Calendar, CalendarError, parse_calendar
+from cti.acd._calendar import Calendar, parse_calendar
+from cti.acd._errors import CalendarError, RulesError
+from cti.acd._strategies import STRATEGIES
 
 __all__ = [
     "ATTRIBUTES",
@@ -37,7 +39,6 @@ __all__ = [
     "QueueRule",
     "Route",
     "Rules",
-    "RulesError",
     "Target",
     "load_rules_file",
     "parse_rules",
@@ -46,11 +47,6 @@ __all__ = [
 
 # Call attributes a route may match on.
 ATTRIBUTES = ("service_number", "product", "problem_type", "language", "value_tier", "region", "country")
-Strategy = Literal["longest_idle", "most_skilled", "least_occupancy", "round_robin"]
-
-
-class RulesError(ValueError):
-    """The rules file is invalid; the message says where."""
 
 
 class _Strict(BaseModel):
@@ -85,7 +81,7 @@ class Overflow(_Strict):
 class QueueRule(_Strict):
     name: str = ""
     skills: dict[str, int] = Field(default_factory=dict)
-    strategy: Strategy = "longest_idle"
+    strategy: str = Field(default="longest_idle", description="a name from the strategy registry")
     targets: tuple[Target, ...] = (Target(),)
     wrap_up_seconds: float = Field(default=0, ge=0, le=3600)
     max_waiting: int | None = Field(default=None, ge=0)
@@ -100,6 +96,13 @@ class QueueRule(_Strict):
     callback_message: str = Field(default="auth-thankyou", pattern=r"^[A-Za-z0-9_/-]+$")
     announce_seconds: float = Field(default=0, ge=0, le=3600,
                                     description="tell waiting callers their position and wait this often; 0: never")
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError(f"unknown strategy {value!r}: use one of {', '.join(sorted(STRATEGIES))}")
+        return value
 
     @field_validator("skills")
     @classmethod

@@ -1,4 +1,11 @@
-"""A call as the contact center sees it, from arrival to its outcome."""
+"""Work items: what the distributor routes to agents, from arrival to outcome, on any channel.
+
+A voice call is the only channel with an adapter today; a chat is routed the same way (its adapter comes with
+the digital channels). A callback keeping the caller's place is a voice item with ``callback`` set. Field
+names are a call's, because a call was first and the API, the live store and the interaction rows use them:
+``call_id`` is the item's id (and its interaction's), ``channel_id`` the customer's leg (an Asterisk channel for
+voice, a chat session for chat), ``caller_number`` the customer's address, ``service_number`` where they came in.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from cti.routing.engine import Decision, Routing
+from cti.acd._routing import Decision, Routing
 
-__all__ = ["Call", "CallState", "EndReason", "Outcome"]
+__all__ = ["Channel", "EndReason", "Outcome", "WorkItem", "WorkState"]
 
 
-class CallState(StrEnum):
-    WAITING = "waiting"  # answered by cti, on hold in its queue
-    RINGING = "ringing"  # offered: an agent's phone is ringing
+class Channel(StrEnum):
+    """How the customer reaches the contact center; agents have a capacity per channel."""
+
+    VOICE = "voice"
+    CHAT = "chat"
+
+
+class WorkState(StrEnum):
+    WAITING = "waiting"  # answered by cti, on hold in its queue (a chat: in its queue)
+    RINGING = "ringing"  # offered: an agent's phone is ringing (a chat: offered on the agent's desktop)
     CALLING_BACK = "calling_back"  # a callback: the agent answered, the customer's phone is ringing
     CONNECTED = "connected"  # bridged with an agent
     ENDED = "ended"
@@ -41,7 +55,7 @@ class EndReason(StrEnum):
 
 
 @dataclass(slots=True)
-class Call:
+class WorkItem:
     call_id: str
     channel_id: str
     caller_number: str
@@ -49,7 +63,7 @@ class Call:
     queue: str
     arrived_at: datetime
     caller_name: str | None = None
-    state: CallState = CallState.WAITING
+    state: WorkState = WorkState.WAITING
     agent_id: str | None = None
     agent_extension: str | None = None
     agent_channel_id: str | None = None
@@ -73,6 +87,7 @@ class Call:
     # Who the caller is in the CRM (by number, or by what they keyed in the IVR), and their IVR path.
     customer_id: str | None = None
     ivr: dict[str, Any] | None = None
+    channel: Channel = Channel.VOICE
 
     @property
     def wait_seconds(self) -> float | None:
@@ -85,6 +100,6 @@ class Call:
             return None
         return max(0.0, (self.ended_at - self.answered_at).total_seconds())
 
-    def snapshot(self) -> Call:
+    def snapshot(self) -> WorkItem:
         return replace(self, routing=replace(self.routing), decisions=list(self.decisions),
                        ivr=None if self.ivr is None else dict(self.ivr))

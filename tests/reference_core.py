@@ -1,11 +1,12 @@
-"""The call-center core as it was before decisions were made incrementally: the reference they must match.
+"""The contact-center core as it was before decisions were made incrementally: the reference they must match.
 
 Every dispatch re-sorts all waiting calls and tries each against every ready agent; every tick scans all
 agents and calls. Simple enough to trust, far too slow at scale (about 0.25 s per decision with 5,000 calls
 waiting and 100 agents idle). Kept, unused by the server, as the oracle of the property tests
 (``tests/unit/test_dispatch_equivalence.py``) and the baseline of ``bench/routing.py``. The only change
-from the original: waiting calls are ordered by the exact :func:`~cti.routing.engine.wait_key` rather than
-by float aged priorities, so the two implementations agree on exact ties.
+from the original: waiting calls are ordered by the exact :func:`~cti.acd.wait_key` rather than
+by float aged priorities, so the two implementations agree on exact ties; and, since work items have
+channels, an agent takes what their capacity allows (``Agent.available_for``) instead of being "ready".
 """
 
 from __future__ import annotations
@@ -13,26 +14,47 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from cti.calls.commands import (
+from cti.acd import (
+    DEFAULT_RULES,
+    PROMPT_LANGUAGE,
+    Agent,
     AgentChanged,
+    AgentState,
     Announce,
-    CallChanged,
+    Capacity,
+    Channel,
     Command,
     ConfirmCallback,
-    ConnectCall,
+    Connect,
+    Decision,
     DialCustomer,
-    HangupChannel,
-    OfferCall,
-    RejectCall,
+    EndReason,
+    ExtensionInUse,
+    Hangup,
+    InvalidTransition,
+    Offer,
+    Outcome,
+    PendingChange,
+    QueueRule,
+    Reject,
+    Rules,
+    StrategyContext,
+    Target,
+    UnknownAgent,
+    UnknownWork,
+    WorkChanged,
+    WorkItem,
+    WorkState,
+    choose_agent,
+    eligible,
+    position_announcement,
+    qualified,
+    site_loads,
+    wait_key,
 )
-from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall
-from cti.calls.model import Call, CallState, EndReason, Outcome
-from cti.routing.agents import Agent, AgentState, PendingChange
-from cti.routing.announce import PROMPT_LANGUAGE, position_announcement
-from cti.routing.engine import Decision, choose_agent, eligible, listed, qualified, site_loads, wait_key
-from cti.routing.rules import DEFAULT_RULES, QueueRule, Rules, Target
+from cti.acd._eligibility import listed
 
-__all__ = ["ReferenceCallCenter"]
+__all__ = ["ReferenceContactCenter"]
 
 
 DEFAULT_AHT = 180.0  # seconds of handle time assumed for a queue until it has handled calls
@@ -40,10 +62,10 @@ RETRY_AFTER_SYSTEM_FAULT = timedelta(seconds=1)
 MAX_OVERFLOW_HOPS = 5  # queue -> overflow queue -> ... a chain longer than this is cut (rules may loop)
 
 
-class ReferenceCallCenter:
+class ReferenceContactCenter:
     def __init__(self, rules: Rules = DEFAULT_RULES, *, aging_seconds: float = 60.0) -> None:
         self.agents: dict[str, Agent] = {}
-        self.calls: dict[str, Call] = {}
+        self.calls: dict[str, WorkItem] = {}
         self.rules = rules
         self.aging_seconds = aging_seconds
         # channel id -> call id, for both the caller's channel and the agent legs we originate.
@@ -60,7 +82,7 @@ class ReferenceCallCenter:
                 call.queue, call.queued_at, call.routing.step = rules.default_queue, now, 0
                 call.decisions.append(Decision(now, "requeued", call.queue, call.routing.route, 0,
                                                reason="its queue was removed from the rules"))
-                commands.append(CallChanged(call.snapshot()))
+                commands.append(WorkChanged(call.snapshot()))
         return commands + self.dispatch(now)
 
     def queue_rule(self, name: str) -> QueueRule:
@@ -68,13 +90,15 @@ class ReferenceCallCenter:
 
     def set_profile(self, agent_id: str, now: datetime, *, skills: dict[str, int] | None = None,
                     languages: Iterable[str] | None = None, region: str | None = None, site: str | None = None,
-                    team: str | None = None) -> list[Command]:
+                    team: str | None = None, capacity: Capacity | None = None) -> list[Command]:
         """Change what routing knows of an agent; the next decision uses it."""
         agent = self.agent(agent_id)
         if skills is not None:
             agent.skills = dict(skills)
         if languages is not None:
             agent.languages = frozenset(languages)
+        if capacity is not None:
+            agent.capacity = capacity
         agent.region, agent.site, agent.team = region, site, team
         return [AgentChanged(agent.snapshot()), *self.dispatch(now)]
 
@@ -87,12 +111,12 @@ class ReferenceCallCenter:
             agent.name = name
         return agent
 
-    def restore(self, agents: Iterable[Agent], calls: Iterable[Call]) -> None:
+    def restore(self, agents: Iterable[Agent], calls: Iterable[WorkItem]) -> None:
         """Load state saved by a previous controller (the caller resyncs it with Asterisk next)."""
         for agent in agents:
             self.agents[agent.agent_id] = agent
         for call in calls:
-            if call.state is CallState.ENDED:
+            if call.state is WorkState.ENDED:
                 continue
             self.calls[call.call_id] = call
             self._channels[call.channel_id] = call.call_id
@@ -105,19 +129,19 @@ class ReferenceCallCenter:
         except KeyError:
             raise UnknownAgent(agent_id) from None
 
-    def call(self, call_id: str) -> Call:
+    def call(self, call_id: str) -> WorkItem:
         try:
             return self.calls[call_id]
         except KeyError:
-            raise UnknownCall(call_id) from None
+            raise UnknownWork(call_id) from None
 
-    def call_for_channel(self, channel_id: str) -> Call | None:
+    def call_for_channel(self, channel_id: str) -> WorkItem | None:
         call_id = self._channels.get(channel_id)
         return None if call_id is None else self.calls.get(call_id)
 
-    def waiting(self, queue: str | None = None) -> list[Call]:
+    def waiting(self, queue: str | None = None) -> list[WorkItem]:
         """Calls not yet offered, in arrival order (``dispatch`` serves by aged priority, then arrival)."""
-        calls = [c for c in self.calls.values() if c.state is CallState.WAITING]
+        calls = [c for c in self.calls.values() if c.state is WorkState.WAITING]
         if queue is not None:
             calls = [c for c in calls if c.queue == queue]
         return sorted(calls, key=lambda c: (c.arrived_at, c.call_id))
@@ -170,7 +194,7 @@ class ReferenceCallCenter:
         return [AgentChanged(agent.snapshot())]
 
     # -- call events ------------------------------------------------------------------------------------
-    def call_arrived(self, call: Call, now: datetime) -> list[Command]:
+    def call_arrived(self, call: WorkItem, now: datetime) -> list[Command]:
         if call.call_id in self.calls:
             return []
         if call.routing.region is None and call.routing.country in (None, "ID"):
@@ -186,9 +210,9 @@ class ReferenceCallCenter:
         rejected = self._admit(call, now)
         if rejected:
             return rejected
-        return [CallChanged(call.snapshot()), *self.dispatch(now)]
+        return [WorkChanged(call.snapshot()), *self.dispatch(now)]
 
-    def _admit(self, call: Call, now: datetime) -> list[Command]:
+    def _admit(self, call: WorkItem, now: datetime) -> list[Command]:
         """Apply queue limits: overflow to another queue, or reject with a message. Empty when queued."""
         for _ in range(MAX_OVERFLOW_HOPS):
             queue = self.queue_rule(call.queue)
@@ -199,14 +223,14 @@ class ReferenceCallCenter:
                     message = after.message if after is not None else "ss-noservice"
                     call.decisions.append(Decision(now, "closed", queue.name, call.routing.route, 0,
                                                    reason=f"calendar {queue.calendar!r} is closed"))
-                    return [RejectCall(call.call_id, call.channel_id, message),
+                    return [Reject(call.call_id, call.channel_id, message, call.channel),
                             *self._end(call, now, Outcome.REJECTED, EndReason.AFTER_HOURS)]
                 assert after.queue is not None
                 call.decisions.append(Decision(now, "overflowed", after.queue, call.routing.route, 0,
                                                reason=f"{queue.name}: calendar {queue.calendar!r} is closed"))
                 call.queue, call.queued_at, call.routing.step = after.queue, now, 0
                 continue
-            waiting = sum(1 for c in self.calls.values() if c.queue == queue.name and c.state is CallState.WAITING
+            waiting = sum(1 for c in self.calls.values() if c.queue == queue.name and c.state is WorkState.WAITING
                           and c.call_id != call.call_id)
             reason = None
             if queue.max_waiting is not None and waiting >= queue.max_waiting:
@@ -219,7 +243,7 @@ class ReferenceCallCenter:
                 return []
             if queue.overflow.action == "message":
                 call.decisions.append(Decision(now, "rejected", queue.name, call.routing.route, 0, reason=reason))
-                return [RejectCall(call.call_id, call.channel_id, queue.overflow.message),
+                return [Reject(call.call_id, call.channel_id, queue.overflow.message, call.channel),
                         *self._end(call, now, Outcome.REJECTED, EndReason.QUEUE_FULL)]
             assert queue.overflow.queue is not None
             call.decisions.append(Decision(now, "overflowed", queue.overflow.queue, call.routing.route, 0,
@@ -244,23 +268,23 @@ class ReferenceCallCenter:
                 self._after_work(agent, now)
                 commands.append(AgentChanged(agent.snapshot()))
         for call in self.calls.values():
-            if call.state is CallState.WAITING and self._escalate(call, now):
-                commands.append(CallChanged(call.snapshot()))
+            if call.state is WorkState.WAITING and self._escalate(call, now):
+                commands.append(WorkChanged(call.snapshot()))
         commands += self.dispatch(now)
         return commands + self._announcements(now)
 
-    def position(self, call: Call, now: datetime) -> int:
+    def position(self, call: WorkItem, now: datetime) -> int:
         """1 for the next call its queue will serve; counts only calls waiting in the same queue."""
         key = wait_key(call.routing.priority, call.arrived_at, self.aging_seconds)
         return 1 + sum(1 for c in self.calls.values()
-                       if c.queue == call.queue and c.state is CallState.WAITING and c.call_id != call.call_id
+                       if c.queue == call.queue and c.state is WorkState.WAITING and c.call_id != call.call_id
                        and wait_key(c.routing.priority, c.arrived_at, self.aging_seconds) < key)
 
     def _announcements(self, now: datetime) -> list[Command]:
         commands: list[Command] = []
         for call in self.calls.values():
             every = self.queue_rule(call.queue).announce_seconds
-            if call.state is not CallState.WAITING or every <= 0 or not call.caller_present:
+            if call.state is not WorkState.WAITING or every <= 0 or not call.caller_present:
                 continue
             last = call.announced_at or call.queued_at or call.arrived_at
             if (now - last).total_seconds() < every:
@@ -268,10 +292,10 @@ class ReferenceCallCenter:
             call.announced_at = now
             position = self.position(call, now)
             media = position_announcement(position, self.estimated_wait(call.queue, position))
-            commands.append(Announce(call.call_id, call.channel_id, tuple(media), PROMPT_LANGUAGE))
+            commands.append(Announce(call.call_id, call.channel_id, tuple(media), PROMPT_LANGUAGE, call.channel))
         return commands
 
-    def _escalate(self, call: Call, now: datetime) -> bool:
+    def _escalate(self, call: WorkItem, now: datetime) -> bool:
         """Move the call to the escalation step its time in the queue calls for; True if anything changed.
 
         A step that overflows moves the call to step 0 of another queue, whose steps are checked in turn.
@@ -298,30 +322,31 @@ class ReferenceCallCenter:
     def offer_answered(self, agent_channel_id: str, now: datetime) -> list[Command]:
         """The agent picked up. Connect them unless the call moved on meanwhile."""
         call = self.call_for_channel(agent_channel_id)
-        if call is not None and call.state is CallState.CONNECTED and call.agent_channel_id == agent_channel_id:
+        if call is not None and call.state is WorkState.CONNECTED and call.agent_channel_id == agent_channel_id:
             return []  # already connected (resync and StasisStart both reported the answer)
-        if call is None or call.state is not CallState.RINGING or call.agent_channel_id != agent_channel_id:
+        if call is None or call.state is not WorkState.RINGING or call.agent_channel_id != agent_channel_id:
             self._channels.pop(agent_channel_id, None)
-            return [HangupChannel(agent_channel_id)]
+            return [Hangup(agent_channel_id)]
         assert call.agent_id is not None
         agent = self.agent(call.agent_id)
-        agent.transition(AgentState.ON_CALL, now)
-        agent.call_id = call.call_id
+        if agent.state is not AgentState.ON_CALL:
+            agent.transition(AgentState.ON_CALL, now)
+        agent.work.setdefault(call.call_id, call.channel)
         if call.callback:
             return self._call_customer_back(call, agent_channel_id, now)
-        call.state = CallState.CONNECTED
+        call.state = WorkState.CONNECTED
         call.answered_at = now
         return [
-            ConnectCall(call.call_id, call.channel_id, agent_channel_id, call.queue),
-            CallChanged(call.snapshot()),
+            Connect(call.call_id, call.channel_id, agent_channel_id, call.queue, call.channel),
+            WorkChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
 
-    def _call_customer_back(self, call: Call, agent_channel_id: str, now: datetime) -> list[Command]:
+    def _call_customer_back(self, call: WorkItem, agent_channel_id: str, now: datetime) -> list[Command]:
         # The agent is on the line first (so the customer never waits for nobody); now ring the customer.
         old_caller_leg = call.channel_id
         self._channels.pop(old_caller_leg, None)  # its hang-up (if still pending) no longer concerns the call
-        call.state = CallState.CALLING_BACK
+        call.state = WorkState.CALLING_BACK
         call.channel_id = f"{call.call_id}-c{call.offers}"
         self._channels[call.channel_id] = call.call_id
         call.decisions.append(Decision(now, "calling_back", call.queue, call.routing.route, call.routing.step,
@@ -329,15 +354,16 @@ class ReferenceCallCenter:
                                        winner=call.agent_id))
         agent = self.agent(call.agent_id or "")
         return [
-            DialCustomer(call.call_id, call.channel_id, call.caller_number, call.service_number, agent_channel_id),
-            CallChanged(call.snapshot()),
+            DialCustomer(call.call_id, call.channel_id, call.caller_number, call.service_number, agent_channel_id,
+                         call.channel),
+            WorkChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
 
     def dtmf_received(self, channel_id: str, digit: str, now: datetime) -> list[Command]:
         """A caller pressed a key. While waiting, the queue's callback key asks to be called back."""
         call = self.call_for_channel(channel_id)
-        if call is None or channel_id != call.channel_id or call.callback or call.state is not CallState.WAITING:
+        if call is None or channel_id != call.channel_id or call.callback or call.state is not WorkState.WAITING:
             return []
         queue = self.queue_rule(call.queue)
         if queue.callback_key is None or digit != queue.callback_key:
@@ -347,21 +373,22 @@ class ReferenceCallCenter:
         call.callback = True
         call.decisions.append(Decision(now, "callback_requested", call.queue, call.routing.route, call.routing.step,
                                        reason=f"pressed {digit}: keeps position {self.position(call, now)}"))
-        return [ConfirmCallback(call.call_id, channel_id, queue.callback_message), CallChanged(call.snapshot())]
+        return [ConfirmCallback(call.call_id, channel_id, queue.callback_message, call.channel),
+                WorkChanged(call.snapshot())]
 
     def customer_answered(self, customer_channel_id: str, now: datetime) -> list[Command]:
         """The customer we called back picked up: connect them to the waiting agent."""
         call = self.call_for_channel(customer_channel_id)
-        if call is not None and call.state is CallState.CONNECTED and call.channel_id == customer_channel_id:
+        if call is not None and call.state is WorkState.CONNECTED and call.channel_id == customer_channel_id:
             return []  # already connected: a repeated report changes nothing
-        if call is None or call.state is not CallState.CALLING_BACK or call.channel_id != customer_channel_id:
+        if call is None or call.state is not WorkState.CALLING_BACK or call.channel_id != customer_channel_id:
             self._channels.pop(customer_channel_id, None)
-            return [HangupChannel(customer_channel_id)]
+            return [Hangup(customer_channel_id)]
         assert call.agent_channel_id is not None
-        call.state = CallState.CONNECTED
+        call.state = WorkState.CONNECTED
         call.answered_at = now
-        return [ConnectCall(call.call_id, customer_channel_id, call.agent_channel_id, call.queue),
-                CallChanged(call.snapshot())]
+        return [Connect(call.call_id, customer_channel_id, call.agent_channel_id, call.queue, call.channel),
+                WorkChanged(call.snapshot())]
 
     def channel_gone(
         self, channel_id: str, now: datetime, *, offer_failure: str | None = None, system_fault: bool = False
@@ -383,36 +410,43 @@ class ReferenceCallCenter:
             return self._agent_leg_gone(call, now, offer_failure, system_fault)
         return []
 
-    def _caller_gone(self, call: Call, now: datetime) -> list[Command]:
+    def _caller_gone(self, call: WorkItem, now: datetime) -> list[Command]:
         commands: list[Command] = []
-        if call.callback and call.state in (CallState.WAITING, CallState.RINGING):
+        if call.callback and call.state in (WorkState.WAITING, WorkState.RINGING):
             call.caller_present = False  # hung up as agreed: the call keeps its place in the queue
-            return [CallChanged(call.snapshot())]
-        if call.state is CallState.CALLING_BACK:
+            return [WorkChanged(call.snapshot())]
+        if call.state is WorkState.CALLING_BACK:
             # The customer did not answer our callback (or hung up while it rang).
-            commands.append(HangupChannel(call.agent_channel_id or "", call.call_id))
+            commands.append(Hangup(call.agent_channel_id or "", call.call_id, call.channel))
             commands += self._release_agent(call, now, handled=False)
             commands += self._end(call, now, Outcome.FAILED, EndReason.CALLBACK_NO_ANSWER)
             return commands + self.dispatch(now)
-        if call.state is CallState.CONNECTED:
+        if call.state is WorkState.CONNECTED:
             outcome = Outcome.ANSWERED
         else:
             outcome = Outcome.ABANDONED
-        if call.agent_channel_id and call.state in (CallState.RINGING, CallState.CONNECTED):
-            commands.append(HangupChannel(call.agent_channel_id, call.call_id))
-        commands += self._release_agent(call, now, handled=call.state is CallState.CONNECTED)
+        if call.agent_channel_id and call.state in (WorkState.RINGING, WorkState.CONNECTED):
+            commands.append(Hangup(call.agent_channel_id, call.call_id, call.channel))
+        commands += self._release_agent(call, now, handled=call.state is WorkState.CONNECTED)
         commands += self._end(call, now, outcome, EndReason.CALLER_HANGUP)
         return commands + self.dispatch(now)
 
-    def _agent_leg_gone(self, call: Call, now: datetime, offer_failure: str | None,
+    def _agent_leg_gone(self, call: WorkItem, now: datetime, offer_failure: str | None,
                         system_fault: bool = False) -> list[Command]:
-        if call.state is CallState.RINGING:
+        if call.state is WorkState.RINGING:
             # Ring-no-answer, busy or unreachable: the agent is made not-ready so the next caller does
             # not ring an empty desk; the call goes back to the head of its queue.
             assert call.agent_id is not None
             agent = self.agent(call.agent_id)
             commands: list[Command] = []
-            if agent.call_id == call.call_id:
+            held = agent.work.pop(call.call_id, None) is not None
+            if held and agent.work:
+                if offer_failure is not None and (agent.pending is None
+                                                  or agent.pending.state is not AgentState.LOGGED_OUT):
+                    agent.pending = PendingChange(AgentState.NOT_READY, offer_failure)
+                self._settle(agent, now)
+                commands.append(AgentChanged(agent.snapshot()))
+            elif held:
                 pending, agent.pending = agent.pending, None
                 if pending is not None and pending.state is AgentState.LOGGED_OUT:
                     agent.transition(AgentState.LOGGED_OUT, now)
@@ -429,12 +463,12 @@ class ReferenceCallCenter:
                 # Not the agent's fault (Asterisk refused, the caller's leg vanished): offering again at once
                 # would fail the same way in a tight loop. The tick offers it again a moment later.
                 call.not_before = now + RETRY_AFTER_SYSTEM_FAULT
-            call.state = CallState.WAITING
+            call.state = WorkState.WAITING
             call.agent_id = call.agent_extension = call.agent_channel_id = None
-            return [*commands, CallChanged(call.snapshot()), *self.dispatch(now)]
-        if call.state in (CallState.CONNECTED, CallState.CALLING_BACK):
-            connected = call.state is CallState.CONNECTED
-            commands = [HangupChannel(call.channel_id, call.call_id)]
+            return [*commands, WorkChanged(call.snapshot()), *self.dispatch(now)]
+        if call.state in (WorkState.CONNECTED, WorkState.CALLING_BACK):
+            connected = call.state is WorkState.CONNECTED
+            commands = [Hangup(call.channel_id, call.call_id, call.channel)]
             commands += self._release_agent(call, now, handled=connected)
             commands += self._end(call, now, Outcome.ANSWERED if connected else Outcome.FAILED,
                                   EndReason.AGENT_HANGUP)
@@ -444,11 +478,11 @@ class ReferenceCallCenter:
     def bridge_failed(self, call_id: str, now: datetime) -> list[Command]:
         """Asterisk would not bridge the answered call (a leg vanished meanwhile): it never connected."""
         call = self.calls.get(call_id)
-        if call is None or call.state is not CallState.CONNECTED:
+        if call is None or call.state is not WorkState.CONNECTED:
             return []
-        commands: list[Command] = [HangupChannel(call.channel_id, call.call_id)]
+        commands: list[Command] = [Hangup(call.channel_id, call.call_id, call.channel)]
         if call.agent_channel_id:
-            commands.append(HangupChannel(call.agent_channel_id, call.call_id))
+            commands.append(Hangup(call.agent_channel_id, call.call_id, call.channel))
         commands += self._release_agent(call, now, handled=False)
         commands += self._end(call, now, Outcome.FAILED, EndReason.BRIDGE_FAILED)
         return commands + self.dispatch(now)
@@ -456,12 +490,12 @@ class ReferenceCallCenter:
     def call_lost(self, call_id: str, now: datetime) -> list[Command]:
         """The caller's channel no longer exists in Asterisk (found on resync)."""
         call = self.call(call_id)
-        outcome = Outcome.ANSWERED if call.state is CallState.CONNECTED else Outcome.FAILED
+        outcome = Outcome.ANSWERED if call.state is WorkState.CONNECTED else Outcome.FAILED
         commands: list[Command] = []
-        if call.agent_channel_id and call.state in (CallState.RINGING, CallState.CONNECTED, CallState.CALLING_BACK):
-            commands.append(HangupChannel(call.agent_channel_id, call.call_id))
+        if call.agent_channel_id and call.state in (WorkState.RINGING, WorkState.CONNECTED, WorkState.CALLING_BACK):
+            commands.append(Hangup(call.agent_channel_id, call.call_id, call.channel))
         self._channels.pop(call.channel_id, None)
-        commands += self._release_agent(call, now, handled=call.state is CallState.CONNECTED)
+        commands += self._release_agent(call, now, handled=call.state is WorkState.CONNECTED)
         commands += self._end(call, now, outcome, EndReason.CHANNEL_LOST)
         return commands + self.dispatch(now)
 
@@ -470,9 +504,9 @@ class ReferenceCallCenter:
         """Offer waiting calls (highest aged priority, then longest waiting) to eligible ready agents,
         each chosen by its queue's strategy."""
         commands: list[Command] = []
-        ready = [a for a in self.agents.values() if a.state is AgentState.READY and a.extension]
+        ready = [a for a in self.agents.values() if any(a.available_for(c) for c in Channel)]
         waiting = [c for c in self.calls.values()
-                   if c.state is CallState.WAITING and (c.not_before is None or c.not_before <= now)]
+                   if c.state is WorkState.WAITING and (c.not_before is None or c.not_before <= now)]
         waiting.sort(key=lambda c: (*wait_key(c.routing.priority, c.arrived_at, self.aging_seconds), c.call_id))
         # Site loads only when some queue balances sites (it costs a pass over every agent).
         loads = site_loads(self.agents.values()) if any(q.balance_sites for q in self.rules.queues.values()) else None
@@ -481,12 +515,13 @@ class ReferenceCallCenter:
                 break
             queue = self.queue_rule(call.queue)
             target = queue.targets[min(call.routing.step, len(queue.targets) - 1)]
-            candidates = [a for a in ready if eligible(a, queue, target, call.routing)]
-            agent = choose_agent(queue, candidates, now, self._last_assigned.get(queue.name), loads)
+            candidates = [a for a in ready if eligible(a, queue, target, call.routing, call.channel)]
+            agent = choose_agent(queue.strategy, candidates,
+                                 StrategyContext(now, queue.skills, self._last_assigned.get(queue.name)),
+                                 site_load=loads if queue.balance_sites else None)
             if agent is None:
                 continue
-            assert agent.extension is not None
-            ready.remove(agent)
+            assert agent.extension is not None or call.channel is not Channel.VOICE
             self._last_assigned[queue.name] = agent.agent_id
             ids, count = listed(candidates)
             call.decisions.append(Decision(
@@ -495,29 +530,33 @@ class ReferenceCallCenter:
                 strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count))
             call.offers += 1
             call.not_before = None
-            call.state = CallState.RINGING
+            call.state = WorkState.RINGING
             call.offered_at = call.offered_at or now
             call.agent_id = agent.agent_id
             call.agent_extension = agent.extension
             call.agent_channel_id = f"{call.call_id}-a{call.offers}"
             self._channels[call.agent_channel_id] = call.call_id
-            agent.transition(AgentState.RINGING, now)
-            agent.call_id = call.call_id
+            if agent.state is AgentState.READY:
+                agent.transition(AgentState.RINGING, now)
+            agent.work[call.call_id] = call.channel
+            if not any(agent.available_for(c) for c in Channel):
+                ready.remove(agent)
             if loads is not None:
                 loads = site_loads(self.agents.values())  # this offer made the agent's site busier
             commands += [
-                OfferCall(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id,
-                          call.channel_id if call.caller_present else None, call.caller_number, call.caller_name),
-                CallChanged(call.snapshot()),
+                Offer(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id,
+                      call.channel_id if call.caller_present else None, call.caller_number, call.caller_name,
+                      call.channel),
+                WorkChanged(call.snapshot()),
                 AgentChanged(agent.snapshot()),
             ]
         return commands
 
-    def _release_agent(self, call: Call, now: datetime, *, handled: bool) -> list[Command]:
+    def _release_agent(self, call: WorkItem, now: datetime, *, handled: bool) -> list[Command]:
         if call.agent_id is None:
             return []
         agent = self.agents.get(call.agent_id)
-        if agent is None or agent.call_id != call.call_id:
+        if agent is None or call.call_id not in agent.work:
             return []
         idle_since = agent.idle_since
         wrap_up = self.queue_rule(call.queue).wrap_up_seconds if handled else 0
@@ -526,6 +565,10 @@ class ReferenceCallCenter:
             talk = call.talk_seconds or ((now - call.answered_at).total_seconds() if call.answered_at else 0.0)
             previous = self._aht.get(call.queue, DEFAULT_AHT)
             self._aht[call.queue] = 0.8 * previous + 0.2 * (talk + wrap_up)
+        del agent.work[call.call_id]
+        if agent.work:
+            self._settle(agent, now)
+            return [AgentChanged(agent.snapshot())]
         if wrap_up > 0 and agent.pending is None:
             agent.transition(AgentState.WRAP_UP, now)
             agent.wrap_up_until = now + timedelta(seconds=wrap_up)
@@ -535,6 +578,13 @@ class ReferenceCallCenter:
             # Rung for a caller who then hung up: keep the agent's place in the idle order.
             agent.idle_since = idle_since
         return [AgentChanged(agent.snapshot())]
+
+    def _settle(self, agent: Agent, now: datetime) -> None:
+        connected = any(self.calls[i].state in (WorkState.CONNECTED, WorkState.CALLING_BACK)
+                        for i in agent.work if i in self.calls)
+        state = AgentState.ON_CALL if connected else AgentState.RINGING
+        if agent.state is not state:
+            agent.transition(state, now)
 
     def _after_work(self, agent: Agent, now: datetime) -> None:
         """The agent is free again: apply what they asked for meanwhile, else ready."""
@@ -546,8 +596,8 @@ class ReferenceCallCenter:
         else:
             agent.transition(AgentState.READY, now)
 
-    def _end(self, call: Call, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
-        call.state = CallState.ENDED
+    def _end(self, call: WorkItem, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
+        call.state = WorkState.ENDED
         call.ended_at = now
         call.outcome = outcome
         call.end_reason = reason
@@ -555,7 +605,7 @@ class ReferenceCallCenter:
         self._channels.pop(call.channel_id, None)
         if call.agent_channel_id:
             self._channels.pop(call.agent_channel_id, None)
-        return [CallChanged(call.snapshot())]
+        return [WorkChanged(call.snapshot())]
 
 
 def _describe(target: Target) -> str:

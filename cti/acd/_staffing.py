@@ -1,9 +1,9 @@
 """Agents indexed for routing decisions, kept current as they change instead of rescanned per decision.
 
-Per queue: the ready agents holding its skills (by region, so a regional step looks at one region) and the
-number of logged-in agents serving it (estimated wait). Per site: logged-in and busy counts (site
-balancing). Per extension: who holds it. Each agent's *rank* is its position in ``CallCenter.agents``, the
-order decisions list candidates in.
+Per channel and queue: the agents available for that channel (:meth:`Agent.available_for`) holding the
+queue's skills, by region, so a regional step looks at one region. Per queue: the number of logged-in agents
+serving it (estimated wait). Per site: logged-in and busy counts (site balancing). Per extension: who holds
+it. Each agent's *rank* is its position in ``ContactCenter.agents``, the order decisions list candidates in.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from cti.routing.agents import Agent, AgentState
-from cti.routing.rules import Rules
+from cti.acd._agents import Agent, AgentState
+from cti.acd._rules import Rules
+from cti.acd._work import Channel
 
 __all__ = ["Staffing"]
 
 _BUSY = frozenset({AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP})
 _K = TypeVar("_K")
-Pool = dict[str, Agent]  # agent id -> agent, ready and qualified for one queue in one region
+Pool = dict[str, Agent]  # agent id -> agent, available and qualified for one queue in one region
+_CHANNELS = tuple(Channel)
+_NONE: frozenset[Channel] = frozenset()
 
 
 @dataclass(slots=True)
@@ -28,7 +31,7 @@ class _Entry:
 
     rank: int
     agent: Agent | None = None
-    ready: bool = False
+    ready: frozenset[Channel] = _NONE  # the channels the agent is available for
     serving: bool = False
     present: bool = False
     busy: bool = False
@@ -48,7 +51,7 @@ class Staffing:
 
     def _set_rules(self, rules: Rules) -> None:
         self._rules = rules
-        self._ready: dict[str, dict[str | None, Pool]] = {}
+        self._ready: dict[Channel, dict[str, dict[str | None, Pool]]] = {}
         self._serving: dict[str, int] = {}
         self._present: dict[str | None, int] = {}
         self._busy: dict[str | None, int] = {}
@@ -75,16 +78,22 @@ class Staffing:
     def rank_of(self, agent_id: str) -> int:
         return self._entries[agent_id].rank
 
-    def is_ready(self, agent_id: str) -> bool:
+    def is_ready(self, agent_id: str, channel: Channel) -> bool:
         entry = self._entries.get(agent_id)
-        return entry is not None and entry.ready
+        return entry is not None and channel in entry.ready
+
+    def ready_channels(self, agent_id: str) -> frozenset[Channel]:
+        entry = self._entries.get(agent_id)
+        return _NONE if entry is None else entry.ready
 
     def queues_of(self, agent_id: str) -> tuple[str, ...]:
         return self._entries[agent_id].queues
 
-    def ready_pools(self, queue: str, region: str | None = None, *, any_region: bool = True) -> list[Pool]:
-        """Ready agents qualified for ``queue``: all regions, or only ``region`` when not ``any_region``."""
-        by_region = self._ready.get(queue)
+    def ready_pools(self, channel: Channel, queue: str, region: str | None = None, *,
+                    any_region: bool = True) -> list[Pool]:
+        """Agents available for ``channel`` qualified for ``queue``: all regions, or only ``region`` when not
+        ``any_region``."""
+        by_region = self._ready.get(channel, {}).get(queue)
         if not by_region:
             return []
         if any_region:
@@ -92,9 +101,9 @@ class Staffing:
         pool = by_region.get(region)
         return [pool] if pool else []
 
-    def staffed(self) -> list[str]:
-        """Queues with a ready agent holding their skills."""
-        return list(self._ready)
+    def staffed(self, channel: Channel) -> list[str]:
+        """Queues with an agent available for ``channel`` holding their skills."""
+        return list(self._ready.get(channel, ()))
 
     def serving(self, queue: str) -> int:
         """Logged-in agents with an extension holding the queue's skills, whatever their state."""
@@ -111,27 +120,30 @@ class Staffing:
 
     # -- changes --------------------------------------------------------------------------------------------
     def update(self, agent: Agent) -> bool:
-        """Index the agent as it is now. True when it is ready and may take calls it could not before."""
+        """Index the agent as it is now. True when it is available and may take work it could not before."""
         entry = self._entries.get(agent.agent_id)
         if entry is None:
             entry = self._entries[agent.agent_id] = _Entry(rank=len(self._entries))
         state = agent.state
-        ready = state is AgentState.READY and bool(agent.extension)
+        if state is AgentState.READY or agent.work:
+            ready = frozenset(c for c in _CHANNELS if agent.available_for(c))
+        else:
+            ready = _NONE
         present = state is not AgentState.LOGGED_OUT
         serving = present and bool(agent.extension)
         busy = state in _BUSY
         skills_changed = entry.skills != agent.skills
         queues = self._qualified(agent.skills) if skills_changed else entry.queues
-        widened = ready and (
-            not entry.ready or skills_changed or entry.languages != agent.languages
+        widened = bool(ready) and (
+            not ready <= entry.ready or skills_changed or entry.languages != agent.languages
             or entry.region != agent.region or entry.team != agent.team)
 
-        was_pooled = (entry.queues, entry.region) if entry.ready else None
-        if was_pooled != ((queues, agent.region) if ready else None) or (ready and entry.agent is not agent):
+        was_pooled = (entry.ready, entry.queues, entry.region)
+        if was_pooled != (ready, queues, agent.region) or (ready and entry.agent is not agent):
             if entry.ready:
-                self._unpool(agent.agent_id, entry.queues, entry.region)
+                self._unpool(agent.agent_id, entry.ready, entry.queues, entry.region)
             if ready:
-                self._pool(agent, queues)
+                self._pool(agent, ready, queues)
         old_serving = entry.queues if entry.serving else ()
         new_serving = queues if serving else ()
         if old_serving != new_serving:
@@ -162,19 +174,26 @@ class Staffing:
             entry.skills = dict(agent.skills)
         return widened
 
-    def _pool(self, agent: Agent, queues: tuple[str, ...]) -> None:
-        for queue in queues:
-            self._ready.setdefault(queue, {}).setdefault(agent.region, {})[agent.agent_id] = agent
+    def _pool(self, agent: Agent, channels: frozenset[Channel], queues: tuple[str, ...]) -> None:
+        for channel in channels:
+            by_queue = self._ready.setdefault(channel, {})
+            for queue in queues:
+                by_queue.setdefault(queue, {}).setdefault(agent.region, {})[agent.agent_id] = agent
 
-    def _unpool(self, agent_id: str, queues: tuple[str, ...], region: str | None) -> None:
-        for queue in queues:
-            by_region = self._ready[queue]
-            pool = by_region[region]
-            del pool[agent_id]
-            if not pool:
-                del by_region[region]
-                if not by_region:
-                    del self._ready[queue]
+    def _unpool(self, agent_id: str, channels: frozenset[Channel], queues: tuple[str, ...],
+                region: str | None) -> None:
+        for channel in channels:
+            by_queue = self._ready[channel]
+            for queue in queues:
+                by_region = by_queue[queue]
+                pool = by_region[region]
+                del pool[agent_id]
+                if not pool:
+                    del by_region[region]
+                    if not by_region:
+                        del by_queue[queue]
+            if not by_queue:
+                del self._ready[channel]
 
     def _qualified(self, skills: Mapping[str, int]) -> tuple[str, ...]:
         signature = frozenset(skills.items())

@@ -30,11 +30,12 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cti.acd._errors import CalendarError
+
 __all__ = [
     "CALENDAR_24X7",
     "TIMEZONE_ALIASES",
     "Calendar",
-    "CalendarError",
     "OpeningHours",
     "parse_calendar",
 ]
@@ -55,10 +56,6 @@ _FIELDS = frozenset({"timezone", "hours", "holidays", "special", "always_open"})
 _TIME = re.compile(r"(\d\d):(\d\d)")
 # fromisoformat alone would also take "20261225" or week dates; the rules file promises YYYY-MM-DD.
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
-
-
-class CalendarError(ValueError):
-    """A calendar definition is invalid; the message names the calendar and the offending field."""
 
 
 def _error(calendar: str, where: str, problem: str) -> CalendarError:

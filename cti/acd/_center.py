@@ -1,42 +1,45 @@
-"""The call-center core: agents, live calls, and every decision between them.
+"""The contact-center core: agents, live work items, and every decision between them.
 
 Pure and synchronous: each method takes the current time, updates the in-memory model and returns the
 commands the adapters must carry out. Because nothing here awaits, each method is atomic with respect to
-the event loop: an agent can never receive two offers, and a call is offered to one agent at a time.
+the event loop: an agent is never offered more than their capacity allows (one call at a time), and an item
+is offered to one agent at a time.
 
-Decisions are incremental (:mod:`._dispatch`): only what an event changed is matched, an arriving call
-against the ready agents who may take it, an agent becoming ready against the best call it may take,
+Decisions are incremental (:mod:`._dispatch`): only what an event changed is matched, an arriving item
+against the available agents who may take it, an agent becoming available against the best item it may take,
 both found through indexes; a tick looks only at what is due. The offers are those the full dispatch
-would make; the original implementation stays as the tests' reference (:mod:`._reference`).
+would make; a full-dispatch implementation is kept as the tests' reference (``tests/reference_core.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from cti.calls._dispatch import Dispatcher
-from cti.calls.commands import (
+from cti.acd._agents import Agent, AgentState, Capacity, PendingChange
+from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
+from cti.acd._commands import (
     AgentChanged,
     Announce,
-    CallChanged,
     Command,
     ConfirmCallback,
-    ConnectCall,
+    Connect,
     DialCustomer,
-    HangupChannel,
-    HoldCaller,
-    OfferCall,
-    RejectCall,
+    Hangup,
+    Hold,
+    Offer,
+    Reject,
+    WorkChanged,
 )
-from cti.calls.errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownCall, UnknownQueue
-from cti.calls.model import Call, CallState, EndReason, Outcome
-from cti.routing.agents import Agent, AgentState, PendingChange
-from cti.routing.announce import PROMPT_LANGUAGE, position_announcement
-from cti.routing.engine import Decision, choose_agent, listed, wait_key
-from cti.routing.rules import DEFAULT_RULES, QueueRule, Rules, Target
+from cti.acd._dispatch import Dispatcher
+from cti.acd._eligibility import listed, wait_key
+from cti.acd._errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownQueue, UnknownWork
+from cti.acd._routing import Decision
+from cti.acd._rules import DEFAULT_RULES, QueueRule, Rules, Target
+from cti.acd._strategies import StrategyContext, choose_agent
+from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
 
-__all__ = ["CallCenter"]
+__all__ = ["ContactCenter"]
 
 
 DEFAULT_AHT = 180.0  # seconds of handle time assumed for a queue until it has handled calls
@@ -44,10 +47,10 @@ RETRY_AFTER_SYSTEM_FAULT = timedelta(seconds=1)
 MAX_OVERFLOW_HOPS = 5  # queue -> overflow queue -> ... a chain longer than this is cut (rules may loop)
 
 
-class CallCenter:
+class ContactCenter:
     def __init__(self, rules: Rules = DEFAULT_RULES, *, aging_seconds: float = 60.0) -> None:
         self.agents: dict[str, Agent] = {}
-        self.calls: dict[str, Call] = {}
+        self.calls: dict[str, WorkItem] = {}
         # channel id -> call id, for both the caller's channel and the agent legs we originate.
         self._channels: dict[str, str] = {}
         self._last_assigned: dict[str, str] = {}  # queue -> agent id, for round-robin
@@ -78,7 +81,7 @@ class CallCenter:
                 call.queue, call.queued_at, call.routing.step = rules.default_queue, now, 0
                 call.decisions.append(Decision(now, "requeued", call.queue, call.routing.route, 0,
                                                reason="its queue was removed from the rules"))
-                commands.append(CallChanged(call.snapshot()))
+                commands.append(WorkChanged(call.snapshot()))
         self._router.reindex(rules, self.aging_seconds)
         return [*commands, *self.dispatch(now)]
 
@@ -87,13 +90,15 @@ class CallCenter:
 
     def set_profile(self, agent_id: str, now: datetime, *, skills: dict[str, int] | None = None,
                     languages: Iterable[str] | None = None, region: str | None = None, site: str | None = None,
-                    team: str | None = None) -> list[Command]:
+                    team: str | None = None, capacity: Capacity | None = None) -> list[Command]:
         """Change what routing knows of an agent; the next decision uses it."""
         agent = self.agent(agent_id)
         if skills is not None:
             agent.skills = dict(skills)
         if languages is not None:
             agent.languages = frozenset(languages)
+        if capacity is not None:
+            agent.capacity = capacity
         agent.region, agent.site, agent.team = region, site, team
         self._router.track(agent)
         return [AgentChanged(agent.snapshot()), *self._router.decide(now)]
@@ -108,13 +113,13 @@ class CallCenter:
             agent.name = name
         return agent
 
-    def restore(self, agents: Iterable[Agent], calls: Iterable[Call]) -> None:
+    def restore(self, agents: Iterable[Agent], calls: Iterable[WorkItem]) -> None:
         """Load state saved by a previous controller (the caller resyncs it with Asterisk next)."""
         for agent in agents:
             self.agents[agent.agent_id] = agent
             self._router.track(agent)
         for call in calls:
-            if call.state is CallState.ENDED:
+            if call.state is WorkState.ENDED:
                 continue
             self._router.add_call(call)
             self._channels[call.channel_id] = call.call_id
@@ -128,17 +133,17 @@ class CallCenter:
         except KeyError:
             raise UnknownAgent(agent_id) from None
 
-    def call(self, call_id: str) -> Call:
+    def call(self, call_id: str) -> WorkItem:
         try:
             return self.calls[call_id]
         except KeyError:
-            raise UnknownCall(call_id) from None
+            raise UnknownWork(call_id) from None
 
-    def call_for_channel(self, channel_id: str) -> Call | None:
+    def call_for_channel(self, channel_id: str) -> WorkItem | None:
         call_id = self._channels.get(channel_id)
         return None if call_id is None else self.calls.get(call_id)
 
-    def waiting(self, queue: str | None = None) -> list[Call]:
+    def waiting(self, queue: str | None = None) -> list[WorkItem]:
         """Calls not yet offered, in arrival order (``dispatch`` serves by aged priority, then arrival)."""
         calls = [self.calls[call_id] for call_id in self._router.waiting.call_ids(queue)]
         return sorted(calls, key=lambda c: (c.arrived_at, c.call_id))
@@ -194,7 +199,7 @@ class CallCenter:
         return [AgentChanged(agent.snapshot())]
 
     # -- call events ------------------------------------------------------------------------------------
-    def call_arrived(self, call: Call, now: datetime) -> list[Command]:
+    def call_arrived(self, call: WorkItem, now: datetime) -> list[Command]:
         if call.call_id in self.calls:
             return []
         if call.routing.region is None and call.routing.country in (None, "ID"):
@@ -211,9 +216,9 @@ class CallCenter:
         if rejected:
             return rejected
         self._router.place(call)
-        return [CallChanged(call.snapshot()), *self._router.decide(now)]
+        return [WorkChanged(call.snapshot()), *self._router.decide(now)]
 
-    def _admit(self, call: Call, now: datetime) -> list[Command]:
+    def _admit(self, call: WorkItem, now: datetime) -> list[Command]:
         """Apply queue limits: overflow to another queue, or reject with a message. Empty when queued."""
         for _ in range(MAX_OVERFLOW_HOPS):
             queue = self.queue_rule(call.queue)
@@ -224,7 +229,7 @@ class CallCenter:
                     message = after.message if after is not None else "ss-noservice"
                     call.decisions.append(Decision(now, "closed", queue.name, call.routing.route, 0,
                                                    reason=f"calendar {queue.calendar!r} is closed"))
-                    return [RejectCall(call.call_id, call.channel_id, message),
+                    return [Reject(call.call_id, call.channel_id, message, call.channel),
                             *self._end(call, now, Outcome.REJECTED, EndReason.AFTER_HOURS)]
                 assert after.queue is not None
                 call.decisions.append(Decision(now, "overflowed", after.queue, call.routing.route, 0,
@@ -243,7 +248,7 @@ class CallCenter:
                 return []
             if queue.overflow.action == "message":
                 call.decisions.append(Decision(now, "rejected", queue.name, call.routing.route, 0, reason=reason))
-                return [RejectCall(call.call_id, call.channel_id, queue.overflow.message),
+                return [Reject(call.call_id, call.channel_id, queue.overflow.message, call.channel),
                         *self._end(call, now, Outcome.REJECTED, EndReason.QUEUE_FULL)]
             assert queue.overflow.queue is not None
             call.decisions.append(Decision(now, "overflowed", queue.overflow.queue, call.routing.route, 0,
@@ -275,13 +280,13 @@ class CallCenter:
         for call_id in sorted(self._router.agenda.escalations.pop_due(now), key=self._router.call_rank):
             call = self.calls[call_id]
             if self._escalate(call, now):
-                commands.append(CallChanged(call.snapshot()))
+                commands.append(WorkChanged(call.snapshot()))
                 self._router.place(call)
             self._router.agenda.schedule(call, self.queue_rule(call.queue), now)
         commands += self._router.decide(now)
         return commands + self._announcements(now)
 
-    def position(self, call: Call, now: datetime) -> int:
+    def position(self, call: WorkItem, now: datetime) -> int:
         """1 for the next call its queue will serve; counts only calls waiting in the same queue."""
         key = wait_key(call.routing.priority, call.arrived_at, self.aging_seconds)
         return 1 + self._router.waiting.ahead_of(call.queue, key)
@@ -291,18 +296,18 @@ class CallCenter:
         for call_id in sorted(self._router.agenda.announcements.pop_due(now), key=self._router.call_rank):
             call = self.calls[call_id]
             queue = self.queue_rule(call.queue)
-            if call.state is not CallState.WAITING or queue.announce_seconds <= 0 or not call.caller_present:
+            if call.state is not WorkState.WAITING or queue.announce_seconds <= 0 or not call.caller_present:
                 continue  # scheduled again when it waits again
             last = call.announced_at or call.queued_at or call.arrived_at
             if (now - last).total_seconds() >= queue.announce_seconds:
                 call.announced_at = now
                 position = self.position(call, now)
                 media = position_announcement(position, self.estimated_wait(call.queue, position))
-                commands.append(Announce(call.call_id, call.channel_id, tuple(media), PROMPT_LANGUAGE))
+                commands.append(Announce(call.call_id, call.channel_id, tuple(media), PROMPT_LANGUAGE, call.channel))
             self._router.agenda.schedule_announcement(call, queue)
         return commands
 
-    def _escalate(self, call: Call, now: datetime) -> bool:
+    def _escalate(self, call: WorkItem, now: datetime) -> bool:
         """Move the call to the escalation step its time in the queue calls for; True if anything changed.
 
         A step that overflows moves the call to step 0 of another queue, whose steps are checked in turn.
@@ -329,31 +334,32 @@ class CallCenter:
     def offer_answered(self, agent_channel_id: str, now: datetime) -> list[Command]:
         """The agent picked up. Connect them unless the call moved on meanwhile."""
         call = self.call_for_channel(agent_channel_id)
-        if call is not None and call.state is CallState.CONNECTED and call.agent_channel_id == agent_channel_id:
+        if call is not None and call.state is WorkState.CONNECTED and call.agent_channel_id == agent_channel_id:
             return []  # already connected (resync and StasisStart both reported the answer)
-        if call is None or call.state is not CallState.RINGING or call.agent_channel_id != agent_channel_id:
+        if call is None or call.state is not WorkState.RINGING or call.agent_channel_id != agent_channel_id:
             self._channels.pop(agent_channel_id, None)
-            return [HangupChannel(agent_channel_id)]
+            return [Hangup(agent_channel_id)]
         assert call.agent_id is not None
         agent = self.agent(call.agent_id)
-        agent.transition(AgentState.ON_CALL, now)
-        agent.call_id = call.call_id
+        if agent.state is not AgentState.ON_CALL:  # an agent already in a chat stays on it
+            agent.transition(AgentState.ON_CALL, now)
+        agent.work.setdefault(call.call_id, call.channel)
         self._router.track(agent)
         if call.callback:
             return self._call_customer_back(call, agent_channel_id, now)
-        call.state = CallState.CONNECTED
+        call.state = WorkState.CONNECTED
         call.answered_at = call.answered_at or now  # a transferred call was answered by its first agent
         return [
-            ConnectCall(call.call_id, call.channel_id, agent_channel_id, call.queue),
-            CallChanged(call.snapshot()),
+            Connect(call.call_id, call.channel_id, agent_channel_id, call.queue, call.channel),
+            WorkChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
 
-    def _call_customer_back(self, call: Call, agent_channel_id: str, now: datetime) -> list[Command]:
+    def _call_customer_back(self, call: WorkItem, agent_channel_id: str, now: datetime) -> list[Command]:
         # The agent is on the line first (so the customer never waits for nobody); now ring the customer.
         old_caller_leg = call.channel_id
         self._channels.pop(old_caller_leg, None)  # its hang-up (if still pending) no longer concerns the call
-        call.state = CallState.CALLING_BACK
+        call.state = WorkState.CALLING_BACK
         call.channel_id = f"{call.call_id}-c{call.offers}"
         self._channels[call.channel_id] = call.call_id
         call.decisions.append(Decision(now, "calling_back", call.queue, call.routing.route, call.routing.step,
@@ -361,8 +367,9 @@ class CallCenter:
                                        winner=call.agent_id))
         agent = self.agent(call.agent_id or "")
         return [
-            DialCustomer(call.call_id, call.channel_id, call.caller_number, call.service_number, agent_channel_id),
-            CallChanged(call.snapshot()),
+            DialCustomer(call.call_id, call.channel_id, call.caller_number, call.service_number, agent_channel_id,
+                         call.channel),
+            WorkChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
 
@@ -376,24 +383,24 @@ class CallCenter:
         transfer sends the call to the queue like any unanswered offer, for whoever may take it next.
         """
         call = self.call(call_id)
-        if call.state is not CallState.CONNECTED or call.agent_id != agent_id or call.callback:
+        if call.state is not WorkState.CONNECTED or call.agent_id != agent_id or call.callback:
             raise InvalidTransition(f"call {call_id} is not a connected call of agent {agent_id}")
         if (queue is None) == (to_agent is None):
             raise InvalidTransition("a transfer goes to a queue or to an agent, one of the two")
         target = None
         if to_agent is not None:
             target = self.agent(to_agent)
-            if to_agent == agent_id or target.state is not AgentState.READY or target.extension is None:
+            if to_agent == agent_id or not target.available_for(call.channel):
                 raise InvalidTransition(f"agent {to_agent} is not ready to take a transfer")
         elif queue not in self.rules.queues:
             raise UnknownQueue(queue or "")
         old_leg = call.agent_channel_id
         assert old_leg is not None
         self._channels.pop(old_leg, None)  # its hang-up is ours, not the end of the call
-        commands: list[Command] = [HangupChannel(old_leg, call.call_id), HoldCaller(call.call_id, call.channel_id,
-                                                                                    queue or call.queue)]
+        commands: list[Command] = [Hangup(old_leg, call.call_id, call.channel),
+                                   Hold(call.call_id, call.channel_id, queue or call.queue, call.channel)]
         commands += self._release_agent(call, now, handled=True)
-        call.state = CallState.WAITING
+        call.state = WorkState.WAITING
         call.agent_id = call.agent_extension = call.agent_channel_id = None
         if queue is not None and queue != call.queue:
             call.queue, call.routing.step = queue, 0
@@ -410,12 +417,12 @@ class CallCenter:
             self._router.place(call)
             return [*commands, *offered, *self._router.decide(now)]
         self._router.place(call)
-        return [*commands, CallChanged(call.snapshot()), *self._router.decide(now)]
+        return [*commands, WorkChanged(call.snapshot()), *self._router.decide(now)]
 
     def dtmf_received(self, channel_id: str, digit: str, now: datetime) -> list[Command]:
         """A caller pressed a key. While waiting, the queue's callback key asks to be called back."""
         call = self.call_for_channel(channel_id)
-        if call is None or channel_id != call.channel_id or call.callback or call.state is not CallState.WAITING:
+        if call is None or channel_id != call.channel_id or call.callback or call.state is not WorkState.WAITING:
             return []
         queue = self.queue_rule(call.queue)
         if queue.callback_key is None or digit != queue.callback_key:
@@ -425,21 +432,22 @@ class CallCenter:
         call.callback = True
         call.decisions.append(Decision(now, "callback_requested", call.queue, call.routing.route, call.routing.step,
                                        reason=f"pressed {digit}: keeps position {self.position(call, now)}"))
-        return [ConfirmCallback(call.call_id, channel_id, queue.callback_message), CallChanged(call.snapshot())]
+        return [ConfirmCallback(call.call_id, channel_id, queue.callback_message, call.channel),
+                WorkChanged(call.snapshot())]
 
     def customer_answered(self, customer_channel_id: str, now: datetime) -> list[Command]:
         """The customer we called back picked up: connect them to the waiting agent."""
         call = self.call_for_channel(customer_channel_id)
-        if call is not None and call.state is CallState.CONNECTED and call.channel_id == customer_channel_id:
+        if call is not None and call.state is WorkState.CONNECTED and call.channel_id == customer_channel_id:
             return []  # already connected: a repeated report changes nothing
-        if call is None or call.state is not CallState.CALLING_BACK or call.channel_id != customer_channel_id:
+        if call is None or call.state is not WorkState.CALLING_BACK or call.channel_id != customer_channel_id:
             self._channels.pop(customer_channel_id, None)
-            return [HangupChannel(customer_channel_id)]
+            return [Hangup(customer_channel_id)]
         assert call.agent_channel_id is not None
-        call.state = CallState.CONNECTED
+        call.state = WorkState.CONNECTED
         call.answered_at = now
-        return [ConnectCall(call.call_id, customer_channel_id, call.agent_channel_id, call.queue),
-                CallChanged(call.snapshot())]
+        return [Connect(call.call_id, customer_channel_id, call.agent_channel_id, call.queue, call.channel),
+                WorkChanged(call.snapshot())]
 
     def channel_gone(
         self, channel_id: str, now: datetime, *, offer_failure: str | None = None, system_fault: bool = False
@@ -461,37 +469,45 @@ class CallCenter:
             return self._agent_leg_gone(call, now, offer_failure, system_fault)
         return []
 
-    def _caller_gone(self, call: Call, now: datetime) -> list[Command]:
+    def _caller_gone(self, call: WorkItem, now: datetime) -> list[Command]:
         commands: list[Command] = []
-        if call.callback and call.state in (CallState.WAITING, CallState.RINGING):
+        if call.callback and call.state in (WorkState.WAITING, WorkState.RINGING):
             call.caller_present = False  # hung up as agreed: the call keeps its place in the queue
             self._router.place(call)  # no more announcements
-            return [CallChanged(call.snapshot())]
-        if call.state is CallState.CALLING_BACK:
+            return [WorkChanged(call.snapshot())]
+        if call.state is WorkState.CALLING_BACK:
             # The customer did not answer our callback (or hung up while it rang).
-            commands.append(HangupChannel(call.agent_channel_id or "", call.call_id))
+            commands.append(Hangup(call.agent_channel_id or "", call.call_id, call.channel))
             commands += self._release_agent(call, now, handled=False)
             commands += self._end(call, now, Outcome.FAILED, EndReason.CALLBACK_NO_ANSWER)
             return commands + self._router.decide(now)
-        if call.state is CallState.CONNECTED:
+        if call.state is WorkState.CONNECTED:
             outcome = Outcome.ANSWERED
         else:
             outcome = Outcome.ABANDONED
-        if call.agent_channel_id and call.state in (CallState.RINGING, CallState.CONNECTED):
-            commands.append(HangupChannel(call.agent_channel_id, call.call_id))
-        commands += self._release_agent(call, now, handled=call.state is CallState.CONNECTED)
+        if call.agent_channel_id and call.state in (WorkState.RINGING, WorkState.CONNECTED):
+            commands.append(Hangup(call.agent_channel_id, call.call_id, call.channel))
+        commands += self._release_agent(call, now, handled=call.state is WorkState.CONNECTED)
         commands += self._end(call, now, outcome, EndReason.CALLER_HANGUP)
         return commands + self._router.decide(now)
 
-    def _agent_leg_gone(self, call: Call, now: datetime, offer_failure: str | None,
+    def _agent_leg_gone(self, call: WorkItem, now: datetime, offer_failure: str | None,
                         system_fault: bool = False) -> list[Command]:
-        if call.state is CallState.RINGING:
+        if call.state is WorkState.RINGING:
             # Ring-no-answer, busy or unreachable: the agent is made not-ready so the next caller does
             # not ring an empty desk; the call goes back to the head of its queue.
             assert call.agent_id is not None
             agent = self.agent(call.agent_id)
             commands: list[Command] = []
-            if agent.call_id == call.call_id:
+            held = agent.work.pop(call.call_id, None) is not None
+            if held and agent.work:
+                # The agent holds other items (chats): what the failure asks for applies once they end.
+                if offer_failure is not None and (agent.pending is None
+                                                  or agent.pending.state is not AgentState.LOGGED_OUT):
+                    agent.pending = PendingChange(AgentState.NOT_READY, offer_failure)
+                self._settle(agent, now)
+                commands.append(AgentChanged(agent.snapshot()))
+            elif held:
                 pending, agent.pending = agent.pending, None
                 if pending is not None and pending.state is AgentState.LOGGED_OUT:
                     agent.transition(AgentState.LOGGED_OUT, now)
@@ -509,13 +525,13 @@ class CallCenter:
                 # Not the agent's fault (Asterisk refused, the caller's leg vanished): offering again at once
                 # would fail the same way in a tight loop. The tick offers it again a moment later.
                 call.not_before = now + RETRY_AFTER_SYSTEM_FAULT
-            call.state = CallState.WAITING
+            call.state = WorkState.WAITING
             call.agent_id = call.agent_extension = call.agent_channel_id = None
             self._router.place(call)
-            return [*commands, CallChanged(call.snapshot()), *self._router.decide(now)]
-        if call.state in (CallState.CONNECTED, CallState.CALLING_BACK):
-            connected = call.state is CallState.CONNECTED
-            commands = [HangupChannel(call.channel_id, call.call_id)]
+            return [*commands, WorkChanged(call.snapshot()), *self._router.decide(now)]
+        if call.state in (WorkState.CONNECTED, WorkState.CALLING_BACK):
+            connected = call.state is WorkState.CONNECTED
+            commands = [Hangup(call.channel_id, call.call_id, call.channel)]
             commands += self._release_agent(call, now, handled=connected)
             commands += self._end(call, now, Outcome.ANSWERED if connected else Outcome.FAILED,
                                   EndReason.AGENT_HANGUP)
@@ -525,24 +541,77 @@ class CallCenter:
     def bridge_failed(self, call_id: str, now: datetime) -> list[Command]:
         """Asterisk would not bridge the answered call (a leg vanished meanwhile): it never connected."""
         call = self.calls.get(call_id)
-        if call is None or call.state is not CallState.CONNECTED:
+        if call is None or call.state is not WorkState.CONNECTED:
             return []
-        commands: list[Command] = [HangupChannel(call.channel_id, call.call_id)]
+        commands: list[Command] = [Hangup(call.channel_id, call.call_id, call.channel)]
         if call.agent_channel_id:
-            commands.append(HangupChannel(call.agent_channel_id, call.call_id))
+            commands.append(Hangup(call.agent_channel_id, call.call_id, call.channel))
         commands += self._release_agent(call, now, handled=False)
         commands += self._end(call, now, Outcome.FAILED, EndReason.BRIDGE_FAILED)
         return commands + self._router.decide(now)
 
-    def call_lost(self, call_id: str, now: datetime) -> list[Command]:
-        """The caller's channel no longer exists in Asterisk (found on resync)."""
+    def link_customer(self, call_id: str, customer_id: str) -> list[Command]:
+        """Who the customer is became known (an agent created their record, the pop found them by number)."""
         call = self.call(call_id)
-        outcome = Outcome.ANSWERED if call.state is CallState.CONNECTED else Outcome.FAILED
+        if call.customer_id == customer_id:
+            return []
+        call.customer_id = customer_id
+        return [WorkChanged(call.snapshot())]
+
+    def reconcile(self, present: Mapping[str, bool], now: datetime, *,
+                  lost_at: datetime | None = None) -> list[Command]:
+        """The adapter lost sight of its legs for a while (a reconnect, a restart): bring every live item in line
+        with the legs that exist now, then decide once.
+
+        ``present`` holds every leg that exists now and whether it is answered. An item whose customer vanished
+        meanwhile is lost; an agent leg that vanished frees its agent; one answered meanwhile is connected. What
+        ended while out of sight ended when sight was lost (``lost_at``), not now, so talk time is not counted
+        across the outage. No offer is made before every item is reconciled: an offer creates a leg ``present``
+        cannot know, which a later step would take for a vanished one and free its agent for yet another offer.
+        """
         commands: list[Command] = []
-        if call.agent_channel_id and call.state in (CallState.RINGING, CallState.CONNECTED, CallState.CALLING_BACK):
-            commands.append(HangupChannel(call.agent_channel_id, call.call_id))
+        self._router.paused = True
+        try:
+            for call in list(self.calls.values()):
+                if call.call_id not in self.calls:
+                    continue
+                when = self._lost_since(call, now, lost_at)
+                if call.callback and not call.caller_present and call.state in (WorkState.WAITING, WorkState.RINGING):
+                    pass  # the caller hung up on purpose and waits for our callback: no leg to find
+                elif call.channel_id not in present:
+                    commands += self.call_lost(call.call_id, when)
+                    continue
+                leg = call.agent_channel_id
+                if leg is None:
+                    continue
+                if leg not in present:
+                    commands += self.channel_gone(leg, when)
+                elif call.state is WorkState.RINGING and present[leg]:
+                    commands += self.offer_answered(leg, now)
+        finally:
+            self._router.paused = False
+        return commands + self.dispatch(now)
+
+    def _lost_since(self, call: WorkItem, now: datetime, lost_at: datetime | None) -> datetime:
+        """When a leg that vanished out of sight went: when sight was lost, never before what is known to have
+        happened since (the answer, the agent's last change), never after now."""
+        if lost_at is None:
+            return now
+        floor = max(lost_at, call.answered_at or call.arrived_at)
+        agent = self.agents.get(call.agent_id) if call.agent_id else None
+        if agent is not None and agent.state_since is not None:
+            floor = max(floor, agent.state_since)
+        return min(now, floor)
+
+    def call_lost(self, call_id: str, now: datetime) -> list[Command]:
+        """The caller's leg no longer exists (found on resync)."""
+        call = self.call(call_id)
+        outcome = Outcome.ANSWERED if call.state is WorkState.CONNECTED else Outcome.FAILED
+        commands: list[Command] = []
+        if call.agent_channel_id and call.state in (WorkState.RINGING, WorkState.CONNECTED, WorkState.CALLING_BACK):
+            commands.append(Hangup(call.agent_channel_id, call.call_id, call.channel))
         self._channels.pop(call.channel_id, None)
-        commands += self._release_agent(call, now, handled=call.state is CallState.CONNECTED)
+        commands += self._release_agent(call, now, handled=call.state is WorkState.CONNECTED)
         commands += self._end(call, now, outcome, EndReason.CHANNEL_LOST)
         return commands + self._router.decide(now)
 
@@ -555,13 +624,14 @@ class CallCenter:
         """
         return self._router.dispatch(now)
 
-    def _offer(self, call: Call, queue: QueueRule, target: Target, candidates: list[Agent],
+    def _offer(self, call: WorkItem, queue: QueueRule, target: Target, candidates: list[Agent],
                now: datetime) -> list[Command]:
         loads = self._router.staff.site_loads() if queue.balance_sites else None
-        agent = choose_agent(queue, candidates, now, self._last_assigned.get(queue.name), loads)
+        agent = choose_agent(queue.strategy, candidates,
+                             StrategyContext(now, queue.skills, self._last_assigned.get(queue.name)), site_load=loads)
         if agent is None:
             return []
-        assert agent.extension is not None
+        assert agent.extension is not None or call.channel is not Channel.VOICE
         self._last_assigned[queue.name] = agent.agent_id
         ids, count = listed(candidates)
         call.decisions.append(Decision(
@@ -570,26 +640,28 @@ class CallCenter:
             strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count))
         call.offers += 1
         call.not_before = None
-        call.state = CallState.RINGING
+        call.state = WorkState.RINGING
         call.offered_at = call.offered_at or now
         call.agent_id = agent.agent_id
         call.agent_extension = agent.extension
         call.agent_channel_id = f"{call.call_id}-a{call.offers}"
         self._channels[call.agent_channel_id] = call.call_id
-        agent.transition(AgentState.RINGING, now)
-        agent.call_id = call.call_id
+        if agent.state is AgentState.READY:  # an agent offered one more chat keeps their state
+            agent.transition(AgentState.RINGING, now)
+        agent.work[call.call_id] = call.channel
         return [
-            OfferCall(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id,
-                      call.channel_id if call.caller_present else None, call.caller_number, call.caller_name),
-            CallChanged(call.snapshot()),
+            Offer(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id,
+                  call.channel_id if call.caller_present else None, call.caller_number, call.caller_name,
+                  call.channel),
+            WorkChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
 
-    def _release_agent(self, call: Call, now: datetime, *, handled: bool) -> list[Command]:
+    def _release_agent(self, call: WorkItem, now: datetime, *, handled: bool) -> list[Command]:
         if call.agent_id is None:
             return []
         agent = self.agents.get(call.agent_id)
-        if agent is None or agent.call_id != call.call_id:
+        if agent is None or call.call_id not in agent.work:
             return []
         idle_since = agent.idle_since
         wrap_up = self.queue_rule(call.queue).wrap_up_seconds if handled else 0
@@ -599,6 +671,10 @@ class CallCenter:
             talk = call.talk_seconds or ((now - call.answered_at).total_seconds() if call.answered_at else 0.0)
             previous = self._aht.get(call.queue, DEFAULT_AHT)
             self._aht[call.queue] = 0.8 * previous + 0.2 * (talk + wrap_up)
+        del agent.work[call.call_id]
+        if agent.work:  # other chats go on: after-call work starts when the last one ends
+            self._settle(agent, now)
+            return [AgentChanged(agent.snapshot())]
         if wrap_up > 0 and agent.pending is None:
             agent.transition(AgentState.WRAP_UP, now)
             agent.wrap_up_until = now + timedelta(seconds=wrap_up)
@@ -609,6 +685,15 @@ class CallCenter:
             # Rung for a caller who then hung up: keep the agent's place in the idle order.
             agent.idle_since = idle_since
         return [AgentChanged(agent.snapshot())]
+
+    def _settle(self, agent: Agent, now: datetime) -> None:
+        """An agent who still holds work after one item left: on call if any is connected, else ringing."""
+        connected = any(self.calls[i].state in (WorkState.CONNECTED, WorkState.CALLING_BACK)
+                        for i in agent.work if i in self.calls)
+        state = AgentState.ON_CALL if connected else AgentState.RINGING
+        if agent.state is not state:
+            agent.transition(state, now)
+        self._router.track(agent)
 
     def _after_work(self, agent: Agent, now: datetime) -> None:
         """The agent is free again: apply what they asked for meanwhile, else ready."""
@@ -621,8 +706,8 @@ class CallCenter:
             agent.transition(AgentState.READY, now)
         self._router.track(agent)
 
-    def _end(self, call: Call, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
-        call.state = CallState.ENDED
+    def _end(self, call: WorkItem, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
+        call.state = WorkState.ENDED
         call.ended_at = now
         call.outcome = outcome
         call.end_reason = reason
@@ -630,7 +715,7 @@ class CallCenter:
         self._channels.pop(call.channel_id, None)
         if call.agent_channel_id:
             self._channels.pop(call.agent_channel_id, None)
-        return [CallChanged(call.snapshot())]
+        return [WorkChanged(call.snapshot())]
 
 
 def _describe(target: Target) -> str:

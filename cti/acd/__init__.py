@@ -1,0 +1,126 @@
+"""The automatic contact distributor: agents, work items and every decision between them. Pure: no I/O,
+no clock (every method takes the time).
+
+- **Agents** (:class:`Agent`): a state machine (logged out, ready, not ready, ringing, on call, wrap-up),
+  skills and levels, languages, region, site, team, and a :class:`Capacity` per :class:`Channel`.
+- **Work items** (:class:`WorkItem`): a voice call today, a chat next, each with its channel, routing
+  attributes (:class:`Routing`) and the :class:`Decision` records of why it went where it went.
+- **Rules** (:class:`Rules`, from YAML): routes to queues, escalation targets, overflow, business-hours
+  calendars; the queue's **strategy** chooses among eligible agents (a registry: :func:`strategy`).
+- **The core** (:class:`ContactCenter`): each method applies one event or request and returns the commands
+  the adapters carry out (:data:`Action`) and the changes everyone keeps a picture from (:data:`Change`).
+  Every refusal is an :class:`AcdError`.
+
+See docs/routing.md for the rules file and docs/architecture.md for where this sits.
+"""
+
+from cti.acd._agents import Agent, AgentState, Capacity, PendingChange
+from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
+from cti.acd._calendar import CALENDAR_24X7, TIMEZONE_ALIASES, Calendar, OpeningHours, parse_calendar
+from cti.acd._center import ContactCenter
+from cti.acd._commands import (
+    Action,
+    AgentChanged,
+    Announce,
+    Change,
+    Command,
+    ConfirmCallback,
+    Connect,
+    DialCustomer,
+    Hangup,
+    Hold,
+    Offer,
+    Reject,
+    WorkChanged,
+)
+from cti.acd._eligibility import WaitKey, eligible, qualified, site_loads, wait_key, wait_order
+from cti.acd._errors import (
+    AcdError,
+    CalendarError,
+    ExtensionInUse,
+    InvalidTransition,
+    RulesError,
+    UnknownAgent,
+    UnknownQueue,
+    UnknownWork,
+)
+from cti.acd._routing import Decision, Routing
+from cti.acd._rules import (
+    ATTRIBUTES,
+    DEFAULT_RULES,
+    Overflow,
+    QueueRule,
+    Route,
+    Rules,
+    Target,
+    load_rules_file,
+    parse_rules,
+    rules_for_service_numbers,
+)
+from cti.acd._strategies import STRATEGIES, Strategy, StrategyContext, choose_agent, longest_idle, strategy
+from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
+
+__all__ = [
+    "ATTRIBUTES",
+    "CALENDAR_24X7",
+    "DEFAULT_RULES",
+    "PROMPT_LANGUAGE",
+    "STRATEGIES",
+    "TIMEZONE_ALIASES",
+    "AcdError",
+    "Action",
+    "Agent",
+    "AgentChanged",
+    "AgentState",
+    "Announce",
+    "Calendar",
+    "CalendarError",
+    "Capacity",
+    "Change",
+    "Channel",
+    "Command",
+    "ConfirmCallback",
+    "Connect",
+    "ContactCenter",
+    "Decision",
+    "DialCustomer",
+    "EndReason",
+    "ExtensionInUse",
+    "Hangup",
+    "Hold",
+    "InvalidTransition",
+    "Offer",
+    "OpeningHours",
+    "Outcome",
+    "Overflow",
+    "PendingChange",
+    "QueueRule",
+    "Reject",
+    "Route",
+    "Routing",
+    "Rules",
+    "RulesError",
+    "Strategy",
+    "StrategyContext",
+    "Target",
+    "UnknownAgent",
+    "UnknownQueue",
+    "UnknownWork",
+    "WaitKey",
+    "WorkChanged",
+    "WorkItem",
+    "WorkState",
+    "choose_agent",
+    "eligible",
+    "load_rules_file",
+    "longest_idle",
+    "parse_calendar",
+    "parse_rules",
+    "position_announcement",
+    "qualified",
+    "rules_for_service_numbers",
+    "site_loads",
+    "strategy",
+    "wait_key",
+    "wait_order",
+]

@@ -1,0 +1,137 @@
+"""What the distributor asks the adapters to do, and the changes it tells everyone of. Plain data.
+
+*Actions* (offer, connect, hang up, hold, reject, confirm a callback, dial the customer, announce) are carried
+out by the adapter of the item's channel; *changes* (:class:`AgentChanged`, :class:`WorkChanged`) keep the
+live store, the database, the desktops and the dashboards true. The order of a list of commands is the order
+the core made its decisions in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cti.acd._agents import Agent
+from cti.acd._work import Channel, WorkItem
+
+__all__ = [
+    "Action",
+    "AgentChanged",
+    "Announce",
+    "Change",
+    "Command",
+    "ConfirmCallback",
+    "Connect",
+    "DialCustomer",
+    "Hangup",
+    "Hold",
+    "Offer",
+    "Reject",
+    "WorkChanged",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """Offer the item to the agent (ring their phone); their answer comes back as ``agent_channel_id``."""
+
+    call_id: str
+    agent_id: str
+    extension: str | None  # the phone to ring (voice); None on channels that reach the desktop
+    agent_channel_id: str
+    caller_channel_id: str | None  # None for a callback: the caller is not on the line
+    caller_number: str
+    caller_name: str | None
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """Join the customer with the agent who answered (a bridge, on voice)."""
+
+    call_id: str
+    caller_channel_id: str
+    agent_channel_id: str
+    queue: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """End one leg (the customer's or an agent's)."""
+
+    channel_id: str
+    call_id: str | None = None
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Put a customer who was talking to an agent back on hold in ``queue`` (a transfer): out of the call's
+    bridge, into the queue's holding bridge, until the next agent answers."""
+
+    call_id: str
+    channel_id: str
+    queue: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Tell the customer why the item cannot be taken (a prompt), then end it."""
+
+    call_id: str
+    channel_id: str
+    message: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmCallback:
+    """Tell the caller they will be called back (a prompt), then hang up; the call keeps its place."""
+
+    call_id: str
+    channel_id: str
+    message: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class DialCustomer:
+    """Call the customer back (their answer enters Stasis as ``customer_channel_id``); the agent waits."""
+
+    call_id: str
+    customer_channel_id: str
+    number: str
+    service_number: str
+    agent_channel_id: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """Play a waiting caller their position and estimated wait (``media`` are ARI media URIs)."""
+
+    call_id: str
+    channel_id: str
+    media: tuple[str, ...]
+    language: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChanged:
+    agent: Agent
+
+
+@dataclass(frozen=True, slots=True)
+class WorkChanged:
+    """An item's state moved; ``item.state`` is ``ENDED`` once it has its outcome."""
+
+    item: WorkItem
+
+
+Action = Offer | Connect | Hangup | Hold | Reject | ConfirmCallback | DialCustomer | Announce
+"""Carried out by the adapter of the item's channel (``action.channel``)."""
+Change = AgentChanged | WorkChanged
+"""Told to everyone who keeps a picture of the contact center."""
+Command = Action | Change
