@@ -10,9 +10,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from cti.crm.records import CustomerFields, NewContact
+from cti.persistence import InteractionRepository
+from cti.records import InteractionRecord
 from cti.screenpop.service import customer_frame
 from cti.scripting import AnswerError
-from cti.storage import InteractionRecord
 from cti.web.auth import principal, require_agent_access
 from cti.web.bodies import read_json
 from cti.web.keys import CONTROLLER, CRM, DATABASE, HUB, SCREENPOP, SETTINGS
@@ -156,8 +157,8 @@ async def dispositions(request: web.Request) -> web.Response:
 async def wrap_up(request: web.Request) -> web.Response:
     user = principal(request)
     call_id = request.match_info["call_id"]
-    db = request.app[DATABASE]
-    record = await db.get_interaction(call_id)
+    interactions = InteractionRepository(request.app[DATABASE])
+    record = await interactions.get(call_id)
     if record is None or (user.role == "agent" and user.agent_id not in _handled_by(record)):
         raise web.HTTPNotFound(reason=f"no interaction {call_id!r} of yours")
     # Whose after-call work this is: the agent asking, or for a supervisor the call's last agent.
@@ -166,7 +167,7 @@ async def wrap_up(request: web.Request) -> web.Response:
     if body.disposition not in request.app[SETTINGS].dispositions:
         raise web.HTTPUnprocessableEntity(reason=f"unknown disposition {body.disposition!r}")
     now = request.app[CONTROLLER].clock()
-    saved = await db.save_wrap_up(
+    saved = await interactions.save_wrap_up(
         call_id, at=now, disposition=body.disposition, notes=body.notes, script_answers=body.script_answers,
         crosssell=body.crosssell.model_dump(), follow_up=None if body.follow_up is None else {
             "due": body.follow_up.due.isoformat(), "task": body.follow_up.task})

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from cti.calls import Call, CallState
+from cti.records import InteractionRecord, UserRecord
 from cti.routing import Agent
-from cti.storage import InteractionRecord, UserRecord
 
 __all__ = ["agent_view", "call_view", "interaction_view", "user_view"]
 
