@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -43,7 +44,7 @@ from cti.crm import (
     phone_variants,
     plan_import,
 )
-from cti.types import utc_now
+from cti.types import Language, utc_now
 
 from . import _customer_bulk, _customer_rows
 from ._database import Database
@@ -201,10 +202,18 @@ class CustomerRepository:
                 raise
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
-    async def create_blank_customer(self, caller_number: str) -> CustomerRecord:
-        """The record an agent fills in for an unknown caller: their number, and the region and country
-        the number tells (fixed lines only have a region)."""
-        return await self.create_customer(fields_for_caller(caller_number, default_country=self._country))
+    async def create_blank_customer(self, caller_number: str | None, *, name: str = "", email: str | None = None,
+                                    language: Language = "id") -> CustomerRecord:
+        """The record an agent fills in for an unknown caller: their number, and the region and country the
+        number tells (fixed lines only have a region), with the name, email and language already known.
+
+        Everything is checked before anything is written, and the customer is created whole, in one
+        transaction: a refused value leaves no half-made record behind.
+        """
+        fields = CustomerFields()
+        if caller_number:
+            fields = fields_for_caller(caller_number, default_country=self._country)
+        return await self.create_customer(replace(fields, name=name, email=email, language=language))
 
     async def update_customer(self, customer_id: str, fields: CustomerFields) -> CustomerRecord:
         """Replace the customer's editable fields and phone list with ``fields`` (see ``CustomerRecord.fields``)."""

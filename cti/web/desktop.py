@@ -9,7 +9,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from cti.crm.records import CustomerFields, NewContact
+from cti.crm.records import NewContact
 from cti.persistence import InteractionRepository
 from cti.records import InteractionRecord
 from cti.screenpop.service import customer_frame
@@ -86,7 +86,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/dispositions": {"get": operation("Disposition codes the wrap-up accepts", roles="any authenticated user")},
     "/api/customers": {"post": operation(
         "Create a customer record (an unknown caller), linked to the live call if named",
-        roles="agent, supervisor, admin", body="CustomerCreate", ok=201, errors=(404,))},
+        roles="agent, supervisor, admin", body="CustomerCreate", ok=201, errors=(404, 409))},
     "/api/customers/{customer_id}": {"get": operation(
         "A customer's record as the screen pop shows it", roles="agent, supervisor, admin",
         params=[path_param("customer_id")], errors=(404,))},
@@ -200,13 +200,10 @@ async def create_customer(request: web.Request) -> web.Response:
         call = controller.core.call(body.call_id)
         if user.role == "agent" and call.agent_id != user.agent_id:
             raise web.HTTPNotFound(reason=f"no call {body.call_id!r} of yours")
-    crm = request.app[CRM]
     number = body.phone or (call.caller_number if call is not None else None)
-    customer = await crm.create_blank_customer(number) if number else await crm.create_customer(CustomerFields())
-    fields = customer.fields()
-    fields = CustomerFields(name=body.name, phones=fields.phones, email=body.email, address=fields.address,
-                            city=fields.city, region=fields.region, country=fields.country, language=body.language)
-    customer = await crm.update_customer(customer.customer_id, fields)
+    # One transaction, checked first: a refused value (422) leaves no blank record behind.
+    customer = await request.app[CRM].create_blank_customer(number, name=body.name, email=body.email,
+                                                            language=body.language)
     if call is not None:
         call.customer_id = customer.customer_id
     request.app[SCREENPOP].customer_changed(customer.customer_id)

@@ -31,6 +31,7 @@ from cti.crm import (
     OwnedProduct,
     ProductRecord,
 )
+from cti.errors import InvalidInput
 from cti.persistence import CustomerRepository, Database, InteractionRepository, StorageConflict, StorageError
 from cti.persistence._database import alembic_config
 from cti.records import InteractionRecord
@@ -282,6 +283,20 @@ async def test_unknown_caller_gets_a_blank_record_to_fill_in(store: CustomerRepo
         "10000110", ("+6281390001234",), None, "ID")
     nobody = await store.create_blank_customer("anonymous")
     assert (nobody.customer_id, nobody.phones) == ("10000111", ())
+
+
+async def test_a_blank_record_is_created_whole_or_not_at_all(store: CustomerRepository) -> None:
+    filled = await store.create_blank_customer("(022) 555-9876", name=" Asep  Suryana ", email="Asep@Example.COM",
+                                               language="en")
+    assert (filled.name, filled.phones, filled.email, filled.region, filled.language, filled.created_at) == (
+        "Asep Suryana", ("+62225559876",), "asep@example.com", "bandung", "en", LATER)
+    # An invalid value is the caller's to fix (not a database failure), and leaves nothing behind.
+    with pytest.raises(CrmInputError) as refused:
+        await store.create_blank_customer("0813 9000 1234", name="Rina", email="rina@")
+    assert isinstance(refused.value, InvalidInput) and not isinstance(refused.value, StorageError)
+    assert [(p.field, p.reason) for p in refused.value.problems] == [("email", "not an email address: 'rina@'")]
+    assert await store.customer_by_phone("0813 9000 1234") is None
+    assert await store.search_customers("Rina") == []
 
 
 async def test_writes_refuse_bad_input_and_taken_phones(store: CustomerRepository) -> None:
