@@ -75,9 +75,9 @@ from bench._harness import (  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
 from cti.asterisk.provision import CONF_DIRS  # noqa: E402
 from cti.controller import CallController  # noqa: E402
+from cti.persistence import Database, InteractionRepository  # noqa: E402
 from cti.settings import Settings  # noqa: E402
 from cti.sim.sipp import SCENARIOS, free_udp_port, sipp_binary  # noqa: E402
-from cti.storage import Database  # noqa: E402
 from cti.web import CONTROLLER, DATABASE  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
@@ -636,7 +636,8 @@ class Bench:
 
     async def _cti_books(self, prefix: str, before: Counter[str]) -> dict[str, Any]:
         await self.controller.drain()
-        records = [r for r in await self.db.list_interactions(limit=100_000) if r.caller_number.startswith(prefix)]
+        records = [r for r in await InteractionRepository(self.db).list(limit=100_000)
+                   if r.caller_number.startswith(prefix)]
         stats = Counter(self.controller.stats)
         stats.subtract(before)
         answered = [r for r in records if r.outcome == "answered" and r.answered_at is not None]

@@ -91,12 +91,13 @@ from bench._harness import (  # noqa: E402
 from cti.acd import Command, Offer, WorkItem  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
 from cti.controller import CallController  # noqa: E402
-from cti.crm._validate import normalize_phone  # noqa: E402
-from cti.crm.seed import generate, load  # noqa: E402
+from cti.crm import normalize_phone  # noqa: E402
+from cti.persistence import CustomerRepository, InteractionRepository  # noqa: E402
 from cti.screenpop import crosssell  # noqa: E402
 from cti.screenpop import service as screenpop_service  # noqa: E402
 from cti.screenpop.service import ScreenPop  # noqa: E402
 from cti.settings import Settings  # noqa: E402
+from cti.sim.crm_seed import generate  # noqa: E402
 from cti.sim.sipp import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
 from cti.web import CONTROLLER, DATABASE, HUB, SCREENPOP  # noqa: E402
 
@@ -581,7 +582,7 @@ class Bench:
     async def start_cti(self, customers: int) -> Any:
         self.runner, self.base_url, self.http = await serve_cti(self.settings)
         dataset = generate(now=datetime.now(UTC), customers=customers, seed=self.args.seed)
-        loaded = await load(self.runner.app[DATABASE], dataset)
+        loaded = await CustomerRepository(self.runner.app[DATABASE]).seed(dataset)
         if loaded != customers:
             raise RuntimeError(f"seeded {loaded} CRM customers, expected {customers}")
         # First, so that t0 comes before the screen pop's own observer builds (it may build in that very step).
@@ -888,7 +889,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         result["pops_waiting_on_a_full_gc"] = {"pops": len(during_full_gc),
                                                "latency_ms": summary_ms(during_full_gc)}
         offered_calls = {o.call_id for o in bench.tap.offers[before:]}
-        interactions = await bench.runner.app[DATABASE].list_interactions(limit=100_000)  # type: ignore[union-attr]
+        interactions = await InteractionRepository(bench.runner.app[DATABASE]).list(limit=100_000)  # type: ignore[union-attr]
         outcomes = Counter(r.outcome for r in interactions if r.call_id in offered_calls)
         # ScreenPop's own offer -> published times (it keeps the last 1,000).
         server_latency = bench.screenpop.latency[-result["offers"]:] if result["offers"] else []

@@ -23,18 +23,23 @@ from cti.controller.identity import IdentifyFn, Identity
 from cti.controller.ivr import IvrRunner
 from cti.controller.ivr_speech import AsrBridge, SpeakVerbalizer, TtsPrompts
 from cti.controller.stats_feed import StatsFeed
-from cti.crm.store import CrmStore
 from cti.ivr.asr.registry import build_recognizers, parse_engines
 from cti.ivr.flow import load_flows_file
 from cti.ivr.tts import PromptRenderer
+from cti.persistence import (
+    AgentRepository,
+    CustomerRepository,
+    Database,
+    InteractionRepository,
+    ScriptRepository,
+    UserRepository,
+)
 from cti.screenpop.service import ScreenPop
 from cti.scripting import load_script_file
-from cti.scripting.store import ScriptStore
 from cti.settings import Settings
 from cti.state import LiveStore
 from cti.stats import MetricsConfig
 from cti.stats.windows import day_start
-from cti.storage import Database
 from cti.types import Clock
 from cti.web import (
     API_MODULES,
@@ -74,12 +79,12 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     app[SETTINGS] = settings
     app[DATABASE] = database
     hub = app[HUB] = Hub()
-    crm = app[CRM] = CrmStore(database)
-    script_store = ScriptStore(database)
+    crm = app[CRM] = CustomerRepository(database)
+    script_store = ScriptRepository(database)
 
     async def storage(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()
-        await database.ensure_user_token("admin", "admin", settings.admin_token.get_secret_value())
+        await UserRepository(database).ensure_user_token("admin", "admin", settings.admin_token.get_secret_value())
         await script_store.install(load_script_file())  # the shipped scripts, on a new database
         yield
         await database.close()
@@ -111,8 +116,8 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
             ctl.ivr = await _ivr(settings, ctl, crm, renderer, screenpop)
         await ctl.start()
         midnight = day_start(ctl.clock().astimezone(tz).date(), tz)
-        feed.restore(await database.interactions_between(midnight, ctl.clock()),
-                     await database.agent_states_between(midnight, ctl.clock()), ctl.core.agents.values())
+        feed.restore(await InteractionRepository(database).between(midnight, ctl.clock()),
+                     await AgentRepository(database).states_between(midnight, ctl.clock()), ctl.core.agents.values())
         feed.start()
         # Everything loaded so far lives as long as the server: keep it out of the collector's full passes,
         # which otherwise pause the event loop for hundreds of milliseconds under load.
@@ -156,7 +161,7 @@ def _identify_for_pops(identify: IdentifyFn, screenpop: ScreenPop) -> IdentifyFn
     return identify_and_prefetch
 
 
-async def _ivr(settings: Settings, ctl: CallController, crm: CrmStore, renderer: PromptRenderer,
+async def _ivr(settings: Settings, ctl: CallController, crm: CustomerRepository, renderer: PromptRenderer,
                screenpop: ScreenPop) -> IvrRunner:
     """The IVR: flows validated, every static prompt rendered, speech models loaded, before calls arrive."""
     assert settings.ivr_flows is not None

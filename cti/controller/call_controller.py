@@ -68,9 +68,9 @@ from cti.controller.persistence import StateWriter
 from cti.geography import locate
 from cti.ivr.announcements import message_text, position_text
 from cti.ivr.flow_events import Finished, Transfer
+from cti.persistence import AgentRepository, Database
 from cti.settings import Settings
 from cti.state import LiveStore, LiveStoreError
-from cti.storage import Database
 from cti.types import Clock, utc_now
 
 __all__ = ["CallController", "UnknownExtension", "offer_failure_reason"]
@@ -167,7 +167,7 @@ class CallController:
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
         now = self.clock()
-        for record in await self.db.list_agents():
+        for record in await AgentRepository(self.db).list():
             self.core.add_agent(record.agent_id, record.name)
             if record.profile:
                 self.core.set_profile(record.agent_id, now, **profile_fields(record.profile))

@@ -7,13 +7,13 @@ from typing import Any
 
 from cti.controller.identity import IdentifyFn, Identity
 from cti.crm.records import MINOR_PER_MAJOR, InvoiceRecord
-from cti.crm.store import CrmStore
 from cti.ivr.flow_events import LookupResult
+from cti.persistence import CustomerRepository
 
 __all__ = ["CrmSelfService", "crm_identify"]
 
 
-def crm_identify(store: CrmStore) -> IdentifyFn:
+def crm_identify(store: CustomerRepository) -> IdentifyFn:
     async def identify(number: str) -> Identity | None:
         customer = await store.customer_by_phone(number)
         if customer is None or customer.forgotten_at is not None:
@@ -35,7 +35,7 @@ def _major(minor: int) -> Decimal:
 class CrmSelfService:
     """Answers the IVR's ``order_status`` and ``balance`` lookups with the fields the flows may say."""
 
-    def __init__(self, store: CrmStore) -> None:
+    def __init__(self, store: CustomerRepository) -> None:
         self.store = store
 
     async def lookup(self, kind: str, key: str) -> LookupResult:

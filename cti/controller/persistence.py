@@ -13,8 +13,9 @@ import logging
 from dataclasses import asdict, dataclass
 
 from cti.acd import Agent, WorkItem
+from cti.persistence import AgentRepository, Database, InteractionRepository, StorageError
+from cti.records import AgentStateRecord, InteractionRecord
 from cti.state.live_store import LiveStore
-from cti.storage import AgentStateRecord, Database, InteractionRecord, StorageError
 
 __all__ = ["StateWriter", "interaction_record"]
 
@@ -56,7 +57,8 @@ class _Batch:
 class StateWriter:
     def __init__(self, live: LiveStore, db: Database, *, retry_max: float = 5.0) -> None:
         self._live = live
-        self._db = db
+        self._agents = AgentRepository(db)
+        self._interactions = InteractionRepository(db)
         self._queue: asyncio.Queue[Agent | WorkItem] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._retry_max = retry_max
@@ -138,8 +140,8 @@ class StateWriter:
         await self._live.save(batch.agents.values(), batch.calls.values())
         # Drop each item once written, so a retry after a partial failure writes nothing twice.
         while batch.history:
-            await self._db.record_agent_state(batch.history[0])
+            await self._agents.record_state(batch.history[0])
             batch.history.pop(0)
         for call_id in list(batch.calls):
-            await self._db.save_interaction(interaction_record(batch.calls[call_id]))
+            await self._interactions.save(interaction_record(batch.calls[call_id]))
             del batch.calls[call_id]

@@ -1,22 +1,47 @@
 """CRM data: customers, catalog, holdings, orders, invoices, contacts, cases and promotions.
 
-What the screen pop, cross-sell, call scripts and IVR self-service read. :class:`CrmStore` over a started
-:class:`cti.storage.Database`; plain records in and out; every failure a :class:`~cti.storage.StorageError`::
+What the screen pop, cross-sell, call scripts and IVR self-service read. This package is the domain part and
+does no I/O: the records (:mod:`.records`), the checks and normalisation of customer and contact values, the
+customers CSV's parsing and merging (:mod:`.importer`) and the errors. The store is
+:class:`cti.persistence.CustomerRepository`, plain records in and out::
 
-    store = CrmStore(db)
-    customer = await store.customer_by_phone("0812-1000-0001")
-    view = await store.customer_view(customer.customer_id) if customer else None
+    customers = CustomerRepository(db)
+    customer = await customers.customer_by_phone("0812-1000-0001")
+    view = await customers.customer_view(customer.customer_id) if customer else None
 
-Demo and test data: :mod:`cti.crm.seed`; CSV import: :mod:`cti.crm.importer`; docs/crm.md.
+Demo and test data: :mod:`cti.sim.crm_seed`; docs/crm.md.
 """
 
+from ._validate import (
+    CUSTOMER_ID,
+    clean_customer,
+    clean_email,
+    contact_problems,
+    customer_id_problems,
+    fields_for_caller,
+    normalize_phone,
+    phone_kind,
+    phone_variants,
+)
 from .errors import CrmInputError, CsvFormatError, Problem
-from .importer import COLUMNS, ImportReport, Rejection, import_customers
+from .importer import (
+    COLUMNS,
+    CsvCustomer,
+    ImportPlan,
+    ImportReport,
+    MergedCustomer,
+    Rejection,
+    apply_values,
+    merge_rows,
+    parse_customers_csv,
+    plan_import,
+)
 from .records import (
     CASE_PRIORITIES,
     CASE_STATUSES,
     CHANNELS,
     CURRENCY,
+    ERASED_CALLER,
     MINOR_PER_MAJOR,
     OPEN_CASE_STATUSES,
     OPEN_ORDER_STATUSES,
@@ -27,6 +52,7 @@ from .records import (
     ComplementRecord,
     Consent,
     ContactRecord,
+    CrmDataset,
     CustomerFields,
     CustomerRecord,
     CustomerView,
@@ -38,8 +64,8 @@ from .records import (
     OwnedProduct,
     ProductRecord,
     PromotionRecord,
+    SeedCustomer,
 )
-from .store import ERASED_CALLER, CrmStore
 
 __all__ = [
     "CASE_PRIORITIES",
@@ -47,6 +73,7 @@ __all__ = [
     "CHANNELS",
     "COLUMNS",
     "CURRENCY",
+    "CUSTOMER_ID",
     "ERASED_CALLER",
     "MINOR_PER_MAJOR",
     "OPEN_CASE_STATUSES",
@@ -58,15 +85,18 @@ __all__ = [
     "ComplementRecord",
     "Consent",
     "ContactRecord",
+    "CrmDataset",
     "CrmInputError",
-    "CrmStore",
+    "CsvCustomer",
     "CsvFormatError",
     "CustomerFields",
     "CustomerRecord",
     "CustomerView",
     "HoldingRecord",
+    "ImportPlan",
     "ImportReport",
     "InvoiceRecord",
+    "MergedCustomer",
     "NewContact",
     "OrderItem",
     "OrderRecord",
@@ -75,5 +105,17 @@ __all__ = [
     "ProductRecord",
     "PromotionRecord",
     "Rejection",
-    "import_customers",
+    "SeedCustomer",
+    "apply_values",
+    "clean_customer",
+    "clean_email",
+    "contact_problems",
+    "customer_id_problems",
+    "fields_for_caller",
+    "merge_rows",
+    "normalize_phone",
+    "parse_customers_csv",
+    "phone_kind",
+    "phone_variants",
+    "plan_import",
 ]

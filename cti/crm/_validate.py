@@ -1,24 +1,29 @@
-"""Normalising and checking customer values, shared by the store and the CSV import. Pure."""
+"""Normalising and checking customer and contact values, shared by the store and the CSV import. Pure."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from typing import Final
 
 from cti.geography import locate, normalize_e164
 from cti.types import LANGUAGES
 
 from .errors import Problem
-from .records import VALUE_TIERS, CustomerFields
+from .records import CHANNELS, VALUE_TIERS, CustomerFields, NewContact
 
 __all__ = [
+    "CONTACT_LENGTHS",
     "CUSTOMER_ID",
     "EMAIL",
     "MAX_LENGTHS",
     "clean_customer",
     "clean_email",
+    "contact_problems",
+    "customer_id_problems",
+    "fields_for_caller",
     "normalize_phone",
     "phone_kind",
     "phone_variants",
@@ -38,6 +43,7 @@ MAX_LENGTHS: Final = {
     "region": 64,
     "segment": 32,
 }
+CONTACT_LENGTHS: Final = {"reason": 64, "disposition": 32, "agent_id": 64, "call_id": 64, "follow_up_task": 500}
 
 
 def normalize_phone(number: str, *, default_country: str = "ID") -> str | None:
@@ -124,3 +130,40 @@ def _too_long(fields: CustomerFields) -> Iterable[Problem]:
         value = getattr(fields, name)
         if isinstance(value, str) and len(value) > limit:
             yield Problem(name, f"longer than {limit} characters")
+
+
+def customer_id_problems(customer_id: str | None) -> tuple[Problem, ...]:
+    """What is wrong with a customer number someone chose (``None``: the store picks the next one)."""
+    if customer_id is not None and CUSTOMER_ID.fullmatch(customer_id) is None:
+        return (Problem("customer_id", f"not 4 to 16 digits: {customer_id!r}"),)
+    return ()
+
+
+def fields_for_caller(caller_number: str, *, default_country: str = "ID") -> CustomerFields:
+    """The record an agent fills in for an unknown caller: their number, and the region and country the number
+    tells (fixed lines only have a region); nothing for a number that is not one."""
+    geography = locate(caller_number, default_country=default_country)
+    if geography.e164 is None:
+        return CustomerFields()
+    return CustomerFields(phones=(geography.e164,), region=geography.region, country=geography.country)
+
+
+def contact_problems(contact: NewContact) -> tuple[Problem, ...]:
+    problems: list[Problem] = []
+    if contact.channel not in CHANNELS:
+        problems.append(Problem("channel", f"{contact.channel!r} is not one of {', '.join(CHANNELS)}"))
+    if contact.language is not None and contact.language not in LANGUAGES:
+        problems.append(Problem("language", f"{contact.language!r} is not one of {', '.join(LANGUAGES)}"))
+    for name in ("at", "follow_up_at"):
+        if not _aware(getattr(contact, name)):
+            problems.append(Problem(name, "naive datetime refused: use an aware UTC datetime"))
+    # SQLite ignores VARCHAR lengths: refuse here what PostgreSQL would refuse.
+    for name, limit in CONTACT_LENGTHS.items():
+        value = getattr(contact, name)
+        if value is not None and len(value) > limit:
+            problems.append(Problem(name, f"longer than {limit} characters"))
+    return tuple(problems)
+
+
+def _aware(value: datetime | None) -> bool:
+    return value is None or value.utcoffset() is not None

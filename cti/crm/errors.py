@@ -1,37 +1,29 @@
-"""The CRM's exceptions: all are :class:`~cti.storage.StorageError`, so store callers handle one type.
+"""The CRM's exceptions: values refused before any database sees them, so the caller's to fix (never a reason
+to retry).
 
 ::
 
-    StorageError
-     +-- StorageConflict        a phone or customer number that already belongs to another record
-     +-- CrmInputError          values refused before any database sees them (.problems says which)
+    cti.errors.InvalidInput
+     +-- CrmInputError          customer or contact values refused (.problems says which)
           +-- CsvFormatError    a file that is not a customers CSV at all (no header, unknown column, ...)
+
+What the store refuses for the data it holds (a phone or customer number that already belongs to another record)
+is the store's :class:`cti.persistence.StorageConflict`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from cti.storage import StorageConflict, StorageError
+from cti.errors import InvalidInput, Problem
 
-__all__ = ["CrmInputError", "CsvFormatError", "Problem", "StorageConflict", "StorageError"]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One refused value: which field (or CSV column) and why."""
-
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.reason}"
+__all__ = ["CrmInputError", "CsvFormatError", "Problem"]
 
 
-class CrmInputError(StorageError):
-    def __init__(self, action: str, problems: tuple[Problem, ...]) -> None:
-        super().__init__(f"cannot {action}: " + "; ".join(str(problem) for problem in problems))
-        self.problems = problems
+class CrmInputError(InvalidInput):
+    def __init__(self, action: str, problems: Iterable[Problem]) -> None:
+        problems = tuple(problems)
+        super().__init__(f"cannot {action}: " + "; ".join(str(problem) for problem in problems), problems)
 
 
 class CsvFormatError(CrmInputError):

@@ -1,10 +1,12 @@
-"""Customer import from CSV: normalise, validate, merge duplicates, write; idempotent.
+"""Customer import from CSV: normalise, validate, merge duplicates; the store then writes them. Pure.
 
-Three steps: :func:`parse_customers_csv` (pure: one :class:`CsvCustomer` per valid row, a :class:`Rejection`
-per problem of the others), :func:`merge_rows` (pure: rows sharing a phone, an email or a customer number
-become one customer), and :func:`import_customers` which matches each merged customer against the database
-and creates, updates or leaves it, in one transaction (rolled back for a dry run). The columns and the
-precedence rules are documented in docs/crm.md.
+Three steps: :func:`parse_customers_csv` (one :class:`CsvCustomer` per valid row, a :class:`Rejection` per
+problem of the others), :func:`merge_rows` (rows sharing a phone, an email or a customer number become one
+customer) — together :func:`plan_import` — and the store's ``import_customers``
+(:class:`cti.persistence.CustomerRepository`), which matches each merged customer against the database and
+creates (:func:`apply_values` over blank fields), updates (over the stored ones) or leaves it, in one
+transaction, and reports with :meth:`ImportPlan.report`. The columns and the precedence rules are documented in
+docs/crm.md.
 """
 
 from __future__ import annotations
@@ -12,20 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from cti.storage import Database
-from cti.storage.crm_models import Customer, CustomerPhone
 from cti.types import Language
 
-from . import _rows
 from ._validate import CUSTOMER_ID, clean_customer, clean_email
 from .errors import CsvFormatError, Problem
 from .records import MINOR_PER_MAJOR, CustomerFields
@@ -33,12 +28,14 @@ from .records import MINOR_PER_MAJOR, CustomerFields
 __all__ = [
     "COLUMNS",
     "CsvCustomer",
+    "ImportPlan",
     "ImportReport",
     "MergedCustomer",
     "Rejection",
-    "import_customers",
+    "apply_values",
     "merge_rows",
     "parse_customers_csv",
+    "plan_import",
 ]
 
 COLUMNS: Final = (
@@ -315,7 +312,7 @@ def _fold(rows: Sequence[CsvCustomer]) -> MergedCustomer:
     return MergedCustomer(rows=tuple(r.row for r in rows), values=CsvCustomer(phones=tuple(phones), **values))
 
 
-def _apply(base: CustomerFields, values: CsvCustomer) -> CustomerFields:
+def apply_values(base: CustomerFields, values: CsvCustomer) -> CustomerFields:
     """``values`` over ``base``: given values replace, blanks keep, new phones are added after the known ones."""
     changes: dict[str, Any] = {name: getattr(values, name) for name in _SCALARS if getattr(values, name) is not None}
     changes["phones"] = (*base.phones, *(p for p in values.phones if p not in base.phones))
@@ -329,154 +326,38 @@ def _apply(base: CustomerFields, values: CsvCustomer) -> CustomerFields:
     return replace(base, consent=consent, **changes)
 
 
-# -- writing -------------------------------------------------------------------------------------
+# -- the plan and its report ---------------------------------------------------------------------
 
 
-class _DryRun(Exception):
-    def __init__(self, report: ImportReport) -> None:
-        super().__init__("dry run")
-        self.report = report
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportPlan:
+    """What a file asks for, before the database is consulted."""
+
+    rows: int
+    """Data rows read (blank lines aside)."""
+    customers: tuple[MergedCustomer, ...]
+    """One per customer the file names, in the order of their first row."""
+    rejected: tuple[Rejection, ...]
+    """Rows refused while parsing or merging."""
+
+    def report(self, *, created: Sequence[str], updated: Sequence[str], unchanged: Sequence[str],
+               refused: Sequence[Rejection], dry_run: bool) -> ImportReport:
+        """The report once the store has written: ``refused`` are the rejections of whole customers the store
+        would not take (every row of each)."""
+        refused_rows = {rejection.row for rejection in refused}
+        return ImportReport(
+            rows=self.rows,
+            created=tuple(created),
+            updated=tuple(updated),
+            unchanged=tuple(unchanged),
+            merged_rows=sum(len(m.rows) - 1 for m in self.customers if m.rows[0] not in refused_rows),
+            rejected=tuple(sorted((*self.rejected, *refused), key=_report_order)),
+            dry_run=dry_run,
+        )
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-async def import_customers(
-    db: Database, text: str, *, dry_run: bool = False, clock: Callable[[], datetime] = _utcnow
-) -> ImportReport:
-    """Import a customers CSV (see the module docstring). With ``dry_run`` the same work is done and the
-    same report returned, then rolled back. Raises :class:`CsvFormatError` and ``StorageError``."""
+def plan_import(text: str) -> ImportPlan:
+    """Parse and merge a customers CSV. Raises :class:`CsvFormatError` for a file that is not one."""
     rows, parsed, rejected = parse_customers_csv(text)
     merged, conflicts = merge_rows(parsed)
-    writer = _Writer(clock())
-    try:
-        async with db.transaction("import customers") as session:
-            await writer.run(session, merged)
-            report = ImportReport(
-                rows=rows,
-                created=tuple(writer.created),
-                updated=tuple(writer.updated),
-                unchanged=tuple(writer.unchanged),
-                merged_rows=sum(len(m.rows) - 1 for m in merged if m.rows[0] not in writer.refused_rows),
-                rejected=tuple(sorted((*rejected, *conflicts, *writer.rejected), key=_report_order)),
-                dry_run=dry_run,
-            )
-            if dry_run:
-                raise _DryRun(report)  # leaves the transaction by an exception: rolled back
-    except _DryRun as done:
-        return done.report
-    return report
-
-
-@dataclass(slots=True)
-class _Writer:
-    now: datetime
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-    refused_rows: set[int] = field(default_factory=set)
-    reserved: set[str] = field(default_factory=set)
-    """Customer numbers the file gives: never allocated to another row."""
-    next_id: int | None = None
-
-    async def run(self, session: AsyncSession, merged: Sequence[MergedCustomer]) -> None:
-        phone_owner, email_owners, existing = await self._prefetch(session, merged)
-        self.reserved = {m.values.customer_id for m in merged if m.values.customer_id is not None}
-        for customer in merged:
-            values = customer.values
-            matches: dict[str, str] = {}
-            if values.customer_id is not None and values.customer_id in existing:
-                matches[values.customer_id] = "customer_id"
-            for phone in values.phones:
-                if phone in phone_owner:
-                    matches.setdefault(phone_owner[phone], "phone")
-            if values.email is not None:
-                for owner in email_owners.get(values.email, ()):
-                    matches.setdefault(owner, "email")
-            if len(matches) > 1:
-                column = next(iter(matches.values()))
-                self._refuse(customer, column, f"matches several existing customers ({', '.join(sorted(matches))}):"
-                                               " merge them by hand first")
-            elif matches:
-                await self._update(session, customer, next(iter(matches)))
-            else:
-                await self._create(session, values)
-
-    async def _prefetch(
-        self, session: AsyncSession, merged: Sequence[MergedCustomer]
-    ) -> tuple[dict[str, str], dict[str, list[str]], set[str]]:
-        phones = sorted({p for m in merged for p in m.values.phones})
-        emails = sorted({m.values.email for m in merged if m.values.email is not None})
-        numbers = sorted({m.values.customer_id for m in merged if m.values.customer_id is not None})
-        phone_owner: dict[str, str] = {}
-        email_owners: dict[str, list[str]] = {}
-        existing: set[str] = set()
-        # Chunked: SQLite allows at most 32766 bound parameters per statement.
-        for chunk in _chunks(phones):
-            query = select(CustomerPhone.e164, CustomerPhone.customer_id).where(CustomerPhone.e164.in_(chunk))
-            phone_owner.update({e164: owner for e164, owner in await session.execute(query)})
-        for chunk in _chunks(emails):
-            query = (
-                select(func.lower(Customer.email), Customer.customer_id)
-                .where(func.lower(Customer.email).in_(chunk), Customer.forgotten_at.is_(None))
-                .order_by(Customer.customer_id)
-            )
-            for email, owner in await session.execute(query):
-                email_owners.setdefault(email, []).append(owner)
-        for chunk in _chunks(numbers):
-            existing.update(await session.scalars(select(Customer.customer_id).where(Customer.customer_id.in_(chunk))))
-        return phone_owner, email_owners, existing
-
-    def _refuse(self, customer: MergedCustomer, column: str, reason: str) -> None:
-        self.refused_rows.add(customer.rows[0])
-        self.rejected.extend(Rejection(row, column, reason) for row in customer.rows)
-
-    async def _update(self, session: AsyncSession, customer: MergedCustomer, customer_id: str) -> None:
-        row = await session.get(Customer, customer_id)
-        assert row is not None  # found by the prefetch, in this transaction
-        if row.forgotten_at is not None:
-            self._refuse(customer, "customer_id", f"customer {customer_id} was erased on request: their personal"
-                                                  " data is not imported again")
-            return
-        current = (await _rows.customer_records(session, [row]))[0]
-        merged, problems = clean_customer(_apply(current.fields(), customer.values))
-        if problems:  # pragma: no cover - every value was checked when parsed
-            self._refuse(customer, problems[0].field, problems[0].reason)
-            return
-        if merged == current.fields():
-            self.unchanged.append(customer_id)
-            return
-        _rows.apply_fields(row, merged)
-        row.updated_at = self.now
-        for position, e164 in enumerate(merged.phones):
-            if e164 not in current.phones:
-                session.add(_rows.phone_row(customer_id, e164, position))
-        await session.flush()
-        self.updated.append(customer_id)
-
-    async def _create(self, session: AsyncSession, values: CsvCustomer) -> None:
-        if values.customer_id is not None:
-            customer_id = values.customer_id
-        else:
-            if self.next_id is None:
-                self.next_id = int(await _rows.next_customer_id(session))
-            while str(self.next_id) in self.reserved:
-                self.next_id += 1
-            customer_id = str(self.next_id)
-            self.next_id += 1
-        fields, _ = clean_customer(_apply(CustomerFields(), values))
-        row = Customer(customer_id=customer_id, created_at=self.now, updated_at=self.now)
-        _rows.apply_fields(row, fields)
-        session.add(row)
-        await session.flush()
-        session.add_all(_rows.phone_rows(customer_id, fields.phones))
-        await session.flush()
-        self.created.append(customer_id)
-
-
-def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
+    return ImportPlan(rows=rows, customers=merged, rejected=(*rejected, *conflicts))

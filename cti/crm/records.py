@@ -1,4 +1,4 @@
-"""Plain values exchanged with :class:`~cti.crm.store.CrmStore`.
+"""Plain values exchanged with the CRM's store (:class:`cti.persistence.CustomerRepository`).
 
 Frozen dataclasses, never ORM objects. Every datetime is timezone-aware UTC; money is integer minor units
 of :data:`CURRENCY` (``*_minor`` fields: Rp 150.000 is ``15_000_000``).
@@ -17,6 +17,7 @@ __all__ = [
     "CASE_STATUSES",
     "CHANNELS",
     "CURRENCY",
+    "ERASED_CALLER",
     "MINOR_PER_MAJOR",
     "OPEN_CASE_STATUSES",
     "OPEN_ORDER_STATUSES",
@@ -27,6 +28,7 @@ __all__ = [
     "ComplementRecord",
     "Consent",
     "ContactRecord",
+    "CrmDataset",
     "CustomerFields",
     "CustomerRecord",
     "CustomerView",
@@ -38,6 +40,7 @@ __all__ = [
     "OwnedProduct",
     "ProductRecord",
     "PromotionRecord",
+    "SeedCustomer",
 ]
 
 
@@ -54,6 +57,10 @@ SHIPMENT_STATUSES: Final = ("pending", "in_transit", "out_for_delivery", "delive
 CASE_STATUSES: Final = ("open", "pending", "resolved", "closed")
 OPEN_CASE_STATUSES: Final = ("open", "pending")
 CASE_PRIORITIES: Final = ("low", "normal", "high", "urgent")
+
+ERASED_CALLER: Final = "anonymous"
+"""What forgetting a customer writes over their caller numbers (Asterisk's own word for a withheld number, which
+the rest of cti already treats as no number)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,7 +112,7 @@ class CustomerRecord:
     lifetime_value_minor: int
     consent: Consent
     forgotten_at: datetime | None
-    """Set once the customer's personal data was erased (see ``CrmStore.forget``)."""
+    """Set once the customer's personal data was erased (see ``CustomerRepository.forget``)."""
     created_at: datetime
     updated_at: datetime
 
@@ -300,3 +307,28 @@ class CustomerView:
     @property
     def language(self) -> Language:
         return self.customer.language
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeedCustomer:
+    """A customer of a :class:`CrmDataset`, numbered and dated in advance."""
+
+    customer_id: str
+    fields: CustomerFields
+    """Phones already in E.164."""
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrmDataset:
+    """A whole CRM's worth of data, loaded at once into an empty CRM (the demo's and the tests' customers)."""
+
+    customers: tuple[SeedCustomer, ...]
+    products: tuple[ProductRecord, ...]
+    complements: tuple[ComplementRecord, ...]
+    holdings: tuple[HoldingRecord, ...]
+    orders: tuple[OrderRecord, ...]
+    invoices: tuple[InvoiceRecord, ...]
+    contacts: tuple[NewContact, ...]
+    cases: tuple[CaseRecord, ...]
+    promotions: tuple[PromotionRecord, ...]

@@ -19,11 +19,9 @@ from typing import Any
 
 from cti.acd import Agent, AgentChanged, Command, Offer, WorkChanged, WorkItem, WorkState
 from cti.crm.records import MINOR_PER_MAJOR, CustomerRecord, CustomerView
-from cti.crm.store import CrmStore
+from cti.persistence import CustomerRepository, Database, ScriptRepository, StorageError
 from cti.screenpop import crosssell
 from cti.scripting import Factors, Script, advance, billing_state, render_path, select_script
-from cti.scripting.store import ScriptStore
-from cti.storage import Database, StorageError
 from cti.types import Clock, Publisher
 
 __all__ = ["ScreenPop", "agent_frame", "agent_topic", "call_frame", "customer_frame"]
@@ -128,7 +126,7 @@ class _Inputs:
 
 
 class ScreenPop:
-    def __init__(self, hub: Publisher, crm: CrmStore, scripts: ScriptStore, db: Database, *,
+    def __init__(self, hub: Publisher, crm: CustomerRepository, scripts: ScriptRepository, db: Database, *,
                  calls: Callable[[str], WorkItem | None], clock: Clock, company: str = "cti") -> None:
         self.hub = hub
         self.crm = crm

@@ -1,8 +1,8 @@
 """Call scripts chosen by contact reason, customer value, cross-sell, promotion and billing (issue 5).
 
 Pure: definitions (:mod:`.definition`), selection (:mod:`.selection`), the sandboxed templates
-(:mod:`.template`) and the runner (:mod:`.runner`). The versioned store is :mod:`cti.scripting.store`
-(imported on its own: it needs :mod:`cti.storage`, whose models import :mod:`cti.scripting.models`).
+(:mod:`.template`) and the runner (:mod:`.runner`); the saved versions (:mod:`.versions`) are kept by
+:class:`cti.persistence.ScriptRepository`.
 """
 
 from cti.scripting.definition import (
@@ -18,6 +18,7 @@ from cti.scripting.errors import AnswerError, NoScript, Problem, RenderError, Sc
 from cti.scripting.runner import Answer, Progress, RenderedStep, advance, render_path, render_step, validate_answer
 from cti.scripting.selection import BillingState, Factors, When, billing_state, select_script
 from cti.scripting.template import render
+from cti.scripting.versions import ScriptSummary, ScriptVersion
 
 __all__ = [
     "DEFAULT_SCRIPTS",
@@ -33,6 +34,8 @@ __all__ = [
     "RenderedStep",
     "Script",
     "ScriptError",
+    "ScriptSummary",
+    "ScriptVersion",
     "Step",
     "TemplateRefused",
     "When",

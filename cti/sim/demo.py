@@ -23,10 +23,11 @@ from aiohttp import web
 from cti.asterisk import AsteriskError, AsteriskRoot
 from cti.bootstrap import create_app
 from cti.controller import CallController
-from cti.crm.seed import generate, load
+from cti.persistence import AgentRepository, CustomerRepository, UserRepository
+from cti.records import AgentRecord
 from cti.settings import Settings, SettingsError, load_settings
+from cti.sim.crm_seed import generate
 from cti.sim.sipp import SippAgent, SippCaller, SippError, sipp_binary
-from cti.storage import AgentRecord
 from cti.web import CONTROLLER, CRM, DATABASE
 
 __all__ = ["run_demo"]
@@ -42,7 +43,7 @@ AGENT_PROFILES = (
     {"region": "bandung", "skills": {"care": 4}}, {"region": "surabaya", "skills": {"care": 8, "billing": 2}},
 )
 DEMO_RULES = Path(__file__).with_name("demo-routing.yaml")
-# Seeded CRM customers (a rich screen pop: cti.crm.seed's fixed customers) and unknown callers.
+# Seeded CRM customers (a rich screen pop: cti.sim.crm_seed's fixed customers) and unknown callers.
 CALLER_NUMBERS = ("02155501001", "0315550202", "0225550303", "+61412345004", "0615550505", "0411555606",
                   "0215550101", "0315550103", "+6281234500104", "03615550106", "+6591234567")
 
@@ -89,7 +90,7 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
     try:
         if await app[CRM].customer("10000001") is None:
             print("seeding the CRM with demo customers, products, orders and invoices", flush=True)
-            await load(app[DATABASE], generate(now=datetime.now(UTC), customers=500))
+            await CustomerRepository(app[DATABASE]).seed(generate(now=datetime.now(UTC), customers=500))
         for n, ext in enumerate(settings.sim_agent_extensions()[:agents]):
             agent_id = f"agent{n + 1}"
             if agent_id not in controller.core.agents:
@@ -97,7 +98,8 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
             phones.append(SippAgent(settings.sim_agent_port(ext), ring_ms=random.randint(300, 1500),
                                     talk_ms=random.randint(4000, 12000)))
             await controller.login(agent_id, ext, ready=True)
-        _, desk_token = await app[DATABASE].create_user(f"desk-{secrets.token_hex(3)}", "agent", "agent1")
+        _, desk_token = await UserRepository(app[DATABASE]).create_user(f"desk-{secrets.token_hex(3)}", "agent",
+                                                                        "agent1")
         base = f"http://{settings.http_host}:{settings.http_port}"
         token = settings.admin_token.get_secret_value()
         print(f"""
@@ -151,7 +153,7 @@ Press Ctrl-C to stop.
 
 
 async def _create_agent(app: web.Application, agent_id: str, name: str, profile: dict[str, Any]) -> None:
-    await app[DATABASE].upsert_agent(AgentRecord(agent_id=agent_id, name=name, profile=profile))
+    await AgentRepository(app[DATABASE]).upsert(AgentRecord(agent_id=agent_id, name=name, profile=profile))
     await app[CONTROLLER].register_agent(agent_id, name, profile)
 
 

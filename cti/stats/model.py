@@ -30,7 +30,7 @@ __all__ = [
 
 # -- inputs ---------------------------------------------------------------------------------------------------
 class InteractionLike(Protocol):
-    """A call as stored (:class:`cti.storage.InteractionRecord` fits): times are timezone-aware."""
+    """A call as stored (:class:`cti.records.InteractionRecord` fits): times are timezone-aware."""
 
     @property
     def call_id(self) -> str: ...
@@ -49,7 +49,7 @@ class InteractionLike(Protocol):
 
 
 class AgentStateLike(Protocol):
-    """An agent entered ``state`` at ``at`` (:class:`cti.storage.AgentStateRecord` fits)."""
+    """An agent entered ``state`` at ``at`` (:class:`cti.records.AgentStateRecord` fits)."""
 
     @property
     def agent_id(self) -> str: ...

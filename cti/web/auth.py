@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from cti.storage import Database, UserRecord, hash_token
+from cti.persistence import Database, UserRepository, hash_token
+from cti.records import UserRecord
 
 __all__ = [
     "PUBLIC_PATHS",
@@ -35,7 +36,7 @@ class TokenCache:
     """Remembers token lookups briefly so each API call does not cost a database query."""
 
     def __init__(self, db: Database, ttl: float = 10.0) -> None:
-        self._db = db
+        self._users = UserRepository(db)
         self._ttl = ttl
         self._entries: dict[str, tuple[float, UserRecord | None]] = {}
 
@@ -44,7 +45,7 @@ class TokenCache:
         hit = self._entries.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        user = await self._db.user_for_token(token)
+        user = await self._users.user_for_token(token)
         if len(self._entries) > 10_000:
             self._entries.clear()
         self._entries[key] = (time.monotonic() + self._ttl, user)

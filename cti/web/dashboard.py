@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cti.controller.stats_feed import Scope, dashboard_topic, scope_of
+from cti.persistence import AgentRepository, InteractionRepository
 from cti.stats import agent_csv, interval_report, queue_csv
 from cti.stats.windows import day_start
 from cti.web.auth import require_role
@@ -99,8 +100,8 @@ async def _report(request: web.Request) -> tuple[Any, str]:
         queues = frozenset({query["queue"]})
     start, end = day_start(first, tz), day_start(last + timedelta(days=1), tz)
     db = request.app[DATABASE]
-    interactions = [r for r in await db.interactions_between(start, end, queues=queues) if r.queue]
-    history = await db.agent_states_between(start, end)
+    interactions = [r for r in await InteractionRepository(db).between(start, end, queues=queues) if r.queue]
+    history = await AgentRepository(db).states_between(start, end)
     report = interval_report(first, last, tz=tz, minutes=int(interval), interactions=interactions,
                              agent_history=history, now=min(end, request.app[CONTROLLER].clock()),
                              include_empty=query.get("empty", "no") == "yes")

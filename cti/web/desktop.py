@@ -9,10 +9,11 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from cti.crm.records import CustomerFields, NewContact
+from cti.crm.records import NewContact
+from cti.persistence import InteractionRepository
+from cti.records import InteractionRecord
 from cti.screenpop.service import customer_frame
 from cti.scripting import AnswerError
-from cti.storage import InteractionRecord
 from cti.web.auth import principal, require_agent_access
 from cti.web.bodies import read_json
 from cti.web.keys import CONTROLLER, CRM, DATABASE, HUB, SCREENPOP, SETTINGS
@@ -85,7 +86,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/dispositions": {"get": operation("Disposition codes the wrap-up accepts", roles="any authenticated user")},
     "/api/customers": {"post": operation(
         "Create a customer record (an unknown caller), linked to the live call if named",
-        roles="agent, supervisor, admin", body="CustomerCreate", ok=201, errors=(404,))},
+        roles="agent, supervisor, admin", body="CustomerCreate", ok=201, errors=(404, 409))},
     "/api/customers/{customer_id}": {"get": operation(
         "A customer's record as the screen pop shows it", roles="agent, supervisor, admin",
         params=[path_param("customer_id")], errors=(404,))},
@@ -156,8 +157,8 @@ async def dispositions(request: web.Request) -> web.Response:
 async def wrap_up(request: web.Request) -> web.Response:
     user = principal(request)
     call_id = request.match_info["call_id"]
-    db = request.app[DATABASE]
-    record = await db.get_interaction(call_id)
+    interactions = InteractionRepository(request.app[DATABASE])
+    record = await interactions.get(call_id)
     if record is None or (user.role == "agent" and user.agent_id not in _handled_by(record)):
         raise web.HTTPNotFound(reason=f"no interaction {call_id!r} of yours")
     # Whose after-call work this is: the agent asking, or for a supervisor the call's last agent.
@@ -166,7 +167,7 @@ async def wrap_up(request: web.Request) -> web.Response:
     if body.disposition not in request.app[SETTINGS].dispositions:
         raise web.HTTPUnprocessableEntity(reason=f"unknown disposition {body.disposition!r}")
     now = request.app[CONTROLLER].clock()
-    saved = await db.save_wrap_up(
+    saved = await interactions.save_wrap_up(
         call_id, at=now, disposition=body.disposition, notes=body.notes, script_answers=body.script_answers,
         crosssell=body.crosssell.model_dump(), follow_up=None if body.follow_up is None else {
             "due": body.follow_up.due.isoformat(), "task": body.follow_up.task})
@@ -199,13 +200,10 @@ async def create_customer(request: web.Request) -> web.Response:
         call = controller.core.call(body.call_id)
         if user.role == "agent" and call.agent_id != user.agent_id:
             raise web.HTTPNotFound(reason=f"no call {body.call_id!r} of yours")
-    crm = request.app[CRM]
     number = body.phone or (call.caller_number if call is not None else None)
-    customer = await crm.create_blank_customer(number) if number else await crm.create_customer(CustomerFields())
-    fields = customer.fields()
-    fields = CustomerFields(name=body.name, phones=fields.phones, email=body.email, address=fields.address,
-                            city=fields.city, region=fields.region, country=fields.country, language=body.language)
-    customer = await crm.update_customer(customer.customer_id, fields)
+    # One transaction, checked first: a refused value (422) leaves no blank record behind.
+    customer = await request.app[CRM].create_blank_customer(number, name=body.name, email=body.email,
+                                                            language=body.language)
     if call is not None:
         call.customer_id = customer.customer_id
     request.app[SCREENPOP].customer_changed(customer.customer_id)

@@ -1,6 +1,8 @@
 """One error shape for the whole API: ``{"error": {"status": 404, "message": "..."}}``.
 
-Domain and adapter errors are mapped to HTTP statuses here, and only here.
+Domain and adapter errors are mapped to HTTP statuses here, and only here: first the few that need their own
+answer, then by the kind of :mod:`cti.errors` each is (not found 404, conflict 409, invalid input 422 with its
+problems as ``details``, unavailable 503).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pydantic import ValidationError
 from cti.acd import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownQueue, UnknownWork
 from cti.ari import AriError
 from cti.controller import UnknownExtension
-from cti.storage import StorageConflict, StorageError
+from cti.errors import Conflict, InvalidInput, NotFound, Unavailable
+from cti.persistence import StorageError
 
 __all__ = ["error_middleware", "json_error"]
 
@@ -59,11 +62,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except AriError as exc:
         log.warning("Asterisk unavailable for %s %s: %s", request.method, request.path, exc)
         return json_error(503, f"Asterisk is unavailable: {exc}")
-    except StorageConflict as exc:
+    except NotFound as exc:
+        return json_error(404, str(exc))
+    except Conflict as exc:  # before Unavailable: a StorageConflict is both
         return json_error(409, str(exc))
+    except InvalidInput as exc:
+        return json_error(422, str(exc), details=[{"field": p.field, "problem": p.reason} for p in exc.problems])
     except StorageError as exc:
         log.warning("database unavailable for %s %s: %s", request.method, request.path, exc)
         return json_error(503, "the database is unavailable; try again shortly")
+    except Unavailable as exc:
+        log.warning("unavailable for %s %s: %s", request.method, request.path, exc)
+        return json_error(503, "a component cti depends on is unavailable; try again shortly")
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return json_error(500, "internal error; it has been logged")

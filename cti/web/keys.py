@@ -6,10 +6,9 @@ from aiohttp import web
 
 from cti.controller import CallController
 from cti.controller.stats_feed import StatsFeed
-from cti.crm.store import CrmStore
+from cti.persistence import CustomerRepository, Database
 from cti.screenpop.service import ScreenPop
 from cti.settings import Settings
-from cti.storage import Database
 from cti.web.openapi import ApiModule
 from cti.web.sockets import Hub
 
@@ -22,7 +21,7 @@ API_MODULES = web.AppKey("api_modules", tuple[ApiModule, ...])
 """The domain HTTP modules mounted beside the core routes; ``/openapi.json`` describes them too."""
 HUB = web.AppKey("hub", Hub)
 """The websocket fan-out every page's live view goes through."""
-CRM = web.AppKey("crm", CrmStore)
+CRM = web.AppKey("crm", CustomerRepository)
 SCREENPOP = web.AppKey("screenpop", ScreenPop)
 STATS = web.AppKey("stats", StatsFeed)
 """Live statistics for the dashboard."""

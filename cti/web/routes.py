@@ -8,7 +8,8 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cti.acd import AgentState, RulesError, WorkState, qualified
-from cti.storage import AgentRecord
+from cti.persistence import AgentRepository, InteractionRepository, UserRepository
+from cti.records import AgentRecord
 from cti.web.auth import principal, require_agent_access, require_role
 from cti.web.bodies import read_object
 from cti.web.keys import API_MODULES, CONTROLLER, DATABASE
@@ -72,16 +73,17 @@ async def create_user(request: web.Request) -> web.Response:
     require_role(request, "admin")
     body = await _body(request, UserCreate)
     db = request.app[DATABASE]
-    if body.agent_id is not None and await db.get_agent(body.agent_id) is None:
+    if body.agent_id is not None and await AgentRepository(db).get(body.agent_id) is None:
         raise web.HTTPNotFound(reason=f"no agent {body.agent_id!r}")
-    user, token = await db.create_user(body.name, body.role, body.agent_id)
+    user, token = await UserRepository(db).create_user(body.name, body.role, body.agent_id)
     return web.json_response({"user": user_view(user), "token": token}, status=201)
 
 
 @routes.get("/api/users")
 async def list_users(request: web.Request) -> web.Response:
     require_role(request, "admin")
-    return web.json_response({"users": [user_view(u) for u in await request.app[DATABASE].list_users()]})
+    users = await UserRepository(request.app[DATABASE]).list_users()
+    return web.json_response({"users": [user_view(u) for u in users]})
 
 
 # -- agents ----------------------------------------------------------------------------------------------
@@ -90,14 +92,14 @@ async def create_agent(request: web.Request) -> web.Response:
     """Create an agent and its login (a user with the agent role); the token is shown once."""
     require_role(request, "admin")
     body = await _body(request, AgentCreate)
-    db = request.app[DATABASE]
-    if await db.get_agent(body.agent_id) is not None:
+    agents, users = AgentRepository(request.app[DATABASE]), UserRepository(request.app[DATABASE])
+    if await agents.get(body.agent_id) is not None:
         raise web.HTTPConflict(reason=f"agent {body.agent_id!r} already exists")
-    if any(u.name == f"agent-{body.agent_id}" for u in await db.list_users()):
+    if any(u.name == f"agent-{body.agent_id}" for u in await users.list_users()):
         raise web.HTTPConflict(reason=f"a user named 'agent-{body.agent_id}' already exists")
     profile = body.profile.model_dump()
-    await db.upsert_agent(AgentRecord(agent_id=body.agent_id, name=body.name, profile=profile))
-    user, token = await db.create_user(f"agent-{body.agent_id}", "agent", body.agent_id)
+    await agents.upsert(AgentRecord(agent_id=body.agent_id, name=body.name, profile=profile))
+    user, token = await users.create_user(f"agent-{body.agent_id}", "agent", body.agent_id)
     agent = await request.app[CONTROLLER].register_agent(body.agent_id, body.name, profile)
     return web.json_response({"agent": agent_view(agent), "user": user_view(user), "token": token}, status=201)
 
@@ -124,7 +126,8 @@ async def set_profile(request: web.Request) -> web.Response:
     controller = request.app[CONTROLLER]
     current = controller.core.agent(agent_id)
     profile = (await _body(request, AgentProfile)).model_dump()
-    await request.app[DATABASE].upsert_agent(AgentRecord(agent_id=agent_id, name=current.name, profile=profile))
+    await AgentRepository(request.app[DATABASE]).upsert(AgentRecord(agent_id=agent_id, name=current.name,
+                                                                     profile=profile))
     return web.json_response(agent_view(controller.set_profile(agent_id, profile)))
 
 
@@ -220,7 +223,7 @@ async def list_interactions(request: web.Request) -> web.Response:
     agent_id = request.query.get("agent_id")
     if user.role == "agent":
         agent_id = user.agent_id  # agents see their own history only
-    records = await request.app[DATABASE].list_interactions(
+    records = await InteractionRepository(request.app[DATABASE]).list(
         limit=_limit(request), agent_id=agent_id, queue=request.query.get("queue"))
     return web.json_response({"interactions": [interaction_view(r) for r in records]})
 
@@ -229,7 +232,7 @@ async def list_interactions(request: web.Request) -> web.Response:
 async def get_interaction(request: web.Request) -> web.Response:
     user = principal(request)
     call_id = request.match_info["call_id"]
-    record = await request.app[DATABASE].get_interaction(call_id)
+    record = await InteractionRepository(request.app[DATABASE]).get(call_id)
     if record is None or (user.role == "agent" and record.agent_id != user.agent_id):
         raise web.HTTPNotFound(reason=f"no interaction {call_id!r}")
     return web.json_response(interaction_view(record))

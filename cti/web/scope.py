@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from cti.storage import UserRecord
+from cti.records import UserRecord
 
 __all__ = ["can_see_agent", "can_see_queue", "require_queue"]
 

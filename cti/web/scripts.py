@@ -8,8 +8,8 @@ from typing import Any, Final
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from cti.scripting import ScriptError
-from cti.scripting.store import ScriptStore, ScriptSummary, ScriptVersion
+from cti.persistence import ScriptRepository
+from cti.scripting import ScriptError, ScriptSummary, ScriptVersion
 from cti.web.auth import require_role
 from cti.web.bodies import read_object
 from cti.web.errors import json_error
@@ -60,8 +60,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
 }
 
 
-def _store(request: web.Request) -> ScriptStore:
-    return ScriptStore(request.app[DATABASE])
+def _store(request: web.Request) -> ScriptRepository:
+    return ScriptRepository(request.app[DATABASE])
 
 
 def _script_id(request: web.Request) -> str:

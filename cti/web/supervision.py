@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from cti.controller.monitor import Monitor, MonitorError, MonitorMode
+from cti.persistence import UserRepository
 from cti.web.auth import require_role
 from cti.web.bodies import read_json
 from cti.web.keys import CONTROLLER, DATABASE
@@ -83,9 +84,9 @@ async def stop_monitor(request: web.Request) -> web.Response:
 async def set_scope(request: web.Request) -> web.Response:
     require_role(request, "admin")
     body = ScopeChange.model_validate(await read_json(request))
-    db = request.app[DATABASE]
+    users = UserRepository(request.app[DATABASE])
     name = request.match_info["name"]
-    if name not in {u.name for u in await db.list_users()}:
+    if name not in {u.name for u in await users.list_users()}:
         raise web.HTTPNotFound(reason=f"no user {name!r}")
-    user = await db.set_user_scope(name, body.model_dump())
+    user = await users.set_user_scope(name, body.model_dump())
     return web.json_response({"name": user.name, "scope": user.scope})

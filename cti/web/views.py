@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from cti.acd import Agent, WorkItem, WorkState
-from cti.storage import InteractionRecord, UserRecord
+from cti.records import InteractionRecord, UserRecord
 
 __all__ = ["agent_view", "call_view", "interaction_view", "user_view"]
 

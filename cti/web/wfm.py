@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from cti.storage import UserRecord
+from cti.persistence import AgentRepository, InteractionRepository, WfmRepository
+from cti.records import UserRecord
 from cti.web.auth import require_role
 from cti.web.bodies import read_json
 from cti.web.keys import CONTROLLER, DATABASE
@@ -34,10 +35,12 @@ from cti.wfm import (
     QueueMetrics,
     Schedule,
     ScheduleProblem,
+    ScheduleSummary,
     ShiftPattern,
     SolverError,
     StaffingRequest,
     StaffingResult,
+    StoredSchedule,
     WfmError,
     adherence,
     aggregate,
@@ -47,7 +50,6 @@ from cti.wfm import (
 )
 from cti.wfm.adherence import AgentAdherence
 from cti.wfm.shifts import Activity
-from cti.wfm.store import ScheduleSummary, StoredSchedule, WfmStore
 
 __all__ = [
     "WfmActivityNow",
@@ -341,7 +343,7 @@ async def forecast(request: web.Request) -> web.Response:
     start = datetime(body.start.year, body.start.month, body.start.day, tzinfo=zone)
     days = (body.end - body.start).days
     end = start + timedelta(days=days)
-    samples = await WfmStore(request.app[DATABASE]).interactions(body.queue, start, end)
+    samples = await InteractionRepository(request.app[DATABASE]).samples(body.queue, start, end)
     def compute() -> dict[str, Any]:
         series = aggregate(samples, start=start, days=days, interval_minutes=body.interval_minutes).get(body.queue)
         if series is None:
@@ -393,7 +395,7 @@ async def create_schedule(request: web.Request) -> web.Response:
         raise web.HTTPServiceUnavailable(reason=str(exc)) from exc
     except WfmError as exc:
         raise web.HTTPUnprocessableEntity(reason=str(exc)) from exc
-    stored = await WfmStore(request.app[DATABASE]).save_schedule(body.name, schedule)
+    stored = await WfmRepository(request.app[DATABASE]).save_schedule(body.name, schedule)
     return web.json_response(_schedule_view(stored, _offset(body.start)), status=201)
 
 
@@ -408,7 +410,7 @@ async def list_schedules(request: web.Request) -> web.Response:
     raw = request.query.get("limit", "100")
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
         raise web.HTTPBadRequest(reason="limit must be an integer from 1 to 1000")
-    limit, store = int(raw), WfmStore(request.app[DATABASE])
+    limit, store = int(raw), WfmRepository(request.app[DATABASE])
     if not _scoped(user):
         summaries = await store.list_schedules(overlapping=window, limit=limit)
         return web.json_response({"schedules": [_summary_view(s, zone) for s in summaries]})
@@ -432,7 +434,7 @@ async def get_schedule(request: web.Request) -> web.Response:
     user = require_role(request, *STAFF)
     zone = _zone(request.query.get("timezone", "UTC"))
     raw = request.match_info["schedule_id"]
-    stored = await WfmStore(request.app[DATABASE]).get_schedule(int(raw)) if raw.isascii() and raw.isdigit() \
+    stored = await WfmRepository(request.app[DATABASE]).get_schedule(int(raw)) if raw.isascii() and raw.isdigit() \
         and len(raw) < 10 else None
     if stored is None:
         raise web.HTTPNotFound(reason=f"no schedule {raw!r}")
@@ -519,7 +521,7 @@ async def get_adherence(request: web.Request) -> web.Response:
     answer: dict[str, Any] = {"schedule": None, "at": _iso(now, zone), "day_start": day_start.isoformat(),
                               "agents": []}
     db = request.app[DATABASE]
-    stored = await WfmStore(db).current_schedule(day_start, day_end)
+    stored = await WfmRepository(db).current_schedule(day_start, day_end)
     teams = _teams(request)
     visible = None if stored is None else _in_scope(user, stored, teams)
     if visible is None:
@@ -535,7 +537,7 @@ async def get_adherence(request: web.Request) -> web.Response:
     live = request.app[CONTROLLER].core.agents
     changes: list[_Change] = []
     for agent_id in sorted(today):
-        history = await db.agent_state_history(agent_id, limit=_HISTORY_LIMIT)
+        history = await AgentRepository(db).history(agent_id, limit=_HISTORY_LIMIT)
         changes.extend(_Change(h.agent_id, h.state, h.at) for h in history)
         agent = live.get(agent_id)
         # The live state can be newer than the last stored change (the writer is asynchronous).

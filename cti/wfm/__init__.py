@@ -1,7 +1,8 @@
 """Workforce management: forecast, Erlang C/A staffing, shift schedules, intraday reforecast and adherence.
 
-The pure core of issue 7: plain typed values in and out, no I/O, no clock. :mod:`cti.wfm.store` is the
-SQL adapter that keeps schedules; the HTTP API is :mod:`cti.web.wfm` and the CLI ``cti wfm``.
+The pure core of issue 7: plain typed values in and out, no I/O, no clock. Schedules are kept by
+:class:`cti.persistence.WfmRepository` (as :mod:`cti.wfm.stored` values); the HTTP API is :mod:`cti.web.wfm` and
+the CLI ``cti wfm``.
 """
 
 from cti.wfm.adherence import WORKING_STATES, AdherenceException, AgentAdherence, StateChange, adherence
@@ -42,6 +43,7 @@ from cti.wfm.staffing import (
     staff_intervals,
     staff_table,
 )
+from cti.wfm.stored import ScheduleSummary, StoredSchedule
 from cti.wfm.synthetic import SyntheticPattern, expected_calls, synthetic_history
 
 __all__ = [
@@ -66,12 +68,14 @@ __all__ = [
     "Reforecast",
     "Schedule",
     "ScheduleProblem",
+    "ScheduleSummary",
     "ShiftPattern",
     "SolverError",
     "StaffingRequest",
     "StaffingResult",
     "StaffingTable",
     "StateChange",
+    "StoredSchedule",
     "SyntheticPattern",
     "WfmError",
     "adherence",

@@ -4,7 +4,7 @@ Scheduled work is adhered to in a working state (ready, ringing, on a call, wrap
 any other state (not ready, logged out). Time outside shifts is not counted. A run out of adherence no
 longer than ``grace_seconds`` counts as adherent: a few seconds late back from a break is not an exception.
 Pure: the caller passes the schedule, the state changes (any objects with ``agent_id``, ``state`` and
-``at``, e.g. :class:`cti.storage.AgentStateRecord`) and the current time.
+``at``, e.g. :class:`cti.records.AgentStateRecord`) and the current time.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.bootstrap import create_app
 from cti.controller import CallController
+from cti.persistence import Database
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
-from cti.storage import Database
 from cti.web import CONTROLLER, DATABASE
 from tests.support import create_postgres_database, eventually
 

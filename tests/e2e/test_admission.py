@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from cti.persistence import InteractionRepository
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
@@ -31,7 +32,7 @@ async def test_callers_beyond_the_arrival_ceiling_are_turned_away_and_recorded(
     await cti.settled()
 
     async def recorded() -> list[Any]:
-        return await cti.db.list_interactions(limit=10)
+        return await InteractionRepository(cti.db).list(limit=10)
 
     records = await eventually(lambda: _three(recorded()), message="three interaction rows")
     assert sorted((r.outcome, r.end_reason) for r in records) == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cti.persistence import AgentRepository
 from tests.e2e.conftest import Cti
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
@@ -289,7 +290,7 @@ async def test_agent_flow_and_state_history(cti: Cti) -> None:
     assert (agent["state"], agent["reason"], agent["extension"]) == ("logged_out", None, None)
 
     await cti.controller.drain()
-    history = await cti.db.agent_state_history("ana")
+    history = await AgentRepository(cti.db).history("ana")
     assert [(h.state, h.reason, h.extension) for h in history] == [
         ("not_ready", "login", "7001"),
         ("ready", None, "7001"),
@@ -297,4 +298,4 @@ async def test_agent_flow_and_state_history(cti: Cti) -> None:
         ("logged_out", None, None),
     ]
     assert [h.at for h in history] == sorted(h.at for h in history)
-    assert await cti.db.agent_state_history("bob") == []
+    assert await AgentRepository(cti.db).history("bob") == []

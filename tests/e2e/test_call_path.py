@@ -11,6 +11,7 @@ import pytest
 
 from cti.ari import AriNotFound, Bridge
 from cti.asterisk import AsteriskRoot
+from cti.persistence import AgentRepository, InteractionRepository
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
@@ -37,7 +38,7 @@ async def test_caller_reaches_ready_agent_and_hangs_up(
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
 
-    record = await cti.db.get_interaction(call.call_id)
+    record = await InteractionRepository(cti.db).get(call.call_id)
     assert record is not None
     assert (record.caller_number, record.caller_name, record.service_number, record.queue) == (
         "0215550123", "Budi", "1500100", "general")
@@ -66,7 +67,7 @@ async def test_ten_concurrent_callers_three_agents_all_served_in_turn(
     assert await asyncio.to_thread(caller.wait, 60) == 0
     await cti.settled()
 
-    records = await cti.db.list_interactions(limit=50)
+    records = await InteractionRepository(cti.db).list(limit=50)
     assert len(records) == 10
     assert {(r.outcome, r.end_reason) for r in records} == {("answered", "agent_hangup")}
     handled = Counter(r.agent_id for r in records)
@@ -101,7 +102,7 @@ async def test_caller_waits_on_hold_until_an_agent_logs_in(
     await cti.answered(call.call_id)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
-    record = await cti.db.get_interaction(call.call_id)
+    record = await InteractionRepository(cti.db).get(call.call_id)
     assert record is not None
     assert (record.caller_number, record.agent_id, record.outcome) == ("+62215550777", "late", "answered")
     assert record.wait_seconds is not None and record.wait_seconds >= 1.5
@@ -112,7 +113,7 @@ async def test_caller_abandons_while_waiting(cti: Cti, callers: list[SippCaller]
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
-    [record] = await cti.db.list_interactions()
+    [record] = await InteractionRepository(cti.db).list()
     assert (record.outcome, record.end_reason, record.agent_id, record.offers) == (
         "abandoned", "caller_hangup", None, 0)
     assert record.answered_at is None and record.talk_seconds is None
@@ -139,13 +140,13 @@ async def test_ring_no_answer_rings_next_agent_and_makes_first_not_ready(
     assert cti.controller.core.calls[call.call_id].agent_id == "awake"
     assert await asyncio.to_thread(caller.wait, 30) == 0
     await cti.settled()
-    record = await cti.db.get_interaction(call.call_id)
+    record = await InteractionRepository(cti.db).get(call.call_id)
     assert record is not None
     assert (record.agent_id, record.offers, record.outcome) == ("awake", 2, "answered")
     assert record.answered_at and record.offered_at
     ring_seconds = (record.answered_at - record.offered_at).total_seconds()
     assert base_settings.ring_timeout <= ring_seconds <= base_settings.ring_timeout + 3
-    history = [(h.state, h.reason) for h in await cti.db.agent_state_history("sleepy")]
+    history = [(h.state, h.reason) for h in await AgentRepository(cti.db).history("sleepy")]
     assert history == [("ready", None), ("ringing", None), ("not_ready", "no_answer")]
 
 
@@ -166,7 +167,7 @@ async def test_controller_reconnects_after_asterisk_restart_and_serves_next_call
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 30) == 0
     await cti.settled()
-    [record] = await cti.db.list_interactions()
+    [record] = await InteractionRepository(cti.db).list()
     assert (record.agent_id, record.outcome) == ("steady", "answered")
     assert cti.controller.stats["ari_resyncs"] >= 2
 
@@ -190,7 +191,7 @@ async def test_caller_hanging_up_as_agent_is_dialed_does_not_penalise_the_agent(
     callers.append(crowd)
     assert await asyncio.to_thread(crowd.wait, 40) == 0
     await cti.settled()
-    records = await cti.db.list_interactions(limit=50)
+    records = await InteractionRepository(cti.db).list(limit=50)
     assert len(records) == 12
     assert {r.outcome for r in records} <= {"answered", "abandoned"}
     agent = await cti.api("GET", "/api/agents/busy")

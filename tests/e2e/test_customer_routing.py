@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from cti.crm.seed import generate, load
+from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
+from cti.sim.crm_seed import generate
 from cti.sim.sipp import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually
@@ -36,7 +37,7 @@ def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
 async def test_a_vip_overtakes_callers_already_waiting(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
 ) -> None:
-    await load(cti.db, generate(now=datetime.now(UTC), customers=20))
+    await CustomerRepository(cti.db).seed(generate(now=datetime.now(UTC), customers=20))
     start_phone(phones, base_settings, "7001", ring_ms=100, talk_ms=4500)  # the agent ends each call at 4.5 s
     await cti.create_agent("ana", skills={"care": 5}, region="jakarta")
     await cti.login("ana", "7001")
@@ -52,7 +53,7 @@ async def test_a_vip_overtakes_callers_already_waiting(
     for caller in callers:
         assert await asyncio.to_thread(caller.wait, 40) == 0
     await cti.settled()
-    records = sorted(await cti.db.list_interactions(limit=10), key=lambda r: r.answered_at or r.arrived_at)
+    records = sorted(await InteractionRepository(cti.db).list(limit=10), key=lambda r: r.answered_at or r.arrived_at)
     assert [r.caller_number for r in records] == ["0215550301", BUDI_FIXED, "0215550302", "0215550303"], [
         (r.caller_number, r.arrived_at, r.answered_at, (r.routing or {}).get("route"), r.customer_id) for r in records]
     vip_record = next(r for r in records if r.caller_number == BUDI_FIXED)
@@ -66,7 +67,7 @@ async def test_a_vip_overtakes_callers_already_waiting(
 async def test_a_mobile_caller_takes_the_region_of_their_address(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
 ) -> None:
-    await load(cti.db, generate(now=datetime.now(UTC), customers=20))
+    await CustomerRepository(cti.db).seed(generate(now=datetime.now(UTC), customers=20))
     for agent_id, ext, region in (("sby", "7031", "surabaya"), ("jkt", "7032", "jakarta")):
         start_phone(phones, base_settings, ext, ring_ms=100)
         await cti.create_agent(agent_id, skills={"care": 3}, region=region)
@@ -75,6 +76,6 @@ async def test_a_mobile_caller_takes_the_region_of_their_address(
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
-    record = (await cti.db.list_interactions(limit=1))[0]
+    record = (await InteractionRepository(cti.db).list(limit=1))[0]
     assert (record.agent_id, record.customer_id) == ("jkt", "10000001")
     assert record.routing is not None and record.routing["region"] == "jakarta"

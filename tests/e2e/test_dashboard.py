@@ -13,10 +13,10 @@ import pytest
 import yaml
 from playwright.async_api import expect
 
+from cti.persistence import InteractionRepository, WfmRepository
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
 from cti.wfm import Activity, AgentShift, CoverageRow, Schedule
-from cti.wfm.store import WfmStore
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import browser_page, eventually
 
@@ -44,7 +44,7 @@ async def test_dashboard_page_api_and_database_agree(
     # Sam is scheduled to work from an hour ago and never logged in: 0 % in adherence, and out of it now.
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     end = start + timedelta(hours=2)
-    await WfmStore(cti.db).save_schedule("today", Schedule(
+    await WfmRepository(cti.db).save_schedule("today", Schedule(
         start=start, interval_minutes=60,
         shifts=(AgentShift("sam", "day", start, end, (Activity(start, end, "work", "sales"),)),),
         coverage=(CoverageRow(start, "sales", 1, 1), CoverageRow(start + timedelta(hours=1), "sales", 1, 1)),
@@ -66,7 +66,7 @@ async def test_dashboard_page_api_and_database_agree(
         assert await asyncio.to_thread(answered.wait, 30) == 0
         assert await asyncio.to_thread(abandoned.wait, 30) == 0
         await cti.settled()
-        records = await cti.db.list_interactions(limit=10)
+        records = await InteractionRepository(cti.db).list(limit=10)
         assert sorted((r.queue, r.outcome) for r in records) == [
             ("care", "answered"), ("care", "answered"), ("sales", "abandoned")]
         await expect(page.locator("#offered")).to_have_text("3", timeout=5000)

@@ -10,10 +10,10 @@ import pytest
 
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
+from cti.persistence import Database, InteractionRepository
 from cti.settings import Settings
 from cti.sim.demo import DEMO_RULES, _demo
 from cti.sim.sipp import free_udp_port
-from cti.storage import Database
 
 
 async def test_the_demo_serves_callers_and_its_pages(
@@ -44,7 +44,7 @@ async def test_the_demo_serves_callers_and_its_pages(
     db = Database(settings.database_url)
     await db.start()
     try:
-        records = await db.list_interactions(limit=200)
+        records = await InteractionRepository(db).list(limit=200)
     finally:
         await db.close()
     answered = [r for r in records if r.outcome == "answered"]

@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 from playwright.async_api import expect
 
-from cti.crm.seed import generate, load
-from cti.crm.store import CrmStore
+from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
+from cti.sim.crm_seed import generate
 from cti.sim.sipp import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import browser_page
@@ -22,7 +22,7 @@ DEWI = ("0225550303", "Dewi <script>alert(1)</script> Lestari")
 
 
 async def seed(cti: Cti) -> None:
-    await load(cti.db, generate(now=datetime.now(UTC), customers=30, seed=7))
+    await CustomerRepository(cti.db).seed(generate(now=datetime.now(UTC), customers=30, seed=7))
 
 
 def url(cti: Cti, token: str) -> str:
@@ -89,7 +89,7 @@ async def test_agent_gets_the_pop_follows_the_script_and_wraps_up(
     assert all((f["data"] or {}).get("agent_id") in (None, "bob") for f in bob_frames if f["type"] == "agent")
 
     await cti.settled()
-    record = (await cti.db.list_interactions(limit=1))[0]
+    record = (await InteractionRepository(cti.db).list(limit=1))[0]
     assert (record.customer_id, record.agent_id, record.outcome) == ("10000001", "ana", "answered")
     assert record.disposition == "sale"
     assert record.notes == "Wants the mesh router <b>next month</b>"
@@ -99,7 +99,7 @@ async def test_agent_gets_the_pop_follows_the_script_and_wraps_up(
     assert record.script_answers["script_id"] and answered_step in record.script_answers["path"]
     assert record.crosssell is not None and record.crosssell["accepted"] == [accepted]
     assert accepted in record.crosssell["offered"]
-    view = await CrmStore(cti.db).customer_view("10000001")
+    view = await CustomerRepository(cti.db).customer_view("10000001")
     assert view is not None and view.contacts[0].call_id == record.call_id
     assert view.contacts[0].disposition == "sale" and view.contacts[0].cross_sell_accepted == (accepted,)
 
@@ -144,8 +144,8 @@ async def test_unknown_caller_gets_a_blank_record_to_fill_in(
         assert await page.text_content("#customer-phones") == "+62315559876"
         assert await asyncio.to_thread(caller.wait, 30) == 0
     await cti.settled()
-    record = (await cti.db.list_interactions(limit=1))[0]
-    customer = await CrmStore(cti.db).customer_by_phone("+62315559876")
+    record = (await InteractionRepository(cti.db).list(limit=1))[0]
+    customer = await CustomerRepository(cti.db).customer_by_phone("+62315559876")
     assert customer is not None and customer.name == "Rina Kusuma" and customer.region == "surabaya"
     assert record.customer_id == customer.customer_id
 
@@ -226,13 +226,13 @@ async def test_a_transfer_moves_the_caller_and_the_pop_to_the_next_agent(
         await citra.wait_for_selector("#wrapup:not([hidden])", timeout=15000)
 
     await cti.settled()
-    record = await cti.db.get_interaction(call_id)
+    record = await InteractionRepository(cti.db).get(call_id)
     assert record is not None
     assert (record.agent_id, record.outcome, record.customer_id, record.offers) == ("citra", "answered", "10000001", 2)
     transferred = [d for d in (record.routing or {})["decisions"] if d["kind"] == "transferred"]
     assert [(d["winner"], d["candidates"], d["note"]) for d in transferred] == [
         ("ana", ["citra"], "Wants to upgrade <his> plan")]
-    view = await CrmStore(cti.db).customer_view("10000001")
+    view = await CustomerRepository(cti.db).customer_view("10000001")
     assert view is not None and view.contacts[0].call_id == call_id
     assert (view.contacts[0].agent_id, view.contacts[0].notes) == ("ana", "Sent to sales")
 
@@ -287,5 +287,5 @@ async def test_transfer_refusals_over_the_api(
     assert bridges[f"cti-call-{call_id}"] == {call.channel_id, call.agent_channel_id}
     assert await asyncio.to_thread(caller.wait, 30) == 0
     await cti.settled()
-    record = await cti.db.get_interaction(call_id)
+    record = await InteractionRepository(cti.db).get(call_id)
     assert record is not None and (record.agent_id, record.outcome, record.offers) == ("bob", "answered", 2)

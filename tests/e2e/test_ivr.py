@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from cti.crm.seed import generate, load
 from cti.ivr.announcements import position_text
 from cti.ivr.flow import load_flows_file
 from cti.ivr.tts import PromptRenderer
+from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
+from cti.sim.crm_seed import generate
 from cti.sim.sipp import Press, Say, SippAgent, SippIvrCaller, Wait
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually, unavailable
@@ -53,7 +54,7 @@ async def served(cti: Cti, caller: SippIvrCaller, timeout: float = 60) -> list[A
     await eventually(lambda: cti.controller.ivr is not None and not cti.controller.ivr.calls,
                      message="the IVR to finish")
     await cti.settled()
-    return await eventually(lambda: cti.db.list_interactions(limit=5), message="the interaction row")
+    return await eventually(lambda: InteractionRepository(cti.db).list(limit=5), message="the interaction row")
 
 
 async def test_keypad_caller_chooses_english_and_sales_and_reaches_the_sales_team(
@@ -83,7 +84,7 @@ async def test_keypad_caller_chooses_english_and_sales_and_reaches_the_sales_tea
 async def test_balance_self_service_is_read_back_in_indonesian(
     cti: Cti, callers: list[Any],
 ) -> None:
-    await load(cti.db, generate(now=datetime.now(UTC), customers=20))
+    await CustomerRepository(cti.db).seed(generate(now=datetime.now(UTC), customers=20))
     caller = SippIvrCaller("1500200", [Wait(1000), Press("1"), Wait(1500), Press("2"), Wait(1200),
                                        Press("10000001"), Wait(9000), Press("2")],
                            caller="0215550402", duration_ms=15000)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 
+from cti.persistence import InteractionRepository
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
@@ -89,7 +90,7 @@ async def test_redis_dying_mid_call_loses_nothing(
     private_redis.kill()  # Redis goes away in the middle of the conversation
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
-    record = await cti.db.get_interaction(call_id)
+    record = await InteractionRepository(cti.db).get(call_id)
     assert record is not None and (record.agent_id, record.outcome) == ("calm", "answered")
     assert cti.controller.live.dirty and cti.controller.live.write_failures >= 1
     health = await cti.client.get("/healthz")

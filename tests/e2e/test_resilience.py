@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from cti.persistence import InteractionRepository
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
@@ -43,8 +44,8 @@ async def test_restarted_controller_rebuilds_from_redis_and_finishes_calls(
     assert await asyncio.to_thread(talking.wait, 30) == 0
     assert await asyncio.to_thread(waiting.wait, 30) == 0
     await cti.settled()
-    first = await cti.db.get_interaction(ids["0215550001"])
-    second = await cti.db.get_interaction(ids["0215550002"])
+    first = await InteractionRepository(cti.db).get(ids["0215550001"])
+    second = await InteractionRepository(cti.db).get(ids["0215550002"])
     assert first is not None and second is not None
     assert (first.agent_id, first.outcome, first.end_reason) == ("first", "answered", "caller_hangup")
     assert (second.agent_id, second.outcome, second.end_reason) == ("second", "answered", "caller_hangup")
@@ -66,7 +67,7 @@ async def test_odd_caller_ids_are_normalised_and_kept_as_text(
     assert await asyncio.to_thread(odd.wait, 20) == 0
     assert await asyncio.to_thread(anonymous.wait, 20) == 0
     await cti.settled()
-    records = {r.caller_number: r for r in await cti.db.list_interactions()}
+    records = {r.caller_number: r for r in await InteractionRepository(cti.db).list()}
     assert set(records) == {"+62215550199", "anonymous"}
     assert records["+62215550199"].caller_name == "O'Brien <b>&</b> Sons"
     assert records["anonymous"].caller_name is None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cti.persistence import InteractionRepository
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
@@ -66,7 +67,7 @@ async def test_jakarta_and_surabaya_callers_reach_their_regional_teams(
     assert await asyncio.to_thread(jakarta.wait, 20) == 0
     assert await asyncio.to_thread(surabaya.wait, 20) == 0
     await cti.settled()
-    records = {r.caller_number: r for r in await cti.db.list_interactions()}
+    records = {r.caller_number: r for r in await InteractionRepository(cti.db).list()}
     assert records["0215550111"].agent_id == "jkt"
     assert records["+62315550222"].agent_id == "sby"
     routing = records["0215550111"].routing
@@ -88,7 +89,7 @@ async def test_service_number_picks_the_product_team(
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
-    [record] = await cti.db.list_interactions()
+    [record] = await InteractionRepository(cti.db).list()
     assert (record.queue, record.agent_id, record.service_number) == ("billing", "biller", "1500200")
     assert record.routing is not None and record.routing["route"] == "billing line"
 
@@ -107,7 +108,7 @@ async def test_escalation_widens_to_other_regions_after_the_configured_wait(
     await cti.answered(call.call_id, timeout=10)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
-    record = await cti.db.get_interaction(call.call_id)
+    record = await InteractionRepository(cti.db).get(call.call_id)
     assert record is not None and record.agent_id == "far"
     assert record.wait_seconds is not None and 3.0 <= record.wait_seconds <= 5.5
     assert record.routing is not None
@@ -120,7 +121,7 @@ async def test_after_hours_caller_hears_the_closing_message(cti: Cti, callers: l
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0  # cti answered, played the message and hung up
     await cti.settled()
-    [record] = await cti.db.list_interactions()
+    [record] = await InteractionRepository(cti.db).list()
     assert (record.queue, record.outcome, record.end_reason, record.agent_id) == (
         "office", "rejected", "after_hours", None)
     assert record.routing is not None and record.routing["decisions"][-1]["kind"] == "closed"
@@ -137,7 +138,7 @@ async def test_waiting_caller_hears_position_and_wait_over_the_music(cti: Cti, c
     # caller's hang-up at 16 s cuts the third, which Asterisk reports as failed.
     assert stats["announcements"] == stats["playbacks_done"] + stats["playbacks_failed"]
     assert stats["playbacks_done"] >= 2 and stats["playbacks_failed"] <= 1
-    [record] = await cti.db.list_interactions()
+    [record] = await InteractionRepository(cti.db).list()
     assert (record.queue, record.outcome) == ("announced", "abandoned")
 
 
@@ -162,7 +163,7 @@ async def test_callback_keep_my_place_end_to_end(
     assert sorted(bridge.channels) == sorted([f"{call.call_id}-c1", f"{call.call_id}-a1"])
     assert live.state.value == "connected"
     await cti.settled(timeout=20)  # the customer hangs up after talking 2 s
-    record = await cti.db.get_interaction(call.call_id)
+    record = await InteractionRepository(cti.db).get(call.call_id)
     assert record is not None
     assert (record.agent_id, record.outcome, record.end_reason) == ("caller-backer", "answered", "caller_hangup")
     assert record.routing is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from cti.persistence import InteractionRepository
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller, free_udp_port, register
 from tests.e2e.conftest import Cti
@@ -33,7 +34,7 @@ async def test_registered_softphone_receives_offered_call(
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
-    [record] = await cti.db.list_interactions()
+    [record] = await InteractionRepository(cti.db).list()
     assert (record.agent_id, record.agent_extension, record.outcome) == ("soft", "1001", "answered")
 
     phones.pop("1001").stop()

@@ -17,8 +17,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from cti.acd import ContactCenter
-from cti.storage import Database
-from cti.storage.models import Interaction
+from cti.persistence import Database, UserRepository, WfmRepository
+from cti.persistence._tables import InteractionRow
 from cti.web import CONTROLLER, DATABASE, ui, wfm
 from cti.web.auth import TokenCache, make_auth_middleware
 from cti.web.errors import error_middleware
@@ -30,7 +30,6 @@ from cti.wfm import (
     solve_schedule,
     synthetic_history,
 )
-from cti.wfm.store import WfmStore
 from tests.support import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,16 +46,16 @@ class StandIn:
 async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
     await db.upgrade()
-    await db.ensure_user_token("planner", "supervisor", TOKEN)
+    await UserRepository(db).ensure_user_token("planner", "supervisor", TOKEN)
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     schedule = solve_schedule(ScheduleProblem(
         start=today, interval_minutes=60, requirements={"sales": [0] * 8 + [2] * 8 + [0] * 8},
         patterns=(ShiftPattern("day8", 480, (480,)),),
         agents=(AgentAvailability("ani", frozenset({"sales"})), AgentAvailability("budi", frozenset({"sales"})))))
-    await WfmStore(db).save_schedule("today's plan", schedule)
+    await WfmRepository(db).save_schedule("today's plan", schedule)
     history = synthetic_history(SyntheticPattern(calls_per_day=150), queue="sales", start=HISTORY_START, days=15)
     async with db.transaction("seed interactions") as session:
-        session.add_all(Interaction(
+        session.add_all(InteractionRow(
             call_id=f"c{i}", channel_id=f"ch{i}", caller_number="+628123", service_number="1500100",
             queue=s.queue, arrived_at=s.arrived_at, outcome="abandoned" if s.handle_seconds is None else "answered",
             talk_seconds=s.handle_seconds) for i, s in enumerate(history))

@@ -1,4 +1,5 @@
-"""Customer CSV import (cti.crm.importer and ``cti crm``) on SQLite and PostgreSQL, over the seeded demo data."""
+"""Customer CSV import (cti.crm.importer, CustomerRepository.import_customers and ``cti crm``) on SQLite and
+PostgreSQL, over the seeded demo data."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import pytest
 from sqlalchemy import text
 
 from cti.cli import main
-from cti.crm import Consent, CrmStore, CsvFormatError, CustomerRecord, ImportReport, Rejection, import_customers
-from cti.crm.seed import generate, load
-from cti.storage import Database
+from cti.crm import Consent, CsvFormatError, CustomerRecord, ImportReport, Rejection
+from cti.persistence import CustomerRepository, Database
+from cti.sim.crm_seed import generate
 from tests.support import create_postgres_database
 
 T = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)
@@ -55,14 +56,14 @@ async def db(migrated_url: str) -> AsyncIterator[Database]:
         async with database.transaction("empty the CRM") as session:
             for table in CRM_ORDER:
                 await session.execute(text(f"DELETE FROM {table}"))
-        assert await load(database, generate(now=T, customers=14, seed=3)) == 14
+        assert await CustomerRepository(database).seed(generate(now=T, customers=14, seed=3)) == 14
         yield database
     finally:
         await database.close()
 
 
 async def run(db: Database, csv: str, *, dry_run: bool = False) -> ImportReport:
-    return await import_customers(db, csv, dry_run=dry_run, clock=lambda: IMPORTED)
+    return await CustomerRepository(db, clock=lambda: IMPORTED).import_customers(csv, dry_run=dry_run)
 
 
 def customer(customer_id: str, name: str, phones: tuple[str, ...], **values: Any) -> CustomerRecord:
@@ -107,7 +108,7 @@ async def test_bad_rows_are_rejected_with_a_report_and_good_rows_imported(db: Da
             Rejection(7, "row", "11 cells, but the header names 9"),
         ),
     )
-    store = CrmStore(db)
+    store = CustomerRepository(db)
     assert await store.customer(str(FIRST_FREE)) == customer(
         str(FIRST_FREE), "Ani Wulandari", ("+6281255550001",), email="ani@example.com", value_tier="silver",
         lifetime_value_minor=150_000_050, consent=Consent(marketing_calls=True, email=False),
@@ -134,7 +135,7 @@ async def test_duplicates_merge_and_reimport_changes_nothing(db: Database) -> No
     expected = ImportReport(rows=5, created=(rina, joko), merged_rows=3)
 
     assert await run(db, MERGE_CSV, dry_run=True) == replace(expected, dry_run=True)
-    store = CrmStore(db)
+    store = CustomerRepository(db)
     assert await store.customer(rina) is None  # the dry run wrote nothing
 
     assert await run(db, MERGE_CSV) == expected
@@ -145,7 +146,7 @@ async def test_duplicates_merge_and_reimport_changes_nothing(db: Database) -> No
         customer(joko, "Joko W", ("+6281370000002",), city="Solo"),
     ]
 
-    again = await import_customers(db, MERGE_CSV, clock=lambda: IMPORTED + timedelta(hours=5))
+    again = await CustomerRepository(db, clock=lambda: IMPORTED + timedelta(hours=5)).import_customers(MERGE_CSV)
     assert again == ImportReport(rows=5, unchanged=(rina, joko), merged_rows=3)
     assert [await store.customer(rina), await store.customer(joko)] == imported  # updated_at untouched too
 
@@ -161,7 +162,7 @@ customer_id,name,phone,email,segment,consent_marketing_calls
 
 
 async def test_rows_matching_existing_customers_update_them(db: Database) -> None:
-    store = CrmStore(db, clock=lambda: T)
+    store = CustomerRepository(db, clock=lambda: T)
     budi, siti = await store.customer("10000001"), await store.customer("10000002")
     assert budi is not None and siti is not None
     await store.forget("10000006")

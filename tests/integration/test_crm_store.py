@@ -1,4 +1,5 @@
-"""cti.crm.CrmStore on SQLite and PostgreSQL, over the seeded demo data (fixed customers of cti.crm.seed)."""
+"""CustomerRepository (the CRM's store) on SQLite and PostgreSQL, over the seeded demo data (fixed customers of
+cti.sim.crm_seed)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from cti.crm import (
     CaseRecord,
     Consent,
     ContactRecord,
+    CrmDataset,
     CrmInputError,
-    CrmStore,
     CustomerFields,
     CustomerRecord,
     CustomerView,
@@ -30,9 +31,11 @@ from cti.crm import (
     OwnedProduct,
     ProductRecord,
 )
-from cti.crm.seed import CrmDataset, generate, load
-from cti.storage import Database, InteractionRecord, StorageConflict, StorageError
-from cti.storage.database import alembic_config
+from cti.errors import InvalidInput
+from cti.persistence import CustomerRepository, Database, InteractionRepository, StorageConflict, StorageError
+from cti.persistence._database import alembic_config
+from cti.records import InteractionRecord
+from cti.sim.crm_seed import generate
 from tests.support import create_postgres_database
 
 T = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)  # the seed's "now": 10:00 in Jakarta
@@ -93,15 +96,15 @@ async def db(db_url: str, dataset: CrmDataset) -> AsyncIterator[Database]:
     await database.start()
     try:
         await empty(database)
-        assert await load(database, dataset) == 14
+        assert await CustomerRepository(database).seed(dataset) == 14
         yield database
     finally:
         await database.close()
 
 
 @pytest.fixture
-def store(db: Database) -> CrmStore:
-    return CrmStore(db, clock=lambda: LATER)
+def store(db: Database) -> CustomerRepository:
+    return CustomerRepository(db, clock=lambda: LATER)
 
 
 async def raw_rows(url: str, sql: str) -> Sequence[Any]:
@@ -162,7 +165,7 @@ async def test_the_migration_creates_and_drops_the_crm_tables(db_url: str) -> No
 # -- the screen pop's reads ------------------------------------------------------------------------
 
 
-async def test_customer_view_of_the_jakarta_gold_customer(store: CrmStore) -> None:
+async def test_customer_view_of_the_jakarta_gold_customer(store: CustomerRepository) -> None:
     view = await store.customer_view("10000001")
 
     assert view == CustomerView(
@@ -200,7 +203,7 @@ async def test_customer_view_of_the_jakarta_gold_customer(store: CrmStore) -> No
     assert await store.customer_view("99999999") is None
 
 
-async def test_open_order_and_self_service_reads(store: CrmStore) -> None:
+async def test_open_order_and_self_service_reads(store: CustomerRepository) -> None:
     order = OrderRecord(
         order_number="50000002", customer_id="10000002", status="shipped",
         items=(OrderItem("PHONE-X1PRO", 1), OrderItem("BUDS-2", 1)), total_minor=889_800_000,
@@ -221,13 +224,13 @@ async def test_open_order_and_self_service_reads(store: CrmStore) -> None:
                         "10000005": 30_000_000 + 50_000_000, "424242": None}
 
 
-async def test_customer_by_phone_in_any_format(store: CrmStore) -> None:
+async def test_customer_by_phone_in_any_format(store: CustomerRepository) -> None:
     for number in ("0812-1000-0001", "+62 812 1000 0001", "6281210000001", "(021) 5550-1001", "021 55501001",
                    "0062 21 5550 1001", "+62 (0)21 5550 1001"):
         assert await store.customer_by_phone(number) == BUDI, number
 
 
-async def test_customer_by_phone_foreign_unknown_and_garbage(store: CrmStore) -> None:
+async def test_customer_by_phone_foreign_unknown_and_garbage(store: CustomerRepository) -> None:
     james = await store.customer_by_phone("+61 412 345 004")
     assert james is not None and (james.customer_id, james.name, james.language) == ("10000004", "James Whitfield",
                                                                                      "en")
@@ -239,7 +242,7 @@ async def test_customer_by_phone_foreign_unknown_and_garbage(store: CrmStore) ->
     assert html is not None and html.name == "Dewi <script>alert(1)</script> Lestari"
 
 
-async def test_search_by_name_number_and_phone_digits(store: CrmStore, dataset: CrmDataset) -> None:
+async def test_search_by_name_number_and_phone_digits(store: CustomerRepository, dataset: CrmDataset) -> None:
     def ids(records: Sequence[CustomerRecord]) -> list[str]:
         return [r.customer_id for r in records]
 
@@ -257,7 +260,7 @@ async def test_search_by_name_number_and_phone_digits(store: CrmStore, dataset: 
 # -- writes --------------------------------------------------------------------------------------
 
 
-async def test_unknown_caller_gets_a_blank_record_to_fill_in(store: CrmStore) -> None:
+async def test_unknown_caller_gets_a_blank_record_to_fill_in(store: CustomerRepository) -> None:
     blank = await store.create_blank_customer("(022) 555-9876")
     assert blank == CustomerRecord(
         customer_id="10000109", name="", phones=("+62225559876",), email=None, address=None, city=None,
@@ -282,7 +285,21 @@ async def test_unknown_caller_gets_a_blank_record_to_fill_in(store: CrmStore) ->
     assert (nobody.customer_id, nobody.phones) == ("10000111", ())
 
 
-async def test_writes_refuse_bad_input_and_taken_phones(store: CrmStore) -> None:
+async def test_a_blank_record_is_created_whole_or_not_at_all(store: CustomerRepository) -> None:
+    filled = await store.create_blank_customer("(022) 555-9876", name=" Asep  Suryana ", email="Asep@Example.COM",
+                                               language="en")
+    assert (filled.name, filled.phones, filled.email, filled.region, filled.language, filled.created_at) == (
+        "Asep Suryana", ("+62225559876",), "asep@example.com", "bandung", "en", LATER)
+    # An invalid value is the caller's to fix (not a database failure), and leaves nothing behind.
+    with pytest.raises(CrmInputError) as refused:
+        await store.create_blank_customer("0813 9000 1234", name="Rina", email="rina@")
+    assert isinstance(refused.value, InvalidInput) and not isinstance(refused.value, StorageError)
+    assert [(p.field, p.reason) for p in refused.value.problems] == [("email", "not an email address: 'rina@'")]
+    assert await store.customer_by_phone("0813 9000 1234") is None
+    assert await store.search_customers("Rina") == []
+
+
+async def test_writes_refuse_bad_input_and_taken_phones(store: CustomerRepository) -> None:
     with pytest.raises(StorageConflict, match=r"phone \+6281210000001 already belongs to customer 10000001"):
         await store.create_customer(CustomerFields(name="Copycat", phones=("0812-1000-0001",)))
     with pytest.raises(StorageConflict, match="10000002: the number is taken"):
@@ -306,7 +323,7 @@ async def test_writes_refuse_bad_input_and_taken_phones(store: CrmStore) -> None
     assert [c.customer_id for c in await store.search_customers("copycat")] == []
 
 
-async def test_add_contact_then_view_shows_it_first(store: CrmStore) -> None:
+async def test_add_contact_then_view_shows_it_first(store: CustomerRepository) -> None:
     contact = NewContact(
         customer_id="10000004", channel="call", at=T, reason="billing", disposition="sale", notes="Paid by card",
         agent_id="a-107", call_id="call-42", language="en", script_answers={"q1": "yes", "amount": 520000},
@@ -333,7 +350,9 @@ async def test_add_contact_then_view_shows_it_first(store: CrmStore) -> None:
 # -- what cross-sell and marketing read ----------------------------------------------------------
 
 
-async def test_catalog_complements_promotions_and_segment_holdings(store: CrmStore, dataset: CrmDataset) -> None:
+async def test_catalog_complements_promotions_and_segment_holdings(
+    store: CustomerRepository, dataset: CrmDataset
+) -> None:
     catalog = await store.catalog()
     assert [p.sku for p in catalog] == sorted(p.sku for p in dataset.products)
     assert catalog[0] == product("BUDS-2", "Earbud Nirkabel Nusa Buds 2", "Nusa Buds 2 wireless earbuds",
@@ -360,7 +379,7 @@ async def test_catalog_complements_promotions_and_segment_holdings(store: CrmSto
     assert ("10000004", "PLAN-XL") not in {(h.customer_id, h.sku) for h in await store.segment_holdings("professional")}
 
 
-async def test_marketing_audience_respects_consent(store: CrmStore, dataset: CrmDataset) -> None:
+async def test_marketing_audience_respects_consent(store: CustomerRepository, dataset: CrmDataset) -> None:
     calls = [c.customer_id for c in dataset.customers if c.fields.consent.marketing_calls and c.fields.phones]
     emails = [c.customer_id for c in dataset.customers if c.fields.consent.email and c.fields.email]
     assert [c.customer_id for c in await store.marketing_audience("call")] == sorted(calls)
@@ -374,17 +393,18 @@ async def test_marketing_audience_respects_consent(store: CrmStore, dataset: Crm
 
 
 async def test_forget_anonymises_personal_data_and_keeps_aggregates(
-    store: CrmStore, db: Database, db_url: str
+    store: CustomerRepository, db: Database, db_url: str
 ) -> None:
     def call(call_id: str, number: str, routing: dict[str, Any] | None = None) -> InteractionRecord:
         return InteractionRecord(call_id=call_id, channel_id=f"ch-{call_id}", caller_number=number,
                                  caller_name="Budi Santoso", service_number="1500100", queue="care", arrived_at=T,
                                  routing=routing)
 
-    await db.save_interaction(call("call-linked", "+6281299999999"))
-    await db.save_interaction(call("call-by-number", "081210000001",
-                                   {"decisions": [{"reason": "calling +6281210000001 back"}], "region": "jakarta"}))
-    await db.save_interaction(call("call-other", "+6281377777777"))
+    await InteractionRepository(db).save(call("call-linked", "+6281299999999"))
+    await InteractionRepository(db).save(call("call-by-number", "081210000001",
+                                              {"decisions": [{"reason": "calling +6281210000001 back"}],
+                                               "region": "jakarta"}))
+    await InteractionRepository(db).save(call("call-other", "+6281377777777"))
     await store.add_contact(NewContact(customer_id="10000001", channel="call", at=T, call_id="call-linked",
                                        disposition="resolved", notes="Alamat baru: Jl. Rahasia 1",
                                        cross_sell_offered=("ROUTER-MESH",), cross_sell_accepted=("ROUTER-MESH",)))
@@ -423,7 +443,7 @@ async def test_forget_anonymises_personal_data_and_keeps_aggregates(
         ("call-linked", "anonymous", None),
         ("call-other", "+6281377777777", "Budi Santoso"),
     ]
-    scrubbed = await db.get_interaction("call-by-number")
+    scrubbed = await InteractionRepository(db).get("call-by-number")
     assert scrubbed is not None and scrubbed.routing == {"decisions": [{"reason": "calling anonymous back"}],
                                                          "region": "jakarta"}
     # The freed number can belong to someone else now.

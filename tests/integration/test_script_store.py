@@ -1,4 +1,4 @@
-"""The versioned script store on real SQLite and PostgreSQL databases."""
+"""The versioned script store (ScriptRepository) on real SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -15,11 +15,9 @@ from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-import cti.scripting.models  # noqa: F401  (puts the scripts table on Base.metadata before upgrading)
-from cti.scripting import ScriptError, load_script_file
-from cti.scripting.store import ScriptStore, ScriptSummary
-from cti.storage import Database, StorageError
-from cti.storage.models import Base
+from cti.persistence import Database, ScriptRepository, StorageError
+from cti.persistence._tables import METADATA
+from cti.scripting import ScriptError, ScriptSummary, load_script_file
 from tests.support import create_postgres_database
 
 T0 = datetime(2026, 5, 18, 2, 30, tzinfo=UTC)
@@ -72,7 +70,7 @@ async def test_the_table_matches_its_model(db: Database, db_url: str) -> None:
                 name == "scripts" if type_ == "table" else getattr(obj, "table", None) is None
                 or obj.table.name == "scripts"),
         })
-        return columns, list(compare_metadata(context, Base.metadata))
+        return columns, list(compare_metadata(context, METADATA))
 
     engine = create_async_engine(db_url, poolclass=NullPool)
     try:
@@ -85,7 +83,7 @@ async def test_the_table_matches_its_model(db: Database, db_url: str) -> None:
 
 
 async def test_saving_adds_versions_and_never_overwrites(db: Database) -> None:
-    store = ScriptStore(db)
+    store = ScriptRepository(db)
     first = await store.save(definition("Halo"), author="sari", now=T0)
     second = await store.save(definition("Selamat pagi"), author="andi", now=T0 + timedelta(minutes=5))
     assert (first.version, first.active, first.author, first.created_at) == (1, True, "sari", T0)
@@ -104,7 +102,7 @@ async def test_saving_adds_versions_and_never_overwrites(db: Database) -> None:
 
 
 async def test_get_latest_and_activate(db: Database) -> None:
-    store = ScriptStore(db)
+    store = ScriptRepository(db)
     for greeting in ("Halo", "Hai"):
         await store.save(definition(greeting), author="sari", now=T0)
     draft = await store.save(definition("Permisi"), author="sari", activate=False, now=T0)
@@ -130,7 +128,7 @@ async def test_get_latest_and_activate(db: Database) -> None:
 
 
 async def test_invalid_definitions_are_refused_before_saving(db: Database) -> None:
-    store = ScriptStore(db)
+    store = ScriptRepository(db)
     broken = definition()
     broken["steps"][1]["branches"] = {"yes": "nowhere"}
     with pytest.raises(ScriptError) as info:
@@ -144,7 +142,7 @@ async def test_invalid_definitions_are_refused_before_saving(db: Database) -> No
 
 
 async def test_listing_and_the_active_set(db: Database) -> None:
-    store = ScriptStore(db)
+    store = ScriptRepository(db)
     await store.save(definition(), author="sari", now=T0)
     await store.save(definition(id="closing", title={"id": "Penutup", "en": "Closing"}), author="sari",
                      activate=False, now=T0)
@@ -156,7 +154,7 @@ async def test_listing_and_the_active_set(db: Database) -> None:
 
 
 async def test_installing_the_defaults_once(db: Database) -> None:
-    store = ScriptStore(db)
+    store = ScriptRepository(db)
     await store.save(definition(id="general", title={"id": "Milik supervisor", "en": "Supervisor's own"}),
                      author="sari", now=T0)
     defaults = load_script_file()
@@ -171,7 +169,7 @@ async def test_installing_the_defaults_once(db: Database) -> None:
 
 
 async def test_concurrent_saves_get_distinct_versions(db: Database) -> None:
-    store = ScriptStore(db)
+    store = ScriptRepository(db)
     await store.save(definition(), author="sari", now=T0)
     saved = await asyncio.gather(*(store.save(definition(f"Halo {i}"), author=f"agent{i}", now=T0)
                                    for i in range(5)))

@@ -10,8 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-import cti.scripting.models  # noqa: F401  (puts the scripts table on Base.metadata before upgrading)
-from cti.storage import Database
+from cti.persistence import Database, UserRepository
 from cti.web import scripts
 from cti.web.auth import TokenCache, make_auth_middleware
 from cti.web.errors import error_middleware
@@ -32,7 +31,7 @@ async def client(tmp_path: Path) -> AsyncIterator[Client]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
     await db.upgrade()
     for role, token in TOKENS.items():
-        await db.ensure_user_token(f"{role}1", role, token)
+        await UserRepository(db).ensure_user_token(f"{role}1", role, token)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
     app[DATABASE] = db
     app.add_routes(scripts.routes)

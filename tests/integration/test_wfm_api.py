@@ -17,8 +17,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cti.acd import ContactCenter
-from cti.storage import AgentRecord, AgentStateRecord, Database
-from cti.storage.models import Interaction
+from cti.persistence import AgentRepository, Database, UserRepository
+from cti.persistence._tables import InteractionRow
+from cti.records import AgentRecord, AgentStateRecord
 from cti.web import CONTROLLER, DATABASE, wfm
 from cti.web.auth import TokenCache, make_auth_middleware
 from cti.web.errors import error_middleware
@@ -74,9 +75,10 @@ async def serve_wfm(db: Database, core: ContactCenter) -> AsyncIterator[TestClie
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
     await db.upgrade()
-    await db.ensure_user_token("boss", "supervisor", BOSS)
-    await db.upsert_agent(AgentRecord("ani", "Ani"))
-    await db.ensure_user_token("agent-ani", "agent", AGENT, "ani")
+    users, agents = UserRepository(db), AgentRepository(db)
+    await users.ensure_user_token("boss", "supervisor", BOSS)
+    await agents.upsert(AgentRecord("ani", "Ani"))
+    await users.ensure_user_token("agent-ani", "agent", AGENT, "ani")
     core = ContactCenter()
     async with serve_wfm(db, core) as client:
         yield Api(client, db, core)
@@ -126,7 +128,7 @@ async def test_forecast_from_stored_interactions(api: Api) -> None:
     pattern = SyntheticPattern(calls_per_day=300)
     history = synthetic_history(pattern, queue="sales", start=MONDAY, days=21, seed=5)
     async with api.db.transaction("seed interactions") as session:
-        session.add_all(Interaction(
+        session.add_all(InteractionRow(
             call_id=f"c{i}", channel_id=f"ch{i}", caller_number="+628123", service_number="1500100",
             queue=s.queue, arrived_at=s.arrived_at, outcome="abandoned" if s.handle_seconds is None else "answered",
             talk_seconds=s.handle_seconds, offers=1) for i, s in enumerate(history))
@@ -199,12 +201,13 @@ async def test_schedules_are_solved_stored_and_listed(api: Api) -> None:
 
 
 async def test_adherence_today_from_history_and_live_state(api: Api) -> None:
+    states = AgentRepository(api.db)
     created = await api.call("POST", "/api/wfm/schedules", json=schedule_body(), expect=201)
     shifts = {s["agent_id"]: s for s in created["shifts"]}
     assert shifts["ani"]["start"] == "2024-04-01T08:00:00+07:00"
     for state, hour, minute in [("ready", 8, 10), ("not_ready", 11, 0), ("ready", 12, 0)]:
-        await api.db.record_agent_state(AgentStateRecord("ani", state, None, "1001",
-                                                         MONDAY + timedelta(hours=hour, minutes=minute)))
+        await states.record_state(AgentStateRecord("ani", state, None, "1001",
+                                                   MONDAY + timedelta(hours=hour, minutes=minute)))
     # budi has no stored history yet, but is live: ready since 08:00 in the core.
     api.core.add_agent("budi", "Budi")
     api.core.login("budi", "1002", MONDAY + timedelta(hours=8), ready=True)

@@ -21,7 +21,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from cti.acd import ContactCenter
-from cti.storage import AgentRecord, AgentStateRecord, Database
+from cti.persistence import AgentRepository, Database, UserRepository
+from cti.records import AgentRecord, AgentStateRecord
 from cti.web import wfm
 from cti.web.openapi import openapi_document
 from tests.integration.test_wfm_api import GROUND_TRUTH, MONDAY, serve_wfm
@@ -56,14 +57,15 @@ class Api:
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
     await db.upgrade()
-    await db.ensure_user_token("root", "admin", ADMIN)
+    users, agents = UserRepository(db), AgentRepository(db)
+    await users.ensure_user_token("root", "admin", ADMIN)
     for name, token, scope in [("boss", BOSS, None), ("sue", SUE, {"queues": ["sales"], "teams": []}),
                                ("tom", TOM, {"queues": [], "teams": ["red"]}), ("pat", PAT, {"teams": ["blue"]}),
                                ("nobody", NOBODY, {"queues": [], "teams": []})]:
-        await db.ensure_user_token(name, "supervisor", token)
-        await db.set_user_scope(name, scope)  # before the first request: tokens are cached with their user
-    await db.upsert_agent(AgentRecord("ani", "Ani"))
-    await db.ensure_user_token("agent-ani", "agent", AGENT, "ani")
+        await users.ensure_user_token(name, "supervisor", token)
+        await users.set_user_scope(name, scope)  # before the first request: tokens are cached with their user
+    await agents.upsert(AgentRecord("ani", "Ani"))
+    await users.ensure_user_token("agent-ani", "agent", AGENT, "ani")
     core = ContactCenter()
     for agent_id, name, team in [("ani", "Ani", "red"), ("budi", "Budi", "blue"), ("citra", "Citra", "blue")]:
         core.add_agent(agent_id, name)
@@ -197,10 +199,11 @@ async def test_one_schedule_is_cut_to_the_scope(api: Api) -> None:
 # -- adherence ------------------------------------------------------------------------------------------------
 
 async def test_adherence_lists_the_agents_in_the_scope(api: Api) -> None:
+    states = AgentRepository(api.db)
     ids = await schedules(api)
     for agent_id, hour in [("ani", 8), ("budi", 9)]:
-        await api.db.record_agent_state(AgentStateRecord(agent_id, "ready", None, "1001",
-                                                         MONDAY + timedelta(hours=hour)))
+        await states.record_state(AgentStateRecord(agent_id, "ready", None, "1001",
+                                                   MONDAY + timedelta(hours=hour)))
     at = {"at": "2024-04-01T10:00:00+07:00", "timezone": "Asia/Jakarta"}
 
     async def agents(token: str, **query: str) -> list[str]:
@@ -229,11 +232,12 @@ async def test_adherence_lists_the_agents_in_the_scope(api: Api) -> None:
 async def test_adherence_of_an_agent_for_the_dashboard(api: Api) -> None:
     """Everything the supervisor dashboard shows per agent, exactly: who, what the schedule says now, what the
     agent does now, whether that adheres, and the share of the day so far."""
+    states = AgentRepository(api.db)
     await schedules(api)
-    await api.db.record_agent_state(AgentStateRecord("budi", "ready", None, "1002", MONDAY + timedelta(hours=9)))
-    await api.db.record_agent_state(AgentStateRecord("ani", "ready", None, "1001", MONDAY + timedelta(hours=8)))
-    await api.db.record_agent_state(AgentStateRecord("ani", "not_ready", "coffee", "1001",
-                                                     MONDAY + timedelta(hours=9, minutes=30)))
+    await states.record_state(AgentStateRecord("budi", "ready", None, "1002", MONDAY + timedelta(hours=9)))
+    await states.record_state(AgentStateRecord("ani", "ready", None, "1001", MONDAY + timedelta(hours=8)))
+    await states.record_state(AgentStateRecord("ani", "not_ready", "coffee", "1001",
+                                               MONDAY + timedelta(hours=9, minutes=30)))
     answer = await api.call("GET", "/api/wfm/adherence", token=ADMIN,
                             params={"at": "2024-04-01T10:00:00+07:00", "timezone": "Asia/Jakarta"})
     rows = {row["agent_id"]: row for row in answer["agents"]}

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from cti.cli import main
-from cti.storage import Database
-from cti.wfm.store import WfmStore
+from cti.persistence import Database, WfmRepository
 
 
 def test_schedule_save_stores_it_in_the_configured_database(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -30,6 +29,6 @@ def test_schedule_save_stores_it_in_the_configured_database(tmp_path: Path, caps
 
     async def stored() -> list[str]:
         async with Database(url) as db:
-            return [s.name for s in await WfmStore(db).list_schedules()]
+            return [s.name for s in await WfmRepository(db).list_schedules()]
 
     assert asyncio.run(stored()) == ["saved plan"]

@@ -1,4 +1,5 @@
-"""cti.wfm.store against real databases: SQLite files and a local PostgreSQL (as in test_storage.py)."""
+"""WfmRepository (and the forecast's samples of InteractionRepository) against real databases: SQLite files and a
+local PostgreSQL (as in test_persistence.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from sqlalchemy import Connection, MetaData, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from cti.storage import Database, InteractionRecord, StorageError
-from cti.storage.models import Base
+from cti.persistence import Database, InteractionRepository, StorageError, WfmRepository
+from cti.persistence._tables import METADATA
+from cti.records import InteractionRecord
 from cti.wfm import (
     AgentAvailability,
     BreakRule,
@@ -25,7 +27,6 @@ from cti.wfm import (
     ShiftPattern,
     solve_schedule,
 )
-from cti.wfm.store import WfmStore
 from tests.support import create_postgres_database
 
 WIB = timezone(timedelta(hours=7))
@@ -76,7 +77,7 @@ async def test_the_migration_creates_the_tables_the_models_describe(db: Database
     def differences(connection: Connection) -> list[Any]:
         wfm = MetaData()
         for name in WFM_TABLES:
-            Base.metadata.tables[name].to_metadata(wfm)
+            METADATA.tables[name].to_metadata(wfm)
         context = MigrationContext.configure(connection, opts={"compare_type": True,
                                                                "include_name": _only_wfm})
         return list(compare_metadata(context, wfm))
@@ -98,7 +99,7 @@ def _only_wfm(name: str | None, type_: str, parent_names: Any) -> bool:
 
 
 async def test_a_schedule_round_trips_exactly(db: Database) -> None:
-    store = WfmStore(db)
+    store = WfmRepository(db)
     schedule = monday_schedule()
     saved = await store.save_schedule("Monday plan", schedule)
     assert saved.summary.name == "Monday plan"
@@ -114,7 +115,7 @@ async def test_a_schedule_round_trips_exactly(db: Database) -> None:
 
 
 async def test_list_and_current_schedule(db: Database) -> None:
-    store = WfmStore(db)
+    store = WfmRepository(db)
     first = await store.save_schedule("first Monday", monday_schedule())
     tuesday = await store.save_schedule("Tuesday", monday_schedule(MONDAY + timedelta(days=1)))
     replan = await store.save_schedule("Monday re-plan", monday_schedule(agents=2))
@@ -144,8 +145,8 @@ async def test_interactions_are_read_as_forecast_samples(db: Database) -> None:
     for r in [record("1", "sales", 10, "answered", 120.5), record("2", "sales", 20, "abandoned", None),
               record("3", "support", 30, "answered", 60.0), record("4", "sales", 60 * 24, "answered", 10.0),
               record("5", "sales", -1, "answered", 10.0), record("6", "sales", 40, None, 33.0)]:
-        await db.save_interaction(r)
-    samples = await WfmStore(db).interactions("sales", MONDAY, MONDAY + timedelta(days=1))
+        await InteractionRepository(db).save(r)
+    samples = await InteractionRepository(db).samples("sales", MONDAY, MONDAY + timedelta(days=1))
     assert samples == [
         InteractionSample("sales", MONDAY + timedelta(minutes=10), 120.5),
         InteractionSample("sales", MONDAY + timedelta(minutes=20), None),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cti.storage import AgentStateRecord
+from cti.records import AgentStateRecord
 from cti.wfm import Activity, AdherenceException, AgentShift, WfmError, adherence
 
 WIB = timezone(timedelta(hours=7))

@@ -1,32 +1,15 @@
-"""ORM rows <-> plain records, and the small queries the store, the import and the seed share."""
+"""CRM rows <-> plain records, and the small queries the customer repository and its bulk writes share."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cti.storage.crm_models import (
-    Case,
-    Contact,
-    Customer,
-    CustomerPhone,
-    Holding,
-    Invoice,
-    Order,
-    Product,
-    ProductComplement,
-    Promotion,
-)
-from cti.types import Language
-
-from ._validate import phone_kind
-from .errors import StorageError
-from .records import (
+from cti.crm import (
     CaseRecord,
     ComplementRecord,
     Consent,
@@ -40,19 +23,36 @@ from .records import (
     OrderRecord,
     ProductRecord,
     PromotionRecord,
+    phone_kind,
+)
+from cti.types import Language
+
+from ._errors import StorageError
+from ._tables import (
+    CaseRow,
+    ContactRow,
+    CustomerPhoneRow,
+    CustomerRow,
+    HoldingRow,
+    InvoiceRow,
+    OrderRow,
+    ProductComplementRow,
+    ProductRow,
+    PromotionRow,
 )
 
 __all__ = [
     "FIRST_CUSTOMER_ID",
     "apply_fields",
-    "aware",
     "case_record",
     "case_row",
     "complement_record",
+    "complement_row",
     "contact_record",
     "contact_row",
     "customer_records",
     "holding_record",
+    "holding_row",
     "invoice_record",
     "invoice_row",
     "next_customer_id",
@@ -73,7 +73,7 @@ _ALLOCATED_DIGITS: Final = 8
 # -- customers -----------------------------------------------------------------------------------
 
 
-def apply_fields(row: Customer, fields: CustomerFields) -> None:
+def apply_fields(row: CustomerRow, fields: CustomerFields) -> None:
     """Copy the (cleaned) editable fields onto ``row``; phones are separate rows."""
     row.name = fields.name
     row.email = fields.email
@@ -90,22 +90,22 @@ def apply_fields(row: Customer, fields: CustomerFields) -> None:
     row.consent_data_sharing = fields.consent.data_sharing
 
 
-def phone_row(customer_id: str, e164: str, position: int) -> CustomerPhone:
-    return CustomerPhone(e164=e164, customer_id=customer_id, kind=phone_kind(e164), position=position)
+def phone_row(customer_id: str, e164: str, position: int) -> CustomerPhoneRow:
+    return CustomerPhoneRow(e164=e164, customer_id=customer_id, kind=phone_kind(e164), position=position)
 
 
-def phone_rows(customer_id: str, phones: Sequence[str]) -> list[CustomerPhone]:
+def phone_rows(customer_id: str, phones: Sequence[str]) -> list[CustomerPhoneRow]:
     return [phone_row(customer_id, e164, position) for position, e164 in enumerate(phones)]
 
 
-async def customer_records(session: AsyncSession, rows: Sequence[Customer]) -> list[CustomerRecord]:
+async def customer_records(session: AsyncSession, rows: Sequence[CustomerRow]) -> list[CustomerRecord]:
     """Records for ``rows``, in their order, with their phones read in one query."""
     if not rows:
         return []
     query = (
-        select(CustomerPhone.customer_id, CustomerPhone.e164)
-        .where(CustomerPhone.customer_id.in_([row.customer_id for row in rows]))
-        .order_by(CustomerPhone.customer_id, CustomerPhone.position, CustomerPhone.e164)
+        select(CustomerPhoneRow.customer_id, CustomerPhoneRow.e164)
+        .where(CustomerPhoneRow.customer_id.in_([row.customer_id for row in rows]))
+        .order_by(CustomerPhoneRow.customer_id, CustomerPhoneRow.position, CustomerPhoneRow.e164)
     )
     phones: defaultdict[str, list[str]] = defaultdict(list)
     for customer_id, e164 in await session.execute(query):
@@ -113,7 +113,7 @@ async def customer_records(session: AsyncSession, rows: Sequence[Customer]) -> l
     return [_customer_record(row, tuple(phones[row.customer_id])) for row in rows]
 
 
-def _customer_record(row: Customer, phones: tuple[str, ...]) -> CustomerRecord:
+def _customer_record(row: CustomerRow, phones: tuple[str, ...]) -> CustomerRecord:
     return CustomerRecord(
         customer_id=row.customer_id,
         name=row.name,
@@ -140,7 +140,7 @@ def _customer_record(row: Customer, phones: tuple[str, ...]) -> CustomerRecord:
 
 async def next_customer_id(session: AsyncSession) -> str:
     """The customer number after the highest allocated one (eight digits, from 10000001)."""
-    query = select(func.max(Customer.customer_id)).where(func.length(Customer.customer_id) == _ALLOCATED_DIGITS)
+    query = select(func.max(CustomerRow.customer_id)).where(func.length(CustomerRow.customer_id) == _ALLOCATED_DIGITS)
     highest = await session.scalar(query)
     following = FIRST_CUSTOMER_ID if highest is None or not highest.isdigit() else int(highest) + 1
     if following < FIRST_CUSTOMER_ID:
@@ -153,7 +153,7 @@ async def next_customer_id(session: AsyncSession) -> str:
 # -- catalog -------------------------------------------------------------------------------------
 
 
-def product_record(row: Product) -> ProductRecord:
+def product_record(row: ProductRow) -> ProductRecord:
     return ProductRecord(
         sku=row.sku,
         name_id=row.name_id,
@@ -164,8 +164,8 @@ def product_record(row: Product) -> ProductRecord:
     )
 
 
-def product_row(record: ProductRecord) -> Product:
-    return Product(
+def product_row(record: ProductRecord) -> ProductRow:
+    return ProductRow(
         sku=record.sku,
         name_id=record.name_id,
         name_en=record.name_en,
@@ -175,15 +175,23 @@ def product_row(record: ProductRecord) -> Product:
     )
 
 
-def complement_record(row: ProductComplement) -> ComplementRecord:
+def complement_record(row: ProductComplementRow) -> ComplementRecord:
     return ComplementRecord(row.sku, row.complement_sku, row.weight)
 
 
-def holding_record(row: Holding) -> HoldingRecord:
+def complement_row(record: ComplementRecord) -> ProductComplementRow:
+    return ProductComplementRow(sku=record.sku, complement_sku=record.complement_sku, weight=record.weight)
+
+
+def holding_record(row: HoldingRow) -> HoldingRecord:
     return HoldingRecord(row.customer_id, row.sku, row.since)
 
 
-def promotion_record(row: Promotion) -> PromotionRecord:
+def holding_row(record: HoldingRecord) -> HoldingRow:
+    return HoldingRow(customer_id=record.customer_id, sku=record.sku, since=record.since)
+
+
+def promotion_record(row: PromotionRow) -> PromotionRecord:
     return PromotionRecord(
         promotion_id=row.promotion_id,
         sku=row.sku,
@@ -197,8 +205,8 @@ def promotion_record(row: Promotion) -> PromotionRecord:
     )
 
 
-def promotion_row(record: PromotionRecord) -> Promotion:
-    return Promotion(
+def promotion_row(record: PromotionRecord) -> PromotionRow:
+    return PromotionRow(
         promotion_id=record.promotion_id,
         sku=record.sku,
         category=record.category,
@@ -214,7 +222,7 @@ def promotion_row(record: PromotionRecord) -> Promotion:
 # -- orders, invoices, cases ---------------------------------------------------------------------
 
 
-def order_record(row: Order) -> OrderRecord:
+def order_record(row: OrderRow) -> OrderRecord:
     return OrderRecord(
         order_number=row.order_number,
         customer_id=row.customer_id,
@@ -230,8 +238,8 @@ def order_record(row: Order) -> OrderRecord:
     )
 
 
-def order_row(record: OrderRecord) -> Order:
-    return Order(
+def order_row(record: OrderRecord) -> OrderRow:
+    return OrderRow(
         order_number=record.order_number,
         customer_id=record.customer_id,
         status=record.status,
@@ -246,7 +254,7 @@ def order_row(record: OrderRecord) -> Order:
     )
 
 
-def invoice_record(row: Invoice) -> InvoiceRecord:
+def invoice_record(row: InvoiceRow) -> InvoiceRecord:
     return InvoiceRecord(
         invoice_number=row.invoice_number,
         customer_id=row.customer_id,
@@ -259,8 +267,8 @@ def invoice_record(row: Invoice) -> InvoiceRecord:
     )
 
 
-def invoice_row(record: InvoiceRecord) -> Invoice:
-    return Invoice(
+def invoice_row(record: InvoiceRecord) -> InvoiceRow:
+    return InvoiceRow(
         invoice_number=record.invoice_number,
         customer_id=record.customer_id,
         order_number=record.order_number,
@@ -272,7 +280,7 @@ def invoice_row(record: InvoiceRecord) -> Invoice:
     )
 
 
-def case_record(row: Case) -> CaseRecord:
+def case_record(row: CaseRow) -> CaseRecord:
     return CaseRecord(
         case_id=row.case_id,
         customer_id=row.customer_id,
@@ -284,8 +292,8 @@ def case_record(row: Case) -> CaseRecord:
     )
 
 
-def case_row(record: CaseRecord) -> Case:
-    return Case(
+def case_row(record: CaseRecord) -> CaseRow:
+    return CaseRow(
         case_id=record.case_id,
         customer_id=record.customer_id,
         subject=record.subject,
@@ -299,8 +307,8 @@ def case_row(record: CaseRecord) -> Case:
 # -- contacts ------------------------------------------------------------------------------------
 
 
-def contact_row(contact: NewContact) -> Contact:
-    return Contact(
+def contact_row(contact: NewContact) -> ContactRow:
+    return ContactRow(
         customer_id=contact.customer_id,
         channel=contact.channel,
         at=contact.at,
@@ -319,7 +327,7 @@ def contact_row(contact: NewContact) -> Contact:
     )
 
 
-def contact_record(row: Contact) -> ContactRecord:
+def contact_record(row: ContactRow) -> ContactRecord:
     return ContactRecord(
         contact_id=row.contact_id,
         customer_id=row.customer_id,
@@ -341,7 +349,3 @@ def contact_record(row: Contact) -> ContactRecord:
 
 def _strings(values: Iterable[Any] | None) -> tuple[str, ...]:
     return () if values is None else tuple(str(value) for value in values)
-
-
-def aware(value: datetime | None) -> bool:
-    return value is None or value.utcoffset() is not None

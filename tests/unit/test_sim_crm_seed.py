@@ -1,4 +1,4 @@
-"""cti.crm.seed.generate: deterministic, realistic and self-consistent demo data (pure, no database)."""
+"""cti.sim.crm_seed.generate: deterministic, realistic and self-consistent demo data (pure, no database)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.crm import Consent, CustomerFields, OrderItem, OrderRecord, PromotionRecord
+from cti.crm import Consent, CrmDataset, CustomerFields, OrderItem, OrderRecord, PromotionRecord
 from cti.crm._validate import EMAIL
-from cti.crm.seed import (
+from cti.geography import locate, normalize_e164
+from cti.sim.crm_seed import (
     ENGLISH_SPEAKER,
     FIXED_CUSTOMERS,
     HTML_NAME,
@@ -19,10 +20,8 @@ from cti.crm.seed import (
     MEDAN_NO_CONSENT,
     OPEN_ORDER_NUMBER,
     SURABAYA_OPEN_ORDER,
-    CrmDataset,
     generate,
 )
-from cti.geography import locate, normalize_e164
 
 NOW = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)
 AREA_CODES = {"jakarta": "21", "bandung": "22", "surabaya": "31", "medan": "61", "denpasar": "361", "makassar": "411"}

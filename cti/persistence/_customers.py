@@ -1,78 +1,81 @@
-"""The CRM store: what the screen pop, cross-sell, scripts and IVR self-service read and write.
+"""The CRM's store: what the screen pop, cross-sell, scripts and IVR self-service read and write.
 
-Built on :meth:`cti.storage.Database.transaction`; plain records in and out (:mod:`cti.crm.records`), every
-failure a :class:`~cti.storage.StorageError`. Each method is one transaction of one query or a few.
+Plain records in and out (:mod:`cti.crm`); each method is one transaction of one query or a few. Values are
+checked by the domain's rules (:func:`cti.crm.clean_customer` and friends) before any database sees them, and
+refused with :class:`cti.crm.CrmInputError`; every other failure is a :class:`StorageError`
+(:class:`StorageConflict` for a phone or customer number that already belongs to another record).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cti.geography import locate
-from cti.storage import Database
-from cti.storage.crm_models import (
-    Case,
-    Contact,
-    Customer,
-    CustomerPhone,
-    Holding,
-    Invoice,
-    Order,
-    Product,
-    ProductComplement,
-    Promotion,
-)
-from cti.storage.models import Interaction
-from cti.types import LANGUAGES
-
-from . import _rows
-from ._validate import CUSTOMER_ID, clean_customer, normalize_phone, phone_variants
-from .errors import CrmInputError, Problem, StorageConflict, StorageError
-from .records import (
-    CHANNELS,
+from cti.crm import (
+    ERASED_CALLER,
     OPEN_CASE_STATUSES,
     OPEN_ORDER_STATUSES,
     ComplementRecord,
     ContactRecord,
+    CrmDataset,
+    CrmInputError,
     CustomerFields,
     CustomerRecord,
     CustomerView,
     HoldingRecord,
+    ImportReport,
     NewContact,
     OrderRecord,
     OwnedProduct,
     ProductRecord,
     PromotionRecord,
+    clean_customer,
+    contact_problems,
+    customer_id_problems,
+    fields_for_caller,
+    normalize_phone,
+    phone_variants,
+    plan_import,
+)
+from cti.types import Language, utc_now
+
+from . import _customer_bulk, _customer_rows
+from ._database import Database
+from ._errors import StorageConflict, StorageError
+from ._sql import check_limit
+from ._tables import (
+    CaseRow,
+    ContactRow,
+    CustomerPhoneRow,
+    CustomerRow,
+    HoldingRow,
+    InteractionRow,
+    InvoiceRow,
+    OrderRow,
+    ProductComplementRow,
+    ProductRow,
+    PromotionRow,
 )
 
-__all__ = ["ERASED_CALLER", "CrmStore"]
-
-ERASED_CALLER: Final = "anonymous"
-"""What :meth:`CrmStore.forget` writes over a forgotten customer's caller numbers (Asterisk's own word for a
-withheld number, which the rest of cti already treats as no number)."""
+__all__ = ["CustomerRepository"]
 
 _ID_ATTEMPTS: Final = 5
-_CONTACT_LENGTHS: Final = {"reason": 64, "disposition": 32, "agent_id": 64, "call_id": 64, "follow_up_task": 500}
 _PHONE_SEARCH_DIGITS: Final = 4
 _PHONE_PUNCTUATION: Final = re.compile(r"[\s\-.()+]")
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class CrmStore:
+class CustomerRepository:
     """``clock`` stamps ``created_at``/``updated_at``/``forgotten_at`` (injected so tests can pin it)."""
 
     def __init__(
-        self, db: Database, *, clock: Callable[[], datetime] = _utcnow, default_country: str = "ID"
+        self, db: Database, *, clock: Callable[[], datetime] = utc_now, default_country: str = "ID"
     ) -> None:
         self._db = db
         self._clock = clock
@@ -86,111 +89,112 @@ class CrmStore:
 
     async def customer(self, customer_id: str) -> CustomerRecord | None:
         async with self._db.transaction(f"read customer {customer_id!r}") as session:
-            row = await session.get(Customer, customer_id)
-            return None if row is None else (await _rows.customer_records(session, [row]))[0]
+            row = await session.get(CustomerRow, customer_id)
+            return None if row is None else (await _customer_rows.customer_records(session, [row]))[0]
 
     async def customer_by_phone(self, number: str) -> CustomerRecord | None:
         """The customer owning ``number`` in any format ("0812-3456-7890", "+62 812..."), or ``None``."""
         e164 = normalize_phone(number, default_country=self._country)
         if e164 is None:
             return None
-        query = select(Customer).join(CustomerPhone, CustomerPhone.customer_id == Customer.customer_id)
+        query = select(CustomerRow).join(CustomerPhoneRow, CustomerPhoneRow.customer_id == CustomerRow.customer_id)
         async with self._db.transaction(f"look up customer by phone {e164}") as session:
-            row = await session.scalar(query.where(CustomerPhone.e164 == e164))
-            return None if row is None else (await _rows.customer_records(session, [row]))[0]
+            row = await session.scalar(query.where(CustomerPhoneRow.e164 == e164))
+            return None if row is None else (await _customer_rows.customer_records(session, [row]))[0]
 
     async def customer_view(self, customer_id: str, *, contacts: int = 5) -> CustomerView | None:
         """Profile, products owned, the last ``contacts`` contacts, open orders and cases, unpaid invoices."""
         if contacts < 0:
             raise StorageError(f"contacts must not be negative, not {contacts}")
         async with self._db.transaction(f"read the view of customer {customer_id!r}") as session:
-            row = await session.get(Customer, customer_id)
+            row = await session.get(CustomerRow, customer_id)
             if row is None:
                 return None
-            customer = (await _rows.customer_records(session, [row]))[0]
+            customer = (await _customer_rows.customer_records(session, [row]))[0]
             owned = await session.execute(
-                select(Holding, Product)
-                .join(Product, Product.sku == Holding.sku)
-                .where(Holding.customer_id == customer_id)
-                .order_by(Holding.since, Holding.sku)
+                select(HoldingRow, ProductRow)
+                .join(ProductRow, ProductRow.sku == HoldingRow.sku)
+                .where(HoldingRow.customer_id == customer_id)
+                .order_by(HoldingRow.since, HoldingRow.sku)
             )
             recent = await session.scalars(
-                select(Contact)
-                .where(Contact.customer_id == customer_id)
-                .order_by(Contact.at.desc(), Contact.contact_id.desc())
+                select(ContactRow)
+                .where(ContactRow.customer_id == customer_id)
+                .order_by(ContactRow.at.desc(), ContactRow.contact_id.desc())
                 .limit(contacts)
             )
             orders = await session.scalars(
-                select(Order)
-                .where(Order.customer_id == customer_id, Order.status.in_(OPEN_ORDER_STATUSES))
-                .order_by(Order.placed_at.desc(), Order.order_number.desc())
+                select(OrderRow)
+                .where(OrderRow.customer_id == customer_id, OrderRow.status.in_(OPEN_ORDER_STATUSES))
+                .order_by(OrderRow.placed_at.desc(), OrderRow.order_number.desc())
             )
             cases = await session.scalars(
-                select(Case)
-                .where(Case.customer_id == customer_id, Case.status.in_(OPEN_CASE_STATUSES))
-                .order_by(Case.opened_at.desc(), Case.case_id.desc())
+                select(CaseRow)
+                .where(CaseRow.customer_id == customer_id, CaseRow.status.in_(OPEN_CASE_STATUSES))
+                .order_by(CaseRow.opened_at.desc(), CaseRow.case_id.desc())
             )
             invoices = await session.scalars(
-                select(Invoice)
-                .where(Invoice.customer_id == customer_id, Invoice.paid_minor < Invoice.amount_minor)
-                .order_by(Invoice.due_date, Invoice.invoice_number)
+                select(InvoiceRow)
+                .where(InvoiceRow.customer_id == customer_id, InvoiceRow.paid_minor < InvoiceRow.amount_minor)
+                .order_by(InvoiceRow.due_date, InvoiceRow.invoice_number)
             )
             return CustomerView(
                 customer=customer,
-                owned=tuple(OwnedProduct(_rows.product_record(p), h.since) for h, p in owned),
-                contacts=tuple(_rows.contact_record(c) for c in recent) if contacts else (),
-                open_orders=tuple(_rows.order_record(o) for o in orders),
-                open_cases=tuple(_rows.case_record(c) for c in cases),
-                unpaid_invoices=tuple(_rows.invoice_record(i) for i in invoices),
+                owned=tuple(OwnedProduct(_customer_rows.product_record(p), h.since) for h, p in owned),
+                contacts=tuple(_customer_rows.contact_record(c) for c in recent) if contacts else (),
+                open_orders=tuple(_customer_rows.order_record(o) for o in orders),
+                open_cases=tuple(_customer_rows.case_record(c) for c in cases),
+                unpaid_invoices=tuple(_customer_rows.invoice_record(i) for i in invoices),
             )
 
     async def search_customers(self, query: str, *, limit: int = 20) -> list[CustomerRecord]:
         """Customers whose name contains ``query`` (any case), whose number is ``query``, or one of whose
         phones contains its digits (at least four; "0812 3456" finds +6281234567890). By name, then number.
         Forgotten customers are never found."""
-        _check_limit(limit)
+        check_limit(limit)
         text = " ".join(query.split())
         if not text:
             return []
-        matches: list[Any] = [func.lower(Customer.name).contains(text.lower(), autoescape=True)]
+        matches: list[Any] = [func.lower(CustomerRow.name).contains(text.lower(), autoescape=True)]
         if text.isdigit():
-            matches.append(Customer.customer_id == text)
+            matches.append(CustomerRow.customer_id == text)
         digits = _PHONE_PUNCTUATION.sub("", text)
         if digits.isdigit() and len(digits) >= _PHONE_SEARCH_DIGITS:
             # The trunk 0 and the 00 international prefix are not part of the stored E.164.
-            phones = select(CustomerPhone.customer_id).where(
-                CustomerPhone.e164.contains(digits.lstrip("0"), autoescape=True)
+            phones = select(CustomerPhoneRow.customer_id).where(
+                CustomerPhoneRow.e164.contains(digits.lstrip("0"), autoescape=True)
             )
-            matches.append(Customer.customer_id.in_(phones))
+            matches.append(CustomerRow.customer_id.in_(phones))
         # Code point order on both backends: PostgreSQL's default collation depends on the server's locale.
-        by_name = Customer.name.collate("C" if self._db.backend == "postgresql" else "BINARY")
+        by_name = CustomerRow.name.collate("C" if self._db.backend == "postgresql" else "BINARY")
         statement = (
-            select(Customer)
-            .where(or_(*matches), Customer.forgotten_at.is_(None))
-            .order_by(by_name, Customer.customer_id)
+            select(CustomerRow)
+            .where(or_(*matches), CustomerRow.forgotten_at.is_(None))
+            .order_by(by_name, CustomerRow.customer_id)
             .limit(limit)
         )
         async with self._db.transaction(f"search customers for {text!r}") as session:
-            return await _rows.customer_records(session, list(await session.scalars(statement)))
+            return await _customer_rows.customer_records(session, list(await session.scalars(statement)))
 
     async def create_customer(self, fields: CustomerFields, *, customer_id: str | None = None) -> CustomerRecord:
         """A new customer, numbered ``customer_id`` or the next free eight-digit number.
 
-        Raises :class:`CrmInputError` for invalid fields and :class:`StorageConflict` when a phone already
-        belongs to someone else or the number is taken.
+        Raises :class:`CrmInputError` for invalid fields (before anything is written) and
+        :class:`StorageConflict` when a phone already belongs to someone else or the number is taken.
         """
         clean = self._clean(fields, "create customer")
-        if customer_id is not None and CUSTOMER_ID.fullmatch(customer_id) is None:
-            raise CrmInputError("create customer", (Problem("customer_id", f"not 4 to 16 digits: {customer_id!r}"),))
+        problems = customer_id_problems(customer_id)
+        if problems:
+            raise CrmInputError("create customer", problems)
         for attempt in range(1, _ID_ATTEMPTS + 1):
             try:
                 async with self._db.transaction("create customer") as session:
                     await _refuse_taken_phones(session, clean.phones, owner=None)
-                    if customer_id is not None and await session.get(Customer, customer_id) is not None:
+                    if customer_id is not None and await session.get(CustomerRow, customer_id) is not None:
                         raise StorageConflict(f"cannot create customer {customer_id}: the number is taken")
-                    number = customer_id or await _rows.next_customer_id(session)
+                    number = customer_id or await _customer_rows.next_customer_id(session)
                     await self._insert_customer(session, number, clean)
-                    return (await _rows.customer_records(session, [await _get(session, number)]))[0]
+                    return (await _customer_rows.customer_records(session, [await _get(session, number)]))[0]
             except StorageError as exc:
                 # Two writers may have picked the same next number: the loser takes the one after.
                 if customer_id is None and isinstance(exc.__cause__, IntegrityError) and attempt < _ID_ATTEMPTS:
@@ -198,14 +202,18 @@ class CrmStore:
                 raise
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
-    async def create_blank_customer(self, caller_number: str) -> CustomerRecord:
-        """The record an agent fills in for an unknown caller: their number, and the region and country
-        the number tells (fixed lines only have a region)."""
-        geography = locate(caller_number, default_country=self._country)
-        if geography.e164 is None:
-            return await self.create_customer(CustomerFields())
-        fields = CustomerFields(phones=(geography.e164,), region=geography.region, country=geography.country)
-        return await self.create_customer(fields)
+    async def create_blank_customer(self, caller_number: str | None, *, name: str = "", email: str | None = None,
+                                    language: Language = "id") -> CustomerRecord:
+        """The record an agent fills in for an unknown caller: their number, and the region and country the
+        number tells (fixed lines only have a region), with the name, email and language already known.
+
+        Everything is checked before anything is written, and the customer is created whole, in one
+        transaction: a refused value leaves no half-made record behind.
+        """
+        fields = CustomerFields()
+        if caller_number:
+            fields = fields_for_caller(caller_number, default_country=self._country)
+        return await self.create_customer(replace(fields, name=name, email=email, language=language))
 
     async def update_customer(self, customer_id: str, fields: CustomerFields) -> CustomerRecord:
         """Replace the customer's editable fields and phone list with ``fields`` (see ``CustomerRecord.fields``)."""
@@ -215,11 +223,11 @@ class CrmStore:
             if row.forgotten_at is not None:
                 raise StorageError(f"cannot update customer {customer_id}: their data was erased")
             await _refuse_taken_phones(session, clean.phones, owner=customer_id)
-            _rows.apply_fields(row, clean)
+            _customer_rows.apply_fields(row, clean)
             row.updated_at = self._clock()
             await _replace_phones(session, customer_id, clean.phones)
             await session.flush()
-            return (await _rows.customer_records(session, [row]))[0]
+            return (await _customer_rows.customer_records(session, [row]))[0]
 
     async def forget(self, customer_id: str) -> CustomerRecord:
         """Right to erasure: anonymise the customer's personal data and keep the aggregates.
@@ -235,90 +243,105 @@ class CrmStore:
             if row.forgotten_at is None:
                 await _erase(session, row, self._clock())
                 await session.flush()
-            return (await _rows.customer_records(session, [row]))[0]
+            return (await _customer_rows.customer_records(session, [row]))[0]
 
     async def marketing_audience(
         self, channel: Literal["call", "email"], *, segment: str | None = None, limit: int = 1000
     ) -> list[CustomerRecord]:
         """Customers who agreed to marketing on ``channel`` and can be reached on it, by number."""
-        _check_limit(limit)
-        query = select(Customer).where(Customer.forgotten_at.is_(None))
+        check_limit(limit)
+        query = select(CustomerRow).where(CustomerRow.forgotten_at.is_(None))
         if channel == "call":
-            reachable = select(CustomerPhone.customer_id)
-            query = query.where(Customer.consent_marketing_calls.is_(True), Customer.customer_id.in_(reachable))
+            reachable = select(CustomerPhoneRow.customer_id)
+            query = query.where(CustomerRow.consent_marketing_calls.is_(True), CustomerRow.customer_id.in_(reachable))
         else:
-            query = query.where(Customer.consent_email.is_(True), Customer.email.is_not(None))
+            query = query.where(CustomerRow.consent_email.is_(True), CustomerRow.email.is_not(None))
         if segment is not None:
-            query = query.where(Customer.segment == segment)
-        query = query.order_by(Customer.customer_id).limit(limit)
+            query = query.where(CustomerRow.segment == segment)
+        query = query.order_by(CustomerRow.customer_id).limit(limit)
         async with self._db.transaction(f"list the {channel} marketing audience") as session:
-            return await _rows.customer_records(session, list(await session.scalars(query)))
+            return await _customer_rows.customer_records(session, list(await session.scalars(query)))
 
     # -- contacts ------------------------------------------------------------------------------
 
     async def add_contact(self, contact: NewContact) -> ContactRecord:
         """Record an interaction (a call's wrap-up, an email, a chat) on the customer's history."""
-        problems = _contact_problems(contact)
+        problems = contact_problems(contact)
         if problems:
             raise CrmInputError(f"record a contact of customer {contact.customer_id}", problems)
         async with self._db.transaction(f"record a contact of customer {contact.customer_id}") as session:
             await _get(session, contact.customer_id)
-            row = _rows.contact_row(contact)
+            row = _customer_rows.contact_row(contact)
             session.add(row)
             await session.flush()
-            return _rows.contact_record(row)
+            return _customer_rows.contact_record(row)
 
     # -- self-service --------------------------------------------------------------------------
 
     async def order_status(self, order_number: str) -> OrderRecord | None:
         async with self._db.transaction(f"read order {order_number!r}") as session:
-            row = await session.get(Order, order_number.strip())
-            return None if row is None else _rows.order_record(row)
+            row = await session.get(OrderRow, order_number.strip())
+            return None if row is None else _customer_rows.order_record(row)
 
     async def balance(self, customer_id: str) -> int | None:
         """What the customer owes (unpaid invoice amounts, minor units), or ``None`` for no such customer."""
-        owed = func.coalesce(func.sum(Invoice.amount_minor - Invoice.paid_minor), 0)
-        query = select(owed).where(Invoice.customer_id == customer_id, Invoice.paid_minor < Invoice.amount_minor)
+        owed = func.coalesce(func.sum(InvoiceRow.amount_minor - InvoiceRow.paid_minor), 0)
+        query = select(owed).where(InvoiceRow.customer_id == customer_id,
+                                   InvoiceRow.paid_minor < InvoiceRow.amount_minor)
         async with self._db.transaction(f"read the balance of customer {customer_id!r}") as session:
-            if await session.get(Customer, customer_id) is None:
+            if await session.get(CustomerRow, customer_id) is None:
                 return None
             return int(await session.scalar(query) or 0)
 
     # -- catalog and marketing -----------------------------------------------------------------
 
     async def catalog(self, *, include_inactive: bool = False) -> list[ProductRecord]:
-        query = select(Product).order_by(Product.sku)
+        query = select(ProductRow).order_by(ProductRow.sku)
         if not include_inactive:
-            query = query.where(Product.active.is_(True))
+            query = query.where(ProductRow.active.is_(True))
         async with self._db.transaction("read the catalog") as session:
-            return [_rows.product_record(row) for row in await session.scalars(query)]
+            return [_customer_rows.product_record(row) for row in await session.scalars(query)]
 
     async def complements(self) -> list[ComplementRecord]:
-        query = select(ProductComplement).order_by(ProductComplement.sku, ProductComplement.complement_sku)
+        query = select(ProductComplementRow).order_by(ProductComplementRow.sku, ProductComplementRow.complement_sku)
         async with self._db.transaction("read product complements") as session:
-            return [_rows.complement_record(row) for row in await session.scalars(query)]
+            return [_customer_rows.complement_record(row) for row in await session.scalars(query)]
 
     async def segment_holdings(self, segment: str, *, consented_only: bool = True) -> list[HoldingRecord]:
         """What the customers of ``segment`` own, for co-occurrence. By default only customers who agreed to
         data sharing count: their purchases then shape what other customers are offered."""
-        query = select(Holding).join(Customer, Customer.customer_id == Holding.customer_id)
-        query = query.where(Customer.segment == segment)
+        query = select(HoldingRow).join(CustomerRow, CustomerRow.customer_id == HoldingRow.customer_id)
+        query = query.where(CustomerRow.segment == segment)
         if consented_only:
-            query = query.where(Customer.consent_data_sharing.is_(True))
-        query = query.order_by(Holding.customer_id, Holding.sku)
+            query = query.where(CustomerRow.consent_data_sharing.is_(True))
+        query = query.order_by(HoldingRow.customer_id, HoldingRow.sku)
         async with self._db.transaction(f"read holdings of segment {segment!r}") as session:
-            return [_rows.holding_record(row) for row in await session.scalars(query)]
+            return [_customer_rows.holding_record(row) for row in await session.scalars(query)]
 
     async def active_promotions(self, at: datetime, *, segment: str | None = None) -> list[PromotionRecord]:
         """Promotions running at ``at``; with ``segment``, only those for that segment or for everyone."""
         if at.utcoffset() is None:
             raise StorageError(f"naive datetime {at.isoformat()} refused: use an aware UTC datetime")
-        query = select(Promotion).where(Promotion.starts_at <= at, Promotion.ends_at > at)
+        query = select(PromotionRow).where(PromotionRow.starts_at <= at, PromotionRow.ends_at > at)
         if segment is not None:
-            query = query.where(or_(Promotion.segment.is_(None), Promotion.segment == segment))
-        query = query.order_by(Promotion.promotion_id)
+            query = query.where(or_(PromotionRow.segment.is_(None), PromotionRow.segment == segment))
+        query = query.order_by(PromotionRow.promotion_id)
         async with self._db.transaction("read active promotions") as session:
-            return [_rows.promotion_record(row) for row in await session.scalars(query)]
+            return [_customer_rows.promotion_record(row) for row in await session.scalars(query)]
+
+    # -- bulk ------------------------------------------------------------------------------------
+
+    async def import_customers(self, text: str, *, dry_run: bool = False) -> ImportReport:
+        """Import a customers CSV (:mod:`cti.crm.importer`, docs/crm.md): each customer of the file is matched
+        against the database and created, updated or left, in one transaction. Idempotent. With ``dry_run`` the
+        same work is done and the same report returned, then rolled back. Raises :class:`cti.crm.CsvFormatError`
+        for a file that is not a customers CSV, and :class:`StorageError`."""
+        return await _customer_bulk.import_customers(self._db, plan_import(text), now=self._clock(), dry_run=dry_run)
+
+    async def seed(self, dataset: CrmDataset) -> int:
+        """Write ``dataset`` in one transaction; returns the customers written, 0 (and writes nothing) when the
+        CRM already holds customers, so that seeding twice is harmless."""
+        return await _customer_bulk.load_dataset(self._db, dataset)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -330,17 +353,17 @@ class CrmStore:
 
     async def _insert_customer(self, session: AsyncSession, customer_id: str, fields: CustomerFields) -> None:
         now = self._clock()
-        row = Customer(customer_id=customer_id, created_at=now, updated_at=now, forgotten_at=None)
-        _rows.apply_fields(row, fields)
+        row = CustomerRow(customer_id=customer_id, created_at=now, updated_at=now, forgotten_at=None)
+        _customer_rows.apply_fields(row, fields)
         session.add(row)
         # Flushed apart: without ORM relationships the phones' foreign key needs the customer row first.
         await session.flush()
-        session.add_all(_rows.phone_rows(customer_id, fields.phones))
+        session.add_all(_customer_rows.phone_rows(customer_id, fields.phones))
         await session.flush()
 
 
-async def _get(session: AsyncSession, customer_id: str) -> Customer:
-    row = await session.get(Customer, customer_id)
+async def _get(session: AsyncSession, customer_id: str) -> CustomerRow:
+    row = await session.get(CustomerRow, customer_id)
     if row is None:
         raise StorageError(f"no customer {customer_id!r}")
     return row
@@ -349,14 +372,14 @@ async def _get(session: AsyncSession, customer_id: str) -> Customer:
 async def _refuse_taken_phones(session: AsyncSession, phones: Sequence[str], *, owner: str | None) -> None:
     if not phones:
         return
-    query = select(CustomerPhone.e164, CustomerPhone.customer_id).where(CustomerPhone.e164.in_(phones))
+    query = select(CustomerPhoneRow.e164, CustomerPhoneRow.customer_id).where(CustomerPhoneRow.e164.in_(phones))
     for e164, customer_id in await session.execute(query):
         if customer_id != owner:
             raise StorageConflict(f"phone {e164} already belongs to customer {customer_id}")
 
 
 async def _replace_phones(session: AsyncSession, customer_id: str, phones: Sequence[str]) -> None:
-    query = select(CustomerPhone).where(CustomerPhone.customer_id == customer_id)
+    query = select(CustomerPhoneRow).where(CustomerPhoneRow.customer_id == customer_id)
     existing = {row.e164: row for row in await session.scalars(query)}
     for e164, row in existing.items():
         if e164 not in phones:
@@ -365,33 +388,34 @@ async def _replace_phones(session: AsyncSession, customer_id: str, phones: Seque
         if e164 in existing:
             existing[e164].position = position
         else:
-            session.add(_rows.phone_row(customer_id, e164, position))
+            session.add(_customer_rows.phone_row(customer_id, e164, position))
 
 
-async def _erase(session: AsyncSession, row: Customer, now: datetime) -> None:
+async def _erase(session: AsyncSession, row: CustomerRow, now: datetime) -> None:
     customer_id = row.customer_id
-    phones = list(await session.scalars(select(CustomerPhone.e164).where(CustomerPhone.customer_id == customer_id)))
+    phones = list(await session.scalars(
+        select(CustomerPhoneRow.e164).where(CustomerPhoneRow.customer_id == customer_id)))
     call_ids = [c for c in await session.scalars(
-        select(Contact.call_id).where(Contact.customer_id == customer_id, Contact.call_id.is_not(None))) if c]
+        select(ContactRow.call_id).where(ContactRow.customer_id == customer_id, ContactRow.call_id.is_not(None))) if c]
     row.name = ""
     row.email = row.address = row.city = None
     row.consent_marketing_calls = row.consent_email = row.consent_data_sharing = False
     row.forgotten_at = row.updated_at = now
-    await session.execute(delete(CustomerPhone).where(CustomerPhone.customer_id == customer_id))
+    await session.execute(delete(CustomerPhoneRow).where(CustomerPhoneRow.customer_id == customer_id))
     await session.execute(
-        update(Contact)
-        .where(Contact.customer_id == customer_id)
+        update(ContactRow)
+        .where(ContactRow.customer_id == customer_id)
         .values(notes=None, script_answers=None, follow_up_task=None)
     )
-    await session.execute(update(Case).where(Case.customer_id == customer_id).values(subject=""))
-    await session.execute(update(Order).where(Order.customer_id == customer_id).values(tracking_number=None))
+    await session.execute(update(CaseRow).where(CaseRow.customer_id == customer_id).values(subject=""))
+    await session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(tracking_number=None))
     numbers = sorted({variant for e164 in phones for variant in phone_variants(e164)})
-    links = [Interaction.call_id.in_(call_ids)] if call_ids else []
+    links = [InteractionRow.call_id.in_(call_ids)] if call_ids else []
     if numbers:
-        links.append(Interaction.caller_number.in_(numbers))
+        links.append(InteractionRow.caller_number.in_(numbers))
     if not links:
         return
-    for call in await session.scalars(select(Interaction).where(or_(*links))):
+    for call in await session.scalars(select(InteractionRow).where(or_(*links))):
         call.caller_number = ERASED_CALLER
         call.caller_name = None
         # Decision reasons may quote the number ("calling +62812..."): scrub it out of the routing record.
@@ -410,25 +434,3 @@ def _scrub(value: Any, needles: Sequence[str]) -> Any:
     if isinstance(value, list):
         return [_scrub(item, needles) for item in value]
     return value
-
-
-def _contact_problems(contact: NewContact) -> tuple[Problem, ...]:
-    problems: list[Problem] = []
-    if contact.channel not in CHANNELS:
-        problems.append(Problem("channel", f"{contact.channel!r} is not one of {', '.join(CHANNELS)}"))
-    if contact.language is not None and contact.language not in LANGUAGES:
-        problems.append(Problem("language", f"{contact.language!r} is not one of {', '.join(LANGUAGES)}"))
-    for name in ("at", "follow_up_at"):
-        if not _rows.aware(getattr(contact, name)):
-            problems.append(Problem(name, "naive datetime refused: use an aware UTC datetime"))
-    for name, limit in _CONTACT_LENGTHS.items():
-        value = getattr(contact, name)
-        if value is not None and len(value) > limit:
-            problems.append(Problem(name, f"longer than {limit} characters"))
-    return tuple(problems)
-
-
-def _check_limit(limit: int) -> None:
-    if limit < 1:
-        raise StorageError(f"limit must be at least 1, not {limit}")
-

@@ -1,4 +1,4 @@
-"""``cti crm seed`` and ``cti crm import``: wired into :mod:`cti.cli` by :func:`add_crm_commands`.
+"""``cti crm seed`` and ``cti crm import``: the CRM's commands, added to ``cti`` by :func:`add_crm_commands`.
 
 Heavy imports wait until a command runs, so ``cti --help`` stays fast.
 """
@@ -43,9 +43,8 @@ def add_crm_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 def _seed(args: argparse.Namespace, url: str) -> int:
     from datetime import UTC, datetime
 
-    from cti.storage import Database, StorageError
-
-    from .seed import generate, load
+    from cti.persistence import CustomerRepository, Database, StorageError
+    from cti.sim.crm_seed import generate
 
     try:
         dataset = generate(now=datetime.now(UTC), customers=args.customers, seed=args.seed)
@@ -56,7 +55,7 @@ def _seed(args: argparse.Namespace, url: str) -> int:
     async def run() -> int:
         async with Database(url) as db:
             await db.upgrade()
-            return await load(db, dataset)
+            return await CustomerRepository(db).seed(dataset)
 
     try:
         written = asyncio.run(run())
@@ -68,10 +67,8 @@ def _seed(args: argparse.Namespace, url: str) -> int:
 
 
 def _import(args: argparse.Namespace, url: str) -> int:
-    from cti.storage import Database, StorageError
-
-    from .errors import CsvFormatError
-    from .importer import ImportReport, import_customers
+    from cti.crm import CsvFormatError, ImportReport
+    from cti.persistence import CustomerRepository, Database, StorageError
 
     try:
         text = args.file.read_bytes().decode("utf-8-sig")
@@ -85,7 +82,7 @@ def _import(args: argparse.Namespace, url: str) -> int:
     async def run() -> ImportReport:
         async with Database(url) as db:
             await db.upgrade()
-            return await import_customers(db, text, dry_run=args.dry_run)
+            return await CustomerRepository(db).import_customers(text, dry_run=args.dry_run)
 
     try:
         report = asyncio.run(run())

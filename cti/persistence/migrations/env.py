@@ -1,4 +1,4 @@
-"""Alembic environment for cti.storage.
+"""Alembic environment for cti.persistence.
 
 Two ways in:
 
@@ -6,7 +6,7 @@ Two ways in:
   the resulting sync connection over in ``config.attributes["connection"]``; migrations then run on
   the application's own engine and transaction.
 * The ``alembic`` command line (developers writing a revision), with
-  ``alembic -c cti/storage/alembic.ini -x url=sqlite+aiosqlite:///dev.db revision --autogenerate``;
+  ``alembic -c cti/persistence/alembic.ini -x url=sqlite+aiosqlite:///dev.db revision --autogenerate``;
   without ``-x url`` the ``CTI_DATABASE_URL`` environment variable is used. An async engine is
   created here for that case.
 """
@@ -23,10 +23,11 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from cti.storage.models import Base, UTCDateTime
+from cti.persistence._base import UTCDateTime
+from cti.persistence._tables import METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 
 def _url() -> str:

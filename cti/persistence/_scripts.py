@@ -1,61 +1,34 @@
 """Versioned storage of call scripts: supervisors save new versions, one version per script is active.
 
-Saving validates first (:class:`ScriptError` before the database is touched) and always adds a version;
-nothing is ever overwritten, so every script an interaction was run with can be read again.
+Saving validates first (:class:`cti.scripting.ScriptError` before the database is touched) and always adds a
+version; nothing is ever overwritten, so every script an interaction was run with can be read again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cti.scripting.definition import Script, parse_script
-from cti.scripting.models import ScriptRow
-from cti.storage import Database, StorageConflict, StorageError
-from cti.storage.models import utcnow
+from cti.scripting import Script, ScriptSummary, ScriptVersion, parse_script
 
-__all__ = ["ScriptStore", "ScriptSummary", "ScriptVersion"]
+from ._base import utcnow
+from ._database import Database
+from ._errors import StorageConflict, StorageError
+from ._tables import ScriptRow
+
+__all__ = ["ScriptRepository"]
 
 _SAVE_ATTEMPTS: Final = 10
 """Saves of one script racing on SQLite (or on a script's first version) each win one round at most."""
 _AUTHOR_LENGTH: Final = 64
 
 
-@dataclass(frozen=True, slots=True)
-class ScriptVersion:
-    script_id: str
-    version: int
-    definition: dict[str, Any]
-    """Normalised (defaults left out): what :func:`parse_script` accepts back."""
-    author: str
-    created_at: datetime
-    active: bool
-
-    def script(self) -> Script:
-        return parse_script(self.definition, script_id=self.script_id)
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptSummary:
-    script_id: str
-    title: dict[str, str]
-    """The title of the active version, else of the latest."""
-    latest_version: int
-    active_version: int | None
-
-
-def _version(row: ScriptRow) -> ScriptVersion:
-    return ScriptVersion(script_id=row.script_id, version=row.version, definition=row.definition,
-                         author=row.author, created_at=row.created_at, active=row.active)
-
-
-class ScriptStore:
+class ScriptRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -71,11 +44,11 @@ class ScriptStore:
         for attempt in range(_SAVE_ATTEMPTS):
             try:
                 async with self._db.transaction(f"save script {script.id!r}") as session:
-                    await self._lock(session, script.id)
+                    await _lock(session, script.id)
                     latest = await session.scalar(
                         select(func.max(ScriptRow.version)).where(ScriptRow.script_id == script.id))
                     if activate:
-                        await self._deactivate(session, script.id)
+                        await _deactivate(session, script.id)
                     row = ScriptRow(script_id=script.id, version=(latest or 0) + 1, definition=stored,
                                     author=author, created_at=created, active=activate)
                     session.add(row)
@@ -131,17 +104,17 @@ class ScriptStore:
     async def activate(self, script_id: str, version: int) -> ScriptVersion | None:
         """Make ``version`` the one calls get (the others of the script stop being active); None if unknown."""
         async with self._db.transaction(f"activate version {version} of script {script_id!r}") as session:
-            await self._lock(session, script_id)
+            await _lock(session, script_id)
             row = await session.get(ScriptRow, (script_id, version))
             if row is None:
                 return None
-            await self._deactivate(session, script_id)
+            await _deactivate(session, script_id)
             row.active = True
             await session.flush()
             return _version(row)
 
     async def active_scripts(self) -> tuple[Script, ...]:
-        """The active version of every script, parsed: what :func:`select_script` chooses from."""
+        """The active version of every script, parsed: what :func:`cti.scripting.select_script` chooses from."""
         query = select(ScriptRow).where(ScriptRow.active).order_by(ScriptRow.script_id)
         async with self._db.transaction("read active scripts") as session:
             rows = list(await session.scalars(query))
@@ -164,12 +137,17 @@ class ScriptStore:
             installed.append(script.id)
         return installed
 
-    @staticmethod
-    async def _lock(session: AsyncSession, script_id: str) -> None:
-        # Serialises saves and activations of one script on PostgreSQL; SQLite has one writer anyway.
-        await session.execute(select(ScriptRow.version).where(ScriptRow.script_id == script_id).with_for_update())
 
-    @staticmethod
-    async def _deactivate(session: AsyncSession, script_id: str) -> None:
-        await session.execute(update(ScriptRow).where(ScriptRow.script_id == script_id, ScriptRow.active)
-                              .values(active=False))
+async def _lock(session: AsyncSession, script_id: str) -> None:
+    # Serialises saves and activations of one script on PostgreSQL; SQLite has one writer anyway.
+    await session.execute(select(ScriptRow.version).where(ScriptRow.script_id == script_id).with_for_update())
+
+
+async def _deactivate(session: AsyncSession, script_id: str) -> None:
+    await session.execute(update(ScriptRow).where(ScriptRow.script_id == script_id, ScriptRow.active)
+                          .values(active=False))
+
+
+def _version(row: ScriptRow) -> ScriptVersion:
+    return ScriptVersion(script_id=row.script_id, version=row.version, definition=row.definition,
+                         author=row.author, created_at=row.created_at, active=row.active)

@@ -1,11 +1,11 @@
-"""The seed's fixed vocabulary: catalog, complements, names, cities, phone ranges. Data only."""
+"""The CRM seed's fixed vocabulary: catalog, complements, names, cities, phone ranges. Data only."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Final, NamedTuple
 
-from .records import MINOR_PER_MAJOR, ComplementRecord, ProductRecord, PromotionRecord
+from cti.crm import MINOR_PER_MAJOR, ComplementRecord, ProductRecord, PromotionRecord
 
 __all__ = [
     "AGENTS",

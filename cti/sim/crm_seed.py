@@ -1,7 +1,8 @@
 """Deterministic CRM data for the demo and the tests: Indonesian and English-speaking customers of a telecom
 operator that also sells devices online.
 
-:func:`generate` is pure (same ``seed``, ``customers`` and ``now`` give the same data); :func:`load` writes it.
+:func:`generate` is pure (same ``seed``, ``customers`` and ``now`` give the same data); the CRM's store writes it
+into an empty CRM (``CustomerRepository(db).seed(dataset)``).
 Six customers are always there, whatever the seed and size, for tests and the demo to rely on (their rows are
 listed in docs/crm.md):
 
@@ -28,14 +29,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, select
-
-from cti.storage import Database
-from cti.storage.crm_models import Customer, Holding, ProductComplement
+from cti.crm import (
+    CaseRecord,
+    Consent,
+    CrmDataset,
+    CustomerFields,
+    HoldingRecord,
+    InvoiceRecord,
+    NewContact,
+    OrderItem,
+    OrderRecord,
+    SeedCustomer,
+)
 from cti.types import Language
 
-from . import _rows
-from ._seed_data import (
+from ._crm_seed_data import (
     AGENTS,
     CARRIERS,
     CASE_SUBJECTS,
@@ -57,19 +65,6 @@ from ._seed_data import (
     promotions,
     rupiah,
 )
-from .records import (
-    CaseRecord,
-    ComplementRecord,
-    Consent,
-    CustomerFields,
-    HoldingRecord,
-    InvoiceRecord,
-    NewContact,
-    OrderItem,
-    OrderRecord,
-    ProductRecord,
-    PromotionRecord,
-)
 
 __all__ = [
     "ENGLISH_SPEAKER",
@@ -80,10 +75,7 @@ __all__ = [
     "MEDAN_NO_CONSENT",
     "OPEN_ORDER_NUMBER",
     "SURABAYA_OPEN_ORDER",
-    "CrmDataset",
-    "SeedCustomer",
     "generate",
-    "load",
 ]
 
 JAKARTA_GOLD: Final = "10000001"
@@ -107,28 +99,6 @@ _COMPLEMENTS_OF: Final = {
 _TIERS: Final = ((25_000_000, "platinum"), (10_000_000, "gold"), (2_500_000, "silver"), (0, "bronze"))
 
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SeedCustomer:
-    customer_id: str
-    fields: CustomerFields
-    """Phones already in E.164."""
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CrmDataset:
-    customers: tuple[SeedCustomer, ...]
-    products: tuple[ProductRecord, ...]
-    complements: tuple[ComplementRecord, ...]
-    holdings: tuple[HoldingRecord, ...]
-    orders: tuple[OrderRecord, ...]
-    invoices: tuple[InvoiceRecord, ...]
-    contacts: tuple[NewContact, ...]
-    cases: tuple[CaseRecord, ...]
-    promotions: tuple[PromotionRecord, ...]
-
-
 def generate(*, now: datetime, customers: int = 200, seed: int = 1) -> CrmDataset:
     """``customers`` customers in all (the six fixed ones included), dated relative to ``now``."""
     if now.utcoffset() is None:
@@ -140,40 +110,6 @@ def generate(*, now: datetime, customers: int = 200, seed: int = 1) -> CrmDatase
     for n in range(customers - len(FIXED_CUSTOMERS)):
         builder.add_random(str(_FIRST_GENERATED + n))
     return builder.dataset()
-
-
-async def load(db: Database, dataset: CrmDataset) -> int:
-    """Write ``dataset`` in one transaction; returns the customers written, 0 (and writes nothing) when the
-    CRM already holds customers, so that seeding twice is harmless."""
-    async with db.transaction("seed the CRM") as session:
-        if await session.scalar(select(func.count()).select_from(Customer)):
-            return 0
-        for customer in dataset.customers:
-            row = Customer(
-                customer_id=customer.customer_id, created_at=customer.created_at, updated_at=customer.created_at
-            )
-            _rows.apply_fields(row, customer.fields)
-            session.add(row)
-        session.add_all(_rows.product_row(product) for product in dataset.products)
-        # Flushed table by table: without ORM relationships nothing orders the inserts by foreign key.
-        await session.flush()
-        for customer in dataset.customers:
-            session.add_all(_rows.phone_rows(customer.customer_id, customer.fields.phones))
-        session.add_all(ProductComplement(sku=c.sku, complement_sku=c.complement_sku, weight=c.weight)
-                        for c in dataset.complements)
-        session.add_all(_holding_row(holding) for holding in dataset.holdings)
-        session.add_all(_rows.order_row(order) for order in dataset.orders)
-        session.add_all(_rows.promotion_row(promotion) for promotion in dataset.promotions)
-        await session.flush()
-        session.add_all(_rows.invoice_row(invoice) for invoice in dataset.invoices)
-        session.add_all(_rows.contact_row(contact) for contact in dataset.contacts)
-        session.add_all(_rows.case_row(case) for case in dataset.cases)
-        await session.flush()
-        return len(dataset.customers)
-
-
-def _holding_row(holding: HoldingRecord) -> Holding:
-    return Holding(customer_id=holding.customer_id, sku=holding.sku, since=holding.since)
 
 
 @dataclass(slots=True)

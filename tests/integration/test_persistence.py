@@ -1,4 +1,5 @@
-"""cti.storage against real databases: SQLite files and a local PostgreSQL.
+"""cti.persistence (the database, users, interactions, agents) against real databases: SQLite files and a
+local PostgreSQL.
 
 PostgreSQL is taken from CTI_TEST_POSTGRES_URL (default: trust auth on 127.0.0.1:5432, database
 ``test``); each test gets a scratch database created next to it and dropped afterwards. Without a
@@ -20,16 +21,10 @@ from sqlalchemy import Connection, Row, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from cti.storage import (
-    AgentRecord,
-    AgentStateRecord,
-    Database,
-    InteractionRecord,
-    StorageError,
-    UserRecord,
-)
-from cti.storage.database import alembic_config
-from cti.storage.models import Base
+from cti.persistence import AgentRepository, Database, InteractionRepository, StorageError, UserRepository
+from cti.persistence._database import alembic_config
+from cti.persistence._tables import METADATA
+from cti.records import AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
 from tests.support import create_postgres_database
 
 CTI_TABLES = {"interactions", "agents", "users", "agent_state_history"}
@@ -62,6 +57,21 @@ async def db(db_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture
+def users(db: Database) -> UserRepository:
+    return UserRepository(db)
+
+
+@pytest.fixture
+def agents(db: Database) -> AgentRepository:
+    return AgentRepository(db)
+
+
+@pytest.fixture
+def interactions(db: Database) -> InteractionRepository:
+    return InteractionRepository(db)
 
 
 async def raw_rows(url: str, sql: str, **params: Any) -> Sequence[Row[Any]]:
@@ -116,7 +126,7 @@ async def test_upgrade_is_idempotent_and_creates_the_tables(db_url: str) -> None
         await engine.dispose()
 
     assert CTI_TABLES | {"alembic_version"} <= schema["tables"]
-    assert schema["tables"] - {"alembic_version"} == set(Base.metadata.tables)
+    assert schema["tables"] - {"alembic_version"} == set(METADATA.tables)
     assert {("arrived_at",), ("agent_id",), ("queue",)} <= schema["interaction_indexes"]
     assert {("agent_id",), ("at",)} <= schema["state_indexes"]
     assert "token_hash" in schema["user_columns"]
@@ -128,7 +138,7 @@ async def test_upgrade_is_idempotent_and_creates_the_tables(db_url: str) -> None
 async def test_models_match_the_migrations(db: Database, db_url: str) -> None:
     def differences(connection: Connection) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, Base.metadata))
+        return list(compare_metadata(context, METADATA))
 
     engine = create_async_engine(db_url, poolclass=NullPool)
     try:
@@ -141,13 +151,15 @@ async def test_models_match_the_migrations(db: Database, db_url: str) -> None:
 # -- interactions --------------------------------------------------------------------------------
 
 
-async def test_interaction_insert_then_update_round_trips_exactly(db: Database, db_url: str) -> None:
+async def test_interaction_insert_then_update_round_trips_exactly(
+    db_url: str, interactions: InteractionRepository
+) -> None:
     paris = timezone(timedelta(hours=2))
     arrived = datetime(2024, 5, 17, 11, 30, 0, 123456, tzinfo=paris)  # == T0, written in another zone
     ringing = interaction(arrived_at=arrived, offered_at=T0 + timedelta(seconds=2), offers=1)
-    await db.save_interaction(ringing)
+    await interactions.save(ringing)
 
-    stored = await db.get_interaction("call-1")
+    stored = await interactions.get("call-1")
     assert stored == ringing
     assert stored is not None
     assert stored.arrived_at == T0
@@ -170,9 +182,9 @@ async def test_interaction_insert_then_update_round_trips_exactly(db: Database, 
         end_reason="agent_hangup",
         caller_name=None,
     )
-    await db.save_interaction(ended)
+    await interactions.save(ended)
 
-    stored = await db.get_interaction("call-1")
+    stored = await interactions.get("call-1")
     assert stored == ended
     assert stored is not None
     assert stored.talk_seconds == 172.345_678_901_234_5
@@ -185,25 +197,27 @@ async def test_interaction_insert_then_update_round_trips_exactly(db: Database, 
 
     rows = await raw_rows(db_url, "SELECT call_id FROM interactions")
     assert len(rows) == 1
-    assert await db.get_interaction("no-such-call") is None
+    assert await interactions.get("no-such-call") is None
 
 
-async def test_agent_profile_and_call_routing_round_trip_as_json(db: Database) -> None:
+async def test_agent_profile_and_call_routing_round_trip_as_json(
+    agents: AgentRepository, interactions: InteractionRepository
+) -> None:
     profile = {"skills": {"billing": 7, "care": 3}, "languages": ["en", "id"], "region": "surabaya",
                "site": "sby-1", "team": "east"}
-    await db.upsert_agent(AgentRecord("dewi", "Dewi", profile))
-    assert await db.get_agent("dewi") == AgentRecord("dewi", "Dewi", profile)
-    await db.upsert_agent(AgentRecord("dewi", "Dewi L.", None))
-    assert await db.list_agents() == [AgentRecord("dewi", "Dewi L.", None)]
+    await agents.upsert(AgentRecord("dewi", "Dewi", profile))
+    assert await agents.get("dewi") == AgentRecord("dewi", "Dewi", profile)
+    await agents.upsert(AgentRecord("dewi", "Dewi L.", None))
+    assert await agents.list() == [AgentRecord("dewi", "Dewi L.", None)]
 
     routing = {"route": "vip", "priority": 10, "region": "jakarta",
                "decisions": [{"kind": "offered", "winner": "dewi", "candidates": ["dewi", "eko"], "step": 1}]}
-    await db.save_interaction(interaction("call-r", routing=routing))
-    stored = await db.get_interaction("call-r")
+    await interactions.save(interaction("call-r", routing=routing))
+    stored = await interactions.get("call-r")
     assert stored is not None and stored.routing == routing
 
 
-async def test_list_interactions_is_newest_first_and_filters(db: Database) -> None:
+async def test_list_interactions_is_newest_first_and_filters(interactions: InteractionRepository) -> None:
     calls = [
         interaction("a", arrived_at=T0, agent_id="agent-1", queue="general"),
         interaction("b", arrived_at=T0 + timedelta(minutes=1), agent_id="agent-2", queue="general"),
@@ -212,64 +226,66 @@ async def test_list_interactions_is_newest_first_and_filters(db: Database) -> No
         interaction("e", arrived_at=T0 - timedelta(days=1), agent_id="agent-1", queue="general"),
     ]
     for call in calls:
-        await db.save_interaction(call)
+        await interactions.save(call)
 
     def ids(records: list[InteractionRecord]) -> list[str]:
         return [record.call_id for record in records]
 
-    assert ids(await db.list_interactions()) == ["d", "c", "b", "a", "e"]
-    assert ids(await db.list_interactions(limit=2)) == ["d", "c"]
-    assert ids(await db.list_interactions(agent_id="agent-1")) == ["c", "a", "e"]
-    assert ids(await db.list_interactions(queue="vip")) == ["d", "c"]
-    assert ids(await db.list_interactions(agent_id="agent-1", queue="general")) == ["a", "e"]
-    assert await db.list_interactions(agent_id="nobody") == []
+    assert ids(await interactions.list()) == ["d", "c", "b", "a", "e"]
+    assert ids(await interactions.list(limit=2)) == ["d", "c"]
+    assert ids(await interactions.list(agent_id="agent-1")) == ["c", "a", "e"]
+    assert ids(await interactions.list(queue="vip")) == ["d", "c"]
+    assert ids(await interactions.list(agent_id="agent-1", queue="general")) == ["a", "e"]
+    assert await interactions.list(agent_id="nobody") == []
     with pytest.raises(StorageError):
-        await db.list_interactions(limit=0)
+        await interactions.list(limit=0)
 
 
-async def test_naive_datetimes_are_rejected(db: Database) -> None:
+async def test_naive_datetimes_are_rejected(agents: AgentRepository, interactions: InteractionRepository) -> None:
     naive = datetime(2024, 5, 17, 9, 30)
     with pytest.raises(StorageError, match="naive"):
-        await db.save_interaction(interaction(arrived_at=naive))
+        await interactions.save(interaction(arrived_at=naive))
     with pytest.raises(StorageError, match="naive"):
-        await db.save_interaction(interaction(ended_at=naive))
+        await interactions.save(interaction(ended_at=naive))
     with pytest.raises(StorageError, match="naive"):
-        await db.record_agent_state(AgentStateRecord("agent-1", "ready", None, None, naive))
-    assert await db.list_interactions() == []
-    assert await db.agent_state_history("agent-1") == []
+        await agents.record_state(AgentStateRecord("agent-1", "ready", None, None, naive))
+    assert await interactions.list() == []
+    assert await agents.history("agent-1") == []
 
 
-async def test_values_too_long_for_their_column_are_rejected_on_every_backend(db: Database) -> None:
+async def test_values_too_long_for_their_column_are_rejected_on_every_backend(
+    interactions: InteractionRepository
+) -> None:
     with pytest.raises(StorageError, match="outcome"):
-        await db.save_interaction(interaction(outcome="x" * 17))
-    assert await db.get_interaction("call-1") is None
+        await interactions.save(interaction(outcome="x" * 17))
+    assert await interactions.get("call-1") is None
 
 
 # -- agents --------------------------------------------------------------------------------------
 
 
-async def test_agents_upsert_get_and_list(db: Database) -> None:
-    await db.upsert_agent(AgentRecord("agent-2", "Grace"))
-    await db.upsert_agent(AgentRecord("agent-1", "Alan"))
-    await db.upsert_agent(AgentRecord("agent-2", "Grace Hopper"))
+async def test_agents_upsert_get_and_list(agents: AgentRepository) -> None:
+    await agents.upsert(AgentRecord("agent-2", "Grace"))
+    await agents.upsert(AgentRecord("agent-1", "Alan"))
+    await agents.upsert(AgentRecord("agent-2", "Grace Hopper"))
 
-    assert await db.get_agent("agent-2") == AgentRecord("agent-2", "Grace Hopper")
-    assert await db.get_agent("agent-3") is None
-    assert await db.list_agents() == [AgentRecord("agent-1", "Alan"), AgentRecord("agent-2", "Grace Hopper")]
+    assert await agents.get("agent-2") == AgentRecord("agent-2", "Grace Hopper")
+    assert await agents.get("agent-3") is None
+    assert await agents.list() == [AgentRecord("agent-1", "Alan"), AgentRecord("agent-2", "Grace Hopper")]
 
 
 # -- users and tokens ----------------------------------------------------------------------------
 
 
-async def test_create_user_and_look_up_its_token(db: Database, db_url: str) -> None:
-    await db.upsert_agent(AgentRecord("agent-1", "Alan"))
-    user, token = await db.create_user("alan", "agent", agent_id="agent-1")
+async def test_create_user_and_look_up_its_token(db_url: str, users: UserRepository, agents: AgentRepository) -> None:
+    await agents.upsert(AgentRecord("agent-1", "Alan"))
+    user, token = await users.create_user("alan", "agent", agent_id="agent-1")
     assert user == UserRecord(user.user_id, "alan", "agent", "agent-1", False)
     assert len(token) >= 32
 
-    assert await db.user_for_token(token) == user
-    assert await db.user_for_token(token + "x") is None
-    assert await db.user_for_token("") is None
+    assert await users.user_for_token(token) == user
+    assert await users.user_for_token(token + "x") is None
+    assert await users.user_for_token("") is None
 
     rows = await raw_rows(db_url, "SELECT token_hash FROM users WHERE name = :name", name="alan")
     (token_hash,) = rows[0]
@@ -277,61 +293,63 @@ async def test_create_user_and_look_up_its_token(db: Database, db_url: str) -> N
     assert len(token_hash) == 64
     assert token not in {str(value) for row in await raw_rows(db_url, "SELECT * FROM users") for value in row}
 
-    other, other_token = await db.create_user("boss", "supervisor")
+    other, other_token = await users.create_user("boss", "supervisor")
     assert other_token != token
-    assert await db.user_for_token(other_token) == other
-    assert await db.list_users() == [user, other]
+    assert await users.user_for_token(other_token) == other
+    assert await users.list_users() == [user, other]
 
 
-async def test_disabled_users_tokens_stop_working(db: Database) -> None:
-    user, token = await db.create_user("alan", "agent")
-    disabled = await db.set_user_disabled("alan")
+async def test_disabled_users_tokens_stop_working(users: UserRepository) -> None:
+    user, token = await users.create_user("alan", "agent")
+    disabled = await users.set_user_disabled("alan")
     assert disabled == UserRecord(user.user_id, "alan", "agent", None, True)
-    assert await db.user_for_token(token) is None
-    assert await db.list_users() == [disabled]
+    assert await users.user_for_token(token) is None
+    assert await users.list_users() == [disabled]
 
-    await db.set_user_disabled("alan", False)
-    assert await db.user_for_token(token) == user
+    await users.set_user_disabled("alan", False)
+    assert await users.user_for_token(token) == user
     with pytest.raises(StorageError, match="no such user"):
-        await db.set_user_disabled("nobody")
+        await users.set_user_disabled("nobody")
 
 
-async def test_create_user_refuses_bad_input(db: Database) -> None:
-    await db.create_user("alan", "agent")
+async def test_create_user_refuses_bad_input(users: UserRepository) -> None:
+    await users.create_user("alan", "agent")
     with pytest.raises(StorageError, match="already taken"):
-        await db.create_user("alan", "supervisor")
+        await users.create_user("alan", "supervisor")
     with pytest.raises(StorageError, match="role"):
-        await db.create_user("root", "superuser")
+        await users.create_user("root", "superuser")
     with pytest.raises(StorageError, match="unknown agent_id"):
-        await db.create_user("grace", "agent", agent_id="agent-404")
-    assert [user.name for user in await db.list_users()] == ["alan"]
+        await users.create_user("grace", "agent", agent_id="agent-404")
+    assert [user.name for user in await users.list_users()] == ["alan"]
 
 
-async def test_ensure_user_token_is_idempotent_and_replaces_the_token(db: Database) -> None:
-    first = await db.ensure_user_token("admin", "admin", "bootstrap-token-1")
-    again = await db.ensure_user_token("admin", "admin", "bootstrap-token-1")
+async def test_ensure_user_token_is_idempotent_and_replaces_the_token(
+    users: UserRepository, agents: AgentRepository
+) -> None:
+    first = await users.ensure_user_token("admin", "admin", "bootstrap-token-1")
+    again = await users.ensure_user_token("admin", "admin", "bootstrap-token-1")
     assert again == first
-    assert await db.list_users() == [first]
-    assert await db.user_for_token("bootstrap-token-1") == first
+    assert await users.list_users() == [first]
+    assert await users.user_for_token("bootstrap-token-1") == first
 
-    await db.upsert_agent(AgentRecord("agent-1", "Alan"))
-    changed = await db.ensure_user_token("admin", "supervisor", "bootstrap-token-2", agent_id="agent-1")
+    await agents.upsert(AgentRecord("agent-1", "Alan"))
+    changed = await users.ensure_user_token("admin", "supervisor", "bootstrap-token-2", agent_id="agent-1")
     assert changed == UserRecord(first.user_id, "admin", "supervisor", "agent-1", False)
-    assert await db.user_for_token("bootstrap-token-1") is None
-    assert await db.user_for_token("bootstrap-token-2") == changed
-    assert len(await db.list_users()) == 1
+    assert await users.user_for_token("bootstrap-token-1") is None
+    assert await users.user_for_token("bootstrap-token-2") == changed
+    assert len(await users.list_users()) == 1
 
     # One token, one user: the hash is unique.
     with pytest.raises(StorageError, match="already in use"):
-        await db.ensure_user_token("intruder", "admin", "bootstrap-token-2")
+        await users.ensure_user_token("intruder", "admin", "bootstrap-token-2")
     with pytest.raises(StorageError, match="empty"):
-        await db.ensure_user_token("admin", "admin", "")
+        await users.ensure_user_token("admin", "admin", "")
 
 
 # -- agent state history -------------------------------------------------------------------------
 
 
-async def test_agent_state_history_is_oldest_first(db: Database) -> None:
+async def test_agent_state_history_is_oldest_first(agents: AgentRepository) -> None:
     changes = [
         AgentStateRecord("agent-1", "ready", None, "7001", T0 + timedelta(minutes=5)),
         AgentStateRecord("agent-1", "logged_in", None, "7001", T0),
@@ -340,17 +358,17 @@ async def test_agent_state_history_is_oldest_first(db: Database) -> None:
         AgentStateRecord("agent-1", "logged_out", None, None, T0 + timedelta(hours=1)),
     ]
     for change in changes:
-        await db.record_agent_state(change)
+        await agents.record_state(change)
 
-    history = await db.agent_state_history("agent-1")
+    history = await agents.history("agent-1")
     assert [change.state for change in history] == ["logged_in", "ready", "paused", "logged_out"]
     assert history[2] == changes[2]
     assert all(change.at.tzinfo is UTC for change in history)
 
-    latest = await db.agent_state_history("agent-1", limit=2)
+    latest = await agents.history("agent-1", limit=2)
     assert [change.state for change in latest] == ["paused", "logged_out"]
-    assert await db.agent_state_history("agent-2") == [changes[3]]
-    assert await db.agent_state_history("agent-9") == []
+    assert await agents.history("agent-2") == [changes[3]]
+    assert await agents.history("agent-9") == []
 
 
 # -- failures and lifecycle ----------------------------------------------------------------------
@@ -368,7 +386,7 @@ async def test_unreachable_database_raises_storage_error_with_masked_url() -> No
         assert caught.value.__cause__ is not None
     assert not await database.ping()
     with pytest.raises(StorageError, match="not started"):
-        await database.list_agents()
+        await AgentRepository(database).list()
     await database.close()
 
 
@@ -397,42 +415,43 @@ async def test_in_memory_sqlite_keeps_one_database() -> None:
     async with Database("sqlite://") as database:
         assert database.backend == "sqlite"
         await database.upgrade()
-        await database.upsert_agent(AgentRecord("agent-1", "Alan"))
-        assert await database.list_agents() == [AgentRecord("agent-1", "Alan")]
+        await AgentRepository(database).upsert(AgentRecord("agent-1", "Alan"))
+        assert await AgentRepository(database).list() == [AgentRecord("agent-1", "Alan")]
 
 
-async def test_wrap_up_is_saved_and_survives_later_saves_of_the_call(db: Database) -> None:
-    await db.save_interaction(interaction(outcome="answered", customer_id="C-1", ivr={"path": ["lang", "menu"]}))
-    saved = await db.save_wrap_up(
+async def test_wrap_up_is_saved_and_survives_later_saves_of_the_call(interactions: InteractionRepository) -> None:
+    await interactions.save(interaction(outcome="answered", customer_id="C-1", ivr={"path": ["lang", "menu"]}))
+    saved = await interactions.save_wrap_up(
         "call-1", at=T0 + timedelta(minutes=3), disposition="resolved", notes="<b>asked</b> about 'bill'",
         script_answers={"identity_ok": True, "topic": "billing"}, crosssell={"offered": ["SKU-1"], "accepted": []},
         follow_up={"due": "2024-05-20", "task": "call back"})
     # The call handling saves the call again (a late state change): the agent's wrap-up stays.
-    await db.save_interaction(interaction(outcome="answered", customer_id="C-1", ivr={"path": ["lang", "menu"]},
+    await interactions.save(interaction(outcome="answered", customer_id="C-1", ivr={"path": ["lang", "menu"]},
                                           end_reason="agent_hangup"))
-    stored = await db.get_interaction("call-1")
+    stored = await interactions.get("call-1")
     assert stored is not None and saved.disposition == "resolved"
     assert (stored.disposition, stored.notes, stored.script_answers, stored.crosssell, stored.follow_up,
             stored.wrapped_up_at, stored.end_reason, stored.customer_id, stored.ivr) == (
         "resolved", "<b>asked</b> about 'bill'", {"identity_ok": True, "topic": "billing"},
         {"offered": ["SKU-1"], "accepted": []}, {"due": "2024-05-20", "task": "call back"},
         T0 + timedelta(minutes=3), "agent_hangup", "C-1", {"path": ["lang", "menu"]})
-    assert [r.call_id for r in await db.list_customer_interactions("C-1")] == ["call-1"]
+    assert [r.call_id for r in await interactions.for_customer("C-1")] == ["call-1"]
     with pytest.raises(StorageError, match="no such interaction"):
-        await db.save_wrap_up("nope", at=T0, disposition="resolved")
+        await interactions.save_wrap_up("nope", at=T0, disposition="resolved")
 
 
-async def test_supervisor_scope_round_trips(db: Database) -> None:
-    await db.create_user("sue", "supervisor")
-    user = await db.set_user_scope("sue", {"queues": ["sales"], "teams": ["jakarta"]})
+async def test_supervisor_scope_round_trips(users: UserRepository) -> None:
+    await users.create_user("sue", "supervisor")
+    user = await users.set_user_scope("sue", {"queues": ["sales"], "teams": ["jakarta"]})
     assert user.scope == {"queues": ["sales"], "teams": ["jakarta"]}
-    assert [u.scope for u in await db.list_users() if u.name == "sue"] == [{"queues": ["sales"], "teams": ["jakarta"]}]
-    assert (await db.set_user_scope("sue", None)).scope is None
+    assert [u.scope for u in await users.list_users() if u.name == "sue"] == [
+        {"queues": ["sales"], "teams": ["jakarta"]}]
+    assert (await users.set_user_scope("sue", None)).scope is None
     with pytest.raises(StorageError, match="no such user"):
-        await db.set_user_scope("nobody", None)
+        await users.set_user_scope("nobody", None)
 
 
-async def test_period_reads_for_reports(db: Database) -> None:
+async def test_period_reads_for_reports(agents: AgentRepository, interactions: InteractionRepository) -> None:
     for call_id, arrived, ended, queue in (
         ("before", T0 - timedelta(hours=3), T0 - timedelta(hours=2), "care"),  # long over: not in the period
         ("edge", T0 - timedelta(minutes=10), T0 - timedelta(minutes=5), "care"),  # its wrap-up may reach in
@@ -441,10 +460,10 @@ async def test_period_reads_for_reports(db: Database) -> None:
         ("live", T0 + timedelta(minutes=20), None, "care"),
         ("after", T0 + timedelta(hours=2), T0 + timedelta(hours=2, minutes=1), "care"),
     ):
-        await db.save_interaction(interaction(call_id, queue=queue, arrived_at=arrived, ended_at=ended))
+        await interactions.save(interaction(call_id, queue=queue, arrived_at=arrived, ended_at=ended))
     period = (T0, T0 + timedelta(hours=1))
-    assert [r.call_id for r in await db.interactions_between(*period)] == ["edge", "inside", "other", "live"]
-    assert [r.call_id for r in await db.interactions_between(*period, queues=["sales"])] == ["other"]
+    assert [r.call_id for r in await interactions.between(*period)] == ["edge", "inside", "other", "live"]
+    assert [r.call_id for r in await interactions.between(*period, queues=["sales"])] == ["other"]
 
     for record in (
         AgentStateRecord("a1", "ready", None, "7001", T0 - timedelta(hours=2)),
@@ -453,8 +472,8 @@ async def test_period_reads_for_reports(db: Database) -> None:
         AgentStateRecord("a2", "ready", None, "7002", T0 + timedelta(minutes=50)),
         AgentStateRecord("a2", "logged_out", None, None, T0 + timedelta(hours=1)),  # at the end: excluded
     ):
-        await db.record_agent_state(record)
-    states = await db.agent_states_between(*period)
+        await agents.record_state(record)
+    states = await agents.states_between(*period)
     assert [(s.agent_id, s.state, s.at - T0) for s in states] == [
         ("a1", "not_ready", timedelta(minutes=-30)), ("a1", "ready", timedelta(minutes=10)),
         ("a2", "ready", timedelta(minutes=50))]

@@ -1,7 +1,9 @@
-"""ORM tables of the CRM (customers, products, holdings, orders, invoices, contacts, cases).
+"""Every table cti keeps, in one place: the core (calls, agents, users, state history), the CRM, call scripts and
+workforce management.
 
-Registered on the shared :class:`~cti.storage.models.Base` so one Alembic history owns every table.
-Internal to :mod:`cti.storage` and :mod:`cti.crm`: the CRM store hands out plain records, never these.
+Internal to :mod:`cti.persistence`: the repositories hand out plain records, never these rows. The schema itself
+is owned by the Alembic migrations (``migrations/versions``), and a test checks that :data:`METADATA` and the
+migrations agree. Class names end in ``Row`` so they never shadow the domain's own ``Agent`` or ``Customer``.
 
 Money is stored as integer minor units (``BigInteger``, ``*_minor`` columns) of one currency, IDR: sums and
 comparisons are exact on both backends, whereas SQLite has no decimal type (``Numeric`` comes back through
@@ -11,7 +13,7 @@ floats there) and SQLAlchemy warns about it.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     false,
@@ -31,20 +34,105 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base, UTCDateTime, utcnow
+from cti.records import ROLES
+
+from ._base import Base, UTCDateTime, utcnow
 
 __all__ = [
-    "Case",
-    "Contact",
-    "Customer",
-    "CustomerPhone",
-    "Holding",
-    "Invoice",
-    "Order",
-    "Product",
-    "ProductComplement",
-    "Promotion",
+    "METADATA",
+    "AgentRow",
+    "AgentStateRow",
+    "CaseRow",
+    "ContactRow",
+    "CustomerPhoneRow",
+    "CustomerRow",
+    "HoldingRow",
+    "InteractionRow",
+    "InvoiceRow",
+    "OrderRow",
+    "ProductComplementRow",
+    "ProductRow",
+    "PromotionRow",
+    "ScriptRow",
+    "UserRow",
+    "WfmScheduleRow",
+    "WfmShiftRow",
 ]
+
+
+# -- core: calls, agents, API users, agent state history -----------------------------------------------------------
+
+
+class InteractionRow(Base):
+    __tablename__ = "interactions"
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(128))
+    caller_number: Mapped[str] = mapped_column(String(64))
+    caller_name: Mapped[str | None] = mapped_column(String(128))
+    service_number: Mapped[str] = mapped_column(String(32))
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    agent_extension: Mapped[str | None] = mapped_column(String(32))
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    offers: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    ivr: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    script_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    crosssell: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    follow_up: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ({})".format(", ".join(f"'{r}'" for r in ROLES)), name="role"),)
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("agents.agent_id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """Hex SHA-256 of the token: a leaked database must not hand out working tokens."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A supervisor's queues and teams (``{"queues": [...], "teams": [...]}``); none means all."""
+
+
+class AgentStateRow(Base):
+    __tablename__ = "agent_state_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    extension: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# -- CRM: customers, catalog, holdings, orders, invoices, contacts, cases, promotions ------------------------------
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -63,7 +151,7 @@ _CASE_STATUSES = ("open", "pending", "resolved", "closed")
 _CASE_PRIORITIES = ("low", "normal", "high", "urgent")
 
 
-class Customer(Base):
+class CustomerRow(Base):
     __tablename__ = "customers"
     __table_args__ = (
         CheckConstraint(_one_of("language", _LANGUAGES), name="language"),
@@ -90,7 +178,7 @@ class Customer(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class CustomerPhone(Base):
+class CustomerPhoneRow(Base):
     __tablename__ = "customer_phones"
     __table_args__ = (CheckConstraint(_one_of("kind", _PHONE_KINDS), name="kind"),)
 
@@ -102,7 +190,7 @@ class CustomerPhone(Base):
     """Order on the customer's record; the lowest is the primary number."""
 
 
-class Product(Base):
+class ProductRow(Base):
     __tablename__ = "products"
     __table_args__ = (CheckConstraint("price_minor >= 0", name="price"),)
 
@@ -114,7 +202,7 @@ class Product(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
-class ProductComplement(Base):
+class ProductComplementRow(Base):
     __tablename__ = "product_complements"
     __table_args__ = (
         CheckConstraint("sku <> complement_sku", name="not_itself"),
@@ -126,7 +214,7 @@ class ProductComplement(Base):
     weight: Mapped[float] = mapped_column(Float)
 
 
-class Holding(Base):
+class HoldingRow(Base):
     __tablename__ = "holdings"
 
     customer_id: Mapped[str] = mapped_column(String(16), ForeignKey("customers.customer_id"), primary_key=True)
@@ -134,7 +222,7 @@ class Holding(Base):
     since: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Order(Base):
+class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint(_one_of("status", _ORDER_STATUSES), name="status"),
@@ -155,7 +243,7 @@ class Order(Base):
     tracking_number: Mapped[str | None] = mapped_column(String(64))
 
 
-class Invoice(Base):
+class InvoiceRow(Base):
     __tablename__ = "invoices"
     __table_args__ = (
         CheckConstraint("amount_minor >= 0", name="amount"),
@@ -172,7 +260,7 @@ class Invoice(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Contact(Base):
+class ContactRow(Base):
     __tablename__ = "contacts"
     __table_args__ = (
         CheckConstraint(_one_of("channel", _CHANNELS), name="channel"),
@@ -200,7 +288,7 @@ class Contact(Base):
     follow_up_task: Mapped[str | None] = mapped_column(String(500))
 
 
-class Case(Base):
+class CaseRow(Base):
     __tablename__ = "cases"
     __table_args__ = (
         CheckConstraint(_one_of("status", _CASE_STATUSES), name="status"),
@@ -216,7 +304,7 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Promotion(Base):
+class PromotionRow(Base):
     __tablename__ = "promotions"
     __table_args__ = (
         CheckConstraint("sku IS NOT NULL OR category IS NOT NULL", name="target"),
@@ -234,3 +322,56 @@ class Promotion(Base):
     boost: Mapped[float] = mapped_column(Float)
     text_id: Mapped[str] = mapped_column(String(500))
     text_en: Mapped[str] = mapped_column(String(500))
+
+
+# -- workforce management: schedules and their shifts --------------------------------------------------------------
+
+
+class WfmScheduleRow(Base):
+    __tablename__ = "wfm_schedules"
+
+    schedule_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    interval_minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    objective: Mapped[float] = mapped_column(Float)
+    coverage: Mapped[list[Any]] = mapped_column(JSON)
+    """Per interval and skill: ``[start ISO, skill, required, scheduled]``."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WfmShiftRow(Base):
+    __tablename__ = "wfm_shifts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("wfm_schedules.schedule_id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[str] = mapped_column(String(64), index=True)
+    pattern: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    activities: Mapped[list[Any]] = mapped_column(JSON)
+    """``[{"start": ISO, "end": ISO, "kind": "work" | "break", "skill": name | null}, ...]``."""
+
+
+# -- call scripts: every saved version -----------------------------------------------------------------------------
+
+
+class ScriptRow(Base):
+    """One saved version of one script; saving never overwrites, it adds the next version."""
+
+    __tablename__ = "scripts"
+
+    script_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """At most one version per script is active: the one calls get."""
+
+
+METADATA: Final[MetaData] = Base.metadata
+"""Every table above: what Alembic's autogenerate and the models-match-the-migrations test compare."""

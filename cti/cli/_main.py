@@ -1,4 +1,4 @@
-"""The ``cti`` command: serve, demo, database and Asterisk management."""
+"""The ``cti`` command: serve, demo, database, Asterisk and workforce management (the CRM's in :mod:`._crm`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cti.settings import DEFAULT_ASTERISK_ROOT, Settings, SettingsError, load_settings
+
+from ._crm import add_crm_commands
 
 __all__ = ["main"]
 
@@ -40,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from cti.storage import Database
+    from cti.persistence import Database
 
     async def run() -> None:
         db = Database(_settings().database_url)
@@ -233,14 +235,13 @@ def _wfm_schedule(args: argparse.Namespace) -> int:
         print(f"cti: {exc}", file=sys.stderr)
         return 2
     if args.save:
-        from cti.storage import Database, StorageError
-        from cti.wfm.store import WfmStore
+        from cti.persistence import Database, StorageError, WfmRepository
 
         async def save() -> int:
             db = Database(_settings().database_url)
             try:
                 await db.upgrade()
-                return (await WfmStore(db).save_schedule(body.name, schedule)).summary.schedule_id
+                return (await WfmRepository(db).save_schedule(body.name, schedule)).summary.schedule_id
             finally:
                 await db.close()
 
@@ -324,8 +325,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=_db_upgrade)
-    from cti.crm.cli import add_crm_commands  # the CRM's commands live with the CRM
-
     add_crm_commands(sub, lambda: _settings().database_url)
     ast = sub.add_parser("asterisk", help="the Asterisk root: build, install config, start, stop")
     ast.add_argument("action", choices=["build", "install", "start", "stop", "status", "cli"])

@@ -1,0 +1,49 @@
+"""Persistence: everything cti keeps in SQL, behind one repository per aggregate.
+
+SQLAlchemy 2 (async) over SQLite (the default) or PostgreSQL, the schema managed by Alembic (its migrations are
+in ``migrations/``, every table in one private module). A :class:`Database` is the engine's lifecycle only; the
+repositories are built on a started one, take and return plain records (:mod:`cti.records`, and the domain's:
+:mod:`cti.crm`, :mod:`cti.scripting`, :mod:`cti.wfm`), never ORM objects, and raise only :class:`StorageError`
+(:class:`StorageConflict` for a clash with what is stored) — besides the domain's own refusals of invalid values,
+made before any database sees them::
+
+    db = Database(settings.database_url)
+    await db.upgrade()          # starts the engine, then migrates to the newest schema
+    users = UserRepository(db)
+    user = await users.user_for_token(token)
+    ...
+    await db.close()
+
+- :class:`UserRepository`: API users, their hashed tokens, roles and scopes;
+- :class:`InteractionRepository`: one row per call, saved by the call handling and completed by the wrap-up;
+  read by the API, the screen pop, reports and the forecast;
+- :class:`AgentRepository`: the agents the controller loads on start, and the history of their states;
+- :class:`CustomerRepository`: the CRM (customers, catalog, orders, invoices, contacts, cases, promotions), its
+  CSV import and seed data;
+- :class:`ScriptRepository`: call scripts, every saved version;
+- :class:`WfmRepository`: workforce-management schedules and their shifts.
+
+Repositories are cheap (they hold the database and nothing else): build one where it is needed.
+"""
+
+from ._agents import AgentRepository
+from ._customers import CustomerRepository
+from ._database import Database
+from ._errors import StorageConflict, StorageError
+from ._interactions import InteractionRepository
+from ._scripts import ScriptRepository
+from ._users import UserRepository, hash_token
+from ._wfm import WfmRepository
+
+__all__ = [
+    "AgentRepository",
+    "CustomerRepository",
+    "Database",
+    "InteractionRepository",
+    "ScriptRepository",
+    "StorageConflict",
+    "StorageError",
+    "UserRepository",
+    "WfmRepository",
+    "hash_token",
+]

@@ -1,0 +1,128 @@
+"""Interactions: one row per call, written by the call handling and completed by the agent's wrap-up; read by
+the API, the screen pop's history, reports and the forecast."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Collection, Mapping
+from dataclasses import fields
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import select
+
+from cti.records import WRAP_UP_FIELDS, InteractionRecord
+from cti.wfm import InteractionSample
+
+from ._base import utcnow
+from ._database import Database
+from ._errors import StorageError
+from ._sql import check, check_limit, upsert
+from ._tables import METADATA, InteractionRow
+
+__all__ = ["InteractionRepository"]
+
+_INTERACTIONS: Final = METADATA.tables["interactions"]
+_FIELDS: Final = tuple(f.name for f in fields(InteractionRecord))
+# The call handling saves a call's progress many times; the agent's wrap-up must survive each save.
+_KEPT_ON_SAVE: Final = frozenset({"created_at", *WRAP_UP_FIELDS})
+
+
+class InteractionRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def save(self, record: InteractionRecord) -> None:
+        """Insert the interaction, or replace the stored one with the same ``call_id`` (the wrap-up stays)."""
+        values: dict[str, Any] = {name: getattr(record, name) for name in _FIELDS}
+        check(_INTERACTIONS, values)
+        now = utcnow()
+        values.update(created_at=now, updated_at=now)
+        statement = upsert(self._db.backend, _INTERACTIONS, values, key="call_id", keep=_KEPT_ON_SAVE)
+        async with self._db.transaction(f"save interaction {record.call_id!r}") as session:
+            await session.execute(statement)
+
+    async def save_wrap_up(
+        self, call_id: str, *, at: datetime, disposition: str, notes: str = "",
+        script_answers: Mapping[str, Any] | None = None, crosssell: Mapping[str, Any] | None = None,
+        follow_up: Mapping[str, Any] | None = None, customer_id: str | None = None,
+    ) -> InteractionRecord:
+        """The agent's after-call record on the interaction. Saving it again replaces it (a correction)."""
+        values: dict[str, Any] = {
+            "disposition": disposition, "notes": notes, "script_answers": dict(script_answers or {}),
+            "crosssell": None if crosssell is None else dict(crosssell),
+            "follow_up": None if follow_up is None else dict(follow_up), "wrapped_up_at": at, "updated_at": utcnow(),
+        }
+        if customer_id is not None:
+            values["customer_id"] = customer_id
+        check(_INTERACTIONS, values)
+        async with self._db.transaction(f"save wrap-up of {call_id!r}") as session:
+            row = await session.get(InteractionRow, call_id)
+            if row is None:
+                raise StorageError(f"cannot save wrap-up of {call_id!r}: no such interaction")
+            for name, value in values.items():
+                setattr(row, name, value)
+            await session.flush()
+            return _record(row)
+
+    async def get(self, call_id: str) -> InteractionRecord | None:
+        async with self._db.transaction(f"read interaction {call_id!r}") as session:
+            row = await session.get(InteractionRow, call_id)
+            return None if row is None else _record(row)
+
+    async def list(
+        self, *, limit: int = 100, agent_id: str | None = None, queue: str | None = None
+    ) -> builtins.list[InteractionRecord]:
+        """Up to ``limit`` interactions, most recently arrived first, optionally filtered."""
+        check_limit(limit)
+        query = select(InteractionRow)
+        if agent_id is not None:
+            query = query.where(InteractionRow.agent_id == agent_id)
+        if queue is not None:
+            query = query.where(InteractionRow.queue == queue)
+        # call_id breaks ties so that equal arrival times still page deterministically.
+        query = query.order_by(InteractionRow.arrived_at.desc(), InteractionRow.call_id.desc()).limit(limit)
+        async with self._db.transaction("list interactions") as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    async def for_customer(self, customer_id: str, *, limit: int = 10) -> builtins.list[InteractionRecord]:
+        """A customer's calls, most recent first (the screen pop's contact history)."""
+        check_limit(limit)
+        query = (select(InteractionRow).where(InteractionRow.customer_id == customer_id)
+                 .order_by(InteractionRow.arrived_at.desc(), InteractionRow.call_id.desc()).limit(limit))
+        async with self._db.transaction(f"list interactions of customer {customer_id!r}") as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    async def between(self, start: datetime, end: datetime, *,
+                      queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]:
+        """Calls with any instant in [start, end): arrived before ``end`` and not ended before ``start``
+        (reports, forecasts). An hour of margin before ``start`` keeps the after-call work of calls that ended
+        just before it."""
+        check(_INTERACTIONS, {"arrived_at": start, "ended_at": end})
+        query = select(InteractionRow).where(
+            InteractionRow.arrived_at < end,
+            (InteractionRow.ended_at.is_(None)) | (InteractionRow.ended_at >= start - timedelta(hours=1)))
+        if queues is not None:
+            query = query.where(InteractionRow.queue.in_(builtins.list(queues)))
+        query = query.order_by(InteractionRow.arrived_at, InteractionRow.call_id)
+        async with self._db.transaction("read interactions in a period") as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    async def samples(self, queue: str, start: datetime, end: datetime) -> builtins.list[InteractionSample]:
+        """The queue's offered calls that arrived in ``[start, end)``, as the forecast's samples.
+
+        The handle time is the talk time of answered calls: wrap-up is not recorded per interaction.
+        """
+        query = (select(InteractionRow.queue, InteractionRow.arrived_at, InteractionRow.outcome,
+                        InteractionRow.talk_seconds)
+                 .where(InteractionRow.queue == queue, InteractionRow.arrived_at >= start,
+                        InteractionRow.arrived_at < end)
+                 .order_by(InteractionRow.arrived_at))
+        async with self._db.transaction(f"read interactions of queue {queue!r}") as session:
+            rows = (await session.execute(query)).all()
+        return [InteractionSample(q, arrived, talk if outcome == "answered" else None)
+                for q, arrived, outcome, talk in rows]
+
+
+def _record(row: InteractionRow) -> InteractionRecord:
+    return InteractionRecord(**{name: getattr(row, name) for name in _FIELDS})

@@ -1,0 +1,55 @@
+"""SQL helpers the repositories share: checks that make both backends refuse the same values, and the upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Executable, String, Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ._errors import StorageError
+
+__all__ = ["aware", "check", "check_limit", "upsert"]
+
+
+def check(table: Table, values: Mapping[str, object]) -> None:
+    """Refuse what one backend would store and another reject, before any backend sees it.
+
+    SQLite ignores VARCHAR lengths and would store naive datetimes as if they were UTC.
+    """
+    for column in table.columns:
+        if column.name not in values:
+            continue
+        value = values[column.name]
+        length = column.type.length if isinstance(column.type, String) else None
+        if isinstance(value, str) and length is not None and len(value) > length:
+            raise StorageError(f"{table.name}.{column.name} is longer than {length} characters: {value[:80]!r}")
+        if isinstance(value, datetime) and value.utcoffset() is None:
+            raise StorageError(
+                f"{table.name}.{column.name}: naive datetime {value.isoformat()} refused,"
+                " use a timezone-aware UTC datetime"
+            )
+
+
+def check_limit(limit: int) -> None:
+    if limit < 1:
+        raise StorageError(f"limit must be at least 1, not {limit}")
+
+
+def aware(value: datetime | None) -> bool:
+    """``None`` or a datetime that knows its offset."""
+    return value is None or value.utcoffset() is not None
+
+
+def upsert(backend: str, table: Table, values: dict[str, Any], *, key: str, keep: frozenset[str]) -> Executable:
+    """INSERT ... ON CONFLICT (key) DO UPDATE of every column but ``key`` and ``keep``: atomic, unlike a
+    select-then-write. ``backend`` is :attr:`Database.backend`: the two dialects spell it alike but apart."""
+    updated = [name for name in values if name != key and name not in keep]
+    if backend == "postgresql":
+        pg = pg_insert(table).values(values)
+        return pg.on_conflict_do_update(index_elements=[key], set_={n: pg.excluded[n] for n in updated})
+    lite = sqlite_insert(table).values(values)
+    return lite.on_conflict_do_update(index_elements=[key], set_={n: lite.excluded[n] for n in updated})
