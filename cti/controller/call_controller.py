@@ -370,6 +370,8 @@ class CallController:
                 await self.ivr.start(channel.id, channel.caller_number, channel.caller_name, service, flow)
             else:
                 await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
+        elif self.ivr is not None and self.ivr.tap_entered(channel.id):
+            pass  # a snoop or media channel of an IVR caller's audio tap: only now can it join the tap's bridge
         else:
             # Not a call we route (a helper channel of ours or something unexpected): leave it alone.
             log.debug("ignoring StasisStart for %s with args %s", channel.id, event.args)

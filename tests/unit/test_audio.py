@@ -185,6 +185,7 @@ async def test_rtp_receiver_over_udp() -> None:
         sender.sendto(_rtp(wire[:640], seq=99), ("127.0.0.1", port))  # late: dropped
         await eventually(lambda: protocol.stats.malformed == 1 and protocol.stats.out_of_order == 1, timeout=5,
                          message="all datagrams handled")
+    assert protocol.transport is transport  # connection_made accepted it (3.11's lacks DatagramTransport as a base)
     transport.close()
     await asyncio.wait_for(protocol.closed, 5)
     assert b"".join(received) == pcm

@@ -1,0 +1,130 @@
+"""The IVR's audio tap against an Asterisk that, like the real one, lets its snoop and externalMedia channels
+enter Stasis a moment after the POSTs that make them have answered (each on a thread of its own)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from cti.ari import AriClient, AriHTTPError
+from cti.ari.client import ParamValue
+from cti.controller.ivr import IvrCall, IvrRunner, Recognition
+from cti.controller.ivr_speech import SpeakVerbalizer
+from cti.ivr.flow import load_flows_file
+from cti.ivr.flow_events import Finished, GrammarChoice, LookupResult, Transfer
+
+FLOWS = load_flows_file(Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml")
+CALLER = "1796499272.0"
+SNOOP, MEDIA = f"{CALLER}-ivr-snoop", f"{CALLER}-ivr-media"
+
+
+class LateStasis(AriClient):
+    """Channels made over REST enter Stasis ``delay`` seconds after the answer (never, for ``stuck`` ones);
+    addChannel refuses a channel not yet in Stasis, as Asterisk does."""
+
+    def __init__(self, delay: float = 0.02, stuck: Sequence[str] = ()) -> None:
+        super().__init__("http://127.0.0.1:8088", "cti", "secret", "cti-test")
+        self.delay = delay
+        self.stuck = set(stuck)
+        self.runner: IvrRunner | None = None
+        self.in_stasis = {CALLER}
+        self.log: list[str] = []
+
+    async def request(self, method: str, path: str, *, params: Mapping[str, ParamValue] | None = None,
+                      json: Any = None) -> Any:
+        params = params or {}
+        made = params.get("snoopId") or (params.get("channelId") if path == "/channels/externalMedia" else None)
+        if isinstance(made, str):
+            self.log.append(f"{method} {path}")
+            if made not in self.stuck:
+                asyncio.get_running_loop().call_later(self.delay, self._stasis_start, made)
+            return {"id": made}
+        if path.endswith("/addChannel"):
+            self.log.append(f"{method} {path}")
+            channels = params["channel"]
+            assert isinstance(channels, list)  # the tap adds both channels in one request
+            for channel_id in channels:
+                if channel_id not in self.in_stasis:
+                    raise AriHTTPError(422, method, path, "Channel not in Stasis application")
+            return None
+        if path.endswith("/play"):
+            return {"id": params["playbackId"]}
+        if path.startswith("/bridges/") and method == "POST":
+            self.log.append(f"{method} {path}")
+            return {"id": path.rsplit("/", 1)[1]}
+        return None
+
+    def _stasis_start(self, channel_id: str) -> None:
+        # What the call controller does with the channel's StasisStart.
+        self.in_stasis.add(channel_id)
+        self.log.append(f"StasisStart {channel_id}")
+        assert self.runner is not None and self.runner.tap_entered(channel_id)
+
+
+class Prompts:
+    async def media(self, text: str, language: str) -> str:
+        return f"sound:cti/{abs(hash(text))}"
+
+
+class Session:
+    def feed(self, pcm: bytes) -> None:
+        pass
+
+    def finish(self) -> Recognition:
+        return Recognition(None, "", 0.0)
+
+
+class Recognizer:
+    def start(self, grammar: Sequence[GrammarChoice], languages: Sequence[str]) -> Session:
+        return Session()
+
+
+class NoSelfService:
+    async def lookup(self, kind: str, key: str) -> LookupResult:
+        return LookupResult(kind, False)
+
+
+async def _transfer(call: IvrCall, transfer: Transfer, finished: Finished) -> None:
+    pass
+
+
+async def _end(call: IvrCall, finished: Finished) -> None:
+    pass
+
+
+async def answered_caller(ari: LateStasis) -> IvrCall:
+    """A caller to the support line: answered, the language prompt playing, listening for speech."""
+    runner = ari.runner = IvrRunner(ari, FLOWS, prompts=Prompts(), recognizer=Recognizer(),
+                                    self_service=NoSelfService(), verbalizer=SpeakVerbalizer(),
+                                    on_transfer=_transfer, on_end=_end)
+    await runner.start(CALLER, "0215550405", None, "1500200", "support")
+    return runner.calls[CALLER]
+
+
+async def test_the_tap_is_bridged_once_both_its_channels_are_in_stasis() -> None:
+    ari = LateStasis()
+    call = await answered_caller(ari)
+    try:
+        assert call.tap is not None and call.speech is not None, "the caller's speech is not heard"
+        bridge = f"POST /bridges/cti-ivr-{CALLER}/addChannel"
+        assert ari.log.index(bridge) > max(ari.log.index(f"StasisStart {SNOOP}"), ari.log.index(f"StasisStart {MEDIA}"))
+    finally:
+        assert ari.runner is not None
+        await ari.runner.close()
+
+
+async def test_a_tap_channel_gone_before_stasis_leaves_keys_at_once() -> None:
+    ari = LateStasis(stuck=[SNOOP])
+    runner = ari.runner = IvrRunner(ari, FLOWS, prompts=Prompts(), recognizer=Recognizer(),
+                                    self_service=NoSelfService(), verbalizer=SpeakVerbalizer(),
+                                    on_transfer=_transfer, on_end=_end)
+    asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(runner.tap_gone(SNOOP)))
+    try:
+        await asyncio.wait_for(runner.start(CALLER, "0215550405", None, "1500200", "support"), 1.0)
+        call = runner.calls[CALLER]
+        assert call.speech is None and call.listen is not None  # keys only, and listening for them
+        assert not any(line.endswith("/addChannel") for line in ari.log)
+    finally:
+        await runner.close()
