@@ -1,17 +1,18 @@
-"""The root of every error cti raises on purpose, in four kinds the boundaries know how to answer.
+"""The root of every error cti raises on purpose, in five kinds the boundaries know how to answer.
 
 ::
 
     CtiError
      +-- NotFound       an id that names nothing (an agent, a call, a customer, a schedule)
+     +-- Forbidden      the caller may not do this, or not to this object (a queue outside their scope)
      +-- Conflict       the request clashes with the current state (an agent not ready, a phone taken)
      +-- InvalidInput   values refused before anything acted on them
      +-- Unavailable    a component is away or failing (the database, Redis, Asterisk)
 
 Each package defines its own exceptions under one of these (``cti.acd.UnknownAgent`` is a ``NotFound``,
 ``cti.persistence.StorageError`` an ``Unavailable``); the web layer maps the kinds to HTTP statuses in one
-table. A domain or input error is never an ``Unavailable``: a bad e-mail address is the caller's to fix,
-not a reason to retry.
+table (404, 403, 409, 422, 503). A domain or input error is never an ``Unavailable``: a bad e-mail address is
+the caller's to fix, not a reason to retry.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Conflict", "CtiError", "InvalidInput", "NotFound", "Problem", "Unavailable"]
+__all__ = ["Conflict", "CtiError", "Forbidden", "InvalidInput", "NotFound", "Problem", "Unavailable"]
 
 
 class CtiError(Exception):
@@ -28,6 +29,10 @@ class CtiError(Exception):
 
 class NotFound(CtiError):
     """An id that names nothing."""
+
+
+class Forbidden(CtiError):
+    """The caller may not do this, or not to this object."""
 
 
 class Conflict(CtiError):
@@ -55,3 +60,8 @@ class InvalidInput(CtiError):
 
 class Unavailable(CtiError):
     """A component cti depends on is away or failing; trying again later may work."""
+
+    @property
+    def public_message(self) -> str:
+        """What a client may be told: which component, not its internals (a database URL, a query)."""
+        return "a component cti depends on is unavailable; try again shortly"

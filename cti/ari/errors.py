@@ -1,6 +1,6 @@
 """Exceptions raised by the ARI client; foreign errors (aiohttp, timeouts, JSON) never leak past it.
 
-Hierarchy::
+Hierarchy (an :class:`AriError` is a :class:`cti.errors.Unavailable`)::
 
     AriError
     ├── AriConnectionError      transport failure: refused, reset, timed out, websocket handshake failed
@@ -13,6 +13,8 @@ Hierarchy::
 """
 
 from __future__ import annotations
+
+from cti.errors import Unavailable
 
 __all__ = [
     "AriBadRequest",
@@ -27,8 +29,12 @@ __all__ = [
 ]
 
 
-class AriError(Exception):
-    """Base of every error the ARI client raises."""
+class AriError(Unavailable):
+    """Base of every error the ARI client raises: to the rest of cti, Asterisk is unavailable."""
+
+    @property
+    def public_message(self) -> str:
+        return f"Asterisk is unavailable: {self}"
 
 
 class AriConnectionError(AriError):

@@ -225,7 +225,7 @@ def _wfm_forecast(args: argparse.Namespace) -> int:
 def _wfm_schedule(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from cti.web.wfm import WfmScheduleCreate
+    from cti.web import WfmScheduleCreate
     from cti.wfm import WfmError, solve_schedule
 
     try:

@@ -21,6 +21,10 @@ __all__ = ["StorageConflict", "StorageError"]
 class StorageError(Unavailable):
     """A storage operation failed."""
 
+    @property
+    def public_message(self) -> str:
+        return "the database is unavailable; try again shortly"
+
 
 class StorageConflict(StorageError, Conflict):
     """The record would clash with an existing one (a taken name, a duplicate key)."""

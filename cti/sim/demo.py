@@ -14,21 +14,19 @@ import secrets
 import signal
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 from cti.asterisk import AsteriskError, AsteriskRoot
-from cti.bootstrap import create_app
-from cti.controller import CallController
-from cti.persistence import AgentRepository, CustomerRepository, UserRepository
-from cti.records import AgentRecord
+from cti.bootstrap import RUNNING, create_app
+from cti.services import CenterView
 from cti.settings import Settings, SettingsError, load_settings
 from cti.sim.crm_seed import generate
 from cti.sim.sipp import SippAgent, SippCaller, SippError, sipp_binary
-from cti.web import CONTROLLER, CRM, DATABASE
+from cti.web import ACCOUNTS, AGENTS, QUERY
 
 __all__ = ["run_demo"]
 
@@ -80,7 +78,7 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
-    controller = app[CONTROLLER]
+    running = app[RUNNING]
     phones: list[SippAgent] = []
     callers: list[SippCaller] = []
     stop = asyncio.Event()
@@ -88,18 +86,17 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        if await app[CRM].customer("10000001") is None:
+        if await running.customers.customer("10000001") is None:
             print("seeding the CRM with demo customers, products, orders and invoices", flush=True)
-            await CustomerRepository(app[DATABASE]).seed(generate(now=datetime.now(UTC), customers=500))
+            await running.customers.seed(generate(now=datetime.now(UTC), customers=500))
         for n, ext in enumerate(settings.sim_agent_extensions()[:agents]):
             agent_id = f"agent{n + 1}"
-            if agent_id not in controller.core.agents:
-                await _create_agent(app, agent_id, AGENT_NAMES[n], AGENT_PROFILES[n])
+            if not app[QUERY].has_agent(agent_id):
+                await app[AGENTS].enroll(agent_id, AGENT_NAMES[n], AGENT_PROFILES[n])
             phones.append(SippAgent(settings.sim_agent_port(ext), ring_ms=random.randint(300, 1500),
                                     talk_ms=random.randint(4000, 12000)))
-            await controller.login(agent_id, ext, ready=True)
-        _, desk_token = await UserRepository(app[DATABASE]).create_user(f"desk-{secrets.token_hex(3)}", "agent",
-                                                                        "agent1")
+            await app[AGENTS].login(agent_id, ext, ready=True)
+        _, desk_token = await app[ACCOUNTS].create_user(f"desk-{secrets.token_hex(3)}", "agent", "agent1")
         base = f"http://{settings.http_host}:{settings.http_port}"
         token = settings.admin_token.get_secret_value()
         print(f"""
@@ -140,7 +137,7 @@ Press Ctrl-C to stop.
                 callers.remove(done)
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + 5
-                _status(controller)
+                _status(app[QUERY], running.counters)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), random.expovariate(rate))
         print("stopping: hanging up callers and agents", flush=True)
@@ -152,17 +149,11 @@ Press Ctrl-C to stop.
         await runner.cleanup()
 
 
-async def _create_agent(app: web.Application, agent_id: str, name: str, profile: dict[str, Any]) -> None:
-    await AgentRepository(app[DATABASE]).upsert(AgentRecord(agent_id=agent_id, name=name, profile=profile))
-    await app[CONTROLLER].register_agent(agent_id, name, profile)
-
-
-def _status(controller: CallController) -> None:
-    calls = controller.core.calls.values()
+def _status(query: CenterView, stats: Counter[str]) -> None:
+    calls = query.calls()
     states: dict[str, int] = {}
-    for agent in controller.core.agents.values():
+    for agent in query.agents():
         states[agent.state.value] = states.get(agent.state.value, 0) + 1
-    stats = controller.stats
     print(f"{time.strftime('%H:%M:%S')}  waiting {sum(c.state.value == 'waiting' for c in calls):2d}  "
           f"talking {sum(c.state.value == 'connected' for c in calls):2d}  agents {states}  "
           f"answered {stats['calls_answered']}  abandoned {stats['calls_abandoned']}", flush=True)

@@ -1,10 +1,97 @@
-"""HTTP API (aiohttp): routes, authentication, errors, OpenAPI, metrics."""
+"""The HTTP and websocket adapter (aiohttp), by feature: each feature module holds its routes, the bodies it
+accepts (pydantic, also the OpenAPI schemas) and the views it answers with, and calls the services only.
 
-from cti.web import dashboard, desktop, scripts, supervision, ui, wfm
-from cti.web.keys import API_MODULES, CONTROLLER, CRM, DATABASE, HUB, SCREENPOP, SETTINGS, STATS
-from cti.web.routes import routes
+Features: the service itself (health, metrics, OpenAPI), users, agents, calls (queues, live calls, history,
+routing rules), the agent desktop, supervision, the dashboard and reports, call scripts, workforce management,
+and the static pages. Shared: authentication, the one error table, the websocket hub, the typed app keys.
+"""
+
+from aiohttp import web
+
+from cti.web import (
+    _agents,
+    _calls,
+    _dashboard,
+    _desktop,
+    _scripts,
+    _service,
+    _supervision,
+    _ui,
+    _users,
+    _wfm,
+)
+from cti.web._auth import TokenCache, make_auth_middleware, principal, require_agent_access, require_role
+from cti.web._errors import STATUS_OF, error_middleware, json_error
+from cti.web._keys import (
+    ACCOUNTS,
+    AGENTS,
+    CUSTOMERS,
+    HISTORY,
+    HUB,
+    QUERY,
+    REPORTS,
+    ROUTING,
+    SCREENPOP,
+    SCRIPTS,
+    SETTINGS,
+    STATS,
+    STATUS,
+    SUPERVISION,
+    TRANSFERS,
+    WFM,
+    WRAP_UP,
+    Status,
+)
+from cti.web._openapi import ApiModule, openapi_document
+from cti.web._service import API_MODULES
+from cti.web._sockets import FrameError, Hub, RawJson
+from cti.web._wfm import WfmScheduleCreate
 
 __all__ = [
-    "API_MODULES", "CONTROLLER", "CRM", "DATABASE", "HUB", "SCREENPOP", "SETTINGS", "STATS", "dashboard", "desktop",
-    "routes", "scripts", "supervision", "ui", "wfm",
+    "ACCOUNTS",
+    "AGENTS",
+    "API_MODULES",
+    "CUSTOMERS",
+    "FEATURES",
+    "HISTORY",
+    "HUB",
+    "QUERY",
+    "REPORTS",
+    "ROUTING",
+    "SCREENPOP",
+    "SCRIPTS",
+    "SETTINGS",
+    "STATS",
+    "STATUS",
+    "STATUS_OF",
+    "SUPERVISION",
+    "TRANSFERS",
+    "WFM",
+    "WRAP_UP",
+    "ApiModule",
+    "FrameError",
+    "Hub",
+    "RawJson",
+    "Status",
+    "TokenCache",
+    "WfmScheduleCreate",
+    "error_middleware",
+    "json_error",
+    "make_auth_middleware",
+    "mount",
+    "openapi_document",
+    "principal",
+    "require_agent_access",
+    "require_role",
 ]
+
+FEATURES: tuple[ApiModule, ...] = (_service, _users, _agents, _calls, _desktop, _supervision, _dashboard, _scripts,
+                                   _wfm, _ui)
+"""Every feature module, in the order their routes are added."""
+
+
+def mount(app: web.Application, features: tuple[ApiModule, ...] = FEATURES) -> None:
+    """Add the features' routes to ``app`` (and describe them at ``/openapi.json``)."""
+    app[API_MODULES] = features
+    for feature in features:
+        app.add_routes(feature.routes)

@@ -15,12 +15,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from cti.acd import WorkItem
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
-from cti.bootstrap import create_app
-from cti.controller import CallController
+from cti.bootstrap import RUNNING, Running, create_app
+from cti.live import LiveStore
 from cti.persistence import Database
+from cti.services import CenterView
 from cti.settings import Settings
 from cti.sim.sipp import SippAgent, SippCaller
-from cti.web import CONTROLLER, DATABASE
+from cti.telephony import Telephony
 from tests.support import create_postgres_database, eventually
 
 
@@ -34,16 +35,33 @@ class Cti:
     clock: Callable[[], datetime] | None = None
 
     @property
-    def controller(self) -> CallController:
-        return self.client.app[CONTROLLER]  # type: ignore[index]
+    def running(self) -> Running:
+        return self.client.app[RUNNING]  # type: ignore[index]
+
+    @property
+    def query(self) -> CenterView:
+        """The live contact center, read-only (as the web reads it)."""
+        return self.running.distributor.query
+
+    @property
+    def telephony(self) -> Telephony:
+        return self.running.telephony
+
+    @property
+    def live(self) -> LiveStore:
+        return self.running.live
 
     @property
     def db(self) -> Database:
-        return self.client.app[DATABASE]  # type: ignore[index]
+        return self.running.database
 
     @property
     def ari(self) -> AriClient:
-        return self.controller.ari
+        return self.telephony.ari
+
+    async def drain(self) -> None:
+        """Wait for actions in flight and for their writes."""
+        await self.telephony.drain()
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.settings.admin_token.get_secret_value()}"}
@@ -69,13 +87,12 @@ class Cti:
 
     async def first_call(self) -> WorkItem:
         """The first live call, once one has arrived."""
-        calls = self.controller.core.calls
-        return await eventually(lambda: next(iter(calls.values()), None), message="a call to arrive")
+        return await eventually(lambda: next(iter(self.query.calls()), None), message="a call to arrive")
 
     async def answered(self, call_id: str, timeout: float = 15.0) -> None:
         """Wait until an agent has answered the call (it must still be live)."""
         def check() -> bool:
-            call = self.controller.core.calls.get(call_id)
+            call = self.query.find_call(call_id)
             return call is not None and call.answered_at is not None
 
         await eventually(check, timeout=timeout, message=f"call {call_id} to be answered")
@@ -89,8 +106,8 @@ class Cti:
 
     async def settled(self, timeout: float = 20.0) -> None:
         """Every call ended and every write landed."""
-        await eventually(lambda: not self.controller.core.calls, timeout=timeout, message="all calls to end")
-        await self.controller.drain()
+        await eventually(lambda: not self.query.calls(), timeout=timeout, message="all calls to end")
+        await self.drain()
 
 
 @pytest.fixture(params=["sqlite"])

@@ -39,8 +39,8 @@ async def test_callers_beyond_the_arrival_ceiling_are_turned_away_and_recorded(
         ("answered", "caller_hangup"), ("rejected", "overload"), ("rejected", "overload")]
     shed = [r for r in records if r.outcome == "rejected"]
     assert all(r.answered_at is None and r.agent_id is None and r.offers == 0 for r in shed)
-    assert cti.controller.stats["calls_shed"] == 2
-    assert cti.controller.admission.setups == 0
+    assert cti.telephony.counters["calls_shed"] == 2
+    assert cti.telephony.admission.setups == 0
     metrics = await cti.api("GET", "/metrics")
     assert "cti_calls_shed_total 2" in metrics
 

@@ -289,7 +289,7 @@ async def test_agent_flow_and_state_history(cti: Cti) -> None:
     agent = await cti.api("POST", "/api/agents/ana/logout", token=token)
     assert (agent["state"], agent["reason"], agent["extension"]) == ("logged_out", None, None)
 
-    await cti.controller.drain()
+    await cti.drain()
     history = await AgentRepository(cti.db).history("ana")
     assert [(h.state, h.reason, h.extension) for h in history] == [
         ("not_ready", "login", "7001"),

@@ -30,8 +30,9 @@ async def test_caller_reaches_ready_agent_and_hangs_up(
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
-    bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
-    assert sorted(bridge.channels) == sorted([call.channel_id, f"{call.call_id}-a1"])
+    # Connected when the agent answers; the two legs are bridged a moment later.
+    await eventually(lambda: _bridge_with(cti, f"cti-call-{call.call_id}", call.channel_id, f"{call.call_id}-a1"),
+                     message="the caller and the agent in the call's bridge")
     agent = (await cti.api("GET", "/api/agents/ana"))
     assert agent["state"] == "on_call" and agent["call_id"] == call.call_id
 
@@ -96,7 +97,7 @@ async def test_caller_waits_on_hold_until_an_agent_logs_in(
     waiting = await cti.api("GET", "/api/queues/general")
     assert (waiting["calls_waiting"], waiting["agents"]["ready"]) == (1, 0)
     await asyncio.sleep(1.5)
-    assert cti.controller.core.calls[call.call_id].state.value == "waiting"
+    assert cti.query.call(call.call_id).state.value == "waiting"
 
     await cti.login("late", "7005")
     await cti.answered(call.call_id)
@@ -137,7 +138,7 @@ async def test_ring_no_answer_rings_next_agent_and_makes_first_not_ready(
     await cti.answered(call.call_id, timeout=20)  # after the first phone's ring timeout
     sleepy = await cti.api("GET", "/api/agents/sleepy")
     assert (sleepy["state"], sleepy["reason"]) == ("not_ready", "no_answer")
-    assert cti.controller.core.calls[call.call_id].agent_id == "awake"
+    assert cti.query.call(call.call_id).agent_id == "awake"
     assert await asyncio.to_thread(caller.wait, 30) == 0
     await cti.settled()
     record = await InteractionRepository(cti.db).get(call.call_id)
@@ -157,11 +158,11 @@ async def test_controller_reconnects_after_asterisk_restart_and_serves_next_call
     start_phone(phones, base_settings, "7008", ring_ms=100)
     await cti.create_agent("steady")
     await cti.login("steady", "7008")
-    reconnects = cti.controller.events.reconnects
+    reconnects = cti.telephony.events.reconnects
 
     # A real drop: Asterisk restarts, its HTTP server and our websocket go away and come back.
     await asyncio.to_thread(asterisk.cli, "core restart now")
-    await eventually(lambda: cti.controller.events.reconnects > reconnects and cti.controller.events.is_connected,
+    await eventually(lambda: cti.telephony.events.reconnects > reconnects and cti.telephony.events.is_connected,
                      timeout=40, message="the controller to reconnect")
     caller = SippCaller("1500100", caller="0215550404", duration_ms=2000)
     callers.append(caller)
@@ -169,15 +170,16 @@ async def test_controller_reconnects_after_asterisk_restart_and_serves_next_call
     await cti.settled()
     [record] = await InteractionRepository(cti.db).list()
     assert (record.agent_id, record.outcome) == ("steady", "answered")
-    assert cti.controller.stats["ari_resyncs"] >= 2
+    assert cti.telephony.counters["ari_resyncs"] >= 2
 
 
-async def _bridge_with(cti: Cti, bridge_id: str, channel_id: str) -> Bridge | None:
+async def _bridge_with(cti: Cti, bridge_id: str, *channel_ids: str) -> Bridge | None:
+    """The bridge, once it holds every one of ``channel_ids``."""
     try:
         bridge = await cti.ari.get_bridge(bridge_id)
     except AriNotFound:
         return None
-    return bridge if channel_id in bridge.channels else None
+    return bridge if set(channel_ids) <= set(bridge.channels) else None
 
 
 async def test_caller_hanging_up_as_agent_is_dialed_does_not_penalise_the_agent(

@@ -46,7 +46,7 @@ async def test_a_vip_overtakes_callers_already_waiting(
     await cti.answered((await cti.first_call()).call_id)  # the agent is busy from now on
     for number in ("0215550302", "0215550303"):
         callers.append(SippCaller("1500100", caller=number, duration_ms=30_000))
-        await eventually(lambda n=number: any(c.caller_number == n for c in cti.controller.core.calls.values()),
+        await eventually(lambda n=number: any(c.caller_number == n for c in cti.query.calls()),
                          message=f"{number} waiting")
     vip = SippCaller("1500100", caller=BUDI_FIXED, duration_ms=30_000)
     callers.append(vip)

@@ -15,7 +15,7 @@ from cti.settings import Settings
 from cti.sim.crm_seed import generate
 from cti.sim.sipp import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
-from tests.support import browser_page
+from tests.support import browser_page, eventually
 
 BUDI = ("02155501001", "Budi Santoso")  # seeded: Jakarta, gold, owns PLAN-L, FIBER-100, PHONE-X1, owes Rp 750.000
 DEWI = ("0225550303", "Dewi <script>alert(1)</script> Lestari")
@@ -210,11 +210,17 @@ async def test_a_transfer_moves_the_caller_and_the_pop_to_the_next_agent(
         await expect(citra.locator("#call-state")).to_have_text("connected", timeout=10000)
         live = await cti.api("GET", f"/api/calls/{call_id}")
         assert (live["state"], live["agent_id"]) == ("connected", "citra")
-        # In Asterisk the caller now shares a bridge with Citra's leg, and Ana's leg is gone.
-        bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
-        call = cti.controller.core.call(call_id)
+        # In Asterisk the caller now shares a bridge with Citra's leg, and Ana's leg is gone. The call is
+        # connected when Citra answers; bridging the two legs follows a moment later.
+        call = cti.query.call(call_id)
         assert call.agent_channel_id is not None and call.agent_channel_id.endswith("-a2")
-        assert {call.channel_id, call.agent_channel_id} == bridges[f"cti-call-{call_id}"]
+
+        async def call_bridge() -> set[str]:
+            bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
+            legs = bridges.get(f"cti-call-{call_id}", set())
+            return legs if legs == {call.channel_id, call.agent_channel_id} else set()
+
+        await eventually(call_bridge, message="the caller and Citra's leg in the call's bridge")
         assert f"{call_id}-a1" not in {c.id for c in await cti.ari.list_channels()}
 
         # Ana's wrap-up of her part is accepted although the call is Citra's now.
@@ -268,7 +274,7 @@ async def test_transfer_refusals_over_the_api(
     moved = await cti.api("POST", path, token=ana, json={"queue": "general", "note": "billing question"})
     assert (moved["state"], moved["agent_id"], moved["queue"]) == ("waiting", None, "general")
     assert (await cti.api("GET", "/api/agents/ana"))["state"] == "not_ready"
-    call = cti.controller.core.call(call_id)
+    call = cti.query.call(call_id)
     for _ in range(50):
         bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
         if call.channel_id in bridges.get("cti-hold-general", set()):
@@ -278,13 +284,15 @@ async def test_transfer_refusals_over_the_api(
     # Bob comes in and gets it.
     start_phone(phones, base_settings, "7002", ring_ms=200)
     await cti.login("bob", "7002")
-    for _ in range(100):
-        if call.state.value == "connected":
-            break
-        await asyncio.sleep(0.1)
+    call = await eventually(lambda: (c := cti.query.call(call_id)).state.value == "connected" and c,
+                            message="bob to answer")
     assert (call.state.value, call.agent_id) == ("connected", "bob")
-    bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
-    assert bridges[f"cti-call-{call_id}"] == {call.channel_id, call.agent_channel_id}
+
+    async def bridged() -> bool:
+        bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
+        return bridges.get(f"cti-call-{call_id}") == {call.channel_id, call.agent_channel_id}
+
+    await eventually(bridged, message="the caller and bob's leg in the call's bridge")
     assert await asyncio.to_thread(caller.wait, 30) == 0
     await cti.settled()
     record = await InteractionRepository(cti.db).get(call_id)

@@ -51,7 +51,7 @@ async def served(cti: Cti, caller: SippIvrCaller, timeout: float = 60) -> list[A
     """The caller's interaction rows once the call is over, in the IVR and in routing."""
     assert await asyncio.to_thread(caller.wait, timeout) == 0, caller.errors()[-1500:]
     # A call that ends in the IVR never reaches the core: wait for the IVR to let go of it, then its row.
-    await eventually(lambda: cti.controller.ivr is not None and not cti.controller.ivr.calls,
+    await eventually(lambda: cti.telephony.ivr is not None and not cti.telephony.ivr.calls,
                      message="the IVR to finish")
     await cti.settled()
     return await eventually(lambda: InteractionRepository(cti.db).list(limit=5), message="the interaction row")
@@ -123,7 +123,7 @@ async def test_caller_hanging_up_mid_prompt_is_recorded_and_leaves_nothing(cti: 
     record = (await served(cti, caller))[0]
     assert (record.outcome, record.end_reason) == ("abandoned", "caller_hangup")
     assert record.ivr is not None and record.ivr["outcome"] == "abandoned_in_ivr"
-    assert cti.controller.ivr is not None and not cti.controller.ivr.calls
+    assert cti.telephony.ivr is not None and not cti.telephony.ivr.calls
 
 
 @pytest.mark.parametrize(("language", "voice", "menu", "intent", "queue"), [
@@ -154,7 +154,7 @@ async def test_spoken_choices_reach_the_right_queue(
     assert (record.queue, record.agent_id) == (queue, "sam")
     assert record.routing is not None and record.routing["language"] == language
     assert flows.settings.min_confidence <= min(p["confidence"] for p in spoken)
-    assert await eventually(lambda: cti.controller.ivr is not None and cti.controller.ivr.stats["speech_results"] >= 2)
+    assert await eventually(lambda: cti.telephony.ivr is not None and cti.telephony.ivr.stats["speech_results"] >= 2)
 
 
 async def test_a_waiting_indonesian_caller_hears_position_and_wait_in_indonesian(
@@ -165,9 +165,8 @@ async def test_a_waiting_indonesian_caller_hears_position_and_wait_in_indonesian
     callers.append(caller)
     call = await cti.first_call()  # in the care queue, nobody to take it
     assert call.routing.language == "id"
-    core = cti.controller.core
-    expected = position_text(1, core.estimated_wait(call.queue, 1), "id")
-    await eventually(lambda: cti.controller.stats["announcements"] >= 1, message="an announcement")
+    expected = position_text(1, cti.query.estimated_wait(call.queue, 1), "id")
+    await eventually(lambda: cti.telephony.counters["announcements"] >= 1, message="an announcement")
     assert await asyncio.to_thread(caller.wait, 30) == 0
     assert expected.startswith("Anda berada di urutan berikutnya.")
     sounds = base_settings.asterisk_root / "usr/share/asterisk/sounds"

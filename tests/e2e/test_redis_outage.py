@@ -92,14 +92,14 @@ async def test_redis_dying_mid_call_loses_nothing(
     await cti.settled()
     record = await InteractionRepository(cti.db).get(call_id)
     assert record is not None and (record.agent_id, record.outcome) == ("calm", "answered")
-    assert cti.controller.live.dirty and cti.controller.live.write_failures >= 1
+    assert cti.live.dirty and cti.live.write_failures >= 1
     health = await cti.client.get("/healthz")
     assert health.status == 503 and (await health.json())["components"]["redis"] is False
     agent = await cti.api("GET", "/api/agents/calm")
     assert (agent["state"], agent["calls_handled"]) == ("ready", 1)  # the API keeps working from memory
 
     private_redis.start()  # Redis returns, empty: the controller writes its whole picture back
-    await eventually(lambda: not cti.controller.live.dirty, timeout=10, message="Redis resync")
+    await eventually(lambda: not cti.live.dirty, timeout=10, message="Redis resync")
     stored = redis.Redis(port=private_redis.port, decode_responses=True)
     prefix = cti.settings.redis_prefix
     assert json.loads(stored.get(f"{prefix}:agent:calm") or "{}")["state"] == "ready"

@@ -12,7 +12,7 @@ from tests.support import eventually
 
 
 def _calls_by_number(cti: Cti) -> dict[str, str]:
-    return {c.caller_number: c.call_id for c in cti.controller.core.calls.values()}
+    return {c.caller_number: c.call_id for c in cti.query.calls()}
 
 
 async def test_restarted_controller_rebuilds_from_redis_and_finishes_calls(
@@ -33,11 +33,11 @@ async def test_restarted_controller_rebuilds_from_redis_and_finishes_calls(
 
     await cti.restart()  # the old controller is gone; both callers are still up in Asterisk
 
-    core = cti.controller.core
-    assert set(core.calls) == set(ids.values())
-    assert core.calls[ids["0215550001"]].state.value == "connected"
-    assert core.calls[ids["0215550002"]].state.value == "waiting"
-    assert (core.agents["first"].state.value, core.agents["first"].call_id) == ("on_call", ids["0215550001"])
+    query = cti.query
+    assert {c.call_id for c in query.calls()} == set(ids.values())
+    assert query.call(ids["0215550001"]).state.value == "connected"
+    assert query.call(ids["0215550002"]).state.value == "waiting"
+    assert (query.agent("first").state.value, query.agent("first").call_id) == ("on_call", ids["0215550001"])
     await cti.login("second", "7022")  # the new controller serves the caller who kept waiting
     await cti.answered(ids["0215550002"])  # the caller who kept waiting is served after the restart
 

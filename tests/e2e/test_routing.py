@@ -104,7 +104,7 @@ async def test_escalation_widens_to_other_regions_after_the_configured_wait(
     callers.append(caller)
     call = await cti.first_call()
     await asyncio.sleep(1.5)
-    assert cti.controller.core.calls[call.call_id].agent_id is None  # still only for Jakarta agents
+    assert cti.query.call(call.call_id).agent_id is None  # still only for Jakarta agents
     await cti.answered(call.call_id, timeout=10)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
@@ -132,7 +132,7 @@ async def test_waiting_caller_hears_position_and_wait_over_the_music(cti: Cti, c
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 30) == 0
     await cti.settled()
-    stats = cti.controller.stats
+    stats = cti.telephony.counters
     # Due every 2 s, but "you are next" lasts 5.4 s: they start at about 2, 8 and 14 s (those due while one
     # plays are skipped, not stacked). Asterisk plays the first two to the end over the music on hold; the
     # caller's hang-up at 16 s cuts the third, which Asterisk reports as failed.
@@ -151,14 +151,14 @@ async def test_callback_keep_my_place_end_to_end(
     caller = SippCaller("1500600", caller="0215550888", duration_ms=10_000, press="*", press_after_ms=1500)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0  # pressed *, heard the confirmation, cti hung up
-    call = next(iter(cti.controller.core.calls.values()))
+    call = next(iter(cti.query.calls()))
     assert (call.state.value, call.callback, call.caller_present) == ("waiting", True, False)
 
     start_phone(phones, base_settings, "7036", ring_ms=200)
     await cti.create_agent("caller-backer")
     await cti.login("caller-backer", "7036")  # agent first, then the customer, then bridged
     await cti.answered(call.call_id, timeout=20)
-    live = cti.controller.core.calls[call.call_id]
+    live = cti.query.call(call.call_id)
     bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
     assert sorted(bridge.channels) == sorted([f"{call.call_id}-c1", f"{call.call_id}-a1"])
     assert live.state.value == "connected"
@@ -169,4 +169,4 @@ async def test_callback_keep_my_place_end_to_end(
     assert record.routing is not None
     assert [d["kind"] for d in record.routing["decisions"]] == [
         "queued", "callback_requested", "offered", "calling_back"]
-    assert cti.controller.stats["callbacks_dialed"] == 1
+    assert cti.telephony.counters["callbacks_dialed"] == 1

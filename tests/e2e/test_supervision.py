@@ -55,12 +55,12 @@ async def test_supervisor_monitors_a_connected_call(
     if spy:
         snoop = await cti.ari.get_channel(f"{call.call_id}-p1")
         assert snoop.name.startswith("Snoop/")
-    assert cti.controller.monitors.active[f"{call.call_id}-s1"].answered
-    assert whisper == (cti.controller.monitors.active[f"{call.call_id}-s1"].mode.value == "whisper")
+    assert cti.telephony.monitors.active[f"{call.call_id}-s1"].answered
+    assert whisper == (cti.telephony.monitors.active[f"{call.call_id}-s1"].mode.value == "whisper")
 
     # The caller hangs up: the monitor goes with the call (the leak check after the test proves it).
     assert await asyncio.to_thread(caller.wait, 20) == 0
-    await eventually(lambda: not cti.controller.monitors.active, message="the monitor to end with the call")
+    await eventually(lambda: not cti.telephony.monitors.active, message="the monitor to end with the call")
 
 
 async def test_monitor_refusals(cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller],

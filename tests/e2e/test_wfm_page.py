@@ -13,15 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from cti.acd import ContactCenter
 from cti.persistence import Database, UserRepository, WfmRepository
 from cti.persistence._tables import InteractionRow
-from cti.web import CONTROLLER, DATABASE, ui, wfm
-from cti.web.auth import TokenCache, make_auth_middleware
-from cti.web.errors import error_middleware
+from cti.web import _ui, _wfm
 from cti.wfm import (
     AgentAvailability,
     ScheduleProblem,
@@ -30,6 +27,7 @@ from cti.wfm import (
     solve_schedule,
     synthetic_history,
 )
+from tests.api import api_app
 from tests.support import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
@@ -62,11 +60,7 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
     core = ContactCenter()
     core.add_agent("ani", "Ani")
     core.login("ani", "1001", today - timedelta(hours=1), ready=True)
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
-    app[DATABASE] = db
-    app[CONTROLLER] = StandIn(core)  # type: ignore[assignment]
-    app.add_routes(ui.routes)
-    app.add_routes(wfm.routes)
+    app, _ = api_app(db, [_ui, _wfm], core=core)
     test_server = TestServer(app, host="127.0.0.1")
     await test_server.start_server()
     try:

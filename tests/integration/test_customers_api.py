@@ -4,7 +4,6 @@ middlewares on a SQLite database: a refused value answers 422 with its problems 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,25 +11,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from cti.acd import ContactCenter
 from cti.persistence import CustomerRepository, Database, UserRepository
-from cti.web import CONTROLLER, CRM, DATABASE, SCREENPOP, desktop
-from cti.web.auth import TokenCache, make_auth_middleware
-from cti.web.errors import error_middleware
+from cti.web import _desktop
+from tests.api import PopsSeen, api_app
 
 Client = TestClient[web.Request, web.Application]
 AGENT = {"Authorization": "Bearer agent-token-0123456789"}
-
-
-@dataclass
-class StandIns:
-    """What the route uses of the controller (its core, for a named call) and of the screen pop."""
-
-    core: ContactCenter = field(default_factory=ContactCenter)
-    changed: list[str] = field(default_factory=list)
-
-    def customer_changed(self, customer_id: str) -> None:
-        self.changed.append(customer_id)
 
 
 @pytest.fixture
@@ -45,14 +31,9 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def client(db: Database) -> AsyncIterator[tuple[Client, StandIns]]:
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
-    stand_ins = StandIns()
-    app[DATABASE] = db
-    app[CRM] = CustomerRepository(db)
-    app[CONTROLLER] = stand_ins  # type: ignore[assignment]
-    app[SCREENPOP] = stand_ins  # type: ignore[assignment]
-    app.add_routes(desktop.routes)
+async def client(db: Database) -> AsyncIterator[tuple[Client, PopsSeen]]:
+    stand_ins = PopsSeen()
+    app, _ = api_app(db, [_desktop], pops=stand_ins)
     test_client: Client = TestClient(TestServer(app))
     await test_client.start_server()
     try:
@@ -67,7 +48,7 @@ async def post(client: Client, body: dict[str, Any]) -> tuple[int, Any]:
 
 
 async def test_a_bad_email_is_refused_with_its_problem_and_creates_nothing(
-    client: tuple[Client, StandIns], db: Database
+    client: tuple[Client, PopsSeen], db: Database
 ) -> None:
     http, stand_ins = client
     status, body = await post(http, {"name": "Rina", "phone": "0813 9000 1234", "email": "rina@"})
@@ -82,7 +63,7 @@ async def test_a_bad_email_is_refused_with_its_problem_and_creates_nothing(
 
 
 async def test_an_unknown_caller_gets_their_record_in_one_step(
-    client: tuple[Client, StandIns], db: Database
+    client: tuple[Client, PopsSeen], db: Database
 ) -> None:
     http, stand_ins = client
     status, body = await post(http, {"name": " Rina  Wati ", "phone": "(022) 555-9876", "email": "Rina@Example.com",

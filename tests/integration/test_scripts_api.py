@@ -11,11 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cti.persistence import Database, UserRepository
-from cti.web import scripts
-from cti.web.auth import TokenCache, make_auth_middleware
-from cti.web.errors import error_middleware
-from cti.web.keys import DATABASE
-from cti.web.openapi import openapi_document
+from cti.web import _scripts, openapi_document
+from tests.api import api_app
 
 Client = TestClient[web.Request, web.Application]
 TOKENS = {"agent": "agent-token-0123456789", "supervisor": "supervisor-token-0123456789",
@@ -32,9 +29,7 @@ async def client(tmp_path: Path) -> AsyncIterator[Client]:
     await db.upgrade()
     for role, token in TOKENS.items():
         await UserRepository(db).ensure_user_token(f"{role}1", role, token)
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
-    app[DATABASE] = db
-    app.add_routes(scripts.routes)
+    app, _ = api_app(db, [_scripts])
     test_client: Client = TestClient(TestServer(app))
     await test_client.start_server()
     try:
@@ -168,10 +163,10 @@ async def test_bad_requests(client: Client) -> None:
 
 
 def test_every_route_is_described_in_openapi() -> None:
-    described = {(path, method.upper()) for path, ops in scripts.openapi_paths.items() for method in ops}
-    routed = {(route.path, route.method) for route in scripts.routes if isinstance(route, web.RouteDef)}
+    described = {(path, method.upper()) for path, ops in _scripts.openapi_paths.items() for method in ops}
+    routed = {(route.path, route.method) for route in _scripts.routes if isinstance(route, web.RouteDef)}
     assert routed == described
-    document = openapi_document((scripts,))
+    document = openapi_document((_scripts,))
     assert {"ScriptSave", "ScriptActivate"} <= set(document["components"]["schemas"])
     assert document["paths"]["/api/scripts/{script_id}"]["put"]["responses"]["422"] == {
         "$ref": "#/components/responses/Error"}

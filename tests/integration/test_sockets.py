@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from cti.web.sockets import FrameError, Hub, RawJson
+from cti.web import FrameError, Hub, RawJson
 
 
 @pytest.fixture

@@ -20,24 +20,15 @@ from cti.acd import ContactCenter
 from cti.persistence import AgentRepository, Database, UserRepository
 from cti.persistence._tables import InteractionRow
 from cti.records import AgentRecord, AgentStateRecord
-from cti.web import CONTROLLER, DATABASE, wfm
-from cti.web.auth import TokenCache, make_auth_middleware
-from cti.web.errors import error_middleware
-from cti.web.openapi import openapi_document
+from cti.web import _wfm, openapi_document
 from cti.wfm import SyntheticPattern, synthetic_history
+from tests.api import api_app
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 WIB = timezone(timedelta(hours=7))
 MONDAY = datetime(2024, 4, 1, tzinfo=WIB)
 BOSS = "boss-token-0123456789"
 AGENT = "agent-token-0123456789"
-
-
-@dataclass
-class StandIn:
-    """What cti.web.wfm uses of the controller: the core's agents."""
-
-    core: ContactCenter
 
 
 @dataclass
@@ -58,10 +49,7 @@ class Api:
 @contextlib.asynccontextmanager
 async def serve_wfm(db: Database, core: ContactCenter) -> AsyncIterator[TestClient]:
     """The WFM routes on a test server, with the real auth and error middlewares; closes ``db`` after."""
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(db))])
-    app[DATABASE] = db
-    app[CONTROLLER] = StandIn(core)  # type: ignore[assignment]
-    app.add_routes(wfm.routes)
+    app, _ = api_app(db, [_wfm], core=core)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
@@ -240,10 +228,10 @@ async def test_adherence_today_from_history_and_live_state(api: Api) -> None:
 
 
 def test_every_route_is_described_in_openapi() -> None:
-    described = {(path, method.upper()) for path, ops in wfm.openapi_paths.items() for method in ops}
-    routes = {(r.path, r.method) for r in wfm.routes if isinstance(r, web.RouteDef)}
+    described = {(path, method.upper()) for path, ops in _wfm.openapi_paths.items() for method in ops}
+    routes = {(r.path, r.method) for r in _wfm.routes if isinstance(r, web.RouteDef)}
     assert routes == described
-    document = openapi_document((wfm,))
+    document = openapi_document((_wfm,))
     components = document["components"]["schemas"]
     for name in ("WfmStaffingQuery", "WfmStaffing", "WfmStaffingBatch", "WfmForecastQuery", "WfmScheduleCreate",
                  "WfmShiftPattern", "WfmBreakRule", "WfmScheduleAgent", "WfmTargets"):

@@ -23,8 +23,7 @@ from aiohttp.test_utils import TestClient
 from cti.acd import ContactCenter
 from cti.persistence import AgentRepository, Database, UserRepository
 from cti.records import AgentRecord, AgentStateRecord
-from cti.web import wfm
-from cti.web.openapi import openapi_document
+from cti.web import _wfm, openapi_document
 from tests.integration.test_wfm_api import GROUND_TRUTH, MONDAY, serve_wfm
 
 ADMIN = "admin-token-0123456789"
@@ -269,7 +268,7 @@ async def test_adherence_of_an_agent_for_the_dashboard(api: Api) -> None:
 
 
 def test_the_adherence_answer_is_described_in_openapi() -> None:
-    document = openapi_document((wfm,))
+    document = openapi_document((_wfm,))
     ok = document["paths"]["/api/wfm/adherence"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/WfmAdherence"}
     components = document["components"]["schemas"]

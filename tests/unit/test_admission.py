@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cti.controller.admission import Admission, AdmissionControl
+from cti.telephony import Admission, AdmissionControl
 
 
 def test_setups_are_bounded_and_freed() -> None:

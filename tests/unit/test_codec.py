@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cti.acd import Agent, AgentState, Capacity, Channel, EndReason, Outcome, PendingChange, WorkItem, WorkState
-from cti.state.codec import decode_agent, decode_call, encode_agent, encode_call
+from cti.live import decode_agent, decode_call, encode_agent, encode_call
 
 T0 = datetime(2024, 5, 6, 9, 0, 0, 123456, tzinfo=UTC)
 JAKARTA = timezone(timedelta(hours=7))

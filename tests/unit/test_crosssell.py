@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.screenpop.crosssell import (
+from cti.sales import (
     NO_MARKETING_CONSENT,
     Complement,
     Consent,

@@ -10,10 +10,9 @@ from typing import Any
 
 from cti.ari import AriClient, AriHTTPError
 from cti.ari.client import ParamValue
-from cti.controller.ivr import IvrCall, IvrRunner, Recognition
-from cti.controller.ivr_speech import SpeakVerbalizer
 from cti.ivr.flow import load_flows_file
 from cti.ivr.flow_events import Finished, GrammarChoice, LookupResult, Transfer
+from cti.telephony import IvrCall, IvrRunner, Recognition, SpeakVerbalizer
 
 FLOWS = load_flows_file(Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml")
 CALLER = "1796499272.0"
@@ -57,7 +56,7 @@ class LateStasis(AriClient):
         return None
 
     def _stasis_start(self, channel_id: str) -> None:
-        # What the call controller does with the channel's StasisStart.
+        # What the telephony adapter does with the channel's StasisStart.
         self.in_stasis.add(channel_id)
         self.log.append(f"StasisStart {channel_id}")
         assert self.runner is not None and self.runner.tap_entered(channel_id)
@@ -86,20 +85,19 @@ class NoSelfService:
         return LookupResult(kind, False)
 
 
-async def _transfer(call: IvrCall, transfer: Transfer, finished: Finished) -> None:
-    pass
+class Handoff:
+    async def ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
+        pass
 
-
-async def _end(call: IvrCall, finished: Finished) -> None:
-    pass
+    async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
+        pass
 
 
 async def answered_caller(ari: LateStasis) -> IvrCall:
     """A caller to the support line: answered, the language prompt playing, listening for speech."""
     runner = ari.runner = IvrRunner(ari, FLOWS, prompts=Prompts(), recognizer=Recognizer(),
-                                    self_service=NoSelfService(), verbalizer=SpeakVerbalizer(),
-                                    on_transfer=_transfer, on_end=_end)
-    await runner.start(CALLER, "0215550405", None, "1500200", "support")
+                                    self_service=NoSelfService(), verbalizer=SpeakVerbalizer())
+    await runner.start(CALLER, "0215550405", None, "1500200", "support", Handoff())
     return runner.calls[CALLER]
 
 
@@ -118,11 +116,10 @@ async def test_the_tap_is_bridged_once_both_its_channels_are_in_stasis() -> None
 async def test_a_tap_channel_gone_before_stasis_leaves_keys_at_once() -> None:
     ari = LateStasis(stuck=[SNOOP])
     runner = ari.runner = IvrRunner(ari, FLOWS, prompts=Prompts(), recognizer=Recognizer(),
-                                    self_service=NoSelfService(), verbalizer=SpeakVerbalizer(),
-                                    on_transfer=_transfer, on_end=_end)
+                                    self_service=NoSelfService(), verbalizer=SpeakVerbalizer())
     asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(runner.tap_gone(SNOOP)))
     try:
-        await asyncio.wait_for(runner.start(CALLER, "0215550405", None, "1500200", "support"), 1.0)
+        await asyncio.wait_for(runner.start(CALLER, "0215550405", None, "1500200", "support", Handoff()), 1.0)
         call = runner.calls[CALLER]
         assert call.speech is None and call.listen is not None  # keys only, and listening for them
         assert not any(line.endswith("/addChannel") for line in ari.log)

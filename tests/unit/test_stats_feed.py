@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from cti.acd import Agent, AgentChanged, AgentState, Channel, Outcome, WorkChanged, WorkItem, WorkState, parse_rules
-from cti.controller.stats_feed import Scope, StatsFeed, dashboard_topic, grid_entry
-from cti.web.sockets import RawJson
+from cti.services import Scope, StatsFeed, dashboard_topic, grid_entry
+from cti.web import RawJson
 
 RULES = parse_rules({"queues": {"care": {"skills": {"care": 1}}, "sales": {"skills": {"sales": 1}}},
                      "routes": [{"name": "care", "queue": "care"}], "default_queue": "care"})
@@ -82,7 +82,7 @@ class World:
         agent = self.agents[agent_id]
         agent.state, agent.reason, agent.state_since = state, reason, self.now
         agent.work = {} if call_id is None else {call_id: Channel.VOICE}
-        self.feed.observe(AgentChanged(agent))
+        self.feed.agent_changed(AgentChanged(agent))
 
     def call(self, call_id: str, queue: str = "sales", *, state: WorkState = WorkState.WAITING,
              agent_id: str | None = None, outcome: Outcome | None = None, arrived_at: datetime | None = None) -> None:
@@ -95,7 +95,7 @@ class World:
             call.answered_at = self.now
         if state is WorkState.ENDED:
             call.ended_at, call.outcome = self.now, outcome
-        self.feed.observe(WorkChanged(call))
+        self.feed.work_changed(WorkChanged(call))
 
     def later(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)

@@ -13,7 +13,7 @@ from cti.acd import UnknownAgent
 from cti.crm import CrmInputError, CsvFormatError
 from cti.errors import Conflict, CtiError, InvalidInput, NotFound, Problem, Unavailable
 from cti.persistence import StorageConflict, StorageError
-from cti.web.errors import error_middleware
+from cti.web import error_middleware
 
 Client = TestClient[web.Request, web.Application]
 

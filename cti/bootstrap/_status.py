@@ -1,0 +1,78 @@
+"""How cti is doing: component health for ``/healthz`` and the Prometheus exposition for ``/metrics``, gathered
+from the components the composition root built (the web layer sees only :class:`cti.web.Status`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from cti.acd import AgentState, WorkState
+from cti.live import LiveStore
+from cti.services import CenterView, Journal
+from cti.telephony import Telephony
+
+__all__ = ["CtiStatus"]
+
+_COUNTERS = {
+    "calls_arrived": "Inbound calls accepted by cti",
+    "calls_answered": "Calls that ended after an agent talked to the caller",
+    "calls_abandoned": "Calls whose caller hung up before reaching an agent",
+    "calls_failed": "Calls lost by the system",
+    "calls_shed": "Callers turned away with congestion by admission control (overload)",
+    "calls_bridged": "Caller-agent bridges made",
+    "bridges_failed": "Answered calls Asterisk would not bridge (a leg vanished)",
+    "offers": "Calls offered to an agent's phone",
+    "offers_failed": "Offers that could not be placed",
+    "ari_events": "ARI events handled",
+    "ari_resyncs": "Resynchronisations with Asterisk after (re)connecting",
+    "announcements": "Position and wait announcements started for waiting callers",
+    "callbacks_dialed": "Customers called back after asking to keep their place",
+    "playbacks_done": "Prompts Asterisk finished playing",
+    "playbacks_failed": "Prompts Asterisk could not play",
+}
+
+
+class CtiStatus:
+    def __init__(self, telephony: Telephony, live: LiveStore, journal: Journal, query: CenterView,
+                 counters: Counter[str], database_ping: Callable[[], Awaitable[bool]]) -> None:
+        self._telephony = telephony
+        self._live = live
+        self._journal = journal
+        self._query = query
+        self._counters = counters
+        self._database_ping = database_ping
+
+    async def health(self) -> dict[str, bool]:
+        return {"asterisk": self._telephony.is_connected, "redis": await self._live.ping(),
+                "database": await self._database_ping()}
+
+    def metrics(self) -> str:
+        lines: list[str] = []
+
+        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+            lines.append(f"# HELP cti_{name} {help_text}")
+            lines.append(f"# TYPE cti_{name} {kind}")
+            lines.extend(f"cti_{name}{labels} {value:g}" for labels, value in samples)
+
+        for key, help_text in _COUNTERS.items():
+            metric(f"{key}_total", "counter", help_text, [("", self._counters[key])])
+        calls = self._query.calls()
+        queues = sorted({c.queue for c in calls})
+        metric("calls_live", "gauge", "Live calls by queue and state", [
+            (f'{{queue="{q}",state="{s.value}"}}', sum(c.queue == q and c.state is s for c in calls))
+            for q in queues for s in (WorkState.WAITING, WorkState.RINGING, WorkState.CONNECTED)
+        ])
+        agents = list(self._query.agent_map().values())
+        metric("agents", "gauge", "Agents by state",
+               [(f'{{state="{s.value}"}}', sum(a.state is s for a in agents)) for s in AgentState])
+        metric("ari_connected", "gauge", "1 while the ARI events websocket is up",
+               [("", 1 if self._telephony.is_connected else 0)])
+        metric("ari_reconnects_total", "counter", "ARI websocket reconnections",
+               [("", self._telephony.events.reconnects)])
+        metric("redis_write_failures_total", "counter", "Failed live-state writes", [("", self._live.write_failures)])
+        metric("db_write_failures_total", "counter", "Failed database writes (retried)",
+               [("", self._journal.db_failures)])
+        metric("call_setups", "gauge", "Calls being answered and queued right now (admission control)",
+               [("", self._telephony.admission.setups)])
+        metric("persistence_backlog", "gauge", "State changes waiting to be written", [("", self._journal.backlog)])
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,112 @@
+"""Use cases: between the adapters (web, telephony) and the core and repositories.
+
+The :class:`Distributor` is the live contact center (the core, the clock, and the handler table every change
+goes through); :class:`CenterView` answers what it looks like now, read-only. Each desk of work has its
+service: agents' requests, accounts, the desktop's transfer, wrap-up and customer record, supervisors'
+monitoring, reports, workforce management; the screen pop and the dashboard's statistics follow every change.
+Services reach the adapters only through the protocols of :mod:`._ports`, which ``tests/unit/fakes.py`` fakes.
+"""
+
+from cti.services._agents import AgentService, UnknownExtension
+from cti.services._bus import CommandBus, Handler, HandlerKey
+from cti.services._desk import (
+    CustomerService,
+    FollowUp,
+    PopCache,
+    TransferService,
+    WrapUp,
+    WrapUpService,
+    handled_by,
+)
+from cti.services._distributor import Distributor, profile_fields
+from cti.services._history import InteractionHistory
+from cti.services._identity import (
+    ROUTED_ATTRIBUTES,
+    ArrivalLookup,
+    CallerIdentity,
+    Identity,
+    SelfService,
+    apply_attributes,
+)
+from cti.services._journal import Journal, interaction_record
+from cti.services._ports import (
+    AgentRegistry,
+    Customers,
+    Interactions,
+    LiveState,
+    MonitorInfo,
+    Phones,
+    Schedules,
+    Scripts,
+    Supervision,
+    Users,
+)
+from cti.services._query import CenterView
+from cti.services._reports import ReportService
+from cti.services._routing import RoutingRules
+from cti.services._scope import Scope, can_see_agent, can_see_queue, require_queue, scope_of
+from cti.services._screenpop import ScreenPop, agent_frame, agent_topic, call_frame, customer_frame
+from cti.services._scripts import ScriptLibrary
+from cti.services._stats_feed import StatsFeed, dashboard_topic, grid_entry
+from cti.services._supervision import SupervisionService
+from cti.services._users import Accounts
+from cti.services._wfm import AdherenceToday, ScheduleAgent, WfmService, shift_queues
+
+__all__ = [
+    "ROUTED_ATTRIBUTES",
+    "Accounts",
+    "AdherenceToday",
+    "AgentRegistry",
+    "AgentService",
+    "ArrivalLookup",
+    "CallerIdentity",
+    "CenterView",
+    "CommandBus",
+    "CustomerService",
+    "Customers",
+    "Distributor",
+    "FollowUp",
+    "Handler",
+    "HandlerKey",
+    "Identity",
+    "InteractionHistory",
+    "Interactions",
+    "Journal",
+    "LiveState",
+    "MonitorInfo",
+    "Phones",
+    "PopCache",
+    "ReportService",
+    "RoutingRules",
+    "ScheduleAgent",
+    "Schedules",
+    "Scope",
+    "ScreenPop",
+    "ScriptLibrary",
+    "Scripts",
+    "SelfService",
+    "StatsFeed",
+    "Supervision",
+    "SupervisionService",
+    "TransferService",
+    "UnknownExtension",
+    "Users",
+    "WfmService",
+    "WrapUp",
+    "WrapUpService",
+    "agent_frame",
+    "agent_topic",
+    "apply_attributes",
+    "call_frame",
+    "can_see_agent",
+    "can_see_queue",
+    "customer_frame",
+    "dashboard_topic",
+    "grid_entry",
+    "handled_by",
+    "interaction_record",
+    "profile_fields",
+    "require_queue",
+    "scope_of",
+    "shift_queues",
+]

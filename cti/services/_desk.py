@@ -1,0 +1,155 @@
+"""What an agent does with a call from the desktop: transfer it, wrap it up, create the record of an unknown
+caller. An agent acts only on their own calls; supervisors and admins on their agents' behalf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Literal, Protocol
+
+from cti.acd import WorkItem
+from cti.crm import CustomerRecord, CustomerView, NewContact
+from cti.errors import InvalidInput, NotFound
+from cti.records import InteractionRecord, UserRecord
+from cti.services._distributor import Distributor
+from cti.services._ports import Customers, Interactions
+from cti.types import Language
+
+__all__ = ["CustomerService", "FollowUp", "PopCache", "TransferService", "WrapUp", "WrapUpService"]
+
+
+class PopCache(Protocol):
+    """The screen pop's cache of customer views: told when a record changed, so the next pop reads it again."""
+
+    def customer_changed(self, customer_id: str) -> None: ...
+
+
+def _own_call(distributor: Distributor, actor: UserRecord, call_id: str) -> WorkItem:
+    """The live call, if the actor may act on it: an agent only on their own; else 'no call of yours'."""
+    call = distributor.query.call(call_id)  # unknown -> UnknownWork (404)
+    if actor.role == "agent" and call.agent_id != actor.agent_id:
+        raise NotFound(f"no call {call_id!r} of yours")
+    return call
+
+
+class TransferService:
+    def __init__(self, distributor: Distributor) -> None:
+        self._distributor = distributor
+
+    def transferable(self, actor: UserRecord, call_id: str) -> WorkItem:
+        """The live call with an agent, if the actor may transfer it (its agent, or staff); else not found."""
+        call = self._distributor.query.call(call_id)
+        if call.agent_id is None or (actor.role == "agent" and call.agent_id != actor.agent_id):
+            raise NotFound(f"no connected call {call.call_id!r} of yours")
+        return call
+
+    def transfer(self, actor: UserRecord, call_id: str, *, queue: str | None = None, to_agent: str | None = None,
+                 note: str = "") -> WorkItem:
+        """A blind transfer of a connected call by its agent (a supervisor on the agent's behalf): to a queue
+        or to a ready agent, exactly one of the two."""
+        call = self.transferable(actor, call_id)
+        assert call.agent_id is not None
+        if (queue is None) == (to_agent is None):
+            raise InvalidInput("name either a queue or an agent_id to transfer to")
+        return self._distributor.transfer(call.call_id, call.agent_id, queue=queue, to_agent=to_agent,
+                                          note=note or None)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    due: date
+    task: str
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUp:
+    disposition: str
+    notes: str = ""
+    script_answers: Mapping[str, Any] = field(default_factory=dict)
+    crosssell_offered: tuple[str, ...] = ()
+    crosssell_accepted: tuple[str, ...] = ()
+    follow_up: FollowUp | None = None
+    ready: bool = True
+
+
+class WrapUpService:
+    def __init__(self, distributor: Distributor, interactions: Interactions, customers: Customers, pops: PopCache,
+                 dispositions: Collection[str]) -> None:
+        self._distributor = distributor
+        self._interactions = interactions
+        self._customers = customers
+        self._pops = pops
+        self.dispositions = tuple(dispositions)
+
+    async def visible(self, actor: UserRecord, call_id: str) -> InteractionRecord:
+        """The interaction, if the actor may wrap it up (an agent who talked to the caller, or staff)."""
+        record = await self._interactions.get(call_id)
+        if record is None or (actor.role == "agent" and actor.agent_id not in handled_by(record)):
+            raise NotFound(f"no interaction {call_id!r} of yours")
+        return record
+
+    async def wrap_up(self, actor: UserRecord, call_id: str, wrap: WrapUp) -> InteractionRecord:
+        """The agent's after-call record on the interaction and in the customer's contact history; with
+        ``ready``, their after-call work ends and the next call may come."""
+        record = await self.visible(actor, call_id)
+        # Whose after-call work this is: the agent asking, or for a supervisor the call's last agent.
+        agent_id = actor.agent_id if actor.role == "agent" else record.agent_id
+        if wrap.disposition not in self.dispositions:
+            raise InvalidInput(f"unknown disposition {wrap.disposition!r}")
+        now = self._distributor.clock()
+        crosssell = {"offered": list(wrap.crosssell_offered), "accepted": list(wrap.crosssell_accepted)}
+        follow_up = wrap.follow_up
+        saved = await self._interactions.save_wrap_up(
+            call_id, at=now, disposition=wrap.disposition, notes=wrap.notes, script_answers=wrap.script_answers,
+            crosssell=crosssell, follow_up=None if follow_up is None else {
+                "due": follow_up.due.isoformat(), "task": follow_up.task})
+        if saved.customer_id:
+            routing = saved.routing or {}
+            await self._customers.add_contact(NewContact(
+                customer_id=saved.customer_id, channel="call", at=now, reason=routing.get("problem_type"),
+                disposition=wrap.disposition, notes=wrap.notes or None, agent_id=agent_id, call_id=call_id,
+                language=_language(routing.get("language")), script_answers=dict(wrap.script_answers) or None,
+                cross_sell_offered=wrap.crosssell_offered, cross_sell_accepted=wrap.crosssell_accepted,
+                follow_up_at=None if follow_up is None else datetime.combine(follow_up.due, time(9), tzinfo=now.tzinfo),
+                follow_up_task=None if follow_up is None else follow_up.task))
+            self._pops.customer_changed(saved.customer_id)
+        if wrap.ready and agent_id:
+            self._distributor.end_after_call_work(agent_id)
+        return saved
+
+
+class CustomerService:
+    def __init__(self, distributor: Distributor, customers: Customers, pops: PopCache) -> None:
+        self._distributor = distributor
+        self._customers = customers
+        self._pops = pops
+
+    async def create(self, actor: UserRecord, *, call_id: str | None, name: str = "", phone: str | None = None,
+                     email: str | None = None, language: Language = "id") -> CustomerRecord:
+        """The record of an unknown caller, with the number they call from unless another is given; linked to
+        the live call if one is named (the call's pop, history and wrap-up then have the customer)."""
+        call = _own_call(self._distributor, actor, call_id) if call_id is not None else None
+        number = phone or (call.caller_number if call is not None else None)
+        customer = await self._customers.create_blank_customer(number, name=name, email=email, language=language)
+        if call is not None:
+            self._distributor.link_customer(call.call_id, customer.customer_id)
+        self._pops.customer_changed(customer.customer_id)
+        return customer
+
+    async def view(self, customer_id: str) -> CustomerView:
+        view = await self._customers.customer_view(customer_id)
+        if view is None:
+            raise NotFound(f"no customer {customer_id!r}")
+        return view
+
+
+def handled_by(record: InteractionRecord) -> set[str | None]:
+    """The agents who talked to the caller: the last one, and any who transferred the call on."""
+    decisions = (record.routing or {}).get("decisions") or ()
+    return {record.agent_id} | {d.get("winner") for d in decisions if d.get("kind") == "transferred"}
+
+
+def _language(value: object) -> Literal["id", "en"] | None:
+    return "en" if value == "en" else "id" if value == "id" else None

@@ -1,0 +1,143 @@
+"""The live contact center: the one place the core changes, and where every change is told.
+
+The :class:`Distributor` owns the core (:class:`cti.acd.ContactCenter`) and the clock. Each method applies
+one request (an agent logs in, transfers a call) or one event of a channel's adapter (a call arrives, a
+phone answers, a leg hangs up) and hands the commands the core returns to the :class:`CommandBus`, in the
+core's order: the adapters carry out the actions, the journal, the screen pop and the statistics keep their
+pictures from the changes. Nothing else holds the core; readers use :attr:`Distributor.query`.
+
+Everything here is synchronous: a decision and the hand-over of its commands happen in one turn of the event
+loop, so no other request can come between them (an agent is never offered two calls at once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from cti.acd import Agent, AgentChanged, AgentState, Capacity, Command, ContactCenter, Rules, WorkItem
+from cti.services._bus import CommandBus
+from cti.services._query import CenterView
+from cti.types import Clock
+
+__all__ = ["Distributor", "profile_fields"]
+
+
+def profile_fields(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """The core's profile arguments from a stored routing profile (``AgentRecord.profile``)."""
+    capacity = profile.get("capacity")
+    exclusive = profile.get("exclusive")
+    return {
+        "skills": {str(k): int(v) for k, v in (profile.get("skills") or {}).items()},
+        "languages": list(profile.get("languages") or ()),
+        "region": profile.get("region"), "site": profile.get("site"), "team": profile.get("team"),
+        "capacity": None if capacity is None and exclusive is None else Capacity.of(capacity, exclusive),
+    }
+
+
+class Distributor:
+    def __init__(self, core: ContactCenter, clock: Clock, bus: CommandBus) -> None:
+        self._core = core
+        self.clock = clock
+        self._bus = bus
+        self.query = CenterView(core, clock)
+
+    def apply(self, commands: Iterable[Command]) -> None:
+        """Hand the core's commands to their handlers, in order."""
+        self._bus.dispatch(commands, self)
+
+    # -- start-up -------------------------------------------------------------------------------------------
+    def restore(self, registry: Iterable[tuple[str, str, Mapping[str, Any] | None]], agents: Iterable[Agent],
+                calls: Iterable[WorkItem]) -> None:
+        """The agents of the registry (id, name, profile), then the live state a previous controller left
+        (Redis). Tells no one: the adapters resync with what exists, the journal writes the whole picture."""
+        now = self.clock()
+        for agent_id, name, profile in registry:
+            self._core.add_agent(agent_id, name)
+            if profile:
+                self._core.set_profile(agent_id, now, **profile_fields(profile))
+        self._core.restore((a for a in agents if a.agent_id in self._core.agents), calls)
+
+    # -- agents' requests -----------------------------------------------------------------------------------
+    def register_agent(self, agent_id: str, name: str, profile: Mapping[str, Any] | None = None) -> Agent:
+        agent = self._core.add_agent(agent_id, name)
+        self.apply([AgentChanged(agent.snapshot())])
+        if profile:
+            self.apply(self._core.set_profile(agent_id, self.clock(), **profile_fields(profile)))
+        return self.query.agent(agent_id)
+
+    def set_profile(self, agent_id: str, profile: Mapping[str, Any]) -> Agent:
+        """Skills, languages, region, site, team, capacity: routing uses them from the next decision on."""
+        self.apply(self._core.set_profile(agent_id, self.clock(), **profile_fields(profile)))
+        return self.query.agent(agent_id)
+
+    def login(self, agent_id: str, extension: str, *, ready: bool) -> Agent:
+        self.apply(self._core.login(agent_id, extension, self.clock(), ready=ready))
+        return self.query.agent(agent_id)
+
+    def logout(self, agent_id: str) -> Agent:
+        self.apply(self._core.logout(agent_id, self.clock()))
+        return self.query.agent(agent_id)
+
+    def set_ready(self, agent_id: str) -> Agent:
+        self.apply(self._core.set_ready(agent_id, self.clock()))
+        return self.query.agent(agent_id)
+
+    def set_not_ready(self, agent_id: str, reason: str) -> Agent:
+        self.apply(self._core.set_not_ready(agent_id, reason, self.clock()))
+        return self.query.agent(agent_id)
+
+    def end_after_call_work(self, agent_id: str) -> Agent | None:
+        """The agent finished their wrap-up early: ready for the next call, unless already on one."""
+        if not self.query.has_agent(agent_id):
+            return None
+        agent = self.query.agent(agent_id)
+        if agent.state in (AgentState.WRAP_UP, AgentState.NOT_READY) and not agent.work:
+            return self.set_ready(agent_id)
+        return agent
+
+    def transfer(self, call_id: str, agent_id: str, *, queue: str | None = None, to_agent: str | None = None,
+                 note: str | None = None) -> WorkItem:
+        """The call's agent hands it on to ``queue`` or to ``to_agent`` (see ``ContactCenter.transfer``)."""
+        self.apply(self._core.transfer(call_id, agent_id, self.clock(), queue=queue, to_agent=to_agent, note=note))
+        return self.query.call(call_id)
+
+    def link_customer(self, call_id: str, customer_id: str) -> None:
+        """Who the caller is became known (a record created for them, found by the screen pop)."""
+        if self.query.is_live(call_id):
+            self.apply(self._core.link_customer(call_id, customer_id))
+
+    def set_rules(self, rules: Rules) -> None:
+        self.apply(self._core.set_rules(rules, self.clock()))
+
+    # -- a channel adapter's events -------------------------------------------------------------------------
+    def arrive(self, item: WorkItem) -> bool:
+        """A new item for routing; True when it was queued (not rejected, closed or a duplicate)."""
+        self.apply(self._core.call_arrived(item, self.clock()))
+        return self._core.calls.get(item.call_id) is item
+
+    def offer_answered(self, agent_leg: str) -> None:
+        self.apply(self._core.offer_answered(agent_leg, self.clock()))
+
+    def customer_answered(self, customer_leg: str) -> None:
+        self.apply(self._core.customer_answered(customer_leg, self.clock()))
+
+    def leg_gone(self, leg: str, *, offer_failure: str | None = None, system_fault: bool = False) -> None:
+        self.apply(self._core.channel_gone(leg, self.clock(), offer_failure=offer_failure, system_fault=system_fault))
+
+    def dtmf(self, leg: str, digit: str) -> None:
+        self.apply(self._core.dtmf_received(leg, digit, self.clock()))
+
+    def bridge_failed(self, call_id: str) -> None:
+        self.apply(self._core.bridge_failed(call_id, self.clock()))
+
+    def tick(self) -> None:
+        self.apply(self._core.tick(self.clock()))
+
+    def dispatch(self) -> None:
+        self.apply(self._core.dispatch(self.clock()))
+
+    def reconcile(self, present: Mapping[str, bool], *, lost_at: datetime | None = None) -> None:
+        """After the adapter lost sight of its legs: every item in line with ``present``, then one decision."""
+        self.apply(self._core.reconcile(present, self.clock(), lost_at=lost_at))

@@ -1,0 +1,150 @@
+"""Who is calling: the CRM customer behind a caller number, what routing takes from them, and the IVR's
+self-service answers about them.
+
+The CRM being slow or away never stops a call: the telephony adapter gives an identification two seconds,
+then routes without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from cti.acd import Routing
+from cti.crm import MINOR_PER_MAJOR, InvoiceRecord
+from cti.ivr.flow_events import LookupResult
+from cti.services._ports import Customers
+
+__all__ = ["ROUTED_ATTRIBUTES", "ArrivalLookup", "CallerIdentity", "Identity", "SelfService", "apply_attributes"]
+
+ROUTED_ATTRIBUTES = ("language", "product", "problem_type", "value_tier")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    customer_id: str
+    language: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    """Call attributes the customer record implies: value_tier, language, region (from the address)."""
+
+
+def apply_attributes(routing: Routing, attributes: Mapping[str, str]) -> None:
+    """Set what the IVR or the CRM learnt on the call's routing attributes.
+
+    The region comes from the number when it has one (where the caller is now); the customer's address
+    only fills in for numbers without geography (mobiles), before the rules' default region.
+    """
+    for name in ROUTED_ATTRIBUTES:
+        value = attributes.get(name)
+        if value:
+            setattr(routing, name, value)
+    if routing.region is None and attributes.get("region"):
+        routing.region = attributes["region"]
+
+
+class CallerIdentity:
+    """The customer a caller number belongs to (none for unknown or erased customers)."""
+
+    def __init__(self, customers: Customers) -> None:
+        self._customers = customers
+
+    async def identify(self, number: str) -> Identity | None:
+        customer = await self._customers.customer_by_phone(number)
+        if customer is None or customer.forgotten_at is not None:
+            return None
+        attributes: dict[str, str] = {"language": customer.language}
+        if customer.value_tier:
+            attributes["value_tier"] = customer.value_tier
+        if customer.region:
+            attributes["region"] = customer.region
+        return Identity(customer.customer_id, customer.language, attributes)
+
+
+class Prefetcher(Protocol):
+    """The screen pop's cache of customer views."""
+
+    def identified(self, number: str, customer_id: str | None) -> None: ...
+
+    def prefetch(self, customer_id: str) -> asyncio.Future[Any] | None: ...
+
+
+class ArrivalLookup:
+    """Who is calling, looked up as the call arrives, with the screen pop's customer view read at once.
+
+    The offer, often only milliseconds later, then finds the view ready and the pop reaches the desktop with the
+    ring. The view gets a short head start; a slow read goes on in the background and the pop waits for it
+    instead of the call."""
+
+    def __init__(self, identity: CallerIdentity, pops: Prefetcher, *, head_start: float = 0.25) -> None:
+        self._identity = identity
+        self._pops = pops
+        self._head_start = head_start
+
+    async def identify(self, number: str) -> Identity | None:
+        """A caller going straight to routing."""
+        identity = await self._identity.identify(number)
+        self._pops.identified(number, None if identity is None else identity.customer_id)
+        if identity is not None:
+            pending = self._pops.prefetch(identity.customer_id)
+            if pending is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(pending), self._head_start)
+        return identity
+
+    async def known_caller(self, number: str) -> tuple[str | None, str | None, Mapping[str, str]]:
+        """A caller entering the IVR: they spend seconds there, so the pop will be ready without waiting."""
+        identity = await self._identity.identify(number)
+        if identity is None:
+            return None, None, {}
+        self._pops.prefetch(identity.customer_id)
+        return identity.customer_id, identity.language, identity.attributes
+
+
+def _major(minor: int) -> Decimal:
+    return Decimal(minor) / MINOR_PER_MAJOR
+
+
+class SelfService:
+    """Answers the IVR's ``order_status`` and ``balance`` lookups with the fields the flows may say."""
+
+    def __init__(self, customers: Customers) -> None:
+        self._customers = customers
+
+    async def lookup(self, kind: str, key: str) -> LookupResult:
+        if kind == "order_status":
+            return await self._order(key)
+        if kind == "balance":
+            return await self._balance(key)
+        return LookupResult(kind, False, error=f"unknown lookup {kind!r}")
+
+    async def _order(self, number: str) -> LookupResult:
+        order = await self._customers.order_status(number)
+        if order is None:
+            return LookupResult("order_status", False, {"order_number": number})
+        data: dict[str, Any] = {
+            "order_number": order.order_number, "status": order.status,
+            "shipment_status": order.shipment_status or "pending", "carrier": order.carrier or "",
+            "placed_on": order.placed_at.date(), "total": _major(order.total_minor),
+            "items": sum(item.quantity for item in order.items),
+        }
+        if order.shipped_at is not None:
+            data["shipped_on"] = order.shipped_at.date()
+        if order.delivered_at is not None:
+            data["delivered_on"] = order.delivered_at.date()
+        return LookupResult("order_status", True, data)
+
+    async def _balance(self, customer_number: str) -> LookupResult:
+        view = await self._customers.customer_view(customer_number, contacts=0)
+        if view is None or view.customer.forgotten_at is not None:
+            return LookupResult("balance", False, {"customer_number": customer_number})
+        unpaid: tuple[InvoiceRecord, ...] = view.unpaid_invoices
+        data: dict[str, Any] = {"customer_number": customer_number, "balance": _major(view.balance_due_minor),
+                                "open_invoices": len(unpaid)}
+        if unpaid:
+            data["due_amount"] = _major(unpaid[0].due_minor)
+            data["due_date"] = unpaid[0].due_date
+        return LookupResult("balance", True, data)

@@ -1,0 +1,202 @@
+"""The journal: every live change written to Redis and the database, in the order the core made it.
+
+The core emits snapshots synchronously; the journal queues them in that order and one task writes them, so a
+call's ``ended`` row can never be overwritten by an older ``ringing`` snapshot. A database outage loses no
+row: the same batch is retried with backoff until it lands. Redis may not stop calls either: a failed write
+marks it dirty and the journal writes the whole live picture again once it answers.
+
+It also keeps when Asterisk was last known to be in sight (``last_sight``): a controller that starts after
+another one died ends the calls that vanished meanwhile at that moment, not at its own start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from cti.acd import Agent, AgentChanged, WorkChanged, WorkItem
+from cti.errors import Unavailable
+from cti.records import AgentStateRecord, InteractionRecord
+from cti.services._distributor import Distributor
+from cti.services._ports import AgentRegistry, Interactions, LiveState
+from cti.services._query import CenterView
+
+__all__ = ["Journal", "interaction_record"]
+
+log = logging.getLogger("cti.journal")
+
+
+def interaction_record(call: WorkItem) -> InteractionRecord:
+    return InteractionRecord(
+        call_id=call.call_id,
+        channel_id=call.channel_id,
+        caller_number=call.caller_number,
+        caller_name=call.caller_name,
+        service_number=call.service_number,
+        queue=call.queue,
+        agent_id=call.agent_id,
+        agent_extension=call.agent_extension,
+        arrived_at=call.arrived_at,
+        offered_at=call.offered_at,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        wait_seconds=call.wait_seconds,
+        talk_seconds=call.talk_seconds,
+        offers=call.offers,
+        outcome=None if call.outcome is None else call.outcome.value,
+        end_reason=None if call.end_reason is None else call.end_reason.value,
+        routing={**asdict(call.routing), "decisions": [d.as_json() for d in call.decisions]},
+        customer_id=call.customer_id,
+        ivr=call.ivr,
+    )
+
+
+@dataclass(slots=True)
+class _Batch:
+    agents: dict[str, Agent]
+    calls: dict[str, WorkItem]
+    history: list[AgentStateRecord]
+
+
+class Journal:
+    def __init__(self, live: LiveState, interactions: Interactions, agents: AgentRegistry, query: CenterView, *,
+                 retry_max: float = 5.0) -> None:
+        self.live = live
+        self._interactions = interactions
+        self._agents = agents
+        self._query = query
+        self._queue: asyncio.Queue[Agent | WorkItem] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._retry_max = retry_max
+        self._last_state: dict[str, tuple[str, str | None, str | None]] = {}
+        self.db_failures = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.last_sight: datetime | None = None
+        self._sight: datetime | None = None
+        self._sight_written: datetime | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+    async def load(self) -> tuple[list[Agent], list[WorkItem]]:
+        """What the previous controller left in Redis (nothing if Redis is away: then it is rewritten later)."""
+        try:
+            agents, calls = await self.live.load()
+            self.last_sight = await self.live.load_sight()
+        except Unavailable as exc:
+            log.error("starting without Redis state: %s", exc)
+            self.live.dirty = True
+            return [], []
+        return agents, calls
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._run(), name="cti-journal"),
+                       asyncio.create_task(self._guard(), name="cti-redis-guard")]
+
+    async def close(self, timeout: float = 10.0) -> None:
+        try:
+            await self.flush(timeout)
+        except TimeoutError:
+            log.error("shutting down with %d state changes not written (database unavailable)", self.backlog)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- the handler table's entries ------------------------------------------------------------------------------
+    def agent_changed(self, changed: AgentChanged, distributor: Distributor) -> None:
+        self._put(changed.agent)
+
+    def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
+        self._put(changed.item)
+
+    def record(self, call: WorkItem) -> None:
+        """An item that ended without the distributor (shed by admission control, served by the IVR alone)."""
+        self._put(call)
+
+    def note_sight(self, at: datetime) -> None:
+        """Asterisk's picture was known to be current at ``at`` (written to Redis about once a second)."""
+        self._sight = at
+
+    async def rewrite(self) -> None:
+        """The whole live picture again (after a resync, or once Redis is back)."""
+        await self.live.resync(self._query.agent_map().values(), (c for c in self._query.calls()))
+
+    async def flush(self, timeout: float = 30.0) -> None:
+        """Wait until everything queued so far is written (tests and shutdown use it)."""
+        if not self._tasks or self._tasks[0].done():
+            return
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    # -- writing ----------------------------------------------------------------------------------------------------
+    def _put(self, item: Agent | WorkItem) -> None:
+        self._idle.clear()
+        self._queue.put_nowait(item)
+
+    async def _run(self) -> None:
+        while True:
+            batch = self._collect(await self._queue.get())
+            delay = 0.2
+            while True:
+                try:
+                    await self._write(batch)
+                    break
+                except Unavailable as exc:
+                    self.db_failures += 1
+                    log.error("database write failed, retrying in %.1f s: %s", delay, exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._retry_max)
+            if self._queue.empty():
+                self._idle.set()
+
+    def _collect(self, first: Agent | WorkItem) -> _Batch:
+        # Coalesce everything queued right now: one Redis round trip, one snapshot per entity.
+        batch = _Batch({}, {}, [])
+        item: Agent | WorkItem | None = first
+        while item is not None:
+            if isinstance(item, Agent):
+                batch.agents[item.agent_id] = item
+                marker = (item.state.value, item.reason, item.extension)
+                if self._last_state.get(item.agent_id) != marker and item.state_since is not None:
+                    self._last_state[item.agent_id] = marker
+                    batch.history.append(AgentStateRecord(
+                        agent_id=item.agent_id, state=item.state.value, reason=item.reason,
+                        extension=item.extension, at=item.state_since,
+                    ))
+            else:
+                batch.calls[item.call_id] = item
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                item = None
+        return batch
+
+    async def _write(self, batch: _Batch) -> None:
+        await self.live.save(batch.agents.values(), batch.calls.values())
+        # Drop each item once written, so a retry after a partial failure writes nothing twice.
+        while batch.history:
+            await self._agents.record_state(batch.history[0])
+            batch.history.pop(0)
+        for call_id in list(batch.calls):
+            await self._interactions.save(interaction_record(batch.calls[call_id]))
+            del batch.calls[call_id]
+
+    async def _guard(self) -> None:
+        """Once a second: the last sight of Asterisk to Redis, and the whole picture if Redis missed writes."""
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                if self._sight is not None and self._sight != self._sight_written:
+                    if await self.live.save_sight(self._sight):
+                        self._sight_written = self._sight
+                if self.live.dirty:
+                    await self.rewrite()
+            except Exception:
+                log.exception("Redis resync failed unexpectedly; trying again in a second")

@@ -1,0 +1,196 @@
+"""What the services need of the adapters, as protocols: the persistence layer's repositories, the live store,
+the telephony adapter and the websocket hub implement them; ``tests/unit/fakes.py`` has in-memory twins.
+
+Only the methods the services call are named here. A service never imports an adapter: the composition
+root (:mod:`cti.bootstrap`) hands it the real thing.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from cti.acd import Agent, WorkItem
+from cti.crm import (
+    ComplementRecord,
+    ContactRecord,
+    CustomerRecord,
+    CustomerView,
+    HoldingRecord,
+    NewContact,
+    OrderRecord,
+    ProductRecord,
+    PromotionRecord,
+)
+from cti.records import AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
+from cti.scripting import Script, ScriptSummary, ScriptVersion
+from cti.types import Language
+from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
+
+__all__ = [
+    "AgentRegistry",
+    "Customers",
+    "Interactions",
+    "LiveState",
+    "MonitorInfo",
+    "Phones",
+    "Schedules",
+    "Scripts",
+    "Supervision",
+    "Users",
+]
+
+
+class LiveState(Protocol):
+    """Redis: the live agents and items, enough for a restarted controller to carry on."""
+
+    dirty: bool
+    write_failures: int
+
+    async def load(self) -> tuple[list[Agent], list[WorkItem]]: ...
+
+    async def save(self, agents: Iterable[Agent] = (), calls: Iterable[WorkItem] = ()) -> bool: ...
+
+    async def resync(self, agents: Iterable[Agent], calls: Iterable[WorkItem]) -> bool: ...
+
+    async def save_sight(self, at: datetime) -> bool: ...
+
+    async def load_sight(self) -> datetime | None: ...
+
+    async def ping(self) -> bool: ...
+
+
+class Users(Protocol):
+    async def create_user(self, name: str, role: str, agent_id: str | None = None) -> tuple[UserRecord, str]: ...
+
+    async def ensure_user_token(self, name: str, role: str, token: str, agent_id: str | None = None) -> UserRecord:
+        ...
+
+    async def user_for_token(self, token: str) -> UserRecord | None: ...
+
+    async def list_users(self) -> builtins.list[UserRecord]: ...
+
+    async def set_user_scope(self, name: str, scope: Mapping[str, Any] | None) -> UserRecord: ...
+
+
+class AgentRegistry(Protocol):
+    async def upsert(self, agent: AgentRecord) -> None: ...
+
+    async def get(self, agent_id: str) -> AgentRecord | None: ...
+
+    async def list(self) -> builtins.list[AgentRecord]: ...
+
+    async def record_state(self, record: AgentStateRecord) -> None: ...
+
+    async def history(self, agent_id: str, *, limit: int = 100) -> builtins.list[AgentStateRecord]: ...
+
+    async def states_between(self, start: datetime, end: datetime) -> builtins.list[AgentStateRecord]: ...
+
+
+class Interactions(Protocol):
+    async def save(self, record: InteractionRecord) -> None: ...
+
+    async def save_wrap_up(self, call_id: str, *, at: datetime, disposition: str, notes: str = "",
+                           script_answers: Mapping[str, Any] | None = None,
+                           crosssell: Mapping[str, Any] | None = None, follow_up: Mapping[str, Any] | None = None,
+                           customer_id: str | None = None) -> InteractionRecord: ...
+
+    async def get(self, call_id: str) -> InteractionRecord | None: ...
+
+    async def list(self, *, limit: int = 100, agent_id: str | None = None,
+                   queue: str | None = None) -> builtins.list[InteractionRecord]: ...
+
+    async def between(self, start: datetime, end: datetime, *,
+                      queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]: ...
+
+    async def samples(self, queue: str, start: datetime, end: datetime) -> builtins.list[InteractionSample]: ...
+
+
+class Customers(Protocol):
+    async def customer_by_phone(self, number: str) -> CustomerRecord | None: ...
+
+    async def customer_view(self, customer_id: str, *, contacts: int = 5) -> CustomerView | None: ...
+
+    async def create_blank_customer(self, caller_number: str | None, *, name: str = "", email: str | None = None,
+                                    language: Language = "id") -> CustomerRecord: ...
+
+    async def add_contact(self, contact: NewContact) -> ContactRecord: ...
+
+    async def order_status(self, order_number: str) -> OrderRecord | None: ...
+
+    async def catalog(self, *, include_inactive: bool = False) -> builtins.list[ProductRecord]: ...
+
+    async def complements(self) -> builtins.list[ComplementRecord]: ...
+
+    async def segment_holdings(self, segment: str, *, consented_only: bool = True) -> builtins.list[HoldingRecord]: ...
+
+    async def active_promotions(self, at: datetime, *,
+                                segment: str | None = None) -> builtins.list[PromotionRecord]: ...
+
+
+class Scripts(Protocol):
+    async def active_scripts(self) -> tuple[Script, ...]: ...
+
+    async def list_scripts(self) -> builtins.list[ScriptSummary]: ...
+
+    async def get(self, script_id: str, version: int | None = None) -> ScriptVersion | None: ...
+
+    async def versions(self, script_id: str) -> builtins.list[ScriptVersion]: ...
+
+    async def save(self, definition: Mapping[str, object], *, author: str, script_id: str | None = None,
+                   activate: bool = True) -> ScriptVersion: ...
+
+    async def activate(self, script_id: str, version: int) -> ScriptVersion | None: ...
+
+    async def install(self, scripts: Iterable[Script], *, author: str = "cti") -> builtins.list[str]: ...
+
+
+class Schedules(Protocol):
+    async def save_schedule(self, name: str, schedule: Schedule) -> StoredSchedule: ...
+
+    async def get_schedule(self, schedule_id: int) -> StoredSchedule | None: ...
+
+    async def get_schedules(self, schedule_ids: Sequence[int]) -> builtins.list[StoredSchedule]: ...
+
+    async def list_schedules(self, *, overlapping: tuple[datetime, datetime] | None = None, limit: int = 100,
+                             offset: int = 0) -> builtins.list[ScheduleSummary]: ...
+
+    async def current_schedule(self, start: datetime, end: datetime) -> StoredSchedule | None: ...
+
+
+class Phones(Protocol):
+    """The telephony adapter, as agents' logins need it."""
+
+    async def endpoint_exists(self, extension: str) -> bool: ...
+
+
+class MonitorInfo(Protocol):
+    """A supervisor's monitor of a call, as the API shows it."""
+
+    @property
+    def monitor_id(self) -> str: ...
+
+    @property
+    def call_id(self) -> str: ...
+
+    @property
+    def mode(self) -> Any: ...
+
+    @property
+    def extension(self) -> str: ...
+
+    @property
+    def supervisor(self) -> str: ...
+
+    @property
+    def answered(self) -> bool: ...
+
+
+class Supervision(Protocol):
+    """The telephony adapter, as supervisors' listen, whisper and barge need it."""
+
+    async def start_monitor(self, call_id: str, mode: str, extension: str, supervisor: str) -> MonitorInfo: ...
+
+    async def stop_monitor(self, monitor_id: str) -> bool: ...

@@ -1,0 +1,48 @@
+"""Interval reports (per queue and per agent, 15/30/60 minutes) from the stored interactions and agent states,
+limited to a supervisor's scope."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta, tzinfo
+
+from cti.errors import Forbidden
+from cti.services._ports import AgentRegistry, Interactions
+from cti.services._query import CenterView
+from cti.services._scope import Scope
+from cti.stats import IntervalReport, interval_report
+from cti.stats.windows import day_start
+from cti.types import Clock
+
+__all__ = ["ReportService"]
+
+
+class ReportService:
+    def __init__(self, query: CenterView, interactions: Interactions, agents: AgentRegistry, clock: Clock) -> None:
+        self._query = query
+        self._interactions = interactions
+        self._agents = agents
+        self._clock = clock
+
+    def today(self, tz: tzinfo) -> date:
+        return self._clock().astimezone(tz).date()
+
+    async def intervals(self, scope: Scope, first: date, last: date, *, tz: tzinfo, minutes: int,
+                        queue: str | None = None, include_empty: bool = False) -> IntervalReport:
+        """Local days ``first``..``last`` in ``tz``: the queues of the scope (or just ``queue``, which must be in
+        it), and the agents the scope sees (its teams; everyone for an unlimited scope)."""
+        queues = scope.queues
+        if queue is not None:
+            if queues is not None and queue not in queues:
+                raise Forbidden(f"queue {queue!r} is outside your scope")
+            queues = frozenset({queue})
+        start, end = day_start(first, tz), day_start(last + timedelta(days=1), tz)
+        interactions = [r for r in await self._interactions.between(start, end, queues=queues) if r.queue]
+        history = await self._agents.states_between(start, end)
+        report = interval_report(first, last, tz=tz, minutes=minutes, interactions=interactions,
+                                 agent_history=history, now=min(end, self._clock()), include_empty=include_empty)
+        if scope.everything:
+            return report
+        teams = {a.agent_id: a.team for a in self._query.agents()}
+        rows = tuple(r for r in report.agents if teams.get(r.agent_id) in (scope.teams or ()))
+        return replace(report, agents=rows)

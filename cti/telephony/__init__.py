@@ -1,0 +1,41 @@
+"""The voice channel's adapter: Asterisk over ARI (:mod:`cti.ari`) to the distributor and back.
+
+:class:`Telephony` turns Asterisk's events into the distributor's events (a call arrives, a phone answers, a
+leg hangs up) and resyncs on every (re)connect; :class:`VoiceActions` carries out what the distributor decides
+for voice (offer, bridge, hold, hang up, announce, call back); the :class:`IvrRunner` runs IVR flows on
+callers' channels with speech recognition; :class:`Monitors` connects supervisors to calls;
+:class:`AdmissionControl` sheds new callers under overload.
+"""
+
+from cti.telephony._actions import VoiceActions, call_bridge_id, hold_bridge_id
+from cti.telephony._admission import Admission, AdmissionControl
+from cti.telephony._ivr import IvrCall, IvrHandoff, IvrRunner, PromptSource, Recognition, Recognizer, SpeechSession
+from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
+from cti.telephony._speech import AsrBridge, SpeakVerbalizer, TtsPrompts
+from cti.telephony._telephony import LivePicture, Telephony, ivr_record, offer_failure_reason
+
+__all__ = [
+    "Admission",
+    "AdmissionControl",
+    "AsrBridge",
+    "IvrCall",
+    "IvrHandoff",
+    "IvrRunner",
+    "LivePicture",
+    "Monitor",
+    "MonitorError",
+    "MonitorMode",
+    "Monitors",
+    "PromptSource",
+    "Recognition",
+    "Recognizer",
+    "SpeakVerbalizer",
+    "SpeechSession",
+    "Telephony",
+    "TtsPrompts",
+    "VoiceActions",
+    "call_bridge_id",
+    "hold_bridge_id",
+    "ivr_record",
+    "offer_failure_reason",
+]

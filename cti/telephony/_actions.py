@@ -1,0 +1,317 @@
+"""The voice channel's actions: what the distributor decides, carried out over ARI.
+
+Each handler of the handler table starts a task and returns at once (a handler must not block). Channel
+operations on one call are serialized by a per-call lock, so the caller's hold and the connect to an agent
+never cross; everything else runs concurrently. A failure Asterisk reports (an offer refused, a bridge that
+cannot be made) goes back to the distributor, which decides what follows.
+
+Bridges: each queue has a *holding bridge* ``cti-hold-<queue>`` (music on hold; created with a fixed id so a
+restarted controller adopts it); a connected call has a *mixing bridge* ``cti-call-<call_id>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+from cti.acd import (
+    Announce,
+    Channel,
+    ConfirmCallback,
+    Connect,
+    DialCustomer,
+    Hangup,
+    Hold,
+    Offer,
+    Reject,
+    WorkChanged,
+    WorkItem,
+    WorkState,
+)
+from cti.ari import AriClient, AriError, AriHTTPError, AriNotFound
+from cti.ivr.announcements import message_text, position_text
+from cti.services import CenterView, Distributor
+from cti.telephony._ivr import PromptSource
+from cti.telephony._monitor import Monitors
+
+__all__ = ["VoiceActions", "call_bridge_id", "hold_bridge_id"]
+
+log = logging.getLogger("cti.telephony")
+
+
+def hold_bridge_id(queue: str) -> str:
+    return f"cti-hold-{queue}"
+
+
+def call_bridge_id(call_id: str) -> str:
+    return f"cti-call-{call_id}"
+
+
+class VoiceActions:
+    def __init__(self, ari: AriClient, query: CenterView, monitors: Monitors, counters: Counter[str], *,
+                 ring_timeout: float, callback_ring_timeout: float, prompts: PromptSource | None = None) -> None:
+        self.ari = ari
+        self.query = query
+        self.monitors = monitors
+        self.counters = counters
+        self.ring_timeout = max(1, round(ring_timeout))
+        self.callback_ring_timeout = max(1, round(callback_ring_timeout))
+        # Spoken prompts (TTS) for callers whose language is known; Asterisk's English prompts otherwise.
+        self.prompts = prompts
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._hold_bridges: set[str] = set()
+        # caller channel -> the holding bridge it is in. A call can move queues (overflow) while it waits,
+        # so the bridge to take it out of is where we put it, not its queue's now.
+        self._held_in: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._hangup_after: dict[str, str] = {}  # playback id -> channel to hang up when it finishes
+        self._announcing: dict[str, str] = {}  # playback id -> caller channel hearing an announcement
+
+    # -- the handler table's entries --------------------------------------------------------------------------
+    def offer(self, offer: Offer, distributor: Distributor) -> None:
+        self.counters["offers"] += 1
+        self._spawn(self._offer(offer, distributor))
+
+    def connect(self, connect: Connect, distributor: Distributor) -> None:
+        self._spawn(self._connect(connect, distributor))
+
+    def hangup(self, hangup: Hangup, distributor: Distributor) -> None:
+        self._spawn(self.hangup_leg(hangup.channel_id))
+
+    def hold(self, hold: Hold, distributor: Distributor) -> None:
+        self._spawn(self._hold(hold))
+
+    def reject(self, reject: Reject, distributor: Distributor) -> None:
+        self._spawn(self._play_then_hangup(reject.call_id, reject.channel_id, reject.message))
+
+    def confirm_callback(self, confirm: ConfirmCallback, distributor: Distributor) -> None:
+        self._spawn(self._play_then_hangup(confirm.call_id, confirm.channel_id, confirm.message))
+
+    def dial_customer(self, dial: DialCustomer, distributor: Distributor) -> None:
+        self._spawn(self._dial_customer(dial, distributor))
+
+    def announce(self, announce: Announce, distributor: Distributor) -> None:
+        self._spawn(self._announce(announce))
+
+    def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
+        call = changed.item
+        if call.channel is Channel.VOICE and call.state is WorkState.ENDED:
+            self.counters[f"calls_{call.outcome.value if call.outcome else 'ended'}"] += 1
+            self._spawn(self._cleanup_call(call))
+
+    # -- used by the event side ---------------------------------------------------------------------------------
+    async def hold_arrival(self, call_id: str, channel_id: str, queue: str) -> None:
+        """Answer a new caller and put them on hold in their queue, unless the call ended meanwhile.
+
+        The caller holds the call's :meth:`lock` (taken before the distributor saw the call), so an agent's
+        answer cannot bridge the caller before they are held."""
+        try:
+            await self.ari.answer(channel_id)
+            bridge_id = await self._ensure_hold_bridge(queue)
+            if self.query.is_live(call_id):  # still live: hold it while agents ring
+                await self.ari.add_channel(bridge_id, channel_id)
+                self._held_in[channel_id] = bridge_id
+        except AriError as exc:
+            # The caller hung up in the meantime; their StasisEnd ends the call.
+            log.info("call %s: could not put caller on hold: %s", call_id, exc)
+
+    def left(self, channel_id: str) -> None:
+        """A caller's channel left Stasis: it is in no holding bridge of ours any more."""
+        self._held_in.pop(channel_id, None)
+
+    async def playback_finished(self, playback_id: str) -> None:
+        self._announcing.pop(playback_id, None)
+        channel_id = self._hangup_after.pop(playback_id, None)
+        if channel_id is not None:
+            await self.hangup_leg(channel_id)
+
+    def adopt_bridges(self, holding: Iterable[tuple[str, Iterable[str]]]) -> None:
+        """After a (re)connect: the holding bridges that exist (id, channels in it) are ours again."""
+        self._hold_bridges.clear()
+        self._held_in.clear()
+        for bridge_id, channels in holding:
+            self._hold_bridges.add(bridge_id)
+            self._held_in.update(dict.fromkeys(channels, bridge_id))
+
+    async def hangup_leg(self, channel_id: str) -> None:
+        try:
+            await self.ari.hangup(channel_id)
+        except AriNotFound:
+            pass
+        except AriError as exc:
+            log.warning("hangup of %s failed: %s", channel_id, exc)
+
+    def lock(self, call_id: str) -> asyncio.Lock:
+        lock = self._locks.get(call_id)
+        if lock is None:
+            lock = self._locks[call_id] = asyncio.Lock()
+        return lock
+
+    async def drain(self) -> None:
+        """Wait for the actions in flight (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+        # Holding bridges are ours; leave those still holding callers for the next controller.
+        in_use = set(self._held_in.values())
+        for bridge_id in list(self._hold_bridges):
+            if bridge_id not in in_use:
+                with contextlib.suppress(AriError):
+                    await self.ari.destroy_bridge(bridge_id)
+
+    # -- carrying them out ------------------------------------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _offer(self, offer: Offer, distributor: Distributor) -> None:
+        caller_id = f'"{offer.caller_name or offer.caller_number}" <{offer.caller_number}>'
+        try:
+            await self.ari.originate(
+                f"PJSIP/{offer.extension}",
+                app_args=f"agent,{offer.call_id}",
+                channel_id=offer.agent_channel_id,
+                caller_id=caller_id,
+                timeout=self.ring_timeout,
+                originator=offer.caller_channel_id,
+            )
+        except AriError as exc:
+            # Whose fault? The caller may hang up while we dial; Asterisk may be overloaded (5xx, timeouts):
+            # the agent's phone is not at fault then. Only what Asterisk says of the endpoint counts.
+            caller_gone = isinstance(exc, AriHTTPError) and exc.status == 400 and "originator" in exc.message.lower()
+            system = not caller_gone and not (isinstance(exc, AriHTTPError) and 400 <= exc.status < 500)
+            if not caller_gone:
+                log.warning("offer of call %s to %s failed: %s", offer.call_id, offer.agent_id, exc)
+                self.counters["offers_failed"] += 1
+            agent_fault = not (caller_gone or system)
+            distributor.leg_gone(offer.agent_channel_id, offer_failure="unreachable" if agent_fault else None,
+                                 system_fault=system)
+
+    async def _connect(self, connect: Connect, distributor: Distributor) -> None:
+        bridge_id = call_bridge_id(connect.call_id)
+        async with self.lock(connect.call_id):
+            try:
+                await self.ari.create_bridge("mixing", bridge_id=bridge_id, name=f"call {connect.call_id}")
+                held = self._held_in.pop(connect.caller_channel_id, None)
+                if held is not None:
+                    with contextlib.suppress(AriHTTPError):
+                        await self.ari.remove_channel(held, connect.caller_channel_id)
+                await self.ari.add_channel(bridge_id, [connect.caller_channel_id, connect.agent_channel_id])
+                self.counters["calls_bridged"] += 1
+            except AriError as exc:
+                # One side vanished while we bridged: the call never connected. Record it so and hang up.
+                log.info("call %s: bridging failed (%s); tearing down", connect.call_id, exc)
+                self.counters["bridges_failed"] += 1
+                distributor.bridge_failed(connect.call_id)
+
+    async def _hold(self, hold: Hold) -> None:
+        """A transferred caller leaves the call's bridge (it is destroyed; the next agent's answer makes it
+        again) for the holding bridge of the queue, with its music, until the next agent answers."""
+        async with self.lock(hold.call_id):
+            with contextlib.suppress(AriNotFound):
+                try:
+                    await self.ari.destroy_bridge(call_bridge_id(hold.call_id))
+                except AriError as exc:
+                    log.warning("call %s: bridge not destroyed for the transfer: %s", hold.call_id, exc)
+            try:
+                bridge_id = await self._ensure_hold_bridge(hold.queue)
+                call = self.query.find_call(hold.call_id)
+                if call is not None and call.state in (WorkState.WAITING, WorkState.RINGING):
+                    await self.ari.add_channel(bridge_id, hold.channel_id)
+                    self._held_in[hold.channel_id] = bridge_id
+            except AriError as exc:
+                # The caller hung up meanwhile; their StasisEnd ends the call.
+                log.info("call %s: could not hold the transferred caller: %s", hold.call_id, exc)
+
+    def _spoken(self, call_id: str) -> str | None:
+        """The caller's language if cti can speak to them in it (TTS and a known language)."""
+        call = self.query.find_call(call_id)
+        language = call.routing.language if call is not None else None
+        return language if self.prompts is not None and language in ("id", "en") else None
+
+    async def _play_then_hangup(self, call_id: str, channel_id: str, message: str) -> None:
+        """Say something to the caller (a closing message, a callback confirmation), then hang up."""
+        playback_id = f"{call_id}-bye-{uuid.uuid4().hex[:8]}"
+        self._hangup_after[playback_id] = channel_id
+        try:
+            media = f"sound:{message}"
+            language = self._spoken(call_id)
+            text = message_text(message, "en" if language == "en" else "id") if language else None
+            if text is not None and self.prompts is not None and language is not None:
+                media = await self.prompts.media(text, language)
+            await self.ari.answer(channel_id)
+            await self.ari.play(channel_id, media, playback_id=playback_id)
+        except AriError as exc:
+            log.info("call %s: could not play %s: %s", call_id, message, exc)
+            self._hangup_after.pop(playback_id, None)
+            await self.hangup_leg(channel_id)
+
+    async def _dial_customer(self, dial: DialCustomer, distributor: Distributor) -> None:
+        # The agent hears ringing while the customer's phone rings.
+        with contextlib.suppress(AriError):
+            await self.ari.ring(dial.agent_channel_id)
+        try:
+            await self.ari.originate(
+                f"PJSIP/{dial.number.lstrip('+')}@pstn",
+                app_args=f"customer,{dial.call_id}",
+                channel_id=dial.customer_channel_id,
+                caller_id=dial.service_number,
+                timeout=self.callback_ring_timeout,
+            )
+            self.counters["callbacks_dialed"] += 1
+        except AriError as exc:
+            log.warning("call %s: callback to %s failed: %s", dial.call_id, dial.number, exc)
+            distributor.leg_gone(dial.customer_channel_id)
+
+    async def _announce(self, announce: Announce) -> None:
+        # Played to the caller's channel, over the holding bridge's music. Prompts can outlast a short
+        # interval: one still playing means this one is skipped rather than queued behind it.
+        if announce.channel_id in self._announcing.values():
+            return
+        playback_id = f"{announce.call_id}-ann-{uuid.uuid4().hex[:8]}"
+        self._announcing[playback_id] = announce.channel_id
+        try:
+            media, language = list(announce.media), announce.language
+            spoken = self._spoken(announce.call_id)
+            call = self.query.find_call(announce.call_id)
+            if spoken is not None and call is not None and self.prompts is not None:
+                position = self.query.position(call.call_id)
+                text = position_text(position, self.query.estimated_wait(call.queue, position),
+                                     "en" if spoken == "en" else "id")
+                media, language = [await self.prompts.media(text, spoken)], spoken
+            await self.ari.play(announce.channel_id, media, lang=language, playback_id=playback_id)
+            self.counters["announcements"] += 1
+        except AriError as exc:
+            self._announcing.pop(playback_id, None)
+            log.info("call %s: announcement not played: %s", announce.call_id, exc)
+
+    async def _cleanup_call(self, call: WorkItem) -> None:
+        await self.monitors.call_ended(call.call_id)
+        # A caller who hangs up mid-announcement never gets a PlaybackFinished (no events after StasisEnd).
+        for playback_id in [p for p, channel in self._announcing.items() if channel == call.channel_id]:
+            del self._announcing[playback_id]
+        async with self.lock(call.call_id):
+            if call.answered_at is not None:
+                with contextlib.suppress(AriNotFound):
+                    try:
+                        await self.ari.destroy_bridge(call_bridge_id(call.call_id))
+                    except AriError as exc:
+                        log.warning("call %s: bridge not destroyed: %s", call.call_id, exc)
+        self._locks.pop(call.call_id, None)
+
+    async def _ensure_hold_bridge(self, queue: str) -> str:
+        bridge_id = hold_bridge_id(queue)
+        if bridge_id not in self._hold_bridges:
+            # Creating with a fixed id is idempotent in ARI, so this also adopts the bridge after a restart.
+            await self.ari.create_bridge("holding", bridge_id=bridge_id, name=f"hold {queue}")
+            await self.ari.start_bridge_moh(bridge_id, "default")
+            self._hold_bridges.add(bridge_id)
+        return bridge_id

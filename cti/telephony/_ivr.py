@@ -1,0 +1,514 @@
+"""The IVR on real calls: runs an :class:`~cti.ivr.flow_session.IvrSession` per caller over ARI.
+
+The caller stays out of any bridge while in the IVR, so prompts play straight to their channel. To hear
+them, a snoop on the caller (``spy=in``: only what the caller says, never our prompts) is bridged with an
+``externalMedia`` channel that streams it as RTP (slin16) to a UDP socket of ours; the audio feeds a
+recognizer in a worker thread (decoding never blocks the event loop). Energy-based endpointing finds
+where speech starts (barge-in) and ends (decision).
+
+What the session asks (``flow_events``) maps onto ARI as:
+
+- ``Play``: the text is rendered by the prompt source (TTS, cached) and played with ``sound:`` in the
+  session's language; prompts of a batch play one after another.
+- ``StopPlayback``: ``DELETE /playbacks/{id}`` and the queued prompts are dropped.
+- ``Listen``: keys are forwarded; speech is recognised against the menu's grammar; the no-input timer
+  starts when no prompt is playing and restarts on each key.
+- ``Transfer``/``Hangup``: the prompt first, then the audio path goes and the call is handed to routing
+  (the caller's :class:`IvrHandoff`, which the telephony adapter gives each caller) or hung up.
+
+The session's commands are carried out through a handler table (one method per command type).
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cti.ari import AriClient, AriError, AriNotFound
+from cti.ivr.audio import RtpReceiver
+from cti.ivr.flow_events import (
+    CallerHangup,
+    Command,
+    Dtmf,
+    Event,
+    Finished,
+    GrammarChoice,
+    Hangup,
+    Listen,
+    Lookup,
+    LookupResult,
+    NoInput,
+    Play,
+    PromptFinished,
+    SetAttributes,
+    SpeechResult,
+    SpeechStarted,
+    Started,
+    StopListening,
+    StopPlayback,
+    Transfer,
+)
+from cti.ivr.flow_model import Flows
+from cti.ivr.flow_session import Caller, IvrSession
+from cti.ivr.flow_template import Verbalizer
+
+__all__ = [
+    "IvrCall", "IvrHandoff", "IvrRunner", "PromptSource", "Recognition", "Recognizer", "SelfService", "SpeechSession",
+]
+
+log = logging.getLogger("cti.controller.ivr")
+
+FRAME_MS = 20
+SPEECH_RMS = 900.0  # 16-bit RMS that counts as voice (espeak-ng over a telephone line: 2000-8000)
+SPEECH_START_MS = 80  # voice for this long starts an utterance (barge-in)
+SPEECH_END_MS = 700  # silence for this long ends it
+MAX_UTTERANCE_MS = 8000  # a monologue is cut here and decided on what was heard
+PREROLL_FRAMES = 20  # 400 ms of audio before the detected start of speech
+TAP_ENTRY_TIMEOUT_S = 5.0  # for the tap's snoop and media channels to enter Stasis (milliseconds, normally)
+
+
+class PromptSource(Protocol):
+    async def media(self, text: str, language: str) -> str:
+        """The ``sound:`` URI that plays ``text`` in ``language`` (rendered and installed if needed)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    intent: str | None
+    text: str
+    confidence: float
+
+
+class SpeechSession(Protocol):
+    def feed(self, pcm: bytes) -> None:
+        """16 kHz mono signed 16-bit little-endian audio; called from one worker thread at a time."""
+        ...
+
+    def finish(self) -> Recognition: ...
+
+
+class Recognizer(Protocol):
+    def start(self, grammar: Sequence[GrammarChoice], languages: Sequence[str]) -> SpeechSession: ...
+
+
+class SelfService(Protocol):
+    async def lookup(self, kind: str, key: str) -> LookupResult: ...
+
+
+class IvrHandoff(Protocol):
+    """Where a caller goes when their flow is over: to routing, or recorded as served (or abandoned) here."""
+
+    async def ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None: ...
+
+    async def ivr_end(self, call: IvrCall, finished: Finished) -> None: ...
+
+
+@dataclass(slots=True)
+class IvrCall:
+    channel_id: str
+    caller_number: str
+    caller_name: str | None
+    service_number: str
+    flow: str
+    session: IvrSession
+    handoff: IvrHandoff
+    started: float = field(default_factory=time.monotonic)
+    customer_id: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    queue: list[tuple[str, str, str]] = field(default_factory=list)  # (prompt id, media, language)
+    playing: str | None = None  # playback id
+    playing_prompt: str | None = None
+    listen: Listen | None = None
+    timer: asyncio.TimerHandle | None = None
+    speech: SpeechSession | None = None
+    speech_task: asyncio.Task[None] | None = None
+    audio: asyncio.Queue[bytes | None] | None = None
+    voiced_ms: int = 0
+    silent_ms: int = 0
+    utterance_ms: int = 0
+    in_utterance: bool = False
+    deciding: bool = False  # an utterance ended; its result is being decoded
+    preroll: list[bytes] = field(default_factory=list)
+    tap: MediaTap | None = None
+    after_prompts: Transfer | Hangup | None = None
+    finished: Finished | None = None
+    ended: bool = False
+    played: list[str] = field(default_factory=list)  # texts played, for the record and tests
+
+
+@dataclass(slots=True)
+class MediaTap:
+    """A snoop on the caller and an externalMedia channel sending what it hears to our UDP socket."""
+
+    snoop_id: str
+    media_id: str
+    bridge_id: str
+    transport: asyncio.DatagramTransport
+
+
+class IvrRunner:
+    def __init__(self, ari: AriClient, flows: Flows, *, prompts: PromptSource, recognizer: Recognizer | None,
+                 self_service: SelfService, verbalizer: Verbalizer,
+                 identify: Callable[[str], Awaitable[tuple[str | None, str | None, Mapping[str, str]]]] | None = None,
+                 rtp_host: str = "127.0.0.1") -> None:
+        self.ari = ari
+        self.flows = flows
+        self.prompts = prompts
+        self.recognizer = recognizer
+        self.self_service = self_service
+        self.verbalizer = verbalizer
+        self.identify = identify
+        self.rtp_host = rtp_host
+        self.calls: dict[str, IvrCall] = {}
+        self._playbacks: dict[str, str] = {}  # playback id -> caller channel
+        self._taps: dict[str, str] = {}  # snoop / media channel -> caller channel
+        self._entering: dict[str, asyncio.Future[None]] = {}  # snoop / media channel -> its StasisStart seen
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cti-asr")
+        self.stats: dict[str, int] = {"sessions": 0, "speech_results": 0, "barge_ins": 0}
+        # The session's commands, one handler each.
+        self._handlers: dict[type[Any], Callable[[IvrCall, Any], Awaitable[None]]] = {
+            Play: self._play, StopPlayback: self._stop_playback, Listen: self._listen,
+            StopListening: self._stop_listening_command, Lookup: self._start_lookup,
+            SetAttributes: self._set_attributes,
+            Transfer: self._leave_after_prompts, Hangup: self._leave_after_prompts, Finished: self._finished}
+
+    def flow_for(self, service_number: str) -> str | None:
+        return self.flows.flow_for(service_number)
+
+    def owns(self, channel_id: str) -> bool:
+        return channel_id in self.calls or channel_id in self._taps
+
+    def owns_playback(self, playback_id: str) -> bool:
+        return playback_id in self._playbacks
+
+    async def close(self) -> None:
+        for call in list(self.calls.values()):
+            await self._teardown(call)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- ARI events in ---------------------------------------------------------------------------------
+    async def start(self, channel_id: str, number: str, name: str | None, service: str, flow: str,
+                    handoff: IvrHandoff) -> None:
+        language: str | None = None
+        customer_id: str | None = None
+        attributes: Mapping[str, str] = {}
+        if self.identify is not None:
+            try:
+                customer_id, language, attributes = await self.identify(number)
+            except Exception:
+                log.exception("caller identification failed for %s; going on as an unknown caller", number)
+        session = IvrSession(self.flows, flow, verbalizer=self.verbalizer,
+                             caller=Caller(language=language, customer_id=customer_id, attributes=attributes),
+                             speech=self.recognizer is not None)
+        call = IvrCall(channel_id, number, name, service, flow, session, handoff, customer_id=customer_id,
+                       attributes=dict(attributes))
+        self.calls[channel_id] = call
+        self.stats["sessions"] += 1
+        try:
+            await self.ari.answer(channel_id)
+        except AriError as exc:
+            log.info("IVR call %s gone before the answer: %s", channel_id, exc)
+            await self.caller_gone(channel_id)
+            return
+        await self._feed(call, Started())
+
+    async def dtmf(self, channel_id: str, digit: str) -> None:
+        call = self.calls.get(channel_id)
+        if call is not None and call.listen is not None:
+            self._restart_timer(call)
+        if call is not None:
+            await self._feed(call, Dtmf(digit))
+
+    async def playback_finished(self, playback_id: str) -> None:
+        channel_id = self._playbacks.pop(playback_id, None)
+        call = self.calls.get(channel_id or "")
+        if call is None or call.playing != playback_id:
+            return
+        prompt_id = call.playing_prompt
+        call.playing = call.playing_prompt = None
+        await self._play_next(call)
+        if prompt_id is not None:
+            await self._feed(call, PromptFinished(prompt_id))
+
+    async def caller_gone(self, channel_id: str) -> None:
+        call = self.calls.get(channel_id)
+        if call is not None and not call.ended:
+            call.ended = True
+            await self._feed(call, CallerHangup())
+            await self._teardown(call)
+
+    def tap_entered(self, channel_id: str) -> bool:
+        """StasisStart of a snoop or media channel: it may join the tap's bridge now. True if it is one of ours."""
+        waiter = self._entering.pop(channel_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        return channel_id in self._taps
+
+    async def tap_gone(self, channel_id: str) -> None:
+        self._not_entering(channel_id, "ended")
+        caller = self._taps.pop(channel_id, None)
+        call = self.calls.get(caller or "")
+        if call is not None and call.tap is not None:
+            log.info("IVR audio path of %s lost (%s); keys still work", call.channel_id, channel_id)
+
+    # -- the session's commands out ------------------------------------------------------------------------
+    async def _feed(self, call: IvrCall, event: Event) -> None:
+        commands = call.session.handle(event, elapsed_s=time.monotonic() - call.started)
+        await self._run(call, commands)
+
+    async def _run(self, call: IvrCall, commands: list[Command]) -> None:
+        for command in commands:
+            await self._handlers[type(command)](call, command)
+
+    async def _play(self, call: IvrCall, command: Play) -> None:
+        call.queue.append((command.prompt_id, await self.prompts.media(command.text, command.language),
+                           command.language))
+        call.played.append(command.text)
+        if call.playing is None:
+            await self._play_next(call)
+
+    async def _stop_playback(self, call: IvrCall, command: StopPlayback) -> None:
+        call.queue.clear()
+        playing, call.playing, call.playing_prompt = call.playing, None, None
+        if playing is not None:
+            self._playbacks.pop(playing, None)
+            with contextlib.suppress(AriError):
+                await self.ari.stop_playback(playing)
+            self.stats["barge_ins"] += 1
+        if call.listen is not None:
+            self._restart_timer(call)
+
+    async def _stop_listening_command(self, call: IvrCall, command: StopListening) -> None:
+        self._stop_listening(call)
+
+    async def _start_lookup(self, call: IvrCall, command: Lookup) -> None:
+        asyncio.get_running_loop().create_task(self._lookup(call, command))
+
+    async def _set_attributes(self, call: IvrCall, command: SetAttributes) -> None:
+        call.attributes.update(command.attributes)
+        if command.attributes.get("customer_id"):
+            call.customer_id = command.attributes["customer_id"]
+
+    async def _leave_after_prompts(self, call: IvrCall, command: Transfer | Hangup) -> None:
+        self._stop_listening(call)
+        call.after_prompts = command
+        if command.prompt is not None:
+            await self._run(call, [command.prompt])
+
+    async def _finished(self, call: IvrCall, command: Finished) -> None:
+        call.finished = command
+        await self._maybe_leave(call)
+
+    async def _play_next(self, call: IvrCall) -> None:
+        while call.queue and not call.ended:
+            prompt_id, media, language = call.queue.pop(0)
+            playback_id = f"ivr-{call.channel_id}-{prompt_id}"[:120]
+            self._playbacks[playback_id] = call.channel_id
+            call.playing, call.playing_prompt = playback_id, prompt_id
+            try:
+                await self.ari.play(call.channel_id, media, playback_id=playback_id, lang=language)
+                return
+            except AriError as exc:
+                log.warning("IVR prompt %s not played on %s: %s", prompt_id, call.channel_id, exc)
+                self._playbacks.pop(playback_id, None)
+                call.playing = call.playing_prompt = None
+                await self._feed(call, PromptFinished(prompt_id))  # heard or not, the flow moves on
+        if call.playing is None:
+            if call.listen is not None:
+                self._restart_timer(call)
+            await self._maybe_leave(call)
+
+    async def _maybe_leave(self, call: IvrCall) -> None:
+        """After the last prompt of a Transfer or Hangup, and once the session has finished, act on it."""
+        if call.finished is None or call.playing is not None or call.queue or call.channel_id not in self.calls:
+            return
+        finished, after = call.finished, call.after_prompts
+        await self._teardown(call)
+        if call.ended or finished.outcome == "abandoned_in_ivr":
+            await call.handoff.ivr_end(call, finished)
+        elif isinstance(after, Transfer):
+            await call.handoff.ivr_transfer(call, after, finished)
+        else:
+            await call.handoff.ivr_end(call, finished)
+            with contextlib.suppress(AriError):
+                await self.ari.hangup(call.channel_id)
+
+    # -- input -------------------------------------------------------------------------------------------
+    async def _listen(self, call: IvrCall, listen: Listen) -> None:
+        self._stop_listening(call)
+        call.listen = listen
+        if listen.speech_enabled and self.recognizer is not None and listen.grammar:
+            try:
+                await self._ensure_tap(call)
+                call.speech = self.recognizer.start(listen.grammar, listen.languages)
+            except Exception as exc:  # no audio path or no recognizer for this menu: keys still work
+                log.warning("IVR %s: no speech input (%s); keys only", call.channel_id, exc)
+                call.speech = None
+        call.voiced_ms = call.silent_ms = call.utterance_ms = 0
+        call.in_utterance = False
+        if call.playing is None:
+            self._restart_timer(call)
+
+    def _stop_listening(self, call: IvrCall) -> None:
+        call.listen = None
+        call.speech = None
+        call.in_utterance = call.deciding = False
+        call.preroll.clear()
+        if call.timer is not None:
+            call.timer.cancel()
+            call.timer = None
+
+    def _restart_timer(self, call: IvrCall) -> None:
+        if call.timer is not None:
+            call.timer.cancel()
+            call.timer = None
+        listen = call.listen
+        if listen is None or call.playing is not None or call.in_utterance:
+            return
+        loop = asyncio.get_running_loop()
+        call.timer = loop.call_later(listen.timeout_s, lambda: loop.create_task(self._no_input(call, listen)))
+
+    async def _no_input(self, call: IvrCall, listen: Listen) -> None:
+        if call.listen is listen and not call.in_utterance and not call.ended:
+            await self._feed(call, NoInput(listen.listen_id))
+
+    async def _lookup(self, call: IvrCall, lookup: Lookup) -> None:
+        try:
+            result = await asyncio.wait_for(self.self_service.lookup(lookup.kind, lookup.key), 5.0)
+        except Exception as exc:
+            log.warning("IVR lookup %s %r failed: %s", lookup.kind, lookup.key, exc)
+            result = LookupResult(lookup.kind, False, error=str(exc) or type(exc).__name__)
+        if not call.ended and call.channel_id in self.calls:
+            await self._feed(call, result)
+
+    # -- audio ---------------------------------------------------------------------------------------------
+    async def _ensure_tap(self, call: IvrCall) -> None:
+        if call.tap is not None:
+            return
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: RtpReceiver(lambda pcm: self._audio(call, pcm), codec="slin16"), local_addr=(self.rtp_host, 0))
+        port = transport.get_extra_info("sockname")[1]
+        tap = MediaTap(f"{call.channel_id}-ivr-snoop", f"{call.channel_id}-ivr-media",
+                       f"cti-ivr-{call.channel_id}", transport)
+        call.tap = tap
+        self._taps[tap.snoop_id] = self._taps[tap.media_id] = call.channel_id
+        # Asterisk answers these POSTs before the channels are in Stasis: each enters on a thread of its own
+        # (snoop: snoop_stasis_thread; externalMedia: an originate), and addChannel refuses a channel that has
+        # not yet (422 "Channel not in Stasis application"), which left the caller unheard for the whole call.
+        # So the bridge waits for both StasisStarts; the waiters exist first, as an event may beat its response.
+        entered: dict[str, asyncio.Future[None]] = {tap.snoop_id: loop.create_future(),
+                                                    tap.media_id: loop.create_future()}
+        self._entering.update(entered)
+        try:
+            await self.ari.snoop(call.channel_id, app_args="ivr-snoop", snoop_id=tap.snoop_id, spy="in")
+            await self.ari.external_media(channel_id=tap.media_id, external_host=f"{self.rtp_host}:{port}",
+                                          audio_format="slin16")
+            await self.ari.create_bridge("mixing", bridge_id=tap.bridge_id, name=f"ivr {call.channel_id}")
+            await asyncio.wait_for(asyncio.gather(*entered.values()), TAP_ENTRY_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise AriError(f"the audio tap's channels not in Stasis after {TAP_ENTRY_TIMEOUT_S:.0f} s") from exc
+        finally:
+            for channel_id in entered:
+                self._entering.pop(channel_id, None)
+        await self.ari.add_channel(tap.bridge_id, [tap.snoop_id, tap.media_id])
+        log.debug("IVR %s: listening on 127.0.0.1:%d", call.channel_id, port)
+
+    def _not_entering(self, channel_id: str, why: str) -> None:
+        """A tap channel that will never enter Stasis: the bridge need not wait for it."""
+        waiter = self._entering.pop(channel_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(AriError(f"{channel_id} {why} before entering Stasis"))
+
+    def _audio(self, call: IvrCall, pcm: bytes) -> None:
+        """One RTP frame heard from the caller (event loop). Endpointing here; decoding in the pool."""
+        if call.speech is None or call.listen is None or call.ended or call.deciding:
+            return
+        samples = array.array("h", pcm)
+        rms = (sum(s * s for s in samples) / max(1, len(samples))) ** 0.5
+        ms = len(samples) * 1000 // 16000
+        if call.audio is None:
+            call.audio = asyncio.Queue()
+            call.speech_task = asyncio.get_running_loop().create_task(self._decode(call))
+        if rms >= SPEECH_RMS:
+            call.voiced_ms += ms
+            call.silent_ms = 0
+        else:
+            call.silent_ms += ms
+            if not call.in_utterance:
+                call.voiced_ms = 0
+        if not call.in_utterance:
+            # Only the utterance goes to the recognizer, from a little before its start: seconds of line noise
+            # before a word drag a grammar decoder's confidence down.
+            call.preroll.append(pcm)
+            del call.preroll[:-PREROLL_FRAMES]
+        else:
+            call.audio.put_nowait(pcm)
+        if not call.in_utterance and call.voiced_ms >= SPEECH_START_MS:
+            log.debug("IVR %s: speech started (rms %.0f)", call.channel_id, rms)
+            for frame in call.preroll:
+                call.audio.put_nowait(frame)
+            call.preroll.clear()
+            call.in_utterance = True
+            if call.timer is not None:
+                call.timer.cancel()
+                call.timer = None
+            asyncio.get_running_loop().create_task(self._feed(call, SpeechStarted()))
+        if call.in_utterance:
+            call.utterance_ms += ms
+            if call.silent_ms >= SPEECH_END_MS or call.utterance_ms >= MAX_UTTERANCE_MS:
+                call.deciding = True
+                call.audio.put_nowait(None)  # decide on what was heard
+
+    async def _decode(self, call: IvrCall) -> None:
+        loop = asyncio.get_running_loop()
+        assert call.audio is not None
+        while True:
+            pcm = await call.audio.get()
+            speech, listen = call.speech, call.listen
+            if speech is None or listen is None:
+                continue
+            if pcm is not None:
+                await loop.run_in_executor(self._pool, speech.feed, pcm)
+                continue
+            result = await loop.run_in_executor(self._pool, speech.finish)
+            log.debug("IVR %s: heard %r -> %s (%.2f)", call.channel_id, result.text, result.intent, result.confidence)
+            call.deciding = False
+            if call.listen is not listen or call.ended:
+                continue
+            self.stats["speech_results"] += 1
+            call.in_utterance = False
+            call.voiced_ms = call.silent_ms = call.utterance_ms = 0
+            if call.listen is listen and call.speech is speech:
+                call.speech = self.recognizer.start(listen.grammar, listen.languages) if self.recognizer else None
+            await self._feed(call, SpeechResult(result.intent, result.text, result.confidence, listen.listen_id))
+
+    async def _teardown(self, call: IvrCall) -> None:
+        self.calls.pop(call.channel_id, None)
+        self._stop_listening(call)
+        for playback_id in [p for p, c in self._playbacks.items() if c == call.channel_id]:
+            del self._playbacks[playback_id]
+            if not call.ended:
+                with contextlib.suppress(AriError):
+                    await self.ari.stop_playback(playback_id)
+        if call.speech_task is not None:
+            call.speech_task.cancel()
+        tap, call.tap = call.tap, None
+        if tap is None:
+            return
+        tap.transport.close()
+        for channel_id in (tap.snoop_id, tap.media_id):
+            self._taps.pop(channel_id, None)
+            self._not_entering(channel_id, "hung up")
+            with contextlib.suppress(AriNotFound, AriError):
+                await self.ari.hangup(channel_id)
+        with contextlib.suppress(AriNotFound, AriError):
+            await self.ari.destroy_bridge(tap.bridge_id)

@@ -1,0 +1,109 @@
+"""What the IVR adapter needs from the speech libraries: prompts as media, recognizers per menu, words.
+
+Thin bridges between :mod:`cti.telephony._ivr`'s small interfaces and :mod:`cti.ivr.tts`,
+:mod:`cti.ivr.asr` and :mod:`cti.ivr.speak`, so the adapter stays testable with any of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import cast
+
+from cti.ivr import speak
+from cti.ivr.asr.types import AsrError, Grammar, Recognizer, Result, Session
+from cti.ivr.audio import Resampler
+from cti.ivr.flow_events import GrammarChoice
+from cti.ivr.tts import PromptRenderer
+from cti.telephony._ivr import Recognition
+from cti.types import Language
+
+__all__ = ["AsrBridge", "SpeakVerbalizer", "TtsPrompts"]
+
+log = logging.getLogger("cti.controller.ivr_speech")
+AUDIO_RATE = 16000  # what the externalMedia channel sends (slin16)
+# The caller's audio crossed a telephone line: 8 kHz band-limited. Decoding it at 8 kHz, as the engines are
+# tuned for (bench/asr.py), recognises better than Asterisk's 16 kHz upsampling of it.
+DECODE_RATE = 8000
+
+
+def _language(value: str) -> Language:
+    return "en" if value == "en" else "id"
+
+
+class TtsPrompts:
+    def __init__(self, renderer: PromptRenderer) -> None:
+        self.renderer = renderer
+
+    async def media(self, text: str, language: str) -> str:
+        return (await self.renderer.render(text, _language(language))).uri
+
+
+class SpeakVerbalizer:
+    """Numbers, money, dates and digit strings in words, in Indonesian or English."""
+
+    def digits(self, value: str, language: str) -> str:
+        return speak.digits(value, _language(language))
+
+    def number(self, value: int | Decimal, language: str) -> str:
+        return speak.decimal_number(value, _language(language))
+
+    def money(self, amount: Decimal, currency: str, language: str) -> str:
+        if currency not in ("IDR", "USD"):
+            raise ValueError(f"cannot say {currency} amounts")
+        return speak.money(amount, cast(speak.Currency, currency), _language(language))
+
+    def date(self, value: dt.date, language: str) -> str:
+        return speak.date(value, _language(language))
+
+
+class _Sessions:
+    """One utterance heard by the recognizer of each language the menu accepts; the surest result wins."""
+
+    def __init__(self, sessions: list[Session]) -> None:
+        self.sessions = sessions
+        self.resampler = Resampler(AUDIO_RATE, DECODE_RATE)
+
+    def feed(self, pcm: bytes) -> None:
+        pcm = self.resampler.process(pcm)
+        for session in self.sessions:
+            session.feed(pcm)
+
+    def finish(self) -> Recognition:
+        results: list[Result] = []
+        for session in self.sessions:
+            try:
+                results.append(session.finish())
+            except AsrError as exc:
+                log.warning("speech decoding failed: %s", exc)
+        heard = [r for r in results if r.intent is not None]
+        best = max(heard, key=lambda r: r.confidence) if heard else None
+        if best is None:
+            text = next((r.text for r in results if r.text), "")
+            return Recognition(None, text, 0.0)
+        return Recognition(best.intent, best.text, best.confidence)
+
+
+class AsrBridge:
+    def __init__(self, recognizers: Mapping[Language, Recognizer]) -> None:
+        self.recognizers = dict(recognizers)
+
+    def start(self, grammar: Sequence[GrammarChoice], languages: Sequence[str]) -> _Sessions:
+        phrases = [(phrase, choice.intent) for choice in grammar for phrase in choice.phrases]
+        if not phrases:
+            raise AsrError("nothing to recognise: the menu has no phrases")
+        built = Grammar.of(phrases)
+        sessions: list[Session] = []
+        for language in dict.fromkeys(_language(lang) for lang in languages):
+            recognizer = self.recognizers.get(language)
+            if recognizer is None:
+                continue
+            try:
+                sessions.append(recognizer.start(built, language, sample_rate=DECODE_RATE))
+            except AsrError as exc:
+                log.warning("no %s recognizer for this menu: %s", language, exc)
+        if not sessions:
+            raise AsrError(f"no recognizer for {', '.join(languages)}")
+        return _Sessions(sessions)

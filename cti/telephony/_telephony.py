@@ -1,0 +1,376 @@
+"""The voice channel over ARI: Asterisk's events in, to the distributor; its picture resynced on (re)connect.
+
+Lifecycle of an inbound call (see docs/architecture.md)::
+
+    StasisStart(inbound) -> [IVR] -> answer -> queue's holding bridge (music on hold) -> the distributor offers
+    it -> originate to the agent's endpoint (ring timeout) -> agent answers: StasisStart(agent)
+    -> mixing bridge with caller and agent -> either side hangs up -> the other leg and the bridge go.
+
+Events are dispatched through a table by type (and StasisStart by the kind in its arguments); events of an
+IVR caller, of the IVR's audio taps and of supervisors' monitor legs go to those components first. The
+actions the distributor decides are :class:`~cti.telephony._actions.VoiceActions`'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from cti.acd import EndReason, Outcome, Routing, WorkItem, WorkState
+from cti.ari import (
+    AriClient,
+    AriError,
+    AriNotFound,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    Event,
+    EventStream,
+    PlaybackFinished,
+    StasisEnd,
+    StasisStart,
+)
+from cti.geography import locate
+from cti.ivr.flow_events import Finished, Transfer
+from cti.services import Distributor, Identity, UnknownExtension, apply_attributes
+from cti.telephony._actions import VoiceActions, call_bridge_id
+from cti.telephony._admission import AdmissionControl
+from cti.telephony._ivr import IvrCall, IvrRunner
+from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
+
+__all__ = ["LivePicture", "Telephony", "ivr_record", "offer_failure_reason"]
+
+log = logging.getLogger("cti.telephony")
+
+# Legs we originate: agents (-a<n>), callbacks (-c<n>), supervisors (-s<n>) and their snoops (-p<n>).
+_OUR_LEG = re.compile(r"^[0-9a-f]{32}-[acsp]\d+$")
+_IDENTIFY_TIMEOUT = 2.0  # the CRM being slow never stops a call: after this, routing goes on without it
+
+IdentifyFn = Callable[[str], Awaitable[Identity | None]]
+
+
+class LivePicture(Protocol):
+    """What the telephony adapter needs of the journal (the live store's keeper)."""
+
+    @property
+    def last_sight(self) -> datetime | None:
+        """When the previous controller last saw Asterisk (from the live store), if known."""
+
+    def note_sight(self, at: datetime) -> None:
+        """Asterisk's picture was known to be current at ``at``."""
+
+    async def rewrite(self) -> None:
+        """Write the whole live picture again (after a resync)."""
+
+    async def flush(self) -> None:
+        """Wait until every change told so far is written."""
+
+
+def offer_failure_reason(cause: int) -> str:
+    """Not-ready reason for an agent whose ringing phone ended with this Q.850 cause."""
+    if cause == 17:
+        return "busy"
+    if cause == 21:
+        return "rejected"
+    if cause in (0, 16, 18, 19, 31):
+        return "no_answer"
+    return "unreachable"
+
+
+def ivr_record(finished: Finished, played: list[str]) -> dict[str, Any]:
+    """The IVR's part of the interaction: flow, outcome, language, attributes set, the path taken and the
+    last prompts the caller heard (self-service answers among them)."""
+    return {"flow": finished.flow, "outcome": finished.outcome, "reason": finished.reason,
+            "language": finished.language, "attributes": dict(finished.attributes),
+            "path": [entry.as_json() for entry in finished.path], "prompts": played[-20:]}
+
+
+def _clean_number(number: str | None) -> str:
+    """Caller numbers arrive as whatever the network sent; keep digits and a leading '+', nothing else."""
+    number = (number or "").strip()
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if not digits:
+        return "anonymous"
+    return ("+" if number.startswith("+") else "") + digits[:32]
+
+
+class Telephony:
+    def __init__(self, ari: AriClient, url: str, user: str, password: str, app: str, *, distributor: Distributor,
+                 actions: VoiceActions, monitors: Monitors, admission: AdmissionControl, journal: LivePicture,
+                 counters: Counter[str], ivr: IvrRunner | None = None, identify: IdentifyFn | None = None,
+                 record_ended: Callable[[WorkItem], None]) -> None:
+        self.ari = ari
+        self.distributor = distributor
+        self.actions = actions
+        self.monitors = monitors
+        self.admission = admission
+        self.journal = journal
+        self.counters = counters
+        self.ivr = ivr
+        self._identify_caller = identify
+        # Calls that end before routing (shed, served by the IVR alone) are recorded without the core.
+        self._record_ended = record_ended
+        self.events = EventStream(url, user, password, app, handler=self._on_event, on_connect=self._resync)
+        self._handlers: dict[type[Event], Callable[[Any], Awaitable[None]]] = {
+            StasisStart: self._stasis_start, StasisEnd: self._stasis_end, ChannelDestroyed: self._destroyed,
+            ChannelDtmfReceived: self._dtmf, PlaybackFinished: self._playback_finished}
+        self._arrivals: dict[str, Callable[[StasisStart], Awaitable[None]]] = {
+            "inbound": self._inbound, "agent": self._agent_answered, "customer": self._customer_answered,
+            "supervisor": self._supervisor_answered}
+        self._lost_at: datetime | None = journal.last_sight  # a previous controller's last sight of Asterisk
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self.events.run(), name="cti-ari-events"),
+                       asyncio.create_task(self._ticker(), name="cti-routing-tick")]
+
+    async def wait_connected(self, timeout: float = 30.0) -> None:
+        await self.events.wait_connected(timeout)
+
+    @property
+    def is_connected(self) -> bool:
+        return self.events.is_connected
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.events.stop()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.actions.close()
+
+    async def drain(self) -> None:
+        """Wait for actions in flight and for their writes (tests and shutdown)."""
+        await self.actions.drain()
+        await self.journal.flush()
+
+    async def _ticker(self) -> None:
+        # Escalation steps and wrap-up ends are due at points in time, not at events: look every second.
+        # Not while Asterisk is away: offers would fail, and the resync on reconnect dispatches anyway.
+        while True:
+            await asyncio.sleep(1.0)
+            if not self.events.is_connected:
+                continue
+            self._saw_asterisk()
+            try:
+                self.distributor.tick()
+            except Exception:
+                log.exception("routing tick failed; trying again in a second")
+
+    def _saw_asterisk(self) -> None:
+        now = self.distributor.clock()
+        self._lost_at = now
+        self.journal.note_sight(now)
+
+    # -- requests of the services -------------------------------------------------------------------------------
+    async def endpoint_exists(self, extension: str) -> bool:
+        """Is ``extension`` a PJSIP endpoint of this Asterisk?"""
+        try:
+            await self.ari.request("GET", f"/endpoints/PJSIP/{extension}")
+        except AriNotFound:
+            return False
+        return True
+
+    async def start_monitor(self, call_id: str, mode: str, extension: str, supervisor: str) -> Monitor:
+        """Ring the supervisor at ``extension`` and, once answered, connect them to the call."""
+        call = self.distributor.query.call(call_id)
+        if call.state is not WorkState.CONNECTED or call.agent_channel_id is None:
+            raise MonitorError(f"call {call_id} is {call.state.value}, not connected to an agent")
+        if not await self.endpoint_exists(extension):
+            raise UnknownExtension(extension)
+        return await self.monitors.start(call_id, call.agent_channel_id, call_bridge_id(call_id),
+                                         mode=MonitorMode(mode), extension=extension, supervisor=supervisor)
+
+    async def stop_monitor(self, monitor_id: str) -> bool:
+        return await self.monitors.stop(monitor_id)
+
+    # -- events -------------------------------------------------------------------------------------------------
+    async def _on_event(self, event: Event) -> None:
+        self.counters["ari_events"] += 1
+        log.debug("event %s for %s", event.type, event.key)
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            await handler(event)
+
+    async def _stasis_start(self, event: StasisStart) -> None:
+        kind = event.args[0] if event.args else ""
+        arrival = self._arrivals.get(kind)
+        if arrival is not None:
+            await arrival(event)
+        elif self.ivr is not None and self.ivr.tap_entered(event.channel.id):
+            pass  # a snoop or media channel of an IVR caller's audio tap: only now can it join the tap's bridge
+        else:
+            # Not a call we route (a helper channel of ours or something unexpected): leave it alone.
+            log.debug("ignoring StasisStart for %s with args %s", event.channel.id, event.args)
+
+    async def _stasis_end(self, event: StasisEnd) -> None:
+        channel_id = event.channel.id
+        if await self._to_ivr(channel_id) or await self._to_monitors(channel_id):
+            return
+        # Once a channel leaves Stasis, Asterisk sends us nothing more about it (not even ChannelDestroyed),
+        # so leaving is the end of that leg for us.
+        self.actions.left(channel_id)
+        self.distributor.leg_gone(channel_id)
+
+    async def _destroyed(self, event: ChannelDestroyed) -> None:
+        channel_id = event.channel.id
+        if await self._to_ivr(channel_id) or await self._to_monitors(channel_id):
+            return
+        # Agent legs that never answered never enter Stasis; their end comes only as this event.
+        self.distributor.leg_gone(channel_id, offer_failure=offer_failure_reason(event.cause))
+
+    async def _dtmf(self, event: ChannelDtmfReceived) -> None:
+        if self.ivr is not None and self.ivr.owns(event.channel.id):
+            await self.ivr.dtmf(event.channel.id, event.digit)
+        else:
+            self.distributor.dtmf(event.channel.id, event.digit)
+
+    async def _playback_finished(self, event: PlaybackFinished) -> None:
+        if self.ivr is not None and self.ivr.owns_playback(event.playback.id):
+            await self.ivr.playback_finished(event.playback.id)
+            return
+        self.counters["playbacks_failed" if event.playback.state == "failed" else "playbacks_done"] += 1
+        await self.actions.playback_finished(event.playback.id)
+
+    async def _to_ivr(self, channel_id: str) -> bool:
+        """A caller in the IVR, or one of its audio tap's channels, went: the IVR's to handle."""
+        ivr = self.ivr
+        if ivr is None or not ivr.owns(channel_id):
+            return False
+        if channel_id in ivr.calls:
+            await ivr.caller_gone(channel_id)
+        else:
+            await ivr.tap_gone(channel_id)
+        return True
+
+    async def _to_monitors(self, channel_id: str) -> bool:
+        if not self.monitors.is_monitor_leg(channel_id):
+            return False
+        await self.monitors.leg_gone(channel_id)
+        return True
+
+    # -- arrivals (StasisStart by kind) ---------------------------------------------------------------------------
+    async def _agent_answered(self, event: StasisStart) -> None:
+        self.distributor.offer_answered(event.channel.id)
+
+    async def _customer_answered(self, event: StasisStart) -> None:
+        self.distributor.customer_answered(event.channel.id)
+
+    async def _supervisor_answered(self, event: StasisStart) -> None:
+        await self.monitors.answered(event.channel.id)
+
+    async def _inbound(self, event: StasisStart) -> None:
+        channel = event.channel
+        service = event.args[1] if len(event.args) > 1 else channel.dialplan_exten
+        flow = self.ivr.flow_for(service) if self.ivr is not None else None
+        if self.ivr is not None and flow is not None:
+            await self.ivr.start(channel.id, channel.caller_number, channel.caller_name, service, flow, self)
+        else:
+            await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
+
+    # -- the IVR hands a caller on (IvrHandoff) ------------------------------------------------------------------
+    async def ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
+        """The IVR hands the caller to routing, with what it learnt (language, product, problem, customer)."""
+        call.attributes.update(transfer.attributes)
+        await self._accept(call.channel_id, call.caller_number, call.caller_name, call.service_number,
+                           ivr=call, ivr_path=ivr_record(finished, call.played))
+
+    async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
+        """The caller was served by the IVR alone, or hung up in it: an interaction row says which."""
+        now = self.distributor.clock()
+        record = WorkItem(call_id=uuid.uuid4().hex, channel_id=call.channel_id, caller_number=_clean_number(
+            call.caller_number), caller_name=call.caller_name or None, service_number=call.service_number,
+            queue="", arrived_at=now - timedelta(seconds=time.monotonic() - call.started), state=WorkState.ENDED,
+            ended_at=now, customer_id=call.customer_id, ivr=ivr_record(finished, call.played))
+        apply_attributes(record.routing, call.attributes)
+        if finished.outcome == "abandoned_in_ivr":
+            record.outcome, record.end_reason = Outcome.ABANDONED, EndReason.CALLER_HANGUP
+        else:
+            record.outcome, record.end_reason = Outcome.SELF_SERVICE, EndReason.IVR_COMPLETED
+        self.counters[f"ivr_{record.outcome.value}"] += 1
+        self._record_ended(record)
+
+    # -- routing a caller -----------------------------------------------------------------------------------------
+    async def _accept(self, channel_id: str, number: str, name: str | None, service: str, *,
+                      ivr: IvrCall | None = None, ivr_path: Mapping[str, Any] | None = None) -> None:
+        caller = _clean_number(number)
+        where = locate(caller)
+        call = WorkItem(
+            call_id=uuid.uuid4().hex, channel_id=channel_id, caller_number=caller,
+            caller_name=name or None, service_number=service, queue="", arrived_at=self.distributor.clock(),
+            routing=Routing(region=where.region, country=where.country),
+        )
+        if ivr is not None:
+            call.customer_id, call.ivr = ivr.customer_id, dict(ivr_path or {})
+            apply_attributes(call.routing, ivr.attributes)
+        else:
+            # No IVR: who the caller is still decides routing (value tier, a mobile caller's region).
+            identity = await self._identify(caller)
+            if identity is not None:
+                call.customer_id = identity.customer_id
+                apply_attributes(call.routing, identity.attributes)
+        self.counters["calls_arrived"] += 1
+        admission = self.admission.admit(time.monotonic())
+        if not admission.admitted:
+            await self._shed(call, admission.reason)
+            return
+        try:
+            async with self.actions.lock(call.call_id):
+                # The item is the distributor's from here on: read it back through the query, never change it.
+                if self.distributor.arrive(call):
+                    await self.actions.hold_arrival(call.call_id, channel_id, self.distributor.query.call(
+                        call.call_id).queue)
+        finally:
+            self.admission.done()
+
+    async def _identify(self, number: str) -> Identity | None:
+        if self._identify_caller is None or number == "anonymous":
+            return None
+        try:
+            return await asyncio.wait_for(self._identify_caller(number), _IDENTIFY_TIMEOUT)
+        except Exception as exc:  # the CRM being away must not stop calls: route without it
+            log.warning("caller %s not identified (%s); routing without the CRM", number, exc)
+            return None
+
+    async def _shed(self, call: WorkItem, why: str) -> None:
+        """Overload: congestion (SIP 503) before answering, and a record that says so."""
+        self.counters["calls_shed"] += 1
+        log.warning("overload (%s): turning away call from %s on %s", why, call.caller_number, call.service_number)
+        with contextlib.suppress(AriError):
+            await self.ari.hangup(call.channel_id, reason="congestion")
+        call.state, call.outcome, call.end_reason = WorkState.ENDED, Outcome.REJECTED, EndReason.OVERLOAD
+        call.ended_at = self.distributor.clock()
+        self._record_ended(call)
+
+    # -- resync after (re)connecting ------------------------------------------------------------------------------
+    async def _resync(self) -> None:
+        """Asterisk dropped our events while we were away: reconcile the distributor with what exists now."""
+        self.counters["ari_resyncs"] += 1
+        channels = {c.id: c for c in await self.ari.list_channels()}
+        bridges = await self.ari.list_bridges()
+        self.actions.adopt_bridges((b.id, b.channels) for b in bridges if b.id.startswith("cti-hold-"))
+        lost_at, self._lost_at = self._lost_at, None
+        # One decision for the whole picture: no offer before every call is in line (see ContactCenter.reconcile).
+        self.distributor.reconcile({c.id: c.state == "Up" for c in channels.values()}, lost_at=lost_at)
+        self._saw_asterisk()
+        query = self.distributor.query
+        live = query.calls()
+        known = {c.channel_id for c in live} | {c.agent_channel_id for c in live if c.agent_channel_id}
+        known |= {leg for m in self.monitors.active.values() for leg in (m.monitor_id, m.snoop_id)}
+        for channel_id in channels:
+            if _OUR_LEG.match(channel_id) and channel_id not in known:
+                await self.actions.hangup_leg(channel_id)
+        for bridge in bridges:
+            if bridge.id.startswith("cti-call-") and not query.is_live(bridge.id[len("cti-call-"):]):
+                with contextlib.suppress(AriError):
+                    await self.ari.destroy_bridge(bridge.id)
+        await self.journal.rewrite()

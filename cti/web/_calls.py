@@ -1,0 +1,132 @@
+"""Queues, live calls, the interaction history and the routing rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from cti.acd import AgentState, RulesError, WorkState, qualified
+from cti.web._auth import principal, require_role
+from cti.web._errors import json_error
+from cti.web._keys import HISTORY, QUERY, ROUTING
+from cti.web._openapi import operation, path_param, query_param
+from cti.web._views import call_view, interaction_view
+
+__all__ = ["openapi_paths", "routes", "schemas"]
+
+routes = web.RouteTableDef()
+STAFF = ("supervisor", "admin")
+schemas: tuple[type[BaseModel], ...] = ()
+openapi_paths: dict[str, dict[str, Any]] = {
+    "/api/routing": {"get": operation("The routing rules in force (queues, routes, escalation steps)",
+                                      roles="supervisor, admin")},
+    "/api/routing/reload": {"post": operation(
+        "Read the routing rules file again; invalid rules are refused and the running rules stay",
+        roles="admin", errors=(422,))},
+    "/api/queues": {"get": operation("Queues with waiting calls and agents by state", roles="supervisor, admin")},
+    "/api/queues/{queue}": {"get": operation("One queue", roles="supervisor, admin", params=[path_param("queue")],
+                                             errors=(404,))},
+    "/api/calls": {"get": operation("Live calls", roles="supervisor, admin")},
+    "/api/calls/{call_id}": {"get": operation("One live call", roles="supervisor, admin, the call's agent",
+                                              params=[path_param("call_id")], errors=(404,))},
+    "/api/interactions": {"get": operation(
+        "Interaction history, newest first (agents see their own)", roles="any authenticated user",
+        params=[query_param("limit", "integer"), query_param("agent_id"), query_param("queue")], errors=(400,))},
+    "/api/interactions/{call_id}": {"get": operation(
+        "One interaction record", roles="supervisor, admin, the call's agent",
+        params=[path_param("call_id")], errors=(404,))},
+}
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", "100")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
+        raise web.HTTPBadRequest(reason="limit must be an integer from 1 to 1000")
+    return int(raw)
+
+
+# -- queues and calls ------------------------------------------------------------------------------------
+def _queue_view(request: web.Request, name: str) -> dict[str, Any]:
+    query = request.app[QUERY]
+    now = query.now()
+    calls = [c for c in query.calls() if c.queue == name]
+    waiting = [c for c in calls if c.state in (WorkState.WAITING, WorkState.RINGING)]
+    queue = query.queue_rule(name)
+    agents = [a for a in query.agents() if qualified(a, queue)]
+    return {
+        "queue": name,
+        "calls_waiting": len(waiting),
+        "calls_ringing": sum(c.state is WorkState.RINGING for c in calls),
+        "calls_connected": sum(c.state is WorkState.CONNECTED for c in calls),
+        "longest_wait_seconds": round(max(((now - c.arrived_at).total_seconds() for c in waiting), default=0), 3),
+        # Agents holding the queue's skills, by state (an agent may count in several queues).
+        "agents": {state.value: sum(a.state is state for a in agents) for state in AgentState},
+    }
+
+
+@routes.get("/api/queues")
+async def list_queues(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    names = sorted(request.app[QUERY].rules.queues)
+    return web.json_response({"queues": [_queue_view(request, q) for q in names]})
+
+
+@routes.get("/api/queues/{queue}")
+async def get_queue(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    name = request.match_info["queue"]
+    if name not in request.app[QUERY].rules.queues:
+        raise web.HTTPNotFound(reason=f"no queue {name!r}")
+    return web.json_response(_queue_view(request, name))
+
+
+@routes.get("/api/calls")
+async def list_calls(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    query = request.app[QUERY]
+    now = query.now()
+    return web.json_response({"calls": [call_view(c, now) for c in query.calls()]})
+
+
+@routes.get("/api/calls/{call_id}")
+async def get_call(request: web.Request) -> web.Response:
+    user = principal(request)
+    query = request.app[QUERY]
+    call = query.call(request.match_info["call_id"])
+    if user.role == "agent" and call.agent_id != user.agent_id:
+        raise web.HTTPForbidden(reason="agents see only their own calls")
+    return web.json_response(call_view(call, query.now()))
+
+
+@routes.get("/api/interactions")
+async def list_interactions(request: web.Request) -> web.Response:
+    records = await request.app[HISTORY].list(principal(request), limit=_limit(request),
+                                              agent_id=request.query.get("agent_id"),
+                                              queue=request.query.get("queue"))
+    return web.json_response({"interactions": [interaction_view(r) for r in records]})
+
+
+@routes.get("/api/interactions/{call_id}")
+async def get_interaction(request: web.Request) -> web.Response:
+    record = await request.app[HISTORY].get(principal(request), request.match_info["call_id"])
+    return web.json_response(interaction_view(record))
+
+
+# -- routing rules ---------------------------------------------------------------------------------------
+@routes.get("/api/routing")
+async def get_routing(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    return web.json_response(request.app[ROUTING].current.model_dump(mode="json"))
+
+
+@routes.post("/api/routing/reload")
+async def reload_routing(request: web.Request) -> web.Response:
+    """Read the rules file again. Invalid rules are refused (422) and the running rules stay."""
+    require_role(request, "admin")
+    try:
+        rules = request.app[ROUTING].reload()
+    except RulesError as exc:  # one line: the problems of every queue and route, each after a "; "
+        return json_error(422, str(exc).replace("\n", "; "))
+    return web.json_response(rules.model_dump(mode="json"))

@@ -1,0 +1,132 @@
+"""Supervisor dashboard: live statistics over a websocket, the same as JSON, and interval reports (JSON, CSV).
+
+Supervisors see only the queues and teams of their scope; agents see none of it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from cti.services import Scope, dashboard_topic, scope_of
+from cti.stats import agent_csv, queue_csv
+from cti.web._auth import require_role
+from cti.web._keys import HUB, REPORTS, SETTINGS, STATS
+from cti.web._openapi import operation, query_param
+from cti.web._sockets import RawJson
+
+__all__ = ["openapi_paths", "routes", "schemas"]
+
+routes = web.RouteTableDef()
+STAFF = ("supervisor", "admin")
+MAX_REPORT_DAYS = 62
+
+schemas: tuple[type[BaseModel], ...] = ()
+_REPORT_PARAMS = [query_param("from"), query_param("to"), query_param("interval", "integer"), query_param("tz"),
+                  query_param("format"), query_param("queue")]
+openapi_paths: dict[str, dict[str, Any]] = {
+    "/ws/dashboard": {"get": operation(
+        "Websocket of the supervisor dashboard: a snapshot (today, last 15 and 60 minutes; per queue and "
+        "agent; the agent grid; the day's series), then numbered frames: 'live' at once on every change of an "
+        "agent or of a queue's live picture, 'stats' (every figure) every 0.8 s, 'series' once a minute "
+        "(docs/metrics.md, 'The dashboard feed')",
+        roles="supervisor (own scope), admin", params=[query_param("since", "integer"), query_param("token")],
+        ok=101)},
+    "/api/stats": {"get": operation("The live statistics the dashboard shows, as JSON",
+                                    roles="supervisor (own scope), admin")},
+    "/api/reports/queues": {"get": operation(
+        "Interval statistics per queue over local days from..to (15, 30 or 60 minute intervals); "
+        "format=csv for a download", roles="supervisor (own scope), admin", params=_REPORT_PARAMS, errors=(400,))},
+    "/api/reports/agents": {"get": operation(
+        "Interval statistics per agent, as the queue report", roles="supervisor (own scope), admin",
+        params=_REPORT_PARAMS, errors=(400,))},
+}
+
+
+def _scope(request: web.Request) -> Scope:
+    user = require_role(request, *STAFF)
+    return Scope() if user.role == "admin" else scope_of(user.scope)
+
+
+@routes.get("/ws/dashboard")
+async def dashboard_socket(request: web.Request) -> web.StreamResponse:
+    scope = _scope(request)
+    feed = request.app[STATS]
+    feed.scopes[scope.key] = scope
+
+    async def snapshot() -> RawJson:
+        # The topic's current state, serialised once for every dashboard connecting until the next change.
+        return RawJson(feed.view_json(scope))
+
+    return await request.app[HUB].serve(request, dashboard_topic(scope), snapshot)
+
+
+@routes.get("/api/stats")
+async def stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATS].view(_scope(request)), dumps=_dumps)
+
+
+async def _report(request: web.Request) -> tuple[Any, str]:
+    scope = _scope(request)
+    reports = request.app[REPORTS]
+    query = request.query
+    try:
+        tz = ZoneInfo(query.get("tz", request.app[SETTINGS].timezone))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise web.HTTPBadRequest(reason=f"unknown time zone {query.get('tz')!r}") from exc
+    today = reports.today(tz)
+    try:
+        first = date.fromisoformat(query.get("from", today.isoformat()))
+        last = date.fromisoformat(query.get("to", first.isoformat()))
+    except ValueError as exc:
+        raise web.HTTPBadRequest(reason="from and to are dates: YYYY-MM-DD") from exc
+    interval = query.get("interval", "30")
+    if interval not in ("15", "30", "60"):
+        raise web.HTTPBadRequest(reason="interval is 15, 30 or 60 minutes")
+    if not first <= last or (last - first).days >= MAX_REPORT_DAYS:
+        raise web.HTTPBadRequest(reason=f"from must not be after to, and the range at most {MAX_REPORT_DAYS} days")
+    report = await reports.intervals(scope, first, last, tz=tz, minutes=int(interval), queue=query.get("queue"),
+                                     include_empty=query.get("empty", "no") == "yes")
+    return report, query.get("format", "json")
+
+
+@routes.get("/api/reports/queues")
+async def queue_report(request: web.Request) -> web.Response:
+    report, fmt = await _report(request)
+    if fmt == "csv":
+        return _csv(queue_csv(report.queues), "queues.csv")
+    return web.json_response({"rows": [_flat(r) for r in report.queues]}, dumps=_dumps)
+
+
+@routes.get("/api/reports/agents")
+async def agent_report(request: web.Request) -> web.Response:
+    report, fmt = await _report(request)  # only the agents of the supervisor's scope
+    if fmt == "csv":
+        return _csv(agent_csv(report.agents), "agents.csv")
+    return web.json_response({"rows": [_flat(r) for r in report.agents]}, dumps=_dumps)
+
+
+def _flat(row: Any) -> dict[str, Any]:
+    """A report row as one flat object: its keys, then its counters and figures (as the CSV's columns)."""
+    out: dict[str, Any] = {}
+    for name, value in asdict(row).items():
+        if isinstance(value, dict):
+            out.update(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _csv(text: str, name: str) -> web.Response:
+    return web.Response(text=text, content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=lambda o: o.isoformat() if isinstance(o, datetime | date) else str(o))

@@ -1,0 +1,178 @@
+"""The agent desktop's server side: its websocket (screen pops, call and agent changes), transfer, wrap-up, and
+the customer record an agent fills in for an unknown caller."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from cti.scripting import AnswerError
+from cti.services import FollowUp as FollowUpRecord
+from cti.services import WrapUp as WrapUpRecord
+from cti.services import customer_frame
+from cti.web._auth import principal, require_agent_access
+from cti.web._bodies import read_json
+from cti.web._keys import CUSTOMERS, HUB, QUERY, SCREENPOP, TRANSFERS, WRAP_UP
+from cti.web._openapi import operation, path_param, query_param
+from cti.web._sockets import FrameError
+
+__all__ = ["CustomerCreate", "Transfer", "WrapUp", "openapi_paths", "routes", "schemas"]
+
+routes = web.RouteTableDef()
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CrossSellOutcome(_Body):
+    offered: list[str] = Field(default_factory=list, max_length=20)
+    accepted: list[str] = Field(default_factory=list, max_length=20)
+
+
+class FollowUp(_Body):
+    due: date
+    task: str = Field(min_length=1, max_length=500)
+
+
+class WrapUp(_Body):
+    disposition: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
+    notes: str = Field(default="", max_length=4000)
+    script_answers: dict[str, Any] = Field(default_factory=dict)
+    crosssell: CrossSellOutcome = Field(default_factory=CrossSellOutcome)
+    follow_up: FollowUp | None = None
+    ready: bool = Field(default=True, description="end after-call work and take the next call")
+
+
+class Transfer(_Body):
+    queue: str | None = Field(default=None, min_length=1, max_length=64, description="transfer to this queue")
+    agent_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="or straight to this agent, who must be ready")
+    note: str = Field(default="", max_length=1000, description="shown to the next agent with the screen pop")
+
+
+class CustomerCreate(_Body):
+    call_id: str | None = Field(default=None, description="the live call this caller is on: links them")
+    name: str = Field(default="", max_length=128)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    language: Literal["id", "en"] = "id"
+
+
+schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, CustomerCreate, CrossSellOutcome, FollowUp)
+openapi_paths: dict[str, dict[str, Any]] = {
+    "/ws/desktop": {"get": operation(
+        "Websocket of an agent's desktop: snapshot, then numbered 'offer' (screen pop), 'call' and 'agent' "
+        "frames; '?since=' replays what a reconnecting desktop missed; send {type: 'script', call_id, answers} "
+        "for the script's next steps. Token in the Authorization header or '?token='.",
+        roles="agent (own desktop), supervisor and admin with ?agent_id=",
+        params=[query_param("agent_id"), query_param("since", "integer"), query_param("token")],
+        ok=101, errors=(400, 404))},
+    "/api/interactions/{call_id}/wrapup": {"post": operation(
+        "Save the agent's wrap-up (disposition, notes, script answers, cross-sell outcome, follow-up) on the "
+        "interaction and in the customer's contact history; optionally end after-call work",
+        roles="the call's agent, supervisor, admin", body="WrapUp", params=[path_param("call_id")],
+        errors=(404, 409))},
+    "/api/calls/{call_id}/transfer": {"post": operation(
+        "Blind transfer of a connected call by its agent: to a queue, or to a ready agent (exactly one). The "
+        "agent's leg hangs up and they go to wrap-up; the caller holds until the next agent answers, whose "
+        "desktop gets the screen pop with who transferred it and the note",
+        roles="the call's agent; supervisor and admin on the agent's behalf", body="Transfer",
+        params=[path_param("call_id")], errors=(404, 409, 422))},
+    "/api/dispositions": {"get": operation("Disposition codes the wrap-up accepts", roles="any authenticated user")},
+    "/api/customers": {"post": operation(
+        "Create a customer record (an unknown caller), linked to the live call if named",
+        roles="agent, supervisor, admin", body="CustomerCreate", ok=201, errors=(404, 409))},
+    "/api/customers/{customer_id}": {"get": operation(
+        "A customer's record as the screen pop shows it", roles="agent, supervisor, admin",
+        params=[path_param("customer_id")], errors=(404,))},
+}
+
+
+def _agent_for_socket(request: web.Request) -> str:
+    user = principal(request)
+    agent_id = request.query.get("agent_id") or user.agent_id
+    if not agent_id:
+        raise web.HTTPBadRequest(reason="name the desktop's agent with ?agent_id=")
+    require_agent_access(request, agent_id)
+    request.app[QUERY].agent(agent_id)  # unknown agent -> 404
+    return agent_id
+
+
+@routes.get("/ws/desktop")
+async def desktop_socket(request: web.Request) -> web.StreamResponse:
+    agent_id = _agent_for_socket(request)
+    screenpop = request.app[SCREENPOP]
+
+    async def snapshot() -> dict[str, Any]:
+        return screenpop.snapshot(agent_id)
+
+    async def on_frame(frame: dict[str, Any]) -> dict[str, Any] | None:
+        if frame["type"] == "script":
+            answers = frame.get("answers")
+            if not isinstance(frame.get("call_id"), str) or not isinstance(answers, dict):
+                raise FrameError("a script frame needs a 'call_id' string and an 'answers' object")
+            try:
+                progress = screenpop.script_progress(agent_id, frame["call_id"], answers)
+            except KeyError as exc:
+                raise FrameError(f"no script for call {frame['call_id']!r} on this desktop") from exc
+            except AnswerError as exc:
+                raise FrameError(str(exc)) from exc
+            return {"type": "script", "data": progress}
+        raise FrameError(f"unknown frame type {frame['type']!r}")
+
+    return await request.app[HUB].serve(request, f"agent:{agent_id}", snapshot, on_frame)
+
+
+@routes.post("/api/calls/{call_id}/transfer")
+async def transfer(request: web.Request) -> web.Response:
+    user = principal(request)
+    transfers = request.app[TRANSFERS]
+    call_id = request.match_info["call_id"]
+    transfers.transferable(user, call_id)  # unknown or someone else's -> 404 before the body is read
+    body = Transfer.model_validate(await read_json(request))
+    moved = transfers.transfer(user, call_id, queue=body.queue, to_agent=body.agent_id, note=body.note)
+    return web.json_response({"call_id": moved.call_id, "state": moved.state.value, "queue": moved.queue,
+                              "agent_id": moved.agent_id})
+
+
+@routes.get("/api/dispositions")
+async def dispositions(request: web.Request) -> web.Response:
+    principal(request)
+    return web.json_response({"dispositions": list(request.app[WRAP_UP].dispositions)})
+
+
+@routes.post("/api/interactions/{call_id}/wrapup")
+async def wrap_up(request: web.Request) -> web.Response:
+    user = principal(request)
+    call_id = request.match_info["call_id"]
+    service = request.app[WRAP_UP]
+    await service.visible(user, call_id)  # someone else's or unknown -> 404 before the body is read
+    body = WrapUp.model_validate(await read_json(request))
+    saved = await service.wrap_up(user, call_id, WrapUpRecord(
+        disposition=body.disposition, notes=body.notes, script_answers=body.script_answers,
+        crosssell_offered=tuple(body.crosssell.offered), crosssell_accepted=tuple(body.crosssell.accepted),
+        follow_up=None if body.follow_up is None else FollowUpRecord(body.follow_up.due, body.follow_up.task),
+        ready=body.ready))
+    return web.json_response({"call_id": call_id, "disposition": saved.disposition,
+                              "wrapped_up_at": saved.wrapped_up_at.isoformat() if saved.wrapped_up_at else None})
+
+
+@routes.post("/api/customers")
+async def create_customer(request: web.Request) -> web.Response:
+    user = principal(request)
+    body = CustomerCreate.model_validate(await read_json(request))
+    customer = await request.app[CUSTOMERS].create(user, call_id=body.call_id, name=body.name, phone=body.phone,
+                                                   email=body.email, language=body.language)
+    return web.json_response({"customer_id": customer.customer_id, "name": customer.name,
+                              "phones": list(customer.phones)}, status=201)
+
+
+@routes.get("/api/customers/{customer_id}")
+async def get_customer(request: web.Request) -> web.Response:
+    principal(request)
+    view = await request.app[CUSTOMERS].view(request.match_info["customer_id"])
+    return web.json_response(customer_frame(view))

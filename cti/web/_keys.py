@@ -1,0 +1,80 @@
+"""Typed application state (aiohttp ``AppKey``): the services the HTTP handlers call, set by the composition
+root before the server takes requests. The web layer reaches the rest of cti only through these."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from aiohttp import web
+
+from cti.services import (
+    Accounts,
+    AgentService,
+    CenterView,
+    CustomerService,
+    InteractionHistory,
+    ReportService,
+    RoutingRules,
+    ScreenPop,
+    ScriptLibrary,
+    StatsFeed,
+    SupervisionService,
+    TransferService,
+    WfmService,
+    WrapUpService,
+)
+from cti.settings import Settings
+from cti.web._sockets import Hub
+
+__all__ = [
+    "ACCOUNTS",
+    "AGENTS",
+    "CUSTOMERS",
+    "HISTORY",
+    "HUB",
+    "QUERY",
+    "REPORTS",
+    "ROUTING",
+    "SCREENPOP",
+    "SCRIPTS",
+    "SETTINGS",
+    "STATS",
+    "STATUS",
+    "SUPERVISION",
+    "TRANSFERS",
+    "WFM",
+    "WRAP_UP",
+    "Status",
+]
+
+
+class Status(Protocol):
+    """How cti is doing, for ``/healthz`` and ``/metrics`` (the composition root gathers it from the components)."""
+
+    async def health(self) -> dict[str, bool]:
+        """Each component (asterisk, redis, database): up or not."""
+
+    def metrics(self) -> str:
+        """The Prometheus text exposition of counters and gauges."""
+
+
+SETTINGS = web.AppKey("settings", Settings)
+HUB = web.AppKey("hub", Hub)
+"""The websocket fan-out every page's live view goes through."""
+STATUS = web.AppKey("status", Status)
+QUERY = web.AppKey("query", CenterView)
+"""The live contact center, read-only."""
+ACCOUNTS = web.AppKey("accounts", Accounts)
+AGENTS = web.AppKey("agents", AgentService)
+ROUTING = web.AppKey("routing", RoutingRules)
+HISTORY = web.AppKey("history", InteractionHistory)
+TRANSFERS = web.AppKey("transfers", TransferService)
+WRAP_UP = web.AppKey("wrap_up", WrapUpService)
+CUSTOMERS = web.AppKey("customers", CustomerService)
+SCREENPOP = web.AppKey("screenpop", ScreenPop)
+STATS = web.AppKey("stats", StatsFeed)
+"""Live statistics for the dashboard."""
+REPORTS = web.AppKey("reports", ReportService)
+SUPERVISION = web.AppKey("supervision", SupervisionService)
+SCRIPTS = web.AppKey("scripts", ScriptLibrary)
+WFM = web.AppKey("wfm", WfmService)

@@ -1,0 +1,60 @@
+"""Supervisor actions on live calls: listen, whisper (only the agent hears) and barge, from their own phone."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from cti.services import MonitorInfo
+from cti.web._auth import require_role
+from cti.web._bodies import read_json
+from cti.web._keys import SUPERVISION
+from cti.web._openapi import operation, path_param
+
+__all__ = ["MonitorStart", "openapi_paths", "routes", "schemas"]
+
+routes = web.RouteTableDef()
+STAFF = ("supervisor", "admin")
+
+
+class MonitorStart(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    mode: Literal["listen", "whisper", "barge"]
+    extension: str = Field(pattern=r"^[0-9]{2,16}$", description="the supervisor's own phone (PJSIP endpoint)")
+
+
+schemas: tuple[type[BaseModel], ...] = (MonitorStart,)
+openapi_paths: dict[str, dict[str, Any]] = {
+    "/api/calls/{call_id}/monitor": {"post": operation(
+        "Listen to, whisper to (only the agent hears) or barge into a connected call from the supervisor's "
+        "phone, which is rung first", roles="supervisor (own queues), admin", body="MonitorStart", ok=201,
+        params=[path_param("call_id")], errors=(404, 409))},
+    "/api/monitors/{monitor_id}": {"delete": operation(
+        "Stop a monitor (hangs up the supervisor's leg)", roles="supervisor, admin",
+        params=[path_param("monitor_id")], errors=(404,))},
+}
+
+
+def monitor_view(monitor: MonitorInfo) -> dict[str, Any]:
+    return {"monitor_id": monitor.monitor_id, "call_id": monitor.call_id, "mode": str(monitor.mode),
+            "extension": monitor.extension, "supervisor": monitor.supervisor, "answered": monitor.answered}
+
+
+@routes.post("/api/calls/{call_id}/monitor")
+async def start_monitor(request: web.Request) -> web.Response:
+    user = require_role(request, *STAFF)
+    body = MonitorStart.model_validate(await read_json(request))
+    monitor = await request.app[SUPERVISION].start_monitor(user, request.match_info["call_id"], body.mode,
+                                                           body.extension)
+    return web.json_response(monitor_view(monitor), status=201)
+
+
+@routes.delete("/api/monitors/{monitor_id}")
+async def stop_monitor(request: web.Request) -> web.Response:
+    require_role(request, *STAFF)
+    monitor_id = request.match_info["monitor_id"]
+    await request.app[SUPERVISION].stop_monitor(monitor_id)
+    return web.json_response({"stopped": monitor_id})

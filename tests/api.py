@@ -1,0 +1,81 @@
+"""A partial cti web app over a real database, for the integration tests of single features: the real
+middlewares, the real services and repositories, a core with no telephony behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from cti.acd import ContactCenter
+from cti.persistence import (
+    AgentRepository,
+    CustomerRepository,
+    Database,
+    InteractionRepository,
+    ScriptRepository,
+    UserRepository,
+    WfmRepository,
+)
+from cti.services import (
+    Accounts,
+    CommandBus,
+    CustomerService,
+    Distributor,
+    InteractionHistory,
+    ScriptLibrary,
+    TransferService,
+    WfmService,
+    WrapUpService,
+)
+from cti.types import Clock, utc_now
+from cti.web import (
+    ACCOUNTS,
+    CUSTOMERS,
+    HISTORY,
+    QUERY,
+    SCRIPTS,
+    TRANSFERS,
+    WFM,
+    WRAP_UP,
+    ApiModule,
+    TokenCache,
+    error_middleware,
+    make_auth_middleware,
+    mount,
+)
+
+__all__ = ["PopsSeen", "api_app"]
+
+
+@dataclass
+class PopsSeen:
+    """Stands in for the screen pop's cache: remembers which customers it was told changed."""
+
+    changed: list[str] = field(default_factory=list)
+
+    def customer_changed(self, customer_id: str) -> None:
+        self.changed.append(customer_id)
+
+
+def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter | None = None,
+            clock: Clock = utc_now, pops: PopsSeen | None = None,
+            dispositions: Sequence[str] = ("resolved",)) -> tuple[web.Application, Distributor]:
+    """The app serving ``features`` (cti.web's feature modules), and the distributor behind it."""
+    users, agents = UserRepository(db), AgentRepository(db)
+    interactions, customers = InteractionRepository(db), CustomerRepository(db)
+    accounts = Accounts(users, agents)
+    distributor = Distributor(core or ContactCenter(), clock, CommandBus({}))
+    seen = pops if pops is not None else PopsSeen()
+    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(accounts))])
+    app[ACCOUNTS] = accounts
+    app[QUERY] = distributor.query
+    app[SCRIPTS] = ScriptLibrary(ScriptRepository(db))
+    app[WFM] = WfmService(distributor.query, interactions, agents, WfmRepository(db))
+    app[HISTORY] = InteractionHistory(interactions)
+    app[TRANSFERS] = TransferService(distributor)
+    app[WRAP_UP] = WrapUpService(distributor, interactions, customers, seen, dispositions)
+    app[CUSTOMERS] = CustomerService(distributor, customers, seen)
+    mount(app, tuple(features))
+    return app, distributor
