@@ -6,7 +6,7 @@ Run from the repository root inside the venv::
     python bench/asr.py --quick         # 2 takes per phrase
 
 Each utterance is streamed to a session of its menu's grammar in 20 ms chunks, as RTP would deliver it, while an
-:class:`~cti.ivr.audio.EnergyVad` (the IVR's end-of-speech detector, 300 ms of silence) watches the same audio;
+:class:`~cti.speech._audio.EnergyVad` (the IVR's end-of-speech detector, 300 ms of silence) watches the same audio;
 ``finish()`` is called when it reports the end of speech (or at the end of the clip). Latency is simulated real
 time: chunk *i* arrives at (i + 1) x 20 ms, is processed when it has arrived and the previous one is done (measured
 CPU time), and the decision is ready when ``finish()`` returns; latency = decision time - the true end of speech
@@ -41,8 +41,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import asr_corpus  # noqa: E402
-from cti.ivr.asr import MENUS, Grammar, PocketSphinxOptions, PocketSphinxRecognizer, Recognizer  # noqa: E402
-from cti.ivr.audio import EnergyVad, SpeechEnd  # noqa: E402
+from cti.speech import EnergyVad, SpeechEnd  # noqa: E402
+from cti.speech.asr import MENUS, Grammar, PocketSphinxOptions, PocketSphinxRecognizer, Recognizer  # noqa: E402
 
 CHUNK_MS = 20
 CURVE = (0.3, 0.4, 0.5, 0.6, 0.7)

@@ -1,17 +1,17 @@
-"""Estimate the telephone channel map that adapts PocketSphinx's wideband model (cti/ivr/asr/telephone_channel.json).
+"""Estimate the telephone channel map that adapts PocketSphinx's wideband model (cti/speech/asr/telephone_channel.json).
 
 Run from the repository root inside the venv::
 
-    python bench/asr_channel.py                 # writes cti/ivr/asr/telephone_channel.json
+    python bench/asr_channel.py                 # writes cti/speech/asr/telephone_channel.json
     python bench/asr_channel.py --out /tmp/map.json --seed 7
 
 Stereo data: general sentences (none of them a menu phrase) said by espeak-ng voices in both languages, each rendered
 twice from the same waveform: wideband at 16 kHz (optionally over a noise floor, ``--wide-floor-db``), and through the
 telephone path the recognizer hears: 8 kHz, band-passed 300-3400 Hz, line noise (white or pink, band-limited) at an SNR
 drawn from ``--snrs`` (``clean`` for none), then the recognizer's own
-:class:`~cti.ivr.asr.pocketsphinx_engine.LineConditioner` (noise suppressor, resampling to 16 kHz, dither). The two are
-aligned by cross-correlation and :func:`cti.ivr.asr.channel.estimate` fits the map. Deterministic for a seed. Prints a
-JSON summary (per stream: the map's diagonal).
+:class:`~cti.speech.asr._pocketsphinx.LineConditioner` (noise suppressor, resampling to 16 kHz, dither). The two
+are aligned by cross-correlation and :func:`cti.speech.asr._channel.estimate` fits the map. Deterministic for a seed.
+Prints a JSON summary (per stream: the map's diagonal).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.asr_corpus import VARIANTS, VOICES, bandpass, speech_power  # noqa: E402
-from cti.ivr.asr import channel  # noqa: E402
-from cti.ivr.asr.pocketsphinx_engine import LineConditioner, PocketSphinxOptions  # noqa: E402
+from cti.speech.asr import _channel as channel  # noqa: E402
+from cti.speech.asr._pocketsphinx import LineConditioner, PocketSphinxOptions  # noqa: E402
 
 SENTENCES = {
     "en": ("the quick brown fox jumps over the lazy dog", "please call me back tomorrow morning",

@@ -5,7 +5,7 @@ Run from the repository root inside the venv::
     python bench/asr_corpus.py                     # default: seed 1, 7 takes per phrase, into /var/cache/cti/asr-corpus
     python bench/asr_corpus.py --takes 2 --out /tmp/asr-corpus
 
-Every phrase of :mod:`cti.ivr.asr.phrases` (main menu, yes/no, language choice) is said ``--takes`` times per
+Every phrase of :mod:`cti.speech.asr._phrases` (main menu, yes/no, language choice) is said ``--takes`` times per
 language, each take with a voice and variant (espeak-ng ``voice+variant``), speed (130-200 words per minute) and pitch
 (25-75) drawn from a seeded RNG. sox converts to 8 kHz mono, band-passes 300-3400 Hz (the telephone band) and pads
 0.5 s before and 0.8 s after; white noise, band-passed the same way, is mixed at 20 dB and 10 dB SNR against the
@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from cti.ivr.asr.phrases import MENUS  # noqa: E402
+from cti.speech.asr import MENUS  # noqa: E402
 
 DEFAULT_OUT = Path("/var/cache/cti/asr-corpus")
 SNRS = (20, 10)

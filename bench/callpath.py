@@ -60,6 +60,7 @@ if str(REPO) not in sys.path:  # `python bench/callpath.py` puts bench/, not the
     sys.path.insert(0, str(REPO))
 
 from aiohttp import ClientSession, WSMsgType, encode_basic_auth, web  # noqa: E402
+from cti.controller import CallController  # noqa: E402
 
 from bench._harness import (  # noqa: E402
     acquire_root,
@@ -73,11 +74,10 @@ from bench._harness import (  # noqa: E402
     summary_ms,
 )
 from cti.asterisk import AsteriskRoot  # noqa: E402
-from cti.asterisk.provision import CONF_DIRS  # noqa: E402
-from cti.controller import CallController  # noqa: E402
+from cti.asterisk._provision import CONF_DIRS  # noqa: E402
 from cti.persistence import Database, InteractionRepository  # noqa: E402
 from cti.settings import Settings  # noqa: E402
-from cti.sim.sipp import SCENARIOS, free_udp_port, sipp_binary  # noqa: E402
+from cti.sim import SCENARIOS, free_udp_port, sipp_binary  # noqa: E402
 from cti.web import CONTROLLER, DATABASE  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")

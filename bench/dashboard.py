@@ -81,6 +81,8 @@ if str(REPO) not in sys.path:  # `python bench/dashboard.py` puts bench/, not th
 
 import yaml  # noqa: E402
 from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType, web  # noqa: E402
+from cti.controller import CallController  # noqa: E402
+from cti.controller.stats_feed import StatsFeed, dashboard_topic, grid_entry, scope_of  # noqa: E402
 
 from bench._harness import (  # noqa: E402
     acquire_root,
@@ -94,10 +96,8 @@ from bench._harness import (  # noqa: E402
 )
 from cti.acd import Agent, AgentChanged, AgentState, Command  # noqa: E402  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
-from cti.controller import CallController  # noqa: E402
-from cti.controller.stats_feed import StatsFeed, dashboard_topic, grid_entry, scope_of  # noqa: E402
 from cti.settings import Settings  # noqa: E402
-from cti.sim.sipp import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
+from cti.sim import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
 from cti.stats import LiveStats  # noqa: E402
 from cti.web import CONTROLLER, HUB, STATS  # noqa: E402
 

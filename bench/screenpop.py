@@ -76,6 +76,10 @@ if str(REPO) not in sys.path:  # `python bench/screenpop.py` puts bench/, not th
     sys.path.insert(0, str(REPO))
 
 from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType, web  # noqa: E402
+from cti.controller import CallController  # noqa: E402
+from cti.screenpop import crosssell  # noqa: E402
+from cti.screenpop import service as screenpop_service  # noqa: E402
+from cti.screenpop.service import ScreenPop  # noqa: E402
 
 from bench._harness import (  # noqa: E402
     acquire_root,
@@ -90,15 +94,16 @@ from bench._harness import (  # noqa: E402
 )
 from cti.acd import Command, Offer, WorkItem  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
-from cti.controller import CallController  # noqa: E402
 from cti.crm import normalize_phone  # noqa: E402
 from cti.persistence import CustomerRepository, InteractionRepository  # noqa: E402
-from cti.screenpop import crosssell  # noqa: E402
-from cti.screenpop import service as screenpop_service  # noqa: E402
-from cti.screenpop.service import ScreenPop  # noqa: E402
 from cti.settings import Settings  # noqa: E402
-from cti.sim.crm_seed import generate  # noqa: E402
-from cti.sim.sipp import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
+from cti.sim import (  # noqa: E402
+    SCENARIOS,
+    SippAgent,
+    free_udp_port,
+    generate,
+    sipp_binary,
+)
 from cti.web import CONTROLLER, DATABASE, HUB, SCREENPOP  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")

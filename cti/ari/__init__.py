@@ -4,9 +4,9 @@
 event to an ``OrderedDispatcher`` lane so that events about one channel are handled in order.
 """
 
-from cti.ari.client import AriClient
-from cti.ari.dispatch import OrderedDispatcher
-from cti.ari.errors import (
+from cti.ari._client import AriClient
+from cti.ari._dispatch import OrderedDispatcher
+from cti.ari._errors import (
     AriBadRequest,
     AriConflict,
     AriConnectionError,
@@ -16,7 +16,7 @@ from cti.ari.errors import (
     AriProtocolError,
     AriUnprocessable,
 )
-from cti.ari.events import (
+from cti.ari._events import (
     BridgeDestroyed,
     ChannelDestroyed,
     ChannelDtmfReceived,
@@ -33,8 +33,8 @@ from cti.ari.events import (
     UnknownEvent,
     parse_event,
 )
-from cti.ari.events_stream import EventHandler, EventStream
-from cti.ari.models import Bridge, Channel, Playback
+from cti.ari._events_stream import EventHandler, EventStream
+from cti.ari._models import Bridge, Channel, Playback
 
 __all__ = [
     "AriBadRequest",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cti.ari.errors import AriProtocolError
+from cti.ari._errors import AriProtocolError
 
 __all__ = ["as_mapping", "opt_bool", "opt_int", "opt_mapping", "opt_str", "req_str", "str_tuple"]
 

@@ -1,6 +1,6 @@
 """Provisioning of the Asterisk 22 root that cti drives: build, configure, start, stop."""
 
-from cti.asterisk.provision import (
+from cti.asterisk._provision import (
     AsteriskError,
     AsteriskRoot,
     debian_mirror,

@@ -44,7 +44,7 @@ def _seed(args: argparse.Namespace, url: str) -> int:
     from datetime import UTC, datetime
 
     from cti.persistence import CustomerRepository, Database, StorageError
-    from cti.sim.crm_seed import generate
+    from cti.sim import generate
 
     try:
         dataset = generate(now=datetime.now(UTC), customers=args.customers, seed=args.seed)

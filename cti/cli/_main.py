@@ -93,7 +93,7 @@ def _asterisk(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from cti.sim.demo import run_demo
+    from cti.sim import run_demo
 
     return run_demo(minutes=args.minutes, agents=args.agents, rate=args.rate)
 

@@ -9,22 +9,11 @@ customers CSV's parsing and merging (:mod:`.importer`) and the errors. The store
     customer = await customers.customer_by_phone("0812-1000-0001")
     view = await customers.customer_view(customer.customer_id) if customer else None
 
-Demo and test data: :mod:`cti.sim.crm_seed`; docs/crm.md.
+Demo and test data: :mod:`cti.sim._crm_seed`; docs/crm.md.
 """
 
-from ._validate import (
-    CUSTOMER_ID,
-    clean_customer,
-    clean_email,
-    contact_problems,
-    customer_id_problems,
-    fields_for_caller,
-    normalize_phone,
-    phone_kind,
-    phone_variants,
-)
-from .errors import CrmInputError, CsvFormatError, Problem
-from .importer import (
+from ._errors import CrmInputError, CsvFormatError
+from ._importer import (
     COLUMNS,
     CsvCustomer,
     ImportPlan,
@@ -36,7 +25,7 @@ from .importer import (
     parse_customers_csv,
     plan_import,
 )
-from .records import (
+from ._records import (
     CASE_PRIORITIES,
     CASE_STATUSES,
     CHANNELS,
@@ -65,6 +54,17 @@ from .records import (
     ProductRecord,
     PromotionRecord,
     SeedCustomer,
+)
+from ._validate import (
+    CUSTOMER_ID,
+    clean_customer,
+    clean_email,
+    contact_problems,
+    customer_id_problems,
+    fields_for_caller,
+    normalize_phone,
+    phone_kind,
+    phone_variants,
 )
 
 __all__ = [
@@ -101,7 +101,6 @@ __all__ = [
     "OrderItem",
     "OrderRecord",
     "OwnedProduct",
-    "Problem",
     "ProductRecord",
     "PromotionRecord",
     "Rejection",

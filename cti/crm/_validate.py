@@ -11,8 +11,8 @@ from typing import Final
 from cti.geography import locate, normalize_e164
 from cti.types import LANGUAGES
 
-from .errors import Problem
-from .records import CHANNELS, VALUE_TIERS, CustomerFields, NewContact
+from ._errors import Problem
+from ._records import CHANNELS, VALUE_TIERS, CustomerFields, NewContact
 
 __all__ = [
     "CONTACT_LENGTHS",

@@ -1,7 +1,7 @@
 """Bulk writes of customers: the CSV import's writer, and the loader of a whole dataset (the demo's seed).
 
 Each runs in one transaction. The import's matching, merging and precedence rules are the domain's
-(:mod:`cti.crm.importer`); what is here is how the merged customers meet the rows already stored.
+(:mod:`cti.crm._importer`); what is here is how the merged customers meet the rows already stored.
 """
 
 from __future__ import annotations

@@ -332,7 +332,7 @@ class CustomerRepository:
     # -- bulk ------------------------------------------------------------------------------------
 
     async def import_customers(self, text: str, *, dry_run: bool = False) -> ImportReport:
-        """Import a customers CSV (:mod:`cti.crm.importer`, docs/crm.md): each customer of the file is matched
+        """Import a customers CSV (:mod:`cti.crm._importer`, docs/crm.md): each customer of the file is matched
         against the database and created, updated or left, in one transaction. Idempotent. With ``dry_run`` the
         same work is done and the same report returned, then rolled back. Raises :class:`cti.crm.CsvFormatError`
         for a file that is not a customers CSV, and :class:`StorageError`."""

@@ -5,7 +5,7 @@ Pure: definitions (:mod:`.definition`), selection (:mod:`.selection`), the sandb
 :class:`cti.persistence.ScriptRepository`.
 """
 
-from cti.scripting.definition import (
+from cti.scripting._definition import (
     DEFAULT_SCRIPTS,
     END,
     Script,
@@ -14,11 +14,11 @@ from cti.scripting.definition import (
     parse_script,
     parse_scripts,
 )
-from cti.scripting.errors import AnswerError, NoScript, Problem, RenderError, ScriptError, TemplateRefused
-from cti.scripting.runner import Answer, Progress, RenderedStep, advance, render_path, render_step, validate_answer
-from cti.scripting.selection import BillingState, Factors, When, billing_state, select_script
-from cti.scripting.template import render
-from cti.scripting.versions import ScriptSummary, ScriptVersion
+from cti.scripting._errors import AnswerError, NoScript, Problem, RenderError, ScriptError, TemplateRefused
+from cti.scripting._runner import Answer, Progress, RenderedStep, advance, render_path, render_step, validate_answer
+from cti.scripting._selection import BillingState, Factors, When, billing_state, select_script
+from cti.scripting._template import render
+from cti.scripting._versions import ScriptSummary, ScriptVersion
 
 __all__ = [
     "DEFAULT_SCRIPTS",

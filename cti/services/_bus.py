@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from cti.acd import Channel, Command
-
-if TYPE_CHECKING:
-    from cti.services._distributor import Distributor
 
 __all__ = ["CommandBus", "Handler", "HandlerKey"]
 
 log = logging.getLogger("cti.services.bus")
 
-Handler: TypeAlias = Callable[[Any, "Distributor"], None]
-"""``handler(command, distributor)``: acts on one command (of the type it was registered for)."""
+Handler: TypeAlias = Callable[[Any, Any], None]
+"""``handler(command, distributor)``: acts on one command (of the type it was registered for), told which
+:class:`~cti.services.Distributor` it came from (typed by each handler: the bus only passes it on)."""
 HandlerKey: TypeAlias = type[Any] | tuple[type[Any], Channel]
 """A command type (every channel), or a command type and a channel (the adapter of that channel)."""
 
@@ -49,7 +47,7 @@ class CommandBus:
                 log.error("no handler for %s on %s: nothing carries it out", kind.__name__, channel.value)
         return found
 
-    def dispatch(self, commands: Iterable[Command], distributor: Distributor) -> None:
+    def dispatch(self, commands: Iterable[Command], distributor: object) -> None:
         for command in commands:
             for handler in self.handlers(command):
                 try:

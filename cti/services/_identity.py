@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from cti.acd import Routing
 from cti.crm import MINOR_PER_MAJOR, InvoiceRecord
-from cti.ivr.flow_events import LookupResult
+from cti.ivr import LookupResult
 from cti.services._ports import Customers
 
 __all__ = ["ROUTED_ATTRIBUTES", "ArrivalLookup", "CallerIdentity", "Identity", "SelfService", "apply_attributes"]

@@ -10,8 +10,7 @@ from cti.errors import Forbidden
 from cti.services._ports import AgentRegistry, Interactions
 from cti.services._query import CenterView
 from cti.services._scope import Scope
-from cti.stats import IntervalReport, interval_report
-from cti.stats.windows import day_start
+from cti.stats import IntervalReport, day_start, interval_report
 from cti.types import Clock
 
 __all__ = ["ReportService"]

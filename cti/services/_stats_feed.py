@@ -39,7 +39,6 @@ from cti.stats import (
     CallEnded,
     CallOffered,
     CallRequeued,
-    Event,
     IvrEntered,
     IvrLeft,
     LiveQueue,
@@ -48,6 +47,7 @@ from cti.stats import (
     QueueStats,
     Sliding,
     Snapshot,
+    StatsEvent,
     Tally,
     Today,
     replay_events,
@@ -237,7 +237,7 @@ class StatsFeed:
                                      agent.reason if agent.state is AgentState.NOT_READY else None))
         self._pending_agents.add(agent.agent_id)
 
-    def _feed(self, event: Event) -> None:
+    def _feed(self, event: StatsEvent) -> None:
         # The aggregator needs time order, and its clock follows the snapshots; a command can carry an older
         # time (a call's arrival is stamped before its caller is looked up). It is clamped, never dropped,
         # and a late arrival keeps its real time for the caller's wait.

@@ -1,1 +1,56 @@
-"""Simulation: SIPp callers and agents for the demo, tests and benchmarks."""
+"""Simulation, for the demo, the tests and the benchmarks (never part of serving calls): SIPp callers and agent
+phones (:class:`SippCaller`, :class:`SippIvrCaller`, :class:`SippAgent`), demo CRM data (:func:`generate`), and
+``cti demo`` itself (:func:`run_demo`).
+"""
+
+from cti.sim._crm_seed import (
+    ENGLISH_SPEAKER,
+    FIXED_CUSTOMERS,
+    HTML_NAME,
+    JAKARTA_GOLD,
+    MAKASSAR_BUSINESS,
+    MEDAN_NO_CONSENT,
+    OPEN_ORDER_NUMBER,
+    SURABAYA_OPEN_ORDER,
+    generate,
+)
+from cti.sim._demo import run_demo
+from cti.sim._sipp import (
+    SCENARIOS,
+    Press,
+    Say,
+    SippAgent,
+    SippCaller,
+    SippError,
+    SippIvrCaller,
+    Step,
+    Wait,
+    free_udp_port,
+    register,
+    sipp_binary,
+)
+
+__all__ = [
+    "ENGLISH_SPEAKER",
+    "FIXED_CUSTOMERS",
+    "HTML_NAME",
+    "JAKARTA_GOLD",
+    "MAKASSAR_BUSINESS",
+    "MEDAN_NO_CONSENT",
+    "OPEN_ORDER_NUMBER",
+    "SCENARIOS",
+    "SURABAYA_OPEN_ORDER",
+    "Press",
+    "Say",
+    "SippAgent",
+    "SippCaller",
+    "SippError",
+    "SippIvrCaller",
+    "Step",
+    "Wait",
+    "free_udp_port",
+    "generate",
+    "register",
+    "run_demo",
+    "sipp_binary",
+]

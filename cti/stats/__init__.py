@@ -3,23 +3,23 @@
 Definitions, formulas and how they compare with Asterisk's app_queue: docs/metrics.md.
 """
 
-from cti.stats.events import (
+from cti.stats._events import (
     AgentStateChanged,
     CallAnswered,
     CallArrived,
     CallEnded,
     CallOffered,
     CallRequeued,
-    Event,
     IvrEntered,
     IvrLeft,
+    StatsEvent,
 )
-from cti.stats.live import LiveStats, OutOfOrder, replay_events
-from cti.stats.metrics import Figures, compute
-from cti.stats.model import (
+from cti.stats._live import LiveStats, OutOfOrder, replay_events
+from cti.stats._metrics import Figures, compute
+from cti.stats._model import (
     AgentCounts,
     AgentStats,
-    IvrCall,
+    IvrVisit,
     LiveCall,
     LiveFigures,
     LivePicture,
@@ -30,7 +30,7 @@ from cti.stats.model import (
     Tally,
     WindowStats,
 )
-from cti.stats.reports import (
+from cti.stats._reports import (
     AGENT_COLUMNS,
     QUEUE_COLUMNS,
     AgentInterval,
@@ -40,7 +40,7 @@ from cti.stats.reports import (
     interval_report,
     queue_csv,
 )
-from cti.stats.windows import Sliding, Today, Window
+from cti.stats._windows import Sliding, Today, Window, day_start, interval_bounds
 
 __all__ = [
     "AGENT_COLUMNS",
@@ -54,12 +54,11 @@ __all__ = [
     "CallEnded",
     "CallOffered",
     "CallRequeued",
-    "Event",
     "Figures",
     "IntervalReport",
-    "IvrCall",
     "IvrEntered",
     "IvrLeft",
+    "IvrVisit",
     "LiveCall",
     "LiveFigures",
     "LivePicture",
@@ -71,12 +70,15 @@ __all__ = [
     "QueueStats",
     "Sliding",
     "Snapshot",
+    "StatsEvent",
     "Tally",
     "Today",
     "Window",
     "WindowStats",
     "agent_csv",
     "compute",
+    "day_start",
+    "interval_bounds",
     "interval_report",
     "queue_csv",
     "replay_events",

@@ -11,7 +11,7 @@ from cti.telephony._actions import VoiceActions, call_bridge_id, hold_bridge_id
 from cti.telephony._admission import Admission, AdmissionControl
 from cti.telephony._ivr import IvrCall, IvrHandoff, IvrRunner, PromptSource, Recognition, Recognizer, SpeechSession
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
-from cti.telephony._speech import AsrBridge, SpeakVerbalizer, TtsPrompts
+from cti.telephony._speech import AsrBridge, TtsPrompts
 from cti.telephony._telephony import LivePicture, Telephony, ivr_record, offer_failure_reason
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "PromptSource",
     "Recognition",
     "Recognizer",
-    "SpeakVerbalizer",
     "SpeechSession",
     "Telephony",
     "TtsPrompts",

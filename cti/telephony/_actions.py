@@ -34,7 +34,7 @@ from cti.acd import (
     WorkState,
 )
 from cti.ari import AriClient, AriError, AriHTTPError, AriNotFound
-from cti.ivr.announcements import message_text, position_text
+from cti.ivr import message_text, position_text
 from cti.services import CenterView, Distributor
 from cti.telephony._ivr import PromptSource
 from cti.telephony._monitor import Monitors

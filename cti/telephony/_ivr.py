@@ -1,4 +1,4 @@
-"""The IVR on real calls: runs an :class:`~cti.ivr.flow_session.IvrSession` per caller over ARI.
+"""The IVR on real calls: runs an :class:`~cti.ivr._session.IvrSession` per caller over ARI.
 
 The caller stays out of any bridge while in the IVR, so prompts play straight to their channel. To hear
 them, a snoop on the caller (``spy=in``: only what the caller says, never our prompts) is bridged with an
@@ -32,15 +32,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cti.ari import AriClient, AriError, AriNotFound
-from cti.ivr.audio import RtpReceiver
-from cti.ivr.flow_events import (
+from cti.ivr import (
+    Caller,
     CallerHangup,
-    Command,
     Dtmf,
-    Event,
     Finished,
+    FlowCommand,
+    FlowEvent,
+    Flows,
     GrammarChoice,
     Hangup,
+    IvrSession,
     Listen,
     Lookup,
     LookupResult,
@@ -54,10 +56,9 @@ from cti.ivr.flow_events import (
     StopListening,
     StopPlayback,
     Transfer,
+    Verbalizer,
 )
-from cti.ivr.flow_model import Flows
-from cti.ivr.flow_session import Caller, IvrSession
-from cti.ivr.flow_template import Verbalizer
+from cti.speech import RtpReceiver
 
 __all__ = [
     "IvrCall", "IvrHandoff", "IvrRunner", "PromptSource", "Recognition", "Recognizer", "SelfService", "SpeechSession",
@@ -260,11 +261,11 @@ class IvrRunner:
             log.info("IVR audio path of %s lost (%s); keys still work", call.channel_id, channel_id)
 
     # -- the session's commands out ------------------------------------------------------------------------
-    async def _feed(self, call: IvrCall, event: Event) -> None:
+    async def _feed(self, call: IvrCall, event: FlowEvent) -> None:
         commands = call.session.handle(event, elapsed_s=time.monotonic() - call.started)
         await self._run(call, commands)
 
-    async def _run(self, call: IvrCall, commands: list[Command]) -> None:
+    async def _run(self, call: IvrCall, commands: list[FlowCommand]) -> None:
         for command in commands:
             await self._handlers[type(command)](call, command)
 

@@ -1,28 +1,23 @@
-"""What the IVR adapter needs from the speech libraries: prompts as media, recognizers per menu, words.
+"""What the IVR adapter needs from the speech libraries: prompts as media, recognizers per menu.
 
-Thin bridges between :mod:`cti.telephony._ivr`'s small interfaces and :mod:`cti.ivr.tts`,
-:mod:`cti.ivr.asr` and :mod:`cti.ivr.speak`, so the adapter stays testable with any of them.
+Thin bridges between :mod:`cti.telephony._ivr`'s small interfaces and :mod:`cti.speech` (text-to-speech) and
+:mod:`cti.speech.asr` (recognizers), so the adapter stays testable with any of them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
-from typing import cast
 
-from cti.ivr import speak
-from cti.ivr.asr.types import AsrError, Grammar, Recognizer, Result, Session
-from cti.ivr.audio import Resampler
-from cti.ivr.flow_events import GrammarChoice
-from cti.ivr.tts import PromptRenderer
+from cti.ivr import GrammarChoice
+from cti.speech import PromptRenderer, Resampler
+from cti.speech.asr import AsrError, Grammar, Recognizer, Result, Session
 from cti.telephony._ivr import Recognition
 from cti.types import Language
 
-__all__ = ["AsrBridge", "SpeakVerbalizer", "TtsPrompts"]
+__all__ = ["AsrBridge", "TtsPrompts"]
 
-log = logging.getLogger("cti.controller.ivr_speech")
+log = logging.getLogger("cti.telephony.speech")
 AUDIO_RATE = 16000  # what the externalMedia channel sends (slin16)
 # The caller's audio crossed a telephone line: 8 kHz band-limited. Decoding it at 8 kHz, as the engines are
 # tuned for (bench/asr.py), recognises better than Asterisk's 16 kHz upsampling of it.
@@ -39,24 +34,6 @@ class TtsPrompts:
 
     async def media(self, text: str, language: str) -> str:
         return (await self.renderer.render(text, _language(language))).uri
-
-
-class SpeakVerbalizer:
-    """Numbers, money, dates and digit strings in words, in Indonesian or English."""
-
-    def digits(self, value: str, language: str) -> str:
-        return speak.digits(value, _language(language))
-
-    def number(self, value: int | Decimal, language: str) -> str:
-        return speak.decimal_number(value, _language(language))
-
-    def money(self, amount: Decimal, currency: str, language: str) -> str:
-        if currency not in ("IDR", "USD"):
-            raise ValueError(f"cannot say {currency} amounts")
-        return speak.money(amount, cast(speak.Currency, currency), _language(language))
-
-    def date(self, value: dt.date, language: str) -> str:
-        return speak.date(value, _language(language))
 
 
 class _Sessions:

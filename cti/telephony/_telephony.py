@@ -38,7 +38,7 @@ from cti.ari import (
     StasisStart,
 )
 from cti.geography import locate
-from cti.ivr.flow_events import Finished, Transfer
+from cti.ivr import Finished, Transfer
 from cti.services import Distributor, Identity, UnknownExtension, apply_attributes
 from cti.telephony._actions import VoiceActions, call_bridge_id
 from cti.telephony._admission import AdmissionControl

@@ -6,22 +6,9 @@ routing rules), the agent desktop, supervision, the dashboard and reports, call 
 and the static pages. Shared: authentication, the one error table, the websocket hub, the typed app keys.
 """
 
-from aiohttp import web
-
-from cti.web import (
-    _agents,
-    _calls,
-    _dashboard,
-    _desktop,
-    _scripts,
-    _service,
-    _supervision,
-    _ui,
-    _users,
-    _wfm,
-)
 from cti.web._auth import TokenCache, make_auth_middleware, principal, require_agent_access, require_role
 from cti.web._errors import STATUS_OF, error_middleware, json_error
+from cti.web._features import FEATURES, mount
 from cti.web._keys import (
     ACCOUNTS,
     AGENTS,
@@ -84,14 +71,3 @@ __all__ = [
     "require_agent_access",
     "require_role",
 ]
-
-FEATURES: tuple[ApiModule, ...] = (_service, _users, _agents, _calls, _desktop, _supervision, _dashboard, _scripts,
-                                   _wfm, _ui)
-"""Every feature module, in the order their routes are added."""
-
-
-def mount(app: web.Application, features: tuple[ApiModule, ...] = FEATURES) -> None:
-    """Add the features' routes to ``app`` (and describe them at ``/openapi.json``)."""
-    app[API_MODULES] = features
-    for feature in features:
-        app.add_routes(feature.routes)

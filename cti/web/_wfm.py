@@ -23,6 +23,8 @@ from cti.web._bodies import read_json
 from cti.web._keys import WFM
 from cti.web._openapi import operation, path_param, query_param
 from cti.wfm import (
+    Activity,
+    AgentAdherence,
     AgentAvailability,
     AgentShift,
     BreakRule,
@@ -38,8 +40,6 @@ from cti.wfm import (
     WfmError,
     staff_batch,
 )
-from cti.wfm.adherence import AgentAdherence
-from cti.wfm.shifts import Activity
 
 __all__ = [
     "WfmActivityNow",

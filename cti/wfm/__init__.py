@@ -1,14 +1,14 @@
 """Workforce management: forecast, Erlang C/A staffing, shift schedules, intraday reforecast and adherence.
 
 The pure core of issue 7: plain typed values in and out, no I/O, no clock. Schedules are kept by
-:class:`cti.persistence.WfmRepository` (as :mod:`cti.wfm.stored` values); the HTTP API is :mod:`cti.web.wfm` and
+:class:`cti.persistence.WfmRepository` (as :mod:`cti.wfm._stored` values); the HTTP API is :mod:`cti.web.wfm` and
 the CLI ``cti wfm``.
 """
 
-from cti.wfm.adherence import WORKING_STATES, AdherenceException, AgentAdherence, StateChange, adherence
-from cti.wfm.erlang import QueueMetrics, erlang_a_metrics, erlang_b, erlang_c, erlang_c_metrics
-from cti.wfm.errors import InfeasibleTarget, SolverError, WfmError
-from cti.wfm.forecast import (
+from cti.wfm._adherence import WORKING_STATES, AdherenceException, AgentAdherence, StateChange, adherence
+from cti.wfm._erlang import QueueMetrics, erlang_a_metrics, erlang_b, erlang_c, erlang_c_metrics
+from cti.wfm._errors import InfeasibleTarget, SolverError, WfmError
+from cti.wfm._forecast import (
     INTERVAL_CHOICES,
     MODELS,
     Forecast,
@@ -21,8 +21,8 @@ from cti.wfm.forecast import (
     mape,
     wape,
 )
-from cti.wfm.intraday import Reforecast, reforecast_day
-from cti.wfm.scheduling import (
+from cti.wfm._intraday import Reforecast, reforecast_day
+from cti.wfm._scheduling import (
     AgentAvailability,
     BreakRule,
     CoverageRow,
@@ -31,8 +31,8 @@ from cti.wfm.scheduling import (
     ShiftPattern,
     solve_schedule,
 )
-from cti.wfm.shifts import ACTIVITY_KINDS, Activity, AgentShift
-from cti.wfm.staffing import (
+from cti.wfm._shifts import ACTIVITY_KINDS, Activity, AgentShift
+from cti.wfm._staffing import (
     StaffingRequest,
     StaffingResult,
     StaffingTable,
@@ -43,8 +43,8 @@ from cti.wfm.staffing import (
     staff_intervals,
     staff_table,
 )
-from cti.wfm.stored import ScheduleSummary, StoredSchedule
-from cti.wfm.synthetic import SyntheticPattern, expected_calls, synthetic_history
+from cti.wfm._stored import ScheduleSummary, StoredSchedule
+from cti.wfm._synthetic import SyntheticPattern, expected_calls, synthetic_history
 
 __all__ = [
     "ACTIVITY_KINDS",

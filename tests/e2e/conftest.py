@@ -20,7 +20,7 @@ from cti.live import LiveStore
 from cti.persistence import Database
 from cti.services import CenterView
 from cti.settings import Settings
-from cti.sim.sipp import SippAgent, SippCaller
+from cti.sim import SippAgent, SippCaller
 from cti.telephony import Telephony
 from tests.support import create_postgres_database, eventually
 

@@ -9,7 +9,7 @@ import pytest
 
 from cti.persistence import InteractionRepository
 from cti.settings import Settings
-from cti.sim.sipp import SippAgent, SippCaller
+from cti.sim import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually
 

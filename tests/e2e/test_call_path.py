@@ -13,7 +13,7 @@ from cti.ari import AriNotFound, Bridge
 from cti.asterisk import AsteriskRoot
 from cti.persistence import AgentRepository, InteractionRepository
 from cti.settings import Settings
-from cti.sim.sipp import SippAgent, SippCaller
+from cti.sim import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually
 

@@ -15,7 +15,7 @@ from playwright.async_api import expect
 
 from cti.persistence import InteractionRepository, WfmRepository
 from cti.settings import Settings
-from cti.sim.sipp import SippAgent, SippCaller
+from cti.sim import SippAgent, SippCaller
 from cti.wfm import Activity, AgentShift, CoverageRow, Schedule
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import browser_page, eventually

@@ -12,8 +12,8 @@ from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.persistence import Database, InteractionRepository
 from cti.settings import Settings
-from cti.sim.demo import DEMO_RULES, _demo
-from cti.sim.sipp import free_udp_port
+from cti.sim import free_udp_port
+from cti.sim._demo import DEMO_RULES, _demo
 
 
 async def test_the_demo_serves_callers_and_its_pages(

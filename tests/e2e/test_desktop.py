@@ -12,8 +12,7 @@ from playwright.async_api import expect
 
 from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
-from cti.sim.crm_seed import generate
-from cti.sim.sipp import SippAgent, SippCaller
+from cti.sim import SippAgent, SippCaller, generate
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import browser_page, eventually
 

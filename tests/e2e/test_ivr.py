@@ -12,13 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from cti.ivr.announcements import position_text
-from cti.ivr.flow import load_flows_file
-from cti.ivr.tts import PromptRenderer
+from cti.ivr import load_flows_file, position_text
 from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
-from cti.sim.crm_seed import generate
-from cti.sim.sipp import Press, Say, SippAgent, SippIvrCaller, Wait
+from cti.sim import Press, Say, SippAgent, SippIvrCaller, Wait, generate
+from cti.speech import PromptRenderer
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually, unavailable
 

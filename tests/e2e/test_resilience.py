@@ -6,7 +6,7 @@ import asyncio
 
 from cti.persistence import InteractionRepository
 from cti.settings import Settings
-from cti.sim.sipp import SippAgent, SippCaller
+from cti.sim import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually
 

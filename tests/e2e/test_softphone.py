@@ -6,7 +6,7 @@ import asyncio
 
 from cti.persistence import InteractionRepository
 from cti.settings import Settings
-from cti.sim.sipp import SippAgent, SippCaller, free_udp_port, register
+from cti.sim import SippAgent, SippCaller, free_udp_port, register
 from tests.e2e.conftest import Cti
 from tests.support import eventually
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from cti.settings import Settings
-from cti.sim.sipp import SippAgent, SippCaller
+from cti.sim import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually
 

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cti.ivr.asr import (
+from cti.speech.asr import (
     MAIN_MENU,
     YES_NO,
     AsrError,
     EngineChoice,
     Grammar,
+    Menu,
     ModelCache,
     PocketSphinxOptions,
     PocketSphinxRecognizer,
@@ -28,8 +29,7 @@ from cti.ivr.asr import (
     grammar,
     parse_engines,
 )
-from cti.ivr.asr.phrases import Menu
-from cti.ivr.asr.vosk_engine import korean_model_dir
+from cti.speech.asr._vosk import korean_model_dir
 from tests.support import unavailable
 
 Speech = Callable[..., bytes]
@@ -237,7 +237,7 @@ def test_registry(korean: VoskRecognizer) -> None:
 
 
 def test_missing_models_fail_loudly(tmp_path: Path) -> None:
-    from cti.ivr.asr import ModelNotFound
+    from cti.speech.asr import ModelNotFound
 
     with pytest.raises(ModelNotFound):
         PocketSphinxRecognizer(PocketSphinxOptions(model_dir=tmp_path))

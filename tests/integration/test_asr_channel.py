@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cti.ivr.asr import channel
-from cti.ivr.asr.pocketsphinx_engine import PocketSphinxOptions, default_model_dir
+from cti.speech.asr import _channel as channel
+from cti.speech.asr._pocketsphinx import PocketSphinxOptions, default_model_dir
 from tests.support import unavailable
 
 
@@ -145,14 +145,14 @@ def test_estimate_of_an_unchanged_channel_is_the_identity() -> None:
 def test_without_a_writable_cache_the_model_is_used_as_it_is(hmm: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              caplog: pytest.LogCaptureFixture) -> None:
-    from cti.ivr.asr import pocketsphinx_engine
+    from cti.speech.asr import _pocketsphinx as pocketsphinx_engine
 
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     monkeypatch.setenv("CTI_MODEL_CACHE", str(blocker / "cache"))
     pocketsphinx_engine._telephone_model.cache_clear()
     try:
-        with caplog.at_level("WARNING", logger="cti.ivr.asr"):
+        with caplog.at_level("WARNING", logger="cti.speech.asr"):
             used, _, _ = PocketSphinxOptions().resolved()
         assert used == hmm
         assert "using the model as it is" in caplog.text

@@ -1,4 +1,4 @@
-"""Customer CSV import (cti.crm.importer, CustomerRepository.import_customers and ``cti crm``) on SQLite and
+"""Customer CSV import (cti.crm._importer, CustomerRepository.import_customers and ``cti crm``) on SQLite and
 PostgreSQL, over the seeded demo data."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import text
 from cti.cli import main
 from cti.crm import Consent, CsvFormatError, CustomerRecord, ImportReport, Rejection
 from cti.persistence import CustomerRepository, Database
-from cti.sim.crm_seed import generate
+from cti.sim import generate
 from tests.support import create_postgres_database
 
 T = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)

@@ -1,5 +1,5 @@
 """CustomerRepository (the CRM's store) on SQLite and PostgreSQL, over the seeded demo data (fixed customers of
-cti.sim.crm_seed)."""
+cti.sim._crm_seed)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from cti.errors import InvalidInput
 from cti.persistence import CustomerRepository, Database, InteractionRepository, StorageConflict, StorageError
 from cti.persistence._database import alembic_config
 from cti.records import InteractionRecord
-from cti.sim.crm_seed import generate
+from cti.sim import generate
 from tests.support import create_postgres_database
 
 T = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)  # the seed's "now": 10:00 in Jakarta

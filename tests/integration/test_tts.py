@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cti.ivr.tts import EspeakSynthesizer, PromptRenderer, Pyttsx3Synthesizer, TtsError
+from cti.speech import EspeakSynthesizer, PromptRenderer, Pyttsx3Synthesizer, TtsError
 from tests.support import unavailable
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from cti.ivr.announcements import message_text, position_text
+from cti.ivr import message_text, position_text
 
 
 def test_position_and_wait_in_both_languages() -> None:

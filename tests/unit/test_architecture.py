@@ -1,16 +1,19 @@
-"""The layout the code promises, checked: one persistence package behind its facade, domain packages without
-SQL, and no import cycle between cti's packages."""
+"""The layout the code promises, checked (docs/architecture.md draws it): packages reached only through their
+facades, the domain without SQL, no import cycle between packages, and the import-linter contracts of
+pyproject.toml (layers, no I/O in the core and the domain, none in the services, no SQL in the web)."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import cti.persistence
 
 CTI = Path(cti.persistence.__file__).resolve().parents[1]
-DOMAIN = ("crm", "wfm", "scripting")
+DOMAIN = ("acd", "crm", "ivr", "sales", "scripting", "stats", "wfm")
 """Packages that hold no SQL: the persistence layer stores what they define."""
 
 
@@ -50,12 +53,21 @@ def test_the_persistence_facade_is_sorted_and_made_of_private_modules() -> None:
     assert public == []
 
 
-def test_only_the_persistence_package_reaches_into_its_private_modules() -> None:
+def owner(module: str) -> str | None:
+    """The package whose private module ``module`` is (``cti.acd._center`` -> ``cti.acd``), else None."""
+    parts = module.split(".")
+    for index, part in enumerate(parts):
+        if part.startswith("_") and not part.startswith("__") and index > 0:
+            return ".".join(parts[:index])
+    return None
+
+
+def test_no_package_reaches_into_another_s_private_modules() -> None:
     for name, path in modules():
-        if name.startswith("cti.persistence"):
-            continue
-        private = {m for m in imports(name, path) if m.startswith("cti.persistence._")}
-        assert not private, f"{name} imports {sorted(private)}: use the cti.persistence facade"
+        for imported in imports(name, path):
+            home = owner(imported)
+            if home is not None and home.startswith("cti") and not (name == home or name.startswith(home + ".")):
+                raise AssertionError(f"{name} imports {imported}: use the {home} facade")
 
 
 def test_domain_packages_hold_no_sql() -> None:
@@ -87,3 +99,12 @@ def test_no_import_cycle_between_packages() -> None:
     cycles = sorted((a, b) for a, targets in graph.items() for b in targets if reaches(b, a))
     assert cycles == []
 
+
+
+def test_the_import_contracts_hold() -> None:
+    """The same check as ``lint-imports`` in scripts/test, so a test run alone catches a broken contract (in a
+    process of its own: import-linter reconfigures logging)."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache"], cwd=CTI.parent, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

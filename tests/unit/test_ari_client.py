@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from cti.ari import AriClient, AriError, AriProtocolError, Bridge, Channel, Playback
-from cti.ari.client import ParamValue, normalize_base_url
-from cti.ari.events_stream import events_url
+from cti.ari._client import ParamValue, normalize_base_url
+from cti.ari._events_stream import events_url
 
 Call = tuple[str, str, dict[str, Any], Any]
 
@@ -182,7 +182,7 @@ async def test_subscriptions() -> None:
 
 
 def test_query_encoding() -> None:
-    from cti.ari.client import _query
+    from cti.ari._client import _query
 
     assert _query({"a": None, "b": True, "c": False, "d": 5, "e": "x", "f": ["m1", "m2"], "g": ("y",)}) == {
         "b": "true",

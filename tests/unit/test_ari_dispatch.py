@@ -9,7 +9,7 @@ import random
 import pytest
 
 from cti.ari import OrderedDispatcher
-from cti.ari.dispatch import Job
+from cti.ari._dispatch import Job
 
 
 async def test_per_key_order_preserved_under_concurrency() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cti.ivr.asr.pocketsphinx_engine import PocketSphinxOptions, _line_offset, unexplained_ms
+from cti.speech.asr._pocketsphinx import PocketSphinxOptions, _line_offset, unexplained_ms
 
 
 def test_speech_inside_the_phrase_is_explained() -> None:

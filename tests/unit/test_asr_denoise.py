@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.ivr.asr.denoise import NoiseSuppressor
+from cti.speech.asr._denoise import NoiseSuppressor
 
 RATE = 8000
 

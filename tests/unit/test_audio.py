@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cti.ivr.audio import (
+from cti.speech import (
     EnergyVad,
     Resampler,
     RtpError,

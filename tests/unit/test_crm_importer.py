@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.crm import CsvFormatError, Rejection
-from cti.crm.importer import CsvCustomer, MergedCustomer, merge_rows, parse_customers_csv
+from cti.crm import CsvCustomer, CsvFormatError, MergedCustomer, Rejection, merge_rows, parse_customers_csv
 
 
 def test_header_is_case_and_space_insensitive_and_a_bom_is_ignored() -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from cti.ivr.flow import FlowError, Flows, load_flows_file, normalize_phrase, parse_flows
-from cti.ivr.flow_template import Placeholder, TemplateError, parse_template, render_template
+from cti.ivr import FlowError, Flows, load_flows_file, normalize_phrase, parse_flows
+from cti.ivr._template import Placeholder, TemplateError, parse_template, render_template
 
 SAMPLE = Path(__file__).resolve().parents[2] / "cti" / "ivr" / "flows" / "default.yaml"
 

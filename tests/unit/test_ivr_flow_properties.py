@@ -12,13 +12,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cti.ivr.flow import (
+from cti.ivr import (
     Caller,
     CallerHangup,
-    Command,
     Dtmf,
-    Event,
     Finished,
+    FlowCommand,
+    FlowEvent,
     Flows,
     Hangup,
     IvrSession,
@@ -99,7 +99,7 @@ class Adapter:
         self.listens = 0
         self.finished: Finished | None = None
 
-    def run(self, session: IvrSession, event: Event, elapsed: float | None = None) -> list[Command]:
+    def run(self, session: IvrSession, event: FlowEvent, elapsed: float | None = None) -> list[FlowCommand]:
         if isinstance(event, PromptFinished):
             self.plays.pop(event.prompt_id, None)
         if isinstance(event, LookupResult):
@@ -112,7 +112,7 @@ class Adapter:
             self.check(command, commands, i)
         return commands
 
-    def check(self, command: Command, commands: list[Command], i: int) -> None:
+    def check(self, command: FlowCommand, commands: list[FlowCommand], i: int) -> None:
         if isinstance(command, Play):
             assert command.prompt_id not in self.prompt_ids, "a prompt id used twice"
             assert command.language in self.flows.languages
@@ -145,7 +145,7 @@ class Adapter:
 
 
 @st.composite
-def an_event(draw: st.DrawFn, adapter: Adapter) -> Event:
+def an_event(draw: st.DrawFn, adapter: Adapter) -> FlowEvent:
     kind = draw(st.sampled_from(["started", "finished", "finished", "dtmf", "dtmf", "dtmf", "speech_started",
                                  "speech", "speech", "no_input", "no_input", "lookup", "hangup"]))
     if kind == "started":

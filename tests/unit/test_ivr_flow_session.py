@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from cti.ivr.flow import (
+from cti.ivr import (
     Caller,
     CallerHangup,
-    Command,
     Dtmf,
     Finished,
+    FlowCommand,
     GrammarChoice,
     Hangup,
     IvrSession,
@@ -35,7 +35,7 @@ from cti.ivr.flow import (
     load_flows_file,
     parse_flows,
 )
-from cti.ivr.flow_session import luhn_valid
+from cti.ivr._session import luhn_valid
 
 SAMPLE = Path(__file__).resolve().parents[2] / "cti" / "ivr" / "flows" / "default.yaml"
 FLOWS = load_flows_file(SAMPLE)
@@ -104,14 +104,14 @@ def collect_listen(listen_id: int, node: str, language: str, max_digits: int) ->
     return Listen(listen_id, node, (), (language,), 5.0, False, max_digits, "#")
 
 
-def keys(s: IvrSession, digits: str) -> list[Command]:
-    out: list[Command] = []
+def keys(s: IvrSession, digits: str) -> list[FlowCommand]:
+    out: list[FlowCommand] = []
     for digit in digits:
         out += s.handle(Dtmf(digit))
     return out
 
 
-def finished(commands: list[Command]) -> Finished:
+def finished(commands: list[FlowCommand]) -> Finished:
     last = commands[-1]
     assert isinstance(last, Finished)
     return last

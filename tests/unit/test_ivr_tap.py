@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from cti.ari import AriClient, AriHTTPError
-from cti.ari.client import ParamValue
-from cti.ivr.flow import load_flows_file
-from cti.ivr.flow_events import Finished, GrammarChoice, LookupResult, Transfer
-from cti.telephony import IvrCall, IvrRunner, Recognition, SpeakVerbalizer
+from cti.ari._client import ParamValue
+from cti.ivr import Finished, GrammarChoice, LookupResult, SpeakVerbalizer, Transfer, load_flows_file
+from cti.telephony import IvrCall, IvrRunner, Recognition
 
 FLOWS = load_flows_file(Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml")
 CALLER = "1796499272.0"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cti.ivr.asr import lexicon_id
+from cti.speech.asr import _lexicon_id as lexicon_id
 
 
 @pytest.mark.parametrize(("word", "phones"), [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cti.asterisk import AsteriskError
-from cti.asterisk.provision import CONF_DIRS, _placeholders, _render, debian_mirror, render_agent_endpoints
+from cti.asterisk._provision import CONF_DIRS, _placeholders, _render, debian_mirror, render_agent_endpoints
 from cti.settings import Settings, load_settings
 
 PJSIP_CONF = next(d for d in CONF_DIRS if d.name == "asterisk-conf") / "pjsip.conf"

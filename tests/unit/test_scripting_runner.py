@@ -20,7 +20,7 @@ from cti.scripting import (
     render_step,
     validate_answer,
 )
-from cti.scripting.runner import RenderedChoice, RenderedQuestion, RenderedStep
+from cti.scripting._runner import RenderedChoice, RenderedQuestion, RenderedStep
 
 
 def bi(en: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from cti.scripting import RenderError, TemplateRefused, render
-from cti.scripting.template import check_template
+from cti.scripting._template import check_template
 
 DATA: dict[str, object] = {
     "customer": {"name": "Siti Rahayu", "salutation": "Ibu", "email": None, "tags": ["gold", "fiber"],

@@ -1,4 +1,4 @@
-"""cti.sim.crm_seed.generate: deterministic, realistic and self-consistent demo data (pure, no database)."""
+"""cti.sim._crm_seed.generate: deterministic, realistic and self-consistent demo data (pure, no database)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from cti.crm import Consent, CrmDataset, CustomerFields, OrderItem, OrderRecord, PromotionRecord
 from cti.crm._validate import EMAIL
 from cti.geography import locate, normalize_e164
-from cti.sim.crm_seed import (
+from cti.sim import (
     ENGLISH_SPEAKER,
     FIXED_CUSTOMERS,
     HTML_NAME,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from cti.ivr.speak import (
+from cti.ivr._speak import (
     MAX_NUMBER,
     cardinal,
     date,

@@ -26,10 +26,9 @@ from cti.stats import (
     CallEnded,
     CallOffered,
     CallRequeued,
-    Event,
-    IvrCall,
     IvrEntered,
     IvrLeft,
+    IvrVisit,
     LiveCall,
     LiveFigures,
     LivePicture,
@@ -38,11 +37,12 @@ from cti.stats import (
     OutOfOrder,
     Sliding,
     Snapshot,
+    StatsEvent,
     Today,
     compute,
     replay_events,
 )
-from cti.stats.live import _Window
+from cti.stats._live import _Window
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 T0 = datetime(2024, 5, 6, 16, 50, tzinfo=UTC)  # 23:50 in Jakarta: many random days cross local midnight
@@ -72,7 +72,7 @@ class Center:
     def __init__(self, stats: LiveStats) -> None:
         self.now = T0
         self.stats = stats
-        self.events: list[Event] = []
+        self.events: list[StatsEvent] = []
         self.calls: dict[str, _Call] = {}
         self.ivr: dict[str, tuple[datetime, str | None]] = {}
         self.agents: dict[str, str] = dict.fromkeys(AGENTS, "logged_out")
@@ -82,17 +82,17 @@ class Center:
         self.serial = 0
 
     # -- recording --------------------------------------------------------------------------------------------
-    def feed(self, event: Event) -> None:
+    def feed(self, event: StatsEvent) -> None:
         self.events.append(event)
         self.stats.feed(event)
 
-    def agent_to(self, agent_id: str, state: str, reason: str | None = None) -> Event:
+    def agent_to(self, agent_id: str, state: str, reason: str | None = None) -> StatsEvent:
         self.agents[agent_id] = state
         self.history.append(AgentStateRecord(agent_id, state, reason if state == "not_ready" else None, None,
                                              self.now))
         return AgentStateChanged(self.now, agent_id, state, reason)
 
-    def store(self, call: _Call, outcome: str) -> Event:
+    def store(self, call: _Call, outcome: str) -> StatsEvent:
         self.calls.pop(call.call_id, None)
         self.interactions.append(InteractionRecord(
             call_id=call.call_id, channel_id=f"chan-{call.call_id}", caller_number="0215550123",
@@ -100,7 +100,7 @@ class Center:
             answered_at=call.answered_at, ended_at=self.now, outcome=outcome))
         return CallEnded(self.now, call.call_id, outcome)
 
-    def both(self, first: Event, second: Event, swap: bool) -> None:
+    def both(self, first: StatsEvent, second: StatsEvent, swap: bool) -> None:
         """Two things of one instant, in either order (the controller's order is not promised)."""
         for event in ((second, first) if swap else (first, second)):
             self.feed(event)
@@ -109,7 +109,7 @@ class Center:
         return LivePicture(
             calls=tuple(LiveCall(c.call_id, c.queue, c.arrived_at, c.answered_at,
                                  c.agent_id if c.state == "connected" else None) for c in self.calls.values()),
-            ivr=tuple(IvrCall(call_id, since, queue) for call_id, (since, queue) in self.ivr.items()),
+            ivr=tuple(IvrVisit(call_id, since, queue) for call_id, (since, queue) in self.ivr.items()),
             memberships=dict(self.memberships))
 
     def batch(self) -> Snapshot:

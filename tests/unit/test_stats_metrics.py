@@ -11,7 +11,7 @@ from cti.records import AgentStateRecord, InteractionRecord
 from cti.stats import (
     AgentCounts,
     AgentStats,
-    IvrCall,
+    IvrVisit,
     LiveCall,
     LivePicture,
     MetricsConfig,
@@ -21,8 +21,9 @@ from cti.stats import (
     Today,
     WindowStats,
     compute,
+    day_start,
+    interval_bounds,
 )
-from cti.stats.windows import day_start, interval_bounds
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 BASE = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta
@@ -103,7 +104,7 @@ HISTORY = [
 PICTURE = LivePicture(
     calls=(LiveCall("c5", "support", at(100), at(130), "ana"),   # answered after exactly 30 s: within T
            LiveCall("c6", "sales", at(150))),                    # waiting 50 s at t=200
-    ivr=(IvrCall("i1", at(190), "support"), IvrCall("i2", at(195))),
+    ivr=(IvrVisit("i1", at(190), "support"), IvrVisit("i2", at(195))),
     memberships={"ana": frozenset({"sales", "support"}), "budi": frozenset({"support"}),
                  "carla": frozenset({"sales"})})
 

@@ -182,7 +182,7 @@ def test_large_queues_are_stable_and_fast_enough() -> None:
 
 def brute_force_erlang_a(agents: int, traffic: float, aht: float, within: float, patience: float) -> QueueMetrics:
     """The birth-death chain truncated far out, and each waiting caller's fate summed state by state, with the
-    service-level integral done numerically on a grid: shares no formula with cti.wfm.erlang."""
+    service-level integral done numerically on a grid: shares no formula with cti.wfm._erlang."""
     lam, mu, theta = traffic / aht, 1 / aht, 1 / patience
     p = [1.0]
     for j in range(1, agents + 800):

@@ -1,0 +1,294 @@
+"""The composition root: builds every component from the settings, each once and whole, and wires them.
+
+Nothing is assigned after construction: components are built in dependency order (the handler table before the
+distributor that uses it, the distributor before the telephony adapter that feeds it), and a handler gets the
+distributor it acts for with each command instead of holding it. Components open in order and close in reverse
+through aiohttp's ``cleanup_ctx``: the database (migrated, the admin and the shipped scripts installed), then the
+live contact center (Redis, ARI, the distributor, the telephony adapter, the dashboards' statistics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from cti.acd import (
+    AgentChanged,
+    Announce,
+    Channel,
+    ConfirmCallback,
+    Connect,
+    ContactCenter,
+    DialCustomer,
+    Hangup,
+    Hold,
+    Offer,
+    Reject,
+    Rules,
+    WorkChanged,
+    load_rules_file,
+    rules_for_service_numbers,
+)
+from cti.ari import AriClient
+from cti.asterisk import AsteriskRoot
+from cti.bootstrap._status import CtiStatus
+from cti.ivr import SpeakVerbalizer, load_flows_file
+from cti.live import LiveStore
+from cti.persistence import (
+    AgentRepository,
+    CustomerRepository,
+    Database,
+    InteractionRepository,
+    ScriptRepository,
+    UserRepository,
+    WfmRepository,
+)
+from cti.scripting import load_script_file
+from cti.services import (
+    Accounts,
+    AgentService,
+    ArrivalLookup,
+    CallerIdentity,
+    CenterView,
+    CommandBus,
+    CustomerService,
+    Distributor,
+    InteractionHistory,
+    Journal,
+    ReportService,
+    RoutingRules,
+    ScreenPop,
+    ScriptLibrary,
+    SelfService,
+    StatsFeed,
+    SupervisionService,
+    TransferService,
+    WfmService,
+    WrapUpService,
+)
+from cti.settings import Settings
+from cti.speech import PromptRenderer
+from cti.speech.asr import build_recognizers, parse_engines
+from cti.stats import MetricsConfig, day_start
+from cti.telephony import (
+    AdmissionControl,
+    AsrBridge,
+    IvrRunner,
+    Monitors,
+    Telephony,
+    TtsPrompts,
+    VoiceActions,
+)
+from cti.types import Clock, utc_now
+from cti.web import (
+    ACCOUNTS,
+    AGENTS,
+    CUSTOMERS,
+    HISTORY,
+    HUB,
+    QUERY,
+    REPORTS,
+    ROUTING,
+    SCREENPOP,
+    SCRIPTS,
+    SETTINGS,
+    STATS,
+    STATUS,
+    SUPERVISION,
+    TRANSFERS,
+    WFM,
+    WRAP_UP,
+    Hub,
+    TokenCache,
+    error_middleware,
+    make_auth_middleware,
+    mount,
+)
+
+__all__ = ["RUNNING", "Running", "create_app", "load_rules"]
+
+log = logging.getLogger("cti")
+
+def load_rules(settings: Settings) -> Rules:
+    """The routing rules: the rules file if one is set, else one queue per service number."""
+    if settings.routing_rules is not None:
+        return load_rules_file(settings.routing_rules)
+    return rules_for_service_numbers(settings.queues, settings.default_queue)
+
+
+@dataclass(frozen=True, slots=True)
+class _Repositories:
+    users: UserRepository
+    agents: AgentRepository
+    interactions: InteractionRepository
+    customers: CustomerRepository
+    scripts: ScriptRepository
+    wfm: WfmRepository
+
+    @classmethod
+    def on(cls, database: Database) -> _Repositories:
+        return cls(UserRepository(database), AgentRepository(database), InteractionRepository(database),
+                   CustomerRepository(database), ScriptRepository(database), WfmRepository(database))
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """What runs while the server does: the distributor and the adapters around it."""
+
+    distributor: Distributor
+    telephony: Telephony
+    journal: Journal
+    live: LiveStore
+    database: Database
+    customers: CustomerRepository
+    screenpop: ScreenPop
+    stats: StatsFeed
+    counters: Counter[str]
+
+
+RUNNING = web.AppKey("running", Running)
+"""The running components (tests and the demo look inside; the web layer never does)."""
+
+
+def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock | None = None) -> web.Application:
+    """``connect_timeout`` > 0 makes start-up wait that long for the ARI websocket (tests, demo);
+    ``clock`` replaces the wall clock for every decision (tests of calendars and escalation)."""
+    database = Database(settings.database_url)
+    repos = _Repositories.on(database)
+    accounts = Accounts(repos.users, repos.agents)
+    library = ScriptLibrary(repos.scripts)
+    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(accounts))],
+                          client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app[HUB] = Hub()
+    app[ACCOUNTS] = accounts
+    app[SCRIPTS] = library
+
+    async def storage(app: web.Application) -> AsyncIterator[None]:
+        await database.upgrade()
+        await accounts.ensure_admin(settings.admin_token.get_secret_value())
+        await library.install(load_script_file())  # the shipped scripts, on a new database
+        yield
+        await database.close()
+
+    async def contact_center(app: web.Application) -> AsyncIterator[None]:
+        async with _contact_center(app, settings, database, repos, clock or utc_now, connect_timeout):
+            yield
+
+    app.cleanup_ctx.extend([storage, contact_center])
+    mount(app)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _contact_center(app: web.Application, settings: Settings, database: Database, repos: _Repositories,
+                          clock: Clock, connect_timeout: float) -> AsyncIterator[None]:
+    """The live contact center's components, built in order when the server starts, closed in reverse (each
+    one's closing is registered as soon as it exists, so a failed start closes what was opened)."""
+    async with contextlib.AsyncExitStack() as stack:
+        hub = app[HUB]
+        live = LiveStore(settings.redis_url, settings.redis_prefix)
+        stack.push_async_callback(live.close)
+        if not await live.ping():
+            log.error("Redis at %s is not answering; live state stays in memory until it does", settings.redis_url)
+            live.dirty = True
+        ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(),
+                        settings.ari_app, timeout=settings.ari_timeout)
+        await ari.start()
+        stack.push_async_callback(ari.close)
+        renderer = PromptRenderer(settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir)
+        stack.callback(renderer.close)
+        core = ContactCenter(load_rules(settings))
+        query = CenterView(core, clock)
+        journal = Journal(live, repos.interactions, repos.agents, query)
+        stack.push_async_callback(journal.close)
+        screenpop = ScreenPop(hub, repos.customers, repos.scripts, query, clock=clock, company=settings.company_name)
+        stack.push_async_callback(screenpop.drain)
+        arrivals = ArrivalLookup(CallerIdentity(repos.customers), screenpop)
+        ivr = await _ivr(settings, ari, renderer, SelfService(repos.customers), arrivals)
+        if ivr is not None:
+            stack.push_async_callback(ivr.close)
+        tz = ZoneInfo(settings.timezone)
+        stats = StatsFeed(hub, clock, lambda: query.rules, query.agent_map, tz,
+                          MetricsConfig(service_level_seconds=settings.service_level_seconds),
+                          ivr_source=(lambda: ivr.calls) if ivr is not None else None)
+        counters: Counter[str] = Counter()
+        monitors = Monitors(ari, ring_timeout=max(1, round(settings.callback_ring_timeout)))
+        actions = VoiceActions(ari, query, monitors, counters, ring_timeout=settings.ring_timeout,
+                               callback_ring_timeout=settings.callback_ring_timeout, prompts=TtsPrompts(renderer))
+        voice = Channel.VOICE
+        bus = CommandBus({
+            (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
+            (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],
+            (ConfirmCallback, voice): [actions.confirm_callback], (DialCustomer, voice): [actions.dial_customer],
+            (Announce, voice): [actions.announce],
+            Offer: [screenpop.offered],
+            AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
+            WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed],
+        })
+        distributor = Distributor(core, clock, bus)
+        telephony = Telephony(
+            ari, settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), settings.ari_app,
+            distributor=distributor, actions=actions, monitors=monitors,
+            admission=AdmissionControl(settings.max_call_setups, settings.max_arrival_rate), journal=journal,
+            counters=counters, ivr=ivr, identify=arrivals.identify, record_ended=journal.record)
+        stack.push_async_callback(telephony.close)
+        app[QUERY] = query
+        app[AGENTS] = AgentService(distributor, repos.agents, repos.users, telephony)
+        app[ROUTING] = RoutingRules(distributor, lambda: load_rules(settings))
+        app[HISTORY] = InteractionHistory(repos.interactions)
+        app[TRANSFERS] = TransferService(distributor)
+        app[WRAP_UP] = WrapUpService(distributor, repos.interactions, repos.customers, screenpop, settings.dispositions)
+        app[CUSTOMERS] = CustomerService(distributor, repos.customers, screenpop)
+        app[SCREENPOP] = screenpop
+        app[STATS] = stats
+        app[SUPERVISION] = SupervisionService(query, telephony)
+        app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock)
+        app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
+        app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping)
+        app[RUNNING] = Running(distributor, telephony, journal, live, database, repos.customers, screenpop, stats,
+                               counters)
+
+        # Start: what the previous controller left (the registry, Redis), then Asterisk's picture on connect.
+        registry = [(r.agent_id, r.name, r.profile) for r in await repos.agents.list()]
+        live_agents, live_calls = await journal.load()
+        distributor.restore(registry, live_agents, live_calls)
+        journal.start()
+        telephony.start()
+        midnight = day_start(clock().astimezone(tz).date(), tz)
+        stats.restore(await repos.interactions.between(midnight, clock()),
+                      await repos.agents.states_between(midnight, clock()), query.agent_map().values())
+        stats.start()
+        stack.push_async_callback(stats.close)
+        stack.push_async_callback(hub.close)
+        # Everything loaded so far lives as long as the server: keep it out of the collector's full passes,
+        # which otherwise pause the event loop for hundreds of milliseconds under load.
+        gc.freeze()
+        if connect_timeout > 0:
+            await telephony.wait_connected(connect_timeout)
+        yield
+
+
+async def _ivr(settings: Settings, ari: AriClient, renderer: PromptRenderer, self_service: SelfService,
+               arrivals: ArrivalLookup) -> IvrRunner | None:
+    """The IVR: flows validated, every static prompt rendered, speech models loaded, before calls arrive."""
+    if settings.ivr_flows is None:
+        return None
+    flows = load_flows_file(settings.ivr_flows)
+    await renderer.render_all((text, "en" if language == "en" else "id") for text, language in flows.static_prompts())
+    recognizers = None
+    if flows.settings.speech:
+        # Loading acoustic models takes seconds: not on the event loop.
+        recognizers = await asyncio.to_thread(build_recognizers, parse_engines(settings.asr_engines))
+    log.info("IVR ready: %d flows, %s speech", len(flows.flows), "with" if recognizers else "without")
+    return IvrRunner(ari, flows, prompts=TtsPrompts(renderer),
+                     recognizer=None if recognizers is None else AsrBridge(recognizers),
+                     self_service=self_service, verbalizer=SpeakVerbalizer(), identify=arrivals.known_caller)

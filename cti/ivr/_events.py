@@ -1,0 +1,213 @@
+"""What an IVR session is told (events) and what it asks the adapter to do (commands). Plain frozen data.
+
+The adapter's side of the contract, in short (the session's docstring has the rules):
+
+- ``Play``: play ``text`` in ``language`` and report ``PromptFinished(prompt_id)`` when it ends by itself.
+  Plays of one batch queue one after the other. ``barge_in`` says whether the caller may interrupt it.
+- ``StopPlayback``: stop the current prompt and drop the queued ones (no ``PromptFinished`` is expected).
+- ``Listen``: accept the caller's input: forward every key as ``Dtmf``, and if ``speech_enabled`` run the
+  recognizer on ``grammar`` (in ``languages``) and report ``SpeechStarted`` / ``SpeechResult``. Start the
+  no-input timer (``timeout_s``) once no prompt is playing, restart it on every key, and report ``NoInput``
+  when it runs out. A new ``Listen`` replaces the active one; ``StopListening`` ends it.
+- ``Lookup``: run the self-service query and report ``LookupResult`` (with ``error`` set if it failed or
+  timed out: the session has no clock).
+- ``SetAttributes``: store these call attributes now (the screen pop may show them).
+- ``Transfer`` / ``Hangup``: play the prompt if any, then hand the call to routing / hang up. Always followed
+  by ``Finished``, the last command of a session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "CallerHangup",
+    "Dtmf",
+    "Finished",
+    "FlowCommand",
+    "FlowEvent",
+    "FlowOutcome",
+    "GrammarChoice",
+    "Hangup",
+    "Listen",
+    "Lookup",
+    "LookupResult",
+    "NoInput",
+    "PathEntry",
+    "Play",
+    "PromptFinished",
+    "SetAttributes",
+    "SpeechResult",
+    "SpeechStarted",
+    "Started",
+    "StopListening",
+    "StopPlayback",
+    "Transfer",
+]
+
+
+# --- events ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The call is answered and the session may speak."""
+
+
+@dataclass(frozen=True, slots=True)
+class PromptFinished:
+    prompt_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dtmf:
+    digit: str  # one of 0-9 * # A-D; anything else is ignored
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """The caller started speaking (voice activity or a first partial result): barge-in."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResult:
+    intent: str | None  # the grammar choice recognized, or None
+    text: str
+    confidence: float  # 0..1
+    listen_id: int | None = None  # if given, a result for an older Listen is ignored
+
+
+@dataclass(frozen=True, slots=True)
+class NoInput:
+    """The active Listen's timeout ran out with no input."""
+
+    listen_id: int | None = None  # if given, a timeout of an older Listen is ignored
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    kind: str
+    found: bool
+    data: Mapping[str, object] = field(default_factory=dict)
+    error: str | None = None  # set when the query failed: the flow takes its error branch
+
+
+@dataclass(frozen=True, slots=True)
+class CallerHangup:
+    pass
+
+
+FlowEvent = Started | PromptFinished | Dtmf | SpeechStarted | SpeechResult | NoInput | LookupResult | CallerHangup
+
+
+# --- commands -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    prompt_id: str  # unique within the session: "<node>.<part>#<n>"
+    text: str
+    language: str
+    barge_in: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlayback:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class GrammarChoice:
+    intent: str
+    dtmf: str | None
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    listen_id: int
+    node: str
+    grammar: tuple[GrammarChoice, ...]  # empty for digit collection
+    languages: tuple[str, ...]  # the recognizer's languages: both at the language choice
+    timeout_s: float
+    speech_enabled: bool
+    max_digits: int
+    terminator: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StopListening:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    kind: str  # order_status | balance
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetAttributes:
+    attributes: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Hand the call to routing with these attributes (language always among them)."""
+
+    attributes: Mapping[str, str]
+    queue: str | None
+    priority: int | None
+    prompt: Play | None
+    reason: str  # requested | no_input | no_match | max_steps | max_duration
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    prompt: Play | None
+
+
+FlowOutcome = Literal["transferred", "escalated", "completed", "abandoned_in_ivr"]
+
+
+@dataclass(frozen=True, slots=True)
+class PathEntry:
+    """One step of the caller's way through the IVR, for the screen pop and the interaction history."""
+
+    node: str
+    event: str  # enter | dtmf | speech | no_input | no_match | low_confidence | dtmf_only | valid | invalid | ...
+    value: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+
+    def as_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"node": self.node, "event": self.event}
+        for name in ("value", "intent", "confidence"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The session is over; nothing follows. ``escalated``: sent to an agent because the caller failed or looped."""
+
+    outcome: FlowOutcome
+    reason: str
+    flow: str
+    language: str
+    attributes: Mapping[str, str]
+    path: tuple[PathEntry, ...]
+    self_served: bool  # a lookup answered the caller
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return tuple(entry.node for entry in self.path if entry.event == "enter")
+
+    def as_json(self) -> dict[str, object]:
+        return {"outcome": self.outcome, "reason": self.reason, "flow": self.flow, "language": self.language,
+                "attributes": dict(self.attributes), "self_served": self.self_served,
+                "path": [entry.as_json() for entry in self.path]}
+
+
+FlowCommand = (Play | StopPlayback | Listen | StopListening | Lookup | SetAttributes | Transfer | Hangup | Finished)

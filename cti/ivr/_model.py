@@ -1,0 +1,319 @@
+"""The IVR flows file: which flow answers which service number, and the nodes of each flow.
+
+Pydantic models, strict, frozen, no unknown fields: they check shapes and ranges. The checks across nodes
+(references, translations, reachability) and the loading are in :mod:`cti.ivr._checks`; the file format
+is described for operators in docs/ivr.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from cti.ivr._template import PlaceholderType
+
+__all__ = [
+    "ATTRIBUTES",
+    "DEFAULT_LANGUAGE_OPTIONS",
+    "DEFAULT_LANGUAGE_PROMPT",
+    "DTMF_KEYS",
+    "LOOKUPS",
+    "NODE_KINDS",
+    "Answer",
+    "Choice",
+    "CollectNode",
+    "Flow",
+    "Flows",
+    "HangupNode",
+    "LanguageNode",
+    "LanguageOption",
+    "LookupNode",
+    "MenuNode",
+    "Messages",
+    "Node",
+    "PlayNode",
+    "QuerySpec",
+    "SetNode",
+    "Settings",
+    "TransferNode",
+    "normalize_phrase",
+]
+
+Text = dict[str, str]
+"""Prompt text per language id ("id", "en")."""
+
+ATTRIBUTES = ("product", "problem_type", "language", "value_tier", "customer_id")
+"""Call attributes a flow may set; they travel with the call to routing and to the agent."""
+
+DTMF_KEYS = "0123456789*#"
+_IDENT = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySpec:
+    """A self-service query: the key the caller gives and the fields its answer may carry, with their types."""
+
+    key: str
+    fields: Mapping[str, frozenset[PlaceholderType]]
+
+
+_TEXT: frozenset[PlaceholderType] = frozenset({"text"})
+_DATE: frozenset[PlaceholderType] = frozenset({"date"})
+_AMOUNT: frozenset[PlaceholderType] = frozenset({"money", "number"})
+_ID: frozenset[PlaceholderType] = frozenset({"digits", "text"})
+LOOKUPS: Mapping[str, QuerySpec] = {
+    "order_status": QuerySpec("order_number", {
+        "order_number": _ID, "status": _TEXT, "shipment_status": _TEXT, "carrier": _TEXT,
+        "placed_on": _DATE, "shipped_on": _DATE, "delivered_on": _DATE, "total": _AMOUNT,
+        "items": frozenset({"number"}),
+    }),
+    "balance": QuerySpec("customer_number", {
+        "customer_number": _ID, "balance": _AMOUNT, "due_amount": _AMOUNT, "due_date": _DATE,
+        "open_invoices": frozenset({"number"}),
+    }),
+}
+
+DEFAULT_LANGUAGE_PROMPT: Text = {
+    "id": "Untuk Bahasa Indonesia tekan 1 atau ucapkan Indonesia.",
+    "en": "For English press 2 or say English.",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+def _key(value: Any) -> Any:
+    # YAML reads an unquoted `1` as an int; a key is a string, but this mistake is too common to refuse.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 9:
+        return str(value)
+    return value
+
+
+def _check_key(value: str) -> str:
+    if len(value) != 1 or value not in DTMF_KEYS:
+        raise ValueError(f"{value!r} is not a DTMF key (one of {DTMF_KEYS})")
+    return value
+
+
+DtmfKey = Annotated[str, BeforeValidator(_key), AfterValidator(_check_key)]
+
+
+class LanguageOption(_Strict):
+    dtmf: DtmfKey
+    phrases: tuple[str, ...] = ()
+    intent: str | None = Field(default=None, pattern=_IDENT, description="defaults to language_<id>")
+
+
+DEFAULT_LANGUAGE_OPTIONS: dict[str, LanguageOption] = {
+    "id": LanguageOption(dtmf="1", phrases=("indonesia", "bahasa indonesia", "bahasa")),
+    "en": LanguageOption(dtmf="2", phrases=("english", "inggris", "bahasa inggris")),
+}
+
+
+class Settings(_Strict):
+    min_confidence: float = Field(default=0.5, ge=0, le=1, description="speech below it counts as no match")
+    timeout_s: float = Field(default=5.0, gt=0, le=60, description="no-input timeout of a listen")
+    max_steps: int = Field(default=60, ge=5, le=1000, description="nodes entered + prompts asked before an agent")
+    max_duration_s: float = Field(default=600, gt=0, le=7200, description="time in the IVR before an agent")
+    speech: bool = Field(default=True, description="speech input where menus allow it")
+
+
+class Messages(_Strict):
+    """System prompts the interpreter plays itself; each may be overridden in the file's ``messages``."""
+
+    no_input: Text = {"id": "Maaf, kami tidak mendengar jawaban Anda.", "en": "Sorry, we did not hear you."}
+    no_match: Text = {"id": "Maaf, pilihan Anda tidak kami kenali.", "en": "Sorry, we did not understand that."}
+    dtmf_only: Text = {"id": "Silakan gunakan tombol pada telepon Anda.", "en": "Please use your telephone keypad."}
+    invalid: Text = {"id": "Maaf, nomor yang Anda masukkan tidak valid.",
+                     "en": "Sorry, the number you entered is not valid."}
+    transfer: Text = {"id": "Mohon tunggu, Anda akan dihubungkan dengan agen kami.",
+                      "en": "Please hold while we connect you to an agent."}
+
+
+class PlayNode(_Strict):
+    kind: Literal["play"]
+    prompt: Text
+    next: str
+    barge_in: bool = False
+
+
+class Choice(_Strict):
+    intent: str = Field(pattern=_IDENT)
+    dtmf: DtmfKey
+    phrases: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="spoken synonyms per language")
+    next: str
+
+
+class MenuNode(_Strict):
+    kind: Literal["menu"]
+    prompt: Text
+    dtmf_prompt: Text | None = Field(default=None, description="said instead of prompt when the menu takes keys only")
+    choices: tuple[Choice, ...] = Field(min_length=1)
+    retries: int = Field(default=2, ge=0, le=5, description="reprompts after a no-input or no-match")
+    dtmf_attempts: int = Field(default=1, ge=0, le=5, description="keypad-only attempts after the retries")
+    speech: bool = True
+    barge_in: bool = True
+    timeout_s: float | None = Field(default=None, gt=0, le=60)
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    failure: str | None = Field(default=None, description="node after every attempt failed; default: the agent")
+
+
+class LanguageNode(_Strict):
+    kind: Literal["language"]
+    prompt: Text = Field(default_factory=lambda: dict(DEFAULT_LANGUAGE_PROMPT))
+    options: dict[str, LanguageOption] = Field(default_factory=lambda: dict(DEFAULT_LANGUAGE_OPTIONS))
+    next: str
+    retries: int = Field(default=2, ge=0, le=5)
+    barge_in: bool = True
+    timeout_s: float | None = Field(default=None, gt=0, le=60)
+
+
+class CollectNode(_Strict):
+    kind: Literal["collect"]
+    prompt: Text
+    into: str = Field(pattern=_IDENT, description="the variable that holds the digits")
+    min_length: int = Field(default=1, ge=1, le=32)
+    max_length: int = Field(default=16, ge=1, le=32)
+    terminator: Literal["#", "*"] | None = "#"
+    pattern: str | None = Field(default=None, description="a regular expression the digits must match in full")
+    checksum: Literal["luhn"] | None = None
+    retries: int = Field(default=2, ge=0, le=5)
+    invalid_prompt: Text | None = None
+    timeout_s: float | None = Field(default=None, gt=0, le=60)
+    barge_in: bool = True
+    sensitive: bool = Field(default=False, description="masked in the recorded path")
+    valid: str
+    invalid: str
+
+    @model_validator(mode="after")
+    def _lengths(self) -> CollectNode:
+        if self.min_length > self.max_length:
+            raise ValueError(f"min_length {self.min_length} is above max_length {self.max_length}")
+        return self
+
+
+class Answer(_Strict):
+    say: tuple[Text, ...] = Field(default=(), description="templates; the first whose values all exist is said")
+    next: str
+
+    @field_validator("say", mode="before")
+    @classmethod
+    def _one(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, Mapping) else value
+
+
+class LookupNode(_Strict):
+    kind: Literal["lookup"]
+    query: Literal["order_status", "balance"]
+    key: str = Field(pattern=_IDENT, description="the variable (or caller attribute) holding the query's key")
+    currency: str = Field(default="IDR", pattern=r"^[A-Z]{3}$")
+    labels: dict[str, dict[str, Text]] = Field(default_factory=dict, description="field -> raw value -> words")
+    barge_in: bool = False
+    found: Answer
+    not_found: Answer
+    error: Answer
+
+
+class SetNode(_Strict):
+    kind: Literal["set"]
+    attributes: dict[str, str] = Field(min_length=1, description="a value '$name' copies a variable")
+    next: str
+
+
+class TransferNode(_Strict):
+    kind: Literal["transfer"]
+    queue: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    priority: int | None = Field(default=None, ge=0, le=100)
+    attributes: dict[str, str] = Field(default_factory=dict)
+    prompt: Text | None = Field(default=None, description="said before the transfer; default messages.transfer")
+
+
+class HangupNode(_Strict):
+    kind: Literal["hangup"]
+    prompt: Text | None = None
+
+
+Node = Annotated[
+    PlayNode | MenuNode | LanguageNode | CollectNode | LookupNode | SetNode | TransferNode | HangupNode,
+    Field(discriminator="kind"),
+]
+NODE_KINDS = ("play", "menu", "language", "collect", "lookup", "set", "transfer", "hangup")
+
+
+class Flow(_Strict):
+    entry: str
+    agent: str | None = Field(default=None, description="the transfer node used when callers fail or loop")
+    nodes: dict[str, Node] = Field(min_length=1)
+
+    def agent_node(self) -> TransferNode | None:
+        node = self.nodes.get(self.agent) if self.agent else None
+        return node if isinstance(node, TransferNode) else None
+
+
+class Flows(_Strict):
+    languages: tuple[str, ...] = ("id", "en")
+    default_language: str = "id"
+    settings: Settings = Settings()
+    messages: Messages = Messages()
+    service_numbers: dict[str, str] = Field(min_length=1, description="number or _pattern -> flow name")
+    default_flow: str | None = None
+    flows: dict[str, Flow] = Field(min_length=1)
+
+    @field_validator("service_numbers", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any) -> Any:
+        # Unquoted numbers in YAML keys arrive as ints.
+        if isinstance(value, Mapping):
+            return {str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v for k, v in value.items()}
+        return value
+
+    def flow_for(self, service_number: str) -> str | None:
+        """The flow name for a dialled number: an exact entry, else the first matching pattern, else the default."""
+        if service_number in self.service_numbers:
+            return self.service_numbers[service_number]
+        for number, flow in self.service_numbers.items():
+            if number.startswith("_") and _pattern_regex(number).fullmatch(service_number):
+                return flow
+        return self.default_flow
+
+    def static_prompts(self) -> tuple[tuple[str, str], ...]:
+        """Every (language, text) a session may say that is known before a call, to pre-render at start."""
+        seen: dict[tuple[str, str], None] = {}
+        for _, text in self.texts():
+            for language, words in text.items():
+                seen[(language, words)] = None
+        return tuple(seen)
+
+    def texts(self) -> Iterator[tuple[str, Text]]:
+        """Every static prompt with its place in the file (lookup answers are templates, not included)."""
+        for name in Messages.model_fields:
+            yield f"messages.{name}", getattr(self.messages, name)
+        for flow_name, flow in self.flows.items():
+            for node_id, node in flow.nodes.items():
+                where = f"flows.{flow_name}.nodes.{node_id}"
+                if isinstance(node, PlayNode | MenuNode | LanguageNode | CollectNode):
+                    yield f"{where}.prompt", node.prompt
+                if isinstance(node, MenuNode) and node.dtmf_prompt is not None:
+                    yield f"{where}.dtmf_prompt", node.dtmf_prompt
+                if isinstance(node, CollectNode) and node.invalid_prompt is not None:
+                    yield f"{where}.invalid_prompt", node.invalid_prompt
+                if isinstance(node, TransferNode | HangupNode) and node.prompt is not None:
+                    yield f"{where}.prompt", node.prompt
+
+
+def normalize_phrase(text: str) -> str:
+    """How spoken text is compared with phrases: case-folded, punctuation dropped, spaces collapsed."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    out = []
+    for token in re.findall(r"\[[0-9-]+\]|.", pattern[1:]):
+        out.append({"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}.get(token, re.escape(token))
+                   if not token.startswith("[") else token)
+    return re.compile("".join(out))

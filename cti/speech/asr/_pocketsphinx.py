@@ -1,0 +1,539 @@
+"""PocketSphinx 5 with a per-menu grammar (JSGF) and out-of-grammar rejection against a free phone loop.
+
+The en-us acoustic model that ships with the ``pocketsphinx`` package serves both languages: English words come from
+its CMU dictionary, Indonesian words from :mod:`cti.speech.asr._lexicon_id` (namespaced ``word_id`` so an Indonesian
+"status" and an English one are different entries). Telephone audio (8 kHz) goes through a noise suppressor
+(:mod:`cti.speech.asr._denoise`) and is resampled to the model's 16 kHz: the benchmark showed decoding 8 kHz features
+with this wideband model to be far worse (30-43 % against 80-90 %), so the model keeps its own filterbank.
+
+Confidence is a likelihood ratio: the grammar path's score against the best free phone sequence (the allphone
+search with the model's phone bigram), per frame of the decoded span, through a logistic. Speech that no phrase
+explains well scores low and is rejected; silence never reaches the decoder's decision (no speech frame: intent None).
+
+A decoder holds one utterance at a time and cannot share its acoustic model with another decoder, so decoders live
+in a pool per model (in the :class:`~cti.speech.asr._models.ModelCache`): a session borrows a pair (grammar + phone
+loop) and gives it back when it finishes. The pool grows to the number of concurrent sessions and never shrinks.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import math
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cti.speech._audio import EnergyVad, Resampler, SpeechEnd, SpeechStart
+from cti.speech.asr import _channel as channel
+from cti.speech.asr import _lexicon_id as lexicon_id
+from cti.speech.asr._denoise import NoiseSuppressor
+from cti.speech.asr._models import ModelCache, shared_models
+from cti.speech.asr._types import AsrError, Grammar, ModelNotFound, Partial, Result
+from cti.types import Language
+
+__all__ = [
+    "LineConditioner", "PocketSphinxOptions", "PocketSphinxRecognizer", "PocketSphinxSession", "default_model_dir",
+]
+
+logger = logging.getLogger("cti.speech.asr")
+
+_FRAMES_PER_SECOND = 100
+_NON_SPEECH = ("<", "[", "+")  # silence (<sil>) and filler words in a segmentation
+_NOISY_DB, _CLEAN_DB = 13.0, 19.0  # peak-to-noise bounds of the rejection offset's interpolation
+_WIDE_FROM_DB = 16.0  # peak to noise from which the grammar pass uses the widened model
+_MAX_SEARCHES = 32
+
+
+def default_model_dir() -> Path:
+    """The ``pocketsphinx`` package's model directory (``en-us/en-us``, ``en-us/cmudict-en-us.dict``, ...)."""
+    import pocketsphinx  # type: ignore[import-untyped]
+
+    return Path(pocketsphinx.get_model_path()) / "en-us"
+
+
+@dataclass(frozen=True, slots=True)
+class PocketSphinxOptions:
+    """Model files and tuning. Paths default to the en-us model inside the ``pocketsphinx`` package.
+
+    ``offset`` and ``scale`` map the per-frame log-likelihood ratio to a confidence; results below ``reject_below`` get
+    intent None. ``offset`` is the ratio on a noisy line, ``clean_offset`` on a clean one (by the suppressor's estimate;
+    None: ``offset`` on every line), both calibrated on the benchmark for the telephone-adapted model (docs/speech.md):
+    a stricter one costs far more accuracy. ``topn`` Gaussians per codebook: more is more accurate and slower.
+    ``dither`` adds a faint deterministic noise floor so digital silence (zeros) does not reach the log filterbank as
+    minus infinity.
+    ``silprob`` is the probability of a silence between (and after) words: with PocketSphinx's default (0.005) the last
+    phone of a phrase stretched over the caller's trailing silence, so phrases ending in a noise-like consonant won
+    ("iya" heard as "tidak"); at 0.1 the silence is decoded as silence (docs/benchmarks.md). ``denoise`` runs the noise
+    suppressor, whose gain floor goes from ``denoise_floor`` on a noisy line up to 0.25 on a clean one. ``telephone``
+    adapts a wideband model to the telephone line (:mod:`cti.speech.asr._channel`; a model the shipped map does not
+    fit is used as it is). ``clean_variance_scale``: on a clean line the grammar pass uses a copy of the
+    telephone-adapted model with every variance multiplied by this, more tolerant of accents the model was not
+    trained on; on a noisy line the widened model mistakes noise for speech, so it keeps the model as adapted (None:
+    one model for both; docs/speech.md). ``decode_rate`` 8000 decodes 8 kHz features (for an 8 kHz model).
+    ``pre_roll_ms``/``tail_ms``: audio kept before the first and after the last speech frame for the grammar pass.
+    ``max_unexplained_ms``: a result whose grammar path explains that much of the caller's speech (by the VAD) as
+    silence gets intent None: the caller said something the menu does not have (None turns the check off).
+    ``features`` overrides the model's feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
+    """
+
+    model_dir: Path | None = None
+    hmm: Path | None = None
+    dictionary: Path | None = None
+    phone_lm: Path | None = None
+    rejection: bool = True
+    offset: float = -9.0
+    clean_offset: float | None = -2.0
+    scale: float = 3.0
+    reject_below: float = 0.5
+    topn: int = 16
+    beam: float = 1e-60
+    wbeam: float = 1e-40
+    pbeam: float = 1e-60
+    silprob: float = 0.1
+    dither: float = 4.0
+    denoise: bool = True
+    denoise_floor: float = 0.2
+    telephone: bool = True
+    clean_variance_scale: float | None = 1.7
+    decode_rate: int = 16000
+    pre_roll_ms: int = 300
+    tail_ms: int = 200
+    max_unexplained_ms: int | None = 300
+    features: tuple[tuple[str, str], ...] = ()
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def resolved(self) -> tuple[Path, Path, Path | None]:
+        """(acoustic model dir, dictionary, phone LM or None), checked to exist; the model dir is its telephone-adapted
+        copy when ``telephone`` is set and the map fits it."""
+        base = self.model_dir or default_model_dir()
+        hmm = self._source_hmm()
+        dictionary = self.dictionary or base / "cmudict-en-us.dict"
+        phone_lm = (self.phone_lm or base / "en-us-phone.lm.bin") if self.rejection else None
+        for path in (hmm, dictionary, phone_lm):
+            if path is not None and not path.exists():
+                raise ModelNotFound(f"PocketSphinx model file missing: {path}")
+        return (_telephone_model(hmm, 1.0) if self.telephone else hmm), dictionary, phone_lm
+
+    def clean_model(self) -> Path | None:
+        """The grammar pass's model on a clean line, or None when it is the same as on a noisy one."""
+        if not self.telephone or self.clean_variance_scale in (None, 1.0):
+            return None
+        hmm = self._source_hmm()
+        widened = _telephone_model(hmm, self.clean_variance_scale)
+        return widened if widened != hmm else None
+
+    def _source_hmm(self) -> Path:
+        return self.hmm or (self.model_dir or default_model_dir()) / "en-us"
+
+
+@dataclass(slots=True)
+class _Slot:
+    grammar: Any
+    phones: Any | None
+    clean: Any | None = None  # the grammar decoder for a clean line (widened model), when there is one
+    searches: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    words: set[str] = field(default_factory=set)
+
+
+class _DecoderPool:
+    def __init__(self, options: PocketSphinxOptions) -> None:
+        self._options = options
+        self._paths = options.resolved()
+        self._clean = options.clean_model()
+        self._lock = threading.Lock()
+        self._idle: list[_Slot] = []
+        self.created = 0
+
+    def acquire(self) -> _Slot:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        slot = self._load()
+        with self._lock:
+            self.created += 1
+        return slot
+
+    def release(self, slot: _Slot) -> None:
+        with self._lock:
+            self._idle.append(slot)
+
+    def _load(self) -> _Slot:
+        import pocketsphinx
+
+        hmm, dictionary, phone_lm = self._paths
+        o = self._options
+        common: dict[str, Any] = {"hmm": str(hmm), "loglevel": "FATAL", "topn": o.topn, "beam": o.beam,
+                                  "pbeam": o.pbeam, "wbeam": o.wbeam, "silprob": o.silprob, "bestpath": False,
+                                  **dict(o.extra)}
+        if o.decode_rate != 16000:
+            common.update(samprate=o.decode_rate, nfft=256 if o.decode_rate <= 8000 else 512)
+        featparams = _feature_file(hmm, o.features) if o.features else None
+        if featparams is not None:
+            common["featparams"] = featparams
+        try:
+            grammar = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=str(dictionary), **common))
+            clean = None
+            if self._clean is not None:
+                clean = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=str(dictionary),
+                                                                 **{**common, "hmm": str(self._clean)}))
+            phones = None
+            if phone_lm is not None:
+                phones = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=None, allphone=str(phone_lm),
+                                                                  **common))
+        except (RuntimeError, ValueError) as exc:
+            raise AsrError(f"cannot load PocketSphinx model {hmm}: {exc}") from exc
+        finally:
+            if featparams is not None:
+                os.unlink(featparams)
+        return _Slot(grammar=grammar, phones=phones, clean=clean)
+
+
+@functools.lru_cache(maxsize=8)
+def _telephone_model(hmm: Path, variance_scale: float) -> Path:
+    try:
+        return channel.telephone_model(hmm, variance_scale=variance_scale)
+    except OSError as exc:
+        # No writable cache (a read-only home, a full disk): callers are still understood, only less well.
+        logger.warning("cannot write the telephone-adapted model for %s (%s); using the model as it is", hmm, exc)
+        return hmm
+    except ValueError as exc:
+        raise AsrError(f"cannot adapt {hmm} to the telephone line: {exc}") from exc
+
+
+def _feature_file(hmm: Path, overrides: tuple[tuple[str, str], ...]) -> str:
+    """The model's feat.params with ``overrides`` applied, as a temporary file (the caller removes it).
+
+    A decoder reads the model's feat.params after its configuration and lets it win, so feature options
+    (``remove_noise``, ``upperf``, ...) can only be changed through a file of their own.
+    """
+    params = channel.read_feat_params(hmm)
+    params.update((key.lstrip("-"), value) for key, value in overrides)
+    fd, path = tempfile.mkstemp(prefix="cti-feat-", suffix=".params")
+    with os.fdopen(fd, "w") as out:
+        out.writelines(f"-{key} {value}\n" for key, value in params.items())
+    return path
+
+
+def unexplained_ms(spoken: list[tuple[int, int]], quiet: list[tuple[int, int]], origin_ms: int) -> int:
+    """Milliseconds of ``spoken`` (VAD speech, stream ms) that the grammar path put in ``quiet`` segments (silence and
+    fillers, as inclusive frame ranges of a decode that began at ``origin_ms``).
+
+    A menu phrase covers the caller's speech; a sentence the menu does not have gets a phrase for part of it and
+    silence for the rest. On the benchmark, 300 ms of speech heard as silence rejected no menu answer (five corpora,
+    both SNRs) and some of the out-of-grammar sentences that passed the confidence test.
+    """
+    frame_ms = 1000 // _FRAMES_PER_SECOND
+    total = 0
+    for first, last in quiet:
+        lo, hi = origin_ms + first * frame_ms, origin_ms + (last + 1) * frame_ms
+        total += sum(max(0, min(hi, end) - max(lo, start)) for start, end in spoken)
+    return total
+
+
+def _line_offset(options: PocketSphinxOptions, peak_to_noise_db: float | None) -> float:
+    """The rejection offset for a line this clean: ``offset`` up to 13 dB peak to noise, ``clean_offset`` from 19 dB.
+
+    On a noisy line the grammar path scores lower against the phone loop for menu phrases too, so one offset had
+    to choose between rejecting noisy answers and accepting out-of-grammar speech on clean lines.
+    """
+    if options.clean_offset is None or peak_to_noise_db is None:
+        return options.offset
+    share = min(max((peak_to_noise_db - _NOISY_DB) / (_CLEAN_DB - _NOISY_DB), 0.0), 1.0)
+    return options.offset + share * (options.clean_offset - options.offset)
+
+
+def _afresh(decoder: Any) -> None:
+    """Forget the previous utterance's front-end state (the noise estimate of ``remove_noise``, the live cepstral
+    mean), which a decoder otherwise carries into the next one: one caller's audio changed the next caller's result."""
+    decoder.reinit_feat()
+
+
+def _logscore(value: float) -> float:
+    # Hypothesis.score is logmath.exp(score) with base 1.0001; back to the log domain.
+    return math.log(value) / math.log(1.0001) if value > 0 else -math.inf
+
+
+class PocketSphinxRecognizer:
+    """Grammar-constrained PocketSphinx for English and Indonesian menus."""
+
+    name = "pocketsphinx"
+
+    def __init__(self, options: PocketSphinxOptions | None = None, *, cache: ModelCache | None = None) -> None:
+        self.options = options or PocketSphinxOptions()
+        if self.options.decode_rate not in (8000, 16000):
+            raise AsrError(f"decode rate {self.options.decode_rate} Hz is not supported (8000 or 16000)")
+        o = self.options
+        key = ("pocketsphinx", *o.resolved(), o.clean_model(), o.topn, o.beam, o.wbeam, o.pbeam, o.silprob,
+               o.decode_rate, o.features, o.extra)
+        self._pool: _DecoderPool = (cache or shared_models()).get(key, lambda: _DecoderPool(self.options))
+
+    @property
+    def decoders_loaded(self) -> int:
+        """Decoder pairs created so far (one per concurrent session at the peak)."""
+        return self._pool.created
+
+    def warm_up(self) -> None:
+        """Load one decoder pair now rather than on the first call."""
+        self._pool.release(self._pool.acquire())
+
+    def start(self, grammar: Grammar, language: Language, *, sample_rate: int = 8000) -> PocketSphinxSession:
+        """Borrow a decoder, activate ``grammar`` (compiled once per decoder), start an utterance."""
+        if sample_rate not in (8000, 16000):
+            raise AsrError(f"sample rate {sample_rate} Hz is not supported (8000 or 16000)")
+        slot = self._pool.acquire()
+        try:
+            keys = _activate(slot, grammar, language)
+        except BaseException:
+            self._pool.release(slot)
+            raise
+        return PocketSphinxSession(self, slot, grammar, keys, sample_rate)
+
+    def _release(self, slot: _Slot) -> None:
+        self._pool.release(slot)
+
+
+def _word_key(word: str, language: Language) -> str:
+    return f"{word}_id" if language == "id" else word
+
+
+def _dictionary_prons(decoder: Any, word: str) -> tuple[str, ...]:
+    prons: list[str] = []
+    for n in range(1, 9):
+        pron = decoder.lookup_word(word if n == 1 else f"{word}({n})")
+        if pron is None:
+            break
+        prons.append(pron)
+    return tuple(prons)
+
+
+def _pronunciations(decoder: Any, word: str, language: Language) -> tuple[str, ...]:
+    english = _dictionary_prons(decoder, word)
+    if language == "en" and english:
+        return english
+    try:
+        return lexicon_id.pronunciations(word, english)
+    except ValueError as exc:
+        raise AsrError(f"no pronunciation for {word!r} ({language}): spell numbers and symbols as words") from exc
+
+
+def _activate(slot: _Slot, grammar: Grammar, language: Language) -> dict[str, str]:
+    """Add missing words and the grammar's search to the slot's decoder; return word key -> word."""
+    decoder = slot.grammar
+    keys = {_word_key(w, language): w for w in grammar.words}
+    entries: list[tuple[str, str]] = []
+    new_keys = [key for key in keys if key not in slot.words]
+    for key in new_keys:
+        word = keys[key]
+        if language == "en" and decoder.lookup_word(key) is not None:
+            continue
+        prons = _pronunciations(decoder, word, language)
+        entries.extend((key if i == 0 else f"{key}({i + 1})", pron) for i, pron in enumerate(prons))
+    decoders = [decoder] if slot.clean is None else [decoder, slot.clean]
+    for n, (entry, pron) in enumerate(entries):
+        for each in decoders:
+            try:
+                each.add_word(entry, pron, n == len(entries) - 1)  # one dictionary update for the batch
+            except RuntimeError as exc:
+                raise AsrError(f"cannot add {entry!r} /{pron}/ to the dictionary: {exc}") from exc
+    slot.words.update(new_keys)
+    alternatives = " | ".join("( " + " ".join(_word_key(w, language) for w in p.text.split()) + " )"
+                              for p in grammar.phrases)
+    jsgf = f"#JSGF V1.0;\ngrammar cti;\npublic <menu> = {alternatives};\n"
+    name = "g" + hashlib.sha1(jsgf.encode()).hexdigest()[:16]
+    if name in slot.searches:
+        slot.searches.move_to_end(name)
+    else:
+        try:
+            for each in decoders:
+                each.add_jsgf_string(name, jsgf)
+        except ValueError as exc:
+            raise AsrError(f"PocketSphinx rejected the grammar: {exc}") from exc
+        slot.searches[name] = None
+        if len(slot.searches) > _MAX_SEARCHES:
+            old, _ = slot.searches.popitem(last=False)
+            for each in decoders:
+                each.remove_search(old)
+    for each in decoders:
+        each.activate_search(name)
+    return keys
+
+
+class LineConditioner:
+    """What the decoder hears of a caller: denoised, at the decode rate, over a faint dither floor (streaming).
+
+    The session runs it on every chunk; ``bench/asr_channel.py`` runs it on the telephone side of its stereo pairs,
+    so that the channel map is estimated on exactly this path.
+    """
+
+    def __init__(self, options: PocketSphinxOptions, sample_rate: int) -> None:
+        self._dither = options.dither
+        self._resampler = Resampler(sample_rate, options.decode_rate) if sample_rate != options.decode_rate else None
+        self._denoiser = NoiseSuppressor(sample_rate, floor=options.denoise_floor) if options.denoise else None
+        self._rng = np.random.default_rng(0)
+
+    def feed(self, pcm: bytes) -> bytes:
+        """Condition a chunk; returns what is ready (the suppressor hands audio on in 16 ms hops)."""
+        return self._out(self._denoiser.feed(pcm) if self._denoiser is not None else pcm)
+
+    @property
+    def peak_to_noise_db(self) -> float | None:
+        """How clean the line is (the suppressor's estimate, dB); None without the suppressor."""
+        return self._denoiser.peak_to_noise_db if self._denoiser is not None else None
+
+    def flush(self) -> bytes:
+        """The rest, at the end of the stream."""
+        return self._out(self._denoiser.flush()) if self._denoiser is not None else b""
+
+    def _out(self, pcm: bytes) -> bytes:
+        audio = self._resampler.process(pcm) if self._resampler is not None else pcm
+        if self._dither and audio:
+            samples = np.frombuffer(audio, dtype="<i2").astype(np.float64)
+            samples += self._rng.normal(0.0, self._dither, samples.size)
+            audio = np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+        return audio
+
+
+class PocketSphinxSession:
+    """One utterance on a borrowed decoder pair.
+
+    The phone loop decodes while audio arrives, from the first speech frame (with a pre-roll); the grammar pass
+    runs once, at :meth:`finish`, over the speech span with whole-utterance cepstral mean normalization, which the
+    benchmark showed to be clearly more accurate than live normalization on short menu answers (docs/speech.md).
+    """
+
+    def __init__(self, recognizer: PocketSphinxRecognizer, slot: _Slot, grammar: Grammar, keys: dict[str, str],
+                 sample_rate: int) -> None:
+        self._recognizer = recognizer
+        self._slot: _Slot | None = slot
+        self._grammar = grammar
+        self._keys = keys
+        self._sample_rate = sample_rate
+        options = recognizer.options
+        self._rate = options.decode_rate
+        self._line = LineConditioner(options, sample_rate)
+        self._vad = EnergyVad(sample_rate=sample_rate)
+        self._audio = bytearray()  # at the decode rate, everything fed (denoised)
+        self._samples = 0
+        self._speech_from: int | None = None
+        self._first_ms: int | None = None
+        self._last_end_ms: int | None = None
+        self._spoken: list[tuple[int, int]] = []  # finished VAD speech stretches (ms)
+        self._phones_fed = 0  # bytes of _audio given to the phone loop
+        self._utt_open = False
+
+    def feed(self, pcm: bytes) -> Partial:
+        """Take a chunk; ``speech`` says whether the caller is talking (for barge-in)."""
+        slot = self._require()
+        self._samples += len(pcm) // 2
+        self._audio += self._line.feed(pcm)
+        for event in self._vad.feed(pcm):
+            if isinstance(event, SpeechStart):
+                self._speech_from = event.at_ms
+                if self._first_ms is None:
+                    self._first_ms = event.at_ms
+                    self._phones_fed = self._offset(max(event.at_ms - self._recognizer.options.pre_roll_ms, 0))
+                    if slot.phones is not None:
+                        _afresh(slot.phones)
+                        slot.phones.start_utt()
+                        self._utt_open = True
+            elif isinstance(event, SpeechEnd) and self._speech_from is not None:
+                self._spoken.append((self._speech_from, event.at_ms))
+                self._speech_from = None
+                self._last_end_ms = event.at_ms
+        # The suppressor hands audio on in 16 ms hops, so a chunk may add nothing (and the decoder refuses empty input).
+        if self._utt_open and slot.phones is not None and self._phones_fed < len(self._audio):
+            slot.phones.process_raw(bytes(self._audio[self._phones_fed:]), False, False)
+            self._phones_fed = len(self._audio)
+        return Partial(speech=self._vad.in_speech)
+
+    def _offset(self, ms: int) -> int:
+        """Byte offset of ``ms`` in the decoded (16-bit) audio."""
+        return ms * self._rate // 1000 * 2
+
+    @property
+    def audio_ms(self) -> int:
+        """Milliseconds of audio fed so far."""
+        return self._samples * 1000 // self._sample_rate
+
+    def finish(self) -> Result:
+        """Decode the speech span against the grammar, decide, and give the decoders back."""
+        slot = self._require()
+        try:
+            if self._first_ms is None:
+                return Result(None, "", 0.0, PocketSphinxRecognizer.name, self.audio_ms)
+            phone_score = None
+            self._audio += self._line.flush()
+            if slot.phones is not None and self._utt_open:
+                if self._phones_fed < len(self._audio):
+                    slot.phones.process_raw(bytes(self._audio[self._phones_fed:]), False, False)
+                    self._phones_fed = len(self._audio)
+                slot.phones.end_utt()
+                self._utt_open = False
+                phone_hyp = slot.phones.hyp()
+                phone_score = _logscore(phone_hyp.score) if phone_hyp is not None else None
+            end_ms = (self._last_end_ms if self._speech_from is None and self._last_end_ms is not None
+                      else self.audio_ms)
+            options = self._recognizer.options
+            span = bytes(self._audio[self._offset(max(self._first_ms - options.pre_roll_ms, 0)):
+                                     self._offset(end_ms + options.tail_ms)])
+            if not span:
+                return Result(None, "", 0.0, PocketSphinxRecognizer.name, self.audio_ms)
+            line_db = self._line.peak_to_noise_db
+            decoder = slot.grammar
+            if slot.clean is not None and line_db is not None and line_db >= _WIDE_FROM_DB:
+                decoder = slot.clean
+            _afresh(decoder)
+            decoder.start_utt()
+            decoder.process_raw(span, False, True)
+            decoder.end_utt()
+            hyp = decoder.hyp()
+            quiet = [(seg.start_frame, seg.end_frame) for seg in (decoder.seg() or [])
+                     if seg.word.startswith(_NON_SPEECH)]
+        finally:
+            self.close()
+        if hyp is None or not hyp.hypstr:
+            return Result(None, "", 0.0, PocketSphinxRecognizer.name, self.audio_ms)
+        text = self._text(hyp.hypstr)
+        intent = self._grammar.intent_of(text)
+        confidence = 1.0 if intent is not None else 0.0
+        if intent is not None and options.max_unexplained_ms is not None:
+            spoken = self._spoken + ([(self._speech_from, self.audio_ms)] if self._speech_from is not None else [])
+            origin = max(self._first_ms - options.pre_roll_ms, 0)
+            if unexplained_ms(spoken, quiet, origin) >= options.max_unexplained_ms:
+                return Result(None, text, 0.0, PocketSphinxRecognizer.name, self.audio_ms)
+        if intent is not None and phone_score is not None:
+            # Per frame of the decoded span (pre-roll and tail included): on the benchmark this separated
+            # out-of-grammar speech from menu phrases better than per frame of VAD speech.
+            frames = max(len(span) // 2 * _FRAMES_PER_SECOND // self._rate, 1)
+            ratio = (_logscore(hyp.score) - phone_score) / frames
+            offset = _line_offset(options, line_db)
+            confidence = 1.0 / (1.0 + math.exp(-max(min((ratio - offset) / options.scale, 50.0), -50.0)))
+            if confidence < options.reject_below:
+                intent = None
+        return Result(intent, text, round(confidence, 4), PocketSphinxRecognizer.name, self.audio_ms)
+
+    def close(self) -> None:
+        """Give the decoders back without a result."""
+        slot, self._slot = self._slot, None
+        if slot is None:
+            return
+        if self._utt_open and slot.phones is not None:
+            slot.phones.end_utt()
+            self._utt_open = False
+        self._recognizer._release(slot)
+
+    def _require(self) -> _Slot:
+        if self._slot is None:
+            raise AsrError("the session is finished")
+        return self._slot
+
+    def _text(self, hypstr: str) -> str:
+        return " ".join(self._keys.get(k, k) for k in hypstr.split())
