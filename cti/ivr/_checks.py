@@ -11,7 +11,7 @@ a mistyped ``next``) and every node can reach a ``transfer`` or ``hangup``. :cla
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,23 +102,41 @@ def _describe(error: Any) -> str:
     return f"{'.'.join(str(p) for p in loc) or 'flows'}: {message}"
 
 
+def _next(flow: Flow, node: PlayNode | LanguageNode | SetNode) -> Iterator[tuple[str, str]]:
+    yield "next", node.next
+
+
+def _menu_next(flow: Flow, node: MenuNode) -> Iterator[tuple[str, str]]:
+    for i, choice in enumerate(node.choices):
+        yield f"choices.{i}.next", choice.next
+    if node.failure is not None:
+        yield "failure", node.failure
+    elif flow.agent is not None:
+        yield "agent", flow.agent
+
+
+def _collect_next(flow: Flow, node: CollectNode) -> Iterator[tuple[str, str]]:
+    yield "valid", node.valid
+    yield "invalid", node.invalid
+
+
+def _lookup_next(flow: Flow, node: LookupNode) -> Iterator[tuple[str, str]]:
+    for branch in ("found", "not_found", "error"):
+        yield f"{branch}.next", getattr(node, branch).next
+
+
+def _none(flow: Flow, node: Any) -> Iterator[tuple[str, str]]:
+    return iter(())
+
+
+_SUCCESSORS: dict[type[Any], Callable[[Flow, Any], Iterator[tuple[str, str]]]] = {
+    PlayNode: _next, LanguageNode: _next, SetNode: _next, MenuNode: _menu_next, CollectNode: _collect_next,
+    LookupNode: _lookup_next, TransferNode: _none, HangupNode: _none}
+"""Per node kind: (field path, node id) of each node a node of that kind may go to."""
+
+
 def _successors(flow: Flow, node: Any) -> Iterator[tuple[str, str]]:
-    """(field path, node id) of each node this one may go to."""
-    if isinstance(node, PlayNode | LanguageNode | SetNode):
-        yield "next", node.next
-    elif isinstance(node, MenuNode):
-        for i, choice in enumerate(node.choices):
-            yield f"choices.{i}.next", choice.next
-        if node.failure is not None:
-            yield "failure", node.failure
-        elif flow.agent is not None:
-            yield "agent", flow.agent
-    elif isinstance(node, CollectNode):
-        yield "valid", node.valid
-        yield "invalid", node.invalid
-    elif isinstance(node, LookupNode):
-        for branch in ("found", "not_found", "error"):
-            yield f"{branch}.next", getattr(node, branch).next
+    return _SUCCESSORS[type(node)](flow, node)
 
 
 class _Checker:
@@ -128,6 +146,10 @@ class _Checker:
         self.flows = flows
         self.languages = flows.languages
         self.problems: list[str] = []
+        # Per node kind, what to check of a node of that kind (kinds without a check of their own are left out).
+        self._node_checks: dict[type[Any], Callable[[str, Any, set[str]], None]] = {
+            MenuNode: self.menu, LanguageNode: self.language, CollectNode: self.collect, LookupNode: self.lookup,
+            SetNode: self.attributes, TransferNode: self.attributes}
 
     def run(self) -> list[str]:
         flows = self.flows
@@ -183,28 +205,28 @@ class _Checker:
             self.graph(where, flow)
 
     def node(self, at: str, node: Any, variables: set[str]) -> None:
-        if isinstance(node, MenuNode):
-            self.menu(at, node)
-        elif isinstance(node, LanguageNode):
-            self.language(at, node)
-        elif isinstance(node, CollectNode) and node.pattern is not None:
+        check = self._node_checks.get(type(node))
+        if check is not None:
+            check(at, node, variables)
+
+    def collect(self, at: str, node: CollectNode, variables: set[str]) -> None:
+        if node.pattern is not None:
             try:
                 re.compile(node.pattern)
             except re.error as exc:
                 self.problems.append(f"{at}.pattern: invalid regular expression: {exc}")
-        elif isinstance(node, LookupNode):
-            self.lookup(at, node, variables)
-        elif isinstance(node, SetNode | TransferNode):
-            for name, value in node.attributes.items():
-                if name not in ATTRIBUTES:
-                    self.problems.append(f"{at}.attributes.{name}: unknown attribute (known: {', '.join(ATTRIBUTES)})")
-                elif value.startswith("$"):
-                    if value[1:] not in variables | {"customer_id"}:
-                        self.problems.append(f"{at}.attributes.{name}: {value} is not collected by any node")
-                elif name == "language" and value not in self.languages:
-                    self.problems.append(f"{at}.attributes.language: {value!r} is not in languages")
 
-    def menu(self, at: str, node: MenuNode) -> None:
+    def attributes(self, at: str, node: SetNode | TransferNode, variables: set[str]) -> None:
+        for name, value in node.attributes.items():
+            if name not in ATTRIBUTES:
+                self.problems.append(f"{at}.attributes.{name}: unknown attribute (known: {', '.join(ATTRIBUTES)})")
+            elif value.startswith("$"):
+                if value[1:] not in variables | {"customer_id"}:
+                    self.problems.append(f"{at}.attributes.{name}: {value} is not collected by any node")
+            elif name == "language" and value not in self.languages:
+                self.problems.append(f"{at}.attributes.language: {value!r} is not in languages")
+
+    def menu(self, at: str, node: MenuNode, variables: set[str] | None = None) -> None:
         keys: dict[str, str] = {}
         intents: set[str] = set()
         phrases: dict[tuple[str, str], str] = {}
@@ -226,7 +248,7 @@ class _Checker:
                 for phrase in said:
                     self.phrase(f"{at}.choices", phrases, language, phrase, choice.intent)
 
-    def language(self, at: str, node: LanguageNode) -> None:
+    def language(self, at: str, node: LanguageNode, variables: set[str] | None = None) -> None:
         keys: dict[str, str] = {}
         phrases: dict[tuple[str, str], str] = {}
         for language, option in node.options.items():

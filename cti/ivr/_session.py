@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from cti.ivr._events import (
     CallerHangup,
@@ -152,6 +153,10 @@ class IvrSession:
         self._digits = ""
         self._after: str | None = None
         self._self_served = False
+        self._handlers: dict[type[Any], Callable[[Any, float | None, list[FlowCommand]], None]] = {
+            CallerHangup: self._on_caller_hangup, Started: self._on_started, PromptFinished: self._on_prompt_finished,
+            Dtmf: self._on_key, SpeechStarted: self._on_speech_started, SpeechResult: self._on_speech_result,
+            NoInput: self._on_silence, LookupResult: self._on_lookup_result}
 
     @property
     def finished(self) -> bool:
@@ -168,35 +173,64 @@ class IvrSession:
     def handle(self, event: FlowEvent, *, elapsed_s: float | None = None) -> list[FlowCommand]:
         """The commands for one event, in order."""
         out: list[FlowCommand] = []
-        if self._state is _State.DONE:
-            return out
-        if isinstance(event, CallerHangup):
-            self._record("caller_hangup")
-            self._finish("abandoned_in_ivr", "caller_hangup", out)
-            return out
+        if self._state is not _State.DONE:
+            self._handlers[type(event)](event, elapsed_s, out)
+        return out
+
+    # --- events, one handler each (the table is built in __init__) -----------------------------------
+
+    def _on_caller_hangup(self, event: CallerHangup, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        self._record("caller_hangup")
+        self._finish("abandoned_in_ivr", "caller_hangup", out)
+
+    def _on_started(self, event: Started, elapsed_s: float | None, out: list[FlowCommand]) -> None:
         if self._state is _State.IDLE:
-            if isinstance(event, Started):
-                self._goto(self._flow.entry, out)
-                self._settle(out)
-            return out
-        if isinstance(event, PromptFinished) and event.prompt_id in self._plays:
-            self._plays.remove(event.prompt_id)  # first: the guard below must not stop a prompt that ended
-        if elapsed_s is not None and elapsed_s >= self._flows.settings.max_duration_s:
-            self._escalate("max_duration", out)
-            return out
-        if isinstance(event, Dtmf):
+            self._goto(self._flow.entry, out)
+            self._settle(out)
+
+    def _on_prompt_finished(self, event: PromptFinished, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        if self._state is not _State.IDLE and event.prompt_id in self._plays:
+            self._plays.remove(event.prompt_id)  # first: the duration guard must not stop a prompt that ended
+        self._in_flow(elapsed_s, out)
+
+    def _on_key(self, event: Dtmf, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        if self._in_time(elapsed_s, out):
             self._on_dtmf(event, out)
-        elif isinstance(event, SpeechStarted):
+            self._settle(out)
+
+    def _on_speech_started(self, event: SpeechStarted, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        if self._in_time(elapsed_s, out):
             if self._plays and self._barge and (self._state is _State.PLAYING or self._hearing_speech()):
                 self._stop_playback(out)
-        elif isinstance(event, SpeechResult):
+            self._settle(out)
+
+    def _on_speech_result(self, event: SpeechResult, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        if self._in_time(elapsed_s, out):
             self._on_speech(event, out)
-        elif isinstance(event, NoInput):
+            self._settle(out)
+
+    def _on_silence(self, event: NoInput, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        if self._in_time(elapsed_s, out):
             self._on_no_input(event, out)
-        elif isinstance(event, LookupResult):
+            self._settle(out)
+
+    def _on_lookup_result(self, event: LookupResult, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        if self._in_time(elapsed_s, out):
             self._on_lookup(event, out)
-        self._settle(out)
-        return out
+            self._settle(out)
+
+    def _in_flow(self, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        if self._in_time(elapsed_s, out):
+            self._settle(out)
+
+    def _in_time(self, elapsed_s: float | None, out: list[FlowCommand]) -> bool:
+        """Is the call past its start and within the flow's maximum duration (else it is escalated now)?"""
+        if self._state is _State.IDLE:
+            return False
+        if elapsed_s is not None and elapsed_s >= self._flows.settings.max_duration_s:
+            self._escalate("max_duration", out)
+            return False
+        return True
 
     # --- events ---------------------------------------------------------------------------------------
 
