@@ -43,7 +43,8 @@ class CommandBus:
         if found is None:
             specific = self._table.get((kind, channel), ()) if channel is not None else ()
             found = self._resolved[key] = specific + self._table.get(kind, ())
-            if not found and channel is not None:
+            if channel is not None and not specific:
+                # Observers may watch it, but no adapter of the channel carries it out.
                 log.error("no handler for %s on %s: nothing carries it out", kind.__name__, channel.value)
         return found
 

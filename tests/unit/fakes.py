@@ -1,0 +1,394 @@
+"""In-memory twins of the adapters the services use (cosmicpython's ``tests/unit/fakes.py``), so use cases get
+fast tests of their own beside the integration and end-to-end tests that run the real ones.
+
+Each fake implements one protocol of :mod:`cti.services` (``Users``, ``AgentRegistry``, ``Interactions``,
+``Customers``, ``Scripts``, ``Schedules``, ``LiveState``, ``Phones``, ``Supervision``) with the same results
+and refusals as the real adapter for what the services call.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from cti.acd import Agent, ContactCenter, WorkItem, WorkState
+from cti.crm import (
+    ComplementRecord,
+    Consent,
+    ContactRecord,
+    CrmInputError,
+    CustomerRecord,
+    CustomerView,
+    HoldingRecord,
+    NewContact,
+    OrderRecord,
+    ProductRecord,
+    PromotionRecord,
+)
+from cti.errors import Conflict, Problem, Unavailable
+from cti.records import AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
+from cti.scripting import Script, ScriptSummary, ScriptVersion
+from cti.services import CommandBus, Distributor, HandlerKey
+from cti.types import Language
+from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
+
+__all__ = [
+    "FakeAgents",
+    "FakeCustomers",
+    "FakeInteractions",
+    "FakeLive",
+    "FakePhones",
+    "FakePublisher",
+    "FakeSchedules",
+    "FakeScripts",
+    "FakeSupervision",
+    "FakeUsers",
+    "Recorder",
+    "distributor",
+]
+
+
+class FakeUsers:
+    def __init__(self) -> None:
+        self.users: dict[str, UserRecord] = {}
+        self.tokens: dict[str, str] = {}  # token -> user name
+
+    async def create_user(self, name: str, role: str, agent_id: str | None = None) -> tuple[UserRecord, str]:
+        if name in self.users:
+            raise Conflict(f"cannot create user {name!r}: the name is already taken")
+        token = secrets.token_urlsafe(16)
+        user = self.users[name] = UserRecord(len(self.users) + 1, name, role, agent_id, False)
+        self.tokens[token] = name
+        return user, token
+
+    async def ensure_user_token(self, name: str, role: str, token: str, agent_id: str | None = None) -> UserRecord:
+        user = self.users.get(name) or UserRecord(len(self.users) + 1, name, role, agent_id, False)
+        self.users[name] = user = replace(user, role=role, agent_id=agent_id)
+        self.tokens = {t: n for t, n in self.tokens.items() if n != name} | {token: name}
+        return user
+
+    async def user_for_token(self, token: str) -> UserRecord | None:
+        name = self.tokens.get(token)
+        user = None if name is None else self.users.get(name)
+        return None if user is None or user.disabled else user
+
+    async def list_users(self) -> list[UserRecord]:
+        return sorted(self.users.values(), key=lambda u: u.user_id)
+
+    async def set_user_scope(self, name: str, scope: Mapping[str, Any] | None) -> UserRecord:
+        user = self.users[name] = replace(self.users[name], scope=None if scope is None else dict(scope))
+        return user
+
+
+class FakeAgents:
+    def __init__(self) -> None:
+        self.agents: dict[str, AgentRecord] = {}
+        self.states: list[AgentStateRecord] = []
+
+    async def upsert(self, agent: AgentRecord) -> None:
+        self.agents[agent.agent_id] = agent
+
+    async def get(self, agent_id: str) -> AgentRecord | None:
+        return self.agents.get(agent_id)
+
+    async def list(self) -> builtins.list[AgentRecord]:
+        return [self.agents[a] for a in sorted(self.agents)]
+
+    async def record_state(self, record: AgentStateRecord) -> None:
+        self.states.append(record)
+
+    async def history(self, agent_id: str, *, limit: int = 100) -> builtins.list[AgentStateRecord]:
+        return [s for s in self.states if s.agent_id == agent_id][-limit:]
+
+    async def states_between(self, start: datetime, end: datetime) -> builtins.list[AgentStateRecord]:
+        return [s for s in self.states if start <= s.at < end]
+
+
+class FakeInteractions:
+    def __init__(self) -> None:
+        self.rows: dict[str, InteractionRecord] = {}
+        self.saves: builtins.list[InteractionRecord] = []
+        self.failures = 0  # the next saves that fail as if the database were away
+
+    async def save(self, record: InteractionRecord) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise Unavailable("the database is away")
+        old = self.rows.get(record.call_id)
+        if old is not None:  # the wrap-up stays, as the real upsert keeps it
+            record = replace(record, disposition=old.disposition, notes=old.notes,
+                             script_answers=old.script_answers, crosssell=old.crosssell, follow_up=old.follow_up,
+                             wrapped_up_at=old.wrapped_up_at)
+        self.rows[record.call_id] = record
+        self.saves.append(record)
+
+    async def save_wrap_up(self, call_id: str, *, at: datetime, disposition: str, notes: str = "",
+                           script_answers: Mapping[str, Any] | None = None,
+                           crosssell: Mapping[str, Any] | None = None, follow_up: Mapping[str, Any] | None = None,
+                           customer_id: str | None = None) -> InteractionRecord:
+        row = replace(self.rows[call_id], disposition=disposition, notes=notes,
+                      script_answers=dict(script_answers or {}),
+                      crosssell=None if crosssell is None else dict(crosssell),
+                      follow_up=None if follow_up is None else dict(follow_up), wrapped_up_at=at)
+        if customer_id is not None:
+            row = replace(row, customer_id=customer_id)
+        self.rows[call_id] = row
+        return row
+
+    async def get(self, call_id: str) -> InteractionRecord | None:
+        return self.rows.get(call_id)
+
+    async def list(self, *, limit: int = 100, agent_id: str | None = None,
+                   queue: str | None = None) -> builtins.list[InteractionRecord]:
+        rows = [r for r in self.rows.values() if (agent_id is None or r.agent_id == agent_id)
+                and (queue is None or r.queue == queue)]
+        return sorted(rows, key=lambda r: (r.arrived_at, r.call_id), reverse=True)[:limit]
+
+    async def between(self, start: datetime, end: datetime, *,
+                      queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]:
+        return sorted((r for r in self.rows.values() if r.arrived_at < end
+                       and (r.ended_at is None or r.ended_at >= start) and (queues is None or r.queue in queues)),
+                      key=lambda r: (r.arrived_at, r.call_id))
+
+    async def samples(self, queue: str, start: datetime, end: datetime) -> builtins.list[InteractionSample]:
+        return [InteractionSample(r.queue, r.arrived_at, r.talk_seconds if r.outcome == "answered" else None)
+                for r in await self.between(start, end, queues=[queue]) if start <= r.arrived_at < end]
+
+
+@dataclass
+class FakeCustomers:
+    customers: dict[str, CustomerRecord] = field(default_factory=dict)
+    contacts: list[ContactRecord] = field(default_factory=list)
+    orders: dict[str, OrderRecord] = field(default_factory=dict)
+
+    async def customer_by_phone(self, number: str) -> CustomerRecord | None:
+        return next((c for c in self.customers.values() if number in c.phones), None)
+
+    async def customer_view(self, customer_id: str, *, contacts: int = 5) -> CustomerView | None:
+        customer = self.customers.get(customer_id)
+        if customer is None:
+            return None
+        return CustomerView(customer=customer, owned=(), contacts=tuple(
+            c for c in self.contacts if c.customer_id == customer_id)[-contacts:] if contacts else (),
+            open_orders=(), open_cases=(), unpaid_invoices=())
+
+    async def create_blank_customer(self, caller_number: str | None, *, name: str = "", email: str | None = None,
+                                    language: Language = "id") -> CustomerRecord:
+        if email is not None and "@" not in email.strip("@"):
+            raise CrmInputError("create customer", [Problem("email", f"not an email address: {email!r}")])
+        phones = (caller_number,) if caller_number else ()
+        for phone in phones:
+            owner = await self.customer_by_phone(phone)
+            if owner is not None:
+                raise Conflict(f"phone {phone} already belongs to customer {owner.customer_id}")
+        customer_id = str(10_000_001 + len(self.customers))
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        record = CustomerRecord(customer_id=customer_id, name=name, phones=phones, email=email, address=None,
+                                city=None, region=None, country=None, language=language, segment=None,
+                                value_tier=None, lifetime_value_minor=0, consent=Consent(), forgotten_at=None,
+                                created_at=now, updated_at=now)
+        self.customers[customer_id] = record
+        return record
+
+    async def add_contact(self, contact: NewContact) -> ContactRecord:
+        record = ContactRecord(contact_id=len(self.contacts) + 1, customer_id=contact.customer_id,
+                               channel=contact.channel, at=contact.at, reason=contact.reason,
+                               disposition=contact.disposition, notes=contact.notes, agent_id=contact.agent_id,
+                               call_id=contact.call_id, language=contact.language,
+                               script_answers=contact.script_answers, cross_sell_offered=contact.cross_sell_offered,
+                               cross_sell_accepted=contact.cross_sell_accepted, follow_up_at=contact.follow_up_at,
+                               follow_up_task=contact.follow_up_task)
+        self.contacts.append(record)
+        return record
+
+    async def order_status(self, order_number: str) -> OrderRecord | None:
+        return self.orders.get(order_number)
+
+    async def catalog(self, *, include_inactive: bool = False) -> builtins.list[ProductRecord]:
+        return []
+
+    async def complements(self) -> builtins.list[ComplementRecord]:
+        return []
+
+    async def segment_holdings(self, segment: str, *, consented_only: bool = True) -> builtins.list[HoldingRecord]:
+        return []
+
+    async def active_promotions(self, at: datetime, *,
+                                segment: str | None = None) -> builtins.list[PromotionRecord]:
+        return []
+
+
+class FakeScripts:
+    def __init__(self, scripts: Iterable[Script] = ()) -> None:
+        self.scripts = tuple(scripts)
+
+    async def active_scripts(self) -> tuple[Script, ...]:
+        return self.scripts
+
+    async def list_scripts(self) -> builtins.list[ScriptSummary]:
+        return []
+
+    async def get(self, script_id: str, version: int | None = None) -> ScriptVersion | None:
+        return None
+
+    async def versions(self, script_id: str) -> builtins.list[ScriptVersion]:
+        return []
+
+    async def save(self, definition: Mapping[str, object], *, author: str, script_id: str | None = None,
+                   activate: bool = True) -> ScriptVersion:
+        raise NotImplementedError
+
+    async def activate(self, script_id: str, version: int) -> ScriptVersion | None:
+        return None
+
+    async def install(self, scripts: Iterable[Script], *, author: str = "cti") -> builtins.list[str]:
+        self.scripts = tuple(scripts)
+        return [s.id for s in self.scripts]
+
+
+class FakeSchedules:
+    def __init__(self, stored: Iterable[StoredSchedule] = ()) -> None:
+        self.stored = {s.summary.schedule_id: s for s in stored}
+
+    async def save_schedule(self, name: str, schedule: Schedule) -> StoredSchedule:
+        raise NotImplementedError
+
+    async def get_schedule(self, schedule_id: int) -> StoredSchedule | None:
+        return self.stored.get(schedule_id)
+
+    async def get_schedules(self, schedule_ids: Sequence[int]) -> builtins.list[StoredSchedule]:
+        return [self.stored[i] for i in schedule_ids if i in self.stored]
+
+    async def list_schedules(self, *, overlapping: tuple[datetime, datetime] | None = None, limit: int = 100,
+                             offset: int = 0) -> builtins.list[ScheduleSummary]:
+        rows = sorted(self.stored.values(), key=lambda s: s.summary.schedule_id, reverse=True)
+        return [s.summary for s in rows][offset:offset + limit]
+
+    async def current_schedule(self, start: datetime, end: datetime) -> StoredSchedule | None:
+        return next(iter(self.stored.values()), None)
+
+
+class FakeLive:
+    """Redis: what was saved, in order; ``down`` makes every write fail softly, as the real store does."""
+
+    def __init__(self) -> None:
+        self.dirty = False
+        self.write_failures = 0
+        self.down = False
+        self.agents: dict[str, Agent] = {}
+        self.calls: dict[str, WorkItem] = {}
+        self.sight: datetime | None = None
+        self.rewrites = 0
+
+    async def load(self) -> tuple[list[Agent], list[WorkItem]]:
+        if self.down:
+            raise Unavailable("Redis is away")
+        return list(self.agents.values()), list(self.calls.values())
+
+    async def save(self, agents: Iterable[Agent] = (), calls: Iterable[WorkItem] = ()) -> bool:
+        if self.down:
+            self.dirty, self.write_failures = True, self.write_failures + 1
+            return False
+        self.agents.update((a.agent_id, a) for a in agents)
+        for call in calls:
+            if call.state is WorkState.ENDED:
+                self.calls.pop(call.call_id, None)
+            else:
+                self.calls[call.call_id] = call
+        return True
+
+    async def resync(self, agents: Iterable[Agent], calls: Iterable[WorkItem]) -> bool:
+        if self.down:
+            self.dirty = True
+            return False
+        self.rewrites += 1
+        self.agents = {a.agent_id: a for a in agents}
+        self.calls = {c.call_id: c for c in calls if c.state is not WorkState.ENDED}
+        self.dirty = False
+        return True
+
+    async def save_sight(self, at: datetime) -> bool:
+        if self.down:
+            return False
+        self.sight = at
+        return True
+
+    async def load_sight(self) -> datetime | None:
+        return self.sight
+
+    async def ping(self) -> bool:
+        return not self.down
+
+
+class FakePhones:
+    def __init__(self, *extensions: str) -> None:
+        self.extensions = set(extensions)
+
+    async def endpoint_exists(self, extension: str) -> bool:
+        return extension in self.extensions
+
+
+@dataclass
+class _Monitor:
+    monitor_id: str
+    call_id: str
+    mode: str
+    extension: str
+    supervisor: str
+    answered: bool = False
+
+
+class FakeSupervision:
+    def __init__(self) -> None:
+        self.active: dict[str, _Monitor] = {}
+
+    async def start_monitor(self, call_id: str, mode: str, extension: str, supervisor: str) -> _Monitor:
+        monitor = self.active[f"{call_id}-s1"] = _Monitor(f"{call_id}-s1", call_id, mode, extension, supervisor)
+        return monitor
+
+    async def stop_monitor(self, monitor_id: str) -> bool:
+        return self.active.pop(monitor_id, None) is not None
+
+
+class FakePublisher:
+    """The websocket hub: what was published, per topic."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, str, Any]] = []
+
+    def publish(self, name: str, type_: str, data: Any) -> object:
+        self.frames.append((name, type_, data))
+        return None
+
+    def publish_json(self, name: str, type_: str, data_json: str) -> object:
+        self.frames.append((name, type_, data_json))
+        return None
+
+    def subscribers(self, name: str) -> int:
+        return 0
+
+    def of(self, topic: str, type_: str | None = None) -> list[Any]:
+        return [data for name, kind, data in self.frames if name == topic and type_ in (None, kind)]
+
+
+class Recorder:
+    """A handler that keeps every command it is given (with the distributor it came through)."""
+
+    def __init__(self) -> None:
+        self.commands: list[Any] = []
+
+    def __call__(self, command: Any, distributor: Any) -> None:
+        self.commands.append(command)
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [c for c in self.commands if isinstance(c, kind)]
+
+
+def distributor(core: ContactCenter | None = None, *, now: datetime, table: Mapping[HandlerKey, Sequence[Any]]
+                | None = None) -> Distributor:
+    """A distributor on a core (a new one by default) with a fixed clock and the given handler table."""
+    return Distributor(core or ContactCenter(), lambda: now, CommandBus(table or {}))

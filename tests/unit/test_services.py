@@ -1,0 +1,414 @@
+"""The use-case services on in-memory adapters (``fakes.py``): each use case's rules, refusals and the commands it
+hands on, fast. The same paths run against the real components in the integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from cti.acd import (
+    AgentChanged,
+    AgentState,
+    Capacity,
+    Channel,
+    Connect,
+    ContactCenter,
+    Hangup,
+    Hold,
+    Offer,
+    UnknownAgent,
+    WorkChanged,
+    WorkItem,
+    WorkState,
+)
+from cti.errors import Conflict, Forbidden, InvalidInput, NotFound
+from cti.records import InteractionRecord, UserRecord
+from cti.services import (
+    Accounts,
+    AgentRegistry,
+    AgentService,
+    CallerIdentity,
+    CenterView,
+    CommandBus,
+    Customers,
+    CustomerService,
+    Distributor,
+    FollowUp,
+    Handler,
+    HandlerKey,
+    InteractionHistory,
+    Interactions,
+    Journal,
+    LiveState,
+    Phones,
+    ReportService,
+    Scope,
+    ScreenPop,
+    Supervision,
+    SupervisionService,
+    TransferService,
+    UnknownExtension,
+    Users,
+    WrapUp,
+    WrapUpService,
+    interaction_record,
+)
+from tests.unit.fakes import (
+    FakeAgents,
+    FakeCustomers,
+    FakeInteractions,
+    FakeLive,
+    FakePhones,
+    FakePublisher,
+    FakeScripts,
+    FakeSupervision,
+    FakeUsers,
+    Recorder,
+)
+
+NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+ADMIN = UserRecord(1, "admin", "admin", None, False)
+ANA = UserRecord(2, "agent-ana", "agent", "ana", False)
+BOB = UserRecord(3, "agent-bob", "agent", "bob", False)
+SUE = UserRecord(4, "sue", "supervisor", None, False, scope={"queues": ["sales"], "teams": []})
+
+
+def test_the_fakes_are_what_the_services_expect() -> None:
+    """mypy checks these assignments: a fake that drifts from its protocol fails the type check."""
+    users: Users = FakeUsers()
+    agents: AgentRegistry = FakeAgents()
+    interactions: Interactions = FakeInteractions()
+    customers: Customers = FakeCustomers()
+    live: LiveState = FakeLive()
+    phones: Phones = FakePhones()
+    supervision: Supervision = FakeSupervision()
+    assert all((users, agents, interactions, customers, live, phones, supervision))
+
+
+def floor(*agents: str, table: Mapping[HandlerKey, Sequence[Handler]] | None = None) -> tuple[Distributor, Recorder]:
+    """A distributor whose every command goes to a recorder (voice actions and changes), with ``agents`` ready."""
+    recorder = Recorder()
+    recorded: dict[HandlerKey, Sequence[Handler]] = {(kind, Channel.VOICE): [recorder]
+                                                     for kind in (Offer, Connect, Hangup, Hold)}
+    recorded |= {AgentChanged: [recorder], WorkChanged: [recorder]}
+    bus = CommandBus(table or recorded)
+    distributor = Distributor(ContactCenter(), lambda: NOW, bus)
+    for n, agent_id in enumerate(agents):
+        distributor.register_agent(agent_id, agent_id.title())
+        distributor.login(agent_id, f"70{n:02d}", ready=True)
+    recorder.commands.clear()
+    return distributor, recorder
+
+
+def call(call_id: str = "c1", *, queue: str = "", channel: Channel = Channel.VOICE) -> WorkItem:
+    return WorkItem(call_id=call_id, channel_id=f"leg-{call_id}", caller_number="0215550123", service_number="1500100",
+                    queue=queue, arrived_at=NOW, channel=channel)
+
+
+def connected(distributor: Distributor, call_id: str = "c1") -> WorkItem:
+    assert distributor.arrive(call(call_id))
+    distributor.offer_answered(f"{call_id}-a1")
+    return distributor.query.call(call_id)
+
+
+# -- the distributor and its handler table ----------------------------------------------------------------------
+def test_the_channel_s_adapter_acts_first_then_everyone_observes_in_order() -> None:
+    seen: list[str] = []
+    table: dict[HandlerKey, list[Handler]] = {
+        (Offer, Channel.VOICE): [lambda c, d: seen.append("voice adapter")],
+        Offer: [lambda c, d: seen.append("screen pop"), lambda c, d: seen.append("statistics")],
+    }
+    distributor, _ = floor("ana", table=table)
+    distributor.arrive(call())
+    assert seen == ["voice adapter", "screen pop", "statistics"]
+
+
+def test_a_failing_handler_is_logged_and_the_others_still_run(caplog: pytest.LogCaptureFixture) -> None:
+    recorder = Recorder()
+
+    def broken(command: object, distributor: object) -> None:
+        raise RuntimeError("boom")
+
+    distributor = Distributor(ContactCenter(), lambda: NOW, CommandBus({AgentChanged: [broken, recorder]}))
+    with caplog.at_level(logging.ERROR, logger="cti.services.bus"):
+        distributor.register_agent("ana", "Ana")
+    assert len(recorder.of(AgentChanged)) == 1
+    assert "failed on AgentChanged" in caplog.text
+
+
+def test_an_action_of_a_channel_without_an_adapter_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    distributor, _ = floor("ana")
+    distributor.set_profile("ana", {"capacity": {"chat": 2}})
+    with caplog.at_level(logging.ERROR, logger="cti.services.bus"):
+        distributor.arrive(call("k1", channel=Channel.CHAT))
+    assert "no handler for Offer on chat" in caplog.text
+    assert distributor.query.agent("ana").work == {"k1": Channel.CHAT}
+
+
+def test_linking_a_customer_is_a_change_everyone_hears_of() -> None:
+    distributor, recorder = floor("ana")
+    connected(distributor)
+    recorder.commands.clear()
+    distributor.link_customer("c1", "10000042")
+    [changed] = recorder.of(WorkChanged)
+    assert changed.item.customer_id == "10000042"
+    distributor.link_customer("c1", "10000042")  # the same again: nothing to tell
+    distributor.link_customer("gone", "10000042")  # not live: nothing to change
+    assert len(recorder.of(WorkChanged)) == 1
+
+
+def test_the_query_hands_out_copies() -> None:
+    distributor, _ = floor("ana")
+    agent = distributor.query.agent("ana")
+    agent.state = AgentState.LOGGED_OUT
+    assert distributor.query.agent("ana").state is AgentState.READY
+    with pytest.raises(UnknownAgent):
+        distributor.query.agent("nobody")
+
+
+# -- agents ----------------------------------------------------------------------------------------------------
+async def test_creating_an_agent_registers_them_everywhere_once() -> None:
+    distributor, recorder = floor()
+    registry, users = FakeAgents(), FakeUsers()
+    service = AgentService(distributor, registry, users, FakePhones("7001"))
+    agent, user, token = await service.create("ana", "Ana", {"skills": {"care": 3}})
+    assert (agent.agent_id, agent.skills, user.name, user.role, user.agent_id) == (
+        "ana", {"care": 3}, "agent-ana", "agent", "ana")
+    assert await users.user_for_token(token) == user
+    assert registry.agents["ana"].profile == {"skills": {"care": 3}}
+    assert [c.agent.agent_id for c in recorder.of(AgentChanged)] == ["ana", "ana"]  # registered, then profiled
+    with pytest.raises(Conflict, match="already exists"):
+        await service.create("ana", "Ana again", {})
+
+
+async def test_logging_in_checks_the_agent_before_the_phone_and_the_phone_before_the_core() -> None:
+    distributor, _ = floor()
+    phones = FakePhones("7001")
+    service = AgentService(distributor, FakeAgents(), FakeUsers(), phones)
+    with pytest.raises(UnknownAgent):
+        await service.login("nobody", "9999", ready=True)
+    distributor.register_agent("ana", "Ana")
+    with pytest.raises(UnknownExtension, match="'9999' is not a PJSIP endpoint"):
+        await service.login("ana", "9999", ready=True)
+    assert distributor.query.agent("ana").state is AgentState.LOGGED_OUT
+    agent = await service.login("ana", "7001", ready=True)
+    assert (agent.state, agent.extension) == (AgentState.READY, "7001")
+    assert service.set_state("ana", "not_ready").reason == "break"
+
+
+async def test_a_profile_with_a_chat_capacity_lets_the_agent_take_chats() -> None:
+    distributor, _ = floor("ana")
+    registry = FakeAgents()
+    service = AgentService(distributor, registry, FakeUsers(), FakePhones())
+    agent = await service.set_profile("ana", {"capacity": {"chat": 3}, "exclusive": []})
+    assert agent.capacity == Capacity.of({"chat": 3}, exclusive=())
+    assert registry.agents["ana"].profile == {"capacity": {"chat": 3}, "exclusive": []}
+
+
+# -- the desk: transfer, wrap-up, customers -----------------------------------------------------------------------
+def test_an_agent_transfers_only_their_own_connected_call_and_to_one_target() -> None:
+    distributor, recorder = floor("ana", "bob")
+    connected(distributor)
+    service = TransferService(distributor)
+    with pytest.raises(NotFound, match="no connected call 'c1' of yours"):
+        service.transfer(BOB, "c1", queue="general")
+    with pytest.raises(InvalidInput, match="either a queue or an agent_id"):
+        service.transfer(ANA, "c1")
+    distributor.set_not_ready("ana", "break")  # after this call: so the queue's next offer is bob's
+    recorder.commands.clear()
+    moved = service.transfer(ANA, "c1", queue="general", note="billing")
+    assert moved.state is WorkState.RINGING and moved.agent_id == "bob"  # bob was ready: offered at once
+    assert [type(c).__name__ for c in recorder.commands][:2] == ["Hangup", "Hold"]
+    assert moved.decisions[-2].note == "billing"
+
+
+def _record(call_id: str, agent_id: str, customer_id: str | None = "10000001") -> InteractionRecord:
+    return InteractionRecord(call_id=call_id, channel_id="leg", caller_number="0215550123", service_number="1500100",
+                             queue="general", agent_id=agent_id, arrived_at=NOW - timedelta(minutes=3),
+                             customer_id=customer_id, routing={"problem_type": "billing", "language": "en",
+                                                               "decisions": []})
+
+
+async def test_a_wrap_up_lands_on_the_interaction_and_in_the_customer_s_history() -> None:
+    distributor, _ = floor("ana")
+    interactions, customers, pops = FakeInteractions(), FakeCustomers(), _Pops()
+    await interactions.save(_record("c1", "ana"))
+    service = WrapUpService(distributor, interactions, customers, pops, ["resolved"])
+    with pytest.raises(NotFound, match="no interaction 'c1' of yours"):
+        await service.wrap_up(BOB, "c1", WrapUp("resolved"))
+    with pytest.raises(InvalidInput, match="unknown disposition 'maybe'"):
+        await service.wrap_up(ANA, "c1", WrapUp("maybe"))
+    distributor.set_not_ready("ana", "wrap")
+    saved = await service.wrap_up(ANA, "c1", WrapUp("resolved", notes="paid", crosssell_offered=("sku1",),
+                                                    follow_up=FollowUp(date(2026, 12, 9), "call back")))
+    assert (saved.disposition, saved.notes, saved.crosssell, saved.follow_up) == (
+        "resolved", "paid", {"offered": ["sku1"], "accepted": []}, {"due": "2026-12-09", "task": "call back"})
+    [contact] = customers.contacts
+    assert (contact.customer_id, contact.reason, contact.agent_id, contact.call_id, contact.language) == (
+        "10000001", "billing", "ana", "c1", "en")
+    assert pops.changed == ["10000001"]
+    assert distributor.query.agent("ana").state is AgentState.READY  # after-call work over: the next call may come
+
+
+async def test_a_bad_e_mail_creates_no_customer_and_tells_no_pop() -> None:
+    distributor, _ = floor("ana")
+    customers, pops = FakeCustomers(), _Pops()
+    service = CustomerService(distributor, customers, pops)
+    with pytest.raises(InvalidInput) as refused:
+        await service.create(ANA, call_id=None, name="Rina", phone="0813 9000 1234", email="rina@")
+    assert [str(p) for p in refused.value.problems] == ["email: not an email address: 'rina@'"]
+    assert customers.customers == {} and pops.changed == []
+
+
+async def test_a_customer_created_for_a_live_call_is_linked_to_it() -> None:
+    distributor, recorder = floor("ana", "bob")
+    connected(distributor)
+    customers, pops = FakeCustomers(), _Pops()
+    service = CustomerService(distributor, customers, pops)
+    with pytest.raises(NotFound, match="no call 'c1' of yours"):
+        await service.create(BOB, call_id="c1", name="Rina")
+    recorder.commands.clear()
+    customer = await service.create(ANA, call_id="c1", name="Rina")
+    assert customer.phones == ("0215550123",)  # the number they call from
+    assert distributor.query.call("c1").customer_id == customer.customer_id
+    assert [c.item.customer_id for c in recorder.of(WorkChanged)] == [customer.customer_id]
+    assert pops.changed == [customer.customer_id]
+    with pytest.raises(Conflict, match="already belongs"):
+        await service.create(ADMIN, call_id=None, phone="0215550123")
+
+
+# -- supervision, history, accounts, reports ------------------------------------------------------------------------
+async def test_supervisors_monitor_only_calls_of_their_queues() -> None:
+    distributor, _ = floor("ana")
+    connected(distributor)  # in the default queue, 'general'
+    telephony = FakeSupervision()
+    service = SupervisionService(distributor.query, telephony)
+    with pytest.raises(Forbidden, match="queue 'general' is outside 'sue'"):
+        await service.start_monitor(SUE, "c1", "listen", "7040")
+    monitor = await service.start_monitor(ADMIN, "c1", "whisper", "7040")
+    assert (monitor.call_id, monitor.mode, monitor.supervisor) == ("c1", "whisper", "admin")
+    await service.stop_monitor(monitor.monitor_id)
+    with pytest.raises(NotFound, match="no monitor"):
+        await service.stop_monitor(monitor.monitor_id)
+
+
+async def test_agents_see_their_own_history_only() -> None:
+    interactions = FakeInteractions()
+    await interactions.save(_record("c1", "ana"))
+    await interactions.save(_record("c2", "bob"))
+    history = InteractionHistory(interactions)
+    assert [r.call_id for r in await history.list(ANA, agent_id="bob")] == ["c1"]  # their own, whatever asked
+    assert {r.call_id for r in await history.list(ADMIN)} == {"c1", "c2"}
+    with pytest.raises(NotFound):
+        await history.get(ANA, "c2")
+    assert (await history.get(ADMIN, "c2")).agent_id == "bob"
+
+
+async def test_accounts_refuse_unknown_agents_and_users() -> None:
+    users, registry = FakeUsers(), FakeAgents()
+    accounts = Accounts(users, registry)
+    with pytest.raises(NotFound, match="no agent 'ghost'"):
+        await accounts.create_user("ghost-user", "agent", "ghost")
+    with pytest.raises(NotFound, match="no user 'nobody'"):
+        await accounts.set_scope("nobody", {"queues": []})
+    await accounts.ensure_admin("secret-token")
+    assert (await accounts.user_for_token("secret-token")) == users.users["admin"]
+
+
+async def test_a_report_of_a_queue_outside_the_scope_is_refused() -> None:
+    distributor, _ = floor()
+    reports = ReportService(distributor.query, FakeInteractions(), FakeAgents(), lambda: NOW)
+    with pytest.raises(Forbidden):
+        await reports.intervals(Scope(frozenset({"sales"}), frozenset()), date(2026, 12, 7), date(2026, 12, 7),
+                                tz=UTC, minutes=30, queue="care")
+    report = await reports.intervals(Scope(), date(2026, 12, 7), date(2026, 12, 7), tz=UTC, minutes=60)
+    assert report.minutes == 60
+
+
+async def test_an_erased_customer_is_not_identified() -> None:
+    customers = FakeCustomers()
+    known = await customers.create_blank_customer("0215550123", name="Rina")
+    identity = CallerIdentity(customers)
+    assert (await identity.identify("0215550123")).customer_id == known.customer_id  # type: ignore[union-attr]
+    customers.customers[known.customer_id] = replace(known, forgotten_at=NOW)
+    assert await identity.identify("0215550123") is None
+
+
+# -- the journal ------------------------------------------------------------------------------------------------------
+async def test_the_journal_writes_in_order_and_retries_the_database_until_it_lands() -> None:
+    distributor, _ = floor()
+    interactions, live = FakeInteractions(), FakeLive()
+    agents = FakeAgents()
+    journal = Journal(live, interactions, agents, distributor.query, retry_max=0.01)
+    journal.start()
+    try:
+        interactions.failures = 2
+        ringing = call()
+        ringing.state = WorkState.RINGING
+        ended = call()
+        ended.state = WorkState.ENDED
+        journal.record(ringing)
+        journal.record(ended)
+        await journal.flush(timeout=5)
+        assert journal.db_failures == 2
+        # Coalesced into one batch: the ended snapshot is the row, never overwritten by the older one.
+        assert [r.call_id for r in interactions.saves] == ["c1"]
+        assert interactions.rows["c1"] == interaction_record(ended)
+        assert live.calls == {}
+    finally:
+        await journal.close()
+
+
+async def test_the_journal_rewrites_redis_once_it_is_back_and_keeps_the_last_sight() -> None:
+    distributor, _ = floor("ana")
+    live = FakeLive()
+    journal = Journal(live, FakeInteractions(), FakeAgents(), distributor.query)
+    live.down = True
+    assert await journal.load() == ([], [])
+    assert live.dirty
+    journal.start()
+    try:
+        journal.note_sight(NOW)
+        live.down = False
+        for _ in range(40):
+            if live.rewrites and live.sight == NOW:
+                break
+            await asyncio.sleep(0.1)
+        assert (live.rewrites, live.sight, list(live.agents)) == (1, NOW, ["ana"])
+        assert not live.dirty
+    finally:
+        await journal.close()
+
+
+class _Pops:
+    def __init__(self) -> None:
+        self.changed: list[str] = []
+
+    def customer_changed(self, customer_id: str) -> None:
+        self.changed.append(customer_id)
+
+
+
+# -- the screen pop -------------------------------------------------------------------------------------------------
+async def test_the_pop_finds_a_caller_the_arrival_missed_and_links_them_to_the_call() -> None:
+    customers = FakeCustomers()
+    rina = await customers.create_blank_customer("0215550123", name="Rina")
+    hub, recorder, core = FakePublisher(), Recorder(), ContactCenter()
+    screenpop = ScreenPop(hub, customers, FakeScripts(), CenterView(core, lambda: NOW), clock=lambda: NOW)
+    distributor = Distributor(core, lambda: NOW, CommandBus({
+        Offer: [screenpop.offered], AgentChanged: [screenpop.agent_changed],
+        WorkChanged: [recorder, screenpop.work_changed]}))
+    distributor.register_agent("ana", "Ana")
+    distributor.login("ana", "7001", ready=True)
+    distributor.arrive(call())  # no customer on arrival (the CRM was slow): the pop looks the number up
+    await screenpop.drain()
+    [pop] = hub.of("agent:ana", "offer")
+    assert (pop["call_id"], pop["customer"]["name"], pop["customer"]["customer_id"]) == ("c1", "Rina", rina.customer_id)
+    assert distributor.query.call("c1").customer_id == rina.customer_id
+    assert recorder.of(WorkChanged)[-1].item.customer_id == rina.customer_id  # the row and Redis will say so too
+    assert screenpop.snapshot("ana")["agent"]["state"] == "ringing"
