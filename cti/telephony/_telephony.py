@@ -124,7 +124,9 @@ class Telephony:
         self._arrivals: dict[str, Callable[[StasisStart], Awaitable[None]]] = {
             "inbound": self._inbound, "agent": self._agent_answered, "customer": self._customer_answered,
             "supervisor": self._supervisor_answered}
-        self._lost_at: datetime | None = journal.last_sight  # a previous controller's last sight of Asterisk
+        # When this controller last saw Asterisk's picture; before its first sight, the previous controller's (the
+        # journal loads it from Redis when the server starts, after this is built).
+        self._lost_at: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
@@ -358,7 +360,7 @@ class Telephony:
         channels = {c.id: c for c in await self.ari.list_channels()}
         bridges = await self.ari.list_bridges()
         self.actions.adopt_bridges((b.id, b.channels) for b in bridges if b.id.startswith("cti-hold-"))
-        lost_at, self._lost_at = self._lost_at, None
+        lost_at = self._lost_at if self._lost_at is not None else self.journal.last_sight
         # One decision for the whole picture: no offer before every call is in line (see ContactCenter.reconcile).
         self.distributor.reconcile({c.id: c.state == "Up" for c in channels.values()}, lost_at=lost_at)
         self._saw_asterisk()
