@@ -19,6 +19,8 @@ _COUNTERS = {
     "calls_abandoned": "Calls whose caller hung up before reaching an agent",
     "calls_failed": "Calls lost by the system",
     "calls_shed": "Callers turned away with congestion by admission control (overload)",
+    "ivr_self_service": "Callers served by the IVR alone, never queued for an agent",
+    "ivr_abandoned": "Callers who hung up in the IVR before reaching a queue",
     "calls_bridged": "Caller-agent bridges made",
     "bridges_failed": "Answered calls Asterisk would not bridge (a leg vanished)",
     "offers": "Calls offered to an agent's phone",

@@ -25,14 +25,13 @@ __all__ = ["Distributor", "profile_fields"]
 
 
 def profile_fields(profile: Mapping[str, Any]) -> dict[str, Any]:
-    """The core's profile arguments from a stored routing profile (``AgentRecord.profile``)."""
-    capacity = profile.get("capacity")
-    exclusive = profile.get("exclusive")
+    """The core's profile arguments from a stored routing profile (``AgentRecord.profile``). A stored profile
+    is whole, so a field left out means its default (capacity too), not "keep what the core had"."""
     return {
         "skills": {str(k): int(v) for k, v in (profile.get("skills") or {}).items()},
         "languages": list(profile.get("languages") or ()),
         "region": profile.get("region"), "site": profile.get("site"), "team": profile.get("team"),
-        "capacity": None if capacity is None and exclusive is None else Capacity.of(capacity, exclusive),
+        "capacity": Capacity.of(profile.get("capacity"), profile.get("exclusive")),
     }
 
 

@@ -453,13 +453,15 @@ def replay_events(interactions: Iterable[InteractionLike], agent_history: Iterab
     """
     events: list[StatsEvent] = []
     for call in interactions:
-        if call.outcome is None or call.ended_at is None:
-            continue
+        if call.outcome is None or call.ended_at is None or not call.queue:
+            continue  # still going, or never reached a queue (shed, served in the IVR): no queue's figure
         events.append(CallArrived(call.arrived_at, call.call_id, call.queue))
         if call.answered_at is not None:
             events.append(CallAnswered(call.answered_at, call.call_id, call.agent_id))
         events.append(CallEnded(call.ended_at, call.call_id, call.outcome))
     for live in picture.calls:
+        if not live.queue:
+            continue
         events.append(CallArrived(live.arrived_at, live.call_id, live.queue))
         if live.answered_at is not None:
             events.append(CallAnswered(live.answered_at, live.call_id, live.agent_id))

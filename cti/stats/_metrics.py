@@ -164,6 +164,8 @@ def call_contributions(calls: Iterable[CallFacts], history: AgentHistory, config
     """Everything the calls add, each stamped with its instant; nothing after ``until_us``."""
     short_us = config.short_abandon_us
     for call in calls:
+        if not call.queue:
+            continue  # never reached a queue (shed, served or abandoned in the IVR): cti_ivr_*_total counts it
         sl_us = config.service_level_us(call.queue)
         found: list[Contribution] = []
         if call.outcome != "rejected":

@@ -210,6 +210,15 @@ async def test_a_profile_with_a_chat_capacity_lets_the_agent_take_chats() -> Non
     assert registry.agents["ana"].profile == {"capacity": {"chat": 3}, "exclusive": []}
 
 
+async def test_a_profile_saved_without_a_capacity_resets_it_to_the_default() -> None:
+    distributor, _ = floor("ana")
+    service = AgentService(distributor, FakeAgents(), FakeUsers(), FakePhones())
+    await service.set_profile("ana", {"capacity": {"chat": 3}, "exclusive": []})
+    agent = await service.set_profile("ana", {"skills": {"billing": 3}})
+    assert agent.capacity == Capacity.of()
+    assert (agent.capacity.limit(Channel.VOICE), agent.capacity.limit(Channel.CHAT)) == (1, 0)
+
+
 # -- the desk: transfer, wrap-up, customers -----------------------------------------------------------------------
 def test_an_agent_transfers_only_their_own_connected_call_and_to_one_target() -> None:
     distributor, recorder = floor("ana", "bob")

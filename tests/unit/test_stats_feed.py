@@ -13,6 +13,7 @@ import pytest
 
 from cti.acd import Agent, AgentChanged, AgentState, Channel, Outcome, WorkChanged, WorkItem, WorkState, parse_rules
 from cti.services import Scope, StatsFeed, dashboard_topic, grid_entry
+from cti.records import InteractionRecord
 from cti.web import RawJson
 
 RULES = parse_rules({"queues": {"care": {"skills": {"care": 1}}, "sales": {"skills": {"sales": 1}}},
@@ -224,3 +225,22 @@ def test_a_late_arrival_is_counted_with_its_real_wait(caplog: pytest.LogCaptureF
     assert caplog.records == []
     sales = world.feed.view(ALL)["windows"]["today"]["queues"]["sales"]
     assert (sales["tally"]["offered"], sales["asa"], sales["tally"]["answered_within_sl"]) == (1, 25.0, 0)
+
+
+def test_a_restart_leaves_out_calls_that_never_reached_a_queue() -> None:
+    """The live feed never counts a call the IVR served or overload shed; restored figures agree."""
+    ended = T0 + timedelta(seconds=30)
+    stored = [
+        InteractionRecord(call_id="q1", channel_id="a", caller_number="1", service_number="1500100", queue="sales",
+                          arrived_at=T0, ended_at=ended, outcome="abandoned"),
+        InteractionRecord(call_id="i1", channel_id="b", caller_number="2", service_number="1500100", queue="",
+                          arrived_at=T0, ended_at=ended, outcome="self_service"),
+        InteractionRecord(call_id="i2", channel_id="c", caller_number="3", service_number="1500100", queue="",
+                          arrived_at=T0, ended_at=ended, outcome="abandoned"),
+    ]
+    world = World()
+    world.now = ended
+    world.feed.restore(stored, [], world.agents.values())
+    today = world.feed.view(ALL)["windows"]["today"]
+    assert "" not in today["queues"] and today["queues"]["sales"]["tally"]["offered"] == 1
+    assert (today["overall"]["tally"]["offered"], today["overall"]["tally"]["abandoned"]) == (1, 1)

@@ -468,3 +468,16 @@ def test_today_keeps_sums_not_an_entry_per_event() -> None:
     assert isinstance(sliding, _Window) and len(sliding.entries) == 100
     assert not hasattr(today, "entries")
     assert stats.snapshot(at(60)).windows["today"].overall.tally.abandoned == 50
+
+
+def test_calls_that_never_reached_a_queue_count_nowhere() -> None:
+    """Served or abandoned in the IVR, or shed: no queue's figure, in the batch and in a replay alike."""
+    served = InteractionRecord(call_id="i1", channel_id="b", caller_number="2", service_number="1500100", queue="",
+                               arrived_at=at(0), ended_at=at(40), outcome="self_service")
+    queued = InteractionRecord(call_id="q1", channel_id="a", caller_number="1", service_number="1500100",
+                               queue="sales", arrived_at=at(0), ended_at=at(30), outcome="abandoned")
+    windows = (Today(JAKARTA),)
+    batch = compute(at(60), windows, interactions=[served, queued], agent_history=[], config=CONFIG)
+    assert "" not in batch.windows["today"].queues
+    assert batch.windows["today"].overall.tally.offered == 1
+    assert replay_events([served], []) == []
