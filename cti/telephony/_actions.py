@@ -248,7 +248,8 @@ class VoiceActions:
             if text is not None and self.prompts is not None and language is not None:
                 media = await self.prompts.media(text, language)
             await self.ari.answer(channel_id)
-            await self.ari.play(channel_id, media, playback_id=playback_id)
+            # As the announcements: the caller's language, not the channel's default, picks the sound files.
+            await self.ari.play(channel_id, media, lang=language, playback_id=playback_id)
         except AriError as exc:
             log.info("call %s: could not play %s: %s", call_id, message, exc)
             self._hangup_after.pop(playback_id, None)

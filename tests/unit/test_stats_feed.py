@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from cti.acd import Agent, AgentChanged, AgentState, Channel, Outcome, WorkChanged, WorkItem, WorkState, parse_rules
-from cti.services import Scope, StatsFeed, dashboard_topic, grid_entry
 from cti.records import InteractionRecord
+from cti.services import Scope, StatsFeed, dashboard_topic, grid_entry
 from cti.web import RawJson
 
 RULES = parse_rules({"queues": {"care": {"skills": {"care": 1}}, "sales": {"skills": {"sales": 1}}},

@@ -1,0 +1,72 @@
+"""The voice actions' choices of what a caller hears, on a recording stand-in for ARI (the same paths play to
+real SIPp callers in tests/e2e/test_routing.py and test_ivr.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from cti.acd import ConfirmCallback, Reject, WorkItem
+from cti.telephony import VoiceActions
+from tests.unit.test_services import floor
+
+
+class RecordingAri:
+    def __init__(self) -> None:
+        self.played: list[dict[str, Any]] = []
+        self.answered: list[str] = []
+
+    async def answer(self, channel_id: str) -> None:
+        self.answered.append(channel_id)
+
+    async def play(self, channel_id: str, media: Any, *, playback_id: str | None = None,
+                   lang: str | None = None) -> None:
+        self.played.append({"channel": channel_id, "media": media, "lang": lang})
+
+
+class Prompts:
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str]] = []
+
+    async def media(self, text: str, language: str) -> str:
+        self.said.append((text, language))
+        return f"sound:cti-tts/{language}-{len(self.said)}"
+
+
+async def play_to(language: str, prompts: Prompts | None, *, callback: bool = False) -> RecordingAri:
+    """A caller whose language routing knows is told ``ss-noservice`` (rejected) or has a callback confirmed."""
+    distributor, _ = floor()
+    work = WorkItem("c1", "chan-c1", "+6221555", "1500100", "", distributor.clock())
+    work.routing.language = language
+    distributor.arrive(work)
+    ari = RecordingAri()
+    actions = VoiceActions(ari, distributor.query, None, Counter(), ring_timeout=15,  # type: ignore[arg-type]
+                           callback_ring_timeout=30, prompts=prompts)
+    if callback:
+        actions.confirm_callback(ConfirmCallback("c1", "chan-c1", "auth-thankyou"), distributor)
+    else:
+        actions.reject(Reject("c1", "chan-c1", "ss-noservice"), distributor)
+    await asyncio.gather(*actions._tasks)
+    return ari
+
+
+async def test_an_indonesian_caller_hears_the_closing_message_spoken_in_indonesian() -> None:
+    prompts = Prompts()
+    ari = await play_to("id", prompts)
+    [(text, language)] = prompts.said
+    assert language == "id" and "tidak tersedia" in text
+    assert ari.answered == ["chan-c1"]
+    assert ari.played == [{"channel": "chan-c1", "media": "sound:cti-tts/id-1", "lang": "id"}]
+
+
+async def test_an_english_caller_hears_the_callback_confirmation_in_english() -> None:
+    prompts = Prompts()
+    ari = await play_to("en", prompts, callback=True)
+    assert [language for _, language in prompts.said] == ["en"]
+    assert ari.played == [{"channel": "chan-c1", "media": "sound:cti-tts/en-1", "lang": "en"}]
+
+
+async def test_without_spoken_prompts_asterisk_plays_its_own_sound_file() -> None:
+    ari = await play_to("id", None)
+    assert ari.played == [{"channel": "chan-c1", "media": "sound:ss-noservice", "lang": None}]
