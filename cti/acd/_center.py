@@ -205,11 +205,10 @@ class ContactCenter:
         if call.routing.region is None and call.routing.country in (None, "ID"):
             # A mobile or unknown number has no geography; the rules' default region stands in.
             call.routing.region = self.rules.default_region
-        route = self.rules.route_for(call.routing.attributes(call.service_number))
+        route, reason = self.rules.place(call.routing, call.service_number)
         call.queue, call.queued_at = route.queue, now
         call.routing.route, call.routing.priority, call.routing.step = route.name, route.priority, 0
-        call.decisions.append(Decision(now, "queued", route.queue, route.name, 0,
-                                       reason=f"route {route.name!r} matched; priority {route.priority}"))
+        call.decisions.append(Decision(now, "queued", route.queue, route.name, 0, reason=reason))
         self._router.add_call(call)
         self._channels[call.channel_id] = call.call_id
         rejected = self._admit(call, now)

@@ -22,6 +22,10 @@ class Routing:
     product: str | None = None
     problem_type: str | None = None
     value_tier: str | None = None
+    requested_queue: str | None = None
+    """The queue the IVR's transfer node named, if any: it wins over the matching route's."""
+    requested_priority: int | None = None
+    """The priority the IVR's transfer node asked for, if any: the call gets at least this."""
 
     def attributes(self, service_number: str) -> dict[str, str | None]:
         return {

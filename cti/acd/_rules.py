@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from cti.acd._calendar import Calendar, parse_calendar
 from cti.acd._errors import CalendarError, RulesError
+from cti.acd._routing import Routing
 from cti.acd._strategies import STRATEGIES
 
 __all__ = [
@@ -213,6 +214,26 @@ class Rules(_Strict):
             if route.matches(attributes):
                 return route
         return Route(name="default", queue=self.default_queue)
+
+    def place(self, routing: Routing, service_number: str) -> tuple[Route, str]:
+        """Where a new call goes, and why: the first matching route, with the queue the IVR named (a known one)
+        and at least the priority it asked for."""
+        route = self.route_for(routing.attributes(service_number))
+        reason = f"route {route.name!r} matched; priority {route.priority}"
+        queue, priority = route.queue, route.priority
+        asked = routing.requested_queue
+        if asked is not None and asked != queue:
+            if asked in self.queues:
+                queue = asked
+                reason += f"; the IVR asked for queue {asked!r}"
+            else:  # a flow edited apart from the rules: the caller still reaches someone
+                reason += f"; the IVR asked for queue {asked!r}, which the rules do not have"
+        if routing.requested_priority is not None and routing.requested_priority > priority:
+            priority = routing.requested_priority
+            reason += f"; the IVR raised the priority to {priority}"
+        if (queue, priority) != (route.queue, route.priority):
+            route = route.model_copy(update={"queue": queue, "priority": priority})
+        return route, reason
 
 
 def parse_rules(data: Mapping[str, Any]) -> Rules:

@@ -284,7 +284,7 @@ class Telephony:
         """The IVR hands the caller to routing, with what it learnt (language, product, problem, customer)."""
         call.attributes.update(transfer.attributes)
         await self._accept(call.channel_id, call.caller_number, call.caller_name, call.service_number,
-                           ivr=call, ivr_path=ivr_record(finished, call.played))
+                           ivr=call, ivr_path=ivr_record(finished, call.played), transfer=transfer)
 
     async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
         """The caller was served by the IVR alone, or hung up in it: an interaction row says which."""
@@ -303,7 +303,8 @@ class Telephony:
 
     # -- routing a caller -----------------------------------------------------------------------------------------
     async def _accept(self, channel_id: str, number: str, name: str | None, service: str, *,
-                      ivr: IvrCall | None = None, ivr_path: Mapping[str, Any] | None = None) -> None:
+                      ivr: IvrCall | None = None, ivr_path: Mapping[str, Any] | None = None,
+                      transfer: Transfer | None = None) -> None:
         caller = _clean_number(number)
         where = locate(caller)
         call = WorkItem(
@@ -314,6 +315,8 @@ class Telephony:
         if ivr is not None:
             call.customer_id, call.ivr = ivr.customer_id, dict(ivr_path or {})
             apply_attributes(call.routing, ivr.attributes)
+            if transfer is not None:
+                call.routing.requested_queue, call.routing.requested_priority = transfer.queue, transfer.priority
         else:
             # No IVR: who the caller is still decides routing (value tier, a mobile caller's region).
             identity = await self._identify(caller)

@@ -115,6 +115,26 @@ async def test_invalid_order_number_is_retried_then_the_caller_reaches_an_agent(
     assert [p["event"] for p in record.ivr["path"] if p["node"] == "ask_order"].count("invalid") == 3
 
 
+async def test_a_technical_problem_reaches_the_queue_with_the_priority_the_ivr_gives_it(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=200)
+    await cti.create_agent("ana", skills={"care": 5})
+    await cti.login("ana", "7001")
+    # English, "technical problem", "internet": the support flow's to_support node transfers with priority 5.
+    caller = SippIvrCaller("1500200", [Wait(1000), Press("2"), Wait(1500), Press("4"), Wait(1500), Press("1")],
+                           caller="0215550406", duration_ms=6000)
+    callers.append(caller)
+    record = (await served(cti, caller))[0]
+    assert (record.queue, record.agent_id, record.outcome) == ("care", "ana", "answered")
+    assert record.routing is not None
+    assert (record.routing["problem_type"], record.routing["product"], record.routing["priority"]) == (
+        "technical", "internet", 5)
+    queued = record.routing["decisions"][0]
+    assert queued["kind"] == "queued" and queued["reason"] == (
+        "route 'care' matched; priority 0; the IVR raised the priority to 5")
+
+
 async def test_caller_hanging_up_mid_prompt_is_recorded_and_leaves_nothing(cti: Cti, callers: list[Any]) -> None:
     caller = SippIvrCaller("1500100", [Wait(800)], caller="0215550404", duration_ms=10)
     callers.append(caller)

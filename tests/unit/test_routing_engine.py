@@ -105,6 +105,34 @@ def test_vip_overtakes_earlier_callers() -> None:
     assert core.calls["vip"].agent_id == "a" and core.calls["early"].agent_id is None
 
 
+def ivr_transfer(core: ContactCenter, call_id: str, when: float, *, queue: str | None = None,
+                 priority: int | None = None, tier: str | None = None) -> WorkItem:
+    routing = Routing(value_tier=tier, requested_queue=queue, requested_priority=priority)
+    core.call_arrived(WorkItem(call_id=call_id, channel_id=f"chan-{call_id}", caller_number="0215550100",
+                               service_number="1500100", queue="", arrived_at=at(when), routing=routing), at(when))
+    return core.calls[call_id]
+
+
+def test_the_ivr_names_the_queue_and_raises_the_priority() -> None:
+    core = center()
+    billed = ivr_transfer(core, "c1", 0, queue="billing", priority=5)
+    assert (billed.queue, billed.routing.route, billed.routing.priority) == ("billing", "care", 5)
+    assert billed.decisions[0].reason == (
+        "route 'care' matched; priority 0; the IVR asked for queue 'billing'; the IVR raised the priority to 5")
+    # A priority the route already beats stays the route's: the IVR never lowers a VIP.
+    vip = ivr_transfer(core, "c2", 1, priority=5, tier="gold")
+    assert (vip.queue, vip.routing.priority) == ("care", 10)
+    assert vip.decisions[0].reason == "route 'vip' matched; priority 10"
+
+
+def test_a_queue_the_rules_do_not_have_leaves_the_call_on_its_route() -> None:
+    core = center()
+    lost = ivr_transfer(core, "c1", 0, queue="nowhere")
+    assert (lost.queue, lost.state.value) == ("care", "waiting")
+    assert lost.decisions[0].reason == (
+        "route 'care' matched; priority 0; the IVR asked for queue 'nowhere', which the rules do not have")
+
+
 def test_aging_keeps_ordinary_calls_from_starving() -> None:
     core = center()
     call(core, "old", 0)
