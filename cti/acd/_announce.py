@@ -1,7 +1,9 @@
 """What a waiting caller hears about their place in the queue: position and estimated wait.
 
-Returns ARI media URIs. Until the IVR renders prompts in both languages, Asterisk's own English queue
-prompts stand in for every language (``PROMPT_LANGUAGE``); the wording follows app_queue's announcements.
+Returns ARI media URIs: Asterisk's own English queue prompts (``PROMPT_LANGUAGE``), worded as app_queue's
+announcements. They are what a caller whose language cti does not know hears; for a caller whose language it
+knows, the voice adapter speaks the same position and wait in that language instead (``cti.ivr.position_text``
+through the TTS prompts).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """CRM data: customers, catalog, holdings, orders, invoices, contacts, cases and promotions.
 
 What the screen pop, cross-sell, call scripts and IVR self-service read. This package is the domain part and
-does no I/O: the records (:mod:`.records`), the checks and normalisation of customer and contact values, the
-customers CSV's parsing and merging (:mod:`.importer`) and the errors. The store is
+does no I/O: the records (``_records``), the checks and normalisation of customer and contact values
+(``_validate``), the customers CSV's parsing and merging (``_importer``) and the errors; everything is imported
+from ``cti.crm`` itself. The store is
 :class:`cti.persistence.CustomerRepository`, plain records in and out::
 
     customers = CustomerRepository(db)

@@ -1,8 +1,8 @@
 """Call scripts chosen by contact reason, customer value, cross-sell, promotion and billing (issue 5).
 
-Pure: definitions (:mod:`.definition`), selection (:mod:`.selection`), the sandboxed templates
-(:mod:`.template`) and the runner (:mod:`.runner`); the saved versions (:mod:`.versions`) are kept by
-:class:`cti.persistence.ScriptRepository`.
+Pure: definitions (``_definition``), selection (``_selection``), the sandboxed templates (``_template``) and
+the runner (``_runner``); the saved versions (``_versions``) are kept by :class:`cti.persistence.ScriptRepository`
+and served by :class:`cti.services.ScriptLibrary`. Everything is imported from ``cti.scripting`` itself.
 """
 
 from cti.scripting._definition import (

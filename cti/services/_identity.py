@@ -1,14 +1,15 @@
 """Who is calling: the CRM customer behind a caller number, what routing takes from them, and the IVR's
 self-service answers about them.
 
-The CRM being slow or away never stops a call: the telephony adapter gives an identification two seconds,
-then routes without it.
+The CRM being slow or away never stops a call: :class:`ArrivalLookup` gives an identification two seconds
+(the IVR's and routing's alike), then the call goes on as an unknown caller's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,9 @@ from cti.services._ports import Customers
 __all__ = ["ROUTED_ATTRIBUTES", "ArrivalLookup", "CallerIdentity", "Identity", "SelfService", "apply_attributes"]
 
 ROUTED_ATTRIBUTES = ("language", "product", "problem_type", "value_tier")
+IDENTIFY_TIMEOUT = 2.0
+
+log = logging.getLogger("cti.services")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +83,16 @@ class ArrivalLookup:
     ring. The view gets a short head start; a slow read goes on in the background and the pop waits for it
     instead of the call."""
 
-    def __init__(self, identity: CallerIdentity, pops: Prefetcher, *, head_start: float = 0.25) -> None:
+    def __init__(self, identity: CallerIdentity, pops: Prefetcher, *, head_start: float = 0.25,
+                 timeout: float = IDENTIFY_TIMEOUT) -> None:
         self._identity = identity
         self._pops = pops
         self._head_start = head_start
+        self._timeout = timeout
 
     async def identify(self, number: str) -> Identity | None:
         """A caller going straight to routing."""
-        identity = await self._identity.identify(number)
+        identity = await self._bounded(number)
         self._pops.identified(number, None if identity is None else identity.customer_id)
         if identity is not None:
             pending = self._pops.prefetch(identity.customer_id)
@@ -97,11 +103,18 @@ class ArrivalLookup:
 
     async def known_caller(self, number: str) -> tuple[str | None, str | None, Mapping[str, str]]:
         """A caller entering the IVR: they spend seconds there, so the pop will be ready without waiting."""
-        identity = await self._identity.identify(number)
+        identity = await self._bounded(number)
         if identity is None:
             return None, None, {}
         self._pops.prefetch(identity.customer_id)
         return identity.customer_id, identity.language, identity.attributes
+
+    async def _bounded(self, number: str) -> Identity | None:
+        try:
+            return await asyncio.wait_for(self._identity.identify(number), self._timeout)
+        except TimeoutError:
+            log.warning("a caller was not identified within %.1f s; going on without the CRM", self._timeout)
+            return None
 
 
 def _major(minor: int) -> Decimal:

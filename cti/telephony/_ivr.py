@@ -64,7 +64,7 @@ __all__ = [
     "IvrCall", "IvrHandoff", "IvrRunner", "PromptSource", "Recognition", "Recognizer", "SelfService", "SpeechSession",
 ]
 
-log = logging.getLogger("cti.controller.ivr")
+log = logging.getLogger("cti.telephony.ivr")
 
 FRAME_MS = 20
 SPEECH_RMS = 900.0  # 16-bit RMS that counts as voice (espeak-ng over a telephone line: 2000-8000)

@@ -23,7 +23,7 @@ from cti.errors import Conflict
 
 __all__ = ["Monitor", "MonitorError", "MonitorMode", "Monitors"]
 
-log = logging.getLogger("cti.controller.monitor")
+log = logging.getLogger("cti.telephony.monitor")
 
 
 class MonitorMode(StrEnum):

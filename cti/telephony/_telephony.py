@@ -51,7 +51,6 @@ log = logging.getLogger("cti.telephony")
 
 # Legs we originate: agents (-a<n>), callbacks (-c<n>), supervisors (-s<n>) and their snoops (-p<n>).
 _OUR_LEG = re.compile(r"^[0-9a-f]{32}-[acsp]\d+$")
-_IDENTIFY_TIMEOUT = 2.0  # the CRM being slow never stops a call: after this, routing goes on without it
 
 IdentifyFn = Callable[[str], Awaitable[Identity | None]]
 
@@ -341,7 +340,7 @@ class Telephony:
         if self._identify_caller is None or number == "anonymous":
             return None
         try:
-            return await asyncio.wait_for(self._identify_caller(number), _IDENTIFY_TIMEOUT)
+            return await self._identify_caller(number)  # bounded in time by the lookup (ArrivalLookup)
         except Exception as exc:  # the CRM being away must not stop calls: route without it
             log.warning("caller %s not identified (%s); routing without the CRM", number, exc)
             return None

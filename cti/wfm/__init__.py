@@ -1,8 +1,8 @@
 """Workforce management: forecast, Erlang C/A staffing, shift schedules, intraday reforecast and adherence.
 
 The pure core of issue 7: plain typed values in and out, no I/O, no clock. Schedules are kept by
-:class:`cti.persistence.WfmRepository` (as :mod:`cti.wfm._stored` values); the HTTP API is :mod:`cti.web.wfm` and
-the CLI ``cti wfm``.
+:class:`cti.persistence.WfmRepository` (as :mod:`cti.wfm._stored` values); the use cases are
+:class:`cti.services.WfmService`, the HTTP API ``cti/web/_wfm.py`` and the CLI ``cti wfm``.
 """
 
 from cti.wfm._adherence import WORKING_STATES, AdherenceException, AgentAdherence, StateChange, adherence

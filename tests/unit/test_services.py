@@ -32,6 +32,7 @@ from cti.services import (
     Accounts,
     AgentRegistry,
     AgentService,
+    ArrivalLookup,
     CallerIdentity,
     CenterView,
     CommandBus,
@@ -346,6 +347,31 @@ async def test_an_erased_customer_is_not_identified() -> None:
     assert (await identity.identify("0215550123")).customer_id == known.customer_id  # type: ignore[union-attr]
     customers.customers[known.customer_id] = replace(known, forgotten_at=NOW)
     assert await identity.identify("0215550123") is None
+
+
+class SlowCustomers(FakeCustomers):
+    async def customer_by_phone(self, number: str) -> None:
+        await asyncio.sleep(30)
+
+
+async def test_a_crm_too_slow_to_answer_leaves_the_caller_unknown_not_waiting(
+        caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    class Recorded:
+        def identified(self, number: str, customer_id: str | None) -> None:
+            seen.append((number, customer_id))
+
+        def prefetch(self, customer_id: str) -> None:
+            return None
+
+    lookup = ArrivalLookup(CallerIdentity(SlowCustomers()), Recorded(), timeout=0.2)
+    with caplog.at_level(logging.WARNING, "cti.services"):
+        assert await asyncio.wait_for(lookup.known_caller("0215550123"), 1) == (None, None, {})  # the IVR's
+        assert await asyncio.wait_for(lookup.identify("0215550123"), 1) is None  # routing's
+    assert seen == [("0215550123", None)]  # the screen pop learns it has no customer to show
+    assert [r.getMessage() for r in caplog.records] == [
+        "a caller was not identified within 0.2 s; going on without the CRM"] * 2
 
 
 # -- the journal ------------------------------------------------------------------------------------------------------
