@@ -57,7 +57,7 @@ from cti.acd._rules import (
     parse_rules,
     rules_for_service_numbers,
 )
-from cti.acd._strategies import STRATEGIES, Strategy, StrategyContext, choose_agent, longest_idle, strategy
+from cti.acd._strategies import STRATEGIES, Strategy, StrategyContext, choose_agent, strategy
 from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
 
 __all__ = [
@@ -113,7 +113,6 @@ __all__ = [
     "choose_agent",
     "eligible",
     "load_rules_file",
-    "longest_idle",
     "parse_calendar",
     "parse_rules",
     "position_announcement",

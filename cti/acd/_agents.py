@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 from cti.acd._errors import InvalidTransition
 from cti.acd._work import Channel
+from cti.types import AgentId, CallId
 
 __all__ = ["Agent", "AgentState", "Capacity", "PendingChange"]
 
@@ -92,7 +93,7 @@ class PendingChange:
 
 @dataclass(slots=True)
 class Agent:
-    agent_id: str
+    agent_id: AgentId
     name: str = ""
     extension: str | None = None
     state: AgentState = AgentState.LOGGED_OUT
@@ -101,7 +102,7 @@ class Agent:
     # When the agent last became free; longest-idle routing picks the smallest.
     idle_since: datetime | None = None
     # The items offered to the agent or connected, in the order they were offered.
-    work: dict[str, Channel] = field(default_factory=dict)
+    work: dict[CallId, Channel] = field(default_factory=dict)
     pending: PendingChange | None = None
     calls_handled: int = 0
     # Profile, used by routing: skill -> level (1-10), languages spoken (empty: any), where and with whom.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cti.acd._agents import Agent
 from cti.acd._work import Channel, WorkItem
+from cti.types import AgentId, CallId, ChannelId
 
 __all__ = [
     "Action",
@@ -34,11 +35,11 @@ __all__ = [
 class Offer:
     """Offer the item to the agent (ring their phone); their answer comes back as ``agent_channel_id``."""
 
-    call_id: str
-    agent_id: str
+    call_id: CallId
+    agent_id: AgentId
     extension: str | None  # the phone to ring (voice); None on channels that reach the desktop
-    agent_channel_id: str
-    caller_channel_id: str | None  # None for a callback: the caller is not on the line
+    agent_channel_id: ChannelId
+    caller_channel_id: ChannelId | None  # None for a callback: the caller is not on the line
     caller_number: str
     caller_name: str | None
     channel: Channel = Channel.VOICE
@@ -48,9 +49,9 @@ class Offer:
 class Connect:
     """Join the customer with the agent who answered (a bridge, on voice)."""
 
-    call_id: str
-    caller_channel_id: str
-    agent_channel_id: str
+    call_id: CallId
+    caller_channel_id: ChannelId
+    agent_channel_id: ChannelId
     queue: str
     channel: Channel = Channel.VOICE
 
@@ -59,8 +60,8 @@ class Connect:
 class Hangup:
     """End one leg (the customer's or an agent's)."""
 
-    channel_id: str
-    call_id: str | None = None
+    channel_id: ChannelId
+    call_id: CallId | None = None
     channel: Channel = Channel.VOICE
 
 
@@ -69,8 +70,8 @@ class Hold:
     """Put a customer who was talking to an agent back on hold in ``queue`` (a transfer): out of the call's
     bridge, into the queue's holding bridge, until the next agent answers."""
 
-    call_id: str
-    channel_id: str
+    call_id: CallId
+    channel_id: ChannelId
     queue: str
     channel: Channel = Channel.VOICE
 
@@ -79,8 +80,8 @@ class Hold:
 class Reject:
     """Tell the customer why the item cannot be taken (a prompt), then end it."""
 
-    call_id: str
-    channel_id: str
+    call_id: CallId
+    channel_id: ChannelId
     message: str
     channel: Channel = Channel.VOICE
 
@@ -89,8 +90,8 @@ class Reject:
 class ConfirmCallback:
     """Tell the caller they will be called back (a prompt), then hang up; the call keeps its place."""
 
-    call_id: str
-    channel_id: str
+    call_id: CallId
+    channel_id: ChannelId
     message: str
     channel: Channel = Channel.VOICE
 
@@ -99,11 +100,11 @@ class ConfirmCallback:
 class DialCustomer:
     """Call the customer back (their answer enters Stasis as ``customer_channel_id``); the agent waits."""
 
-    call_id: str
-    customer_channel_id: str
+    call_id: CallId
+    customer_channel_id: ChannelId
     number: str
     service_number: str
-    agent_channel_id: str
+    agent_channel_id: ChannelId
     channel: Channel = Channel.VOICE
 
 
@@ -111,8 +112,8 @@ class DialCustomer:
 class Announce:
     """Play a waiting caller their position and estimated wait (``media`` are ARI media URIs)."""
 
-    call_id: str
-    channel_id: str
+    call_id: CallId
+    channel_id: ChannelId
     media: tuple[str, ...]
     language: str
     channel: Channel = Channel.VOICE

@@ -223,7 +223,7 @@ class Dispatcher:
 
     # -- queues -----------------------------------------------------------------------------------------
     def queue_key(self, name: str) -> str:
-        """The rules' name of the queue ``CallCenter.queue_rule(name)`` returns."""
+        """The rules' name of the queue ``ContactCenter.queue_rule(name)`` returns."""
         return name if name in self.rules.queues else self.rules.default_queue
 
     def target(self, call: WorkItem) -> tuple[str, QueueRule, Target]:

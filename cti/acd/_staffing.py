@@ -110,7 +110,7 @@ class Staffing:
         return self._serving.get(queue, 0)
 
     def site_loads(self) -> dict[str | None, float]:
-        """As :func:`cti.routing.engine.site_loads`, from counters."""
+        """As :func:`cti.acd.site_loads`, from counters."""
         return {site: self._busy.get(site, 0) / count for site, count in self._present.items()}
 
     def holder(self, extension: str, excluding: str) -> str | None:

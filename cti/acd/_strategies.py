@@ -11,14 +11,14 @@ busy, so one site does not carry the load while another idles; then its strategy
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 
 from cti.acd._agents import Agent, AgentState
 
-__all__ = ["STRATEGIES", "Strategy", "StrategyContext", "choose_agent", "longest_idle", "strategy"]
+__all__ = ["STRATEGIES", "Strategy", "StrategyContext", "choose_agent", "strategy"]
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
@@ -52,14 +52,6 @@ def strategy(name: str) -> Callable[[Strategy], Strategy]:
 
 def _idle_key(agent: Agent) -> tuple[datetime, str]:
     return (agent.idle_since or _EPOCH, agent.agent_id)
-
-
-def longest_idle(agents: Iterable[Agent]) -> Agent | None:
-    """The ready agent who has been free the longest (ties broken by agent id for determinism)."""
-    ready = [a for a in agents if a.state is AgentState.READY and a.extension]
-    if not ready:
-        return None
-    return min(ready, key=_idle_key)
 
 
 @strategy("longest_idle")

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from cti.acd._routing import Decision, Routing
+from cti.types import AgentId, CallId, ChannelId, CustomerId
 
 __all__ = ["Channel", "EndReason", "Outcome", "WorkItem", "WorkState"]
 
@@ -56,17 +57,17 @@ class EndReason(StrEnum):
 
 @dataclass(slots=True)
 class WorkItem:
-    call_id: str
-    channel_id: str
+    call_id: CallId
+    channel_id: ChannelId
     caller_number: str
     service_number: str
     queue: str
     arrived_at: datetime
     caller_name: str | None = None
     state: WorkState = WorkState.WAITING
-    agent_id: str | None = None
+    agent_id: AgentId | None = None
     agent_extension: str | None = None
-    agent_channel_id: str | None = None
+    agent_channel_id: ChannelId | None = None
     offered_at: datetime | None = None
     answered_at: datetime | None = None
     ended_at: datetime | None = None
@@ -85,7 +86,7 @@ class WorkItem:
     # After a system-side failure to place an offer, not offered again before this (no retry storms).
     not_before: datetime | None = None
     # Who the caller is in the CRM (by number, or by what they keyed in the IVR), and their IVR path.
-    customer_id: str | None = None
+    customer_id: CustomerId | None = None
     ivr: dict[str, Any] | None = None
     channel: Channel = Channel.VOICE
 

@@ -34,7 +34,7 @@ class AriError(Unavailable):
 
     @property
     def public_message(self) -> str:
-        return f"Asterisk is unavailable: {self}"
+        return "Asterisk is unavailable; try again shortly"  # its own words (paths, channel ids) are logged
 
 
 class AriConnectionError(AriError):

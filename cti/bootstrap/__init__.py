@@ -2,6 +2,6 @@
 (:func:`create_app`); :class:`Running` is what runs while the server does (the demo and the tests look inside;
 the web layer never does)."""
 
-from cti.bootstrap._app import RUNNING, Running, create_app, load_rules
+from cti.bootstrap._app import RUNNING, Running, create_app
 
-__all__ = ["RUNNING", "Running", "create_app", "load_rules"]
+__all__ = ["RUNNING", "Running", "create_app"]

@@ -16,6 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -113,11 +114,19 @@ from cti.web import (
     mount,
 )
 
-__all__ = ["RUNNING", "Running", "create_app", "load_rules"]
+__all__ = ["RUNNING", "Running", "create_app"]
 
 log = logging.getLogger("cti")
 
-def load_rules(settings: Settings) -> Rules:
+def _without_password(url: str) -> str:
+    """A URL fit for a log: a password in it (``redis://:secret@host``) masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
+def _load_rules(settings: Settings) -> Rules:
     """The routing rules: the rules file if one is set, else one queue per service number."""
     if settings.routing_rules is not None:
         return load_rules_file(settings.routing_rules)
@@ -198,7 +207,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         live = LiveStore(settings.redis_url, settings.redis_prefix)
         stack.push_async_callback(live.close)
         if not await live.ping():
-            log.error("Redis at %s is not answering; live state stays in memory until it does", settings.redis_url)
+            log.error("Redis at %s is not answering; live state stays in memory until it does",
+                      _without_password(settings.redis_url))
             live.dirty = True
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(),
                         settings.ari_app, timeout=settings.ari_timeout)
@@ -206,7 +216,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(ari.close)
         renderer = PromptRenderer(settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir)
         stack.callback(renderer.close)
-        core = ContactCenter(load_rules(settings))
+        core = ContactCenter(_load_rules(settings))
         query = CenterView(core, clock)
         journal = Journal(live, repos.interactions, repos.agents, query)
         stack.push_async_callback(journal.close)
@@ -243,7 +253,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(telephony.close)
         app[QUERY] = query
         app[AGENTS] = AgentService(distributor, repos.agents, repos.users, telephony)
-        app[ROUTING] = RoutingRules(distributor, lambda: load_rules(settings))
+        app[ROUTING] = RoutingRules(distributor, lambda: _load_rules(settings))
         app[HISTORY] = InteractionHistory(repos.interactions)
         app[TRANSFERS] = TransferService(distributor)
         app[WRAP_UP] = WrapUpService(distributor, repos.interactions, repos.customers, screenpop, settings.dispositions)

@@ -85,14 +85,6 @@ class InteractionRepository:
         async with self._db.transaction("list interactions") as session:
             return [_record(row) for row in await session.scalars(query)]
 
-    async def for_customer(self, customer_id: str, *, limit: int = 10) -> builtins.list[InteractionRecord]:
-        """A customer's calls, most recent first (the screen pop's contact history)."""
-        check_limit(limit)
-        query = (select(InteractionRow).where(InteractionRow.customer_id == customer_id)
-                 .order_by(InteractionRow.arrived_at.desc(), InteractionRow.call_id.desc()).limit(limit))
-        async with self._db.transaction(f"list interactions of customer {customer_id!r}") as session:
-            return [_record(row) for row in await session.scalars(query)]
-
     async def between(self, start: datetime, end: datetime, *,
                       queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]:
         """Calls with any instant in [start, end): arrived before ``end`` and not ended before ``start``

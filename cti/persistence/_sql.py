@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ._errors import StorageError
 
-__all__ = ["aware", "check", "check_limit", "upsert"]
+__all__ = ["check", "check_limit", "upsert"]
 
 
 def check(table: Table, values: Mapping[str, object]) -> None:
@@ -37,11 +37,6 @@ def check(table: Table, values: Mapping[str, object]) -> None:
 def check_limit(limit: int) -> None:
     if limit < 1:
         raise StorageError(f"limit must be at least 1, not {limit}")
-
-
-def aware(value: datetime | None) -> bool:
-    """``None`` or a datetime that knows its offset."""
-    return value is None or value.utcoffset() is not None
 
 
 def upsert(backend: str, table: Table, values: dict[str, Any], *, key: str, keep: frozenset[str]) -> Executable:

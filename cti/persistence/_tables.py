@@ -277,7 +277,7 @@ class ContactRow(Base):
     disposition: Mapped[str | None] = mapped_column(String(32))
     notes: Mapped[str | None] = mapped_column(Text)
     agent_id: Mapped[str | None] = mapped_column(String(64))
-    # Not a foreign key: interactions are written by the controller's asynchronous writer, and a wrap-up
+    # Not a foreign key: interactions are written by the journal's asynchronous writer, and a wrap-up
     # must not fail because the call's row is still on its way. Indexed for the join.
     call_id: Mapped[str | None] = mapped_column(String(64), index=True)
     language: Mapped[str | None] = mapped_column(String(2))

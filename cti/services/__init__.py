@@ -50,7 +50,7 @@ from cti.services._scripts import ScriptLibrary
 from cti.services._stats_feed import StatsFeed, dashboard_topic, grid_entry
 from cti.services._supervision import SupervisionService
 from cti.services._users import Accounts
-from cti.services._wfm import AdherenceToday, ScheduleAgent, WfmService, shift_queues
+from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, WfmService, shift_queues
 
 __all__ = [
     "ROUTED_ATTRIBUTES",
@@ -85,6 +85,7 @@ __all__ = [
     "ScriptLibrary",
     "Scripts",
     "SelfService",
+    "StaffedForecast",
     "StatsFeed",
     "Supervision",
     "SupervisionService",

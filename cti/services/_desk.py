@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from cti.acd import WorkItem
 from cti.crm import CustomerRecord, CustomerView, NewContact
@@ -151,5 +151,5 @@ def handled_by(record: InteractionRecord) -> set[str | None]:
     return {record.agent_id} | {d.get("winner") for d in decisions if d.get("kind") == "transferred"}
 
 
-def _language(value: object) -> Literal["id", "en"] | None:
+def _language(value: object) -> Language | None:
     return "en" if value == "en" else "id" if value == "id" else None

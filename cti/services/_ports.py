@@ -47,7 +47,6 @@ class LiveState(Protocol):
     """Redis: the live agents and items, enough for a restarted controller to carry on."""
 
     dirty: bool
-    write_failures: int
 
     async def load(self) -> tuple[list[Agent], list[WorkItem]]: ...
 
@@ -58,8 +57,6 @@ class LiveState(Protocol):
     async def save_sight(self, at: datetime) -> bool: ...
 
     async def load_sight(self) -> datetime | None: ...
-
-    async def ping(self) -> bool: ...
 
 
 class Users(Protocol):

@@ -3,7 +3,7 @@
 Handles the distributor's commands (never blocks them): an offer builds the pop — the CRM record,
 products owned, contact history, open orders and cases, balance due, the IVR path, why routing chose this
 agent, the top cross-sell offers and the call script — and publishes it on the agent's topic only
-(``agent:<id>``). WorkItem and agent changes follow on the same topic, numbered, so a desktop that reconnects
+(``agent:<id>``). Changes to the item and to the agent follow on the same topic, numbered, so a desktop that reconnects
 is replayed what it missed or gets the current pop again in its snapshot.
 """
 
@@ -132,7 +132,7 @@ class ScreenPop:
     def __init__(self, hub: Publisher, customers: Customers, scripts: Scripts, query: CenterView, *, clock: Clock,
                  company: str = "cti") -> None:
         self.hub = hub
-        self.crm = customers
+        self.customers = customers
         self.scripts = scripts
         self._query = query
         self.clock = clock
@@ -164,9 +164,6 @@ class ScreenPop:
     def agent_changed(self, changed: AgentChanged, distributor: Distributor) -> None:
         self.agents[changed.agent.agent_id] = changed.agent
         self.hub.publish(agent_topic(changed.agent.agent_id), "agent", agent_frame(changed.agent))
-
-    def calls(self, call_id: str) -> WorkItem | None:
-        return self._query.find_call(call_id)
 
     def _handed_on(self, call: WorkItem) -> None:
         """A call its agent transferred on: that desktop's part is over (it shows wrap-up), the pop goes on."""
@@ -212,7 +209,7 @@ class ScreenPop:
         agent = self.agents.get(agent_id)
         if agent is None and self._query.has_agent(agent_id):
             agent = self.agents[agent_id] = self._query.agent(agent_id)  # not changed since start-up
-        call = self.calls(pop.call_id) if pop is not None and not pop.handed_on else None
+        call = self._query.find_call(pop.call_id) if pop is not None and not pop.handed_on else None
         return {"agent": None if agent is None else agent_frame(agent),
                 "pop": None if pop is None else pop.frame,
                 "call": None if call is None else call_frame(call)}
@@ -229,7 +226,7 @@ class ScreenPop:
 
     # -- building the pop -----------------------------------------------------------------------------------
     def _offered(self, offer: Offer, distributor: Distributor) -> None:
-        call = self.calls(offer.call_id)
+        call = self._query.find_call(offer.call_id)
         if call is None:
             return
         self._handed_on(call)  # a direct transfer offers the call before any other change says so
@@ -265,7 +262,7 @@ class ScreenPop:
 
     def _publish(self, agent_id: str, pop: _Pop, started: float) -> None:
         self.pops[agent_id] = pop
-        if self.calls(pop.call_id) is not None:
+        if self._query.find_call(pop.call_id) is not None:
             self._holders[pop.call_id] = agent_id
         self.hub.publish(agent_topic(agent_id), "offer", pop.frame)
         self.latency.append(asyncio.get_running_loop().time() - started)
@@ -282,7 +279,7 @@ class ScreenPop:
         return view
 
     async def _read_view(self, customer_id: str) -> CustomerView | None:
-        return await self.crm.customer_view(customer_id, contacts=5)
+        return await self.customers.customer_view(customer_id, contacts=5)
 
     def customer_changed(self, customer_id: str) -> None:
         """A wrap-up or an edit changed the record: the next pop reads it again."""
@@ -306,7 +303,7 @@ class ScreenPop:
     async def _inputs(self, call: WorkItem, now: datetime, distributor: Distributor) -> _Inputs:
         view = await self._view(call.customer_id) if call.customer_id else None
         if view is None and call.caller_number != "anonymous" and not call.customer_id:
-            customer = await self.crm.customer_by_phone(call.caller_number)
+            customer = await self.customers.customer_by_phone(call.caller_number)
             if customer is not None and customer.forgotten_at is None:
                 # Found now (the arrival lookup was late or failed): the call, its history and wrap-up say so too.
                 distributor.link_customer(call.call_id, customer.customer_id)
@@ -391,20 +388,20 @@ class ScreenPop:
     async def _catalog(self) -> tuple[list[sales.Product], list[sales.Complement]]:
         catalog = [sales.Product(p.sku, {"id": p.name_id, "en": p.name_en}, p.category,
                                      Decimal(p.price_minor) / MINOR_PER_MAJOR, p.active)
-                   for p in await self.crm.catalog(include_inactive=True)]
+                   for p in await self.customers.catalog(include_inactive=True)]
         complements = [sales.Complement(c.sku, c.complement_sku, min(1.0, c.weight))
-                       for c in await self.crm.complements() if c.weight > 0]
+                       for c in await self.customers.complements() if c.weight > 0]
         return catalog, complements
 
     async def _promotions(self, now: datetime, segment: str | None) -> list[sales.Promotion]:
         return [sales.Promotion(p.promotion_id, {"id": p.text_id, "en": p.text_en}, p.boost, p.starts_at,
                                     p.ends_at, sku=p.sku, category=p.category,
                                     segments=frozenset({p.segment}) if p.segment else frozenset())
-                for p in await self.crm.active_promotions(now, segment=segment)]
+                for p in await self.customers.active_promotions(now, segment=segment)]
 
     async def _segment(self, segment: str) -> sales.SegmentStats:
         by_customer: dict[str, set[str]] = {}
-        for holding in await self.crm.segment_holdings(segment):
+        for holding in await self.customers.segment_holdings(segment):
             by_customer.setdefault(holding.customer_id, set()).add(holding.sku)
         return sales.SegmentStats.from_holdings(segment, by_customer.values())
 

@@ -36,7 +36,7 @@ from cti.wfm import (
     staff_batch,
 )
 
-__all__ = ["AdherenceToday", "ScheduleAgent", "WfmService", "shift_queues"]
+__all__ = ["AdherenceToday", "ScheduleAgent", "StaffedForecast", "WfmService", "shift_queues"]
 
 _HISTORY_LIMIT = 1000
 
@@ -47,6 +47,16 @@ class ScheduleAgent:
 
     agent_id: str
     skills: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffedForecast:
+    """A queue's forecast, how many calls its history held and, when targets were given, the staffing each
+    interval needs (None where the history gave no handle time to staff by)."""
+
+    forecast: Forecast
+    history_calls: int
+    staffing: tuple[StaffingResult | None, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,22 +104,30 @@ class WfmService:
         return await asyncio.to_thread(_staff, requests)
 
     async def forecast(self, user: UserRecord, queue: str, start: datetime, days: int, *, interval_minutes: int,
-                       horizon_days: int, holdout_days: int) -> tuple[Forecast, int]:
-        """A queue's volume and handle time per interval, from its history of ``days`` days from ``start``;
-        with the number of calls the history held."""
+                       horizon_days: int, holdout_days: int, targets: StaffingRequest | None = None,
+                       ) -> StaffedForecast:
+        """A queue's volume and handle time per interval, from its history of ``days`` days from ``start``; with
+        ``targets`` (a request whose workload is replaced by each interval's), the agents each interval needs."""
         require_queue(user, queue)
         samples = await self._interactions.samples(queue, start, start + timedelta(days=days))
 
-        def compute() -> Forecast:
+        def compute() -> StaffedForecast:
             series = aggregate(samples, start=start, days=days, interval_minutes=interval_minutes).get(queue)
             if series is None:
                 raise InvalidInput(f"queue {queue!r} has no interactions in that range")
             try:
-                return forecast_queue(series, horizon_days=horizon_days, holdout_days=holdout_days)
+                result = forecast_queue(series, horizon_days=horizon_days, holdout_days=holdout_days)
             except WfmError as exc:
                 raise InvalidInput(str(exc)) from exc
+            if targets is None:
+                return StaffedForecast(result, len(samples))
+            known = [item for item in result.intervals if item.aht_seconds is not None]
+            staffed = iter(_staff([replace(targets, calls=item.calls, aht_seconds=item.aht_seconds or 0.0,
+                                           interval_minutes=result.interval_minutes) for item in known]))
+            return StaffedForecast(result, len(samples), tuple(
+                None if item.aht_seconds is None else next(staffed) for item in result.intervals))
 
-        return await asyncio.to_thread(compute), len(samples)
+        return await asyncio.to_thread(compute)
 
     # -- schedules --------------------------------------------------------------------------------------------------
     async def create_schedule(self, user: UserRecord, name: str, problem: ScheduleProblem,

@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 OCCUPIED_STATES = frozenset({AgentState.RINGING.value, AgentState.ON_CALL.value, AgentState.WRAP_UP.value})
-"""Time in these states is handling time for occupancy (as in :mod:`cti.routing.agents`)."""
+"""Time in these states is handling time for occupancy (as for an agent's occupancy in :mod:`cti.acd`)."""
 _READY, _NOT_READY, _WRAP_UP = AgentState.READY.value, AgentState.NOT_READY.value, AgentState.WRAP_UP.value
 _LOGGED_OUT = AgentState.LOGGED_OUT.value
 _STATES = tuple(s.value for s in AgentState)

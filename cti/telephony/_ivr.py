@@ -6,7 +6,7 @@ them, a snoop on the caller (``spy=in``: only what the caller says, never our pr
 recognizer in a worker thread (decoding never blocks the event loop). Energy-based endpointing finds
 where speech starts (barge-in) and ends (decision).
 
-What the session asks (``flow_events``) maps onto ARI as:
+What the session asks (:data:`cti.ivr.FlowCommand`) maps onto ARI as:
 
 - ``Play``: the text is rendered by the prompt source (TTS, cached) and played with ``sound:`` in the
   session's language; prompts of a batch play one after another.

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from cti.types import Language
 from cti.web._auth import require_agent_access, require_role
 from cti.web._bodies import read_object
 from cti.web._keys import AGENTS, QUERY
@@ -28,7 +29,7 @@ class AgentProfile(_Body):
 
     skills: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")], Annotated[int, Field(ge=1, le=10)]] = Field(
         default_factory=dict, max_length=50)
-    languages: list[Literal["id", "en"]] = Field(default_factory=list, description="empty: any language")
+    languages: list[Language] = Field(default_factory=list, description="empty: any language")
     region: str | None = Field(default=None, pattern=r"^[a-z0-9_-]{1,32}$")
     site: str | None = Field(default=None, pattern=ID_PATTERN)
     team: str | None = Field(default=None, pattern=ID_PATTERN)

@@ -4,7 +4,7 @@ the customer record an agent fills in for an unknown caller."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from cti.scripting import AnswerError
 from cti.services import FollowUp as FollowUpRecord
 from cti.services import WrapUp as WrapUpRecord
 from cti.services import customer_frame
+from cti.types import Language
 from cti.web._auth import principal, require_agent_access
 from cti.web._bodies import read_json
 from cti.web._keys import CUSTOMERS, HUB, QUERY, SCREENPOP, TRANSFERS, WRAP_UP
@@ -59,7 +60,7 @@ class CustomerCreate(_Body):
     name: str = Field(default="", max_length=128)
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
-    language: Literal["id", "en"] = "id"
+    language: Language = "id"
 
 
 schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, CustomerCreate, CrossSellOutcome, FollowUp)

@@ -52,7 +52,7 @@ def _answer(request: web.Request, exc: CtiError) -> web.Response:
     if isinstance(exc, InvalidInput) and kind is InvalidInput:
         return json_error(status, str(exc), details=[{"field": p.field, "problem": p.reason} for p in exc.problems])
     if status == 500:
-        log.error("unmapped error in %s %s: %r", request.method, request.path, exc)
+        log.error("unmapped error in %s %s: %r", request.method, request.path, exc, exc_info=exc)
         return json_error(500, "internal error; it has been logged")
     return json_error(status, str(exc))
 

@@ -7,7 +7,6 @@ Supervisors and admins only, and a supervisor with a scope only for the queues a
 
 from __future__ import annotations
 
-import asyncio
 import math
 from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated, Any, Final, Literal
@@ -17,7 +16,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from cti.errors import InvalidInput
-from cti.services import ScheduleAgent
+from cti.services import ScheduleAgent, StaffedForecast
 from cti.web._auth import require_role
 from cti.web._bodies import read_json
 from cti.web._keys import WFM
@@ -28,7 +27,6 @@ from cti.wfm import (
     AgentAvailability,
     AgentShift,
     BreakRule,
-    Forecast,
     QueueMetrics,
     Schedule,
     ScheduleProblem,
@@ -37,8 +35,6 @@ from cti.wfm import (
     StaffingRequest,
     StaffingResult,
     StoredSchedule,
-    WfmError,
-    staff_batch,
 )
 
 __all__ = [
@@ -303,13 +299,6 @@ def _request(targets: WfmTargets, calls: float, interval_minutes: float, aht_sec
         patience_seconds=targets.patience_seconds, max_abandon=targets.max_abandon)
 
 
-def _staff(requests: list[StaffingRequest]) -> list[StaffingResult]:
-    try:
-        return staff_batch(requests)
-    except WfmError as exc:
-        raise InvalidInput(str(exc)) from exc
-
-
 def _result_view(result: StaffingResult) -> dict[str, Any]:
     return {"model": result.model, "traffic": result.traffic, "agents": result.agents,
             "scheduled_agents": result.scheduled_agents, **_metrics_view(result.metrics),
@@ -329,26 +318,24 @@ async def forecast(request: web.Request) -> web.Response:
     body = WfmForecastQuery.model_validate(await read_json(request))
     zone = _zone(body.timezone)
     start = datetime(body.start.year, body.start.month, body.start.day, tzinfo=zone)
-    result, history_calls = await request.app[WFM].forecast(
+    staffed = await request.app[WFM].forecast(
         user, body.queue, start, (body.end - body.start).days, interval_minutes=body.interval_minutes,
-        horizon_days=body.horizon_days, holdout_days=body.holdout_days)
-    return web.json_response(await asyncio.to_thread(_forecast_view, result, body.targets, history_calls))
+        horizon_days=body.horizon_days, holdout_days=body.holdout_days,
+        targets=None if body.targets is None else _request(body.targets, 0.0, body.interval_minutes, 0.0))
+    return web.json_response(_forecast_view(staffed))
 
 
-def _forecast_view(result: Forecast, targets: WfmTargets | None, history_calls: int) -> dict[str, Any]:
+def _forecast_view(staffed: StaffedForecast) -> dict[str, Any]:
+    result = staffed.forecast
     intervals: list[dict[str, Any]] = [{"start": item.start.isoformat(), "calls": item.calls,
                                         "aht_seconds": item.aht_seconds} for item in result.intervals]
-    if targets is not None:
-        known = [(view, item) for view, item in zip(intervals, result.intervals, strict=True)
-                 if item.aht_seconds is not None]
-        staffed = _staff([_request(targets, item.calls, result.interval_minutes, item.aht_seconds or 0.0)
-                          for _, item in known])
-        for (view, _), one in zip(known, staffed, strict=True):
+    for view, one in zip(intervals, staffed.staffing or (), strict=False):
+        if one is not None:
             view.update(agents=one.agents, scheduled_agents=one.scheduled_agents,
                         service_level=one.metrics.service_level)
     return {
         "queue": result.queue, "interval_minutes": result.interval_minutes, "model": result.model,
-        "history_calls": history_calls, "holdout_days": result.holdout_days,
+        "history_calls": staffed.history_calls, "holdout_days": result.holdout_days,
         "backtest": [{"model": s.model, "wape": _finite(s.wape), "mape": s.mape} for s in result.backtest],
         "aht_wape": result.aht_wape, "intervals": intervals,
     }

@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cti.acd import Agent, AgentState, Capacity, Channel, InvalidTransition, PendingChange, longest_idle
+from cti.acd import (
+    STRATEGIES,
+    Agent,
+    AgentState,
+    Capacity,
+    Channel,
+    InvalidTransition,
+    PendingChange,
+    StrategyContext,
+)
 
 T0 = datetime(2024, 5, 6, 9, 0, 0, tzinfo=UTC)
 S = AgentState
@@ -137,35 +146,30 @@ def test_pending_change_is_immutable() -> None:
         change.reason = "x"  # type: ignore[misc]
 
 
-# -- longest idle -----------------------------------------------------------------------------------------
-def ready_agent(agent_id: str, idle: float | None, extension: str | None = "7001") -> Agent:
-    return Agent(agent_id, extension=extension, state=S.READY, idle_since=None if idle is None else at(idle))
+# -- the longest-idle strategy (candidates are eligible and available already) -----------------------------
+def ready_agent(agent_id: str, idle: float | None, state: S = S.READY) -> Agent:
+    return Agent(agent_id, extension="7001", state=state, idle_since=None if idle is None else at(idle))
 
 
-def test_longest_idle_picks_the_earliest_idle_ready_agent() -> None:
-    agents = [ready_agent("bob", 5), ready_agent("ana", 9), ready_agent("cem", 2)]
-    chosen = longest_idle(agents)
-    assert chosen is not None and chosen.agent_id == "cem"
+def longest_idle(*agents: Agent) -> str:
+    return STRATEGIES["longest_idle"](agents, StrategyContext(now=at(100), skills={})).agent_id
+
+
+def test_longest_idle_picks_the_earliest_idle_agent() -> None:
+    assert longest_idle(ready_agent("bob", 5), ready_agent("ana", 9), ready_agent("cem", 2)) == "cem"
 
 
 def test_longest_idle_breaks_ties_by_agent_id() -> None:
-    agents = [ready_agent("cem", 2), ready_agent("bob", 2), ready_agent("dan", 2)]
-    chosen = longest_idle(agents)
-    assert chosen is not None and chosen.agent_id == "bob"
+    assert longest_idle(ready_agent("cem", 2), ready_agent("bob", 2), ready_agent("dan", 2)) == "bob"
 
 
 def test_longest_idle_treats_unknown_idle_time_as_longest() -> None:
-    chosen = longest_idle([ready_agent("ana", 1), ready_agent("zed", None)])
-    assert chosen is not None and chosen.agent_id == "zed"
+    assert longest_idle(ready_agent("ana", 1), ready_agent("zed", None)) == "zed"
 
 
-def test_longest_idle_skips_unavailable_agents() -> None:
-    others = [Agent(f"x{s}", extension="7009", state=s, idle_since=at(-100)) for s in S if s is not S.READY]
-    assert longest_idle(others) is None
-    assert longest_idle([]) is None
-    assert longest_idle([ready_agent("noext", -500, extension=None)]) is None
-    chosen = longest_idle([*others, ready_agent("noext", -500, extension=None), ready_agent("ana", 0)])
-    assert chosen is not None and chosen.agent_id == "ana"
+def test_an_agent_holding_chats_comes_after_every_ready_agent() -> None:
+    # Free to take one more item, but not idle: however long ago their last item began.
+    assert longest_idle(ready_agent("chatting", -500, state=S.ON_CALL), ready_agent("ana", 50)) == "ana"
 
 
 def test_occupied_time_accumulates_over_ringing_talking_and_wrap_up() -> None:

@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cti.acd import UnknownAgent
+from cti.ari import AriHTTPError
 from cti.crm import CrmInputError, CsvFormatError
 from cti.errors import Conflict, CtiError, InvalidInput, NotFound, Problem, Unavailable
 from cti.persistence import StorageConflict, StorageError
@@ -23,6 +24,7 @@ RAISED: dict[str, Callable[[], Exception]] = {
     "invalid": lambda: InvalidInput("cannot do it", [Problem("email", "not an email address"), Problem("name", "x")]),
     "unavailable": lambda: Unavailable("Redis is away"),
     "storage": lambda: StorageError("cannot read: connection refused by 10.0.0.7"),
+    "asterisk": lambda: AriHTTPError(500, "POST", "/channels/abc-123/play", "Internal Server Error"),
     "storage-conflict": lambda: StorageConflict("user 'ana' is already in use"),
     "crm-input": lambda: CrmInputError("create customer", [Problem("email", "not an email address: 'x@'")]),
     "csv": lambda: CsvFormatError("the file is empty"),
@@ -67,6 +69,8 @@ async def test_storage_errors_keep_their_answers_and_input_errors_are_never_503(
     # The database's own words (addresses, SQL) stay in the log.
     assert await answer(client, "storage") == (503, {
         "status": 503, "message": "the database is unavailable; try again shortly"})
+    assert await answer(client, "asterisk") == (503, {
+        "status": 503, "message": "Asterisk is unavailable; try again shortly"})
     assert await answer(client, "storage-conflict") == (409, {"status": 409, "message": "user 'ana' is already in use"})
     assert await answer(client, "crm-input") == (422, {
         "status": 422, "message": "cannot create customer: email: not an email address: 'x@'",

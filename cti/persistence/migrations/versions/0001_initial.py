@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2024-11-22
 
-Hand-written, and deliberately independent of cti.storage.models: a migration must keep creating
+Hand-written, and deliberately independent of cti.persistence._tables: a migration must keep creating
 this exact schema however the models evolve. The models' UTCDateTime is stored as a plain
 ``DateTime(timezone=True)`` (``TIMESTAMP WITH TIME ZONE`` on PostgreSQL, ``DATETIME`` on SQLite).
 """
