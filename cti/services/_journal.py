@@ -26,7 +26,7 @@ from cti.services._query import CenterView
 
 __all__ = ["Journal", "interaction_record"]
 
-log = logging.getLogger("cti.journal")
+log = logging.getLogger("cti.services.journal")
 
 
 def interaction_record(call: WorkItem) -> InteractionRecord:

@@ -29,7 +29,7 @@ from cti.types import Clock, Publisher
 
 __all__ = ["ScreenPop", "agent_frame", "agent_topic", "call_frame", "customer_frame"]
 
-log = logging.getLogger("cti.screenpop")
+log = logging.getLogger("cti.services.screenpop")
 
 def agent_topic(agent_id: str) -> str:
     return f"agent:{agent_id}"

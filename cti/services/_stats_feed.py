@@ -56,7 +56,7 @@ from cti.types import Publisher
 
 __all__ = ["StatsFeed", "dashboard_topic", "grid_entry"]
 
-log = logging.getLogger("cti.stats_feed")
+log = logging.getLogger("cti.services.stats_feed")
 SERIES_EVERY: Final = 60.0  # seconds between points of the day's charts
 SERIES_POINTS: Final = 24 * 60
 SERIES_SHOWN: Final = 180  # points a dashboard keeps (three hours)

@@ -218,7 +218,7 @@ def test_a_late_arrival_is_counted_with_its_real_wait(caplog: pytest.LogCaptureF
     arrived = world.now
     world.later(3)
     world.feed.view(ALL)  # a snapshot moves the aggregator's clock past the arrival
-    with caplog.at_level(logging.WARNING, "cti.stats_feed"):
+    with caplog.at_level(logging.WARNING, "cti.services.stats_feed"):
         world.call("c1", arrived_at=arrived)  # reported after its caller was looked up
         world.later(22)
         world.call("c1", state=WorkState.CONNECTED, agent_id="sam")
