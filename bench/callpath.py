@@ -60,7 +60,6 @@ if str(REPO) not in sys.path:  # `python bench/callpath.py` puts bench/, not the
     sys.path.insert(0, str(REPO))
 
 from aiohttp import ClientSession, WSMsgType, encode_basic_auth, web  # noqa: E402
-from cti.controller import CallController  # noqa: E402
 
 from bench._harness import (  # noqa: E402
     acquire_root,
@@ -75,10 +74,10 @@ from bench._harness import (  # noqa: E402
 )
 from cti.asterisk import AsteriskRoot  # noqa: E402
 from cti.asterisk._provision import CONF_DIRS  # noqa: E402
+from cti.bootstrap import RUNNING, Running  # noqa: E402
 from cti.persistence import Database, InteractionRepository  # noqa: E402
 from cti.settings import Settings  # noqa: E402
 from cti.sim import SCENARIOS, free_udp_port, sipp_binary  # noqa: E402
-from cti.web import CONTROLLER, DATABASE  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 CTI_SERVICE = "1500100"
@@ -379,14 +378,14 @@ class Bench:
 
     # cti ----------------------------------------------------------------------------------------------
     @property
-    def controller(self) -> CallController:
+    def running(self) -> Running:
+        """cti's running components (the distributor, the telephony adapter, the counters...)."""
         assert self.runner is not None
-        return self.runner.app[CONTROLLER]
+        return self.runner.app[RUNNING]
 
     @property
     def db(self) -> Database:
-        assert self.runner is not None
-        return self.runner.app[DATABASE]
+        return self.running.database
 
     async def start_cti(self, extensions: list[str]) -> None:
         self.runner, self.base_url, self.http = await serve_cti(self.settings)
@@ -409,7 +408,7 @@ class Bench:
         for ext in extensions:
             await self.api("POST", f"/api/agents/bench-{ext}/login", {"extension": ext, "ready": True})
             self.logged_in.add(ext)
-        states = Counter(a.state.value for a in self.controller.core.agents.values() if a.extension)
+        states = Counter(a.state.value for a in self.running.distributor.query.agent_map().values() if a.extension)
         if states.get("ready", 0) != len(extensions):
             raise RuntimeError(f"cti agents not all ready: {dict(states)}")
 
@@ -424,7 +423,7 @@ class Bench:
             self.http = None
         if self.runner is not None:
             with contextlib.suppress(Exception):
-                await self.controller.drain()
+                await self.running.telephony.drain()
             await self.runner.cleanup()
             self.runner = None
 
@@ -465,10 +464,10 @@ class Bench:
         """Wait until Asterisk has no channel left (and cti no call); returns channels hung up by force."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            cti_idle = self.runner is None or not self.controller.core.calls
+            cti_idle = self.runner is None or not self.running.distributor.query.calls()
             if cti_idle and await self.active_channels() == 0:
                 if self.runner is not None:
-                    await self.controller.drain()
+                    await self.running.telephony.drain()
                 return 0
             await asyncio.sleep(0.5)
         leftover = await self.active_channels()
@@ -506,7 +505,7 @@ class Bench:
             await self.queue_members([])
             await self.cti_login(extensions)
             service = CTI_SERVICE
-            before_stats = Counter(self.controller.stats)
+            before_stats = Counter(self.running.counters)
         else:
             if self.runner is not None:
                 await self.cti_logout_all()
@@ -635,10 +634,10 @@ class Bench:
         }
 
     async def _cti_books(self, prefix: str, before: Counter[str]) -> dict[str, Any]:
-        await self.controller.drain()
+        await self.running.telephony.drain()
         records = [r for r in await InteractionRepository(self.db).list(limit=100_000)
                    if r.caller_number.startswith(prefix)]
-        stats = Counter(self.controller.stats)
+        stats = Counter(self.running.counters)
         stats.subtract(before)
         answered = [r for r in records if r.outcome == "answered" and r.answered_at is not None]
         waits = [(r.answered_at - r.arrived_at).total_seconds() for r in answered if r.answered_at is not None]

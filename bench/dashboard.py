@@ -23,8 +23,10 @@ Method:
 * State changes at known instants: every ``--change-every`` seconds one of ``--probes`` extra agents (team
   ``probe``, a skill no queue needs, so never offered a call; every scope includes the team) is switched
   through the API (``POST /api/agents/{id}/state``): ready, or not ready with a unique reason ``b<n>``.
-  t0 = ``time.perf_counter()`` in an extra controller observer when the change's ``AgentChanged`` command
-  is applied (the request's send time is kept too).
+  t0 = ``time.perf_counter()`` when the change's ``AgentChanged`` command reaches the observers of the
+  distributor's handler table, after the journal and before the screen pop and the statistics feed (the
+  benchmark wraps ``ScreenPop.agent_changed`` on the class before cti starts, so the table holds the
+  wrapper); the request's send time is kept too.
 * t1, per dashboard: ``perf_counter()`` when the client receives the first frame, of any type, that carries
   the agent's grid entry exactly as the change left it (state, reason, since). In the cti process: a
   substring search of every frame for the entry's JSON text, registered with every client at t0. In client
@@ -81,8 +83,6 @@ if str(REPO) not in sys.path:  # `python bench/dashboard.py` puts bench/, not th
 
 import yaml  # noqa: E402
 from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType, web  # noqa: E402
-from cti.controller import CallController  # noqa: E402
-from cti.controller.stats_feed import StatsFeed, dashboard_topic, grid_entry, scope_of  # noqa: E402
 
 from bench._harness import (  # noqa: E402
     acquire_root,
@@ -94,12 +94,14 @@ from bench._harness import (  # noqa: E402
     serve_cti,
     summary_ms,
 )
-from cti.acd import Agent, AgentChanged, AgentState, Command  # noqa: E402  # noqa: E402
+from cti.acd import Agent, AgentChanged, AgentState, Command  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
+from cti.bootstrap import RUNNING, Running  # noqa: E402
+from cti.services import ScreenPop, StatsFeed, dashboard_topic, grid_entry, scope_of  # noqa: E402
 from cti.settings import Settings  # noqa: E402
 from cti.sim import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
 from cti.stats import LiveStats  # noqa: E402
-from cti.web import CONTROLLER, HUB, STATS  # noqa: E402
+from cti.web import HUB, STATS  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 TARGET_P99_MS = 200.0
@@ -138,7 +140,7 @@ class LogCounter(logging.Filter):
 
 
 # The feed's "statistics skipped CallChanged: time went backwards" (a command older than its last snapshot),
-# and the controller's "caller ... not identified" (the CRM lookup's 2 s timeout ran out).
+# and the telephony adapter's "caller ... not identified" (the CRM lookup's 2 s timeout ran out).
 SKIPPED = LogCounter("statistics skipped")
 NOT_IDENTIFIED = LogCounter("caller ")
 POOL_RESET = LogCounter("Exception during reset")  # SQLAlchemy: a cancelled (timed-out) query's connection
@@ -579,6 +581,7 @@ class Bench:
         self.verify_disagree: list[str] = []
         self.first_frame_checks = 0
         self.first_frame_disagree: list[str] = []
+        self._unwrap_agent_changed: Callable[[], None] = lambda: None
 
     @property
     def app(self) -> web.Application:
@@ -586,8 +589,9 @@ class Bench:
         return self.runner.app
 
     @property
-    def controller(self) -> CallController:
-        return self.app[CONTROLLER]
+    def running(self) -> Running:
+        """cti's running components (the distributor, the telephony adapter, the counters...)."""
+        return self.app[RUNNING]
 
     @property
     def feed(self) -> StatsFeed:
@@ -595,10 +599,25 @@ class Bench:
 
     # setup ---------------------------------------------------------------------------------------------
     async def start_cti(self) -> None:
+        self.wrap_agent_changed()  # before the app starts: its handler table takes the wrapper
         self.runner, self.base_url, self.http = await serve_cti(self.settings)
         self.ws_http = ClientSession(connector=TCPConnector(limit=0))
-        self.controller.observers.insert(0, self.observe)  # t0 before the statistics feed sees the change
         self.trace.install(self.app[HUB])
+
+    def wrap_agent_changed(self) -> None:
+        """t0 before the statistics feed sees the change: the handler table's observers of ``AgentChanged``
+        are the journal, the screen pop and the feed, in that order, so a wrapper of the screen pop's entry
+        sees the command after the journal queued it and before the others, where the controller's first
+        observer saw it before the redesign."""
+        original = ScreenPop.agent_changed
+        observe = self.observe
+
+        def agent_changed(screenpop: ScreenPop, changed: AgentChanged, distributor: Any) -> None:
+            observe(changed)
+            original(screenpop, changed, distributor)
+
+        ScreenPop.agent_changed = agent_changed
+        self._unwrap_agent_changed = lambda: setattr(ScreenPop, "agent_changed", original)
 
     async def api(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         assert self.http is not None
@@ -641,7 +660,7 @@ class Bench:
         """Give the feed's day chart ``points`` one-minute points, as a server up for that many minutes has."""
         if points <= 0:
             return
-        now = self.controller.clock()
+        now = self.running.distributor.clock()
         series = [{"at": (now - timedelta(minutes=points - i)).isoformat(), "waiting": i % 7,
                    "service_level": round(0.8 + (i % 20) / 100, 4),
                    "queues": {q: {"waiting": (i + k) % 4, "service_level": round(0.75 + ((i + k) % 25) / 100, 4)}
@@ -790,7 +809,7 @@ class Bench:
     async def change_once(self) -> None:
         idx = len(self.changes)
         agent_id = self.probe_ids[idx % len(self.probe_ids)]
-        agent = self.controller.core.agents[agent_id]
+        agent = self.running.distributor.query.agent_map()[agent_id]
         body: dict[str, Any] = ({"state": "not_ready", "reason": f"b{idx}"} if agent.state is AgentState.READY
                                 else {"state": "ready"})
         change = Change(idx, self.phase_name, agent_id, t_request=pc())
@@ -805,7 +824,7 @@ class Bench:
         finally:
             self.current = None
         if math.isnan(change.t_applied):
-            raise RuntimeError(f"change {idx} ({agent_id} {body}) was not seen by the controller observer")
+            raise RuntimeError(f"change {idx} ({agent_id} {body}) was not seen by the AgentChanged observer")
 
     async def changes_for(self, seconds: float) -> tuple[int, float]:
         """State changes every --change-every seconds for ``seconds``; (count, worst lateness of a change)."""
@@ -838,7 +857,7 @@ class Bench:
         topics = Counter(topic for _, topic in specs)
         say(f"  connected in {connect_s:.1f} s ({dict(topics)}); settling")
         await asyncio.sleep(self.args.settle)
-        before = Counter(self.controller.stats)
+        before = Counter(self.running.counters)
         skipped0, unidentified0, reset0 = SKIPPED.count, NOT_IDENTIFIED.count, POOL_RESET.count
         meter = CpuMeter(self.root.pid() or 0, [a.proc.pid for a in self.agents if a.proc] +
                          (self.callers.pids if self.callers else []), [w.pid for w in self.workers])
@@ -852,7 +871,7 @@ class Bench:
         await asyncio.sleep(self.args.grace)
         t_end = pc()
         cpu = meter.result()
-        after = Counter(self.controller.stats)
+        after = Counter(self.running.counters)
         timed = [c for c in self.changes[first_change:] if c.key]
         if self.workers:
             self.absorb(await self.collect_workers("dump"), timed)
@@ -1007,7 +1026,7 @@ class Bench:
 
     # costs one at a time, on the final state ---------------------------------------------------------
     def offline_costs(self, reps: int = 15) -> dict[str, Any]:
-        feed, agents = self.feed, self.controller.core.agents
+        feed, agents = self.feed, self.feed.agents()
         scopes = {dashboard_topic(s): s for s in feed.scopes.values()}
 
         def timed(fn: Any) -> tuple[float, Any]:
@@ -1024,7 +1043,7 @@ class Bench:
         out: dict[str, Any] = {"full_rebuild_ms": rebuild_ms, "livestats_snapshot_ms": snap_ms,
                                "livestats_live_ms": live_ms, "series_points": len(feed.series), "topics": {}}
         tally = snap.windows["today"].overall.tally
-        stats = self.controller.stats
+        stats = self.running.counters
         out["books"] = {"cti_calls_arrived": stats["calls_arrived"], "cti_calls_bridged": stats["calls_bridged"],
                         "dashboard_today_offered": tally.offered, "dashboard_today_answered": tally.answered,
                         "feed_commands_skipped_time_went_backwards": SKIPPED.count,
@@ -1065,7 +1084,7 @@ class Bench:
         out["livestats_entries"] = {w.window.name: {"entries": len(getattr(w, "entries", ())),
                                                     "periods": len(getattr(w, "periods", ()))}
                                     for w in self.feed.stats._windows}
-        out["calls_so_far"] = self.controller.stats["calls_arrived"]
+        out["calls_so_far"] = self.running.counters["calls_arrived"]
         return out
 
     # where the CPU goes ------------------------------------------------------------------------------
@@ -1088,9 +1107,10 @@ class Bench:
     # teardown ----------------------------------------------------------------------------------------
     async def settle_calls(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while self.runner is not None and self.controller.core.calls and time.monotonic() < deadline:  # noqa: ASYNC110
+        while self.runner is not None and self.running.distributor.query.calls() \
+                and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.5)
-        if self.runner is not None and self.controller.core.calls:
+        if self.runner is not None and self.running.distributor.query.calls():
             await asyncio.to_thread(self.root.cli, "channel request hangup all", False)
             await asyncio.sleep(2)
 
@@ -1102,9 +1122,10 @@ class Bench:
         self.http = self.ws_http = None
         if self.runner is not None:
             with contextlib.suppress(Exception):
-                await self.controller.drain()
+                await self.running.telephony.drain()
             await self.runner.cleanup()
             self.runner = None
+        self._unwrap_agent_changed()
 
 
 _CALL_HANDLING = "cti call handling and API (controller, ARI, routing, Redis, SQLite, pydantic)"
@@ -1120,7 +1141,7 @@ _CATEGORIES = (  # (file path part, function name part, category); first match w
     ("bench/dashboard.py", "", "benchmark clients (frame search) and harness"),
     ("_websocket/writer.py", "", "websocket send (server framing, str->bytes)"),
     ("web_ws.py", "", "websocket send (server framing, str->bytes)"),
-    ("cti/web/sockets.py", "", "websocket send (server framing, str->bytes)"),
+    ("cti/web/_sockets.py", "", "websocket send (server framing, str->bytes)"),
     ("_websocket/reader", "", "websocket receive (clients: frame parsing)"),
     ("client_ws.py", "", "websocket receive (clients: frame parsing)"),
     ("client_proto.py", "", "websocket receive (clients: frame parsing)"),
@@ -1139,19 +1160,19 @@ _CATEGORIES = (  # (file path part, function name part, category); first match w
 # Entry points whose cumulative time tells what the process spends its time on (they overlap).
 _ENTRY_POINTS = (
     ("stats_feed.py", "flush", "StatsFeed.flush: the live frames"),
-    ("cti/stats/live.py", "live", "  LiveStats.live"),
+    ("cti/stats/_live.py", "live", "  LiveStats.live"),
     ("stats_feed.py", "publish", "StatsFeed.publish: the full frames"),
     ("stats_feed.py", "_rebuild", "  StatsFeed._rebuild (snapshot, rows, row texts)"),
-    ("cti/stats/live.py", "snapshot", "    LiveStats.snapshot"),
+    ("cti/stats/_live.py", "snapshot", "    LiveStats.snapshot"),
     ("stats_feed.py", "_assemble", "  StatsFeed._assemble (per topic)"),
     ("stats_feed.py", "view_json", "connecting dashboards' snapshots (StatsFeed.view_json)"),
-    ("cti/web/sockets.py", "publish", "Hub.publish (json.dumps, queueing)"),
-    ("cti/web/sockets.py", "drain", "websocket sends to the dashboards (_Subscriber.drain)"),
+    ("cti/web/_sockets.py", "publish", "Hub.publish (json.dumps, queueing)"),
+    ("cti/web/_sockets.py", "drain", "websocket sends to the dashboards (_Subscriber.drain)"),
     ("selector_events.py", "_read_ready", "socket reads (clients' frames, HTTP, ARI, Redis)"),
     ("bench/dashboard.py", "run", "benchmark clients' receive loops (frame search)"),
     ("bench/dashboard.py", "__call__", "benchmark verifying clients (json.loads, page state per frame)"),
-    ("call_controller.py", "_on_event", "ARI event handling"),
-    ("call_controller.py", "_apply", "  core commands applied (incl. observers)"),
+    ("cti/telephony/_telephony.py", "_on_event", "ARI event handling"),
+    ("cti/services/_distributor.py", "apply", "  core commands applied (incl. observers)"),
 )
 
 
@@ -1271,7 +1292,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "gc_heap": {"after_setup": start_heap, "at_end": heap},
             "profile": profile,
             "method": (
-                "t0 = perf_counter in a controller observer when the AgentChanged of a probe agent's state change "
+                "t0 = perf_counter in an observer of the handler table (a wrapper of ScreenPop.agent_changed, after "
+                "the journal, before the screen pop and the statistics feed) when the AgentChanged of a probe "
+                "agent's state change "
                 "(POST /api/agents/{id}/state, every change_every_s, ready or not_ready with a unique reason) is "
                 "applied; t1 = perf_counter when a dashboard websocket client receives the first frame (live or "
                 "stats) that carries the agent's new grid entry (client_processes > 0: one client per topic "
@@ -1369,7 +1392,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("cti.stats_feed").addFilter(SKIPPED)
-    logging.getLogger("cti.controller").addFilter(NOT_IDENTIFIED)
+    logging.getLogger("cti.telephony").addFilter(NOT_IDENTIFIED)
     logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool").addFilter(POOL_RESET)
     gc.callbacks.append(GC)
     result = asyncio.run(run(args))

@@ -5,7 +5,7 @@ Run from the repository root inside the venv::
     python bench/routing.py            # default run (about 3 minutes on 2 cores)
     python bench/routing.py --quick    # smoke run (under 20 s)
 
-No Asterisk, no I/O: the core (:class:`cti.calls.CallCenter`) is pure, so this drives it directly with a
+No Asterisk, no I/O: the core (:class:`cti.acd.ContactCenter`) is pure, so this drives it directly with a
 fake clock (aware UTC datetimes that the benchmark advances) and times each call with
 ``time.perf_counter_ns``. Progress goes to stderr; one JSON object is the last line of stdout. See
 docs/benchmarks.md, section "Routing decisions".
@@ -25,7 +25,7 @@ The state (deterministic from ``--seed``):
 * ``--waiting`` calls (5,000) waiting in the non-quiet queues, arrived over the last 10 minutes (their
   escalation steps set as the ticks would have), 25 % without a region (mobile callers), 5 % gold.
 
-The state is loaded with ``CallCenter.restore`` (what a restarted controller does) and settled with one
+The state is loaded with ``ContactCenter.restore`` (what a restarted server does) and settled with one
 ``dispatch``; the script checks the settle offered nothing, i.e. no ready agent may take a waiting call.
 
 Scenarios (interleaved round-robin so machine noise spreads evenly; each is bounded by a share of the
@@ -36,7 +36,7 @@ passed:
 * ``arrival_queued``: ``call_arrived`` of a call for a busy queue; no ready agent may take it, it queues.
   Reset (timed as ``caller_abandon``): a random waiting caller hangs up, so 5,000 keep waiting.
 * ``arrival_offered``: ``call_arrived`` of a call for a quiet queue, from the region and in a language of a
-  ready specialist who may take it: an ``OfferCall``. Reset: that caller hangs up while ringing (the agent
+  ready specialist who may take it: an ``Offer``. Reset: that caller hangs up while ringing (the agent
   keeps its place in the idle order).
 * ``agent_ready_release``: the agent of a random connected call hangs up (``channel_gone`` of the agent
   leg); the agent is free and gets the best waiting call it may take, if any (``offered`` counts them).
@@ -49,15 +49,15 @@ passed:
 
 Checks and baselines:
 
-* A naive reference written here (nothing shared with ``cti.routing``) decides the first ``--checks``
-  samples of each scenario too (ticks: one in 15 of that) by a linear scan: over every agent (arrival:
-  every agent that is ready and eligible, then the queue's strategy) or over every live call (agent ready:
-  the waiting call it may take with the highest aged priority, then the longest wait; tick: each waiting
-  call's escalation step, then for each ready agent the best call it may take). Its answer is compared
-  with the core's (``agree`` / ``compared``) and its time is the ``baseline``.
-* The previous core (``cti.calls._reference``: every dispatch re-sorts all waiting calls against every
-  ready agent) is built on the same state with the same seed and runs the same first events,
-  ``--old-samples`` of each scenario (``old_core``, ``speedup_p50_vs_old_core``).
+* A naive reference written here (nothing shared with ``cti.acd``'s routing, only its data types) decides
+  the first ``--checks`` samples of each scenario too (ticks: one in 15 of that) by a linear scan: over
+  every agent (arrival: every agent that is ready and eligible, then the queue's strategy) or over every
+  live call (agent ready: the waiting call it may take with the highest aged priority, then the longest
+  wait; tick: each waiting call's escalation step, then for each ready agent the best call it may take).
+  Its answer is compared with the core's (``agree`` / ``compared``) and its time is the ``baseline``.
+* The previous core (``ReferenceContactCenter`` in ``tests/reference_core.py``: every dispatch re-sorts all
+  waiting calls against every ready agent) is built on the same state with the same seed and runs the
+  same first events, ``--old-samples`` of each scenario (``old_core``, ``speedup_p50_vs_old_core``).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python bench/routing.py` puts bench/, not the repository, on sys.path
     sys.path.insert(0, str(REPO))
 
-from cti.acd import (  # noqa: E402  # noqa: E402  # noqa: E402  # noqa: E402
+from cti.acd import (  # noqa: E402
     Agent,
     AgentState,
     ContactCenter,
@@ -270,7 +270,7 @@ def build(args: argparse.Namespace, rng: random.Random, clock: Clock, core: type
             call.state, call.offers = WorkState.CONNECTED, 1
             call.offered_at, call.answered_at = answered - timedelta(seconds=3), answered
             call.agent_id, call.agent_extension, call.agent_channel_id = agent_id, agent.extension, f"c{i:05d}-a1"
-            agent.state, agent.state_since, agent.call_id = AgentState.ON_CALL, answered, call.call_id
+            agent.state, agent.state_since, agent.work = AgentState.ON_CALL, answered, {call.call_id: call.channel}
             agent.idle_since = answered - timedelta(seconds=rng.uniform(3, 300))
             calls.append(call)
             world_lists["connected"].append(call.call_id)
@@ -323,7 +323,7 @@ def build(args: argparse.Namespace, rng: random.Random, clock: Clock, core: type
     )
 
 
-# -- the naive reference (independent of cti.routing) -----------------------------------------------------
+# -- the naive reference (independent of cti.acd's routing) -----------------------------------------------
 def ref_route(rules: Rules, attrs: dict[str, str | None]) -> tuple[str, str, int]:
     for route in rules.routes:
         if all(attrs.get(k) in allowed for k, allowed in route.when.items()):
@@ -706,7 +706,7 @@ class Bench:
             s.baseline_ns.append(base_ns)
         commands, ns = timed(lambda: self.c.tick(now))
         offers = self._note_offers(commands)
-        changed = {c.call.call_id for c in commands if isinstance(c, WorkChanged)}
+        changed = {c.item.call_id for c in commands if isinstance(c, WorkChanged)}
         offered = {(o.call_id, o.agent_id) for o in offers}
         s.ns.append(ns)
         if check:
@@ -786,7 +786,7 @@ def main() -> None:
              f"{TICK_CHECK_SHARE} of that)")
     parser.add_argument(
         "--old-samples", type=int, default=None,
-        help="samples per scenario of the previous core, cti.calls._reference (default 8, --quick 1)")
+        help="samples per scenario of the previous core, tests/reference_core.py (default 8, --quick 1)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--ready-fraction", type=float, default=0.01, help="agents ready but idle (specialists no waiting call needs)"
@@ -857,7 +857,7 @@ def main() -> None:
     gc.collect()
 
     # The previous core on the same state and the same first events (same seed), a few samples each.
-    log(f"the previous core (cti.calls._reference): at most {old_samples} samples per scenario")
+    log(f"the previous core (tests/reference_core.py): at most {old_samples} samples per scenario")
     old_rng, old_clock = random.Random(args.seed), Clock(T0)
     old_world = build(args, old_rng, old_clock, ReferenceContactCenter)
     setup["old_core_settle_dispatch_ms"] = old_world.setup["settle_dispatch_ms"]

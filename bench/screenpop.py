@@ -21,12 +21,13 @@ different customer per call while there are enough), and a ``--unknown`` share f
 Method: all clocks are ``time.perf_counter`` (CLOCK_MONOTONIC, one clock for the machine, so the client
 process's times compare with the server's).
 
-* t0, offered: an extra observer on the controller's commands (``controller.observers``, first, before the
-  screen pop's own, which may build the pop in the same step) records the time it sees ``OfferCall``.
+* t0, offered: the benchmark wraps ``ScreenPop.offered`` (the screen pop's entry in the distributor's handler
+  table for ``Offer``, installed on the class before cti starts, so the table holds the wrapper) and records
+  the time the ``Offer`` command reaches it, before the screen pop builds (it may build in that very step).
 * t1, pop: the desktop client of that agent records when it receives the ``offer`` frame of that call
   (before parsing it). Pop latency = t1 - t0.
-* Baseline, same run, same offer: the ``call`` frame (state ``ringing``) that the controller's
-  ``CallChanged`` publishes on the same topic right after the offer, without touching the database. Its
+* Baseline, same run, same offer: the ``call`` frame (state ``ringing``) that the screen pop's handler of
+  ``WorkChanged`` publishes on the same topic right after the offer, without touching the database. Its
   latency is the websocket fan-out alone; the pop's latency minus it is the cost of building the pop.
 * Split on the server: ``Hub.publish`` is wrapped (in this process) to note when each of the two frames
   is published, giving offer -> published (build) and published -> received (delivery).
@@ -76,10 +77,6 @@ if str(REPO) not in sys.path:  # `python bench/screenpop.py` puts bench/, not th
     sys.path.insert(0, str(REPO))
 
 from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType, web  # noqa: E402
-from cti.controller import CallController  # noqa: E402
-from cti.screenpop import crosssell  # noqa: E402
-from cti.screenpop import service as screenpop_service  # noqa: E402
-from cti.screenpop.service import ScreenPop  # noqa: E402
 
 from bench._harness import (  # noqa: E402
     acquire_root,
@@ -92,10 +89,13 @@ from bench._harness import (  # noqa: E402
     stop_process_group,
     summary_ms,
 )
+from cti import sales as crosssell  # noqa: E402
 from cti.acd import Command, Offer, WorkItem  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
+from cti.bootstrap import RUNNING, Running  # noqa: E402
 from cti.crm import normalize_phone  # noqa: E402
 from cti.persistence import CustomerRepository, InteractionRepository  # noqa: E402
+from cti.services import ScreenPop  # noqa: E402
 from cti.settings import Settings  # noqa: E402
 from cti.sim import (  # noqa: E402
     SCENARIOS,
@@ -104,7 +104,10 @@ from cti.sim import (  # noqa: E402
     generate,
     sipp_binary,
 )
-from cti.web import CONTROLLER, DATABASE, HUB, SCREENPOP  # noqa: E402
+from cti.web import HUB, SCREENPOP  # noqa: E402
+
+# The module whose globals the pop's build looks its helpers up in (select_script, render_path...).
+screenpop_service = sys.modules[ScreenPop.__module__]
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 SERVICE = "1500100"
@@ -349,19 +352,42 @@ class Offered:
 
 
 class ServerTap:
-    """The benchmark's observer of the controller's commands and its wrap of ``Hub.publish``."""
+    """The benchmark's observer of the ``Offer`` commands (a wrap of ``ScreenPop.offered``) and its wrap of
+    ``Hub.publish``."""
 
     def __init__(self) -> None:
         self.offers: list[Offered] = []
         self.offered_to: dict[str, set[str]] = defaultdict(set)
         self.published: dict[tuple[str, str, str], float] = {}  # (type, call id, agent id) -> first publish
         self.publish_s: list[float] = []  # how long publish() itself took for an offer frame (serialise + queue)
+        self._original_offered: Any = None
 
     def observe(self, command: Command) -> None:
         if isinstance(command, Offer):
             self.offers.append(Offered(command.call_id, command.agent_id, command.caller_number,
                                        time.perf_counter()))
             self.offered_to[command.call_id].add(command.agent_id)
+
+    def wrap_offered(self) -> None:
+        """Before cti starts: the handler table built at start-up takes ``ScreenPop.offered`` as it is then,
+        so the wrapper sees every ``Offer`` right before the screen pop does (after the voice adapter's
+        entry, as the controller's observers did)."""
+        original = ScreenPop.offered
+        observe = self.observe
+
+        @functools.wraps(original)
+        def offered(screenpop: ScreenPop, offer: Offer, distributor: Any) -> None:
+            observe(offer)
+            original(screenpop, offer, distributor)
+
+        ScreenPop.offered = offered
+        self._original_offered = original
+
+    def unwrap_offered(self) -> None:
+        original = self._original_offered
+        if original is not None:
+            ScreenPop.offered = original
+            self._original_offered = None
 
     def wrap_publish(self, hub: Any) -> None:
         original = hub.publish
@@ -567,9 +593,10 @@ class Bench:
         self.remote = RemoteDesktops() if args.client_processes else None
 
     @property
-    def controller(self) -> CallController:
+    def running(self) -> Running:
+        """cti's running components (the distributor, the telephony adapter, the database...)."""
         assert self.runner is not None
-        return self.runner.app[CONTROLLER]
+        return self.runner.app[RUNNING]
 
     @property
     def screenpop(self) -> ScreenPop:
@@ -585,13 +612,13 @@ class Bench:
             return data
 
     async def start_cti(self, customers: int) -> Any:
+        # Before the app starts: t0 comes right before the screen pop's handler builds (it may build in that step).
+        self.tap.wrap_offered()
         self.runner, self.base_url, self.http = await serve_cti(self.settings)
         dataset = generate(now=datetime.now(UTC), customers=customers, seed=self.args.seed)
-        loaded = await CustomerRepository(self.runner.app[DATABASE]).seed(dataset)
+        loaded = await CustomerRepository(self.running.database).seed(dataset)
         if loaded != customers:
             raise RuntimeError(f"seeded {loaded} CRM customers, expected {customers}")
-        # First, so that t0 comes before the screen pop's own observer builds (it may build in that very step).
-        self.controller.observers.insert(0, self.tap.observe)
         self.tap.wrap_publish(self.runner.app[HUB])
         return dataset
 
@@ -669,7 +696,7 @@ class Bench:
     async def login(self, agent_ids: list[str], extensions: list[str]) -> None:
         for agent_id, ext in zip(agent_ids, extensions, strict=True):
             await self.api("POST", f"/api/agents/{agent_id}/login", {"extension": ext, "ready": True})
-        states = Counter(a.state.value for a in self.controller.core.agents.values() if a.extension)
+        states = Counter(a.state.value for a in self.running.distributor.query.agent_map().values() if a.extension)
         if states.get("ready", 0) != len(agent_ids):
             raise RuntimeError(f"agents not all ready: {dict(states)}")
 
@@ -696,12 +723,13 @@ class Bench:
     async def settle(self, timeout: float = 30.0) -> None:
         """Every call ended, every pop published and, a moment later, every frame read."""
         deadline = time.monotonic() + timeout
-        while self.controller.core.calls and time.monotonic() < deadline:  # noqa: ASYNC110
+        query = self.running.distributor.query
+        while query.calls() and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
-        if self.controller.core.calls:
-            say(f"  {len(self.controller.core.calls)} calls still live after {timeout:.0f} s")
+        if query.calls():
+            say(f"  {len(query.calls())} calls still live after {timeout:.0f} s")
         await self.screenpop.drain()
-        await self.controller.drain()
+        await self.running.telephony.drain()
         await asyncio.sleep(1.0)
 
     async def stop_cti(self) -> None:
@@ -711,9 +739,10 @@ class Bench:
             self.http = None
         if self.runner is not None:
             with contextlib.suppress(Exception):
-                await self.controller.drain()
+                await self.running.telephony.drain()
             await self.runner.cleanup()
             self.runner = None
+        self.tap.unwrap_offered()
 
 
 def analyse(bench: Bench, offers: list[Offered], expected: dict[str, str | None],
@@ -894,7 +923,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         result["pops_waiting_on_a_full_gc"] = {"pops": len(during_full_gc),
                                                "latency_ms": summary_ms(during_full_gc)}
         offered_calls = {o.call_id for o in bench.tap.offers[before:]}
-        interactions = await InteractionRepository(bench.runner.app[DATABASE]).list(limit=100_000)  # type: ignore[union-attr]
+        interactions = await InteractionRepository(bench.running.database).list(limit=100_000)
         outcomes = Counter(r.outcome for r in interactions if r.call_id in offered_calls)
         # ScreenPop's own offer -> published times (it keeps the last 1,000).
         server_latency = bench.screenpop.latency[-result["offers"]:] if result["offers"] else []
@@ -947,9 +976,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "method": (
                 "All times from perf_counter (CLOCK_MONOTONIC: one clock for the machine); cti and the observer "
                 "run in this process, the desktop websocket clients in --client-processes other processes "
-                "(0: in this one). t0 = an extra controller observer sees Offer for the call; "
+                "(0: in this one). t0 = a wrapper of ScreenPop.offered (the screen pop's Offer handler) sees Offer "
+                "for the call; "
                 "t1 = the agent's desktop client receives the 'offer' frame of that call. Baseline: the "
-                "'call' frame (state ringing) that CallChanged publishes right after the offer on the same "
+                "'call' frame (state ringing) that WorkChanged publishes right after the offer on the same "
                 "topic without a database read, received by the same client. Hub.publish is wrapped to note "
                 "each frame's publish time (build vs delivery). Warm-up calls are not measured."),
         }
@@ -999,7 +1029,8 @@ async def isolated_pops(bench: Bench, plan: list[tuple[str, str | None]], count:
             try:
                 t, c, p = time.perf_counter(), time.thread_time(), time.process_time()
                 loop = asyncio.get_running_loop()
-                await loop.create_task(screenpop._offer(call, "bench-nobody", datetime.now(UTC), loop.time()))
+                await loop.create_task(screenpop._offer(call, "bench-nobody", datetime.now(UTC), loop.time(),
+                                                        bench.running.distributor))
                 wall.append(time.perf_counter() - t)
                 loop_cpu.append(time.thread_time() - c)
                 process_cpu.append(time.process_time() - p)
