@@ -140,9 +140,9 @@ class LogCounter(logging.Filter):
 
 
 # The feed's "statistics skipped CallChanged: time went backwards" (a command older than its last snapshot),
-# and the telephony adapter's "caller ... not identified" (the CRM lookup's 2 s timeout ran out).
+# and the arrival lookup's "a caller was not identified within 2.0 s" (the CRM lookup's timeout ran out).
 SKIPPED = LogCounter("statistics skipped")
-NOT_IDENTIFIED = LogCounter("caller ")
+NOT_IDENTIFIED = LogCounter("a caller was not identified")
 POOL_RESET = LogCounter("Exception during reset")  # SQLAlchemy: a cancelled (timed-out) query's connection
 
 
@@ -1391,8 +1391,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("cti.stats_feed").addFilter(SKIPPED)
-    logging.getLogger("cti.telephony").addFilter(NOT_IDENTIFIED)
+    logging.getLogger("cti.services.stats_feed").addFilter(SKIPPED)
+    logging.getLogger("cti.services").addFilter(NOT_IDENTIFIED)
     logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool").addFilter(POOL_RESET)
     gc.callbacks.append(GC)
     result = asyncio.run(run(args))

@@ -472,7 +472,7 @@ class StepTimer:
         self._patch(owner, name, make)
 
     def install(self, screenpop: ScreenPop) -> None:
-        crm, scripts = screenpop.crm, screenpop.scripts
+        crm, scripts = screenpop.customers, screenpop.scripts
         for name in ("customer_view", "customer_by_phone", "catalog", "complements", "active_promotions",
                      "segment_holdings"):
             self.wrap_async(crm, name, f"crm.{name}")
@@ -569,7 +569,7 @@ class LogCounter(logging.Handler):
         message = record.getMessage()
         if "not identified" in message:
             self.counts["callers_not_identified_on_arrival"] += 1
-        elif record.name.startswith("cti.screenpop"):
+        elif record.name.startswith("cti.services.screenpop"):
             self.counts["screenpop_warnings"] += 1
 
 
