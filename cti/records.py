@@ -12,12 +12,15 @@ from datetime import datetime
 from typing import Any, Final
 
 __all__ = [
+    "AUDIT_ACTIONS",
     "OUTCOMES",
     "ROLES",
     "WRAP_UP_FIELDS",
     "AgentRecord",
     "AgentStateRecord",
+    "AuditRecord",
     "InteractionRecord",
+    "Reach",
     "UserRecord",
 ]
 
@@ -105,3 +108,39 @@ class AgentStateRecord:
     reason: str | None
     extension: str | None
     at: datetime
+
+
+AUDIT_ACTIONS: Final = ("view", "list", "create", "change", "delete", "export", "erase", "login", "denied")
+"""What an audit entry says was done to its subject (``change`` covers every other state-changing request)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    """One entry of the append-only audit log: who did what to which subject, when and from where.
+
+    It names its subject by id and never copies the subject's content, so erasing a customer's data leaves
+    the trail of who saw it."""
+
+    audit_id: int = 0
+    """Assigned by the database; entries are numbered in the order they were written."""
+    at: datetime
+    actor: str
+    """The user's name (``cti`` for the server itself, ``cli:<os user>`` for the command line)."""
+    role: str
+    action: str
+    """One of :data:`AUDIT_ACTIONS`."""
+    subject_type: str
+    """What was touched: ``customer``, ``interaction``, ``call``, ``agent``, ``user``, ``route`` (an API path)."""
+    subject_id: str
+    source: str
+    """Where the request came from: the client address, ``cli`` or ``server``."""
+    detail: dict[str, Any] | None = None
+    """Ids and outcomes only (the HTTP method and path template, the status): never personal content."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """The queues and agents whose work a user may see, when it is not everything (see the services' policy)."""
+
+    queues: frozenset[str] = frozenset()
+    agents: frozenset[str] = frozenset()

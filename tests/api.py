@@ -11,6 +11,7 @@ from aiohttp import web
 from cti.acd import ContactCenter
 from cti.persistence import (
     AgentRepository,
+    AuditRepository,
     CustomerRepository,
     Database,
     InteractionRepository,
@@ -20,10 +21,12 @@ from cti.persistence import (
 )
 from cti.services import (
     Accounts,
+    AuditTrail,
     CommandBus,
     CustomerService,
     Distributor,
     InteractionHistory,
+    Policy,
     ScriptLibrary,
     TransferService,
     WfmService,
@@ -32,8 +35,10 @@ from cti.services import (
 from cti.types import Clock, utc_now
 from cti.web import (
     ACCOUNTS,
+    AUDIT,
     CUSTOMERS,
     HISTORY,
+    POLICY,
     QUERY,
     SCRIPTS,
     TRANSFERS,
@@ -42,6 +47,7 @@ from cti.web import (
     ApiModule,
     TokenCache,
     error_middleware,
+    make_audit_middleware,
     make_auth_middleware,
     mount,
 )
@@ -68,14 +74,20 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     accounts = Accounts(users, agents)
     distributor = Distributor(core or ContactCenter(), clock, CommandBus({}))
     seen = pops if pops is not None else PopsSeen()
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(accounts))])
+    audit = AuditTrail(AuditRepository(db), clock)
+    policy = Policy(distributor.query, interactions)
+    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(accounts)),
+                                       make_audit_middleware(audit)])
     app[ACCOUNTS] = accounts
+    app[AUDIT] = audit
+    app[POLICY] = policy
     app[QUERY] = distributor.query
     app[SCRIPTS] = ScriptLibrary(ScriptRepository(db))
     app[WFM] = WfmService(distributor.query, interactions, agents, WfmRepository(db))
-    app[HISTORY] = InteractionHistory(interactions)
-    app[TRANSFERS] = TransferService(distributor)
-    app[WRAP_UP] = WrapUpService(distributor, interactions, customers, seen, dispositions)
-    app[CUSTOMERS] = CustomerService(distributor, customers, seen)
+    app[HISTORY] = InteractionHistory(interactions, policy, audit)
+    app[TRANSFERS] = TransferService(distributor, policy)
+    app[WRAP_UP] = WrapUpService(distributor, policy, interactions, customers, seen, dispositions)
+    app[CUSTOMERS] = CustomerService(distributor, policy, customers, seen, audit)
+    app.on_cleanup.append(lambda _: audit.close())
     mount(app, tuple(features))
     return app, distributor

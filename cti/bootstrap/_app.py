@@ -45,6 +45,7 @@ from cti.ivr import SpeakVerbalizer, load_flows_file
 from cti.live import LiveStore
 from cti.persistence import (
     AgentRepository,
+    AuditRepository,
     CustomerRepository,
     Database,
     InteractionRepository,
@@ -57,6 +58,7 @@ from cti.services import (
     Accounts,
     AgentService,
     ArrivalLookup,
+    AuditTrail,
     CallerIdentity,
     CenterView,
     CommandBus,
@@ -64,6 +66,7 @@ from cti.services import (
     Distributor,
     InteractionHistory,
     Journal,
+    Policy,
     ReportService,
     RoutingRules,
     ScreenPop,
@@ -92,9 +95,11 @@ from cti.types import Clock, utc_now
 from cti.web import (
     ACCOUNTS,
     AGENTS,
+    AUDIT,
     CUSTOMERS,
     HISTORY,
     HUB,
+    POLICY,
     QUERY,
     REPORTS,
     ROUTING,
@@ -110,6 +115,7 @@ from cti.web import (
     Hub,
     TokenCache,
     error_middleware,
+    make_audit_middleware,
     make_auth_middleware,
     mount,
 )
@@ -141,11 +147,13 @@ class _Repositories:
     customers: CustomerRepository
     scripts: ScriptRepository
     wfm: WfmRepository
+    audit: AuditRepository
 
     @classmethod
     def on(cls, database: Database) -> _Repositories:
         return cls(UserRepository(database), AgentRepository(database), InteractionRepository(database),
-                   CustomerRepository(database), ScriptRepository(database), WfmRepository(database))
+                   CustomerRepository(database), ScriptRepository(database), WfmRepository(database),
+                   AuditRepository(database))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +182,12 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     repos = _Repositories.on(database)
     accounts = Accounts(repos.users, repos.agents)
     library = ScriptLibrary(repos.scripts)
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(accounts))],
+    audit = AuditTrail(repos.audit, clock or utc_now)
+    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(accounts)),
+                                       make_audit_middleware(audit)],
                           client_max_size=64 * 1024)
     app[SETTINGS] = settings
+    app[AUDIT] = audit
     app[HUB] = Hub()
     app[ACCOUNTS] = accounts
     app[SCRIPTS] = library
@@ -186,6 +197,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         await accounts.ensure_admin(settings.admin_token.get_secret_value())
         await library.install(load_script_file())  # the shipped scripts, on a new database
         yield
+        await audit.close()
         await database.close()
 
     async def contact_center(app: web.Application) -> AsyncIterator[None]:
@@ -220,7 +232,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         query = CenterView(core, clock)
         journal = Journal(live, repos.interactions, repos.agents, query)
         stack.push_async_callback(journal.close)
-        screenpop = ScreenPop(hub, repos.customers, repos.scripts, query, clock=clock, company=settings.company_name)
+        screenpop = ScreenPop(hub, repos.customers, repos.scripts, query, clock=clock, company=settings.company_name,
+                              audit=app[AUDIT])
         stack.push_async_callback(screenpop.drain)
         arrivals = ArrivalLookup(CallerIdentity(repos.customers), screenpop)
         ivr = await _ivr(settings, ari, renderer, SelfService(repos.customers), arrivals)
@@ -251,16 +264,19 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             admission=AdmissionControl(settings.max_call_setups, settings.max_arrival_rate), journal=journal,
             counters=counters, ivr=ivr, identify=arrivals.identify, record_ended=journal.record)
         stack.push_async_callback(telephony.close)
+        policy = Policy(query, repos.interactions)
         app[QUERY] = query
+        app[POLICY] = policy
         app[AGENTS] = AgentService(distributor, repos.agents, repos.users, telephony)
         app[ROUTING] = RoutingRules(distributor, lambda: _load_rules(settings))
-        app[HISTORY] = InteractionHistory(repos.interactions)
-        app[TRANSFERS] = TransferService(distributor)
-        app[WRAP_UP] = WrapUpService(distributor, repos.interactions, repos.customers, screenpop, settings.dispositions)
-        app[CUSTOMERS] = CustomerService(distributor, repos.customers, screenpop)
+        app[HISTORY] = InteractionHistory(repos.interactions, policy, app[AUDIT])
+        app[TRANSFERS] = TransferService(distributor, policy)
+        app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,
+                                     settings.dispositions)
+        app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT])
         app[SCREENPOP] = screenpop
         app[STATS] = stats
-        app[SUPERVISION] = SupervisionService(query, telephony)
+        app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
         app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping)

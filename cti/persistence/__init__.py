@@ -21,12 +21,14 @@ made before any database sees them::
 - :class:`CustomerRepository`: the CRM (customers, catalog, orders, invoices, contacts, cases, promotions), its
   CSV import and seed data;
 - :class:`ScriptRepository`: call scripts, every saved version;
-- :class:`WfmRepository`: workforce-management schedules and their shifts.
+- :class:`WfmRepository`: workforce-management schedules and their shifts;
+- :class:`AuditRepository`: the append-only audit log of who viewed or changed what.
 
 Repositories are cheap (they hold the database and nothing else): build one where it is needed.
 """
 
 from ._agents import AgentRepository
+from ._audit import AuditRepository
 from ._customers import CustomerRepository
 from ._database import Database
 from ._errors import StorageConflict, StorageError
@@ -37,6 +39,7 @@ from ._wfm import WfmRepository
 
 __all__ = [
     "AgentRepository",
+    "AuditRepository",
     "CustomerRepository",
     "Database",
     "InteractionRepository",

@@ -9,9 +9,9 @@ from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
-from cti.records import WRAP_UP_FIELDS, InteractionRecord
+from cti.records import WRAP_UP_FIELDS, InteractionRecord, Reach
 from cti.wfm import InteractionSample
 
 from ._base import utcnow
@@ -71,19 +71,30 @@ class InteractionRepository:
             return None if row is None else _record(row)
 
     async def list(
-        self, *, limit: int = 100, agent_id: str | None = None, queue: str | None = None
+        self, *, limit: int = 100, agent_id: str | None = None, queue: str | None = None,
+        within: Reach | None = None,
     ) -> builtins.list[InteractionRecord]:
-        """Up to ``limit`` interactions, most recently arrived first, optionally filtered."""
+        """Up to ``limit`` interactions, most recently arrived first, optionally filtered; ``within`` keeps
+        only those in its queues or handled by its agents (a supervisor's scope)."""
         check_limit(limit)
         query = select(InteractionRow)
         if agent_id is not None:
             query = query.where(InteractionRow.agent_id == agent_id)
         if queue is not None:
             query = query.where(InteractionRow.queue == queue)
+        if within is not None:
+            query = query.where(_within(within))
         # call_id breaks ties so that equal arrival times still page deterministically.
         query = query.order_by(InteractionRow.arrived_at.desc(), InteractionRow.call_id.desc()).limit(limit)
         async with self._db.transaction("list interactions") as session:
             return [_record(row) for row in await session.scalars(query)]
+
+    async def involves(self, customer_id: str, within: Reach) -> bool:
+        """Whether any interaction of the customer lies in ``within``'s queues or agents' hands."""
+        query = select(InteractionRow.call_id).where(
+            InteractionRow.customer_id == customer_id, _within(within)).limit(1)
+        async with self._db.transaction(f"look up interactions of customer {customer_id!r}") as session:
+            return await session.scalar(query) is not None
 
     async def between(self, start: datetime, end: datetime, *,
                       queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]:
@@ -114,6 +125,11 @@ class InteractionRepository:
             rows = (await session.execute(query)).all()
         return [InteractionSample(q, arrived, talk if outcome == "answered" else None)
                 for q, arrived, outcome, talk in rows]
+
+
+def _within(within: Reach) -> ColumnElement[bool]:
+    queues, agents = builtins.list(within.queues), builtins.list(within.agents)
+    return or_(InteractionRow.queue.in_(queues), InteractionRow.agent_id.in_(agents))
 
 
 def _record(row: InteractionRow) -> InteractionRecord:

@@ -42,6 +42,7 @@ __all__ = [
     "METADATA",
     "AgentRow",
     "AgentStateRow",
+    "AuditRow",
     "CaseRow",
     "ContactRow",
     "CustomerPhoneRow",
@@ -119,6 +120,23 @@ class UserRow(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """A supervisor's queues and teams (``{"queues": [...], "teams": [...]}``); none means all."""
+
+
+class AuditRow(Base):
+    """The append-only audit log: triggers (migration 0007) refuse updates and deletes on both backends."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
+
+    audit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AgentStateRow(Base):

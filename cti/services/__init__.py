@@ -4,10 +4,13 @@ The :class:`Distributor` is the live contact center (the core, the clock, and th
 goes through); :class:`CenterView` answers what it looks like now, read-only. Each desk of work has its
 service: agents' requests, accounts, the desktop's transfer, wrap-up and customer record, supervisors'
 monitoring, reports, workforce management; the screen pop and the dashboard's statistics follow every change.
-Services reach the adapters only through the protocols of :mod:`._ports`, which ``tests/unit/fakes.py`` fakes.
+Who may touch what is decided in one place, the :class:`Policy`; what was seen or changed is written to the
+:class:`AuditTrail`. Services reach the adapters only through the protocols of :mod:`._ports`, which
+``tests/unit/fakes.py`` fakes.
 """
 
 from cti.services._agents import AgentService, UnknownExtension
+from cti.services._audit import SERVER, AuditTrail
 from cti.services._bus import CommandBus, Handler, HandlerKey
 from cti.services._desk import (
     CustomerService,
@@ -16,7 +19,6 @@ from cti.services._desk import (
     TransferService,
     WrapUp,
     WrapUpService,
-    handled_by,
 )
 from cti.services._distributor import Distributor, profile_fields
 from cti.services._history import InteractionHistory
@@ -29,8 +31,18 @@ from cti.services._identity import (
     apply_attributes,
 )
 from cti.services._journal import Journal, interaction_record
+from cti.services._policy import (
+    Policy,
+    Scope,
+    can_see_agent,
+    can_see_queue,
+    handled_by,
+    require_queue,
+    scope_of,
+)
 from cti.services._ports import (
     AgentRegistry,
+    AuditLog,
     Customers,
     Interactions,
     LiveState,
@@ -44,7 +56,6 @@ from cti.services._ports import (
 from cti.services._query import CenterView
 from cti.services._reports import ReportService
 from cti.services._routing import RoutingRules
-from cti.services._scope import Scope, can_see_agent, can_see_queue, require_queue, scope_of
 from cti.services._screenpop import ScreenPop, agent_frame, agent_topic, call_frame, customer_frame
 from cti.services._scripts import ScriptLibrary
 from cti.services._stats_feed import StatsFeed, dashboard_topic, grid_entry
@@ -54,11 +65,14 @@ from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, Wf
 
 __all__ = [
     "ROUTED_ATTRIBUTES",
+    "SERVER",
     "Accounts",
     "AdherenceToday",
     "AgentRegistry",
     "AgentService",
     "ArrivalLookup",
+    "AuditLog",
+    "AuditTrail",
     "CallerIdentity",
     "CenterView",
     "CommandBus",
@@ -75,6 +89,7 @@ __all__ = [
     "LiveState",
     "MonitorInfo",
     "Phones",
+    "Policy",
     "PopCache",
     "ReportService",
     "RoutingRules",

@@ -1,5 +1,6 @@
 """What an agent does with a call from the desktop: transfer it, wrap it up, create the record of an unknown
-caller. An agent acts only on their own calls; supervisors and admins on their agents' behalf.
+caller. An agent acts only on their own calls; supervisors on their scope's agents' behalf; admins on anyone's
+(the :class:`Policy` decides).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from typing import Any, Protocol
 
 from cti.acd import WorkItem
 from cti.crm import CustomerRecord, CustomerView, NewContact
-from cti.errors import InvalidInput, NotFound
+from cti.errors import Conflict, InvalidInput, NotFound
 from cti.records import InteractionRecord, UserRecord
+from cti.services._audit import AuditTrail
 from cti.services._distributor import Distributor
+from cti.services._policy import Policy
 from cti.services._ports import Customers, Interactions
 from cti.types import Language
 
@@ -26,23 +29,17 @@ class PopCache(Protocol):
     def customer_changed(self, customer_id: str) -> None: ...
 
 
-def _own_call(distributor: Distributor, actor: UserRecord, call_id: str) -> WorkItem:
-    """The live call, if the actor may act on it: an agent only on their own; else 'no call of yours'."""
-    call = distributor.query.call(call_id)  # unknown -> UnknownWork (404)
-    if actor.role == "agent" and call.agent_id != actor.agent_id:
-        raise NotFound(f"no call {call_id!r} of yours")
-    return call
-
-
 class TransferService:
-    def __init__(self, distributor: Distributor) -> None:
+    def __init__(self, distributor: Distributor, policy: Policy) -> None:
         self._distributor = distributor
+        self._policy = policy
 
     def transferable(self, actor: UserRecord, call_id: str) -> WorkItem:
-        """The live call with an agent, if the actor may transfer it (its agent, or staff); else not found."""
-        call = self._distributor.query.call(call_id)
-        if call.agent_id is None or (actor.role == "agent" and call.agent_id != actor.agent_id):
-            raise NotFound(f"no connected call {call.call_id!r} of yours")
+        """The live call with an agent, if the actor may transfer it (its agent, or staff in scope); else not
+        found."""
+        call = self._policy.call(actor, call_id)
+        if call.agent_id is None:
+            raise NotFound(f"no call {call_id!r}")
         return call
 
     def transfer(self, actor: UserRecord, call_id: str, *, queue: str | None = None, to_agent: str | None = None,
@@ -75,20 +72,18 @@ class WrapUp:
 
 
 class WrapUpService:
-    def __init__(self, distributor: Distributor, interactions: Interactions, customers: Customers, pops: PopCache,
-                 dispositions: Collection[str]) -> None:
+    def __init__(self, distributor: Distributor, policy: Policy, interactions: Interactions, customers: Customers,
+                 pops: PopCache, dispositions: Collection[str]) -> None:
         self._distributor = distributor
+        self._policy = policy
         self._interactions = interactions
         self._customers = customers
         self._pops = pops
         self.dispositions = tuple(dispositions)
 
     async def visible(self, actor: UserRecord, call_id: str) -> InteractionRecord:
-        """The interaction, if the actor may wrap it up (an agent who talked to the caller, or staff)."""
-        record = await self._interactions.get(call_id)
-        if record is None or (actor.role == "agent" and actor.agent_id not in handled_by(record)):
-            raise NotFound(f"no interaction {call_id!r} of yours")
-        return record
+        """The interaction, if the actor may wrap it up (an agent who talked to the caller, or staff in scope)."""
+        return await self._policy.interaction(actor, call_id)
 
     async def wrap_up(self, actor: UserRecord, call_id: str, wrap: WrapUp) -> InteractionRecord:
         """The agent's after-call record on the interaction and in the customer's contact history; with
@@ -121,34 +116,49 @@ class WrapUpService:
 
 
 class CustomerService:
-    def __init__(self, distributor: Distributor, customers: Customers, pops: PopCache) -> None:
+    def __init__(self, distributor: Distributor, policy: Policy, customers: Customers, pops: PopCache,
+                 audit: AuditTrail) -> None:
         self._distributor = distributor
+        self._policy = policy
         self._customers = customers
         self._pops = pops
+        self._audit = audit
 
     async def create(self, actor: UserRecord, *, call_id: str | None, name: str = "", phone: str | None = None,
-                     email: str | None = None, language: Language = "id") -> CustomerRecord:
+                     email: str | None = None, language: Language = "id", source: str) -> CustomerRecord:
         """The record of an unknown caller, with the number they call from unless another is given; linked to
-        the live call if one is named (the call's pop, history and wrap-up then have the customer)."""
-        call = _own_call(self._distributor, actor, call_id) if call_id is not None else None
+        the live call if one is named (the call's pop, history and wrap-up then have the customer).
+
+        An agent creates records only for the caller of their own live call, with that call's number: so the
+        answer to a taken number (409) says nothing about who holds it, and the CRM cannot be probed number by
+        number with made-up records."""
+        call = self._policy.call(actor, call_id) if call_id is not None else None
+        if actor.role == "agent":
+            if call is None:
+                raise InvalidInput("name the live call of the caller to create a record for (call_id)")
+            if phone is not None and phone != call.caller_number:
+                raise InvalidInput("an agent records the caller's own number; leave phone out")
         number = phone or (call.caller_number if call is not None else None)
-        customer = await self._customers.create_blank_customer(number, name=name, email=email, language=language)
+        try:
+            customer = await self._customers.create_blank_customer(number, name=name, email=email,
+                                                                   language=language)
+        except Conflict as exc:
+            raise Conflict("that phone number is already on a customer record") from exc
+        await self._audit.record(actor, "create", "customer", customer.customer_id, source=source,
+                                 detail={"call_id": call_id} if call_id else None)
         if call is not None:
             self._distributor.link_customer(call.call_id, customer.customer_id)
         self._pops.customer_changed(customer.customer_id)
         return customer
 
-    async def view(self, customer_id: str) -> CustomerView:
+    async def view(self, actor: UserRecord, customer_id: str, *, source: str) -> CustomerView:
+        """The record as the pop shows it, if the actor reaches the customer; audited before it is handed out."""
+        await self._policy.customer(actor, customer_id)
         view = await self._customers.customer_view(customer_id)
         if view is None:
             raise NotFound(f"no customer {customer_id!r}")
+        await self._audit.record(actor, "view", "customer", customer_id, source=source)
         return view
-
-
-def handled_by(record: InteractionRecord) -> set[str | None]:
-    """The agents who talked to the caller: the last one, and any who transferred the call on."""
-    decisions = (record.routing or {}).get("decisions") or ()
-    return {record.agent_id} | {d.get("winner") for d in decisions if d.get("kind") == "transferred"}
 
 
 def _language(value: object) -> Language | None:

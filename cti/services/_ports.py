@@ -24,13 +24,14 @@ from cti.crm import (
     ProductRecord,
     PromotionRecord,
 )
-from cti.records import AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
+from cti.records import AgentRecord, AgentStateRecord, AuditRecord, InteractionRecord, Reach, UserRecord
 from cti.scripting import Script, ScriptSummary, ScriptVersion
 from cti.types import Language
 from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
 
 __all__ = [
     "AgentRegistry",
+    "AuditLog",
     "Customers",
     "Interactions",
     "LiveState",
@@ -72,6 +73,15 @@ class Users(Protocol):
     async def set_user_scope(self, name: str, scope: Mapping[str, Any] | None) -> UserRecord: ...
 
 
+class AuditLog(Protocol):
+    async def append(self, entries: builtins.list[AuditRecord]) -> None: ...
+
+    async def search(self, *, actor: str | None = None, action: str | None = None,
+                     subject_type: str | None = None, subject_id: str | None = None,
+                     since: datetime | None = None, until: datetime | None = None,
+                     before_id: int | None = None, limit: int = 100) -> builtins.list[AuditRecord]: ...
+
+
 class AgentRegistry(Protocol):
     async def upsert(self, agent: AgentRecord) -> None: ...
 
@@ -96,8 +106,10 @@ class Interactions(Protocol):
 
     async def get(self, call_id: str) -> InteractionRecord | None: ...
 
-    async def list(self, *, limit: int = 100, agent_id: str | None = None,
-                   queue: str | None = None) -> builtins.list[InteractionRecord]: ...
+    async def list(self, *, limit: int = 100, agent_id: str | None = None, queue: str | None = None,
+                   within: Reach | None = None) -> builtins.list[InteractionRecord]: ...
+
+    async def involves(self, customer_id: str, within: Reach) -> bool: ...
 
     async def between(self, start: datetime, end: datetime, *,
                       queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]: ...
@@ -191,3 +203,5 @@ class Supervision(Protocol):
     async def start_monitor(self, call_id: str, mode: str, extension: str, supervisor: str) -> MonitorInfo: ...
 
     async def stop_monitor(self, monitor_id: str) -> bool: ...
+
+    def monitor(self, monitor_id: str) -> MonitorInfo | None: ...

@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import date, timedelta, tzinfo
 
 from cti.errors import Forbidden
+from cti.services._policy import Scope
 from cti.services._ports import AgentRegistry, Interactions
 from cti.services._query import CenterView
-from cti.services._scope import Scope
 from cti.stats import IntervalReport, day_start, interval_report
 from cti.types import Clock
 

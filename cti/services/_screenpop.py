@@ -21,7 +21,9 @@ from cti import sales
 from cti.acd import Agent, AgentChanged, Offer, WorkChanged, WorkItem, WorkState
 from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView
 from cti.errors import Unavailable
+from cti.records import UserRecord
 from cti.scripting import Factors, Script, advance, billing_state, render_path, select_script
+from cti.services._audit import AuditTrail
 from cti.services._distributor import Distributor
 from cti.services._ports import Customers, Scripts
 from cti.services._query import CenterView
@@ -30,6 +32,10 @@ from cti.types import Clock, Publisher
 __all__ = ["ScreenPop", "agent_frame", "agent_topic", "call_frame", "customer_frame"]
 
 log = logging.getLogger("cti.services.screenpop")
+
+def _agent_actor(agent_id: str) -> UserRecord:
+    return UserRecord(user_id=0, name=f"agent:{agent_id}", role="agent", agent_id=agent_id, disabled=False)
+
 
 def agent_topic(agent_id: str) -> str:
     return f"agent:{agent_id}"
@@ -130,8 +136,9 @@ class _Inputs:
 
 class ScreenPop:
     def __init__(self, hub: Publisher, customers: Customers, scripts: Scripts, query: CenterView, *, clock: Clock,
-                 company: str = "cti") -> None:
+                 company: str = "cti", audit: AuditTrail | None = None) -> None:
         self.hub = hub
+        self._audit = audit
         self.customers = customers
         self.scripts = scripts
         self._query = query
@@ -265,6 +272,11 @@ class ScreenPop:
         if self._query.find_call(pop.call_id) is not None:
             self._holders[pop.call_id] = agent_id
         self.hub.publish(agent_topic(agent_id), "offer", pop.frame)
+        customer = pop.frame.get("customer")
+        if self._audit is not None and isinstance(customer, dict) and customer.get("customer_id"):
+            # The agent sees the record on their desktop: as much a view as reading it through the API.
+            self._audit.record_soon(_agent_actor(agent_id), "view", "customer", str(customer["customer_id"]),
+                                    source="screen pop", detail={"call_id": pop.call_id})
         self.latency.append(asyncio.get_running_loop().time() - started)
         del self.latency[:-1000]
 

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, Final
 
 from cti.acd import Agent, AgentChanged, AgentState, Rules, WorkChanged, WorkItem, WorkState, qualified
-from cti.services._scope import Scope
+from cti.services._policy import Scope
 from cti.stats import (
     AgentCounts,
     AgentStateChanged,

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta, tzinfo
 
 from cti.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from cti.records import UserRecord
+from cti.services._policy import can_see_agent, can_see_queue, require_queue
 from cti.services._ports import AgentRegistry, Interactions, Schedules
 from cti.services._query import CenterView
-from cti.services._scope import can_see_agent, can_see_queue, require_queue
 from cti.wfm import (
     AgentAdherence,
     AgentShift,

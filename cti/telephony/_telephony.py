@@ -194,6 +194,9 @@ class Telephony:
     async def stop_monitor(self, monitor_id: str) -> bool:
         return await self.monitors.stop(monitor_id)
 
+    def monitor(self, monitor_id: str) -> Monitor | None:
+        return self.monitors.active.get(monitor_id)
+
     # -- events -------------------------------------------------------------------------------------------------
     async def _on_event(self, event: Event) -> None:
         self.counters["ari_events"] += 1

@@ -3,18 +3,21 @@ accepts (pydantic, also the OpenAPI schemas) and the views it answers with, and 
 
 Features: the service itself (health, metrics, OpenAPI), users, agents, calls (queues, live calls, history,
 routing rules), the agent desktop, supervision, the dashboard and reports, call scripts, workforce management,
-and the static pages. Shared: authentication, the one error table, the websocket hub, the typed app keys.
+and the static pages. Shared: authentication, the audit log, the one error table, the websocket hub, the typed app keys.
 """
 
-from cti.web._auth import TokenCache, make_auth_middleware, principal, require_agent_access, require_role
+from cti.web._audit import make_audit_middleware
+from cti.web._auth import TokenCache, make_auth_middleware, principal, require_role
 from cti.web._errors import STATUS_OF, error_middleware, json_error
 from cti.web._features import FEATURES, mount
 from cti.web._keys import (
     ACCOUNTS,
     AGENTS,
+    AUDIT,
     CUSTOMERS,
     HISTORY,
     HUB,
+    POLICY,
     QUERY,
     REPORTS,
     ROUTING,
@@ -38,10 +41,12 @@ __all__ = [
     "ACCOUNTS",
     "AGENTS",
     "API_MODULES",
+    "AUDIT",
     "CUSTOMERS",
     "FEATURES",
     "HISTORY",
     "HUB",
+    "POLICY",
     "QUERY",
     "REPORTS",
     "ROUTING",
@@ -64,10 +69,10 @@ __all__ = [
     "WfmScheduleCreate",
     "error_middleware",
     "json_error",
+    "make_audit_middleware",
     "make_auth_middleware",
     "mount",
     "openapi_document",
     "principal",
-    "require_agent_access",
     "require_role",
 ]

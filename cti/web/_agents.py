@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from cti.acd import Agent
 from cti.types import Language
-from cti.web._auth import require_agent_access, require_role
+from cti.web._auth import principal, require_role
 from cti.web._bodies import read_object
-from cti.web._keys import AGENTS, QUERY
+from cti.web._keys import AGENTS, POLICY, QUERY
 from cti.web._openapi import operation, path_param
 from cti.web._views import ID_PATTERN, agent_view, user_view
 
@@ -57,17 +58,17 @@ class AgentStateChange(_Body):
 
 schemas: tuple[type[BaseModel], ...] = (AgentCreate, AgentLogin, AgentProfile, AgentStateChange)
 _AGENT = [path_param("agent_id")]
-_SELF_OR_STAFF = "the agent themself, supervisor, admin"
+_SELF_OR_STAFF = "the agent themself, supervisor (own scope), admin"
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/agents": {
-        "get": operation("Agents with their live state", roles="supervisor, admin"),
+        "get": operation("Agents with their live state", roles="supervisor (own scope), admin"),
         "post": operation("Create an agent and its login; returns the token once", roles="admin",
                           body="AgentCreate", ok=201, errors=(409,)),
     },
     "/api/agents/{agent_id}": {"get": operation("One agent", roles=_SELF_OR_STAFF, params=_AGENT, errors=(404,))},
     "/api/agents/{agent_id}/profile": {"put": operation(
         "Replace the agent's routing profile (skills and levels, languages, region, site, team, capacity per "
-        "channel); routing uses it from the next decision", roles="supervisor, admin", body="AgentProfile",
+        "channel); routing uses it from the next decision", roles="supervisor (own scope), admin", body="AgentProfile",
         params=_AGENT, errors=(404,))},
     "/api/agents/{agent_id}/login": {"post": operation(
         "Log the agent in at an extension (a PJSIP endpoint), optionally ready", roles=_SELF_OR_STAFF,
@@ -86,6 +87,11 @@ def _profile(profile: AgentProfile) -> dict[str, Any]:
         "region": profile.region, "site": profile.site, "team": profile.team}
 
 
+def _agent(request: web.Request) -> Agent:
+    """The path's agent if the caller reaches them (themself, their scope's, or any for an admin); else 404."""
+    return request.app[POLICY].agent(principal(request), request.match_info["agent_id"])
+
+
 @routes.post("/api/agents")
 async def create_agent(request: web.Request) -> web.Response:
     """Create an agent and its login (a user with the agent role); the token is shown once."""
@@ -97,45 +103,40 @@ async def create_agent(request: web.Request) -> web.Response:
 
 @routes.get("/api/agents")
 async def list_agents(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
-    return web.json_response({"agents": [agent_view(a) for a in request.app[QUERY].agents()]})
+    user = require_role(request, *STAFF)
+    policy = request.app[POLICY]
+    return web.json_response({"agents": [agent_view(a) for a in request.app[QUERY].agents()
+                                         if policy.sees_agent(user, a)]})
 
 
 @routes.get("/api/agents/{agent_id}")
 async def get_agent(request: web.Request) -> web.Response:
-    agent_id = request.match_info["agent_id"]
-    require_agent_access(request, agent_id)
-    return web.json_response(agent_view(request.app[QUERY].agent(agent_id)))
+    return web.json_response(agent_view(_agent(request)))
 
 
 @routes.put("/api/agents/{agent_id}/profile")
 async def set_profile(request: web.Request) -> web.Response:
     """Replace the agent's routing profile; the next routing decision uses it."""
     require_role(request, *STAFF)
-    agent_id = request.match_info["agent_id"]
-    request.app[QUERY].agent(agent_id)  # unknown agent -> 404 before the body is read
+    agent_id = _agent(request).agent_id  # unknown or outside the scope -> 404 before the body is read
     profile = AgentProfile.model_validate(await read_object(request))
     return web.json_response(agent_view(await request.app[AGENTS].set_profile(agent_id, _profile(profile))))
 
 
 @routes.post("/api/agents/{agent_id}/login")
 async def login(request: web.Request) -> web.Response:
-    agent_id = request.match_info["agent_id"]
-    require_agent_access(request, agent_id)
+    agent_id = _agent(request).agent_id
     body = AgentLogin.model_validate(await read_object(request))
     return web.json_response(agent_view(await request.app[AGENTS].login(agent_id, body.extension, ready=body.ready)))
 
 
 @routes.post("/api/agents/{agent_id}/logout")
 async def logout(request: web.Request) -> web.Response:
-    agent_id = request.match_info["agent_id"]
-    require_agent_access(request, agent_id)
-    return web.json_response(agent_view(request.app[AGENTS].logout(agent_id)))
+    return web.json_response(agent_view(request.app[AGENTS].logout(_agent(request).agent_id)))
 
 
 @routes.post("/api/agents/{agent_id}/state")
 async def set_state(request: web.Request) -> web.Response:
-    agent_id = request.match_info["agent_id"]
-    require_agent_access(request, agent_id)
+    agent_id = _agent(request).agent_id
     body = AgentStateChange.model_validate(await read_object(request))
     return web.json_response(agent_view(request.app[AGENTS].set_state(agent_id, body.state, body.reason)))

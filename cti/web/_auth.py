@@ -23,7 +23,6 @@ __all__ = [
     "TokenCache",
     "make_auth_middleware",
     "principal",
-    "require_agent_access",
     "require_role",
 ]
 
@@ -77,7 +76,6 @@ def make_auth_middleware(tokens: TokenCache) -> Middleware:
     return auth_middleware
 
 
-
 def principal(request: web.Request) -> UserRecord:
     return request[_PRINCIPAL]
 
@@ -87,11 +85,3 @@ def require_role(request: web.Request, *roles: str) -> UserRecord:
     if user.role not in roles:
         raise web.HTTPForbidden(reason=f"role {user.role!r} may not do this (needs {' or '.join(roles)})")
     return user
-
-
-def require_agent_access(request: web.Request, agent_id: str) -> UserRecord:
-    """Supervisors and admins act on any agent; an agent only on themself."""
-    user = principal(request)
-    if user.role in ("supervisor", "admin") or (user.role == "agent" and user.agent_id == agent_id):
-        return user
-    raise web.HTTPForbidden(reason=f"user {user.name!r} may not act on agent {agent_id!r}")

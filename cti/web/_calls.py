@@ -8,10 +8,13 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cti.acd import AgentState, RulesError, WorkState, qualified
+from cti.services import can_see_queue
+from cti.web._audit import source_of
 from cti.web._auth import principal, require_role
 from cti.web._errors import json_error
-from cti.web._keys import HISTORY, QUERY, ROUTING
+from cti.web._keys import HISTORY, POLICY, QUERY, ROUTING
 from cti.web._openapi import operation, path_param, query_param
+from cti.web._params import bounded_int
 from cti.web._views import call_view, interaction_view
 
 __all__ = ["openapi_paths", "routes", "schemas"]
@@ -25,26 +28,21 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/routing/reload": {"post": operation(
         "Read the routing rules file again; invalid rules are refused and the running rules stay",
         roles="admin", errors=(422,))},
-    "/api/queues": {"get": operation("Queues with waiting calls and agents by state", roles="supervisor, admin")},
-    "/api/queues/{queue}": {"get": operation("One queue", roles="supervisor, admin", params=[path_param("queue")],
-                                             errors=(404,))},
-    "/api/calls": {"get": operation("Live calls", roles="supervisor, admin")},
-    "/api/calls/{call_id}": {"get": operation("One live call", roles="supervisor, admin, the call's agent",
+    "/api/queues": {"get": operation("Queues with waiting calls and agents by state",
+                                      roles="supervisor (own queues), admin")},
+    "/api/queues/{queue}": {"get": operation("One queue", roles="supervisor (own queues), admin",
+                                             params=[path_param("queue")], errors=(404,))},
+    "/api/calls": {"get": operation("Live calls", roles="supervisor (own scope), admin")},
+    "/api/calls/{call_id}": {"get": operation("One live call", roles="supervisor (own scope), admin, the call's agent",
                                               params=[path_param("call_id")], errors=(404,))},
     "/api/interactions": {"get": operation(
-        "Interaction history, newest first (agents see their own)", roles="any authenticated user",
+        "Interaction history, newest first: agents see their own, supervisors their scope's; audited",
+        roles="any authenticated user",
         params=[query_param("limit", "integer"), query_param("agent_id"), query_param("queue")], errors=(400,))},
     "/api/interactions/{call_id}": {"get": operation(
-        "One interaction record", roles="supervisor, admin, the call's agent",
+        "One interaction record (audited)", roles="supervisor (own scope), admin, the call's agents",
         params=[path_param("call_id")], errors=(404,))},
 }
-
-
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", "100")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
-        raise web.HTTPBadRequest(reason="limit must be an integer from 1 to 1000")
-    return int(raw)
 
 
 # -- queues and calls ------------------------------------------------------------------------------------
@@ -68,49 +66,47 @@ def _queue_view(request: web.Request, name: str) -> dict[str, Any]:
 
 @routes.get("/api/queues")
 async def list_queues(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
-    names = sorted(request.app[QUERY].rules.queues)
+    user = require_role(request, *STAFF)
+    names = sorted(q for q in request.app[QUERY].rules.queues if can_see_queue(user, q))
     return web.json_response({"queues": [_queue_view(request, q) for q in names]})
 
 
 @routes.get("/api/queues/{queue}")
 async def get_queue(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
+    user = require_role(request, *STAFF)
     name = request.match_info["queue"]
-    if name not in request.app[QUERY].rules.queues:
+    if name not in request.app[QUERY].rules.queues or not can_see_queue(user, name):
         raise web.HTTPNotFound(reason=f"no queue {name!r}")
     return web.json_response(_queue_view(request, name))
 
 
 @routes.get("/api/calls")
 async def list_calls(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
-    query = request.app[QUERY]
+    user = require_role(request, *STAFF)
+    query, policy = request.app[QUERY], request.app[POLICY]
     now = query.now()
-    return web.json_response({"calls": [call_view(c, now) for c in query.calls()]})
+    return web.json_response({"calls": [call_view(c, now) for c in query.calls() if policy.sees_call(user, c)]})
 
 
 @routes.get("/api/calls/{call_id}")
 async def get_call(request: web.Request) -> web.Response:
-    user = principal(request)
-    query = request.app[QUERY]
-    call = query.call(request.match_info["call_id"])
-    if user.role == "agent" and call.agent_id != user.agent_id:
-        raise web.HTTPForbidden(reason="agents see only their own calls")
-    return web.json_response(call_view(call, query.now()))
+    call = request.app[POLICY].call(principal(request), request.match_info["call_id"])
+    return web.json_response(call_view(call, request.app[QUERY].now()))
 
 
 @routes.get("/api/interactions")
 async def list_interactions(request: web.Request) -> web.Response:
-    records = await request.app[HISTORY].list(principal(request), limit=_limit(request),
+    user = principal(request)
+    records = await request.app[HISTORY].list(user, limit=bounded_int(request.query, "limit", 1, 1000, default=100),
                                               agent_id=request.query.get("agent_id"),
-                                              queue=request.query.get("queue"))
+                                              queue=request.query.get("queue"), source=source_of(request))
     return web.json_response({"interactions": [interaction_view(r) for r in records]})
 
 
 @routes.get("/api/interactions/{call_id}")
 async def get_interaction(request: web.Request) -> web.Response:
-    record = await request.app[HISTORY].get(principal(request), request.match_info["call_id"])
+    record = await request.app[HISTORY].get(principal(request), request.match_info["call_id"],
+                                            source=source_of(request))
     return web.json_response(interaction_view(record))
 
 

@@ -14,9 +14,10 @@ from cti.services import FollowUp as FollowUpRecord
 from cti.services import WrapUp as WrapUpRecord
 from cti.services import customer_frame
 from cti.types import Language
-from cti.web._auth import principal, require_agent_access
+from cti.web._audit import source_of
+from cti.web._auth import principal
 from cti.web._bodies import read_json
-from cti.web._keys import CUSTOMERS, HUB, QUERY, SCREENPOP, TRANSFERS, WRAP_UP
+from cti.web._keys import AUDIT, CUSTOMERS, HUB, POLICY, SCREENPOP, TRANSFERS, WRAP_UP
 from cti.web._openapi import operation, path_param, query_param
 from cti.web._sockets import FrameError
 
@@ -69,43 +70,48 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "Websocket of an agent's desktop: snapshot, then numbered 'offer' (screen pop), 'call' and 'agent' "
         "frames; '?since=' replays what a reconnecting desktop missed; send {type: 'script', call_id, answers} "
         "for the script's next steps. Token in the Authorization header or '?token='.",
-        roles="agent (own desktop), supervisor and admin with ?agent_id=",
+        roles="agent (own desktop), supervisor (own scope) and admin with ?agent_id= (audited)",
         params=[query_param("agent_id"), query_param("since", "integer"), query_param("token")],
         ok=101, errors=(400, 404))},
     "/api/interactions/{call_id}/wrapup": {"post": operation(
         "Save the agent's wrap-up (disposition, notes, script answers, cross-sell outcome, follow-up) on the "
         "interaction and in the customer's contact history; optionally end after-call work",
-        roles="the call's agent, supervisor, admin", body="WrapUp", params=[path_param("call_id")],
+        roles="the call's agents, supervisor (own scope), admin", body="WrapUp", params=[path_param("call_id")],
         errors=(404, 409))},
     "/api/calls/{call_id}/transfer": {"post": operation(
         "Blind transfer of a connected call by its agent: to a queue, or to a ready agent (exactly one). The "
         "agent's leg hangs up and they go to wrap-up; the caller holds until the next agent answers, whose "
         "desktop gets the screen pop with who transferred it and the note",
-        roles="the call's agent; supervisor and admin on the agent's behalf", body="Transfer",
+        roles="the call's agent; supervisor (own scope) and admin on the agent's behalf", body="Transfer",
         params=[path_param("call_id")], errors=(404, 409, 422))},
     "/api/dispositions": {"get": operation("Disposition codes the wrap-up accepts", roles="any authenticated user")},
     "/api/customers": {"post": operation(
-        "Create a customer record (an unknown caller), linked to the live call if named",
-        roles="agent, supervisor, admin", body="CustomerCreate", ok=201, errors=(404, 409))},
+        "Create a customer record (an unknown caller), linked to the live call if named; an agent names their "
+        "own live call and records the caller's number (audited)",
+        roles="agent (own call), supervisor (own scope), admin", body="CustomerCreate", ok=201,
+        errors=(404, 409, 422))},
     "/api/customers/{customer_id}": {"get": operation(
-        "A customer's record as the screen pop shows it", roles="agent, supervisor, admin",
+        "A customer's record as the screen pop shows it (audited)",
+        roles="an agent who is serving or has served them, supervisor (own scope), admin",
         params=[path_param("customer_id")], errors=(404,))},
 }
 
 
-def _agent_for_socket(request: web.Request) -> str:
+async def _agent_for_socket(request: web.Request) -> str:
+    """The desktop's agent: one's own, or (supervisors in scope, admins) another's, which is audited."""
     user = principal(request)
     agent_id = request.query.get("agent_id") or user.agent_id
     if not agent_id:
         raise web.HTTPBadRequest(reason="name the desktop's agent with ?agent_id=")
-    require_agent_access(request, agent_id)
-    request.app[QUERY].agent(agent_id)  # unknown agent -> 404
+    request.app[POLICY].agent(user, agent_id)  # unknown or outside the scope -> 404
+    if agent_id != user.agent_id:
+        await request.app[AUDIT].record(user, "view", "desktop", agent_id, source=source_of(request))
     return agent_id
 
 
 @routes.get("/ws/desktop")
 async def desktop_socket(request: web.Request) -> web.StreamResponse:
-    agent_id = _agent_for_socket(request)
+    agent_id = await _agent_for_socket(request)
     screenpop = request.app[SCREENPOP]
 
     async def snapshot() -> dict[str, Any]:
@@ -167,13 +173,14 @@ async def create_customer(request: web.Request) -> web.Response:
     user = principal(request)
     body = CustomerCreate.model_validate(await read_json(request))
     customer = await request.app[CUSTOMERS].create(user, call_id=body.call_id, name=body.name, phone=body.phone,
-                                                   email=body.email, language=body.language)
+                                                   email=body.email, language=body.language,
+                                                   source=source_of(request))
     return web.json_response({"customer_id": customer.customer_id, "name": customer.name,
                               "phones": list(customer.phones)}, status=201)
 
 
 @routes.get("/api/customers/{customer_id}")
 async def get_customer(request: web.Request) -> web.Response:
-    principal(request)
-    view = await request.app[CUSTOMERS].view(request.match_info["customer_id"])
+    view = await request.app[CUSTOMERS].view(principal(request), request.match_info["customer_id"],
+                                             source=source_of(request))
     return web.json_response(customer_frame(view))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cti.web import _agents, _calls, _dashboard, _desktop, _scripts, _service, _supervision, _ui, _users, _wfm
+from cti.web import _agents, _audit, _calls, _dashboard, _desktop, _scripts, _service, _supervision, _ui, _users, _wfm
 from cti.web._openapi import ApiModule
 from cti.web._service import API_MODULES
 
 __all__ = ["FEATURES", "mount"]
 
 FEATURES: tuple[ApiModule, ...] = (_service, _users, _agents, _calls, _desktop, _supervision, _dashboard, _scripts,
-                                   _wfm, _ui)
+                                   _wfm, _audit, _ui)
 """Every feature module, in the order their routes are added."""
 
 
@@ -20,3 +20,14 @@ def mount(app: web.Application, features: tuple[ApiModule, ...] = FEATURES) -> N
     app[API_MODULES] = features
     for feature in features:
         app.add_routes(feature.routes)
+    app.on_response_prepare.append(_protective_headers)
+
+
+async def _protective_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every answer: no sniffing, no framing, no referrer; and the API's answers (personal data, or a
+    token) are never stored by a browser or a proxy."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if not request.path.startswith("/ui/"):
+        response.headers["Cache-Control"] = "no-store"

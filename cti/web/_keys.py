@@ -10,9 +10,11 @@ from aiohttp import web
 from cti.services import (
     Accounts,
     AgentService,
+    AuditTrail,
     CenterView,
     CustomerService,
     InteractionHistory,
+    Policy,
     ReportService,
     RoutingRules,
     ScreenPop,
@@ -29,9 +31,11 @@ from cti.web._sockets import Hub
 __all__ = [
     "ACCOUNTS",
     "AGENTS",
+    "AUDIT",
     "CUSTOMERS",
     "HISTORY",
     "HUB",
+    "POLICY",
     "QUERY",
     "REPORTS",
     "ROUTING",
@@ -64,6 +68,9 @@ HUB = web.AppKey("hub", Hub)
 STATUS = web.AppKey("status", Status)
 QUERY = web.AppKey("query", CenterView)
 """The live contact center, read-only."""
+POLICY = web.AppKey("policy", Policy)
+"""Who may touch which object: every handler asks it."""
+AUDIT = web.AppKey("audit", AuditTrail)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 AGENTS = web.AppKey("agents", AgentService)
 ROUTING = web.AppKey("routing", RoutingRules)

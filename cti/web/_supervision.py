@@ -30,10 +30,10 @@ schemas: tuple[type[BaseModel], ...] = (MonitorStart,)
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/calls/{call_id}/monitor": {"post": operation(
         "Listen to, whisper to (only the agent hears) or barge into a connected call from the supervisor's "
-        "phone, which is rung first", roles="supervisor (own queues), admin", body="MonitorStart", ok=201,
+        "phone, which is rung first", roles="supervisor (own scope), admin", body="MonitorStart", ok=201,
         params=[path_param("call_id")], errors=(404, 409))},
     "/api/monitors/{monitor_id}": {"delete": operation(
-        "Stop a monitor (hangs up the supervisor's leg)", roles="supervisor, admin",
+        "Stop a monitor (hangs up the supervisor's leg)", roles="the supervisor who started it, admin",
         params=[path_param("monitor_id")], errors=(404,))},
 }
 
@@ -54,7 +54,7 @@ async def start_monitor(request: web.Request) -> web.Response:
 
 @routes.delete("/api/monitors/{monitor_id}")
 async def stop_monitor(request: web.Request) -> web.Response:
-    require_role(request, *STAFF)
+    user = require_role(request, *STAFF)
     monitor_id = request.match_info["monitor_id"]
-    await request.app[SUPERVISION].stop_monitor(monitor_id)
+    await request.app[SUPERVISION].stop_monitor(user, monitor_id)
     return web.json_response({"stopped": monitor_id})

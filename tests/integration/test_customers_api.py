@@ -1,9 +1,12 @@
-"""``POST /api/customers`` (the desktop's record for an unknown caller) over HTTP, with the real auth and error
-middlewares on a SQLite database: a refused value answers 422 with its problems and creates nothing."""
+"""``POST /api/customers`` (the desktop's record for an unknown caller) and ``GET /api/customers/{id}`` over HTTP,
+with the real auth, audit and error middlewares on a SQLite database: a refused value answers 422 with its
+problems and creates nothing; agents create and read only their own callers' records, and every read and
+creation is in the audit log."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +14,28 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from cti.persistence import CustomerRepository, Database, UserRepository
+from cti.acd import WorkItem
+from cti.persistence import AgentRepository, AuditRepository, CustomerRepository, Database, UserRepository
+from cti.records import AgentRecord
 from cti.web import _desktop
 from tests.api import PopsSeen, api_app
 
 Client = TestClient[web.Request, web.Application]
 AGENT = {"Authorization": "Bearer agent-token-0123456789"}
+OTHER_AGENT = {"Authorization": "Bearer agent-token-9876543210"}
+ADMIN = {"Authorization": "Bearer admin-token-0123456789"}
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
     await database.upgrade()
-    await UserRepository(database).ensure_user_token("agent-ani", "agent", "agent-token-0123456789")
+    users, agents = UserRepository(database), AgentRepository(database)
+    for agent_id, token in (("ani", "agent-token-0123456789"), ("budi", "agent-token-9876543210")):
+        await agents.upsert(AgentRecord(agent_id, agent_id.title()))
+        await users.ensure_user_token(f"agent-{agent_id}", "agent", token, agent_id)
+    await users.ensure_user_token("admin", "admin", "admin-token-0123456789")
     try:
         yield database
     finally:
@@ -33,7 +45,14 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 async def client(db: Database) -> AsyncIterator[tuple[Client, PopsSeen]]:
     stand_ins = PopsSeen()
-    app, _ = api_app(db, [_desktop], pops=stand_ins)
+    app, distributor = api_app(db, [_desktop], pops=stand_ins, clock=lambda: NOW)
+    # Ani is on a call from (022) 555-9876, a caller the CRM does not know.
+    for n, agent_id in enumerate(("ani", "budi")):
+        distributor.register_agent(agent_id, agent_id.title())
+        distributor.login(agent_id, f"70{n:02d}", ready=agent_id == "ani")
+    assert distributor.arrive(WorkItem(call_id="c1", channel_id="leg-c1", caller_number="0225559876",
+                                       service_number="1500100", queue="", arrived_at=NOW))
+    distributor.offer_answered("c1-a1")
     test_client: Client = TestClient(TestServer(app))
     await test_client.start_server()
     try:
@@ -42,8 +61,8 @@ async def client(db: Database) -> AsyncIterator[tuple[Client, PopsSeen]]:
         await test_client.close()
 
 
-async def post(client: Client, body: dict[str, Any]) -> tuple[int, Any]:
-    response = await client.post("/api/customers", json=body, headers=AGENT)
+async def post(client: Client, body: dict[str, Any], headers: dict[str, str] = AGENT) -> tuple[int, Any]:
+    response = await client.post("/api/customers", json=body, headers=headers)
     return response.status, await response.json()
 
 
@@ -51,12 +70,12 @@ async def test_a_bad_email_is_refused_with_its_problem_and_creates_nothing(
     client: tuple[Client, PopsSeen], db: Database
 ) -> None:
     http, stand_ins = client
-    status, body = await post(http, {"name": "Rina", "phone": "0813 9000 1234", "email": "rina@"})
+    status, body = await post(http, {"call_id": "c1", "name": "Rina", "email": "rina@"})
     assert (status, body) == (422, {"error": {
         "status": 422, "message": "cannot create customer: email: not an email address: 'rina@'",
         "details": [{"field": "email", "problem": "not an email address: 'rina@'"}]}})
     customers = CustomerRepository(db)
-    assert await customers.customer_by_phone("0813 9000 1234") is None
+    assert await customers.customer_by_phone("0225559876") is None
     assert await customers.search_customers("Rina") == []
     assert await customers.customer("10000001") is None  # not even a blank record
     assert stand_ins.changed == []
@@ -66,7 +85,7 @@ async def test_an_unknown_caller_gets_their_record_in_one_step(
     client: tuple[Client, PopsSeen], db: Database
 ) -> None:
     http, stand_ins = client
-    status, body = await post(http, {"name": " Rina  Wati ", "phone": "(022) 555-9876", "email": "Rina@Example.com",
+    status, body = await post(http, {"call_id": "c1", "name": " Rina  Wati ", "email": "Rina@Example.com",
                                       "language": "en"})
     assert (status, body) == (201, {"customer_id": "10000001", "name": "Rina Wati", "phones": ["+62225559876"]})
     stored = await CustomerRepository(db).customer("10000001")
@@ -74,7 +93,40 @@ async def test_an_unknown_caller_gets_their_record_in_one_step(
     assert (stored.email, stored.region, stored.country, stored.language) == ("rina@example.com", "bandung", "ID",
                                                                               "en")
     assert stand_ins.changed == ["10000001"]
-    # The same number again belongs to someone already: a conflict, and still nothing half-made.
-    status, body = await post(http, {"name": "Copycat", "phone": "022 5559876"})
-    assert (status, body["error"]["message"]) == (409, "phone +62225559876 already belongs to customer 10000001")
+    # The same number again belongs to someone already: a conflict that does not say whose, and nothing half-made.
+    status, body = await post(http, {"name": "Copycat", "phone": "022 5559876"}, ADMIN)
+    assert (status, body["error"]["message"]) == (409, "that phone number is already on a customer record")
     assert await CustomerRepository(db).search_customers("Copycat") == []
+    entries = await AuditRepository(db).search(subject_type="customer")
+    assert [(e.actor, e.action, e.subject_id, e.detail) for e in entries] == [
+        ("agent-ani", "create", "10000001", {"call_id": "c1"})]
+
+
+async def test_an_agent_creates_records_only_for_the_caller_of_their_own_call(
+    client: tuple[Client, PopsSeen], db: Database
+) -> None:
+    http, _ = client
+    status, body = await post(http, {"name": "Walker", "phone": "0813 9000 1234"})
+    assert (status, body["error"]["message"]) == (
+        422, "name the live call of the caller to create a record for (call_id)")
+    status, body = await post(http, {"call_id": "c1", "phone": "0813 9000 1234"})
+    assert (status, body["error"]["message"]) == (422, "an agent records the caller's own number; leave phone out")
+    status, body = await post(http, {"call_id": "c1", "name": "Not mine"}, OTHER_AGENT)
+    assert (status, body["error"]["message"]) == (404, "no call 'c1'")
+    assert await CustomerRepository(db).search_customers("Walker") == []
+
+
+async def test_a_customer_is_read_only_by_who_serves_them_and_every_read_is_audited(
+    client: tuple[Client, PopsSeen], db: Database
+) -> None:
+    http, _ = client
+    assert (await post(http, {"call_id": "c1", "name": "Rina"}))[0] == 201
+    mine = await http.get("/api/customers/10000001", headers=AGENT)
+    assert (mine.status, (await mine.json())["name"]) == (200, "Rina")
+    assert mine.headers["Cache-Control"] == "no-store"  # personal data: never kept by a browser or proxy
+    # Another agent, and anyone asking for a record that does not exist, get the same answer.
+    for customer_id, headers in (("10000001", OTHER_AGENT), ("10000002", AGENT)):
+        hidden = await http.get(f"/api/customers/{customer_id}", headers=headers)
+        assert (hidden.status, (await hidden.json())["error"]["message"]) == (404, f"no customer '{customer_id}'")
+    entries = await AuditRepository(db).search(subject_type="customer", action="view")
+    assert [(e.actor, e.subject_id, e.source) for e in entries] == [("agent-ani", "10000001", "127.0.0.1")]

@@ -30,7 +30,7 @@ from cti.crm import (
     PromotionRecord,
 )
 from cti.errors import Conflict, Problem, Unavailable
-from cti.records import AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
+from cti.records import AgentRecord, AgentStateRecord, AuditRecord, InteractionRecord, Reach, UserRecord
 from cti.scripting import Script, ScriptSummary, ScriptVersion
 from cti.services import CommandBus, Distributor, HandlerKey
 from cti.types import Language
@@ -38,6 +38,7 @@ from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
 
 __all__ = [
     "FakeAgents",
+    "FakeAuditLog",
     "FakeCustomers",
     "FakeInteractions",
     "FakeLive",
@@ -142,11 +143,16 @@ class FakeInteractions:
     async def get(self, call_id: str) -> InteractionRecord | None:
         return self.rows.get(call_id)
 
-    async def list(self, *, limit: int = 100, agent_id: str | None = None,
-                   queue: str | None = None) -> builtins.list[InteractionRecord]:
+    async def list(self, *, limit: int = 100, agent_id: str | None = None, queue: str | None = None,
+                   within: Reach | None = None) -> builtins.list[InteractionRecord]:
         rows = [r for r in self.rows.values() if (agent_id is None or r.agent_id == agent_id)
-                and (queue is None or r.queue == queue)]
+                and (queue is None or r.queue == queue)
+                and (within is None or r.queue in within.queues or r.agent_id in within.agents)]
         return sorted(rows, key=lambda r: (r.arrived_at, r.call_id), reverse=True)[:limit]
+
+    async def involves(self, customer_id: str, within: Reach) -> bool:
+        return any(r.customer_id == customer_id and (r.queue in within.queues or r.agent_id in within.agents)
+                   for r in self.rows.values())
 
     async def between(self, start: datetime, end: datetime, *,
                       queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]:
@@ -352,6 +358,35 @@ class FakeSupervision:
 
     async def stop_monitor(self, monitor_id: str) -> bool:
         return self.active.pop(monitor_id, None) is not None
+
+    def monitor(self, monitor_id: str) -> _Monitor | None:
+        return self.active.get(monitor_id)
+
+
+class FakeAuditLog:
+    """The audit log: entries in order; ``failures`` makes the next appends fail as if the database were away."""
+
+    def __init__(self) -> None:
+        self.entries: builtins.list[AuditRecord] = []
+        self.failures = 0
+
+    async def append(self, entries: builtins.list[AuditRecord]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise Unavailable("the database is away")
+        self.entries.extend(replace(e, audit_id=len(self.entries) + i + 1) for i, e in enumerate(entries))
+
+    async def search(self, *, actor: str | None = None, action: str | None = None,
+                     subject_type: str | None = None, subject_id: str | None = None,
+                     since: datetime | None = None, until: datetime | None = None,
+                     before_id: int | None = None, limit: int = 100) -> builtins.list[AuditRecord]:
+        found = [e for e in reversed(self.entries)
+                 if (actor is None or e.actor == actor) and (action is None or e.action == action)
+                 and (subject_type is None or e.subject_type == subject_type)
+                 and (subject_id is None or e.subject_id == subject_id)
+                 and (since is None or e.at >= since) and (until is None or e.at < until)
+                 and (before_id is None or e.audit_id < before_id)]
+        return found[:limit]
 
 
 class FakePublisher:

@@ -26,13 +26,15 @@ from cti.acd import (
     WorkItem,
     WorkState,
 )
-from cti.errors import Conflict, Forbidden, InvalidInput, NotFound
+from cti.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from cti.records import InteractionRecord, UserRecord
 from cti.services import (
     Accounts,
     AgentRegistry,
     AgentService,
     ArrivalLookup,
+    AuditLog,
+    AuditTrail,
     CallerIdentity,
     CenterView,
     CommandBus,
@@ -47,6 +49,7 @@ from cti.services import (
     Journal,
     LiveState,
     Phones,
+    Policy,
     ReportService,
     Scope,
     ScreenPop,
@@ -61,6 +64,7 @@ from cti.services import (
 )
 from tests.unit.fakes import (
     FakeAgents,
+    FakeAuditLog,
     FakeCustomers,
     FakeInteractions,
     FakeLive,
@@ -88,7 +92,8 @@ def test_the_fakes_are_what_the_services_expect() -> None:
     live: LiveState = FakeLive()
     phones: Phones = FakePhones()
     supervision: Supervision = FakeSupervision()
-    assert all((users, agents, interactions, customers, live, phones, supervision))
+    audit: AuditLog = FakeAuditLog()
+    assert all((users, agents, interactions, customers, live, phones, supervision, audit))
 
 
 def floor(*agents: str, table: Mapping[HandlerKey, Sequence[Handler]] | None = None) -> tuple[Distributor, Recorder]:
@@ -224,8 +229,8 @@ async def test_a_profile_saved_without_a_capacity_resets_it_to_the_default() -> 
 def test_an_agent_transfers_only_their_own_connected_call_and_to_one_target() -> None:
     distributor, recorder = floor("ana", "bob")
     connected(distributor)
-    service = TransferService(distributor)
-    with pytest.raises(NotFound, match="no connected call 'c1' of yours"):
+    service = TransferService(distributor, Policy(distributor.query, FakeInteractions()))
+    with pytest.raises(NotFound, match="no call 'c1'"):
         service.transfer(BOB, "c1", queue="general")
     with pytest.raises(InvalidInput, match="either a queue or an agent_id"):
         service.transfer(ANA, "c1")
@@ -248,8 +253,9 @@ async def test_a_wrap_up_lands_on_the_interaction_and_in_the_customer_s_history(
     distributor, _ = floor("ana")
     interactions, customers, pops = FakeInteractions(), FakeCustomers(), _Pops()
     await interactions.save(_record("c1", "ana"))
-    service = WrapUpService(distributor, interactions, customers, pops, ["resolved"])
-    with pytest.raises(NotFound, match="no interaction 'c1' of yours"):
+    service = WrapUpService(distributor, Policy(distributor.query, interactions), interactions, customers, pops,
+                            ["resolved"])
+    with pytest.raises(NotFound, match="no interaction 'c1'"):
         await service.wrap_up(BOB, "c1", WrapUp("resolved"))
     with pytest.raises(InvalidInput, match="unknown disposition 'maybe'"):
         await service.wrap_up(ANA, "c1", WrapUp("maybe"))
@@ -268,28 +274,71 @@ async def test_a_wrap_up_lands_on_the_interaction_and_in_the_customer_s_history(
 async def test_a_bad_e_mail_creates_no_customer_and_tells_no_pop() -> None:
     distributor, _ = floor("ana")
     customers, pops = FakeCustomers(), _Pops()
-    service = CustomerService(distributor, customers, pops)
+    service = CustomerService(distributor, Policy(distributor.query, FakeInteractions()), customers, pops,
+                              AuditTrail(FakeAuditLog(), lambda: NOW))
     with pytest.raises(InvalidInput) as refused:
-        await service.create(ANA, call_id=None, name="Rina", phone="0813 9000 1234", email="rina@")
+        await service.create(ADMIN, call_id=None, name="Rina", phone="0813 9000 1234", email="rina@", source="t")
     assert [str(p) for p in refused.value.problems] == ["email: not an email address: 'rina@'"]
     assert customers.customers == {} and pops.changed == []
 
 
-async def test_a_customer_created_for_a_live_call_is_linked_to_it() -> None:
+async def test_a_customer_created_for_a_live_call_is_linked_to_it_and_audited() -> None:
     distributor, recorder = floor("ana", "bob")
     connected(distributor)
-    customers, pops = FakeCustomers(), _Pops()
-    service = CustomerService(distributor, customers, pops)
-    with pytest.raises(NotFound, match="no call 'c1' of yours"):
-        await service.create(BOB, call_id="c1", name="Rina")
+    customers, pops, audit = FakeCustomers(), _Pops(), FakeAuditLog()
+    service = CustomerService(distributor, Policy(distributor.query, FakeInteractions()), customers, pops,
+                              AuditTrail(audit, lambda: NOW))
+    with pytest.raises(NotFound, match="no call 'c1'"):
+        await service.create(BOB, call_id="c1", name="Rina", source="t")
+    with pytest.raises(InvalidInput, match="name the live call"):
+        await service.create(ANA, call_id=None, name="Rina", source="t")
+    with pytest.raises(InvalidInput, match="the caller's own number"):
+        await service.create(ANA, call_id="c1", phone="0811 1111 1111", source="t")
     recorder.commands.clear()
-    customer = await service.create(ANA, call_id="c1", name="Rina")
+    customer = await service.create(ANA, call_id="c1", name="Rina", source="10.0.0.7")
     assert customer.phones == ("0215550123",)  # the number they call from
     assert distributor.query.call("c1").customer_id == customer.customer_id
     assert [c.item.customer_id for c in recorder.of(WorkChanged)] == [customer.customer_id]
     assert pops.changed == [customer.customer_id]
-    with pytest.raises(Conflict, match="already belongs"):
-        await service.create(ADMIN, call_id=None, phone="0215550123")
+    assert [(e.actor, e.action, e.subject_type, e.subject_id, e.source) for e in audit.entries] == [
+        ("agent-ana", "create", "customer", customer.customer_id, "10.0.0.7")]
+    # A taken number: refused without naming who holds it (no phone-number oracle).
+    with pytest.raises(Conflict) as taken:
+        await service.create(ADMIN, call_id=None, phone="0215550123", source="t")
+    assert str(taken.value) == "that phone number is already on a customer record"
+    assert customer.customer_id not in str(taken.value)
+
+
+async def test_a_customer_record_is_seen_only_through_work_in_reach_and_every_view_is_audited() -> None:
+    distributor, _ = floor("ana", "bob")
+    connected(distributor)  # c1: ana's, in 'general'
+    interactions, customers, audit = FakeInteractions(), FakeCustomers(), FakeAuditLog()
+    served = await customers.create_blank_customer("0215550199", name="Rina")
+    stranger = await customers.create_blank_customer("0215550177", name="Tono")
+    await interactions.save(_record("old", "bob", customer_id=served.customer_id))
+    distributor.link_customer("c1", stranger.customer_id)
+    service = CustomerService(distributor, Policy(distributor.query, interactions), customers, _Pops(),
+                              AuditTrail(audit, lambda: NOW))
+    # bob served Rina before; ana holds the live call of Tono: each sees only their own customer.
+    assert (await service.view(BOB, served.customer_id, source="t")).customer.name == "Rina"
+    assert (await service.view(ANA, stranger.customer_id, source="t")).customer.name == "Tono"
+    for actor, customer_id in ((ANA, served.customer_id), (BOB, stranger.customer_id), (ANA, "10009999")):
+        with pytest.raises(NotFound) as hidden:
+            await service.view(actor, customer_id, source="t")
+        assert str(hidden.value) == f"no customer {customer_id!r}"  # the same words as for no such customer
+    lone = UserRecord(9, "agent-without-agent", "agent", None, False)
+    with pytest.raises(NotFound):
+        await service.view(lone, served.customer_id, source="t")
+    sue_general = UserRecord(5, "sue", "supervisor", None, False, {"queues": ["general"], "teams": []})
+    sue_sales = UserRecord(6, "sam", "supervisor", None, False, {"queues": ["sales"], "teams": []})
+    assert (await service.view(sue_general, served.customer_id, source="t")).customer.name == "Rina"
+    with pytest.raises(NotFound):
+        await service.view(sue_sales, served.customer_id, source="t")
+    assert [(e.actor, e.subject_id) for e in audit.entries] == [
+        ("agent-bob", served.customer_id), ("agent-ana", stranger.customer_id), ("sue", served.customer_id)]
+    audit.failures = 1  # the log cannot be written: the record is not handed out unrecorded
+    with pytest.raises(Unavailable, match="audit log"):
+        await service.view(ADMIN, served.customer_id, source="t")
 
 
 # -- supervision, history, accounts, reports ------------------------------------------------------------------------
@@ -297,26 +346,37 @@ async def test_supervisors_monitor_only_calls_of_their_queues() -> None:
     distributor, _ = floor("ana")
     connected(distributor)  # in the default queue, 'general'
     telephony = FakeSupervision()
-    service = SupervisionService(distributor.query, telephony)
-    with pytest.raises(Forbidden, match="queue 'general' is outside 'sue'"):
+    service = SupervisionService(Policy(distributor.query, FakeInteractions()), telephony)
+    with pytest.raises(NotFound, match="no call 'c1'"):
         await service.start_monitor(SUE, "c1", "listen", "7040")
     monitor = await service.start_monitor(ADMIN, "c1", "whisper", "7040")
     assert (monitor.call_id, monitor.mode, monitor.supervisor) == ("c1", "whisper", "admin")
-    await service.stop_monitor(monitor.monitor_id)
+    with pytest.raises(NotFound, match="no monitor"):  # another supervisor's monitor is not theirs to stop
+        await service.stop_monitor(SUE, monitor.monitor_id)
+    await service.stop_monitor(ADMIN, monitor.monitor_id)
     with pytest.raises(NotFound, match="no monitor"):
-        await service.stop_monitor(monitor.monitor_id)
+        await service.stop_monitor(ADMIN, monitor.monitor_id)
 
 
 async def test_agents_see_their_own_history_only() -> None:
     interactions = FakeInteractions()
     await interactions.save(_record("c1", "ana"))
     await interactions.save(_record("c2", "bob"))
-    history = InteractionHistory(interactions)
-    assert [r.call_id for r in await history.list(ANA, agent_id="bob")] == ["c1"]  # their own, whatever asked
-    assert {r.call_id for r in await history.list(ADMIN)} == {"c1", "c2"}
+    distributor, _ = floor("ana", "bob")
+    audit = FakeAuditLog()
+    history = InteractionHistory(interactions, Policy(distributor.query, interactions), AuditTrail(audit, lambda: NOW))
+    assert [r.call_id for r in await history.list(ANA, source="t")] == ["c1"]
+    assert await history.list(ANA, agent_id="bob", source="t") == []  # never another's, whatever asked
+    assert {r.call_id for r in await history.list(ADMIN, source="t")} == {"c1", "c2"}
+    lone = UserRecord(9, "agent-without-agent", "agent", None, False)
+    assert await history.list(lone, source="t") == []  # no agent: nothing, not everything
     with pytest.raises(NotFound):
-        await history.get(ANA, "c2")
-    assert (await history.get(ADMIN, "c2")).agent_id == "bob"
+        await history.get(ANA, "c2", source="t")
+    assert (await history.get(ADMIN, "c2", source="t")).agent_id == "bob"
+    assert [(e.actor, e.action, e.subject_id, e.detail) for e in audit.entries] == [
+        ("agent-ana", "list", "*", {"call_ids": ["c1"]}), ("agent-ana", "list", "*", {"call_ids": []}),
+        ("admin", "list", "*", {"call_ids": ["c2", "c1"]}), ("agent-without-agent", "list", "*", {"call_ids": []}),
+        ("admin", "view", "c2", None)]
 
 
 async def test_accounts_refuse_unknown_agents_and_users() -> None:
