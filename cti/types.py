@@ -20,6 +20,7 @@ __all__ = [
     "CustomerId",
     "Language",
     "Publisher",
+    "masked",
     "utc_now",
 ]
 
@@ -54,3 +55,12 @@ class Publisher(Protocol):
     def publish_json(self, name: str, type_: str, data_json: str) -> object: ...
 
     def subscribers(self, name: str) -> int: ...
+
+
+def masked(number: str) -> str:
+    """A phone number or keyed digits fit for a log: the last three characters only (``*******123``).
+
+    Enough to tell two callers apart while reading a log, not enough to call anyone back."""
+    if len(number) <= 3:
+        return "*" * len(number)
+    return "*" * min(len(number) - 3, 12) + number[-3:]

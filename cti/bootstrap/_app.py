@@ -261,7 +261,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         telephony = Telephony(
             ari, settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), settings.ari_app,
             distributor=distributor, actions=actions, monitors=monitors,
-            admission=AdmissionControl(settings.max_call_setups, settings.max_arrival_rate), journal=journal,
+            admission=AdmissionControl(settings.max_call_setups, settings.max_arrival_rate,
+                                         settings.max_ivr_sessions), journal=journal,
             counters=counters, ivr=ivr, identify=arrivals.identify, record_ended=journal.record)
         stack.push_async_callback(telephony.close)
         policy = Policy(query, repos.interactions)

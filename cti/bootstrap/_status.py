@@ -14,7 +14,7 @@ from cti.telephony import Telephony
 __all__ = ["CtiStatus"]
 
 _COUNTERS = {
-    "calls_arrived": "Inbound calls accepted by cti",
+    "calls_arrived": "Inbound calls that reached cti (for the IVR or routing; shed ones included)",
     "calls_answered": "Calls that ended after an agent talked to the caller",
     "calls_abandoned": "Calls whose caller hung up before reaching an agent",
     "calls_failed": "Calls lost by the system",

@@ -26,7 +26,8 @@ def check(table: Table, values: Mapping[str, object]) -> None:
         value = values[column.name]
         length = column.type.length if isinstance(column.type, String) else None
         if isinstance(value, str) and length is not None and len(value) > length:
-            raise StorageError(f"{table.name}.{column.name} is longer than {length} characters: {value[:80]!r}")
+            # The length, not the value: this message reaches logs, and the value may be a caller's name.
+            raise StorageError(f"{table.name}.{column.name} is longer than {length} characters ({len(value)})")
         if isinstance(value, datetime) and value.utcoffset() is None:
             raise StorageError(
                 f"{table.name}.{column.name}: naive datetime {value.isoformat()} refused,"

@@ -38,6 +38,7 @@ from cti.ivr import message_text, position_text
 from cti.services import CenterView, Distributor
 from cti.telephony._ivr import PromptSource
 from cti.telephony._monitor import Monitors
+from cti.types import masked
 
 __all__ = ["VoiceActions", "call_bridge_id", "hold_bridge_id"]
 
@@ -269,7 +270,7 @@ class VoiceActions:
             )
             self.counters["callbacks_dialed"] += 1
         except AriError as exc:
-            log.warning("call %s: callback to %s failed: %s", dial.call_id, dial.number, exc)
+            log.warning("call %s: callback to %s failed: %s", dial.call_id, masked(dial.number), exc)
             distributor.leg_gone(dial.customer_channel_id)
 
     async def _announce(self, announce: Announce) -> None:

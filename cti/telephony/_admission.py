@@ -10,6 +10,11 @@ ringing into a server that cannot serve them. Two bounds, both from settings:
   longer, more overlap, and the bound is reached.
 - ``max_rate``: arrivals per second over a one-second token bucket (0 = no rate bound), for operators
   who know their capacity and prefer a fixed ceiling.
+- ``max_sessions``: callers in the IVR at once. An IVR caller holds a recognizer and prompts for a minute or
+  more, so the IVR is bounded by how many it holds, not only by how fast they come.
+
+A caller is admitted once, on arrival, before anything is spent on them (the CRM lookup, the answer, the
+IVR); one the IVR hands on to routing was admitted already and is never turned away after waiting in it.
 
 Pure: time is passed in.
 """
@@ -31,13 +36,18 @@ class Admission:
 class AdmissionControl:
     max_setups: int = 64
     max_rate: float = 0.0
+    max_sessions: int = 500
     setups: int = 0
-    shed: dict[str, int] = field(default_factory=lambda: {"setups": 0, "rate": 0})
+    shed: dict[str, int] = field(default_factory=lambda: {"setups": 0, "rate": 0, "sessions": 0})
     _tokens: float = 0.0
     _last: float | None = None
 
-    def admit(self, now: float) -> Admission:
-        """Ask to start a setup at monotonic time ``now``; an admitted setup must be ``done()`` later."""
+    def admit(self, now: float, *, sessions: int | None = None) -> Admission:
+        """Ask to start a setup at monotonic time ``now``; an admitted setup must be ``done()`` later. With
+        ``sessions`` (the callers in the IVR now), the caller is bound for the IVR and must find room there."""
+        if sessions is not None and sessions >= self.max_sessions:
+            self.shed["sessions"] += 1
+            return Admission(False, "sessions")
         if self.setups >= self.max_setups:
             self.shed["setups"] += 1
             return Admission(False, "setups")
@@ -53,6 +63,10 @@ class AdmissionControl:
             self._tokens -= 1.0
         self.setups += 1
         return Admission(True)
+
+    def enter(self) -> None:
+        """Start the setup of a caller admitted before (one the IVR hands on): counted, never refused."""
+        self.setups += 1
 
     def done(self) -> None:
         self.setups = max(0, self.setups - 1)

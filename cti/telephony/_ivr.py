@@ -59,6 +59,7 @@ from cti.ivr import (
     Verbalizer,
 )
 from cti.speech import RtpReceiver
+from cti.types import masked
 
 __all__ = [
     "IvrCall", "IvrHandoff", "IvrRunner", "PromptSource", "Recognition", "Recognizer", "SelfService", "SpeechSession",
@@ -205,7 +206,7 @@ class IvrRunner:
             try:
                 customer_id, language, attributes = await self.identify(number)
             except Exception:
-                log.exception("caller identification failed for %s; going on as an unknown caller", number)
+                log.exception("caller identification failed for %s; going on as an unknown caller", masked(number))
         session = IvrSession(self.flows, flow, verbalizer=self.verbalizer,
                              caller=Caller(language=language, customer_id=customer_id, attributes=attributes),
                              speech=self.recognizer is not None)

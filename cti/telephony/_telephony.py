@@ -44,6 +44,7 @@ from cti.telephony._actions import VoiceActions, call_bridge_id
 from cti.telephony._admission import AdmissionControl
 from cti.telephony._ivr import IvrCall, IvrRunner
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
+from cti.types import masked
 
 __all__ = ["LivePicture", "Telephony", "ivr_record", "offer_failure_reason"]
 
@@ -276,17 +277,32 @@ class Telephony:
         channel = event.channel
         service = event.args[1] if len(event.args) > 1 else channel.dialplan_exten
         flow = self.ivr.flow_for(service) if self.ivr is not None else None
-        if self.ivr is not None and flow is not None:
-            await self.ivr.start(channel.id, channel.caller_number, channel.caller_name, service, flow, self)
-        else:
-            await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
+        self.counters["calls_arrived"] += 1
+        # Admitted before anything is spent on the caller: the CRM lookup, the answer, a place in the IVR.
+        admission = self.admission.admit(time.monotonic(), sessions=None if flow is None or self.ivr is None
+                                         else len(self.ivr.calls))
+        if not admission.admitted:
+            await self._shed(self._arrival(channel.id, channel.caller_number, channel.caller_name, service),
+                             admission.reason)
+            return
+        try:
+            if self.ivr is not None and flow is not None:
+                await self.ivr.start(channel.id, channel.caller_number, channel.caller_name, service, flow, self)
+            else:
+                await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
+        finally:
+            self.admission.done()
 
     # -- the IVR hands a caller on (IvrHandoff) ------------------------------------------------------------------
     async def ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
         """The IVR hands the caller to routing, with what it learnt (language, product, problem, customer)."""
         call.attributes.update(transfer.attributes)
-        await self._accept(call.channel_id, call.caller_number, call.caller_name, call.service_number,
-                           ivr=call, ivr_path=ivr_record(finished, call.played), transfer=transfer)
+        self.admission.enter()  # admitted on arrival: never turned away after the time spent in the IVR
+        try:
+            await self._accept(call.channel_id, call.caller_number, call.caller_name, call.service_number,
+                               ivr=call, ivr_path=ivr_record(finished, call.played), transfer=transfer)
+        finally:
+            self.admission.done()
 
     async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
         """The caller was served by the IVR alone, or hung up in it: an interaction row says which."""
@@ -304,16 +320,20 @@ class Telephony:
         self._record_ended(record)
 
     # -- routing a caller -----------------------------------------------------------------------------------------
-    async def _accept(self, channel_id: str, number: str, name: str | None, service: str, *,
-                      ivr: IvrCall | None = None, ivr_path: Mapping[str, Any] | None = None,
-                      transfer: Transfer | None = None) -> None:
+    def _arrival(self, channel_id: str, number: str, name: str | None, service: str) -> WorkItem:
         caller = _clean_number(number)
         where = locate(caller)
-        call = WorkItem(
+        return WorkItem(
             call_id=uuid.uuid4().hex, channel_id=channel_id, caller_number=caller,
             caller_name=name or None, service_number=service, queue="", arrived_at=self.distributor.clock(),
             routing=Routing(region=where.region, country=where.country),
         )
+
+    async def _accept(self, channel_id: str, number: str, name: str | None, service: str, *,
+                      ivr: IvrCall | None = None, ivr_path: Mapping[str, Any] | None = None,
+                      transfer: Transfer | None = None) -> None:
+        """Route an admitted caller (the caller holds a setup of the admission control until this returns)."""
+        call = self._arrival(channel_id, number, name, service)
         if ivr is not None:
             call.customer_id, call.ivr = ivr.customer_id, dict(ivr_path or {})
             apply_attributes(call.routing, ivr.attributes)
@@ -321,23 +341,15 @@ class Telephony:
                 call.routing.requested_queue, call.routing.requested_priority = transfer.queue, transfer.priority
         else:
             # No IVR: who the caller is still decides routing (value tier, a mobile caller's region).
-            identity = await self._identify(caller)
+            identity = await self._identify(call.caller_number)
             if identity is not None:
                 call.customer_id = identity.customer_id
                 apply_attributes(call.routing, identity.attributes)
-        self.counters["calls_arrived"] += 1
-        admission = self.admission.admit(time.monotonic())
-        if not admission.admitted:
-            await self._shed(call, admission.reason)
-            return
-        try:
-            async with self.actions.lock(call.call_id):
-                # The item is the distributor's from here on: read it back through the query, never change it.
-                if self.distributor.arrive(call):
-                    await self.actions.hold_arrival(call.call_id, channel_id, self.distributor.query.call(
-                        call.call_id).queue)
-        finally:
-            self.admission.done()
+        async with self.actions.lock(call.call_id):
+            # The item is the distributor's from here on: read it back through the query, never change it.
+            if self.distributor.arrive(call):
+                await self.actions.hold_arrival(call.call_id, channel_id, self.distributor.query.call(
+                    call.call_id).queue)
 
     async def _identify(self, number: str) -> Identity | None:
         if self._identify_caller is None or number == "anonymous":
@@ -345,13 +357,14 @@ class Telephony:
         try:
             return await self._identify_caller(number)  # bounded in time by the lookup (ArrivalLookup)
         except Exception as exc:  # the CRM being away must not stop calls: route without it
-            log.warning("caller %s not identified (%s); routing without the CRM", number, exc)
+            log.warning("caller %s not identified (%s); routing without the CRM", masked(number), exc)
             return None
 
     async def _shed(self, call: WorkItem, why: str) -> None:
         """Overload: congestion (SIP 503) before answering, and a record that says so."""
         self.counters["calls_shed"] += 1
-        log.warning("overload (%s): turning away call from %s on %s", why, call.caller_number, call.service_number)
+        log.warning("overload (%s): turning away call from %s on %s", why, masked(call.caller_number),
+                    call.service_number)
         with contextlib.suppress(AriError):
             await self.ari.hangup(call.channel_id, reason="congestion")
         call.state, call.outcome, call.end_reason = WorkState.ENDED, Outcome.REJECTED, EndReason.OVERLOAD

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cti.services import MonitorInfo
 from cti.web._auth import require_role
 from cti.web._bodies import read_json
-from cti.web._keys import SUPERVISION
+from cti.web._keys import POLICY, SUPERVISION
 from cti.web._openapi import operation, path_param
 
 __all__ = ["MonitorStart", "openapi_paths", "routes", "schemas"]
@@ -46,6 +46,7 @@ def monitor_view(monitor: MonitorInfo) -> dict[str, Any]:
 @routes.post("/api/calls/{call_id}/monitor")
 async def start_monitor(request: web.Request) -> web.Response:
     user = require_role(request, *STAFF)
+    request.app[POLICY].call(user, request.match_info["call_id"])  # unknown or out of scope -> 404, body unread
     body = MonitorStart.model_validate(await read_json(request))
     monitor = await request.app[SUPERVISION].start_monitor(user, request.match_info["call_id"], body.mode,
                                                            body.extension)

@@ -67,11 +67,16 @@ async def test_agent_token_is_limited_to_its_own_agent(cti: Cti) -> None:
 
     body = await cti.api("GET", "/api/agents", token=ana, expect=403)
     assert_error(body, 403, "agent")
+    # Another agent is out of reach: not found, in the same words as an agent that does not exist.
     for method, path, kwargs in (
         ("GET", "/api/agents/bob", {}),
         ("POST", "/api/agents/bob/login", {"json": {"extension": "7002"}}),
         ("POST", "/api/agents/bob/state", {"json": {"state": "ready"}}),
         ("POST", "/api/agents/bob/logout", {}),
+    ):
+        body = await cti.api(method, path, token=ana, expect=404, **kwargs)
+        assert body == {"error": {"status": 404, "message": "no agent 'bob'"}}
+    for method, path, kwargs in (
         ("POST", "/api/agents", {"json": {"agent_id": "eve", "name": "Eve"}}),
         ("GET", "/api/users", {}),
         ("GET", "/api/queues", {}),

@@ -156,10 +156,10 @@ async def test_desktop_socket_checks_who_is_calling(cti: Cti) -> None:
         for headers, status in (({}, 401), ({"Authorization": "Bearer nope"}, 401)):
             async with http.get(cti.client.make_url("/ws/desktop"), headers=headers) as response:
                 assert response.status == status
-        # An agent may not open another agent's desktop.
+        # An agent may not open another agent's desktop: to them it does not exist.
         async with http.get(cti.client.make_url("/ws/desktop?agent_id=bob"),
                             headers={"Authorization": f"Bearer {token}"}) as response:
-            assert response.status == 403
+            assert response.status == 404
         async with http.ws_connect(cti.client.make_url(f"/ws/desktop?token={token}")) as ws:
             snapshot = await ws.receive_json(timeout=5)
             assert snapshot["type"] == "snapshot" and snapshot["data"]["agent"]["agent_id"] == "ana"

@@ -13,7 +13,7 @@ def test_setups_are_bounded_and_freed() -> None:
     assert [control.admit(0.0) for _ in range(3)] == [Admission(True), Admission(True), Admission(False, "setups")]
     control.done()
     assert control.admit(0.0) == Admission(True)
-    assert control.shed == {"setups": 1, "rate": 0}
+    assert control.shed == {"setups": 1, "rate": 0, "sessions": 0}
 
 
 def test_rate_ceiling_refills_over_time() -> None:
@@ -21,7 +21,17 @@ def test_rate_ceiling_refills_over_time() -> None:
     assert [control.admit(0.0).admitted for _ in range(3)] == [True, True, False]
     assert control.admit(0.25) == Admission(False, "rate")  # half a token so far
     assert control.admit(0.5).admitted  # a whole token after 0.5 s at 2/s
-    assert control.shed == {"setups": 0, "rate": 2}
+    assert control.shed == {"setups": 0, "rate": 2, "sessions": 0}
+
+
+def test_the_ivr_is_bounded_by_the_callers_it_holds_and_its_callers_are_never_shed_later() -> None:
+    control = AdmissionControl(max_setups=1, max_sessions=2)
+    assert control.admit(0.0, sessions=2) == Admission(False, "sessions")
+    assert control.admit(0.0, sessions=1) == Admission(True)
+    control.done()
+    control.enter()  # the IVR hands its caller on while the setups are full: counted, not refused
+    control.enter()
+    assert control.setups == 2 and control.shed == {"setups": 0, "rate": 0, "sessions": 1}
 
 
 def test_done_never_goes_negative() -> None:

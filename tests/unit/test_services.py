@@ -507,3 +507,31 @@ async def test_the_pop_finds_a_caller_the_arrival_missed_and_links_them_to_the_c
     assert distributor.query.call("c1").customer_id == rina.customer_id
     assert recorder.of(WorkChanged)[-1].item.customer_id == rina.customer_id  # the row and Redis will say so too
     assert screenpop.snapshot("ana")["agent"]["state"] == "ringing"
+
+
+# -- the authorization policy ---------------------------------------------------------------------------------------
+def test_the_policy_gives_supervisors_their_queues_and_teams_and_agents_their_own_work() -> None:
+    distributor, _ = floor("ana", "bob")
+    distributor.set_profile("bob", {"team": "north"})
+    connected(distributor, "c1")  # ana's, in 'general'
+    connected(distributor, "c2")  # bob's
+    policy = Policy(distributor.query, FakeInteractions())
+    by_team = UserRecord(7, "tia", "supervisor", None, False, {"queues": [], "teams": ["north"]})
+    by_queue = UserRecord(8, "quin", "supervisor", None, False, {"queues": ["general"], "teams": []})
+    elsewhere = UserRecord(9, "el", "supervisor", None, False, {"queues": ["sales"], "teams": ["south"]})
+    lone = UserRecord(10, "agent-lone", "agent", None, False)
+    calls = distributor.query.calls()
+    seen = {user.name: sorted(c.call_id for c in calls if policy.sees_call(user, c))
+            for user in (ADMIN, ANA, BOB, by_team, by_queue, elsewhere, lone)}
+    assert seen == {"admin": ["c1", "c2"], "agent-ana": ["c1"], "agent-bob": ["c2"], "tia": ["c2"],
+                    "quin": ["c1", "c2"], "el": [], "agent-lone": []}
+    agents = {user.name: sorted(a.agent_id for a in distributor.query.agents() if policy.sees_agent(user, a))
+              for user in (ADMIN, ANA, by_team, elsewhere, lone)}
+    assert agents == {"admin": ["ana", "bob"], "agent-ana": ["ana"], "tia": ["bob"], "el": [], "agent-lone": []}
+    for user, call_id in ((ANA, "c2"), (by_team, "c1"), (elsewhere, "c1"), (ANA, "nope")):
+        with pytest.raises(NotFound) as hidden:
+            policy.call(user, call_id)
+        assert str(hidden.value) == f"no call {call_id!r}"  # out of reach and missing: the same answer
+    with pytest.raises(NotFound, match="no agent 'bob'"):
+        policy.agent(ANA, "bob")
+    assert policy.agent(by_team, "bob").agent_id == "bob"
