@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Jakarta", description="the contact center's day for statistics and reports")
     service_level_seconds: float = Field(20.0, gt=0, le=600, description="T of the service level (answered within T)")
     company_name: str = Field("cti", max_length=64, description="how scripts name the company")
+    # What one screen pop's call script may cost to render (docs/scripting.md, "Rendering budget"); saving
+    # a script refuses one that needs more with representative data.
+    script_render_steps: int = Field(
+        20_000, ge=100, le=10_000_000, description="template pieces run per pop (a loop's body on every turn)")
+    script_render_characters: int = Field(
+        100_000, ge=1_000, le=100_000_000, description="characters of text a pop's script may produce")
+    script_render_seconds: float = Field(
+        0.05, gt=0, le=10, description="wall-clock backstop per pop's script, seconds")
     max_arrival_rate: float = Field(0.0, ge=0, description="arrivals per second admitted; 0 for no ceiling")
     max_ivr_sessions: int = Field(
         500, ge=1, le=100_000, description="callers in the IVR at once; beyond it new IVR callers get congestion")

@@ -53,7 +53,7 @@ from cti.persistence import (
     UserRepository,
     WfmRepository,
 )
-from cti.scripting import load_script_file
+from cti.scripting import RenderLimits, load_script_file
 from cti.services import (
     Accounts,
     AgentService,
@@ -132,6 +132,11 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
 
 
+def _render_limits(settings: Settings) -> RenderLimits:
+    return RenderLimits(steps=settings.script_render_steps, characters=settings.script_render_characters,
+                        seconds=settings.script_render_seconds)
+
+
 def _load_rules(settings: Settings) -> Rules:
     """The routing rules: the rules file if one is set, else one queue per service number."""
     if settings.routing_rules is not None:
@@ -181,7 +186,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     database = Database(settings.database_url)
     repos = _Repositories.on(database)
     accounts = Accounts(repos.users, repos.agents)
-    library = ScriptLibrary(repos.scripts)
+    library = ScriptLibrary(repos.scripts, render_limits=_render_limits(settings))
     audit = AuditTrail(repos.audit, clock or utc_now)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(accounts)),
                                        make_audit_middleware(audit)],
@@ -233,7 +238,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         journal = Journal(live, repos.interactions, repos.agents, query)
         stack.push_async_callback(journal.close)
         screenpop = ScreenPop(hub, repos.customers, repos.scripts, query, clock=clock, company=settings.company_name,
-                              audit=app[AUDIT])
+                              audit=app[AUDIT], render_limits=_render_limits(settings))
         stack.push_async_callback(screenpop.drain)
         arrivals = ArrivalLookup(CallerIdentity(repos.customers), screenpop)
         ivr = await _ivr(settings, ari, renderer, SelfService(repos.customers), arrivals)

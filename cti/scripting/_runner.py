@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Final
 
+from cti.scripting._budget import RenderBudget
 from cti.scripting._definition import END, Script, Step
 from cti.scripting._errors import AnswerError
 from cti.scripting._selection import Factors
@@ -197,10 +198,14 @@ def _language(language: str) -> Language:
 
 
 def render_step(script: Script, step_id: str, language: str, data: Mapping[str, object],
-                answer: Answer = None) -> RenderedStep:
-    """One step in the call's language (Indonesian for any other), its templates filled from ``data``."""
+                answer: Answer = None, budget: RenderBudget | None = None) -> RenderedStep:
+    """One step in the call's language (Indonesian for any other), its templates filled from ``data``.
+
+    Its templates spend ``budget`` (a fresh one with the default limits if none is given).
+    """
     lang = _language(language)
     step = script.step(step_id)
+    spent = budget if budget is not None else RenderBudget()
     question: RenderedQuestion | None = None
     if step.question is not None:
         q = step.question
@@ -208,22 +213,27 @@ def render_step(script: Script, step_id: str, language: str, data: Mapping[str, 
             yes, no = _YES_NO_LABELS[lang]
             choices: tuple[RenderedChoice, ...] = (RenderedChoice("yes", yes), RenderedChoice("no", no))
         else:
-            choices = tuple(RenderedChoice(c.value, render(c.label[lang], data)) for c in q.choices)
-        prompt = None if q.prompt is None else render(q.prompt[lang], data)
+            choices = tuple(RenderedChoice(c.value, render(c.label[lang], data, spent)) for c in q.choices)
+        prompt = None if q.prompt is None else render(q.prompt[lang], data, spent)
         question = RenderedQuestion(kind=q.kind, required=q.required, prompt=prompt, choices=choices,
                                     min=q.min, max=q.max,
                                     integer=q.integer, max_length=q.max_length if q.kind == "text" else None)
     return RenderedStep(
         step_id=step.id,
-        text=render(step.text[lang], data),
-        hint=None if step.hint is None else render(step.hint[lang], data),
+        text=render(step.text[lang], data, spent),
+        hint=None if step.hint is None else render(step.hint[lang], data, spent),
         question=question,
         answer=answer,
     )
 
 
-def render_path(script: Script, progress: Progress, language: str,
-                data: Mapping[str, object]) -> tuple[RenderedStep, ...]:
-    """Every step on the path with its answer: what the desktop shows."""
-    return tuple(render_step(script, step_id, language, data, progress.answers.get(step_id))
+def render_path(script: Script, progress: Progress, language: str, data: Mapping[str, object],
+                budget: RenderBudget | None = None) -> tuple[RenderedStep, ...]:
+    """Every step on the path with its answer: what the desktop shows.
+
+    One budget covers the whole path (a fresh one with the default limits if none is given): a long script
+    cannot take a step's allowance for each of its steps.
+    """
+    spent = budget if budget is not None else RenderBudget()
+    return tuple(render_step(script, step_id, language, data, progress.answers.get(step_id), spent)
                  for step_id in progress.path)

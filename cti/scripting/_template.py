@@ -7,22 +7,29 @@
   failing, so the agent sees what the system does not know; ``{{ x | default('...') }}`` still works.
 * :func:`check_template` finds every problem at load time (syntax, unknown roots or filters, calls,
   private names); :func:`render` enforces the same rules again when run.
+* Every render spends a :class:`~cti.scripting.RenderBudget`: each template is instrumented when compiled
+  (:class:`_Instrument`) so its loops, outputs, ``~`` and filters count their steps and characters as they run,
+  and stop the render once a limit is passed. Nothing is computed at compile time that the budget would not
+  see (Jinja folds constant expressions; the counting filters take the context, which stops it).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
-from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined, meta, nodes, pass_context
 from jinja2 import filters as jinja_filters
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
+from cti.scripting._budget import RenderBudget
 from cti.scripting._errors import RenderError, TemplateRefused
 
 __all__ = ["FILTERS", "ROOTS", "check_template", "render"]
@@ -33,6 +40,8 @@ ROOTS: Final = ("agent", "billing", "call", "company", "customer", "offer", "pro
 _LOOP_FIELDS: Final = frozenset({"index", "index0", "revindex", "revindex0", "first", "last", "length"})
 _FORBIDDEN_NODES: Final = (nodes.Call, nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends, nodes.Macro,
                            nodes.CallBlock, nodes.FilterBlock)
+_BUDGET: Final = "cti budget"
+"""Where a render's budget sits in the template's context: not an identifier, so no template can name it."""
 
 
 class _Missing(Undefined):
@@ -88,8 +97,47 @@ def _wrap(value: object, path: str) -> object:
     return str(value)
 
 
+def _budget(context: Context) -> RenderBudget:
+    budget = context.get(_BUDGET)
+    if not isinstance(budget, RenderBudget):
+        raise SecurityError("script templates render only with a budget")
+    return budget
+
+
+def _size(value: object, cap: int) -> int:
+    """How long ``str(value)`` is, at least, found without building it; counting stops once past ``cap``.
+
+    Lists count their items' ``repr`` (quotes, escapes), so a list doubled by ``+`` costs what printing it would.
+    """
+    if isinstance(value, str):
+        return len(value)
+    total = 0
+    todo = [value]
+    while todo and total <= cap:
+        item = todo.pop()
+        if isinstance(item, str):
+            total += len(item) + 2 if item.isprintable() else 10 * len(item) + 2
+        elif isinstance(item, Mapping):
+            total += 2 + 4 * len(item)
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, list | tuple):
+            total += 2 + 2 * len(item)
+            todo.extend(item)
+        elif isinstance(item, int):
+            total += item.bit_length() // 3 + 2
+        else:
+            total += len(str(item)) if isinstance(item, Undefined) else 32
+    return total
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float | Decimal | Undefined)
+
+
 class _Sandbox(SandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+    # Every arithmetic operator goes through call_binop: counted, and never folded at compile time.
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return False
@@ -126,12 +174,21 @@ class _Sandbox(SandboxedEnvironment):
         raise SecurityError("calls are not allowed in script templates")
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        # ``'x' * 10**9`` would exhaust memory; numbers still multiply.
+        # ``'x' * 10**9`` or ``('x',) * 10**9`` would exhaust memory, ``'%099999999d' % 1`` too; numbers still
+        # multiply, but squaring one again and again is stopped by the budget.
         if operator == "**":
             raise SecurityError("the operator '**' is not allowed")
-        if isinstance(left, str | list) or isinstance(right, str | list):
+        if operator == "*" and not (_number(left) and _number(right)):
             raise SecurityError("the operator '*' is only allowed on numbers")
-        return super().call_binop(context, operator, left, right)
+        if operator == "%" and not _number(left):
+            raise SecurityError("the operator '%' is only allowed on numbers")
+        budget = _budget(context)
+        if operator == "+" and isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+            cap = budget.limits.characters
+            budget.spend(characters=_size(left, cap) + _size(right, cap))
+        result = super().call_binop(context, operator, left, right)
+        budget.number(result)
+        return result
 
 
 def _tolerant(filter_: Callable[..., Any]) -> Callable[..., Any]:
@@ -156,12 +213,112 @@ def _money(value: Any) -> Any:
     return ("-" if whole < 0 else "") + "Rp " + f"{abs(whole):,}".replace(",", ".")
 
 
+def _counted(filter_: Callable[..., Any], *, environment: bool = False) -> Callable[..., Any]:
+    """``filter_`` charging the text it makes to the render's budget (texts it passes through are paid for)."""
+
+    @pass_context
+    @functools.wraps(filter_, updated=())  # not Jinja's pass_* marks: this one takes the context
+    def counted(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
+        result = filter_(context.environment, value, *args, **kwargs) if environment else \
+            filter_(value, *args, **kwargs)
+        if isinstance(result, str) and result is not value:
+            _budget(context).spend(characters=len(result))
+        return result
+
+    return counted
+
+
+@pass_context
+def _join(context: Context, value: Any, d: Any = "", attribute: Any = None) -> str:
+    """Jinja's ``join``, paid for before the text is built."""
+    items = list(value)
+    if attribute is not None:
+        get = jinja_filters.make_attrgetter(context.environment, attribute)
+        items = [get(item) for item in items]
+    budget, separator = _budget(context), str(d)
+    cap = budget.limits.characters
+    budget.spend(characters=sum(_size(item, cap) for item in items) + len(separator) * max(0, len(items) - 1))
+    return separator.join(str(item) for item in items)
+
+
+@pass_context
+def _replace(context: Context, value: Any, old: Any, new: Any, count: Any = None) -> str:
+    """Jinja's ``replace``, paid for before the text is built: replacing again and again grows it fast."""
+    text, old, new = str(value), str(old), str(new)
+    limit = -1 if count is None else int(count)
+    times = text.count(old) if old else len(text) + 1
+    if limit >= 0:
+        times = min(times, limit)
+    _budget(context).spend(characters=len(text) + times * max(0, len(new) - len(old)))
+    return text.replace(old, new, limit)
+
+
+@pass_context
+def _loop(context: Context, iterable: Iterable[Any], cost: int) -> Iterator[Any]:
+    """A ``for`` loop's items, each turn paid for (``cost``: the steps of the loop's body) before it runs."""
+    budget = _budget(context)
+    for item in iterable:
+        budget.spend(steps=cost)
+        yield item
+
+
+@pass_context
+def _output(context: Context, value: Any) -> str:
+    """What a template writes (its text, ``{{ }}``, into a ``{% set %}`` block too), paid for before."""
+    budget = _budget(context)
+    budget.spend(characters=_size(value, budget.limits.characters))
+    return str(value)
+
+
+@pass_context
+def _concat(context: Context, parts: list[Any]) -> str:
+    """``a ~ b``, paid for before it is built."""
+    budget = _budget(context)
+    cap = budget.limits.characters
+    budget.spend(characters=sum(_size(part, cap) for part in parts))
+    return "".join(str(part) for part in parts)
+
+
 FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
-    **{name: _tolerant(jinja_filters.FILTERS[name])
+    **{name: _counted(_tolerant(jinja_filters.FILTERS[name]))
        for name in ("upper", "lower", "title", "capitalize", "trim", "round", "int")},
-    **{name: jinja_filters.FILTERS[name] for name in ("default", "d", "join", "length", "replace", "truncate")},
-    "money": _money,
+    **{name: _counted(jinja_filters.FILTERS[name]) for name in ("default", "d", "length")},
+    "truncate": _counted(jinja_filters.FILTERS["truncate"], environment=True),
+    "join": _join,
+    "replace": _replace,
+    "money": _counted(_money),
 }
+"""The filters a template may use, each counted."""
+_COUNTING: Final = {"cti_loop": _loop, "cti_output": _output, "cti_concat": _concat}
+"""The instrumentation's own filters; no template may name them (they are not in :data:`FILTERS`)."""
+
+
+def _weight(node: nodes.Node) -> int:
+    """The steps a node costs each time it runs: itself and every node under it."""
+    return 1 + sum(1 for _ in node.find_all(nodes.Node))
+
+
+def _counting(node: nodes.Node, name: str, *args: nodes.Expr) -> nodes.Filter:
+    return nodes.Filter(node, name, list(args), [], None, None, lineno=node.lineno)
+
+
+class _Instrument(NodeTransformer):
+    """Makes a template pay as it runs: its loops by the turn, its outputs and ``~`` by the character."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        cost = 1 + sum(_weight(child) for child in node.body) + (_weight(node.test) if node.test else 0)
+        self.generic_visit(node)
+        node.iter = _counting(node.iter, "cti_loop", nodes.Const(cost))
+        return node
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        self.generic_visit(node)
+        node.nodes = [_counting(child, "cti_output") for child in node.nodes]
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return _counting(nodes.List(node.nodes, lineno=node.lineno), "cti_concat")
 
 
 def _environment() -> _Sandbox:
@@ -169,6 +326,7 @@ def _environment() -> _Sandbox:
     env.globals.clear()  # range, dict, lipsum, cycler...: nothing but the data
     env.filters.clear()
     env.filters.update(FILTERS)
+    env.filters.update(_COUNTING)
     return env
 
 
@@ -184,6 +342,13 @@ def check_template(source: str) -> list[str]:
 def _problems(source: str) -> tuple[str, ...]:
     # Cached: a script set is validated again on every save and every load of the active scripts.
     try:
+        return _find_problems(source)
+    except RecursionError:  # ((((((...)))))): the parser and the compiler recurse
+        return ("the template is nested too deeply",)
+
+
+def _find_problems(source: str) -> tuple[str, ...]:
+    try:
         ast = _ENV.parse(source)
     except TemplateSyntaxError as exc:
         return (f"template syntax error on line {exc.lineno}: {exc.message}",)
@@ -194,9 +359,13 @@ def _problems(source: str) -> tuple[str, ...]:
     if any(True for _ in ast.find_all(nodes.Pow)):
         problems.append("the operator '**' is not allowed")
     for mul_node in ast.find_all(nodes.Mul):
-        if any((isinstance(side, nodes.Const) and isinstance(side.value, str)) or isinstance(side, nodes.List)
+        if any((isinstance(side, nodes.Const) and isinstance(side.value, str))
+               or isinstance(side, nodes.List | nodes.Tuple | nodes.Dict)
                for side in (mul_node.left, mul_node.right)):
             problems.append("the operator '*' is only allowed on numbers")
+    for mod_node in ast.find_all(nodes.Mod):
+        if isinstance(mod_node.left, nodes.Const) and isinstance(mod_node.left.value, str):
+            problems.append("the operator '%' is only allowed on numbers")
     for getattr_node in ast.find_all(nodes.Getattr):
         if getattr_node.attr.startswith("_"):
             problems.append(f"the private name {getattr_node.attr!r} is refused")
@@ -211,24 +380,46 @@ def _problems(source: str) -> tuple[str, ...]:
         return tuple(problems)  # the checks below compile the template, which these problems would break
     try:
         undeclared = meta.find_undeclared_variables(ast)
-        _template(source)
+        _compiled(source)
     except TemplateError as exc:
         return (f"template error: {exc.message}",)
     unknown = sorted(undeclared - set(ROOTS))
     return tuple(f"unknown variable {name!r}; use one of {', '.join(ROOTS)}" for name in unknown)
 
 
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    template: Template
+    steps: int
+    """What running the template once costs, its loops' turns aside."""
+
+
 @functools.lru_cache(maxsize=2048)
-def _template(source: str) -> Template:
-    return _ENV.from_string(source)
+def _compiled(source: str) -> _Compiled:
+    ast = _ENV.parse(source)
+    steps = _weight(ast)
+    instrumented = _Instrument().visit(ast)
+    instrumented.set_environment(_ENV)
+    return _Compiled(_ENV.from_string(instrumented), steps)
 
 
-def render(source: str, data: Mapping[str, object]) -> str:
-    """``source`` rendered with ``data`` (keys among :data:`ROOTS`; others are ignored)."""
+def render(source: str, data: Mapping[str, object], budget: RenderBudget | None = None) -> str:
+    """``source`` rendered with ``data`` (keys among :data:`ROOTS`; others are ignored).
+
+    Spends ``budget`` (by default a fresh one with the default limits): a render that would pass a limit stops
+    with :class:`~cti.scripting.RenderBudgetExceeded`.
+    """
+    budget = budget if budget is not None else RenderBudget()
     try:
-        template = _template(source)
-        return template.render({root: _wrap(data[root], root) for root in ROOTS if root in data})
+        compiled = _compiled(source)
+        budget.spend(steps=compiled.steps)
+        variables: dict[str, object] = {root: _wrap(data[root], root) for root in ROOTS if root in data}
+        return compiled.template.render({**variables, _BUDGET: budget})
+    except RenderError:
+        raise
     except SecurityError as exc:
         raise TemplateRefused(str(exc)) from exc
+    except RecursionError as exc:
+        raise RenderError("template failed: it is nested too deeply") from exc
     except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
         raise RenderError(f"template failed: {exc}") from exc

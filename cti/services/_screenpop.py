@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,18 @@ from cti.acd import Agent, AgentChanged, Offer, WorkChanged, WorkItem, WorkState
 from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView
 from cti.errors import Unavailable
 from cti.records import UserRecord
-from cti.scripting import Factors, Script, advance, billing_state, render_path, select_script
+from cti.scripting import (
+    Factors,
+    RenderBudget,
+    RenderBudgetExceeded,
+    RenderError,
+    RenderLimits,
+    Script,
+    advance,
+    billing_state,
+    render_path,
+    select_script,
+)
 from cti.services._audit import AuditTrail
 from cti.services._distributor import Distributor
 from cti.services._ports import Customers, Scripts
@@ -32,6 +44,13 @@ from cti.types import Clock, Publisher
 __all__ = ["ScreenPop", "agent_frame", "agent_topic", "call_frame", "customer_frame"]
 
 log = logging.getLogger("cti.services.screenpop")
+
+
+def _not_shown_text(exc: RenderError) -> str:
+    """What the pop's script part says (``error``) when its script cannot be rendered; the log says more."""
+    why = "it is over its rendering budget" if isinstance(exc, RenderBudgetExceeded) else "it fails to render"
+    return f"the script could not be shown: {why}; a supervisor needs to correct it"
+
 
 def _agent_actor(agent_id: str) -> UserRecord:
     return UserRecord(user_id=0, name=f"agent:{agent_id}", role="agent", agent_id=agent_id, disabled=False)
@@ -136,7 +155,9 @@ class _Inputs:
 
 class ScreenPop:
     def __init__(self, hub: Publisher, customers: Customers, scripts: Scripts, query: CenterView, *, clock: Clock,
-                 company: str = "cti", audit: AuditTrail | None = None) -> None:
+                 company: str = "cti", audit: AuditTrail | None = None, render_limits: RenderLimits | None = None,
+                 timer: Callable[[], float] | None = time.monotonic) -> None:
+        """``render_limits`` bound each pop's script rendering (``timer``, monotonic seconds, its time limit)."""
         self.hub = hub
         self._audit = audit
         self.customers = customers
@@ -144,6 +165,9 @@ class ScreenPop:
         self._query = query
         self.clock = clock
         self.company = company
+        self.render_limits = render_limits if render_limits is not None else RenderLimits()
+        self._timer = timer
+        self.scripts_not_shown = 0  # pops whose script could not be rendered (within its budget)
         self.pops: dict[str, _Pop] = {}  # agent id -> the pop of their current (or last) call
         self.agents: dict[str, Agent] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -227,9 +251,22 @@ class ScreenPop:
         if pop is None or pop.call_id != call_id or pop.script is None:
             raise KeyError(call_id)
         progress = advance(pop.script, pop.factors, answers)
-        return {"script_id": pop.script.id, "steps": [s.as_json() for s in render_path(
-            pop.script, progress, pop.language, pop.data)], "complete": progress.complete,
-            "answers": progress.record()}
+        try:
+            steps = render_path(pop.script, progress, pop.language, pop.data, self._budget())
+        except RenderError as exc:  # answers led to steps the data blows up: the desktop hears it, nothing stalls
+            self._not_shown(call_id, pop.script, exc)
+            raise
+        return {"script_id": pop.script.id, "steps": [s.as_json() for s in steps], "complete": progress.complete,
+                "answers": progress.record()}
+
+    def _budget(self) -> RenderBudget:
+        return RenderBudget(self.render_limits, clock=self._timer)
+
+    def _not_shown(self, call_id: str, script: Script, exc: RenderError) -> None:
+        self.scripts_not_shown += 1
+        # The budget's reason names a limit, never the data; another render error's text could quote it.
+        why = str(exc) if isinstance(exc, RenderBudgetExceeded) else f"{type(exc).__name__} while rendering"
+        log.warning("call %s: script %r could not be shown: %s", call_id, script.id, why)
 
     # -- building the pop -----------------------------------------------------------------------------------
     def _offered(self, offer: Offer, distributor: Distributor) -> None:
@@ -364,20 +401,27 @@ class ScreenPop:
                                                       "ends_on": promotions[0].ends_at.date().isoformat()},
         }
         script: Script | None = None
-        steps: list[dict[str, object]] = []
+        script_frame: dict[str, Any] | None = None
         if inputs.scripts:
             script = select_script(inputs.scripts, factors)
-            steps = [s.as_json() for s in render_path(script, advance(script, factors, {}), language, data)]
+            script_frame = {"script_id": script.id, "title": _title(script, language), "steps": [], "factors": {
+                "reason": factors.reason, "value_tier": factors.value_tier, "cross_sell": factors.cross_sell,
+                "promotion": factors.promotion, "billing": factors.billing}}
+            try:
+                script_frame["steps"] = [s.as_json() for s in render_path(
+                    script, advance(script, factors, {}), language, data, self._budget())]
+            except RenderError as exc:
+                # The pop still goes out, at once: a script saved before budgets existed, or data it blows up
+                # on, costs this pop its script and no more than the budget's time.
+                self._not_shown(call.call_id, script, exc)
+                script_frame["error"] = _not_shown_text(exc)
+                script = None  # nothing to follow: the desktop's script frames get "no script"
         frame = {
             **_base_frame(call, now),
             "language": language,
             "customer": None if view is None else customer_frame(view),
             "crosssell": {"offers": [o.view(language) for o in offers], "suppressed": suppressed},
-            "script": None if script is None else {"script_id": script.id, "title": _title(script, language),
-                                                   "steps": steps, "factors": {
-                                                       "reason": factors.reason, "value_tier": factors.value_tier,
-                                                       "cross_sell": factors.cross_sell,
-                                                       "promotion": factors.promotion, "billing": factors.billing}},
+            "script": script_frame,
         }
         return _Pop(call.call_id, frame, script, data, language, factors)
 

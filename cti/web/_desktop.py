@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from cti.scripting import AnswerError
+from cti.scripting import AnswerError, RenderError
 from cti.services import FollowUp as FollowUpRecord
 from cti.services import WrapUp as WrapUpRecord
 from cti.services import customer_frame
@@ -128,6 +128,8 @@ async def desktop_socket(request: web.Request) -> web.StreamResponse:
                 raise FrameError(f"no script for call {frame['call_id']!r} on this desktop") from exc
             except AnswerError as exc:
                 raise FrameError(str(exc)) from exc
+            except RenderError as exc:  # logged by the screen pop; the reason may quote the caller's data
+                raise FrameError("the script could not be shown; a supervisor needs to correct it") from exc
             return {"type": "script", "data": progress}
         raise FrameError(f"unknown frame type {frame['type']!r}")
 

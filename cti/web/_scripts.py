@@ -8,7 +8,7 @@ from typing import Any, Final
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from cti.scripting import ScriptError, ScriptSummary, ScriptVersion
+from cti.scripting import RenderBudgetExceeded, ScriptError, ScriptSummary, ScriptVersion
 from cti.web._auth import require_role
 from cti.web._bodies import read_object
 from cti.web._errors import json_error
@@ -47,15 +47,16 @@ openapi_paths: dict[str, dict[str, Any]] = {
                          roles="any authenticated user", params=[*_ID_PARAM, query_param("version", "integer")],
                          errors=(400, 404)),
         "put": operation("Save a new version of the script (never overwrites); invalid definitions get 422 "
-                         "with every problem in details", roles="supervisor, admin", body="ScriptSave",
+                         "with every problem in details, and so do scripts that pass their rendering budget "
+                         "when tried with representative data", roles="supervisor, admin", body="ScriptSave",
                          ok=201, params=_ID_PARAM, errors=(409,)),
     },
     "/api/scripts/{script_id}/versions": {"get": operation("Every version of the script, oldest first",
                                                            roles="supervisor, admin", params=_ID_PARAM,
                                                            errors=(404,))},
-    "/api/scripts/{script_id}/activate": {"post": operation("Make a version the one calls get",
-                                                            roles="supervisor, admin", body="ScriptActivate",
-                                                            params=_ID_PARAM, errors=(404,))},
+    "/api/scripts/{script_id}/activate": {"post": operation(
+        "Make a version the one calls get; 422 if it passes its rendering budget", roles="supervisor, admin",
+        body="ScriptActivate", params=_ID_PARAM, errors=(404,))},
 }
 
 
@@ -65,6 +66,11 @@ def _script_id(request: web.Request) -> str:
     if not _SCRIPT_ID.fullmatch(script_id):
         raise web.HTTPNotFound(reason=f"no script {script_id!r}")
     return script_id
+
+
+def _over_budget(exc: RenderBudgetExceeded) -> web.Response:
+    """422: which limit, in which text, with which data (the message says it whole; details for forms)."""
+    return json_error(422, str(exc), details=[{"field": exc.where or "definition", "problem": exc.reason}])
 
 
 def _version_view(version: ScriptVersion, *, definition: bool = True) -> dict[str, Any]:
@@ -126,6 +132,8 @@ async def save_script(request: web.Request) -> web.Response:
     except ScriptError as exc:
         return json_error(422, str(exc), details=[
             {"field": problem.where or "definition", "problem": problem.message} for problem in exc.problems])
+    except RenderBudgetExceeded as exc:
+        return _over_budget(exc)
     return web.json_response(_version_view(saved), status=201)
 
 
@@ -134,7 +142,10 @@ async def activate_script(request: web.Request) -> web.Response:
     require_role(request, *_STAFF)
     script_id = _script_id(request)
     body = ScriptActivate.model_validate(await read_object(request))
-    activated = await request.app[SCRIPTS].activate(script_id, body.version)
+    try:
+        activated = await request.app[SCRIPTS].activate(script_id, body.version)
+    except RenderBudgetExceeded as exc:
+        return _over_budget(exc)
     if activated is None:
         raise web.HTTPNotFound(reason=f"script {script_id!r} has no version {body.version}")
     return web.json_response(_version_view(activated))

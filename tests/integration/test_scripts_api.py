@@ -10,8 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from cti.persistence import Database, UserRepository
-from cti.web import _scripts, openapi_document
+from cti.persistence import Database, ScriptRepository, UserRepository
+from cti.services import ScriptLibrary
+from cti.web import SCRIPTS, _scripts, openapi_document
 from tests.api import api_app
 
 Client = TestClient[web.Request, web.Application]
@@ -24,19 +25,41 @@ def auth(role: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[Client]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
-    await db.upgrade()
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
+    await database.upgrade()
     for role, token in TOKENS.items():
-        await UserRepository(db).ensure_user_token(f"{role}1", role, token)
-    app, _ = api_app(db, [_scripts])
+        await UserRepository(database).ensure_user_token(f"{role}1", role, token)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def serve(app: web.Application) -> AsyncIterator[Client]:
     test_client: Client = TestClient(TestServer(app))
     await test_client.start_server()
     try:
         yield test_client
     finally:
         await test_client.close()
-        await db.close()
+
+
+@pytest.fixture
+async def client(db: Database) -> AsyncIterator[Client]:
+    app, _ = api_app(db, [_scripts])
+    async for test_client in serve(app):
+        yield test_client
+
+
+@pytest.fixture
+async def counted_client(db: Database) -> AsyncIterator[Client]:
+    """The app with counted render limits only: a loaded test machine cannot turn a refusal for steps into one
+    for time."""
+    app, _ = api_app(db, [_scripts])
+    app[SCRIPTS] = ScriptLibrary(ScriptRepository(db), timer=None)
+    async for test_client in serve(app):
+        yield test_client
 
 
 def definition(greeting: str = "Halo") -> dict[str, Any]:
@@ -160,6 +183,65 @@ async def test_bad_requests(client: Client) -> None:
     response = await client.post("/api/scripts/welcome/activate", json={"version": 4}, headers=auth("admin"))
     assert (response.status, await response.json()) == (404, {"error": {
         "status": 404, "message": "script 'welcome' has no version 4"}})
+
+
+def nested_loops(depth: int) -> str:
+    loops = "".join(f"{{% for a{n} in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] %}}" for n in range(depth))
+    return loops + "{{ customer.name }}" + "{% endfor %}" * depth
+
+
+def hostile(text_id: str, text_en: str = "Hello {{ customer.name }}") -> dict[str, Any]:
+    return {"title": {"id": "Sambutan", "en": "Welcome"},
+            "steps": [{"id": "hello", "text": {"id": "Halo", "en": "Hello"}},
+                      {"id": "loops", "text": {"id": text_id, "en": text_en}}]}
+
+
+async def test_a_hostile_script_is_refused_with_the_limit_it_hit_and_nothing_is_saved(
+        counted_client: Client) -> None:
+    client = counted_client
+    doubling = "{% set s = customer.name %}" + "{% set s = s ~ s %}" * 40 + "{{ s }}"
+    status, body = await put(client, "supervisor", {"definition": hostile(doubling)})
+    assert (status, body) == (422, {"error": {
+        "status": 422,
+        "message": "script 'welcome' is over its rendering budget at steps.loops.text.id (with a known customer): "
+                   "more than 100000 characters of text",
+        "details": [{"field": "steps.loops.text.id", "problem": "more than 100000 characters of text"}]}})
+
+    status, body = await put(client, "admin", {"definition": hostile("Halo", nested_loops(6))})
+    assert (status, body) == (422, {"error": {
+        "status": 422,
+        "message": "script 'welcome' is over its rendering budget at steps.loops.text.en (with a known customer): "
+                   "more than 20000 steps (loops too long or nested?)",
+        "details": [{"field": "steps.loops.text.en", "problem": "more than 20000 steps (loops too long or nested?)"}]}})
+
+    status, body = await put(client, "supervisor", {"definition": hostile("{{ 1 // 0 }}")})
+    assert (status, body["error"]["details"]) == (422, [
+        {"field": "steps.loops.text.id", "problem": "cannot be rendered with a known customer: "
+                                                    "template failed: integer division or modulo by zero"},
+        {"field": "steps.loops.text.id", "problem": "cannot be rendered with an unknown caller: "
+                                                    "template failed: integer division or modulo by zero"}])
+    assert await get(client, "/api/scripts") == (200, [])
+    assert await get(client, "/api/scripts/welcome/versions", "admin") == (404, {"error": {
+        "status": 404, "message": "no script 'welcome'"}})
+
+    # Within the budget, the same script saves.
+    status, saved = await put(client, "supervisor", {"definition": hostile(nested_loops(2))})
+    assert (status, saved["version"]) == (201, 1)
+
+
+async def test_a_hostile_version_saved_before_budgets_cannot_be_activated(client: Client, db: Database) -> None:
+    scripts = ScriptRepository(db)  # as saving was before scripts had a budget: no trial
+    await scripts.save({"id": "welcome", **hostile("Halo")}, author="supervisor1")
+    await scripts.save({"id": "welcome", **hostile("{% set s = 'ab' %}" + "{% set s = s ~ s %}" * 40)},
+                       author="supervisor1", activate=False)
+    response = await client.post("/api/scripts/welcome/activate", json={"version": 2}, headers=auth("supervisor"))
+    assert (response.status, await response.json()) == (422, {"error": {
+        "status": 422,
+        "message": "script 'welcome' is over its rendering budget at steps.loops.text.id (with a known customer): "
+                   "more than 100000 characters of text",
+        "details": [{"field": "steps.loops.text.id", "problem": "more than 100000 characters of text"}]}})
+    status, active = await get(client, "/api/scripts/welcome")
+    assert (status, active["version"]) == (200, 1)
 
 
 def test_every_route_is_described_in_openapi() -> None:

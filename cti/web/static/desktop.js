@@ -82,6 +82,8 @@ function renderPop(pop) {
     el("label", {}, el("input", { type: "checkbox", value: o.sku, class: "accept" }), ` accepted: ${o.name} `)));
   setText("script-title", pop.script ? pop.script.title : "");
   renderSteps(pop.script ? pop.script.steps : []);
+  // A script over its rendering budget: the pop still comes, and says so instead of the steps.
+  if (pop.script && pop.script.error) $("script").append(el("p", { class: "hint", id: "script-error" }, pop.script.error));
 }
 
 function renderSteps(steps) {
