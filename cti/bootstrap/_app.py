@@ -47,6 +47,7 @@ from cti.persistence import (
     AgentRepository,
     CustomerRepository,
     Database,
+    DeadLetterRepository,
     InteractionRepository,
     ScriptRepository,
     UserRepository,
@@ -141,11 +142,13 @@ class _Repositories:
     customers: CustomerRepository
     scripts: ScriptRepository
     wfm: WfmRepository
+    dead_letters: DeadLetterRepository
 
     @classmethod
     def on(cls, database: Database) -> _Repositories:
         return cls(UserRepository(database), AgentRepository(database), InteractionRepository(database),
-                   CustomerRepository(database), ScriptRepository(database), WfmRepository(database))
+                   CustomerRepository(database), ScriptRepository(database), WfmRepository(database),
+                   DeadLetterRepository(database))
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +221,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.callback(renderer.close)
         core = ContactCenter(_load_rules(settings))
         query = CenterView(core, clock)
-        journal = Journal(live, repos.interactions, repos.agents, query)
+        journal = Journal(live, repos.interactions, repos.agents, query, dead_letters=repos.dead_letters)
         stack.push_async_callback(journal.close)
         screenpop = ScreenPop(hub, repos.customers, repos.scripts, query, clock=clock, company=settings.company_name)
         stack.push_async_callback(screenpop.drain)

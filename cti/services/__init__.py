@@ -9,6 +9,13 @@ Services reach the adapters only through the protocols of :mod:`._ports`, which 
 
 from cti.services._agents import AgentService, UnknownExtension
 from cti.services._bus import CommandBus, Handler, HandlerKey
+from cti.services._dead_letters import (
+    DeadLetterService,
+    InvalidDeadLetter,
+    UnknownDeadLetter,
+    dead_letter_of,
+    record_of,
+)
 from cti.services._desk import (
     CustomerService,
     FollowUp,
@@ -32,6 +39,7 @@ from cti.services._journal import Journal, interaction_record
 from cti.services._ports import (
     AgentRegistry,
     Customers,
+    DeadLetters,
     Interactions,
     LiveState,
     MonitorInfo,
@@ -64,6 +72,8 @@ __all__ = [
     "CommandBus",
     "CustomerService",
     "Customers",
+    "DeadLetterService",
+    "DeadLetters",
     "Distributor",
     "FollowUp",
     "Handler",
@@ -71,6 +81,7 @@ __all__ = [
     "Identity",
     "InteractionHistory",
     "Interactions",
+    "InvalidDeadLetter",
     "Journal",
     "LiveState",
     "MonitorInfo",
@@ -90,6 +101,7 @@ __all__ = [
     "Supervision",
     "SupervisionService",
     "TransferService",
+    "UnknownDeadLetter",
     "UnknownExtension",
     "Users",
     "WfmService",
@@ -103,10 +115,12 @@ __all__ = [
     "can_see_queue",
     "customer_frame",
     "dashboard_topic",
+    "dead_letter_of",
     "grid_entry",
     "handled_by",
     "interaction_record",
     "profile_fields",
+    "record_of",
     "require_queue",
     "scope_of",
     "shift_queues",

@@ -38,6 +38,7 @@ from cti.services import (
     CommandBus,
     Customers,
     CustomerService,
+    DeadLetters,
     Distributor,
     FollowUp,
     Handler,
@@ -62,6 +63,7 @@ from cti.services import (
 from tests.unit.fakes import (
     FakeAgents,
     FakeCustomers,
+    FakeDeadLetters,
     FakeInteractions,
     FakeLive,
     FakePhones,
@@ -88,7 +90,8 @@ def test_the_fakes_are_what_the_services_expect() -> None:
     live: LiveState = FakeLive()
     phones: Phones = FakePhones()
     supervision: Supervision = FakeSupervision()
-    assert all((users, agents, interactions, customers, live, phones, supervision))
+    dead_letters: DeadLetters = FakeDeadLetters()
+    assert all((users, agents, interactions, customers, live, phones, supervision, dead_letters))
 
 
 def floor(*agents: str, table: Mapping[HandlerKey, Sequence[Handler]] | None = None) -> tuple[Distributor, Recorder]:
@@ -379,7 +382,7 @@ async def test_the_journal_writes_in_order_and_retries_the_database_until_it_lan
     distributor, _ = floor()
     interactions, live = FakeInteractions(), FakeLive()
     agents = FakeAgents()
-    journal = Journal(live, interactions, agents, distributor.query, retry_max=0.01)
+    journal = Journal(live, interactions, agents, distributor.query, dead_letters=FakeDeadLetters(), retry_max=0.01)
     journal.start()
     try:
         interactions.failures = 2
@@ -402,7 +405,7 @@ async def test_the_journal_writes_in_order_and_retries_the_database_until_it_lan
 async def test_the_journal_rewrites_redis_once_it_is_back_and_keeps_the_last_sight() -> None:
     distributor, _ = floor("ana")
     live = FakeLive()
-    journal = Journal(live, FakeInteractions(), FakeAgents(), distributor.query)
+    journal = Journal(live, FakeInteractions(), FakeAgents(), distributor.query, dead_letters=FakeDeadLetters())
     live.down = True
     assert await journal.load() == ([], [])
     assert live.dirty
