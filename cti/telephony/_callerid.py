@@ -3,7 +3,8 @@
 A caller's name and number are whatever the far end put in its SIP ``From`` header: any length, any character.
 Unbounded, a long name was once refused by the database, holding back every write after it. Unescaped, a name
 with quotes or ``<>`` rewrote the caller id shown on the agent's phone: cti dials the agent with
-``"<name>" <<number>>``, and Asterisk parses that string, so ``Ana" <999>`` made the phone show 999. Here the
+``"<name>" <<number>>``, and Asterisk parses that string, so the name ``Ana" <999>`` put a number of the
+caller's choosing where the agent reads who is calling. Here the
 number keeps ASCII digits and one leading ``+``; the name loses what could end its quoted string or start an
 address (``"``, ``\\``, ``<``, ``>``), control characters (they become spaces) and invisible format characters
 (bidirectional overrides can make a name read as something else); whitespace is collapsed. The apostrophe
