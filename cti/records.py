@@ -1,4 +1,4 @@
-"""Plain records of what cti keeps: interactions, agents, API users and agent state history.
+"""Plain records of what cti keeps: interactions, agents, API users, agent state history and dead letters.
 
 The persistence layer stores and returns these (never ORM objects, which are bound to a session and
 would tempt callers into lazy loads outside of one); services and reports take them. Every datetime here is
@@ -13,12 +13,14 @@ from typing import Any, Final
 
 __all__ = [
     "AUDIT_ACTIONS",
+    "DEAD_LETTER_KINDS",
     "OUTCOMES",
     "ROLES",
     "WRAP_UP_FIELDS",
     "AgentRecord",
     "AgentStateRecord",
     "AuditRecord",
+    "DeadLetterRecord",
     "InteractionRecord",
     "Reach",
     "UserRecord",
@@ -144,3 +146,24 @@ class Reach:
 
     queues: frozenset[str] = frozenset()
     agents: frozenset[str] = frozenset()
+
+
+DEAD_LETTER_KINDS: Final = ("interaction", "agent_state")
+"""What a dead letter may hold: an :class:`InteractionRecord` or an :class:`AgentStateRecord`."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetterRecord:
+    """A record the database refused, set aside so that the records after it could be written."""
+
+    letter_id: int
+    kind: str
+    """One of :data:`DEAD_LETTER_KINDS`."""
+    key: str
+    """Whose record: the call id of an interaction, the agent id of a state change."""
+    payload: dict[str, Any]
+    """The record as JSON (datetimes in ISO 8601), as it was when the database refused it."""
+    error: str
+    """Why the database refused it."""
+    at: datetime
+    """When it was set aside."""

@@ -48,6 +48,7 @@ from cti.persistence import (
     AuditRepository,
     CustomerRepository,
     Database,
+    DeadLetterRepository,
     InteractionRepository,
     ScriptRepository,
     UserRepository,
@@ -153,12 +154,13 @@ class _Repositories:
     scripts: ScriptRepository
     wfm: WfmRepository
     audit: AuditRepository
+    dead_letters: DeadLetterRepository
 
     @classmethod
     def on(cls, database: Database) -> _Repositories:
         return cls(UserRepository(database), AgentRepository(database), InteractionRepository(database),
                    CustomerRepository(database), ScriptRepository(database), WfmRepository(database),
-                   AuditRepository(database))
+                   AuditRepository(database), DeadLetterRepository(database))
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +237,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.callback(renderer.close)
         core = ContactCenter(_load_rules(settings))
         query = CenterView(core, clock)
-        journal = Journal(live, repos.interactions, repos.agents, query)
+        journal = Journal(live, repos.interactions, repos.agents, query, dead_letters=repos.dead_letters)
         stack.push_async_callback(journal.close)
         screenpop = ScreenPop(hub, repos.customers, repos.scripts, query, clock=clock, company=settings.company_name,
                               audit=app[AUDIT], render_limits=_render_limits(settings))

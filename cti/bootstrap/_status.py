@@ -74,6 +74,8 @@ class CtiStatus:
         metric("redis_write_failures_total", "counter", "Failed live-state writes", [("", self._live.write_failures)])
         metric("db_write_failures_total", "counter", "Failed database writes (retried)",
                [("", self._journal.db_failures)])
+        metric("dead_letters_total", "counter", "Records the database refused, set aside as dead letters, by kind",
+               [(f'{{kind="{kind}"}}', count) for kind, count in sorted(self._journal.dead_letters.items())])
         metric("call_setups", "gauge", "Calls being answered and queued right now (admission control)",
                [("", self._telephony.admission.setups)])
         metric("persistence_backlog", "gauge", "State changes waiting to be written", [("", self._journal.backlog)])

@@ -1,4 +1,5 @@
-"""The ``cti`` command: serve, demo, database, Asterisk and workforce management (the CRM's in :mod:`._crm`)."""
+"""The ``cti`` command: serve, demo, database, Asterisk and workforce management (the CRM's in :mod:`._crm`, the
+dead letters' in :mod:`._dead_letters`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 from cti.settings import DEFAULT_ASTERISK_ROOT, Settings, SettingsError, load_settings
 
 from ._crm import add_crm_commands
+from ._dead_letters import add_dead_letter_commands
 
 __all__ = ["main"]
 
@@ -326,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=_db_upgrade)
     add_crm_commands(sub, lambda: _settings().database_url)
+    add_dead_letter_commands(sub, lambda: _settings().database_url)
     ast = sub.add_parser("asterisk", help="the Asterisk root: build, install config, start, stop")
     ast.add_argument("action", choices=["build", "install", "start", "stop", "status", "cli"])
     ast.add_argument("command", nargs="*", help="for 'cli': the Asterisk CLI command")

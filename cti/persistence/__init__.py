@@ -5,7 +5,8 @@ in ``migrations/``, every table in one private module). A :class:`Database` is t
 repositories are built on a started one, take and return plain records (:mod:`cti.records`, and the domain's:
 :mod:`cti.crm`, :mod:`cti.scripting`, :mod:`cti.wfm`), never ORM objects, and raise only :class:`StorageError`
 (:class:`StorageConflict` for a clash with what is stored) — besides the domain's own refusals of invalid values,
-made before any database sees them::
+made before any database sees them. A :class:`StorageRejected` (also an ``InvalidInput``) says the database
+refused the values themselves, so retrying the same record is pointless::
 
     db = Database(settings.database_url)
     await db.upgrade()          # starts the engine, then migrates to the newest schema
@@ -22,7 +23,8 @@ made before any database sees them::
   CSV import and seed data;
 - :class:`ScriptRepository`: call scripts, every saved version;
 - :class:`WfmRepository`: workforce-management schedules and their shifts;
-- :class:`AuditRepository`: the append-only audit log of who viewed or changed what.
+- :class:`AuditRepository`: the append-only audit log of who viewed or changed what;
+- :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed.
 
 Repositories are cheap (they hold the database and nothing else): build one where it is needed.
 """
@@ -31,7 +33,8 @@ from ._agents import AgentRepository
 from ._audit import AuditRepository
 from ._customers import CustomerRepository
 from ._database import Database
-from ._errors import StorageConflict, StorageError
+from ._dead_letters import DeadLetterRepository
+from ._errors import StorageConflict, StorageError, StorageRejected
 from ._interactions import InteractionRepository
 from ._scripts import ScriptRepository
 from ._users import UserRepository, hash_token
@@ -42,10 +45,12 @@ __all__ = [
     "AuditRepository",
     "CustomerRepository",
     "Database",
+    "DeadLetterRepository",
     "InteractionRepository",
     "ScriptRepository",
     "StorageConflict",
     "StorageError",
+    "StorageRejected",
     "UserRepository",
     "WfmRepository",
     "hash_token",

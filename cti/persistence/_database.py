@@ -18,11 +18,11 @@ from alembic.config import Config
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from ._errors import StorageError
+from ._errors import StorageError, StorageRejected
 
 __all__ = ["MIGRATIONS_DIR", "Database", "alembic_config"]
 
@@ -39,6 +39,11 @@ _BACKENDS: Final = ("sqlite", "postgresql")
 
 # Arbitrary constant: serialises upgrade() between processes starting at once on one PostgreSQL.
 _MIGRATION_LOCK_KEY: Final = 0x637469_0001
+
+# SQLSTATE classes of errors caused by the values sent, not by the server's state: 22 data exception (a
+# character the encoding refuses, a number out of range), 23 integrity constraint violation. asyncpg reports
+# most of class 22 as a plain DBAPIError, so the class is read from the code rather than the exception type.
+_REJECTED_SQLSTATE_CLASSES: Final = ("22", "23")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -137,8 +142,10 @@ class Database:
     async def transaction(self, action: str, *, conflict: str | None = None) -> AsyncIterator[AsyncSession]:
         """A session in a transaction, committed on success and rolled back on any exception.
 
-        Library errors become :class:`StorageError` naming ``action`` ("cannot save user 'ana': ..."); an
-        integrity error says ``conflict`` when given, the driver's words otherwise.
+        Library errors become :class:`StorageError` naming ``action`` ("cannot save user 'ana': ..."), or
+        :class:`StorageRejected` when the database refused the values themselves (a constraint, a value too long
+        or in an encoding it cannot hold), which no retry will change; an integrity error says ``conflict`` when
+        given, the driver's words otherwise.
         """
         self._require_engine()
         assert self._sessions is not None  # set together with the engine
@@ -146,9 +153,10 @@ class Database:
             async with self._sessions() as session, session.begin():
                 yield session
         except IntegrityError as exc:
-            raise StorageError(f"cannot {action}: {conflict or _reason(exc)}") from exc
+            raise StorageRejected(f"cannot {action}: {conflict or _reason(exc)}") from exc
         except (SQLAlchemyError, OSError) as exc:
-            raise StorageError(f"cannot {action}: {_reason(exc)}") from exc
+            error = StorageRejected if _rejected(exc) else StorageError
+            raise error(f"cannot {action}: {_reason(exc)}") from exc
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -221,8 +229,19 @@ def _upgrade_to_head(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
+def _rejected(exc: BaseException) -> bool:
+    """Whether the database (or its driver) refused the values sent, rather than being unable to take them now."""
+    if isinstance(exc, DataError):
+        return True
+    if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
+        return True  # a value SQLAlchemy could not bind (not JSON-serialisable, a naive datetime)
+    sqlstate = getattr(exc.orig, "sqlstate", None) if isinstance(exc, DBAPIError) else None
+    return isinstance(sqlstate, str) and sqlstate[:2] in _REJECTED_SQLSTATE_CLASSES
+
+
 def _reason(exc: BaseException) -> str:
-    """The driver's own words when there are some: SQLAlchemy's wrapper adds SQL and links."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
+    """The driver's own words when there are some: SQLAlchemy's wrapper adds the SQL, its parameters (a caller's
+    number, a customer's name) and links."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
         exc = exc.orig
     return f"{type(exc).__name__}: {exc}".strip()

@@ -7,9 +7,9 @@ import builtins
 from collections.abc import Collection, Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, CursorResult, or_, select
 
 from cti.records import WRAP_UP_FIELDS, InteractionRecord, Reach
 from cti.wfm import InteractionSample
@@ -34,13 +34,23 @@ class InteractionRepository:
 
     async def save(self, record: InteractionRecord) -> None:
         """Insert the interaction, or replace the stored one with the same ``call_id`` (the wrap-up stays)."""
+        await self._upsert(record, utcnow())
+
+    async def save_unless_newer(self, record: InteractionRecord, at: datetime) -> bool:
+        """:meth:`save` a snapshot of the call taken at ``at`` (a dead letter's), unless the stored one was saved
+        after that: it is a later snapshot then. Whether the record was saved; it counts as saved at ``at``, so
+        that snapshots replayed in their order each replace the one before."""
+        check(_INTERACTIONS, {"updated_at": at})
+        return await self._upsert(record, at, where=_INTERACTIONS.c.updated_at <= at)
+
+    async def _upsert(self, record: InteractionRecord, at: datetime, where: ColumnElement[bool] | None = None) -> bool:
         values: dict[str, Any] = {name: getattr(record, name) for name in _FIELDS}
         check(_INTERACTIONS, values)
-        now = utcnow()
-        values.update(created_at=now, updated_at=now)
-        statement = upsert(self._db.backend, _INTERACTIONS, values, key="call_id", keep=_KEPT_ON_SAVE)
+        values.update(created_at=at, updated_at=at)
+        statement = upsert(self._db.backend, _INTERACTIONS, values, key="call_id", keep=_KEPT_ON_SAVE, where=where)
         async with self._db.transaction(f"save interaction {record.call_id!r}") as session:
-            await session.execute(statement)
+            result = await session.execute(statement)
+        return bool(cast(CursorResult[Any], result).rowcount)
 
     async def save_wrap_up(
         self, call_id: str, *, at: datetime, disposition: str, notes: str = "",

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, String, Table
+from sqlalchemy import ColumnElement, Executable, String, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ._errors import StorageError
+from ._errors import StorageError, StorageRejected
 
 __all__ = ["check", "check_limit", "upsert"]
 
@@ -18,7 +18,8 @@ __all__ = ["check", "check_limit", "upsert"]
 def check(table: Table, values: Mapping[str, object]) -> None:
     """Refuse what one backend would store and another reject, before any backend sees it.
 
-    SQLite ignores VARCHAR lengths and would store naive datetimes as if they were UTC.
+    SQLite ignores VARCHAR lengths and would store naive datetimes as if they were UTC. The message names the
+    column, never the value: it ends up in logs and dead letters, and the value may be a caller's number.
     """
     for column in table.columns:
         if column.name not in values:
@@ -27,9 +28,9 @@ def check(table: Table, values: Mapping[str, object]) -> None:
         length = column.type.length if isinstance(column.type, String) else None
         if isinstance(value, str) and length is not None and len(value) > length:
             # The length, not the value: this message reaches logs, and the value may be a caller's name.
-            raise StorageError(f"{table.name}.{column.name} is longer than {length} characters ({len(value)})")
+            raise StorageRejected(f"{table.name}.{column.name} is longer than {length} characters ({len(value)})")
         if isinstance(value, datetime) and value.utcoffset() is None:
-            raise StorageError(
+            raise StorageRejected(
                 f"{table.name}.{column.name}: naive datetime {value.isoformat()} refused,"
                 " use a timezone-aware UTC datetime"
             )
@@ -40,12 +41,15 @@ def check_limit(limit: int) -> None:
         raise StorageError(f"limit must be at least 1, not {limit}")
 
 
-def upsert(backend: str, table: Table, values: dict[str, Any], *, key: str, keep: frozenset[str]) -> Executable:
-    """INSERT ... ON CONFLICT (key) DO UPDATE of every column but ``key`` and ``keep``: atomic, unlike a
-    select-then-write. ``backend`` is :attr:`Database.backend`: the two dialects spell it alike but apart."""
+def upsert(backend: str, table: Table, values: dict[str, Any], *, key: str, keep: frozenset[str],
+           where: ColumnElement[bool] | None = None) -> Executable:
+    """INSERT ... ON CONFLICT (key) DO UPDATE of every column but ``key`` and ``keep`` (only where ``where``
+    holds of the stored row, when given): atomic, unlike a select-then-write. ``backend`` is
+    :attr:`Database.backend`: the two dialects spell it alike but apart."""
     updated = [name for name in values if name != key and name not in keep]
     if backend == "postgresql":
         pg = pg_insert(table).values(values)
-        return pg.on_conflict_do_update(index_elements=[key], set_={n: pg.excluded[n] for n in updated})
+        return pg.on_conflict_do_update(index_elements=[key], set_={n: pg.excluded[n] for n in updated}, where=where)
     lite = sqlite_insert(table).values(values)
-    return lite.on_conflict_do_update(index_elements=[key], set_={n: lite.excluded[n] for n in updated})
+    return lite.on_conflict_do_update(index_elements=[key], set_={n: lite.excluded[n] for n in updated},
+                                      where=where)

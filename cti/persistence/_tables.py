@@ -47,6 +47,7 @@ __all__ = [
     "ContactRow",
     "CustomerPhoneRow",
     "CustomerRow",
+    "DeadLetterRow",
     "HoldingRow",
     "InteractionRow",
     "InvoiceRow",
@@ -147,6 +148,19 @@ class AgentStateRow(Base):
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     extension: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DeadLetterRow(Base):
+    """A record the database refused (the journal sets it aside and goes on); its payload is the record as JSON."""
+
+    __tablename__ = "dead_letters"
+
+    letter_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    record_key: Mapped[str] = mapped_column(String(128), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

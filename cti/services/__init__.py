@@ -12,6 +12,13 @@ Who may touch what is decided in one place, the :class:`Policy`; what was seen o
 from cti.services._agents import AgentService, UnknownExtension
 from cti.services._audit import SERVER, AuditTrail
 from cti.services._bus import CommandBus, Handler, HandlerKey
+from cti.services._dead_letters import (
+    DeadLetterService,
+    InvalidDeadLetter,
+    UnknownDeadLetter,
+    dead_letter_of,
+    record_of,
+)
 from cti.services._desk import (
     CustomerService,
     FollowUp,
@@ -44,6 +51,7 @@ from cti.services._ports import (
     AgentRegistry,
     AuditLog,
     Customers,
+    DeadLetters,
     Interactions,
     LiveState,
     MonitorInfo,
@@ -78,6 +86,8 @@ __all__ = [
     "CommandBus",
     "CustomerService",
     "Customers",
+    "DeadLetterService",
+    "DeadLetters",
     "Distributor",
     "FollowUp",
     "Handler",
@@ -85,6 +95,7 @@ __all__ = [
     "Identity",
     "InteractionHistory",
     "Interactions",
+    "InvalidDeadLetter",
     "Journal",
     "LiveState",
     "MonitorInfo",
@@ -105,6 +116,7 @@ __all__ = [
     "Supervision",
     "SupervisionService",
     "TransferService",
+    "UnknownDeadLetter",
     "UnknownExtension",
     "Users",
     "WfmService",
@@ -118,10 +130,12 @@ __all__ = [
     "can_see_queue",
     "customer_frame",
     "dashboard_topic",
+    "dead_letter_of",
     "grid_entry",
     "handled_by",
     "interaction_record",
     "profile_fields",
+    "record_of",
     "require_queue",
     "scope_of",
     "shift_queues",

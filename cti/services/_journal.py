@@ -2,8 +2,12 @@
 
 The core emits snapshots synchronously; the journal queues them in that order and one task writes them, so a
 call's ``ended`` row can never be overwritten by an older ``ringing`` snapshot. A database outage loses no
-row: the same batch is retried with backoff until it lands. Redis may not stop calls either: a failed write
-marks it dirty and the journal writes the whole live picture again once it answers.
+row: the rest of the batch is retried with backoff until it lands. A record the database refuses (a value too
+long for its column, a constraint: an ``InvalidInput``, or anything but the database being away) would be
+refused forever, and retrying it would hold back every record behind it: it is set aside as a dead letter
+(:mod:`._dead_letters`, counted in :attr:`Journal.dead_letters`) and the records after it are written. Each
+record is written on its own, so a refusal sets aside that record and no other. Redis may not stop calls
+either: a failed write marks it dirty and the journal writes the whole live picture again once it answers.
 
 It also keeps when Asterisk was last known to be in sight (``last_sight``): a controller that starts after
 another one died ends the calls that vanished meanwhile at that moment, not at its own start.
@@ -14,14 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from cti.acd import Agent, AgentChanged, WorkChanged, WorkItem
-from cti.errors import Unavailable
-from cti.records import AgentStateRecord, InteractionRecord
+from cti.errors import Conflict, CtiError, Forbidden, InvalidInput, NotFound, Unavailable
+from cti.records import DEAD_LETTER_KINDS, AgentStateRecord, InteractionRecord
+from cti.services._dead_letters import dead_letter_of
 from cti.services._distributor import Distributor
-from cti.services._ports import AgentRegistry, Interactions, LiveState
+from cti.services._ports import AgentRegistry, DeadLetters, Interactions, LiveState
 from cti.services._query import CenterView
 
 __all__ = ["Journal", "interaction_record"]
@@ -63,16 +70,19 @@ class _Batch:
 
 class Journal:
     def __init__(self, live: LiveState, interactions: Interactions, agents: AgentRegistry, query: CenterView, *,
-                 retry_max: float = 5.0) -> None:
+                 dead_letters: DeadLetters, retry_max: float = 5.0) -> None:
         self.live = live
         self._interactions = interactions
         self._agents = agents
+        self._letters = dead_letters
         self._query = query
         self._queue: asyncio.Queue[Agent | WorkItem] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._retry_max = retry_max
         self._last_state: dict[str, tuple[str, str | None, str | None]] = {}
         self.db_failures = 0
+        self.dead_letters: Counter[str] = Counter({kind: 0 for kind in DEAD_LETTER_KINDS})
+        """Records set aside since start, by kind (``/metrics``: ``cti_dead_letters_total``)."""
         self._idle = asyncio.Event()
         self._idle.set()
         self.last_sight: datetime | None = None
@@ -180,13 +190,45 @@ class Journal:
 
     async def _write(self, batch: _Batch) -> None:
         await self.live.save(batch.agents.values(), batch.calls.values())
-        # Drop each item once written, so a retry after a partial failure writes nothing twice.
+        # Drop each item once written or set aside, so a retry after an outage writes nothing twice.
         while batch.history:
-            await self._agents.record_state(batch.history[0])
+            await self._save(batch.history[0])
             batch.history.pop(0)
         for call_id in list(batch.calls):
-            await self._interactions.save(interaction_record(batch.calls[call_id]))
+            await self._save(interaction_record(batch.calls[call_id]))
             del batch.calls[call_id]
+
+    async def _save(self, record: InteractionRecord | AgentStateRecord) -> None:
+        """One record, in its own transaction; set aside if it is refused rather than the database away."""
+        try:
+            if isinstance(record, InteractionRecord):
+                await self._interactions.save(record)
+            else:
+                await self._agents.record_state(record)
+        except Exception as exc:
+            if _away(exc):
+                raise  # worth waiting for: the rest of the batch, this record first, is retried
+            if not isinstance(exc, CtiError):
+                # Not a refusal we know of (a bug, a driver's own error): the same record would fail again.
+                log.exception("writing a record failed unexpectedly; setting it aside")
+            await self._set_aside(record, exc)
+
+    async def _set_aside(self, record: InteractionRecord | AgentStateRecord, exc: Exception) -> None:
+        kind, key, payload = dead_letter_of(record)
+        error = f"{type(exc).__name__}: {exc}"
+        try:
+            letter_id = await self._letters.add(kind, key, payload, error)
+        except Exception as refused:
+            if _away(refused):
+                raise  # the database went away meanwhile: this record is tried again with the rest of the batch
+            # Nothing of the record can be stored: said loudly, rather than stopping every write after it.
+            self.dead_letters[kind] += 1
+            log.error("%s of %s refused by the database and could not be set aside either (%s); it is lost: %s",
+                      kind, key, _masked(f"{type(refused).__name__}: {refused}"), _masked(error))
+            return
+        self.dead_letters[kind] += 1
+        log.error("%s of %s refused by the database, set aside as dead letter %d: %s",
+                  kind, key, letter_id, _masked(error))
 
     async def _guard(self) -> None:
         """Once a second: the last sight of Asterisk to Redis, and the whole picture if Redis missed writes."""
@@ -200,3 +242,17 @@ class Journal:
                     await self.rewrite()
             except Exception:
                 log.exception("Redis resync failed unexpectedly; trying again in a second")
+
+
+def _away(exc: BaseException) -> bool:
+    """The database (or another component) is away: the write may succeed later. A refusal of the record (an
+    input error, a conflict) is also raised as a storage ``Unavailable`` but says more: it would fail again."""
+    return isinstance(exc, Unavailable) and not isinstance(exc, (InvalidInput, Conflict, NotFound, Forbidden))
+
+
+_DIGITS = re.compile(r"\d{5,}")
+
+
+def _masked(text: str) -> str:
+    """A driver's message may quote the refused value, a caller's number among them: not in a log line."""
+    return _DIGITS.sub(lambda m: m[0][:2] + "*" * (len(m[0]) - 2), text)

@@ -24,7 +24,15 @@ from cti.crm import (
     ProductRecord,
     PromotionRecord,
 )
-from cti.records import AgentRecord, AgentStateRecord, AuditRecord, InteractionRecord, Reach, UserRecord
+from cti.records import (
+    AgentRecord,
+    AgentStateRecord,
+    AuditRecord,
+    DeadLetterRecord,
+    InteractionRecord,
+    Reach,
+    UserRecord,
+)
 from cti.scripting import Script, ScriptSummary, ScriptVersion
 from cti.types import Language
 from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
@@ -33,6 +41,7 @@ __all__ = [
     "AgentRegistry",
     "AuditLog",
     "Customers",
+    "DeadLetters",
     "Interactions",
     "LiveState",
     "MonitorInfo",
@@ -99,6 +108,8 @@ class AgentRegistry(Protocol):
 class Interactions(Protocol):
     async def save(self, record: InteractionRecord) -> None: ...
 
+    async def save_unless_newer(self, record: InteractionRecord, at: datetime) -> bool: ...
+
     async def save_wrap_up(self, call_id: str, *, at: datetime, disposition: str, notes: str = "",
                            script_answers: Mapping[str, Any] | None = None,
                            crosssell: Mapping[str, Any] | None = None, follow_up: Mapping[str, Any] | None = None,
@@ -115,6 +126,19 @@ class Interactions(Protocol):
                       queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]: ...
 
     async def samples(self, queue: str, start: datetime, end: datetime) -> builtins.list[InteractionSample]: ...
+
+
+class DeadLetters(Protocol):
+    """Records the database refused, set aside (the journal) until an operator replays or discards them."""
+
+    async def add(self, kind: str, key: str, payload: Mapping[str, Any], error: str) -> int: ...
+
+    async def get(self, letter_id: int) -> DeadLetterRecord | None: ...
+
+    async def list(self, *, kind: str | None = None, key: str | None = None,
+                   limit: int = 100) -> builtins.list[DeadLetterRecord]: ...
+
+    async def delete(self, letter_id: int) -> bool: ...
 
 
 class Customers(Protocol):

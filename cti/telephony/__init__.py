@@ -4,17 +4,21 @@
 leg hangs up) and resyncs on every (re)connect; :class:`VoiceActions` carries out what the distributor decides
 for voice (offer, bridge, hold, hang up, announce, call back); the :class:`IvrRunner` runs IVR flows on
 callers' channels with speech recognition; :class:`Monitors` connects supervisors to calls;
-:class:`AdmissionControl` sheds new callers under overload.
+:class:`AdmissionControl` sheds new callers under overload. Callers' names and numbers are cleaned and bounded
+where they enter (:func:`clean_caller_name`, :func:`clean_caller_number`), and again in every caller id sent.
 """
 
 from cti.telephony._actions import VoiceActions, call_bridge_id, hold_bridge_id
 from cti.telephony._admission import Admission, AdmissionControl
+from cti.telephony._callerid import NAME_LENGTH, NUMBER_LENGTH, caller_id, clean_caller_name, clean_caller_number
 from cti.telephony._ivr import IvrCall, IvrHandoff, IvrRunner, PromptSource, Recognition, Recognizer, SpeechSession
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.telephony._speech import AsrBridge, TtsPrompts
 from cti.telephony._telephony import LivePicture, Telephony, ivr_record, offer_failure_reason
 
 __all__ = [
+    "NAME_LENGTH",
+    "NUMBER_LENGTH",
     "Admission",
     "AdmissionControl",
     "AsrBridge",
@@ -34,6 +38,9 @@ __all__ = [
     "TtsPrompts",
     "VoiceActions",
     "call_bridge_id",
+    "caller_id",
+    "clean_caller_name",
+    "clean_caller_number",
     "hold_bridge_id",
     "ivr_record",
     "offer_failure_reason",

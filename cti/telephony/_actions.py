@@ -36,6 +36,7 @@ from cti.acd import (
 from cti.ari import AriClient, AriError, AriHTTPError, AriNotFound
 from cti.ivr import message_text, position_text
 from cti.services import CenterView, Distributor
+from cti.telephony._callerid import caller_id, clean_caller_number
 from cti.telephony._ivr import PromptSource
 from cti.telephony._monitor import Monitors
 from cti.types import masked
@@ -174,13 +175,12 @@ class VoiceActions:
         task.add_done_callback(self._tasks.discard)
 
     async def _offer(self, offer: Offer, distributor: Distributor) -> None:
-        caller_id = f'"{offer.caller_name or offer.caller_number}" <{offer.caller_number}>'
         try:
             await self.ari.originate(
                 f"PJSIP/{offer.extension}",
                 app_args=f"agent,{offer.call_id}",
                 channel_id=offer.agent_channel_id,
-                caller_id=caller_id,
+                caller_id=caller_id(offer.caller_name, offer.caller_number),
                 timeout=self.ring_timeout,
                 originator=offer.caller_channel_id,
             )
@@ -261,11 +261,12 @@ class VoiceActions:
         with contextlib.suppress(AriError):
             await self.ari.ring(dial.agent_channel_id)
         try:
+            # Both numbers go out as they are (a dial string, a caller id): digits only, whatever the call holds.
             await self.ari.originate(
-                f"PJSIP/{dial.number.lstrip('+')}@pstn",
+                f"PJSIP/{clean_caller_number(dial.number).lstrip('+')}@pstn",
                 app_args=f"customer,{dial.call_id}",
                 channel_id=dial.customer_channel_id,
-                caller_id=dial.service_number,
+                caller_id=clean_caller_number(dial.service_number),
                 timeout=self.callback_ring_timeout,
             )
             self.counters["callbacks_dialed"] += 1

@@ -42,6 +42,7 @@ from cti.ivr import Finished, Transfer
 from cti.services import Distributor, Identity, UnknownExtension, apply_attributes
 from cti.telephony._actions import VoiceActions, call_bridge_id
 from cti.telephony._admission import AdmissionControl
+from cti.telephony._callerid import clean_caller_name, clean_caller_number
 from cti.telephony._ivr import IvrCall, IvrRunner
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.types import masked
@@ -90,15 +91,6 @@ def ivr_record(finished: Finished, played: list[str]) -> dict[str, Any]:
     return {"flow": finished.flow, "outcome": finished.outcome, "reason": finished.reason,
             "language": finished.language, "attributes": dict(finished.attributes),
             "path": [entry.as_json() for entry in finished.path], "prompts": played[-20:]}
-
-
-def _clean_number(number: str | None) -> str:
-    """Caller numbers arrive as whatever the network sent; keep digits and a leading '+', nothing else."""
-    number = (number or "").strip()
-    digits = "".join(ch for ch in number if ch.isdigit())
-    if not digits:
-        return "anonymous"
-    return ("+" if number.startswith("+") else "") + digits[:32]
 
 
 class Telephony:
@@ -276,20 +268,22 @@ class Telephony:
     async def _inbound(self, event: StasisStart) -> None:
         channel = event.channel
         service = event.args[1] if len(event.args) > 1 else channel.dialplan_exten
+        # What the caller's network sent, cleaned and bounded here, before anything stores, shows or dials it.
+        number, name = clean_caller_number(channel.caller_number), clean_caller_name(channel.caller_name)
         flow = self.ivr.flow_for(service) if self.ivr is not None else None
         self.counters["calls_arrived"] += 1
         # Admitted before anything is spent on the caller: the CRM lookup, the answer, a place in the IVR.
         admission = self.admission.admit(time.monotonic(), sessions=None if flow is None or self.ivr is None
                                          else len(self.ivr.calls))
         if not admission.admitted:
-            await self._shed(self._arrival(channel.id, channel.caller_number, channel.caller_name, service),
+            await self._shed(self._arrival(channel.id, number, name, service),
                              admission.reason)
             return
         try:
             if self.ivr is not None and flow is not None:
-                await self.ivr.start(channel.id, channel.caller_number, channel.caller_name, service, flow, self)
+                await self.ivr.start(channel.id, number, name, service, flow, self)
             else:
-                await self._accept(channel.id, channel.caller_number, channel.caller_name, service)
+                await self._accept(channel.id, number, name, service)
         finally:
             self.admission.done()
 
@@ -307,8 +301,8 @@ class Telephony:
     async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
         """The caller was served by the IVR alone, or hung up in it: an interaction row says which."""
         now = self.distributor.clock()
-        record = WorkItem(call_id=uuid.uuid4().hex, channel_id=call.channel_id, caller_number=_clean_number(
-            call.caller_number), caller_name=call.caller_name or None, service_number=call.service_number,
+        record = WorkItem(call_id=uuid.uuid4().hex, channel_id=call.channel_id, caller_number=call.caller_number,
+            caller_name=call.caller_name or None, service_number=call.service_number,
             queue="", arrived_at=now - timedelta(seconds=time.monotonic() - call.started), state=WorkState.ENDED,
             ended_at=now, customer_id=call.customer_id, ivr=ivr_record(finished, call.played))
         apply_attributes(record.routing, call.attributes)
@@ -320,8 +314,8 @@ class Telephony:
         self._record_ended(record)
 
     # -- routing a caller -----------------------------------------------------------------------------------------
-    def _arrival(self, channel_id: str, number: str, name: str | None, service: str) -> WorkItem:
-        caller = _clean_number(number)
+    def _arrival(self, channel_id: str, caller: str, name: str | None, service: str) -> WorkItem:
+        """A new work item for a caller whose number and name ``_inbound`` cleaned."""
         where = locate(caller)
         return WorkItem(
             call_id=uuid.uuid4().hex, channel_id=channel_id, caller_number=caller,

@@ -2,8 +2,8 @@
 fast tests of their own beside the integration and end-to-end tests that run the real ones.
 
 Each fake implements one protocol of :mod:`cti.services` (``Users``, ``AgentRegistry``, ``Interactions``,
-``Customers``, ``Scripts``, ``Schedules``, ``LiveState``, ``Phones``, ``Supervision``) with the same results
-and refusals as the real adapter for what the services call.
+``Customers``, ``Scripts``, ``Schedules``, ``LiveState``, ``Phones``, ``Supervision``, ``DeadLetters``) with the
+same results and refusals as the real adapter for what the services call.
 """
 
 from __future__ import annotations
@@ -29,8 +29,16 @@ from cti.crm import (
     ProductRecord,
     PromotionRecord,
 )
-from cti.errors import Conflict, Problem, Unavailable
-from cti.records import AgentRecord, AgentStateRecord, AuditRecord, InteractionRecord, Reach, UserRecord
+from cti.errors import Conflict, InvalidInput, Problem, Unavailable
+from cti.records import (
+    AgentRecord,
+    AgentStateRecord,
+    AuditRecord,
+    DeadLetterRecord,
+    InteractionRecord,
+    Reach,
+    UserRecord,
+)
 from cti.scripting import Script, ScriptSummary, ScriptVersion
 from cti.services import CommandBus, Distributor, HandlerKey
 from cti.types import Language
@@ -40,6 +48,7 @@ __all__ = [
     "FakeAgents",
     "FakeAuditLog",
     "FakeCustomers",
+    "FakeDeadLetters",
     "FakeInteractions",
     "FakeLive",
     "FakePhones",
@@ -49,8 +58,13 @@ __all__ = [
     "FakeSupervision",
     "FakeUsers",
     "Recorder",
+    "Refused",
     "distributor",
 ]
+
+
+class Refused(Unavailable, InvalidInput):
+    """What the store raises for values its columns cannot hold (``cti.persistence.StorageRejected``'s kinds)."""
 
 
 class FakeUsers:
@@ -113,12 +127,25 @@ class FakeInteractions:
     def __init__(self) -> None:
         self.rows: dict[str, InteractionRecord] = {}
         self.saves: builtins.list[InteractionRecord] = []
+        self.saved_at: dict[str, datetime] = {}
         self.failures = 0  # the next saves that fail as if the database were away
 
     async def save(self, record: InteractionRecord) -> None:
+        self._save(record, datetime.now(UTC))
+
+    async def save_unless_newer(self, record: InteractionRecord, at: datetime) -> bool:
+        if self.saved_at.get(record.call_id, at) > at:
+            return False
+        self._save(record, at)
+        return True
+
+    def _save(self, record: InteractionRecord, at: datetime) -> None:
         if self.failures:
             self.failures -= 1
             raise Unavailable("the database is away")
+        if record.caller_name is not None and len(record.caller_name) > 128:  # the column's length
+            raise Refused("interactions.caller_name is longer than 128 characters")
+        self.saved_at[record.call_id] = at
         old = self.rows.get(record.call_id)
         if old is not None:  # the wrap-up stays, as the real upsert keeps it
             record = replace(record, disposition=old.disposition, notes=old.notes,
@@ -427,3 +454,28 @@ def distributor(core: ContactCenter | None = None, *, now: datetime, table: Mapp
                 | None = None) -> Distributor:
     """A distributor on a core (a new one by default) with a fixed clock and the given handler table."""
     return Distributor(core or ContactCenter(), lambda: now, CommandBus(table or {}))
+
+
+class FakeDeadLetters:
+    def __init__(self) -> None:
+        self.letters: dict[int, DeadLetterRecord] = {}
+        self.down = False  # adding fails as if the database were away
+
+    async def add(self, kind: str, key: str, payload: Mapping[str, Any], error: str) -> int:
+        if self.down:
+            raise Unavailable("the database is away")
+        letter_id = len(self.letters) + 1
+        self.letters[letter_id] = DeadLetterRecord(letter_id=letter_id, kind=kind, key=key, payload=dict(payload),
+                                                   error=error, at=datetime.now(UTC))
+        return letter_id
+
+    async def get(self, letter_id: int) -> DeadLetterRecord | None:
+        return self.letters.get(letter_id)
+
+    async def list(self, *, kind: str | None = None, key: str | None = None,
+                   limit: int = 100) -> builtins.list[DeadLetterRecord]:
+        return [letter for _, letter in sorted(self.letters.items())
+                if kind in (None, letter.kind) and key in (None, letter.key)][:limit]
+
+    async def delete(self, letter_id: int) -> bool:
+        return self.letters.pop(letter_id, None) is not None

@@ -40,6 +40,7 @@ from cti.services import (
     CommandBus,
     Customers,
     CustomerService,
+    DeadLetters,
     Distributor,
     FollowUp,
     Handler,
@@ -66,6 +67,7 @@ from tests.unit.fakes import (
     FakeAgents,
     FakeAuditLog,
     FakeCustomers,
+    FakeDeadLetters,
     FakeInteractions,
     FakeLive,
     FakePhones,
@@ -93,7 +95,8 @@ def test_the_fakes_are_what_the_services_expect() -> None:
     phones: Phones = FakePhones()
     supervision: Supervision = FakeSupervision()
     audit: AuditLog = FakeAuditLog()
-    assert all((users, agents, interactions, customers, live, phones, supervision, audit))
+    dead_letters: DeadLetters = FakeDeadLetters()
+    assert all((users, agents, interactions, customers, live, phones, supervision, audit, dead_letters))
 
 
 def floor(*agents: str, table: Mapping[HandlerKey, Sequence[Handler]] | None = None) -> tuple[Distributor, Recorder]:
@@ -439,7 +442,7 @@ async def test_the_journal_writes_in_order_and_retries_the_database_until_it_lan
     distributor, _ = floor()
     interactions, live = FakeInteractions(), FakeLive()
     agents = FakeAgents()
-    journal = Journal(live, interactions, agents, distributor.query, retry_max=0.01)
+    journal = Journal(live, interactions, agents, distributor.query, dead_letters=FakeDeadLetters(), retry_max=0.01)
     journal.start()
     try:
         interactions.failures = 2
@@ -462,7 +465,7 @@ async def test_the_journal_writes_in_order_and_retries_the_database_until_it_lan
 async def test_the_journal_rewrites_redis_once_it_is_back_and_keeps_the_last_sight() -> None:
     distributor, _ = floor("ana")
     live = FakeLive()
-    journal = Journal(live, FakeInteractions(), FakeAgents(), distributor.query)
+    journal = Journal(live, FakeInteractions(), FakeAgents(), distributor.query, dead_letters=FakeDeadLetters())
     live.down = True
     assert await journal.load() == ([], [])
     assert live.dirty
