@@ -61,14 +61,15 @@ def redis_url() -> Iterator[str]:
 def base_settings(redis_url: str) -> Settings:
     """Settings shared by the session's Asterisk and every cti instance the tests start."""
     return load_settings(
-        ari_password=secrets.token_urlsafe(16),
+        # With characters Asterisk's configuration reads as syntax: every session proves they are escaped.
+        ari_password=f"{secrets.token_urlsafe(16)};[cti]#",
         admin_token=secrets.token_urlsafe(24),
         redis_url=redis_url,
         sip_bind="127.0.0.1:5060",
         asterisk_root=ASTERISK_ROOT,
         ring_timeout=4,
         http_port=0,
-        sim_agents=50,
+        sim_agents=50,  # SIPp agents 7001..7050: never there unless asked for
         softphones="1001:softphone-secret-1",
     )
 

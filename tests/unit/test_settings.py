@@ -46,11 +46,12 @@ def test_defaults() -> None:
     assert s.ring_timeout == 15.0
     assert (s.queues, s.default_queue) == ({"1500100": "general"}, "general")
     assert s.asterisk_root == Path("/var/cache/cti/asterisk-root")
-    assert (s.sip_bind, s.pstn_match, s.rtp_start, s.rtp_end) == ("0.0.0.0:5060", "127.0.0.1", 10000, 20000)
-    assert (s.sim_agents, s.sim_agent_port_base, s.softphones) == (50, 21000, "")
+    assert (s.sip_bind, s.pstn_match, s.rtp_start, s.rtp_end) == ("127.0.0.1:5060", "127.0.0.1", 10000, 20000)
+    assert s.pstn_trust_id is False
+    assert (s.sim_agents, s.sim_agent_port_base, s.softphones) == (0, 21000, "")
     assert s.ari_http_bind == ("127.0.0.1", 8088)
     assert s.softphone_accounts() == {}
-    assert s.sim_agent_extensions()[:2] == ["7001", "7002"] and len(s.sim_agent_extensions()) == 50
+    assert s.sim_agent_extensions() == []
     assert s.sim_agent_port("7001") == 21001
     assert (s.queue_for("1500100"), s.queue_for("999")) == ("general", "general")
 
@@ -207,3 +208,4 @@ def test_every_problem_is_listed_at_once() -> None:
 def test_settings_class_alone_raises_validation_error() -> None:
     with pytest.raises(ValidationError):
         Settings()  # type: ignore[call-arg]
+
