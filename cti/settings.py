@@ -26,6 +26,9 @@ __all__ = ["DEFAULT_ASTERISK_ROOT", "Settings", "SettingsError", "load_settings"
 
 ENV_PREFIX = "CTI_"
 DEFAULT_ASTERISK_ROOT = "/var/cache/cti/asterisk-root"
+# Numbers cti may call back by default: Indonesian numbers in the national (0...) or international (+62...)
+# format, without the premium-rate 0809 range. Anything else (foreign, short codes, premium) needs a setting.
+DEFAULT_CALLBACK_NUMBERS = (r"(?:0|\+62)(?!809)[1-9][0-9]{6,11}",)
 # Characters a value Asterisk reads from its configuration files may not hold: a line break would start a
 # new option or section, the other controls are never part of a real password or address.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -76,6 +79,14 @@ class Settings(BaseSettings):
     pstn_gateway: str = Field("127.0.0.1:5070", pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
                               description="host:port that outbound calls (callbacks) are sent to")
     callback_ring_timeout: float = Field(30.0, gt=0, le=120, description="seconds a customer's phone rings")
+    callback_numbers: tuple[str, ...] = Field(
+        DEFAULT_CALLBACK_NUMBERS, max_length=50,
+        description="patterns (regular expressions, whole number) of the numbers cti may call back")
+    callback_max_per_number: int = Field(
+        3, ge=0, le=1000, description="callbacks granted to one number within callback_window_seconds")
+    callback_max_total: int = Field(
+        60, ge=0, le=100_000, description="callbacks granted to all numbers within callback_window_seconds")
+    callback_window_seconds: float = Field(3600.0, gt=0, le=7 * 86400)
     max_call_setups: int = Field(
         64, ge=1, le=100_000, description="calls being answered and queued at once; beyond it callers get congestion")
     dispositions: tuple[str, ...] = Field(
@@ -169,6 +180,16 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{part!r} is not an IP address or network (e.g. 192.0.2.10 or "
                                  "192.0.2.0/28)") from None
+        return value
+
+    @field_validator("callback_numbers")
+    @classmethod
+    def _callback_numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
         return value
 
     @field_validator("pstn_trust_id")
