@@ -23,6 +23,7 @@ from aiohttp import ClientSession, web
 from cti.asterisk import AsteriskRoot
 from cti.bootstrap import create_app
 from cti.settings import Settings, load_settings
+from cti.sim import local_redis_url
 
 __all__ = ["acquire_root", "bench_settings", "drop_redis_keys", "machine_busy", "percentile", "proc_cpu", "redis_url",
            "serve_cti", "stop_process_group", "summary_ms"]
@@ -67,14 +68,16 @@ def machine_busy() -> float:
 
 
 def redis_url() -> tuple[str, subprocess.Popen[bytes] | None]:
-    """The machine's Redis on 6379, or a private throwaway one (the caller stops it)."""
+    """The machine's Redis on 6379 (with setup's password if it has one), or a private throwaway one (the
+    caller stops it)."""
     def is_open(port: int) -> bool:
         with socket.socket() as sock:
             sock.settimeout(0.5)
             return sock.connect_ex(("127.0.0.1", port)) == 0
 
-    if is_open(6379):
-        return "redis://127.0.0.1:6379/0", None
+    machine = local_redis_url(6379)
+    if machine is not None:
+        return machine, None
     server = shutil.which("redis-server")
     if server is None:
         raise SystemExit("no Redis on 127.0.0.1:6379 and redis-server is not installed")

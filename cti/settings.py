@@ -6,7 +6,9 @@ Validated once at start-up; :func:`load_settings` turns validation failures into
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,12 @@ __all__ = ["DEFAULT_ASTERISK_ROOT", "Settings", "SettingsError", "load_settings"
 
 ENV_PREFIX = "CTI_"
 DEFAULT_ASTERISK_ROOT = "/var/cache/cti/asterisk-root"
+# Numbers cti may call back by default: Indonesian numbers in the national (0...) or international (+62...)
+# format, without the premium-rate 0809 range. Anything else (foreign, short codes, premium) needs a setting.
+DEFAULT_CALLBACK_NUMBERS = (r"(?:0|\+62)(?!809)[1-9][0-9]{6,11}",)
+# Characters a value Asterisk reads from its configuration files may not hold: a line break would start a
+# new option or section, the other controls are never part of a real password or address.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SettingsError(Exception):
@@ -35,7 +43,7 @@ class Settings(BaseSettings):
 
     # Asterisk ARI
     ari_url: str = "http://127.0.0.1:8088"
-    ari_user: str = "cti"
+    ari_user: str = Field("cti", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     ari_password: SecretStr
     ari_app: str = "cti"
     ari_timeout: float = Field(10.0, gt=0, le=120, description="REST request timeout, seconds")
@@ -62,11 +70,23 @@ class Settings(BaseSettings):
 
     # Asterisk provisioning (the root lives outside the repository)
     asterisk_root: Path = Path(DEFAULT_ASTERISK_ROOT)
-    sip_bind: str = "0.0.0.0:5060"
-    pstn_match: str = "127.0.0.1"
+    sip_bind: str = Field("127.0.0.1:5060",
+                          description="address:port of Asterisk's SIP transport; loopback unless set")
+    pstn_match: str = Field("127.0.0.1", description="the PSTN gateway's addresses (comma-separated IPs or "
+                                                     "networks); calls from there reach the service numbers")
+    pstn_trust_id: bool = Field(False, description="take the caller id the gateway asserts "
+                                                   "(P-Asserted-Identity); only with a trusted gateway")
     pstn_gateway: str = Field("127.0.0.1:5070", pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
                               description="host:port that outbound calls (callbacks) are sent to")
     callback_ring_timeout: float = Field(30.0, gt=0, le=120, description="seconds a customer's phone rings")
+    callback_numbers: tuple[str, ...] = Field(
+        DEFAULT_CALLBACK_NUMBERS, max_length=50,
+        description="patterns (regular expressions, whole number) of the numbers cti may call back")
+    callback_max_per_number: int = Field(
+        3, ge=0, le=1000, description="callbacks granted to one number within callback_window_seconds")
+    callback_max_total: int = Field(
+        60, ge=0, le=100_000, description="callbacks granted to all numbers within callback_window_seconds")
+    callback_window_seconds: float = Field(3600.0, gt=0, le=7 * 86400)
     max_call_setups: int = Field(
         64, ge=1, le=100_000, description="calls being answered and queued at once; beyond it callers get congestion")
     dispositions: tuple[str, ...] = Field(
@@ -92,7 +112,9 @@ class Settings(BaseSettings):
         500, ge=1, le=100_000, description="callers in the IVR at once; beyond it new IVR callers get congestion")
     rtp_start: int = Field(10000, ge=1024, le=65000)
     rtp_end: int = Field(20000, ge=1024, le=65535)
-    sim_agents: int = Field(50, ge=0, le=500, description="SIPp-backed agent endpoints 7001..")
+    sim_agents: int = Field(
+        0, ge=0, le=500, description="SIPp-backed agent endpoints 7001.. without authentication, for the demo, "
+                                     "tests and benchmarks (loopback only); none unless asked for")
     # Below the kernel's ephemeral ports and clear of the default RTP range (10000-20000).
     sim_agent_port_base: int = Field(21000, ge=1024, le=60000)
     softphones: str = Field("", description="'ext:password,...' agent softphone registrations")
@@ -141,6 +163,56 @@ class Settings(BaseSettings):
             ext, sep, password = item.partition(":")
             if not sep or not ext.isdigit() or len(password) < 8:
                 raise ValueError("expected 'extension:password' pairs with passwords of 8+ characters")
+            if _CONTROL.search(password) or password != password.strip():
+                raise ValueError(f"the password of {ext} holds a control character or surrounding spaces")
+        return value
+
+    @field_validator("sip_bind")
+    @classmethod
+    def _sip_bind(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        bracketed = host.startswith("[") and host.endswith("]")
+        try:
+            address = ipaddress.ip_address(host[1:-1] if bracketed else host)
+            ok = bool(sep) and port.isdigit() and 0 < int(port) < 65536 and bracketed == (address.version == 6)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError("expected address:port with an IP address, e.g. 127.0.0.1:5060 or [::1]:5060")
+        return value
+
+    @field_validator("pstn_match")
+    @classmethod
+    def _pstn_match(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network (e.g. 192.0.2.10 or "
+                                 "192.0.2.0/28)") from None
+        return value
+
+    @field_validator("callback_numbers")
+    @classmethod
+    def _callback_numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("pstn_trust_id")
+    @classmethod
+    def _trusted_gateway(cls, value: bool, info: ValidationInfo) -> bool:
+        # Whoever matches the gateway's identify may then assert any caller id, and callbacks dial it.
+        match = info.data.get("pstn_match")
+        if value and match is not None:
+            for part in (p.strip() for p in match.split(",")):
+                network = ipaddress.ip_network(part, strict=False)
+                if network.prefixlen < (24 if network.version == 4 else 64):
+                    raise ValueError(f"needs {ENV_PREFIX}PSTN_MATCH to name the gateway's own addresses, "
+                                     f"not the network {part}")
         return value
 
     @field_validator("rtp_end")
@@ -156,6 +228,15 @@ class Settings(BaseSettings):
     def _not_blank(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value().strip():
             raise ValueError("must not be empty")
+        return value
+
+    @field_validator("ari_password")
+    @classmethod
+    def _config_safe(cls, value: SecretStr) -> SecretStr:
+        # Written into Asterisk's ari.conf: a line break could add options there, and Asterisk trims spaces.
+        secret = value.get_secret_value()
+        if _CONTROL.search(secret) or secret != secret.strip():
+            raise ValueError("must not hold control characters (such as a line break) or surrounding spaces")
         return value
 
     @property

@@ -5,6 +5,10 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
 export CTI_ASTERISK_ROOT="${CTI_ASTERISK_ROOT:-/var/cache/cti/asterisk-root}"
+# This machine's cti secrets, outside the repository (the Redis password); cti.sim.local_redis_url reads the
+# same place.
+export CTI_CONFIG_DIR="${CTI_CONFIG_DIR:-${XDG_CONFIG_HOME:-$HOME/.config}/cti}"
+REDIS_PORT="${CTI_SETUP_REDIS_PORT:-6379}"
 APT_PACKAGES=(debootstrap sip-tester redis-server postgresql python3-venv ca-certificates espeak-ng libespeak-ng1 sox chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -47,15 +51,53 @@ ensure_asterisk_root() {
     as_root "$VENV/bin/cti" asterisk build >/dev/null
 }
 
-ensure_redis() {
-    if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
-        say "starting Redis on 127.0.0.1:6379"
-        as_root mkdir -p /var/lib/redis /var/log/redis
-        as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-            --dir /var/lib/redis --logfile /var/log/redis/cti.log
-        for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return; sleep 0.1; done
-        echo "Redis did not start" >&2; exit 1
+# The password of the Redis these scripts start: made once, then kept (0600) in $CTI_CONFIG_DIR.
+redis_password() {
+    local file="$CTI_CONFIG_DIR/redis-password"
+    if [ ! -s "$file" ]; then
+        (
+            umask 077
+            mkdir -p "$CTI_CONFIG_DIR"
+            head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$file.new"
+            mv "$file.new" "$file"
+        )
     fi
+    chmod 600 "$file"
+    cat "$file"
+}
+
+# Redis on 127.0.0.1:$REDIS_PORT with the password above; exports CTI_REDIS_URL (unless set) carrying it.
+# The password reaches redis-server on its standard input and redis-cli in REDISCLI_AUTH: never on a
+# command line, which every local user can read.
+ensure_redis() {
+    local password reply
+    password="$(redis_password)"
+    reply="$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>&1 || true)"
+    if [ "$reply" = "PONG" ]; then
+        # Not one of ours (those ask for the password): left as it is, others may be using it.
+        say "warning: the Redis on 127.0.0.1:$REDIS_PORT takes clients without a password; cti uses it as it" \
+            "is (stop it, or give it the password in $CTI_CONFIG_DIR/redis-password, see docs/operations.md)"
+        export CTI_REDIS_URL="${CTI_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+        return
+    fi
+    if [[ "$reply" != NOAUTH* ]]; then
+        say "starting Redis on 127.0.0.1:$REDIS_PORT (password in $CTI_CONFIG_DIR/redis-password)"
+        as_root mkdir -p /var/lib/redis /var/log/redis
+        printf '%s\n' "bind 127.0.0.1" "port $REDIS_PORT" "daemonize yes" 'save ""' "appendonly no" \
+            "dir /var/lib/redis" "logfile /var/log/redis/cti-$REDIS_PORT.log" \
+            "pidfile /var/run/redis-cti-$REDIS_PORT.pid" "requirepass $password" | as_root redis-server - >/dev/null
+    fi
+    for _ in $(seq 50); do
+        reply="$(REDISCLI_AUTH="$password" redis-cli --no-auth-warning -h 127.0.0.1 -p "$REDIS_PORT" ping 2>&1 || true)"
+        if [ "$reply" = "PONG" ]; then
+            export CTI_REDIS_URL="${CTI_REDIS_URL:-redis://:$password@127.0.0.1:$REDIS_PORT/0}"
+            return
+        fi
+        [[ "$reply" == *WRONGPASS* ]] && break
+        sleep 0.1
+    done
+    echo "Redis on 127.0.0.1:$REDIS_PORT did not accept the password in $CTI_CONFIG_DIR/redis-password" >&2
+    exit 1
 }
 
 # PostgreSQL for the tests: a 'cti' role (new random password each run) that may create databases.

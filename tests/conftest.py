@@ -15,6 +15,7 @@ from hypothesis import settings as hypothesis_settings
 
 from cti.asterisk import AsteriskError, AsteriskRoot
 from cti.settings import Settings, load_settings
+from cti.sim import local_redis_url
 from tests.support import CI, unavailable
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
@@ -34,25 +35,32 @@ def _port_open(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """The machine's Redis on 6379, or a private one started for this session."""
-    if _port_open(6379):
-        yield "redis://127.0.0.1:6379/0"
+    """The machine's Redis on 6379 (with the password scripts/setup.sh gave it, if it has one), or a private
+    one started for this session, which asks for a password as a deployed one does."""
+    machine = local_redis_url(6379)
+    if machine is not None:
+        yield machine
         return
     server = shutil.which("redis-server")
     if server is None:
-        unavailable("no Redis on 127.0.0.1:6379 and redis-server is not installed")
+        unavailable("no usable Redis on 127.0.0.1:6379 and redis-server is not installed")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    password = secrets.token_urlsafe(24)
+    # The configuration (and so the password) on standard input: not on a command line others can read.
+    proc = subprocess.Popen([server, "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None
+    proc.stdin.write(f'port {port}\nbind 127.0.0.1\nsave ""\nappendonly no\nrequirepass {password}\n'.encode())
+    proc.stdin.close()
     deadline = time.monotonic() + 10
     while not _port_open(port):
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
             unavailable("could not start a private redis-server")
         time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
+    yield f"redis://:{password}@127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(5)
 
@@ -61,14 +69,15 @@ def redis_url() -> Iterator[str]:
 def base_settings(redis_url: str) -> Settings:
     """Settings shared by the session's Asterisk and every cti instance the tests start."""
     return load_settings(
-        ari_password=secrets.token_urlsafe(16),
+        # With characters Asterisk's configuration reads as syntax: every session proves they are escaped.
+        ari_password=f"{secrets.token_urlsafe(16)};[cti]#",
         admin_token=secrets.token_urlsafe(24),
         redis_url=redis_url,
         sip_bind="127.0.0.1:5060",
         asterisk_root=ASTERISK_ROOT,
         ring_timeout=4,
         http_port=0,
-        sim_agents=50,
+        sim_agents=50,  # SIPp agents 7001..7050: never there unless asked for
         softphones="1001:softphone-secret-1",
     )
 

@@ -7,6 +7,8 @@ no clock (every method takes the time).
   attributes (:class:`Routing`) and the :class:`Decision` records of why it went where it went.
 - **Rules** (:class:`Rules`, from YAML): routes to queues, escalation targets, overflow, business-hours
   calendars; the queue's **strategy** chooses among eligible agents (a registry: :func:`strategy`).
+- **Callbacks** (:class:`CallbackPolicy`): which waiting callers may be called back (allowed numbers, limits
+  per number and overall), the guard against callbacks used for toll fraud.
 - **The core** (:class:`ContactCenter`): each method applies one event or request and returns the commands
   the adapters carry out (:data:`Action`) and the changes everyone keeps a picture from (:data:`Change`).
   Every refusal is an :class:`AcdError`.
@@ -17,6 +19,7 @@ See docs/routing.md for the rules file and docs/architecture.md for where this s
 from cti.acd._agents import Agent, AgentState, Capacity, PendingChange
 from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
 from cti.acd._calendar import CALENDAR_24X7, TIMEZONE_ALIASES, Calendar, OpeningHours, parse_calendar
+from cti.acd._callbacks import CallbackLimits, CallbackPolicy, CallbackRefusal
 from cti.acd._center import ContactCenter
 from cti.acd._commands import (
     Action,
@@ -30,6 +33,7 @@ from cti.acd._commands import (
     Hangup,
     Hold,
     Offer,
+    RefuseCallback,
     Reject,
     WorkChanged,
 )
@@ -75,6 +79,9 @@ __all__ = [
     "Announce",
     "Calendar",
     "CalendarError",
+    "CallbackLimits",
+    "CallbackPolicy",
+    "CallbackRefusal",
     "Capacity",
     "Change",
     "Channel",
@@ -95,6 +102,7 @@ __all__ = [
     "Overflow",
     "PendingChange",
     "QueueRule",
+    "RefuseCallback",
     "Reject",
     "Route",
     "Routing",

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from cti.acd._agents import Agent, AgentState, Capacity, PendingChange
 from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
+from cti.acd._callbacks import CallbackPolicy
 from cti.acd._commands import (
     AgentChanged,
     Announce,
@@ -28,6 +29,7 @@ from cti.acd._commands import (
     Hangup,
     Hold,
     Offer,
+    RefuseCallback,
     Reject,
     WorkChanged,
 )
@@ -48,8 +50,12 @@ MAX_OVERFLOW_HOPS = 5  # queue -> overflow queue -> ... a chain longer than this
 
 
 class ContactCenter:
-    def __init__(self, rules: Rules = DEFAULT_RULES, *, aging_seconds: float = 60.0) -> None:
+    def __init__(self, rules: Rules = DEFAULT_RULES, *, aging_seconds: float = 60.0,
+                 callbacks: CallbackPolicy | None = None) -> None:
+        """``callbacks`` decides which callers may be called back; without one, any caller with a number (the
+        tests' reference behaviour: the composition root always gives one, from the settings)."""
         self.agents: dict[str, Agent] = {}
+        self._callbacks = callbacks
         self.calls: dict[str, WorkItem] = {}
         # channel id -> call id, for both the caller's channel and the agent legs we originate.
         self._channels: dict[str, str] = {}
@@ -428,6 +434,15 @@ class ContactCenter:
             return []
         if not call.caller_number.lstrip("+").isdigit():
             return []  # an anonymous caller cannot be called back: they keep waiting on the line
+        refusal = self._callbacks.request(call.caller_number, now) if self._callbacks is not None else None
+        if refusal is not None:
+            if any(d.kind == "callback_refused" for d in call.decisions):
+                return []  # told once; pressing again changes nothing
+            call.decisions.append(Decision(now, "callback_refused", call.queue, call.routing.route,
+                                           call.routing.step, reason=f"pressed {digit}: {refusal.value}"))
+            return [RefuseCallback(call.call_id, channel_id, queue.callback_refused_message, refusal.value,
+                                   call.channel),
+                    WorkChanged(call.snapshot())]
         call.callback = True
         call.decisions.append(Decision(now, "callback_requested", call.queue, call.routing.route, call.routing.step,
                                        reason=f"pressed {digit}: keeps position {self.position(call, now)}"))

@@ -1,7 +1,7 @@
 """What the distributor asks the adapters to do, and the changes it tells everyone of. Plain data.
 
-*Actions* (offer, connect, hang up, hold, reject, confirm a callback, dial the customer, announce) are carried
-out by the adapter of the item's channel; *changes* (:class:`AgentChanged`, :class:`WorkChanged`) keep the
+*Actions* (offer, connect, hang up, hold, reject, confirm or refuse a callback, dial the customer, announce) are
+carried out by the adapter of the item's channel; *changes* (:class:`AgentChanged`, :class:`WorkChanged`) keep the
 live store, the database, the desktops and the dashboards true. The order of a list of commands is the order
 the core made its decisions in.
 """
@@ -26,6 +26,7 @@ __all__ = [
     "Hangup",
     "Hold",
     "Offer",
+    "RefuseCallback",
     "Reject",
     "WorkChanged",
 ]
@@ -97,6 +98,20 @@ class ConfirmCallback:
 
 
 @dataclass(frozen=True, slots=True)
+class RefuseCallback:
+    """Tell the caller they cannot be called back (a prompt); they keep waiting on the line.
+
+    ``reason`` is a :class:`~cti.acd.CallbackRefusal` value: the number is not one cti may call, or it (or
+    everyone) had the callbacks the limits allow."""
+
+    call_id: CallId
+    channel_id: ChannelId
+    message: str
+    reason: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
 class DialCustomer:
     """Call the customer back (their answer enters Stasis as ``customer_channel_id``); the agent waits."""
 
@@ -131,7 +146,7 @@ class WorkChanged:
     item: WorkItem
 
 
-Action = Offer | Connect | Hangup | Hold | Reject | ConfirmCallback | DialCustomer | Announce
+Action = Offer | Connect | Hangup | Hold | Reject | ConfirmCallback | RefuseCallback | DialCustomer | Announce
 """Carried out by the adapter of the item's channel (``action.channel``)."""
 Change = AgentChanged | WorkChanged
 """Told to everyone who keeps a picture of the contact center."""

@@ -95,6 +95,9 @@ class QueueRule(_Strict):
     callback_key: str | None = Field(default=None, pattern=r"^[0-9*#]$",
                                      description="a waiting caller pressing it is called back, keeping their place")
     callback_message: str = Field(default="auth-thankyou", pattern=r"^[A-Za-z0-9_/-]+$")
+    callback_refused_message: str = Field(
+        default="feature-not-avail-line", pattern=r"^[A-Za-z0-9_/-]+$",
+        description="told to a caller whose number may not be called back (they keep waiting)")
     announce_seconds: float = Field(default=0, ge=0, le=3600,
                                     description="tell waiting callers their position and wait this often; 0: never")
 

@@ -16,6 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,8 @@ from aiohttp import web
 from cti.acd import (
     AgentChanged,
     Announce,
+    CallbackLimits,
+    CallbackPolicy,
     Channel,
     ConfirmCallback,
     Connect,
@@ -32,6 +35,7 @@ from cti.acd import (
     Hangup,
     Hold,
     Offer,
+    RefuseCallback,
     Reject,
     Rules,
     WorkChanged,
@@ -235,7 +239,9 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(ari.close)
         renderer = PromptRenderer(settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir)
         stack.callback(renderer.close)
-        core = ContactCenter(_load_rules(settings))
+        core = ContactCenter(_load_rules(settings), callbacks=CallbackPolicy(CallbackLimits(
+            numbers=settings.callback_numbers, per_number=settings.callback_max_per_number,
+            total=settings.callback_max_total, window=timedelta(seconds=settings.callback_window_seconds))))
         query = CenterView(core, clock)
         journal = Journal(live, repos.interactions, repos.agents, query, dead_letters=repos.dead_letters)
         stack.push_async_callback(journal.close)
@@ -258,7 +264,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
             (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],
-            (ConfirmCallback, voice): [actions.confirm_callback], (DialCustomer, voice): [actions.dial_customer],
+            (ConfirmCallback, voice): [actions.confirm_callback], (RefuseCallback, voice): [actions.refuse_callback],
+            (DialCustomer, voice): [actions.dial_customer],
             (Announce, voice): [actions.announce],
             Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],

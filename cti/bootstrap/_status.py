@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
-from cti.acd import AgentState, WorkState
+from cti.acd import AgentState, CallbackRefusal, WorkState
 from cti.live import LiveStore
 from cti.services import CenterView, Journal
 from cti.telephony import Telephony
@@ -29,6 +29,7 @@ _COUNTERS = {
     "ari_resyncs": "Resynchronisations with Asterisk after (re)connecting",
     "announcements": "Position and wait announcements started for waiting callers",
     "callbacks_dialed": "Customers called back after asking to keep their place",
+    "callbacks_refused": "Callbacks refused (number not allowed, or over a limit); the caller kept waiting",
     "playbacks_done": "Prompts Asterisk finished playing",
     "playbacks_failed": "Prompts Asterisk could not play",
 }
@@ -58,6 +59,9 @@ class CtiStatus:
 
         for key, help_text in _COUNTERS.items():
             metric(f"{key}_total", "counter", help_text, [("", self._counters[key])])
+        metric("callbacks_refused_by_reason_total", "counter", "Callbacks refused, by why", [
+            (f'{{reason="{reason.value}"}}', self._counters[f"callbacks_refused_{reason.value}"])
+            for reason in CallbackRefusal])
         calls = self._query.calls()
         queues = sorted({c.queue for c in calls})
         metric("calls_live", "gauge", "Live calls by queue and state", [

@@ -1,5 +1,5 @@
 """What cti says to callers outside the IVR flows, in their language: position and wait announcements,
-and the messages of the routing rules (closed, full, callback confirmed). Pure: text in, text out; the
+and the messages of the routing rules (closed, full, callback confirmed or refused). Pure: text in, text out; the
 TTS renders it. Rule messages are Asterisk prompt names; the ones cti ships with are translated here and
 others play as the operator recorded them.
 """
@@ -24,6 +24,12 @@ MESSAGES: Final[dict[str, dict[Language, str]]] = {
     "auth-thankyou": {
         "id": "Terima kasih. Kami akan menelepon Anda kembali, dan Anda tetap di urutan antrean Anda.",
         "en": "Thank you. We will call you back, and you keep your place in the queue.",
+    },
+    "feature-not-avail-line": {
+        "id": "Mohon maaf, kami tidak dapat menelepon kembali nomor ini. Mohon tetap di saluran; "
+              "agen kami akan segera melayani Anda.",
+        "en": "We are sorry, we cannot call this number back. Please stay on the line; an agent will be with you "
+              "shortly.",
     },
     "queue-full": {
         "id": "Mohon maaf, semua agen kami sedang sibuk. Silakan hubungi kami kembali nanti.",

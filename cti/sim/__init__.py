@@ -1,6 +1,6 @@
 """Simulation, for the demo, the tests and the benchmarks (never part of serving calls): SIPp callers and agent
-phones (:class:`SippCaller`, :class:`SippIvrCaller`, :class:`SippAgent`), demo CRM data (:func:`generate`), and
-``cti demo`` itself (:func:`run_demo`).
+phones (:class:`SippCaller`, :class:`SippIvrCaller`, :class:`SippAgent`), demo CRM data (:func:`generate`),
+``cti demo`` itself (:func:`run_demo`), and the machine's Redis that setup keeps (:func:`local_redis_url`).
 """
 
 from cti.sim._crm_seed import (
@@ -15,6 +15,7 @@ from cti.sim._crm_seed import (
     generate,
 )
 from cti.sim._demo import run_demo
+from cti.sim._redis import config_dir, local_redis_url
 from cti.sim._sipp import (
     SCENARIOS,
     Press,
@@ -48,8 +49,10 @@ __all__ = [
     "SippIvrCaller",
     "Step",
     "Wait",
+    "config_dir",
     "free_udp_port",
     "generate",
+    "local_redis_url",
     "register",
     "run_demo",
     "sipp_binary",

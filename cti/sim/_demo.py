@@ -48,9 +48,7 @@ CALLER_NUMBERS = ("02155501001", "0315550202", "0225550303", "+61412345004", "06
 
 def run_demo(*, minutes: float, agents: int, rate: float) -> int:
     try:
-        settings = load_settings()
-        if settings.routing_rules is None:
-            settings = settings.model_copy(update={"routing_rules": DEMO_RULES})
+        settings = demo_settings(load_settings())
         sipp_binary()
     except (SettingsError, SippError) as exc:
         print(f"cti demo: {exc}", file=sys.stderr)
@@ -70,6 +68,16 @@ def run_demo(*, minutes: float, agents: int, rate: float) -> int:
         return asyncio.run(_demo(settings, minutes=minutes, agents=agents, rate=rate))
     finally:
         root.stop()
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's rules unless others are set, and the endpoints of its SIPp agent phones: it asks for them
+    (no credentials, loopback only), as a default configuration never has them."""
+    if settings.routing_rules is None:
+        settings = settings.model_copy(update={"routing_rules": DEMO_RULES})
+    if settings.sim_agents < len(AGENT_NAMES):
+        settings = settings.model_copy(update={"sim_agents": len(AGENT_NAMES)})
+    return settings
 
 
 async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float) -> int:

@@ -107,9 +107,11 @@ class SippCaller(_Process):
 
     def __init__(self, service: str, *, caller: str = "0215550100", caller_name: str = "Caller",
                  duration_ms: int = 3000, calls: int = 1, rate: float = 1.0, limit: int | None = None,
-                 target: str = "127.0.0.1:5060", press: str | None = None, press_after_ms: int = 1000) -> None:
+                 target: str = "127.0.0.1:5060", press: str | None = None, press_after_ms: int = 1000,
+                 host: str = "127.0.0.1") -> None:
         """With ``press``, the caller presses that key after ``press_after_ms`` on hold (asking for a
-        callback) and expects cti to hang up within ``duration_ms``."""
+        callback) and expects cti to hang up within ``duration_ms``. ``host`` is the address it calls from
+        (the PSTN gateway's, 127.0.0.1, unless a test plays someone else)."""
         super().__init__()
         self.calls = calls
         if press is None:
@@ -117,7 +119,7 @@ class SippCaller(_Process):
         else:
             scenario = _render("caller-callback.xml", self.workdir, {
                 "DURATION_MS": str(duration_ms), "DIGIT": press, "PRESS_AFTER_MS": str(press_after_ms)})
-        args = [target, "-sf", str(scenario), "-s", service, "-i", "127.0.0.1", "-p", str(free_udp_port()),
+        args = [target, "-sf", str(scenario), "-s", service, "-i", host, "-p", str(free_udp_port()),
                 "-m", str(calls), "-r", str(rate), "-rp", "1000", "-set", "caller", caller,
                 "-set", "callername", caller_name, "-mp", str(free_udp_port()),
                 "-trace_stat", "-stf", str(self.workdir / "stats.csv"), "-fd", "1"]

@@ -28,6 +28,7 @@ from cti.acd import (
     Hangup,
     Hold,
     Offer,
+    RefuseCallback,
     Reject,
     WorkChanged,
     WorkItem,
@@ -93,6 +94,11 @@ class VoiceActions:
 
     def confirm_callback(self, confirm: ConfirmCallback, distributor: Distributor) -> None:
         self._spawn(self._play_then_hangup(confirm.call_id, confirm.channel_id, confirm.message))
+
+    def refuse_callback(self, refuse: RefuseCallback, distributor: Distributor) -> None:
+        self.counters["callbacks_refused"] += 1
+        self.counters[f"callbacks_refused_{refuse.reason}"] += 1
+        self._spawn(self._tell_waiting_caller(refuse.call_id, refuse.channel_id, refuse.message))
 
     def dial_customer(self, dial: DialCustomer, distributor: Distributor) -> None:
         self._spawn(self._dial_customer(dial, distributor))
@@ -255,6 +261,23 @@ class VoiceActions:
             log.info("call %s: could not play %s: %s", call_id, message, exc)
             self._hangup_after.pop(playback_id, None)
             await self.hangup_leg(channel_id)
+
+    async def _tell_waiting_caller(self, call_id: str, channel_id: str, message: str) -> None:
+        """Say something to a caller who stays in the queue, over the holding bridge's music as the
+        announcements are: after the one playing, if any (Asterisk queues a channel's playbacks), and the next
+        announcement waits for it."""
+        playback_id = f"{call_id}-ann-{uuid.uuid4().hex[:8]}"
+        self._announcing[playback_id] = channel_id
+        try:
+            media = f"sound:{message}"
+            language = self._spoken(call_id)
+            text = message_text(message, "en" if language == "en" else "id") if language else None
+            if text is not None and self.prompts is not None and language is not None:
+                media = await self.prompts.media(text, language)
+            await self.ari.play(channel_id, media, lang=language, playback_id=playback_id)
+        except AriError as exc:
+            self._announcing.pop(playback_id, None)
+            log.info("call %s: could not play %s: %s", call_id, message, exc)
 
     async def _dial_customer(self, dial: DialCustomer, distributor: Distributor) -> None:
         # The agent hears ringing while the customer's phone rings.

@@ -11,18 +11,19 @@ import pytest
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.persistence import Database, InteractionRepository
-from cti.settings import Settings
+from cti.settings import Settings, load_settings
 from cti.sim import free_udp_port
-from cti.sim._demo import DEMO_RULES, _demo
+from cti.sim._demo import DEMO_RULES, _demo, demo_settings
 
 
 async def test_the_demo_serves_callers_and_its_pages(
     asterisk: AsteriskRoot, base_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     port = free_udp_port()  # free for TCP too, in practice; the demo binds it
-    settings = base_settings.model_copy(update={
+    settings = demo_settings(base_settings.model_copy(update={
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/demo.db", "redis_prefix": "cti-demo-test",
-        "routing_rules": DEMO_RULES, "http_host": "127.0.0.1", "http_port": port})
+        "routing_rules": None, "http_host": "127.0.0.1", "http_port": port}))
+    assert (settings.routing_rules, settings.sim_agents) == (DEMO_RULES, 50)  # the session's Asterisk has 50
     demo = asyncio.create_task(_demo(settings, minutes=0.25, agents=4, rate=1.5))
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as http:
@@ -61,3 +62,11 @@ async def test_the_demo_serves_callers_and_its_pages(
             await ari.destroy_bridge(bridge.id)
     finally:
         await ari.close()
+
+
+def test_the_demo_asks_for_its_simulated_agents_which_a_default_configuration_lacks() -> None:
+    default = load_settings(ari_password="ari-secret", admin_token="admin-secret")
+    assert default.sim_agents == 0 and default.sim_agent_extensions() == []
+    demo = demo_settings(default)
+    assert (demo.sim_agents, demo.routing_rules) == (10, DEMO_RULES)
+    assert demo_settings(default.model_copy(update={"sim_agents": 20})).sim_agents == 20

@@ -13,7 +13,7 @@ import yaml
 
 from cti.persistence import InteractionRepository
 from cti.settings import Settings
-from cti.sim import SippAgent, SippCaller
+from cti.sim import Press, SippAgent, SippCaller, SippIvrCaller, Wait
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually
 
@@ -173,3 +173,37 @@ async def test_callback_keep_my_place_end_to_end(
     assert [d["kind"] for d in record.routing["decisions"]] == [
         "queued", "callback_requested", "offered", "calling_back"]
     assert cti.telephony.counters["callbacks_dialed"] == 1
+
+
+async def test_a_callback_to_a_number_not_allowed_is_refused_and_the_caller_keeps_waiting(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller | SippIvrCaller], base_settings: Settings
+) -> None:
+    # A foreign number (or one a spoofed caller id claims): cti does not dial it at its own expense.
+    caller = SippIvrCaller("1500600", [Wait(1000), Press("*")], caller="+6591234567", duration_ms=14_000)
+    callers.append(caller)
+    call = await cti.first_call()
+    refused = await eventually(
+        lambda: next((d for d in cti.query.call(call.call_id).decisions if d.kind == "callback_refused"), None),
+        timeout=10, message="the callback to be refused")
+    assert refused.reason == "pressed *: number_not_allowed"
+    # The caller heard why (Asterisk's prompt, played to the end over the music) and is still in line.
+    await eventually(lambda: cti.telephony.counters["playbacks_done"] == 1, timeout=10,
+                     message="the refusal to be played")
+    live = cti.query.call(call.call_id)
+    assert (live.state.value, live.callback, live.caller_present) == ("waiting", False, True)
+
+    start_phone(phones, base_settings, "7037", ring_ms=200)
+    await cti.create_agent("taker")
+    await cti.login("taker", "7037")
+    await cti.answered(call.call_id)
+    assert await asyncio.to_thread(caller.wait, 30) == 0
+    await cti.settled()
+    record = await InteractionRepository(cti.db).get(call.call_id)
+    assert record is not None and record.routing is not None
+    assert (record.agent_id, record.outcome) == ("taker", "answered")
+    assert [d["kind"] for d in record.routing["decisions"]] == ["queued", "callback_refused", "offered"]
+    counters = cti.telephony.counters
+    assert (counters["callbacks_refused"], counters["callbacks_dialed"]) == (1, 0)
+    metrics = await cti.api("GET", "/metrics")
+    assert "cti_callbacks_refused_total 1\n" in metrics
+    assert 'cti_callbacks_refused_by_reason_total{reason="number_not_allowed"} 1\n' in metrics

@@ -147,21 +147,21 @@ password = password-two
 
 [1002](agent-aor)
 
-[7001](agent-endpoint)
+[7001](sim-agent-endpoint)
 aors = 7001
 callerid = Sim agent 7001 <7001>
 
 [7001](sim-agent-aor)
 contact = sip:7001@127.0.0.1:18001
 
-[7002](agent-endpoint)
+[7002](sim-agent-endpoint)
 aors = 7002
 callerid = Sim agent 7002 <7002>
 
 [7002](sim-agent-aor)
 contact = sip:7002@127.0.0.1:18002
 
-[7003](agent-endpoint)
+[7003](sim-agent-endpoint)
 aors = 7003
 callerid = Sim agent 7003 <7003>
 
@@ -201,16 +201,21 @@ def parse_conf(text: str) -> list[Section]:
 
 
 def effective(settings: Settings) -> dict[tuple[str, str], dict[str, str]]:
-    """Each agent section's options after template inheritance, by (name, type)."""
+    """Each agent section's options after template inheritance (templates may inherit too), by (name, type)."""
     base = parse_conf(PJSIP_CONF.read_text())
-    templates = {name: opts for name, tmpl, opts in base if tmpl == ["!"]}
+    declared = {name: (tmpl[1:], opts) for name, tmpl, opts in base if tmpl[:1] == ["!"]}
+
+    def inherited(name: str, parents: list[str]) -> dict[str, str]:
+        options: dict[str, str] = {}
+        for template in parents:
+            assert template in declared, f"[{name}] uses unknown template {template}"
+            grand, own = declared[template]
+            options |= inherited(template, grand) | own
+        return options
+
     result: dict[tuple[str, str], dict[str, str]] = {}
     for name, tmpl, own in parse_conf(render_agent_endpoints(settings)):
-        options: dict[str, str] = {}
-        for template in tmpl:
-            assert template in templates, f"[{name}] uses unknown template {template}"
-            options |= templates[template]
-        options |= own
+        options = inherited(name, tmpl) | own
         key = (name, options["type"])
         assert key not in result, f"duplicate section {key}"
         result[key] = options
@@ -232,7 +237,11 @@ def test_agent_endpoints_through_the_pjsip_templates(settings: Settings) -> None
         aor = sections[(ext, "aor")]
         assert aor["qualify_frequency"] == "0"
         assert aor["contact"] == f"sip:{ext}@127.0.0.1:{port}"
-        assert "auth" not in sections[(ext, "endpoint")]
+        endpoint = sections[(ext, "endpoint")]
+        assert "auth" not in endpoint
+        # No credentials, so requests are taken as theirs from loopback alone (where their phones are).
+        assert (endpoint["deny"], endpoint["permit"]) == ("0.0.0.0/0.0.0.0,::/0", "127.0.0.1/255.255.255.255")
+    assert "deny" not in sections[("1001", "endpoint")]  # softphones authenticate, from anywhere
     for (ext, kind), options in sections.items():
         if kind == "endpoint":
             assert options["aors"] == ext
@@ -266,7 +275,7 @@ def test_repository_configuration_renders_completely(settings: Settings) -> None
         rendered = _render(conf.read_text(), values, conf.name)
         assert not re.search(r"@@[A-Z_]+@@", rendered), conf.name
     pjsip = _render(PJSIP_CONF.read_text(), values, "pjsip.conf")
-    assert "bind = 0.0.0.0:5060" in pjsip and "match = 127.0.0.1" in pjsip
+    assert "bind = 127.0.0.1:5060" in pjsip and "match = 127.0.0.1" in pjsip
 
 
 def test_sound_folders_become_reachable_from_outside_the_root(tmp_path: Path) -> None:

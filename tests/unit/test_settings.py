@@ -46,12 +46,15 @@ def test_defaults() -> None:
     assert s.ring_timeout == 15.0
     assert (s.queues, s.default_queue) == ({"1500100": "general"}, "general")
     assert s.asterisk_root == Path("/var/cache/cti/asterisk-root")
-    assert (s.sip_bind, s.pstn_match, s.rtp_start, s.rtp_end) == ("0.0.0.0:5060", "127.0.0.1", 10000, 20000)
-    assert (s.sim_agents, s.sim_agent_port_base, s.softphones) == (50, 21000, "")
+    assert (s.sip_bind, s.pstn_match, s.rtp_start, s.rtp_end) == ("127.0.0.1:5060", "127.0.0.1", 10000, 20000)
+    assert s.pstn_trust_id is False
+    assert (s.sim_agents, s.sim_agent_port_base, s.softphones) == (0, 21000, "")
     assert s.ari_http_bind == ("127.0.0.1", 8088)
     assert s.softphone_accounts() == {}
-    assert s.sim_agent_extensions()[:2] == ["7001", "7002"] and len(s.sim_agent_extensions()) == 50
+    assert s.sim_agent_extensions() == []
     assert s.sim_agent_port("7001") == 21001
+    assert s.callback_numbers == (r"(?:0|\+62)(?!809)[1-9][0-9]{6,11}",)
+    assert (s.callback_max_per_number, s.callback_max_total, s.callback_window_seconds) == (3, 60, 3600.0)
     assert (s.queue_for("1500100"), s.queue_for("999")) == ("general", "general")
 
 
@@ -71,7 +74,9 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CTI_DEFAULT_QUEUE", "overflow")
     monkeypatch.setenv("CTI_SOFTPHONES", "1001:password-one, 1002:password-two")
     monkeypatch.setenv("CTI_SIM_AGENTS", "3")
+    monkeypatch.setenv("CTI_CALLBACK_NUMBERS", r'["0[1-9][0-9]{6,11}", "\\+65[0-9]{8}"]')
     s = load_settings()
+    assert s.callback_numbers == ("0[1-9][0-9]{6,11}", r"\+65[0-9]{8}")
     assert s.ari_password.get_secret_value() == "from-env"
     assert s.ari_url == "https://pbx.example.org:8089"  # trailing slash dropped
     assert s.ari_http_bind == ("pbx.example.org", 8089)
@@ -207,3 +212,8 @@ def test_every_problem_is_listed_at_once() -> None:
 def test_settings_class_alone_raises_validation_error() -> None:
     with pytest.raises(ValidationError):
         Settings()  # type: ignore[call-arg]
+
+
+def test_callback_numbers_are_regular_expressions() -> None:
+    message = problem(callback_numbers=["0[1-9"])
+    assert "CTI_CALLBACK_NUMBERS" in message and "not a regular expression" in message
