@@ -24,6 +24,7 @@ from cti.services import (
     WrapUpService,
 )
 from cti.settings import Settings
+from cti.web._sessions import Sessions
 from cti.web._sockets import Hub
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "ROUTING",
     "SCREENPOP",
     "SCRIPTS",
+    "SESSIONS",
     "SETTINGS",
     "STATS",
     "STATUS",
@@ -65,6 +67,8 @@ STATUS = web.AppKey("status", Status)
 QUERY = web.AppKey("query", CenterView)
 """The live contact center, read-only."""
 ACCOUNTS = web.AppKey("accounts", Accounts)
+SESSIONS = web.AppKey("sessions", Sessions)
+"""Token cache, websocket tickets, the throttle of failed attempts, revocation."""
 AGENTS = web.AppKey("agents", AgentService)
 ROUTING = web.AppKey("routing", RoutingRules)
 HISTORY = web.AppKey("history", InteractionHistory)
