@@ -112,6 +112,7 @@ async def test_disabling_a_user_closes_their_sockets_at_once_and_the_page_stops(
 async def test_rotating_or_deleting_closes_the_sockets_opened_with_the_old_token(cti: Cti) -> None:
     ana = await cti.create_agent("ana")
     sue = (await cti.api("POST", "/api/users", json={"name": "sue", "role": "supervisor"}, expect=201))["token"]
+    hub = cti.client.app[HUB]
     async with aiohttp.ClientSession() as http:
         desk = await http.ws_connect(await cti.ws_url("/ws/desktop", ana))
         board = await http.ws_connect(await cti.ws_url("/ws/dashboard", sue))
@@ -119,6 +120,7 @@ async def test_rotating_or_deleting_closes_the_sockets_opened_with_the_old_token
             assert (await ws.receive_json(timeout=5))["type"] == "snapshot"
 
         new = (await cti.api("POST", "/api/users/agent-ana/token"))["token"]
+        assert [u.name for u in hub.owners()] == ["sue"]  # at once, not at the next periodic check
         assert await closed(desk) == (1008, "token rotated")
         await cti.api("GET", "/api/me", token=ana, expect=401)
         again = await http.ws_connect(await cti.ws_url("/ws/desktop", new))
@@ -127,11 +129,13 @@ async def test_rotating_or_deleting_closes_the_sockets_opened_with_the_old_token
 
         # Rotating one's own token closes one's own sockets too.
         sue2 = (await cti.api("POST", "/api/me/token", token=sue))["token"]
+        assert [u.name for u in hub.owners()] == ["agent-ana"]
         assert await closed(board) == (1008, "token rotated")
         board = await http.ws_connect(await cti.ws_url("/ws/dashboard", sue2))
         assert (await board.receive_json(timeout=5))["type"] == "snapshot"
 
         await cti.api("DELETE", "/api/users/sue")
+        assert [u.name for u in hub.owners()] == ["agent-ana"]
         assert await closed(board) == (1008, "user deleted")
         assert await still_open(again, 2)
         await again.close()
