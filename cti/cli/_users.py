@@ -30,11 +30,12 @@ def add_user_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     """Add the ``users`` command group; ``settings`` is called only when a command runs."""
     users = sub.add_parser("users", help="API users and their tokens: list, create, rotate, disable, enable, delete")
     actions = users.add_subparsers(dest="users_command", required=True)
+    listing = actions.add_parser("list", help="every user, with role, agent, state and token expiry")
     create = actions.add_parser("create", help="a new user; prints its token once")
     create.add_argument("name")
     create.add_argument("--role", required=True, choices=["agent", "supervisor", "admin"])
     create.add_argument("--agent-id", help="for an agent user: the agent they are")
-    commands = [actions.add_parser("list", help="every user, with role, agent, state and token expiry"), create]
+    commands = [listing, create]
     for name, text in (("rotate", "a new token for the user (printed once); the old one stops working"),
                        ("disable", "the user's token stops working until enabled again"),
                        ("enable", "a disabled user's token works again (unless it expired)"),
