@@ -421,8 +421,8 @@ async def open_clients(session: ClientSession, url: str, specs: list[tuple[int, 
 
     async def one(idx: int, token: str, topic: str) -> Client:
         async with sem:
-            ws = await session.ws_connect(f"{url}/ws/dashboard?token={token}", compress=15 if compress else 0,
-                                          max_msg_size=0, autoping=True)
+            ws = await session.ws_connect(f"{url}/ws/dashboard", headers={"Authorization": f"Bearer {token}"},
+                                          compress=15 if compress else 0, max_msg_size=0, autoping=True)
             client = Client(idx, topic, ws, verify if topic not in verifiers else None)
             verifiers.add(topic)
             client.task = asyncio.create_task(client.run())

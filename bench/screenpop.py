@@ -13,8 +13,8 @@ stderr. See docs/benchmarks.md, "Screen pop".
 
 Set-up: ``--desktops`` agents are created (200); the first ``--agents`` (20) log in ready at extensions
 7001.. with a SIPp phone each that answers after ``--ring-ms`` and hangs up after ``--talk-ms``; the others
-stay logged out. Every agent's desktop websocket (``/ws/desktop?token=``) is open for the whole run, read
-in another process (``--client-processes 1``, the default, as browsers would be) or in this one (``0``).
+stay logged out. Every agent's desktop websocket (``/ws/desktop``, the token in the header) is open for the
+whole run, read in another process (``--client-processes 1``, the default, as browsers would be) or in this one (``0``).
 Callers (SIPp, ``--rate`` per second) dial 1500100 from the numbers of seeded CRM customers (a
 different customer per call while there are enough), and a ``--unknown`` share from numbers no customer has.
 
@@ -322,8 +322,8 @@ async def desktop_worker() -> None:
     async with ClientSession(connector=TCPConnector(limit=0)) as http:
         desktops: dict[str, Desktop] = {}
         for agent_id, token in job["tokens"].items():
-            ws = await http.ws_connect(f"{job['base_url']}/ws/desktop?token={token}", autoping=True,
-                                       heartbeat=None, max_msg_size=4 * 1024 * 1024)
+            ws = await http.ws_connect(f"{job['base_url']}/ws/desktop", headers={"Authorization": f"Bearer {token}"},
+                                       autoping=True, heartbeat=None, max_msg_size=4 * 1024 * 1024)
             desktop = desktops[agent_id] = Desktop(agent_id, ws)
             desktop.task = asyncio.create_task(desktop.read())
         print("ready", flush=True)
@@ -648,7 +648,8 @@ class Bench:
         # One session, no pool limit: 200 sockets open at once, as 200 browsers would hold them.
         self.ws_http = ClientSession(connector=TCPConnector(limit=0))
         for agent_id in agent_ids:
-            ws = await self.ws_http.ws_connect(f"{self.base_url}/ws/desktop?token={self.tokens[agent_id]}",
+            ws = await self.ws_http.ws_connect(f"{self.base_url}/ws/desktop",
+                                               headers={"Authorization": f"Bearer {self.tokens[agent_id]}"},
                                                autoping=True, heartbeat=None, max_msg_size=4 * 1024 * 1024)
             desktop = Desktop(agent_id, ws)
             desktop.task = asyncio.create_task(desktop.read(), name=f"desktop-{agent_id}")

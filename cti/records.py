@@ -99,6 +99,10 @@ class UserRecord:
     disabled: bool
     scope: dict[str, Any] | None = None
     """A supervisor's queues and teams; ``None`` means everything."""
+    token_issued_at: datetime | None = None
+    """When the current token was issued: a token held since before is no longer this user's."""
+    token_expires_at: datetime | None = None
+    """When the token stops working; ``None`` for a token set by configuration (the bootstrap admin's)."""
 
 
 @dataclass(frozen=True, slots=True)

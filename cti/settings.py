@@ -10,6 +10,7 @@ import ipaddress
 import os
 import re
 import tomllib
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +23,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["DEFAULT_ASTERISK_ROOT", "Settings", "SettingsError", "load_settings"]
+__all__ = ["DEFAULT_ASTERISK_ROOT", "MIN_ADMIN_TOKEN_LENGTH", "Settings", "SettingsError", "load_settings",
+           "weak_token_problem"]
 
 ENV_PREFIX = "CTI_"
 DEFAULT_ASTERISK_ROOT = "/var/cache/cti/asterisk-root"
@@ -32,6 +34,31 @@ DEFAULT_CALLBACK_NUMBERS = (r"(?:0|\+62)(?!809)[1-9][0-9]{6,11}",)
 # Characters a value Asterisk reads from its configuration files may not hold: a line break would start a
 # new option or section, the other controls are never part of a real password or address.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+MIN_ADMIN_TOKEN_LENGTH = 32
+
+
+def weak_token_problem(token: str) -> str | None:
+    """Why ``token`` is too weak to be the admin's (None when it is fine).
+
+    The admin token is the one credential an operator types in, so it is the one that may be weak. What a
+    generator gives (``secrets.token_urlsafe(32)``, ``openssl rand -hex 32``) passes; short words, runs and repeated
+    patterns do not: at least 32 characters, at least 10 different ones, no run of 8 repeated or in sequence.
+    """
+    if len(token) < MIN_ADMIN_TOKEN_LENGTH:
+        return f"is {len(token)} characters long; it must be at least {MIN_ADMIN_TOKEN_LENGTH} random characters"
+    if len(set(token)) < 10:
+        return f"uses only {len(set(token))} different characters; it must be random"
+    seen: set[str] = set()
+    for start in range(len(token) - 7):
+        chunk = token[start:start + 8]
+        if chunk in seen:
+            return "repeats a run of 8 characters; it must be random, not a pattern"
+        if all(ord(b) - ord(a) == 1 for a, b in pairwise(chunk)):
+            return "holds a run of 8 characters in sequence; it must be random, not a pattern"
+        seen.add(chunk)
+    return None
 
 
 class SettingsError(Exception):
@@ -56,7 +83,9 @@ class Settings(BaseSettings):
     # HTTP API
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
-    admin_token: SecretStr = Field(description="bootstrap token of the built-in admin user")
+    admin_token: SecretStr = Field(description="bootstrap token of the built-in admin user (32+ random characters)")
+    token_ttl_days: float = Field(30.0, gt=0, le=3650,
+                                  description="days a token issued by the API or the CLI stays valid")
 
     # Call handling
     ring_timeout: float = Field(15.0, gt=0, le=300, description="seconds an agent's phone rings")
@@ -237,6 +266,15 @@ class Settings(BaseSettings):
         secret = value.get_secret_value()
         if _CONTROL.search(secret) or secret != secret.strip():
             raise ValueError("must not hold control characters (such as a line break) or surrounding spaces")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _random_enough(cls, value: SecretStr) -> SecretStr:
+        problem = weak_token_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(f"{problem}; generate one with: python3 -c 'import secrets; "
+                             "print(secrets.token_urlsafe(32))'")
         return value
 
     @property

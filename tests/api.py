@@ -38,14 +38,17 @@ from cti.web import (
     AUDIT,
     CUSTOMERS,
     HISTORY,
+    HUB,
     POLICY,
     QUERY,
     SCRIPTS,
+    SESSIONS,
     TRANSFERS,
     WFM,
     WRAP_UP,
     ApiModule,
-    TokenCache,
+    Hub,
+    Sessions,
     error_middleware,
     make_audit_middleware,
     make_auth_middleware,
@@ -71,16 +74,20 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     """The app serving ``features`` (cti.web's feature modules), and the distributor behind it."""
     users, agents = UserRepository(db), AgentRepository(db)
     interactions, customers = InteractionRepository(db), CustomerRepository(db)
-    accounts = Accounts(users, agents)
+    accounts = Accounts(users, agents, clock=clock)
     distributor = Distributor(core or ContactCenter(), clock, CommandBus({}))
     seen = pops if pops is not None else PopsSeen()
     audit = AuditTrail(AuditRepository(db), clock)
     policy = Policy(distributor.query, interactions)
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(accounts)),
+    hub = Hub()
+    sessions = Sessions(accounts, hub, clock=clock)
+    app = web.Application(middlewares=[error_middleware, make_auth_middleware(sessions),
                                        make_audit_middleware(audit)])
     app[ACCOUNTS] = accounts
     app[AUDIT] = audit
     app[POLICY] = policy
+    app[HUB] = hub
+    app[SESSIONS] = sessions
     app[QUERY] = distributor.query
     app[SCRIPTS] = ScriptLibrary(ScriptRepository(db))
     app[WFM] = WfmService(distributor.query, interactions, agents, WfmRepository(db))

@@ -110,6 +110,7 @@ from cti.web import (
     ROUTING,
     SCREENPOP,
     SCRIPTS,
+    SESSIONS,
     SETTINGS,
     STATS,
     STATUS,
@@ -118,7 +119,7 @@ from cti.web import (
     WFM,
     WRAP_UP,
     Hub,
-    TokenCache,
+    Sessions,
     error_middleware,
     make_audit_middleware,
     make_auth_middleware,
@@ -191,23 +192,33 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     ``clock`` replaces the wall clock for every decision (tests of calendars and escalation)."""
     database = Database(settings.database_url)
     repos = _Repositories.on(database)
-    accounts = Accounts(repos.users, repos.agents)
+    accounts = Accounts(repos.users, repos.agents, clock=clock or utc_now,
+                        token_ttl=timedelta(days=settings.token_ttl_days))
     library = ScriptLibrary(repos.scripts, render_limits=_render_limits(settings))
     audit = AuditTrail(repos.audit, clock or utc_now)
-    app = web.Application(middlewares=[error_middleware, make_auth_middleware(TokenCache(accounts)),
+    hub = Hub()
+    sessions = Sessions(accounts, hub, clock=clock or utc_now)
+    app = web.Application(middlewares=[error_middleware, make_auth_middleware(sessions),
                                        make_audit_middleware(audit)],
                           client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[AUDIT] = audit
-    app[HUB] = Hub()
+    app[HUB] = hub
     app[ACCOUNTS] = accounts
+    app[SESSIONS] = sessions
     app[SCRIPTS] = library
 
     async def storage(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()
+        bounded = await accounts.bound_token_lifetimes()
+        if bounded:
+            log.info("%d tokens issued before tokens expired now expire in %g days", bounded,
+                     settings.token_ttl_days)
         await accounts.ensure_admin(settings.admin_token.get_secret_value())
         await library.install(load_script_file())  # the shipped scripts, on a new database
+        sessions.start()
         yield
+        await sessions.close()
         await audit.close()
         await database.close()
 
@@ -282,7 +293,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         policy = Policy(query, repos.interactions)
         app[QUERY] = query
         app[POLICY] = policy
-        app[AGENTS] = AgentService(distributor, repos.agents, repos.users, telephony)
+        app[AGENTS] = AgentService(distributor, repos.agents, app[ACCOUNTS], telephony)
         app[ROUTING] = RoutingRules(distributor, lambda: _load_rules(settings))
         app[HISTORY] = InteractionHistory(repos.interactions, policy, app[AUDIT])
         app[TRANSFERS] = TransferService(distributor, policy)

@@ -1,5 +1,5 @@
 """The ``cti`` command: serve, demo, database, Asterisk and workforce management (the CRM's in :mod:`._crm`, the
-dead letters' in :mod:`._dead_letters`)."""
+dead letters' in :mod:`._dead_letters`, users' in :mod:`._users`)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from cti.settings import DEFAULT_ASTERISK_ROOT, Settings, SettingsError, load_se
 
 from ._crm import add_crm_commands
 from ._dead_letters import add_dead_letter_commands
+from ._users import add_user_commands
 
 __all__ = ["main"]
 
@@ -36,10 +37,11 @@ def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from cti.bootstrap import create_app
+    from cti.web import AccessLogger
 
     settings = _settings()
     web.run_app(create_app(settings), host=settings.http_host, port=settings.http_port,
-                print=lambda msg: logging.getLogger("cti").info(msg.strip()))
+                access_log_class=AccessLogger, print=lambda msg: logging.getLogger("cti").info(msg.strip()))
     return 0
 
 
@@ -329,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db.set_defaults(func=_db_upgrade)
     add_crm_commands(sub, lambda: _settings().database_url)
     add_dead_letter_commands(sub, lambda: _settings().database_url)
+    add_user_commands(sub, _settings)
     ast = sub.add_parser("asterisk", help="the Asterisk root: build, install config, start, stop")
     ast.add_argument("action", choices=["build", "install", "start", "stop", "status", "cli"])
     ast.add_argument("command", nargs="*", help="for 'cli': the Asterisk CLI command")

@@ -121,6 +121,9 @@ class UserRow(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """A supervisor's queues and teams (``{"queues": [...], "teams": [...]}``); none means all."""
+    token_issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """None only for a token set by configuration (the bootstrap admin's)."""
 
 
 class AuditRow(Base):

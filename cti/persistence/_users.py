@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -31,18 +32,57 @@ class UserRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create_user(self, name: str, role: str, agent_id: str | None = None) -> tuple[UserRecord, str]:
+    async def create_user(self, name: str, role: str, agent_id: str | None = None, *,
+                          expires_at: datetime | None = None) -> tuple[UserRecord, str]:
         """Create a user with a fresh random token, returned here and never again."""
-        token = secrets.token_urlsafe(32)
-        return await self._save_user(name, role, token, agent_id, replace=False), token
+        token = new_token()
+        return await self._save_user(name, role, token, agent_id, replace=False, expires_at=expires_at), token
 
-    async def ensure_user_token(self, name: str, role: str, token: str, agent_id: str | None = None) -> UserRecord:
-        """Create the user, or update its role, agent and token to the given ones. Idempotent.
+    async def ensure_user_token(self, name: str, role: str, token: str, agent_id: str | None = None, *,
+                                expires_at: datetime | None = None) -> UserRecord:
+        """Create the user, or update its role, agent, token and expiry to the given ones. Idempotent.
 
         Meant for tokens that come from configuration (the bootstrap admin, demos, tests). A
         disabled user stays disabled: configuration must not silently undo an administrator.
         """
-        return await self._save_user(name, role, token, agent_id, replace=True)
+        return await self._save_user(name, role, token, agent_id, replace=True, expires_at=expires_at)
+
+    async def user_named(self, name: str) -> UserRecord | None:
+        async with self._db.transaction(f"read user {name!r}") as session:
+            user = await session.scalar(select(UserRow).where(UserRow.name == name))
+            return None if user is None else _user_record(user)
+
+    async def rotate_token(self, name: str, *, expires_at: datetime | None) -> tuple[UserRecord, str]:
+        """A fresh token for the user, returned here and never again; the previous one stops working at once."""
+        token = new_token()
+        async with self._db.transaction(f"rotate the token of user {name!r}") as session:
+            user = await session.scalar(select(UserRow).where(UserRow.name == name))
+            if user is None:
+                raise StorageError(f"cannot rotate the token of user {name!r}: no such user")
+            user.token_hash, user.token_issued_at, user.token_expires_at = hash_token(token), utcnow(), expires_at
+            await session.flush()
+            return _user_record(user), token
+
+    async def delete_user(self, name: str) -> bool:
+        """Remove the user and its token; False when there was no such user."""
+        async with self._db.transaction(f"delete user {name!r}") as session:
+            user = await session.scalar(select(UserRow).where(UserRow.name == name))
+            if user is None:
+                return False
+            await session.delete(user)
+            return True
+
+    async def bound_token_lifetimes(self, expires_at: datetime, *, keep: str | None = None) -> int:
+        """Give every token without an expiry (issued before tokens had one) this one, except user ``keep``'s;
+        the number of users changed."""
+        query = select(UserRow).where(UserRow.token_expires_at.is_(None))
+        if keep is not None:
+            query = query.where(UserRow.name != keep)
+        async with self._db.transaction("bound token lifetimes") as session:
+            users = list(await session.scalars(query))
+            for user in users:
+                user.token_expires_at = expires_at
+            return len(users)
 
     async def user_for_token(self, token: str) -> UserRecord | None:
         """The enabled user holding ``token``, or ``None``."""
@@ -78,7 +118,8 @@ class UserRepository:
             await session.flush()
             return _user_record(user)
 
-    async def _save_user(self, name: str, role: str, token: str, agent_id: str | None, *, replace: bool) -> UserRecord:
+    async def _save_user(self, name: str, role: str, token: str, agent_id: str | None, *, replace: bool,
+                         expires_at: datetime | None) -> UserRecord:
         if role not in ROLES:
             raise StorageError(f"cannot save user {name!r}: role {role!r} is not one of {', '.join(ROLES)}")
         if not name:
@@ -96,25 +137,35 @@ class UserRepository:
                 raise StorageError(f"cannot save user {name!r}: unknown agent_id {agent_id!r}")
             user = await session.scalar(select(UserRow).where(UserRow.name == name))
             if user is None:
+                now = utcnow()
                 user = UserRow(
                     name=name,
                     role=role,
                     agent_id=agent_id,
                     token_hash=token_hash,
-                    created_at=utcnow(),
+                    created_at=now,
                     disabled=False,
+                    token_issued_at=now,
+                    token_expires_at=expires_at,
                 )
                 session.add(user)
             elif not replace:
                 raise StorageConflict(f"cannot create user {name!r}: the name is already taken")
             else:
-                user.role, user.agent_id, user.token_hash = role, agent_id, token_hash
+                if user.token_hash != token_hash:
+                    user.token_hash, user.token_issued_at = token_hash, utcnow()
+                user.role, user.agent_id, user.token_expires_at = role, agent_id, expires_at
             await session.flush()
             return _user_record(user)
+
+
+def new_token() -> str:
+    """A fresh API token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
 
 
 def _user_record(user: UserRow) -> UserRecord:
     return UserRecord(
         user_id=user.user_id, name=user.name, role=user.role, agent_id=user.agent_id, disabled=user.disabled,
-        scope=user.scope,
+        scope=user.scope, token_issued_at=user.token_issued_at, token_expires_at=user.token_expires_at,
     )

@@ -12,7 +12,8 @@ from cti.acd import Agent, UnknownAgent
 from cti.errors import Conflict, InvalidInput
 from cti.records import AgentRecord, UserRecord
 from cti.services._distributor import Distributor
-from cti.services._ports import AgentRegistry, Phones, Users
+from cti.services._ports import AgentRegistry, Phones
+from cti.services._users import Accounts
 
 __all__ = ["AgentService", "UnknownExtension"]
 
@@ -24,20 +25,20 @@ class UnknownExtension(InvalidInput):
 
 
 class AgentService:
-    def __init__(self, distributor: Distributor, registry: AgentRegistry, users: Users, phones: Phones) -> None:
+    def __init__(self, distributor: Distributor, registry: AgentRegistry, accounts: Accounts, phones: Phones) -> None:
         self._distributor = distributor
         self._registry = registry
-        self._users = users
+        self._accounts = accounts
         self._phones = phones
 
     async def create(self, agent_id: str, name: str, profile: Mapping[str, Any]) -> tuple[Agent, UserRecord, str]:
         """A new agent and their login (a user with the agent role); the token is returned here only."""
         if await self._registry.get(agent_id) is not None:
             raise Conflict(f"agent {agent_id!r} already exists")
-        if any(u.name == f"agent-{agent_id}" for u in await self._users.list_users()):
+        if any(u.name == f"agent-{agent_id}" for u in await self._accounts.list_users()):
             raise Conflict(f"a user named 'agent-{agent_id}' already exists")
         await self._registry.upsert(AgentRecord(agent_id=agent_id, name=name, profile=dict(profile)))
-        user, token = await self._users.create_user(f"agent-{agent_id}", "agent", agent_id)
+        user, token = await self._accounts.create_user(f"agent-{agent_id}", "agent", agent_id)
         agent = self._distributor.register_agent(agent_id, name, profile)
         return agent, user, token
 

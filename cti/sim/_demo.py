@@ -26,7 +26,7 @@ from cti.services import CenterView
 from cti.settings import Settings, SettingsError, load_settings
 from cti.sim._crm_seed import generate
 from cti.sim._sipp import SippAgent, SippCaller, SippError, sipp_binary
-from cti.web import ACCOUNTS, AGENTS, QUERY
+from cti.web import ACCOUNTS, AGENTS, QUERY, AccessLogger
 
 __all__ = ["run_demo"]
 
@@ -82,7 +82,7 @@ def demo_settings(settings: Settings) -> Settings:
 
 async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float) -> int:
     app = create_app(settings, connect_timeout=20)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=AccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()

@@ -1,13 +1,15 @@
 """The HTTP and websocket adapter (aiohttp), by feature: each feature module holds its routes, the bodies it
 accepts (pydantic, also the OpenAPI schemas) and the views it answers with, and calls the services only.
 
-Features: the service itself (health, metrics, OpenAPI), users, agents, calls (queues, live calls, history,
-routing rules), the agent desktop, supervision, the dashboard and reports, call scripts, workforce management,
-and the static pages. Shared: authentication, the audit log, the one error table, the websocket hub, the typed app keys.
+Features: the service itself (health, metrics, OpenAPI), users and their tokens, agents, calls (queues, live
+calls, history, routing rules), the agent desktop, supervision, the dashboard and reports, call scripts,
+workforce management, the audit log, and the static pages. Shared: authentication and sessions (token cache,
+websocket tickets, throttle), the one error table, the websocket hub, the typed app keys, the access log.
 """
 
+from cti.web._access_log import AccessLogger
 from cti.web._audit import make_audit_middleware
-from cti.web._auth import TokenCache, make_auth_middleware, principal, require_role
+from cti.web._auth import make_auth_middleware, principal, require_role
 from cti.web._errors import STATUS_OF, error_middleware, json_error
 from cti.web._features import FEATURES, mount
 from cti.web._keys import (
@@ -23,6 +25,7 @@ from cti.web._keys import (
     ROUTING,
     SCREENPOP,
     SCRIPTS,
+    SESSIONS,
     SETTINGS,
     STATS,
     STATUS,
@@ -34,6 +37,7 @@ from cti.web._keys import (
 )
 from cti.web._openapi import ApiModule, openapi_document
 from cti.web._service import API_MODULES
+from cti.web._sessions import FailureThrottle, Sessions
 from cti.web._sockets import FrameError, Hub, RawJson
 from cti.web._wfm import WfmScheduleCreate
 
@@ -52,6 +56,7 @@ __all__ = [
     "ROUTING",
     "SCREENPOP",
     "SCRIPTS",
+    "SESSIONS",
     "SETTINGS",
     "STATS",
     "STATUS",
@@ -60,12 +65,14 @@ __all__ = [
     "TRANSFERS",
     "WFM",
     "WRAP_UP",
+    "AccessLogger",
     "ApiModule",
+    "FailureThrottle",
     "FrameError",
     "Hub",
     "RawJson",
+    "Sessions",
     "Status",
-    "TokenCache",
     "WfmScheduleCreate",
     "error_middleware",
     "json_error",

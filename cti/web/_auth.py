@@ -2,25 +2,24 @@
 
 Every route needs a valid token except ``/healthz`` (liveness for orchestrators; it reveals only
 component up/down), ``/openapi.json`` (the published API description) and the static pages under ``/ui/``
-(they hold no data).
+(they hold no data). Websockets (``/ws/...``) take the token in the ``Authorization`` header, or, from
+browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a token in the URL. The token
+cache, the tickets and the throttle of failed attempts are in :mod:`cti.web._sessions`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from cti.records import UserRecord
-from cti.services import Accounts
+from cti.web._sessions import Refused, Sessions
 
 __all__ = [
     "PUBLIC_PATHS",
     "PUBLIC_PREFIXES",
-    "TokenCache",
     "make_auth_middleware",
     "principal",
     "require_role",
@@ -32,44 +31,42 @@ _PRINCIPAL = web.RequestKey("principal", UserRecord)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class TokenCache:
-    """Remembers token lookups briefly so each API call does not cost a database query (keyed by the token's
-    hash: the clear token is not kept)."""
-
-    def __init__(self, accounts: Accounts, ttl: float = 10.0) -> None:
-        self._accounts = accounts
-        self._ttl = ttl
-        self._entries: dict[str, tuple[float, UserRecord | None]] = {}
-
-    async def lookup(self, token: str) -> UserRecord | None:
-        key = hashlib.sha256(token.encode()).hexdigest()
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        user = await self._accounts.user_for_token(token)
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[key] = (time.monotonic() + self._ttl, user)
-        return user
-
-
 def _unauthorized(message: str) -> web.HTTPUnauthorized:
     return web.HTTPUnauthorized(reason=message, headers={"WWW-Authenticate": 'Bearer realm="cti"'})
 
 
-def make_auth_middleware(tokens: TokenCache) -> Middleware:
+async def _authenticate(request: web.Request, sessions: Sessions) -> UserRecord:
+    if request.path.startswith("/ws"):
+        if "token" in request.query:
+            raise Refused("a token in the URL is refused: get a ticket from POST /api/ws-tickets and open the "
+                          "socket with ?ticket=", counted=False)
+        ticket = request.query.get("ticket")
+        if ticket is not None:
+            return sessions.redeem_ticket(ticket)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refused("missing bearer token", counted=False)
+    return await sessions.authenticate(token.strip())
+
+
+def make_auth_middleware(sessions: Sessions) -> Middleware:
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if not token and request.path.startswith("/ws"):
-            token, scheme = request.query.get("token", ""), "bearer"  # browsers cannot set ws headers
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _unauthorized("missing bearer token")
-        user = await tokens.lookup(token.strip())
-        if user is None:
-            raise _unauthorized("invalid or disabled token")
+        # Behind a reverse proxy every client has the proxy's address: see docs/security-tokens.md.
+        client = request.remote or "-"
+        wait = sessions.throttle.retry_after(client)
+        if wait is not None:
+            raise web.HTTPTooManyRequests(
+                reason=f"too many failed authentication attempts from this address; retry in {wait} s",
+                headers={"Retry-After": str(wait)})
+        try:
+            user = await _authenticate(request, sessions)
+        except Refused as exc:
+            if exc.counted:
+                sessions.throttle.failed(client)
+            raise _unauthorized(str(exc)) from None
         request[_PRINCIPAL] = user
         return await handler(request)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from cti.services import Scope, dashboard_topic, scope_of
 from cti.stats import agent_csv, queue_csv
-from cti.web._auth import require_role
+from cti.web._auth import principal, require_role
 from cti.web._keys import HUB, REPORTS, SETTINGS, STATS
 from cti.web._openapi import operation, query_param
 from cti.web._sockets import RawJson
@@ -35,8 +35,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "Websocket of the supervisor dashboard: a snapshot (today, last 15 and 60 minutes; per queue and "
         "agent; the agent grid; the day's series), then numbered frames: 'live' at once on every change of an "
         "agent or of a queue's live picture, 'stats' (every figure) every 0.8 s, 'series' once a minute "
-        "(docs/metrics.md, 'The dashboard feed')",
-        roles="supervisor (own scope), admin", params=[query_param("since", "integer"), query_param("token")],
+        "(docs/metrics.md, 'The dashboard feed'). Authenticated as /ws/desktop (a '?ticket=' from browsers)",
+        roles="supervisor (own scope), admin", params=[query_param("since", "integer"), query_param("ticket")],
         ok=101)},
     "/api/stats": {"get": operation("The live statistics the dashboard shows, as JSON",
                                     roles="supervisor (own scope), admin")},
@@ -64,7 +64,7 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
         # The topic's current state, serialised once for every dashboard connecting until the next change.
         return RawJson(feed.view_json(scope))
 
-    return await request.app[HUB].serve(request, dashboard_topic(scope), snapshot)
+    return await request.app[HUB].serve(request, dashboard_topic(scope), snapshot, user=principal(request))
 
 
 @routes.get("/api/stats")

@@ -69,9 +69,11 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/ws/desktop": {"get": operation(
         "Websocket of an agent's desktop: snapshot, then numbered 'offer' (screen pop), 'call' and 'agent' "
         "frames; '?since=' replays what a reconnecting desktop missed; send {type: 'script', call_id, answers} "
-        "for the script's next steps. Token in the Authorization header or '?token='.",
+        "for the script's next steps. Token in the Authorization header, or from browsers a ticket from POST "
+        "/api/ws-tickets as '?ticket=' (a token in the URL is refused); closed with 1008 when the user's token "
+        "stops working (rotated, disabled, deleted, expired).",
         roles="agent (own desktop), supervisor (own scope) and admin with ?agent_id= (audited)",
-        params=[query_param("agent_id"), query_param("since", "integer"), query_param("token")],
+        params=[query_param("agent_id"), query_param("since", "integer"), query_param("ticket")],
         ok=101, errors=(400, 404))},
     "/api/interactions/{call_id}/wrapup": {"post": operation(
         "Save the agent's wrap-up (disposition, notes, script answers, cross-sell outcome, follow-up) on the "
@@ -133,7 +135,7 @@ async def desktop_socket(request: web.Request) -> web.StreamResponse:
             return {"type": "script", "data": progress}
         raise FrameError(f"unknown frame type {frame['type']!r}")
 
-    return await request.app[HUB].serve(request, f"agent:{agent_id}", snapshot, on_frame)
+    return await request.app[HUB].serve(request, f"agent:{agent_id}", snapshot, on_frame, user=principal(request))
 
 
 @routes.post("/api/calls/{call_id}/transfer")

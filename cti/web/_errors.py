@@ -64,7 +64,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        headers = {k: v for k, v in exc.headers.items() if k == "WWW-Authenticate"}
+        headers = {k: v for k, v in exc.headers.items() if k in ("WWW-Authenticate", "Retry-After")}
         return json_error(exc.status, exc.reason, headers=headers or None)
     except json.JSONDecodeError as exc:
         return json_error(400, f"request body is not valid JSON: {exc.msg} at position {exc.pos}")

@@ -26,6 +26,7 @@ from cti.services import (
     WrapUpService,
 )
 from cti.settings import Settings
+from cti.web._sessions import Sessions
 from cti.web._sockets import Hub
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "ROUTING",
     "SCREENPOP",
     "SCRIPTS",
+    "SESSIONS",
     "SETTINGS",
     "STATS",
     "STATUS",
@@ -72,6 +74,8 @@ POLICY = web.AppKey("policy", Policy)
 """Who may touch which object: every handler asks it."""
 AUDIT = web.AppKey("audit", AuditTrail)
 ACCOUNTS = web.AppKey("accounts", Accounts)
+SESSIONS = web.AppKey("sessions", Sessions)
+"""Token cache, websocket tickets, the throttle of failed attempts, revocation."""
 AGENTS = web.AppKey("agents", AgentService)
 ROUTING = web.AppKey("routing", RoutingRules)
 HISTORY = web.AppKey("history", InteractionHistory)

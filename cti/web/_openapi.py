@@ -37,7 +37,7 @@ def operation(summary: str, *, roles: str, body: str | None = None, ok: int = 20
     if public:
         op["security"] = []
     else:
-        op["responses"].update({"401": _ERROR, "403": _ERROR})
+        op["responses"].update({"401": _ERROR, "403": _ERROR, "429": _ERROR})
     for status in errors:
         op["responses"][str(status)] = _ERROR
     if body is not None:

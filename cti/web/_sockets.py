@@ -16,6 +16,10 @@ pieces serialised once per cycle) uses :meth:`Hub.publish_json`, and a snapshot 
 
 Frames from the page are JSON objects with a ``type``; anything else gets an ``error`` frame and the
 socket stays open (a buggy page must not lose its live view).
+
+Each socket remembers the user who opened it, so that a user whose token stops working (rotated, disabled,
+deleted, expired) loses their live views at once: :meth:`Hub.disconnect` closes them with 1008 (policy
+violation) and the reason, and the pages do not reconnect after that code.
 """
 
 from __future__ import annotations
@@ -32,14 +36,16 @@ from typing import Any, Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from cti.records import UserRecord
+
 __all__ = ["Frame", "FrameError", "FrameHandler", "Hub", "RawJson", "SnapshotFn", "Topic"]
 
 log = logging.getLogger("cti.web.sockets")
 
 REPLAY: Final = 256
 SEND_QUEUE: Final = 512
-CLOSE_UNAUTHORIZED: Final = 4401
-CLOSE_FORBIDDEN: Final = 4403
+CLOSE_REVOKED: Final = WSCloseCode.POLICY_VIOLATION
+"""The owner's token stopped working; the page must not reconnect with it."""
 
 SnapshotFn = Callable[[], Awaitable[Any]]
 FrameHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
@@ -114,6 +120,8 @@ class Hub:
     def __init__(self) -> None:
         self._topics: dict[str, Topic] = {}
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self._owners: weakref.WeakKeyDictionary[web.WebSocketResponse, UserRecord] = weakref.WeakKeyDictionary()
+        self._closing: set[asyncio.Task[bool]] = set()
 
     def topic(self, name: str) -> Topic:
         topic = self._topics.get(name)
@@ -146,13 +154,15 @@ class Hub:
         return self.publish(name, type_, RawJson(data_json))
 
     async def serve(self, request: web.Request, name: str, snapshot: SnapshotFn,
-                    on_frame: FrameHandler | None = None) -> web.WebSocketResponse:
-        """Run one page's socket on ``name`` until it closes."""
+                    on_frame: FrameHandler | None = None, *, user: UserRecord | None = None) -> web.WebSocketResponse:
+        """Run one page's socket on ``name`` until it closes; ``user`` opened it (see :meth:`disconnect`)."""
         since = _since(request)
         # No per-message deflate: it would compress every frame again for every subscriber.
         ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=64 * 1024, compress=False)
         await ws.prepare(request)
         self._sockets.add(ws)
+        if user is not None:
+            self._owners[ws] = user
         topic = self.topic(name)
         subscriber = _Subscriber(ws)
         # Catch-up first, then live frames: the subscription starts before the awaited snapshot so
@@ -209,6 +219,28 @@ class Hub:
                 continue
             if reply is not None:
                 await ws.send_str(json.dumps({"id": frame.get("id"), **reply}, default=str))
+
+    def owners(self) -> list[UserRecord]:
+        """The users who opened the sockets still open (one entry per socket)."""
+        return [user for ws, user in list(self._owners.items()) if not ws.closed]
+
+    async def disconnect(self, refuse: Callable[[UserRecord], str | None]) -> int:
+        """Close every open socket whose owner ``refuse`` gives a reason for, with 1008 and that reason; how
+        many. The close frames go out at once; the closing handshakes finish in the background (a page that
+        never answers must not hold up whoever revoked the user)."""
+        closing = 0
+        for ws, owner in list(self._owners.items()):
+            reason = None if ws.closed else refuse(owner)
+            if reason is None:
+                continue
+            del self._owners[ws]
+            task = asyncio.get_running_loop().create_task(ws.close(code=CLOSE_REVOKED, message=reason.encode()))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+            closing += 1
+        if closing:
+            await asyncio.sleep(0)  # let the close frames be written before answering
+        return closing
 
     async def close(self) -> None:
         """Shutdown: every open page is told the server is going away (it reconnects later)."""

@@ -67,4 +67,6 @@ def interaction_view(record: InteractionRecord) -> dict[str, Any]:
 
 
 def user_view(user: UserRecord) -> dict[str, Any]:
-    return {"name": user.name, "role": user.role, "agent_id": user.agent_id, "disabled": user.disabled}
+    expires = user.token_expires_at
+    return {"name": user.name, "role": user.role, "agent_id": user.agent_id, "disabled": user.disabled,
+            "token_expires_at": None if expires is None else expires.isoformat()}

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cti.acd import WorkItem
@@ -22,7 +23,18 @@ from cti.services import CenterView
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from cti.telephony import Telephony
+from cti.web import AccessLogger
 from tests.support import create_postgres_database, eventually
+
+
+async def serve(app: web.Application) -> TestClient[web.Request, web.Application]:
+    """A started test client of ``app``, with the access logger `cti serve` uses: tests see (and
+    tests/e2e/test_tokens.py checks) the same log lines."""
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(access_log_class=AccessLogger)  # runner options go here, not to TestServer()
+    client = TestClient(server)
+    await client.start_server()
+    return client
 
 
 @dataclass
@@ -66,6 +78,11 @@ class Cti:
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.settings.admin_token.get_secret_value()}"}
 
+    async def ws_url(self, path: str, token: str | None = None) -> str:
+        """``path`` (a websocket, with its query) with a fresh ticket, as the pages open it."""
+        ticket = (await self.api("POST", "/api/ws-tickets", token=token, expect=201))["ticket"]
+        return str(self.client.make_url(path).update_query({"ticket": ticket}))
+
     async def api(self, method: str, path: str, *, token: str | None = None, expect: int = 200,
                   **kwargs: Any) -> Any:
         async with self.client.request(method, path, headers=self.headers(token), **kwargs) as resp:
@@ -100,9 +117,7 @@ class Cti:
     async def restart(self) -> None:
         """Stop this controller (calls stay up in Asterisk) and start a new one on the same state."""
         await self.client.close()
-        app = create_app(self.settings, connect_timeout=15, clock=self.clock)
-        self.client = TestClient(TestServer(app, host="127.0.0.1"))
-        await self.client.start_server()
+        self.client = await serve(create_app(self.settings, connect_timeout=15, clock=self.clock))
 
     async def settled(self, timeout: float = 20.0) -> None:
         """Every call ended and every write landed."""
@@ -140,8 +155,7 @@ async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str
         "redis_prefix": f"cti-test-{uuid.uuid4().hex[:8]}",
         **cti_settings_overrides,
     })
-    client = TestClient(TestServer(create_app(settings, connect_timeout=15, clock=cti_clock), host="127.0.0.1"))
-    await client.start_server()
+    client = await serve(create_app(settings, connect_timeout=15, clock=cti_clock))
     harness = Cti(settings, client, clock=cti_clock)
     try:
         yield harness

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cti.persistence import AgentRepository
@@ -30,6 +31,13 @@ async def raw(cti: Cti, method: str, path: str, *, expect: int, headers: dict[st
         return body, dict(resp.headers)
 
 
+def issued_for_30_days(user: dict[str, Any]) -> dict[str, Any]:
+    """The user view without its token's expiry, once that is checked: 30 days (the default) from now."""
+    left = datetime.fromisoformat(user["token_expires_at"]) - datetime.now(UTC)
+    assert timedelta(days=29, hours=23) < left <= timedelta(days=30), user
+    return {key: value for key, value in user.items() if key != "token_expires_at"}
+
+
 # -- authentication and roles -----------------------------------------------------------------------------
 async def test_requests_without_a_valid_token_are_refused(cti: Cti) -> None:
     for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Bearer   "},
@@ -50,7 +58,8 @@ async def test_requests_without_a_valid_token_are_refused(cti: Cti) -> None:
 
 async def test_admin_token_identifies_the_admin(cti: Cti) -> None:
     me = await cti.api("GET", "/api/me")
-    assert me == {"name": "admin", "role": "admin", "agent_id": None, "disabled": False}
+    # The configured token lives as long as the configuration names it.
+    assert me == {"name": "admin", "role": "admin", "agent_id": None, "disabled": False, "token_expires_at": None}
 
 
 async def test_healthz_is_public_and_reports_components(cti: Cti) -> None:
@@ -62,7 +71,7 @@ async def test_agent_token_is_limited_to_its_own_agent(cti: Cti) -> None:
     ana = await cti.create_agent("ana", "Ana Wijaya")
     await cti.create_agent("bob", "Bob")
     me = await cti.api("GET", "/api/me", token=ana)
-    assert me == {"name": "agent-ana", "role": "agent", "agent_id": "ana", "disabled": False}
+    assert issued_for_30_days(me) == {"name": "agent-ana", "role": "agent", "agent_id": "ana", "disabled": False}
     assert (await cti.api("GET", "/api/agents/ana", token=ana))["agent_id"] == "ana"
 
     body = await cti.api("GET", "/api/agents", token=ana, expect=403)
@@ -92,7 +101,8 @@ async def test_agent_token_is_limited_to_its_own_agent(cti: Cti) -> None:
 async def test_supervisor_can_watch_but_not_administer(cti: Cti) -> None:
     await cti.create_agent("ana", "Ana")
     created = await cti.api("POST", "/api/users", json={"name": "sam", "role": "supervisor"}, expect=201)
-    assert created["user"] == {"name": "sam", "role": "supervisor", "agent_id": None, "disabled": False}
+    assert issued_for_30_days(created["user"]) == {"name": "sam", "role": "supervisor", "agent_id": None,
+                                                   "disabled": False}
     sam = created["token"]
     assert isinstance(sam, str) and len(sam) >= 32
     assert (await cti.api("GET", "/api/me", token=sam))["role"] == "supervisor"
@@ -266,7 +276,8 @@ def agent_gauge(metrics: str, state: str) -> float:
 async def test_agent_flow_and_state_history(cti: Cti) -> None:
     created = await cti.api("POST", "/api/agents", json={"agent_id": "ana", "name": "Ana Wijaya"}, expect=201)
     assert created["agent"]["state"] == "logged_out" and created["agent"]["name"] == "Ana Wijaya"
-    assert created["user"] == {"name": "agent-ana", "role": "agent", "agent_id": "ana", "disabled": False}
+    assert issued_for_30_days(created["user"]) == {"name": "agent-ana", "role": "agent", "agent_id": "ana",
+                                                   "disabled": False}
     token = created["token"]
     listed = await cti.api("GET", "/api/agents")
     assert "token" not in str(listed)  # shown once, at creation

@@ -111,9 +111,9 @@ async def test_supervisors_see_only_their_scope_and_agents_nothing(cti: Cti) -> 
     agent_token = cti.agent_tokens["ana"]
     await cti.api("GET", "/api/stats", token=agent_token, expect=403)
     async with aiohttp.ClientSession() as http:
-        async with http.get(cti.client.make_url(f"/ws/dashboard?token={agent_token}")) as response:
+        async with http.get(await cti.ws_url("/ws/dashboard", agent_token)) as response:
             assert response.status == 403
-        async with http.ws_connect(cti.client.make_url(f"/ws/dashboard?token={sue}")) as ws:
+        async with http.ws_connect(await cti.ws_url("/ws/dashboard", sue)) as ws:
             snapshot = await ws.receive_json(timeout=5)
             assert set(snapshot["data"]["windows"]["today"]["queues"]) == {"sales"}
             # A change to a visible agent reaches the scoped dashboard at once, in a 'live' frame.

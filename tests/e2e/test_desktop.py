@@ -160,7 +160,7 @@ async def test_desktop_socket_checks_who_is_calling(cti: Cti) -> None:
         async with http.get(cti.client.make_url("/ws/desktop?agent_id=bob"),
                             headers={"Authorization": f"Bearer {token}"}) as response:
             assert response.status == 404
-        async with http.ws_connect(cti.client.make_url(f"/ws/desktop?token={token}")) as ws:
+        async with http.ws_connect(await cti.ws_url("/ws/desktop", token)) as ws:
             snapshot = await ws.receive_json(timeout=5)
             assert snapshot["type"] == "snapshot" and snapshot["data"]["agent"]["agent_id"] == "ana"
             await ws.send_str("{garbage")

@@ -9,6 +9,7 @@ reachable server the PostgreSQL cases skip, except under CI where they fail.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -279,8 +280,10 @@ async def test_agents_upsert_get_and_list(agents: AgentRepository) -> None:
 
 async def test_create_user_and_look_up_its_token(db_url: str, users: UserRepository, agents: AgentRepository) -> None:
     await agents.upsert(AgentRecord("agent-1", "Alan"))
-    user, token = await users.create_user("alan", "agent", agent_id="agent-1")
-    assert user == UserRecord(user.user_id, "alan", "agent", "agent-1", False)
+    user, token = await users.create_user("alan", "agent", agent_id="agent-1", expires_at=T0)
+    assert user == UserRecord(user.user_id, "alan", "agent", "agent-1", False, token_issued_at=user.token_issued_at,
+                              token_expires_at=T0)
+    assert user.token_issued_at is not None
     assert len(token) >= 32
 
     assert await users.user_for_token(token) == user
@@ -302,7 +305,7 @@ async def test_create_user_and_look_up_its_token(db_url: str, users: UserReposit
 async def test_disabled_users_tokens_stop_working(users: UserRepository) -> None:
     user, token = await users.create_user("alan", "agent")
     disabled = await users.set_user_disabled("alan")
-    assert disabled == UserRecord(user.user_id, "alan", "agent", None, True)
+    assert disabled == replace(user, disabled=True)
     assert await users.user_for_token(token) is None
     assert await users.list_users() == [disabled]
 
@@ -334,7 +337,9 @@ async def test_ensure_user_token_is_idempotent_and_replaces_the_token(
 
     await agents.upsert(AgentRecord("agent-1", "Alan"))
     changed = await users.ensure_user_token("admin", "supervisor", "bootstrap-token-2", agent_id="agent-1")
-    assert changed == UserRecord(first.user_id, "admin", "supervisor", "agent-1", False)
+    assert changed == replace(first, role="supervisor", agent_id="agent-1", token_issued_at=changed.token_issued_at)
+    assert first.token_issued_at is not None and changed.token_issued_at is not None
+    assert changed.token_issued_at > first.token_issued_at  # a new token: sockets opened with the old one close
     assert await users.user_for_token("bootstrap-token-1") is None
     assert await users.user_for_token("bootstrap-token-2") == changed
     assert len(await users.list_users()) == 1
@@ -344,6 +349,67 @@ async def test_ensure_user_token_is_idempotent_and_replaces_the_token(
         await users.ensure_user_token("intruder", "admin", "bootstrap-token-2")
     with pytest.raises(StorageError, match="empty"):
         await users.ensure_user_token("admin", "admin", "")
+
+
+async def test_a_rotated_token_replaces_the_old_one_at_once(db_url: str, users: UserRepository) -> None:
+    user, old = await users.create_user("alan", "agent", expires_at=T0)
+    rotated, new = await users.rotate_token("alan", expires_at=T0 + timedelta(days=30))
+    assert new != old and len(new) >= 32
+    assert await users.user_for_token(old) is None
+    assert await users.user_for_token(new) == rotated
+    assert rotated == replace(user, token_issued_at=rotated.token_issued_at, token_expires_at=T0 + timedelta(days=30))
+    assert user.token_issued_at is not None and rotated.token_issued_at is not None
+    assert rotated.token_issued_at > user.token_issued_at
+    stored = {str(value) for row in await raw_rows(db_url, "SELECT * FROM users") for value in row}
+    assert new not in stored and old not in stored
+    with pytest.raises(StorageError, match="no such user"):
+        await users.rotate_token("nobody", expires_at=T0)
+
+
+async def test_a_deleted_user_and_token_are_gone(users: UserRepository) -> None:
+    _, token = await users.create_user("alan", "agent")
+    other, _ = await users.create_user("boss", "supervisor")
+    assert await users.delete_user("alan") is True
+    assert await users.user_for_token(token) is None
+    assert await users.user_named("alan") is None
+    assert await users.list_users() == [other]
+    assert await users.delete_user("alan") is False
+    assert await users.user_named("boss") == other
+
+
+async def test_tokens_without_an_expiry_get_one_except_the_kept_user(users: UserRepository) -> None:
+    await users.ensure_user_token("admin", "admin", "bootstrap-token-1")
+    await users.create_user("alan", "agent")  # as before tokens expired
+    await users.create_user("boss", "supervisor", expires_at=T0)
+    assert await users.bound_token_lifetimes(T0 + timedelta(days=30), keep="admin") == 1
+    assert {u.name: u.token_expires_at for u in await users.list_users()} == {
+        "admin": None, "alan": T0 + timedelta(days=30), "boss": T0}
+    assert await users.bound_token_lifetimes(T0 + timedelta(days=60), keep="admin") == 0
+
+
+async def test_the_migration_gives_existing_tokens_their_issue_time(db_url: str) -> None:
+    """Users created before revision 0009 keep working: issued when created, no expiry until the server sets it."""
+    async with Database(db_url) as database:
+        await database.upgrade()
+    engine = create_async_engine(db_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: _alembic(sync, "downgrade", "0006"))
+            await connection.execute(text(
+                "INSERT INTO users (name, role, token_hash, created_at, disabled) "
+                "VALUES ('old', 'agent', :hash, :at, false)"), {"hash": "a" * 64, "at": T0})
+            await connection.run_sync(lambda sync: _alembic(sync, "upgrade", "head"))
+    finally:
+        await engine.dispose()
+    async with Database(db_url) as database:
+        (user,) = await UserRepository(database).list_users()
+    assert (user.name, user.token_issued_at, user.token_expires_at) == ("old", T0, None)
+
+
+def _alembic(connection: Connection, action: str, revision: str) -> None:
+    from alembic import command
+
+    getattr(command, action)(alembic_config(connection), revision)
 
 
 # -- agent state history -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ def test_schedule_save_stores_it_in_the_configured_database(tmp_path: Path, caps
     url = f"sqlite+aiosqlite:///{tmp_path}/cti.db"
     monkeypatch.setenv("CTI_DATABASE_URL", url)
     monkeypatch.setenv("CTI_ARI_PASSWORD", "ari-secret")
-    monkeypatch.setenv("CTI_ADMIN_TOKEN", "admin-token-0123456789")
+    monkeypatch.setenv("CTI_ADMIN_TOKEN", secrets.token_urlsafe(32))
     path = tmp_path / "problem.json"
     path.write_text(json.dumps({
         "name": "saved plan", "start": "2024-04-01T00:00:00+07:00", "interval_minutes": 60,

@@ -71,19 +71,32 @@ class FakeUsers:
     def __init__(self) -> None:
         self.users: dict[str, UserRecord] = {}
         self.tokens: dict[str, str] = {}  # token -> user name
+        self._ids = 0
 
-    async def create_user(self, name: str, role: str, agent_id: str | None = None) -> tuple[UserRecord, str]:
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def _issue(self, name: str, token: str) -> None:
+        self.tokens = {t: n for t, n in self.tokens.items() if n != name} | {token: name}
+
+    async def create_user(self, name: str, role: str, agent_id: str | None = None, *,
+                          expires_at: datetime | None = None) -> tuple[UserRecord, str]:
         if name in self.users:
             raise Conflict(f"cannot create user {name!r}: the name is already taken")
         token = secrets.token_urlsafe(16)
-        user = self.users[name] = UserRecord(len(self.users) + 1, name, role, agent_id, False)
-        self.tokens[token] = name
+        user = self.users[name] = UserRecord(self._next_id(), name, role, agent_id, False,
+                                             token_issued_at=datetime.now(UTC), token_expires_at=expires_at)
+        self._issue(name, token)
         return user, token
 
-    async def ensure_user_token(self, name: str, role: str, token: str, agent_id: str | None = None) -> UserRecord:
-        user = self.users.get(name) or UserRecord(len(self.users) + 1, name, role, agent_id, False)
-        self.users[name] = user = replace(user, role=role, agent_id=agent_id)
-        self.tokens = {t: n for t, n in self.tokens.items() if n != name} | {token: name}
+    async def ensure_user_token(self, name: str, role: str, token: str, agent_id: str | None = None, *,
+                                expires_at: datetime | None = None) -> UserRecord:
+        user = self.users.get(name) or UserRecord(self._next_id(), name, role, agent_id, False)
+        issued = user.token_issued_at if self.tokens.get(token) == name else datetime.now(UTC)
+        self.users[name] = user = replace(user, role=role, agent_id=agent_id, token_issued_at=issued,
+                                          token_expires_at=expires_at)
+        self._issue(name, token)
         return user
 
     async def user_for_token(self, token: str) -> UserRecord | None:
@@ -91,12 +104,36 @@ class FakeUsers:
         user = None if name is None else self.users.get(name)
         return None if user is None or user.disabled else user
 
+    async def user_named(self, name: str) -> UserRecord | None:
+        return self.users.get(name)
+
     async def list_users(self) -> list[UserRecord]:
         return sorted(self.users.values(), key=lambda u: u.user_id)
 
     async def set_user_scope(self, name: str, scope: Mapping[str, Any] | None) -> UserRecord:
         user = self.users[name] = replace(self.users[name], scope=None if scope is None else dict(scope))
         return user
+
+    async def set_user_disabled(self, name: str, disabled: bool = True) -> UserRecord:
+        user = self.users[name] = replace(self.users[name], disabled=disabled)
+        return user
+
+    async def rotate_token(self, name: str, *, expires_at: datetime | None) -> tuple[UserRecord, str]:
+        token = secrets.token_urlsafe(16)
+        user = self.users[name] = replace(self.users[name], token_issued_at=datetime.now(UTC),
+                                          token_expires_at=expires_at)
+        self._issue(name, token)
+        return user, token
+
+    async def delete_user(self, name: str) -> bool:
+        self.tokens = {t: n for t, n in self.tokens.items() if n != name}
+        return self.users.pop(name, None) is not None
+
+    async def bound_token_lifetimes(self, expires_at: datetime, *, keep: str | None = None) -> int:
+        unbounded = [u for u in self.users.values() if u.token_expires_at is None and u.name != keep]
+        for user in unbounded:
+            self.users[user.name] = replace(user, token_expires_at=expires_at)
+        return len(unbounded)
 
 
 class FakeAgents:

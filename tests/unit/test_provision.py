@@ -119,7 +119,7 @@ def test_no_mirror_is_an_error(tmp_path: Path) -> None:
 # -- agent endpoints --------------------------------------------------------------------------------------
 @pytest.fixture
 def settings() -> Settings:
-    return load_settings(ari_password="ari-secret", admin_token="admin-secret", sim_agents=3,
+    return load_settings(ari_password="ari-secret", admin_token="Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa", sim_agents=3,
                          sim_agent_port_base=18000, softphones="1002:password-two,1001:password-one")
 
 

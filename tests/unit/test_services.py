@@ -184,7 +184,7 @@ def test_the_query_hands_out_copies() -> None:
 async def test_creating_an_agent_registers_them_everywhere_once() -> None:
     distributor, recorder = floor()
     registry, users = FakeAgents(), FakeUsers()
-    service = AgentService(distributor, registry, users, FakePhones("7001"))
+    service = AgentService(distributor, registry, Accounts(users, registry), FakePhones("7001"))
     agent, user, token = await service.create("ana", "Ana", {"skills": {"care": 3}})
     assert (agent.agent_id, agent.skills, user.name, user.role, user.agent_id) == (
         "ana", {"care": 3}, "agent-ana", "agent", "ana")
@@ -198,7 +198,7 @@ async def test_creating_an_agent_registers_them_everywhere_once() -> None:
 async def test_logging_in_checks_the_agent_before_the_phone_and_the_phone_before_the_core() -> None:
     distributor, _ = floor()
     phones = FakePhones("7001")
-    service = AgentService(distributor, FakeAgents(), FakeUsers(), phones)
+    service = AgentService(distributor, FakeAgents(), Accounts(FakeUsers(), FakeAgents()), phones)
     with pytest.raises(UnknownAgent):
         await service.login("nobody", "9999", ready=True)
     distributor.register_agent("ana", "Ana")
@@ -213,7 +213,7 @@ async def test_logging_in_checks_the_agent_before_the_phone_and_the_phone_before
 async def test_a_profile_with_a_chat_capacity_lets_the_agent_take_chats() -> None:
     distributor, _ = floor("ana")
     registry = FakeAgents()
-    service = AgentService(distributor, registry, FakeUsers(), FakePhones())
+    service = AgentService(distributor, registry, Accounts(FakeUsers(), registry), FakePhones())
     agent = await service.set_profile("ana", {"capacity": {"chat": 3}, "exclusive": []})
     assert agent.capacity == Capacity.of({"chat": 3}, exclusive=())
     assert registry.agents["ana"].profile == {"capacity": {"chat": 3}, "exclusive": []}
@@ -221,7 +221,7 @@ async def test_a_profile_with_a_chat_capacity_lets_the_agent_take_chats() -> Non
 
 async def test_a_profile_saved_without_a_capacity_resets_it_to_the_default() -> None:
     distributor, _ = floor("ana")
-    service = AgentService(distributor, FakeAgents(), FakeUsers(), FakePhones())
+    service = AgentService(distributor, FakeAgents(), Accounts(FakeUsers(), FakeAgents()), FakePhones())
     await service.set_profile("ana", {"capacity": {"chat": 3}, "exclusive": []})
     agent = await service.set_profile("ana", {"skills": {"billing": 3}})
     assert agent.capacity == Capacity.of()

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from cti.settings import Settings, SettingsError, load_settings
 
-REQUIRED = {"ari_password": "ari-secret", "admin_token": "admin-secret"}
+ADMIN_TOKEN = "Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"  # 32 characters, as random as a fixture needs
+REQUIRED = {"ari_password": "ari-secret", "admin_token": ADMIN_TOKEN}
 
 
 @pytest.fixture(autouse=True)
@@ -38,8 +39,9 @@ def test_defaults() -> None:
     assert s.ari_url == "http://127.0.0.1:8088"
     assert (s.ari_user, s.ari_app, s.ari_timeout) == ("cti", "cti", 10.0)
     assert s.ari_password.get_secret_value() == "ari-secret"
-    assert s.admin_token.get_secret_value() == "admin-secret"
-    assert "ari-secret" not in repr(s) and "admin-secret" not in repr(s)
+    assert s.admin_token.get_secret_value() == ADMIN_TOKEN
+    assert "ari-secret" not in repr(s) and ADMIN_TOKEN not in repr(s)
+    assert s.token_ttl_days == 30
     assert (s.redis_url, s.redis_prefix) == ("redis://127.0.0.1:6379/0", "cti")
     assert s.database_url == "sqlite+aiosqlite:///var/cti.db"
     assert (s.http_host, s.http_port) == ("127.0.0.1", 8080)
@@ -66,7 +68,7 @@ def test_settings_are_frozen() -> None:
 
 def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CTI_ARI_PASSWORD", "from-env")
-    monkeypatch.setenv("CTI_ADMIN_TOKEN", "env-token")
+    monkeypatch.setenv("CTI_ADMIN_TOKEN", "env-" + ADMIN_TOKEN)
     monkeypatch.setenv("CTI_ARI_URL", "https://pbx.example.org:8089/")
     monkeypatch.setenv("CTI_HTTP_PORT", "9090")
     monkeypatch.setenv("CTI_RING_TIMEOUT", "20.5")
@@ -94,7 +96,7 @@ def test_arguments_beat_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_toml_file_is_read_and_environment_beats_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = write_toml(tmp_path, """
 ari_password = "file-password"
-admin_token = "file-token"
+admin_token = "file-token-Zq3vN8kR1tXw6YpL0mB4cD7f"
 ari_url = "http://10.0.0.5:8088"
 ring_timeout = 30
 http_port = 8181
@@ -199,6 +201,33 @@ def test_missing_secrets_are_named() -> None:
 def test_blank_admin_token_is_refused() -> None:
     message = problem(admin_token="   ")
     assert "CTI_ADMIN_TOKEN: Value error, must not be empty" in message
+
+
+@pytest.mark.parametrize(("token", "why"), [
+    ("admin-secret", "is 12 characters long; it must be at least 32 random characters"),
+    ("Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uE", "is 31 characters long; it must be at least 32 random characters"),
+    ("ab" * 20, "uses only 2 different characters; it must be random"),
+    ("password1234password1234password1234", "repeats a run of 8 characters; it must be random, not a pattern"),
+    ("abcdefghijklmnopqrstuvwxyz0123456789",
+     "holds a run of 8 characters in sequence; it must be random, not a pattern"),
+])
+def test_a_short_or_patterned_admin_token_is_refused_before_anything_starts(token: str, why: str) -> None:
+    message = problem(admin_token=token)
+    assert f"CTI_ADMIN_TOKEN: Value error, {why}; generate one with:" in message
+    assert "secrets.token_urlsafe(32)" in message
+    assert token not in message  # the refused secret is not echoed into a log
+
+
+def test_generated_admin_tokens_are_accepted() -> None:
+    import secrets
+
+    for token in (secrets.token_urlsafe(32), secrets.token_urlsafe(24), secrets.token_hex(32), ADMIN_TOKEN):
+        assert load_settings(**(REQUIRED | {"admin_token": token})).admin_token.get_secret_value() == token
+
+
+def test_token_lifetime_is_a_positive_number_of_days() -> None:
+    assert load_settings(**REQUIRED, token_ttl_days=0.5).token_ttl_days == 0.5
+    assert "CTI_TOKEN_TTL_DAYS" in problem(token_ttl_days=0)
 
 
 def test_every_problem_is_listed_at_once() -> None:

@@ -39,15 +39,39 @@ export async function api(path, { method = "GET", body } = {}) {
 
 // A websocket that reconnects with backoff and tells the server the last sequence number it saw, so
 // the server can replay what was missed (or send a fresh snapshot). onFrame gets every parsed frame.
+// Each (re)connect first trades the token for a single-use ticket: a token never goes into a URL. A socket
+// closed with 1008 (the user's token was rotated, disabled, deleted or expired), or a refused ticket, ends it:
+// the page forgets the token, so the next load asks for one.
+export const CLOSE_REVOKED = 1008;
+
 export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
   let lastSeq = 0;
   let delay = 250;
   let socket = null;
   let closed = false;
-  const connect = () => {
+  const retry = () => {
+    if (closed) return;
+    setTimeout(connect, delay);
+    delay = Math.min(delay * 2, 5000);
+  };
+  const refused = (why) => {
+    closed = true;
+    signOut();
+    onStatus(why ? `refused: ${why}` : "refused");
+  };
+  const connect = async () => {
+    let ticket;
+    try {
+      ({ ticket } = await api("/api/ws-tickets", { method: "POST" }));
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return refused(error.message);
+      onStatus("disconnected");
+      return retry();
+    }
+    if (closed) return;
     const url = new URL(path, location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("token", token());
+    url.searchParams.set("ticket", ticket);
     if (lastSeq) url.searchParams.set("since", String(lastSeq));
     socket = new WebSocket(url);
     socket.onopen = () => { delay = 250; onStatus("connected"); };
@@ -57,10 +81,10 @@ export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
       onFrame(frame);
     };
     socket.onclose = (event) => {
-      onStatus(event.code === 4401 || event.code === 4403 ? "refused" : "disconnected");
-      if (closed || event.code === 4401 || event.code === 4403) return;
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 5000);
+      if (event.code === CLOSE_REVOKED) return refused(event.reason);
+      if (closed) return;
+      onStatus("disconnected");
+      retry();
     };
   };
   connect();
