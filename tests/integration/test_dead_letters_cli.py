@@ -23,7 +23,7 @@ def test_an_operator_finds_reads_replays_and_discards_dead_letters(
     url = f"sqlite+aiosqlite:///{tmp_path}/cti.db"
     monkeypatch.setenv("CTI_DATABASE_URL", url)
     monkeypatch.setenv("CTI_ARI_PASSWORD", "ari-secret")
-    monkeypatch.setenv("CTI_ADMIN_TOKEN", "admin-token-0123456789")
+    monkeypatch.setenv("CTI_ADMIN_TOKEN", "Vq3xL8pZ2mK7wN4tR9yB6cF1hJ5dS0gA")
     refused = InteractionRecord(call_id="c1", channel_id="chan-c1", caller_number="0215550123",
                                 caller_name="N" * 300, service_number="1500100", queue="general", arrived_at=T0)
 

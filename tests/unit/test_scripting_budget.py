@@ -177,7 +177,7 @@ def test_limits_must_be_positive() -> None:
 def test_the_settings_default_to_the_limits_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [n for n in os.environ if n.upper().startswith("CTI_")]:
         monkeypatch.delenv(name)
-    settings = load_settings(ari_password="ari-secret", admin_token="admin-secret")
+    settings = load_settings(ari_password="ari-secret", admin_token="Vq3xL8pZ2mK7wN4tR9yB6cF1hJ5dS0gA")
     assert RenderLimits(settings.script_render_steps, settings.script_render_characters,
                         settings.script_render_seconds) == RenderLimits()
 
