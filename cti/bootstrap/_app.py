@@ -58,6 +58,7 @@ from cti.services import (
     AgentService,
     ArrivalLookup,
     CallerIdentity,
+    CallerVerification,
     CenterView,
     CommandBus,
     CustomerService,
@@ -105,6 +106,7 @@ from cti.web import (
     STATUS,
     SUPERVISION,
     TRANSFERS,
+    VERIFICATION,
     WFM,
     WRAP_UP,
     Hub,
@@ -223,7 +225,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         screenpop = ScreenPop(hub, repos.customers, repos.scripts, query, clock=clock, company=settings.company_name)
         stack.push_async_callback(screenpop.drain)
         arrivals = ArrivalLookup(CallerIdentity(repos.customers), screenpop)
-        ivr = await _ivr(settings, ari, renderer, SelfService(repos.customers), arrivals)
+        verification = CallerVerification(repos.customers, clock=clock)
+        ivr = await _ivr(settings, ari, renderer, SelfService(repos.customers, verification), arrivals)
         if ivr is not None:
             stack.push_async_callback(ivr.close)
         tz = ZoneInfo(settings.timezone)
@@ -258,6 +261,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[TRANSFERS] = TransferService(distributor)
         app[WRAP_UP] = WrapUpService(distributor, repos.interactions, repos.customers, screenpop, settings.dispositions)
         app[CUSTOMERS] = CustomerService(distributor, repos.customers, screenpop)
+        app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         app[STATS] = stats
         app[SUPERVISION] = SupervisionService(query, telephony)

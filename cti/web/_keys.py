@@ -10,6 +10,7 @@ from aiohttp import web
 from cti.services import (
     Accounts,
     AgentService,
+    CallerVerification,
     CenterView,
     CustomerService,
     InteractionHistory,
@@ -42,6 +43,7 @@ __all__ = [
     "STATUS",
     "SUPERVISION",
     "TRANSFERS",
+    "VERIFICATION",
     "WFM",
     "WRAP_UP",
     "Status",
@@ -71,6 +73,8 @@ HISTORY = web.AppKey("history", InteractionHistory)
 TRANSFERS = web.AppKey("transfers", TransferService)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
+VERIFICATION = web.AppKey("verification", CallerVerification)
+"""Customers' IVR PIN and date of birth (set by administrators, checked when callers key them)."""
 SCREENPOP = web.AppKey("screenpop", ScreenPop)
 STATS = web.AppKey("stats", StatsFeed)
 """Live statistics for the dashboard."""
