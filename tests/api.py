@@ -20,6 +20,7 @@ from cti.persistence import (
 )
 from cti.services import (
     Accounts,
+    CallerVerification,
     CommandBus,
     CustomerService,
     Distributor,
@@ -37,6 +38,7 @@ from cti.web import (
     QUERY,
     SCRIPTS,
     TRANSFERS,
+    VERIFICATION,
     WFM,
     WRAP_UP,
     ApiModule,
@@ -77,5 +79,6 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[TRANSFERS] = TransferService(distributor)
     app[WRAP_UP] = WrapUpService(distributor, interactions, customers, seen, dispositions)
     app[CUSTOMERS] = CustomerService(distributor, customers, seen)
+    app[VERIFICATION] = CallerVerification(customers, clock=clock)
     mount(app, tuple(features))
     return app, distributor
