@@ -241,6 +241,8 @@ class VerifyNode(_Strict):
     claim_max_length: int = Field(default=16, ge=1, le=16)
     retries: int = Field(default=2, ge=0, le=5, description="reprompts of the customer number after an invalid "
                                                               "entry or a no-input")
+    caller_id: bool = Field(default=True, description="the calling number verifies a caller it identifies; false "
+                            "where caller ID cannot be trusted: they are asked for their PIN or date of birth too")
     timeout_s: float | None = Field(default=None, gt=0, le=60)
     barge_in: bool = True
     verified: str

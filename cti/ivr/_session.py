@@ -155,7 +155,9 @@ class IvrSession:
             self._attributes["customer_id"] = caller.customer_id
         self._verified: str | None = caller.customer_id or None
         self._method: VerificationMethod = "caller_id" if self._verified else "none"
+        self._caller_customer = caller.customer_id or None  # whose phone the caller calls from
         self._claimed: str | None = None
+        self._subject: str | None = None  # whose PIN or date of birth the caller is asked for
         self._claiming = False  # at a verify node: the keys are the customer number (else the PIN or birth date)
         self._verify_failures = 0
         self._locked = False
@@ -411,14 +413,16 @@ class IvrSession:
         if self._locked:
             self._record("verify_locked", str(self._verify_failures))
             return self._not_verified(node, out)
-        if self._verified is not None:
+        if self._verified is not None and (node.caller_id or self._method != "caller_id"):
             self._record("verified", self._method)
             return node.verified
-        if node.claim_prompt is None:
+        self._subject = None if node.caller_id else self._caller_customer
+        if self._subject is None and node.claim_prompt is None:
             self._record("unidentified")
             return self._not_verified(node, out)
+        # A caller the number identifies, at a node that does not take the number's word: their PIN only.
         self._state = _State.INPUT
-        self._claiming = True
+        self._claiming = self._subject is None
         self._dtmf_phase = True
         self._ask(None, out)
         return None
@@ -432,12 +436,12 @@ class IvrSession:
                 self._fail("invalid", out)
                 return
             self._record("claimed", digits)
-            self._claimed = digits
+            self._claimed = self._subject = digits
             self._claiming = False
             self._failures = 0
             self._reprompt(None, out)
             return
-        if not SECRET_KEYS[0] <= len(digits) <= SECRET_KEYS[1] or self._claimed is None:
+        if not SECRET_KEYS[0] <= len(digits) <= SECRET_KEYS[1] or self._subject is None:
             self._record("invalid", self._shown(node, digits))
             self._fail("invalid", out)
             return
@@ -446,11 +450,11 @@ class IvrSession:
         self._listen = None
         self._digits = ""
         self._state = _State.VERIFYING
-        out.append(Verify(self._claimed, digits))
+        out.append(Verify(self._subject, digits))
 
     def _on_verify(self, event: VerifyResult, out: list[FlowCommand]) -> None:
         node = self._node()
-        if self._state is not _State.VERIFYING or not isinstance(node, VerifyNode) or self._claimed is None:
+        if self._state is not _State.VERIFYING or not isinstance(node, VerifyNode) or self._subject is None:
             return
         method: VerificationMethod = "dob" if event.method == "dob" else "pin"
         if event.error is not None:
@@ -461,7 +465,7 @@ class IvrSession:
                 self._goto(follow, out)
         elif event.verified:
             self._record("verified", method)
-            self._verified, self._method, self._claimed = self._claimed, method, None
+            self._verified, self._method, self._claimed = self._subject, method, None
             self._attributes["customer_id"] = self._verified
             out.append(SetAttributes({"customer_id": self._verified}))
             self._state = _State.PLAYING

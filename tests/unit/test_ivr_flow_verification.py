@@ -221,3 +221,22 @@ def test_a_personal_lookup_the_checks_would_refuse_is_refused_by_the_session_too
     assert not any(isinstance(c, Lookup) for c in commands)
     assert PathEntry("order_lookup", "error", "not verified") in s.path
     assert s.handle(LookupResult("order_status", True, {"status": "shipped"})) == []  # nothing was asked
+
+
+def test_where_caller_id_is_not_trusted_a_caller_it_identifies_keys_their_pin_too() -> None:
+    document = {
+        "service_numbers": {"1": "main"},
+        "flows": {"main": {"entry": "who", "agent": "agent", "nodes": {
+            "who": {"kind": "verify", "caller_id": False, "prompt": {"id": "PIN.", "en": "PIN."},
+                    "claim_prompt": {"id": "Nomor.", "en": "Number."}, "verified": "balance"},
+            "balance": {"kind": "lookup", "query": "balance", "key": "customer_id", "found": {"next": "agent"},
+                        "not_found": {"next": "agent"}, "error": {"next": "agent"}},
+            "agent": {"kind": "transfer"},
+        }}},
+    }
+    s = IvrSession(parse_flows(document), "main", verbalizer=Words(), caller=Caller(customer_id="10000004"))
+    assert s.handle(Started()) == [Play("who.prompt#1", "PIN.", "id", True), collect_listen(1, "who", "id", 8)]
+    assert keys(s, "1357#")[-1] == Verify("10000004", "1357")  # not asked who they are: the number said so
+    assert s.handle(VerifyResult(True, "pin")) == [SetAttributes({"customer_id": "10000004"}),
+                                                   Lookup("balance", "10000004", "10000004")]
+    assert s.verification == Verification("10000004", "pin")
