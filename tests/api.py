@@ -22,6 +22,7 @@ from cti.persistence import (
 from cti.services import (
     Accounts,
     AuditTrail,
+    CallerVerification,
     CommandBus,
     CustomerService,
     Distributor,
@@ -44,6 +45,7 @@ from cti.web import (
     SCRIPTS,
     SESSIONS,
     TRANSFERS,
+    VERIFICATION,
     WFM,
     WRAP_UP,
     ApiModule,
@@ -96,5 +98,6 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[WRAP_UP] = WrapUpService(distributor, policy, interactions, customers, seen, dispositions)
     app[CUSTOMERS] = CustomerService(distributor, policy, customers, seen, audit)
     app.on_cleanup.append(lambda _: audit.close())
+    app[VERIFICATION] = CallerVerification(customers, clock=clock)
     mount(app, tuple(features))
     return app, distributor

@@ -65,6 +65,7 @@ from cti.services import (
     ArrivalLookup,
     AuditTrail,
     CallerIdentity,
+    CallerVerification,
     CenterView,
     CommandBus,
     CustomerService,
@@ -116,6 +117,7 @@ from cti.web import (
     STATUS,
     SUPERVISION,
     TRANSFERS,
+    VERIFICATION,
     WFM,
     WRAP_UP,
     Hub,
@@ -260,7 +262,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                               audit=app[AUDIT], render_limits=_render_limits(settings))
         stack.push_async_callback(screenpop.drain)
         arrivals = ArrivalLookup(CallerIdentity(repos.customers), screenpop)
-        ivr = await _ivr(settings, ari, renderer, SelfService(repos.customers), arrivals)
+        verification = CallerVerification(repos.customers, clock=clock)
+        ivr = await _ivr(settings, ari, renderer, SelfService(repos.customers, verification), arrivals)
         if ivr is not None:
             stack.push_async_callback(ivr.close)
         tz = ZoneInfo(settings.timezone)
@@ -300,6 +303,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,
                                      settings.dispositions)
         app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT])
+        app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         app[STATS] = stats
         app[SUPERVISION] = SupervisionService(policy, telephony)

@@ -21,6 +21,8 @@ _COUNTERS = {
     "calls_shed": "Callers turned away with congestion by admission control (overload)",
     "ivr_self_service": "Callers served by the IVR alone, never queued for an agent",
     "ivr_abandoned": "Callers who hung up in the IVR before reaching a queue",
+    "ivr_verified": "Callers the IVR verified by a PIN or a date of birth they keyed",
+    "ivr_verification_failed": "Callers who failed the IVR's verification too often: self-service ended for the call",
     "calls_bridged": "Caller-agent bridges made",
     "bridges_failed": "Answered calls Asterisk would not bridge (a leg vanished)",
     "offers": "Calls offered to an agent's phone",

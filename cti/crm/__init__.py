@@ -2,9 +2,9 @@
 
 What the screen pop, cross-sell, call scripts and IVR self-service read. This package is the domain part and
 does no I/O: the records (``_records``), the checks and normalisation of customer and contact values
-(``_validate``), the customers CSV's parsing and merging (``_importer``) and the errors; everything is imported
-from ``cti.crm`` itself. The store is
-:class:`cti.persistence.CustomerRepository`, plain records in and out::
+(``_validate``), the PIN and date of birth a caller proves who they are with in the IVR (``_credentials``), the
+customers CSV's parsing and merging (``_importer``) and the errors; everything is imported from ``cti.crm``
+itself. The store is :class:`cti.persistence.CustomerRepository`, plain records in and out::
 
     customers = CustomerRepository(db)
     customer = await customers.customer_by_phone("0812-1000-0001")
@@ -13,6 +13,18 @@ from ``cti.crm`` itself. The store is
 Demo and test data: :mod:`cti.sim._crm_seed`; docs/crm.md.
 """
 
+from ._credentials import (
+    BIRTH_DATE_KEYS,
+    PIN,
+    CustomerCredentials,
+    KeyedMethod,
+    birth_date_from_keys,
+    birth_date_problems,
+    check_keys,
+    hash_pin,
+    pin_matches,
+    pin_problems,
+)
 from ._errors import CrmInputError, CsvFormatError
 from ._importer import (
     COLUMNS,
@@ -69,6 +81,7 @@ from ._validate import (
 )
 
 __all__ = [
+    "BIRTH_DATE_KEYS",
     "CASE_PRIORITIES",
     "CASE_STATUSES",
     "CHANNELS",
@@ -80,6 +93,7 @@ __all__ = [
     "OPEN_CASE_STATUSES",
     "OPEN_ORDER_STATUSES",
     "ORDER_STATUSES",
+    "PIN",
     "SHIPMENT_STATUSES",
     "VALUE_TIERS",
     "CaseRecord",
@@ -90,6 +104,7 @@ __all__ = [
     "CrmInputError",
     "CsvCustomer",
     "CsvFormatError",
+    "CustomerCredentials",
     "CustomerFields",
     "CustomerRecord",
     "CustomerView",
@@ -97,6 +112,7 @@ __all__ = [
     "ImportPlan",
     "ImportReport",
     "InvoiceRecord",
+    "KeyedMethod",
     "MergedCustomer",
     "NewContact",
     "OrderItem",
@@ -107,15 +123,21 @@ __all__ = [
     "Rejection",
     "SeedCustomer",
     "apply_values",
+    "birth_date_from_keys",
+    "birth_date_problems",
+    "check_keys",
     "clean_customer",
     "clean_email",
     "contact_problems",
     "customer_id_problems",
     "fields_for_caller",
+    "hash_pin",
     "merge_rows",
     "normalize_phone",
     "parse_customers_csv",
     "phone_kind",
     "phone_variants",
+    "pin_matches",
+    "pin_problems",
     "plan_import",
 ]

@@ -317,6 +317,9 @@ class SeedCustomer:
     fields: CustomerFields
     """Phones already in E.164."""
     created_at: datetime
+    pin: str | None = field(default=None, repr=False)
+    """In clear here (demo data); the store keeps only its hash."""
+    birth_date: date | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,8 +4,8 @@ interpreter, one :class:`IvrSession` per caller: ``handle(event) -> [command, ..
 - the flows file: :func:`load_flows_file` / :func:`parse_flows` (:class:`FlowError` names every problem),
   :meth:`Flows.flow_for` (service number -> flow), :meth:`Flows.static_prompts` (to pre-render at start);
 - the session's events (:data:`FlowEvent`: started, a prompt finished, a key, speech, no input, a lookup's
-  result, the caller hung up) and commands (:data:`FlowCommand`: play, listen, look up, set attributes,
-  transfer, hang up, finished);
+  result, a verification's result, the caller hung up) and commands (:data:`FlowCommand`: play, listen, look up,
+  verify the caller's keys, set attributes, transfer, hang up, finished, with the caller's :class:`Verification`);
 - answers' templates and the :class:`Verbalizer` they are said with (:class:`SpeakVerbalizer`: numbers, money,
   dates in words);
 - what cti says outside the flows (position and wait, the rules' messages): :func:`position_text`,
@@ -45,6 +45,10 @@ from cti.ivr._events import (
     StopListening,
     StopPlayback,
     Transfer,
+    Verification,
+    VerificationMethod,
+    Verify,
+    VerifyResult,
 )
 from cti.ivr._model import LOOKUPS, Flow, Flows, normalize_phrase
 from cti.ivr._session import Caller, IvrSession
@@ -85,6 +89,10 @@ __all__ = [
     "TemplateError",
     "Transfer",
     "Verbalizer",
+    "Verification",
+    "VerificationMethod",
+    "Verify",
+    "VerifyResult",
     "load_flows_file",
     "message_text",
     "normalize_phrase",

@@ -4,7 +4,8 @@ Shapes and ranges come from the pydantic models of :mod:`cti.ivr._model`; then t
 can make: references resolve, every prompt has each supported language, menus have no duplicate keys or
 phrases, regular expressions compile, answer placeholders exist for their query with a type they can be read
 as, every node is reachable from the entry (an unreachable node is an error, not a warning: it is nearly always
-a mistyped ``next``) and every node can reach a ``transfer`` or ``hangup``. :class:`FlowError` lists them all
+a mistyped ``next``), every node can reach a ``transfer`` or ``hangup``, and a lookup that tells personal data
+can be reached only through a ``verify`` node's ``verified``. :class:`FlowError` lists them all
 (``flows.sales.nodes.menu.choices.1.next: unknown node 'blance'``).
 """
 
@@ -32,6 +33,7 @@ from cti.ivr._model import (
     PlayNode,
     SetNode,
     TransferNode,
+    VerifyNode,
     normalize_phrase,
 )
 from cti.ivr._template import PlaceholderType, TemplateError, placeholders
@@ -120,6 +122,14 @@ def _collect_next(flow: Flow, node: CollectNode) -> Iterator[tuple[str, str]]:
     yield "invalid", node.invalid
 
 
+def _verify_next(flow: Flow, node: VerifyNode) -> Iterator[tuple[str, str]]:
+    yield "verified", node.verified
+    if node.failed is not None:
+        yield "failed", node.failed
+    elif flow.agent is not None:
+        yield "agent", flow.agent
+
+
 def _lookup_next(flow: Flow, node: LookupNode) -> Iterator[tuple[str, str]]:
     for branch in ("found", "not_found", "error"):
         yield f"{branch}.next", getattr(node, branch).next
@@ -131,7 +141,7 @@ def _none(flow: Flow, node: Any) -> Iterator[tuple[str, str]]:
 
 _SUCCESSORS: dict[type[Any], Callable[[Flow, Any], Iterator[tuple[str, str]]]] = {
     PlayNode: _next, LanguageNode: _next, SetNode: _next, MenuNode: _menu_next, CollectNode: _collect_next,
-    LookupNode: _lookup_next, TransferNode: _none, HangupNode: _none}
+    VerifyNode: _verify_next, LookupNode: _lookup_next, TransferNode: _none, HangupNode: _none}
 """Per node kind: (field path, node id) of each node a node of that kind may go to."""
 
 
@@ -190,10 +200,11 @@ class _Checker:
                 self.problems.append(f"{where}.nodes.{node_id}: a node id is a letter then letters, digits, _ or -")
         if flow.entry not in nodes:
             self.problems.append(f"{where}.entry: unknown node {flow.entry!r}")
+        broken = False
         if flow.agent is not None and not isinstance(nodes.get(flow.agent), TransferNode):
             self.problems.append(f"{where}.agent: {flow.agent!r} is not a transfer node of this flow")
+            broken = flow.agent not in nodes  # the graph's walks would follow it
         variables = {n.into for n in nodes.values() if isinstance(n, CollectNode)}
-        broken = False
         for node_id, node in nodes.items():
             at = f"{where}.nodes.{node_id}"
             for field, target in _successors(flow, node):
@@ -203,6 +214,7 @@ class _Checker:
             self.node(at, node, variables)
         if not broken and flow.entry in nodes:
             self.graph(where, flow)
+            self.verification(where, flow)
 
     def node(self, at: str, node: Any, variables: set[str]) -> None:
         check = self._node_checks.get(type(node))
@@ -218,7 +230,10 @@ class _Checker:
 
     def attributes(self, at: str, node: SetNode | TransferNode, variables: set[str]) -> None:
         for name, value in node.attributes.items():
-            if name not in ATTRIBUTES:
+            if name == "customer_id":
+                self.problems.append(f"{at}.attributes.customer_id: only a verify node makes the caller a customer "
+                                     "(a number the caller keys is theirs only once verified)")
+            elif name not in ATTRIBUTES:
                 self.problems.append(f"{at}.attributes.{name}: unknown attribute (known: {', '.join(ATTRIBUTES)})")
             elif value.startswith("$"):
                 if value[1:] not in variables | {"customer_id"}:
@@ -279,6 +294,9 @@ class _Checker:
         spec = LOOKUPS[node.query]
         if node.key not in variables | {"customer_id"}:
             self.problems.append(f"{at}.key: {node.key!r} is not collected by any node nor a caller attribute")
+        elif node.query == "balance" and node.key != "customer_id":
+            self.problems.append(f"{at}.key: a balance is told only to the verified customer: the key must be "
+                                 "customer_id")
         for field, values in node.labels.items():
             if spec.fields.get(field) != frozenset({"text"}):
                 self.problems.append(f"{at}.labels.{field}: not a text field of {node.query}")
@@ -307,6 +325,23 @@ class _Checker:
                 self.problems.append(f"{at}: {placeholder.name!r} cannot be read as {placeholder.type} "
                                      f"(as: {', '.join(sorted(types))})")
 
+    def verification(self, where: str, flow: Flow) -> None:
+        """A personal lookup must not be reachable from the entry but through a verify node's ``verified``."""
+        seen = {flow.entry}
+        stack = [flow.entry]
+        while stack:
+            node = flow.nodes[stack.pop()]
+            for field, target in _successors(flow, node):
+                if isinstance(node, VerifyNode) and field == "verified":
+                    continue
+                if target not in seen and target in flow.nodes:
+                    seen.add(target)
+                    stack.append(target)
+        for node_id, node in flow.nodes.items():
+            if node_id in seen and isinstance(node, LookupNode) and LOOKUPS[node.query].personal:
+                self.problems.append(f"{where}.nodes.{node_id}: {node.query} tells personal data: reach it only "
+                                     "through a verify node's 'verified' (it is reachable without)")
+
     def graph(self, where: str, flow: Flow) -> None:
         edges = {node_id: [t for _, t in _successors(flow, node)] for node_id, node in flow.nodes.items()}
         # The guard and failed menus without a failure node transfer to the agent, so it is always reachable.
@@ -321,9 +356,11 @@ class _Checker:
             if node_id not in seen:
                 self.problems.append(f"{where}.nodes.{node_id}: unreachable from the entry {flow.entry!r}")
         exits = {node_id for node_id, node in flow.nodes.items() if isinstance(node, TransferNode | HangupNode)}
-        # A menu failing without a failure node or agent transfers to routing directly: an exit of its own.
-        exits |= {node_id for node_id, node in flow.nodes.items()
-                  if isinstance(node, MenuNode) and node.failure is None and flow.agent is None}
+        # A menu or verify node failing without a failure node or agent transfers to routing directly: an exit.
+        if flow.agent is None:
+            exits |= {node_id for node_id, node in flow.nodes.items()
+                      if (isinstance(node, MenuNode) and node.failure is None)
+                      or (isinstance(node, VerifyNode) and node.failed is None)}
         reverse: dict[str, list[str]] = {node_id: [] for node_id in flow.nodes}
         for source, targets in edges.items():
             for target in targets:

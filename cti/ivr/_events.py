@@ -10,8 +10,12 @@ The adapter's side of the contract, in short (the session's docstring has the ru
   no-input timer (``timeout_s``) once no prompt is playing, restart it on every key, and report ``NoInput``
   when it runs out. A new ``Listen`` replaces the active one; ``StopListening`` ends it.
 - ``Lookup``: run the self-service query and report ``LookupResult`` (with ``error`` set if it failed or
-  timed out: the session has no clock).
-- ``SetAttributes``: store these call attributes now (the screen pop may show them).
+  timed out: the session has no clock). A personal query carries the verified customer: answer only about
+  them (an order of someone else is not found).
+- ``Verify``: check the keys the caller entered against the customer's PIN or date of birth and report
+  ``VerifyResult`` (``error`` set if the check could not be made). The keys are a secret: never log them.
+- ``SetAttributes``: store these call attributes now (the screen pop may show them); ``customer_id`` among
+  them makes the caller that customer (only ever sent for a verified one).
 - ``Transfer`` / ``Hangup``: play the prompt if any, then hand the call to routing / hang up. Always followed
   by ``Finished``, the last command of a session.
 """
@@ -45,6 +49,10 @@ __all__ = [
     "StopListening",
     "StopPlayback",
     "Transfer",
+    "Verification",
+    "VerificationMethod",
+    "Verify",
+    "VerifyResult",
 ]
 
 
@@ -94,11 +102,19 @@ class LookupResult:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifyResult:
+    verified: bool
+    method: str | None = None  # pin | dob: what the keys were checked as
+    error: str | None = None  # set when the check could not be made: the caller is not verified, nor counted failing
+
+
+@dataclass(frozen=True, slots=True)
 class CallerHangup:
     pass
 
 
-FlowEvent = Started | PromptFinished | Dtmf | SpeechStarted | SpeechResult | NoInput | LookupResult | CallerHangup
+FlowEvent = (Started | PromptFinished | Dtmf | SpeechStarted | SpeechResult | NoInput | LookupResult | VerifyResult
+             | CallerHangup)
 
 
 # --- commands -------------------------------------------------------------------------------------------
@@ -144,6 +160,13 @@ class StopListening:
 class Lookup:
     kind: str  # order_status | balance
     key: str
+    customer_id: str | None = None  # a personal query's verified customer: the answer must be about them
+
+
+@dataclass(frozen=True, slots=True)
+class Verify:
+    customer_id: str  # who the caller claims to be
+    keys: str = field(repr=False)  # a PIN (4 to 6 keys) or a date of birth (DDMMYYYY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +182,7 @@ class Transfer:
     queue: str | None
     priority: int | None
     prompt: Play | None
-    reason: str  # requested | no_input | no_match | max_steps | max_duration
+    reason: str  # requested | no_input | no_match | max_steps | max_duration | not_verified
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +211,30 @@ class PathEntry:
         return out
 
 
+VerificationMethod = Literal["caller_id", "pin", "dob", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """Who the caller was shown to be: ``customer_id`` verified by ``method`` (``none``: nobody). ``claimed`` is a
+    customer number they keyed and did not prove; ``failures`` their attempts that failed; ``locked`` once those
+    reached the limit and self-service ended for the call."""
+
+    customer_id: str | None = None
+    method: VerificationMethod = "none"
+    claimed: str | None = None
+    failures: int = 0
+    locked: bool = False
+
+    @property
+    def verified(self) -> bool:
+        return self.customer_id is not None
+
+    def as_json(self) -> dict[str, object]:
+        return {"verified": self.verified, "method": self.method, "customer_id": self.customer_id,
+                "claimed": self.claimed, "failures": self.failures, "locked": self.locked}
+
+
 @dataclass(frozen=True, slots=True)
 class Finished:
     """The session is over; nothing follows. ``escalated``: sent to an agent because the caller failed or looped."""
@@ -199,6 +246,7 @@ class Finished:
     attributes: Mapping[str, str]
     path: tuple[PathEntry, ...]
     self_served: bool  # a lookup answered the caller
+    verification: Verification = Verification()
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -207,7 +255,8 @@ class Finished:
     def as_json(self) -> dict[str, object]:
         return {"outcome": self.outcome, "reason": self.reason, "flow": self.flow, "language": self.language,
                 "attributes": dict(self.attributes), "self_served": self.self_served,
-                "path": [entry.as_json() for entry in self.path]}
+                "verification": self.verification.as_json(), "path": [entry.as_json() for entry in self.path]}
 
 
-FlowCommand = (Play | StopPlayback | Listen | StopListening | Lookup | SetAttributes | Transfer | Hangup | Finished)
+FlowCommand = (Play | StopPlayback | Listen | StopListening | Lookup | Verify | SetAttributes | Transfer | Hangup
+               | Finished)

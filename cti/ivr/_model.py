@@ -40,14 +40,16 @@ __all__ = [
     "SetNode",
     "Settings",
     "TransferNode",
+    "VerifyNode",
     "normalize_phrase",
 ]
 
 Text = dict[str, str]
 """Prompt text per language id ("id", "en")."""
 
-ATTRIBUTES = ("product", "problem_type", "language", "value_tier", "customer_id")
-"""Call attributes a flow may set; they travel with the call to routing and to the agent."""
+ATTRIBUTES = ("product", "problem_type", "language", "value_tier")
+"""Call attributes a flow may set; they travel with the call to routing and to the agent. The call's customer
+(``customer_id``) is not among them: only the calling number or a ``verify`` node makes a caller a customer."""
 
 DTMF_KEYS = "0123456789*#"
 _IDENT = r"^[a-z][a-z0-9_]{0,63}$"
@@ -55,10 +57,14 @@ _IDENT = r"^[a-z][a-z0-9_]{0,63}$"
 
 @dataclass(frozen=True, slots=True)
 class QuerySpec:
-    """A self-service query: the key the caller gives and the fields its answer may carry, with their types."""
+    """A self-service query: the key the caller gives and the fields its answer may carry, with their types.
+
+    A ``personal`` query tells a customer's data: a flow may reach it only through a ``verify`` node, and it is
+    asked only for the verified customer."""
 
     key: str
     fields: Mapping[str, frozenset[PlaceholderType]]
+    personal: bool = True
 
 
 _TEXT: frozenset[PlaceholderType] = frozenset({"text"})
@@ -121,6 +127,8 @@ class Settings(_Strict):
     max_steps: int = Field(default=60, ge=5, le=1000, description="nodes entered + prompts asked before an agent")
     max_duration_s: float = Field(default=600, gt=0, le=7200, description="time in the IVR before an agent")
     speech: bool = Field(default=True, description="speech input where menus allow it")
+    verify_attempts: int = Field(default=3, ge=1, le=10,
+                                 description="attempts at a PIN or date of birth before self-service ends for the call")
 
 
 class Messages(_Strict):
@@ -133,6 +141,8 @@ class Messages(_Strict):
                      "en": "Sorry, the number you entered is not valid."}
     transfer: Text = {"id": "Mohon tunggu, Anda akan dihubungkan dengan agen kami.",
                       "en": "Please hold while we connect you to an agent."}
+    not_verified: Text = {"id": "Maaf, data yang Anda masukkan tidak sesuai.",
+                          "en": "Sorry, that does not match our records."}
 
 
 class PlayNode(_Strict):
@@ -219,6 +229,33 @@ class LookupNode(_Strict):
     error: Answer
 
 
+class VerifyNode(_Strict):
+    """Who the caller is, before anything personal is said: the customer whose phone they call from, or the one
+    whose number they key and whose PIN or date of birth they then key."""
+
+    kind: Literal["verify"]
+    prompt: Text = Field(description="asks for the PIN or the date of birth (day, month, year: eight keys)")
+    claim_prompt: Text | None = Field(default=None, description="asks a caller the calling number does not "
+                                      "identify for their customer number; without it they go to failed")
+    claim_min_length: int = Field(default=4, ge=1, le=16)
+    claim_max_length: int = Field(default=16, ge=1, le=16)
+    retries: int = Field(default=2, ge=0, le=5, description="reprompts of the customer number after an invalid "
+                                                              "entry or a no-input")
+    caller_id: bool = Field(default=True, description="the calling number verifies a caller it identifies; false "
+                            "where caller ID cannot be trusted: they are asked for their PIN or date of birth too")
+    timeout_s: float | None = Field(default=None, gt=0, le=60)
+    barge_in: bool = True
+    verified: str
+    failed: str | None = Field(default=None, description="node when the caller is not verified; default: the agent")
+
+    @model_validator(mode="after")
+    def _lengths(self) -> VerifyNode:
+        if self.claim_min_length > self.claim_max_length:
+            raise ValueError(f"claim_min_length {self.claim_min_length} is above claim_max_length "
+                             f"{self.claim_max_length}")
+        return self
+
+
 class SetNode(_Strict):
     kind: Literal["set"]
     attributes: dict[str, str] = Field(min_length=1, description="a value '$name' copies a variable")
@@ -239,10 +276,10 @@ class HangupNode(_Strict):
 
 
 Node = Annotated[
-    PlayNode | MenuNode | LanguageNode | CollectNode | LookupNode | SetNode | TransferNode | HangupNode,
+    PlayNode | MenuNode | LanguageNode | CollectNode | VerifyNode | LookupNode | SetNode | TransferNode | HangupNode,
     Field(discriminator="kind"),
 ]
-NODE_KINDS = ("play", "menu", "language", "collect", "lookup", "set", "transfer", "hangup")
+NODE_KINDS = ("play", "menu", "language", "collect", "verify", "lookup", "set", "transfer", "hangup")
 
 
 class Flow(_Strict):
@@ -302,6 +339,10 @@ class Flows(_Strict):
                     yield f"{where}.dtmf_prompt", node.dtmf_prompt
                 if isinstance(node, CollectNode) and node.invalid_prompt is not None:
                     yield f"{where}.invalid_prompt", node.invalid_prompt
+                if isinstance(node, VerifyNode):
+                    yield f"{where}.prompt", node.prompt
+                    if node.claim_prompt is not None:
+                        yield f"{where}.claim_prompt", node.claim_prompt
                 if isinstance(node, TransferNode | HangupNode) and node.prompt is not None:
                     yield f"{where}.prompt", node.prompt
 

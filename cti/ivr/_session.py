@@ -18,6 +18,13 @@ Rules:
   (``dtmf_attempts``, default 1), then goes to the menu's ``failure`` node or the agent (``escalated``).
   Collections reprompt ``retries`` times, then take ``invalid``. The language choice falls back to the
   default language.
+- Verification: a caller identified by the calling number (``Caller.customer_id``) is verified from the start;
+  another is asked at a ``verify`` node for their customer number (the claim) and then their PIN or date of
+  birth, checked by the adapter (``Verify`` -> ``VerifyResult``). Only a verified customer becomes the call's
+  customer (``SetAttributes(customer_id)``); a claim never verified stays a claim. Each attempt that does not
+  verify the caller (wrong keys, too few, silence) counts; at ``settings.verify_attempts`` the call is locked:
+  every verify node then goes to its ``failed`` node (default: the agent). Personal lookups are asked only for the
+  verified customer (the checks make every flow verify before them; the session refuses them otherwise too).
 - Guard: every node entered and every reprompt is a step; past ``max_steps``, or once ``elapsed_s`` reaches
   ``max_duration_s``, the caller goes to the agent (``Transfer`` with reason ``max_steps`` / ``max_duration``).
 - A ``CallerHangup`` at any point ends the session with ``Finished(abandoned_in_ivr)`` alone.
@@ -66,6 +73,10 @@ from cti.ivr._events import (
     StopListening,
     StopPlayback,
     Transfer,
+    Verification,
+    VerificationMethod,
+    Verify,
+    VerifyResult,
 )
 from cti.ivr._model import (
     LOOKUPS,
@@ -79,6 +90,7 @@ from cti.ivr._model import (
     PlayNode,
     SetNode,
     TransferNode,
+    VerifyNode,
     normalize_phrase,
 )
 from cti.ivr._template import TemplateError, Verbalizer, render_template
@@ -86,13 +98,17 @@ from cti.ivr._template import TemplateError, Verbalizer, render_template
 __all__ = ["Caller", "IvrSession", "luhn_valid"]
 
 KEYS = frozenset("0123456789*#ABCD")
+SECRET_KEYS = (4, 8)  # fewest and most keys of a PIN or a date of birth (DDMMYYYY)
 MAX_TYPEAHEAD = 32
 MAX_TEXT = 200  # of recognized text kept in the path: a monologue must not bloat the interaction record
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """What is known of the caller before the IVR: the stored language, the customer, other attributes."""
+    """What is known of the caller before the IVR: the stored language, the customer, other attributes.
+
+    ``customer_id`` is the customer one of whose phones the caller is calling from: verified as them by the
+    calling number."""
 
     language: str | None = None
     customer_id: str | None = None
@@ -104,6 +120,7 @@ class _State(Enum):
     PLAYING = "playing"  # a play node or an answer: move on when the prompts end
     INPUT = "input"  # a menu, the language choice or a collection
     LOOKUP = "lookup"  # waiting for LookupResult
+    VERIFYING = "verifying"  # waiting for VerifyResult
     DONE = "done"
 
 
@@ -133,9 +150,17 @@ class IvrSession:
         self._speech = speech and flows.settings.speech
         self._language_known = caller.language in flows.languages
         self._language = caller.language if caller.language in flows.languages else flows.default_language
-        self._attributes: dict[str, str] = dict(caller.attributes)
+        self._attributes: dict[str, str] = {k: v for k, v in caller.attributes.items() if k != "customer_id"}
         if caller.customer_id:
             self._attributes["customer_id"] = caller.customer_id
+        self._verified: str | None = caller.customer_id or None
+        self._method: VerificationMethod = "caller_id" if self._verified else "none"
+        self._caller_customer = caller.customer_id or None  # whose phone the caller calls from
+        self._claimed: str | None = None
+        self._subject: str | None = None  # whose PIN or date of birth the caller is asked for
+        self._claiming = False  # at a verify node: the keys are the customer number (else the PIN or birth date)
+        self._verify_failures = 0
+        self._locked = False
         self._variables: dict[str, str] = {}
         self._state = _State.IDLE
         self._node_id = self._flow.entry
@@ -156,7 +181,7 @@ class IvrSession:
         self._handlers: dict[type[Any], Callable[[Any, float | None, list[FlowCommand]], None]] = {
             CallerHangup: self._on_caller_hangup, Started: self._on_started, PromptFinished: self._on_prompt_finished,
             Dtmf: self._on_key, SpeechStarted: self._on_speech_started, SpeechResult: self._on_speech_result,
-            NoInput: self._on_silence, LookupResult: self._on_lookup_result}
+            NoInput: self._on_silence, LookupResult: self._on_lookup_result, VerifyResult: self._on_verify_result}
 
     @property
     def finished(self) -> bool:
@@ -169,6 +194,11 @@ class IvrSession:
     @property
     def path(self) -> tuple[PathEntry, ...]:
         return tuple(self._path)
+
+    @property
+    def verification(self) -> Verification:
+        return Verification(self._verified, self._method if self._verified else "none", self._claimed,
+                            self._verify_failures, self._locked)
 
     def handle(self, event: FlowEvent, *, elapsed_s: float | None = None) -> list[FlowCommand]:
         """The commands for one event, in order."""
@@ -217,6 +247,11 @@ class IvrSession:
     def _on_lookup_result(self, event: LookupResult, elapsed_s: float | None, out: list[FlowCommand]) -> None:
         if self._in_time(elapsed_s, out):
             self._on_lookup(event, out)
+            self._settle(out)
+
+    def _on_verify_result(self, event: VerifyResult, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        if self._in_time(elapsed_s, out):
+            self._on_verify(event, out)
             self._settle(out)
 
     def _in_flow(self, elapsed_s: float | None, out: list[FlowCommand]) -> None:
@@ -297,7 +332,7 @@ class IvrSession:
         if event.listen_id is not None and event.listen_id != self._listen.listen_id:
             return
         node = self._node()
-        if isinstance(node, CollectNode) and self._digits:
+        if isinstance(node, CollectNode | VerifyNode) and self._digits:
             self._complete(node, out)
             return
         self._record("no_input")
@@ -333,18 +368,21 @@ class IvrSession:
             else:
                 self._record("dtmf", digit, _language_intent(node, language))
                 self._choose_language(node, language, out)
-        elif isinstance(node, CollectNode):
+        elif isinstance(node, CollectNode | VerifyNode):
             if digit.isdigit():
                 self._digits += digit
-                if len(self._digits) >= node.max_length:
+                if len(self._digits) >= self._max_keys(node):
                     self._complete(node, out)
-            elif digit == node.terminator:
+            elif digit == self._terminator(node):
                 self._complete(node, out)
             else:
                 self._record("invalid", self._shown(node, self._digits + digit))
                 self._fail("invalid", out)
 
-    def _complete(self, node: CollectNode, out: list[FlowCommand]) -> None:
+    def _complete(self, node: CollectNode | VerifyNode, out: list[FlowCommand]) -> None:
+        if isinstance(node, VerifyNode):
+            self._keyed(node, out)
+            return
         digits = self._digits
         valid = (node.min_length <= len(digits) <= node.max_length
                  and (node.pattern is None or re.fullmatch(node.pattern, digits) is not None)
@@ -356,9 +394,109 @@ class IvrSession:
         else:
             self._fail("invalid", out)
 
+    def _shown(self, node: CollectNode | VerifyNode, digits: str) -> str:
+        secret = node.sensitive if isinstance(node, CollectNode) else not self._claiming
+        return f"<{len(digits)} keys>" if secret else digits
+
+    def _max_keys(self, node: CollectNode | VerifyNode) -> int:
+        if isinstance(node, CollectNode):
+            return node.max_length
+        return node.claim_max_length if self._claiming else SECRET_KEYS[1]
+
     @staticmethod
-    def _shown(node: CollectNode, digits: str) -> str:
-        return f"<{len(digits)} keys>" if node.sensitive else digits
+    def _terminator(node: CollectNode | VerifyNode) -> str | None:
+        return node.terminator if isinstance(node, CollectNode) else "#"
+
+    # --- verification -------------------------------------------------------------------------------------
+
+    def _enter_verify(self, node: VerifyNode, out: list[FlowCommand]) -> str | None:
+        if self._locked:
+            self._record("verify_locked", str(self._verify_failures))
+            return self._not_verified(node, out)
+        if self._verified is not None and (node.caller_id or self._method != "caller_id"):
+            self._record("verified", self._method)
+            return node.verified
+        self._subject = None if node.caller_id else self._caller_customer
+        if self._subject is None and node.claim_prompt is None:
+            self._record("unidentified")
+            return self._not_verified(node, out)
+        # A caller the number identifies, at a node that does not take the number's word: their PIN only.
+        self._state = _State.INPUT
+        self._claiming = self._subject is None
+        self._dtmf_phase = True
+        self._ask(None, out)
+        return None
+
+    def _keyed(self, node: VerifyNode, out: list[FlowCommand]) -> None:
+        """A complete entry at a verify node: the customer number claimed, or the PIN or date of birth."""
+        digits = self._digits
+        if self._claiming:
+            if not node.claim_min_length <= len(digits) <= node.claim_max_length:
+                self._record("invalid", digits)
+                self._fail("invalid", out)
+                return
+            self._record("claimed", digits)
+            self._claimed = self._subject = digits
+            self._claiming = False
+            self._failures = 0
+            self._reprompt(None, out)
+            return
+        if not SECRET_KEYS[0] <= len(digits) <= SECRET_KEYS[1] or self._subject is None:
+            self._record("invalid", self._shown(node, digits))
+            self._fail("invalid", out)
+            return
+        self._record("keyed", self._shown(node, digits))
+        self._stop(out)
+        self._listen = None
+        self._digits = ""
+        self._state = _State.VERIFYING
+        out.append(Verify(self._subject, digits))
+
+    def _on_verify(self, event: VerifyResult, out: list[FlowCommand]) -> None:
+        node = self._node()
+        if self._state is not _State.VERIFYING or not isinstance(node, VerifyNode) or self._subject is None:
+            return
+        method: VerificationMethod = "dob" if event.method == "dob" else "pin"
+        if event.error is not None:
+            self._record("error", event.error[:MAX_TEXT])
+            self._state = _State.PLAYING
+            follow = self._not_verified(node, out)
+            if follow is not None:
+                self._goto(follow, out)
+        elif event.verified:
+            self._record("verified", method)
+            self._verified, self._method, self._claimed = self._subject, method, None
+            self._attributes["customer_id"] = self._verified
+            out.append(SetAttributes({"customer_id": self._verified}))
+            self._state = _State.PLAYING
+            self._goto(node.verified, out)
+        else:
+            self._record("verify_failed", method)
+            self._state = _State.INPUT
+            self._attempt_failed(node, ("not_verified", self._flows.messages.not_verified), out)
+
+    def _attempt_failed(self, node: VerifyNode, prefix: tuple[str, Mapping[str, str]],
+                        out: list[FlowCommand]) -> None:
+        """A PIN or date of birth attempt that did not verify the caller: ask again, or lock the call."""
+        self._verify_failures += 1
+        if self._verify_failures < self._flows.settings.verify_attempts:
+            self._reprompt(prefix, out)
+            return
+        self._locked = True
+        self._record("verify_locked", str(self._verify_failures))
+        self._stop(out)
+        self._listen = None
+        self._state = _State.PLAYING
+        follow = self._not_verified(node, out)
+        if follow is not None:
+            self._goto(follow, out)
+
+    def _not_verified(self, node: VerifyNode, out: list[FlowCommand]) -> str | None:
+        """Self-service ends here for this caller: the node's ``failed``, else the agent at once."""
+        if node.failed is not None:
+            return node.failed
+        self._escalate("not_verified", out)
+        return None
 
     # --- moving through the flow ----------------------------------------------------------------------
 
@@ -393,6 +531,7 @@ class IvrSession:
         self._failures = 0
         self._digits = ""
         self._listen = None
+        self._claiming = False
         if isinstance(node, PlayNode):
             self._state = _State.PLAYING
             self._play("prompt", node.prompt, node.barge_in, out)
@@ -406,14 +545,21 @@ class IvrSession:
             self._dtmf_phase = not self._speech_for(node)
             self._ask(None, out)
             return None
+        if isinstance(node, VerifyNode):
+            return self._enter_verify(node, out)
         if isinstance(node, LookupNode):
             key = self._variables.get(node.key) or self._attributes.get(node.key)
             if not key:
                 self._record("error", f"no {node.key}")
                 self._state = _State.PLAYING
                 return self._answer(node, "error", {}, out)
+            personal = LOOKUPS[node.query].personal
+            if personal and (self._verified is None or (node.key == "customer_id" and key != self._verified)):
+                self._record("error", "not verified")  # the checks keep flows from this: belt and braces
+                self._state = _State.PLAYING
+                return self._answer(node, "error", {}, out)
             self._state = _State.LOOKUP
-            out.append(Lookup(node.query, key))
+            out.append(Lookup(node.query, key, self._verified if personal else None))
             return None
         if isinstance(node, SetNode):
             changes = self._resolve(node.attributes)
@@ -444,7 +590,7 @@ class IvrSession:
             self._stop_playback(out)
         self._listen = None
         self._digits = ""
-        barge = node.barge_in if isinstance(node, MenuNode | LanguageNode | CollectNode) else True
+        barge = node.barge_in if isinstance(node, MenuNode | LanguageNode | CollectNode | VerifyNode) else True
         if self._adapter_listening and not barge:
             out.append(StopListening())
             self._adapter_listening = False
@@ -461,7 +607,9 @@ class IvrSession:
                 out.append(Play(prompt_id, node.prompt[language], language, barge))
         elif isinstance(node, MenuNode) and self._dtmf_phase and node.dtmf_prompt is not None:
             self._play("dtmf_prompt", node.dtmf_prompt, barge, out)
-        elif isinstance(node, MenuNode | CollectNode):
+        elif isinstance(node, VerifyNode) and self._claiming and node.claim_prompt is not None:
+            self._play("claim_prompt", node.claim_prompt, barge, out)
+        elif isinstance(node, MenuNode | CollectNode | VerifyNode):
             self._play("prompt", node.prompt, barge, out)
 
     def _fail(self, reason: str, out: list[FlowCommand]) -> None:
@@ -505,6 +653,18 @@ class IvrSession:
             else:
                 self._record("failed", reason)
                 self._leave(node.invalid, out)
+        elif isinstance(node, VerifyNode) and not self._claiming:
+            self._attempt_failed(node, prefix, out)
+        elif isinstance(node, VerifyNode):
+            if self._failures <= node.retries:
+                self._reprompt(prefix, out)
+            else:
+                self._record("failed", reason)
+                self._stop(out)
+                self._listen = None
+                follow = self._not_verified(node, out)
+                if follow is not None:
+                    self._goto(follow, out)
 
     def _reprompt(self, prefix: tuple[str, Mapping[str, str]] | None, out: list[FlowCommand]) -> None:
         if self._step(out):
@@ -573,7 +733,7 @@ class IvrSession:
         self._plays.clear()
         self._adapter_listening = False
         out.append(Finished(outcome, reason, self._name, self._language, self._call_attributes(),
-                            tuple(self._path), self._self_served))
+                            tuple(self._path), self._self_served, self.verification))
 
     # --- helpers --------------------------------------------------------------------------------------
 
@@ -587,9 +747,9 @@ class IvrSession:
 
     def _listen_for(self, node: object) -> Listen:
         settings = self._flows.settings
-        if isinstance(node, CollectNode):
+        if isinstance(node, CollectNode | VerifyNode):
             return Listen(self._listen_seq, self._node_id, (), (self._language,), node.timeout_s or settings.timeout_s,
-                          False, node.max_length - len(self._digits), node.terminator)
+                          False, self._max_keys(node) - len(self._digits), self._terminator(node))
         if isinstance(node, LanguageNode):
             grammar = tuple(GrammarChoice(_language_intent(node, language), option.dtmf, option.phrases)
                             for language, option in node.options.items())
@@ -635,7 +795,8 @@ class IvrSession:
         return resolved
 
     def _apply(self, attributes: Mapping[str, str]) -> None:
-        self._attributes.update(attributes)
+        # Only a verification sets the customer (the checks refuse it in a flow): a keyed number must not.
+        self._attributes.update({k: v for k, v in attributes.items() if k != "customer_id"})
         if attributes.get("language") in self._flows.languages:
             self._language = attributes["language"]
 

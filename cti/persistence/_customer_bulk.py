@@ -23,6 +23,7 @@ from cti.crm import (
     Rejection,
     apply_values,
     clean_customer,
+    hash_pin,
 )
 
 from . import _customer_rows
@@ -63,6 +64,8 @@ async def load_dataset(db: Database, dataset: CrmDataset) -> int:
                 customer_id=customer.customer_id, created_at=customer.created_at, updated_at=customer.created_at
             )
             _customer_rows.apply_fields(row, customer.fields)
+            row.pin_hash = None if customer.pin is None else hash_pin(customer.pin)
+            row.birth_date = customer.birth_date
             session.add(row)
         session.add_all(_customer_rows.product_row(product) for product in dataset.products)
         # Flushed table by table: without ORM relationships nothing orders the inserts by foreign key.

@@ -9,9 +9,9 @@ refused with :class:`cti.crm.CrmInputError`; every other failure is a :class:`St
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy import delete, func, or_, select, update
@@ -26,6 +26,7 @@ from cti.crm import (
     ContactRecord,
     CrmDataset,
     CrmInputError,
+    CustomerCredentials,
     CustomerFields,
     CustomerRecord,
     CustomerView,
@@ -44,6 +45,7 @@ from cti.crm import (
     phone_variants,
     plan_import,
 )
+from cti.errors import Problem
 from cti.types import Language, utc_now
 
 from . import _customer_bulk, _customer_rows
@@ -232,11 +234,11 @@ class CustomerRepository:
     async def forget(self, customer_id: str) -> CustomerRecord:
         """Right to erasure: anonymise the customer's personal data and keep the aggregates.
 
-        Erased: name, email, address, city, phones, consents (all refused), contact notes, script answers and
-        follow-up tasks, case subjects, parcel tracking numbers, and the caller number and name of their calls
-        in ``interactions`` (linked by ``call_id`` or by number). Kept: the customer number, region, country,
-        language, segment, tier, lifetime value, holdings, orders, invoices, and each contact's channel, time,
-        reason, disposition, agent and cross-sell outcome. Idempotent.
+        Erased: name, email, address, city, phones, PIN and date of birth, consents (all refused), contact notes,
+        script answers and follow-up tasks, case subjects, parcel tracking numbers, and the caller number and name of
+        their calls in ``interactions`` (linked by ``call_id`` or by number). Kept: the customer number, region,
+        country, language, segment, tier, lifetime value, holdings, orders, invoices, and each contact's channel,
+        time, reason, disposition, agent and cross-sell outcome. Idempotent.
         """
         async with self._db.transaction(f"forget customer {customer_id}") as session:
             row = await _get(session, customer_id)
@@ -292,6 +294,39 @@ class CustomerRepository:
             if await session.get(CustomerRow, customer_id) is None:
                 return None
             return int(await session.scalar(query) or 0)
+
+    # -- IVR verification ----------------------------------------------------------------------
+
+    async def credentials(self, customer_id: str) -> CustomerCredentials | None:
+        """What a caller claiming to be ``customer_id`` is checked against in the IVR; ``None``: no such customer."""
+        async with self._db.transaction("read a customer's verification data") as session:
+            row = await session.get(CustomerRow, customer_id)
+            if row is None:
+                return None
+            return CustomerCredentials(customer_id=row.customer_id, pin_hash=row.pin_hash, birth_date=row.birth_date,
+                                       forgotten=row.forgotten_at is not None)
+
+    async def set_credentials(self, customer_id: str, *, pin_hash: str | None = None, birth_date: date | None = None,
+                              clear: Collection[Literal["pin", "birth_date"]] = ()) -> CustomerCredentials:
+        """Set the PIN's hash (:func:`cti.crm.hash_pin`, never a clear PIN) and the date of birth when given, remove
+        those named in ``clear``, leave the others. Raises :class:`StorageError` for no such customer or an erased
+        one."""
+        if pin_hash is not None and not pin_hash.startswith("scrypt$"):
+            # A clear PIN must never reach the table.
+            raise CrmInputError(f"set the PIN of customer {customer_id}",
+                                [Problem("pin_hash", "not a hash made by cti.crm.hash_pin")])
+        async with self._db.transaction(f"set the verification data of customer {customer_id}") as session:
+            row = await _get(session, customer_id)
+            if row.forgotten_at is not None:
+                raise StorageError(f"cannot set the verification data of customer {customer_id}: their data was "
+                                   "erased")
+            if pin_hash is not None or "pin" in clear:
+                row.pin_hash = pin_hash
+            if birth_date is not None or "birth_date" in clear:
+                row.birth_date = birth_date
+            row.updated_at = self._clock()
+            await session.flush()
+            return CustomerCredentials(customer_id=row.customer_id, pin_hash=row.pin_hash, birth_date=row.birth_date)
 
     # -- catalog and marketing -----------------------------------------------------------------
 
@@ -399,6 +434,8 @@ async def _erase(session: AsyncSession, row: CustomerRow, now: datetime) -> None
         select(ContactRow.call_id).where(ContactRow.customer_id == customer_id, ContactRow.call_id.is_not(None))) if c]
     row.name = ""
     row.email = row.address = row.city = None
+    row.pin_hash = None
+    row.birth_date = None
     row.consent_marketing_calls = row.consent_email = row.consent_data_sharing = False
     row.forgotten_at = row.updated_at = now
     await session.execute(delete(CustomerPhoneRow).where(CustomerPhoneRow.customer_id == customer_id))

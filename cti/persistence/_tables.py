@@ -211,6 +211,10 @@ class CustomerRow(Base):
     forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What a caller who is not calling from one of these phones proves who they are with in the IVR: the PIN only
+    # as a salted hash (cti.crm.hash_pin), and the date of birth. Neither is ever shown to an agent.
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
 
 
 class CustomerPhoneRow(Base):

@@ -69,6 +69,7 @@ from cti.services._scripts import ScriptLibrary
 from cti.services._stats_feed import StatsFeed, dashboard_topic, grid_entry
 from cti.services._supervision import SupervisionService
 from cti.services._users import Accounts
+from cti.services._verification import CallerVerification, CredentialsState
 from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, WfmService, shift_queues
 
 __all__ = [
@@ -82,8 +83,10 @@ __all__ = [
     "AuditLog",
     "AuditTrail",
     "CallerIdentity",
+    "CallerVerification",
     "CenterView",
     "CommandBus",
+    "CredentialsState",
     "CustomerService",
     "Customers",
     "DeadLetterService",

@@ -1,5 +1,5 @@
 """Who is calling: the CRM customer behind a caller number, what routing takes from them, and the IVR's
-self-service answers about them.
+self-service answers about them (only ever about the customer the caller was verified as).
 
 The CRM being slow or away never stops a call: :class:`ArrivalLookup` gives an identification two seconds
 (the IVR's and routing's alike), then the call goes on as an unknown caller's.
@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 from cti.acd import Routing
 from cti.crm import MINOR_PER_MAJOR, InvoiceRecord
-from cti.ivr import LookupResult
+from cti.ivr import LookupResult, VerifyResult
 from cti.services._ports import Customers
+from cti.services._verification import CallerVerification
 
 __all__ = ["ROUTED_ATTRIBUTES", "ArrivalLookup", "CallerIdentity", "Identity", "SelfService", "apply_attributes"]
 
@@ -122,21 +123,29 @@ def _major(minor: int) -> Decimal:
 
 
 class SelfService:
-    """Answers the IVR's ``order_status`` and ``balance`` lookups with the fields the flows may say."""
+    """Answers the IVR's ``order_status`` and ``balance`` lookups with the fields the flows may say, and checks the
+    PIN or date of birth callers key to be verified.
 
-    def __init__(self, customers: Customers) -> None:
+    Both lookups tell personal data: they answer only about ``customer_id``, the customer the caller was verified
+    as (the IVR session passes it); anything else is "not found", whether it exists or not."""
+
+    def __init__(self, customers: Customers, verification: CallerVerification) -> None:
         self._customers = customers
+        self._verification = verification
 
-    async def lookup(self, kind: str, key: str) -> LookupResult:
+    async def lookup(self, kind: str, key: str, customer_id: str | None = None) -> LookupResult:
         if kind == "order_status":
-            return await self._order(key)
+            return await self._order(key, customer_id)
         if kind == "balance":
-            return await self._balance(key)
+            return await self._balance(key, customer_id)
         return LookupResult(kind, False, error=f"unknown lookup {kind!r}")
 
-    async def _order(self, number: str) -> LookupResult:
-        order = await self._customers.order_status(number)
-        if order is None:
+    async def verify(self, customer_id: str, keys: str) -> VerifyResult:
+        return await self._verification.verify(customer_id, keys)
+
+    async def _order(self, number: str, customer_id: str | None) -> LookupResult:
+        order = await self._customers.order_status(number) if customer_id is not None else None
+        if order is None or order.customer_id != customer_id:
             return LookupResult("order_status", False, {"order_number": number})
         data: dict[str, Any] = {
             "order_number": order.order_number, "status": order.status,
@@ -150,7 +159,9 @@ class SelfService:
             data["delivered_on"] = order.delivered_at.date()
         return LookupResult("order_status", True, data)
 
-    async def _balance(self, customer_number: str) -> LookupResult:
+    async def _balance(self, customer_number: str, customer_id: str | None) -> LookupResult:
+        if customer_number != customer_id:
+            return LookupResult("balance", False, {"customer_number": customer_number})
         view = await self._customers.customer_view(customer_number, contacts=0)
         if view is None or view.customer.forgotten_at is not None:
             return LookupResult("balance", False, {"customer_number": customer_number})

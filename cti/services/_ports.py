@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
 
 from cti.acd import Agent, WorkItem
 from cti.crm import (
     ComplementRecord,
     ContactRecord,
+    CustomerCredentials,
     CustomerRecord,
     CustomerView,
     HoldingRecord,
@@ -164,6 +165,11 @@ class Customers(Protocol):
     async def add_contact(self, contact: NewContact) -> ContactRecord: ...
 
     async def order_status(self, order_number: str) -> OrderRecord | None: ...
+
+    async def credentials(self, customer_id: str) -> CustomerCredentials | None: ...
+
+    async def set_credentials(self, customer_id: str, *, pin_hash: str | None = None, birth_date: date | None = None,
+                              clear: Collection[Literal["pin", "birth_date"]] = ()) -> CustomerCredentials: ...
 
     async def catalog(self, *, include_inactive: bool = False) -> builtins.list[ProductRecord]: ...
 

@@ -1,8 +1,9 @@
 """The screen pop: when a call is offered to an agent, push who is calling and what to do to their desktop.
 
 Handles the distributor's commands (never blocks them): an offer builds the pop — the CRM record,
-products owned, contact history, open orders and cases, balance due, the IVR path, why routing chose this
-agent, the top cross-sell offers and the call script — and publishes it on the agent's topic only
+products owned, contact history, open orders and cases, balance due, the IVR path, whether the caller was
+verified (and how), why routing chose this agent, the top cross-sell offers and the call script — and
+publishes it on the agent's topic only
 (``agent:<id>``). Changes to the item and to the agent follow on the same topic, numbered, so a desktop that reconnects
 is replayed what it missed or gets the current pop again in its snapshot.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from cti import sales
 from cti.acd import Agent, AgentChanged, Offer, WorkChanged, WorkItem, WorkState
-from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView
+from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView, phone_variants
 from cti.errors import Unavailable
 from cti.records import UserRecord
 from cti.scripting import (
@@ -300,7 +301,7 @@ class ScreenPop:
             pop = self._assemble(call, agent_id, offered_at, await self._inputs(call, offered_at, distributor))
         except (Unavailable, ValueError) as exc:  # the agent still gets the call, with what we know
             log.warning("screen pop of call %s without the CRM: %s", call.call_id, exc)
-            pop = _Pop(call.call_id, {**_base_frame(call, offered_at), "customer": None, "error": str(exc)},
+            pop = _Pop(call.call_id, {**_base_frame(call, offered_at, None), "customer": None, "error": str(exc)},
                        None, {}, call.routing.language or "id", Factors())
         self._publish(agent_id, pop, started)
 
@@ -417,7 +418,7 @@ class ScreenPop:
                 script_frame["error"] = _not_shown_text(exc)
                 script = None  # nothing to follow: the desktop's script frames get "no script"
         frame = {
-            **_base_frame(call, now),
+            **_base_frame(call, now, view),
             "language": language,
             "customer": None if view is None else customer_frame(view),
             "crosssell": {"offers": [o.view(language) for o in offers], "suppressed": suppressed},
@@ -511,10 +512,27 @@ def customer_frame(view: CustomerView) -> dict[str, Any]:
     }
 
 
-def _base_frame(call: WorkItem, offered_at: datetime) -> dict[str, Any]:
+def caller_verification(call: WorkItem, view: CustomerView | None) -> dict[str, Any]:
+    """Whether the caller is the customer shown, and how that is known: the IVR verified them (``caller_id``,
+    ``pin``, ``dob``), or they call from one of the record's phones (``caller_id``); else ``none``. ``claimed`` is
+    a customer number they keyed in the IVR without proving it: never their record, only what they said."""
+    recorded = (call.ivr or {}).get("verification") or {}
+    claimed = recorded.get("claimed")
+    customer_id = recorded.get("customer_id")
+    if recorded.get("verified") and (view is None or view.customer.customer_id == customer_id):
+        return {"verified": True, "method": recorded.get("method"), "customer_id": customer_id, "claimed": claimed}
+    if view is not None and call.caller_number in {v for phone in view.customer.phones for v in phone_variants(phone)}:
+        return {"verified": True, "method": "caller_id", "customer_id": view.customer.customer_id,
+                "claimed": claimed}
+    return {"verified": False, "method": "none", "customer_id": None, "claimed": claimed}
+
+
+def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None) -> dict[str, Any]:
     offered = [d for d in call.decisions if d.kind == "offered"]
     transfer = next((d for d in reversed(call.decisions) if d.kind == "transferred"), None)
+    verification = caller_verification(call, view)
     return {
+        "verified": verification["verified"], "verification": verification,
         "call_id": call.call_id, "offered_at": offered_at.isoformat(), "caller_number": call.caller_number,
         "caller_name": call.caller_name, "service_number": call.service_number, "queue": call.queue,
         "attributes": call.routing.attributes(call.service_number), "ivr": call.ivr,

@@ -4,13 +4,17 @@ phones (:class:`SippCaller`, :class:`SippIvrCaller`, :class:`SippAgent`), demo C
 """
 
 from cti.sim._crm_seed import (
+    BUDI_BIRTH_DATE,
+    BUDI_PIN,
     ENGLISH_SPEAKER,
     FIXED_CUSTOMERS,
     HTML_NAME,
     JAKARTA_GOLD,
+    JAMES_PIN,
     MAKASSAR_BUSINESS,
     MEDAN_NO_CONSENT,
     OPEN_ORDER_NUMBER,
+    SITI_BIRTH_DATE,
     SURABAYA_OPEN_ORDER,
     generate,
 )
@@ -32,14 +36,18 @@ from cti.sim._sipp import (
 )
 
 __all__ = [
+    "BUDI_BIRTH_DATE",
+    "BUDI_PIN",
     "ENGLISH_SPEAKER",
     "FIXED_CUSTOMERS",
     "HTML_NAME",
     "JAKARTA_GOLD",
+    "JAMES_PIN",
     "MAKASSAR_BUSINESS",
     "MEDAN_NO_CONSENT",
     "OPEN_ORDER_NUMBER",
     "SCENARIOS",
+    "SITI_BIRTH_DATE",
     "SURABAYA_OPEN_ORDER",
     "Press",
     "Say",

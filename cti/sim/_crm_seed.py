@@ -18,6 +18,8 @@ number        who                                          what they are for
 10000006      Andi Nurhaliza, Makassar, silver             a business customer with every consent
 ============  ===========================================  ==================================================
 
+Budi has an IVR PIN (2468) and a date of birth (17 August 1975), Siti a date of birth (21 April 1988), James a
+PIN (1357): what callers from other numbers key to be verified. Generated customers have neither.
 Generated customers are numbered from 10000101; orders from 50000101.
 """
 
@@ -67,13 +69,17 @@ from ._crm_seed_data import (
 )
 
 __all__ = [
+    "BUDI_BIRTH_DATE",
+    "BUDI_PIN",
     "ENGLISH_SPEAKER",
     "FIXED_CUSTOMERS",
     "HTML_NAME",
     "JAKARTA_GOLD",
+    "JAMES_PIN",
     "MAKASSAR_BUSINESS",
     "MEDAN_NO_CONSENT",
     "OPEN_ORDER_NUMBER",
+    "SITI_BIRTH_DATE",
     "SURABAYA_OPEN_ORDER",
     "generate",
 ]
@@ -84,6 +90,12 @@ HTML_NAME: Final = "10000003"
 ENGLISH_SPEAKER: Final = "10000004"
 MEDAN_NO_CONSENT: Final = "10000005"
 MAKASSAR_BUSINESS: Final = "10000006"
+# What callers from other numbers key to be verified in the IVR (docs/ivr.md#verification): the others of the
+# fixed customers can be verified only by calling from one of their phones.
+BUDI_PIN: Final = "2468"
+BUDI_BIRTH_DATE: Final = date(1975, 8, 17)
+SITI_BIRTH_DATE: Final = date(1988, 4, 21)
+JAMES_PIN: Final = "1357"
 FIXED_CUSTOMERS: Final = (
     JAKARTA_GOLD, SURABAYA_OPEN_ORDER, HTML_NAME, ENGLISH_SPEAKER, MEDAN_NO_CONSENT, MAKASSAR_BUSINESS,
 )  # fmt: skip
@@ -149,11 +161,13 @@ class _Builder:
 
     # -- shared building blocks ----------------------------------------------------------------
 
-    def customer(self, customer_id: str, created_at: datetime, fields: CustomerFields) -> None:
+    def customer(self, customer_id: str, created_at: datetime, fields: CustomerFields, *, pin: str | None = None,
+                 birth_date: date | None = None) -> None:
         self.phones.update(fields.phones)
         if fields.email is not None:
             self.emails.add(fields.email)
-        self.customers.append(SeedCustomer(customer_id=customer_id, fields=fields, created_at=created_at))
+        self.customers.append(SeedCustomer(customer_id=customer_id, fields=fields, created_at=created_at, pin=pin,
+                                           birth_date=birth_date))
 
     def hold(self, customer_id: str, sku: str, since: datetime) -> None:
         self.holdings.append(HoldingRecord(customer_id, sku, since))
@@ -198,7 +212,7 @@ class _Builder:
             address="Jl. Jend. Sudirman Kav. 52-53", city="Jakarta", region="jakarta", country="ID",
             language="id", segment="professional", value_tier="gold", lifetime_value_minor=rupiah(18_500_000),
             consent=Consent(marketing_calls=True, email=True, data_sharing=True),
-        ))
+        ), pin=BUDI_PIN, birth_date=BUDI_BIRTH_DATE)
         self.hold(cid, "PLAN-L", self.ago(900))
         self.hold(cid, "FIBER-100", self.ago(700))
         self.hold(cid, "PHONE-X1", self.ago(400))
@@ -234,7 +248,7 @@ class _Builder:
             address="Jl. Pemuda No. 17", city="Surabaya", region="surabaya", country="ID", language="id",
             segment="family", value_tier="silver", lifetime_value_minor=rupiah(6_200_000),
             consent=Consent(marketing_calls=False, email=True, data_sharing=True),
-        ))
+        ), birth_date=SITI_BIRTH_DATE)
         self.hold(cid, "PLAN-M", self.ago(780))
         self.hold(cid, "FIBER-50", self.ago(500))
         self.orders.append(OrderRecord(
@@ -272,7 +286,7 @@ class _Builder:
             address="Jl. Sunset Road No. 88, Kuta", city="Denpasar", region="denpasar", country="ID", language="en",
             segment="professional", value_tier="platinum", lifetime_value_minor=rupiah(32_000_000),
             consent=Consent(marketing_calls=True, email=True, data_sharing=False),
-        ))
+        ), pin=JAMES_PIN)
         self.hold(cid, "PLAN-XL", self.ago(600))
         self.hold(cid, "ROAM-ASIA", self.ago(300))
         self.hold(cid, "PHONE-X1PRO", self.ago(250))

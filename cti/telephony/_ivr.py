@@ -13,6 +13,8 @@ What the session asks (:data:`cti.ivr.FlowCommand`) maps onto ARI as:
 - ``StopPlayback``: ``DELETE /playbacks/{id}`` and the queued prompts are dropped.
 - ``Listen``: keys are forwarded; speech is recognised against the menu's grammar; the no-input timer
   starts when no prompt is playing and restarts on each key.
+- ``Lookup`` / ``Verify``: self-service answers and the check of a caller's PIN or date of birth, each in a task
+  of its own (bounded in time); the keys a caller entered are never logged.
 - ``Transfer``/``Hangup``: the prompt first, then the audio path goes and the call is handed to routing
   (the caller's :class:`IvrHandoff`, which the telephony adapter gives each caller) or hung up.
 
@@ -57,6 +59,8 @@ from cti.ivr import (
     StopPlayback,
     Transfer,
     Verbalizer,
+    Verify,
+    VerifyResult,
 )
 from cti.speech import RtpReceiver
 from cti.types import masked
@@ -102,7 +106,13 @@ class Recognizer(Protocol):
 
 
 class SelfService(Protocol):
-    async def lookup(self, kind: str, key: str) -> LookupResult: ...
+    async def lookup(self, kind: str, key: str, customer_id: str | None = None) -> LookupResult:
+        """A self-service answer; a personal one only about ``customer_id`` (the verified caller)."""
+        ...
+
+    async def verify(self, customer_id: str, keys: str) -> VerifyResult:
+        """Whether ``keys`` are the PIN or the date of birth of customer ``customer_id``."""
+        ...
 
 
 class IvrHandoff(Protocol):
@@ -178,7 +188,7 @@ class IvrRunner:
         # The session's commands, one handler each.
         self._handlers: dict[type[Any], Callable[[IvrCall, Any], Awaitable[None]]] = {
             Play: self._play, StopPlayback: self._stop_playback, Listen: self._listen,
-            StopListening: self._stop_listening_command, Lookup: self._start_lookup,
+            StopListening: self._stop_listening_command, Lookup: self._start_lookup, Verify: self._start_verify,
             SetAttributes: self._set_attributes,
             Transfer: self._leave_after_prompts, Hangup: self._leave_after_prompts, Finished: self._finished}
 
@@ -294,6 +304,9 @@ class IvrRunner:
     async def _start_lookup(self, call: IvrCall, command: Lookup) -> None:
         asyncio.get_running_loop().create_task(self._lookup(call, command))
 
+    async def _start_verify(self, call: IvrCall, command: Verify) -> None:
+        asyncio.get_running_loop().create_task(self._verify(call, command))
+
     async def _set_attributes(self, call: IvrCall, command: SetAttributes) -> None:
         call.attributes.update(command.attributes)
         if command.attributes.get("customer_id"):
@@ -384,10 +397,19 @@ class IvrRunner:
 
     async def _lookup(self, call: IvrCall, lookup: Lookup) -> None:
         try:
-            result = await asyncio.wait_for(self.self_service.lookup(lookup.kind, lookup.key), 5.0)
+            result = await asyncio.wait_for(self.self_service.lookup(lookup.kind, lookup.key, lookup.customer_id), 5.0)
         except Exception as exc:
             log.warning("IVR lookup %s %r failed: %s", lookup.kind, lookup.key, exc)
             result = LookupResult(lookup.kind, False, error=str(exc) or type(exc).__name__)
+        if not call.ended and call.channel_id in self.calls:
+            await self._feed(call, result)
+
+    async def _verify(self, call: IvrCall, verify: Verify) -> None:
+        try:
+            result = await asyncio.wait_for(self.self_service.verify(verify.customer_id, verify.keys), 5.0)
+        except Exception as exc:
+            log.warning("IVR verification on %s not made: %s", call.channel_id, type(exc).__name__)
+            result = VerifyResult(False, error=type(exc).__name__)
         if not call.ended and call.channel_id in self.calls:
             await self._feed(call, result)
 

@@ -86,10 +86,12 @@ def offer_failure_reason(cause: int) -> str:
 
 
 def ivr_record(finished: Finished, played: list[str]) -> dict[str, Any]:
-    """The IVR's part of the interaction: flow, outcome, language, attributes set, the path taken and the
-    last prompts the caller heard (self-service answers among them)."""
+    """The IVR's part of the interaction: flow, outcome, language, attributes set, who the caller was verified as
+    (and a customer number they claimed without proving it), the path taken and the last prompts the caller heard
+    (self-service answers among them)."""
     return {"flow": finished.flow, "outcome": finished.outcome, "reason": finished.reason,
             "language": finished.language, "attributes": dict(finished.attributes),
+            "verification": finished.verification.as_json(),
             "path": [entry.as_json() for entry in finished.path], "prompts": played[-20:]}
 
 
@@ -290,6 +292,7 @@ class Telephony:
     # -- the IVR hands a caller on (IvrHandoff) ------------------------------------------------------------------
     async def ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
         """The IVR hands the caller to routing, with what it learnt (language, product, problem, customer)."""
+        self._count_verification(finished)
         call.attributes.update(transfer.attributes)
         self.admission.enter()  # admitted on arrival: never turned away after the time spent in the IVR
         try:
@@ -300,6 +303,7 @@ class Telephony:
 
     async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
         """The caller was served by the IVR alone, or hung up in it: an interaction row says which."""
+        self._count_verification(finished)
         now = self.distributor.clock()
         record = WorkItem(call_id=uuid.uuid4().hex, channel_id=call.channel_id, caller_number=call.caller_number,
             caller_name=call.caller_name or None, service_number=call.service_number,
@@ -312,6 +316,13 @@ class Telephony:
             record.outcome, record.end_reason = Outcome.SELF_SERVICE, EndReason.IVR_COMPLETED
         self.counters[f"ivr_{record.outcome.value}"] += 1
         self._record_ended(record)
+
+    def _count_verification(self, finished: Finished) -> None:
+        verification = finished.verification
+        if verification.method in ("pin", "dob"):
+            self.counters["ivr_verified"] += 1
+        if verification.locked:
+            self.counters["ivr_verification_failed"] += 1
 
     # -- routing a caller -----------------------------------------------------------------------------------------
     def _arrival(self, channel_id: str, caller: str, name: str | None, service: str) -> WorkItem:

@@ -11,6 +11,7 @@ from cti.services import (
     Accounts,
     AgentService,
     AuditTrail,
+    CallerVerification,
     CenterView,
     CustomerService,
     InteractionHistory,
@@ -48,6 +49,7 @@ __all__ = [
     "STATUS",
     "SUPERVISION",
     "TRANSFERS",
+    "VERIFICATION",
     "WFM",
     "WRAP_UP",
     "Status",
@@ -82,6 +84,8 @@ HISTORY = web.AppKey("history", InteractionHistory)
 TRANSFERS = web.AppKey("transfers", TransferService)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
+VERIFICATION = web.AppKey("verification", CallerVerification)
+"""Customers' IVR PIN and date of birth (set by administrators, checked when callers key them)."""
 SCREENPOP = web.AppKey("screenpop", ScreenPop)
 STATS = web.AppKey("stats", StatsFeed)
 """Live statistics for the dashboard."""

@@ -47,6 +47,7 @@ async def test_agent_gets_the_pop_follows_the_script_and_wraps_up(
         caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=5000)
         callers.append(caller)
         await expect(page.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
+        assert await page.text_content("#caller-verified") == "verified (caller ID)"  # calling from his phone
         assert await page.text_content("#customer-tier") == "gold"
         assert await page.text_content("#customer-balance") == "Rp 750.000"
         products = await page.locator("#products li").all_text_contents()

@@ -1,8 +1,10 @@
-"""The bilingual IVR on real calls: keypad and speech, routing with what it learnt, self-service heard back."""
+"""The bilingual IVR on real calls: keypad and speech, routing with what it learnt, callers verified before
+self-service, which is heard back."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -11,14 +13,26 @@ from typing import Any
 
 import pytest
 import yaml
+from playwright.async_api import expect
 
 from cti.ivr import load_flows_file, position_text
 from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
-from cti.sim import Press, Say, SippAgent, SippIvrCaller, Wait, generate
+from cti.sim import (
+    BUDI_PIN,
+    JAKARTA_GOLD,
+    SURABAYA_OPEN_ORDER,
+    Press,
+    Say,
+    SippAgent,
+    SippIvrCaller,
+    Step,
+    Wait,
+    generate,
+)
 from cti.speech import PromptRenderer
 from tests.e2e.conftest import Cti, start_phone
-from tests.support import eventually, unavailable
+from tests.support import browser_page, eventually, unavailable
 
 FLOWS = Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml"
 RULES = {
@@ -79,40 +93,128 @@ async def test_keypad_caller_chooses_english_and_sales_and_reaches_the_sales_tea
     assert list((sounds / "en/cti").glob("*.wav")) and list((sounds / "id/cti").glob("*.wav"))
 
 
-async def test_balance_self_service_is_read_back_in_indonesian(
+BUDI_PHONE = "02155501001"  # one of Budi's (10000001) phones in the seeded CRM; he owes Rp 750.000
+BALANCE_HEARD = "Tagihan Anda tujuh ratus lima puluh ribu rupiah"
+
+
+async def seed(cti: Cti) -> None:
+    await CustomerRepository(cti.db).seed(generate(now=datetime.now(UTC), customers=20))
+
+
+def claim_budi(then: list[Step]) -> list[Step]:
+    """An Indonesian caller from a number that is no customer's asks for the balance and keys Budi's customer
+    number (eight keys end the entry), then does ``then`` at the PIN question."""
+    return [Wait(1000), Press("1"), Wait(1500), Press("2"), Wait(1200), Press(JAKARTA_GOLD), Wait(1000), *then]
+
+
+async def test_a_caller_from_the_customer_s_phone_is_verified_by_it_and_hears_the_balance(
     cti: Cti, callers: list[Any],
 ) -> None:
-    await CustomerRepository(cti.db).seed(generate(now=datetime.now(UTC), customers=20))
-    caller = SippIvrCaller("1500200", [Wait(1000), Press("1"), Wait(1500), Press("2"), Wait(1200),
-                                       Press("10000001"), Wait(9000), Press("2")],
-                           caller="0215550402", duration_ms=15000)
+    await seed(cti)
+    # Budi's language is known: no language question; "2" skips the welcome and asks for the balance.
+    caller = SippIvrCaller("1500200", [Wait(1500), Press("2"), Wait(9000), Press("2")], caller=BUDI_PHONE,
+                           duration_ms=15000)
     callers.append(caller)
     record = (await served(cti, caller))[0]
     assert (record.outcome, record.end_reason, record.agent_id) == ("self_service", "ivr_completed", None)
     assert record.ivr is not None and record.ivr["language"] == "id"
+    assert record.ivr["verification"] == {"verified": True, "method": "caller_id", "customer_id": JAKARTA_GOLD,
+                                          "claimed": None, "failures": 0, "locked": False}
+    assert ("verify_balance", "verified", "caller_id") in [(p["node"], p["event"], p.get("value"))
+                                                           for p in record.ivr["path"]]
     assert any(p["node"] == "balance_lookup" and p["event"] == "found" for p in record.ivr["path"]), record.ivr
     heard = " | ".join(record.ivr["prompts"])
-    assert "Tagihan Anda tujuh ratus lima puluh ribu rupiah" in heard, heard
+    assert BALANCE_HEARD in heard, heard
+    assert "nomor pelanggan" not in heard  # never asked who they are
     assert "Terima kasih telah menghubungi kami. Sampai jumpa." in heard
-    assert record.customer_id == "10000001"
+    assert record.customer_id == JAKARTA_GOLD
+
+
+async def test_a_caller_from_another_number_who_keys_the_right_pin_is_served(
+    cti: Cti, callers: list[Any],
+) -> None:
+    await seed(cti)
+    caller = SippIvrCaller("1500200", claim_budi([Press(f"{BUDI_PIN}#"), Wait(9000), Press("2")]),
+                           caller="0215550402", duration_ms=15000)
+    callers.append(caller)
+    record = (await served(cti, caller))[0]
+    assert (record.outcome, record.end_reason, record.agent_id) == ("self_service", "ivr_completed", None)
+    assert record.ivr is not None
+    assert record.ivr["verification"] == {"verified": True, "method": "pin", "customer_id": JAKARTA_GOLD,
+                                          "claimed": None, "failures": 0, "locked": False}
+    events = [(p["event"], p.get("value")) for p in record.ivr["path"] if p["node"] == "verify_balance"]
+    assert events == [("enter", None), ("claimed", JAKARTA_GOLD), ("keyed", "<4 keys>"), ("verified", "pin")]
+    assert BUDI_PIN not in json.dumps(record.ivr)  # the PIN is in no record
+    heard = " | ".join(record.ivr["prompts"])
+    assert BALANCE_HEARD in heard, heard
+    assert record.customer_id == JAKARTA_GOLD
+    assert cti.telephony.counters["ivr_verified"] == 1
+
+
+async def test_a_caller_who_keys_another_customer_s_number_and_wrong_pins_hears_nothing_of_theirs(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
+) -> None:
+    await seed(cti)
+    start_phone(phones, base_settings, "7001", ring_ms=200)
+    token = await cti.create_agent("ana", skills={"care": 5})
+    async with browser_page() as page:
+        await page.goto(f"{cti.client.make_url('/ui/desktop.html')}#token={token}")
+        await page.fill("#extension", "7001")
+        await page.click("#login")
+        await expect(page.locator("#agent-state")).to_have_text("ready")
+        await expect(page.locator("#link")).to_have_text("connected")
+        # A wrong PIN, a wrong date of birth, a wrong PIN: self-service ends for the call.
+        caller = SippIvrCaller("1500200", claim_budi([Press("1111#"), Wait(1500), Press("17081976"), Wait(1500),
+                                                      Press("2222#")]),
+                               caller="0215550407", duration_ms=12000)
+        callers.append(caller)
+        # The caller reaches an agent, whose pop shows them as not verified, Budi's number only as a claim, and
+        # nothing of his record.
+        await expect(page.locator("#caller-verified")).to_have_text(
+            f"not verified — claimed customer #{JAKARTA_GOLD}, not verified", timeout=40000)
+        await expect(page.locator("#customer-name")).to_have_text("Unknown caller")
+        assert await page.text_content("#customer-balance") == ""
+        record = (await served(cti, caller))[0]
+    assert (record.queue, record.agent_id, record.outcome) == ("care", "ana", "answered")
+    assert record.customer_id is None  # the keyed number never became the call's customer
+    assert record.ivr is not None and record.ivr["outcome"] == "transferred"
+    assert record.ivr["verification"] == {"verified": False, "method": "none", "customer_id": None,
+                                          "claimed": JAKARTA_GOLD, "failures": 3, "locked": True}
+    events = [(p["event"], p.get("value")) for p in record.ivr["path"] if p["node"] == "verify_balance"]
+    assert events == [("enter", None), ("claimed", JAKARTA_GOLD), ("keyed", "<4 keys>"), ("verify_failed", "pin"),
+                      ("keyed", "<8 keys>"), ("verify_failed", "dob"), ("keyed", "<4 keys>"),
+                      ("verify_failed", "pin"), ("verify_locked", "3")]
+    assert not any(p["node"] == "balance_lookup" for p in record.ivr["path"])
+    heard = " | ".join(record.ivr["prompts"])
+    assert "Tagihan" not in heard and "rupiah" not in heard, heard
+    assert "Maaf, data yang Anda masukkan tidak sesuai." in heard
+    assert "Maaf, identitas Anda tidak dapat kami pastikan. Agen kami akan membantu Anda." in heard
+    assert record.routing is not None and record.routing["problem_type"] == "billing"
+    assert cti.telephony.counters["ivr_verification_failed"] == 1
+    assert "cti_ivr_verification_failed_total 1" in await cti.api("GET", "/metrics")
+    view = await CustomerRepository(cti.db).customer_view(JAKARTA_GOLD)
+    assert view is not None and all(c.call_id != record.call_id for c in view.contacts)
 
 
 async def test_invalid_order_number_is_retried_then_the_caller_reaches_an_agent(
     cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
 ) -> None:
+    await seed(cti)
     start_phone(phones, base_settings, "7001", ring_ms=200)
     await cti.create_agent("ana", skills={"care": 5})
     await cti.login("ana", "7001")
-    steps = [Wait(1000), Press("2"), Wait(1500), Press("1"), Wait(1500)]
+    # From Siti's phone: verified by it, and her language is known (no language question).
+    steps = [Wait(1500), Press("1"), Wait(1500)]
     for _ in range(3):  # three garbage entries: letters-free but too short and with a star
         steps += [Press("12*#"), Wait(2500)]
-    caller = SippIvrCaller("1500200", steps, caller="0215550403", duration_ms=6000)
+    caller = SippIvrCaller("1500200", steps, caller="0315550202", duration_ms=6000)
     callers.append(caller)
     record = (await served(cti, caller))[0]
     assert (record.queue, record.agent_id, record.outcome) == ("care", "ana", "answered")
     assert record.routing is not None and record.routing["problem_type"] == "order_status"
-    assert record.ivr is not None
+    assert record.ivr is not None and record.ivr["verification"]["method"] == "caller_id"
     assert [p["event"] for p in record.ivr["path"] if p["node"] == "ask_order"].count("invalid") == 3
+    assert record.customer_id == SURABAYA_OPEN_ORDER
 
 
 async def test_a_technical_problem_reaches_the_queue_with_the_priority_the_ivr_gives_it(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,12 +30,14 @@ from cti.crm import (
     OrderRecord,
     OwnedProduct,
     ProductRecord,
+    check_keys,
+    hash_pin,
 )
 from cti.errors import InvalidInput
 from cti.persistence import CustomerRepository, Database, InteractionRepository, StorageConflict, StorageError
 from cti.persistence._database import alembic_config
 from cti.records import InteractionRecord
-from cti.sim import generate
+from cti.sim import BUDI_BIRTH_DATE, BUDI_PIN, JAMES_PIN, generate
 from tests.support import create_postgres_database
 
 T = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)  # the seed's "now": 10:00 in Jakarta
@@ -450,3 +452,46 @@ async def test_forget_anonymises_personal_data_and_keeps_aggregates(
     assert (await store.create_blank_customer("0812-1000-0001")).phones == ("+6281210000001",)
     with pytest.raises(StorageError, match="no customer '55555555'"):
         await store.forget("55555555")
+
+
+# -- IVR verification ------------------------------------------------------------------------------
+
+
+async def test_a_pin_is_stored_only_hashed_and_checked_with_the_date_of_birth(
+    store: CustomerRepository, db_url: str
+) -> None:
+    budi = await store.credentials("10000001")
+    assert budi is not None and budi.pin_hash is not None and budi.pin_hash.startswith("scrypt$16384$8$1$")
+    assert (budi.birth_date, budi.forgotten) == (BUDI_BIRTH_DATE, False)
+    assert "2468" not in repr(budi) and "1975" not in repr(budi)
+    assert check_keys(budi, BUDI_PIN) == ("pin", True)
+    assert check_keys(budi, "2469") == ("pin", False)
+    assert check_keys(budi, "17081975") == ("dob", True)
+    assert check_keys(budi, "18081975") == ("dob", False)
+    assert check_keys(await store.credentials("10000003"), "17081975") == ("dob", False)  # no date of birth set
+    assert await store.credentials("55555555") is None
+
+    await store.set_credentials("10000003", pin_hash=hash_pin("9090"), birth_date=date(2001, 2, 3))
+    dewi = await store.credentials("10000003")
+    assert check_keys(dewi, "9090") == ("pin", True) and check_keys(dewi, "03022001") == ("dob", True)
+    await store.set_credentials("10000003", clear=("pin",))  # the date of birth stays
+    dewi = await store.credentials("10000003")
+    assert dewi is not None and (dewi.pin_hash, dewi.birth_date) == (None, date(2001, 2, 3))
+    assert check_keys(dewi, "9090") == ("pin", False)
+    rows = await raw_rows(db_url, "SELECT customer_id, pin_hash FROM customers WHERE pin_hash IS NOT NULL")
+    assert [row[0] for row in rows] == ["10000001", "10000004"]
+    assert not any(pin in row[1] for row in rows for pin in (BUDI_PIN, JAMES_PIN))
+
+    with pytest.raises(CrmInputError, match=r"pin_hash: not a hash made by cti\.crm\.hash_pin"):
+        await store.set_credentials("10000003", pin_hash="1234")
+    with pytest.raises(StorageError, match="no customer '55555555'"):
+        await store.set_credentials("55555555", birth_date=date(2001, 2, 3))
+
+
+async def test_forgetting_a_customer_erases_their_pin_and_date_of_birth(store: CustomerRepository) -> None:
+    await store.forget("10000001")
+    budi = await store.credentials("10000001")
+    assert budi is not None and (budi.pin_hash, budi.birth_date, budi.forgotten) == (None, None, True)
+    assert check_keys(budi, BUDI_PIN) == ("pin", False)
+    with pytest.raises(StorageError, match="their data was erased"):
+        await store.set_credentials("10000001", pin_hash=hash_pin("1111"))

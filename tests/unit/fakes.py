@@ -12,8 +12,8 @@ import builtins
 import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 from cti.acd import Agent, ContactCenter, WorkItem, WorkState
 from cti.crm import (
@@ -21,6 +21,7 @@ from cti.crm import (
     Consent,
     ContactRecord,
     CrmInputError,
+    CustomerCredentials,
     CustomerRecord,
     CustomerView,
     HoldingRecord,
@@ -234,6 +235,7 @@ class FakeCustomers:
     customers: dict[str, CustomerRecord] = field(default_factory=dict)
     contacts: list[ContactRecord] = field(default_factory=list)
     orders: dict[str, OrderRecord] = field(default_factory=dict)
+    secrets: dict[str, CustomerCredentials] = field(default_factory=dict)
 
     async def customer_by_phone(self, number: str) -> CustomerRecord | None:
         return next((c for c in self.customers.values() if number in c.phones), None)
@@ -277,6 +279,27 @@ class FakeCustomers:
 
     async def order_status(self, order_number: str) -> OrderRecord | None:
         return self.orders.get(order_number)
+
+    async def credentials(self, customer_id: str) -> CustomerCredentials | None:
+        customer = self.customers.get(customer_id)
+        if customer is None:
+            return None
+        known = self.secrets.get(customer_id, CustomerCredentials(customer_id=customer_id))
+        return replace(known, forgotten=customer.forgotten_at is not None)
+
+    async def set_credentials(self, customer_id: str, *, pin_hash: str | None = None, birth_date: date | None = None,
+                              clear: Collection[Literal["pin", "birth_date"]] = ()) -> CustomerCredentials:
+        known = await self.credentials(customer_id)
+        if known is None or known.forgotten:
+            raise Unavailable(f"no customer {customer_id!r}, or their data was erased")
+        if pin_hash is not None and not pin_hash.startswith("scrypt$"):
+            raise CrmInputError(f"set the PIN of customer {customer_id}",
+                                [Problem("pin_hash", "not a hash made by cti.crm.hash_pin")])
+        saved = replace(known, pin_hash=pin_hash if pin_hash is not None or "pin" in clear else known.pin_hash,
+                        birth_date=birth_date if birth_date is not None or "birth_date" in clear
+                        else known.birth_date)
+        self.secrets[customer_id] = saved
+        return saved
 
     async def catalog(self, *, include_inactive: bool = False) -> builtins.list[ProductRecord]:
         return []

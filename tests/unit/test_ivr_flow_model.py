@@ -21,17 +21,19 @@ def text(words: str) -> dict[str, str]:
 
 
 def document() -> dict[str, Any]:
-    """A small valid flows document: a menu, a collection, a lookup, a transfer and a hangup."""
+    """A small valid flows document: a menu, a verification, a collection, a lookup, a transfer and a hangup."""
     return {
         "service_numbers": {"1500100": "main"},
         "flows": {"main": {"entry": "menu", "agent": "agent", "nodes": {
             "menu": {"kind": "menu", "prompt": text("menu"), "choices": [
-                {"intent": "balance", "dtmf": "1", "phrases": {"id": ["saldo"], "en": ["balance"]}, "next": "ask"},
+                {"intent": "balance", "dtmf": "1", "phrases": {"id": ["saldo"], "en": ["balance"]}, "next": "who"},
                 {"intent": "agent", "dtmf": "0", "phrases": {"id": ["agen"], "en": ["agent"]}, "next": "agent"},
             ]},
+            "who": {"kind": "verify", "claim_prompt": text("customer number"), "prompt": text("PIN"),
+                    "verified": "ask"},
             "ask": {"kind": "collect", "prompt": text("number"), "into": "customer_number", "min_length": 8,
                     "max_length": 8, "checksum": "luhn", "valid": "lookup", "invalid": "agent"},
-            "lookup": {"kind": "lookup", "query": "balance", "key": "customer_number",
+            "lookup": {"kind": "lookup", "query": "balance", "key": "customer_id",
                        "found": {"say": {"id": "Saldo {balance:money}.", "en": "Balance {balance:money}."},
                                  "next": "bye"},
                        "not_found": {"next": "agent"}, "error": {"next": "agent"}},
@@ -56,7 +58,8 @@ def test_the_small_document_is_valid() -> None:
     flows = parse_flows(document())
     assert flows.languages == ("id", "en") and flows.default_language == "id"
     assert flows.settings.max_steps == 60 and flows.settings.min_confidence == 0.5
-    assert list(flows.flows["main"].nodes) == ["menu", "ask", "lookup", "bye", "agent"]
+    assert list(flows.flows["main"].nodes) == ["menu", "who", "ask", "lookup", "bye", "agent"]
+    assert flows.settings.verify_attempts == 3
 
 
 def test_the_message_lists_every_problem_with_its_place() -> None:
@@ -99,6 +102,7 @@ def test_a_loop_without_a_way_out_is_rejected() -> None:
     nodes(data)["ask"]["invalid"] = "bye"
     nodes(data)["lookup"]["not_found"]["next"] = "bye"
     nodes(data)["lookup"]["error"]["next"] = "bye"
+    nodes(data)["who"]["failed"] = "bye"
     del nodes(data)["agent"]
     assert problems(data) == [
         "flows.main.nodes.ping: cannot reach a transfer or hangup",
@@ -217,26 +221,66 @@ def test_lookup_key_and_labels() -> None:
     ]
 
 
-def test_the_known_customer_id_may_key_a_lookup() -> None:
+def test_a_balance_is_keyed_by_the_verified_customer_only() -> None:
     data = document()
-    nodes(data)["lookup"]["key"] = "customer_id"
-    parse_flows(data)
+    nodes(data)["lookup"]["key"] = "customer_number"  # what the caller keyed: maybe someone else's
+    assert problems(data) == ["flows.main.nodes.lookup.key: a balance is told only to the verified customer: the "
+                              "key must be customer_id"]
+
+
+def test_a_personal_lookup_is_reached_only_through_a_verification() -> None:
+    data = document()
+    nodes(data)["menu"]["choices"][0]["next"] = "ask"  # straight to the lookup, around "who"
+    nodes(data)["menu"]["choices"].append(
+        {"intent": "order", "dtmf": "2", "phrases": {"id": ["pesanan"], "en": ["order"]}, "next": "who"})
+    nodes(data)["order"] = {"kind": "lookup", "query": "order_status", "key": "order_number",
+                            "found": {"next": "bye"}, "not_found": {"next": "bye"}, "error": {"next": "bye"}}
+    nodes(data)["order_number"] = {"kind": "collect", "prompt": text("order"), "into": "order_number",
+                                   "valid": "order", "invalid": "agent"}
+    nodes(data)["who"]["failed"] = "order_number"  # a caller not verified must not get there either
+    assert problems(data) == [
+        "flows.main.nodes.lookup: balance tells personal data: reach it only through a verify node's 'verified' "
+        "(it is reachable without)",
+        "flows.main.nodes.order: order_status tells personal data: reach it only through a verify node's "
+        "'verified' (it is reachable without)",
+    ]
+
+
+def test_a_verify_node_names_its_next_nodes_and_claim_lengths() -> None:
+    data = document()
+    nodes(data)["who"].update(verified="lokup", failed="nowhere", claim_min_length=9, claim_max_length=8)
+    assert problems(data) == ["flows.main.nodes.who: claim_min_length 9 is above claim_max_length 8"]
+    nodes(data)["who"].update(claim_min_length=8)
+    assert problems(data) == ["flows.main.nodes.who.verified: unknown node 'lokup'",
+                              "flows.main.nodes.who.failed: unknown node 'nowhere'"]
+    nodes(data)["who"]["prompt"] = {"id": "PIN"}
+    nodes(data)["who"].update(verified="ask", failed="bye")
+    assert problems(data) == ["flows.main.nodes.who.prompt: missing translation for 'en'"]
 
 
 def test_set_and_transfer_attributes() -> None:
     data = document()
     nodes(data)["menu"]["choices"][1]["next"] = "mark"
-    nodes(data)["mark"] = {"kind": "set", "attributes": {"colour": "red", "customer_id": "$order_number",
+    nodes(data)["mark"] = {"kind": "set", "attributes": {"colour": "red", "problem_type": "$order_number",
                                                          "language": "fr"}, "next": "agent"}
-    nodes(data)["agent"]["attributes"] = {"product": "$customer_number", "skill": "x"}
+    nodes(data)["agent"]["attributes"] = {"product": "$customer_number", "skill": "x",
+                                          "customer_id": "$customer_number"}
     assert problems(data) == [
         "flows.main.nodes.agent.attributes.skill: unknown attribute (known: product, problem_type, language, "
-        "value_tier, customer_id)",
+        "value_tier)",
+        "flows.main.nodes.agent.attributes.customer_id: only a verify node makes the caller a customer (a number "
+        "the caller keys is theirs only once verified)",
         "flows.main.nodes.mark.attributes.colour: unknown attribute (known: product, problem_type, language, "
-        "value_tier, customer_id)",
-        "flows.main.nodes.mark.attributes.customer_id: $order_number is not collected by any node",
+        "value_tier)",
+        "flows.main.nodes.mark.attributes.problem_type: $order_number is not collected by any node",
         "flows.main.nodes.mark.attributes.language: 'fr' is not in languages",
     ]
+
+
+def test_an_agent_that_names_no_node_is_a_problem_not_a_crash() -> None:
+    data = document()
+    data["flows"]["main"]["agent"] = "nope"
+    assert problems(data) == ["flows.main.agent: 'nope' is not a transfer node of this flow"]
 
 
 def test_the_agent_must_be_a_transfer_node() -> None:
@@ -257,7 +301,8 @@ def test_shapes_and_ranges_from_the_schema() -> None:
         "flows.main.nodes.menu.retries: Input should be less than or equal to 5",
         "flows.main.nodes.menu.colour: Extra inputs are not permitted",
         "flows.main.nodes.ask: min_length 9 is above max_length 8",
-        "flows.main.nodes.bye: kind must be one of play, menu, language, collect, lookup, set, transfer, hangup",
+        "flows.main.nodes.bye: kind must be one of play, menu, language, collect, verify, lookup, set, transfer, "
+        "hangup",
     ]
 
 
@@ -323,7 +368,9 @@ def test_static_prompts_for_pre_rendering() -> None:
     assert ("en", "For English press 2 or say English.") in prompts
     assert ("en", "Please use your telephone keypad.") in prompts
     assert ("en", "Welcome to customer care.") in prompts
-    assert len(prompts) == len(set(prompts)) == 36
+    assert ("en", "Sorry, that does not match our records.") in prompts
+    assert ("en", "Sorry, we could not verify who you are. An agent will help you.") in prompts
+    assert len(prompts) == len(set(prompts)) == 42
     assert all(language in ("id", "en") and "{" not in words for language, words in prompts)
 
 

@@ -34,6 +34,8 @@ from cti.ivr import (
     StopListening,
     StopPlayback,
     Transfer,
+    Verify,
+    VerifyResult,
     parse_flows,
 )
 
@@ -48,7 +50,7 @@ def _calm(document: dict[str, Any]) -> dict[str, Any]:
     calm = copy.deepcopy(document)
     for flow in calm["flows"].values():
         for node in flow["nodes"].values():
-            if node["kind"] in ("menu", "language", "collect", "play", "lookup"):
+            if node["kind"] in ("menu", "language", "collect", "verify", "play", "lookup"):
                 node["barge_in"] = False
     return calm
 
@@ -78,6 +80,7 @@ class Words:
 
 
 KEYS = [*"0123456789*#ABCD", "x", "12", ""]
+ENTRIES = ["12345674", "2468#", "17081975", "12#", "20261122#", "1234567#"]
 INTENTS = [None, "order_status", "balance", "sales", "technical", "agent", "yes", "no", "internet", "language_id",
            "language_en", "id", "en", "bogus"]
 TEXTS = ["", "saldo", "my bill", "English", "bahasa indonesia", "tidak", "operator", "pizza", "x" * 5000]
@@ -95,6 +98,8 @@ class Adapter:
         self.plays: dict[str, bool] = {}  # outstanding prompt id -> barge-in
         self.listen: Listen | None = None
         self.lookup: Lookup | None = None
+        self.verify: Verify | None = None
+        self.secrets: list[str] = []
         self.prompt_ids: set[str] = set()
         self.listens = 0
         self.finished: Finished | None = None
@@ -104,6 +109,8 @@ class Adapter:
             self.plays.pop(event.prompt_id, None)
         if isinstance(event, LookupResult):
             self.lookup = None
+        if isinstance(event, VerifyResult):
+            self.verify = None
         commands = session.handle(event, elapsed_s=elapsed)
         if self.finished is not None:
             assert commands == [], "commands after Finished"
@@ -130,6 +137,13 @@ class Adapter:
             self.listen = None
         elif isinstance(command, Lookup):
             self.lookup = command
+            # Personal data only for the verified customer, and a balance only their own.
+            assert command.customer_id is not None
+            assert command.kind != "balance" or command.key == command.customer_id
+        elif isinstance(command, Verify):
+            assert self.listen is None, "Verify while listening"
+            self.verify = command
+            self.secrets.append(command.keys)
         elif isinstance(command, Transfer | Hangup):
             assert i == len(commands) - 2 and isinstance(commands[-1], Finished)
             assert not self.plays or isinstance(command, Transfer | Hangup)
@@ -141,13 +155,18 @@ class Adapter:
                 assert i >= 1 and isinstance(commands[i - 1], Transfer | Hangup)
             self.finished = command
             assert sum(1 for e in command.path if e.event == "enter") <= self.flows.settings.max_steps
+            # The keys of a PIN or date of birth are never recorded; a claim never becomes the customer.
+            assert not any(e.value in self.secrets for e in command.path)
+            customer = command.attributes.get("customer_id")
+            assert customer == command.verification.customer_id
+            assert command.verification.failures <= self.flows.settings.verify_attempts
             assert self.listens <= self.flows.settings.max_steps
 
 
 @st.composite
 def an_event(draw: st.DrawFn, adapter: Adapter) -> FlowEvent:
     kind = draw(st.sampled_from(["started", "finished", "finished", "dtmf", "dtmf", "dtmf", "speech_started",
-                                 "speech", "speech", "no_input", "no_input", "lookup", "hangup"]))
+                                 "speech", "speech", "no_input", "no_input", "lookup", "verify", "hangup"]))
     if kind == "started":
         return Started()
     if kind == "finished":
@@ -171,7 +190,14 @@ def an_event(draw: st.DrawFn, adapter: Adapter) -> FlowEvent:
         query = adapter.lookup.kind if adapter.lookup and draw(st.booleans()) else draw(
             st.sampled_from(["order_status", "balance", "bogus"]))
         return LookupResult(query, draw(st.booleans()), data, draw(st.sampled_from([None, None, "timeout"])))
+    if kind == "verify":
+        return a_verify_result(draw)
     return CallerHangup()
+
+
+def a_verify_result(draw: st.DrawFn) -> VerifyResult:
+    return VerifyResult(draw(st.booleans()), draw(st.sampled_from([None, "pin", "dob", "bogus"])),
+                        draw(st.sampled_from([None, None, "timeout"])))
 
 
 CALLERS = st.builds(Caller, language=st.sampled_from([None, "id", "en", "fr"]),
@@ -215,6 +241,11 @@ def test_a_cooperative_adapter_always_reaches_the_end(data: st.DataObject, varia
             adapter.run(session, LookupResult(adapter.lookup.kind, data.draw(st.booleans()),
                                               data.draw(st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=4)),
                                               data.draw(st.sampled_from([None, "timeout"]))))
+        elif adapter.verify is not None:
+            adapter.run(session, a_verify_result(data.draw))
+        elif adapter.listen is not None and adapter.listen.max_digits > 1 and data.draw(st.booleans()):
+            for digit in data.draw(st.sampled_from(ENTRIES)):  # a whole entry: a customer number, a PIN, a date
+                adapter.run(session, Dtmf(digit))
         elif adapter.listen is not None and data.draw(st.booleans()):
             adapter.run(session, Dtmf(data.draw(st.sampled_from(KEYS))))
         elif adapter.listen is not None and adapter.listen.speech_enabled and data.draw(st.booleans()):

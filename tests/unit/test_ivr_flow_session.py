@@ -15,6 +15,7 @@ from cti.ivr import (
     Dtmf,
     Finished,
     FlowCommand,
+    FlowError,
     GrammarChoice,
     Hangup,
     IvrSession,
@@ -32,6 +33,9 @@ from cti.ivr import (
     StopListening,
     StopPlayback,
     Transfer,
+    Verification,
+    Verify,
+    VerifyResult,
     load_flows_file,
     parse_flows,
 )
@@ -166,7 +170,7 @@ def test_a_keypad_call_from_the_language_choice_to_the_technical_team() -> None:
     assert s.finished and s.handle(Dtmf("1")) == [] and s.handle(CallerHangup()) == []
 
 
-def test_a_spoken_call_in_english_serves_the_balance_and_hangs_up() -> None:
+def test_a_spoken_call_in_english_is_verified_by_pin_then_served_the_balance_and_hangs_up() -> None:
     s = session("sales", language="en")
     assert s.handle(Started()) == [Play("welcome.prompt#1", "Welcome to our sales line.", "en", True)]
     assert s.handle(PromptFinished("welcome.prompt#1")) == [
@@ -175,31 +179,40 @@ def test_a_spoken_call_in_english_serves_the_balance_and_hangs_up() -> None:
     assert s.handle(SpeechStarted()) == []  # nothing left to stop
     assert s.handle(SpeechResult(None, "My bill!", 0.81, listen_id=1)) == [
         StopListening(),
-        Play("ask_customer.prompt#3", "Please enter your eight digit customer number.", "en", True),
-        collect_listen(2, "ask_customer", "en", 8),
+        Play("verify_balance.claim_prompt#3", "Please enter your eight digit customer number.", "en", True),
+        collect_listen(2, "verify_balance", "en", 8),
     ]
     assert keys(s, "1234567") == [StopPlayback()]
-    assert s.handle(Dtmf("4")) == [StopListening(), Lookup("balance", "12345674")]  # 8 keys: no # needed
+    assert s.handle(Dtmf("4")) == [  # 8 keys: no # needed
+        Play("verify_balance.prompt#4", say("verify_balance", "en", flow="sales"), "en", True),
+        collect_listen(3, "verify_balance", "en", 8)]
+    assert keys(s, "246") == [StopPlayback()]
+    verify = s.handle(Dtmf("8")) + s.handle(Dtmf("#"))
+    assert verify == [StopListening(), Verify("12345674", "2468")]
+    assert "2468" not in repr(verify)
+    assert s.handle(VerifyResult(True, "pin")) == [
+        SetAttributes({"customer_id": "12345674"}), Lookup("balance", "12345674", "12345674")]
     data = {"balance": 1250000, "due_date": date(2026, 12, 1), "customer_number": "12345674"}
     assert s.handle(LookupResult("balance", True, data)) == [
-        Play("balance_lookup.found#4", "Your balance is 1250000 rupiah, due on 1 December 2026.", "en", False)]
-    assert s.handle(PromptFinished("balance_lookup.found#4")) == [
-        SetAttributes({"customer_id": "12345674"}),
-        Play("anything_else.prompt#5", say("anything_else", "en", flow="sales"), "en", True),
-        Listen(3, "anything_else", (GrammarChoice("yes", "1", ("yes", "yes please")),
+        Play("balance_lookup.found#5", "Your balance is 1250000 rupiah, due on 1 December 2026.", "en", False)]
+    assert s.handle(PromptFinished("balance_lookup.found#5")) == [
+        Play("anything_else.prompt#6", say("anything_else", "en", flow="sales"), "en", True),
+        Listen(4, "anything_else", (GrammarChoice("yes", "1", ("yes", "yes please")),
                                     GrammarChoice("no", "2", ("no", "no thanks"))), ("en",), 5.0, True, 1, None),
     ]
     end = s.handle(SpeechResult("no", "no", 0.93))
     assert end[:3] == [StopPlayback(), StopListening(),
-                       Hangup(Play("goodbye.goodbye#6", "Thank you for calling. Goodbye.", "en", False))]
+                       Hangup(Play("goodbye.goodbye#7", "Thank you for calling. Goodbye.", "en", False))]
     done = finished(end)
     assert (done.outcome, done.reason, done.self_served) == ("completed", "hangup", True)
     assert done.attributes == {"customer_id": "12345674", "language": "en"}
+    assert done.verification == Verification("12345674", "pin", None, 0, False)
     assert done.path == (
         PathEntry("language", "enter"), PathEntry("language", "language_known", "en"), PathEntry("welcome", "enter"),
         PathEntry("main", "enter"), PathEntry("main", "speech", "My bill!", "balance", 0.81),
-        PathEntry("ask_customer", "enter"), PathEntry("ask_customer", "valid", "12345674"),
-        PathEntry("balance_lookup", "enter"), PathEntry("balance_lookup", "found"), PathEntry("identified", "enter"),
+        PathEntry("verify_balance", "enter"), PathEntry("verify_balance", "claimed", "12345674"),
+        PathEntry("verify_balance", "keyed", "<4 keys>"), PathEntry("verify_balance", "verified", "pin"),
+        PathEntry("balance_lookup", "enter"), PathEntry("balance_lookup", "found"),
         PathEntry("anything_else", "enter"), PathEntry("anything_else", "speech", "no", "no", 0.93),
         PathEntry("goodbye", "enter"),
     )
@@ -253,7 +266,7 @@ def test_without_speech_a_menu_is_keys_only_from_the_start_and_has_no_fallback_s
 
 
 def test_an_invalid_order_number_is_asked_again_then_goes_to_an_agent() -> None:
-    s = session("support")
+    s = session("support", customer_id="12345674")  # calling from one of their phones: verified at once
     to_main(s)
     assert s.handle(Dtmf("1")) == [
         StopPlayback(), StopListening(),
@@ -269,17 +282,19 @@ def test_an_invalid_order_number_is_asked_again_then_goes_to_an_agent() -> None:
     end = keys(s, "01234567#")  # the pattern wants no leading zero; the third failure
     assert end == [
         StopPlayback(), StopListening(), SetAttributes({"problem_type": "order_status"}),
-        Transfer({"problem_type": "order_status", "language": "id"}, None, None,
+        Transfer({"customer_id": "12345674", "problem_type": "order_status", "language": "id"}, None, None,
                  Play("agent.transfer#10", "Mohon tunggu, Anda akan dihubungkan dengan agen kami.", "id", False),
                  "requested"),
         finished(end),
     ]
-    assert [(e.event, e.value) for e in finished(end).path if e.node == "ask_order"] == [
+    assert [(e.event, e.value) for e in finished(end).path if e.node in ("verify_order", "ask_order")] == [
+        ("enter", None), ("verified", "caller_id"),
         ("enter", None), ("invalid", "123"), ("invalid", "*"), ("invalid", "01234567"), ("failed", "invalid")]
+    assert finished(end).verification == Verification("12345674", "caller_id")
 
 
 def test_a_pause_after_enough_digits_completes_the_entry_and_a_silent_caller_is_asked_again() -> None:
-    s = session("support", language="en")
+    s = session("support", language="en", customer_id="12345674")
     s.handle(Started())
     s.handle(PromptFinished("welcome.prompt#1"))
     s.handle(Dtmf("1"))  # order status
@@ -288,15 +303,16 @@ def test_a_pause_after_enough_digits_completes_the_entry_and_a_silent_caller_is_
         Play("ask_order.no_input#4", "Sorry, we did not hear you.", "en", True),
         Play("ask_order.prompt#5", say("ask_order", "en"), "en", True), collect_listen(3, "ask_order", "en", 12)]
     assert keys(s, "123456789") == [StopPlayback()]
-    assert s.handle(NoInput(3)) == [StopListening(), Lookup("order_status", "123456789")]
+    assert s.handle(NoInput(3)) == [StopListening(), Lookup("order_status", "123456789", "12345674")]
 
 
 def start_order_lookup(language: str = "id") -> IvrSession:
-    s = session("support", language=language)
+    """A caller verified by the number they call from asks about an order: of theirs only."""
+    s = session("support", language=language, customer_id="12345674")
     s.handle(Started())
     s.handle(PromptFinished("welcome.prompt#1"))
     commands = keys(s, "1") + keys(s, "20261122#")
-    assert commands[-1] == Lookup("order_status", "20261122")
+    assert commands[-1] == Lookup("order_status", "20261122", "12345674")
     return s
 
 
@@ -360,8 +376,8 @@ def test_a_key_during_the_welcome_skips_it_and_chooses_in_the_main_menu() -> Non
     s.handle(Started())
     assert s.handle(Dtmf("2")) == [
         StopPlayback(),
-        Play("ask_customer.prompt#2", say("ask_customer", "id"), "id", True),
-        collect_listen(1, "ask_customer", "id", 8)]
+        Play("verify_balance.claim_prompt#2", say("verify_balance", "id", "claim_prompt"), "id", True),
+        collect_listen(1, "verify_balance", "id", 8)]
 
 
 def test_a_hang_up_mid_prompt_ends_cleanly() -> None:
@@ -369,7 +385,7 @@ def test_a_hang_up_mid_prompt_ends_cleanly() -> None:
     s.handle(Started())
     assert s.handle(CallerHangup()) == [Finished(
         "abandoned_in_ivr", "caller_hangup", "support", "id", {"language": "id"},
-        (PathEntry("language", "enter"), PathEntry("language", "caller_hangup")), False)]
+        (PathEntry("language", "enter"), PathEntry("language", "caller_hangup")), False, Verification())]
     assert s.handle(PromptFinished("language.prompt.id#1")) == []
 
 
@@ -428,9 +444,10 @@ def small(**settings: Any) -> dict[str, Any]:
             "menu": {"kind": "menu", "prompt": prompt, "speech": False, "barge_in": False, "choices": [
                 {"intent": "again", "dtmf": "1", "next": "again"},
                 {"intent": "bye", "dtmf": "2", "next": "bye"},
-                {"intent": "saldo", "dtmf": "3", "next": "lookup"}]},
+                {"intent": "saldo", "dtmf": "3", "next": "who"}]},
             "again": {"kind": "play", "prompt": {"id": "Lagi.", "en": "Again."}, "next": "menu"},
             "bye": {"kind": "hangup"},
+            "who": {"kind": "verify", "prompt": {"id": "PIN.", "en": "PIN."}, "verified": "lookup", "failed": "bye"},
             "lookup": {"kind": "lookup", "query": "balance", "key": "customer_id", "found": {"next": "bye"},
                        "not_found": {"next": "bye"}, "error": {"say": prompt, "next": "bye"}},
         }}},
@@ -478,15 +495,25 @@ def test_the_duration_guard() -> None:
 
 
 def test_a_lookup_without_its_key_takes_the_error_branch_at_once() -> None:
-    s = IvrSession(parse_flows(small()), "loop", verbalizer=Words())
-    s.handle(Started())
-    s.handle(Dtmf("3"))
-    assert s.handle(PromptFinished("menu.prompt#1")) == [Play("lookup.error#2", "Menu.", "id", False)]
-    assert s.path[-1] == PathEntry("lookup", "error", "no customer_id")
+    data = small()
+    data["flows"]["loop"]["nodes"]["menu"]["choices"][2]["next"] = "lookup"
+    data["flows"]["loop"]["nodes"]["lookup"]["query"] = "order_status"
+    data["flows"]["loop"]["nodes"]["lookup"]["key"] = "order_number"
+    data["flows"]["loop"]["nodes"]["menu"]["choices"][1]["next"] = "ask"
+    data["flows"]["loop"]["nodes"]["ask"] = {"kind": "collect", "prompt": {"id": "No.", "en": "No."},
+                                             "into": "order_number", "valid": "bye", "invalid": "bye"}
+    with pytest.raises(FlowError):  # a personal lookup outside verification: refused (below, the session too)
+        parse_flows(data)
     s = IvrSession(parse_flows(small()), "loop", verbalizer=Words(), caller=Caller(customer_id="C7"))
     s.handle(Started())
     s.handle(Dtmf("3"))
-    assert s.handle(PromptFinished("menu.prompt#1")) == [Lookup("balance", "C7")]
+    assert s.handle(PromptFinished("menu.prompt#1")) == [Lookup("balance", "C7", "C7")]
+    flows = parse_flows(small())
+    lookup = flows.flows["loop"].nodes["lookup"]
+    s = IvrSession(flows.model_copy(update={"flows": {"loop": flows.flows["loop"].model_copy(update={
+        "entry": "lookup", "nodes": {**flows.flows["loop"].nodes, "lookup": lookup}})}}), "loop", verbalizer=Words())
+    assert s.handle(Started()) == [Play("lookup.error#1", "Menu.", "id", False)]
+    assert s.path[-1] == PathEntry("lookup", "error", "no customer_id")
 
 
 def test_garbage_events_are_ignored() -> None:
@@ -524,6 +551,8 @@ def test_the_finished_record_as_json() -> None:
     assert done.as_json() == {
         "outcome": "transferred", "reason": "requested", "flow": "support", "language": "en",
         "attributes": {"language": "en"}, "self_served": False,
+        "verification": {"verified": False, "method": "none", "customer_id": None, "claimed": None, "failures": 0,
+                         "locked": False},
         "path": [{"node": "language", "event": "enter"}, {"node": "language", "event": "language_known", "value": "en"},
                  {"node": "welcome", "event": "enter"}, {"node": "main", "event": "enter"},
                  {"node": "main", "event": "speech", "value": "representative", "intent": "agent",
@@ -543,24 +572,23 @@ def test_luhn() -> None:
 
 
 def start_balance_lookup() -> IvrSession:
-    s = session("support", language="en")
+    s = session("support", language="en", customer_id="79927398")
     s.handle(Started())
     s.handle(PromptFinished("welcome.prompt#1"))
-    s.handle(Dtmf("2"))
-    assert keys(s, "79927398")[-1] == Lookup("balance", "79927398")
+    assert s.handle(Dtmf("2"))[-1] == Lookup("balance", "79927398", "79927398")
     return s
 
 
 def test_a_balance_in_the_currency_the_lookup_reports() -> None:
     s = start_balance_lookup()
     assert s.handle(LookupResult("balance", True, {"balance": Decimal("10.5"), "currency": "USD"})) == [
-        Play("balance_lookup.found#4", "Your balance is 10.5 USD.", "en", False)]
+        Play("balance_lookup.found#3", "Your balance is 10.5 USD.", "en", False)]
 
 
 def test_a_value_the_verbalizer_refuses_takes_the_error_branch() -> None:
     s = start_balance_lookup()
     assert s.handle(LookupResult("balance", True, {"balance": -5})) == [
-        Play("balance_lookup.error#4", "Sorry, we cannot check balances right now.", "en", False)]
-    end = s.handle(PromptFinished("balance_lookup.error#4"))
+        Play("balance_lookup.error#3", "Sorry, we cannot check balances right now.", "en", False)]
+    end = s.handle(PromptFinished("balance_lookup.error#3"))
     assert end[0] == SetAttributes({"problem_type": "billing"})
     assert finished(end).self_served is False

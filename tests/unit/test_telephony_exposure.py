@@ -171,7 +171,8 @@ def test_install_writes_files_only_their_owner_reads(tmp_path: Path) -> None:
     etc.mkdir(parents=True)
     (etc / "ari.conf").write_text("left by an older install\n")
     (etc / "ari.conf").chmod(0o644)
-    settings = load_settings(ari_password="ari;secret", admin_token="Vq3xL8pZ2mK7wN4tR9yB6cF1hJ5dS0gA", softphones="1001:phone-secret")
+    settings = load_settings(ari_password="ari;secret", admin_token=REQUIRED["admin_token"],
+                             softphones="1001:phone-secret")
     try:
         root.install_config(settings)
     finally:
@@ -198,7 +199,8 @@ def test_the_container_renders_what_cti_renders_with_the_same_safety(tmp_path: P
     env = {"CTI_ARI_PASSWORD": password, "CTI_ARI_ORIGINS": "http://127.0.0.1:8080", "CTI_RTP_END": "20000",
            "CTI_SOFTPHONES": "1001:phone;secret"}
     render.render(env, tmp_path, list(CONF_DIRS), None)
-    cti_files = rendered(load_settings(ari_password=password, admin_token="Vq3xL8pZ2mK7wN4tR9yB6cF1hJ5dS0gA", softphones="1001:phone;secret"))
+    cti_files = rendered(load_settings(ari_password=password, admin_token=REQUIRED["admin_token"],
+                                       softphones="1001:phone;secret"))
     for conf in (c for d in CONF_DIRS for c in d.glob("*.conf")):
         assert (tmp_path / conf.name).read_text() == cti_files[conf.name], conf.name
     assert option((tmp_path / "pjsip_agents.conf").read_text(), "1001", "password") == ["phone;secret"]

@@ -57,6 +57,7 @@ function renderPop(pop) {
   const transfer = pop.transfer;
   $("transfer-info").hidden = !transfer;
   setText("transfer-info", transfer ? `Transferred by ${transfer.from_agent}${transfer.note ? `: ${transfer.note}` : ""}` : "");
+  renderVerification(pop.verification);
   const ivr = pop.ivr;
   setText("ivr-path", ivr ? (ivr.path || []).map((p) => p.intent ? `${p.node}:${p.intent}` : p.node).join(" → ") : "");
   const customer = pop.customer;
@@ -84,6 +85,18 @@ function renderPop(pop) {
   renderSteps(pop.script ? pop.script.steps : []);
   // A script over its rendering budget: the pop still comes, and says so instead of the steps.
   if (pop.script && pop.script.error) $("script").append(el("p", { class: "hint", id: "script-error" }, pop.script.error));
+}
+
+const HOW_VERIFIED = { caller_id: "caller ID", pin: "PIN", dob: "date of birth" };
+
+// Whether the caller proved who they are; a customer number they only keyed in the IVR is shown as a claim.
+function renderVerification(verification) {
+  const v = verification || { verified: false, method: "none", claimed: null };
+  const box = $("caller-verified");
+  const claim = v.claimed ? ` — claimed customer #${v.claimed}, not verified` : "";
+  box.textContent = (v.verified ? `verified (${HOW_VERIFIED[v.method] || v.method})` : "not verified") + claim;
+  box.className = v.verified ? "ok" : "alert";
+  box.dataset.verified = String(Boolean(v.verified));
 }
 
 function renderSteps(steps) {
