@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     service_level_seconds: float = Field(20.0, gt=0, le=600, description="T of the service level (answered within T)")
     company_name: str = Field("cti", max_length=64, description="how scripts name the company")
     max_arrival_rate: float = Field(0.0, ge=0, description="arrivals per second admitted; 0 for no ceiling")
+    interaction_retention_days: int = Field(
+        365, ge=0, le=36500,
+        description="days an interaction and a CRM contact keep their personal fields (caller number and name, "
+                    "notes, script answers, follow-up, IVR keyed digits and prompts, transfer notes); the "
+                    "aggregates stay. 0 keeps them forever")
     rtp_start: int = Field(10000, ge=1024, le=65000)
     rtp_end: int = Field(20000, ge=1024, le=65535)
     sim_agents: int = Field(50, ge=0, le=500, description="SIPp-backed agent endpoints 7001..")

@@ -1,4 +1,5 @@
-"""The ``cti`` command: serve, demo, database, Asterisk and workforce management (the CRM's in :mod:`._crm`)."""
+"""The ``cti`` command: serve, demo, database, Asterisk and workforce management (the CRM's in :mod:`._crm`,
+erasure and retention in :mod:`._privacy`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 from cti.settings import DEFAULT_ASTERISK_ROOT, Settings, SettingsError, load_settings
 
 from ._crm import add_crm_commands
+from ._privacy import add_privacy_commands
 
 __all__ = ["main"]
 
@@ -326,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=_db_upgrade)
     add_crm_commands(sub, lambda: _settings().database_url)
+    add_privacy_commands(sub, _settings)
     ast = sub.add_parser("asterisk", help="the Asterisk root: build, install config, start, stop")
     ast.add_argument("action", choices=["build", "install", "start", "stop", "status", "cli"])
     ast.add_argument("command", nargs="*", help="for 'cli': the Asterisk CLI command")

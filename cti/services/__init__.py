@@ -4,6 +4,8 @@ The :class:`Distributor` is the live contact center (the core, the clock, and th
 goes through); :class:`CenterView` answers what it looks like now, read-only. Each desk of work has its
 service: agents' requests, accounts, the desktop's transfer, wrap-up and customer record, supervisors'
 monitoring, reports, workforce management; the screen pop and the dashboard's statistics follow every change.
+Privacy: :class:`Erasure` forgets a customer everywhere, :class:`Retention` purges old interactions' personal
+fields.
 Services reach the adapters only through the protocols of :mod:`._ports`, which ``tests/unit/fakes.py`` fakes.
 """
 
@@ -19,6 +21,15 @@ from cti.services._desk import (
     handled_by,
 )
 from cti.services._distributor import Distributor, profile_fields
+from cti.services._erasure import (
+    CopyHolder,
+    CustomerOnCall,
+    Erasure,
+    ErasureIncomplete,
+    ErasureReport,
+    ErasureSubject,
+    LiveContact,
+)
 from cti.services._history import InteractionHistory
 from cti.services._identity import (
     ROUTED_ATTRIBUTES,
@@ -31,7 +42,10 @@ from cti.services._identity import (
 from cti.services._journal import Journal, interaction_record
 from cti.services._ports import (
     AgentRegistry,
+    ContactRetention,
     Customers,
+    ErasableCustomers,
+    InteractionRetention,
     Interactions,
     LiveState,
     MonitorInfo,
@@ -43,6 +57,7 @@ from cti.services._ports import (
 )
 from cti.services._query import CenterView
 from cti.services._reports import ReportService
+from cti.services._retention import Retention, RetentionReport
 from cti.services._routing import RoutingRules
 from cti.services._scope import Scope, can_see_agent, can_see_queue, require_queue, scope_of
 from cti.services._screenpop import ScreenPop, agent_frame, agent_topic, call_frame, customer_frame
@@ -62,21 +77,33 @@ __all__ = [
     "CallerIdentity",
     "CenterView",
     "CommandBus",
+    "ContactRetention",
+    "CopyHolder",
+    "CustomerOnCall",
     "CustomerService",
     "Customers",
     "Distributor",
+    "ErasableCustomers",
+    "Erasure",
+    "ErasureIncomplete",
+    "ErasureReport",
+    "ErasureSubject",
     "FollowUp",
     "Handler",
     "HandlerKey",
     "Identity",
     "InteractionHistory",
+    "InteractionRetention",
     "Interactions",
     "Journal",
+    "LiveContact",
     "LiveState",
     "MonitorInfo",
     "Phones",
     "PopCache",
     "ReportService",
+    "Retention",
+    "RetentionReport",
     "RoutingRules",
     "ScheduleAgent",
     "Schedules",

@@ -18,20 +18,24 @@ from cti.crm import (
     ContactRecord,
     CustomerRecord,
     CustomerView,
+    ForgottenCustomer,
     HoldingRecord,
     NewContact,
     OrderRecord,
     ProductRecord,
     PromotionRecord,
 )
-from cti.records import AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
+from cti.records import AgentRecord, AgentStateRecord, InteractionRecord, PurgedInteractions, UserRecord
 from cti.scripting import Script, ScriptSummary, ScriptVersion
 from cti.types import Language
 from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
 
 __all__ = [
     "AgentRegistry",
+    "ContactRetention",
     "Customers",
+    "ErasableCustomers",
+    "InteractionRetention",
     "Interactions",
     "LiveState",
     "MonitorInfo",
@@ -125,6 +129,23 @@ class Customers(Protocol):
 
     async def active_promotions(self, at: datetime, *,
                                 segment: str | None = None) -> builtins.list[PromotionRecord]: ...
+
+
+class ErasableCustomers(Protocol):
+    """The CRM's store, as erasure needs it."""
+
+    async def customer(self, customer_id: str) -> CustomerRecord | None: ...
+
+    async def forget(self, customer_id: str) -> ForgottenCustomer: ...
+
+
+class InteractionRetention(Protocol):
+    async def purge_personal(self, before: datetime, *, at: datetime | None = None,
+                             batch: int = 500) -> PurgedInteractions: ...
+
+
+class ContactRetention(Protocol):
+    async def purge_contacts(self, before: datetime) -> int: ...
 
 
 class Scripts(Protocol):

@@ -2,8 +2,9 @@
 accepts (pydantic, also the OpenAPI schemas) and the views it answers with, and calls the services only.
 
 Features: the service itself (health, metrics, OpenAPI), users, agents, calls (queues, live calls, history,
-routing rules), the agent desktop, supervision, the dashboard and reports, call scripts, workforce management,
-and the static pages. Shared: authentication, the one error table, the websocket hub, the typed app keys.
+routing rules), the agent desktop, privacy (erasure), supervision, the dashboard and reports, call scripts,
+workforce management, and the static pages. Shared: authentication, the one error table, the websocket hub,
+the typed app keys.
 """
 
 from cti.web._auth import TokenCache, make_auth_middleware, principal, require_agent_access, require_role
@@ -13,6 +14,7 @@ from cti.web._keys import (
     ACCOUNTS,
     AGENTS,
     CUSTOMERS,
+    ERASURE,
     HISTORY,
     HUB,
     QUERY,
@@ -39,6 +41,7 @@ __all__ = [
     "AGENTS",
     "API_MODULES",
     "CUSTOMERS",
+    "ERASURE",
     "FEATURES",
     "HISTORY",
     "HUB",

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cti.web import _agents, _calls, _dashboard, _desktop, _scripts, _service, _supervision, _ui, _users, _wfm
+from cti.web import (
+    _agents,
+    _calls,
+    _dashboard,
+    _desktop,
+    _privacy,
+    _scripts,
+    _service,
+    _supervision,
+    _ui,
+    _users,
+    _wfm,
+)
 from cti.web._openapi import ApiModule
 from cti.web._service import API_MODULES
 
 __all__ = ["FEATURES", "mount"]
 
-FEATURES: tuple[ApiModule, ...] = (_service, _users, _agents, _calls, _desktop, _supervision, _dashboard, _scripts,
-                                   _wfm, _ui)
+FEATURES: tuple[ApiModule, ...] = (_service, _users, _agents, _calls, _desktop, _privacy, _supervision, _dashboard,
+                                   _scripts, _wfm, _ui)
 """Every feature module, in the order their routes are added."""
 
 

@@ -12,6 +12,7 @@ from cti.services import (
     AgentService,
     CenterView,
     CustomerService,
+    Erasure,
     InteractionHistory,
     ReportService,
     RoutingRules,
@@ -30,6 +31,7 @@ __all__ = [
     "ACCOUNTS",
     "AGENTS",
     "CUSTOMERS",
+    "ERASURE",
     "HISTORY",
     "HUB",
     "QUERY",
@@ -71,6 +73,8 @@ HISTORY = web.AppKey("history", InteractionHistory)
 TRANSFERS = web.AppKey("transfers", TransferService)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
+ERASURE = web.AppKey("erasure", Erasure)
+"""Erasing a customer everywhere (admins only)."""
 SCREENPOP = web.AppKey("screenpop", ScreenPop)
 STATS = web.AppKey("stats", StatsFeed)
 """Live statistics for the dashboard."""
