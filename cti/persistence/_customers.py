@@ -249,7 +249,7 @@ class CustomerRepository:
         """
         async with self._db.transaction(f"forget customer {customer_id}") as session:
             row = await _get(session, customer_id)
-            erased, call_ids, prompts = await _erase(session, row, self._clock())
+            erased, call_ids, prompts = await _erase(session, row, self._clock(), self._country)
             await session.flush()
             return ForgottenCustomer(customer=(await _customer_rows.customer_records(session, [row]))[0],
                                      erased=erased, call_ids=call_ids, prompts=prompts)
@@ -420,8 +420,8 @@ async def _replace_phones(session: AsyncSession, customer_id: str, phones: Seque
             session.add(_customer_rows.phone_row(customer_id, e164, position))
 
 
-async def _erase(session: AsyncSession, row: CustomerRow,
-                 now: datetime) -> tuple[dict[str, int], tuple[str, ...], tuple[str, ...]]:
+async def _erase(session: AsyncSession, row: CustomerRow, now: datetime,
+                 country: str) -> tuple[dict[str, int], tuple[str, ...], tuple[str, ...]]:
     """Erase; returns the rows erased by kind, the customer's call ids and the prompts the IVR told them."""
     customer_id = row.customer_id
     erased = dict.fromkeys(("customer", "phones", "contacts", "cases", "orders", "interactions"), 0)
@@ -462,7 +462,7 @@ async def _erase(session: AsyncSession, row: CustomerRow,
         calls.add(call.call_id)
         if call.redacted_at is None:
             prompts.extend(prompts_of(call.ivr))
-            redact(call, numbers, now)
+            redact(call, numbers, now, default_country=country)
             erased["interactions"] += 1
     return erased, tuple(sorted(calls)), tuple(dict.fromkeys(prompts))
 

@@ -32,8 +32,11 @@ _PURGE_BATCH: Final = 500
 
 
 class InteractionRepository:
-    def __init__(self, db: Database) -> None:
+    """``default_country`` reads national caller numbers (the retention purge scrubs them in every shape)."""
+
+    def __init__(self, db: Database, *, default_country: str = "ID") -> None:
         self._db = db
+        self._country = default_country
 
     async def save(self, record: InteractionRecord) -> None:
         """Insert the interaction, or replace the stored one with the same ``call_id`` (the wrap-up stays)."""
@@ -142,7 +145,7 @@ class InteractionRepository:
                 rows = builtins.list(await session.scalars(query))
                 for row in rows:
                     prompts.extend(prompts_of(row.ivr))
-                    redact(row, (), at or utcnow())
+                    redact(row, (), at or utcnow(), default_country=self._country)
             purged += len(rows)
             if len(rows) < batch:
                 return PurgedInteractions(purged, tuple(dict.fromkeys(prompts)))

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from cti.crm import ERASED_CALLER
+from cti.crm import ERASED_CALLER, normalize_phone, phone_variants
 
 from ._tables import InteractionRow
 
@@ -28,11 +28,13 @@ _PATH_KEPT: Final = ("node", "event", "intent", "confidence")
 _MIN_NUMBER: Final = 4  # shorter strings would be scrubbed out of unrelated text
 
 
-def call_numbers(caller_number: str) -> set[str]:
-    """The shapes a caller number may be quoted in (routing reasons): as delivered, and without its '+'."""
+def call_numbers(caller_number: str, default_country: str) -> set[str]:
+    """The shapes a caller number may be quoted in (routing reasons): as delivered, without its '+', and every
+    shape of its E.164 form (a national "0812..." is quoted "+62812..." by a callback's reason)."""
     if caller_number == ERASED_CALLER or len(caller_number.lstrip("+")) < _MIN_NUMBER:
         return set()
-    return {caller_number, caller_number.lstrip("+")}
+    e164 = normalize_phone(caller_number, default_country=default_country)
+    return {caller_number, caller_number.lstrip("+"), *(phone_variants(e164) if e164 else ())}
 
 
 def prompts_of(ivr: Any) -> list[str]:
@@ -41,10 +43,10 @@ def prompts_of(ivr: Any) -> list[str]:
     return [p for p in prompts if isinstance(p, str)] if isinstance(prompts, list) else []
 
 
-def redact(row: InteractionRow, numbers: Collection[str], now: datetime) -> None:
+def redact(row: InteractionRow, numbers: Collection[str], now: datetime, *, default_country: str) -> None:
     """Remove ``row``'s personal fields; ``numbers`` are the caller numbers to scrub out of its routing record
-    (besides the row's own)."""
-    needles = set(numbers) | call_numbers(row.caller_number)
+    (besides the row's own, read in ``default_country`` when national)."""
+    needles = set(numbers) | call_numbers(row.caller_number, default_country)
     row.caller_number = ERASED_CALLER
     row.caller_name = None
     row.notes = None
