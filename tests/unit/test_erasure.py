@@ -6,7 +6,6 @@ tests/integration/test_privacy_cli.py."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
