@@ -227,7 +227,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         # Prompts rendered for one caller that a previous process left (it died mid-call): nobody plays them now.
         renderer.sweep()
         flows = load_flows_file(settings.ivr_flows) if settings.ivr_flows is not None else None
-        prompts = TtsPrompts(renderer, shared=[] if flows is None else [t for t, _ in flows.static_prompts()])
+        prompts = TtsPrompts(renderer, shared=[] if flows is None else [t for _, t in flows.static_prompts()])
         core = ContactCenter(_load_rules(settings))
         query = CenterView(core, clock)
         journal = Journal(live, repos.interactions, repos.agents, query)
@@ -360,7 +360,7 @@ async def _ivr(settings: Settings, flows: Flows | None, ari: AriClient, renderer
     """The IVR: flows validated, every static prompt rendered, speech models loaded, before calls arrive."""
     if flows is None:
         return None
-    await renderer.render_all((text, "en" if language == "en" else "id") for text, language in flows.static_prompts())
+    await renderer.render_all((text, "en" if language == "en" else "id") for language, text in flows.static_prompts())
     recognizers = None
     if flows.settings.speech:
         # Loading acoustic models takes seconds: not on the event loop.

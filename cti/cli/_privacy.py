@@ -34,6 +34,9 @@ def add_privacy_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     forget = actions.add_parser("forget", help="erase a customer everywhere cti keeps them; prints what was erased")
     forget.add_argument("customer_id")
     forget.add_argument("--json", action="store_true", help="print the counts as one JSON object")
+    forget.add_argument("--force", action="store_true",
+                        help="erase even if Redis lists a call of theirs as live (the stale state of a server that "
+                             "stopped mid-call)")
     forget.set_defaults(func=lambda args: _forget(args, settings()))
     retention = sub.add_parser("retention", help="the retention of interactions' personal fields")
     steps = retention.add_subparsers(dest="retention_command", required=True)
@@ -58,7 +61,7 @@ def _prompts(settings: Settings) -> TtsPrompts:
     from cti.telephony import TtsPrompts
 
     renderer = PromptRenderer(settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir)
-    shared = [] if settings.ivr_flows is None else [t for t, _ in load_flows_file(settings.ivr_flows).static_prompts()]
+    shared = [] if settings.ivr_flows is None else [t for _, t in load_flows_file(settings.ivr_flows).static_prompts()]
     return TtsPrompts(renderer, shared=shared)
 
 
@@ -78,6 +81,8 @@ def _forget(args: argparse.Namespace, settings: Settings) -> int:
 
                 async def live_contacts() -> list[LiveContact]:
                     _, calls = await live.load()  # Redis away: refused, the server's live calls are unknown
+                    if args.force:
+                        return []
                     live_ids.update(c.call_id for c in calls)
                     return [LiveContact(c.call_id, c.customer_id, c.caller_number) for c in calls]
 
