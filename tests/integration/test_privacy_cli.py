@@ -23,9 +23,9 @@ from cti.crm import CustomerFields
 from cti.live import LiveStore
 from cti.persistence import CustomerRepository, Database, InteractionRepository
 from cti.speech import PromptRenderer
-from tests.integration.test_erasure_store import NEEDLES, TOLD, call, live_call, wrap
+from tests.integration.test_erasure_store import NEEDLES, TOLD, call, live_call, subscribed, wrap
 from tests.privacy import redis_holding, tables_holding
-from tests.support import unavailable
+from tests.support import eventually, unavailable
 
 FLOWS = Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml"
 SHARED = "Selamat datang di layanan pelanggan kami."  # a static prompt of the flows: every caller hears it
@@ -104,8 +104,7 @@ async def test_forget_erases_everywhere_it_reaches_and_tells_the_running_server(
             return
 
     listening = asyncio.create_task(server())
-    while await live._redis.pubsub_numsub(live.key("erasures")) == [(live.key("erasures"), 0)]:
-        await asyncio.sleep(0.02)
+    await eventually(lambda: subscribed(live), message="the server to listen")
 
     busy = await asyncio.to_thread(cti, env, "customers", "forget", customer_id)
     assert (busy.returncode, busy.stdout, said(busy.stderr)) == (
