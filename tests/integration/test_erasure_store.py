@@ -98,13 +98,15 @@ async def test_forgetting_leaves_nothing_of_them_in_any_column_and_keeps_the_agg
     customer_id = await ratna(db)
     interactions = InteractionRepository(db)
     # Linked to them three ways, and one they keyed their number in without being linked (a stranger's phone).
-    await interactions.save(call("by-customer", caller_number="0215550001", customer_id=customer_id))
+    await interactions.save(call("by-customer", caller_number="0215550001", customer_id=customer_id,
+                                 ivr={**call("x").ivr, "attributes": {}, "path": []}))  # type: ignore[dict-item]
+    await interactions.save_wrap_up("by-customer", at=T, disposition="resolved", notes=NOTES,
+                                    follow_up={"due": "2030-01-02", "task": TASK})
     await interactions.save(call("by-contact", caller_number="0215550002", caller_name=None))
+    await wrap(db, "by-contact", customer_id)
     await interactions.save(call("by-number"))
     await interactions.save(call("keyed", caller_number="0215550003", caller_name=None))
     await interactions.save(call("stranger", caller_number="0215550009", caller_name="Budi", ivr=None, routing=None))
-    for call_id in ("by-customer", "by-contact"):
-        await wrap(db, call_id, customer_id)
     assert set(await tables_holding(url, NEEDLES)) >= {
         "customers.name", "customers.email", "customers.address", "customer_phones.e164",
         "interactions.caller_number", "interactions.caller_name", "interactions.notes", "interactions.ivr",
@@ -113,15 +115,15 @@ async def test_forgetting_leaves_nothing_of_them_in_any_column_and_keeps_the_agg
 
     forgotten = await CustomerRepository(db).forget(customer_id)
 
-    assert forgotten.erased == {"customer": 1, "phones": 1, "contacts": 2, "cases": 0, "orders": 0,
+    assert forgotten.erased == {"customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0,
                                 "interactions": 4}
     assert forgotten.call_ids == ("by-contact", "by-customer", "by-number", "keyed")
     assert forgotten.prompts == ("Selamat datang.", TOLD)
     assert await tables_holding(url, NEEDLES) == {}
-    kept = await interactions.get("by-customer")
+    kept = await interactions.get("by-contact")
     assert kept is not None and kept.redacted_at is not None
     assert (kept.queue, kept.agent_id, kept.outcome, kept.talk_seconds, kept.disposition, kept.customer_id) == (
-        "care", "ana", "answered", 188.0, "resolved", customer_id)
+        "care", "ana", "answered", 188.0, "resolved", None)
     assert kept.ivr == {"flow": "support", "outcome": "transferred", "reason": "requested", "language": "id",
                         "path": [{"node": "ask_customer", "event": "valid"},
                                  {"node": "main", "event": "speech", "intent": "balance", "confidence": 0.9}]}
