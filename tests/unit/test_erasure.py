@@ -34,7 +34,7 @@ from cti.services import (
     ScreenPop,
 )
 from cti.telephony import IvrRunner
-from cti.web import Hub
+from cti.web import FEATURES, Hub, openapi_document
 from tests.support import eventually
 from tests.unit.fakes import FakeCustomers, FakeInteractions, FakePublisher, FakeScripts
 from tests.unit.test_ivr_tap import Handoff, LateStasis
@@ -307,3 +307,11 @@ async def test_a_balance_is_spoken_from_audio_rendered_for_that_caller_and_delet
     await runner.caller_gone("ch1")
     assert prompts.released == ["sound:cti/once/1"] and call.personal == []
     await runner.close()
+
+
+def test_the_api_describes_erasure_beside_reading_the_customer() -> None:
+    paths = openapi_document(FEATURES)["paths"]
+    assert sorted(paths["/api/customers/{customer_id}"]) == ["delete", "get"]
+    erase = paths["/api/customers/{customer_id}"]["delete"]
+    assert erase["description"] == "Allowed roles: admin."
+    assert sorted(erase["responses"]) == ["200", "401", "403", "404", "409", "503"]
