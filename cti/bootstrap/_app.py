@@ -335,18 +335,22 @@ def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, jou
         "prompt_files": prompt_files})
 
 
-async def _erasure_notices(live: LiveStore, erasure: Erasure) -> None:
+async def _erasure_notices(live: LiveStore, erasure: Erasure, *, retry: float = 5.0) -> None:
     """Customers erased by ``cti customers forget``: drop what this server keeps of them in memory."""
+    deaf = False  # one warning per Redis outage, not one per retry
     while True:
         try:
             async for customer_id, call_ids in live.erasures():
+                deaf = False
                 try:
                     await erasure.forget_copies(ErasureSubject(customer_id, call_ids=frozenset(call_ids)))
                 except Unavailable as exc:
                     log.warning("customer %s erased elsewhere, not all copies here: %s", customer_id, exc)
         except Unavailable as exc:
-            log.warning("not hearing of erasures made elsewhere for now: %s", exc)
-        await asyncio.sleep(5.0)
+            if not deaf:
+                log.warning("not hearing of erasures made elsewhere until Redis answers: %s", exc)
+            deaf = True
+        await asyncio.sleep(retry)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -4,6 +4,7 @@ every table searched afterwards), the live calls in Redis, the prompt audio rend
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import time
@@ -16,14 +17,16 @@ from typing import Any
 import pytest
 
 from cti.acd import Decision, WorkItem
+from cti.bootstrap._app import _erasure_notices
 from cti.crm import CustomerFields, NewContact
 from cti.live import LiveStore, encode_call
 from cti.persistence import CustomerRepository, Database, InteractionRepository
 from cti.records import InteractionRecord
-from cti.services import Retention
+from cti.services import Erasure, ErasureSubject, Retention
 from cti.speech import PromptRenderer
 from tests.privacy import tables_holding
 from tests.support import create_postgres_database, eventually, unavailable
+from tests.unit.fakes import FakeCustomers
 
 T = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 NAME, EMAIL, ADDRESS = "Ratna Kusumawati", "ratna.kusuma@example.org", "Jl. Melati 7 RT 03"
@@ -99,7 +102,7 @@ async def test_forgetting_leaves_nothing_of_them_in_any_column_and_keeps_the_agg
     interactions = InteractionRepository(db)
     # Linked to them three ways, and one they keyed their number in without being linked (a stranger's phone).
     await interactions.save(call("by-customer", caller_number="0215550001", customer_id=customer_id,
-                                 ivr={**call("x").ivr, "attributes": {}, "path": []}))  # type: ignore[dict-item]
+                                 ivr={**(call("x").ivr or {}), "attributes": {}, "path": []}))
     await interactions.save_wrap_up("by-customer", at=T, disposition="resolved", notes=NOTES,
                                     follow_up={"due": "2030-01-02", "task": TASK})
     await interactions.save(call("by-contact", caller_number="0215550002", caller_name=None))
@@ -283,3 +286,26 @@ async def test_the_cached_audio_of_what_a_caller_was_told_is_discarded_by_its_wo
     told, shared = await renderer.render(TOLD, "id"), await renderer.render("Selamat datang.", "id")
     assert renderer.discard([f"  {TOLD} ", "never rendered", ""]) == 2
     assert not told.wav.exists() and not told.sln16.exists() and shared.wav.exists()
+
+
+async def test_the_server_drops_its_copies_of_a_customer_erased_elsewhere(live: LiveStore) -> None:
+    forgotten: list[ErasureSubject] = []
+
+    async def screen_pops(subject: ErasureSubject) -> int:
+        forgotten.append(subject)
+        return 1
+
+    async def nobody() -> list[Any]:
+        return []
+
+    erasure = Erasure(FakeCustomers(), live=nobody, holders={"screen_pops": screen_pops})  # only its copies
+    server = asyncio.create_task(_erasure_notices(live, erasure, retry=0.05))
+    try:
+        await eventually(lambda: subscribed(live), message="the server to listen")
+        await live.announce_erasure("10000001", ["c1"])
+        await eventually(lambda: forgotten, message="the server to hear it")
+    finally:
+        server.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
+    assert forgotten == [ErasureSubject("10000001", call_ids=frozenset({"c1"}))]

@@ -75,7 +75,7 @@ async def customer_with_calls(url: str, arrived: datetime) -> str:
         await db.upgrade()
         customer = await CustomerRepository(db).create_customer(CustomerFields(
             name=NAME, phones=(NATIONAL,), email="ratna.kusuma@example.org", address="Jl. Melati 7 RT 03"))
-        heard = {**call("c1").ivr, "prompts": [SHARED, TOLD]}  # type: ignore[dict-item]
+        heard = {**(call("c1").ivr or {}), "prompts": [SHARED, TOLD]}
         await InteractionRepository(db).save(call("c1", arrived, customer_id=customer.customer_id, ivr=heard))
         await wrap(db, "c1", customer.customer_id)
         return customer.customer_id
