@@ -120,10 +120,13 @@ class FakeInteractions:
             self.failures -= 1
             raise Unavailable("the database is away")
         old = self.rows.get(record.call_id)
-        if old is not None:  # the wrap-up stays, as the real upsert keeps it
+        if old is not None:  # the wrap-up stays, as the real upsert keeps it, and so does a redaction
             record = replace(record, disposition=old.disposition, notes=old.notes,
                              script_answers=old.script_answers, crosssell=old.crosssell, follow_up=old.follow_up,
-                             wrapped_up_at=old.wrapped_up_at)
+                             wrapped_up_at=old.wrapped_up_at, redacted_at=old.redacted_at)
+            if old.redacted_at is not None:
+                record = replace(record, caller_number=old.caller_number, caller_name=old.caller_name,
+                                 routing=old.routing, ivr=old.ivr)
         self.rows[record.call_id] = record
         self.saves.append(record)
 
