@@ -22,6 +22,7 @@ __all__ = [
     "AuditRecord",
     "DeadLetterRecord",
     "InteractionRecord",
+    "PurgedInteractions",
     "Reach",
     "UserRecord",
 ]
@@ -74,6 +75,19 @@ class InteractionRecord:
     follow_up: dict[str, Any] | None = None
     wrapped_up_at: datetime | None = None
     """When the agent saved the wrap-up; the fields above it are the agent's, never the call handling's."""
+    redacted_at: datetime | None = None
+    """When the personal fields (caller number and name, notes, script answers, follow-up, the IVR's keyed
+    digits and prompts, transfer notes) were removed: the customer was erased, or the retention period ran out.
+    Set by the store only."""
+
+
+@dataclass(frozen=True, slots=True)
+class PurgedInteractions:
+    """What a retention purge removed: how many interactions lost their personal fields, and the prompts their
+    callers were told (content: only for deleting the audio rendered from it)."""
+
+    interactions: int
+    prompts: tuple[str, ...] = ()
 
 
 WRAP_UP_FIELDS: Final = ("disposition", "notes", "script_answers", "crosssell", "follow_up", "wrapped_up_at")

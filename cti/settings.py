@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     max_arrival_rate: float = Field(0.0, ge=0, description="arrivals per second admitted; 0 for no ceiling")
     max_ivr_sessions: int = Field(
         500, ge=1, le=100_000, description="callers in the IVR at once; beyond it new IVR callers get congestion")
+    interaction_retention_days: int = Field(
+        365, ge=0, le=36500,
+        description="days an interaction and a CRM contact keep their personal fields (caller number and name, "
+                    "notes, script answers, follow-up, IVR keyed digits and prompts, transfer notes); the "
+                    "aggregates stay. 0 keeps them forever")
     rtp_start: int = Field(10000, ge=1024, le=65000)
     rtp_end: int = Field(20000, ge=1024, le=65535)
     sim_agents: int = Field(

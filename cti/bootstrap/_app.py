@@ -45,7 +45,8 @@ from cti.acd import (
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.bootstrap._status import CtiStatus
-from cti.ivr import SpeakVerbalizer, load_flows_file
+from cti.errors import Unavailable
+from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
 from cti.live import LiveStore
 from cti.persistence import (
     AgentRepository,
@@ -70,10 +71,14 @@ from cti.services import (
     CommandBus,
     CustomerService,
     Distributor,
+    Erasure,
+    ErasureSubject,
     InteractionHistory,
     Journal,
+    LiveContact,
     Policy,
     ReportService,
+    Retention,
     RoutingRules,
     ScreenPop,
     ScriptLibrary,
@@ -103,6 +108,7 @@ from cti.web import (
     AGENTS,
     AUDIT,
     CUSTOMERS,
+    ERASURE,
     HISTORY,
     HUB,
     POLICY,
@@ -183,6 +189,8 @@ class Running:
     screenpop: ScreenPop
     stats: StatsFeed
     counters: Counter[str]
+    erasure: Erasure
+    retention: Retention | None
 
 
 RUNNING = web.AppKey("running", Running)
@@ -252,6 +260,10 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(ari.close)
         renderer = PromptRenderer(settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir)
         stack.callback(renderer.close)
+        # Prompts rendered for one caller that a previous process left (it died mid-call): nobody plays them now.
+        renderer.sweep()
+        flows = load_flows_file(settings.ivr_flows) if settings.ivr_flows is not None else None
+        prompts = TtsPrompts(renderer, shared=[] if flows is None else [t for _, t in flows.static_prompts()])
         core = ContactCenter(_load_rules(settings), callbacks=CallbackPolicy(CallbackLimits(
             numbers=settings.callback_numbers, per_number=settings.callback_max_per_number,
             total=settings.callback_max_total, window=timedelta(seconds=settings.callback_window_seconds))))
@@ -263,7 +275,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(screenpop.drain)
         arrivals = ArrivalLookup(CallerIdentity(repos.customers), screenpop)
         verification = CallerVerification(repos.customers, clock=clock)
-        ivr = await _ivr(settings, ari, renderer, SelfService(repos.customers, verification), arrivals)
+        ivr = await _ivr(settings, flows, ari, renderer, prompts, SelfService(repos.customers, verification), arrivals)
         if ivr is not None:
             stack.push_async_callback(ivr.close)
         tz = ZoneInfo(settings.timezone)
@@ -310,8 +322,14 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
         app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping)
+        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts)
+        app[ERASURE] = erasure
+        retention = None
+        if settings.interaction_retention_days > 0:
+            retention = Retention(repos.interactions, repos.customers, days=settings.interaction_retention_days,
+                                  clock=clock, discard_prompts=prompts.discard)
         app[RUNNING] = Running(distributor, telephony, journal, live, database, repos.customers, screenpop, stats,
-                               counters)
+                               counters, erasure, retention)
 
         # Start: what the previous controller left (the registry, Redis), then Asterisk's picture on connect.
         registry = [(r.agent_id, r.name, r.profile) for r in await repos.agents.list()]
@@ -324,6 +342,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                       await repos.agents.states_between(midnight, clock()), query.agent_map().values())
         stats.start()
         stack.push_async_callback(stats.close)
+        if retention is not None:
+            retention.start()
+            stack.push_async_callback(retention.close)
+        notices = asyncio.get_running_loop().create_task(_erasure_notices(live, erasure), name="cti-erasure-notices")
+        stack.push_async_callback(_cancel, notices)
         stack.push_async_callback(hub.close)
         # Everything loaded so far lives as long as the server: keep it out of the collector's full passes,
         # which otherwise pause the event loop for hundreds of milliseconds under load.
@@ -333,18 +356,66 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         yield
 
 
-async def _ivr(settings: Settings, ari: AriClient, renderer: PromptRenderer, self_service: SelfService,
-               arrivals: ArrivalLookup) -> IvrRunner | None:
+def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, journal: Journal, live: LiveStore,
+             hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts) -> Erasure:
+    """Erasure with every place this server keeps copies of a customer's data besides the database."""
+
+    async def live_contacts() -> list[LiveContact]:
+        calls = [LiveContact(c.call_id, c.customer_id, c.caller_number) for c in query.calls()]
+        if ivr is not None:  # callers in the IVR are not the core's yet
+            calls += [LiveContact(c.channel_id, c.customer_id, c.caller_number) for c in ivr.calls.values()]
+        return calls
+
+    async def replay_buffers(subject: ErasureSubject) -> int:
+        return hub.forget(subject.mentions())
+
+    async def live_calls(subject: ErasureSubject) -> int:
+        return await live.forget(subject.mentions(), call_ids=subject.call_ids,
+                                 keep={c.call_id for c in query.calls()})
+
+    async def prompt_files(subject: ErasureSubject) -> int:
+        return await prompts.discard(subject.prompts)
+
+    return Erasure(repos.customers, live=live_contacts, settle=lambda: journal.flush(10.0), holders={
+        "screen_pops": screenpop.forget_customer, "replay_buffers": replay_buffers, "live_calls": live_calls,
+        "prompt_files": prompt_files})
+
+
+async def _erasure_notices(live: LiveStore, erasure: Erasure, *, retry: float = 5.0) -> None:
+    """Customers erased by ``cti customers forget``: drop what this server keeps of them in memory."""
+    deaf = False  # one warning per Redis outage, not one per retry
+    while True:
+        try:
+            async for customer_id, call_ids in live.erasures():
+                deaf = False
+                try:
+                    await erasure.forget_copies(ErasureSubject(customer_id, call_ids=frozenset(call_ids)))
+                except Unavailable as exc:
+                    log.warning("customer %s erased elsewhere, not all copies here: %s", customer_id, exc)
+        except Unavailable as exc:
+            if not deaf:
+                log.warning("not hearing of erasures made elsewhere until Redis answers: %s", exc)
+            deaf = True
+        await asyncio.sleep(retry)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _ivr(settings: Settings, flows: Flows | None, ari: AriClient, renderer: PromptRenderer,
+               prompts: TtsPrompts, self_service: SelfService, arrivals: ArrivalLookup) -> IvrRunner | None:
     """The IVR: flows validated, every static prompt rendered, speech models loaded, before calls arrive."""
-    if settings.ivr_flows is None:
+    if flows is None:
         return None
-    flows = load_flows_file(settings.ivr_flows)
-    await renderer.render_all((text, "en" if language == "en" else "id") for text, language in flows.static_prompts())
+    await renderer.render_all((text, "en" if language == "en" else "id") for language, text in flows.static_prompts())
     recognizers = None
     if flows.settings.speech:
         # Loading acoustic models takes seconds: not on the event loop.
         recognizers = await asyncio.to_thread(build_recognizers, parse_engines(settings.asr_engines))
     log.info("IVR ready: %d flows, %s speech", len(flows.flows), "with" if recognizers else "without")
-    return IvrRunner(ari, flows, prompts=TtsPrompts(renderer),
+    return IvrRunner(ari, flows, prompts=prompts,
                      recognizer=None if recognizers is None else AsrBridge(recognizers),
                      self_service=self_service, verbalizer=SpeakVerbalizer(), identify=arrivals.known_caller)

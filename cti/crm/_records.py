@@ -32,6 +32,7 @@ __all__ = [
     "CustomerFields",
     "CustomerRecord",
     "CustomerView",
+    "ForgottenCustomer",
     "HoldingRecord",
     "InvoiceRecord",
     "NewContact",
@@ -307,6 +308,22 @@ class CustomerView:
     @property
     def language(self) -> Language:
         return self.customer.language
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForgottenCustomer:
+    """What forgetting a customer did in the store: their record as it is now (anonymised), how many rows of
+    each kind had personal fields erased this time, and what else must go where copies may be kept."""
+
+    customer: CustomerRecord
+    erased: dict[str, int]
+    """Rows erased by kind: ``customer``, ``phones``, ``contacts``, ``cases``, ``orders``, ``interactions``
+    (0 each when everything was erased already)."""
+    call_ids: tuple[str, ...]
+    """Their calls (ids only): caches and live state keyed by call are cleared of them too."""
+    prompts: tuple[str, ...]
+    """What the IVR told them (balances, orders), as it was recorded: the audio rendered from it is deleted.
+    Content: handed to the prompt cache, never shown."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

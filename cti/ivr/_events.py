@@ -125,6 +125,8 @@ class Play:
     text: str
     language: str
     barge_in: bool
+    personal: bool = False
+    """Carries the caller's data (a lookup's answer): rendered for them only, never cached."""
 
 
 @dataclass(frozen=True, slots=True)

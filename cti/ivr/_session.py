@@ -710,7 +710,7 @@ class IvrSession:
         if text is None:
             return answer.next
         self._state = _State.PLAYING
-        self._play(branch, {self._language: text}, node.barge_in, out)
+        self._play(branch, {self._language: text}, node.barge_in, out, personal=True)
         self._after = answer.next
         return None
 
@@ -762,15 +762,16 @@ class IvrSession:
         return Listen(self._listen_seq, self._node_id, grammar, (self._language,),
                       node.timeout_s or settings.timeout_s, speech, 1, None)
 
-    def _play(self, part: str, text: Mapping[str, str], barge: bool, out: list[FlowCommand]) -> None:
-        play = self._prompt(part, text, barge)
+    def _play(self, part: str, text: Mapping[str, str], barge: bool, out: list[FlowCommand], *,
+              personal: bool = False) -> None:
+        play = self._prompt(part, text, barge, personal=personal)
         self._plays.append(play.prompt_id)
         self._barge = barge
         out.append(play)
 
-    def _prompt(self, part: str, text: Mapping[str, str], barge: bool = False) -> Play:
+    def _prompt(self, part: str, text: Mapping[str, str], barge: bool = False, *, personal: bool = False) -> Play:
         self._seq += 1
-        return Play(f"{self._node_id}.{part}#{self._seq}", text[self._language], self._language, barge)
+        return Play(f"{self._node_id}.{part}#{self._seq}", text[self._language], self._language, barge, personal)
 
     def _stop_playback(self, out: list[FlowCommand]) -> None:
         out.append(StopPlayback())

@@ -5,6 +5,10 @@ Keys (``<p>`` is the configured prefix)::
     <p>:agent:<agent_id>   JSON of the agent           <p>:agents  set of agent ids
     <p>:call:<call_id>     JSON of a live item         <p>:calls   set of live item ids
     <p>:sight              when the controller last saw Asterisk's picture (ISO 8601)
+    <p>:erasures           (a channel) customers erased by ``cti customers forget``, for running servers
+
+A live call's entry holds the caller's number, name and IVR path while the call lasts; it is deleted when the
+call ends, and erasure deletes any left of the customer's calls (:meth:`LiveStore.forget`).
 
 Redis is not allowed to stop calls: a failed write marks the store dirty and the controller keeps
 working from memory; :meth:`LiveStore.resync` writes the whole picture back once Redis answers again.
@@ -12,8 +16,9 @@ working from memory; :meth:`LiveStore.resync` writes the whole picture back once
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from datetime import datetime
 
 import redis.asyncio as aioredis
@@ -34,6 +39,7 @@ class LiveStoreError(Unavailable):
 
 class LiveStore:
     def __init__(self, url: str, prefix: str) -> None:
+        self._url = url
         self._redis: aioredis.Redis = aioredis.from_url(
             url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10, decode_responses=True
         )
@@ -105,6 +111,65 @@ class LiveStore:
             self.write_failures += 1
             return False
         return True
+
+    async def forget(self, mentions: Collection[str], *, call_ids: Collection[str] = (),
+                     keep: Collection[str] = ()) -> int:
+        """Erasure: delete the entries of ``call_ids`` and of any other call whose JSON contains one of
+        ``mentions`` (a customer's number, their phone numbers, quoted), except the calls in ``keep`` (live now,
+        so someone else's). Returns how many entries were deleted."""
+        doomed = {self.key("call", call_id) for call_id in call_ids}
+        kept = {self.key("call", call_id) for call_id in keep}
+        prefix = self.key("call", "")
+        try:
+            async for key in self._redis.scan_iter(match=self.key("call", "*"), count=500):
+                if key in doomed or key in kept:
+                    continue
+                raw = await self._redis.get(key)
+                if raw is not None and any(mention in raw for mention in mentions):
+                    doomed.add(key)
+            doomed -= kept
+            if not doomed:
+                return 0
+            pipe = self._redis.pipeline(transaction=True)
+            for key in sorted(doomed):
+                pipe.delete(key)
+                pipe.srem(self.key("calls"), key.removeprefix(prefix))
+            results = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise LiveStoreError(f"cannot erase live calls from Redis: {exc}") from exc
+        return sum(int(deleted) for deleted in results[::2])
+
+    async def announce_erasure(self, customer_id: str, call_ids: Collection[str]) -> int:
+        """Tell the running servers that a customer was erased elsewhere (ids only), so that they drop their
+        copies in memory; returns how many servers heard it."""
+        notice = json.dumps({"customer_id": customer_id, "call_ids": sorted(call_ids)})
+        try:
+            return int(await self._redis.publish(self.key("erasures"), notice))
+        except (RedisError, OSError) as exc:
+            raise LiveStoreError(f"cannot announce the erasure on Redis: {exc}") from exc
+
+    async def erasures(self) -> AsyncIterator[tuple[str, tuple[str, ...]]]:
+        """Erasures announced by :meth:`announce_erasure`, as ``(customer id, call ids)``, as long as the
+        iteration runs; :class:`LiveStoreError` when Redis goes away (subscribe again later)."""
+        # A connection of its own without a read timeout: a subscriber waits for messages as long as it takes.
+        client: aioredis.Redis = aioredis.from_url(self._url, socket_connect_timeout=2.0, decode_responses=True,
+                                                    health_check_interval=30)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.key("erasures"))
+            async for message in pubsub.listen():
+                try:
+                    notice = json.loads(message["data"])
+                    customer_id, call_ids = str(notice["customer_id"]), tuple(map(str, notice["call_ids"]))
+                except (TypeError, ValueError, KeyError):
+                    log.warning("ignored a malformed erasure notice on %s", self.key("erasures"))
+                    continue
+                yield customer_id, call_ids
+        except (RedisError, OSError) as exc:
+            raise LiveStoreError(f"lost the erasure notices' subscription: {exc}") from exc
+        finally:
+            await pubsub.aclose()
+            await client.aclose()
 
     async def resync(self, agents: Iterable[Agent], calls: Iterable[WorkItem]) -> bool:
         """Replace Redis's picture with the controller's (after an outage or at start-up)."""

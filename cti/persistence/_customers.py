@@ -8,18 +8,18 @@ refused with :class:`cti.crm.CrmInputError`; every other failure is a :class:`St
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Text, cast, delete, func, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cti.crm import (
-    ERASED_CALLER,
     OPEN_CASE_STATUSES,
     OPEN_ORDER_STATUSES,
     ComplementRecord,
@@ -30,6 +30,7 @@ from cti.crm import (
     CustomerFields,
     CustomerRecord,
     CustomerView,
+    ForgottenCustomer,
     HoldingRecord,
     ImportReport,
     NewContact,
@@ -51,8 +52,10 @@ from cti.types import Language, utc_now
 from . import _customer_bulk, _customer_rows
 from ._database import Database
 from ._errors import StorageConflict, StorageError
-from ._sql import check_limit
+from ._redaction import prompts_of, redact
+from ._sql import check, check_limit
 from ._tables import (
+    METADATA,
     CaseRow,
     ContactRow,
     CustomerPhoneRow,
@@ -71,6 +74,7 @@ __all__ = ["CustomerRepository"]
 _ID_ATTEMPTS: Final = 5
 _PHONE_SEARCH_DIGITS: Final = 4
 _PHONE_PUNCTUATION: Final = re.compile(r"[\s\-.()+]")
+_CONTACTS: Final = METADATA.tables["contacts"]
 
 
 class CustomerRepository:
@@ -231,21 +235,41 @@ class CustomerRepository:
             await session.flush()
             return (await _customer_rows.customer_records(session, [row]))[0]
 
-    async def forget(self, customer_id: str) -> CustomerRecord:
+    async def forget(self, customer_id: str) -> ForgottenCustomer:
         """Right to erasure: anonymise the customer's personal data and keep the aggregates.
 
         Erased: name, email, address, city, phones, PIN and date of birth, consents (all refused), contact notes,
-        script answers and follow-up tasks, case subjects, parcel tracking numbers, and the caller number and name of
-        their calls in ``interactions`` (linked by ``call_id`` or by number). Kept: the customer number, region,
-        country, language, segment, tier, lifetime value, holdings, orders, invoices, and each contact's channel,
-        time, reason, disposition, agent and cross-sell outcome. Idempotent.
+        script answers and follow-up tasks, case subjects, parcel tracking numbers, and the personal fields of their
+        calls in ``interactions`` (see :mod:`._redaction`): the calls linked to them by customer number, by a contact's
+        ``call_id`` or by one of their numbers, and the calls in which the IVR was told their customer number or
+        one of their order numbers (keyed, not verified, never linked). Kept: the customer number, region,
+        country, language, segment, tier, lifetime value, holdings, orders, invoices, and each contact's
+        channel, time, reason, disposition, agent and cross-sell outcome.
+
+        Idempotent: forgetting again erases what was written since (a late wrap-up is refused its notes, see
+        :meth:`add_contact`) and reports zero of everything else. :class:`StorageError` for no such customer.
         """
         async with self._db.transaction(f"forget customer {customer_id}") as session:
             row = await _get(session, customer_id)
-            if row.forgotten_at is None:
-                await _erase(session, row, self._clock())
-                await session.flush()
-            return (await _customer_rows.customer_records(session, [row]))[0]
+            erased, call_ids, prompts = await _erase(session, row, self._clock(), self._country)
+            await session.flush()
+            return ForgottenCustomer(customer=(await _customer_rows.customer_records(session, [row]))[0],
+                                     erased=erased, call_ids=call_ids, prompts=prompts)
+
+    async def purge_contacts(self, before: datetime) -> int:
+        """Retention: remove the notes, script answers and follow-up tasks of contacts made before ``before``;
+        each contact's channel, time, reason, disposition, agent and cross-sell outcome stay. Returns how many
+        contacts had any."""
+        check(_CONTACTS, {"at": before})
+        has_answers = ContactRow.script_answers.is_not(None) & (cast(ContactRow.script_answers, Text) != "null")
+        statement = (
+            update(ContactRow)
+            .where(ContactRow.at < before,
+                   or_(ContactRow.notes.is_not(None), ContactRow.follow_up_task.is_not(None), has_answers))
+            .values(notes=None, script_answers=null(), follow_up_task=None)
+        )
+        async with self._db.transaction("purge old contacts' notes") as session:
+            return _rowcount(await session.execute(statement))
 
     async def marketing_audience(
         self, channel: Literal["call", "email"], *, segment: str | None = None, limit: int = 1000
@@ -267,12 +291,17 @@ class CustomerRepository:
     # -- contacts ------------------------------------------------------------------------------
 
     async def add_contact(self, contact: NewContact) -> ContactRecord:
-        """Record an interaction (a call's wrap-up, an email, a chat) on the customer's history."""
+        """Record an interaction (a call's wrap-up, an email, a chat) on the customer's history.
+
+        A forgotten customer's contact is recorded without its notes, script answers and follow-up task: a
+        wrap-up saved after the erasure of the customer it was about must not bring their data back."""
         problems = contact_problems(contact)
         if problems:
             raise CrmInputError(f"record a contact of customer {contact.customer_id}", problems)
         async with self._db.transaction(f"record a contact of customer {contact.customer_id}") as session:
-            await _get(session, contact.customer_id)
+            customer = await _get(session, contact.customer_id)
+            if customer.forgotten_at is not None:
+                contact = replace(contact, notes=None, script_answers=None, follow_up_at=None, follow_up_task=None)
             row = _customer_rows.contact_row(contact)
             session.add(row)
             await session.flush()
@@ -426,48 +455,54 @@ async def _replace_phones(session: AsyncSession, customer_id: str, phones: Seque
             session.add(_customer_rows.phone_row(customer_id, e164, position))
 
 
-async def _erase(session: AsyncSession, row: CustomerRow, now: datetime) -> None:
+async def _erase(session: AsyncSession, row: CustomerRow, now: datetime,
+                 country: str) -> tuple[dict[str, int], tuple[str, ...], tuple[str, ...]]:
+    """Erase; returns the rows erased by kind, the customer's call ids and the prompts the IVR told them."""
     customer_id = row.customer_id
+    erased = dict.fromkeys(("customer", "phones", "contacts", "cases", "orders", "interactions"), 0)
     phones = list(await session.scalars(
         select(CustomerPhoneRow.e164).where(CustomerPhoneRow.customer_id == customer_id)))
-    call_ids = [c for c in await session.scalars(
-        select(ContactRow.call_id).where(ContactRow.customer_id == customer_id, ContactRow.call_id.is_not(None))) if c]
-    row.name = ""
-    row.email = row.address = row.city = None
-    row.pin_hash = None
-    row.birth_date = None
-    row.consent_marketing_calls = row.consent_email = row.consent_data_sharing = False
-    row.forgotten_at = row.updated_at = now
-    await session.execute(delete(CustomerPhoneRow).where(CustomerPhoneRow.customer_id == customer_id))
-    await session.execute(
-        update(ContactRow)
-        .where(ContactRow.customer_id == customer_id)
-        .values(notes=None, script_answers=None, follow_up_task=None)
-    )
-    await session.execute(update(CaseRow).where(CaseRow.customer_id == customer_id).values(subject=""))
-    await session.execute(update(OrderRow).where(OrderRow.customer_id == customer_id).values(tracking_number=None))
+    contacts = list(await session.scalars(select(ContactRow).where(ContactRow.customer_id == customer_id)))
+    orders = list(await session.scalars(select(OrderRow.order_number).where(OrderRow.customer_id == customer_id)))
+    if row.forgotten_at is None:
+        row.name = ""
+        row.email = row.address = row.city = None
+        row.pin_hash = None
+        row.birth_date = None
+        row.consent_marketing_calls = row.consent_email = row.consent_data_sharing = False
+        row.forgotten_at = row.updated_at = now
+        erased["customer"] = 1
+    erased["phones"] = _rowcount(await session.execute(
+        delete(CustomerPhoneRow).where(CustomerPhoneRow.customer_id == customer_id)))
+    for contact in contacts:
+        if contact.notes is not None or contact.script_answers is not None or contact.follow_up_task is not None:
+            contact.notes = contact.script_answers = contact.follow_up_task = None
+            erased["contacts"] += 1
+    erased["cases"] = _rowcount(await session.execute(
+        update(CaseRow).where(CaseRow.customer_id == customer_id, CaseRow.subject != "").values(subject="")))
+    erased["orders"] = _rowcount(await session.execute(
+        update(OrderRow).where(OrderRow.customer_id == customer_id, OrderRow.tracking_number.is_not(None))
+        .values(tracking_number=None)))
     numbers = sorted({variant for e164 in phones for variant in phone_variants(e164)})
-    links = [InteractionRow.call_id.in_(call_ids)] if call_ids else []
+    call_ids = sorted({c.call_id for c in contacts if c.call_id})
+    # What the IVR recorded is JSON; its text names a keyed number in quotes, on both backends.
+    heard = cast(InteractionRow.ivr, Text)
+    links: list[Any] = [InteractionRow.customer_id == customer_id,
+                        *(heard.contains(json.dumps(key), autoescape=True) for key in [customer_id, *orders])]
+    if call_ids:
+        links.append(InteractionRow.call_id.in_(call_ids))
     if numbers:
         links.append(InteractionRow.caller_number.in_(numbers))
-    if not links:
-        return
+    prompts: list[str] = []
+    calls: set[str] = set(call_ids)
     for call in await session.scalars(select(InteractionRow).where(or_(*links))):
-        call.caller_number = ERASED_CALLER
-        call.caller_name = None
-        # Decision reasons may quote the number ("calling +62812..."): scrub it out of the routing record.
-        if call.routing is not None:
-            call.routing = _scrub(call.routing, numbers)
+        calls.add(call.call_id)
+        if call.redacted_at is None:
+            prompts.extend(prompts_of(call.ivr))
+            redact(call, numbers, now, default_country=country)
+            erased["interactions"] += 1
+    return erased, tuple(sorted(calls)), tuple(dict.fromkeys(prompts))
 
 
-def _scrub(value: Any, needles: Sequence[str]) -> Any:
-    if isinstance(value, str):
-        # Longest first, so "+62812..." goes before its own suffix "62812..." can leave a stray "+".
-        for needle in sorted(needles, key=len, reverse=True):
-            value = value.replace(needle, ERASED_CALLER)
-        return value
-    if isinstance(value, dict):
-        return {key: _scrub(item, needles) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_scrub(item, needles) for item in value]
-    return value
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

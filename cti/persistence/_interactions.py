@@ -11,12 +11,13 @@ from typing import Any, Final, cast
 
 from sqlalchemy import ColumnElement, CursorResult, or_, select
 
-from cti.records import WRAP_UP_FIELDS, InteractionRecord, Reach
+from cti.records import WRAP_UP_FIELDS, InteractionRecord, PurgedInteractions, Reach
 from cti.wfm import InteractionSample
 
 from ._base import utcnow
 from ._database import Database
 from ._errors import StorageError
+from ._redaction import SEALED_ON_SAVE, prompts_of, redact
 from ._sql import check, check_limit, upsert
 from ._tables import METADATA, InteractionRow
 
@@ -24,13 +25,18 @@ __all__ = ["InteractionRepository"]
 
 _INTERACTIONS: Final = METADATA.tables["interactions"]
 _FIELDS: Final = tuple(f.name for f in fields(InteractionRecord))
-# The call handling saves a call's progress many times; the agent's wrap-up must survive each save.
-_KEPT_ON_SAVE: Final = frozenset({"created_at", *WRAP_UP_FIELDS})
+# The call handling saves a call's progress many times; the agent's wrap-up must survive each save, and so must
+# a redaction (a customer erased while the journal still had a snapshot of their call to write).
+_KEPT_ON_SAVE: Final = frozenset({"created_at", "redacted_at", *WRAP_UP_FIELDS})
+_PURGE_BATCH: Final = 500
 
 
 class InteractionRepository:
-    def __init__(self, db: Database) -> None:
+    """``default_country`` reads national caller numbers (the retention purge scrubs them in every shape)."""
+
+    def __init__(self, db: Database, *, default_country: str = "ID") -> None:
         self._db = db
+        self._country = default_country
 
     async def save(self, record: InteractionRecord) -> None:
         """Insert the interaction, or replace the stored one with the same ``call_id`` (the wrap-up stays)."""
@@ -47,7 +53,8 @@ class InteractionRepository:
         values: dict[str, Any] = {name: getattr(record, name) for name in _FIELDS}
         check(_INTERACTIONS, values)
         values.update(created_at=at, updated_at=at)
-        statement = upsert(self._db.backend, _INTERACTIONS, values, key="call_id", keep=_KEPT_ON_SAVE, where=where)
+        statement = upsert(self._db.backend, _INTERACTIONS, values, key="call_id", keep=_KEPT_ON_SAVE, where=where,
+                           sealed=("redacted_at", SEALED_ON_SAVE))
         async with self._db.transaction(f"save interaction {record.call_id!r}") as session:
             result = await session.execute(statement)
         return bool(cast(CursorResult[Any], result).rowcount)
@@ -57,7 +64,10 @@ class InteractionRepository:
         script_answers: Mapping[str, Any] | None = None, crosssell: Mapping[str, Any] | None = None,
         follow_up: Mapping[str, Any] | None = None, customer_id: str | None = None,
     ) -> InteractionRecord:
-        """The agent's after-call record on the interaction. Saving it again replaces it (a correction)."""
+        """The agent's after-call record on the interaction. Saving it again replaces it (a correction).
+
+        On a redacted interaction (its customer was erased, or it is past the retention period) the notes,
+        script answers and follow-up are not stored: the disposition and cross-sell outcome are."""
         values: dict[str, Any] = {
             "disposition": disposition, "notes": notes, "script_answers": dict(script_answers or {}),
             "crosssell": None if crosssell is None else dict(crosssell),
@@ -70,6 +80,8 @@ class InteractionRepository:
             row = await session.get(InteractionRow, call_id)
             if row is None:
                 raise StorageError(f"cannot save wrap-up of {call_id!r}: no such interaction")
+            if row.redacted_at is not None:
+                values.update(notes=None, script_answers=None, follow_up=None)
             for name, value in values.items():
                 setattr(row, name, value)
             await session.flush()
@@ -135,6 +147,29 @@ class InteractionRepository:
             rows = (await session.execute(query)).all()
         return [InteractionSample(q, arrived, talk if outcome == "answered" else None)
                 for q, arrived, outcome, talk in rows]
+
+
+    async def purge_personal(self, before: datetime, *, at: datetime | None = None,
+                             batch: int = _PURGE_BATCH) -> PurgedInteractions:
+        """Retention: remove the personal fields (see :mod:`._redaction`) of every interaction that arrived
+        before ``before`` and still has them, stamping ``redacted_at`` with ``at`` (now by default). Works in
+        transactions of ``batch`` rows, so a first purge of years of calls never holds a long lock."""
+        check_limit(batch)
+        check(_INTERACTIONS, {"arrived_at": before, "redacted_at": at})
+        query = (select(InteractionRow)
+                 .where(InteractionRow.redacted_at.is_(None), InteractionRow.arrived_at < before)
+                 .order_by(InteractionRow.arrived_at, InteractionRow.call_id).limit(batch))
+        purged = 0
+        prompts: builtins.list[str] = []
+        while True:
+            async with self._db.transaction("purge old interactions' personal fields") as session:
+                rows = builtins.list(await session.scalars(query))
+                for row in rows:
+                    prompts.extend(prompts_of(row.ivr))
+                    redact(row, (), at or utcnow(), default_country=self._country)
+            purged += len(rows)
+            if len(rows) < batch:
+                return PurgedInteractions(purged, tuple(dict.fromkeys(prompts)))
 
 
 def _within(within: Reach) -> ColumnElement[bool]:

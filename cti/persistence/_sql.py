@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, String, Table
+from sqlalchemy import ColumnElement, Executable, String, Table, case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,14 +42,23 @@ def check_limit(limit: int) -> None:
 
 
 def upsert(backend: str, table: Table, values: dict[str, Any], *, key: str, keep: frozenset[str],
-           where: ColumnElement[bool] | None = None) -> Executable:
+           where: ColumnElement[bool] | None = None,
+           sealed: tuple[str, frozenset[str]] | None = None) -> Executable:
     """INSERT ... ON CONFLICT (key) DO UPDATE of every column but ``key`` and ``keep`` (only where ``where``
     holds of the stored row, when given): atomic, unlike a select-then-write. ``backend`` is
-    :attr:`Database.backend`: the two dialects spell it alike but apart."""
+    :attr:`Database.backend`: the two dialects spell it alike but apart.
+
+    ``sealed`` is ``(flag, columns)``: once the stored row's ``flag`` column is set, those columns keep their
+    stored values too (a redacted interaction stays redacted whatever a late snapshot of the call says)."""
     updated = [name for name in values if name != key and name not in keep]
-    if backend == "postgresql":
-        pg = pg_insert(table).values(values)
-        return pg.on_conflict_do_update(index_elements=[key], set_={n: pg.excluded[n] for n in updated}, where=where)
-    lite = sqlite_insert(table).values(values)
-    return lite.on_conflict_do_update(index_elements=[key], set_={n: lite.excluded[n] for n in updated},
-                                      where=where)
+    statement = pg_insert(table) if backend == "postgresql" else sqlite_insert(table)
+    statement = statement.values(values)
+    excluded = statement.excluded
+
+    def new_value(name: str) -> ColumnElement[Any]:
+        if sealed is None or name not in sealed[1]:
+            return excluded[name]
+        return case((table.c[sealed[0]].is_(None), excluded[name]), else_=table.c[name])
+
+    return statement.on_conflict_do_update(index_elements=[key], set_={n: new_value(n) for n in updated},
+                                           where=where)

@@ -67,6 +67,8 @@ __all__ = [
 
 class InteractionRow(Base):
     __tablename__ = "interactions"
+    # The retention purge's range scan: rows not yet redacted that arrived before a day.
+    __table_args__ = (Index("ix_interactions_redacted_at_arrived_at", "redacted_at", "arrived_at"),)
 
     call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(128))
@@ -94,6 +96,8 @@ class InteractionRow(Base):
     crosssell: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     follow_up: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the personal fields were removed (erasure, retention); later writes leave them removed."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -5,7 +5,8 @@ goes through); :class:`CenterView` answers what it looks like now, read-only. Ea
 service: agents' requests, accounts, the desktop's transfer, wrap-up and customer record, supervisors'
 monitoring, reports, workforce management; the screen pop and the dashboard's statistics follow every change.
 Who may touch what is decided in one place, the :class:`Policy`; what was seen or changed is written to the
-:class:`AuditTrail`. Services reach the adapters only through the protocols of :mod:`._ports`, which
+:class:`AuditTrail`. Privacy: :class:`Erasure` forgets a customer everywhere, :class:`Retention` purges old
+interactions' personal fields. Services reach the adapters only through the protocols of :mod:`._ports`, which
 ``tests/unit/fakes.py`` fakes.
 """
 
@@ -28,6 +29,15 @@ from cti.services._desk import (
     WrapUpService,
 )
 from cti.services._distributor import Distributor, profile_fields
+from cti.services._erasure import (
+    CopyHolder,
+    CustomerOnCall,
+    Erasure,
+    ErasureIncomplete,
+    ErasureReport,
+    ErasureSubject,
+    LiveContact,
+)
 from cti.services._history import InteractionHistory
 from cti.services._identity import (
     ROUTED_ATTRIBUTES,
@@ -50,8 +60,11 @@ from cti.services._policy import (
 from cti.services._ports import (
     AgentRegistry,
     AuditLog,
+    ContactRetention,
     Customers,
     DeadLetters,
+    ErasableCustomers,
+    InteractionRetention,
     Interactions,
     LiveState,
     MonitorInfo,
@@ -63,6 +76,7 @@ from cti.services._ports import (
 )
 from cti.services._query import CenterView
 from cti.services._reports import ReportService
+from cti.services._retention import Retention, RetentionReport
 from cti.services._routing import RoutingRules
 from cti.services._screenpop import ScreenPop, agent_frame, agent_topic, call_frame, customer_frame
 from cti.services._scripts import ScriptLibrary
@@ -86,26 +100,38 @@ __all__ = [
     "CallerVerification",
     "CenterView",
     "CommandBus",
+    "ContactRetention",
+    "CopyHolder",
     "CredentialsState",
+    "CustomerOnCall",
     "CustomerService",
     "Customers",
     "DeadLetterService",
     "DeadLetters",
     "Distributor",
+    "ErasableCustomers",
+    "Erasure",
+    "ErasureIncomplete",
+    "ErasureReport",
+    "ErasureSubject",
     "FollowUp",
     "Handler",
     "HandlerKey",
     "Identity",
     "InteractionHistory",
+    "InteractionRetention",
     "Interactions",
     "InvalidDeadLetter",
     "Journal",
+    "LiveContact",
     "LiveState",
     "MonitorInfo",
     "Phones",
     "Policy",
     "PopCache",
     "ReportService",
+    "Retention",
+    "RetentionReport",
     "RoutingRules",
     "ScheduleAgent",
     "Schedules",

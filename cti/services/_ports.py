@@ -19,6 +19,7 @@ from cti.crm import (
     CustomerCredentials,
     CustomerRecord,
     CustomerView,
+    ForgottenCustomer,
     HoldingRecord,
     NewContact,
     OrderRecord,
@@ -31,6 +32,7 @@ from cti.records import (
     AuditRecord,
     DeadLetterRecord,
     InteractionRecord,
+    PurgedInteractions,
     Reach,
     UserRecord,
 )
@@ -41,8 +43,11 @@ from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
 __all__ = [
     "AgentRegistry",
     "AuditLog",
+    "ContactRetention",
     "Customers",
     "DeadLetters",
+    "ErasableCustomers",
+    "InteractionRetention",
     "Interactions",
     "LiveState",
     "MonitorInfo",
@@ -179,6 +184,23 @@ class Customers(Protocol):
 
     async def active_promotions(self, at: datetime, *,
                                 segment: str | None = None) -> builtins.list[PromotionRecord]: ...
+
+
+class ErasableCustomers(Protocol):
+    """The CRM's store, as erasure needs it."""
+
+    async def customer(self, customer_id: str) -> CustomerRecord | None: ...
+
+    async def forget(self, customer_id: str) -> ForgottenCustomer: ...
+
+
+class InteractionRetention(Protocol):
+    async def purge_personal(self, before: datetime, *, at: datetime | None = None,
+                             batch: int = 500) -> PurgedInteractions: ...
+
+
+class ContactRetention(Protocol):
+    async def purge_contacts(self, before: datetime) -> int: ...
 
 
 class Scripts(Protocol):

@@ -38,6 +38,7 @@ from cti.scripting import (
 )
 from cti.services._audit import AuditTrail
 from cti.services._distributor import Distributor
+from cti.services._erasure import ErasureSubject
 from cti.services._ports import Customers, Scripts
 from cti.services._query import CenterView
 from cti.types import Clock, Publisher
@@ -119,7 +120,11 @@ class _Ttl:
         try:
             value = await pending
         finally:
-            self._loading.pop(key, None)
+            current = self._loading.get(key) is pending
+            if current:
+                del self._loading[key]
+        if not current:
+            return value  # forgotten while it was read: what was read may be what had to be forgotten
         loop = asyncio.get_running_loop()
         if len(self._values) >= self.max_entries:
             now = loop.time()
@@ -131,7 +136,9 @@ class _Ttl:
         return value
 
     def forget(self, key: str) -> None:
+        """Drop the value, and do not keep the one a read in flight brings back."""
         self._values.pop(key, None)
+        self._loading.pop(key, None)
 
 
 _MISSING: Any = object()
@@ -334,6 +341,21 @@ class ScreenPop:
     def customer_changed(self, customer_id: str) -> None:
         """A wrap-up or an edit changed the record: the next pop reads it again."""
         self._views.forget(customer_id)
+
+    async def forget_customer(self, subject: ErasureSubject) -> int:
+        """Erasure: their view is not kept (nor one being read), and the last pops of their calls are dropped,
+        so a desktop connecting later starts without them. Returns how many pops were dropped."""
+        self._views.forget(subject.customer_id)
+        for number in subject.phones:
+            self._unknown.pop(number, None)
+        for call_id in subject.call_ids:
+            self._holders.pop(call_id, None)
+        theirs = [agent_id for agent_id, pop in self.pops.items()
+                  if pop.call_id in subject.call_ids or pop.frame.get("customer_id") == subject.customer_id
+                  or pop.frame.get("caller_number") in subject.phones]
+        for agent_id in theirs:
+            del self.pops[agent_id]
+        return len(theirs)
 
     def _cached_inputs(self, call: WorkItem, now: datetime) -> _Inputs | None:
         """The pop's inputs if every one is cached (stale ones are reloaded in the background), else None."""

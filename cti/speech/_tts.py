@@ -7,6 +7,11 @@ with sox to 8 kHz mono 16-bit ``.wav`` and 16 kHz raw ``.sln16``, installs both 
 is set, Asterisk picks the language folder and the format cheapest for the channel's codec. The hash covers
 (engine, voice, rate, text), so identical text is rendered once and changed text gets a new file.
 
+A prompt with personal data (a customer's balance) is never cached so: :meth:`PromptRenderer.render_once` renders
+it under a random name in ``cti/once/`` and :meth:`PromptRenderer.release` deletes it once played; what older
+versions cached of such prompts is deleted by text (:meth:`PromptRenderer.discard`) when the customer is erased
+or the interaction's retention ends.
+
 Synthesis runs on one dedicated worker thread (pyttsx3's espeak driver drives a process-global libespeak-ng and is
 not thread-safe, so with it every call happens on that thread); espeak-ng and sox run as subprocesses. Nothing
 blocks the event loop. Files are written under a temporary name and renamed, so Asterisk never plays half a file.
@@ -15,13 +20,16 @@ blocks the event loop. Files are written under a temporary name and renamed, so 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,6 +53,7 @@ __all__ = [
 DEFAULT_VOICES: Mapping[Language, str] = {"id": "poz/id", "en": "gmw/en-us"}
 _FORMAT_VERSION = 1
 _SUBDIR = "cti"
+_ONCE = "once"  # prompts rendered for one caller (personal data): deleted once played
 
 
 class TtsError(RuntimeError):
@@ -202,19 +211,70 @@ class PromptRenderer:
             if hit is not None:
                 return hit
             wav, sln16 = self.paths(text, language)
-            wav.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(prefix="cti-tts-") as tmp:
-                raw = Path(tmp) / "raw.wav"
-                self.synthesizer.synthesize(text, self._voice(language), self.rate, raw)
-                tmp_wav = Path(tmp) / "out.wav"
-                tmp_sln = Path(tmp) / "out.sln16"
-                self._convert(raw, tmp_wav, ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"])
-                self._convert(raw, tmp_sln, ["-t", "raw", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer",
-                                             "-L"])
-                _install(tmp_sln, sln16)
-                _install(tmp_wav, wav)  # last: its presence means the prompt is complete
-            self.renders += 1
+            self._render_to(text, language, wav, sln16)
             return Prompt(self.uri(text, language), self.key(text, language), language, text, wav, sln16, True)
+
+    async def render_once(self, text: str, language: Language) -> Prompt:
+        """A prompt that carries personal data (a balance, an order's status), rendered for one caller: under
+        a random name in ``<sounds>/<language>/cti/once/``, never found again by its text, deleted by
+        :meth:`release` once played (and by :meth:`sweep` if the process died first)."""
+        text = _clean(text)
+        name = secrets.token_hex(12)
+        base = self.sounds_dir / language / _SUBDIR / _ONCE / name
+        wav, sln16 = base.with_suffix(".wav"), base.with_suffix(".sln16")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._render_to, text, language, wav, sln16)
+        return Prompt(f"sound:{_SUBDIR}/{_ONCE}/{name}", name, language, text, wav, sln16, True)
+
+    def release(self, uri: str) -> int:
+        """Delete the files of a prompt :meth:`render_once` made; returns how many were deleted."""
+        name = uri.removeprefix(f"sound:{_SUBDIR}/{_ONCE}/")
+        if name == uri or not name.isalnum():
+            return 0
+        return sum(_unlink(folder / f"{name}{suffix}") for folder in self._once_folders()
+                   for suffix in (".wav", ".sln16"))
+
+    def sweep(self, older_than: float = 0.0) -> int:
+        """Delete what :meth:`render_once` left behind (a process that died mid-call) older than ``older_than``
+        seconds; returns how many files were deleted."""
+        deadline = time.time() - older_than
+        deleted = 0
+        for folder in self._once_folders():
+            for path in folder.glob("*"):
+                with contextlib.suppress(OSError):
+                    if path.is_file() and path.stat().st_mtime <= deadline:
+                        deleted += _unlink(path)
+        return deleted
+
+    def discard(self, texts: Iterable[str]) -> int:
+        """Delete the cached audio of ``texts`` in every language (erasure and retention of what a caller was
+        told before such prompts were rendered once only); returns how many files were deleted."""
+        deleted = 0
+        for raw in texts:
+            try:
+                text = _clean(raw)
+            except TtsError:
+                continue
+            for language in self.voices:
+                deleted += sum(_unlink(path) for path in self.paths(text, language))
+        return deleted
+
+    def _once_folders(self) -> list[Path]:
+        return [self.sounds_dir / language / _SUBDIR / _ONCE for language in self.voices]
+
+    def _render_to(self, text: str, language: Language, wav: Path, sln16: Path) -> None:
+        wav.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="cti-tts-") as tmp:
+            raw = Path(tmp) / "raw.wav"
+            self.synthesizer.synthesize(text, self._voice(language), self.rate, raw)
+            tmp_wav = Path(tmp) / "out.wav"
+            tmp_sln = Path(tmp) / "out.sln16"
+            self._convert(raw, tmp_wav, ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"])
+            self._convert(raw, tmp_sln, ["-t", "raw", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer",
+                                         "-L"])
+            _install(tmp_sln, sln16)
+            _install(tmp_wav, wav)  # last: its presence means the prompt is complete
+        self.renders += 1
 
     def close(self) -> None:
         """Stop the worker thread (pending renders finish first)."""
@@ -240,6 +300,14 @@ def _clean(text: str) -> str:
     if not cleaned:
         raise TtsError("empty prompt text")
     return cleaned
+
+
+def _unlink(path: Path) -> int:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return 0
+    return 1
 
 
 def _install(source: Path, target: Path) -> None:

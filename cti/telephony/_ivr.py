@@ -9,7 +9,8 @@ where speech starts (barge-in) and ends (decision).
 What the session asks (:data:`cti.ivr.FlowCommand`) maps onto ARI as:
 
 - ``Play``: the text is rendered by the prompt source (TTS, cached) and played with ``sound:`` in the
-  session's language; prompts of a batch play one after another.
+  session's language; prompts of a batch play one after another. A ``personal`` prompt (a lookup's answer:
+  a balance, an order) is rendered for this caller only and its audio deleted when they leave the IVR.
 - ``StopPlayback``: ``DELETE /playbacks/{id}`` and the queued prompts are dropped.
 - ``Listen``: keys are forwarded; speech is recognised against the menu's grammar; the no-input timer
   starts when no prompt is playing and restarts on each key.
@@ -85,6 +86,14 @@ class PromptSource(Protocol):
         """The ``sound:`` URI that plays ``text`` in ``language`` (rendered and installed if needed)."""
         ...
 
+    async def personal(self, text: str, language: str) -> str:
+        """The URI of ``text`` rendered for one caller only (it carries their data): never cached."""
+        ...
+
+    def release(self, media: str) -> None:
+        """Delete what :meth:`personal` rendered."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Recognition:
@@ -154,6 +163,7 @@ class IvrCall:
     finished: Finished | None = None
     ended: bool = False
     played: list[str] = field(default_factory=list)  # texts played, for the record and tests
+    personal: list[str] = field(default_factory=list)  # media rendered for this caller only: deleted at the end
 
 
 @dataclass(slots=True)
@@ -281,8 +291,12 @@ class IvrRunner:
             await self._handlers[type(command)](call, command)
 
     async def _play(self, call: IvrCall, command: Play) -> None:
-        call.queue.append((command.prompt_id, await self.prompts.media(command.text, command.language),
-                           command.language))
+        if command.personal:
+            media = await self.prompts.personal(command.text, command.language)
+            call.personal.append(media)
+        else:
+            media = await self.prompts.media(command.text, command.language)
+        call.queue.append((command.prompt_id, media, command.language))
         call.played.append(command.text)
         if call.playing is None:
             await self._play_next(call)
@@ -518,6 +532,9 @@ class IvrRunner:
     async def _teardown(self, call: IvrCall) -> None:
         self.calls.pop(call.channel_id, None)
         self._stop_listening(call)
+        # The caller heard them (or hung up): audio of their balance or order has no reason to outlive the call.
+        while call.personal:
+            self.prompts.release(call.personal.pop())
         for playback_id in [p for p, c in self._playbacks.items() if c == call.channel_id]:
             del self._playbacks[playback_id]
             if not call.ended:

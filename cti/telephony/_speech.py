@@ -6,8 +6,9 @@ Thin bridges between :mod:`cti.telephony._ivr`'s small interfaces and :mod:`cti.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from cti.ivr import GrammarChoice
 from cti.speech import PromptRenderer, Resampler
@@ -29,11 +30,28 @@ def _language(value: str) -> Language:
 
 
 class TtsPrompts:
-    def __init__(self, renderer: PromptRenderer) -> None:
+    """Prompts rendered by text-to-speech: cached by text, or (``personal``) for one caller and deleted after.
+
+    ``shared`` are texts every caller hears (a flow's static prompts): :meth:`discard` never deletes them,
+    whatever interaction records them as heard."""
+
+    def __init__(self, renderer: PromptRenderer, *, shared: Iterable[str] = ()) -> None:
         self.renderer = renderer
+        self._shared = frozenset(" ".join(text.split()) for text in shared)
 
     async def media(self, text: str, language: str) -> str:
         return (await self.renderer.render(text, _language(language))).uri
+
+    async def personal(self, text: str, language: str) -> str:
+        return (await self.renderer.render_once(text, _language(language))).uri
+
+    def release(self, media: str) -> None:
+        self.renderer.release(media)
+
+    async def discard(self, texts: Collection[str]) -> int:
+        """Delete the cached audio of what callers were told (erasure, retention); returns the files deleted."""
+        theirs = [text for text in texts if " ".join(text.split()) not in self._shared]
+        return await asyncio.to_thread(self.renderer.discard, theirs) if theirs else 0
 
 
 class _Sessions:

@@ -2,9 +2,10 @@
 accepts (pydantic, also the OpenAPI schemas) and the views it answers with, and calls the services only.
 
 Features: the service itself (health, metrics, OpenAPI), users and their tokens, agents, calls (queues, live
-calls, history, routing rules), the agent desktop, supervision, the dashboard and reports, call scripts,
-workforce management, the audit log, and the static pages. Shared: authentication and sessions (token cache,
-websocket tickets, throttle), the one error table, the websocket hub, the typed app keys, the access log.
+calls, history, routing rules), the agent desktop, caller verification, privacy (erasure), supervision, the
+dashboard and reports, call scripts, workforce management, the audit log, and the static pages. Shared:
+authentication and sessions (token cache, websocket tickets, throttle), the one error table, the websocket hub,
+the typed app keys, the access log.
 """
 
 from cti.web._access_log import AccessLogger
@@ -17,6 +18,7 @@ from cti.web._keys import (
     AGENTS,
     AUDIT,
     CUSTOMERS,
+    ERASURE,
     HISTORY,
     HUB,
     POLICY,
@@ -48,6 +50,7 @@ __all__ = [
     "API_MODULES",
     "AUDIT",
     "CUSTOMERS",
+    "ERASURE",
     "FEATURES",
     "HISTORY",
     "HUB",

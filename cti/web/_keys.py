@@ -14,6 +14,7 @@ from cti.services import (
     CallerVerification,
     CenterView,
     CustomerService,
+    Erasure,
     InteractionHistory,
     Policy,
     ReportService,
@@ -35,6 +36,7 @@ __all__ = [
     "AGENTS",
     "AUDIT",
     "CUSTOMERS",
+    "ERASURE",
     "HISTORY",
     "HUB",
     "POLICY",
@@ -86,6 +88,8 @@ WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
 VERIFICATION = web.AppKey("verification", CallerVerification)
 """Customers' IVR PIN and date of birth (set by administrators, checked when callers key them)."""
+ERASURE = web.AppKey("erasure", Erasure)
+"""Erasing a customer everywhere (admins only)."""
 SCREENPOP = web.AppKey("screenpop", ScreenPop)
 STATS = web.AppKey("stats", StatsFeed)
 """Live statistics for the dashboard."""

@@ -62,7 +62,8 @@ def openapi_document(modules: tuple[ApiModule, ...]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     models: list[type[BaseModel]] = []
     for module in modules:
-        paths.update(module.openapi_paths)
+        for path, operations in module.openapi_paths.items():
+            paths.setdefault(path, {}).update(operations)  # two features may serve one path by method
         models.extend(module.schemas)
     schemas = {model.__name__: model.model_json_schema(ref_template="#/components/schemas/{model}")
                for model in models}

@@ -30,7 +30,7 @@ import json
 import logging
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -152,6 +152,17 @@ class Hub:
     def publish_json(self, name: str, type_: str, data_json: str) -> Frame:
         """As :meth:`publish`, with the data already serialised (valid JSON text, inserted as it is)."""
         return self.publish(name, type_, RawJson(data_json))
+
+    def forget(self, mentions: Collection[str]) -> int:
+        """Erasure: empty the replay buffer of every topic holding a frame that contains one of ``mentions``
+        (a customer's number, their calls' ids, quoted as JSON writes them). A page reconnecting after that gets
+        a snapshot instead of the old frames. Returns how many buffers were emptied."""
+        emptied = 0
+        for topic in self._topics.values():
+            if any(mention in frame.text for frame in topic.buffer for mention in mentions):
+                topic.buffer.clear()
+                emptied += 1
+        return emptied
 
     async def serve(self, request: web.Request, name: str, snapshot: SnapshotFn,
                     on_frame: FrameHandler | None = None, *, user: UserRecord | None = None) -> web.WebSocketResponse:

@@ -416,9 +416,15 @@ async def test_forget_anonymises_personal_data_and_keeps_aggregates(
 
     forgotten = await store.forget("10000001")
 
-    assert forgotten == replace(BUDI, name="", phones=(), email=None, address=None, city=None, consent=Consent(),
-                                forgotten_at=LATER, updated_at=LATER)
-    assert await store.forget("10000001") == forgotten  # idempotent
+    assert forgotten.customer == replace(BUDI, name="", phones=(), email=None, address=None, city=None,
+                                         consent=Consent(), forgotten_at=LATER, updated_at=LATER)
+    with_notes = [c for c in before.contacts if c.notes or c.script_answers or c.follow_up_task]
+    assert forgotten.erased == {"customer": 1, "phones": 2, "contacts": len(with_notes), "cases": 1, "orders": 1,
+                                "interactions": 2}
+    assert forgotten.call_ids == ("call-by-number", "call-linked")
+    again = await store.forget("10000001")  # idempotent: nothing left to erase
+    assert again.customer == forgotten.customer
+    assert again.erased == dict.fromkeys(forgotten.erased, 0)
     after = await store.customer_view("10000001")
     assert after is not None
     assert after.owned == before.owned and after.unpaid_invoices == before.unpaid_invoices

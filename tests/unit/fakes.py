@@ -24,6 +24,7 @@ from cti.crm import (
     CustomerCredentials,
     CustomerRecord,
     CustomerView,
+    ForgottenCustomer,
     HoldingRecord,
     NewContact,
     OrderRecord,
@@ -37,6 +38,7 @@ from cti.records import (
     AuditRecord,
     DeadLetterRecord,
     InteractionRecord,
+    PurgedInteractions,
     Reach,
     UserRecord,
 )
@@ -185,10 +187,13 @@ class FakeInteractions:
             raise Refused("interactions.caller_name is longer than 128 characters")
         self.saved_at[record.call_id] = at
         old = self.rows.get(record.call_id)
-        if old is not None:  # the wrap-up stays, as the real upsert keeps it
+        if old is not None:  # the wrap-up stays, as the real upsert keeps it, and so does a redaction
             record = replace(record, disposition=old.disposition, notes=old.notes,
                              script_answers=old.script_answers, crosssell=old.crosssell, follow_up=old.follow_up,
-                             wrapped_up_at=old.wrapped_up_at)
+                             wrapped_up_at=old.wrapped_up_at, redacted_at=old.redacted_at)
+            if old.redacted_at is not None:
+                record = replace(record, caller_number=old.caller_number, caller_name=old.caller_name,
+                                 routing=old.routing, ivr=old.ivr)
         self.rows[record.call_id] = record
         self.saves.append(record)
 
@@ -228,6 +233,19 @@ class FakeInteractions:
     async def samples(self, queue: str, start: datetime, end: datetime) -> builtins.list[InteractionSample]:
         return [InteractionSample(r.queue, r.arrived_at, r.talk_seconds if r.outcome == "answered" else None)
                 for r in await self.between(start, end, queues=[queue]) if start <= r.arrived_at < end]
+
+    async def purge_personal(self, before: datetime, *, at: datetime | None = None,
+                             batch: int = 500) -> PurgedInteractions:
+        if self.failures:
+            self.failures -= 1
+            raise Unavailable("the database is away")
+        old = [r for r in self.rows.values() if r.redacted_at is None and r.arrived_at < before]
+        prompts = [p for r in old for p in (r.ivr or {}).get("prompts", [])]
+        for r in old:
+            self.rows[r.call_id] = replace(r, caller_number="anonymous", caller_name=None, notes=None,
+                                           script_answers=None, follow_up=None, ivr=None,
+                                           redacted_at=at or datetime.now(UTC))
+        return PurgedInteractions(len(old), tuple(dict.fromkeys(prompts)))
 
 
 @dataclass
@@ -276,6 +294,34 @@ class FakeCustomers:
                                follow_up_task=contact.follow_up_task)
         self.contacts.append(record)
         return record
+
+    async def customer(self, customer_id: str) -> CustomerRecord | None:
+        return self.customers.get(customer_id)
+
+    async def forget(self, customer_id: str) -> ForgottenCustomer:
+        customer = self.customers.get(customer_id)
+        if customer is None:
+            raise Unavailable(f"no customer {customer_id!r}")  # the real store's StorageError is one too
+        erased = dict.fromkeys(("customer", "phones", "contacts", "cases", "orders", "interactions"), 0)
+        if customer.forgotten_at is None:
+            erased.update(customer=1, phones=len(customer.phones))
+            customer = self.customers[customer_id] = replace(
+                customer, name="", phones=(), email=None, address=None, city=None, consent=Consent(),
+                forgotten_at=datetime(2026, 1, 2, tzinfo=UTC))
+        theirs = [c for c in self.contacts if c.customer_id == customer_id]
+        for index, contact in enumerate(self.contacts):
+            if contact in theirs and (contact.notes or contact.script_answers or contact.follow_up_task):
+                self.contacts[index] = replace(contact, notes=None, script_answers=None, follow_up_task=None)
+                erased["contacts"] += 1
+        return ForgottenCustomer(customer=customer, erased=erased,
+                                 call_ids=tuple(sorted({c.call_id for c in theirs if c.call_id})), prompts=())
+
+    async def purge_contacts(self, before: datetime) -> int:
+        old = [i for i, c in enumerate(self.contacts)
+               if c.at < before and (c.notes or c.script_answers or c.follow_up_task)]
+        for index in old:
+            self.contacts[index] = replace(self.contacts[index], notes=None, script_answers=None, follow_up_task=None)
+        return len(old)
 
     async def order_status(self, order_number: str) -> OrderRecord | None:
         return self.orders.get(order_number)

@@ -194,7 +194,8 @@ def test_a_spoken_call_in_english_is_verified_by_pin_then_served_the_balance_and
         SetAttributes({"customer_id": "12345674"}), Lookup("balance", "12345674", "12345674")]
     data = {"balance": 1250000, "due_date": date(2026, 12, 1), "customer_number": "12345674"}
     assert s.handle(LookupResult("balance", True, data)) == [
-        Play("balance_lookup.found#5", "Your balance is 1250000 rupiah, due on 1 December 2026.", "en", False)]
+        Play("balance_lookup.found#5", "Your balance is 1250000 rupiah, due on 1 December 2026.", "en", False,
+             personal=True)]  # the caller's data: rendered for them only, never cached
     assert s.handle(PromptFinished("balance_lookup.found#5")) == [
         Play("anything_else.prompt#6", say("anything_else", "en", flow="sales"), "en", True),
         Listen(4, "anything_else", (GrammarChoice("yes", "1", ("yes", "yes please")),
@@ -327,7 +328,8 @@ def start_order_lookup(language: str = "id") -> IvrSession:
 def test_an_order_found_is_read_back_with_the_first_template_that_has_every_value(
         data: dict[str, Any], spoken: str) -> None:
     s = start_order_lookup()
-    assert s.handle(LookupResult("order_status", True, data)) == [Play("order_lookup.found#4", spoken, "id", False)]
+    assert s.handle(LookupResult("order_status", True, data)) == [
+        Play("order_lookup.found#4", spoken, "id", False, personal=True)]
     assert s.handle(PromptFinished("order_lookup.found#4")) == [
         Play("anything_else.prompt#5", say("anything_else", "id"), "id", True),
         Listen(3, "anything_else", (GrammarChoice("yes", "1", ("ya", "iya")),
@@ -339,10 +341,10 @@ def test_an_order_not_found_and_a_failed_lookup() -> None:
     assert s.handle(LookupResult("balance", True, {})) == []  # not the query asked
     assert s.handle(LookupResult("order_status", False)) == [
         Play("order_lookup.not_found#4", "Sorry, we could not find order two zero two six one one two two.", "en",
-             False)]
+             False, personal=True)]
     s = start_order_lookup("en")
     assert s.handle(LookupResult("order_status", False, error="timeout")) == [
-        Play("order_lookup.error#4", "Sorry, we cannot check orders right now.", "en", False)]
+        Play("order_lookup.error#4", "Sorry, we cannot check orders right now.", "en", False, personal=True)]
     end = s.handle(PromptFinished("order_lookup.error#4"))
     assert end[0] == SetAttributes({"problem_type": "order_status"})
     assert finished(end).path[-4:] == (
@@ -354,7 +356,7 @@ def test_an_order_not_found_and_a_failed_lookup() -> None:
 def test_an_answer_that_cannot_be_said_takes_the_error_branch() -> None:
     s = start_order_lookup("en")
     assert s.handle(LookupResult("order_status", True, {"shipped_on": "soon"})) == [
-        Play("order_lookup.error#4", "Sorry, we cannot check orders right now.", "en", False)]
+        Play("order_lookup.error#4", "Sorry, we cannot check orders right now.", "en", False, personal=True)]
     assert s.path[-3:] == (PathEntry("order_lookup", "enter"), PathEntry("order_lookup", "found"),
                            PathEntry("order_lookup", "unspeakable"))
 
@@ -582,13 +584,14 @@ def start_balance_lookup() -> IvrSession:
 def test_a_balance_in_the_currency_the_lookup_reports() -> None:
     s = start_balance_lookup()
     assert s.handle(LookupResult("balance", True, {"balance": Decimal("10.5"), "currency": "USD"})) == [
-        Play("balance_lookup.found#3", "Your balance is 10.5 USD.", "en", False)]
+        Play("balance_lookup.found#3", "Your balance is 10.5 USD.", "en", False, personal=True)]
 
 
 def test_a_value_the_verbalizer_refuses_takes_the_error_branch() -> None:
     s = start_balance_lookup()
     assert s.handle(LookupResult("balance", True, {"balance": -5})) == [
-        Play("balance_lookup.error#3", "Sorry, we cannot check balances right now.", "en", False)]
+        Play("balance_lookup.error#3", "Sorry, we cannot check balances right now.", "en", False,
+             personal=True)]
     end = s.handle(PromptFinished("balance_lookup.error#3"))
     assert end[0] == SetAttributes({"problem_type": "billing"})
     assert finished(end).self_served is False
