@@ -56,7 +56,7 @@ async def setup(tmp_path: Path, redis_url: str) -> AsyncIterator[dict[str, Any]]
     prefix = f"cti-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "CTI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cti.db", "CTI_REDIS_URL": redis_url,
            "CTI_REDIS_PREFIX": prefix, "CTI_SOUNDS_DIR": str(tmp_path / "sounds"), "CTI_IVR_FLOWS": str(FLOWS),
-           "CTI_ARI_PASSWORD": "ari-secret", "CTI_ADMIN_TOKEN": "admin-token-0123456789"}
+           "CTI_ARI_PASSWORD": "ari-secret", "CTI_ADMIN_TOKEN": "Vq3xL8pZ2mK7wN4tR9yB6cF1hJ5dS0gA"}
     live = LiveStore(redis_url, prefix)
     if not await live.ping():
         unavailable(f"no Redis at {redis_url}")

@@ -514,7 +514,7 @@ def test_a_lookup_without_its_key_takes_the_error_branch_at_once() -> None:
     lookup = flows.flows["loop"].nodes["lookup"]
     s = IvrSession(flows.model_copy(update={"flows": {"loop": flows.flows["loop"].model_copy(update={
         "entry": "lookup", "nodes": {**flows.flows["loop"].nodes, "lookup": lookup}})}}), "loop", verbalizer=Words())
-    assert s.handle(Started()) == [Play("lookup.error#1", "Menu.", "id", False)]
+    assert s.handle(Started()) == [Play("lookup.error#1", "Menu.", "id", False, personal=True)]
     assert s.path[-1] == PathEntry("lookup", "error", "no customer_id")
 
 
