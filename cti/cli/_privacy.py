@@ -46,11 +46,30 @@ def add_privacy_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     run.set_defaults(func=lambda args: _retention(args, settings()))
 
 
-def audit(action: str, subject: str, outcome: str, counts: Mapping[str, int] | None = None) -> None:
-    """What the command line did to whom, for the audit log (ids and counts, never content): every command
-    here calls it once, whatever the outcome. The operator is the system user who ran the command."""
+def audit(settings: Settings, action: str, subject_type: str, subject_id: str, outcome: str,
+          counts: Mapping[str, int] | None = None) -> None:
+    """What the command line did to whom, in the audit log (ids and counts, never content) and in the log:
+    every command here calls it once, whatever the outcome. The actor is the system user who ran it."""
+    from cti.persistence import AuditRepository, Database
+    from cti.records import AuditRecord
+    from cti.types import utc_now
+
     details = "" if not counts else ": " + ", ".join(f"{k} {v}" for k, v in counts.items())
-    log.info("%s of %s by system user %s: %s%s", action, subject, getpass.getuser(), outcome, details)
+    operator = getpass.getuser()
+    log.info("%s of %s %s by system user %s: %s%s", action, subject_type, subject_id, operator, outcome, details)
+
+    async def write() -> None:
+        async with Database(settings.database_url) as db:
+            await db.upgrade()
+            await AuditRepository(db).append([AuditRecord(
+                at=utc_now(), actor=f"cli:{operator}"[:64], role="admin", action=action, subject_type=subject_type,
+                subject_id=subject_id, source="cli", detail={"outcome": outcome, **(counts or {})})])
+
+    try:
+        asyncio.run(write())
+    except Exception as exc:  # the log line above stays; the operator is told the audit log missed it
+        print(f"cti: the audit log could not be written ({type(exc).__name__}); the log has the entry",
+              file=sys.stderr)
 
 
 def _prompts(settings: Settings) -> TtsPrompts:
@@ -105,10 +124,10 @@ def _forget(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = asyncio.run(run())
     except CtiError as exc:
-        audit("erasure", f"customer {args.customer_id}", f"refused ({type(exc).__name__})")
+        audit(settings, "erase", "customer", args.customer_id, f"refused ({type(exc).__name__})")
         print(f"cti: {exc}", file=sys.stderr)
         return 1
-    audit("erasure", f"customer {report.customer_id}", "done", report.erased)
+    audit(settings, "erase", "customer", report.customer_id, "done", report.erased)
     if args.json:
         print(json.dumps({"customer_id": report.customer_id, "erased": report.erased}))
     else:
@@ -143,12 +162,12 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = asyncio.run(run())
     except CtiError as exc:
-        audit("retention purge", f"data older than {days} days", f"failed ({type(exc).__name__})")
+        audit(settings, "erase", "retention", f"older than {days} days", f"failed ({type(exc).__name__})")
         print(f"cti: {exc}", file=sys.stderr)
         return 1
     counts = {"interactions": report.interactions, "contacts": report.contacts,
-                              "prompt_files": report.prompt_files}
-    audit("retention purge", f"data older than {days} days", "done", counts)
+              "prompt_files": report.prompt_files}
+    audit(settings, "erase", "retention", f"older than {days} days", "done", counts)
     if args.json:
         print(json.dumps({"before": report.before.isoformat(), **counts}))
     else:

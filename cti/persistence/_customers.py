@@ -60,6 +60,7 @@ from ._tables import (
     ContactRow,
     CustomerPhoneRow,
     CustomerRow,
+    DeadLetterRow,
     HoldingRow,
     InteractionRow,
     InvoiceRow,
@@ -459,7 +460,7 @@ async def _erase(session: AsyncSession, row: CustomerRow, now: datetime,
                  country: str) -> tuple[dict[str, int], tuple[str, ...], tuple[str, ...]]:
     """Erase; returns the rows erased by kind, the customer's call ids and the prompts the IVR told them."""
     customer_id = row.customer_id
-    erased = dict.fromkeys(("customer", "phones", "contacts", "cases", "orders", "interactions"), 0)
+    erased = dict.fromkeys(("customer", "phones", "contacts", "cases", "orders", "interactions", "dead_letters"), 0)
     phones = list(await session.scalars(
         select(CustomerPhoneRow.e164).where(CustomerPhoneRow.customer_id == customer_id)))
     contacts = list(await session.scalars(select(ContactRow).where(ContactRow.customer_id == customer_id)))
@@ -501,6 +502,13 @@ async def _erase(session: AsyncSession, row: CustomerRow, now: datetime,
             prompts.extend(prompts_of(call.ivr))
             redact(call, numbers, now, default_country=country)
             erased["interactions"] += 1
+    # Copies of their calls' rows the database once refused (set aside by the journal): deleted outright.
+    for letter in await session.scalars(select(DeadLetterRow).where(DeadLetterRow.kind == "interaction")):
+        payload = letter.payload or {}
+        if letter.record_key in calls or payload.get("customer_id") == customer_id or \
+                payload.get("caller_number") in numbers:
+            await session.delete(letter)
+            erased["dead_letters"] += 1
     return erased, tuple(sorted(calls)), tuple(dict.fromkeys(prompts))
 
 

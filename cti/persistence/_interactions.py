@@ -9,7 +9,7 @@ from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, CursorResult, or_, select
+from sqlalchemy import ColumnElement, CursorResult, delete, or_, select
 
 from cti.records import WRAP_UP_FIELDS, InteractionRecord, PurgedInteractions, Reach
 from cti.wfm import InteractionSample
@@ -19,7 +19,7 @@ from ._database import Database
 from ._errors import StorageError
 from ._redaction import SEALED_ON_SAVE, prompts_of, redact
 from ._sql import check, check_limit, upsert
-from ._tables import METADATA, InteractionRow
+from ._tables import METADATA, DeadLetterRow, InteractionRow
 
 __all__ = ["InteractionRepository"]
 
@@ -169,7 +169,12 @@ class InteractionRepository:
                     redact(row, (), at or utcnow(), default_country=self._country)
             purged += len(rows)
             if len(rows) < batch:
-                return PurgedInteractions(purged, tuple(dict.fromkeys(prompts)))
+                break
+        # Refused copies of interaction rows (dead letters) hold the same personal fields: gone with them.
+        async with self._db.transaction("purge old dead letters") as session:
+            await session.execute(delete(DeadLetterRow).where(DeadLetterRow.kind == "interaction",
+                                                              DeadLetterRow.at < before))
+        return PurgedInteractions(purged, tuple(dict.fromkeys(prompts)))
 
 
 def _within(within: Reach) -> ColumnElement[bool]:

@@ -152,7 +152,7 @@ async def test_an_erased_customer_is_left_nowhere(
     erased = await cti.api("DELETE", f"/api/customers/{customer_id}")
 
     assert erased == {"customer_id": customer_id, "erased": {
-        "customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0, "interactions": 2,
+        "customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0, "interactions": 2, "dead_letters": 0,
         "screen_pops": 1, "replay_buffers": 1, "live_calls": 1, "prompt_files": 2}}
     assert await tables_holding(url, NEEDLES) == {}
     # Their customer number stays a key (the anonymised record, the aggregates), and only that.

@@ -420,7 +420,7 @@ async def test_forget_anonymises_personal_data_and_keeps_aggregates(
                                          consent=Consent(), forgotten_at=LATER, updated_at=LATER)
     with_notes = [c for c in before.contacts if c.notes or c.script_answers or c.follow_up_task]
     assert forgotten.erased == {"customer": 1, "phones": 2, "contacts": len(with_notes), "cases": 1, "orders": 1,
-                                "interactions": 2}
+                                "interactions": 2, "dead_letters": 0}
     assert forgotten.call_ids == ("call-by-number", "call-linked")
     again = await store.forget("10000001")  # idempotent: nothing left to erase
     assert again.customer == forgotten.customer

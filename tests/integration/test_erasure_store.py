@@ -20,7 +20,7 @@ from cti.acd import Decision, WorkItem
 from cti.bootstrap._app import _erasure_notices
 from cti.crm import CustomerFields, NewContact
 from cti.live import LiveStore, encode_call
-from cti.persistence import CustomerRepository, Database, InteractionRepository
+from cti.persistence import CustomerRepository, Database, DeadLetterRepository, InteractionRepository
 from cti.records import InteractionRecord
 from cti.services import Erasure, ErasureSubject, Retention
 from cti.speech import PromptRenderer
@@ -119,7 +119,7 @@ async def test_forgetting_leaves_nothing_of_them_in_any_column_and_keeps_the_agg
     forgotten = await CustomerRepository(db).forget(customer_id)
 
     assert forgotten.erased == {"customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0,
-                                "interactions": 4}
+                                "interactions": 4, "dead_letters": 0}
     assert forgotten.call_ids == ("by-contact", "by-customer", "by-number", "keyed")
     assert forgotten.prompts == ("Selamat datang.", TOLD)
     assert await tables_holding(url, NEEDLES) == {}
@@ -150,7 +150,7 @@ async def test_what_arrives_after_the_erasure_does_not_bring_them_back(db: Datab
     late = await interactions.get("c1")
     assert late is not None and (late.end_reason, late.disposition, late.notes) == ("agent_hangup", "resolved", None)
     assert (await CustomerRepository(db).forget(customer_id)).erased == {
-        "customer": 0, "phones": 0, "contacts": 0, "cases": 0, "orders": 0, "interactions": 0}
+        "customer": 0, "phones": 0, "contacts": 0, "cases": 0, "orders": 0, "interactions": 0, "dead_letters": 0}
 
 
 async def test_retention_purges_old_interactions_and_contacts_with_the_clock_moved_on(db: Database, url: str) -> None:
@@ -309,3 +309,22 @@ async def test_the_server_drops_its_copies_of_a_customer_erased_elsewhere(live: 
         with contextlib.suppress(asyncio.CancelledError):
             await server
     assert forgotten == [ErasureSubject("10000001", call_ids=frozenset({"c1"}))]
+
+
+async def test_refused_copies_of_their_calls_go_with_the_customer_and_with_retention(db: Database) -> None:
+    customers, letters = CustomerRepository(db), DeadLetterRepository(db)
+    customer = await customers.create_customer(CustomerFields(name=NAME, phones=(NATIONAL,)))
+    await InteractionRepository(db).save(call("c1", customer_id=customer.customer_id))
+    # The journal set aside two copies of their calls' rows (one not even linked to them but by their number),
+    # and one of somebody else's.
+    mine = await letters.add("interaction", "c1", {"call_id": "c1", "customer_id": customer.customer_id,
+                                                    "caller_name": NAME}, "too long")
+    by_number = await letters.add("interaction", "c7", {"call_id": "c7", "caller_number": E164}, "too long")
+    other = await letters.add("interaction", "c8", {"call_id": "c8", "caller_number": "+6221555"}, "too long")
+    report = await customers.forget(customer.customer_id)
+    assert report.erased["dead_letters"] == 2
+    assert [await letters.get(i) is None for i in (mine, by_number, other)] == [True, True, False]
+    assert await tables_holding(db.url, [NAME]) == {}
+    # Retention: a refused copy older than the period goes with the personal fields of its time.
+    await InteractionRepository(db).purge_personal(datetime.now(UTC) + timedelta(days=1))
+    assert await letters.get(other) is None

@@ -21,7 +21,7 @@ import pytest
 
 from cti.crm import CustomerFields
 from cti.live import LiveStore
-from cti.persistence import CustomerRepository, Database, InteractionRepository
+from cti.persistence import AuditRepository, CustomerRepository, Database, InteractionRepository
 from cti.speech import PromptRenderer
 from tests.integration.test_erasure_store import NEEDLES, TOLD, call, live_call, subscribed, wrap
 from tests.privacy import redis_holding, tables_holding
@@ -110,19 +110,24 @@ async def test_forget_erases_everywhere_it_reaches_and_tells_the_running_server(
     assert (busy.returncode, busy.stdout, said(busy.stderr)) == (
         1, "", [f"cti: customer {customer_id} is on a call now; erase them once it has ended"])
     user = getpass.getuser()
-    assert audited(busy.stderr) == [f"cti.cli: erasure of customer {customer_id} by system user {user}: refused "
+    assert audited(busy.stderr) == [f"cti.cli: erase of customer {customer_id} by system user {user}: refused "
                                     "(CustomerOnCall)"]
     assert NAME in str(await tables_holding(url, [NAME]))  # nothing was erased
     # The server is stopped and its picture in Redis is stale: the operator says so.
     done = await asyncio.to_thread(cti, env, "customers", "forget", customer_id, "--json", "--force")
 
     assert (done.returncode, said(done.stderr)) == (0, []), done.stderr
-    assert audited(done.stderr) == [f"cti.cli: erasure of customer {customer_id} by system user {user}: done: "
+    assert audited(done.stderr) == [f"cti.cli: erase of customer {customer_id} by system user {user}: done: "
                                     "customer 1, phones 1, contacts 1, cases 0, orders 0, interactions 1, "
-                                    "live_calls 1, prompt_files 2, servers_notified 1"]
+                                    "dead_letters 0, live_calls 1, prompt_files 2, servers_notified 1"]
     assert json.loads(done.stdout) == {"customer_id": customer_id, "erased": {
-        "customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0, "interactions": 1,
+        "customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0, "interactions": 1, "dead_letters": 0,
         "live_calls": 1, "prompt_files": 2, "servers_notified": 1}}
+    # Both runs are in the audit log too, by the operator, with ids and counts only.
+    async with Database(url) as db:
+        entries = await AuditRepository(db).search(subject_type="customer", subject_id=customer_id)
+    assert [(e.actor, e.action, e.source, (e.detail or {})["outcome"]) for e in reversed(entries)] == [
+        (f"cli:{user}", "erase", "cli", "refused (CustomerOnCall)"), (f"cli:{user}", "erase", "cli", "done")]
     await asyncio.wait_for(listening, 10)
     assert heard == [(customer_id, ("c1",))]
     assert await tables_holding(url, NEEDLES) == {}
@@ -132,8 +137,8 @@ async def test_forget_erases_everywhere_it_reaches_and_tells_the_running_server(
 
     again = await asyncio.to_thread(cti, env, "customers", "forget", customer_id)
     assert (again.returncode, again.stdout) == (0, f"customer {customer_id} erased: customer 0, phones 0, "
-                                                   "contacts 0, cases 0, orders 0, interactions 0, live_calls 0, "
-                                                   "prompt_files 0, servers_notified 0\n")
+                                                   "contacts 0, cases 0, orders 0, interactions 0, dead_letters 0, "
+                                                   "live_calls 0, prompt_files 0, servers_notified 0\n")
 
 
 async def test_forget_refuses_an_unknown_customer_and_needs_redis(setup: dict[str, Any]) -> None:
@@ -163,7 +168,7 @@ async def test_retention_run_purges_what_is_older_than_the_retention(setup: dict
                                    "--json")
 
     assert done.returncode == 0, done.stderr
-    assert audited(done.stderr) == [f"cti.cli: retention purge of data older than 30 days by system user "
+    assert audited(done.stderr) == [f"cti.cli: erase of retention older than 30 days by system user "
                                     f"{getpass.getuser()}: done: interactions 1, contacts 1, prompt_files 2"]
     report = json.loads(done.stdout)
     assert {k: v for k, v in report.items() if k != "before"} == {"interactions": 1, "contacts": 1,
