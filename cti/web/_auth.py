@@ -54,7 +54,7 @@ def make_auth_middleware(sessions: Sessions) -> Middleware:
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
-        # Behind a reverse proxy every client has the proxy's address: see docs/security-tokens.md.
+        # Behind a reverse proxy every client has the proxy's address: see docs/security.md (tokens).
         client = request.remote or "-"
         wait = sessions.throttle.retry_after(client)
         if wait is not None:
