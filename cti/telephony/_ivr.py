@@ -413,7 +413,7 @@ class IvrRunner:
         try:
             result = await asyncio.wait_for(self.self_service.lookup(lookup.kind, lookup.key, lookup.customer_id), 5.0)
         except Exception as exc:
-            log.warning("IVR lookup %s %r failed: %s", lookup.kind, lookup.key, exc)
+            log.warning("IVR lookup %s %s failed: %s", lookup.kind, masked(lookup.key), exc)
             result = LookupResult(lookup.kind, False, error=str(exc) or type(exc).__name__)
         if not call.ended and call.channel_id in self.calls:
             await self._feed(call, result)
@@ -518,7 +518,8 @@ class IvrRunner:
                 await loop.run_in_executor(self._pool, speech.feed, pcm)
                 continue
             result = await loop.run_in_executor(self._pool, speech.finish)
-            log.debug("IVR %s: heard %r -> %s (%.2f)", call.channel_id, result.text, result.intent, result.confidence)
+            log.debug("IVR %s: heard %d words -> %s (%.2f)", call.channel_id, len(result.text.split()), result.intent,
+                      result.confidence)
             call.deciding = False
             if call.listen is not listen or call.ended:
                 continue
