@@ -16,8 +16,9 @@ from pydantic import BaseModel
 
 from cti.services import Scope, dashboard_topic, scope_of
 from cti.stats import agent_csv, queue_csv
+from cti.web._audit import source_of
 from cti.web._auth import principal, require_role
-from cti.web._keys import HUB, REPORTS, SETTINGS, STATS
+from cti.web._keys import AUDIT, HUB, REPORTS, SETTINGS, STATS
 from cti.web._openapi import operation, query_param
 from cti.web._sockets import RawJson
 
@@ -72,7 +73,7 @@ async def stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[STATS].view(_scope(request)), dumps=_dumps)
 
 
-async def _report(request: web.Request) -> tuple[Any, str]:
+async def _report(request: web.Request, name: str) -> tuple[Any, str]:
     scope = _scope(request)
     reports = request.app[REPORTS]
     query = request.query
@@ -93,12 +94,16 @@ async def _report(request: web.Request) -> tuple[Any, str]:
         raise web.HTTPBadRequest(reason=f"from must not be after to, and the range at most {MAX_REPORT_DAYS} days")
     report = await reports.intervals(scope, first, last, tz=tz, minutes=int(interval), queue=query.get("queue"),
                                      include_empty=query.get("empty", "no") == "yes")
-    return report, query.get("format", "json")
+    fmt = query.get("format", "json")
+    # An export of people's performance (agents') and of the center's figures: who took which, in the audit log.
+    await request.app[AUDIT].record(principal(request), "export", "report", name, source=source_of(request), detail={
+        "from": first.isoformat(), "to": last.isoformat(), "queue": query.get("queue"), "format": fmt})
+    return report, fmt
 
 
 @routes.get("/api/reports/queues")
 async def queue_report(request: web.Request) -> web.Response:
-    report, fmt = await _report(request)
+    report, fmt = await _report(request, "queues")
     if fmt == "csv":
         return _csv(queue_csv(report.queues), "queues.csv")
     return web.json_response({"rows": [_flat(r) for r in report.queues]}, dumps=_dumps)
@@ -106,7 +111,7 @@ async def queue_report(request: web.Request) -> web.Response:
 
 @routes.get("/api/reports/agents")
 async def agent_report(request: web.Request) -> web.Response:
-    report, fmt = await _report(request)  # only the agents of the supervisor's scope
+    report, fmt = await _report(request, "agents")  # only the agents of the supervisor's scope
     if fmt == "csv":
         return _csv(agent_csv(report.agents), "agents.csv")
     return web.json_response({"rows": [_flat(r) for r in report.agents]}, dumps=_dumps)

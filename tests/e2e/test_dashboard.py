@@ -95,6 +95,10 @@ async def test_dashboard_page_api_and_database_agree(
     assert sum(int(r["answered"]) for r in table if r["queue"] == "care") == 2
     await cti.api("GET", "/api/reports/queues?interval=7", expect=400)
     await cti.api("GET", "/api/reports/queues?from=2026-13-01", expect=400)
+    # Each export is in the audit log: who took which report, of what period, in which format.
+    exports = (await cti.api("GET", "/api/audit?action=export"))["entries"]
+    assert [(e["actor"], e["subject_id"], e["detail"]["format"]) for e in reversed(exports)] == [
+        ("admin", "queues", "json"), ("admin", "queues", "csv")]
 
 
 async def test_supervisors_see_only_their_scope_and_agents_nothing(cti: Cti) -> None:
