@@ -65,7 +65,7 @@ async def test_the_demo_serves_callers_and_its_pages(
 
 
 def test_the_demo_asks_for_its_simulated_agents_which_a_default_configuration_lacks() -> None:
-    default = load_settings(ari_password="ari-secret", admin_token="admin-secret")
+    default = load_settings(ari_password="ari-secret", admin_token="Vq3xL8pZ2mK7wN4tR9yB6cF1hJ5dS0gA")
     assert default.sim_agents == 0 and default.sim_agent_extensions() == []
     demo = demo_settings(default)
     assert (demo.sim_agents, demo.routing_rules) == (10, DEMO_RULES)

@@ -86,9 +86,9 @@ async def test_an_erased_customer_is_left_nowhere(
     assert record is not None
     await customers.update_customer(customer_id, replace(record.fields(), address=ADDRESS, city="Bogor"))
 
-    # Self-service: their balance, keying their customer number (their language is known: no language menu).
-    balance_call = SippIvrCaller("1500200", [Wait(1000), Press("2"), Wait(1500), Press(customer_id), Wait(9000),
-                                             Press("2")],
+    # Self-service: their balance, verified by the number they call from (their language is known: no
+    # language menu). Callers who key a customer number are covered by tests/integration/test_erasure_store.py.
+    balance_call = SippIvrCaller("1500200", [Wait(1000), Press("2"), Wait(9000), Press("2")],
                                  caller=NATIONAL, caller_name=NAME, duration_ms=15000)
     callers.append(balance_call)
     assert await asyncio.to_thread(balance_call.wait, 60) == 0, balance_call.errors()[-1500:]
@@ -96,7 +96,7 @@ async def test_an_erased_customer_is_left_nowhere(
     await cti.settled()
     served = (await eventually(lambda: InteractionRepository(cti.db).list(limit=1), message="the IVR's row"))[0]
     assert served.outcome == "self_service" and served.ivr is not None
-    assert any(p.get("value") == customer_id for p in served.ivr["path"]), served.ivr  # the keyed digits
+    assert served.ivr["verification"]["method"] == "caller_id" and served.customer_id == customer_id
     told = [p for p in served.ivr["prompts"] if p.startswith("Saldo tagihan Anda")]
     assert told, served.ivr["prompts"]
     # Said for this caller only: no audio of it is cached by its text, none rendered for them is left.
@@ -155,10 +155,12 @@ async def test_an_erased_customer_is_left_nowhere(
         "customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0, "interactions": 2, "dead_letters": 0,
         "screen_pops": 1, "replay_buffers": 1, "live_calls": 1, "prompt_files": 2}}
     assert await tables_holding(url, NEEDLES) == {}
-    # Their customer number stays a key (the anonymised record, the aggregates), and only that.
+    # Their customer number stays a key (the anonymised record, the aggregates), and in the audit log, which
+    # keeps who saw and erased them by that id, never their content.
     holding_id = {f"{t}.{c}" for (t, c), values in (await stored_in(url)).items()
                   if any(customer_id in v for v in values)}
-    assert holding_id == {"customers.customer_id", "contacts.customer_id", "interactions.customer_id"}
+    assert holding_id == {"customers.customer_id", "contacts.customer_id", "interactions.customer_id",
+                          "audit_log.subject_id", "audit_log.detail"}
     assert await redis_holding(cti.settings.redis_url, cti.settings.redis_prefix,
                                [*NEEDLES, customer_id, call_id, served.call_id]) == {}
     assert not legacy.wav.exists() and not legacy.sln16.exists()
