@@ -18,7 +18,8 @@ from cti.web._auth import principal, require_agent_access
 from cti.web._bodies import read_json
 from cti.web._keys import CUSTOMERS, HUB, QUERY, SCREENPOP, TRANSFERS, WRAP_UP
 from cti.web._openapi import operation, path_param, query_param
-from cti.web._sockets import FrameError
+from cti.web._sockets import SINCE, FrameError
+from cti.web._views import ID_PATTERN
 
 __all__ = ["CustomerCreate", "Transfer", "WrapUp", "openapi_paths", "routes", "schemas"]
 
@@ -70,26 +71,26 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "frames; '?since=' replays what a reconnecting desktop missed; send {type: 'script', call_id, answers} "
         "for the script's next steps. Token in the Authorization header or '?token='.",
         roles="agent (own desktop), supervisor and admin with ?agent_id=",
-        params=[query_param("agent_id"), query_param("since", "integer"), query_param("token")],
+        params=[query_param("agent_id", pattern=ID_PATTERN), SINCE.spec(), query_param("token")],
         ok=101, errors=(400, 404))},
     "/api/interactions/{call_id}/wrapup": {"post": operation(
         "Save the agent's wrap-up (disposition, notes, script answers, cross-sell outcome, follow-up) on the "
         "interaction and in the customer's contact history; optionally end after-call work",
-        roles="the call's agent, supervisor, admin", body="WrapUp", params=[path_param("call_id")],
+        roles="the call's agent, supervisor, admin", body="WrapUp", params=[path_param("call_id", maxLength=64)],
         errors=(404, 409))},
     "/api/calls/{call_id}/transfer": {"post": operation(
         "Blind transfer of a connected call by its agent: to a queue, or to a ready agent (exactly one). The "
         "agent's leg hangs up and they go to wrap-up; the caller holds until the next agent answers, whose "
         "desktop gets the screen pop with who transferred it and the note",
         roles="the call's agent; supervisor and admin on the agent's behalf", body="Transfer",
-        params=[path_param("call_id")], errors=(404, 409, 422))},
+        params=[path_param("call_id", maxLength=64)], errors=(404, 409, 422))},
     "/api/dispositions": {"get": operation("Disposition codes the wrap-up accepts", roles="any authenticated user")},
     "/api/customers": {"post": operation(
         "Create a customer record (an unknown caller), linked to the live call if named",
         roles="agent, supervisor, admin", body="CustomerCreate", ok=201, errors=(404, 409))},
     "/api/customers/{customer_id}": {"get": operation(
         "A customer's record as the screen pop shows it", roles="agent, supervisor, admin",
-        params=[path_param("customer_id")], errors=(404,))},
+        params=[path_param("customer_id", maxLength=16)], errors=(404,))},
 }
 
 

@@ -42,7 +42,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
     },
     "/api/users/{name}/scope": {"put": operation(
         "Set the queues and teams a supervisor sees; an empty body object with no lists means none",
-        roles="admin", body="ScopeChange", params=[path_param("name")], errors=(404,))},
+        roles="admin", body="ScopeChange", params=[path_param("name", pattern=ID_PATTERN)], errors=(404,))},
 }
 
 
