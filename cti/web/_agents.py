@@ -56,7 +56,7 @@ class AgentStateChange(_Body):
 
 
 schemas: tuple[type[BaseModel], ...] = (AgentCreate, AgentLogin, AgentProfile, AgentStateChange)
-_AGENT = [path_param("agent_id", pattern=ID_PATTERN)]
+_AGENT = [path_param("agent_id", pattern=ID_PATTERN, examples=["ana"])]
 _SELF_OR_STAFF = "the agent themself, supervisor, admin"
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/agents": {

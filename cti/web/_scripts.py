@@ -39,7 +39,7 @@ class ScriptActivate(BaseModel):
 
 routes = web.RouteTableDef()
 schemas: tuple[type[BaseModel], ...] = (ScriptActivate, ScriptSave)
-_ID_PARAM: Final = [path_param("script_id", pattern=f"^{_SCRIPT_ID.pattern}$")]
+_ID_PARAM: Final = [path_param("script_id", pattern=f"^{_SCRIPT_ID.pattern}$", examples=["greeting"])]
 _VERSION: Final = IntParam("version", 1, MAX_SQL_INT, "a version other than the active one (supervisor, admin)")
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/scripts": {"get": operation("Call scripts: id, title, latest and active version",
