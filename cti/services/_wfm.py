@@ -19,6 +19,7 @@ from cti.services._policy import can_see_agent, can_see_queue, require_queue
 from cti.services._ports import AgentRegistry, Interactions, Schedules
 from cti.services._query import CenterView
 from cti.wfm import (
+    MIN_SECONDS,
     AgentAdherence,
     AgentShift,
     Forecast,
@@ -122,7 +123,10 @@ class WfmService:
             if targets is None:
                 return StaffedForecast(result, len(samples))
             known = [item for item in result.intervals if item.aht_seconds is not None]
-            staffed = iter(_staff([replace(targets, calls=item.calls, aht_seconds=item.aht_seconds or 0.0,
+            # A forecast AHT under a second (very short calls in the history) is staffed as the shortest staffing
+            # takes: a second.
+            staffed = iter(_staff([replace(targets, calls=item.calls,
+                                           aht_seconds=max(item.aht_seconds or 0.0, MIN_SECONDS),
                                            interval_minutes=result.interval_minutes) for item in known]))
             return StaffedForecast(result, len(samples), tuple(
                 None if item.aht_seconds is None else next(staffed) for item in result.intervals))

@@ -57,7 +57,7 @@ class AgentStateChange(_Body):
 
 
 schemas: tuple[type[BaseModel], ...] = (AgentCreate, AgentLogin, AgentProfile, AgentStateChange)
-_AGENT = [path_param("agent_id")]
+_AGENT = [path_param("agent_id", pattern=ID_PATTERN, examples=["ana"])]
 _SELF_OR_STAFF = "the agent themself, supervisor (own scope), admin"
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/agents": {

@@ -21,7 +21,7 @@ from cti.web._auth import principal, require_role
 from cti.web._errors import STATUS_OF
 from cti.web._keys import AUDIT
 from cti.web._openapi import operation, query_param
-from cti.web._params import bounded_int, timestamp
+from cti.web._params import MAX_SQL_INT, IntParam, timestamp
 
 __all__ = ["make_audit_middleware", "openapi_paths", "routes", "schemas", "source_of"]
 
@@ -30,14 +30,17 @@ schemas: tuple[Any, ...] = ()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _ACTION = {"POST": "create", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
+_BEFORE = IntParam("before_id", 1, MAX_SQL_INT, "entries older than this one (paging back)")
+_LIMIT = IntParam("limit", 1, 1000, "how many entries at most (100 when left out)")
 
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/audit": {"get": operation(
         "The audit log, newest first: who viewed or changed what, when and from where (ids, never content); "
         "page back with before_id", roles="admin",
-        params=[query_param("actor"), query_param("action"), query_param("subject_type"),
-                query_param("subject_id"), query_param("since"), query_param("until"),
-                query_param("before_id", "integer"), query_param("limit", "integer")],
+        params=[query_param("actor", maxLength=64), query_param("action", maxLength=16),
+                query_param("subject_type", maxLength=32), query_param("subject_id", maxLength=128),
+                query_param("since", format="date-time"), query_param("until", format="date-time"),
+                _BEFORE.spec(), _LIMIT.spec()],
         errors=(400,))},
 }
 
@@ -90,8 +93,7 @@ async def read_audit(request: web.Request) -> web.Response:
     records = await audit.search(user, who=query.get("actor"), action=query.get("action"),
                                  subject_type=query.get("subject_type"), subject_id=query.get("subject_id"),
                                  since=since, until=until,
-                                 before_id=bounded_int(query, "before_id", 1, 2**53, default=None),
-                                 limit=bounded_int(query, "limit", 1, 1000, default=100))
+                                 before_id=_BEFORE.read(request), limit=_LIMIT.read(request, 100))
     await audit.record(user, "list", "audit", "*", source=source_of(request),
                        detail={"entries": len(records)})
     return web.json_response({"entries": [_entry(r) for r in records]})

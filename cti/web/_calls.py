@@ -14,13 +14,14 @@ from cti.web._auth import principal, require_role
 from cti.web._errors import json_error
 from cti.web._keys import HISTORY, POLICY, QUERY, ROUTING
 from cti.web._openapi import operation, path_param, query_param
-from cti.web._params import bounded_int
-from cti.web._views import call_view, interaction_view
+from cti.web._params import IntParam
+from cti.web._views import ID_PATTERN, call_view, interaction_view
 
 __all__ = ["openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 STAFF = ("supervisor", "admin")
+_LIMIT = IntParam("limit", 1, 1000, "the newest this many (default 100)")
 schemas: tuple[type[BaseModel], ...] = ()
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/routing": {"get": operation("The routing rules in force (queues, routes, escalation steps)",
@@ -31,17 +32,18 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/queues": {"get": operation("Queues with waiting calls and agents by state",
                                       roles="supervisor (own queues), admin")},
     "/api/queues/{queue}": {"get": operation("One queue", roles="supervisor (own queues), admin",
-                                             params=[path_param("queue")], errors=(404,))},
+                                             params=[path_param("queue", maxLength=64)], errors=(404,))},
     "/api/calls": {"get": operation("Live calls", roles="supervisor (own scope), admin")},
     "/api/calls/{call_id}": {"get": operation("One live call", roles="supervisor (own scope), admin, the call's agent",
-                                              params=[path_param("call_id")], errors=(404,))},
+                                              params=[path_param("call_id", maxLength=64)], errors=(404,))},
     "/api/interactions": {"get": operation(
         "Interaction history, newest first: agents see their own, supervisors their scope's; audited",
         roles="any authenticated user",
-        params=[query_param("limit", "integer"), query_param("agent_id"), query_param("queue")], errors=(400,))},
+        params=[_LIMIT.spec(), query_param("agent_id", pattern=ID_PATTERN), query_param("queue", maxLength=64)],
+        errors=(400,))},
     "/api/interactions/{call_id}": {"get": operation(
         "One interaction record (audited)", roles="supervisor (own scope), admin, the call's agents",
-        params=[path_param("call_id")], errors=(404,))},
+        params=[path_param("call_id", maxLength=64)], errors=(404,))},
 }
 
 
@@ -97,7 +99,7 @@ async def get_call(request: web.Request) -> web.Response:
 @routes.get("/api/interactions")
 async def list_interactions(request: web.Request) -> web.Response:
     user = principal(request)
-    records = await request.app[HISTORY].list(user, limit=bounded_int(request.query, "limit", 1, 1000, default=100),
+    records = await request.app[HISTORY].list(user, limit=_LIMIT.read(request, 100),
                                               agent_id=request.query.get("agent_id"),
                                               queue=request.query.get("queue"), source=source_of(request))
     return web.json_response({"interactions": [interaction_view(r) for r in records]})

@@ -20,7 +20,8 @@ from cti.web._audit import source_of
 from cti.web._auth import principal, require_role
 from cti.web._keys import AUDIT, HUB, REPORTS, SETTINGS, STATS
 from cti.web._openapi import operation, query_param
-from cti.web._sockets import RawJson
+from cti.web._params import IntParam
+from cti.web._sockets import SINCE, RawJson
 
 __all__ = ["openapi_paths", "routes", "schemas"]
 
@@ -29,15 +30,20 @@ STAFF = ("supervisor", "admin")
 MAX_REPORT_DAYS = 62
 
 schemas: tuple[type[BaseModel], ...] = ()
-_REPORT_PARAMS = [query_param("from"), query_param("to"), query_param("interval", "integer"), query_param("tz"),
-                  query_param("format"), query_param("queue")]
+_INTERVAL = IntParam("interval", 15, 60, "minutes per row (default 30)", choices=(15, 30, 60))
+_REPORT_PARAMS = [
+    query_param("from", format="date", description="first local day (default today)"),
+    query_param("to", format="date", description=f"last local day (default from; at most {MAX_REPORT_DAYS} days)"),
+    _INTERVAL.spec(), query_param("tz", maxLength=64, description="IANA time zone (default the server's)"),
+    query_param("format", enum=["json", "csv"]), query_param("queue", maxLength=64),
+    query_param("empty", enum=["yes", "no"], description="yes: also the intervals without calls")]
 openapi_paths: dict[str, dict[str, Any]] = {
     "/ws/dashboard": {"get": operation(
         "Websocket of the supervisor dashboard: a snapshot (today, last 15 and 60 minutes; per queue and "
         "agent; the agent grid; the day's series), then numbered frames: 'live' at once on every change of an "
         "agent or of a queue's live picture, 'stats' (every figure) every 0.8 s, 'series' once a minute "
         "(docs/metrics.md, 'The dashboard feed'). Authenticated as /ws/desktop (a '?ticket=' from browsers)",
-        roles="supervisor (own scope), admin", params=[query_param("since", "integer"), query_param("ticket")],
+        roles="supervisor (own scope), admin", params=[SINCE.spec(), query_param("ticket")],
         ok=101)},
     "/api/stats": {"get": operation("The live statistics the dashboard shows, as JSON",
                                     roles="supervisor (own scope), admin")},
@@ -87,12 +93,10 @@ async def _report(request: web.Request, name: str) -> tuple[Any, str]:
         last = date.fromisoformat(query.get("to", first.isoformat()))
     except ValueError as exc:
         raise web.HTTPBadRequest(reason="from and to are dates: YYYY-MM-DD") from exc
-    interval = query.get("interval", "30")
-    if interval not in ("15", "30", "60"):
-        raise web.HTTPBadRequest(reason="interval is 15, 30 or 60 minutes")
+    interval = _INTERVAL.read(request, 30)
     if not first <= last or (last - first).days >= MAX_REPORT_DAYS:
         raise web.HTTPBadRequest(reason=f"from must not be after to, and the range at most {MAX_REPORT_DAYS} days")
-    report = await reports.intervals(scope, first, last, tz=tz, minutes=int(interval), queue=query.get("queue"),
+    report = await reports.intervals(scope, first, last, tz=tz, minutes=interval, queue=query.get("queue"),
                                      include_empty=query.get("empty", "no") == "yes")
     fmt = query.get("format", "json")
     # An export of people's performance (agents') and of the center's figures: who took which, in the audit log.

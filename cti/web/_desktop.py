@@ -19,7 +19,8 @@ from cti.web._auth import principal
 from cti.web._bodies import read_json
 from cti.web._keys import AUDIT, CUSTOMERS, HUB, POLICY, SCREENPOP, TRANSFERS, WRAP_UP
 from cti.web._openapi import operation, path_param, query_param
-from cti.web._sockets import FrameError
+from cti.web._sockets import SINCE, FrameError
+from cti.web._views import ID_PATTERN
 
 __all__ = ["CustomerCreate", "Transfer", "WrapUp", "openapi_paths", "routes", "schemas"]
 
@@ -73,19 +74,19 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "/api/ws-tickets as '?ticket=' (a token in the URL is refused); closed with 1008 when the user's token "
         "stops working (rotated, disabled, deleted, expired).",
         roles="agent (own desktop), supervisor (own scope) and admin with ?agent_id= (audited)",
-        params=[query_param("agent_id"), query_param("since", "integer"), query_param("ticket")],
+        params=[query_param("agent_id", pattern=ID_PATTERN), SINCE.spec(), query_param("ticket")],
         ok=101, errors=(400, 404))},
     "/api/interactions/{call_id}/wrapup": {"post": operation(
         "Save the agent's wrap-up (disposition, notes, script answers, cross-sell outcome, follow-up) on the "
         "interaction and in the customer's contact history; optionally end after-call work",
-        roles="the call's agents, supervisor (own scope), admin", body="WrapUp", params=[path_param("call_id")],
-        errors=(404, 409))},
+        roles="the call's agents, supervisor (own scope), admin", body="WrapUp",
+        params=[path_param("call_id", maxLength=64)], errors=(404, 409))},
     "/api/calls/{call_id}/transfer": {"post": operation(
         "Blind transfer of a connected call by its agent: to a queue, or to a ready agent (exactly one). The "
         "agent's leg hangs up and they go to wrap-up; the caller holds until the next agent answers, whose "
         "desktop gets the screen pop with who transferred it and the note",
         roles="the call's agent; supervisor (own scope) and admin on the agent's behalf", body="Transfer",
-        params=[path_param("call_id")], errors=(404, 409, 422))},
+        params=[path_param("call_id", maxLength=64)], errors=(404, 409, 422))},
     "/api/dispositions": {"get": operation("Disposition codes the wrap-up accepts", roles="any authenticated user")},
     "/api/customers": {"post": operation(
         "Create a customer record (an unknown caller), linked to the live call if named; an agent names their "
@@ -95,7 +96,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/customers/{customer_id}": {"get": operation(
         "A customer's record as the screen pop shows it (audited)",
         roles="an agent who is serving or has served them, supervisor (own scope), admin",
-        params=[path_param("customer_id")], errors=(404,))},
+        params=[path_param("customer_id", maxLength=16)], errors=(404,))},
 }
 
 

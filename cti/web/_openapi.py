@@ -49,12 +49,15 @@ def operation(summary: str, *, roles: str, body: str | None = None, ok: int = 20
     return op
 
 
-def path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+def path_param(name: str, **schema: Any) -> dict[str, Any]:
+    """A string in the path; ``schema`` adds what the fuzzer and clients should know (``pattern``, ``maxLength``).
+    Numbers are :class:`cti.web._params.IntParam`, which also reads them."""
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", **schema}}
 
 
-def query_param(name: str, kind: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+def query_param(name: str, **schema: Any) -> dict[str, Any]:
+    """An optional string in the query, as :func:`path_param`."""
+    return {"name": name, "in": "query", "required": False, "schema": {"type": "string", **schema}}
 
 
 def openapi_document(modules: tuple[ApiModule, ...]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from cti.web._auth import require_role
 from cti.web._bodies import read_object
 from cti.web._errors import json_error
 from cti.web._keys import SCRIPTS
-from cti.web._openapi import operation, path_param, query_param
+from cti.web._openapi import operation, path_param
+from cti.web._params import MAX_SQL_INT, IntParam
 
 __all__ = ["ScriptActivate", "ScriptSave", "openapi_paths", "routes", "schemas"]
 
@@ -33,18 +34,19 @@ class ScriptSave(BaseModel):
 class ScriptActivate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_SQL_INT)
 
 
 routes = web.RouteTableDef()
 schemas: tuple[type[BaseModel], ...] = (ScriptActivate, ScriptSave)
-_ID_PARAM: Final = [path_param("script_id")]
+_ID_PARAM: Final = [path_param("script_id", pattern=f"^{_SCRIPT_ID.pattern}$", examples=["greeting"])]
+_VERSION: Final = IntParam("version", 1, MAX_SQL_INT, "a version other than the active one (supervisor, admin)")
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/scripts": {"get": operation("Call scripts: id, title, latest and active version",
                                       roles="any authenticated user")},
     "/api/scripts/{script_id}": {
         "get": operation("A script's active version, or the given ?version= (supervisor, admin)",
-                         roles="any authenticated user", params=[*_ID_PARAM, query_param("version", "integer")],
+                         roles="any authenticated user", params=[*_ID_PARAM, _VERSION.spec()],
                          errors=(400, 404)),
         "put": operation("Save a new version of the script (never overwrites); invalid definitions get 422 "
                          "with every problem in details, and so do scripts that pass their rendering budget "
@@ -94,13 +96,9 @@ async def list_scripts(request: web.Request) -> web.Response:
 @routes.get("/api/scripts/{script_id}")
 async def get_script(request: web.Request) -> web.Response:
     script_id = _script_id(request)
-    raw = request.query.get("version")
-    version: int | None = None
-    if raw is not None:
+    if "version" in request.query:
         require_role(request, *_STAFF)  # other versions are drafts or history: not for the desktop
-        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-            raise web.HTTPBadRequest(reason="version must be a positive integer")
-        version = int(raw)
+    version = _VERSION.read(request)
     found = await request.app[SCRIPTS].get(script_id, version)
     if found is None:
         what = f"version {version}" if version is not None else "active version"

@@ -14,8 +14,9 @@ those bytes. A publisher that already has its data as JSON text (the dashboard a
 pieces serialised once per cycle) uses :meth:`Hub.publish_json`, and a snapshot function may return
 :class:`RawJson`.
 
-Frames from the page are JSON objects with a ``type``; anything else gets an ``error`` frame and the
-socket stays open (a buggy page must not lose its live view).
+Frames from the page are JSON objects with a ``type``; anything else (JSON nested too deep too) gets an
+``error`` frame and the socket stays open (a buggy page must not lose its live view). A frame over
+:data:`MAX_FRAME` bytes closes the socket with 1009 (message too big): nothing a page sends comes near it.
 
 Each socket remembers the user who opened it, so that a user whose token stops working (rotated, disabled,
 deleted, expired) loses their live views at once: :meth:`Hub.disconnect` closes them with 1008 (policy
@@ -37,8 +38,10 @@ from typing import Any, Final
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from cti.records import UserRecord
+from cti.web._bodies import JsonTooDeep, decode_json
+from cti.web._params import IntParam
 
-__all__ = ["Frame", "FrameError", "FrameHandler", "Hub", "RawJson", "SnapshotFn", "Topic"]
+__all__ = ["MAX_FRAME", "SINCE", "Frame", "FrameError", "FrameHandler", "Hub", "RawJson", "SnapshotFn", "Topic"]
 
 log = logging.getLogger("cti.web.sockets")
 
@@ -46,6 +49,9 @@ REPLAY: Final = 256
 SEND_QUEUE: Final = 512
 CLOSE_REVOKED: Final = WSCloseCode.POLICY_VIOLATION
 """The owner's token stopped working; the page must not reconnect with it."""
+MAX_FRAME: Final = 64 * 1024
+SINCE: Final = IntParam("since", 0, 2**53 - 1, "the last seq the page saw: it is replayed what followed")
+"""The numbers a page keeps are JavaScript's, exact up to 2**53 - 1."""
 
 SnapshotFn = Callable[[], Awaitable[Any]]
 FrameHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
@@ -167,9 +173,9 @@ class Hub:
     async def serve(self, request: web.Request, name: str, snapshot: SnapshotFn,
                     on_frame: FrameHandler | None = None, *, user: UserRecord | None = None) -> web.WebSocketResponse:
         """Run one page's socket on ``name`` until it closes; ``user`` opened it (see :meth:`disconnect`)."""
-        since = _since(request)
+        since = SINCE.read(request)
         # No per-message deflate: it would compress every frame again for every subscriber.
-        ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=64 * 1024, compress=False)
+        ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_FRAME, compress=False)
         await ws.prepare(request)
         self._sockets.add(ws)
         if user is not None:
@@ -210,7 +216,10 @@ class Hub:
                     await _send_error(ws, "binary frames are not accepted; send JSON text")
                 continue
             try:
-                frame = json.loads(message.data)
+                frame = decode_json(message.data)
+            except JsonTooDeep as exc:
+                await _send_error(ws, str(exc))
+                continue
             except ValueError:
                 await _send_error(ws, "not JSON")
                 continue
@@ -262,15 +271,6 @@ class Hub:
 
 class FrameError(ValueError):
     """A page's frame was understood but refused; the message goes back in an ``error`` frame."""
-
-
-def _since(request: web.Request) -> int | None:
-    raw = request.query.get("since")
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()):
-        raise web.HTTPBadRequest(reason="since must be a non-negative integer")
-    return int(raw)
 
 
 def _drop_covered(subscriber: _Subscriber, seq: int) -> None:

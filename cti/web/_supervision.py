@@ -31,10 +31,10 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/calls/{call_id}/monitor": {"post": operation(
         "Listen to, whisper to (only the agent hears) or barge into a connected call from the supervisor's "
         "phone, which is rung first", roles="supervisor (own scope), admin", body="MonitorStart", ok=201,
-        params=[path_param("call_id")], errors=(404, 409))},
+        params=[path_param("call_id", maxLength=64)], errors=(404, 409))},
     "/api/monitors/{monitor_id}": {"delete": operation(
         "Stop a monitor (hangs up the supervisor's leg)", roles="the supervisor who started it, admin",
-        params=[path_param("monitor_id")], errors=(404,))},
+        params=[path_param("monitor_id", maxLength=80)], errors=(404,))},
 }
 
 

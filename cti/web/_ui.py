@@ -30,7 +30,7 @@ framed by another site (clickjacking)."""
 openapi_paths: dict[str, dict[str, Any]] = {
     "/": {"get": operation("Redirect to the pages' index", roles="anyone", public=True, ok=302)},
     "/ui/{name}": {"get": operation("A page or its script/style (static, no data)", roles="anyone", public=True,
-                                    params=[path_param("name")], errors=(404,))},
+                                    params=[path_param("name", pattern=_NAME.pattern)], errors=(404,))},
 }
 
 

@@ -40,7 +40,7 @@ class ScopeChange(_Body):
 
 
 schemas: tuple[type[BaseModel], ...] = (UserCreate, ScopeChange)
-_NAME = [path_param("name")]
+_NAME = [path_param("name", pattern=ID_PATTERN)]
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/users": {
         "get": operation("List users", roles="admin"),

@@ -20,8 +20,15 @@ from cti.services import ScheduleAgent, StaffedForecast
 from cti.web._auth import require_role
 from cti.web._bodies import read_json
 from cti.web._keys import WFM
-from cti.web._openapi import operation, path_param, query_param
+from cti.web._openapi import operation, query_param
+from cti.web._params import MAX_SQL_INT, IntParam, NumberParam
 from cti.wfm import (
+    MAX_CALLS,
+    MAX_INTERVAL_MINUTES,
+    MAX_SECONDS,
+    MIN_INTERVAL_MINUTES,
+    MIN_OCCUPANCY,
+    MIN_SECONDS,
     Activity,
     AgentAdherence,
     AgentAvailability,
@@ -73,20 +80,21 @@ class WfmTargets(_Body):
     """Staffing targets; omitted ones are not checked."""
 
     service_level: float | None = Field(default=0.8, gt=0, lt=1, description="share answered within T")
-    answer_within_seconds: float = Field(default=20, ge=0, le=86400, description="the service level's T")
-    asa_seconds: float | None = Field(default=None, gt=0, le=86400, description="target mean wait of answered")
-    max_occupancy: float | None = Field(default=None, gt=0, le=1)
+    answer_within_seconds: float = Field(default=20, ge=0, le=MAX_SECONDS, description="the service level's T")
+    asa_seconds: float | None = Field(default=None, ge=MIN_SECONDS, le=MAX_SECONDS,
+                                      description="target mean wait of answered")
+    max_occupancy: float | None = Field(default=None, ge=MIN_OCCUPANCY, le=1)
     shrinkage: float = Field(default=0, ge=0, lt=1)
-    patience_seconds: float | None = Field(default=None, gt=0, le=86400, description="set: Erlang A")
+    patience_seconds: float | None = Field(default=None, ge=MIN_SECONDS, le=MAX_SECONDS, description="set: Erlang A")
     max_abandon: float | None = Field(default=None, gt=0, lt=1, description="needs patience_seconds")
 
 
 class WfmStaffing(WfmTargets):
-    """One interval: its workload and targets."""
+    """One interval: its workload and targets. Calls x AHT / interval must stay within 100,000 Erlangs."""
 
-    calls: float = Field(ge=0, le=1_000_000)
-    interval_minutes: float = Field(default=30, gt=0, le=1440)
-    aht_seconds: float = Field(gt=0, le=86400)
+    calls: float = Field(ge=0, le=MAX_CALLS)
+    interval_minutes: float = Field(default=30, ge=MIN_INTERVAL_MINUTES, le=MAX_INTERVAL_MINUTES)
+    aht_seconds: float = Field(ge=MIN_SECONDS, le=MAX_SECONDS)
     start: AwareDatetime | None = Field(default=None, description="a label echoed back")
     queue: str | None = Field(default=None, pattern=_QUEUE,
                               description="the queue staffed, echoed back: must be in a supervisor's scope")
@@ -226,6 +234,11 @@ class WfmAdherence(BaseModel):
 schemas: tuple[type[BaseModel], ...] = (WfmStaffingQuery, WfmForecastQuery, WfmScheduleCreate, WfmAdherence,
                                         WfmScheduleList)
 _STAFF_ROLES: Final = "supervisor (queues and teams of their scope), admin"
+_LIMIT: Final = IntParam("limit", 1, 1000, "the newest this many (default 100)")
+_SCHEDULE_ID: Final = IntParam("schedule_id", 1, MAX_SQL_INT, where="path")
+_GRACE: Final = NumberParam("grace_seconds", 0, MAX_SECONDS,
+                            "how long out of adherence is not yet an exception (default 0)")
+_TIMEZONE: Final = query_param("timezone", maxLength=64, description="IANA time zone of the times shown (default UTC)")
 
 
 def _answers(op: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
@@ -252,20 +265,21 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "get": _answers(operation(
             "Stored schedules, newest first (times shown in the time zone asked for); a supervisor with a scope "
             "sees those covering their queues or shifts of their agents", roles=_STAFF_ROLES,
-            params=[query_param("from"), query_param("to"), query_param("limit", "integer"),
-                    query_param("timezone")], errors=(400,)), WfmScheduleList),
+            params=[query_param("from", format="date-time", description="covering from (with its UTC offset)"),
+                    query_param("to", format="date-time", description="covering until (with its UTC offset)"),
+                    _LIMIT.spec(), _TIMEZONE], errors=(400,)), WfmScheduleList),
     },
     "/api/wfm/schedules/{schedule_id}": {"get": operation(
         "One stored schedule: shifts with breaks and skills, coverage per interval (for a supervisor with a "
         "scope, the queues and agents in it; 403 when none are)", roles=_STAFF_ROLES,
-        params=[path_param("schedule_id"), query_param("timezone")], errors=(400, 404))},
+        params=[_SCHEDULE_ID.spec(), _TIMEZONE], errors=(400, 404))},
     "/api/wfm/adherence": {"get": _answers(operation(
         "Each scheduled agent's adherence today so far (the newest schedule covering the day) and right now: "
         "the activity scheduled now, the state now, in adherence or not, the adherence share and percentage, "
         "the exceptions. Only agents in the supervisor's scope (their teams, or working their queues today); "
         "queue= narrows to the agents scheduled on that queue (403 outside the scope)", roles=_STAFF_ROLES,
-        params=[query_param("at"), query_param("timezone"), query_param("grace_seconds", "number"),
-                query_param("queue")], errors=(400,)), WfmAdherence)},
+        params=[query_param("at", format="date-time", description="the moment asked about (default now)"),
+                _TIMEZONE, _GRACE.spec(), query_param("queue", pattern=_QUEUE)], errors=(400,)), WfmAdherence)},
 }
 
 
@@ -359,10 +373,7 @@ async def list_schedules(request: web.Request) -> web.Response:
     window = None
     if low is not None or high is not None:
         window = (low or datetime.min.replace(tzinfo=UTC), high or datetime.max.replace(tzinfo=UTC))
-    raw = request.query.get("limit", "100")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
-        raise web.HTTPBadRequest(reason="limit must be an integer from 1 to 1000")
-    summaries = await request.app[WFM].list_schedules(user, window=window, limit=int(raw))
+    summaries = await request.app[WFM].list_schedules(user, window=window, limit=_LIMIT.read(request, 100))
     return web.json_response({"schedules": [_summary_view(s, zone) for s in summaries]})
 
 
@@ -370,10 +381,8 @@ async def list_schedules(request: web.Request) -> web.Response:
 async def get_schedule(request: web.Request) -> web.Response:
     user = require_role(request, *STAFF)
     zone = _zone(request.query.get("timezone", "UTC"))
-    raw = request.match_info["schedule_id"]
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
-        raise web.HTTPNotFound(reason=f"no schedule {raw!r}")
-    return web.json_response(_schedule_view(await request.app[WFM].schedule(user, int(raw)), zone))
+    schedule_id = _SCHEDULE_ID.read(request, 0)  # a path parameter: always there
+    return web.json_response(_schedule_view(await request.app[WFM].schedule(user, schedule_id), zone))
 
 
 def _summary_view(summary: ScheduleSummary, zone: tzinfo) -> dict[str, Any]:
@@ -408,7 +417,7 @@ async def get_adherence(request: web.Request) -> web.Response:
     user = require_role(request, *STAFF)
     zone = _zone(request.query.get("timezone", "UTC"))
     now = _when(request, "at") or datetime.now(UTC)
-    grace = _number(request, "grace_seconds", 0.0)
+    grace = _GRACE.read(request, 0.0)
     try:
         today = await request.app[WFM].adherence(user, now, zone, grace_seconds=grace,
                                                  queue=request.query.get("queue"))
@@ -466,19 +475,6 @@ def _when(request: web.Request, name: str) -> datetime | None:
         raise web.HTTPBadRequest(reason=f"{name} must be an ISO 8601 date-time") from exc
     if value.tzinfo is None:
         raise web.HTTPBadRequest(reason=f"{name} needs a UTC offset (e.g. 2024-05-17T09:30:00+07:00)")
-    return value
-
-
-def _number(request: web.Request, name: str, default: float) -> float:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise web.HTTPBadRequest(reason=f"{name} must be a number") from exc
-    if not (math.isfinite(value) and value >= 0):
-        raise web.HTTPBadRequest(reason=f"{name} must be a number >= 0")
     return value
 
 

@@ -33,6 +33,14 @@ from cti.wfm._scheduling import (
 )
 from cti.wfm._shifts import ACTIVITY_KINDS, Activity, AgentShift
 from cti.wfm._staffing import (
+    MAX_CALLS,
+    MAX_INTERVAL_MINUTES,
+    MAX_SECONDS,
+    MAX_TRAFFIC,
+    MIN_INTERVAL_MINUTES,
+    MIN_OCCUPANCY,
+    MIN_SECONDS,
+    MIN_TRAFFIC,
     StaffingRequest,
     StaffingResult,
     StaffingTable,
@@ -49,6 +57,14 @@ from cti.wfm._synthetic import SyntheticPattern, expected_calls, synthetic_histo
 __all__ = [
     "ACTIVITY_KINDS",
     "INTERVAL_CHOICES",
+    "MAX_CALLS",
+    "MAX_INTERVAL_MINUTES",
+    "MAX_SECONDS",
+    "MAX_TRAFFIC",
+    "MIN_INTERVAL_MINUTES",
+    "MIN_OCCUPANCY",
+    "MIN_SECONDS",
+    "MIN_TRAFFIC",
     "MODELS",
     "WORKING_STATES",
     "Activity",

@@ -121,7 +121,7 @@ def erlang_a_metrics(agents: int, traffic: float, aht_seconds: float, answer_wit
     log_gamma_1 = log_lower_gamma(s + 1.0, y)
     log_waiting = math.log(s) + y - s * log_y + log_lower_gamma(s, y)  # Σ_k w_k
     log_served = math.log(s) + y - (s + 1.0) * log_y + log_gamma_1  # Σ_k w_k · P(served | k ahead)
-    wait_probability = 1.0 / (1.0 + math.exp(log_below - log_waiting))
+    wait_probability = _logistic(log_waiting - log_below)
     served_share = math.exp(log_served - log_waiting)  # P(served | wait)
     abandon_rate = wait_probability * (1.0 - served_share)
     # Answered within T: the virtual wait given k ahead is -log(Beta(s, k+1))/θ; weighted by w_k these sum to
@@ -168,6 +168,14 @@ def _served_wait_share(s: float, y: float, log_waiting: float) -> float:
     weights = np.exp(log_w - log_waiting)
     stage_sum = np.cumsum(1.0 / (s + k + 1.0))
     return float(np.dot(weights, (s / (s + k + 1.0)) * stage_sum))
+
+
+def _logistic(x: float) -> float:
+    """1 / (1 + e^-x) without overflowing for any x (far below the traffic, nobody waits: x < -709)."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
 
 
 def _c_from_b(agents: int, traffic: float, b: float) -> float:

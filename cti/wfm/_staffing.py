@@ -14,6 +14,10 @@ at the starting count comes from :func:`~cti.wfm._special.erlang_b_inverse_fast`
 Temme's uniform expansion) and its recurrence carries it up from there. :func:`staff_batch` and
 :func:`staff_intervals` apply it to many intervals; :func:`staff_table` is the vectorised path (numpy columns,
 no object per interval, Erlang B by its recurrence), with the same counts.
+
+Every input has a range (``MIN_*``/``MAX_*`` below; the API's bodies use the same), and so has the offered load
+they make: beyond :data:`MAX_TRAFFIC` a request is refused, below :data:`MIN_TRAFFIC` it is no work. Within them
+the floats never overflow or underflow into a wrong answer, whatever the combination (docs/wfm.md).
 """
 
 from __future__ import annotations
@@ -34,6 +38,14 @@ from cti.wfm._errors import InfeasibleTarget, WfmError
 from cti.wfm._special import TEMME_MIN_AGENTS, erlang_b_inverse_fast, log_erlang_b_inverse_table
 
 __all__ = [
+    "MAX_CALLS",
+    "MAX_INTERVAL_MINUTES",
+    "MAX_SECONDS",
+    "MAX_TRAFFIC",
+    "MIN_INTERVAL_MINUTES",
+    "MIN_OCCUPANCY",
+    "MIN_SECONDS",
+    "MIN_TRAFFIC",
     "StaffingRequest",
     "StaffingResult",
     "StaffingTable",
@@ -46,6 +58,23 @@ __all__ = [
 ]
 
 Model = Literal["erlang_c", "erlang_a"]
+
+MAX_CALLS: Final = 1_000_000.0
+"""Calls offered in one interval, at most."""
+MIN_INTERVAL_MINUTES: Final = 1.0
+MAX_INTERVAL_MINUTES: Final = 1440.0
+MIN_SECONDS: Final = 1.0
+"""The shortest AHT, ASA target and mean patience: under a second none of them means anything."""
+MAX_SECONDS: Final = 86_400.0
+"""The longest AHT, ASA target, mean patience and service-level threshold: a day."""
+MIN_OCCUPANCY: Final = 0.01
+"""The lowest occupancy cap: at 1 % an agent would wait 99 % of the time."""
+MAX_TRAFFIC: Final = 100_000.0
+"""The largest offered load, in Erlangs (the largest contact centers staff tens of thousands of agents): it
+bounds the agents any target can ask for, and Erlang A's work, which grows with the load."""
+MIN_TRAFFIC: Final = 1e-9
+"""Less offered load than this (a one-second call every 30 years) is no work: no agents. Below it the floats of
+1/traffic and of Erlang A's logarithms would overflow or underflow."""
 _TOLERANCE: Final = 1e-12  # a target met to the last bits of a float is met
 _NEAR_INTEGER: Final = 1e-9  # closer than this (relative) to an integer, floats cannot decide a rounding
 _MAX_EXTRA_AGENTS: Final = 100_000
@@ -175,12 +204,15 @@ def staff(request: StaffingRequest) -> StaffingResult:
     if targets is None:
         targets = _check_erlang_c_targets(request, key)
     level_min, asa_max, kept, kept_of = targets
-    # Positive and finite (a sum of non-negative numbers is finite when each is); NaN fails a comparison.
-    if not (calls >= 0.0 and minutes > 0.0 and aht > 0.0 and calls + minutes + aht < _INF):
+    # Within their ranges (NaN fails every comparison); the targets were checked above.
+    if not (0.0 <= calls <= MAX_CALLS and MIN_INTERVAL_MINUTES <= minutes <= MAX_INTERVAL_MINUTES
+            and MIN_SECONDS <= aht <= MAX_SECONDS):
         _validate(request)
     traffic = calls * aht / (minutes * 60.0)
-    if traffic == 0.0:
+    if not traffic >= MIN_TRAFFIC:
         return _idle(request)
+    if traffic > MAX_TRAFFIC:
+        raise _too_much_traffic(traffic)
     # floor(traffic) and ceil(traffic / max_occupancy) in floats, unless within rounding of an integer:
     # then exactly, from the decimals (42 Erlangs at 70 % is 60 agents, where 42 / 0.7 = 60.00000000000001).
     whole = floor(traffic)
@@ -286,9 +318,13 @@ def staff_table(calls: Sequence[float] | Floats, aht_seconds: Sequence[float] | 
     handle = np.asarray(aht_seconds, dtype=np.float64)
     if volume.shape != handle.shape or volume.ndim != 1:
         raise WfmError("calls and aht_seconds must be equally long lists")
-    if not (np.isfinite(volume).all() and (volume >= 0).all() and np.isfinite(handle).all() and (handle > 0).all()):
-        raise WfmError("calls must be finite and >= 0, and AHTs finite and > 0")
+    calls_ok = ((volume >= 0) & (volume <= MAX_CALLS)).all()
+    if not (calls_ok and ((handle >= MIN_SECONDS) & (handle <= MAX_SECONDS)).all()):
+        raise WfmError(f"calls must be from 0 to {MAX_CALLS:,.0f}, and AHTs from {MIN_SECONDS:g} to {MAX_SECONDS:g} s")
     traffic = volume * handle / (interval_minutes * 60.0)
+    if len(traffic) and traffic.max() > MAX_TRAFFIC:
+        raise _too_much_traffic(float(traffic.max()))
+    traffic[traffic < MIN_TRAFFIC] = 0.0
     stable = np.floor(traffic).astype(np.int64) + 1
     floor = np.zeros(len(traffic), dtype=np.int64)
     if max_occupancy is not None:
@@ -331,6 +367,11 @@ def staff_table(calls: Sequence[float] | Floats, aht_seconds: Sequence[float] | 
     return StaffingTable(traffic, agents, scheduled, service, c, asa, occupancy)
 
 
+def _too_much_traffic(traffic: float) -> WfmError:
+    return WfmError(f"calls x aht_seconds / interval is {traffic:.6g} Erlangs, more than the {MAX_TRAFFIC:,.0f} "
+                    "cti staffs; split the queue or check the units")
+
+
 def _near_integers(x: Floats) -> npt.NDArray[np.bool_]:
     return np.abs(x - np.round(x)) <= _NEAR_INTEGER * np.maximum(1.0, np.abs(x))
 
@@ -363,8 +404,10 @@ def _check_erlang_c_targets(request: StaffingRequest, key: tuple[float | None, .
 def _staff_erlang_a_interval(request: StaffingRequest, patience: float) -> StaffingResult:
     _validate(request)
     traffic = request.calls * request.aht_seconds / (request.interval_minutes * 60.0)
-    if traffic == 0.0:
+    if not traffic >= MIN_TRAFFIC:
         return _idle(request)
+    if traffic > MAX_TRAFFIC:
+        raise _too_much_traffic(traffic)
     agents, metrics, limits = _staff_erlang_a(request, traffic, patience)
     return StaffingResult("erlang_a", traffic, agents, apply_shrinkage(agents, request.shrinkage), metrics, limits)
 
@@ -426,11 +469,12 @@ def _staff_erlang_a(request: StaffingRequest, traffic: float,
 
     # Every target improves with more agents, so the smallest count is found by doubling then bisecting.
     low, high = 0, max(1, math.ceil(traffic))
+    limit = high + _MAX_EXTRA_AGENTS  # the last doubling stops here rather than giving up past it
     best = evaluate(high)
     while _missed(request, best):
-        low, high = high, high * 2
-        if high > traffic + _MAX_EXTRA_AGENTS:
+        if high >= limit:
             raise InfeasibleTarget("no number of agents meets the targets")
+        low, high = high, min(high * 2, limit)
         best = evaluate(high)
     while high - low > 1:
         middle = (low + high) // 2
@@ -460,32 +504,30 @@ def _missed(request: StaffingRequest, m: QueueMetrics) -> list[str]:
 
 
 def _validate(request: StaffingRequest) -> None:
-    def positive(name: str, value: float) -> None:
-        if not (value > 0 and math.isfinite(value)):
-            raise WfmError(f"{name} must be a positive number, not {value}")
+    def within(name: str, value: float | None, low: float, high: float) -> None:
+        if value is not None and not low <= value <= high:  # NaN is in no range
+            raise WfmError(f"{name} must be from {low:g} to {high:g}, not {value}")
 
     def fraction(name: str, value: float | None, *, closed: bool = False) -> None:
         if value is not None and not (0.0 < value < 1.0 or (closed and value == 1.0)):
             raise WfmError(f"{name} must be between 0 and 1{' (1 allowed)' if closed else ''}, not {value}")
 
-    if not (request.calls >= 0 and math.isfinite(request.calls)):
-        raise WfmError(f"calls must be a number >= 0, not {request.calls}")
-    positive("interval_minutes", request.interval_minutes)
-    positive("aht_seconds", request.aht_seconds)
-    if not (request.answer_within_seconds >= 0 and math.isfinite(request.answer_within_seconds)):
-        raise WfmError(f"answer_within_seconds must be >= 0, not {request.answer_within_seconds}")
+    within("calls", request.calls, 0.0, MAX_CALLS)
+    within("interval_minutes", request.interval_minutes, MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES)
+    within("aht_seconds", request.aht_seconds, MIN_SECONDS, MAX_SECONDS)
+    within("answer_within_seconds", request.answer_within_seconds, 0.0, MAX_SECONDS)
     fraction("service_level", request.service_level)
     fraction("max_occupancy", request.max_occupancy, closed=True)
+    within("max_occupancy", request.max_occupancy, MIN_OCCUPANCY, 1.0)
     fraction("max_abandon", request.max_abandon)
-    if request.asa_seconds is not None:
-        positive("asa_seconds", request.asa_seconds)
+    within("asa_seconds", request.asa_seconds, MIN_SECONDS, MAX_SECONDS)
     if not 0.0 <= request.shrinkage < 1.0:
         raise WfmError(f"shrinkage must be in [0, 1), not {request.shrinkage}")
     if request.patience_seconds is None:
         if request.max_abandon is not None:
             raise WfmError("max_abandon needs patience_seconds (Erlang A): Erlang C callers never abandon")
     else:
-        positive("patience_seconds", request.patience_seconds)
+        within("patience_seconds", request.patience_seconds, MIN_SECONDS, MAX_SECONDS)
         if all(t is None for t in (request.service_level, request.asa_seconds, request.max_occupancy,
                                    request.max_abandon)):
             raise WfmError("Erlang A needs at least one target (service level, ASA, occupancy or abandonment)")

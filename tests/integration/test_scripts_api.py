@@ -172,7 +172,7 @@ async def test_bad_requests(client: Client) -> None:
         "status": 422, "message": "invalid script id",
         "details": [{"field": "script_id", "problem": "use 1 to 64 lowercase letters, digits, '_' or '-'"}]}})
     assert (await get(client, "/api/scripts/welcome?version=abc", "supervisor")) == (400, {"error": {
-        "status": 400, "message": "version must be a positive integer"}})
+        "status": 400, "message": "version must be an integer from 1 to 2147483647"}})
     assert (await get(client, "/api/scripts/welcome?version=1", "agent"))[0] == 403
     assert (await get(client, "/api/scripts/welcome?version=3", "admin")) == (404, {"error": {
         "status": 404, "message": "script 'welcome' has no version 3"}})
@@ -242,6 +242,22 @@ async def test_a_hostile_version_saved_before_budgets_cannot_be_activated(client
         "details": [{"field": "steps.loops.text.id", "problem": "more than 100000 characters of text"}]}})
     status, active = await get(client, "/api/scripts/welcome")
     assert (status, active["version"]) == (200, 1)
+
+
+@pytest.mark.parametrize("version", ["9" * 40, "2147483648", "0", "-1", "1.0"])
+async def test_a_version_no_script_can_have_is_a_bad_request_not_a_500(client: Client, version: str) -> None:
+    # 40 digits went to SQLite as they were: "Python int too large to convert to SQLite INTEGER", a 500.
+    assert (await get(client, f"/api/scripts/welcome?version={version}", "supervisor")) == (400, {"error": {
+        "status": 400, "message": "version must be an integer from 1 to 2147483647"}})
+    assert (await get(client, "/api/scripts/welcome?version=2147483647", "supervisor")) == (404, {"error": {
+        "status": 404, "message": "script 'welcome' has no version 2147483647"}})
+
+
+@pytest.mark.parametrize("version", [10**40, 2**31])
+async def test_activating_a_version_no_script_can_have_is_refused(client: Client, version: int) -> None:
+    response = await client.post("/api/scripts/welcome/activate", json={"version": version}, headers=auth("admin"))
+    assert (response.status, (await response.json())["error"]["details"]) == (422, [
+        {"field": "version", "problem": "Input should be less than or equal to 2147483647"}])
 
 
 def test_every_route_is_described_in_openapi() -> None:

@@ -138,3 +138,41 @@ async def test_json_text_is_sent_as_it_is_and_replayed() -> None:
     finally:
         await hub.close()
         await client.close()
+
+
+async def test_json_nested_too_deep_gets_an_error_frame_and_the_socket_stays(hub_client: Any) -> None:
+    # A fuzzer's 30,000-deep array made json.loads raise RecursionError and the socket die with it.
+    _, client = hub_client
+    async with client.ws_connect("/ws") as ws:
+        await receive(ws)
+        for deep in ("[" * 30_000 + "]" * 30_000, '{"a":' * 33 + "1" + "}" * 33, "[" * 30_000):
+            await ws.send_str(deep)
+            assert (await receive(ws))["error"] == {"message": "JSON nested deeper than 32 levels"}
+        nested = '{"type": "echo", "id": 1, "data": ' + "[" * 30 + "]" * 30 + "}"  # 31 levels: fine
+        await ws.send_str(nested)
+        assert await receive(ws) == {"id": 1, "type": "echoed", "data": json.loads("[" * 30 + "]" * 30)}
+        # Brackets inside strings are text, not nesting.
+        await ws.send_str(json.dumps({"type": "echo", "id": 2, "data": "[" * 1000}))
+        assert await receive(ws) == {"id": 2, "type": "echoed", "data": "[" * 1000}
+
+
+async def test_an_oversized_frame_closes_the_socket_with_message_too_big(hub_client: Any) -> None:
+    _, client = hub_client
+    async with client.ws_connect("/ws") as ws:
+        await receive(ws)
+        await ws.send_str(json.dumps({"type": "echo", "data": "x" * (64 * 1024)}))
+        message = await ws.receive(timeout=5)
+        assert (message.type, message.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.MESSAGE_TOO_BIG)
+    async with client.ws_connect("/ws") as ws:  # the hub itself carries on
+        assert (await receive(ws))["type"] == "snapshot"
+
+
+@pytest.mark.parametrize("since", ["9" * 5000, "9" * 17, "1e3", "+1", " 1", "٣"])
+async def test_a_since_no_page_can_have_seen_is_refused_before_the_upgrade(hub_client: Any, since: str) -> None:
+    # 5,000 digits made int() raise ValueError: a 500.
+    _, client = hub_client
+    with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+        await client.ws_connect("/ws", params={"since": since})
+    assert info.value.status == 400
+    response = await client.get("/ws", params={"since": since})
+    assert (response.status, response.reason) == (400, "since must be an integer from 0 to 9007199254740991")

@@ -227,6 +227,43 @@ async def test_adherence_today_from_history_and_live_state(api: Api) -> None:
     assert datetime.fromisoformat(now["at"]) <= datetime.now(UTC)
 
 
+@pytest.mark.parametrize(("change", "field", "problem"), [
+    # The fuzzer's 500: an OverflowError in the Erlang code.
+    ({"aht_seconds": 5e-324}, "WfmStaffing.aht_seconds", "Input should be greater than or equal to 1"),
+    ({"interval_minutes": 5e-324}, "WfmStaffing.interval_minutes", "Input should be greater than or equal to 1"),
+    ({"max_occupancy": 5e-324}, "WfmStaffing.max_occupancy", "Input should be greater than or equal to 0.01"),
+    ({"patience_seconds": 0.5}, "WfmStaffing.patience_seconds", "Input should be greater than or equal to 1"),
+    ({"asa_seconds": 86401}, "WfmStaffing.asa_seconds", "Input should be less than or equal to 86400"),
+])
+async def test_staffing_numbers_outside_their_ranges_are_refused(api: Api, change: dict[str, Any], field: str,
+                                                                  problem: str) -> None:
+    body = await api.call("POST", "/api/wfm/staffing", json={**GROUND_TRUTH, **change}, expect=422)
+    assert {"field": field, "problem": problem} in body["error"]["details"]
+
+
+async def test_staffing_more_traffic_than_any_contact_center_is_refused(api: Api) -> None:
+    # Every number within its range, their product not: 1.44 billion Erlangs would take Erlang A minutes.
+    huge = {**GROUND_TRUTH, "calls": 1_000_000, "aht_seconds": 86400, "interval_minutes": 1}
+    for body in (huge, {**huge, "patience_seconds": 60}, {"intervals": [GROUND_TRUTH, huge]}):
+        refused = await api.call("POST", "/api/wfm/staffing", json=body, expect=422)
+        assert refused["error"]["message"] == ("calls x aht_seconds / interval is 1.44e+09 Erlangs, more than the "
+                                               "100,000 cti staffs; split the queue or check the units")
+
+
+async def test_query_and_path_numbers_outside_their_ranges(api: Api) -> None:
+    for grace in ("9" * 5000, "1e400", "nan", "86401", "-0.5"):
+        refused = await api.call("GET", "/api/wfm/adherence", params={"grace_seconds": grace}, expect=400)
+        assert refused["error"]["message"] == "grace_seconds must be a number from 0 to 86400"
+    await api.call("GET", "/api/wfm/adherence", params={"grace_seconds": "86400"})
+    for limit in ("0", "1001", "9" * 5000):
+        refused = await api.call("GET", "/api/wfm/schedules", params={"limit": limit}, expect=400)
+        assert refused["error"]["message"] == "limit must be an integer from 1 to 1000"
+    missing = await api.call("GET", "/api/wfm/schedules/" + "9" * 40, expect=404)
+    assert missing["error"]["message"] == "no schedule '999999999999999999999999...'"
+    missing = await api.call("GET", "/api/wfm/schedules/2147483647", expect=404)
+    assert missing["error"]["message"] == "no schedule '2147483647'"
+
+
 def test_every_route_is_described_in_openapi() -> None:
     described = {(path, method.upper()) for path, ops in _wfm.openapi_paths.items() for method in ops}
     routes = {(r.path, r.method) for r in _wfm.routes if isinstance(r, web.RouteDef)}
