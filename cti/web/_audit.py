@@ -17,7 +17,7 @@ from aiohttp.typedefs import Middleware
 from cti.errors import CtiError
 from cti.records import AuditRecord
 from cti.services import AuditTrail
-from cti.web._auth import principal, require_role
+from cti.web._auth import principal, require_role, signed_in
 from cti.web._errors import STATUS_OF
 from cti.web._keys import AUDIT
 from cti.web._openapi import operation, query_param
@@ -53,7 +53,7 @@ def source_of(request: web.Request) -> str:
 def make_audit_middleware(audit: AuditTrail) -> Middleware:
     @web.middleware
     async def audit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method not in _CHANGES:
+        if request.method not in _CHANGES or signed_in(request) is None:  # public paths change nothing
             return await handler(request)
         status = 500
         try:

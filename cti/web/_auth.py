@@ -23,6 +23,7 @@ __all__ = [
     "make_auth_middleware",
     "principal",
     "require_role",
+    "signed_in",
 ]
 
 PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json"})
@@ -75,6 +76,11 @@ def make_auth_middleware(sessions: Sessions) -> Middleware:
 
 def principal(request: web.Request) -> UserRecord:
     return request[_PRINCIPAL]
+
+
+def signed_in(request: web.Request) -> UserRecord | None:
+    """The caller, or None on a public path (nobody signed in there)."""
+    return request.get(_PRINCIPAL)
 
 
 def require_role(request: web.Request, *roles: str) -> UserRecord:

@@ -130,3 +130,13 @@ async def test_a_customer_is_read_only_by_who_serves_them_and_every_read_is_audi
         assert (hidden.status, (await hidden.json())["error"]["message"]) == (404, f"no customer '{customer_id}'")
     entries = await AuditRepository(db).search(subject_type="customer", action="view")
     assert [(e.actor, e.subject_id, e.source) for e in entries] == [("agent-ani", "10000001", "127.0.0.1")]
+
+
+async def test_a_change_asked_of_a_public_path_is_refused_not_a_server_error(
+    client: tuple[Client, PopsSeen],
+) -> None:
+    # Nobody is signed in on a public path: the audit middleware has no one to write down (it used to fail, 500).
+    http, _ = client
+    for path in ("/healthz", "/", "/ui/index.html"):
+        response = await http.put(path)
+        assert response.status in (404, 405), (path, response.status)
