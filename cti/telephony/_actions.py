@@ -244,16 +244,21 @@ class VoiceActions:
         language = call.routing.language if call is not None else None
         return language if self.prompts is not None and language in ("id", "en") else None
 
+    async def _message_media(self, call_id: str, message: str) -> tuple[str, str | None]:
+        """What to play for ``message`` and in which language: spoken in the caller's language when cti can,
+        else Asterisk's sound file of that name."""
+        language = self._spoken(call_id)
+        text = message_text(message, "en" if language == "en" else "id") if language else None
+        if text is None or self.prompts is None or language is None:
+            return f"sound:{message}", language
+        return await self.prompts.media(text, language), language
+
     async def _play_then_hangup(self, call_id: str, channel_id: str, message: str) -> None:
         """Say something to the caller (a closing message, a callback confirmation), then hang up."""
         playback_id = f"{call_id}-bye-{uuid.uuid4().hex[:8]}"
         self._hangup_after[playback_id] = channel_id
         try:
-            media = f"sound:{message}"
-            language = self._spoken(call_id)
-            text = message_text(message, "en" if language == "en" else "id") if language else None
-            if text is not None and self.prompts is not None and language is not None:
-                media = await self.prompts.media(text, language)
+            media, language = await self._message_media(call_id, message)
             await self.ari.answer(channel_id)
             # As the announcements: the caller's language, not the channel's default, picks the sound files.
             await self.ari.play(channel_id, media, lang=language, playback_id=playback_id)
@@ -269,11 +274,7 @@ class VoiceActions:
         playback_id = f"{call_id}-ann-{uuid.uuid4().hex[:8]}"
         self._announcing[playback_id] = channel_id
         try:
-            media = f"sound:{message}"
-            language = self._spoken(call_id)
-            text = message_text(message, "en" if language == "en" else "id") if language else None
-            if text is not None and self.prompts is not None and language is not None:
-                media = await self.prompts.media(text, language)
+            media, language = await self._message_media(call_id, message)
             await self.ari.play(channel_id, media, lang=language, playback_id=playback_id)
         except AriError as exc:
             self._announcing.pop(playback_id, None)
