@@ -107,12 +107,12 @@ class Policy:
                              (name for name, queue in rules.queues.items() if qualified(agent, queue)))
 
     def sees_call(self, user: UserRecord, call: WorkItem) -> bool:
+        return _call_in(self.reach(user), user, call)
+
+    def calls(self, user: UserRecord) -> list[WorkItem]:
+        """The live calls ``user`` reaches, in arrival order (their reach worked out once, not per call)."""
         reach = self.reach(user)
-        if reach is None:
-            return True
-        if user.role == "agent":
-            return call.agent_id is not None and call.agent_id in reach.agents
-        return call.queue in reach.queues or (call.agent_id is not None and call.agent_id in reach.agents)
+        return [c for c in self._query.calls() if _call_in(reach, user, c)]
 
     def sees_interaction(self, user: UserRecord, record: InteractionRecord) -> bool:
         reach = self.reach(user)
@@ -127,7 +127,7 @@ class Policy:
         reach = self.reach(user)
         if reach is None:
             return True
-        if any(c.customer_id == customer_id and self.sees_call(user, c) for c in self._query.calls()):
+        if any(c.customer_id == customer_id and _call_in(reach, user, c) for c in self._query.calls()):
             return True
         if not reach.queues and not reach.agents:
             return False
@@ -157,6 +157,14 @@ class Policy:
         next question, answered in the same words)."""
         if not await self.sees_customer(user, customer_id):
             raise NotFound(f"no customer {customer_id!r}")
+
+
+def _call_in(reach: Reach | None, user: UserRecord, call: WorkItem) -> bool:
+    if reach is None:
+        return True
+    if user.role == "agent":
+        return call.agent_id is not None and call.agent_id in reach.agents
+    return call.queue in reach.queues or (call.agent_id is not None and call.agent_id in reach.agents)
 
 
 def handled_by(record: InteractionRecord) -> set[str]:

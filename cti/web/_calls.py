@@ -85,9 +85,8 @@ async def get_queue(request: web.Request) -> web.Response:
 @routes.get("/api/calls")
 async def list_calls(request: web.Request) -> web.Response:
     user = require_role(request, *STAFF)
-    query, policy = request.app[QUERY], request.app[POLICY]
-    now = query.now()
-    return web.json_response({"calls": [call_view(c, now) for c in query.calls() if policy.sees_call(user, c)]})
+    now = request.app[QUERY].now()
+    return web.json_response({"calls": [call_view(c, now) for c in request.app[POLICY].calls(user)]})
 
 
 @routes.get("/api/calls/{call_id}")
