@@ -93,6 +93,7 @@ from cti.settings import Settings
 from cti.speech import PromptRenderer
 from cti.speech.asr import build_recognizers, parse_engines
 from cti.stats import MetricsConfig, day_start
+from cti.tasks import stop_task
 from cti.telephony import (
     AdmissionControl,
     AsrBridge,
@@ -346,7 +347,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             retention.start()
             stack.push_async_callback(retention.close)
         notices = asyncio.get_running_loop().create_task(_erasure_notices(live, erasure), name="cti-erasure-notices")
-        stack.push_async_callback(_cancel, notices)
+        stack.push_async_callback(stop_task, notices)
         stack.push_async_callback(hub.close)
         # Everything loaded so far lives as long as the server: keep it out of the collector's full passes,
         # which otherwise pause the event loop for hundreds of milliseconds under load.
@@ -397,12 +398,6 @@ async def _erasure_notices(live: LiveStore, erasure: Erasure, *, retry: float = 
                 log.warning("not hearing of erasures made elsewhere until Redis answers: %s", exc)
             deaf = True
         await asyncio.sleep(retry)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def _ivr(settings: Settings, flows: Flows | None, ari: AriClient, renderer: PromptRenderer,

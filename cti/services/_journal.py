@@ -16,7 +16,6 @@ another one died ends the calls that vanished meanwhile at that moment, not at i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections import Counter
@@ -30,6 +29,7 @@ from cti.services._dead_letters import dead_letter_of
 from cti.services._distributor import Distributor
 from cti.services._ports import AgentRegistry, DeadLetters, Interactions, LiveState
 from cti.services._query import CenterView
+from cti.tasks import stop_task
 
 __all__ = ["Journal", "interaction_record"]
 
@@ -111,10 +111,7 @@ class Journal:
         except TimeoutError:
             log.error("shutting down with %d state changes not written (database unavailable)", self.backlog)
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
 
     # -- the handler table's entries ------------------------------------------------------------------------------
     def agent_changed(self, changed: AgentChanged, distributor: Distributor) -> None:

@@ -12,7 +12,6 @@ The composition root runs it when the server starts and then once a day; ``cti r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta
 
 from cti.errors import Unavailable
 from cti.services._ports import ContactRetention, InteractionRetention
+from cti.tasks import stop_task
 from cti.types import Clock
 
 __all__ = ["Retention", "RetentionReport"]
@@ -76,10 +76,7 @@ class Retention:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)
 
     async def _forever(self) -> None:
         while True:

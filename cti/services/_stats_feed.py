@@ -20,7 +20,6 @@ serialised once per scope until the next change, so a burst of connects computes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -52,6 +51,7 @@ from cti.stats import (
     Today,
     replay_events,
 )
+from cti.tasks import stop_task
 from cti.types import Publisher
 
 __all__ = ["StatsFeed", "dashboard_topic", "grid_entry"]
@@ -332,10 +332,7 @@ class StatsFeed:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

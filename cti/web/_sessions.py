@@ -19,7 +19,6 @@ the watch that closes the sockets of users whose token stopped working.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import math
@@ -32,6 +31,7 @@ from typing import Final
 
 from cti.records import UserRecord
 from cti.services import Accounts
+from cti.tasks import stop_task
 from cti.types import Clock, utc_now
 from cti.web._sockets import Hub
 
@@ -243,11 +243,8 @@ class Sessions:
         self._watch = asyncio.get_running_loop().create_task(self._run(), name="cti-sessions-watch")
 
     async def close(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
-            self._watch = None
+        await stop_task(self._watch)
+        self._watch = None
 
     async def _run(self) -> None:
         while True:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -122,7 +124,7 @@ class Cti:
     async def settled(self, timeout: float = 20.0) -> None:
         """Every call ended and every write landed."""
         await eventually(lambda: not self.query.calls(), timeout=timeout, message="all calls to end")
-        await self.drain()
+        await _bounded(self.drain(), "the actions and writes in flight")
 
 
 @pytest.fixture(params=["sqlite"])
@@ -162,7 +164,7 @@ async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str
         await harness.settled()
     finally:
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), "leakcheck")
-        await harness.client.close()
+        await _bounded(harness.client.close(), "cti's shutdown")
         await ari.start()
         try:
             channels = await ari.list_channels()
@@ -175,6 +177,18 @@ async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str
             await ari.close()
     assert channels == [], f"channels leaked in Asterisk: {[c.name for c in channels]}"
     assert bridges == [], f"bridges leaked in Asterisk: {[b.id for b in bridges]}"
+
+
+async def _bounded(step: Awaitable[None], what: str, timeout: float = 60.0) -> None:
+    """``step`` within ``timeout`` seconds; if it hangs, every task's stack goes to the report (a hang shows
+    where it waits instead of ending as a bare pytest-timeout with only the threads' stacks)."""
+    try:
+        await asyncio.wait_for(step, timeout)
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        pytest.fail(f"{what} did not end within {timeout:.0f} s; the tasks still running:\n{stacks.getvalue()}")
 
 
 @pytest.fixture
