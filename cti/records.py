@@ -7,7 +7,7 @@ timezone-aware UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -25,6 +25,7 @@ __all__ = [
     "PurgedInteractions",
     "Reach",
     "UserRecord",
+    "WebSessionRecord",
 ]
 
 ROLES: Final = ("agent", "supervisor", "admin")
@@ -117,6 +118,22 @@ class UserRecord:
     """When the current token was issued: a token held since before is no longer this user's."""
     token_expires_at: datetime | None = None
     """When the token stops working; ``None`` for a token set by configuration (the bootstrap admin's)."""
+    language: str = "id"
+    """The language the user's pages speak: ``id`` (Bahasa Indonesia) or ``en``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebSessionRecord:
+    """A person's session in a browser, after signing in with their password. Only hashes of the session id and
+    of its CSRF token are kept; ``key`` is the session id's hash."""
+
+    key: str
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    """The absolute end, whatever the activity (the idle timeout is counted from ``last_seen_at``)."""
+    csrf_hash: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

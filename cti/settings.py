@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     admin_token: SecretStr = Field(description="bootstrap token of the built-in admin user (32+ random characters)")
     token_ttl_days: float = Field(30.0, gt=0, le=3650,
                                   description="days a token issued by the API or the CLI stays valid")
+    session_idle_minutes: float = Field(480.0, gt=0, le=7 * 24 * 60,
+                                        description="minutes a signed-in session may go unused (8 h: a shift)")
+    session_lifetime_hours: float = Field(12.0, gt=0, le=30 * 24,
+                                          description="hours a signed-in session lasts at most, however busy")
+    secure_cookies: bool = Field(False, description="mark the session cookies Secure even when the request came "
+                                                    "over plain HTTP (behind a TLS-terminating proxy)")
 
     # Call handling
     ring_timeout: float = Field(15.0, gt=0, le=300, description="seconds an agent's phone rings")

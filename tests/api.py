@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiohttp import web
+from argon2 import PasswordHasher
+from pydantic import SecretStr
 
 from cti.acd import ContactCenter
 from cti.persistence import (
@@ -17,6 +20,7 @@ from cti.persistence import (
     InteractionRepository,
     ScriptRepository,
     UserRepository,
+    WebSessionRepository,
     WfmRepository,
 )
 from cti.services import (
@@ -27,12 +31,15 @@ from cti.services import (
     CustomerService,
     Distributor,
     InteractionHistory,
+    Passwords,
     Policy,
     ScriptLibrary,
+    SignIn,
     TransferService,
     WfmService,
     WrapUpService,
 )
+from cti.settings import Settings
 from cti.types import Clock, utc_now
 from cti.web import (
     ACCOUNTS,
@@ -44,6 +51,8 @@ from cti.web import (
     QUERY,
     SCRIPTS,
     SESSIONS,
+    SETTINGS,
+    SIGN_IN,
     TRANSFERS,
     VERIFICATION,
     WFM,
@@ -57,7 +66,10 @@ from cti.web import (
     mount,
 )
 
-__all__ = ["PopsSeen", "api_app"]
+__all__ = ["FAST_PASSWORDS", "PopsSeen", "api_app"]
+
+FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+"""argon2id at its cheapest, for tests that sign in many times (the real parameters are argon2-cffi's)."""
 
 
 @dataclass
@@ -72,7 +84,8 @@ class PopsSeen:
 
 def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter | None = None,
             clock: Clock = utc_now, pops: PopsSeen | None = None,
-            dispositions: Sequence[str] = ("resolved",)) -> tuple[web.Application, Distributor]:
+            dispositions: Sequence[str] = ("resolved",), settings: Settings | None = None,
+            passwords: Passwords = FAST_PASSWORDS) -> tuple[web.Application, Distributor]:
     """The app serving ``features`` (cti.web's feature modules), and the distributor behind it."""
     users, agents = UserRepository(db), AgentRepository(db)
     interactions, customers = InteractionRepository(db), CustomerRepository(db)
@@ -82,7 +95,12 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     audit = AuditTrail(AuditRepository(db), clock)
     policy = Policy(distributor.query, interactions)
     hub = Hub()
-    sessions = Sessions(accounts, hub, clock=clock)
+    settings = settings or Settings(admin_token=SecretStr("admin-Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"),
+                                    ari_password=SecretStr("unused-here"))
+    sign_in = SignIn(users, WebSessionRepository(db), agents, passwords=passwords, clock=clock,
+                     idle=timedelta(minutes=settings.session_idle_minutes),
+                     lifetime=timedelta(hours=settings.session_lifetime_hours))
+    sessions = Sessions(accounts, hub, clock=clock, sign_in=sign_in, secure_cookies=settings.secure_cookies)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(sessions),
                                        make_audit_middleware(audit)])
     app[ACCOUNTS] = accounts
@@ -90,6 +108,8 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[POLICY] = policy
     app[HUB] = hub
     app[SESSIONS] = sessions
+    app[SIGN_IN] = sign_in
+    app[SETTINGS] = settings
     app[QUERY] = distributor.query
     app[SCRIPTS] = ScriptLibrary(ScriptRepository(db))
     app[WFM] = WfmService(distributor.query, interactions, agents, WfmRepository(db))

@@ -57,6 +57,7 @@ from cti.persistence import (
     InteractionRepository,
     ScriptRepository,
     UserRepository,
+    WebSessionRepository,
     WfmRepository,
 )
 from cti.scripting import RenderLimits, load_script_file
@@ -83,6 +84,7 @@ from cti.services import (
     ScreenPop,
     ScriptLibrary,
     SelfService,
+    SignIn,
     StatsFeed,
     SupervisionService,
     TransferService,
@@ -120,6 +122,7 @@ from cti.web import (
     SCRIPTS,
     SESSIONS,
     SETTINGS,
+    SIGN_IN,
     STATS,
     STATUS,
     SUPERVISION,
@@ -169,12 +172,13 @@ class _Repositories:
     wfm: WfmRepository
     audit: AuditRepository
     dead_letters: DeadLetterRepository
+    web_sessions: WebSessionRepository
 
     @classmethod
     def on(cls, database: Database) -> _Repositories:
         return cls(UserRepository(database), AgentRepository(database), InteractionRepository(database),
                    CustomerRepository(database), ScriptRepository(database), WfmRepository(database),
-                   AuditRepository(database), DeadLetterRepository(database))
+                   AuditRepository(database), DeadLetterRepository(database), WebSessionRepository(database))
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +212,10 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     library = ScriptLibrary(repos.scripts, render_limits=_render_limits(settings))
     audit = AuditTrail(repos.audit, clock or utc_now)
     hub = Hub()
-    sessions = Sessions(accounts, hub, clock=clock or utc_now)
+    sign_in = SignIn(repos.users, repos.web_sessions, repos.agents, clock=clock or utc_now,
+                     idle=timedelta(minutes=settings.session_idle_minutes),
+                     lifetime=timedelta(hours=settings.session_lifetime_hours))
+    sessions = Sessions(accounts, hub, clock=clock or utc_now, sign_in=sign_in, secure_cookies=settings.secure_cookies)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(sessions),
                                        make_audit_middleware(audit)],
                           client_max_size=64 * 1024)
@@ -217,6 +224,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     app[HUB] = hub
     app[ACCOUNTS] = accounts
     app[SESSIONS] = sessions
+    app[SIGN_IN] = sign_in
     app[SCRIPTS] = library
 
     async def storage(app: web.Application) -> AsyncIterator[None]:

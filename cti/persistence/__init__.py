@@ -15,7 +15,7 @@ refused the values themselves, so retrying the same record is pointless::
     ...
     await db.close()
 
-- :class:`UserRepository`: API users, their hashed tokens, roles and scopes;
+- :class:`UserRepository`: API users, their hashed tokens, roles, scopes, password hashes and languages;
 - :class:`InteractionRepository`: one row per call, saved by the call handling and completed by the wrap-up;
   read by the API, the screen pop, reports and the forecast;
 - :class:`AgentRepository`: the agents the controller loads on start, and the history of their states;
@@ -24,7 +24,8 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`ScriptRepository`: call scripts, every saved version;
 - :class:`WfmRepository`: workforce-management schedules and their shifts;
 - :class:`AuditRepository`: the append-only audit log of who viewed or changed what;
-- :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed.
+- :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
+- :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only).
 
 Repositories are cheap (they hold the database and nothing else): build one where it is needed.
 """
@@ -38,6 +39,7 @@ from ._errors import StorageConflict, StorageError, StorageRejected
 from ._interactions import InteractionRepository
 from ._scripts import ScriptRepository
 from ._users import UserRepository, hash_token
+from ._web_sessions import WebSessionRepository
 from ._wfm import WfmRepository
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "StorageError",
     "StorageRejected",
     "UserRepository",
+    "WebSessionRepository",
     "WfmRepository",
     "hash_token",
 ]

@@ -57,6 +57,7 @@ __all__ = [
     "PromotionRow",
     "ScriptRow",
     "UserRow",
+    "WebSessionRow",
     "WfmScheduleRow",
     "WfmShiftRow",
 ]
@@ -113,7 +114,8 @@ class AgentRow(Base):
 
 class UserRow(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ({})".format(", ".join(f"'{r}'" for r in ROLES)), name="role"),)
+    __table_args__ = (CheckConstraint("role IN ({})".format(", ".join(f"'{r}'" for r in ROLES)), name="role"),
+                      CheckConstraint("language IN ('id', 'en')", name="language"))
 
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -128,6 +130,23 @@ class UserRow(Base):
     token_issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """None only for a token set by configuration (the bootstrap admin's)."""
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    """An argon2id hash (``cti.services.Passwords``); None: the user cannot sign in with a password."""
+    language: Mapped[str] = mapped_column(String(2), default="id", server_default=text("'id'"))
+
+
+class WebSessionRow(Base):
+    """People signed in with a password, one row per browser session; only hashes of the session id and of its
+    CSRF token are stored."""
+
+    __tablename__ = "web_sessions"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    csrf_hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditRow(Base):

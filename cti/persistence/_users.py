@@ -18,7 +18,7 @@ from ._errors import StorageConflict, StorageError
 from ._sql import check
 from ._tables import METADATA, AgentRow, UserRow
 
-__all__ = ["UserRepository", "hash_token"]
+__all__ = ["UserRepository", "hash_token", "user_record"]
 
 _USERS: Final = METADATA.tables["users"]
 
@@ -50,7 +50,7 @@ class UserRepository:
     async def user_named(self, name: str) -> UserRecord | None:
         async with self._db.transaction(f"read user {name!r}") as session:
             user = await session.scalar(select(UserRow).where(UserRow.name == name))
-            return None if user is None else _user_record(user)
+            return None if user is None else user_record(user)
 
     async def rotate_token(self, name: str, *, expires_at: datetime | None) -> tuple[UserRecord, str]:
         """A fresh token for the user, returned here and never again; the previous one stops working at once."""
@@ -61,7 +61,7 @@ class UserRepository:
                 raise StorageError(f"cannot rotate the token of user {name!r}: no such user")
             user.token_hash, user.token_issued_at, user.token_expires_at = hash_token(token), utcnow(), expires_at
             await session.flush()
-            return _user_record(user), token
+            return user_record(user), token
 
     async def delete_user(self, name: str) -> bool:
         """Remove the user and its token; False when there was no such user."""
@@ -92,12 +92,42 @@ class UserRepository:
         query = select(UserRow).where(UserRow.token_hash == hash_token(token), UserRow.disabled.is_(False))
         async with self._db.transaction("look up token") as session:
             user = await session.scalar(query)
-            return None if user is None else _user_record(user)
+            return None if user is None else user_record(user)
+
+    async def credentials(self, name: str) -> tuple[UserRecord, str | None] | None:
+        """The user named ``name`` (disabled or not) and their password hash (None: no password), or None."""
+        async with self._db.transaction("read credentials") as session:  # the name may be a mistyped password
+            user = await session.scalar(select(UserRow).where(UserRow.name == name))
+            return None if user is None else (user_record(user), user.password_hash)
+
+    async def set_password(self, name: str, password_hash: str) -> UserRecord:
+        """Store a new password hash (made by ``cti.services.Passwords``, never a clear password)."""
+        if not password_hash.startswith("$argon2"):
+            raise StorageError(f"cannot set the password of user {name!r}: not an argon2 hash")
+        async with self._db.transaction(f"set the password of user {name!r}") as session:
+            user = await session.scalar(select(UserRow).where(UserRow.name == name))
+            if user is None:
+                raise StorageError(f"cannot set the password of user {name!r}: no such user")
+            user.password_hash = password_hash
+            await session.flush()
+            return user_record(user)
+
+    async def set_language(self, name: str, language: str) -> UserRecord:
+        """The language of the user's pages: ``id`` or ``en``."""
+        if language not in ("id", "en"):
+            raise StorageError(f"cannot set the language of user {name!r}: {language!r} is not id or en")
+        async with self._db.transaction(f"set the language of user {name!r}") as session:
+            user = await session.scalar(select(UserRow).where(UserRow.name == name))
+            if user is None:
+                raise StorageError(f"cannot set the language of user {name!r}: no such user")
+            user.language = language
+            await session.flush()
+            return user_record(user)
 
     async def list_users(self) -> list[UserRecord]:
         """All users, disabled ones included, ordered by ``user_id``."""
         async with self._db.transaction("list users") as session:
-            return [_user_record(user) for user in await session.scalars(select(UserRow).order_by(UserRow.user_id))]
+            return [user_record(user) for user in await session.scalars(select(UserRow).order_by(UserRow.user_id))]
 
     async def set_user_scope(self, name: str, scope: Mapping[str, Any] | None) -> UserRecord:
         """The queues and teams a supervisor may see (``None``: all of them)."""
@@ -106,7 +136,7 @@ class UserRepository:
             if user is None:
                 raise StorageError(f"cannot set the scope of user {name!r}: no such user")
             user.scope = None if scope is None else dict(scope)
-            return _user_record(user)
+            return user_record(user)
 
     async def set_user_disabled(self, name: str, disabled: bool = True) -> UserRecord:
         """Disable (or re-enable) a user: a disabled user's token stops working."""
@@ -116,7 +146,7 @@ class UserRepository:
                 raise StorageError(f"cannot update user {name!r}: no such user")
             user.disabled = disabled
             await session.flush()
-            return _user_record(user)
+            return user_record(user)
 
     async def _save_user(self, name: str, role: str, token: str, agent_id: str | None, *, replace: bool,
                          expires_at: datetime | None) -> UserRecord:
@@ -156,7 +186,7 @@ class UserRepository:
                     user.token_hash, user.token_issued_at = token_hash, utcnow()
                 user.role, user.agent_id, user.token_expires_at = role, agent_id, expires_at
             await session.flush()
-            return _user_record(user)
+            return user_record(user)
 
 
 def new_token() -> str:
@@ -164,8 +194,9 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _user_record(user: UserRow) -> UserRecord:
+def user_record(user: UserRow) -> UserRecord:
     return UserRecord(
         user_id=user.user_id, name=user.name, role=user.role, agent_id=user.agent_id, disabled=user.disabled,
         scope=user.scope, token_issued_at=user.token_issued_at, token_expires_at=user.token_expires_at,
+        language=user.language,
     )

@@ -7,7 +7,8 @@ monitoring, reports, workforce management; the screen pop and the dashboard's st
 Who may touch what is decided in one place, the :class:`Policy`; what was seen or changed is written to the
 :class:`AuditTrail`. Privacy: :class:`Erasure` forgets a customer everywhere, :class:`Retention` purges old
 interactions' personal fields. Services reach the adapters only through the protocols of :mod:`._ports`, which
-``tests/unit/fakes.py`` fakes.
+``tests/unit/fakes.py`` fakes. People sign in with a password (:class:`SignIn`, :class:`Passwords`); machines
+use the API tokens of :class:`Accounts`.
 """
 
 from cti.services._agents import AgentService, UnknownExtension
@@ -48,6 +49,7 @@ from cti.services._identity import (
     apply_attributes,
 )
 from cti.services._journal import Journal, interaction_record
+from cti.services._passwords import MAX_PASSWORD, MIN_PASSWORD, Passwords, password_problems
 from cti.services._policy import (
     Policy,
     Scope,
@@ -61,6 +63,7 @@ from cti.services._ports import (
     AgentRegistry,
     AuditLog,
     ContactRetention,
+    Credentials,
     Customers,
     DeadLetters,
     ErasableCustomers,
@@ -73,6 +76,7 @@ from cti.services._ports import (
     Scripts,
     Supervision,
     Users,
+    WebSessions,
 )
 from cti.services._query import CenterView
 from cti.services._reports import ReportService
@@ -80,6 +84,7 @@ from cti.services._retention import Retention, RetentionReport
 from cti.services._routing import RoutingRules
 from cti.services._screenpop import ScreenPop, agent_frame, agent_topic, call_frame, customer_frame
 from cti.services._scripts import ScriptLibrary
+from cti.services._signin import DEFAULT_IDLE, DEFAULT_LIFETIME, NewSession, SignIn, WrongPassword, session_key
 from cti.services._stats_feed import StatsFeed, dashboard_topic, grid_entry
 from cti.services._supervision import SupervisionService
 from cti.services._users import Accounts
@@ -87,6 +92,10 @@ from cti.services._verification import CallerVerification, CredentialsState
 from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, WfmService, shift_queues
 
 __all__ = [
+    "DEFAULT_IDLE",
+    "DEFAULT_LIFETIME",
+    "MAX_PASSWORD",
+    "MIN_PASSWORD",
     "ROUTED_ATTRIBUTES",
     "SERVER",
     "Accounts",
@@ -102,6 +111,7 @@ __all__ = [
     "CommandBus",
     "ContactRetention",
     "CopyHolder",
+    "Credentials",
     "CredentialsState",
     "CustomerOnCall",
     "CustomerService",
@@ -126,6 +136,8 @@ __all__ = [
     "LiveContact",
     "LiveState",
     "MonitorInfo",
+    "NewSession",
+    "Passwords",
     "Phones",
     "Policy",
     "PopCache",
@@ -140,6 +152,7 @@ __all__ = [
     "ScriptLibrary",
     "Scripts",
     "SelfService",
+    "SignIn",
     "StaffedForecast",
     "StatsFeed",
     "Supervision",
@@ -148,9 +161,11 @@ __all__ = [
     "UnknownDeadLetter",
     "UnknownExtension",
     "Users",
+    "WebSessions",
     "WfmService",
     "WrapUp",
     "WrapUpService",
+    "WrongPassword",
     "agent_frame",
     "agent_topic",
     "apply_attributes",
@@ -163,9 +178,11 @@ __all__ = [
     "grid_entry",
     "handled_by",
     "interaction_record",
+    "password_problems",
     "profile_fields",
     "record_of",
     "require_queue",
     "scope_of",
+    "session_key",
     "shift_queues",
 ]

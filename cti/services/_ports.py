@@ -35,6 +35,7 @@ from cti.records import (
     PurgedInteractions,
     Reach,
     UserRecord,
+    WebSessionRecord,
 )
 from cti.scripting import Script, ScriptSummary, ScriptVersion
 from cti.types import Language
@@ -44,6 +45,7 @@ __all__ = [
     "AgentRegistry",
     "AuditLog",
     "ContactRetention",
+    "Credentials",
     "Customers",
     "DeadLetters",
     "ErasableCustomers",
@@ -56,6 +58,7 @@ __all__ = [
     "Scripts",
     "Supervision",
     "Users",
+    "WebSessions",
 ]
 
 
@@ -98,6 +101,34 @@ class Users(Protocol):
     async def delete_user(self, name: str) -> bool: ...
 
     async def bound_token_lifetimes(self, expires_at: datetime, *, keep: str | None = None) -> int: ...
+
+
+class Credentials(Protocol):
+    """Users' password hashes and languages (the users table, as for :class:`Users`)."""
+
+    async def credentials(self, name: str) -> tuple[UserRecord, str | None] | None: ...
+
+    async def user_named(self, name: str) -> UserRecord | None: ...
+
+    async def set_password(self, name: str, password_hash: str) -> UserRecord: ...
+
+    async def set_language(self, name: str, language: str) -> UserRecord: ...
+
+
+class WebSessions(Protocol):
+    """People signed in with their password, by the hash of their session id."""
+
+    async def create(self, name: str, record: WebSessionRecord) -> None: ...
+
+    async def find(self, key: str) -> tuple[WebSessionRecord, UserRecord] | None: ...
+
+    async def touch(self, key: str, at: datetime) -> None: ...
+
+    async def delete(self, key: str) -> bool: ...
+
+    async def delete_of_user(self, name: str, *, keep: str | None = None) -> int: ...
+
+    async def purge(self, *, now: datetime, idle_since: datetime) -> int: ...
 
 
 class AuditLog(Protocol):

@@ -1,11 +1,11 @@
 """The HTTP and websocket adapter (aiohttp), by feature: each feature module holds its routes, the bodies it
 accepts (pydantic, also the OpenAPI schemas) and the views it answers with, and calls the services only.
 
-Features: the service itself (health, metrics, OpenAPI), users and their tokens, agents, calls (queues, live
-calls, history, routing rules), the agent desktop, caller verification, privacy (erasure), supervision, the
-dashboard and reports, call scripts, workforce management, the audit log, and the static pages. Shared:
-authentication and sessions (token cache, websocket tickets, throttle), the one error table, the websocket hub,
-the typed app keys, the access log.
+Features: the service itself (health, metrics, OpenAPI), signing in (session cookies, passwords, who am I),
+users and their tokens, agents, calls (queues, live calls, history, routing rules), the agent desktop, caller
+verification, privacy (erasure), supervision, the dashboard and reports, call scripts, workforce management, the
+audit log, and the static pages. Shared: authentication and sessions (token cache, web sessions, websocket
+tickets, throttles), the one error table, the websocket hub, the typed app keys, the access log.
 """
 
 from cti.web._access_log import AccessLogger
@@ -29,6 +29,7 @@ from cti.web._keys import (
     SCRIPTS,
     SESSIONS,
     SETTINGS,
+    SIGN_IN,
     STATS,
     STATUS,
     SUPERVISION,
@@ -40,7 +41,7 @@ from cti.web._keys import (
 )
 from cti.web._openapi import ApiModule, openapi_document
 from cti.web._service import API_MODULES
-from cti.web._sessions import FailureThrottle, Sessions
+from cti.web._sessions import FailureThrottle, Sessions, Throttled
 from cti.web._sockets import FrameError, Hub, RawJson
 from cti.web._wfm import WfmScheduleCreate
 
@@ -62,6 +63,7 @@ __all__ = [
     "SCRIPTS",
     "SESSIONS",
     "SETTINGS",
+    "SIGN_IN",
     "STATS",
     "STATUS",
     "STATUS_OF",
@@ -78,6 +80,7 @@ __all__ = [
     "RawJson",
     "Sessions",
     "Status",
+    "Throttled",
     "WfmScheduleCreate",
     "error_middleware",
     "json_error",

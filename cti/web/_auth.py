@@ -1,10 +1,17 @@
-"""Who is calling: bearer tokens mapped to users with a role (agent, supervisor, admin).
+"""Who is calling: bearer tokens (machines) or a session cookie (people signed in with a password), mapped to users
+with a role (agent, supervisor, admin).
 
-Every route needs a valid token except ``/healthz`` (liveness for orchestrators; it reveals only
-component up/down), ``/openapi.json`` (the published API description) and the static pages under ``/ui/``
-(they hold no data). Websockets (``/ws/...``) take the token in the ``Authorization`` header, or, from
-browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a token in the URL. The token
-cache, the tickets and the throttle of failed attempts are in :mod:`cti.web._sessions`.
+A request with an ``Authorization`` header is judged by it alone. Without one, the ``cti_session`` cookie names
+a web session; a request so authenticated that may change something (any method but GET, HEAD and OPTIONS) must
+carry the session's CSRF token in ``X-CSRF-Token`` (the page reads it from the ``cti_csrf`` cookie, which another
+site can neither read nor, with ``SameSite=Strict``, make the browser send), else 403.
+
+Every route needs a valid token or session except ``/healthz`` (liveness for orchestrators; it reveals only
+component up/down), ``/openapi.json`` (the published API description), ``/api/session`` (signing in and out)
+and the static pages under ``/ui/`` (they hold no data). Websockets (``/ws/...``) take the token in the
+``Authorization`` header, or, from browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a
+token in the URL, and never the session cookie. The token cache, web sessions, the tickets and the throttles of
+failed attempts are in :mod:`cti.web._sessions`.
 """
 
 from __future__ import annotations
@@ -14,21 +21,30 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from cti.records import UserRecord
+from cti.records import UserRecord, WebSessionRecord
 from cti.web._sessions import Refused, Sessions
 
 __all__ = [
+    "CSRF_COOKIE",
+    "CSRF_HEADER",
     "PUBLIC_PATHS",
     "PUBLIC_PREFIXES",
+    "SESSION_COOKIE",
     "make_auth_middleware",
     "principal",
     "require_role",
     "signed_in",
+    "web_session",
 ]
 
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json"})
+SESSION_COOKIE = "cti_session"
+CSRF_COOKIE = "cti_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/api/session"})
 PUBLIC_PREFIXES = ("/ui/",)  # static pages; their data comes from the API, which needs a token
 _PRINCIPAL = web.RequestKey("principal", UserRecord)
+_SESSION = web.RequestKey("web_session", WebSessionRecord)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -44,6 +60,13 @@ async def _authenticate(request: web.Request, sessions: Sessions) -> UserRecord:
         ticket = request.query.get("ticket")
         if ticket is not None:
             return sessions.redeem_ticket(ticket)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if "Authorization" not in request.headers and cookie and not request.path.startswith("/ws"):
+        user, session = await sessions.authenticate_session(cookie)
+        if request.method not in _SAFE_METHODS and not Sessions.csrf_matches(session, request.headers.get(CSRF_HEADER)):
+            raise web.HTTPForbidden(reason="missing or wrong CSRF token")
+        request[_SESSION] = session
+        return user
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Refused("missing bearer token", counted=False)
@@ -81,6 +104,11 @@ def principal(request: web.Request) -> UserRecord:
 def signed_in(request: web.Request) -> UserRecord | None:
     """The caller, or None on a public path (nobody signed in there)."""
     return request.get(_PRINCIPAL)
+
+
+def web_session(request: web.Request) -> WebSessionRecord | None:
+    """The web session the caller signed in with, or None (a token, or a public path)."""
+    return request.get(_SESSION)
 
 
 def require_role(request: web.Request, *roles: str) -> UserRecord:

@@ -21,6 +21,7 @@ from cti.services import (
     RoutingRules,
     ScreenPop,
     ScriptLibrary,
+    SignIn,
     StatsFeed,
     SupervisionService,
     TransferService,
@@ -47,6 +48,7 @@ __all__ = [
     "SCRIPTS",
     "SESSIONS",
     "SETTINGS",
+    "SIGN_IN",
     "STATS",
     "STATUS",
     "SUPERVISION",
@@ -79,7 +81,9 @@ POLICY = web.AppKey("policy", Policy)
 AUDIT = web.AppKey("audit", AuditTrail)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 SESSIONS = web.AppKey("sessions", Sessions)
-"""Token cache, websocket tickets, the throttle of failed attempts, revocation."""
+"""Token cache, web sessions, websocket tickets, the throttles of failed attempts, revocation."""
+SIGN_IN = web.AppKey("sign_in", SignIn)
+"""People's passwords and web sessions."""
 AGENTS = web.AppKey("agents", AgentService)
 ROUTING = web.AppKey("routing", RoutingRules)
 HISTORY = web.AppKey("history", InteractionHistory)

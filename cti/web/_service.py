@@ -1,4 +1,4 @@
-"""The service itself: liveness and component health, the API description, Prometheus metrics, who am I."""
+"""The service itself: liveness and component health, the API description, Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from cti.web._auth import principal, require_role
+from cti.web._auth import require_role
 from cti.web._keys import STATUS
 from cti.web._openapi import ApiModule, openapi_document, operation
-from cti.web._views import user_view
 
 __all__ = ["API_MODULES", "openapi_paths", "routes", "schemas"]
 
@@ -20,7 +19,6 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/healthz": {"get": operation("Liveness and component health", roles="anyone", public=True, errors=(503,))},
     "/openapi.json": {"get": operation("This document", roles="anyone", public=True)},
     "/metrics": {"get": operation("Prometheus metrics (text)", roles="supervisor, admin")},
-    "/api/me": {"get": operation("The calling user", roles="any authenticated user")},
 }
 API_MODULES = web.AppKey("api_modules", tuple[ApiModule, ...])
 """Every feature module mounted on the app; ``/openapi.json`` describes them all."""
@@ -44,8 +42,3 @@ async def metrics(request: web.Request) -> web.Response:
     require_role(request, "supervisor", "admin")
     return web.Response(text=request.app[STATUS].metrics(), content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
-
-
-@routes.get("/api/me")
-async def me(request: web.Request) -> web.Response:
-    return web.json_response(user_view(principal(request)))

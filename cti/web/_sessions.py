@@ -1,9 +1,14 @@
-"""Who is signed in, and for how long: the token cache, websocket tickets, the throttle of failed attempts, and
-the watch that closes the sockets of users whose token stopped working.
+"""Who is signed in, and for how long: the token cache, web sessions (people signed in with a password), websocket
+tickets, the throttles of failed attempts, and the watch that closes the sockets of users whose token stopped
+working.
 
 - **Tokens** are looked up by their hash and remembered for a few seconds (``CACHE_TTL``), so each API call does
   not cost a query. A change made through this process (rotation, disabling, deletion) drops the user's entries
   at once; one made by another process (``cti users ...``) is seen when the entry runs out.
+- **Web sessions** (the ``cti_session`` cookie, see :class:`cti.services.SignIn`) are looked up by their hash
+  and remembered for ``CACHE_TTL`` like tokens; signing out, a new password, disabling or deleting the user drop
+  them at once here. Failed sign-ins count towards the address's throttle and towards a throttle of their own per
+  user name (``names``), so guessing one person's password from many addresses is slowed down too.
 - **Tickets** let browsers open websockets without a token in the URL (URLs end up in logs and histories): a
   page trades its token for a ticket (``POST /api/ws-tickets``) and opens the socket with ``?ticket=``. A ticket
   is random, bound to the user, valid ``TICKET_TTL`` and redeemable once. Only their hashes are kept.
@@ -29,13 +34,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from cti.records import UserRecord
-from cti.services import Accounts
+from cti.records import UserRecord, WebSessionRecord
+from cti.services import Accounts, NewSession, SignIn, session_key
 from cti.tasks import stop_task
 from cti.types import Clock, utc_now
 from cti.web._sockets import Hub
 
-__all__ = ["FailureThrottle", "Refused", "Sessions"]
+__all__ = ["SESSION_ENDED", "SESSION_EXPIRED", "FailureThrottle", "Refused", "Sessions", "Throttled"]
 
 log = logging.getLogger("cti.web.sessions")
 
@@ -47,6 +52,11 @@ RECHECK_EVERY: Final = 5.0
 MAX_CACHED: Final = 10_000
 MAX_TICKETS: Final = 10_000
 TICKETS_PER_USER: Final = 16
+PURGE_EVERY: Final = timedelta(hours=1)
+"""How often web sessions that ended by time are deleted from the database."""
+SESSION_EXPIRED: Final = "session expired; sign in again"
+SESSION_ENDED: Final = "session ended; sign in again"
+WRONG_CREDENTIALS: Final = "wrong user name or password"
 
 
 class Refused(Exception):
@@ -56,6 +66,14 @@ class Refused(Exception):
     def __init__(self, message: str, *, counted: bool) -> None:
         super().__init__(message)
         self.counted = counted
+
+
+class Throttled(Exception):
+    """Too many failed attempts from this address or for this name: try again in ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def _digest(secret: str) -> str:
@@ -72,8 +90,11 @@ class FailureThrottle:
     """Failed authentications per client address: ``limit`` in ``window`` locks the address out for ``lockout``."""
 
     def __init__(self, clock: Clock = utc_now, *, limit: int = 10, window: timedelta = timedelta(minutes=1),
-                 lockout: timedelta = timedelta(minutes=1), max_clients: int = 10_000) -> None:
+                 lockout: timedelta = timedelta(minutes=1), max_clients: int = 10_000, what: str = "from %s") -> None:
         self.limit = limit
+        self._what = what
+        """How the log names a key: ``from %s`` (an address); a user name is not logged (it may be a password
+        typed in the wrong field)."""
         self._clock = clock
         self._window = window
         self._lockout = lockout
@@ -101,8 +122,8 @@ class FailureThrottle:
         entry.times.append(now)
         if len(entry.times) >= self.limit:
             entry.locked_until = now + self._lockout
-            log.warning("%d failed authentications from %s within %s; refusing it for %s",
-                        len(entry.times), client, self._window, self._lockout)
+            log.warning("%d failed authentications %s within %s; refusing it for %s",
+                        len(entry.times), self._what.replace("%s", client), self._window, self._lockout)
             entry.times.clear()
         while len(self._clients) > self._max_clients:
             self._clients.popitem(last=False)
@@ -127,9 +148,19 @@ class _Ticket:
 
 class Sessions:
     def __init__(self, accounts: Accounts, hub: Hub, *, clock: Clock = utc_now, ticket_ttl: timedelta = TICKET_TTL,
-                 throttle: FailureThrottle | None = None, recheck_every: float = RECHECK_EVERY) -> None:
+                 throttle: FailureThrottle | None = None, recheck_every: float = RECHECK_EVERY,
+                 sign_in: SignIn | None = None, names: FailureThrottle | None = None,
+                 secure_cookies: bool = False) -> None:
         self.accounts = accounts
+        self.sign_in = sign_in
         self.throttle = throttle or FailureThrottle(clock)
+        self.names = names or FailureThrottle(clock, limit=10, window=timedelta(minutes=15),
+                                              lockout=timedelta(minutes=15), what="for a user name")
+        """Failed sign-ins per user name (whatever the address): 10 in 15 minutes lock the name for 15."""
+        self.secure_cookies = secure_cookies
+        """Mark the cookies Secure even over plain HTTP (cti behind a TLS-terminating proxy)."""
+        self._sessions: dict[str, tuple[float, WebSessionRecord, UserRecord]] = {}
+        self._purged_at: datetime | None = None
         self.ticket_ttl = ticket_ttl
         self._hub = hub
         self._clock = clock
@@ -159,6 +190,64 @@ class Sessions:
             # A real token, only old: not a guess, so not counted.
             raise Refused("token expired", counted=False)
         return user
+
+    # -- web sessions ------------------------------------------------------------------------------------------
+    def retry_after(self, client: str, name: str | None = None) -> int | None:
+        """Seconds until ``client`` (and user ``name``) may try to sign in again, or None if they may now."""
+        waits = [w for w in (self.throttle.retry_after(client),
+                             None if name is None else self.names.retry_after(name)) if w is not None]
+        return max(waits) if waits else None
+
+    async def begin(self, name: str, password: str, client: str) -> NewSession:
+        """Sign ``name`` in: :class:`Throttled` after too many failures, :class:`Refused` (the same words for a
+        wrong password, an unknown name, no password and a disabled user) when refused."""
+        if self.sign_in is None:
+            raise Refused(WRONG_CREDENTIALS, counted=False)
+        wait = self.retry_after(client, name)
+        if wait is not None:
+            raise Throttled(f"too many failed sign-in attempts; retry in {wait} s", wait)
+        new = await self.sign_in.sign_in(name, password)
+        if new is None:
+            self.failed_password(client, name)
+            raise Refused(WRONG_CREDENTIALS, counted=False)
+        return new
+
+    def failed_password(self, client: str, name: str) -> None:
+        """A wrong password was given for ``name`` from ``client`` (at sign-in, or to change it)."""
+        self.throttle.failed(client)
+        self.names.failed(name)
+
+    async def authenticate_session(self, session_id: str) -> tuple[UserRecord, WebSessionRecord]:
+        """The user and session a ``cti_session`` cookie names; :class:`Refused` if it names none, or has
+        expired. Not counted: the id has 256 random bits, and the ended sessions of a whole office (signed out,
+        a new password) would otherwise lock its address out."""
+        if self.sign_in is None:
+            raise Refused(SESSION_ENDED, counted=False)
+        key = session_key(session_id)
+        hit = self._sessions.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            record, user = hit[1], hit[2]
+        else:
+            found = await self.sign_in.session(session_id)
+            if found is None:
+                self._sessions.pop(key, None)
+                raise Refused(SESSION_ENDED, counted=False)
+            if len(self._sessions) >= MAX_CACHED:
+                self._sessions.clear()
+            record, user = found
+            self._sessions[key] = (time.monotonic() + CACHE_TTL, record, user)
+        if self.sign_in.expired(record):
+            raise Refused(SESSION_EXPIRED, counted=False)
+        return user, record
+
+    @staticmethod
+    def csrf_matches(session: WebSessionRecord, token: str | None) -> bool:
+        return SignIn.csrf_matches(session, token)
+
+    async def end(self, session_id: str) -> bool:
+        """Sign out: the session ends here and in the database."""
+        self._sessions.pop(session_key(session_id), None)
+        return self.sign_in is not None and await self.sign_in.sign_out(session_id)
 
     # -- tickets -----------------------------------------------------------------------------------------------
     def issue_ticket(self, user: UserRecord) -> str:
@@ -214,6 +303,8 @@ class Sessions:
     def forget(self, name: str) -> None:
         for key in [key for key, (_, user) in self._cache.items() if user.name == name]:
             del self._cache[key]
+        for key in [key for key, (_, _, user) in self._sessions.items() if user.name == name]:
+            del self._sessions[key]
         for key in self._by_user.pop(name, ()):
             self._tickets.pop(key, None)
 
@@ -221,6 +312,8 @@ class Sessions:
         """Close the sockets of users whose token no longer works, whoever changed it; how many were closed."""
         self._drop_expired_tickets(self._clock())
         self.throttle.forget_idle()
+        self.names.forget_idle()
+        await self._purge_sessions()
         if not self._hub.owners():
             return 0
         current = {user.name: user for user in await self.accounts.list_users()}
@@ -238,6 +331,15 @@ class Sessions:
                 self.forget(name)
                 log.info("closing the websockets of user %r: %s", name, reason)
         return closed
+
+    async def _purge_sessions(self) -> None:
+        now = self._clock()
+        if self.sign_in is None or (self._purged_at is not None and now - self._purged_at < PURGE_EVERY):
+            return
+        self._purged_at = now
+        purged = await self.sign_in.purge()
+        if purged:
+            log.info("deleted %d web session(s) that ended by time", purged)
 
     def start(self) -> None:
         self._watch = asyncio.get_running_loop().create_task(self._run(), name="cti-sessions-watch")

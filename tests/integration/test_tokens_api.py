@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cti.persistence import Database, UserRepository
-from cti.web import _service, _users, openapi_document
+from cti.web import _service, _signin, _users, openapi_document
 from tests.api import api_app
 
 ADMIN = "admin-Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"
@@ -60,7 +60,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     await db.upgrade()
     await UserRepository(db).ensure_user_token("root", "admin", ADMIN)
     clock = Clock()
-    app, _ = api_app(db, [_service, _users], clock=clock)
+    app, _ = api_app(db, [_service, _signin, _users], clock=clock)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
