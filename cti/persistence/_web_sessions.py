@@ -40,7 +40,7 @@ class WebSessionRepository:
             found = (await session.execute(query)).first()
             if found is None:
                 return None
-            row, user = found.tuple()
+            row, user = found[0], found[1]
             return _record(row), user_record(user)
 
     async def touch(self, key: str, at: datetime) -> None:

@@ -43,7 +43,7 @@ class Passwords:
         """The stored form of ``password``; :class:`InvalidInput` if it breaks the rules."""
         problems = password_problems(password)
         if problems:
-            raise InvalidInput("the password is not acceptable", problems)
+            raise InvalidInput("; ".join(map(str, problems)), problems)
         return self._hasher.hash(password)
 
     def verify(self, stored: str | None, password: str) -> tuple[bool, bool]:

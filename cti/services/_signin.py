@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Final
 
@@ -100,7 +100,8 @@ class SignIn:
         record, now = found[0], self._clock()
         if not self.expired(record) and now - record.last_seen_at >= TOUCH_EVERY:
             await self._sessions.touch(record.key, now)
-        return found
+            record = replace(record, last_seen_at=now)
+        return record, found[1]
 
     def expired(self, record: WebSessionRecord) -> bool:
         """Whether the session has ended by time: past its lifetime, or unused for ``idle``."""
@@ -125,7 +126,7 @@ class SignIn:
         """Give ``name`` a new password; every session of theirs ends but ``keep`` (the one that changed it)."""
         problems = password_problems(password)
         if problems:
-            raise InvalidInput("the password is not acceptable", problems)
+            raise InvalidInput("; ".join(map(str, problems)), problems)
         if await self._credentials.user_named(name) is None:
             raise NotFound(f"no user {name!r}")
         user = await self._credentials.set_password(name, await asyncio.to_thread(self._passwords.hash, password))
@@ -137,7 +138,7 @@ class SignIn:
         """``user`` changes their own password, proving the current one (:class:`WrongPassword` if not)."""
         problems = password_problems(new, field="new")
         if problems:
-            raise InvalidInput("the new password is not acceptable", problems)
+            raise InvalidInput("; ".join(map(str, problems)), problems)
         found = await self._credentials.credentials(user.name)
         matched, _ = await asyncio.to_thread(self._passwords.verify, None if found is None else found[1], current)
         if not matched:
