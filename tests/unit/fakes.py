@@ -2,7 +2,8 @@
 fast tests of their own beside the integration and end-to-end tests that run the real ones.
 
 Each fake implements one protocol of :mod:`cti.services` (``Users``, ``AgentRegistry``, ``Interactions``,
-``Customers``, ``Scripts``, ``Schedules``, ``LiveState``, ``Phones``, ``Supervision``, ``DeadLetters``) with the
+``Customers``, ``Scripts``, ``Schedules``, ``LiveState``, ``Phones``, ``Supervision``, ``DeadLetters``,
+``Credentials``, ``WebSessions``) with the
 same results and refusals as the real adapter for what the services call.
 """
 
@@ -41,6 +42,7 @@ from cti.records import (
     PurgedInteractions,
     Reach,
     UserRecord,
+    WebSessionRecord,
 )
 from cti.scripting import Script, ScriptSummary, ScriptVersion
 from cti.services import CommandBus, Distributor, HandlerKey
@@ -60,6 +62,7 @@ __all__ = [
     "FakeScripts",
     "FakeSupervision",
     "FakeUsers",
+    "FakeWebSessions",
     "Recorder",
     "Refused",
     "distributor",
@@ -74,7 +77,21 @@ class FakeUsers:
     def __init__(self) -> None:
         self.users: dict[str, UserRecord] = {}
         self.tokens: dict[str, str] = {}  # token -> user name
+        self.password_hashes: dict[str, str] = {}  # user name -> hash
         self._ids = 0
+
+    async def credentials(self, name: str) -> tuple[UserRecord, str | None] | None:
+        user = self.users.get(name)
+        return None if user is None else (user, self.password_hashes.get(name))
+
+    async def set_password(self, name: str, password_hash: str) -> UserRecord:
+        assert password_hash.startswith("$argon2id$"), "only hashes are stored"
+        self.password_hashes[name] = password_hash
+        return self.users[name]
+
+    async def set_language(self, name: str, language: str) -> UserRecord:
+        user = self.users[name] = replace(self.users[name], language=language)
+        return user
 
     def _next_id(self) -> int:
         self._ids += 1
@@ -137,6 +154,39 @@ class FakeUsers:
         for user in unbounded:
             self.users[user.name] = replace(user, token_expires_at=expires_at)
         return len(unbounded)
+
+
+class FakeWebSessions:
+    def __init__(self, users: FakeUsers) -> None:
+        self.users = users
+        self.sessions: dict[str, tuple[str, WebSessionRecord]] = {}  # key -> (user name, session)
+
+    async def create(self, name: str, record: WebSessionRecord) -> None:
+        self.sessions[record.key] = (name, replace(record, user_id=self.users.users[name].user_id))
+
+    async def find(self, key: str) -> tuple[WebSessionRecord, UserRecord] | None:
+        held = self.sessions.get(key)
+        user = None if held is None else self.users.users.get(held[0])
+        return None if held is None or user is None else (held[1], user)
+
+    async def touch(self, key: str, at: datetime) -> None:
+        name, record = self.sessions[key]
+        self.sessions[key] = (name, replace(record, last_seen_at=at))
+
+    async def delete(self, key: str) -> bool:
+        return self.sessions.pop(key, None) is not None
+
+    async def delete_of_user(self, name: str, *, keep: str | None = None) -> int:
+        ended = [key for key, (owner, _) in self.sessions.items() if owner == name and key != keep]
+        for key in ended:
+            del self.sessions[key]
+        return len(ended)
+
+    async def purge(self, *, now: datetime, idle_since: datetime) -> int:
+        ended = [key for key, (_, r) in self.sessions.items() if r.expires_at <= now or r.last_seen_at <= idle_since]
+        for key in ended:
+            del self.sessions[key]
+        return len(ended)
 
 
 class FakeAgents:
