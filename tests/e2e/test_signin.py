@@ -1,0 +1,109 @@
+"""Signing in on the sign-in page in a real Chromium, against the real app (create_app): a real password (argon2id
+at its real cost), the session cookie the page never sees, the API called from the page with it (reads alone,
+changes with the CSRF token), the refusals shown in both languages, and only same-origin pages as ``?next=``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from cti.types import utc_now
+from tests.e2e.conftest import Cti
+from tests.support import browser_page
+
+PASSWORD = "kopi susu 2026!"
+
+
+@dataclass
+class ShiftedClock:
+    """The wall clock, moved forward by what the test says."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+@pytest.fixture
+def cti_clock() -> ShiftedClock:
+    return ShiftedClock()
+
+
+async def sign_in(page: Page, name: str, password: str) -> None:
+    await page.get_by_label("User name").fill(name)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def test_a_person_signs_in_on_the_page_and_the_page_calls_the_api_with_the_cookie(
+        cti: Cti, cti_clock: ShiftedClock) -> None:
+    await cti.create_agent("ana", "Ana Wijaya")
+    await cti.api("PUT", "/api/users/ana/password", json={"password": PASSWORD})
+    signin = cti.client.make_url("/ui/signin.html")
+    async with browser_page() as page:
+        # Wrong password: the refusal is said (in the alert region), in the page's language.
+        await page.goto(f"{signin}?lang=en")
+        await sign_in(page, "ana", "not the password")
+        await expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+        await sign_in(page, "nobody", PASSWORD)  # an unknown name: the same words
+        await expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+        await page.goto(f"{signin}?lang=id")
+        await expect(page.locator("html")).to_have_attribute("lang", "id")
+        await page.get_by_label("Nama pengguna").fill("ana")
+        await page.get_by_label("Kata sandi").fill("bukan kata sandinya")
+        await page.get_by_role("button", name="Masuk").click()
+        await expect(page.get_by_role("alert")).to_have_text("Nama pengguna atau kata sandi salah.")
+        await page.goto(f"{signin}?lang=en&reason=expired")
+        await expect(page.get_by_role("alert")).to_have_text("Your session has expired. Please sign in again.")
+
+        # Signed in: off to the front page when ?next= is another site's.
+        await page.goto(f"{signin}?lang=en&next=//evil.example/ui/x")
+        await sign_in(page, "ana", PASSWORD)
+        await page.wait_for_url("**/ui/index.html")
+        # The page cannot read the session id (HttpOnly); it reads the CSRF token and calls the API with the cookie.
+        assert "cti_session" not in await page.evaluate("document.cookie")
+        me: dict[str, Any] = await page.evaluate("fetch('/api/me').then(r => r.json())")
+        assert (me["name"], me["display_name"], me["role"], me["language"]) == ("ana", "Ana Wijaya", "agent", "id")
+        statuses = await page.evaluate("""async () => {
+            const csrf = document.cookie.split('; ').find(c => c.startsWith('cti_csrf=')).split('=')[1];
+            const without = await fetch('/api/ws-tickets', {method: 'POST'});
+            const withIt = await fetch('/api/ws-tickets', {method: 'POST', headers: {'X-CSRF-Token': csrf}});
+            const language = await fetch('/api/me', {method: 'PATCH', headers: {'X-CSRF-Token': csrf,
+                'Content-Type': 'application/json'}, body: JSON.stringify({language: 'en'})});
+            return [without.status, withIt.status, (await language.json()).language];
+        }""")
+        assert statuses == [403, 201, "en"]
+
+        # A same-origin page as ?next= is where the sign-in leads.
+        await page.goto(f"{signin}?lang=en&next=/ui/index.html%3Fcame%3Dback")
+        await sign_in(page, "ana", PASSWORD)
+        await page.wait_for_url("**/ui/index.html?came=back")
+
+        # Signing out from the page ends the session: the cookie no longer opens the API.
+        signed_out = await page.evaluate("""async () => {
+            const csrf = document.cookie.split('; ').find(c => c.startsWith('cti_csrf=')).split('=')[1];
+            const out = await fetch('/api/session', {method: 'DELETE', headers: {'X-CSRF-Token': csrf}});
+            const me = await fetch('/api/me');
+            return [out.status, me.status, (await me.json()).error.message];
+        }""")
+        assert signed_out == [200, 401, "missing bearer token"]
+
+        # Throttled: repeated failures are refused with the wait, and the button waits too.
+        await page.goto(f"{signin}?lang=en")
+        alert = page.get_by_role("alert")
+        for _ in range(12):
+            await sign_in(page, "ana", "guess guess")
+            await expect(alert).not_to_have_text("")
+            if (await alert.text_content() or "").startswith("Too many"):
+                break
+        await expect(alert).to_have_text(re.compile(r"^Too many failed attempts\. Try again in \d+ seconds\.$"))
+        await expect(page.locator("#submit")).to_be_disabled()
+    cti_clock.advance(minutes=16)  # the address and the name are free again for what follows
