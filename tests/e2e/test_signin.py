@@ -46,18 +46,18 @@ async def sign_in(page: Page, name: str, password: str) -> None:
 async def test_a_person_signs_in_on_the_page_and_the_page_calls_the_api_with_the_cookie(
         cti: Cti, cti_clock: ShiftedClock) -> None:
     await cti.create_agent("ana", "Ana Wijaya")
-    await cti.api("PUT", "/api/users/ana/password", json={"password": PASSWORD})
+    await cti.api("PUT", "/api/users/agent-ana/password", json={"password": PASSWORD})
     signin = cti.client.make_url("/ui/signin.html")
     async with browser_page() as page:
         # Wrong password: the refusal is said (in the alert region), in the page's language.
         await page.goto(f"{signin}?lang=en")
-        await sign_in(page, "ana", "not the password")
+        await sign_in(page, "agent-ana", "not the password")
         await expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
         await sign_in(page, "nobody", PASSWORD)  # an unknown name: the same words
         await expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
         await page.goto(f"{signin}?lang=id")
         await expect(page.locator("html")).to_have_attribute("lang", "id")
-        await page.get_by_label("Nama pengguna").fill("ana")
+        await page.get_by_label("Nama pengguna").fill("agent-ana")
         await page.get_by_label("Kata sandi").fill("bukan kata sandinya")
         await page.get_by_role("button", name="Masuk").click()
         await expect(page.get_by_role("alert")).to_have_text("Nama pengguna atau kata sandi salah.")
@@ -66,12 +66,12 @@ async def test_a_person_signs_in_on_the_page_and_the_page_calls_the_api_with_the
 
         # Signed in: off to the front page when ?next= is another site's.
         await page.goto(f"{signin}?lang=en&next=//evil.example/ui/x")
-        await sign_in(page, "ana", PASSWORD)
+        await sign_in(page, "agent-ana", PASSWORD)
         await page.wait_for_url("**/ui/index.html")
         # The page cannot read the session id (HttpOnly); it reads the CSRF token and calls the API with the cookie.
         assert "cti_session" not in await page.evaluate("document.cookie")
         me: dict[str, Any] = await page.evaluate("fetch('/api/me').then(r => r.json())")
-        assert (me["name"], me["display_name"], me["role"], me["language"]) == ("ana", "Ana Wijaya", "agent", "id")
+        assert (me["name"], me["display_name"], me["role"], me["language"]) == ("agent-ana", "Ana Wijaya", "agent", "id")
         statuses = await page.evaluate("""async () => {
             const csrf = document.cookie.split('; ').find(c => c.startsWith('cti_csrf=')).split('=')[1];
             const without = await fetch('/api/ws-tickets', {method: 'POST'});
@@ -84,7 +84,7 @@ async def test_a_person_signs_in_on_the_page_and_the_page_calls_the_api_with_the
 
         # A same-origin page as ?next= is where the sign-in leads.
         await page.goto(f"{signin}?lang=en&next=/ui/index.html%3Fcame%3Dback")
-        await sign_in(page, "ana", PASSWORD)
+        await sign_in(page, "agent-ana", PASSWORD)
         await page.wait_for_url("**/ui/index.html?came=back")
 
         # Signing out from the page ends the session: the cookie no longer opens the API.
@@ -100,7 +100,7 @@ async def test_a_person_signs_in_on_the_page_and_the_page_calls_the_api_with_the
         await page.goto(f"{signin}?lang=en")
         alert = page.get_by_role("alert")
         for _ in range(12):
-            await sign_in(page, "ana", "guess guess")
+            await sign_in(page, "agent-ana", "guess guess")
             await expect(alert).not_to_have_text("")
             if (await alert.text_content() or "").startswith("Too many"):
                 break
