@@ -71,7 +71,8 @@ async def test_a_person_signs_in_on_the_page_and_the_page_calls_the_api_with_the
         # The page cannot read the session id (HttpOnly); it reads the CSRF token and calls the API with the cookie.
         assert "cti_session" not in await page.evaluate("document.cookie")
         me: dict[str, Any] = await page.evaluate("fetch('/api/me').then(r => r.json())")
-        assert (me["name"], me["display_name"], me["role"], me["language"]) == ("agent-ana", "Ana Wijaya", "agent", "id")
+        assert (me["name"], me["display_name"], me["role"], me["language"]) == (
+            "agent-ana", "Ana Wijaya", "agent", "id")
         statuses = await page.evaluate("""async () => {
             const csrf = document.cookie.split('; ').find(c => c.startsWith('cti_csrf=')).split('=')[1];
             const without = await fetch('/api/ws-tickets', {method: 'POST'});

@@ -18,10 +18,12 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDictProxy
+from pydantic import SecretStr
 
 from cti.cli import main
 from cti.persistence import AgentRepository, Database, UserRepository
 from cti.records import AgentRecord
+from cti.settings import Settings
 from cti.web import _audit, _service, _signin, _users
 from tests.api import api_app
 from tests.support import eventually
@@ -248,6 +250,8 @@ async def test_a_cookie_request_that_changes_something_needs_the_csrf_token(api:
         ticket = await http.call("POST", "/api/ws-tickets", expect=201)
         assert ticket["ticket"] and ticket["expires_in"] == 30
         await http.call("GET", "/api/me", csrf=False)  # reads need none
+        # Websockets never take the cookie: a page trades it (with the CSRF token) for a ticket.
+        assert (await http.refusal("GET", "/ws/desktop?agent_id=ana"))[:2] == (401, "missing bearer token")
         # A bearer token needs no CSRF token (no browser sends it by itself) and wins over a cookie.
         await http.call("POST", "/api/ws-tickets", csrf=False, headers={"Authorization": f"Bearer {ADMIN}"},
                         expect=201)
@@ -344,3 +348,24 @@ async def _signs_in(url: str, name: str, password: str) -> bool:
         sign_in = SignIn(UserRepository(db), WebSessionRepository(db), AgentRepository(db),
                          passwords=FAST_PASSWORDS)
         return await sign_in.sign_in(name, password) is not None
+
+
+async def test_behind_a_tls_proxy_the_cookies_are_marked_secure(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
+    await db.upgrade()
+    await UserRepository(db).ensure_user_token("root", "admin", ADMIN)
+    settings = Settings(admin_token=SecretStr(ADMIN), ari_password=SecretStr("unused-here"), secure_cookies=True)
+    app, _ = api_app(db, [_service, _signin, _users], settings=settings)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        api = Api(server, Clock(), db)
+        await with_password(api, "sue", "supervisor", None)
+        async with api.browser() as http:
+            status, _, headers = await http.request("POST", "/api/session", json={"name": "sue", "password": PASSWORD})
+            assert status == 200
+            cookies = headers.getall("Set-Cookie")
+            assert len(cookies) == 2 and all("Secure" in cookie for cookie in cookies)
+    finally:
+        await server.close()
+        await db.close()

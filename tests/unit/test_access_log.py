@@ -30,7 +30,7 @@ async def test_secret_query_values_are_masked_and_headers_left_out(caplog: pytes
         response = await client.get(
             f"/ws/desktop?agent_id=ana&Token={SECRET}&ticket={SECRET}&since=12&q=a%20b",
             headers={"Authorization": f"Bearer {SECRET}", "Referer": f"http://x/?token={SECRET}",
-                     "User-Agent": "probe/1"})
+                     "Cookie": f"cti_session={SECRET}; cti_csrf={SECRET}", "User-Agent": "probe/1"})
         assert response.status == 200
         await client.get("/ws/desktop")
     lines = [record.getMessage() for record in caplog.records if record.name == "aiohttp.access"]
@@ -38,6 +38,7 @@ async def test_secret_query_values_are_masked_and_headers_left_out(caplog: pytes
     assert re.fullmatch(r'127\.0\.0\.1 "GET /ws/desktop\?agent_id=ana&Token=\*\*\*&ticket=\*\*\*&since=12&q=a%20b '
                         r'HTTP/1\.1" 200 \d+ \d+\.\d{3}s "probe/1"', lines[0]), lines[0]
     assert '"GET /ws/desktop HTTP/1.1" 200 ' in lines[1]
+    assert all(SECRET not in line for line in lines)
     assert SECRET not in caplog.text
 
 
