@@ -87,14 +87,14 @@ class _Failures:
 
 
 class FailureThrottle:
-    """Failed authentications per client address: ``limit`` in ``window`` locks the address out for ``lockout``."""
+    """Failed authentications per key (a client address, or a user name): ``limit`` in ``window`` lock the key out
+    for ``lockout``. ``what`` is how the log names a key: ``from %s`` shows an address; the per-name throttle
+    says ``for a user name`` and never logs the name (it may be a password typed into the wrong field)."""
 
     def __init__(self, clock: Clock = utc_now, *, limit: int = 10, window: timedelta = timedelta(minutes=1),
                  lockout: timedelta = timedelta(minutes=1), max_clients: int = 10_000, what: str = "from %s") -> None:
         self.limit = limit
         self._what = what
-        """How the log names a key: ``from %s`` (an address); a user name is not logged (it may be a password
-        typed in the wrong field)."""
         self._clock = clock
         self._window = window
         self._lockout = lockout
