@@ -76,7 +76,8 @@ class SignIn:
     async def sign_in(self, name: str, password: str) -> NewSession | None:
         """A new session for ``name`` if ``password`` is theirs and they are enabled; None otherwise, for every
         reason alike."""
-        found = await self._credentials.credentials(name)
+        # A name with control characters is nobody's (and PostgreSQL's text cannot even hold a NUL to compare).
+        found = await self._credentials.credentials(name) if name.isprintable() else None
         user, stored = found if found is not None else (None, None)
         matched, stale = await asyncio.to_thread(self._passwords.verify, stored, password)
         if user is None or not matched or user.disabled:

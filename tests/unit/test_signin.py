@@ -115,6 +115,7 @@ async def test_a_session_is_kept_as_hashes_only_and_its_secrets_never_shown(floo
 
 @pytest.mark.parametrize(("name", "password"), [
     ("ana", "not the password"), ("ana", PASSWORD.upper()), ("ghost", PASSWORD), ("sue", PASSWORD), ("ana", ""),
+    ("ana\x00", PASSWORD), ("", PASSWORD),
 ])
 async def test_every_wrong_name_or_password_is_refused_alike(floor: Floor, name: str, password: str) -> None:
     assert await floor.sign_in.sign_in(name, password) is None
