@@ -59,7 +59,9 @@ async def test_requests_without_a_valid_token_are_refused(cti: Cti) -> None:
 async def test_admin_token_identifies_the_admin(cti: Cti) -> None:
     me = await cti.api("GET", "/api/me")
     # The configured token lives as long as the configuration names it.
-    assert me == {"name": "admin", "role": "admin", "agent_id": None, "disabled": False, "token_expires_at": None}
+    assert me == {"name": "admin", "display_name": "admin", "role": "admin", "agent_id": None, "disabled": False,
+                  "token_expires_at": None, "language": "id", "timezone": cti.settings.timezone,
+                  "company": cti.settings.company_name}
 
 
 async def test_healthz_is_public_and_reports_components(cti: Cti) -> None:
@@ -71,7 +73,9 @@ async def test_agent_token_is_limited_to_its_own_agent(cti: Cti) -> None:
     ana = await cti.create_agent("ana", "Ana Wijaya")
     await cti.create_agent("bob", "Bob")
     me = await cti.api("GET", "/api/me", token=ana)
-    assert issued_for_30_days(me) == {"name": "agent-ana", "role": "agent", "agent_id": "ana", "disabled": False}
+    assert issued_for_30_days(me) == {"name": "agent-ana", "display_name": "Ana Wijaya", "role": "agent",
+                                      "agent_id": "ana", "disabled": False, "language": "id",
+                                      "timezone": cti.settings.timezone, "company": cti.settings.company_name}
     assert (await cti.api("GET", "/api/agents/ana", token=ana))["agent_id"] == "ana"
 
     body = await cti.api("GET", "/api/agents", token=ana, expect=403)
