@@ -104,6 +104,11 @@ class SignIn:
             record = replace(record, last_seen_at=now)
         return record, found[1]
 
+    async def find(self, key: str) -> tuple[WebSessionRecord, UserRecord] | None:
+        """As :meth:`session`, by the session id's hash (what is kept of it), and without marking it used."""
+        found = await self._sessions.find(key)
+        return None if found is None or found[1].disabled else found
+
     def expired(self, record: WebSessionRecord) -> bool:
         """Whether the session has ended by time: past its lifetime, or unused for ``idle``."""
         now = self._clock()

@@ -30,7 +30,7 @@ import math
 import secrets
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -144,6 +144,8 @@ class FailureThrottle:
 class _Ticket:
     user: UserRecord
     expires_at: datetime
+    session: str | None = None
+    """The key of the web session the ticket was issued to, if any: the socket it opens ends with that session."""
 
 
 class Sessions:
@@ -160,6 +162,10 @@ class Sessions:
         self.secure_cookies = secure_cookies
         """Mark the cookies Secure even over plain HTTP (cti behind a TLS-terminating proxy)."""
         self._sessions: dict[str, tuple[float, WebSessionRecord, UserRecord]] = {}
+        # Sockets opened with a ticket of a web session: their owner (a copy of the user, one object per socket,
+        # which the hub holds while the socket is open) by identity, with the session's key.
+        # Kept a minute at least (the socket is prepared after its ticket is redeemed), then while it is open.
+        self._socket_sessions: dict[int, tuple[UserRecord, str, float]] = {}
         self._purged_at: datetime | None = None
         self.ticket_ttl = ticket_ttl
         self._hub = hub
@@ -245,12 +251,15 @@ class Sessions:
         return SignIn.csrf_matches(session, token)
 
     async def end(self, session_id: str) -> bool:
-        """Sign out: the session ends here and in the database."""
-        self._sessions.pop(session_key(session_id), None)
-        return self.sign_in is not None and await self.sign_in.sign_out(session_id)
+        """Sign out: the session ends here and in the database, and the sockets opened with its tickets close."""
+        key = session_key(session_id)
+        self._sessions.pop(key, None)
+        ended = self.sign_in is not None and await self.sign_in.sign_out(session_id)
+        await self._hub.disconnect(lambda owner: "signed out" if self._session_of(owner) == key else None)
+        return ended
 
     # -- tickets -----------------------------------------------------------------------------------------------
-    def issue_ticket(self, user: UserRecord) -> str:
+    def issue_ticket(self, user: UserRecord, session: WebSessionRecord | None = None) -> str:
         """A single-use ticket that opens one websocket as ``user`` within ``ticket_ttl``."""
         now = self._clock()
         self._drop_expired_tickets(now)
@@ -261,7 +270,7 @@ class Sessions:
             self._tickets.popitem(last=False)
         ticket = secrets.token_urlsafe(32)
         key = _digest(ticket)
-        self._tickets[key] = _Ticket(user, now + self.ticket_ttl)
+        self._tickets[key] = _Ticket(user, now + self.ticket_ttl, None if session is None else session.key)
         mine.append(key)
         self._by_user[user.name] = mine
         if len(self._by_user) > MAX_TICKETS:  # users whose tickets all went: rebuilt from what is left
@@ -275,9 +284,17 @@ class Sessions:
         held = self._tickets.pop(_digest(ticket), None)
         if held is None or held.expires_at <= self._clock():
             raise Refused("invalid or expired ticket", counted=held is None)
-        if self.accounts.expired(held.user):
+        if self.accounts.expired(held.user) and held.session is None:
             raise Refused("token expired", counted=False)
-        return held.user
+        if held.session is None:
+            return held.user
+        owner = replace(held.user)  # an object of its own, so that the socket is known by it
+        self._socket_sessions[id(owner)] = (owner, held.session, time.monotonic())
+        return owner
+
+    def _session_of(self, owner: UserRecord) -> str | None:
+        held = self._socket_sessions.get(id(owner))
+        return held[1] if held is not None and held[0] is owner else None
 
     def outstanding_tickets(self) -> int:
         return len(self._tickets)
@@ -313,6 +330,8 @@ class Sessions:
         self._drop_expired_tickets(self._clock())
         self.throttle.forget_idle()
         self.names.forget_idle()
+        self._forget_closed_sockets()
+        ended = await self._ended_sessions() if self._socket_sessions else {}  # before the purge deletes them
         await self._purge_sessions()
         if not self._hub.owners():
             return 0
@@ -320,6 +339,10 @@ class Sessions:
         refusals: dict[tuple[str, datetime | None], str | None] = {}
 
         def refuse(owner: UserRecord) -> str | None:
+            session = self._session_of(owner)
+            if session is not None:  # opened by a person signed in: it lasts as long as their session
+                user = current.get(owner.name)
+                return "user deleted" if user is None else "user disabled" if user.disabled else ended.get(session)
             key = (owner.name, owner.token_issued_at)
             if key not in refusals:
                 refusals[key] = self.accounts.refusal(owner, current.get(owner.name))
@@ -331,6 +354,23 @@ class Sessions:
                 self.forget(name)
                 log.info("closing the websockets of user %r: %s", name, reason)
         return closed
+
+    def _forget_closed_sockets(self) -> None:
+        alive, recent = {id(owner) for owner in self._hub.owners()}, time.monotonic() - 60
+        for ident in [ident for ident, (_, _, at) in self._socket_sessions.items() if at < recent]:
+            if ident not in alive:
+                del self._socket_sessions[ident]
+
+    async def _ended_sessions(self) -> dict[str, str]:
+        """Why each web session with open sockets has ended (expired, signed out, a new password), by key."""
+        ended: dict[str, str] = {}
+        for key in {key for _, key, _ in self._socket_sessions.values()}:
+            found = None if self.sign_in is None else await self.sign_in.find(key)
+            if found is None:
+                ended[key] = "session ended"
+            elif self.sign_in is not None and self.sign_in.expired(found[0]):
+                ended[key] = "session expired"
+        return ended
 
     async def _purge_sessions(self) -> None:
         now = self._clock()

@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from cti.records import UserRecord
-from cti.web._auth import principal, require_role
+from cti.web._auth import principal, require_role, web_session
 from cti.web._bodies import read_json, read_object
 from cti.web._keys import ACCOUNTS, SESSIONS
 from cti.web._openapi import operation, path_param
@@ -140,5 +140,5 @@ async def delete_user(request: web.Request) -> web.Response:
 @routes.post("/api/ws-tickets")
 async def ws_ticket(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
-    ticket = sessions.issue_ticket(principal(request))
+    ticket = sessions.issue_ticket(principal(request), web_session(request))
     return web.json_response({"ticket": ticket, "expires_in": int(sessions.ticket_ttl.total_seconds())}, status=201)

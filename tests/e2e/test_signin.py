@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from playwright.async_api import Page, expect
 
@@ -108,3 +109,41 @@ async def test_a_person_signs_in_on_the_page_and_the_page_calls_the_api_with_the
         await expect(alert).to_have_text(re.compile(r"^Too many failed attempts\. Try again in \d+ seconds\.$"))
         await expect(page.locator("#submit")).to_be_disabled()
     cti_clock.advance(minutes=16)  # the address and the name are free again for what follows
+
+
+async def closed(ws: aiohttp.ClientWebSocketResponse) -> tuple[int, str]:
+    """The close code and reason the server ends ``ws`` with (frames before it are skipped)."""
+    while True:
+        message = await ws.receive(timeout=15)
+        if message.type is aiohttp.WSMsgType.CLOSE:
+            return message.data, message.extra
+        assert message.type is aiohttp.WSMsgType.TEXT, message
+
+
+async def test_a_socket_opened_from_a_session_ends_with_it(cti: Cti, cti_clock: ShiftedClock) -> None:
+    await cti.create_agent("ana", "Ana Wijaya")
+    await cti.api("PUT", "/api/users/agent-ana/password", json={"password": PASSWORD})
+
+    async def desktop(http: aiohttp.ClientSession) -> tuple[aiohttp.ClientWebSocketResponse, str]:
+        async with http.post(cti.client.make_url("/api/session"),
+                             json={"name": "agent-ana", "password": PASSWORD}) as response:
+            assert response.status == 200
+        csrf = http.cookie_jar.filter_cookies(cti.client.make_url("/"))["cti_csrf"].value
+        async with http.post(cti.client.make_url("/api/ws-tickets"), headers={"X-CSRF-Token": csrf}) as response:
+            assert response.status == 201
+            ticket = (await response.json())["ticket"]
+        ws = await http.ws_connect(cti.client.make_url("/ws/desktop").with_query(agent_id="ana", ticket=ticket))
+        assert (await ws.receive_json(timeout=10))["type"] == "snapshot"
+        return ws, csrf
+
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http, aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+        ws, csrf = await desktop(http)
+        kept, _ = await desktop(other)  # another browser's session, and its socket
+        async with http.delete(cti.client.make_url("/api/session"), headers={"X-CSRF-Token": csrf}) as response:
+            assert response.status == 200
+        assert await closed(ws) == (1008, "signed out")
+        # The session's expiry closes its socket at the next check (every few seconds).
+        cti_clock.advance(hours=8)
+        assert await closed(kept) == (1008, "session expired")
