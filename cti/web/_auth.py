@@ -2,9 +2,9 @@
 
 Every route needs a valid token except ``/healthz`` (liveness for orchestrators; it reveals only
 component up/down), ``/openapi.json`` (the published API description), ``/favicon.ico`` and the static
-pages under ``/ui/`` (they hold no data). Websockets (``/ws/...``) take the token in the ``Authorization`` header, or, from
-browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a token in the URL. The token
-cache, the tickets and the throttle of failed attempts are in :mod:`cti.web._sessions`.
+pages under ``/ui/`` (they hold no data). Websockets (``/ws/...``) take the token in the ``Authorization``
+header, or, from browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a token in the
+URL. The token cache, the tickets and the throttle of failed attempts are in :mod:`cti.web._sessions`.
 """
 
 from __future__ import annotations
