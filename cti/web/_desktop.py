@@ -68,8 +68,9 @@ class CustomerCreate(_Body):
 schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, CustomerCreate, CrossSellOutcome, FollowUp)
 openapi_paths: dict[str, dict[str, Any]] = {
     "/ws/desktop": {"get": operation(
-        "Websocket of an agent's desktop: snapshot, then numbered 'offer' (screen pop), 'call' and 'agent' "
-        "frames; '?since=' replays what a reconnecting desktop missed; send {type: 'script', call_id, answers} "
+        "Websocket of an agent's desktop: snapshot, then numbered 'offer' (screen pop), 'call', 'agent' and "
+        "'wrapped_up' (the call's wrap-up was saved: its pop is over) frames; '?since=' replays what a "
+        "reconnecting desktop missed; send {type: 'script', call_id, answers} "
         "for the script's next steps. Token in the Authorization header, or from browsers a ticket from POST "
         "/api/ws-tickets as '?ticket=' (a token in the URL is refused); closed with 1008 when the user's token "
         "stops working (rotated, disabled, deleted, expired).",
