@@ -411,10 +411,43 @@ function rerender() {
   renderLink();
 }
 
+// Controls answer from the first moment; what they do waits until the page knows who is signed in.
+const viewing = new URLSearchParams(location.search).get("agent_id");  // staff looking at an agent's desktop
+const ready = startPage({ page: "desktop", roles: viewing ? ["agent", "supervisor", "admin"] : ["agent"],
+  rolesLabel: "roles.agents", needsAgent: !viewing });
+const agentPath = () => `/api/agents/${encodeURIComponent(state.agentId)}`;
+const whenReady = (fn) => () => act(async () => {
+  const user = await ready;
+  if (!user) return;
+  state.agentId = state.agentId || viewing || user.agent_id;
+  await fn();
+});
+const onSubmit = (id, fn) => $(id).addEventListener("submit", (event) => { event.preventDefault(); whenReady(fn)(); });
+
+$("login").addEventListener("click", whenReady(() => api(`${agentPath()}/login`, { method: "POST", body: { extension: $("extension").value, ready: true } })));
+$("ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "ready" } })));
+$("not-ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } })));
+$("incoming-show").addEventListener("click", showCaller);
+onSubmit("transfer", async () => {
+  const target = $("transfer-target").value.trim();
+  const body = { note: $("transfer-note").value };
+  body[$("transfer-kind").value === "agent" ? "agent_id" : "queue"] = target;
+  await api(`/api/calls/${encodeURIComponent(state.pop.call_id)}/transfer`, { method: "POST", body });
+  clearTransfer();
+  $("transfer").hidden = true;
+});
+onSubmit("create-form", async () => {
+  const created = await api("/api/customers", { method: "POST", body: { call_id: state.pop.call_id, name: $("new-name").value } });
+  const record = await api(`/api/customers/${encodeURIComponent(created.customer_id)}`);
+  state.pop = { ...state.pop, customer: record };
+  renderPop();
+  renderCall();
+});
+onSubmit("wrapup-form", saveWrapUp);
+document.addEventListener("keydown", onKey);
+
 async function start() {
-  const viewing = new URLSearchParams(location.search).get("agent_id");  // staff looking at an agent's desktop
-  const user = await startPage({ page: "desktop", roles: viewing ? ["agent", "supervisor", "admin"] : ["agent"],
-    rolesLabel: "roles.agents", needsAgent: !viewing });
+  const user = await ready;
   if (!user) return;
   state.agentId = viewing || user.agent_id;
   renderLink();
@@ -422,34 +455,6 @@ async function start() {
   const { dispositions } = await api("/api/dispositions");
   state.dispositions = dispositions;
   renderDispositions();
-  const agentPath = `/api/agents/${encodeURIComponent(state.agentId)}`;
-  $("login").onclick = () => act(() => api(`${agentPath}/login`, { method: "POST", body: { extension: $("extension").value, ready: true } }));
-  $("ready").onclick = () => act(() => api(`${agentPath}/state`, { method: "POST", body: { state: "ready" } }));
-  $("not-ready").onclick = () => act(() => api(`${agentPath}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } }));
-  $("incoming-show").onclick = showCaller;
-  $("transfer").addEventListener("submit", (event) => {
-    event.preventDefault();
-    act(async () => {
-      const target = $("transfer-target").value.trim();
-      const body = { note: $("transfer-note").value };
-      body[$("transfer-kind").value === "agent" ? "agent_id" : "queue"] = target;
-      await api(`/api/calls/${encodeURIComponent(state.pop.call_id)}/transfer`, { method: "POST", body });
-      clearTransfer();
-      $("transfer").hidden = true;
-    });
-  });
-  $("create-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    act(async () => {
-      const created = await api("/api/customers", { method: "POST", body: { call_id: state.pop.call_id, name: $("new-name").value } });
-      const record = await api(`/api/customers/${encodeURIComponent(created.customer_id)}`);
-      state.pop = { ...state.pop, customer: record };
-      renderPop();
-      renderCall();
-    });
-  });
-  $("wrapup-form").addEventListener("submit", (event) => { event.preventDefault(); act(saveWrapUp); });
-  document.addEventListener("keydown", onKey);
   setInterval(tick, 1000);
   const path = viewing ? `/ws/desktop?agent_id=${encodeURIComponent(viewing)}` : "/ws/desktop";
   socket = liveSocket(path, onFrame, { onStatus: (text, detail = {}) => {

@@ -105,9 +105,11 @@ export async function startPage({ page, roles = null, rolesLabel = "roles.staff"
   const user = await currentUser();
   if (!user) {
     const error = userError();
-    if (!error || (error instanceof ApiError && error.status === 401)) { goToSignIn(); return null; }
+    const status = error instanceof ApiError ? error.status : null;
+    if (!error || status === 401) { goToSignIn(); return null; }
     await loadCatalogs([page]);
     renderHeader();
+    if (status === 404) return { name: "", role: null, agent_id: null };  // a server without /api/me: token only
     showRefusal(t("refused.plain", { why: error.message }));
     return null;
   }
@@ -115,7 +117,7 @@ export async function startPage({ page, roles = null, rolesLabel = "roles.staff"
   await loadCatalogs([page]);
   renderHeader();
   onLanguageChange(renderHeader);
-  if (roles && !roles.includes(user.role)) {
+  if (roles && user.role && !roles.includes(user.role)) {
     showRefusal(refusalFor(user, rolesLabel));
     return null;
   }
