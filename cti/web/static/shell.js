@@ -76,6 +76,9 @@ function renderHeader() {
 // Replace the page's content with why it is not shown: the role, the user, and where to go instead.
 export function showRefusal(message) {
   const main = document.getElementById("main") || document.body;
+  for (const node of document.body.children) {  // the page's own bars (the desktop's state, ...) go too
+    if (node !== main && node.id !== "shell" && node.tagName !== "SCRIPT") node.hidden = true;
+  }
   const user = shellUser;
   const home = user ? HOME[user.role] : null;
   main.replaceChildren(el("section", { id: "refused", class: "refused", role: "alert" },
