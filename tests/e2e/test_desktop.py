@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -306,7 +307,7 @@ CENTER = ZoneInfo("Asia/Jakarta")
 
 
 async def test_the_desktop_in_both_languages_shows_the_present_only(
-    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings, tmp_path: Path,
 ) -> None:
     await seed(cti)
     start_phone(phones, base_settings, "7001", ring_ms=300)
@@ -338,6 +339,7 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
         assert first_contact.startswith(f"{last_contact.day} {ID_MONTHS[last_contact.month - 1]} {last_contact.year} ")
         await expect(page.locator("#agent-state")).to_have_text("sedang menelepon", timeout=10000)
         await expect(page.locator("#call-state")).to_have_text("tersambung")
+        await page.screenshot(path=str(tmp_path / "desktop-id.png"), full_page=True)  # kept for review
         await page.fill("#transfer-target", "sales")
         await page.fill("#transfer-note", "draft")
 
@@ -359,6 +361,7 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
         await expect(page.locator("#customer-balance")).to_have_text("Rp 750.000")
         await expect(page.locator("#customer-tier")).to_have_text("gold")
         await expect(page.locator("#sign-out")).to_have_text("Sign out")
+        await page.screenshot(path=str(tmp_path / "desktop-en-wrapup.png"), full_page=True)
         labels = await page.locator("#disposition option").all_text_contents()
         assert "Callback requested" in labels
         await page.select_option("#disposition", "callback_requested")
