@@ -7,8 +7,8 @@ carry the session's CSRF token in ``X-CSRF-Token`` (the page reads it from the `
 site can neither read nor, with ``SameSite=Strict``, make the browser send), else 403.
 
 Every route needs a valid token or session except ``/healthz`` (liveness for orchestrators; it reveals only
-component up/down), ``/openapi.json`` (the published API description), ``/api/session`` (signing in and out)
-and the static pages under ``/ui/`` (they hold no data). Websockets (``/ws/...``) take the token in the
+component up/down), ``/openapi.json`` (the published API description), ``/api/session`` (signing in and out),
+``/favicon.ico`` and the static pages under ``/ui/`` (they hold no data). Websockets (``/ws/...``) take the token in the
 ``Authorization`` header, or, from browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a
 token in the URL, and never the session cookie. The token cache, web sessions, the tickets and the throttles of
 failed attempts are in :mod:`cti.web._sessions`.
@@ -41,7 +41,7 @@ SESSION_COOKIE = "cti_session"
 CSRF_COOKIE = "cti_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/api/session"})
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/api/session", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/ui/",)  # static pages; their data comes from the API, which needs a token
 _PRINCIPAL = web.RequestKey("principal", UserRecord)
 _SESSION = web.RequestKey("web_session", WebSessionRecord)
