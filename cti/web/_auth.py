@@ -1,10 +1,10 @@
 """Who is calling: bearer tokens mapped to users with a role (agent, supervisor, admin).
 
 Every route needs a valid token except ``/healthz`` (liveness for orchestrators; it reveals only
-component up/down), ``/openapi.json`` (the published API description) and the static pages under ``/ui/``
-(they hold no data). Websockets (``/ws/...``) take the token in the ``Authorization`` header, or, from
-browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a token in the URL. The token
-cache, the tickets and the throttle of failed attempts are in :mod:`cti.web._sessions`.
+component up/down), ``/openapi.json`` (the published API description), ``/favicon.ico`` and the static
+pages under ``/ui/`` (they hold no data). Websockets (``/ws/...``) take the token in the ``Authorization``
+header, or, from browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a token in the
+URL. The token cache, the tickets and the throttle of failed attempts are in :mod:`cti.web._sessions`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = [
     "signed_in",
 ]
 
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/ui/",)  # static pages; their data comes from the API, which needs a token
 _PRINCIPAL = web.RequestKey("principal", UserRecord)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -15,7 +15,8 @@ import pytest
 import cti
 
 CTI = Path(cti.__file__).resolve().parent
-SINGLE_MODULES = {"cti.errors", "cti.geography", "cti.records", "cti.settings", "cti.tasks", "cti.types", "cti.__main__"}
+SINGLE_MODULES = {"cti.errors", "cti.geography", "cti.records", "cti.settings", "cti.tasks", "cti.types",
+                  "cti.__main__"}
 """Small modules of their own (the shared vocabulary, settings): public by design."""
 
 

@@ -16,6 +16,7 @@ export function setToken(value) {
   sessionStorage.setItem(TOKEN_KEY, value);
 }
 
+// Forget this tab's token (a token-only session); a cookie session ends with DELETE /api/session (shell.js).
 export function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
@@ -27,15 +28,47 @@ export class ApiError extends Error {
   }
 }
 
+// The double-submit CSRF token a cookie session needs on every request that changes something.
+export function csrfToken() {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === "cti_csrf") return decodeURIComponent(value.join("="));
+  }
+  return "";
+}
+
+// API calls carry the session cookie (credentials: same-origin) and, when the page was opened with #token=,
+// the bearer token (tests and machines); non-GET requests send X-CSRF-Token from the cti_csrf cookie.
 export async function api(path, { method = "GET", body } = {}) {
-  const headers = { Authorization: `Bearer ${token()}` };
+  const headers = {};
+  const bearer = token();
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (method !== "GET" && method !== "HEAD") {
+    const csrf = csrfToken();
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+  }
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) throw new ApiError(response.status, (data && data.error && data.error.message) || response.statusText);
   return data;
 }
+
+// The signed-in user (GET /api/me, asked once per page load), or null when nobody is signed in. The
+// ApiError of a refusal is kept in userError() so the page can say why.
+let userPromise = null;
+let userFailure = null;
+export function currentUser() {
+  if (!userPromise) {
+    userPromise = api("/api/me").catch((error) => { userFailure = error; return null; });
+  }
+  return userPromise;
+}
+export function userError() { return userFailure; }
 
 // A websocket that reconnects with backoff and tells the server the last sequence number it saw, so
 // the server can replay what was missed (or send a fresh snapshot). onFrame gets every parsed frame.
@@ -54,10 +87,12 @@ export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
     setTimeout(connect, delay);
     delay = Math.min(delay * 2, 5000);
   };
+  // onStatus(text, {state, why}): text is "connected", "disconnected" or "refused: <why>" (kept for pages that show
+  // it as is); state and why let a page say it in the user's language.
   const refused = (why) => {
     closed = true;
     signOut();
-    onStatus(why ? `refused: ${why}` : "refused");
+    onStatus(why ? `refused: ${why}` : "refused", { state: "refused", why: why || "" });
   };
   const connect = async () => {
     let ticket;
@@ -65,7 +100,7 @@ export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
       ({ ticket } = await api("/api/ws-tickets", { method: "POST" }));
     } catch (error) {
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return refused(error.message);
-      onStatus("disconnected");
+      onStatus("disconnected", { state: "disconnected" });
       return retry();
     }
     if (closed) return;
@@ -74,7 +109,7 @@ export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
     url.searchParams.set("ticket", ticket);
     if (lastSeq) url.searchParams.set("since", String(lastSeq));
     socket = new WebSocket(url);
-    socket.onopen = () => { delay = 250; onStatus("connected"); };
+    socket.onopen = () => { delay = 250; onStatus("connected", { state: "connected" }); };
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       if (typeof frame.seq === "number") lastSeq = frame.seq;
@@ -83,7 +118,7 @@ export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
     socket.onclose = (event) => {
       if (event.code === CLOSE_REVOKED) return refused(event.reason);
       if (closed) return;
-      onStatus("disconnected");
+      onStatus("disconnected", { state: "disconnected" });
       retry();
     };
   };
@@ -109,17 +144,18 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// The sign-in form every page shows when it has no token or the token is refused.
+// Where a page sends someone who is not signed in: the sign-in page, which brings them back here afterwards.
+export function signInUrl() {
+  return `/ui/signin.html?next=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+export function goToSignIn() {
+  location.assign(signInUrl());
+}
+
+// Older pages' entry point: run onReady once somebody is signed in (a session cookie or a #token=), else go
+// to the sign-in page. New pages use shell.js's startPage, which also draws the header and checks the role.
 export function requireToken(onReady) {
-  if (token()) return onReady();
-  const form = el("form", { id: "signin" },
-    el("label", {}, "API token ", el("input", { name: "token", type: "password", autocomplete: "current-password" })),
-    el("button", { type: "submit" }, "Sign in"));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    setToken(form.elements.token.value.trim());
-    form.remove();
-    onReady();
-  });
-  document.body.prepend(form);
+  token();
+  currentUser().then((user) => (user ? onReady() : goToSignIn()));
 }
