@@ -7,8 +7,9 @@
 // Every filter applies to everything: the queue filter to the tiles, the charts, the queue table, the agents
 // (those who serve the queue) and the calls; the team filter to the agents and the calls they hold; the window
 // to the figures and the span of the charts. Times are in the center's time zone (i18n.js), states as durations.
-import { api, ApiError, el, liveSocket, requireToken } from "/ui/cti.js";
-import { fmt, has, loadCatalogs, locale, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { api, ApiError, el, liveSocket } from "/ui/cti.js";
+import { fmt, has, locale, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
 
 const $ = (id) => document.getElementById(id);
@@ -38,6 +39,8 @@ const pct = (v) => fmt.percent(v, 1);
 const secs = (v) => (v === null || v === undefined ? "–" : t("dash.seconds", { n: fmt.number(v, 0) }));
 const set = (id, text) => { $(id).textContent = String(text); };
 const label = (prefix, value) => (value && has(`${prefix}.${value}`) ? t(`${prefix}.${value}`) : value || "");
+// A not-ready reason: the console's common words (common.json), those of a phone's failure here, else the code.
+const reasonText = (reason) => (has(`reason.${reason}`) ? t(`reason.${reason}`) : label("dash.reason", reason));
 const clock = (value) => new Intl.DateTimeFormat(locale(), {
   hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone: timeZone() }).format(value);
 
@@ -203,8 +206,8 @@ function serves(win, agentId, queue) {
 }
 
 function stateText(a) {
-  const state = label("dash.state", a.state);
-  return a.reason ? `${state} (${label("dash.reason", a.reason)})` : state;
+  const state = label("state", a.state);
+  return a.reason ? `${state} (${reasonText(a.reason)})` : state;
 }
 
 function renderAgents(win, queue, team) {
@@ -428,13 +431,15 @@ function resizeCharts() {
 }
 
 // -- start -------------------------------------------------------------------------------------------------
-function linkText(status) {
-  if (status.startsWith("refused")) return t("dash.link.refused", { reason: status.replace(/^refused:?\s*/, "") });
-  return label("dash.link", status);
+function linkText(status, detail = {}) {
+  if (detail.state === "refused" || status.startsWith("refused")) {
+    return t("link.refused", { why: detail.why ?? status.replace(/^refused:?\s*/, "") });
+  }
+  return label("link", detail.state || status);
 }
 
-requireToken(async () => {
-  await loadCatalogs(["dashboard"]);
+const user = await startPage({ page: "dashboard", roles: ["supervisor", "admin"], rolesLabel: "roles.staff" });
+if (user) {
   sorts.queues = sortable($("queues-table"), queueRender, { key: "queue", dir: "ascending" });
   sorts.agents = sortable($("agents-table"), queueRender, { key: "name", dir: "ascending" });
   sorts.calls = sortable($("calls-table"), queueRender, { key: "arrived", dir: "ascending" });
@@ -449,8 +454,8 @@ requireToken(async () => {
   });
   new ResizeObserver(resizeCharts).observe($("chart-waiting"));
   set("link", linkText("offline"));
-  liveSocket("/ws/dashboard", apply, { onStatus: (status) => set("link", linkText(status)) });
+  liveSocket("/ws/dashboard", apply, { onStatus: (status, detail) => set("link", linkText(status, detail)) });
   setInterval(refreshAdherence, ADHERENCE_EVERY_MS);
   setInterval(refreshCalls, CALLS_EVERY_MS);
   setInterval(queueRender, 1000); // durations in state, waiting and talking move every second
-});
+}

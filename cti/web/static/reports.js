@@ -2,8 +2,9 @@
 // and /api/reports/agents (the server keeps them to the supervisor's scope; docs/metrics.md, "Reports"). The CSV
 // export is the API's own (format=csv: RFC 4180, the documented columns), downloaded from the page with the same
 // filters, so what is saved is exactly what the server computed.
-import { api, ApiError, el, requireToken, token } from "/ui/cti.js";
-import { fmt, loadCatalogs, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { api, ApiError, el, token } from "/ui/cti.js";
+import { fmt, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
 
 const $ = (id) => document.getElementById(id);
@@ -143,8 +144,8 @@ async function loadChoices() {
   } catch { /* ids instead of names */ }
 }
 
-requireToken(async () => {
-  await loadCatalogs(["reports"]);
+const user = await startPage({ page: "reports", roles: ["supervisor", "admin"], rolesLabel: "roles.staff" });
+if (user) {
   $("zone").textContent = timeZone();
   $("from").value = $("to").value = today();
   sorts.queues = sortable($("queues-table"), render, { key: "start", dir: "ascending" });
@@ -156,4 +157,4 @@ requireToken(async () => {
   onLanguageChange(render);
   await loadChoices();
   await load();
-});
+}
