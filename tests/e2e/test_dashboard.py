@@ -174,10 +174,11 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
             ["Time", "Service level", "Target 80%"])
         # A care call Ana talks on, and a sales call nobody serves: both stay a while.
         talking = SippCaller("1500100", caller="0215550101", caller_name="Budi", duration_ms=15000)
-        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=15000)
-        callers += [talking, waiting]
+        callers.append(talking)
         call = await cti.first_call()
         await cti.answered(call.call_id)
+        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=12000)
+        callers.append(waiting)
         calls = page.locator("#calls tr")
         await expect(calls).to_have_count(2, timeout=10000)
         care = page.locator('#calls tr[data-state="connected"]')

@@ -377,7 +377,8 @@ function chartData(queue) {
 
 function timeAxis() {
   return { label: t("dash.chart.time_axis", { zone: timeZone() }), stroke: COLOURS.axis, grid: { stroke: COLOURS.grid },
-           values: (u, splits) => splits.map((v) => fmt.time(v * 1000)) };
+           // Ticks less than a minute apart (the first minutes of a day's chart) carry seconds too.
+           values: (u, splits, axis, space, step) => splits.map((v) => (step < 60 ? clock(v * 1000) : fmt.time(v * 1000))) };
 }
 
 function makeChart(target, { series, unit, range, value }) {
@@ -419,8 +420,11 @@ function renderCharts(queue) {
     charts = buildCharts(queue);
   }
   const data = chartData(queue);
-  charts.waiting.setData(data.waiting);
-  charts.sl.setData(data.sl);
+  for (const [chart, values] of [[charts.waiting, data.waiting], [charts.sl, data.sl]]) {
+    chart.setData(values);
+    // Not hovered: the legend shows the present's values (hovered, those under the pointer).
+    if (chart.cursor.idx === null || chart.cursor.idx === undefined) chart.setLegend({ idx: values[0].length - 1 });
+  }
 }
 
 function resizeCharts() {
@@ -453,8 +457,11 @@ if (user) {
     renderMonitors();
   });
   new ResizeObserver(resizeCharts).observe($("chart-waiting"));
-  set("link", linkText("offline"));
-  liveSocket("/ws/dashboard", apply, { onStatus: (status, detail) => set("link", linkText(status, detail)) });
+  let link = ["offline", {}];
+  const showLink = () => set("link", linkText(...link));
+  onLanguageChange(showLink);
+  showLink();
+  liveSocket("/ws/dashboard", apply, { onStatus: (status, detail = {}) => { link = [status, detail]; showLink(); } });
   setInterval(refreshAdherence, ADHERENCE_EVERY_MS);
   setInterval(refreshCalls, CALLS_EVERY_MS);
   setInterval(queueRender, 1000); // durations in state, waiting and talking move every second
