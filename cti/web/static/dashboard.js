@@ -16,7 +16,8 @@ const $ = (id) => document.getElementById(id);
 const SL_TARGET = 0.8;       // the service-level target: tiles and rows turn red below it, the chart draws it
 const LONGEST_WAIT_MAX = 60; // ... or when a caller has waited longer than this (seconds)
 const ADHERENCE_EVERY_MS = 20000; // adherence moves by the minute: a poll is enough, and costs the server little
-const CALLS_EVERY_MS = 3000;      // the live calls, besides being fetched again on every live change
+const CALLS_EVERY_MS = 3000;      // the live calls, besides being fetched again after live changes ...
+const CALLS_AT_MOST_MS = 1000;    // ... but not more often than this
 const WORKING = new Set(["ready", "ringing", "on_call", "wrap_up"]); // adherent to scheduled work (cti/wfm/adherence.py)
 const WINDOW_SECONDS = { last_15m: 15 * 60, last_60m: 60 * 60 };
 const EXTENSION_KEY = "cti.supervisor.extension";
@@ -119,14 +120,18 @@ async function refreshAdherence() {
 let callsTimer = null;
 let callsBusy = false;
 let callsAgain = false;
+let callsAt = 0;
 
+// After a live change: soon, and at most once a second however busy the center is.
 function callsSoon() {
-  if (!callsTimer) callsTimer = setTimeout(() => { callsTimer = null; refreshCalls(); }, 150);
+  if (callsTimer) return;
+  callsTimer = setTimeout(() => { callsTimer = null; refreshCalls(); }, Math.max(150, callsAt + CALLS_AT_MOST_MS - Date.now()));
 }
 
 async function refreshCalls() {
   if (callsBusy) { callsAgain = true; return; }
   callsBusy = true;
+  callsAt = Date.now();
   try {
     calls = (await api("/api/calls")).calls;
     callsRefused = null;
