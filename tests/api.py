@@ -69,6 +69,9 @@ class PopsSeen:
     def customer_changed(self, customer_id: str) -> None:
         self.changed.append(customer_id)
 
+    def wrapped_up(self, agent_id: str, call_id: str) -> None:
+        pass
+
 
 def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter | None = None,
             clock: Clock = utc_now, pops: PopsSeen | None = None,

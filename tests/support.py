@@ -74,8 +74,9 @@ CHROMIUM = os.environ.get("CTI_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
 @asynccontextmanager
-async def browser_page() -> AsyncIterator[Page]:
-    """A page in a real headless Chromium (Debian's, never a downloaded one)."""
+async def browser_page(*, locale: str | None = None, timezone_id: str | None = None) -> AsyncIterator[Page]:
+    """A page in a real headless Chromium (Debian's, never a downloaded one); ``locale`` (the browser's language,
+    e.g. "id-ID") and ``timezone_id`` default to the browser's own (en-US, the machine's zone)."""
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import async_playwright
 
@@ -89,7 +90,7 @@ async def browser_page() -> AsyncIterator[Page]:
             unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
             raise
         try:
-            page = await browser.new_page()
+            page = await browser.new_page(locale=locale, timezone_id=timezone_id)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             yield page

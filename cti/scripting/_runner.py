@@ -37,6 +37,12 @@ Answer = bool | int | float | str | None
 
 _YES_NO_WORDS: Final = {"yes": True, "no": False}
 _YES_NO_LABELS: Final = {"id": ("Ya", "Tidak"), "en": ("Yes", "No")}
+UNKNOWN_CALLER: Final[Mapping[Language, Mapping[str, Mapping[str, str]]]] = {
+    "id": {"customer": {"name": "pemilik akun"}},
+    "en": {"customer": {"name": "the account holder"}},
+}
+"""Neutral words for a caller the CRM does not know: "Am I speaking with the account holder?", never a
+placeholder read out to a stranger."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +212,7 @@ def render_step(script: Script, step_id: str, language: str, data: Mapping[str, 
     lang = _language(language)
     step = script.step(step_id)
     spent = budget if budget is not None else RenderBudget()
+    absent = UNKNOWN_CALLER[lang]
     question: RenderedQuestion | None = None
     if step.question is not None:
         q = step.question
@@ -213,15 +220,16 @@ def render_step(script: Script, step_id: str, language: str, data: Mapping[str, 
             yes, no = _YES_NO_LABELS[lang]
             choices: tuple[RenderedChoice, ...] = (RenderedChoice("yes", yes), RenderedChoice("no", no))
         else:
-            choices = tuple(RenderedChoice(c.value, render(c.label[lang], data, spent)) for c in q.choices)
-        prompt = None if q.prompt is None else render(q.prompt[lang], data, spent)
+            choices = tuple(RenderedChoice(c.value, render(c.label[lang], data, spent, absent=absent))
+                            for c in q.choices)
+        prompt = None if q.prompt is None else render(q.prompt[lang], data, spent, absent=absent)
         question = RenderedQuestion(kind=q.kind, required=q.required, prompt=prompt, choices=choices,
                                     min=q.min, max=q.max,
                                     integer=q.integer, max_length=q.max_length if q.kind == "text" else None)
     return RenderedStep(
         step_id=step.id,
-        text=render(step.text[lang], data, spent),
-        hint=None if step.hint is None else render(step.hint[lang], data, spent),
+        text=render(step.text[lang], data, spent, absent=absent),
+        hint=None if step.hint is None else render(step.hint[lang], data, spent, absent=absent),
         question=question,
         answer=answer,
     )

@@ -78,6 +78,17 @@ class _Data(dict[str, object]):
         self.path = path
 
 
+class _Absent(_Data):
+    """A root the data has nothing for (an unknown caller's ``customer``) with neutral words for a few of its
+    fields: ``{{ customer.name }}`` reads "the account holder", other fields stay placeholders, and the root
+    itself is false in ``{% if customer %}``."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+
 class _Items(list[object]):
     __slots__ = ("path",)
 
@@ -403,9 +414,12 @@ def _compiled(source: str) -> _Compiled:
     return _Compiled(_ENV.from_string(instrumented), steps)
 
 
-def render(source: str, data: Mapping[str, object], budget: RenderBudget | None = None) -> str:
+def render(source: str, data: Mapping[str, object], budget: RenderBudget | None = None, *,
+           absent: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """``source`` rendered with ``data`` (keys among :data:`ROOTS`; others are ignored).
 
+    A root that is missing or ``None`` renders its fields as placeholders named after it (``[customer.name]``),
+    unless ``absent`` gives neutral words for some of them (``{"customer": {"name": "the account holder"}}``).
     Spends ``budget`` (by default a fresh one with the default limits): a render that would pass a limit stops
     with :class:`~cti.scripting.RenderBudgetExceeded`.
     """
@@ -413,7 +427,11 @@ def render(source: str, data: Mapping[str, object], budget: RenderBudget | None 
     try:
         compiled = _compiled(source)
         budget.spend(steps=compiled.steps)
-        variables: dict[str, object] = {root: _wrap(data[root], root) for root in ROOTS if root in data}
+        variables: dict[str, object] = {root: _wrap(data[root], root) for root in ROOTS
+                                        if data.get(root) is not None}
+        for root, words in (absent or {}).items():
+            if root in ROOTS and root not in variables:
+                variables[root] = _Absent(root, dict(words))
         return compiled.template.render({**variables, _BUDGET: budget})
     except RenderError:
         raise

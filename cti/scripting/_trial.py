@@ -17,6 +17,7 @@ from typing import Final
 from cti.scripting._budget import RenderBudget, RenderLimits
 from cti.scripting._definition import Script
 from cti.scripting._errors import Problem, RenderBudgetExceeded, RenderError, ScriptError
+from cti.scripting._runner import UNKNOWN_CALLER
 from cti.scripting._template import render
 from cti.types import LANGUAGES, Language
 
@@ -83,7 +84,7 @@ def trial_render(script: Script, limits: RenderLimits | None = None, *,
             budget = RenderBudget(limits, clock=clock)
             for where, text in _texts(script, language):
                 try:
-                    render(text, data, budget)
+                    render(text, data, budget, absent=UNKNOWN_CALLER[language])
                 except RenderBudgetExceeded as exc:
                     raise exc.at(script_id=script.id, where=where, case=f"with {case}") from exc
                 except RenderError as exc:

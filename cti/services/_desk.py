@@ -24,9 +24,12 @@ __all__ = ["CustomerService", "FollowUp", "PopCache", "TransferService", "WrapUp
 
 
 class PopCache(Protocol):
-    """The screen pop's cache of customer views: told when a record changed, so the next pop reads it again."""
+    """The screen pop's cache of customer views: told when a record changed, so the next pop reads it again;
+    and told when an agent wrapped a call up, so their desktop shows the present (no pop) from then on."""
 
     def customer_changed(self, customer_id: str) -> None: ...
+
+    def wrapped_up(self, agent_id: str, call_id: str) -> None: ...
 
 
 class TransferService:
@@ -110,6 +113,8 @@ class WrapUpService:
                 follow_up_at=None if follow_up is None else datetime.combine(follow_up.due, time(9), tzinfo=now.tzinfo),
                 follow_up_task=None if follow_up is None else follow_up.task))
             self._pops.customer_changed(saved.customer_id)
+        if agent_id:
+            self._pops.wrapped_up(agent_id, call_id)
         if wrap.ready and agent_id:
             self._distributor.end_after_call_work(agent_id)
         return saved

@@ -342,6 +342,18 @@ class ScreenPop:
         """A wrap-up or an edit changed the record: the next pop reads it again."""
         self._views.forget(customer_id)
 
+    def wrapped_up(self, agent_id: str, call_id: str) -> None:
+        """The agent saved the call's wrap-up: unless the call is still theirs, its pop is over. A desktop
+        connecting later starts empty, and the open ones hear it ('wrapped_up') and clear."""
+        pop = self.pops.get(agent_id)
+        if pop is None or pop.call_id != call_id:
+            return
+        call = self._query.find_call(call_id)
+        if call is not None and call.agent_id == agent_id and call.state is not WorkState.ENDED and not pop.handed_on:
+            return  # wrapped up during the call: the pop stays while the call goes on
+        del self.pops[agent_id]
+        self.hub.publish(agent_topic(agent_id), "wrapped_up", {"call_id": call_id})
+
     async def forget_customer(self, subject: ErasureSubject) -> int:
         """Erasure: their view is not kept (nor one being read), and the last pops of their calls are dropped,
         so a desktop connecting later starts without them. Returns how many pops were dropped."""

@@ -80,6 +80,9 @@ class Route:
 MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/"): Route(public(302)),
     ("GET", "/ui/{name}"): Route(public()),
+    ("GET", "/ui/i18n/{lang}/{name}"): Route(public()),
+    ("GET", "/ui/vendor/{name}"): Route(public(404)),  # nothing vendored yet: public, and no such file
+    ("GET", "/favicon.ico"): Route(public()),
     ("GET", "/healthz"): Route(public()),
     ("GET", "/openapi.json"): Route(public()),
     ("GET", "/metrics"): Route(staff()),
@@ -217,10 +220,14 @@ async def test_every_route_answers_every_role_as_the_policy_says(
         values = {"agent_id": whose, "call_id": (past if route.ids == "past" else live)[whose],
                   "customer_id": customer_of[whose], "queue": "care" if whose == "ana" else "sales",
                   "name": route.user, "monitor_id": monitor["monitor_id"], "script_id": script["script_id"],
-                  "schedule_id": "999999"}
+                  "schedule_id": "999999", "lang": "id"}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"
+        if path == "/ui/i18n/{lang}/{name}":
+            url = "/ui/i18n/id/common.json"  # {name} above is a user's
+        if path == "/ui/vendor/{name}":
+            url = "/ui/vendor/nothing.js"
         if path == "/ws/desktop":
             url += f"?agent_id={whose}"
         body = route.body

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from playwright.async_api import expect
@@ -297,3 +300,103 @@ async def test_transfer_refusals_over_the_api(
     await cti.settled()
     record = await InteractionRepository(cti.db).get(call_id)
     assert record is not None and (record.agent_id, record.outcome, record.offers) == ("bob", "answered", 2)
+
+
+ID_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+CENTER = ZoneInfo("Asia/Jakarta")
+
+
+async def test_the_desktop_in_both_languages_shows_the_present_only(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings, tmp_path: Path,
+) -> None:
+    await seed(cti)
+    start_phone(phones, base_settings, "7001", ring_ms=300)
+    token = await cti.create_agent("ana", "Ana Wijaya")
+    view = await CustomerRepository(cti.db).customer_view("10000001")
+    assert view is not None and view.contacts
+    last_contact = view.contacts[0].at.astimezone(CENTER)
+    # An Indonesian browser in another time zone: the desktop speaks Indonesian, dates are the center's.
+    async with browser_page(locale="id-ID", timezone_id="UTC") as page:
+        await page.goto(url(cti, token))
+        await expect(page.locator("html")).to_have_attribute("lang", "id")
+        await expect(page.locator("#user-name")).to_have_text("Ana Wijaya")  # the agent's name, not the login
+        await page.fill("#extension", "7001")
+        await page.click("#login")
+        await expect(page.locator("#agent-state")).to_have_text("siap")
+        await expect(page.locator("#link")).to_have_text("terhubung")
+        await expect(page.locator("#state-timer")).to_have_text(re.compile(r"^00:0\d$"))
+        labels = await page.locator("#disposition option").all_text_contents()
+        assert "Minta ditelepon kembali" in labels and "callback_requested" not in labels
+
+        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=6000)
+        callers.append(caller)
+        await expect(page.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
+        assert await page.text_content("#customer-balance") == "Rp 750.000"
+        assert await page.text_content("#customer-tier") == "emas"
+        assert await page.text_content("#caller-verified") == "terverifikasi (nomor penelepon)"
+        first_contact = await page.locator("#contacts li").first.text_content()
+        assert first_contact is not None
+        assert first_contact.startswith(f"{last_contact.day} {ID_MONTHS[last_contact.month - 1]} {last_contact.year} ")
+        await expect(page.locator("#agent-state")).to_have_text("sedang menelepon", timeout=10000)
+        await expect(page.locator("#call-state")).to_have_text("tersambung")
+        await page.screenshot(path=str(tmp_path / "desktop-id.png"), full_page=True)  # kept for review
+        await page.fill("#transfer-target", "sales")
+        await page.fill("#transfer-note", "draft")
+
+        # The call ends: the wrap-up form for it, the transfer inputs gone and empty.
+        assert await asyncio.to_thread(caller.wait, 30) == 0
+        await page.wait_for_selector("#wrapup:not([hidden])", timeout=15000)
+        # No after-call time in this queue, yet the next call waits until the wrap-up is saved.
+        await expect(page.locator("#agent-state")).to_have_text("penyelesaian")
+        await expect(page.locator("#transfer")).to_be_hidden()
+        assert await page.input_value("#transfer-target") == "" and await page.input_value("#transfer-note") == ""
+        await expect(page.locator("#acw-timer")).to_have_text(re.compile(r"^00:\d\d$"))
+        # A reload restores the present: the ended call's pop and its wrap-up, nothing else.
+        await page.reload()
+        await page.wait_for_selector("#wrapup:not([hidden])", timeout=15000)
+        await expect(page.locator("#customer-name")).to_have_text("Budi Santoso")
+        await expect(page.locator("#transfer")).to_be_hidden()
+
+        # English, chosen on the page: the same desk in the other language, money written the same way.
+        await page.select_option("#language", "en")
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await expect(page.locator("#customer-balance")).to_have_text("Rp 750.000")
+        await expect(page.locator("#customer-tier")).to_have_text("gold")
+        await expect(page.locator("#sign-out")).to_have_text("Sign out")
+        await page.screenshot(path=str(tmp_path / "desktop-en-wrapup.png"), full_page=True)
+        labels = await page.locator("#disposition option").all_text_contents()
+        assert "Callback requested" in labels
+        await page.select_option("#disposition", "callback_requested")
+        await page.fill("#notes", "Call back tomorrow")
+        await page.click("#save-wrapup")
+        await page.wait_for_selector("#wrapup-saved:not([hidden])")
+        await expect(page.locator("#wrapup-saved")).to_have_text("Wrap-up saved.")
+
+        # After the wrap-up the desk is empty: no pop, no call, an empty form; and so after a reload.
+        for _ in range(2):
+            await expect(page.locator("#pop")).to_be_hidden()
+            await expect(page.locator("#wrapup")).to_be_hidden()
+            await expect(page.locator("#no-call")).to_be_visible()
+            await expect(page.locator("#call-info")).to_be_hidden()
+            assert await page.text_content("#customer-name") == ""
+            assert await page.locator("#contacts li").count() == 0
+            assert await page.input_value("#notes") == ""
+            await expect(page.locator("#agent-state")).to_have_text("ready")
+            await page.reload()
+            await expect(page.locator("#link")).to_have_text("connected")  # the choice of English was kept
+    await cti.settled()
+    record = (await InteractionRepository(cti.db).list(limit=1))[0]
+    assert (record.disposition, record.notes) == ("callback_requested", "Call back tomorrow")
+
+
+async def test_a_token_of_another_role_is_told_why_the_desktop_is_not_shown(cti: Cti) -> None:
+    sue = (await cti.api("POST", "/api/users", json={"name": "sue", "role": "supervisor"}, expect=201))["token"]
+    async with browser_page() as page:
+        await page.goto(url(cti, sue))
+        await expect(page.locator("#refused-message")).to_have_text(
+            "You are signed in as sue (supervisor); this page is for agents.")
+        await expect(page.locator("#link")).to_be_hidden()  # no silent "disconnected": the desk is not there
+    async with browser_page(locale="id-ID") as page:
+        await page.goto(url(cti, sue))
+        await expect(page.locator("#refused-message")).to_have_text(
+            "Anda masuk sebagai sue (supervisor); halaman ini untuk agen.")

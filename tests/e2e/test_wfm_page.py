@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -18,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from cti.acd import ContactCenter
 from cti.persistence import Database, UserRepository, WfmRepository
 from cti.persistence._tables import InteractionRow
-from cti.web import _ui, _wfm
+from cti.web import _service, _ui, _wfm
 from cti.wfm import (
     AgentAvailability,
     ScheduleProblem,
@@ -45,7 +46,8 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
     await db.upgrade()
     await UserRepository(db).ensure_user_token("planner", "supervisor", TOKEN)
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    # The page shows the center's day (Asia/Jakarta, whatever the browser's zone): the plan starts at its midnight.
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
     schedule = solve_schedule(ScheduleProblem(
         start=today, interval_minutes=60, requirements={"sales": [0] * 8 + [2] * 8 + [0] * 8},
         patterns=(ShiftPattern("day8", 480, (480,)),),
@@ -60,7 +62,7 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
     core = ContactCenter()
     core.add_agent("ani", "Ani")
     core.login("ani", "1001", today - timedelta(hours=1), ready=True)
-    app, _ = api_app(db, [_ui, _wfm], core=core)
+    app, _ = api_app(db, [_service, _ui, _wfm], core=core)
     test_server = TestServer(app, host="127.0.0.1")
     await test_server.start_server()
     try:
@@ -79,7 +81,8 @@ async def test_staffing_form_shows_the_ground_truth(server: TestServer, tmp_path
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                    args=["--no-sandbox", "--disable-gpu"])
         try:
-            page = await browser.new_page(timezone_id="UTC")  # the fixture's "today" is a UTC day
+            # A browser in another zone and English: times are still the center's (Asia/Jakarta).
+            page = await browser.new_page(timezone_id="UTC", locale="en-GB")
             problems: list[str] = []
             page.on("pageerror", lambda error: problems.append(str(error)))
             failed: list[tuple[str, int]] = []
@@ -92,11 +95,11 @@ async def test_staffing_form_shows_the_ground_truth(server: TestServer, tmp_path
                 await form.locator(f"[name={name}]").fill(value)
             await form.locator("button[type=submit]").click()
             await expect(page.locator("#staff-agents")).to_have_text("14")
-            await expect(page.locator("#staff-sl")).to_have_text("88.84 %")
+            await expect(page.locator("#staff-sl")).to_have_text("88.84%")
             await expect(page.locator("#staff-scheduled")).to_have_text("20")
             await expect(page.locator("#staff-pwait")).to_have_text("0.1741")
             await expect(page.locator("#staff-asa")).to_have_text("7.84 s")
-            await expect(page.locator("#staff-occupancy")).to_have_text("71.4 %")
+            await expect(page.locator("#staff-occupancy")).to_have_text("71.4%")
 
             # Erlang A: impatient callers, fewer agents than Erlangs.
             await form.locator("[name=service_level]").fill("")
@@ -125,7 +128,7 @@ async def test_staffing_form_shows_the_ground_truth(server: TestServer, tmp_path
             await expect(page.locator("#forecast-table tbody tr")).to_have_count(24)
             await expect(page.locator("#backtest tbody tr")).to_have_count(1)  # 8 training days: seasonal naive
             await expect(page.locator("#forecast-summary")).to_contain_text("model seasonal_naive")
-            await expect(page.locator("#forecast-table tbody tr").nth(10)).to_contain_text("2024-04-16 10:00")
+            await expect(page.locator("#forecast-table tbody tr").nth(10)).to_contain_text("16 Apr 2024, 10:00")
 
             # A server-side refusal is shown, not swallowed.
             await form.locator("[name=max_abandon]").fill("")
@@ -136,9 +139,21 @@ async def test_staffing_form_shows_the_ground_truth(server: TestServer, tmp_path
             await form.locator("button[type=submit]").click()
             await expect(page.locator("#staffing-error")).to_contain_text("max_abandon needs patience_seconds")
             await expect(page.locator("#staffing-result")).to_be_hidden()
-            await page.screenshot(path=str(tmp_path / "wfm.png"), full_page=True)
+            await page.screenshot(path=str(tmp_path / "wfm-en.png"), full_page=True)
+
+            # In Bahasa Indonesia: the labels, the numbers' separators and the dates follow; the user's choice is
+            # remembered for the next page.
+            await page.select_option("#language", "id")
+            await expect(page.locator("html")).to_have_attribute("lang", "id")
+            await expect(page.locator("#staffing-section h2")).to_have_text("Kalkulator kebutuhan agen (satu interval)")
+            await expect(page.locator("#forecast-table tbody tr").nth(10)).to_contain_text("16 Apr 2024, 10.00")
+            await expect(page.locator("#adherence thead th").first).to_have_text("Agen")
+            await expect(page.locator("#sign-out")).to_have_text("Keluar")
+            await page.screenshot(path=str(tmp_path / "wfm-id.png"), full_page=True)
+            await page.reload()
+            await expect(page.locator("#staffing-section h2")).to_have_text("Kalkulator kebutuhan agen (satu interval)")
             assert problems == []
-            # Only the refusal above (and the browser's own favicon probe, which needs a token here).
-            assert sorted(set(failed) - {("favicon.ico", 401)}) == [("api/wfm/staffing", 422)]
+            # Only the refusal above.
+            assert sorted(set(failed)) == [("api/wfm/staffing", 422)]
         finally:
             await browser.close()

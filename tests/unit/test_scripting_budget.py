@@ -228,6 +228,9 @@ def test_a_trial_lists_texts_that_cannot_be_rendered() -> None:
         ("steps.s1.text.id", "cannot be rendered with a known customer"),
         ("steps.s0.text.en", "cannot be rendered with a known customer"),
         ("steps.s1.text.en", "cannot be rendered with a known customer"),
+        # An unknown caller's name is neutral words ("pemilik akun"), text too: adding it to a number fails alike.
+        ("steps.s0.text.id", "cannot be rendered with an unknown caller"),
         ("steps.s1.text.id", "cannot be rendered with an unknown caller"),
+        ("steps.s0.text.en", "cannot be rendered with an unknown caller"),
         ("steps.s1.text.en", "cannot be rendered with an unknown caller"),
     ]

@@ -144,7 +144,10 @@ def test_advance_validates_the_answers_on_the_path() -> None:
 def test_rendering_in_the_call_language() -> None:
     data = {"customer": {"name": "Dewi"}, "offer": {"name": "Mesh WiFi"}}
     assert render_step(SCRIPT, "hello", "en", data) == RenderedStep("hello", "Hello Dewi", "Smile")
-    assert render_step(SCRIPT, "hello", "fr", {}) == RenderedStep("hello", "Halo [customer.name]", "[id] Smile")
+    # No customer (an unknown caller): neutral words, never a placeholder read out to a stranger.
+    assert render_step(SCRIPT, "hello", "fr", {}) == RenderedStep("hello", "Halo pemilik akun", "[id] Smile")
+    assert render_step(SCRIPT, "hello", "en", {"customer": None}) == RenderedStep("hello", "Hello the account holder",
+                                                                                 "Smile")
     assert render_step(SCRIPT, "lights", "id", data, True) == RenderedStep(
         "lights", "[id] Are the lights on?", None,
         RenderedQuestion("yes_no", True, "[id] Lights?", (RenderedChoice("yes", "Ya"), RenderedChoice("no", "Tidak"))),

@@ -195,8 +195,14 @@ def test_order_status_branches() -> None:
         "sehingga Anda dapat melacaknya.")
 
 
-def test_an_unknown_caller_sees_placeholders() -> None:
+def test_an_unknown_caller_is_greeted_in_neutral_words() -> None:
+    # No "[customer.name]" (nor "[?.name]") read out to a stranger: the account holder, in the call's language.
     script = select_script(DEFAULTS, Factors())
-    step = render_step(script, "greeting", "en", {"agent": {"name": "Rina"}})
+    step = render_step(script, "greeting", "en", {"agent": {"name": "Rina"}, "customer": None})
     assert step.text == ("Thank you for calling our customer service, this is Rina speaking. Am I speaking with "
-                         "[customer.name]?")
+                         "the account holder?")
+    step = render_step(script, "greeting", "id", {"agent": {"name": "Rina"}, "customer": None})
+    assert step.text == ("Terima kasih telah menghubungi layanan pelanggan kami, dengan Rina. Apakah saya berbicara "
+                         "dengan Bapak/Ibu pemilik akun?")
+    identity = render_step(script, "identity", "en", {"customer": None}).text
+    assert "[" not in identity and "the account holder" in identity

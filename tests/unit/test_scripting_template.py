@@ -52,6 +52,18 @@ def test_missing_values_render_as_placeholders(source: str, expected: str) -> No
     assert render(source, DATA) == expected
 
 
+def test_an_absent_root_names_itself_or_gives_its_neutral_words() -> None:
+    # A root that is None used to lose its name ("[?.name]"); an unknown caller's name gets neutral words.
+    assert render("{{ customer.name }} {{ offer.name }}", {"customer": None, "offer": None}) == \
+        "[customer.name] [offer.name]"
+    unknown = {"customer": {"name": "pemilik akun"}}
+    source = "{% if customer %}kenal{% else %}asing{% endif %}: {{ customer.salutation | default('Bapak/Ibu') }} " \
+             "{{ customer.name }} {{ customer.value_tier }}"
+    assert render(source, {"customer": None}, absent=unknown) == "asing: Bapak/Ibu pemilik akun [customer.value_tier]"
+    known = render(source, {"customer": {"name": "Siti"}}, absent=unknown)
+    assert known == "kenal: Bapak/Ibu Siti [customer.value_tier]"
+
+
 def test_unknown_roots_and_objects_are_data_only() -> None:
     class Secret:
         password = "hunter2"

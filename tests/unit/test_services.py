@@ -210,6 +210,19 @@ async def test_logging_in_checks_the_agent_before_the_phone_and_the_phone_before
     assert service.set_state("ana", "not_ready").reason == "break"
 
 
+def test_an_agent_is_at_their_desk_while_any_of_their_desktops_is_open() -> None:
+    distributor, _ = floor("ana")
+    service = AgentService(distributor, FakeAgents(), Accounts(FakeUsers(), FakeAgents()), FakePhones())
+    service.desk_opened("ana")
+    service.desk_opened("ana")  # a second tab
+    service.desk_closed("ana")
+    assert distributor.query.agent("ana").at_desk
+    service.desk_closed("ana")
+    assert not distributor.query.agent("ana").at_desk
+    service.desk_opened("nobody")  # an agent the core does not know (yet): nothing to tell it
+    service.desk_closed("nobody")
+
+
 async def test_a_profile_with_a_chat_capacity_lets_the_agent_take_chats() -> None:
     distributor, _ = floor("ana")
     registry = FakeAgents()
@@ -270,7 +283,7 @@ async def test_a_wrap_up_lands_on_the_interaction_and_in_the_customer_s_history(
     [contact] = customers.contacts
     assert (contact.customer_id, contact.reason, contact.agent_id, contact.call_id, contact.language) == (
         "10000001", "billing", "ana", "c1", "en")
-    assert pops.changed == ["10000001"]
+    assert pops.changed == ["10000001"] and pops.wrapped == [("ana", "c1")]
     assert distributor.query.agent("ana").state is AgentState.READY  # after-call work over: the next call may come
 
 
@@ -486,9 +499,13 @@ async def test_the_journal_rewrites_redis_once_it_is_back_and_keeps_the_last_sig
 class _Pops:
     def __init__(self) -> None:
         self.changed: list[str] = []
+        self.wrapped: list[tuple[str, str]] = []
 
     def customer_changed(self, customer_id: str) -> None:
         self.changed.append(customer_id)
+
+    def wrapped_up(self, agent_id: str, call_id: str) -> None:
+        self.wrapped.append((agent_id, call_id))
 
 
 
@@ -510,6 +527,29 @@ async def test_the_pop_finds_a_caller_the_arrival_missed_and_links_them_to_the_c
     assert distributor.query.call("c1").customer_id == rina.customer_id
     assert recorder.of(WorkChanged)[-1].item.customer_id == rina.customer_id  # the row and Redis will say so too
     assert screenpop.snapshot("ana")["agent"]["state"] == "ringing"
+
+
+async def test_a_wrapped_up_call_leaves_no_pop_behind_but_a_live_one_keeps_it() -> None:
+    customers = FakeCustomers()
+    hub, core = FakePublisher(), ContactCenter()
+    screenpop = ScreenPop(hub, customers, FakeScripts(), CenterView(core, lambda: NOW), clock=lambda: NOW)
+    distributor = Distributor(core, lambda: NOW, CommandBus({
+        Offer: [screenpop.offered], AgentChanged: [screenpop.agent_changed], WorkChanged: [screenpop.work_changed]}))
+    distributor.register_agent("ana", "Ana")
+    distributor.login("ana", "7001", ready=True)
+    distributor.arrive(call())
+    await screenpop.drain()
+    distributor.offer_answered("c1-a1")
+    screenpop.wrapped_up("ana", "c1")  # saved during the call: the pop stays while the call goes on
+    assert screenpop.snapshot("ana")["pop"]["call_id"] == "c1"
+    assert hub.of("agent:ana", "wrapped_up") == []
+    distributor.leg_gone("leg-c1")
+    snapshot = screenpop.snapshot("ana")
+    assert snapshot["pop"]["call_id"] == "c1" and snapshot["call"] is None  # ended, the wrap-up still to come
+    screenpop.wrapped_up("ana", "c2")  # another call's wrap-up changes nothing here
+    screenpop.wrapped_up("ana", "c1")
+    assert screenpop.snapshot("ana")["pop"] is None  # a desktop loaded now starts from an empty desk
+    assert hub.of("agent:ana", "wrapped_up") == [{"call_id": "c1"}]
 
 
 # -- the authorization policy ---------------------------------------------------------------------------------------

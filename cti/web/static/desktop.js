@@ -1,16 +1,32 @@
-// The agent desktop: state buttons, the screen pop pushed over the websocket, the script, wrap-up.
-import { api, el, liveSocket, requireToken } from "/ui/cti.js";
+// The agent desktop: state and its timer, an incoming call nobody misses, the screen pop pushed over the
+// websocket, the script, wrap-up. It shows the present only: a call that ended leaves its pop for the wrap-up
+// form, and once the wrap-up is saved the desk is empty again; a reload starts from the server's snapshot.
+import { ApiError, api, el, liveSocket } from "/ui/cti.js";
+import { fmt, has, onLanguageChange, t } from "/ui/i18n.js";
+import { handleApiError, setDisplayName, startPage } from "/ui/shell.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, agentId: null, pop: null, call: null, answers: {}, acwStart: null, timer: null };
+const SAVED_SHOWN_MS = 6000;
+const state = {
+  agentId: null, agent: null, pop: null, call: null, answers: {}, scriptRecord: null, steps: [],
+  wrap: null,  // the call the wrap-up form is for: { callId, offers, scriptId, endedAt }
+  dispositions: [], link: { state: "offline", why: "" }, incomingFor: null,
+};
+
+const label = (prefix, code) => (code === null || code === undefined || code === "" ? "" : (has(`${prefix}.${code}`) ? t(`${prefix}.${code}`) : String(code)));
 
 function showError(message) {
-  $("error").textContent = message;
+  $("error").textContent = message || "";
   $("error").hidden = !message;
 }
 
 async function act(fn) {
-  try { showError(""); await fn(); } catch (error) { showError(error.message); }
+  try {
+    showError("");
+    await fn();
+  } catch (error) {
+    if (!handleApiError(error, "roles.agents")) showError(error instanceof ApiError ? error.message : t("error.generic", { message: error.message }));
+  }
 }
 
 function setText(id, value) { $(id).textContent = value === null || value === undefined ? "" : String(value); }
@@ -19,82 +35,213 @@ function list(id, items, render) {
   $(id).replaceChildren(...items.map((item) => el("li", {}, render(item))));
 }
 
-function renderAgent(agent) {
+// -- the agent's state and the timers -------------------------------------------------------------------------
+function since(iso) {
+  const at = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(at) ? null : Math.max(0, (Date.now() - at) / 1000);
+}
+
+function tick() {
+  const agent = state.agent;
+  setText("state-timer", agent && agent.state !== "logged_out" ? fmt.duration(since(agent.state_since)) : "");
+  const call = state.call;
+  setText("call-timer", call && !call.ended && call.answered_at ? fmt.duration(since(call.answered_at)) : "");
+  setText("acw-timer", state.wrap ? fmt.duration((Date.now() - state.wrap.endedAt) / 1000) : "");
+}
+
+function renderAgent() {
+  const agent = state.agent;
+  const code = agent ? agent.state : "";
+  $("agent-state").dataset.state = code;
+  $("state-box").dataset.state = code;
+  setText("agent-state", agent ? label("state", code) : "–");
+  setText("agent-reason", agent && agent.reason && code === "not_ready" ? label("reason", agent.reason) : "");
+  if (agent && agent.name) setDisplayName(agent.name);
+  tick();
+  renderIncoming();
+}
+
+function onAgent(agent) {
   if (!agent) return;
-  setText("agent-state", agent.state);
-  setText("agent-reason", agent.reason || "");
-  if (agent.extension) $("extension").value = agent.extension;
-  if (agent.state === "wrap_up" && state.pop) showWrapUp();
+  const wasRinging = state.agent && state.agent.state === "ringing";
+  state.agent = agent;
+  if (agent.extension && document.activeElement !== $("extension")) $("extension").value = agent.extension;
+  renderAgent();
+  if (agent.state === "ringing" && !wasRinging) ring();
+  // An offer that went unanswered (the phone rang out, was busy or refused it): the call went on without this
+  // desk, so its pop goes too. A call that ended keeps its pop for the wrap-up.
+  const missed = wasRinging && ["ready", "not_ready", "logged_out"].includes(agent.state);
+  if (missed && !state.wrap && !(state.call && (state.call.state === "connected" || state.call.ended))) clearDesk();
 }
 
-function renderCall(call) {
-  state.call = call;
+// -- an incoming call: banner, sound, announcement -----------------------------------------------------------
+let audio = null;
+function unlockAudio() {  // browsers let a page play sound only after the user did something on it
+  if (audio || !window.AudioContext) return;
+  audio = new AudioContext();
+}
+document.addEventListener("pointerdown", unlockAudio, { capture: true });
+document.addEventListener("keydown", unlockAudio, { capture: true });
+
+function ring() {
+  if (!audio) return;
+  if (audio.state === "suspended") audio.resume();
+  const start = audio.currentTime + 0.02;
+  [880, 660, 880].forEach((pitch, i) => {
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = pitch;
+    gain.gain.setValueAtTime(0.18, start + i * 0.22);
+    gain.gain.exponentialRampToValueAtTime(0.001, start + i * 0.22 + 0.18);
+    tone.connect(gain).connect(audio.destination);
+    tone.start(start + i * 0.22);
+    tone.stop(start + i * 0.22 + 0.2);
+  });
+}
+
+function callerLabel(pop) {
+  if (!pop) return "";
+  const name = pop.customer ? pop.customer.name : pop.caller_name;
+  return name ? `${name} (${pop.caller_number})` : pop.caller_number;
+}
+
+function announce(text) {
+  $("announcer").textContent = "";
+  setTimeout(() => { $("announcer").textContent = text; }, 50);  // a change, so screen readers say it again
+}
+
+function renderIncoming() {
+  const agent = state.agent;
+  const ringing = Boolean(agent && agent.state === "ringing");
+  $("incoming").hidden = !ringing;
+  if (!ringing) { state.incomingFor = null; return; }
+  const pop = state.pop && (!agent.call_id || state.pop.call_id === agent.call_id) ? state.pop : null;
+  setText("incoming-from", pop ? t("desktop.incoming.from", { who: callerLabel(pop), queue: pop.queue }) : "");
+  const key = `${agent.call_id || ""}:${pop ? pop.call_id : ""}`;
+  if (state.incomingFor !== key) {
+    state.incomingFor = key;
+    announce(t("desktop.announce.incoming", { who: pop ? callerLabel(pop) : "" }));
+  }
+}
+
+function showCaller() {
+  if ($("pop").hidden) return;
+  $("pop").scrollIntoView({ block: "start" });
+  $("customer-name").setAttribute("tabindex", "-1");
+  $("customer-name").focus();
+}
+
+// -- the call panel ------------------------------------------------------------------------------------------
+function renderCall() {
+  const call = state.call;
+  const pop = state.pop;
+  $("no-call").hidden = Boolean(call || pop);
+  $("call-info").hidden = !(call || pop);
+  if (call) {
+    $("call-state").dataset.state = call.state;
+    setText("call-state", label("callstate", call.state));
+  } else {
+    setText("call-state", "");
+  }
+  setText("call-queue", (pop && pop.queue) || (call && call.queue) || "");
+  setText("caller-number", pop ? callerLabel(pop) : (call ? call.caller_number : ""));
+  const live = Boolean(call && call.state === "connected" && !call.ended);
+  if (!live) clearTransfer();
+  $("transfer").hidden = !live;
+  tick();
+}
+
+function clearTransfer() {
+  $("transfer-kind").value = "queue";
+  $("transfer-target").value = "";
+  $("transfer-note").value = "";
+}
+
+function onCall(call) {
   if (!call) return;
-  $("no-call").hidden = true;
-  $("call-info").hidden = false;
-  setText("call-state", call.state);
-  setText("caller-number", call.caller_number);
-  setText("call-queue", call.queue);
-  $("transfer").hidden = call.state !== "connected" || Boolean(call.ended);
-  if (call.ended && state.pop && state.pop.call_id === call.call_id) showWrapUp();
+  if (state.pop && call.call_id !== state.pop.call_id) return;  // an older call's late news
+  state.call = call;
+  renderCall();
+  if (call.ended && state.pop && state.pop.call_id === call.call_id) {
+    openWrapUp();
+    announce(t("desktop.announce.ended"));
+  }
 }
 
-function renderPop(pop) {
+// -- the pop -------------------------------------------------------------------------------------------------
+function onOffer(pop) {
   state.pop = pop;
+  state.call = null;
   state.answers = {};
   state.scriptRecord = null;
-  $("wrapup").hidden = true;
+  state.steps = pop && pop.script ? pop.script.steps : [];
   $("wrapup-saved").hidden = true;
-  $("save-wrapup").disabled = false;
-  if (!pop) { $("pop").hidden = true; return; }
-  $("pop").hidden = false;
-  $("no-call").hidden = true;
-  $("call-info").hidden = false;
-  setText("caller-number", pop.caller_name ? `${pop.caller_name} (${pop.caller_number})` : pop.caller_number);
-  setText("call-queue", pop.queue);
-  setText("call-language", pop.language || "");
+  clearTransfer();
+  renderPop();
+  renderCall();
+  renderIncoming();
+}
+
+function renderPop() {
+  const pop = state.pop;
+  $("pop").hidden = !pop;
+  if (!pop) { clearPop(); return; }
+  setText("call-language", label("lang", pop.language));
   setText("routing-reason", pop.routing ? pop.routing.reason : "");
   const transfer = pop.transfer;
   $("transfer-info").hidden = !transfer;
-  setText("transfer-info", transfer ? `Transferred by ${transfer.from_agent}${transfer.note ? `: ${transfer.note}` : ""}` : "");
+  setText("transfer-info", !transfer ? "" : (transfer.note
+    ? t("desktop.transferred.note", { agent: transfer.from_agent, note: transfer.note })
+    : t("desktop.transferred", { agent: transfer.from_agent })));
   renderVerification(pop.verification);
   const ivr = pop.ivr;
-  setText("ivr-path", ivr ? (ivr.path || []).map((p) => p.intent ? `${p.node}:${p.intent}` : p.node).join(" → ") : "");
+  setText("ivr-path", ivr ? (ivr.path || []).map((p) => (p.intent ? `${p.node}:${p.intent}` : p.node)).join(" → ") : "");
   const customer = pop.customer;
   $("unknown").hidden = Boolean(customer);
-  setText("customer-name", customer ? customer.name : "Unknown caller");
-  setText("customer-tier", customer ? customer.value_tier || "" : "");
+  setText("customer-name", customer ? customer.name : t("desktop.unknown"));
+  $("customer-tier").dataset.tier = customer ? customer.value_tier || "" : "";
+  setText("customer-tier", customer ? label("tier", customer.value_tier) : "");
   setText("customer-segment", customer ? customer.segment || "" : "");
   setText("customer-id", customer ? `#${customer.customer_id}` : "");
-  setText("customer-balance", customer ? `Rp ${Number(customer.balance_due).toLocaleString("id-ID")}` : "");
-  setText("customer-ltv", customer ? `Rp ${Number(customer.lifetime_value).toLocaleString("id-ID")}` : "");
+  setText("customer-balance", customer ? fmt.money(customer.balance_due) : "");
+  setText("customer-ltv", customer ? fmt.money(customer.lifetime_value) : "");
   setText("customer-phones", customer ? customer.phones.join(", ") : pop.caller_number);
   setText("customer-address", customer ? [customer.address, customer.city].filter(Boolean).join(", ") : "");
-  list("products", customer ? customer.products : [], (p) => `${p.name} (since ${p.since})`);
-  list("orders", customer ? customer.open_orders : [], (o) => `${o.order_number}: ${o.status}, ${o.shipment_status || ""}`);
-  list("cases", customer ? customer.open_cases : [], (c) => `${c.case_id} ${c.subject} (${c.status}, ${c.priority})`);
+  list("products", customer ? customer.products : [], (p) => t("desktop.product", { name: p.name, since: fmt.date(p.since) }));
+  list("orders", customer ? customer.open_orders : [], (o) =>
+    `${o.order_number}: ${[label("order", o.status), label("shipment", o.shipment_status)].filter(Boolean).join(", ")}`);
+  list("cases", customer ? customer.open_cases : [], (c) =>
+    `${c.case_id} ${c.subject} (${label("case", c.status)}, ${label("priority", c.priority)})`);
   list("contacts", customer ? customer.contacts : [], (c) =>
-    `${c.at.slice(0, 10)} ${c.channel} ${c.disposition || ""}: ${c.notes || ""}`);
+    `${fmt.date(c.at)} ${label("channel", c.channel)} ${label("disposition", c.disposition)}: ${c.notes || ""}`);
   const offers = pop.crosssell ? pop.crosssell.offers : [];
   list("crosssell", offers, (o) => [el("strong", {}, o.name), " — ", o.reason]);
   $("crosssell-none").hidden = offers.length > 0;
-  setText("crosssell-none", pop.crosssell && pop.crosssell.suppressed ? `No offers: ${pop.crosssell.suppressed}` : "No offers.");
-  $("accepted").replaceChildren(...offers.map((o) =>
-    el("label", {}, el("input", { type: "checkbox", value: o.sku, class: "accept" }), ` accepted: ${o.name} `)));
+  setText("crosssell-none", pop.crosssell && pop.crosssell.suppressed
+    ? t("desktop.nooffers.why", { why: pop.crosssell.suppressed }) : t("desktop.nooffers"));
   setText("script-title", pop.script ? pop.script.title : "");
-  renderSteps(pop.script ? pop.script.steps : []);
+  renderSteps(state.steps);
   // A script over its rendering budget: the pop still comes, and says so instead of the steps.
   if (pop.script && pop.script.error) $("script").append(el("p", { class: "hint", id: "script-error" }, pop.script.error));
 }
 
-const HOW_VERIFIED = { caller_id: "caller ID", pin: "PIN", dob: "date of birth" };
+function clearPop() {
+  for (const id of ["customer-name", "customer-tier", "customer-segment", "customer-id", "customer-balance", "customer-ltv",
+    "customer-phones", "customer-address", "script-title", "call-language", "routing-reason", "ivr-path", "transfer-info",
+    "caller-verified", "incoming-from"]) setText(id, "");
+  for (const id of ["products", "orders", "cases", "contacts", "crosssell", "script"]) $(id).replaceChildren();
+  $("transfer-info").hidden = true;
+  $("crosssell-none").hidden = true;
+  $("unknown").hidden = true;
+  $("new-name").value = "";
+}
 
 // Whether the caller proved who they are; a customer number they only keyed in the IVR is shown as a claim.
 function renderVerification(verification) {
   const v = verification || { verified: false, method: "none", claimed: null };
   const box = $("caller-verified");
-  const claim = v.claimed ? ` — claimed customer #${v.claimed}, not verified` : "";
-  box.textContent = (v.verified ? `verified (${HOW_VERIFIED[v.method] || v.method})` : "not verified") + claim;
+  const status = v.verified ? t("desktop.verified", { how: label("verify", v.method) }) : t("desktop.notverified");
+  box.textContent = v.claimed ? t("desktop.claimed", { status, id: v.claimed }) : status;
   box.className = v.verified ? "ok" : "alert";
   box.dataset.verified = String(Boolean(v.verified));
 }
@@ -109,14 +256,16 @@ function renderSteps(steps) {
       if (question.choices && question.choices.length) {
         for (const choice of question.choices) {
           box.append(el("button", {
-            class: sameAnswer(step.answer, choice.value) ? "chosen" : null,
+            type: "button",
+            class: sameAnswer(step.answer, choice.value) ? "chosen secondary" : "secondary",
+            "aria-pressed": String(sameAnswer(step.answer, choice.value)),
             "data-answer": choice.value,
             onclick: () => answer(step.step_id, choice.value),
           }, choice.label));
         }
       } else {
-        const input = el("input", { "data-input": step.step_id, value: step.answer ?? "" });
-        box.append(input, el("button", { onclick: () => answer(step.step_id, input.value) }, "OK"));
+        const input = el("input", { "data-input": step.step_id, value: step.answer ?? "", "aria-label": question.prompt || step.text });
+        box.append(input, el("button", { type: "button", onclick: () => answer(step.step_id, input.value) }, t("common.ok")));
       }
     }
     return box;
@@ -124,8 +273,8 @@ function renderSteps(steps) {
 }
 
 // Yes/no answers come back from the server as booleans.
-function sameAnswer(answer, value) {
-  return answer === value || (typeof answer === "boolean" && (answer ? "yes" : "no") === value);
+function sameAnswer(given, value) {
+  return given === value || (typeof given === "boolean" && (given ? "yes" : "no") === value);
 }
 
 let socket = null;
@@ -134,69 +283,184 @@ function answer(stepId, value) {
   socket.send({ type: "script", id: Date.now(), call_id: state.pop.call_id, answers: state.answers });
 }
 
-function showWrapUp() {
-  if (!$("wrapup").hidden || !state.pop || !$("wrapup-saved").hidden) return;
-  $("wrapup").hidden = false;
-  state.acwStart = Date.now();
-  clearInterval(state.timer);
-  state.timer = setInterval(() => setText("acw-timer", `${Math.round((Date.now() - state.acwStart) / 1000)} s`), 1000);
+// -- wrap-up -------------------------------------------------------------------------------------------------
+function renderDispositions() {
+  const chosen = $("disposition").value;
+  $("disposition").replaceChildren(...state.dispositions.map((code) => el("option", { value: code }, label("disposition", code))));
+  if (chosen) $("disposition").value = chosen;
 }
 
-function onFrame(frame) {
-  if (frame.type === "snapshot") {
-    renderAgent(frame.data.agent);
-    if (frame.data.pop) renderPop(frame.data.pop);
-    renderCall(frame.data.call);
-  } else if (frame.type === "offer") {
-    renderPop(frame.data);
-  } else if (frame.type === "call") {
-    renderCall(frame.data);
-  } else if (frame.type === "agent") {
-    renderAgent(frame.data);
-  } else if (frame.type === "script") {
-    state.scriptRecord = frame.data.answers;  // validated and normalised by the server: what gets stored
-    renderSteps(frame.data.steps);
-  } else if (frame.type === "error") {
-    showError(frame.error.message);
+function resetWrapUpForm() {
+  $("wrapup-form").reset();
+  $("accepted").replaceChildren();
+  $("accepted-box").hidden = true;
+}
+
+function openWrapUp() {
+  const pop = state.pop;
+  if (!pop || (state.wrap && state.wrap.callId === pop.call_id)) return;
+  resetWrapUpForm();
+  const offers = pop.crosssell ? pop.crosssell.offers : [];
+  state.wrap = { callId: pop.call_id, offers, scriptId: pop.script && pop.script.script_id, endedAt: Date.now() };
+  $("accepted").replaceChildren(...offers.map((o) =>
+    el("label", { class: "inline" }, el("input", { type: "checkbox", value: o.sku, class: "accept" }), o.name)));
+  $("accepted-box").hidden = offers.length === 0;
+  $("wrapup").hidden = false;
+  tick();
+}
+
+// After the wrap-up (or when nothing is left to wrap up) the desk is empty: no pop, no call, no form.
+function clearDesk() {
+  state.wrap = null;
+  state.pop = null;
+  state.call = null;
+  state.answers = {};
+  state.scriptRecord = null;
+  state.steps = [];
+  resetWrapUpForm();
+  $("wrapup").hidden = true;
+  clearTransfer();
+  renderPop();
+  renderCall();
+  renderIncoming();
+}
+
+let savedTimer = null;
+async function saveWrapUp() {
+  const wrap = state.wrap;
+  if (!wrap) return;
+  const accepted = [...document.querySelectorAll("input.accept:checked")].map((box) => box.value);
+  const sameCall = state.pop && state.pop.call_id === wrap.callId;
+  const script = (sameCall && state.scriptRecord) || { script_id: wrap.scriptId, answers: sameCall ? state.answers : {} };
+  const body = { disposition: $("disposition").value, notes: $("notes").value, script_answers: script,
+    crosssell: { offered: wrap.offers.map((o) => o.sku), accepted }, ready: true };
+  if ($("follow-date").value && $("follow-task").value) body.follow_up = { due: $("follow-date").value, task: $("follow-task").value };
+  $("save-wrapup").disabled = true;
+  try {
+    await api(`/api/interactions/${encodeURIComponent(wrap.callId)}/wrapup`, { method: "POST", body });
+  } finally {
+    $("save-wrapup").disabled = false;
+  }
+  if (sameCall) clearDesk();
+  else { state.wrap = null; resetWrapUpForm(); $("wrapup").hidden = true; }
+  $("wrapup-saved").hidden = false;
+  clearTimeout(savedTimer);
+  savedTimer = setTimeout(() => { $("wrapup-saved").hidden = true; }, SAVED_SHOWN_MS);
+}
+
+// -- frames --------------------------------------------------------------------------------------------------
+function onSnapshot(data) {
+  state.agent = null;
+  onAgent(data.agent);
+  // The present: a live call with its pop; or a pop whose call ended and still waits for its wrap-up (the
+  // server drops a pop once its wrap-up is saved); or nothing.
+  state.wrap = null;
+  resetWrapUpForm();
+  $("wrapup").hidden = true;
+  if (data.pop) {
+    onOffer(data.pop);
+    if (data.call && !data.call.ended) onCall(data.call);
+    else onCall({ ...(data.call || {}), call_id: data.pop.call_id, state: data.call ? data.call.state : "ended", ended: true,
+      queue: data.pop.queue, caller_number: data.pop.caller_number });
+  } else {
+    clearDesk();
   }
 }
 
-async function start() {
-  state.me = await api("/api/me");
-  state.agentId = state.me.agent_id;
-  setText("agent-name", state.me.name);
-  const { dispositions } = await api("/api/dispositions");
-  $("disposition").replaceChildren(...dispositions.map((d) => el("option", { value: d }, d)));
-  const agentPath = `/api/agents/${encodeURIComponent(state.agentId)}`;
-  $("login").onclick = () => act(() => api(`${agentPath}/login`, { method: "POST", body: { extension: $("extension").value, ready: true } }));
-  $("ready").onclick = () => act(() => api(`${agentPath}/state`, { method: "POST", body: { state: "ready" } }));
-  $("not-ready").onclick = () => act(() => api(`${agentPath}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } }));
-  $("transfer-go").onclick = () => act(async () => {
-    const target = $("transfer-target").value.trim();
-    const body = { note: $("transfer-note").value };
-    body[$("transfer-kind").value === "agent" ? "agent_id" : "queue"] = target;
-    await api(`/api/calls/${encodeURIComponent(state.pop.call_id)}/transfer`, { method: "POST", body });
-    $("transfer").hidden = true;
-  });
-  $("create-customer").onclick = () => act(async () => {
-    const created = await api("/api/customers", { method: "POST", body: { call_id: state.pop.call_id, name: $("new-name").value } });
-    const record = await api(`/api/customers/${created.customer_id}`);
-    renderPop({ ...state.pop, customer: record });
-  });
-  $("save-wrapup").onclick = () => act(async () => {
-    const offered = (state.pop.crosssell ? state.pop.crosssell.offers : []).map((o) => o.sku);
-    const accepted = [...document.querySelectorAll("input.accept:checked")].map((box) => box.value);
-    const script = state.scriptRecord || { script_id: state.pop.script && state.pop.script.script_id, answers: state.answers };
-    const body = { disposition: $("disposition").value, notes: $("notes").value, script_answers: script,
-                   crosssell: { offered, accepted }, ready: true };
-    if ($("follow-date").value && $("follow-task").value) body.follow_up = { due: $("follow-date").value, task: $("follow-task").value };
-    await api(`/api/interactions/${state.pop.call_id}/wrapup`, { method: "POST", body });
-    clearInterval(state.timer);
-    $("wrapup-saved").hidden = false;
-    $("save-wrapup").disabled = true;
-    $("pop").hidden = true;
-  });
-  socket = liveSocket("/ws/desktop", onFrame, { onStatus: (status) => setText("link", status) });
+function onFrame(frame) {
+  if (frame.type === "snapshot") onSnapshot(frame.data);
+  else if (frame.type === "offer") onOffer(frame.data);
+  else if (frame.type === "call") onCall(frame.data);
+  else if (frame.type === "agent") onAgent(frame.data);
+  else if (frame.type === "wrapped_up") { if (state.pop && state.pop.call_id === frame.data.call_id) clearDesk(); }
+  else if (frame.type === "script") {
+    state.scriptRecord = frame.data.answers;  // validated and normalised by the server: what gets stored
+    state.steps = frame.data.steps;
+    renderSteps(state.steps);
+  } else if (frame.type === "error") showError(frame.error.message);
 }
 
-requireToken(() => act(start));
+function renderLink() {
+  const { state: status, why } = state.link;
+  $("link").dataset.status = status;
+  setText("link", t(`link.${status}`, { why }));
+}
+
+// -- keyboard ------------------------------------------------------------------------------------------------
+function onKey(event) {
+  if (!event.altKey || event.ctrlKey || event.metaKey) return;
+  const actions = {
+    KeyR: () => $("ready").click(),
+    KeyN: () => $("not-ready").click(),
+    KeyA: () => showCaller(),
+    KeyW: () => {
+      if ($("wrapup").hidden) return;
+      if ($("wrapup").contains(document.activeElement)) $("wrapup-form").requestSubmit();
+      else $("disposition").focus();
+    },
+  };
+  const run = actions[event.code];
+  if (run) { event.preventDefault(); run(); }
+}
+
+function rerender() {
+  renderAgent();
+  renderCall();
+  renderPop();
+  renderDispositions();
+  renderLink();
+}
+
+// Controls answer from the first moment; what they do waits until the page knows who is signed in.
+const viewing = new URLSearchParams(location.search).get("agent_id");  // staff looking at an agent's desktop
+const ready = startPage({ page: "desktop", roles: viewing ? ["agent", "supervisor", "admin"] : ["agent"],
+  rolesLabel: "roles.agents", needsAgent: !viewing });
+const agentPath = () => `/api/agents/${encodeURIComponent(state.agentId)}`;
+const whenReady = (fn) => () => act(async () => {
+  const user = await ready;
+  if (!user) return;
+  state.agentId = state.agentId || viewing || user.agent_id;
+  await fn();
+});
+const onSubmit = (id, fn) => $(id).addEventListener("submit", (event) => { event.preventDefault(); whenReady(fn)(); });
+
+$("login").addEventListener("click", whenReady(() => api(`${agentPath()}/login`, { method: "POST", body: { extension: $("extension").value, ready: true } })));
+$("ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "ready" } })));
+$("not-ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } })));
+$("incoming-show").addEventListener("click", showCaller);
+onSubmit("transfer", async () => {
+  const target = $("transfer-target").value.trim();
+  const body = { note: $("transfer-note").value };
+  body[$("transfer-kind").value === "agent" ? "agent_id" : "queue"] = target;
+  await api(`/api/calls/${encodeURIComponent(state.pop.call_id)}/transfer`, { method: "POST", body });
+  clearTransfer();
+  $("transfer").hidden = true;
+});
+onSubmit("create-form", async () => {
+  const created = await api("/api/customers", { method: "POST", body: { call_id: state.pop.call_id, name: $("new-name").value } });
+  const record = await api(`/api/customers/${encodeURIComponent(created.customer_id)}`);
+  state.pop = { ...state.pop, customer: record };
+  renderPop();
+  renderCall();
+});
+onSubmit("wrapup-form", saveWrapUp);
+document.addEventListener("keydown", onKey);
+
+async function start() {
+  const user = await ready;
+  if (!user) return;
+  state.agentId = viewing || user.agent_id;
+  renderLink();
+  onLanguageChange(rerender);
+  const { dispositions } = await api("/api/dispositions");
+  state.dispositions = dispositions;
+  renderDispositions();
+  setInterval(tick, 1000);
+  const path = viewing ? `/ws/desktop?agent_id=${encodeURIComponent(viewing)}` : "/ws/desktop";
+  socket = liveSocket(path, onFrame, { onStatus: (text, detail = {}) => {
+    state.link = { state: detail.state || "disconnected", why: detail.why || "" };
+    renderLink();
+  } });
+}
+
+act(start);

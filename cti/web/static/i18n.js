@@ -95,7 +95,7 @@ export async function setLanguage(lang) {
   if (!chosen) throw new Error(`unsupported language ${lang}`);
   try { localStorage.setItem(STORAGE_KEY, chosen); } catch { /* private mode: the choice lasts this page */ }
   const user = await currentUser();
-  if (user) {
+  if (user && "language" in user) {  // a server that keeps each user's language
     try {
       await api("/api/me", { method: "PATCH", body: { language: chosen } });
       user.language = chosen;

@@ -76,6 +76,9 @@ function renderHeader() {
 // Replace the page's content with why it is not shown: the role, the user, and where to go instead.
 export function showRefusal(message) {
   const main = document.getElementById("main") || document.body;
+  for (const node of document.body.children) {  // the page's own bars (the desktop's state, ...) go too
+    if (node !== main && node.id !== "shell" && node.tagName !== "SCRIPT") node.hidden = true;
+  }
   const user = shellUser;
   const home = user ? HOME[user.role] : null;
   main.replaceChildren(el("section", { id: "refused", class: "refused", role: "alert" },
@@ -105,9 +108,11 @@ export async function startPage({ page, roles = null, rolesLabel = "roles.staff"
   const user = await currentUser();
   if (!user) {
     const error = userError();
-    if (!error || (error instanceof ApiError && error.status === 401)) { goToSignIn(); return null; }
+    const status = error instanceof ApiError ? error.status : null;
+    if (!error || status === 401) { goToSignIn(); return null; }
     await loadCatalogs([page]);
     renderHeader();
+    if (status === 404) return { name: "", role: null, agent_id: null };  // a server without /api/me: token only
     showRefusal(t("refused.plain", { why: error.message }));
     return null;
   }
@@ -115,7 +120,7 @@ export async function startPage({ page, roles = null, rolesLabel = "roles.staff"
   await loadCatalogs([page]);
   renderHeader();
   onLanguageChange(renderHeader);
-  if (roles && !roles.includes(user.role)) {
+  if (roles && user.role && !roles.includes(user.role)) {
     showRefusal(refusalFor(user, rolesLabel));
     return null;
   }
