@@ -162,7 +162,7 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
     await cti.create_agent("sam", "Sam", skills={"sales": 5}, team="surabaya")
     await cti.login("ana", "7001")
     admin = cti.settings.admin_token.get_secret_value()
-    async with browser_page() as page:
+    async with browser_page(timezone_id="America/Sao_Paulo") as page:  # the center's zone, never the browser's
         violations = _csp_watch(page)
         await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={admin}")
         await expect(page.locator("#link")).to_have_text("connected")
@@ -259,9 +259,10 @@ async def test_reports_page_shows_a_known_day_and_exports_its_csv(cti: Cti) -> N
                    call("r3", "sales", (3, 5), 30, 60)):
         await repository.save(record)
     admin = cti.settings.admin_token.get_secret_value()
-    async with browser_page() as page:
+    reports = f"{cti.client.make_url('/ui/reports.html')}#token={admin}"
+    async with browser_page(timezone_id="America/Sao_Paulo") as page:  # the center's zone, never the browser's
         violations = _csp_watch(page)
-        await page.goto(f"{cti.client.make_url('/ui/reports.html')}#token={admin}")
+        await page.goto(reports)
         await expect(page.locator("#zone")).to_have_text("Asia/Jakarta")
         await page.fill("#from", "2026-03-02")
         await page.fill("#to", "2026-03-02")
@@ -298,3 +299,14 @@ async def test_reports_page_shows_a_known_day_and_exports_its_csv(cti: Cti) -> N
         assert (care_row["offered"], care_row["answered"], care_row["abandoned"], care_row["service_level"]) == (
             "2", "1", "1", "1.0000")
         assert not violations, violations
+    # In Indonesian: the labels, and the same figures in Indonesian formats.
+    async with browser_page(locale="id-ID") as page:
+        await page.goto(reports)
+        await expect(page.locator("#queues-heading")).to_have_text("Per antrean")
+        await page.fill("#from", "2026-03-02")
+        await page.fill("#to", "2026-03-02")
+        await page.click('#range button[type="submit"]')
+        care = page.locator('#queues tr[data-queue="care"]')
+        await expect(care.locator("td").nth(0)).to_have_text(re.compile(f"09\\.00{DASH}10\\.00$"))
+        await expect(care.locator("td").nth(6)).to_have_text("100,0%")
+        await expect(care.locator("td").nth(8)).to_have_text("12 dtk")
