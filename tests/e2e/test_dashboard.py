@@ -190,6 +190,14 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
         sales = page.locator('#calls tr[data-state="waiting"]')
         await expect(sales.locator("td").nth(0)).to_have_text("sales")
         await expect(sales.locator('button[data-mode="listen"]')).to_be_disabled()  # nobody to listen to yet
+        # The legend shows the present's values, and those under the pointer when it hovers the chart.
+        value = page.locator("#chart-waiting .u-legend .u-series").nth(1).locator(".u-value")
+        await expect(value).to_have_text("1")  # the sales caller
+        box = await page.locator("#chart-waiting .u-over").bounding_box()
+        assert box is not None
+        await page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)
+        await expect(value).to_have_text("0")  # the day's first point, from before the calls
+        await page.mouse.move(0, 0)
         # "In state" is a duration; its title is the moment, in Jakarta's time, not UTC.
         since = datetime.fromisoformat((await cti.api("GET", "/api/agents/ana"))["state_since"])
         jakarta = since.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%H:%M")
