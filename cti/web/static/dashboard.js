@@ -391,7 +391,9 @@ function makeChart(target, { series, unit, range, value }) {
   return new window.uPlot({
     width, height: 200,
     tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), timeZone()),
-    scales: { x: { time: true }, y: { range } },
+    // At least five minutes across, so the first minutes of a day do not draw ticks a second apart.
+    scales: { x: { time: true, range: (u, min, max) => (min === null || max - min >= 300 ? [min, max] : [max - 300, max]) },
+              y: { range } },
     axes: [timeAxis(), { label: unit, stroke: COLOURS.axis, grid: { stroke: COLOURS.grid }, values: (u, splits) => splits.map(value) }],
     series: [{ label: t("dash.chart.time"), value: (u, v) => (v === null || v === undefined ? "–" : fmt.dateTime(v * 1000)) },
              ...series],
