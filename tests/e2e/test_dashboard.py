@@ -284,7 +284,9 @@ async def test_reports_page_shows_a_known_day_and_exports_its_csv(cti: Cti) -> N
         sales = page.locator('#queues tr[data-queue="sales"]')
         await expect(sales.locator("td").nth(0)).to_have_text(re.compile(f"10:00{DASH}11:00$"))
         await expect(sales.locator("td").nth(6)).to_have_text("0.0%")  # answered after 30 s: outside 20 s
-        await expect(page.locator("#queues-total-row td").nth(2)).to_have_text("3")
+        total = page.locator("#queues-total-row td")
+        await expect(total.nth(2)).to_have_text("3")
+        await expect(total.nth(10)).to_have_text("33.3%")  # 1 abandon (not short) against 2 answered
         agent = page.locator('#agents tr[data-agent="ana"]')
         await expect(agent.first.locator("td").nth(1)).to_have_text("Ana")
         await expect(agent.first.locator("td").nth(2)).to_have_text("1")

@@ -3,7 +3,7 @@
 // Frames (docs/metrics.md, "The dashboard feed"): a snapshot, then "live" changes (agents, queues' live picture)
 // applied to it at once, "stats" (every figure, every 0.8 s) replacing the figures and the grid, and "series"
 // adding a point to the day's charts. The live calls come from GET /api/calls (the server keeps it to the
-// supervisor's scope), fetched again at once whenever a live frame says something moved.
+// supervisor's scope), fetched again soon after a live frame says something moved (at most once a second).
 // Every filter applies to everything: the queue filter to the tiles, the charts, the queue table, the agents
 // (those who serve the queue) and the calls; the team filter to the agents and the calls they hold; the window
 // to the figures and the span of the charts. Times are in the center's time zone (i18n.js), states as durations.
@@ -30,7 +30,7 @@ let adherence = new Map(); // agent id -> that agent's row of /api/wfm/adherence
 let calls = [];            // GET /api/calls: the live calls this supervisor may see
 let callsRefused = null;   // the server's reason when it refused the list
 const monitors = new Map(); // monitor id -> the monitor this page started
-const callRows = new Map(); // call id -> { tr, signature, wait, talk }: rows kept, so a focused button stays
+const callRows = new Map(); // call id -> { tr, signature, waitCell, talkCell }: rows kept, so a focused button stays
 let charts = null;
 let renderQueued = false;
 const sorts = {};
@@ -45,17 +45,23 @@ const reasonText = (reason) => (has(`reason.${reason}`) ? t(`reason.${reason}`) 
 const clock = (value) => new Intl.DateTimeFormat(locale(), {
   hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone: timeZone() }).format(value);
 
-// The figures of the tiles: one queue's, everyone's, or (for a supervisor scoped to some queues) their sum.
+// The figures of the tiles: one queue's, everyone's, or (for a supervisor scoped to some queues) those of their
+// queues together: the counters add up (a call counts in one queue), and the ratios are worked out from them as
+// the server does (cti/stats/_metrics.py, Figures.of); occupancy is not additive (an agent serves several queues).
 function figures(win, queue) {
   if (queue) return win.queues[queue] || null;
   if (win.overall) return win.overall;
   const qs = Object.values(win.queues);
   if (!qs.length) return null;
   const sum = (f) => qs.reduce((n, q) => n + f(q), 0);
+  const tally = Object.fromEntries(Object.keys(qs[0].tally).map((k) => [k, sum((q) => q.tally[k])]));
+  const ratio = (a, b) => (b ? a / b : null);
+  const lost = tally.abandoned - tally.short_abandoned;
   return { waiting: sum((q) => q.waiting), longest_wait: Math.max(...qs.map((q) => q.longest_wait)),
-           in_ivr: sum((q) => q.in_ivr), tally: { offered: sum((q) => q.tally.offered),
-           answered: sum((q) => q.tally.answered), abandoned: sum((q) => q.tally.abandoned) },
-           service_level: null, asa: null, aht: null, abandon_rate: null, occupancy: null,
+           in_ivr: sum((q) => q.in_ivr), tally,
+           service_level: ratio(tally.answered_within_sl, tally.answered),
+           asa: ratio(tally.wait_us / 1e6, tally.answered), aht: ratio((tally.talk_us + tally.acw_us) / 1e6, tally.handled),
+           abandon_rate: ratio(lost, tally.answered + lost), occupancy: null,
            agents: { ready: sum((q) => q.agents.ready), on_call: sum((q) => q.agents.on_call),
                      wrap_up: sum((q) => q.agents.wrap_up), not_ready: sum((q) => q.agents.not_ready) } };
 }

@@ -85,6 +85,7 @@ function renderQueues(all) {
   const answered = sum("answered");
   const handled = sum("handled");
   const outcomes = sum("completed") + sum("abandoned");
+  const lost = sum("abandoned") - sum("short_abandoned");
   $("queues-total").replaceChildren(rows.length ? el("tr", { id: "queues-total-row" },
     el("td", {}, t("rep.total")), el("td", {}, ""), el("td", { class: "num" }, fmt.number(sum("offered"))),
     el("td", { class: "num" }, fmt.number(answered)), el("td", { class: "num" }, fmt.number(sum("abandoned"))),
@@ -93,7 +94,7 @@ function renderQueues(all) {
     el("td", { class: "num" }, pct(ratio(sum("completed_within_sl") + sum("abandoned_within_sl"), outcomes))),
     el("td", { class: "num" }, secs(ratio(sum("wait_us") / 1e6, answered))),
     el("td", { class: "num" }, secs(ratio((sum("talk_us") + sum("acw_us")) / 1e6, handled))),
-    el("td", { class: "num" }, "")) : "");
+    el("td", { class: "num" }, pct(ratio(lost, answered + lost)))) : "");
 }
 
 function renderAgents(all) {
