@@ -121,6 +121,21 @@ async def test_supervisors_see_only_their_scope_and_agents_nothing(cti: Cti) -> 
     assert today["overall"] is None and set(today["queues"]) == {"sales"}
     assert [a["agent_id"] for a in view["agents"]] == ["sam"]
     await cti.api("GET", "/api/reports/queues?queue=care", token=sue, expect=403)
+    async with browser_page() as page:  # the page shows what the server sends her, and nothing else
+        await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={sue}")
+        await expect(page.locator("#link")).to_have_text("connected")
+        await expect(page.locator("#queues tr")).to_have_count(1)
+        await expect(page.locator('#queues tr[data-queue="sales"]')).to_have_count(1)
+        assert await page.locator("#queue option").evaluate_all("options => options.map(o => o.value)") == ["", "sales"]
+        await expect(page.locator("#agents tr")).to_have_count(1)
+        await expect(page.locator('#agents tr[data-agent="sam"]')).to_have_count(1)
+        await expect(page.locator("#calls-empty")).to_have_text("No calls right now.")
+        await page.goto(f"{cti.client.make_url('/ui/reports.html')}#token={sue}")
+        await expect(page.locator("#status")).to_have_text(re.compile("queue rows"))
+        assert await page.locator("#queue option").evaluate_all("options => options.map(o => o.value)") == ["", "sales"]
+        await page.select_option("#queue", "sales")
+        await page.click('#range button[type="submit"]')
+        await expect(page.locator("#status")).to_have_text(re.compile("queue rows"))
     agent_token = cti.agent_tokens["ana"]
     await cti.api("GET", "/api/stats", token=agent_token, expect=403)
     async with aiohttp.ClientSession() as http:
