@@ -248,10 +248,13 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
         header = page.locator('#agents-table th[data-sort="name"]')
         await expect(header).to_have_attribute("aria-sort", "ascending")
         await expect(page.locator("#agents tr")).to_have_count(2)
-        assert await page.locator("#agents tr").evaluate_all("rows => rows.map(r => r.dataset.agent)") == ["ana", "sam"]
+        rows = page.locator("#agents tr")
+        await expect(rows.first).to_have_attribute("data-agent", "ana")
+        await expect(rows.last).to_have_attribute("data-agent", "sam")
         await header.locator("button").click()
         await expect(header).to_have_attribute("aria-sort", "descending")
-        assert await page.locator("#agents tr").evaluate_all("rows => rows.map(r => r.dataset.agent)") == ["sam", "ana"]
+        await expect(rows.first).to_have_attribute("data-agent", "sam")
+        await expect(rows.last).to_have_attribute("data-agent", "ana")
         await page.fill("#agent-search", "sam")
         await expect(page.locator("#agents tr")).to_have_count(1)
         await page.fill("#queue-search", "sal")
