@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -14,12 +17,18 @@ import yaml
 from playwright.async_api import expect
 
 from cti.persistence import InteractionRepository, WfmRepository
+from cti.records import InteractionRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
+from cti.stats import QUEUE_COLUMNS
 from cti.wfm import Activity, AgentShift, CoverageRow, Schedule
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import browser_page, eventually
 
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+DASH = "\u2013"  # what the pages show for a figure that has no value
 RULES = {
     "queues": {"care": {"skills": {"care": 1}}, "sales": {"skills": {"sales": 1}}},
     "routes": [{"name": "sales", "when": {"service_number": "1500200"}, "queue": "sales"},
@@ -54,10 +63,10 @@ async def test_dashboard_page_api_and_database_agree(
         await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={admin}")
         await expect(page.locator("#link")).to_have_text("connected")
         adherence = page.locator('#agents tr[data-agent="sam"] td').nth(6)
-        await expect(adherence).to_have_text("0.0 %")
-        await expect(adherence).to_have_class("alert")
+        await expect(adherence).to_have_text("0.0%")
+        await expect(adherence).to_have_class(re.compile(r"\balert\b"))
         await expect(adherence).to_have_attribute("title", "scheduled now: work")
-        await expect(page.locator('#agents tr[data-agent="ana"] td').nth(6)).to_have_text("-")  # no schedule
+        await expect(page.locator('#agents tr[data-agent="ana"] td').nth(6)).to_have_text(DASH)  # no schedule
         # Two answered care calls, and one sales call abandoned (nobody serves sales).
         answered = SippCaller("1500100", caller="0215550101", duration_ms=4000, calls=2, rate=5, limit=2)
         abandoned = SippCaller("1500200", caller="0315550102", duration_ms=2500)
@@ -84,7 +93,7 @@ async def test_dashboard_page_api_and_database_agree(
         assert today["queues"]["sales"]["service_level"] is None  # nothing answered there
         await page.select_option("#queue", "care")
         await expect(page.locator("#offered")).to_have_text("2")
-        await expect(page.locator("#service-level")).to_have_text("100.0 %")
+        await expect(page.locator("#service-level")).to_have_text("100.0%")
 
     # Reports from the stored interactions agree too, in JSON and CSV.
     rows = (await cti.api("GET", "/api/reports/queues?interval=60"))["rows"]
@@ -112,6 +121,21 @@ async def test_supervisors_see_only_their_scope_and_agents_nothing(cti: Cti) -> 
     assert today["overall"] is None and set(today["queues"]) == {"sales"}
     assert [a["agent_id"] for a in view["agents"]] == ["sam"]
     await cti.api("GET", "/api/reports/queues?queue=care", token=sue, expect=403)
+    async with browser_page() as page:  # the page shows what the server sends her, and nothing else
+        await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={sue}")
+        await expect(page.locator("#link")).to_have_text("connected")
+        await expect(page.locator("#queues tr")).to_have_count(1)
+        await expect(page.locator('#queues tr[data-queue="sales"]')).to_have_count(1)
+        assert await page.locator("#queue option").evaluate_all("options => options.map(o => o.value)") == ["", "sales"]
+        await expect(page.locator("#agents tr")).to_have_count(1)
+        await expect(page.locator('#agents tr[data-agent="sam"]')).to_have_count(1)
+        await expect(page.locator("#calls-empty")).to_have_text("No calls right now.")
+        await page.goto(f"{cti.client.make_url('/ui/reports.html')}#token={sue}")
+        await expect(page.locator("#status")).to_have_text(re.compile("queue rows"))
+        assert await page.locator("#queue option").evaluate_all("options => options.map(o => o.value)") == ["", "sales"]
+        await page.select_option("#queue", "sales")
+        await page.click('#range button[type="submit"]')
+        await expect(page.locator("#status")).to_have_text(re.compile("queue rows"))
     agent_token = cti.agent_tokens["ana"]
     await cti.api("GET", "/api/stats", token=agent_token, expect=403)
     async with aiohttp.ClientSession() as http:
@@ -136,3 +160,181 @@ async def _next_showing(ws: aiohttp.ClientWebSocketResponse, agent_id: str, stat
         return None
     entries = frame["data"].get("agents", []) if frame.get("type") in ("live", "stats") else []
     return frame if any(a["agent_id"] == agent_id and a["state"] == state for a in entries) else None
+
+
+def _csp_watch(page: Page) -> list[str]:
+    """Console messages of Content-Security-Policy violations (Chromium logs each one as an error)."""
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    return violations
+
+
+async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=100)
+    await cti.create_agent("ana", "Ana", skills={"care": 5}, team="jakarta")
+    await cti.create_agent("sam", "Sam", skills={"sales": 5}, team="surabaya")
+    await cti.login("ana", "7001")
+    admin = cti.settings.admin_token.get_secret_value()
+    async with browser_page(timezone_id="America/Sao_Paulo") as page:  # the center's zone, never the browser's
+        violations = _csp_watch(page)
+        await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={admin}")
+        await expect(page.locator("#link")).to_have_text("connected")
+        # The charts: uPlot's canvas, axes and legend with the series' names, the target as a series of its own.
+        await expect(page.locator("#chart-waiting canvas")).to_have_count(1)
+        await expect(page.locator("#chart-waiting .u-legend .u-series .u-label")).to_have_text(
+            ["Time", "Calls waiting"])
+        await expect(page.locator("#chart-sl .u-legend .u-series .u-label")).to_have_text(
+            ["Time", "Service level", "Target 80%"])
+        # A care call Ana talks on, and a sales call nobody serves: both stay a while.
+        talking = SippCaller("1500100", caller="0215550101", caller_name="Budi", duration_ms=15000)
+        callers.append(talking)
+        call = await cti.first_call()
+        await cti.answered(call.call_id)
+        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=12000)
+        callers.append(waiting)
+        calls = page.locator("#calls tr")
+        await expect(calls).to_have_count(2, timeout=10000)
+        care = page.locator('#calls tr[data-state="connected"]')
+        await expect(care.locator("td").nth(0)).to_have_text("care")
+        await expect(care.locator("td.caller")).to_have_text("Budi (0215550101)")
+        await expect(care.locator("td.agent")).to_have_text("Ana")
+        await expect(care.locator("td.talk")).to_have_text(re.compile(r"^00:\d\d$"))
+        await expect(care.locator('button[data-mode="listen"]')).to_be_enabled()
+        sales = page.locator('#calls tr[data-state="waiting"]')
+        await expect(sales.locator("td").nth(0)).to_have_text("sales")
+        await expect(sales.locator('button[data-mode="listen"]')).to_be_disabled()  # nobody to listen to yet
+        # The legend shows the present's values, and those under the pointer when it hovers the chart.
+        value = page.locator("#chart-waiting .u-legend .u-series").nth(1).locator(".u-value")
+        await expect(value).to_have_text("1")  # the sales caller
+        box = await page.locator("#chart-waiting .u-over").bounding_box()
+        assert box is not None
+        await page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)
+        await expect(value).to_have_text("0")  # the day's first point, from before the calls
+        await page.mouse.move(0, 0)
+        # "In state" is a duration; its title is the moment, in Jakarta's time, not UTC.
+        since = datetime.fromisoformat((await cti.api("GET", "/api/agents/ana"))["state_since"])
+        jakarta = since.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%H:%M")
+        assert jakarta != since.astimezone(UTC).strftime("%H:%M")
+        ana = page.locator('#agents tr[data-agent="ana"] td.since')
+        await expect(ana).to_have_text(re.compile(r"^\d\d:\d\d$"))
+        await expect(ana).to_have_attribute("title", re.compile(f"{jakarta}$"))
+
+        # The queue filter: tiles, charts, queues, agents and calls all follow it.
+        await page.select_option("#queue", "care")
+        await expect(page.locator("#offered")).to_have_text("1")
+        await expect(page.locator("#charts-scope")).to_have_text("queue care")
+        await expect(page.locator("#chart-sl .u-legend .u-series .u-label")).to_have_text(
+            ["Time", "Service level (care)", "Target 80%"])
+        await expect(page.locator("#queues tr")).to_have_count(1)
+        await expect(page.locator("#agents tr")).to_have_count(1)
+        await expect(page.locator('#agents tr[data-agent="ana"]')).to_have_count(1)
+        await expect(calls).to_have_count(1)
+        await expect(page.locator('#calls tr[data-state="connected"]')).to_have_count(1)
+        await page.select_option("#queue", "sales")
+        await expect(page.locator('#agents tr[data-agent="sam"]')).to_have_count(1)
+        await expect(page.locator('#agents tr[data-agent="ana"]')).to_have_count(0)
+        await expect(calls).to_have_count(1)
+        await expect(page.locator('#calls tr[data-state="waiting"]')).to_have_count(1)
+        # The team filter: the agents and the calls they hold.
+        await page.select_option("#queue", "")
+        await page.select_option("#team", "jakarta")
+        await expect(page.locator("#agents tr")).to_have_count(1)
+        await expect(calls).to_have_count(1)
+        await expect(page.locator('#calls tr[data-state="connected"]')).to_have_count(1)
+        await page.select_option("#team", "")
+        # Sortable (aria-sort says how) and filterable tables.
+        header = page.locator('#agents-table th[data-sort="name"]')
+        await expect(header).to_have_attribute("aria-sort", "ascending")
+        await expect(page.locator("#agents tr")).to_have_count(2)
+        rows = page.locator("#agents tr")
+        await expect(rows.first).to_have_attribute("data-agent", "ana")
+        await expect(rows.last).to_have_attribute("data-agent", "sam")
+        await header.locator("button").click()
+        await expect(header).to_have_attribute("aria-sort", "descending")
+        await expect(rows.first).to_have_attribute("data-agent", "sam")
+        await expect(rows.last).to_have_attribute("data-agent", "ana")
+        await page.fill("#agent-search", "sam")
+        await expect(page.locator("#agents tr")).to_have_count(1)
+        await page.fill("#queue-search", "sal")
+        await expect(page.locator("#queues tr")).to_have_count(1)
+        await expect(page.locator('#queues tr[data-queue="sales"]')).to_have_count(1)
+        assert await asyncio.to_thread(talking.wait, 30) == 0
+        assert await asyncio.to_thread(waiting.wait, 30) == 0
+        await expect(calls).to_have_count(0, timeout=10000)
+        assert not violations, violations
+
+
+async def test_reports_page_shows_a_known_day_and_exports_its_csv(cti: Cti) -> None:
+    await cti.create_agent("ana", "Ana", skills={"care": 5}, team="jakarta")
+    day = datetime(2026, 3, 2, tzinfo=UTC)  # 09:00 and 10:00 in Jakarta (UTC+7) are 02:00 and 03:00 UTC
+
+    def call(call_id: str, queue: str, arrived: tuple[int, int], wait: int, talk: int | None) -> InteractionRecord:
+        at = day.replace(hour=arrived[0], minute=arrived[1])
+        answered = at + timedelta(seconds=wait) if talk is not None else None
+        ended = at + timedelta(seconds=wait + (talk or 0))
+        return InteractionRecord(
+            call_id=call_id, channel_id=f"ch-{call_id}", caller_number="0215550101", service_number="1500100",
+            queue=queue, agent_id="ana" if talk is not None else None, arrived_at=at, offered_at=at,
+            answered_at=answered, ended_at=ended, wait_seconds=wait, talk_seconds=talk,
+            outcome="answered" if talk is not None else "abandoned")
+
+    repository = InteractionRepository(cti.db)
+    for record in (call("r1", "care", (2, 10), 12, 180), call("r2", "care", (2, 40), 30, None),
+                   call("r3", "sales", (3, 5), 30, 60)):
+        await repository.save(record)
+    admin = cti.settings.admin_token.get_secret_value()
+    reports = f"{cti.client.make_url('/ui/reports.html')}#token={admin}"
+    async with browser_page(timezone_id="America/Sao_Paulo") as page:  # the center's zone, never the browser's
+        violations = _csp_watch(page)
+        await page.goto(reports)
+        await expect(page.locator("#zone")).to_have_text("Asia/Jakarta")
+        await page.fill("#from", "2026-03-02")
+        await page.fill("#to", "2026-03-02")
+        await page.select_option("#interval", "60")
+        await page.click('#range button[type="submit"]')
+        care = page.locator('#queues tr[data-queue="care"]')
+        await expect(care).to_have_count(1)
+        await expect(care.locator("td").nth(0)).to_have_text(re.compile(f"09:00{DASH}10:00$"))
+        await expect(care.locator("td")).to_have_text(
+            [re.compile("2 Mar 2026"), "care", "2", "1", "1", "0", "100.0%", "50.0%", "12 s", "180 s", "50.0%"])
+        sales = page.locator('#queues tr[data-queue="sales"]')
+        await expect(sales.locator("td").nth(0)).to_have_text(re.compile(f"10:00{DASH}11:00$"))
+        await expect(sales.locator("td").nth(6)).to_have_text("0.0%")  # answered after 30 s: outside 20 s
+        total = page.locator("#queues-total-row td")
+        await expect(total.nth(2)).to_have_text("3")
+        await expect(total.nth(10)).to_have_text("33.3%")  # 1 abandon (not short) against 2 answered
+        agent = page.locator('#agents tr[data-agent="ana"]')
+        await expect(agent.first.locator("td").nth(1)).to_have_text("Ana")
+        await expect(agent.first.locator("td").nth(2)).to_have_text("1")
+        # Sorting by queue, descending: sales first.
+        await page.locator('#queues-table th[data-sort="queue"] button').click()
+        await page.locator('#queues-table th[data-sort="queue"] button').click()
+        await expect(page.locator('#queues-table th[data-sort="queue"]')).to_have_attribute("aria-sort", "descending")
+        await expect(page.locator("#queues tr").first).to_have_attribute("data-queue", "sales")
+        # The CSV, downloaded from the page: the API's columns and the day's rows, in Jakarta's time.
+        async with page.expect_download() as info:
+            await page.click("#csv-queues")
+        download = await info.value
+        assert download.suggested_filename == "queues-2026-03-02-2026-03-02.csv"
+        text = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
+        table = list(csv.reader(io.StringIO(text)))
+        assert table[0] == list(QUEUE_COLUMNS)
+        rows = {(r[0], r[2]): dict(zip(table[0], r, strict=True)) for r in table[1:]}
+        assert set(rows) == {("2026-03-02T09:00:00+07:00", "care"), ("2026-03-02T10:00:00+07:00", "sales")}
+        care_row = rows[("2026-03-02T09:00:00+07:00", "care")]
+        assert (care_row["offered"], care_row["answered"], care_row["abandoned"], care_row["service_level"]) == (
+            "2", "1", "1", "1.0000")
+        assert not violations, violations
+    # In Indonesian: the labels, and the same figures in Indonesian formats.
+    async with browser_page(locale="id-ID") as page:
+        await page.goto(reports)
+        await expect(page.locator("#queues-heading")).to_have_text("Per antrean")
+        await page.fill("#from", "2026-03-02")
+        await page.fill("#to", "2026-03-02")
+        await page.click('#range button[type="submit"]')
+        care = page.locator('#queues tr[data-queue="care"]')
+        await expect(care.locator("td").nth(0)).to_have_text(re.compile(f"09\\.00{DASH}10\\.00$"))
+        await expect(care.locator("td").nth(6)).to_have_text("100,0%")
+        await expect(care.locator("td").nth(8)).to_have_text("12 dtk")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
+from playwright.async_api import expect
 
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
-from tests.support import eventually
+from tests.support import browser_page, eventually
 
 
 async def supervisor_token(cti: Cti, name: str = "sue", scope: dict[str, list[str]] | None = None) -> str:
@@ -86,3 +88,58 @@ async def test_monitor_refusals(cti: Cti, phones: dict[str, SippAgent], callers:
     await cti.api("POST", path, token=staff, json={"mode": "listen", "extension": "9999"}, expect=422)
     await cti.api("DELETE", "/api/monitors/nope", token=staff, expect=404)
     assert await asyncio.to_thread(caller.wait, 20) == 0
+
+
+async def test_listen_button_on_the_dashboard_starts_a_monitor(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=100)
+    start_phone(phones, base_settings, "7040", ring_ms=100)  # the supervisor's desk phone
+    await cti.create_agent("ana", "Ana")
+    await cti.login("ana", "7001")
+    token = await supervisor_token(cti)
+    outsider = await supervisor_token(cti, "otto", scope={"queues": ["sales"], "teams": []})
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=12000)
+    callers.append(caller)
+    call = await cti.first_call()
+    await cti.answered(call.call_id)
+    async with browser_page() as page:
+        # A supervisor of other queues: the server does not list the call to them at all.
+        await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={outsider}")
+        await expect(page.locator("#link")).to_have_text("connected")
+        await expect(page.locator("#calls-empty")).to_have_text("No calls right now.")
+        await expect(page.locator("#calls tr")).to_have_count(0)
+    async with browser_page() as page:
+        await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={token}")
+        row = page.locator(f'#calls tr[data-call="{call.call_id}"]')
+        await expect(row.locator("td.state")).to_have_text("talking", timeout=10000)
+        listen = row.locator('button[data-mode="listen"]')
+        # The server's refusal is shown as it is: no phone 9999.
+        await page.fill("#my-extension", "9999")
+        await listen.click()
+        status = page.locator("#monitor-status")
+        await expect(status).to_have_text(re.compile(r"^Refused by the server: check your extension"))
+        await expect(status).to_have_class("error")
+        assert not cti.telephony.monitors.active
+        # The supervisor's own phone: it rings, answers and listens to the call.
+        await page.fill("#my-extension", "7040")
+        await listen.click()
+        await expect(status).to_have_text("Listen: your phone 7040 is ringing; answer it to join.")
+        item = page.locator("#monitors li")
+        await expect(item).to_have_count(1)
+        monitor_id = await item.get_attribute("data-monitor")
+        assert monitor_id is not None and monitor_id.startswith(f"{call.call_id}-s")
+
+        async def listening() -> bool:
+            monitor = cti.telephony.monitors.active.get(monitor_id)
+            return monitor is not None and monitor.answered and monitor.mode.value == "listen"
+
+        await eventually(listening, message="the supervisor's phone listening to the call")
+        bridges = [b for b in await cti.ari.list_bridges() if b.id.startswith(f"cti-mon-{call.call_id}-")]
+        assert any(monitor_id in b.channels for b in bridges)  # with the snoop on the agent's leg
+        # Stop from the page: the supervisor's leg hangs up, the call goes on.
+        await item.locator("button").click()
+        await expect(status).to_have_text("Monitoring stopped.")
+        await eventually(lambda: not cti.telephony.monitors.active, message="the monitor to stop")
+        assert cti.query.find_call(call.call_id) is not None
+    assert await asyncio.to_thread(caller.wait, 30) == 0

@@ -1,60 +1,93 @@
-// Supervisor dashboard: live figures pushed over the websocket, tiles that turn red past their thresholds.
-// Frames (docs/metrics.md, "The dashboard feed"): a snapshot, then "live" changes (agents, queues' live
-// picture) applied to it at once, "stats" (every figure, every 0.8 s) replacing the figures and the grid,
-// and "series" adding a point to the day's charts.
-import { api, el, liveSocket, requireToken } from "/ui/cti.js";
+// Supervisor dashboard: live figures pushed over the websocket, charts of the day, the live calls with listen,
+// whisper and barge, and tables of queues and agents.
+// Frames (docs/metrics.md, "The dashboard feed"): a snapshot, then "live" changes (agents, queues' live picture)
+// applied to it at once, "stats" (every figure, every 0.8 s) replacing the figures and the grid, and "series"
+// adding a point to the day's charts. The live calls come from GET /api/calls (the server keeps it to the
+// supervisor's scope), fetched again soon after a live frame says something moved (at most once a second).
+// Every filter applies to everything: the queue filter to the tiles, the charts, the queue table, the agents
+// (those who serve the queue) and the calls; the team filter to the agents and the calls they hold; the window
+// to the figures and the span of the charts. Times are in the center's time zone (i18n.js), states as durations.
+import { api, ApiError, el, liveSocket } from "/ui/cti.js";
+import { fmt, has, locale, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { startPage } from "/ui/shell.js";
+import { matches, sortable, sortRows } from "/ui/datatable.js";
 
 const $ = (id) => document.getElementById(id);
-const SL_TARGET = 0.8;       // tiles turn red below this service level
+const SL_TARGET = 0.8;       // the service-level target: tiles and rows turn red below it, the chart draws it
 const LONGEST_WAIT_MAX = 60; // ... or when a caller has waited longer than this (seconds)
 const ADHERENCE_EVERY_MS = 20000; // adherence moves by the minute: a poll is enough, and costs the server little
+const CALLS_EVERY_MS = 3000;      // the live calls, besides being fetched again after live changes ...
+const CALLS_AT_MOST_MS = 1000;    // ... but not more often than this
 const WORKING = new Set(["ready", "ringing", "on_call", "wrap_up"]); // adherent to scheduled work (cti/wfm/adherence.py)
+const WINDOW_SECONDS = { last_15m: 15 * 60, last_60m: 60 * 60 };
+const EXTENSION_KEY = "cti.supervisor.extension";
+// Okabe–Ito: told apart with every common colour-vision deficiency; each at least 3:1 against the white chart.
+const COLOURS = { waiting: "#0072B2", sl: "#009E73", target: "#D55E00", grid: "#e3e6ea", axis: "#1d2430" };
+
 let latest = null;
+let serverOffset = 0;     // the server's clock minus this browser's, from the frames' "at": durations run on it
 let adherence = new Map(); // agent id -> that agent's row of /api/wfm/adherence
+let calls = [];            // GET /api/calls: the live calls this supervisor may see
+let callsRefused = null;   // the server's reason when it refused the list
+const monitors = new Map(); // monitor id -> the monitor this page started
+const callRows = new Map(); // call id -> { tr, signature, waitCell, talkCell }: rows kept, so a focused button stays
+let charts = null;
 let renderQueued = false;
+const sorts = {};
 
-const pct = (v) => (v === null || v === undefined ? "-" : `${(v * 100).toFixed(1)} %`);
-const secs = (v) => (v === null || v === undefined ? "-" : `${Math.round(v)} s`);
+const serverNow = () => Date.now() + serverOffset;
+const pct = (v) => fmt.percent(v, 1);
+const secs = (v) => (v === null || v === undefined ? "–" : t("dash.seconds", { n: fmt.number(v, 0) }));
 const set = (id, text) => { $(id).textContent = String(text); };
+const label = (prefix, value) => (value && has(`${prefix}.${value}`) ? t(`${prefix}.${value}`) : value || "");
+// A not-ready reason: the console's common words (common.json), those of a phone's failure here, else the code.
+const reasonText = (reason) => (has(`reason.${reason}`) ? t(`reason.${reason}`) : label("dash.reason", reason));
+const clock = (value) => new Intl.DateTimeFormat(locale(), {
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone: timeZone() }).format(value);
 
-function figures(win) {
-  const queue = $("queue").value;
+// The figures of the tiles: one queue's, everyone's, or (for a supervisor scoped to some queues) those of their
+// queues together: the counters add up (a call counts in one queue), and the ratios are worked out from them as
+// the server does (cti/stats/_metrics.py, Figures.of); occupancy is not additive (an agent serves several queues).
+function figures(win, queue) {
   if (queue) return win.queues[queue] || null;
   if (win.overall) return win.overall;
-  // A scoped supervisor has no overall figures: add up their queues.
   const qs = Object.values(win.queues);
   if (!qs.length) return null;
   const sum = (f) => qs.reduce((n, q) => n + f(q), 0);
+  const tally = Object.fromEntries(Object.keys(qs[0].tally).map((k) => [k, sum((q) => q.tally[k])]));
+  const ratio = (a, b) => (b ? a / b : null);
+  const lost = tally.abandoned - tally.short_abandoned;
   return { waiting: sum((q) => q.waiting), longest_wait: Math.max(...qs.map((q) => q.longest_wait)),
-           in_ivr: sum((q) => q.in_ivr), tally: { offered: sum((q) => q.tally.offered),
-           answered: sum((q) => q.tally.answered), abandoned: sum((q) => q.tally.abandoned) },
-           service_level: null, asa: null, aht: null, abandon_rate: null, occupancy: null,
+           in_ivr: sum((q) => q.in_ivr), tally,
+           service_level: ratio(tally.answered_within_sl, tally.answered),
+           asa: ratio(tally.wait_us / 1e6, tally.answered), aht: ratio((tally.talk_us + tally.acw_us) / 1e6, tally.handled),
+           abandon_rate: ratio(lost, tally.answered + lost), occupancy: null,
            agents: { ready: sum((q) => q.agents.ready), on_call: sum((q) => q.agents.on_call),
                      wrap_up: sum((q) => q.agents.wrap_up), not_ready: sum((q) => q.agents.not_ready) } };
 }
 
+// -- frames ------------------------------------------------------------------------------------------------
 // One frame changes the state; the page renders once per animation frame, however many frames came in.
 function apply(frame) {
   const data = frame.data;
   if (frame.type === "snapshot") {
     const first = latest === null;
     latest = data;
-    if (first) refreshAdherence();
+    if (first) { refreshAdherence(); refreshCalls(); }
   } else if (!latest) {
     return;
   } else if (frame.type === "stats") {
     latest = { ...latest, ...data };  // figures and grid replaced; the series and time zone stay
   } else if (frame.type === "live") {
     applyLive(data);
+    callsSoon();
   } else if (frame.type === "series") {
     latest.series = [...latest.series, data.point].slice(-data.keep);
   } else {
     return;
   }
-  if (!renderQueued) {
-    renderQueued = true;
-    requestAnimationFrame(() => { renderQueued = false; render(); });
-  }
+  if (data && data.at) serverOffset = Date.parse(data.at) - Date.now();
+  queueRender();
 }
 
 // A "live" frame: agents' grid entries (replaced, or inserted in agent id order) and queues' live picture,
@@ -73,15 +106,51 @@ function applyLive(data) {
   }
 }
 
+function queueRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => { renderQueued = false; render(); });
+}
+
+// -- polled: adherence and the live calls ------------------------------------------------------------------
 async function refreshAdherence() {
   try {
-    const zone = encodeURIComponent((latest && latest.timezone) || "UTC");
-    const data = await api(`/api/wfm/adherence?timezone=${zone}`);
+    const data = await api(`/api/wfm/adherence?timezone=${encodeURIComponent(timeZone())}`);
     adherence = new Map((data.agents || []).map((row) => [row.agent_id, row]));
   } catch {
     adherence = new Map(); // no schedule service or no right to it: the column stays empty
   }
-  render();
+  queueRender();
+}
+
+let callsTimer = null;
+let callsBusy = false;
+let callsAgain = false;
+let callsAt = 0;
+
+// After a live change: soon, and at most once a second however busy the center is.
+function callsSoon() {
+  if (callsTimer) return;
+  callsTimer = setTimeout(() => { callsTimer = null; refreshCalls(); }, Math.max(150, callsAt + CALLS_AT_MOST_MS - Date.now()));
+}
+
+async function refreshCalls() {
+  if (callsBusy) { callsAgain = true; return; }
+  callsBusy = true;
+  callsAt = Date.now();
+  try {
+    calls = (await api("/api/calls")).calls;
+    callsRefused = null;
+  } catch (error) {
+    callsRefused = error instanceof ApiError ? error.message : t("dash.calls_unavailable");
+  } finally {
+    callsBusy = false;
+  }
+  const live = new Set(calls.map((c) => c.call_id));
+  for (const [id, monitor] of monitors) if (!live.has(monitor.call_id)) monitors.delete(id); // gone with the call
+  renderMonitors();
+  queueRender();
+  if (callsAgain) { callsAgain = false; refreshCalls(); }
 }
 
 // Out of adherence now: the schedule's activity (from the last poll) against the agent's state (pushed).
@@ -91,53 +160,322 @@ function outOfAdherence(row, state) {
   return false;
 }
 
+// -- rendering ---------------------------------------------------------------------------------------------
 function render() {
   if (!latest) return;
+  const queue = $("queue").value;
+  const team = $("team").value;
   const win = latest.windows[$("window").value];
-  const f = figures(win);
-  set("updated", latest.at.slice(11, 19));
-  if (f) {
-    set("waiting", f.waiting); set("longest-wait", secs(f.longest_wait)); set("in-ivr", f.in_ivr);
-    set("service-level", pct(f.service_level)); set("offered", f.tally.offered); set("answered", f.tally.answered);
-    set("abandoned", f.tally.abandoned); set("abandon-rate", pct(f.abandon_rate)); set("asa", secs(f.asa));
-    set("aht", secs(f.aht)); set("occupancy", pct(f.occupancy));
-    set("agents-by-state", `${f.agents.ready} / ${f.agents.on_call} / ${f.agents.wrap_up} / ${f.agents.not_ready}`);
-    $("tile-sl").classList.toggle("alert", f.service_level !== null && f.service_level < SL_TARGET);
-    $("tile-longest").classList.toggle("alert", f.longest_wait > LONGEST_WAIT_MAX);
-  }
-  const queues = Object.entries(win.queues).sort(([a], [b]) => a.localeCompare(b));
+  addOptions(win);
+  $("updated").textContent = clock(new Date(latest.at));
+  $("updated").setAttribute("datetime", latest.at);
+  set("charts-scope", queue ? t("dash.scope.queue", { queue }) : t("dash.scope.all"));
+  renderTiles(figures(win, queue));
+  renderCharts(queue);
+  renderQueues(win, queue);
+  renderAgents(win, queue, team);
+  renderCalls(queue, team);
+}
+
+function addOptions(win) {
   const known = new Set([...$("queue").options].map((o) => o.value));
-  for (const [name] of queues) if (!known.has(name)) $("queue").append(el("option", { value: name }, name));
-  $("queues").replaceChildren(...queues.map(([name, q]) => el("tr", { "data-queue": name, class: q.service_level !== null && q.service_level < SL_TARGET ? "alert" : null },
-    el("td", {}, name), el("td", {}, q.waiting), el("td", {}, secs(q.longest_wait)), el("td", {}, q.tally.offered),
-    el("td", {}, q.tally.answered), el("td", {}, q.tally.abandoned), el("td", {}, pct(q.service_level)),
-    el("td", {}, secs(q.asa)), el("td", {}, secs(q.aht)))));
+  for (const name of Object.keys(win.queues).sort()) if (!known.has(name)) $("queue").append(el("option", { value: name }, name));
   const teams = new Set([...$("team").options].map((o) => o.value));
   for (const a of latest.agents) if (a.team && !teams.has(a.team)) { teams.add(a.team); $("team").append(el("option", { value: a.team }, a.team)); }
-  const team = $("team").value;
-  $("agents").replaceChildren(...latest.agents.filter((a) => !team || a.team === team).map((a) => {
-    const stats = win.agents[a.agent_id] || {};
-    const adh = adherence.get(a.agent_id);
-    return el("tr", { "data-agent": a.agent_id }, el("td", {}, a.name || a.agent_id), el("td", {}, a.team || ""),
-      el("td", { class: "state" }, a.reason ? `${a.state} (${a.reason})` : a.state), el("td", {}, (a.since || "").slice(11, 19)),
-      el("td", {}, stats.handled ?? 0), el("td", {}, secs(stats.aht)),
-      el("td", { class: adh && outOfAdherence(adh, a.state) ? "alert" : null,
-                 title: adh ? `scheduled now: ${adh.expected_now}` : null }, adh ? pct(adh.adherence) : "-"));
+}
+
+function renderTiles(f) {
+  if (!f) return;
+  set("waiting", fmt.number(f.waiting)); set("longest-wait", secs(f.longest_wait)); set("in-ivr", fmt.number(f.in_ivr));
+  set("service-level", pct(f.service_level)); set("offered", fmt.number(f.tally.offered));
+  set("answered", fmt.number(f.tally.answered)); set("abandoned", fmt.number(f.tally.abandoned));
+  set("abandon-rate", pct(f.abandon_rate)); set("asa", secs(f.asa)); set("aht", secs(f.aht)); set("occupancy", pct(f.occupancy));
+  set("agents-by-state", `${f.agents.ready} / ${f.agents.on_call} / ${f.agents.wrap_up} / ${f.agents.not_ready}`);
+  $("tile-sl").classList.toggle("alert", f.service_level !== null && f.service_level < SL_TARGET);
+  $("tile-longest").classList.toggle("alert", f.longest_wait > LONGEST_WAIT_MAX);
+}
+
+function renderQueues(win, queue) {
+  const search = $("queue-search").value;
+  const rows = Object.entries(win.queues).map(([name, q]) => ({ name, q }))
+    .filter(({ name }) => (!queue || name === queue) && matches(search, name));
+  const value = ({ name, q }, key) => ({ queue: name, waiting: q.waiting, longest: q.longest_wait, offered: q.tally.offered,
+    answered: q.tally.answered, abandoned: q.tally.abandoned, sl: q.service_level, asa: q.asa, aht: q.aht })[key];
+  $("queues").replaceChildren(...sortRows(rows, sorts.queues, value).map(({ name, q }) => el("tr", {
+    "data-queue": name, class: q.service_level !== null && q.service_level < SL_TARGET ? "alert" : null },
+  el("td", {}, name), el("td", { class: "num" }, fmt.number(q.waiting)),
+  el("td", { class: "num" }, secs(q.longest_wait)), el("td", { class: "num" }, fmt.number(q.tally.offered)),
+  el("td", { class: "num" }, fmt.number(q.tally.answered)), el("td", { class: "num" }, fmt.number(q.tally.abandoned)),
+  el("td", { class: "num" }, pct(q.service_level)), el("td", { class: "num" }, secs(q.asa)),
+  el("td", { class: "num" }, secs(q.aht)))));
+}
+
+// Whom an agent serves: the queues of their statistics row (today's knows every agent the feed knows).
+function serves(win, agentId, queue) {
+  const row = latest.windows.today.agents[agentId] || win.agents[agentId];
+  return Boolean(row && row.queues.includes(queue));
+}
+
+function stateText(a) {
+  const state = label("state", a.state);
+  return a.reason ? `${state} (${reasonText(a.reason)})` : state;
+}
+
+function renderAgents(win, queue, team) {
+  const search = $("agent-search").value;
+  const now = serverNow();
+  const rows = latest.agents
+    .filter((a) => (!team || a.team === team) && (!queue || serves(win, a.agent_id, queue)))
+    .map((a) => ({ a, stats: win.agents[a.agent_id] || {}, adh: adherence.get(a.agent_id),
+                   inState: a.since ? Math.max(0, (now - Date.parse(a.since)) / 1000) : null }))
+    .filter(({ a }) => matches(search, a.name, a.agent_id, a.team, stateText(a)));
+  const value = ({ a, stats, adh, inState }, key) => ({ name: a.name || a.agent_id, team: a.team, state: stateText(a),
+    since: inState, handled: stats.handled ?? 0, aht: stats.aht, adherence: adh ? adh.adherence : null })[key];
+  $("agents").replaceChildren(...sortRows(rows, sorts.agents, value).map(({ a, stats, adh, inState }) => el("tr", { "data-agent": a.agent_id },
+    el("td", {}, a.name || a.agent_id), el("td", {}, a.team || ""),
+    el("td", { class: "state" }, stateText(a)),
+    el("td", { class: "num since", title: a.since ? t("dash.since_title", { time: fmt.dateTime(a.since) }) : null },
+      fmt.duration(inState)),
+    el("td", { class: "num" }, fmt.number(stats.handled ?? 0)), el("td", { class: "num" }, secs(stats.aht)),
+    el("td", { class: ["num", adh && outOfAdherence(adh, a.state) ? "alert" : ""].join(" ").trim(),
+               title: adh ? t("dash.adherence_title", { activity: label("dash.activity", adh.expected_now) }) : null },
+      adh ? pct(adh.adherence) : "–"))));
+}
+
+// -- live calls and monitoring -----------------------------------------------------------------------------
+function callTimes(call, now) {
+  const connected = call.state === "connected" && call.answered_at;
+  const wait = connected ? call.wait_seconds : Math.max(0, (now - Date.parse(call.arrived_at)) / 1000);
+  const talk = connected ? Math.max(0, (now - Date.parse(call.answered_at)) / 1000) : null;
+  return { wait, talk };
+}
+
+function callerText(call) {
+  // What the server shows this supervisor of the caller (name and number as cleaned at arrival).
+  const number = call.caller_number || t("dash.caller_unknown");
+  return call.caller_name ? `${call.caller_name} (${number})` : number;
+}
+
+function renderCalls(queue, team) {
+  const agents = new Map(latest.agents.map((a) => [a.agent_id, a]));
+  const now = serverNow();
+  const shown = calls.filter((c) => (!queue || c.queue === queue)
+    && (!team || (c.agent_id && agents.get(c.agent_id) && agents.get(c.agent_id).team === team)))
+    .map((call) => ({ call, agent: call.agent_id ? (agents.get(call.agent_id)?.name || call.agent_id) : "",
+                      ...callTimes(call, now) }));
+  const value = ({ call, agent, wait, talk }, key) => ({ queue: call.queue, state: label("dash.call_state", call.state),
+    caller: callerText(call), agent, arrived: call.arrived_at, wait, talk })[key];
+  const rows = sortRows(shown, sorts.calls, value).map((item) => callRow(item));
+  const tbody = $("calls");
+  const same = rows.length === tbody.children.length && rows.every((tr, i) => tbody.children[i] === tr);
+  if (!same) tbody.replaceChildren(...rows); // unchanged order: nodes kept, a focused button keeps its focus
+  const kept = new Set(shown.map(({ call }) => call.call_id));
+  for (const id of callRows.keys()) if (!kept.has(id)) callRows.delete(id);
+  $("calls-empty").hidden = rows.length > 0 && !callsRefused;
+  set("calls-empty", callsRefused ? t("dash.calls_refused", { message: callsRefused }) : t("dash.calls_none"));
+}
+
+function callRow({ call, agent, wait, talk }) {
+  const signature = [call.state, call.queue, agent, callerText(call), call.arrived_at].join("\u0000");
+  let row = callRows.get(call.call_id);
+  if (!row || row.signature !== signature) {
+    const live = call.state === "connected";
+    const button = (mode) => el("button", { type: "button", class: `monitor ${mode}`, "data-mode": mode,
+      disabled: !live, title: live ? null : t("dash.monitor.only_connected"),
+      onclick: () => startMonitor(call.call_id, mode) }, t(`dash.mode.${mode}`));
+    const waitCell = el("td", { class: "num wait" });
+    const talkCell = el("td", { class: "num talk" });
+    const tr = el("tr", { "data-call": call.call_id, "data-state": call.state },
+      el("td", {}, call.queue || ""), el("td", { class: "state" }, label("dash.call_state", call.state)),
+      el("td", { class: "caller" }, callerText(call)), el("td", { class: "agent" }, agent),
+      el("td", {}, el("time", { datetime: call.arrived_at, title: fmt.dateTime(call.arrived_at) },
+        clock(new Date(call.arrived_at)))),
+      waitCell, talkCell,
+      el("td", { class: "actions" }, button("listen"), button("whisper"), button("barge")));
+    row = { tr, signature, waitCell, talkCell };
+    callRows.set(call.call_id, row);
+  }
+  row.waitCell.textContent = fmt.duration(wait);
+  row.talkCell.textContent = talk === null ? "–" : fmt.duration(talk);
+  return row.tr;
+}
+
+function say(text, refused = false) {
+  const status = $("monitor-status");
+  status.textContent = text;
+  status.classList.toggle("error", refused);
+}
+
+function refusal(error) {
+  if (!(error instanceof ApiError)) return t("dash.monitor.failed", { message: String(error && error.message) });
+  const key = { 403: "dash.monitor.refused_403", 404: "dash.monitor.refused_404", 409: "dash.monitor.refused_409",
+                422: "dash.monitor.refused_422" }[error.status] || "dash.monitor.refused";
+  return t(key, { message: error.message, status: error.status });
+}
+
+async function startMonitor(callId, mode) {
+  const extension = $("my-extension").value.trim();
+  if (!/^[0-9]{2,16}$/.test(extension)) {
+    say(t("dash.monitor.need_extension"), true);
+    $("my-extension").focus();
+    return;
+  }
+  try { localStorage.setItem(EXTENSION_KEY, extension); } catch { /* private mode: typed again next time */ }
+  say(t("dash.monitor.starting", { mode: t(`dash.mode.${mode}`), extension }));
+  try {
+    const monitor = await api(`/api/calls/${encodeURIComponent(callId)}/monitor`, { method: "POST", body: { mode, extension } });
+    monitors.set(monitor.monitor_id, monitor);
+    say(t("dash.monitor.started", { mode: t(`dash.mode.${monitor.mode}`), extension: monitor.extension }));
+  } catch (error) {
+    say(refusal(error), true);
+  }
+  renderMonitors();
+}
+
+async function stopMonitor(monitorId) {
+  try {
+    await api(`/api/monitors/${encodeURIComponent(monitorId)}`, { method: "DELETE" });
+    say(t("dash.monitor.stopped"));
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) { say(refusal(error), true); return; }
+    say(t("dash.monitor.stopped")); // already over (the call ended)
+  }
+  monitors.delete(monitorId);
+  renderMonitors();
+}
+
+function renderMonitors() {
+  const agents = new Map((latest ? latest.agents : []).map((a) => [a.agent_id, a]));
+  $("monitors").replaceChildren(...[...monitors.values()].map((m) => {
+    const call = calls.find((c) => c.call_id === m.call_id);
+    const agent = call && call.agent_id ? (agents.get(call.agent_id)?.name || call.agent_id) : "";
+    return el("li", { "data-monitor": m.monitor_id },
+      t("dash.monitor.active", { mode: t(`dash.mode.${m.mode}`), agent, extension: m.extension }), " ",
+      el("button", { type: "button", onclick: () => stopMonitor(m.monitor_id) }, t("dash.monitor.stop")));
   }));
-  chart("chart-waiting", latest.series.map((p) => p.waiting), null);
-  chart("chart-sl", latest.series.map((p) => p.service_level), 1);
 }
 
-function chart(id, values, max) {
-  const points = values.map((v, i) => [i, v]).filter(([, v]) => v !== null && v !== undefined);
-  const top = max || Math.max(1, ...points.map(([, v]) => v));
-  const width = Math.max(1, values.length - 1);
-  $(id).querySelector("polyline").setAttribute("points",
-    points.map(([i, v]) => `${(i / width) * 600},${120 - (v / top) * 110}`).join(" "));
+// -- charts (uPlot, vendored: cti/web/static/vendor/README.md) ---------------------------------------------
+// The series points are the day's figures, one a minute; the present (the figures shown now) is the last point.
+function seriesValue(point, queue) {
+  if (queue) {
+    const q = point.queues[queue];
+    return q ? [q.waiting, q.service_level] : [null, null];
+  }
+  if (latest.windows.today.overall) return [point.waiting, point.service_level];
+  const qs = Object.values(point.queues); // a scoped supervisor: their queues' calls, no combined service level
+  return [qs.reduce((n, q) => n + q.waiting, 0), null];
 }
 
-requireToken(() => {
-  for (const id of ["window", "queue", "team"]) $(id).addEventListener("change", render);
-  liveSocket("/ws/dashboard", apply, { onStatus: (status) => set("link", status) });
+function chartData(queue) {
+  const xs = [];
+  const waiting = [];
+  const sl = [];
+  const add = (at, [w, s]) => {
+    const x = Date.parse(at) / 1000;
+    if (xs.length && x <= xs[xs.length - 1]) return;
+    xs.push(x); waiting.push(w); sl.push(s === null || s === undefined ? null : s * 100);
+  };
+  for (const point of latest.series) add(point.at, seriesValue(point, queue));
+  const now = figures(latest.windows.today, queue);
+  if (now) add(latest.at, [now.waiting, now.service_level]);
+  const span = WINDOW_SECONDS[$("window").value];
+  const from = span && xs.length ? xs[xs.length - 1] - span : -Infinity;
+  const keep = xs.map((x, i) => (x >= from ? i : -1)).filter((i) => i >= 0);
+  const pick = (list) => keep.map((i) => list[i]);
+  return { waiting: [pick(xs), pick(waiting)], sl: [pick(xs), pick(sl), keep.map(() => SL_TARGET * 100)] };
+}
+
+function timeAxis() {
+  return { label: t("dash.chart.time_axis", { zone: timeZone() }), stroke: COLOURS.axis, grid: { stroke: COLOURS.grid },
+           // Ticks less than a minute apart (the first minutes of a day's chart) carry seconds too.
+           values: (u, splits, axis, space, step) => splits.map((v) => (step < 60 ? clock(v * 1000) : fmt.time(v * 1000))) };
+}
+
+function makeChart(target, { series, unit, range, value }) {
+  const width = Math.max(280, target.clientWidth || 600);
+  return new window.uPlot({
+    width, height: 200,
+    tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), timeZone()),
+    // At least five minutes across, so the first minutes of a day do not draw ticks a second apart.
+    scales: { x: { time: true, range: (u, min, max) => (min === null || max - min >= 300 ? [min, max] : [max - 300, max]) },
+              y: { range } },
+    axes: [timeAxis(), { label: unit, stroke: COLOURS.axis, grid: { stroke: COLOURS.grid }, values: (u, splits) => splits.map(value) }],
+    series: [{ label: t("dash.chart.time"), value: (u, v) => (v === null || v === undefined ? "–" : fmt.dateTime(v * 1000)) },
+             ...series],
+    legend: { live: true },
+  }, [[]].concat(series.map(() => [])), target);
+}
+
+function buildCharts(queue) {
+  const suffix = queue ? ` (${queue})` : "";
+  const count = (v) => (v === null || v === undefined ? "–" : fmt.number(v));
+  const percent = (v) => (v === null || v === undefined ? "–" : fmt.percent(v / 100, 1));
+  $("chart-waiting").replaceChildren();
+  $("chart-sl").replaceChildren();
+  return {
+    key: `${queue}|${t("dash.chart.waiting")}`,
+    waiting: makeChart($("chart-waiting"), {
+      unit: t("dash.chart.unit_calls"), range: (u, min, max) => [0, Math.max(2, Math.ceil((max || 0) * 1.25))], value: count,
+      series: [{ label: t("dash.chart.waiting") + suffix, stroke: COLOURS.waiting, width: 2, value: (u, v) => count(v) }] }),
+    sl: makeChart($("chart-sl"), {
+      unit: t("dash.chart.unit_percent"), range: () => [0, 100], value: (v) => fmt.percent(v / 100, 0),
+      series: [{ label: t("dash.chart.service_level") + suffix, stroke: COLOURS.sl, width: 2, value: (u, v) => percent(v) },
+               { label: t("dash.chart.target", { target: fmt.percent(SL_TARGET, 0) }), stroke: COLOURS.target, width: 2,
+                 dash: [8, 5], points: { show: false }, value: (u, v) => percent(v) }] }),
+  };
+}
+
+function renderCharts(queue) {
+  if (!window.uPlot) return;
+  if (!charts || charts.key !== `${queue}|${t("dash.chart.waiting")}`) {
+    if (charts) { charts.waiting.destroy(); charts.sl.destroy(); }
+    charts = buildCharts(queue);
+  }
+  const data = chartData(queue);
+  for (const [chart, values] of [[charts.waiting, data.waiting], [charts.sl, data.sl]]) {
+    chart.setData(values);
+    // Not hovered: the legend shows the present's values (hovered, those under the pointer).
+    if (chart.cursor.idx === null || chart.cursor.idx === undefined) chart.setLegend({ idx: values[0].length - 1 });
+  }
+}
+
+function resizeCharts() {
+  if (!charts) return;
+  for (const [id, chart] of [["chart-waiting", charts.waiting], ["chart-sl", charts.sl]]) {
+    chart.setSize({ width: Math.max(280, $(id).clientWidth), height: 200 });
+  }
+}
+
+// -- start -------------------------------------------------------------------------------------------------
+function linkText(status, detail = {}) {
+  if (detail.state === "refused" || status.startsWith("refused")) {
+    return t("link.refused", { why: detail.why ?? status.replace(/^refused:?\s*/, "") });
+  }
+  return label("link", detail.state || status);
+}
+
+const user = await startPage({ page: "dashboard", roles: ["supervisor", "admin"], rolesLabel: "roles.staff" });
+if (user) {
+  sorts.queues = sortable($("queues-table"), queueRender, { key: "queue", dir: "ascending" });
+  sorts.agents = sortable($("agents-table"), queueRender, { key: "name", dir: "ascending" });
+  sorts.calls = sortable($("calls-table"), queueRender, { key: "arrived", dir: "ascending" });
+  try { $("my-extension").value = localStorage.getItem(EXTENSION_KEY) || ""; } catch { /* private mode */ }
+  for (const id of ["window", "queue", "team"]) $(id).addEventListener("change", queueRender);
+  for (const id of ["queue-search", "agent-search"]) $(id).addEventListener("input", queueRender);
+  onLanguageChange(() => {
+    if (charts) { charts.waiting.destroy(); charts.sl.destroy(); charts = null; }
+    callRows.clear();
+    render();
+    renderMonitors();
+  });
+  new ResizeObserver(resizeCharts).observe($("chart-waiting"));
+  let link = ["offline", {}];
+  const showLink = () => set("link", linkText(...link));
+  onLanguageChange(showLink);
+  showLink();
+  liveSocket("/ws/dashboard", apply, { onStatus: (status, detail = {}) => { link = [status, detail]; showLink(); } });
   setInterval(refreshAdherence, ADHERENCE_EVERY_MS);
-});
+  setInterval(refreshCalls, CALLS_EVERY_MS);
+  setInterval(queueRender, 1000); // durations in state, waiting and talking move every second
+}
