@@ -20,7 +20,7 @@ from cti.acd._agents import Agent, AgentState, Capacity, PendingChange
 from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
 from cti.acd._calendar import CALENDAR_24X7, TIMEZONE_ALIASES, Calendar, OpeningHours, parse_calendar
 from cti.acd._callbacks import CallbackLimits, CallbackPolicy, CallbackRefusal
-from cti.acd._center import ContactCenter
+from cti.acd._center import DESK_WRAP_UP, ContactCenter
 from cti.acd._commands import (
     Action,
     AgentChanged,
@@ -68,6 +68,7 @@ __all__ = [
     "ATTRIBUTES",
     "CALENDAR_24X7",
     "DEFAULT_RULES",
+    "DESK_WRAP_UP",
     "PROMPT_LANGUAGE",
     "STRATEGIES",
     "TIMEZONE_ALIASES",

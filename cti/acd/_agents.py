@@ -115,6 +115,10 @@ class Agent:
     logged_in_at: datetime | None = None
     busy_seconds: float = 0.0
     wrap_up_until: datetime | None = None
+    # The agent has a desktop open, whose wrap-up form ends their after-call work: after a call their queue
+    # gives no after-call time, they stay in wrap-up until they save it (DESK_WRAP_UP at most), so the next
+    # call does not ring while they write. Not persisted: a desktop says so again when it reconnects.
+    at_desk: bool = False
 
     @property
     def busy(self) -> bool:

@@ -41,11 +41,14 @@ from cti.acd._rules import DEFAULT_RULES, QueueRule, Rules, Target
 from cti.acd._strategies import StrategyContext, choose_agent
 from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
 
-__all__ = ["ContactCenter"]
+__all__ = ["DESK_WRAP_UP", "ContactCenter"]
 
 
 DEFAULT_AHT = 180.0  # seconds of handle time assumed for a queue until it has handled calls
 RETRY_AFTER_SYSTEM_FAULT = timedelta(seconds=1)
+DESK_WRAP_UP = 120.0
+"""Seconds of wrap-up, at most, an agent at a desktop gets after a call whose queue gives none: their saved
+wrap-up ends it sooner; a desktop left unattended does not keep them from calls for longer."""
 MAX_OVERFLOW_HOPS = 5  # queue -> overflow queue -> ... a chain longer than this is cut (rules may loop)
 
 
@@ -183,6 +186,11 @@ class ContactCenter:
             agent.transition(AgentState.READY, now)  # from wrap-up: the agent finished after-call work early
         self._router.track(agent)
         return [AgentChanged(agent.snapshot()), *self._router.decide(now)]
+
+    def set_desk(self, agent_id: str, at_desk: bool) -> None:
+        """Whether the agent has a desktop open (its wrap-up form ends their after-call work): changes nothing
+        now, only how their next call ends (see ``Agent.at_desk``)."""
+        self.agent(agent_id).at_desk = at_desk
 
     def set_not_ready(self, agent_id: str, reason: str, now: datetime) -> list[Command]:
         agent = self.agent(agent_id)
@@ -689,9 +697,11 @@ class ContactCenter:
         if agent.work:  # other chats go on: after-call work starts when the last one ends
             self._settle(agent, now)
             return [AgentChanged(agent.snapshot())]
-        if wrap_up > 0 and agent.pending is None:
+        # An agent at a desktop writes their wrap-up before the next call, even where the queue gives no time.
+        hold = wrap_up if wrap_up > 0 else (DESK_WRAP_UP if handled and agent.at_desk else 0)
+        if hold > 0 and agent.pending is None:
             agent.transition(AgentState.WRAP_UP, now)
-            agent.wrap_up_until = now + timedelta(seconds=wrap_up)
+            agent.wrap_up_until = now + timedelta(seconds=hold)
             self._router.track(agent)
             return [AgentChanged(agent.snapshot())]
         self._after_work(agent, now)

@@ -30,6 +30,7 @@ class AgentService:
         self._registry = registry
         self._accounts = accounts
         self._phones = phones
+        self._desks: dict[str, int] = {}  # agent id -> their own desktops open now
 
     async def create(self, agent_id: str, name: str, profile: Mapping[str, Any]) -> tuple[Agent, UserRecord, str]:
         """A new agent and their login (a user with the agent role); the token is returned here only."""
@@ -41,6 +42,20 @@ class AgentService:
         user, token = await self._accounts.create_user(f"agent-{agent_id}", "agent", agent_id)
         agent = self._distributor.register_agent(agent_id, name, profile)
         return agent, user, token
+
+    def desk_opened(self, agent_id: str) -> None:
+        """The agent opened their own desktop: their wrap-up there ends their after-call work."""
+        self._desks[agent_id] = self._desks.get(agent_id, 0) + 1
+        self._distributor.set_desk(agent_id, True)
+
+    def desk_closed(self, agent_id: str) -> None:
+        """One of the agent's desktops closed; with the last one, calls end as their queue says again."""
+        left = self._desks.get(agent_id, 0) - 1
+        if left > 0:
+            self._desks[agent_id] = left
+            return
+        self._desks.pop(agent_id, None)
+        self._distributor.set_desk(agent_id, False)
 
     async def enroll(self, agent_id: str, name: str, profile: Mapping[str, Any]) -> Agent:
         """An agent in the registry and the distributor, without a login of their own (the demo, imports); an

@@ -87,6 +87,11 @@ class Distributor:
         self.apply(self._core.set_not_ready(agent_id, reason, self.clock()))
         return self.query.agent(agent_id)
 
+    def set_desk(self, agent_id: str, at_desk: bool) -> None:
+        """The agent opened (or closed their last) desktop: see ``cti.acd.Agent.at_desk``."""
+        if self.query.has_agent(agent_id):
+            self._core.set_desk(agent_id, at_desk)
+
     def end_after_call_work(self, agent_id: str) -> Agent | None:
         """The agent finished their wrap-up early: ready for the next call, unless already on one."""
         if not self.query.has_agent(agent_id):

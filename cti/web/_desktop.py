@@ -17,7 +17,7 @@ from cti.types import Language
 from cti.web._audit import source_of
 from cti.web._auth import principal
 from cti.web._bodies import read_json
-from cti.web._keys import AUDIT, CUSTOMERS, HUB, POLICY, SCREENPOP, TRANSFERS, WRAP_UP
+from cti.web._keys import AGENTS, AUDIT, CUSTOMERS, HUB, POLICY, SCREENPOP, TRANSFERS, WRAP_UP
 from cti.web._openapi import operation, path_param, query_param
 from cti.web._sockets import SINCE, FrameError
 from cti.web._views import ID_PATTERN
@@ -137,7 +137,16 @@ async def desktop_socket(request: web.Request) -> web.StreamResponse:
             return {"type": "script", "data": progress}
         raise FrameError(f"unknown frame type {frame['type']!r}")
 
-    return await request.app[HUB].serve(request, f"agent:{agent_id}", snapshot, on_frame, user=principal(request))
+    # The agent's own desktop holds their wrap-up: while one is open, a call ends in wrap-up until it is saved.
+    own = agent_id == principal(request).agent_id
+    if own:
+        request.app[AGENTS].desk_opened(agent_id)
+    try:
+        return await request.app[HUB].serve(request, f"agent:{agent_id}", snapshot, on_frame,
+                                            user=principal(request))
+    finally:
+        if own:
+            request.app[AGENTS].desk_closed(agent_id)
 
 
 @routes.post("/api/calls/{call_id}/transfer")

@@ -346,6 +346,8 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
         # The call ends: the wrap-up form for it, the transfer inputs gone and empty.
         assert await asyncio.to_thread(caller.wait, 30) == 0
         await page.wait_for_selector("#wrapup:not([hidden])", timeout=15000)
+        # No after-call time in this queue, yet the next call waits until the wrap-up is saved.
+        await expect(page.locator("#agent-state")).to_have_text("penyelesaian")
         await expect(page.locator("#transfer")).to_be_hidden()
         assert await page.input_value("#transfer-target") == "" and await page.input_value("#transfer-note") == ""
         await expect(page.locator("#acw-timer")).to_have_text(re.compile(r"^00:\d\d$"))

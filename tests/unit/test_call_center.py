@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from cti.acd import (
+    DESK_WRAP_UP,
     Agent,
     AgentChanged,
     AgentState,
@@ -145,6 +146,36 @@ def test_caller_hangs_up_while_connected() -> None:
     # The agent leg's own hang-up arrives afterwards and is ignored.
     assert core.channel_gone("c1-a1", at(21)) == []
     assert agent.calls_handled == 1
+
+
+def test_an_agent_at_a_desktop_wraps_up_before_the_next_call_even_without_after_call_time() -> None:
+    # The queue gives no after-call time. Ana has her desktop open: the call ends in wrap-up, and the caller
+    # waiting meanwhile is not offered to her until she saves the wrap-up (or DESK_WRAP_UP passes).
+    core = center("ana")
+    core.set_desk("ana", True)
+    connected_call(core)
+    core.call_arrived(new_call("c2", 15), at(15))
+    core.channel_gone("chan-c1", at(20))
+    agent = core.agent("ana")
+    assert (agent.state, agent.wrap_up_until) == (AgentState.WRAP_UP, at(20 + DESK_WRAP_UP))
+    assert core.calls["c2"].state is WorkState.WAITING
+    assert kinds(core.tick(at(60))) == []  # still writing
+    assert "Offer" in kinds(core.set_ready("ana", at(70)))  # saved: the next call comes
+    assert core.calls["c2"].agent_id == "ana"
+
+
+def test_a_desktop_left_open_keeps_an_agent_from_calls_for_desk_wrap_up_at_most() -> None:
+    core = center("ana")
+    core.set_desk("ana", True)
+    connected_call(core)
+    core.call_arrived(new_call("c2", 15), at(15))
+    core.channel_gone("chan-c1", at(20))
+    assert "Offer" in kinds(core.tick(at(20 + DESK_WRAP_UP)))
+    # Without a desktop (closed, or a machine client) a call ends as the queue says: ready at once.
+    core.set_desk("ana", False)
+    core.offer_answered("c2-a2", at(200))
+    core.channel_gone("chan-c2", at(210))
+    assert core.agent("ana").state is AgentState.READY
 
 
 def test_agent_hangs_up_while_connected() -> None:

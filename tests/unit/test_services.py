@@ -210,6 +210,19 @@ async def test_logging_in_checks_the_agent_before_the_phone_and_the_phone_before
     assert service.set_state("ana", "not_ready").reason == "break"
 
 
+def test_an_agent_is_at_their_desk_while_any_of_their_desktops_is_open() -> None:
+    distributor, _ = floor("ana")
+    service = AgentService(distributor, FakeAgents(), Accounts(FakeUsers(), FakeAgents()), FakePhones())
+    service.desk_opened("ana")
+    service.desk_opened("ana")  # a second tab
+    service.desk_closed("ana")
+    assert distributor.query.agent("ana").at_desk
+    service.desk_closed("ana")
+    assert not distributor.query.agent("ana").at_desk
+    service.desk_opened("nobody")  # an agent the core does not know (yet): nothing to tell it
+    service.desk_closed("nobody")
+
+
 async def test_a_profile_with_a_chat_capacity_lets_the_agent_take_chats() -> None:
     distributor, _ = floor("ana")
     registry = FakeAgents()
