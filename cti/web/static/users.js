@@ -21,7 +21,6 @@ let sort = { key: "name", dir: 1 };
 function notify(text) {
   const node = $("notice");
   node.textContent = text;
-  node.hidden = !text;
 }
 
 function refusalText(error) {
@@ -35,12 +34,10 @@ function refusalText(error) {
 function refuse(error, region = $("refusal")) {
   if (error instanceof ApiError && error.status === 401 && handleApiError(error, "roles.admins")) return;
   region.textContent = refusalText(error);
-  region.hidden = false;
 }
 
 function clearRefusal() {
   $("refusal").textContent = "";
-  $("refusal").hidden = true;
 }
 
 // -- the list ---------------------------------------------------------------------------------------------------
@@ -141,9 +138,11 @@ function focusAction(action, name) {
 
 // -- the one place a token is shown ------------------------------------------------------------------------------
 let tokenReturn = null;
+let tokenName = "";
 
 function showToken(name, token, returnTo) {
   tokenReturn = returnTo;
+  tokenName = name;
   $("token-title").textContent = t("users.token.title", { name });
   $("token-value").value = token;
   $("token-copied").textContent = "";
@@ -319,7 +318,6 @@ async function create(event) {
   const agentId = $("create-agent").value.trim();
   const invalid = (key, field) => {
     $("refusal").textContent = t(key);
-    $("refusal").hidden = false;
     field.setAttribute("aria-invalid", "true");
     field.focus();
   };
@@ -389,7 +387,10 @@ if (user) {
   for (const button of document.querySelectorAll("dialog button.cancel")) {
     button.addEventListener("click", () => button.closest("dialog").close());
   }
-  onLanguageChange(() => { render(); });
+  onLanguageChange(() => {
+    render();
+    if (!$("token-box").hidden) $("token-title").textContent = t("users.token.title", { name: tokenName });
+  });
   roleChanged();
   try {
     await load();
