@@ -5,6 +5,7 @@ refusals, and gives the focus back after each dialog."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -137,4 +138,25 @@ async def test_an_admin_creates_an_agent_user_sets_a_password_and_disables_them(
         await expect(row).to_have_count(0)
         await expect(admin.locator("#list-title")).to_be_focused()
         assert "dewi.l" not in [u["name"] for u in (await cti.api("GET", "/api/users"))["users"]]
+
+        # A supervisor: no agent field; the copy button; their queues and teams, shown in the list and kept.
+        await admin.get_by_label("User name").fill("sue")
+        await admin.get_by_label("Role").first.select_option("supervisor")
+        await expect(admin.get_by_label("Agent id")).to_be_hidden()
+        await admin.get_by_role("button", name="Create user").click()
+        await box.get_by_role("button", name="Copy").click()
+        await expect(admin.locator("#token-copied")).to_have_text(re.compile(r"^(Copied|Could not copy)"))
+        await box.get_by_role("button", name="I have stored it").click()
+        await expect(admin.get_by_label("User name")).to_be_focused()
+        sue = admin.get_by_role("row", name="sue")
+        await expect(sue).to_contain_text("everything")
+        await admin.get_by_role("button", name="Queues and teams of sue").click()
+        scope = admin.locator("#scope-dialog")
+        await scope.get_by_label("Queues").fill("sales, billing")
+        await scope.get_by_label("Teams").fill("jakarta")
+        await scope.get_by_role("button", name="Save scope").click()
+        await expect(sue).to_contain_text("queues: sales, billing · teams: jakarta")
+        await expect(admin.get_by_role("button", name="Queues and teams of sue")).to_be_focused()
+        listed = {u["name"]: u["scope"] for u in (await cti.api("GET", "/api/users"))["users"]}
+        assert listed["sue"] == {"queues": ["sales", "billing"], "teams": ["jakarta"]}
         await admin.screenshot(path=str(tmp_path / "users-en.png"), full_page=True)
