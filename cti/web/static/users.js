@@ -100,13 +100,13 @@ function row(user) {
       t(user.disabled ? "users.state.disabled" : "users.state.enabled"))),
     el("td", {}, scopeText(user) || "–"),
     el("td", {}, expiryText(user)),
-    el("td", { class: "actions" },
+    el("td", {}, el("div", { class: "actions" },
       actionButton("password", user, t("users.action.password")),
       user.disabled ? actionButton("enable", user, t("users.action.enable"))
         : actionButton("disable", user, t("users.action.disable")),
       user.role === "supervisor" ? actionButton("scope", user, t("users.action.scope")) : null,
       actionButton("rotate", user, t("users.action.rotate")),
-      actionButton("delete", user, t("users.action.delete"))));
+      actionButton("delete", user, t("users.action.delete")))));
 }
 
 function render() {
