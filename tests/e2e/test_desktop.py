@@ -400,3 +400,17 @@ async def test_a_token_of_another_role_is_told_why_the_desktop_is_not_shown(cti:
         await page.goto(url(cti, sue))
         await expect(page.locator("#refused-message")).to_have_text(
             "Anda masuk sebagai sue (supervisor); halaman ini untuk agen.")
+        # The front page takes each user where their role works: a supervisor to the dashboard, an agent to
+        # the desktop, an administrator stays on the admin home.
+        await page.goto(f"{cti.client.make_url('/ui/index.html')}#token={sue}")
+        await page.wait_for_url("**/ui/dashboard.html")
+    ana = await cti.create_agent("ana", "Ana")
+    async with browser_page() as page:
+        await page.goto(f"{cti.client.make_url('/ui/index.html')}#token={ana}")
+        await page.wait_for_url("**/ui/desktop.html")
+        await expect(page.locator("#user-name")).to_have_text("Ana")
+        await expect(page.locator("nav a")).to_have_text(["Agent desktop"])
+        admin = cti.settings.admin_token.get_secret_value()
+        await page.goto(f"{cti.client.make_url('/ui/index.html')}#token={admin}")
+        await expect(page.locator("#admin-home")).to_be_visible()
+        await expect(page.locator("nav a[aria-current=page]")).to_have_text("Home")

@@ -196,12 +196,16 @@ function renderPop() {
   renderVerification(pop.verification);
   const ivr = pop.ivr;
   setText("ivr-path", ivr ? (ivr.path || []).map((p) => (p.intent ? `${p.node}:${p.intent}` : p.node)).join(" → ") : "");
+  for (const id of ["ivr-path", "call-language", "routing-reason"]) {  // a fact the call does not have: no empty row
+    $(id).hidden = !$(id).textContent;
+    $(id).previousElementSibling.hidden = $(id).hidden;
+  }
   const customer = pop.customer;
   $("unknown").hidden = Boolean(customer);
   setText("customer-name", customer ? customer.name : t("desktop.unknown"));
   $("customer-tier").dataset.tier = customer ? customer.value_tier || "" : "";
   setText("customer-tier", customer ? label("tier", customer.value_tier) : "");
-  setText("customer-segment", customer ? customer.segment || "" : "");
+  setText("customer-segment", customer ? label("segment", customer.segment) : "");
   setText("customer-id", customer ? `#${customer.customer_id}` : "");
   setText("customer-balance", customer ? fmt.money(customer.balance_due) : "");
   setText("customer-ltv", customer ? fmt.money(customer.lifetime_value) : "");
