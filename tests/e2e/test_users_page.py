@@ -5,6 +5,7 @@ refusals, and gives the focus back after each dialog."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,15 @@ STATIC = Path(__file__).resolve().parents[2] / "cti" / "web" / "static"
 # The page sets passwords and the agent signs in on signin.html: both come with the sign-in branch (issue16-auth);
 # until it is merged here the test has nothing to sign in with.
 pytestmark = pytest.mark.skipif(not (STATIC / "signin.html").exists(), reason="sign-in (issue16-auth) not merged")
+
+
+def _catalogue(lang: str) -> dict[str, str]:
+    return {**json.loads((STATIC / "i18n" / lang / "common.json").read_text(encoding="utf-8")),
+            **json.loads((STATIC / "i18n" / lang / "users.json").read_text(encoding="utf-8"))}
+
+
+# The page's English texts that differ from their Indonesian ones (and have no placeholders to fill).
+ENGLISH_ONLY = {text for key, text in _catalogue("en").items() if text != _catalogue("id")[key] and "{" not in text}
 
 
 def users_url(cti: Cti) -> str:
@@ -41,6 +51,10 @@ async def test_an_admin_creates_an_agent_user_sets_a_password_and_disables_them(
         await expect(admin.get_by_role("columnheader", name="Token berlaku sampai")).to_be_visible()
         await expect(admin.locator("html")).to_have_attribute("lang", "id")
         await expect(admin.get_by_role("row", name="admin")).to_contain_text("administrator")
+        texts = await admin.evaluate("""() => [...document.querySelectorAll('body *')]
+            .flatMap(e => [e.children.length ? '' : e.textContent.trim(),
+                           ...['aria-label', 'placeholder', 'title'].map(a => e.getAttribute(a) || '')])""")
+        assert not ENGLISH_ONLY & set(texts), "English on the Indonesian page"
         await admin.screenshot(path=str(tmp_path / "users-id.png"), full_page=True)  # kept for review
         await admin.locator("#language").select_option("en")
         await expect(admin.get_by_role("heading", name="Users", exact=True)).to_be_visible()
