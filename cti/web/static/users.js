@@ -171,6 +171,15 @@ async function copyToken() {
   $("token-copied").textContent = t(copied ? "users.token.copied" : "users.token.copyfailed");
 }
 
+// One request of a form at a time: a second press while the first is on its way does nothing.
+let pending = false;
+function begin() {
+  if (pending) return false;
+  pending = true;
+  return true;
+}
+function end() { pending = false; }
+
 // -- dialogs ----------------------------------------------------------------------------------------------------
 // A dialog is modal (Escape closes it); when it closes, focus goes where afterClose says (the button that opened
 // it, found again in the redrawn table).
@@ -214,11 +223,14 @@ async function savePassword(event) {
     $("password-value").focus();
     return;
   }
+  if (!begin()) return;
   try {
     await api(`/api/users/${encodeURIComponent(name)}/password`, { method: "PUT", body: { password } });
   } catch (error) {
     refuse(error, $("password-error"));
     return;
+  } finally {
+    end();
   }
   $("password-value").value = "";
   clearRefusal();
@@ -243,13 +255,16 @@ async function saveScope(event) {
   const dialog = $("scope-dialog");
   const name = dialog.dataset.user;
   const body = { queues: list($("scope-queues").value), teams: list($("scope-teams").value) };
+  if (!begin()) return;
   try {
     await api(`/api/users/${encodeURIComponent(name)}/scope`, { method: "PUT", body });
-    await load();
   } catch (error) {
     refuse(error, $("scope-error"));
     return;
+  } finally {
+    end();
   }
+  await load().catch((error) => refuse(error));
   clearRefusal();
   notify(t("users.scope.done", { name }));
   dialog.close();
@@ -285,20 +300,29 @@ function askConfirm(action, user) {
 
 async function confirmed(event) {
   event.preventDefault();
-  const { action, name } = confirming;
+  const current = confirming;
+  if (!current || current.busy) return;
+  const { action, name } = current;
   let answer;
+  current.busy = true;
   try {
     answer = await CONFIRMED[action].call(encodeURIComponent(name));
-    await load();
   } catch (error) {
     refuse(error, $("confirm-error"));
     return;
+  } finally {
+    current.busy = false;
   }
   clearRefusal();
-  confirming.done = true;
-  confirming.token = action === "rotate" ? answer.token : null;
   notify(t(`users.confirm.${action}.done`, { name }));
-  $("confirm-dialog").close();
+  await load().catch((error) => refuse(error));  // done on the server whatever the list says
+  const token = action === "rotate" ? answer.token : null;
+  if (confirming === current) {
+    Object.assign(current, { done: true, token });
+    $("confirm-dialog").close();
+  } else if (token) {
+    showToken(name, token, () => focusAction(action, name));  // the dialog was closed meanwhile: still shown once
+  }
 }
 
 // -- creating a user --------------------------------------------------------------------------------------------
@@ -326,12 +350,15 @@ async function create(event) {
   if (!NAME_PATTERN.test(name)) return invalid("users.create.badname", $("create-name"));
   if (role === "agent" && !NAME_PATTERN.test(agentId)) return invalid("users.create.needagent", $("create-agent"));
   let answer;
+  if (!begin()) return;
   try {
     answer = await api("/api/users", { method: "POST",
       body: { name, role, agent_id: role === "agent" ? agentId : null } });
   } catch (error) {
     refuse(error);
     return;
+  } finally {
+    end();
   }
   $("create").reset();
   roleChanged();
