@@ -174,3 +174,6 @@ async def test_an_admin_creates_an_agent_user_sets_a_password_and_disables_them(
         listed = {u["name"]: u["scope"] for u in (await cti.api("GET", "/api/users"))["users"]}
         assert listed["sue"] == {"queues": ["sales", "billing"], "teams": ["jakarta"]}
         await admin.screenshot(path=str(tmp_path / "users-en.png"), full_page=True)
+        await admin.set_viewport_size({"width": 768, "height": 1024})  # a tablet: the table scrolls, not the page
+        assert await admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        await admin.screenshot(path=str(tmp_path / "users-en-tablet.png"), full_page=True)
