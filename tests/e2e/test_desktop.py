@@ -389,13 +389,14 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
     assert (record.disposition, record.notes) == ("callback_requested", "Call back tomorrow")
 
 
-async def test_a_token_of_another_role_is_told_why_the_desktop_is_not_shown(cti: Cti) -> None:
+async def test_a_token_of_another_role_is_told_why_the_desktop_is_not_shown(cti: Cti, tmp_path: Path) -> None:
     sue = (await cti.api("POST", "/api/users", json={"name": "sue", "role": "supervisor"}, expect=201))["token"]
     async with browser_page() as page:
         await page.goto(url(cti, sue))
         await expect(page.locator("#refused-message")).to_have_text(
             "You are signed in as sue (supervisor); this page is for agents.")
         await expect(page.locator("#link")).to_be_hidden()  # no silent "disconnected": the desk is not there
+        await page.screenshot(path=str(tmp_path / "desktop-refused-en.png"))
     async with browser_page(locale="id-ID") as page:
         await page.goto(url(cti, sue))
         await expect(page.locator("#refused-message")).to_have_text(
