@@ -43,7 +43,7 @@ schemas: tuple[type[BaseModel], ...] = (UserCreate, ScopeChange)
 _NAME = [path_param("name", pattern=ID_PATTERN)]
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/users": {
-        "get": operation("List users", roles="admin"),
+        "get": operation("List users, each with a supervisor's scope (null: everything)", roles="admin"),
         "post": operation("Create a user; returns its token once, with when it expires", roles="admin",
                           body="UserCreate", ok=201, errors=(404, 409)),
     },
@@ -87,7 +87,8 @@ async def create_user(request: web.Request) -> web.Response:
 @routes.get("/api/users")
 async def list_users(request: web.Request) -> web.Response:
     require_role(request, "admin")
-    return web.json_response({"users": [user_view(u) for u in await request.app[ACCOUNTS].list_users()]})
+    users = await request.app[ACCOUNTS].list_users()
+    return web.json_response({"users": [{**user_view(u), "scope": u.scope} for u in users]})
 
 
 @routes.put("/api/users/{name}/scope")

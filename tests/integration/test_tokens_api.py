@@ -110,6 +110,10 @@ async def test_disable_enable_and_delete_through_the_api(api: Api) -> None:
     assert (await api.call("POST", "/api/users/sue/enable"))["disabled"] is False
     await api.call("GET", "/api/me", token=sue)
     assert [u["name"] for u in (await api.call("GET", "/api/users"))["users"]] == ["root", "sue"]
+    # The list says each supervisor's scope (null: everything), for the users page.
+    await api.call("PUT", "/api/users/sue/scope", json={"queues": ["sales"], "teams": []})
+    listed = {u["name"]: u["scope"] for u in (await api.call("GET", "/api/users"))["users"]}
+    assert listed == {"root": None, "sue": {"queues": ["sales"], "teams": []}}
     assert await api.call("DELETE", "/api/users/sue") == {"deleted": "sue"}
     assert (await api.refused(sue))[:2] == (401, "invalid or disabled token")
     assert [u["name"] for u in (await api.call("GET", "/api/users"))["users"]] == ["root"]

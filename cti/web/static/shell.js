@@ -15,7 +15,7 @@ const NAV = {
   agent: [["desktop", "/ui/desktop.html"]],
   supervisor: [["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"], ["wfm", "/ui/wfm.html"]],
   admin: [["home", "/ui/index.html"], ["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
-    ["wfm", "/ui/wfm.html"]],
+    ["wfm", "/ui/wfm.html"], ["users", "/ui/users.html"]],
 };
 
 // Where each role starts (the front page sends them there).
