@@ -78,10 +78,12 @@ def openapi_document(modules: tuple[ApiModule, ...]) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "cti contact-center API", "version": __version__},
-        "security": [{"bearer": []}],
+        # Machines send a bearer token; people signed in send the session cookie (and X-CSRF-Token on changes).
+        "security": [{"bearer": []}, {"session": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": "cti_session"}},
             "schemas": schemas,
             "responses": {"Error": {"description": "Error", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
