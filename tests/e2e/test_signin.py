@@ -65,10 +65,11 @@ async def test_a_person_signs_in_on_the_page_and_the_page_calls_the_api_with_the
         await page.goto(f"{signin}?lang=en&reason=expired")
         await expect(page.get_by_role("alert")).to_have_text("Your session has expired. Please sign in again.")
 
-        # Signed in: off to the front page when ?next= is another site's.
+        # Signed in: off to the front page when ?next= is another site's, which takes an agent to the desktop.
         await page.goto(f"{signin}?lang=en&next=//evil.example/ui/x")
         await sign_in(page, "agent-ana", PASSWORD)
-        await page.wait_for_url("**/ui/index.html")
+        await page.wait_for_url("**/ui/desktop.html")
+        await page.goto(f"{signin}?lang=en")  # a page that stays put while the test calls the API from it
         # The page cannot read the session id (HttpOnly); it reads the CSRF token and calls the API with the cookie.
         assert "cti_session" not in await page.evaluate("document.cookie")
         me: dict[str, Any] = await page.evaluate("fetch('/api/me').then(r => r.json())")
@@ -85,9 +86,10 @@ async def test_a_person_signs_in_on_the_page_and_the_page_calls_the_api_with_the
         assert statuses == [403, 201, "en"]
 
         # A same-origin page as ?next= is where the sign-in leads.
-        await page.goto(f"{signin}?lang=en&next=/ui/index.html%3Fcame%3Dback")
+        await page.goto(f"{signin}?lang=en&next=/ui/desktop.html%3Fcame%3Dback")
         await sign_in(page, "agent-ana", PASSWORD)
-        await page.wait_for_url("**/ui/index.html?came=back")
+        await page.wait_for_url("**/ui/desktop.html?came=back")
+        await page.goto(f"{signin}?lang=en")
 
         # Signing out from the page ends the session: the cookie no longer opens the API.
         signed_out = await page.evaluate("""async () => {
