@@ -31,12 +31,18 @@ def url(cti: Cti, token: str) -> str:
     return f"{cti.client.make_url('/ui/desktop.html')}#token={token}"
 
 
+async def speaks(cti: Cti, token: str, language: str) -> str:
+    """The user's pages speak ``language`` (users start in Indonesian); the token, for chaining."""
+    await cti.api("PATCH", "/api/me", token=token, json={"language": language})
+    return token
+
+
 async def test_agent_gets_the_pop_follows_the_script_and_wraps_up(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
 ) -> None:
     await seed(cti)
     start_phone(phones, base_settings, "7001", ring_ms=300)
-    token = await cti.create_agent("ana", "Ana Wijaya")
+    token = await speaks(cti, await cti.create_agent("ana", "Ana Wijaya"), "en")
     bob_token = await cti.create_agent("bob", "Bob")
     bob_frames: list[dict[str, Any]] = []
     async with browser_page() as page, aiohttp.ClientSession() as http, http.ws_connect(
@@ -112,7 +118,7 @@ async def test_html_in_a_customer_name_shows_as_text(
 ) -> None:
     await seed(cti)
     start_phone(phones, base_settings, "7001", ring_ms=200)
-    token = await cti.create_agent("ana", "Ana")
+    token = await speaks(cti, await cti.create_agent("ana", "Ana"), "en")
     await cti.login("ana", "7001")
     async with browser_page() as page:
         dialogs: list[str] = []
@@ -133,7 +139,7 @@ async def test_unknown_caller_gets_a_blank_record_to_fill_in(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
 ) -> None:
     start_phone(phones, base_settings, "7001", ring_ms=200)
-    token = await cti.create_agent("ana", "Ana")
+    token = await speaks(cti, await cti.create_agent("ana", "Ana"), "en")
     await cti.login("ana", "7001")
     async with browser_page() as page:
         await page.goto(url(cti, token))
@@ -180,8 +186,8 @@ async def test_a_transfer_moves_the_caller_and_the_pop_to_the_next_agent(
     await seed(cti)
     start_phone(phones, base_settings, "7001", ring_ms=200)
     start_phone(phones, base_settings, "7002", ring_ms=200)
-    ana_token = await cti.create_agent("ana", "Ana")
-    citra_token = await cti.create_agent("citra", "Citra")
+    ana_token = await speaks(cti, await cti.create_agent("ana", "Ana"), "en")
+    citra_token = await speaks(cti, await cti.create_agent("citra", "Citra"), "en")
     await cti.login("citra", "7002", ready=False)  # not ready yet: the call goes to Ana first
     async with browser_page() as ana, browser_page() as citra:
         await ana.goto(url(cti, ana_token))
@@ -311,7 +317,7 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
 ) -> None:
     await seed(cti)
     start_phone(phones, base_settings, "7001", ring_ms=300)
-    token = await cti.create_agent("ana", "Ana Wijaya")
+    token = await speaks(cti, await cti.create_agent("ana", "Ana Wijaya"), "id")
     view = await CustomerRepository(cti.db).customer_view("10000001")
     assert view is not None and view.contacts
     last_contact = view.contacts[0].at.astimezone(CENTER)
@@ -391,12 +397,14 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
 
 async def test_a_token_of_another_role_is_told_why_the_desktop_is_not_shown(cti: Cti, tmp_path: Path) -> None:
     sue = (await cti.api("POST", "/api/users", json={"name": "sue", "role": "supervisor"}, expect=201))["token"]
+    await speaks(cti, sue, "en")
     async with browser_page() as page:
         await page.goto(url(cti, sue))
         await expect(page.locator("#refused-message")).to_have_text(
             "You are signed in as sue (supervisor); this page is for agents.")
         await expect(page.locator("#link")).to_be_hidden()  # no silent "disconnected": the desk is not there
         await page.screenshot(path=str(tmp_path / "desktop-refused-en.png"))
+    await speaks(cti, sue, "id")
     async with browser_page(locale="id-ID") as page:
         await page.goto(url(cti, sue))
         await expect(page.locator("#refused-message")).to_have_text(
@@ -405,7 +413,7 @@ async def test_a_token_of_another_role_is_told_why_the_desktop_is_not_shown(cti:
         # the desktop, an administrator stays on the admin home.
         await page.goto(f"{cti.client.make_url('/ui/index.html')}#token={sue}")
         await page.wait_for_url("**/ui/dashboard.html")
-    ana = await cti.create_agent("ana", "Ana")
+    ana = await speaks(cti, await cti.create_agent("ana", "Ana"), "en")
     async with browser_page() as page:
         await page.goto(f"{cti.client.make_url('/ui/index.html')}#token={ana}")
         await page.wait_for_url("**/ui/desktop.html")
@@ -414,4 +422,4 @@ async def test_a_token_of_another_role_is_told_why_the_desktop_is_not_shown(cti:
         admin = cti.settings.admin_token.get_secret_value()
         await page.goto(f"{cti.client.make_url('/ui/index.html')}#token={admin}")
         await expect(page.locator("#admin-home")).to_be_visible()
-        await expect(page.locator("nav a[aria-current=page]")).to_have_text("Home")
+        await expect(page.locator("nav a[aria-current=page]")).to_have_text("Beranda")  # users start in Indonesian

@@ -123,13 +123,15 @@ async def test_an_erased_customer_is_left_nowhere(
     assert refused["error"]["message"] == f"customer {customer_id} is on a call now; erase them once it has ended"
     assert await asyncio.to_thread(agent_call.wait, 30) == 0, agent_call.errors()[-1500:]
     await cti.settled()
+    pop = await desktop(cti, ana)  # the ended call's pop waits for its wrap-up
+    assert pop[0]["data"]["pop"]["customer"]["name"] == NAME
     await cti.api("POST", f"/api/interactions/{call_id}/wrapup", token=ana, json={
         "disposition": "resolved", "notes": NOTES, "script_answers": {"availability": ANSWER},
         "follow_up": {"due": "2030-01-02", "task": TASK}})
     await cti.live.save(calls=[live_call])  # what a controller that died mid-call would have left in Redis
 
     pop = await desktop(cti, ana)
-    assert pop[0]["data"]["pop"]["customer"]["name"] == NAME
+    assert pop[0]["data"]["pop"] is None  # wrapped up: the pop is over (its erasure: tests/unit/test_erasure.py)
     replayed = await desktop(cti, ana, since=0)
     assert replayed[0]["type"] != "snapshot" and NAME in json.dumps(replayed)
     # Everything searched below does hold them before the erasure (else finding nothing would prove nothing).
@@ -153,7 +155,8 @@ async def test_an_erased_customer_is_left_nowhere(
 
     assert erased == {"customer_id": customer_id, "erased": {
         "customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0, "interactions": 2, "dead_letters": 0,
-        "screen_pops": 1, "replay_buffers": 1, "live_calls": 1, "prompt_files": 2}}
+        "screen_pops": 0,  # the wrap-up already ended the pop
+        "replay_buffers": 1, "live_calls": 1, "prompt_files": 2}}
     assert await tables_holding(url, NEEDLES) == {}
     # Their customer number stays a key (the anonymised record, the aggregates), and in the audit log, which
     # keeps who saw and erased them by that id, never their content.

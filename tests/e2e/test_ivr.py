@@ -157,6 +157,7 @@ async def test_a_caller_who_keys_another_customer_s_number_and_wrong_pins_hears_
     await seed(cti)
     start_phone(phones, base_settings, "7001", ring_ms=200)
     token = await cti.create_agent("ana", skills={"care": 5})
+    await cti.api("PATCH", "/api/me", token=token, json={"language": "en"})  # the page's texts below are English
     async with browser_page() as page:
         await page.goto(f"{cti.client.make_url('/ui/desktop.html')}#token={token}")
         await page.fill("#extension", "7001")

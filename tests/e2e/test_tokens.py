@@ -87,6 +87,7 @@ async def test_a_websocket_opens_with_a_single_use_ticket_and_never_with_a_token
 
 async def test_disabling_a_user_closes_their_sockets_at_once_and_the_page_stops(cti: Cti) -> None:
     ana = await cti.create_agent("ana")
+    await cti.api("PATCH", "/api/me", token=ana, json={"language": "en"})  # the page's texts below are English
     bob = await cti.create_agent("bob")
     hub = cti.client.app[HUB]
     async with aiohttp.ClientSession() as http, browser_page() as page:

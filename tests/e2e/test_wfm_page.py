@@ -13,13 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
 from cti.acd import ContactCenter
 from cti.persistence import Database, UserRepository, WfmRepository
 from cti.persistence._tables import InteractionRow
-from cti.web import _service, _ui, _wfm
+from cti.web import _signin, _ui, _wfm
 from cti.wfm import (
     AgentAvailability,
     ScheduleProblem,
@@ -62,7 +63,7 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
     core = ContactCenter()
     core.add_agent("ani", "Ani")
     core.login("ani", "1001", today - timedelta(hours=1), ready=True)
-    app, _ = api_app(db, [_service, _ui, _wfm], core=core)
+    app, _ = api_app(db, [_signin, _ui, _wfm], core=core)
     test_server = TestServer(app, host="127.0.0.1")
     await test_server.start_server()
     try:
@@ -88,6 +89,11 @@ async def test_staffing_form_shows_the_ground_truth(server: TestServer, tmp_path
             failed: list[tuple[str, int]] = []
             page.on("response",
                     lambda r: failed.append((r.url.split("/", 3)[3], r.status)) if r.status >= 400 else None)
+            # The planner works in English (users start in Indonesian); the switch below goes back.
+            async with aiohttp.ClientSession() as http, http.patch(
+                    f"http://127.0.0.1:{server.port}/api/me", json={"language": "en"},
+                    headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+                assert response.status == 200
             await page.goto(f"http://127.0.0.1:{server.port}/ui/wfm.html#token={TOKEN}")
             form = page.locator("#staffing")
             for name, value in [("calls", "100"), ("interval_minutes", "30"), ("aht_seconds", "180"),
