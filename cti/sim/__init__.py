@@ -4,11 +4,11 @@ phones (:class:`SippCaller`, :class:`SippIvrCaller`, :class:`SippAgent`), demo C
 """
 
 from cti.sim._crm_seed import (
+    BANDUNG_YOUTH,
     BUDI_BIRTH_DATE,
     BUDI_PIN,
     ENGLISH_SPEAKER,
     FIXED_CUSTOMERS,
-    HTML_NAME,
     JAKARTA_GOLD,
     JAMES_PIN,
     MAKASSAR_BUSINESS,
@@ -36,11 +36,11 @@ from cti.sim._sipp import (
 )
 
 __all__ = [
+    "BANDUNG_YOUTH",
     "BUDI_BIRTH_DATE",
     "BUDI_PIN",
     "ENGLISH_SPEAKER",
     "FIXED_CUSTOMERS",
-    "HTML_NAME",
     "JAKARTA_GOLD",
     "JAMES_PIN",
     "MAKASSAR_BUSINESS",
