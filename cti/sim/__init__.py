@@ -21,6 +21,7 @@ from cti.sim._crm_seed import (
 from cti.sim._demo import run_demo
 from cti.sim._redis import config_dir, local_redis_url
 from cti.sim._sipp import (
+    PSTN_HOST,
     SCENARIOS,
     Press,
     Say,
@@ -46,6 +47,7 @@ __all__ = [
     "MAKASSAR_BUSINESS",
     "MEDAN_NO_CONSENT",
     "OPEN_ORDER_NUMBER",
+    "PSTN_HOST",
     "SCENARIOS",
     "SITI_BIRTH_DATE",
     "SURABAYA_OPEN_ORDER",
