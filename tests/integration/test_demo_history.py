@@ -14,7 +14,7 @@ from cti.persistence import AgentRepository, Database, InteractionRepository, Us
 from cti.persistence._tables import AgentStateRow, InteractionRow
 from cti.sim import generate
 from cti.sim._demo import AGENT_PROFILES
-from cti.sim._demo_seed import HISTORY_DAYS, history_agents, history_callers, seed_history
+from cti.sim._demo_seed import HISTORY_DAYS, history_agents, history_callers, seed_history, seed_schedule
 from tests.integration.test_wfm_api import BOSS, serve_wfm
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -70,3 +70,25 @@ async def test_history_is_seeded_once_and_forecasts_the_next_day(tmp_path: Path)
     assert 16 <= peak <= 33  # between 08:00 and 17:00
     assert max(interval.get("agents", 0) for interval in day) >= 3
     assert sum(calls[:10]) < 0.05 * sum(calls)  # quiet until 05:00
+
+
+async def test_todays_schedule_is_solved_from_the_history_once(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/demo.db")
+    await db.upgrade()
+    try:
+        callers = history_callers(generate(now=datetime.combine(TODAY, time(8), tzinfo=UTC), customers=100))
+        agents = history_agents(AGENT_PROFILES, EXTENSIONS)
+        await seed_history(db, today=TODAY, zone=JAKARTA, agents=agents, callers=callers)
+        stored = await seed_schedule(db, today=TODAY, zone=JAKARTA, agents=agents)
+        assert stored is not None and stored.summary.starts_at == datetime.combine(TODAY, time(), tzinfo=JAKARTA)
+        schedule = stored.schedule
+        assert 8 <= len(schedule.shifts) <= len(agents)
+        required = {row.skill: 0 for row in schedule.coverage}
+        for row in schedule.coverage:
+            required[row.skill] = max(required[row.skill], row.required)
+        assert set(required) == {"care", "billing"} and required["care"] >= 4 and required["billing"] >= 2
+        peak = [row for row in schedule.coverage if row.skill == "care" and row.start.astimezone(JAKARTA).hour == 10]
+        assert all(row.scheduled >= 1 for row in peak)
+        assert await seed_schedule(db, today=TODAY, zone=JAKARTA, agents=agents) is None  # today's is there
+    finally:
+        await db.close()
