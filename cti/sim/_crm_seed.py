@@ -371,7 +371,7 @@ class _Builder:
             name=name,
             phones=tuple(phones),
             email=self.email(name) if rng.random() < 0.8 else None,
-            address=f"{rng.choice(STREETS)} No. {rng.randint(1, 250)}",
+            address=self.address(city),
             city=city.name,
             region=city.region,
             country="ID",
@@ -570,6 +570,13 @@ class _Builder:
             address = f"{local}{n}@{domain}"
         self.emails.add(address)
         return address
+
+    def address(self, city: City) -> str:
+        """A street address as Indonesians write it: street and number, district, province and postal code."""
+        rng = self.rng
+        low, high = city.postal
+        return (f"{rng.choice(STREETS)} No. {rng.randint(1, 250)}, Kec. {rng.choice(city.districts)}, "
+                f"{city.province} {rng.randint(low, high)}")
 
     def order_number(self) -> str:
         number = str(self.next_order)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from cti.crm import Consent, CrmDataset, CustomerFields, OrderItem, OrderRecord, PromotionRecord
 from cti.crm._validate import EMAIL
 from cti.geography import locate, normalize_e164
+from cti.sim._crm_seed_data import CITIES
 from cti.sim import (
     BANDUNG_YOUTH,
     ENGLISH_SPEAKER,
@@ -26,7 +27,7 @@ from cti.sim import (
 from tests.hostile import HTML_PERSON, hostile
 
 NOW = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)
-AREA_CODES = {"jakarta": "21", "bandung": "22", "surabaya": "31", "medan": "61", "denpasar": "361", "makassar": "411"}
+AREA_CODES = {city.region: city.area_code for city in CITIES}
 
 
 def test_same_seed_same_data_and_another_seed_other_data() -> None:
@@ -104,6 +105,10 @@ def test_a_demo_sized_dataset_looks_like_a_customer_base() -> None:
     customers = data.customers
     languages = Counter(c.fields.language for c in customers)
     assert 0.06 < languages["en"] / len(customers) < 0.2
+    generated = [c.fields for c in customers if c.customer_id not in FIXED_CUSTOMERS]
+    # Addresses as Indonesians write them: street and number, district, province and a five-digit postal code.
+    assert all(re.fullmatch(r"Jl\. [A-Za-z. ]+ No\. \d+, Kec\. [A-Za-z ]+, [A-Za-z ]+ \d{5}", f.address or "")
+               for f in generated), [f.address for f in generated][:5]
     regions = Counter(c.fields.region for c in customers)
     assert set(regions) == set(AREA_CODES) and regions.most_common(1)[0][0] == "jakarta"
     foreign = {locate(p).country for c in customers for p in c.fields.phones} - {"ID"}
