@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from cti.crm import Consent, CrmDataset, CustomerFields, OrderItem, OrderRecord, PromotionRecord
 from cti.crm._validate import EMAIL
 from cti.geography import locate, normalize_e164
-from cti.sim._crm_seed_data import CITIES
 from cti.sim import (
     BANDUNG_YOUTH,
     ENGLISH_SPEAKER,
@@ -24,6 +23,7 @@ from cti.sim import (
     SURABAYA_OPEN_ORDER,
     generate,
 )
+from cti.sim._crm_seed_data import CITIES
 from tests.hostile import HTML_PERSON, hostile
 
 NOW = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)
