@@ -211,7 +211,8 @@ def _call(call_id: str, arrived: datetime, queue: HistoryQueue, shifts: list[_Sh
         offered_at=offered.astimezone(UTC), answered_at=answered.astimezone(UTC), ended_at=ended.astimezone(UTC),
         wait_seconds=round((answered - arrived).total_seconds(), 1), talk_seconds=talk, offers=1,
         outcome="answered", end_reason=rng.choice(("caller_hangup", "agent_hangup")),
-        routing={"queue": queue.name, "reason": reason}, disposition=disposition,
+        routing={"queue": queue.name, "problem_type": reason, "language": caller.language, "decisions": []},
+        disposition=disposition,
         notes=NOTES[reason][1 if caller.language == "en" else 0], wrapped_up_at=wrapped.astimezone(UTC))
 
 
