@@ -48,15 +48,22 @@ async def test_the_demo_serves_callers_and_its_pages(
         for page in ("/ui/desktop.html", "/ui/dashboard.html", "/ui/wfm.html", "/ui/index.html"):
             async with http.get(f"{base}{page}") as response:
                 assert response.status == 200 and "<html" in await response.text()
+        adherence = None
         while not demo.done():  # the dashboard's figures, as callers flow: some are in the IVR
             with contextlib.suppress(aiohttp.ClientConnectionError):  # the demo has just stopped
                 async with http.get(f"{base}/api/stats", headers=admin) as response:
                     if response.status == 200:
                         figures = json.dumps(await response.json())
                         in_ivr = max([in_ivr, *(int(n) for n in re.findall(r'"in_ivr": (\d+)', figures))])
+                if adherence is None and in_ivr > 0:  # callers flow, so the demo has seeded today's schedule
+                    async with http.get(f"{base}/api/wfm/adherence?timezone=Asia/Jakarta", headers=admin) as response:
+                        adherence = await response.json()
             await asyncio.sleep(0.5)
         assert await demo == 0
     assert in_ivr > 0
+    # Adherence today is measured against the schedule the demo solved from its history's forecast.
+    assert adherence is not None and adherence["schedule"] is not None, adherence
+    assert len(adherence["agents"]) >= 8 and all(agent["name"] for agent in adherence["agents"])
     out = capsys.readouterr().out
     # The console: where to go, who signs in with what, a line per event; no request log.
     assert f"cti demo is running: open {base}/ui/index.html" in out
