@@ -34,7 +34,7 @@ from cti.bootstrap import RUNNING, Running, create_app
 from cti.errors import NotFound
 from cti.services import Accounts, CenterView
 from cti.settings import Settings, SettingsError, load_settings
-from cti.sim._crm_seed import JAKARTA_GOLD, generate
+from cti.sim._crm_seed import BANDUNG_YOUTH, JAKARTA_GOLD, generate
 from cti.sim._demo_callers import BILLING, CARE, CallerPlan, plan_caller, render_utterances
 from cti.sim._demo_seed import (
     HISTORY_DAYS,
@@ -189,6 +189,11 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
             await running.customers.seed(dataset)
             print(f"CRM: {len(dataset.customers)} customers with products, orders, invoices and histories",
                   flush=True)
+        else:
+            dewi = await running.customers.customer(BANDUNG_YOUTH)
+            if dewi is not None and "<" in dewi.name:  # seeded by a demo from before its data was clean
+                print("CRM: this database holds an older demo's customers (with test strings); stop the demo and "
+                      "remove it (var/demo.db) to start with the current ones", flush=True)
         extensions = settings.sim_agent_extensions()[:len(AGENT_NAMES)]
         for n, name in enumerate(AGENT_NAMES):
             if not app[QUERY].has_agent(f"agent{n + 1}"):
