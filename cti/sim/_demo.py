@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
 import random
 import shutil
 import signal
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -151,6 +153,22 @@ def _log_to_file(path: Path) -> None:
     root.addHandler(to_file)
 
 
+@contextlib.contextmanager
+def _native_output_to(path: Path) -> Iterator[None]:
+    """Meanwhile, what native code writes to the standard output (file descriptor 1) goes to ``path``."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    target = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.dup2(target, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(target)
+
+
 def _access_log(path: Path) -> logging.Logger:
     """The request log of the demo's server: into ``path``, never to the console."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -207,8 +225,9 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
             print(f"history: {added.calls} calls over {added.days} days before today, for the forecast and reports",
                   flush=True)
         try:
-            schedule = await seed_schedule(running.database, today=today, zone=zone,
-                                           agents=history_agents(AGENT_PROFILES, extensions))
+            with _native_output_to(log_file):  # HiGHS greets from C, past sys.stdout: into the log
+                schedule = await seed_schedule(running.database, today=today, zone=zone,
+                                               agents=history_agents(AGENT_PROFILES, extensions))
         except WfmError as exc:  # the demo goes on without one: adherence then says there is no schedule
             print(f"schedule: today's could not be solved ({exc})", flush=True)
         else:
@@ -228,7 +247,7 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
                       speech=utterances is not None, history=(first_day.isoformat(), today.isoformat())),
               flush=True)
         numbers = caller_numbers(callers_known)
-        known = frozenset(caller.number for caller in callers_known if caller.customer_id)
+        known = {caller.number: caller.language for caller in callers_known if caller.customer_id}
         rng = random.Random()
         deadline = time.monotonic() + minutes * 60 if minutes > 0 else float("inf")
         next_status = time.monotonic() + STATUS_SECONDS

@@ -1,7 +1,8 @@
 """Who calls the demo, and what they do in its bilingual IVR.
 
 Every demo caller dials a service number that has an IVR flow (cti/ivr/flows/default.yaml) and goes through it as
-people do: picks a language (mostly Indonesian), then asks for an agent, reports a technical problem, asks about
+people do: picks a language (mostly Indonesian; a customer calling from their own phone is not asked, the IVR
+knows theirs from the CRM), then asks for an agent, reports a technical problem, asks about
 buying, or checks their balance and hangs up satisfied (self-service: a customer calling from one of their own
 phones is verified by the number). Keys are SIP INFO DTMF; with espeak-ng and sox on the machine some callers say
 their choices instead. :func:`plan_caller` is pure (a seeded ``random.Random`` in, a plan out).
@@ -16,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from cti.types import Language
 
 from ._sipp import Press, Say, Step, Wait
 
@@ -46,18 +49,22 @@ class CallerPlan:
     """How long they stay after the IVR: waiting for an agent and talking (or giving up)."""
 
 
-def plan_caller(rng: random.Random, numbers: Sequence[str], known: frozenset[str],
+def plan_caller(rng: random.Random, numbers: Sequence[str], known: Mapping[str, Language],
                 utterances: Utterances | None = None) -> CallerPlan:
-    """One caller from ``numbers`` (``known``: those of CRM customers), and what they will do."""
+    """One caller from ``numbers`` (``known``: those of CRM customers, with the customer's language), and what
+    they will do."""
     caller = rng.choice(numbers)
     service = BILLING if rng.random() < 0.25 else CARE
-    language = "en" if rng.random() < 0.15 else "id"
-    paths = [(p, w) for p, w in _PATHS if (p != "balance" or caller in known) and (p != "speech" or utterances)]
+    customer = caller in known
+    language = known[caller] if customer else "en" if rng.random() < 0.15 else "id"
+    paths = [(p, w) for p, w in _PATHS if (p != "balance" or customer) and (p != "speech" or utterances)]
     path = rng.choices([p for p, _ in paths], weights=[w for _, w in paths])[0]
     # Most are patient (up to 40 s with an agent or waiting for one); about one in five gives up within seconds.
     duration = rng.randint(20_000, 40_000) if rng.random() > 0.2 else rng.randint(2000, 6000)
-    key = "1" if language == "id" else "2"
-    steps: list[Step] = [Wait(rng.randint(1000, 1800)), Press(key), Wait(1500)]
+    # A customer's language is known: the IVR goes straight to its welcome and main menu.
+    steps: list[Step] = [Wait(rng.randint(1000, 1800))]
+    if not customer:
+        steps += [Press("1" if language == "id" else "2"), Wait(1500)]
     if path == "agent":
         steps.append(Press("0"))
     elif path == "technical":
@@ -74,9 +81,9 @@ def plan_caller(rng: random.Random, numbers: Sequence[str], known: frozenset[str
         duration = 1500
     else:
         assert utterances is not None
-        steps = [Wait(1500), Say(utterances[f"language_{language}"]), Wait(4500),
-                 # Said twice: a no-match reprompts, as it would for a person; once heard, the second falls on music.
-                 Say(utterances[f"agent_{language}"]), Wait(5000), Say(utterances[f"agent_{language}"]), Wait(2000)]
+        steps = [Wait(1500)] if customer else [Wait(1500), Say(utterances[f"language_{language}"]), Wait(4500)]
+        # Said twice: a no-match reprompts, as it would for a person; once heard, the second falls on music.
+        steps += [Say(utterances[f"agent_{language}"]), Wait(5000), Say(utterances[f"agent_{language}"]), Wait(2000)]
     return CallerPlan(service, caller, path, language, tuple(steps), duration)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from pathlib import Path
 
-from cti.sim._demo import _access_log, _log_to_file
+import pytest
+
+from cti.sim._demo import _access_log, _log_to_file, _native_output_to
 
 
 def test_server_logs_go_to_the_file_and_only_warnings_stay_on_the_console(tmp_path: Path) -> None:
@@ -50,3 +53,12 @@ def test_the_request_log_goes_to_the_file_only(tmp_path: Path) -> None:
         for handler in logger.handlers[:]:
             logger.removeHandler(handler)
             handler.close()
+
+
+def test_native_output_goes_to_the_log_meanwhile(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "demo.log"
+    with _native_output_to(log):
+        os.write(1, b"Running HiGHS\n")  # as a C library writes: past sys.stdout
+    os.write(1, b"back on the console\n")
+    assert log.read_text() == "Running HiGHS\n"
+    assert capfd.readouterr().out == "back on the console\n"
