@@ -77,7 +77,7 @@ from cti.asterisk._provision import CONF_DIRS  # noqa: E402
 from cti.bootstrap import RUNNING, Running  # noqa: E402
 from cti.persistence import Database, InteractionRepository  # noqa: E402
 from cti.settings import Settings  # noqa: E402
-from cti.sim import SCENARIOS, free_udp_port, sipp_binary  # noqa: E402
+from cti.sim import PSTN_HOST, SCENARIOS, free_udp_port, sipp_binary  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 CTI_SERVICE = "1500100"
@@ -233,7 +233,7 @@ def start_agent(port: int, ring_ms: int, talk_ms: int) -> Sipp:
 
 def start_caller(service: str, prefix: str, *, calls: int, rate: float, duration_ms: int) -> Sipp:
     return Sipp(caller_scenario(duration_ms), [
-        "127.0.0.1:5060", "-s", service, "-i", "127.0.0.1", "-p", str(free_udp_port()),
+        "127.0.0.1:5060", "-s", service, "-i", PSTN_HOST, "-p", str(free_udp_port()),
         "-mp", str(free_udp_port()), "-m", str(calls), "-r", f"{rate:g}", "-rp", "1000",
         "-l", str(calls),  # never throttle: the offered load is the point
         "-set", "caller", prefix, "-set", "callername", "Bench", "-f", "60",

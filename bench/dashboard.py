@@ -99,7 +99,7 @@ from cti.asterisk import AsteriskRoot  # noqa: E402
 from cti.bootstrap import RUNNING, Running  # noqa: E402
 from cti.services import ScreenPop, StatsFeed, dashboard_topic, grid_entry, scope_of  # noqa: E402
 from cti.settings import Settings  # noqa: E402
-from cti.sim import SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
+from cti.sim import PSTN_HOST, SCENARIOS, SippAgent, free_udp_port, sipp_binary  # noqa: E402
 from cti.stats import LiveStats  # noqa: E402
 from cti.web import HUB, STATS  # noqa: E402
 
@@ -215,7 +215,7 @@ class Callers:
             calls = math.ceil(r * 3600)  # stopped by the benchmark long before
             out = (workdir / f"caller-{number}.out").open("wb")
             self.procs.append(subprocess.Popen(
-                [sipp_binary(), "127.0.0.1:5060", "-sf", str(scenario), "-s", number, "-i", "127.0.0.1",
+                [sipp_binary(), "127.0.0.1:5060", "-sf", str(scenario), "-s", number, "-i", PSTN_HOST,
                  "-p", str(free_udp_port()), "-mp", str(free_udp_port()), "-m", str(calls), "-r", f"{r:g}",
                  "-rp", "1000", "-l", str(calls), "-set", "caller", f"021555{n:04d}", "-set", "callername", "Bench",
                  "-f", "60", "-nostdin", "-trace_err", "-error_file", str(workdir / f"caller-{number}.err")],

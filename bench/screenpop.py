@@ -98,6 +98,7 @@ from cti.persistence import CustomerRepository, InteractionRepository  # noqa: E
 from cti.services import ScreenPop  # noqa: E402
 from cti.settings import Settings  # noqa: E402
 from cti.sim import (  # noqa: E402
+    PSTN_HOST,
     SCENARIOS,
     SippAgent,
     free_udp_port,
@@ -174,7 +175,7 @@ class Callers:
         out = (self.workdir / "sipp.out").open("wb")
         self.proc = subprocess.Popen(
             [sipp_binary(), "127.0.0.1:5060", "-sf", str(scenario), "-inf", str(inject), "-s", SERVICE,
-             "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
+             "-i", PSTN_HOST, "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
              "-m", str(len(numbers)), "-r", f"{rate:g}", "-rp", "1000", "-l", str(len(numbers)),
              "-set", "callername", "Bench", "-f", "60", "-nostdin",
              "-trace_err", "-error_file", str(self.workdir / "errors.log")],

@@ -23,11 +23,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["DEFAULT_ASTERISK_ROOT", "MIN_ADMIN_TOKEN_LENGTH", "Settings", "SettingsError", "load_settings",
-           "weak_token_problem"]
+__all__ = ["DEFAULT_ASTERISK_ROOT", "DEFAULT_PSTN_MATCH", "MIN_ADMIN_TOKEN_LENGTH", "Settings", "SettingsError",
+           "load_settings", "weak_token_problem"]
 
 ENV_PREFIX = "CTI_"
 DEFAULT_ASTERISK_ROOT = "/var/cache/cti/asterisk-root"
+# Where calls from the PSTN come from unless CTI_PSTN_MATCH names the gateway: a loopback address of its own, where
+# the simulated gateway (SIPp callers of the demo, tests and benchmarks) sits. Not 127.0.0.1: a softphone on this
+# machine registers from there, and Asterisk identifies by source address first, so it would be taken for the
+# gateway (and refused: the gateway has no registrations).
+DEFAULT_PSTN_MATCH = "127.0.0.2"
 # Numbers cti may call back by default: Indonesian numbers in the national (0...) or international (+62...)
 # format, without the premium-rate 0809 range. Anything else (foreign, short codes, premium) needs a setting.
 DEFAULT_CALLBACK_NUMBERS = (r"(?:0|\+62)(?!809)[1-9][0-9]{6,11}",)
@@ -107,8 +112,8 @@ class Settings(BaseSettings):
     asterisk_root: Path = Path(DEFAULT_ASTERISK_ROOT)
     sip_bind: str = Field("127.0.0.1:5060",
                           description="address:port of Asterisk's SIP transport; loopback unless set")
-    pstn_match: str = Field("127.0.0.1", description="the PSTN gateway's addresses (comma-separated IPs or "
-                                                     "networks); calls from there reach the service numbers")
+    pstn_match: str = Field(DEFAULT_PSTN_MATCH, description="the PSTN gateway's addresses (comma-separated IPs "
+                                                            "or networks); calls from there reach the service numbers")
     pstn_trust_id: bool = Field(False, description="take the caller id the gateway asserts "
                                                    "(P-Asserted-Identity); only with a trusted gateway")
     pstn_gateway: str = Field("127.0.0.1:5070", pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$",

@@ -9,7 +9,7 @@ export CTI_ASTERISK_ROOT="${CTI_ASTERISK_ROOT:-/var/cache/cti/asterisk-root}"
 # same place.
 export CTI_CONFIG_DIR="${CTI_CONFIG_DIR:-${XDG_CONFIG_HOME:-$HOME/.config}/cti}"
 REDIS_PORT="${CTI_SETUP_REDIS_PORT:-6379}"
-APT_PACKAGES=(debootstrap sip-tester redis-server postgresql python3-venv ca-certificates espeak-ng libespeak-ng1 sox chromium)
+APT_PACKAGES=(debootstrap sip-tester baresip-core redis-server postgresql python3-venv ca-certificates espeak-ng libespeak-ng1 sox chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -100,7 +100,7 @@ def _asterisk(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from cti.sim import run_demo
 
-    return run_demo(minutes=args.minutes, agents=args.agents, rate=args.rate)
+    return run_demo(minutes=args.minutes, agents=args.agents, rate=args.rate, log_file=Path(args.log_file))
 
 
 def _wfm_request(args: argparse.Namespace, calls: float, interval_minutes: float, aht: float) -> Any:
@@ -326,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--minutes", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
     demo.add_argument("--agents", type=int, default=6)
     demo.add_argument("--rate", type=float, default=0.4, help="new callers per second")
+    demo.add_argument("--log-file", default="var/cti-demo.log",
+                      help="where the request log and the server's log go (the console shows neither)")
     demo.set_defaults(func=_demo)
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])

@@ -6,7 +6,7 @@ import builtins
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from cti.records import AgentRecord, AgentStateRecord
 
@@ -60,6 +60,17 @@ class AgentRepository:
         check(_AGENT_STATES, values)
         async with self._db.transaction(f"record state of agent {record.agent_id!r}") as session:
             session.add(AgentStateRow(**values))
+
+    async def record_states(self, records: builtins.list[AgentStateRecord]) -> None:
+        """Add many state changes in one transaction (an import of the past: the demo's generated shifts)."""
+        rows = [{"agent_id": r.agent_id, "state": r.state, "reason": r.reason, "extension": r.extension, "at": r.at}
+                for r in records]
+        for values in rows:
+            check(_AGENT_STATES, values)
+        if not rows:
+            return
+        async with self._db.transaction(f"record {len(rows)} past agent states") as session:
+            await session.execute(insert(_AGENT_STATES), rows)
 
     async def history(self, agent_id: str, *, limit: int = 100) -> builtins.list[AgentStateRecord]:
         """The agent's ``limit`` most recent state changes, oldest first."""

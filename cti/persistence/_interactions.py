@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import ColumnElement, CursorResult, delete, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cti.records import WRAP_UP_FIELDS, InteractionRecord, PurgedInteractions, Reach
 from cti.wfm import InteractionSample
@@ -41,6 +43,23 @@ class InteractionRepository:
     async def save(self, record: InteractionRecord) -> None:
         """Insert the interaction, or replace the stored one with the same ``call_id`` (the wrap-up stays)."""
         await self._upsert(record, utcnow())
+
+    async def add_many(self, records: Collection[InteractionRecord]) -> int:
+        """Insert calls of the past in one transaction (an import; the demo's generated history); a call whose
+        ``call_id`` is stored already is left as it is. How many were inserted."""
+        if not records:
+            return 0
+        at = utcnow()
+        rows: builtins.list[dict[str, Any]] = []
+        for record in records:
+            values = {name: getattr(record, name) for name in _FIELDS}
+            check(_INTERACTIONS, values)
+            rows.append({**values, "created_at": at, "updated_at": at})
+        dialect_insert = pg_insert if self._db.backend == "postgresql" else sqlite_insert
+        statement = dialect_insert(_INTERACTIONS).on_conflict_do_nothing(index_elements=["call_id"])
+        async with self._db.transaction(f"add {len(rows)} past interactions") as session:
+            result = await session.execute(statement, rows)
+        return max(cast(CursorResult[Any], result).rowcount, 0)
 
     async def save_unless_newer(self, record: InteractionRecord, at: datetime) -> bool:
         """:meth:`save` a snapshot of the call taken at ``at`` (a dead letter's), unless the stored one was saved

@@ -4,11 +4,11 @@ phones (:class:`SippCaller`, :class:`SippIvrCaller`, :class:`SippAgent`), demo C
 """
 
 from cti.sim._crm_seed import (
+    BANDUNG_YOUTH,
     BUDI_BIRTH_DATE,
     BUDI_PIN,
     ENGLISH_SPEAKER,
     FIXED_CUSTOMERS,
-    HTML_NAME,
     JAKARTA_GOLD,
     JAMES_PIN,
     MAKASSAR_BUSINESS,
@@ -21,6 +21,7 @@ from cti.sim._crm_seed import (
 from cti.sim._demo import run_demo
 from cti.sim._redis import config_dir, local_redis_url
 from cti.sim._sipp import (
+    PSTN_HOST,
     SCENARIOS,
     Press,
     Say,
@@ -36,16 +37,17 @@ from cti.sim._sipp import (
 )
 
 __all__ = [
+    "BANDUNG_YOUTH",
     "BUDI_BIRTH_DATE",
     "BUDI_PIN",
     "ENGLISH_SPEAKER",
     "FIXED_CUSTOMERS",
-    "HTML_NAME",
     "JAKARTA_GOLD",
     "JAMES_PIN",
     "MAKASSAR_BUSINESS",
     "MEDAN_NO_CONSENT",
     "OPEN_ORDER_NUMBER",
+    "PSTN_HOST",
     "SCENARIOS",
     "SITI_BIRTH_DATE",
     "SURABAYA_OPEN_ORDER",

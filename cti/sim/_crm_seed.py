@@ -12,7 +12,7 @@ number        who                                          what they are for
 10000001      Budi Santoso, Jakarta, gold                  the screen pop's rich record: a mobile and a 021
                                                            line, 3 products, 3 contacts, an open case, a bill
 10000002      Siti Rahayu, Surabaya, silver                an open order (50000002, shipped, in transit)
-10000003      Dewi <script>alert(1)</script> Lestari       HTML in a name (and in a contact's notes), Bandung
+10000003      Dewi Lestari, Bandung, bronze                a young customer asking about accessories
 10000004      James Whitfield, Denpasar, platinum          English speaker, Australian mobile, overdue bill
 10000005      Rudi Hartono Siregar, Medan, bronze          no consent at all; partly paid overdue bill
 10000006      Andi Nurhaliza, Makassar, silver             a business customer with every consent
@@ -21,6 +21,9 @@ number        who                                          what they are for
 Budi has an IVR PIN (2468) and a date of birth (17 August 1975), Siti a date of birth (21 April 1988), James a
 PIN (1357): what callers from other numbers key to be verified. Generated customers have neither.
 Generated customers are numbered from 10000101; orders from 50000101.
+
+This is demo data, shown to people: realistic and clean. Hostile values (markup in names and notes) belong to the
+tests, which put them into a dataset of their own (``tests/hostile.py``).
 """
 
 from __future__ import annotations
@@ -69,11 +72,11 @@ from ._crm_seed_data import (
 )
 
 __all__ = [
+    "BANDUNG_YOUTH",
     "BUDI_BIRTH_DATE",
     "BUDI_PIN",
     "ENGLISH_SPEAKER",
     "FIXED_CUSTOMERS",
-    "HTML_NAME",
     "JAKARTA_GOLD",
     "JAMES_PIN",
     "MAKASSAR_BUSINESS",
@@ -86,7 +89,7 @@ __all__ = [
 
 JAKARTA_GOLD: Final = "10000001"
 SURABAYA_OPEN_ORDER: Final = "10000002"
-HTML_NAME: Final = "10000003"
+BANDUNG_YOUTH: Final = "10000003"
 ENGLISH_SPEAKER: Final = "10000004"
 MEDAN_NO_CONSENT: Final = "10000005"
 MAKASSAR_BUSINESS: Final = "10000006"
@@ -97,7 +100,7 @@ BUDI_BIRTH_DATE: Final = date(1975, 8, 17)
 SITI_BIRTH_DATE: Final = date(1988, 4, 21)
 JAMES_PIN: Final = "1357"
 FIXED_CUSTOMERS: Final = (
-    JAKARTA_GOLD, SURABAYA_OPEN_ORDER, HTML_NAME, ENGLISH_SPEAKER, MEDAN_NO_CONSENT, MAKASSAR_BUSINESS,
+    JAKARTA_GOLD, SURABAYA_OPEN_ORDER, BANDUNG_YOUTH, ENGLISH_SPEAKER, MEDAN_NO_CONSENT, MAKASSAR_BUSINESS,
 )  # fmt: skip
 OPEN_ORDER_NUMBER: Final = "50000002"
 
@@ -265,9 +268,9 @@ class _Builder:
         ))
 
     def add_dewi(self) -> None:
-        cid = HTML_NAME
+        cid = BANDUNG_YOUTH
         self.customer(cid, self.ago(220), CustomerFields(
-            name="Dewi <script>alert(1)</script> Lestari", phones=("+6281322000003", "+62225550303"),
+            name="Dewi Lestari", phones=("+6281322000003", "+62225550303"),
             email="dewi.lestari@example.com", address="Jl. Dago No. 5", city="Bandung", region="bandung",
             country="ID", language="id", segment="youth", value_tier="bronze", lifetime_value_minor=rupiah(900_000),
             consent=Consent(marketing_calls=True, email=False, data_sharing=True),
@@ -276,7 +279,7 @@ class _Builder:
         self.hold(cid, "PHONE-X1", self.ago(190))
         self.contacts.append(NewContact(
             customer_id=cid, channel="call", at=self.ago(20), reason="sales_inquiry", disposition="no_sale",
-            notes='Tanya harga <b>casing</b> & "earbud"', agent_id="a-103", language="id",
+            notes="Tanya harga casing dan earbud untuk Nusa X1.", agent_id="a-103", language="id",
         ))
 
     def add_james(self) -> None:
@@ -368,7 +371,7 @@ class _Builder:
             name=name,
             phones=tuple(phones),
             email=self.email(name) if rng.random() < 0.8 else None,
-            address=f"{rng.choice(STREETS)} No. {rng.randint(1, 250)}",
+            address=self.address(city),
             city=city.name,
             region=city.region,
             country="ID",
@@ -567,6 +570,13 @@ class _Builder:
             address = f"{local}{n}@{domain}"
         self.emails.add(address)
         return address
+
+    def address(self, city: City) -> str:
+        """A street address as Indonesians write it: street and number, district, province and postal code."""
+        rng = self.rng
+        low, high = city.postal
+        return (f"{rng.choice(STREETS)} No. {rng.randint(1, 250)}, Kec. {rng.choice(city.districts)}, "
+                f"{city.province} {rng.randint(low, high)}")
 
     def order_number(self) -> str:
         number = str(self.next_order)

@@ -95,15 +95,45 @@ class City(NamedTuple):
     area_code: str
     subscriber_digits: int
     weight: int
+    province: str
+    postal: tuple[int, int]
+    """The range of the city's postal codes (five digits)."""
+    districts: tuple[str, ...]
+    """Kecamatan (districts) an address names."""
 
 
 CITIES: Final = (
-    City("Jakarta", "jakarta", "21", 8, 35),
-    City("Bandung", "bandung", "22", 7, 14),
-    City("Surabaya", "surabaya", "31", 7, 15),
-    City("Medan", "medan", "61", 7, 12),
-    City("Denpasar", "denpasar", "361", 6, 12),
-    City("Makassar", "makassar", "411", 6, 12),
+    City("Jakarta", "jakarta", "21", 8, 35, "DKI Jakarta", (10110, 14450),
+         ("Menteng", "Tanah Abang", "Kebayoran Baru", "Cempaka Putih", "Kelapa Gading", "Cengkareng", "Tebet",
+          "Pasar Minggu", "Cilandak", "Duren Sawit")),
+    City("Bandung", "bandung", "22", 7, 14, "Jawa Barat", (40111, 40295),
+         ("Coblong", "Sukajadi", "Cicendo", "Lengkong", "Buahbatu", "Antapani")),
+    City("Surabaya", "surabaya", "31", 7, 15, "Jawa Timur", (60111, 60299),
+         ("Genteng", "Tegalsari", "Gubeng", "Wonokromo", "Rungkut", "Sukolilo")),
+    City("Medan", "medan", "61", 7, 12, "Sumatera Utara", (20111, 20371),
+         ("Medan Baru", "Medan Petisah", "Medan Johor", "Medan Sunggal", "Medan Helvetia")),
+    City("Denpasar", "denpasar", "361", 6, 12, "Bali", (80111, 80239),
+         ("Denpasar Barat", "Denpasar Timur", "Denpasar Selatan", "Denpasar Utara")),
+    City("Makassar", "makassar", "411", 6, 12, "Sulawesi Selatan", (90111, 90245),
+         ("Panakkukang", "Tamalate", "Rappocini", "Mariso", "Ujung Pandang")),
+    City("Semarang", "semarang", "24", 7, 8, "Jawa Tengah", (50131, 50278),
+         ("Semarang Tengah", "Candisari", "Banyumanik", "Tembalang", "Pedurungan")),
+    City("Yogyakarta", "yogyakarta", "274", 6, 6, "DI Yogyakarta", (55111, 55283),
+         ("Gondokusuman", "Umbulharjo", "Jetis", "Kotagede", "Mergangsan")),
+    City("Malang", "malang", "341", 6, 5, "Jawa Timur", (65111, 65149),
+         ("Klojen", "Lowokwaru", "Blimbing", "Sukun")),
+    City("Palembang", "palembang", "711", 6, 6, "Sumatera Selatan", (30111, 30165),
+         ("Ilir Timur I", "Ilir Barat I", "Seberang Ulu I", "Sukarami")),
+    City("Pekanbaru", "pekanbaru", "761", 6, 4, "Riau", (28111, 28294),
+         ("Sukajadi", "Marpoyan Damai", "Tampan", "Bukit Raya")),
+    City("Balikpapan", "balikpapan", "542", 6, 4, "Kalimantan Timur", (76111, 76136),
+         ("Balikpapan Kota", "Balikpapan Selatan", "Balikpapan Utara")),
+    City("Pontianak", "pontianak", "561", 6, 3, "Kalimantan Barat", (78111, 78244),
+         ("Pontianak Kota", "Pontianak Selatan", "Pontianak Barat")),
+    City("Manado", "manado", "431", 6, 3, "Sulawesi Utara", (95111, 95259),
+         ("Wenang", "Sario", "Malalayang", "Tikala")),
+    City("Jayapura", "jayapura", "967", 6, 2, "Papua", (99111, 99225),
+         ("Jayapura Utara", "Jayapura Selatan", "Abepura")),
 )
 
 # Operators' 08xx ranges (Telkomsel, Indosat, XL, Axis, Tri, Smartfren), each followed by 8 digits.
@@ -132,7 +162,8 @@ INDONESIAN_FAMILY: Final = (
     "Wibowo", "Rahmawati", "Susanti", "Handayani", "Permata", "Utomo", "Purnomo", "Mahendra", "Lestari",
     "Kurniawan", "Firmansyah", "Hakim", "Syahputra", "Ramadhan", "Suryana", "Hermawan",
 )  # fmt: skip
-# Names that place a person: Balinese birth-order names, Batak clans, Bugis titles and names.
+# Names that place a person: Balinese birth-order names, Batak clans, Bugis titles and names, Minahasan and Papuan
+# family names.
 REGIONAL_NAMES: Final = {
     "denpasar": (
         ("Made", "Putu", "Wayan", "Nyoman", "Ketut", "Gede", "Komang", "Kadek", "Ayu"),
@@ -146,6 +177,14 @@ REGIONAL_NAMES: Final = {
     "makassar": (
         ("Andi", "Muhammad", "Nurul", "Syamsul", "Ardi", "Hasnah", "Sitti"),
         ("Daeng", "Hasanuddin", "Rahman", "Mappaseng", "Syamsuddin", "Pallawa"),
+    ),
+    "manado": (
+        ("Jeffry", "Meiske", "Stevanus", "Olivia", "Ferdy", "Grace", "Vicky"),
+        ("Sondakh", "Lumentut", "Rumengan", "Pangemanan", "Wowor", "Mandagi", "Tumbelaka"),
+    ),
+    "jayapura": (
+        ("Yonas", "Marthen", "Yuliana", "Elisabeth", "Frans", "Naomi", "Benny"),
+        ("Rumbiak", "Mandowen", "Kogoya", "Wenda", "Ayomi", "Sawaki"),
     ),
 }
 INDONESIAN_MONONYMS: Final = ("Sukarni", "Suharti", "Mulyono", "Sutrisno", "Wagiman", "Sumarni", "Paijo", "Slamet")

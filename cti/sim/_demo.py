@@ -1,52 +1,99 @@
 """``cti demo``: a live contact center on this machine.
 
 Starts Asterisk (configured from the repository), cti (API + ARI controller) and simulated agents on SIPp
-phones, then feeds a stream of simulated callers: most wait and talk, some give up while waiting. Prints
-the URLs to open and a status line every few seconds until Ctrl-C (or ``--minutes``).
+phones; seeds the CRM with Indonesian customers and the database with eight weeks of call history (once); then
+feeds a stream of simulated callers through the bilingual IVR to the agents: most wait and talk, some give up,
+some serve themselves. The console shows where to go, who can sign in, a line per major event and a short status
+now and then; request logs and the server's own go to a log file. Until Ctrl-C (or ``--minutes``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
+import logging
+import os
 import random
-import secrets
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from cti.asterisk import AsteriskError, AsteriskRoot
-from cti.bootstrap import RUNNING, create_app
-from cti.services import CenterView
+from cti.bootstrap import RUNNING, Running, create_app
+from cti.errors import NotFound
+from cti.services import Accounts, CenterView
 from cti.settings import Settings, SettingsError, load_settings
-from cti.sim._crm_seed import generate
-from cti.sim._sipp import SippAgent, SippCaller, SippError, sipp_binary
+from cti.sim._crm_seed import BANDUNG_YOUTH, JAKARTA_GOLD, generate
+from cti.sim._demo_callers import BILLING, CARE, CallerPlan, plan_caller, render_utterances
+from cti.sim._demo_seed import (
+    HISTORY_DAYS,
+    caller_numbers,
+    history_agents,
+    history_callers,
+    seed_history,
+    seed_schedule,
+)
+from cti.sim._sipp import SippAgent, SippError, SippIvrCaller, sipp_binary
 from cti.web import ACCOUNTS, AGENTS, QUERY, AccessLogger
+from cti.wfm import WfmError
 
-__all__ = ["run_demo"]
+__all__ = ["DEMO_FLOWS", "DEMO_LOG", "DEMO_RULES", "DemoUser", "demo_password", "run_demo"]
 
-AGENT_NAMES = ("Siti Rahma", "Budi Santoso", "Dewi Lestari", "Agus Wijaya", "Rina Kusuma", "Joko Prasetyo",
-               "Maya Sari", "Eko Nugroho", "Putri Ayu", "Hendra Gunawan")
-# Where each demo agent sits and what they know: regional care teams, two also on the billing line.
+AGENT_NAMES = ("Siti Rahma", "Bayu Pratama", "Dewi Anggraini", "Agus Wijaya", "Rina Kusuma", "Joko Prasetyo",
+               "Maya Sari", "Eko Nugroho", "Putri Ayu", "Hendra Gunawan", "Nyoman Suardana", "Lamhot Simanjuntak",
+               "Andi Mappaseng", "Wulan Permata", "Fajar Hidayat", "Ratna Handayani", "Yohanes Tanujaya",
+               "Indah Lestari", "Rizky Ramadhan", "Sri Wahyuni")
+# Where each demo agent sits and what they know: regional care teams, some also on the billing line, one billing
+# specialist.
 AGENT_PROFILES = (
     {"region": "jakarta", "skills": {"care": 6, "billing": 3}}, {"region": "surabaya", "skills": {"care": 4}},
     {"region": "jakarta", "skills": {"care": 3}}, {"region": "medan", "skills": {"care": 7, "billing": 6}},
     {"region": "surabaya", "skills": {"care": 5}}, {"region": "denpasar", "skills": {"care": 2}},
     {"region": "jakarta", "skills": {"billing": 8}}, {"region": "makassar", "skills": {"care": 5}},
     {"region": "bandung", "skills": {"care": 4}}, {"region": "surabaya", "skills": {"care": 8, "billing": 2}},
+    {"region": "denpasar", "skills": {"care": 6}}, {"region": "medan", "skills": {"care": 5, "billing": 4}},
+    {"region": "makassar", "skills": {"care": 4, "billing": 5}}, {"region": "jakarta", "skills": {"care": 5}},
+    {"region": "bandung", "skills": {"care": 6, "billing": 3}}, {"region": "jakarta", "skills": {"billing": 6}},
+    {"region": "surabaya", "skills": {"care": 3}}, {"region": "jakarta", "skills": {"care": 7, "billing": 5}},
+    {"region": "medan", "skills": {"care": 4}}, {"region": "bandung", "skills": {"care": 5, "billing": 2}},
 )
 DEMO_RULES = Path(__file__).with_name("demo-routing.yaml")
-# Seeded CRM customers (a rich screen pop: cti.sim._crm_seed's fixed customers) and unknown callers.
-CALLER_NUMBERS = ("02155501001", "0315550202", "0225550303", "+61412345004", "0615550505", "0411555606",
-                  "0215550101", "0315550103", "+6281234500104", "03615550106", "+6591234567")
+DEMO_FLOWS = Path(__file__).resolve().parents[1] / "ivr/flows/default.yaml"
+DEMO_LOG = Path("var/cti-demo.log")
+"""Where ``cti demo`` writes the request log and the server's log (relative to where it runs: the repository)."""
+SOFTPHONE = "1001"
+STATUS_SECONDS = 15.0
 
 
-def run_demo(*, minutes: float, agents: int, rate: float) -> int:
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    """A user the demo makes for a role, and the page that role starts on."""
+
+    name: str
+    role: str
+    page: str
+    agent_id: str | None = None
+
+
+DEMO_USERS = (DemoUser("admin", "admin", "/ui/index.html"),
+              DemoUser("supervisor", "supervisor", "/ui/dashboard.html"),
+              DemoUser("agent1", "agent", "/ui/desktop.html", agent_id="agent1"))
+
+
+def run_demo(*, minutes: float, agents: int, rate: float, log_file: Path = DEMO_LOG) -> int:
     try:
         settings = demo_settings(load_settings())
         sipp_binary()
@@ -56,8 +103,10 @@ def run_demo(*, minutes: float, agents: int, rate: float) -> int:
     if not 1 <= agents <= min(len(AGENT_NAMES), settings.sim_agents):
         print(f"cti demo: --agents must be 1..{min(len(AGENT_NAMES), settings.sim_agents)}", file=sys.stderr)
         return 2
+    _log_to_file(log_file)
     root = AsteriskRoot(settings.asterisk_root)
     try:
+        print("starting Asterisk", flush=True)
         root.build()
         root.install_config(settings)
         root.start(settings)
@@ -65,103 +114,228 @@ def run_demo(*, minutes: float, agents: int, rate: float) -> int:
         print(f"cti demo: {exc}", file=sys.stderr)
         return 1
     try:
-        return asyncio.run(_demo(settings, minutes=minutes, agents=agents, rate=rate))
+        return asyncio.run(_demo(settings, minutes=minutes, agents=agents, rate=rate, log_file=log_file))
     finally:
         root.stop()
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """The demo's rules unless others are set, and the endpoints of its SIPp agent phones: it asks for them
-    (no credentials, loopback only), as a default configuration never has them."""
+    """The demo's rules and IVR flows unless others are set, the endpoints of its SIPp agent phones (it asks for
+    them: no credentials, loopback only; a default configuration never has them) and a softphone account
+    (:data:`SOFTPHONE`) when none is configured."""
+    update: dict[str, object] = {}
     if settings.routing_rules is None:
-        settings = settings.model_copy(update={"routing_rules": DEMO_RULES})
+        update["routing_rules"] = DEMO_RULES
+    if settings.ivr_flows is None:
+        update["ivr_flows"] = DEMO_FLOWS
     if settings.sim_agents < len(AGENT_NAMES):
-        settings = settings.model_copy(update={"sim_agents": len(AGENT_NAMES)})
-    return settings
+        update["sim_agents"] = len(AGENT_NAMES)
+    if not settings.softphones:
+        update["softphones"] = f"{SOFTPHONE}:{softphone_password(settings)}"
+    return settings.model_copy(update=update) if update else settings
 
 
-async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float) -> int:
+def softphone_password(settings: Settings) -> str:
+    """The demo softphone's password: derived from the admin token, so the same on every start of this machine's
+    demo (a phone configured once keeps working) and known to nobody without the token."""
+    digest = hmac.new(settings.admin_token.get_secret_value().encode(), b"cti demo softphone", hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:18]).decode()
+
+
+def _log_to_file(path: Path) -> None:
+    """Everything logged goes to ``path``; the console keeps only warnings and errors (and what the demo prints)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for handler in root.handlers:
+        handler.setLevel(max(handler.level, logging.WARNING))
+    root.addHandler(to_file)
+
+
+@contextlib.contextmanager
+def _native_output_to(path: Path) -> Iterator[None]:
+    """Meanwhile, what native code writes to the standard output (file descriptor 1) goes to ``path``."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    target = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.dup2(target, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(target)
+
+
+def _access_log(path: Path) -> logging.Logger:
+    """The request log of the demo's server: into ``path``, never to the console."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("cti.demo.access")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path.resolve()
+               for h in logger.handlers):
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+            handler.close()
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger.addHandler(handler)
+    return logger
+
+
+async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
+                log_file: Path = DEMO_LOG) -> int:
     app = create_app(settings, connect_timeout=20)
-    runner = web.AppRunner(app, access_log_class=AccessLogger)
+    runner = web.AppRunner(app, access_log_class=AccessLogger, access_log=_access_log(log_file))
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     running = app[RUNNING]
     phones: list[SippAgent] = []
-    callers: list[SippCaller] = []
+    callers: list[SippIvrCaller] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    scratch = Path(tempfile.mkdtemp(prefix="cti-demo-"))
     try:
-        if await running.customers.customer("10000001") is None:
-            print("seeding the CRM with demo customers, products, orders and invoices", flush=True)
-            await running.customers.seed(generate(now=datetime.now(UTC), customers=500))
-        for n, ext in enumerate(settings.sim_agent_extensions()[:agents]):
-            agent_id = f"agent{n + 1}"
-            if not app[QUERY].has_agent(agent_id):
-                await app[AGENTS].enroll(agent_id, AGENT_NAMES[n], AGENT_PROFILES[n])
+        dataset = generate(now=datetime.now(UTC), customers=500)
+        if await running.customers.customer(JAKARTA_GOLD) is None:
+            await running.customers.seed(dataset)
+            print(f"CRM: {len(dataset.customers)} customers with products, orders, invoices and histories",
+                  flush=True)
+        else:
+            dewi = await running.customers.customer(BANDUNG_YOUTH)
+            if dewi is not None and "<" in dewi.name:  # seeded by a demo from before its data was clean
+                print("CRM: this database holds an older demo's customers (with test strings); stop the demo and "
+                      "remove it (var/demo.db) to start with the current ones", flush=True)
+        extensions = settings.sim_agent_extensions()[:len(AGENT_NAMES)]
+        for n, name in enumerate(AGENT_NAMES):
+            if not app[QUERY].has_agent(f"agent{n + 1}"):
+                await app[AGENTS].enroll(f"agent{n + 1}", name, AGENT_PROFILES[n])
+        callers_known = history_callers(dataset)
+        zone = ZoneInfo(settings.timezone)
+        today = datetime.now(zone).date()
+        added = await seed_history(running.database, today=today, zone=zone,
+                                   agents=history_agents(AGENT_PROFILES, extensions), callers=callers_known)
+        if added.days:
+            print(f"history: {added.calls} calls over {added.days} days before today, for the forecast and reports",
+                  flush=True)
+        try:
+            with _native_output_to(log_file):  # HiGHS greets from C, past sys.stdout: into the log
+                schedule = await seed_schedule(running.database, today=today, zone=zone,
+                                               agents=history_agents(AGENT_PROFILES, extensions))
+        except WfmError as exc:  # the demo goes on without one: adherence then says there is no schedule
+            print(f"schedule: today's could not be solved ({exc})", flush=True)
+        else:
+            if schedule is not None:
+                print(f"schedule: today's, {len(schedule.schedule.shifts)} shifts solved from the forecast "
+                      "(WFM page: schedules and adherence)", flush=True)
+        for n, ext in enumerate(extensions[:agents]):
             phones.append(SippAgent(settings.sim_agent_port(ext), ring_ms=random.randint(300, 1500),
                                     talk_ms=random.randint(4000, 12000)))
-            await app[AGENTS].login(agent_id, ext, ready=True)
-        _, desk_token = await app[ACCOUNTS].create_user(f"desk-{secrets.token_hex(3)}", "agent", "agent1")
+            await app[AGENTS].login(f"agent{n + 1}", ext, ready=True)
         base = f"http://{settings.http_host}:{settings.http_port}"
-        token = settings.admin_token.get_secret_value()
-        print(f"""
-cti demo is running: {agents} agents, about {rate:g} new callers per second.
-Routing rules: {settings.routing_rules} (1500100 care, by the caller's region first; 1500200 billing).
-
-  Health          {base}/healthz
-  API document    {base}/openapi.json
-  Queues (live)   curl -H 'Authorization: Bearer {token}' {base}/api/queues
-  Agents (live)   curl -H 'Authorization: Bearer {token}' {base}/api/agents
-  Call history    curl -H 'Authorization: Bearer {token}' {base}/api/interactions?limit=20
-  Live calls, with every routing decision and its reasons:
-                  curl -H 'Authorization: Bearer {token}' {base}/api/calls
-  Metrics         curl -H 'Authorization: Bearer {token}' {base}/metrics
-
-Pages (the token is in the link; keep it to yourself):
-  Agent desktop of agent1 (screen pops as its calls come in)
-                  {base}/ui/desktop.html#token={desk_token}
-  Supervisor dashboard
-                  {base}/ui/dashboard.html#token={token}
-  Workforce management
-                  {base}/ui/wfm.html#token={token}
-
-Press Ctrl-C to stop.
-""", flush=True)
+        ways_in = [await _way_in(app[ACCOUNTS], settings, user, base) for user in DEMO_USERS]
+        spare = f"agent{len(AGENT_NAMES)}" if agents < len(AGENT_NAMES) else None
+        utterances = render_utterances(scratch)
+        first_day = today - timedelta(days=HISTORY_DAYS)
+        print(_banner(settings, base, agents=agents, rate=rate, ways_in=ways_in, spare=spare, log_file=log_file,
+                      speech=utterances is not None, history=(first_day.isoformat(), today.isoformat())),
+              flush=True)
+        numbers = caller_numbers(callers_known)
+        known = {caller.number: caller.language for caller in callers_known if caller.customer_id}
+        rng = random.Random()
         deadline = time.monotonic() + minutes * 60 if minutes > 0 else float("inf")
-        next_status = 0.0
+        next_status = time.monotonic() + STATUS_SECONDS
         while not stop.is_set() and time.monotonic() < deadline:
-            # Most callers are patient (stay up to 40 s); about one in five gives up within 6 s.
-            patient = random.random() > 0.2
-            callers.append(SippCaller(
-                "1500200" if random.random() < 0.25 else "1500100", caller=random.choice(CALLER_NUMBERS),
-                caller_name="Demo caller",
-                duration_ms=random.randint(20_000, 40_000) if patient else random.randint(2000, 6000),
-            ))
+            plan = plan_caller(rng, numbers, known, utterances)
+            callers.append(_call(plan))
             for done in [c for c in callers if c.proc is not None and c.proc.poll() is not None]:
                 done.stop()  # removes its scratch directory
                 callers.remove(done)
             if time.monotonic() >= next_status:
-                next_status = time.monotonic() + 5
-                _status(app[QUERY], running.counters)
+                next_status = time.monotonic() + STATUS_SECONDS
+                print(_status(app[QUERY], running), flush=True)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), random.expovariate(rate))
+                await asyncio.wait_for(stop.wait(), rng.expovariate(rate))
         print("stopping: hanging up callers and agents", flush=True)
         return 0
     finally:
         for proc in (*callers, *phones):
             proc.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
         await asyncio.sleep(1)
         await runner.cleanup()
 
 
-def _status(query: CenterView, stats: Counter[str]) -> None:
+def _call(plan: CallerPlan) -> SippIvrCaller:
+    return SippIvrCaller(plan.service, list(plan.steps), caller=plan.caller, caller_name=plan.caller,
+                         duration_ms=plan.duration_ms)
+
+
+async def demo_password(accounts: Accounts, user: DemoUser) -> str | None:
+    """The password ``user`` signs in with on the demo, set here; None while cti signs in with tokens only.
+
+    When password sign-in is there (``cti users password NAME``, ``POST /api/session``), fill this in: set a
+    password (the same on every start, e.g. derived like :func:`softphone_password`) and return it; the console
+    then prints the sign-in page with each user's name and password instead of the token links."""
+    return None
+
+
+async def _way_in(accounts: Accounts, settings: Settings, user: DemoUser, base: str) -> str:
+    """How ``user`` gets in, as the console shows it: their name and demo password, or a link to their page with
+    a fresh token of theirs in it (the pages take it from the address)."""
+    if user.role == "admin":
+        token = settings.admin_token.get_secret_value()  # the bootstrap administrator's, from the settings
+    else:
+        try:
+            await accounts.user(user.name)
+            _, token = await accounts.rotate_token(user.name)
+        except NotFound:
+            _, token = await accounts.create_user(user.name, user.role, user.agent_id)
+    password = await demo_password(accounts, user)
+    if password is not None:
+        return f"  {user.role:<11} {user.name:<11} password {password}"
+    return f"  {user.role:<11} {user.name:<11} {base}{user.page}#token={token}"
+
+
+def _banner(settings: Settings, base: str, *, agents: int, rate: float, ways_in: list[str], spare: str | None,
+            log_file: Path, speech: bool, history: tuple[str, str]) -> str:
+    token = settings.admin_token.get_secret_value()
+    softphone = settings.softphone_accounts()
+    lines = [
+        "",
+        f"cti demo is running: open {base}/ui/index.html",
+        "",
+        "Sign in (each link holds that user's token: keep it to yourself):",
+        *ways_in,
+        "",
+        f"Calls: about {rate:g} a second to {CARE} (care) and {BILLING} (billing), all through the bilingual IVR",
+        f"  ({'keypad and speech' if speech else 'keypad'}); {agents} agents on simulated phones answer them.",
+        f"WFM: history from {history[0]} to {history[1]} (queues care and billing) for the forecast and staffing.",
+    ]
+    if spare is not None and SOFTPHONE in softphone:
+        lines += [
+            f"Softphone (docs/softphones.md): extension {SOFTPHONE}, password {softphone[SOFTPHONE]}, registrar"
+            f" {settings.sip_bind}; take calls on it as {spare}:",
+            f"  curl -H 'Authorization: Bearer {token}' -d '{{\"extension\": \"{SOFTPHONE}\", \"ready\": true}}'"
+            f" {base}/api/agents/{spare}/login",
+        ]
+    lines += [f"Logs (requests, server): {log_file}", "", "Press Ctrl-C to stop.", ""]
+    return "\n".join(lines)
+
+
+def _status(query: CenterView, running: Running) -> str:
     calls = query.calls()
-    states: dict[str, int] = {}
-    for agent in query.agents():
-        states[agent.state.value] = states.get(agent.state.value, 0) + 1
-    print(f"{time.strftime('%H:%M:%S')}  waiting {sum(c.state.value == 'waiting' for c in calls):2d}  "
-          f"talking {sum(c.state.value == 'connected' for c in calls):2d}  agents {states}  "
-          f"answered {stats['calls_answered']}  abandoned {stats['calls_abandoned']}", flush=True)
+    states: Counter[str] = Counter(agent.state.value for agent in query.agents() if agent.state.value != "logged_out")
+    ivr = running.telephony.ivr
+    stats = running.counters
+    return (f"{time.strftime('%H:%M:%S')}  in IVR {len(ivr.calls) if ivr is not None else 0:2d}  "
+            f"waiting {sum(c.state.value == 'waiting' for c in calls):2d}  "
+            f"talking {sum(c.state.value == 'connected' for c in calls):2d}  "
+            f"agents {', '.join(f'{n} {state}' for state, n in sorted(states.items()))}  "
+            f"answered {stats['calls_answered']}  abandoned {stats['calls_abandoned']}")

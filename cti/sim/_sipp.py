@@ -15,12 +15,16 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cti.settings import DEFAULT_PSTN_MATCH
+
 __all__ = [
-    "SCENARIOS", "Press", "Say", "SippAgent", "SippCaller", "SippError", "SippIvrCaller", "Step", "Wait",
+    "PSTN_HOST", "SCENARIOS", "Press", "Say", "SippAgent", "SippCaller", "SippError", "SippIvrCaller", "Step", "Wait",
     "free_udp_port", "register", "sipp_binary",
 ]
 
 SCENARIOS = Path(__file__).with_name("scenarios")
+PSTN_HOST = DEFAULT_PSTN_MATCH
+"""Where simulated callers call from: the PSTN gateway of the default settings (``CTI_PSTN_MATCH``)."""
 
 
 class SippError(Exception):
@@ -108,10 +112,10 @@ class SippCaller(_Process):
     def __init__(self, service: str, *, caller: str = "0215550100", caller_name: str = "Caller",
                  duration_ms: int = 3000, calls: int = 1, rate: float = 1.0, limit: int | None = None,
                  target: str = "127.0.0.1:5060", press: str | None = None, press_after_ms: int = 1000,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = PSTN_HOST) -> None:
         """With ``press``, the caller presses that key after ``press_after_ms`` on hold (asking for a
         callback) and expects cti to hang up within ``duration_ms``. ``host`` is the address it calls from
-        (the PSTN gateway's, 127.0.0.1, unless a test plays someone else)."""
+        (the PSTN gateway's, :data:`PSTN_HOST`, unless a test plays someone else)."""
         super().__init__()
         self.calls = calls
         if press is None:
@@ -213,11 +217,12 @@ class SippIvrCaller(_Process):
     ``duration_ms`` more (waiting for an agent, talking) before hanging up."""
 
     def __init__(self, service: str, steps: list[Step], *, caller: str = "0215550100",
-                 caller_name: str = "Caller", duration_ms: int = 3000, target: str = "127.0.0.1:5060") -> None:
+                 caller_name: str = "Caller", duration_ms: int = 3000, target: str = "127.0.0.1:5060",
+                 host: str = PSTN_HOST) -> None:
         super().__init__()
         scenario = _render("caller-ivr.xml", self.workdir, {
             "DURATION_MS": str(duration_ms), "STEPS": _steps_xml(steps, self.workdir)})
-        self._spawn([target, "-sf", str(scenario), "-s", service, "-i", "127.0.0.1", "-p", str(free_udp_port()),
+        self._spawn([target, "-sf", str(scenario), "-s", service, "-i", host, "-p", str(free_udp_port()),
                      "-m", "1", "-set", "caller", caller, "-set", "callername", caller_name,
                      "-mp", str(free_udp_port()), "-fd", "1"])
 
@@ -229,14 +234,14 @@ class SippIvrCaller(_Process):
             raise SippError(f"SIPp IVR caller still running after {timeout:.0f} s:\n{self.errors()[-2000:]}") from exc
 
 
-def register(user: str, password: str, port: int, *, host: str = "127.0.0.2", expires: int = 300,
+def register(user: str, password: str, port: int, *, host: str = "127.0.0.1", expires: int = 300,
              target: str = "127.0.0.1:5060", timeout: float = 15.0) -> tuple[int, str]:
     """REGISTER from ``host:port``, as a softphone taking its calls on that socket; exit code and errors.
 
     Asterisk rewrites the contact to where the REGISTER came from (NAT handling), so start the phone's
-    :class:`SippAgent` on the same port once this returns. The default host is not the PSTN gateway's
-    address: Asterisk identifies requests from the gateway by IP first, as it should, so a phone must sit
-    elsewhere (127.0.0.0/8 has loopback addresses to spare).
+    :class:`SippAgent` on the same port once this returns. The default host is where a softphone on this
+    machine registers from; the PSTN gateway (whom Asterisk identifies by address first) is elsewhere,
+    :data:`PSTN_HOST` by default.
     """
     proc = _Process()
     try:

@@ -34,7 +34,7 @@ def placeholders(env: Mapping[str, str]) -> dict[str, str]:
         "ARI_PASSWORD": env["CTI_ARI_PASSWORD"],
         "ARI_ORIGINS": env.get("CTI_ARI_ORIGINS", ""),
         "SIP_BIND": env.get("CTI_SIP_BIND", "127.0.0.1:5060"),
-        "PSTN_MATCH": env.get("CTI_PSTN_MATCH", "127.0.0.1"),
+        "PSTN_MATCH": env.get("CTI_PSTN_MATCH", "127.0.0.2"),  # as cti.settings.DEFAULT_PSTN_MATCH
         "PSTN_TRUST_ID": "yes" if env.get("CTI_PSTN_TRUST_ID", "").lower() in ("1", "true", "yes", "on") else "no",
         "PSTN_GATEWAY": env.get("CTI_PSTN_GATEWAY", "127.0.0.1:5070"),
         "RTP_START": env.get("CTI_RTP_START", "10000"),

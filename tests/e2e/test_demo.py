@@ -1,19 +1,26 @@
-"""The main job: ``cti demo`` runs a live contact center whose callers are served and whose pages answer."""
+"""The main job: ``cti demo`` runs a live contact center whose callers go through the bilingual IVR and are served,
+whose pages answer, whose forecast has weeks of history, and whose console stays readable."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
-from cti.ari import AriClient
+from cti.ari import AriClient, AriNotFound
 from cti.asterisk import AsteriskRoot
 from cti.persistence import Database, InteractionRepository
 from cti.settings import Settings, load_settings
 from cti.sim import free_udp_port
-from cti.sim._demo import DEMO_RULES, _demo, demo_settings
+from cti.sim._demo import DEMO_FLOWS, DEMO_RULES, _demo, demo_settings
+from cti.sim._history import history_call_id
 
 
 async def test_the_demo_serves_callers_and_its_pages(
@@ -23,9 +30,12 @@ async def test_the_demo_serves_callers_and_its_pages(
     settings = demo_settings(base_settings.model_copy(update={
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/demo.db", "redis_prefix": "cti-demo-test",
         "routing_rules": None, "http_host": "127.0.0.1", "http_port": port}))
-    assert (settings.routing_rules, settings.sim_agents) == (DEMO_RULES, 50)  # the session's Asterisk has 50
-    demo = asyncio.create_task(_demo(settings, minutes=0.25, agents=4, rate=1.5))
+    assert (settings.routing_rules, settings.ivr_flows, settings.sim_agents) == (DEMO_RULES, DEMO_FLOWS, 50)
+    log_file = tmp_path / "demo.log"
+    demo = asyncio.create_task(_demo(settings, minutes=0.5, agents=4, rate=1.5, log_file=log_file))
     base = f"http://127.0.0.1:{port}"
+    admin = {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}
+    in_ivr = 0
     async with aiohttp.ClientSession() as http:
         for _ in range(100):  # until the server listens
             try:
@@ -38,28 +48,64 @@ async def test_the_demo_serves_callers_and_its_pages(
         for page in ("/ui/desktop.html", "/ui/dashboard.html", "/ui/wfm.html", "/ui/index.html"):
             async with http.get(f"{base}{page}") as response:
                 assert response.status == 200 and "<html" in await response.text()
+        adherence = None
+        while not demo.done():  # the dashboard's figures, as callers flow: some are in the IVR
+            with contextlib.suppress(aiohttp.ClientConnectionError):  # the demo has just stopped
+                async with http.get(f"{base}/api/stats", headers=admin) as response:
+                    if response.status == 200:
+                        figures = json.dumps(await response.json())
+                        in_ivr = max([in_ivr, *(int(n) for n in re.findall(r'"in_ivr": (\d+)', figures))])
+                if adherence is None and in_ivr > 0:  # callers flow, so the demo has seeded today's schedule
+                    async with http.get(f"{base}/api/wfm/adherence?timezone=Asia/Jakarta", headers=admin) as response:
+                        adherence = await response.json()
+            await asyncio.sleep(0.5)
         assert await demo == 0
+    assert in_ivr > 0
+    # Adherence today is measured against the schedule the demo solved from its history's forecast.
+    assert adherence is not None and adherence["schedule"] is not None, adherence
+    assert len(adherence["agents"]) >= 8 and all(agent["name"] for agent in adherence["agents"])
     out = capsys.readouterr().out
-    assert "/ui/desktop.html#token=" in out and "cti demo is running: 4 agents" in out
+    # The console: where to go, who signs in with what, a line per event; no request log.
+    assert f"cti demo is running: open {base}/ui/index.html" in out
+    for role, name, page in (("admin", "admin", "index"), ("supervisor", "supervisor", "dashboard"),
+                             ("agent", "agent1", "desktop")):
+        assert re.search(rf"^  {role} +{name} +{base}/ui/{page}\.html#token=\S+$", out, re.MULTILINE), out
+    assert "all through the bilingual IVR" in out and "history: " in out and "schedule: today's, " in out
+    assert not re.search(r'"(GET|POST) /', out) and len(out.splitlines()) < 40, out
+    assert re.search(r'"GET /healthz HTTP/1.1" 200', log_file.read_text())  # the request log went to the file
 
     db = Database(settings.database_url)
     await db.start()
     try:
-        records = await InteractionRepository(db).list(limit=200)
+        interactions = InteractionRepository(db)
+        records = [r for r in await interactions.list(limit=200) if not r.call_id.startswith("hist-")]
+        yesterday = datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
+        history = await interactions.get(history_call_id(yesterday, 1))
     finally:
         await db.close()
     answered = [r for r in records if r.outcome == "answered"]
     assert answered, [(r.outcome, r.end_reason) for r in records]
     assert any(r.customer_id for r in records)  # seeded customers called and were recognised
+    # Callers went through the IVR: keyed a language and a choice, then routing (or self-service).
+    assert all(r.ivr is not None for r in records), [(r.call_id, r.outcome) for r in records if r.ivr is None]
+    assert any(r.ivr and r.ivr["outcome"] == "transferred" for r in answered)
+    assert any(p["event"] == "dtmf" for r in records if r.ivr for p in r.ivr["path"])
+    # No demo caller asks for an order's status: reaching it would mean a key fell on the wrong menu (a customer
+    # calling from their own phone is not asked their language).
+    misled = [r.ivr["path"] for r in records if r.ivr and any(p["node"] == "verify_order" for p in r.ivr["path"])]
+    assert not misled, misled[:2]
+    assert history is not None and history.queue in ("care", "billing")  # eight weeks of history, once
     # The demo's SIPp callers are killed, not hung up, and cti leaves held callers for a next controller:
     # in real use Asterisk stops with the demo. Here the session's Asterisk goes on: clean it for the next test.
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), "leakcheck")
     await ari.start()
     try:
         for channel in await ari.list_channels():
-            await ari.hangup(channel.id)
+            with contextlib.suppress(AriNotFound):  # gone with another: an IVR caller's snoop goes with them
+                await ari.hangup(channel.id)
         for bridge in await ari.list_bridges():
-            await ari.destroy_bridge(bridge.id)
+            with contextlib.suppress(AriNotFound):
+                await ari.destroy_bridge(bridge.id)
     finally:
         await ari.close()
 
@@ -68,5 +114,11 @@ def test_the_demo_asks_for_its_simulated_agents_which_a_default_configuration_la
     default = load_settings(ari_password="ari-secret", admin_token="Vq3xL8pZ2mK7wN4tR9yB6cF1hJ5dS0gA")
     assert default.sim_agents == 0 and default.sim_agent_extensions() == []
     demo = demo_settings(default)
-    assert (demo.sim_agents, demo.routing_rules) == (10, DEMO_RULES)
-    assert demo_settings(default.model_copy(update={"sim_agents": 20})).sim_agents == 20
+    assert (demo.sim_agents, demo.routing_rules, demo.ivr_flows) == (20, DEMO_RULES, DEMO_FLOWS)
+    assert demo_settings(default.model_copy(update={"sim_agents": 30})).sim_agents == 30
+    # A softphone account, the same on every start of this machine's demo (derived from the admin token).
+    [(extension, password)] = demo.softphone_accounts().items()
+    assert extension == "1001" and len(password) >= 20 and demo_settings(default).softphones == demo.softphones
+    other = load_settings(ari_password="ari-secret", admin_token="Zq3xL8pZ2mK7wN4tR9yB6cF1hJ5dS0gA")
+    assert demo_settings(other).softphones != demo.softphones
+    assert demo_settings(default.model_copy(update={"softphones": "1002:mine-1234"})).softphones == "1002:mine-1234"

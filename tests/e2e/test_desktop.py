@@ -15,16 +15,17 @@ from playwright.async_api import expect
 
 from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
-from cti.sim import SippAgent, SippCaller, generate
+from cti.sim import SippAgent, SippCaller
 from tests.e2e.conftest import Cti, start_phone
+from tests.hostile import HTML_PERSON, hostile_dataset
 from tests.support import browser_page, eventually
 
 BUDI = ("02155501001", "Budi Santoso")  # seeded: Jakarta, gold, owns PLAN-L, FIBER-100, PHONE-X1, owes Rp 750.000
-DEWI = ("0225550303", "Dewi <script>alert(1)</script> Lestari")
+DEWI = ("0225550303", HTML_PERSON)
 
 
 async def seed(cti: Cti) -> None:
-    await CustomerRepository(cti.db).seed(generate(now=datetime.now(UTC), customers=30, seed=7))
+    await CustomerRepository(cti.db).seed(hostile_dataset(now=datetime.now(UTC), customers=30, seed=7))
 
 
 def url(cti: Cti, token: str) -> str:

@@ -12,9 +12,10 @@ from tests.e2e.conftest import Cti
 
 
 async def test_a_caller_off_loopback_cannot_pass_for_a_simulated_agent(cti: Cti, callers: list[SippCaller]) -> None:
-    # 127.0.0.2 is not the gateway (127.0.0.1), so Asterisk identifies the request by its user, 7001: an
-    # endpoint without credentials, whose context may dial the service numbers. Its ACL turns it away.
-    impostor = SippCaller("1500100", caller="7001", host="127.0.0.2", duration_ms=1000)
+    # 127.0.0.3 is not the gateway (127.0.0.2), so Asterisk identifies the request by its user, 7001: an
+    # endpoint without credentials, whose context may dial the service numbers. Its ACL (127.0.0.1 alone)
+    # turns it away.
+    impostor = SippCaller("1500100", caller="7001", host="127.0.0.3", duration_ms=1000)
     callers.append(impostor)
     assert await asyncio.to_thread(impostor.wait, 20) != 0
     # Asterisk answers a request the endpoint's ACL refuses as a failed authentication, telling nothing more.

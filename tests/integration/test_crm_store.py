@@ -37,7 +37,8 @@ from cti.errors import InvalidInput
 from cti.persistence import CustomerRepository, Database, InteractionRepository, StorageConflict, StorageError
 from cti.persistence._database import alembic_config
 from cti.records import InteractionRecord
-from cti.sim import BUDI_BIRTH_DATE, BUDI_PIN, JAMES_PIN, generate
+from cti.sim import BUDI_BIRTH_DATE, BUDI_PIN, JAMES_PIN
+from tests.hostile import hostile_dataset
 from tests.support import create_postgres_database
 
 T = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)  # the seed's "now": 10:00 in Jakarta
@@ -89,7 +90,7 @@ def db_url(migrated_url: str) -> str:
 
 @pytest.fixture
 def dataset() -> CrmDataset:
-    return generate(now=T, customers=14, seed=3)
+    return hostile_dataset(now=T, customers=14, seed=3)  # the demo's customers, one with markup in the name
 
 
 @pytest.fixture

@@ -275,7 +275,7 @@ def test_repository_configuration_renders_completely(settings: Settings) -> None
         rendered = _render(conf.read_text(), values, conf.name)
         assert not re.search(r"@@[A-Z_]+@@", rendered), conf.name
     pjsip = _render(PJSIP_CONF.read_text(), values, "pjsip.conf")
-    assert "bind = 127.0.0.1:5060" in pjsip and "match = 127.0.0.1" in pjsip
+    assert "bind = 127.0.0.1:5060" in pjsip and "match = 127.0.0.2" in pjsip
 
 
 def test_sound_folders_become_reachable_from_outside_the_root(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def test_defaults() -> None:
     assert s.ring_timeout == 15.0
     assert (s.queues, s.default_queue) == ({"1500100": "general"}, "general")
     assert s.asterisk_root == Path("/var/cache/cti/asterisk-root")
-    assert (s.sip_bind, s.pstn_match, s.rtp_start, s.rtp_end) == ("127.0.0.1:5060", "127.0.0.1", 10000, 20000)
+    assert (s.sip_bind, s.pstn_match, s.rtp_start, s.rtp_end) == ("127.0.0.1:5060", "127.0.0.2", 10000, 20000)
     assert s.pstn_trust_id is False
     assert (s.sim_agents, s.sim_agent_port_base, s.softphones) == (0, 21000, "")
     assert s.ari_http_bind == ("127.0.0.1", 8088)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -13,18 +14,20 @@ from cti.crm import Consent, CrmDataset, CustomerFields, OrderItem, OrderRecord,
 from cti.crm._validate import EMAIL
 from cti.geography import locate, normalize_e164
 from cti.sim import (
+    BANDUNG_YOUTH,
     ENGLISH_SPEAKER,
     FIXED_CUSTOMERS,
-    HTML_NAME,
     JAKARTA_GOLD,
     MEDAN_NO_CONSENT,
     OPEN_ORDER_NUMBER,
     SURABAYA_OPEN_ORDER,
     generate,
 )
+from cti.sim._crm_seed_data import CITIES
+from tests.hostile import HTML_PERSON, hostile
 
 NOW = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)
-AREA_CODES = {"jakarta": "21", "bandung": "22", "surabaya": "31", "medan": "61", "denpasar": "361", "makassar": "411"}
+AREA_CODES = {city.region: city.area_code for city in CITIES}
 
 
 def test_same_seed_same_data_and_another_seed_other_data() -> None:
@@ -49,7 +52,8 @@ def test_the_fixed_customers() -> None:
         segment="professional", value_tier="gold", lifetime_value_minor=1_850_000_000,
         consent=Consent(marketing_calls=True, email=True, data_sharing=True),
     )
-    assert by_id[HTML_NAME].fields.name == "Dewi <script>alert(1)</script> Lestari"
+    assert by_id[BANDUNG_YOUTH].fields.name == "Dewi Lestari"
+    assert hostile(data).customers[2].fields.name == HTML_PERSON  # the tests' own, hostile copy
     james = by_id[ENGLISH_SPEAKER].fields
     assert (james.name, james.language, james.phones[0], locate(james.phones[0]).country) == (
         "James Whitfield", "en", "+61412345004", "AU")
@@ -69,6 +73,23 @@ def test_the_fixed_customers() -> None:
         text_en="30% off the 65 W fast charger")
 
 
+# Markup, escapes and the words tests use for their fixtures: none of them belongs in what people see in the demo.
+TEST_LIKE = re.compile(r"[<>&\"\\]|script|alert\(|\btest|lorem|\bfoo\b|\bbar\b|xxx|dummy|sample", re.IGNORECASE)
+
+
+def test_the_demo_data_holds_no_markup_and_no_test_strings() -> None:
+    data = generate(now=NOW, customers=500, seed=1)
+    texts = [text for c in data.customers for text in (c.fields.name, c.fields.address, c.fields.city) if text]
+    texts += [c.notes for c in data.contacts if c.notes] + [c.follow_up_task for c in data.contacts
+                                                           if c.follow_up_task]
+    texts += [case.subject for case in data.cases] + [p.name_id for p in data.products]
+    texts += [p.text_id for p in data.promotions] + [p.text_en for p in data.promotions]
+    found = sorted({text for text in texts if TEST_LIKE.search(text)})
+    assert not found, found
+    names = [c.fields.name for c in data.customers]
+    assert all(len(name.split()) <= 4 and name[0].isupper() for name in names)
+
+
 def test_now_is_taken_in_utc_to_the_second() -> None:
     jakarta = timezone(timedelta(hours=7))
     assert generate(now=datetime(2025, 3, 14, 10, 0, 0, 999_999, tzinfo=jakarta), customers=10) == generate(
@@ -84,6 +105,10 @@ def test_a_demo_sized_dataset_looks_like_a_customer_base() -> None:
     customers = data.customers
     languages = Counter(c.fields.language for c in customers)
     assert 0.06 < languages["en"] / len(customers) < 0.2
+    generated = [c.fields for c in customers if c.customer_id not in FIXED_CUSTOMERS]
+    # Addresses as Indonesians write them: street and number, district, province and a five-digit postal code.
+    assert all(re.fullmatch(r"Jl\. [A-Za-z. ]+ No\. \d+, Kec\. [A-Za-z ]+, [A-Za-z ]+ \d{5}", f.address or "")
+               for f in generated), [f.address for f in generated][:5]
     regions = Counter(c.fields.region for c in customers)
     assert set(regions) == set(AREA_CODES) and regions.most_common(1)[0][0] == "jakarta"
     foreign = {locate(p).country for c in customers for p in c.fields.phones} - {"ID"}
