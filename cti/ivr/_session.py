@@ -432,7 +432,8 @@ class IvrSession:
         digits = self._digits
         if self._claiming:
             if not node.claim_min_length <= len(digits) <= node.claim_max_length:
-                self._record("invalid", digits)
+                # Not a customer number: perhaps the PIN, keyed before it was asked for. Its length only.
+                self._record("invalid", f"<{len(digits)} keys>")
                 self._fail("invalid", out)
                 return
             self._record("claimed", digits)

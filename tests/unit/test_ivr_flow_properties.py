@@ -155,8 +155,12 @@ class Adapter:
                 assert i >= 1 and isinstance(commands[i - 1], Transfer | Hangup)
             self.finished = command
             assert sum(1 for e in command.path if e.event == "enter") <= self.flows.settings.max_steps
-            # The keys of a PIN or date of birth are never recorded; a claim never becomes the customer.
-            assert not any(e.value in self.secrets for e in command.path)
+            # The keys of a PIN or date of birth are never recorded where they were keyed; a claim never becomes the
+            # customer. (The same digits keyed at another prompt, as a customer or order number, are recorded as
+            # that prompt's answer: the caller gave them there.)
+            verifying = {e.node for e in command.path if e.event in ("keyed", "verified", "verify_failed")}
+            assert not any(e.value in self.secrets for e in command.path
+                           if e.node in verifying and e.event != "claimed")
             customer = command.attributes.get("customer_id")
             assert customer == command.verification.customer_id
             assert command.verification.failures <= self.flows.settings.verify_attempts
