@@ -92,6 +92,12 @@ class Cti:
             assert resp.status == expect, f"{method} {path}: {resp.status} {body}"
             return body
 
+    async def speaks(self, language: str, *tokens: str) -> None:
+        """The users of ``tokens`` work in ``language`` (users start in Indonesian; their choice beats the
+        browser's)."""
+        for token in tokens:
+            await self.api("PATCH", "/api/me", token=token, json={"language": language})
+
     async def create_agent(self, agent_id: str, name: str | None = None, **profile: Any) -> str:
         body = await self.api("POST", "/api/agents", expect=201,
                               json={"agent_id": agent_id, "name": name or agent_id, "profile": profile})

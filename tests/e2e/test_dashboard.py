@@ -59,6 +59,7 @@ async def test_dashboard_page_api_and_database_agree(
         coverage=(CoverageRow(start, "sales", 1, 1), CoverageRow(start + timedelta(hours=1), "sales", 1, 1)),
         objective=0.0, status="optimal"))
     admin = cti.settings.admin_token.get_secret_value()
+    await cti.speaks("en", admin)
     async with browser_page() as page:
         await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={admin}")
         await expect(page.locator("#link")).to_have_text("connected")
@@ -116,6 +117,7 @@ async def test_supervisors_see_only_their_scope_and_agents_nothing(cti: Cti) -> 
     made = await cti.api("POST", "/api/users", json={"name": "sue", "role": "supervisor"}, expect=201)
     await cti.api("PUT", "/api/users/sue/scope", json={"queues": ["sales"], "teams": ["surabaya"]})
     sue = made["token"]
+    await cti.speaks("en", sue)
     view = await cti.api("GET", "/api/stats", token=sue)
     today = view["windows"]["today"]
     assert today["overall"] is None and set(today["queues"]) == {"sales"}
@@ -177,6 +179,7 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
     await cti.create_agent("sam", "Sam", skills={"sales": 5}, team="surabaya")
     await cti.login("ana", "7001")
     admin = cti.settings.admin_token.get_secret_value()
+    await cti.speaks("en", admin)
     async with browser_page(timezone_id="America/Sao_Paulo") as page:  # the center's zone, never the browser's
         violations = _csp_watch(page)
         await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={admin}")
@@ -285,6 +288,7 @@ async def test_reports_page_shows_a_known_day_and_exports_its_csv(cti: Cti) -> N
                    call("r3", "sales", (3, 5), 30, 60)):
         await repository.save(record)
     admin = cti.settings.admin_token.get_secret_value()
+    await cti.speaks("en", admin)
     reports = f"{cti.client.make_url('/ui/reports.html')}#token={admin}"
     async with browser_page(timezone_id="America/Sao_Paulo") as page:  # the center's zone, never the browser's
         violations = _csp_watch(page)
@@ -328,6 +332,7 @@ async def test_reports_page_shows_a_known_day_and_exports_its_csv(cti: Cti) -> N
             "2", "1", "1", "1.0000")
         assert not violations, violations
     # In Indonesian: the labels, and the same figures in Indonesian formats.
+    await cti.speaks("id", admin)
     async with browser_page(locale="id-ID") as page:
         await page.goto(reports)
         await expect(page.locator("#queues-heading")).to_have_text("Per antrean")

@@ -99,6 +99,7 @@ async def test_listen_button_on_the_dashboard_starts_a_monitor(
     await cti.login("ana", "7001")
     token = await supervisor_token(cti)
     outsider = await supervisor_token(cti, "otto", scope={"queues": ["sales"], "teams": []})
+    await cti.speaks("en", token, outsider)
     caller = SippCaller("1500100", caller="0215550123", duration_ms=12000)
     callers.append(caller)
     call = await cti.first_call()
