@@ -34,7 +34,7 @@ from aiohttp import web
 from cti.asterisk import AsteriskError, AsteriskRoot
 from cti.bootstrap import RUNNING, Running, create_app
 from cti.errors import NotFound
-from cti.services import Accounts, CenterView
+from cti.services import Accounts, CenterView, SignIn
 from cti.settings import Settings, SettingsError, load_settings
 from cti.sim._crm_seed import BANDUNG_YOUTH, JAKARTA_GOLD, generate
 from cti.sim._demo_callers import BILLING, CARE, CallerPlan, plan_caller, render_utterances
@@ -47,7 +47,7 @@ from cti.sim._demo_seed import (
     seed_schedule,
 )
 from cti.sim._sipp import SippAgent, SippError, SippIvrCaller, sipp_binary
-from cti.web import ACCOUNTS, AGENTS, QUERY, AccessLogger
+from cti.web import ACCOUNTS, AGENTS, QUERY, SIGN_IN, AccessLogger
 from cti.wfm import WfmError
 
 __all__ = ["DEMO_FLOWS", "DEMO_LOG", "DEMO_RULES", "DemoUser", "demo_password", "run_demo"]
@@ -80,17 +80,15 @@ STATUS_SECONDS = 15.0
 
 @dataclass(frozen=True, slots=True)
 class DemoUser:
-    """A user the demo makes for a role, and the page that role starts on."""
+    """A user the demo makes for a role (the front page takes each to their role's page)."""
 
     name: str
     role: str
-    page: str
     agent_id: str | None = None
 
 
-DEMO_USERS = (DemoUser("admin", "admin", "/ui/index.html"),
-              DemoUser("supervisor", "supervisor", "/ui/dashboard.html"),
-              DemoUser("agent1", "agent", "/ui/desktop.html", agent_id="agent1"))
+DEMO_USERS = (DemoUser("admin", "admin"), DemoUser("supervisor", "supervisor"),
+              DemoUser("agent1", "agent", agent_id="agent1"))
 
 
 def run_demo(*, minutes: float, agents: int, rate: float, log_file: Path = DEMO_LOG) -> int:
@@ -239,7 +237,7 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
                                     talk_ms=random.randint(4000, 12000)))
             await app[AGENTS].login(f"agent{n + 1}", ext, ready=True)
         base = f"http://{settings.http_host}:{settings.http_port}"
-        ways_in = [await _way_in(app[ACCOUNTS], settings, user, base) for user in DEMO_USERS]
+        ways_in = [await _way_in(app[ACCOUNTS], app[SIGN_IN], settings, user) for user in DEMO_USERS]
         spare = f"agent{len(AGENT_NAMES)}" if agents < len(AGENT_NAMES) else None
         utterances = render_utterances(scratch)
         first_day = today - timedelta(days=HISTORY_DAYS)
@@ -277,30 +275,23 @@ def _call(plan: CallerPlan) -> SippIvrCaller:
                          duration_ms=plan.duration_ms)
 
 
-async def demo_password(accounts: Accounts, user: DemoUser) -> str | None:
-    """The password ``user`` signs in with on the demo, set here; None while cti signs in with tokens only.
+def demo_password(settings: Settings, user: DemoUser) -> str:
+    """The password ``user`` signs in with on the demo: derived from the admin token like the softphone's, so the
+    same on every start of this machine's demo and known to nobody without the token."""
+    digest = hmac.new(settings.admin_token.get_secret_value().encode(), f"cti demo user {user.name}".encode(),
+                      hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:12]).decode()
 
-    When password sign-in is there (``cti users password NAME``, ``POST /api/session``), fill this in: set a
-    password (the same on every start, e.g. derived like :func:`softphone_password`) and return it; the console
-    then prints the sign-in page with each user's name and password instead of the token links."""
-    return None
 
-
-async def _way_in(accounts: Accounts, settings: Settings, user: DemoUser, base: str) -> str:
-    """How ``user`` gets in, as the console shows it: their name and demo password, or a link to their page with
-    a fresh token of theirs in it (the pages take it from the address)."""
-    if user.role == "admin":
-        token = settings.admin_token.get_secret_value()  # the bootstrap administrator's, from the settings
-    else:
-        try:
-            await accounts.user(user.name)
-            _, token = await accounts.rotate_token(user.name)
-        except NotFound:
-            _, token = await accounts.create_user(user.name, user.role, user.agent_id)
-    password = await demo_password(accounts, user)
-    if password is not None:
-        return f"  {user.role:<11} {user.name:<11} password {password}"
-    return f"  {user.role:<11} {user.name:<11} {base}{user.page}#token={token}"
+async def _way_in(accounts: Accounts, sign_in: SignIn, settings: Settings, user: DemoUser) -> str:
+    """How ``user`` signs in, as the console shows it: their name and demo password (set on every start)."""
+    try:
+        await accounts.user(user.name)
+    except NotFound:
+        await accounts.create_user(user.name, user.role, user.agent_id)
+    password = demo_password(settings, user)
+    await sign_in.set_password(user.name, password)
+    return f"  {user.role:<11} {user.name:<11} password {password}"
 
 
 def _banner(settings: Settings, base: str, *, agents: int, rate: float, ways_in: list[str], spare: str | None,
@@ -311,7 +302,7 @@ def _banner(settings: Settings, base: str, *, agents: int, rate: float, ways_in:
         "",
         f"cti demo is running: open {base}/ui/index.html",
         "",
-        "Sign in (each link holds that user's token: keep it to yourself):",
+        f"Sign in at {base}/ui/signin.html (each role's page follows) as:",
         *ways_in,
         "",
         f"Calls: about {rate:g} a second to {CARE} (care) and {BILLING} (billing), all through the bilingual IVR",

@@ -19,7 +19,7 @@ from cti.asterisk import AsteriskRoot
 from cti.persistence import Database, InteractionRepository
 from cti.settings import Settings, load_settings
 from cti.sim import free_udp_port
-from cti.sim._demo import DEMO_FLOWS, DEMO_RULES, _demo, demo_settings
+from cti.sim._demo import DEMO_FLOWS, DEMO_RULES, DEMO_USERS, _demo, demo_password, demo_settings
 from cti.sim._history import history_call_id
 
 
@@ -49,12 +49,19 @@ async def test_the_demo_serves_callers_and_its_pages(
             async with http.get(f"{base}{page}") as response:
                 assert response.status == 200 and "<html" in await response.text()
         adherence = None
+        signed_in: list[str] = []
         while not demo.done():  # the dashboard's figures, as callers flow: some are in the IVR
             with contextlib.suppress(aiohttp.ClientConnectionError):  # the demo has just stopped
                 async with http.get(f"{base}/api/stats", headers=admin) as response:
                     if response.status == 200:
                         figures = json.dumps(await response.json())
                         in_ivr = max([in_ivr, *(int(n) for n in re.findall(r'"in_ivr": (\d+)', figures))])
+                if not signed_in and in_ivr > 0:  # the users the console names sign in with its passwords
+                    for user in DEMO_USERS:
+                        async with http.post(f"{base}/api/session", json={
+                                "name": user.name, "password": demo_password(settings, user)}) as response:
+                            if response.status == 200:
+                                signed_in.append((await response.json())["name"])
                 if adherence is None and in_ivr > 0:  # callers flow, so the demo has seeded today's schedule
                     async with http.get(f"{base}/api/wfm/adherence?timezone=Asia/Jakarta", headers=admin) as response:
                         adherence = await response.json()
@@ -67,9 +74,10 @@ async def test_the_demo_serves_callers_and_its_pages(
     out = capsys.readouterr().out
     # The console: where to go, who signs in with what, a line per event; no request log.
     assert f"cti demo is running: open {base}/ui/index.html" in out
-    for role, name, page in (("admin", "admin", "index"), ("supervisor", "supervisor", "dashboard"),
-                             ("agent", "agent1", "desktop")):
-        assert re.search(rf"^  {role} +{name} +{base}/ui/{page}\.html#token=\S+$", out, re.MULTILINE), out
+    assert f"Sign in at {base}/ui/signin.html" in out
+    for user in DEMO_USERS:
+        assert f"  {user.role:<11} {user.name:<11} password {demo_password(settings, user)}\n" in out, out
+    assert signed_in == ["admin", "supervisor", "agent1"]  # with those passwords, while the demo ran
     assert "all through the bilingual IVR" in out and "history: " in out and "schedule: today's, " in out
     assert not re.search(r'"(GET|POST) /', out) and len(out.splitlines()) < 40, out
     assert re.search(r'"GET /healthz HTTP/1.1" 200', log_file.read_text())  # the request log went to the file
