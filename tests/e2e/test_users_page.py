@@ -160,13 +160,13 @@ async def test_an_admin_creates_an_agent_user_sets_a_password_and_disables_them(
         await expect(admin.get_by_label("User name")).to_be_focused()
         sue = admin.get_by_role("row", name="sue")
         await expect(sue).to_contain_text("everything")
-        await admin.get_by_role("button", name="Queues and teams of sue").click()
+        await admin.get_by_role("button", name="Scope of sue: queues and teams").click()
         scope = admin.locator("#scope-dialog")
         await scope.get_by_label("Queues").fill("sales, billing")
         await scope.get_by_label("Teams").fill("jakarta")
         await scope.get_by_role("button", name="Save scope").click()
         await expect(sue).to_contain_text("queues: sales, billing · teams: jakarta")
-        await expect(admin.get_by_role("button", name="Queues and teams of sue")).to_be_focused()
+        await expect(admin.get_by_role("button", name="Scope of sue: queues and teams")).to_be_focused()
         listed = {u["name"]: u["scope"] for u in (await cti.api("GET", "/api/users"))["users"]}
         assert listed["sue"] == {"queues": ["sales", "billing"], "teams": ["jakarta"]}
         await admin.screenshot(path=str(tmp_path / "users-en.png"), full_page=True)
