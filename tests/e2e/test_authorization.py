@@ -219,6 +219,13 @@ async def test_every_route_answers_every_role_as_the_policy_says(
             outcome="answered", customer_id=customer.customer_id))
     monitor = await cti.api("POST", f"/api/calls/{live['bob']}/monitor", expect=201,
                             json={"mode": "listen", "extension": "7040"})
+
+    def listening() -> bool:
+        active = cti.telephony.monitors.active.get(monitor["monitor_id"])
+        return active is not None and active.answered
+
+    # The supervisor's phone has answered: the monitor lasts as long as the call, whatever the matrix takes.
+    await eventually(listening, timeout=15, message="the supervisor's phone to answer the monitor")
     [script, *_] = await cti.api("GET", "/api/scripts")
 
     def fill(method: str, path: str, route: Route, whose: str) -> tuple[str, Any]:
