@@ -7,7 +7,7 @@ import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from cti.services import CenterView
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from cti.telephony import Telephony
+from cti.types import utc_now
 from cti.web import AccessLogger
 from tests.support import create_postgres_database, eventually
 
@@ -37,6 +38,19 @@ async def serve(app: web.Application) -> TestClient[web.Request, web.Application
     client = TestClient(server)
     await client.start_server()
     return client
+
+
+@dataclass
+class ShiftedClock:
+    """The wall clock, moved forward by what the test says."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
 
 
 @dataclass

@@ -5,32 +5,16 @@ changes with the CSRF token), the refusals shown in both languages, and only sam
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from playwright.async_api import Page, expect
 
-from cti.types import utc_now
-from tests.e2e.conftest import Cti
+from tests.e2e.conftest import Cti, ShiftedClock
 from tests.support import browser_page
 
 PASSWORD = "kopi susu 2026!"
-
-
-@dataclass
-class ShiftedClock:
-    """The wall clock, moved forward by what the test says."""
-
-    offset: timedelta = field(default_factory=timedelta)
-
-    def __call__(self) -> datetime:
-        return utc_now() + self.offset
-
-    def advance(self, **delta: float) -> None:
-        self.offset += timedelta(**delta)
 
 
 @pytest.fixture

@@ -8,31 +8,15 @@ import asyncio
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 import aiohttp
 import pytest
 from playwright.async_api import expect
 
 from cti.cli import main
-from cti.types import utc_now
 from cti.web import HUB, SESSIONS
-from tests.e2e.conftest import Cti
+from tests.e2e.conftest import Cti, ShiftedClock
 from tests.support import browser_page, eventually
-
-
-@dataclass
-class ShiftedClock:
-    """The wall clock, moved forward by what the test says."""
-
-    offset: timedelta = field(default_factory=timedelta)
-
-    def __call__(self) -> datetime:
-        return utc_now() + self.offset
-
-    def advance(self, **delta: float) -> None:
-        self.offset += timedelta(**delta)
 
 
 @pytest.fixture
