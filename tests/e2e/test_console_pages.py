@@ -21,6 +21,9 @@ SCREENS = Path(os.environ.get("CTI_TEST_ARTIFACTS", REPO / "var/test-artifacts")
 PAGES = [("index", "admin"), ("users", "admin"), ("desktop", "agent"), ("dashboard", "supervisor"),
          ("reports", "supervisor"), ("wfm", "supervisor")]
 """Each page and the role it is opened as (the sign-in page is opened by nobody)."""
+SIZES = {"laptop": (1280, 720), "tablet": (768, 1024)}
+"""The screens the console must be usable on: the page is never wider than the window (a wide table scrolls in
+its own box, the page does not scroll sideways); the elements that stick out are named when it is."""
 
 
 def catalogue(language: str) -> dict[str, str]:
@@ -55,6 +58,14 @@ async def check(page: Page, name: str, language: str, secrets: list[str]) -> Non
         assert leftovers == [], f"{name} in Indonesian still says: {leftovers}"
     SCREENS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENS / f"{name}-{language}.png"), full_page=True)
+    for size, (width, height) in SIZES.items():
+        await page.set_viewport_size({"width": width, "height": height})
+        overflow = await page.evaluate("""() => [document.documentElement.scrollWidth - innerWidth,
+            [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > innerWidth + 1)
+            .slice(0, 5).map((e) => e.tagName + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : ""))]""")
+        assert overflow[0] <= 0, f"{name} ({language}) is wider than a {size} ({width}px): {overflow}"
+        await page.screenshot(path=str(SCREENS / f"{name}-{language}-{size}.png"), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 720})
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
