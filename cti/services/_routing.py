@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cti.acd import Rules, parse_rules_text
-from cti.errors import Conflict
+from cti.errors import Conflict, Unavailable
 from cti.records import UserRecord
 from cti.services._audit import AuditTrail
 from cti.services._distributor import Distributor
 
-__all__ = ["NoRulesFile", "RoutingRules", "RulesFile", "StaleRules"]
+__all__ = ["NoRulesFile", "RoutingRules", "RulesFile", "RulesFileUnusable", "StaleRules"]
 
 
 class NoRulesFile(Conflict):
@@ -34,6 +34,14 @@ class NoRulesFile(Conflict):
 class StaleRules(Conflict):
     def __init__(self) -> None:
         super().__init__("the rules file has changed since it was read; read it again and redo the edit")
+
+
+class RulesFileUnusable(Unavailable):
+    """The rules file cannot be read or written (gone, not UTF-8, a directory cti may not write to)."""
+
+    @property
+    def public_message(self) -> str:
+        return "the routing rules file cannot be read or written; the server's log says why"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +89,7 @@ class RoutingRules:
     def read(self) -> RulesFile:
         """The rules file as it is on disk (:class:`NoRulesFile` when there is none)."""
         path = self._file()
-        text = path.read_text(encoding="utf-8")
+        text = _read(path)
         try:
             in_force = parse_rules_text(text).model_dump() == self.current.model_dump()
         except ValueError:  # RulesError: a file that does not hold is not what runs
@@ -100,10 +108,13 @@ class RoutingRules:
         Synchronous on purpose: no other request runs between the check, the write and the switch."""
         path = self._file()
         rules = parse_rules_text(text)
-        before = path.read_text(encoding="utf-8")
+        before = _read(path)
         if version is not None and version != version_of(before):
             raise StaleRules()
-        _write_atomically(path, text, backup=before)
+        try:
+            _write_atomically(path, text, backup=before)
+        except OSError as exc:
+            raise RulesFileUnusable(f"cannot write the routing rules {path}: {exc}") from exc
         self._distributor.set_rules(rules)
         if self._audit is not None:
             self._audit.record_soon(actor, "change", "routing_rules", path.name, source=source,
@@ -115,6 +126,13 @@ class RoutingRules:
         if self._path is None:
             raise NoRulesFile()
         return self._path
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesFileUnusable(f"cannot read the routing rules {path}: {exc}") from exc
 
 
 def _write_atomically(path: Path, text: str, *, backup: str) -> None:

@@ -49,11 +49,11 @@ openapi_paths: dict[str, dict[str, Any]] = {
             "Replace the routing rules file's text (YAML) and put it in force at once; invalid rules are refused "
             "with every problem by field (422) and nothing changes; the old file is kept as <file>.bak; 409 when "
             "the rules come from the settings (no rules file) or the file changed since it was read",
-            roles="admin", body="RulesEdit", errors=(409,)),
+            roles="admin", body="RulesEdit", errors=(409, 503)),
     },
     "/api/routing/file": {"get": operation(
         "The routing rules file: its path, text (YAML, with its comments), version, and whether it holds the "
-        "rules in force; 409 when the rules come from the settings", roles="admin", errors=(409,))},
+        "rules in force; 409 when the rules come from the settings", roles="admin", errors=(409, 503))},
     "/api/routing/check": {"post": operation(
         "Check a rules file's text without writing or applying it: the rules it holds, or every problem by field "
         "(422)", roles="admin", body="RulesCheck", errors=(409,))},

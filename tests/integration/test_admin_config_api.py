@@ -164,6 +164,17 @@ async def test_valid_rules_are_written_with_a_backup_put_in_force_and_audited(ap
     assert entry.detail["from"] == version and entry.detail["to"] == file["version"]
 
 
+async def test_a_rules_file_that_cannot_be_written_changes_nothing(api: Api) -> None:
+    assert api.rules_file is not None
+    before = api.distributor.query.rules
+    api.rules_file.with_name("routing.yaml.bak").mkdir()  # where the backup goes: it cannot be replaced
+    refused = await api.call("PUT", "/api/routing", expect=503, json={"text": RULES.replace("priority: 5", "")})
+    assert refused["error"]["message"] == "the routing rules file cannot be read or written; the server's log says why"
+    assert api.rules_file.read_text() == RULES
+    assert api.distributor.query.rules is before
+    assert sorted(p.name for p in api.rules_file.parent.iterdir()) == ["routing.yaml", "routing.yaml.bak"]
+
+
 async def test_a_file_edited_on_disk_is_not_in_force_until_reloaded(api: Api) -> None:
     assert api.rules_file is not None
     api.rules_file.write_text(RULES.replace("priority: 5", "priority: 9"))
