@@ -258,7 +258,9 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         return Rules.model_validate({**data, "queues": named, "routes": routes,
                                      "calendars": data.get("calendars") or {}, "default_queue": default_queue})
     except ValidationError as exc:
-        problems = [Problem(".".join(str(p) for p in e["loc"]) or "rules", e["msg"]) for e in exc.errors()]
+        # Without pydantic's "Value error, " before what our validators say: the problem is the message.
+        problems = [Problem(".".join(str(p) for p in e["loc"]) or "rules", e["msg"].removeprefix("Value error, "))
+                    for e in exc.errors()]
         raise RulesError("invalid routing rules:\n" + "\n".join(f"  {p}" for p in problems), problems) from exc
 
 

@@ -16,6 +16,7 @@ from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from tests.accessibility import axe_violations
 from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.test_console_pages import SCREENS
 from tests.support import browser_page
 
 RULES = """\
@@ -74,6 +75,8 @@ async def test_an_admin_edits_a_route_on_the_page_and_the_next_call_follows_it(
         await expect(page.locator("#problems")).to_contain_text("route 'sales line': no queue 'billing'")
         await expect(page.locator("#refusal")).to_contain_text("Aturan ditolak (1 masalah)")
         assert await axe_violations(page) == []
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENS / "routing-editor-refused-id.png"), full_page=True)
         assert await files(rules_file) == (RULES, None)
         in_force = await cti.api("GET", "/api/routing")
         assert [(r["name"], r["queue"]) for r in in_force["routes"]] == [("sales line", "sales")]

@@ -33,7 +33,7 @@ function refuse(error) {
 // The server's problems, one line each: where (a field such as queues.care.skills, or a line of the YAML) and why.
 function showProblems(details) {
   $("problems").replaceChildren(...(details || []).map((d) =>
-    el("li", {}, el("code", {}, d.field), " ", d.problem)));
+    el("li", {}, el("code", {}, d.field), ": ", d.problem)));
 }
 
 // -- the rules in force -----------------------------------------------------------------------------------------
