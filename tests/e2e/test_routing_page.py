@@ -1,6 +1,7 @@
 """The administrators' routing rules page in a real Chromium against the real app: the admin reads the rules in
 force in tables, edits the rules file on the page (a refused edit lists its problems and changes nothing), saves, and
-the next call is routed by the new rules through Asterisk. The page with its editor passes axe in Indonesian."""
+the next call is routed by the new rules through Asterisk; a save from text older than the file is refused. The page
+with its editor passes axe in Indonesian."""
 
 from __future__ import annotations
 
@@ -92,6 +93,18 @@ async def test_an_admin_edits_a_route_on_the_page_and_the_next_call_follows_it(
         await expect(page.locator("#problems")).to_be_empty()
         await expect(page.get_by_role("row", name="sales line")).to_contain_text("care")
         assert await files(rules_file) == (edited, RULES)  # the previous file kept beside it
+
+        # Meanwhile someone edits the file on disk: a save from the page's older text is refused, not lost ...
+        on_disk = edited + "# checked by the night shift\n"
+        await asyncio.to_thread(rules_file.write_text, on_disk)
+        await editor.fill(edited.replace("priority: 7", "priority: 8"))
+        await page.get_by_role("button", name="Simpan dan berlakukan").click()
+        await expect(page.locator("#refusal")).to_contain_text("Tidak disimpan: berkas aturan berubah")
+        assert await files(rules_file) == (on_disk, RULES)
+        # ... and reloading from the file shows (and applies) what is on disk.
+        await page.get_by_role("button", name="Muat ulang dari berkas").click()
+        await expect(page.locator("#notice")).to_have_text("Aturan dibaca ulang dari berkas dan kini berlaku.")
+        await expect(editor).to_have_value(on_disk)
 
     in_force = await cti.api("GET", "/api/routing")
     assert [(r["name"], r["queue"], r["priority"]) for r in in_force["routes"]] == [("sales line", "care", 7)]
