@@ -23,8 +23,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["DEFAULT_ASTERISK_ROOT", "DEFAULT_PSTN_MATCH", "MIN_ADMIN_TOKEN_LENGTH", "Settings", "SettingsError",
-           "load_settings", "weak_token_problem"]
+__all__ = ["DEFAULT_ASTERISK_ROOT", "DEFAULT_PSTN_MATCH", "GROUPS", "MIN_ADMIN_TOKEN_LENGTH", "REDACTED", "Settings",
+           "SettingsError", "effective_settings", "load_settings", "weak_token_problem"]
 
 ENV_PREFIX = "CTI_"
 DEFAULT_ASTERISK_ROOT = "/var/cache/cti/asterisk-root"
@@ -327,3 +327,65 @@ def load_settings(**overrides: Any) -> Settings:
             env = f"{ENV_PREFIX}{field.upper()}" if error["loc"] else "settings"
             problems.append(f"  {env}: {error['msg']}")
         raise SettingsError("invalid configuration:\n" + "\n".join(problems)) from exc
+
+
+# -- the effective settings, for an admin to read -------------------------------------------------------------
+GROUPS: dict[str, tuple[str, ...]] = {
+    "telephony": ("ari_url", "ari_user", "ari_password", "ari_app", "ari_timeout", "asterisk_root", "sip_bind",
+                  "pstn_match", "pstn_trust_id", "pstn_gateway", "rtp_start", "rtp_end", "softphones", "sim_agents",
+                  "sim_agent_port_base"),
+    "web": ("http_host", "http_port", "admin_token", "token_ttl_days", "session_idle_minutes",
+            "session_lifetime_hours", "secure_cookies"),
+    "storage": ("redis_url", "redis_prefix", "database_url"),
+    "routing": ("queues", "default_queue", "routing_rules", "ring_timeout", "service_level_seconds",
+                "max_call_setups", "max_arrival_rate", "dispositions"),
+    "ivr": ("ivr_flows", "max_ivr_sessions", "asr_engines", "sounds_dir"),
+    "callbacks": ("callback_ring_timeout", "callback_numbers", "callback_max_per_number", "callback_max_total",
+                  "callback_window_seconds"),
+    "scripts": ("company_name", "script_render_steps", "script_render_characters", "script_render_seconds"),
+    "locale": ("timezone",),
+    "retention": ("interaction_retention_days",),
+}
+"""Every setting under the heading an admin looks for it by (tests/unit/test_settings.py: each in exactly one)."""
+
+# A password in a URL (scheme://user:password@host) or in its query (?password=...), wherever a string holds one.
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^@\s/]*@")
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|passwd|pass|pwd|secret|token|key)=)[^&#\s]*")
+_SECRET_NAME = re.compile(r"(?i)password|secret|(?:^|_)(?:token|key)$")  # not token_ttl_days
+REDACTED = "***"
+
+
+def _redact_text(text: str) -> str:
+    return _QUERY_SECRET.sub(rf"\g<1>{REDACTED}", _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text))
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return _redact_text(value)
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    return value
+
+
+def effective_settings(settings: Settings) -> list[dict[str, Any]]:
+    """Every setting in force with its group, environment variable, description and whether it is the default;
+    secrets never: a secret's value is left out, and passwords inside values (URLs, softphones) are masked."""
+    dumped = settings.model_dump(mode="json")
+    group_of = {name: group for group, names in GROUPS.items() for name in names}
+    entries = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        secret = isinstance(value, SecretStr) or bool(_SECRET_NAME.search(name))
+        default = not field.is_required() and value == field.get_default(call_default_factory=True)
+        if secret:
+            shown: Any = None
+        elif name == "softphones":  # 'ext:password,...': the extensions only
+            shown = ",".join(f"{ext}:{REDACTED}" for ext in settings.softphone_accounts())
+        else:
+            shown = _redact(dumped[name])
+        entries.append({"name": name, "env": f"{ENV_PREFIX}{name.upper()}", "group": group_of.get(name, "other"),
+                        "value": shown, "secret": secret, "default": default,
+                        "description": field.description or ""})
+    return entries

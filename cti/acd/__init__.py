@@ -59,6 +59,7 @@ from cti.acd._rules import (
     Target,
     load_rules_file,
     parse_rules,
+    parse_rules_text,
     rules_for_service_numbers,
 )
 from cti.acd._strategies import STRATEGIES, Strategy, StrategyContext, choose_agent, strategy
@@ -124,6 +125,7 @@ __all__ = [
     "load_rules_file",
     "parse_calendar",
     "parse_rules",
+    "parse_rules_text",
     "position_announcement",
     "qualified",
     "rules_for_service_numbers",

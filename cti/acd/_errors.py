@@ -11,7 +11,9 @@
 The web layer maps the kinds to HTTP statuses; nothing here knows HTTP.
 """
 
-from cti.errors import Conflict, CtiError, InvalidInput, NotFound
+from collections.abc import Iterable
+
+from cti.errors import Conflict, CtiError, InvalidInput, NotFound, Problem
 
 __all__ = [
     "AcdError",
@@ -61,8 +63,8 @@ class ExtensionInUse(AcdError, Conflict):
 class RulesError(AcdError, InvalidInput, ValueError):
     """The rules file is invalid; the message says where."""
 
-    def __init__(self, message: str) -> None:
-        InvalidInput.__init__(self, message)
+    def __init__(self, message: str, problems: Iterable[Problem] = ()) -> None:
+        InvalidInput.__init__(self, message, problems)
 
 
 class CalendarError(RulesError):

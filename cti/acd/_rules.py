@@ -32,6 +32,7 @@ from cti.acd._calendar import Calendar, parse_calendar
 from cti.acd._errors import CalendarError, RulesError
 from cti.acd._routing import Routing
 from cti.acd._strategies import STRATEGIES
+from cti.errors import Problem
 
 __all__ = [
     "ATTRIBUTES",
@@ -43,6 +44,7 @@ __all__ = [
     "Target",
     "load_rules_file",
     "parse_rules",
+    "parse_rules_text",
     "rules_for_service_numbers",
 ]
 
@@ -240,36 +242,51 @@ class Rules(_Strict):
 
 
 def parse_rules(data: Mapping[str, Any]) -> Rules:
-    """Validate a rules document (the parsed YAML); :class:`RulesError` lists every problem."""
+    """Validate a rules document (the parsed YAML); :class:`RulesError` lists every problem, each by its field."""
     if not isinstance(data, Mapping):
-        raise RulesError("the rules document must be a mapping")
+        raise RulesError("the rules document must be a mapping", [Problem("rules", "must be a mapping")])
     queues = data.get("queues") or {}
     if not isinstance(queues, Mapping):
-        raise RulesError("queues: must be a mapping of queue name to settings")
-    named = {name: {**(spec or {}), "name": name} for name, spec in queues.items()}
+        raise RulesError("queues: must be a mapping of queue name to settings",
+                         [Problem("queues", "must be a mapping of queue name to settings")])
+    # A queue whose settings are not a mapping is left as it is, for the model to refuse by its name.
+    named = {name: {**(spec or {}), "name": name} if isinstance(spec, Mapping) or not spec else spec
+             for name, spec in queues.items()}
     routes = data.get("routes") or []
     default_queue = data.get("default_queue") or next(iter(named), "general")
     try:
         return Rules.model_validate({**data, "queues": named, "routes": routes,
                                      "calendars": data.get("calendars") or {}, "default_queue": default_queue})
     except ValidationError as exc:
-        problems = [f"  {'.'.join(str(p) for p in e['loc']) or 'rules'}: {e['msg']}" for e in exc.errors()]
-        raise RulesError("invalid routing rules:\n" + "\n".join(problems)) from exc
+        # Without pydantic's "Value error, " before what our validators say: the problem is the message.
+        problems = [Problem(".".join(str(p) for p in e["loc"]) or "rules", e["msg"].removeprefix("Value error, "))
+                    for e in exc.errors()]
+        raise RulesError("invalid routing rules:\n" + "\n".join(f"  {p}" for p in problems), problems) from exc
 
 
-def load_rules_file(path: Path) -> Rules:
+def parse_rules_text(text: str) -> Rules:
+    """Validate a rules file's text (YAML); :class:`RulesError` lists every problem, a YAML one by its line."""
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "yaml"
+        reason = str(getattr(exc, "problem", None) or exc)
+        raise RulesError(f"not valid YAML: {exc}", [Problem(where, reason)]) from exc
+    return parse_rules(data or {})
+
+
+def load_rules_file(path: Path) -> Rules:
+    try:
+        text = path.read_text()
     except OSError as exc:
         raise RulesError(f"cannot read routing rules {path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{path}: not valid YAML: {exc}") from exc
     try:
-        return parse_rules(data or {})
+        return parse_rules_text(text)
     except RulesError as exc:
-        raise RulesError(f"{path}: {exc}") from exc
+        raise RulesError(f"{path}: {exc}", exc.problems) from exc
 
 
 def rules_for_service_numbers(queues: Mapping[str, str], default_queue: str) -> Rules:

@@ -318,7 +318,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[QUERY] = query
         app[POLICY] = policy
         app[AGENTS] = AgentService(distributor, repos.agents, app[ACCOUNTS], telephony)
-        app[ROUTING] = RoutingRules(distributor, lambda: _load_rules(settings))
+        app[ROUTING] = RoutingRules(distributor, lambda: _load_rules(settings), path=settings.routing_rules,
+                                    audit=app[AUDIT])
         app[HISTORY] = InteractionHistory(repos.interactions, policy, app[AUDIT])
         app[TRANSFERS] = TransferService(distributor, policy)
         app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,

@@ -81,7 +81,7 @@ from cti.services._ports import (
 from cti.services._query import CenterView
 from cti.services._reports import ReportService
 from cti.services._retention import Retention, RetentionReport
-from cti.services._routing import RoutingRules
+from cti.services._routing import NoRulesFile, RoutingRules, RulesFile, RulesFileUnusable, StaleRules
 from cti.services._screenpop import ScreenPop, agent_frame, agent_topic, call_frame, customer_frame
 from cti.services._scripts import ScriptLibrary
 from cti.services._signin import DEFAULT_IDLE, DEFAULT_LIFETIME, NewSession, SignIn, WrongPassword, session_key
@@ -137,6 +137,7 @@ __all__ = [
     "LiveState",
     "MonitorInfo",
     "NewSession",
+    "NoRulesFile",
     "Passwords",
     "Phones",
     "Policy",
@@ -145,6 +146,8 @@ __all__ = [
     "Retention",
     "RetentionReport",
     "RoutingRules",
+    "RulesFile",
+    "RulesFileUnusable",
     "ScheduleAgent",
     "Schedules",
     "Scope",
@@ -154,6 +157,7 @@ __all__ = [
     "SelfService",
     "SignIn",
     "StaffedForecast",
+    "StaleRules",
     "StatsFeed",
     "Supervision",
     "SupervisionService",

@@ -5,27 +5,58 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from cti.acd import AgentState, RulesError, WorkState, qualified
 from cti.services import can_see_queue
 from cti.web._audit import source_of
 from cti.web._auth import principal, require_role
+from cti.web._bodies import read_object
 from cti.web._errors import json_error
 from cti.web._keys import HISTORY, POLICY, QUERY, ROUTING
 from cti.web._openapi import operation, path_param, query_param
 from cti.web._params import IntParam
 from cti.web._views import ID_PATTERN, call_view, interaction_view
 
-__all__ = ["openapi_paths", "routes", "schemas"]
+__all__ = ["RulesCheck", "RulesEdit", "openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 STAFF = ("supervisor", "admin")
 _LIMIT = IntParam("limit", 1, 1000, "the newest this many (default 100)")
-schemas: tuple[type[BaseModel], ...] = ()
+_MAX_RULES_TEXT = 1_000_000
+
+
+class RulesCheck(BaseModel):
+    """A rules file's text (YAML), to check."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(max_length=_MAX_RULES_TEXT, description="the whole rules file, YAML")
+
+
+class RulesEdit(RulesCheck):
+    """A rules file's new text (YAML), and the version of the file it was edited from."""
+
+    version: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$",
+                                description="the file's version when read (GET /api/routing/file); refused with "
+                                            "409 when the file has changed since; none: overwrite whatever is there")
+
+
+schemas: tuple[type[BaseModel], ...] = (RulesCheck, RulesEdit)
 openapi_paths: dict[str, dict[str, Any]] = {
-    "/api/routing": {"get": operation("The routing rules in force (queues, routes, escalation steps)",
-                                      roles="supervisor, admin")},
+    "/api/routing": {
+        "get": operation("The routing rules in force (queues, routes, escalation steps)", roles="supervisor, admin"),
+        "put": operation(
+            "Replace the routing rules file's text (YAML) and put it in force at once; invalid rules are refused "
+            "with every problem by field (422) and nothing changes; the old file is kept as <file>.bak; 409 when "
+            "the rules come from the settings (no rules file) or the file changed since it was read",
+            roles="admin", body="RulesEdit", errors=(409, 503)),
+    },
+    "/api/routing/file": {"get": operation(
+        "The routing rules file: its path, text (YAML, with its comments), version, and whether it holds the "
+        "rules in force; 409 when the rules come from the settings", roles="admin", errors=(409, 503))},
+    "/api/routing/check": {"post": operation(
+        "Check a rules file's text without writing or applying it: the rules it holds, or every problem by field "
+        "(422)", roles="admin", body="RulesCheck", errors=(409,))},
     "/api/routing/reload": {"post": operation(
         "Read the routing rules file again; invalid rules are refused and the running rules stay",
         roles="admin", errors=(422,))},
@@ -118,6 +149,30 @@ async def get_routing(request: web.Request) -> web.Response:
     return web.json_response(request.app[ROUTING].current.model_dump(mode="json"))
 
 
+@routes.get("/api/routing/file")
+async def get_routing_file(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    file = request.app[ROUTING].read()
+    return web.json_response({"path": str(file.path), "text": file.text, "version": file.version,
+                              "in_force": file.in_force})
+
+
+@routes.post("/api/routing/check")
+async def check_routing(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    body = RulesCheck.model_validate(await read_object(request))
+    return web.json_response(request.app[ROUTING].check(body.text).model_dump(mode="json"))
+
+
+@routes.put("/api/routing")
+async def put_routing(request: web.Request) -> web.Response:
+    """Invalid rules are refused (422, each problem by field): the file and the running rules stay."""
+    user = require_role(request, "admin")
+    body = RulesEdit.model_validate(await read_object(request))
+    rules = request.app[ROUTING].save(user, body.text, source=source_of(request), version=body.version)
+    return web.json_response(rules.model_dump(mode="json"))
+
+
 @routes.post("/api/routing/reload")
 async def reload_routing(request: web.Request) -> web.Response:
     """Read the rules file again. Invalid rules are refused (422) and the running rules stay."""
@@ -125,5 +180,6 @@ async def reload_routing(request: web.Request) -> web.Response:
     try:
         rules = request.app[ROUTING].reload()
     except RulesError as exc:  # one line: the problems of every queue and route, each after a "; "
-        return json_error(422, str(exc).replace("\n", "; "))
+        return json_error(422, str(exc).replace("\n", "; "),
+                          details=[{"field": p.field, "problem": p.reason} for p in exc.problems] or None)
     return web.json_response(rules.model_dump(mode="json"))

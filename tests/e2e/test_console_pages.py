@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import Page, expect
@@ -18,8 +19,8 @@ from tests.support import browser_page
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "cti/web/static"
 SCREENS = Path(os.environ.get("CTI_TEST_ARTIFACTS", REPO / "var/test-artifacts")) / "screens"
-PAGES = [("index", "admin"), ("users", "admin"), ("desktop", "agent"), ("dashboard", "supervisor"),
-         ("reports", "supervisor"), ("wfm", "supervisor")]
+PAGES = [("index", "admin"), ("users", "admin"), ("routing", "admin"), ("settings", "admin"), ("desktop", "agent"),
+         ("dashboard", "supervisor"), ("reports", "supervisor"), ("wfm", "supervisor")]
 """Each page and the role it is opened as (the sign-in page is opened by nobody)."""
 SIZES = {"laptop": (1280, 720), "tablet": (768, 1024)}
 """The screens the console must be usable on: the page is never wider than the window (a wide table scrolls in
@@ -52,7 +53,7 @@ async def check(page: Page, name: str, language: str, secrets: list[str]) -> Non
     violations = await axe_violations(page)
     assert violations == [], f"{name} ({language}): {json.dumps(violations, indent=1)}"
     text = await page.inner_text("body")
-    assert not any(secret in text for secret in secrets), f"{name} shows a token"
+    assert not any(secret in text for secret in secrets), f"{name} shows a token or a password"
     if language == "id":
         leftovers = [t for t in english_only() if t in text]
         assert leftovers == [], f"{name} in Indonesian still says: {leftovers}"
@@ -76,7 +77,10 @@ async def test_every_page_is_accessible_and_in_the_user_s_language(cti: Cti, lan
     tokens["supervisor"] = created["token"]
     for token in tokens.values():
         await cti.api("PATCH", "/api/me", token=token, json={"language": language})
-    secrets = list(tokens.values())
+    # The settings page shows the settings in force: none of their secrets either (the session's Redis has a
+    # password in its URL, the ARI password, a softphone's password).
+    secrets = [*tokens.values(), cti.settings.ari_password.get_secret_value(), "softphone-secret-1",
+               urlsplit(cti.settings.redis_url).password or "no Redis password?"]
     async with browser_page(locale="id-ID" if language == "id" else "en-US", timezone_id="UTC") as page:
         await page.goto(str(cti.client.make_url(f"/ui/signin.html?lang={language}")))
         await expect(page.locator("#signin-form")).to_be_visible()
@@ -88,6 +92,14 @@ async def test_every_page_is_accessible_and_in_the_user_s_language(cti: Cti, lan
             await expect(page.locator("html")).to_have_attribute("lang", language)
             if name == "desktop":
                 await expect(page.locator("#agent-state")).not_to_be_empty()
+            if name == "routing":  # no rules file here: the rules from the settings, read-only
+                await expect(page.locator("#queues tbody tr")).to_have_count(1)
+                await expect(page.locator("#source")).to_contain_text("CTI_ROUTING_RULES")
+                await expect(page.locator("#editor")).to_be_hidden()
+            if name == "settings":
+                await expect(page.locator("#setting-timezone")).to_contain_text("Asia/Jakarta")
+                await expect(page.locator("#setting-admin_token")).to_contain_text(
+                    "rahasia, tidak ditampilkan" if language == "id" else "secret, not shown")
             if name == "dashboard":
                 await expect(page.locator("#link")).to_have_text("terhubung" if language == "id" else "connected")
             await check(page, name, language, secrets)

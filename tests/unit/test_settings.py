@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from cti.settings import Settings, SettingsError, load_settings
+from cti.settings import GROUPS, Settings, SettingsError, effective_settings, load_settings
 
 ADMIN_TOKEN = "Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"  # 32 characters, as random as a fixture needs
 REQUIRED = {"ari_password": "ari-secret", "admin_token": ADMIN_TOKEN}
@@ -246,3 +247,47 @@ def test_settings_class_alone_raises_validation_error() -> None:
 def test_callback_numbers_are_regular_expressions() -> None:
     message = problem(callback_numbers=["0[1-9"])
     assert "CTI_CALLBACK_NUMBERS" in message and "not a regular expression" in message
+
+
+# -- the settings page's view ----------------------------------------------------------------------------------
+STATIC = Path(__file__).resolve().parents[2] / "cti" / "web" / "static"
+
+
+def test_every_setting_is_in_one_group_and_labelled_in_both_languages() -> None:
+    grouped = [name for names in GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(Settings.model_fields)  # each once: a new setting needs its heading
+    for language in ("en", "id"):
+        catalogue = json.loads((STATIC / "i18n" / language / "settings.json").read_text(encoding="utf-8"))
+        assert {f"settings.name.{name}" for name in Settings.model_fields} <= set(catalogue)
+        assert {f"settings.group.{group}" for group in GROUPS} <= set(catalogue)
+
+
+@pytest.mark.parametrize(("field", "value", "shown"), [
+    ("database_url", "postgresql+asyncpg://cti:s3cret-PW@db:5432/cti", "postgresql+asyncpg://cti:***@db:5432/cti"),
+    ("database_url", "postgresql+asyncpg://db/cti?user=cti&password=s3cret-PW&ssl=1",
+     "postgresql+asyncpg://db/cti?user=cti&password=***&ssl=1"),
+    ("redis_url", "rediss://default:s3cret-PW@cache:6380/1", "rediss://default:***@cache:6380/1"),
+    ("redis_url", "redis://:s3cret-PW@cache/0", "redis://:***@cache/0"),
+    ("ari_url", "http://ari:s3cret-PW@127.0.0.1:8088", "http://ari:***@127.0.0.1:8088"),
+    ("softphones", "1001:s3cret-PW1,1002:s3cret-PW2", "1001:***,1002:***"),
+])
+def test_the_settings_view_masks_passwords_wherever_they_are(field: str, value: str, shown: str) -> None:
+    settings = Settings(**REQUIRED, **{field: value})
+    entries = {e["name"]: e for e in effective_settings(settings)}
+    assert entries[field]["value"] == shown
+    assert entries[field]["default"] is False
+    assert "s3cret" not in json.dumps(list(entries.values()))
+    assert ADMIN_TOKEN not in json.dumps(list(entries.values()))
+    assert "ari-secret" not in json.dumps(list(entries.values()))
+    assert (entries["admin_token"]["value"], entries["admin_token"]["secret"]) == (None, True)
+
+
+def test_the_settings_view_says_which_are_the_defaults() -> None:
+    entries = {e["name"]: e for e in effective_settings(Settings(**REQUIRED, ring_timeout=15, http_port=9000))}
+    assert entries["ring_timeout"]["default"] is True  # set, but to the default value
+    assert (entries["http_port"]["value"], entries["http_port"]["default"]) == (9000, False)
+    assert (entries["queues"]["value"], entries["queues"]["default"]) == ({"1500100": "general"}, True)
+    assert (entries["routing_rules"]["value"], entries["routing_rules"]["env"]) == (None, "CTI_ROUTING_RULES")
+    assert entries["interaction_retention_days"]["group"] == "retention"
+    assert (entries["token_ttl_days"]["value"], entries["token_ttl_days"]["secret"]) == (30.0, False)
+    assert [e["name"] for e in entries.values() if e["secret"]] == ["ari_password", "admin_token"]

@@ -22,9 +22,10 @@ export function signOut() {
 }
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, details = null) {
     super(message);
     this.status = status;
+    this.details = details;  // [{field, problem}] of a refused body (422), when the server lists them
   }
 }
 
@@ -54,7 +55,8 @@ export async function api(path, { method = "GET", body } = {}) {
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (!response.ok) throw new ApiError(response.status, (data && data.error && data.error.message) || response.statusText);
+  const error = data && data.error;
+  if (!response.ok) throw new ApiError(response.status, (error && error.message) || response.statusText, (error && error.details) || null);
   return data;
 }
 
