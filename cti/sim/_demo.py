@@ -72,6 +72,9 @@ AGENT_PROFILES = (
 )
 DEMO_RULES = Path(__file__).with_name("demo-routing.yaml")
 DEMO_FLOWS = Path(__file__).resolve().parents[1] / "ivr/flows/default.yaml"
+DEMO_RULES_COPY = Path("var/demo-routing.yaml")
+"""The rules ``cti demo`` runs on (relative to where it runs): a copy of :data:`DEMO_RULES` made on its first start,
+so the routing rules page edits the demo's copy, never the sample in the repository."""
 DEMO_LOG = Path("var/cti-demo.log")
 """Where ``cti demo`` writes the request log and the server's log (relative to where it runs: the repository)."""
 SOFTPHONE = "1001"
@@ -95,6 +98,8 @@ def run_demo(*, minutes: float, agents: int, rate: float, log_file: Path = DEMO_
     try:
         settings = demo_settings(load_settings())
         sipp_binary()
+        if settings.routing_rules == DEMO_RULES:
+            settings = settings.model_copy(update={"routing_rules": own_rules_copy(DEMO_RULES_COPY)})
     except (SettingsError, SippError) as exc:
         print(f"cti demo: {exc}", file=sys.stderr)
         return 2
@@ -115,6 +120,14 @@ def run_demo(*, minutes: float, agents: int, rate: float, log_file: Path = DEMO_
         return asyncio.run(_demo(settings, minutes=minutes, agents=agents, rate=rate, log_file=log_file))
     finally:
         root.stop()
+
+
+def own_rules_copy(copy: Path) -> Path:
+    """The demo's own rules file: the sample, copied once (an admin's later edits are kept across starts)."""
+    if not copy.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DEMO_RULES, copy)
+    return copy
 
 
 def demo_settings(settings: Settings) -> Settings:
