@@ -275,7 +275,30 @@ def parse_rules_text(text: str) -> Rules:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "yaml"
         reason = str(getattr(exc, "problem", None) or exc)
         raise RulesError(f"not valid YAML: {exc}", [Problem(where, reason)]) from exc
+    if not _within(data, MAX_VALUES):
+        raise RulesError(f"the rules hold more than {MAX_VALUES} values once YAML aliases are expanded",
+                         [Problem("rules", f"more than {MAX_VALUES} values once YAML aliases are expanded")])
     return parse_rules(data or {})
+
+
+MAX_VALUES = 100_000
+"""Far above any real rules file. A few nested YAML aliases (a "billion laughs") expand to billions of values;
+counting stops at this bound, so a hostile or mistaken file is refused instead of validated for hours."""
+
+
+def _within(data: object, limit: int) -> bool:
+    stack, seen = [data], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def load_rules_file(path: Path) -> Rules:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cti.acd import ContactCenter, Offer, Reject, Routing, RulesError, WorkItem, parse_rules
+from cti.acd import ContactCenter, Offer, Reject, Routing, RulesError, WorkItem, parse_rules, parse_rules_text
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # Monday 10:00 WIB
 
@@ -235,6 +235,22 @@ def test_rules_validation_names_the_problem() -> None:
         parse_rules({"calendars": {"c": {"timezone": "Mars/Olympus", "hours": {}}}, "queues": {"a": {}}})
     with pytest.raises(RulesError, match="unknown attribute"):
         parse_rules({"queues": {"a": {}}, "routes": [{"name": "r", "when": {"shoe_size": "42"}, "queue": "a"}]})
+
+
+def test_rules_whose_yaml_aliases_expand_without_bound_are_refused_at_once() -> None:
+    laughs = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    laughs += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]  # 9**9 values
+    with pytest.raises(RulesError, match="more than 100000 values") as refused:
+        parse_rules_text("\n".join(laughs) + "\nqueues: {care: {}}\n")
+    assert [p.field for p in refused.value.problems] == ["rules"]
+    # An ordinary alias (a shared condition) stays fine.
+    rules = parse_rules_text("""
+queues: {care: {}, billing: {}}
+routes:
+  - {name: a, when: &jakarta {region: jakarta}, queue: care}
+  - {name: b, when: *jakarta, queue: billing}
+""")
+    assert [r.name for r in rules.routes] == ["a", "b"]
 
 
 def test_new_rules_move_calls_out_of_removed_queues() -> None:
