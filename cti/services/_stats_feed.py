@@ -62,6 +62,7 @@ from cti.types import Publisher, masked
 __all__ = ["StatsFeed", "call_entry", "dashboard_topic", "grid_entry"]
 
 log = logging.getLogger("cti.services.stats_feed")
+ANONYMOUS: Final = "anonymous"  # a withheld caller id, as the telephony adapter names it
 SERIES_EVERY: Final = 60.0  # seconds between points of the day's charts
 SERIES_POINTS: Final = 24 * 60
 SERIES_SHOWN: Final = 180  # points a dashboard keeps (three hours)
@@ -90,7 +91,14 @@ def call_entry(call: WorkItem, agents: Mapping[str, Agent]) -> dict[str, Any]:
             "answered_at": call.answered_at.isoformat() if call.answered_at else None,
             "language": call.routing.language, "caller_name": call.caller_name,
             "identified": call.customer_id is not None,
-            "caller_number": masked(call.caller_number) if call.caller_number else None}
+            "caller_number": _shown_number(call.caller_number)}
+
+
+def _shown_number(number: str) -> str | None:
+    # A withheld number says so (it is nobody's); any other only its last digits, for every role.
+    if not number or number == ANONYMOUS:
+        return number or None
+    return masked(number)
 
 
 def _counts(counts: AgentCounts) -> dict[str, Any]:

@@ -218,6 +218,9 @@ def test_live_calls_go_to_the_scopes_that_see_them_with_masked_numbers() -> None
                    "agent_name": None, "arrived_at": world.now.isoformat(), "answered_at": None, "language": None,
                    "caller_name": None, "identified": False, "caller_number": "*****555"}
     assert "+6221555" not in json.dumps(list(frames.values()))  # never the full number, on any topic
+    world.calls["c1"].caller_number = "anonymous"  # withheld: nobody's number, shown as such
+    world.call("c1", "sales")
+    assert step()[SALES][0]["data"]["calls"][0]["caller_number"] == "anonymous"
 
     world.later(1)
     world.call("c0", "care", state=WorkState.CONNECTED, agent_id="ana")  # care, jakarta: not the sales scope's
