@@ -121,7 +121,7 @@ function queueRender() {
   requestAnimationFrame(() => { renderQueued = false; render(); });
 }
 
-// -- polled: adherence; asked once per snapshot: the monitors ------------------------------------------------------------------
+// -- polled: adherence; asked at each snapshot: one's monitors ---------------------------------------------
 async function refreshAdherence() {
   try {
     const data = await api(`/api/wfm/adherence?timezone=${encodeURIComponent(timeZone())}`);
