@@ -349,7 +349,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         telephony.start()
         midnight = day_start(clock().astimezone(tz).date(), tz)
         stats.restore(await repos.interactions.between(midnight, clock()),
-                      await repos.agents.states_between(midnight, clock()), query.agent_map().values())
+                      await repos.agents.states_between(midnight, clock()), query.agent_map().values(),
+                      query.calls())
         stats.start()
         stack.push_async_callback(stats.close)
         if retention is not None:

@@ -13,6 +13,11 @@ topic with only what it may see. The frames (docs/metrics.md, "The dashboard fee
   agent, and the whole grid, built from one snapshot with every row serialised once for all the topics.
 - ``series``, once a minute: the day chart's new point (the chart itself is in the snapshot only).
 
+The live calls and chats go in the ``live`` frames too (``calls``: the rows that changed, ``calls_gone``: the
+ids that ended or left the scope), so the page's list is as current as its tiles and needs no polling. A scope
+sees the calls of its queues and those held by its teams' agents (as :class:`~cti.services.Policy` does), and
+never a full caller number: the feed carries it masked (:func:`cti.types.masked`).
+
 A dashboard that connects gets a ``snapshot``: the last full build with every ``live`` change since applied,
 serialised once per scope until the next change, so a burst of connects computes nothing per connect.
 """
@@ -52,11 +57,12 @@ from cti.stats import (
     replay_events,
 )
 from cti.tasks import stop_task
-from cti.types import Publisher
+from cti.types import Publisher, masked
 
-__all__ = ["StatsFeed", "dashboard_topic", "grid_entry"]
+__all__ = ["StatsFeed", "call_entry", "dashboard_topic", "grid_entry"]
 
 log = logging.getLogger("cti.services.stats_feed")
+ANONYMOUS: Final = "anonymous"  # a withheld caller id, as the telephony adapter names it
 SERIES_EVERY: Final = 60.0  # seconds between points of the day's charts
 SERIES_POINTS: Final = 24 * 60
 SERIES_SHOWN: Final = 180  # points a dashboard keeps (three hours)
@@ -74,6 +80,25 @@ def grid_entry(agent: Agent) -> dict[str, Any]:
     return {"agent_id": agent.agent_id, "name": agent.name, "state": agent.state.value, "reason": agent.reason,
             "team": agent.team, "site": agent.site,
             "since": agent.state_since.isoformat() if agent.state_since else None, "call_id": agent.call_id}
+
+
+def call_entry(call: WorkItem, agents: Mapping[str, Agent]) -> dict[str, Any]:
+    """A live call's row in the dashboard's list: who the caller is only as much as a supervisor needs."""
+    agent = agents.get(call.agent_id) if call.agent_id else None
+    return {"call_id": call.call_id, "channel": call.channel.value, "queue": call.queue, "state": call.state.value,
+            "agent_id": call.agent_id, "agent_name": agent.name if agent is not None else None,
+            "arrived_at": call.arrived_at.isoformat(),
+            "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+            "language": call.routing.language, "caller_name": call.caller_name,
+            "identified": call.customer_id is not None,
+            "caller_number": _shown_number(call.caller_number)}
+
+
+def _shown_number(number: str) -> str | None:
+    # A withheld number says so (it is nobody's); any other only its last digits, for every role.
+    if not number or number == ANONYMOUS:
+        return number or None
+    return masked(number)
 
 
 def _counts(counts: AgentCounts) -> dict[str, Any]:
@@ -160,6 +185,9 @@ class StatsFeed:
     scopes: dict[str, Scope] = field(default_factory=dict)
     _calls: dict[str, _Seen] = field(default_factory=dict)
     _ivr: set[str] = field(default_factory=set)
+    _live_calls: dict[str, WorkItem] = field(default_factory=dict)  # the calls in a queue now, by id
+    _call_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # their rows as last sent
+    _pending_calls: set[str] = field(default_factory=set)
     _last: datetime | None = None
     _task: asyncio.Task[None] | None = None
     _model: _Model | None = None
@@ -189,12 +217,18 @@ class StatsFeed:
             log.warning("statistics skipped a change of agent %s: %s", changed.agent.agent_id, exc)
         self._changed()
 
-    def restore(self, interactions: Iterable[Any], history: Iterable[Any], agents: Iterable[Agent]) -> None:
-        """Carry on with today's figures after a restart: what was stored, then the agents as they are now."""
+    def restore(self, interactions: Iterable[Any], history: Iterable[Any], agents: Iterable[Agent],
+                calls: Iterable[WorkItem] = ()) -> None:
+        """Carry on with today's figures after a restart: what was stored, then the agents and the live calls as
+        they are now (the calls' list; their figures are in what was stored)."""
         for event in replay_events(interactions, history):
             self._feed(event)
         for agent in agents:
             self._agent(agent)
+        for call in calls:
+            if call.queue and call.state is not WorkState.ENDED:
+                self._live_calls[call.call_id] = call
+                self._pending_calls.add(call.call_id)
         self._changed()
 
     def ivr_calls(self, channels: Iterable[str]) -> None:
@@ -223,11 +257,14 @@ class StatsFeed:
             self._feed(CallOffered(self._now(), call.call_id, call.agent_id))
         if call.answered_at is not None and seen.state not in (WorkState.CONNECTED, WorkState.ENDED):
             self._feed(CallAnswered(call.answered_at, call.call_id, call.agent_id))
+        self._pending_calls.add(call.call_id)
         if call.state is WorkState.ENDED:
+            self._live_calls.pop(call.call_id, None)
             self._feed(CallEnded(call.ended_at or self._now(), call.call_id,
                                  call.outcome.value if call.outcome else "failed"))
             self._calls.pop(call.call_id, None)
             return
+        self._live_calls[call.call_id] = call
         seen.state, seen.agent_id = call.state, call.agent_id
 
     def _agent(self, agent: Agent) -> None:
@@ -275,11 +312,16 @@ class StatsFeed:
         """Publish a ``live`` frame on every subscribed topic that sees something changed since the last one."""
         agent_ids, self._pending_agents = self._pending_agents, set()
         pending, self._pending_live = self._pending_live, False
+        call_ids, self._pending_calls = self._pending_calls, set()
+        agents = self.agents()
+        # The list of calls is kept whether anyone watches or not: it is the snapshot's, never rebuilt.
+        moved = self._update_calls(call_ids, agent_ids, agents) if call_ids or agent_ids else {}
         model = self._model
-        if model is None or not (pending or agent_ids):
+        if model is None or not (pending or agent_ids or moved):
+            if moved:
+                self._version += 1
             return  # nothing built yet: whoever connects gets a fresh build
         now = self._now()
-        agents = self.agents()
         entries: dict[str, dict[str, Any]] = {}
         for agent_id in sorted(agent_ids):
             agent = agents.get(agent_id)
@@ -296,7 +338,7 @@ class StatsFeed:
         overall: dict[str, Any] | None = None
         if model.live.get(None) != (row := _live_row(live.overall)):
             overall = model.live[None] = row
-        if not (entries or queues or overall):
+        if not (entries or queues or overall or moved):
             return
         model.at = now.isoformat()
         for window in model.windows.values():
@@ -320,9 +362,47 @@ class StatsFeed:
                 data["queues"] = mine
             if overall is not None and scope.queues is None:
                 data["overall"] = overall
+            shown: list[dict[str, Any]] = []
+            left: list[str] = []
+            for call_id, (before, after) in moved.items():
+                if after is not None and self._sees_call(scope, after, agents):
+                    shown.append(after)
+                elif before is not None and self._sees_call(scope, before, agents):
+                    left.append(call_id)  # ended, or moved to a queue or an agent this scope does not see
+            if shown:
+                data["calls"] = shown
+            if left:
+                data["calls_gone"] = left
             if len(data) > 1:
                 self.hub.publish(topic, "live", data)
                 self.deltas += 1
+
+    def _update_calls(self, call_ids: set[str], agent_ids: set[str], agents: Mapping[str, Agent]
+                      ) -> dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+        """The rows of the calls that changed, and of those held by agents who changed (their name), against
+        those last sent: per call, its row before and after (None: not there)."""
+        if agent_ids:
+            call_ids |= {i for i, row in self._call_rows.items() if row["agent_id"] in agent_ids}
+        moved: dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
+        for call_id in sorted(call_ids):
+            call = self._live_calls.get(call_id)
+            before = self._call_rows.get(call_id)
+            after = call_entry(call, agents) if call is not None else None
+            if before == after:
+                continue
+            moved[call_id] = (before, after)
+            if after is None:
+                del self._call_rows[call_id]
+            else:
+                self._call_rows[call_id] = after
+        return moved
+
+    def _sees_call(self, scope: Scope, row: Mapping[str, Any], agents: Mapping[str, Agent]) -> bool:
+        """As :meth:`cti.services.Policy.sees_call`: a call of the scope's queues, or held by its teams' agents."""
+        if scope.everything or _sees_queue(scope, row["queue"]):
+            return True
+        agent = agents.get(row["agent_id"]) if row["agent_id"] else None
+        return agent is not None and agent.team is not None and agent.team in (scope.teams or ())
 
     # -- the full figures ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -441,7 +521,9 @@ class StatsFeed:
                    for name, w in model.windows.items()}
         return {"at": model.at, "timezone": getattr(self.tz, "key", str(self.tz)), "windows": windows,
                 "agents": [e for a, e in model.grid.items() if every or self._sees_agent(scope, agents.get(a), a)],
-                "series": [_scoped_point(p, scope) for p in self.series[-SERIES_SHOWN:]]}
+                "series": [_scoped_point(p, scope) for p in self.series[-SERIES_SHOWN:]],
+                "calls": sorted((r for r in self._call_rows.values() if self._sees_call(scope, r, agents)),
+                                key=lambda r: (r["arrived_at"], r["call_id"]))}
 
     # -- the day's chart -------------------------------------------------------------------------------------
     def _record_point(self) -> None:

@@ -192,6 +192,9 @@ class Telephony:
     def monitor(self, monitor_id: str) -> Monitor | None:
         return self.monitors.active.get(monitor_id)
 
+    def active_monitors(self) -> list[Monitor]:
+        return list(self.monitors.active.values())
+
     # -- events -------------------------------------------------------------------------------------------------
     async def _on_event(self, event: Event) -> None:
         self.counters["ari_events"] += 1

@@ -32,6 +32,9 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "Listen to, whisper to (only the agent hears) or barge into a connected call from the supervisor's "
         "phone, which is rung first", roles="supervisor (own scope), admin", body="MonitorStart", ok=201,
         params=[path_param("call_id", maxLength=64)], errors=(404, 409))},
+    "/api/monitors": {"get": operation(
+        "The active monitors: one's own (an admin: everyone's); a monitor ends with its call",
+        roles="supervisor (own), admin")},
     "/api/monitors/{monitor_id}": {"delete": operation(
         "Stop a monitor (hangs up the supervisor's leg)", roles="the supervisor who started it, admin",
         params=[path_param("monitor_id", maxLength=80)], errors=(404,))},
@@ -51,6 +54,12 @@ async def start_monitor(request: web.Request) -> web.Response:
     monitor = await request.app[SUPERVISION].start_monitor(user, request.match_info["call_id"], body.mode,
                                                            body.extension)
     return web.json_response(monitor_view(monitor), status=201)
+
+
+@routes.get("/api/monitors")
+async def list_monitors(request: web.Request) -> web.Response:
+    user = require_role(request, *STAFF)
+    return web.json_response({"monitors": [monitor_view(m) for m in request.app[SUPERVISION].monitors(user)]})
 
 
 @routes.delete("/api/monitors/{monitor_id}")

@@ -50,9 +50,12 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/users/{name}": {"delete": operation(
         "Delete a user: their token stops working and their open websockets close at once (not one's own)",
         roles="admin", params=_NAME, errors=(404, 409))},
-    "/api/users/{name}/scope": {"put": operation(
-        "Set the queues and teams a supervisor sees; an empty body object with no lists means none",
-        roles="admin", body="ScopeChange", params=_NAME, errors=(404,))},
+    "/api/users/{name}/scope": {
+        "put": operation("Set the queues and teams a supervisor sees; an empty body object with no lists means none",
+                         roles="admin", body="ScopeChange", params=_NAME, errors=(404,)),
+        "delete": operation("Clear a supervisor's scope: they see every queue and team again (audited as a change "
+                            "of the scope is)", roles="admin", params=_NAME, errors=(404,)),
+    },
     "/api/users/{name}/token": {"post": operation(
         "Rotate a user's token: the new one is returned once; the old one stops working and the user's open "
         "websockets close at once", roles="admin", params=_NAME, errors=(404,))},
@@ -96,6 +99,13 @@ async def set_scope(request: web.Request) -> web.Response:
     require_role(request, "admin")
     body = ScopeChange.model_validate(await read_json(request))
     user = await request.app[ACCOUNTS].set_scope(request.match_info["name"], body.model_dump())
+    return web.json_response({"name": user.name, "scope": user.scope})
+
+
+@routes.delete("/api/users/{name}/scope")
+async def clear_scope(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    user = await request.app[ACCOUNTS].set_scope(request.match_info["name"], None)
     return web.json_response({"name": user.name, "scope": user.scope})
 
 

@@ -117,6 +117,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/calls/{call_id}/transfer"): Route(own_work(422), body={}),
     ("POST", "/api/calls/{call_id}/monitor"): Route(
         {**staff_in_scope(422), "lone": (403, 403)}, body={"mode": "listen", "extension": "9999"}),
+    ("GET", "/api/monitors"): Route(staff()),
     ("DELETE", "/api/monitors/{monitor_id}"): Route(
         _same(anon=401, lone=403, ana=403, sue=404, admin=200), last=True),
     ("GET", "/api/interactions"): Route(signed_in()),
@@ -147,6 +148,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/audit"): Route(admin_only()),
     # What changes users runs last of all, on a user of its own, and every one's own token last.
     ("DELETE", "/api/customers/{customer_id}"): Route(admin_only(), last=True),
+    ("DELETE", "/api/users/{name}/scope"): Route(admin_only(), last=True, user="temp"),
     ("POST", "/api/users/{name}/disable"): Route(admin_only(), last=True, user="temp"),
     ("POST", "/api/users/{name}/enable"): Route(admin_only(), last=True, user="temp"),
     ("POST", "/api/users/{name}/token"): Route(admin_only(), last=True, user="temp"),
@@ -302,6 +304,11 @@ async def _lists_are_cut_to_reach(cti: Cti, tokens: dict[str, str], live: dict[s
     async with aiohttp.ClientSession() as http:
         async with http.get(cti.client.make_url("/api/calls"), headers=sue) as response:
             assert [c["call_id"] for c in (await response.json())["calls"]] == [live["ana"]]
+        async with http.get(cti.client.make_url("/api/monitors"), headers=sue) as response:
+            assert (await response.json())["monitors"] == []  # the admin's monitor is not hers
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        async with http.get(cti.client.make_url("/api/monitors"), headers=admin) as response:
+            assert [m["call_id"] for m in (await response.json())["monitors"]] == [live["bob"]]
         async with http.get(cti.client.make_url("/api/agents"), headers=sue) as response:
             assert [a["agent_id"] for a in (await response.json())["agents"]] == ["ana"]
         async with http.get(cti.client.make_url("/api/interactions"), headers=sue) as response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -201,7 +202,7 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
         await expect(calls).to_have_count(2, timeout=10000)
         care = page.locator('#calls tr[data-state="connected"]')
         await expect(care.locator("td").nth(0)).to_have_text("care")
-        await expect(care.locator("td.caller")).to_have_text("Budi (0215550101)")
+        await expect(care.locator("td.caller")).to_have_text("Budi (*******101)")  # masked, admin too
         await expect(care.locator("td.agent")).to_have_text("Ana")
         await expect(care.locator("td.talk")).to_have_text(re.compile(r"^00:\d\d$"))
         await expect(care.locator('button[data-mode="listen"]')).to_be_enabled()
@@ -343,3 +344,73 @@ async def test_reports_page_shows_a_known_day_and_exports_its_csv(cti: Cti) -> N
         await expect(care.locator("td").nth(0)).to_have_text(re.compile(f"09\\.00{DASH}10\\.00$"))
         await expect(care.locator("td").nth(6)).to_have_text("100,0%")
         await expect(care.locator("td").nth(8)).to_have_text("12 dtk")
+
+
+class _Frames:
+    """Every frame of one dashboard socket, and the calls list a page keeps from them (dashboard.js's apply)."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.frames: list[dict[str, Any]] = []
+        self.calls: dict[str, dict[str, Any]] = {}
+        self.task = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            frame = message.json()
+            self.frames.append(frame)
+            data = frame.get("data") or {}
+            if frame["type"] == "snapshot":
+                self.calls = {c["call_id"]: c for c in data["calls"]}
+            elif frame["type"] == "live":
+                self.calls.update({c["call_id"]: c for c in data.get("calls", [])})
+                for call_id in data.get("calls_gone", []):
+                    self.calls.pop(call_id, None)
+
+    def states(self) -> dict[str, str]:
+        return {c["queue"]: c["state"] for c in self.calls.values()}
+
+
+async def test_the_feed_carries_each_scope_s_live_calls_with_masked_numbers(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=100)
+    await cti.create_agent("ana", "Ana", skills={"care": 5}, team="jakarta")
+    await cti.create_agent("sam", "Sam", skills={"sales": 5}, team="surabaya")
+    await cti.login("ana", "7001")
+    sue = (await cti.api("POST", "/api/users", json={"name": "sue", "role": "supervisor"}, expect=201))["token"]
+    await cti.api("PUT", "/api/users/sue/scope", json={"queues": ["sales"], "teams": []})
+    admin = cti.settings.admin_token.get_secret_value()
+    async with aiohttp.ClientSession() as http, \
+            http.ws_connect(await cti.ws_url("/ws/dashboard", admin)) as everyone_ws, \
+            http.ws_connect(await cti.ws_url("/ws/dashboard", sue)) as sue_ws:
+        everyone, sales = _Frames(everyone_ws), _Frames(sue_ws)
+        # A care call Ana answers, and a sales call nobody serves: it waits.
+        care = SippCaller("1500100", caller="0215550101", caller_name="Budi", duration_ms=6000)
+        callers.append(care)
+        call = await cti.first_call()
+        await cti.answered(call.call_id)
+        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=4000)
+        callers.append(waiting)
+        await eventually(lambda: everyone.states() == {"care": "connected", "sales": "waiting"}, timeout=10,
+                         message="both calls on the admin's feed")
+        await eventually(lambda: sales.states() == {"sales": "waiting"}, message="the sales call on Sue's feed")
+        talking = everyone.calls[call.call_id]
+        assert (talking["agent_id"], talking["agent_name"], talking["caller_name"], talking["caller_number"]) == (
+            "ana", "Ana", "Budi", "*******101")
+        assert talking["answered_at"] is not None
+        (queued,) = sales.calls.values()
+        assert (queued["agent_name"], queued["caller_name"], queued["caller_number"], queued["answered_at"]) == (
+            None, "Sari", "*******102", None)
+        # Both hang up: the calls leave both lists.
+        assert await asyncio.to_thread(care.wait, 30) == 0
+        assert await asyncio.to_thread(waiting.wait, 30) == 0
+        await eventually(lambda: not everyone.calls and not sales.calls, timeout=10, message="the calls to go")
+        everyone.task.cancel()
+        sales.task.cancel()
+    # Nothing of the care call ever went to Sue, and no full caller number to anyone.
+    sent_to_sue = json.dumps(sales.frames)
+    assert call.call_id not in sent_to_sue and "Budi" not in sent_to_sue
+    for text in (sent_to_sue, json.dumps(everyone.frames)):
+        assert "0215550101" not in text and "0315550102" not in text
+    assert any("calls_gone" in f["data"] for f in sales.frames if f["type"] == "live")

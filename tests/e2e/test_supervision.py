@@ -60,9 +60,14 @@ async def test_supervisor_monitors_a_connected_call(
     assert cti.telephony.monitors.active[f"{call.call_id}-s1"].answered
     assert whisper == (cti.telephony.monitors.active[f"{call.call_id}-s1"].mode.value == "whisper")
 
+    listed = await cti.api("GET", "/api/monitors", token=token)
+    assert [(m["monitor_id"], m["call_id"], m["mode"], m["answered"]) for m in listed["monitors"]] == [
+        (f"{call.call_id}-s1", call.call_id, mode, True)]
+
     # The caller hangs up: the monitor goes with the call (the leak check after the test proves it).
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await eventually(lambda: not cti.telephony.monitors.active, message="the monitor to end with the call")
+    assert await cti.api("GET", "/api/monitors", token=token) == {"monitors": []}
 
 
 async def test_monitor_refusals(cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller],
@@ -133,14 +138,73 @@ async def test_listen_button_on_the_dashboard_starts_a_monitor(
 
         async def listening() -> bool:
             monitor = cti.telephony.monitors.active.get(monitor_id)
-            return monitor is not None and monitor.answered and monitor.mode.value == "listen"
+            if monitor is None or not monitor.answered or monitor.mode.value != "listen":
+                return False
+            # Marked answered as the phone picks up, and bridged with the snoop on the agent's leg just after.
+            bridges = [b for b in await cti.ari.list_bridges() if b.id.startswith(f"cti-mon-{call.call_id}-")]
+            return any(monitor_id in b.channels for b in bridges)
 
         await eventually(listening, message="the supervisor's phone listening to the call")
-        bridges = [b for b in await cti.ari.list_bridges() if b.id.startswith(f"cti-mon-{call.call_id}-")]
-        assert any(monitor_id in b.channels for b in bridges)  # with the snoop on the agent's leg
         # Stop from the page: the supervisor's leg hangs up, the call goes on.
         await item.locator("button").click()
         await expect(status).to_have_text("Monitoring stopped.")
         await eventually(lambda: not cti.telephony.monitors.active, message="the monitor to stop")
         assert cti.query.find_call(call.call_id) is not None
     assert await asyncio.to_thread(caller.wait, 30) == 0
+
+
+async def test_a_reloaded_dashboard_shows_the_live_monitor_and_stops_it(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=100)
+    start_phone(phones, base_settings, "7040", ring_ms=100)  # the supervisor's desk phone
+    await cti.create_agent("ana", "Ana")
+    await cti.login("ana", "7001")
+    token = await supervisor_token(cti)
+    other = await supervisor_token(cti, "vic")
+    await cti.speaks("en", token, other)
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=20000)
+    callers.append(caller)
+    call = await cti.first_call()
+    await cti.answered(call.call_id)
+    async with browser_page() as page:
+        url = f"{cti.client.make_url('/ui/dashboard.html')}#token={token}"
+        await page.goto(url)
+        row = page.locator(f'#calls tr[data-call="{call.call_id}"]')
+        await expect(row.locator("td.state")).to_have_text("talking", timeout=10000)
+        await expect(row.locator("td.agent")).to_have_text("Ana")
+        await expect(row.locator("td.caller")).to_have_text("Caller (*******123)")  # masked for supervisors
+        await page.fill("#my-extension", "7040")
+        await row.locator('button[data-mode="whisper"]').click()
+        await expect(page.locator("#monitors li")).to_have_count(1)
+        monitor_id = await page.locator("#monitors li").get_attribute("data-monitor")
+        assert monitor_id is not None
+
+        async def whispering() -> bool:
+            monitor = cti.telephony.monitors.active.get(monitor_id)
+            if monitor is None or not monitor.answered:
+                return False
+            bridges = [b for b in await cti.ari.list_bridges() if b.id.startswith(f"cti-mon-{call.call_id}-")]
+            return any(monitor_id in b.channels for b in bridges)
+
+        await eventually(whispering, message="the supervisor's phone whispering on the call")
+        # A reload keeps nothing in memory: the monitor comes back from the server, with its stop button.
+        await page.reload()
+        await expect(page.locator("#link")).to_have_text("connected")
+        item = page.locator(f'#monitors li[data-monitor="{monitor_id}"]')
+        await expect(item).to_have_text(re.compile(r"^Whisper · Ana · your phone 7040"))
+        await expect(page.locator("#monitors li")).to_have_count(1)
+        # Another supervisor's dashboard does not list it.
+        async with browser_page() as theirs:
+            await theirs.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={other}")
+            await expect(theirs.locator(f'#calls tr[data-call="{call.call_id}"]')).to_have_count(1)
+            await expect(theirs.locator("#monitors li")).to_have_count(0)
+        await item.get_by_role("button", name="Stop").click()
+        await expect(page.locator("#monitor-status")).to_have_text("Monitoring stopped.")
+        await expect(page.locator("#monitors li")).to_have_count(0)
+        await eventually(lambda: not cti.telephony.monitors.active, message="the monitor to stop")
+        assert cti.query.find_call(call.call_id) is not None  # the call goes on
+        await page.reload()
+        await expect(row.locator("td.state")).to_have_text("talking")
+        await expect(page.locator("#monitors li")).to_have_count(0)
+    assert await asyncio.to_thread(caller.wait, 40) == 0

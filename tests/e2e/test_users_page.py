@@ -169,6 +169,13 @@ async def test_an_admin_creates_an_agent_user_sets_a_password_and_disables_them(
         await expect(admin.get_by_role("button", name="Scope of sue: queues and teams")).to_be_focused()
         listed = {u["name"]: u["scope"] for u in (await cti.api("GET", "/api/users"))["users"]}
         assert listed["sue"] == {"queues": ["sales", "billing"], "teams": ["jakarta"]}
+        # Back to everything (empty lists would mean nothing): the scope is cleared, not emptied.
+        await admin.get_by_role("button", name="Scope of sue: queues and teams").click()
+        await scope.get_by_role("button", name="See everything").click()
+        await expect(admin.locator("#notice")).to_have_text("sue sees every queue and team again.")
+        await expect(sue).to_contain_text("everything")
+        listed = {u["name"]: u["scope"] for u in (await cti.api("GET", "/api/users"))["users"]}
+        assert listed["sue"] is None
         await admin.screenshot(path=str(tmp_path / "users-en.png"), full_page=True)
         await admin.set_viewport_size({"width": 768, "height": 1024})  # a tablet: the table scrolls, not the page
         assert await admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

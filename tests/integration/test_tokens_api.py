@@ -14,8 +14,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from cti.persistence import Database, UserRepository
+from cti.persistence import AuditRepository, Database, UserRepository
 from cti.web import _service, _signin, _users, openapi_document
+from cti.web._keys import AUDIT
 from tests.api import api_app
 
 ADMIN = "admin-Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"
@@ -174,3 +175,23 @@ def test_the_new_routes_are_described() -> None:
             "/api/me/token", "/api/ws-tickets"} <= set(paths)
     assert set(paths["/api/users/{name}"]) == {"delete"}
     assert "429" in paths["/api/ws-tickets"]["post"]["responses"]
+
+
+async def test_a_supervisor_s_scope_is_cleared_back_to_everything_and_audited(api: Api) -> None:
+    await api.call("POST", "/api/users", json={"name": "sue", "role": "supervisor"}, expect=201)
+    await api.call("PUT", "/api/users/sue/scope", json={"queues": ["sales"], "teams": ["jakarta"]})
+    # Empty lists mean nothing, not everything: clearing is a request of its own.
+    assert await api.call("PUT", "/api/users/sue/scope", json={}) == {"name": "sue", "scope": {"queues": [],
+                                                                                               "teams": []}}
+    assert await api.call("DELETE", "/api/users/sue/scope") == {"name": "sue", "scope": None}
+    listed = {u["name"]: u["scope"] for u in (await api.call("GET", "/api/users"))["users"]}
+    assert listed == {"root": None, "sue": None}
+    await api.call("DELETE", "/api/users/nobody/scope", expect=404)
+    boss = (await api.call("POST", "/api/users", json={"name": "boss", "role": "supervisor"}, expect=201))["token"]
+    await api.call("DELETE", "/api/users/sue/scope", token=boss, expect=403)
+    await api.client.app[AUDIT].flush()
+    entries = await AuditRepository(api.db).search(subject_type="route", subject_id="/api/users/{name}/scope")
+    assert sorted((e.actor, e.action, e.detail["method"], e.detail["name"], e.detail["status"]) for e in entries) == [
+        ("boss", "denied", "DELETE", "sue", 403), ("root", "change", "PUT", "sue", 200),
+        ("root", "change", "PUT", "sue", 200), ("root", "delete", "DELETE", "sue", 200),
+        ("root", "denied", "DELETE", "nobody", 404)]

@@ -545,6 +545,9 @@ class FakeSupervision:
     def monitor(self, monitor_id: str) -> _Monitor | None:
         return self.active.get(monitor_id)
 
+    def active_monitors(self) -> builtins.list[_Monitor]:
+        return builtins.list(self.active.values())
+
 
 class FakeAuditLog:
     """The audit log: entries in order; ``failures`` makes the next appends fail as if the database were away."""

@@ -367,6 +367,8 @@ async def test_supervisors_monitor_only_calls_of_their_queues() -> None:
         await service.start_monitor(SUE, "c1", "listen", "7040")
     monitor = await service.start_monitor(ADMIN, "c1", "whisper", "7040")
     assert (monitor.call_id, monitor.mode, monitor.supervisor) == ("c1", "whisper", "admin")
+    assert service.monitors(ADMIN) == [monitor]
+    assert service.monitors(SUE) == []  # not hers: only one's own are listed
     with pytest.raises(NotFound, match="no monitor"):  # another supervisor's monitor is not theirs to stop
         await service.stop_monitor(SUE, monitor.monitor_id)
     await service.stop_monitor(ADMIN, monitor.monitor_id)

@@ -66,6 +66,11 @@ class Page:
                         window["queues"][queue].update(live)
                 if "overall" in data and window["overall"] is not None:
                     window["overall"].update(data["overall"])
+            calls = {c["call_id"]: c for c in state["calls"]}
+            calls.update({c["call_id"]: c for c in data.get("calls", [])})
+            for call_id in data.get("calls_gone", []):
+                calls.pop(call_id, None)
+            state["calls"] = sorted(calls.values(), key=lambda c: (c["arrived_at"], c["call_id"]))
 
 
 class World:
@@ -91,7 +96,7 @@ class World:
         if call is None:
             call = self.calls[call_id] = WorkItem(call_id, f"ch-{call_id}", "+6221555", "1500100", queue,
                                               arrived_at or self.now)
-        call.state, call.agent_id = state, agent_id
+        call.state, call.agent_id, call.queue = state, agent_id, queue
         if state is WorkState.CONNECTED and call.answered_at is None:
             call.answered_at = self.now
         if state is WorkState.ENDED:
@@ -183,6 +188,57 @@ def test_live_frames_keep_each_scope_s_page_equal_to_a_fresh_computation() -> No
         page.apply(series)
         assert page.state == json.loads(feed.view_json(scope))
     assert set(pages[SALES].state["series"][-1]["queues"]) == {"sales"}
+
+
+def test_live_calls_go_to_the_scopes_that_see_them_with_masked_numbers() -> None:
+    world = World()
+    feed, hub = world.feed, world.hub
+    world.agent("ana", AgentState.READY)
+    world.agent("sam", AgentState.READY)
+    world.call("c0", "care")  # before anyone watched: in the snapshot
+    feed.flush()
+    pages = {scope: Page(feed.view_json(scope)) for scope in (ALL, SALES)}
+    assert [c["call_id"] for c in pages[ALL].state["calls"]] == ["c0"]
+    assert pages[SALES].state["calls"] == []
+
+    def step() -> dict[Scope, list[dict[str, Any]]]:
+        feed.flush()
+        taken = {scope: hub.take(scope) for scope in pages}
+        for scope, page in pages.items():
+            for frame in taken[scope]:
+                page.apply(frame)
+            assert page.state["calls"] == json.loads(feed.view_json(scope))["calls"], scope
+        return taken
+
+    world.later(1)
+    world.call("c1", "sales")
+    frames = step()
+    (row,) = frames[SALES][0]["data"]["calls"]
+    assert row == {"call_id": "c1", "channel": "voice", "queue": "sales", "state": "waiting", "agent_id": None,
+                   "agent_name": None, "arrived_at": world.now.isoformat(), "answered_at": None, "language": None,
+                   "caller_name": None, "identified": False, "caller_number": "*****555"}
+    assert "+6221555" not in json.dumps(list(frames.values()))  # never the full number, on any topic
+    world.calls["c1"].caller_number = "anonymous"  # withheld: nobody's number, shown as such
+    world.call("c1", "sales")
+    assert step()[SALES][0]["data"]["calls"][0]["caller_number"] == "anonymous"
+
+    world.later(1)
+    world.call("c0", "care", state=WorkState.CONNECTED, agent_id="ana")  # care, jakarta: not the sales scope's
+    frames = step()
+    assert all("calls" not in f["data"] for f in frames[SALES])
+    assert frames[ALL][0]["data"]["calls"][0]["agent_name"] == "Ana"
+
+    world.later(1)
+    world.call("c1", "care")  # requeued out of the scope: gone from it, still on everyone's
+    frames = step()
+    assert frames[SALES][0]["data"]["calls_gone"] == ["c1"]
+    assert [c["call_id"] for c in pages[ALL].state["calls"]] == ["c0", "c1"]
+
+    world.later(1)
+    world.call("c0", "care", state=WorkState.ENDED, agent_id="ana", outcome=Outcome.ANSWERED)
+    frames = step()
+    assert frames[ALL][0]["data"]["calls_gone"] == ["c0"] and not frames[SALES]
+    assert [c["call_id"] for c in pages[ALL].state["calls"]] == ["c1"] and pages[SALES].state["calls"] == []
 
 
 def test_a_connecting_dashboard_s_snapshot_is_serialised_once_per_change() -> None:

@@ -2,8 +2,9 @@
 // whisper and barge, and tables of queues and agents.
 // Frames (docs/metrics.md, "The dashboard feed"): a snapshot, then "live" changes (agents, queues' live picture)
 // applied to it at once, "stats" (every figure, every 0.8 s) replacing the figures and the grid, and "series"
-// adding a point to the day's charts. The live calls come from GET /api/calls (the server keeps it to the
-// supervisor's scope), fetched again soon after a live frame says something moved (at most once a second).
+// adding a point to the day's charts. The live calls come in the same frames (the snapshot's "calls", and each
+// "live" frame's changed rows and gone ids), kept by the server to the supervisor's scope, the caller's number
+// masked. The supervisor's own monitors come from GET /api/monitors when the feed (re)starts, so a reload keeps them.
 // Every filter applies to everything: the queue filter to the tiles, the charts, the queue table, the agents
 // (those who serve the queue) and the calls; the team filter to the agents and the calls they hold; the window
 // to the figures and the span of the charts. Times are in the center's time zone (i18n.js), states as durations.
@@ -16,8 +17,6 @@ const $ = (id) => document.getElementById(id);
 const SL_TARGET = 0.8;       // the service-level target: tiles and rows turn red below it, the chart draws it
 const LONGEST_WAIT_MAX = 60; // ... or when a caller has waited longer than this (seconds)
 const ADHERENCE_EVERY_MS = 20000; // adherence moves by the minute: a poll is enough, and costs the server little
-const CALLS_EVERY_MS = 3000;      // the live calls, besides being fetched again after live changes ...
-const CALLS_AT_MOST_MS = 1000;    // ... but not more often than this
 const WORKING = new Set(["ready", "ringing", "on_call", "wrap_up"]); // adherent to scheduled work (cti/wfm/adherence.py)
 const WINDOW_SECONDS = { last_15m: 15 * 60, last_60m: 60 * 60 };
 const EXTENSION_KEY = "cti.supervisor.extension";
@@ -27,9 +26,8 @@ const COLOURS = { waiting: "#0072B2", sl: "#009E73", target: "#D55E00", grid: "#
 let latest = null;
 let serverOffset = 0;     // the server's clock minus this browser's, from the frames' "at": durations run on it
 let adherence = new Map(); // agent id -> that agent's row of /api/wfm/adherence
-let calls = [];            // GET /api/calls: the live calls this supervisor may see
-let callsRefused = null;   // the server's reason when it refused the list
-const monitors = new Map(); // monitor id -> the monitor this page started
+const monitors = new Map(); // monitor id -> this supervisor's monitor (GET /api/monitors, or started here)
+let monitorsRefused = null; // the server's reason when it did not list them
 const callRows = new Map(); // call id -> { tr, signature, waitCell, talkCell }: rows kept, so a focused button stays
 let charts = null;
 let renderQueued = false;
@@ -73,14 +71,14 @@ function apply(frame) {
   if (frame.type === "snapshot") {
     const first = latest === null;
     latest = data;
-    if (first) { refreshAdherence(); refreshCalls(); }
+    if (first) refreshAdherence();
+    refreshMonitors(); // a reload or a reconnect: the monitors as the server has them now
   } else if (!latest) {
     return;
   } else if (frame.type === "stats") {
     latest = { ...latest, ...data };  // figures and grid replaced; the series and time zone stay
   } else if (frame.type === "live") {
     applyLive(data);
-    callsSoon();
   } else if (frame.type === "series") {
     latest.series = [...latest.series, data.point].slice(-data.keep);
   } else {
@@ -104,6 +102,17 @@ function applyLive(data) {
     for (const [name, live] of Object.entries(data.queues || {})) if (win.queues[name]) Object.assign(win.queues[name], live);
     if (data.overall && win.overall) Object.assign(win.overall, data.overall);
   }
+  if (data.calls || data.calls_gone) {
+    const calls = new Map(latest.calls.map((c) => [c.call_id, c]));
+    for (const call of data.calls || []) calls.set(call.call_id, call);
+    for (const id of data.calls_gone || []) calls.delete(id);
+    latest.calls = [...calls.values()].sort((a, b) => (a.arrived_at < b.arrived_at ? -1 : a.arrived_at > b.arrived_at ? 1
+      : a.call_id < b.call_id ? -1 : 1));
+    const gone = new Set(data.calls_gone || []);
+    let dropped = false;
+    for (const [id, monitor] of monitors) if (gone.has(monitor.call_id)) { monitors.delete(id); dropped = true; } // ended with the call
+    if (dropped) renderMonitors();
+  }
 }
 
 function queueRender() {
@@ -112,7 +121,7 @@ function queueRender() {
   requestAnimationFrame(() => { renderQueued = false; render(); });
 }
 
-// -- polled: adherence and the live calls ------------------------------------------------------------------
+// -- polled: adherence; asked at each snapshot: one's monitors ---------------------------------------------
 async function refreshAdherence() {
   try {
     const data = await api(`/api/wfm/adherence?timezone=${encodeURIComponent(timeZone())}`);
@@ -123,34 +132,16 @@ async function refreshAdherence() {
   queueRender();
 }
 
-let callsTimer = null;
-let callsBusy = false;
-let callsAgain = false;
-let callsAt = 0;
-
-// After a live change: soon, and at most once a second however busy the center is.
-function callsSoon() {
-  if (callsTimer) return;
-  callsTimer = setTimeout(() => { callsTimer = null; refreshCalls(); }, Math.max(150, callsAt + CALLS_AT_MOST_MS - Date.now()));
-}
-
-async function refreshCalls() {
-  if (callsBusy) { callsAgain = true; return; }
-  callsBusy = true;
-  callsAt = Date.now();
+async function refreshMonitors() {
   try {
-    calls = (await api("/api/calls")).calls;
-    callsRefused = null;
+    const data = await api("/api/monitors");
+    monitors.clear();
+    for (const monitor of data.monitors) monitors.set(monitor.monitor_id, monitor);
+    monitorsRefused = null;
   } catch (error) {
-    callsRefused = error instanceof ApiError ? error.message : t("dash.calls_unavailable");
-  } finally {
-    callsBusy = false;
+    monitorsRefused = error instanceof ApiError ? error.message : t("dash.calls_unavailable");
   }
-  const live = new Set(calls.map((c) => c.call_id));
-  for (const [id, monitor] of monitors) if (!live.has(monitor.call_id)) monitors.delete(id); // gone with the call
   renderMonitors();
-  queueRender();
-  if (callsAgain) { callsAgain = false; refreshCalls(); }
 }
 
 // Out of adherence now: the schedule's activity (from the last poll) against the agent's state (pushed).
@@ -244,39 +235,45 @@ function renderAgents(win, queue, team) {
 
 // -- live calls and monitoring -----------------------------------------------------------------------------
 function callTimes(call, now) {
-  const connected = call.state === "connected" && call.answered_at;
-  const wait = connected ? call.wait_seconds : Math.max(0, (now - Date.parse(call.arrived_at)) / 1000);
-  const talk = connected ? Math.max(0, (now - Date.parse(call.answered_at)) / 1000) : null;
+  const answered = call.answered_at ? Date.parse(call.answered_at) : null;
+  const wait = Math.max(0, ((answered ?? now) - Date.parse(call.arrived_at)) / 1000);
+  const talk = answered === null ? null : Math.max(0, (now - answered) / 1000);
   return { wait, talk };
 }
 
 function callerText(call) {
-  // What the server shows this supervisor of the caller (name and number as cleaned at arrival).
+  // What the feed shows a supervisor of the caller: the name, and the number masked to its last digits.
   const number = call.caller_number || t("dash.caller_unknown");
   return call.caller_name ? `${call.caller_name} (${number})` : number;
 }
 
+function languageText(code) {
+  if (!code) return "";
+  try { return new Intl.DisplayNames([locale()], { type: "language" }).of(code) || code; } catch { return code; }
+}
+
+const agentText = (call) => call.agent_name || call.agent_id || "";
+
 function renderCalls(queue, team) {
   const agents = new Map(latest.agents.map((a) => [a.agent_id, a]));
   const now = serverNow();
-  const shown = calls.filter((c) => (!queue || c.queue === queue)
+  const shown = latest.calls.filter((c) => (!queue || c.queue === queue)
     && (!team || (c.agent_id && agents.get(c.agent_id) && agents.get(c.agent_id).team === team)))
-    .map((call) => ({ call, agent: call.agent_id ? (agents.get(call.agent_id)?.name || call.agent_id) : "",
-                      ...callTimes(call, now) }));
+    .map((call) => ({ call, agent: agentText(call), ...callTimes(call, now) }));
   const value = ({ call, agent, wait, talk }, key) => ({ queue: call.queue, state: label("dash.call_state", call.state),
-    caller: callerText(call), agent, arrived: call.arrived_at, wait, talk })[key];
+    caller: callerText(call), language: languageText(call.language), agent, arrived: call.arrived_at, wait, talk })[key];
   const rows = sortRows(shown, sorts.calls, value).map((item) => callRow(item));
   const tbody = $("calls");
   const same = rows.length === tbody.children.length && rows.every((tr, i) => tbody.children[i] === tr);
   if (!same) tbody.replaceChildren(...rows); // unchanged order: nodes kept, a focused button keeps its focus
   const kept = new Set(shown.map(({ call }) => call.call_id));
   for (const id of callRows.keys()) if (!kept.has(id)) callRows.delete(id);
-  $("calls-empty").hidden = rows.length > 0 && !callsRefused;
-  set("calls-empty", callsRefused ? t("dash.calls_refused", { message: callsRefused }) : t("dash.calls_none"));
+  $("calls-empty").hidden = rows.length > 0;
 }
 
 function callRow({ call, agent, wait, talk }) {
-  const signature = [call.state, call.queue, agent, callerText(call), call.arrived_at].join("\u0000");
+  const signature = [call.state, call.queue, agent, callerText(call), call.language, call.arrived_at,
+    call.answered_at].join("\u0000");
   let row = callRows.get(call.call_id);
   if (!row || row.signature !== signature) {
     const live = call.state === "connected";
@@ -287,7 +284,8 @@ function callRow({ call, agent, wait, talk }) {
     const talkCell = el("td", { class: "num talk" });
     const tr = el("tr", { "data-call": call.call_id, "data-state": call.state },
       el("td", {}, call.queue || ""), el("td", { class: "state" }, label("dash.call_state", call.state)),
-      el("td", { class: "caller" }, callerText(call)), el("td", { class: "agent" }, agent),
+      el("td", { class: "caller" }, callerText(call)), el("td", { class: "language" }, languageText(call.language)),
+      el("td", { class: "agent" }, agent),
       el("td", {}, el("time", { datetime: call.arrived_at, title: fmt.dateTime(call.arrived_at) },
         clock(new Date(call.arrived_at)))),
       waitCell, talkCell,
@@ -345,10 +343,11 @@ async function stopMonitor(monitorId) {
 }
 
 function renderMonitors() {
-  const agents = new Map((latest ? latest.agents : []).map((a) => [a.agent_id, a]));
+  const calls = latest ? latest.calls : [];
+  if (monitorsRefused) say(t("dash.monitors_refused", { message: monitorsRefused }), true);
   $("monitors").replaceChildren(...[...monitors.values()].map((m) => {
     const call = calls.find((c) => c.call_id === m.call_id);
-    const agent = call && call.agent_id ? (agents.get(call.agent_id)?.name || call.agent_id) : "";
+    const agent = call ? agentText(call) : "";
     return el("li", { "data-monitor": m.monitor_id },
       t("dash.monitor.active", { mode: t(`dash.mode.${m.mode}`), agent, extension: m.extension }), " ",
       el("button", { type: "button", onclick: () => stopMonitor(m.monitor_id) }, t("dash.monitor.stop")));
@@ -476,6 +475,5 @@ if (user) {
   showLink();
   liveSocket("/ws/dashboard", apply, { onStatus: (status, detail = {}) => { link = [status, detail]; showLink(); } });
   setInterval(refreshAdherence, ADHERENCE_EVERY_MS);
-  setInterval(refreshCalls, CALLS_EVERY_MS);
   setInterval(queueRender, 1000); // durations in state, waiting and talking move every second
 }

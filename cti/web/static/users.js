@@ -252,12 +252,21 @@ const list = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
 async function saveScope(event) {
   event.preventDefault();
+  const body = { queues: list($("scope-queues").value), teams: list($("scope-teams").value) };
+  await changeScope({ method: "PUT", body }, "users.scope.done");
+}
+
+// No scope at all (every queue and team), which empty lists cannot say: they mean none.
+async function clearScope() {
+  await changeScope({ method: "DELETE" }, "users.scope.cleared");
+}
+
+async function changeScope(request, done) {
   const dialog = $("scope-dialog");
   const name = dialog.dataset.user;
-  const body = { queues: list($("scope-queues").value), teams: list($("scope-teams").value) };
   if (!begin()) return;
   try {
-    await api(`/api/users/${encodeURIComponent(name)}/scope`, { method: "PUT", body });
+    await api(`/api/users/${encodeURIComponent(name)}/scope`, request);
   } catch (error) {
     refuse(error, $("scope-error"));
     return;
@@ -266,7 +275,7 @@ async function saveScope(event) {
   }
   await load().catch((error) => refuse(error));
   clearRefusal();
-  notify(t("users.scope.done", { name }));
+  notify(t(done, { name }));
   dialog.close();
 }
 
@@ -410,6 +419,7 @@ if (user) {
     $("password-value").type = $("password-show").checked ? "text" : "password";
   });
   $("scope-form").addEventListener("submit", saveScope);
+  $("scope-everything").addEventListener("click", clearScope);
   $("confirm-form").addEventListener("submit", confirmed);
   for (const button of document.querySelectorAll("dialog button.cancel")) {
     button.addEventListener("click", () => button.closest("dialog").close());
