@@ -38,7 +38,7 @@ from cti.records import UserRecord, WebSessionRecord
 from cti.services import Accounts, NewSession, SignIn, session_key
 from cti.tasks import stop_task
 from cti.types import Clock, utc_now
-from cti.web._sockets import Hub
+from cti.web._sockets import CLOSE_RECONNECT, Hub
 
 __all__ = ["SESSION_ENDED", "SESSION_EXPIRED", "FailureThrottle", "Refused", "Sessions", "Throttled"]
 
@@ -317,6 +317,16 @@ class Sessions:
             log.info("closed %d websocket(s) of user %r: %s", closed, name, reason)
         return closed
 
+    async def rescope(self, name: str) -> int:
+        """User ``name``'s scope changed: their sockets close with :data:`CLOSE_RECONNECT` (the page reconnects and
+        gets a snapshot of the new scope at once), and what is cached for them is read again; how many closed."""
+        self.forget(name)
+        closed = await self._hub.disconnect(lambda owner: "scope changed" if owner.name == name else None,
+                                            code=CLOSE_RECONNECT)
+        if closed:
+            log.info("reconnecting %d websocket(s) of user %r: scope changed", closed, name)
+        return closed
+
     def forget(self, name: str) -> None:
         for key in [key for key, (_, user) in self._cache.items() if user.name == name]:
             del self._cache[key]
@@ -353,6 +363,11 @@ class Sessions:
             if reason is not None:
                 self.forget(name)
                 log.info("closing the websockets of user %r: %s", name, reason)
+        # A scope changed elsewhere (the CLI, another cti): those pages reconnect into the new one.
+        moved = {owner.name for owner in self._hub.owners()
+                 if owner.name in current and current[owner.name].scope != owner.scope}
+        for name in moved:
+            closed += await self.rescope(name)
         return closed
 
     def _forget_closed_sockets(self) -> None:

@@ -49,6 +49,9 @@ REPLAY: Final = 256
 SEND_QUEUE: Final = 512
 CLOSE_REVOKED: Final = WSCloseCode.POLICY_VIOLATION
 """The owner's token stopped working; the page must not reconnect with it."""
+CLOSE_RECONNECT: Final = 4001
+"""What the owner may see changed (their scope): the page reconnects at once and starts from a fresh snapshot,
+so it never keeps what the old scope showed."""
 MAX_FRAME: Final = 64 * 1024
 SINCE: Final = IntParam("since", 0, 2**53 - 1, "the last seq the page saw: it is replayed what followed")
 """The numbers a page keeps are JavaScript's, exact up to 2**53 - 1."""
@@ -244,17 +247,17 @@ class Hub:
         """The users who opened the sockets still open (one entry per socket)."""
         return [user for ws, user in list(self._owners.items()) if not ws.closed]
 
-    async def disconnect(self, refuse: Callable[[UserRecord], str | None]) -> int:
-        """Close every open socket whose owner ``refuse`` gives a reason for, with 1008 and that reason; how
-        many. The close frames go out at once; the closing handshakes finish in the background (a page that
-        never answers must not hold up whoever revoked the user)."""
+    async def disconnect(self, refuse: Callable[[UserRecord], str | None], *, code: int = CLOSE_REVOKED) -> int:
+        """Close every open socket whose owner ``refuse`` gives a reason for, with ``code`` (1008 unless told) and
+        that reason; how many. The close frames go out at once; the closing handshakes finish in the background (a
+        page that never answers must not hold up whoever revoked the user)."""
         closing = 0
         for ws, owner in list(self._owners.items()):
             reason = None if ws.closed else refuse(owner)
             if reason is None:
                 continue
             del self._owners[ws]
-            task = asyncio.get_running_loop().create_task(ws.close(code=CLOSE_REVOKED, message=reason.encode()))
+            task = asyncio.get_running_loop().create_task(ws.close(code=code, message=reason.encode()))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
             closing += 1

@@ -99,6 +99,7 @@ async def set_scope(request: web.Request) -> web.Response:
     require_role(request, "admin")
     body = ScopeChange.model_validate(await read_json(request))
     user = await request.app[ACCOUNTS].set_scope(request.match_info["name"], body.model_dump())
+    await request.app[SESSIONS].rescope(user.name)  # open dashboards show the new scope now, not at a reconnect
     return web.json_response({"name": user.name, "scope": user.scope})
 
 
@@ -106,6 +107,7 @@ async def set_scope(request: web.Request) -> web.Response:
 async def clear_scope(request: web.Request) -> web.Response:
     require_role(request, "admin")
     user = await request.app[ACCOUNTS].set_scope(request.match_info["name"], None)
+    await request.app[SESSIONS].rescope(user.name)
     return web.json_response({"name": user.name, "scope": user.scope})
 
 

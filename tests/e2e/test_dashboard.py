@@ -153,6 +153,27 @@ async def test_supervisors_see_only_their_scope_and_agents_nothing(cti: Cti) -> 
             assert frame["type"] == "live"  # the first frame that carries it
             assert [(a["agent_id"], a["state"]) for a in frame["data"]["agents"]] == [("sam", "not_ready")]
             assert set(frame["data"]) <= {"at", "agents", "queues"}  # no overall figures for a scoped supervisor
+            # An admin widens her scope: her open sockets reconnect into it at once, the page with them.
+            async with browser_page() as page:
+                await page.goto(f"{cti.client.make_url('/ui/dashboard.html')}#token={sue}")
+                await expect(page.locator('#queues tr[data-queue="sales"]')).to_have_count(1)
+                await cti.api("DELETE", "/api/users/sue/scope")
+                assert await closed(ws) == (4001, "scope changed")
+                await expect(page.locator("#queues tr")).to_have_count(2)
+                await expect(page.locator('#agents tr[data-agent="ana"]')).to_have_count(1)
+                await expect(page.locator("#link")).to_have_text("connected")
+        async with http.ws_connect(await cti.ws_url("/ws/dashboard", sue)) as ws:
+            snapshot = await ws.receive_json(timeout=5)
+            assert snapshot["data"]["windows"]["today"]["overall"] is not None
+
+
+async def closed(ws: aiohttp.ClientWebSocketResponse) -> tuple[int, str]:
+    """The close code and reason the server ends ``ws`` with (frames before it are skipped)."""
+    while True:
+        message = await ws.receive(timeout=10)
+        if message.type is aiohttp.WSMsgType.CLOSE:
+            return message.data, message.extra
+        assert message.type is aiohttp.WSMsgType.TEXT, message
 
 
 async def _next_showing(ws: aiohttp.ClientWebSocketResponse, agent_id: str, state: str) -> dict[str, Any] | None:

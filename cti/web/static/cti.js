@@ -78,6 +78,8 @@ export function userError() { return userFailure; }
 // closed with 1008 (the user's token was rotated, disabled, deleted or expired), or a refused ticket, ends it:
 // the page forgets the token, so the next load asks for one.
 export const CLOSE_REVOKED = 1008;
+// What the user may see changed (an admin set their scope): reconnect at once, from a fresh snapshot.
+export const CLOSE_RECONNECT = 4001;
 
 export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
   let lastSeq = 0;
@@ -120,6 +122,7 @@ export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
     socket.onclose = (event) => {
       if (event.code === CLOSE_REVOKED) return refused(event.reason);
       if (closed) return;
+      if (event.code === CLOSE_RECONNECT) { lastSeq = 0; delay = 250; }  // nothing replayed from the old scope
       onStatus("disconnected", { state: "disconnected" });
       retry();
     };
