@@ -91,7 +91,15 @@ class Monitors:
             await self.ari.snoop(monitor.agent_channel_id, app_args=f"snoop,{monitor.call_id}",
                                  snoop_id=monitor.snoop_id, spy="both",
                                  whisper="out" if monitor.mode is MonitorMode.WHISPER else "none")
+            # Stopped (or its call ended) while a request was under way: what this made after the stop's clean-up
+            # would be left in Asterisk, so it is taken down here.
+            if self.active.get(monitor.monitor_id) is not monitor:
+                await self._take_down(monitor)
+                return
             await self.ari.create_bridge("mixing", bridge_id=monitor.bridge_id, name=f"monitor {monitor.call_id}")
+            if self.active.get(monitor.monitor_id) is not monitor:
+                await self._take_down(monitor)
+                return
             await self.ari.add_channel(monitor.bridge_id, [monitor.monitor_id, monitor.snoop_id])
         except AriError as exc:
             # The call ended while the supervisor's phone rang: nothing to listen to.
@@ -113,11 +121,14 @@ class Monitors:
         monitor = self.active.pop(monitor_id, None)
         if monitor is None:
             return False
+        await self._take_down(monitor)
+        return True
+
+    async def _take_down(self, monitor: Monitor) -> None:
         for channel_id in (monitor.snoop_id, monitor.monitor_id):
             await self._hangup(channel_id)
         with contextlib.suppress(AriError):
             await self.ari.destroy_bridge(monitor.bridge_id)
-        return True
 
     async def _hangup(self, channel_id: str) -> None:
         try:

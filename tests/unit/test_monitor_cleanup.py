@@ -1,0 +1,54 @@
+"""A monitor stopped while it is being connected leaves nothing behind: what the connection made after the stop's
+clean-up (a snoop, a bridge) is taken down too. Asterisk's side is covered by the e2e supervision tests; this
+moment (a stop between two ARI requests) cannot be caused there on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import pytest
+
+from cti.ari import AriClient
+from cti.telephony._monitor import MonitorMode, Monitors
+
+
+class SlowAri:
+    """Records what exists in 'Asterisk'; each request lets others run before it is done."""
+
+    def __init__(self) -> None:
+        self.channels: set[str] = set()
+        self.bridges: set[str] = set()
+        self.gate = asyncio.Event()
+
+    async def originate(self, endpoint: str, **kwargs: Any) -> None:
+        self.channels.add(kwargs["channel_id"])
+
+    async def snoop(self, channel_id: str, **kwargs: Any) -> None:
+        await self.gate.wait()  # the stop arrives while the snoop is being made
+        self.channels.add(kwargs["snoop_id"])
+
+    async def create_bridge(self, kind: str, **kwargs: Any) -> None:
+        self.bridges.add(kwargs["bridge_id"])
+
+    async def add_channel(self, bridge_id: str, channels: object) -> None:
+        return None
+
+    async def hangup(self, channel_id: str) -> None:
+        self.channels.discard(channel_id)
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        self.bridges.discard(bridge_id)
+
+
+@pytest.mark.parametrize("mode", [MonitorMode.LISTEN, MonitorMode.WHISPER])
+async def test_a_monitor_stopped_while_connecting_leaves_no_snoop_or_bridge(mode: MonitorMode) -> None:
+    ari = SlowAri()
+    monitors = Monitors(cast(AriClient, ari))
+    monitor = await monitors.start("c1", "c1-agent", "cti-c1", mode=mode, extension="7100", supervisor="sue")
+    connecting = asyncio.create_task(monitors.answered(monitor.monitor_id))
+    await asyncio.sleep(0)
+    assert await monitors.stop(monitor.monitor_id)
+    ari.gate.set()
+    await connecting
+    assert (ari.channels, ari.bridges, monitors.active) == (set(), set(), {})
