@@ -53,9 +53,21 @@ async def sign_in(page: Page, base: str, settings: Settings, user: DemoUser, to:
     await expect(page.locator("html")).to_have_attribute("lang", "id")
 
 
+_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b")
+# What a desktop shows in the caller's language (the agent speaks it to them), the CRM's own words, and the IVR
+# flow's node names (names of the configuration, like queues'): not the page's language.
+_NOT_THE_PAGE_S = "#script, #script-title, #crosssell, #accepted, #contacts, #ivr-path"
+_TEXTS = """(skip) => [...document.querySelectorAll("body *:not(script):not(style)")]
+    .filter(e => e.children.length === 0 && e.offsetParent !== null && !e.closest(skip))
+    .map(e => e.textContent.trim()).filter(Boolean)"""
+
+
 async def no_english_left(page: Page) -> None:
-    text = await page.inner_text("body")
-    assert [t for t in english_only() if t in text] == [], text
+    """In Indonesian, nothing of the English catalogues, and no code (``no_marketing_consent``, ``longest_idle``)
+    where words belong, in what the page says itself."""
+    texts: list[str] = await page.evaluate(_TEXTS, _NOT_THE_PAGE_S)
+    assert [t for t in english_only() if any(t in text for text in texts)] == [], texts
+    assert [text for text in texts if _CODE.search(text)] == [], texts
 
 
 # -- the dashboard ----------------------------------------------------------------------------------------------
@@ -219,16 +231,20 @@ async def _pop_of_present_call(page: Page, admin: Admin) -> Shown:
         status, call = await admin.get(f"/api/calls/{agent['call_id']}") if agent["call_id"] else (404, None)
         if status != 200 or call["state"] != "connected":
             return None
-        shown = await page.evaluate("""() => ["customer-name", "customer-id", "caller-number", "call-state"]
-            .map(id => document.getElementById(id).textContent)""")
+        shown = await page.evaluate("""() => ["customer-name", "customer-id", "caller-number", "call-state",
+            "routing-reason"].map(id => document.getElementById(id).textContent)""")
         if not shown[3]:
             return None
-        name, customer_id, caller, call_state = shown
+        name, customer_id, caller, call_state, why = shown
         assert call_state == ID["callstate.connected"], shown
-        assert caller.endswith(f"({call['caller_number']})"), (shown, call)
-        if customer_id:
-            assert caller == f"{name} ({call['caller_number']})" and re.fullmatch(r"#\d+", customer_id), shown
+        # Why routing chose this agent, in words: the strategy of the decision the server recorded.
+        strategy = next(d["strategy"] for d in reversed(call["decisions"]) if d["kind"] == "offered")
+        assert why.startswith(ID[f"strategy.{strategy}"] + " "), (why, call["decisions"])
+        number = call["caller_number"]
+        if customer_id:  # the customer's name from the CRM, and the number they call from
+            assert caller == f"{name} ({number})" and re.fullmatch(r"#\d+", customer_id), shown
         else:  # a number the CRM does not know: the neutral pop, with the form to create the record
+            assert caller == (f"{call['caller_name']} ({number})" if call["caller_name"] else number), (shown, call)
             assert name == ID["desktop.unknown"] and await page.locator("#unknown").is_visible(), shown
         return Shown(call["call_id"], name, customer_id.removeprefix("#"))
 
@@ -330,8 +346,10 @@ async def watch_desktop(base: str, settings: Settings, admin: Admin) -> tuple[Sh
         empty = {"pop": False, "wrapup": False, "noCall": True, "customer": "", "call": "", "notes": ""}
         ready = next(i for i, s in enumerate(seen) if s["state"] == "ready")
         assert seen[ready] == {"state": "ready", "reason": "", **empty}, seen
-        # From then on the desk shows the next call only, never the last one's pop or form.
-        assert all(not s["wrapup"] and s["customer"] in ("", second.customer) for s in seen[ready:]), seen
+        # From then on the desk shows the next calls only (one may ring and be gone): never a wrap-up form or notes
+        # left, never the end of a call on an empty desk.
+        assert all(not s["wrapup"] and not s["notes"] for s in seen[ready:]), seen
+        assert not [s for s in seen[ready:] if s["call"] == ID["callstate.ended"] and not s["pop"]], seen
         await expect(page.locator("#wrapup-saved")).to_be_hidden()
         await expect(page.locator("#wrapup")).to_be_hidden()
         assert await page.input_value("#notes") == ""

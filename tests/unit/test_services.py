@@ -547,6 +547,10 @@ async def test_the_pop_finds_a_caller_the_arrival_missed_and_links_them_to_the_c
     assert distributor.query.call("c1").customer_id == rina.customer_id
     assert recorder.of(WorkChanged)[-1].item.customer_id == rina.customer_id  # the row and Redis will say so too
     assert screenpop.snapshot("ana")["agent"]["state"] == "ringing"
+    # Why Ana, in parts the desktop says in the agent's language: the strategy, among how many, whom the step took.
+    assert pop["routing"] == {"reason": "longest_idle among 1 eligible at step 0: region=any, language=caller",
+                              "strategy": "longest_idle", "candidates": 1, "step": 0, "route": "default",
+                              "target": {"region": "any", "language": "caller", "min_level": None, "team": None}}
 
 
 async def test_a_wrapped_up_call_leaves_no_pop_behind_but_a_live_one_keeps_it() -> None:
@@ -570,6 +574,21 @@ async def test_a_wrapped_up_call_leaves_no_pop_behind_but_a_live_one_keeps_it() 
     screenpop.wrapped_up("ana", "c1")
     assert screenpop.snapshot("ana")["pop"] is None  # a desktop loaded now starts from an empty desk
     assert hub.of("agent:ana", "wrapped_up") == [{"call_id": "c1"}]
+
+
+async def test_a_call_that_ended_while_it_rang_leaves_no_pop_to_wrap_up() -> None:
+    hub, core = FakePublisher(), ContactCenter()
+    screenpop = ScreenPop(hub, FakeCustomers(), FakeScripts(), CenterView(core, lambda: NOW), clock=lambda: NOW)
+    distributor = Distributor(core, lambda: NOW, CommandBus({
+        Offer: [screenpop.offered], AgentChanged: [screenpop.agent_changed], WorkChanged: [screenpop.work_changed]}))
+    distributor.register_agent("ana", "Ana")
+    distributor.login("ana", "7001", ready=True)
+    distributor.arrive(call())
+    await screenpop.drain()
+    assert screenpop.snapshot("ana")["pop"]["call_id"] == "c1"
+    distributor.leg_gone("leg-c1")  # the caller gave up while Ana's phone rang
+    assert screenpop.snapshot("ana")["pop"] is None  # a desktop loaded now starts from an empty desk
+    assert hub.of("agent:ana", "wrapped_up") == [{"call_id": "c1"}]  # and the open one empties
 
 
 # -- the authorization policy ---------------------------------------------------------------------------------------
