@@ -93,11 +93,13 @@ class Distributor:
             self._core.set_desk(agent_id, at_desk)
 
     def end_after_call_work(self, agent_id: str) -> Agent | None:
-        """The agent finished their wrap-up early: ready for the next call, unless already on one."""
+        """The agent finished their wrap-up early: ready for the next call, unless already on one. An agent who is
+        not ready (a break they asked for during the call, a missed call) stays so: saving a wrap-up is no
+        "ready"."""
         if not self.query.has_agent(agent_id):
             return None
         agent = self.query.agent(agent_id)
-        if agent.state in (AgentState.WRAP_UP, AgentState.NOT_READY) and not agent.work:
+        if agent.state is AgentState.WRAP_UP and not agent.work:
             return self.set_ready(agent_id)
         return agent
 

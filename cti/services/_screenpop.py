@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from cti import sales
-from cti.acd import Agent, AgentChanged, Offer, WorkChanged, WorkItem, WorkState
+from cti.acd import Agent, AgentChanged, Offer, Target, WorkChanged, WorkItem, WorkState
 from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView, phone_variants
 from cti.errors import Unavailable
 from cti.records import UserRecord
@@ -194,6 +194,7 @@ class ScreenPop:
 
     def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
         call = changed.item
+        self._ended_unanswered(call)
         self._handed_on(call)
         if call.agent_id is not None:
             self.hub.publish(agent_topic(call.agent_id), "call", call_frame(call))
@@ -203,6 +204,18 @@ class ScreenPop:
     def agent_changed(self, changed: AgentChanged, distributor: Distributor) -> None:
         self.agents[changed.agent.agent_id] = changed.agent
         self.hub.publish(agent_topic(changed.agent.agent_id), "agent", agent_frame(changed.agent))
+
+    def _ended_unanswered(self, call: WorkItem) -> None:
+        """A call that ended while it rang (the caller gave up): nothing is left to wrap up, so its pop goes; a
+        desktop loaded later starts empty, and the open ones hear it ('wrapped_up') and clear."""
+        if call.state is not WorkState.ENDED or call.answered_at is not None:
+            return
+        holder = self._holders.get(call.call_id)
+        pop = self.pops.get(holder) if holder is not None else None
+        if holder is None or pop is None or pop.call_id != call.call_id or pop.handed_on:
+            return
+        del self.pops[holder]
+        self.hub.publish(agent_topic(holder), "wrapped_up", {"call_id": call.call_id})
 
     def _handed_on(self, call: WorkItem) -> None:
         """A call its agent transferred on: that desktop's part is over (it shows wrap-up), the pop goes on."""
@@ -296,6 +309,14 @@ class ScreenPop:
             log.info("screen pop of call %s not built at once: %s", call.call_id, exc)
         self._spawn(self._offer(call, offer.agent_id, offered_at, started, distributor))
 
+    def _target(self, call: WorkItem) -> Target | None:
+        """Whom the call's queue took at the step it was offered at: why this agent, besides the strategy."""
+        offered = next((d for d in reversed(call.decisions) if d.kind == "offered"), None)
+        if offered is None:
+            return None
+        targets = self._query.queue_rule(offered.queue).targets
+        return targets[offered.step] if offered.step < len(targets) else None
+
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
@@ -308,7 +329,8 @@ class ScreenPop:
             pop = self._assemble(call, agent_id, offered_at, await self._inputs(call, offered_at, distributor))
         except (Unavailable, ValueError) as exc:  # the agent still gets the call, with what we know
             log.warning("screen pop of call %s without the CRM: %s", call.call_id, exc)
-            pop = _Pop(call.call_id, {**_base_frame(call, offered_at, None), "customer": None, "error": str(exc)},
+            pop = _Pop(call.call_id, {**_base_frame(call, offered_at, None, self._target(call)), "customer": None,
+                                      "error": str(exc)},
                        None, {}, call.routing.language or "id", Factors())
         self._publish(agent_id, pop, started)
 
@@ -452,7 +474,7 @@ class ScreenPop:
                 script_frame["error"] = _not_shown_text(exc)
                 script = None  # nothing to follow: the desktop's script frames get "no script"
         frame = {
-            **_base_frame(call, now, view),
+            **_base_frame(call, now, view, self._target(call)),
             "language": language,
             "customer": None if view is None else customer_frame(view),
             "crosssell": {"offers": [o.view(language) for o in offers], "suppressed": suppressed},
@@ -561,7 +583,8 @@ def caller_verification(call: WorkItem, view: CustomerView | None) -> dict[str, 
     return {"verified": False, "method": "none", "customer_id": None, "claimed": claimed}
 
 
-def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None) -> dict[str, Any]:
+def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None,
+                target: Target | None) -> dict[str, Any]:
     offered = [d for d in call.decisions if d.kind == "offered"]
     transfer = next((d for d in reversed(call.decisions) if d.kind == "transferred"), None)
     verification = caller_verification(call, view)
@@ -572,7 +595,11 @@ def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None)
         "attributes": call.routing.attributes(call.service_number), "ivr": call.ivr,
         "routing": None if not offered else {"reason": offered[-1].reason, "strategy": offered[-1].strategy,
                                               "candidates": offered[-1].candidate_count,
-                                              "step": offered[-1].step, "route": offered[-1].route},
+                                              "step": offered[-1].step, "route": offered[-1].route,
+                                              # The same in parts, for the desktop to say in the agent's language.
+                                              "target": None if target is None else {
+                                                  "region": target.region, "language": target.language,
+                                                  "min_level": target.min_level, "team": target.team}},
         "customer_id": call.customer_id,
         "transfer": None if transfer is None else {"from_agent": transfer.winner, "note": transfer.note,
                                                     "queue": transfer.queue, "at": transfer.at.isoformat()},

@@ -198,7 +198,9 @@ def _access_log(path: Path) -> logging.Logger:
 
 
 async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
-                log_file: Path = DEMO_LOG) -> int:
+                log_file: Path = DEMO_LOG, stop: asyncio.Event | None = None) -> int:
+    """The demo until Ctrl-C, ``minutes`` or ``stop`` (set by whoever runs it in-process, e.g. a test whose
+    checks are done: it ends as on Ctrl-C)."""
     app = create_app(settings, connect_timeout=20)
     runner = web.AppRunner(app, access_log_class=AccessLogger, access_log=_access_log(log_file))
     await runner.setup()
@@ -207,7 +209,7 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
     running = app[RUNNING]
     phones: list[SippAgent] = []
     callers: list[SippIvrCaller] = []
-    stop = asyncio.Event()
+    stop = stop if stop is not None else asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -276,6 +278,8 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
         print("stopping: hanging up callers and agents", flush=True)
         return 0
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C is the caller's again (a test's pytest)
+            loop.remove_signal_handler(sig)
         for proc in (*callers, *phones):
             proc.stop()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -27,6 +27,8 @@ ANONYMOUS: Final = "anonymous"
 
 _ASCII_DIGITS: Final = frozenset("0123456789")
 _REMOVED: Final = frozenset('"\\<>')
+_NUMBER_WRITING: Final = _ASCII_DIGITS | frozenset("+-(). ")
+"""What a number written as a name is made of."""
 # Cc: control (NUL, tab, newline, ESC...); Zl, Zp: line and paragraph separators. They become spaces.
 _SPACED_CATEGORIES: Final = frozenset({"Cc", "Zl", "Zp"})
 # Cf: format (bidirectional overrides, zero-width characters); Cs: lone surrogates, which no UTF-8 can carry.
@@ -44,8 +46,10 @@ def clean_caller_number(number: str | None) -> str:
     return prefix + digits[:NUMBER_LENGTH - len(prefix)]
 
 
-def clean_caller_name(name: str | None) -> str | None:
-    """The name as a phone may show it, at most :data:`NAME_LENGTH` characters; ``None`` when nothing is left."""
+def clean_caller_name(name: str | None, number: str | None = None) -> str | None:
+    """The name as a phone may show it, at most :data:`NAME_LENGTH` characters; ``None`` when nothing is left, or
+    when it only repeats the caller's ``number`` (networks without a name send the number as one: shown as a
+    name, pages would read "0812... (0812...)" where a name belongs)."""
     if not name:
         return None
     kept: list[str] = []
@@ -57,7 +61,13 @@ def clean_caller_name(name: str | None) -> str | None:
             continue
         kept.append(" " if category in _SPACED_CATEGORIES else ch)
     cleaned = " ".join("".join(kept).split())[:NAME_LENGTH].rstrip()
+    if number is not None and set(cleaned) <= _NUMBER_WRITING and _digits(cleaned) == _digits(number):
+        return None
     return cleaned or None
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch in _ASCII_DIGITS)
 
 
 def caller_id(name: str | None, number: str) -> str:

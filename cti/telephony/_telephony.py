@@ -274,7 +274,8 @@ class Telephony:
         channel = event.channel
         service = event.args[1] if len(event.args) > 1 else channel.dialplan_exten
         # What the caller's network sent, cleaned and bounded here, before anything stores, shows or dials it.
-        number, name = clean_caller_number(channel.caller_number), clean_caller_name(channel.caller_name)
+        number = clean_caller_number(channel.caller_number)
+        name = clean_caller_name(channel.caller_name, number)
         flow = self.ivr.flow_for(service) if self.ivr is not None else None
         self.counters["calls_arrived"] += 1
         # Admitted before anything is spent on the caller: the CRM lookup, the answer, a place in the IVR.

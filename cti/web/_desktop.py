@@ -47,7 +47,8 @@ class WrapUp(_Body):
     script_answers: dict[str, Any] = Field(default_factory=dict)
     crosssell: CrossSellOutcome = Field(default_factory=CrossSellOutcome)
     follow_up: FollowUp | None = None
-    ready: bool = Field(default=True, description="end after-call work and take the next call")
+    ready: bool = Field(default=True, description="end after-call work and take the next call (an agent who is "
+                        "not ready, on a break asked for during the call, stays so)")
 
 
 class Transfer(_Body):

@@ -1,5 +1,6 @@
 """The main job: ``cti demo`` runs a live contact center whose callers go through the bilingual IVR and are served,
-whose pages answer, whose forecast has weeks of history, and whose console stays readable."""
+whose pages answer (and show the supervisor and an agent the live center in Chromium: consoles_under_load.py),
+whose forecast has weeks of history, and whose console stays readable."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from cti.ari import AriClient, AriNotFound
 from cti.asterisk import AsteriskRoot
-from cti.persistence import Database, InteractionRepository
+from cti.persistence import CustomerRepository, Database, InteractionRepository
 from cti.settings import Settings, load_settings
 from cti.sim import free_udp_port
 from cti.sim._demo import DEMO_FLOWS, DEMO_RULES, DEMO_USERS, _demo, demo_password, demo_settings
 from cti.sim._history import history_call_id
+from tests.e2e.conftest import clean_asterisk
+from tests.e2e.consoles_under_load import Admin, Shown, watch_dashboard, watch_desktop
 
 
 async def test_the_demo_serves_callers_and_its_pages(
@@ -32,41 +34,62 @@ async def test_the_demo_serves_callers_and_its_pages(
         "routing_rules": None, "http_host": "127.0.0.1", "http_port": port}))
     assert (settings.routing_rules, settings.ivr_flows, settings.sim_agents) == (DEMO_RULES, DEMO_FLOWS, 50)
     log_file = tmp_path / "demo.log"
-    demo = asyncio.create_task(_demo(settings, minutes=0.5, agents=4, rate=1.5, log_file=log_file))
+    stop = asyncio.Event()  # set when the consoles have been watched: the demo then ends as on Ctrl-C
+    demo = asyncio.create_task(_demo(settings, minutes=1.5, agents=4, rate=1.5, log_file=log_file, stop=stop))
     base = f"http://127.0.0.1:{port}"
     admin = {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}
     in_ivr = 0
-    async with aiohttp.ClientSession() as http:
-        for _ in range(100):  # until the server listens
-            try:
-                async with http.get(f"{base}/healthz") as response:
-                    health = await response.json()
-                    break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.2)
-        assert health["status"] == "ok", health
-        for page in ("/ui/desktop.html", "/ui/dashboard.html", "/ui/wfm.html", "/ui/index.html"):
-            async with http.get(f"{base}{page}") as response:
-                assert response.status == 200 and "<html" in await response.text()
-        adherence = None
-        signed_in: list[str] = []
-        while not demo.done():  # the dashboard's figures, as callers flow: some are in the IVR
-            with contextlib.suppress(aiohttp.ClientConnectionError):  # the demo has just stopped
-                async with http.get(f"{base}/api/stats", headers=admin) as response:
-                    if response.status == 200:
-                        figures = json.dumps(await response.json())
-                        in_ivr = max([in_ivr, *(int(n) for n in re.findall(r'"in_ivr": (\d+)', figures))])
-                if not signed_in and in_ivr > 0:  # the users the console names sign in with its passwords
-                    for user in DEMO_USERS:
-                        async with http.post(f"{base}/api/session", json={
-                                "name": user.name, "password": demo_password(settings, user)}) as response:
-                            if response.status == 200:
-                                signed_in.append((await response.json())["name"])
-                if adherence is None and in_ivr > 0:  # callers flow, so the demo has seeded today's schedule
-                    async with http.get(f"{base}/api/wfm/adherence?timezone=Asia/Jakarta", headers=admin) as response:
-                        adherence = await response.json()
-            await asyncio.sleep(0.5)
-        assert await demo == 0
+    consoles: asyncio.Future[tuple[None, tuple[Shown, Shown]]] | None = None
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):  # until the server listens
+                try:
+                    async with http.get(f"{base}/healthz") as response:
+                        health = await response.json()
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.2)
+            assert health["status"] == "ok", health
+            for page in ("/ui/desktop.html", "/ui/dashboard.html", "/ui/wfm.html", "/ui/index.html"):
+                async with http.get(f"{base}{page}") as response:
+                    assert response.status == 200 and "<html" in await response.text()
+            adherence = None
+            signed_in: list[str] = []
+            while not demo.done():  # the dashboard's figures, as callers flow: some are in the IVR
+                with contextlib.suppress(aiohttp.ClientConnectionError):  # the demo has just stopped
+                    async with http.get(f"{base}/api/stats", headers=admin) as response:
+                        if response.status == 200:
+                            figures = json.dumps(await response.json())
+                            in_ivr = max([in_ivr, *(int(n) for n in re.findall(r'"in_ivr": (\d+)', figures))])
+                    if not signed_in and in_ivr > 0:  # the users the console names sign in with its passwords
+                        for user in DEMO_USERS:
+                            async with http.post(f"{base}/api/session", json={
+                                    "name": user.name, "password": demo_password(settings, user)}) as response:
+                                if response.status == 200:
+                                    signed_in.append((await response.json())["name"])
+                    if adherence is None and in_ivr > 0:  # callers flow, so the demo has seeded today's schedule
+                        async with http.get(f"{base}/api/wfm/adherence?timezone=Asia/Jakarta",
+                                            headers=admin) as response:
+                            adherence = await response.json()
+                if consoles is None and in_ivr > 0:  # the supervisor's and an agent's pages, as callers flow
+                    api = Admin(http, base, settings.admin_token.get_secret_value())
+                    consoles = asyncio.gather(watch_dashboard(base, settings, api, agents=4),
+                                              watch_desktop(base, settings, api))
+                if consoles is not None and consoles.done():
+                    stop.set()
+                await asyncio.sleep(0.5)
+            assert await demo == 0
+            assert consoles is not None
+            _, (first, second) = await consoles
+    finally:
+        stop.set()
+        if consoles is not None and not consoles.done():
+            consoles.cancel()
+            with contextlib.suppress(BaseException):
+                await consoles
+        with contextlib.suppress(BaseException):
+            await demo
+        await clean_asterisk(settings)
     assert in_ivr > 0
     # Adherence today is measured against the schedule the demo solved from its history's forecast.
     assert adherence is not None and adherence["schedule"] is not None, adherence
@@ -89,6 +112,10 @@ async def test_the_demo_serves_callers_and_its_pages(
         records = [r for r in await interactions.list(limit=200) if not r.call_id.startswith("hist-")]
         yesterday = datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
         history = await interactions.get(history_call_id(yesterday, 1))
+        # The agent's desktop showed who called, and what the agent wrote landed on the call.
+        desk = [await interactions.get(shown.call_id) for shown in (first, second)]
+        shown_customers = [None if not s.customer_id else await CustomerRepository(db).customer(s.customer_id)
+                           for s in (first, second)]
     finally:
         await db.close()
     answered = [r for r in records if r.outcome == "answered"]
@@ -103,19 +130,10 @@ async def test_the_demo_serves_callers_and_its_pages(
     misled = [r.ivr["path"] for r in records if r.ivr and any(p["node"] == "verify_order" for p in r.ivr["path"])]
     assert not misled, misled[:2]
     assert history is not None and history.queue in ("care", "billing")  # eight weeks of history, once
-    # The demo's SIPp callers are killed, not hung up, and cti leaves held callers for a next controller:
-    # in real use Asterisk stops with the demo. Here the session's Asterisk goes on: clean it for the next test.
-    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), "leakcheck")
-    await ari.start()
-    try:
-        for channel in await ari.list_channels():
-            with contextlib.suppress(AriNotFound):  # gone with another: an IVR caller's snoop goes with them
-                await ari.hangup(channel.id)
-        for bridge in await ari.list_bridges():
-            with contextlib.suppress(AriNotFound):
-                await ari.destroy_bridge(bridge.id)
-    finally:
-        await ari.close()
+    for shown, record, customer in zip((first, second), desk, shown_customers, strict=True):
+        assert record is not None and (record.agent_id, record.customer_id or "") == ("agent1", shown.customer_id)
+        assert customer is None or customer.name == shown.customer
+    assert desk[0] is not None and (desk[0].disposition, desk[0].notes) == ("resolved", "Sudah dijelaskan")
 
 
 def test_the_demo_asks_for_its_simulated_agents_which_a_default_configuration_lacks() -> None:

@@ -62,7 +62,9 @@ async def test_agent_gets_the_pop_follows_the_script_and_wraps_up(
         assert await page.text_content("#customer-balance") == "Rp 750.000"
         products = await page.locator("#products li").all_text_contents()
         assert len(products) == 3
-        assert "longest_idle" in (await page.text_content("#routing-reason") or "")
+        # Why routing chose Ana, in words: the queue's strategy among how many, and whom its step took.
+        assert await page.text_content("#routing-reason") == (
+            "longest idle among the eligible (1), step 1: speaks the caller's language")
         offers = await page.locator("#crosssell li").all_text_contents()
         assert 1 <= len(offers) <= 3 and all(" — " in o for o in offers)  # a name and a reason each
         steps = await page.locator("#script .step").all_text_contents()
@@ -134,6 +136,35 @@ async def test_html_in_a_customer_name_shows_as_text(
         assert "<" in contacts or not contacts  # notes with HTML are text too
         assert dialogs == []
         assert await asyncio.to_thread(caller.wait, 30) == 0
+
+
+async def test_a_caller_who_hangs_up_while_the_phone_rings_leaves_nothing_on_the_desk(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    await seed(cti)
+    start_phone(phones, base_settings, "7001", ring_ms=8000)  # would answer after the caller has gone
+    token = await speaks(cti, await cti.create_agent("ana", "Ana"), "en")
+    await cti.login("ana", "7001")
+    async with browser_page() as page:
+        await page.goto(url(cti, token))
+        await expect(page.locator("#link")).to_have_text("connected")
+        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=1500)
+        callers.append(caller)
+        await expect(page.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
+        assert await asyncio.to_thread(caller.wait, 30) == 0
+        await eventually(lambda: cti.query.agent("ana").state.value == "ready", message="Ana free again")
+        # Every frame of the call has reached the page once a later change has: a break, asked for now.
+        await cti.api("POST", "/api/agents/ana/state", token=token, json={"state": "not_ready", "reason": "break"})
+        for _ in range(2):  # and so after a reload: nothing to wrap up, no pop, no ended call
+            await expect(page.locator("#agent-state")).to_have_text("not ready")
+            await expect(page.locator("#pop")).to_be_hidden()
+            await expect(page.locator("#wrapup")).to_be_hidden()
+            await expect(page.locator("#call-info")).to_be_hidden()
+            await expect(page.locator("#no-call")).to_be_visible()
+            await page.reload()
+    await cti.settled()
+    record = (await InteractionRepository(cti.db).list(limit=1))[0]
+    assert (record.outcome, record.customer_id) == ("abandoned", "10000001")
 
 
 async def test_unknown_caller_gets_a_blank_record_to_fill_in(

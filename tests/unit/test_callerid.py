@@ -69,6 +69,15 @@ def test_names_are_bounded_and_blank_ones_are_none() -> None:
         assert clean_caller_name(nothing) is None
 
 
+def test_a_name_that_only_repeats_the_number_is_no_name() -> None:
+    assert clean_caller_name("089739037733", "089739037733") is None  # what the demo's callers (and networks) send
+    assert clean_caller_name(" 021-555 (0123) ", "0215550123") is None
+    assert clean_caller_name("+62215550123", "+62215550123") is None
+    assert clean_caller_name("0215550124", "0215550123") == "0215550124"  # another number: what was sent
+    assert clean_caller_name("Budi 0215550123", "0215550123") == "Budi 0215550123"
+    assert clean_caller_name("089739037733") == "089739037733"  # without the number to compare with, kept
+
+
 def test_the_caller_id_sent_is_one_quoted_name_and_one_number() -> None:
     assert caller_id("Budi", "0215550123") == '"Budi" <0215550123>'
     assert caller_id('Ana" <999>', "0215550123") == '"Ana 999" <0215550123>'

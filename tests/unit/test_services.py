@@ -275,7 +275,10 @@ async def test_a_wrap_up_lands_on_the_interaction_and_in_the_customer_s_history(
         await service.wrap_up(BOB, "c1", WrapUp("resolved"))
     with pytest.raises(InvalidInput, match="unknown disposition 'maybe'"):
         await service.wrap_up(ANA, "c1", WrapUp("maybe"))
-    distributor.set_not_ready("ana", "wrap")
+    distributor.set_desk("ana", True)  # at a desktop: after the call, in wrap-up until it is saved
+    connected(distributor)
+    distributor.leg_gone("leg-c1")
+    assert distributor.query.agent("ana").state is AgentState.WRAP_UP
     saved = await service.wrap_up(ANA, "c1", WrapUp("resolved", notes="paid", crosssell_offered=("sku1",),
                                                     follow_up=FollowUp(date(2026, 12, 9), "call back")))
     assert (saved.disposition, saved.notes, saved.crosssell, saved.follow_up) == (
@@ -285,6 +288,23 @@ async def test_a_wrap_up_lands_on_the_interaction_and_in_the_customer_s_history(
         "10000001", "billing", "ana", "c1", "en")
     assert pops.changed == ["10000001"] and pops.wrapped == [("ana", "c1")]
     assert distributor.query.agent("ana").state is AgentState.READY  # after-call work over: the next call may come
+
+
+async def test_an_agent_who_asked_for_a_break_during_the_call_stays_on_it_after_the_wrap_up() -> None:
+    distributor, _ = floor("ana")
+    interactions = FakeInteractions()
+    await interactions.save(_record("c1", "ana"))
+    service = WrapUpService(distributor, Policy(distributor.query, interactions), interactions, FakeCustomers(),
+                            _Pops(), ["resolved"])
+    distributor.set_desk("ana", True)
+    connected(distributor)
+    distributor.set_not_ready("ana", "break")  # after this call
+    distributor.leg_gone("leg-c1")
+    assert (distributor.query.agent("ana").state, distributor.query.agent("ana").reason) == (
+        AgentState.NOT_READY, "break")
+    await service.wrap_up(ANA, "c1", WrapUp("resolved"))  # the desktop's form asks to end after-call work
+    agent = distributor.query.agent("ana")
+    assert (agent.state, agent.reason) == (AgentState.NOT_READY, "break")  # no call rings during the break
 
 
 async def test_a_bad_e_mail_creates_no_customer_and_tells_no_pop() -> None:
@@ -529,6 +549,10 @@ async def test_the_pop_finds_a_caller_the_arrival_missed_and_links_them_to_the_c
     assert distributor.query.call("c1").customer_id == rina.customer_id
     assert recorder.of(WorkChanged)[-1].item.customer_id == rina.customer_id  # the row and Redis will say so too
     assert screenpop.snapshot("ana")["agent"]["state"] == "ringing"
+    # Why Ana, in parts the desktop says in the agent's language: the strategy, among how many, whom the step took.
+    assert pop["routing"] == {"reason": "longest_idle among 1 eligible at step 0: region=any, language=caller",
+                              "strategy": "longest_idle", "candidates": 1, "step": 0, "route": "default",
+                              "target": {"region": "any", "language": "caller", "min_level": None, "team": None}}
 
 
 async def test_a_wrapped_up_call_leaves_no_pop_behind_but_a_live_one_keeps_it() -> None:
@@ -552,6 +576,21 @@ async def test_a_wrapped_up_call_leaves_no_pop_behind_but_a_live_one_keeps_it() 
     screenpop.wrapped_up("ana", "c1")
     assert screenpop.snapshot("ana")["pop"] is None  # a desktop loaded now starts from an empty desk
     assert hub.of("agent:ana", "wrapped_up") == [{"call_id": "c1"}]
+
+
+async def test_a_call_that_ended_while_it_rang_leaves_no_pop_to_wrap_up() -> None:
+    hub, core = FakePublisher(), ContactCenter()
+    screenpop = ScreenPop(hub, FakeCustomers(), FakeScripts(), CenterView(core, lambda: NOW), clock=lambda: NOW)
+    distributor = Distributor(core, lambda: NOW, CommandBus({
+        Offer: [screenpop.offered], AgentChanged: [screenpop.agent_changed], WorkChanged: [screenpop.work_changed]}))
+    distributor.register_agent("ana", "Ana")
+    distributor.login("ana", "7001", ready=True)
+    distributor.arrive(call())
+    await screenpop.drain()
+    assert screenpop.snapshot("ana")["pop"]["call_id"] == "c1"
+    distributor.leg_gone("leg-c1")  # the caller gave up while Ana's phone rang
+    assert screenpop.snapshot("ana")["pop"] is None  # a desktop loaded now starts from an empty desk
+    assert hub.of("agent:ana", "wrapped_up") == [{"call_id": "c1"}]  # and the open one empties
 
 
 # -- the authorization policy ---------------------------------------------------------------------------------------

@@ -160,6 +160,9 @@ function clearTransfer() {
 function onCall(call) {
   if (!call) return;
   if (state.pop && call.call_id !== state.pop.call_id) return;  // an older call's late news
+  // The end of a call the desk no longer shows (a caller who hung up while the phone rang: the desk emptied when
+  // the agent was free again, and the call's last news can come after): nothing of it is left to show.
+  if (!state.pop && call.ended) return;
   state.call = call;
   renderCall();
   if (call.ended && state.pop && state.pop.call_id === call.call_id) {
@@ -187,7 +190,7 @@ function renderPop() {
   $("pop").hidden = !pop;
   if (!pop) { clearPop(); return; }
   setText("call-language", label("lang", pop.language));
-  setText("routing-reason", pop.routing ? pop.routing.reason : "");
+  setText("routing-reason", whyMe(pop.routing));
   const transfer = pop.transfer;
   $("transfer-info").hidden = !transfer;
   setText("transfer-info", !transfer ? "" : (transfer.note
@@ -222,11 +225,26 @@ function renderPop() {
   list("crosssell", offers, (o) => [el("strong", {}, o.name), " — ", o.reason]);
   $("crosssell-none").hidden = offers.length > 0;
   setText("crosssell-none", pop.crosssell && pop.crosssell.suppressed
-    ? t("desktop.nooffers.why", { why: pop.crosssell.suppressed }) : t("desktop.nooffers"));
+    ? t("desktop.nooffers.why", { why: label("suppressed", pop.crosssell.suppressed) }) : t("desktop.nooffers"));
   setText("script-title", pop.script ? pop.script.title : "");
   renderSteps(state.steps);
   // A script over its rendering budget: the pop still comes, and says so instead of the steps.
   if (pop.script && pop.script.error) $("script").append(el("p", { class: "hint", id: "script-error" }, pop.script.error));
+}
+
+// Why routing chose this agent, in the agent's words: the queue's strategy among how many, and whom the step took.
+function whyMe(routing) {
+  if (!routing) return "";
+  const target = routing.target || {};
+  const conditions = [
+    target.region === "caller" ? t("desktop.whyme.region") : "",
+    target.language === "caller" ? t("desktop.whyme.language") : "",
+    target.min_level ? t("desktop.whyme.min_level", { level: fmt.number(target.min_level) }) : "",
+    target.team ? t("desktop.whyme.team", { team: target.team }) : "",
+  ].filter(Boolean);
+  const why = t("desktop.whyme.chosen", { strategy: label("strategy", routing.strategy), n: fmt.number(routing.candidates),
+    step: fmt.number(routing.step + 1) });
+  return conditions.length ? `${why}: ${conditions.join(", ")}` : why;
 }
 
 function clearPop() {
