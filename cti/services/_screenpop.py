@@ -563,6 +563,7 @@ def caller_verification(call: WorkItem, view: CustomerView | None) -> dict[str, 
 
 def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None) -> dict[str, Any]:
     offered = [d for d in call.decisions if d.kind == "offered"]
+    placed = next((d for d in call.decisions if d.kind == "queued"), None)
     transfer = next((d for d in reversed(call.decisions) if d.kind == "transferred"), None)
     verification = caller_verification(call, view)
     return {
@@ -572,7 +573,11 @@ def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None)
         "attributes": call.routing.attributes(call.service_number), "ivr": call.ivr,
         "routing": None if not offered else {"reason": offered[-1].reason, "strategy": offered[-1].strategy,
                                               "candidates": offered[-1].candidate_count,
-                                              "step": offered[-1].step, "route": offered[-1].route},
+                                              "step": offered[-1].step, "route": offered[-1].route,
+                                              # the reason as codes and values: how the route placed the call, then
+                                              # why this agent (the desktop says it in the agent's language)
+                                              "why": [part.as_json() for part in
+                                                      (*(placed.why if placed else ()), *offered[-1].why)]},
         "customer_id": call.customer_id,
         "transfer": None if transfer is None else {"from_agent": transfer.winner, "note": transfer.note,
                                                     "queue": transfer.queue, "at": transfer.at.isoformat()},

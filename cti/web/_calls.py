@@ -125,5 +125,5 @@ async def reload_routing(request: web.Request) -> web.Response:
     try:
         rules = request.app[ROUTING].reload()
     except RulesError as exc:  # one line: the problems of every queue and route, each after a "; "
-        return json_error(422, str(exc).replace("\n", "; "))
+        return json_error(422, str(exc).replace("\n", "; "), code=exc.code)
     return web.json_response(rules.model_dump(mode="json"))

@@ -62,7 +62,9 @@ async def test_agent_gets_the_pop_follows_the_script_and_wraps_up(
         assert await page.text_content("#customer-balance") == "Rp 750.000"
         products = await page.locator("#products li").all_text_contents()
         assert len(products) == 3
-        assert "longest_idle" in (await page.text_content("#routing-reason") or "")
+        # Why routing chose her, from the decision's codes, in her language (not the server's English sentence).
+        assert "; chosen by longest idle among 1 eligible agents at step 0 (region: " in (
+            await page.text_content("#routing-reason") or "")
         offers = await page.locator("#crosssell li").all_text_contents()
         assert 1 <= len(offers) <= 3 and all(" — " in o for o in offers)  # a name and a reason each
         steps = await page.locator("#script .step").all_text_contents()

@@ -1,8 +1,8 @@
 // The agent desktop: state and its timer, an incoming call nobody misses, the screen pop pushed over the
 // websocket, the script, wrap-up. It shows the present only: a call that ended leaves its pop for the wrap-up
 // form, and once the wrap-up is saved the desk is empty again; a reload starts from the server's snapshot.
-import { ApiError, api, el, liveSocket } from "/ui/cti.js";
-import { fmt, has, onLanguageChange, t } from "/ui/i18n.js";
+import { api, el, liveSocket } from "/ui/cti.js";
+import { errorText, fmt, has, language, onLanguageChange, t } from "/ui/i18n.js";
 import { handleApiError, setDisplayName, startPage } from "/ui/shell.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,7 +25,7 @@ async function act(fn) {
     showError("");
     await fn();
   } catch (error) {
-    if (!handleApiError(error, "roles.agents")) showError(error instanceof ApiError ? error.message : t("error.generic", { message: error.message }));
+    if (!handleApiError(error, "roles.agents")) showError(errorText(error));
   }
 }
 
@@ -182,12 +182,34 @@ function onOffer(pop) {
   renderIncoming();
 }
 
+// Why the call came to this agent, from the decision's codes and values (pop.routing.why) in the agent's language;
+// the server's English sentence (pop.routing.reason) only for a code this page does not know, in English.
+function whyText(part) {
+  const params = { ...(part.params || {}) };
+  if (!has(`routing.why.${part.code}`)) return null;
+  if (part.code === "offered") {
+    params.strategy = label("routing.strategy", params.strategy);
+    params.region = label("routing.target", params.region);
+    params.language = label("routing.target", params.language);
+    const extra = ["min_level", "team"].filter((key) => params[key] !== undefined).map((key) => t(`routing.why.${key}`, params));
+    return [t("routing.why.offered", params), ...extra].join("; ");
+  }
+  return t(`routing.why.${part.code}`, params);
+}
+
+function routingText(routing) {
+  if (!routing) return "";
+  const parts = (routing.why || []).map(whyText);
+  if (parts.length && parts.every((part) => part !== null)) return parts.join("; ");
+  return language() === "en" ? (routing.reason || "") : parts.filter(Boolean).join("; ");
+}
+
 function renderPop() {
   const pop = state.pop;
   $("pop").hidden = !pop;
   if (!pop) { clearPop(); return; }
   setText("call-language", label("lang", pop.language));
-  setText("routing-reason", pop.routing ? pop.routing.reason : "");
+  setText("routing-reason", routingText(pop.routing));
   const transfer = pop.transfer;
   $("transfer-info").hidden = !transfer;
   setText("transfer-info", !transfer ? "" : (transfer.note
@@ -381,7 +403,7 @@ function onFrame(frame) {
     state.scriptRecord = frame.data.answers;  // validated and normalised by the server: what gets stored
     state.steps = frame.data.steps;
     renderSteps(state.steps);
-  } else if (frame.type === "error") showError(frame.error.message);
+  } else if (frame.type === "error") showError(errorText(frame.error));
 }
 
 function renderLink() {
@@ -462,7 +484,7 @@ async function start() {
   setInterval(tick, 1000);
   const path = viewing ? `/ws/desktop?agent_id=${encodeURIComponent(viewing)}` : "/ws/desktop";
   socket = liveSocket(path, onFrame, { onStatus: (text, detail = {}) => {
-    state.link = { state: detail.state || "disconnected", why: detail.why || "" };
+    state.link = { state: detail.state || "disconnected", why: detail.error ? errorText(detail.error) : (detail.why || "") };
     renderLink();
   } });
 }
