@@ -139,7 +139,7 @@ async def test_invalid_definitions_get_every_problem(client: Client) -> None:
     del broken["title"]["en"]
     status, body = await put(client, "supervisor", {"definition": broken})
     assert status == 422
-    assert body["error"]["details"] == [{"field": "title", "code": "value_error",
+    assert body["error"]["details"] == [{"field": "title", "code": "invalid_script",
                                         "problem": "Value error, missing translation: en"}]
 
     broken["title"]["en"] = "Welcome"
