@@ -15,6 +15,13 @@ const state = {
 
 const label = (prefix, code) => (code === null || code === undefined || code === "" ? "" : (has(`${prefix}.${code}`) ? t(`${prefix}.${code}`) : String(code)));
 
+let shownError = null;  // the error on screen, said again after a language switch
+
+function showErrorOf(error) {
+  shownError = error;
+  showError(error ? errorText(error) : "");
+}
+
 function showError(message) {
   $("error").textContent = message || "";
   $("error").hidden = !message;
@@ -22,10 +29,10 @@ function showError(message) {
 
 async function act(fn) {
   try {
-    showError("");
+    showErrorOf(null);
     await fn();
   } catch (error) {
-    if (!handleApiError(error, "roles.agents")) showError(errorText(error));
+    if (!handleApiError(error, "roles.agents")) showErrorOf(error);
   }
 }
 
@@ -403,7 +410,7 @@ function onFrame(frame) {
     state.scriptRecord = frame.data.answers;  // validated and normalised by the server: what gets stored
     state.steps = frame.data.steps;
     renderSteps(state.steps);
-  } else if (frame.type === "error") showError(errorText(frame.error));
+  } else if (frame.type === "error") showErrorOf(frame.error);
 }
 
 function renderLink() {
@@ -430,6 +437,7 @@ function onKey(event) {
 }
 
 function rerender() {
+  if (shownError) showError(errorText(shownError));
   renderAgent();
   renderCall();
   renderPop();

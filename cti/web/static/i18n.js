@@ -17,8 +17,9 @@
 //   onLanguageChange(fn)  fn() runs after each switch: the page re-renders its dynamic texts.
 //   errorText(error)      an API error (ApiError, or a websocket's {code, message} error frame) in the user's
 //                         language: t("error.<code>", params) when the catalogues know the code, else a sentence for
-//                         its status ("error.status.<status>"); never the server's English in Indonesian (in English
-//                         the server's message is a fine last resort). Codes: docs/api.md.
+//                         its status ("error.status.<status>"); never the server's English in Indonesian. In
+//                         English the server's message is preferred to a kind's generic code (invalid_input says
+//                         less than "max_abandon needs patience_seconds") and is the last resort. Codes: docs/api.md.
 //   translatePage(root)   static HTML: an element with a data-i18n attribute gets the text of the key it names;
 //                         data-i18n-placeholder, data-i18n-title and data-i18n-aria-label set those attributes.
 //                         loadCatalogs and setLanguage call it.
@@ -104,8 +105,14 @@ export function t(key, params = {}) {
 
 export function onLanguageChange(fn) { listeners.push(fn); }
 
+// The codes of a kind or a status, not of one error, and a socket's end (its reason: "user disabled", "token
+// rotated"): the server's English message says more than their sentence.
+const GENERIC_CODES = new Set(["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "invalid_input",
+  "invalid_body", "unavailable", "internal", "session_revoked"]);
+
 export function errorText(error) {
   const code = error && error.code;
+  if (current === "en" && error && error.message && (!code || GENERIC_CODES.has(code))) return String(error.message);
   if (code && has(`error.${code}`)) return t(`error.${code}`, (error && error.params) || {});
   const status = error && error.status;
   if (current === "en" && error && error.message) return String(error.message);

@@ -21,8 +21,11 @@ function numbers(form, names, percents = []) {
   return out;
 }
 
+const shownErrors = new Map();  // element id -> the error it shows, said again after a language switch
+
 function showError(id, error) {
   if (error && handleApiError(error, "roles.staff")) return;
+  shownErrors.set(id, error);
   document.getElementById(id).textContent = error ? errorText(error) : "";
 }
 
@@ -161,6 +164,7 @@ document.getElementById("adherence-refresh").addEventListener("click", whenReady
 const user = await ready;
 if (user) {
   onLanguageChange(() => {  // texts from data: asked again in the new language
+    for (const [id, error] of shownErrors) document.getElementById(id).textContent = error ? errorText(error) : "";
     loadSchedules();
     loadAdherence();
     if (shown !== null) showSchedule(shown);
