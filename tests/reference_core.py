@@ -42,6 +42,7 @@ from cti.acd import (
     Target,
     UnknownAgent,
     UnknownWork,
+    Why,
     WorkChanged,
     WorkItem,
     WorkState,
@@ -200,10 +201,10 @@ class ReferenceContactCenter:
         if call.routing.region is None and call.routing.country in (None, "ID"):
             # A mobile or unknown number has no geography; the rules' default region stands in.
             call.routing.region = self.rules.default_region
-        route, reason = self.rules.place(call.routing, call.service_number)
+        route, reason, why = self.rules.place(call.routing, call.service_number)
         call.queue, call.queued_at = route.queue, now
         call.routing.route, call.routing.priority, call.routing.step = route.name, route.priority, 0
-        call.decisions.append(Decision(now, "queued", route.queue, route.name, 0, reason=reason))
+        call.decisions.append(Decision(now, "queued", route.queue, route.name, 0, reason=reason, why=why))
         self.calls[call.call_id] = call
         self._channels[call.channel_id] = call.call_id
         rejected = self._admit(call, now)
@@ -526,7 +527,9 @@ class ReferenceContactCenter:
             call.decisions.append(Decision(
                 now, "offered", queue.name, call.routing.route, call.routing.step,
                 reason=f"{queue.strategy} among {count} eligible at step {call.routing.step}: {_describe(target)}",
-                strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count))
+                strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count,
+                why=(Why("offered", {"strategy": queue.strategy, "eligible": count, "step": call.routing.step,
+                                     **_target_params(target)}),)))
             call.offers += 1
             call.not_before = None
             call.state = WorkState.RINGING
@@ -605,6 +608,15 @@ class ReferenceContactCenter:
         if call.agent_channel_id:
             self._channels.pop(call.agent_channel_id, None)
         return [WorkChanged(call.snapshot())]
+
+
+def _target_params(target: Target) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"region": target.region, "language": target.language}
+    if target.min_level:
+        params["min_level"] = target.min_level
+    if target.team:
+        params["team"] = target.team
+    return params
 
 
 def _describe(target: Target) -> str:

@@ -16,7 +16,7 @@ no clock (every method takes the time).
 See docs/routing.md for the rules file and docs/architecture.md for where this sits.
 """
 
-from cti.acd._agents import Agent, AgentState, Capacity, PendingChange
+from cti.acd._agents import Agent, AgentState, Capacity, NotReadyReason, PendingChange
 from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
 from cti.acd._calendar import CALENDAR_24X7, TIMEZONE_ALIASES, Calendar, OpeningHours, parse_calendar
 from cti.acd._callbacks import CallbackLimits, CallbackPolicy, CallbackRefusal
@@ -48,7 +48,7 @@ from cti.acd._errors import (
     UnknownQueue,
     UnknownWork,
 )
-from cti.acd._routing import Decision, Routing
+from cti.acd._routing import WHY_CODES, Decision, Routing, Why
 from cti.acd._rules import (
     ATTRIBUTES,
     DEFAULT_RULES,
@@ -73,6 +73,7 @@ __all__ = [
     "PROMPT_LANGUAGE",
     "STRATEGIES",
     "TIMEZONE_ALIASES",
+    "WHY_CODES",
     "AcdError",
     "Action",
     "Agent",
@@ -98,6 +99,7 @@ __all__ = [
     "Hangup",
     "Hold",
     "InvalidTransition",
+    "NotReadyReason",
     "Offer",
     "OpeningHours",
     "Outcome",
@@ -117,6 +119,7 @@ __all__ = [
     "UnknownQueue",
     "UnknownWork",
     "WaitKey",
+    "Why",
     "WorkChanged",
     "WorkItem",
     "WorkState",

@@ -25,7 +25,7 @@ from cti.acd._errors import InvalidTransition
 from cti.acd._work import Channel
 from cti.types import AgentId, CallId
 
-__all__ = ["Agent", "AgentState", "Capacity", "PendingChange"]
+__all__ = ["Agent", "AgentState", "Capacity", "NotReadyReason", "PendingChange"]
 
 
 class AgentState(StrEnum):
@@ -35,6 +35,23 @@ class AgentState(StrEnum):
     RINGING = "ringing"
     ON_CALL = "on_call"
     WRAP_UP = "wrap_up"
+
+
+class NotReadyReason(StrEnum):
+    """Every not-ready reason cti itself gives or offers (the console has a label for each: ``reason.<code>``).
+
+    The API takes any code (``[a-z0-9_]{1,32}``) from a desktop or an integration; a page shows a code it has no
+    label for as it is."""
+
+    LOGIN = "login"  # logged in, not ready yet
+    BUSY = "busy"  # the phone was busy when offered a call (Q.850 17)
+    REJECTED = "rejected"  # the agent rejected the offer on the phone (21)
+    NO_ANSWER = "no_answer"  # the phone rang unanswered (16, 18, 19, 31, ...)
+    UNREACHABLE = "unreachable"  # the phone could not be reached at all
+    BREAK = "break"  # the desktop's choices
+    LUNCH = "lunch"
+    TRAINING = "training"
+    MEETING = "meeting"
 
 
 # Transitions the system itself makes (offers, answers, hang-ups) and those agents ask for. ON_CALL -> RINGING
@@ -148,7 +165,8 @@ class Agent:
 
     def transition(self, state: AgentState, now: datetime, reason: str | None = None) -> None:
         if state not in _ALLOWED[self.state]:
-            raise InvalidTransition(f"agent {self.agent_id}: cannot go from {self.state} to {state}")
+            raise InvalidTransition(f"agent {self.agent_id}: cannot go from {self.state} to {state}",
+                                    params={"agent_id": self.agent_id, "from": self.state.value, "to": state.value})
         if self.state in _OCCUPIED and self.state_since is not None:
             self.busy_seconds += max(0.0, (now - self.state_since).total_seconds())
         if self.state is AgentState.LOGGED_OUT:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from cti.acd._agents import Agent, AgentState, Capacity, PendingChange
+from cti.acd._agents import Agent, AgentState, Capacity, NotReadyReason, PendingChange
 from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
 from cti.acd._callbacks import CallbackPolicy
 from cti.acd._commands import (
@@ -36,7 +36,7 @@ from cti.acd._commands import (
 from cti.acd._dispatch import Dispatcher
 from cti.acd._eligibility import listed, wait_key
 from cti.acd._errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownQueue, UnknownWork
-from cti.acd._routing import Decision
+from cti.acd._routing import Decision, Why
 from cti.acd._rules import DEFAULT_RULES, QueueRule, Rules, Target
 from cti.acd._strategies import StrategyContext, choose_agent
 from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
@@ -164,13 +164,14 @@ class ContactCenter:
         if holder is not None:
             raise ExtensionInUse(extension, holder)
         if agent.busy and agent.extension != extension:
-            raise InvalidTransition(f"agent {agent_id} is on a call at extension {agent.extension}")
+            raise InvalidTransition(f"agent {agent_id} is on a call at extension {agent.extension}",
+                                    code="agent_on_call", params={"agent_id": agent_id})
         agent.extension = extension
         if agent.state is AgentState.LOGGED_OUT:
             if ready:
                 agent.transition(AgentState.READY, now)
             else:
-                agent.transition(AgentState.NOT_READY, now, reason="login")
+                agent.transition(AgentState.NOT_READY, now, reason=NotReadyReason.LOGIN.value)
         elif ready and agent.state is AgentState.NOT_READY:
             agent.transition(AgentState.READY, now)
         self._router.track(agent)
@@ -179,7 +180,8 @@ class ContactCenter:
     def set_ready(self, agent_id: str, now: datetime) -> list[Command]:
         agent = self.agent(agent_id)
         if agent.state is AgentState.LOGGED_OUT:
-            raise InvalidTransition(f"agent {agent_id} must log in before going ready")
+            raise InvalidTransition(f"agent {agent_id} must log in before going ready", code="agent_logged_out",
+                                    params={"agent_id": agent_id})
         if agent.busy:
             agent.pending = None  # the agent changed their mind about leaving after this call
         elif agent.state in (AgentState.NOT_READY, AgentState.WRAP_UP):
@@ -195,7 +197,8 @@ class ContactCenter:
     def set_not_ready(self, agent_id: str, reason: str, now: datetime) -> list[Command]:
         agent = self.agent(agent_id)
         if agent.state is AgentState.LOGGED_OUT:
-            raise InvalidTransition(f"agent {agent_id} must log in first")
+            raise InvalidTransition(f"agent {agent_id} must log in first", code="agent_logged_out",
+                                    params={"agent_id": agent_id})
         if agent.busy:
             agent.pending = PendingChange(AgentState.NOT_READY, reason)
         else:
@@ -219,10 +222,10 @@ class ContactCenter:
         if call.routing.region is None and call.routing.country in (None, "ID"):
             # A mobile or unknown number has no geography; the rules' default region stands in.
             call.routing.region = self.rules.default_region
-        route, reason = self.rules.place(call.routing, call.service_number)
+        route, reason, why = self.rules.place(call.routing, call.service_number)
         call.queue, call.queued_at = route.queue, now
         call.routing.route, call.routing.priority, call.routing.step = route.name, route.priority, 0
-        call.decisions.append(Decision(now, "queued", route.queue, route.name, 0, reason=reason))
+        call.decisions.append(Decision(now, "queued", route.queue, route.name, 0, reason=reason, why=why))
         self._router.add_call(call)
         self._channels[call.channel_id] = call.call_id
         rejected = self._admit(call, now)
@@ -397,14 +400,17 @@ class ContactCenter:
         """
         call = self.call(call_id)
         if call.state is not WorkState.CONNECTED or call.agent_id != agent_id or call.callback:
-            raise InvalidTransition(f"call {call_id} is not a connected call of agent {agent_id}")
+            raise InvalidTransition(f"call {call_id} is not a connected call of agent {agent_id}",
+                                    code="not_on_call", params={"call_id": call_id, "agent_id": agent_id})
         if (queue is None) == (to_agent is None):
-            raise InvalidTransition("a transfer goes to a queue or to an agent, one of the two")
+            raise InvalidTransition("a transfer goes to a queue or to an agent, one of the two",
+                                    code="transfer_target")
         target = None
         if to_agent is not None:
             target = self.agent(to_agent)
             if to_agent == agent_id or not target.available_for(call.channel):
-                raise InvalidTransition(f"agent {to_agent} is not ready to take a transfer")
+                raise InvalidTransition(f"agent {to_agent} is not ready to take a transfer",
+                                        code="agent_not_ready", params={"agent_id": to_agent})
         elif queue not in self.rules.queues:
             raise UnknownQueue(queue or "")
         old_leg = call.agent_channel_id
@@ -659,7 +665,9 @@ class ContactCenter:
         call.decisions.append(Decision(
             now, "offered", queue.name, call.routing.route, call.routing.step,
             reason=f"{queue.strategy} among {count} eligible at step {call.routing.step}: {_describe(target)}",
-            strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count))
+            strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count,
+            why=(Why("offered", {"strategy": queue.strategy, "eligible": count, "step": call.routing.step,
+                                 **_target_params(target)}),)))
         call.offers += 1
         call.not_before = None
         call.state = WorkState.RINGING
@@ -740,6 +748,16 @@ class ContactCenter:
         if call.agent_channel_id:
             self._channels.pop(call.agent_channel_id, None)
         return [WorkChanged(call.snapshot())]
+
+
+def _target_params(target: Target) -> dict[str, str | int]:
+    """The target of ``_describe`` as values: only what it sets."""
+    params: dict[str, str | int] = {"region": target.region, "language": target.language}
+    if target.min_level:
+        params["min_level"] = target.min_level
+    if target.team:
+        params["team"] = target.team
+    return params
 
 
 def _describe(target: Target) -> str:

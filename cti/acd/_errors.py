@@ -32,36 +32,49 @@ class AcdError(CtiError):
 
 
 class UnknownAgent(AcdError, NotFound):
+    code = "agent_not_found"
+
     def __init__(self, agent_id: str) -> None:
-        super().__init__(f"no agent {agent_id!r}")
+        super().__init__(f"no agent {agent_id!r}", params={"agent_id": agent_id})
         self.agent_id = agent_id
 
 
 class UnknownWork(AcdError, NotFound):
+    code = "call_not_found"
+
     def __init__(self, call_id: str) -> None:
-        super().__init__(f"no live call {call_id!r}")
+        super().__init__(f"no live call {call_id!r}", params={"call_id": call_id})
         self.call_id = call_id
 
 
 class UnknownQueue(AcdError, NotFound):
+    code = "queue_not_found"
+
     def __init__(self, queue: str) -> None:
-        super().__init__(f"no queue {queue!r}")
+        super().__init__(f"no queue {queue!r}", params={"queue": queue})
         self.queue = queue
 
 
 class InvalidTransition(AcdError, Conflict):
     """The request does not fit the agent's or the item's state now (an agent not ready, a call not connected)."""
 
+    code = "invalid_transition"
+
 
 class ExtensionInUse(AcdError, Conflict):
+    code = "extension_in_use"
+
     def __init__(self, extension: str, agent_id: str) -> None:
-        super().__init__(f"extension {extension} is in use by agent {agent_id!r}")
+        super().__init__(f"extension {extension} is in use by agent {agent_id!r}",
+                         params={"extension": extension, "agent_id": agent_id})
         self.extension = extension
         self.agent_id = agent_id
 
 
 class RulesError(AcdError, InvalidInput, ValueError):
     """The rules file is invalid; the message says where."""
+
+    code = "invalid_rules"
 
     def __init__(self, message: str, problems: Iterable[Problem] = ()) -> None:
         InvalidInput.__init__(self, message, problems)

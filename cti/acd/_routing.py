@@ -3,10 +3,15 @@ where it went (decisions, kept on the item and stored with its interaction)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 
-__all__ = ["Decision", "Routing"]
+__all__ = ["WHY_CODES", "Decision", "Routing", "Why"]
+
+WHY_CODES = frozenset({"route_matched", "ivr_queue", "ivr_queue_unknown", "ivr_priority", "offered"})
+"""The codes of :class:`Why`: a client has a sentence for each (the console: ``routing.why.<code>``)."""
 
 
 @dataclass(slots=True)
@@ -36,6 +41,19 @@ class Routing:
 
 
 @dataclass(frozen=True, slots=True)
+class Why:
+    """One part of a decision's reason as data, for a client to say in its user's language: a code of
+    :data:`WHY_CODES` and its values (``route_matched`` with ``route`` and ``priority``). The English
+    ``Decision.reason`` says the same for logs and machines."""
+
+    code: str
+    params: Mapping[str, str | int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def as_json(self) -> dict[str, object]:
+        return {"code": self.code, "params": dict(self.params)}
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """Why a call went where it went: kept on the call, stored with the interaction, shown by the API."""
 
@@ -51,6 +69,8 @@ class Decision:
     candidate_count: int = 0
     note: str | None = None
     """What a transferring agent told the next one (``transferred`` decisions only)."""
+    why: tuple[Why, ...] = ()
+    """``reason`` as codes and values (placement and offers; empty for the other kinds)."""
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -60,4 +80,6 @@ class Decision:
         }
         if self.note is not None:
             data["note"] = self.note
+        if self.why:
+            data["why"] = [part.as_json() for part in self.why]
         return data

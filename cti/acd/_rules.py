@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from cti.acd._calendar import Calendar, parse_calendar
 from cti.acd._errors import CalendarError, RulesError
-from cti.acd._routing import Routing
+from cti.acd._routing import Routing, Why
 from cti.acd._strategies import STRATEGIES
 from cti.errors import Problem
 
@@ -220,25 +220,29 @@ class Rules(_Strict):
                 return route
         return Route(name="default", queue=self.default_queue)
 
-    def place(self, routing: Routing, service_number: str) -> tuple[Route, str]:
-        """Where a new call goes, and why: the first matching route, with the queue the IVR named (a known one)
-        and at least the priority it asked for."""
+    def place(self, routing: Routing, service_number: str) -> tuple[Route, str, tuple[Why, ...]]:
+        """Where a new call goes, and why (in English, and as codes and values): the first matching route, with
+        the queue the IVR named (a known one) and at least the priority it asked for."""
         route = self.route_for(routing.attributes(service_number))
         reason = f"route {route.name!r} matched; priority {route.priority}"
+        why = [Why("route_matched", {"route": route.name, "priority": route.priority})]
         queue, priority = route.queue, route.priority
         asked = routing.requested_queue
         if asked is not None and asked != queue:
             if asked in self.queues:
                 queue = asked
                 reason += f"; the IVR asked for queue {asked!r}"
+                why.append(Why("ivr_queue", {"queue": asked}))
             else:  # a flow edited apart from the rules: the caller still reaches someone
                 reason += f"; the IVR asked for queue {asked!r}, which the rules do not have"
+                why.append(Why("ivr_queue_unknown", {"queue": asked}))
         if routing.requested_priority is not None and routing.requested_priority > priority:
             priority = routing.requested_priority
             reason += f"; the IVR raised the priority to {priority}"
+            why.append(Why("ivr_priority", {"priority": priority}))
         if (queue, priority) != (route.queue, route.priority):
             route = route.model_copy(update={"queue": queue, "priority": priority})
-        return route, reason
+        return route, reason, tuple(why)
 
 
 def parse_rules(data: Mapping[str, Any]) -> Rules:

@@ -22,6 +22,7 @@ from cti.acd import (
     Outcome,
     PendingChange,
     Routing,
+    Why,
     WorkItem,
     WorkState,
 )
@@ -68,6 +69,7 @@ def decode_decision(data: dict[str, Any]) -> Decision:
         reason=data["reason"], strategy=data.get("strategy"), winner=data.get("winner"),
         candidates=tuple(data.get("candidates") or ()), candidate_count=int(data.get("candidate_count", 0)),
         note=data.get("note"),
+        why=tuple(Why(part["code"], part.get("params") or {}) for part in data.get("why") or ()),
     )
 
 

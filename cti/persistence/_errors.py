@@ -34,7 +34,11 @@ class StorageError(Unavailable):
 class StorageConflict(StorageError, Conflict):
     """The record would clash with an existing one (a taken name, a duplicate key)."""
 
+    code = "conflict"  # a Conflict for the client, though a StorageError (an Unavailable) for the code
+
 
 class StorageRejected(StorageError, InvalidInput):
     """The database refuses these values (too long, a constraint, a type it cannot hold): trying again will not
     help; only different values will."""
+
+    code = "invalid_input"

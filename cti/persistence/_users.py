@@ -180,7 +180,8 @@ class UserRepository:
                 )
                 session.add(user)
             elif not replace:
-                raise StorageConflict(f"cannot create user {name!r}: the name is already taken")
+                raise StorageConflict(f"cannot create user {name!r}: the name is already taken",
+                                      code="user_exists", params={"name": name})
             else:
                 if user.token_hash != token_hash:
                     user.token_hash, user.token_issued_at = token_hash, utcnow()

@@ -35,9 +35,10 @@ class AgentService:
     async def create(self, agent_id: str, name: str, profile: Mapping[str, Any]) -> tuple[Agent, UserRecord, str]:
         """A new agent and their login (a user with the agent role); the token is returned here only."""
         if await self._registry.get(agent_id) is not None:
-            raise Conflict(f"agent {agent_id!r} already exists")
+            raise Conflict(f"agent {agent_id!r} already exists", code="agent_exists", params={"agent_id": agent_id})
         if any(u.name == f"agent-{agent_id}" for u in await self._accounts.list_users()):
-            raise Conflict(f"a user named 'agent-{agent_id}' already exists")
+            raise Conflict(f"a user named 'agent-{agent_id}' already exists", code="user_exists",
+                           params={"name": f"agent-{agent_id}"})
         await self._registry.upsert(AgentRecord(agent_id=agent_id, name=name, profile=dict(profile)))
         user, token = await self._accounts.create_user(f"agent-{agent_id}", "agent", agent_id)
         agent = self._distributor.register_agent(agent_id, name, profile)

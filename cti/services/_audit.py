@@ -77,7 +77,7 @@ class AuditTrail:
                      before_id: int | None = None, limit: int = 100) -> list[AuditRecord]:
         """The log, newest first, for admins only (reading it is itself audited by the caller)."""
         if actor.role != "admin":
-            raise Forbidden("only admins read the audit log")
+            raise Forbidden("only admins read the audit log", code="role_forbidden")
         await self.flush()
         return await self._log.search(actor=who, action=action, subject_type=subject_type, subject_id=subject_id,
                                       since=since, until=until, before_id=before_id, limit=limit)

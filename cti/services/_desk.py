@@ -42,7 +42,7 @@ class TransferService:
         found."""
         call = self._policy.call(actor, call_id)
         if call.agent_id is None:
-            raise NotFound(f"no call {call_id!r}")
+            raise NotFound(f"no call {call_id!r}", code="call_not_found", params={"call_id": call_id})
         return call
 
     def transfer(self, actor: UserRecord, call_id: str, *, queue: str | None = None, to_agent: str | None = None,
@@ -52,7 +52,7 @@ class TransferService:
         call = self.transferable(actor, call_id)
         assert call.agent_id is not None
         if (queue is None) == (to_agent is None):
-            raise InvalidInput("name either a queue or an agent_id to transfer to")
+            raise InvalidInput("name either a queue or an agent_id to transfer to", code="transfer_target")
         return self._distributor.transfer(call.call_id, call.agent_id, queue=queue, to_agent=to_agent,
                                           note=note or None)
 
@@ -95,7 +95,8 @@ class WrapUpService:
         # Whose after-call work this is: the agent asking, or for a supervisor the call's last agent.
         agent_id = actor.agent_id if actor.role == "agent" else record.agent_id
         if wrap.disposition not in self.dispositions:
-            raise InvalidInput(f"unknown disposition {wrap.disposition!r}")
+            raise InvalidInput(f"unknown disposition {wrap.disposition!r}", code="unknown_disposition",
+                               params={"disposition": wrap.disposition})
         now = self._distributor.clock()
         crosssell = {"offered": list(wrap.crosssell_offered), "accepted": list(wrap.crosssell_accepted)}
         follow_up = wrap.follow_up
@@ -140,15 +141,17 @@ class CustomerService:
         call = self._policy.call(actor, call_id) if call_id is not None else None
         if actor.role == "agent":
             if call is None:
-                raise InvalidInput("name the live call of the caller to create a record for (call_id)")
+                raise InvalidInput("name the live call of the caller to create a record for (call_id)",
+                                   code="call_id_required")
             if phone is not None and phone != call.caller_number:
-                raise InvalidInput("an agent records the caller's own number; leave phone out")
+                raise InvalidInput("an agent records the caller's own number; leave phone out",
+                                   code="phone_not_allowed")
         number = phone or (call.caller_number if call is not None else None)
         try:
             customer = await self._customers.create_blank_customer(number, name=name, email=email,
                                                                    language=language)
         except Conflict as exc:
-            raise Conflict("that phone number is already on a customer record") from exc
+            raise Conflict("that phone number is already on a customer record", code="phone_taken") from exc
         await self._audit.record(actor, "create", "customer", customer.customer_id, source=source,
                                  detail={"call_id": call_id} if call_id else None)
         if call is not None:
@@ -161,7 +164,8 @@ class CustomerService:
         await self._policy.customer(actor, customer_id)
         view = await self._customers.customer_view(customer_id)
         if view is None:
-            raise NotFound(f"no customer {customer_id!r}")
+            raise NotFound(f"no customer {customer_id!r}", code="customer_not_found",
+                           params={"customer_id": customer_id})
         await self._audit.record(actor, "view", "customer", customer_id, source=source)
         return view
 

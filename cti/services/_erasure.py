@@ -105,7 +105,8 @@ class Erasure:
         (the database part is done then)."""
         customer = await self._customers.customer(customer_id)
         if customer is None:
-            raise NotFound(f"no customer {customer_id!r}")
+            raise NotFound(f"no customer {customer_id!r}", code="customer_not_found",
+                           params={"customer_id": customer_id})
         phones = frozenset(variant for phone in customer.phones for variant in phone_variants(phone))
         if any(c.customer_id == customer_id or c.caller_number in phones for c in await self._live()):
             raise CustomerOnCall(f"customer {customer_id} is on a call now; erase them once it has ended")

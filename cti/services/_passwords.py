@@ -25,9 +25,9 @@ MAX_PASSWORD: Final = 256
 
 def password_problems(password: str, *, field: str = "password") -> tuple[Problem, ...]:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        return (Problem(field, f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),)
+        return (Problem(field, f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters", "password_length"),)
     if not password.strip():
-        return (Problem(field, "must not be only spaces"),)
+        return (Problem(field, "must not be only spaces", "password_blank"),)
     return ()
 
 
@@ -43,7 +43,8 @@ class Passwords:
         """The stored form of ``password``; :class:`InvalidInput` if it breaks the rules."""
         problems = password_problems(password)
         if problems:
-            raise InvalidInput("; ".join(map(str, problems)), problems)
+            raise InvalidInput("; ".join(map(str, problems)), problems, code="weak_password",
+                               params={"min": MIN_PASSWORD, "max": MAX_PASSWORD})
         return self._hasher.hash(password)
 
     def verify(self, stored: str | None, password: str) -> tuple[bool, bool]:

@@ -64,7 +64,8 @@ def can_see_agent(user: UserRecord, agent_id: str, team: str | None, queues: Ite
 
 def require_queue(user: UserRecord, queue: str) -> None:
     if not can_see_queue(user, queue):
-        raise Forbidden(f"queue {queue!r} is outside {user.name!r}'s scope")
+        raise Forbidden(f"queue {queue!r} is outside {user.name!r}'s scope", code="queue_out_of_scope",
+                        params={"queue": queue})
 
 
 class Policy:
@@ -137,26 +138,27 @@ class Policy:
     def agent(self, user: UserRecord, agent_id: str) -> Agent:
         agent = self._query.agent(agent_id) if self._query.has_agent(agent_id) else None
         if agent is None or not self.sees_agent(user, agent):
-            raise NotFound(f"no agent {agent_id!r}")
+            raise NotFound(f"no agent {agent_id!r}", code="agent_not_found", params={"agent_id": agent_id})
         return agent
 
     def call(self, user: UserRecord, call_id: str) -> WorkItem:
         call = self._query.find_call(call_id)
         if call is None or not self.sees_call(user, call):
-            raise NotFound(f"no call {call_id!r}")
+            raise NotFound(f"no call {call_id!r}", code="call_not_found", params={"call_id": call_id})
         return call
 
     async def interaction(self, user: UserRecord, call_id: str) -> InteractionRecord:
         record = await self._interactions.get(call_id)
         if record is None or not self.sees_interaction(user, record):
-            raise NotFound(f"no interaction {call_id!r}")
+            raise NotFound(f"no interaction {call_id!r}", code="interaction_not_found", params={"call_id": call_id})
         return record
 
     async def customer(self, user: UserRecord, customer_id: str) -> None:
         """Raises not found unless ``user`` may see the customer (whether the customer exists is the caller's
         next question, answered in the same words)."""
         if not await self.sees_customer(user, customer_id):
-            raise NotFound(f"no customer {customer_id!r}")
+            raise NotFound(f"no customer {customer_id!r}", code="customer_not_found",
+                           params={"customer_id": customer_id})
 
 
 def _call_in(reach: Reach | None, user: UserRecord, call: WorkItem) -> bool:

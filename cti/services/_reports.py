@@ -33,7 +33,8 @@ class ReportService:
         queues = scope.queues
         if queue is not None:
             if queues is not None and queue not in queues:
-                raise Forbidden(f"queue {queue!r} is outside your scope")
+                raise Forbidden(f"queue {queue!r} is outside your scope", code="queue_out_of_scope",
+                                params={"queue": queue})
             queues = frozenset({queue})
         start, end = day_start(first, tz), day_start(last + timedelta(days=1), tz)
         interactions = [r for r in await self._interactions.between(start, end, queues=queues) if r.queue]

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from cti import sales
-from cti.acd import Agent, AgentChanged, Offer, Target, WorkChanged, WorkItem, WorkState
+from cti.acd import Agent, AgentChanged, Offer, WorkChanged, WorkItem, WorkState
 from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView, phone_variants
 from cti.errors import Unavailable
 from cti.records import UserRecord
@@ -309,14 +309,6 @@ class ScreenPop:
             log.info("screen pop of call %s not built at once: %s", call.call_id, exc)
         self._spawn(self._offer(call, offer.agent_id, offered_at, started, distributor))
 
-    def _target(self, call: WorkItem) -> Target | None:
-        """Whom the call's queue took at the step it was offered at: why this agent, besides the strategy."""
-        offered = next((d for d in reversed(call.decisions) if d.kind == "offered"), None)
-        if offered is None:
-            return None
-        targets = self._query.queue_rule(offered.queue).targets
-        return targets[offered.step] if offered.step < len(targets) else None
-
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
@@ -329,7 +321,7 @@ class ScreenPop:
             pop = self._assemble(call, agent_id, offered_at, await self._inputs(call, offered_at, distributor))
         except (Unavailable, ValueError) as exc:  # the agent still gets the call, with what we know
             log.warning("screen pop of call %s without the CRM: %s", call.call_id, exc)
-            pop = _Pop(call.call_id, {**_base_frame(call, offered_at, None, self._target(call)), "customer": None,
+            pop = _Pop(call.call_id, {**_base_frame(call, offered_at, None), "customer": None,
                                       "error": str(exc)},
                        None, {}, call.routing.language or "id", Factors())
         self._publish(agent_id, pop, started)
@@ -474,7 +466,7 @@ class ScreenPop:
                 script_frame["error"] = _not_shown_text(exc)
                 script = None  # nothing to follow: the desktop's script frames get "no script"
         frame = {
-            **_base_frame(call, now, view, self._target(call)),
+            **_base_frame(call, now, view),
             "language": language,
             "customer": None if view is None else customer_frame(view),
             "crosssell": {"offers": [o.view(language) for o in offers], "suppressed": suppressed},
@@ -583,9 +575,9 @@ def caller_verification(call: WorkItem, view: CustomerView | None) -> dict[str, 
     return {"verified": False, "method": "none", "customer_id": None, "claimed": claimed}
 
 
-def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None,
-                target: Target | None) -> dict[str, Any]:
+def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None) -> dict[str, Any]:
     offered = [d for d in call.decisions if d.kind == "offered"]
+    placed = next((d for d in call.decisions if d.kind == "queued"), None)
     transfer = next((d for d in reversed(call.decisions) if d.kind == "transferred"), None)
     verification = caller_verification(call, view)
     return {
@@ -596,10 +588,10 @@ def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None,
         "routing": None if not offered else {"reason": offered[-1].reason, "strategy": offered[-1].strategy,
                                               "candidates": offered[-1].candidate_count,
                                               "step": offered[-1].step, "route": offered[-1].route,
-                                              # The same in parts, for the desktop to say in the agent's language.
-                                              "target": None if target is None else {
-                                                  "region": target.region, "language": target.language,
-                                                  "min_level": target.min_level, "team": target.team}},
+                                              # the reason as codes and values: how the route placed the call, then
+                                              # why this agent (the desktop says it in the agent's language)
+                                              "why": [part.as_json() for part in
+                                                      (*(placed.why if placed else ()), *offered[-1].why)]},
         "customer_id": call.customer_id,
         "transfer": None if transfer is None else {"from_agent": transfer.winner, "note": transfer.note,
                                                     "queue": transfer.queue, "at": transfer.at.isoformat()},

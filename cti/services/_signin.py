@@ -24,7 +24,7 @@ from typing import Final
 
 from cti.errors import Forbidden, InvalidInput, NotFound, Problem
 from cti.records import UserRecord, WebSessionRecord
-from cti.services._passwords import Passwords, password_problems
+from cti.services._passwords import MAX_PASSWORD, MIN_PASSWORD, Passwords, password_problems
 from cti.services._ports import AgentRegistry, Credentials, WebSessions
 from cti.types import LANGUAGES, Clock, utc_now
 
@@ -40,6 +40,8 @@ TOUCH_EVERY: Final = timedelta(minutes=1)
 
 class WrongPassword(Forbidden):
     """The current password given to change it is not the user's."""
+
+    code = "wrong_password"
 
 
 def session_key(secret: str) -> str:
@@ -132,9 +134,10 @@ class SignIn:
         """Give ``name`` a new password; every session of theirs ends but ``keep`` (the one that changed it)."""
         problems = password_problems(password)
         if problems:
-            raise InvalidInput("; ".join(map(str, problems)), problems)
+            raise InvalidInput("; ".join(map(str, problems)), problems, code="weak_password",
+                               params={"min": MIN_PASSWORD, "max": MAX_PASSWORD})
         if await self._credentials.user_named(name) is None:
-            raise NotFound(f"no user {name!r}")
+            raise NotFound(f"no user {name!r}", code="user_not_found", params={"name": name})
         user = await self._credentials.set_password(name, await asyncio.to_thread(self._passwords.hash, password))
         await self._sessions.delete_of_user(name, keep=None if keep is None else keep.key)
         return user
@@ -144,7 +147,8 @@ class SignIn:
         """``user`` changes their own password, proving the current one (:class:`WrongPassword` if not)."""
         problems = password_problems(new, field="new")
         if problems:
-            raise InvalidInput("; ".join(map(str, problems)), problems)
+            raise InvalidInput("; ".join(map(str, problems)), problems, code="weak_password",
+                               params={"min": MIN_PASSWORD, "max": MAX_PASSWORD})
         found = await self._credentials.credentials(user.name)
         matched, _ = await asyncio.to_thread(self._passwords.verify, None if found is None else found[1], current)
         if not matched:
@@ -153,7 +157,8 @@ class SignIn:
 
     async def set_language(self, user: UserRecord, language: str) -> UserRecord:
         if language not in LANGUAGES:
-            raise InvalidInput("unknown language", [Problem("language", "must be 'id' or 'en'")])
+            raise InvalidInput("unknown language", [Problem("language", "must be 'id' or 'en'", "unknown_language")],
+                               code="unknown_language")
         return await self._credentials.set_language(user.name, language)
 
     async def display_name(self, user: UserRecord) -> str:

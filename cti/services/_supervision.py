@@ -32,6 +32,6 @@ class SupervisionService:
         """Stop one's own monitor (an admin: anyone's)."""
         monitor = self._telephony.monitor(monitor_id)
         if monitor is None or (actor.role != "admin" and monitor.supervisor != actor.name):
-            raise NotFound(f"no monitor {monitor_id!r}")
+            raise NotFound(f"no monitor {monitor_id!r}", code="monitor_not_found", params={"monitor_id": monitor_id})
         if not await self._telephony.stop_monitor(monitor_id):
-            raise NotFound(f"no monitor {monitor_id!r}")
+            raise NotFound(f"no monitor {monitor_id!r}", code="monitor_not_found", params={"monitor_id": monitor_id})

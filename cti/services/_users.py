@@ -57,7 +57,7 @@ class Accounts:
     async def create_user(self, name: str, role: str, agent_id: str | None = None) -> tuple[UserRecord, str]:
         """A user with a fresh token, returned here and never again."""
         if agent_id is not None and await self._registry.get(agent_id) is None:
-            raise NotFound(f"no agent {agent_id!r}")
+            raise NotFound(f"no agent {agent_id!r}", code="agent_not_found", params={"agent_id": agent_id})
         return await self._users.create_user(name, role, agent_id, expires_at=self._clock() + self._token_ttl)
 
     async def ensure_admin(self, token: str) -> None:
@@ -75,7 +75,7 @@ class Accounts:
     async def user(self, name: str) -> UserRecord:
         user = await self._users.user_named(name)
         if user is None:
-            raise NotFound(f"no user {name!r}")
+            raise NotFound(f"no user {name!r}", code="user_not_found", params={"name": name})
         return user
 
     async def set_scope(self, name: str, scope: Mapping[str, Any] | None) -> UserRecord:
@@ -93,11 +93,11 @@ class Accounts:
         themself (an administrator locking themself out is always a mistake)."""
         await self.user(name)
         if disabled and by is not None and by.name == name:
-            raise Conflict("you cannot disable your own user; another administrator can")
+            raise Conflict("you cannot disable your own user; another administrator can", code="self_disable")
         return await self._users.set_user_disabled(name, disabled)
 
     async def delete_user(self, name: str, *, by: UserRecord | None = None) -> None:
         if by is not None and by.name == name:
-            raise Conflict("you cannot delete your own user; another administrator can")
+            raise Conflict("you cannot delete your own user; another administrator can", code="self_delete")
         if not await self._users.delete_user(name):
-            raise NotFound(f"no user {name!r}")
+            raise NotFound(f"no user {name!r}", code="user_not_found", params={"name": name})

@@ -52,7 +52,8 @@ class CallerVerification:
     async def state(self, customer_id: str) -> CredentialsState:
         credentials = await self._customers.credentials(customer_id)
         if credentials is None or credentials.forgotten:
-            raise NotFound(f"no customer {customer_id!r}")
+            raise NotFound(f"no customer {customer_id!r}", code="customer_not_found",
+                           params={"customer_id": customer_id})
         return CredentialsState(customer_id, credentials.has_pin, credentials.birth_date is not None)
 
     async def set_credentials(self, customer_id: str, *, pin: str | None = None, birth_date: date | None = None,
@@ -67,9 +68,11 @@ class CallerVerification:
             raise CrmInputError(f"set the verification data of customer {customer_id}", problems)
         credentials = await self._customers.credentials(customer_id)
         if credentials is None:
-            raise NotFound(f"no customer {customer_id!r}")
+            raise NotFound(f"no customer {customer_id!r}", code="customer_not_found",
+                           params={"customer_id": customer_id})
         if credentials.forgotten:
-            raise Conflict(f"customer {customer_id}'s data was erased")
+            raise Conflict(f"customer {customer_id}'s data was erased", code="customer_erased",
+                           params={"customer_id": customer_id})
         pin_hash = None if pin is None else await asyncio.to_thread(hash_pin, pin)
         saved = await self._customers.set_credentials(customer_id, pin_hash=pin_hash, birth_date=birth_date,
                                                       clear=clear)

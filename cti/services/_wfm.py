@@ -115,7 +115,8 @@ class WfmService:
         def compute() -> StaffedForecast:
             series = aggregate(samples, start=start, days=days, interval_minutes=interval_minutes).get(queue)
             if series is None:
-                raise InvalidInput(f"queue {queue!r} has no interactions in that range")
+                raise InvalidInput(f"queue {queue!r} has no interactions in that range", code="no_history",
+                                   params={"queue": queue})
             try:
                 result = forecast_queue(series, horizon_days=horizon_days, holdout_days=holdout_days)
             except WfmError as exc:
@@ -142,10 +143,11 @@ class WfmService:
         teams = self._teams()
         for agent in agents:
             if not can_see_agent(user, agent.agent_id, teams.get(agent.agent_id), agent.skills):
-                raise Forbidden(f"agent {agent.agent_id!r} is outside {user.name!r}'s scope")
+                raise Forbidden(f"agent {agent.agent_id!r} is outside {user.name!r}'s scope",
+                                code="agent_out_of_scope", params={"agent_id": agent.agent_id})
         start = problem.start
         if (start.hour, start.minute, start.second, start.microsecond) != (0, 0, 0, 0):
-            raise InvalidInput("start must be a local midnight")
+            raise InvalidInput("start must be a local midnight", code="start_not_midnight")
         try:
             schedule = await asyncio.to_thread(solve_schedule, problem)
         except SolverError as exc:
@@ -176,10 +178,11 @@ class WfmService:
         """One stored schedule, as far as the user's scope shows it."""
         stored = await self._schedules.get_schedule(schedule_id)
         if stored is None:
-            raise NotFound(f"no schedule {str(schedule_id)!r}")
+            raise NotFound(f"no schedule {str(schedule_id)!r}", code="schedule_not_found")
         visible = self._in_scope(user, stored, self._teams())
         if visible is None:
-            raise Forbidden(f"schedule {stored.summary.schedule_id} is outside {user.name!r}'s scope")
+            raise Forbidden(f"schedule {stored.summary.schedule_id} is outside {user.name!r}'s scope",
+                            code="schedule_out_of_scope")
         return visible
 
     # -- adherence --------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from cti.acd import (
     DialCustomer,
     Hangup,
     Hold,
+    NotReadyReason,
     Offer,
     RefuseCallback,
     Reject,
@@ -199,8 +200,8 @@ class VoiceActions:
                 log.warning("offer of call %s to %s failed: %s", offer.call_id, offer.agent_id, exc)
                 self.counters["offers_failed"] += 1
             agent_fault = not (caller_gone or system)
-            distributor.leg_gone(offer.agent_channel_id, offer_failure="unreachable" if agent_fault else None,
-                                 system_fault=system)
+            failure = NotReadyReason.UNREACHABLE.value if agent_fault else None
+            distributor.leg_gone(offer.agent_channel_id, offer_failure=failure, system_fault=system)
 
     async def _connect(self, connect: Connect, distributor: Distributor) -> None:
         bridge_id = call_bridge_id(connect.call_id)

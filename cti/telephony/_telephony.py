@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from cti.acd import EndReason, Outcome, Routing, WorkItem, WorkState
+from cti.acd import EndReason, NotReadyReason, Outcome, Routing, WorkItem, WorkState
 from cti.ari import (
     AriClient,
     AriError,
@@ -77,12 +77,12 @@ class LivePicture(Protocol):
 def offer_failure_reason(cause: int) -> str:
     """Not-ready reason for an agent whose ringing phone ended with this Q.850 cause."""
     if cause == 17:
-        return "busy"
+        return NotReadyReason.BUSY.value
     if cause == 21:
-        return "rejected"
+        return NotReadyReason.REJECTED.value
     if cause in (0, 16, 18, 19, 31):
-        return "no_answer"
-    return "unreachable"
+        return NotReadyReason.NO_ANSWER.value
+    return NotReadyReason.UNREACHABLE.value
 
 
 def ivr_record(finished: Finished, played: list[str]) -> dict[str, Any]:

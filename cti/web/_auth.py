@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from cti.records import UserRecord, WebSessionRecord
+from cti.web._errors import coded
 from cti.web._sessions import Refused, Sessions
 
 __all__ = [
@@ -64,7 +65,7 @@ async def _authenticate(request: web.Request, sessions: Sessions) -> UserRecord:
     if "Authorization" not in request.headers and cookie and not request.path.startswith("/ws"):
         user, session = await sessions.authenticate_session(cookie)
         if request.method not in _SAFE_METHODS and not Sessions.csrf_matches(session, request.headers.get(CSRF_HEADER)):
-            raise web.HTTPForbidden(reason="missing or wrong CSRF token")
+            raise coded(web.HTTPForbidden(reason="missing or wrong CSRF token"), "csrf")
         request[_SESSION] = session
         return user
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -82,9 +83,9 @@ def make_auth_middleware(sessions: Sessions) -> Middleware:
         client = request.remote or "-"
         wait = sessions.throttle.retry_after(client)
         if wait is not None:
-            raise web.HTTPTooManyRequests(
+            raise coded(web.HTTPTooManyRequests(
                 reason=f"too many failed authentication attempts from this address; retry in {wait} s",
-                headers={"Retry-After": str(wait)})
+                headers={"Retry-After": str(wait)}), "throttled", seconds=wait)
         try:
             user = await _authenticate(request, sessions)
         except Refused as exc:
@@ -114,5 +115,6 @@ def web_session(request: web.Request) -> WebSessionRecord | None:
 def require_role(request: web.Request, *roles: str) -> UserRecord:
     user = principal(request)
     if user.role not in roles:
-        raise web.HTTPForbidden(reason=f"role {user.role!r} may not do this (needs {' or '.join(roles)})")
+        raise coded(web.HTTPForbidden(reason=f"role {user.role!r} may not do this (needs {' or '.join(roles)})"),
+                    "role_forbidden", role=user.role, roles=list(roles))
     return user

@@ -180,6 +180,6 @@ async def reload_routing(request: web.Request) -> web.Response:
     try:
         rules = request.app[ROUTING].reload()
     except RulesError as exc:  # one line: the problems of every queue and route, each after a "; "
-        return json_error(422, str(exc).replace("\n", "; "),
-                          details=[{"field": p.field, "problem": p.reason} for p in exc.problems] or None)
+        problems = [{"field": p.field, "problem": p.reason, "code": p.code} for p in exc.problems]
+        return json_error(422, str(exc).replace("\n", "; "), code=exc.code, details=problems or None)
     return web.json_response(rules.model_dump(mode="json"))

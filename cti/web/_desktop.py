@@ -130,11 +130,12 @@ async def desktop_socket(request: web.Request) -> web.StreamResponse:
             try:
                 progress = screenpop.script_progress(agent_id, frame["call_id"], answers)
             except KeyError as exc:
-                raise FrameError(f"no script for call {frame['call_id']!r} on this desktop") from exc
+                raise FrameError(f"no script for call {frame['call_id']!r} on this desktop", "no_script") from exc
             except AnswerError as exc:
-                raise FrameError(str(exc)) from exc
+                raise FrameError(str(exc), "invalid_answers") from exc
             except RenderError as exc:  # logged by the screen pop; the reason may quote the caller's data
-                raise FrameError("the script could not be shown; a supervisor needs to correct it") from exc
+                raise FrameError("the script could not be shown; a supervisor needs to correct it",
+                                 "script_broken") from exc
             return {"type": "script", "data": progress}
         raise FrameError(f"unknown frame type {frame['type']!r}")
 

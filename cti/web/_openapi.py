@@ -73,8 +73,9 @@ def openapi_document(modules: tuple[ApiModule, ...]) -> dict[str, Any]:
     for schema in list(schemas.values()):
         schemas.update(schema.pop("$defs", {}))  # nested models become components of their own
     schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "required": ["status", "message"],
-        "properties": {"status": {"type": "integer"}, "message": {"type": "string"}, "details": {}}}}}
+        "type": "object", "required": ["status", "code", "message"],
+        "properties": {"status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"},
+                       "params": {"type": "object"}, "details": {}}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "cti contact-center API", "version": __version__},

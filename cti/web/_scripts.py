@@ -72,7 +72,8 @@ def _script_id(request: web.Request) -> str:
 
 def _over_budget(exc: RenderBudgetExceeded) -> web.Response:
     """422: which limit, in which text, with which data (the message says it whole; details for forms)."""
-    return json_error(422, str(exc), details=[{"field": exc.where or "definition", "problem": exc.reason}])
+    return json_error(422, str(exc), code="script_over_budget",
+                      details=[{"field": exc.where or "definition", "code": "over_budget", "problem": exc.reason}])
 
 
 def _version_view(version: ScriptVersion, *, definition: bool = True) -> dict[str, Any]:
@@ -122,14 +123,15 @@ async def save_script(request: web.Request) -> web.Response:
     script_id = request.match_info["script_id"]
     if not _SCRIPT_ID.fullmatch(script_id):
         return json_error(422, "invalid script id", details=[
-            {"field": "script_id", "problem": "use 1 to 64 lowercase letters, digits, '_' or '-'"}])
+            {"field": "script_id", "code": "pattern", "problem": "use 1 to 64 lowercase letters, digits, '_' or '-'"}])
     body = ScriptSave.model_validate(await read_object(request))
     try:
         saved = await request.app[SCRIPTS].save(body.definition, author=user.name, script_id=script_id,
                                            activate=body.activate)
     except ScriptError as exc:
-        return json_error(422, str(exc), details=[
-            {"field": problem.where or "definition", "problem": problem.message} for problem in exc.problems])
+        return json_error(422, str(exc), code="invalid_script", details=[
+            {"field": problem.where or "definition", "code": "invalid_script", "problem": problem.message}
+            for problem in exc.problems])
     except RenderBudgetExceeded as exc:
         return _over_budget(exc)
     return web.json_response(_version_view(saved), status=201)

@@ -21,6 +21,7 @@ from cti.services import MAX_PASSWORD, MIN_PASSWORD, NewSession, WrongPassword
 from cti.web._audit import source_of
 from cti.web._auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, principal, require_role, web_session
 from cti.web._bodies import read_object
+from cti.web._errors import coded
 from cti.web._keys import AUDIT, SESSIONS, SETTINGS, SIGN_IN
 from cti.web._openapi import operation, path_param
 from cti.web._sessions import Refused, Sessions, Throttled
@@ -109,7 +110,8 @@ def _clear_cookies(request: web.Request, response: web.Response, sessions: Sessi
 
 
 def _throttled(exc: Throttled) -> web.HTTPTooManyRequests:
-    return web.HTTPTooManyRequests(reason=str(exc), headers={"Retry-After": str(exc.retry_after)})
+    return coded(web.HTTPTooManyRequests(reason=str(exc), headers={"Retry-After": str(exc.retry_after)}), "throttled",
+                 seconds=exc.retry_after)
 
 
 @routes.post("/api/session")
@@ -124,7 +126,8 @@ async def sign_in(request: web.Request) -> web.Response:
     except Throttled as exc:
         raise _throttled(exc) from None
     except Refused as exc:
-        raise web.HTTPUnauthorized(reason=str(exc), headers={"WWW-Authenticate": 'Bearer realm="cti"'}) from None
+        raise coded(web.HTTPUnauthorized(reason=str(exc), headers={"WWW-Authenticate": 'Bearer realm="cti"'}),
+                    "wrong_credentials") from None
     request.app[AUDIT].record_soon(new.user, "login", "session", new.user.name, source=source_of(request),
                                    detail={"method": "password"})
     response = web.json_response(await _me(request, new.user))
@@ -144,7 +147,7 @@ async def sign_out(request: web.Request) -> web.Response:
             session = None  # already over: only the cookies are left to clear
         if session is not None:
             if not Sessions.csrf_matches(session, request.headers.get(CSRF_HEADER)):
-                raise web.HTTPForbidden(reason="missing or wrong CSRF token")
+                raise coded(web.HTTPForbidden(reason="missing or wrong CSRF token"), "csrf")
             ended = await sessions.end(cookie)
     response = web.json_response({"signed_out": ended})
     _clear_cookies(request, response, sessions)
@@ -170,8 +173,8 @@ async def change_own_password(request: web.Request) -> web.Response:
     user, sessions, client = principal(request), request.app[SESSIONS], request.remote or "-"
     wait = sessions.retry_after(client, user.name)
     if wait is not None:
-        raise web.HTTPTooManyRequests(reason=f"too many wrong passwords; retry in {wait} s",
-                                      headers={"Retry-After": str(wait)})
+        raise coded(web.HTTPTooManyRequests(reason=f"too many wrong passwords; retry in {wait} s",
+                                            headers={"Retry-After": str(wait)}), "throttled", seconds=wait)
     try:
         await request.app[SIGN_IN].change_password(user, body.current, body.new, keep=web_session(request))
     except WrongPassword:

@@ -238,7 +238,7 @@ class Hub:
             try:
                 reply = await on_frame(frame)
             except FrameError as exc:
-                await _send_error(ws, str(exc), frame.get("id"))
+                await _send_error(ws, str(exc), frame.get("id"), exc.code)
                 continue
             if reply is not None:
                 await ws.send_str(json.dumps({"id": frame.get("id"), **reply}, default=str))
@@ -273,7 +273,12 @@ class Hub:
 
 
 class FrameError(ValueError):
-    """A page's frame was understood but refused; the message goes back in an ``error`` frame."""
+    """A page's frame was understood but refused; the message goes back in an ``error`` frame, with ``code`` for
+    the page to say it in its user's language (as the API's errors have one)."""
+
+    def __init__(self, message: str, code: str = "bad_frame") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _drop_covered(subscriber: _Subscriber, seq: int) -> None:
@@ -287,5 +292,5 @@ def _drop_covered(subscriber: _Subscriber, seq: int) -> None:
         subscriber.queue.put_nowait(frame)
 
 
-async def _send_error(ws: web.WebSocketResponse, message: str, frame_id: Any = None) -> None:
-    await ws.send_str(json.dumps({"type": "error", "id": frame_id, "error": {"message": message}}))
+async def _send_error(ws: web.WebSocketResponse, message: str, frame_id: Any = None, code: str = "bad_frame") -> None:
+    await ws.send_str(json.dumps({"type": "error", "id": frame_id, "error": {"code": code, "message": message}}))

@@ -88,7 +88,8 @@ async def test_agent_token_is_limited_to_its_own_agent(cti: Cti) -> None:
         ("POST", "/api/agents/bob/logout", {}),
     ):
         body = await cti.api(method, path, token=ana, expect=404, **kwargs)
-        assert body == {"error": {"status": 404, "message": "no agent 'bob'"}}
+        assert body == {"error": {"status": 404, "code": "agent_not_found", "params": {"agent_id": "bob"},
+                                  "message": "no agent 'bob'"}}
     for method, path, kwargs in (
         ("POST", "/api/agents", {"json": {"agent_id": "eve", "name": "Eve"}}),
         ("GET", "/api/users", {}),
@@ -197,7 +198,8 @@ async def test_invalid_fields(cti: Cti) -> None:
     body = await cti.api("POST", "/api/agents", json={"agent_id": "ana", "name": "Ana", "colour": "red"},
                          expect=422)
     error = assert_error(body, 422)
-    assert error["details"] == [{"field": "colour", "problem": "Extra inputs are not permitted"}]
+    assert error["details"] == [
+        {"field": "colour", "code": "extra_forbidden", "problem": "Extra inputs are not permitted"}]
     body = await cti.api("POST", "/api/agents", json={"agent_id": "-bad id", "name": ""}, expect=422)
     assert sorted(d["field"] for d in assert_error(body, 422)["details"]) == ["agent_id", "name"]
     body = await cti.api("POST", "/api/agents", json={"name": "Ana"}, expect=422)

@@ -86,12 +86,25 @@ async def test_every_page_is_accessible_and_in_the_user_s_language(cti: Cti, lan
         await expect(page.locator("#signin-form")).to_be_visible()
         await expect(page.locator("html")).to_have_attribute("lang", language)
         await check(page, "signin", language, secrets)
+        # A refusal from the server is said in the page's language, from its code (never the English message).
+        texts = catalogue(language)
+        await page.fill("#name", "nobody")
+        await page.fill("#password", "not the password")
+        await page.click("#submit")
+        await expect(page.get_by_role("alert")).to_have_text(texts["error.wrong_credentials"])
+        await check(page, "signin-refused", language, secrets)
+        # Without ?lang= the page keeps the language chosen last in this browser.
+        await page.goto(str(cti.client.make_url("/ui/signin.html")))
+        await expect(page.locator("#heading")).to_have_text(texts["signin.heading"])
+        await expect(page.locator("html")).to_have_attribute("lang", language)
         for name, role in PAGES:
             await page.goto(f"{cti.client.make_url(f'/ui/{name}.html')}#token={tokens[role]}")
             await expect(page.locator("#user-name")).not_to_be_empty()
             await expect(page.locator("html")).to_have_attribute("lang", language)
             if name == "desktop":
                 await expect(page.locator("#agent-state")).not_to_be_empty()
+                await page.click("#ready")  # before logging in: 409 agent_logged_out
+                await expect(page.locator("#error")).to_have_text(texts["error.agent_logged_out"])
             if name == "routing":  # no rules file here: the rules from the settings, read-only
                 await expect(page.locator("#queues tbody tr")).to_have_count(1)
                 await expect(page.locator("#source")).to_contain_text("CTI_ROUTING_RULES")

@@ -62,9 +62,9 @@ async def test_agent_gets_the_pop_follows_the_script_and_wraps_up(
         assert await page.text_content("#customer-balance") == "Rp 750.000"
         products = await page.locator("#products li").all_text_contents()
         assert len(products) == 3
-        # Why routing chose Ana, in words: the queue's strategy among how many, and whom its step took.
-        assert await page.text_content("#routing-reason") == (
-            "longest idle among the eligible (1), step 1: speaks the caller's language")
+        # Why routing chose her, from the decision's codes, in her language (not the server's English sentence).
+        assert "; chosen by longest idle among 1 eligible agents at step 1 (region: " in (
+            await page.text_content("#routing-reason") or "")
         offers = await page.locator("#crosssell li").all_text_contents()
         assert 1 <= len(offers) <= 3 and all(" — " in o for o in offers)  # a name and a reason each
         steps = await page.locator("#script .step").all_text_contents()
@@ -372,6 +372,11 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
         assert await page.text_content("#customer-balance") == "Rp 750.000"
         assert await page.text_content("#customer-tier") == "emas"
         assert await page.text_content("#caller-verified") == "terverifikasi (nomor penelepon)"
+        # Why routing chose her, in Indonesian from the decision's codes: no word of the server's English sentence.
+        why = await page.text_content("#routing-reason") or ""
+        assert "; dipilih dengan paling lama menganggur dari 1 agen yang memenuhi syarat pada tahap 0 (wilayah: " in (
+            why)
+        assert not any(word in why for word in ("matched", "longest_idle", "eligible", "step"))
         first_contact = await page.locator("#contacts li").first.text_content()
         assert first_contact is not None
         assert first_contact.startswith(f"{last_contact.day} {ID_MONTHS[last_contact.month - 1]} {last_contact.year} ")
@@ -401,6 +406,7 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
         await expect(page.locator("#customer-balance")).to_have_text("Rp 750.000")
         await expect(page.locator("#customer-tier")).to_have_text("gold")
         await expect(page.locator("#sign-out")).to_have_text("Sign out")
+        await expect(page.locator("#routing-reason")).to_contain_text("; chosen by longest idle among 1 eligible")
         await page.screenshot(path=str(tmp_path / "desktop-en-wrapup.png"), full_page=True)
         labels = await page.locator("#disposition option").all_text_contents()
         assert "Callback requested" in labels

@@ -87,7 +87,8 @@ async def test_monitor_refusals(cti: Cti, phones: dict[str, SippAgent], callers:
     body = {"mode": "listen", "extension": "7040"}
     await cti.api("POST", path, token=agent_token, json=body, expect=403)
     refused = await cti.api("POST", path, token=outsider, json=body, expect=404)  # queue 'general' is not theirs
-    assert refused == {"error": {"status": 404, "message": f"no call {call.call_id!r}"}}
+    assert refused == {"error": {"status": 404, "code": "call_not_found", "params": {"call_id": call.call_id},
+                                 "message": f"no call {call.call_id!r}"}}
     await cti.api("POST", "/api/calls/nope/monitor", token=staff, json=body, expect=404)
     await cti.api("POST", path, token=staff, json={"mode": "spy", "extension": "7040"}, expect=422)
     await cti.api("POST", path, token=staff, json={"mode": "listen", "extension": "9999"}, expect=422)

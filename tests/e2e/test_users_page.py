@@ -111,7 +111,7 @@ async def test_an_admin_creates_an_agent_user_sets_a_password_and_disables_them(
         await expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
         await confirm.get_by_role("button", name="Disable", exact=True).click()
         await expect(confirm.get_by_role("alert")).to_have_text(
-            "Refused (409): you cannot disable your own user; another administrator can")
+            "Refused (409): You cannot disable your own user; another administrator can.")  # error.self_disable
         await admin.keyboard.press("Escape")
         await expect(confirm).to_be_hidden()
         await expect(admin.get_by_role("button", name="Disable admin")).to_be_focused()

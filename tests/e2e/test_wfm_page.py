@@ -133,7 +133,8 @@ async def test_staffing_form_shows_the_ground_truth(server: TestServer, tmp_path
             await forecast.locator("button[type=submit]").click()
             await expect(page.locator("#forecast-table tbody tr")).to_have_count(24)
             await expect(page.locator("#backtest tbody tr")).to_have_count(1)  # 8 training days: seasonal naive
-            await expect(page.locator("#forecast-summary")).to_contain_text("model seasonal_naive")
+            await expect(page.locator("#forecast-summary")).to_contain_text(
+                "model seasonal naive (the same interval a week earlier)")
             await expect(page.locator("#forecast-table tbody tr").nth(10)).to_contain_text("16 Apr 2024, 10:00")
 
             # A server-side refusal is shown, not swallowed.
@@ -152,6 +153,8 @@ async def test_staffing_form_shows_the_ground_truth(server: TestServer, tmp_path
             await page.select_option("#language", "id")
             await expect(page.locator("html")).to_have_attribute("lang", "id")
             await expect(page.locator("#staffing-section h2")).to_have_text("Kalkulator kebutuhan agen (satu interval)")
+            # The refusal shown is said again in Indonesian, from its code (not the server's English message).
+            await expect(page.locator("#staffing-error")).to_have_text("Isian tidak diterima; periksa kolom-kolomnya.")
             await expect(page.locator("#forecast-table tbody tr").nth(10)).to_contain_text("16 Apr 2024, 10.00")
             await expect(page.locator("#adherence thead th").first).to_have_text("Agen")
             await expect(page.locator("#sign-out")).to_have_text("Keluar")

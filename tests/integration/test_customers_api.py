@@ -72,8 +72,9 @@ async def test_a_bad_email_is_refused_with_its_problem_and_creates_nothing(
     http, stand_ins = client
     status, body = await post(http, {"call_id": "c1", "name": "Rina", "email": "rina@"})
     assert (status, body) == (422, {"error": {
-        "status": 422, "message": "cannot create customer: email: not an email address: 'rina@'",
-        "details": [{"field": "email", "problem": "not an email address: 'rina@'"}]}})
+        "status": 422, "code": "invalid_input",
+        "message": "cannot create customer: email: not an email address: 'rina@'",
+        "details": [{"field": "email", "code": "invalid", "problem": "not an email address: 'rina@'"}]}})
     customers = CustomerRepository(db)
     assert await customers.customer_by_phone("0225559876") is None
     assert await customers.search_customers("Rina") == []

@@ -157,7 +157,8 @@ async def test_a_socket_since_no_page_can_have_seen_is_a_bad_request(
     for since in ("9" * 5000, str(2**53), "-1", "1.5"):  # 5,000 digits: a ValueError and a 500 before
         async with cti.get(path, params={"since": since}, headers=headers) as response:
             assert (response.status, await response.json()) == (400, {"error": {
-                "status": 400, "message": "since must be an integer from 0 to 9007199254740991"}})
+                "status": 400, "code": "bad_request",
+        "message": "since must be an integer from 0 to 9007199254740991"}})
     async with cti.ws_connect(path, params={"since": str(2**53 - 1)}, headers=headers) as ws:
         assert (await receive(ws))["type"] == "snapshot"  # from a page that saw more than there is: afresh
     assert server_errors(caplog) == []

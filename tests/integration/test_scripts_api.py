@@ -87,9 +87,11 @@ async def get(client: Client, path: str, role: str = "agent") -> tuple[int, Any]
 async def test_tokens_and_roles_are_required(client: Client) -> None:
     response = await client.get("/api/scripts")
     assert response.status == 401
-    assert await response.json() == {"error": {"status": 401, "message": "missing bearer token"}}
+    assert await response.json() == {"error": {"status": 401, "code": "unauthorized",
+                                               "message": "missing bearer token"}}
     assert await put(client, "agent", {"definition": definition()}) == (403, {"error": {
-        "status": 403, "message": "role 'agent' may not do this (needs supervisor or admin)"}})
+        "status": 403, "code": "role_forbidden", "params": {"role": "agent", "roles": ["supervisor", "admin"]},
+        "message": "role 'agent' may not do this (needs supervisor or admin)"}})
     assert (await get(client, "/api/scripts/welcome/versions"))[0] == 403
     response = await client.post("/api/scripts/welcome/activate", json={"version": 1}, headers=auth("agent"))
     assert response.status == 403
@@ -98,7 +100,7 @@ async def test_tokens_and_roles_are_required(client: Client) -> None:
 async def test_save_read_and_activate_versions(client: Client) -> None:
     assert await get(client, "/api/scripts") == (200, [])
     assert await get(client, "/api/scripts/welcome") == (404, {"error": {
-        "status": 404, "message": "script 'welcome' has no active version"}})
+        "status": 404, "code": "not_found", "message": "script 'welcome' has no active version"}})
 
     fixed = definition()
     fixed["steps"][1]["branches"] = {"no": "end"}
@@ -137,21 +139,26 @@ async def test_invalid_definitions_get_every_problem(client: Client) -> None:
     del broken["title"]["en"]
     status, body = await put(client, "supervisor", {"definition": broken})
     assert status == 422
-    assert body["error"]["details"] == [{"field": "title", "problem": "Value error, missing translation: en"}]
+    assert body["error"]["details"] == [{"field": "title", "code": "invalid_script",
+                                        "problem": "Value error, missing translation: en"}]
 
     broken["title"]["en"] = "Welcome"
     status, body = await put(client, "supervisor", {"definition": broken})
     assert status == 422
     assert body["error"]["message"].startswith("script 'welcome' is invalid: ")
     assert body["error"]["details"] == [
-        {"field": "steps.ok.branches.maybe", "problem": "'maybe' is not an answer of this question (yes, no)"},
-        {"field": "steps.ok.branches.no", "problem": "unknown next step 'nowhere'"},
-        {"field": "steps.hello.text.en", "problem": "the private name '__class__' is refused"},
+        {"field": "steps.ok.branches.maybe", "code": "invalid_script",
+         "problem": "'maybe' is not an answer of this question (yes, no)"},
+        {"field": "steps.ok.branches.no", "code": "invalid_script",
+         "problem": "unknown next step 'nowhere'"},
+        {"field": "steps.hello.text.en", "code": "invalid_script",
+         "problem": "the private name '__class__' is refused"},
     ]
     # The cycle hello -> ok -> hello is refused too.
     status, body = await put(client, "supervisor", {"definition": definition()})
     assert (status, body["error"]["details"]) == (422, [
-        {"field": "steps", "problem": "the steps form a cycle: hello -> ok -> hello"}])
+        {"field": "steps", "code": "invalid_script",
+         "problem": "the steps form a cycle: hello -> ok -> hello"}])
     assert await get(client, "/api/scripts") == (200, [])
 
 
@@ -160,29 +167,30 @@ async def test_bad_requests(client: Client) -> None:
     assert response.status == 400
     assert (await response.json())["error"]["message"].startswith("request body is not valid JSON")
     assert await put(client, "supervisor", ["definition"]) == (400, {"error": {
-        "status": 400, "message": "the JSON body must be an object"}})
+        "status": 400, "code": "bad_request", "message": "the JSON body must be an object"}})
     assert await put(client, "supervisor", {"script": {}}) == (422, {"error": {
-        "status": 422, "message": "request body is invalid", "details": [
-            {"field": "definition", "problem": "Field required"},
-            {"field": "script", "problem": "Extra inputs are not permitted"}]}})
+        "status": 422, "code": "invalid_body", "message": "request body is invalid", "details": [
+            {"field": "definition", "code": "missing", "problem": "Field required"},
+            {"field": "script", "code": "extra_forbidden", "problem": "Extra inputs are not permitted"}]}})
     status, body = await put(client, "supervisor", {"definition": {**definition(), "id": "other"}})
     assert (status, body["error"]["details"]) == (422, [
-        {"field": "id", "problem": "the definition says 'other', not 'welcome'"}])
+        {"field": "id", "code": "invalid_script", "problem": "the definition says 'other', not 'welcome'"}])
     assert await put(client, "supervisor", {"definition": definition()}, script_id="Bad%20Id") == (422, {"error": {
-        "status": 422, "message": "invalid script id",
-        "details": [{"field": "script_id", "problem": "use 1 to 64 lowercase letters, digits, '_' or '-'"}]}})
+        "status": 422, "code": "invalid_input", "message": "invalid script id",
+        "details": [{"field": "script_id", "code": "pattern",
+                     "problem": "use 1 to 64 lowercase letters, digits, '_' or '-'"}]}})
     assert (await get(client, "/api/scripts/welcome?version=abc", "supervisor")) == (400, {"error": {
-        "status": 400, "message": "version must be an integer from 1 to 2147483647"}})
+        "status": 400, "code": "bad_request", "message": "version must be an integer from 1 to 2147483647"}})
     assert (await get(client, "/api/scripts/welcome?version=1", "agent"))[0] == 403
     assert (await get(client, "/api/scripts/welcome?version=3", "admin")) == (404, {"error": {
-        "status": 404, "message": "script 'welcome' has no version 3"}})
+        "status": 404, "code": "not_found", "message": "script 'welcome' has no version 3"}})
     assert (await get(client, "/api/scripts/welcome/versions", "admin")) == (404, {"error": {
-        "status": 404, "message": "no script 'welcome'"}})
+        "status": 404, "code": "not_found", "message": "no script 'welcome'"}})
     response = await client.post("/api/scripts/welcome/activate", json={"version": 0}, headers=auth("admin"))
     assert response.status == 422
     response = await client.post("/api/scripts/welcome/activate", json={"version": 4}, headers=auth("admin"))
     assert (response.status, await response.json()) == (404, {"error": {
-        "status": 404, "message": "script 'welcome' has no version 4"}})
+        "status": 404, "code": "not_found", "message": "script 'welcome' has no version 4"}})
 
 
 def nested_loops(depth: int) -> str:
@@ -202,27 +210,31 @@ async def test_a_hostile_script_is_refused_with_the_limit_it_hit_and_nothing_is_
     doubling = "{% set s = customer.name %}" + "{% set s = s ~ s %}" * 40 + "{{ s }}"
     status, body = await put(client, "supervisor", {"definition": hostile(doubling)})
     assert (status, body) == (422, {"error": {
-        "status": 422,
+        "status": 422, "code": "script_over_budget",
         "message": "script 'welcome' is over its rendering budget at steps.loops.text.id (with a known customer): "
                    "more than 100000 characters of text",
-        "details": [{"field": "steps.loops.text.id", "problem": "more than 100000 characters of text"}]}})
+        "details": [{"field": "steps.loops.text.id", "code": "over_budget",
+                     "problem": "more than 100000 characters of text"}]}})
 
     status, body = await put(client, "admin", {"definition": hostile("Halo", nested_loops(6))})
     assert (status, body) == (422, {"error": {
-        "status": 422,
+        "status": 422, "code": "script_over_budget",
         "message": "script 'welcome' is over its rendering budget at steps.loops.text.en (with a known customer): "
                    "more than 20000 steps (loops too long or nested?)",
-        "details": [{"field": "steps.loops.text.en", "problem": "more than 20000 steps (loops too long or nested?)"}]}})
+        "details": [{"field": "steps.loops.text.en", "code": "over_budget",
+                     "problem": "more than 20000 steps (loops too long or nested?)"}]}})
 
     status, body = await put(client, "supervisor", {"definition": hostile("{{ 1 // 0 }}")})
     assert (status, body["error"]["details"]) == (422, [
-        {"field": "steps.loops.text.id", "problem": "cannot be rendered with a known customer: "
+        {"field": "steps.loops.text.id", "code": "invalid_script",
+         "problem": "cannot be rendered with a known customer: "
                                                     "template failed: integer division or modulo by zero"},
-        {"field": "steps.loops.text.id", "problem": "cannot be rendered with an unknown caller: "
+        {"field": "steps.loops.text.id", "code": "invalid_script",
+         "problem": "cannot be rendered with an unknown caller: "
                                                     "template failed: integer division or modulo by zero"}])
     assert await get(client, "/api/scripts") == (200, [])
     assert await get(client, "/api/scripts/welcome/versions", "admin") == (404, {"error": {
-        "status": 404, "message": "no script 'welcome'"}})
+        "status": 404, "code": "not_found", "message": "no script 'welcome'"}})
 
     # Within the budget, the same script saves.
     status, saved = await put(client, "supervisor", {"definition": hostile(nested_loops(2))})
@@ -236,10 +248,11 @@ async def test_a_hostile_version_saved_before_budgets_cannot_be_activated(client
                        author="supervisor1", activate=False)
     response = await client.post("/api/scripts/welcome/activate", json={"version": 2}, headers=auth("supervisor"))
     assert (response.status, await response.json()) == (422, {"error": {
-        "status": 422,
+        "status": 422, "code": "script_over_budget",
         "message": "script 'welcome' is over its rendering budget at steps.loops.text.id (with a known customer): "
                    "more than 100000 characters of text",
-        "details": [{"field": "steps.loops.text.id", "problem": "more than 100000 characters of text"}]}})
+        "details": [{"field": "steps.loops.text.id", "code": "over_budget",
+                     "problem": "more than 100000 characters of text"}]}})
     status, active = await get(client, "/api/scripts/welcome")
     assert (status, active["version"]) == (200, 1)
 
@@ -248,16 +261,16 @@ async def test_a_hostile_version_saved_before_budgets_cannot_be_activated(client
 async def test_a_version_no_script_can_have_is_a_bad_request_not_a_500(client: Client, version: str) -> None:
     # 40 digits went to SQLite as they were: "Python int too large to convert to SQLite INTEGER", a 500.
     assert (await get(client, f"/api/scripts/welcome?version={version}", "supervisor")) == (400, {"error": {
-        "status": 400, "message": "version must be an integer from 1 to 2147483647"}})
+        "status": 400, "code": "bad_request", "message": "version must be an integer from 1 to 2147483647"}})
     assert (await get(client, "/api/scripts/welcome?version=2147483647", "supervisor")) == (404, {"error": {
-        "status": 404, "message": "script 'welcome' has no version 2147483647"}})
+        "status": 404, "code": "not_found", "message": "script 'welcome' has no version 2147483647"}})
 
 
 @pytest.mark.parametrize("version", [10**40, 2**31])
 async def test_activating_a_version_no_script_can_have_is_refused(client: Client, version: int) -> None:
     response = await client.post("/api/scripts/welcome/activate", json={"version": version}, headers=auth("admin"))
     assert (response.status, (await response.json())["error"]["details"]) == (422, [
-        {"field": "version", "problem": "Input should be less than or equal to 2147483647"}])
+        {"field": "version", "code": "less_than_equal", "problem": "Input should be less than or equal to 2147483647"}])
 
 
 def test_every_route_is_described_in_openapi() -> None:

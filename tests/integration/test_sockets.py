@@ -147,7 +147,7 @@ async def test_json_nested_too_deep_gets_an_error_frame_and_the_socket_stays(hub
         await receive(ws)
         for deep in ("[" * 30_000 + "]" * 30_000, '{"a":' * 33 + "1" + "}" * 33, "[" * 30_000):
             await ws.send_str(deep)
-            assert (await receive(ws))["error"] == {"message": "JSON nested deeper than 32 levels"}
+            assert (await receive(ws))["error"] == {"code": "bad_frame", "message": "JSON nested deeper than 32 levels"}
         nested = '{"type": "echo", "id": 1, "data": ' + "[" * 30 + "]" * 30 + "}"  # 31 levels: fine
         await ws.send_str(nested)
         assert await receive(ws) == {"id": 1, "type": "echoed", "data": json.loads("[" * 30 + "]" * 30)}

@@ -79,11 +79,12 @@ async def test_an_administrator_sets_a_pin_and_a_date_of_birth(http: Client, db:
 async def test_invalid_values_unknown_customers_and_other_roles_are_refused(http: Client, db: Database) -> None:
     path = "/api/customers/10000003/verification"
     status, body = await call(http, "PUT", path, ADMIN, {"pin": "12"})
-    assert (status, body["error"]["details"]) == (422, [{"field": "pin", "problem": "must be 4 to 6 digits"}])
+    assert (status, body["error"]["details"]) == (422, [{"field": "pin", "code": "invalid",
+                                                         "problem": "must be 4 to 6 digits"}])
     assert body["error"]["message"] == ("cannot set the verification data of customer 10000003: pin: must be 4 to 6 "
                                         "digits")  # the value itself is not repeated
     status, body = await call(http, "PUT", path, ADMIN, {"birth_date": "2099-01-01"})
-    assert (status, body["error"]["details"]) == (422, [{"field": "birth_date", "problem":
+    assert (status, body["error"]["details"]) == (422, [{"field": "birth_date", "code": "invalid", "problem":
                                                          "must be between 1900-01-01 and 2026-03-14"}])
     assert (await call(http, "PUT", path, ADMIN, {"pin": 1234}))[0] == 422  # a string of digits, not a number
     assert (await call(http, "PUT", path, ADMIN, {"colour": "red"}))[0] == 422

@@ -85,8 +85,19 @@ SALES = plan("B sales", {"sales": DAY}, [("ani", ["sales"]), ("citra", ["sales"]
 MIXED = plan("C mixed", {"sales": DAY, "billing": DAY}, [("ani", ["sales"]), ("budi", ["billing"])])
 
 
-def forbidden(message: str) -> dict[str, Any]:
-    return {"error": {"status": 403, "message": message}}
+class forbidden:  # read as a value: `body == forbidden("...")`
+    """A 403 with this message and a scope code (which one, and its params, depend on what was outside)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __eq__(self, body: object) -> bool:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        return (error.get("status"), error.get("message")) == (403, self.message) and error.get("code") in (
+            "queue_out_of_scope", "agent_out_of_scope", "schedule_out_of_scope")
+
+    def __repr__(self) -> str:
+        return f"forbidden({self.message!r})"
 
 
 async def schedules(api: Api) -> dict[str, int]:

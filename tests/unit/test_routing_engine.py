@@ -7,7 +7,18 @@ from typing import Any
 
 import pytest
 
-from cti.acd import ContactCenter, Offer, Reject, Routing, RulesError, WorkItem, parse_rules, parse_rules_text
+from cti.acd import (
+    WHY_CODES,
+    ContactCenter,
+    Offer,
+    Reject,
+    Routing,
+    RulesError,
+    Why,
+    WorkItem,
+    parse_rules,
+    parse_rules_text,
+)
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # Monday 10:00 WIB
 
@@ -83,6 +94,9 @@ def test_regional_agent_wins_over_a_longer_idle_agent_elsewhere() -> None:
     assert (decision.kind, decision.winner, decision.candidates, decision.candidate_count) == (
         "offered", "jkt", ("jkt",), 1)
     assert "longest_idle" in decision.reason and "region=caller" in decision.reason
+    assert [part.as_json() for part in decision.why] == [{"code": "offered", "params": {
+        "strategy": "longest_idle", "eligible": 1, "step": 0, "region": "caller", "language": "caller"}}]
+    assert {part.code for part in decision.why} <= WHY_CODES
     assert offers(call(core, "c2", 11, region="surabaya")) == [("c2", "sby")]
 
 
@@ -119,10 +133,15 @@ def test_the_ivr_names_the_queue_and_raises_the_priority() -> None:
     assert (billed.queue, billed.routing.route, billed.routing.priority) == ("billing", "care", 5)
     assert billed.decisions[0].reason == (
         "route 'care' matched; priority 0; the IVR asked for queue 'billing'; the IVR raised the priority to 5")
+    assert [part.as_json() for part in billed.decisions[0].why] == [
+        {"code": "route_matched", "params": {"route": "care", "priority": 0}},
+        {"code": "ivr_queue", "params": {"queue": "billing"}},
+        {"code": "ivr_priority", "params": {"priority": 5}}]
     # A priority the route already beats stays the route's: the IVR never lowers a VIP.
     vip = ivr_transfer(core, "c2", 1, priority=5, tier="gold")
     assert (vip.queue, vip.routing.priority) == ("care", 10)
     assert vip.decisions[0].reason == "route 'vip' matched; priority 10"
+    assert vip.decisions[0].why == (Why("route_matched", {"route": "vip", "priority": 10}),)
 
 
 def test_a_queue_the_rules_do_not_have_leaves_the_call_on_its_route() -> None:
@@ -131,6 +150,9 @@ def test_a_queue_the_rules_do_not_have_leaves_the_call_on_its_route() -> None:
     assert (lost.queue, lost.state.value) == ("care", "waiting")
     assert lost.decisions[0].reason == (
         "route 'care' matched; priority 0; the IVR asked for queue 'nowhere', which the rules do not have")
+    assert [part.as_json() for part in lost.decisions[0].why] == [
+        {"code": "route_matched", "params": {"route": "care", "priority": 0}},
+        {"code": "ivr_queue_unknown", "params": {"queue": "nowhere"}}]
 
 
 def test_aging_keeps_ordinary_calls_from_starving() -> None:

@@ -56,23 +56,30 @@ async def answer(client: Client, kind: str) -> tuple[int, dict[str, Any]]:
 
 
 async def test_each_kind_has_its_status(client: Client) -> None:
-    assert await answer(client, "not-found") == (404, {"status": 404, "message": "no customer '42'"})
-    assert await answer(client, "conflict") == (409, {"status": 409, "message": "the phone is taken"})
-    assert await answer(client, "invalid") == (422, {"status": 422, "message": "cannot do it", "details": [
-        {"field": "email", "problem": "not an email address"}, {"field": "name", "problem": "x"}]})
+    assert await answer(client, "not-found") == (404, {"status": 404, "code": "not_found",
+                                                       "message": "no customer '42'"})
+    assert await answer(client, "conflict") == (409, {"status": 409, "code": "conflict",
+                                                      "message": "the phone is taken"})
+    assert await answer(client, "invalid") == (422, {"status": 422, "code": "invalid_input", "message": "cannot do it",
+                                                     "details": [
+        {"field": "email", "code": "invalid", "problem": "not an email address"},
+        {"field": "name", "code": "invalid", "problem": "x"}]})
     assert (await answer(client, "unavailable"))[0] == 503
-    assert (await answer(client, "unknown-agent"))[0] == 404  # the specific mappings stay
-    assert (await answer(client, "other"))[0] == 500
+    assert await answer(client, "unknown-agent") == (404, {  # the specific mappings stay, with their codes
+        "status": 404, "code": "agent_not_found", "params": {"agent_id": "ana"}, "message": "no agent 'ana'"})
+    assert await answer(client, "other") == (500, {
+        "status": 500, "code": "internal", "message": "internal error; it has been logged"})
 
 
 async def test_storage_errors_keep_their_answers_and_input_errors_are_never_503(client: Client) -> None:
     # The database's own words (addresses, SQL) stay in the log.
     assert await answer(client, "storage") == (503, {
-        "status": 503, "message": "the database is unavailable; try again shortly"})
+        "status": 503, "code": "unavailable", "message": "the database is unavailable; try again shortly"})
     assert await answer(client, "asterisk") == (503, {
-        "status": 503, "message": "Asterisk is unavailable; try again shortly"})
-    assert await answer(client, "storage-conflict") == (409, {"status": 409, "message": "user 'ana' is already in use"})
+        "status": 503, "code": "unavailable", "message": "Asterisk is unavailable; try again shortly"})
+    assert await answer(client, "storage-conflict") == (409, {"status": 409, "code": "conflict",
+                                                                  "message": "user 'ana' is already in use"})
     assert await answer(client, "crm-input") == (422, {
-        "status": 422, "message": "cannot create customer: email: not an email address: 'x@'",
-        "details": [{"field": "email", "problem": "not an email address: 'x@'"}]})
+        "status": 422, "code": "invalid_input", "message": "cannot create customer: email: not an email address: 'x@'",
+        "details": [{"field": "email", "code": "invalid", "problem": "not an email address: 'x@'"}]})
     assert (await answer(client, "csv"))[0] == 422

@@ -21,11 +21,15 @@ export function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
+// An API refusal: the HTTP status, the server's English message (for logs), and the stable code and params a page
+// turns into the user's language with errorText() from /ui/i18n.js (docs/api.md lists the codes).
 export class ApiError extends Error {
-  constructor(status, message, details = null) {
+  constructor(status, message, code = null, params = {}, details = null) {
     super(message);
     this.status = status;
-    this.details = details;  // [{field, problem}] of a refused body (422), when the server lists them
+    this.code = code;
+    this.params = params || {};
+    this.details = details;  // [{field, problem, code}] of a refused body (422), when the server lists them
   }
 }
 
@@ -55,8 +59,11 @@ export async function api(path, { method = "GET", body } = {}) {
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  const error = data && data.error;
-  if (!response.ok) throw new ApiError(response.status, (error && error.message) || response.statusText, (error && error.details) || null);
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    throw new ApiError(response.status, error.message || response.statusText, error.code || null, error.params,
+      error.details || null);
+  }
   return data;
 }
 
@@ -91,19 +98,21 @@ export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
     setTimeout(connect, delay);
     delay = Math.min(delay * 2, 5000);
   };
-  // onStatus(text, {state, why}): text is "connected", "disconnected" or "refused: <why>" (kept for pages that show
-  // it as is); state and why let a page say it in the user's language.
-  const refused = (why) => {
+  // onStatus(text, {state, why, error}): text is "connected", "disconnected" or "refused: <why>" (kept for pages
+  // that show it as is); state and error (an ApiError-like {status, code, message}: errorText() in /ui/i18n.js says
+  // it) let a page say it in the user's language; why is the server's English.
+  const refused = (error) => {
     closed = true;
     signOut();
-    onStatus(why ? `refused: ${why}` : "refused", { state: "refused", why: why || "" });
+    const why = (error && error.message) || "";
+    onStatus(why ? `refused: ${why}` : "refused", { state: "refused", why, error });
   };
   const connect = async () => {
     let ticket;
     try {
       ({ ticket } = await api("/api/ws-tickets", { method: "POST" }));
     } catch (error) {
-      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return refused(error.message);
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return refused(error);
       onStatus("disconnected", { state: "disconnected" });
       return retry();
     }
@@ -120,7 +129,7 @@ export function liveSocket(path, onFrame, { onStatus = () => {} } = {}) {
       onFrame(frame);
     };
     socket.onclose = (event) => {
-      if (event.code === CLOSE_REVOKED) return refused(event.reason);
+      if (event.code === CLOSE_REVOKED) return refused({ status: 401, code: "session_revoked", message: event.reason });
       if (closed) return;
       if (event.code === CLOSE_RECONNECT) { lastSeq = 0; delay = 250; }  // nothing replayed from the old scope
       onStatus("disconnected", { state: "disconnected" });

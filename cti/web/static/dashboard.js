@@ -9,7 +9,7 @@
 // (those who serve the queue) and the calls; the team filter to the agents and the calls they hold; the window
 // to the figures and the span of the charts. Times are in the center's time zone (i18n.js), states as durations.
 import { api, ApiError, el, liveSocket } from "/ui/cti.js";
-import { fmt, has, locale, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { errorText, fmt, has, locale, onLanguageChange, t, timeZone } from "/ui/i18n.js";
 import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
 
@@ -139,7 +139,7 @@ async function refreshMonitors() {
     for (const monitor of data.monitors) monitors.set(monitor.monitor_id, monitor);
     monitorsRefused = null;
   } catch (error) {
-    monitorsRefused = error instanceof ApiError ? error.message : t("dash.calls_unavailable");
+    monitorsRefused = error instanceof ApiError ? errorText(error) : t("dash.calls_unavailable");
   }
   renderMonitors();
 }
@@ -305,10 +305,10 @@ function say(text, refused = false) {
 }
 
 function refusal(error) {
-  if (!(error instanceof ApiError)) return t("dash.monitor.failed", { message: String(error && error.message) });
+  if (!(error instanceof ApiError)) return t("dash.monitor.failed", { message: errorText(error) });
   const key = { 403: "dash.monitor.refused_403", 404: "dash.monitor.refused_404", 409: "dash.monitor.refused_409",
                 422: "dash.monitor.refused_422" }[error.status] || "dash.monitor.refused";
-  return t(key, { message: error.message, status: error.status });
+  return t(key, { message: errorText(error), status: error.status });
 }
 
 async function startMonitor(callId, mode) {
@@ -449,7 +449,7 @@ function resizeCharts() {
 // -- start -------------------------------------------------------------------------------------------------
 function linkText(status, detail = {}) {
   if (detail.state === "refused" || status.startsWith("refused")) {
-    return t("link.refused", { why: detail.why ?? status.replace(/^refused:?\s*/, "") });
+    return t("link.refused", { why: detail.error ? errorText(detail.error) : (detail.why ?? status.replace(/^refused:?\s*/, "")) });
   }
   return label("link", detail.state || status);
 }

@@ -1,8 +1,8 @@
 // The agent desktop: state and its timer, an incoming call nobody misses, the screen pop pushed over the
 // websocket, the script, wrap-up. It shows the present only: a call that ended leaves its pop for the wrap-up
 // form, and once the wrap-up is saved the desk is empty again; a reload starts from the server's snapshot.
-import { ApiError, api, el, liveSocket } from "/ui/cti.js";
-import { fmt, has, onLanguageChange, t } from "/ui/i18n.js";
+import { api, el, liveSocket } from "/ui/cti.js";
+import { errorText, fmt, has, language, onLanguageChange, t } from "/ui/i18n.js";
 import { handleApiError, setDisplayName, startPage } from "/ui/shell.js";
 
 const $ = (id) => document.getElementById(id);
@@ -15,6 +15,13 @@ const state = {
 
 const label = (prefix, code) => (code === null || code === undefined || code === "" ? "" : (has(`${prefix}.${code}`) ? t(`${prefix}.${code}`) : String(code)));
 
+let shownError = null;  // the error on screen, said again after a language switch
+
+function showErrorOf(error) {
+  shownError = error;
+  showError(error ? errorText(error) : "");
+}
+
 function showError(message) {
   $("error").textContent = message || "";
   $("error").hidden = !message;
@@ -22,10 +29,10 @@ function showError(message) {
 
 async function act(fn) {
   try {
-    showError("");
+    showErrorOf(null);
     await fn();
   } catch (error) {
-    if (!handleApiError(error, "roles.agents")) showError(error instanceof ApiError ? error.message : t("error.generic", { message: error.message }));
+    if (!handleApiError(error, "roles.agents")) showErrorOf(error);
   }
 }
 
@@ -185,12 +192,35 @@ function onOffer(pop) {
   renderIncoming();
 }
 
+// Why the call came to this agent, from the decision's codes and values (pop.routing.why) in the agent's language;
+// the server's English sentence (pop.routing.reason) only for a code this page does not know, in English.
+function whyText(part) {
+  const params = { ...(part.params || {}) };
+  if (!has(`routing.why.${part.code}`)) return null;
+  if (part.code === "offered") {
+    params.strategy = label("routing.strategy", params.strategy);
+    params.step = fmt.number(params.step + 1);  // the rules' first step is step 1 to a person
+    params.region = label("routing.target", params.region);
+    params.language = label("routing.target", params.language);
+    const extra = ["min_level", "team"].filter((key) => params[key] !== undefined).map((key) => t(`routing.why.${key}`, params));
+    return [t("routing.why.offered", params), ...extra].join("; ");
+  }
+  return t(`routing.why.${part.code}`, params);
+}
+
+function routingText(routing) {
+  if (!routing) return "";
+  const parts = (routing.why || []).map(whyText);
+  if (parts.length && parts.every((part) => part !== null)) return parts.join("; ");
+  return language() === "en" ? (routing.reason || "") : parts.filter(Boolean).join("; ");
+}
+
 function renderPop() {
   const pop = state.pop;
   $("pop").hidden = !pop;
   if (!pop) { clearPop(); return; }
   setText("call-language", label("lang", pop.language));
-  setText("routing-reason", whyMe(pop.routing));
+  setText("routing-reason", routingText(pop.routing));
   const transfer = pop.transfer;
   $("transfer-info").hidden = !transfer;
   setText("transfer-info", !transfer ? "" : (transfer.note
@@ -233,20 +263,6 @@ function renderPop() {
 }
 
 // Why routing chose this agent, in the agent's words: the queue's strategy among how many, and whom the step took.
-function whyMe(routing) {
-  if (!routing) return "";
-  const target = routing.target || {};
-  const conditions = [
-    target.region === "caller" ? t("desktop.whyme.region") : "",
-    target.language === "caller" ? t("desktop.whyme.language") : "",
-    target.min_level ? t("desktop.whyme.min_level", { level: fmt.number(target.min_level) }) : "",
-    target.team ? t("desktop.whyme.team", { team: target.team }) : "",
-  ].filter(Boolean);
-  const why = t("desktop.whyme.chosen", { strategy: label("strategy", routing.strategy), n: fmt.number(routing.candidates),
-    step: fmt.number(routing.step + 1) });
-  return conditions.length ? `${why}: ${conditions.join(", ")}` : why;
-}
-
 function clearPop() {
   for (const id of ["customer-name", "customer-tier", "customer-segment", "customer-id", "customer-balance", "customer-ltv",
     "customer-phones", "customer-address", "script-title", "call-language", "routing-reason", "ivr-path", "transfer-info",
@@ -399,7 +415,7 @@ function onFrame(frame) {
     state.scriptRecord = frame.data.answers;  // validated and normalised by the server: what gets stored
     state.steps = frame.data.steps;
     renderSteps(state.steps);
-  } else if (frame.type === "error") showError(frame.error.message);
+  } else if (frame.type === "error") showErrorOf(frame.error);
 }
 
 function renderLink() {
@@ -426,6 +442,7 @@ function onKey(event) {
 }
 
 function rerender() {
+  if (shownError) showError(errorText(shownError));
   renderAgent();
   renderCall();
   renderPop();
@@ -480,7 +497,7 @@ async function start() {
   setInterval(tick, 1000);
   const path = viewing ? `/ws/desktop?agent_id=${encodeURIComponent(viewing)}` : "/ws/desktop";
   socket = liveSocket(path, onFrame, { onStatus: (text, detail = {}) => {
-    state.link = { state: detail.state || "disconnected", why: detail.why || "" };
+    state.link = { state: detail.state || "disconnected", why: detail.error ? errorText(detail.error) : (detail.why || "") };
     renderLink();
   } });
 }

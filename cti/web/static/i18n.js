@@ -1,11 +1,13 @@
 // Both languages of the console: message catalogues, the user's language, and formats in the center's time zone.
 //
 // Contract (pages and the shell build on it; keep it stable):
-//   await loadCatalogs(["common", "desktop"])
-//       Picks the language — the signed-in user's (GET /api/me "language") when known, else the one remembered in
-//       localStorage ("cti.language"), else the browser's (navigator.languages), else "id" — and loads the JSON
+//   await loadCatalogs(["common", "desktop"], {anonymous, language})
+//       Picks the language — the signed-in user's (GET /api/me "language") when known, else `language` (a page's
+//       ?lang=, then remembered), else the one remembered in localStorage ("cti.language"), else the browser's
+//       (navigator.languages), else "id" — and loads the JSON
 //       catalogues /ui/i18n/<lang>/<page>.json (flat {"key": "text"} objects; cti/web/static/i18n/<lang>/). The
 //       time zone is the user's center's (GET /api/me "timezone"), else "Asia/Jakarta". Sets <html lang>.
+//       anonymous: a page for nobody signed in yet (sign-in): /api/me is not asked, here or in setLanguage.
 //   t(key, params)        the text for key, with {name} placeholders filled from params; a key missing from the
 //                         catalogues comes back visibly marked, "⟦key⟧", never silently blank.
 //   has(key)              whether the catalogues know key (for optional, data-driven labels).
@@ -13,6 +15,11 @@
 //   setLanguage(lang)     remembers it (PATCH /api/me when signed in with a session that supports it; localStorage
 //                         always), reloads the catalogues, translates the page and calls every onLanguageChange(fn).
 //   onLanguageChange(fn)  fn() runs after each switch: the page re-renders its dynamic texts.
+//   errorText(error)      an API error (ApiError, or a websocket's {code, message} error frame) in the user's
+//                         language: t("error.<code>", params) when the catalogues know the code, else a sentence for
+//                         its status ("error.status.<status>"); never the server's English in Indonesian. In
+//                         English the server's message is preferred to a kind's generic code (invalid_input says
+//                         less than "max_abandon needs patience_seconds") and is the last resort. Codes: docs/api.md.
 //   translatePage(root)   static HTML: an element with a data-i18n attribute gets the text of the key it names;
 //                         data-i18n-placeholder, data-i18n-title and data-i18n-aria-label set those attributes.
 //                         loadCatalogs and setLanguage call it.
@@ -36,11 +43,16 @@ let current = DEFAULT_LANGUAGE;
 let zone = DEFAULT_TIME_ZONE;
 let messages = {};
 let pages = [];
+let anonymousPage = false;
 const listeners = [];
 
 function supported(lang) {
   const base = String(lang || "").toLowerCase().split("-")[0];
   return Object.hasOwn(LANGUAGES, base) ? base : null;
+}
+
+function remember(lang) {
+  try { localStorage.setItem(STORAGE_KEY, lang); } catch { /* private mode: the choice lasts this page */ }
 }
 
 function remembered() {
@@ -68,11 +80,14 @@ async function load(lang, names) {
   document.documentElement.lang = lang;
 }
 
-export async function loadCatalogs(names) {
+export async function loadCatalogs(names, { anonymous = false, language: asked = null } = {}) {
   pages = [...new Set(["common", ...names])];
-  const user = await currentUser();
+  anonymousPage = anonymous;
+  const user = anonymous ? null : await currentUser();
   if (user && user.timezone) zone = user.timezone;
-  const lang = supported(user && user.language) || remembered() || fromBrowser() || DEFAULT_LANGUAGE;
+  const chosen = supported(asked);
+  if (chosen) remember(chosen);
+  const lang = supported(user && user.language) || chosen || remembered() || fromBrowser() || DEFAULT_LANGUAGE;
   await load(lang, pages);
   translatePage();
 }
@@ -90,11 +105,27 @@ export function t(key, params = {}) {
 
 export function onLanguageChange(fn) { listeners.push(fn); }
 
+// The codes of a kind or a status, not of one error, and a socket's end (its reason: "user disabled", "token
+// rotated"): the server's English message says more than their sentence.
+const GENERIC_CODES = new Set(["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "invalid_input",
+  "invalid_body", "unavailable", "internal", "session_revoked"]);
+
+export function errorText(error) {
+  const code = error && error.code;
+  if (current === "en" && error && error.message && (!code || GENERIC_CODES.has(code))) return String(error.message);
+  if (code && has(`error.${code}`)) return t(`error.${code}`, (error && error.params) || {});
+  const status = error && error.status;
+  if (current === "en" && error && error.message) return String(error.message);
+  if (status && has(`error.status.${status}`)) return t(`error.status.${status}`);
+  if (status) return t(status >= 500 ? "error.status.500" : "error.status.400");
+  return t("error.unknown");
+}
+
 export async function setLanguage(lang) {
   const chosen = supported(lang);
   if (!chosen) throw new Error(`unsupported language ${lang}`);
-  try { localStorage.setItem(STORAGE_KEY, chosen); } catch { /* private mode: the choice lasts this page */ }
-  const user = await currentUser();
+  remember(chosen);
+  const user = anonymousPage ? null : await currentUser();
   if (user && "language" in user) {  // a server that keeps each user's language
     try {
       await api("/api/me", { method: "PATCH", body: { language: chosen } });

@@ -3,7 +3,7 @@
 // export is the API's own (format=csv: RFC 4180, the documented columns), downloaded from the page with the same
 // filters, so what is saved is exactly what the server computed.
 import { api, ApiError, el, token } from "/ui/cti.js";
-import { fmt, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { errorText, fmt, onLanguageChange, t, timeZone } from "/ui/i18n.js";
 import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
 
@@ -36,8 +36,8 @@ function say(text, error = false) {
 }
 
 function problem(error) {
-  if (error instanceof ApiError) return t("rep.refused", { status: error.status, message: error.message });
-  return t("rep.failed", { message: String(error && error.message) });
+  if (error instanceof ApiError) return t("rep.refused", { status: error.status, message: errorText(error) });
+  return t("rep.failed", { message: errorText(error) });
 }
 
 async function load() {
@@ -117,9 +117,9 @@ async function download(kind) {
     const headers = token() ? { Authorization: `Bearer ${token()}` } : {};
     const response = await fetch(`/api/reports/${kind}?${query("csv")}`, { headers, credentials: "same-origin" });
     if (!response.ok) {
-      let message = response.statusText;
-      try { message = (await response.json()).error.message; } catch { /* not JSON */ }
-      throw new ApiError(response.status, message);
+      let body = {};
+      try { body = (await response.json()).error || {}; } catch { /* not JSON */ }
+      throw new ApiError(response.status, body.message || response.statusText, body.code || null, body.params);
     }
     const blob = await response.blob();
     const url = URL.createObjectURL(blob);

@@ -3,7 +3,7 @@
 // field) and saved (written, kept as .bak, put in force) — or, when the rules come from the settings, why they
 // cannot be edited here. Nothing is built from data as HTML (el() and textContent only).
 import { ApiError, api, el } from "/ui/cti.js";
-import { has, locale, onLanguageChange, t } from "/ui/i18n.js";
+import { errorText, has, locale, onLanguageChange, t } from "/ui/i18n.js";
 import { handleApiError, startPage } from "/ui/shell.js";
 
 const $ = (id) => document.getElementById(id);
@@ -20,7 +20,7 @@ function notify(text) {
 function refusalText(error) {
   if (!(error instanceof ApiError)) return t("routing.refused.network", { message: String(error && error.message) });
   const known = { 403: "forbidden", 409: "conflict", 422: "invalid", 429: "busy" };
-  return t(`routing.refused.${known[error.status] || "other"}`, { status: error.status, message: error.message });
+  return t(`routing.refused.${known[error.status] || "other"}`, { status: error.status, message: errorText(error) });
 }
 
 function refuse(error) {

@@ -3,7 +3,7 @@
 // and whether it is the default. Read-only: settings take a restart to change. The code's descriptions are in
 // English, so they are shown in English only. Nothing is built from data as HTML (el() and textContent only).
 import { ApiError, api, el } from "/ui/cti.js";
-import { has, language, onLanguageChange, t } from "/ui/i18n.js";
+import { errorText, has, language, onLanguageChange, t } from "/ui/i18n.js";
 import { handleApiError, startPage } from "/ui/shell.js";
 
 const $ = (id) => document.getElementById(id);
@@ -76,7 +76,7 @@ if (user) {
   } catch (error) {
     if (!handleApiError(error, "roles.admins")) {
       $("refusal").textContent = error instanceof ApiError
-        ? t("settings.refused", { status: error.status, message: error.message })
+        ? t("settings.refused", { status: error.status, message: errorText(error) })
         : t("settings.refused", { status: "–", message: String(error && error.message) });
     }
   }

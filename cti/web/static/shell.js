@@ -7,7 +7,7 @@
 //
 // The page's HTML holds an empty <header id="shell"></header> and a <main id="main">.
 import { ApiError, api, currentUser, el, goToSignIn, signOut, token, userError } from "/ui/cti.js";
-import { LANGUAGES, language, loadCatalogs, onLanguageChange, setLanguage, t } from "/ui/i18n.js";
+import { LANGUAGES, errorText, language, loadCatalogs, onLanguageChange, setLanguage, t } from "/ui/i18n.js";
 
 // Pages each role works in, in the order of the navigation. Pages still to come (supervisor: scripts, FAQ,
 // surveys) get a line here when they exist.
@@ -114,7 +114,7 @@ export async function startPage({ page, roles = null, rolesLabel = "roles.staff"
     await loadCatalogs([page]);
     renderHeader();
     if (status === 404) return { name: "", role: null, agent_id: null };  // a server without /api/me: token only
-    showRefusal(t("refused.plain", { why: error.message }));
+    showRefusal(t("refused.plain", { why: errorText(error) }));
     return null;
   }
   shellUser = user;

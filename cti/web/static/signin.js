@@ -1,48 +1,12 @@
 // The sign-in page: a user name and password traded for a session cookie (POST /api/session), then on to the page
-// the user came from (?next=, a path under /ui/ on this server only) or the front page. Texts are set with
-// textContent only. The few texts live here, per language, until the shared catalogues take them (i18n.js):
-// the language is ?lang= (id or en), else the browser's, else Bahasa Indonesia.
-
-const TEXTS = {
-  id: {
-    title: "Masuk · cti",
-    heading: "Masuk",
-    name: "Nama pengguna",
-    password: "Kata sandi",
-    submit: "Masuk",
-    working: "Sedang masuk…",
-    wrong: "Nama pengguna atau kata sandi salah.",
-    missing: "Isi nama pengguna dan kata sandi.",
-    throttled: (seconds) => `Terlalu banyak percobaan yang gagal. Coba lagi dalam ${seconds} detik.`,
-    expired: "Sesi Anda telah berakhir. Silakan masuk lagi.",
-    signedOut: "Anda telah keluar.",
-    unreachable: "Server tidak dapat dihubungi. Coba lagi sebentar lagi.",
-    refused: (message) => `Tidak dapat masuk: ${message}`,
-  },
-  en: {
-    title: "Sign in · cti",
-    heading: "Sign in",
-    name: "User name",
-    password: "Password",
-    submit: "Sign in",
-    working: "Signing in…",
-    wrong: "Wrong user name or password.",
-    missing: "Enter your user name and password.",
-    throttled: (seconds) => `Too many failed attempts. Try again in ${seconds} seconds.`,
-    expired: "Your session has expired. Please sign in again.",
-    signedOut: "You have signed out.",
-    unreachable: "The server cannot be reached. Try again in a moment.",
-    refused: (message) => `Cannot sign in: ${message}`,
-  },
-};
+// the user came from (?next=, a path under /ui/ on this server only) or the front page. Texts come from the
+// catalogues (common and signin, i18n.js) and are set with textContent only. Nobody is signed in here, so the
+// language is ?lang= (id or en; the links switch it, and it is remembered in this browser for the next visit),
+// else the one remembered, else the browser's, else Bahasa Indonesia.
+import { ApiError } from "/ui/cti.js";
+import { errorText, language, loadCatalogs, t } from "/ui/i18n.js";
 
 const params = new URLSearchParams(location.search);
-
-export function language() {
-  const asked = params.get("lang");
-  if (asked === "id" || asked === "en") return asked;
-  return (navigator.language || "").toLowerCase().startsWith("en") ? "en" : "id";
-}
 
 // Where to go once signed in: a page of this server under /ui/, never another site ("//evil", "https://...").
 export function destination(next) {
@@ -55,8 +19,6 @@ export function destination(next) {
   }
 }
 
-const lang = language();
-const t = TEXTS[lang];
 const $ = (id) => document.getElementById(id);
 
 function show(message) {
@@ -64,22 +26,18 @@ function show(message) {
 }
 
 function render() {
-  document.documentElement.lang = lang;
-  document.title = t.title;
-  $("heading").textContent = t.heading;
-  $("name-label").textContent = t.name;
-  $("password-label").textContent = t.password;
-  $("submit").textContent = t.submit;
+  const lang = language();
   for (const other of ["id", "en"]) {
     const link = $(`lang-${other}`);
     const kept = new URLSearchParams(location.search);
     kept.set("lang", other);
     link.href = `?${kept}`;
     if (other === lang) link.setAttribute("aria-current", "true");
+    else link.removeAttribute("aria-current");
   }
   const reason = params.get("reason");
-  if (reason === "expired") show(t.expired);
-  else if (reason === "signed-out") show(t.signedOut);
+  if (reason === "expired") show(t("signin.expired"));
+  else if (reason === "signed-out") show(t("signin.signed_out"));
 }
 
 let waitUntil = 0;
@@ -89,18 +47,28 @@ function holdFor(seconds) {
   waitUntil = Date.now() + seconds * 1000;
   const button = $("submit");
   button.disabled = true;
-  show(t.throttled(seconds));
+  show(t("error.throttled", { seconds }));
   const tick = () => {
     const left = Math.ceil((waitUntil - Date.now()) / 1000);
     if (left <= 0) {
       button.disabled = false;
-      button.textContent = t.submit;
+      button.textContent = t("signin.submit");
       return;
     }
-    button.textContent = `${t.submit} (${left})`;
+    button.textContent = t("signin.countdown", { seconds: left });
     setTimeout(tick, 1000);
   };
   tick();
+}
+
+async function refusalOf(response) {
+  let body = {};
+  try {
+    body = (await response.json()).error || {};
+  } catch {
+    // not JSON: the status says enough
+  }
+  return new ApiError(response.status, body.message || response.statusText, body.code || null, body.params);
 }
 
 async function signIn(event) {
@@ -108,13 +76,13 @@ async function signIn(event) {
   const name = $("name").value.trim();
   const password = $("password").value;
   if (!name || !password) {
-    show(t.missing);
+    show(t("signin.missing"));
     (name ? $("password") : $("name")).focus();
     return;
   }
   const button = $("submit");
   button.disabled = true;
-  button.textContent = t.working;
+  button.textContent = t("signin.working");
   show("");
   let response;
   try {
@@ -125,9 +93,9 @@ async function signIn(event) {
       credentials: "same-origin",
     });
   } catch {
-    show(t.unreachable);
+    show(t("signin.unreachable"));
     button.disabled = false;
-    button.textContent = t.submit;
+    button.textContent = t("signin.submit");
     return;
   }
   if (response.ok) {
@@ -135,27 +103,22 @@ async function signIn(event) {
     return;
   }
   button.disabled = false;
-  button.textContent = t.submit;
+  button.textContent = t("signin.submit");
   $("password").value = "";
   $("password").focus();
   if (response.status === 429) {
     holdFor(Number(response.headers.get("Retry-After")) || 60);
     return;
   }
+  const error = await refusalOf(response);
   if (response.status === 401) {
-    show(t.wrong);
+    show(t("error.wrong_credentials"));
     return;
   }
-  let message = response.statusText;
-  try {
-    const body = await response.json();
-    message = (body && body.error && body.error.message) || message;
-  } catch {
-    // not JSON: the status text says enough
-  }
-  show(t.refused(message));
+  show(t("signin.refused", { why: errorText(error) }));
 }
 
+await loadCatalogs(["signin"], { anonymous: true, language: params.get("lang") });
 render();
 $("signin-form").addEventListener("submit", signIn);
 $("name").focus();

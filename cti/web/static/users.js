@@ -3,7 +3,7 @@
 // in this browser), disable or enable, a supervisor's queues and teams, a new token, delete. Every refusal of the
 // server is said in an alert region; nothing is built from data as HTML (el() and textContent only).
 import { ApiError, api, el } from "/ui/cti.js";
-import { fmt, onLanguageChange, t } from "/ui/i18n.js";
+import { errorText, fmt, onLanguageChange, t } from "/ui/i18n.js";
 import { handleApiError, startPage } from "/ui/shell.js";
 
 const MIN_PASSWORD = 10;  // the server's rule (cti.services.MIN_PASSWORD); it refuses shorter ones too
@@ -24,10 +24,10 @@ function notify(text) {
 }
 
 function refusalText(error) {
-  if (!(error instanceof ApiError)) return t("users.refused.network", { message: String(error && error.message) });
+  if (!(error instanceof ApiError)) return t("users.refused.network", { message: errorText(error) });
   const known = { 400: "invalid", 403: "forbidden", 404: "notfound", 409: "conflict", 422: "invalid", 429: "busy" };
   const kind = known[error.status] || "other";
-  return t(`users.refused.${kind}`, { status: error.status, message: error.message });
+  return t(`users.refused.${kind}`, { status: error.status, message: errorText(error) });
 }
 
 // A refusal goes to the given alert region (a dialog's, or the page's); 401 sends the admin to sign in again.

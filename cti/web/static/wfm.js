@@ -2,7 +2,7 @@
 // Every label in the user's language; times in the center's time zone (not the browser's), numbers with the
 // language's separators.
 import { api, el } from "/ui/cti.js";
-import { fmt, has, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { errorText, fmt, has, onLanguageChange, t, timeZone } from "/ui/i18n.js";
 import { handleApiError, startPage } from "/ui/shell.js";
 
 const zone = () => timeZone();
@@ -21,9 +21,12 @@ function numbers(form, names, percents = []) {
   return out;
 }
 
+const shownErrors = new Map();  // element id -> the error it shows, said again after a language switch
+
 function showError(id, error) {
   if (error && handleApiError(error, "roles.staff")) return;
-  document.getElementById(id).textContent = error ? error.message : "";
+  shownErrors.set(id, error);
+  document.getElementById(id).textContent = error ? errorText(error) : "";
 }
 
 function fill(tbody, rows) {
@@ -73,10 +76,10 @@ async function forecast(event) {
     const r = await api("/api/wfm/forecast", { method: "POST", body });
     showError("forecast-error", null);
     document.getElementById("forecast-summary").textContent =
-      t("wfm.summary", { calls: fmt.number(r.history_calls), model: r.model, days: r.holdout_days });
+      t("wfm.summary", { calls: fmt.number(r.history_calls), model: label("wfm.forecast_model", r.model), days: r.holdout_days });
     const backtest = document.getElementById("backtest");
     fill(backtest.tBodies[0], r.backtest.map((b) => el("tr", {},
-      el("td", {}, b.model), el("td", { class: "num" }, percent(b.wape, 1)), el("td", { class: "num" }, percent(b.mape, 1)))));
+      el("td", {}, label("wfm.forecast_model", b.model)), el("td", { class: "num" }, percent(b.wape, 1)), el("td", { class: "num" }, percent(b.mape, 1)))));
     backtest.hidden = false;
     const table = document.getElementById("forecast-table");
     fill(table.tBodies[0], r.intervals.map((i) => el("tr", {},
@@ -161,6 +164,7 @@ document.getElementById("adherence-refresh").addEventListener("click", whenReady
 const user = await ready;
 if (user) {
   onLanguageChange(() => {  // texts from data: asked again in the new language
+    for (const [id, error] of shownErrors) document.getElementById(id).textContent = error ? errorText(error) : "";
     loadSchedules();
     loadAdherence();
     if (shown !== null) showSchedule(shown);
