@@ -239,9 +239,10 @@ async def _pop_of_present_call(page: Page, admin: Admin) -> Shown:
             return None
         name, customer_id, caller, call_state, why = shown
         assert call_state == ID["callstate.connected"], shown
-        # Why routing chose this agent, in words: the strategy of the decision the server recorded.
+        # Why routing chose this agent, in words: the route, then the strategy of the decision the server recorded.
         strategy = next(d["strategy"] for d in reversed(call["decisions"]) if d["kind"] == "offered")
-        assert why.startswith(ID[f"strategy.{strategy}"] + " "), (why, call["decisions"])
+        offered = ID["routing.why.offered"].split("{strategy}")[0] + ID[f"strategy.{strategy}"]
+        assert offered in why and "_" not in why, (why, call["decisions"])
         number = call["caller_number"]
         if customer_id:  # the customer's name from the CRM, and the number they call from
             assert caller == f"{name} ({number})" and re.fullmatch(r"#\d+", customer_id), shown

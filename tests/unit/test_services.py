@@ -549,10 +549,14 @@ async def test_the_pop_finds_a_caller_the_arrival_missed_and_links_them_to_the_c
     assert distributor.query.call("c1").customer_id == rina.customer_id
     assert recorder.of(WorkChanged)[-1].item.customer_id == rina.customer_id  # the row and Redis will say so too
     assert screenpop.snapshot("ana")["agent"]["state"] == "ringing"
-    # Why Ana, in parts the desktop says in the agent's language: the strategy, among how many, whom the step took.
-    assert pop["routing"] == {"reason": "longest_idle among 1 eligible at step 0: region=any, language=caller",
-                              "strategy": "longest_idle", "candidates": 1, "step": 0, "route": "default",
-                              "target": {"region": "any", "language": "caller", "min_level": None, "team": None}}
+    # Why Ana, in parts the desktop says in the agent's language: the route, then the strategy among how many and
+    # whom the step took.
+    assert pop["routing"] == {
+        "reason": "longest_idle among 1 eligible at step 0: region=any, language=caller",
+        "strategy": "longest_idle", "candidates": 1, "step": 0, "route": "default",
+        "why": [{"code": "route_matched", "params": {"priority": 0, "route": "default"}},
+                {"code": "offered", "params": {"eligible": 1, "language": "caller", "region": "any", "step": 0,
+                                               "strategy": "longest_idle"}}]}
 
 
 async def test_a_wrapped_up_call_leaves_no_pop_behind_but_a_live_one_keeps_it() -> None:

@@ -46,7 +46,7 @@ def test_every_part_of_a_routing_reason_has_a_sentence_on_the_desktop(language: 
     texts = catalogue(language, "desktop")
     targets = {value for name in ("region", "language") for value in get_args(Target.model_fields[name].annotation)}
     wanted = ({f"routing.why.{code}" for code in WHY_CODES} | {"routing.why.min_level", "routing.why.team"}
-              | {f"routing.strategy.{name}" for name in STRATEGIES} | {f"routing.target.{value}" for value in targets})
+              | {f"strategy.{name}" for name in STRATEGIES} | {f"routing.target.{value}" for value in targets})
     assert targets == {"caller", "any"}
     assert sorted(wanted - texts.keys()) == []
 

@@ -198,7 +198,7 @@ function whyText(part) {
   const params = { ...(part.params || {}) };
   if (!has(`routing.why.${part.code}`)) return null;
   if (part.code === "offered") {
-    params.strategy = label("routing.strategy", params.strategy);
+    params.strategy = label("strategy", params.strategy);
     params.step = fmt.number(params.step + 1);  // the rules' first step is step 1 to a person
     params.region = label("routing.target", params.region);
     params.language = label("routing.target", params.language);
