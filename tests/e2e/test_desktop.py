@@ -374,7 +374,7 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
         assert await page.text_content("#caller-verified") == "terverifikasi (nomor penelepon)"
         # Why routing chose her, in Indonesian from the decision's codes: no word of the server's English sentence.
         why = await page.text_content("#routing-reason") or ""
-        assert "; dipilih dengan paling lama menganggur dari 1 agen yang memenuhi syarat pada tahap 0 (wilayah: " in (
+        assert "; dipilih dengan paling lama menganggur dari 1 agen yang memenuhi syarat pada tahap 1 (wilayah: " in (
             why)
         assert not any(word in why for word in ("matched", "longest_idle", "eligible", "step"))
         first_contact = await page.locator("#contacts li").first.text_content()
