@@ -58,6 +58,10 @@ class InteractionRecord:
     """answered → ended."""
     offers: int = 0
     """How many agent phones were rung for this call."""
+    hold_count: int = 0
+    """How many times an agent put the caller on hold."""
+    hold_seconds: float = 0.0
+    """Seconds the caller spent on hold (a part of ``talk_seconds``: the agent was on the call)."""
     outcome: str | None = None
     """One of :data:`OUTCOMES`; ``None`` while the call is in progress."""
     end_reason: str | None = None

@@ -20,7 +20,7 @@ from cti.acd._agents import Agent, AgentState, Capacity, NotReadyReason, Pending
 from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
 from cti.acd._calendar import CALENDAR_24X7, TIMEZONE_ALIASES, Calendar, OpeningHours, parse_calendar
 from cti.acd._callbacks import CallbackLimits, CallbackPolicy, CallbackRefusal
-from cti.acd._center import DESK_WRAP_UP, ContactCenter
+from cti.acd._center import DESK_WRAP_UP, DTMF_DIGITS, MAX_DTMF, ContactCenter
 from cti.acd._commands import (
     Action,
     AgentChanged,
@@ -32,9 +32,13 @@ from cti.acd._commands import (
     DialCustomer,
     Hangup,
     Hold,
+    HoldCall,
+    MuteAgent,
     Offer,
     RefuseCallback,
     Reject,
+    ResumeCall,
+    SendDtmf,
     WorkChanged,
 )
 from cti.acd._eligibility import WaitKey, eligible, qualified, site_loads, wait_key, wait_order
@@ -42,6 +46,7 @@ from cti.acd._errors import (
     AcdError,
     CalendarError,
     ExtensionInUse,
+    InvalidDigits,
     InvalidTransition,
     RulesError,
     UnknownAgent,
@@ -70,6 +75,8 @@ __all__ = [
     "CALENDAR_24X7",
     "DEFAULT_RULES",
     "DESK_WRAP_UP",
+    "DTMF_DIGITS",
+    "MAX_DTMF",
     "PROMPT_LANGUAGE",
     "STRATEGIES",
     "TIMEZONE_ALIASES",
@@ -98,7 +105,10 @@ __all__ = [
     "ExtensionInUse",
     "Hangup",
     "Hold",
+    "HoldCall",
+    "InvalidDigits",
     "InvalidTransition",
+    "MuteAgent",
     "NotReadyReason",
     "Offer",
     "OpeningHours",
@@ -108,10 +118,12 @@ __all__ = [
     "QueueRule",
     "RefuseCallback",
     "Reject",
+    "ResumeCall",
     "Route",
     "Routing",
     "Rules",
     "RulesError",
+    "SendDtmf",
     "Strategy",
     "StrategyContext",
     "Target",

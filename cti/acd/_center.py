@@ -28,20 +28,34 @@ from cti.acd._commands import (
     DialCustomer,
     Hangup,
     Hold,
+    HoldCall,
+    MuteAgent,
     Offer,
     RefuseCallback,
     Reject,
+    ResumeCall,
+    SendDtmf,
     WorkChanged,
 )
 from cti.acd._dispatch import Dispatcher
 from cti.acd._eligibility import listed, wait_key
-from cti.acd._errors import ExtensionInUse, InvalidTransition, UnknownAgent, UnknownQueue, UnknownWork
+from cti.acd._errors import (
+    ExtensionInUse,
+    InvalidDigits,
+    InvalidTransition,
+    UnknownAgent,
+    UnknownQueue,
+    UnknownWork,
+)
 from cti.acd._routing import Decision, Why
 from cti.acd._rules import DEFAULT_RULES, QueueRule, Rules, Target
 from cti.acd._strategies import StrategyContext, choose_agent
 from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
 
-__all__ = ["DESK_WRAP_UP", "ContactCenter"]
+__all__ = ["DESK_WRAP_UP", "DTMF_DIGITS", "MAX_DTMF", "ContactCenter"]
+
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
+MAX_DTMF = 32
 
 
 DEFAULT_AHT = 180.0  # seconds of handle time assumed for a queue until it has handled calls
@@ -415,6 +429,8 @@ class ContactCenter:
             raise UnknownQueue(queue or "")
         old_leg = call.agent_channel_id
         assert old_leg is not None
+        self._close_hold(call, now)  # a held caller waits in the queue from now: queue time, not hold time
+        call.muted = False  # the mute was of the leaving agent's leg
         self._channels.pop(old_leg, None)  # its hang-up is ours, not the end of the call
         commands: list[Command] = [Hangup(old_leg, call.call_id, call.channel),
                                    Hold(call.call_id, call.channel_id, queue or call.queue, call.channel)]
@@ -437,6 +453,70 @@ class ContactCenter:
             return [*commands, *offered, *self._router.decide(now)]
         self._router.place(call)
         return [*commands, WorkChanged(call.snapshot()), *self._router.decide(now)]
+
+    # -- the agent's controls of a connected call ------------------------------------------------------------
+    def _controlled(self, call_id: str, agent_id: str) -> WorkItem:
+        call = self.call(call_id)
+        if call.state is not WorkState.CONNECTED or call.agent_id != agent_id or call.channel is not Channel.VOICE:
+            raise InvalidTransition(f"call {call_id} is not a connected call of agent {agent_id}")
+        return call
+
+    def hold_call(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The agent puts the caller on hold (music); the hold counts from now until resumed or ended."""
+        call = self._controlled(call_id, agent_id)
+        if call.held:
+            raise InvalidTransition(f"call {call_id} is already on hold")
+        call.held_since = now
+        call.hold_count += 1
+        return [HoldCall(call.call_id, call.channel_id, call.queue, call.channel), WorkChanged(call.snapshot())]
+
+    def resume_call(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The caller on hold talks to the agent again."""
+        call = self._controlled(call_id, agent_id)
+        if not call.held:
+            raise InvalidTransition(f"call {call_id} is not on hold")
+        self._close_hold(call, now)
+        assert call.agent_channel_id is not None
+        return [ResumeCall(call.call_id, call.channel_id, call.agent_channel_id, call.channel),
+                WorkChanged(call.snapshot())]
+
+    def set_muted(self, call_id: str, agent_id: str, muted: bool) -> list[Command]:
+        """The agent's voice stops (or starts again) reaching the caller."""
+        call = self._controlled(call_id, agent_id)
+        if call.muted == muted:
+            raise InvalidTransition(f"call {call_id} is already {'muted' if muted else 'not muted'}")
+        call.muted = muted
+        assert call.agent_channel_id is not None
+        return [MuteAgent(call.call_id, call.agent_channel_id, muted, call.channel), WorkChanged(call.snapshot())]
+
+    def send_dtmf(self, call_id: str, agent_id: str, digits: str) -> list[Command]:
+        """Tones to the caller's side of the call (a partner's IVR); not while the caller is on hold (they
+        would go to nobody who listens)."""
+        call = self._controlled(call_id, agent_id)
+        if not digits or len(digits) > MAX_DTMF or not set(digits) <= DTMF_DIGITS:
+            raise InvalidDigits(digits)
+        if call.held:
+            raise InvalidTransition(f"call {call_id} is on hold: resume it to send tones")
+        return [SendDtmf(call.call_id, call.channel_id, digits, call.channel)]
+
+    def hang_up(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The agent ends the call from their desktop: both legs hang up, the call is answered and ended by
+        the agent, who goes to wrap-up as after any handled call."""
+        call = self._controlled(call_id, agent_id)
+        # Both hang-ups are ours: their channel events no longer concern the call.
+        self._channels.pop(call.channel_id, None)
+        commands: list[Command] = [Hangup(call.channel_id, call.call_id, call.channel)]
+        if call.agent_channel_id:
+            self._channels.pop(call.agent_channel_id, None)
+            commands.append(Hangup(call.agent_channel_id, call.call_id, call.channel))
+        commands += self._release_agent(call, now, handled=True)
+        commands += self._end(call, now, Outcome.ANSWERED, EndReason.AGENT_HANGUP)
+        return commands + self._router.decide(now)
+
+    def _close_hold(self, call: WorkItem, now: datetime) -> None:
+        if call.held_since is not None:
+            call.held_seconds += max(0.0, (now - call.held_since).total_seconds())
+            call.held_since = None
 
     def dtmf_received(self, channel_id: str, digit: str, now: datetime) -> list[Command]:
         """A caller pressed a key. While waiting, the queue's callback key asks to be called back."""
@@ -739,6 +819,7 @@ class ContactCenter:
         self._router.track(agent)
 
     def _end(self, call: WorkItem, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
+        self._close_hold(call, now)  # a caller who hangs up on hold was held until then
         call.state = WorkState.ENDED
         call.ended_at = now
         call.outcome = outcome

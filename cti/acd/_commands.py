@@ -25,9 +25,13 @@ __all__ = [
     "DialCustomer",
     "Hangup",
     "Hold",
+    "HoldCall",
+    "MuteAgent",
     "Offer",
     "RefuseCallback",
     "Reject",
+    "ResumeCall",
+    "SendDtmf",
     "WorkChanged",
 ]
 
@@ -74,6 +78,47 @@ class Hold:
     call_id: CallId
     channel_id: ChannelId
     queue: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class HoldCall:
+    """The agent puts their caller on hold: the caller leaves the call's bridge for music on hold; the agent's
+    leg stays in the call's bridge, alone."""
+
+    call_id: CallId
+    channel_id: ChannelId
+    queue: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeCall:
+    """The caller on hold comes back into the call's bridge with the agent."""
+
+    call_id: CallId
+    channel_id: ChannelId
+    agent_channel_id: ChannelId
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class MuteAgent:
+    """Stop (``muted``) or let again the agent's voice reach the caller; the agent still hears them."""
+
+    call_id: CallId
+    agent_channel_id: ChannelId
+    muted: bool
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class SendDtmf:
+    """Send tones to the far end of the call (the caller's leg), e.g. to work a partner's IVR."""
+
+    call_id: CallId
+    channel_id: ChannelId
+    digits: str
     channel: Channel = Channel.VOICE
 
 
@@ -146,7 +191,8 @@ class WorkChanged:
     item: WorkItem
 
 
-Action = Offer | Connect | Hangup | Hold | Reject | ConfirmCallback | RefuseCallback | DialCustomer | Announce
+Action = (Offer | Connect | Hangup | Hold | Reject | ConfirmCallback | RefuseCallback | DialCustomer | Announce
+          | HoldCall | ResumeCall | MuteAgent | SendDtmf)
 """Carried out by the adapter of the item's channel (``action.channel``)."""
 Change = AgentChanged | WorkChanged
 """Told to everyone who keeps a picture of the contact center."""

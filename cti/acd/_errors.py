@@ -5,6 +5,7 @@
     AcdError
      +-- UnknownAgent, UnknownWork, UnknownQueue     (NotFound)
      +-- InvalidTransition, ExtensionInUse           (Conflict)
+     +-- InvalidDigits                               (InvalidInput: DTMF that is no tones)
      +-- RulesError                                  (InvalidInput: a rules file that does not hold)
           +-- CalendarError
 
@@ -19,6 +20,7 @@ __all__ = [
     "AcdError",
     "CalendarError",
     "ExtensionInUse",
+    "InvalidDigits",
     "InvalidTransition",
     "RulesError",
     "UnknownAgent",
@@ -82,3 +84,9 @@ class RulesError(AcdError, InvalidInput, ValueError):
 
 class CalendarError(RulesError):
     """A calendar in the rules is invalid; the message says where."""
+
+
+class InvalidDigits(AcdError, InvalidInput):
+    def __init__(self, digits: str) -> None:
+        super().__init__("DTMF digits are 1 to 32 of 0-9, *, #, A-D")
+        self.digits = digits

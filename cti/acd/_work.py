@@ -89,6 +89,12 @@ class WorkItem:
     customer_id: CustomerId | None = None
     ivr: dict[str, Any] | None = None
     channel: Channel = Channel.VOICE
+    # The agent's controls of a connected call. A hold is a state of the call with its start; holds that
+    # ended are folded into ``held_seconds`` (the open one counts until it ends, see :attr:`hold_seconds`).
+    held_since: datetime | None = None
+    hold_count: int = 0
+    held_seconds: float = 0.0
+    muted: bool = False
 
     @property
     def wait_seconds(self) -> float | None:
@@ -100,6 +106,18 @@ class WorkItem:
         if self.answered_at is None or self.ended_at is None:
             return None
         return max(0.0, (self.ended_at - self.answered_at).total_seconds())
+
+    @property
+    def held(self) -> bool:
+        return self.held_since is not None
+
+    def hold_seconds(self, now: datetime | None = None) -> float:
+        """Seconds the caller spent on hold: the holds that ended, and the open one until ``now`` (or the end)."""
+        until = now or self.ended_at
+        open_hold = 0.0
+        if self.held_since is not None and until is not None:
+            open_hold = max(0.0, (until - self.held_since).total_seconds())
+        return self.held_seconds + open_hold
 
     def snapshot(self) -> WorkItem:
         return replace(self, routing=replace(self.routing), decisions=list(self.decisions),

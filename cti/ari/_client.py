@@ -197,6 +197,18 @@ class AriClient:
         result = await self.request("POST", "/channels/externalMedia", params=params)
         return Channel.from_json(_as_dict(result, "channel"))
 
+    async def mute(self, channel_id: str, direction: str = "both") -> None:
+        """Silence the channel's audio: ``in`` (what it sends us), ``out`` (what it hears), or ``both``."""
+        await self.request("POST", f"/channels/{_seg(channel_id)}/mute", params={"direction": direction})
+
+    async def unmute(self, channel_id: str, direction: str = "both") -> None:
+        await self.request("DELETE", f"/channels/{_seg(channel_id)}/mute", params={"direction": direction})
+
+    async def send_dtmf(self, channel_id: str, dtmf: str, *, between_ms: int = 100, duration_ms: int = 100) -> None:
+        """Send the tones ``dtmf`` (0-9, A-D, *, #) to the channel's far end, as its endpoint's DTMF mode says."""
+        params: dict[str, ParamValue] = {"dtmf": dtmf, "between": between_ms, "duration": duration_ms}
+        await self.request("POST", f"/channels/{_seg(channel_id)}/dtmf", params=params)
+
     async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
         await self.request("POST", f"/channels/{_seg(channel_id)}/moh", params={"mohClass": moh_class})
 

@@ -34,10 +34,14 @@ from cti.acd import (
     DialCustomer,
     Hangup,
     Hold,
+    HoldCall,
+    MuteAgent,
     Offer,
     RefuseCallback,
     Reject,
+    ResumeCall,
     Rules,
+    SendDtmf,
     WorkChanged,
     load_rules_file,
     rules_for_service_numbers,
@@ -66,6 +70,7 @@ from cti.services import (
     AgentService,
     ArrivalLookup,
     AuditTrail,
+    CallControls,
     CallerIdentity,
     CallerVerification,
     CenterView,
@@ -110,6 +115,7 @@ from cti.web import (
     ACCOUNTS,
     AGENTS,
     AUDIT,
+    CALL_CONTROLS,
     CUSTOMERS,
     ERASURE,
     HISTORY,
@@ -302,6 +308,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (ConfirmCallback, voice): [actions.confirm_callback], (RefuseCallback, voice): [actions.refuse_callback],
             (DialCustomer, voice): [actions.dial_customer],
             (Announce, voice): [actions.announce],
+            (HoldCall, voice): [actions.hold_call], (ResumeCall, voice): [actions.resume_call],
+            (MuteAgent, voice): [actions.mute_agent], (SendDtmf, voice): [actions.send_dtmf],
             Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed],
@@ -322,6 +330,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                     audit=app[AUDIT])
         app[HISTORY] = InteractionHistory(repos.interactions, policy, app[AUDIT])
         app[TRANSFERS] = TransferService(distributor, policy)
+        app[CALL_CONTROLS] = CallControls(distributor, policy)
         app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,
                                      settings.dispositions)
         app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT])

@@ -140,4 +140,8 @@ def decode_call(raw: str | bytes) -> WorkItem:
         customer_id=data.get("customer_id"),
         ivr=data.get("ivr"),
         channel=Channel(data.get("channel", "voice")),
+        held_since=_dt(data.get("held_since")),
+        hold_count=int(data.get("hold_count", 0)),
+        held_seconds=float(data.get("held_seconds", 0.0)),
+        muted=bool(data.get("muted", False)),
     )

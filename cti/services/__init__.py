@@ -22,6 +22,7 @@ from cti.services._dead_letters import (
     record_of,
 )
 from cti.services._desk import (
+    CallControls,
     CustomerService,
     FollowUp,
     PopCache,
@@ -105,6 +106,7 @@ __all__ = [
     "ArrivalLookup",
     "AuditLog",
     "AuditTrail",
+    "CallControls",
     "CallerIdentity",
     "CallerVerification",
     "CenterView",

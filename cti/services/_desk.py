@@ -20,7 +20,7 @@ from cti.services._policy import Policy
 from cti.services._ports import Customers, Interactions
 from cti.types import Language
 
-__all__ = ["CustomerService", "FollowUp", "PopCache", "TransferService", "WrapUp", "WrapUpService"]
+__all__ = ["CallControls", "CustomerService", "FollowUp", "PopCache", "TransferService", "WrapUp", "WrapUpService"]
 
 
 class PopCache(Protocol):
@@ -55,6 +55,43 @@ class TransferService:
             raise InvalidInput("name either a queue or an agent_id to transfer to", code="transfer_target")
         return self._distributor.transfer(call.call_id, call.agent_id, queue=queue, to_agent=to_agent,
                                           note=note or None)
+
+
+class CallControls:
+    """The agent's controls of their connected call: hold, resume, mute, unmute, tones, hang up. The call's
+    agent, or staff in scope on the agent's behalf (the same rule as a transfer); the core refuses a control
+    the call's state does not allow (409) and tones that are none (422)."""
+
+    ACTIONS = ("hold", "resume", "mute", "unmute", "dtmf", "hangup")
+
+    def __init__(self, distributor: Distributor, policy: Policy) -> None:
+        self._distributor = distributor
+        self._policy = policy
+
+    def controllable(self, actor: UserRecord, call_id: str) -> WorkItem:
+        """The live call with an agent, if the actor may control it; else not found."""
+        call = self._policy.call(actor, call_id)
+        if call.agent_id is None:
+            raise NotFound(f"no call {call_id!r}")
+        return call
+
+    def act(self, actor: UserRecord, call_id: str, action: str, *, digits: str = "") -> WorkItem:
+        """Carry out ``action`` (one of :attr:`ACTIONS`); the call as it is after it (ended after a hang-up)."""
+        call = self.controllable(actor, call_id)
+        agent_id = call.agent_id
+        assert agent_id is not None
+        distributor = self._distributor
+        if action == "hold":
+            return distributor.hold_call(call_id, agent_id)
+        if action == "resume":
+            return distributor.resume_call(call_id, agent_id)
+        if action in ("mute", "unmute"):
+            return distributor.set_muted(call_id, agent_id, action == "mute")
+        if action == "dtmf":
+            return distributor.send_dtmf(call_id, agent_id, digits)
+        if action == "hangup":
+            return distributor.hang_up(call_id, agent_id)
+        raise InvalidInput(f"unknown call control {action!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,28 @@ class Distributor:
         self.apply(self._core.transfer(call_id, agent_id, self.clock(), queue=queue, to_agent=to_agent, note=note))
         return self.query.call(call_id)
 
+    def hold_call(self, call_id: str, agent_id: str) -> WorkItem:
+        self.apply(self._core.hold_call(call_id, agent_id, self.clock()))
+        return self.query.call(call_id)
+
+    def resume_call(self, call_id: str, agent_id: str) -> WorkItem:
+        self.apply(self._core.resume_call(call_id, agent_id, self.clock()))
+        return self.query.call(call_id)
+
+    def set_muted(self, call_id: str, agent_id: str, muted: bool) -> WorkItem:
+        self.apply(self._core.set_muted(call_id, agent_id, muted))
+        return self.query.call(call_id)
+
+    def send_dtmf(self, call_id: str, agent_id: str, digits: str) -> WorkItem:
+        self.apply(self._core.send_dtmf(call_id, agent_id, digits))
+        return self.query.call(call_id)
+
+    def hang_up(self, call_id: str, agent_id: str) -> WorkItem:
+        """The agent ends the call; the ended call as it was recorded."""
+        ended = self._core.call(call_id)
+        self.apply(self._core.hang_up(call_id, agent_id, self.clock()))
+        return ended.snapshot()
+
     def link_customer(self, call_id: str, customer_id: str) -> None:
         """Who the caller is became known (a record created for them, found by the screen pop)."""
         if self.query.is_live(call_id):

@@ -53,6 +53,8 @@ def interaction_record(call: WorkItem) -> InteractionRecord:
         wait_seconds=call.wait_seconds,
         talk_seconds=call.talk_seconds,
         offers=call.offers,
+        hold_count=call.hold_count,
+        hold_seconds=round(call.hold_seconds(), 3),
         outcome=None if call.outcome is None else call.outcome.value,
         end_reason=None if call.end_reason is None else call.end_reason.value,
         routing={**asdict(call.routing), "decisions": [d.as_json() for d in call.decisions]},

@@ -602,7 +602,10 @@ def call_frame(call: WorkItem) -> dict[str, Any]:
     return {"call_id": call.call_id, "state": call.state.value, "queue": call.queue,
             "caller_number": call.caller_number, "answered_at": call.answered_at.isoformat()
             if call.answered_at else None, "ended": call.state is WorkState.ENDED,
-            "outcome": call.outcome.value if call.outcome else None}
+            "outcome": call.outcome.value if call.outcome else None,
+            # The agent's controls: a reloaded desktop shows the hold (and its timer) and the mute as they are.
+            "held": call.held, "held_since": call.held_since.isoformat() if call.held_since else None,
+            "hold_count": call.hold_count, "muted": call.muted}
 
 
 def agent_frame(agent: Agent) -> dict[str, Any]:

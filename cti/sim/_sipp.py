@@ -7,6 +7,7 @@ of each scenario because SIPp reads ``pause`` and ``timeout`` values when it loa
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -112,14 +113,20 @@ class SippCaller(_Process):
     def __init__(self, service: str, *, caller: str = "0215550100", caller_name: str = "Caller",
                  duration_ms: int = 3000, calls: int = 1, rate: float = 1.0, limit: int | None = None,
                  target: str = "127.0.0.1:5060", press: str | None = None, press_after_ms: int = 1000,
-                 host: str = PSTN_HOST) -> None:
+                 host: str = PSTN_HOST, expect_tones: str = "") -> None:
         """With ``press``, the caller presses that key after ``press_after_ms`` on hold (asking for a
         callback) and expects cti to hang up within ``duration_ms``. ``host`` is the address it calls from
-        (the PSTN gateway's, :data:`PSTN_HOST`, unless a test plays someone else)."""
+        (the PSTN gateway's, :data:`PSTN_HOST`, unless a test plays someone else). With ``expect_tones``, the
+        caller waits (up to ``duration_ms``) for those tones as SIP INFO, in order, before anything else: its
+        exit code is not 0 unless each came, the right one each time."""
         super().__init__()
         self.calls = calls
         if press is None:
-            scenario = _render("caller.xml", self.workdir, {"DURATION_MS": str(duration_ms)})
+            scenario = _render("caller.xml", self.workdir, {
+                "DURATION_MS": str(duration_ms),
+                # SIPp refuses a variable declared that no action assigns: declared only with tones to check.
+                "TONE_VARIABLE": '  <Reference variables="tone"/>\n' if expect_tones else "",
+                "EXPECT_TONES": "".join(_TONE.format(tone=re.escape(tone), ms=duration_ms) for tone in expect_tones)})
         else:
             scenario = _render("caller-callback.xml", self.workdir, {
                 "DURATION_MS": str(duration_ms), "DIGIT": press, "PRESS_AFTER_MS": str(press_after_ms)})
@@ -167,6 +174,23 @@ class Press:
 
 
 Step = Wait | Say | Press
+
+# An INFO whose body is not the expected tone fails the call (check_it); so does one that never comes.
+_TONE = """  <recv request="INFO" timeout="{ms}">
+    <action><ereg regexp="Signal=[ ]*{tone}" search_in="body" check_it="true" assign_to="tone"/></action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+"""
 
 _INFO = """  <send retrans="500">
     <![CDATA[

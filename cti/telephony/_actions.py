@@ -27,10 +27,14 @@ from cti.acd import (
     DialCustomer,
     Hangup,
     Hold,
+    HoldCall,
+    MuteAgent,
     NotReadyReason,
     Offer,
     RefuseCallback,
     Reject,
+    ResumeCall,
+    SendDtmf,
     WorkChanged,
     WorkItem,
     WorkState,
@@ -89,6 +93,18 @@ class VoiceActions:
 
     def hold(self, hold: Hold, distributor: Distributor) -> None:
         self._spawn(self._hold(hold))
+
+    def hold_call(self, hold: HoldCall, distributor: Distributor) -> None:
+        self._spawn(self._hold_call(hold))
+
+    def resume_call(self, resume: ResumeCall, distributor: Distributor) -> None:
+        self._spawn(self._resume_call(resume))
+
+    def mute_agent(self, mute: MuteAgent, distributor: Distributor) -> None:
+        self._spawn(self._mute_agent(mute))
+
+    def send_dtmf(self, dtmf: SendDtmf, distributor: Distributor) -> None:
+        self._spawn(self._send_dtmf(dtmf))
 
     def reject(self, reject: Reject, distributor: Distributor) -> None:
         self._spawn(self._play_then_hangup(reject.call_id, reject.channel_id, reject.message))
@@ -224,6 +240,10 @@ class VoiceActions:
         """A transferred caller leaves the call's bridge (it is destroyed; the next agent's answer makes it
         again) for the holding bridge of the queue, with its music, until the next agent answers."""
         async with self.lock(hold.call_id):
+            held = self._held_in.pop(hold.channel_id, None)  # transferred from the agent's hold
+            if held is not None:
+                with contextlib.suppress(AriError):
+                    await self.ari.remove_channel(held, hold.channel_id)
             with contextlib.suppress(AriNotFound):
                 try:
                     await self.ari.destroy_bridge(call_bridge_id(hold.call_id))
@@ -238,6 +258,54 @@ class VoiceActions:
             except AriError as exc:
                 # The caller hung up meanwhile; their StasisEnd ends the call.
                 log.info("call %s: could not hold the transferred caller: %s", hold.call_id, exc)
+
+    async def _hold_call(self, hold: HoldCall) -> None:
+        """The agent's hold: the caller moves from the call's bridge to their queue's holding bridge (its music);
+        the agent stays in the call's bridge, which is kept for the resume."""
+        async with self.lock(hold.call_id):
+            try:
+                bridge_id = await self._ensure_hold_bridge(hold.queue)
+                call = self.query.find_call(hold.call_id)
+                if call is None or not call.held:
+                    return  # resumed or ended before we got here
+                await self.ari.remove_channel(call_bridge_id(hold.call_id), hold.channel_id)
+                await self.ari.add_channel(bridge_id, hold.channel_id)
+                self._held_in[hold.channel_id] = bridge_id
+                # The holding bridge's music was found gone once the bridge had emptied (the waiting caller's
+                # answer empties it; tests/e2e/test_call_controls.py): start it again for the caller now in it.
+                await self.ari.start_bridge_moh(bridge_id, "default")
+                self.counters["calls_held"] += 1
+            except AriError as exc:
+                # The caller hung up meanwhile; their StasisEnd ends the call (and its hold).
+                log.info("call %s: could not put the caller on hold: %s", hold.call_id, exc)
+
+    async def _resume_call(self, resume: ResumeCall) -> None:
+        async with self.lock(resume.call_id):
+            held = self._held_in.pop(resume.channel_id, None)
+            try:
+                if held is not None:
+                    with contextlib.suppress(AriHTTPError):
+                        await self.ari.remove_channel(held, resume.channel_id)
+                await self.ari.add_channel(call_bridge_id(resume.call_id), resume.channel_id)
+            except AriError as exc:
+                log.info("call %s: could not take the caller off hold: %s", resume.call_id, exc)
+
+    async def _mute_agent(self, mute: MuteAgent) -> None:
+        try:
+            # "in": what the agent's phone sends is dropped; the agent still hears the caller.
+            if mute.muted:
+                await self.ari.mute(mute.agent_channel_id, "in")
+            else:
+                await self.ari.unmute(mute.agent_channel_id, "in")
+        except AriError as exc:
+            log.info("call %s: mute %s of the agent's leg failed: %s", mute.call_id, mute.muted, exc)
+
+    async def _send_dtmf(self, dtmf: SendDtmf) -> None:
+        try:
+            await self.ari.send_dtmf(dtmf.channel_id, dtmf.digits)
+            self.counters["dtmf_sent"] += 1
+        except AriError as exc:
+            log.info("call %s: tones not sent: %s", dtmf.call_id, exc)
 
     def _spoken(self, call_id: str) -> str | None:
         """The caller's language if cti can speak to them in it (TTS and a known language)."""

@@ -1,5 +1,6 @@
-"""The agent desktop's server side: its websocket (screen pops, call and agent changes), transfer, wrap-up, and
-the customer record an agent fills in for an unknown caller."""
+"""The agent desktop's server side: its websocket (screen pops, call and agent changes), the call's controls
+(hold, resume, mute, unmute, tones, hang up), transfer, wrap-up, and the customer record an agent fills in for an
+unknown caller."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from cti.acd import WorkItem
 from cti.scripting import AnswerError, RenderError
 from cti.services import FollowUp as FollowUpRecord
 from cti.services import WrapUp as WrapUpRecord
@@ -17,12 +19,12 @@ from cti.types import Language
 from cti.web._audit import source_of
 from cti.web._auth import principal
 from cti.web._bodies import read_json
-from cti.web._keys import AGENTS, AUDIT, CUSTOMERS, HUB, POLICY, SCREENPOP, TRANSFERS, WRAP_UP
+from cti.web._keys import AGENTS, AUDIT, CALL_CONTROLS, CUSTOMERS, HUB, POLICY, SCREENPOP, TRANSFERS, WRAP_UP
 from cti.web._openapi import operation, path_param, query_param
 from cti.web._sockets import SINCE, FrameError
 from cti.web._views import ID_PATTERN
 
-__all__ = ["CustomerCreate", "Transfer", "WrapUp", "openapi_paths", "routes", "schemas"]
+__all__ = ["CustomerCreate", "Dtmf", "Transfer", "WrapUp", "openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 
@@ -58,6 +60,10 @@ class Transfer(_Body):
     note: str = Field(default="", max_length=1000, description="shown to the next agent with the screen pop")
 
 
+class Dtmf(_Body):
+    digits: str = Field(pattern=r"^[0-9*#A-D]{1,32}$", description="tones to send to the caller's side: 0-9, *, #, A-D")
+
+
 class CustomerCreate(_Body):
     call_id: str | None = Field(default=None, description="the live call this caller is on: links them")
     name: str = Field(default="", max_length=128)
@@ -66,7 +72,22 @@ class CustomerCreate(_Body):
     language: Language = "id"
 
 
-schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, CustomerCreate, CrossSellOutcome, FollowUp)
+schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, Dtmf, CustomerCreate, CrossSellOutcome, FollowUp)
+
+_CONTROLS: dict[str, str] = {
+    "hold": "Put the caller of a connected call on hold: they hear music on hold, the agent hears nothing; the "
+            "hold is counted (times and seconds) in the interaction. 409 if the call is not connected or is on "
+            "hold already",
+    "resume": "Take the caller off hold: back in the call with the agent. 409 if the call is not on hold",
+    "mute": "Mute the agent: their voice no longer reaches the caller (they still hear the caller). 409 if the "
+            "call is not connected or the agent is muted already",
+    "unmute": "Unmute the agent. 409 if the agent is not muted",
+    "dtmf": "Send tones to the caller's side of the call (to work a partner's IVR): 0-9, *, #, A-D, at most 32. "
+            "422 for other digits, 409 while the call is not connected or on hold",
+    "hangup": "End the call from the desktop: both legs hang up, the call is recorded as answered and ended by "
+              "the agent, who goes to wrap-up. 409 if the call is not connected",
+}
+_CONTROL_ROLES = "the call's agent; supervisor (own scope) and admin on the agent's behalf"
 openapi_paths: dict[str, dict[str, Any]] = {
     "/ws/desktop": {"get": operation(
         "Websocket of an agent's desktop: snapshot, then numbered 'offer' (screen pop), 'call', 'agent' and "
@@ -89,6 +110,10 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "desktop gets the screen pop with who transferred it and the note",
         roles="the call's agent; supervisor (own scope) and admin on the agent's behalf", body="Transfer",
         params=[path_param("call_id", maxLength=64)], errors=(404, 409, 422))},
+    **{f"/api/calls/{{call_id}}/{action}": {"post": operation(
+        summary, roles=_CONTROL_ROLES, body="Dtmf" if action == "dtmf" else None,
+        params=[path_param("call_id", maxLength=64)], errors=(404, 409, 422) if action == "dtmf" else (404, 409))}
+       for action, summary in _CONTROLS.items()},
     "/api/dispositions": {"get": operation("Disposition codes the wrap-up accepts", roles="any authenticated user")},
     "/api/customers": {"post": operation(
         "Create a customer record (an unknown caller), linked to the live call if named; an agent names their "
@@ -161,6 +186,52 @@ async def transfer(request: web.Request) -> web.Response:
     moved = transfers.transfer(user, call_id, queue=body.queue, to_agent=body.agent_id, note=body.note)
     return web.json_response({"call_id": moved.call_id, "state": moved.state.value, "queue": moved.queue,
                               "agent_id": moved.agent_id})
+
+
+def call_control_view(call: WorkItem) -> dict[str, Any]:
+    """What a control answers: the call's state after it, as the desktop's call frame has it."""
+    return {"call_id": call.call_id, "state": call.state.value, "held": call.held,
+            "held_since": call.held_since.isoformat() if call.held_since else None, "hold_count": call.hold_count,
+            "hold_seconds": round(call.hold_seconds(), 3), "muted": call.muted}
+
+
+async def _control(request: web.Request, action: str) -> web.Response:
+    user = principal(request)
+    controls = request.app[CALL_CONTROLS]
+    call_id = request.match_info["call_id"]
+    controls.controllable(user, call_id)  # unknown or someone else's -> 404 before the body is read
+    digits = Dtmf.model_validate(await read_json(request)).digits if action == "dtmf" else ""
+    return web.json_response(call_control_view(controls.act(user, call_id, action, digits=digits)))
+
+
+@routes.post("/api/calls/{call_id}/hold")
+async def hold_call(request: web.Request) -> web.Response:
+    return await _control(request, "hold")
+
+
+@routes.post("/api/calls/{call_id}/resume")
+async def resume_call(request: web.Request) -> web.Response:
+    return await _control(request, "resume")
+
+
+@routes.post("/api/calls/{call_id}/mute")
+async def mute_agent(request: web.Request) -> web.Response:
+    return await _control(request, "mute")
+
+
+@routes.post("/api/calls/{call_id}/unmute")
+async def unmute_agent(request: web.Request) -> web.Response:
+    return await _control(request, "unmute")
+
+
+@routes.post("/api/calls/{call_id}/dtmf")
+async def send_dtmf(request: web.Request) -> web.Response:
+    return await _control(request, "dtmf")
+
+
+@routes.post("/api/calls/{call_id}/hangup")
+async def hang_up_call(request: web.Request) -> web.Response:
+    return await _control(request, "hangup")
 
 
 @routes.get("/api/dispositions")

@@ -11,6 +11,7 @@ from cti.services import (
     Accounts,
     AgentService,
     AuditTrail,
+    CallControls,
     CallerVerification,
     CenterView,
     CustomerService,
@@ -88,6 +89,7 @@ AGENTS = web.AppKey("agents", AgentService)
 ROUTING = web.AppKey("routing", RoutingRules)
 HISTORY = web.AppKey("history", InteractionHistory)
 TRANSFERS = web.AppKey("transfers", TransferService)
+CALL_CONTROLS = web.AppKey("call_controls", CallControls)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
 VERIFICATION = web.AppKey("verification", CallerVerification)

@@ -53,6 +53,7 @@ function tick() {
   setText("state-timer", agent && agent.state !== "logged_out" ? fmt.duration(since(agent.state_since)) : "");
   const call = state.call;
   setText("call-timer", call && !call.ended && call.answered_at ? fmt.duration(since(call.answered_at)) : "");
+  setText("hold-timer", call && !call.ended && call.held ? fmt.duration(since(call.held_since)) : "");
   setText("acw-timer", state.wrap ? fmt.duration((Date.now() - state.wrap.endedAt) / 1000) : "");
 }
 
@@ -155,7 +156,28 @@ function renderCall() {
   const live = Boolean(call && call.state === "connected" && !call.ended);
   if (!live) clearTransfer();
   $("transfer").hidden = !live;
+  // Each control only where it makes sense: resume while held, unmute while muted, tones to a caller who listens.
+  const held = live && Boolean(call.held);
+  const muted = live && Boolean(call.muted);
+  $("call-controls").hidden = !live;
+  $("hold").hidden = held;
+  $("resume").hidden = !held;
+  $("mute").hidden = muted;
+  $("unmute").hidden = !muted;
+  $("hold-info").hidden = !held;
+  $("mute-info").hidden = !muted;
+  $("dtmf").hidden = !live || held;
+  if (!live) $("dtmf-digits").value = "";
   tick();
+}
+
+async function control(action, body) {
+  const call = state.call;
+  if (!call || call.ended) return;
+  const path = `/api/calls/${encodeURIComponent(call.call_id)}/${action}`;
+  const result = await api(path, body ? { method: "POST", body } : { method: "POST" });
+  // The call frame follows over the websocket; the answer shows the change at once.
+  if (state.call && state.call.call_id === result.call_id && result.state !== "ended") onCall({ ...state.call, ...result });
 }
 
 function clearTransfer() {
@@ -431,6 +453,10 @@ function onKey(event) {
     KeyR: () => $("ready").click(),
     KeyN: () => $("not-ready").click(),
     KeyA: () => showCaller(),
+    KeyH: () => { const b = $("hold").hidden ? $("resume") : $("hold"); if (!$("call-controls").hidden) b.click(); },
+    KeyM: () => { const b = $("mute").hidden ? $("unmute") : $("mute"); if (!$("call-controls").hidden) b.click(); },
+    KeyX: () => { if (!$("call-controls").hidden) $("hangup").click(); },
+    KeyK: () => { if (!$("dtmf").hidden) $("dtmf-digits").focus(); },
     KeyW: () => {
       if ($("wrapup").hidden) return;
       if ($("wrapup").contains(document.activeElement)) $("wrapup-form").requestSubmit();
@@ -467,6 +493,13 @@ $("login").addEventListener("click", whenReady(() => api(`${agentPath()}/login`,
 $("ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "ready" } })));
 $("not-ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } })));
 $("incoming-show").addEventListener("click", showCaller);
+for (const action of ["hold", "resume", "mute", "unmute", "hangup"]) $(action).addEventListener("click", whenReady(() => control(action)));
+onSubmit("dtmf", async () => {
+  const digits = $("dtmf-digits").value.replace(/\s+/g, "").toUpperCase();
+  if (!/^[0-9*#A-D]{1,32}$/.test(digits)) { showError(t("desktop.dtmf.invalid")); return; }
+  await control("dtmf", { digits });
+  $("dtmf-digits").value = "";
+});
 onSubmit("transfer", async () => {
   const target = $("transfer-target").value.trim();
   const body = { note: $("transfer-note").value };
