@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
-from cti.errors import Conflict, CtiError, Forbidden, InvalidInput, NotFound, Unavailable
+from cti.errors import Conflict, CtiError, Forbidden, InvalidInput, NotFound, TooMany, Unavailable
 
 __all__ = ["STATUS_OF", "error_middleware", "json_error"]
 
@@ -27,6 +27,7 @@ STATUS_OF: tuple[tuple[type[CtiError], int], ...] = (
     (Conflict, 409),  # before Unavailable: a StorageConflict is both
     (InvalidInput, 422),
     (Unavailable, 503),
+    (TooMany, 429),
 )
 """The kinds of :mod:`cti.errors` and their statuses, the first that matches wins."""
 
@@ -51,6 +52,8 @@ def _answer(request: web.Request, exc: CtiError) -> web.Response:
         return json_error(status, exc.public_message if isinstance(exc, Unavailable) else str(exc))
     if isinstance(exc, InvalidInput) and kind is InvalidInput:
         return json_error(status, str(exc), details=[{"field": p.field, "problem": p.reason} for p in exc.problems])
+    if isinstance(exc, TooMany):
+        return json_error(status, str(exc), headers={"Retry-After": str(exc.retry_after)})
     if status == 500:
         log.error("unmapped error in %s %s: %r", request.method, request.path, exc, exc_info=exc)
         return json_error(500, "internal error; it has been logged")

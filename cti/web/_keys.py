@@ -13,6 +13,7 @@ from cti.services import (
     AuditTrail,
     CallerVerification,
     CenterView,
+    CustomerSearch,
     CustomerService,
     Erasure,
     InteractionHistory,
@@ -37,6 +38,7 @@ __all__ = [
     "AGENTS",
     "AUDIT",
     "CUSTOMERS",
+    "CUSTOMER_SEARCH",
     "ERASURE",
     "HISTORY",
     "HUB",
@@ -90,6 +92,8 @@ HISTORY = web.AppKey("history", InteractionHistory)
 TRANSFERS = web.AppKey("transfers", TransferService)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
+CUSTOMER_SEARCH = web.AppKey("customer_search", CustomerSearch)
+"""The desktop's customer search (throttled per user)."""
 VERIFICATION = web.AppKey("verification", CallerVerification)
 """Customers' IVR PIN and date of birth (set by administrators, checked when callers key them)."""
 ERASURE = web.AppKey("erasure", Erasure)
