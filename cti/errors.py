@@ -1,4 +1,4 @@
-"""The root of every error cti raises on purpose, in five kinds the boundaries know how to answer.
+"""The root of every error cti raises on purpose, in six kinds the boundaries know how to answer.
 
 ::
 
