@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from alembic import command
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from cti.acd import WorkItem
 from cti.crm import CustomerFields
@@ -25,6 +30,7 @@ from cti.persistence import (
     InteractionRepository,
     UserRepository,
 )
+from cti.persistence._database import alembic_config
 from cti.records import AgentRecord, InteractionRecord
 from cti.services import SEARCHES_PER_MINUTE
 from cti.sim import generate
@@ -187,6 +193,46 @@ async def test_erased_customers_are_never_found(client: Client, db: Database) ->
     await CustomerRepository(db).forget("10000003")
     assert await found(client, "dewi les") == ["20000001", "20000002"]
     assert await found(client, "0813-2200-0003") == []
+
+
+async def test_a_renamed_customer_is_found_by_the_new_name_only(client: Client, db: Database) -> None:
+    customers = CustomerRepository(db)
+    dewi = await customers.customer("10000003")
+    assert dewi is not None
+    await customers.update_customer("10000003", replace(dewi.fields(), name="Ni Luh Putu Dewi Ariani"))
+    assert await found(client, "luh ari") == ["10000003"]
+    assert await found(client, "dewi lestari") == ["20000002"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_the_migration_folds_the_names_of_customers_already_there(backend: str, tmp_path: Path) -> None:
+    drop = None
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
+    else:
+        url, drop = await create_postgres_database()
+
+    def migrate(connection: Connection, target: str) -> None:
+        command.upgrade(alembic_config(connection), target)
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(migrate, "0012")
+            await connection.execute(text(
+                "INSERT INTO customers (customer_id, name, created_at, updated_at) "
+                "VALUES ('30000001', 'I Gusti Ayu Ratih Dèwi', :at, :at)"), {"at": NOW})
+        async with engine.begin() as connection:
+            await connection.run_sync(migrate, "head")
+            stored = (await connection.execute(text("SELECT search_name FROM customers"))).scalar_one()
+        assert stored == "i gusti ayu ratih dewi"
+        async with Database(url) as database:
+            assert [c.customer_id for c in await CustomerRepository(database).search_customers("ratih DEWI")] == [
+                "30000001"]
+    finally:
+        await engine.dispose()
+        if drop is not None:
+            await drop()
 
 
 async def test_each_role_finds_only_whom_it_may_see_and_agents_see_masked_phones(client: Client) -> None:
