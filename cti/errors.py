@@ -1,4 +1,4 @@
-"""The root of every error cti raises on purpose, in five kinds the boundaries know how to answer.
+"""The root of every error cti raises on purpose, in six kinds the boundaries know how to answer.
 
 ::
 
@@ -8,10 +8,11 @@
      +-- Conflict       the request clashes with the current state (an agent not ready, a phone taken)
      +-- InvalidInput   values refused before anything acted on them
      +-- Unavailable    a component is away or failing (the database, Redis, Asterisk)
+     +-- TooMany        the caller asked too often; ``retry_after`` seconds from now they may again
 
 Each package defines its own exceptions under one of these (``cti.acd.UnknownAgent`` is a ``NotFound``,
 ``cti.persistence.StorageError`` an ``Unavailable``); the web layer maps the kinds to HTTP statuses in one
-table (404, 403, 409, 422, 503). A domain or input error is never an ``Unavailable``: a bad e-mail address is
+table (404, 403, 409, 422, 503, 429). A domain or input error is never an ``Unavailable``: a bad e-mail address is
 the caller's to fix, not a reason to retry.
 
 Besides its English message (for logs and machines), every error has a stable ``code`` and ``params``: the console
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["Conflict", "CtiError", "Forbidden", "InvalidInput", "NotFound", "Problem", "Unavailable"]
+__all__ = ["Conflict", "CtiError", "Forbidden", "InvalidInput", "NotFound", "Problem", "TooMany", "Unavailable"]
 
 
 _NO_PARAMS: Mapping[str, object] = MappingProxyType({})
@@ -99,3 +100,13 @@ class Unavailable(CtiError):
     def public_message(self) -> str:
         """What a client may be told: which component, not its internals (a database URL, a query)."""
         return "a component cti depends on is unavailable; try again shortly"
+
+
+class TooMany(CtiError):
+    """The caller asked too often (a throttle against scraping); they may again in ``retry_after`` seconds."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, params={"seconds": retry_after})
+        self.retry_after = retry_after

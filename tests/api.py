@@ -28,6 +28,7 @@ from cti.services import (
     AuditTrail,
     CallerVerification,
     CommandBus,
+    CustomerSearch,
     CustomerService,
     Distributor,
     InteractionHistory,
@@ -44,6 +45,7 @@ from cti.types import Clock, utc_now
 from cti.web import (
     ACCOUNTS,
     AUDIT,
+    CUSTOMER_SEARCH,
     CUSTOMERS,
     HISTORY,
     HUB,
@@ -120,6 +122,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[TRANSFERS] = TransferService(distributor, policy)
     app[WRAP_UP] = WrapUpService(distributor, policy, interactions, customers, seen, dispositions)
     app[CUSTOMERS] = CustomerService(distributor, policy, customers, seen, audit)
+    app[CUSTOMER_SEARCH] = CustomerSearch(policy, customers, audit, clock=clock)
     app.on_cleanup.append(lambda _: audit.close())
     app[VERIFICATION] = CallerVerification(customers, clock=clock)
     mount(app, tuple(features))

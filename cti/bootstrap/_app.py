@@ -75,6 +75,7 @@ from cti.services import (
     CallerVerification,
     CenterView,
     CommandBus,
+    CustomerSearch,
     CustomerService,
     Distributor,
     Erasure,
@@ -116,6 +117,7 @@ from cti.web import (
     AGENTS,
     AUDIT,
     CALL_CONTROLS,
+    CUSTOMER_SEARCH,
     CUSTOMERS,
     ERASURE,
     HISTORY,
@@ -334,6 +336,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,
                                      settings.dispositions)
         app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT])
+        app[CUSTOMER_SEARCH] = CustomerSearch(policy, repos.customers, app[AUDIT], clock=clock)
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         app[STATS] = stats

@@ -69,6 +69,7 @@ from ._records import (
     PromotionRecord,
     SeedCustomer,
 )
+from ._search import QUERY_LENGTH, SEARCH_NAME_LENGTH, CustomerQuery, fold_name, mask_phone, read_query
 from ._validate import (
     CUSTOMER_ID,
     clean_customer,
@@ -95,6 +96,8 @@ __all__ = [
     "OPEN_ORDER_STATUSES",
     "ORDER_STATUSES",
     "PIN",
+    "QUERY_LENGTH",
+    "SEARCH_NAME_LENGTH",
     "SHIPMENT_STATUSES",
     "VALUE_TIERS",
     "CaseRecord",
@@ -107,6 +110,7 @@ __all__ = [
     "CsvFormatError",
     "CustomerCredentials",
     "CustomerFields",
+    "CustomerQuery",
     "CustomerRecord",
     "CustomerView",
     "ForgottenCustomer",
@@ -133,7 +137,9 @@ __all__ = [
     "contact_problems",
     "customer_id_problems",
     "fields_for_caller",
+    "fold_name",
     "hash_pin",
+    "mask_phone",
     "merge_rows",
     "normalize_phone",
     "parse_customers_csv",
@@ -142,4 +148,5 @@ __all__ = [
     "pin_matches",
     "pin_problems",
     "plan_import",
+    "read_query",
 ]

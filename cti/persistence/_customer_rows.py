@@ -23,6 +23,7 @@ from cti.crm import (
     OrderRecord,
     ProductRecord,
     PromotionRecord,
+    fold_name,
     phone_kind,
 )
 from cti.types import Language
@@ -76,6 +77,7 @@ _ALLOCATED_DIGITS: Final = 8
 def apply_fields(row: CustomerRow, fields: CustomerFields) -> None:
     """Copy the (cleaned) editable fields onto ``row``; phones are separate rows."""
     row.name = fields.name
+    row.search_name = fold_name(fields.name)
     row.email = fields.email
     row.address = fields.address
     row.city = fields.city

@@ -9,19 +9,19 @@ refused with :class:`cti.crm.CrmInputError`; every other failure is a :class:`St
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import Text, cast, delete, func, null, or_, select, update
+from sqlalchemy import Text, and_, case, cast, delete, func, literal, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cti.crm import (
     OPEN_CASE_STATUSES,
     OPEN_ORDER_STATUSES,
+    QUERY_LENGTH,
     ComplementRecord,
     ContactRecord,
     CrmDataset,
@@ -45,8 +45,10 @@ from cti.crm import (
     normalize_phone,
     phone_variants,
     plan_import,
+    read_query,
 )
 from cti.errors import Problem
+from cti.records import Reach
 from cti.types import Language, utc_now
 
 from . import _customer_bulk, _customer_rows
@@ -73,8 +75,6 @@ from ._tables import (
 __all__ = ["CustomerRepository"]
 
 _ID_ATTEMPTS: Final = 5
-_PHONE_SEARCH_DIGITS: Final = 4
-_PHONE_PUNCTUATION: Final = re.compile(r"[\s\-.()+]")
 _CONTACTS: Final = METADATA.tables["contacts"]
 
 
@@ -154,34 +154,51 @@ class CustomerRepository:
                 unpaid_invoices=tuple(_customer_rows.invoice_record(i) for i in invoices),
             )
 
-    async def search_customers(self, query: str, *, limit: int = 20) -> list[CustomerRecord]:
-        """Customers whose name contains ``query`` (any case), whose number is ``query``, or one of whose
-        phones contains its digits (at least four; "0812 3456" finds +6281234567890). By name, then number.
-        Forgotten customers are never found."""
+    async def search_customers(self, query: str, *, limit: int = 20, within: Reach | None = None,
+                               also: Collection[str] = ()) -> list[CustomerRecord]:
+        """Customers matching ``query`` (:func:`cti.crm.read_query`), most relevant first: the customer number,
+        then the phone number the query normalises to, the name itself, names starting with it, then the rest
+        (every word of the query starts a word of the name, in any case and without accents, or the query's
+        digits are part of a phone); within each rank by name, then number. With ``within``, only customers of
+        an interaction in that reach or named in ``also`` (live calls). Forgotten customers are never found;
+        too short a query finds nobody."""
         check_limit(limit)
-        text = " ".join(query.split())
-        if not text:
+        read = read_query(query[:QUERY_LENGTH * 2], default_country=self._country)
+        if read is None or read.empty:
             return []
-        matches: list[Any] = [func.lower(CustomerRow.name).contains(text.lower(), autoescape=True)]
-        if text.isdigit():
-            matches.append(CustomerRow.customer_id == text)
-        digits = _PHONE_PUNCTUATION.sub("", text)
-        if digits.isdigit() and len(digits) >= _PHONE_SEARCH_DIGITS:
-            # The trunk 0 and the 00 international prefix are not part of the stored E.164.
-            phones = select(CustomerPhoneRow.customer_id).where(
-                CustomerPhoneRow.e164.contains(digits.lstrip("0"), autoescape=True)
-            )
-            matches.append(CustomerRow.customer_id.in_(phones))
+        phone = select(CustomerPhoneRow.customer_id)
+        ranks: list[tuple[Any, int]] = []
+        matches: list[Any] = []
+        if read.customer_id is not None:
+            ranks.append((CustomerRow.customer_id == read.customer_id, 0))
+            matches.append(CustomerRow.customer_id == read.customer_id)
+        if read.e164 is not None:
+            exact = CustomerRow.customer_id.in_(phone.where(CustomerPhoneRow.e164 == read.e164))
+            ranks.append((exact, 1))
+            matches.append(exact)
+        if read.digits is not None:
+            matches.append(CustomerRow.customer_id.in_(
+                phone.where(CustomerPhoneRow.e164.contains(read.digits, autoescape=True))))
+        if read.words:
+            folded = " ".join(read.words)
+            ranks += [(CustomerRow.search_name == folded, 2),
+                      (CustomerRow.search_name.startswith(folded, autoescape=True), 3)]
+            matches.append(and_(*(or_(CustomerRow.search_name.startswith(word, autoescape=True),
+                                      CustomerRow.search_name.contains(" " + word, autoescape=True))
+                                  for word in read.words)))
+        rank = case(*ranks, else_=4) if ranks else literal(4)
+        conditions: list[Any] = [or_(*matches), CustomerRow.forgotten_at.is_(None)]
+        if within is not None:
+            served = select(InteractionRow.customer_id).where(
+                InteractionRow.customer_id.is_not(None),
+                or_(InteractionRow.queue.in_(list(within.queues)), InteractionRow.agent_id.in_(list(within.agents))))
+            conditions.append(or_(CustomerRow.customer_id.in_(served), CustomerRow.customer_id.in_(list(also))))
         # Code point order on both backends: PostgreSQL's default collation depends on the server's locale.
         by_name = CustomerRow.name.collate("C" if self._db.backend == "postgresql" else "BINARY")
-        statement = (
-            select(CustomerRow)
-            .where(or_(*matches), CustomerRow.forgotten_at.is_(None))
-            .order_by(by_name, CustomerRow.customer_id)
-            .limit(limit)
-        )
-        async with self._db.transaction(f"search customers for {text!r}") as session:
-            return await _customer_rows.customer_records(session, list(await session.scalars(statement)))
+        statement = select(CustomerRow).where(*conditions).order_by(rank, by_name, CustomerRow.customer_id)
+        async with self._db.transaction(f"search customers ({read.kind})") as session:
+            rows = list(await session.scalars(statement.limit(limit)))
+            return await _customer_rows.customer_records(session, rows)
 
     async def create_customer(self, fields: CustomerFields, *, customer_id: str | None = None) -> CustomerRecord:
         """A new customer, numbered ``customer_id`` or the next free eight-digit number.
@@ -466,7 +483,7 @@ async def _erase(session: AsyncSession, row: CustomerRow, now: datetime,
     contacts = list(await session.scalars(select(ContactRow).where(ContactRow.customer_id == customer_id)))
     orders = list(await session.scalars(select(OrderRow.order_number).where(OrderRow.customer_id == customer_id)))
     if row.forgotten_at is None:
-        row.name = ""
+        row.name = row.search_name = ""
         row.email = row.address = row.city = None
         row.pin_hash = None
         row.birth_date = None

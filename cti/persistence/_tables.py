@@ -221,6 +221,8 @@ class CustomerRow(Base):
 
     customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name folded for the customer search (cti.crm.fold_name): no accents, lower case, plain words.
+    search_name: Mapped[str] = mapped_column(String(200), default="", server_default=text("''"))
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
     city: Mapped[str | None] = mapped_column(String(64))

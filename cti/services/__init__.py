@@ -14,6 +14,7 @@ use the API tokens of :class:`Accounts`.
 from cti.services._agents import AgentService, UnknownExtension
 from cti.services._audit import SERVER, AuditTrail
 from cti.services._bus import CommandBus, Handler, HandlerKey
+from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
 from cti.services._dead_letters import (
     DeadLetterService,
     InvalidDeadLetter,
@@ -95,9 +96,12 @@ from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, Wf
 __all__ = [
     "DEFAULT_IDLE",
     "DEFAULT_LIFETIME",
+    "DEFAULT_RESULTS",
     "MAX_PASSWORD",
+    "MAX_RESULTS",
     "MIN_PASSWORD",
     "ROUTED_ATTRIBUTES",
+    "SEARCHES_PER_MINUTE",
     "SERVER",
     "Accounts",
     "AdherenceToday",
@@ -115,7 +119,9 @@ __all__ = [
     "CopyHolder",
     "Credentials",
     "CredentialsState",
+    "CustomerHit",
     "CustomerOnCall",
+    "CustomerSearch",
     "CustomerService",
     "Customers",
     "DeadLetterService",

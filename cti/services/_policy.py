@@ -134,6 +134,15 @@ class Policy:
             return False
         return await self._interactions.involves(customer_id, reach)
 
+    def customers_in_reach(self, user: UserRecord) -> tuple[Reach | None, frozenset[str]]:
+        """What :meth:`sees_customer` asks, for many customers at once: the reach whose interactions' customers
+        ``user`` sees (``None``: every customer), and the customers of the live calls in reach."""
+        reach = self.reach(user)
+        if reach is None:
+            return None, frozenset()
+        return reach, frozenset(c.customer_id for c in self._query.calls()
+                                if c.customer_id is not None and _call_in(reach, user, c))
+
     # -- the object, or not found ----------------------------------------------------------------------------
     def agent(self, user: UserRecord, agent_id: str) -> Agent:
         agent = self._query.agent(agent_id) if self._query.has_agent(agent_id) else None

@@ -193,6 +193,9 @@ class DeadLetters(Protocol):
 class Customers(Protocol):
     async def customer_by_phone(self, number: str) -> CustomerRecord | None: ...
 
+    async def search_customers(self, query: str, *, limit: int = 20, within: Reach | None = None,
+                               also: Collection[str] = ()) -> builtins.list[CustomerRecord]: ...
+
     async def customer_view(self, customer_id: str, *, contacts: int = 5) -> CustomerView | None: ...
 
     async def create_blank_customer(self, caller_number: str | None, *, name: str = "", email: str | None = None,

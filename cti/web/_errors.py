@@ -18,7 +18,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import ValidationError
 
-from cti.errors import Conflict, CtiError, Forbidden, InvalidInput, NotFound, Unavailable
+from cti.errors import Conflict, CtiError, Forbidden, InvalidInput, NotFound, TooMany, Unavailable
 
 __all__ = ["CODE_OF_STATUS", "STATUS_OF", "coded", "error_middleware", "json_error"]
 
@@ -32,6 +32,7 @@ STATUS_OF: tuple[tuple[type[CtiError], int], ...] = (
     (Conflict, 409),  # before Unavailable: a StorageConflict is both
     (InvalidInput, 422),
     (Unavailable, 503),
+    (TooMany, 429),
 )
 """The kinds of :mod:`cti.errors` and their statuses, the first that matches wins."""
 
@@ -90,6 +91,9 @@ def _answer(request: web.Request, exc: CtiError) -> web.Response:
     if isinstance(exc, InvalidInput) and kind is InvalidInput:
         return json_error(status, str(exc), code=exc.code, params=exc.params,
                           details=[{"field": p.field, "code": p.code, "problem": p.reason} for p in exc.problems])
+    if isinstance(exc, TooMany):
+        return json_error(status, str(exc), code=exc.code, params=exc.params,
+                          headers={"Retry-After": str(exc.retry_after)})
     if status == 500:
         log.error("unmapped error in %s %s: %r", request.method, request.path, exc, exc_info=exc)
         return json_error(500, "internal error; it has been logged")

@@ -8,6 +8,7 @@ from cti.web import (
     _agents,
     _audit,
     _calls,
+    _customer_search,
     _dashboard,
     _desktop,
     _privacy,
@@ -26,8 +27,9 @@ from cti.web._service import API_MODULES
 
 __all__ = ["FEATURES", "mount"]
 
-FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _desktop, _verification, _privacy,
-                                   _supervision, _dashboard, _scripts, _wfm, _audit, _settings, _ui)
+FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _desktop, _customer_search,
+                                   _verification, _privacy, _supervision, _dashboard, _scripts, _wfm, _audit,
+                                   _settings, _ui)
 """Every feature module, in the order their routes are added."""
 
 

@@ -14,6 +14,7 @@ from cti.services import (
     CallControls,
     CallerVerification,
     CenterView,
+    CustomerSearch,
     CustomerService,
     Erasure,
     InteractionHistory,
@@ -38,6 +39,7 @@ __all__ = [
     "AGENTS",
     "AUDIT",
     "CUSTOMERS",
+    "CUSTOMER_SEARCH",
     "ERASURE",
     "HISTORY",
     "HUB",
@@ -92,6 +94,8 @@ TRANSFERS = web.AppKey("transfers", TransferService)
 CALL_CONTROLS = web.AppKey("call_controls", CallControls)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
+CUSTOMER_SEARCH = web.AppKey("customer_search", CustomerSearch)
+"""The desktop's customer search (throttled per user)."""
 VERIFICATION = web.AppKey("verification", CallerVerification)
 """Customers' IVR PIN and date of birth (set by administrators, checked when callers key them)."""
 ERASURE = web.AppKey("erasure", Erasure)

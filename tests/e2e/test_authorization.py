@@ -138,6 +138,7 @@ MATRIX: dict[tuple[str, str], Route] = {
                                                            ids="past"),
     ("GET", "/api/dispositions"): Route(signed_in()),
     ("POST", "/api/customers"): Route(own_work(422), body={"email": "not-an-address@"}),
+    ("GET", "/api/customers"): Route(signed_in(), query="q=customer+of"),  # cut to reach: see below
     ("GET", "/api/customers/{customer_id}"): Route(own_work()),
     ("GET", "/api/customers/{customer_id}/verification"): Route(admin_only()),
     ("PUT", "/api/customers/{customer_id}/verification"): Route(admin_only(422), body={"pin": "12"}),
@@ -260,8 +261,10 @@ async def test_every_route_answers_every_role_as_the_policy_says(
             url = "/ui/vendor/nothing.js"
         if path == "/ws/desktop":
             url += f"?agent_id={whose}"
+        if route.query:
+            url += f"?{route.query}"
         body = route.body
-        if path == "/api/customers":
+        if path == "/api/customers" and method == "POST":
             body = {**body, "call_id": live[whose]}
         return url, body
 
@@ -340,3 +343,9 @@ async def _lists_are_cut_to_reach(cti: Cti, tokens: dict[str, str], live: dict[s
             assert past["bob"] not in [i["call_id"] for i in (await response.json())["interactions"]]
         async with http.get(cti.client.make_url("/api/queues"), headers=sue) as response:
             assert [q["queue"] for q in (await response.json())["queues"]] == ["care"]
+        # The customer search finds Ana's customer for Ana and for Sue (care), both for the admin, none for Lone.
+        for role, names in (("ana", ["Customer of ana"]), ("sue", ["Customer of ana"]), ("lone", []),
+                            ("admin", ["Customer of ana", "Customer of bob"])):
+            async with http.get(cti.client.make_url("/api/customers"), params={"q": "customer of"},
+                                headers={"Authorization": f"Bearer {tokens[role]}"}) as response:
+                assert [c["name"] for c in (await response.json())["customers"]] == names, role

@@ -177,8 +177,8 @@ async def test_retention_purges_old_interactions_and_contacts_with_the_clock_mov
     assert discarded == [sorted(["Selamat datang.", TOLD])]
     holding = await tables_holding(url, [*NEEDLES, "Dewi"])
     # What is left of them is the CRM record itself (a customer is kept until they are erased) and Dewi's call.
-    assert holding == {"customers.name": [NAME], "customers.email": [EMAIL], "customers.address": [ADDRESS],
-                       "customer_phones.e164": sorted([E164, E164.lstrip("+")]),
+    assert holding == {"customers.name": [NAME], "customers.search_name": [NAME], "customers.email": [EMAIL],
+                       "customers.address": [ADDRESS], "customer_phones.e164": sorted([E164, E164.lstrip("+")]),
                        "interactions.caller_name": ["Dewi"], "interactions.notes": ["Dewi"]}
     samples = await interactions.samples("care", T, later + timedelta(days=1))
     assert [(s.arrived_at, s.handle_seconds) for s in samples] == [

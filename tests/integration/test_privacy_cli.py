@@ -181,4 +181,5 @@ async def test_retention_run_purges_what_is_older_than_the_retention(setup: dict
     assert old is not None and (old.caller_number, old.notes, old.outcome) == ("anonymous", None, "answered")
     assert recent is not None and (recent.caller_number, recent.caller_name) == (NATIONAL, NAME)
     # The CRM record itself stays until the customer is erased; only the interactions' copies went.
-    assert set(await tables_holding(url, [NAME])) == {"customers.name", "interactions.caller_name"}
+    assert set(await tables_holding(url, [NAME])) == {"customers.name", "customers.search_name",
+                                                         "interactions.caller_name"}

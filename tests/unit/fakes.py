@@ -31,6 +31,8 @@ from cti.crm import (
     OrderRecord,
     ProductRecord,
     PromotionRecord,
+    fold_name,
+    read_query,
 )
 from cti.errors import Conflict, InvalidInput, Problem, Unavailable
 from cti.records import (
@@ -304,9 +306,30 @@ class FakeCustomers:
     contacts: list[ContactRecord] = field(default_factory=list)
     orders: dict[str, OrderRecord] = field(default_factory=dict)
     secrets: dict[str, CustomerCredentials] = field(default_factory=dict)
+    served: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     async def customer_by_phone(self, number: str) -> CustomerRecord | None:
         return next((c for c in self.customers.values() if number in c.phones), None)
+
+    async def search_customers(self, query: str, *, limit: int = 20, within: Reach | None = None,
+                               also: Collection[str] = ()) -> builtins.list[CustomerRecord]:
+        """Names by word prefixes, exact phones and numbers; ``within`` reaches only ``also`` and ``served``
+        (customer -> the queue and agent of an interaction with them): the fake holds no interactions."""
+        read = read_query(query)
+        if read is None:
+            return []
+
+        def matches(c: CustomerRecord) -> bool:
+            words = fold_name(c.name).split()
+            return (c.customer_id == read.customer_id or read.e164 in c.phones
+                    or (bool(read.words) and all(any(w.startswith(q) for w in words) for q in read.words)))
+
+        def reached(c: CustomerRecord) -> bool:
+            queue, agent = self.served.get(c.customer_id, (None, None))
+            return within is None or c.customer_id in also or queue in within.queues or agent in within.agents
+
+        found = [c for c in self.customers.values() if c.forgotten_at is None and matches(c) and reached(c)]
+        return sorted(found, key=lambda c: (c.name, c.customer_id))[:limit]
 
     async def customer_view(self, customer_id: str, *, contacts: int = 5) -> CustomerView | None:
         customer = self.customers.get(customer_id)

@@ -1,0 +1,103 @@
+// The desktop's customer search: find a customer by name, phone or customer number (GET /api/customers?q=) and
+// open their record (GET /api/customers/{id}, the same record the screen pop shows). Kept apart from
+// desktop.js, which only hosts it: the markup is desktop.html's #customer-search.
+import { ApiError, api, el } from "/ui/cti.js";
+import { fmt, has, onLanguageChange, t } from "/ui/i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { results: null, record: null, status: null };
+
+function label(kind, value) {
+  return value && has(`${kind}.${value}`) ? t(`${kind}.${value}`) : value || "";
+}
+
+function items(list, render) {
+  return list.length ? list.map((x) => el("li", {}, render(x))) : [el("li", { class: "muted" }, t("search.empty"))];
+}
+
+function renderStatus() {
+  const status = state.status;
+  $("search-status").textContent = !status ? ""
+    : status.kind === "found" ? (status.count ? t("search.found", { count: status.count }) : t("search.none"))
+    : status.kind === "busy" ? t("search.busy", { seconds: status.seconds })
+    : status.kind === "short" ? t("search.short") : status.message;
+}
+
+function renderResults() {
+  const results = state.results || [];
+  $("search-results").replaceChildren(...results.map((c) => el("li", {},
+    el("button", { type: "button", class: "quiet search-result", "data-customer-id": c.customer_id,
+                   onclick: () => openCustomer(c.customer_id) },
+      el("strong", {}, c.name), ` #${c.customer_id}`),
+    el("span", { class: "muted" }, [c.phones.join(", "), c.city, label("tier", c.value_tier)].filter(Boolean).join(" · ")))));
+}
+
+function renderRecord() {
+  const view = $("search-view");
+  const c = state.record;
+  view.hidden = !c;
+  if (!c) { view.replaceChildren(); return; }
+  const fact = (key, value) => [el("dt", {}, t(key)), el("dd", {}, value)];
+  view.replaceChildren(
+    el("h3", { id: "search-view-name", tabindex: "-1" }, c.name),
+    el("dl", { class: "facts" },
+      fact("search.number", `#${c.customer_id}`),
+      fact("search.tier", label("tier", c.value_tier)),
+      fact("search.phones", c.phones.join(", ")),
+      fact("search.city", c.city || ""),
+      fact("search.balance", fmt.money(c.balance_due))),
+    el("h4", {}, t("search.orders")),
+    el("ul", { id: "search-view-orders" }, items(c.open_orders, (o) =>
+      `${o.order_number}: ${[label("order", o.status), label("shipment", o.shipment_status)].filter(Boolean).join(", ")}`)),
+    el("h4", {}, t("search.contacts")),
+    el("ul", { id: "search-view-contacts" }, items(c.contacts, (k) =>
+      `${fmt.date(k.at)} ${label("channel", k.channel)} ${label("disposition", k.disposition)}${k.notes ? `: ${k.notes}` : ""}`)),
+    el("button", { type: "button", class: "secondary", id: "search-view-close",
+                   onclick: () => { state.record = null; renderRecord(); $("search-q").focus(); } }, t("search.close")));
+}
+
+function failed(error) {
+  if (error instanceof ApiError && error.status === 429) {
+    const wait = /(\d+) s$/.exec(error.message);  // "... retry in 31 s", as the Retry-After header says
+    state.status = { kind: "busy", seconds: wait ? Number(wait[1]) : 60 };
+  } else {
+    state.status = { kind: "error", message: error.message };
+  }
+  renderStatus();
+}
+
+async function search(event) {
+  event.preventDefault();
+  const q = $("search-q").value.trim();
+  state.record = null;
+  renderRecord();
+  if (q.replace(/\s/g, "").length < 2) {
+    state.results = [];
+    state.status = { kind: "short" };
+  } else {
+    try {
+      const { customers } = await api(`/api/customers?q=${encodeURIComponent(q)}`);
+      state.results = customers;
+      state.status = { kind: "found", count: customers.length };
+    } catch (error) {
+      failed(error);
+      return;
+    }
+  }
+  renderResults();
+  renderStatus();
+}
+
+async function openCustomer(customerId) {
+  try {
+    state.record = await api(`/api/customers/${encodeURIComponent(customerId)}`);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  renderRecord();
+  $("search-view-name").focus();
+}
+
+$("search-form").addEventListener("submit", search);
+onLanguageChange(() => { renderStatus(); renderResults(); renderRecord(); });
