@@ -5,7 +5,7 @@ No index: the search matches the start of *any* word of the name (``LIKE '% les%
 either backend; the folded column is narrow, so the scan is short (see docs/crm.md, "Customer search").
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 from __future__ import annotations
