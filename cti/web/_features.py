@@ -10,6 +10,7 @@ from cti.web import (
     _calls,
     _dashboard,
     _desktop,
+    _phone,
     _privacy,
     _scripts,
     _service,
@@ -25,8 +26,8 @@ from cti.web._service import API_MODULES
 
 __all__ = ["FEATURES", "mount"]
 
-FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _desktop, _verification, _privacy,
-                                   _supervision, _dashboard, _scripts, _wfm, _audit, _ui)
+FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _desktop, _phone, _verification,
+                                   _privacy, _supervision, _dashboard, _scripts, _wfm, _audit, _ui)
 """Every feature module, in the order their routes are added."""
 
 
