@@ -85,6 +85,7 @@ export function mountWebphone({ onExtension = () => {} } = {}) {
       if (session && !session.isEnded()) { offered.terminate({ status_code: 486 }); return; }  // one call at a time
       session = offered;
       const done = () => { if (session === offered) { session = null; speaker.srcObject = null; render(); } };
+      offered.on("accepted", render);  // the answer button goes as soon as the 200 OK is sent
       offered.on("ended", done);
       offered.on("failed", done);
       offered.on("confirmed", () => {
