@@ -6,6 +6,9 @@ Validated once at start-up; :func:`load_settings` turns validation failures into
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
@@ -163,6 +166,8 @@ class Settings(BaseSettings):
     # Below the kernel's ephemeral ports and clear of the default RTP range (10000-20000).
     sim_agent_port_base: int = Field(21000, ge=1024, le=60000)
     softphones: str = Field("", description="'ext:password,...' agent softphone registrations")
+    webphones: str = Field("", description="'agent:ext,...' agents whose phone may be the browser (WebRTC), each at "
+                                           "its own extension; the SIP password is derived, never configured")
 
     @classmethod
     def settings_customise_sources(
@@ -210,6 +215,21 @@ class Settings(BaseSettings):
                 raise ValueError("expected 'extension:password' pairs with passwords of 8+ characters")
             if _CONTROL.search(password) or password != password.strip():
                 raise ValueError(f"the password of {ext} holds a control character or surrounding spaces")
+        return value
+
+    @field_validator("webphones")
+    @classmethod
+    def _webphones(cls, value: str) -> str:
+        agents: set[str] = set()
+        extensions: set[str] = set()
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            agent, sep, ext = item.partition(":")
+            if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", agent) or not ext.isdigit():
+                raise ValueError("expected 'agent:extension' pairs (an agent id, a numeric extension)")
+            if agent in agents or ext in extensions:
+                raise ValueError(f"agent {agent!r} or extension {ext} is listed twice")
+            agents.add(agent)
+            extensions.add(ext)
         return value
 
     @field_validator("sip_bind")
@@ -301,6 +321,18 @@ class Settings(BaseSettings):
     def softphone_accounts(self) -> dict[str, str]:
         pairs = (item.strip().partition(":") for item in self.softphones.split(",") if item.strip())
         return {ext: password for ext, _, password in pairs}
+
+    def webphone_extensions(self) -> dict[str, str]:
+        """Agent id -> the extension of that agent's browser phone."""
+        pairs = (item.strip().partition(":") for item in self.webphones.split(",") if item.strip())
+        return {agent: ext for agent, _, ext in pairs}
+
+    def webphone_password(self, extension: str) -> str:
+        """The SIP password of a browser phone: derived from the admin token, so nobody types or stores one, and
+        it changes when the token does (after `cti asterisk install`)."""
+        key = self.admin_token.get_secret_value().encode()
+        digest = hmac.new(key, f"cti-webphone:{extension}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:24]).decode()
 
     def sim_agent_extensions(self) -> list[str]:
         return [str(7001 + i) for i in range(self.sim_agents)]

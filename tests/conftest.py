@@ -79,6 +79,7 @@ def base_settings(redis_url: str) -> Settings:
         http_port=0,
         sim_agents=50,  # SIPp agents 7001..7050: never there unless asked for
         softphones="1001:softphone-secret-1",
+        webphones="wendy:1201",  # the browser phone of tests/e2e/test_webphone.py
     )
 
 

@@ -71,12 +71,18 @@ async def create_postgres_database() -> tuple[str, Callable[[], Awaitable[None]]
 
 
 CHROMIUM = os.environ.get("CTI_TEST_CHROMIUM", "/usr/bin/chromium")
+FAKE_MEDIA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              "--allow-loopback-in-peer-connection")
+"""A microphone that plays a tone, granted without asking, and WebRTC over 127.0.0.1 (where the tests' Asterisk
+is; Chromium leaves loopback addresses out of ICE otherwise)."""
 
 
 @asynccontextmanager
-async def browser_page(*, locale: str | None = None, timezone_id: str | None = None) -> AsyncIterator[Page]:
+async def browser_page(*, locale: str | None = None, timezone_id: str | None = None,
+                       args: tuple[str, ...] = ()) -> AsyncIterator[Page]:
     """A page in a real headless Chromium (Debian's, never a downloaded one); ``locale`` (the browser's language,
-    e.g. "id-ID") and ``timezone_id`` default to the browser's own (en-US, the machine's zone)."""
+    e.g. "id-ID") and ``timezone_id`` default to the browser's own (en-US, the machine's zone); ``args`` are more
+    command-line switches (e.g. :data:`FAKE_MEDIA`)."""
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import async_playwright
 
@@ -85,7 +91,7 @@ async def browser_page(*, locale: str | None = None, timezone_id: str | None = N
     async with async_playwright() as playwright:
         try:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                      args=["--no-sandbox", "--disable-gpu"])
+                                                      args=["--no-sandbox", "--disable-gpu", *args])
         except PlaywrightError as exc:
             unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
             raise

@@ -11,6 +11,7 @@ from cti.web import (
     _customer_search,
     _dashboard,
     _desktop,
+    _phone,
     _privacy,
     _scripts,
     _service,
@@ -27,7 +28,7 @@ from cti.web._service import API_MODULES
 
 __all__ = ["FEATURES", "mount"]
 
-FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _desktop, _customer_search,
+FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _desktop, _customer_search, _phone,
                                    _verification, _privacy, _supervision, _dashboard, _scripts, _wfm, _audit,
                                    _settings, _ui)
 """Every feature module, in the order their routes are added."""

@@ -144,6 +144,9 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("PUT", "/api/customers/{customer_id}/verification"): Route(admin_only(422), body={"pin": "12"}),
     ("GET", "/ws/desktop"): Route(own_work(101)),
     ("GET", "/ws/dashboard"): Route(staff(101)),
+    # Only an agent listed in CTI_WEBPHONES has a browser phone (tests/e2e/test_webphone.py): nobody here.
+    ("GET", "/api/me/phone"): Route(_same(anon=401, lone=404, ana=404, sue=404, admin=404)),
+    ("GET", "/ws/phone"): Route(_same(anon=401, lone=404, ana=404, sue=404, admin=404)),
     ("GET", "/api/stats"): Route(staff()),
     ("GET", "/api/reports/queues"): Route(staff()),
     ("GET", "/api/reports/agents"): Route(staff()),

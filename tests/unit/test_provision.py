@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from cti.asterisk import AsteriskError
 from cti.asterisk._provision import CONF_DIRS, _placeholders, _render, debian_mirror, render_agent_endpoints
@@ -247,6 +248,23 @@ def test_agent_endpoints_through_the_pjsip_templates(settings: Settings) -> None
             assert options["aors"] == ext
             assert (options["context"], options["transport"]) == ("from-agents", "transport-udp")
             assert options["direct_media"] == "no"
+
+
+def test_browser_phones_are_webrtc_endpoints_on_the_websocket_with_a_derived_password(settings: Settings) -> None:
+    with_web = settings.model_copy(update={"webphones": "wendy:1201"})
+    sections = effective(with_web)
+    endpoint = sections[("1201", "endpoint")]
+    assert (endpoint["transport"], endpoint["webrtc"], endpoint["dtls_auto_generate_cert"]) == (
+        "transport-ws", "yes", "yes")
+    assert (endpoint["context"], endpoint["auth"], endpoint["allow"]) == ("from-agents", "1201", "ulaw,alaw")
+    password = with_web.webphone_password("1201")
+    assert sections[("1201", "auth")]["password"] == password and len(password) == 32
+    assert sections[("1201", "aor")]["max_contacts"] == "1"
+    # Derived from the admin token: another token, another password; another extension, another password.
+    other = with_web.model_copy(update={"admin_token": SecretStr("another-admin-token-of-enough-length-1")})
+    assert other.webphone_password("1201") != password != with_web.webphone_password("1202")
+    with pytest.raises(AsteriskError, match="extension 1001 of ana's browser phone"):
+        render_agent_endpoints(settings.model_copy(update={"webphones": "ana:1001"}))  # a softphone's
 
 
 # -- rendering --------------------------------------------------------------------------------------------

@@ -183,6 +183,16 @@ def test_bad_softphones(value: str) -> None:
     assert "CTI_SOFTPHONES" in message and "extension:password" in message
 
 
+@pytest.mark.parametrize("value", ["wendy", "wendy:12a", "wendy:1201,wendy:1202", "a:1201,b:1201", "a b:1201"])
+def test_bad_webphones(value: str) -> None:
+    assert "CTI_WEBPHONES" in problem(webphones=value)
+
+
+def test_webphones_map_agents_to_extensions() -> None:
+    s = load_settings(**REQUIRED, webphones=" wendy:1201,, ana.b:1202 ")
+    assert s.webphone_extensions() == {"wendy": "1201", "ana.b": "1202"}
+
+
 def test_softphones_tolerate_blanks() -> None:
     s = load_settings(**REQUIRED, softphones=" 1001:password-one ,, 1002:password-two,")
     assert s.softphone_accounts() == {"1001": "password-one", "1002": "password-two"}

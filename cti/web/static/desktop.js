@@ -4,6 +4,7 @@
 import { api, el, liveSocket } from "/ui/cti.js";
 import { errorText, fmt, has, language, onLanguageChange, t } from "/ui/i18n.js";
 import { handleApiError, setDisplayName, startPage } from "/ui/shell.js";
+import { mountWebphone } from "/ui/webphone.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVED_SHOWN_MS = 6000;
@@ -528,6 +529,8 @@ async function start() {
   state.dispositions = dispositions;
   renderDispositions();
   setInterval(tick, 1000);
+  // -- the phone in the browser (webphone.js): the agent's own desktop only; it fills in its extension --
+  if (!viewing) mountWebphone({ onExtension: (extension) => { $("extension").value = extension; } });
   const path = viewing ? `/ws/desktop?agent_id=${encodeURIComponent(viewing)}` : "/ws/desktop";
   socket = liveSocket(path, onFrame, { onStatus: (text, detail = {}) => {
     state.link = { state: detail.state || "disconnected", why: detail.error ? errorText(detail.error) : (detail.why || "") };
