@@ -139,8 +139,7 @@ class VoiceActions:
             await self.ari.answer(channel_id)
             bridge_id = await self._ensure_hold_bridge(queue)
             if self.query.is_live(call_id):  # still live: hold it while agents ring
-                await self.ari.add_channel(bridge_id, channel_id)
-                self._held_in[channel_id] = bridge_id
+                await self._into_holding(bridge_id, channel_id)
         except AriError as exc:
             # The caller hung up in the meantime; their StasisEnd ends the call.
             log.info("call %s: could not put caller on hold: %s", call_id, exc)
@@ -253,8 +252,7 @@ class VoiceActions:
                 bridge_id = await self._ensure_hold_bridge(hold.queue)
                 call = self.query.find_call(hold.call_id)
                 if call is not None and call.state in (WorkState.WAITING, WorkState.RINGING):
-                    await self.ari.add_channel(bridge_id, hold.channel_id)
-                    self._held_in[hold.channel_id] = bridge_id
+                    await self._into_holding(bridge_id, hold.channel_id)
             except AriError as exc:
                 # The caller hung up meanwhile; their StasisEnd ends the call.
                 log.info("call %s: could not hold the transferred caller: %s", hold.call_id, exc)
@@ -269,11 +267,7 @@ class VoiceActions:
                 if call is None or not call.held:
                     return  # resumed or ended before we got here
                 await self.ari.remove_channel(call_bridge_id(hold.call_id), hold.channel_id)
-                await self.ari.add_channel(bridge_id, hold.channel_id)
-                self._held_in[hold.channel_id] = bridge_id
-                # The holding bridge's music was found gone once the bridge had emptied (the waiting caller's
-                # answer empties it; tests/e2e/test_call_controls.py): start it again for the caller now in it.
-                await self.ari.start_bridge_moh(bridge_id, "default")
+                await self._into_holding(bridge_id, hold.channel_id)
                 self.counters["calls_held"] += 1
             except AriError as exc:
                 # The caller hung up meanwhile; their StasisEnd ends the call (and its hold).
@@ -408,6 +402,15 @@ class VoiceActions:
         if bridge_id not in self._hold_bridges:
             # Creating with a fixed id is idempotent in ARI, so this also adopts the bridge after a restart.
             await self.ari.create_bridge("holding", bridge_id=bridge_id, name=f"hold {queue}")
-            await self.ari.start_bridge_moh(bridge_id, "default")
             self._hold_bridges.add(bridge_id)
         return bridge_id
+
+    async def _into_holding(self, bridge_id: str, channel_id: str) -> None:
+        """A caller into a holding bridge; into an empty one, with its music started again: Asterisk's music
+        announcer leaves a holding bridge that has emptied, and the next caller would wait in silence
+        (tests/e2e/test_call_controls.py). The music starts after the caller is in, so nobody hears a gap."""
+        empty = bridge_id not in self._held_in.values()
+        await self.ari.add_channel(bridge_id, channel_id)
+        self._held_in[channel_id] = bridge_id
+        if empty:
+            await self.ari.start_bridge_moh(bridge_id, "default")

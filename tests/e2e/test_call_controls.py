@@ -198,3 +198,28 @@ async def test_desktop_shows_each_control_when_it_makes_sense_and_the_hold_acros
     record = await InteractionRepository(cti.db).get(call.call_id)
     assert record is not None
     assert (record.end_reason, record.hold_count) == ("agent_hangup", 1) and record.hold_seconds >= 2
+
+
+async def test_a_caller_waiting_after_the_holding_bridge_emptied_hears_its_music(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+    asterisk: AsteriskRoot,
+) -> None:
+    hold_bridge = "cti-hold-general"
+    start_phone(phones, base_settings, "7004", ring_ms=100)
+    await cti.create_agent("dewi")
+    first = SippCaller("1500100", caller="0215550126", duration_ms=8000)
+    callers.append(first)
+    call = await cti.first_call()
+    await _until(cti, hold_bridge, lambda m: call.channel_id in m, "the first caller waiting")
+    assert await asyncio.to_thread(_moh_playing, asterisk, hold_bridge)
+    await cti.login("dewi", "7004")  # the first caller is answered: the holding bridge empties
+    await cti.answered(call.call_id)
+    await _until(cti, hold_bridge, lambda m: not m, "the holding bridge empty")
+    second = SippCaller("1500100", caller="0215550127", duration_ms=3000)  # dewi is busy: this one waits
+    callers.append(second)
+    await _until(cti, hold_bridge, lambda m: len(m) == 1, "the second caller waiting")
+    assert await asyncio.to_thread(_moh_playing, asterisk, hold_bridge), (
+        await asyncio.to_thread(asterisk.cli, "bridge show all"))
+    assert await asyncio.to_thread(second.wait, 20) == 0
+    assert await asyncio.to_thread(first.wait, 20) == 0
+    await cti.settled()
