@@ -11,6 +11,7 @@ from cti.web import (
     _dashboard,
     _desktop,
     _privacy,
+    _recordings,
     _scripts,
     _service,
     _signin,
@@ -26,7 +27,7 @@ from cti.web._service import API_MODULES
 __all__ = ["FEATURES", "mount"]
 
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _desktop, _verification, _privacy,
-                                   _supervision, _dashboard, _scripts, _wfm, _audit, _ui)
+                                   _recordings, _supervision, _dashboard, _scripts, _wfm, _audit, _ui)
 """Every feature module, in the order their routes are added."""
 
 

@@ -13,6 +13,7 @@ from cti.services import (
     AuditTrail,
     CallControls,
     CallerVerification,
+    CallRecording,
     CenterView,
     CustomerService,
     Erasure,
@@ -90,6 +91,7 @@ ROUTING = web.AppKey("routing", RoutingRules)
 HISTORY = web.AppKey("history", InteractionHistory)
 TRANSFERS = web.AppKey("transfers", TransferService)
 CALL_CONTROLS = web.AppKey("call_controls", CallControls)
+RECORDINGS = web.AppKey("recordings", CallRecording)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
 VERIFICATION = web.AppKey("verification", CallerVerification)
