@@ -49,11 +49,12 @@ class BridgeRecorder:
         await self._announce(call_bridge_id(call_id), announcement)
 
     async def finish(self, name: str) -> bytes | None:
-        with contextlib.suppress(AriNotFound):  # ended with its bridge already
-            try:
-                await self.ari.stop_recording(name)
-            except AriError as exc:
-                raise Unavailable(f"recording {name} did not stop: {exc}") from exc
+        try:
+            await self.ari.stop_recording(name)
+        except AriNotFound:
+            pass  # it ended with its bridge already
+        except AriError as exc:
+            raise Unavailable(f"recording {name} did not stop: {exc}") from exc
         for _ in range(_FILE_TRIES):
             try:
                 audio = await self.ari.stored_recording_file(name)

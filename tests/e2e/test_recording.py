@@ -106,7 +106,7 @@ async def test_a_recorded_call_holds_both_sides_and_is_played_audited_and_erased
         return [(e.actor, e.action) for e in entries]
 
     await eventually(audited, message="the play audited")  # type: ignore[arg-type]
-    assert await audited() == [("ana", "play")]
+    assert await audited() == [("agent-ana", "play")]
 
     # Erasing the customer erases the call's recording, file and row.
     [stored] = await RecordingRepository(cti.db, cti.settings.recording_dir).for_call(call.call_id)

@@ -3,6 +3,7 @@
 // form, and once the wrap-up is saved the desk is empty again; a reload starts from the server's snapshot.
 import { ApiError, api, el, liveSocket } from "/ui/cti.js";
 import { fmt, has, onLanguageChange, t } from "/ui/i18n.js";
+import { recordingControls } from "/ui/recording.js";
 import { handleApiError, setDisplayName, startPage } from "/ui/shell.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,6 +13,8 @@ const state = {
   wrap: null,  // the call the wrap-up form is for: { callId, offers, scriptId, endedAt }
   dispositions: [], link: { state: "offline", why: "" }, incomingFor: null,
 };
+
+const recording = recordingControls($("recording"), (message) => showError(message));
 
 const label = (prefix, code) => (code === null || code === undefined || code === "" ? "" : (has(`${prefix}.${code}`) ? t(`${prefix}.${code}`) : String(code)));
 
@@ -161,6 +164,7 @@ function renderCall() {
   $("mute-info").hidden = !muted;
   $("dtmf").hidden = !live || held;
   if (!live) $("dtmf-digits").value = "";
+  recording.update(live ? call : null);
   tick();
 }
 
@@ -434,6 +438,7 @@ function onKey(event) {
 }
 
 function rerender() {
+  recording.rerender();
   renderAgent();
   renderCall();
   renderPop();
