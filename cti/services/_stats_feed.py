@@ -87,6 +87,7 @@ def _tally(t: Tally) -> dict[str, int]:
             "wait_us": t.wait_us, "abandoned": t.abandoned, "short_abandoned": t.short_abandoned,
             "abandoned_within_sl": t.abandoned_within_sl, "rejected": t.rejected, "completed": t.completed,
             "completed_within_sl": t.completed_within_sl, "handled": t.handled, "talk_us": t.talk_us,
+            "hold_us": t.hold_us,
             "acw_us": t.acw_us}
 
 
@@ -101,6 +102,7 @@ def _agent_row(a: AgentStats) -> dict[str, Any]:
     return {"agent_id": a.agent_id, "state": a.state, "reason": a.reason,
             "since": a.since.isoformat() if a.since else None, "time_in_state": a.time_in_state,
             "queues": list(a.queues), "handled": a.handled, "talk_seconds": a.talk_seconds,
+            "hold_seconds": a.hold_seconds,
             "acw_seconds": a.acw_seconds, "aht": a.aht, "ready_seconds": a.ready_seconds,
             "occupied_seconds": a.occupied_seconds, "not_ready_seconds": a.not_ready_seconds,
             "occupancy": a.occupancy}
@@ -225,7 +227,7 @@ class StatsFeed:
             self._feed(CallAnswered(call.answered_at, call.call_id, call.agent_id))
         if call.state is WorkState.ENDED:
             self._feed(CallEnded(call.ended_at or self._now(), call.call_id,
-                                 call.outcome.value if call.outcome else "failed"))
+                                 call.outcome.value if call.outcome else "failed", call.hold_seconds()))
             self._calls.pop(call.call_id, None)
             return
         seen.state, seen.agent_id = call.state, call.agent_id

@@ -135,8 +135,8 @@ class SippCaller(_Process):
         if press is None:
             scenario = _render("caller.xml", self.workdir, {
                 "DURATION_MS": str(duration_ms), "PLAY": _play(play),
-                # SIPp refuses a reference to a variable nothing sets once the scenario has actions (playing).
-                "REFERENCE": '<Reference variables="tone"/>' if expect_tones else "",
+                # SIPp refuses a variable declared that no action assigns: declared only with tones to check.
+                "TONE_VARIABLE": '  <Reference variables="tone"/>\n' if expect_tones else "",
                 "EXPECT_TONES": "".join(_TONE.format(tone=re.escape(tone), ms=duration_ms) for tone in expect_tones)})
         else:
             scenario = _render("caller-callback.xml", self.workdir, {

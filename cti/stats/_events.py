@@ -64,6 +64,8 @@ class CallEnded:
     at: datetime
     call_id: str
     outcome: str
+    hold_seconds: float = 0.0
+    """How long the caller was on hold (agents' holds) between answer and end."""
 
 
 @dataclass(frozen=True, slots=True)

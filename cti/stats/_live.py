@@ -239,6 +239,7 @@ class _Handling:
     agent_id: str
     ended: int
     talk: int
+    hold: int = 0
 
 
 @dataclass(slots=True)
@@ -310,11 +311,11 @@ class LiveStats:
                 call.answered, call.agent_id = now, agent_id
                 self._add(now, False, call.queue,
                           answer_changes(now - call.arrived, self.config.service_level_us(call.queue)))
-            case CallEnded(call_id=call_id, outcome=outcome):
+            case CallEnded(call_id=call_id, outcome=outcome, hold_seconds=hold_seconds):
                 self._ivr.pop(call_id, None)
                 ended = self._calls.pop(call_id, None)
                 if ended is not None:
-                    self._call_ended(ended, outcome, now)
+                    self._call_ended(ended, outcome, now, round(hold_seconds * 1_000_000))
             case AgentStateChanged(agent_id=agent_id, state=state, reason=reason):
                 self._agent_changed(agent_id, state, reason, now)
             case IvrEntered(call_id=call_id, queue=queue):
@@ -341,7 +342,7 @@ class LiveStats:
         for window in self._windows:
             window.advance(to_us(window.window.start(moment)))
 
-    def _call_ended(self, call: _CallNow, outcome: str, now: int) -> None:
+    def _call_ended(self, call: _CallNow, outcome: str, now: int, hold: int = 0) -> None:
         if outcome == "rejected":
             for window, entry in zip(self._windows, call.arrival_entries, strict=True):
                 window.retract(entry)
@@ -352,7 +353,7 @@ class LiveStats:
             self._add(now, False, call.queue, changes)
         if outcome != "answered" or call.answered is None or call.agent_id is None:
             return
-        handling = _Handling(call.queue, call.agent_id, now, now - call.answered)
+        handling = _Handling(call.queue, call.agent_id, now, now - call.answered, hold)
         agent = self._agents.get(call.agent_id)
         if agent is not None and agent.state == _WRAP_UP and agent.since == now:
             self._in_wrap_up[call.agent_id] = handling
@@ -375,7 +376,7 @@ class LiveStats:
         self._agents[agent_id] = _AgentNow(state, reason if state == _NOT_READY else None, now)
 
     def _handled(self, handling: _Handling, at: int) -> None:
-        changes = handled_changes(handling.talk, at - handling.ended)
+        changes = handled_changes(handling.talk, at - handling.ended, handling.hold)
         self._add(at, False, handling.queue, changes)
         self._add(at, True, handling.agent_id, changes)
 
@@ -424,7 +425,7 @@ class LiveStats:
             queue_totals = {q: list(t) for q, t in window.totals[0].items()}
             agent_totals = {a: list(t) for a, t in window.totals[1].items()}
             for handling in self._awaiting.values():  # ended this very instant: handled, no after-call work
-                changes = handled_changes(handling.talk, 0)
+                changes = handled_changes(handling.talk, 0, handling.hold)
                 add_changes(queue_totals.setdefault(handling.queue, [0] * len(TALLY_FIELDS)), changes)
                 add_changes(agent_totals.setdefault(handling.agent_id, [0] * len(TALLY_FIELDS)), changes)
             state_us = window.closed_state_us()
@@ -458,7 +459,7 @@ def replay_events(interactions: Iterable[InteractionLike], agent_history: Iterab
         events.append(CallArrived(call.arrived_at, call.call_id, call.queue))
         if call.answered_at is not None:
             events.append(CallAnswered(call.answered_at, call.call_id, call.agent_id))
-        events.append(CallEnded(call.ended_at, call.call_id, call.outcome))
+        events.append(CallEnded(call.ended_at, call.call_id, call.outcome, call.hold_seconds))
     for live in picture.calls:
         if not live.queue:
             continue

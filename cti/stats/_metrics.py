@@ -66,7 +66,7 @@ _I = {name: index for index, name in enumerate(TALLY_FIELDS)}
 OFFERED, ANSWERED, ANSWERED_IN_SL, WAIT = _I["offered"], _I["answered"], _I["answered_within_sl"], _I["wait_us"]
 ABANDONED, SHORT, ABANDONED_IN_SL = _I["abandoned"], _I["short_abandoned"], _I["abandoned_within_sl"]
 REJECTED, COMPLETED, COMPLETED_IN_SL = _I["rejected"], _I["completed"], _I["completed_within_sl"]
-HANDLED, TALK, ACW = _I["handled"], _I["talk_us"], _I["acw_us"]
+HANDLED, TALK, ACW, HOLD = _I["handled"], _I["talk_us"], _I["acw_us"], _I["hold_us"]
 
 Changes = tuple[tuple[int, int], ...]
 """(tally field index, amount) pairs."""
@@ -96,8 +96,9 @@ def end_changes(outcome: str, wait_us: int, answer_wait_us: int | None, sl_us: i
     return ()
 
 
-def handled_changes(talk_us: int, acw_us: int) -> Changes:
-    return (HANDLED, 1), (TALK, talk_us), (ACW, acw_us)
+def handled_changes(talk_us: int, acw_us: int, hold_us: int = 0) -> Changes:
+    """``talk_us`` is answer to end, the holds in it included; ``hold_us`` says how much of it was on hold."""
+    return (HANDLED, 1), (TALK, talk_us), (ACW, acw_us), (HOLD, min(hold_us, talk_us))
 
 
 # -- batch: contributions from stored data --------------------------------------------------------------------
@@ -109,6 +110,7 @@ class CallFacts:
     answered: int | None
     ended: int | None
     outcome: str | None
+    hold: int = 0  # µs on hold, within answer to end
 
     @classmethod
     def of(cls, call: InteractionLike) -> CallFacts:
@@ -117,7 +119,7 @@ class CallFacts:
 
         ended = us(call.ended_at) if call.outcome is not None else None
         return cls(call.queue, call.agent_id, to_us(call.arrived_at), us(call.answered_at), ended,
-                   call.outcome if ended is not None else None)
+                   call.outcome if ended is not None else None, round(call.hold_seconds * 1_000_000))
 
 
 @dataclass(slots=True)
@@ -180,7 +182,7 @@ def call_contributions(calls: Iterable[CallFacts], history: AgentHistory, config
             if call.outcome == "answered" and call.answered is not None and call.agent_id is not None:
                 done = handling_end(history, call.agent_id, call.ended)
                 if done is not None:
-                    changes = handled_changes(max(0, call.ended - call.answered), done - call.ended)
+                    changes = handled_changes(max(0, call.ended - call.answered), done - call.ended, call.hold)
                     found += [(done, False, call.queue, changes), (done, True, call.agent_id, changes)]
         yield from (c for c in found if until_us is None or c[0] <= until_us)
 
@@ -307,6 +309,7 @@ def _agent_stats(agent_id: str, live: tuple[str, str | None, int | None], queues
         time_in_state=None if since is None else max(0, now_us - since) / 1_000_000,
         queues=tuple(sorted(queues)),
         handled=tally.handled, talk_seconds=tally.talk_us / 1_000_000, acw_seconds=tally.acw_us / 1_000_000,
+        hold_seconds=tally.hold_us / 1_000_000,
         aht=_mean_seconds(tally.talk_us + tally.acw_us, tally.handled),
         ready_seconds=ready / 1_000_000, occupied_seconds=occupied / 1_000_000,
         not_ready_seconds=state_us.get(_NOT_READY, 0) / 1_000_000,

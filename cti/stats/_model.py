@@ -46,6 +46,8 @@ class InteractionLike(Protocol):
     def ended_at(self) -> datetime | None: ...
     @property
     def outcome(self) -> str | None: ...
+    @property
+    def hold_seconds(self) -> float: ...
 
 
 class AgentStateLike(Protocol):
@@ -135,7 +137,10 @@ class Tally:
     handled: int = 0
     """Answered calls whose handling (talk, then after-call work) finished."""
     talk_us: int = 0
+    """Answer to end of the handled calls: the conversation and the holds in it."""
     acw_us: int = 0
+    hold_us: int = 0
+    """Of ``talk_us``, the time callers spent on hold (agents' holds)."""
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
@@ -191,6 +196,8 @@ class AgentStats:
     occupied_seconds: float
     not_ready_seconds: float
     occupancy: float | None
+    hold_seconds: float = 0.0
+    """Of ``talk_seconds``, the time the agent's callers spent on hold."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,8 @@ class AgentInterval:
     logged_in_seconds: float
     """Time in any state but logged out."""
     occupancy: float | None
+    hold_seconds: float = 0.0
+    """Of ``talk_seconds``, the time the agent's callers spent on hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +144,7 @@ def _agent_row(start: datetime, end: datetime, agent_id: str, totals: list[int] 
     return AgentInterval(
         start=start, end=end, agent_id=agent_id, handled=tally.handled,
         talk_seconds=tally.talk_us / 1_000_000, acw_seconds=tally.acw_us / 1_000_000,
-        aht=Figures.of(tally).aht,
+        hold_seconds=tally.hold_us / 1_000_000, aht=Figures.of(tally).aht,
         ready_seconds=ready / 1_000_000, ringing_seconds=states.get("ringing", 0) / 1_000_000,
         on_call_seconds=states.get("on_call", 0) / 1_000_000, wrap_up_seconds=states.get("wrap_up", 0) / 1_000_000,
         not_ready_seconds=states.get("not_ready", 0) / 1_000_000,
@@ -156,14 +158,14 @@ QUEUE_COLUMNS = (
     "interval_start", "interval_end", "queue", "offered", "answered", "answered_within_sl", "abandoned",
     "short_abandoned", "abandoned_within_sl", "rejected", "completed", "completed_within_sl", "handled",
     "service_level", "service_level_app_queue", "service_level_2", "asa_seconds", "aht_seconds", "abandon_rate",
-    "talk_seconds", "acw_seconds",
+    "talk_seconds", "acw_seconds", "hold_seconds",
 )
 """The queue CSV's columns, in order. New columns are only ever appended."""
 
 AGENT_COLUMNS = (
     "interval_start", "interval_end", "agent_id", "handled", "talk_seconds", "acw_seconds", "aht_seconds",
     "ready_seconds", "ringing_seconds", "on_call_seconds", "wrap_up_seconds", "not_ready_seconds",
-    "logged_in_seconds", "occupancy",
+    "logged_in_seconds", "occupancy", "hold_seconds",
 )
 """The agent CSV's columns, in order. New columns are only ever appended."""
 
@@ -193,7 +195,7 @@ def queue_csv(rows: Iterable[QueueInterval]) -> str:
                 t.abandoned, t.short_abandoned, t.abandoned_within_sl, t.rejected, t.completed,
                 t.completed_within_sl, t.handled, _ratio(f.service_level), _ratio(f.service_level_app_queue),
                 _ratio(f.service_level_2), _seconds(f.asa), _seconds(f.aht), _ratio(f.abandon_rate),
-                _seconds(t.talk_us / 1_000_000), _seconds(t.acw_us / 1_000_000)]
+                _seconds(t.talk_us / 1_000_000), _seconds(t.acw_us / 1_000_000), _seconds(t.hold_us / 1_000_000)]
 
     return _table(QUEUE_COLUMNS, map(line, rows))
 
@@ -204,6 +206,6 @@ def agent_csv(rows: Iterable[AgentInterval]) -> str:
         return [r.start.isoformat(), r.end.isoformat(), r.agent_id, r.handled, _seconds(r.talk_seconds),
                 _seconds(r.acw_seconds), _seconds(r.aht), _seconds(r.ready_seconds), _seconds(r.ringing_seconds),
                 _seconds(r.on_call_seconds), _seconds(r.wrap_up_seconds), _seconds(r.not_ready_seconds),
-                _seconds(r.logged_in_seconds), _ratio(r.occupancy)]
+                _seconds(r.logged_in_seconds), _ratio(r.occupancy), _seconds(r.hold_seconds)]
 
     return _table(AGENT_COLUMNS, map(line, rows))

@@ -275,6 +275,9 @@ class VoiceActions:
                 await self.ari.remove_channel(call_bridge_id(hold.call_id), hold.channel_id)
                 await self.ari.add_channel(bridge_id, hold.channel_id)
                 self._held_in[hold.channel_id] = bridge_id
+                # The holding bridge's music was found gone once the bridge had emptied (the waiting caller's
+                # answer empties it; tests/e2e/test_call_controls.py): start it again for the caller now in it.
+                await self.ari.start_bridge_moh(bridge_id, "default")
                 self.counters["calls_held"] += 1
             except AriError as exc:
                 # The caller hung up meanwhile; their StasisEnd ends the call (and its hold).

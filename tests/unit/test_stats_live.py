@@ -388,6 +388,24 @@ def test_wrap_up_decided_by_the_instant_the_call_ends() -> None:
     assert (ana.handled, ana.talk_seconds, ana.acw_seconds) == (4, 70.0, 25.0)
 
 
+def test_hold_counts_within_talk_and_on_its_own() -> None:
+    """A call held 12 s of its 40 s with the agent: talk stays answer to end, AHT talk plus ACW, hold apart."""
+    stats = LiveStats((Sliding(15),), CONFIG)
+    for event in (
+        AgentStateChanged(at(0), "ana", "on_call"),
+        CallArrived(at(0), "c1", "sales"),
+        CallAnswered(at(0), "c1", "ana"),
+        CallEnded(at(40), "c1", "answered", hold_seconds=12.0),
+        AgentStateChanged(at(40), "ana", "wrap_up"),
+        AgentStateChanged(at(50), "ana", "ready"),
+    ):
+        stats.feed(event)
+    window = stats.snapshot(at(50)).windows["last_15m"]
+    ana = window.agents["ana"]
+    assert (ana.handled, ana.talk_seconds, ana.hold_seconds, ana.acw_seconds, ana.aht) == (1, 40.0, 12.0, 10.0, 50.0)
+    assert window.queues["sales"].tally.hold_us == 12_000_000
+
+
 def test_sliding_window_forgets_and_today_restarts_at_local_midnight() -> None:
     stats = LiveStats((Today(JAKARTA), Sliding(1)), CONFIG)
     evening = datetime(2024, 5, 6, 16, 59, 30, tzinfo=UTC)  # 23:59:30 in Jakarta

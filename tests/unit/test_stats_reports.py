@@ -33,11 +33,12 @@ def local(hour: int, minute: int, second: int = 0, day: int = 6) -> datetime:
 
 
 def call(call_id: str, queue: str, arrived: datetime, *, answered: datetime | None = None,
-         ended: datetime, outcome: str, agent: str | None = None) -> InteractionRecord:
+         ended: datetime, outcome: str, agent: str | None = None, hold: float = 0.0) -> InteractionRecord:
     return InteractionRecord(call_id=call_id, channel_id=f"chan-{call_id}", caller_number="0215550123",
                              service_number="1500100", queue=queue, agent_id=agent,
                              arrived_at=arrived.astimezone(UTC), answered_at=None if answered is None
-                             else answered.astimezone(UTC), ended_at=ended.astimezone(UTC), outcome=outcome)
+                             else answered.astimezone(UTC), ended_at=ended.astimezone(UTC), outcome=outcome,
+                             hold_seconds=hold, hold_count=1 if hold else 0)
 
 
 def record(agent_id: str, state: str, moment: datetime) -> AgentStateRecord:
@@ -46,8 +47,9 @@ def record(agent_id: str, state: str, moment: datetime) -> AgentStateRecord:
 
 CALLS = [
     # Offered 09:14:50 (09:00 interval), answered 09:15:10 after exactly 20 s (09:15 and 09:00 half-hours).
+    # On hold 40 s of its 290 s with the agent: hold is part of talk (answer to end), so AHT is the same.
     call("c1", "sales", local(9, 14, 50), answered=local(9, 15, 10), ended=local(9, 20), outcome="answered",
-         agent="ana"),
+         agent="ana", hold=40.0),
     call("c2", "sales", local(9, 29, 59), ended=local(9, 30, 2), outcome="abandoned"),  # short, across 09:30
     call("c3", "support", local(9, 45), ended=local(9, 46), outcome="abandoned"),
 ]
@@ -63,7 +65,7 @@ def report(*, minutes: int = 30, include_empty: bool = False, now: datetime | No
 
 def test_queue_rows() -> None:
     sales_0900 = Tally(offered=2, answered=1, answered_within_sl=1, wait_us=20 * S, completed=1,
-                       completed_within_sl=1, handled=1, talk_us=290 * S, acw_us=30 * S)
+                       completed_within_sl=1, handled=1, talk_us=290 * S, acw_us=30 * S, hold_us=40 * S)
     sales_0930 = Tally(abandoned=1, short_abandoned=1, abandoned_within_sl=1)
     support_0930 = Tally(offered=1, abandoned=1)
     assert report().queues == (
@@ -89,7 +91,7 @@ def test_agent_rows() -> None:
 
     assert report().agents == (
         row(local(8, 30), local(9, 0), ready_seconds=600.0, logged_in_seconds=600.0, occupancy=0.0),
-        row(local(9, 0), local(9, 30), handled=1, talk_seconds=290.0, acw_seconds=30.0, aht=320.0,
+        row(local(9, 0), local(9, 30), handled=1, talk_seconds=290.0, acw_seconds=30.0, hold_seconds=40.0, aht=320.0,
             ready_seconds=1470.0, ringing_seconds=10.0, on_call_seconds=290.0, wrap_up_seconds=30.0,
             logged_in_seconds=1800.0, occupancy=330 / 1800),
         row(local(9, 30), local(10, 0), ready_seconds=600.0, logged_in_seconds=600.0, occupancy=0.0),
@@ -101,19 +103,22 @@ def test_csv_text() -> None:
     assert queue_csv(rows.queues) == (
         "interval_start,interval_end,queue,offered,answered,answered_within_sl,abandoned,short_abandoned,"
         "abandoned_within_sl,rejected,completed,completed_within_sl,handled,service_level,service_level_app_queue,"
-        "service_level_2,asa_seconds,aht_seconds,abandon_rate,talk_seconds,acw_seconds\r\n"
+        "service_level_2,asa_seconds,aht_seconds,abandon_rate,talk_seconds,acw_seconds,hold_seconds\r\n"
         "2024-05-06T09:00:00+07:00,2024-05-06T09:30:00+07:00,sales,2,1,1,0,0,0,0,1,1,1,1.0000,1.0000,1.0000,"
-        "20.0,320.0,0.0000,290.0,30.0\r\n"
-        "2024-05-06T09:30:00+07:00,2024-05-06T10:00:00+07:00,sales,0,0,0,1,1,1,0,0,0,0,,,1.0000,,,,0.0,0.0\r\n"
+        "20.0,320.0,0.0000,290.0,30.0,40.0\r\n"
+        "2024-05-06T09:30:00+07:00,2024-05-06T10:00:00+07:00,sales,0,0,0,1,1,1,0,0,0,0,,,1.0000,,,,0.0,0.0,0.0\r\n"
         "2024-05-06T09:30:00+07:00,2024-05-06T10:00:00+07:00,support,1,0,0,1,0,0,0,0,0,0,,,0.0000,,,1.0000,"
-        "0.0,0.0\r\n")
+        "0.0,0.0,0.0\r\n")
     assert agent_csv(rows.agents) == (
         "interval_start,interval_end,agent_id,handled,talk_seconds,acw_seconds,aht_seconds,ready_seconds,"
-        "ringing_seconds,on_call_seconds,wrap_up_seconds,not_ready_seconds,logged_in_seconds,occupancy\r\n"
-        "2024-05-06T08:30:00+07:00,2024-05-06T09:00:00+07:00,ana,0,0.0,0.0,,600.0,0.0,0.0,0.0,0.0,600.0,0.0000\r\n"
+        "ringing_seconds,on_call_seconds,wrap_up_seconds,not_ready_seconds,logged_in_seconds,occupancy,"
+        "hold_seconds\r\n"
+        "2024-05-06T08:30:00+07:00,2024-05-06T09:00:00+07:00,ana,0,0.0,0.0,,600.0,0.0,0.0,0.0,0.0,600.0,0.0000,"
+        "0.0\r\n"
         "2024-05-06T09:00:00+07:00,2024-05-06T09:30:00+07:00,ana,1,290.0,30.0,320.0,1470.0,10.0,290.0,30.0,0.0,"
-        "1800.0,0.1833\r\n"
-        "2024-05-06T09:30:00+07:00,2024-05-06T10:00:00+07:00,ana,0,0.0,0.0,,600.0,0.0,0.0,0.0,0.0,600.0,0.0000\r\n")
+        "1800.0,0.1833,40.0\r\n"
+        "2024-05-06T09:30:00+07:00,2024-05-06T10:00:00+07:00,ana,0,0.0,0.0,,600.0,0.0,0.0,0.0,0.0,600.0,0.0000,"
+        "0.0\r\n")
     assert queue_csv([]) == ",".join(QUEUE_COLUMNS) + "\r\n"
     assert agent_csv([]) == ",".join(AGENT_COLUMNS) + "\r\n"
 
