@@ -41,6 +41,7 @@ from bench.callpath import (  # noqa: E402
     CONNECTED_MIN_PCT,
     P99_LIMIT_MS,
     Bench,
+    _attempt_line,
     _step_line,
     finish_phase,
     native_conf_dirs,
@@ -85,6 +86,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             steps: list[dict[str, Any]] = []
             for rate in args.steps:
                 result: dict[str, Any] = {}
+                earlier: list[dict[str, Any]] = []
                 for attempt in range(1 + args.retries):
                     if attempt:
                         say(f"  retrying {rate:g}/s (attempt {attempt + 1}): the machine is shared")
@@ -93,6 +95,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         talk_ms=args.step_talk_ms, duration_ms=args.step_caller_ms))
                     if result["sustained"]:
                         break
+                    earlier.append(result)
+                result["failed_attempts"] = [_attempt_line(r) for r in earlier if r is not result]
                 steps.append(result)
                 if not result["sustained"]:
                     break

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 
-from cti.ari import AriClient, AriError, AriNotFound
+from cti.ari import AriClient, AriError, AriHTTPError, AriNotFound
 from cti.errors import Unavailable
 from cti.telephony._actions import call_bridge_id
 
@@ -53,6 +53,10 @@ class BridgeRecorder:
             await self.ari.stop_recording(name)
         except AriNotFound:
             pass  # it ended with its bridge already
+        except AriHTTPError as exc:
+            # 409 "not in session": it is ending with its bridge right now; its file follows.
+            if exc.status != 409:
+                raise Unavailable(f"recording {name} did not stop: {exc}") from exc
         except AriError as exc:
             raise Unavailable(f"recording {name} did not stop: {exc}") from exc
         for _ in range(_FILE_TRIES):
