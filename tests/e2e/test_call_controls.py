@@ -39,7 +39,7 @@ def _moh_playing(asterisk: AsteriskRoot, bridge_id: str) -> bool:
     """Asterisk plays a bridge's music through an announcer channel of its own, which ARI does not list: the
     bridge holds one channel more than ARI shows."""
     listing = asterisk.cli("bridge show all")
-    found = re.search(rf"^{re.escape(bridge_id)}\s+(\d+)\s", listing, re.MULTILINE)
+    found = re.search(rf"^{re.escape(bridge_id)}\s.*?\s(\d+)\s+stasis\s", listing, re.MULTILINE)
     return found is not None and int(found.group(1)) == 2
 
 
