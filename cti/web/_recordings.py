@@ -94,7 +94,10 @@ async def play_recording(request: web.Request) -> web.StreamResponse:
     user = principal(request)
     download = request.query.get("download") == "1"
     # A player asks for the rest of the file in ranges: the first request is the play.
-    ranged = request.http_range.start not in (None, 0)
+    try:
+        ranged = request.http_range.start not in (None, 0)
+    except ValueError:  # a malformed Range: the file response answers it (416)
+        ranged = True
     record, path = await request.app[RECORDINGS].open(user, request.match_info["recording_id"],
                                                       source=source_of(request), download=download,
                                                       audited=not ranged)
