@@ -24,6 +24,7 @@ __all__ = [
     "InteractionRecord",
     "PurgedInteractions",
     "Reach",
+    "RecordingRecord",
     "UserRecord",
     "WebSessionRecord",
 ]
@@ -99,6 +100,31 @@ WRAP_UP_FIELDS: Final = ("disposition", "notes", "script_answers", "crosssell", 
 """Written only by the wrap-up; saving the call's progress leaves them alone."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingRecord:
+    """One recording of a call (a call has several when it was transferred or stopped and started again): the
+    mixed audio of both sides, in cti's own storage."""
+
+    recording_id: str
+    call_id: str
+    path: str
+    """Relative to the recordings directory (``CTI_RECORDING_DIR``)."""
+    format: str
+    started_at: datetime
+    ended_at: datetime
+    paused: tuple[tuple[float, float], ...] = ()
+    """Pauses as (from, to) seconds after ``started_at``: their audio is not in the file."""
+    size: int = 0
+    sha256: str = ""
+    agent_id: str | None = None
+    """The agent on the call while it was recorded."""
+
+    @property
+    def seconds(self) -> float:
+        """Wall-clock length, pauses included."""
+        return (self.ended_at - self.started_at).total_seconds()
+
+
 @dataclass(frozen=True, slots=True)
 class AgentRecord:
     agent_id: str
@@ -151,7 +177,8 @@ class AgentStateRecord:
     at: datetime
 
 
-AUDIT_ACTIONS: Final = ("view", "list", "create", "change", "delete", "export", "erase", "login", "denied")
+AUDIT_ACTIONS: Final = ("view", "list", "create", "change", "delete", "export", "erase", "login", "denied", "play",
+                        "download")
 """What an audit entry says was done to its subject (``change`` covers every other state-changing request)."""
 
 

@@ -15,7 +15,7 @@ import re
 import tomllib
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -158,6 +158,11 @@ class Settings(BaseSettings):
         description="days an interaction and a CRM contact keep their personal fields (caller number and name, "
                     "notes, script answers, follow-up, IVR keyed digits and prompts, transfer notes); the "
                     "aggregates stay. 0 keeps them forever")
+    recording_dir: Path = Field(Path("var/recordings"),
+                                description="where calls' recordings are kept (local disk), one file per recording")
+    recording_format: Literal["wav", "gsm"] = Field(
+        "wav", description="the recordings' file format: wav (16-bit PCM, 8 kHz, ~1 MB a minute; browsers play it) "
+                           "or gsm (~100 kB a minute; download only)")
     rtp_start: int = Field(10000, ge=1024, le=65000)
     rtp_end: int = Field(20000, ge=1024, le=65535)
     sim_agents: int = Field(

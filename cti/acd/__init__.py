@@ -53,6 +53,15 @@ from cti.acd._errors import (
     UnknownQueue,
     UnknownWork,
 )
+from cti.acd._recording import (
+    RECORDING_ACTIONS,
+    RecordingAction,
+    RecordingMode,
+    RecordingPolicy,
+    RecordingRefused,
+    RecordingStatus,
+    recording_step,
+)
 from cti.acd._routing import WHY_CODES, Decision, Routing, Why
 from cti.acd._rules import (
     ATTRIBUTES,
@@ -78,6 +87,7 @@ __all__ = [
     "DTMF_DIGITS",
     "MAX_DTMF",
     "PROMPT_LANGUAGE",
+    "RECORDING_ACTIONS",
     "STRATEGIES",
     "TIMEZONE_ALIASES",
     "WHY_CODES",
@@ -116,6 +126,11 @@ __all__ = [
     "Overflow",
     "PendingChange",
     "QueueRule",
+    "RecordingAction",
+    "RecordingMode",
+    "RecordingPolicy",
+    "RecordingRefused",
+    "RecordingStatus",
     "RefuseCallback",
     "Reject",
     "ResumeCall",
@@ -143,6 +158,7 @@ __all__ = [
     "parse_rules_text",
     "position_announcement",
     "qualified",
+    "recording_step",
     "rules_for_service_numbers",
     "site_loads",
     "strategy",

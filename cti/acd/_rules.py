@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from cti.acd._calendar import Calendar, parse_calendar
 from cti.acd._errors import CalendarError, RulesError
+from cti.acd._recording import RecordingPolicy
 from cti.acd._routing import Routing, Why
 from cti.acd._strategies import STRATEGIES
 from cti.errors import Problem
@@ -102,6 +103,8 @@ class QueueRule(_Strict):
         description="told to a caller whose number may not be called back (they keep waiting)")
     announce_seconds: float = Field(default=0, ge=0, le=3600,
                                     description="tell waiting callers their position and wait this often; 0: never")
+    recording: RecordingPolicy = Field(default_factory=RecordingPolicy,
+                                       description="always, never or on demand, per direction (cti.acd._recording)")
 
     @field_validator("strategy")
     @classmethod

@@ -100,6 +100,16 @@ class AriClient:
 
         ``path`` is sent as given (already percent-encoded); the typed helpers quote ids themselves.
         """
+        body = await self._exchange(method, path, params=params, json=json)
+        if not body.strip():
+            return None
+        try:
+            return jsonlib.loads(body)
+        except ValueError as exc:
+            raise AriProtocolError(f"{method} {path}: response is not JSON") from exc
+
+    async def _exchange(self, method: str, path: str, *, params: Mapping[str, ParamValue] | None = None,
+                        json: Any = None) -> bytes:
         session = self._session
         if session is None or session.closed:
             raise AriError("AriClient is not started")
@@ -117,12 +127,31 @@ class AriClient:
             raise AriConnectionError(f"{method} {path}: {exc}") from exc
         if status >= 300:
             raise http_error(status, method, path, _error_message(body, reason))
-        if not body.strip():
-            return None
-        try:
-            return jsonlib.loads(body)
-        except ValueError as exc:
-            raise AriProtocolError(f"{method} {path}: response is not JSON") from exc
+        return body
+
+    # -- recordings ----------------------------------------------------------------------------------
+
+    async def record_bridge(self, bridge_id: str, name: str, *, format: str = "wav", beep: bool = False) -> None:
+        """Start recording the bridge's mixed audio to the stored recording ``name`` (a LiveRecording)."""
+        params: dict[str, ParamValue] = {"name": name, "format": format, "beep": beep, "ifExists": "fail",
+                                         "maxDurationSeconds": 0, "maxSilenceSeconds": 0, "terminateOn": "none"}
+        await self.request("POST", f"/bridges/{_seg(bridge_id)}/record", params=params)
+
+    async def pause_recording(self, name: str) -> None:
+        await self.request("POST", f"/recordings/live/{_seg(name)}/pause")
+
+    async def unpause_recording(self, name: str) -> None:
+        await self.request("DELETE", f"/recordings/live/{_seg(name)}/pause")
+
+    async def stop_recording(self, name: str) -> None:
+        await self.request("POST", f"/recordings/live/{_seg(name)}/stop")
+
+    async def stored_recording_file(self, name: str) -> bytes:
+        """The audio of a finished recording, as Asterisk stored it."""
+        return await self._exchange("GET", f"/recordings/stored/{_seg(name)}/file")
+
+    async def delete_stored_recording(self, name: str) -> None:
+        await self.request("DELETE", f"/recordings/stored/{_seg(name)}")
 
     # -- asterisk ------------------------------------------------------------------------------------
 
@@ -225,6 +254,11 @@ class AriClient:
     ) -> Playback:
         params: dict[str, ParamValue] = {"media": media, "playbackId": playback_id, "lang": lang}
         data = await self.request("POST", f"/channels/{_seg(channel_id)}/play", params=params)
+        return Playback.from_json(_as_dict(data, "playback"))
+
+    async def play_on_bridge(self, bridge_id: str, media: str | Sequence[str]) -> Playback:
+        """Play to everyone in the bridge (an announcement both sides hear)."""
+        data = await self.request("POST", f"/bridges/{_seg(bridge_id)}/play", params={"media": media})
         return Playback.from_json(_as_dict(data, "playback"))
 
     async def stop_playback(self, playback_id: str) -> None:

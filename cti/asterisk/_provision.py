@@ -30,8 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONF_DIRS = (REPO_ROOT / "asterisk-conf", REPO_ROOT / "dialplans")
 PACKAGES = ("asterisk", "asterisk-moh-opsound-wav", "asterisk-core-sounds-en-wav")
-STATE_DIRS = ("etc/asterisk", "var/lib/asterisk", "var/spool/asterisk", "var/log/asterisk",
-              "var/run/asterisk", "var/cache/asterisk", "usr/share/asterisk")
+# The spool's recording folder too: ARI's recordings fail ("No such file or directory") without it.
+STATE_DIRS = ("etc/asterisk", "var/lib/asterisk", "var/spool/asterisk", "var/spool/asterisk/recording",
+              "var/log/asterisk", "var/run/asterisk", "var/cache/asterisk", "usr/share/asterisk")
 APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 
 

@@ -59,6 +59,7 @@ from cti.persistence import (
     Database,
     DeadLetterRepository,
     InteractionRepository,
+    RecordingRepository,
     ScriptRepository,
     UserRepository,
     WebSessionRepository,
@@ -73,6 +74,7 @@ from cti.services import (
     CallControls,
     CallerIdentity,
     CallerVerification,
+    CallRecording,
     CenterView,
     CommandBus,
     CustomerSearch,
@@ -105,6 +107,7 @@ from cti.tasks import stop_task
 from cti.telephony import (
     AdmissionControl,
     AsrBridge,
+    BridgeRecorder,
     IvrRunner,
     Monitors,
     Telephony,
@@ -124,6 +127,7 @@ from cti.web import (
     HUB,
     POLICY,
     QUERY,
+    RECORDINGS,
     REPORTS,
     ROUTING,
     SCREENPOP,
@@ -303,6 +307,12 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         monitors = Monitors(ari, ring_timeout=max(1, round(settings.callback_ring_timeout)))
         actions = VoiceActions(ari, query, monitors, counters, ring_timeout=settings.ring_timeout,
                                callback_ring_timeout=settings.callback_ring_timeout, prompts=TtsPrompts(renderer))
+        policy = Policy(query, repos.interactions)
+        recordings = RecordingRepository(database, settings.recording_dir)
+        recording = CallRecording(query, policy, BridgeRecorder(ari), recordings, app[AUDIT], clock,
+                                  format=settings.recording_format)
+        stack.push_async_callback(recording.close)
+        actions.bridged_hooks.append(recording.bridged)
         voice = Channel.VOICE
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
@@ -314,7 +324,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (MuteAgent, voice): [actions.mute_agent], (SendDtmf, voice): [actions.send_dtmf],
             Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
-            WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed],
+            WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
+                          recording.work_changed],
         })
         distributor = Distributor(core, clock, bus)
         telephony = Telephony(
@@ -324,7 +335,6 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                          settings.max_ivr_sessions), journal=journal,
             counters=counters, ivr=ivr, identify=arrivals.identify, record_ended=journal.record)
         stack.push_async_callback(telephony.close)
-        policy = Policy(query, repos.interactions)
         app[QUERY] = query
         app[POLICY] = policy
         app[AGENTS] = AgentService(distributor, repos.agents, app[ACCOUNTS], telephony)
@@ -333,6 +343,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[HISTORY] = InteractionHistory(repos.interactions, policy, app[AUDIT])
         app[TRANSFERS] = TransferService(distributor, policy)
         app[CALL_CONTROLS] = CallControls(distributor, policy)
+        app[RECORDINGS] = recording
         app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,
                                      settings.dispositions)
         app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT])
@@ -344,12 +355,13 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
         app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping)
-        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts)
+        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings)
         app[ERASURE] = erasure
         retention = None
         if settings.interaction_retention_days > 0:
             retention = Retention(repos.interactions, repos.customers, days=settings.interaction_retention_days,
-                                  clock=clock, discard_prompts=prompts.discard)
+                                  clock=clock, discard_prompts=prompts.discard,
+                                  discard_recordings=recordings.delete_before)
         app[RUNNING] = Running(distributor, telephony, journal, live, database, repos.customers, screenpop, stats,
                                counters, erasure, retention)
 
@@ -380,7 +392,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
 
 
 def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, journal: Journal, live: LiveStore,
-             hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts) -> Erasure:
+             hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository) -> Erasure:
     """Erasure with every place this server keeps copies of a customer's data besides the database."""
 
     async def live_contacts() -> list[LiveContact]:
@@ -399,9 +411,12 @@ def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, jou
     async def prompt_files(subject: ErasureSubject) -> int:
         return await prompts.discard(subject.prompts)
 
+    async def recording_files(subject: ErasureSubject) -> int:
+        return await recordings.delete_for_calls(subject.call_ids)
+
     return Erasure(repos.customers, live=live_contacts, settle=lambda: journal.flush(10.0), holders={
         "screen_pops": screenpop.forget_customer, "replay_buffers": replay_buffers, "live_calls": live_calls,
-        "prompt_files": prompt_files})
+        "prompt_files": prompt_files, "recordings": recording_files})
 
 
 async def _erasure_notices(live: LiveStore, erasure: Erasure, *, retry: float = 5.0) -> None:

@@ -87,7 +87,7 @@ def _prompts(settings: Settings) -> TtsPrompts:
 def _forget(args: argparse.Namespace, settings: Settings) -> int:
     from cti.errors import CtiError
     from cti.live import LiveStore
-    from cti.persistence import CustomerRepository, Database
+    from cti.persistence import CustomerRepository, Database, RecordingRepository
     from cti.services import Erasure, ErasureReport, ErasureSubject, LiveContact
 
     async def run() -> ErasureReport:
@@ -111,11 +111,15 @@ def _forget(args: argparse.Namespace, settings: Settings) -> int:
                 async def prompt_files(subject: ErasureSubject) -> int:
                     return await prompts.discard(subject.prompts)
 
+                async def recordings(subject: ErasureSubject) -> int:
+                    return await RecordingRepository(db, settings.recording_dir).delete_for_calls(subject.call_ids)
+
                 async def servers_notified(subject: ErasureSubject) -> int:
                     return await live.announce_erasure(subject.customer_id, subject.call_ids)
 
                 erasure = Erasure(CustomerRepository(db), live=live_contacts, holders={
-                    "live_calls": live_calls, "prompt_files": prompt_files, "servers_notified": servers_notified})
+                    "live_calls": live_calls, "prompt_files": prompt_files, "recordings": recordings,
+                    "servers_notified": servers_notified})
                 return await erasure.erase(args.customer_id)
         finally:
             await live.close()
@@ -138,7 +142,7 @@ def _forget(args: argparse.Namespace, settings: Settings) -> int:
 
 def _retention(args: argparse.Namespace, settings: Settings) -> int:
     from cti.errors import CtiError
-    from cti.persistence import CustomerRepository, Database, InteractionRepository
+    from cti.persistence import CustomerRepository, Database, InteractionRepository, RecordingRepository
     from cti.services import Retention, RetentionReport
     from cti.types import utc_now
 
@@ -154,7 +158,8 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
             async with Database(settings.database_url) as db:
                 await db.upgrade()
                 retention = Retention(InteractionRepository(db), CustomerRepository(db), days=days, clock=utc_now,
-                                      discard_prompts=prompts.discard)
+                                      discard_prompts=prompts.discard,
+                                      discard_recordings=RecordingRepository(db, settings.recording_dir).delete_before)
                 return await retention.run()
         finally:
             prompts.renderer.close()
@@ -166,11 +171,12 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
         print(f"cti: {exc}", file=sys.stderr)
         return 1
     counts = {"interactions": report.interactions, "contacts": report.contacts,
-              "prompt_files": report.prompt_files}
+              "prompt_files": report.prompt_files, "recordings": report.recordings}
     audit(settings, "erase", "retention", f"older than {days} days", "done", counts)
     if args.json:
         print(json.dumps({"before": report.before.isoformat(), **counts}))
     else:
         print(f"before {report.before.isoformat()}: personal fields purged from {report.interactions} "
-              f"interactions and {report.contacts} contacts; {report.prompt_files} prompt files deleted")
+              f"interactions and {report.contacts} contacts; {report.prompt_files} prompt files and "
+              f"{report.recordings} recordings deleted")
     return 0

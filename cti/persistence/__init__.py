@@ -24,6 +24,7 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`ScriptRepository`: call scripts, every saved version;
 - :class:`WfmRepository`: workforce-management schedules and their shifts;
 - :class:`AuditRepository`: the append-only audit log of who viewed or changed what;
+- :class:`RecordingRepository`: calls' recordings, the audio files and their rows together;
 - :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
 - :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only).
 
@@ -37,6 +38,7 @@ from ._database import Database
 from ._dead_letters import DeadLetterRepository
 from ._errors import StorageConflict, StorageError, StorageRejected
 from ._interactions import InteractionRepository
+from ._recordings import RecordingRepository
 from ._scripts import ScriptRepository
 from ._users import UserRepository, hash_token
 from ._web_sessions import WebSessionRepository
@@ -49,6 +51,7 @@ __all__ = [
     "Database",
     "DeadLetterRepository",
     "InteractionRepository",
+    "RecordingRepository",
     "ScriptRepository",
     "StorageConflict",
     "StorageError",

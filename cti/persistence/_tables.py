@@ -105,6 +105,24 @@ class InteractionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class RecordingRow(Base):
+    """A call's recording: the file is in the recordings directory (``path`` relative to it), the row says what
+    it holds; retention and erasure delete both."""
+
+    __tablename__ = "recordings"
+
+    recording_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paused: Mapped[list[Any]] = mapped_column(JSON)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
 class AgentRow(Base):
     __tablename__ = "agents"
 

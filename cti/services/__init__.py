@@ -81,6 +81,7 @@ from cti.services._ports import (
     WebSessions,
 )
 from cti.services._query import CenterView
+from cti.services._recording import CallRecording, RecordingState
 from cti.services._reports import ReportService
 from cti.services._retention import Retention, RetentionReport
 from cti.services._routing import NoRulesFile, RoutingRules, RulesFile, RulesFileUnusable, StaleRules
@@ -111,6 +112,7 @@ __all__ = [
     "AuditLog",
     "AuditTrail",
     "CallControls",
+    "CallRecording",
     "CallerIdentity",
     "CallerVerification",
     "CenterView",
@@ -150,6 +152,7 @@ __all__ = [
     "Phones",
     "Policy",
     "PopCache",
+    "RecordingState",
     "ReportService",
     "Retention",
     "RetentionReport",

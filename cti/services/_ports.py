@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from cti.acd import Agent, WorkItem
@@ -34,6 +35,7 @@ from cti.records import (
     InteractionRecord,
     PurgedInteractions,
     Reach,
+    RecordingRecord,
     UserRecord,
     WebSessionRecord,
 )
@@ -54,6 +56,8 @@ __all__ = [
     "LiveState",
     "MonitorInfo",
     "Phones",
+    "Recorder",
+    "Recordings",
     "Schedules",
     "Scripts",
     "Supervision",
@@ -152,6 +156,34 @@ class AgentRegistry(Protocol):
     async def history(self, agent_id: str, *, limit: int = 100) -> builtins.list[AgentStateRecord]: ...
 
     async def states_between(self, start: datetime, end: datetime) -> builtins.list[AgentStateRecord]: ...
+
+
+class Recorder(Protocol):
+    """Records a call's bridge (both sides mixed) in Asterisk. Errors are :class:`~cti.errors.Unavailable`."""
+
+    async def start(self, name: str, call_id: str, *, format: str, announcement: str | None) -> None: ...
+
+    async def pause(self, name: str) -> None: ...
+
+    async def resume(self, name: str, *, call_id: str, announcement: str | None) -> None: ...
+
+    async def finish(self, name: str) -> bytes | None:
+        """Stop it (if still going), hand over its audio and delete Asterisk's copy; None if it left no file."""
+        ...
+
+
+class Recordings(Protocol):
+    async def add(self, record: RecordingRecord, audio: bytes) -> RecordingRecord: ...
+
+    async def get(self, recording_id: str) -> RecordingRecord | None: ...
+
+    async def for_call(self, call_id: str) -> builtins.list[RecordingRecord]: ...
+
+    def file(self, record: RecordingRecord) -> Path: ...
+
+    async def delete_for_calls(self, call_ids: Collection[str]) -> int: ...
+
+    async def delete_before(self, before: datetime) -> int: ...
 
 
 class Interactions(Protocol):

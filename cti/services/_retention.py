@@ -4,7 +4,8 @@ Interactions that arrived more than ``days`` ago lose the caller's number and na
 answers and follow-up, the IVR's keyed digits, attributes and prompts, and transfer notes; the CRM's contacts
 made before then lose their notes, script answers and follow-up tasks. Times, queues, agents, outcomes,
 dispositions and the cross-sell outcome stay, which is all that statistics, reports and the WFM forecast read.
-The audio rendered from what the IVR told those callers goes with them.
+The audio rendered from what the IVR told those callers goes with them, and so do the calls' recordings (files
+and rows: a recording is nothing but personal data).
 
 The composition root runs it when the server starts and then once a day; ``cti retention run`` runs it once.
 """
@@ -38,13 +39,16 @@ class RetentionReport:
     interactions: int
     contacts: int
     prompt_files: int
+    recordings: int = 0
 
 
 class Retention:
-    """``discard_prompts`` deletes the audio rendered from prompt texts and says how many files it deleted."""
+    """``discard_prompts`` deletes the audio rendered from prompt texts and says how many files it deleted;
+    ``discard_recordings`` deletes the recordings started before a time, and says how many."""
 
     def __init__(self, interactions: InteractionRetention, contacts: ContactRetention, *, days: int, clock: Clock,
                  discard_prompts: Callable[[Collection[str]], Awaitable[int]] | None = None,
+                 discard_recordings: Callable[[datetime], Awaitable[int]] | None = None,
                  every: float = RUN_EVERY) -> None:
         if days < 1:
             raise ValueError(f"retention must be at least one day, not {days}")
@@ -53,6 +57,7 @@ class Retention:
         self.days = days
         self._clock = clock
         self._discard = discard_prompts
+        self._discard_recordings = discard_recordings
         self._every = every
         self._task: asyncio.Task[None] | None = None
 
@@ -63,10 +68,11 @@ class Retention:
         purged = await self._interactions.purge_personal(before, at=now)
         contacts = await self._contacts.purge_contacts(before)
         files = await self._discard(purged.prompts) if self._discard is not None and purged.prompts else 0
-        report = RetentionReport(before, purged.interactions, contacts, files)
-        if purged.interactions or contacts or files:
-            log.info("retention (%d days): %d interactions, %d contacts and %d prompt files purged", self.days,
-                     purged.interactions, contacts, files)
+        recordings = await self._discard_recordings(before) if self._discard_recordings is not None else 0
+        report = RetentionReport(before, purged.interactions, contacts, files, recordings)
+        if purged.interactions or contacts or files or recordings:
+            log.info("retention (%d days): %d interactions, %d contacts, %d prompt files and %d recordings purged",
+                     self.days, purged.interactions, contacts, files, recordings)
         return report
 
     def start(self) -> None:

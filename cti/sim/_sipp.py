@@ -84,11 +84,19 @@ class _Process:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def _play(audio: Path | None) -> str:
+    """The scenario step that streams ``audio`` as RTP (payload 0, PCMU), looped until the call ends."""
+    if audio is None:
+        return ""
+    return f'<nop><action><exec rtp_stream="{audio},-1,0"/></action></nop>\n  '
+
+
 class SippAgent(_Process):
     """An agent's phone listening on ``port`` (the static contact of its PJSIP endpoint)."""
 
     def __init__(self, port: int, *, ring_ms: int = 300, talk_ms: int = 0, answer: bool = True,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", play: Path | None = None) -> None:
+        """With ``play`` (a headerless PCMU file, 8 kHz), the phone sends that audio, looped, once it answers."""
         super().__init__()
         self.port = port
         if answer:
@@ -97,10 +105,12 @@ class SippAgent(_Process):
                 "RING_MS": str(ring_ms), "TALK_MS": str(talk_ms),
                 # Either jump to the agent's own BYE, or wait for the other side's.
                 "AGENT_HANGS_UP": '<nop next="agent_bye"/>' if hangs_up else "",
+                "PLAY": _play(play),
             })
         else:
             scenario = _render("agent-noanswer.xml", self.workdir, {})
-        self._spawn(["-sf", str(scenario), "-i", host, "-p", str(port), "-m", "1000000"])
+        media = ["-mp", str(free_udp_port())] if play is not None else []
+        self._spawn(["-sf", str(scenario), "-i", host, "-p", str(port), "-m", "1000000", *media])
 
     @property
     def running(self) -> bool:
@@ -113,17 +123,18 @@ class SippCaller(_Process):
     def __init__(self, service: str, *, caller: str = "0215550100", caller_name: str = "Caller",
                  duration_ms: int = 3000, calls: int = 1, rate: float = 1.0, limit: int | None = None,
                  target: str = "127.0.0.1:5060", press: str | None = None, press_after_ms: int = 1000,
-                 host: str = PSTN_HOST, expect_tones: str = "") -> None:
+                 host: str = PSTN_HOST, expect_tones: str = "", play: Path | None = None) -> None:
         """With ``press``, the caller presses that key after ``press_after_ms`` on hold (asking for a
         callback) and expects cti to hang up within ``duration_ms``. ``host`` is the address it calls from
         (the PSTN gateway's, :data:`PSTN_HOST`, unless a test plays someone else). With ``expect_tones``, the
         caller waits (up to ``duration_ms``) for those tones as SIP INFO, in order, before anything else: its
-        exit code is not 0 unless each came, the right one each time."""
+        exit code is not 0 unless each came, the right one each time. With ``play`` (a headerless PCMU file,
+        8 kHz), the caller sends that audio, looped, from the answer on."""
         super().__init__()
         self.calls = calls
         if press is None:
             scenario = _render("caller.xml", self.workdir, {
-                "DURATION_MS": str(duration_ms),
+                "DURATION_MS": str(duration_ms), "PLAY": _play(play),
                 # SIPp refuses a variable declared that no action assigns: declared only with tones to check.
                 "TONE_VARIABLE": '  <Reference variables="tone"/>\n' if expect_tones else "",
                 "EXPECT_TONES": "".join(_TONE.format(tone=re.escape(tone), ms=duration_ms) for tone in expect_tones)})

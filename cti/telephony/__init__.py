@@ -13,6 +13,7 @@ from cti.telephony._admission import Admission, AdmissionControl
 from cti.telephony._callerid import NAME_LENGTH, NUMBER_LENGTH, caller_id, clean_caller_name, clean_caller_number
 from cti.telephony._ivr import IvrCall, IvrHandoff, IvrRunner, PromptSource, Recognition, Recognizer, SpeechSession
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
+from cti.telephony._recorder import BridgeRecorder
 from cti.telephony._speech import AsrBridge, TtsPrompts
 from cti.telephony._telephony import LivePicture, Telephony, ivr_record, offer_failure_reason
 
@@ -22,6 +23,7 @@ __all__ = [
     "Admission",
     "AdmissionControl",
     "AsrBridge",
+    "BridgeRecorder",
     "IvrCall",
     "IvrHandoff",
     "IvrRunner",

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from cti.acd import (
@@ -79,6 +79,8 @@ class VoiceActions:
         self._tasks: set[asyncio.Task[None]] = set()
         self._hangup_after: dict[str, str] = {}  # playback id -> channel to hang up when it finishes
         self._announcing: dict[str, str] = {}  # playback id -> caller channel hearing an announcement
+        # Told each call whose bridge was just made (the recording starts there where the policy says always).
+        self.bridged_hooks: list[Callable[[str], Awaitable[None]]] = []
 
     # -- the handler table's entries --------------------------------------------------------------------------
     def offer(self, offer: Offer, distributor: Distributor) -> None:
@@ -234,6 +236,9 @@ class VoiceActions:
                 log.info("call %s: bridging failed (%s); tearing down", connect.call_id, exc)
                 self.counters["bridges_failed"] += 1
                 distributor.bridge_failed(connect.call_id)
+                return
+        for hook in self.bridged_hooks:
+            await hook(connect.call_id)
 
     async def _hold(self, hold: Hold) -> None:
         """A transferred caller leaves the call's bridge (it is destroyed; the next agent's answer makes it

@@ -13,6 +13,7 @@ from cti.web import (
     _desktop,
     _phone,
     _privacy,
+    _recordings,
     _scripts,
     _service,
     _settings,
@@ -29,8 +30,8 @@ from cti.web._service import API_MODULES
 __all__ = ["FEATURES", "mount"]
 
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _desktop, _customer_search, _phone,
-                                   _verification, _privacy, _supervision, _dashboard, _scripts, _wfm, _audit,
-                                   _settings, _ui)
+                                   _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _wfm,
+                                   _audit, _settings, _ui)
 """Every feature module, in the order their routes are added."""
 
 

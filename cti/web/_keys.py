@@ -13,6 +13,7 @@ from cti.services import (
     AuditTrail,
     CallControls,
     CallerVerification,
+    CallRecording,
     CenterView,
     CustomerSearch,
     CustomerService,
@@ -92,6 +93,7 @@ ROUTING = web.AppKey("routing", RoutingRules)
 HISTORY = web.AppKey("history", InteractionHistory)
 TRANSFERS = web.AppKey("transfers", TransferService)
 CALL_CONTROLS = web.AppKey("call_controls", CallControls)
+RECORDINGS = web.AppKey("recordings", CallRecording)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
 CUSTOMER_SEARCH = web.AppKey("customer_search", CustomerSearch)

@@ -23,8 +23,8 @@ import aiohttp
 import pytest
 import yaml
 
-from cti.persistence import CustomerRepository, InteractionRepository
-from cti.records import InteractionRecord
+from cti.persistence import CustomerRepository, InteractionRepository, RecordingRepository
+from cti.records import InteractionRecord, RecordingRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from cti.web import FEATURES, openapi_document
@@ -127,6 +127,10 @@ MATRIX: dict[tuple[str, str], Route] = {
     # controls' (one path, tests/e2e/test_call_controls.py hangs up live calls).
     ("POST", "/api/calls/{call_id}/hangup"): Route(_same(anon=401, lone=404, ana=404, sue=404, admin=404),
                                                    ids="past"),
+    ("GET", "/api/calls/{call_id}/recording"): Route(own_work()),
+    ("POST", "/api/calls/{call_id}/recording"): Route(own_work(422), body={"action": "rewind"}),
+    ("GET", "/api/interactions/{call_id}/recordings"): Route(own_work(), ids="past"),
+    ("GET", "/api/recordings/{recording_id}"): Route(own_work()),
     ("POST", "/api/calls/{call_id}/monitor"): Route(
         {**staff_in_scope(422), "lone": (403, 403)}, body={"mode": "listen", "extension": "9999"}),
     ("GET", "/api/monitors"): Route(staff()),
@@ -184,7 +188,7 @@ RULES = {
 def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump(RULES))
-    return {"routing_rules": rules}
+    return {"routing_rules": rules, "recording_dir": tmp_path / "recordings"}
 
 
 @pytest.fixture
@@ -230,6 +234,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
     customers, interactions = CustomerRepository(cti.db), InteractionRepository(cti.db)
     past: dict[str, str] = {}
     customer_of: dict[str, str] = {}
+    recording_of: dict[str, str] = {}
     for agent_id, queue, number in (("ana", "care", "0215550301"), ("bob", "sales", "0215550302")):
         customer = await customers.create_blank_customer(number, name=f"Customer of {agent_id}")
         customer_of[agent_id] = customer.customer_id
@@ -239,6 +244,10 @@ async def test_every_route_answers_every_role_as_the_policy_says(
             call_id=past[agent_id], channel_id=f"leg-{agent_id}", caller_number=number, service_number="1500100",
             queue=queue, agent_id=agent_id, arrived_at=now - timedelta(hours=1), ended_at=now - timedelta(minutes=55),
             outcome="answered", customer_id=customer.customer_id))
+        recording_of[agent_id] = (await RecordingRepository(cti.db, cti.settings.recording_dir).add(RecordingRecord(
+            recording_id=agent_id[0] * 32,
+            call_id=past[agent_id], path=f"{agent_id}.wav", format="wav", started_at=now - timedelta(hours=1),
+            ended_at=now - timedelta(minutes=55), agent_id=agent_id), b"RIFF")).recording_id
     monitor = await cti.api("POST", f"/api/calls/{live['bob']}/monitor", expect=201,
                             json={"mode": "listen", "extension": "7040"})
 
@@ -254,7 +263,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
         values = {"agent_id": whose, "call_id": (past if route.ids == "past" else live)[whose],
                   "customer_id": customer_of[whose], "queue": "care" if whose == "ana" else "sales",
                   "name": route.user, "monitor_id": monitor["monitor_id"], "script_id": script["script_id"],
-                  "schedule_id": "999999", "lang": "id"}
+                  "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose]}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"

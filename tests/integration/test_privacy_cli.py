@@ -119,10 +119,10 @@ async def test_forget_erases_everywhere_it_reaches_and_tells_the_running_server(
     assert (done.returncode, said(done.stderr)) == (0, []), done.stderr
     assert audited(done.stderr) == [f"cti.cli: erase of customer {customer_id} by system user {user}: done: "
                                     "customer 1, phones 1, contacts 1, cases 0, orders 0, interactions 1, "
-                                    "dead_letters 0, live_calls 1, prompt_files 2, servers_notified 1"]
+                                    "dead_letters 0, live_calls 1, prompt_files 2, recordings 0, servers_notified 1"]
     assert json.loads(done.stdout) == {"customer_id": customer_id, "erased": {
         "customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0, "interactions": 1, "dead_letters": 0,
-        "live_calls": 1, "prompt_files": 2, "servers_notified": 1}}
+        "live_calls": 1, "prompt_files": 2, "recordings": 0, "servers_notified": 1}}
     # Both runs are in the audit log too, by the operator, with ids and counts only.
     async with Database(url) as db:
         entries = await AuditRepository(db).search(subject_type="customer", subject_id=customer_id)
@@ -138,7 +138,7 @@ async def test_forget_erases_everywhere_it_reaches_and_tells_the_running_server(
     again = await asyncio.to_thread(cti, env, "customers", "forget", customer_id)
     assert (again.returncode, again.stdout) == (0, f"customer {customer_id} erased: customer 0, phones 0, "
                                                    "contacts 0, cases 0, orders 0, interactions 0, dead_letters 0, "
-                                                   "live_calls 0, prompt_files 0, servers_notified 0\n")
+                                                   "live_calls 0, prompt_files 0, recordings 0, servers_notified 0\n")
 
 
 async def test_forget_refuses_an_unknown_customer_and_needs_redis(setup: dict[str, Any]) -> None:
@@ -169,10 +169,11 @@ async def test_retention_run_purges_what_is_older_than_the_retention(setup: dict
 
     assert done.returncode == 0, done.stderr
     assert audited(done.stderr) == [f"cti.cli: erase of retention older than 30 days by system user "
-                                    f"{getpass.getuser()}: done: interactions 1, contacts 1, prompt_files 2"]
+                                    f"{getpass.getuser()}: done: interactions 1, contacts 1, prompt_files 2, "
+                                    "recordings 0"]
     report = json.loads(done.stdout)
     assert {k: v for k, v in report.items() if k != "before"} == {"interactions": 1, "contacts": 1,
-                                                                  "prompt_files": 2}
+                                                                  "prompt_files": 2, "recordings": 0}
     assert now - timedelta(days=30) <= datetime.fromisoformat(report["before"]) <= datetime.now(UTC) - timedelta(
         days=30)
     assert not told.exists() and shared.exists()

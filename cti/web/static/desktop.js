@@ -3,6 +3,7 @@
 // form, and once the wrap-up is saved the desk is empty again; a reload starts from the server's snapshot.
 import { api, el, liveSocket } from "/ui/cti.js";
 import { errorText, fmt, has, language, onLanguageChange, t } from "/ui/i18n.js";
+import { recordingControls } from "/ui/recording.js";
 import { handleApiError, setDisplayName, startPage } from "/ui/shell.js";
 import { mountWebphone } from "/ui/webphone.js";
 
@@ -13,6 +14,8 @@ const state = {
   wrap: null,  // the call the wrap-up form is for: { callId, offers, scriptId, endedAt }
   dispositions: [], link: { state: "offline", why: "" }, incomingFor: null,
 };
+
+const recording = recordingControls($("recording"), (message) => showError(message));
 
 const label = (prefix, code) => (code === null || code === undefined || code === "" ? "" : (has(`${prefix}.${code}`) ? t(`${prefix}.${code}`) : String(code)));
 
@@ -169,6 +172,7 @@ function renderCall() {
   $("mute-info").hidden = !muted;
   $("dtmf").hidden = !live || held;
   if (!live) $("dtmf-digits").value = "";
+  recording.update(live ? call : null);
   tick();
 }
 
@@ -470,6 +474,7 @@ function onKey(event) {
 
 function rerender() {
   if (shownError) showError(errorText(shownError));
+  recording.rerender();
   renderAgent();
   renderCall();
   renderPop();

@@ -4,6 +4,7 @@
 // filters, so what is saved is exactly what the server computed.
 import { api, ApiError, el, token } from "/ui/cti.js";
 import { errorText, fmt, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { recordingPlayers } from "/ui/recording.js";
 import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
 
@@ -155,6 +156,12 @@ if (user) {
   for (const id of ["queue-search", "agent-search"]) $(id).addEventListener("input", render);
   $("csv-queues").addEventListener("click", () => download("queues"));
   $("csv-agents").addEventListener("click", () => download("agents"));
+  $("recordings-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const shown = await recordingPlayers($("recordings-list"), $("recordings-call").value.trim(),
+      (message) => { $("recordings-status").textContent = message; });
+    $("recordings-status").textContent = shown ? "" : t("recording.none");
+  });
   onLanguageChange(render);
   await loadChoices();
   await load();

@@ -1,0 +1,81 @@
+"""Recording a call's bridge in Asterisk (ARI's LiveRecordings), for :class:`cti.services.CallRecording`.
+
+Asterisk writes the mixed audio of the bridge into its spool; when the recording ends cti takes the file over
+ARI (so cti and Asterisk need not share a disk) and deletes Asterisk's copy: retention and erasure then have one
+place to look, cti's recordings directory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from cti.ari import AriClient, AriError, AriHTTPError, AriNotFound
+from cti.errors import Unavailable
+from cti.telephony._actions import call_bridge_id
+
+__all__ = ["BridgeRecorder"]
+
+log = logging.getLogger("cti.telephony.recorder")
+
+# Asterisk closes the file a moment after the recording stops (or its bridge goes): how long to wait for it.
+_FILE_TRIES = 20
+_FILE_INTERVAL = 0.1
+
+
+class BridgeRecorder:
+    def __init__(self, ari: AriClient) -> None:
+        self.ari = ari
+
+    async def start(self, name: str, call_id: str, *, format: str, announcement: str | None) -> None:
+        bridge_id = call_bridge_id(call_id)
+        try:
+            await self.ari.record_bridge(bridge_id, name, format=format)
+        except AriError as exc:
+            raise Unavailable(f"call {call_id}: the recording did not start: {exc}") from exc
+        await self._announce(bridge_id, announcement)
+
+    async def pause(self, name: str) -> None:
+        try:
+            await self.ari.pause_recording(name)
+        except AriError as exc:
+            raise Unavailable(f"recording {name} did not pause: {exc}") from exc
+
+    async def resume(self, name: str, *, call_id: str, announcement: str | None) -> None:
+        try:
+            await self.ari.unpause_recording(name)
+        except AriError as exc:
+            raise Unavailable(f"recording {name} did not resume: {exc}") from exc
+        await self._announce(call_bridge_id(call_id), announcement)
+
+    async def finish(self, name: str) -> bytes | None:
+        try:
+            await self.ari.stop_recording(name)
+        except AriNotFound:
+            pass  # it ended with its bridge already
+        except AriHTTPError as exc:
+            # 409 "not in session": it is ending with its bridge right now; its file follows.
+            if exc.status != 409:
+                raise Unavailable(f"recording {name} did not stop: {exc}") from exc
+        except AriError as exc:
+            raise Unavailable(f"recording {name} did not stop: {exc}") from exc
+        for _ in range(_FILE_TRIES):
+            try:
+                audio = await self.ari.stored_recording_file(name)
+            except AriNotFound:
+                await asyncio.sleep(_FILE_INTERVAL)
+                continue
+            except AriError as exc:
+                raise Unavailable(f"recording {name} could not be fetched: {exc}") from exc
+            with contextlib.suppress(AriError):
+                await self.ari.delete_stored_recording(name)
+            return audio
+        return None
+
+    async def _announce(self, bridge_id: str, announcement: str | None) -> None:
+        if announcement is None:
+            return
+        try:
+            await self.ari.play_on_bridge(bridge_id, f"sound:{announcement}")
+        except AriError as exc:  # the recording goes on; the announcement is a courtesy
+            log.info("bridge %s: the recording's announcement did not play: %s", bridge_id, exc)
