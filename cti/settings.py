@@ -369,11 +369,11 @@ def load_settings(**overrides: Any) -> Settings:
 # -- the effective settings, for an admin to read -------------------------------------------------------------
 GROUPS: dict[str, tuple[str, ...]] = {
     "telephony": ("ari_url", "ari_user", "ari_password", "ari_app", "ari_timeout", "asterisk_root", "sip_bind",
-                  "pstn_match", "pstn_trust_id", "pstn_gateway", "rtp_start", "rtp_end", "softphones", "sim_agents",
-                  "sim_agent_port_base"),
+                  "pstn_match", "pstn_trust_id", "pstn_gateway", "rtp_start", "rtp_end", "softphones", "webphones",
+                  "sim_agents", "sim_agent_port_base"),
     "web": ("http_host", "http_port", "admin_token", "token_ttl_days", "session_idle_minutes",
             "session_lifetime_hours", "secure_cookies"),
-    "storage": ("redis_url", "redis_prefix", "database_url"),
+    "storage": ("redis_url", "redis_prefix", "database_url", "recording_dir", "recording_format"),
     "routing": ("queues", "default_queue", "routing_rules", "ring_timeout", "service_level_seconds",
                 "max_call_setups", "max_arrival_rate", "dispositions"),
     "ivr": ("ivr_flows", "max_ivr_sessions", "asr_engines", "sounds_dir"),
