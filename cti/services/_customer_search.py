@@ -61,13 +61,15 @@ class CustomerSearch:
         1 to :data:`MAX_RESULTS`; :class:`TooMany` past :data:`SEARCHES_PER_MINUTE`."""
         problems = []
         if len(query) > QUERY_LENGTH:
-            problems.append(Problem("q", f"at most {QUERY_LENGTH} characters"))
+            problems.append(Problem("q", f"at most {QUERY_LENGTH} characters", code="too_long"))
         elif read_query(query) is None:
-            problems.append(Problem("q", "at least 2 characters: a name, a phone number or a customer number"))
+            problems.append(Problem("q", "at least 2 characters: a name, a phone number or a customer number",
+                                        code="too_short"))
         if not 1 <= limit <= MAX_RESULTS:
-            problems.append(Problem("limit", f"from 1 to {MAX_RESULTS}"))
+            problems.append(Problem("limit", f"from 1 to {MAX_RESULTS}", code="out_of_range"))
         if problems:
-            raise InvalidInput("cannot search customers", problems)
+            raise InvalidInput("cannot search customers", problems, code="invalid_search",
+                               params={"min": 2, "max": QUERY_LENGTH})
         self._throttle(actor)
         reach, live = self._policy.customers_in_reach(actor)
         if reach is not None and not reach.queues and not reach.agents and not live:

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from cti.records import UserRecord
 from cti.web._audit import source_of
 from cti.web._auth import principal
-from cti.web._keys import AUDIT, SETTINGS
+from cti.web._keys import AUDIT, HUB, SETTINGS
 from cti.web._openapi import operation, query_param
 
 __all__ = ["openapi_paths", "routes", "schemas"]
@@ -75,9 +75,11 @@ def _asterisk_socket_url(ari_url: str) -> str:
 
 @routes.get("/ws/phone")
 async def phone_socket(request: web.Request) -> web.StreamResponse:
-    _extension(request, principal(request))
+    user = principal(request)
+    _extension(request, user)
     page = web.WebSocketResponse(protocols=(SIP_PROTOCOL,), heartbeat=30)
     await page.prepare(request)
+    request.app[HUB].own(page, user)  # a revoked token or an ended session closes the phone too
     url = _asterisk_socket_url(request.app[SETTINGS].ari_url)
     try:
         async with aiohttp.ClientSession() as http, http.ws_connect(url, protocols=(SIP_PROTOCOL,)) as asterisk:

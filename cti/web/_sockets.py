@@ -130,6 +130,7 @@ class Hub:
         self._topics: dict[str, Topic] = {}
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._owners: weakref.WeakKeyDictionary[web.WebSocketResponse, UserRecord] = weakref.WeakKeyDictionary()
+        self._relays: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._closing: set[asyncio.Task[bool]] = set()
 
     def topic(self, name: str) -> Topic:
@@ -243,6 +244,13 @@ class Hub:
             if reply is not None:
                 await ws.send_str(json.dumps({"id": frame.get("id"), **reply}, default=str))
 
+    def own(self, ws: web.WebSocketResponse, user: UserRecord) -> None:
+        """A socket served elsewhere (the browser phone's SIP relay) that closes with its owner's token or session
+        as the pages' do. A change of what the owner may see leaves it open: it carries no topic."""
+        self._sockets.add(ws)
+        self._owners[ws] = user
+        self._relays.add(ws)
+
     def owners(self) -> list[UserRecord]:
         """The users who opened the sockets still open (one entry per socket)."""
         return [user for ws, user in list(self._owners.items()) if not ws.closed]
@@ -253,6 +261,8 @@ class Hub:
         page that never answers must not hold up whoever revoked the user)."""
         closing = 0
         for ws, owner in list(self._owners.items()):
+            if code != CLOSE_REVOKED and ws in self._relays:
+                continue
             reason = None if ws.closed else refuse(owner)
             if reason is None:
                 continue

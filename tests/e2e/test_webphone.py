@@ -9,6 +9,7 @@ import math
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.async_api import expect
 
@@ -102,3 +103,25 @@ async def test_the_browser_registers_rings_answers_talks_both_ways_and_hangs_up(
 
         await page.uncheck("#webphone-use")
         await eventually(lambda: f"{EXTENSION}/sip:" not in contacts(cti), message="the contact to be removed")
+
+
+async def test_the_phone_s_relay_closes_with_its_owner_s_token_and_stays_through_a_scope_change(cti: Cti) -> None:
+    token = await cti.create_agent("wendy", "Wendy")
+    async with aiohttp.ClientSession() as http:
+        relay = await http.ws_connect(await cti.ws_url("/ws/phone", token), protocols=("sip",))
+        assert relay.protocol == "sip"
+        # A change of what a user may see closes the pages' sockets to reconnect them; the phone carries no topic.
+        await cti.api("PUT", "/api/users/agent-wendy/scope", json={"queues": ["care"], "teams": []})
+        assert await still_relaying(relay)
+        await cti.api("POST", "/api/users/agent-wendy/disable")
+        message = await relay.receive(timeout=10)
+        assert (message.type, message.data, message.extra) == (aiohttp.WSMsgType.CLOSE, 1008, "user disabled")
+
+
+async def still_relaying(relay: aiohttp.ClientWebSocketResponse) -> bool:
+    """Asterisk answers what the relay forwards: an OPTIONS sent through it gets a SIP response back."""
+    await relay.send_str("OPTIONS sip:1201@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/WS relay.invalid;branch=z9hG4bKcheck1\r\n"
+                         "Max-Forwards: 70\r\nTo: <sip:1201@127.0.0.1>\r\nFrom: <sip:check@relay.invalid>;tag=1\r\n"
+                         "Call-ID: relay-check-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+    message = await relay.receive(timeout=10)
+    return message.type is aiohttp.WSMsgType.TEXT and str(message.data).startswith("SIP/2.0 ")

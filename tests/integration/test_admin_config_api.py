@@ -119,10 +119,10 @@ async def test_invalid_rules_are_refused_by_field_and_change_nothing(api: Api) -
     bad = RULES.replace("care: 1", "care: 11").replace("queue: sales", "queue: billing")
     refused = await api.call("PUT", "/api/routing", expect=422, json={"text": bad})
     assert refused["error"]["details"] == [
-        {"field": "queues.care.skills", "problem": "skill 'care': level 11 is not within 1..10"}]
+        {"field": "queues.care.skills", "code": "invalid", "problem": "skill 'care': level 11 is not within 1..10"}]
     fixed_levels = RULES.replace("queue: sales", "queue: billing")
     refused = await api.call("POST", "/api/routing/check", expect=422, json={"text": fixed_levels})
-    assert refused["error"]["details"] == [{"field": "rules", "problem": "route 'sales line': "
+    assert refused["error"]["details"] == [{"field": "rules", "code": "invalid", "problem": "route 'sales line': "
                                                                       "no queue 'billing'"}]
     refused = await api.call("PUT", "/api/routing", expect=422, json={"text": "queues: {care: [1\n"})
     [problem] = refused["error"]["details"]

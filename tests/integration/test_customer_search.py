@@ -165,13 +165,15 @@ async def test_phones_in_any_format_and_customer_numbers(client: Client) -> None
 
 
 async def test_odd_input(client: Client) -> None:
-    short = {"status": 422, "message": "cannot search customers", "details": [
-        {"field": "q", "problem": "at least 2 characters: a name, a phone number or a customer number"}]}
+    short = {"status": 422, "code": "invalid_search", "params": {"min": 2, "max": 100},
+             "message": "cannot search customers", "details": [
+                 {"field": "q", "code": "too_short",
+                  "problem": "at least 2 characters: a name, a phone number or a customer number"}]}
     for q in (None, "", "   ", "d", "%", " _ "):
         assert await search(client, q) == (422, {"error": short}), q
     assert await search(client, "x" * 101) == (422, {"error": {
-        "status": 422, "message": "cannot search customers",
-        "details": [{"field": "q", "problem": "at most 100 characters"}]}})
+        "status": 422, "code": "invalid_search", "params": {"min": 2, "max": 100}, "message": "cannot search customers",
+        "details": [{"field": "q", "code": "too_long", "problem": "at most 100 characters"}]}})
     assert await found(client, "x" * 100) == []
     # LIKE's wildcards are plain characters (folded away like all punctuation), never patterns.
     assert await found(client, "%%") == []
@@ -277,7 +279,8 @@ async def test_too_many_searches_answer_429_until_a_minute_has_passed(client: Cl
         assert (await search(client, "dewi", ANI))[0] == 200
     response = await client.get("/api/customers", params={"q": "dewi"}, headers=ANI)
     assert (response.status, response.headers["Retry-After"], await response.json()) == (429, "31", {"error": {
-        "status": 429, "message": "too many customer searches; retry in 31 s"}})
+        "status": 429, "code": "throttled", "params": {"seconds": 31},
+        "message": "too many customer searches; retry in 31 s"}})
     assert (await search(client, "dewi", BUDI))[0] == 200  # each user has their own budget
     clock.now = NOW + timedelta(seconds=60)
     assert (await search(client, "dewi", ANI))[0] == 200

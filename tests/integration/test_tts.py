@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -95,8 +97,13 @@ def test_errors(tmp_path: Path) -> None:
 
 
 def test_pyttsx3_synthesizer_writes_speech(tmp_path: Path) -> None:
+    # In a process of its own: pyttsx3 keeps one engine per process (its espeak driver is process-global), and in
+    # a full run an earlier test's renderer may hold it on another thread; cti itself renders on one thread.
     out = tmp_path / "halo.wav"
-    Pyttsx3Synthesizer().synthesize("halo apa kabar", "poz/id", 150, out)
+    render = ("import sys; from pathlib import Path; from cti.speech import Pyttsx3Synthesizer; "
+              "Pyttsx3Synthesizer().synthesize(sys.argv[1], 'poz/id', 150, Path(sys.argv[2]))")
+    subprocess.run([sys.executable, "-c", render, "halo apa kabar", str(out)], check=True, timeout=60,
+                   cwd=Path(__file__).resolve().parents[2])
     with wave.open(str(out)) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (22050, 1, 2)
         assert w.getnframes() > 22050 // 2

@@ -2,7 +2,7 @@
 // open their record (GET /api/customers/{id}, the same record the screen pop shows). Kept apart from
 // desktop.js, which only hosts it: the markup is desktop.html's #customer-search.
 import { ApiError, api, el } from "/ui/cti.js";
-import { fmt, has, onLanguageChange, t } from "/ui/i18n.js";
+import { errorText, fmt, has, onLanguageChange, t } from "/ui/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { results: null, record: null, status: null };
@@ -58,10 +58,9 @@ function renderRecord() {
 
 function failed(error) {
   if (error instanceof ApiError && error.status === 429) {
-    const wait = /(\d+) s$/.exec(error.message);  // "... retry in 31 s", as the Retry-After header says
-    state.status = { kind: "busy", seconds: wait ? Number(wait[1]) : 60 };
+    state.status = { kind: "busy", seconds: Number(error.params.seconds) || 60 };
   } else {
-    state.status = { kind: "error", message: error.message };
+    state.status = { kind: "error", message: errorText(error) };
   }
   renderStatus();
 }
