@@ -99,6 +99,12 @@ async def test_a_supervisor_edits_saves_and_activates_a_script(server: TestServe
             assert (active["version"], active["active"], active["author"]) == (2, True, "sri")
             assert active["definition"] == edited
 
+            # Text that is not JSON is refused by the page itself, before anything is asked.
+            await page.locator("#definition").fill("{")
+            await page.click("#save")
+            await expect(page.locator("#refusal")).to_have_text(EN["scripts.badjson"])
+            await expect(page.locator("#confirm-dialog")).to_be_hidden()
+
             # An invalid edit (a step going nowhere): the refusal, the server's problems, nothing saved.
             broken = copy.deepcopy(edited)
             broken["steps"][0]["next"] = "nowhere"

@@ -13,11 +13,13 @@ let versions = [];      // of the chosen script, oldest first (as the API gives 
 let shown = null;       // the version whose definition is in the editor: {version, definition, ...}
 let lastError = null;   // said again after a language switch
 let lastNotice = null;  // [key, params]
+let lastComplaint = null;  // the page's own refusal (the editor's text is not JSON): its key
 
 // -- messages ---------------------------------------------------------------------------------------------------
 function notify(key, params = {}) {
   lastNotice = key ? [key, params] : null;
   lastError = null;
+  lastComplaint = null;
   $("notice").textContent = key ? t(key, params) : "";
   $("refusal").textContent = "";
 }
@@ -27,8 +29,15 @@ function refuse(error) {
       && handleApiError(error, "roles.staff")) return;
   lastNotice = null;
   lastError = error;
+  lastComplaint = null;
   $("notice").textContent = "";
   $("refusal").textContent = error instanceof ApiError ? errorText(error) : t("scripts.network");
+}
+
+function complain(key) {
+  notify(null);
+  lastComplaint = key;
+  $("refusal").textContent = t(key);
 }
 
 // The server's problems, one line each, as it says them: where (steps.hello.text.en) and why.
@@ -99,6 +108,7 @@ function render() {
 
 function renderMessages() {
   if (lastError) refuse(lastError);
+  else if (lastComplaint) complain(lastComplaint);
   else if (lastNotice) notify(...lastNotice);
 }
 
@@ -123,7 +133,8 @@ async function choose(scriptId) {
   chosen = scriptId;
   await loadVersions();
   const active = versions.find((v) => v.active) || versions[versions.length - 1];
-  await showVersion(active.version);
+  if (active) await showVersion(active.version);
+  else render();
   $("script-title").focus();
 }
 
@@ -134,14 +145,11 @@ async function save() {
   try {
     definition = JSON.parse($("definition").value);
   } catch {
-    notify(null);
-    lastError = null;
-    $("refusal").textContent = t("scripts.badjson");
+    complain("scripts.badjson");
     return;
   }
   if (definition === null || typeof definition !== "object" || Array.isArray(definition)) {
-    notify(null);
-    $("refusal").textContent = t("scripts.notobject");
+    complain("scripts.notobject");
     return;
   }
   const next = versions.length ? Math.max(...versions.map((v) => v.version)) + 1 : 1;
