@@ -9,14 +9,15 @@
 import { ApiError, api, currentUser, el, goToSignIn, signOut, token, userError } from "/ui/cti.js";
 import { LANGUAGES, errorText, language, loadCatalogs, onLanguageChange, setLanguage, t } from "/ui/i18n.js";
 
-// Pages each role works in, in the order of the navigation. Pages still to come (supervisor: scripts, FAQ,
-// surveys) get a line here when they exist.
+// Pages each role works in, in the order of the navigation. Pages still to come (supervisor: FAQ, surveys) get a
+// line here when they exist.
 const NAV = {
   agent: [["desktop", "/ui/desktop.html"]],
-  supervisor: [["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"], ["wfm", "/ui/wfm.html"]],
+  supervisor: [["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"], ["wfm", "/ui/wfm.html"],
+    ["scripts", "/ui/scripts.html"]],
   admin: [["home", "/ui/index.html"], ["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
-    ["wfm", "/ui/wfm.html"], ["users", "/ui/users.html"], ["routing", "/ui/routing.html"],
-    ["settings", "/ui/settings.html"]],
+    ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"], ["users", "/ui/users.html"],
+    ["routing", "/ui/routing.html"], ["settings", "/ui/settings.html"]],
 };
 
 // Where each role starts (the front page sends them there).
