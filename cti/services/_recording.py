@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,9 @@ from cti.services._query import CenterView
 from cti.types import Clock
 
 __all__ = ["CallRecording", "RecordingState"]
+
+PLAY_AUDITED_FOR = timedelta(minutes=10)
+"""How long ranged requests of one user for one recording count as the play already audited."""
 
 log = logging.getLogger("cti.services.recording")
 
@@ -83,6 +86,7 @@ class CallRecording:
         self._live: dict[str, _Live] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._played: dict[tuple[str, str, bool], datetime] = {}  # (user, recording, download) -> last audited
 
     # -- the policy ------------------------------------------------------------------------------------------
     def mode(self, call: WorkItem) -> RecordingMode:
@@ -161,10 +165,12 @@ class CallRecording:
         await self._policy.interaction(actor, call_id)
         return await self._recordings.for_call(call_id)
 
-    async def open(self, actor: UserRecord, recording_id: str, *, source: str, download: bool = False,
-                   audited: bool = True) -> tuple[RecordingRecord, Path]:
+    async def open(self, actor: UserRecord, recording_id: str, *, source: str,
+                   download: bool = False) -> tuple[RecordingRecord, Path]:
         """The recording and its file, for someone who may see its interaction (not found otherwise); the play
-        or download is audited (``audited`` false for the rest of a play already audited: a player's ranges)."""
+        or download is audited. A player fetches a file in several ranged requests: those within
+        :data:`PLAY_AUDITED_FOR` of an audited one by the same user are the same play. Whatever range a request
+        asks for, the first in that time is audited, so no way of asking reads a recording unaudited."""
         record = await self._recordings.get(recording_id)
         if record is None:
             raise NotFound(f"no recording {recording_id!r}")
@@ -172,9 +178,14 @@ class CallRecording:
             await self._policy.interaction(actor, record.call_id)
         except NotFound:
             raise NotFound(f"no recording {recording_id!r}") from None
-        if audited:
+        now = self._clock()
+        for key in [key for key, at in self._played.items() if now - at >= PLAY_AUDITED_FOR]:
+            del self._played[key]
+        key = (actor.name, recording_id, download)
+        if key not in self._played:
             await self._audit.record(actor, "download" if download else "play", "recording", recording_id,
                                      source=source, detail={"call_id": record.call_id})
+            self._played[key] = now
         return record, self._recordings.file(record)
 
     # -- inside ----------------------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         roles="agent (own calls), supervisor (own scope), admin", params=_CALL, errors=(404,))},
     "/api/recordings/{recording_id}": {"get": operation(
         "The recording's audio (audio/wav or audio/x-gsm), with byte ranges for a player; audited as a play, "
-        "or as a download with download=1 (sent as an attachment). A player's later ranges are not audited again",
+        "or as a download with download=1 (sent as an attachment). A user's requests for one recording within "
+        "10 minutes of an audited one are that play's ranges, not audited again",
         roles="agent (own calls), supervisor (own scope), admin",
         params=[path_param("recording_id", pattern=r"^[0-9a-f]{32}$"), query_param("download", enum=["0", "1"])],
         errors=(404,))},
@@ -93,14 +94,8 @@ async def call_recordings(request: web.Request) -> web.Response:
 async def play_recording(request: web.Request) -> web.StreamResponse:
     user = principal(request)
     download = request.query.get("download") == "1"
-    # A player asks for the rest of the file in ranges: the first request is the play.
-    try:
-        ranged = request.http_range.start not in (None, 0)
-    except ValueError:  # a malformed Range: the file response answers it (416)
-        ranged = True
     record, path = await request.app[RECORDINGS].open(user, request.match_info["recording_id"],
-                                                      source=source_of(request), download=download,
-                                                      audited=not ranged)
+                                                      source=source_of(request), download=download)
     headers = {"Content-Type": _CONTENT_TYPES.get(record.format, "application/octet-stream"),
                "Cache-Control": "no-store"}
     if download:

@@ -204,7 +204,8 @@ async def test_always_starts_on_the_bridge_pauses_keep_their_times_and_the_end_s
     played, path = await service.open(ANA, record.recording_id, source="127.0.0.1")
     assert played == record and path == recordings.file(record)
     await service.open(ADMIN, record.recording_id, source="127.0.0.1", download=True)
-    await service.open(ANA, record.recording_id, source="127.0.0.1", audited=False)  # a player's next range
+    clock.advance(30)
+    await service.open(ANA, record.recording_id, source="127.0.0.1")  # a player's next range: the same play
     with pytest.raises(NotFound):
         await service.open(BOB, record.recording_id, source="127.0.0.1")
     with pytest.raises(NotFound):
@@ -214,6 +215,11 @@ async def test_always_starts_on_the_bridge_pauses_keep_their_times_and_the_end_s
     assert [(e.actor, e.action, e.subject_type, e.subject_id, e.detail) for e in audit.entries] == [
         ("agent-ana", "play", "recording", record.recording_id, {"call_id": "c1"}),
         ("admin", "download", "recording", record.recording_id, {"call_id": "c1"})]
+    # Ten minutes on, it is another play: audited again.
+    clock.advance(600)
+    await service.open(ANA, record.recording_id, source="127.0.0.1")
+    await AuditTrail(audit, clock).flush()
+    assert [e.actor for e in audit.entries] == ["agent-ana", "admin", "agent-ana"]
 
 
 async def test_never_refuses_every_control_and_records_nothing(tmp_path: Path) -> None:
