@@ -376,6 +376,23 @@ class Bench:
         self.keep_logs = args.keep_logs
         self.observer = BridgeObserver(settings)
 
+    async def tear_down(self, url: str, private_redis: subprocess.Popen[bytes] | None, tmp: Path) -> None:
+        """What a run started, stopped, whether it finished or failed: agents, observer, cti, its Redis keys,
+        Asterisk, a private Redis, the scratch folder (bench/recording.py runs the same)."""
+        say("cleaning up")
+        self.stop_agents()
+        with contextlib.suppress(Exception):
+            await self.observer.stop()
+        with contextlib.suppress(Exception):
+            await self.stop_cti()
+        with contextlib.suppress(Exception):
+            await drop_redis_keys(url, self.settings.redis_prefix)
+        await asyncio.to_thread(self.root.stop)
+        if private_redis is not None:
+            private_redis.terminate()
+            private_redis.wait(5)
+        shutil.rmtree(tmp, ignore_errors=True)
+
     # cti ----------------------------------------------------------------------------------------------
     @property
     def running(self) -> Running:
@@ -776,19 +793,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
         }
     finally:
-        say("cleaning up")
-        bench.stop_agents()
-        with contextlib.suppress(Exception):
-            await bench.observer.stop()
-        with contextlib.suppress(Exception):
-            await bench.stop_cti()
-        with contextlib.suppress(Exception):
-            await drop_redis_keys(url, settings.redis_prefix)
-        await asyncio.to_thread(root.stop)
-        if private_redis is not None:
-            private_redis.terminate()
-            private_redis.wait(5)
-        shutil.rmtree(tmp, ignore_errors=True)
+        await bench.tear_down(url, private_redis, tmp)
     out["duration_s"] = round(time.monotonic() - t0, 1)
     out["waited_for_asterisk_root_s"] = round(lock_wait, 1)
     return out

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -35,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python bench/recording.py` puts bench/, not the repository, on sys.path
     sys.path.insert(0, str(REPO))
 
-from bench._harness import acquire_root, bench_settings, drop_redis_keys, redis_url  # noqa: E402
+from bench._harness import acquire_root, bench_settings, redis_url  # noqa: E402
 from bench.callpath import (  # noqa: E402
     ASTERISK_ROOT,
     CONNECTED_MIN_PCT,
@@ -130,19 +128,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                        "stored: files in cti's recordings directory after the mode's phases."),
         }
     finally:
-        say("cleaning up")
-        bench.stop_agents()
-        with contextlib.suppress(Exception):
-            await bench.observer.stop()
-        with contextlib.suppress(Exception):
-            await bench.stop_cti()
-        with contextlib.suppress(Exception):
-            await drop_redis_keys(url, settings.redis_prefix)
-        await asyncio.to_thread(root.stop)
-        if private_redis is not None:
-            private_redis.terminate()
-            private_redis.wait(5)
-        shutil.rmtree(tmp, ignore_errors=True)
+        await bench.tear_down(url, private_redis, tmp)
     out["duration_s"] = round(time.monotonic() - t0, 1)
     out["waited_for_asterisk_root_s"] = round(lock_wait, 1)
     return out
