@@ -27,6 +27,16 @@ if CI:
     hypothesis_settings.load_profile("ci")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``-n 2 --dist loadgroup``, as scripts/test runs), every test on the one Asterisk runs
+    in one worker, in order: the session's Asterisk is taken with a lock for the whole session, so a second
+    worker asking for it would wait for the first to finish. Everything else runs beside them on the other
+    core."""
+    for item in items:
+        if "asterisk" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("asterisk"))
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)

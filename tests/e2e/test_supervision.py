@@ -33,7 +33,8 @@ async def test_supervisor_monitors_a_connected_call(
     await cti.create_agent("ana")
     await cti.login("ana", "7001")
     token = await supervisor_token(cti)
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=6000)
+    # Longer than the test however slow the machine: the test hangs the caller's line up when it is done.
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -64,7 +65,8 @@ async def test_supervisor_monitors_a_connected_call(
     assert [(m["monitor_id"], m["call_id"], m["mode"], m["answered"]) for m in listed["monitors"]] == [
         (f"{call.call_id}-s1", call.call_id, mode, True)]
 
-    # The caller hangs up: the monitor goes with the call (the leak check after the test proves it).
+    # The caller's line drops: the monitor goes with the call (the leak check after the test proves it).
+    await cti.ari.hangup(call.channel_id)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await eventually(lambda: not cti.telephony.monitors.active, message="the monitor to end with the call")
     assert await cti.api("GET", "/api/monitors", token=token) == {"monitors": []}
@@ -79,7 +81,7 @@ async def test_monitor_refusals(cti: Cti, phones: dict[str, SippAgent], callers:
                                                               "agent_id": "ana"}, expect=201))["token"]
     outsider = await supervisor_token(cti, "otto", scope={"queues": ["sales"], "teams": []})
     staff = await supervisor_token(cti)
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=4000)
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000)  # the test ends the call
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -93,6 +95,7 @@ async def test_monitor_refusals(cti: Cti, phones: dict[str, SippAgent], callers:
     await cti.api("POST", path, token=staff, json={"mode": "spy", "extension": "7040"}, expect=422)
     await cti.api("POST", path, token=staff, json={"mode": "listen", "extension": "9999"}, expect=422)
     await cti.api("DELETE", "/api/monitors/nope", token=staff, expect=404)
+    await cti.ari.hangup(call.channel_id)
     assert await asyncio.to_thread(caller.wait, 20) == 0
 
 
@@ -101,12 +104,13 @@ async def test_listen_button_on_the_dashboard_starts_a_monitor(
 ) -> None:
     start_phone(phones, base_settings, "7001", ring_ms=100)
     start_phone(phones, base_settings, "7040", ring_ms=100)  # the supervisor's desk phone
-    await cti.create_agent("ana", "Ana")
+    agent = await cti.create_agent("ana", "Ana")
     await cti.login("ana", "7001")
     token = await supervisor_token(cti)
     outsider = await supervisor_token(cti, "otto", scope={"queues": ["sales"], "teams": []})
     await cti.speaks("en", token, outsider)
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=12000)
+    # Longer than the test however slow the machine: the agent ends the call when the test is done with it.
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -151,7 +155,8 @@ async def test_listen_button_on_the_dashboard_starts_a_monitor(
         await expect(status).to_have_text("Monitoring stopped.")
         await eventually(lambda: not cti.telephony.monitors.active, message="the monitor to stop")
         assert cti.query.find_call(call.call_id) is not None
-    assert await asyncio.to_thread(caller.wait, 30) == 0
+    await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=agent)
+    assert await asyncio.to_thread(caller.wait, 20) == 0
 
 
 async def test_a_reloaded_dashboard_shows_the_live_monitor_and_stops_it(
@@ -159,12 +164,12 @@ async def test_a_reloaded_dashboard_shows_the_live_monitor_and_stops_it(
 ) -> None:
     start_phone(phones, base_settings, "7001", ring_ms=100)
     start_phone(phones, base_settings, "7040", ring_ms=100)  # the supervisor's desk phone
-    await cti.create_agent("ana", "Ana")
+    agent = await cti.create_agent("ana", "Ana")
     await cti.login("ana", "7001")
     token = await supervisor_token(cti)
     other = await supervisor_token(cti, "vic")
     await cti.speaks("en", token, other)
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=20000)
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000)  # the agent ends it
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -208,4 +213,5 @@ async def test_a_reloaded_dashboard_shows_the_live_monitor_and_stops_it(
         await page.reload()
         await expect(row.locator("td.state")).to_have_text("talking")
         await expect(page.locator("#monitors li")).to_have_count(0)
-    assert await asyncio.to_thread(caller.wait, 40) == 0
+    await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=agent)
+    assert await asyncio.to_thread(caller.wait, 20) == 0
