@@ -132,14 +132,15 @@ async def test_ring_no_answer_rings_next_agent_and_makes_first_not_ready(
     await cti.login("sleepy", "7006")  # idle longest, so offered first
     await cti.login("awake", "7007")
 
-    caller = SippCaller("1500100", caller="0615550002", duration_ms=12_000)
+    caller = SippCaller("1500100", caller="0615550002", duration_ms=120_000)  # the test drops the line
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id, timeout=20)  # after the first phone's ring timeout
     sleepy = await cti.api("GET", "/api/agents/sleepy")
     assert (sleepy["state"], sleepy["reason"]) == ("not_ready", "no_answer")
     assert cti.query.call(call.call_id).agent_id == "awake"
-    assert await asyncio.to_thread(caller.wait, 30) == 0
+    await cti.ari.hangup(call.channel_id)
+    assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
     record = await InteractionRepository(cti.db).get(call.call_id)
     assert record is not None

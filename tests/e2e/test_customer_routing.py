@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cti.acd import WorkItem, WorkState
 from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller, generate
@@ -37,20 +38,26 @@ async def test_a_vip_overtakes_callers_already_waiting(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
 ) -> None:
     await CustomerRepository(cti.db).seed(generate(now=datetime.now(UTC), customers=20))
-    start_phone(phones, base_settings, "7001", ring_ms=100, talk_ms=4500)  # the agent ends each call at 4.5 s
-    await cti.create_agent("ana", skills={"care": 5}, region="jakarta")
+    start_phone(phones, base_settings, "7001", ring_ms=100)  # talks until the test ends the call
+    token = await cti.create_agent("ana", skills={"care": 5}, region="jakarta")
     await cti.login("ana", "7001")
-    first = SippCaller("1500100", caller="0215550301", duration_ms=20_000)
+    # The callers stay on the line longer than any test: Ana ends each call once the next caller is in place.
+    first = SippCaller("1500100", caller="0215550301", duration_ms=120_000)
     callers.append(first)
     await cti.answered((await cti.first_call()).call_id)  # the agent is busy from now on
-    for number in ("0215550302", "0215550303"):
-        callers.append(SippCaller("1500100", caller=number, duration_ms=30_000))
+    for number in ("0215550302", "0215550303", BUDI_FIXED):
+        callers.append(SippCaller("1500100", caller=number, duration_ms=120_000))
         await eventually(lambda n=number: any(c.caller_number == n for c in cti.query.calls()),
                          message=f"{number} waiting")
-    vip = SippCaller("1500100", caller=BUDI_FIXED, duration_ms=30_000)
-    callers.append(vip)
+
+    def talking() -> WorkItem | None:
+        return next((c for c in cti.query.calls() if c.state is WorkState.CONNECTED and c.agent_id == "ana"), None)
+
+    for _ in callers:
+        call = await eventually(talking, message="Ana talking to the next caller")
+        await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=token)
     for caller in callers:
-        assert await asyncio.to_thread(caller.wait, 40) == 0
+        assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
     records = sorted(await InteractionRepository(cti.db).list(limit=10), key=lambda r: r.answered_at or r.arrived_at)
     assert [r.caller_number for r in records] == ["0215550301", BUDI_FIXED, "0215550302", "0215550303"], [

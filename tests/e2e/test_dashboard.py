@@ -212,12 +212,12 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
             ["Time", "Calls waiting"])
         await expect(page.locator("#chart-sl .u-legend .u-series .u-label")).to_have_text(
             ["Time", "Service level", "Target 80%"])
-        # A care call Ana talks on, and a sales call nobody serves: both stay a while.
-        talking = SippCaller("1500100", caller="0215550101", caller_name="Budi", duration_ms=15000)
+        # A care call Ana talks on, and a sales call nobody serves: both stay until the test drops them.
+        talking = SippCaller("1500100", caller="0215550101", caller_name="Budi", duration_ms=120_000)
         callers.append(talking)
         call = await cti.first_call()
         await cti.answered(call.call_id)
-        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=12000)
+        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=120_000)
         callers.append(waiting)
         calls = page.locator("#calls tr")
         await expect(calls).to_have_count(2, timeout=10000)
@@ -285,8 +285,10 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
         await page.fill("#queue-search", "sal")
         await expect(page.locator("#queues tr")).to_have_count(1)
         await expect(page.locator('#queues tr[data-queue="sales"]')).to_have_count(1)
-        assert await asyncio.to_thread(talking.wait, 30) == 0
-        assert await asyncio.to_thread(waiting.wait, 30) == 0
+        for live in cti.query.calls():
+            await cti.ari.hangup(live.channel_id)
+        assert await asyncio.to_thread(talking.wait, 20) == 0
+        assert await asyncio.to_thread(waiting.wait, 20) == 0
         await expect(calls).to_have_count(0, timeout=10000)
         assert not violations, violations
 

@@ -101,12 +101,14 @@ async def test_escalation_widens_to_other_regions_after_the_configured_wait(
     start_phone(phones, base_settings, "7035", ring_ms=100)
     await cti.create_agent("far", skills={"care": 2}, region="medan")
     await cti.login("far", "7035")
-    caller = SippCaller("1500100", caller="0215550444", duration_ms=8000)  # Jakarta; only Medan is free
+    # Jakarta; only Medan is free. The caller stays until the test drops the line.
+    caller = SippCaller("1500100", caller="0215550444", duration_ms=120_000)
     callers.append(caller)
     call = await cti.first_call()
     await asyncio.sleep(1.5)
     assert cti.query.call(call.call_id).agent_id is None  # still only for Jakarta agents
     await cti.answered(call.call_id, timeout=10)
+    await cti.ari.hangup(call.channel_id)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
     record = await InteractionRepository(cti.db).get(call.call_id)
@@ -179,7 +181,7 @@ async def test_a_callback_to_a_number_not_allowed_is_refused_and_the_caller_keep
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller | SippIvrCaller], base_settings: Settings
 ) -> None:
     # A foreign number (or one a spoofed caller id claims): cti does not dial it at its own expense.
-    caller = SippIvrCaller("1500600", [Wait(1000), Press("*")], caller="+6591234567", duration_ms=14_000)
+    caller = SippIvrCaller("1500600", [Wait(1000), Press("*")], caller="+6591234567", duration_ms=120_000)
     callers.append(caller)
     call = await cti.first_call()
     refused = await eventually(
@@ -196,7 +198,8 @@ async def test_a_callback_to_a_number_not_allowed_is_refused_and_the_caller_keep
     await cti.create_agent("taker")
     await cti.login("taker", "7037")
     await cti.answered(call.call_id)
-    assert await asyncio.to_thread(caller.wait, 30) == 0
+    await cti.ari.hangup(call.channel_id)
+    assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
     record = await InteractionRepository(cti.db).get(call.call_id)
     assert record is not None and record.routing is not None
