@@ -9,6 +9,8 @@ no clock (every method takes the time).
   calendars; the queue's **strategy** chooses among eligible agents (a registry: :func:`strategy`).
 - **Callbacks** (:class:`CallbackPolicy`): which waiting callers may be called back (allowed numbers, limits
   per number and overall), the guard against callbacks used for toll fraud.
+- **Contact policy** (:class:`ContactPolicy`): may this customer be called now (allowed number, do-not-call,
+  consent, calling hours in their own time zone), the one decision of every outbound call.
 - **The core** (:class:`ContactCenter`): each method applies one event or request and returns the commands
   the adapters carry out (:data:`Action`) and the changes everyone keeps a picture from (:data:`Change`).
   Every refusal is an :class:`AcdError`.
@@ -40,6 +42,18 @@ from cti.acd._commands import (
     ResumeCall,
     SendDtmf,
     WorkChanged,
+)
+from cti.acd._contact_policy import (
+    ZONE_OFFSETS,
+    CallingHours,
+    Contact,
+    ContactDecision,
+    ContactPolicy,
+    ContactRefusal,
+    ContactRules,
+    local_time,
+    next_calling_time,
+    zone_of,
 )
 from cti.acd._eligibility import WaitKey, eligible, qualified, site_loads, wait_key, wait_order
 from cti.acd._errors import (
@@ -77,7 +91,7 @@ from cti.acd._rules import (
     rules_for_service_numbers,
 )
 from cti.acd._strategies import STRATEGIES, Strategy, StrategyContext, choose_agent, strategy
-from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
+from cti.acd._work import Channel, Direction, EndReason, Outcome, WorkItem, WorkState
 
 __all__ = [
     "ATTRIBUTES",
@@ -91,6 +105,7 @@ __all__ = [
     "STRATEGIES",
     "TIMEZONE_ALIASES",
     "WHY_CODES",
+    "ZONE_OFFSETS",
     "AcdError",
     "Action",
     "Agent",
@@ -102,15 +117,22 @@ __all__ = [
     "CallbackLimits",
     "CallbackPolicy",
     "CallbackRefusal",
+    "CallingHours",
     "Capacity",
     "Change",
     "Channel",
     "Command",
     "ConfirmCallback",
     "Connect",
+    "Contact",
     "ContactCenter",
+    "ContactDecision",
+    "ContactPolicy",
+    "ContactRefusal",
+    "ContactRules",
     "Decision",
     "DialCustomer",
+    "Direction",
     "EndReason",
     "ExtensionInUse",
     "Hangup",
@@ -153,6 +175,8 @@ __all__ = [
     "choose_agent",
     "eligible",
     "load_rules_file",
+    "local_time",
+    "next_calling_time",
     "parse_calendar",
     "parse_rules",
     "parse_rules_text",
@@ -164,4 +188,5 @@ __all__ = [
     "strategy",
     "wait_key",
     "wait_order",
+    "zone_of",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from cti.acd._routing import Decision, Routing
 from cti.types import AgentId, CallId, ChannelId, CustomerId
 
-__all__ = ["Channel", "EndReason", "Outcome", "WorkItem", "WorkState"]
+__all__ = ["Channel", "Direction", "EndReason", "Outcome", "WorkItem", "WorkState"]
 
 
 class Channel(StrEnum):
@@ -25,6 +25,14 @@ class Channel(StrEnum):
 
     VOICE = "voice"
     CHAT = "chat"
+
+
+class Direction(StrEnum):
+    """Who called whom: the customer us (inbound), or an agent the customer (outbound: click-to-dial, a
+    scheduled callback). An outbound item rings its agent first, then dials the customer."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
 
 
 class WorkState(StrEnum):
@@ -53,6 +61,9 @@ class EndReason(StrEnum):
     CALLBACK_NO_ANSWER = "callback_no_answer"
     OVERLOAD = "overload"  # shed by admission control before it was answered
     IVR_COMPLETED = "ivr_completed"  # the IVR's flow ended the call (self-service done, goodbye)
+    AGENT_NO_ANSWER = "agent_no_answer"  # outbound: the dialing agent's own phone did not answer
+    CUSTOMER_NO_ANSWER = "customer_no_answer"  # outbound: the customer's phone rang out or failed
+    CUSTOMER_BUSY = "customer_busy"  # outbound: the customer's line was busy or refused the call
 
 
 @dataclass(slots=True)
@@ -95,6 +106,8 @@ class WorkItem:
     hold_count: int = 0
     held_seconds: float = 0.0
     muted: bool = False
+    # Outbound items are dialed by an agent (``callback`` set too: the agent's leg first, then the customer).
+    direction: Direction = Direction.INBOUND
 
     @property
     def wait_seconds(self) -> float | None:

@@ -27,10 +27,13 @@ from cti.acd import (
     Announce,
     CallbackLimits,
     CallbackPolicy,
+    CallingHours,
     Channel,
     ConfirmCallback,
     Connect,
     ContactCenter,
+    ContactPolicy,
+    ContactRules,
     DialCustomer,
     Hangup,
     Hold,
@@ -58,6 +61,7 @@ from cti.persistence import (
     CustomerRepository,
     Database,
     DeadLetterRepository,
+    DoNotCallRepository,
     InteractionRepository,
     RecordingRepository,
     ScriptRepository,
@@ -80,11 +84,13 @@ from cti.services import (
     CustomerSearch,
     CustomerService,
     Distributor,
+    DoNotCallList,
     Erasure,
     ErasureSubject,
     InteractionHistory,
     Journal,
     LiveContact,
+    OutboundCalls,
     Policy,
     ReportService,
     Retention,
@@ -122,9 +128,11 @@ from cti.web import (
     CALL_CONTROLS,
     CUSTOMER_SEARCH,
     CUSTOMERS,
+    DO_NOT_CALL,
     ERASURE,
     HISTORY,
     HUB,
+    OUTBOUND,
     POLICY,
     QUERY,
     RECORDINGS,
@@ -160,6 +168,13 @@ def _without_password(url: str) -> str:
     if parts.password is None:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
+def _contact_policy(settings: Settings) -> ContactPolicy:
+    """May a customer be called now: the numbers callbacks may dial, the calling hours, the default zone."""
+    return ContactPolicy(ContactRules(numbers=settings.callback_numbers,
+                                      hours=CallingHours.parse(settings.calling_hours),
+                                      default_zone=settings.calling_default_zone))
 
 
 def _render_limits(settings: Settings) -> RenderLimits:
@@ -348,6 +363,10 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                      settings.dispositions)
         app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT])
         app[CUSTOMER_SEARCH] = CustomerSearch(policy, repos.customers, app[AUDIT], clock=clock)
+        do_not_call = DoNotCallRepository(database)
+        app[DO_NOT_CALL] = DoNotCallList(do_not_call, app[AUDIT])
+        app[OUTBOUND] = OutboundCalls(distributor, policy, repos.customers, do_not_call, _contact_policy(settings),
+                                      app[AUDIT], caller_id=settings.outbound_caller_id, queue=settings.outbound_queue)
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         app[STATS] = stats

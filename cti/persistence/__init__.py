@@ -25,6 +25,7 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`WfmRepository`: workforce-management schedules and their shifts;
 - :class:`AuditRepository`: the append-only audit log of who viewed or changed what;
 - :class:`RecordingRepository`: calls' recordings, the audio files and their rows together;
+- :class:`DoNotCallRepository`: the numbers no outbound call may dial;
 - :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
 - :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only).
 
@@ -36,6 +37,7 @@ from ._audit import AuditRepository
 from ._customers import CustomerRepository
 from ._database import Database
 from ._dead_letters import DeadLetterRepository
+from ._do_not_call import DoNotCallRepository
 from ._errors import StorageConflict, StorageError, StorageRejected
 from ._interactions import InteractionRepository
 from ._recordings import RecordingRepository
@@ -50,6 +52,7 @@ __all__ = [
     "CustomerRepository",
     "Database",
     "DeadLetterRepository",
+    "DoNotCallRepository",
     "InteractionRepository",
     "RecordingRepository",
     "ScriptRepository",

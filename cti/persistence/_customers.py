@@ -487,7 +487,7 @@ async def _erase(session: AsyncSession, row: CustomerRow, now: datetime,
         row.email = row.address = row.city = None
         row.pin_hash = None
         row.birth_date = None
-        row.consent_marketing_calls = row.consent_email = row.consent_data_sharing = False
+        row.consent_marketing_calls = row.consent_email = row.consent_data_sharing = row.consent_phone_calls = False
         row.forgotten_at = row.updated_at = now
         erased["customer"] = 1
     erased["phones"] = _rowcount(await session.execute(

@@ -51,6 +51,7 @@ from cti.services._identity import (
     apply_attributes,
 )
 from cti.services._journal import Journal, interaction_record
+from cti.services._outbound import ContactRefused, DoNotCallList, OutboundCalls
 from cti.services._passwords import MAX_PASSWORD, MIN_PASSWORD, Passwords, password_problems
 from cti.services._policy import (
     Policy,
@@ -68,6 +69,7 @@ from cti.services._ports import (
     Credentials,
     Customers,
     DeadLetters,
+    DoNotCall,
     ErasableCustomers,
     InteractionRetention,
     Interactions,
@@ -117,6 +119,7 @@ __all__ = [
     "CallerVerification",
     "CenterView",
     "CommandBus",
+    "ContactRefused",
     "ContactRetention",
     "CopyHolder",
     "Credentials",
@@ -129,6 +132,8 @@ __all__ = [
     "DeadLetterService",
     "DeadLetters",
     "Distributor",
+    "DoNotCall",
+    "DoNotCallList",
     "ErasableCustomers",
     "Erasure",
     "ErasureIncomplete",
@@ -148,6 +153,7 @@ __all__ = [
     "MonitorInfo",
     "NewSession",
     "NoRulesFile",
+    "OutboundCalls",
     "Passwords",
     "Phones",
     "Policy",

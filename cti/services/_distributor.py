@@ -131,6 +131,11 @@ class Distributor:
         self.apply(self._core.hang_up(call_id, agent_id, self.clock()))
         return ended.snapshot()
 
+    def dial_out(self, item: WorkItem, agent_id: str) -> WorkItem:
+        """The agent calls a customer: ``item`` is the new outbound call (see ``ContactCenter.dial_out``)."""
+        self.apply(self._core.dial_out(item, agent_id, self.clock()))
+        return self.query.call(item.call_id)
+
     def link_customer(self, call_id: str, customer_id: str) -> None:
         """Who the caller is became known (a record created for them, found by the screen pop)."""
         if self.query.is_live(call_id):

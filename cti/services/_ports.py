@@ -32,6 +32,7 @@ from cti.records import (
     AgentStateRecord,
     AuditRecord,
     DeadLetterRecord,
+    DoNotCallEntry,
     InteractionRecord,
     PurgedInteractions,
     Reach,
@@ -50,6 +51,7 @@ __all__ = [
     "Credentials",
     "Customers",
     "DeadLetters",
+    "DoNotCall",
     "ErasableCustomers",
     "InteractionRetention",
     "Interactions",
@@ -223,6 +225,8 @@ class DeadLetters(Protocol):
 
 
 class Customers(Protocol):
+    async def customer(self, customer_id: str) -> CustomerRecord | None: ...
+
     async def customer_by_phone(self, number: str) -> CustomerRecord | None: ...
 
     async def search_customers(self, query: str, *, limit: int = 20, within: Reach | None = None,
@@ -250,6 +254,18 @@ class Customers(Protocol):
 
     async def active_promotions(self, at: datetime, *,
                                 segment: str | None = None) -> builtins.list[PromotionRecord]: ...
+
+
+class DoNotCall(Protocol):
+    """The do-not-call list: E.164 numbers no outbound call dials."""
+
+    async def contains(self, number: str) -> bool: ...
+
+    async def list(self, *, limit: int = 1000) -> builtins.list[DoNotCallEntry]: ...
+
+    async def add(self, number: str, *, reason: str | None, added_by: str) -> DoNotCallEntry: ...
+
+    async def remove(self, entry_id: int) -> DoNotCallEntry | None: ...
 
 
 class ErasableCustomers(Protocol):

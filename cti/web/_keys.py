@@ -17,8 +17,10 @@ from cti.services import (
     CenterView,
     CustomerSearch,
     CustomerService,
+    DoNotCallList,
     Erasure,
     InteractionHistory,
+    OutboundCalls,
     Policy,
     ReportService,
     RoutingRules,
@@ -41,9 +43,11 @@ __all__ = [
     "AUDIT",
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
+    "DO_NOT_CALL",
     "ERASURE",
     "HISTORY",
     "HUB",
+    "OUTBOUND",
     "POLICY",
     "QUERY",
     "REPORTS",
@@ -97,6 +101,9 @@ RECORDINGS = web.AppKey("recordings", CallRecording)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
 CUSTOMER_SEARCH = web.AppKey("customer_search", CustomerSearch)
+OUTBOUND = web.AppKey("outbound", OutboundCalls)
+"""Agents' click-to-dial, under the contact policy."""
+DO_NOT_CALL = web.AppKey("do_not_call", DoNotCallList)
 """The desktop's customer search (throttled per user)."""
 VERIFICATION = web.AppKey("verification", CallerVerification)
 """Customers' IVR PIN and date of birth (set by administrators, checked when callers key them)."""

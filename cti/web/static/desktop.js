@@ -128,7 +128,9 @@ function renderIncoming() {
   $("incoming").hidden = !ringing;
   if (!ringing) { state.incomingFor = null; return; }
   const pop = state.pop && (!agent.call_id || state.pop.call_id === agent.call_id) ? state.pop : null;
-  setText("incoming-from", pop ? t("desktop.incoming.from", { who: callerLabel(pop), queue: pop.queue }) : "");
+  const outbound = pop && pop.direction === "outbound";
+  setText("incoming-from", !pop ? "" : outbound ? t("dial.outbound.ringing", { who: callerLabel(pop) })
+    : t("desktop.incoming.from", { who: callerLabel(pop), queue: pop.queue }));
   const key = `${agent.call_id || ""}:${pop ? pop.call_id : ""}`;
   if (state.incomingFor !== key) {
     state.incomingFor = key;
@@ -144,7 +146,14 @@ function showCaller() {
 }
 
 // -- the call panel ------------------------------------------------------------------------------------------
+// Calling the customer back from the pop: once this call is over (the agent in wrap-up), on the record's phone.
+function renderPopDial() {
+  const customer = state.pop && state.pop.customer;
+  $("pop-dial").hidden = !(customer && customer.phones.length && state.call && state.call.ended);
+}
+
 function renderCall() {
+  renderPopDial();
   const call = state.call;
   const pop = state.pop;
   $("no-call").hidden = Boolean(call || pop);
@@ -270,6 +279,7 @@ function renderPop() {
   setText("customer-balance", customer ? fmt.money(customer.balance_due) : "");
   setText("customer-ltv", customer ? fmt.money(customer.lifetime_value) : "");
   setText("customer-phones", customer ? customer.phones.join(", ") : pop.caller_number);
+  renderPopDial();
   setText("customer-address", customer ? [customer.address, customer.city].filter(Boolean).join(", ") : "");
   list("products", customer ? customer.products : [], (p) => t("desktop.product", { name: p.name, since: fmt.date(p.since) }));
   list("orders", customer ? customer.open_orders : [], (o) =>
@@ -495,6 +505,10 @@ const whenReady = (fn) => () => act(async () => {
 });
 const onSubmit = (id, fn) => $(id).addEventListener("submit", (event) => { event.preventDefault(); whenReady(fn)(); });
 
+$("pop-dial").addEventListener("click", () => act(async () => {
+  const customer = state.pop && state.pop.customer;
+  if (customer) await api("/api/calls", { method: "POST", body: { customer_id: customer.customer_id, phone_index: 0 } });
+}));
 $("login").addEventListener("click", whenReady(() => api(`${agentPath()}/login`, { method: "POST", body: { extension: $("extension").value, ready: true } })));
 $("ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "ready" } })));
 $("not-ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } })));
