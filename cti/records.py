@@ -33,7 +33,7 @@ __all__ = [
 ROLES: Final = ("agent", "supervisor", "admin")
 """Allowed values of :attr:`UserRecord.role`, least privileged first."""
 
-OUTCOMES: Final = ("answered", "abandoned", "failed", "rejected", "self_service")
+OUTCOMES: Final = ("answered", "abandoned", "failed", "rejected", "self_service", "skipped")
 """Values the call handling writes to :attr:`InteractionRecord.outcome` once a call has ended."""
 
 

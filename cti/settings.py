@@ -139,6 +139,14 @@ class Settings(BaseSettings):
                                description="when customers may be called, in each customer's own time zone")
     calling_default_zone: Literal["WIB", "WITA", "WIT"] = Field(
         "WIB", description="the time zone of customers whose region and number tell none")
+    scheduled_callback_attempts: int = Field(
+        3, ge=1, le=20, description="dials of the customer a scheduled callback makes at most before it has failed")
+    scheduled_callback_retry_seconds: float = Field(
+        1800.0, gt=0, le=7 * 86400, description="from a missed (or skipped) scheduled callback to its next try")
+    scheduled_callback_agent_first_seconds: float = Field(
+        120.0, ge=0, le=86400, description="how long a 'me first' callback waits for its own agent alone")
+    scheduled_callback_preview_seconds: float = Field(
+        60.0, gt=0, le=3600, description="how long an agent has to dial or skip a callback's preview")
     max_call_setups: int = Field(
         64, ge=1, le=100_000, description="calls being answered and queued at once; beyond it callers get congestion")
     dispositions: tuple[str, ...] = Field(
@@ -396,7 +404,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "ivr": ("ivr_flows", "max_ivr_sessions", "asr_engines", "sounds_dir"),
     "callbacks": ("callback_ring_timeout", "callback_numbers", "callback_max_per_number", "callback_max_total",
                   "callback_window_seconds"),
-    "outbound": ("outbound_caller_id", "outbound_queue", "calling_hours", "calling_default_zone"),
+    "outbound": ("outbound_caller_id", "outbound_queue", "calling_hours", "calling_default_zone",
+                 "scheduled_callback_attempts", "scheduled_callback_retry_seconds",
+                 "scheduled_callback_agent_first_seconds", "scheduled_callback_preview_seconds"),
     "scripts": ("company_name", "script_render_steps", "script_render_characters", "script_render_seconds"),
     "locale": ("timezone",),
     "retention": ("interaction_retention_days",),

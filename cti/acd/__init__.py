@@ -11,6 +11,8 @@ no clock (every method takes the time).
   per number and overall), the guard against callbacks used for toll fraud.
 - **Contact policy** (:class:`ContactPolicy`): may this customer be called now (allowed number, do-not-call,
   consent, calling hours in their own time zone), the one decision of every outbound call.
+- **Scheduled callbacks** (:class:`ScheduledCallback`): whom a due callback is previewed to, and what follows
+  each attempt (:class:`RetryPolicy`).
 - **The core** (:class:`ContactCenter`): each method applies one event or request and returns the commands
   the adapters carry out (:data:`Action`) and the changes everyone keeps a picture from (:data:`Change`).
   Every refusal is an :class:`AcdError`.
@@ -21,6 +23,17 @@ See docs/routing.md for the rules file and docs/architecture.md for where this s
 from cti.acd._agents import Agent, AgentState, Capacity, NotReadyReason, PendingChange
 from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
 from cti.acd._calendar import CALENDAR_24X7, TIMEZONE_ALIASES, Calendar, OpeningHours, parse_calendar
+from cti.acd._callback_schedule import (
+    OPEN_STATUSES,
+    Attempt,
+    CallbackStatus,
+    RetryPolicy,
+    ScheduledCallback,
+    after_call,
+    after_refusal,
+    pick_agent,
+    rescheduled,
+)
 from cti.acd._callbacks import CallbackLimits, CallbackPolicy, CallbackRefusal
 from cti.acd._center import DESK_WRAP_UP, DTMF_DIGITS, MAX_DTMF, ContactCenter
 from cti.acd._commands import (
@@ -37,6 +50,7 @@ from cti.acd._commands import (
     HoldCall,
     MuteAgent,
     Offer,
+    Preview,
     RefuseCallback,
     Reject,
     ResumeCall,
@@ -100,6 +114,7 @@ __all__ = [
     "DESK_WRAP_UP",
     "DTMF_DIGITS",
     "MAX_DTMF",
+    "OPEN_STATUSES",
     "PROMPT_LANGUAGE",
     "RECORDING_ACTIONS",
     "STRATEGIES",
@@ -112,11 +127,13 @@ __all__ = [
     "AgentChanged",
     "AgentState",
     "Announce",
+    "Attempt",
     "Calendar",
     "CalendarError",
     "CallbackLimits",
     "CallbackPolicy",
     "CallbackRefusal",
+    "CallbackStatus",
     "CallingHours",
     "Capacity",
     "Change",
@@ -147,6 +164,7 @@ __all__ = [
     "Outcome",
     "Overflow",
     "PendingChange",
+    "Preview",
     "QueueRule",
     "RecordingAction",
     "RecordingMode",
@@ -156,10 +174,12 @@ __all__ = [
     "RefuseCallback",
     "Reject",
     "ResumeCall",
+    "RetryPolicy",
     "Route",
     "Routing",
     "Rules",
     "RulesError",
+    "ScheduledCallback",
     "SendDtmf",
     "Strategy",
     "StrategyContext",
@@ -172,6 +192,8 @@ __all__ = [
     "WorkChanged",
     "WorkItem",
     "WorkState",
+    "after_call",
+    "after_refusal",
     "choose_agent",
     "eligible",
     "load_rules_file",
@@ -180,9 +202,11 @@ __all__ = [
     "parse_calendar",
     "parse_rules",
     "parse_rules_text",
+    "pick_agent",
     "position_announcement",
     "qualified",
     "recording_step",
+    "rescheduled",
     "rules_for_service_numbers",
     "site_loads",
     "strategy",

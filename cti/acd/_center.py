@@ -31,6 +31,7 @@ from cti.acd._commands import (
     HoldCall,
     MuteAgent,
     Offer,
+    Preview,
     RefuseCallback,
     Reject,
     ResumeCall,
@@ -230,8 +231,8 @@ class ContactCenter:
         return [AgentChanged(agent.snapshot())]
 
     def dial_out(self, call: WorkItem, agent_id: str, now: datetime) -> list[Command]:
-        """An agent calls a customer (click-to-dial, a scheduled callback). ``call`` is the new item: the
-        customer's number, the caller id to show them (``service_number``), the queue it counts in, the customer.
+        """An agent calls a customer (click-to-dial). ``call`` is the new item: the customer's number, the caller
+        id to show them (``service_number``), the queue it counts in, the customer.
 
         The agent's phone rings first; once they answer, the customer is dialed, as a keep-my-place callback is,
         and bridged when they answer. Only an agent logged in and holding no work may dial (one in wrap-up may:
@@ -243,21 +244,6 @@ class ContactCenter:
         if agent.work or agent.state not in (AgentState.READY, AgentState.NOT_READY, AgentState.WRAP_UP):
             raise InvalidTransition(f"agent {agent_id} is on a call", code="agent_on_call",
                                     params={"agent_id": agent_id})
-        if call.call_id in self.calls:
-            raise InvalidTransition(f"call {call.call_id} exists already")
-        call.direction, call.callback, call.caller_present = Direction.OUTBOUND, True, False
-        if call.queue not in self.rules.queues:
-            call.queue = self.rules.default_queue
-        call.queued_at = call.offered_at = now
-        call.offers, call.state = 1, WorkState.RINGING
-        call.agent_id, call.agent_extension = agent_id, agent.extension
-        call.agent_channel_id = f"{call.call_id}-a1"
-        call.channel_id = f"{call.call_id}-c1"  # the customer's leg, once the agent has answered
-        call.routing.route = "outbound"
-        call.decisions.append(Decision(now, "dialed", call.queue, call.routing.route, 0,
-                                       reason=f"agent {agent_id} calls the customer", winner=agent_id))
-        self._router.add_call(call)
-        self._channels[call.agent_channel_id] = self._channels[call.channel_id] = call.call_id
         if agent.state is AgentState.NOT_READY:
             agent.pending = PendingChange(AgentState.NOT_READY, agent.reason)
         if agent.state is not AgentState.READY:
@@ -265,10 +251,66 @@ class ContactCenter:
             idle_since = agent.idle_since
             agent.transition(AgentState.READY, now)
             agent.idle_since = idle_since
+        self._take_outbound(call, agent, now)
+        return self._ring_outbound(call, agent, now)
+
+    def preview(self, call: WorkItem, agent_id: str, now: datetime) -> list[Command]:
+        """Show a new outbound call (a scheduled callback) to a ready agent before dialing: they are taken (no
+        other call is offered to them) until they dial it (:meth:`dial_preview`) or skip it (:meth:`end_preview`)."""
+        agent = self.agent(agent_id)
+        if agent.extension is None or not agent.available_for(Channel.VOICE) or agent.work:
+            raise InvalidTransition(f"agent {agent_id} is not ready for a callback", code="agent_not_ready",
+                                    params={"agent_id": agent_id})
+        self._take_outbound(call, agent, now)
+        call.state = WorkState.PREVIEW
+        call.decisions.append(Decision(now, "previewed", call.queue, call.routing.route, 0,
+                                       reason=f"shown to agent {agent_id} before dialing", winner=agent_id))
+        return [Preview(call.call_id, agent_id, call.channel), WorkChanged(call.snapshot()),
+                AgentChanged(agent.snapshot())]
+
+    def dial_preview(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The agent dials the call they preview: their phone rings, then as :meth:`dial_out`."""
+        call = self._previewed(call_id, agent_id)
+        return self._ring_outbound(call, self.agent(agent_id), now)
+
+    def end_preview(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The preview ends with nothing dialed (the agent skipped it, it timed out, the policy refused it)."""
+        call = self._previewed(call_id, agent_id)
+        return [*self._release_agent(call, now, handled=False),
+                *self._end(call, now, Outcome.SKIPPED, EndReason.PREVIEW_SKIPPED), *self._router.decide(now)]
+
+    def _previewed(self, call_id: str, agent_id: str) -> WorkItem:
+        call = self.call(call_id)
+        if call.state is not WorkState.PREVIEW or call.agent_id != agent_id:
+            raise InvalidTransition(f"call {call_id} is not previewed by agent {agent_id}", code="not_previewed",
+                                    params={"call_id": call_id, "agent_id": agent_id})
+        return call
+
+    def _take_outbound(self, call: WorkItem, agent: Agent, now: datetime) -> None:
+        """The new outbound item, held by ``agent`` (ready now, about to ring or preview)."""
+        if call.call_id in self.calls:
+            raise InvalidTransition(f"call {call.call_id} exists already")
+        call.direction, call.callback, call.caller_present = Direction.OUTBOUND, True, False
+        if call.queue not in self.rules.queues:
+            call.queue = self.rules.default_queue
+        call.queued_at = now
+        call.agent_id, call.agent_extension = agent.agent_id, agent.extension
+        call.channel_id = f"{call.call_id}-c1"  # the customer's leg, once the agent has answered
+        call.routing.route = "outbound"
+        self._router.add_call(call)
+        self._channels[call.channel_id] = call.call_id
         agent.transition(AgentState.RINGING, now)
         agent.work[call.call_id] = call.channel
         self._router.track(agent)
-        return [Offer(call.call_id, agent_id, agent.extension, call.agent_channel_id, None, call.caller_number,
+
+    def _ring_outbound(self, call: WorkItem, agent: Agent, now: datetime) -> list[Command]:
+        assert agent.extension is not None
+        call.offers, call.state, call.offered_at = 1, WorkState.RINGING, now
+        call.agent_channel_id = f"{call.call_id}-a1"
+        self._channels[call.agent_channel_id] = call.call_id
+        call.decisions.append(Decision(now, "dialed", call.queue, call.routing.route, 0,
+                                       reason=f"agent {agent.agent_id} calls the customer", winner=agent.agent_id))
+        return [Offer(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id, None, call.caller_number,
                       call.caller_name, call.channel),
                 WorkChanged(call.snapshot()), AgentChanged(agent.snapshot())]
 
@@ -442,7 +484,7 @@ class ContactCenter:
         agent = self.agent(call.agent_id or "")
         return [
             DialCustomer(call.call_id, call.channel_id, call.caller_number, call.service_number, agent_channel_id,
-                         call.channel),
+                         call.channel, outbound=call.direction is Direction.OUTBOUND),
             WorkChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
@@ -736,7 +778,8 @@ class ContactCenter:
                 if call.call_id not in self.calls:
                     continue
                 when = self._lost_since(call, now, lost_at)
-                if call.callback and not call.caller_present and call.state in (WorkState.WAITING, WorkState.RINGING):
+                if call.callback and not call.caller_present and call.state in (WorkState.WAITING, WorkState.RINGING,
+                                                                                  WorkState.PREVIEW):
                     pass  # the caller hung up on purpose and waits for our callback: no leg to find
                 elif call.channel_id not in present:
                     commands += self.call_lost(call.call_id, when)

@@ -37,6 +37,7 @@ class Direction(StrEnum):
 
 class WorkState(StrEnum):
     WAITING = "waiting"  # answered by cti, on hold in its queue (a chat: in its queue)
+    PREVIEW = "preview"  # an outbound call shown to its agent first (a scheduled callback): they dial or skip it
     RINGING = "ringing"  # offered: an agent's phone is ringing (a chat: offered on the agent's desktop)
     CALLING_BACK = "calling_back"  # a callback: the agent answered, the customer's phone is ringing
     CONNECTED = "connected"  # bridged with an agent
@@ -49,6 +50,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # the system lost the call (Asterisk restarted, the channel vanished)
     REJECTED = "rejected"  # not queued: the queue was full, or closed with no queue to overflow to
     SELF_SERVICE = "self_service"  # served by the IVR alone, never queued for an agent
+    SKIPPED = "skipped"  # an outbound call's preview the agent skipped (or let pass): nothing was dialed
 
 
 class EndReason(StrEnum):
@@ -64,6 +66,7 @@ class EndReason(StrEnum):
     AGENT_NO_ANSWER = "agent_no_answer"  # outbound: the dialing agent's own phone did not answer
     CUSTOMER_NO_ANSWER = "customer_no_answer"  # outbound: the customer's phone rang out or failed
     CUSTOMER_BUSY = "customer_busy"  # outbound: the customer's line was busy or refused the call
+    PREVIEW_SKIPPED = "preview_skipped"  # outbound: the agent skipped the preview, or it timed out or was refused
 
 
 @dataclass(slots=True)
@@ -108,6 +111,8 @@ class WorkItem:
     muted: bool = False
     # Outbound items are dialed by an agent (``callback`` set too: the agent's leg first, then the customer).
     direction: Direction = Direction.INBOUND
+    # The scheduled callback this outbound call carries out, if any.
+    callback_id: str | None = None
 
     @property
     def wait_seconds(self) -> float | None:

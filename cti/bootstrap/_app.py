@@ -40,9 +40,11 @@ from cti.acd import (
     HoldCall,
     MuteAgent,
     Offer,
+    Preview,
     RefuseCallback,
     Reject,
     ResumeCall,
+    RetryPolicy,
     Rules,
     SendDtmf,
     WorkChanged,
@@ -58,6 +60,7 @@ from cti.live import LiveStore
 from cti.persistence import (
     AgentRepository,
     AuditRepository,
+    CallbackRepository,
     CustomerRepository,
     Database,
     DeadLetterRepository,
@@ -75,6 +78,8 @@ from cti.services import (
     AgentService,
     ArrivalLookup,
     AuditTrail,
+    CallbackAttempts,
+    CallbackScheduler,
     CallControls,
     CallerIdentity,
     CallerVerification,
@@ -126,6 +131,7 @@ from cti.web import (
     AGENTS,
     AUDIT,
     CALL_CONTROLS,
+    CALLBACKS,
     CUSTOMER_SEARCH,
     CUSTOMERS,
     DO_NOT_CALL,
@@ -329,6 +335,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(recording.close)
         actions.bridged_hooks.append(recording.bridged)
         voice = Channel.VOICE
+        callback_attempts = CallbackAttempts(CallbackRepository(database), RetryPolicy(
+            max_attempts=settings.scheduled_callback_attempts,
+            interval=timedelta(seconds=settings.scheduled_callback_retry_seconds),
+            agent_first=timedelta(seconds=settings.scheduled_callback_agent_first_seconds),
+            preview=timedelta(seconds=settings.scheduled_callback_preview_seconds)))
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
             (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],
@@ -337,10 +348,10 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (Announce, voice): [actions.announce],
             (HoldCall, voice): [actions.hold_call], (ResumeCall, voice): [actions.resume_call],
             (MuteAgent, voice): [actions.mute_agent], (SendDtmf, voice): [actions.send_dtmf],
-            Offer: [screenpop.offered],
+            Offer: [screenpop.offered], Preview: [screenpop.previewed],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
-                          recording.work_changed],
+                          recording.work_changed, callback_attempts.work_changed],
         })
         distributor = Distributor(core, clock, bus)
         telephony = Telephony(
@@ -367,6 +378,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[DO_NOT_CALL] = DoNotCallList(do_not_call, app[AUDIT])
         app[OUTBOUND] = OutboundCalls(distributor, policy, repos.customers, do_not_call, _contact_policy(settings),
                                       app[AUDIT], caller_id=settings.outbound_caller_id, queue=settings.outbound_queue)
+        app[CALLBACKS] = CallbackScheduler(distributor, policy, callback_attempts, app[OUTBOUND], app[AUDIT],
+                                           queue=settings.outbound_queue)
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         app[STATS] = stats
@@ -396,6 +409,9 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                       query.calls())
         stats.start()
         stack.push_async_callback(stats.close)
+        await app[CALLBACKS].recover()
+        app[CALLBACKS].start()
+        stack.push_async_callback(app[CALLBACKS].close)
         if retention is not None:
             retention.start()
             stack.push_async_callback(retention.close)

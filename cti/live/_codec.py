@@ -146,4 +146,5 @@ def decode_call(raw: str | bytes) -> WorkItem:
         held_seconds=float(data.get("held_seconds", 0.0)),
         muted=bool(data.get("muted", False)),
         direction=Direction(data.get("direction", "inbound")),
+        callback_id=data.get("callback_id"),
     )

@@ -70,6 +70,7 @@ from ._tables import (
     ProductComplementRow,
     ProductRow,
     PromotionRow,
+    ScheduledCallbackRow,
 )
 
 __all__ = ["CustomerRepository"]
@@ -270,6 +271,8 @@ class CustomerRepository:
         async with self._db.transaction(f"forget customer {customer_id}") as session:
             row = await _get(session, customer_id)
             erased, call_ids, prompts = await _erase(session, row, self._clock(), self._country)
+            # Their scheduled callbacks go (their reasons are notes about them): nobody calls an erased customer.
+            await session.execute(delete(ScheduledCallbackRow).where(ScheduledCallbackRow.customer_id == customer_id))
             await session.flush()
             return ForgottenCustomer(customer=(await _customer_rows.customer_records(session, [row]))[0],
                                      erased=erased, call_ids=call_ids, prompts=prompts)

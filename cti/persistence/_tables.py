@@ -223,6 +223,28 @@ class DoNotCallRow(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ScheduledCallbackRow(Base):
+    """A callback an agent scheduled (wrap-up, or the API): due at its time, previewed, dialed, retried."""
+
+    __tablename__ = "scheduled_callbacks"
+    __table_args__ = (Index("ix_scheduled_callbacks_status_due_at", "status", "due_at"),)
+
+    callback_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    agent_first: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_index: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(500))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 # -- CRM: customers, catalog, holdings, orders, invoices, contacts, cases, promotions ------------------------------
 
 

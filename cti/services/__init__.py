@@ -65,6 +65,7 @@ from cti.services._policy import (
 from cti.services._ports import (
     AgentRegistry,
     AuditLog,
+    Callbacks,
     ContactRetention,
     Credentials,
     Customers,
@@ -87,6 +88,7 @@ from cti.services._recording import CallRecording, RecordingState
 from cti.services._reports import ReportService
 from cti.services._retention import Retention, RetentionReport
 from cti.services._routing import NoRulesFile, RoutingRules, RulesFile, RulesFileUnusable, StaleRules
+from cti.services._scheduled_callbacks import CallbackAttempts, CallbackScheduler
 from cti.services._screenpop import ScreenPop, agent_frame, agent_topic, call_frame, customer_frame
 from cti.services._scripts import ScriptLibrary
 from cti.services._signin import DEFAULT_IDLE, DEFAULT_LIFETIME, NewSession, SignIn, WrongPassword, session_key
@@ -115,6 +117,9 @@ __all__ = [
     "AuditTrail",
     "CallControls",
     "CallRecording",
+    "CallbackAttempts",
+    "CallbackScheduler",
+    "Callbacks",
     "CallerIdentity",
     "CallerVerification",
     "CenterView",

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from cti.acd import Agent, WorkItem
+from cti.acd import Agent, ScheduledCallback, WorkItem
 from cti.crm import (
     ComplementRecord,
     ContactRecord,
@@ -47,6 +47,7 @@ from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
 __all__ = [
     "AgentRegistry",
     "AuditLog",
+    "Callbacks",
     "ContactRetention",
     "Credentials",
     "Customers",
@@ -254,6 +255,21 @@ class Customers(Protocol):
 
     async def active_promotions(self, at: datetime, *,
                                 segment: str | None = None) -> builtins.list[PromotionRecord]: ...
+
+
+class Callbacks(Protocol):
+    """Scheduled callbacks, kept across restarts."""
+
+    async def save(self, callback: ScheduledCallback) -> None: ...
+
+    async def get(self, callback_id: str) -> ScheduledCallback | None: ...
+
+    async def due(self, now: datetime, *, limit: int = 100) -> builtins.list[ScheduledCallback]: ...
+
+    async def in_progress(self) -> builtins.list[ScheduledCallback]: ...
+
+    async def list(self, *, within: Reach | None = None, statuses: Collection[str] | None = None,
+                   limit: int = 100) -> builtins.list[ScheduledCallback]: ...
 
 
 class DoNotCall(Protocol):

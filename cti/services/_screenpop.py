@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from cti import sales
-from cti.acd import Agent, AgentChanged, Offer, WorkChanged, WorkItem, WorkState
+from cti.acd import Agent, AgentChanged, Offer, Preview, WorkChanged, WorkItem, WorkState
 from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView, phone_variants
 from cti.errors import Unavailable
 from cti.records import UserRecord
@@ -192,6 +192,10 @@ class ScreenPop:
     def offered(self, offer: Offer, distributor: Distributor) -> None:
         self._offered(offer, distributor)
 
+    def previewed(self, preview: Preview, distributor: Distributor) -> None:
+        """An outbound call shown to its agent before dialing: the same pop, with ``callback_id`` to dial or skip."""
+        self._offered(preview, distributor)
+
     def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
         call = changed.item
         self._ended_unanswered(call)
@@ -290,7 +294,7 @@ class ScreenPop:
         log.warning("call %s: script %r could not be shown: %s", call_id, script.id, why)
 
     # -- building the pop -----------------------------------------------------------------------------------
-    def _offered(self, offer: Offer, distributor: Distributor) -> None:
+    def _offered(self, offer: Offer | Preview, distributor: Distributor) -> None:
         call = self._query.find_call(offer.call_id)
         if call is None:
             return
@@ -593,7 +597,7 @@ def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None)
                                               # why this agent (the desktop says it in the agent's language)
                                               "why": [part.as_json() for part in
                                                       (*(placed.why if placed else ()), *offered[-1].why)]},
-        "customer_id": call.customer_id, "direction": call.direction.value,
+        "customer_id": call.customer_id, "direction": call.direction.value, "callback_id": call.callback_id,
         "transfer": None if transfer is None else {"from_agent": transfer.winner, "note": transfer.note,
                                                     "queue": transfer.queue, "at": transfer.at.isoformat()},
     }

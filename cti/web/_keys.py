@@ -11,6 +11,7 @@ from cti.services import (
     Accounts,
     AgentService,
     AuditTrail,
+    CallbackScheduler,
     CallControls,
     CallerVerification,
     CallRecording,
@@ -41,6 +42,7 @@ __all__ = [
     "ACCOUNTS",
     "AGENTS",
     "AUDIT",
+    "CALLBACKS",
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
     "DO_NOT_CALL",
@@ -104,6 +106,8 @@ CUSTOMER_SEARCH = web.AppKey("customer_search", CustomerSearch)
 OUTBOUND = web.AppKey("outbound", OutboundCalls)
 """Agents' click-to-dial, under the contact policy."""
 DO_NOT_CALL = web.AppKey("do_not_call", DoNotCallList)
+CALLBACKS = web.AppKey("callbacks", CallbackScheduler)
+"""Scheduled callbacks: kept, previewed when due, dialed and retried."""
 """The desktop's customer search (throttled per user)."""
 VERIFICATION = web.AppKey("verification", CallerVerification)
 """Customers' IVR PIN and date of birth (set by administrators, checked when callers key them)."""
