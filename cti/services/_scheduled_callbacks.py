@@ -181,6 +181,8 @@ class CallbackScheduler:
     async def cancel(self, actor: UserRecord, callback_id: str, *, source: str) -> ScheduledCallback:
         async with self._lock:
             callback = await self.get(actor, callback_id)
+            if callback.status is CallbackStatus.CANCELLED:
+                return callback  # cancelled already: as asked
             if callback.status is not CallbackStatus.SCHEDULED:
                 raise Conflict(f"callback {callback_id} is {callback.status.value}", code="callback_not_scheduled",
                                params={"callback_id": callback_id, "status": callback.status.value})
@@ -253,16 +255,18 @@ class CallbackScheduler:
         await self._store.save(replace(callback, status=CallbackStatus.PREVIEWING, call_id=item.call_id))
 
     async def _previewed(self, actor: UserRecord, callback_id: str) -> tuple[ScheduledCallback, WorkItem]:
-        """The callback the actor's agent previews now, and its call; else not found (someone else's) or 409."""
-        callback = await self._store.get(callback_id)
-        call = self._distributor.query.find_call(callback.call_id) if callback and callback.call_id else None
+        """The callback the actor's agent previews now, and its call: 403 for anyone but an agent, 404 for a
+        callback neither theirs nor shown to them, 409 for theirs when it is not previewed to them now."""
         if actor.role != "agent" or not actor.agent_id:
             raise Forbidden("only the agent it is shown to dials or skips a callback", code="agents_only_dial")
-        if callback is None or call is None or call.agent_id != actor.agent_id:
+        callback = await self._store.get(callback_id)
+        call = self._distributor.query.find_call(callback.call_id) if callback and callback.call_id else None
+        shown = call is not None and call.agent_id == actor.agent_id
+        if callback is None or not (shown or callback.agent_id == actor.agent_id):
             raise NotFound(f"no callback {callback_id!r}", code="callback_not_found",
                            params={"callback_id": callback_id})
-        if call.state is not WorkState.PREVIEW:
-            raise Conflict(f"callback {callback_id} is being dialed", code="callback_not_previewed",
+        if call is None or not shown or call.state is not WorkState.PREVIEW:
+            raise Conflict(f"callback {callback_id} is not shown to you to dial now", code="callback_not_previewed",
                            params={"callback_id": callback_id})
         return callback, call
 
