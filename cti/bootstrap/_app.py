@@ -348,7 +348,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (Announce, voice): [actions.announce],
             (HoldCall, voice): [actions.hold_call], (ResumeCall, voice): [actions.resume_call],
             (MuteAgent, voice): [actions.mute_agent], (SendDtmf, voice): [actions.send_dtmf],
-            Offer: [screenpop.offered], Preview: [screenpop.previewed],
+            (Preview, voice): [screenpop.previewed],  # a preview is carried out on the desktop
+            Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
                           recording.work_changed, callback_attempts.work_changed],
