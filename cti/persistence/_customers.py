@@ -23,6 +23,7 @@ from cti.crm import (
     OPEN_ORDER_STATUSES,
     QUERY_LENGTH,
     ComplementRecord,
+    Consent,
     ContactRecord,
     CrmDataset,
     CrmInputError,
@@ -239,6 +240,19 @@ class CustomerRepository:
         if caller_number:
             fields = fields_for_caller(caller_number, default_country=self._country)
         return await self.create_customer(replace(fields, name=name, email=email, language=language))
+
+    async def set_consent(self, customer_id: str, consent: Consent) -> CustomerRecord:
+        """Replace the customer's consents (and nothing else). :class:`StorageError` for no such customer or an
+        erased one."""
+        async with self._db.transaction(f"set the consents of customer {customer_id}") as session:
+            row = await _get(session, customer_id)
+            if row.forgotten_at is not None:
+                raise StorageError(f"cannot update customer {customer_id}: their data was erased")
+            row.consent_marketing_calls, row.consent_email = consent.marketing_calls, consent.email
+            row.consent_data_sharing, row.consent_phone_calls = consent.data_sharing, consent.phone_calls
+            row.updated_at = self._clock()
+            await session.flush()
+            return (await _customer_rows.customer_records(session, [row]))[0]
 
     async def update_customer(self, customer_id: str, fields: CustomerFields) -> CustomerRecord:
         """Replace the customer's editable fields and phone list with ``fields`` (see ``CustomerRecord.fields``)."""

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from cti.acd import Agent, ScheduledCallback, WorkItem
 from cti.crm import (
     ComplementRecord,
+    Consent,
     ContactRecord,
     CustomerCredentials,
     CustomerRecord,
@@ -227,6 +228,8 @@ class DeadLetters(Protocol):
 
 class Customers(Protocol):
     async def customer(self, customer_id: str) -> CustomerRecord | None: ...
+
+    async def set_consent(self, customer_id: str, consent: Consent) -> CustomerRecord: ...
 
     async def customer_by_phone(self, number: str) -> CustomerRecord | None: ...
 

@@ -25,7 +25,8 @@ from cti.web._openapi import operation, path_param, query_param
 from cti.web._sockets import SINCE, FrameError
 from cti.web._views import ID_PATTERN
 
-__all__ = ["CustomerCreate", "Dtmf", "Transfer", "WrapUp", "WrapUpCallback", "openapi_paths", "routes", "schemas"]
+__all__ = ["ConsentChange", "CustomerCreate", "Dtmf", "Transfer", "WrapUp", "WrapUpCallback", "openapi_paths",
+           "routes", "schemas"]
 
 routes = web.RouteTableDef()
 
@@ -74,6 +75,16 @@ class Dtmf(_Body):
     digits: str = Field(pattern=r"^[0-9*#A-D]{1,32}$", description="tones to send to the caller's side: 0-9, *, #, A-D")
 
 
+class ConsentChange(_Body):
+    """What the customer agreed to or withdrew; what is left out stays as it is."""
+
+    phone_calls: bool | None = Field(default=None, description="to be called about their own business "
+                                                               "(click-to-dial, scheduled callbacks)")
+    marketing_calls: bool | None = None
+    email: bool | None = None
+    data_sharing: bool | None = None
+
+
 class CustomerCreate(_Body):
     call_id: str | None = Field(default=None, description="the live call this caller is on: links them")
     name: str = Field(default="", max_length=128)
@@ -83,7 +94,7 @@ class CustomerCreate(_Body):
 
 
 schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, Dtmf, CustomerCreate, CrossSellOutcome, FollowUp,
-                                        WrapUpCallback)
+                                        WrapUpCallback, ConsentChange)
 
 _CONTROLS: dict[str, str] = {
     "hold": "Put the caller of a connected call on hold: they hear music on hold, the agent hears nothing; the "
@@ -132,6 +143,12 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "own live call and records the caller's number (audited)",
         roles="agent (own call), supervisor (own scope), admin", body="CustomerCreate", ok=201,
         errors=(404, 409, 422))},
+    "/api/customers/{customer_id}/consent": {"put": operation(
+        "Record what the customer agreed to or withdrew (phone_calls: to be called by agents; marketing_calls, "
+        "email, data_sharing); what is left out stays; audited. The record's consents are in "
+        "GET /api/customers/{customer_id} ('consent')",
+        roles="an agent who is serving or has served them, supervisor (own scope), admin", body="ConsentChange",
+        params=[path_param("customer_id", maxLength=16)], errors=(404,))},
     "/api/customers/{customer_id}": {"get": operation(
         "A customer's record as the screen pop shows it (audited)",
         roles="an agent who is serving or has served them, supervisor (own scope), admin",
@@ -292,3 +309,18 @@ async def get_customer(request: web.Request) -> web.Response:
     view = await request.app[CUSTOMERS].view(principal(request), request.match_info["customer_id"],
                                              source=source_of(request))
     return web.json_response(customer_frame(view))
+
+
+@routes.put("/api/customers/{customer_id}/consent")
+async def set_consent(request: web.Request) -> web.Response:
+    user = principal(request)
+    customer_id = request.match_info["customer_id"]
+    customers = request.app[CUSTOMERS]
+    await customers.reachable(user, customer_id)  # someone else's or unknown -> 404 before the body is read
+    body = ConsentChange.model_validate(await read_json(request))
+    changes = {name: value for name, value in body.model_dump().items() if value is not None}
+    record = await customers.set_consent(user, customer_id, changes, source=source_of(request))
+    consent = record.consent
+    return web.json_response({"customer_id": customer_id, "consent": {
+        "phone_calls": consent.phone_calls, "marketing_calls": consent.marketing_calls, "email": consent.email,
+        "data_sharing": consent.data_sharing}})

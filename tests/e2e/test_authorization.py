@@ -159,6 +159,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/customers"): Route(own_work(422), body={"email": "not-an-address@"}),
     ("GET", "/api/customers"): Route(signed_in(), query="q=customer+of"),  # cut to reach: see below
     ("GET", "/api/customers/{customer_id}"): Route(own_work()),
+    ("PUT", "/api/customers/{customer_id}/consent"): Route(own_work(422), body={"phone_calls": "maybe"}),
     ("GET", "/api/customers/{customer_id}/verification"): Route(admin_only()),
     ("PUT", "/api/customers/{customer_id}/verification"): Route(admin_only(422), body={"pin": "12"}),
     ("GET", "/ws/desktop"): Route(own_work(101)),

@@ -372,6 +372,10 @@ class FakeCustomers:
     async def customer(self, customer_id: str) -> CustomerRecord | None:
         return self.customers.get(customer_id)
 
+    async def set_consent(self, customer_id: str, consent: Consent) -> CustomerRecord:
+        record = self.customers[customer_id] = replace(self.customers[customer_id], consent=consent)
+        return record
+
     async def forget(self, customer_id: str) -> ForgottenCustomer:
         customer = self.customers.get(customer_id)
         if customer is None:

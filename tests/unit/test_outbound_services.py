@@ -32,6 +32,7 @@ from cti.services import (
     CallbackScheduler,
     CommandBus,
     ContactRefused,
+    CustomerService,
     Distributor,
     DoNotCall,
     DoNotCallList,
@@ -186,3 +187,22 @@ async def test_each_sees_the_callbacks_of_their_reach() -> None:
         await floor.scheduler.schedule(ANA, rina, due_at=MORNING + timedelta(days=91), reason="x", source="t")
     cancelled = await floor.scheduler.cancel(ANA, mine.callback_id, source="t")
     assert cancelled.status is CallbackStatus.CANCELLED
+
+
+async def test_consent_to_be_called_is_recorded_by_whoever_reaches_the_customer_and_audited() -> None:
+    floor = Floor()
+    rina = await floor.customer(agreed=False)
+    service = CustomerService(floor.distributor, floor.policy, floor.customers, _NoPops(),
+                              AuditTrail(floor.audit, lambda: floor.now))
+    with pytest.raises(NotFound):
+        await service.set_consent(BOB, rina, {"phone_calls": True}, source="t")
+    record = await service.set_consent(ANA, rina, {"phone_calls": True}, source="t")
+    assert record.consent.phone_calls and not record.consent.marketing_calls
+    assert [(e.action, e.detail) for e in floor.audit.entries] == [("change", {"consent": {"phone_calls": True}})]
+    await floor.outbound.dial(ANA, rina, source="t")  # now allowed
+
+
+class _NoPops:
+    def customer_changed(self, customer_id: str) -> None: ...
+
+    def wrapped_up(self, agent_id: str, call_id: str) -> None: ...

@@ -46,6 +46,11 @@ function renderRecord() {
       fact("search.phones", c.phones.join(", ")),
       fact("search.city", c.city || ""),
       fact("search.balance", fmt.money(c.balance_due))),
+    el("p", { id: "search-consent", class: "row" },
+      el("span", {}, t(c.consent && c.consent.phone_calls ? "consent.calls.yes" : "consent.calls.no")), " ",
+      el("button", { type: "button", class: "quiet", id: "search-consent-toggle",
+                     onclick: () => setCallConsent(c.customer_id, !(c.consent && c.consent.phone_calls)) },
+        t(c.consent && c.consent.phone_calls ? "consent.calls.withdraw" : "consent.calls.record"))),
     el("p", { id: "search-dial", class: "row" }, c.phones.map((phone, index) =>
       el("button", { type: "button", class: "secondary", "data-phone-index": String(index),
                      onclick: () => dial(c.customer_id, index) }, t("dial.call.to", { phone })))),
@@ -119,6 +124,19 @@ export async function dial(customerId, phoneIndex) {
   }
   if (document.getElementById("dial-status")) $("dial-status").textContent = dialText();
   return state.dialed;
+}
+
+// The customer says yes (or no more) to being called: PUT /api/customers/{id}/consent, then the record again.
+async function setCallConsent(customerId, agreed) {
+  try {
+    const { consent } = await api(`/api/customers/${encodeURIComponent(customerId)}/consent`,
+      { method: "PUT", body: { phone_calls: agreed } });
+    if (state.record && state.record.customer_id === customerId) state.record = { ...state.record, consent };
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  renderRecord();
 }
 
 $("search-form").addEventListener("submit", search);
