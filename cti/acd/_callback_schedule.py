@@ -101,7 +101,8 @@ class ScheduledCallback:
 def pick_agent(callback: ScheduledCallback, agents: Iterable[Agent], queue: QueueRule, now: datetime,
                policy: RetryPolicy) -> Agent | None:
     """Whom to preview a due callback to now: its agent alone within the "me first" window, then its agent or
-    anyone of its queue who is ready, the longest idle first; None when nobody may take it now."""
+    anyone of its queue who is ready, those at their desktop first, then the longest idle; None when nobody may
+    take it now."""
     ready = [a for a in agents if a.extension is not None and a.available_for(Channel.VOICE) and not a.work]
     own = next((a for a in ready if a.agent_id == callback.agent_id), None)
     if own is not None:
@@ -109,7 +110,8 @@ def pick_agent(callback: ScheduledCallback, agents: Iterable[Agent], queue: Queu
     if callback.agent_first and callback.agent_id is not None and now < callback.due_at + policy.agent_first:
         return None
     team = [a for a in ready if qualified(a, queue)]
-    return min(team, key=lambda a: (a.idle_since or now, a.agent_id), default=None)
+    # A preview is shown on a desktop: agents with one open first.
+    return min(team, key=lambda a: (not a.at_desk, a.idle_since or now, a.agent_id), default=None)
 
 
 _MISSED = {EndReason.CUSTOMER_NO_ANSWER: "no_answer", EndReason.CUSTOMER_BUSY: "busy",

@@ -60,6 +60,8 @@ def test_me_first_waits_for_its_agent_then_goes_to_the_longest_idle_of_the_team(
     assert pick_agent(due(agent_first=True), agents, QUEUE, at(100), POLICY).agent_id == "ana"  # type: ignore[union-attr]
     core.set_not_ready("ana", "lunch", at(95))
     assert pick_agent(due(), agents, QUEUE, at(100), POLICY).agent_id == "budi"  # type: ignore[union-attr]
+    core.set_desk("citra", True)  # a preview needs a desktop to be seen: who has one open comes first
+    assert pick_agent(due(), agents, QUEUE, at(100), POLICY).agent_id == "citra"  # type: ignore[union-attr]
 
 
 def test_a_preview_takes_the_agent_until_they_dial_or_skip() -> None:
