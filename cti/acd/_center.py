@@ -238,6 +238,7 @@ class ContactCenter:
         and bridged when they answer. Only an agent logged in and holding no work may dial (one in wrap-up may:
         the new call ends it); one who was not ready is not ready again after the call (a pending change)."""
         agent = self.agent(agent_id)
+        self._refuse_taken_id(call)
         if agent.state is AgentState.LOGGED_OUT or agent.extension is None:
             raise InvalidTransition(f"agent {agent_id} must log in before dialing", code="agent_logged_out",
                                     params={"agent_id": agent_id})
@@ -258,6 +259,7 @@ class ContactCenter:
         """Show a new outbound call (a scheduled callback) to a ready agent before dialing: they are taken (no
         other call is offered to them) until they dial it (:meth:`dial_preview`) or skip it (:meth:`end_preview`)."""
         agent = self.agent(agent_id)
+        self._refuse_taken_id(call)
         if agent.extension is None or not agent.available_for(Channel.VOICE) or agent.work:
             raise InvalidTransition(f"agent {agent_id} is not ready for a callback", code="agent_not_ready",
                                     params={"agent_id": agent_id})
@@ -286,10 +288,12 @@ class ContactCenter:
                                     params={"call_id": call_id, "agent_id": agent_id})
         return call
 
-    def _take_outbound(self, call: WorkItem, agent: Agent, now: datetime) -> None:
-        """The new outbound item, held by ``agent`` (ready now, about to ring or preview)."""
+    def _refuse_taken_id(self, call: WorkItem) -> None:
         if call.call_id in self.calls:
             raise InvalidTransition(f"call {call.call_id} exists already")
+
+    def _take_outbound(self, call: WorkItem, agent: Agent, now: datetime) -> None:
+        """The new outbound item, held by ``agent`` (ready now, about to ring or preview)."""
         call.direction, call.callback, call.caller_present = Direction.OUTBOUND, True, False
         if call.queue not in self.rules.queues:
             call.queue = self.rules.default_queue

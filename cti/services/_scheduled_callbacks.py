@@ -135,10 +135,11 @@ class CallbackScheduler:
         return callbacks
 
     async def get(self, actor: UserRecord, callback_id: str) -> ScheduledCallback:
+        """The callback, if the actor reaches it (as :meth:`list`), or it is shown to their agent now."""
         callback = await self._store.get(callback_id)
         reach = self._reach(actor)
         seen = callback is not None and (reach is None or callback.queue in reach.queues
-                                         or callback.agent_id in reach.agents)
+                                         or callback.agent_id in reach.agents or self._shown_to(actor, callback))
         if callback is None or not seen:
             raise NotFound(f"no callback {callback_id!r}", code="callback_not_found",
                            params={"callback_id": callback_id})
@@ -246,13 +247,15 @@ class CallbackScheduler:
                         service_number=self._outbound.caller_id, queue=callback.queue, arrived_at=now,
                         caller_name=customer.name or None, customer_id=callback.customer_id,
                         callback_id=callback.callback_id)
+        # Stored first: the desktop asks for the callback as soon as the preview reaches it.
+        await self._store.save(replace(callback, status=CallbackStatus.PREVIEWING, call_id=item.call_id))
         try:
             self._distributor.preview(item, agent.agent_id)
         except AcdError as exc:  # taken meanwhile: the next tick looks again
             log.info("callback %s not previewed to %s: %s", callback.callback_id, agent.agent_id, exc)
+            await self._store.save(callback)
             return
         self._previews[item.call_id] = (callback.callback_id, now)
-        await self._store.save(replace(callback, status=CallbackStatus.PREVIEWING, call_id=item.call_id))
 
     async def _previewed(self, actor: UserRecord, callback_id: str) -> tuple[ScheduledCallback, WorkItem]:
         """The callback the actor's agent previews now, and its call: 403 for anyone but an agent, 404 for a
@@ -276,6 +279,11 @@ class CallbackScheduler:
         assert call.agent_id is not None
         with contextlib.suppress(AcdError):  # ended meanwhile (the agent logged out): nothing left to end
             self._distributor.end_preview(call.call_id, call.agent_id)
+
+    def _shown_to(self, actor: UserRecord, callback: ScheduledCallback) -> bool:
+        """Whether the callback's call (its preview, its dial) is the actor's agent's now."""
+        call = self._distributor.query.find_call(callback.call_id) if callback.call_id else None
+        return call is not None and actor.agent_id is not None and call.agent_id == actor.agent_id
 
     def _reach(self, actor: UserRecord) -> Reach | None:
         if actor.role == "agent":

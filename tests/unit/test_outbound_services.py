@@ -141,6 +141,8 @@ async def test_a_due_callback_is_previewed_to_its_agent_and_dialed_when_they_say
     assert previewing is not None and previewing.status is CallbackStatus.PREVIEWING
     with pytest.raises(NotFound):
         await floor.scheduler.dial(BOB, callback.callback_id, source="t")
+    with pytest.raises(NotFound):
+        await floor.scheduler.get(BOB, callback.callback_id)
     await floor.scheduler.dial(ANA, callback.callback_id, source="t")
     [offer] = floor.recorder.of(Offer)
     assert offer.call_id == previewing.call_id
@@ -206,3 +208,16 @@ class _NoPops:
     def customer_changed(self, customer_id: str) -> None: ...
 
     def wrapped_up(self, agent_id: str, call_id: str) -> None: ...
+
+
+async def test_a_callback_its_agent_cannot_take_goes_to_the_team_who_sees_and_dials_it() -> None:
+    floor = Floor()
+    rina = await floor.customer()
+    floor.distributor.set_not_ready("ana", "lunch")
+    callback = await floor.scheduler.schedule(ANA, rina, due_at=MORNING, reason="invoice", source="t")
+    await floor.scheduler.tick()
+    [preview] = floor.recorder.of(Preview)
+    assert preview.agent_id == "bob"  # never served Rina, yet it is his to dial now
+    assert (await floor.scheduler.get(BOB, callback.callback_id)).reason == "invoice"
+    await floor.scheduler.dial(BOB, callback.callback_id, source="t")
+    assert [o.agent_id for o in floor.recorder.of(Offer)] == ["bob"]
