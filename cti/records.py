@@ -21,6 +21,7 @@ __all__ = [
     "AgentStateRecord",
     "AuditRecord",
     "DeadLetterRecord",
+    "DoNotCallEntry",
     "InteractionRecord",
     "PurgedInteractions",
     "Reach",
@@ -32,14 +33,14 @@ __all__ = [
 ROLES: Final = ("agent", "supervisor", "admin")
 """Allowed values of :attr:`UserRecord.role`, least privileged first."""
 
-OUTCOMES: Final = ("answered", "abandoned", "failed", "rejected", "self_service")
+OUTCOMES: Final = ("answered", "abandoned", "failed", "rejected", "self_service", "skipped")
 """Values the call handling writes to :attr:`InteractionRecord.outcome` once a call has ended."""
 
 
 # kw_only: seventeen fields, most of them optional, are too many to pass by position safely.
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InteractionRecord:
-    """One inbound call, from arrival in the queue to its end."""
+    """One call, from arrival in the queue (or an agent's dialing) to its end."""
 
     call_id: str
     channel_id: str
@@ -73,6 +74,9 @@ class InteractionRecord:
     """The CRM customer the caller was identified as (by number or by what they keyed in the IVR)."""
     ivr: dict[str, Any] | None = None
     """The caller's path through the IVR: nodes, inputs, recognised intents and confidences."""
+    direction: str = "inbound"
+    """``inbound`` (the customer called), or ``outbound`` (an agent called the customer: ``caller_number`` is then
+    the number dialed and ``service_number`` the caller id shown)."""
     disposition: str | None = None
     notes: str | None = None
     script_answers: dict[str, Any] | None = None
@@ -94,6 +98,18 @@ class PurgedInteractions:
 
     interactions: int
     prompts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DoNotCallEntry:
+    """A number on the do-not-call list: no outbound call dials it."""
+
+    entry_id: int
+    number: str
+    """E.164."""
+    reason: str | None
+    added_by: str
+    added_at: datetime
 
 
 WRAP_UP_FIELDS: Final = ("disposition", "notes", "script_answers", "crosssell", "follow_up", "wrapped_up_at")
@@ -178,7 +194,7 @@ class AgentStateRecord:
 
 
 AUDIT_ACTIONS: Final = ("view", "list", "create", "change", "delete", "export", "erase", "login", "denied", "play",
-                        "download")
+                        "download", "dial")
 """What an audit entry says was done to its subject (``change`` covers every other state-changing request)."""
 
 

@@ -130,6 +130,23 @@ class Settings(BaseSettings):
     callback_max_total: int = Field(
         60, ge=0, le=100_000, description="callbacks granted to all numbers within callback_window_seconds")
     callback_window_seconds: float = Field(3600.0, gt=0, le=7 * 86400)
+    # Outbound calls: click-to-dial and scheduled callbacks (docs/operations.md, "Outbound calls")
+    outbound_caller_id: str = Field("1500100", pattern=r"^\+?[0-9]{3,20}$",
+                                    description="the number customers see when cti calls them (a service number)")
+    outbound_queue: str | None = Field(None, max_length=64, description="the queue outbound calls count in (its "
+                                                                         "supervisors see them); none: default_queue")
+    calling_hours: str = Field("08:00-20:00", pattern=r"^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$",
+                               description="when customers may be called, in each customer's own time zone")
+    calling_default_zone: Literal["WIB", "WITA", "WIT"] = Field(
+        "WIB", description="the time zone of customers whose region and number tell none")
+    scheduled_callback_attempts: int = Field(
+        3, ge=1, le=20, description="dials of the customer a scheduled callback makes at most before it has failed")
+    scheduled_callback_retry_seconds: float = Field(
+        1800.0, gt=0, le=7 * 86400, description="from a missed (or skipped) scheduled callback to its next try")
+    scheduled_callback_agent_first_seconds: float = Field(
+        120.0, ge=0, le=86400, description="how long a 'me first' callback waits for its own agent alone")
+    scheduled_callback_preview_seconds: float = Field(
+        60.0, gt=0, le=3600, description="how long an agent has to dial or skip a callback's preview")
     max_call_setups: int = Field(
         64, ge=1, le=100_000, description="calls being answered and queued at once; beyond it callers get congestion")
     dispositions: tuple[str, ...] = Field(
@@ -272,6 +289,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
         return value
 
+    @field_validator("calling_hours")
+    @classmethod
+    def _calling_hours(cls, value: str) -> str:
+        start, end = value.split("-")
+        if not ("00:00" <= start < end <= "24:00"):
+            raise ValueError(f"{value!r}: from a start to a later end within the day, e.g. 08:00-20:00")
+        return value
+
     @field_validator("pstn_trust_id")
     @classmethod
     def _trusted_gateway(cls, value: bool, info: ValidationInfo) -> bool:
@@ -379,6 +404,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "ivr": ("ivr_flows", "max_ivr_sessions", "asr_engines", "sounds_dir"),
     "callbacks": ("callback_ring_timeout", "callback_numbers", "callback_max_per_number", "callback_max_total",
                   "callback_window_seconds"),
+    "outbound": ("outbound_caller_id", "outbound_queue", "calling_hours", "calling_default_zone",
+                 "scheduled_callback_attempts", "scheduled_callback_retry_seconds",
+                 "scheduled_callback_agent_first_seconds", "scheduled_callback_preview_seconds"),
     "scripts": ("company_name", "script_render_steps", "script_render_characters", "script_render_seconds"),
     "locale": ("timezone",),
     "retention": ("interaction_retention_days",),

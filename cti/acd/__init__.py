@@ -9,6 +9,10 @@ no clock (every method takes the time).
   calendars; the queue's **strategy** chooses among eligible agents (a registry: :func:`strategy`).
 - **Callbacks** (:class:`CallbackPolicy`): which waiting callers may be called back (allowed numbers, limits
   per number and overall), the guard against callbacks used for toll fraud.
+- **Contact policy** (:class:`ContactPolicy`): may this customer be called now (allowed number, do-not-call,
+  consent, calling hours in their own time zone), the one decision of every outbound call.
+- **Scheduled callbacks** (:class:`ScheduledCallback`): whom a due callback is previewed to, and what follows
+  each attempt (:class:`RetryPolicy`).
 - **The core** (:class:`ContactCenter`): each method applies one event or request and returns the commands
   the adapters carry out (:data:`Action`) and the changes everyone keeps a picture from (:data:`Change`).
   Every refusal is an :class:`AcdError`.
@@ -19,6 +23,17 @@ See docs/routing.md for the rules file and docs/architecture.md for where this s
 from cti.acd._agents import Agent, AgentState, Capacity, NotReadyReason, PendingChange
 from cti.acd._announce import PROMPT_LANGUAGE, position_announcement
 from cti.acd._calendar import CALENDAR_24X7, TIMEZONE_ALIASES, Calendar, OpeningHours, parse_calendar
+from cti.acd._callback_schedule import (
+    OPEN_STATUSES,
+    Attempt,
+    CallbackStatus,
+    RetryPolicy,
+    ScheduledCallback,
+    after_call,
+    after_refusal,
+    pick_agent,
+    rescheduled,
+)
 from cti.acd._callbacks import CallbackLimits, CallbackPolicy, CallbackRefusal
 from cti.acd._center import DESK_WRAP_UP, DTMF_DIGITS, MAX_DTMF, ContactCenter
 from cti.acd._commands import (
@@ -35,11 +50,24 @@ from cti.acd._commands import (
     HoldCall,
     MuteAgent,
     Offer,
+    Preview,
     RefuseCallback,
     Reject,
     ResumeCall,
     SendDtmf,
     WorkChanged,
+)
+from cti.acd._contact_policy import (
+    ZONE_OFFSETS,
+    CallingHours,
+    Contact,
+    ContactDecision,
+    ContactPolicy,
+    ContactRefusal,
+    ContactRules,
+    local_time,
+    next_calling_time,
+    zone_of,
 )
 from cti.acd._eligibility import WaitKey, eligible, qualified, site_loads, wait_key, wait_order
 from cti.acd._errors import (
@@ -77,7 +105,7 @@ from cti.acd._rules import (
     rules_for_service_numbers,
 )
 from cti.acd._strategies import STRATEGIES, Strategy, StrategyContext, choose_agent, strategy
-from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
+from cti.acd._work import Channel, Direction, EndReason, Outcome, WorkItem, WorkState
 
 __all__ = [
     "ATTRIBUTES",
@@ -86,31 +114,42 @@ __all__ = [
     "DESK_WRAP_UP",
     "DTMF_DIGITS",
     "MAX_DTMF",
+    "OPEN_STATUSES",
     "PROMPT_LANGUAGE",
     "RECORDING_ACTIONS",
     "STRATEGIES",
     "TIMEZONE_ALIASES",
     "WHY_CODES",
+    "ZONE_OFFSETS",
     "AcdError",
     "Action",
     "Agent",
     "AgentChanged",
     "AgentState",
     "Announce",
+    "Attempt",
     "Calendar",
     "CalendarError",
     "CallbackLimits",
     "CallbackPolicy",
     "CallbackRefusal",
+    "CallbackStatus",
+    "CallingHours",
     "Capacity",
     "Change",
     "Channel",
     "Command",
     "ConfirmCallback",
     "Connect",
+    "Contact",
     "ContactCenter",
+    "ContactDecision",
+    "ContactPolicy",
+    "ContactRefusal",
+    "ContactRules",
     "Decision",
     "DialCustomer",
+    "Direction",
     "EndReason",
     "ExtensionInUse",
     "Hangup",
@@ -125,6 +164,7 @@ __all__ = [
     "Outcome",
     "Overflow",
     "PendingChange",
+    "Preview",
     "QueueRule",
     "RecordingAction",
     "RecordingMode",
@@ -134,10 +174,12 @@ __all__ = [
     "RefuseCallback",
     "Reject",
     "ResumeCall",
+    "RetryPolicy",
     "Route",
     "Routing",
     "Rules",
     "RulesError",
+    "ScheduledCallback",
     "SendDtmf",
     "Strategy",
     "StrategyContext",
@@ -150,18 +192,25 @@ __all__ = [
     "WorkChanged",
     "WorkItem",
     "WorkState",
+    "after_call",
+    "after_refusal",
     "choose_agent",
     "eligible",
     "load_rules_file",
+    "local_time",
+    "next_calling_time",
     "parse_calendar",
     "parse_rules",
     "parse_rules_text",
+    "pick_agent",
     "position_announcement",
     "qualified",
     "recording_step",
+    "rescheduled",
     "rules_for_service_numbers",
     "site_loads",
     "strategy",
     "wait_key",
     "wait_order",
+    "zone_of",
 ]

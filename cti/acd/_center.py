@@ -31,6 +31,7 @@ from cti.acd._commands import (
     HoldCall,
     MuteAgent,
     Offer,
+    Preview,
     RefuseCallback,
     Reject,
     ResumeCall,
@@ -50,7 +51,7 @@ from cti.acd._errors import (
 from cti.acd._routing import Decision, Why
 from cti.acd._rules import DEFAULT_RULES, QueueRule, Rules, Target
 from cti.acd._strategies import StrategyContext, choose_agent
-from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
+from cti.acd._work import Channel, Direction, EndReason, Outcome, WorkItem, WorkState
 
 __all__ = ["DESK_WRAP_UP", "DTMF_DIGITS", "MAX_DTMF", "ContactCenter"]
 
@@ -229,6 +230,94 @@ class ContactCenter:
         self._router.track(agent)
         return [AgentChanged(agent.snapshot())]
 
+    def dial_out(self, call: WorkItem, agent_id: str, now: datetime) -> list[Command]:
+        """An agent calls a customer (click-to-dial). ``call`` is the new item: the customer's number, the caller
+        id to show them (``service_number``), the queue it counts in, the customer.
+
+        The agent's phone rings first; once they answer, the customer is dialed, as a keep-my-place callback is,
+        and bridged when they answer. Only an agent logged in and holding no work may dial (one in wrap-up may:
+        the new call ends it); one who was not ready is not ready again after the call (a pending change)."""
+        agent = self.agent(agent_id)
+        self._refuse_taken_id(call)
+        if agent.state is AgentState.LOGGED_OUT or agent.extension is None:
+            raise InvalidTransition(f"agent {agent_id} must log in before dialing", code="agent_logged_out",
+                                    params={"agent_id": agent_id})
+        if agent.work or agent.state not in (AgentState.READY, AgentState.NOT_READY, AgentState.WRAP_UP):
+            raise InvalidTransition(f"agent {agent_id} is on a call", code="agent_on_call",
+                                    params={"agent_id": agent_id})
+        if agent.state is AgentState.NOT_READY:
+            agent.pending = PendingChange(AgentState.NOT_READY, agent.reason)
+        if agent.state is not AgentState.READY:
+            # Through ready, in this one step (no offer can come between): nothing else rings a not-ready agent.
+            idle_since = agent.idle_since
+            agent.transition(AgentState.READY, now)
+            agent.idle_since = idle_since
+        self._take_outbound(call, agent, now)
+        return self._ring_outbound(call, agent, now)
+
+    def preview(self, call: WorkItem, agent_id: str, now: datetime) -> list[Command]:
+        """Show a new outbound call (a scheduled callback) to a ready agent before dialing: they are taken (no
+        other call is offered to them) until they dial it (:meth:`dial_preview`) or skip it (:meth:`end_preview`)."""
+        agent = self.agent(agent_id)
+        self._refuse_taken_id(call)
+        if agent.extension is None or not agent.available_for(Channel.VOICE) or agent.work:
+            raise InvalidTransition(f"agent {agent_id} is not ready for a callback", code="agent_not_ready",
+                                    params={"agent_id": agent_id})
+        self._take_outbound(call, agent, now)
+        call.state = WorkState.PREVIEW
+        call.decisions.append(Decision(now, "previewed", call.queue, call.routing.route, 0,
+                                       reason=f"shown to agent {agent_id} before dialing", winner=agent_id))
+        return [Preview(call.call_id, agent_id, call.channel), WorkChanged(call.snapshot()),
+                AgentChanged(agent.snapshot())]
+
+    def dial_preview(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The agent dials the call they preview: their phone rings, then as :meth:`dial_out`."""
+        call = self._previewed(call_id, agent_id)
+        return self._ring_outbound(call, self.agent(agent_id), now)
+
+    def end_preview(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The preview ends with nothing dialed (the agent skipped it, it timed out, the policy refused it)."""
+        call = self._previewed(call_id, agent_id)
+        return [*self._release_agent(call, now, handled=False),
+                *self._end(call, now, Outcome.SKIPPED, EndReason.PREVIEW_SKIPPED), *self._router.decide(now)]
+
+    def _previewed(self, call_id: str, agent_id: str) -> WorkItem:
+        call = self.call(call_id)
+        if call.state is not WorkState.PREVIEW or call.agent_id != agent_id:
+            raise InvalidTransition(f"call {call_id} is not previewed by agent {agent_id}", code="not_previewed",
+                                    params={"call_id": call_id, "agent_id": agent_id})
+        return call
+
+    def _refuse_taken_id(self, call: WorkItem) -> None:
+        if call.call_id in self.calls:
+            raise InvalidTransition(f"call {call.call_id} exists already")
+
+    def _take_outbound(self, call: WorkItem, agent: Agent, now: datetime) -> None:
+        """The new outbound item, held by ``agent`` (ready now, about to ring or preview)."""
+        call.direction, call.callback, call.caller_present = Direction.OUTBOUND, True, False
+        if call.queue not in self.rules.queues:
+            call.queue = self.rules.default_queue
+        call.queued_at = now
+        call.agent_id, call.agent_extension = agent.agent_id, agent.extension
+        call.channel_id = f"{call.call_id}-c1"  # the customer's leg, once the agent has answered
+        call.routing.route = "outbound"
+        self._router.add_call(call)
+        self._channels[call.channel_id] = call.call_id
+        agent.transition(AgentState.RINGING, now)
+        agent.work[call.call_id] = call.channel
+        self._router.track(agent)
+
+    def _ring_outbound(self, call: WorkItem, agent: Agent, now: datetime) -> list[Command]:
+        assert agent.extension is not None
+        call.offers, call.state, call.offered_at = 1, WorkState.RINGING, now
+        call.agent_channel_id = f"{call.call_id}-a1"
+        self._channels[call.agent_channel_id] = call.call_id
+        call.decisions.append(Decision(now, "dialed", call.queue, call.routing.route, 0,
+                                       reason=f"agent {agent.agent_id} calls the customer", winner=agent.agent_id))
+        return [Offer(call.call_id, agent.agent_id, agent.extension, call.agent_channel_id, None, call.caller_number,
+                      call.caller_name, call.channel),
+                WorkChanged(call.snapshot()), AgentChanged(agent.snapshot())]
+
     # -- call events ------------------------------------------------------------------------------------
     def call_arrived(self, call: WorkItem, now: datetime) -> list[Command]:
         if call.call_id in self.calls:
@@ -392,13 +481,14 @@ class ContactCenter:
         call.state = WorkState.CALLING_BACK
         call.channel_id = f"{call.call_id}-c{call.offers}"
         self._channels[call.channel_id] = call.call_id
-        call.decisions.append(Decision(now, "calling_back", call.queue, call.routing.route, call.routing.step,
+        kind = "dialing" if call.direction is Direction.OUTBOUND else "calling_back"
+        call.decisions.append(Decision(now, kind, call.queue, call.routing.route, call.routing.step,
                                        reason=f"agent {call.agent_id} answered; calling {call.caller_number}",
                                        winner=call.agent_id))
         agent = self.agent(call.agent_id or "")
         return [
             DialCustomer(call.call_id, call.channel_id, call.caller_number, call.service_number, agent_channel_id,
-                         call.channel),
+                         call.channel, outbound=call.direction is Direction.OUTBOUND),
             WorkChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
@@ -572,12 +662,12 @@ class ContactCenter:
         if call is None:
             return []
         if channel_id == call.channel_id:
-            return self._caller_gone(call, now)
+            return self._caller_gone(call, now, offer_failure)
         if channel_id == call.agent_channel_id:
             return self._agent_leg_gone(call, now, offer_failure, system_fault)
         return []
 
-    def _caller_gone(self, call: WorkItem, now: datetime) -> list[Command]:
+    def _caller_gone(self, call: WorkItem, now: datetime, failure: str | None = None) -> list[Command]:
         commands: list[Command] = []
         if call.callback and call.state in (WorkState.WAITING, WorkState.RINGING):
             call.caller_present = False  # hung up as agreed: the call keeps its place in the queue
@@ -587,7 +677,11 @@ class ContactCenter:
             # The customer did not answer our callback (or hung up while it rang).
             commands.append(Hangup(call.agent_channel_id or "", call.call_id, call.channel))
             commands += self._release_agent(call, now, handled=False)
-            commands += self._end(call, now, Outcome.FAILED, EndReason.CALLBACK_NO_ANSWER)
+            reason = EndReason.CALLBACK_NO_ANSWER
+            if call.direction is Direction.OUTBOUND:  # busy or refused, else it rang out (or could not ring)
+                busy = failure in (NotReadyReason.BUSY.value, NotReadyReason.REJECTED.value)
+                reason = EndReason.CUSTOMER_BUSY if busy else EndReason.CUSTOMER_NO_ANSWER
+            commands += self._end(call, now, Outcome.FAILED, reason)
             return commands + self._router.decide(now)
         if call.state is WorkState.CONNECTED:
             outcome = Outcome.ANSWERED
@@ -601,6 +695,10 @@ class ContactCenter:
 
     def _agent_leg_gone(self, call: WorkItem, now: datetime, offer_failure: str | None,
                         system_fault: bool = False) -> list[Command]:
+        if call.state is WorkState.RINGING and call.direction is Direction.OUTBOUND:
+            # The dialing agent did not take their own call: it ends; they are as before they dialed.
+            return [*self._release_agent(call, now, handled=False),
+                    *self._end(call, now, Outcome.FAILED, EndReason.AGENT_NO_ANSWER), *self._router.decide(now)]
         if call.state is WorkState.RINGING:
             # Ring-no-answer, busy or unreachable: the agent is made not-ready so the next caller does
             # not ring an empty desk; the call goes back to the head of its queue.
@@ -684,7 +782,8 @@ class ContactCenter:
                 if call.call_id not in self.calls:
                     continue
                 when = self._lost_since(call, now, lost_at)
-                if call.callback and not call.caller_present and call.state in (WorkState.WAITING, WorkState.RINGING):
+                if call.callback and not call.caller_present and call.state in (WorkState.WAITING, WorkState.RINGING,
+                                                                                  WorkState.PREVIEW):
                     pass  # the caller hung up on purpose and waits for our callback: no leg to find
                 elif call.channel_id not in present:
                     commands += self.call_lost(call.call_id, when)
@@ -775,7 +874,9 @@ class ContactCenter:
             return []
         idle_since = agent.idle_since
         wrap_up = self.queue_rule(call.queue).wrap_up_seconds if handled else 0
-        if handled:
+        if handled and call.direction is Direction.OUTBOUND:
+            agent.calls_handled += 1
+        elif handled:  # only callers' calls tell how long the queue's callers wait
             agent.calls_handled += 1
             # A call still live (transferred on) has talked until now.
             talk = call.talk_seconds or ((now - call.answered_at).total_seconds() if call.answered_at else 0.0)

@@ -28,6 +28,7 @@ __all__ = [
     "HoldCall",
     "MuteAgent",
     "Offer",
+    "Preview",
     "RefuseCallback",
     "Reject",
     "ResumeCall",
@@ -47,6 +48,16 @@ class Offer:
     caller_channel_id: ChannelId | None  # None for a callback: the caller is not on the line
     caller_number: str
     caller_name: str | None
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """Show an outbound call to its agent's desktop before anything is dialed (a scheduled callback): the agent
+    dials it (then an :class:`Offer` rings their phone) or skips it."""
+
+    call_id: CallId
+    agent_id: AgentId
     channel: Channel = Channel.VOICE
 
 
@@ -166,6 +177,8 @@ class DialCustomer:
     service_number: str
     agent_channel_id: ChannelId
     channel: Channel = Channel.VOICE
+    outbound: bool = False
+    """An agent's call out (click-to-dial, a scheduled callback), not a caller's keep-my-place callback."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +204,8 @@ class WorkChanged:
     item: WorkItem
 
 
-Action = (Offer | Connect | Hangup | Hold | Reject | ConfirmCallback | RefuseCallback | DialCustomer | Announce
-          | HoldCall | ResumeCall | MuteAgent | SendDtmf)
+Action = (Offer | Preview | Connect | Hangup | Hold | Reject | ConfirmCallback | RefuseCallback | DialCustomer
+          | Announce | HoldCall | ResumeCall | MuteAgent | SendDtmf)
 """Carried out by the adapter of the item's channel (``action.channel``)."""
 Change = AgentChanged | WorkChanged
 """Told to everyone who keeps a picture of the contact center."""

@@ -17,7 +17,7 @@ from typing import Any
 from cti.acd._routing import Decision, Routing
 from cti.types import AgentId, CallId, ChannelId, CustomerId
 
-__all__ = ["Channel", "EndReason", "Outcome", "WorkItem", "WorkState"]
+__all__ = ["Channel", "Direction", "EndReason", "Outcome", "WorkItem", "WorkState"]
 
 
 class Channel(StrEnum):
@@ -27,8 +27,17 @@ class Channel(StrEnum):
     CHAT = "chat"
 
 
+class Direction(StrEnum):
+    """Who called whom: the customer us (inbound), or an agent the customer (outbound: click-to-dial, a
+    scheduled callback). An outbound item rings its agent first, then dials the customer."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
 class WorkState(StrEnum):
     WAITING = "waiting"  # answered by cti, on hold in its queue (a chat: in its queue)
+    PREVIEW = "preview"  # an outbound call shown to its agent first (a scheduled callback): they dial or skip it
     RINGING = "ringing"  # offered: an agent's phone is ringing (a chat: offered on the agent's desktop)
     CALLING_BACK = "calling_back"  # a callback: the agent answered, the customer's phone is ringing
     CONNECTED = "connected"  # bridged with an agent
@@ -41,6 +50,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # the system lost the call (Asterisk restarted, the channel vanished)
     REJECTED = "rejected"  # not queued: the queue was full, or closed with no queue to overflow to
     SELF_SERVICE = "self_service"  # served by the IVR alone, never queued for an agent
+    SKIPPED = "skipped"  # an outbound call's preview the agent skipped (or let pass): nothing was dialed
 
 
 class EndReason(StrEnum):
@@ -53,6 +63,10 @@ class EndReason(StrEnum):
     CALLBACK_NO_ANSWER = "callback_no_answer"
     OVERLOAD = "overload"  # shed by admission control before it was answered
     IVR_COMPLETED = "ivr_completed"  # the IVR's flow ended the call (self-service done, goodbye)
+    AGENT_NO_ANSWER = "agent_no_answer"  # outbound: the dialing agent's own phone did not answer
+    CUSTOMER_NO_ANSWER = "customer_no_answer"  # outbound: the customer's phone rang out or failed
+    CUSTOMER_BUSY = "customer_busy"  # outbound: the customer's line was busy or refused the call
+    PREVIEW_SKIPPED = "preview_skipped"  # outbound: the agent skipped the preview, or it timed out or was refused
 
 
 @dataclass(slots=True)
@@ -95,6 +109,10 @@ class WorkItem:
     hold_count: int = 0
     held_seconds: float = 0.0
     muted: bool = False
+    # Outbound items are dialed by an agent (``callback`` set too: the agent's leg first, then the customer).
+    direction: Direction = Direction.INBOUND
+    # The scheduled callback this outbound call carries out, if any.
+    callback_id: str | None = None
 
     @property
     def wait_seconds(self) -> float | None:

@@ -27,19 +27,24 @@ from cti.acd import (
     Announce,
     CallbackLimits,
     CallbackPolicy,
+    CallingHours,
     Channel,
     ConfirmCallback,
     Connect,
     ContactCenter,
+    ContactPolicy,
+    ContactRules,
     DialCustomer,
     Hangup,
     Hold,
     HoldCall,
     MuteAgent,
     Offer,
+    Preview,
     RefuseCallback,
     Reject,
     ResumeCall,
+    RetryPolicy,
     Rules,
     SendDtmf,
     WorkChanged,
@@ -55,9 +60,11 @@ from cti.live import LiveStore
 from cti.persistence import (
     AgentRepository,
     AuditRepository,
+    CallbackRepository,
     CustomerRepository,
     Database,
     DeadLetterRepository,
+    DoNotCallRepository,
     InteractionRepository,
     RecordingRepository,
     ScriptRepository,
@@ -71,6 +78,8 @@ from cti.services import (
     AgentService,
     ArrivalLookup,
     AuditTrail,
+    CallbackAttempts,
+    CallbackScheduler,
     CallControls,
     CallerIdentity,
     CallerVerification,
@@ -80,11 +89,13 @@ from cti.services import (
     CustomerSearch,
     CustomerService,
     Distributor,
+    DoNotCallList,
     Erasure,
     ErasureSubject,
     InteractionHistory,
     Journal,
     LiveContact,
+    OutboundCalls,
     Policy,
     ReportService,
     Retention,
@@ -120,11 +131,14 @@ from cti.web import (
     AGENTS,
     AUDIT,
     CALL_CONTROLS,
+    CALLBACKS,
     CUSTOMER_SEARCH,
     CUSTOMERS,
+    DO_NOT_CALL,
     ERASURE,
     HISTORY,
     HUB,
+    OUTBOUND,
     POLICY,
     QUERY,
     RECORDINGS,
@@ -160,6 +174,13 @@ def _without_password(url: str) -> str:
     if parts.password is None:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
+def _contact_policy(settings: Settings) -> ContactPolicy:
+    """May a customer be called now: the numbers callbacks may dial, the calling hours, the default zone."""
+    return ContactPolicy(ContactRules(numbers=settings.callback_numbers,
+                                      hours=CallingHours.parse(settings.calling_hours),
+                                      default_zone=settings.calling_default_zone))
 
 
 def _render_limits(settings: Settings) -> RenderLimits:
@@ -314,6 +335,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(recording.close)
         actions.bridged_hooks.append(recording.bridged)
         voice = Channel.VOICE
+        callback_attempts = CallbackAttempts(CallbackRepository(database), RetryPolicy(
+            max_attempts=settings.scheduled_callback_attempts,
+            interval=timedelta(seconds=settings.scheduled_callback_retry_seconds),
+            agent_first=timedelta(seconds=settings.scheduled_callback_agent_first_seconds),
+            preview=timedelta(seconds=settings.scheduled_callback_preview_seconds)))
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
             (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],
@@ -322,10 +348,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (Announce, voice): [actions.announce],
             (HoldCall, voice): [actions.hold_call], (ResumeCall, voice): [actions.resume_call],
             (MuteAgent, voice): [actions.mute_agent], (SendDtmf, voice): [actions.send_dtmf],
+            (Preview, voice): [screenpop.previewed],  # a preview is carried out on the desktop
             Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
-                          recording.work_changed],
+                          recording.work_changed, callback_attempts.work_changed],
         })
         distributor = Distributor(core, clock, bus)
         telephony = Telephony(
@@ -348,6 +375,12 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                      settings.dispositions)
         app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT])
         app[CUSTOMER_SEARCH] = CustomerSearch(policy, repos.customers, app[AUDIT], clock=clock)
+        do_not_call = DoNotCallRepository(database)
+        app[DO_NOT_CALL] = DoNotCallList(do_not_call, app[AUDIT])
+        app[OUTBOUND] = OutboundCalls(distributor, policy, repos.customers, do_not_call, _contact_policy(settings),
+                                      app[AUDIT], caller_id=settings.outbound_caller_id, queue=settings.outbound_queue)
+        app[CALLBACKS] = CallbackScheduler(distributor, policy, callback_attempts, app[OUTBOUND], app[AUDIT],
+                                           queue=settings.outbound_queue)
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         app[STATS] = stats
@@ -377,6 +410,9 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                       query.calls())
         stats.start()
         stack.push_async_callback(stats.close)
+        await app[CALLBACKS].recover()
+        app[CALLBACKS].start()
+        stack.push_async_callback(app[CALLBACKS].close)
         if retention is not None:
             retention.start()
             stack.push_async_callback(retention.close)

@@ -32,6 +32,9 @@ _COUNTERS = {
     "announcements": "Position and wait announcements started for waiting callers",
     "callbacks_dialed": "Customers called back after asking to keep their place",
     "callbacks_refused": "Callbacks refused (number not allowed, or over a limit); the caller kept waiting",
+    "outbound_dialed": "Customers dialed by an agent's call out (click-to-dial, scheduled callbacks)",
+    "outbound_answered": "Agents' calls out that ended after the customer answered",
+    "outbound_failed": "Agents' calls out that never reached the customer (no answer, busy, the agent's phone)",
     "playbacks_done": "Prompts Asterisk finished playing",
     "playbacks_failed": "Prompts Asterisk could not play",
 }

@@ -54,12 +54,13 @@ COLUMNS: Final = (
     "consent_marketing_calls",
     "consent_email",
     "consent_data_sharing",
+    "consent_phone_calls",
 )
 PHONE_SEPARATOR: Final = ";"
 _YES: Final = frozenset({"yes", "y", "true", "1", "ya"})
 _NO: Final = frozenset({"no", "n", "false", "0", "tidak"})
 _AMOUNT: Final = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
-_CONSENTS: Final = ("consent_marketing_calls", "consent_email", "consent_data_sharing")
+_CONSENTS: Final = ("consent_marketing_calls", "consent_email", "consent_data_sharing", "consent_phone_calls")
 # Scalar fields a CSV row may set; a blank cell sets nothing.
 _SCALARS: Final = ("name", "email", "address", "city", "region", "country", "language", "segment", "value_tier",
                    "lifetime_value_minor")  # fmt: skip
@@ -94,6 +95,7 @@ class CsvCustomer:
     consent_marketing_calls: bool | None = None
     consent_email: bool | None = None
     consent_data_sharing: bool | None = None
+    consent_phone_calls: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -323,6 +325,8 @@ def apply_values(base: CustomerFields, values: CsvCustomer) -> CustomerFields:
         consent = replace(consent, email=values.consent_email)
     if values.consent_data_sharing is not None:
         consent = replace(consent, data_sharing=values.consent_data_sharing)
+    if values.consent_phone_calls is not None:
+        consent = replace(consent, phone_calls=values.consent_phone_calls)
     return replace(base, consent=consent, **changes)
 
 

@@ -72,6 +72,8 @@ class Consent:
     email: bool = False
     data_sharing: bool = False
     """Use of their data beyond serving them, e.g. in other customers' recommendations."""
+    phone_calls: bool = False
+    """Being called by us about their own business (click-to-dial, a scheduled callback); not marketing."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

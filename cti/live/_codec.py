@@ -18,6 +18,7 @@ from cti.acd import (
     Capacity,
     Channel,
     Decision,
+    Direction,
     EndReason,
     Outcome,
     PendingChange,
@@ -144,4 +145,6 @@ def decode_call(raw: str | bytes) -> WorkItem:
         hold_count=int(data.get("hold_count", 0)),
         held_seconds=float(data.get("held_seconds", 0.0)),
         muted=bool(data.get("muted", False)),
+        direction=Direction(data.get("direction", "inbound")),
+        callback_id=data.get("callback_id"),
     )

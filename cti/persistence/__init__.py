@@ -25,6 +25,8 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`WfmRepository`: workforce-management schedules and their shifts;
 - :class:`AuditRepository`: the append-only audit log of who viewed or changed what;
 - :class:`RecordingRepository`: calls' recordings, the audio files and their rows together;
+- :class:`CallbackRepository`: scheduled callbacks, their attempts and status;
+- :class:`DoNotCallRepository`: the numbers no outbound call may dial;
 - :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
 - :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only).
 
@@ -33,9 +35,11 @@ Repositories are cheap (they hold the database and nothing else): build one wher
 
 from ._agents import AgentRepository
 from ._audit import AuditRepository
+from ._callbacks import CallbackRepository
 from ._customers import CustomerRepository
 from ._database import Database
 from ._dead_letters import DeadLetterRepository
+from ._do_not_call import DoNotCallRepository
 from ._errors import StorageConflict, StorageError, StorageRejected
 from ._interactions import InteractionRepository
 from ._recordings import RecordingRepository
@@ -47,9 +51,11 @@ from ._wfm import WfmRepository
 __all__ = [
     "AgentRepository",
     "AuditRepository",
+    "CallbackRepository",
     "CustomerRepository",
     "Database",
     "DeadLetterRepository",
+    "DoNotCallRepository",
     "InteractionRepository",
     "RecordingRepository",
     "ScriptRepository",

@@ -23,6 +23,7 @@ from cti.crm import (
     OPEN_ORDER_STATUSES,
     QUERY_LENGTH,
     ComplementRecord,
+    Consent,
     ContactRecord,
     CrmDataset,
     CrmInputError,
@@ -70,6 +71,7 @@ from ._tables import (
     ProductComplementRow,
     ProductRow,
     PromotionRow,
+    ScheduledCallbackRow,
 )
 
 __all__ = ["CustomerRepository"]
@@ -239,6 +241,19 @@ class CustomerRepository:
             fields = fields_for_caller(caller_number, default_country=self._country)
         return await self.create_customer(replace(fields, name=name, email=email, language=language))
 
+    async def set_consent(self, customer_id: str, consent: Consent) -> CustomerRecord:
+        """Replace the customer's consents (and nothing else). :class:`StorageError` for no such customer or an
+        erased one."""
+        async with self._db.transaction(f"set the consents of customer {customer_id}") as session:
+            row = await _get(session, customer_id)
+            if row.forgotten_at is not None:
+                raise StorageError(f"cannot update customer {customer_id}: their data was erased")
+            row.consent_marketing_calls, row.consent_email = consent.marketing_calls, consent.email
+            row.consent_data_sharing, row.consent_phone_calls = consent.data_sharing, consent.phone_calls
+            row.updated_at = self._clock()
+            await session.flush()
+            return (await _customer_rows.customer_records(session, [row]))[0]
+
     async def update_customer(self, customer_id: str, fields: CustomerFields) -> CustomerRecord:
         """Replace the customer's editable fields and phone list with ``fields`` (see ``CustomerRecord.fields``)."""
         clean = self._clean(fields, f"update customer {customer_id}")
@@ -270,6 +285,8 @@ class CustomerRepository:
         async with self._db.transaction(f"forget customer {customer_id}") as session:
             row = await _get(session, customer_id)
             erased, call_ids, prompts = await _erase(session, row, self._clock(), self._country)
+            # Their scheduled callbacks go (their reasons are notes about them): nobody calls an erased customer.
+            await session.execute(delete(ScheduledCallbackRow).where(ScheduledCallbackRow.customer_id == customer_id))
             await session.flush()
             return ForgottenCustomer(customer=(await _customer_rows.customer_records(session, [row]))[0],
                                      erased=erased, call_ids=call_ids, prompts=prompts)
@@ -487,7 +504,7 @@ async def _erase(session: AsyncSession, row: CustomerRow, now: datetime,
         row.email = row.address = row.city = None
         row.pin_hash = None
         row.birth_date = None
-        row.consent_marketing_calls = row.consent_email = row.consent_data_sharing = False
+        row.consent_marketing_calls = row.consent_email = row.consent_data_sharing = row.consent_phone_calls = False
         row.forgotten_at = row.updated_at = now
         erased["customer"] = 1
     erased["phones"] = _rowcount(await session.execute(

@@ -139,12 +139,12 @@ class InteractionRepository:
 
     async def between(self, start: datetime, end: datetime, *,
                       queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]:
-        """Calls with any instant in [start, end): arrived before ``end`` and not ended before ``start``
-        (reports, forecasts). An hour of margin before ``start`` keeps the after-call work of calls that ended
-        just before it."""
+        """Customers' calls (inbound: the queues' figures) with any instant in [start, end): arrived before
+        ``end`` and not ended before ``start`` (reports, the dashboard's day). An hour of margin before ``start``
+        keeps the after-call work of calls that ended just before it."""
         check(_INTERACTIONS, {"arrived_at": start, "ended_at": end})
         query = select(InteractionRow).where(
-            InteractionRow.arrived_at < end,
+            InteractionRow.direction == "inbound", InteractionRow.arrived_at < end,
             (InteractionRow.ended_at.is_(None)) | (InteractionRow.ended_at >= start - timedelta(hours=1)))
         if queues is not None:
             query = query.where(InteractionRow.queue.in_(builtins.list(queues)))
@@ -153,13 +153,14 @@ class InteractionRepository:
             return [_record(row) for row in await session.scalars(query)]
 
     async def samples(self, queue: str, start: datetime, end: datetime) -> builtins.list[InteractionSample]:
-        """The queue's offered calls that arrived in ``[start, end)``, as the forecast's samples.
+        """The queue's offered calls (inbound) that arrived in ``[start, end)``, as the forecast's samples.
 
         The handle time is the talk time of answered calls: wrap-up is not recorded per interaction.
         """
         query = (select(InteractionRow.queue, InteractionRow.arrived_at, InteractionRow.outcome,
                         InteractionRow.talk_seconds)
-                 .where(InteractionRow.queue == queue, InteractionRow.arrived_at >= start,
+                 .where(InteractionRow.queue == queue, InteractionRow.direction == "inbound",
+                        InteractionRow.arrived_at >= start,
                         InteractionRow.arrived_at < end)
                  .order_by(InteractionRow.arrived_at))
         async with self._db.transaction(f"read interactions of queue {queue!r}") as session:

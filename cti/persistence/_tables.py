@@ -93,6 +93,7 @@ class InteractionRow(Base):
     routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     ivr: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    direction: Mapped[str] = mapped_column(String(8), default="inbound", server_default="inbound")
     disposition: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
     script_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -210,6 +211,40 @@ class DeadLetterRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class DoNotCallRow(Base):
+    """A number no outbound call may dial (E.164, as the CRM keeps phones); added and removed by staff."""
+
+    __tablename__ = "do_not_call"
+
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduledCallbackRow(Base):
+    """A callback an agent scheduled (wrap-up, or the API): due at its time, previewed, dialed, retried."""
+
+    __tablename__ = "scheduled_callbacks"
+    __table_args__ = (Index("ix_scheduled_callbacks_status_due_at", "status", "due_at"),)
+
+    callback_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    agent_first: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_index: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(500))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 # -- CRM: customers, catalog, holdings, orders, invoices, contacts, cases, promotions ------------------------------
 
 
@@ -253,6 +288,7 @@ class CustomerRow(Base):
     consent_marketing_calls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     consent_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     consent_data_sharing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    consent_phone_calls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -51,6 +51,7 @@ from cti.services._identity import (
     apply_attributes,
 )
 from cti.services._journal import Journal, interaction_record
+from cti.services._outbound import ContactRefused, DoNotCallList, OutboundCalls
 from cti.services._passwords import MAX_PASSWORD, MIN_PASSWORD, Passwords, password_problems
 from cti.services._policy import (
     Policy,
@@ -64,10 +65,12 @@ from cti.services._policy import (
 from cti.services._ports import (
     AgentRegistry,
     AuditLog,
+    Callbacks,
     ContactRetention,
     Credentials,
     Customers,
     DeadLetters,
+    DoNotCall,
     ErasableCustomers,
     InteractionRetention,
     Interactions,
@@ -85,6 +88,7 @@ from cti.services._recording import CallRecording, RecordingState
 from cti.services._reports import ReportService
 from cti.services._retention import Retention, RetentionReport
 from cti.services._routing import NoRulesFile, RoutingRules, RulesFile, RulesFileUnusable, StaleRules
+from cti.services._scheduled_callbacks import CallbackAttempts, CallbackScheduler
 from cti.services._screenpop import ScreenPop, agent_frame, agent_topic, call_frame, customer_frame
 from cti.services._scripts import ScriptLibrary
 from cti.services._signin import DEFAULT_IDLE, DEFAULT_LIFETIME, NewSession, SignIn, WrongPassword, session_key
@@ -113,10 +117,14 @@ __all__ = [
     "AuditTrail",
     "CallControls",
     "CallRecording",
+    "CallbackAttempts",
+    "CallbackScheduler",
+    "Callbacks",
     "CallerIdentity",
     "CallerVerification",
     "CenterView",
     "CommandBus",
+    "ContactRefused",
     "ContactRetention",
     "CopyHolder",
     "Credentials",
@@ -129,6 +137,8 @@ __all__ = [
     "DeadLetterService",
     "DeadLetters",
     "Distributor",
+    "DoNotCall",
+    "DoNotCallList",
     "ErasableCustomers",
     "Erasure",
     "ErasureIncomplete",
@@ -148,6 +158,7 @@ __all__ = [
     "MonitorInfo",
     "NewSession",
     "NoRulesFile",
+    "OutboundCalls",
     "Passwords",
     "Phones",
     "Policy",

@@ -6,7 +6,7 @@ caller. An agent acts only on their own calls; supervisors on their scope's agen
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
@@ -195,6 +195,25 @@ class CustomerService:
             self._distributor.link_customer(call.call_id, customer.customer_id)
         self._pops.customer_changed(customer.customer_id)
         return customer
+
+    async def reachable(self, actor: UserRecord, customer_id: str) -> None:
+        """Not found unless the actor reaches the customer."""
+        await self._policy.customer(actor, customer_id)
+
+    async def set_consent(self, actor: UserRecord, customer_id: str, changes: Mapping[str, bool], *,
+                          source: str) -> CustomerRecord:
+        """Record what the customer agreed to (or withdrew), if the actor reaches them; audited. ``changes`` names
+        :class:`cti.crm.Consent`'s fields."""
+        await self._policy.customer(actor, customer_id)
+        record = await self._customers.customer(customer_id)
+        if record is None or record.forgotten_at is not None:
+            raise NotFound(f"no customer {customer_id!r}", code="customer_not_found",
+                           params={"customer_id": customer_id})
+        updated = await self._customers.set_consent(customer_id, replace(record.consent, **changes))
+        await self._audit.record(actor, "change", "customer", customer_id, source=source,
+                                 detail={"consent": dict(changes)})
+        self._pops.customer_changed(customer_id)
+        return updated
 
     async def view(self, actor: UserRecord, customer_id: str, *, source: str) -> CustomerView:
         """The record as the pop shows it, if the actor reaches the customer; audited before it is handed out."""

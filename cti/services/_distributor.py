@@ -131,6 +131,22 @@ class Distributor:
         self.apply(self._core.hang_up(call_id, agent_id, self.clock()))
         return ended.snapshot()
 
+    def dial_out(self, item: WorkItem, agent_id: str) -> WorkItem:
+        """The agent calls a customer: ``item`` is the new outbound call (see ``ContactCenter.dial_out``)."""
+        self.apply(self._core.dial_out(item, agent_id, self.clock()))
+        return self.query.call(item.call_id)
+
+    def preview(self, item: WorkItem, agent_id: str) -> WorkItem:
+        """Show a new outbound call (a scheduled callback) to a ready agent before dialing."""
+        self.apply(self._core.preview(item, agent_id, self.clock()))
+        return self.query.call(item.call_id)
+
+    def dial_preview(self, call_id: str, agent_id: str) -> None:
+        self.apply(self._core.dial_preview(call_id, agent_id, self.clock()))
+
+    def end_preview(self, call_id: str, agent_id: str) -> None:
+        self.apply(self._core.end_preview(call_id, agent_id, self.clock()))
+
     def link_customer(self, call_id: str, customer_id: str) -> None:
         """Who the caller is became known (a record created for them, found by the screen pop)."""
         if self.query.is_live(call_id):

@@ -60,6 +60,7 @@ def interaction_record(call: WorkItem) -> InteractionRecord:
         routing={**asdict(call.routing), "decisions": [d.as_json() for d in call.decisions]},
         customer_id=call.customer_id,
         ivr=call.ivr,
+        direction=call.direction.value,
     )
 
 

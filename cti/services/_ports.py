@@ -13,9 +13,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from cti.acd import Agent, WorkItem
+from cti.acd import Agent, ScheduledCallback, WorkItem
 from cti.crm import (
     ComplementRecord,
+    Consent,
     ContactRecord,
     CustomerCredentials,
     CustomerRecord,
@@ -32,6 +33,7 @@ from cti.records import (
     AgentStateRecord,
     AuditRecord,
     DeadLetterRecord,
+    DoNotCallEntry,
     InteractionRecord,
     PurgedInteractions,
     Reach,
@@ -46,10 +48,12 @@ from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
 __all__ = [
     "AgentRegistry",
     "AuditLog",
+    "Callbacks",
     "ContactRetention",
     "Credentials",
     "Customers",
     "DeadLetters",
+    "DoNotCall",
     "ErasableCustomers",
     "InteractionRetention",
     "Interactions",
@@ -223,6 +227,10 @@ class DeadLetters(Protocol):
 
 
 class Customers(Protocol):
+    async def customer(self, customer_id: str) -> CustomerRecord | None: ...
+
+    async def set_consent(self, customer_id: str, consent: Consent) -> CustomerRecord: ...
+
     async def customer_by_phone(self, number: str) -> CustomerRecord | None: ...
 
     async def search_customers(self, query: str, *, limit: int = 20, within: Reach | None = None,
@@ -250,6 +258,33 @@ class Customers(Protocol):
 
     async def active_promotions(self, at: datetime, *,
                                 segment: str | None = None) -> builtins.list[PromotionRecord]: ...
+
+
+class Callbacks(Protocol):
+    """Scheduled callbacks, kept across restarts."""
+
+    async def save(self, callback: ScheduledCallback) -> None: ...
+
+    async def get(self, callback_id: str) -> ScheduledCallback | None: ...
+
+    async def due(self, now: datetime, *, limit: int = 100) -> builtins.list[ScheduledCallback]: ...
+
+    async def in_progress(self) -> builtins.list[ScheduledCallback]: ...
+
+    async def list(self, *, within: Reach | None = None, statuses: Collection[str] | None = None,
+                   limit: int = 100) -> builtins.list[ScheduledCallback]: ...
+
+
+class DoNotCall(Protocol):
+    """The do-not-call list: E.164 numbers no outbound call dials."""
+
+    async def contains(self, number: str) -> bool: ...
+
+    async def list(self, *, limit: int = 1000) -> builtins.list[DoNotCallEntry]: ...
+
+    async def add(self, number: str, *, reason: str | None, added_by: str) -> DoNotCallEntry: ...
+
+    async def remove(self, entry_id: int) -> DoNotCallEntry | None: ...
 
 
 class ErasableCustomers(Protocol):

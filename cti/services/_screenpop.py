@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from cti import sales
-from cti.acd import Agent, AgentChanged, Offer, WorkChanged, WorkItem, WorkState
+from cti.acd import Agent, AgentChanged, Offer, Preview, WorkChanged, WorkItem, WorkState
 from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView, phone_variants
 from cti.errors import Unavailable
 from cti.records import UserRecord
@@ -192,6 +192,10 @@ class ScreenPop:
     def offered(self, offer: Offer, distributor: Distributor) -> None:
         self._offered(offer, distributor)
 
+    def previewed(self, preview: Preview, distributor: Distributor) -> None:
+        """An outbound call shown to its agent before dialing: the same pop, with ``callback_id`` to dial or skip."""
+        self._offered(preview, distributor)
+
     def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
         call = changed.item
         self._ended_unanswered(call)
@@ -290,7 +294,7 @@ class ScreenPop:
         log.warning("call %s: script %r could not be shown: %s", call_id, script.id, why)
 
     # -- building the pop -----------------------------------------------------------------------------------
-    def _offered(self, offer: Offer, distributor: Distributor) -> None:
+    def _offered(self, offer: Offer | Preview, distributor: Distributor) -> None:
         call = self._query.find_call(offer.call_id)
         if call is None:
             return
@@ -545,6 +549,7 @@ def customer_frame(view: CustomerView) -> dict[str, Any]:
         "customer_id": c.customer_id, "name": c.name, "phones": list(c.phones), "email": c.email,
         "address": c.address, "city": c.city, "region": c.region, "language": c.language, "segment": c.segment,
         "value_tier": c.value_tier, "lifetime_value": str(Decimal(c.lifetime_value_minor) / MINOR_PER_MAJOR),
+        "consent": {"phone_calls": c.consent.phone_calls, "marketing_calls": c.consent.marketing_calls},
         "balance_due": str(Decimal(view.balance_due_minor) / MINOR_PER_MAJOR),
         "products": [{"sku": o.product.sku, "name": o.product.name(c.language), "since": o.since.date().isoformat()}
                      for o in view.owned],
@@ -592,7 +597,7 @@ def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None)
                                               # why this agent (the desktop says it in the agent's language)
                                               "why": [part.as_json() for part in
                                                       (*(placed.why if placed else ()), *offered[-1].why)]},
-        "customer_id": call.customer_id,
+        "customer_id": call.customer_id, "direction": call.direction.value, "callback_id": call.callback_id,
         "transfer": None if transfer is None else {"from_agent": transfer.winner, "note": transfer.note,
                                                     "queue": transfer.queue, "at": transfer.at.isoformat()},
     }
@@ -605,7 +610,7 @@ def call_frame(call: WorkItem) -> dict[str, Any]:
             "outcome": call.outcome.value if call.outcome else None,
             # The agent's controls: a reloaded desktop shows the hold (and its timer) and the mute as they are.
             "held": call.held, "held_since": call.held_since.isoformat() if call.held_since else None,
-            "hold_count": call.hold_count, "muted": call.muted}
+            "hold_count": call.hold_count, "muted": call.muted, "direction": call.direction.value}
 
 
 def agent_frame(agent: Agent) -> dict[str, Any]:

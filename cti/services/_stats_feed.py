@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Final
 
-from cti.acd import Agent, AgentChanged, AgentState, Rules, WorkChanged, WorkItem, WorkState, qualified
+from cti.acd import Agent, AgentChanged, AgentState, Direction, Rules, WorkChanged, WorkItem, WorkState, qualified
 from cti.services._policy import Scope
 from cti.stats import (
     AgentCounts,
@@ -228,7 +228,7 @@ class StatsFeed:
         for agent in agents:
             self._agent(agent)
         for call in calls:
-            if call.queue and call.state is not WorkState.ENDED:
+            if call.queue and call.state is not WorkState.ENDED and call.direction is Direction.INBOUND:
                 self._live_calls[call.call_id] = call
                 self._pending_calls.add(call.call_id)
         self._changed()
@@ -246,6 +246,8 @@ class StatsFeed:
             self._changed()
 
     def _call(self, call: WorkItem) -> None:
+        if call.direction is Direction.OUTBOUND:
+            return  # an agent's call out: no queue's offered, answered or service level (``/metrics`` counts it)
         seen = self._calls.get(call.call_id)
         if seen is None:
             if not call.queue:

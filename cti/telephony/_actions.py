@@ -25,6 +25,7 @@ from cti.acd import (
     ConfirmCallback,
     Connect,
     DialCustomer,
+    Direction,
     Hangup,
     Hold,
     HoldCall,
@@ -128,7 +129,8 @@ class VoiceActions:
     def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
         call = changed.item
         if call.channel is Channel.VOICE and call.state is WorkState.ENDED:
-            self.counters[f"calls_{call.outcome.value if call.outcome else 'ended'}"] += 1
+            kind = "outbound" if call.direction is Direction.OUTBOUND else "calls"
+            self.counters[f"{kind}_{call.outcome.value if call.outcome else 'ended'}"] += 1
             self._spawn(self._cleanup_call(call))
 
     # -- used by the event side ---------------------------------------------------------------------------------
@@ -361,7 +363,7 @@ class VoiceActions:
                 caller_id=clean_caller_number(dial.service_number),
                 timeout=self.callback_ring_timeout,
             )
-            self.counters["callbacks_dialed"] += 1
+            self.counters["outbound_dialed" if dial.outbound else "callbacks_dialed"] += 1
         except AriError as exc:
             log.warning("call %s: callback to %s failed: %s", dial.call_id, masked(dial.number), exc)
             distributor.leg_gone(dial.customer_channel_id)

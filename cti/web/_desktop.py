@@ -4,13 +4,14 @@ unknown caller."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from cti.acd import WorkItem
+from cti.errors import InvalidInput
 from cti.scripting import AnswerError, RenderError
 from cti.services import FollowUp as FollowUpRecord
 from cti.services import WrapUp as WrapUpRecord
@@ -19,12 +20,13 @@ from cti.types import Language
 from cti.web._audit import source_of
 from cti.web._auth import principal
 from cti.web._bodies import read_json
-from cti.web._keys import AGENTS, AUDIT, CALL_CONTROLS, CUSTOMERS, HUB, POLICY, SCREENPOP, TRANSFERS, WRAP_UP
+from cti.web._keys import AGENTS, AUDIT, CALL_CONTROLS, CALLBACKS, CUSTOMERS, HUB, POLICY, SCREENPOP, TRANSFERS, WRAP_UP
 from cti.web._openapi import operation, path_param, query_param
 from cti.web._sockets import SINCE, FrameError
 from cti.web._views import ID_PATTERN
 
-__all__ = ["CustomerCreate", "Dtmf", "Transfer", "WrapUp", "openapi_paths", "routes", "schemas"]
+__all__ = ["ConsentChange", "CustomerCreate", "Dtmf", "Transfer", "WrapUp", "WrapUpCallback", "openapi_paths",
+           "routes", "schemas"]
 
 routes = web.RouteTableDef()
 
@@ -43,12 +45,21 @@ class FollowUp(_Body):
     task: str = Field(min_length=1, max_length=500)
 
 
+class WrapUpCallback(_Body):
+    """Call the customer back: a scheduled callback (see POST /api/callbacks)."""
+
+    due_at: datetime = Field(description="when, with its UTC offset")
+    reason: str = Field(min_length=1, max_length=500)
+    agent_first: bool = Field(default=False, description="to the agent wrapping up alone at first ('me first')")
+
+
 class WrapUp(_Body):
     disposition: str = Field(pattern=r"^[a-z0-9_]{1,64}$")
     notes: str = Field(default="", max_length=4000)
     script_answers: dict[str, Any] = Field(default_factory=dict)
     crosssell: CrossSellOutcome = Field(default_factory=CrossSellOutcome)
     follow_up: FollowUp | None = None
+    callback: WrapUpCallback | None = Field(default=None, description="schedule a callback to the call's customer")
     ready: bool = Field(default=True, description="end after-call work and take the next call (an agent who is "
                         "not ready, on a break asked for during the call, stays so)")
 
@@ -64,6 +75,16 @@ class Dtmf(_Body):
     digits: str = Field(pattern=r"^[0-9*#A-D]{1,32}$", description="tones to send to the caller's side: 0-9, *, #, A-D")
 
 
+class ConsentChange(_Body):
+    """What the customer agreed to or withdrew; what is left out stays as it is."""
+
+    phone_calls: bool | None = Field(default=None, description="to be called about their own business "
+                                                               "(click-to-dial, scheduled callbacks)")
+    marketing_calls: bool | None = None
+    email: bool | None = None
+    data_sharing: bool | None = None
+
+
 class CustomerCreate(_Body):
     call_id: str | None = Field(default=None, description="the live call this caller is on: links them")
     name: str = Field(default="", max_length=128)
@@ -72,7 +93,8 @@ class CustomerCreate(_Body):
     language: Language = "id"
 
 
-schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, Dtmf, CustomerCreate, CrossSellOutcome, FollowUp)
+schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, Dtmf, CustomerCreate, CrossSellOutcome, FollowUp,
+                                        WrapUpCallback, ConsentChange)
 
 _CONTROLS: dict[str, str] = {
     "hold": "Put the caller of a connected call on hold: they hear music on hold, the agent hears nothing; the "
@@ -101,7 +123,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         ok=101, errors=(400, 404))},
     "/api/interactions/{call_id}/wrapup": {"post": operation(
         "Save the agent's wrap-up (disposition, notes, script answers, cross-sell outcome, follow-up) on the "
-        "interaction and in the customer's contact history; optionally end after-call work",
+        "interaction and in the customer's contact history; optionally schedule a callback to the customer "
+        "(callback: 422 callback_no_customer, callback_time) and end after-call work",
         roles="the call's agents, supervisor (own scope), admin", body="WrapUp",
         params=[path_param("call_id", maxLength=64)], errors=(404, 409))},
     "/api/calls/{call_id}/transfer": {"post": operation(
@@ -120,6 +143,12 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "own live call and records the caller's number (audited)",
         roles="agent (own call), supervisor (own scope), admin", body="CustomerCreate", ok=201,
         errors=(404, 409, 422))},
+    "/api/customers/{customer_id}/consent": {"put": operation(
+        "Record what the customer agreed to or withdrew (phone_calls: to be called by agents; marketing_calls, "
+        "email, data_sharing); what is left out stays; audited. The record's consents are in "
+        "GET /api/customers/{customer_id} ('consent')",
+        roles="an agent who is serving or has served them, supervisor (own scope), admin", body="ConsentChange",
+        params=[path_param("customer_id", maxLength=16)], errors=(404,))},
     "/api/customers/{customer_id}": {"get": operation(
         "A customer's record as the screen pop shows it (audited)",
         roles="an agent who is serving or has served them, supervisor (own scope), admin",
@@ -245,15 +274,23 @@ async def wrap_up(request: web.Request) -> web.Response:
     user = principal(request)
     call_id = request.match_info["call_id"]
     service = request.app[WRAP_UP]
-    await service.visible(user, call_id)  # someone else's or unknown -> 404 before the body is read
+    record = await service.visible(user, call_id)  # someone else's or unknown -> 404 before the body is read
     body = WrapUp.model_validate(await read_json(request))
+    callback = None
+    if body.callback is not None:  # scheduled first: a refusal (no customer, a bad time) leaves the wrap-up open
+        if record.customer_id is None:
+            raise InvalidInput("the call has no customer to call back", code="callback_no_customer")
+        callback = await request.app[CALLBACKS].schedule(
+            user, record.customer_id, due_at=body.callback.due_at, reason=body.callback.reason,
+            agent_first=body.callback.agent_first, source=source_of(request))
     saved = await service.wrap_up(user, call_id, WrapUpRecord(
         disposition=body.disposition, notes=body.notes, script_answers=body.script_answers,
         crosssell_offered=tuple(body.crosssell.offered), crosssell_accepted=tuple(body.crosssell.accepted),
         follow_up=None if body.follow_up is None else FollowUpRecord(body.follow_up.due, body.follow_up.task),
         ready=body.ready))
     return web.json_response({"call_id": call_id, "disposition": saved.disposition,
-                              "wrapped_up_at": saved.wrapped_up_at.isoformat() if saved.wrapped_up_at else None})
+                              "wrapped_up_at": saved.wrapped_up_at.isoformat() if saved.wrapped_up_at else None,
+                              "callback_id": callback.callback_id if callback else None})
 
 
 @routes.post("/api/customers")
@@ -272,3 +309,18 @@ async def get_customer(request: web.Request) -> web.Response:
     view = await request.app[CUSTOMERS].view(principal(request), request.match_info["customer_id"],
                                              source=source_of(request))
     return web.json_response(customer_frame(view))
+
+
+@routes.put("/api/customers/{customer_id}/consent")
+async def set_consent(request: web.Request) -> web.Response:
+    user = principal(request)
+    customer_id = request.match_info["customer_id"]
+    customers = request.app[CUSTOMERS]
+    await customers.reachable(user, customer_id)  # someone else's or unknown -> 404 before the body is read
+    body = ConsentChange.model_validate(await read_json(request))
+    changes = {name: value for name, value in body.model_dump().items() if value is not None}
+    record = await customers.set_consent(user, customer_id, changes, source=source_of(request))
+    consent = record.consent
+    return web.json_response({"customer_id": customer_id, "consent": {
+        "phone_calls": consent.phone_calls, "marketing_calls": consent.marketing_calls, "email": consent.email,
+        "data_sharing": consent.data_sharing}})

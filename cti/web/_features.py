@@ -11,6 +11,7 @@ from cti.web import (
     _customer_search,
     _dashboard,
     _desktop,
+    _outbound,
     _phone,
     _privacy,
     _recordings,
@@ -29,7 +30,8 @@ from cti.web._service import API_MODULES
 
 __all__ = ["FEATURES", "mount"]
 
-FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _desktop, _customer_search, _phone,
+FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _outbound, _desktop, _customer_search,
+                                   _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _wfm,
                                    _audit, _settings, _ui)
 """Every feature module, in the order their routes are added."""

@@ -11,14 +11,17 @@ from cti.services import (
     Accounts,
     AgentService,
     AuditTrail,
+    CallbackScheduler,
     CallControls,
     CallerVerification,
     CallRecording,
     CenterView,
     CustomerSearch,
     CustomerService,
+    DoNotCallList,
     Erasure,
     InteractionHistory,
+    OutboundCalls,
     Policy,
     ReportService,
     RoutingRules,
@@ -39,11 +42,14 @@ __all__ = [
     "ACCOUNTS",
     "AGENTS",
     "AUDIT",
+    "CALLBACKS",
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
+    "DO_NOT_CALL",
     "ERASURE",
     "HISTORY",
     "HUB",
+    "OUTBOUND",
     "POLICY",
     "QUERY",
     "REPORTS",
@@ -97,6 +103,11 @@ RECORDINGS = web.AppKey("recordings", CallRecording)
 WRAP_UP = web.AppKey("wrap_up", WrapUpService)
 CUSTOMERS = web.AppKey("customers", CustomerService)
 CUSTOMER_SEARCH = web.AppKey("customer_search", CustomerSearch)
+OUTBOUND = web.AppKey("outbound", OutboundCalls)
+"""Agents' click-to-dial, under the contact policy."""
+DO_NOT_CALL = web.AppKey("do_not_call", DoNotCallList)
+CALLBACKS = web.AppKey("callbacks", CallbackScheduler)
+"""Scheduled callbacks: kept, previewed when due, dialed and retried."""
 """The desktop's customer search (throttled per user)."""
 VERIFICATION = web.AppKey("verification", CallerVerification)
 """Customers' IVR PIN and date of birth (set by administrators, checked when callers key them)."""

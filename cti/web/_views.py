@@ -59,6 +59,8 @@ def call_view(call: WorkItem, now: datetime) -> dict[str, Any]:
         "held_since": _iso(call.held_since),
         "hold_count": call.hold_count,
         "muted": call.muted,
+        "direction": call.direction.value,
+        "customer_id": call.customer_id,
         "wait_seconds": round((now - call.arrived_at).total_seconds(), 3) if waiting else call.wait_seconds,
         "routing": asdict(call.routing),
         "decisions": [d.as_json() for d in call.decisions],

@@ -23,7 +23,8 @@ import aiohttp
 import pytest
 import yaml
 
-from cti.persistence import CustomerRepository, InteractionRepository, RecordingRepository
+from cti.acd import ScheduledCallback
+from cti.persistence import CallbackRepository, CustomerRepository, InteractionRepository, RecordingRepository
 from cti.records import InteractionRecord, RecordingRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
@@ -117,6 +118,20 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/queues/{queue}"): Route(staff_in_scope()),
     ("GET", "/api/calls"): Route(staff()),
     ("GET", "/api/calls/{call_id}"): Route(own_work()),
+    ("POST", "/api/calls"): Route(signed_in(422), body={}),  # whom to call: refused before anyone's rights
+    ("GET", "/api/do-not-call"): Route(staff()),
+    ("POST", "/api/do-not-call"): Route(staff(422), body={}),
+    ("DELETE", "/api/do-not-call/{entry_id}"): Route(staff(404)),
+    ("GET", "/api/callbacks"): Route(signed_in()),
+    ("POST", "/api/callbacks"): Route(signed_in(422), body={}),
+    ("GET", "/api/callbacks/{callback_id}"): Route(own_work()),
+    # Dial and skip are the agent's it is shown to: nobody else's (403), and not now (409): none is previewed.
+    ("POST", "/api/callbacks/{callback_id}/dial"): Route(
+        {"anon": (401, 401), "lone": (403, 403), "ana": (409, 404), "sue": (403, 403), "admin": (403, 403)}),
+    ("POST", "/api/callbacks/{callback_id}/skip"): Route(
+        {"anon": (401, 401), "lone": (403, 403), "ana": (409, 404), "sue": (403, 403), "admin": (403, 403)},
+        body={}),
+    ("DELETE", "/api/callbacks/{callback_id}"): Route(own_work(), last=True),
     ("POST", "/api/calls/{call_id}/transfer"): Route(own_work(422), body={}),
     ("POST", "/api/calls/{call_id}/hold"): Route(own_work(), before=("held", False, "resume")),
     ("POST", "/api/calls/{call_id}/resume"): Route(own_work(), before=("held", True, "hold")),
@@ -144,6 +159,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/customers"): Route(own_work(422), body={"email": "not-an-address@"}),
     ("GET", "/api/customers"): Route(signed_in(), query="q=customer+of"),  # cut to reach: see below
     ("GET", "/api/customers/{customer_id}"): Route(own_work()),
+    ("PUT", "/api/customers/{customer_id}/consent"): Route(own_work(422), body={"phone_calls": "maybe"}),
     ("GET", "/api/customers/{customer_id}/verification"): Route(admin_only()),
     ("PUT", "/api/customers/{customer_id}/verification"): Route(admin_only(422), body={"pin": "12"}),
     ("GET", "/ws/desktop"): Route(own_work(101)),
@@ -235,6 +251,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
     past: dict[str, str] = {}
     customer_of: dict[str, str] = {}
     recording_of: dict[str, str] = {}
+    callback_of: dict[str, str] = {}
     for agent_id, queue, number in (("ana", "care", "0215550301"), ("bob", "sales", "0215550302")):
         customer = await customers.create_blank_customer(number, name=f"Customer of {agent_id}")
         customer_of[agent_id] = customer.customer_id
@@ -244,6 +261,10 @@ async def test_every_route_answers_every_role_as_the_policy_says(
             call_id=past[agent_id], channel_id=f"leg-{agent_id}", caller_number=number, service_number="1500100",
             queue=queue, agent_id=agent_id, arrived_at=now - timedelta(hours=1), ended_at=now - timedelta(minutes=55),
             outcome="answered", customer_id=customer.customer_id))
+        callback_of[agent_id] = agent_id[0] * 32
+        await CallbackRepository(cti.db).save(ScheduledCallback(
+            callback_id=callback_of[agent_id], customer_id=customer.customer_id, queue=queue,
+            due_at=now + timedelta(days=1), reason="call back", agent_id=agent_id, created_by=agent_id))
         recording_of[agent_id] = (await RecordingRepository(cti.db, cti.settings.recording_dir).add(RecordingRecord(
             recording_id=agent_id[0] * 32,
             call_id=past[agent_id], path=f"{agent_id}.wav", format="wav", started_at=now - timedelta(hours=1),
@@ -263,7 +284,8 @@ async def test_every_route_answers_every_role_as_the_policy_says(
         values = {"agent_id": whose, "call_id": (past if route.ids == "past" else live)[whose],
                   "customer_id": customer_of[whose], "queue": "care" if whose == "ana" else "sales",
                   "name": route.user, "monitor_id": monitor["monitor_id"], "script_id": script["script_id"],
-                  "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose]}
+                  "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose],
+                  "callback_id": callback_of[whose], "entry_id": "999999"}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"

@@ -128,7 +128,7 @@ BUDI = CustomerRecord(
     customer_id="10000001", name="Budi Santoso", phones=("+6281210000001", "+622155501001"),
     email="budi.santoso@example.co.id", address="Jl. Jend. Sudirman Kav. 52-53", city="Jakarta", region="jakarta",
     country="ID", language="id", segment="professional", value_tier="gold", lifetime_value_minor=1_850_000_000,
-    consent=Consent(marketing_calls=True, email=True, data_sharing=True), forgotten_at=None,
+    consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True), forgotten_at=None,
     created_at=T - days(1500), updated_at=T - days(1500),
 )
 

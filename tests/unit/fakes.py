@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from cti.acd import Agent, ContactCenter, WorkItem, WorkState
+from cti.acd import Agent, CallbackStatus, ContactCenter, ScheduledCallback, WorkItem, WorkState
 from cti.crm import (
     ComplementRecord,
     Consent,
@@ -40,6 +40,7 @@ from cti.records import (
     AgentStateRecord,
     AuditRecord,
     DeadLetterRecord,
+    DoNotCallEntry,
     InteractionRecord,
     PurgedInteractions,
     Reach,
@@ -371,6 +372,10 @@ class FakeCustomers:
     async def customer(self, customer_id: str) -> CustomerRecord | None:
         return self.customers.get(customer_id)
 
+    async def set_consent(self, customer_id: str, consent: Consent) -> CustomerRecord:
+        record = self.customers[customer_id] = replace(self.customers[customer_id], consent=consent)
+        return record
+
     async def forget(self, customer_id: str) -> ForgottenCustomer:
         customer = self.customers.get(customer_id)
         if customer is None:
@@ -661,3 +666,54 @@ class FakeDeadLetters:
 
     async def delete(self, letter_id: int) -> bool:
         return self.letters.pop(letter_id, None) is not None
+
+
+class FakeDoNotCall:
+    """The do-not-call list: E.164 numbers by entry id."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, DoNotCallEntry] = {}
+
+    async def contains(self, number: str) -> bool:
+        return any(e.number == number for e in self.entries.values())
+
+    async def list(self, *, limit: int = 1000) -> builtins.list[DoNotCallEntry]:
+        return sorted(self.entries.values(), key=lambda e: -e.entry_id)[:limit]
+
+    async def add(self, number: str, *, reason: str | None, added_by: str) -> DoNotCallEntry:
+        if await self.contains(number):
+            raise Conflict("the number is on the do-not-call list already")
+        entry = DoNotCallEntry(entry_id=len(self.entries) + 1, number=number, reason=reason, added_by=added_by,
+                               added_at=datetime(2026, 1, 1, tzinfo=UTC))
+        self.entries[entry.entry_id] = entry
+        return entry
+
+    async def remove(self, entry_id: int) -> DoNotCallEntry | None:
+        return self.entries.pop(entry_id, None)
+
+
+class FakeCallbacks:
+    """Scheduled callbacks by id."""
+
+    def __init__(self) -> None:
+        self.callbacks: dict[str, ScheduledCallback] = {}
+
+    async def save(self, callback: ScheduledCallback) -> None:
+        self.callbacks[callback.callback_id] = callback
+
+    async def get(self, callback_id: str) -> ScheduledCallback | None:
+        return self.callbacks.get(callback_id)
+
+    async def due(self, now: datetime, *, limit: int = 100) -> builtins.list[ScheduledCallback]:
+        due = [c for c in self.callbacks.values() if c.status is CallbackStatus.SCHEDULED and c.due_at <= now]
+        return sorted(due, key=lambda c: (c.due_at, c.callback_id))[:limit]
+
+    async def in_progress(self) -> builtins.list[ScheduledCallback]:
+        return [c for c in self.callbacks.values() if c.status in (CallbackStatus.PREVIEWING, CallbackStatus.DIALING)]
+
+    async def list(self, *, within: Reach | None = None, statuses: Collection[str] | None = None,
+                   limit: int = 100) -> builtins.list[ScheduledCallback]:
+        found = [c for c in self.callbacks.values()
+                 if (within is None or c.queue in within.queues or c.agent_id in within.agents)
+                 and (not statuses or c.status.value in statuses)]
+        return sorted(found, key=lambda c: (c.due_at, c.callback_id), reverse=True)[:limit]

@@ -26,7 +26,8 @@ def test_header_is_case_and_space_insensitive_and_a_bom_is_ignored() -> None:
     (" , \nA,B\n", "the file is empty: its first row must name the columns"),
     ("name,phone,shoe_size\n", "unknown column(s) 'shoe_size'; the columns are customer_id, name, phone, email,"
                                " address, city, region, country, language, segment, value_tier, lifetime_value,"
-                               " consent_marketing_calls, consent_email, consent_data_sharing"),
+                               " consent_marketing_calls, consent_email, consent_data_sharing,"
+                               " consent_phone_calls"),
     ("name,phone,Phone\n", "column(s) named twice: phone"),
     ("phone,email\n", "no 'name' column: every customer needs a name"),
     ('name,phone\n"A"x,1\n', "not a readable CSV file at line 2: ',' expected after '\"'"),

@@ -50,7 +50,7 @@ def test_the_fixed_customers() -> None:
         name="Budi Santoso", phones=("+6281210000001", "+622155501001"), email="budi.santoso@example.co.id",
         address="Jl. Jend. Sudirman Kav. 52-53", city="Jakarta", region="jakarta", country="ID", language="id",
         segment="professional", value_tier="gold", lifetime_value_minor=1_850_000_000,
-        consent=Consent(marketing_calls=True, email=True, data_sharing=True),
+        consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True),
     )
     assert by_id[BANDUNG_YOUTH].fields.name == "Dewi Lestari"
     assert hostile(data).customers[2].fields.name == HTML_PERSON  # the tests' own, hostile copy

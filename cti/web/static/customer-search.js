@@ -5,7 +5,7 @@ import { ApiError, api, el } from "/ui/cti.js";
 import { errorText, fmt, has, onLanguageChange, t } from "/ui/i18n.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { results: null, record: null, status: null };
+const state = { results: null, record: null, status: null, dialed: null };
 
 function label(kind, value) {
   return value && has(`${kind}.${value}`) ? t(`${kind}.${value}`) : value || "";
@@ -46,6 +46,15 @@ function renderRecord() {
       fact("search.phones", c.phones.join(", ")),
       fact("search.city", c.city || ""),
       fact("search.balance", fmt.money(c.balance_due))),
+    el("p", { id: "search-consent", class: "row" },
+      el("span", {}, t(c.consent && c.consent.phone_calls ? "consent.calls.yes" : "consent.calls.no")), " ",
+      el("button", { type: "button", class: "quiet", id: "search-consent-toggle",
+                     onclick: () => setCallConsent(c.customer_id, !(c.consent && c.consent.phone_calls)) },
+        t(c.consent && c.consent.phone_calls ? "consent.calls.withdraw" : "consent.calls.record"))),
+    el("p", { id: "search-dial", class: "row" }, c.phones.map((phone, index) =>
+      el("button", { type: "button", class: "secondary", "data-phone-index": String(index),
+                     onclick: () => dial(c.customer_id, index) }, t("dial.call.to", { phone })))),
+    el("p", { id: "dial-status", class: "muted", role: "status" }, dialText()),
     el("h4", {}, t("search.orders")),
     el("ul", { id: "search-view-orders" }, items(c.open_orders, (o) =>
       `${o.order_number}: ${[label("order", o.status), label("shipment", o.shipment_status)].filter(Boolean).join(", ")}`)),
@@ -69,6 +78,7 @@ async function search(event) {
   event.preventDefault();
   const q = $("search-q").value.trim();
   state.record = null;
+  state.dialed = null;
   renderRecord();
   if (q.replace(/\s/g, "").length < 2) {
     state.results = [];
@@ -88,6 +98,7 @@ async function search(event) {
 }
 
 async function openCustomer(customerId) {
+  state.dialed = null;
   try {
     state.record = await api(`/api/customers/${encodeURIComponent(customerId)}`);
   } catch (error) {
@@ -96,6 +107,36 @@ async function openCustomer(customerId) {
   }
   renderRecord();
   $("search-view-name").focus();
+}
+
+function dialText() {
+  const dialed = state.dialed;
+  return !dialed ? "" : dialed.error ? errorText(dialed.error) : t("dial.ringing");
+}
+
+// Click-to-dial (POST /api/calls): the agent's own phone rings first, then the customer's. A refusal (no consent,
+// the do-not-call list, outside the customer's calling hours) says why; nothing is dialed then.
+export async function dial(customerId, phoneIndex) {
+  try {
+    state.dialed = { call: await api("/api/calls", { method: "POST", body: { customer_id: customerId, phone_index: phoneIndex } }) };
+  } catch (error) {
+    state.dialed = { error };
+  }
+  if (document.getElementById("dial-status")) $("dial-status").textContent = dialText();
+  return state.dialed;
+}
+
+// The customer says yes (or no more) to being called: PUT /api/customers/{id}/consent, then the record again.
+async function setCallConsent(customerId, agreed) {
+  try {
+    const { consent } = await api(`/api/customers/${encodeURIComponent(customerId)}/consent`,
+      { method: "PUT", body: { phone_calls: agreed } });
+    if (state.record && state.record.customer_id === customerId) state.record = { ...state.record, consent };
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  renderRecord();
 }
 
 $("search-form").addEventListener("submit", search);

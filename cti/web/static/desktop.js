@@ -13,6 +13,7 @@ const state = {
   agentId: null, agent: null, pop: null, call: null, answers: {}, scriptRecord: null, steps: [],
   wrap: null,  // the call the wrap-up form is for: { callId, offers, scriptId, endedAt }
   dispositions: [], link: { state: "offline", why: "" }, incomingFor: null,
+  previewed: null,  // the scheduled callback previewed now, as GET /api/callbacks/{id} has it
 };
 
 const recording = recordingControls($("recording"), (message) => showError(message));
@@ -124,11 +125,14 @@ function announce(text) {
 
 function renderIncoming() {
   const agent = state.agent;
-  const ringing = Boolean(agent && agent.state === "ringing");
+  const ringing = Boolean(agent && agent.state === "ringing") && !isPreviewing();
   $("incoming").hidden = !ringing;
+  renderPreview();
   if (!ringing) { state.incomingFor = null; return; }
   const pop = state.pop && (!agent.call_id || state.pop.call_id === agent.call_id) ? state.pop : null;
-  setText("incoming-from", pop ? t("desktop.incoming.from", { who: callerLabel(pop), queue: pop.queue }) : "");
+  const outbound = pop && pop.direction === "outbound";
+  setText("incoming-from", !pop ? "" : outbound ? t("dial.outbound.ringing", { who: callerLabel(pop) })
+    : t("desktop.incoming.from", { who: callerLabel(pop), queue: pop.queue }));
   const key = `${agent.call_id || ""}:${pop ? pop.call_id : ""}`;
   if (state.incomingFor !== key) {
     state.incomingFor = key;
@@ -144,7 +148,15 @@ function showCaller() {
 }
 
 // -- the call panel ------------------------------------------------------------------------------------------
+// Calling the customer back from the pop: once this call is over (the agent in wrap-up), on the record's phone.
+function renderPopDial() {
+  const customer = state.pop && state.pop.customer;
+  $("pop-dial").hidden = !(customer && customer.phones.length && state.call && state.call.ended);
+}
+
 function renderCall() {
+  renderPopDial();
+  renderPreview();
   const call = state.call;
   const pop = state.pop;
   $("no-call").hidden = Boolean(call || pop);
@@ -206,6 +218,40 @@ function onCall(call) {
 }
 
 // -- the pop -------------------------------------------------------------------------------------------------
+// -- a scheduled callback's preview: the agent dials it or skips it ----------------------------------------------
+function isPreviewing() {
+  const pop = state.pop;
+  const agent = state.agent;
+  return Boolean(pop && pop.callback_id && agent && agent.state === "ringing" && (!agent.call_id || agent.call_id === pop.call_id)
+    && (!state.call || (state.call.state === "preview" && !state.call.ended)));
+}
+
+async function renderPreview() {
+  const pop = state.pop;
+  const previewing = isPreviewing();
+  $("preview").hidden = !previewing;
+  if (!previewing) return;
+  setText("preview-who", callerLabel(pop));
+  if (!state.previewed || state.previewed.callback_id !== pop.callback_id) {
+    try {
+      state.previewed = await api(`/api/callbacks/${encodeURIComponent(pop.callback_id)}`);
+    } catch (error) {
+      showErrorOf(error);
+      return;
+    }
+  }
+  setText("preview-reason", state.previewed.reason);
+  setText("preview-attempts", t("callback.attempts", { n: state.previewed.dialed }));
+}
+
+function previewAction(action) {
+  return () => act(async () => {
+    const pop = state.pop;
+    if (!pop || !pop.callback_id) return;
+    await api(`/api/callbacks/${encodeURIComponent(pop.callback_id)}/${action}`, { method: "POST", body: {} });
+  });
+}
+
 function onOffer(pop) {
   state.pop = pop;
   state.call = null;
@@ -270,6 +316,7 @@ function renderPop() {
   setText("customer-balance", customer ? fmt.money(customer.balance_due) : "");
   setText("customer-ltv", customer ? fmt.money(customer.lifetime_value) : "");
   setText("customer-phones", customer ? customer.phones.join(", ") : pop.caller_number);
+  renderPopDial();
   setText("customer-address", customer ? [customer.address, customer.city].filter(Boolean).join(", ") : "");
   list("products", customer ? customer.products : [], (p) => t("desktop.product", { name: p.name, since: fmt.date(p.since) }));
   list("orders", customer ? customer.open_orders : [], (o) =>
@@ -400,6 +447,10 @@ async function saveWrapUp() {
   const body = { disposition: $("disposition").value, notes: $("notes").value, script_answers: script,
     crosssell: { offered: wrap.offers.map((o) => o.sku), accepted }, ready: true };
   if ($("follow-date").value && $("follow-task").value) body.follow_up = { due: $("follow-date").value, task: $("follow-task").value };
+  if ($("callback-at").value && $("callback-reason").value) {
+    body.callback = { due_at: new Date($("callback-at").value).toISOString(), reason: $("callback-reason").value,
+      agent_first: $("callback-me-first").checked };
+  }
   $("save-wrapup").disabled = true;
   try {
     await api(`/api/interactions/${encodeURIComponent(wrap.callId)}/wrapup`, { method: "POST", body });
@@ -495,6 +546,12 @@ const whenReady = (fn) => () => act(async () => {
 });
 const onSubmit = (id, fn) => $(id).addEventListener("submit", (event) => { event.preventDefault(); whenReady(fn)(); });
 
+$("preview-dial").addEventListener("click", previewAction("dial"));
+$("preview-skip").addEventListener("click", previewAction("skip"));
+$("pop-dial").addEventListener("click", () => act(async () => {
+  const customer = state.pop && state.pop.customer;
+  if (customer) await api("/api/calls", { method: "POST", body: { customer_id: customer.customer_id, phone_index: 0 } });
+}));
 $("login").addEventListener("click", whenReady(() => api(`${agentPath()}/login`, { method: "POST", body: { extension: $("extension").value, ready: true } })));
 $("ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "ready" } })));
 $("not-ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } })));
