@@ -167,7 +167,7 @@ async def test_a_caller_who_keys_another_customer_s_number_and_wrong_pins_hears_
         # A wrong PIN, a wrong date of birth, a wrong PIN: self-service ends for the call.
         caller = SippIvrCaller("1500200", claim_budi([Press("1111#"), Wait(1500), Press("17081976"), Wait(1500),
                                                       Press("2222#")]),
-                               caller="0215550407", duration_ms=12000)
+                               caller="0215550407", duration_ms=120_000)  # the test drops the line
         callers.append(caller)
         # The caller reaches an agent, whose pop shows them as not verified, Budi's number only as a claim, and
         # nothing of his record.
@@ -175,6 +175,8 @@ async def test_a_caller_who_keys_another_customer_s_number_and_wrong_pins_hears_
             f"not verified — claimed customer #{JAKARTA_GOLD}, not verified", timeout=40000)
         await expect(page.locator("#customer-name")).to_have_text("Unknown caller")
         assert await page.text_content("#customer-balance") == ""
+        [call] = cti.query.calls()
+        await cti.ari.hangup(call.channel_id)
         record = (await served(cti, caller))[0]
     assert (record.queue, record.agent_id, record.outcome) == ("care", "ana", "answered")
     assert record.customer_id is None  # the keyed number never became the call's customer
@@ -282,13 +284,14 @@ async def test_a_waiting_indonesian_caller_hears_position_and_wait_in_indonesian
     cti: Cti, callers: list[Any], base_settings: Settings,
 ) -> None:
     caller = SippIvrCaller("1500200", [Wait(1000), Press("1"), Wait(1500), Press("0")],
-                           caller="0215550406", duration_ms=7000)
+                           caller="0215550406", duration_ms=120_000)  # the test drops the line
     callers.append(caller)
     call = await cti.first_call()  # in the care queue, nobody to take it
     assert call.routing.language == "id"
     expected = position_text(1, cti.query.estimated_wait(call.queue, 1), "id")
     await eventually(lambda: cti.telephony.counters["announcements"] >= 1, message="an announcement")
-    assert await asyncio.to_thread(caller.wait, 30) == 0
+    await cti.ari.hangup(call.channel_id)
+    assert await asyncio.to_thread(caller.wait, 20) == 0
     assert expected.startswith("Anda berada di urutan berikutnya.")
     sounds = base_settings.asterisk_root / "usr/share/asterisk/sounds"
     assert PromptRenderer(sounds).cached(expected, "id") is not None  # rendered in Indonesian and played
