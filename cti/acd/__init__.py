@@ -30,9 +30,12 @@ from cti.acd._commands import (
     ConfirmCallback,
     Connect,
     DialCustomer,
+    DialExternal,
+    HandOff,
     Hangup,
     Hold,
     HoldCall,
+    JoinCall,
     MuteAgent,
     Offer,
     RefuseCallback,
@@ -77,7 +80,7 @@ from cti.acd._rules import (
     rules_for_service_numbers,
 )
 from cti.acd._strategies import STRATEGIES, Strategy, StrategyContext, choose_agent, strategy
-from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
+from cti.acd._work import Channel, Consult, EndReason, Leg, Outcome, WorkItem, WorkState
 
 __all__ = [
     "ATTRIBUTES",
@@ -108,16 +111,21 @@ __all__ = [
     "Command",
     "ConfirmCallback",
     "Connect",
+    "Consult",
     "ContactCenter",
     "Decision",
     "DialCustomer",
+    "DialExternal",
     "EndReason",
     "ExtensionInUse",
+    "HandOff",
     "Hangup",
     "Hold",
     "HoldCall",
     "InvalidDigits",
     "InvalidTransition",
+    "JoinCall",
+    "Leg",
     "MuteAgent",
     "NotReadyReason",
     "Offer",
