@@ -32,9 +32,12 @@ from cti.acd import (
     Connect,
     ContactCenter,
     DialCustomer,
+    DialExternal,
+    HandOff,
     Hangup,
     Hold,
     HoldCall,
+    JoinCall,
     MuteAgent,
     Offer,
     RefuseCallback,
@@ -322,6 +325,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (Announce, voice): [actions.announce],
             (HoldCall, voice): [actions.hold_call], (ResumeCall, voice): [actions.resume_call],
             (MuteAgent, voice): [actions.mute_agent], (SendDtmf, voice): [actions.send_dtmf],
+            (DialExternal, voice): [actions.dial_external], (JoinCall, voice): [actions.join_call],
+            (HandOff, voice): [actions.hand_off],
             Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
@@ -342,7 +347,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                     audit=app[AUDIT])
         app[HISTORY] = InteractionHistory(repos.interactions, policy, app[AUDIT])
         app[TRANSFERS] = TransferService(distributor, policy)
-        app[CALL_CONTROLS] = CallControls(distributor, policy)
+        app[CALL_CONTROLS] = CallControls(distributor, policy, settings.consult_numbers)
         app[RECORDINGS] = recording
         app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,
                                      settings.dispositions)
