@@ -253,6 +253,8 @@ class ScreenPop:
             elif kind != "consulted":
                 del self.pops[agent_id]
                 self.hub.publish(agent_topic(agent_id), "wrapped_up", {"call_id": call.call_id})
+                if self._holders.get(call.call_id) == agent_id and call.agent_id and call.state is not WorkState.ENDED:
+                    self._holders[call.call_id] = call.agent_id  # the latest pop is the owner's again
 
     def prefetch(self, customer_id: str) -> asyncio.Future[Any] | None:
         """Start reading a customer's view unless it is cached; the future of the read, if one runs."""
