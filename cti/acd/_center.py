@@ -469,7 +469,8 @@ class ContactCenter:
     def _controlled(self, call_id: str, agent_id: str) -> WorkItem:
         call = self.call(call_id)
         if call.state is not WorkState.CONNECTED or call.agent_id != agent_id or call.channel is not Channel.VOICE:
-            raise InvalidTransition(f"call {call_id} is not a connected call of agent {agent_id}")
+            raise InvalidTransition(f"call {call_id} is not a connected call of agent {agent_id}", code="not_on_call",
+                                    params={"call_id": call_id, "agent_id": agent_id})
         return call
 
     def hold_call(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:

@@ -217,7 +217,7 @@ def test_each_step_is_refused_where_it_makes_no_sense() -> None:
     assert code(lambda: core.resume_call("c1", "ana", at(11))) == "consult_in_progress"
     assert code(lambda: core.hold_call("c1", "ana", at(11))) == "consult_in_progress"
     assert code(lambda: core.transfer("c1", "ana", at(11), queue=call.queue)) == "consult_in_progress"
-    assert code(lambda: core.complete_consult("c1", "budi", at(11))) == "invalid_transition"  # not budi's call
+    assert code(lambda: core.complete_consult("c1", "budi", at(11))) == "not_on_call"  # not budi's call
     core.offer_answered("c1-t1", at(12))
     assert code(lambda: core.leave_conference("c1", "ana", at(13))) == "not_in_conference"
 
@@ -232,3 +232,16 @@ def test_a_consult_survives_the_live_store() -> None:
     assert restored.call_for_channel("c1-t1") is not None
     commands = restored.reconcile({"chan-c1": True, "c1-a1": True}, at(30))  # the consulted leg vanished
     assert restored.call("c1").consult is None and Hangup("c1-t1", "c1") not in commands
+
+
+def test_a_call_not_yet_connected_cannot_be_consulted_on() -> None:
+    core = center("ana", "budi")
+    ready(core, "ana", "7001", 1)
+    ready(core, "budi", "7002", 1)
+    call = WorkItem(call_id="c1", channel_id="chan-c1", caller_number="0215550123", service_number="1500100",
+                    queue="", arrived_at=at(2))
+    core.call_arrived(call, at(2))
+    assert call.state is WorkState.RINGING
+    with pytest.raises(InvalidTransition) as refused:
+        core.consult("c1", call.agent_id or "", at(3), to_agent="budi")
+    assert refused.value.code == "not_on_call"
