@@ -414,6 +414,9 @@ class Telephony:
         for bridge in bridges:
             if (bridge.id.startswith("cti-call-") and not query.is_live(bridge.id[len("cti-call-"):])
                     and bridge.id not in handed_off):
+                for channel_id in bridge.channels:
+                    if self.actions.handed_off(channel_id):  # its party hung up out of sight: the last one goes
+                        await self.actions.hangup_leg(channel_id)
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(bridge.id)
         await self.journal.rewrite()
