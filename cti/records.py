@@ -64,6 +64,10 @@ class InteractionRecord:
     """How many times an agent put the caller on hold."""
     hold_seconds: float = 0.0
     """Seconds the caller spent on hold (a part of ``talk_seconds``: the agent was on the call)."""
+    legs: list[dict[str, Any]] | None = None
+    """Who talked on the call besides the caller, in order: each agent who took it and each party consulted
+    (``participant``: agent id or number; ``kind``: agent, queue or external; ``role``: answered or consult;
+    ``started``, ``ended``, ``seconds``)."""
     outcome: str | None = None
     """One of :data:`OUTCOMES`; ``None`` while the call is in progress."""
     end_reason: str | None = None

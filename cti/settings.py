@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     callback_numbers: tuple[str, ...] = Field(
         DEFAULT_CALLBACK_NUMBERS, max_length=50,
         description="patterns (regular expressions, whole number) of the numbers cti may call back")
+    consult_numbers: tuple[str, ...] = Field(
+        (), max_length=50,
+        description="patterns (regular expressions, whole number) of the external numbers an agent may consult "
+                    "or conference in (dialled through the PSTN gateway); none by default")
     callback_max_per_number: int = Field(
         3, ge=0, le=1000, description="callbacks granted to one number within callback_window_seconds")
     callback_max_total: int = Field(
@@ -279,7 +283,7 @@ class Settings(BaseSettings):
                                  "192.0.2.0/28)") from None
         return value
 
-    @field_validator("callback_numbers")
+    @field_validator("callback_numbers", "consult_numbers")
     @classmethod
     def _callback_numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in value:
@@ -394,8 +398,8 @@ def load_settings(**overrides: Any) -> Settings:
 # -- the effective settings, for an admin to read -------------------------------------------------------------
 GROUPS: dict[str, tuple[str, ...]] = {
     "telephony": ("ari_url", "ari_user", "ari_password", "ari_app", "ari_timeout", "asterisk_root", "sip_bind",
-                  "pstn_match", "pstn_trust_id", "pstn_gateway", "rtp_start", "rtp_end", "softphones", "webphones",
-                  "sim_agents", "sim_agent_port_base"),
+                  "pstn_match", "pstn_trust_id", "pstn_gateway", "consult_numbers", "rtp_start", "rtp_end",
+                  "softphones", "webphones", "sim_agents", "sim_agent_port_base"),
     "web": ("http_host", "http_port", "admin_token", "token_ttl_days", "session_idle_minutes",
             "session_lifetime_hours", "secure_cookies"),
     "storage": ("redis_url", "redis_prefix", "database_url", "recording_dir", "recording_format"),

@@ -32,6 +32,7 @@ from cti.acd import (
     ExtensionInUse,
     Hangup,
     InvalidTransition,
+    Leg,
     Offer,
     Outcome,
     PendingChange,
@@ -336,6 +337,7 @@ class ReferenceContactCenter:
             return self._call_customer_back(call, agent_channel_id, now)
         call.state = WorkState.CONNECTED
         call.answered_at = now
+        call.legs.append(Leg(agent.agent_id, "agent", "answered", agent_channel_id, now))
         return [
             Connect(call.call_id, call.channel_id, agent_channel_id, call.queue, call.channel),
             WorkChanged(call.snapshot()),
@@ -387,6 +389,7 @@ class ReferenceContactCenter:
         assert call.agent_channel_id is not None
         call.state = WorkState.CONNECTED
         call.answered_at = now
+        call.legs.append(Leg(call.agent_id or "", "agent", "answered", call.agent_channel_id, now))
         return [Connect(call.call_id, customer_channel_id, call.agent_channel_id, call.queue, call.channel),
                 WorkChanged(call.snapshot())]
 
@@ -599,6 +602,9 @@ class ReferenceContactCenter:
             agent.transition(AgentState.READY, now)
 
     def _end(self, call: WorkItem, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
+        for leg in call.legs:  # who talked, and until when (the interaction keeps it)
+            if leg.ended is None:
+                leg.ended = now
         call.state = WorkState.ENDED
         call.ended_at = now
         call.outcome = outcome

@@ -45,9 +45,12 @@ from cti.acd._commands import (
     ConfirmCallback,
     Connect,
     DialCustomer,
+    DialExternal,
+    HandOff,
     Hangup,
     Hold,
     HoldCall,
+    JoinCall,
     MuteAgent,
     Offer,
     Preview,
@@ -105,7 +108,7 @@ from cti.acd._rules import (
     rules_for_service_numbers,
 )
 from cti.acd._strategies import STRATEGIES, Strategy, StrategyContext, choose_agent, strategy
-from cti.acd._work import Channel, Direction, EndReason, Outcome, WorkItem, WorkState
+from cti.acd._work import Channel, Consult, Direction, EndReason, Leg, Outcome, WorkItem, WorkState
 
 __all__ = [
     "ATTRIBUTES",
@@ -141,6 +144,7 @@ __all__ = [
     "Command",
     "ConfirmCallback",
     "Connect",
+    "Consult",
     "Contact",
     "ContactCenter",
     "ContactDecision",
@@ -149,14 +153,18 @@ __all__ = [
     "ContactRules",
     "Decision",
     "DialCustomer",
+    "DialExternal",
     "Direction",
     "EndReason",
     "ExtensionInUse",
+    "HandOff",
     "Hangup",
     "Hold",
     "HoldCall",
     "InvalidDigits",
     "InvalidTransition",
+    "JoinCall",
+    "Leg",
     "MuteAgent",
     "NotReadyReason",
     "Offer",

@@ -26,9 +26,12 @@ from cti.acd._commands import (
     ConfirmCallback,
     Connect,
     DialCustomer,
+    DialExternal,
+    HandOff,
     Hangup,
     Hold,
     HoldCall,
+    JoinCall,
     MuteAgent,
     Offer,
     Preview,
@@ -39,7 +42,7 @@ from cti.acd._commands import (
     WorkChanged,
 )
 from cti.acd._dispatch import Dispatcher
-from cti.acd._eligibility import listed, wait_key
+from cti.acd._eligibility import listed, qualified, wait_key
 from cti.acd._errors import (
     ExtensionInUse,
     InvalidDigits,
@@ -51,7 +54,7 @@ from cti.acd._errors import (
 from cti.acd._routing import Decision, Why
 from cti.acd._rules import DEFAULT_RULES, QueueRule, Rules, Target
 from cti.acd._strategies import StrategyContext, choose_agent
-from cti.acd._work import Channel, Direction, EndReason, Outcome, WorkItem, WorkState
+from cti.acd._work import Channel, Consult, Direction, EndReason, Leg, Outcome, WorkItem, WorkState
 
 __all__ = ["DESK_WRAP_UP", "DTMF_DIGITS", "MAX_DTMF", "ContactCenter"]
 
@@ -149,6 +152,8 @@ class ContactCenter:
             self._channels[call.channel_id] = call.call_id
             if call.agent_channel_id:
                 self._channels[call.agent_channel_id] = call.call_id
+            if call.consult is not None:
+                self._channels[call.consult.channel_id] = call.call_id
             self._router.place(call)
 
     def agent(self, agent_id: str) -> Agent:
@@ -453,6 +458,8 @@ class ContactCenter:
     def offer_answered(self, agent_channel_id: str, now: datetime) -> list[Command]:
         """The agent picked up. Connect them unless the call moved on meanwhile."""
         call = self.call_for_channel(agent_channel_id)
+        if call is not None and call.consult is not None and call.consult.channel_id == agent_channel_id:
+            return self._consult_answered(call, now)
         if call is not None and call.state is WorkState.CONNECTED and call.agent_channel_id == agent_channel_id:
             return []  # already connected (resync and StasisStart both reported the answer)
         if call is None or call.state is not WorkState.RINGING or call.agent_channel_id != agent_channel_id:
@@ -468,6 +475,7 @@ class ContactCenter:
             return self._call_customer_back(call, agent_channel_id, now)
         call.state = WorkState.CONNECTED
         call.answered_at = call.answered_at or now  # a transferred call was answered by its first agent
+        call.legs.append(Leg(agent.agent_id, "agent", "answered", agent_channel_id, now))
         return [
             Connect(call.call_id, call.channel_id, agent_channel_id, call.queue, call.channel),
             WorkChanged(call.snapshot()),
@@ -509,6 +517,8 @@ class ContactCenter:
         if (queue is None) == (to_agent is None):
             raise InvalidTransition("a transfer goes to a queue or to an agent, one of the two",
                                     code="transfer_target")
+        if call.consult is not None:
+            raise _consulting(call)
         target = None
         if to_agent is not None:
             target = self.agent(to_agent)
@@ -522,6 +532,7 @@ class ContactCenter:
         self._close_hold(call, now)  # a held caller waits in the queue from now: queue time, not hold time
         call.muted = False  # the mute was of the leaving agent's leg
         self._channels.pop(old_leg, None)  # its hang-up is ours, not the end of the call
+        self._close_leg(call, old_leg, now)
         commands: list[Command] = [Hangup(old_leg, call.call_id, call.channel),
                                    Hold(call.call_id, call.channel_id, queue or call.queue, call.channel)]
         commands += self._release_agent(call, now, handled=True)
@@ -548,12 +559,15 @@ class ContactCenter:
     def _controlled(self, call_id: str, agent_id: str) -> WorkItem:
         call = self.call(call_id)
         if call.state is not WorkState.CONNECTED or call.agent_id != agent_id or call.channel is not Channel.VOICE:
-            raise InvalidTransition(f"call {call_id} is not a connected call of agent {agent_id}")
+            raise InvalidTransition(f"call {call_id} is not a connected call of agent {agent_id}", code="not_on_call",
+                                    params={"call_id": call_id, "agent_id": agent_id})
         return call
 
     def hold_call(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
         """The agent puts the caller on hold (music); the hold counts from now until resumed or ended."""
         call = self._controlled(call_id, agent_id)
+        if call.consult is not None:
+            raise _consulting(call)
         if call.held:
             raise InvalidTransition(f"call {call_id} is already on hold")
         call.held_since = now
@@ -563,6 +577,8 @@ class ContactCenter:
     def resume_call(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
         """The caller on hold talks to the agent again."""
         call = self._controlled(call_id, agent_id)
+        if call.consult is not None:
+            raise _consulting(call)
         if not call.held:
             raise InvalidTransition(f"call {call_id} is not on hold")
         self._close_hold(call, now)
@@ -581,10 +597,14 @@ class ContactCenter:
 
     def send_dtmf(self, call_id: str, agent_id: str, digits: str) -> list[Command]:
         """Tones to the caller's side of the call (a partner's IVR); not while the caller is on hold (they
-        would go to nobody who listens)."""
+        would go to nobody who listens). During a consult they go to the party consulted, once answered."""
         call = self._controlled(call_id, agent_id)
         if not digits or len(digits) > MAX_DTMF or not set(digits) <= DTMF_DIGITS:
             raise InvalidDigits(digits)
+        if call.consult is not None:  # during a consult the tones go to the party consulted (their IVR)
+            if call.consult.answered_at is None:
+                raise _not_answered(call)
+            return [SendDtmf(call.call_id, call.consult.channel_id, digits, call.channel)]
         if call.held:
             raise InvalidTransition(f"call {call_id} is on hold: resume it to send tones")
         return [SendDtmf(call.call_id, call.channel_id, digits, call.channel)]
@@ -602,6 +622,227 @@ class ContactCenter:
         commands += self._release_agent(call, now, handled=True)
         commands += self._end(call, now, Outcome.ANSWERED, EndReason.AGENT_HANGUP)
         return commands + self._router.decide(now)
+
+    # -- consult (attended) transfer and three-way conference ------------------------------------------------
+    def consult(self, call_id: str, agent_id: str, now: datetime, *, to_agent: str | None = None,
+                queue: str | None = None, number: str | None = None, note: str | None = None) -> list[Command]:
+        """The agent consults a third party while the caller holds (music; counted as a hold): another ready
+        agent, a ready agent of ``queue`` (the longest idle of those holding its skills; refused when none is
+        ready), or an external ``number`` (the caller of this method checks it may be dialled). The target's
+        leg rings; answered, it joins the agent in the call's bridge. The agent consulted gets the screen pop
+        with ``note``."""
+        call = self._controlled(call_id, agent_id)
+        if call.consult is not None:
+            raise _consulting(call)
+        if sum(target is not None for target in (to_agent, queue, number)) != 1:
+            raise InvalidTransition("a consult goes to an agent, a queue or a number, one of the three",
+                                    code="consult_target")
+        target: Agent | None = None
+        if to_agent is not None:
+            target = self.agent(to_agent)
+            if to_agent == agent_id or target.extension is None or not target.available_for(call.channel):
+                raise InvalidTransition(f"agent {to_agent} is not ready to be consulted", code="agent_not_ready",
+                                        params={"agent_id": to_agent})
+        elif queue is not None:
+            target = self._ready_in(queue, call, agent_id)
+        call.consults += 1
+        leg = f"{call.call_id}-t{call.consults}"
+        commands: list[Command] = []
+        if not call.held:
+            call.held_since = now
+            call.hold_count += 1
+            commands.append(HoldCall(call.call_id, call.channel_id, call.queue, call.channel))
+        self._channels[leg] = call.call_id
+        if target is not None:
+            call.consult = Consult("queue" if queue else "agent", target.agent_id, leg, now, queue=queue,
+                                   extension=target.extension, note=note or None)
+            if target.state is AgentState.READY:
+                target.transition(AgentState.RINGING, now)
+            target.work[call.call_id] = call.channel
+            self._router.track(target)
+            commands.append(Offer(call.call_id, target.agent_id, target.extension, leg, call.agent_channel_id,
+                                  call.caller_number, call.caller_name, call.channel))
+        else:
+            assert number is not None
+            call.consult = Consult("external", number, leg, now, note=note or None)
+            commands.append(DialExternal(call.call_id, leg, number, call.service_number, call.channel))
+        consulted = call.consult.target
+        call.decisions.append(Decision(
+            now, "consulted", call.queue, call.routing.route, call.routing.step,
+            reason=f"agent {agent_id} consults " + (f"number {number}" if number else f"agent {consulted}")
+            + (f" of queue {queue}" if queue else ""),
+            winner=agent_id, candidates=(consulted,), candidate_count=1, note=note or None))
+        commands.append(WorkChanged(call.snapshot()))
+        if target is not None:
+            commands.append(AgentChanged(target.snapshot()))
+        return commands
+
+    def _ready_in(self, queue: str, call: WorkItem, agent_id: str) -> Agent:
+        """The agent a consult to ``queue`` rings: ready, holding its skills, idle longest."""
+        if queue not in self.rules.queues:
+            raise UnknownQueue(queue)
+        rule = self.rules.queues[queue]
+        ready = [a for a in self.agents.values() if a.agent_id != agent_id and a.extension is not None
+                 and a.available_for(call.channel) and qualified(a, rule)]
+        if not ready:
+            raise InvalidTransition(f"no agent of queue {queue} is ready to be consulted", code="no_agent_ready",
+                                    params={"queue": queue})
+        floor = datetime.min.replace(tzinfo=call.arrived_at.tzinfo)
+        return min(ready, key=lambda a: (a.idle_since or a.state_since or floor, a.agent_id))
+
+    def _consult_answered(self, call: WorkItem, now: datetime) -> list[Command]:
+        consult = call.consult
+        assert consult is not None
+        if consult.answered_at is not None:
+            return []  # a repeated report
+        consult.answered_at = now
+        commands: list[Command] = [JoinCall(call.call_id, consult.channel_id, call.channel)]
+        call.legs.append(Leg(consult.target, consult.kind, "consult", consult.channel_id, now))
+        agent = self.agents.get(consult.target) if consult.kind != "external" else None
+        if agent is not None and agent.state is not AgentState.ON_CALL:
+            agent.transition(AgentState.ON_CALL, now)
+            self._router.track(agent)
+            commands.append(AgentChanged(agent.snapshot()))
+        return [*commands, WorkChanged(call.snapshot())]
+
+    def complete_consult(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The agent hands the call to the party they consulted (who answered): caller and party talk in the
+        call's bridge, the agent's leg hangs up and they go to wrap-up, having handled the call. An agent
+        consulted owns the call from now on; an external party gets it from cti (see :meth:`_hand_over`)."""
+        call = self._controlled(call_id, agent_id)
+        if call.consult is None:
+            raise _no_consult(call)
+        if call.consult.answered_at is None:
+            raise _not_answered(call)
+        return self._hand_over(call, now)
+
+    def conference(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The caller comes back into the call's bridge, with the agent and the party consulted: three talk."""
+        call = self._controlled(call_id, agent_id)
+        consult = call.consult
+        if consult is None:
+            raise _no_consult(call)
+        if consult.conference:
+            raise InvalidTransition(f"call {call_id} is a conference already", code="already_conference",
+                                    params={"call_id": call_id})
+        if consult.answered_at is None:
+            raise _not_answered(call)
+        consult.conference = True
+        self._close_hold(call, now)
+        call.decisions.append(Decision(now, "conferenced", call.queue, call.routing.route, call.routing.step,
+                                       reason=f"agent {agent_id} joined the caller and {consult.target}",
+                                       winner=agent_id, candidates=(consult.target,), candidate_count=1))
+        assert call.agent_channel_id is not None
+        return [ResumeCall(call.call_id, call.channel_id, call.agent_channel_id, call.channel),
+                WorkChanged(call.snapshot())]
+
+    def leave_conference(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The agent leaves a three-way conference: the call goes on between the caller and the third party,
+        as when a consult is completed (another agent owns it; an external party gets it from cti)."""
+        call = self._controlled(call_id, agent_id)
+        if call.consult is None or not call.consult.conference:
+            raise InvalidTransition(f"call {call_id} is not a conference", code="not_in_conference",
+                                    params={"call_id": call_id})
+        return self._hand_over(call, now)
+
+    def cancel_consult(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
+        """The consult ends: the target's leg hangs up (ringing or talking, or in the conference), the agent
+        consulted is free again, and the caller is back with the agent (their hold ends)."""
+        call = self._controlled(call_id, agent_id)
+        if call.consult is None:
+            raise _no_consult(call)
+        commands = self._drop_consult(call, now, hang_up=True, kind="consult_cancelled")
+        if call.held:
+            self._close_hold(call, now)
+            assert call.agent_channel_id is not None
+            commands.append(ResumeCall(call.call_id, call.channel_id, call.agent_channel_id, call.channel))
+        return [*commands, WorkChanged(call.snapshot()), *self._router.decide(now)]
+
+    def _consult_leg_gone(self, call: WorkItem, now: datetime, offer_failure: str | None) -> list[Command]:
+        """The party consulted hung up, or never answered (an agent's phone that rang out makes them not ready,
+        as an unanswered offer does). A caller on hold stays so, for the agent to resume or consult again; a
+        conference goes on as the call between caller and agent."""
+        consult = call.consult
+        assert consult is not None
+        answered = consult.answered_at is not None
+        commands = self._drop_consult(call, now, hang_up=False, failure=None if answered else offer_failure,
+                                      kind="consult_ended" if answered else "consult_failed")
+        return [*commands, WorkChanged(call.snapshot()), *self._router.decide(now)]
+
+    def _drop_consult(self, call: WorkItem, now: datetime, *, hang_up: bool, kind: str,
+                      failure: str | None = None) -> list[Command]:
+        """The consult is over (``kind`` says how) and its leg with it; an agent consulted is free again."""
+        consult = call.consult
+        assert consult is not None
+        call.consult = None
+        self._channels.pop(consult.channel_id, None)  # a hang-up of ours: its events no longer concern the call
+        self._close_leg(call, consult.channel_id, now)
+        commands: list[Command] = [Hangup(consult.channel_id, call.call_id, call.channel)] if hang_up else []
+        if consult.kind != "external":
+            commands += self._free_consulted(consult.target, call.call_id, now, failure=failure,
+                                             talked=consult.answered_at is not None)
+        call.decisions.append(Decision(now, kind, call.queue, call.routing.route, call.routing.step,
+                                       reason=f"consult of {consult.target}: {kind.removeprefix('consult_')}"
+                                       + (f" ({failure})" if failure else ""),
+                                       winner=call.agent_id, candidates=(consult.target,), candidate_count=1))
+        return commands
+
+    def _free_consulted(self, agent_id: str, call_id: str, now: datetime, *, failure: str | None,
+                        talked: bool) -> list[Command]:
+        """An agent consulted whose part ended without taking the call: ready again (no wrap-up: the call was
+        not theirs), not ready with ``failure`` when their phone failed, or what they asked for meanwhile."""
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.work.pop(call_id, None) is None:
+            return []
+        if agent.work:
+            self._settle(agent, now)
+            return [AgentChanged(agent.snapshot())]
+        idle_since = agent.idle_since
+        if failure is not None and (agent.pending is None or agent.pending.state is not AgentState.LOGGED_OUT):
+            agent.pending = None
+            agent.transition(AgentState.NOT_READY, now, reason=failure)
+            self._router.track(agent)
+        else:
+            self._after_work(agent, now)
+            if not talked and agent.state is AgentState.READY:
+                agent.idle_since = idle_since  # rung for nothing: they keep their place in the idle order
+        return [AgentChanged(agent.snapshot())]
+
+    def _hand_over(self, call: WorkItem, now: datetime) -> list[Command]:
+        """The call's agent leaves it to the party they consulted, who answered (completed, left the conference,
+        or hung up while consulting). An agent consulted owns the call from now on. An external party gets it
+        from cti: the call ends for cti (answered, ``transferred_out``) while the caller and the party go on
+        talking in the call's bridge until either hangs up (:class:`HandOff`)."""
+        consult = call.consult
+        assert consult is not None and call.agent_channel_id is not None
+        old_leg, old_agent = call.agent_channel_id, call.agent_id
+        commands: list[Command] = []
+        if call.held:
+            self._close_hold(call, now)
+            commands.append(ResumeCall(call.call_id, call.channel_id, consult.channel_id, call.channel))
+        self._channels.pop(old_leg, None)  # its hang-up is ours
+        self._close_leg(call, old_leg, now)
+        commands.append(Hangup(old_leg, call.call_id, call.channel))
+        call.muted = False  # the mute was of the leaving agent's leg
+        commands += self._release_agent(call, now, handled=True)
+        call.decisions.append(Decision(
+            now, "consult_completed", call.queue, call.routing.route, call.routing.step,
+            reason=f"agent {old_agent} handed the call to {consult.target}", winner=old_agent,
+            candidates=(consult.target,), candidate_count=1, note=consult.note))
+        call.consult = None
+        if consult.kind == "external":
+            self._channels.pop(consult.channel_id, None)
+            commands.append(HandOff(call.call_id, call.channel_id, consult.channel_id, call.channel))
+            commands += self._end(call, now, Outcome.ANSWERED, EndReason.TRANSFERRED_OUT)
+            return commands + self._router.decide(now)
+        call.agent_id, call.agent_extension = consult.target, consult.extension
+        call.agent_channel_id = consult.channel_id
+        return [*commands, WorkChanged(call.snapshot()), *self._router.decide(now)]
+
+    def _close_leg(self, call: WorkItem, channel_id: str, now: datetime) -> None:
+        for leg in call.legs:
+            if leg.channel_id == channel_id and leg.ended is None:
+                leg.ended = now
 
     def _close_hold(self, call: WorkItem, now: datetime) -> None:
         if call.held_since is not None:
@@ -636,6 +877,8 @@ class ContactCenter:
     def customer_answered(self, customer_channel_id: str, now: datetime) -> list[Command]:
         """The customer we called back picked up: connect them to the waiting agent."""
         call = self.call_for_channel(customer_channel_id)
+        if call is not None and call.consult is not None and call.consult.channel_id == customer_channel_id:
+            return self._consult_answered(call, now)
         if call is not None and call.state is WorkState.CONNECTED and call.channel_id == customer_channel_id:
             return []  # already connected: a repeated report changes nothing
         if call is None or call.state is not WorkState.CALLING_BACK or call.channel_id != customer_channel_id:
@@ -644,6 +887,7 @@ class ContactCenter:
         assert call.agent_channel_id is not None
         call.state = WorkState.CONNECTED
         call.answered_at = now
+        call.legs.append(Leg(call.agent_id or "", "agent", "answered", call.agent_channel_id, now))
         return [Connect(call.call_id, customer_channel_id, call.agent_channel_id, call.queue, call.channel),
                 WorkChanged(call.snapshot())]
 
@@ -663,6 +907,8 @@ class ContactCenter:
             return []
         if channel_id == call.channel_id:
             return self._caller_gone(call, now, offer_failure)
+        if call.consult is not None and channel_id == call.consult.channel_id:
+            return self._consult_leg_gone(call, now, offer_failure)
         if channel_id == call.agent_channel_id:
             return self._agent_leg_gone(call, now, offer_failure, system_fault)
         return []
@@ -736,6 +982,10 @@ class ContactCenter:
             self._router.place(call)
             return [*commands, WorkChanged(call.snapshot()), *self._router.decide(now)]
         if call.state in (WorkState.CONNECTED, WorkState.CALLING_BACK):
+            if call.consult is not None and call.consult.answered_at is not None:
+                # The agent hung up while talking to the party they consulted: the call is theirs now (an
+                # attended transfer completed by hanging up), as if the agent had completed it.
+                return self._hand_over(call, now)
             connected = call.state is WorkState.CONNECTED
             commands = [Hangup(call.channel_id, call.call_id, call.channel)]
             commands += self._release_agent(call, now, handled=connected)
@@ -788,6 +1038,8 @@ class ContactCenter:
                 elif call.channel_id not in present:
                     commands += self.call_lost(call.call_id, when)
                     continue
+                if call.consult is not None and call.consult.channel_id not in present:
+                    commands += self.channel_gone(call.consult.channel_id, when)
                 leg = call.agent_channel_id
                 if leg is None:
                     continue
@@ -920,7 +1172,12 @@ class ContactCenter:
         self._router.track(agent)
 
     def _end(self, call: WorkItem, now: datetime, outcome: Outcome, reason: EndReason) -> list[Command]:
+        # A consult still going ends with the call: its leg hangs up, the agent consulted is free again.
+        commands = self._drop_consult(call, now, hang_up=True, kind="consult_ended") if call.consult else []
         self._close_hold(call, now)  # a caller who hangs up on hold was held until then
+        for leg in call.legs:
+            if leg.ended is None:
+                leg.ended = now
         call.state = WorkState.ENDED
         call.ended_at = now
         call.outcome = outcome
@@ -929,7 +1186,22 @@ class ContactCenter:
         self._channels.pop(call.channel_id, None)
         if call.agent_channel_id:
             self._channels.pop(call.agent_channel_id, None)
-        return [WorkChanged(call.snapshot())]
+        return [*commands, WorkChanged(call.snapshot())]
+
+
+def _consulting(call: WorkItem) -> InvalidTransition:
+    return InvalidTransition(f"call {call.call_id} has a consult in progress", code="consult_in_progress",
+                             params={"call_id": call.call_id})
+
+
+def _not_answered(call: WorkItem) -> InvalidTransition:
+    return InvalidTransition(f"the party consulted on call {call.call_id} has not answered yet",
+                             code="consult_not_answered", params={"call_id": call.call_id})
+
+
+def _no_consult(call: WorkItem) -> InvalidTransition:
+    return InvalidTransition(f"call {call.call_id} has no consult in progress", code="no_consult",
+                             params={"call_id": call.call_id})
 
 
 def _target_params(target: Target) -> dict[str, str | int]:

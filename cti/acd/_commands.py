@@ -23,9 +23,12 @@ __all__ = [
     "ConfirmCallback",
     "Connect",
     "DialCustomer",
+    "DialExternal",
+    "HandOff",
     "Hangup",
     "Hold",
     "HoldCall",
+    "JoinCall",
     "MuteAgent",
     "Offer",
     "Preview",
@@ -125,7 +128,8 @@ class MuteAgent:
 
 @dataclass(frozen=True, slots=True)
 class SendDtmf:
-    """Send tones to the far end of the call (the caller's leg), e.g. to work a partner's IVR."""
+    """Send tones to the far end of a leg of the call (the caller's, or during a consult the consulted party's),
+    e.g. to work a partner's IVR."""
 
     call_id: CallId
     channel_id: ChannelId
@@ -182,6 +186,38 @@ class DialCustomer:
 
 
 @dataclass(frozen=True, slots=True)
+class DialExternal:
+    """Call an external number the agent consults (through the PSTN gateway, as a callback is dialled); its
+    answer enters Stasis as ``channel_id``, a leg of the call."""
+
+    call_id: CallId
+    channel_id: ChannelId
+    number: str
+    service_number: str
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCall:
+    """The consulted party answered: their leg joins the call's bridge (with the agent; the caller holds)."""
+
+    call_id: CallId
+    channel_id: ChannelId
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
+class HandOff:
+    """cti lets go of a call its agent handed to an external party: the caller and that party stay in the
+    call's bridge until either hangs up, then the other leg and the bridge go."""
+
+    call_id: CallId
+    caller_channel_id: ChannelId
+    party_channel_id: ChannelId
+    channel: Channel = Channel.VOICE
+
+
+@dataclass(frozen=True, slots=True)
 class Announce:
     """Play a waiting caller their position and estimated wait (``media`` are ARI media URIs)."""
 
@@ -205,7 +241,7 @@ class WorkChanged:
 
 
 Action = (Offer | Preview | Connect | Hangup | Hold | Reject | ConfirmCallback | RefuseCallback | DialCustomer
-          | Announce | HoldCall | ResumeCall | MuteAgent | SendDtmf)
+          | Announce | HoldCall | ResumeCall | MuteAgent | SendDtmf | DialExternal | JoinCall | HandOff)
 """Carried out by the adapter of the item's channel (``action.channel``)."""
 Change = AgentChanged | WorkChanged
 """Told to everyone who keeps a picture of the contact center."""

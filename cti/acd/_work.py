@@ -17,7 +17,7 @@ from typing import Any
 from cti.acd._routing import Decision, Routing
 from cti.types import AgentId, CallId, ChannelId, CustomerId
 
-__all__ = ["Channel", "Direction", "EndReason", "Outcome", "WorkItem", "WorkState"]
+__all__ = ["Channel", "Consult", "Direction", "EndReason", "Leg", "Outcome", "WorkItem", "WorkState"]
 
 
 class Channel(StrEnum):
@@ -67,6 +67,59 @@ class EndReason(StrEnum):
     CUSTOMER_NO_ANSWER = "customer_no_answer"  # outbound: the customer's phone rang out or failed
     CUSTOMER_BUSY = "customer_busy"  # outbound: the customer's line was busy or refused the call
     PREVIEW_SKIPPED = "preview_skipped"  # outbound: the agent skipped the preview, or it timed out or was refused
+    TRANSFERRED_OUT = "transferred_out"  # handed to an external party (a consult completed): cti let go of it
+
+
+@dataclass(slots=True)
+class Consult:
+    """The agent consulting a third party while the caller holds: another agent (by name, or one ready in a
+    queue) or an external number. Answered, the target's leg talks with the agent in the call's bridge; in a
+    conference the caller is back in it with both."""
+
+    kind: str  # agent | queue | external
+    target: str  # the agent consulted (for a queue, the one chosen in it), or the number dialled
+    channel_id: ChannelId  # the target's leg, ``<call_id>-t<n>``
+    started_at: datetime
+    queue: str | None = None  # a consult to a queue: which
+    extension: str | None = None  # the consulted agent's phone
+    note: str | None = None
+    answered_at: datetime | None = None
+    conference: bool = False
+
+    @property
+    def state(self) -> str:
+        return "conference" if self.conference else "talking" if self.answered_at else "ringing"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.target, "queue": self.queue, "state": self.state,
+                "started_at": self.started_at.isoformat(),
+                "answered_at": self.answered_at.isoformat() if self.answered_at else None}
+
+
+@dataclass(slots=True)
+class Leg:
+    """Someone who talked on the call besides the caller: an agent who took it, an agent or a number consulted;
+    from their answer until they left (``ended`` is None while they are on it)."""
+
+    participant: str  # agent id, or the external number
+    kind: str  # agent | queue (an agent reached through a consult to a queue) | external
+    role: str  # answered (took the call) | consult (consulted, maybe conferenced, maybe took it on)
+    channel_id: ChannelId
+    started: datetime
+    ended: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        seconds = None if self.ended is None else round(max(0.0, (self.ended - self.started).total_seconds()), 3)
+        return {"participant": self.participant, "kind": self.kind, "role": self.role,
+                "started": self.started.isoformat(), "ended": self.ended.isoformat() if self.ended else None,
+                "seconds": seconds}
+
+    @staticmethod
+    def from_json(data: dict[str, Any], channel_id: str = "") -> Leg:
+        ended = data.get("ended")
+        return Leg(data["participant"], data["kind"], data.get("role", "answered"),
+                   data.get("channel_id", channel_id), datetime.fromisoformat(data["started"]),
+                   None if ended is None else datetime.fromisoformat(ended))
 
 
 @dataclass(slots=True)
@@ -113,6 +166,11 @@ class WorkItem:
     direction: Direction = Direction.INBOUND
     # The scheduled callback this outbound call carries out, if any.
     callback_id: str | None = None
+    # A consult (or three-way conference) in progress; consults counts them (the target legs' numbers) and
+    # legs is everyone who talked on the call besides the caller (the interaction keeps it).
+    consult: Consult | None = None
+    consults: int = 0
+    legs: list[Leg] = field(default_factory=list)
 
     @property
     def wait_seconds(self) -> float | None:
@@ -139,4 +197,6 @@ class WorkItem:
 
     def snapshot(self) -> WorkItem:
         return replace(self, routing=replace(self.routing), decisions=list(self.decisions),
-                       ivr=None if self.ivr is None else dict(self.ivr))
+                       ivr=None if self.ivr is None else dict(self.ivr),
+                       consult=None if self.consult is None else replace(self.consult),
+                       legs=[replace(leg) for leg in self.legs])

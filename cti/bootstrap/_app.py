@@ -35,9 +35,12 @@ from cti.acd import (
     ContactPolicy,
     ContactRules,
     DialCustomer,
+    DialExternal,
+    HandOff,
     Hangup,
     Hold,
     HoldCall,
+    JoinCall,
     MuteAgent,
     Offer,
     Preview,
@@ -349,6 +352,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (HoldCall, voice): [actions.hold_call], (ResumeCall, voice): [actions.resume_call],
             (MuteAgent, voice): [actions.mute_agent], (SendDtmf, voice): [actions.send_dtmf],
             (Preview, voice): [screenpop.previewed],  # a preview is carried out on the desktop
+            (DialExternal, voice): [actions.dial_external], (JoinCall, voice): [actions.join_call],
+            (HandOff, voice): [actions.hand_off],
             Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
@@ -369,7 +374,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                     audit=app[AUDIT])
         app[HISTORY] = InteractionHistory(repos.interactions, policy, app[AUDIT])
         app[TRANSFERS] = TransferService(distributor, policy)
-        app[CALL_CONTROLS] = CallControls(distributor, policy)
+        app[CALL_CONTROLS] = CallControls(distributor, policy, settings.consult_numbers)
         app[RECORDINGS] = recording
         app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,
                                      settings.dispositions)

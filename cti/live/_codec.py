@@ -17,9 +17,11 @@ from cti.acd import (
     AgentState,
     Capacity,
     Channel,
+    Consult,
     Decision,
     Direction,
     EndReason,
+    Leg,
     Outcome,
     PendingChange,
     Routing,
@@ -55,8 +57,12 @@ def encode_agent(agent: Agent) -> str:
 
 
 def encode_call(call: WorkItem) -> str:
-    data = {f.name: _plain(getattr(call, f.name)) for f in fields(call) if f.name not in ("routing", "decisions")}
+    data = {f.name: _plain(getattr(call, f.name)) for f in fields(call)
+            if f.name not in ("routing", "decisions", "consult", "legs")}
     data["routing"] = asdict(call.routing)
+    if call.consult is not None:
+        data["consult"] = {name: _plain(value) for name, value in asdict(call.consult).items()}
+    data["legs"] = [{**leg.as_json(), "channel_id": leg.channel_id} for leg in call.legs]
     data["decisions"] = [d.as_json() for d in call.decisions]
     data["v"] = VERSION
     return json.dumps(data)
@@ -147,4 +153,17 @@ def decode_call(raw: str | bytes) -> WorkItem:
         muted=bool(data.get("muted", False)),
         direction=Direction(data.get("direction", "inbound")),
         callback_id=data.get("callback_id"),
+        consult=_consult(data.get("consult")),
+        consults=int(data.get("consults", 0)),
+        legs=[Leg.from_json(leg) for leg in data.get("legs") or ()],
     )
+
+
+def _consult(data: dict[str, Any] | None) -> Consult | None:
+    if data is None:
+        return None
+    started = _dt(data["started_at"])
+    assert started is not None
+    return Consult(kind=data["kind"], target=data["target"], channel_id=data["channel_id"], started_at=started,
+                   queue=data.get("queue"), extension=data.get("extension"), note=data.get("note"),
+                   answered_at=_dt(data.get("answered_at")), conference=bool(data.get("conference", False)))

@@ -88,6 +88,7 @@ class InteractionRow(Base):
     offers: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     hold_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     hold_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    legs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     outcome: Mapped[str | None] = mapped_column(String(16))
     end_reason: Mapped[str | None] = mapped_column(String(32))
     routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)

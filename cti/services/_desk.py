@@ -5,6 +5,7 @@ caller. An agent acts only on their own calls; supervisors on their scope's agen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -58,15 +59,29 @@ class TransferService:
 
 
 class CallControls:
-    """The agent's controls of their connected call: hold, resume, mute, unmute, tones, hang up. The call's
-    agent, or staff in scope on the agent's behalf (the same rule as a transfer); the core refuses a control
-    the call's state does not allow (409) and tones that are none (422)."""
+    """The agent's controls of their connected call: hold, resume, mute, unmute, tones, hang up; a consult and its
+    steps (complete, cancel, conference, leave the conference). The call's agent, or staff in scope on the
+    agent's behalf (the same rule as a transfer); the core refuses a control the call's state does not allow
+    (409) and tones that are none (422). ``consult_numbers`` are the patterns (regular expressions, whole number)
+    of the external numbers an agent may consult: cti dials them at its expense."""
 
-    ACTIONS = ("hold", "resume", "mute", "unmute", "dtmf", "hangup")
+    ACTIONS = ("hold", "resume", "mute", "unmute", "dtmf", "hangup", "complete", "cancel", "conference", "leave")
 
-    def __init__(self, distributor: Distributor, policy: Policy) -> None:
+    def __init__(self, distributor: Distributor, policy: Policy, consult_numbers: Collection[str] = ()) -> None:
         self._distributor = distributor
         self._policy = policy
+        self._numbers = tuple(re.compile(pattern) for pattern in consult_numbers)
+
+    def consult(self, actor: UserRecord, call_id: str, *, to_agent: str | None = None, queue: str | None = None,
+                number: str | None = None, note: str = "") -> WorkItem:
+        """The call's agent consults another agent, a queue (its ready agent) or an allowed number."""
+        call = self.controllable(actor, call_id)
+        assert call.agent_id is not None
+        if number is not None and not any(pattern.fullmatch(number) for pattern in self._numbers):
+            raise InvalidInput(f"number {number} may not be consulted", code="number_not_allowed",
+                            params={"number": number})
+        return self._distributor.consult(call_id, call.agent_id, to_agent=to_agent, queue=queue, number=number,
+                                         note=note or None)
 
     def controllable(self, actor: UserRecord, call_id: str) -> WorkItem:
         """The live call with an agent, if the actor may control it; else not found."""
@@ -91,6 +106,8 @@ class CallControls:
             return distributor.send_dtmf(call_id, agent_id, digits)
         if action == "hangup":
             return distributor.hang_up(call_id, agent_id)
+        if action in ("complete", "cancel", "conference", "leave"):
+            return distributor.consult_step(call_id, agent_id, action)
         raise InvalidInput(f"unknown call control {action!r}")
 
 

@@ -146,6 +146,21 @@ class Distributor:
 
     def end_preview(self, call_id: str, agent_id: str) -> None:
         self.apply(self._core.end_preview(call_id, agent_id, self.clock()))
+    def consult(self, call_id: str, agent_id: str, *, to_agent: str | None = None, queue: str | None = None,
+                number: str | None = None, note: str | None = None) -> WorkItem:
+        """The agent consults an agent, a queue's ready agent or a number (see ``ContactCenter.consult``)."""
+        self.apply(self._core.consult(call_id, agent_id, self.clock(), to_agent=to_agent, queue=queue, number=number,
+                                      note=note))
+        return self.query.call(call_id)
+
+    def consult_step(self, call_id: str, agent_id: str, step: str) -> WorkItem:
+        """``complete``, ``cancel``, ``conference`` or ``leave`` (a conference): the call as it is after it (ended
+        when it went to an external party)."""
+        steps = {"complete": self._core.complete_consult, "cancel": self._core.cancel_consult,
+                 "conference": self._core.conference, "leave": self._core.leave_conference}
+        call = self._core.call(call_id)
+        self.apply(steps[step](call_id, agent_id, self.clock()))
+        return call.snapshot()
 
     def link_customer(self, call_id: str, customer_id: str) -> None:
         """Who the caller is became known (a record created for them, found by the screen pop)."""

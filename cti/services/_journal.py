@@ -55,6 +55,7 @@ def interaction_record(call: WorkItem) -> InteractionRecord:
         offers=call.offers,
         hold_count=call.hold_count,
         hold_seconds=round(call.hold_seconds(), 3),
+        legs=[leg.as_json() for leg in call.legs] or None,
         outcome=None if call.outcome is None else call.outcome.value,
         end_reason=None if call.end_reason is None else call.end_reason.value,
         routing={**asdict(call.routing), "decisions": [d.as_json() for d in call.decisions]},

@@ -200,6 +200,7 @@ class ScreenPop:
         call = changed.item
         self._ended_unanswered(call)
         self._handed_on(call)
+        self._consult_over(call)
         if call.agent_id is not None:
             self.hub.publish(agent_topic(call.agent_id), "call", call_frame(call))
         elif call.state is WorkState.WAITING and call.customer_id:
@@ -236,6 +237,29 @@ class ScreenPop:
             pop.handed_on = True
             self.hub.publish(agent_topic(holder), "call", {**call_frame(call), "state": "transferred", "ended": True})
 
+    def _consult_over(self, call: WorkItem) -> None:
+        """Desktops whose part of the call a consult ended: the agent who handed the call over shows it
+        transferred (their wrap-up follows); an agent consulted who did not take it loses the pop."""
+        last: dict[str, str] = {}  # agent -> the last consult step that concerned them
+        for decision in call.decisions:
+            if decision.kind == "consult_completed" and decision.winner:
+                last[decision.winner] = decision.kind
+            elif decision.kind in _CONSULT_STEPS and decision.candidates:
+                last[decision.candidates[0]] = decision.kind
+        for agent_id, kind in last.items():
+            pop = self.pops.get(agent_id)
+            if agent_id == call.agent_id or pop is None or pop.call_id != call.call_id or pop.handed_on:
+                continue
+            if kind == "consult_completed":
+                pop.handed_on = True
+                self.hub.publish(agent_topic(agent_id), "call",
+                                 {**call_frame(call), "state": "transferred", "ended": True})
+            elif kind != "consulted":
+                del self.pops[agent_id]
+                self.hub.publish(agent_topic(agent_id), "wrapped_up", {"call_id": call.call_id})
+                if self._holders.get(call.call_id) == agent_id and call.agent_id and call.state is not WorkState.ENDED:
+                    self._holders[call.call_id] = call.agent_id  # the latest pop is the owner's again
+
     def prefetch(self, customer_id: str) -> asyncio.Future[Any] | None:
         """Start reading a customer's view unless it is cached; the future of the read, if one runs."""
         if self._views.peek(customer_id, lambda: self._read_view(customer_id)) is not _MISSING:
@@ -266,6 +290,8 @@ class ScreenPop:
         if agent is None and self._query.has_agent(agent_id):
             agent = self.agents[agent_id] = self._query.agent(agent_id)  # not changed since start-up
         call = self._query.find_call(pop.call_id) if pop is not None and not pop.handed_on else None
+        if call is not None and call.agent_id != agent_id:
+            call = None  # consulted on someone else's call: the pop, not their controls
         return {"agent": None if agent is None else agent_frame(agent),
                 "pop": None if pop is None else pop.frame,
                 "call": None if call is None else call_frame(call)}
@@ -583,7 +609,7 @@ def caller_verification(call: WorkItem, view: CustomerView | None) -> dict[str, 
 def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None) -> dict[str, Any]:
     offered = [d for d in call.decisions if d.kind == "offered"]
     placed = next((d for d in call.decisions if d.kind == "queued"), None)
-    transfer = next((d for d in reversed(call.decisions) if d.kind == "transferred"), None)
+    transfer = next((d for d in reversed(call.decisions) if d.kind in ("transferred", "consulted")), None)
     verification = caller_verification(call, view)
     return {
         "verified": verification["verified"], "verification": verification,
@@ -599,7 +625,8 @@ def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None)
                                                       (*(placed.why if placed else ()), *offered[-1].why)]},
         "customer_id": call.customer_id, "direction": call.direction.value, "callback_id": call.callback_id,
         "transfer": None if transfer is None else {"from_agent": transfer.winner, "note": transfer.note,
-                                                    "queue": transfer.queue, "at": transfer.at.isoformat()},
+                                                    "queue": transfer.queue, "at": transfer.at.isoformat(),
+                                                    "kind": "consult" if transfer.kind == "consulted" else "transfer"},
     }
 
 
@@ -610,7 +637,11 @@ def call_frame(call: WorkItem) -> dict[str, Any]:
             "outcome": call.outcome.value if call.outcome else None,
             # The agent's controls: a reloaded desktop shows the hold (and its timer) and the mute as they are.
             "held": call.held, "held_since": call.held_since.isoformat() if call.held_since else None,
-            "hold_count": call.hold_count, "muted": call.muted, "direction": call.direction.value}
+            "hold_count": call.hold_count, "muted": call.muted, "direction": call.direction.value,
+            "agent_id": call.agent_id, "consult": None if call.consult is None else call.consult.as_json()}
+
+
+_CONSULT_STEPS = frozenset({"consulted", "consult_cancelled", "consult_failed", "consult_ended"})
 
 
 def agent_frame(agent: Agent) -> dict[str, Any]:

@@ -6,7 +6,11 @@ never cross; everything else runs concurrently. A failure Asterisk reports (an o
 cannot be made) goes back to the distributor, which decides what follows.
 
 Bridges: each queue has a *holding bridge* ``cti-hold-<queue>`` (music on hold; created with a fixed id so a
-restarted controller adopts it); a connected call has a *mixing bridge* ``cti-call-<call_id>``.
+restarted controller adopts it); a connected call has a *mixing bridge* ``cti-call-<call_id>``. A consult
+happens in the call's bridge: the caller holds in the queue's holding bridge meanwhile, the agent and the
+party consulted talk in the call's bridge, and the caller comes back into it (a conference, a completed
+consult). A call handed to an external party is cti's no more: its bridge stays with the caller and that
+party until either hangs up (``handed off``), then the other leg and the bridge go.
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ from cti.acd import (
     ConfirmCallback,
     Connect,
     DialCustomer,
+    DialExternal,
     Direction,
+    HandOff,
     Hangup,
     Hold,
     HoldCall,
+    JoinCall,
     MuteAgent,
     NotReadyReason,
     Offer,
@@ -80,6 +87,9 @@ class VoiceActions:
         self._tasks: set[asyncio.Task[None]] = set()
         self._hangup_after: dict[str, str] = {}  # playback id -> channel to hang up when it finishes
         self._announcing: dict[str, str] = {}  # playback id -> caller channel hearing an announcement
+        # Calls handed to an external party: bridge id -> its legs, and each leg -> its bridge.
+        self._handed_off: dict[str, set[str]] = {}
+        self._handed_leg: dict[str, str] = {}
         # Told each call whose bridge was just made (the recording starts there where the policy says always).
         self.bridged_hooks: list[Callable[[str], Awaitable[None]]] = []
 
@@ -108,6 +118,20 @@ class VoiceActions:
 
     def send_dtmf(self, dtmf: SendDtmf, distributor: Distributor) -> None:
         self._spawn(self._send_dtmf(dtmf))
+
+    def dial_external(self, dial: DialExternal, distributor: Distributor) -> None:
+        self._spawn(self._dial_external(dial, distributor))
+
+    def join_call(self, join: JoinCall, distributor: Distributor) -> None:
+        self._spawn(self._join_call(join))
+
+    def hand_off(self, hand_off: HandOff, distributor: Distributor) -> None:
+        # Noted at once (not in a task): a hang-up of either leg from now on is the hand-off's to handle.
+        bridge_id = call_bridge_id(hand_off.call_id)
+        legs = {hand_off.caller_channel_id, hand_off.party_channel_id}
+        self._handed_off[bridge_id] = legs
+        self._handed_leg.update(dict.fromkeys(legs, bridge_id))
+        self.counters["calls_handed_off"] += 1
 
     def reject(self, reject: Reject, distributor: Distributor) -> None:
         self._spawn(self._play_then_hangup(reject.call_id, reject.channel_id, reject.message))
@@ -147,6 +171,28 @@ class VoiceActions:
         except AriError as exc:
             # The caller hung up in the meantime; their StasisEnd ends the call.
             log.info("call %s: could not put caller on hold: %s", call_id, exc)
+
+    def handed_off(self, channel_id: str) -> bool:
+        """Whether ``channel_id`` is a leg of a call handed to an external party."""
+        return channel_id in self._handed_leg
+
+    async def handed_off_leg_gone(self, channel_id: str) -> None:
+        """A leg of a handed-off call hung up: the other leg and the bridge go (the last one out ends it)."""
+        bridge_id = self._handed_leg.pop(channel_id, None)
+        if bridge_id is None:
+            return
+        for other in self._handed_off.pop(bridge_id, set()) - {channel_id}:
+            self._handed_leg.pop(other, None)
+            await self.hangup_leg(other)
+        with contextlib.suppress(AriError):
+            await self.ari.destroy_bridge(bridge_id)
+
+    def adopt_handed_off(self, bridge_id: str, channels: Iterable[str]) -> None:
+        """After a (re)connect: a call's bridge the live calls no longer know, still holding two parties, is a
+        handed-off call of the previous controller's."""
+        legs = set(channels)
+        self._handed_off[bridge_id] = legs
+        self._handed_leg.update(dict.fromkeys(legs, bridge_id))
 
     def left(self, channel_id: str) -> None:
         """A caller's channel left Stasis: it is in no holding bridge of ours any more."""
@@ -301,6 +347,31 @@ class VoiceActions:
         except AriError as exc:
             log.info("call %s: mute %s of the agent's leg failed: %s", mute.call_id, mute.muted, exc)
 
+    async def _join_call(self, join: JoinCall) -> None:
+        """The party consulted answered: into the call's bridge, with the agent (the caller holds)."""
+        async with self.lock(join.call_id):
+            try:
+                await self.ari.add_channel(call_bridge_id(join.call_id), join.channel_id)
+            except AriError as exc:
+                # The leg or the bridge went meanwhile: hang the leg up; its StasisEnd ends the consult.
+                log.info("call %s: the party consulted could not join: %s", join.call_id, exc)
+                await self.hangup_leg(join.channel_id)
+
+    async def _dial_external(self, dial: DialExternal, distributor: Distributor) -> None:
+        try:
+            # As a callback: digits only, through the PSTN gateway, the service number as the caller id.
+            await self.ari.originate(
+                f"PJSIP/{clean_caller_number(dial.number).lstrip('+')}@pstn",
+                app_args=f"customer,{dial.call_id}",
+                channel_id=dial.channel_id,
+                caller_id=clean_caller_number(dial.service_number),
+                timeout=self.ring_timeout,
+            )
+            self.counters["consults_dialed"] += 1
+        except AriError as exc:
+            log.warning("call %s: consult of %s failed: %s", dial.call_id, masked(dial.number), exc)
+            distributor.leg_gone(dial.channel_id)
+
     async def _send_dtmf(self, dtmf: SendDtmf) -> None:
         try:
             await self.ari.send_dtmf(dtmf.channel_id, dtmf.digits)
@@ -396,7 +467,7 @@ class VoiceActions:
         for playback_id in [p for p, channel in self._announcing.items() if channel == call.channel_id]:
             del self._announcing[playback_id]
         async with self.lock(call.call_id):
-            if call.answered_at is not None:
+            if call.answered_at is not None and call_bridge_id(call.call_id) not in self._handed_off:
                 with contextlib.suppress(AriNotFound):
                     try:
                         await self.ari.destroy_bridge(call_bridge_id(call.call_id))

@@ -20,7 +20,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -51,8 +51,10 @@ __all__ = ["LivePicture", "Telephony", "ivr_record", "offer_failure_reason"]
 
 log = logging.getLogger("cti.telephony")
 
-# Legs we originate: agents (-a<n>), callbacks (-c<n>), supervisors (-s<n>) and their snoops (-p<n>).
-_OUR_LEG = re.compile(r"^[0-9a-f]{32}-[acsp]\d+$")
+# Legs we originate: agents (-a<n>), callbacks (-c<n>), parties consulted (-t<n>), supervisors (-s<n>) and their
+# snoops (-p<n>).
+_OUR_LEG = re.compile(r"^[0-9a-f]{32}-[acstp]\d+$")
+_CONSULTED = re.compile(r"^[0-9a-f]{32}-t\d+$")
 
 IdentifyFn = Callable[[str], Awaitable[Identity | None]]
 
@@ -217,6 +219,9 @@ class Telephony:
     async def _stasis_end(self, event: StasisEnd) -> None:
         channel_id = event.channel.id
         if await self._to_ivr(channel_id) or await self._to_monitors(channel_id):
+            return
+        if self.actions.handed_off(channel_id):  # a call handed to an external party: no longer ours to route
+            await self.actions.handed_off_leg_gone(channel_id)
             return
         # Once a channel leaves Stasis, Asterisk sends us nothing more about it (not even ChannelDestroyed),
         # so leaving is the end of that leg for us.
@@ -394,12 +399,30 @@ class Telephony:
         query = self.distributor.query
         live = query.calls()
         known = {c.channel_id for c in live} | {c.agent_channel_id for c in live if c.agent_channel_id}
+        known |= {c.consult.channel_id for c in live if c.consult is not None}
+        handed_off = {b.id for b in bridges if _handed_off(b.id, b.channels) and not query.is_live(b.id[9:])}
+        for bridge in bridges:
+            # A call's bridge no live call knows, with the caller and a party consulted still talking: a call
+            # handed to an external party (they keep it until either hangs up).
+            if bridge.id in handed_off:
+                self.actions.adopt_handed_off(bridge.id, bridge.channels)
+                known |= set(bridge.channels)
         known |= {leg for m in self.monitors.active.values() for leg in (m.monitor_id, m.snoop_id)}
         for channel_id in channels:
             if _OUR_LEG.match(channel_id) and channel_id not in known:
                 await self.actions.hangup_leg(channel_id)
         for bridge in bridges:
-            if bridge.id.startswith("cti-call-") and not query.is_live(bridge.id[len("cti-call-"):]):
+            if (bridge.id.startswith("cti-call-") and not query.is_live(bridge.id[len("cti-call-"):])
+                    and bridge.id not in handed_off):
+                for channel_id in bridge.channels:
+                    if self.actions.handed_off(channel_id):  # its party hung up out of sight: the last one goes
+                        await self.actions.hangup_leg(channel_id)
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(bridge.id)
         await self.journal.rewrite()
+
+
+def _handed_off(bridge_id: str, channels: Sequence[str]) -> bool:
+    """A call's bridge holding two parties, one of them a party consulted (``-t<n>``): a handed-off call."""
+    return (bridge_id.startswith("cti-call-") and len(channels) == 2
+            and any(_CONSULTED.match(channel) for channel in channels))

@@ -1,9 +1,10 @@
 """The agent desktop's server side: its websocket (screen pops, call and agent changes), the call's controls
-(hold, resume, mute, unmute, tones, hang up), transfer, wrap-up, and the customer record an agent fills in for an
-unknown caller."""
+(hold, resume, mute, unmute, tones, hang up), transfer, consult and conference, wrap-up, and the customer record
+an agent fills in for an unknown caller."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -25,8 +26,8 @@ from cti.web._openapi import operation, path_param, query_param
 from cti.web._sockets import SINCE, FrameError
 from cti.web._views import ID_PATTERN
 
-__all__ = ["ConsentChange", "CustomerCreate", "Dtmf", "Transfer", "WrapUp", "WrapUpCallback", "openapi_paths",
-           "routes", "schemas"]
+__all__ = ["ConsentChange", "Consult", "CustomerCreate", "Dtmf", "Transfer", "WrapUp", "WrapUpCallback",
+           "openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 
@@ -71,6 +72,16 @@ class Transfer(_Body):
     note: str = Field(default="", max_length=1000, description="shown to the next agent with the screen pop")
 
 
+class Consult(_Body):
+    agent_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="consult this agent, who must be ready")
+    queue: str | None = Field(default=None, min_length=1, max_length=64,
+                              description="or the longest idle ready agent of this queue (409 when none is ready)")
+    number: str | None = Field(default=None, pattern=r"^\+?[0-9]{3,20}$",
+                               description="or this external number, if the consult_numbers setting allows it")
+    note: str = Field(default="", max_length=1000, description="shown to the agent consulted with the screen pop")
+
+
 class Dtmf(_Body):
     digits: str = Field(pattern=r"^[0-9*#A-D]{1,32}$", description="tones to send to the caller's side: 0-9, *, #, A-D")
 
@@ -93,8 +104,8 @@ class CustomerCreate(_Body):
     language: Language = "id"
 
 
-schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, Dtmf, CustomerCreate, CrossSellOutcome, FollowUp,
-                                        WrapUpCallback, ConsentChange)
+schemas: tuple[type[BaseModel], ...] = (WrapUp, Transfer, Consult, Dtmf, CustomerCreate, CrossSellOutcome,
+                                        FollowUp, WrapUpCallback, ConsentChange)
 
 _CONTROLS: dict[str, str] = {
     "hold": "Put the caller of a connected call on hold: they hear music on hold, the agent hears nothing; the "
@@ -104,11 +115,24 @@ _CONTROLS: dict[str, str] = {
     "mute": "Mute the agent: their voice no longer reaches the caller (they still hear the caller). 409 if the "
             "call is not connected or the agent is muted already",
     "unmute": "Unmute the agent. 409 if the agent is not muted",
-    "dtmf": "Send tones to the caller's side of the call (to work a partner's IVR): 0-9, *, #, A-D, at most 32. "
-            "422 for other digits, 409 while the call is not connected or on hold",
+    "dtmf": "Send tones to the caller's side of the call (to work a partner's IVR), or during a consult to the "
+            "party consulted: 0-9, *, #, A-D, at most 32. 422 for other digits, 409 while the call is not connected "
+            "or on hold, or the party consulted has not answered",
     "hangup": "End the call from the desktop: both legs hang up, the call is recorded as answered and ended by "
               "the agent, who goes to wrap-up. 409 if the call is not connected",
+    "consult/complete": "Complete the consult: the caller and the party consulted talk, the agent's leg hangs up "
+                        "and they go to wrap-up. An agent consulted owns the call from now on; an external party "
+                        "gets it from cti (the call ends as answered, transferred_out, and its bridge stays until "
+                        "either side hangs up). 409 (no_consult, consult_not_answered)",
+    "consult/cancel": "Cancel the consult: the party consulted is hung up (ringing, talking or in the conference) and "
+                      "the caller is back with the agent. 409 (no_consult)",
+    "consult/conference": "Bring the caller back into the call with the agent and the party consulted: three talk. "
+                          "409 (no_consult, consult_not_answered, already_conference)",
+    "conference/leave": "The agent leaves the conference; the call goes on between the caller and the third party "
+                        "as after a completed consult. 409 (not_in_conference)",
 }
+_STEPS = {"consult/complete": "complete", "consult/cancel": "cancel", "consult/conference": "conference",
+          "conference/leave": "leave"}
 _CONTROL_ROLES = "the call's agent; supervisor (own scope) and admin on the agent's behalf"
 openapi_paths: dict[str, dict[str, Any]] = {
     "/ws/desktop": {"get": operation(
@@ -137,6 +161,14 @@ openapi_paths: dict[str, dict[str, Any]] = {
         summary, roles=_CONTROL_ROLES, body="Dtmf" if action == "dtmf" else None,
         params=[path_param("call_id", maxLength=64)], errors=(404, 409, 422) if action == "dtmf" else (404, 409))}
        for action, summary in _CONTROLS.items()},
+    "/api/calls/{call_id}/consult": {"post": operation(
+        "Consult (attended transfer) from a connected call: the caller holds (music; counted as a hold) while the "
+        "agent's phone talks with another ready agent, the longest idle ready agent of a queue, or an external "
+        "number the consult_numbers setting allows (exactly one); the agent consulted gets the screen pop with "
+        "the note. Then complete, cancel or conference. 409 (consult_in_progress, agent_not_ready, no_agent_ready, "
+        "not connected), 422 (consult_target, number_not_allowed)",
+        roles=_CONTROL_ROLES, body="Consult", params=[path_param("call_id", maxLength=64)],
+        errors=(404, 409, 422))},
     "/api/dispositions": {"get": operation("Disposition codes the wrap-up accepts", roles="any authenticated user")},
     "/api/customers": {"post": operation(
         "Create a customer record (an unknown caller), linked to the live call if named; an agent names their "
@@ -221,7 +253,8 @@ def call_control_view(call: WorkItem) -> dict[str, Any]:
     """What a control answers: the call's state after it, as the desktop's call frame has it."""
     return {"call_id": call.call_id, "state": call.state.value, "held": call.held,
             "held_since": call.held_since.isoformat() if call.held_since else None, "hold_count": call.hold_count,
-            "hold_seconds": round(call.hold_seconds(), 3), "muted": call.muted}
+            "hold_seconds": round(call.hold_seconds(), 3), "muted": call.muted, "agent_id": call.agent_id,
+            "consult": None if call.consult is None else call.consult.as_json()}
 
 
 async def _control(request: web.Request, action: str) -> web.Response:
@@ -231,6 +264,31 @@ async def _control(request: web.Request, action: str) -> web.Response:
     controls.controllable(user, call_id)  # unknown or someone else's -> 404 before the body is read
     digits = Dtmf.model_validate(await read_json(request)).digits if action == "dtmf" else ""
     return web.json_response(call_control_view(controls.act(user, call_id, action, digits=digits)))
+
+
+@routes.post("/api/calls/{call_id}/consult")
+async def consult(request: web.Request) -> web.Response:
+    user = principal(request)
+    controls = request.app[CALL_CONTROLS]
+    call_id = request.match_info["call_id"]
+    controls.controllable(user, call_id)  # unknown or someone else's -> 404 before the body is read
+    body = Consult.model_validate(await read_json(request))
+    if sum(target is not None for target in (body.agent_id, body.queue, body.number)) != 1:
+        raise InvalidInput("name one of agent_id, queue or number to consult", code="consult_target")
+    return web.json_response(call_control_view(controls.consult(
+        user, call_id, to_agent=body.agent_id, queue=body.queue, number=body.number, note=body.note)))
+
+
+def _consult_step(step: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        call = request.app[CALL_CONTROLS].act(principal(request), request.match_info["call_id"], step)
+        return web.json_response(call_control_view(call))
+
+    return handler
+
+
+for _path, _step in _STEPS.items():
+    routes.post(f"/api/calls/{{call_id}}/{_path}")(_consult_step(_step))
 
 
 @routes.post("/api/calls/{call_id}/hold")

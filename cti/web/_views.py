@@ -61,6 +61,8 @@ def call_view(call: WorkItem, now: datetime) -> dict[str, Any]:
         "muted": call.muted,
         "direction": call.direction.value,
         "customer_id": call.customer_id,
+        "consult": None if call.consult is None else call.consult.as_json(),
+        "legs": [leg.as_json() for leg in call.legs],
         "wait_seconds": round((now - call.arrived_at).total_seconds(), 3) if waiting else call.wait_seconds,
         "routing": asdict(call.routing),
         "decisions": [d.as_json() for d in call.decisions],

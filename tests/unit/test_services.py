@@ -35,6 +35,7 @@ from cti.services import (
     ArrivalLookup,
     AuditLog,
     AuditTrail,
+    CallControls,
     CallerIdentity,
     CenterView,
     CommandBus,
@@ -595,6 +596,45 @@ async def test_a_call_that_ended_while_it_rang_leaves_no_pop_to_wrap_up() -> Non
     distributor.leg_gone("leg-c1")  # the caller gave up while Ana's phone rang
     assert screenpop.snapshot("ana")["pop"] is None  # a desktop loaded now starts from an empty desk
     assert hub.of("agent:ana", "wrapped_up") == [{"call_id": "c1"}]  # and the open one empties
+
+
+async def test_a_consult_pops_the_note_on_the_target_and_hands_the_desktops_over() -> None:
+    hub, core = FakePublisher(), ContactCenter()
+    screenpop = ScreenPop(hub, FakeCustomers(), FakeScripts(), CenterView(core, lambda: NOW), clock=lambda: NOW)
+    distributor = Distributor(core, lambda: NOW, CommandBus({
+        Offer: [screenpop.offered], AgentChanged: [screenpop.agent_changed], WorkChanged: [screenpop.work_changed]}))
+    for agent_id in ("ana", "bob"):
+        distributor.register_agent(agent_id, agent_id.title())
+    distributor.login("ana", "7001", ready=True)
+    connected(distributor)
+    distributor.login("bob", "7002", ready=True)
+    controls = CallControls(distributor, Policy(distributor.query, FakeInteractions()), [r"0215550\d{3}"])
+    with pytest.raises(InvalidInput, match="may not be consulted"):
+        controls.consult(ANA, "c1", number="0811111111")
+    with pytest.raises(NotFound):
+        controls.consult(BOB, "c1", to_agent="ana")  # not bob's call
+    consulting = controls.consult(ANA, "c1", to_agent="bob", note="refund")
+    assert consulting.consult is not None and consulting.held
+    await screenpop.drain()
+    [pop] = hub.of("agent:bob", "offer")
+    assert pop["transfer"]["from_agent"] == "ana" and pop["transfer"]["note"] == "refund"
+    assert pop["transfer"]["kind"] == "consult"
+    distributor.offer_answered("c1-t1")
+    assert screenpop.snapshot("bob")["call"] is None  # ana's call: bob has the pop, not its controls
+    assert hub.of("agent:ana", "call")[-1]["consult"]["state"] == "talking"
+    moved = controls.act(ANA, "c1", "complete")
+    assert moved.agent_id == "bob"
+    assert hub.of("agent:ana", "call")[-1]["state"] == "transferred"  # ana's part is over: wrap-up
+    assert hub.of("agent:bob", "call")[-1]["state"] == "connected"  # bob's desktop has the call now
+    assert screenpop.snapshot("bob")["call"]["call_id"] == "c1"
+    # A consult cancelled takes the pop off the desktop of the agent consulted.
+    distributor.login("ana", "7001", ready=True)
+    distributor.end_after_call_work("ana")
+    controls.consult(BOB, "c1", to_agent="ana")
+    await screenpop.drain()
+    assert screenpop.snapshot("ana")["pop"]["call_id"] == "c1"
+    controls.act(BOB, "c1", "cancel")
+    assert screenpop.snapshot("ana")["pop"] is None and hub.of("agent:ana", "wrapped_up")[-1] == {"call_id": "c1"}
 
 
 # -- the authorization policy ---------------------------------------------------------------------------------------

@@ -170,19 +170,33 @@ function renderCall() {
   setText("call-queue", (pop && pop.queue) || (call && call.queue) || "");
   setText("caller-number", pop ? callerLabel(pop) : (call ? call.caller_number : ""));
   const live = Boolean(call && call.state === "connected" && !call.ended);
+  const consult = live ? call.consult || null : null;
   if (!live) clearTransfer();
-  $("transfer").hidden = !live;
-  // Each control only where it makes sense: resume while held, unmute while muted, tones to a caller who listens.
+  if (!live || consult) clearConsult();
+  $("transfer").hidden = !live || Boolean(consult);
+  $("consult").hidden = !live || Boolean(consult);
+  // Each control only where it makes sense: resume while held, unmute while muted, tones to a caller who listens
+  // (or during a consult, to the party consulted once they answered); no hold or resume while consulting.
   const held = live && Boolean(call.held);
   const muted = live && Boolean(call.muted);
   $("call-controls").hidden = !live;
-  $("hold").hidden = held;
-  $("resume").hidden = !held;
+  $("hold").hidden = held || Boolean(consult);
+  $("resume").hidden = !held || Boolean(consult);
   $("mute").hidden = muted;
   $("unmute").hidden = !muted;
   $("hold-info").hidden = !held;
   $("mute-info").hidden = !muted;
-  $("dtmf").hidden = !live || held;
+  const answered = Boolean(consult && consult.answered_at);
+  const conference = Boolean(consult && consult.state === "conference");
+  $("consult-controls").hidden = !consult;
+  $("consult-complete").hidden = !answered || conference;
+  $("consult-conference").hidden = !answered || conference;
+  $("consult-cancel").hidden = !consult;
+  $("conference-leave").hidden = !conference;
+  $("consult-info").hidden = !consult;
+  setText("consult-info", !consult ? "" : t(conference ? "desktop.consult.conference.on"
+    : (answered ? "desktop.consult.talking" : "desktop.consult.ringing"), { who: consult.target }));
+  $("dtmf").hidden = !live || (consult ? !answered : held);
   if (!live) $("dtmf-digits").value = "";
   recording.update(live ? call : null);
   tick();
@@ -194,7 +208,15 @@ async function control(action, body) {
   const path = `/api/calls/${encodeURIComponent(call.call_id)}/${action}`;
   const result = await api(path, body ? { method: "POST", body } : { method: "POST" });
   // The call frame follows over the websocket; the answer shows the change at once.
-  if (state.call && state.call.call_id === result.call_id && result.state !== "ended") onCall({ ...state.call, ...result });
+  // A call handed to another agent (a completed consult) is theirs: this desk hears it is over from the websocket.
+  const handedOn = result.agent_id && state.agentId && result.agent_id !== state.agentId;
+  if (state.call && state.call.call_id === result.call_id && result.state !== "ended" && !handedOn) onCall({ ...state.call, ...result });
+}
+
+function clearConsult() {
+  $("consult-kind").value = "agent";
+  $("consult-target").value = "";
+  $("consult-note").value = "";
 }
 
 function clearTransfer() {
@@ -296,9 +318,10 @@ function renderPop() {
   setText("routing-reason", routingText(pop.routing));
   const transfer = pop.transfer;
   $("transfer-info").hidden = !transfer;
+  const how = transfer && transfer.kind === "consult" ? "desktop.consulted" : "desktop.transferred";
   setText("transfer-info", !transfer ? "" : (transfer.note
-    ? t("desktop.transferred.note", { agent: transfer.from_agent, note: transfer.note })
-    : t("desktop.transferred", { agent: transfer.from_agent })));
+    ? t(`${how}.note`, { agent: transfer.from_agent, note: transfer.note })
+    : t(how, { agent: transfer.from_agent })));
   renderVerification(pop.verification);
   const ivr = pop.ivr;
   setText("ivr-path", ivr ? (ivr.path || []).map((p) => (p.intent ? `${p.node}:${p.intent}` : p.node)).join(" → ") : "");
@@ -432,6 +455,7 @@ function clearDesk() {
   resetWrapUpForm();
   $("wrapup").hidden = true;
   clearTransfer();
+  clearConsult();
   renderPop();
   renderCall();
   renderIncoming();
@@ -513,6 +537,11 @@ function onKey(event) {
     KeyM: () => { const b = $("mute").hidden ? $("unmute") : $("mute"); if (!$("call-controls").hidden) b.click(); },
     KeyX: () => { if (!$("call-controls").hidden) $("hangup").click(); },
     KeyK: () => { if (!$("dtmf").hidden) $("dtmf-digits").focus(); },
+    KeyO: () => { if (!$("consult").hidden) $("consult-target").focus(); },
+    KeyT: () => { if (!$("consult-complete").hidden) $("consult-complete").click(); },
+    KeyC: () => { if (!$("consult-conference").hidden) $("consult-conference").click(); },
+    KeyQ: () => { if (!$("consult-cancel").hidden) $("consult-cancel").click(); },
+    KeyL: () => { if (!$("conference-leave").hidden) $("conference-leave").click(); },
     KeyW: () => {
       if ($("wrapup").hidden) return;
       if ($("wrapup").contains(document.activeElement)) $("wrapup-form").requestSubmit();
@@ -562,6 +591,15 @@ onSubmit("dtmf", async () => {
   if (!/^[0-9*#A-D]{1,32}$/.test(digits)) { showError(t("desktop.dtmf.invalid")); return; }
   await control("dtmf", { digits });
   $("dtmf-digits").value = "";
+});
+const consultSteps = { "consult-complete": "consult/complete", "consult-conference": "consult/conference",
+  "consult-cancel": "consult/cancel", "conference-leave": "conference/leave" };
+for (const [id, step] of Object.entries(consultSteps)) $(id).addEventListener("click", whenReady(() => control(step)));
+onSubmit("consult", async () => {
+  const target = $("consult-target").value.trim();
+  const body = { note: $("consult-note").value };
+  body[{ agent: "agent_id", queue: "queue", number: "number" }[$("consult-kind").value]] = target;
+  await control("consult", body);
 });
 onSubmit("transfer", async () => {
   const target = $("transfer-target").value.trim();
