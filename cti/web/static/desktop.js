@@ -173,6 +173,7 @@ function renderCall() {
   $("dtmf").hidden = !live || held;
   if (!live) $("dtmf-digits").value = "";
   recording.update(live ? call : null);
+  if (webphone) webphone.show(live ? call : null);  // the browser phone's panel says held and muted too
   tick();
 }
 
@@ -343,6 +344,7 @@ function sameAnswer(given, value) {
 }
 
 let socket = null;
+let webphone = null;  // the phone in the browser, on the agent's own desktop
 function answer(stepId, value) {
   state.answers[stepId] = value;
   socket.send({ type: "script", id: Date.now(), call_id: state.pop.call_id, answers: state.answers });
@@ -553,7 +555,7 @@ async function start() {
     $("my-calls").hidden = false;
     loadMyCalls();
   }
-  if (!viewing) mountWebphone({ onExtension: (extension) => { $("extension").value = extension; } });
+  if (!viewing) webphone = mountWebphone({ onExtension: (extension) => { $("extension").value = extension; } });
   const path = viewing ? `/ws/desktop?agent_id=${encodeURIComponent(viewing)}` : "/ws/desktop";
   socket = liveSocket(path, onFrame, { onStatus: (text, detail = {}) => {
     state.link = { state: detail.state || "disconnected", why: detail.error ? errorText(detail.error) : (detail.why || "") };
