@@ -549,12 +549,12 @@ async function start() {
   state.dispositions = dispositions;
   renderDispositions();
   setInterval(tick, 1000);
-  // -- the phone in the browser (webphone.js): the agent's own desktop only; it fills in its extension --
-  if (!viewing) {
+  if (!viewing) {  // the agent's own recorded calls: their own desktop only
     myCallsShown = true;
     $("my-calls").hidden = false;
     loadMyCalls();
   }
+  // -- the phone in the browser (webphone.js): the agent's own desktop only; it fills in its extension --
   if (!viewing) webphone = mountWebphone({ onExtension: (extension) => { $("extension").value = extension; } });
   const path = viewing ? `/ws/desktop?agent_id=${encodeURIComponent(viewing)}` : "/ws/desktop";
   socket = liveSocket(path, onFrame, { onStatus: (text, detail = {}) => {
