@@ -201,8 +201,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await bench.observer.start()
         await bench.start_cti(settings.sim_agent_extensions()[:args.agents])
         phases: list[dict[str, Any]] = []
-        for rate in args.rates:
-            for variant in VARIANTS:
+        for i, rate in enumerate(args.rates):
+            # Alternating (none, hold, then hold, none at the next rate): the machine's drift between phases
+            # does not land on one variant.
+            variants = list(VARIANTS) if args.order == "fixed" or i % 2 == 0 else list(reversed(VARIANTS))
+            for variant in variants:
                 say(f"-- {variant} at {rate:g}/s")
                 phases.append(await measured(bench, args, variant, rate))
         comparison = []
@@ -226,7 +229,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
                         "note": "a shared machine: other engineers' tests and benchmarks may run meanwhile "
                                 "(see each phase's cpu_cores.other)"},
-            "settings": {"rates": args.rates, "seconds": args.seconds, "agents": args.agents,
+            "settings": {"rates": args.rates, "order": args.order, "seconds": args.seconds, "agents": args.agents,
                          "ring_ms": args.ring_ms, "talk_ms": args.talk_ms, "share": args.share,
                          "hold_after_s": HoldAndResume.after_s, "hold_s": HoldAndResume.hold_s},
             "comparison": comparison,
@@ -235,6 +238,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                        "the variants in turn. 'hold': a watcher over cti's live calls puts every chosen "
                        "connected call (share of them, spread evenly) on hold through POST "
                        "/api/calls/{id}/hold hold_after_s after it connected and resumes it hold_s later; "
+                       "with order 'alternate' the variants' order is reversed at every other rate; "
                        "'none' runs the same watcher and acts on nothing. Ordinary calls: those never acted on. "
                        "Setup latency: caller INVITE to Asterisk's ChannelEnteredBridge of caller and agent "
                        "(bench/callpath.py's observer), nearest-rank percentiles."),
@@ -258,6 +262,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="agents hang up after talking this long (longer than the hold and its wait)")
     p.add_argument("--caller-ms", type=int, default=15000, help="a caller gives up this long after the answer")
     p.add_argument("--share", type=float, default=0.3, help="share of connected calls held in the hold variant")
+    p.add_argument("--order", choices=("alternate", "fixed"), default="alternate",
+                   help="variants in the same order at every rate, or reversed at every other rate")
     p.add_argument("--quick", action="store_true", help="smoke run: one rate (10/s) for 8 s")
     p.add_argument("--keep-logs", action="store_true", help="keep SIPp work directories (paths in stderr)")
     p.add_argument("--verbose", action="store_true", help="cti's own log at INFO on stderr")
