@@ -7,8 +7,8 @@ agent and the setup latency (caller INVITE to Asterisk's bridge join of caller a
 
 Run from the repository root inside the venv::
 
-    python bench/hold.py            # default run (about 4 minutes on 2 cores)
-    python bench/hold.py --quick    # smoke run (about 1.5 minutes)
+    python bench/hold.py            # default run (about 2 minutes on 2 cores, plus any wait for the root)
+    python bench/hold.py --quick    # smoke run (under a minute)
 
 It reuses bench/callpath.py's machinery (a private configuration of the shared Asterisk root, cti in-process,
 SIPp callers and agents, the bridge observer) and prints one JSON object as the last line of stdout; progress on
