@@ -15,13 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from cti.records import RecordingRecord
 
 from ._database import Database
 from ._errors import StorageError
-from ._sql import check
+from ._sql import check, check_limit
 from ._tables import METADATA, RecordingRow
 
 __all__ = ["RecordingRepository"]
@@ -68,6 +68,21 @@ class RecordingRepository:
         """The call's recordings, oldest first."""
         query = select(RecordingRow).where(RecordingRow.call_id == call_id).order_by(RecordingRow.started_at)
         async with self._db.transaction("read a call's recordings") as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    async def of_agent(self, agent_id: str, *, limit: int) -> builtins.list[RecordingRecord]:
+        """The agent's recordings of their ``limit`` most recently recorded calls, newest first."""
+        check_limit(limit)
+        latest = func.max(RecordingRow.started_at)
+        calls = (select(RecordingRow.call_id).where(RecordingRow.agent_id == agent_id)
+                 .group_by(RecordingRow.call_id).order_by(latest.desc(), RecordingRow.call_id.desc()).limit(limit))
+        async with self._db.transaction(f"read agent {agent_id!r}'s recordings") as session:
+            call_ids = builtins.list(await session.scalars(calls))
+            if not call_ids:
+                return []
+            query = (select(RecordingRow)
+                     .where(RecordingRow.agent_id == agent_id, RecordingRow.call_id.in_(call_ids))
+                     .order_by(RecordingRow.started_at.desc(), RecordingRow.recording_id))
             return [_record(row) for row in await session.scalars(query)]
 
     async def delete_for_calls(self, call_ids: Collection[str]) -> int:

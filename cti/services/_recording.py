@@ -28,7 +28,7 @@ from cti.acd import (
     recording_step,
 )
 from cti.errors import CtiError, NotFound
-from cti.records import RecordingRecord, UserRecord
+from cti.records import InteractionRecord, RecordingRecord, UserRecord
 from cti.services._audit import AuditTrail
 from cti.services._policy import Policy
 from cti.services._ports import Recorder, Recordings
@@ -164,6 +164,26 @@ class CallRecording:
         """The recordings of an interaction the actor may see."""
         await self._policy.interaction(actor, call_id)
         return await self._recordings.for_call(call_id)
+
+    async def mine(self, actor: UserRecord, *, limit: int,
+                   source: str) -> list[tuple[InteractionRecord, list[RecordingRecord]]]:
+        """The actor's own recently recorded calls, newest first, each with the recordings made while they were
+        on it (a user who is no agent has none). The interactions hold callers' numbers: the read is audited as
+        a list of them, like the interaction history's."""
+        calls: dict[str, list[RecordingRecord]] = {}
+        if actor.agent_id is not None:
+            for record in await self._recordings.of_agent(actor.agent_id, limit=limit):
+                calls.setdefault(record.call_id, []).append(record)
+        found: list[tuple[InteractionRecord, list[RecordingRecord]]] = []
+        for call_id, records in calls.items():
+            try:
+                interaction = await self._policy.interaction(actor, call_id)
+            except NotFound:  # its interaction is not theirs to see (or gone): nor are its recordings
+                continue
+            found.append((interaction, sorted(records, key=lambda r: r.started_at)))
+        await self._audit.record(actor, "list", "interaction", "*", source=source,
+                                 detail={"call_ids": [interaction.call_id for interaction, _ in found]})
+        return found
 
     async def open(self, actor: UserRecord, recording_id: str, *, source: str,
                    download: bool = False) -> tuple[RecordingRecord, Path]:

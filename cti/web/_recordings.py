@@ -1,23 +1,23 @@
 """Calls' recordings over HTTP: the agent's start, pause, resume and stop of their call's recording, a call's
-recordings listed, and one played or downloaded (with ranges, for an audio player), every play audited.
-
-The audio is fetched with the session cookie or the ``Authorization`` header, like the rest of the API, never
-with a token in the URL: an ``<audio src>`` on a page of cti carries the cookie."""
+recordings listed, the agent's own recently recorded calls, and one played or downloaded (with ranges, for an
+audio player), every play audited."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from cti.acd import RecordingAction
-from cti.records import RecordingRecord
+from cti.records import InteractionRecord, RecordingRecord
 from cti.web._audit import source_of
-from cti.web._auth import principal
+from cti.web._auth import principal, require_role
 from cti.web._bodies import read_json
 from cti.web._keys import RECORDINGS
 from cti.web._openapi import operation, path_param, query_param
+from cti.web._params import IntParam
 
 __all__ = ["RecordingControl", "openapi_paths", "routes", "schemas"]
 
@@ -34,6 +34,7 @@ class RecordingControl(BaseModel):
 
 schemas: tuple[type[BaseModel], ...] = (RecordingControl,)
 _CALL = [path_param("call_id", maxLength=64)]
+_LIMIT = IntParam("limit", 1, 50, "the newest this many recorded calls (default 10)")
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/calls/{call_id}/recording": {
         "get": operation(
@@ -50,6 +51,10 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "The recordings of a call: when, how long, the pauses (seconds after the start: their audio is not in "
         "the file), format, size and SHA-256",
         roles="agent (own calls), supervisor (own scope), admin", params=_CALL, errors=(404,))},
+    "/api/me/recordings": {"get": operation(
+        "The calling agent's own recently recorded calls, newest first: each call (when, queue, caller, outcome, "
+        "disposition) with the recordings made while that agent was on it; audited as a list of interactions",
+        roles="agent (own calls only)", params=[_LIMIT.spec()], errors=(400,))},
     "/api/recordings/{recording_id}": {"get": operation(
         "The recording's audio (audio/wav or audio/x-gsm), with byte ranges for a player; audited as a play, "
         "or as a download with download=1 (sent as an attachment). A user's requests for one recording within "
@@ -66,6 +71,19 @@ def recording_view(record: RecordingRecord) -> dict[str, Any]:
             "ended_at": record.ended_at.isoformat(), "seconds": round(record.seconds, 3),
             "paused": [list(p) for p in record.paused], "size": record.size, "sha256": record.sha256,
             "url": f"/api/recordings/{record.recording_id}"}
+
+
+_CALL_FIELDS = ("call_id", "queue", "caller_number", "caller_name", "customer_id", "arrived_at", "answered_at",
+                "ended_at", "talk_seconds", "outcome", "disposition")
+
+
+def recorded_call_view(interaction: InteractionRecord, recordings: list[RecordingRecord]) -> dict[str, Any]:
+    view: dict[str, Any] = {}
+    for name in _CALL_FIELDS:
+        value = getattr(interaction, name)
+        view[name] = value.isoformat() if isinstance(value, datetime) else value
+    view["recordings"] = [recording_view(r) for r in recordings]
+    return view
 
 
 @routes.get("/api/calls/{call_id}/recording")
@@ -88,6 +106,13 @@ async def control_recording(request: web.Request) -> web.Response:
 async def call_recordings(request: web.Request) -> web.Response:
     records = await request.app[RECORDINGS].of_call(principal(request), request.match_info["call_id"])
     return web.json_response({"recordings": [recording_view(r) for r in records]})
+
+
+@routes.get("/api/me/recordings")
+async def my_recordings(request: web.Request) -> web.Response:
+    user = require_role(request, "agent")
+    calls = await request.app[RECORDINGS].mine(user, limit=_LIMIT.read(request, 10), source=source_of(request))
+    return web.json_response({"calls": [recorded_call_view(i, r) for i, r in calls]})
 
 
 @routes.get("/api/recordings/{recording_id}")

@@ -31,10 +31,11 @@ _TEXT: Final = frozenset({".html", ".js", ".css", ".svg", ".json"})
 
 routes = web.RouteTableDef()
 schemas: tuple[type[BaseModel], ...] = ()
-PAGE_POLICY = ("default-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
-               "base-uri 'none'; form-action 'self'")
+PAGE_POLICY = ("default-src 'self'; connect-src 'self'; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 """The pages talk only to the server that served them ('self' covers its own ws:/wss: in CSP 3) and are never
-framed by another site (clickjacking)."""
+framed by another site (clickjacking). A recording's player plays a blob the page fetched itself (with the
+session's credentials: never a token in a URL), hence ``blob:`` for media."""
 openapi_paths: dict[str, dict[str, Any]] = {
     "/": {"get": operation("Redirect to the pages' index", roles="anyone", public=True, ok=302)},
     "/ui/{name}": {"get": operation("A page or its script/style (static, no data)", roles="anyone", public=True,

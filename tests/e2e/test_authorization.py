@@ -146,6 +146,8 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/calls/{call_id}/recording"): Route(own_work(422), body={"action": "rewind"}),
     ("GET", "/api/interactions/{call_id}/recordings"): Route(own_work(), ids="past"),
     ("GET", "/api/recordings/{recording_id}"): Route(own_work()),
+    # One's own recorded calls: agents only (a login with no agent has none); staff use the calls' recordings.
+    ("GET", "/api/me/recordings"): Route(_same(anon=401, lone=200, ana=200, sue=403, admin=403)),
     ("POST", "/api/calls/{call_id}/monitor"): Route(
         {**staff_in_scope(422), "lone": (403, 403)}, body={"mode": "listen", "extension": "9999"}),
     ("GET", "/api/monitors"): Route(staff()),

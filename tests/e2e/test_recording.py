@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from playwright.async_api import expect
 
 from cti.persistence import AuditRepository, CustomerRepository, RecordingRepository
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from cti.web import RECORDINGS
 from tests.e2e.conftest import Cti, start_phone
-from tests.support import eventually
+from tests.support import browser_page, eventually
 
 CALLER_HZ, AGENT_HZ = 600, 1400
 
@@ -117,3 +118,61 @@ async def test_a_recorded_call_holds_both_sides_and_is_played_audited_and_erased
     assert not path.exists()
     assert await RecordingRepository(cti.db, cti.settings.recording_dir).for_call(call.call_id) == []
     await cti.api("GET", listed["url"], expect=404)
+
+
+async def test_the_agent_s_desktop_lists_their_recorded_call_and_plays_it_and_nobody_else_s(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
+) -> None:
+    start_phone(phones, base_settings, "7001", ring_ms=100)
+    token = await cti.create_agent("ana", "Ana")
+    other = await cti.create_agent("bob", "Bob")
+    await cti.speaks("en", token)
+    await cti.login("ana", "7001")
+    caller = SippCaller("1500100", caller="0215550177", duration_ms=30_000)
+    callers.append(caller)
+    call = await cti.first_call()
+    await cti.answered(call.call_id)
+
+    async def recording() -> bool:
+        return bool((await cti.api("GET", f"/api/calls/{call.call_id}/recording"))["status"] == "recording")
+
+    await eventually(recording, message="the recording to start (the queue records always)")  # type: ignore[arg-type]
+    await asyncio.sleep(2)
+    await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=token)
+    assert await asyncio.to_thread(caller.wait, 20) == 0, caller.errors()[-2000:]
+    await cti.settled()
+    await cti.client.app[RECORDINGS].drain()
+    [stored] = await RecordingRepository(cti.db, cti.settings.recording_dir).for_call(call.call_id)
+
+    # Only the agent's own: another agent has no such call and cannot fetch its audio; staff use the history.
+    assert (await cti.api("GET", "/api/me/recordings", token=other))["calls"] == []
+    await cti.api("GET", f"/api/recordings/{stored.recording_id}", token=other, expect=404)
+    await cti.api("GET", "/api/me/recordings", expect=403)
+    await cti.api("GET", "/api/me/recordings?limit=51", token=token, expect=400)
+
+    async with browser_page() as page:
+        await page.goto(f"{cti.client.make_url('/ui/desktop.html')}#token={token}")
+        await expect(page.locator("#my-calls-title")).to_have_text("My recent calls")
+        item = page.locator(f'#my-calls-list li[data-call="{call.call_id}"]')
+        await expect(item).to_contain_text("0215550177")
+        await expect(item).to_contain_text("general")
+        async with page.expect_response(lambda r: r.url.endswith(f"/api/recordings/{stored.recording_id}")) as got:
+            await item.locator(f'li[data-recording="{stored.recording_id}"] button').click()
+        response = await got.value
+        assert (response.status, response.headers["content-length"]) == (200, str(stored.size))
+        audio = item.locator("audio")
+        await expect(audio).to_be_visible()
+        # The player took the whole file (fetched with the session's credentials, never a token in a URL): its
+        # length is the recording's.
+        assert (await audio.get_attribute("src") or "").startswith("blob:")
+        duration = await eventually(lambda: audio.evaluate("a => a.readyState >= 1 && a.duration"),  # type: ignore[arg-type]
+                                    message="the player to load the recording")
+        assert abs(duration - stored.seconds) < 1.0, (duration, stored.seconds)
+        assert await page.locator("#error").is_hidden()
+
+    async def audited() -> list[tuple[str, str, str]]:
+        entries = await AuditRepository(cti.db).search(subject_type="recording")
+        return [(e.actor, e.action, e.subject_id) for e in entries]
+
+    await eventually(audited, message="the play audited")  # type: ignore[arg-type]
+    assert await audited() == [("agent-ana", "play", stored.recording_id)]

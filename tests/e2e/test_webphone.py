@@ -1,6 +1,7 @@
 """The agent's phone in the browser: a real headless Chromium (fake microphone) registers the agent's extension
 over cti's SIP relay to Asterisk's websocket transport, an offered call rings in the page, the agent answers
-there, RTP flows both ways between Chromium and Asterisk (DTLS-SRTP, ICE on loopback), and the page hangs up."""
+there, RTP flows both ways between Chromium and Asterisk (DTLS-SRTP, ICE on loopback), the desktop's controls hold
+and resume the caller and mute the agent through the API (as for any phone), and the page hangs up."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from cti.asterisk import AsteriskRoot
 from cti.persistence import InteractionRepository
 from cti.sim import Say, SippIvrCaller, Wait
 from tests.e2e.conftest import Cti
+from tests.e2e.test_call_controls import _until
 from tests.e2e.test_desktop import BUDI, seed, url
 from tests.support import FAKE_MEDIA, browser_page, eventually
 
@@ -92,6 +94,21 @@ async def test_the_browser_registers_rings_answers_talks_both_ways_and_hangs_up(
             else:
                 pytest.fail(f"no RTP both ways with the browser phone:\n{output}")
 
+            # Hold and resume from the same page: the server's hold (the caller in the queue's holding bridge, with
+            # its music), not a re-INVITE; the phone's panel says so. Then a mute, through the API too.
+            bridge, agent_leg = f"cti-call-{call.call_id}", f"{call.call_id}-a1"
+            await expect(page.locator("#webphone-call")).to_have_text("in a call")
+            await page.click("#hold")
+            await _until(cti, "cti-hold-general", lambda m: call.channel_id in m, "the caller in the holding bridge")
+            await expect(page.locator("#webphone-call")).to_have_text("caller on hold")
+            await page.click("#resume")
+            await _until(cti, bridge, lambda m: m == {call.channel_id, agent_leg}, "the caller back with the agent")
+            await page.click("#mute")
+            await expect(page.locator("#webphone-call")).to_have_text("in a call, muted")
+            assert cti.query.find_call(call.call_id).muted  # type: ignore[union-attr]
+            await page.click("#unmute")
+            await expect(page.locator("#webphone-call")).to_have_text("in a call")
+
             await page.click("#webphone-hangup")
             await expect(page.locator("#webphone-hangup")).to_be_hidden()
             assert await asyncio.to_thread(caller.wait, 20) == 0  # the caller got the BYE
@@ -100,6 +117,7 @@ async def test_the_browser_registers_rings_answers_talks_both_ways_and_hangs_up(
         await cti.settled()
         [record] = await InteractionRepository(cti.db).list()
         assert (record.agent_id, record.agent_extension, record.outcome) == ("wendy", EXTENSION, "answered")
+        assert record.hold_count == 1
 
         await page.uncheck("#webphone-use")
         await eventually(lambda: f"{EXTENSION}/sip:" not in contacts(cti), message="the contact to be removed")

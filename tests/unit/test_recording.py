@@ -123,6 +123,12 @@ class FakeRecordings:
     async def for_call(self, call_id: str) -> builtins.list[RecordingRecord]:
         return [r for r in self.rows.values() if r.call_id == call_id]
 
+    async def of_agent(self, agent_id: str, *, limit: int) -> builtins.list[RecordingRecord]:
+        mine = sorted((r for r in self.rows.values() if r.agent_id == agent_id), key=lambda r: r.started_at,
+                      reverse=True)
+        calls = list(dict.fromkeys(r.call_id for r in mine))[:limit]
+        return [r for r in mine if r.call_id in calls]
+
     def file(self, record: RecordingRecord) -> Path:
         return self.directory / record.path
 
@@ -243,3 +249,28 @@ async def test_on_demand_is_the_agent_s_to_start_and_stop_and_only_the_call_s_ag
     [record] = recordings.rows.values()
     assert record.seconds == 4.0 and record.paused == ()
     assert (await service.act(ADMIN, "c1", "start")).status is ON  # again: a second recording of the call
+
+
+async def test_an_agent_s_own_recorded_calls_are_theirs_only_newest_first_and_the_read_is_audited(
+        tmp_path: Path) -> None:
+    distributor, service, _, recordings, audit, clock, interactions = setup("on_demand", tmp_path)
+    for _ in range(2):  # two recordings of the call: started and stopped twice
+        await service.act(ANA, "c1", "start")
+        clock.advance(3)
+        await service.act(ANA, "c1", "stop")
+    call = distributor.hang_up("c1", "ana")
+    await interactions.save(interaction_record(call))
+    # A recording of ana's whose interaction she may not see (none stored): not listed.
+    await recordings.add(RecordingRecord(recording_id="f" * 32, call_id="elsewhere", agent_id="ana", path="x.wav",
+                                         format="wav", started_at=clock(), ended_at=clock()), b"RIFF")
+    first, second = sorted(recordings.rows.values(), key=lambda r: r.started_at)[:2]
+
+    [(interaction, listed)] = await service.mine(ANA, limit=10, source="127.0.0.1")
+    assert (interaction.call_id, listed) == ("c1", [first, second])
+    assert await service.mine(BOB, limit=10, source="127.0.0.1") == []
+    assert await service.mine(ADMIN, limit=10, source="127.0.0.1") == []  # no agent: no calls of their own
+    await AuditTrail(audit, clock).flush()
+    assert [(e.actor, e.action, e.subject_type, e.detail) for e in audit.entries] == [
+        ("agent-ana", "list", "interaction", {"call_ids": ["c1"]}),
+        ("agent-bob", "list", "interaction", {"call_ids": []}),
+        ("admin", "list", "interaction", {"call_ids": []})]

@@ -3,7 +3,7 @@
 // form, and once the wrap-up is saved the desk is empty again; a reload starts from the server's snapshot.
 import { api, el, liveSocket } from "/ui/cti.js";
 import { errorText, fmt, has, language, onLanguageChange, t } from "/ui/i18n.js";
-import { recordingControls } from "/ui/recording.js";
+import { myRecordedCalls, recordingControls } from "/ui/recording.js";
 import { handleApiError, setDisplayName, startPage } from "/ui/shell.js";
 import { mountWebphone } from "/ui/webphone.js";
 
@@ -199,6 +199,7 @@ function renderCall() {
   $("dtmf").hidden = !live || (consult ? !answered : held);
   if (!live) $("dtmf-digits").value = "";
   recording.update(live ? call : null);
+  if (webphone) webphone.show(live ? call : null);  // the browser phone's panel says held and muted too
   tick();
 }
 
@@ -413,9 +414,18 @@ function sameAnswer(given, value) {
 }
 
 let socket = null;
+let webphone = null;  // the phone in the browser, on the agent's own desktop
 function answer(stepId, value) {
   state.answers[stepId] = value;
   socket.send({ type: "script", id: Date.now(), call_id: state.pop.call_id, answers: state.answers });
+}
+
+// -- the agent's own recorded calls (their own desktop only) ----------------------------------------------------
+let myCallsShown = false;
+async function loadMyCalls() {
+  if (!myCallsShown) return;
+  const shown = await myRecordedCalls($("my-calls-list"), (message) => showError(message));
+  setText("my-calls-status", shown ? "" : t("desktop.mycalls.none"));
 }
 
 // -- wrap-up -------------------------------------------------------------------------------------------------
@@ -512,7 +522,10 @@ function onFrame(frame) {
   else if (frame.type === "offer") onOffer(frame.data);
   else if (frame.type === "call") onCall(frame.data);
   else if (frame.type === "agent") onAgent(frame.data);
-  else if (frame.type === "wrapped_up") { if (state.pop && state.pop.call_id === frame.data.call_id) clearDesk(); }
+  else if (frame.type === "wrapped_up") {
+    if (state.pop && state.pop.call_id === frame.data.call_id) clearDesk();
+    loadMyCalls();  // the call just wrapped up, with its recording (stored when the call ended)
+  }
   else if (frame.type === "script") {
     state.scriptRecord = frame.data.answers;  // validated and normalised by the server: what gets stored
     state.steps = frame.data.steps;
@@ -560,6 +573,7 @@ function rerender() {
   renderPop();
   renderDispositions();
   renderLink();
+  loadMyCalls();
 }
 
 // Controls answer from the first moment; what they do waits until the page knows who is signed in.
@@ -585,6 +599,7 @@ $("login").addEventListener("click", whenReady(() => api(`${agentPath()}/login`,
 $("ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "ready" } })));
 $("not-ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } })));
 $("incoming-show").addEventListener("click", showCaller);
+$("my-calls-refresh").addEventListener("click", () => act(loadMyCalls));
 for (const action of ["hold", "resume", "mute", "unmute", "hangup"]) $(action).addEventListener("click", whenReady(() => control(action)));
 onSubmit("dtmf", async () => {
   const digits = $("dtmf-digits").value.replace(/\s+/g, "").toUpperCase();
@@ -629,8 +644,13 @@ async function start() {
   state.dispositions = dispositions;
   renderDispositions();
   setInterval(tick, 1000);
+  if (!viewing) {  // the agent's own recorded calls: their own desktop only
+    myCallsShown = true;
+    $("my-calls").hidden = false;
+    loadMyCalls();
+  }
   // -- the phone in the browser (webphone.js): the agent's own desktop only; it fills in its extension --
-  if (!viewing) mountWebphone({ onExtension: (extension) => { $("extension").value = extension; } });
+  if (!viewing) webphone = mountWebphone({ onExtension: (extension) => { $("extension").value = extension; } });
   const path = viewing ? `/ws/desktop?agent_id=${encodeURIComponent(viewing)}` : "/ws/desktop";
   socket = liveSocket(path, onFrame, { onStatus: (text, detail = {}) => {
     state.link = { state: detail.state || "disconnected", why: detail.error ? errorText(detail.error) : (detail.why || "") };

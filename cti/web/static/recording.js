@@ -66,6 +66,27 @@ async function audioBlob(url) {
   return response.blob();
 }
 
+// One stored recording: when and how long, its pauses, and a play button that fetches the audio into a player.
+function playerItem(recording, onError) {
+  const audio = el("audio", { controls: true, preload: "none", hidden: true,
+    "aria-label": t("recording.player", { when: fmt.time(recording.started_at) }) });
+  const play = el("button", { type: "button", class: "secondary", onclick: async () => {
+    try {
+      if (!audio.src) audio.src = URL.createObjectURL(await audioBlob(recording.url));
+      audio.hidden = false;
+      play.hidden = true;
+      await audio.play();
+    } catch (error) {
+      onError(errorText(error));
+    }
+  } }, t("recording.play"));
+  const paused = recording.paused.length ? t("recording.paused", { count: recording.paused.length }) : "";
+  return el("li", { "data-recording": recording.recording_id },
+    el("span", {}, t("recording.item", { when: fmt.time(recording.started_at),
+      length: fmt.duration(recording.seconds) })), paused ? el("span", { class: "note" }, ` ${paused}`) : null,
+    " ", play, audio);
+}
+
 // The recordings of a past call (an interaction), each with a player; `container` gets the list.
 export async function recordingPlayers(container, callId, onError) {
   container.replaceChildren();
@@ -76,24 +97,24 @@ export async function recordingPlayers(container, callId, onError) {
     if (!(error instanceof ApiError && error.status === 404)) onError(errorText(error));
     return 0;
   }
-  for (const recording of recordings) {
-    const audio = el("audio", { controls: true, preload: "none", hidden: true,
-      "aria-label": t("recording.player", { when: fmt.time(recording.started_at) }) });
-    const play = el("button", { type: "button", class: "secondary", onclick: async () => {
-      try {
-        if (!audio.src) audio.src = URL.createObjectURL(await audioBlob(recording.url));
-        audio.hidden = false;
-        play.hidden = true;
-        await audio.play();
-      } catch (error) {
-        onError(errorText(error));
-      }
-    } }, t("recording.play"));
-    const paused = recording.paused.length ? t("recording.paused", { count: recording.paused.length }) : "";
-    container.append(el("li", {},
-      el("span", {}, t("recording.item", { when: fmt.time(recording.started_at),
-        length: fmt.duration(recording.seconds) })), paused ? el("span", { class: "note" }, ` ${paused}`) : null,
-      " ", play, audio));
-  }
+  container.append(...recordings.map((recording) => playerItem(recording, onError)));
   return recordings.length;
+}
+
+// The signed-in agent's own recently recorded calls (GET /api/me/recordings): each call (when, who, queue) with
+// its recordings and their players; `container` (a list) gets them. How many calls.
+export async function myRecordedCalls(container, onError, limit = 10) {
+  let calls = [];
+  try {
+    ({ calls } = await api(`/api/me/recordings?limit=${limit}`));
+  } catch (error) {
+    onError(errorText(error));
+    return 0;
+  }
+  container.replaceChildren(...calls.map((call) => el("li", { "data-call": call.call_id },
+    el("span", { class: "recorded-call" }, t("recording.mine.call", { when: fmt.dateTime(call.arrived_at),
+      who: call.caller_name ? `${call.caller_name} (${call.caller_number})` : call.caller_number,
+      queue: call.queue })),
+    el("ul", { class: "recordings" }, call.recordings.map((recording) => playerItem(recording, onError))))));
+  return calls.length;
 }

@@ -2,7 +2,9 @@
 // a classic script that sets window.JsSIP) registers the agent's own extension over cti's SIP relay (/ws/phone) and
 // takes the calls offered to it; media flows between this page and Asterisk (DTLS-SRTP, ICE). The desktop rings
 // for an offered call as for any phone (its own cue); this module adds the answer and hang-up buttons, which act on
-// the WebRTC call. Credentials come from GET /api/me/phone only when the agent turns the phone on, and stay in
+// the WebRTC call. Hold and mute are the desktop's call controls (POST /api/calls/{id}/hold, ...: the server holds
+// the caller with music and mutes the agent's channel, so the call's state and statistics stay right), never a
+// SIP re-INVITE or a muted track of this page; the panel shows what they did (show(call)). Credentials come from GET /api/me/phone only when the agent turns the phone on, and stay in
 // memory: never in storage, never in a URL.
 import { ApiError, api } from "/ui/cti.js";
 import { onLanguageChange, t } from "/ui/i18n.js";
@@ -27,6 +29,7 @@ export function mountWebphone({ onExtension = () => {} } = {}) {
   let status = "off";
   let detail = "";
   let generation = 0;  // a phone stopped (or restarted) ignores what its old UA still reports
+  let call = null;  // the desktop's connected call (held, muted), shown while this phone carries a call
 
   const render = () => {
     box.dataset.status = status;
@@ -34,7 +37,15 @@ export function mountWebphone({ onExtension = () => {} } = {}) {
     const ringing = Boolean(session && !session.isEstablished() && !session.isEnded());
     answer.hidden = !ringing;
     hangup.hidden = !session || session.isEnded();
-    box.dataset.call = session ? (session.isEstablished() ? "connected" : "ringing") : "";
+    const established = Boolean(session && session.isEstablished() && !session.isEnded());
+    box.dataset.call = session ? (established ? "connected" : "ringing") : "";
+    const held = established && Boolean(call && call.held);
+    const muted = established && Boolean(call && call.muted);
+    box.dataset.held = String(held);
+    box.dataset.muted = String(muted);
+    $("webphone-call").textContent = !established ? "" : [
+      held ? t("webphone.call.held") : t("webphone.call.connected"), muted ? t("webphone.call.muted") : null,
+    ].filter(Boolean).join(", ");
   };
   const setStatus = (next, why = "") => { status = next; detail = why; render(); };
 
@@ -111,5 +122,6 @@ export function mountWebphone({ onExtension = () => {} } = {}) {
   box.hidden = false;
   render();
   if (localStorage.getItem(CHOICE) === "on") { toggle.checked = true; start(); }
-  return { answer: () => answer.click(), hangup: () => hangup.click() };
+  const show = (connected) => { call = connected; render(); };
+  return { answer: () => answer.click(), hangup: () => hangup.click(), show };
 }
