@@ -133,6 +133,12 @@ MATRIX: dict[tuple[str, str], Route] = {
         body={}),
     ("DELETE", "/api/callbacks/{callback_id}"): Route(own_work(), last=True),
     ("POST", "/api/calls/{call_id}/transfer"): Route(own_work(422), body={}),
+    # Refused after the check, so nothing changes: no target (422), no consult to step on (409).
+    ("POST", "/api/calls/{call_id}/consult"): Route(own_work(422), body={}),
+    ("POST", "/api/calls/{call_id}/consult/complete"): Route(own_work(409)),
+    ("POST", "/api/calls/{call_id}/consult/cancel"): Route(own_work(409)),
+    ("POST", "/api/calls/{call_id}/consult/conference"): Route(own_work(409)),
+    ("POST", "/api/calls/{call_id}/conference/leave"): Route(own_work(409)),
     ("POST", "/api/calls/{call_id}/hold"): Route(own_work(), before=("held", False, "resume")),
     ("POST", "/api/calls/{call_id}/resume"): Route(own_work(), before=("held", True, "hold")),
     ("POST", "/api/calls/{call_id}/mute"): Route(own_work(), before=("muted", False, "unmute")),
