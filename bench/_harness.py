@@ -4,8 +4,11 @@ so only these helpers live here."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
+import logging
 import math
 import os
 import secrets
@@ -13,8 +16,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +30,19 @@ from cti.settings import Settings, load_settings
 from cti.sim import local_redis_url
 
 __all__ = ["acquire_root", "bench_settings", "drop_redis_keys", "machine_busy", "percentile", "proc_cpu", "redis_url",
-           "serve_cti", "stop_process_group", "summary_ms"]
+           "run_and_print", "serve_cti", "stop_process_group", "summary_ms"]
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def run_and_print(args: argparse.Namespace,
+                  run: Callable[[argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]]) -> int:
+    """A benchmark's main: cti's own log on stderr (INFO with ``--verbose``), the run's result as one JSON line on
+    stdout, for a script or a person to compare."""
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(json.dumps(asyncio.run(run(args)), default=str))
+    return 0
 
 
 def percentile(values: list[float], pct: float) -> float | None:

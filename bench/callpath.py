@@ -41,7 +41,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import re
 import shutil
@@ -68,6 +67,7 @@ from bench._harness import (  # noqa: E402
     machine_busy,
     proc_cpu,
     redis_url,
+    run_and_print,
     serve_cti,
     stop_process_group,
     summary_ms,
@@ -857,12 +857,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    result = asyncio.run(run(args))
-    print(json.dumps(result, default=str))
-    return 0
+    return run_and_print(parse_args(argv), run)
 
 
 if __name__ == "__main__":

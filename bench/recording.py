@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import logging
 import os
 import re
 import sys
@@ -33,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python bench/recording.py` puts bench/, not the repository, on sys.path
     sys.path.insert(0, str(REPO))
 
-from bench._harness import acquire_root, bench_settings, redis_url  # noqa: E402
+from bench._harness import acquire_root, bench_settings, redis_url, run_and_print  # noqa: E402
 from bench.callpath import (  # noqa: E402
     ASTERISK_ROOT,
     CONNECTED_MIN_PCT,
@@ -168,11 +166,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    print(json.dumps(asyncio.run(run(args)), default=str))
-    return 0
+    return run_and_print(parse_args(argv), run)
 
 
 if __name__ == "__main__":
