@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,8 +17,11 @@ from ._database import Database
 from ._sql import check_limit
 from ._tables import ScheduledCallbackRow
 
-__all__ = ["CallbackRepository"]
+__all__ = ["FINISHED_MARGIN", "CallbackRepository"]
 
+FINISHED_MARGIN = timedelta(days=31)
+"""How long after its due time a callback's last attempt may come (it waited for an agent that long) and still be
+counted in the outbound report."""
 
 
 class CallbackRepository:
@@ -67,6 +70,20 @@ class CallbackRepository:
         query = query.order_by(ScheduledCallbackRow.due_at.desc(), ScheduledCallbackRow.callback_id).limit(limit)
         async with self._db.transaction("list callbacks") as session:
             return [_callback(row) for row in await session.scalars(query)]
+
+    async def finished_between(self, start: datetime, end: datetime, *,
+                               queues: Collection[str] | None = None) -> builtins.list[ScheduledCallback]:
+        """Callbacks completed or failed whose last attempt lies in [start, end) (the outbound report). The last
+        attempt is not a column: callbacks due from :data:`FINISHED_MARGIN` before ``start`` are read, and those
+        whose last attempt falls outside the range left out."""
+        query = select(ScheduledCallbackRow).where(
+            ScheduledCallbackRow.status.in_((CallbackStatus.COMPLETED.value, CallbackStatus.FAILED.value)),
+            ScheduledCallbackRow.due_at >= start - FINISHED_MARGIN, ScheduledCallbackRow.due_at < end)
+        if queues is not None:
+            query = query.where(ScheduledCallbackRow.queue.in_(builtins.list(queues)))
+        async with self._db.transaction("read the callbacks finished in a period") as session:
+            found = [_callback(row) for row in await session.scalars(query)]
+        return [c for c in found if c.attempts and start <= c.attempts[-1].at < end]
 
 
 def _fill(row: ScheduledCallbackRow, callback: ScheduledCallback) -> None:

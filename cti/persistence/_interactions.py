@@ -152,6 +152,20 @@ class InteractionRepository:
         async with self._db.transaction("read interactions in a period") as session:
             return [_record(row) for row in await session.scalars(query)]
 
+    async def outbound_between(self, start: datetime, end: datetime, *,
+                               queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]:
+        """Agents' calls out (outbound) with any instant in [start, end), as :meth:`between` (the outbound
+        report)."""
+        check(_INTERACTIONS, {"arrived_at": start, "ended_at": end})
+        query = select(InteractionRow).where(
+            InteractionRow.direction == "outbound", InteractionRow.arrived_at < end,
+            (InteractionRow.ended_at.is_(None)) | (InteractionRow.ended_at >= start))
+        if queues is not None:
+            query = query.where(InteractionRow.queue.in_(builtins.list(queues)))
+        query = query.order_by(InteractionRow.arrived_at, InteractionRow.call_id)
+        async with self._db.transaction("read calls out in a period") as session:
+            return [_record(row) for row in await session.scalars(query)]
+
     async def samples(self, queue: str, start: datetime, end: datetime) -> builtins.list[InteractionSample]:
         """The queue's offered calls (inbound) that arrived in ``[start, end)``, as the forecast's samples.
 

@@ -216,6 +216,9 @@ class Interactions(Protocol):
 
     async def samples(self, queue: str, start: datetime, end: datetime) -> builtins.list[InteractionSample]: ...
 
+    async def outbound_between(self, start: datetime, end: datetime, *,
+                               queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]: ...
+
 
 class DeadLetters(Protocol):
     """Records the database refused, set aside (the journal) until an operator replays or discards them."""
@@ -277,6 +280,9 @@ class Callbacks(Protocol):
 
     async def list(self, *, within: Reach | None = None, statuses: Collection[str] | None = None,
                    limit: int = 100) -> builtins.list[ScheduledCallback]: ...
+
+    async def finished_between(self, start: datetime, end: datetime, *,
+                               queues: Collection[str] | None = None) -> builtins.list[ScheduledCallback]: ...
 
 
 class DoNotCall(Protocol):

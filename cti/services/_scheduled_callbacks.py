@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -32,6 +32,7 @@ from cti.acd import (
     pick_agent,
     rescheduled,
 )
+from cti.crm import CustomerRecord
 from cti.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cti.records import Reach, UserRecord
 from cti.services._audit import AuditTrail
@@ -40,6 +41,7 @@ from cti.services._outbound import ContactRefused, OutboundCalls
 from cti.services._policy import Policy
 from cti.services._ports import Callbacks
 from cti.tasks import stop_task
+from cti.types import masked
 
 __all__ = ["MAX_AHEAD", "CallbackAttempts", "CallbackScheduler"]
 
@@ -133,6 +135,23 @@ class CallbackScheduler:
         callbacks = await self._store.list(within=self._reach(actor), statuses=statuses or None, limit=limit)
         await self._audit.record(actor, "list", "callback", "*", source=source, detail={"results": len(callbacks)})
         return callbacks
+
+    async def contacts(self, callbacks: Sequence[ScheduledCallback]) -> dict[str, tuple[str, str]]:
+        """Whom each callback calls, as a list shows it: the customer's name and the number masked to its last
+        digits (as the dashboard shows callers); empty for a customer since erased."""
+        shown: dict[str, tuple[str, str]] = {}
+        records: dict[str, CustomerRecord | None] = {}
+        for callback in callbacks:
+            if callback.customer_id not in records:
+                records[callback.customer_id] = await self._outbound.record(callback.customer_id)
+            customer = records[callback.customer_id]
+            if customer is None or customer.forgotten_at is not None:
+                shown[callback.callback_id] = ("", "")
+                continue
+            phones = customer.phones
+            number = phones[callback.phone_index] if callback.phone_index < len(phones) else ""
+            shown[callback.callback_id] = (customer.name or "", masked(number) if number else "")
+        return shown
 
     async def get(self, actor: UserRecord, callback_id: str) -> ScheduledCallback:
         """The callback, if the actor reaches it (as :meth:`list`), or it is shown to their agent now."""

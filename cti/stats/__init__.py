@@ -30,6 +30,14 @@ from cti.stats._model import (
     Tally,
     WindowStats,
 )
+from cti.stats._outbound import (
+    OUTBOUND_COLUMNS,
+    CallbackEnd,
+    OutboundCallLike,
+    OutboundInterval,
+    outbound_csv,
+    outbound_intervals,
+)
 from cti.stats._reports import (
     AGENT_COLUMNS,
     QUEUE_COLUMNS,
@@ -44,6 +52,7 @@ from cti.stats._windows import Sliding, Today, Window, day_start, interval_bound
 
 __all__ = [
     "AGENT_COLUMNS",
+    "OUTBOUND_COLUMNS",
     "QUEUE_COLUMNS",
     "AgentCounts",
     "AgentInterval",
@@ -54,6 +63,7 @@ __all__ = [
     "CallEnded",
     "CallOffered",
     "CallRequeued",
+    "CallbackEnd",
     "Figures",
     "IntervalReport",
     "IvrEntered",
@@ -66,6 +76,8 @@ __all__ = [
     "LiveStats",
     "MetricsConfig",
     "OutOfOrder",
+    "OutboundCallLike",
+    "OutboundInterval",
     "QueueInterval",
     "QueueStats",
     "Sliding",
@@ -80,6 +92,8 @@ __all__ = [
     "day_start",
     "interval_bounds",
     "interval_report",
+    "outbound_csv",
+    "outbound_intervals",
     "queue_csv",
     "replay_events",
 ]

@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cti.services import Scope, dashboard_topic, scope_of
-from cti.stats import agent_csv, queue_csv
+from cti.stats import agent_csv, outbound_csv, queue_csv
 from cti.web._audit import source_of
 from cti.web._auth import principal, require_role
 from cti.web._keys import AUDIT, HUB, REPORTS, SETTINGS, STATS
@@ -53,6 +53,11 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/reports/agents": {"get": operation(
         "Interval statistics per agent, as the queue report", roles="supervisor (own scope), admin",
         params=_REPORT_PARAMS, errors=(400,))},
+    "/api/reports/outbound": {"get": operation(
+        "Agents' calls out per interval and queue (dialed, answered, failed, talk time) and scheduled callbacks "
+        "completed or failed after their retries; apart from the customers' calls of the queue report "
+        "(docs/metrics.md, 'Outbound figures')", roles="supervisor (own scope), admin", params=_REPORT_PARAMS,
+        errors=(400,))},
 }
 
 
@@ -80,6 +85,7 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def _report(request: web.Request, name: str) -> tuple[Any, str]:
+    """The report ``name`` (queues, agents: the interval report; outbound: its rows), and the format asked."""
     scope = _scope(request)
     reports = request.app[REPORTS]
     query = request.query
@@ -96,8 +102,14 @@ async def _report(request: web.Request, name: str) -> tuple[Any, str]:
     interval = _INTERVAL.read(request, 30)
     if not first <= last or (last - first).days >= MAX_REPORT_DAYS:
         raise web.HTTPBadRequest(reason=f"from must not be after to, and the range at most {MAX_REPORT_DAYS} days")
-    report = await reports.intervals(scope, first, last, tz=tz, minutes=interval, queue=query.get("queue"),
-                                     include_empty=query.get("empty", "no") == "yes")
+    include_empty = query.get("empty", "no") == "yes"
+    report: Any
+    if name == "outbound":
+        report = await reports.outbound(scope, first, last, tz=tz, minutes=interval, queue=query.get("queue"),
+                                        include_empty=include_empty)
+    else:
+        report = await reports.intervals(scope, first, last, tz=tz, minutes=interval, queue=query.get("queue"),
+                                         include_empty=include_empty)
     fmt = query.get("format", "json")
     # An export of people's performance (agents') and of the center's figures: who took which, in the audit log.
     await request.app[AUDIT].record(principal(request), "export", "report", name, source=source_of(request), detail={
@@ -119,6 +131,14 @@ async def agent_report(request: web.Request) -> web.Response:
     if fmt == "csv":
         return _csv(agent_csv(report.agents), "agents.csv")
     return web.json_response({"rows": [_flat(r) for r in report.agents]}, dumps=_dumps)
+
+
+@routes.get("/api/reports/outbound")
+async def outbound_report(request: web.Request) -> web.Response:
+    rows, fmt = await _report(request, "outbound")
+    if fmt == "csv":
+        return _csv(outbound_csv(rows), "outbound.csv")
+    return web.json_response({"rows": [_flat(r) for r in rows]}, dumps=_dumps)
 
 
 def _flat(row: Any) -> dict[str, Any]:

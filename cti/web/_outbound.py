@@ -81,8 +81,9 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/callbacks": {
         "get": operation(
             "Scheduled callbacks, the latest due first, with their status (scheduled, previewing, dialing, completed, "
-            "failed, refused, cancelled) and every attempt's outcome: an agent's own, a supervisor's scope's (its "
-            "queues, its teams' agents), an admin's all; audited",
+            "failed, refused, cancelled), every attempt's outcome, and whom it calls (customer_name, "
+            "customer_number masked to its last three digits, as the dashboard shows callers): an agent's own, "
+            "a supervisor's scope's (its queues, its teams' agents), an admin's all; audited",
             roles="agent (own), supervisor (own scope), admin",
             params=[query_param("status", enum=[s.value for s in CallbackStatus]), _LIMIT.spec()], errors=(400,)),
         "post": operation(
@@ -149,13 +150,18 @@ async def remove_do_not_call(request: web.Request) -> web.Response:
     return web.json_response(_entry_view(entry))
 
 
-def callback_view(callback: ScheduledCallback) -> dict[str, Any]:
-    return {"callback_id": callback.callback_id, "customer_id": callback.customer_id, "queue": callback.queue,
+def callback_view(callback: ScheduledCallback, contact: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The callback; in a list, ``contact``: the customer's name and masked number."""
+    view: dict[str, Any] = {
+            "callback_id": callback.callback_id, "customer_id": callback.customer_id, "queue": callback.queue,
             "agent_id": callback.agent_id, "agent_first": callback.agent_first, "phone_index": callback.phone_index,
             "reason": callback.reason, "due_at": callback.due_at.isoformat(), "status": callback.status.value,
             "attempts": [a.as_json() for a in callback.attempts], "dialed": callback.dialed,
             "call_id": callback.call_id, "created_by": callback.created_by,
             "created_at": callback.created_at.isoformat() if callback.created_at else None}
+    if contact is not None:
+        view["customer_name"], view["customer_number"] = contact
+    return view
 
 
 @routes.post("/api/callbacks")
@@ -176,7 +182,8 @@ async def list_callbacks(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(reason="status must be one of " + ", ".join(s.value for s in CallbackStatus))
     callbacks = await request.app[CALLBACKS].list(user, statuses=(status,) if status else (),
                                                   limit=_LIMIT.read(request, 100), source=source_of(request))
-    return web.json_response({"callbacks": [callback_view(c) for c in callbacks]})
+    contacts = await request.app[CALLBACKS].contacts(callbacks)
+    return web.json_response({"callbacks": [callback_view(c, contacts.get(c.callback_id)) for c in callbacks]})
 
 
 @routes.get("/api/callbacks/{callback_id}")

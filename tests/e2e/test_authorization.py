@@ -178,6 +178,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/stats"): Route(staff()),
     ("GET", "/api/reports/queues"): Route(staff()),
     ("GET", "/api/reports/agents"): Route(staff()),
+    ("GET", "/api/reports/outbound"): Route(staff()),
     ("GET", "/api/scripts"): Route(signed_in()),
     ("GET", "/api/scripts/{script_id}"): Route(signed_in()),
     ("PUT", "/api/scripts/{script_id}"): Route(staff(422), body={}),

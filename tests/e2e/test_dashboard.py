@@ -21,7 +21,7 @@ from cti.persistence import InteractionRepository, WfmRepository
 from cti.records import InteractionRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
-from cti.stats import QUEUE_COLUMNS
+from cti.stats import OUTBOUND_COLUMNS, QUEUE_COLUMNS
 from cti.wfm import Activity, AgentShift, CoverageRow, Schedule
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import browser_page, eventually
@@ -311,6 +311,12 @@ async def test_reports_page_shows_a_known_day_and_exports_its_csv(cti: Cti) -> N
     for record in (call("r1", "care", (2, 10), 12, 180), call("r2", "care", (2, 40), 30, None),
                    call("r3", "sales", (3, 5), 30, 60)):
         await repository.save(record)
+    # A call out (click-to-dial) in sales at 10:20: in the outbound table, not in the queue's offered calls.
+    out = day.replace(hour=3, minute=20)
+    await repository.save(InteractionRecord(
+        call_id="o1", channel_id="ch-o1", caller_number="0215550102", service_number="1500100", queue="sales",
+        agent_id="ana", arrived_at=out, answered_at=out + timedelta(seconds=10), ended_at=out + timedelta(seconds=100),
+        talk_seconds=90, outcome="answered", end_reason="customer_hangup", direction="outbound"))
     admin = cti.settings.admin_token.get_secret_value()
     await cti.speaks("en", admin)
     reports = f"{cti.client.make_url('/ui/reports.html')}#token={admin}"
@@ -354,6 +360,18 @@ async def test_reports_page_shows_a_known_day_and_exports_its_csv(cti: Cti) -> N
         care_row = rows[("2026-03-02T09:00:00+07:00", "care")]
         assert (care_row["offered"], care_row["answered"], care_row["abandoned"], care_row["service_level"]) == (
             "2", "1", "1", "1.0000")
+        assert rows[("2026-03-02T10:00:00+07:00", "sales")]["offered"] == "1"  # the call out is not offered
+        # The calls out, apart: dialed, reached, not reached, talk, callbacks completed and failed.
+        calls_out = page.locator('#outbound tr[data-queue="sales"]')
+        await expect(calls_out).to_have_count(1)
+        await expect(calls_out.locator("td")).to_have_text(
+            [re.compile(f"10:00{DASH}11:00$"), "sales", "1", "1", "0", "01:30", "0", "0"])
+        async with page.expect_download() as info:
+            await page.click("#csv-outbound")
+        text = await asyncio.to_thread(Path(await (await info.value).path()).read_text, encoding="utf-8")
+        assert list(csv.reader(io.StringIO(text))) == [list(OUTBOUND_COLUMNS), [
+            "2026-03-02T10:00:00+07:00", "2026-03-02T11:00:00+07:00", "sales", "1", "1", "0", "90.0", "1.0000", "0",
+            "0"]]
         assert not violations, violations
     # In Indonesian: the labels, and the same figures in Indonesian formats.
     await cti.speaks("id", admin)

@@ -279,7 +279,13 @@ class FakeInteractions:
 
     async def between(self, start: datetime, end: datetime, *,
                       queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]:
-        return sorted((r for r in self.rows.values() if r.arrived_at < end
+        return sorted((r for r in self.rows.values() if r.direction == "inbound" and r.arrived_at < end
+                       and (r.ended_at is None or r.ended_at >= start) and (queues is None or r.queue in queues)),
+                      key=lambda r: (r.arrived_at, r.call_id))
+
+    async def outbound_between(self, start: datetime, end: datetime, *,
+                               queues: Collection[str] | None = None) -> builtins.list[InteractionRecord]:
+        return sorted((r for r in self.rows.values() if r.direction == "outbound" and r.arrived_at < end
                        and (r.ended_at is None or r.ended_at >= start) and (queues is None or r.queue in queues)),
                       key=lambda r: (r.arrived_at, r.call_id))
 
@@ -717,3 +723,9 @@ class FakeCallbacks:
                  if (within is None or c.queue in within.queues or c.agent_id in within.agents)
                  and (not statuses or c.status.value in statuses)]
         return sorted(found, key=lambda c: (c.due_at, c.callback_id), reverse=True)[:limit]
+
+    async def finished_between(self, start: datetime, end: datetime, *,
+                               queues: Collection[str] | None = None) -> builtins.list[ScheduledCallback]:
+        return [c for c in self.callbacks.values()
+                if c.status in (CallbackStatus.COMPLETED, CallbackStatus.FAILED) and c.attempts
+                and start <= c.attempts[-1].at < end and (queues is None or c.queue in queues)]

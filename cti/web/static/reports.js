@@ -9,7 +9,7 @@ import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
 
 const $ = (id) => document.getElementById(id);
-let report = null;     // { query, queues: rows, agents: rows }
+let report = null;     // { queues: rows, agents: rows, outbound: rows }
 let names = new Map(); // agent id -> name, from GET /api/agents (the agents this supervisor may see)
 const sorts = {};
 
@@ -49,8 +49,9 @@ async function load() {
   say(t("rep.loading"));
   const q = query("json");
   try {
-    const [queues, agents] = await Promise.all([api(`/api/reports/queues?${q}`), api(`/api/reports/agents?${q}`)]);
-    report = { queues: queues.rows, agents: agents.rows };
+    const [queues, agents, outbound] = await Promise.all([api(`/api/reports/queues?${q}`),
+      api(`/api/reports/agents?${q}`), api(`/api/reports/outbound?${q}`)]);
+    report = { queues: queues.rows, agents: agents.rows, outbound: outbound.rows };
     say(t("rep.loaded", { queues: fmt.number(report.queues.length), agents: fmt.number(report.agents.length) }));
   } catch (error) {
     report = null;
@@ -65,9 +66,22 @@ function interval(row) {
 }
 
 function render() {
-  const rows = report || { queues: [], agents: [] };
+  const rows = report || { queues: [], agents: [], outbound: [] };
   renderQueues(rows.queues);
   renderAgents(rows.agents);
+  renderOutbound(rows.outbound);
+}
+
+// Agents' calls out and callbacks' ends, apart from the customers' calls above (docs/metrics.md).
+function renderOutbound(all) {
+  const search = $("queue-search").value;
+  const rows = all.filter((r) => matches(search, r.queue, interval(r)));
+  const num = (v) => el("td", { class: "num" }, fmt.number(v));
+  $("outbound").replaceChildren(...sortRows(rows, sorts.outbound, (r, key) => r[key]).map((r) =>
+    el("tr", { "data-queue": r.queue, "data-start": r.start },
+      el("td", {}, el("time", { datetime: r.start }, interval(r))), el("td", {}, r.queue), num(r.dialed),
+      num(r.answered), num(r.failed), el("td", { class: "num" }, hours(r.talk_seconds)),
+      num(r.callbacks_completed), num(r.callbacks_failed))));
 }
 
 function renderQueues(all) {
@@ -152,10 +166,12 @@ if (user) {
   $("from").value = $("to").value = today();
   sorts.queues = sortable($("queues-table"), render, { key: "start", dir: "ascending" });
   sorts.agents = sortable($("agents-table"), render, { key: "start", dir: "ascending" });
+  sorts.outbound = sortable($("outbound-table"), render, { key: "start", dir: "ascending" });
   $("range").addEventListener("submit", (event) => { event.preventDefault(); load(); });
   for (const id of ["queue-search", "agent-search"]) $(id).addEventListener("input", render);
   $("csv-queues").addEventListener("click", () => download("queues"));
   $("csv-agents").addEventListener("click", () => download("agents"));
+  $("csv-outbound").addEventListener("click", () => download("outbound"));
   $("recordings-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const shown = await recordingPlayers($("recordings-list"), $("recordings-call").value.trim(),

@@ -13,10 +13,10 @@ import { LANGUAGES, errorText, language, loadCatalogs, onLanguageChange, setLang
 // line here when they exist.
 const NAV = {
   agent: [["desktop", "/ui/desktop.html"]],
-  supervisor: [["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"], ["wfm", "/ui/wfm.html"],
-    ["scripts", "/ui/scripts.html"]],
+  supervisor: [["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
+    ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"]],
   admin: [["home", "/ui/index.html"], ["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
-    ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"], ["users", "/ui/users.html"],
+    ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"], ["users", "/ui/users.html"],
     ["routing", "/ui/routing.html"], ["settings", "/ui/settings.html"]],
 };
 
