@@ -111,6 +111,18 @@ class CustomerRepository:
             row = await session.scalar(query.where(CustomerPhoneRow.e164 == e164))
             return None if row is None else (await _customer_rows.customer_records(session, [row]))[0]
 
+    async def customer_by_email(self, email: str) -> CustomerRecord | None:
+        """The customer (not forgotten) whose e-mail is ``email``, compared without case; None if none is, or if
+        several share it (an address that names no one person signs nobody in)."""
+        address = email.strip().lower()
+        if not address or "@" not in address:
+            return None
+        query = select(CustomerRow).where(func.lower(CustomerRow.email) == address,
+                                          CustomerRow.forgotten_at.is_(None)).limit(2)
+        async with self._db.transaction("look up a customer by e-mail") as session:
+            rows = list(await session.scalars(query))
+            return None if len(rows) != 1 else (await _customer_rows.customer_records(session, rows))[0]
+
     async def customer_view(self, customer_id: str, *, contacts: int = 5) -> CustomerView | None:
         """Profile, products owned, the last ``contacts`` contacts, open orders and cases, unpaid invoices."""
         if contacts < 0:
