@@ -18,12 +18,13 @@ the staff middleware never reads ``cti_portal``.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Final, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from cti.crm import CustomerRecord, OrderRecord
+from cti.crm import MINOR_PER_MAJOR, CustomerRecord, OrderRecord
 from cti.records import PortalSessionRecord
 from cti.services import NewPortalSession, PortalSignIn
 from cti.web._audit import source_of
@@ -64,6 +65,7 @@ schemas: tuple[type[BaseModel], ...] = (CodeRequest, PortalSignInBody)
 _CUSTOMER_ROLE: Final = "a customer signed in on the portal (cti_portal cookie)"
 openapi_paths: dict[str, dict[str, Any]] = {
     "/portal": {"get": operation("Redirect to the customer portal's page", roles="anyone", public=True, ok=302)},
+    "/portal/": {"get": operation("Redirect to the customer portal's page", roles="anyone", public=True, ok=302)},
     "/api/portal/code": {"post": operation(
         "Ask for a one-time sign-in code to an e-mail address or phone number of the CRM. The answer is the same "
         "202 whether the address is known or not; a code (6 digits, single use, valid some minutes) is sent only "
@@ -82,7 +84,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "The signed-in customer: customer number, name, masked e-mail and phones, language", roles=_CUSTOMER_ROLE,
         public=True, errors=(401,))},
     "/api/portal/account": {"get": operation(
-        "The signed-in customer's account: open orders (number, status, shipment, total) and balance due",
+        "The signed-in customer's account: open orders (number, status, shipment, total in IDR and in minor "
+        "units) and the balance due (both forms)",
         roles=_CUSTOMER_ROLE, public=True, errors=(401,))},
 }
 
@@ -159,7 +162,8 @@ def _me(who: CustomerRecord) -> dict[str, Any]:
 
 def _order(order: OrderRecord) -> dict[str, Any]:
     return {"order_number": order.order_number, "status": order.status, "placed_at": order.placed_at.isoformat(),
-            "total_minor": order.total_minor, "shipment_status": order.shipment_status}
+            "total_minor": order.total_minor, "total": str(Decimal(order.total_minor) / MINOR_PER_MAJOR),
+            "shipment_status": order.shipment_status}
 
 
 # -- routes -------------------------------------------------------------------------------------------------------
@@ -225,4 +229,5 @@ async def account(request: web.Request) -> web.Response:
         raise _unauthorized()
     return web.json_response({"orders": [_order(o) for o in view.open_orders[:10]],
                               "balance_due_minor": view.balance_due_minor,
+                              "balance_due": str(Decimal(view.balance_due_minor) / MINOR_PER_MAJOR),
                               "unpaid_invoices": len(view.unpaid_invoices)})
