@@ -140,5 +140,6 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
                                idle=timedelta(minutes=settings.portal_session_idle_minutes),
                                lifetime=timedelta(hours=settings.portal_session_lifetime_hours))
     app[PORTAL_THROTTLES] = PortalThrottles.default(clock)
+    app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))
     return app, distributor

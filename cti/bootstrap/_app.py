@@ -298,6 +298,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         if purged:
             log.info("deleted %d portal code(s) and session(s) that ended by time", purged)
         yield
+        await portal.close()
         await sessions.close()
         await audit.close()
         await database.close()

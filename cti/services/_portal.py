@@ -17,8 +17,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -31,6 +33,8 @@ from cti.types import Clock, Language, utc_now
 
 __all__ = ["CODE_DIGITS", "CodeMailer", "NewPortalSession", "PortalAddress", "PortalCustomers", "PortalSignIn",
            "PortalStore", "SmsSender", "read_address"]
+
+log = logging.getLogger("cti.portal")
 
 CODE_DIGITS: Final = 6
 TOUCH_EVERY: Final = timedelta(minutes=1)
@@ -106,6 +110,8 @@ class PortalAddress:
 def read_address(text: str, *, default_country: str = "ID") -> PortalAddress | None:
     """An e-mail address or a phone number as typed, in canonical form; None if it is neither."""
     text = text.strip()
+    if not text.isprintable():  # control characters are nobody's (and PostgreSQL's text cannot hold a NUL)
+        return None
     if "@" in text:
         local, _, domain = text.lower().partition("@")
         if local and "." in domain and not any(c.isspace() for c in text) and len(text) <= 254:
@@ -153,6 +159,7 @@ class PortalSignIn:
         self.idle = idle
         self.lifetime = lifetime
         self._country = default_country
+        self._sending: set[asyncio.Task[None]] = set()
 
     def address(self, text: str) -> PortalAddress | None:
         return read_address(text, default_country=self._country)
@@ -179,12 +186,26 @@ class PortalSignIn:
             address_hash=address.key, customer_id=customer.customer_id, code_hash=_code_hash(salt, code), salt=salt,
             created_at=now, expires_at=now + self.code_ttl))
         minutes = max(1, round(self.code_ttl.total_seconds() / 60))
-        speak = language or customer.language
-        if address.kind == "email" and self._mailer is not None:
-            await self._mailer.send_code(address.value, code, language=speak, minutes=minutes)
-        else:
-            await self._sms.send_code(address.value, code, language=speak, minutes=minutes)
+        # Sent in the background: the answer comes as fast for a known address as for an unknown one.
+        task = asyncio.get_running_loop().create_task(
+            self._send(address, code, language or customer.language, minutes), name="cti-portal-code")
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
         return True
+
+    async def _send(self, address: PortalAddress, code: str, language: Language, minutes: int) -> None:
+        try:
+            if address.kind == "email" and self._mailer is not None:
+                await self._mailer.send_code(address.value, code, language=language, minutes=minutes)
+            else:
+                await self._sms.send_code(address.value, code, language=language, minutes=minutes)
+        except Exception as exc:  # the mail server away: the customer asks again; the log says why
+            log.warning("could not send a portal sign-in code to %s: %s", address.masked(), exc)
+
+    async def close(self) -> None:
+        """Wait for the codes still being sent (at shutdown)."""
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
 
     async def sign_in(self, address: PortalAddress, code: str, *, source: str) -> NewPortalSession | None:
         """A new session if ``code`` is the live code of ``address``; None otherwise (no code, expired, spent,

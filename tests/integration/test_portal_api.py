@@ -23,6 +23,7 @@ from cti.sim import generate
 from cti.web import AUDIT, _portal, _service, _signin
 from tests.api import api_app
 from tests.mailbox import Mailbox, mailbox
+from tests.support import eventually
 
 ADMIN = "admin-Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -232,7 +233,8 @@ async def test_a_phone_number_gets_its_code_through_the_logging_sender_never_log
     caplog.set_level(logging.DEBUG, logger="cti.messaging")
     async with portal.browser() as browser:
         await browser.call("POST", "/api/portal/code", json={"address": BUDI_PHONE}, expect=202)
-        [debug] = [r for r in caplog.records if r.levelno == logging.DEBUG and r.name == "cti.messaging.sms.codes"]
+        [debug] = await eventually(lambda: [r for r in caplog.records if r.name == "cti.messaging.sms.codes"],
+                                   message="the logging sender's DEBUG line")
         code = str(debug.args[1])  # type: ignore[index]
         assert all(code not in r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
         assert any("SMS not sent (logging sender)" in r.getMessage() for r in caplog.records)
