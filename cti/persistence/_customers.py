@@ -68,6 +68,8 @@ from ._tables import (
     InteractionRow,
     InvoiceRow,
     OrderRow,
+    PortalCodeRow,
+    PortalSessionRow,
     ProductComplementRow,
     ProductRow,
     PromotionRow,
@@ -291,6 +293,8 @@ class CustomerRepository:
         country, language, segment, tier, lifetime value, holdings, orders, invoices, and each contact's
         channel, time, reason, disposition, agent and cross-sell outcome.
 
+        Their scheduled callbacks, portal sign-in codes and portal sessions are deleted.
+
         Idempotent: forgetting again erases what was written since (a late wrap-up is refused its notes, see
         :meth:`add_contact`) and reports zero of everything else. :class:`StorageError` for no such customer.
         """
@@ -299,6 +303,9 @@ class CustomerRepository:
             erased, call_ids, prompts = await _erase(session, row, self._clock(), self._country)
             # Their scheduled callbacks go (their reasons are notes about them): nobody calls an erased customer.
             await session.execute(delete(ScheduledCallbackRow).where(ScheduledCallbackRow.customer_id == customer_id))
+            # Their portal sign-in codes and sessions end: an erased customer is signed in nowhere.
+            await session.execute(delete(PortalCodeRow).where(PortalCodeRow.customer_id == customer_id))
+            await session.execute(delete(PortalSessionRow).where(PortalSessionRow.customer_id == customer_id))
             await session.flush()
             return ForgottenCustomer(customer=(await _customer_rows.customer_records(session, [row]))[0],
                                      erased=erased, call_ids=call_ids, prompts=prompts)

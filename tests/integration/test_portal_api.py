@@ -20,7 +20,7 @@ from multidict import CIMultiDictProxy
 from cti.persistence import AuditRepository, CustomerRepository, Database, UserRepository
 from cti.services._portal import SIGNED_IN
 from cti.sim import generate
-from cti.web import AUDIT, _portal, _service, _signin
+from cti.web import AUDIT, PORTAL, _portal, _service, _signin
 from tests.api import api_app
 from tests.mailbox import Mailbox, mailbox
 from tests.support import eventually
@@ -172,6 +172,7 @@ async def test_an_unknown_address_gets_the_same_answer_and_no_mail(portal: Porta
         unknown = await browser.request("POST", "/api/portal/code", json={"address": "nobody@example.com"})
         not_an_address = await browser.request("POST", "/api/portal/code", json={"address": "hello there"})
     assert known[:2] == unknown[:2] == not_an_address[:2] == (202, {"message": _portal.CODE_SENT})
+    await portal.server.app[PORTAL].close()
     assert len(portal.mail.messages) == 1 and portal.mail.to("nobody@example.com") == []
 
 
@@ -241,3 +242,16 @@ async def test_a_phone_number_gets_its_code_through_the_logging_sender_never_log
         me = await browser.call("POST", "/api/portal/session", json={"address": "+62 812 1000 0001", "code": code})
     assert me["customer_id"] == "10000001"
     assert portal.mail.messages == []
+
+
+async def test_an_erased_customer_is_signed_out_and_their_codes_are_gone(portal: Portal) -> None:
+    browser = await portal.signed_in()
+    async with browser:
+        await browser.call("POST", "/api/portal/code", json={"address": SITI}, expect=202)
+        code = await portal.mail.code(SITI, nth=2)
+        await CustomerRepository(portal.db).forget("10000002")
+        await browser.call("GET", "/api/portal/me", expect=401)
+        await browser.call("POST", "/api/portal/session", json={"address": SITI, "code": code}, expect=401)
+        await browser.call("POST", "/api/portal/code", json={"address": SITI}, expect=202)
+    await portal.server.app[PORTAL].close()  # every code being sent has gone
+    assert len(portal.mail.to(SITI)) == 2  # no third mail: nobody has that address any more
