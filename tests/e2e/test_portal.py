@@ -16,6 +16,7 @@ from playwright.async_api import expect
 from cti.persistence import CustomerRepository, Database
 from cti.sim import generate
 from cti.web import _portal, _service, _ui
+from tests.accessibility import axe_violations
 from tests.api import api_app
 from tests.mailbox import Mailbox, mailbox
 from tests.support import browser_page
@@ -43,9 +44,11 @@ async def test_a_customer_signs_in_with_the_mailed_code_sees_their_order_switche
         portal: tuple[TestServer, Mailbox, Database]) -> None:
     server, mail, db = portal
     async with browser_page(locale="en-GB") as page:
+        await page.set_viewport_size({"width": 360, "height": 740})  # a phone
         await page.goto(str(server.make_url("/portal")))
         await page.wait_for_url("**/ui/portal.html")
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        assert await axe_violations(page) == []
         await page.get_by_label("E-mail or phone number").fill(SITI)
         await page.get_by_role("button", name="Send code").click()
         await expect(page.get_by_text("If that address is registered with us, a code is on its way.")).to_be_visible()
@@ -60,6 +63,8 @@ async def test_a_customer_signs_in_with_the_mailed_code_sees_their_order_switche
         await expect(order.locator(".status")).to_have_text("Shipped")
         await expect(page.locator("#customer-email")).to_have_text("si***@example.com")
         assert "cti_portal=" not in await page.evaluate("document.cookie")  # HttpOnly: no script reads it
+        assert await axe_violations(page) == []
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
 
         await page.get_by_role("button", name="Bahasa Indonesia").click()
         await expect(page.get_by_role("heading", name="Halo, Siti Rahayu")).to_be_visible()
