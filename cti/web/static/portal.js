@@ -72,7 +72,11 @@ function renderAccount() {
   $("greeting").textContent = t("portal.account.greeting", { name: me.name });
   $("customer-id").textContent = me.customer_id;
   $("customer-email").textContent = me.email || t("portal.account.none");
-  $("customer-phones").textContent = me.phones.length ? me.phones.join(", ") : t("portal.account.none");
+  $("customer-phones").replaceChildren(...(me.phones.length ? me.phones : [t("portal.account.none")]).map((text) => {
+    const line = document.createElement("span");
+    line.textContent = text;
+    return line;
+  }));
   $("balance").textContent = Number(account.balance_due) > 0
     ? t("portal.account.balance_due", { amount: fmt.money(account.balance_due), invoices: account.unpaid_invoices })
     : t("portal.account.nothing_due");
