@@ -368,6 +368,14 @@ class CustomerRepository:
             row = await session.get(OrderRow, order_number.strip())
             return None if row is None else _customer_rows.order_record(row)
 
+    async def recent_orders(self, customer_id: str, *, limit: int = 5) -> list[OrderRecord]:
+        """The customer's latest orders, whatever their status, the most recently placed first."""
+        check_limit(limit)
+        query = (select(OrderRow).where(OrderRow.customer_id == customer_id)
+                 .order_by(OrderRow.placed_at.desc(), OrderRow.order_number.desc()).limit(limit))
+        async with self._db.transaction(f"read the latest orders of customer {customer_id!r}") as session:
+            return [_customer_rows.order_record(row) for row in await session.scalars(query)]
+
     async def balance(self, customer_id: str) -> int | None:
         """What the customer owes (unpaid invoice amounts, minor units), or ``None`` for no such customer."""
         owed = func.coalesce(func.sum(InvoiceRow.amount_minor - InvoiceRow.paid_minor), 0)

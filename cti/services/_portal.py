@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final, Literal, Protocol
 
-from cti.crm import CustomerRecord, CustomerView, NewContact, normalize_phone
+from cti.crm import CustomerRecord, CustomerView, NewContact, OrderRecord, normalize_phone
 from cti.records import PortalCodeRecord, PortalSessionRecord
 from cti.services._audit import AuditTrail
 from cti.types import Clock, Language, utc_now
@@ -83,6 +83,8 @@ class PortalCustomers(Protocol):
     async def customer_by_email(self, email: str) -> CustomerRecord | None: ...
 
     async def customer_view(self, customer_id: str, *, contacts: int = 5) -> CustomerView | None: ...
+
+    async def recent_orders(self, customer_id: str, *, limit: int = 5) -> list[OrderRecord]: ...
 
     async def add_contact(self, contact: NewContact) -> object: ...
 
@@ -279,9 +281,12 @@ class PortalSignIn:
         return await self._store.purge(now=now, idle_since=now - self.idle)
 
     # -- the customer's own data -------------------------------------------------------------------------------
-    async def account(self, customer: CustomerRecord) -> CustomerView | None:
-        """What the account page shows: the customer's profile, open orders and unpaid invoices."""
-        return await self._customers.customer_view(customer.customer_id, contacts=0)
+    async def account(self, customer: CustomerRecord) -> tuple[CustomerView, list[OrderRecord]] | None:
+        """What the account page shows: the customer's view (profile, unpaid invoices) and latest orders."""
+        view = await self._customers.customer_view(customer.customer_id, contacts=0)
+        if view is None:
+            return None
+        return view, await self._customers.recent_orders(customer.customer_id, limit=5)
 
     async def note(self, customer: CustomerRecord, reason: str) -> None:
         """A portal action, as a contact in the customer's history (channel ``web``)."""

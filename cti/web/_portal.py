@@ -12,7 +12,7 @@ the staff middleware never reads ``cti_portal``.
 - ``POST /api/portal/session``: the code; a wrong, expired, spent or unknown code is the same 401 and counts
   towards both throttles.
 - ``GET /api/portal/me``, ``GET /api/portal/account``: the signed-in customer's profile (contacts masked), and
-  their open orders and balance. Later portal pages (order tracking, FAQ, callbacks, chat) go beside these, each
+  their latest orders and balance. Later portal pages (order tracking, FAQ, callbacks, chat) go beside these, each
   calling :func:`customer` first.
 """
 
@@ -84,8 +84,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "The signed-in customer: customer number, name, masked e-mail and phones, language", roles=_CUSTOMER_ROLE,
         public=True, errors=(401,))},
     "/api/portal/account": {"get": operation(
-        "The signed-in customer's account: open orders (number, status, shipment, total in IDR and in minor "
-        "units) and the balance due (both forms)",
+        "The signed-in customer's account: the 5 latest orders, any status (number, status, shipment, total in "
+        "IDR and in minor units) and the balance due (both forms)",
         roles=_CUSTOMER_ROLE, public=True, errors=(401,))},
 }
 
@@ -224,10 +224,11 @@ async def me(request: web.Request) -> web.Response:
 @routes.get("/api/portal/account")
 async def account(request: web.Request) -> web.Response:
     who = await customer(request)
-    view = await request.app[PORTAL].account(who)
-    if view is None:  # erased between the session check and now
+    found = await request.app[PORTAL].account(who)
+    if found is None:  # gone between the session check and now
         raise _unauthorized()
-    return web.json_response({"orders": [_order(o) for o in view.open_orders[:10]],
+    view, orders = found
+    return web.json_response({"orders": [_order(o) for o in orders],
                               "balance_due_minor": view.balance_due_minor,
                               "balance_due": str(Decimal(view.balance_due_minor) / MINOR_PER_MAJOR),
                               "unpaid_invoices": len(view.unpaid_invoices)})

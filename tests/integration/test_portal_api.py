@@ -240,7 +240,11 @@ async def test_a_phone_number_gets_its_code_through_the_logging_sender_never_log
         assert all(code not in r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
         assert any("SMS not sent (logging sender)" in r.getMessage() for r in caplog.records)
         me = await browser.call("POST", "/api/portal/session", json={"address": "+62 812 1000 0001", "code": code})
+        account = await browser.call("GET", "/api/portal/account")
     assert me["customer_id"] == "10000001"
+    assert [(o["order_number"], o["status"]) for o in account["orders"]] == [("50000001", "delivered")]
+    assert (account["balance_due"], account["balance_due_minor"], account["unpaid_invoices"]) == (
+        "750000", 75_000_000, 1)
     assert portal.mail.messages == []
 
 

@@ -365,6 +365,10 @@ class FakeCustomers:
     async def customer_by_phone(self, number: str) -> CustomerRecord | None:
         return next((c for c in self.customers.values() if number in c.phones), None)
 
+    async def recent_orders(self, customer_id: str, *, limit: int = 5) -> builtins.list[OrderRecord]:
+        mine = [o for o in self.orders.values() if o.customer_id == customer_id]
+        return sorted(mine, key=lambda o: (o.placed_at, o.order_number), reverse=True)[:limit]
+
     async def customer_by_email(self, email: str) -> CustomerRecord | None:
         found = [c for c in self.customers.values()
                  if c.email is not None and c.email.lower() == email.strip().lower() and c.forgotten_at is None]

@@ -1,5 +1,5 @@
 // The customer portal: sign in with a one-time code (an e-mail address or a phone number of the CRM, then the
-// 6-digit code sent there), then "your account": name, contacts (masked), balance and open orders. The session is
+// 6-digit code sent there), then "your account": name, contacts (masked), balance and latest orders. The session is
 // an HttpOnly cookie the page never sees; changes send the cti_portal_csrf cookie's value as X-CSRF-Token. Nobody
 // is a staff user here: the language is the one chosen on this page (remembered in this browser), else the
 // browser's, else Bahasa Indonesia. Texts come from the catalogues (common and portal) and are set with textContent
