@@ -23,6 +23,8 @@ __all__ = [
     "DeadLetterRecord",
     "DoNotCallEntry",
     "InteractionRecord",
+    "PortalCodeRecord",
+    "PortalSessionRecord",
     "PurgedInteractions",
     "Reach",
     "RecordingRecord",
@@ -170,6 +172,33 @@ class UserRecord:
     """When the token stops working; ``None`` for a token set by configuration (the bootstrap admin's)."""
     language: str = "id"
     """The language the user's pages speak: ``id`` (Bahasa Indonesia) or ``en``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortalCodeRecord:
+    """A sign-in code of the customer portal, as kept: ``address_hash`` names the e-mail or phone it was sent to
+    (its SHA-256), ``code_hash`` is the SHA-256 of ``salt`` and the code; never the code itself."""
+
+    address_hash: str
+    customer_id: str
+    code_hash: str
+    salt: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortalSessionRecord:
+    """A customer's session on the portal (a kind apart from :class:`WebSessionRecord`); ``key`` is the SHA-256 of
+    the session id, ``csrf_hash`` of its CSRF token."""
+
+    key: str
+    customer_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    csrf_hash: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

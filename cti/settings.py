@@ -101,6 +101,24 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(False, description="mark the session cookies Secure even when the request came "
                                                     "over plain HTTP (behind a TLS-terminating proxy)")
 
+    # The customer portal (/ui/portal.html): sign-in codes by e-mail (SMTP) or SMS
+    smtp_host: str | None = Field(None, description="SMTP server that sends customers their sign-in codes; "
+                                                    "unset: no e-mail is sent (the portal then takes phone numbers)")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 SSL, 25 plain)")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls (upgrade the connection), ssl (TLS from the start) or none (plain: "
+                                "only to a relay on this machine or network)")
+    smtp_user: str | None = Field(None, description="SMTP user name, if the server wants a login")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password (a secret)")
+    smtp_sender: str = Field("cti@localhost", min_length=3, max_length=254,
+                             description="the From address of the sign-in mails")
+    portal_code_minutes: float = Field(10.0, gt=0, le=60, description="minutes a sign-in code stays valid")
+    portal_code_attempts: int = Field(5, ge=1, le=20, description="wrong entries that spend a sign-in code")
+    portal_session_idle_minutes: float = Field(30.0, gt=0, le=24 * 60,
+                                               description="minutes a customer's portal session may go unused")
+    portal_session_lifetime_hours: float = Field(12.0, gt=0, le=30 * 24,
+                                                 description="hours a customer's portal session lasts at most")
+
     # Call handling
     ring_timeout: float = Field(15.0, gt=0, le=300, description="seconds an agent's phone rings")
     queues: dict[str, str] = Field(
@@ -414,6 +432,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "scripts": ("company_name", "script_render_steps", "script_render_characters", "script_render_seconds"),
     "locale": ("timezone",),
     "retention": ("interaction_retention_days",),
+    "portal": ("smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_sender",
+               "portal_code_minutes", "portal_code_attempts", "portal_session_idle_minutes",
+               "portal_session_lifetime_hours"),
 }
 """Every setting under the heading an admin looks for it by (tests/unit/test_settings.py: each in exactly one)."""
 

@@ -12,12 +12,14 @@ from argon2 import PasswordHasher
 from pydantic import SecretStr
 
 from cti.acd import ContactCenter
+from cti.messaging import LoggingSmsSender
 from cti.persistence import (
     AgentRepository,
     AuditRepository,
     CustomerRepository,
     Database,
     InteractionRepository,
+    PortalRepository,
     ScriptRepository,
     UserRepository,
     WebSessionRepository,
@@ -27,6 +29,7 @@ from cti.services import (
     Accounts,
     AuditTrail,
     CallerVerification,
+    CodeMailer,
     CommandBus,
     CustomerSearch,
     CustomerService,
@@ -34,6 +37,7 @@ from cti.services import (
     InteractionHistory,
     Passwords,
     Policy,
+    PortalSignIn,
     ScriptLibrary,
     SignIn,
     TransferService,
@@ -50,6 +54,8 @@ from cti.web import (
     HISTORY,
     HUB,
     POLICY,
+    PORTAL,
+    PORTAL_THROTTLES,
     QUERY,
     SCRIPTS,
     SESSIONS,
@@ -61,6 +67,7 @@ from cti.web import (
     WRAP_UP,
     ApiModule,
     Hub,
+    PortalThrottles,
     Sessions,
     error_middleware,
     make_audit_middleware,
@@ -90,8 +97,10 @@ class PopsSeen:
 def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter | None = None,
             clock: Clock = utc_now, pops: PopsSeen | None = None,
             dispositions: Sequence[str] = ("resolved",), settings: Settings | None = None,
-            passwords: Passwords = FAST_PASSWORDS) -> tuple[web.Application, Distributor]:
-    """The app serving ``features`` (cti.web's feature modules), and the distributor behind it."""
+            passwords: Passwords = FAST_PASSWORDS,
+            mailer: CodeMailer | None = None) -> tuple[web.Application, Distributor]:
+    """The app serving ``features`` (cti.web's feature modules), and the distributor behind it; the portal's codes
+    go through ``mailer`` (none: e-mail addresses get no code) and the logging SMS sender."""
     users, agents = UserRepository(db), AgentRepository(db)
     interactions, customers = InteractionRepository(db), CustomerRepository(db)
     accounts = Accounts(users, agents, clock=clock)
@@ -125,5 +134,12 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[CUSTOMER_SEARCH] = CustomerSearch(policy, customers, audit, clock=clock)
     app.on_cleanup.append(lambda _: audit.close())
     app[VERIFICATION] = CallerVerification(customers, clock=clock)
+    app[PORTAL] = PortalSignIn(customers, PortalRepository(db), audit, sms=LoggingSmsSender(), mailer=mailer,
+                               clock=clock, code_ttl=timedelta(minutes=settings.portal_code_minutes),
+                               attempts=settings.portal_code_attempts,
+                               idle=timedelta(minutes=settings.portal_session_idle_minutes),
+                               lifetime=timedelta(hours=settings.portal_session_lifetime_hours))
+    app[PORTAL_THROTTLES] = PortalThrottles.default(clock)
+    app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))
     return app, distributor

@@ -60,6 +60,7 @@ from cti.bootstrap._status import CtiStatus
 from cti.errors import Unavailable
 from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
 from cti.live import LiveStore
+from cti.messaging import LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
     AuditRepository,
@@ -69,6 +70,7 @@ from cti.persistence import (
     DeadLetterRepository,
     DoNotCallRepository,
     InteractionRepository,
+    PortalRepository,
     RecordingRepository,
     ScriptRepository,
     UserRepository,
@@ -100,6 +102,7 @@ from cti.services import (
     LiveContact,
     OutboundCalls,
     Policy,
+    PortalSignIn,
     ReportService,
     Retention,
     RoutingRules,
@@ -143,6 +146,8 @@ from cti.web import (
     HUB,
     OUTBOUND,
     POLICY,
+    PORTAL,
+    PORTAL_THROTTLES,
     QUERY,
     RECORDINGS,
     REPORTS,
@@ -160,6 +165,7 @@ from cti.web import (
     WFM,
     WRAP_UP,
     Hub,
+    PortalThrottles,
     Sessions,
     error_middleware,
     make_audit_middleware,
@@ -191,6 +197,20 @@ def _render_limits(settings: Settings) -> RenderLimits:
                         seconds=settings.script_render_seconds)
 
 
+def _portal(settings: Settings, repos: _Repositories, audit: AuditTrail, clock: Clock) -> PortalSignIn:
+    """The customer portal's sign-in: codes by SMTP if a server is set, SMS through the logging sender."""
+    mailer = None
+    if settings.smtp_host:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password is not None else None
+        mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
+                            user=settings.smtp_user, password=password, sender=settings.smtp_sender)
+    return PortalSignIn(repos.customers, repos.portal, audit, sms=LoggingSmsSender(), mailer=mailer, clock=clock,
+                        code_ttl=timedelta(minutes=settings.portal_code_minutes),
+                        attempts=settings.portal_code_attempts,
+                        idle=timedelta(minutes=settings.portal_session_idle_minutes),
+                        lifetime=timedelta(hours=settings.portal_session_lifetime_hours))
+
+
 def _load_rules(settings: Settings) -> Rules:
     """The routing rules: the rules file if one is set, else one queue per service number."""
     if settings.routing_rules is not None:
@@ -209,12 +229,14 @@ class _Repositories:
     audit: AuditRepository
     dead_letters: DeadLetterRepository
     web_sessions: WebSessionRepository
+    portal: PortalRepository
 
     @classmethod
     def on(cls, database: Database) -> _Repositories:
         return cls(UserRepository(database), AgentRepository(database), InteractionRepository(database),
                    CustomerRepository(database), ScriptRepository(database), WfmRepository(database),
-                   AuditRepository(database), DeadLetterRepository(database), WebSessionRepository(database))
+                   AuditRepository(database), DeadLetterRepository(database), WebSessionRepository(database),
+                   PortalRepository(database))
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +284,9 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     app[SESSIONS] = sessions
     app[SIGN_IN] = sign_in
     app[SCRIPTS] = library
+    portal = _portal(settings, repos, audit, clock or utc_now)
+    app[PORTAL] = portal
+    app[PORTAL_THROTTLES] = PortalThrottles.default(clock or utc_now)
 
     async def storage(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()
@@ -272,7 +297,11 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         await accounts.ensure_admin(settings.admin_token.get_secret_value())
         await library.install(load_script_file())  # the shipped scripts, on a new database
         sessions.start()
+        purged = await portal.purge()
+        if purged:
+            log.info("deleted %d portal code(s) and session(s) that ended by time", purged)
         yield
+        await portal.close()
         await sessions.close()
         await audit.close()
         await database.close()

@@ -28,7 +28,8 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`CallbackRepository`: scheduled callbacks, their attempts and status;
 - :class:`DoNotCallRepository`: the numbers no outbound call may dial;
 - :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
-- :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only).
+- :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only);
+- :class:`PortalRepository`: the customer portal's sign-in codes and customers' sessions (hashes only).
 
 Repositories are cheap (they hold the database and nothing else): build one where it is needed.
 """
@@ -42,6 +43,7 @@ from ._dead_letters import DeadLetterRepository
 from ._do_not_call import DoNotCallRepository
 from ._errors import StorageConflict, StorageError, StorageRejected
 from ._interactions import InteractionRepository
+from ._portal import PortalRepository
 from ._recordings import RecordingRepository
 from ._scripts import ScriptRepository
 from ._users import UserRepository, hash_token
@@ -57,6 +59,7 @@ __all__ = [
     "DeadLetterRepository",
     "DoNotCallRepository",
     "InteractionRepository",
+    "PortalRepository",
     "RecordingRepository",
     "ScriptRepository",
     "StorageConflict",

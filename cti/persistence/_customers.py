@@ -68,6 +68,8 @@ from ._tables import (
     InteractionRow,
     InvoiceRow,
     OrderRow,
+    PortalCodeRow,
+    PortalSessionRow,
     ProductComplementRow,
     ProductRow,
     PromotionRow,
@@ -110,6 +112,18 @@ class CustomerRepository:
         async with self._db.transaction(f"look up customer by phone {e164}") as session:
             row = await session.scalar(query.where(CustomerPhoneRow.e164 == e164))
             return None if row is None else (await _customer_rows.customer_records(session, [row]))[0]
+
+    async def customer_by_email(self, email: str) -> CustomerRecord | None:
+        """The customer (not forgotten) whose e-mail is ``email``, compared without case; None if none is, or if
+        several share it (an address that names no one person signs nobody in)."""
+        address = email.strip().lower()
+        if not address or "@" not in address:
+            return None
+        query = select(CustomerRow).where(func.lower(CustomerRow.email) == address,
+                                          CustomerRow.forgotten_at.is_(None)).limit(2)
+        async with self._db.transaction("look up a customer by e-mail") as session:
+            rows = list(await session.scalars(query))
+            return None if len(rows) != 1 else (await _customer_rows.customer_records(session, rows))[0]
 
     async def customer_view(self, customer_id: str, *, contacts: int = 5) -> CustomerView | None:
         """Profile, products owned, the last ``contacts`` contacts, open orders and cases, unpaid invoices."""
@@ -279,6 +293,8 @@ class CustomerRepository:
         country, language, segment, tier, lifetime value, holdings, orders, invoices, and each contact's
         channel, time, reason, disposition, agent and cross-sell outcome.
 
+        Their scheduled callbacks, portal sign-in codes and portal sessions are deleted.
+
         Idempotent: forgetting again erases what was written since (a late wrap-up is refused its notes, see
         :meth:`add_contact`) and reports zero of everything else. :class:`StorageError` for no such customer.
         """
@@ -287,6 +303,9 @@ class CustomerRepository:
             erased, call_ids, prompts = await _erase(session, row, self._clock(), self._country)
             # Their scheduled callbacks go (their reasons are notes about them): nobody calls an erased customer.
             await session.execute(delete(ScheduledCallbackRow).where(ScheduledCallbackRow.customer_id == customer_id))
+            # Their portal sign-in codes and sessions end: an erased customer is signed in nowhere.
+            await session.execute(delete(PortalCodeRow).where(PortalCodeRow.customer_id == customer_id))
+            await session.execute(delete(PortalSessionRow).where(PortalSessionRow.customer_id == customer_id))
             await session.flush()
             return ForgottenCustomer(customer=(await _customer_rows.customer_records(session, [row]))[0],
                                      erased=erased, call_ids=call_ids, prompts=prompts)
@@ -348,6 +367,14 @@ class CustomerRepository:
         async with self._db.transaction(f"read order {order_number!r}") as session:
             row = await session.get(OrderRow, order_number.strip())
             return None if row is None else _customer_rows.order_record(row)
+
+    async def recent_orders(self, customer_id: str, *, limit: int = 5) -> list[OrderRecord]:
+        """The customer's latest orders, whatever their status, the most recently placed first."""
+        check_limit(limit)
+        query = (select(OrderRow).where(OrderRow.customer_id == customer_id)
+                 .order_by(OrderRow.placed_at.desc(), OrderRow.order_number.desc()).limit(limit))
+        async with self._db.transaction(f"read the latest orders of customer {customer_id!r}") as session:
+            return [_customer_rows.order_record(row) for row in await session.scalars(query)]
 
     async def balance(self, customer_id: str) -> int | None:
         """What the customer owes (unpaid invoice amounts, minor units), or ``None`` for no such customer."""

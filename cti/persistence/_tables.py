@@ -171,6 +171,37 @@ class WebSessionRow(Base):
     csrf_hash: Mapped[str] = mapped_column(String(64))
 
 
+class PortalCodeRow(Base):
+    """Sign-in codes of the customer portal: one live code per address (e-mail or phone), only its salted hash
+    kept, spent by its use, its expiry or too many wrong entries."""
+
+    __tablename__ = "portal_codes"
+
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(16), ForeignKey("customers.customer_id", ondelete="CASCADE"),
+                                             index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PortalSessionRow(Base):
+    """Customers signed in on the portal, one row per browser session (a kind apart from staff web sessions: a
+    table of its own, so neither kind's id can ever open the other's door); only hashes are stored."""
+
+    __tablename__ = "portal_sessions"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(16), ForeignKey("customers.customer_id", ondelete="CASCADE"),
+                                             index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    csrf_hash: Mapped[str] = mapped_column(String(64))
+
+
 class AuditRow(Base):
     """The append-only audit log: triggers (migration 0007) refuse updates and deletes on both backends."""
 

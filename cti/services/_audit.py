@@ -48,6 +48,12 @@ class AuditTrail:
         except Unavailable as exc:
             raise Unavailable("the audit log cannot be written; try again shortly") from exc
 
+    def record_as_soon(self, actor: str, role: str, action: str, subject_type: str, subject_id: str, *, source: str,
+                       detail: dict[str, Any] | None = None) -> None:
+        """As :meth:`record_soon`, for an actor who is not a user (a customer on the portal: ``customer:<id>``)."""
+        self.record_soon(UserRecord(user_id=0, name=actor, role=role, agent_id=None, disabled=False), action,
+                         subject_type, subject_id, source=source, detail=detail)
+
     def record_soon(self, actor: UserRecord, action: str, subject_type: str, subject_id: str, *, source: str,
                     detail: dict[str, Any] | None = None) -> None:
         """Queue the entry for the next batch (for paths that must not wait on the database)."""

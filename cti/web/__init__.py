@@ -27,6 +27,8 @@ from cti.web._keys import (
     HUB,
     OUTBOUND,
     POLICY,
+    PORTAL,
+    PORTAL_THROTTLES,
     QUERY,
     RECORDINGS,
     REPORTS,
@@ -47,7 +49,7 @@ from cti.web._keys import (
 )
 from cti.web._openapi import ApiModule, openapi_document
 from cti.web._service import API_MODULES
-from cti.web._sessions import FailureThrottle, Sessions, Throttled
+from cti.web._sessions import FailureThrottle, PortalThrottles, Sessions, Throttled
 from cti.web._sockets import FrameError, Hub, RawJson
 from cti.web._wfm import WfmScheduleCreate
 
@@ -67,6 +69,8 @@ __all__ = [
     "HUB",
     "OUTBOUND",
     "POLICY",
+    "PORTAL",
+    "PORTAL_THROTTLES",
     "QUERY",
     "RECORDINGS",
     "REPORTS",
@@ -89,6 +93,7 @@ __all__ = [
     "FailureThrottle",
     "FrameError",
     "Hub",
+    "PortalThrottles",
     "RawJson",
     "Sessions",
     "Status",

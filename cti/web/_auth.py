@@ -8,10 +8,11 @@ site can neither read nor, with ``SameSite=Strict``, make the browser send), els
 
 Every route needs a valid token or session except ``/healthz`` (liveness for orchestrators; it reveals only
 component up/down), ``/openapi.json`` (the published API description), ``/api/session`` (signing in and out),
-``/favicon.ico`` and the static pages under ``/ui/`` (they hold no data). Websockets (``/ws/...``) take the token in the
-``Authorization`` header, or, from browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a
-token in the URL, and never the session cookie. The token cache, web sessions, the tickets and the throttles of
-failed attempts are in :mod:`cti.web._sessions`.
+``/favicon.ico``, the static pages under ``/ui/`` (they hold no data) and the customer portal
+(``/portal``, ``/api/portal/...``: customers' own sessions, checked there). Websockets (``/ws/...``) take the
+token in the ``Authorization`` header, or, from browsers (which cannot set it), a single-use ticket as
+``?ticket=``; never a token in the URL, and never the session cookie. The token cache, web sessions, the
+tickets and the throttles of failed attempts are in :mod:`cti.web._sessions`.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ SESSION_COOKIE = "cti_session"
 CSRF_COOKIE = "cti_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/api/session", "/favicon.ico"})
-PUBLIC_PREFIXES = ("/ui/",)  # static pages; their data comes from the API, which needs a token
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/api/session", "/favicon.ico", "/portal", "/portal/"})
+PUBLIC_PREFIXES = ("/ui/", "/api/portal/")
+"""Static pages (their data comes from the API, which needs a token), and the customer portal's API, which
+checks customers' own sessions (:mod:`cti.web._portal`) and opens nothing to staff credentials."""
 _PRINCIPAL = web.RequestKey("principal", UserRecord)
 _SESSION = web.RequestKey("web_session", WebSessionRecord)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

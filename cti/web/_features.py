@@ -13,6 +13,7 @@ from cti.web import (
     _desktop,
     _outbound,
     _phone,
+    _portal,
     _privacy,
     _recordings,
     _scripts,
@@ -33,7 +34,7 @@ __all__ = ["FEATURES", "mount"]
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _outbound, _desktop, _customer_search,
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _wfm,
-                                   _audit, _settings, _ui)
+                                   _audit, _settings, _portal, _ui)
 """Every feature module, in the order their routes are added."""
 
 

@@ -23,6 +23,7 @@ from cti.services import (
     InteractionHistory,
     OutboundCalls,
     Policy,
+    PortalSignIn,
     ReportService,
     RoutingRules,
     ScreenPop,
@@ -35,7 +36,7 @@ from cti.services import (
     WrapUpService,
 )
 from cti.settings import Settings
-from cti.web._sessions import Sessions
+from cti.web._sessions import PortalThrottles, Sessions
 from cti.web._sockets import Hub
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "HUB",
     "OUTBOUND",
     "POLICY",
+    "PORTAL",
+    "PORTAL_THROTTLES",
     "QUERY",
     "REPORTS",
     "ROUTING",
@@ -92,6 +95,9 @@ AUDIT = web.AppKey("audit", AuditTrail)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 SESSIONS = web.AppKey("sessions", Sessions)
 """Token cache, web sessions, websocket tickets, the throttles of failed attempts, revocation."""
+PORTAL = web.AppKey("portal", PortalSignIn)
+"""Customers' sign-in codes and portal sessions."""
+PORTAL_THROTTLES = web.AppKey("portal_throttles", PortalThrottles)
 SIGN_IN = web.AppKey("sign_in", SignIn)
 """People's passwords and web sessions."""
 AGENTS = web.AppKey("agents", AgentService)

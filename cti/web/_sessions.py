@@ -40,7 +40,7 @@ from cti.tasks import stop_task
 from cti.types import Clock, utc_now
 from cti.web._sockets import CLOSE_RECONNECT, Hub
 
-__all__ = ["SESSION_ENDED", "SESSION_EXPIRED", "FailureThrottle", "Refused", "Sessions", "Throttled"]
+__all__ = ["SESSION_ENDED", "SESSION_EXPIRED", "FailureThrottle", "PortalThrottles", "Refused", "Sessions", "Throttled"]
 
 log = logging.getLogger("cti.web.sessions")
 
@@ -138,6 +138,35 @@ class FailureThrottle:
 
     def __len__(self) -> int:
         return len(self._clients)
+
+
+@dataclass(frozen=True, slots=True)
+class PortalThrottles:
+    """The customer portal's limits, per address (the hash of an e-mail or phone, never the address: the log
+    names no one) and per client address. Every code request counts (a known address or not: the same answer);
+    so does every wrong code, towards both: 10 per address and 30 per client in 15 minutes, then 15 minutes
+    refused. With the attempts per code, one address's code is guessed with odds of about 1 in 100,000 per
+    quarter of an hour."""
+
+    addresses: FailureThrottle
+    clients: FailureThrottle
+
+    @classmethod
+    def default(cls, clock: Clock = utc_now) -> PortalThrottles:
+        quarter = timedelta(minutes=15)
+        return cls(FailureThrottle(clock, limit=10, window=quarter, lockout=quarter, what="for a portal address"),
+                   FailureThrottle(clock, limit=30, window=quarter, lockout=quarter, what="on the portal from %s"))
+
+    def retry_after(self, client: str, address_key: str | None) -> int | None:
+        waits = [w for w in (self.clients.retry_after(client),
+                             None if address_key is None else self.addresses.retry_after(address_key))
+                 if w is not None]
+        return max(waits) if waits else None
+
+    def count(self, client: str, address_key: str | None) -> None:
+        self.clients.failed(client)
+        if address_key is not None:
+            self.addresses.failed(address_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,9 +35,16 @@ from cti.crm import (
     hash_pin,
 )
 from cti.errors import InvalidInput
-from cti.persistence import CustomerRepository, Database, InteractionRepository, StorageConflict, StorageError
+from cti.persistence import (
+    CustomerRepository,
+    Database,
+    InteractionRepository,
+    PortalRepository,
+    StorageConflict,
+    StorageError,
+)
 from cti.persistence._database import alembic_config
-from cti.records import InteractionRecord
+from cti.records import InteractionRecord, PortalCodeRecord, PortalSessionRecord
 from cti.sim import BUDI_BIRTH_DATE, BUDI_PIN, JAMES_PIN
 from tests.hostile import hostile_dataset
 from tests.support import create_postgres_database
@@ -45,7 +52,8 @@ from tests.support import create_postgres_database
 T = datetime(2025, 3, 14, 3, 0, tzinfo=UTC)  # the seed's "now": 10:00 in Jakarta
 LATER = T + timedelta(hours=1)  # the store's clock
 # Children first, for the foreign keys.
-CRM_ORDER = ("contacts", "cases", "invoices", "orders", "holdings", "promotions", "product_complements",
+CRM_ORDER = ("portal_sessions", "portal_codes", "contacts", "cases", "invoices", "orders", "holdings", "promotions",
+             "product_complements",
              "customer_phones", "customers", "products", "interactions")  # fmt: skip
 CRM_TABLES = frozenset(CRM_ORDER) - {"interactions"}
 
@@ -505,3 +513,32 @@ async def test_forgetting_a_customer_erases_their_pin_and_date_of_birth(store: C
     assert check_keys(budi, BUDI_PIN) == ("pin", False)
     with pytest.raises(StorageError, match="their data was erased"):
         await store.set_credentials("10000001", pin_hash=hash_pin("1111"))
+
+
+async def test_the_portal_finds_customers_by_e_mail_and_keeps_codes_and_sessions_by_hash(
+        store: CustomerRepository) -> None:
+    found = await store.customer_by_email(" SITI.rahayu@example.COM ")
+    assert found is not None and found.customer_id == "10000002"
+    assert await store.customer_by_email("nobody@example.com") is None
+    assert [o.order_number for o in await store.recent_orders("10000001")] == ["50000001"]  # delivered too
+    portal = PortalRepository(store.db)
+    code = PortalCodeRecord(address_hash="a" * 64, customer_id="10000002", code_hash="c" * 64, salt="s" * 32,
+                            created_at=T, expires_at=T + timedelta(minutes=10))
+    await portal.put_code(code)
+    await portal.put_code(replace(code, code_hash="d" * 64))  # one live code per address
+    await portal.count_attempt("a" * 64)
+    assert await portal.code("a" * 64) == replace(code, code_hash="d" * 64, attempts=1)
+    assert not await portal.spend_code("a" * 64, "c" * 64)
+    assert await portal.spend_code("a" * 64, "d" * 64) and await portal.code("a" * 64) is None
+    session = PortalSessionRecord(key="k" * 64, customer_id="10000002", created_at=T, last_seen_at=T,
+                                  expires_at=T + timedelta(hours=12), csrf_hash="x" * 64)
+    await portal.create_session(session)
+    await portal.touch_session("k" * 64, T + timedelta(minutes=5))
+    assert await portal.session("k" * 64) == replace(session, last_seen_at=T + timedelta(minutes=5))
+    await portal.put_code(code)
+    await store.forget("10000002")  # erasure ends both
+    assert await portal.session("k" * 64) is None and await portal.code("a" * 64) is None
+    assert await store.customer_by_email("siti.rahayu@example.com") is None
+    await portal.create_session(replace(session, customer_id="10000001"))
+    assert await portal.purge(now=T + timedelta(hours=12), idle_since=T) == 1
+    assert not await portal.delete_session("k" * 64)

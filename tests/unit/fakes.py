@@ -42,6 +42,8 @@ from cti.records import (
     DeadLetterRecord,
     DoNotCallEntry,
     InteractionRecord,
+    PortalCodeRecord,
+    PortalSessionRecord,
     PurgedInteractions,
     Reach,
     UserRecord,
@@ -192,6 +194,57 @@ class FakeWebSessions:
         return len(ended)
 
 
+class FakePortalStore:
+    """The portal's codes and sessions, by hash (the twin of ``cti.persistence.PortalRepository``)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, PortalCodeRecord] = {}
+        self.sessions: dict[str, PortalSessionRecord] = {}
+
+    async def put_code(self, record: PortalCodeRecord) -> None:
+        self.codes[record.address_hash] = record
+
+    async def code(self, address_hash: str) -> PortalCodeRecord | None:
+        return self.codes.get(address_hash)
+
+    async def count_attempt(self, address_hash: str) -> None:
+        held = self.codes.get(address_hash)
+        if held is not None:
+            self.codes[address_hash] = replace(held, attempts=held.attempts + 1)
+
+    async def spend_code(self, address_hash: str, code_hash: str) -> bool:
+        held = self.codes.get(address_hash)
+        if held is None or held.code_hash != code_hash:
+            return False
+        del self.codes[address_hash]
+        return True
+
+    async def delete_code(self, address_hash: str) -> None:
+        self.codes.pop(address_hash, None)
+
+    async def create_session(self, record: PortalSessionRecord) -> None:
+        self.sessions[record.key] = record
+
+    async def session(self, key: str) -> PortalSessionRecord | None:
+        return self.sessions.get(key)
+
+    async def touch_session(self, key: str, at: datetime) -> None:
+        if key in self.sessions:
+            self.sessions[key] = replace(self.sessions[key], last_seen_at=at)
+
+    async def delete_session(self, key: str) -> bool:
+        return self.sessions.pop(key, None) is not None
+
+    async def purge(self, *, now: datetime, idle_since: datetime) -> int:
+        codes = [k for k, c in self.codes.items() if c.expires_at <= now]
+        ended = [k for k, r in self.sessions.items() if r.expires_at <= now or r.last_seen_at <= idle_since]
+        for k in codes:
+            del self.codes[k]
+        for k in ended:
+            del self.sessions[k]
+        return len(codes) + len(ended)
+
+
 class FakeAgents:
     def __init__(self) -> None:
         self.agents: dict[str, AgentRecord] = {}
@@ -317,6 +370,15 @@ class FakeCustomers:
 
     async def customer_by_phone(self, number: str) -> CustomerRecord | None:
         return next((c for c in self.customers.values() if number in c.phones), None)
+
+    async def recent_orders(self, customer_id: str, *, limit: int = 5) -> builtins.list[OrderRecord]:
+        mine = [o for o in self.orders.values() if o.customer_id == customer_id]
+        return sorted(mine, key=lambda o: (o.placed_at, o.order_number), reverse=True)[:limit]
+
+    async def customer_by_email(self, email: str) -> CustomerRecord | None:
+        found = [c for c in self.customers.values()
+                 if c.email is not None and c.email.lower() == email.strip().lower() and c.forgotten_at is None]
+        return found[0] if len(found) == 1 else None
 
     async def search_customers(self, query: str, *, limit: int = 20, within: Reach | None = None,
                                also: Collection[str] = ()) -> builtins.list[CustomerRecord]:

@@ -300,4 +300,4 @@ def test_the_settings_view_says_which_are_the_defaults() -> None:
     assert (entries["routing_rules"]["value"], entries["routing_rules"]["env"]) == (None, "CTI_ROUTING_RULES")
     assert entries["interaction_retention_days"]["group"] == "retention"
     assert (entries["token_ttl_days"]["value"], entries["token_ttl_days"]["secret"]) == (30.0, False)
-    assert [e["name"] for e in entries.values() if e["secret"]] == ["ari_password", "admin_token"]
+    assert [e["name"] for e in entries.values() if e["secret"]] == ["ari_password", "admin_token", "smtp_password"]

@@ -1,0 +1,63 @@
+"""Sign-in codes by e-mail, over SMTP (the standard library's client, in a worker thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from email.message import EmailMessage
+from typing import Final, Literal
+
+from cti.types import Language
+
+__all__ = ["SmtpMailer", "code_mail"]
+
+_SUBJECT: Final = {"id": "Kode masuk Anda: {code}", "en": "Your sign-in code: {code}"}
+_BODY: Final = {
+    "id": "Kode masuk portal pelanggan Anda adalah {code}.\n\nKode ini berlaku {minutes} menit dan hanya dapat "
+          "dipakai sekali. Jika Anda tidak memintanya, abaikan e-mail ini.\n",
+    "en": "Your customer portal sign-in code is {code}.\n\nIt is valid for {minutes} minutes and works once. If you "
+          "did not ask for it, ignore this mail.\n",
+}
+
+
+def code_mail(sender: str, to: str, code: str, *, language: Language, minutes: int) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = _SUBJECT[language].format(code=code)
+    message.set_content(_BODY[language].format(code=code, minutes=minutes))
+    return message
+
+
+class SmtpMailer:
+    def __init__(self, host: str, port: int, *, security: Literal["starttls", "ssl", "none"] = "starttls",
+                 user: str | None = None, password: str | None = None, sender: str = "cti@localhost",
+                 timeout: float = 15.0) -> None:
+        self._host = host
+        self._port = port
+        self._security = security
+        self._user = user
+        self._password = password
+        self._sender = sender
+        self._timeout = timeout
+
+    def __repr__(self) -> str:  # never the password
+        return f"SmtpMailer({self._host}:{self._port}, {self._security})"
+
+    async def send_code(self, to: str, code: str, *, language: Language, minutes: int) -> None:
+        await asyncio.to_thread(self._send, code_mail(self._sender, to, code, language=language, minutes=minutes))
+
+    def _send(self, message: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if self._security == "ssl":
+            client = smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout, context=context)
+        else:
+            client = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+        with client:
+            if self._security == "starttls":
+                client.starttls(context=context)
+            if self._user:
+                client.login(self._user, self._password or "")
+            client.send_message(message)
