@@ -23,16 +23,16 @@ from cti.acd._commands import (
     ResumeCall,
     WorkChanged,
 )
-from cti.acd._core import _CoreState
+from cti.acd._core import CoreState
 from cti.acd._eligibility import qualified
 from cti.acd._errors import InvalidTransition, UnknownQueue
 from cti.acd._routing import Decision
 from cti.acd._work import Consult, EndReason, Leg, Outcome, WorkItem
 
-__all__ = []
+__all__ = ["Consults", "consult_in_progress", "consult_not_answered"]
 
 
-class _Consults(_CoreState):
+class Consults(CoreState):
     """The consult and conference steps of ``ContactCenter``."""
 
     def consult(self, call_id: str, agent_id: str, now: datetime, *, to_agent: str | None = None,
@@ -44,7 +44,7 @@ class _Consults(_CoreState):
         with ``note``."""
         call = self._controlled(call_id, agent_id)
         if call.consult is not None:
-            raise _consulting(call)
+            raise consult_in_progress(call)
         if sum(target is not None for target in (to_agent, queue, number)) != 1:
             raise InvalidTransition("a consult goes to an agent, a queue or a number, one of the three",
                                     code="consult_target")
@@ -124,7 +124,7 @@ class _Consults(_CoreState):
         if call.consult is None:
             raise _no_consult(call)
         if call.consult.answered_at is None:
-            raise _not_answered(call)
+            raise consult_not_answered(call)
         return self._hand_over(call, now)
 
     def conference(self, call_id: str, agent_id: str, now: datetime) -> list[Command]:
@@ -137,7 +137,7 @@ class _Consults(_CoreState):
             raise InvalidTransition(f"call {call_id} is a conference already", code="already_conference",
                                     params={"call_id": call_id})
         if consult.answered_at is None:
-            raise _not_answered(call)
+            raise consult_not_answered(call)
         consult.conference = True
         self._close_hold(call, now)
         call.decisions.append(Decision(now, "conferenced", call.queue, call.routing.route, call.routing.step,
@@ -212,12 +212,12 @@ class _Consults(_CoreState):
         return [*commands, WorkChanged(call.snapshot()), *self._router.decide(now)]
 
 
-def _consulting(call: WorkItem) -> InvalidTransition:
+def consult_in_progress(call: WorkItem) -> InvalidTransition:
     return InvalidTransition(f"call {call.call_id} has a consult in progress", code="consult_in_progress",
                              params={"call_id": call.call_id})
 
 
-def _not_answered(call: WorkItem) -> InvalidTransition:
+def consult_not_answered(call: WorkItem) -> InvalidTransition:
     return InvalidTransition(f"the party consulted on call {call.call_id} has not answered yet",
                              code="consult_not_answered", params={"call_id": call.call_id})
 

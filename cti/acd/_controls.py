@@ -10,19 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from cti.acd._commands import Command, Hangup, Hold, HoldCall, MuteAgent, ResumeCall, SendDtmf, WorkChanged
-from cti.acd._consult import _consulting, _not_answered
-from cti.acd._core import _CoreState
+from cti.acd._consult import consult_in_progress, consult_not_answered
+from cti.acd._core import CoreState
 from cti.acd._errors import InvalidDigits, InvalidTransition, UnknownQueue
 from cti.acd._routing import Decision
 from cti.acd._work import EndReason, Outcome, WorkState
 
-__all__ = ["DTMF_DIGITS", "MAX_DTMF"]
+__all__ = ["DTMF_DIGITS", "MAX_DTMF", "CallControls"]
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
 MAX_DTMF = 32
 
 
-class _Controls(_CoreState):
+class CallControls(CoreState):
     """The agent's controls of a connected call, in ``ContactCenter``."""
 
     def transfer(self, call_id: str, agent_id: str, now: datetime, *, queue: str | None = None,
@@ -42,7 +42,7 @@ class _Controls(_CoreState):
             raise InvalidTransition("a transfer goes to a queue or to an agent, one of the two",
                                     code="transfer_target")
         if call.consult is not None:
-            raise _consulting(call)
+            raise consult_in_progress(call)
         target = None
         if to_agent is not None:
             target = self.agent(to_agent)
@@ -83,7 +83,7 @@ class _Controls(_CoreState):
         """The agent puts the caller on hold (music); the hold counts from now until resumed or ended."""
         call = self._controlled(call_id, agent_id)
         if call.consult is not None:
-            raise _consulting(call)
+            raise consult_in_progress(call)
         if call.held:
             raise InvalidTransition(f"call {call_id} is already on hold")
         call.held_since = now
@@ -94,7 +94,7 @@ class _Controls(_CoreState):
         """The caller on hold talks to the agent again."""
         call = self._controlled(call_id, agent_id)
         if call.consult is not None:
-            raise _consulting(call)
+            raise consult_in_progress(call)
         if not call.held:
             raise InvalidTransition(f"call {call_id} is not on hold")
         self._close_hold(call, now)
@@ -119,7 +119,7 @@ class _Controls(_CoreState):
             raise InvalidDigits(digits)
         if call.consult is not None:  # during a consult the tones go to the party consulted (their IVR)
             if call.consult.answered_at is None:
-                raise _not_answered(call)
+                raise consult_not_answered(call)
             return [SendDtmf(call.call_id, call.consult.channel_id, digits, call.channel)]
         if call.held:
             raise InvalidTransition(f"call {call_id} is on hold: resume it to send tones")

@@ -1,6 +1,6 @@
 """The state every part of :class:`~cti.acd._center.ContactCenter` shares, and the steps they all take.
 
-``_CoreState`` holds the agents, the live items, the channel index, the router and the queues' handle times,
+``CoreState`` holds the agents, the live items, the channel index, the router and the queues' handle times,
 with the lookups on them, the offer the router makes, and how an item lets go of its agent and ends (a consult
 ends with it). The parts of the core (arrivals, outbound calls, the agent's controls, consults) are mixins on
 this base, each in a module of its own, so that each reads alone: one concept per module.
@@ -21,16 +21,15 @@ from cti.acd._rules import DEFAULT_RULES, QueueRule, Rules, Target
 from cti.acd._strategies import StrategyContext, choose_agent
 from cti.acd._work import Channel, Direction, EndReason, Outcome, WorkItem, WorkState
 
-__all__ = ["DESK_WRAP_UP"]
+__all__ = ["DEFAULT_AHT", "DESK_WRAP_UP", "CoreState", "describe_target"]
 
 DEFAULT_AHT = 180.0  # seconds of handle time assumed for a queue until it has handled calls
-RETRY_AFTER_SYSTEM_FAULT = timedelta(seconds=1)
 DESK_WRAP_UP = 120.0
 """Seconds of wrap-up, at most, an agent at a desktop gets after a call whose queue gives none: their saved
 wrap-up ends it sooner; a desktop left unattended does not keep them from calls for longer."""
 
 
-class _CoreState:
+class CoreState:
     """The shared state and steps of the core (see the module): not used alone, only as ``ContactCenter``."""
 
     def __init__(self, rules: Rules = DEFAULT_RULES, *, aging_seconds: float = 60.0,
@@ -100,7 +99,7 @@ class _CoreState:
         ids, count = listed(candidates)
         call.decisions.append(Decision(
             now, "offered", queue.name, call.routing.route, call.routing.step,
-            reason=f"{queue.strategy} among {count} eligible at step {call.routing.step}: {_describe(target)}",
+            reason=f"{queue.strategy} among {count} eligible at step {call.routing.step}: {describe_target(target)}",
             strategy=queue.strategy, winner=agent.agent_id, candidates=ids, candidate_count=count,
             why=(Why("offered", {"strategy": queue.strategy, "eligible": count, "step": call.routing.step,
                                  **_target_params(target)}),)))
@@ -244,7 +243,7 @@ class _CoreState:
 
 
 def _target_params(target: Target) -> dict[str, str | int]:
-    """The target of ``_describe`` as values: only what it sets."""
+    """The target of ``describe_target`` as values: only what it sets."""
     params: dict[str, str | int] = {"region": target.region, "language": target.language}
     if target.min_level:
         params["min_level"] = target.min_level
@@ -253,7 +252,7 @@ def _target_params(target: Target) -> dict[str, str | int]:
     return params
 
 
-def _describe(target: Target) -> str:
+def describe_target(target: Target) -> str:
     parts = [f"region={target.region}", f"language={target.language}"]
     if target.min_level:
         parts.append(f"min_level={target.min_level}")

@@ -11,15 +11,15 @@ from datetime import datetime
 
 from cti.acd._agents import Agent, AgentState, PendingChange
 from cti.acd._commands import AgentChanged, Command, DialCustomer, Offer, Preview, WorkChanged
-from cti.acd._core import _CoreState
+from cti.acd._core import CoreState
 from cti.acd._errors import InvalidTransition
 from cti.acd._routing import Decision
 from cti.acd._work import Channel, Direction, EndReason, Outcome, WorkItem, WorkState
 
-__all__ = []
+__all__ = ["OutboundCalls"]
 
 
-class _Outbound(_CoreState):
+class OutboundCalls(CoreState):
     """Outbound calls and the dial back to the customer, in ``ContactCenter``."""
 
     def dial_out(self, call: WorkItem, agent_id: str, now: datetime) -> list[Command]:
