@@ -35,7 +35,7 @@ from cti.acd._callback_schedule import (
     rescheduled,
 )
 from cti.acd._callbacks import CallbackLimits, CallbackPolicy, CallbackRefusal
-from cti.acd._center import DESK_WRAP_UP, DTMF_DIGITS, MAX_DTMF, ContactCenter
+from cti.acd._center import ContactCenter
 from cti.acd._commands import (
     Action,
     AgentChanged,
@@ -72,6 +72,8 @@ from cti.acd._contact_policy import (
     next_calling_time,
     zone_of,
 )
+from cti.acd._controls import DTMF_DIGITS, MAX_DTMF
+from cti.acd._core import DESK_WRAP_UP
 from cti.acd._eligibility import WaitKey, eligible, qualified, site_loads, wait_key, wait_order
 from cti.acd._errors import (
     AcdError,
