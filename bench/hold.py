@@ -1,9 +1,11 @@
-"""Hold benchmark: do holds slow ordinary calls? The same calls through cti in two variants, in one run, on the
-same Asterisk with the same SIPp agents: ``none`` (nobody is put on hold) and ``hold`` (a share of the connected
-calls is put on hold and resumed during the call through the API, as an agent's desktop does: ``POST
-/api/calls/{id}/hold`` then ``/resume``, the server moving the caller into the queue's holding bridge with its
-music and back). What is compared is what the *ordinary* calls (those never held) get: the share bridged to an
-agent and the setup latency (caller INVITE to Asterisk's bridge join of caller and agent) p50/p95/p99.
+"""Hold and consult benchmark: do holds and consults slow ordinary calls? The same calls through cti in three
+variants, in one run, on the same Asterisk with the same SIPp agents: ``none`` (nobody is put on hold),
+``hold`` (a share of the connected calls is put on hold and resumed during the call through the API, as an
+agent's desktop does: ``POST /api/calls/{id}/hold`` then ``/resume``, the server moving the caller into the
+queue's holding bridge with its music and back) and ``consult`` (the same share consults another agent of the
+queue and cancels back, ``POST /api/calls/{id}/consult`` then ``/consult/cancel``). What is compared is what
+the *ordinary* calls (those never acted on) get: the share bridged to an agent and the setup latency (caller
+INVITE to Asterisk's bridge join of caller and agent) p50/p95/p99.
 
 Run from the repository root inside the venv::
 
@@ -15,10 +17,10 @@ SIPp callers and agents, the bridge observer) and prints one JSON object as the 
 stderr. See docs/benchmarks.md.
 
 The variants are the entries of :data:`VARIANTS`: a name and what is done to a connected call while it lasts
-(:class:`DuringCall`). ``none`` does nothing; ``hold`` is :class:`HoldAndResume`. A consult variant (issue 17's
-"hold, consult and recording") is one more class with the same ``act`` method (consult another agent through
-the API, then go back to the caller) and one more entry in :data:`VARIANTS`; nothing else changes. Every variant
-runs the same watcher over cti's live calls, so the watching itself costs each variant the same.
+(:class:`DuringCall`). ``none`` does nothing; ``hold`` is :class:`HoldAndResume`; ``consult`` is
+:class:`ConsultAndCancel` (consult the queue's ready agent through the API, talk, cancel back to the caller).
+Every variant runs the same watcher over cti's live calls, so the watching itself costs each variant the same.
+Recording on every call against none is bench/recording.py.
 """
 
 from __future__ import annotations
@@ -74,11 +76,11 @@ class DuringCall:
     async def act(self, bench: Bench, call: WorkItem) -> None:
         return None
 
-    async def timed(self, bench: Bench, name: str, path: str) -> bool:
+    async def timed(self, bench: Bench, name: str, path: str, body: dict[str, Any] | None = None) -> bool:
         """One API request, timed; a refusal (the call ended meanwhile) is counted, not raised."""
         started = time.monotonic()
         try:
-            await bench.api("POST", path)
+            await bench.api("POST", path, body)
         except RuntimeError as exc:  # bench.api raises on any other status
             status = re.search(r"HTTP (\d+)", str(exc))
             self.outcomes[f"{name}_refused_{status.group(1) if status else 'error'}"] += 1
@@ -102,7 +104,23 @@ class HoldAndResume(DuringCall):
             await self.timed(bench, "resume", f"/api/calls/{call.call_id}/resume")
 
 
-VARIANTS: dict[str, type[DuringCall]] = {"none": DuringCall, "hold": HoldAndResume}
+@dataclass
+class ConsultAndCancel(DuringCall):
+    """``after_s`` after the answer, consult the call's own queue (its longest-idle ready agent is rung; the caller
+    holds with music), talk ``consult_s`` with them, then cancel back to the caller: every step of an attended
+    transfer but the hand-over, on the real path (originate, bridge moves, hang-up of the consulted leg)."""
+
+    after_s: float = 0.8
+    consult_s: float = 1.2
+
+    async def act(self, bench: Bench, call: WorkItem) -> None:
+        await asyncio.sleep(self.after_s)
+        if await self.timed(bench, "consult", f"/api/calls/{call.call_id}/consult", {"queue": call.queue}):
+            await asyncio.sleep(self.consult_s)
+            await self.timed(bench, "cancel", f"/api/calls/{call.call_id}/consult/cancel")
+
+
+VARIANTS: dict[str, type[DuringCall]] = {"none": DuringCall, "hold": HoldAndResume, "consult": ConsultAndCancel}
 """The variants, run in this order at each rate; the first is the baseline."""
 
 
@@ -229,13 +247,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                 "(see each phase's cpu_cores.other)"},
             "settings": {"rates": args.rates, "order": args.order, "seconds": args.seconds, "agents": args.agents,
                          "ring_ms": args.ring_ms, "talk_ms": args.talk_ms, "share": args.share,
-                         "hold_after_s": HoldAndResume.after_s, "hold_s": HoldAndResume.hold_s},
+                         "hold_after_s": HoldAndResume.after_s, "hold_s": HoldAndResume.hold_s,
+                         "consult_after_s": ConsultAndCancel.after_s, "consult_s": ConsultAndCancel.consult_s},
             "comparison": comparison,
             "phases": phases,
             "method": ("The same cti, Asterisk and SIPp agents (talking talk_ms, then hanging up); at each rate "
                        "the variants in turn. 'hold': a watcher over cti's live calls puts every chosen "
                        "connected call (share of them, spread evenly) on hold through POST "
                        "/api/calls/{id}/hold hold_after_s after it connected and resumes it hold_s later; "
+                       "'consult': the same share consults the call's queue (its ready agent is rung and "
+                       "talks with the agent while the caller holds) consult_after_s after it connected and "
+                       "cancels back consult_s later; "
                        "with order 'alternate' the variants' order is reversed at every other rate; "
                        "'none' runs the same watcher and acts on nothing. Ordinary calls: those never acted on. "
                        "Setup latency: caller INVITE to Asterisk's ChannelEnteredBridge of caller and agent "
@@ -259,7 +281,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--talk-ms", type=int, default=3000,
                    help="agents hang up after talking this long (longer than the hold and its wait)")
     p.add_argument("--caller-ms", type=int, default=15000, help="a caller gives up this long after the answer")
-    p.add_argument("--share", type=float, default=0.3, help="share of connected calls held in the hold variant")
+    p.add_argument("--share", type=float, default=0.3,
+                   help="share of connected calls held (or consulting) in the hold and consult variants")
     p.add_argument("--order", choices=("alternate", "fixed"), default="alternate",
                    help="variants in the same order at every rate, or reversed at every other rate")
     p.add_argument("--quick", action="store_true", help="smoke run: one rate (10/s) for 8 s")
