@@ -265,6 +265,11 @@ async def test_an_external_party_consulted_and_handed_the_call(
     assert cti.telephony.counters["calls_handed_off"] == 1
 
 
+def _consult(cti: Cti, call_id: str) -> tuple[str, str] | None:
+    consult = cti.query.call(call_id).consult
+    return None if consult is None else (consult.target, consult.state)
+
+
 async def _channel_up(cti: Cti, channel_id: str) -> bool:
     return channel_id in {channel.id for channel in await cti.ari.list_channels()}
 
@@ -368,7 +373,7 @@ async def test_tones_during_a_consult_reach_the_party_consulted(
     assert _legs(record) == [("ana", "agent", "answered"), (PARTNER, "external", "consult")]
 
 
-async def test_a_call_handed_to_an_external_party_survives_a_restart(
+async def test_an_external_consult_and_the_call_handed_over_survive_restarts(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
 ) -> None:
     start_phone(phones, base_settings, "7025", ring_ms=100)
@@ -383,6 +388,9 @@ async def test_a_call_handed_to_an_external_party_survives_a_restart(
     partner_leg, call_bridge = f"{call.call_id}-t1", f"cti-call-{call.call_id}"
     await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"number": PARTNER})
     await _until(cti, call_bridge, lambda m: partner_leg in m, "the partner answered")
+    await eventually(lambda: _consult(cti, call.call_id) == (PARTNER, "talking"), message="the answer noted")
+    await cti.restart()  # mid-consult: the new controller has the consult from the live store
+    assert _consult(cti, call.call_id) == (PARTNER, "talking")
     await cti.api("POST", f"/api/calls/{call.call_id}/consult/complete", token=ana)
     await _until(cti, call_bridge, lambda m: m == {call.channel_id, partner_leg}, "the caller with the partner")
     await cti.settled()
