@@ -95,8 +95,13 @@ class SippAgent(_Process):
     """An agent's phone listening on ``port`` (the static contact of its PJSIP endpoint)."""
 
     def __init__(self, port: int, *, ring_ms: int = 300, talk_ms: int = 0, answer: bool = True,
-                 host: str = "127.0.0.1", play: Path | None = None) -> None:
-        """With ``play`` (a headerless PCMU file, 8 kHz), the phone sends that audio, looped, once it answers."""
+                 host: str = "127.0.0.1", play: Path | None = None, expect_tones: str = "",
+                 tones_within_ms: int = 30_000) -> None:
+        """With ``play`` (a headerless PCMU file, 8 kHz), the phone sends that audio, looped, once it answers.
+        With ``expect_tones``, the phone takes one call only: once answered it waits (up to ``tones_within_ms``)
+        for those tones as SIP INFO, in order, before anything else (then hangs up after ``talk_ms`` if that is
+        above 0, else waits for the other side's BYE); :meth:`wait`'s exit code is not 0 unless each came, the
+        right one each time."""
         super().__init__()
         self.port = port
         if answer:
@@ -106,11 +111,25 @@ class SippAgent(_Process):
                 # Either jump to the agent's own BYE, or wait for the other side's.
                 "AGENT_HANGS_UP": '<nop next="agent_bye"/>' if hangs_up else "",
                 "PLAY": _play(play),
+                # SIPp refuses a variable declared that no action assigns: declared only with tones to check.
+                "TONE_VARIABLE": '  <Reference variables="tone"/>\n' if expect_tones else "",
+                "EXPECT_TONES": "".join(_TONE.format(tone=re.escape(tone), ms=tones_within_ms)
+                                        for tone in expect_tones),
             })
         else:
             scenario = _render("agent-noanswer.xml", self.workdir, {})
         media = ["-mp", str(free_udp_port())] if play is not None else []
-        self._spawn(["-sf", str(scenario), "-i", host, "-p", str(port), "-m", "1000000", *media])
+        calls = "1" if expect_tones else "1000000"
+        self._spawn(["-sf", str(scenario), "-i", host, "-p", str(port), "-m", calls, *media])
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the phone's calls to end (one, with tones to expect); SIPp's exit code (0 when every call
+        completed its scenario)."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise SippError(f"SIPp phone still running after {timeout:.0f} s:\n{self.errors()[-2000:]}") from exc
 
     @property
     def running(self) -> bool:

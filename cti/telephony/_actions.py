@@ -90,6 +90,10 @@ class VoiceActions:
         # Calls handed to an external party: bridge id -> its legs, and each leg -> its bridge.
         self._handed_off: dict[str, set[str]] = {}
         self._handed_leg: dict[str, str] = {}
+        # Legs whose originate is under way, and those of them hung up meanwhile: a hang-up that reaches Asterisk
+        # before the leg exists finds nothing, so the leg is hung up once its originate returns.
+        self._originating: set[str] = set()
+        self._doomed: set[str] = set()
         # Told each call whose bridge was just made (the recording starts there where the policy says always).
         self.bridged_hooks: list[Callable[[str], Awaitable[None]]] = []
 
@@ -213,6 +217,8 @@ class VoiceActions:
             self._held_in.update(dict.fromkeys(channels, bridge_id))
 
     async def hangup_leg(self, channel_id: str) -> None:
+        if channel_id in self._originating:
+            self._doomed.add(channel_id)
         try:
             await self.ari.hangup(channel_id)
         except AriNotFound:
@@ -241,6 +247,19 @@ class VoiceActions:
                     await self.ari.destroy_bridge(bridge_id)
 
     # -- carrying them out ------------------------------------------------------------------------------------
+    async def _originate(self, endpoint: str, *, channel_id: str, **params: Any) -> None:
+        """Originate ``channel_id``; hung up at once if cti hung it up while the originate was under way (the
+        call or consult it was for ended meanwhile: its phone must not ring for nothing)."""
+        self._originating.add(channel_id)
+        try:
+            await self.ari.originate(endpoint, channel_id=channel_id, **params)
+        finally:
+            self._originating.discard(channel_id)
+            doomed = channel_id in self._doomed
+            self._doomed.discard(channel_id)
+        if doomed:
+            await self.hangup_leg(channel_id)
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
@@ -248,7 +267,7 @@ class VoiceActions:
 
     async def _offer(self, offer: Offer, distributor: Distributor) -> None:
         try:
-            await self.ari.originate(
+            await self._originate(
                 f"PJSIP/{offer.extension}",
                 app_args=f"agent,{offer.call_id}",
                 channel_id=offer.agent_channel_id,
@@ -360,7 +379,7 @@ class VoiceActions:
     async def _dial_external(self, dial: DialExternal, distributor: Distributor) -> None:
         try:
             # As a callback: digits only, through the PSTN gateway, the service number as the caller id.
-            await self.ari.originate(
+            await self._originate(
                 f"PJSIP/{clean_caller_number(dial.number).lstrip('+')}@pstn",
                 app_args=f"customer,{dial.call_id}",
                 channel_id=dial.channel_id,
@@ -427,7 +446,7 @@ class VoiceActions:
             await self.ari.ring(dial.agent_channel_id)
         try:
             # Both numbers go out as they are (a dial string, a caller id): digits only, whatever the call holds.
-            await self.ari.originate(
+            await self._originate(
                 f"PJSIP/{clean_caller_number(dial.number).lstrip('+')}@pstn",
                 app_args=f"customer,{dial.call_id}",
                 channel_id=dial.customer_channel_id,

@@ -263,3 +263,143 @@ async def test_an_external_party_consulted_and_handed_the_call(
     assert (record.agent_id, record.outcome, record.end_reason) == ("ana", "answered", "transferred_out")
     assert _legs(record) == [("ana", "agent", "answered"), (PARTNER, "external", "consult")]
     assert cti.telephony.counters["calls_handed_off"] == 1
+
+
+def _consult(cti: Cti, call_id: str) -> tuple[str, str] | None:
+    consult = cti.query.call(call_id).consult
+    return None if consult is None else (consult.target, consult.state)
+
+
+async def _channel_up(cti: Cti, channel_id: str) -> bool:
+    return channel_id in {channel.id for channel in await cti.ari.list_channels()}
+
+
+async def test_the_agent_hanging_up_while_the_party_consulted_rings(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    start_phone(phones, base_settings, "7020", ring_ms=100)
+    start_phone(phones, base_settings, "7021", answer=False)  # budi's phone rings until cancelled (or 4 s)
+    ana = await cti.create_agent("ana")
+    await cti.create_agent("budi")
+    await cti.login("ana", "7020")
+    caller = SippCaller("1500100", caller="0215550135", duration_ms=60_000)
+    callers.append(caller)
+    call = await cti.first_call()
+    await cti.answered(call.call_id)
+    await cti.login("budi", "7021")
+    budi_leg = f"{call.call_id}-t1"
+    consulting = await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"agent_id": "budi"})
+    assert consulting["consult"]["state"] == "ringing"
+    await eventually(lambda: _channel_up(cti, budi_leg), message="budi's phone ringing")
+    await cti.ari.hangup(f"{call.call_id}-a1")  # ana's phone hangs up: the call ends, budi's leg with it
+    assert await asyncio.to_thread(caller.wait, 20) == 0
+    await cti.settled()
+    assert not await _channel_up(cti, budi_leg)
+    record = await _record(cti, call.call_id)
+    assert (record.agent_id, record.outcome, record.end_reason) == ("ana", "answered", "agent_hangup")
+    assert _legs(record) == [("ana", "agent", "answered")]
+    assert record.routing is not None
+    assert [d["kind"] for d in record.routing["decisions"] if d["kind"].startswith("consult")] == [
+        "consulted", "consult_ended"]
+    assert await _agent_state(cti, "budi") == "ready"  # rung for nothing, not at fault
+    assert await _agent_state(cti, "ana") in ("wrap_up", "ready")
+
+
+async def test_the_agent_hanging_up_after_the_party_consulted_answered_completes_the_transfer(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    start_phone(phones, base_settings, "7022", ring_ms=100)
+    start_phone(phones, base_settings, "7023", ring_ms=100)
+    ana = await cti.create_agent("ana")
+    budi = await cti.create_agent("budi")
+    await cti.login("ana", "7022")
+    caller = SippCaller("1500100", caller="0215550136", duration_ms=60_000)
+    callers.append(caller)
+    call = await cti.first_call()
+    await cti.answered(call.call_id)
+    await cti.login("budi", "7023")
+    call_bridge, caller_leg = f"cti-call-{call.call_id}", call.channel_id
+    ana_leg, budi_leg = f"{call.call_id}-a1", f"{call.call_id}-t1"
+    await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"agent_id": "budi"})
+    await _until(cti, call_bridge, lambda m: m == {ana_leg, budi_leg}, "budi answered")
+    await cti.ari.hangup(ana_leg)  # ana's phone hangs up while she talks with budi: budi gets the caller
+    await _until(cti, call_bridge, lambda m: m == {caller_leg, budi_leg}, "the caller with budi")
+    await eventually(lambda: cti.query.call(call.call_id).agent_id == "budi", message="budi owning the call")
+    live = cti.query.call(call.call_id)
+    assert (live.held, live.consult, live.agent_channel_id) == (False, None, budi_leg)
+    assert caller_leg not in await _members(cti, "cti-hold-general")
+    assert await _agent_state(cti, "ana") in ("wrap_up", "ready")  # handled; no desktop, no wrap-up time here
+    assert cti.query.agent("ana").calls_handled == 1
+    assert await _agent_state(cti, "budi") == "on_call"
+    await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=budi)
+    assert await asyncio.to_thread(caller.wait, 20) == 0
+    await cti.settled()
+    record = await _record(cti, call.call_id)
+    assert (record.agent_id, record.outcome, record.end_reason, record.hold_count) == (
+        "budi", "answered", "agent_hangup", 1)
+    assert _legs(record) == [("ana", "agent", "answered"), ("budi", "agent", "consult")]
+    assert record.routing is not None
+    assert [d["kind"] for d in record.routing["decisions"] if d["kind"].startswith("consult")] == [
+        "consulted", "consult_completed"]
+
+
+async def test_tones_during_a_consult_reach_the_party_consulted(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    start_phone(phones, base_settings, "7024", ring_ms=100)
+    gateway_host, gateway_port = base_settings.pstn_gateway.split(":")
+    # The partner's IVR, reached through the PSTN gateway: it takes 12# as SIP INFO, in order, then hangs up.
+    partner = SippAgent(int(gateway_port), ring_ms=100, talk_ms=100, host=gateway_host, expect_tones="12#")
+    phones["partner"] = partner
+    ana = await cti.create_agent("ana")
+    await cti.login("ana", "7024")
+    caller = SippCaller("1500100", caller="0215550137", duration_ms=60_000)  # takes no tones: it would fail
+    callers.append(caller)
+    call = await cti.first_call()
+    await cti.answered(call.call_id)
+    partner_leg, call_bridge = f"{call.call_id}-t1", f"cti-call-{call.call_id}"
+
+    await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"number": PARTNER})
+    await _until(cti, call_bridge, lambda m: partner_leg in m, "the partner answered")
+    await cti.api("POST", f"/api/calls/{call.call_id}/dtmf", token=ana, json={"digits": "12#"})
+    assert await asyncio.to_thread(partner.wait, 20) == 0, partner.errors()[-2000:]  # each tone, in order
+    await eventually(lambda: cti.query.call(call.call_id).consult is None, message="the partner's hang-up")
+    assert cti.query.call(call.call_id).held  # the caller waits on hold for ana
+    await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=ana)
+    assert await asyncio.to_thread(caller.wait, 20) == 0
+    await cti.settled()
+    record = await _record(cti, call.call_id)
+    assert (record.agent_id, record.outcome, record.end_reason) == ("ana", "answered", "agent_hangup")
+    assert _legs(record) == [("ana", "agent", "answered"), (PARTNER, "external", "consult")]
+
+
+async def test_an_external_consult_and_the_call_handed_over_survive_restarts(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+) -> None:
+    start_phone(phones, base_settings, "7025", ring_ms=100)
+    gateway_host, gateway_port = base_settings.pstn_gateway.split(":")
+    phones["partner"] = SippAgent(int(gateway_port), ring_ms=100, host=gateway_host)  # talks until hung up
+    ana = await cti.create_agent("ana")
+    await cti.login("ana", "7025")
+    caller = SippCaller("1500100", caller="0215550138", duration_ms=60_000)
+    callers.append(caller)
+    call = await cti.first_call()
+    await cti.answered(call.call_id)
+    partner_leg, call_bridge = f"{call.call_id}-t1", f"cti-call-{call.call_id}"
+    await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"number": PARTNER})
+    await _until(cti, call_bridge, lambda m: partner_leg in m, "the partner answered")
+    await eventually(lambda: _consult(cti, call.call_id) == (PARTNER, "talking"), message="the answer noted")
+    await cti.restart()  # mid-consult: the new controller has the consult from the live store
+    assert _consult(cti, call.call_id) == (PARTNER, "talking")
+    await cti.api("POST", f"/api/calls/{call.call_id}/consult/complete", token=ana)
+    await _until(cti, call_bridge, lambda m: m == {call.channel_id, partner_leg}, "the caller with the partner")
+    await cti.settled()
+    await cti.restart()  # the new controller finds the bridge of a call it does not know, with two parties
+    await eventually(lambda: cti.telephony.actions.handed_off(partner_leg), message="the hand-off taken back")
+    assert await _members(cti, call_bridge) == {call.channel_id, partner_leg}
+    await cti.ari.hangup(partner_leg)  # the partner hangs up: the caller and the bridge go
+    assert await asyncio.to_thread(caller.wait, 20) == 0
+    await _until(cti, call_bridge, lambda m: not m, "the handed-off bridge gone")
+    assert not cti.telephony.actions.handed_off(call.channel_id)
+    record = await _record(cti, call.call_id)
+    assert (record.agent_id, record.outcome, record.end_reason) == ("ana", "answered", "transferred_out")

@@ -1,5 +1,5 @@
 """The voice actions' choices of what a caller hears, on a recording stand-in for ARI (the same paths play to
-real SIPp callers in tests/e2e/test_routing.py and test_ivr.py)."""
+real SIPp callers in tests/e2e/test_routing.py and test_ivr.py); a leg hung up while its originate is under way."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from cti.acd import ConfirmCallback, Reject, WorkItem
+from cti.acd import ConfirmCallback, DialExternal, Hangup, Reject, WorkItem
+from cti.ari import AriNotFound
 from cti.telephony import VoiceActions
 from tests.unit.test_services import floor
 
@@ -70,3 +71,42 @@ async def test_an_english_caller_hears_the_callback_confirmation_in_english() ->
 async def test_without_spoken_prompts_asterisk_plays_its_own_sound_file() -> None:
     ari = await play_to("id", None)
     assert ari.played == [{"channel": "chan-c1", "media": "sound:ss-noservice", "lang": None}]
+
+
+class SlowOriginateAri:
+    """Asterisk creating an originated channel only when the test lets its originate go on."""
+
+    def __init__(self) -> None:
+        self.go_on = asyncio.Event()
+        self.channels: set[str] = set()
+        self.hung_up: list[str] = []
+
+    async def originate(self, endpoint: str, *, channel_id: str, **params: Any) -> None:
+        await self.go_on.wait()
+        self.channels.add(channel_id)
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        if channel_id not in self.channels:
+            raise AriNotFound(404, "DELETE", f"/channels/{channel_id}", "Channel not found")
+        self.channels.remove(channel_id)
+        self.hung_up.append(channel_id)
+
+
+async def test_a_leg_hung_up_while_its_originate_is_under_way_is_hung_up_once_it_exists() -> None:
+    # The agent hangs up (or cancels) within moments of consulting a number: the hang-up finds no channel yet.
+    distributor, _ = floor()
+    ari = SlowOriginateAri()
+    actions = VoiceActions(ari, distributor.query, None, Counter(), ring_timeout=15,  # type: ignore[arg-type]
+                           callback_ring_timeout=30)
+    actions.dial_external(DialExternal("c1", "c1-t1", "0215550999", "1500100"), distributor)
+    await asyncio.sleep(0)  # the originate is under way
+    actions.hangup(Hangup("c1-t1", "c1"), distributor)
+    await asyncio.sleep(0.01)
+    assert ari.hung_up == []  # nothing to hang up yet
+    ari.go_on.set()
+    await actions.drain()
+    assert ari.hung_up == ["c1-t1"] and ari.channels == set()  # the partner's phone does not ring for nothing
+    # An originate nobody hung up meanwhile leaves its leg alone.
+    actions.dial_external(DialExternal("c1", "c1-t2", "0215550999", "1500100"), distributor)
+    await actions.drain()
+    assert ari.channels == {"c1-t2"} and ari.hung_up == ["c1-t1"]
