@@ -237,6 +237,22 @@ def phones(base_settings: Settings) -> Iterator[dict[str, SippAgent]]:
         phone.stop()
 
 
+async def bridge_members(cti: Cti, bridge_id: str) -> set[str]:
+    """The channels ARI lists in a bridge now (none if the bridge is gone)."""
+    try:
+        return set((await cti.ari.get_bridge(bridge_id)).channels)
+    except AriNotFound:
+        return set()
+
+
+async def until_bridge(cti: Cti, bridge_id: str, holds: Callable[[set[str]], bool], message: str) -> None:
+    """Wait until the bridge's members satisfy ``holds``."""
+    async def check() -> bool:
+        return holds(await bridge_members(cti, bridge_id))
+
+    await eventually(check, message=message)
+
+
 def start_phone(phones: dict[str, SippAgent], settings: Settings, extension: str, **kwargs: Any) -> SippAgent:
     phone = SippAgent(settings.sim_agent_port(extension), **kwargs)
     phones[extension] = phone

@@ -7,32 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from typing import Any
 
 from playwright.async_api import expect
 
-from cti.ari import AriNotFound
 from cti.asterisk import AsteriskRoot
 from cti.persistence import InteractionRepository
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
-from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.conftest import Cti, bridge_members, start_phone, until_bridge
 from tests.support import browser_page, eventually
-
-
-async def _members(cti: Cti, bridge_id: str) -> set[str]:
-    try:
-        return set((await cti.ari.get_bridge(bridge_id)).channels)
-    except AriNotFound:
-        return set()
-
-
-async def _until(cti: Cti, bridge_id: str, holds: Callable[[set[str]], bool], message: str) -> None:
-    async def check() -> bool:
-        return holds(await _members(cti, bridge_id))
-
-    await eventually(check, message=message)
 
 
 def _moh_playing(asterisk: AsteriskRoot, bridge_id: str) -> bool:
@@ -56,7 +40,7 @@ async def test_hold_resume_mute_tones_and_hang_up_from_the_api(
     await cti.answered(call.call_id)
     call_bridge, hold_bridge = f"cti-call-{call.call_id}", "cti-hold-general"
     agent_leg = f"{call.call_id}-a1"
-    await _until(cti, call_bridge, lambda m: m == {call.channel_id, agent_leg}, "the call's bridge")
+    await until_bridge(cti, call_bridge, lambda m: m == {call.channel_id, agent_leg}, "the call's bridge")
 
     async def control(action: str, expect: int = 200, **body: str) -> Any:
         return await cti.api("POST", f"/api/calls/{call.call_id}/{action}", token=token, expect=expect,
@@ -72,15 +56,15 @@ async def test_hold_resume_mute_tones_and_hang_up_from_the_api(
     await control("hold", 409)
     await control("dtmf", 409, digits="1")  # tones to a caller on hold reach no one listening
     # The caller waits in the queue's holding bridge, with its music; the agent stays in the call's bridge, alone.
-    await _until(cti, hold_bridge, lambda m: call.channel_id in m, "the caller in the holding bridge")
-    assert await _members(cti, call_bridge) == {agent_leg}
+    await until_bridge(cti, hold_bridge, lambda m: call.channel_id in m, "the caller in the holding bridge")
+    assert await bridge_members(cti, call_bridge) == {agent_leg}
     assert await asyncio.to_thread(_moh_playing, asterisk, hold_bridge), (
         await asyncio.to_thread(asterisk.cli, "bridge show all"))
     await asyncio.sleep(1.2)
     resumed = await control("resume")
     assert resumed["held"] is False and resumed["hold_seconds"] >= 1.2
-    await _until(cti, call_bridge, lambda m: m == {call.channel_id, agent_leg}, "the caller back with the agent")
-    assert call.channel_id not in await _members(cti, hold_bridge)
+    await until_bridge(cti, call_bridge, lambda m: m == {call.channel_id, agent_leg}, "the caller back with the agent")
+    assert call.channel_id not in await bridge_members(cti, hold_bridge)
 
     assert (await control("mute"))["muted"] is True
     await control("mute", 409)
@@ -115,7 +99,7 @@ async def test_caller_hanging_up_on_hold_leaves_nothing_and_keeps_the_hold_time(
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
-    await _until(cti, f"cti-call-{call.call_id}", lambda m: len(m) == 2, "the call's bridge")
+    await until_bridge(cti, f"cti-call-{call.call_id}", lambda m: len(m) == 2, "the call's bridge")
     await cti.api("POST", f"/api/calls/{call.call_id}/mute", token=token)
     await cti.api("POST", f"/api/calls/{call.call_id}/hold", token=token)
     assert await asyncio.to_thread(caller.wait, 20) == 0  # the caller hangs up while held
@@ -136,7 +120,7 @@ async def test_agent_hanging_up_while_muted_and_on_hold_ends_the_call(
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
-    await _until(cti, f"cti-call-{call.call_id}", lambda m: len(m) == 2, "the call's bridge")
+    await until_bridge(cti, f"cti-call-{call.call_id}", lambda m: len(m) == 2, "the call's bridge")
     await cti.api("POST", f"/api/calls/{call.call_id}/mute", token=token)
     await cti.api("POST", f"/api/calls/{call.call_id}/hold", token=token)
     assert await asyncio.to_thread(caller.wait, 20) == 0  # cti hangs the held caller up
@@ -175,7 +159,7 @@ async def test_desktop_shows_each_control_when_it_makes_sense_and_the_hold_acros
         await expect(page.locator("#resume")).to_be_visible()
         await expect(page.locator("#hold")).to_be_hidden()
         await expect(page.locator("#dtmf")).to_be_hidden()  # no tones to a caller on hold
-        await _until(cti, "cti-hold-general", lambda m: call.channel_id in m, "the caller in the holding bridge")
+        await until_bridge(cti, "cti-hold-general", lambda m: call.channel_id in m, "the caller in the holding bridge")
         await asyncio.sleep(2)
         # A reload restores the present: still on hold, the timer counting from the hold's start.
         await page.reload()
@@ -210,14 +194,14 @@ async def test_a_caller_waiting_after_the_holding_bridge_emptied_hears_its_music
     first = SippCaller("1500100", caller="0215550126", duration_ms=8000)
     callers.append(first)
     call = await cti.first_call()
-    await _until(cti, hold_bridge, lambda m: call.channel_id in m, "the first caller waiting")
+    await until_bridge(cti, hold_bridge, lambda m: call.channel_id in m, "the first caller waiting")
     assert await asyncio.to_thread(_moh_playing, asterisk, hold_bridge)
     await cti.login("dewi", "7004")  # the first caller is answered: the holding bridge empties
     await cti.answered(call.call_id)
-    await _until(cti, hold_bridge, lambda m: not m, "the holding bridge empty")
+    await until_bridge(cti, hold_bridge, lambda m: not m, "the holding bridge empty")
     second = SippCaller("1500100", caller="0215550127", duration_ms=3000)  # dewi is busy: this one waits
     callers.append(second)
-    await _until(cti, hold_bridge, lambda m: len(m) == 1, "the second caller waiting")
+    await until_bridge(cti, hold_bridge, lambda m: len(m) == 1, "the second caller waiting")
     assert await asyncio.to_thread(_moh_playing, asterisk, hold_bridge), (
         await asyncio.to_thread(asterisk.cli, "bridge show all"))
     assert await asyncio.to_thread(second.wait, 20) == 0

@@ -7,18 +7,16 @@ checks nothing is left in Asterisk."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
-from cti.ari import AriNotFound
 from cti.persistence import InteractionRepository
 from cti.records import InteractionRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
-from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.conftest import Cti, bridge_members, start_phone, until_bridge
 from tests.support import browser_page, eventually
 
 PARTNER = "0215550999"
@@ -28,19 +26,6 @@ PARTNER = "0215550999"
 def cti_settings_overrides() -> dict[str, Any]:
     return {"consult_numbers": (r"0215550\d{3}",)}
 
-
-async def _members(cti: Cti, bridge_id: str) -> set[str]:
-    try:
-        return set((await cti.ari.get_bridge(bridge_id)).channels)
-    except AriNotFound:
-        return set()
-
-
-async def _until(cti: Cti, bridge_id: str, holds: Callable[[set[str]], bool], message: str) -> None:
-    async def check() -> bool:
-        return holds(await _members(cti, bridge_id))
-
-    await eventually(check, message=message)
 
 
 async def _agent_state(cti: Cti, agent_id: str) -> str:
@@ -96,19 +81,19 @@ async def test_consult_an_agent_then_complete_on_the_desktops(
         for hidden in ("#hold", "#resume", "#transfer", "#consult", "#conference-leave"):
             await expect(page.locator(hidden)).to_be_hidden()
         # The caller holds with the music; ana and budi talk in the call's bridge.
-        await _until(cti, "cti-hold-general", lambda m: caller_leg in m, "the caller on hold")
-        await _until(cti, call_bridge, lambda m: m == {ana_leg, budi_leg}, "ana and budi in the call's bridge")
+        await until_bridge(cti, "cti-hold-general", lambda m: caller_leg in m, "the caller on hold")
+        await until_bridge(cti, call_bridge, lambda m: m == {ana_leg, budi_leg}, "ana and budi in the call's bridge")
         # budi's desktop pops the caller with ana's note; the call is not budi's to control yet.
         await expect(other.locator("#transfer-info")).to_have_text("ana consults you: wants a refund")
         await expect(other.locator("#call-controls")).to_be_hidden()
         assert await _agent_state(cti, "budi") == "on_call"
 
         await page.keyboard.press("Alt+T")  # complete the transfer
-        await _until(cti, call_bridge, lambda m: m == {caller_leg, budi_leg}, "the caller with budi")
+        await until_bridge(cti, call_bridge, lambda m: m == {caller_leg, budi_leg}, "the caller with budi")
         await page.wait_for_selector("#wrapup:not([hidden])", timeout=10000)
         await expect(page.locator("#call-controls")).to_be_hidden()
         await expect(other.locator("#call-controls")).to_be_visible()
-        assert caller_leg not in await _members(cti, "cti-hold-general")
+        assert caller_leg not in await bridge_members(cti, "cti-hold-general")
         assert await _agent_state(cti, "ana") == "wrap_up"
         live = cti.query.call(call.call_id)
         assert (live.agent_id, live.held, live.consult) == ("budi", False, None)
@@ -143,7 +128,7 @@ async def test_consult_cancel_then_a_queue_in_conference_and_each_leaving(
     await cti.login("carla", "7015")
     await cti.login("budi", "7014")
     call_bridge, caller_leg, ana_leg = f"cti-call-{call.call_id}", call.channel_id, f"{call.call_id}-a1"
-    await _until(cti, call_bridge, lambda m: m == {caller_leg, ana_leg}, "the call's bridge")
+    await until_bridge(cti, call_bridge, lambda m: m == {caller_leg, ana_leg}, "the call's bridge")
 
     async def step(path: str, expect: int = 200, **body: str) -> Any:
         return await cti.api("POST", f"/api/calls/{call.call_id}/{path}", token=ana, expect=expect,
@@ -162,34 +147,34 @@ async def test_consult_cancel_then_a_queue_in_conference_and_each_leaving(
     consulting = await step("consult", agent_id="budi")
     assert consulting["consult"]["state"] == "ringing" and consulting["held"] is True
     assert code(await step("consult", 409, agent_id="carla")) == "consult_in_progress"
-    await _until(cti, call_bridge, lambda m: m == {ana_leg, f"{call.call_id}-t1"}, "budi answered")
+    await until_bridge(cti, call_bridge, lambda m: m == {ana_leg, f"{call.call_id}-t1"}, "budi answered")
     assert code(await step("hold", 409)) == "consult_in_progress"
     cancelled = await step("consult/cancel")
     assert cancelled["consult"] is None and cancelled["held"] is False
-    await _until(cti, call_bridge, lambda m: m == {caller_leg, ana_leg}, "the caller back with ana")
+    await until_bridge(cti, call_bridge, lambda m: m == {caller_leg, ana_leg}, "the caller back with ana")
     await eventually(lambda: cti.query.agent("budi").state.value == "ready", message="budi ready again")
 
     # Consult the queue: carla has been idle longest. A conference, then carla hangs up: ana and the caller go on.
     consulting = await step("consult", queue="general", note="three-way")
     assert consulting["consult"]["target"] == "carla"
     carla_leg = f"{call.call_id}-t2"
-    await _until(cti, call_bridge, lambda m: m == {ana_leg, carla_leg}, "carla answered")
+    await until_bridge(cti, call_bridge, lambda m: m == {ana_leg, carla_leg}, "carla answered")
     conference = await step("consult/conference")
     assert conference["consult"]["state"] == "conference" and conference["held"] is False
     assert code(await step("consult/conference", 409)) == "already_conference"
-    await _until(cti, call_bridge, lambda m: m == {caller_leg, ana_leg, carla_leg}, "three in the bridge")
-    await _until(cti, call_bridge, lambda m: m == {caller_leg, ana_leg}, "carla left the conference")
+    await until_bridge(cti, call_bridge, lambda m: m == {caller_leg, ana_leg, carla_leg}, "three in the bridge")
+    await until_bridge(cti, call_bridge, lambda m: m == {caller_leg, ana_leg}, "carla left the conference")
     await eventually(lambda: cti.query.call(call.call_id).consult is None, message="the consult over")
 
     # budi in a conference again, and this time ana leaves it: budi owns the call.
     await step("consult", agent_id="budi")
     budi_leg = f"{call.call_id}-t3"
-    await _until(cti, call_bridge, lambda m: m == {ana_leg, budi_leg}, "budi answered")
+    await until_bridge(cti, call_bridge, lambda m: m == {ana_leg, budi_leg}, "budi answered")
     await step("consult/conference")
-    await _until(cti, call_bridge, lambda m: len(m) == 3, "three in the bridge")
+    await until_bridge(cti, call_bridge, lambda m: len(m) == 3, "three in the bridge")
     left = await step("conference/leave")
     assert left["agent_id"] == "budi"
-    await _until(cti, call_bridge, lambda m: m == {caller_leg, budi_leg}, "the caller with budi")
+    await until_bridge(cti, call_bridge, lambda m: m == {caller_leg, budi_leg}, "the caller with budi")
     await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=cti.agent_tokens["budi"])
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
@@ -223,7 +208,7 @@ async def test_a_target_not_answering_then_the_caller_hanging_up_mid_consult(
     assert (dewi.state.value, dewi.reason) == ("not_ready", "no_answer")
     assert cti.query.call(call.call_id).held  # still on hold, for ana to resume or consult again
     await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"agent_id": "budi"})
-    await _until(cti, f"cti-call-{call.call_id}", lambda m: len(m) == 2, "budi answered")
+    await until_bridge(cti, f"cti-call-{call.call_id}", lambda m: len(m) == 2, "budi answered")
     assert await asyncio.to_thread(caller.wait, 20) == 0  # the caller hangs up while ana consults budi
     await cti.settled()
     record = await _record(cti, call.call_id)
@@ -251,13 +236,13 @@ async def test_an_external_party_consulted_and_handed_the_call(
     await cti.answered(call.call_id)
     partner_leg, call_bridge = f"{call.call_id}-t1", f"cti-call-{call.call_id}"
     await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"number": PARTNER})
-    await _until(cti, call_bridge, lambda m: partner_leg in m, "the partner answered")
+    await until_bridge(cti, call_bridge, lambda m: partner_leg in m, "the partner answered")
     done = await cti.api("POST", f"/api/calls/{call.call_id}/consult/complete", token=ana)
     assert done["state"] == "ended"
     # cti let go: the caller and the partner talk until the partner hangs up; then the caller is hung up too.
-    await _until(cti, call_bridge, lambda m: m == {call.channel_id, partner_leg}, "the caller with the partner")
+    await until_bridge(cti, call_bridge, lambda m: m == {call.channel_id, partner_leg}, "the caller with the partner")
     assert await asyncio.to_thread(caller.wait, 20) == 0
-    await _until(cti, call_bridge, lambda m: not m, "the handed-off bridge gone")
+    await until_bridge(cti, call_bridge, lambda m: not m, "the handed-off bridge gone")
     await cti.settled()
     record = await _record(cti, call.call_id)
     assert (record.agent_id, record.outcome, record.end_reason) == ("ana", "answered", "transferred_out")
@@ -321,13 +306,13 @@ async def test_the_agent_hanging_up_after_the_party_consulted_answered_completes
     call_bridge, caller_leg = f"cti-call-{call.call_id}", call.channel_id
     ana_leg, budi_leg = f"{call.call_id}-a1", f"{call.call_id}-t1"
     await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"agent_id": "budi"})
-    await _until(cti, call_bridge, lambda m: m == {ana_leg, budi_leg}, "budi answered")
+    await until_bridge(cti, call_bridge, lambda m: m == {ana_leg, budi_leg}, "budi answered")
     await cti.ari.hangup(ana_leg)  # ana's phone hangs up while she talks with budi: budi gets the caller
-    await _until(cti, call_bridge, lambda m: m == {caller_leg, budi_leg}, "the caller with budi")
+    await until_bridge(cti, call_bridge, lambda m: m == {caller_leg, budi_leg}, "the caller with budi")
     await eventually(lambda: cti.query.call(call.call_id).agent_id == "budi", message="budi owning the call")
     live = cti.query.call(call.call_id)
     assert (live.held, live.consult, live.agent_channel_id) == (False, None, budi_leg)
-    assert caller_leg not in await _members(cti, "cti-hold-general")
+    assert caller_leg not in await bridge_members(cti, "cti-hold-general")
     assert await _agent_state(cti, "ana") in ("wrap_up", "ready")  # handled; no desktop, no wrap-up time here
     assert cti.query.agent("ana").calls_handled == 1
     assert await _agent_state(cti, "budi") == "on_call"
@@ -360,7 +345,7 @@ async def test_tones_during_a_consult_reach_the_party_consulted(
     partner_leg, call_bridge = f"{call.call_id}-t1", f"cti-call-{call.call_id}"
 
     await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"number": PARTNER})
-    await _until(cti, call_bridge, lambda m: partner_leg in m, "the partner answered")
+    await until_bridge(cti, call_bridge, lambda m: partner_leg in m, "the partner answered")
     await cti.api("POST", f"/api/calls/{call.call_id}/dtmf", token=ana, json={"digits": "12#"})
     assert await asyncio.to_thread(partner.wait, 20) == 0, partner.errors()[-2000:]  # each tone, in order
     await eventually(lambda: cti.query.call(call.call_id).consult is None, message="the partner's hang-up")
@@ -387,19 +372,19 @@ async def test_an_external_consult_and_the_call_handed_over_survive_restarts(
     await cti.answered(call.call_id)
     partner_leg, call_bridge = f"{call.call_id}-t1", f"cti-call-{call.call_id}"
     await cti.api("POST", f"/api/calls/{call.call_id}/consult", token=ana, json={"number": PARTNER})
-    await _until(cti, call_bridge, lambda m: partner_leg in m, "the partner answered")
+    await until_bridge(cti, call_bridge, lambda m: partner_leg in m, "the partner answered")
     await eventually(lambda: _consult(cti, call.call_id) == (PARTNER, "talking"), message="the answer noted")
     await cti.restart()  # mid-consult: the new controller has the consult from the live store
     assert _consult(cti, call.call_id) == (PARTNER, "talking")
     await cti.api("POST", f"/api/calls/{call.call_id}/consult/complete", token=ana)
-    await _until(cti, call_bridge, lambda m: m == {call.channel_id, partner_leg}, "the caller with the partner")
+    await until_bridge(cti, call_bridge, lambda m: m == {call.channel_id, partner_leg}, "the caller with the partner")
     await cti.settled()
     await cti.restart()  # the new controller finds the bridge of a call it does not know, with two parties
     await eventually(lambda: cti.telephony.actions.handed_off(partner_leg), message="the hand-off taken back")
-    assert await _members(cti, call_bridge) == {call.channel_id, partner_leg}
+    assert await bridge_members(cti, call_bridge) == {call.channel_id, partner_leg}
     await cti.ari.hangup(partner_leg)  # the partner hangs up: the caller and the bridge go
     assert await asyncio.to_thread(caller.wait, 20) == 0
-    await _until(cti, call_bridge, lambda m: not m, "the handed-off bridge gone")
+    await until_bridge(cti, call_bridge, lambda m: not m, "the handed-off bridge gone")
     assert not cti.telephony.actions.handed_off(call.channel_id)
     record = await _record(cti, call.call_id)
     assert (record.agent_id, record.outcome, record.end_reason) == ("ana", "answered", "transferred_out")

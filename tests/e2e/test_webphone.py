@@ -17,8 +17,7 @@ from playwright.async_api import expect
 from cti.asterisk import AsteriskRoot
 from cti.persistence import InteractionRepository
 from cti.sim import Say, SippIvrCaller, Wait
-from tests.e2e.conftest import Cti
-from tests.e2e.test_call_controls import _until
+from tests.e2e.conftest import Cti, until_bridge
 from tests.e2e.test_desktop import BUDI, seed, url
 from tests.support import FAKE_MEDIA, browser_page, eventually
 
@@ -99,10 +98,12 @@ async def test_the_browser_registers_rings_answers_talks_both_ways_and_hangs_up(
             bridge, agent_leg = f"cti-call-{call.call_id}", f"{call.call_id}-a1"
             await expect(page.locator("#webphone-call")).to_have_text("in a call")
             await page.click("#hold")
-            await _until(cti, "cti-hold-general", lambda m: call.channel_id in m, "the caller in the holding bridge")
+            await until_bridge(cti, "cti-hold-general", lambda m: call.channel_id in m,
+                               "the caller in the holding bridge")
             await expect(page.locator("#webphone-call")).to_have_text("caller on hold")
             await page.click("#resume")
-            await _until(cti, bridge, lambda m: m == {call.channel_id, agent_leg}, "the caller back with the agent")
+            await until_bridge(cti, bridge, lambda m: m == {call.channel_id, agent_leg},
+                               "the caller back with the agent")
             await page.click("#mute")
             await expect(page.locator("#webphone-call")).to_have_text("in a call, muted")
             assert cti.query.find_call(call.call_id).muted  # type: ignore[union-attr]
