@@ -94,6 +94,15 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("PATCH", "/api/me"): Route(signed_in(422), body={"language": "fr"}),
     ("PUT", "/api/me/password"): Route(signed_in(422), body={"current": "", "new": "short"}),
     ("POST", "/api/session"): Route(public(422), body={}),
+    # The customers' portal: public sign-in steps; what needs a customer's session is refused to every staff
+    # token (tests/integration/test_portal_api.py signs a customer in).
+    ("GET", "/portal"): Route(public(302)),
+    ("GET", "/portal/"): Route(public(302)),
+    ("POST", "/api/portal/code"): Route(public(422), body={}),
+    ("POST", "/api/portal/session"): Route(public(422), body={}),
+    ("DELETE", "/api/portal/session"): Route(public()),  # signing out with no session: nothing to end
+    ("GET", "/api/portal/me"): Route(public(401)),
+    ("GET", "/api/portal/account"): Route(public(401)),
     ("DELETE", "/api/session"): Route(public()),
     ("PUT", "/api/users/{name}/password"): Route(admin_only(422), body={"password": "short"}),
     ("GET", "/api/users"): Route(admin_only()),
