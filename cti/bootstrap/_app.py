@@ -68,6 +68,7 @@ from cti.persistence import (
     Database,
     DeadLetterRepository,
     DoNotCallRepository,
+    FaqRepository,
     InteractionRepository,
     RecordingRepository,
     ScriptRepository,
@@ -95,6 +96,7 @@ from cti.services import (
     DoNotCallList,
     Erasure,
     ErasureSubject,
+    Faq,
     InteractionHistory,
     Journal,
     LiveContact,
@@ -139,6 +141,7 @@ from cti.web import (
     CUSTOMERS,
     DO_NOT_CALL,
     ERASURE,
+    FAQ,
     HISTORY,
     HUB,
     OUTBOUND,
@@ -262,6 +265,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     app[SESSIONS] = sessions
     app[SIGN_IN] = sign_in
     app[SCRIPTS] = library
+    app[FAQ] = Faq(FaqRepository(database), clock=clock or utc_now)
 
     async def storage(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()

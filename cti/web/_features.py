@@ -11,6 +11,7 @@ from cti.web import (
     _customer_search,
     _dashboard,
     _desktop,
+    _faq,
     _outbound,
     _phone,
     _privacy,
@@ -32,7 +33,7 @@ __all__ = ["FEATURES", "mount"]
 
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _outbound, _desktop, _customer_search,
                                    _phone,
-                                   _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _wfm,
+                                   _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq, _wfm,
                                    _audit, _settings, _ui)
 """Every feature module, in the order their routes are added."""
 
