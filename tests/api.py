@@ -17,6 +17,7 @@ from cti.persistence import (
     AuditRepository,
     CustomerRepository,
     Database,
+    FaqRepository,
     InteractionRepository,
     ScriptRepository,
     UserRepository,
@@ -31,6 +32,7 @@ from cti.services import (
     CustomerSearch,
     CustomerService,
     Distributor,
+    Faq,
     InteractionHistory,
     Passwords,
     Policy,
@@ -47,6 +49,7 @@ from cti.web import (
     AUDIT,
     CUSTOMER_SEARCH,
     CUSTOMERS,
+    FAQ,
     HISTORY,
     HUB,
     POLICY,
@@ -117,6 +120,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[SETTINGS] = settings
     app[QUERY] = distributor.query
     app[SCRIPTS] = ScriptLibrary(ScriptRepository(db))
+    app[FAQ] = Faq(FaqRepository(db), clock=clock)
     app[WFM] = WfmService(distributor.query, interactions, agents, WfmRepository(db))
     app[HISTORY] = InteractionHistory(interactions, policy, audit)
     app[TRANSFERS] = TransferService(distributor, policy)
