@@ -87,6 +87,8 @@ class Faq:
         self._store = store
         self._clock = clock
         self._index: FaqIndex | None = None
+        self._changes = 0
+        """Counts changes to the entries: an index built while one happened is not kept."""
         self._searches = _Throttle(SEARCHES_PER_MINUTE, "FAQ searches")
         self._feedback = _Throttle(FEEDBACK_PER_MINUTE, "FAQ votes")
         self._key = secrets.token_bytes(16)
@@ -127,7 +129,7 @@ class Faq:
                            params={"entry_id": entry_id})
         created = await self._store.create(entry_id, texts, product_line=draft.product_line, author=actor.name,
                                            status="published" if publish else "draft")
-        self._index = None
+        self._changed()
         return created
 
     async def edit(self, actor: UserRecord, entry_id: str, draft: FaqDraft) -> FaqEntry:
@@ -136,7 +138,7 @@ class Faq:
         edited = await self._store.edit(entry_id, texts, product_line=draft.product_line, author=actor.name)
         if edited is None:
             raise NotFound(f"no FAQ entry {entry_id!r}", code="faq_not_found", params={"entry_id": entry_id})
-        self._index = None
+        self._changed()
         return edited
 
     async def set_status(self, entry_id: str, status: FaqStatus) -> FaqEntry:
@@ -144,14 +146,14 @@ class Faq:
         changed = await self._store.set_status(entry_id, status)
         if changed is None:
             raise NotFound(f"no FAQ entry {entry_id!r}", code="faq_not_found", params={"entry_id": entry_id})
-        self._index = None
+        self._changed()
         return changed
 
     async def delete(self, entry_id: str) -> None:
         """The entry and all its versions, for good (archiving keeps them)."""
         if not await self._store.delete(entry_id):
             raise NotFound(f"no FAQ entry {entry_id!r}", code="faq_not_found", params={"entry_id": entry_id})
-        self._index = None
+        self._changed()
 
     async def install(self, entries: list[tuple[str, FaqDraft]], *, author: str = "cti") -> list[str]:
         """Publish each entry of a starter FAQ whose id is not taken yet (the demo's); returns those added."""
@@ -162,7 +164,7 @@ class Faq:
                 await self._store.create(entry_id, texts, product_line=draft.product_line, author=author,
                                          status="published")
                 added.append(entry_id)
-        self._index = None
+        self._changed()
         return added
 
     # -- anyone ---------------------------------------------------------------------------------------------------
@@ -188,9 +190,13 @@ class Faq:
             raise InvalidInput("cannot search the FAQ: " + "; ".join(map(str, problems)), problems,
                                code="invalid_faq_search", params={"max": FAQ_QUERY_LENGTH})
         self._searches.check(self._hashed(client), self._clock().timestamp())
-        if self._index is None:
-            self._index = FaqIndex(await self._store.entries(status="published"))
-        return self._index.search(query, lang, product_line=product_line, limit=limit)
+        index = self._index
+        if index is None:
+            changes = self._changes
+            index = FaqIndex(await self._store.entries(status="published"))
+            if changes == self._changes:
+                self._index = index
+        return index.search(query, lang, product_line=product_line, limit=limit)
 
     async def feedback(self, entry_id: str, *, helpful: bool, client: str) -> bool:
         """Count a vote on a published entry; False when this client already voted on it today (not counted).
@@ -214,6 +220,10 @@ class Faq:
             del self._votes[next(iter(self._votes))]
         self._votes[key] = None
         return True
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self._index = None
 
     def _hashed(self, client: str) -> str:
         return hmac.new(self._key, client.encode(), hashlib.sha256).hexdigest()[:32]

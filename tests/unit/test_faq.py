@@ -3,13 +3,17 @@ demo's starter FAQ."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cti.errors import InvalidInput
+from cti.errors import Conflict, InvalidInput, NotFound, TooMany
 from cti.faq import FaqEntry, FaqIndex, answer_parts, read_texts, snippet, tokenize
+from cti.records import UserRecord
+from cti.services import Faq, FaqDraft
+from cti.services._faq import SEARCHES_PER_MINUTE
 from cti.sim._demo_seed import starter_faq
+from tests.unit.fakes import FakeFaq
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
@@ -83,3 +87,62 @@ def test_a_snippet_is_cut_at_a_word() -> None:
     assert snippet("short answer") == "short answer"
     cut = snippet("word " * 100)
     assert cut.endswith("word…") and len(cut) <= 161
+
+
+# -- the service, on the in-memory store ---------------------------------------------------------------------------
+
+SUE = UserRecord(user_id=2, name="sue", role="supervisor", agent_id=None, disabled=False)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_the_service_searches_published_entries_only_and_sees_changes_at_once() -> None:
+    faq = Faq(FakeFaq(), clock=Clock())
+    draft = FaqDraft(texts={"en": {"question": "Where is my parcel?", "answer": "On its way."}},
+                     product_line="device")
+    await faq.create(SUE, draft, entry_id="parcel")
+    assert await faq.search("parcel", lang="en", client="1.2.3.4") == []
+    await faq.set_status("parcel", "published")
+    [hit] = await faq.search("parcel", lang="en", client="1.2.3.4")
+    assert hit.entry.entry_id == "parcel"
+    await faq.edit(SUE, "parcel", FaqDraft(texts={"en": {"question": "Where is my order?", "answer": "Here."}}))
+    assert await faq.search("parcel", lang="en", client="1.2.3.4") == []
+    with pytest.raises(Conflict):
+        await faq.create(SUE, draft, entry_id="parcel")
+    with pytest.raises(InvalidInput) as refused:
+        await faq.create(SUE, FaqDraft(texts={}, product_line="cars"), entry_id="Bad Id")
+    assert {p.code for p in refused.value.problems} == {"unknown_product_line", "pattern", "required"}
+    await faq.delete("parcel")
+    with pytest.raises(NotFound):
+        await faq.get("parcel")
+
+
+async def test_votes_count_once_per_client_entry_and_day_and_the_throttles_hold() -> None:
+    clock = Clock()
+    store = FakeFaq()
+    faq = Faq(store, clock=clock)
+    await faq.create(SUE, FaqDraft(texts={"id": {"question": "Kapan?", "answer": "Besok."}}), entry_id="when",
+                     publish=True)
+    assert await faq.feedback("when", helpful=True, client="1.2.3.4") is True
+    assert await faq.feedback("when", helpful=False, client="1.2.3.4") is False
+    assert await faq.feedback("when", helpful=False, client="5.6.7.8") is True
+    clock.now = T0 + timedelta(days=1)
+    assert await faq.feedback("when", helpful=True, client="1.2.3.4") is True
+    entry = await faq.get("when")
+    assert (entry.helpful, entry.not_helpful) == (2, 1)
+    with pytest.raises(NotFound):
+        await faq.feedback("nothing", helpful=True, client="1.2.3.4")
+    for _ in range(SEARCHES_PER_MINUTE):
+        await faq.search("kapan", lang="id", client="9.9.9.9")
+    with pytest.raises(TooMany) as throttled:
+        await faq.search("kapan", lang="id", client="9.9.9.9")
+    assert throttled.value.retry_after == 60
+    assert await faq.search("besok", lang="id", client="8.8.8.8")  # another address is not held back
+    clock.now += timedelta(minutes=1)
+    assert await faq.search("besok", lang="id", client="9.9.9.9")
