@@ -18,6 +18,7 @@ from cti.persistence import (
     AuditRepository,
     CustomerRepository,
     Database,
+    FaqRepository,
     InteractionRepository,
     PortalRepository,
     ScriptRepository,
@@ -34,6 +35,7 @@ from cti.services import (
     CustomerSearch,
     CustomerService,
     Distributor,
+    Faq,
     InteractionHistory,
     Passwords,
     Policy,
@@ -51,6 +53,7 @@ from cti.web import (
     AUDIT,
     CUSTOMER_SEARCH,
     CUSTOMERS,
+    FAQ,
     HISTORY,
     HUB,
     POLICY,
@@ -126,6 +129,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[SETTINGS] = settings
     app[QUERY] = distributor.query
     app[SCRIPTS] = ScriptLibrary(ScriptRepository(db))
+    app[FAQ] = Faq(FaqRepository(db), clock=clock)
     app[WFM] = WfmService(distributor.query, interactions, agents, WfmRepository(db))
     app[HISTORY] = InteractionHistory(interactions, policy, audit)
     app[TRANSFERS] = TransferService(distributor, policy)

@@ -69,6 +69,7 @@ from cti.persistence import (
     Database,
     DeadLetterRepository,
     DoNotCallRepository,
+    FaqRepository,
     InteractionRepository,
     PortalRepository,
     RecordingRepository,
@@ -97,6 +98,7 @@ from cti.services import (
     DoNotCallList,
     Erasure,
     ErasureSubject,
+    Faq,
     InteractionHistory,
     Journal,
     LiveContact,
@@ -142,6 +144,7 @@ from cti.web import (
     CUSTOMERS,
     DO_NOT_CALL,
     ERASURE,
+    FAQ,
     HISTORY,
     HUB,
     OUTBOUND,
@@ -287,6 +290,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     portal = _portal(settings, repos, audit, clock or utc_now)
     app[PORTAL] = portal
     app[PORTAL_THROTTLES] = PortalThrottles.default(clock or utc_now)
+    app[FAQ] = Faq(FaqRepository(database), clock=clock or utc_now)
 
     async def storage(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()

@@ -22,6 +22,7 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`CustomerRepository`: the CRM (customers, catalog, orders, invoices, contacts, cases, promotions), its
   CSV import and seed data;
 - :class:`ScriptRepository`: call scripts, every saved version;
+- :class:`FaqRepository`: the FAQ knowledge base, every saved version of each entry;
 - :class:`WfmRepository`: workforce-management schedules and their shifts;
 - :class:`AuditRepository`: the append-only audit log of who viewed or changed what;
 - :class:`RecordingRepository`: calls' recordings, the audio files and their rows together;
@@ -42,6 +43,7 @@ from ._database import Database
 from ._dead_letters import DeadLetterRepository
 from ._do_not_call import DoNotCallRepository
 from ._errors import StorageConflict, StorageError, StorageRejected
+from ._faq import FaqRepository
 from ._interactions import InteractionRepository
 from ._portal import PortalRepository
 from ._recordings import RecordingRepository
@@ -58,6 +60,7 @@ __all__ = [
     "Database",
     "DeadLetterRepository",
     "DoNotCallRepository",
+    "FaqRepository",
     "InteractionRepository",
     "PortalRepository",
     "RecordingRepository",

@@ -525,5 +525,34 @@ class ScriptRow(Base):
     """At most one version per script is active: the one calls get."""
 
 
+class FaqEntryRow(Base):
+    """An FAQ entry as it is now: status, latest version, product line and the helpful counters."""
+
+    __tablename__ = "faq_entries"
+
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    product_line: Mapped[str | None] = mapped_column(String(32))
+    helpful: Mapped[int] = mapped_column(Integer, default=0)
+    not_helpful: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FaqVersionRow(Base):
+    """One saved version of an FAQ entry's texts; editing never overwrites, it adds the next version."""
+
+    __tablename__ = "faq_versions"
+
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    product_line: Mapped[str | None] = mapped_column(String(32))
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Per language: question, answer, keywords."""
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 METADATA: Final[MetaData] = Base.metadata
 """Every table above: what Alembic's autogenerate and the models-match-the-migrations test compare."""

@@ -41,6 +41,7 @@ from cti.services._erasure import (
     ErasureSubject,
     LiveContact,
 )
+from cti.services._faq import FAQ_QUERY_LENGTH, MAX_FAQ_HITS, Faq, FaqDraft
 from cti.services._history import InteractionHistory
 from cti.services._identity import (
     ROUTED_ATTRIBUTES,
@@ -80,6 +81,7 @@ from cti.services._ports import (
     DeadLetters,
     DoNotCall,
     ErasableCustomers,
+    FaqStore,
     InteractionRetention,
     Interactions,
     LiveState,
@@ -110,6 +112,8 @@ __all__ = [
     "DEFAULT_IDLE",
     "DEFAULT_LIFETIME",
     "DEFAULT_RESULTS",
+    "FAQ_QUERY_LENGTH",
+    "MAX_FAQ_HITS",
     "MAX_PASSWORD",
     "MAX_RESULTS",
     "MIN_PASSWORD",
@@ -153,6 +157,9 @@ __all__ = [
     "ErasureIncomplete",
     "ErasureReport",
     "ErasureSubject",
+    "Faq",
+    "FaqDraft",
+    "FaqStore",
     "FollowUp",
     "Handler",
     "HandlerKey",

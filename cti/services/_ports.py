@@ -28,6 +28,7 @@ from cti.crm import (
     ProductRecord,
     PromotionRecord,
 )
+from cti.faq import FaqEntry, FaqStatus, FaqText, FaqVersion
 from cti.records import (
     AgentRecord,
     AgentStateRecord,
@@ -55,6 +56,7 @@ __all__ = [
     "DeadLetters",
     "DoNotCall",
     "ErasableCustomers",
+    "FaqStore",
     "InteractionRetention",
     "Interactions",
     "LiveState",
@@ -329,6 +331,27 @@ class Scripts(Protocol):
     async def activate(self, script_id: str, version: int) -> ScriptVersion | None: ...
 
     async def install(self, scripts: Iterable[Script], *, author: str = "cti") -> builtins.list[str]: ...
+
+
+class FaqStore(Protocol):
+    async def create(self, entry_id: str, texts: Mapping[str, FaqText], *, product_line: str | None, author: str,
+                     status: FaqStatus = "draft") -> FaqEntry: ...
+
+    async def edit(self, entry_id: str, texts: Mapping[str, FaqText], *, product_line: str | None,
+                   author: str) -> FaqEntry | None: ...
+
+    async def set_status(self, entry_id: str, status: FaqStatus) -> FaqEntry | None: ...
+
+    async def delete(self, entry_id: str) -> bool: ...
+
+    async def get(self, entry_id: str) -> FaqEntry | None: ...
+
+    async def entries(self, *, status: FaqStatus | None = None,
+                      product_line: str | None = None) -> builtins.list[FaqEntry]: ...
+
+    async def versions(self, entry_id: str) -> builtins.list[FaqVersion]: ...
+
+    async def count_feedback(self, entry_id: str, *, helpful: bool) -> bool: ...
 
 
 class Schedules(Protocol):

@@ -45,9 +45,10 @@ from cti.sim._demo_seed import (
     history_callers,
     seed_history,
     seed_schedule,
+    starter_faq,
 )
 from cti.sim._sipp import SippAgent, SippError, SippIvrCaller, sipp_binary
-from cti.web import ACCOUNTS, AGENTS, QUERY, SIGN_IN, AccessLogger
+from cti.web import ACCOUNTS, AGENTS, FAQ, QUERY, SIGN_IN, AccessLogger
 from cti.wfm import WfmError
 
 __all__ = ["DEMO_FLOWS", "DEMO_LOG", "DEMO_RULES", "DemoUser", "demo_password", "run_demo"]
@@ -225,6 +226,9 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
             if dewi is not None and "<" in dewi.name:  # seeded by a demo from before its data was clean
                 print("CRM: this database holds an older demo's customers (with test strings); stop the demo and "
                       "remove it (var/demo.db) to start with the current ones", flush=True)
+        faq = await app[FAQ].install(starter_faq())
+        if faq:
+            print(f"FAQ: {len(faq)} starter entries published, in Bahasa Indonesia and English", flush=True)
         extensions = settings.sim_agent_extensions()[:len(AGENT_NAMES)]
         for n, name in enumerate(AGENT_NAMES):
             if not app[QUERY].has_agent(f"agent{n + 1}"):

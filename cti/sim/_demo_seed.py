@@ -1,4 +1,4 @@
-"""What ``cti demo`` puts into its database on start: weeks of call history and today's schedule.
+"""What ``cti demo`` puts into its database on start: weeks of call history, today's schedule and a starter FAQ.
 
 Both are idempotent: each past day's calls and agent shifts are added when that day has none (so a demo started
 on a later day adds the days since); today's schedule is solved (HiGHS) from the forecast of that history unless
@@ -12,10 +12,14 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
 from typing import Any, Final
+
+import yaml
 
 from cti.crm import CrmDataset
 from cti.persistence import AgentRepository, Database, InteractionRepository, WfmRepository
+from cti.services import FaqDraft
 from cti.wfm import (
     MIN_SECONDS,
     AgentAvailability,
@@ -33,9 +37,11 @@ from cti.wfm import (
 
 from ._history import HistoryAgent, HistoryCaller, HistoryQueue, history_call_id, history_day
 
-__all__ = ["DEMO_QUEUES", "HISTORY_DAYS", "SeededHistory", "caller_numbers", "history_agents", "history_callers",
-           "national", "schedule_problem", "seed_history", "seed_schedule"]
+__all__ = ["DEMO_FAQ", "DEMO_QUEUES", "HISTORY_DAYS", "SeededHistory", "caller_numbers", "history_agents",
+           "history_callers", "national", "schedule_problem", "seed_history", "seed_schedule", "starter_faq"]
 
+DEMO_FAQ: Final = Path(__file__).resolve().parent / "demo-faq.yaml"
+"""The demo's starter FAQ: each entry in Bahasa Indonesia and English, published on a database without it."""
 HISTORY_DAYS: Final = 56
 """Eight weeks: enough for the forecast's weekly models and a week held out to score them."""
 DEMO_QUEUES: Final = (
@@ -151,3 +157,11 @@ async def seed_schedule(database: Database, *, today: date, zone: tzinfo, agents
                                       agents=agents)
     schedule = await asyncio.to_thread(solve_schedule, problem)
     return await schedules.save_schedule(f"Demo {today.isoformat()}", schedule)
+
+
+def starter_faq(path: Path = DEMO_FAQ) -> list[tuple[str, FaqDraft]]:
+    """The entries of an FAQ file (``entry_id``, ``product_line``, ``texts`` per language), for
+    :meth:`cti.services.Faq.install` (which validates them)."""
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [(str(entry["entry_id"]), FaqDraft(texts=entry["texts"], product_line=entry.get("product_line")))
+            for entry in entries]

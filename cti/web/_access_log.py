@@ -21,16 +21,20 @@ __all__ = ["SECRET_PARAMS", "AccessLogger", "masked_path"]
 SECRET_PARAMS: Final = frozenset({"token", "ticket", "access_token", "api_key", "apikey", "key", "password",
                                   "secret", "auth", "authorization"})
 MASK: Final = "***"
+TYPED_PARAMS: Final = frozenset({("/api/faq/search", "q")})
+"""What a member of the public typed (it may name them, their address or their order): masked like a secret."""
 
 
 def masked_path(request: BaseRequest) -> str:
-    """The request's path and query, the values of :data:`SECRET_PARAMS` replaced by ``***``."""
+    """The request's path and query, the values of :data:`SECRET_PARAMS` and :data:`TYPED_PARAMS` replaced by
+    ``***``."""
     path = request.rel_url.raw_path
     if not request.rel_url.raw_query_string:
         return path
     parts = []
     for name, value in request.rel_url.query.items():
-        shown = MASK if name.lower() in SECRET_PARAMS else quote(value, safe="")
+        hidden = name.lower() in SECRET_PARAMS or (path, name) in TYPED_PARAMS
+        shown = MASK if hidden else quote(value, safe="")
         parts.append(f"{quote(name, safe='')}={shown}")
     return f"{path}?{'&'.join(parts)}"
 

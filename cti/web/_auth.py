@@ -8,15 +8,17 @@ site can neither read nor, with ``SameSite=Strict``, make the browser send), els
 
 Every route needs a valid token or session except ``/healthz`` (liveness for orchestrators; it reveals only
 component up/down), ``/openapi.json`` (the published API description), ``/api/session`` (signing in and out),
-``/favicon.ico``, the static pages under ``/ui/`` (they hold no data) and the customer portal
-(``/portal``, ``/api/portal/...``: customers' own sessions, checked there). Websockets (``/ws/...``) take the
-token in the ``Authorization`` header, or, from browsers (which cannot set it), a single-use ticket as
-``?ticket=``; never a token in the URL, and never the session cookie. The token cache, web sessions, the
-tickets and the throttles of failed attempts are in :mod:`cti.web._sessions`.
+``/favicon.ico``, the static pages under ``/ui/`` (they hold no data), the customer portal (``/portal``,
+``/api/portal/...``: customers' own sessions, checked there) and the published FAQ's search and "was this
+helpful?" (``/api/faq/search``, ``/api/faq/{entry_id}/feedback``). Websockets (``/ws/...``) take the token in the
+``Authorization`` header, or, from browsers (which cannot set it), a single-use ticket as ``?ticket=``; never a
+token in the URL, and never the session cookie. The token cache, web sessions, the tickets and the throttles of
+failed attempts are in :mod:`cti.web._sessions`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -30,6 +32,7 @@ __all__ = [
     "CSRF_COOKIE",
     "CSRF_HEADER",
     "PUBLIC_PATHS",
+    "PUBLIC_PATTERNS",
     "PUBLIC_PREFIXES",
     "SESSION_COOKIE",
     "make_auth_middleware",
@@ -47,6 +50,8 @@ PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/api/session", "/fa
 PUBLIC_PREFIXES = ("/ui/", "/api/portal/")
 """Static pages (their data comes from the API, which needs a token), and the customer portal's API, which
 checks customers' own sessions (:mod:`cti.web._portal`) and opens nothing to staff credentials."""
+PUBLIC_PATTERNS = re.compile(r"/api/faq/search|/api/faq/[^/]+/feedback")
+"""The published FAQ, for customers who have not signed in: throttled per address by :class:`cti.services.Faq`."""
 _PRINCIPAL = web.RequestKey("principal", UserRecord)
 _SESSION = web.RequestKey("web_session", WebSessionRecord)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -80,7 +85,8 @@ async def _authenticate(request: web.Request, sessions: Sessions) -> UserRecord:
 def make_auth_middleware(sessions: Sessions) -> Middleware:
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
+        if (request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES)
+                or PUBLIC_PATTERNS.fullmatch(request.path)):
             return await handler(request)
         # Behind a reverse proxy every client has the proxy's address: see docs/security.md (tokens).
         client = request.remote or "-"

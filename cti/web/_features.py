@@ -11,6 +11,7 @@ from cti.web import (
     _customer_search,
     _dashboard,
     _desktop,
+    _faq,
     _outbound,
     _phone,
     _portal,
@@ -33,8 +34,8 @@ __all__ = ["FEATURES", "mount"]
 
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _outbound, _desktop, _customer_search,
                                    _phone,
-                                   _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _wfm,
-                                   _audit, _settings, _portal, _ui)
+                                   _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
+                                   _wfm, _audit, _settings, _portal, _ui)
 """Every feature module, in the order their routes are added."""
 
 

@@ -20,6 +20,7 @@ from cti.services import (
     CustomerService,
     DoNotCallList,
     Erasure,
+    Faq,
     InteractionHistory,
     OutboundCalls,
     Policy,
@@ -48,6 +49,7 @@ __all__ = [
     "CUSTOMER_SEARCH",
     "DO_NOT_CALL",
     "ERASURE",
+    "FAQ",
     "HISTORY",
     "HUB",
     "OUTBOUND",
@@ -124,5 +126,6 @@ STATS = web.AppKey("stats", StatsFeed)
 """Live statistics for the dashboard."""
 REPORTS = web.AppKey("reports", ReportService)
 SUPERVISION = web.AppKey("supervision", SupervisionService)
+FAQ = web.AppKey("faq", Faq)
 SCRIPTS = web.AppKey("scripts", ScriptLibrary)
 WFM = web.AppKey("wfm", WfmService)

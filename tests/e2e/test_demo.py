@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from cti.asterisk import AsteriskRoot
-from cti.persistence import CustomerRepository, Database, InteractionRepository
+from cti.persistence import CustomerRepository, Database, FaqRepository, InteractionRepository
 from cti.settings import Settings, load_settings
 from cti.sim import free_udp_port
 from cti.sim._demo import DEMO_FLOWS, DEMO_RULES, DEMO_USERS, _demo, demo_password, demo_settings
@@ -102,6 +102,7 @@ async def test_the_demo_serves_callers_and_its_pages(
         assert f"  {user.role:<11} {user.name:<11} password {demo_password(settings, user)}\n" in out, out
     assert signed_in == ["admin", "supervisor", "agent1"]  # with those passwords, while the demo ran
     assert "all through the bilingual IVR" in out and "history: " in out and "schedule: today's, " in out
+    assert "FAQ: 31 starter entries published" in out
     assert not re.search(r'"(GET|POST) /', out) and len(out.splitlines()) < 40, out
     assert re.search(r'"GET /healthz HTTP/1.1" 200', log_file.read_text())  # the request log went to the file
 
@@ -109,6 +110,7 @@ async def test_the_demo_serves_callers_and_its_pages(
     await db.start()
     try:
         interactions = InteractionRepository(db)
+        faq = await FaqRepository(db).entries(status="published")
         records = [r for r in await interactions.list(limit=200) if not r.call_id.startswith("hist-")]
         yesterday = datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
         history = await interactions.get(history_call_id(yesterday, 1))
@@ -130,6 +132,7 @@ async def test_the_demo_serves_callers_and_its_pages(
     misled = [r.ivr["path"] for r in records if r.ivr and any(p["node"] == "verify_order" for p in r.ivr["path"])]
     assert not misled, misled[:2]
     assert history is not None and history.queue in ("care", "billing")  # eight weeks of history, once
+    assert len(faq) == 31 and all(set(entry.texts) == {"id", "en"} for entry in faq)  # the starter FAQ
     for shown, record, customer in zip((first, second), desk, shown_customers, strict=True):
         assert record is not None and (record.agent_id, record.customer_id or "") == ("agent1", shown.customer_id)
         assert customer is None or customer.name == shown.customer

@@ -35,6 +35,7 @@ from cti.crm import (
     read_query,
 )
 from cti.errors import Conflict, InvalidInput, Problem, Unavailable
+from cti.faq import FaqEntry, FaqStatus, FaqText, FaqVersion
 from cti.records import (
     AgentRecord,
     AgentStateRecord,
@@ -533,6 +534,63 @@ class FakeScripts:
     async def install(self, scripts: Iterable[Script], *, author: str = "cti") -> builtins.list[str]:
         self.scripts = tuple(scripts)
         return [s.id for s in self.scripts]
+
+
+class FakeFaq:
+    """The FAQ store in memory (:class:`cti.persistence.FaqRepository`'s twin)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, FaqEntry] = {}
+        self.history: dict[str, list[FaqVersion]] = {}
+
+    async def create(self, entry_id: str, texts: Mapping[str, FaqText], *, product_line: str | None, author: str,
+                     status: FaqStatus = "draft") -> FaqEntry:
+        if entry_id in self.rows:
+            raise Conflict(f"there is already an FAQ entry {entry_id!r}")
+        now = datetime.now(UTC)
+        self.rows[entry_id] = FaqEntry(entry_id, status, 1, product_line, dict(texts), author, now, now)
+        self.history[entry_id] = [FaqVersion(entry_id, 1, product_line, dict(texts), author, now)]
+        return self.rows[entry_id]
+
+    async def edit(self, entry_id: str, texts: Mapping[str, FaqText], *, product_line: str | None,
+                   author: str) -> FaqEntry | None:
+        entry = self.rows.get(entry_id)
+        if entry is None:
+            return None
+        now = datetime.now(UTC)
+        self.history[entry_id].append(FaqVersion(entry_id, entry.version + 1, product_line, dict(texts), author, now))
+        self.rows[entry_id] = replace(entry, version=entry.version + 1, product_line=product_line, texts=dict(texts),
+                                      author=author, updated_at=now)
+        return self.rows[entry_id]
+
+    async def set_status(self, entry_id: str, status: FaqStatus) -> FaqEntry | None:
+        if entry_id not in self.rows:
+            return None
+        self.rows[entry_id] = replace(self.rows[entry_id], status=status)
+        return self.rows[entry_id]
+
+    async def delete(self, entry_id: str) -> bool:
+        self.history.pop(entry_id, None)
+        return self.rows.pop(entry_id, None) is not None
+
+    async def get(self, entry_id: str) -> FaqEntry | None:
+        return self.rows.get(entry_id)
+
+    async def entries(self, *, status: FaqStatus | None = None,
+                      product_line: str | None = None) -> builtins.list[FaqEntry]:
+        return [e for _, e in sorted(self.rows.items()) if status in (None, e.status)
+                and product_line in (None, e.product_line)]
+
+    async def versions(self, entry_id: str) -> builtins.list[FaqVersion]:
+        return list(self.history.get(entry_id, []))
+
+    async def count_feedback(self, entry_id: str, *, helpful: bool) -> bool:
+        entry = self.rows.get(entry_id)
+        if entry is None or entry.status != "published":
+            return False
+        self.rows[entry_id] = replace(entry, helpful=entry.helpful + int(helpful),
+                                      not_helpful=entry.not_helpful + int(not helpful))
+        return True
 
 
 class FakeSchedules:

@@ -24,6 +24,7 @@ async def test_secret_query_values_are_masked_and_headers_left_out(caplog: pytes
 
     app = web.Application()
     app.router.add_get("/ws/desktop", hello)
+    app.router.add_get("/api/faq/search", hello)
     server = TestServer(app)
     await server.start_server(access_log_class=AccessLogger)
     async with TestClient(server) as client:
@@ -33,11 +34,13 @@ async def test_secret_query_values_are_masked_and_headers_left_out(caplog: pytes
                      "Cookie": f"cti_session={SECRET}; cti_csrf={SECRET}", "User-Agent": "probe/1"})
         assert response.status == 200
         await client.get("/ws/desktop")
+        await client.get("/api/faq/search?q=pesanan%207001%20Jl.%20Melati&lang=id")  # what the public types
     lines = [record.getMessage() for record in caplog.records if record.name == "aiohttp.access"]
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert re.fullmatch(r'127\.0\.0\.1 "GET /ws/desktop\?agent_id=ana&Token=\*\*\*&ticket=\*\*\*&since=12&q=a%20b '
                         r'HTTP/1\.1" 200 \d+ \d+\.\d{3}s "probe/1"', lines[0]), lines[0]
     assert '"GET /ws/desktop HTTP/1.1" 200 ' in lines[1]
+    assert '"GET /api/faq/search?q=***&lang=id HTTP/1.1" 200 ' in lines[2]
     assert all(SECRET not in line for line in lines)
     assert SECRET not in caplog.text
 

@@ -9,14 +9,16 @@
 import { ApiError, api, currentUser, el, goToSignIn, signOut, token, userError } from "/ui/cti.js";
 import { LANGUAGES, errorText, language, loadCatalogs, onLanguageChange, setLanguage, t } from "/ui/i18n.js";
 
-// Pages each role works in, in the order of the navigation. Pages still to come (supervisor: FAQ, surveys) get a
-// line here when they exist.
+// Pages each role works in, in the order of the navigation. Pages still to come (supervisor: surveys) get a line
+// here when they exist.
 const NAV = {
   agent: [["desktop", "/ui/desktop.html"]],
   supervisor: [["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
-    ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"]],
+    ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"],
+    ["faq", "/ui/faq.html"]],
   admin: [["home", "/ui/index.html"], ["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
-    ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"], ["users", "/ui/users.html"],
+    ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"], ["faq", "/ui/faq.html"],
+    ["users", "/ui/users.html"],
     ["routing", "/ui/routing.html"], ["settings", "/ui/settings.html"]],
 };
 

@@ -1,0 +1,44 @@
+"""The FAQ knowledge base: bilingual entries supervisors write (``_entries``) and their search (``_search``).
+
+Pure: entries are stored by :class:`cti.persistence.FaqRepository` and served by :class:`cti.services.Faq`.
+"""
+
+from cti.faq._entries import (
+    ANSWER_LENGTH,
+    ENTRY_ID,
+    FAQ_LANGUAGES,
+    FAQ_STATUSES,
+    KEYWORDS,
+    LINK,
+    PRODUCT_LINES,
+    QUESTION_LENGTH,
+    FaqEntry,
+    FaqStatus,
+    FaqText,
+    FaqVersion,
+    answer_parts,
+    read_texts,
+)
+from cti.faq._search import SNIPPET_LENGTH, FaqHit, FaqIndex, snippet, tokenize
+
+__all__ = [
+    "ANSWER_LENGTH",
+    "ENTRY_ID",
+    "FAQ_LANGUAGES",
+    "FAQ_STATUSES",
+    "KEYWORDS",
+    "LINK",
+    "PRODUCT_LINES",
+    "QUESTION_LENGTH",
+    "SNIPPET_LENGTH",
+    "FaqEntry",
+    "FaqHit",
+    "FaqIndex",
+    "FaqStatus",
+    "FaqText",
+    "FaqVersion",
+    "answer_parts",
+    "read_texts",
+    "snippet",
+    "tokenize",
+]
