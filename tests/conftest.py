@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -27,14 +28,32 @@ if CI:
     hypothesis_settings.load_profile("ci")
 
 
+ON_ASTERISK = ("tests/e2e/", "tests/integration/test_fuzz_api.py")
+"""Where the tests that use the one Asterisk live. Under pytest-xdist (``-n 2``, as scripts/test runs) all of
+these run in one worker, in order: the session's Asterisk is taken with a lock for the whole session, so a
+second worker asking for it would wait for the first to finish. Everything else runs beside them on the other
+core. (xdist's own ``--dist loadgroup`` cannot do this with pytest 9, which no longer lets a plugin rename a
+test; hence the scheduler below.)"""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``-n 2 --dist loadgroup``, as scripts/test runs), every test on the one Asterisk runs
-    in one worker, in order: the session's Asterisk is taken with a lock for the whole session, so a second
-    worker asking for it would wait for the first to finish. Everything else runs beside them on the other
-    core."""
-    for item in items:
-        if "asterisk" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("asterisk"))
+    """A test elsewhere that asks for the Asterisk would wait for the lock in the other worker: refuse it."""
+    strays = [item.nodeid for item in items
+              if "asterisk" in getattr(item, "fixturenames", ()) and not item.nodeid.startswith(ON_ASTERISK)]
+    if strays:
+        raise pytest.UsageError("tests using the Asterisk must live under " + " or ".join(ON_ASTERISK)
+                                + " (tests/conftest.py ON_ASTERISK): " + ", ".join(strays[:5]))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Every test on the Asterisk is one unit of work (sent to one worker, in order); each other test its own."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class AsteriskInOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "asterisk" if nodeid.startswith(ON_ASTERISK) else nodeid
+
+    return AsteriskInOneWorker(config, log)
 
 
 def _port_open(port: int) -> bool:
