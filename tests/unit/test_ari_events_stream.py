@@ -80,7 +80,7 @@ class FakeAsterisk:
 
 
 @pytest.fixture
-def asterisk(monkeypatch: pytest.MonkeyPatch) -> FakeAsterisk:
+def fake_asterisk(monkeypatch: pytest.MonkeyPatch) -> FakeAsterisk:
     fake = FakeAsterisk()
 
     async def ws_connect(self: aiohttp.ClientSession, url: Any, **kwargs: Any) -> FakeSocket:
@@ -111,7 +111,7 @@ class Recorder:
 
 
 @pytest.fixture
-async def running(asterisk: FakeAsterisk) -> AsyncIterator[tuple[EventStream, Recorder, asyncio.Task[None]]]:
+async def running(fake_asterisk: FakeAsterisk) -> AsyncIterator[tuple[EventStream, Recorder, asyncio.Task[None]]]:
     rec = Recorder()
     stream = EventStream(
         "http://127.0.0.1:8088",
@@ -133,10 +133,10 @@ async def running(asterisk: FakeAsterisk) -> AsyncIterator[tuple[EventStream, Re
 
 
 async def test_on_connect_runs_before_events_and_lanes_keep_order(
-    asterisk: FakeAsterisk, running: tuple[EventStream, Recorder, asyncio.Task[None]]
+    fake_asterisk: FakeAsterisk, running: tuple[EventStream, Recorder, asyncio.Task[None]]
 ) -> None:
     stream, rec, _ = running
-    sock = asterisk.up()
+    sock = fake_asterisk.up()
     # Queued before the connect completes: must still be handled after on_connect.
     sock.event("StasisStart", "slow", args=["inbound"])
     sock.event("ChannelStateChange", "fast")
@@ -148,19 +148,19 @@ async def test_on_connect_runs_before_events_and_lanes_keep_order(
     assert ("ChannelStateChange", "fast") in rec.log
     assert stream.is_connected
     assert stream.events_received == 3
-    attempt = asterisk.attempts[0]
+    attempt = fake_asterisk.attempts[0]
     assert attempt["url"] == "ws://127.0.0.1:8088/ari/events?app=cti-dev&subscribeAll=false"
     assert attempt["auth"] == "Basic Y3RpOnNlY3JldA=="
     assert attempt["heartbeat"] == 7.0
 
 
 async def test_garbage_frames_are_skipped(
-    asterisk: FakeAsterisk,
+    fake_asterisk: FakeAsterisk,
     running: tuple[EventStream, Recorder, asyncio.Task[None]],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     stream, rec, _ = running
-    sock = asterisk.up()
+    sock = fake_asterisk.up()
     with caplog.at_level(logging.WARNING, logger="cti.ari"):
         sock.text("not json at all")
         sock.text("[1, 2]")
@@ -177,30 +177,30 @@ async def test_garbage_frames_are_skipped(
 
 
 async def test_reconnects_after_failures_and_drops_and_resyncs_each_time(
-    asterisk: FakeAsterisk, running: tuple[EventStream, Recorder, asyncio.Task[None]]
+    fake_asterisk: FakeAsterisk, running: tuple[EventStream, Recorder, asyncio.Task[None]]
 ) -> None:
     stream, rec, _ = running
-    asterisk.down(3)
-    first = asterisk.up()
+    fake_asterisk.down(3)
+    first = fake_asterisk.up()
     assert await stream.wait_connected(2)
     first.event("StasisStart", "c1")
     await rec.wait_for(2)
     first.drop()
-    asterisk.down(2)
-    second = asterisk.up()
+    fake_asterisk.down(2)
+    second = fake_asterisk.up()
     second.event("StasisEnd", "c1")
     await rec.wait_for(4)
     assert rec.log == [("on_connect", None), ("StasisStart", "c1"), ("on_connect", None), ("StasisEnd", "c1")]
     assert first.closed
     assert (stream.connects, stream.reconnects) == (2, 1)
-    assert len(asterisk.attempts) == 7
+    assert len(fake_asterisk.attempts) == 7
 
 
 async def test_not_connected_while_down(
-    asterisk: FakeAsterisk, running: tuple[EventStream, Recorder, asyncio.Task[None]]
+    fake_asterisk: FakeAsterisk, running: tuple[EventStream, Recorder, asyncio.Task[None]]
 ) -> None:
     stream, _, _ = running
-    sock = asterisk.up()
+    sock = fake_asterisk.up()
     assert await stream.wait_connected(2)
     sock.drop()
     await asyncio.sleep(0.01)  # the fake never answers the next attempt
@@ -208,7 +208,7 @@ async def test_not_connected_while_down(
     assert not await stream.wait_connected(0.01)
 
 
-async def test_failed_on_connect_reconnects_without_dispatching(asterisk: FakeAsterisk) -> None:
+async def test_failed_on_connect_reconnects_without_dispatching(fake_asterisk: FakeAsterisk) -> None:
     handled: list[Event] = []
     calls = 0
 
@@ -225,9 +225,9 @@ async def test_failed_on_connect_reconnects_without_dispatching(asterisk: FakeAs
         "http://x:8088", "u", "p", "cti-dev", handler=handler, on_connect=on_connect, backoff_initial=0.001
     )
     task = asyncio.create_task(stream.run())
-    first = asterisk.up()
+    first = fake_asterisk.up()
     first.event("StasisStart", "c1")
-    second = asterisk.up()
+    second = fake_asterisk.up()
     assert await stream.wait_connected(2)
     assert calls == 2
     assert first.closed
@@ -239,7 +239,7 @@ async def test_failed_on_connect_reconnects_without_dispatching(asterisk: FakeAs
 
 
 async def test_backoff_doubles_caps_and_resets(
-    asterisk: FakeAsterisk, monkeypatch: pytest.MonkeyPatch
+    fake_asterisk: FakeAsterisk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     delays: list[float] = []
 
@@ -256,12 +256,12 @@ async def test_backoff_doubles_caps_and_resets(
         "http://x:8088", "u", "p", "a", handler=handler, backoff_initial=0.5, backoff_max=10.0
     )
     task = asyncio.create_task(stream.run())
-    asterisk.down(7)
-    sock = asterisk.up()
+    fake_asterisk.down(7)
+    sock = fake_asterisk.up()
     assert await stream.wait_connected(2)
     sock.drop()
-    asterisk.down(1)
-    asterisk.up()
+    fake_asterisk.down(1)
+    fake_asterisk.up()
     assert await asyncio.wait_for(_until(lambda: stream.connects == 2 and stream.is_connected), 2)
     await stream.stop()
     await task
@@ -288,13 +288,13 @@ async def test_backoff_jitter_stays_within_half_to_full(monkeypatch: pytest.Monk
     assert len(set(pauses)) > 1
 
 
-async def test_stop_during_backoff_is_prompt(asterisk: FakeAsterisk) -> None:
+async def test_stop_during_backoff_is_prompt(fake_asterisk: FakeAsterisk) -> None:
     async def handler(event: Event) -> None:
         pass
 
     stream = EventStream("http://x:8088", "u", "p", "a", handler=handler, backoff_initial=60, backoff_max=60)
     task = asyncio.create_task(stream.run())
-    asterisk.down(1)
+    fake_asterisk.down(1)
     await asyncio.sleep(0.01)
     async with asyncio.timeout(1):
         await stream.stop()
@@ -302,7 +302,7 @@ async def test_stop_during_backoff_is_prompt(asterisk: FakeAsterisk) -> None:
     assert task.exception() is None
 
 
-async def test_stop_while_connecting_and_before_run(asterisk: FakeAsterisk) -> None:
+async def test_stop_while_connecting_and_before_run(fake_asterisk: FakeAsterisk) -> None:
     async def handler(event: Event) -> None:
         pass
 
@@ -315,7 +315,7 @@ async def test_stop_while_connecting_and_before_run(asterisk: FakeAsterisk) -> N
     await never_run.stop()
 
 
-async def test_stop_lets_received_events_finish(asterisk: FakeAsterisk) -> None:
+async def test_stop_lets_received_events_finish(fake_asterisk: FakeAsterisk) -> None:
     done: list[str] = []
 
     async def handler(event: Event) -> None:
@@ -324,7 +324,7 @@ async def test_stop_lets_received_events_finish(asterisk: FakeAsterisk) -> None:
 
     stream = EventStream("http://x:8088", "u", "p", "a", handler=handler)
     task = asyncio.create_task(stream.run())
-    sock = asterisk.up()
+    sock = fake_asterisk.up()
     assert await stream.wait_connected(2)
     sock.event("StasisStart", "c1")
     sock.event("StasisEnd", "c1")
@@ -336,7 +336,7 @@ async def test_stop_lets_received_events_finish(asterisk: FakeAsterisk) -> None:
     assert not stream.is_connected
 
 
-async def test_stop_drain_is_bounded(asterisk: FakeAsterisk) -> None:
+async def test_stop_drain_is_bounded(fake_asterisk: FakeAsterisk) -> None:
     cancelled = asyncio.Event()
 
     async def handler(event: Event) -> None:
@@ -348,7 +348,7 @@ async def test_stop_drain_is_bounded(asterisk: FakeAsterisk) -> None:
 
     stream = EventStream("http://x:8088", "u", "p", "a", handler=handler)
     task = asyncio.create_task(stream.run())
-    sock = asterisk.up()
+    sock = fake_asterisk.up()
     sock.event("StasisStart", "c1")
     await asyncio.wait_for(_until(lambda: stream.events_received == 1), 2)
     async with asyncio.timeout(1):
@@ -357,7 +357,7 @@ async def test_stop_drain_is_bounded(asterisk: FakeAsterisk) -> None:
     assert cancelled.is_set()
 
 
-async def test_stop_from_a_handler(asterisk: FakeAsterisk) -> None:
+async def test_stop_from_a_handler(fake_asterisk: FakeAsterisk) -> None:
     stream: EventStream
 
     async def handler(event: Event) -> None:
@@ -366,14 +366,14 @@ async def test_stop_from_a_handler(asterisk: FakeAsterisk) -> None:
 
     stream = EventStream("http://x:8088", "u", "p", "a", handler=handler)
     task = asyncio.create_task(stream.run())
-    sock = asterisk.up()
+    sock = fake_asterisk.up()
     sock.event("StasisStart", "c1")
     async with asyncio.timeout(2):
         await task
     assert sock.closed
 
 
-async def test_stop_from_on_connect(asterisk: FakeAsterisk) -> None:
+async def test_stop_from_on_connect(fake_asterisk: FakeAsterisk) -> None:
     stream: EventStream
 
     async def handler(event: Event) -> None:
@@ -384,19 +384,19 @@ async def test_stop_from_on_connect(asterisk: FakeAsterisk) -> None:
 
     stream = EventStream("http://x:8088", "u", "p", "a", handler=handler, on_connect=on_connect)
     task = asyncio.create_task(stream.run())
-    asterisk.up()
+    fake_asterisk.up()
     async with asyncio.timeout(2):
         await task
     assert not stream.is_connected
 
 
-async def test_outside_cancellation_propagates(asterisk: FakeAsterisk) -> None:
+async def test_outside_cancellation_propagates(fake_asterisk: FakeAsterisk) -> None:
     async def handler(event: Event) -> None:
         pass
 
     stream = EventStream("http://x:8088", "u", "p", "a", handler=handler)
     task = asyncio.create_task(stream.run())
-    asterisk.up()
+    fake_asterisk.up()
     assert await stream.wait_connected(2)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -404,7 +404,7 @@ async def test_outside_cancellation_propagates(asterisk: FakeAsterisk) -> None:
     assert not stream.is_connected
 
 
-async def test_run_twice_is_refused(asterisk: FakeAsterisk) -> None:
+async def test_run_twice_is_refused(fake_asterisk: FakeAsterisk) -> None:
     async def handler(event: Event) -> None:
         pass
 
@@ -418,12 +418,12 @@ async def test_run_twice_is_refused(asterisk: FakeAsterisk) -> None:
 
 
 async def test_application_replaced_is_logged_and_dispatched(
-    asterisk: FakeAsterisk,
+    fake_asterisk: FakeAsterisk,
     running: tuple[EventStream, Recorder, asyncio.Task[None]],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     _, rec, _ = running
-    sock = asterisk.up()
+    sock = fake_asterisk.up()
     with caplog.at_level(logging.ERROR, logger="cti.ari"):
         sock.event("ApplicationReplaced")
         await rec.wait_for(2)
