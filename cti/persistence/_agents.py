@@ -19,6 +19,8 @@ __all__ = ["AgentRepository"]
 
 _AGENTS: Final = METADATA.tables["agents"]
 _AGENT_STATES: Final = METADATA.tables["agent_state_history"]
+# One statement executed with each change's values: compiled once (the journal records every state change).
+_INSERT_STATE: Final = insert(_AGENT_STATES)
 
 
 class AgentRepository:
@@ -32,9 +34,9 @@ class AgentRepository:
         values: dict[str, Any] = {"agent_id": agent.agent_id, "name": agent.name, "profile": agent.profile}
         check(_AGENTS, values)
         values["created_at"] = utcnow()
-        statement = upsert(self._db.backend, _AGENTS, values, key="agent_id", keep=frozenset({"created_at"}))
+        statement = upsert(self._db.backend, _AGENTS, tuple(values), key="agent_id", keep=frozenset({"created_at"}))
         async with self._db.transaction(f"save agent {agent.agent_id!r}") as session:
-            await session.execute(statement)
+            await session.execute(statement, values)
 
     async def get(self, agent_id: str) -> AgentRecord | None:
         async with self._db.transaction(f"read agent {agent_id!r}") as session:
@@ -59,7 +61,7 @@ class AgentRepository:
         }
         check(_AGENT_STATES, values)
         async with self._db.transaction(f"record state of agent {record.agent_id!r}") as session:
-            session.add(AgentStateRow(**values))
+            await session.execute(_INSERT_STATE, values)
 
     async def record_states(self, records: builtins.list[AgentStateRecord]) -> None:
         """Add many state changes in one transaction (an import of the past: the demo's generated shifts)."""

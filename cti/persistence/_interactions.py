@@ -20,7 +20,7 @@ from ._base import utcnow
 from ._database import Database
 from ._errors import StorageError
 from ._redaction import SEALED_ON_SAVE, prompts_of, redact
-from ._sql import check, check_limit, upsert
+from ._sql import NOT_AFTER, check, check_limit, upsert
 from ._tables import METADATA, DeadLetterRow, InteractionRow
 
 __all__ = ["InteractionRepository"]
@@ -66,16 +66,19 @@ class InteractionRepository:
         after that: it is a later snapshot then. Whether the record was saved; it counts as saved at ``at``, so
         that snapshots replayed in their order each replace the one before."""
         check(_INTERACTIONS, {"updated_at": at})
-        return await self._upsert(record, at, where=_INTERACTIONS.c.updated_at <= at)
+        return await self._upsert(record, at, only_if_not_newer=True)
 
-    async def _upsert(self, record: InteractionRecord, at: datetime, where: ColumnElement[bool] | None = None) -> bool:
+    async def _upsert(self, record: InteractionRecord, at: datetime, *, only_if_not_newer: bool = False) -> bool:
         values: dict[str, Any] = {name: getattr(record, name) for name in _FIELDS}
         check(_INTERACTIONS, values)
         values.update(created_at=at, updated_at=at)
-        statement = upsert(self._db.backend, _INTERACTIONS, values, key="call_id", keep=_KEPT_ON_SAVE, where=where,
+        statement = upsert(self._db.backend, _INTERACTIONS, tuple(values), key="call_id", keep=_KEPT_ON_SAVE,
+                           only_if_not_after="updated_at" if only_if_not_newer else None,
                            sealed=("redacted_at", SEALED_ON_SAVE))
+        if only_if_not_newer:
+            values[NOT_AFTER] = at
         async with self._db.transaction(f"save interaction {record.call_id!r}") as session:
-            result = await session.execute(statement)
+            result = await session.execute(statement, values)
         return bool(cast(CursorResult[Any], result).rowcount)
 
     async def save_wrap_up(
