@@ -1,7 +1,7 @@
 """The customer portal's sign-in over HTTP, on the real app's middlewares, services, a SQLite database with the demo's
 CRM, a real SMTP server (aiosmtpd) the codes are mailed to, and a clock the test moves: a code by e-mail, a wrong,
 expired or reused code, the throttles, the same answer for an unknown address, sign-out and idle expiry, and the
-wall between customers' sessions and staff credentials. The page itself: tests/e2e/test_portal.py."""
+wall between customers' sessions and staff credentials. The page itself: tests/pages/test_portal.py."""
 
 from __future__ import annotations
 
