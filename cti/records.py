@@ -19,6 +19,7 @@ __all__ = [
     "WRAP_UP_FIELDS",
     "AgentRecord",
     "AgentStateRecord",
+    "AlertRecord",
     "AuditRecord",
     "DeadLetterRecord",
     "DoNotCallEntry",
@@ -116,6 +117,31 @@ class DoNotCallEntry:
     reason: str | None
     added_by: str
     added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """An alert of the history: raised when a queue's figure crossed its threshold, cleared once it came back."""
+
+    alert_id: int
+    queue: str
+    channel: str
+    metric: str
+    state: str | None
+    subject: str
+    """The queue, or the agent for an agent-state alert."""
+    raise_at: float
+    clear_at: float
+    value: float
+    raised_at: datetime
+    cleared_value: float | None = None
+    cleared_at: datetime | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {"alert_id": self.alert_id, "queue": self.queue, "channel": self.channel, "metric": self.metric,
+                "state": self.state, "subject": self.subject, "raise_at": self.raise_at, "clear_at": self.clear_at,
+                "value": self.value, "raised_at": self.raised_at.isoformat(), "cleared_value": self.cleared_value,
+                "cleared_at": None if self.cleared_at is None else self.cleared_at.isoformat()}
 
 
 WRAP_UP_FIELDS: Final = ("disposition", "notes", "script_answers", "crosssell", "follow_up", "wrapped_up_at")

@@ -63,6 +63,7 @@ from cti.live import LiveStore
 from cti.messaging import LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
+    AlertRepository,
     AuditRepository,
     CallbackRepository,
     CustomerRepository,
@@ -82,6 +83,7 @@ from cti.scripting import RenderLimits, load_script_file
 from cti.services import (
     Accounts,
     AgentService,
+    AlertMonitor,
     ArrivalLookup,
     AuditTrail,
     CallbackAttempts,
@@ -137,6 +139,7 @@ from cti.types import Clock, utc_now
 from cti.web import (
     ACCOUNTS,
     AGENTS,
+    ALERTS,
     AUDIT,
     CALL_CONTROLS,
     CALLBACKS,
@@ -422,6 +425,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         app[STATS] = stats
+        app[ALERTS] = alerts = AlertMonitor(AlertRepository(database), stats, lambda: list(query.rules.queues))
         app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
@@ -448,6 +452,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                       query.calls())
         stats.start()
         stack.push_async_callback(stats.close)
+        await alerts.start(clock())
+        stack.push_async_callback(alerts.close)
         await app[CALLBACKS].recover()
         app[CALLBACKS].start()
         stack.push_async_callback(app[CALLBACKS].close)

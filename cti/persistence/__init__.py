@@ -28,6 +28,7 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`RecordingRepository`: calls' recordings, the audio files and their rows together;
 - :class:`CallbackRepository`: scheduled callbacks, their attempts and status;
 - :class:`DoNotCallRepository`: the numbers no outbound call may dial;
+- :class:`AlertRepository`: supervisors' alert thresholds and the history of alerts raised and cleared;
 - :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
 - :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only);
 - :class:`PortalRepository`: the customer portal's sign-in codes and customers' sessions (hashes only).
@@ -36,6 +37,7 @@ Repositories are cheap (they hold the database and nothing else): build one wher
 """
 
 from ._agents import AgentRepository
+from ._alerts import AlertRepository
 from ._audit import AuditRepository
 from ._callbacks import CallbackRepository
 from ._customers import CustomerRepository
@@ -54,6 +56,7 @@ from ._wfm import WfmRepository
 
 __all__ = [
     "AgentRepository",
+    "AlertRepository",
     "AuditRepository",
     "CallbackRepository",
     "CustomerRepository",

@@ -554,5 +554,43 @@ class FaqVersionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class AlertThresholdRow(Base):
+    """A supervisor's alert threshold on a queue: one per metric, channel and (agent-state) state."""
+
+    __tablename__ = "alert_thresholds"
+
+    threshold_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    metric: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str | None] = mapped_column(String(16))
+    raise_at: Mapped[float] = mapped_column(Float)
+    clear_at: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertRow(Base):
+    """An alert raised (and, once the figure came back, cleared): the alert history."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_queue_raised_at", "queue", "raised_at"),)
+
+    alert_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_key: Mapped[str] = mapped_column(String(200), index=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    metric: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str | None] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(64))
+    raise_at: Mapped[float] = mapped_column(Float)
+    clear_at: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+    """The figure when raised."""
+    cleared_value: Mapped[float | None] = mapped_column(Float)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 METADATA: Final[MetaData] = Base.metadata
 """Every table above: what Alembic's autogenerate and the models-match-the-migrations test compare."""

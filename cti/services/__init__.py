@@ -12,6 +12,7 @@ use the API tokens of :class:`Accounts`.
 """
 
 from cti.services._agents import AgentService, UnknownExtension
+from cti.services._alerts import ALERT_EVERY, AlertMonitor
 from cti.services._audit import SERVER, AuditTrail
 from cti.services._bus import CommandBus, Handler, HandlerKey
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
@@ -109,6 +110,7 @@ from cti.services._verification import CallerVerification, CredentialsState
 from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, WfmService, shift_queues
 
 __all__ = [
+    "ALERT_EVERY",
     "DEFAULT_IDLE",
     "DEFAULT_LIFETIME",
     "DEFAULT_RESULTS",
@@ -124,6 +126,7 @@ __all__ = [
     "AdherenceToday",
     "AgentRegistry",
     "AgentService",
+    "AlertMonitor",
     "ArrivalLookup",
     "AuditLog",
     "AuditTrail",

@@ -32,6 +32,7 @@ from cti.faq import FaqEntry, FaqStatus, FaqText, FaqVersion
 from cti.records import (
     AgentRecord,
     AgentStateRecord,
+    AlertRecord,
     AuditRecord,
     DeadLetterRecord,
     DoNotCallEntry,
@@ -43,11 +44,13 @@ from cti.records import (
     WebSessionRecord,
 )
 from cti.scripting import Script, ScriptSummary, ScriptVersion
+from cti.stats import AlertChange, AlertThreshold
 from cti.types import Language
 from cti.wfm import InteractionSample, Schedule, ScheduleSummary, StoredSchedule
 
 __all__ = [
     "AgentRegistry",
+    "AlertStore",
     "AuditLog",
     "Callbacks",
     "ContactRetention",
@@ -297,6 +300,23 @@ class DoNotCall(Protocol):
     async def add(self, number: str, *, reason: str | None, added_by: str) -> DoNotCallEntry: ...
 
     async def remove(self, entry_id: int) -> DoNotCallEntry | None: ...
+
+
+class AlertStore(Protocol):
+    """Supervisors' alert thresholds and the alert history."""
+
+    async def thresholds(self, queues: Collection[str] | None = None) -> builtins.list[AlertThreshold]: ...
+
+    async def replace_thresholds(self, queue: str, thresholds: Sequence[AlertThreshold], *, by: str) -> None: ...
+
+    async def raised(self, change: AlertChange) -> int: ...
+
+    async def cleared(self, change: AlertChange) -> None: ...
+
+    async def close_open(self, at: datetime) -> int: ...
+
+    async def history(self, *, queues: Collection[str] | None = None, open_only: bool = False,
+                      limit: int = 200) -> builtins.list[AlertRecord]: ...
 
 
 class ErasableCustomers(Protocol):

@@ -548,6 +548,16 @@ class StatsFeed:
     def _sees_agent(self, scope: Scope, agent: Agent | None, agent_id: str) -> bool:
         return _sees_agent(scope, agent, self.stats.agent_queues(agent_id))
 
+    def publish_for_queue(self, queue: str, type_: str, data: Any) -> int:
+        """A frame about ``queue`` (an alert) to the open dashboards whose scope sees it; to how many topics."""
+        sent = 0
+        for scope in list(self.scopes.values()):
+            topic = dashboard_topic(scope)
+            if _sees_queue(scope, queue) and self.hub.subscribers(topic):
+                self.hub.publish(topic, type_, data)
+                sent += 1
+        return sent
+
 
 def _scoped_point(point: dict[str, Any], scope: Scope) -> dict[str, Any]:
     if scope.queues is None:

@@ -3,6 +3,16 @@
 Definitions, formulas and how they compare with Asterisk's app_queue: docs/metrics.md.
 """
 
+from cti.stats._alerts import (
+    AGENT_STATES_WATCHED,
+    ALERT_WINDOW,
+    AlertChange,
+    AlertMetric,
+    Alerts,
+    AlertThreshold,
+    ThresholdError,
+    readings,
+)
 from cti.stats._events import (
     AgentStateChanged,
     CallAnswered,
@@ -52,12 +62,18 @@ from cti.stats._windows import Sliding, Today, Window, day_start, interval_bound
 
 __all__ = [
     "AGENT_COLUMNS",
+    "AGENT_STATES_WATCHED",
+    "ALERT_WINDOW",
     "OUTBOUND_COLUMNS",
     "QUEUE_COLUMNS",
     "AgentCounts",
     "AgentInterval",
     "AgentStateChanged",
     "AgentStats",
+    "AlertChange",
+    "AlertMetric",
+    "AlertThreshold",
+    "Alerts",
     "CallAnswered",
     "CallArrived",
     "CallEnded",
@@ -84,6 +100,7 @@ __all__ = [
     "Snapshot",
     "StatsEvent",
     "Tally",
+    "ThresholdError",
     "Today",
     "Window",
     "WindowStats",
@@ -95,5 +112,6 @@ __all__ = [
     "outbound_csv",
     "outbound_intervals",
     "queue_csv",
+    "readings",
     "replay_events",
 ]

@@ -16,6 +16,7 @@ from cti.web._features import FEATURES, mount
 from cti.web._keys import (
     ACCOUNTS,
     AGENTS,
+    ALERTS,
     AUDIT,
     CALL_CONTROLS,
     CALLBACKS,
@@ -57,6 +58,7 @@ from cti.web._wfm import WfmScheduleCreate
 __all__ = [
     "ACCOUNTS",
     "AGENTS",
+    "ALERTS",
     "API_MODULES",
     "AUDIT",
     "CALLBACKS",

@@ -10,6 +10,7 @@ from aiohttp import web
 from cti.services import (
     Accounts,
     AgentService,
+    AlertMonitor,
     AuditTrail,
     CallbackScheduler,
     CallControls,
@@ -43,6 +44,7 @@ from cti.web._sockets import Hub
 __all__ = [
     "ACCOUNTS",
     "AGENTS",
+    "ALERTS",
     "AUDIT",
     "CALLBACKS",
     "CUSTOMERS",
@@ -89,6 +91,8 @@ SETTINGS = web.AppKey("settings", Settings)
 HUB = web.AppKey("hub", Hub)
 """The websocket fan-out every page's live view goes through."""
 STATUS = web.AppKey("status", Status)
+ALERTS = web.AppKey("alerts", AlertMonitor)
+"""Supervisors' alert thresholds and the alert history."""
 QUERY = web.AppKey("query", CenterView)
 """The live contact center, read-only."""
 POLICY = web.AppKey("policy", Policy)

@@ -233,6 +233,7 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
         # The legend shows the present's values, and those under the pointer when it hovers the chart.
         value = page.locator("#chart-waiting .u-legend .u-series").nth(1).locator(".u-value")
         await expect(value).to_have_text("1")  # the sales caller
+        await page.locator("#chart-waiting").scroll_into_view_if_needed()  # below the alerts on a small screen
         box = await page.locator("#chart-waiting .u-over").bounding_box()
         assert box is not None
         await page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)

@@ -12,6 +12,7 @@ import { api, ApiError, el, liveSocket } from "/ui/cti.js";
 import { errorText, fmt, has, locale, onLanguageChange, t, timeZone } from "/ui/i18n.js";
 import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
+import { alertFrame, loadThresholds, refreshAlerts, renderAlerts, startThresholds, thresholdQueues } from "/ui/dashboard-alerts.js";
 
 const $ = (id) => document.getElementById(id);
 const SL_TARGET = 0.8;       // the service-level target: tiles and rows turn red below it, the chart draws it
@@ -73,6 +74,10 @@ function apply(frame) {
     latest = data;
     if (first) refreshAdherence();
     refreshMonitors(); // a reload or a reconnect: the monitors as the server has them now
+    refreshAlerts(); // ... and the alerts raised meanwhile
+  } else if (frame.type === "alert") {
+    alertFrame(data); // before any snapshot too: the snapshot's refresh then reads the same from the server
+    return;
   } else if (!latest) {
     return;
   } else if (frame.type === "stats") {
@@ -170,7 +175,9 @@ function render() {
 
 function addOptions(win) {
   const known = new Set([...$("queue").options].map((o) => o.value));
-  for (const name of Object.keys(win.queues).sort()) if (!known.has(name)) $("queue").append(el("option", { value: name }, name));
+  const fresh = Object.keys(win.queues).sort().filter((name) => !known.has(name));
+  for (const name of fresh) $("queue").append(el("option", { value: name }, name));
+  if (fresh.length) thresholdQueues([...$("queue").options].map((o) => o.value).filter(Boolean));
   const teams = new Set([...$("team").options].map((o) => o.value));
   for (const a of latest.agents) if (a.team && !teams.has(a.team)) { teams.add(a.team); $("team").append(el("option", { value: a.team }, a.team)); }
 }
@@ -461,12 +468,15 @@ if (user) {
   sorts.calls = sortable($("calls-table"), queueRender, { key: "arrived", dir: "ascending" });
   try { $("my-extension").value = localStorage.getItem(EXTENSION_KEY) || ""; } catch { /* private mode */ }
   for (const id of ["window", "queue", "team"]) $(id).addEventListener("change", queueRender);
+  startThresholds();
+  loadThresholds();
   for (const id of ["queue-search", "agent-search"]) $(id).addEventListener("input", queueRender);
   onLanguageChange(() => {
     if (charts) { charts.waiting.destroy(); charts.sl.destroy(); charts = null; }
     callRows.clear();
     render();
     renderMonitors();
+    renderAlerts();
   });
   new ResizeObserver(resizeCharts).observe($("chart-waiting"));
   let link = ["offline", {}];

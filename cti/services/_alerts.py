@@ -1,0 +1,125 @@
+"""Supervisor alerts, the use cases: supervisors set thresholds on their queues; every second the figures are
+evaluated (:class:`cti.stats.Alerts`, with hysteresis), and what is raised or cleared is stored in the alert
+history and pushed at once to the dashboards whose scope sees the queue (an ``alert`` frame).
+
+Thresholds take effect at the next evaluation. A controller that starts closes the alerts its predecessor
+left open and raises afresh what is still true, so the history never holds an alert open forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from cti.errors import InvalidInput, NotFound
+from cti.records import AlertRecord
+from cti.services._policy import Scope
+from cti.services._ports import AlertStore
+from cti.services._stats_feed import StatsFeed
+from cti.stats import AlertChange, Alerts, AlertThreshold
+from cti.tasks import stop_task
+
+__all__ = ["ALERT_EVERY", "AlertMonitor"]
+
+log = logging.getLogger("cti.services.alerts")
+ALERT_EVERY: Final = 1.0
+"""Seconds between evaluations: an alert is on the dashboard about a second after its figure crossed."""
+MAX_THRESHOLDS_PER_QUEUE: Final = 20
+
+
+class AlertMonitor:
+    def __init__(self, store: AlertStore, feed: StatsFeed, queues: Callable[[], Sequence[str]], *,
+                 every: float = ALERT_EVERY) -> None:
+        self._store = store
+        self._feed = feed
+        self._queues = queues
+        self._every = every
+        self._alerts = Alerts()
+        self._thresholds: list[AlertThreshold] = []
+        self._ids: dict[str, int] = {}  # alert key -> its history row, while raised
+        self._task: asyncio.Task[None] | None = None
+        self.evaluations = 0
+
+    async def start(self, now: datetime) -> None:
+        closed = await self._store.close_open(now)
+        if closed:
+            log.info("closed %d alerts left open by the previous controller", closed)
+        self._thresholds = await self._store.thresholds()
+        self._task = asyncio.create_task(self._run(), name="cti-alerts")
+
+    async def close(self) -> None:
+        await stop_task(self._task)
+
+    # -- thresholds ---------------------------------------------------------------------------------------------
+    async def thresholds(self, scope: Scope) -> list[AlertThreshold]:
+        return [t for t in self._thresholds if scope.queues is None or t.queue in scope.queues]
+
+    def require_queue(self, scope: Scope, queue: str) -> None:
+        """Refuse a queue out of the scope as one that does not exist."""
+        if queue not in self._queues() or (scope.queues is not None and queue not in scope.queues):
+            raise NotFound(f"no queue {queue!r}", code="unknown_queue", params={"queue": queue})
+
+    async def set_thresholds(self, scope: Scope, queue: str, thresholds: Sequence[AlertThreshold], *,
+                             by: str) -> list[AlertThreshold]:
+        """The queue's thresholds become ``thresholds``. A queue out of the scope answers as one that does not
+        exist; two thresholds on the same figure are refused."""
+        self.require_queue(scope, queue)
+        if len(thresholds) > MAX_THRESHOLDS_PER_QUEUE:
+            raise InvalidInput(f"at most {MAX_THRESHOLDS_PER_QUEUE} thresholds per queue")
+        keys = [t.key for t in thresholds]
+        if len(set(keys)) != len(keys):
+            raise InvalidInput("one threshold per figure (metric, channel and state) of a queue",
+                               code="duplicate_threshold")
+        await self._store.replace_thresholds(queue, thresholds, by=by)
+        self._thresholds = [t for t in self._thresholds if t.queue != queue] + list(thresholds)
+        return list(thresholds)
+
+    # -- alerts -------------------------------------------------------------------------------------------------
+    async def history(self, scope: Scope, *, open_only: bool = False, limit: int = 200) -> list[AlertRecord]:
+        if scope.queues is not None and not scope.queues:
+            return []
+        return await self._store.history(queues=scope.queues, open_only=open_only, limit=limit)
+
+    async def evaluate(self) -> list[AlertChange]:
+        """One evaluation now: store and push what changed (tests call it to skip the wait)."""
+        if not self._thresholds and not self._alerts.active:
+            return []
+        self.evaluations += 1
+        changes = self._alerts.evaluate(self._thresholds, self._feed.snapshot())
+        for change in changes:
+            try:
+                if change.cleared_at is None:
+                    self._ids[change.alert_key] = await self._store.raised(change)
+                else:
+                    await self._store.cleared(change)
+            except Exception:  # the alert still reaches the dashboards: the history is the lesser loss
+                log.exception("could not store alert %s", change.alert_key)
+            alert_id = self._ids.get(change.alert_key)
+            if change.cleared_at is not None:
+                self._ids.pop(change.alert_key, None)
+            self._feed.publish_for_queue(change.threshold.queue, "alert", _frame(change, alert_id))
+            log.warning("alert %s on %s: %s %s (raise at %s, clear at %s)",
+                        "raised" if change.cleared_at is None else "cleared", change.subject,
+                        change.threshold.metric.value, round(change.value, 3), change.threshold.raise_at,
+                        change.threshold.clear_at)
+        return changes
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                await self.evaluate()
+            except Exception:
+                log.exception("alert evaluation failed; trying again")
+
+
+def _frame(change: AlertChange, alert_id: int | None) -> dict[str, Any]:
+    t = change.threshold
+    return {"alert_id": alert_id, "status": "raised" if change.cleared_at is None else "cleared",
+            "queue": t.queue, "channel": t.channel, "metric": t.metric.value, "state": t.state,
+            "subject": change.subject, "value": round(change.value, 3), "raise_at": t.raise_at,
+            "clear_at": t.clear_at, "raised_at": change.raised_at.isoformat(),
+            "cleared_at": None if change.cleared_at is None else change.cleared_at.isoformat()}
