@@ -71,6 +71,7 @@ from cti.services._portal import (
     SmsSender,
     read_address,
 )
+from cti.services._portal_selfservice import ContactChange, PortalSelfService, Preferences, customer_actor
 from cti.services._ports import (
     AgentRegistry,
     AuditLog,
@@ -137,6 +138,7 @@ __all__ = [
     "CenterView",
     "CodeMailer",
     "CommandBus",
+    "ContactChange",
     "ContactRefused",
     "ContactRetention",
     "CopyHolder",
@@ -181,7 +183,9 @@ __all__ = [
     "Policy",
     "PopCache",
     "PortalAddress",
+    "PortalSelfService",
     "PortalSignIn",
+    "Preferences",
     "RecordingState",
     "ReportService",
     "Retention",
@@ -218,6 +222,7 @@ __all__ = [
     "call_frame",
     "can_see_agent",
     "can_see_queue",
+    "customer_actor",
     "customer_frame",
     "dashboard_topic",
     "dead_letter_of",
