@@ -24,7 +24,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from cti.acd import CallbackStatus, Contact, ContactPolicy, ContactRefusal, ScheduledCallback, local_time
@@ -225,14 +225,14 @@ class PortalSelfService:
         if at is not None and (at.utcoffset() is None or not now - _LATE <= at <= now + MAX_AHEAD):
             raise InvalidInput("choose a time from now to 90 days ahead", code="callback_time",
                                params={"days": MAX_AHEAD.days})
-        due = now if at is None or at < now else at
+        due = now if at is None or at < now else at.astimezone(UTC)
         number = customer.phones[phone_index]
         e164 = self.contact.e164(number)
         listed = e164 is not None and await self._do_not_call.contains(e164)
         decision = self.contact.decide(Contact(number=number, consent=customer.consent.phone_calls,
                                                do_not_call=listed, region=customer.region), due)
         if decision.refusal is ContactRefusal.OUTSIDE_HOURS and at is None and decision.next_allowed is not None:
-            due = decision.next_allowed  # as soon as possible: when the hours begin
+            due = decision.next_allowed.astimezone(UTC)  # as soon as possible: when the hours begin
         elif decision.refusal is not None:
             raise _refused(decision.refusal, self.contact, decision.zone, decision.local, decision.next_allowed)
         callback = ScheduledCallback(
@@ -289,7 +289,7 @@ def _refused(refusal: ContactRefusal, policy: ContactPolicy, zone: str, local: d
     params: dict[str, object] = {"zone": zone, "hours": str(policy.rules.hours), "local_time": local.strftime("%H:%M")}
     if refusal is ContactRefusal.OUTSIDE_HOURS:
         if next_allowed is not None:
-            params["next_allowed"] = next_allowed.isoformat()
+            params["next_allowed"] = next_allowed.astimezone(UTC).isoformat()
         return InvalidInput(f"we call between {policy.rules.hours} your time ({zone}); that time is "
                             f"{local:%H:%M} there: choose another", code=refusal.value, params=params)
     if refusal is ContactRefusal.NUMBER_NOT_ALLOWED:
