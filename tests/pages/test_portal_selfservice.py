@@ -72,7 +72,7 @@ async def test_a_customer_tracks_an_order_sets_a_preference_asks_for_a_callback_
         await expect(steps.last).to_contain_text("Surabaya")
         await expect(page.locator("#order-status")).to_have_text("Shipped · in transit")
         await expect(page.locator("#order-items li")).to_have_text(
-            ["1 × Nusa X1 Pro smartphone", "1 × Nusa Buds 2 wireless earbuds"])
+            ["1 \u00d7 Nusa X1 Pro smartphone", "1 \u00d7 Nusa Buds 2 wireless earbuds"])
         assert await axe_violations(page) == []
         assert await no_sideways_scroll(page)
         await page.reload()  # the order's page is an address: still there
