@@ -157,6 +157,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
                                          DoNotCallRepository(db), contact, audit,
                                          queue=lambda: distributor.query.rules.default_queue, lock=asyncio.Lock(),
                                          clock=clock)
+    app[PORTAL_SELF].watch(seen.customer_changed)
     app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))
     return app, distributor

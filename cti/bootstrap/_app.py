@@ -431,6 +431,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                            queue=settings.outbound_queue)
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
+        portal_self.watch(screenpop.customer_changed)  # what a customer did on the portal, in their next pop
         app[STATS] = stats
         app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)

@@ -118,6 +118,12 @@ class PortalSelfService:
         self.per_day = per_day
         self._country = default_country
         self._new_id = new_id
+        self._watchers: list[Callable[[str], None]] = []
+
+    def watch(self, changed: Callable[[str], None]) -> None:
+        """Tell ``changed`` the id of each customer whose record or history a portal action changed (the screen
+        pop's cache, so the next pop reads what they just did)."""
+        self._watchers.append(changed)
 
     def today(self) -> date:
         """Today's date where the service is (its default zone): what a due date is compared with."""
@@ -271,6 +277,8 @@ class PortalSelfService:
         await self._customers.add_contact(NewContact(
             customer_id=customer.customer_id, channel="web", at=self._clock(), reason=web_reason(action, subject),
             disposition=WEB_DISPOSITION, language=customer.language))
+        for changed in self._watchers:
+            changed(customer.customer_id)
 
 
 def _by(customer: CustomerRecord) -> str:

@@ -29,7 +29,7 @@ from cti.services import AuditTrail, CallbackAttempts, CallbackScheduler, Distri
 from cti.settings import DEFAULT_CALLBACK_NUMBERS
 from cti.sim import generate
 from cti.web import AUDIT, PORTAL_SELF, _portal, _portal_selfservice, _service, _signin
-from tests.api import api_app
+from tests.api import PopsSeen, api_app
 from tests.integration.test_portal_api import ADMIN, T0, Clock, Portal
 from tests.mailbox import mailbox
 
@@ -38,6 +38,7 @@ BUDI = "budi.santoso@example.co.id"  # customer 10000001: order 50000001 (delive
 
 class SelfServicePortal(Portal):
     distributor: Distributor
+    pops: PopsSeen
 
 
 @pytest.fixture
@@ -48,13 +49,14 @@ async def portal(tmp_path: Path) -> AsyncIterator[SelfServicePortal]:
     await CustomerRepository(db).seed(generate(now=T0, customers=14, seed=3))
     clock = Clock()
     with mailbox() as mail:
+        pops = PopsSeen()
         app, distributor = api_app(db, [_service, _signin, _portal, _portal_selfservice], clock=clock,
-                                   mailer=mail.mailer())
+                                   mailer=mail.mailer(), pops=pops)
         server = TestServer(app)
         await server.start_server()
         try:
             found = SelfServicePortal(server, clock, db, mail)
-            found.distributor = distributor
+            found.distributor, found.pops = distributor, pops
             yield found
         finally:
             await server.close()
@@ -113,6 +115,7 @@ async def test_a_customer_tracks_their_order_step_by_step_and_never_anyone_elses
     assert (detail["total"], detail["carrier"], detail["tracking_number"]) == ("8898000", "JNE", "JNE0100000002")
     assert [(i["invoice_number"], i["state"], i["due"]) for i in detail["invoices"]] == [("INV-0000004", "paid", "0")]
     assert (await _web_reasons(portal, "10000002"))[:1] == ["portal:order_viewed:50000002"]
+    assert portal.pops.changed == ["10000002"]  # the screen pop's cache forgets her: her next pop says it
     views = [(e.actor, e.action, e.subject_type, e.subject_id) for e in await _audit(portal) if e.action == "view"]
     assert views == [("customer:10000002", "view", "order", "50000002")]
 
