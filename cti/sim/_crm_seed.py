@@ -20,7 +20,8 @@ number        who                                          what they are for
 
 Budi has an IVR PIN (2468) and a date of birth (17 August 1975), Siti a date of birth (21 April 1988), James a
 PIN (1357): what callers from other numbers key to be verified. Generated customers have neither.
-Generated customers are numbered from 10000101; orders from 50000101.
+Generated customers are numbered from 10000101; orders from 50000101. Every shipped or returned order has the
+steps of its parcel's journey up to ``now`` (:func:`shipment_steps`), which the customer portal tracks it by.
 
 This is demo data, shown to people: realistic and clean. Hostile values (markup in names and notes) belong to the
 tests, which put them into a dataset of their own (``tests/hostile.py``).
