@@ -53,6 +53,8 @@ __all__ = ["ContactChange", "PortalSelfService", "Preferences", "customer_actor"
 _LATE = timedelta(minutes=5)
 """A time chosen that passed while the form was filled in: as soon as possible."""
 _DAY = timedelta(days=1)
+_SAME_LOOK = timedelta(minutes=15)
+"""Looks at the same order this close together are one in the history."""
 ROLE = "customer"
 
 
@@ -140,7 +142,12 @@ class PortalSelfService:
             raise NotFound(f"no order {order_number!r}", code="order_not_found", params={"order_number": order_number})
         self._audit.record_as_soon(f"customer:{customer.customer_id}", ROLE, "view", "order", order_number,
                                    source=source)
-        await self.note(customer, "order_viewed", order_number)
+        # One look in the history for a reload or a return to the same order soon after: the pop says it once.
+        latest = await self._customers.customer_view(customer.customer_id, contacts=1)
+        last = latest.contacts[0] if latest is not None and latest.contacts else None
+        reason = web_reason("order_viewed", order_number)
+        if last is None or last.reason != reason or self._clock() - last.at >= _SAME_LOOK:
+            await self.note(customer, "order_viewed", order_number)
         return detail
 
     async def invoices(self, customer: CustomerRecord, *, limit: int = 20) -> list[InvoiceRecord]:

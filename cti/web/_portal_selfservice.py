@@ -98,7 +98,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "One of the customer's orders: items, total, the steps of its shipment (oldest first: packed, picked_up, "
         "in_transit, at_hub, out_for_delivery, delivered, failed_delivery, returned, each with time and place) "
         "and its invoices. Another customer's order is 404 order_not_found like a missing one. The look is "
-        "audited and noted in the customer's history", roles=_ROLE, public=True, params=[_ORDER_NUMBER],
+        "audited and noted in the customer's history (looks at one order within 15 minutes are one)",
+        roles=_ROLE, public=True, params=[_ORDER_NUMBER],
         errors=(401, 404))},
     "/api/portal/details": {"patch": operation(
         "Change the customer's e-mail address and/or primary phone, checked as the CRM checks them (422 "
