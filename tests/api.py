@@ -3,6 +3,7 @@ middlewares, the real services and repositories, a core with no telephony behind
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,15 +12,18 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from pydantic import SecretStr
 
-from cti.acd import ContactCenter
+from cti.acd import CallingHours, ContactCenter, ContactPolicy, ContactRules
 from cti.messaging import LoggingSmsSender
 from cti.persistence import (
     AgentRepository,
     AuditRepository,
+    CallbackRepository,
     CustomerRepository,
     Database,
+    DoNotCallRepository,
     FaqRepository,
     InteractionRepository,
+    OrderRepository,
     PortalRepository,
     ScriptRepository,
     UserRepository,
@@ -39,6 +43,7 @@ from cti.services import (
     InteractionHistory,
     Passwords,
     Policy,
+    PortalSelfService,
     PortalSignIn,
     ScriptLibrary,
     SignIn,
@@ -58,6 +63,7 @@ from cti.web import (
     HUB,
     POLICY,
     PORTAL,
+    PORTAL_SELF,
     PORTAL_THROTTLES,
     QUERY,
     SCRIPTS,
@@ -144,6 +150,14 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
                                idle=timedelta(minutes=settings.portal_session_idle_minutes),
                                lifetime=timedelta(hours=settings.portal_session_lifetime_hours))
     app[PORTAL_THROTTLES] = PortalThrottles.default(clock)
+    contact = ContactPolicy(ContactRules(numbers=settings.callback_numbers,
+                                         hours=CallingHours.parse(settings.calling_hours),
+                                         default_zone=settings.calling_default_zone))
+    app[PORTAL_SELF] = PortalSelfService(customers, OrderRepository(db), CallbackRepository(db),
+                                         DoNotCallRepository(db), contact, audit,
+                                         queue=lambda: distributor.query.rules.default_queue, lock=asyncio.Lock(),
+                                         clock=clock)
+    app[PORTAL_SELF].watch(seen.customer_changed)
     app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))
     return app, distributor

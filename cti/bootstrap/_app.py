@@ -72,6 +72,7 @@ from cti.persistence import (
     DoNotCallRepository,
     FaqRepository,
     InteractionRepository,
+    OrderRepository,
     PortalRepository,
     RecordingRepository,
     ScriptRepository,
@@ -106,6 +107,7 @@ from cti.services import (
     LiveContact,
     OutboundCalls,
     Policy,
+    PortalSelfService,
     PortalSignIn,
     ReportService,
     Retention,
@@ -153,6 +155,7 @@ from cti.web import (
     OUTBOUND,
     POLICY,
     PORTAL,
+    PORTAL_SELF,
     PORTAL_THROTTLES,
     QUERY,
     RECORDINGS,
@@ -293,6 +296,11 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     portal = _portal(settings, repos, audit, clock or utc_now)
     app[PORTAL] = portal
     app[PORTAL_THROTTLES] = PortalThrottles.default(clock or utc_now)
+    # Customers' callback requests go into the scheduler's own table, changed under its lock.
+    app[PORTAL_SELF] = PortalSelfService(
+        repos.customers, OrderRepository(database), CallbackRepository(database), DoNotCallRepository(database),
+        _contact_policy(settings), audit, queue=lambda: settings.outbound_queue or app[QUERY].rules.default_queue,
+        lock=asyncio.Lock(), clock=clock or utc_now)
     app[FAQ] = Faq(FaqRepository(database), clock=clock or utc_now)
 
     async def storage(app: web.Application) -> AsyncIterator[None]:
@@ -374,11 +382,13 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(recording.close)
         actions.bridged_hooks.append(recording.bridged)
         voice = Channel.VOICE
-        callback_attempts = CallbackAttempts(CallbackRepository(database), RetryPolicy(
+        portal_self = app[PORTAL_SELF]  # the customers' callback requests share the table and its lock
+        retry = RetryPolicy(
             max_attempts=settings.scheduled_callback_attempts,
             interval=timedelta(seconds=settings.scheduled_callback_retry_seconds),
             agent_first=timedelta(seconds=settings.scheduled_callback_agent_first_seconds),
-            preview=timedelta(seconds=settings.scheduled_callback_preview_seconds)))
+            preview=timedelta(seconds=settings.scheduled_callback_preview_seconds))
+        callback_attempts = CallbackAttempts(portal_self.callback_store, retry, lock=portal_self.callback_lock)
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
             (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],
@@ -424,6 +434,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                            queue=settings.outbound_queue)
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
+        portal_self.watch(screenpop.customer_changed)  # what a customer did on the portal, in their next pop
         app[STATS] = stats
         app[ALERTS] = alerts = AlertMonitor(AlertRepository(database), stats, lambda: list(query.rules.queues))
         app[SUPERVISION] = SupervisionService(policy, telephony)

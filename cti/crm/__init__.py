@@ -49,6 +49,7 @@ from ._records import (
     OPEN_ORDER_STATUSES,
     ORDER_STATUSES,
     SHIPMENT_STATUSES,
+    SHIPMENT_STEPS,
     VALUE_TIERS,
     CaseRecord,
     ComplementRecord,
@@ -62,12 +63,14 @@ from ._records import (
     HoldingRecord,
     InvoiceRecord,
     NewContact,
+    OrderDetail,
     OrderItem,
     OrderRecord,
     OwnedProduct,
     ProductRecord,
     PromotionRecord,
     SeedCustomer,
+    ShipmentStep,
 )
 from ._search import QUERY_LENGTH, SEARCH_NAME_LENGTH, CustomerQuery, fold_name, mask_phone, read_query
 from ._validate import (
@@ -80,6 +83,16 @@ from ._validate import (
     normalize_phone,
     phone_kind,
     phone_variants,
+)
+from ._web_actions import (
+    RECENT_WEB,
+    WEB_ACTIONS,
+    WEB_DISPOSITION,
+    WebAction,
+    read_web_reason,
+    web_action_line,
+    web_activity,
+    web_reason,
 )
 
 __all__ = [
@@ -97,9 +110,13 @@ __all__ = [
     "ORDER_STATUSES",
     "PIN",
     "QUERY_LENGTH",
+    "RECENT_WEB",
     "SEARCH_NAME_LENGTH",
     "SHIPMENT_STATUSES",
+    "SHIPMENT_STEPS",
     "VALUE_TIERS",
+    "WEB_ACTIONS",
+    "WEB_DISPOSITION",
     "CaseRecord",
     "ComplementRecord",
     "Consent",
@@ -121,6 +138,7 @@ __all__ = [
     "KeyedMethod",
     "MergedCustomer",
     "NewContact",
+    "OrderDetail",
     "OrderItem",
     "OrderRecord",
     "OwnedProduct",
@@ -128,6 +146,8 @@ __all__ = [
     "PromotionRecord",
     "Rejection",
     "SeedCustomer",
+    "ShipmentStep",
+    "WebAction",
     "apply_values",
     "birth_date_from_keys",
     "birth_date_problems",
@@ -149,4 +169,8 @@ __all__ = [
     "pin_problems",
     "plan_import",
     "read_query",
+    "read_web_reason",
+    "web_action_line",
+    "web_activity",
+    "web_reason",
 ]

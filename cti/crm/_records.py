@@ -23,6 +23,7 @@ __all__ = [
     "OPEN_ORDER_STATUSES",
     "ORDER_STATUSES",
     "SHIPMENT_STATUSES",
+    "SHIPMENT_STEPS",
     "VALUE_TIERS",
     "CaseRecord",
     "ComplementRecord",
@@ -36,12 +37,14 @@ __all__ = [
     "HoldingRecord",
     "InvoiceRecord",
     "NewContact",
+    "OrderDetail",
     "OrderItem",
     "OrderRecord",
     "OwnedProduct",
     "ProductRecord",
     "PromotionRecord",
     "SeedCustomer",
+    "ShipmentStep",
 ]
 
 
@@ -55,6 +58,9 @@ CHANNELS: Final = ("call", "email", "web", "chat")
 ORDER_STATUSES: Final = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 OPEN_ORDER_STATUSES: Final = ("placed", "paid", "shipped")
 SHIPMENT_STATUSES: Final = ("pending", "in_transit", "out_for_delivery", "delivered", "failed_delivery", "returned")
+SHIPMENT_STEPS: Final = ("packed", "picked_up", "in_transit", "at_hub", "out_for_delivery", "delivered",
+                          "failed_delivery", "returned")
+"""The steps a parcel's journey is told in (the carrier's scans), oldest first in a normal journey."""
 CASE_STATUSES: Final = ("open", "pending", "resolved", "closed")
 OPEN_CASE_STATUSES: Final = ("open", "pending")
 CASE_PRIORITIES: Final = ("low", "normal", "high", "urgent")
@@ -199,6 +205,18 @@ class OrderRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentStep:
+    """One step of an order's shipment, as the carrier reported it: what happened, when, and where (a city or a
+    hub's name, never the customer's address)."""
+
+    order_number: str
+    at: datetime
+    step: str
+    """One of :data:`SHIPMENT_STEPS`."""
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InvoiceRecord:
     invoice_number: str
     customer_id: str
@@ -288,6 +306,17 @@ class PromotionRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderDetail:
+    """One order as its customer tracks it: the order, its shipment's steps (oldest first), its invoices, and the
+    products of its items (by sku)."""
+
+    order: OrderRecord
+    steps: tuple[ShipmentStep, ...]
+    invoices: tuple[InvoiceRecord, ...]
+    products: dict[str, ProductRecord]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CustomerView:
     """What the screen pop shows about a customer, read in one transaction."""
 
@@ -354,3 +383,4 @@ class CrmDataset:
     contacts: tuple[NewContact, ...]
     cases: tuple[CaseRecord, ...]
     promotions: tuple[PromotionRecord, ...]
+    shipment_steps: tuple[ShipmentStep, ...] = ()

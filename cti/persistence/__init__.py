@@ -31,7 +31,8 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`AlertRepository`: supervisors' alert thresholds and the history of alerts raised and cleared;
 - :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
 - :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only);
-- :class:`PortalRepository`: the customer portal's sign-in codes and customers' sessions (hashes only).
+- :class:`PortalRepository`: the customer portal's sign-in codes and customers' sessions (hashes only);
+- :class:`OrderRepository`: orders as their customer tracks them (shipment steps, invoices).
 
 Repositories are cheap (they hold the database and nothing else): build one where it is needed.
 """
@@ -47,6 +48,7 @@ from ._do_not_call import DoNotCallRepository
 from ._errors import StorageConflict, StorageError, StorageRejected
 from ._faq import FaqRepository
 from ._interactions import InteractionRepository
+from ._orders import OrderRepository
 from ._portal import PortalRepository
 from ._recordings import RecordingRepository
 from ._scripts import ScriptRepository
@@ -65,6 +67,7 @@ __all__ = [
     "DoNotCallRepository",
     "FaqRepository",
     "InteractionRepository",
+    "OrderRepository",
     "PortalRepository",
     "RecordingRepository",
     "ScriptRepository",

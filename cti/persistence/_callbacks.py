@@ -71,6 +71,17 @@ class CallbackRepository:
         async with self._db.transaction("list callbacks") as session:
             return [_callback(row) for row in await session.scalars(query)]
 
+    async def of_customer(self, customer_id: str, *, created_by: str,
+                          limit: int = 20) -> builtins.list[ScheduledCallback]:
+        """The callbacks ``created_by`` asked for ``customer_id``, the most recently asked first (a customer's own
+        requests on the portal: never the ones agents scheduled, whose reasons are their notes)."""
+        check_limit(limit)
+        query = (select(ScheduledCallbackRow)
+                 .where(ScheduledCallbackRow.customer_id == customer_id, ScheduledCallbackRow.created_by == created_by)
+                 .order_by(ScheduledCallbackRow.created_at.desc(), ScheduledCallbackRow.callback_id).limit(limit))
+        async with self._db.transaction(f"list the callbacks of customer {customer_id}") as session:
+            return [_callback(row) for row in await session.scalars(query)]
+
     async def finished_between(self, start: datetime, end: datetime, *,
                                queues: Collection[str] | None = None) -> builtins.list[ScheduledCallback]:
         """Callbacks completed or failed whose last attempt lies in [start, end) (the outbound report). The last

@@ -80,6 +80,7 @@ async def load_dataset(db: Database, dataset: CrmDataset) -> int:
         session.add_all(_customer_rows.invoice_row(invoice) for invoice in dataset.invoices)
         session.add_all(_customer_rows.contact_row(contact) for contact in dataset.contacts)
         session.add_all(_customer_rows.case_row(case) for case in dataset.cases)
+        session.add_all(_customer_rows.shipment_step_row(step) for step in dataset.shipment_steps)
         await session.flush()
         return len(dataset.customers)
 

@@ -23,6 +23,7 @@ from cti.crm import (
     OrderRecord,
     ProductRecord,
     PromotionRecord,
+    ShipmentStep,
     fold_name,
     phone_kind,
 )
@@ -40,6 +41,7 @@ from ._tables import (
     ProductComplementRow,
     ProductRow,
     PromotionRow,
+    ShipmentStepRow,
 )
 
 __all__ = [
@@ -65,6 +67,8 @@ __all__ = [
     "product_row",
     "promotion_record",
     "promotion_row",
+    "shipment_step",
+    "shipment_step_row",
 ]
 
 FIRST_CUSTOMER_ID: Final = 10_000_001
@@ -256,6 +260,14 @@ def order_row(record: OrderRecord) -> OrderRow:
         carrier=record.carrier,
         tracking_number=record.tracking_number,
     )
+
+
+def shipment_step_row(step: ShipmentStep) -> ShipmentStepRow:
+    return ShipmentStepRow(order_number=step.order_number, at=step.at, step=step.step, location=step.location)
+
+
+def shipment_step(row: ShipmentStepRow) -> ShipmentStep:
+    return ShipmentStep(order_number=row.order_number, at=row.at, step=row.step, location=row.location)
 
 
 def invoice_record(row: InvoiceRow) -> InvoiceRecord:

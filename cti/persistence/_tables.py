@@ -56,6 +56,7 @@ __all__ = [
     "ProductRow",
     "PromotionRow",
     "ScriptRow",
+    "ShipmentStepRow",
     "UserRow",
     "WebSessionRow",
     "WfmScheduleRow",
@@ -393,6 +394,26 @@ class OrderRow(Base):
     shipment_status: Mapped[str | None] = mapped_column(String(24))
     carrier: Mapped[str | None] = mapped_column(String(32))
     tracking_number: Mapped[str | None] = mapped_column(String(64))
+
+
+_SHIPMENT_STEPS = ("packed", "picked_up", "in_transit", "at_hub", "out_for_delivery", "delivered", "failed_delivery",
+                   "returned")
+
+
+class ShipmentStepRow(Base):
+    """One step of an order's shipment (a carrier's scan): the history the portal tracks an order by."""
+
+    __tablename__ = "shipment_steps"
+    __table_args__ = (
+        CheckConstraint(_one_of("step", _SHIPMENT_STEPS), name="step"),
+        Index("ix_shipment_steps_order_number_at", "order_number", "at"),
+    )
+
+    step_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_number: Mapped[str] = mapped_column(String(32), ForeignKey("orders.order_number", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    step: Mapped[str] = mapped_column(String(24))
+    location: Mapped[str | None] = mapped_column(String(64))
 
 
 class InvoiceRow(Base):

@@ -72,6 +72,7 @@ from cti.services._portal import (
     SmsSender,
     read_address,
 )
+from cti.services._portal_selfservice import ContactChange, PortalSelfService, Preferences, customer_actor
 from cti.services._ports import (
     AgentRegistry,
     AuditLog,
@@ -140,6 +141,7 @@ __all__ = [
     "CenterView",
     "CodeMailer",
     "CommandBus",
+    "ContactChange",
     "ContactRefused",
     "ContactRetention",
     "CopyHolder",
@@ -184,7 +186,9 @@ __all__ = [
     "Policy",
     "PopCache",
     "PortalAddress",
+    "PortalSelfService",
     "PortalSignIn",
+    "Preferences",
     "RecordingState",
     "ReportService",
     "Retention",
@@ -221,6 +225,7 @@ __all__ = [
     "call_frame",
     "can_see_agent",
     "can_see_queue",
+    "customer_actor",
     "customer_frame",
     "dashboard_topic",
     "dead_letter_of",

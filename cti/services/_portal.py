@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final, Literal, Protocol
 
-from cti.crm import CustomerRecord, CustomerView, NewContact, OrderRecord, normalize_phone
+from cti.crm import WEB_DISPOSITION, CustomerRecord, CustomerView, NewContact, OrderRecord, normalize_phone, web_reason
 from cti.records import PortalCodeRecord, PortalSessionRecord
 from cti.services._audit import AuditTrail
 from cti.types import Clock, Language, utc_now
@@ -39,8 +39,8 @@ log = logging.getLogger("cti.portal")
 CODE_DIGITS: Final = 6
 TOUCH_EVERY: Final = timedelta(minutes=1)
 ROLE: Final = "customer"
-SIGNED_IN: Final = "signed in on the web portal"
-"""The reason of the contact a sign-in adds to the customer's history."""
+SIGNED_IN: Final = web_reason("signed_in")
+"""The reason of the contact a sign-in adds to the customer's history (:mod:`cti.crm._web_actions`)."""
 
 
 class CodeMailer(Protocol):
@@ -241,7 +241,7 @@ class PortalSignIn:
         await self._store.create_session(record)
         self._audit.record_as_soon(f"customer:{customer.customer_id}", ROLE, "login", "customer",
                                    customer.customer_id, source=source, detail={"method": address.kind})
-        await self.note(customer, SIGNED_IN)
+        await self._note_sign_in(customer)
         return NewPortalSession(customer, session_id, csrf_token, record)
 
     def _denied(self, address: PortalAddress, why: str, source: str) -> None:
@@ -288,7 +288,8 @@ class PortalSignIn:
             return None
         return view, await self._customers.recent_orders(customer.customer_id, limit=5)
 
-    async def note(self, customer: CustomerRecord, reason: str) -> None:
-        """A portal action, as a contact in the customer's history (channel ``web``)."""
+    async def _note_sign_in(self, customer: CustomerRecord) -> None:
+        """The sign-in, as a contact in the customer's history (channel ``web``)."""
         await self._customers.add_contact(NewContact(customer_id=customer.customer_id, channel="web",
-                                                     at=self._clock(), reason=reason, language=customer.language))
+                                                     at=self._clock(), reason=SIGNED_IN, disposition=WEB_DISPOSITION,
+                                                     language=customer.language))

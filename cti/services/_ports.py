@@ -289,6 +289,9 @@ class Callbacks(Protocol):
     async def finished_between(self, start: datetime, end: datetime, *,
                                queues: Collection[str] | None = None) -> builtins.list[ScheduledCallback]: ...
 
+    async def of_customer(self, customer_id: str, *, created_by: str,
+                          limit: int = 20) -> builtins.list[ScheduledCallback]: ...
+
 
 class DoNotCall(Protocol):
     """The do-not-call list: E.164 numbers no outbound call dials."""

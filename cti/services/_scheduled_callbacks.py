@@ -58,10 +58,11 @@ class CallbackAttempts:
     (:func:`cti.acd.after_call`). Built before the distributor (it is one of its handlers); the scheduler shares
     its lock, so one change of a callback happens at a time."""
 
-    def __init__(self, store: Callbacks, retry: RetryPolicy) -> None:
+    def __init__(self, store: Callbacks, retry: RetryPolicy, *, lock: asyncio.Lock | None = None) -> None:
         self.store = store
         self.retry = retry
-        self.lock = asyncio.Lock()
+        self.lock = lock or asyncio.Lock()
+        """Shared with whoever else changes callbacks (the scheduler, the customers' portal)."""
         self._writes: set[asyncio.Task[None]] = set()
 
     def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:

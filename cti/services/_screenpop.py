@@ -21,7 +21,7 @@ from typing import Any
 
 from cti import sales
 from cti.acd import Agent, AgentChanged, Offer, Preview, WorkChanged, WorkItem, WorkState
-from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView, phone_variants
+from cti.crm import MINOR_PER_MAJOR, CustomerRecord, CustomerView, phone_variants, web_activity
 from cti.errors import Unavailable
 from cti.records import UserRecord
 from cti.scripting import (
@@ -498,7 +498,7 @@ class ScreenPop:
         frame = {
             **_base_frame(call, now, view),
             "language": language,
-            "customer": None if view is None else customer_frame(view),
+            "customer": None if view is None else customer_frame(view, now),
             "crosssell": {"offers": [o.view(language) for o in offers], "suppressed": suppressed},
             "script": script_frame,
         }
@@ -569,7 +569,9 @@ def _customer_data(customer: CustomerRecord | None) -> dict[str, Any] | None:
             "segment": customer.segment, "region": customer.region, "language": customer.language}
 
 
-def customer_frame(view: CustomerView) -> dict[str, Any]:
+def customer_frame(view: CustomerView, now: datetime | None = None) -> dict[str, Any]:
+    """The customer's part of the pop; ``web_activity``: what they did on the portal lately (:func:`web_activity`,
+    in both languages: the desktop shows the agent's), told relative to ``now``."""
     c = view.customer
     return {
         "customer_id": c.customer_id, "name": c.name, "phones": list(c.phones), "email": c.email,
@@ -581,6 +583,7 @@ def customer_frame(view: CustomerView) -> dict[str, Any]:
                      for o in view.owned],
         "contacts": [{"at": k.at.isoformat(), "channel": k.channel, "reason": k.reason, "disposition": k.disposition,
                       "notes": k.notes, "agent_id": k.agent_id} for k in view.contacts],
+        "web_activity": [] if now is None else web_activity(view.contacts, now),
         "open_orders": [{"order_number": o.order_number, "status": o.status, "shipment_status": o.shipment_status,
                          "placed_at": o.placed_at.isoformat(), "total": str(Decimal(o.total_minor) / MINOR_PER_MAJOR)}
                         for o in view.open_orders],

@@ -17,6 +17,7 @@ from cti.sim._crm_seed import (
     SITI_BIRTH_DATE,
     SURABAYA_OPEN_ORDER,
     generate,
+    shipment_steps,
 )
 from cti.sim._demo import run_demo
 from cti.sim._redis import config_dir, local_redis_url
@@ -65,5 +66,6 @@ __all__ = [
     "local_redis_url",
     "register",
     "run_demo",
+    "shipment_steps",
     "sipp_binary",
 ]

@@ -20,7 +20,8 @@ number        who                                          what they are for
 
 Budi has an IVR PIN (2468) and a date of birth (17 August 1975), Siti a date of birth (21 April 1988), James a
 PIN (1357): what callers from other numbers key to be verified. Generated customers have neither.
-Generated customers are numbered from 10000101; orders from 50000101.
+Generated customers are numbered from 10000101; orders from 50000101. Every shipped or returned order has the
+steps of its parcel's journey up to ``now`` (:func:`shipment_steps`), which the customer portal tracks it by.
 
 This is demo data, shown to people: realistic and clean. Hostile values (markup in names and notes) belong to the
 tests, which put them into a dataset of their own (``tests/hostile.py``).
@@ -45,6 +46,7 @@ from cti.crm import (
     OrderItem,
     OrderRecord,
     SeedCustomer,
+    ShipmentStep,
 )
 from cti.types import Language
 
@@ -84,7 +86,9 @@ __all__ = [
     "OPEN_ORDER_NUMBER",
     "SITI_BIRTH_DATE",
     "SURABAYA_OPEN_ORDER",
+    "WAREHOUSE",
     "generate",
+    "shipment_steps",
 ]
 
 JAKARTA_GOLD: Final = "10000001"
@@ -127,6 +131,35 @@ def generate(*, now: datetime, customers: int = 200, seed: int = 1) -> CrmDatase
     return builder.dataset()
 
 
+WAREHOUSE: Final = "Cikarang"
+"""Where every demo parcel leaves from (the company's warehouse east of Jakarta)."""
+
+
+def shipment_steps(order: OrderRecord, city: str | None, now: datetime) -> tuple[ShipmentStep, ...]:
+    """The carrier's scans of ``order``'s parcel up to ``now``, as a real journey tells them: packed and picked up
+    at the warehouse, in transit, at the hub of the customer's city, out for delivery, delivered; a returned
+    order's failed delivery and return. Nothing for an order that never shipped."""
+    where = city or "Jakarta"
+    plan: list[tuple[datetime, str, str]] = []
+    if order.shipped_at is not None:
+        sent = order.shipped_at
+        plan += [(sent - timedelta(hours=3), "packed", WAREHOUSE), (sent, "picked_up", WAREHOUSE),
+                 (sent + timedelta(hours=5), "in_transit", "Jakarta"), (sent + timedelta(hours=18), "at_hub", where)]
+        if order.delivered_at is not None:
+            plan += [(max(sent + timedelta(hours=19), order.delivered_at - timedelta(hours=5)), "out_for_delivery",
+                      where), (order.delivered_at, "delivered", where)]
+        elif order.shipment_status == "out_for_delivery":
+            plan.append((sent + timedelta(hours=26), "out_for_delivery", where))
+    elif order.status == "returned":
+        start = order.placed_at
+        plan += [(start + timedelta(days=1), "picked_up", WAREHOUSE),
+                 (start + timedelta(days=1, hours=5), "in_transit", "Jakarta"),
+                 (start + timedelta(days=2), "failed_delivery", where),
+                 (start + timedelta(days=3), "returned", WAREHOUSE)]
+    return tuple(ShipmentStep(order_number=order.order_number, at=at, step=step, location=location)
+                 for at, step, location in plan if at <= now)
+
+
 @dataclass(slots=True)
 class _Builder:
     rng: random.Random
@@ -144,6 +177,7 @@ class _Builder:
     next_case: int = 1
 
     def dataset(self) -> CrmDataset:
+        cities = {c.customer_id: c.fields.city for c in self.customers}
         return CrmDataset(
             customers=tuple(self.customers),
             products=PRODUCTS,
@@ -154,6 +188,8 @@ class _Builder:
             contacts=tuple(self.contacts),
             cases=tuple(self.cases),
             promotions=promotions(self.now),
+            shipment_steps=tuple(step for order in self.orders
+                                 for step in shipment_steps(order, cities.get(order.customer_id), self.now)),
         )
 
     def ago(self, days: float) -> datetime:

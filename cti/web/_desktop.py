@@ -17,7 +17,7 @@ from cti.scripting import AnswerError, RenderError
 from cti.services import FollowUp as FollowUpRecord
 from cti.services import WrapUp as WrapUpRecord
 from cti.services import customer_frame
-from cti.types import Language
+from cti.types import Language, utc_now
 from cti.web._audit import source_of
 from cti.web._auth import principal
 from cti.web._bodies import read_json
@@ -366,7 +366,7 @@ async def create_customer(request: web.Request) -> web.Response:
 async def get_customer(request: web.Request) -> web.Response:
     view = await request.app[CUSTOMERS].view(principal(request), request.match_info["customer_id"],
                                              source=source_of(request))
-    return web.json_response(customer_frame(view))
+    return web.json_response(customer_frame(view, utc_now()))
 
 
 @routes.put("/api/customers/{customer_id}/consent")

@@ -25,6 +25,7 @@ from cti.services import (
     InteractionHistory,
     OutboundCalls,
     Policy,
+    PortalSelfService,
     PortalSignIn,
     ReportService,
     RoutingRules,
@@ -57,6 +58,7 @@ __all__ = [
     "OUTBOUND",
     "POLICY",
     "PORTAL",
+    "PORTAL_SELF",
     "PORTAL_THROTTLES",
     "QUERY",
     "REPORTS",
@@ -104,6 +106,8 @@ SESSIONS = web.AppKey("sessions", Sessions)
 PORTAL = web.AppKey("portal", PortalSignIn)
 """Customers' sign-in codes and portal sessions."""
 PORTAL_THROTTLES = web.AppKey("portal_throttles", PortalThrottles)
+PORTAL_SELF = web.AppKey("portal_self", PortalSelfService)
+"""What a signed-in customer does for themselves: orders, details, preferences, history, callbacks."""
 SIGN_IN = web.AppKey("sign_in", SignIn)
 """People's passwords and web sessions."""
 AGENTS = web.AppKey("agents", AgentService)

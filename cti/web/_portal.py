@@ -12,30 +12,31 @@ the staff middleware never reads ``cti_portal``.
 - ``POST /api/portal/session``: the code; a wrong, expired, spent or unknown code is the same 401 and counts
   towards both throttles.
 - ``GET /api/portal/me``, ``GET /api/portal/account``: the signed-in customer's profile (contacts masked), and
-  their latest orders and balance. Later portal pages (order tracking, FAQ, callbacks, chat) go beside these, each
-  calling :func:`customer` first.
+  their latest orders, balance and invoices. The self-service pages (:mod:`cti.web._portal_selfservice`) go beside
+  these, each calling :func:`customer` first.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, Final, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from cti.crm import MINOR_PER_MAJOR, CustomerRecord, OrderRecord
+from cti.crm import MINOR_PER_MAJOR, CustomerRecord, InvoiceRecord, OrderRecord
 from cti.records import PortalSessionRecord
 from cti.services import NewPortalSession, PortalSignIn
 from cti.web._audit import source_of
 from cti.web._auth import CSRF_HEADER
 from cti.web._bodies import read_object
 from cti.web._errors import coded
-from cti.web._keys import PORTAL, PORTAL_THROTTLES, SESSIONS
+from cti.web._keys import PORTAL, PORTAL_SELF, PORTAL_THROTTLES, SESSIONS
 from cti.web._openapi import operation
 
-__all__ = ["PORTAL_COOKIE", "PORTAL_CSRF_COOKIE", "CodeRequest", "PortalSignInBody", "customer", "openapi_paths",
-           "routes", "schemas"]
+__all__ = ["PORTAL_COOKIE", "PORTAL_CSRF_COOKIE", "CodeRequest", "PortalSignInBody", "customer", "invoice_view",
+           "json_only", "mask_email", "mask_phone", "me_view", "openapi_paths", "order_view", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 PORTAL_COOKIE: Final = "cti_portal"
@@ -85,7 +86,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         public=True, errors=(401,))},
     "/api/portal/account": {"get": operation(
         "The signed-in customer's account: the 5 latest orders, any status (number, status, shipment, total in "
-        "IDR and in minor units) and the balance due (both forms)",
+        "IDR and in minor units), the balance due (both forms), the number of unpaid invoices, the next due date, "
+        "what is overdue, and the 10 latest invoices (paid, due or overdue, with due date and amounts)",
         roles=_CUSTOMER_ROLE, public=True, errors=(401,))},
 }
 
@@ -137,7 +139,7 @@ def _throttle(request: web.Request, address_key: str | None) -> None:
                                             headers={"Retry-After": str(wait)}), "throttled", seconds=wait)
 
 
-def _json_only(request: web.Request) -> None:
+def json_only(request: web.Request) -> None:
     # Only JSON: a form on another site can post text/plain or a form, never application/json without CORS.
     if request.content_type != "application/json":
         raise web.HTTPBadRequest(reason="send a JSON body (Content-Type: application/json)")
@@ -155,15 +157,29 @@ def mask_phone(e164: str) -> str:
     return f"{e164[:4]}***{e164[-4:]}" if len(e164) > 8 else "***"
 
 
-def _me(who: CustomerRecord) -> dict[str, Any]:
+def me_view(who: CustomerRecord) -> dict[str, Any]:
     return {"customer_id": who.customer_id, "name": who.name, "email": mask_email(who.email),
             "phones": [mask_phone(p) for p in who.phones], "language": who.language}
 
 
-def _order(order: OrderRecord) -> dict[str, Any]:
+def order_view(order: OrderRecord) -> dict[str, Any]:
     return {"order_number": order.order_number, "status": order.status, "placed_at": order.placed_at.isoformat(),
             "total_minor": order.total_minor, "total": str(Decimal(order.total_minor) / MINOR_PER_MAJOR),
             "shipment_status": order.shipment_status}
+
+
+def invoice_view(invoice: InvoiceRecord, today: date) -> dict[str, Any]:
+    """An invoice with its state: ``paid``, ``due`` (by its due date) or ``overdue``."""
+    state = "paid" if invoice.due_minor <= 0 else "overdue" if invoice.due_date < today else "due"
+    return {"invoice_number": invoice.invoice_number, "order_number": invoice.order_number,
+            "issued_at": invoice.issued_at.isoformat(), "due_date": invoice.due_date.isoformat(),
+            "amount": _money(invoice.amount_minor), "amount_minor": invoice.amount_minor,
+            "paid": _money(invoice.paid_minor), "due": _money(invoice.due_minor), "due_minor": invoice.due_minor,
+            "paid_at": invoice.paid_at.isoformat() if invoice.paid_at else None, "state": state}
+
+
+def _money(minor: int) -> str:
+    return str(Decimal(minor) / MINOR_PER_MAJOR)
 
 
 # -- routes -------------------------------------------------------------------------------------------------------
@@ -175,7 +191,7 @@ async def portal_page(request: web.Request) -> web.Response:
 
 @routes.post("/api/portal/code")
 async def request_code(request: web.Request) -> web.Response:
-    _json_only(request)
+    json_only(request)
     body = CodeRequest.model_validate(await read_object(request))
     portal, client = request.app[PORTAL], request.remote or "-"
     address = portal.address(body.address)
@@ -189,7 +205,7 @@ async def request_code(request: web.Request) -> web.Response:
 
 @routes.post("/api/portal/session")
 async def sign_in(request: web.Request) -> web.Response:
-    _json_only(request)
+    json_only(request)
     body = PortalSignInBody.model_validate(await read_object(request))
     portal, client = request.app[PORTAL], request.remote or "-"
     address = portal.address(body.address)
@@ -199,7 +215,7 @@ async def sign_in(request: web.Request) -> web.Response:
     if new is None:
         request.app[PORTAL_THROTTLES].count(client, key)
         raise coded(web.HTTPUnauthorized(reason="wrong, expired or used code"), "wrong_code")
-    response = web.json_response(_me(new.customer))
+    response = web.json_response(me_view(new.customer))
     _set_cookies(request, response, new)
     return response
 
@@ -218,7 +234,7 @@ async def sign_out(request: web.Request) -> web.Response:
 
 @routes.get("/api/portal/me")
 async def me(request: web.Request) -> web.Response:
-    return web.json_response(_me(await customer(request)))
+    return web.json_response(me_view(await customer(request)))
 
 
 @routes.get("/api/portal/account")
@@ -228,7 +244,13 @@ async def account(request: web.Request) -> web.Response:
     if found is None:  # gone between the session check and now
         raise _unauthorized()
     view, orders = found
-    return web.json_response({"orders": [_order(o) for o in orders],
+    service = request.app[PORTAL_SELF]
+    today = service.today()
+    unpaid = view.unpaid_invoices  # the oldest due date first
+    return web.json_response({"orders": [order_view(o) for o in orders],
                               "balance_due_minor": view.balance_due_minor,
                               "balance_due": str(Decimal(view.balance_due_minor) / MINOR_PER_MAJOR),
-                              "unpaid_invoices": len(view.unpaid_invoices)})
+                              "unpaid_invoices": len(unpaid),
+                              "next_due_date": unpaid[0].due_date.isoformat() if unpaid else None,
+                              "overdue_minor": sum(i.due_minor for i in unpaid if i.due_date < today),
+                              "invoices": [invoice_view(i, today) for i in await service.invoices(who, limit=10)]})

@@ -103,6 +103,16 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("DELETE", "/api/portal/session"): Route(public()),  # signing out with no session: nothing to end
     ("GET", "/api/portal/me"): Route(public(401)),
     ("GET", "/api/portal/account"): Route(public(401)),
+    # Self-service (tests/integration/test_portal_selfservice_api.py: a customer's own objects, another's 404).
+    ("GET", "/api/portal/orders"): Route(public(401)),
+    ("GET", "/api/portal/orders/{order_number}"): Route(public(401)),
+    ("PATCH", "/api/portal/details"): Route(public(401), body={}),
+    ("GET", "/api/portal/preferences"): Route(public(401)),
+    ("PATCH", "/api/portal/preferences"): Route(public(401), body={}),
+    ("GET", "/api/portal/history"): Route(public(401)),
+    ("GET", "/api/portal/callbacks"): Route(public(401)),
+    ("POST", "/api/portal/callbacks"): Route(public(401), body={}),
+    ("DELETE", "/api/portal/callbacks/{callback_id}"): Route(public(401)),
     ("DELETE", "/api/session"): Route(public()),
     ("PUT", "/api/users/{name}/password"): Route(admin_only(422), body={"password": "short"}),
     ("GET", "/api/users"): Route(admin_only()),
@@ -315,7 +325,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
                   "customer_id": customer_of[whose], "queue": "care" if whose == "ana" else "sales",
                   "name": route.user, "monitor_id": monitor["monitor_id"], "script_id": script["script_id"],
                   "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose],
-                  "callback_id": callback_of[whose], "entry_id": "999999"}
+                  "callback_id": callback_of[whose], "entry_id": "999999", "order_number": "50000002"}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"

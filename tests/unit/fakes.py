@@ -849,3 +849,8 @@ class FakeCallbacks:
         return [c for c in self.callbacks.values()
                 if c.status in (CallbackStatus.COMPLETED, CallbackStatus.FAILED) and c.attempts
                 and start <= c.attempts[-1].at < end and (queues is None or c.queue in queues)]
+
+    async def of_customer(self, customer_id: str, *, created_by: str,
+                          limit: int = 20) -> builtins.list[ScheduledCallback]:
+        found = [c for c in self.callbacks.values() if c.customer_id == customer_id and c.created_by == created_by]
+        return sorted(found, key=lambda c: (c.created_at or c.due_at, c.callback_id), reverse=True)[:limit]

@@ -22,6 +22,7 @@ from cti.sim import (
     OPEN_ORDER_NUMBER,
     SURABAYA_OPEN_ORDER,
     generate,
+    shipment_steps,
 )
 from cti.sim._crm_seed_data import CITIES
 from tests.hostile import HTML_PERSON, hostile
@@ -169,3 +170,27 @@ def check_consistent(data: CrmDataset, size: int) -> None:
     for case in data.cases:
         assert created[case.customer_id] < case.opened_at <= NOW
         assert (case.closed_at is not None) == (case.status in ("resolved", "closed"))
+
+
+def test_shipped_and_returned_orders_tell_their_parcels_journey_up_to_now_and_nothing_ahead() -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    dataset = generate(now=now, customers=60, seed=5)
+    steps: dict[str, list[str]] = {}
+    for step in dataset.shipment_steps:
+        assert step.at <= now and step.location
+        steps.setdefault(step.order_number, []).append(step.step)
+    for order in dataset.orders:
+        found = steps.get(order.order_number, [])
+        if order.status == "delivered":
+            assert found == ["packed", "picked_up", "in_transit", "at_hub", "out_for_delivery", "delivered"]
+        elif order.status == "returned":
+            assert found[-2:] == ["failed_delivery", "returned"] or order.placed_at > now - timedelta(days=3)
+        elif order.shipped_at is None:
+            assert found == []
+        else:
+            assert found[:2] == ["packed", "picked_up"]
+    siti = OrderRecord(order_number="1", customer_id="1", status="shipped", items=(OrderItem("BUDS-2"),),
+                       total_minor=1, placed_at=now - timedelta(days=2), shipped_at=now - timedelta(hours=10),
+                       shipment_status="in_transit")
+    assert [(s.step, s.location) for s in shipment_steps(siti, "Surabaya", now)] == [
+        ("packed", "Cikarang"), ("picked_up", "Cikarang"), ("in_transit", "Jakarta")]  # not at the hub yet

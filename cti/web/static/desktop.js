@@ -349,6 +349,11 @@ function renderPop() {
     `${c.case_id} ${c.subject} (${label("case", c.status)}, ${label("priority", c.priority)})`);
   list("contacts", customer ? customer.contacts : [], (c) =>
     `${fmt.date(c.at)} ${label("channel", c.channel)} ${label("disposition", c.disposition)}: ${c.notes || ""}`);
+  // What the customer did on the portal lately, said in the agent's language ("looked up order 7001 on the web
+  // 10 minutes ago"): the server words it in both.
+  const web = customer && customer.web_activity ? customer.web_activity : [];
+  list("web-activity", web, (w) => w.text[language()] || w.text.id);
+  $("web-activity-heading").hidden = web.length === 0;
   const offers = pop.crosssell ? pop.crosssell.offers : [];
   list("crosssell", offers, (o) => [el("strong", {}, o.name), " — ", o.reason]);
   $("crosssell-none").hidden = offers.length > 0;
@@ -365,7 +370,8 @@ function clearPop() {
   for (const id of ["customer-name", "customer-tier", "customer-segment", "customer-id", "customer-balance", "customer-ltv",
     "customer-phones", "customer-address", "script-title", "call-language", "routing-reason", "ivr-path", "transfer-info",
     "caller-verified", "incoming-from"]) setText(id, "");
-  for (const id of ["products", "orders", "cases", "contacts", "crosssell", "script"]) $(id).replaceChildren();
+  for (const id of ["products", "orders", "cases", "contacts", "web-activity", "crosssell", "script"]) $(id).replaceChildren();
+  $("web-activity-heading").hidden = true;
   $("transfer-info").hidden = true;
   $("crosssell-none").hidden = true;
   $("unknown").hidden = true;
