@@ -34,12 +34,14 @@ from cti.services import (
     CommandBus,
     CustomerSearch,
     CustomerService,
+    CyberAgentDesk,
     Distributor,
     Faq,
     InteractionHistory,
     Passwords,
     Policy,
     PortalSignIn,
+    ReplyVoice,
     ScriptLibrary,
     SignIn,
     TransferService,
@@ -53,6 +55,7 @@ from cti.web import (
     AUDIT,
     CUSTOMER_SEARCH,
     CUSTOMERS,
+    CYBERAGENT,
     FAQ,
     HISTORY,
     HUB,
@@ -101,9 +104,11 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
             clock: Clock = utc_now, pops: PopsSeen | None = None,
             dispositions: Sequence[str] = ("resolved",), settings: Settings | None = None,
             passwords: Passwords = FAST_PASSWORDS,
-            mailer: CodeMailer | None = None) -> tuple[web.Application, Distributor]:
+            mailer: CodeMailer | None = None, voice: ReplyVoice | None = None
+            ) -> tuple[web.Application, Distributor]:
     """The app serving ``features`` (cti.web's feature modules), and the distributor behind it; the portal's codes
-    go through ``mailer`` (none: e-mail addresses get no code) and the logging SMS sender."""
+    go through ``mailer`` (none: e-mail addresses get no code) and the logging SMS sender; the virtual agent's replies
+are spoken by ``voice`` (none: they have no audio)."""
     users, agents = UserRepository(db), AgentRepository(db)
     interactions, customers = InteractionRepository(db), CustomerRepository(db)
     accounts = Accounts(users, agents, clock=clock)
@@ -144,6 +149,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
                                idle=timedelta(minutes=settings.portal_session_idle_minutes),
                                lifetime=timedelta(hours=settings.portal_session_lifetime_hours))
     app[PORTAL_THROTTLES] = PortalThrottles.default(clock)
+    app[CYBERAGENT] = CyberAgentDesk(app[FAQ], customers, audit, clock=clock, voice=voice)
     app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))
     return app, distributor

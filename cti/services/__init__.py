@@ -15,6 +15,15 @@ from cti.services._agents import AgentService, UnknownExtension
 from cti.services._audit import SERVER, AuditTrail
 from cti.services._bus import CommandBus, Handler, HandlerKey
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
+from cti.services._cyberagent import (
+    MAX_REPLIES,
+    REPLY_TTL,
+    CyberAgentCustomers,
+    CyberAgentDesk,
+    ReplyVoice,
+    SpokenReply,
+    speakable,
+)
 from cti.services._dead_letters import (
     DeadLetterService,
     InvalidDeadLetter,
@@ -115,8 +124,10 @@ __all__ = [
     "FAQ_QUERY_LENGTH",
     "MAX_FAQ_HITS",
     "MAX_PASSWORD",
+    "MAX_REPLIES",
     "MAX_RESULTS",
     "MIN_PASSWORD",
+    "REPLY_TTL",
     "ROUTED_ATTRIBUTES",
     "SEARCHES_PER_MINUTE",
     "SERVER",
@@ -147,6 +158,8 @@ __all__ = [
     "CustomerSearch",
     "CustomerService",
     "Customers",
+    "CyberAgentCustomers",
+    "CyberAgentDesk",
     "DeadLetterService",
     "DeadLetters",
     "Distributor",
@@ -183,6 +196,7 @@ __all__ = [
     "PortalAddress",
     "PortalSignIn",
     "RecordingState",
+    "ReplyVoice",
     "ReportService",
     "Retention",
     "RetentionReport",
@@ -198,6 +212,7 @@ __all__ = [
     "SelfService",
     "SignIn",
     "SmsSender",
+    "SpokenReply",
     "StaffedForecast",
     "StaleRules",
     "StatsFeed",
@@ -232,4 +247,5 @@ __all__ = [
     "scope_of",
     "session_key",
     "shift_queues",
+    "speakable",
 ]
