@@ -11,8 +11,9 @@ from cti.crm import MINOR_PER_MAJOR, OrderRecord, ProductRecord
 from cti.cyberagent._intents import match_intent
 from cti.cyberagent._language import detect_language
 from cti.cyberagent._texts import ORDER_STATUS, SHIPMENT_STATUS, text
+from cti.errors import InvalidInput
 from cti.faq import FaqHit
-from cti.types import Language
+from cti.types import LANGUAGES, Language
 
 __all__ = [
     "AGREE",
@@ -20,6 +21,7 @@ __all__ = [
     "MARGIN_THRESHOLD",
     "REPEATED_FAILURES",
     "SIMILARITY_THRESHOLD",
+    "TRANSCRIPT_TURNS",
     "Account",
     "Action",
     "CyberAgent",
@@ -56,6 +58,8 @@ AGREE: Final = False
 views of the question, and where they part it is too close to call."""
 REPEATED_FAILURES: Final = 2
 """Answers the customer said did not help before a person takes over."""
+TRANSCRIPT_TURNS: Final = 200
+"""Turns a session keeps (and a hand-over carries): the latest ones."""
 MESSAGE_LENGTH: Final = 1000
 """Longer messages are cut (a chat line, not a letter)."""
 
@@ -133,6 +137,41 @@ class Session:
     failures: int = 0
     wants_to_buy: bool = False
     transcript: list[Turn] = field(default_factory=list)
+    """The conversation so far, the last :data:`TRANSCRIPT_TURNS` turns."""
+
+    def add(self, turn: Turn) -> None:
+        self.transcript.append(turn)
+        del self.transcript[:-TRANSCRIPT_TURNS]
+
+    def to_dict(self) -> dict[str, object]:
+        """The session as JSON values, for a chat that keeps it outside the process (:meth:`from_dict`)."""
+        return {"lang": self.lang, "customer_id": self.customer_id, "last_lang": self.last_lang,
+                "greeted": self.greeted, "failures": self.failures, "wants_to_buy": self.wants_to_buy,
+                "transcript": [[turn.speaker, turn.text] for turn in self.transcript]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Session:
+        """A session from :meth:`to_dict`; :class:`cti.errors.InvalidInput` for anything else."""
+        try:
+            lang, last_lang = data.get("lang"), data.get("last_lang", "id")
+            customer_id = data.get("customer_id")
+            failures = data.get("failures", 0)
+            turns = data.get("transcript", [])
+            if lang not in (None, *LANGUAGES) or last_lang not in LANGUAGES or not isinstance(failures, int) \
+                    or not (customer_id is None or isinstance(customer_id, str)) or not isinstance(turns, list):
+                raise ValueError("a field out of range")
+            transcript = []
+            for item in turns:
+                speaker, said = item
+                if speaker not in ("customer", "bot") or not isinstance(said, str):
+                    raise ValueError("a turn is [customer|bot, text]")
+                transcript.append(Turn(speaker, said))
+            return cls(lang=lang, customer_id=customer_id,
+                       last_lang=last_lang, greeted=bool(data.get("greeted", False)),
+                       failures=failures, wants_to_buy=bool(data.get("wants_to_buy", False)),
+                       transcript=transcript[-TRANSCRIPT_TURNS:])
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise InvalidInput(f"not a virtual agent session: {exc}", code="invalid_session") from exc
 
 
 class FaqSearch(Protocol):
@@ -198,7 +237,7 @@ class CyberAgent:
         session.last_lang = lang
         if not message:
             return self._say(session, text("empty", lang), lang, "empty", "neutral")
-        session.transcript.append(Turn("customer", message))
+        session.add(Turn("customer", message))
         intent = match_intent(message, lang)
         if intent == "person":
             return self._handover(session, lang, "person", "handover_person", "neutral")
@@ -264,7 +303,7 @@ class CyberAgent:
                              "thinking")
         session.wants_to_buy = False
         reply_text = text("purchase", lang, product=product.name(lang))
-        session.transcript.append(Turn("bot", reply_text))
+        session.add(Turn("bot", reply_text))
         handover = Handover(self.persona.sales_queue, "purchase", lang, tuple(session.transcript), product.sku)
         return Reply(reply_text, lang, "purchase", "happy", handover=handover)
 
@@ -300,7 +339,7 @@ class CyberAgent:
     def _handover(self, session: Session, lang: Language, reason: HandoverReason, key: str,
                   expression: Expression, *, confidence: float | None = None) -> Reply:
         said = text(key, lang)
-        session.transcript.append(Turn("bot", said))
+        session.add(Turn("bot", said))
         session.failures = 0
         handover = Handover(self.persona.care_queue, reason, lang, tuple(session.transcript))
         return Reply(said, lang, "handover", expression, handover=handover, confidence=confidence)
@@ -308,7 +347,7 @@ class CyberAgent:
     @staticmethod
     def _say(session: Session, said: str, lang: Language, action: Action, expression: Expression, *,
              source: FaqSource | None = None, confidence: float | None = None) -> Reply:
-        session.transcript.append(Turn("bot", said))
+        session.add(Turn("bot", said))
         return Reply(said, lang, action, expression, source=source, confidence=confidence)
 
 

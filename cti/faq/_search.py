@@ -18,8 +18,8 @@ Which entry a customer's *question* is about — what the virtual agent needs, a
 classification, not a ranking: :meth:`FaqIndex.classify` trains a logistic regression per language (scikit-learn,
 on character 2-5-grams and word 1-2-grams) whose classes are the entries and whose examples are each entry's
 phrasings and its answer's sentences. Its probabilities separate a right match from a near miss better than
-cosines do (bench/cyberagent.py measures both); it is trained on first use, in well under a second for a few
-hundred entries.
+cosines do (docs/benchmarks.md, "CyberAgent"). It is trained on first use, or by :meth:`FaqIndex.prepare`, in
+about a second per language for a few hundred entries.
 
 Stop words (a short list per language) are removed before the n-grams are cut, so "how do I" or "bagaimana cara"
 match nothing by themselves; a query of stop words only finds nothing. Entries scoring under :data:`MIN_SCORE`
@@ -194,6 +194,13 @@ class FaqIndex:
                 if score >= min_score and (product_line is None or entry.product_line == product_line)]
         hits.sort(key=lambda hit: (-hit.score, hit.entry.entry_id))
         return hits[:limit]
+
+    def prepare(self) -> None:
+        """Train every language's classifier now rather than on its first question (it takes a second or so, which
+        a server spends on a worker thread instead of its event loop)."""
+        for lang, corpus in self._corpora.items():
+            if lang not in self._classifiers:
+                self._classifiers[lang] = _Classifier(lang, corpus.entries)
 
     def classify(self, query: str, lang: str, *, limit: int = 2) -> list[FaqHit]:
         """The entries ``query`` in ``lang`` most likely asks about, most likely first, each with its probability

@@ -17,6 +17,7 @@ of that customer by that customer (``customer:<id>``), like the portal's account
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections import OrderedDict
@@ -113,6 +114,7 @@ class CyberAgentDesk:
         self._voice = voice
         self._persona = persona or Persona()
         self._agent: tuple[FaqIndex, CyberAgent] | None = None
+        self._building = asyncio.Lock()
         self._catalog: list[ProductRecord] | None = None
         self._replies: OrderedDict[str, _Kept] = OrderedDict()
 
@@ -123,13 +125,16 @@ class CyberAgentDesk:
 
     async def agent(self) -> CyberAgent:
         """The agent over the FAQ as published now (rebuilt after an FAQ change)."""
-        index = await self._faq.index()
-        if self._agent is None or self._agent[0] is not index:
-            if self._catalog is None:
-                self._catalog = await self._customers.catalog()
-            self._agent = (index, CyberAgent(index, persona=self._persona, catalog=self._catalog,
-                                             account=self._account))
-        return self._agent[1]
+        async with self._building:
+            index = await self._faq.index()
+            if self._agent is None or self._agent[0] is not index:
+                if self._catalog is None:
+                    self._catalog = await self._customers.catalog()
+                # Training the classifiers takes a second or so per language: on a worker thread, once.
+                await asyncio.to_thread(index.prepare)
+                self._agent = (index, CyberAgent(index, persona=self._persona, catalog=self._catalog,
+                                                 account=self._account))
+            return self._agent[1]
 
     async def greet(self, session: Session, *, owner: str) -> SpokenReply:
         return self._keep((await self.agent()).greet(session), owner)

@@ -10,6 +10,7 @@ restart, which at worst lets one client vote twice that day; that is the price o
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -197,7 +198,8 @@ class Faq:
         index = self._index
         if index is None:
             changes = self._changes
-            index = FaqIndex(await self._store.entries(status="published"))
+            # Fitting the vectorizers takes tens of milliseconds: not on the event loop.
+            index = await asyncio.to_thread(FaqIndex, await self._store.entries(status="published"))
             if changes == self._changes:
                 self._index = index
         return index

@@ -3,13 +3,24 @@ which expression, and what a hand-over carries."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
 from cti.crm import OrderRecord
-from cti.cyberagent import CyberAgent, Persona, Session, Turn, detect_language, match_intent, rupiah
+from cti.cyberagent import (
+    TRANSCRIPT_TURNS,
+    CyberAgent,
+    Persona,
+    Session,
+    Turn,
+    detect_language,
+    match_intent,
+    rupiah,
+)
+from cti.errors import InvalidInput
 from cti.faq import FaqEntry, FaqIndex, read_texts
 from cti.sim._crm_seed_data import PRODUCTS
 from cti.sim._demo_seed import starter_faq
@@ -166,3 +177,27 @@ def test_intent_rules() -> None:
     assert match_intent("tanggal berapa tagihan saya jatuh tempo", "id") is None  # when, not how much
     assert match_intent("berapa tagihan saya", "id") == "balance"
     assert rupiah(125_000_000) == "Rp 1.250.000"
+
+
+async def test_a_session_survives_a_round_trip_through_json_and_garbage_is_refused() -> None:
+    session = Session(customer_id="10000001")
+    await bot().respond(session, "hello")
+    await bot().respond(session, "I want to buy something")
+    copy = Session.from_dict(json.loads(json.dumps(session.to_dict())))
+    assert copy == session
+    assert copy.wants_to_buy and copy.last_lang == "en"
+    for garbage in ({"lang": "fr"}, {"transcript": [["robot", "hi"]]}, {"failures": "many"}, {"transcript": [1]},
+                    {"customer_id": 7}):
+        with pytest.raises(InvalidInput) as refused:
+            Session.from_dict(garbage)
+        assert refused.value.code == "invalid_session"
+
+
+async def test_the_transcript_keeps_the_latest_turns() -> None:
+    session = Session()
+    agent = bot()
+    for n in range(TRANSCRIPT_TURNS):
+        await agent.respond(session, f"thanks {n}")
+    assert len(session.transcript) == TRANSCRIPT_TURNS
+    assert session.transcript[-2] == Turn("customer", f"thanks {TRANSCRIPT_TURNS - 1}")
+    assert session.transcript[0] == Turn("customer", f"thanks {TRANSCRIPT_TURNS // 2}")
