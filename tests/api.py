@@ -38,6 +38,7 @@ from cti.services import (
     CommandBus,
     CustomerSearch,
     CustomerService,
+    CyberAgentDesk,
     Distributor,
     Faq,
     InteractionHistory,
@@ -45,6 +46,7 @@ from cti.services import (
     Policy,
     PortalSelfService,
     PortalSignIn,
+    ReplyVoice,
     ScriptLibrary,
     SignIn,
     TransferService,
@@ -58,6 +60,7 @@ from cti.web import (
     AUDIT,
     CUSTOMER_SEARCH,
     CUSTOMERS,
+    CYBERAGENT,
     FAQ,
     HISTORY,
     HUB,
@@ -107,9 +110,11 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
             clock: Clock = utc_now, pops: PopsSeen | None = None,
             dispositions: Sequence[str] = ("resolved",), settings: Settings | None = None,
             passwords: Passwords = FAST_PASSWORDS,
-            mailer: CodeMailer | None = None) -> tuple[web.Application, Distributor]:
+            mailer: CodeMailer | None = None, voice: ReplyVoice | None = None
+            ) -> tuple[web.Application, Distributor]:
     """The app serving ``features`` (cti.web's feature modules), and the distributor behind it; the portal's codes
-    go through ``mailer`` (none: e-mail addresses get no code) and the logging SMS sender."""
+    go through ``mailer`` (none: e-mail addresses get no code) and the logging SMS sender; the virtual agent's replies
+are spoken by ``voice`` (none: they have no audio)."""
     users, agents = UserRepository(db), AgentRepository(db)
     interactions, customers = InteractionRepository(db), CustomerRepository(db)
     accounts = Accounts(users, agents, clock=clock)
@@ -158,6 +163,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
                                          queue=lambda: distributor.query.rules.default_queue, lock=asyncio.Lock(),
                                          clock=clock)
     app[PORTAL_SELF].watch(seen.customer_changed)
+    app[CYBERAGENT] = CyberAgentDesk(app[FAQ], customers, audit, clock=clock, voice=voice)
     app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))
     return app, distributor

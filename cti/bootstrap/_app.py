@@ -57,6 +57,7 @@ from cti.acd import (
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.bootstrap._status import CtiStatus
+from cti.cyberagent import Persona
 from cti.errors import Unavailable
 from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
 from cti.live import LiveStore
@@ -97,6 +98,7 @@ from cti.services import (
     CommandBus,
     CustomerSearch,
     CustomerService,
+    CyberAgentDesk,
     Distributor,
     DoNotCallList,
     Erasure,
@@ -123,7 +125,7 @@ from cti.services import (
     WrapUpService,
 )
 from cti.settings import Settings
-from cti.speech import PromptRenderer
+from cti.speech import PromptRenderer, SpokenReplies
 from cti.speech.asr import build_recognizers, parse_engines
 from cti.stats import MetricsConfig, day_start
 from cti.tasks import stop_task
@@ -147,6 +149,7 @@ from cti.web import (
     CALLBACKS,
     CUSTOMER_SEARCH,
     CUSTOMERS,
+    CYBERAGENT,
     DO_NOT_CALL,
     ERASURE,
     FAQ,
@@ -302,6 +305,15 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         _contact_policy(settings), audit, queue=lambda: settings.outbound_queue or app[QUERY].rules.default_queue,
         lock=asyncio.Lock(), clock=clock or utc_now)
     app[FAQ] = Faq(FaqRepository(database), clock=clock or utc_now)
+    voice = SpokenReplies()
+    app[CYBERAGENT] = CyberAgentDesk(app[FAQ], repos.customers, audit, clock=clock or utc_now, voice=voice,
+                                     persona=Persona({"id": settings.cyberagent_name_id,
+                                                      "en": settings.cyberagent_name_en}))
+
+    async def close_voice(_: web.Application) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, voice.close)
+
+    app.on_cleanup.append(close_voice)
 
     async def storage(app: web.Application) -> AsyncIterator[None]:
         await database.upgrade()

@@ -19,7 +19,7 @@ from cti.faq._entries import (
     answer_parts,
     read_texts,
 )
-from cti.faq._search import SNIPPET_LENGTH, FaqHit, FaqIndex, snippet, tokenize
+from cti.faq._search import MIN_SCORE, PHRASING_WEIGHT, SNIPPET_LENGTH, FaqHit, FaqIndex, normalize, snippet, tokenize
 
 __all__ = [
     "ANSWER_LENGTH",
@@ -28,6 +28,8 @@ __all__ = [
     "FAQ_STATUSES",
     "KEYWORDS",
     "LINK",
+    "MIN_SCORE",
+    "PHRASING_WEIGHT",
     "PRODUCT_LINES",
     "QUESTION_LENGTH",
     "SNIPPET_LENGTH",
@@ -38,6 +40,7 @@ __all__ = [
     "FaqText",
     "FaqVersion",
     "answer_parts",
+    "normalize",
     "read_texts",
     "snippet",
     "tokenize",

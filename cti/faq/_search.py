@@ -1,93 +1,80 @@
-"""Searching the published FAQ: tokens per language and Okapi BM25 ranking, in memory.
+"""Searching the published FAQ: TF-IDF over character n-grams (scikit-learn), in memory, one index per language.
 
-Tokens: lowercase, letters and digits only (punctuation splits words), a short stop-word list per language, and
-a cheap stemmer: English loses plural and -ing/-ed endings; Indonesian loses its particles (-lah, -kah, -pun),
-possessives (-nya, -ku, -mu), the suffixes -kan and -an, and one prefix (me-, pe-, ber-, ter-, di-, ke-, se-, with
-the usual nasal recoding: ``menunggu`` → ``tunggu``, ``memakai`` → ``pakai``). The same stemmer runs on the
-entries and the query, so where it is wrong it is at least wrong the same way on both sides.
+Why character n-grams rather than words: Indonesian builds words with affixes (``bayar``, ``pembayaran``,
+``dibayarkan``, ``tagihannya``) and customers type fast (``tagihn``, ``pasword``, ``internt``). Word tokens need a
+stemmer, and a home-made one is wrong often enough on both (this module had one, with BM25 over its stems:
+bench/cyberagent.py keeps it as the baseline). The 3- to 5-letter pieces of each word (scikit-learn's ``char_wb``
+analyzer) share most of their pieces between a root and its affixed forms and between a word and its typo, with no
+stemmer at all, in either language. ``sublinear_tf`` keeps a long answer from winning by repetition.
 
-Ranking is BM25 (k1 = 1.5, b = 0.75, the non-negative idf of Lucene) over one document per entry and language:
-the question counted twice, the keywords and the answer once. A few hundred entries index in milliseconds, so the
-index is simply rebuilt when the published set changes.
+Each entry is matched through its *phrasings* — the question and every keyword or alternative phrasing a supervisor
+wrote — and through its whole text (phrasings and answer together): its score is ``PHRASING_WEIGHT`` times the
+cosine of the query with its closest phrasing plus the rest times the cosine with the whole text. The closest
+phrasing is what makes a paraphrase find its entry; the whole text breaks ties with words only the answer has.
+Scores are cosines, so they lie in [0, 1] and mean the same from one FAQ to another: the virtual agent
+(:mod:`cti.cyberagent`) reads them as its confidence.
+
+Which entry a customer's *question* is about — what the virtual agent needs, and how sure it may be — is a
+classification, not a ranking: :meth:`FaqIndex.classify` trains a logistic regression per language (scikit-learn,
+on character 2-5-grams and word 1-2-grams) whose classes are the entries and whose examples are each entry's
+phrasings and its answer's sentences. Its probabilities separate a right match from a near miss better than
+cosines do (docs/benchmarks.md, "CyberAgent"). It is trained on first use, or by :meth:`FaqIndex.prepare`, in
+about a second per language for a few hundred entries.
+
+Stop words (a short list per language) are removed before the n-grams are cut, so "how do I" or "bagaimana cara"
+match nothing by themselves; a query of stop words only finds nothing. Entries scoring under :data:`MIN_SCORE`
+(sharing a few stray n-grams with the query, not a word) are left out. A few hundred entries index in tens of
+milliseconds, so the index is simply rebuilt when the published set changes.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+from sklearn.pipeline import FeatureUnion  # type: ignore[import-untyped]
 
 from cti.faq._entries import FaqEntry
 
-__all__ = ["SNIPPET_LENGTH", "FaqHit", "FaqIndex", "snippet", "tokenize"]
+__all__ = ["MIN_SCORE", "PHRASING_WEIGHT", "SNIPPET_LENGTH", "FaqHit", "FaqIndex", "normalize", "snippet",
+           "tokenize"]
 
 SNIPPET_LENGTH: Final = 160
-_K1: Final = 1.5
-_B: Final = 0.75
+MIN_SCORE: Final = 0.12
+"""Hits under this cosine share only stray letters with the query; the public search leaves them out."""
+PHRASING_WEIGHT: Final = 0.7
+_NGRAMS: Final = (3, 5)
 _WORD: Final = re.compile(r"[^\W_]+")
 _STOP: Final[dict[str, frozenset[str]]] = {
     "id": frozenset("""
         yang dan di ke dari untuk dengan ini itu atau apa apakah bagaimana gimana cara saya aku kami kita anda
         bisa dapat ada adalah akan sudah pada dalam juga jika kalau mau ingin saja yg nya lah kah tolong mohon
-        berapa kapan mana siapa agar supaya oleh sebagai karena tentang bagi para pun dong sih ya
+        berapa kapan mana siapa agar supaya oleh sebagai karena tentang bagi para pun dong sih ya gak nggak
+        kok deh nih tuh gue gw apakah bagaimanakah caranya gmn gimana
     """.split()),
     "en": frozenset("""
         a an the and or of to in on for with is are was were be been can could how what when where which who why
         do does did i my me you your we our us it its this that there if at by from as am will would should
-        please get about into than then so any some
+        please get about into than then so any some i'm im is it's
     """.split()),
 }
-_ID_PARTICLES: Final = ("lah", "kah", "pun")
-_ID_POSSESSIVES: Final = ("nya", "ku", "mu")
-_ID_SUFFIXES: Final = ("kan", "an")
-_ID_PREFIXES: Final = (
-    ("meny", "s"), ("peny", "s"), ("meng", ""), ("peng", ""), ("mem", "p"), ("pem", "p"), ("men", "t"), ("pen", "t"),
-    ("ber", ""), ("ter", ""), ("me", ""), ("pe", ""), ("di", ""), ("ke", ""), ("se", ""),
-)
-_VOWELS: Final = frozenset("aiueo")
-_MIN_STEM: Final = 4
-
-
-def _stem_id(word: str) -> str:
-    for endings in (_ID_PARTICLES, _ID_POSSESSIVES, _ID_SUFFIXES):
-        for ending in endings:
-            if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
-                word = word[:-len(ending)]
-                break
-    for prefix, recode in _ID_PREFIXES:
-        if not word.startswith(prefix):
-            continue
-        rest = word[len(prefix):]
-        if recode and rest[:1] in _VOWELS:
-            rest = recode + rest  # memakai → pakai, menunggu → tunggu, menyimpan → simpan
-        if len(rest) >= _MIN_STEM:
-            word = rest
-        break
-    return word
-
-
-def _stem_en(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("s") and len(word) > 3 and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for ending in ("ing", "ed"):
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            word = word[:-len(ending)]
-            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]  # shipping → ship, but billing → bill
-            break
-    return word
 
 
 def tokenize(text: str, lang: str) -> list[str]:
-    """The text's search terms in ``lang`` (``id`` or ``en``; another language is only lowercased and split)."""
+    """The text's words in ``lang`` (``id`` or ``en``): lowercase letters and digits, stop words left out (another
+    language is only lowercased and split)."""
     stop = _STOP.get(lang, frozenset())
-    stem = _stem_id if lang == "id" else _stem_en if lang == "en" else str
-    return [stem(word) for word in _WORD.findall(text.lower()) if word not in stop]
+    return [word for word in _WORD.findall(text.lower()) if word not in stop]
+
+
+def normalize(text: str, lang: str) -> str:
+    """What the n-grams are cut from: the words of :func:`tokenize`, joined by spaces."""
+    return " ".join(tokenize(text, lang))
 
 
 def snippet(answer: str, length: int = SNIPPET_LENGTH) -> str:
@@ -104,54 +91,128 @@ class FaqHit:
     entry: FaqEntry
     lang: str
     score: float
+    """Cosine similarity in [0, 1] (see the module's docstring)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Document:
-    entry: FaqEntry
-    terms: Counter[str]
-    length: int
+_CLASSIFIER_C: Final = 10.0
+"""Weak regularisation: each entry has few examples, and they are its own words (no noise to smooth away)."""
+
+
+class _Classifier:
+    """Logistic regression over one language's entries (see the module's docstring)."""
+
+    def __init__(self, lang: str, entries: list[FaqEntry]) -> None:
+        examples: list[str] = []
+        labels: list[int] = []
+        for n, entry in enumerate(entries):
+            text = entry.texts[lang]
+            sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.answer) if s]
+            for phrase in (text.question, *text.keywords, *sentences):
+                normalized = normalize(phrase, lang)
+                if normalized:
+                    examples.append(normalized)
+                    labels.append(n)
+        self.entries = entries
+        self.features = FeatureUnion([
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False,
+                                      dtype=np.float32)),
+            ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=False,
+                                      dtype=np.float32)),
+        ])
+        matrix = self.features.fit_transform(examples)
+        self.single = len(set(labels)) < 2
+        self.model = None if self.single else LogisticRegression(C=_CLASSIFIER_C, max_iter=2000).fit(matrix, labels)
+
+    def probabilities(self, query: str) -> Any:
+        if self.model is None:
+            return np.ones(len(self.entries), dtype=np.float64)
+        found = np.zeros(len(self.entries), dtype=np.float64)
+        found[self.model.classes_] = self.model.predict_proba(self.features.transform([query]))[0]
+        return found
+
+
+class _Corpus:
+    """One language's entries: the fitted vectorizer, a row per phrasing and a row per entry's whole text."""
+
+    def __init__(self, lang: str, entries: list[FaqEntry]) -> None:
+        self.entries = entries
+        phrasings: list[str] = []
+        owners: list[int] = []
+        wholes: list[str] = []
+        for n, entry in enumerate(entries):
+            text = entry.texts[lang]
+            mine = [normalize(phrase, lang) for phrase in (text.question, *text.keywords)]
+            phrasings += mine
+            owners += [n] * len(mine)
+            wholes.append(" ".join([*mine, normalize(text.answer, lang)]))
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=_NGRAMS, sublinear_tf=True,
+                                          lowercase=False, dtype=np.float32)
+        self.vectorizer.fit([*phrasings, *wholes])
+        self.phrasings: Any = self.vectorizer.transform(phrasings)
+        self.wholes: Any = self.vectorizer.transform(wholes)
+        self.owners = np.asarray(owners, dtype=np.intp)
+
+    def scores(self, query: str) -> Any:
+        """Each entry's score for the (normalized) query, as an array in entry order."""
+        vector = self.vectorizer.transform([query])
+        if vector.nnz == 0:
+            return np.zeros(len(self.entries), dtype=np.float32)
+        by_phrasing = (self.phrasings @ vector.T).toarray().ravel()
+        closest = np.zeros(len(self.entries), dtype=np.float32)
+        np.maximum.at(closest, self.owners, by_phrasing)
+        whole = (self.wholes @ vector.T).toarray().ravel()
+        return PHRASING_WEIGHT * closest + (1 - PHRASING_WEIGHT) * whole
 
 
 class FaqIndex:
-    """BM25 over the given entries, one corpus per language (an entry joins those it has a text in)."""
+    """The given entries, one corpus per language (an entry joins those it has a text in)."""
 
     def __init__(self, entries: Iterable[FaqEntry]) -> None:
-        self._documents: dict[str, list[_Document]] = {}
-        self._frequency: dict[str, Counter[str]] = {}
+        by_lang: dict[str, list[FaqEntry]] = {}
+        count = 0
         for entry in entries:
-            for lang, text in entry.texts.items():
-                terms = [*tokenize(text.question, lang) * 2, *tokenize(" ".join(text.keywords), lang),
-                         *tokenize(text.answer, lang)]
-                counted = Counter(terms)
-                self._documents.setdefault(lang, []).append(_Document(entry, counted, len(terms)))
-                self._frequency.setdefault(lang, Counter()).update(counted.keys())
+            count += 1
+            for lang in entry.texts:
+                by_lang.setdefault(lang, []).append(entry)
+        self._count = count
+        self._corpora = {lang: _Corpus(lang, found) for lang, found in by_lang.items()}
+        self._classifiers: dict[str, _Classifier] = {}
 
     def __len__(self) -> int:
-        return len({d.entry.entry_id for documents in self._documents.values() for d in documents})
+        return self._count
 
-    def search(self, query: str, lang: str, *, product_line: str | None = None, limit: int = 10) -> list[FaqHit]:
+    def search(self, query: str, lang: str, *, product_line: str | None = None, limit: int = 10,
+               min_score: float = MIN_SCORE) -> list[FaqHit]:
         """The best ``limit`` entries for ``query`` in ``lang`` (only those of ``product_line`` when given),
-        highest score first, ties by entry id; entries sharing no term with the query are left out."""
-        documents: Sequence[_Document] = self._documents.get(lang, [])
-        terms = set(tokenize(query, lang))
-        if not documents or not terms:
+        highest score first, ties by entry id; entries scoring under ``min_score`` are left out."""
+        corpus = self._corpora.get(lang)
+        words = normalize(query, lang)
+        if corpus is None or not words:
             return []
-        frequency = self._frequency[lang]
-        count = len(documents)
-        average = sum(d.length for d in documents) / count
-        idf = {term: math.log(1 + (count - frequency[term] + 0.5) / (frequency[term] + 0.5)) for term in terms}
-        hits = []
-        for document in documents:
-            if product_line is not None and document.entry.product_line != product_line:
-                continue
-            score = 0.0
-            norm = _K1 * (1 - _B + _B * document.length / average)
-            for term in terms:
-                tf = document.terms.get(term, 0)
-                if tf:
-                    score += idf[term] * tf * (_K1 + 1) / (tf + norm)
-            if score > 0:
-                hits.append(FaqHit(document.entry, lang, score))
+        scores = corpus.scores(words)
+        hits = [FaqHit(entry, lang, float(score)) for entry, score in zip(corpus.entries, scores, strict=True)
+                if score >= min_score and (product_line is None or entry.product_line == product_line)]
         hits.sort(key=lambda hit: (-hit.score, hit.entry.entry_id))
         return hits[:limit]
+
+    def prepare(self) -> None:
+        """Train every language's classifier now rather than on its first question (it takes a second or so, which
+        a server spends on a worker thread instead of its event loop)."""
+        for lang, corpus in self._corpora.items():
+            if lang not in self._classifiers:
+                self._classifiers[lang] = _Classifier(lang, corpus.entries)
+
+    def classify(self, query: str, lang: str, *, limit: int = 2) -> list[FaqHit]:
+        """The entries ``query`` in ``lang`` most likely asks about, most likely first, each with its probability
+        as the score (they sum to 1 over all entries); empty when the query has no words or the language no
+        entries."""
+        corpus = self._corpora.get(lang)
+        words = normalize(query, lang)
+        if corpus is None or not words:
+            return []
+        classifier = self._classifiers.get(lang)
+        if classifier is None:
+            classifier = self._classifiers[lang] = _Classifier(lang, corpus.entries)
+        found = classifier.probabilities(words)
+        order = np.argsort(-found, kind="stable")[:limit]
+        return [FaqHit(corpus.entries[n], lang, float(found[n])) for n in order]

@@ -16,6 +16,15 @@ from cti.services._alerts import ALERT_EVERY, AlertMonitor
 from cti.services._audit import SERVER, AuditTrail
 from cti.services._bus import CommandBus, Handler, HandlerKey
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
+from cti.services._cyberagent import (
+    MAX_REPLIES,
+    REPLY_TTL,
+    CyberAgentCustomers,
+    CyberAgentDesk,
+    ReplyVoice,
+    SpokenReply,
+    speakable,
+)
 from cti.services._dead_letters import (
     DeadLetterService,
     InvalidDeadLetter,
@@ -118,8 +127,10 @@ __all__ = [
     "FAQ_QUERY_LENGTH",
     "MAX_FAQ_HITS",
     "MAX_PASSWORD",
+    "MAX_REPLIES",
     "MAX_RESULTS",
     "MIN_PASSWORD",
+    "REPLY_TTL",
     "ROUTED_ATTRIBUTES",
     "SEARCHES_PER_MINUTE",
     "SERVER",
@@ -152,6 +163,8 @@ __all__ = [
     "CustomerSearch",
     "CustomerService",
     "Customers",
+    "CyberAgentCustomers",
+    "CyberAgentDesk",
     "DeadLetterService",
     "DeadLetters",
     "Distributor",
@@ -190,6 +203,7 @@ __all__ = [
     "PortalSignIn",
     "Preferences",
     "RecordingState",
+    "ReplyVoice",
     "ReportService",
     "Retention",
     "RetentionReport",
@@ -205,6 +219,7 @@ __all__ = [
     "SelfService",
     "SignIn",
     "SmsSender",
+    "SpokenReply",
     "StaffedForecast",
     "StaleRules",
     "StatsFeed",
@@ -240,4 +255,5 @@ __all__ = [
     "scope_of",
     "session_key",
     "shift_queues",
+    "speakable",
 ]

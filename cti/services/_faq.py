@@ -10,6 +10,7 @@ restart, which at worst lets one client vote twice that day; that is the price o
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -190,13 +191,18 @@ class Faq:
             raise InvalidInput("cannot search the FAQ: " + "; ".join(map(str, problems)), problems,
                                code="invalid_faq_search", params={"max": FAQ_QUERY_LENGTH})
         self._searches.check(self._hashed(client), self._clock().timestamp())
+        return (await self.index()).search(query, lang, product_line=product_line, limit=limit)
+
+    async def index(self) -> FaqIndex:
+        """The published entries' index, built once per change (the virtual agent answers from it too)."""
         index = self._index
         if index is None:
             changes = self._changes
-            index = FaqIndex(await self._store.entries(status="published"))
+            # Fitting the vectorizers takes tens of milliseconds: not on the event loop.
+            index = await asyncio.to_thread(FaqIndex, await self._store.entries(status="published"))
             if changes == self._changes:
                 self._index = index
-        return index.search(query, lang, product_line=product_line, limit=limit)
+        return index
 
     async def feedback(self, entry_id: str, *, helpful: bool, client: str) -> bool:
         """Count a vote on a published entry; False when this client already voted on it today (not counted).

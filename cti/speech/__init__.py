@@ -1,5 +1,6 @@
-"""Speech for the IVR: prompts rendered by text-to-speech (espeak-ng, pyttsx3) and cached as Asterisk sounds, and
-the audio path of recognition (RTP from Asterisk's externalMedia, resampling, voice activity). Recognizers are
+"""Speech for the IVR: prompts rendered by text-to-speech (espeak-ng, pyttsx3) and cached as Asterisk sounds; the
+virtual agent's chat replies spoken with the same voices (:class:`SpokenReplies`); and the audio path of
+recognition (RTP from Asterisk's externalMedia, resampling, voice activity). Recognizers are
 :mod:`cti.speech.asr`. Offline: no model or voice is ever downloaded at run time. See docs/speech.md.
 """
 
@@ -29,9 +30,11 @@ from cti.speech._tts import (
     Synthesizer,
     TtsError,
 )
+from cti.speech._voice import MAX_SPOKEN, SpokenReplies
 
 __all__ = [
     "DEFAULT_VOICES",
+    "MAX_SPOKEN",
     "EnergyVad",
     "EspeakSynthesizer",
     "Prompt",
@@ -44,6 +47,7 @@ __all__ = [
     "RtpStats",
     "SpeechEnd",
     "SpeechStart",
+    "SpokenReplies",
     "Synthesizer",
     "TtsError",
     "VadEvent",

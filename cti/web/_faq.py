@@ -90,7 +90,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
     },
     "/api/faq/search": {"get": operation(
         "Search the published FAQ: ?q= (up to 200 characters), ?lang=id|en (default id), ?product=, ?limit=; "
-        "best first with a BM25 score. Throttled per client address (429)", roles="anyone, signed in or not",
+        "best first with a score in [0, 1] (cosine of character n-grams). Throttled per client address (429)",
+        roles="anyone, signed in or not",
         public=True, errors=(400, 422, 429),
         params=[query_param("q", maxLength=FAQ_QUERY_LENGTH), query_param("lang", enum=["id", "en"]),
                 query_param("product", enum=list(PRODUCT_LINES)), _LIMIT.spec()])},

@@ -10,6 +10,7 @@ from cti.web import (
     _audit,
     _calls,
     _customer_search,
+    _cyberagent,
     _dashboard,
     _desktop,
     _faq,
@@ -37,7 +38,7 @@ __all__ = ["FEATURES", "mount"]
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _outbound, _desktop, _customer_search,
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
-                                   _wfm, _alerts, _audit, _settings, _portal, _portal_selfservice, _ui)
+                                   _wfm, _alerts, _audit, _settings, _portal, _portal_selfservice, _cyberagent, _ui)
 """Every feature module, in the order their routes are added."""
 
 

@@ -19,6 +19,7 @@ from cti.services import (
     CenterView,
     CustomerSearch,
     CustomerService,
+    CyberAgentDesk,
     DoNotCallList,
     Erasure,
     Faq,
@@ -50,6 +51,7 @@ __all__ = [
     "CALLBACKS",
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
+    "CYBERAGENT",
     "DO_NOT_CALL",
     "ERASURE",
     "FAQ",
@@ -135,5 +137,8 @@ STATS = web.AppKey("stats", StatsFeed)
 REPORTS = web.AppKey("reports", ReportService)
 SUPERVISION = web.AppKey("supervision", SupervisionService)
 FAQ = web.AppKey("faq", Faq)
+CYBERAGENT = web.AppKey("cyberagent", CyberAgentDesk)
+"""The virtual agent (:class:`cti.services.CyberAgentDesk`): the chat answers through it; its replies' audio is
+served by :mod:`cti.web._cyberagent`."""
 SCRIPTS = web.AppKey("scripts", ScriptLibrary)
 WFM = web.AppKey("wfm", WfmService)

@@ -113,6 +113,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/portal/callbacks"): Route(public(401)),
     ("POST", "/api/portal/callbacks"): Route(public(401), body={}),
     ("DELETE", "/api/portal/callbacks/{callback_id}"): Route(public(401)),
+    ("GET", "/api/portal/cyberagent/replies/{reply_id}/audio"): Route(public(401)),
     ("DELETE", "/api/session"): Route(public()),
     ("PUT", "/api/users/{name}/password"): Route(admin_only(422), body={"password": "short"}),
     ("GET", "/api/users"): Route(admin_only()),
@@ -325,7 +326,8 @@ async def test_every_route_answers_every_role_as_the_policy_says(
                   "customer_id": customer_of[whose], "queue": "care" if whose == "ana" else "sales",
                   "name": route.user, "monitor_id": monitor["monitor_id"], "script_id": script["script_id"],
                   "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose],
-                  "callback_id": callback_of[whose], "entry_id": "999999", "order_number": "50000002"}
+                  "callback_id": callback_of[whose], "entry_id": "999999", "order_number": "50000002",
+                  "reply_id": "0" * 22}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"

@@ -1,0 +1,73 @@
+"""CyberAgent: the bilingual virtual agent that answers chats first. Pure: no I/O, no clock.
+
+How a chat uses it (one :class:`CyberAgent` per process, one :class:`Session` per conversation)::
+
+    bot = CyberAgent(FaqIndex(published_entries), persona=Persona({"id": "Sari", "en": "Sarah"}),
+                     catalog=products, account=account)   # cti.services.CyberAgentDesk builds it
+    session = Session(lang=None, customer_id=None)        # customer_id once the customer is verified
+    first = bot.greet(session)
+    reply = await bot.respond(session, "kapan tagihan saya jatuh tempo?")
+    reply.text, reply.action, reply.expression, reply.source, reply.handover
+
+Per message: the language (:func:`detect_language`, unless the session fixes it); then the rules of
+:mod:`cti.cyberagent._intents` (a person asked for, anger, one's own orders or balance, buying, greetings); else
+the FAQ (:class:`cti.faq.FaqIndex`): answered, with its entry as the source, only when the likeliest entry's
+probability (:meth:`cti.faq.FaqIndex.classify`) reaches :data:`ANSWER_THRESHOLD` and leads the next by
+:data:`MARGIN_THRESHOLD`, and the question's words are near enough to some entry (:data:`SIMILARITY_THRESHOLD`);
+otherwise a person takes over (``reply.handover``: the queue, the reason and the transcript). Buying hands a
+sales lead with the product to the sales queue. Orders and balance are told only to
+a verified customer (``session.customer_id``), through the :class:`Account` port; others are asked to sign in.
+Every reply carries the face's ``expression``. bench/cyberagent.py measures it; docs/benchmarks.md has the
+numbers.
+"""
+
+from cti.cyberagent._bot import (
+    AGREE,
+    ANSWER_THRESHOLD,
+    MARGIN_THRESHOLD,
+    REPEATED_FAILURES,
+    SIMILARITY_THRESHOLD,
+    TRANSCRIPT_TURNS,
+    Account,
+    Action,
+    CyberAgent,
+    Expression,
+    FaqSearch,
+    FaqSource,
+    Handover,
+    HandoverReason,
+    Persona,
+    Reply,
+    Session,
+    Thresholds,
+    Turn,
+    rupiah,
+)
+from cti.cyberagent._intents import Intent, match_intent
+from cti.cyberagent._language import detect_language
+
+__all__ = [
+    "AGREE",
+    "ANSWER_THRESHOLD",
+    "MARGIN_THRESHOLD",
+    "REPEATED_FAILURES",
+    "SIMILARITY_THRESHOLD",
+    "TRANSCRIPT_TURNS",
+    "Account",
+    "Action",
+    "CyberAgent",
+    "Expression",
+    "FaqSearch",
+    "FaqSource",
+    "Handover",
+    "HandoverReason",
+    "Intent",
+    "Persona",
+    "Reply",
+    "Session",
+    "Thresholds",
+    "Turn",
+    "detect_language",
+    "match_intent",
+    "rupiah",
+]

@@ -1,0 +1,360 @@
+"""The virtual agent's decisions: one customer message in, one reply out (see the package's docstring)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal, Protocol
+
+from cti.crm import MINOR_PER_MAJOR, OrderRecord, ProductRecord
+from cti.cyberagent._intents import match_intent
+from cti.cyberagent._language import detect_language
+from cti.cyberagent._texts import ORDER_STATUS, SHIPMENT_STATUS, text
+from cti.errors import InvalidInput
+from cti.faq import FaqHit
+from cti.types import LANGUAGES, Language
+
+__all__ = [
+    "AGREE",
+    "ANSWER_THRESHOLD",
+    "MARGIN_THRESHOLD",
+    "REPEATED_FAILURES",
+    "SIMILARITY_THRESHOLD",
+    "TRANSCRIPT_TURNS",
+    "Account",
+    "Action",
+    "CyberAgent",
+    "Expression",
+    "FaqSearch",
+    "FaqSource",
+    "Handover",
+    "HandoverReason",
+    "Persona",
+    "Reply",
+    "Session",
+    "Thresholds",
+    "Turn",
+    "rupiah",
+]
+
+Expression = Literal["greeting", "neutral", "thinking", "sorry", "happy"]
+"""The face's expression while it says the reply."""
+Action = Literal["greeting", "faq", "order_status", "balance", "sign_in", "purchase", "purchase_which", "handover",
+                 "rephrase", "small_talk", "goodbye", "empty"]
+HandoverReason = Literal["person", "angry", "unsure", "repeated", "purchase"]
+
+ANSWER_THRESHOLD: Final = 0.25
+"""The least probability (:meth:`cti.faq.FaqIndex.classify`) of the likeliest entry answered without a person.
+This and the two below were chosen on the development set of bench/cyberagent.py (``--tune``), never on its
+held-out set; docs/benchmarks.md has the measurement."""
+SIMILARITY_THRESHOLD: Final = 0.35
+"""The least cosine (:meth:`cti.faq.FaqIndex.search`) of the closest entry: a question about something the FAQ
+never mentions still gets *some* entry as its likeliest; its words are far from all of them."""
+MARGIN_THRESHOLD: Final = 0.1
+"""How far the likeliest entry must lead the second: two entries nearly tied mean the question is ambiguous."""
+AGREE: Final = False
+"""Answer only when the likeliest entry is also the closest one: the classifier and the plain similarity are two
+views of the question, and where they part it is too close to call."""
+REPEATED_FAILURES: Final = 2
+"""Answers the customer said did not help before a person takes over."""
+TRANSCRIPT_TURNS: Final = 200
+"""Turns a session keeps (and a hand-over carries): the latest ones."""
+MESSAGE_LENGTH: Final = 1000
+"""Longer messages are cut (a chat line, not a letter)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    """Who the virtual agent says it is, and where it hands customers over (the queues of the routing rules)."""
+
+    names: Mapping[Language, str] = field(default_factory=lambda: {"id": "Sari", "en": "Sari"})
+    care_queue: str = "care"
+    sales_queue: str = "sales"
+
+    def name(self, lang: Language) -> str:
+        return self.names.get(lang) or next(iter(self.names.values()), "Sari")
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    answer: float = ANSWER_THRESHOLD
+    similarity: float = SIMILARITY_THRESHOLD
+    margin: float = MARGIN_THRESHOLD
+    agree: bool = AGREE
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    speaker: Literal["customer", "bot"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaqSource:
+    """The FAQ entry an answer comes from (shown as the answer's source) and how sure the match was."""
+
+    entry_id: str
+    question: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """What the chat hands to a queue when a person takes over: why, in which language, the product of a sales
+    lead, and the conversation so far (the agent reads it instead of asking again)."""
+
+    queue: str
+    reason: HandoverReason
+    lang: Language
+    transcript: tuple[Turn, ...]
+    product_sku: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    lang: Language
+    action: Action
+    expression: Expression
+    source: FaqSource | None = None
+    handover: Handover | None = None
+    confidence: float | None = None
+    """The best FAQ score when the FAQ was searched."""
+
+
+@dataclass(slots=True)
+class Session:
+    """One conversation's state, kept by the chat between messages.
+
+    ``lang``: fixed by the chat (the customer chose it), or None to detect it per message. ``customer_id``: set
+    only once the customer is verified (signed in); orders and balance are told to nobody else."""
+
+    lang: Language | None = None
+    customer_id: str | None = None
+    last_lang: Language = "id"
+    greeted: bool = False
+    failures: int = 0
+    wants_to_buy: bool = False
+    transcript: list[Turn] = field(default_factory=list)
+    """The conversation so far, the last :data:`TRANSCRIPT_TURNS` turns."""
+
+    def add(self, turn: Turn) -> None:
+        self.transcript.append(turn)
+        del self.transcript[:-TRANSCRIPT_TURNS]
+
+    def to_dict(self) -> dict[str, object]:
+        """The session as JSON values, for a chat that keeps it outside the process (:meth:`from_dict`)."""
+        return {"lang": self.lang, "customer_id": self.customer_id, "last_lang": self.last_lang,
+                "greeted": self.greeted, "failures": self.failures, "wants_to_buy": self.wants_to_buy,
+                "transcript": [[turn.speaker, turn.text] for turn in self.transcript]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Session:
+        """A session from :meth:`to_dict`; :class:`cti.errors.InvalidInput` for anything else."""
+        try:
+            lang, last_lang = data.get("lang"), data.get("last_lang", "id")
+            customer_id = data.get("customer_id")
+            failures = data.get("failures", 0)
+            turns = data.get("transcript", [])
+            if lang not in (None, *LANGUAGES) or last_lang not in LANGUAGES or not isinstance(failures, int) \
+                    or not (customer_id is None or isinstance(customer_id, str)) or not isinstance(turns, list):
+                raise ValueError("a field out of range")
+            transcript = []
+            for item in turns:
+                speaker, said = item
+                if speaker not in ("customer", "bot") or not isinstance(said, str):
+                    raise ValueError("a turn is [customer|bot, text]")
+                transcript.append(Turn(speaker, said))
+            return cls(lang=lang, customer_id=customer_id,
+                       last_lang=last_lang, greeted=bool(data.get("greeted", False)),
+                       failures=failures, wants_to_buy=bool(data.get("wants_to_buy", False)),
+                       transcript=transcript[-TRANSCRIPT_TURNS:])
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise InvalidInput(f"not a virtual agent session: {exc}", code="invalid_session") from exc
+
+
+class FaqSearch(Protocol):
+    """What the agent needs of an FAQ index (:class:`cti.faq.FaqIndex`; the benchmark plugs its baseline in)."""
+
+    def search(self, query: str, lang: str, *, product_line: str | None = None, limit: int = 10,
+               min_score: float = ...) -> list[FaqHit]: ...
+
+    def classify(self, query: str, lang: str, *, limit: int = 2) -> list[FaqHit]: ...
+
+
+class Account(Protocol):
+    """A verified customer's own orders and balance (the service implements it over the CRM, audited)."""
+
+    async def open_orders(self, customer_id: str) -> Sequence[OrderRecord]: ...
+
+    async def balance_due(self, customer_id: str) -> int:
+        """Unpaid invoices' total, in minor units."""
+        ...
+
+
+def rupiah(minor: int) -> str:
+    """Money as Indonesians write it, in either language: ``Rp 1.250.000``."""
+    whole = minor // MINOR_PER_MAJOR
+    return "Rp " + f"{whole:,}".replace(",", ".")
+
+
+_PRODUCT_WORDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "plan": ("pascabayar", "postpaid", "plan", "langganan bulanan", "unlimited", "tanpa batas"),
+    "home": ("internet rumah", "home internet", "home fibre", "home fiber", "fiber", "fibre", "wifi rumah",
+             "tv kabel", "cable tv", "indihome", "broadband"),
+    "device": ("ponsel", "hp", "smartphone", "handphone", "phone", "router", "mesh"),
+    "accessory": ("casing", "case", "charger", "pengisi daya", "earbud", "earbuds", "buds", "power bank",
+                  "powerbank"),
+    "addon": ("kuota", "data", "roaming", "proteksi", "protection"),
+}
+_NAME_WORD: Final = re.compile(r"[a-z0-9]+")
+_GENERIC: Final = frozenset({"paket", "plan", "internet", "rumah", "home", "gb", "the", "and", "nusa"})
+
+
+class CyberAgent:
+    """Answers one message at a time (:meth:`respond`); holds no conversation state of its own."""
+
+    def __init__(self, index: FaqSearch, *, persona: Persona | None = None, catalog: Sequence[ProductRecord] = (),
+                 account: Account | None = None, thresholds: Thresholds | None = None) -> None:
+        self.index = index
+        self.persona = persona or Persona()
+        self.catalog = [product for product in catalog if product.active]
+        self.account = account
+        self.thresholds = thresholds or Thresholds()
+
+    def greet(self, session: Session) -> Reply:
+        """The first words of a conversation, in the session's language (Indonesian unless fixed)."""
+        lang = session.lang or session.last_lang
+        session.greeted = True
+        return self._say(session, text("greeting", lang, name=self.persona.name(lang)), lang, "greeting",
+                         "greeting")
+
+    async def respond(self, session: Session, message: str) -> Reply:
+        """The reply to ``message``; updates ``session`` (language, failures, transcript)."""
+        message = " ".join(message.split())[:MESSAGE_LENGTH]
+        lang = session.lang or detect_language(message, session.last_lang)
+        session.last_lang = lang
+        if not message:
+            return self._say(session, text("empty", lang), lang, "empty", "neutral")
+        session.add(Turn("customer", message))
+        intent = match_intent(message, lang)
+        if intent == "person":
+            return self._handover(session, lang, "person", "handover_person", "neutral")
+        if intent == "angry":
+            return self._handover(session, lang, "angry", "handover_angry", "sorry")
+        if intent == "unhelpful":
+            session.failures += 1
+            if session.failures >= REPEATED_FAILURES:
+                return self._handover(session, lang, "repeated", "handover_unsure", "sorry")
+            return self._say(session, text("rephrase", lang), lang, "rephrase", "sorry")
+        if intent in ("order_status", "balance"):
+            return await self._account(session, lang, intent)
+        product = self._product(message)
+        hits = self.index.classify(message, lang, limit=2)
+        closest = self.index.search(message, lang, limit=1, min_score=0.0)
+        confident = self._confident(hits, closest[0] if closest else None)
+        if intent == "purchase" or (session.wants_to_buy and product is not None):
+            return self._purchase(session, lang, product)
+        if intent in ("greeting", "thanks", "goodbye") and confident is None:
+            return self._small_talk(session, lang, intent)
+        if confident is None:
+            return self._handover(session, lang, "unsure", "handover_unsure", "sorry",
+                                  confidence=hits[0].score if hits else 0.0)
+        session.failures = 0
+        source = confident.entry.texts[lang]
+        return self._say(session, source.answer, lang, "faq", "neutral",
+                         source=FaqSource(confident.entry.entry_id, source.question, confident.score),
+                         confidence=confident.score)
+
+    # -- the decisions ----------------------------------------------------------------------------------------------
+
+    def _confident(self, hits: list[FaqHit], closest: FaqHit | None) -> FaqHit | None:
+        if not hits or closest is None or closest.score < self.thresholds.similarity:
+            return None
+        top = hits[0]
+        if self.thresholds.agree and closest.entry.entry_id != top.entry.entry_id:
+            return None
+        second = hits[1].score if len(hits) > 1 else 0.0
+        if top.score >= self.thresholds.answer and top.score - second >= self.thresholds.margin:
+            return top
+        return None
+
+    async def _account(self, session: Session, lang: Language, intent: Literal["order_status", "balance"]) -> Reply:
+        what = "what_orders" if intent == "order_status" else "what_balance"
+        if session.customer_id is None or self.account is None:
+            return self._say(session, text("sign_in", lang, what=text(what, lang)), lang, "sign_in", "neutral")
+        if intent == "balance":
+            due = await self.account.balance_due(session.customer_id)
+            said = text("balance", lang, amount=rupiah(due)) if due > 0 else text("no_balance", lang)
+            return self._say(session, said, lang, "balance", "neutral" if due > 0 else "happy")
+        orders = [order for order in await self.account.open_orders(session.customer_id) if order.is_open]
+        if not orders:
+            return self._say(session, text("no_orders", lang), lang, "order_status", "neutral")
+        listed = "; ".join(text("order", lang, number=order.order_number, status=_order_status(order, lang))
+                           for order in orders[:5])
+        return self._say(session, text("orders", lang, orders=listed), lang, "order_status", "happy")
+
+    def _purchase(self, session: Session, lang: Language, product: ProductRecord | None) -> Reply:
+        if product is None:
+            session.wants_to_buy = True
+            examples = ", ".join(p.name(lang) for p in self.catalog[:3]) or "-"
+            return self._say(session, text("purchase_which", lang, products=examples), lang, "purchase_which",
+                             "thinking")
+        session.wants_to_buy = False
+        reply_text = text("purchase", lang, product=product.name(lang))
+        session.add(Turn("bot", reply_text))
+        handover = Handover(self.persona.sales_queue, "purchase", lang, tuple(session.transcript), product.sku)
+        return Reply(reply_text, lang, "purchase", "happy", handover=handover)
+
+    def _product(self, message: str) -> ProductRecord | None:
+        """The catalog's product the message names best: its own words (``X1 Pro``, ``100``) first, then its
+        category's words (``internet rumah``); None when it names none."""
+        lowered = f" {message.lower()} "
+        words = set(_NAME_WORD.findall(lowered))
+        best: tuple[int, int, int] = (0, 0, 0)
+        found: ProductRecord | None = None
+        for n, product in enumerate(self.catalog):
+            own = {w for name in (product.name_id, product.name_en) for w in _NAME_WORD.findall(name.lower())
+                   if w not in _GENERIC and len(w) > 1}
+            matched = len(own & words)
+            category = any(f" {w} " in lowered or f" {w}s " in lowered
+                           for w in _PRODUCT_WORDS.get(product.category, ()))
+            score = (matched + (2 if category else 0), -len(own - words), -n)
+            if (matched or category) and score > best:
+                best, found = score, product
+        return found
+
+    def _small_talk(self, session: Session, lang: Language, intent: str) -> Reply:
+        if intent == "greeting":
+            if session.greeted:
+                return self._say(session, text("greeting_again", lang), lang, "greeting", "greeting")
+            session.greeted = True
+            return self._say(session, text("greeting", lang, name=self.persona.name(lang)), lang, "greeting",
+                             "greeting")
+        if intent == "thanks":
+            return self._say(session, text("thanks", lang), lang, "small_talk", "happy")
+        return self._say(session, text("goodbye", lang), lang, "goodbye", "happy")
+
+    def _handover(self, session: Session, lang: Language, reason: HandoverReason, key: str,
+                  expression: Expression, *, confidence: float | None = None) -> Reply:
+        said = text(key, lang)
+        session.add(Turn("bot", said))
+        session.failures = 0
+        handover = Handover(self.persona.care_queue, reason, lang, tuple(session.transcript))
+        return Reply(said, lang, "handover", expression, handover=handover, confidence=confidence)
+
+    @staticmethod
+    def _say(session: Session, said: str, lang: Language, action: Action, expression: Expression, *,
+             source: FaqSource | None = None, confidence: float | None = None) -> Reply:
+        session.add(Turn("bot", said))
+        return Reply(said, lang, action, expression, source=source, confidence=confidence)
+
+
+def _order_status(order: OrderRecord, lang: Language) -> str:
+    said = ORDER_STATUS.get(order.status, {}).get(lang, order.status)
+    if order.status == "shipped" and order.shipment_status:
+        said = SHIPMENT_STATUS.get(order.shipment_status, {}).get(lang, said)
+        if order.carrier and order.tracking_number:
+            said += f" ({order.carrier} {order.tracking_number})"
+    return said

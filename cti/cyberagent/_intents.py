@@ -1,0 +1,100 @@
+"""What a message asks for, besides an FAQ answer: rules per language, tried before the FAQ is searched.
+
+Rules rather than a model: the few things that are not questions (asking for a person, anger, one's own order or
+balance, buying, greetings) are said in a small number of ways, a rule is exact and explainable, and a
+customer's request for a person must never be lost to a retrieval score. A message that asks *how* to do
+something (``how do I``, ``bagaimana cara``) is a question for the FAQ even if it names an order or a purchase.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final, Literal
+
+from cti.types import Language
+
+__all__ = ["RULES", "Intent", "match_intent"]
+
+Intent = Literal["person", "angry", "order_status", "balance", "purchase", "greeting", "thanks", "goodbye", "unhelpful"]
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
+    "en": (
+        ("person", _rx(r"\b(human|real person|real people|live (agent|person|chat)|representative|operator)\b",
+                       r"\b(speak|talk|chat|connect me|put me through|transfer me)\b.*\b(agent|person|someone|"
+                       r"somebody|staff|supervisor|manager|human|representative|operator|people)\b",
+                       r"\b(supervisor|manager)\b")),
+        ("angry", _rx(r"\b(complain|complaint|useless|awful|worst|ridiculous|angry|furious|disappointed|"
+                      r"unacceptable|stupid|pathetic|fed up|sick of|rubbish|scam|disgusting|incompetent|"
+                      r"terrible service|hopeless|outrageous)\b", r"!!!")),
+        ("unhelpful", _rx(r"\b(not helpful|didn'?t help|doesn'?t help|not what i (asked|meant)|wrong answer|"
+                          r"that'?s not it|no that'?s wrong)\b")),
+        ("order_status", _rx(r"\b(status of my order|my order'?s? status|order status|check my order|"
+                             r"where('s| is) my order|has my order (shipped|arrived|been sent))\b")),
+        ("balance", _rx(r"\b(my balance|balance due|how much (do|did) i owe|what do i owe|outstanding (balance|"
+                        r"amount|bill)|amount due|how much is my (bill|invoice)|my current bill)\b")),
+        ("purchase", _rx(r"\bi(?:'d| would)? (like|want|wanna|need) to (buy|order|purchase|get|subscribe)\b",
+                         r"\binterested in (buying|signing up|subscribing|getting|ordering)\b",
+                         r"\b(buy|purchase|order) (a|an|the) new\b")),
+        ("greeting", _rx(r"^\W*(hi|hello|hey|good (morning|afternoon|evening)|greetings)\b")),
+        ("goodbye", _rx(r"\b(bye|goodbye|see you|that'?s all)\b")),
+        ("thanks", _rx(r"\b(thanks|thank you|thx|cheers|much appreciated)\b")),
+    ),
+    "id": (
+        ("person", _rx(r"\b(manusia|orang (sungguhan|asli|beneran|betulan)|operator|petugas|supervisor|atasan|"
+                       r"manajer|cs asli)\b",
+                       r"\b(bicara|ngobrol|berbicara|sambungkan|hubungkan|alihkan|oper)\b.*\b(agen|orang|cs|"
+                       r"petugas|staf|operator|manusia)\b",
+                       r"\bagen\b")),
+        ("angry", _rx(r"\b(komplain|keluhan|mengeluh|kecewa|marah|payah|bodoh|tidak becus|(ng)?gak becus|"
+                      r"buruk sekali|jelek (banget|sekali)|penipu|penipuan|kesal|muak|keterlaluan|parah kalian|"
+                      r"lapor(kan)? kalian)\b", r"!!!")),
+        ("unhelpful", _rx(r"\b(tidak membantu|gak membantu|nggak membantu|bukan itu|bukan itu maksud saya|"
+                          r"jawabannya salah|salah jawab)\b")),
+        ("order_status", _rx(r"\b(status (pesanan|order)|cek (pesanan|order)|pesanan saya (sudah )?(sampai mana|"
+                             r"di ?mana|dikirim belum)|order saya (sudah )?sampai mana)\b")),
+        ("balance", _rx(r"\b(saldo|sisa tagihan|berapa tagihan|tagihan saya berapa|jumlah tagihan|total tagihan|"
+                        r"tunggakan|utang saya)\b")),
+        ("purchase", _rx(r"\b(mau|ingin|pengen|pingin|tertarik)( untuk)? (beli|membeli|berlangganan|pasang|"
+                         r"memasang|pesan|memesan|order)\b")),
+        ("greeting", _rx(r"^\W*(halo|hai|hi|hello|selamat (pagi|siang|sore|malam)|pagi|siang|sore|malam|"
+                         r"assalamu'?alaikum|permisi)\b")),
+        ("goodbye", _rx(r"\b(sampai jumpa|dadah|selamat tinggal|bye|sudah cukup|itu saja)\b")),
+        ("thanks", _rx(r"\b(terima ?kasih|makasih|trims|thanks|tengkyu)\b")),
+    ),
+}
+_HOW: Final[Mapping[Language, re.Pattern[str]]] = {
+    "en": re.compile(r"\bhow (do|can|to|would|should|does)\b|\bwhat is the (procedure|process)\b"),
+    "id": re.compile(r"\b(bagaimana|gimana|gmn) (cara|caranya|saya bisa|untuk|me\w+)\b|\b(cara|caranya|prosedur)\b"),
+}
+_WHEN: Final[Mapping[Language, re.Pattern[str]]] = {
+    "en": re.compile(r"\b(when|what date|which day|due date|deadline|why|how come)\b"),
+    "id": re.compile(r"\b(kapan|tanggal|jatuh tempo|batas waktu|tenggat|mengapa|kenapa|kok)\b"),
+}
+"""A question about *when* a bill is due, or *why* it is what it is, is not one about how much is due."""
+_HOW_BLIND: Final = frozenset({"person", "angry", "unhelpful", "greeting", "thanks", "goodbye"})
+"""Intents that hold even in a how-question ("how do I talk to a person")."""
+_SHORT: Final = 6
+"""Greetings, thanks and goodbyes count as such only in a short message: a longer one asks something too."""
+
+
+def match_intent(text: str, lang: Language) -> Intent | None:
+    """The first rule of ``lang`` the message matches, or None (an FAQ question, or nothing known)."""
+    lowered = " ".join(text.lower().replace("\u2019", "'").split())
+    how = bool(_HOW[lang].search(lowered))
+    words = len(lowered.split())
+    for intent, pattern in RULES[lang]:
+        if how and intent not in _HOW_BLIND:
+            continue
+        if intent in ("greeting", "thanks", "goodbye") and words > _SHORT:
+            continue
+        if intent == "balance" and _WHEN[lang].search(lowered):
+            continue
+        if pattern.search(lowered):
+            return intent
+    return None

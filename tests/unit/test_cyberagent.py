@@ -1,0 +1,203 @@
+"""The virtual agent's decisions on example messages in both languages: which action, which answer and source,
+which expression, and what a hand-over carries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from cti.crm import OrderRecord
+from cti.cyberagent import (
+    TRANSCRIPT_TURNS,
+    CyberAgent,
+    Persona,
+    Session,
+    Turn,
+    detect_language,
+    match_intent,
+    rupiah,
+)
+from cti.errors import InvalidInput
+from cti.faq import FaqEntry, FaqIndex, read_texts
+from cti.sim._crm_seed_data import PRODUCTS
+from cti.sim._demo_seed import starter_faq
+
+T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+INDEX = FaqIndex(FaqEntry(entry_id, "published", 1, draft.product_line, read_texts(draft.texts), "cti", T0, T0)
+                 for entry_id, draft in starter_faq())
+ANSWERS = {(entry.entry_id, lang): text.answer for entry_id, draft in starter_faq()
+           for entry in [FaqEntry(entry_id, "published", 1, None, read_texts(draft.texts), "cti", T0, T0)]
+           for lang, text in entry.texts.items()}
+
+
+class Account:
+    def __init__(self, *, due: int = 25_000_000, orders: Sequence[OrderRecord] = ()) -> None:
+        self.due = due
+        self.orders = orders
+        self.asked: list[tuple[str, str]] = []
+
+    async def open_orders(self, customer_id: str) -> Sequence[OrderRecord]:
+        self.asked.append(("orders", customer_id))
+        return self.orders
+
+    async def balance_due(self, customer_id: str) -> int:
+        self.asked.append(("balance", customer_id))
+        return self.due
+
+
+SHIPPED = OrderRecord(order_number="70012345", customer_id="10000001", status="shipped", items=(),
+                      total_minor=349_900_000, placed_at=T0, shipment_status="in_transit", carrier="JNE",
+                      tracking_number="JN123")
+
+
+def bot(account: Account | None = None) -> CyberAgent:
+    return CyberAgent(INDEX, persona=Persona({"id": "Sari", "en": "Sarah"}), catalog=PRODUCTS, account=account)
+
+
+@pytest.mark.parametrize(("message", "lang", "entry_id"), [
+    ("kapan tagihan saya jatuh tempo?", "id", "bill-due-date"),
+    ("internet rumah saya lemot banget", "id", "internet-slow"),
+    ("gimana cara ganti password wifi", "id", "internet-wifi-password"),
+    ("When is my bill due?", "en", "bill-due-date"),
+    ("how do I turn on roaming abroad", "en", "roaming-activate"),
+    ("I lost my phone", "en", "sim-lost"),
+])
+async def test_an_faq_question_is_answered_with_its_entry_as_the_source(message: str, lang: str,
+                                                                       entry_id: str) -> None:
+    session = Session()
+    reply = await bot().respond(session, message)
+    assert (reply.action, reply.lang, reply.expression) == ("faq", lang, "neutral")
+    assert reply.source is not None and reply.source.entry_id == entry_id
+    assert reply.text == ANSWERS[entry_id, lang]
+    assert reply.handover is None
+    assert session.transcript == [Turn("customer", message), Turn("bot", reply.text)]
+
+
+@pytest.mark.parametrize(("message", "lang", "reason", "expression"), [
+    ("saya mau bicara dengan agen", "id", "person", "neutral"),
+    ("tolong sambungkan ke orang sungguhan", "id", "person", "neutral"),
+    ("I want to speak to a real person", "en", "person", "neutral"),
+    ("pelayanan kalian payah, saya kecewa", "id", "angry", "sorry"),
+    ("this is ridiculous, you are useless", "en", "angry", "sorry"),
+    ("berapa harga emas hari ini", "id", "unsure", "sorry"),
+    ("who won the football match yesterday", "en", "unsure", "sorry"),
+])
+async def test_a_person_takes_over_when_asked_for_on_anger_and_when_unsure(message: str, lang: str, reason: str,
+                                                                          expression: str) -> None:
+    session = Session()
+    reply = await bot().respond(session, message)
+    assert (reply.action, reply.lang, reply.expression) == ("handover", lang, expression)
+    assert reply.handover is not None
+    assert (reply.handover.queue, reply.handover.reason, reply.handover.lang) == ("care", reason, lang)
+    assert reply.handover.transcript == (Turn("customer", message), Turn("bot", reply.text))
+
+
+async def test_the_greeting_names_the_persona_in_the_session_language() -> None:
+    agent = bot()
+    reply = agent.greet(Session(lang="en"))
+    assert reply.text.startswith("Hello, I'm Sarah, the virtual assistant.")
+    assert (reply.action, reply.expression) == ("greeting", "greeting")
+    session = Session()
+    assert agent.greet(session).text.startswith("Halo, saya Sari, asisten virtual.")
+    again = await agent.respond(session, "halo")
+    assert (again.text, again.expression) == ("Halo lagi! Ada yang bisa saya bantu?", "greeting")
+    thanks = await agent.respond(session, "makasih ya")
+    assert (thanks.action, thanks.expression, thanks.text) == ("small_talk", "happy",
+                                                               "Sama-sama! Ada lagi yang bisa saya bantu?")
+    bye = await agent.respond(session, "bye, thanks")
+    assert (bye.action, bye.lang, bye.text) == ("goodbye", "en", "Thank you for contacting us. Goodbye!")
+
+
+async def test_orders_and_balance_only_for_a_verified_customer() -> None:
+    account = Account(orders=[SHIPPED])
+    agent = bot(account)
+    stranger = Session()
+    reply = await agent.respond(stranger, "status pesanan saya bagaimana?")
+    assert reply.action == "sign_in"
+    assert reply.text == ("Untuk melihat pesanan Anda, silakan masuk ke portal terlebih dahulu agar saya tahu ini "
+                          "memang Anda.")
+    assert (await agent.respond(stranger, "what is my balance")).action == "sign_in"
+    assert account.asked == []
+    known = Session(customer_id="10000001")
+    reply = await agent.respond(known, "status pesanan saya bagaimana?")
+    assert (reply.action, reply.text) == ("order_status",
+                                          "Pesanan Anda: nomor 70012345, dalam perjalanan (JNE JN123).")
+    reply = await agent.respond(known, "how much do I owe right now?")
+    assert (reply.action, reply.text) == ("balance", "Your unpaid balance is Rp 250.000.")
+    assert account.asked == [("orders", "10000001"), ("balance", "10000001")]
+    settled = bot(Account(due=0))
+    reply = await settled.respond(Session(customer_id="10000001"), "cek saldo tagihan saya")
+    assert (reply.action, reply.expression) == ("balance", "happy")
+    assert (await bot(Account()).respond(known, "check my order please")).text == "You have no open orders."
+
+
+async def test_buying_hands_a_sales_lead_with_the_product_to_the_sales_queue() -> None:
+    session = Session()
+    reply = await bot().respond(session, "saya mau beli ponsel Nusa X1 Pro")
+    assert (reply.action, reply.expression) == ("purchase", "happy")
+    assert reply.handover is not None
+    assert (reply.handover.queue, reply.handover.reason, reply.handover.product_sku) == (
+        "sales", "purchase", "PHONE-X1PRO")
+    assert "Ponsel Nusa X1 Pro" in reply.text
+    session = Session()
+    which = await bot().respond(session, "I'd like to buy something new")
+    assert (which.action, which.expression, which.handover) == ("purchase_which", "thinking", None)
+    lead = await bot().respond(session, "the home fibre 100 Mbps")
+    assert lead.handover is not None and lead.handover.product_sku == "FIBER-100"
+
+
+async def test_two_unhelpful_answers_bring_a_person() -> None:
+    session = Session()
+    agent = bot()
+    await agent.respond(session, "when is my bill due")
+    first = await agent.respond(session, "that didn't help")
+    assert (first.action, first.expression) == ("rephrase", "sorry")
+    second = await agent.respond(session, "not helpful, wrong answer")
+    assert second.handover is not None and second.handover.reason == "repeated"
+    assert [turn.speaker for turn in second.handover.transcript] == ["customer", "bot"] * 3
+
+
+async def test_the_language_is_detected_per_message_unless_the_session_fixes_it() -> None:
+    assert detect_language("kapan tagihan saya jatuh tempo") == "id"
+    assert detect_language("when is my bill due") == "en"
+    assert detect_language("ok", default="en") == "en"
+    session = Session(lang="id")
+    reply = await bot().respond(session, "hello")
+    assert reply.lang == "id"
+    assert (await bot().respond(Session(), "   ")).action == "empty"
+
+
+def test_intent_rules() -> None:
+    assert match_intent("bagaimana cara bicara dengan agen?", "id") == "person"  # a how-question, still a person
+    assert match_intent("how do I track my order", "en") is None  # the FAQ's, not the customer's own order
+    assert match_intent("where is my order", "en") == "order_status"
+    assert match_intent("tanggal berapa tagihan saya jatuh tempo", "id") is None  # when, not how much
+    assert match_intent("berapa tagihan saya", "id") == "balance"
+    assert rupiah(125_000_000) == "Rp 1.250.000"
+
+
+async def test_a_session_survives_a_round_trip_through_json_and_garbage_is_refused() -> None:
+    session = Session(customer_id="10000001")
+    await bot().respond(session, "hello")
+    await bot().respond(session, "I want to buy something")
+    copy = Session.from_dict(json.loads(json.dumps(session.to_dict())))
+    assert copy == session
+    assert copy.wants_to_buy and copy.last_lang == "en"
+    for garbage in ({"lang": "fr"}, {"transcript": [["robot", "hi"]]}, {"failures": "many"}, {"transcript": [1]},
+                    {"customer_id": 7}):
+        with pytest.raises(InvalidInput) as refused:
+            Session.from_dict(garbage)
+        assert refused.value.code == "invalid_session"
+
+
+async def test_the_transcript_keeps_the_latest_turns() -> None:
+    session = Session()
+    agent = bot()
+    for n in range(TRANSCRIPT_TURNS):
+        await agent.respond(session, f"thanks {n}")
+    assert len(session.transcript) == TRANSCRIPT_TURNS
+    assert session.transcript[-2] == Turn("customer", f"thanks {TRANSCRIPT_TURNS - 1}")
+    assert session.transcript[0] == Turn("customer", f"thanks {TRANSCRIPT_TURNS // 2}")
