@@ -26,6 +26,7 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`WfmRepository`: workforce-management schedules and their shifts;
 - :class:`AuditRepository`: the append-only audit log of who viewed or changed what;
 - :class:`RecordingRepository`: calls' recordings, the audio files and their rows together;
+- :class:`ChatTranscriptRepository`: chats' transcripts, stored with their interactions when they end;
 - :class:`CallbackRepository`: scheduled callbacks, their attempts and status;
 - :class:`DoNotCallRepository`: the numbers no outbound call may dial;
 - :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
@@ -38,6 +39,7 @@ Repositories are cheap (they hold the database and nothing else): build one wher
 from ._agents import AgentRepository
 from ._audit import AuditRepository
 from ._callbacks import CallbackRepository
+from ._chat import ChatTranscriptRepository
 from ._customers import CustomerRepository
 from ._database import Database
 from ._dead_letters import DeadLetterRepository
@@ -56,6 +58,7 @@ __all__ = [
     "AgentRepository",
     "AuditRepository",
     "CallbackRepository",
+    "ChatTranscriptRepository",
     "CustomerRepository",
     "Database",
     "DeadLetterRepository",
