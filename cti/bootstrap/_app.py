@@ -59,12 +59,13 @@ from cti.asterisk import AsteriskRoot
 from cti.bootstrap._status import CtiStatus
 from cti.errors import Unavailable
 from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
-from cti.live import LiveStore
+from cti.live import ChatStreams, LiveStore
 from cti.messaging import LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
     AuditRepository,
     CallbackRepository,
+    ChatTranscriptRepository,
     CustomerRepository,
     Database,
     DeadLetterRepository,
@@ -91,6 +92,8 @@ from cti.services import (
     CallerVerification,
     CallRecording,
     CenterView,
+    ChatChannel,
+    ChatService,
     CommandBus,
     CustomerSearch,
     CustomerService,
@@ -140,6 +143,8 @@ from cti.web import (
     AUDIT,
     CALL_CONTROLS,
     CALLBACKS,
+    CHAT_STARTS,
+    CHATS,
     CUSTOMER_SEARCH,
     CUSTOMERS,
     DO_NOT_CALL,
@@ -167,6 +172,7 @@ from cti.web import (
     VERIFICATION,
     WFM,
     WRAP_UP,
+    FailureThrottle,
     Hub,
     PortalThrottles,
     Sessions,
@@ -370,7 +376,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                   format=settings.recording_format)
         stack.push_async_callback(recording.close)
         actions.bridged_hooks.append(recording.bridged)
-        voice = Channel.VOICE
+        chat_log = ChatStreams(settings.redis_url, settings.redis_prefix)
+        stack.push_async_callback(chat_log.close)
+        chat = ChatChannel(chat_log, ChatTranscriptRepository(database), hub, query, clock)
+        stack.push_async_callback(chat.close)
+        voice, text = Channel.VOICE, Channel.CHAT
         callback_attempts = CallbackAttempts(CallbackRepository(database), RetryPolicy(
             max_attempts=settings.scheduled_callback_attempts,
             interval=timedelta(seconds=settings.scheduled_callback_retry_seconds),
@@ -387,10 +397,12 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (Preview, voice): [screenpop.previewed],  # a preview is carried out on the desktop
             (DialExternal, voice): [actions.dial_external], (JoinCall, voice): [actions.join_call],
             (HandOff, voice): [actions.hand_off],
+            (Offer, text): [chat.offered], (Connect, text): [chat.connected], (Hangup, text): [chat.hung_up],
+            (Hold, text): [chat.held], (Reject, text): [chat.rejected], (Announce, text): [chat.announced],
             Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
-                          recording.work_changed, callback_attempts.work_changed],
+                          recording.work_changed, callback_attempts.work_changed, chat.work_changed],
         })
         distributor = Distributor(core, clock, bus)
         telephony = Telephony(
@@ -440,6 +452,13 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         registry = [(r.agent_id, r.name, r.profile) for r in await repos.agents.list()]
         live_agents, live_calls = await journal.load()
         distributor.restore(registry, live_agents, live_calls)
+        try:
+            await chat.restore()  # the chats go on where the previous process left them
+        except Unavailable as exc:
+            log.error("the live chats were not loaded: %s", exc)
+        app[CHATS] = ChatService(distributor, chat, policy, repos.customers)
+        app[CHAT_STARTS] = FailureThrottle(clock, limit=10, window=timedelta(minutes=15),
+                                           lockout=timedelta(minutes=15), what="chats started from %s")
         journal.start()
         telephony.start()
         midnight = day_start(clock().astimezone(tz).date(), tz)

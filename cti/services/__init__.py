@@ -14,6 +14,7 @@ use the API tokens of :class:`Accounts`.
 from cti.services._agents import AgentService, UnknownExtension
 from cti.services._audit import SERVER, AuditTrail
 from cti.services._bus import CommandBus, Handler, HandlerKey
+from cti.services._chat import CHAT_SERVICE_NUMBER, ChatChannel, ChatService, ChatStart
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
 from cti.services._dead_letters import (
     DeadLetterService,
@@ -75,6 +76,8 @@ from cti.services._ports import (
     AgentRegistry,
     AuditLog,
     Callbacks,
+    ChatLog,
+    ChatTranscripts,
     ContactRetention,
     Credentials,
     Customers,
@@ -109,6 +112,7 @@ from cti.services._verification import CallerVerification, CredentialsState
 from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, WfmService, shift_queues
 
 __all__ = [
+    "CHAT_SERVICE_NUMBER",
     "DEFAULT_IDLE",
     "DEFAULT_LIFETIME",
     "DEFAULT_RESULTS",
@@ -135,6 +139,11 @@ __all__ = [
     "CallerIdentity",
     "CallerVerification",
     "CenterView",
+    "ChatChannel",
+    "ChatLog",
+    "ChatService",
+    "ChatStart",
+    "ChatTranscripts",
     "CodeMailer",
     "CommandBus",
     "ContactRefused",

@@ -16,6 +16,7 @@ from cti.services import (
     CallerVerification,
     CallRecording,
     CenterView,
+    ChatService,
     CustomerSearch,
     CustomerService,
     DoNotCallList,
@@ -37,7 +38,7 @@ from cti.services import (
     WrapUpService,
 )
 from cti.settings import Settings
-from cti.web._sessions import PortalThrottles, Sessions
+from cti.web._sessions import FailureThrottle, PortalThrottles, Sessions
 from cti.web._sockets import Hub
 
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
     "AGENTS",
     "AUDIT",
     "CALLBACKS",
+    "CHATS",
+    "CHAT_STARTS",
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
     "DO_NOT_CALL",
@@ -100,6 +103,10 @@ SESSIONS = web.AppKey("sessions", Sessions)
 PORTAL = web.AppKey("portal", PortalSignIn)
 """Customers' sign-in codes and portal sessions."""
 PORTAL_THROTTLES = web.AppKey("portal_throttles", PortalThrottles)
+CHATS = web.AppKey("chats", ChatService)
+"""Web chats: customers' and agents' sides."""
+CHAT_STARTS = web.AppKey("chat_starts", FailureThrottle)
+"""Chats started per client address (every start counts)."""
 SIGN_IN = web.AppKey("sign_in", SignIn)
 """People's passwords and web sessions."""
 AGENTS = web.AppKey("agents", AgentService)

@@ -12,7 +12,8 @@ import pytest
 
 from cti.chat import ChatSession, Link, NewMessage, Sender
 from cti.live import ChatStreams
-from cti.persistence import ChatTranscriptRepository, Database
+from cti.persistence import ChatTranscriptRepository, Database, InteractionRepository
+from cti.records import InteractionRecord
 from tests.support import create_postgres_database
 
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
@@ -70,3 +71,18 @@ async def test_a_transcript_is_stored_whole_and_saving_it_again_changes_nothing(
     await store.save("k-2", messages)
     assert await store.transcript("k-2") == messages
     assert await store.transcript("nothing") == []
+
+
+async def test_retention_removes_what_was_said_and_keeps_who_said_it_when(db: Database, streams: ChatStreams) -> None:
+    await InteractionRepository(db).save(InteractionRecord(
+        call_id="k-3", channel_id="k-3-c", caller_number="", caller_name="Siti", service_number="chat",
+        queue="general", arrived_at=T0, ended_at=T0, outcome="answered", channel="chat"))
+    await streams.append("k-3", NewMessage(Sender.CUSTOMER, "alamat saya Jl. Mawar 5", T0, author_name="Siti"))
+    await streams.append("k-3", NewMessage(Sender.AGENT, "lihat ini", T0, author="1001", author_name="Budi",
+                                           links=(Link("https://x.id/a"),)))
+    store = ChatTranscriptRepository(db)
+    await store.save("k-3", await streams.after("k-3"))
+    purged = await InteractionRepository(db).purge_personal(T0 + timedelta(days=1))
+    assert purged.interactions == 1
+    assert [(m.sender, m.author, m.author_name, m.text, m.links) for m in await store.transcript("k-3")] == [
+        (Sender.CUSTOMER, "", "", "", ()), (Sender.AGENT, "1001", "Budi", "", ())]

@@ -1,0 +1,498 @@
+"""Web chat end to end over HTTP and websockets, on real Redis and SQLite: a customer and agents through aiohttp test
+clients, the chat routed by the same core as calls, its messages kept in Redis, its transcript and interaction
+stored in SQL when it ends; a new app over the same Redis carries on a chat a previous one left."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse, web
+from aiohttp.test_utils import TestClient, TestServer
+
+from cti.acd import (
+    AgentChanged,
+    Announce,
+    Channel,
+    Connect,
+    ContactCenter,
+    Hangup,
+    Hold,
+    Offer,
+    Reject,
+    WorkChanged,
+    WorkItem,
+    parse_rules,
+)
+from cti.chat import Sender
+from cti.live import ChatStreams, LiveStore
+from cti.persistence import (
+    AgentRepository,
+    AuditRepository,
+    ChatTranscriptRepository,
+    CustomerRepository,
+    Database,
+    DeadLetterRepository,
+    InteractionRepository,
+    ScriptRepository,
+    UserRepository,
+)
+from cti.records import AgentRecord
+from cti.services import (
+    AgentService,
+    CenterView,
+    ChatChannel,
+    ChatService,
+    Distributor,
+    Handler,
+    HandlerKey,
+    Journal,
+    ScreenPop,
+)
+from cti.web import ACCOUNTS, AGENTS, CHAT_STARTS, CHATS, POLICY, SCREENPOP, FailureThrottle, Hub, _chat, _desktop
+from tests.api import api_app
+
+Client = TestClient[web.Request, web.Application]
+T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # a Monday, 09:00 WIB
+ANI = {"Authorization": "Bearer agent-token-ani-0123456789"}
+BUDI = {"Authorization": "Bearer agent-token-budi-0123456789"}
+SUPER = {"Authorization": "Bearer super-token-0123456789"}
+ELSEWHERE = {"Authorization": "Bearer super-token-elsewhere-01234"}
+RULES = {"queues": {"general": {"wrap_up_seconds": 0}}}
+CLOSED = {"calendars": {"office": {"timezone": "WIB", "hours": {"mon-fri": ["08:00-17:00"]},
+                                   "holidays": ["2026-12-07"]}},
+          "queues": {"general": {}, "web": {"calendar": "office"}},
+          "routes": [{"name": "chat", "when": {"service_number": "chat"}, "queue": "web"}]}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class NoPhones:
+    async def endpoint_exists(self, extension: str) -> bool:
+        return True
+
+
+@dataclass
+class Center:
+    """One cti over the shared Redis and database: its app, the test clients, and what is behind them."""
+
+    app: web.Application
+    distributor: Distributor
+    chat: ChatChannel
+    journal: Journal
+    live: LiveStore
+    streams: ChatStreams
+    http: Client
+    customers: list[Client] = field(default_factory=list)
+
+    async def customer(self) -> Client:
+        """A new browser: its own cookie jar."""
+        client: Client = TestClient(self.http.server)
+        self.customers.append(client)
+        return client
+
+    async def settle(self) -> None:
+        await self.chat.drain()
+        await self.journal.flush(10)
+
+    async def close(self) -> None:
+        for client in self.customers:
+            await client.session.close()
+        await self.http.close()
+        await self.chat.close()
+        await self.journal.close()
+        await self.streams.close()
+        await self.live.close()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
+    await database.upgrade()
+    users, agents = UserRepository(database), AgentRepository(database)
+    for agent_id, name, capacity in (("ani", "Ani Lestari", 2), ("budi", "Budi Santoso", 1)):
+        await agents.upsert(AgentRecord(agent_id, name, {"capacity": {"chat": capacity}}))
+        await users.ensure_user_token(f"agent-{agent_id}", "agent", f"agent-token-{agent_id}-0123456789", agent_id)
+    await users.ensure_user_token("sue", "supervisor", "super-token-0123456789")
+    await users.ensure_user_token("sam", "supervisor", "super-token-elsewhere-01234")
+    await users.set_user_scope("sam", {"queues": ["billing"]})
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"cti-test-{uuid.uuid4().hex[:8]}"
+
+
+async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
+                       rules: Mapping[str, Any] = RULES, *, accept_seconds: float = 0) -> Center:
+    """A cti as the composition root builds one (but no telephony): the journal, the screen pop and the chat
+    channel in the handler table, the live state and the chats restored from Redis."""
+    live, streams = LiveStore(redis_url, prefix), ChatStreams(redis_url, prefix)
+    parts: dict[str, Any] = {}
+
+    def handlers(hub: Hub, query: CenterView) -> Mapping[HandlerKey, Sequence[Handler]]:
+        journal = Journal(live, InteractionRepository(db), AgentRepository(db), query,
+                          dead_letters=DeadLetterRepository(db))
+        screenpop = ScreenPop(hub, CustomerRepository(db), ScriptRepository(db), query, clock=clock)
+        chat = ChatChannel(streams, ChatTranscriptRepository(db), hub, query, clock, accept_seconds=accept_seconds)
+        parts.update(journal=journal, screenpop=screenpop, chat=chat)
+        text = Channel.CHAT
+        return {(Offer, text): [chat.offered], (Connect, text): [chat.connected], (Hangup, text): [chat.hung_up],
+                (Hold, text): [chat.held], (Reject, text): [chat.rejected], (Announce, text): [chat.announced],
+                Offer: [screenpop.offered],
+                AgentChanged: [journal.agent_changed, screenpop.agent_changed],
+                WorkChanged: [journal.work_changed, screenpop.work_changed, chat.work_changed]}
+
+    app, distributor = api_app(db, [_desktop, _chat], core=ContactCenter(parse_rules(dict(rules))), clock=clock,
+                               handlers=handlers)
+    journal, chat = parts["journal"], parts["chat"]
+    registry = [(r.agent_id, r.name, r.profile) for r in await AgentRepository(db).list()]
+    agents, calls = await journal.load()
+    distributor.restore(registry, agents, calls)
+    journal.start()
+    await chat.restore()
+    app[SCREENPOP] = parts["screenpop"]
+    app[AGENTS] = AgentService(distributor, AgentRepository(db), app[ACCOUNTS], NoPhones())
+    app[CHATS] = ChatService(distributor, chat, app[POLICY], CustomerRepository(db))
+    app[CHAT_STARTS] = FailureThrottle(clock, limit=100)
+    http: Client = TestClient(TestServer(app))
+    await http.start_server()
+    return Center(app, distributor, chat, journal, live, streams, http)
+
+
+@pytest.fixture
+async def center(db: Database, redis_url: str, prefix: str) -> AsyncIterator[Center]:
+    started = await start_center(db, redis_url, prefix, Clock())
+    try:
+        yield started
+    finally:
+        await started.close()
+
+
+async def frames_until(ws: ClientWebSocketResponse, wanted: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Frames as they come, up to the first of type ``wanted``."""
+    seen = []
+    for _ in range(limit):
+        frame = await asyncio.wait_for(ws.receive_json(), 5)
+        seen.append(frame)
+        if frame["type"] == wanted:
+            return seen
+    raise AssertionError(f"no {wanted!r} frame in {seen}")
+
+
+async def message(ws: ClientWebSocketResponse) -> dict[str, Any]:
+    """The next message frame's data (state and typing frames passed over)."""
+    while True:
+        frame = await asyncio.wait_for(ws.receive_json(), 5)
+        if frame["type"] == "message":
+            data: dict[str, Any] = frame["data"]
+            return data
+
+
+async def start(customer: Client, **body: Any) -> tuple[int, Any]:
+    response = await customer.post("/api/portal/chat", json={"language": "id", **body})
+    return response.status, await response.json()
+
+
+def login(center: Center, *agents: str) -> None:
+    for agent_id in agents:
+        center.distributor.login(agent_id, {"ani": "7000", "budi": "7001"}[agent_id], ready=True)
+
+
+# -- the whole way of one chat --------------------------------------------------------------------------------------
+async def test_offer_accept_messages_transfer_end_and_wrap_up_leave_an_exact_transcript(
+        center: Center, db: Database) -> None:
+    login(center, "ani")
+    desk = await center.http.ws_connect("/ws/desktop", headers=ANI)
+    await frames_until(desk, "snapshot")
+    customer = await center.customer()
+    status, started = await start(customer, name=" Siti  Rahma ", text="Halo, tagihan saya salah")
+    chat_id = started["chat_id"]
+    assert (status, started["name"], started["state"]["state"]) == (201, "Siti Rahma", "waiting")
+    # The offer reaches Ani's desktop with the screen pop, as a call's does.
+    frames = await frames_until(desk, "offer")
+    offer = next(f["data"] for f in frames if f["type"] == "chat_offer")
+    assert (offer["chat_id"], offer["name"], offer["language"]) == (chat_id, "Siti Rahma", "id")
+    assert next(f["data"] for f in frames if f["type"] == "offer")["channel"] == "chat"
+    page = await customer.ws_connect("/api/portal/chat/ws")
+    assert (await page.receive_json())["data"]["state"] == "waiting"
+    first = await message(page)
+    assert (first["sender"], first["text"], first["author_name"]) == ("customer", "Halo, tagihan saya salah",
+                                                                      "Siti Rahma")
+    # A supervisor watches; Ani accepts: the customer is told her first name, never her id.
+    watch = await center.http.ws_connect(f"/ws/chats/{chat_id}", headers=SUPER)
+    response = await center.http.post(f"/api/chats/{chat_id}/accept", headers=ANI)
+    assert (response.status, (await response.json())["state"]) == (200, "connected")
+    joined = await message(page)
+    assert (joined["sender"], joined["code"], joined["params"], joined["author"]) == ("system", "joined",
+                                                                                    {"agent": "Ani"}, "")
+    response = await customer.get("/api/portal/chat")
+    assert (await response.json())["state"]["agent_name"] == "Ani"
+    # Messages both ways, in order, to everyone.
+    response = await center.http.post(f"/api/chats/{chat_id}/messages", headers=ANI, json={
+        "text": "Baik, saya cek dulu", "links": [{"url": "https://example.com/tagihan", "title": "Tagihan"}]})
+    assert response.status == 201
+    said = await message(page)
+    assert (said["sender"], said["text"], said["author"], said["author_name"], said["links"]) == (
+        "agent", "Baik, saya cek dulu", "", "Ani", [{"url": "https://example.com/tagihan", "title": "Tagihan"}])
+    await page.send_json({"type": "typing"})
+    await page.send_json({"type": "message", "text": "Terima kasih"})
+    assert (await message(page))["text"] == "Terima kasih"
+    desk_messages = [f["data"]["text"] for f in await frames_until(desk, "chat_message")
+                     if f["type"] == "chat_message"]
+    while "Terima kasih" not in desk_messages:
+        desk_messages += [f["data"]["text"] for f in await frames_until(desk, "chat_message")
+                          if f["type"] == "chat_message"]
+    watched = [await message(watch) for _ in range(4)]
+    assert [m["text"] for m in watched] == ["Halo, tagihan saya salah", "Ani joined the chat", "Baik, saya cek dulu",
+                                            "Terima kasih"]
+    assert watched[2]["author"] == "ani"  # staff see who said it
+    # Ani transfers the chat to Budi, who accepts; Ani's desktop lets it go.
+    login(center, "budi")
+    response = await center.http.post(f"/api/calls/{chat_id}/transfer", headers=ANI,
+                                      json={"agent_id": "budi", "note": "tagihan"})
+    assert response.status == 200
+    assert any(f["type"] == "chat_removed" and f["data"]["chat_id"] == chat_id
+               for f in await frames_until(desk, "chat_removed"))
+    assert (await message(page))["code"] == "transferred"
+    response = await center.http.post(f"/api/chats/{chat_id}/accept", headers=BUDI)
+    assert response.status == 200
+    assert (await message(page))["params"] == {"agent": "Budi"}
+    # Ani no longer reaches the live chat; Budi ends it.
+    response = await center.http.post(f"/api/chats/{chat_id}/messages", headers=ANI, json={"text": "halo"})
+    assert response.status == 404
+    response = await center.http.post(f"/api/chats/{chat_id}/end", headers=BUDI)
+    assert response.status == 200
+    ended = await message(page)
+    assert (ended["code"], ended["params"]) == ("ended", {"reason": "agent_hangup"})
+    await center.settle()
+    response = await center.http.post(f"/api/interactions/{chat_id}/wrapup", headers=BUDI,
+                                      json={"disposition": "resolved", "notes": "salah tagih"})
+    assert response.status == 200
+    # The interaction and the transcript, exact; the chat's Redis keys are gone.
+    record = await InteractionRepository(db).get(chat_id)
+    assert record is not None
+    assert (record.channel, record.outcome, record.end_reason, record.agent_id, record.caller_name,
+            record.disposition, [leg["participant"] for leg in record.legs or ()]) == (
+        "chat", "answered", "agent_hangup", "budi", "Siti Rahma", "resolved", ["ani", "budi"])
+    transcript = await ChatTranscriptRepository(db).transcript(chat_id)
+    assert [(m.sender, m.author, m.author_name, m.text, m.code) for m in transcript] == [
+        (Sender.CUSTOMER, "", "Siti Rahma", "Halo, tagihan saya salah", ""),
+        (Sender.SYSTEM, "", "", "Ani joined the chat", "joined"),
+        (Sender.AGENT, "ani", "Ani", "Baik, saya cek dulu", ""),
+        (Sender.CUSTOMER, "", "Siti Rahma", "Terima kasih", ""),
+        (Sender.SYSTEM, "", "", "You are being transferred; please wait", "transferred"),
+        (Sender.SYSTEM, "", "", "Budi joined the chat", "joined"),
+        (Sender.SYSTEM, "", "", "The chat has ended", "ended"),
+    ]
+    assert await center.streams.after(chat_id) == [] and await center.streams.sessions() == []
+    # The ended chat's transcript is read from SQL by those who reach its interaction (audited for staff).
+    response = await center.http.get(f"/api/chats/{chat_id}/messages", headers=SUPER)
+    assert [m["text"] for m in (await response.json())["messages"]][-1] == "The chat has ended"
+    response = await center.http.get(f"/api/chats/{chat_id}/messages", headers=ELSEWHERE)
+    assert response.status == 404
+    audit = await AuditRepository(db).search(subject_type="chat")
+    assert {(e.actor, e.action, e.subject_id) for e in audit} == {("sue", "view", chat_id)}
+    for ws in (desk, page, watch):
+        await ws.close()
+
+
+# -- capacity ---------------------------------------------------------------------------------------------------
+async def test_an_agent_takes_chats_up_to_their_capacity_and_none_during_a_call(center: Center) -> None:
+    # Budi (one chat at most) is on a voice call, which is held alone: no chat for him while it lasts.
+    login(center, "budi")
+    assert center.distributor.arrive(WorkItem(call_id="c1", channel_id="leg-c1", caller_number="0215550123",
+                                              service_number="1500100", queue="", arrived_at=T0))
+    center.distributor.offer_answered("c1-a1")
+    login(center, "ani")
+    customers = [await center.customer() for _ in range(3)]
+    ids = []
+    for n, customer in enumerate(customers):
+        status, started = await start(customer, name=f"Pelanggan {n}")
+        assert status == 201
+        ids.append(started["chat_id"])
+    assert [center.distributor.query.call(i).agent_id for i in ids] == ["ani", "ani", None]
+    assert center.distributor.query.agent("budi").work == {"c1": Channel.VOICE}
+    waiting = await customers[2].get("/api/portal/chat")
+    assert (await waiting.json())["state"] == {"chat_id": ids[2], "state": "waiting", "position": 1,
+                                               "agent_name": None, "ended_at": None}
+    # Budi's call ends: the waiting chat is his.
+    center.distributor.leg_gone("leg-c1")
+    assert center.distributor.query.call(ids[2]).agent_id == "budi"
+
+
+async def test_ani_takes_two_chats_and_the_third_waits_its_turn(center: Center) -> None:
+    login(center, "ani")
+    customers = [await center.customer() for _ in range(3)]
+    ids = [(await start(c, name=f"P{n}"))[1]["chat_id"] for n, c in enumerate(customers)]
+    assert [center.distributor.query.call(i).agent_id for i in ids] == ["ani", "ani", None]
+    page = await customers[2].ws_connect("/api/portal/chat/ws")
+    assert (await page.receive_json())["data"]["position"] == 1
+    for chat_id in ids[:2]:
+        assert (await center.http.post(f"/api/chats/{chat_id}/accept", headers=ANI)).status == 200
+    # The first customer leaves: the third is offered to Ani and told when she joins.
+    assert (await customers[0].post("/api/portal/chat/leave", json={})).status == 200
+    assert center.distributor.query.call(ids[2]).agent_id == "ani"
+    assert (await center.http.post(f"/api/chats/{ids[2]}/accept", headers=ANI)).status == 200
+    assert (await message(page))["code"] == "joined"
+    await page.close()
+
+
+# -- abandon, decline, after hours ---------------------------------------------------------------------------------
+async def test_a_customer_who_leaves_while_waiting_abandoned_the_chat(center: Center, db: Database) -> None:
+    customer = await center.customer()
+    _, started = await start(customer, name="Rudi", text="Ada orang?")
+    response = await customer.post("/api/portal/chat/leave", json={})
+    assert (await response.json())["state"] == "ended"
+    await center.settle()
+    record = await InteractionRepository(db).get(started["chat_id"])
+    assert record is not None
+    assert (record.channel, record.outcome, record.end_reason, record.agent_id) == ("chat", "abandoned",
+                                                                                   "caller_hangup", None)
+    assert [m.text for m in await ChatTranscriptRepository(db).transcript(started["chat_id"])] == [
+        "Ada orang?", "The chat has ended"]
+    # The chat is over: its cookie opens nothing now.
+    assert (await customer.get("/api/portal/chat")).status == 404
+
+
+async def test_a_declined_chat_goes_on_to_the_next_agent_and_the_decliner_is_not_ready(center: Center) -> None:
+    login(center, "ani", "budi")
+    _, started = await start(await center.customer(), name="Wati")
+    chat_id = started["chat_id"]
+    first = center.distributor.query.call(chat_id).agent_id
+    assert first == "ani"
+    assert (await center.http.post(f"/api/chats/{chat_id}/decline", headers=ANI)).status == 200
+    ani = center.distributor.query.agent("ani")
+    assert (ani.state.value, ani.reason) == ("not_ready", "rejected")
+    assert center.distributor.query.call(chat_id).agent_id == "budi"
+    # Ani may no longer accept it; Budi may.
+    assert (await center.http.post(f"/api/chats/{chat_id}/accept", headers=ANI)).status == 404
+    assert (await center.http.post(f"/api/chats/{chat_id}/accept", headers=BUDI)).status == 200
+
+
+async def test_out_of_hours_the_chat_ends_at_once_and_offers_to_leave_a_message(
+        db: Database, redis_url: str, prefix: str) -> None:
+    center = await start_center(db, redis_url, prefix, Clock(), CLOSED)
+    try:
+        login(center, "ani")
+        status, started = await start(await center.customer(), name="Malam", text="Masih buka?")
+        assert (status, started["state"]["state"]) == (201, "ended")
+        await center.settle()
+        record = await InteractionRepository(db).get(started["chat_id"])
+        assert record is not None and (record.outcome, record.end_reason) == ("rejected", "after_hours")
+        transcript = await ChatTranscriptRepository(db).transcript(started["chat_id"])
+        assert [(m.code, m.params) for m in transcript] == [("", {}), ("ended", {"reason": "after_hours"})]
+    finally:
+        await center.close()
+
+
+# -- who may do what, and garbage -------------------------------------------------------------------------------
+async def test_garbage_on_the_customer_socket_gets_an_error_frame_and_the_socket_stays(center: Center) -> None:
+    customer = await center.customer()
+    await start(customer, name="Tono")
+    page = await customer.ws_connect("/api/portal/chat/ws")
+    await page.receive_json()  # state
+    errors = []
+    for garbage in ("not json", "[1, 2]", '{"type": 5}', '{"type": "message"}', '{"type": "dance"}',
+                    '{"type": "message", "text": "   "}'):
+        await page.send_str(garbage)
+        frame = await page.receive_json()
+        assert frame["type"] == "error", frame
+        errors.append(frame["error"]["code"])
+    await page.send_bytes(b"\x00\x01")
+    assert (await page.receive_json())["type"] == "error"
+    assert errors == ["bad_frame", "bad_frame", "bad_frame", "bad_frame", "bad_frame", "chat_empty_message"]
+    await page.send_json({"type": "message", "text": "masih di sini"})
+    assert (await message(page))["text"] == "masih di sini"
+    await page.close()
+    assert page.close_code is not None and page.closed
+
+
+async def test_a_customer_reaches_only_their_own_chat_and_agents_only_theirs(center: Center) -> None:
+    login(center, "ani")
+    mine, other = await center.customer(), await center.customer()
+    _, started = await start(mine, name="Ayu")
+    chat_id = started["chat_id"]
+    # No cookie, a made-up secret, another chat's cookie: all the same 404.
+    assert (await other.get("/api/portal/chat")).status == 404
+    other.session.cookie_jar.update_cookies({"cti_chat": f"{chat_id}.guess"})
+    assert (await other.get("/api/portal/chat")).status == 404
+    assert (await other.post("/api/portal/chat/messages", json={"text": "hai"})).status == 404
+    # A page of another site may not open the socket with the customer's cookie.
+    response = await mine.get("/api/portal/chat/ws", headers={"Origin": "https://evil.example",
+                                                             "Connection": "Upgrade", "Upgrade": "websocket",
+                                                             "Sec-WebSocket-Version": "13",
+                                                             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert response.status == 403
+    # Budi was not offered it; a supervisor out of scope does not see it; staff credentials open no customer chat.
+    for headers in (BUDI, ELSEWHERE):
+        assert (await center.http.get(f"/api/chats/{chat_id}/messages", headers=headers)).status == 404
+    assert (await center.http.post(f"/api/chats/{chat_id}/accept", headers=BUDI)).status == 404
+    assert (await center.http.get("/api/portal/chat", headers=SUPER)).status == 404
+    listed = await (await center.http.get("/api/chats", headers=ANI)).json()
+    assert [c["chat_id"] for c in listed["chats"]] == [chat_id]
+    assert (await (await center.http.get("/api/chats", headers=BUDI)).json())["chats"] == []
+    # Customers send text only; agents' links are http(s).
+    assert (await mine.post("/api/portal/chat/messages", json={"text": "x", "links": ["https://a.id"]})).status == 422
+    await center.http.post(f"/api/chats/{chat_id}/accept", headers=ANI)
+    response = await center.http.post(f"/api/chats/{chat_id}/messages", headers=ANI,
+                                      json={"text": "klik", "links": ["javascript:alert(1)"]})
+    assert (response.status, (await response.json())["error"]["code"]) == (422, "chat_bad_link")
+
+
+# -- a restart -----------------------------------------------------------------------------------------------------
+async def test_a_new_app_over_the_same_redis_carries_on_the_chat_and_the_page_gets_what_it_missed(
+        db: Database, redis_url: str, prefix: str) -> None:
+    clock = Clock()
+    first = await start_center(db, redis_url, prefix, clock)
+    login(first, "ani")
+    customer = await first.customer()
+    _, started = await start(customer, name="Dewi", text="Paket saya belum sampai")
+    chat_id = started["chat_id"]
+    await first.http.post(f"/api/chats/{chat_id}/accept", headers=ANI)
+    page = await customer.ws_connect("/api/portal/chat/ws")
+    seen = [await message(page), await message(page)]
+    last = seen[-1]["id"]
+    cookie = customer.session.cookie_jar.filter_cookies(customer.make_url("/api/portal/chat"))["cti_chat"].value
+    await page.close()
+    await first.http.post(f"/api/chats/{chat_id}/messages", headers=ANI, json={"text": "Saya cek resinya"})
+    await first.settle()
+    await first.close()
+
+    clock.advance(5)
+    second = await start_center(db, redis_url, prefix, clock)
+    try:
+        assert second.distributor.query.call(chat_id).agent_id == "ani"
+        customer = await second.customer()
+        customer.session.cookie_jar.update_cookies({"cti_chat": cookie})
+        page = await customer.ws_connect(f"/api/portal/chat/ws?after={last}")
+        assert (await page.receive_json())["data"]["agent_name"] == "Ani"
+        assert (await message(page))["text"] == "Saya cek resinya"  # missed while away, and only that
+        await page.send_json({"type": "message", "text": "Baik, saya tunggu"})
+        assert (await message(page))["text"] == "Baik, saya tunggu"
+        response = await second.http.get(f"/api/chats/{chat_id}/messages?after={last}", headers=ANI)
+        assert [m["text"] for m in (await response.json())["messages"]] == ["Saya cek resinya", "Baik, saya tunggu"]
+        response = await second.http.get(f"/api/chats/{chat_id}/messages?after=nonsense", headers=ANI)
+        assert response.status == 422
+        await page.close()
+    finally:
+        await second.close()
