@@ -32,6 +32,7 @@ from cti.acd import (
 )
 from cti.chat import Sender
 from cti.live import ChatStreams, LiveStore
+from cti.messaging import SmtpMailer
 from cti.persistence import (
     AgentRepository,
     AuditRepository,
@@ -55,8 +56,23 @@ from cti.services import (
     Journal,
     ScreenPop,
 )
-from cti.web import ACCOUNTS, AGENTS, CHAT_STARTS, CHATS, POLICY, SCREENPOP, FailureThrottle, Hub, _chat, _desktop
+from cti.sim import generate
+from cti.web import (
+    ACCOUNTS,
+    AGENTS,
+    CHAT_STARTS,
+    CHATS,
+    POLICY,
+    SCREENPOP,
+    FailureThrottle,
+    Hub,
+    _chat,
+    _desktop,
+    _portal,
+)
 from tests.api import api_app
+from tests.mailbox import mailbox
+from tests.support import eventually
 
 Client = TestClient[web.Request, web.Application]
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # a Monday, 09:00 WIB
@@ -143,7 +159,8 @@ def prefix() -> str:
 
 
 async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
-                       rules: Mapping[str, Any] = RULES, *, accept_seconds: float = 0) -> Center:
+                       rules: Mapping[str, Any] = RULES, *, accept_seconds: float = 0,
+                       mailer: SmtpMailer | None = None) -> Center:
     """A cti as the composition root builds one (but no telephony): the journal, the screen pop and the chat
     channel in the handler table, the live state and the chats restored from Redis."""
     live, streams = LiveStore(redis_url, prefix), ChatStreams(redis_url, prefix)
@@ -162,8 +179,8 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                 AgentChanged: [journal.agent_changed, screenpop.agent_changed],
                 WorkChanged: [journal.work_changed, screenpop.work_changed, chat.work_changed]}
 
-    app, distributor = api_app(db, [_desktop, _chat], core=ContactCenter(parse_rules(dict(rules))), clock=clock,
-                               handlers=handlers)
+    app, distributor = api_app(db, [_desktop, _portal, _chat], core=ContactCenter(parse_rules(dict(rules))),
+                               clock=clock, handlers=handlers, mailer=mailer)
     journal, chat = parts["journal"], parts["chat"]
     registry = [(r.agent_id, r.name, r.profile) for r in await AgentRepository(db).list()]
     agents, calls = await journal.load()
@@ -496,3 +513,63 @@ async def test_a_new_app_over_the_same_redis_carries_on_the_chat_and_the_page_ge
         await page.close()
     finally:
         await second.close()
+
+
+async def test_an_offer_not_accepted_in_time_goes_to_the_next_agent(db: Database, redis_url: str, prefix: str) -> None:
+    center = await start_center(db, redis_url, prefix, Clock(), accept_seconds=0.05)
+    try:
+        login(center, "ani", "budi")
+        _, started = await start(await center.customer(), name="Lina")
+        chat_id = started["chat_id"]
+        query = center.distributor.query
+        # Neither accepts: each in turn goes not ready, as after a phone left ringing; the chat waits for the next.
+        await eventually(lambda: all(query.agent(a).reason == "no_answer" for a in ("ani", "budi")),
+                         message="both offers to time out")
+        chat = query.call(chat_id)
+        assert (chat.state.value, chat.agent_id) == ("waiting", None)
+        assert [d.winner for d in chat.decisions if d.kind == "offered"] == ["ani", "budi"]
+        assert [(query.agent(a).state.value, query.agent(a).work) for a in ("ani", "budi")] == [("not_ready", {})] * 2
+    finally:
+        await center.close()
+
+
+async def test_a_signed_in_customer_chats_as_themselves_and_out_of_hours_leaves_a_message(
+        db: Database, redis_url: str, prefix: str) -> None:
+    customers = CustomerRepository(db)
+    await customers.seed(generate(now=T0, customers=14, seed=3))
+    with mailbox() as mail:
+        center = await start_center(db, redis_url, prefix, Clock(), CLOSED, mailer=mail.mailer())
+        try:
+            browser = await center.customer()
+            siti = "siti.rahayu@example.com"
+            assert (await browser.post("/api/portal/code", json={"address": siti})).status == 202
+            code = await mail.code(siti)
+            assert (await browser.post("/api/portal/session", json={"address": siti, "code": code})).status == 200
+            csrf = {"X-CSRF-Token": browser.session.cookie_jar.filter_cookies(
+                browser.make_url("/"))["cti_portal_csrf"].value}
+            # A signed-in customer's chat needs their CSRF token: another site cannot start one in their name.
+            response = await browser.post("/api/portal/chat", json={"text": "halo"})
+            assert response.status == 403
+            response = await browser.post("/api/portal/chat", headers=csrf, json={"name": "someone else",
+                                                                                   "text": "Pesanan saya?"})
+            started = await response.json()
+            assert (response.status, started["name"], started["state"]["state"]) == (201, "Siti Rahayu", "ended")
+            await center.settle()
+            record = await InteractionRepository(db).get(started["chat_id"])
+            assert record is not None
+            assert (record.customer_id, record.caller_name, record.end_reason) == ("10000002", "Siti Rahayu",
+                                                                                   "after_hours")
+            response = await browser.post("/api/portal/chat/left-message", headers=csrf,
+                                          json={"text": "Tolong telepon saya besok", "topic": "orders"})
+            assert response.status == 202
+            view = await customers.customer_view("10000002")
+            assert view is not None
+            left = [c for c in view.contacts if c.channel == "chat"]
+            assert [(c.reason, c.notes, c.follow_up_task is not None) for c in left] == [
+                ("orders", "Tolong telepon saya besok", True)]
+            # An anonymous visitor cannot leave one: there is nobody to answer.
+            stranger = await center.customer()
+            response = await stranger.post("/api/portal/chat/left-message", json={"text": "halo"})
+            assert response.status == 401
+        finally:
+            await center.close()
