@@ -4,7 +4,7 @@
 // cti_chat cookie the page never sees: a reload finds the chat again (GET /api/portal/chat) and the socket resumes
 // after the last message shown (?after=), so nothing said is lost. Self-contained: it builds its own elements and
 // reads its own catalogues (/ui/i18n/<lang>/chat.json, and common.json's error texts) in the portal's language; texts go in with textContent only.
-import { language, onLanguageChange } from "/ui/i18n.js";
+import { has, language, onLanguageChange } from "/ui/i18n.js";
 
 let texts = {};
 let panel = null;
@@ -293,6 +293,10 @@ async function whoAmI() {
 }
 
 async function mount() {
+  // The portal settles its language while its catalogues load (the customer's choice, else the browser's).
+  for (let waited = 0; !has("error.unknown") && waited < 5000; waited += 50) {
+    await new Promise((resolve) => { setTimeout(resolve, 50); });
+  }
   await loadTexts();
   build();
   onLanguageChange(async () => { await loadTexts(); label(); });
@@ -306,5 +310,4 @@ async function mount() {
   await resume();
 }
 
-// After the portal's own start (its catalogues and language): the widget reads the language it settled on.
-if (document.readyState === "complete") mount(); else window.addEventListener("load", () => setTimeout(mount, 0));
+mount();

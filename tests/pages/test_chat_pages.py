@@ -1,0 +1,80 @@
+"""The portal's chat widget in a real Chromium: an anonymous customer starts a chat, sees their place in line, then
+the agent's first name when the agent accepts (over the API, as the desktop does), reads the agent's message and
+link, answers, reloads the page and finds the whole chat again, switches to Bahasa Indonesia, and ends the chat;
+the agent's side reads every message in order. The app is the chat tests' (tests/chatapp.py: real Redis and
+SQLite, no telephony) with the static pages."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from cti.persistence import Database
+from cti.web import _service, _ui
+from tests.accessibility import axe_violations
+from tests.chatapp import ANI, Center, Clock, login, seed_users, start_center
+from tests.support import browser_page
+
+
+@pytest.fixture
+async def center(tmp_path: Path, redis_url: str) -> AsyncIterator[Center]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
+    await db.upgrade()
+    await seed_users(db)
+    started = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(), features=(_service, _ui))
+    try:
+        yield started
+    finally:
+        await started.close()
+        await db.close()
+
+
+async def test_a_customer_chats_from_the_portal_with_an_agent(center: Center) -> None:
+    http = center.http
+    async with browser_page(locale="en-GB") as page:
+        await page.set_viewport_size({"width": 360, "height": 740})  # a phone
+        await page.goto(str(http.make_url("/ui/portal.html")))
+        await page.get_by_role("button", name="Chat with us").click()
+        await page.get_by_label("Your name").fill("Siti Rahma")
+        await page.get_by_label("How can we help?").fill("My bill is wrong")
+        assert await axe_violations(page) == []
+        await page.get_by_role("button", name="Start the chat").click()
+        # Nobody is ready: the customer waits first in line.
+        await expect(page.locator("#chat-status")).to_have_text("Please wait: you are number 1 in line.")
+        await expect(page.locator("#chat-log li")).to_have_count(1)
+        assert "cti_chat=" not in await page.evaluate("document.cookie")  # HttpOnly: no script reads it
+
+        login(center, "ani")
+        [chat] = (await (await http.get("/api/chats", headers=ANI)).json())["chats"]
+        assert (await http.post(f"/api/chats/{chat['chat_id']}/accept", headers=ANI)).status == 200
+        await expect(page.locator("#chat-status")).to_have_text("You are chatting with Ani.")
+        await expect(page.locator("#chat-log li").nth(1)).to_contain_text("Ani joined the chat.")
+        await http.post(f"/api/chats/{chat['chat_id']}/messages", headers=ANI, json={
+            "text": "Let me check", "links": [{"url": "https://example.com/bills", "title": "Your bills"}]})
+        await expect(page.locator("#chat-log li").nth(2)).to_contain_text("Let me check")
+        await expect(page.get_by_role("link", name="Your bills")).to_have_attribute("href", "https://example.com/bills")
+        await page.get_by_label("Your message").fill("Thank you")
+        await page.get_by_role("button", name="Send", exact=True).click()
+        await expect(page.locator("#chat-log li").nth(3)).to_contain_text("Thank you")
+        assert await axe_violations(page) == []
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+        # A reload finds the chat again, every message in its place; then Bahasa Indonesia.
+        await page.reload()
+        await expect(page.locator("#chat-log li")).to_have_count(4)
+        await expect(page.locator("#chat-status")).to_have_text("You are chatting with Ani.")
+        await page.get_by_role("button", name="Bahasa Indonesia").click()
+        await expect(page.locator("#chat-status")).to_have_text("Anda sedang mengobrol dengan Ani.")
+        await expect(page.locator("#chat-log li").nth(1)).to_contain_text("Ani bergabung dalam obrolan.")
+        await page.get_by_role("button", name="Akhiri obrolan").click()
+        await expect(page.locator("#chat-status")).to_have_text("Obrolan sudah berakhir.")
+
+    await center.settle()
+    response = await http.get(f"/api/chats/{chat['chat_id']}/messages", headers=ANI)
+    assert [(m["sender"], m["text"]) for m in (await response.json())["messages"]] == [
+        ("customer", "My bill is wrong"), ("system", "Ani joined the chat"), ("agent", "Let me check"),
+        ("customer", "Thank you"), ("system", "The chat has ended")]
