@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import expect
 
 from cti.persistence import Database
-from cti.web import _service, _ui
+from cti.web import _calls, _service, _signin, _ui, _users
 from tests.accessibility import axe_violations
 from tests.chatapp import ANI, Center, Clock, login, seed_users, start_center
 from tests.support import browser_page
@@ -25,7 +25,8 @@ async def center(tmp_path: Path, redis_url: str) -> AsyncIterator[Center]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
     await db.upgrade()
     await seed_users(db)
-    started = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(), features=(_service, _ui))
+    started = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(),
+                                 features=(_service, _signin, _users, _calls, _ui))
     try:
         yield started
     finally:
@@ -78,3 +79,49 @@ async def test_a_customer_chats_from_the_portal_with_an_agent(center: Center) ->
     assert [(m["sender"], m["text"]) for m in (await response.json())["messages"]] == [
         ("customer", "My bill is wrong"), ("system", "Ani joined the chat"), ("agent", "Let me check"),
         ("customer", "Thank you"), ("system", "The chat has ended")]
+
+
+async def test_an_agent_takes_two_chats_on_the_desktop_answers_ends_and_wraps_up(center: Center) -> None:
+    http = center.http
+    login(center, "ani")
+    assert (await http.patch("/api/me", headers=ANI, json={"language": "en"})).status == 200
+    async with browser_page(locale="en-GB") as page:
+        await page.goto(str(http.make_url("/ui/desktop.html#token=agent-token-ani-0123456789")))
+        await expect(page.locator("#link")).to_have_attribute("data-status", "connected")
+        customers = [await center.customer() for _ in range(2)]
+        said = (("Siti Rahma", "My bill is wrong"), ("Joko", "Where is my order?"))
+        for customer, (name, text) in zip(customers, said, strict=True):
+            response = await customer.post("/api/portal/chat", json={"name": name, "language": "en", "text": text})
+            assert response.status == 201
+        cards = page.locator("#chats article")
+        await expect(cards).to_have_count(2)
+        await expect(page.get_by_role("heading", name="Chats (2)")).to_be_visible()
+        siti = page.locator("article", has=page.get_by_role("heading", name="Siti Rahma"))
+        await expect(siti.locator(".chat-log li")).to_have_text(["Siti RahmaMy bill is wrong"])
+        await siti.get_by_role("button", name="Accept").click()
+        await expect(siti.get_by_label("Message", exact=True)).to_be_visible()
+        assert await axe_violations(page) == []
+        await siti.get_by_label("Message", exact=True).fill("Let me check, Siti")
+        await siti.get_by_role("button", name="Send").click()
+        await expect(siti.locator(".chat-log li").last).to_contain_text("Let me check, Siti")
+        state = await (await customers[0].get("/api/portal/chat")).json()
+        assert [m["text"] for m in state["messages"]][-1] == "Let me check, Siti"
+        assert state["state"]["agent_name"] == "Ani"
+        await customers[0].post("/api/portal/chat/messages", json={"text": "Thanks!"})
+        await expect(siti.locator(".chat-log li").last).to_contain_text("Thanks!")
+        await expect(siti.get_by_label("Message", exact=True)).to_have_value("")  # sent: the draft is gone
+        # Joko's chat was offered beside it: Ani takes it too, then ends Siti's.
+        joko = page.locator("article", has=page.get_by_role("heading", name="Joko"))
+        await joko.get_by_role("button", name="Accept").click()
+        await expect(joko.get_by_label("Message", exact=True)).to_be_visible()
+        await siti.get_by_role("button", name="End the chat").click()
+        await expect(siti.get_by_label("Wrap-up")).to_be_visible()
+        await siti.get_by_label("Notes").fill("billing fixed")
+        await siti.get_by_role("button", name="Save the wrap-up").click()
+        await expect(cards).to_have_count(1)
+        await expect(page.get_by_role("heading", name="Chats (1)")).to_be_visible()
+    await center.settle()
+    chat_id = state["chat_id"]
+    response = await http.get(f"/api/interactions/{chat_id}", headers=ANI)
+    record = await response.json()
+    assert (record["disposition"], record["notes"], record["outcome"]) == ("resolved", "billing fixed", "answered")
