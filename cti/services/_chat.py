@@ -99,7 +99,8 @@ class ChatChannel:
         self.sessions: dict[str, ChatSession] = {}
         self._listeners: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
         self._legs: dict[str, str] = {}  # an offer's leg -> the agent offered (for a decline, a transfer)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._tails: dict[str, asyncio.Task[ChatMessage]] = {}  # the last message asked for, per chat
+        self._pending: set[asyncio.Task[ChatMessage]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._storing: set[str] = set()
 
@@ -119,11 +120,11 @@ class ChatChannel:
 
     async def drain(self) -> None:
         """Wait for the messages and transcripts under way (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._tasks or self._pending:
+            await asyncio.gather(*self._tasks, *self._pending, return_exceptions=True)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        for task in [*self._pending, *self._tasks]:
             await stop_task(task)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -170,29 +171,42 @@ class ChatChannel:
 
     # -- messages ---------------------------------------------------------------------------------------------
     async def say(self, chat_id: str, message: NewMessage) -> ChatMessage:
-        """Keep the message, then tell everyone in the chat, in the order they were said."""
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        async with lock:
-            kept = await self.log.append(chat_id, message)
-            self._tell(chat_id, {"type": "message", "message": kept})
-            item = self._query.find_call(chat_id)
-            if item is not None and item.agent_id is not None and item.state is not WorkState.ENDED:
-                self._hub.publish(chat_agent_topic(item.agent_id), "chat_message",
-                                  {"chat_id": chat_id, **kept.as_json()})
+        """Keep the message, then tell everyone in the chat: in the order :meth:`say` (or a system message) was
+        asked for, whatever the awaits between."""
+        return await self._queue(chat_id, message)
+
+    def _queue(self, chat_id: str, message: NewMessage) -> asyncio.Task[ChatMessage]:
+        # Each message waits for the one asked for before it: its place is taken now, synchronously, so a system
+        # message decided in a step of the core comes before anything said after that step.
+        previous = self._tails.get(chat_id)
+        task = asyncio.get_running_loop().create_task(self._append_after(previous, chat_id, message))
+        self._tails[chat_id] = task
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
+    async def _append_after(self, previous: asyncio.Task[ChatMessage] | None, chat_id: str,
+                            message: NewMessage) -> ChatMessage:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        kept = await self.log.append(chat_id, message)
+        self._tell(chat_id, {"type": "message", "message": kept})
+        item = self._query.find_call(chat_id)
+        if item is not None and item.agent_id is not None and item.state is not WorkState.ENDED:
+            self._hub.publish(chat_agent_topic(item.agent_id), "chat_message", {"chat_id": chat_id, **kept.as_json()})
         return kept
 
     def _system(self, chat_id: str, code: str, text: str, **params: str) -> None:
-        """A message of cti's (joined, transferred, ended), said in the background in the chat's order."""
+        """A message of cti's (joined, transferred, ended), in the chat's order from the step that decided it."""
         if chat_id not in self.sessions:
             return
-        message = NewMessage(Sender.SYSTEM, text, self._clock(), code=code, params=dict(params))
-        self._spawn(self._say_quietly(chat_id, message))
+        task = self._queue(chat_id, NewMessage(Sender.SYSTEM, text, self._clock(), code=code, params=dict(params)))
+        task.add_done_callback(lambda done: self._unkept(chat_id, code, done))
 
-    async def _say_quietly(self, chat_id: str, message: NewMessage) -> None:
-        try:
-            await self.say(chat_id, message)
-        except Unavailable as exc:
-            log.error("chat %s: system message %r not kept: %s", chat_id, message.code, exc)
+    @staticmethod
+    def _unkept(chat_id: str, code: str, done: asyncio.Task[ChatMessage]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.error("chat %s: system message %r not kept: %s", chat_id, code, done.exception())
 
     def typing(self, chat_id: str, sender: Sender, *, agent_id: str | None = None) -> None:
         """Someone is typing: told to the other side now, kept nowhere."""
@@ -313,17 +327,18 @@ class ChatChannel:
         self._storing.add(chat_id)
         try:
             for attempt in range(_STORE_RETRIES):
-                lock = self._locks.setdefault(chat_id, asyncio.Lock())
+                tail = self._tails.get(chat_id)
+                if tail is not None and not tail.done():
+                    await asyncio.wait([tail])  # after the messages being said (the last: "ended")
                 try:
-                    async with lock:  # after the messages being said
-                        await self._transcripts.save(chat_id, await self.log.after(chat_id))
-                        await self.log.drop(chat_id)
+                    await self._transcripts.save(chat_id, await self.log.after(chat_id))
+                    await self.log.drop(chat_id)
                 except Unavailable as exc:
                     log.warning("chat %s: transcript not stored yet (%s); trying again", chat_id, exc)
                     await asyncio.sleep(retry * 2 ** attempt)
                     continue
                 self.sessions.pop(chat_id, None)
-                self._locks.pop(chat_id, None)
+                self._tails.pop(chat_id, None)
                 return
             log.error("chat %s: transcript still in Redis; it is stored when cti starts again", chat_id)
         finally:
