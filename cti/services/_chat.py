@@ -49,6 +49,7 @@ from cti.crm import CustomerRecord, NewContact
 from cti.errors import Conflict, NotFound, Unavailable
 from cti.records import UserRecord
 from cti.services._distributor import Distributor
+from cti.services._erasure import ErasureSubject
 from cti.services._policy import Policy
 from cti.services._ports import ChatLog, ChatTranscripts, Customers
 from cti.services._query import CenterView
@@ -131,6 +132,20 @@ class ChatChannel:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def forget_customer(self, subject: ErasureSubject) -> int:
+        """Erasure: what the customer said in chats still kept in Redis (live, or not yet stored) goes, and their
+        name with it; a live chat goes on without them. How many chats."""
+        forgotten = 0
+        for session in list(self.sessions.values()):
+            if session.customer_id != subject.customer_id:
+                continue
+            anonymous = replace(session, name="")
+            await self.log.drop(session.chat_id)
+            await self.log.save_session(anonymous)
+            self.sessions[session.chat_id] = anonymous
+            forgotten += 1
+        return forgotten
 
     # -- who listens ----------------------------------------------------------------------------------------
     @contextmanager

@@ -10,9 +10,10 @@ import pytest
 
 from cti.acd import Capacity, Channel, Connect, ContactCenter, Hangup, Hold, Offer, WorkChanged, parse_rules
 from cti.chat import Sender
+from cti.crm import Consent, CustomerRecord
 from cti.errors import Conflict, NotFound, Unavailable
 from cti.records import UserRecord
-from cti.services import CenterView, ChatChannel, ChatService, ChatStart, Policy
+from cti.services import CenterView, ChatChannel, ChatService, ChatStart, ErasureSubject, Policy
 from tests.unit.fakes import FakeChatLog, FakeCustomers, FakeInteractions, FakePublisher, FakeTranscripts, distributor
 
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
@@ -67,3 +68,17 @@ async def test_a_message_redis_does_not_take_is_refused_and_told_to_nobody() -> 
     with pytest.raises(Unavailable):
         await service.customer_says(service.customer_chat(session.chat_id, secret), "Halo?")
     assert hub.of("agent:ani", "chat_message") == []
+
+
+async def test_erasure_drops_what_a_customer_said_in_a_live_chat_and_their_name() -> None:
+    service, channel, log, _, _ = world()
+    siti = CustomerRecord(customer_id="10000002", name="Siti Rahayu", phones=("+6281210000002",), email=None,
+                          address=None, city=None, region=None, country="ID", language="id", segment=None,
+                          value_tier=None, lifetime_value_minor=0, consent=Consent(), forgotten_at=None,
+                          created_at=T0, updated_at=T0)
+    session, _ = await service.start(ChatStart(name="", language="id", customer=siti, text="alamat saya di Mawar 5"))
+    other, _ = await service.start(ChatStart(name="Joko", language="id", text="halo"))
+    await channel.drain()
+    assert await channel.forget_customer(ErasureSubject("10000002")) == 1
+    assert (log.messages.get(session.chat_id), log.kept[session.chat_id].name) == (None, "")
+    assert [m.text for m in log.messages[other.chat_id]] == ["halo"]
