@@ -35,7 +35,7 @@ from cti.web._audit import source_of
 from cti.web._auth import principal
 from cti.web._bodies import JsonTooDeep, decode_json, read_object
 from cti.web._errors import coded
-from cti.web._keys import AUDIT, CHAT_STARTS, CHATS, SESSIONS
+from cti.web._keys import AUDIT, CHAT_STARTS, CHATS, PORTAL, SESSIONS
 from cti.web._openapi import operation, path_param, query_param
 from cti.web._portal import PORTAL_COOKIE, customer
 from cti.web._sockets import MAX_FRAME
@@ -235,7 +235,10 @@ async def _serve(request: web.Request, chat_id: str, *, for_customer: bool,
 @routes.post("/api/portal/chat")
 async def start_chat(request: web.Request) -> web.Response:
     _json_only(request)
-    who: CustomerRecord | None = await customer(request) if request.cookies.get(PORTAL_COOKIE) else None
+    # A portal session makes the chat the customer's (its CSRF token checked); a stale cookie is nobody's.
+    cookie = request.cookies.get(PORTAL_COOKIE)
+    live = cookie is not None and await request.app[PORTAL].session(cookie) is not None
+    who: CustomerRecord | None = await customer(request) if live else None
     throttle, client = request.app[CHAT_STARTS], request.remote or "-"
     wait = throttle.retry_after(client)
     if wait is not None:

@@ -401,5 +401,9 @@ async def test_a_signed_in_customer_chats_as_themselves_and_out_of_hours_leaves_
             stranger = await center.customer()
             response = await stranger.post("/api/portal/chat/left-message", json={"text": "halo"})
             assert response.status == 401
+            # A portal cookie whose session is over is nobody's: the chat is an anonymous one, by the name given.
+            stranger.session.cookie_jar.update_cookies({"cti_portal": "ended-session"})
+            response = await stranger.post("/api/portal/chat", json={"name": "Tamu", "text": "halo"})
+            assert (response.status, (await response.json())["name"]) == (201, "Tamu")
         finally:
             await center.close()
