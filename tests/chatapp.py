@@ -106,6 +106,7 @@ class Center:
     live: LiveStore
     streams: ChatStreams
     http: Client
+    db: Database
     customers: list[Client] = field(default_factory=list)
 
     async def customer(self) -> Client:
@@ -174,7 +175,7 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
     app[CHAT_STARTS] = FailureThrottle(clock, limit=100)
     http: Client = TestClient(TestServer(app))
     await http.start_server()
-    return Center(app, distributor, chat, journal, live, streams, http)
+    return Center(app, distributor, chat, journal, live, streams, http, db)
 
 
 async def frames_until(ws: ClientWebSocketResponse, wanted: str, *, limit: int = 50) -> list[dict[str, Any]]:

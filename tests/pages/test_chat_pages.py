@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from cti.persistence import Database
-from cti.web import _calls, _service, _signin, _ui, _users
+from cti.persistence import CustomerRepository, Database
+from cti.services import ChatStart
+from cti.sim import generate
+from cti.web import CHATS, _calls, _service, _signin, _ui, _users
 from tests.accessibility import axe_violations
-from tests.chatapp import ANI, Center, Clock, login, seed_users, start_center
+from tests.chatapp import ANI, T0, Center, Clock, login, seed_users, start_center
 from tests.support import browser_page
 
 
@@ -25,6 +27,7 @@ async def center(tmp_path: Path, redis_url: str) -> AsyncIterator[Center]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
     await db.upgrade()
     await seed_users(db)
+    await CustomerRepository(db).seed(generate(now=T0, customers=14, seed=3))
     started = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(),
                                  features=(_service, _signin, _users, _calls, _ui))
     try:
@@ -89,10 +92,13 @@ async def test_an_agent_takes_two_chats_on_the_desktop_answers_ends_and_wraps_up
         await page.goto(str(http.make_url("/ui/desktop.html#token=agent-token-ani-0123456789")))
         await expect(page.locator("#link")).to_have_attribute("data-status", "connected")
         customers = [await center.customer() for _ in range(2)]
-        said = (("Siti Rahma", "My bill is wrong"), ("Joko", "Where is my order?"))
-        for customer, (name, text) in zip(customers, said, strict=True):
-            response = await customer.post("/api/portal/chat", json={"name": name, "language": "en", "text": text})
-            assert response.status == 201
+        response = await customers[0].post("/api/portal/chat", json={"name": "Siti Rahma", "language": "en",
+                                                                     "text": "My bill is wrong"})
+        assert response.status == 201
+        # The second is a customer signed in on the portal: the card has their record from the screen pop.
+        joko = await CustomerRepository(center.db).customer("10000001")
+        assert joko is not None
+        await center.app[CHATS].start(ChatStart(name="", language="en", customer=joko, text="Where is my order?"))
         cards = page.locator("#chats article")
         await expect(cards).to_have_count(2)
         await expect(page.get_by_role("heading", name="Chats (2)")).to_be_visible()
@@ -111,9 +117,10 @@ async def test_an_agent_takes_two_chats_on_the_desktop_answers_ends_and_wraps_up
         await expect(siti.locator(".chat-log li").last).to_contain_text("Thanks!")
         await expect(siti.get_by_label("Message", exact=True)).to_have_value("")  # sent: the draft is gone
         # Joko's chat was offered beside it: Ani takes it too, then ends Siti's.
-        joko = page.locator("article", has=page.get_by_role("heading", name="Joko"))
-        await joko.get_by_role("button", name="Accept").click()
-        await expect(joko.get_by_label("Message", exact=True)).to_be_visible()
+        known = page.locator("article", has=page.get_by_role("heading", name=joko.name))
+        await expect(known.locator(".chat-record")).to_have_text(f"{joko.name} · tier gold · balance due Rp 750.000")
+        await known.get_by_role("button", name="Accept").click()
+        await expect(known.get_by_label("Message", exact=True)).to_be_visible()
         await siti.get_by_role("button", name="End the chat").click()
         await expect(siti.get_by_label("Wrap-up")).to_be_visible()
         await siti.get_by_label("Notes").fill("billing fixed")

@@ -5,7 +5,7 @@
 // the desktop's socket through onFrame: chat_offer, chat_message, chat_typing, chat_removed, chat_ended, and the screen
 // pop's offer and call frames of chats (the customer's record). After a reconnect it reads GET /api/chats again.
 import { api, el } from "/ui/cti.js";
-import { errorText, onLanguageChange, t } from "/ui/i18n.js";
+import { errorText, fmt, onLanguageChange, t } from "/ui/i18n.js";
 
 const chats = new Map();  // chat_id -> {id, name, language, state, messages, pop, typing, ended, error}
 let panel = null;
@@ -58,6 +58,15 @@ function card(item) {
       customer ? ` · ${t("chat.desk.customer", { id: customer.customer_id })}` : "",
     ].join("")),
   ];
+  if (customer) {  // the screen pop, as for a call: who they are, then the script's steps in their language
+    body.push(el("p", { class: "chat-record" }, t("chat.desk.record", { name: customer.name,
+      tier: customer.value_tier || "–", balance: fmt.money(customer.balance_due) })));
+  }
+  const steps = (item.pop && item.pop.script && item.pop.script.steps) || [];
+  if (steps.length) {
+    body.push(el("details", { class: "chat-script" }, el("summary", {}, t("chat.desk.script")),
+      el("ol", {}, steps.map((step) => el("li", {}, step.text)))));
+  }
   if (item.error) body.push(el("p", { class: "alert", role: "alert" }, item.error));
   body.push(el("ol", { class: "chat-log", "aria-label": t("chat.desk.messages", { name: item.name }) },
     item.messages.map(messageItem)));
