@@ -14,7 +14,15 @@ use the API tokens of :class:`Accounts`.
 from cti.services._agents import AgentService, UnknownExtension
 from cti.services._audit import SERVER, AuditTrail
 from cti.services._bus import CommandBus, Handler, HandlerKey
-from cti.services._chat import CHAT_SERVICE_NUMBER, ChatChannel, ChatService, ChatStart
+from cti.services._chat import (
+    CHAT_SERVICE_NUMBER,
+    CUSTOMER_BURST,
+    CUSTOMER_MESSAGES,
+    CUSTOMER_WINDOW,
+    ChatChannel,
+    ChatService,
+    ChatStart,
+)
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
 from cti.services._dead_letters import (
     DeadLetterService,
@@ -113,6 +121,9 @@ from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, Wf
 
 __all__ = [
     "CHAT_SERVICE_NUMBER",
+    "CUSTOMER_BURST",
+    "CUSTOMER_MESSAGES",
+    "CUSTOMER_WINDOW",
     "DEFAULT_IDLE",
     "DEFAULT_LIFETIME",
     "DEFAULT_RESULTS",

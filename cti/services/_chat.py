@@ -25,9 +25,11 @@ import hmac
 import logging
 import secrets
 import uuid
+from collections import deque
 from collections.abc import Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Final
 
 from cti.acd import (
@@ -46,7 +48,7 @@ from cti.acd import (
 )
 from cti.chat import ChatMessage, ChatSession, Link, NewMessage, Sender, clean_name, clean_text, first_name
 from cti.crm import CustomerRecord, NewContact
-from cti.errors import Conflict, NotFound, Unavailable
+from cti.errors import Conflict, NotFound, TooMany, Unavailable
 from cti.records import UserRecord
 from cti.services._distributor import Distributor
 from cti.services._erasure import ErasureSubject
@@ -56,7 +58,8 @@ from cti.services._query import CenterView
 from cti.tasks import stop_task
 from cti.types import Clock, Language, Publisher
 
-__all__ = ["CHAT_SERVICE_NUMBER", "ChatChannel", "ChatService", "ChatStart", "chat_agent_topic"]
+__all__ = ["CHAT_SERVICE_NUMBER", "CUSTOMER_BURST", "CUSTOMER_MESSAGES", "CUSTOMER_WINDOW", "ChatChannel",
+           "ChatService", "ChatStart", "chat_agent_topic"]
 
 log = logging.getLogger("cti.services.chat")
 
@@ -64,6 +67,12 @@ CHAT_SERVICE_NUMBER: Final = "chat"
 """The service number chats come in on: routes match chats by it (``service_numbers: [chat]``)."""
 _LISTEN_QUEUE: Final = 1024
 _STORE_RETRIES: Final = 5
+CUSTOMER_BURST: Final = 20
+"""Messages a customer may send in :data:`CUSTOMER_WINDOW` seconds: a person typing never comes near it; a
+script filling Redis through a chat is stopped (429)."""
+CUSTOMER_WINDOW: Final = 10.0
+CUSTOMER_MESSAGES: Final = 500
+"""Messages a customer may send in one chat at all (409 ``chat_too_long``)."""
 
 
 def chat_agent_topic(agent_id: str) -> str:
@@ -369,12 +378,15 @@ class ChatService:
         self._channel = channel
         self._policy = policy
         self._customers = customers
+        self._sent: dict[str, deque[datetime]] = {}  # chat id -> when its customer's messages were sent
 
     # -- customers ---------------------------------------------------------------------------------------------
     async def start(self, request: ChatStart) -> tuple[ChatSession, str]:
         """A new chat and its secret (the customer's page keeps it in a cookie: it opens this chat only). The
         chat is kept, its first message too, then routed; out of hours it ends at once (``leave_message``)."""
         now = self._distributor.clock()
+        for gone in [chat_id for chat_id in self._sent if chat_id not in self._channel.sessions]:
+            del self._sent[gone]  # chats over and stored
         customer = request.customer
         name = clean_name(customer.name if customer is not None and customer.name else request.name)
         text = clean_text(request.text) if request.text else None
@@ -407,8 +419,17 @@ class ChatService:
     async def customer_says(self, session: ChatSession, text: str) -> ChatMessage:
         if session.ended_at is not None:
             raise Conflict("the chat has ended", code="chat_ended")
+        cleaned, now = clean_text(text), self._distributor.clock()
+        sent = self._sent.setdefault(session.chat_id, deque(maxlen=CUSTOMER_MESSAGES))
+        if len(sent) >= CUSTOMER_MESSAGES:
+            raise Conflict(f"a chat takes at most {CUSTOMER_MESSAGES} messages from the customer",
+                           code="chat_too_long", params={"limit": CUSTOMER_MESSAGES})
+        recent = sum(1 for at in sent if (now - at).total_seconds() < CUSTOMER_WINDOW)
+        if recent >= CUSTOMER_BURST:
+            raise TooMany(f"more than {CUSTOMER_BURST} messages in {CUSTOMER_WINDOW:.0f} s", round(CUSTOMER_WINDOW))
+        sent.append(now)
         return await self._channel.say(session.chat_id, NewMessage(
-            Sender.CUSTOMER, clean_text(text), self._distributor.clock(), author_name=session.name))
+            Sender.CUSTOMER, cleaned, now, author_name=session.name))
 
     def customer_typing(self, session: ChatSession) -> None:
         if session.ended_at is None:

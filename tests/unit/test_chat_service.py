@@ -11,9 +11,18 @@ import pytest
 from cti.acd import Capacity, Channel, Connect, ContactCenter, Hangup, Hold, Offer, WorkChanged, parse_rules
 from cti.chat import Sender
 from cti.crm import Consent, CustomerRecord
-from cti.errors import Conflict, NotFound, Unavailable
+from cti.errors import Conflict, NotFound, TooMany, Unavailable
 from cti.records import UserRecord
-from cti.services import CenterView, ChatChannel, ChatService, ChatStart, ErasureSubject, Policy
+from cti.services import (
+    CUSTOMER_BURST,
+    CUSTOMER_WINDOW,
+    CenterView,
+    ChatChannel,
+    ChatService,
+    ChatStart,
+    ErasureSubject,
+    Policy,
+)
 from tests.unit.fakes import FakeChatLog, FakeCustomers, FakeInteractions, FakePublisher, FakeTranscripts, distributor
 
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
@@ -82,3 +91,15 @@ async def test_erasure_drops_what_a_customer_said_in_a_live_chat_and_their_name(
     assert await channel.forget_customer(ErasureSubject("10000002")) == 1
     assert (log.messages.get(session.chat_id), log.kept[session.chat_id].name) == (None, "")
     assert [m.text for m in log.messages[other.chat_id]] == ["halo"]
+
+
+async def test_a_customer_flooding_a_chat_is_slowed_down_and_nothing_more_is_kept() -> None:
+    service, _, log, _, _ = world()
+    session, secret = await service.start(ChatStart(name="Bot", language="id"))
+    chat = service.customer_chat(session.chat_id, secret)
+    for n in range(CUSTOMER_BURST):
+        await service.customer_says(chat, f"spam {n}")
+    with pytest.raises(TooMany) as slowed:
+        await service.customer_says(chat, "one more")
+    assert slowed.value.retry_after == CUSTOMER_WINDOW
+    assert len(log.messages[session.chat_id]) == CUSTOMER_BURST
