@@ -120,6 +120,7 @@ class Center:
         await self.journal.flush(10)
 
     async def close(self) -> None:
+        self.app[CHATS].close()
         for client in self.customers:
             await client.session.close()
         await self.http.close()
@@ -142,7 +143,8 @@ async def seed_users(database: Database) -> None:
 
 async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                        rules: Mapping[str, Any] = RULES, *, accept_seconds: float = 0,
-                       mailer: SmtpMailer | None = None, features: Sequence[ApiModule] = ()) -> Center:
+                       mailer: SmtpMailer | None = None, features: Sequence[ApiModule] = (),
+                       away_seconds: float = 120.0) -> Center:
     """A cti as the composition root builds one (but no telephony): the journal, the screen pop and the chat
     channel in the handler table, the live state and the chats restored from Redis."""
     live, streams = LiveStore(redis_url, prefix), ChatStreams(redis_url, prefix)
@@ -171,7 +173,7 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
     await chat.restore()
     app[SCREENPOP] = parts["screenpop"]
     app[AGENTS] = AgentService(distributor, AgentRepository(db), app[ACCOUNTS], NoPhones())
-    app[CHATS] = ChatService(distributor, chat, app[POLICY], CustomerRepository(db))
+    app[CHATS] = ChatService(distributor, chat, app[POLICY], CustomerRepository(db), away_seconds=away_seconds)
     app[CHAT_STARTS] = FailureThrottle(clock, limit=100)
     http: Client = TestClient(TestServer(app))
     await http.start_server()

@@ -373,8 +373,14 @@ class ChatService:
     """What customers and agents do in chats; who may do it is checked here (customers by their chat's secret
     or their portal session, staff by the :class:`Policy`)."""
 
-    def __init__(self, distributor: Distributor, channel: ChatChannel, policy: Policy, customers: Customers) -> None:
+    def __init__(self, distributor: Distributor, channel: ChatChannel, policy: Policy, customers: Customers, *,
+                 away_seconds: float = 120.0) -> None:
+        """``away_seconds``: how long a chat lives on with no page of its customer open (they closed it, or lost
+        their connection for good): then they left it, as if they had pressed "end"."""
         self._distributor = distributor
+        self._away = away_seconds
+        self._present: dict[str, int] = {}  # chat id -> the customer's sockets open on it
+        self._checks: dict[str, asyncio.TimerHandle] = {}
         self._channel = channel
         self._policy = policy
         self._customers = customers
@@ -407,7 +413,44 @@ class ChatService:
                         service_number=CHAT_SERVICE_NUMBER, queue="", arrived_at=now, caller_name=name,
                         routing=routing, customer_id=session.customer_id, channel=Channel.CHAT)
         self._distributor.arrive(item)
+        self._watch(session.chat_id)  # their page opens its socket next; a page that never does leaves
         return session, secret
+
+    def customer_here(self, session: ChatSession) -> None:
+        """A page of the customer opened the chat's socket."""
+        self._present[session.chat_id] = self._present.get(session.chat_id, 0) + 1
+        handle = self._checks.pop(session.chat_id, None)
+        if handle is not None:
+            handle.cancel()
+
+    def customer_gone(self, session: ChatSession) -> None:
+        """A page of the customer closed the chat's socket: without another within ``away_seconds``, they left."""
+        left = self._present.get(session.chat_id, 0) - 1
+        if left > 0:
+            self._present[session.chat_id] = left
+            return
+        self._present.pop(session.chat_id, None)
+        self._watch(session.chat_id)
+
+    def _watch(self, chat_id: str) -> None:
+        if self._away <= 0 or self._present.get(chat_id):
+            return
+        previous = self._checks.pop(chat_id, None)
+        if previous is not None:
+            previous.cancel()
+        self._checks[chat_id] = asyncio.get_running_loop().call_later(self._away, self._away_too_long, chat_id)
+
+    def _away_too_long(self, chat_id: str) -> None:
+        self._checks.pop(chat_id, None)
+        session = self._channel.sessions.get(chat_id)
+        if session is not None and not self._present.get(chat_id) and self._distributor.query.is_live(chat_id):
+            log.info("chat %s: no page of its customer for %.0f s; they left", chat_id, self._away)
+            self._distributor.leg_gone(session.customer_leg)
+
+    def close(self) -> None:
+        for handle in self._checks.values():
+            handle.cancel()
+        self._checks.clear()
 
     def customer_chat(self, chat_id: str, secret: str) -> ChatSession:
         """The chat whose secret the customer holds; any other (or none) is not found."""

@@ -311,7 +311,11 @@ async def customer_socket(request: web.Request) -> web.StreamResponse:
         else:
             raise InvalidInput(f"unknown frame type {frame['type']!r}", code="bad_frame")
 
-    return await _serve(request, session.chat_id, for_customer=True, on_frame=on_frame)
+    service.customer_here(session)
+    try:
+        return await _serve(request, session.chat_id, for_customer=True, on_frame=on_frame)
+    finally:
+        service.customer_gone(session)
 
 
 # -- agents and supervisors --------------------------------------------------------------------------------------

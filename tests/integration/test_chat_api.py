@@ -4,6 +4,7 @@ stored in SQL when it ends; a new app over the same Redis carries on a chat a pr
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -407,3 +408,24 @@ async def test_a_signed_in_customer_chats_as_themselves_and_out_of_hours_leaves_
             assert (response.status, (await response.json())["name"]) == (201, "Tamu")
         finally:
             await center.close()
+
+
+async def test_a_customer_whose_page_is_gone_for_a_while_left_the_chat(db: Database, redis_url: str,
+                                                                       prefix: str) -> None:
+    center = await start_center(db, redis_url, prefix, Clock(), away_seconds=0.3)
+    try:
+        customer = await center.customer()
+        _, started = await start(customer, name="Rudi", text="Halo")
+        chat_id = started["chat_id"]
+        page = await customer.ws_connect("/api/portal/chat/ws")
+        await page.close()
+        page = await customer.ws_connect("/api/portal/chat/ws")  # back in time (a reload): the chat goes on
+        await asyncio.sleep(0.6)
+        assert center.distributor.query.is_live(chat_id)
+        await page.close()  # and gone for good: they left while waiting
+        await eventually(lambda: not center.distributor.query.is_live(chat_id), message="the chat to end")
+        await center.settle()
+        record = await InteractionRepository(db).get(chat_id)
+        assert record is not None and (record.outcome, record.end_reason) == ("abandoned", "caller_hangup")
+    finally:
+        await center.close()
