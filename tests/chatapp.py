@@ -174,6 +174,7 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
     app[SCREENPOP] = parts["screenpop"]
     app[AGENTS] = AgentService(distributor, AgentRepository(db), app[ACCOUNTS], NoPhones())
     app[CHATS] = ChatService(distributor, chat, app[POLICY], CustomerRepository(db), away_seconds=away_seconds)
+    app[CHATS].watch_restored()
     app[CHAT_STARTS] = FailureThrottle(clock, limit=100)
     http: Client = TestClient(TestServer(app))
     await http.start_server()

@@ -458,6 +458,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             log.error("the live chats were not loaded: %s", exc)
         app[CHATS] = ChatService(distributor, chat, policy, repos.customers)
         stack.callback(app[CHATS].close)
+        app[CHATS].watch_restored()
         app[CHAT_STARTS] = FailureThrottle(clock, limit=10, window=timedelta(minutes=15),
                                            lockout=timedelta(minutes=15), what="chats started from %s")
         journal.start()

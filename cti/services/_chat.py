@@ -416,6 +416,12 @@ class ChatService:
         self._watch(session.chat_id)  # their page opens its socket next; a page that never does leaves
         return session, secret
 
+    def watch_restored(self) -> None:
+        """After a restart: every live chat's customer has ``away_seconds`` to come back (their page reconnects)."""
+        for chat_id in list(self._channel.sessions):
+            if self._distributor.query.is_live(chat_id):
+                self._watch(chat_id)
+
     def customer_here(self, session: ChatSession) -> None:
         """A page of the customer opened the chat's socket."""
         self._present[session.chat_id] = self._present.get(session.chat_id, 0) + 1
