@@ -41,6 +41,7 @@ MAX_NAME: Final = 64
 MAX_LINKS: Final = 5
 _MAX_URL: Final = 500
 _MESSAGE_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+_MAX_PART = 2**64 - 1
 
 
 class Sender(StrEnum):
@@ -166,6 +167,8 @@ def parse_links(raw: object) -> tuple[Link, ...]:
 def message_order(message_id: str) -> tuple[int, int]:
     """The order of a message id (``<ms>-<n>``); a malformed one is refused (a page's resume point)."""
     matched = _MESSAGE_ID.fullmatch(message_id)
-    if matched is None:
+    order = (int(matched.group(1)), int(matched.group(2))) if matched is not None else None
+    # A stream id's parts are 64-bit: Redis refuses larger ones, and nothing comes after the largest id.
+    if order is None or max(order) > _MAX_PART or order == (_MAX_PART, _MAX_PART):
         raise InvalidInput("a message id looks like 1700000000000-0", code="chat_bad_message_id")
-    return int(matched.group(1)), int(matched.group(2))
+    return order

@@ -53,8 +53,11 @@ def test_links_are_http_or_https_only() -> None:
 
 def test_message_ids_order_and_malformed_ones_are_refused() -> None:
     assert message_order("1700000000000-2") < message_order("1700000000001-0")
-    with pytest.raises(InvalidInput):
-        message_order("1700000000000")
+    for bad in ("1700000000000", "99999999999999999999-0", "1-18446744073709551616", "1-x",
+                "18446744073709551615-18446744073709551615"):
+        with pytest.raises(InvalidInput):
+            message_order(bad)
+    assert message_order("18446744073709551615-0") == (2**64 - 1, 0)
 
 
 def test_a_customer_is_not_told_the_agents_id() -> None:
