@@ -84,6 +84,8 @@ class InteractionRecord:
     direction: str = "inbound"
     """``inbound`` (the customer called), or ``outbound`` (an agent called the customer: ``caller_number`` is then
     the number dialed and ``service_number`` the caller id shown)."""
+    channel: str = "voice"
+    """``voice`` (a call) or ``chat`` (a web chat: its transcript is stored beside, by ``call_id``)."""
     disposition: str | None = None
     notes: str | None = None
     script_answers: dict[str, Any] | None = None

@@ -4,7 +4,7 @@ middlewares, the real services and repositories, a core with no telephony behind
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -34,6 +34,7 @@ from cti.services import (
     Accounts,
     AuditTrail,
     CallerVerification,
+    CenterView,
     CodeMailer,
     CommandBus,
     CustomerSearch,
@@ -41,6 +42,8 @@ from cti.services import (
     CyberAgentDesk,
     Distributor,
     Faq,
+    Handler,
+    HandlerKey,
     InteractionHistory,
     Passwords,
     Policy,
@@ -110,19 +113,23 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
             clock: Clock = utc_now, pops: PopsSeen | None = None,
             dispositions: Sequence[str] = ("resolved",), settings: Settings | None = None,
             passwords: Passwords = FAST_PASSWORDS,
-            mailer: CodeMailer | None = None, voice: ReplyVoice | None = None
+            mailer: CodeMailer | None = None, voice: ReplyVoice | None = None,
+            handlers: Callable[[Hub, CenterView], Mapping[HandlerKey, Sequence[Handler]]] | None = None,
             ) -> tuple[web.Application, Distributor]:
     """The app serving ``features`` (cti.web's feature modules), and the distributor behind it; the portal's codes
     go through ``mailer`` (none: e-mail addresses get no code) and the logging SMS sender; the virtual agent's replies
-are spoken by ``voice`` (none: they have no audio)."""
+    are spoken by ``voice`` (none: they have no audio). ``handlers`` builds the handler table from the app's hub and
+    a view of the core (none: the core's commands go nowhere)."""
     users, agents = UserRepository(db), AgentRepository(db)
     interactions, customers = InteractionRepository(db), CustomerRepository(db)
     accounts = Accounts(users, agents, clock=clock)
-    distributor = Distributor(core or ContactCenter(), clock, CommandBus({}))
+    core = core or ContactCenter()
+    hub = Hub()
+    table = handlers(hub, CenterView(core, clock)) if handlers is not None else {}
+    distributor = Distributor(core, clock, CommandBus(table))
     seen = pops if pops is not None else PopsSeen()
     audit = AuditTrail(AuditRepository(db), clock)
     policy = Policy(distributor.query, interactions)
-    hub = Hub()
     settings = settings or Settings(admin_token=SecretStr("admin-Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"),
                                     ari_password=SecretStr("unused-here"))
     sign_in = SignIn(users, WebSessionRepository(db), agents, passwords=passwords, clock=clock,

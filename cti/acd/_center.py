@@ -25,7 +25,7 @@ from cti.acd._errors import ExtensionInUse, InvalidTransition
 from cti.acd._outbound import OutboundCalls
 from cti.acd._routing import Decision
 from cti.acd._rules import Rules
-from cti.acd._work import Direction, EndReason, Leg, Outcome, WorkItem, WorkState
+from cti.acd._work import Channel, Direction, EndReason, Leg, Outcome, WorkItem, WorkState
 
 __all__ = ["ContactCenter"]
 
@@ -323,8 +323,8 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
         call.customer_id = customer_id
         return [WorkChanged(call.snapshot())]
 
-    def reconcile(self, present: Mapping[str, bool], now: datetime, *,
-                  lost_at: datetime | None = None) -> list[Command]:
+    def reconcile(self, present: Mapping[str, bool], now: datetime, *, lost_at: datetime | None = None,
+                  channel: Channel = Channel.VOICE) -> list[Command]:
         """The adapter lost sight of its legs for a while (a reconnect, a restart): bring every live item in line
         with the legs that exist now, then decide once.
 
@@ -333,12 +333,14 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
         ended while out of sight ended when sight was lost (``lost_at``), not now, so talk time is not counted
         across the outage. No offer is made before every item is reconciled: an offer creates a leg ``present``
         cannot know, which a later step would take for a vanished one and free its agent for yet another offer.
+        Only items of ``channel`` are looked at: ``present`` is one adapter's picture (Asterisk's legs say nothing
+        of chats, which live on across a restart of cti).
         """
         commands: list[Command] = []
         self._router.paused = True
         try:
             for call in list(self.calls.values()):
-                if call.call_id not in self.calls:
+                if call.call_id not in self.calls or call.channel is not channel:
                     continue
                 when = self._lost_since(call, now, lost_at)
                 if call.callback and not call.caller_present and call.state in (WorkState.WAITING, WorkState.RINGING,

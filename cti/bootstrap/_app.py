@@ -60,13 +60,14 @@ from cti.bootstrap._status import CtiStatus
 from cti.cyberagent import Persona
 from cti.errors import Unavailable
 from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
-from cti.live import LiveStore
+from cti.live import ChatStreams, LiveStore
 from cti.messaging import LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
     AlertRepository,
     AuditRepository,
     CallbackRepository,
+    ChatTranscriptRepository,
     CustomerRepository,
     Database,
     DeadLetterRepository,
@@ -95,6 +96,8 @@ from cti.services import (
     CallerVerification,
     CallRecording,
     CenterView,
+    ChatChannel,
+    ChatService,
     CommandBus,
     CustomerSearch,
     CustomerService,
@@ -147,6 +150,8 @@ from cti.web import (
     AUDIT,
     CALL_CONTROLS,
     CALLBACKS,
+    CHAT_STARTS,
+    CHATS,
     CUSTOMER_SEARCH,
     CUSTOMERS,
     CYBERAGENT,
@@ -176,6 +181,7 @@ from cti.web import (
     VERIFICATION,
     WFM,
     WRAP_UP,
+    FailureThrottle,
     Hub,
     PortalThrottles,
     Sessions,
@@ -393,7 +399,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                   format=settings.recording_format)
         stack.push_async_callback(recording.close)
         actions.bridged_hooks.append(recording.bridged)
-        voice = Channel.VOICE
+        chat_log = ChatStreams(settings.redis_url, settings.redis_prefix)
+        stack.push_async_callback(chat_log.close)
+        chat = ChatChannel(chat_log, ChatTranscriptRepository(database), hub, query, clock)
+        stack.push_async_callback(chat.close)
+        voice, text = Channel.VOICE, Channel.CHAT
         portal_self = app[PORTAL_SELF]  # the customers' callback requests share the table and its lock
         retry = RetryPolicy(
             max_attempts=settings.scheduled_callback_attempts,
@@ -412,10 +422,12 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (Preview, voice): [screenpop.previewed],  # a preview is carried out on the desktop
             (DialExternal, voice): [actions.dial_external], (JoinCall, voice): [actions.join_call],
             (HandOff, voice): [actions.hand_off],
+            (Offer, text): [chat.offered], (Connect, text): [chat.connected], (Hangup, text): [chat.hung_up],
+            (Hold, text): [chat.held], (Reject, text): [chat.rejected], (Announce, text): [chat.announced],
             Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
-                          recording.work_changed, callback_attempts.work_changed],
+                          recording.work_changed, callback_attempts.work_changed, chat.work_changed],
         })
         distributor = Distributor(core, clock, bus)
         telephony = Telephony(
@@ -453,7 +465,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
         app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping)
-        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings)
+        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings, chat)
         app[ERASURE] = erasure
         retention = None
         if settings.interaction_retention_days > 0:
@@ -467,6 +479,15 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         registry = [(r.agent_id, r.name, r.profile) for r in await repos.agents.list()]
         live_agents, live_calls = await journal.load()
         distributor.restore(registry, live_agents, live_calls)
+        try:
+            await chat.restore()  # the chats go on where the previous process left them
+        except Unavailable as exc:
+            log.error("the live chats were not loaded: %s", exc)
+        app[CHATS] = ChatService(distributor, chat, policy, repos.customers)
+        stack.callback(app[CHATS].close)
+        app[CHATS].watch_restored()
+        app[CHAT_STARTS] = FailureThrottle(clock, limit=10, window=timedelta(minutes=15),
+                                           lockout=timedelta(minutes=15), what="chats started from %s")
         journal.start()
         telephony.start()
         midnight = day_start(clock().astimezone(tz).date(), tz)
@@ -495,7 +516,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
 
 
 def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, journal: Journal, live: LiveStore,
-             hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository) -> Erasure:
+             hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository,
+             chat: ChatChannel) -> Erasure:
     """Erasure with every place this server keeps copies of a customer's data besides the database."""
 
     async def live_contacts() -> list[LiveContact]:
@@ -519,7 +541,7 @@ def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, jou
 
     return Erasure(repos.customers, live=live_contacts, settle=lambda: journal.flush(10.0), holders={
         "screen_pops": screenpop.forget_customer, "replay_buffers": replay_buffers, "live_calls": live_calls,
-        "prompt_files": prompt_files, "recordings": recording_files})
+        "prompt_files": prompt_files, "recordings": recording_files, "live_chats": chat.forget_customer})
 
 
 async def _erasure_notices(live: LiveStore, erasure: Erasure, *, retry: float = 5.0) -> None:

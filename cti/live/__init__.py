@@ -2,11 +2,13 @@
 on where the previous one stopped (:class:`LiveStore`), in a versioned JSON encoding (``encode_*``/``decode_*``).
 
 Redis being away never stops calls: writes fail softly (``dirty``) and the journal rewrites the whole picture
-once Redis answers again.
+once Redis answers again. Live chats' sessions and messages are kept there too (:class:`ChatStreams`), until
+their transcript is in the database.
 """
 
+from cti.live._chat import ChatStreams
 from cti.live._codec import decode_agent, decode_call, decode_decision, encode_agent, encode_call
 from cti.live._store import LiveStore, LiveStoreError
 
-__all__ = ["LiveStore", "LiveStoreError", "decode_agent", "decode_call", "decode_decision", "encode_agent",
-           "encode_call"]
+__all__ = ["ChatStreams", "LiveStore", "LiveStoreError", "decode_agent", "decode_call", "decode_decision",
+           "encode_agent", "encode_call"]

@@ -26,6 +26,7 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`WfmRepository`: workforce-management schedules and their shifts;
 - :class:`AuditRepository`: the append-only audit log of who viewed or changed what;
 - :class:`RecordingRepository`: calls' recordings, the audio files and their rows together;
+- :class:`ChatTranscriptRepository`: chats' transcripts, stored with their interactions when they end;
 - :class:`CallbackRepository`: scheduled callbacks, their attempts and status;
 - :class:`DoNotCallRepository`: the numbers no outbound call may dial;
 - :class:`AlertRepository`: supervisors' alert thresholds and the history of alerts raised and cleared;
@@ -41,6 +42,7 @@ from ._agents import AgentRepository
 from ._alerts import AlertRepository
 from ._audit import AuditRepository
 from ._callbacks import CallbackRepository
+from ._chat import ChatTranscriptRepository
 from ._customers import CustomerRepository
 from ._database import Database
 from ._dead_letters import DeadLetterRepository
@@ -61,6 +63,7 @@ __all__ = [
     "AlertRepository",
     "AuditRepository",
     "CallbackRepository",
+    "ChatTranscriptRepository",
     "CustomerRepository",
     "Database",
     "DeadLetterRepository",

@@ -53,6 +53,7 @@ from cti.records import Reach
 from cti.types import Language, utc_now
 
 from . import _customer_bulk, _customer_rows
+from ._chat import redact_chats
 from ._database import Database
 from ._errors import StorageConflict, StorageError
 from ._redaction import prompts_of, redact
@@ -563,6 +564,7 @@ async def _erase(session: AsyncSession, row: CustomerRow, now: datetime,
             prompts.extend(prompts_of(call.ivr))
             redact(call, numbers, now, default_country=country)
             erased["interactions"] += 1
+    await redact_chats(session, calls)  # what they said in chats
     # Copies of their calls' rows the database once refused (set aside by the journal): deleted outright.
     for letter in await session.scalars(select(DeadLetterRow).where(DeadLetterRow.kind == "interaction")):
         payload = letter.payload or {}

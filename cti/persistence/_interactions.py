@@ -17,6 +17,7 @@ from cti.records import WRAP_UP_FIELDS, InteractionRecord, PurgedInteractions, R
 from cti.wfm import InteractionSample
 
 from ._base import utcnow
+from ._chat import redact_chats
 from ._database import Database
 from ._errors import StorageError
 from ._redaction import SEALED_ON_SAVE, prompts_of, redact
@@ -204,6 +205,7 @@ class InteractionRepository:
                 for row in rows:
                     prompts.extend(prompts_of(row.ivr))
                     redact(row, (), at or utcnow(), default_country=self._country)
+                await redact_chats(session, [row.call_id for row in rows if row.channel == "chat"])
             purged += len(rows)
             if len(rows) < batch:
                 break

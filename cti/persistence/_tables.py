@@ -44,6 +44,7 @@ __all__ = [
     "AgentStateRow",
     "AuditRow",
     "CaseRow",
+    "ChatMessageRow",
     "ContactRow",
     "CustomerPhoneRow",
     "CustomerRow",
@@ -96,6 +97,7 @@ class InteractionRow(Base):
     customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     ivr: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     direction: Mapped[str] = mapped_column(String(8), default="inbound", server_default="inbound")
+    channel: Mapped[str] = mapped_column(String(8), default="voice", server_default="voice")
     disposition: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
     script_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -611,6 +613,25 @@ class AlertRow(Base):
     cleared_value: Mapped[float | None] = mapped_column(Float)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChatMessageRow(Base):
+    """One message of a chat's transcript, stored with its interaction (``call_id``) when the chat ended."""
+
+    __tablename__ = "chat_messages"
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    message_id: Mapped[str] = mapped_column(String(48))
+    sender: Mapped[str] = mapped_column(String(8))
+    author: Mapped[str] = mapped_column(String(64))
+    author_name: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str | None] = mapped_column(Text)
+    """None once redacted (erasure, retention)."""
+    links: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    code: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 METADATA: Final[MetaData] = Base.metadata

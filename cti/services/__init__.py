@@ -15,6 +15,15 @@ from cti.services._agents import AgentService, UnknownExtension
 from cti.services._alerts import ALERT_EVERY, AlertMonitor
 from cti.services._audit import SERVER, AuditTrail
 from cti.services._bus import CommandBus, Handler, HandlerKey
+from cti.services._chat import (
+    CHAT_SERVICE_NUMBER,
+    CUSTOMER_BURST,
+    CUSTOMER_MESSAGES,
+    CUSTOMER_WINDOW,
+    ChatChannel,
+    ChatService,
+    ChatStart,
+)
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
 from cti.services._cyberagent import (
     MAX_REPLIES,
@@ -86,6 +95,8 @@ from cti.services._ports import (
     AgentRegistry,
     AuditLog,
     Callbacks,
+    ChatLog,
+    ChatTranscripts,
     ContactRetention,
     Credentials,
     Customers,
@@ -121,6 +132,10 @@ from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, Wf
 
 __all__ = [
     "ALERT_EVERY",
+    "CHAT_SERVICE_NUMBER",
+    "CUSTOMER_BURST",
+    "CUSTOMER_MESSAGES",
+    "CUSTOMER_WINDOW",
     "DEFAULT_IDLE",
     "DEFAULT_LIFETIME",
     "DEFAULT_RESULTS",
@@ -150,6 +165,11 @@ __all__ = [
     "CallerIdentity",
     "CallerVerification",
     "CenterView",
+    "ChatChannel",
+    "ChatLog",
+    "ChatService",
+    "ChatStart",
+    "ChatTranscripts",
     "CodeMailer",
     "CommandBus",
     "ContactChange",

@@ -160,8 +160,9 @@ class WrapUpService:
                 "due": follow_up.due.isoformat(), "task": follow_up.task})
         if saved.customer_id:
             routing = saved.routing or {}
+            channel = "chat" if saved.channel == "chat" else "call"
             await self._customers.add_contact(NewContact(
-                customer_id=saved.customer_id, channel="call", at=now, reason=routing.get("problem_type"),
+                customer_id=saved.customer_id, channel=channel, at=now, reason=routing.get("problem_type"),
                 disposition=wrap.disposition, notes=wrap.notes or None, agent_id=agent_id, call_id=call_id,
                 language=_language(routing.get("language")), script_answers=dict(wrap.script_answers) or None,
                 cross_sell_offered=wrap.crosssell_offered, cross_sell_accepted=wrap.crosssell_accepted,

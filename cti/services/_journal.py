@@ -62,6 +62,7 @@ def interaction_record(call: WorkItem) -> InteractionRecord:
         customer_id=call.customer_id,
         ivr=call.ivr,
         direction=call.direction.value,
+        channel=call.channel.value,
     )
 
 

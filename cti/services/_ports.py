@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from cti.acd import Agent, ScheduledCallback, WorkItem
+from cti.chat import ChatMessage, ChatSession, NewMessage
 from cti.crm import (
     ComplementRecord,
     Consent,
@@ -53,6 +54,8 @@ __all__ = [
     "AlertStore",
     "AuditLog",
     "Callbacks",
+    "ChatLog",
+    "ChatTranscripts",
     "ContactRetention",
     "Credentials",
     "Customers",
@@ -89,6 +92,29 @@ class LiveState(Protocol):
     async def save_sight(self, at: datetime) -> bool: ...
 
     async def load_sight(self) -> datetime | None: ...
+
+
+class ChatLog(Protocol):
+    """Live chats' sessions and messages, kept while the chats live (Redis: ``cti.live.ChatStreams``)."""
+
+    async def save_session(self, session: ChatSession) -> None: ...
+
+    async def sessions(self) -> builtins.list[ChatSession]: ...
+
+    async def append(self, chat_id: str, message: NewMessage) -> ChatMessage: ...
+
+    async def after(self, chat_id: str, after: str | None = None, *,
+                    limit: int = 1000) -> builtins.list[ChatMessage]: ...
+
+    async def drop(self, chat_id: str) -> None: ...
+
+
+class ChatTranscripts(Protocol):
+    """Ended chats' transcripts, beside their interactions (SQL)."""
+
+    async def save(self, call_id: str, messages: Sequence[ChatMessage]) -> None: ...
+
+    async def transcript(self, call_id: str) -> builtins.list[ChatMessage]: ...
 
 
 class Users(Protocol):

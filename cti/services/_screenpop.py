@@ -616,7 +616,8 @@ def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None)
     verification = caller_verification(call, view)
     return {
         "verified": verification["verified"], "verification": verification,
-        "call_id": call.call_id, "offered_at": offered_at.isoformat(), "caller_number": call.caller_number,
+        "call_id": call.call_id, "channel": call.channel.value, "offered_at": offered_at.isoformat(),
+        "caller_number": call.caller_number,
         "caller_name": call.caller_name, "service_number": call.service_number, "queue": call.queue,
         "attributes": call.routing.attributes(call.service_number), "ivr": call.ivr,
         "routing": None if not offered else {"reason": offered[-1].reason, "strategy": offered[-1].strategy,
@@ -634,7 +635,7 @@ def _base_frame(call: WorkItem, offered_at: datetime, view: CustomerView | None)
 
 
 def call_frame(call: WorkItem) -> dict[str, Any]:
-    return {"call_id": call.call_id, "state": call.state.value, "queue": call.queue,
+    return {"call_id": call.call_id, "channel": call.channel.value, "state": call.state.value, "queue": call.queue,
             "caller_number": call.caller_number, "answered_at": call.answered_at.isoformat()
             if call.answered_at else None, "ended": call.state is WorkState.ENDED,
             "outcome": call.outcome.value if call.outcome else None,

@@ -163,6 +163,7 @@ class _Model:
     windows: dict[str, _Window]
     grid: dict[str, dict[str, Any]]
     live: dict[str | None, dict[str, Any]]  # queue (None: overall) -> its live picture as last sent
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)  # channel -> today's row, its waiting now
 
 
 @dataclass(slots=True)
@@ -183,6 +184,8 @@ class StatsFeed:
     full_interval: float = FULL_INTERVAL
     ivr_source: Callable[[], Iterable[str]] | None = None  # caller channels now in the IVR
     stats: LiveStats = field(init=False)
+    by_channel: LiveStats = field(init=False)
+    """Today's figures per channel (voice, chat): the same events, the channel standing for the queue."""
     series: list[dict[str, Any]] = field(default_factory=list)
     scopes: dict[str, Scope] = field(default_factory=dict)
     _calls: dict[str, _Seen] = field(default_factory=dict)
@@ -203,6 +206,7 @@ class StatsFeed:
 
     def __post_init__(self) -> None:
         self.stats = LiveStats([Today(self.tz), Sliding(15), Sliding(60)], self.config)
+        self.by_channel = LiveStats([Today(self.tz)], self.config)
 
     # -- input: the handler table's entries -----------------------------------------------------------------
     def work_changed(self, changed: WorkChanged, distributor: object = None) -> None:
@@ -223,8 +227,11 @@ class StatsFeed:
                 calls: Iterable[WorkItem] = ()) -> None:
         """Carry on with today's figures after a restart: what was stored, then the agents and the live calls as
         they are now (the calls' list; their figures are in what was stored)."""
-        for event in replay_events(interactions, history):
-            self._feed(event)
+        stored = list(interactions)
+        channel_of = {str(r.call_id): str(getattr(r, "channel", "voice")) for r in stored}
+        for event in replay_events(stored, history):
+            call_id = getattr(event, "call_id", None)
+            self._feed(event, channel=channel_of.get(call_id) if isinstance(call_id, str) else None)
         for agent in agents:
             self._agent(agent)
         for call in calls:
@@ -252,20 +259,21 @@ class StatsFeed:
         if seen is None:
             if not call.queue:
                 return  # shed or self-served before any queue: not a queue's call
-            self._feed(CallArrived(call.arrived_at, call.call_id, call.queue))
+            self._feed(CallArrived(call.arrived_at, call.call_id, call.queue), channel=call.channel.value)
             seen = self._calls[call.call_id] = _Seen(call.queue, WorkState.WAITING)
         elif call.queue != seen.queue and call.answered_at is None:
             self._feed(CallRequeued(self._now(), call.call_id, call.queue))
             seen.queue = call.queue
         if call.state is WorkState.RINGING and call.agent_id and call.agent_id != seen.agent_id:
-            self._feed(CallOffered(self._now(), call.call_id, call.agent_id))
+            self._feed(CallOffered(self._now(), call.call_id, call.agent_id), channel=call.channel.value)
         if call.answered_at is not None and seen.state not in (WorkState.CONNECTED, WorkState.ENDED):
-            self._feed(CallAnswered(call.answered_at, call.call_id, call.agent_id))
+            self._feed(CallAnswered(call.answered_at, call.call_id, call.agent_id), channel=call.channel.value)
         self._pending_calls.add(call.call_id)
         if call.state is WorkState.ENDED:
             self._live_calls.pop(call.call_id, None)
             self._feed(CallEnded(call.ended_at or self._now(), call.call_id,
-                                 call.outcome.value if call.outcome else "failed", call.hold_seconds()))
+                                 call.outcome.value if call.outcome else "failed", call.hold_seconds()),
+                       channel=call.channel.value)
             self._calls.pop(call.call_id, None)
             return
         self._live_calls[call.call_id] = call
@@ -278,7 +286,7 @@ class StatsFeed:
                                      agent.reason if agent.state is AgentState.NOT_READY else None))
         self._pending_agents.add(agent.agent_id)
 
-    def _feed(self, event: StatsEvent) -> None:
+    def _feed(self, event: StatsEvent, *, channel: str | None = None) -> None:
         # The aggregator needs time order, and its clock follows the snapshots; a command can carry an older
         # time (a call's arrival is stamped before its caller is looked up). It is clamped, never dropped,
         # and a late arrival keeps its real time for the caller's wait.
@@ -289,6 +297,8 @@ class StatsFeed:
                 event = replace(event, arrived_at=late)
         self._last = event.at
         self.stats.feed(event)
+        if channel is not None:
+            self.by_channel.feed(replace(event, queue=channel) if isinstance(event, CallArrived) else event)
 
     def _now(self) -> datetime:
         now = self.clock()
@@ -475,7 +485,12 @@ class StatsFeed:
         live = self.stats.live(snapshot.at)  # the same instant: the values the windows hold
         known: dict[str | None, dict[str, Any]] = {q: _live_row(f) for q, f in live.queues.items()}
         known[None] = _live_row(live.overall)
-        self._model = _Model(snapshot.at, snapshot.at.isoformat(), windows, grid, known)
+        by_channel = self.by_channel.snapshot(snapshot.at).windows["today"].queues
+        waiting = self.by_channel.live(snapshot.at).queues
+        channels = {c: {**_queue_row(row), "waiting": waiting[c].waiting if c in waiting else 0,
+                        "longest_wait": waiting[c].longest_wait if c in waiting else None}
+                    for c, row in sorted(by_channel.items())}
+        self._model = _Model(snapshot.at, snapshot.at.isoformat(), windows, grid, known, channels)
         self._version += 1
         return self._model
 
@@ -491,7 +506,8 @@ class StatsFeed:
                          f'"overall":{overall if scope.queues is None else "null"},'
                          f'"queues":{{{queue_text}}},"agents":{{{agent_text}}}}}')
         grid = ",".join(_dumps(e) for a, e in model.grid.items() if self._sees_agent(scope, agents.get(a), a))
-        return f'{{"at":{_dumps(model.at)},"windows":{{{",".join(parts)}}},"agents":[{grid}]}}'
+        channels = _dumps(model.channels) if scope.queues is None else "null"
+        return f'{{"at":{_dumps(model.at)},"windows":{{{",".join(parts)}}},"agents":[{grid}],"channels":{channels}}}'
 
     # -- what a dashboard starts from ------------------------------------------------------------------------
     def view_json(self, scope: Scope) -> str:
@@ -526,6 +542,7 @@ class StatsFeed:
         return {"at": model.at, "timezone": getattr(self.tz, "key", str(self.tz)), "windows": windows,
                 "agents": [e for a, e in model.grid.items() if every or self._sees_agent(scope, agents.get(a), a)],
                 "series": [_scoped_point(p, scope) for p in self.series[-SERIES_SHOWN:]],
+                "channels": model.channels if scope.queues is None else None,
                 "calls": sorted((r for r in self._call_rows.values() if self._sees_call(scope, r, agents)),
                                 key=lambda r: (r["arrived_at"], r["call_id"]))}
 

@@ -9,6 +9,7 @@ from cti.web import (
     _alerts,
     _audit,
     _calls,
+    _chat,
     _customer_search,
     _cyberagent,
     _dashboard,
@@ -38,7 +39,8 @@ __all__ = ["FEATURES", "mount"]
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _outbound, _desktop, _customer_search,
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
-                                   _wfm, _alerts, _audit, _settings, _portal, _portal_selfservice, _cyberagent, _ui)
+                                   _wfm, _alerts, _audit, _settings, _portal, _portal_selfservice, _cyberagent, _chat,
+                                   _ui)
 """Every feature module, in the order their routes are added."""
 
 

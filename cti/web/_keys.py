@@ -17,6 +17,7 @@ from cti.services import (
     CallerVerification,
     CallRecording,
     CenterView,
+    ChatService,
     CustomerSearch,
     CustomerService,
     CyberAgentDesk,
@@ -40,7 +41,7 @@ from cti.services import (
     WrapUpService,
 )
 from cti.settings import Settings
-from cti.web._sessions import PortalThrottles, Sessions
+from cti.web._sessions import FailureThrottle, PortalThrottles, Sessions
 from cti.web._sockets import Hub
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "ALERTS",
     "AUDIT",
     "CALLBACKS",
+    "CHATS",
+    "CHAT_STARTS",
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
     "CYBERAGENT",
@@ -110,6 +113,10 @@ PORTAL = web.AppKey("portal", PortalSignIn)
 PORTAL_THROTTLES = web.AppKey("portal_throttles", PortalThrottles)
 PORTAL_SELF = web.AppKey("portal_self", PortalSelfService)
 """What a signed-in customer does for themselves: orders, details, preferences, history, callbacks."""
+CHATS = web.AppKey("chats", ChatService)
+"""Web chats: customers' and agents' sides."""
+CHAT_STARTS = web.AppKey("chat_starts", FailureThrottle)
+"""Chats started per client address (every start counts)."""
 SIGN_IN = web.AppKey("sign_in", SignIn)
 """People's passwords and web sessions."""
 AGENTS = web.AppKey("agents", AgentService)

@@ -65,6 +65,12 @@ def own_work(ok: int = 200) -> Expect:
     return {"anon": (401, 401), "lone": (404, 404), "ana": (ok, 404), "sue": (ok, 404), "admin": (ok, ok)}
 
 
+def no_chat() -> Expect:
+    """A chat's routes with no chat live in this run (a call's id is no chat's): not found for everyone signed in
+    (tests/integration/test_chat_api.py drives real chats through their owners and outsiders)."""
+    return _same(anon=401, lone=404, ana=404, sue=404, admin=404)
+
+
 @dataclass(frozen=True)
 class Route:
     expect: Expect
@@ -114,6 +120,21 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/portal/callbacks"): Route(public(401), body={}),
     ("DELETE", "/api/portal/callbacks/{callback_id}"): Route(public(401)),
     ("GET", "/api/portal/cyberagent/replies/{reply_id}/audio"): Route(public(401)),
+    # Web chat: a customer's chat is the cti_chat cookie (none here: not found); no name, no chat.
+    ("POST", "/api/portal/chat"): Route(public(422), body={}),
+    ("GET", "/api/portal/chat"): Route(public(404)),
+    ("POST", "/api/portal/chat/messages"): Route(public(404), body={"text": "halo"}),
+    ("POST", "/api/portal/chat/leave"): Route(public(404), body={}),
+    ("POST", "/api/portal/chat/left-message"): Route(public(401), body={"text": "halo"}),
+    ("GET", "/api/portal/chat/ws"): Route(public(404)),
+    ("GET", "/api/chats"): Route(signed_in()),
+    ("GET", "/api/chats/{chat_id}/messages"): Route(no_chat()),
+    ("POST", "/api/chats/{chat_id}/messages"): Route(no_chat(), body={"text": "halo"}),
+    ("POST", "/api/chats/{chat_id}/accept"): Route(no_chat()),
+    ("POST", "/api/chats/{chat_id}/decline"): Route(no_chat()),
+    ("POST", "/api/chats/{chat_id}/typing"): Route(no_chat()),
+    ("POST", "/api/chats/{chat_id}/end"): Route(no_chat()),
+    ("GET", "/ws/chats/{chat_id}"): Route(no_chat()),
     ("DELETE", "/api/session"): Route(public()),
     ("PUT", "/api/users/{name}/password"): Route(admin_only(422), body={"password": "short"}),
     ("GET", "/api/users"): Route(admin_only()),
@@ -327,7 +348,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
                   "name": route.user, "monitor_id": monitor["monitor_id"], "script_id": script["script_id"],
                   "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose],
                   "callback_id": callback_of[whose], "entry_id": "999999", "order_number": "50000002",
-                  "reply_id": "0" * 22}
+                  "reply_id": "0" * 22, "chat_id": live[whose]}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from cti.acd import Agent, CallbackStatus, ContactCenter, ScheduledCallback, WorkItem, WorkState
+from cti.chat import ChatMessage, ChatSession, NewMessage, message_order
 from cti.crm import (
     ComplementRecord,
     Consent,
@@ -854,3 +855,56 @@ class FakeCallbacks:
                           limit: int = 20) -> builtins.list[ScheduledCallback]:
         found = [c for c in self.callbacks.values() if c.customer_id == customer_id and c.created_by == created_by]
         return sorted(found, key=lambda c: (c.created_at or c.due_at, c.callback_id), reverse=True)[:limit]
+
+class FakeChatLog:
+    """The live chats' log (Redis streams): sessions and messages in memory; ``away`` makes it refuse as Redis
+    would when it cannot be reached."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, ChatSession] = {}
+        self.messages: dict[str, list[ChatMessage]] = {}
+        self.away = False
+        self._n = 0
+
+    def _check(self) -> None:
+        if self.away:
+            raise Unavailable("Redis is away")
+
+    async def save_session(self, session: ChatSession) -> None:
+        self._check()
+        self.kept[session.chat_id] = session
+
+    async def sessions(self) -> builtins.list[ChatSession]:
+        self._check()
+        return list(self.kept.values())
+
+    async def append(self, chat_id: str, message: NewMessage) -> ChatMessage:
+        self._check()
+        self._n += 1
+        kept = ChatMessage.kept(f"1700000000000-{self._n}", message)
+        self.messages.setdefault(chat_id, []).append(kept)
+        return kept
+
+    async def after(self, chat_id: str, after: str | None = None, *,
+                    limit: int = 1000) -> builtins.list[ChatMessage]:
+        self._check()
+        kept = self.messages.get(chat_id, [])
+        if after is not None:
+            kept = [m for m in kept if message_order(m.message_id) > message_order(after)]
+        return kept[:limit]
+
+    async def drop(self, chat_id: str) -> None:
+        self._check()
+        self.kept.pop(chat_id, None)
+        self.messages.pop(chat_id, None)
+
+
+class FakeTranscripts:
+    def __init__(self) -> None:
+        self.stored: dict[str, list[ChatMessage]] = {}
+
+    async def save(self, call_id: str, messages: Sequence[ChatMessage]) -> None:
+        self.stored[call_id] = list(messages)
+
+    async def transcript(self, call_id: str) -> builtins.list[ChatMessage]:
+        return list(self.stored.get(call_id, []))

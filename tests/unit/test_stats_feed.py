@@ -173,7 +173,7 @@ def test_live_frames_keep_each_scope_s_page_equal_to_a_fresh_computation() -> No
     feed.publish()
     for scope, page in pages.items():
         (stats,) = hub.take(scope)
-        assert stats["type"] == "stats" and set(stats["data"]) == {"at", "windows", "agents"}
+        assert stats["type"] == "stats" and set(stats["data"]) == {"at", "windows", "agents", "channels"}
         page.apply(stats)
         assert page.state == json.loads(feed.view_json(scope))
     today = pages[SALES].state["windows"]["today"]["queues"]["sales"]
@@ -300,3 +300,23 @@ def test_a_restart_leaves_out_calls_that_never_reached_a_queue() -> None:
     today = world.feed.view(ALL)["windows"]["today"]
     assert "" not in today["queues"] and today["queues"]["sales"]["tally"]["offered"] == 1
     assert (today["overall"]["tally"]["offered"], today["overall"]["tally"]["abandoned"]) == (1, 1)
+
+
+def test_the_full_frame_has_today_per_channel_for_a_scope_of_every_queue() -> None:
+    world = World()
+    world.call("c1")
+    world.calls["k1"] = WorkItem("k1", "k1-c", "", "chat", "sales", world.now, channel=Channel.CHAT)
+    world.feed.work_changed(WorkChanged(world.calls["k1"]))
+    world.later(4)
+    world.call("c1", state=WorkState.CONNECTED, agent_id="sam")
+    world.later(10)
+    world.calls["k2"] = WorkItem("k2", "k2-c", "", "chat", "care", world.now, channel=Channel.CHAT)
+    world.feed.work_changed(WorkChanged(world.calls["k2"]))
+    world.later(1)
+    world.call("k1", state=WorkState.ENDED, outcome=Outcome.ABANDONED)
+    view = world.feed.view(ALL)
+    chat, voice = view["channels"]["chat"], view["channels"]["voice"]
+    assert (voice["tally"]["offered"], voice["tally"]["answered"], voice["asa"], voice["waiting"]) == (1, 1, 4.0, 0)
+    assert (chat["tally"]["offered"], chat["tally"]["abandoned"], chat["waiting"], chat["longest_wait"]) == (
+        2, 1, 1, 1.0)
+    assert world.feed.view(SALES)["channels"] is None  # the center's figures: not a scope of some queues

@@ -6,6 +6,7 @@ import { errorText, fmt, has, language, onLanguageChange, t } from "/ui/i18n.js"
 import { myRecordedCalls, recordingControls } from "/ui/recording.js";
 import { handleApiError, setDisplayName, startPage } from "/ui/shell.js";
 import { mountWebphone } from "/ui/webphone.js";
+import { mountChats } from "/ui/desktop-chat.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVED_SHOWN_MS = 6000;
@@ -420,6 +421,7 @@ function sameAnswer(given, value) {
 }
 
 let socket = null;
+let chats = null;  // the chats' panel (desktop-chat.js): it takes the frames of chats
 let webphone = null;  // the phone in the browser, on the agent's own desktop
 function answer(stepId, value) {
   state.answers[stepId] = value;
@@ -524,7 +526,10 @@ function onSnapshot(data) {
 }
 
 function onFrame(frame) {
-  if (frame.type === "snapshot") onSnapshot(frame.data);
+  if (chats && chats.onFrame(frame)) return;
+  if (frame.type === "snapshot" && frame.data.pop && frame.data.pop.channel === "chat") {
+    onSnapshot({ ...frame.data, pop: null, call: null });  // the chats' panel shows its chats itself
+  } else if (frame.type === "snapshot") onSnapshot(frame.data);
   else if (frame.type === "offer") onOffer(frame.data);
   else if (frame.type === "call") onCall(frame.data);
   else if (frame.type === "agent") onAgent(frame.data);
@@ -649,6 +654,7 @@ async function start() {
   const { dispositions } = await api("/api/dispositions");
   state.dispositions = dispositions;
   renderDispositions();
+  chats = mountChats({ viewing: Boolean(viewing), dispositionCodes: dispositions });
   setInterval(tick, 1000);
   if (!viewing) {  // the agent's own recorded calls: their own desktop only
     myCallsShown = true;

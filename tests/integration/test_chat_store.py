@@ -1,0 +1,88 @@
+"""Where chats are kept: their sessions and messages in Redis while they live (ChatStreams), their transcripts in
+SQL once they ended (ChatTranscriptRepository, on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cti.chat import ChatSession, Link, NewMessage, Sender
+from cti.live import ChatStreams
+from cti.persistence import ChatTranscriptRepository, Database, InteractionRepository
+from cti.records import InteractionRecord
+from tests.support import create_postgres_database
+
+T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def streams(redis_url: str) -> AsyncIterator[ChatStreams]:
+    store = ChatStreams(redis_url, f"cti-test-{uuid.uuid4().hex[:8]}")
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        url, drop = f"sqlite+aiosqlite:///{tmp_path}/cti.db", None
+    else:
+        url, drop = await create_postgres_database()  # fails, never skips, when CI is set
+    database = Database(url)
+    await database.upgrade()
+    try:
+        yield database
+    finally:
+        await database.close()
+        if drop is not None:
+            await drop()
+
+
+async def test_messages_are_kept_in_order_and_read_after_the_last_seen(streams: ChatStreams) -> None:
+    session = ChatSession("k-1", "Siti", "id", T0, customer_id="10000001", secret_hash="ab", topic="billing")
+    await streams.save_session(session)
+    said = [await streams.append("k-1", NewMessage(Sender.CUSTOMER, f"pesan {n}", T0 + timedelta(seconds=n),
+                                                   author_name="Siti")) for n in range(3)]
+    agent = await streams.append("k-1", NewMessage(Sender.AGENT, "Lihat ini", T0, author="1001", author_name="Budi",
+                                                   links=(Link("https://x.id/a", "A"),)))
+    assert [m.text for m in await streams.after("k-1")] == ["pesan 0", "pesan 1", "pesan 2", "Lihat ini"]
+    assert await streams.after("k-1", said[1].message_id) == [said[2], agent]
+    assert await streams.after("k-1", agent.message_id) == []
+    assert await streams.sessions() == [session]
+    await streams.drop("k-1")
+    assert (await streams.sessions(), await streams.after("k-1")) == ([], [])
+
+
+async def test_a_transcript_is_stored_whole_and_saving_it_again_changes_nothing(db: Database,
+                                                                                streams: ChatStreams) -> None:
+    for n, sender in enumerate((Sender.SYSTEM, Sender.CUSTOMER, Sender.AGENT)):
+        await streams.append("k-2", NewMessage(sender, f"m{n}", T0 + timedelta(seconds=n), author="1001"
+                                               if sender is Sender.AGENT else "", author_name="x", code="c" * n,
+                                               params={"n": str(n)}, links=(Link("https://x.id"),) * n))
+    messages = await streams.after("k-2")
+    store = ChatTranscriptRepository(db)
+    await store.save("k-2", messages)
+    await store.save("k-2", messages)
+    assert await store.transcript("k-2") == messages
+    assert await store.transcript("nothing") == []
+
+
+async def test_retention_removes_what_was_said_and_keeps_who_said_it_when(db: Database, streams: ChatStreams) -> None:
+    await InteractionRepository(db).save(InteractionRecord(
+        call_id="k-3", channel_id="k-3-c", caller_number="", caller_name="Siti", service_number="chat",
+        queue="general", arrived_at=T0, ended_at=T0, outcome="answered", channel="chat"))
+    await streams.append("k-3", NewMessage(Sender.CUSTOMER, "alamat saya Jl. Mawar 5", T0, author_name="Siti"))
+    await streams.append("k-3", NewMessage(Sender.AGENT, "lihat ini", T0, author="1001", author_name="Budi",
+                                           links=(Link("https://x.id/a"),)))
+    store = ChatTranscriptRepository(db)
+    await store.save("k-3", await streams.after("k-3"))
+    purged = await InteractionRepository(db).purge_personal(T0 + timedelta(days=1))
+    assert purged.interactions == 1
+    assert [(m.sender, m.author, m.author_name, m.text, m.links) for m in await store.transcript("k-3")] == [
+        (Sender.CUSTOMER, "", "", "", ()), (Sender.AGENT, "1001", "Budi", "", ())]
