@@ -122,6 +122,8 @@ class Settings(BaseSettings):
                                     description="the virtual agent's first name when it speaks Indonesian")
     cyberagent_name_en: str = Field("Sari", min_length=1, max_length=40, pattern=r"^[^<>\x00-\x1f]+$",
                                     description="the virtual agent's first name when it speaks English")
+    chat_bot: bool = Field(True, description="the virtual agent answers every web chat first and hands it to a "
+                                             "queue when a person should take over; off: chats go to a queue at once")
 
     # Call handling
     ring_timeout: float = Field(15.0, gt=0, le=300, description="seconds an agent's phone rings")
@@ -438,7 +440,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "retention": ("interaction_retention_days",),
     "portal": ("smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_sender",
                "portal_code_minutes", "portal_code_attempts", "portal_session_idle_minutes",
-               "portal_session_lifetime_hours", "cyberagent_name_id", "cyberagent_name_en"),
+               "portal_session_lifetime_hours", "cyberagent_name_id", "cyberagent_name_en", "chat_bot"),
 }
 """Every setting under the heading an admin looks for it by (tests/unit/test_settings.py: each in exactly one)."""
 

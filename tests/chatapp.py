@@ -48,13 +48,17 @@ from cti.services import (
     Handler,
     HandlerKey,
     Journal,
+    ReplyVoice,
     ScreenPop,
 )
+from cti.sim._demo_seed import starter_faq
 from cti.web import (
     ACCOUNTS,
     AGENTS,
     CHAT_STARTS,
     CHATS,
+    CYBERAGENT,
+    FAQ,
     POLICY,
     SCREENPOP,
     ApiModule,
@@ -144,9 +148,11 @@ async def seed_users(database: Database) -> None:
 async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                        rules: Mapping[str, Any] = RULES, *, accept_seconds: float = 0,
                        mailer: SmtpMailer | None = None, features: Sequence[ApiModule] = (),
-                       away_seconds: float = 120.0) -> Center:
+                       away_seconds: float = 120.0, bot: bool = False,
+                       voice: ReplyVoice | None = None) -> Center:
     """A cti as the composition root builds one (but no telephony): the journal, the screen pop and the chat
-    channel in the handler table, the live state and the chats restored from Redis."""
+    channel in the handler table, the live state and the chats restored from Redis. With ``bot``, the virtual agent
+    over the demo's starter FAQ answers every chat first (its replies spoken by ``voice``, if given)."""
     live, streams = LiveStore(redis_url, prefix), ChatStreams(redis_url, prefix)
     parts: dict[str, Any] = {}
 
@@ -154,7 +160,8 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
         journal = Journal(live, InteractionRepository(db), AgentRepository(db), query,
                           dead_letters=DeadLetterRepository(db))
         screenpop = ScreenPop(hub, CustomerRepository(db), ScriptRepository(db), query, clock=clock)
-        chat = ChatChannel(streams, ChatTranscriptRepository(db), hub, query, clock, accept_seconds=accept_seconds)
+        chat = ChatChannel(streams, ChatTranscriptRepository(db), hub, query, clock, accept_seconds=accept_seconds,
+                           record=lambda item: parts["journal"].record(item))
         parts.update(journal=journal, screenpop=screenpop, chat=chat)
         text = Channel.CHAT
         return {(Offer, text): [chat.offered], (Connect, text): [chat.connected], (Hangup, text): [chat.hung_up],
@@ -164,7 +171,7 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                 WorkChanged: [journal.work_changed, screenpop.work_changed, chat.work_changed]}
 
     app, distributor = api_app(db, [_desktop, _portal, _chat, *features], core=ContactCenter(parse_rules(dict(rules))),
-                               clock=clock, handlers=handlers, mailer=mailer)
+                               clock=clock, handlers=handlers, mailer=mailer, voice=voice)
     journal, chat = parts["journal"], parts["chat"]
     registry = [(r.agent_id, r.name, r.profile) for r in await AgentRepository(db).list()]
     agents, calls = await journal.load()
@@ -173,7 +180,11 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
     await chat.restore()
     app[SCREENPOP] = parts["screenpop"]
     app[AGENTS] = AgentService(distributor, AgentRepository(db), app[ACCOUNTS], NoPhones())
-    app[CHATS] = ChatService(distributor, chat, app[POLICY], CustomerRepository(db), away_seconds=away_seconds)
+    if bot:
+        await app[FAQ].install(starter_faq())
+        await app[CYBERAGENT].agent()  # trained before the first chat, as the server does at start
+    app[CHATS] = ChatService(distributor, chat, app[POLICY], CustomerRepository(db), away_seconds=away_seconds,
+                             bot=app[CYBERAGENT] if bot else None)
     app[CHATS].watch_restored()
     app[CHAT_STARTS] = FailureThrottle(clock, limit=100)
     http: Client = TestClient(TestServer(app))

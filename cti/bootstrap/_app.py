@@ -401,7 +401,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         actions.bridged_hooks.append(recording.bridged)
         chat_log = ChatStreams(settings.redis_url, settings.redis_prefix)
         stack.push_async_callback(chat_log.close)
-        chat = ChatChannel(chat_log, ChatTranscriptRepository(database), hub, query, clock)
+        chat = ChatChannel(chat_log, ChatTranscriptRepository(database), hub, query, clock, record=journal.record)
         stack.push_async_callback(chat.close)
         voice, text = Channel.VOICE, Channel.CHAT
         portal_self = app[PORTAL_SELF]  # the customers' callback requests share the table and its lock
@@ -483,9 +483,14 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             await chat.restore()  # the chats go on where the previous process left them
         except Unavailable as exc:
             log.error("the live chats were not loaded: %s", exc)
-        app[CHATS] = ChatService(distributor, chat, policy, repos.customers)
+        app[CHATS] = ChatService(distributor, chat, policy, repos.customers,
+                                 bot=app[CYBERAGENT] if settings.chat_bot else None)
         stack.callback(app[CHATS].close)
         app[CHATS].watch_restored()
+        if settings.chat_bot:
+            # The virtual agent's classifiers take a second or two to train: now, not in the first customer's chat.
+            warm = asyncio.get_running_loop().create_task(_warm(app[CYBERAGENT]), name="cti-cyberagent-warm-up")
+            stack.push_async_callback(stop_task, warm)
         app[CHAT_STARTS] = FailureThrottle(clock, limit=10, window=timedelta(minutes=15),
                                            lockout=timedelta(minutes=15), what="chats started from %s")
         journal.start()
@@ -513,6 +518,13 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         if connect_timeout > 0:
             await telephony.wait_connected(connect_timeout)
         yield
+
+
+async def _warm(desk: CyberAgentDesk) -> None:
+    try:
+        await desk.agent()
+    except Exception:  # the first chat builds it again, and says why if it fails there too
+        log.exception("the virtual agent could not be prepared at start")
 
 
 def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, journal: Journal, live: LiveStore,

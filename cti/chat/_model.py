@@ -48,6 +48,7 @@ class Sender(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
     SYSTEM = "system"  # said by cti: waiting, who joined, transferred, ended
+    BOT = "bot"  # the virtual agent (CyberAgent), which answers a chat before any person
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,9 @@ class ChatSession:
     secret_hash: str = ""
     topic: str | None = None  # what the customer said it is about (the routing's product), if anything
     ended_at: datetime | None = None
+    bot: dict[str, Any] | None = None
+    """While the virtual agent holds the chat, its conversation's state (``cti.cyberagent.Session.to_dict``);
+    None once a person's queue has it (or when no virtual agent answers chats)."""
 
     @property
     def customer_leg(self) -> str:

@@ -93,7 +93,7 @@ def _session_json(session: ChatSession) -> dict[str, Any]:
     return {"v": 1, "chat_id": session.chat_id, "name": session.name, "language": session.language,
             "started_at": session.started_at.isoformat(), "service": session.service,
             "customer_id": session.customer_id, "secret_hash": session.secret_hash, "topic": session.topic,
-            "ended_at": session.ended_at.isoformat() if session.ended_at else None}
+            "ended_at": session.ended_at.isoformat() if session.ended_at else None, "bot": session.bot}
 
 
 def _session(data: dict[str, Any]) -> ChatSession:
@@ -101,7 +101,8 @@ def _session(data: dict[str, Any]) -> ChatSession:
     return ChatSession(chat_id=data["chat_id"], name=data["name"], language="en" if data["language"] == "en" else "id",
                        started_at=datetime.fromisoformat(data["started_at"]), service=data.get("service", "chat"),
                        customer_id=data.get("customer_id"), secret_hash=data.get("secret_hash", ""),
-                       topic=data.get("topic"), ended_at=datetime.fromisoformat(ended) if ended else None)
+                       topic=data.get("topic"), ended_at=datetime.fromisoformat(ended) if ended else None,
+                       bot=data.get("bot") if isinstance(data.get("bot"), dict) else None)
 
 
 def _message_json(message: NewMessage) -> dict[str, Any]:

@@ -20,9 +20,11 @@ from cti.services._chat import (
     CUSTOMER_BURST,
     CUSTOMER_MESSAGES,
     CUSTOMER_WINDOW,
+    ChatBot,
     ChatChannel,
     ChatService,
     ChatStart,
+    bot_owner,
 )
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
 from cti.services._cyberagent import (
@@ -165,6 +167,7 @@ __all__ = [
     "CallerIdentity",
     "CallerVerification",
     "CenterView",
+    "ChatBot",
     "ChatChannel",
     "ChatLog",
     "ChatService",
@@ -257,6 +260,7 @@ __all__ = [
     "agent_frame",
     "agent_topic",
     "apply_attributes",
+    "bot_owner",
     "call_frame",
     "can_see_agent",
     "can_see_queue",

@@ -26,11 +26,11 @@ import logging
 import secrets
 import uuid
 from collections import deque
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from cti.acd import (
     Announce,
@@ -40,6 +40,7 @@ from cti.acd import (
     Hangup,
     Hold,
     Offer,
+    Outcome,
     Reject,
     Routing,
     WorkChanged,
@@ -48,8 +49,11 @@ from cti.acd import (
 )
 from cti.chat import ChatMessage, ChatSession, Link, NewMessage, Sender, clean_name, clean_text, first_name
 from cti.crm import CustomerRecord, NewContact
+from cti.cyberagent import Handover
+from cti.cyberagent import Session as BotSession
 from cti.errors import Conflict, NotFound, TooMany, Unavailable
 from cti.records import UserRecord
+from cti.services._cyberagent import SpokenReply
 from cti.services._distributor import Distributor
 from cti.services._erasure import ErasureSubject
 from cti.services._policy import Policy
@@ -58,8 +62,8 @@ from cti.services._query import CenterView
 from cti.tasks import stop_task
 from cti.types import Clock, Language, Publisher
 
-__all__ = ["CHAT_SERVICE_NUMBER", "CUSTOMER_BURST", "CUSTOMER_MESSAGES", "CUSTOMER_WINDOW", "ChatChannel",
-           "ChatService", "ChatStart", "chat_agent_topic"]
+__all__ = ["CHAT_SERVICE_NUMBER", "CUSTOMER_BURST", "CUSTOMER_MESSAGES", "CUSTOMER_WINDOW", "ChatBot", "ChatChannel",
+           "ChatService", "ChatStart", "bot_owner", "chat_agent_topic"]
 
 log = logging.getLogger("cti.services.chat")
 
@@ -73,6 +77,23 @@ script filling Redis through a chat is stopped (429)."""
 CUSTOMER_WINDOW: Final = 10.0
 CUSTOMER_MESSAGES: Final = 500
 """Messages a customer may send in one chat at all (409 ``chat_too_long``)."""
+
+
+class ChatBot(Protocol):
+    """The virtual agent that answers a chat before any person (:class:`cti.services.CyberAgentDesk`)."""
+
+    async def greet(self, session: BotSession, *, owner: str) -> SpokenReply: ...
+
+    async def respond(self, session: BotSession, message: str, *, owner: str) -> SpokenReply: ...
+
+    def forget(self, owner: str) -> int: ...
+
+    def name(self, language: Language) -> str: ...
+
+
+def bot_owner(chat_id: str) -> str:
+    """Whose the virtual agent's replies in a chat are (their audio is served to that chat's customer only)."""
+    return f"chat:{chat_id}"
 
 
 def chat_agent_topic(agent_id: str) -> str:
@@ -98,9 +119,13 @@ class ChatChannel:
     """The chat channel's adapter: sessions, the messages' log, who listens, and the core's actions on chats."""
 
     def __init__(self, chat_log: ChatLog, transcripts: ChatTranscripts, hub: Publisher, query: CenterView,
-                 clock: Clock, *, accept_seconds: float = 30.0) -> None:
-        """``accept_seconds``: how long an agent has to accept an offered chat (0: as long as they like)."""
+                 clock: Clock, *, accept_seconds: float = 30.0,
+                 record: Callable[[WorkItem], None] | None = None) -> None:
+        """``accept_seconds``: how long an agent has to accept an offered chat (0: as long as they like).
+        ``record`` keeps the interaction of a chat that ended with the virtual agent, never routed (the
+        journal's ``record``)."""
         self.log = chat_log
+        self.record = record
         self.accept_seconds = accept_seconds
         self._transcripts = transcripts
         self._hub = hub
@@ -124,7 +149,8 @@ class ChatChannel:
                 self._legs[item.agent_channel_id] = item.agent_id
         for session in sessions:
             self.sessions[session.chat_id] = session
-            if session.ended_at is not None or not self._query.is_live(session.chat_id):
+            with_bot = session.bot is not None and session.ended_at is None  # never routed: not the core's
+            if session.ended_at is not None or (not with_bot and not self._query.is_live(session.chat_id)):
                 self._spawn(self._store(session.chat_id))
         return sessions
 
@@ -183,6 +209,8 @@ class ChatChannel:
         first name), or ended."""
         item = self._query.find_call(chat_id)
         session = self.sessions.get(chat_id)
+        if item is None and session is not None and session.bot is not None and session.ended_at is None:
+            return {"chat_id": chat_id, "state": "bot", "position": None, "agent_name": None, "ended_at": None}
         if item is None:
             return {"chat_id": chat_id, "state": "ended", "position": None, "agent_name": None,
                     "ended_at": session.ended_at.isoformat() if session and session.ended_at else None}
@@ -337,6 +365,18 @@ class ChatChannel:
                                                              "leave_message": leave_message}})
         self._spawn(self._end_session(ended))
 
+    def end_with_bot(self, session: ChatSession, item: WorkItem) -> None:
+        """A chat the virtual agent held to its end (the customer left, or went away): its interaction is
+        recorded as served by itself (``item``), its transcript stored like any chat's."""
+        ended = replace(session, ended_at=item.ended_at or self._clock())
+        self.sessions[session.chat_id] = ended
+        self._system(session.chat_id, "ended", "The chat has ended", reason="caller_hangup")
+        self._tell(session.chat_id, {"type": "state", "state": {**self.state(session.chat_id),
+                                                               "reason": "caller_hangup", "leave_message": False}})
+        if self.record is not None:
+            self.record(item)
+        self._spawn(self._end_session(ended))
+
     async def _end_session(self, session: ChatSession) -> None:
         try:
             await self.log.save_session(session)
@@ -374,9 +414,13 @@ class ChatService:
     or their portal session, staff by the :class:`Policy`)."""
 
     def __init__(self, distributor: Distributor, channel: ChatChannel, policy: Policy, customers: Customers, *,
-                 away_seconds: float = 120.0) -> None:
+                 away_seconds: float = 120.0, bot: ChatBot | None = None) -> None:
         """``away_seconds``: how long a chat lives on with no page of its customer open (they closed it, or lost
-        their connection for good): then they left it, as if they had pressed "end"."""
+        their connection for good): then they left it, as if they had pressed "end". ``bot``: the virtual agent
+        that answers every chat first and hands it to a queue when a person should take over (none: chats go
+        to a queue at once)."""
+        self._bot = bot
+        self._bot_turns: dict[str, asyncio.Lock] = {}  # one bot turn at a time per chat, in the customer's order
         self._distributor = distributor
         self._away = away_seconds
         self._present: dict[str, int] = {}  # chat id -> the customer's sockets open on it
@@ -385,6 +429,9 @@ class ChatService:
         self._policy = policy
         self._customers = customers
         self._sent: dict[str, deque[datetime]] = {}  # chat id -> when its customer's messages were sent
+        # What routing needs of a signed-in customer, kept until the chat is routed (after the virtual agent).
+        self._phones: dict[str, str] = {}
+        self._tiers: dict[str, tuple[str | None, str | None, str | None] | None] = {}
 
     # -- customers ---------------------------------------------------------------------------------------------
     async def start(self, request: ChatStart) -> tuple[ChatSession, str]:
@@ -401,25 +448,82 @@ class ChatService:
                               started_at=now, service=CHAT_SERVICE_NUMBER,
                               customer_id=customer.customer_id if customer else None, secret_hash=_hash(secret),
                               topic=request.topic)
+        if self._bot is not None:
+            session = replace(session, bot=BotSession(lang=request.language,
+                                                      customer_id=session.customer_id).to_dict())
         await self._channel.log.save_session(session)
         self._channel.sessions[session.chat_id] = session
+        self._phones[session.chat_id] = customer.phones[0] if customer and customer.phones else ""
+        self._tiers[session.chat_id] = (customer.value_tier, customer.region, customer.country) if customer else None
         if text is not None:
             await self._channel.say(session.chat_id, NewMessage(Sender.CUSTOMER, text, now, author_name=name))
-        routing = Routing(language=request.language, product=request.topic,
-                          value_tier=customer.value_tier if customer else None,
-                          region=customer.region if customer else None, country=customer.country if customer else None)
-        item = WorkItem(call_id=session.chat_id, channel_id=session.customer_leg,
-                        caller_number=customer.phones[0] if customer and customer.phones else "",
-                        service_number=CHAT_SERVICE_NUMBER, queue="", arrived_at=now, caller_name=name,
-                        routing=routing, customer_id=session.customer_id, channel=Channel.CHAT)
-        self._distributor.arrive(item)
+        if self._bot is not None:
+            await self._bot_turn(session.chat_id, text, greet=True)
+        else:
+            self._route(session)
         self._watch(session.chat_id)  # their page opens its socket next; a page that never does leaves
         return session, secret
 
+    def _route(self, session: ChatSession, handover: Handover | None = None) -> None:
+        """The chat into the routing core: a work item of the chat channel, to the queue the virtual agent
+        handed it to (if the rules have it), else where the rules put a chat."""
+        tier, region, country = self._tiers.pop(session.chat_id, None) or (None, None, None)
+        queues = self._distributor.query.rules.queues
+        routing = Routing(language=session.language, product=handover.product_sku if handover and
+                          handover.product_sku else session.topic, value_tier=tier, region=region, country=country,
+                          problem_type=handover.reason if handover else None,
+                          requested_queue=handover.queue if handover and handover.queue in queues else None)
+        item = WorkItem(call_id=session.chat_id, channel_id=session.customer_leg,
+                        caller_number=self._phones.pop(session.chat_id, ""), service_number=CHAT_SERVICE_NUMBER,
+                        queue="", arrived_at=self._distributor.clock(), caller_name=session.name, routing=routing,
+                        customer_id=session.customer_id, channel=Channel.CHAT)
+        self._distributor.arrive(item)
+
+    async def _bot_turn(self, chat_id: str, text: str | None, *, greet: bool = False) -> None:
+        """The virtual agent's answer to what the customer said (and its greeting first, at the start). When
+        it hands over, the chat goes to a queue with everything said so far. A virtual agent that fails hands
+        over too: a customer is never left talking to nobody."""
+        assert self._bot is not None
+        lock = self._bot_turns.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            session = self._channel.sessions.get(chat_id)
+            if session is None or session.bot is None or session.ended_at is not None:
+                return  # a person has it now, or it ended meanwhile
+            state = BotSession.from_dict(session.bot)
+            owner, handover = bot_owner(chat_id), None
+            try:
+                replies = [await self._bot.greet(state, owner=owner)] if greet else []
+                if text is not None:
+                    replies.append(await self._bot.respond(state, text, owner=owner))
+            except Exception:
+                log.exception("chat %s: the virtual agent failed; handing the chat to a person", chat_id)
+                replies = []
+                handover = Handover("", "unsure", session.language, ())
+            for spoken in replies:
+                reply = spoken.reply
+                params = {"expression": reply.expression, "action": reply.action, "reply_id": spoken.reply_id,
+                          "language": reply.lang}
+                if reply.source is not None:
+                    params.update(source=reply.source.entry_id, source_question=reply.source.question)
+                await self._channel.say(chat_id, NewMessage(
+                    Sender.BOT, reply.text, self._distributor.clock(), author="cyberagent",
+                    author_name=self._bot.name(reply.lang), params=params))
+                handover = handover or reply.handover
+            if handover is None:
+                kept = replace(session, bot=state.to_dict())
+                await self._channel.log.save_session(kept)
+                self._channel.sessions[chat_id] = kept
+                return
+            person = replace(session, bot=None)
+            await self._channel.log.save_session(person)
+            self._channel.sessions[chat_id] = person
+            self._bot_turns.pop(chat_id, None)
+            self._route(person, handover)
+
     def watch_restored(self) -> None:
         """After a restart: every live chat's customer has ``away_seconds`` to come back (their page reconnects)."""
-        for chat_id in list(self._channel.sessions):
-            if self._distributor.query.is_live(chat_id):
+        for chat_id, session in list(self._channel.sessions.items()):
+            if self._distributor.query.is_live(chat_id) or (session.bot is not None and session.ended_at is None):
                 self._watch(chat_id)
 
     def customer_here(self, session: ChatSession) -> None:
@@ -452,6 +556,8 @@ class ChatService:
         if session is not None and not self._present.get(chat_id) and self._distributor.query.is_live(chat_id):
             log.info("chat %s: no page of its customer for %.0f s; they left", chat_id, self._away)
             self._distributor.leg_gone(session.customer_leg)
+        elif session is not None and not self._present.get(chat_id):
+            self._end_with_bot(chat_id)
 
     def close(self) -> None:
         for handle in self._checks.values():
@@ -477,17 +583,39 @@ class ChatService:
         if recent >= CUSTOMER_BURST:
             raise TooMany(f"more than {CUSTOMER_BURST} messages in {CUSTOMER_WINDOW:.0f} s", round(CUSTOMER_WINDOW))
         sent.append(now)
-        return await self._channel.say(session.chat_id, NewMessage(
+        said = await self._channel.say(session.chat_id, NewMessage(
             Sender.CUSTOMER, cleaned, now, author_name=session.name))
+        if self._bot is not None and self._channel.sessions[session.chat_id].bot is not None:
+            await self._bot_turn(session.chat_id, cleaned)
+        return said
 
     def customer_typing(self, session: ChatSession) -> None:
         if session.ended_at is None:
             self._channel.typing(session.chat_id, Sender.CUSTOMER)
 
     def customer_leaves(self, session: ChatSession) -> None:
-        """The customer closed the chat: abandoned while it waited, answered and ended by them with an agent."""
+        """The customer closed the chat: abandoned while it waited, answered and ended by them with an agent,
+        served by the virtual agent when it still held it."""
         if self._distributor.query.is_live(session.chat_id):
             self._distributor.leg_gone(session.customer_leg)
+        else:
+            self._end_with_bot(session.chat_id)
+
+    def _end_with_bot(self, chat_id: str) -> None:
+        session = self._channel.sessions.get(chat_id)
+        if session is None or session.bot is None or session.ended_at is not None:
+            return
+        now = self._distributor.clock()
+        item = WorkItem(call_id=chat_id, channel_id=session.customer_leg,
+                        caller_number=self._phones.pop(chat_id, ""), service_number=CHAT_SERVICE_NUMBER,
+                        queue="", arrived_at=session.started_at, caller_name=session.name,
+                        customer_id=session.customer_id, channel=Channel.CHAT, state=WorkState.ENDED,
+                        ended_at=now, outcome=Outcome.SELF_SERVICE, end_reason=EndReason.CALLER_HANGUP)
+        self._tiers.pop(chat_id, None)
+        self._bot_turns.pop(chat_id, None)
+        if self._bot is not None:
+            self._bot.forget(bot_owner(chat_id))
+        self._channel.end_with_bot(session, item)
 
     async def leave_message(self, customer: CustomerRecord, text: str, *, topic: str | None = None) -> None:
         """Out of hours (or with the queue full), a signed-in customer leaves a message: a contact in their history

@@ -118,6 +118,10 @@ class CyberAgentDesk:
         self._catalog: list[ProductRecord] | None = None
         self._replies: OrderedDict[str, _Kept] = OrderedDict()
 
+    def name(self, language: Language) -> str:
+        """The virtual agent's first name in ``language`` (what a chat shows beside its replies)."""
+        return self._persona.name(language)
+
     @property
     def speaks(self) -> bool:
         """Whether replies have audio (a voice was configured)."""

@@ -29,13 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from cti.acd import WorkItem
 from cti.chat import ChatMessage, ChatSession, message_order, parse_links
 from cti.crm import CustomerRecord
-from cti.errors import CtiError, InvalidInput
-from cti.services import ChatStart
+from cti.errors import CtiError, InvalidInput, Unavailable
+from cti.services import ChatStart, bot_owner
 from cti.web._audit import source_of
 from cti.web._auth import principal
 from cti.web._bodies import JsonTooDeep, decode_json, read_object
+from cti.web._cyberagent import REPLY_ID
 from cti.web._errors import coded
-from cti.web._keys import AUDIT, CHAT_STARTS, CHATS, PORTAL, SESSIONS
+from cti.web._keys import AUDIT, CHAT_STARTS, CHATS, CYBERAGENT, PORTAL, SESSIONS
 from cti.web._openapi import operation, path_param, query_param
 from cti.web._portal import PORTAL_COOKIE, customer
 from cti.web._sockets import MAX_FRAME
@@ -73,6 +74,15 @@ class ChatLeaveMessage(_Body):
 schemas: tuple[type[BaseModel], ...] = (ChatStartBody, ChatSend, ChatLeaveMessage)
 _AFTER = query_param("after", pattern=r"^\d{1,20}-\d{1,20}$")
 _STAFF = "the chat's agent (offered or connected), supervisor (own scope), admin"
+def _reply_audio_operation() -> dict[str, Any]:
+    op = operation("A reply of the virtual agent in the customer's chat, spoken (audio/wav, 16 kHz mono) with the "
+                   "IVR's voice for its language; the chat's own replies only (the message's params.reply_id). Never "
+                   "cached: a reply may tell a balance", roles=_CUSTOMER_ROLE, public=True,
+                   params=[path_param("reply_id", pattern=REPLY_ID)], errors=(404, 503))
+    op["responses"]["200"]["content"] = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
+    return op
+
+
 openapi_paths: dict[str, dict[str, Any]] = {
     "/api/portal/chat": {
         "post": operation(
@@ -100,6 +110,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "The customer's chat socket: a 'state' frame, the messages after ?after=, then live 'message', 'typing' "
         "and 'state' frames; send {type: 'message', text}, {type: 'typing'} or {type: 'leave'}",
         roles=_CUSTOMER_ROLE, public=True, params=[_AFTER], ok=101, errors=(403, 404))},
+    "/api/portal/chat/replies/{reply_id}/audio": {"get": _reply_audio_operation()},
     "/api/chats": {"get": operation("The live chats the caller reaches: an agent's own, a supervisor's scope",
                                     roles="agent (own), supervisor (own scope), admin")},
     "/api/chats/{chat_id}/messages": {
@@ -319,6 +330,16 @@ async def customer_socket(request: web.Request) -> web.StreamResponse:
 
 
 # -- agents and supervisors --------------------------------------------------------------------------------------
+@routes.get("/api/portal/chat/replies/{reply_id}/audio")
+async def reply_audio(request: web.Request) -> web.Response:
+    session = _customer_chat(request)
+    desk = request.app[CYBERAGENT]
+    if not desk.speaks:
+        raise Unavailable("the virtual agent's replies are not spoken here (no voice configured)")
+    audio = await desk.audio(request.match_info["reply_id"], owner=bot_owner(session.chat_id))
+    return web.Response(body=audio, content_type="audio/wav")
+
+
 @routes.get("/api/chats")
 async def list_chats(request: web.Request) -> web.Response:
     return web.json_response({"chats": [_chat_view(c) for c in request.app[CHATS].chats(principal(request))]})

@@ -127,6 +127,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/portal/chat/leave"): Route(public(404), body={}),
     ("POST", "/api/portal/chat/left-message"): Route(public(401), body={"text": "halo"}),
     ("GET", "/api/portal/chat/ws"): Route(public(404)),
+    ("GET", "/api/portal/chat/replies/{reply_id}/audio"): Route(public(404)),
     ("GET", "/api/chats"): Route(signed_in()),
     ("GET", "/api/chats/{chat_id}/messages"): Route(no_chat()),
     ("POST", "/api/chats/{chat_id}/messages"): Route(no_chat(), body={"text": "halo"}),

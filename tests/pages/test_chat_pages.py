@@ -132,3 +132,55 @@ async def test_an_agent_takes_two_chats_on_the_desktop_answers_ends_and_wraps_up
     response = await http.get(f"/api/interactions/{chat_id}", headers=ANI)
     record = await response.json()
     assert (record["disposition"], record["notes"], record["outcome"]) == ("resolved", "billing fixed", "answered")
+
+
+@pytest.fixture
+async def bot_center(tmp_path: Path, redis_url: str) -> AsyncIterator[Center]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
+    await db.upgrade()
+    await seed_users(db)
+    started = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(),
+                                 features=(_service, _signin, _users, _calls, _ui), bot=True)
+    try:
+        yield started
+    finally:
+        await started.close()
+        await db.close()
+
+
+async def test_the_virtual_agent_answers_with_its_face_then_an_agent_takes_over_with_what_it_said(
+        bot_center: Center) -> None:
+    http = bot_center.http
+    login(bot_center, "ani")
+    assert (await http.patch("/api/me", headers=ANI, json={"language": "en"})).status == 200
+    async with browser_page(locale="en-GB") as page, browser_page(locale="en-GB") as desk:
+        await desk.goto(str(http.make_url("/ui/desktop.html#token=agent-token-ani-0123456789")))
+        await expect(desk.locator("#link")).to_have_attribute("data-status", "connected")
+        await page.goto(str(http.make_url("/ui/portal.html")))
+        await page.get_by_role("button", name="Chat with us").click()
+        await page.get_by_label("Your name").fill("Siti Rahma")
+        await page.get_by_label("How can we help?").fill("When is my bill due?")
+        await page.get_by_role("button", name="Start the chat").click()
+        await expect(page.locator("#chat-status")).to_have_text(
+            "You are chatting with our virtual assistant. Ask for a person at any time.")
+        log = page.locator("#chat-log li")
+        await expect(log).to_have_count(3)
+        await expect(log.nth(1).locator(".chat-who")).to_have_text("Sari (virtual assistant)")
+        await expect(log.nth(2)).to_contain_text("due")
+        await expect(page.locator("#chat-face .cyberface")).to_have_attribute("data-expression", "neutral")
+        await expect(desk.locator("#chats article")).to_have_count(0)  # nobody is offered anything yet
+        assert await axe_violations(page) == []
+
+        await page.get_by_label("Your message").fill("I want to speak to a real person")
+        await page.get_by_role("button", name="Send", exact=True).click()
+        await expect(log).to_have_count(5)
+        # Ani is ready: the chat is offered to her at once (no place in line to show).
+        await expect(page.locator("#chat-status")).to_have_text("Please wait: an agent will be with you shortly.")
+        # The agent is offered the chat with everything the virtual agent said, and takes it.
+        card = desk.locator("#chats article")
+        await expect(card).to_have_count(1)
+        await expect(card.locator(".chat-log li")).to_have_count(5)
+        await expect(card.locator(".chat-log li").nth(2).locator(".chat-who")).to_have_text(
+            "Sari (virtual assistant)")
+        await card.get_by_role("button", name="Accept").click()
+        await expect(page.locator("#chat-status")).to_have_text("You are chatting with Ani.")

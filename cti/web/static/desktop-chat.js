@@ -33,7 +33,8 @@ function systemText(message) {
 
 function messageItem(message) {
   const who = message.sender === "customer" ? message.author_name
-    : message.sender === "agent" ? t("chat.desk.agent", { name: message.author_name }) : t("chat.desk.notice");
+    : message.sender === "agent" ? t("chat.desk.agent", { name: message.author_name })
+      : message.sender === "bot" ? t("chat.desk.bot", { name: message.author_name }) : t("chat.desk.notice");
   const links = (message.links || []).map((link) => el("a", { href: link.url, rel: "noopener noreferrer",
     target: "_blank" }, link.title || link.url));
   return el("li", { class: `chat-message chat-${message.sender}` },

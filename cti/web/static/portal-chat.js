@@ -4,7 +4,11 @@
 // cti_chat cookie the page never sees: a reload finds the chat again (GET /api/portal/chat) and the socket resumes
 // after the last message shown (?after=), so nothing said is lost. Self-contained: it builds its own elements and
 // reads its own catalogues (/ui/i18n/<lang>/chat.json, and common.json's error texts) in the portal's language; texts go in with textContent only.
+// The virtual agent answers first (state "bot"): its replies show its face (/ui/cyberface.js: the expression each
+// reply carries, the mouth following the reply's voice) and are spoken (GET /api/portal/chat/replies/<id>/audio)
+// as they arrive; asked for a person, it hands the chat to a queue and the page waits as for any chat.
 import { has, language, onLanguageChange } from "/ui/i18n.js";
+import { CyberFace } from "/ui/cyberface.js";
 
 let texts = {};
 let panel = null;
@@ -14,6 +18,8 @@ let state = null;  // the chat's state as the server last told it
 let retry = 500;
 let typingUntil = 0;
 let typingTimer = null;
+let face = null;  // the virtual agent's face, drawn at its first reply
+const SPEAK_WITHIN_MS = 15000;  // a reply is spoken as it comes, not when a reload shows it again
 const messages = [];  // every message shown, in order: rendered again when the language changes
 
 function say(key, params = {}) {
@@ -80,6 +86,7 @@ function build() {
   head.append(node("h2", { id: "chat-title" }), node("button", { type: "button", id: "chat-close", class: "chat-quiet" }));
   const status = node("p", { id: "chat-status", class: "chat-status", role: "status", "aria-live": "polite" });
   const error = node("p", { id: "chat-error", class: "chat-error", role: "alert" });
+  const faceBox = node("div", { id: "chat-face", class: "chat-face", "aria-hidden": "true", hidden: "" });
   // Before a chat: a name (unless signed in) and the first message.
   const start = node("form", { id: "chat-start", class: "chat-form", novalidate: "" });
   const nameLabel = node("label", { for: "chat-name", id: "chat-name-label" });
@@ -88,7 +95,9 @@ function build() {
   const first = node("textarea", { id: "chat-first", name: "text", maxlength: "2000", rows: "3" });
   start.append(nameLabel, name, firstLabel, first, node("button", { type: "submit", id: "chat-begin" }));
   // The conversation.
-  const log = node("ol", { id: "chat-log", class: "chat-log", "aria-live": "polite", "aria-labelledby": "chat-title" });
+  // Focusable: a long conversation scrolls, and a keyboard must reach what scrolled away.
+  const log = node("ol", { id: "chat-log", class: "chat-log", "aria-live": "polite", "aria-labelledby": "chat-title",
+    tabindex: "0" });
   const typing = node("p", { id: "chat-typing", class: "chat-typing", hidden: "" });
   const send = node("form", { id: "chat-send", class: "chat-form chat-compose", novalidate: "", hidden: "" });
   const inputLabel = node("label", { for: "chat-input", id: "chat-input-label", class: "visually-hidden" });
@@ -100,7 +109,7 @@ function build() {
   const leaveLabel = node("label", { for: "chat-leave-text", id: "chat-leave-label" });
   leave.append(leaveLabel, node("textarea", { id: "chat-leave-text", maxlength: "2000", rows: "3" }),
     node("button", { type: "submit", id: "chat-leave-submit" }));
-  panel.append(head, status, error, start, log, typing, send, end, leave);
+  panel.append(head, faceBox, status, error, start, log, typing, send, end, leave);
   document.body.append(open, panel);
 
   open.addEventListener("click", () => show(true));
@@ -158,6 +167,8 @@ function renderState() {
   let text = "";
   if (state && state.state === "waiting") {
     text = state.position ? say("chat.status.position", { position: state.position }) : say("chat.status.waiting");
+  } else if (state && state.state === "bot") {
+    text = say("chat.status.bot");
   } else if (state && state.state === "connected") {
     text = say("chat.status.connected", { agent: state.agent_name || "" });
   } else if (state && state.leave_message) {
@@ -171,7 +182,8 @@ function renderState() {
 function item(message) {
   const li = node("li", { class: `chat-message chat-${message.sender}` });
   const who = message.sender === "customer" ? say("chat.you")
-    : message.sender === "agent" ? message.author_name : say("chat.system");
+    : message.sender === "agent" ? message.author_name
+      : message.sender === "bot" ? say("chat.bot_name", { name: message.author_name }) : say("chat.system");
   li.append(node("span", { class: "chat-who" }, who));
   const text = message.sender === "system" && message.code ? say(`chat.system.${message.code}`, message.params)
     : message.text;
@@ -189,6 +201,21 @@ function received(message) {
   lastId = message.id;
   $("chat-log").append(item(message));
   $("chat-typing").hidden = true;
+  if (message.sender === "bot") botReplied(message);
+}
+
+// The virtual agent's reply: its face shows the reply's expression and, for a reply just made, speaks it.
+function botReplied(message) {
+  const params = message.params || {};
+  if (!face) {
+    $("chat-face").hidden = false;
+    face = new CyberFace($("chat-face"));
+  }
+  face.setExpression(params.expression || "neutral");
+  if (!params.reply_id || Date.now() - Date.parse(message.at) > SPEAK_WITHIN_MS) return;
+  const audio = new Audio(`/api/portal/chat/replies/${encodeURIComponent(params.reply_id)}/audio`);
+  face.speak(audio);
+  audio.play().catch(() => { /* no sound allowed here, or no voice: the text says it all */ });
 }
 
 function connect() {
