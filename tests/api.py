@@ -76,6 +76,7 @@ from cti.web import (
     make_audit_middleware,
     make_auth_middleware,
     mount,
+    partner_fence,
 )
 
 __all__ = ["FAST_PASSWORDS", "PopsSeen", "api_app"]
@@ -110,7 +111,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     distributor = Distributor(core or ContactCenter(), clock, CommandBus({}))
     seen = pops if pops is not None else PopsSeen()
     audit = AuditTrail(AuditRepository(db), clock)
-    policy = Policy(distributor.query, interactions)
+    policy = Policy(distributor.query, interactions, customers)
     hub = Hub()
     settings = settings or Settings(admin_token=SecretStr("admin-Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"),
                                     ari_password=SecretStr("unused-here"))
@@ -119,7 +120,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
                      lifetime=timedelta(hours=settings.session_lifetime_hours))
     sessions = Sessions(accounts, hub, clock=clock, sign_in=sign_in, secure_cookies=settings.secure_cookies)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(sessions),
-                                       make_audit_middleware(audit)])
+                                       make_audit_middleware(audit), partner_fence])
     app[ACCOUNTS] = accounts
     app[AUDIT] = audit
     app[POLICY] = policy

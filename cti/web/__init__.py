@@ -10,7 +10,7 @@ tickets, throttles), the one error table, the websocket hub, the typed app keys,
 
 from cti.web._access_log import AccessLogger
 from cti.web._audit import make_audit_middleware
-from cti.web._auth import make_auth_middleware, principal, require_role
+from cti.web._auth import make_auth_middleware, partner_fence, principal, require_role
 from cti.web._errors import STATUS_OF, error_middleware, json_error
 from cti.web._features import FEATURES, mount
 from cti.web._keys import (
@@ -21,12 +21,14 @@ from cti.web._keys import (
     CALLBACKS,
     CUSTOMER_SEARCH,
     CUSTOMERS,
+    DEAD_LETTERS,
     DO_NOT_CALL,
     ERASURE,
     FAQ,
     HISTORY,
     HUB,
     OUTBOUND,
+    PARTNERS,
     POLICY,
     PORTAL,
     PORTAL_THROTTLES,
@@ -44,6 +46,7 @@ from cti.web._keys import (
     SUPERVISION,
     TRANSFERS,
     VERIFICATION,
+    WEBHOOKS,
     WFM,
     WRAP_UP,
     Status,
@@ -63,6 +66,7 @@ __all__ = [
     "CALL_CONTROLS",
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
+    "DEAD_LETTERS",
     "DO_NOT_CALL",
     "ERASURE",
     "FAQ",
@@ -70,6 +74,7 @@ __all__ = [
     "HISTORY",
     "HUB",
     "OUTBOUND",
+    "PARTNERS",
     "POLICY",
     "PORTAL",
     "PORTAL_THROTTLES",
@@ -88,6 +93,7 @@ __all__ = [
     "SUPERVISION",
     "TRANSFERS",
     "VERIFICATION",
+    "WEBHOOKS",
     "WFM",
     "WRAP_UP",
     "AccessLogger",
@@ -107,6 +113,7 @@ __all__ = [
     "make_auth_middleware",
     "mount",
     "openapi_document",
+    "partner_fence",
     "principal",
     "require_role",
 ]

@@ -13,6 +13,7 @@ from cti.web import (
     _desktop,
     _faq,
     _outbound,
+    _partners,
     _phone,
     _portal,
     _privacy,
@@ -35,7 +36,7 @@ __all__ = ["FEATURES", "mount"]
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _outbound, _desktop, _customer_search,
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
-                                   _wfm, _audit, _settings, _portal, _ui)
+                                   _wfm, _audit, _settings, _portal, _partners, _ui)
 """Every feature module, in the order their routes are added."""
 
 

@@ -18,11 +18,13 @@ from cti.services import (
     CenterView,
     CustomerSearch,
     CustomerService,
+    DeadLetterService,
     DoNotCallList,
     Erasure,
     Faq,
     InteractionHistory,
     OutboundCalls,
+    PartnerAccess,
     Policy,
     PortalSignIn,
     ReportService,
@@ -33,6 +35,7 @@ from cti.services import (
     StatsFeed,
     SupervisionService,
     TransferService,
+    Webhooks,
     WfmService,
     WrapUpService,
 )
@@ -47,12 +50,14 @@ __all__ = [
     "CALLBACKS",
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
+    "DEAD_LETTERS",
     "DO_NOT_CALL",
     "ERASURE",
     "FAQ",
     "HISTORY",
     "HUB",
     "OUTBOUND",
+    "PARTNERS",
     "POLICY",
     "PORTAL",
     "PORTAL_THROTTLES",
@@ -69,6 +74,7 @@ __all__ = [
     "SUPERVISION",
     "TRANSFERS",
     "VERIFICATION",
+    "WEBHOOKS",
     "WFM",
     "WRAP_UP",
     "Status",
@@ -129,3 +135,9 @@ SUPERVISION = web.AppKey("supervision", SupervisionService)
 FAQ = web.AppKey("faq", Faq)
 SCRIPTS = web.AppKey("scripts", ScriptLibrary)
 WFM = web.AppKey("wfm", WfmService)
+WEBHOOKS = web.AppKey("webhooks", Webhooks)
+"""Partners' webhook subscriptions, the outbox and its delivery."""
+PARTNERS = web.AppKey("partners", PartnerAccess)
+"""Partner tokens' grants, rates and operations."""
+DEAD_LETTERS = web.AppKey("dead_letters", DeadLetterService)
+"""Dead letters (webhook events among them), for admins to inspect and replay."""
