@@ -22,7 +22,7 @@ _ROLES_AFTER = "role IN ('partner', 'agent', 'supervisor', 'admin')"
 
 def _roles(check: str) -> None:
     # SQLite cannot alter a CHECK constraint: batch mode copies the table with the new one.
-    with op.batch_alter_table("users", recreate="always") as batch:
+    with op.batch_alter_table("users") as batch:
         batch.drop_constraint("ck_users_role", type_="check")
         batch.create_check_constraint("ck_users_role", check)
 
