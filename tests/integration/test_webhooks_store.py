@@ -60,7 +60,8 @@ async def test_a_partner_is_a_user_and_a_webhook_event_a_dead_letter(db: Databas
     letters = DeadLetterRepository(db)
     letter_id = await letters.add("webhook", "00000000000000a1/call:c1",
                                   {"subscription_id": "00000000000000a1", "subject": "call:c1",
-                                   "event": {"id": "e1", "type": "call.ended"}}, "8 attempts: the receiver answered 500")
+                                   "event": {"id": "e1", "type": "call.ended"}},
+                                  "8 attempts: the receiver answered 500")
     [letter] = await letters.list(kind="webhook")
     assert (letter.letter_id, letter.key, letter.payload["event"]["id"]) == (letter_id, "00000000000000a1/call:c1",
                                                                             "e1")
