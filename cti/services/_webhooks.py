@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 from cti.acd import AgentChanged, AgentState, Channel, WorkChanged, WorkItem, WorkState
-from cti.errors import InvalidInput, NotFound, Unavailable
+from cti.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from cti.records import UserRecord, WebhookSubscription
 from cti.services._audit import AuditTrail
 from cti.services._ports import DeadLetters
@@ -253,6 +253,10 @@ class _Pipe:
                 log.warning("webhook outbox of %s unreadable, retrying: %s", sid, exc)
                 await asyncio.sleep(1.0)
                 continue
+            except Exception:  # a bug must not end this subscription's deliveries for good
+                log.exception("reading the webhook outbox of %s failed unexpectedly; retrying", sid)
+                await asyncio.sleep(1.0)
+                continue
             if after is not None:
                 if not entries:
                     after = None
@@ -303,6 +307,9 @@ class _Pipe:
                     status = await hooks.sender.post(subscription.url, entry.body, headers)
                 except Unavailable as exc:
                     error = str(exc)
+                except Exception as exc:  # a bug of ours: counted as a failed attempt, the lane goes on
+                    log.exception("a webhook request of %s failed unexpectedly", subscription.subscription_id)
+                    error = f"{type(exc).__name__} in cti"
                 else:
                     if 200 <= status < 300:
                         self._delivered(entry)
@@ -334,10 +341,18 @@ class _Pipe:
                 letter_id = await hooks.letters.add("webhook", f"{sid}/{entry.subject}", payload,
                                                     f"{attempts} attempts: {error}")
                 break
-            except Unavailable as exc:  # not acknowledged before it is stored elsewhere: nothing lost
-                log.error("cannot set aside webhook event of %s, retrying: %s", sid, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+            except Exception as exc:
+                if isinstance(exc, Unavailable) and not isinstance(exc, (InvalidInput, Conflict, NotFound, Forbidden)):
+                    # The database is away: not acknowledged before it is stored elsewhere, so nothing is lost.
+                    log.error("cannot set aside webhook event of %s, retrying: %s", sid, exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                # Refused for good: said loudly rather than holding the subject back forever, as the journal
+                # does with a record it cannot set aside either.
+                log.exception("webhook event %s of %s could not be set aside either; it is lost",
+                              payload["event"].get("id"), sid)
+                return
         hooks.stats_of(sid).dead_letters += 1
         log.error("webhook event %s of %s set aside as dead letter %d after %d attempts: %s",
                   payload["event"].get("id"), sid, letter_id, attempts, error)

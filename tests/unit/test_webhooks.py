@@ -244,3 +244,25 @@ async def test_the_core_changes_become_offered_answered_and_ended_once_each() ->
     ended = told[2][2]
     assert (ended["outcome"], ended["talk_seconds"], ended["agent_id"]) == ("answered", 30.0, "ani")
     assert "0215550101" not in json.dumps([data for *_, data in told])  # never the caller's number
+
+
+async def test_an_event_waits_in_the_outbox_while_its_dead_letter_cannot_be_stored() -> None:
+    outbox, letters = MemoryOutbox(), FakeDeadLetters()
+    letters.down = True
+    hooks = _hooks(ScriptedSender({"call:a": 5}), outbox, letters, attempts=2)
+    await hooks.start()
+    try:
+        hooks.notify("call.ended", "call:a", {"n": 0})
+        await hooks.flush()
+        for _ in range(200):
+            if hooks.stats_of(SUB.subscription_id).attempts == 2:
+                break
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.05)
+        assert await outbox.backlog(SUB.subscription_id) == 1  # not acknowledged: it is nowhere else yet
+        letters.down = False
+        await _settle(outbox, hooks)
+    finally:
+        await hooks.close()
+    [letter] = await letters.list(kind="webhook")
+    assert letter.payload["event"]["data"] == {"n": 0}
