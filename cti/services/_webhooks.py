@@ -43,6 +43,7 @@ __all__ = [
     "EVENT_TYPES",
     "SIGNATURE_HEADER",
     "DeliveryPolicy",
+    "DeliveryStats",
     "Notify",
     "OutboxEntry",
     "UnknownSubscription",
@@ -435,6 +436,10 @@ class Webhooks:
 
     def stats_of(self, subscription_id: str) -> DeliveryStats:
         return self._stats.setdefault(subscription_id, DeliveryStats())
+
+    def delivery_stats(self) -> dict[str, DeliveryStats]:
+        """Each subscription's deliveries since start (``/metrics``)."""
+        return dict(self._stats)
 
     def _activate(self, subscription: WebhookSubscription) -> None:
         self._active[subscription.subscription_id] = subscription
