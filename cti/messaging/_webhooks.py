@@ -21,6 +21,8 @@ from cti.errors import InvalidInput, Unavailable
 
 __all__ = ["HttpWebhookSender", "address_refusal"]
 
+_RESOLVE_SECONDS = 3.0
+
 
 class WebhookRefused(InvalidInput):
     code = "webhook_url_refused"
@@ -32,7 +34,7 @@ class ReceiverUnavailable(Unavailable):
 
 def address_refusal(address: str) -> str | None:
     """Why cti may not call ``address`` (an IP) by default: None for a public address."""
-    ip = ipaddress.ip_address(address)
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 address may carry its zone
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
@@ -55,8 +57,12 @@ class HttpWebhookSender:
             await self._session.close()
 
     async def check(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname, parts.port
+        except ValueError as exc:  # a malformed host or port ("http://[::1", "http://h:99999")
+            raise WebhookRefused(f"not a usable URL: {exc}", params={"reason": "url"}) from exc
+        if parts.scheme not in ("http", "https") or not host:
             raise WebhookRefused("a webhook URL is http:// or https:// with a host", params={"reason": "scheme"})
         if parts.username or parts.password:
             raise WebhookRefused("no credentials in a webhook URL: the signature authenticates cti",
@@ -64,14 +70,15 @@ class HttpWebhookSender:
         if self._allow_private:
             return
         try:
-            found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443,
-                                                                 type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise WebhookRefused(f"the host {parts.hostname!r} does not resolve", params={"reason": "dns"}) from exc
+            # Bounded: a name no resolver answers for must not hold an admin's request (or a delivery) for long.
+            found = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(
+                host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM), _RESOLVE_SECONDS)
+        except (OSError, ValueError, TimeoutError) as exc:
+            raise WebhookRefused(f"the host {host!r} does not resolve", params={"reason": "dns"}) from exc
         for *_, sockaddr in found:
             why = address_refusal(str(sockaddr[0]))
             if why is not None:
-                raise WebhookRefused(f"{parts.hostname} is {why}: refused unless CTI_WEBHOOK_ALLOW_PRIVATE is set",
+                raise WebhookRefused(f"{host} is {why}: refused unless CTI_WEBHOOK_ALLOW_PRIVATE is set",
                                      params={"reason": "private"})
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
