@@ -16,21 +16,26 @@ import pytest
 
 from cti.acd import AgentChanged, ContactCenter, WorkChanged, WorkItem
 from cti.errors import InvalidInput, Unavailable
-from cti.records import WebhookSubscription
+from cti.records import InteractionRecord, UserRecord, WebhookSubscription
 from cti.services import (
     AuditTrail,
     CommandBus,
+    CustomerService,
     DeliveryPolicy,
     Distributor,
     OutboxEntry,
+    Policy,
     Webhooks,
+    WrapUp,
+    WrapUpService,
     check_filters,
     matches,
     retry_delay,
     signature,
     verify_signature,
 )
-from tests.unit.fakes import FakeAuditLog, FakeDeadLetters
+from tests.api import PopsSeen
+from tests.unit.fakes import FakeAuditLog, FakeCustomers, FakeDeadLetters, FakeInteractions
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
@@ -266,3 +271,33 @@ async def test_an_event_waits_in_the_outbox_while_its_dead_letter_cannot_be_stor
         await hooks.close()
     [letter] = await letters.list(kind="webhook")
     assert letter.payload["event"]["data"] == {"n": 0}
+
+
+async def test_a_wrap_up_and_a_customer_s_record_or_consent_tell_the_webhooks() -> None:
+    told: list[tuple[str, str, Mapping[str, Any]]] = []
+
+    def notify(event_type: str, subject: str, data: Mapping[str, Any]) -> None:
+        told.append((event_type, subject, dict(data)))
+
+    distributor = Distributor(ContactCenter(), lambda: T0, CommandBus({}))
+    interactions, customers = FakeInteractions(), FakeCustomers()
+    await interactions.save(InteractionRecord(call_id="c1", channel_id="leg", caller_number="0215550123",
+                                              service_number="1500100", queue="general", agent_id="ani",
+                                              arrived_at=T0, customer_id=None))
+    ani = UserRecord(user_id=2, name="ani", role="agent", agent_id="ani", disabled=False)
+    admin = UserRecord(user_id=1, name="admin", role="admin", agent_id=None, disabled=False)
+    policy = Policy(distributor.query, interactions)
+    wrap_up = WrapUpService(distributor, policy, interactions, customers, PopsSeen(), ["resolved"], notify=notify)
+    await wrap_up.wrap_up(ani, "c1", WrapUp("resolved", notes="the caller's private words"))
+    records = CustomerService(distributor, policy, customers, PopsSeen(), AuditTrail(FakeAuditLog(), lambda: T0),
+                              notify=notify)
+    customer = await records.create(admin, call_id=None, name="Rina", phone="0813 9000 1234", source="t")
+    await records.set_consent(admin, customer.customer_id, {"phone_calls": True}, source="t")
+    assert told == [
+        ("call.wrapup", "call:c1", {"call_id": "c1", "agent_id": "ani", "customer_id": None,
+                                    "disposition": "resolved", "at": T0.isoformat()}),  # never the notes
+        ("customer.changed", f"customer:{customer.customer_id}",
+         {"customer_id": customer.customer_id, "change": "created", "fields": ["name", "phones", "email", "language"]}),
+        ("customer.changed", f"customer:{customer.customer_id}",
+         {"customer_id": customer.customer_id, "change": "changed", "fields": ["consent.phone_calls"]}),
+    ]
