@@ -99,8 +99,8 @@ async def _settle(receiver: Receiver, expected: int, timeout: float) -> None:
 
 
 async def _cti(args: argparse.Namespace, receiver: Receiver, url: str, prefix: str, db: Database) -> dict[str, Any]:
-    hooks = Webhooks(WebhookRepository(db), WebhookOutbox(url, prefix),
-                     HttpWebhookSender(timeout=5.0, allow_private=True), DeadLetterRepository(db),
+    outbox, sender = WebhookOutbox(url, prefix), HttpWebhookSender(timeout=5.0, allow_private=True)
+    hooks = Webhooks(WebhookRepository(db), outbox, sender, DeadLetterRepository(db),
                      AuditTrail(AuditRepository(db), lambda: datetime.now(UTC)), clock=lambda: datetime.now(UTC))
     await hooks.start()
     admin = UserRecord(user_id=1, name="admin", role="admin", agent_id=None, disabled=False)
@@ -133,8 +133,8 @@ async def _cti(args: argparse.Namespace, receiver: Receiver, url: str, prefix: s
     await _settle(receiver, sent, timeout=30)
     cpu = proc_cpu_self() - cpu0
     await hooks.close()
-    await hooks.outbox.close()  # type: ignore[attr-defined]
-    await hooks.sender.close()  # type: ignore[attr-defined]
+    await outbox.close()
+    await sender.close()
     return {"sent": sent, "received": len(receiver.ids), "latency_ms": summary_ms(receiver.latencies),
             "cpu_seconds": round(cpu, 2), "seconds": round(time.monotonic() - start, 1)}
 

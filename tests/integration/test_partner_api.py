@@ -4,7 +4,7 @@ to its rate, and every call it makes is in the audit log, exactly."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,8 +79,8 @@ async def setup(db: Database) -> AsyncIterator[tuple[Client, list[tuple[str, str
         await client.close()
 
 
-async def _partner(client: Client, name: str, operations: list[str], *, customers: list[str] = (),  # type: ignore[assignment]
-                   segments: list[str] = ()) -> dict[str, str]:  # type: ignore[assignment]
+async def _partner(client: Client, name: str, operations: list[str], *, customers: Sequence[str] = (),
+                   segments: Sequence[str] = ()) -> dict[str, str]:
     response = await client.post("/api/partners", headers=ADMIN, json={
         "name": name, "operations": operations, "customers": list(customers), "segments": list(segments)})
     assert response.status == 201, await response.text()

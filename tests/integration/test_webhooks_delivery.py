@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from pydantic import SecretStr
 
 from cti.acd import AgentChanged, ContactCenter, WorkChanged, WorkItem
 from cti.live import WebhookOutbox
@@ -41,7 +40,6 @@ from cti.services import (
     Webhooks,
     verify_signature,
 )
-from cti.settings import Settings
 from cti.web import DEAD_LETTERS, WEBHOOKS, _partners
 from tests.api import api_app
 from tests.support import eventually
@@ -150,9 +148,12 @@ def make_hooks(db: Database, redis_url: str, prefix: str) -> Callable[..., Webho
 
 
 async def _closed(hooks: Webhooks) -> None:
+    """Close it, then its outbox and sender, as the server's exit stack does."""
     await hooks.close()
-    await hooks.outbox.close()  # type: ignore[attr-defined]
-    await hooks.sender.close()  # type: ignore[attr-defined]
+    outbox, sender = hooks.outbox, hooks.sender
+    assert isinstance(outbox, WebhookOutbox) and isinstance(sender, HttpWebhookSender)
+    await outbox.close()
+    await sender.close()
 
 
 def _floor(hooks: Webhooks) -> Distributor:
@@ -249,8 +250,7 @@ async def test_an_event_refused_at_every_attempt_is_a_dead_letter_an_admin_repla
         db: Database, make_hooks: Callable[..., Webhooks], receiver: Receiver) -> None:
     receiver.mode = "fail"
     hooks = make_hooks(attempts=3)
-    app, _ = api_app(db, [_partners], settings=Settings(admin_token=SecretStr("admin-Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"),
-                                                        ari_password=SecretStr("unused-here")))
+    app, _ = api_app(db, [_partners])
     app[WEBHOOKS] = hooks
     app[DEAD_LETTERS] = DeadLetterService(DeadLetterRepository(db), InteractionRepository(db), AgentRepository(db),
                                           requeue=hooks.requeue)
