@@ -60,7 +60,7 @@ __all__ = [
 log = logging.getLogger("cti.services.webhooks")
 
 EVENT_TYPES: Final[dict[str, str]] = {
-    "call.offered": "a call was offered to an agent (their phone rings); once per offer",
+    "call.offered": "a call was offered to an agent (their phone rings); once per offer until answered",
     "call.answered": "the agent answered: the call is connected",
     "call.ended": "the call ended, with its outcome and end reason",
     "call.wrapup": "the agent saved the call's wrap-up (disposition)",
