@@ -31,10 +31,12 @@ __all__ = [
     "RecordingRecord",
     "UserRecord",
     "WebSessionRecord",
+    "WebhookSubscription",
 ]
 
-ROLES: Final = ("agent", "supervisor", "admin")
-"""Allowed values of :attr:`UserRecord.role`, least privileged first."""
+ROLES: Final = ("partner", "agent", "supervisor", "admin")
+"""Allowed values of :attr:`UserRecord.role`, least privileged first (a partner reaches only the partner API,
+within the operations and customers its scope grants: docs/integration.md)."""
 
 OUTCOMES: Final = ("answered", "abandoned", "failed", "rejected", "self_service", "skipped")
 """Values the call handling writes to :attr:`InteractionRecord.outcome` once a call has ended."""
@@ -291,8 +293,9 @@ class Reach:
     agents: frozenset[str] = frozenset()
 
 
-DEAD_LETTER_KINDS: Final = ("interaction", "agent_state")
-"""What a dead letter may hold: an :class:`InteractionRecord` or an :class:`AgentStateRecord`."""
+DEAD_LETTER_KINDS: Final = ("interaction", "agent_state", "webhook")
+"""What a dead letter may hold: an :class:`InteractionRecord` or an :class:`AgentStateRecord` the database
+refused, or a webhook event its receiver did not take after every attempt (``{"subscription_id", "event"}``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -310,3 +313,18 @@ class DeadLetterRecord:
     """Why the database refused it."""
     at: datetime
     """When it was set aside."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookSubscription:
+    """Where a partner wants events delivered, and which ones (``events``: names or ``prefix.*``)."""
+
+    subscription_id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    """The HMAC key of the signatures: shown once when created, never again by the API, never logged."""
+    description: str = ""
+    active: bool = True
+    created_by: str = ""
+    created_at: datetime | None = None

@@ -175,6 +175,19 @@ class Settings(BaseSettings):
         120.0, ge=0, le=86400, description="how long a 'me first' callback waits for its own agent alone")
     scheduled_callback_preview_seconds: float = Field(
         60.0, gt=0, le=3600, description="how long an agent has to dial or skip a callback's preview")
+    # Partner integration: outbound webhooks and partner tokens (docs/integration.md)
+    webhook_allow_private: bool = Field(
+        False, description="allow webhook URLs to loopback, link-local and private addresses (tests, labs)")
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="how long one webhook delivery waits for the receiver's answer")
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=50, description="deliveries of one event tried at most before it becomes a dead letter")
+    webhook_retry_seconds: float = Field(
+        1.0, gt=0, le=3600, description="the first retry's delay; each next one doubles it")
+    webhook_retry_max_seconds: float = Field(
+        300.0, gt=0, le=86400, description="the longest delay between two retries of one delivery")
+    partner_requests_per_minute: int = Field(
+        120, ge=1, le=100_000, description="requests one partner token may make per minute (then 429)")
     max_call_setups: int = Field(
         64, ge=1, le=100_000, description="calls being answered and queued at once; beyond it callers get congestion")
     dispositions: tuple[str, ...] = Field(
@@ -438,6 +451,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "scripts": ("company_name", "script_render_steps", "script_render_characters", "script_render_seconds"),
     "locale": ("timezone",),
     "retention": ("interaction_retention_days",),
+    "partners": ("webhook_allow_private", "webhook_timeout_seconds", "webhook_max_attempts", "webhook_retry_seconds",
+                 "webhook_retry_max_seconds", "partner_requests_per_minute"),
     "portal": ("smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_sender",
                "portal_code_minutes", "portal_code_attempts", "portal_session_idle_minutes",
                "portal_session_lifetime_hours", "cyberagent_name_id", "cyberagent_name_en", "chat_bot"),

@@ -88,6 +88,7 @@ from cti.web import (
     make_audit_middleware,
     make_auth_middleware,
     mount,
+    partner_fence,
 )
 
 __all__ = ["FAST_PASSWORDS", "PopsSeen", "api_app"]
@@ -129,7 +130,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     distributor = Distributor(core, clock, CommandBus(table))
     seen = pops if pops is not None else PopsSeen()
     audit = AuditTrail(AuditRepository(db), clock)
-    policy = Policy(distributor.query, interactions)
+    policy = Policy(distributor.query, interactions, customers)
     settings = settings or Settings(admin_token=SecretStr("admin-Zq3vN8kR1tXw6YpL0mB4cD7fH2jS9uEa"),
                                     ari_password=SecretStr("unused-here"))
     sign_in = SignIn(users, WebSessionRepository(db), agents, passwords=passwords, clock=clock,
@@ -137,7 +138,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
                      lifetime=timedelta(hours=settings.session_lifetime_hours))
     sessions = Sessions(accounts, hub, clock=clock, sign_in=sign_in, secure_cookies=settings.secure_cookies)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(sessions),
-                                       make_audit_middleware(audit)])
+                                       make_audit_middleware(audit), partner_fence])
     app[ACCOUNTS] = accounts
     app[AUDIT] = audit
     app[POLICY] = policy

@@ -60,8 +60,8 @@ from cti.bootstrap._status import CtiStatus
 from cti.cyberagent import Persona
 from cti.errors import Unavailable
 from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
-from cti.live import ChatStreams, LiveStore
-from cti.messaging import LoggingSmsSender, SmtpMailer
+from cti.live import ChatStreams, LiveStore, WebhookOutbox
+from cti.messaging import HttpWebhookSender, LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
     AlertRepository,
@@ -79,6 +79,7 @@ from cti.persistence import (
     RecordingRepository,
     ScriptRepository,
     UserRepository,
+    WebhookRepository,
     WebSessionRepository,
     WfmRepository,
 )
@@ -102,6 +103,8 @@ from cti.services import (
     CustomerSearch,
     CustomerService,
     CyberAgentDesk,
+    DeadLetterService,
+    DeliveryPolicy,
     Distributor,
     DoNotCallList,
     Erasure,
@@ -111,6 +114,7 @@ from cti.services import (
     Journal,
     LiveContact,
     OutboundCalls,
+    PartnerAccess,
     Policy,
     PortalSelfService,
     PortalSignIn,
@@ -124,6 +128,7 @@ from cti.services import (
     StatsFeed,
     SupervisionService,
     TransferService,
+    Webhooks,
     WfmService,
     WrapUpService,
 )
@@ -155,12 +160,14 @@ from cti.web import (
     CUSTOMER_SEARCH,
     CUSTOMERS,
     CYBERAGENT,
+    DEAD_LETTERS,
     DO_NOT_CALL,
     ERASURE,
     FAQ,
     HISTORY,
     HUB,
     OUTBOUND,
+    PARTNERS,
     POLICY,
     PORTAL,
     PORTAL_SELF,
@@ -179,6 +186,7 @@ from cti.web import (
     SUPERVISION,
     TRANSFERS,
     VERIFICATION,
+    WEBHOOKS,
     WFM,
     WRAP_UP,
     FailureThrottle,
@@ -189,6 +197,7 @@ from cti.web import (
     make_audit_middleware,
     make_auth_middleware,
     mount,
+    partner_fence,
 )
 
 __all__ = ["RUNNING", "Running", "create_app"]
@@ -293,7 +302,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
                      lifetime=timedelta(hours=settings.session_lifetime_hours))
     sessions = Sessions(accounts, hub, clock=clock or utc_now, sign_in=sign_in, secure_cookies=settings.secure_cookies)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(sessions),
-                                       make_audit_middleware(audit)],
+                                       make_audit_middleware(audit), partner_fence],
                           client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[AUDIT] = audit
@@ -377,6 +386,16 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         query = CenterView(core, clock)
         journal = Journal(live, repos.interactions, repos.agents, query, dead_letters=repos.dead_letters)
         stack.push_async_callback(journal.close)
+        # Partners' webhooks: subscriptions in SQL, the outbox in Redis, requests over HTTP (docs/integration.md).
+        outbox = WebhookOutbox(settings.redis_url, settings.redis_prefix)
+        stack.push_async_callback(outbox.close)
+        sender = HttpWebhookSender(timeout=settings.webhook_timeout_seconds,
+                                   allow_private=settings.webhook_allow_private)
+        stack.push_async_callback(sender.close)
+        webhooks = Webhooks(WebhookRepository(database), outbox, sender, repos.dead_letters, app[AUDIT], clock=clock,
+                            policy=DeliveryPolicy(max_attempts=settings.webhook_max_attempts,
+                                                  retry_base=settings.webhook_retry_seconds,
+                                                  retry_cap=settings.webhook_retry_max_seconds))
         screenpop = ScreenPop(hub, repos.customers, repos.scripts, query, clock=clock, company=settings.company_name,
                               audit=app[AUDIT], render_limits=_render_limits(settings))
         stack.push_async_callback(screenpop.drain)
@@ -393,7 +412,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         monitors = Monitors(ari, ring_timeout=max(1, round(settings.callback_ring_timeout)))
         actions = VoiceActions(ari, query, monitors, counters, ring_timeout=settings.ring_timeout,
                                callback_ring_timeout=settings.callback_ring_timeout, prompts=TtsPrompts(renderer))
-        policy = Policy(query, repos.interactions)
+        policy = Policy(query, repos.interactions, repos.customers)
         recordings = RecordingRepository(database, settings.recording_dir)
         recording = CallRecording(query, policy, BridgeRecorder(ari), recordings, app[AUDIT], clock,
                                   format=settings.recording_format)
@@ -425,9 +444,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             (Offer, text): [chat.offered], (Connect, text): [chat.connected], (Hangup, text): [chat.hung_up],
             (Hold, text): [chat.held], (Reject, text): [chat.rejected], (Announce, text): [chat.announced],
             Offer: [screenpop.offered],
-            AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
+            AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed,
+                           webhooks.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
-                          recording.work_changed, callback_attempts.work_changed, chat.work_changed],
+                          recording.work_changed, callback_attempts.work_changed, chat.work_changed,
+                          webhooks.work_changed],
         })
         distributor = Distributor(core, clock, bus)
         telephony = Telephony(
@@ -447,15 +468,21 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[CALL_CONTROLS] = CallControls(distributor, policy, settings.consult_numbers)
         app[RECORDINGS] = recording
         app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,
-                                     settings.dispositions)
-        app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT])
+                                     settings.dispositions, notify=webhooks.notify)
+        app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT],
+                                         notify=webhooks.notify)
         app[CUSTOMER_SEARCH] = CustomerSearch(policy, repos.customers, app[AUDIT], clock=clock)
         do_not_call = DoNotCallRepository(database)
         app[DO_NOT_CALL] = DoNotCallList(do_not_call, app[AUDIT])
         app[OUTBOUND] = OutboundCalls(distributor, policy, repos.customers, do_not_call, _contact_policy(settings),
                                       app[AUDIT], caller_id=settings.outbound_caller_id, queue=settings.outbound_queue)
         app[CALLBACKS] = CallbackScheduler(distributor, policy, callback_attempts, app[OUTBOUND], app[AUDIT],
-                                           queue=settings.outbound_queue)
+                                           queue=settings.outbound_queue, notify=webhooks.notify)
+        app[WEBHOOKS] = webhooks
+        app[DEAD_LETTERS] = DeadLetterService(repos.dead_letters, repos.interactions, repos.agents,
+                                              requeue=webhooks.requeue)
+        app[PARTNERS] = PartnerAccess(app[ACCOUNTS], policy, repos.customers, app[AUDIT], clock=clock,
+                                      per_minute=settings.partner_requests_per_minute, notify=webhooks.notify)
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         portal_self.watch(screenpop.customer_changed)  # what a customer did on the portal, in their next pop
@@ -464,7 +491,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
-        app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping)
+        app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping, webhooks)
         erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings, chat)
         app[ERASURE] = erasure
         retention = None
@@ -494,6 +521,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[CHAT_STARTS] = FailureThrottle(clock, limit=10, window=timedelta(minutes=15),
                                            lockout=timedelta(minutes=15), what="chats started from %s")
         journal.start()
+        await webhooks.start()  # what the outbox held when the last server stopped goes out first
+        stack.push_async_callback(webhooks.close)
         telephony.start()
         midnight = day_start(clock().astimezone(tz).date(), tz)
         stats.restore(await repos.interactions.between(midnight, clock()),

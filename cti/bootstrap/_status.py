@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from cti.acd import AgentState, CallbackRefusal, WorkState
 from cti.live import LiveStore
-from cti.services import CenterView, Journal
+from cti.services import CenterView, Journal, Webhooks
 from cti.telephony import Telephony
 
 __all__ = ["CtiStatus"]
@@ -42,7 +42,9 @@ _COUNTERS = {
 
 class CtiStatus:
     def __init__(self, telephony: Telephony, live: LiveStore, journal: Journal, query: CenterView,
-                 counters: Counter[str], database_ping: Callable[[], Awaitable[bool]]) -> None:
+                 counters: Counter[str], database_ping: Callable[[], Awaitable[bool]],
+                 webhooks: Webhooks | None = None) -> None:
+        self._webhooks = webhooks
         self._telephony = telephony
         self._live = live
         self._journal = journal
@@ -88,4 +90,15 @@ class CtiStatus:
         metric("call_setups", "gauge", "Calls being answered and queued right now (admission control)",
                [("", self._telephony.admission.setups)])
         metric("persistence_backlog", "gauge", "State changes waiting to be written", [("", self._journal.backlog)])
+        if self._webhooks is not None:
+            stats = sorted(self._webhooks.delivery_stats().items())
+            metric("webhook_events_total", "counter", "Events fanned out to webhook subscriptions",
+                   [("", self._webhooks.emitted)])
+            for name, field, help_text in (
+                    ("webhook_deliveries_total", "delivered", "Webhook events a receiver took (2xx), by subscription"),
+                    ("webhook_failures_total", "failures", "Failed webhook attempts (retried), by subscription"),
+                    ("webhook_dead_letters_total", "dead_letters",
+                     "Webhook events set aside after every attempt, by subscription")):
+                metric(name, "counter", help_text,
+                       [(f'{{subscription="{sid}"}}', getattr(one, field)) for sid, one in stats])
         return "\n".join(lines) + "\n"

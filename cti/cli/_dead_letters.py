@@ -29,7 +29,7 @@ def add_dead_letter_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
     common.add_argument("--database-url", metavar="URL", help="default: the configured CTI_DATABASE_URL")
 
     listing = actions.add_parser("list", parents=[common], help="dead letters, oldest first")
-    listing.add_argument("--kind", choices=["interaction", "agent_state"])
+    listing.add_argument("--kind", choices=["interaction", "agent_state", "webhook"])
     listing.add_argument("--key", metavar="ID", help="only those of this call id (or agent id)")
     listing.add_argument("--limit", type=int, default=100)
     listing.add_argument("--json", action="store_true", help="one JSON object per line, payload included")
@@ -43,7 +43,7 @@ def add_dead_letter_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
                                 help="save the records again (once the cause is fixed) and remove their letters")
     replay.add_argument("letter_ids", type=int, nargs="*", metavar="ID")
     replay.add_argument("--all", action="store_true", help="every dead letter (of --kind), oldest first")
-    replay.add_argument("--kind", choices=["interaction", "agent_state"])
+    replay.add_argument("--kind", choices=["interaction", "agent_state", "webhook"])
     replay.add_argument("--payload", type=Path, metavar="FILE",
                         help="with one ID: save this corrected record (JSON, as 'show' prints its payload)")
     replay.set_defaults(func=lambda args: _run(args, database_url, _replay))

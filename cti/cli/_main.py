@@ -20,6 +20,7 @@ from cti.settings import DEFAULT_ASTERISK_ROOT, Settings, SettingsError, load_se
 
 from ._crm import add_crm_commands
 from ._dead_letters import add_dead_letter_commands
+from ._partners import add_partner_commands
 from ._privacy import add_privacy_commands
 from ._users import add_user_commands
 
@@ -335,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_crm_commands(sub, lambda: _settings().database_url)
     add_dead_letter_commands(sub, lambda: _settings().database_url)
     add_user_commands(sub, _settings)
+    add_partner_commands(sub, _settings)
     add_privacy_commands(sub, _settings)
     ast = sub.add_parser("asterisk", help="the Asterisk root: build, install config, start, stop")
     ast.add_argument("action", choices=["build", "install", "start", "stop", "status", "cli"])

@@ -1,5 +1,6 @@
 """Live state in Redis: the agents and work items of the contact center now, so a restarted controller carries
-on where the previous one stopped (:class:`LiveStore`), in a versioned JSON encoding (``encode_*``/``decode_*``).
+on where the previous one stopped (:class:`LiveStore`), in a versioned JSON encoding (``encode_*``/``decode_*``);
+and the webhooks' outbox (:class:`WebhookOutbox`).
 
 Redis being away never stops calls: writes fail softly (``dirty``) and the journal rewrites the whole picture
 once Redis answers again. Live chats' sessions and messages are kept there too (:class:`ChatStreams`), until
@@ -8,7 +9,8 @@ their transcript is in the database.
 
 from cti.live._chat import ChatStreams
 from cti.live._codec import decode_agent, decode_call, decode_decision, encode_agent, encode_call
+from cti.live._outbox import WebhookOutbox
 from cti.live._store import LiveStore, LiveStoreError
 
-__all__ = ["ChatStreams", "LiveStore", "LiveStoreError", "decode_agent", "decode_call", "decode_decision",
-           "encode_agent", "encode_call"]
+__all__ = ["ChatStreams", "LiveStore", "LiveStoreError", "WebhookOutbox", "decode_agent", "decode_call",
+           "decode_decision", "encode_agent", "encode_call"]

@@ -34,6 +34,7 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only);
 - :class:`PortalRepository`: the customer portal's sign-in codes and customers' sessions (hashes only);
 - :class:`OrderRepository`: orders as their customer tracks them (shipment steps, invoices).
+- :class:`WebhookRepository`: partners' webhook subscriptions (the events wait in Redis).
 
 Repositories are cheap (they hold the database and nothing else): build one where it is needed.
 """
@@ -56,6 +57,7 @@ from ._recordings import RecordingRepository
 from ._scripts import ScriptRepository
 from ._users import UserRepository, hash_token
 from ._web_sessions import WebSessionRepository
+from ._webhooks import WebhookRepository
 from ._wfm import WfmRepository
 
 __all__ = [
@@ -79,6 +81,7 @@ __all__ = [
     "StorageRejected",
     "UserRepository",
     "WebSessionRepository",
+    "WebhookRepository",
     "WfmRepository",
     "hash_token",
 ]

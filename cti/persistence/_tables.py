@@ -280,6 +280,21 @@ class ScheduledCallbackRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class WebhookSubscriptionRow(Base):
+    """Where a partner wants events delivered (docs/integration.md); the secret signs them and leaves only once."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    subscription_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # -- CRM: customers, catalog, holdings, orders, invoices, contacts, cases, promotions ------------------------------
 
 

@@ -6,13 +6,16 @@ corrected payload) and replays them (:class:`DeadLetterService`): a replayed rec
 would have saved it, and its letter removed; one refused again stays where it is. Interactions are snapshots
 of a call: a replay never replaces a snapshot saved after the refused one, and the letters of one call
 replayed oldest first each replace the one before.
+
+Webhook events their receiver never took (:mod:`._webhooks`) are dead letters too (kind ``webhook``): replaying
+one puts the event back into its subscription's outbox (``requeue``), to be delivered again.
 """
 
 from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any, Final
@@ -71,10 +74,12 @@ def record_of(kind: str, payload: Mapping[str, Any]) -> Record:
 class DeadLetterService:
     """What an operator does with dead letters: read them, replay them once their cause is fixed, or drop them."""
 
-    def __init__(self, letters: DeadLetters, interactions: Interactions, agents: AgentRegistry) -> None:
+    def __init__(self, letters: DeadLetters, interactions: Interactions, agents: AgentRegistry, *,
+                 requeue: Callable[[Mapping[str, Any]], Awaitable[None]] | None = None) -> None:
         self._letters = letters
         self._interactions = interactions
         self._agents = agents
+        self._requeue = requeue
 
     async def list(self, *, kind: str | None = None, key: str | None = None,
                    limit: int = 100) -> builtins.list[DeadLetterRecord]:
@@ -95,6 +100,13 @@ class DeadLetterService:
         or is away (an ``Unavailable``).
         """
         letter = await self.get(letter_id)
+        if letter.kind == "webhook":
+            if self._requeue is None:
+                raise InvalidDeadLetter("a webhook event is replayed by the server that delivers it: "
+                                        "POST /api/webhooks/dead-letters/{letter_id}/replay")
+            await self._requeue(letter.payload if payload is None else payload)
+            await self._letters.delete(letter_id)
+            return letter, True
         record = record_of(letter.kind, letter.payload if payload is None else payload)
         saved = True
         if isinstance(record, InteractionRecord):

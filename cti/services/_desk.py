@@ -19,6 +19,7 @@ from cti.services._audit import AuditTrail
 from cti.services._distributor import Distributor
 from cti.services._policy import Policy
 from cti.services._ports import Customers, Interactions
+from cti.services._webhooks import Notify
 from cti.types import Language
 
 __all__ = ["CallControls", "CustomerService", "FollowUp", "PopCache", "TransferService", "WrapUp", "WrapUpService"]
@@ -130,7 +131,8 @@ class WrapUp:
 
 class WrapUpService:
     def __init__(self, distributor: Distributor, policy: Policy, interactions: Interactions, customers: Customers,
-                 pops: PopCache, dispositions: Collection[str]) -> None:
+                 pops: PopCache, dispositions: Collection[str], *, notify: Notify | None = None) -> None:
+        self._notify = notify
         self._distributor = distributor
         self._policy = policy
         self._interactions = interactions
@@ -171,6 +173,10 @@ class WrapUpService:
             self._pops.customer_changed(saved.customer_id)
         if agent_id:
             self._pops.wrapped_up(agent_id, call_id)
+        if self._notify is not None:
+            self._notify("call.wrapup", f"call:{call_id}", {
+                "call_id": call_id, "agent_id": agent_id, "customer_id": saved.customer_id,
+                "disposition": wrap.disposition, "at": now.isoformat()})
         if wrap.ready and agent_id:
             self._distributor.end_after_call_work(agent_id)
         return saved
@@ -178,7 +184,8 @@ class WrapUpService:
 
 class CustomerService:
     def __init__(self, distributor: Distributor, policy: Policy, customers: Customers, pops: PopCache,
-                 audit: AuditTrail) -> None:
+                 audit: AuditTrail, *, notify: Notify | None = None) -> None:
+        self._notify = notify
         self._distributor = distributor
         self._policy = policy
         self._customers = customers
@@ -212,7 +219,13 @@ class CustomerService:
         if call is not None:
             self._distributor.link_customer(call.call_id, customer.customer_id)
         self._pops.customer_changed(customer.customer_id)
+        self._changed(customer.customer_id, "created", ["name", "phones", "email", "language"])
         return customer
+
+    def _changed(self, customer_id: str, change: str, fields: list[str]) -> None:
+        if self._notify is not None:
+            self._notify("customer.changed", f"customer:{customer_id}",
+                         {"customer_id": customer_id, "change": change, "fields": fields})
 
     async def reachable(self, actor: UserRecord, customer_id: str) -> None:
         """Not found unless the actor reaches the customer."""
@@ -231,6 +244,7 @@ class CustomerService:
         await self._audit.record(actor, "change", "customer", customer_id, source=source,
                                  detail={"consent": dict(changes)})
         self._pops.customer_changed(customer_id)
+        self._changed(customer_id, "changed", [f"consent.{name}" for name in sorted(changes)])
         return updated
 
     async def view(self, actor: UserRecord, customer_id: str, *, source: str) -> CustomerView:

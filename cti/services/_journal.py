@@ -24,7 +24,7 @@ from datetime import datetime
 
 from cti.acd import Agent, AgentChanged, WorkChanged, WorkItem
 from cti.errors import Conflict, CtiError, Forbidden, InvalidInput, NotFound, Unavailable
-from cti.records import DEAD_LETTER_KINDS, AgentStateRecord, InteractionRecord
+from cti.records import AgentStateRecord, InteractionRecord
 from cti.services._dead_letters import dead_letter_of
 from cti.services._distributor import Distributor
 from cti.services._ports import AgentRegistry, DeadLetters, Interactions, LiveState
@@ -86,7 +86,7 @@ class Journal:
         self._retry_max = retry_max
         self._last_state: dict[str, tuple[str, str | None, str | None]] = {}
         self.db_failures = 0
-        self.dead_letters: Counter[str] = Counter({kind: 0 for kind in DEAD_LETTER_KINDS})
+        self.dead_letters: Counter[str] = Counter({"interaction": 0, "agent_state": 0})
         """Records set aside since start, by kind (``/metrics``: ``cti_dead_letters_total``)."""
         self._idle = asyncio.Event()
         self._idle.set()

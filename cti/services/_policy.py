@@ -9,15 +9,46 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from cti.acd import Agent, WorkItem, qualified
 from cti.errors import Forbidden, NotFound
 from cti.records import InteractionRecord, Reach, UserRecord
-from cti.services._ports import Interactions
+from cti.services._ports import Customers, Interactions
 from cti.services._query import CenterView
 
-__all__ = ["Policy", "Scope", "can_see_agent", "can_see_queue", "handled_by", "require_queue", "scope_of"]
+__all__ = ["PARTNER_OPERATIONS", "PartnerGrants", "Policy", "Scope", "can_see_agent", "can_see_queue", "handled_by",
+           "partner_grants", "require_queue", "scope_of"]
+
+PARTNER_OPERATIONS: Final[dict[str, str]] = {
+    "customers.read": "read a customer of the partner's (GET /api/partner/customers/{customer_id})",
+    "customers.update": "push a change to a customer of the partner's (PATCH /api/partner/customers/{customer_id})",
+    "callbacks.create": "schedule a callback to a customer of the partner's (POST /api/partner/callbacks)",
+    "surveys.read": "read survey results of the partner's customers (once surveys exist)",
+}
+"""What a partner token may be granted, by name (its scope's ``operations``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerGrants:
+    """A partner's scope: the operations it may call and the customers it reaches (listed, or by segment, the
+    CRM's product line of a customer)."""
+
+    operations: frozenset[str] = frozenset()
+    customers: frozenset[str] = frozenset()
+    segments: frozenset[str] = frozenset()
+
+    def reaches(self, customer_id: str, segment: str | None) -> bool:
+        return customer_id in self.customers or (segment is not None and segment in self.segments)
+
+
+def partner_grants(user: UserRecord) -> PartnerGrants:
+    """A partner user's grants from its stored scope (nothing for anyone else)."""
+    scope = user.scope or {}
+    if user.role != "partner":
+        return PartnerGrants()
+    return PartnerGrants(frozenset(scope.get("operations") or ()), frozenset(map(str, scope.get("customers") or ())),
+                         frozenset(scope.get("segments") or ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +107,18 @@ class Policy:
       and interactions of those queues or handled by those teams' agents, those agents, and the customers
       of those calls and interactions — for reads and writes alike;
     - an **agent** reaches their own work only: themself, the calls offered to or held by them, the
-      interactions they handled, and the customers of those; an agent login with no agent reaches nothing.
+      interactions they handled, and the customers of those; an agent login with no agent reaches nothing;
+    - a **partner** reaches no call, interaction or agent, and only the customers its grants name
+      (:class:`PartnerGrants`); the web lets it call the partner API alone.
 
     An object outside the caller's reach is *not found*, in the same words as one that does not exist, so
     nobody can learn what exists by probing (no existence oracle).
     """
 
-    def __init__(self, query: CenterView, interactions: Interactions) -> None:
+    def __init__(self, query: CenterView, interactions: Interactions, customers: Customers | None = None) -> None:
         self._query = query
         self._interactions = interactions
+        self._customers = customers
 
     # -- what a user reaches ---------------------------------------------------------------------------------
     def reach(self, user: UserRecord) -> Reach | None:
@@ -124,7 +158,15 @@ class Policy:
         return record.queue in reach.queues or record.agent_id in reach.agents
 
     async def sees_customer(self, user: UserRecord, customer_id: str) -> bool:
-        """Through a live call in reach, or an interaction in reach, with that customer."""
+        """Through a live call in reach, or an interaction in reach, with that customer; a partner's by its grants."""
+        if user.role == "partner":
+            grants = partner_grants(user)
+            if customer_id in grants.customers:
+                return True
+            if not grants.segments or self._customers is None:
+                return False
+            record = await self._customers.customer(customer_id)
+            return record is not None and grants.reaches(customer_id, record.segment)
         reach = self.reach(user)
         if reach is None:
             return True

@@ -20,6 +20,7 @@ from cti.crm import (
     Consent,
     ContactRecord,
     CustomerCredentials,
+    CustomerFields,
     CustomerRecord,
     CustomerView,
     ForgottenCustomer,
@@ -268,6 +269,8 @@ class Customers(Protocol):
     async def customer(self, customer_id: str) -> CustomerRecord | None: ...
 
     async def set_consent(self, customer_id: str, consent: Consent) -> CustomerRecord: ...
+
+    async def update_customer(self, customer_id: str, fields: CustomerFields) -> CustomerRecord: ...
 
     async def customer_by_phone(self, number: str) -> CustomerRecord | None: ...
 

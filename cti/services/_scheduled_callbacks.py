@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from cti.acd import (
     AcdError,
@@ -92,7 +93,8 @@ class CallbackAttempts:
 class CallbackScheduler:
     def __init__(self, distributor: Distributor, policy: Policy, attempts: CallbackAttempts, outbound: OutboundCalls,
                  audit: AuditTrail, *, queue: str | None = None,
-                 new_id: Callable[[], str] = lambda: uuid.uuid4().hex) -> None:
+                 new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+                 notify: Callable[[str, str, Mapping[str, Any]], None] | None = None) -> None:
         self._distributor = distributor
         self._policy = policy
         self._attempts = attempts
@@ -102,6 +104,7 @@ class CallbackScheduler:
         self.retry = attempts.retry
         self._queue = queue
         self._new_id = new_id
+        self._notify = notify
         self._previews: dict[str, tuple[str, datetime]] = {}  # call id -> (callback id, shown since)
         self._task: asyncio.Task[None] | None = None
         self._lock = attempts.lock  # one change of a callback at a time (the tick, a click, a call's end)
@@ -128,6 +131,10 @@ class CallbackScheduler:
         await self._store.save(callback)
         await self._audit.record(actor, "create", "callback", callback.callback_id, source=source,
                                  detail={"customer_id": customer_id})
+        if self._notify is not None:
+            self._notify("callback.scheduled", f"callback:{callback.callback_id}", {
+                "callback_id": callback.callback_id, "customer_id": customer_id, "queue": callback.queue,
+                "due_at": due_at.isoformat(), "agent_id": agent_id, "created_by": actor.name})
         return callback
 
     async def list(self, actor: UserRecord, *, statuses: tuple[str, ...] = (), limit: int = 100,

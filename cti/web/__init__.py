@@ -10,7 +10,7 @@ tickets, throttles), the one error table, the websocket hub, the typed app keys,
 
 from cti.web._access_log import AccessLogger
 from cti.web._audit import make_audit_middleware
-from cti.web._auth import make_auth_middleware, principal, require_role
+from cti.web._auth import make_auth_middleware, partner_fence, principal, require_role
 from cti.web._errors import STATUS_OF, error_middleware, json_error
 from cti.web._features import FEATURES, mount
 from cti.web._keys import (
@@ -25,12 +25,14 @@ from cti.web._keys import (
     CUSTOMER_SEARCH,
     CUSTOMERS,
     CYBERAGENT,
+    DEAD_LETTERS,
     DO_NOT_CALL,
     ERASURE,
     FAQ,
     HISTORY,
     HUB,
     OUTBOUND,
+    PARTNERS,
     POLICY,
     PORTAL,
     PORTAL_SELF,
@@ -49,6 +51,7 @@ from cti.web._keys import (
     SUPERVISION,
     TRANSFERS,
     VERIFICATION,
+    WEBHOOKS,
     WFM,
     WRAP_UP,
     Status,
@@ -72,6 +75,7 @@ __all__ = [
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
     "CYBERAGENT",
+    "DEAD_LETTERS",
     "DO_NOT_CALL",
     "ERASURE",
     "FAQ",
@@ -79,6 +83,7 @@ __all__ = [
     "HISTORY",
     "HUB",
     "OUTBOUND",
+    "PARTNERS",
     "POLICY",
     "PORTAL",
     "PORTAL_SELF",
@@ -98,6 +103,7 @@ __all__ = [
     "SUPERVISION",
     "TRANSFERS",
     "VERIFICATION",
+    "WEBHOOKS",
     "WFM",
     "WRAP_UP",
     "AccessLogger",
@@ -117,6 +123,7 @@ __all__ = [
     "make_auth_middleware",
     "mount",
     "openapi_document",
+    "partner_fence",
     "principal",
     "require_role",
 ]

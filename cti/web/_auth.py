@@ -31,11 +31,13 @@ from cti.web._sessions import Refused, Sessions
 __all__ = [
     "CSRF_COOKIE",
     "CSRF_HEADER",
+    "PARTNER_PREFIX",
     "PUBLIC_PATHS",
     "PUBLIC_PATTERNS",
     "PUBLIC_PREFIXES",
     "SESSION_COOKIE",
     "make_auth_middleware",
+    "partner_fence",
     "principal",
     "require_role",
     "signed_in",
@@ -52,6 +54,8 @@ PUBLIC_PREFIXES = ("/ui/", "/api/portal/")
 checks customers' own sessions (:mod:`cti.web._portal`) and opens nothing to staff credentials."""
 PUBLIC_PATTERNS = re.compile(r"/api/faq/search|/api/faq/[^/]+/feedback")
 """The published FAQ, for customers who have not signed in: throttled per address by :class:`cti.services.Faq`."""
+PARTNER_PREFIX = "/api/partner/"
+"""The partner API: the only routes a partner token reaches (docs/integration.md)."""
 _PRINCIPAL = web.RequestKey("principal", UserRecord)
 _SESSION = web.RequestKey("web_session", WebSessionRecord)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -105,6 +109,20 @@ def make_auth_middleware(sessions: Sessions) -> Middleware:
         return await handler(request)
 
     return auth_middleware
+
+
+@web.middleware
+async def partner_fence(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A partner token reaches the partner API and nothing else; and only partners call the partner API. After
+    the audit middleware, so that a refused partner call is audited too."""
+    user = signed_in(request)
+    if user is not None and (user.role == "partner") != request.path.startswith(PARTNER_PREFIX):
+        if user.role == "partner":
+            raise coded(web.HTTPForbidden(reason="a partner token reaches only the partner API (/api/partner/)"),
+                        "partner_only")
+        raise coded(web.HTTPForbidden(reason="the partner API is for partner tokens"), "role_forbidden",
+                    role=user.role, roles=["partner"])
+    return await handler(request)
 
 
 def principal(request: web.Request) -> UserRecord:

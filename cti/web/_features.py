@@ -16,6 +16,7 @@ from cti.web import (
     _desktop,
     _faq,
     _outbound,
+    _partners,
     _phone,
     _portal,
     _portal_selfservice,
@@ -40,7 +41,7 @@ FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
                                    _wfm, _alerts, _audit, _settings, _portal, _portal_selfservice, _cyberagent, _chat,
-                                   _ui)
+                                   _partners, _ui)
 """Every feature module, in the order their routes are added."""
 
 

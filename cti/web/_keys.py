@@ -21,11 +21,13 @@ from cti.services import (
     CustomerSearch,
     CustomerService,
     CyberAgentDesk,
+    DeadLetterService,
     DoNotCallList,
     Erasure,
     Faq,
     InteractionHistory,
     OutboundCalls,
+    PartnerAccess,
     Policy,
     PortalSelfService,
     PortalSignIn,
@@ -37,6 +39,7 @@ from cti.services import (
     StatsFeed,
     SupervisionService,
     TransferService,
+    Webhooks,
     WfmService,
     WrapUpService,
 )
@@ -55,12 +58,14 @@ __all__ = [
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
     "CYBERAGENT",
+    "DEAD_LETTERS",
     "DO_NOT_CALL",
     "ERASURE",
     "FAQ",
     "HISTORY",
     "HUB",
     "OUTBOUND",
+    "PARTNERS",
     "POLICY",
     "PORTAL",
     "PORTAL_SELF",
@@ -78,6 +83,7 @@ __all__ = [
     "SUPERVISION",
     "TRANSFERS",
     "VERIFICATION",
+    "WEBHOOKS",
     "WFM",
     "WRAP_UP",
     "Status",
@@ -149,3 +155,9 @@ CYBERAGENT = web.AppKey("cyberagent", CyberAgentDesk)
 served by :mod:`cti.web._cyberagent`."""
 SCRIPTS = web.AppKey("scripts", ScriptLibrary)
 WFM = web.AppKey("wfm", WfmService)
+WEBHOOKS = web.AppKey("webhooks", Webhooks)
+"""Partners' webhook subscriptions, the outbox and its delivery."""
+PARTNERS = web.AppKey("partners", PartnerAccess)
+"""Partner tokens' grants, rates and operations."""
+DEAD_LETTERS = web.AppKey("dead_letters", DeadLetterService)
+"""Dead letters (webhook events among them), for admins to inspect and replay."""

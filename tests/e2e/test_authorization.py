@@ -4,7 +4,9 @@ so a new route cannot ship without its entry.
 
 The floor: two queues ('care', 'sales'), agent Ana (care, team north) and agent Bob (sales, team south) each on
 a live call through Asterisk, a past interaction and a customer of each, a supervisor Sue whose scope is 'care',
-an agent login with no agent ('lone'), the admin, and no token at all.
+an agent login with no agent ('lone'), the admin, a partner ('pat', granted every partner operation on Ana's
+customer), and no token at all. A partner token reaches the partner API (/api/partner/...) and nothing else: every
+other route that needs a token answers it 403 (``_partner_fenced``), a public one as it answers anyone.
 
 Requests that would change something are sent with a body that fails validation *after* the authorization
 check, so an allowed caller gets 422 and nothing changes; the few that cannot be probed that way (log out,
@@ -32,7 +34,7 @@ from cti.web import FEATURES, openapi_document
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually
 
-ROLES = ("anon", "lone", "ana", "sue", "admin")
+ROLES = ("anon", "lone", "ana", "sue", "admin", "pat")
 Expect = dict[str, tuple[int, int]]  # role -> (status on their own object, status on a foreign one)
 
 
@@ -41,7 +43,7 @@ def _same(**statuses: int) -> Expect:
 
 
 def public(ok: int = 200) -> Expect:
-    return _same(anon=ok, lone=ok, ana=ok, sue=ok, admin=ok)
+    return _same(anon=ok, lone=ok, ana=ok, sue=ok, admin=ok, pat=ok)
 
 
 def signed_in(ok: int = 200) -> Expect:
@@ -69,6 +71,18 @@ def no_chat() -> Expect:
     """A chat's routes with no chat live in this run (a call's id is no chat's): not found for everyone signed in
     (tests/integration/test_chat_api.py drives real chats through their owners and outsiders)."""
     return _same(anon=401, lone=404, ana=404, sue=404, admin=404)
+
+
+def _partner_api(ok: int = 200, foreign: int = 404) -> Expect:
+    """The partner API: the partner's own customer (Ana's), another's is 404; every other token 403."""
+    return {**_same(anon=401, lone=403, ana=403, sue=403, admin=403), "pat": (ok, foreign)}
+
+
+def _partner_fenced(expect: Expect) -> None:
+    """A route outside the partner API answers a partner token 403, or as it answers everyone when public."""
+    if "pat" not in expect:
+        anon = expect["anon"]
+        expect["pat"] = anon if anon[0] != 401 else (403, 403)
 
 
 @dataclass(frozen=True)
@@ -253,7 +267,26 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("POST", "/api/users/{name}/token"): Route(admin_only(), last=True, user="temp"),
     ("DELETE", "/api/users/{name}"): Route(admin_only(), last=True, user="temp"),
     ("POST", "/api/me/token"): Route(signed_in(), last=True),
+    # Partner integration (docs/integration.md): admins manage subscriptions and partners; only partners call
+    # the partner API, on their own customers (Ana's), for the operations granted.
+    ("GET", "/api/webhooks/events"): Route(admin_only()),
+    ("GET", "/api/webhooks"): Route(admin_only()),
+    ("POST", "/api/webhooks"): Route(admin_only(422), body={"url": "ftp://x", "events": []}),
+    ("GET", "/api/webhooks/{subscription_id}"): Route(admin_only(404)),
+    ("PATCH", "/api/webhooks/{subscription_id}"): Route(admin_only(422), body={"active": "maybe"}),
+    ("DELETE", "/api/webhooks/{subscription_id}"): Route(admin_only(404)),
+    ("GET", "/api/webhooks/dead-letters"): Route(admin_only()),
+    ("POST", "/api/webhooks/dead-letters/{letter_id}/replay"): Route(admin_only(404)),
+    ("GET", "/api/partners"): Route(admin_only()),
+    ("POST", "/api/partners"): Route(admin_only(422), body={}),
+    ("PUT", "/api/partners/{name}"): Route(admin_only(422), body={"operations": "all"}),
+    ("GET", "/api/partner/customers/{customer_id}"): Route(_partner_api()),
+    ("PATCH", "/api/partner/customers/{customer_id}"): Route(_partner_api(422), body={"segment": "gold"}),
+    ("POST", "/api/partner/callbacks"): Route(_partner_api(422, 422), body={}),  # whose: in the body
 }
+
+for _route in MATRIX.values():
+    _partner_fenced(_route.expect)
 
 RULES = {
     "queues": {"care": {"skills": {"care": 1}}, "sales": {"skills": {"sales": 1}}},
@@ -332,6 +365,10 @@ async def test_every_route_answers_every_role_as_the_policy_says(
             recording_id=agent_id[0] * 32,
             call_id=past[agent_id], path=f"{agent_id}.wav", format="wav", started_at=now - timedelta(hours=1),
             ended_at=now - timedelta(minutes=55), agent_id=agent_id), b"RIFF")).recording_id
+    partner = await cti.api("POST", "/api/partners", expect=201, json={
+        "name": "pat", "operations": ["customers.read", "customers.update", "callbacks.create"],
+        "customers": [customer_of["ana"]]})
+    tokens["pat"] = partner["token"]
     monitor = await cti.api("POST", f"/api/calls/{live['bob']}/monitor", expect=201,
                             json={"mode": "listen", "extension": "7040"})
 
@@ -349,7 +386,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
                   "name": route.user, "monitor_id": monitor["monitor_id"], "script_id": script["script_id"],
                   "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose],
                   "callback_id": callback_of[whose], "entry_id": "999999", "order_number": "50000002",
-                  "reply_id": "0" * 22, "chat_id": live[whose]}
+                  "reply_id": "0" * 22, "chat_id": live[whose], "subscription_id": "0" * 16, "letter_id": "999999"}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"

@@ -24,6 +24,7 @@ from cti.crm import (
     ContactRecord,
     CrmInputError,
     CustomerCredentials,
+    CustomerFields,
     CustomerRecord,
     CustomerView,
     ForgottenCustomer,
@@ -444,6 +445,11 @@ class FakeCustomers:
 
     async def set_consent(self, customer_id: str, consent: Consent) -> CustomerRecord:
         record = self.customers[customer_id] = replace(self.customers[customer_id], consent=consent)
+        return record
+
+    async def update_customer(self, customer_id: str, fields: CustomerFields) -> CustomerRecord:
+        changes = {name: getattr(fields, name) for name in ("name", "email", "address", "city", "language")}
+        record = self.customers[customer_id] = replace(self.customers[customer_id], **changes)
         return record
 
     async def forget(self, customer_id: str) -> ForgottenCustomer:

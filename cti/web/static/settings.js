@@ -7,7 +7,8 @@ import { errorText, has, language, onLanguageChange, t } from "/ui/i18n.js";
 import { handleApiError, startPage } from "/ui/shell.js";
 
 const $ = (id) => document.getElementById(id);
-const GROUPS = ["telephony", "web", "storage", "routing", "ivr", "callbacks", "scripts", "locale", "retention", "other"];
+const GROUPS = ["telephony", "web", "storage", "routing", "ivr", "callbacks", "outbound", "scripts", "locale", "retention",
+  "portal", "partners", "other"];
 let settings = [];
 
 // A disposition code by its name as agents see it (common.json); its code beside it in English only, as the codes

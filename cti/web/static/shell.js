@@ -19,7 +19,7 @@ const NAV = {
   admin: [["home", "/ui/index.html"], ["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
     ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"], ["faq", "/ui/faq.html"],
     ["users", "/ui/users.html"],
-    ["routing", "/ui/routing.html"], ["settings", "/ui/settings.html"]],
+    ["routing", "/ui/routing.html"], ["webhooks", "/ui/webhooks.html"], ["settings", "/ui/settings.html"]],
 };
 
 // Where each role starts (the front page sends them there).

@@ -1,7 +1,7 @@
 """Supervisor alerts: the thresholds per queue, and the history of alerts raised and cleared.
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | Sequence[str] | None = "0022"
+down_revision: str | Sequence[str] | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
