@@ -120,3 +120,35 @@ async def test_a_chat_the_virtual_agent_held_to_the_end_is_served_by_itself_with
         (Sender.CUSTOMER, ""), (Sender.BOT, ""), (Sender.BOT, ""), (Sender.SYSTEM, "ended")]
     assert await center.streams.after(chat_id) == []
     await page.close()
+
+
+async def test_a_restart_while_the_virtual_agent_holds_the_chat_loses_nothing_and_it_carries_on(
+        db: Database, redis_url: str) -> None:
+    prefix, clock = f"cti-test-{uuid.uuid4().hex[:8]}", Clock()
+    first = await start_center(db, redis_url, prefix, clock, bot=True)
+    customer = await first.customer()
+    _, started = await start(customer, name="Dewi", text="internet rumah saya lemot banget")
+    chat_id = started["chat_id"]
+    cookie = customer.session.cookie_jar.filter_cookies(customer.make_url("/api/portal/chat"))["cti_chat"].value
+    await first.settle()
+    await first.close()
+
+    second = await start_center(db, redis_url, prefix, clock, bot=True)
+    try:
+        customer = await second.customer()
+        customer.session.cookie_jar.update_cookies({"cti_chat": cookie})
+        state = await (await customer.get("/api/portal/chat")).json()
+        assert state["state"]["state"] == "bot"
+        assert [(m["sender"], m["params"].get("source")) for m in state["messages"]] == [
+            ("customer", None), ("bot", None), ("bot", "internet-slow")]
+        # The virtual agent goes on from where it was: no second greeting; asked for a person, it hands over.
+        response = await customer.post("/api/portal/chat/messages", json={"text": "saya mau bicara dengan agen"})
+        assert response.status == 201
+        await second.settle()
+        state = await (await customer.get("/api/portal/chat")).json()
+        assert [m["params"].get("action") for m in state["messages"][3:]] == [None, "handover"]
+        assert state["state"]["state"] == "waiting"
+        item = second.distributor.query.find_call(chat_id)
+        assert item is not None and item.routing.problem_type == "person"
+    finally:
+        await second.close()
