@@ -69,7 +69,8 @@ function card(item) {
       el("ol", {}, steps.map((step) => el("li", {}, step.text)))));
   }
   if (item.error) body.push(el("p", { class: "alert", role: "alert" }, item.error));
-  body.push(el("ol", { class: "chat-log", "aria-label": t("chat.desk.messages", { name: item.name }) },
+  // Focusable: a long conversation scrolls, and a keyboard must reach what scrolled away.
+  body.push(el("ol", { class: "chat-log", "aria-label": t("chat.desk.messages", { name: item.name }), tabindex: "0" },
     item.messages.map(messageItem)));
   if (item.typing) body.push(el("p", { class: "chat-typing" }, t("chat.desk.typing")));
   if (!readOnly && item.state === "offered" && !item.ended) {
