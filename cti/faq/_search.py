@@ -17,9 +17,13 @@ Scores are cosines, so they lie in [0, 1] and mean the same from one FAQ to anot
 Which entry a customer's *question* is about — what the virtual agent needs, and how sure it may be — is a
 classification, not a ranking: :meth:`FaqIndex.classify` trains a logistic regression per language (scikit-learn,
 on character 2-5-grams and word 1-2-grams) whose classes are the entries and whose examples are each entry's
-phrasings and its answer's sentences. Its probabilities separate a right match from a near miss better than
-cosines do (docs/benchmarks.md, "CyberAgent"). It is trained on first use, or by :meth:`FaqIndex.prepare`, in
-about a second per language for a few hundred entries.
+phrasings and its answer's sentences, plus a "none of the FAQ" class learnt from :mod:`cti.faq._words`'s
+out-of-scope phrasings: its probability is taken from the entries', so a question about something else that
+shares a word with an entry leaves every entry a low probability. Its probabilities separate a right match from a
+near miss better than cosines do (docs/benchmarks.md, "CyberAgent"). It is trained on first use, or by
+:meth:`FaqIndex.prepare`, in a second or two per language for a few hundred entries.
+
+Short forms (``sy``, ``brp``, ``u``, ``wheres``) are written out before anything else (:func:`tokenize`).
 
 Stop words (a short list per language) are removed before the n-grams are cut, so "how do I" or "bagaimana cara"
 match nothing by themselves; a query of stop words only finds nothing. Entries scoring under :data:`MIN_SCORE`
@@ -211,7 +215,8 @@ class FaqIndex:
 
     def classify(self, query: str, lang: str, *, limit: int = 2) -> list[FaqHit]:
         """The entries ``query`` in ``lang`` most likely asks about, most likely first, each with its probability
-        as the score (they sum to 1 over all entries); empty when the query has no words or the language no
+        as the score (with the "none of the FAQ" class's, which is never returned, they sum to 1: a question about
+        something else leaves them all low); empty when the query has no words or the language no
         entries."""
         corpus = self._corpora.get(lang)
         words = normalize(query, lang)
