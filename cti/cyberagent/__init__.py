@@ -12,8 +12,8 @@ How a chat uses it (one :class:`CyberAgent` per process, one :class:`Session` pe
 Per message: the language (:func:`detect_language`, unless the session fixes it); then the rules of
 :mod:`cti.cyberagent._intents` (a person asked for, anger, one's own orders or balance, buying, greetings); else
 the FAQ (:class:`cti.faq.FaqIndex`): answered, with its entry as the source, only when the likeliest entry's
-probability (:meth:`cti.faq.FaqIndex.classify`) reaches :data:`ANSWER_THRESHOLD` and leads the next by
-:data:`MARGIN_THRESHOLD`, and the question's words are near enough to some entry (:data:`SIMILARITY_THRESHOLD`);
+probability (:meth:`cti.faq.FaqIndex.classify`, whose classifier also knows "none of the FAQ") clears the
+language's :data:`THRESHOLDS` (:class:`Thresholds`: probability, lead over the next, nearness of its words);
 otherwise a person takes over (``reply.handover``: the queue, the reason and the transcript). Buying hands a
 sales lead with the product to the sales queue. Orders and balance are told only to
 a verified customer (``session.customer_id``), through the :class:`Account` port; others are asked to sign in.
@@ -22,11 +22,8 @@ numbers.
 """
 
 from cti.cyberagent._bot import (
-    AGREE,
-    ANSWER_THRESHOLD,
-    MARGIN_THRESHOLD,
     REPEATED_FAILURES,
-    SIMILARITY_THRESHOLD,
+    THRESHOLDS,
     TRANSCRIPT_TURNS,
     Account,
     Action,
@@ -47,11 +44,8 @@ from cti.cyberagent._intents import Intent, match_intent
 from cti.cyberagent._language import detect_language
 
 __all__ = [
-    "AGREE",
-    "ANSWER_THRESHOLD",
-    "MARGIN_THRESHOLD",
     "REPEATED_FAILURES",
-    "SIMILARITY_THRESHOLD",
+    "THRESHOLDS",
     "TRANSCRIPT_TURNS",
     "Account",
     "Action",

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Final, Literal
 
+from cti.faq import expand_short_forms
 from cti.types import Language
 
 __all__ = ["RULES", "Intent", "match_intent"]
@@ -31,7 +32,7 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
                        r"\b(supervisor|manager)\b")),
         ("angry", _rx(r"\b(complain|complaint|useless|awful|worst|ridiculous|angry|furious|disappointed|"
                       r"unacceptable|stupid|pathetic|fed up|sick of|rubbish|scam|disgusting|incompetent|"
-                      r"terrible service|hopeless|outrageous)\b", r"!!!")),
+                      r"terrible service|hopeless|outrageous|sucks|garbage|crap)\b", r"!!!")),
         ("unhelpful", _rx(r"\b(not helpful|didn'?t help|doesn'?t help|not what i (asked|meant)|wrong answer|"
                           r"that'?s not it|no that'?s wrong)\b")),
         ("order_status", _rx(r"\b(status of my order|my order'?s? status|order status|check my order|"
@@ -48,12 +49,12 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
     "id": (
         ("person", _rx(r"\b(manusia|orang (sungguhan|asli|beneran|betulan)|operator|petugas|supervisor|atasan|"
                        r"manajer|cs asli)\b",
-                       r"\b(bicara|ngobrol|berbicara|sambungkan|hubungkan|alihkan|oper)\b.*\b(agen|orang|cs|"
+                       r"\b(bicara|ngobrol|ngomong|berbicara|sambungkan|hubungkan|alihkan|oper)\b.*\b(agen|orang|cs|"
                        r"petugas|staf|operator|manusia)\b",
                        r"\bagen\b")),
         ("angry", _rx(r"\b(komplain|keluhan|mengeluh|kecewa|marah|payah|bodoh|tidak becus|(ng)?gak becus|"
-                      r"buruk sekali|jelek (banget|sekali)|penipu|penipuan|kesal|muak|keterlaluan|parah kalian|"
-                      r"lapor(kan)? kalian)\b", r"!!!")),
+                      r"buruk sekali|jelek (banget|sekali)|penipu|penipuan|kesal|kesel|sebel|muak|keterlaluan|"
+                      r"parah kalian|lapor(kan)? kalian)\b", r"!!!")),
         ("unhelpful", _rx(r"\b(tidak membantu|gak membantu|nggak membantu|bukan itu|bukan itu maksud saya|"
                           r"jawabannya salah|salah jawab)\b")),
         ("order_status", _rx(r"\b(status (pesanan|order)|cek (pesanan|order)|pesanan saya (sudah )?(sampai mana|"
@@ -85,7 +86,7 @@ _SHORT: Final = 6
 
 def match_intent(text: str, lang: Language) -> Intent | None:
     """The first rule of ``lang`` the message matches, or None (an FAQ question, or nothing known)."""
-    lowered = " ".join(text.lower().replace("\u2019", "'").split())
+    lowered = " ".join(expand_short_forms(text.replace("\u2019", "'"), lang).split())
     how = bool(_HOW[lang].search(lowered))
     words = len(lowered.split())
     for intent, pattern in RULES[lang]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from cti.faq import SHORT_FORMS
 from cti.types import Language
 
 __all__ = ["detect_language"]
@@ -18,14 +19,15 @@ _ID: Final = frozenset("""
     hilang ganti ubah cek lihat masih lagi sekali banget kalian layanan pelanggan barang kirim sampai hari jam
     bicara sambungkan hubungkan orang manusia beli berlangganan mahal lambat lemot rusak salah garansi kartu
     sandi lupa minta sudah belum bisakah tidaklah batal batalkan kembalikan
-""".split())
+""".split()) | {short for short in SHORT_FORMS["id"] if short not in ("no", "hp")}
+"""With the short forms of chat Indonesian (``sy``, ``gmn``)."""
 _EN: Final = frozenset("""
     a an the and or of to in on for with is are was were be been can could how what when where which who why do
     does did i my me you your we our us it its this that there if at by from as am will would should please get
     about into than then so any some not don't doesn't i'm it's thanks thank hello hi hey good morning evening
     bill invoice order pay payment data plan home phone lost change check want need speak talk person agent
     still again very really much many help delivery return broken slow working password buy
-""".split())
+""".split()) | {short for short in SHORT_FORMS["en"] if len(short) > 1}
 
 
 def detect_language(text: str, default: Language = "id") -> Language:

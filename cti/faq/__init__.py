@@ -20,6 +20,7 @@ from cti.faq._entries import (
     read_texts,
 )
 from cti.faq._search import MIN_SCORE, PHRASING_WEIGHT, SNIPPET_LENGTH, FaqHit, FaqIndex, normalize, snippet, tokenize
+from cti.faq._words import OUT_OF_SCOPE, SHORT_FORMS, expand_short_forms
 
 __all__ = [
     "ANSWER_LENGTH",
@@ -29,9 +30,11 @@ __all__ = [
     "KEYWORDS",
     "LINK",
     "MIN_SCORE",
+    "OUT_OF_SCOPE",
     "PHRASING_WEIGHT",
     "PRODUCT_LINES",
     "QUESTION_LENGTH",
+    "SHORT_FORMS",
     "SNIPPET_LENGTH",
     "FaqEntry",
     "FaqHit",
@@ -40,6 +43,7 @@ __all__ = [
     "FaqText",
     "FaqVersion",
     "answer_parts",
+    "expand_short_forms",
     "normalize",
     "read_texts",
     "snippet",

@@ -17,9 +17,13 @@ Scores are cosines, so they lie in [0, 1] and mean the same from one FAQ to anot
 Which entry a customer's *question* is about — what the virtual agent needs, and how sure it may be — is a
 classification, not a ranking: :meth:`FaqIndex.classify` trains a logistic regression per language (scikit-learn,
 on character 2-5-grams and word 1-2-grams) whose classes are the entries and whose examples are each entry's
-phrasings and its answer's sentences. Its probabilities separate a right match from a near miss better than
-cosines do (docs/benchmarks.md, "CyberAgent"). It is trained on first use, or by :meth:`FaqIndex.prepare`, in
-about a second per language for a few hundred entries.
+phrasings and its answer's sentences, plus a "none of the FAQ" class learnt from :mod:`cti.faq._words`'s
+out-of-scope phrasings: its probability is taken from the entries', so a question about something else that
+shares a word with an entry leaves every entry a low probability. Its probabilities separate a right match from a
+near miss better than cosines do (docs/benchmarks.md, "CyberAgent"). It is trained on first use, or by
+:meth:`FaqIndex.prepare`, in a second or two per language for a few hundred entries.
+
+Short forms (``sy``, ``brp``, ``u``, ``wheres``) are written out before anything else (:func:`tokenize`).
 
 Stop words (a short list per language) are removed before the n-grams are cut, so "how do I" or "bagaimana cara"
 match nothing by themselves; a query of stop words only finds nothing. Entries scoring under :data:`MIN_SCORE`
@@ -40,6 +44,7 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from sklearn.pipeline import FeatureUnion  # type: ignore[import-untyped]
 
 from cti.faq._entries import FaqEntry
+from cti.faq._words import FRAMED_OUT_OF_SCOPE, OUT_OF_SCOPE, expand_short_forms
 
 __all__ = ["MIN_SCORE", "PHRASING_WEIGHT", "SNIPPET_LENGTH", "FaqHit", "FaqIndex", "normalize", "snippet",
            "tokenize"]
@@ -67,9 +72,9 @@ _STOP: Final[dict[str, frozenset[str]]] = {
 
 def tokenize(text: str, lang: str) -> list[str]:
     """The text's words in ``lang`` (``id`` or ``en``): lowercase letters and digits, stop words left out (another
-    language is only lowercased and split)."""
+    language is only lowercased and split), short forms written out (``sy`` saya, ``u`` you: :mod:`cti.faq._words`)."""
     stop = _STOP.get(lang, frozenset())
-    return [word for word in _WORD.findall(text.lower()) if word not in stop]
+    return [word for word in _WORD.findall(expand_short_forms(text, lang)) if word not in stop]
 
 
 def normalize(text: str, lang: str) -> str:
@@ -94,12 +99,13 @@ class FaqHit:
     """Cosine similarity in [0, 1] (see the module's docstring)."""
 
 
-_CLASSIFIER_C: Final = 10.0
+_CLASSIFIER_C: Final = 100.0
 """Weak regularisation: each entry has few examples, and they are its own words (no noise to smooth away)."""
 
 
 class _Classifier:
-    """Logistic regression over one language's entries (see the module's docstring)."""
+    """Logistic regression over one language's entries and a "none of the FAQ" class (see the module's
+    docstring)."""
 
     def __init__(self, lang: str, entries: list[FaqEntry]) -> None:
         examples: list[str] = []
@@ -112,6 +118,10 @@ class _Classifier:
                 if normalized:
                     examples.append(normalized)
                     labels.append(n)
+        # The "none of the FAQ" class (label -1): its probability is taken from the entries', never returned.
+        for phrase in (*OUT_OF_SCOPE.get(lang, ()), *FRAMED_OUT_OF_SCOPE.get(lang, ())):
+            examples.append(normalize(phrase, lang))
+            labels.append(-1)
         self.entries = entries
         self.features = FeatureUnion([
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False,
@@ -120,15 +130,16 @@ class _Classifier:
                                       dtype=np.float32)),
         ])
         matrix = self.features.fit_transform(examples)
-        self.single = len(set(labels)) < 2
-        self.model = None if self.single else LogisticRegression(C=_CLASSIFIER_C, max_iter=2000).fit(matrix, labels)
+        self.model = None if len(set(labels)) < 2 else \
+            LogisticRegression(C=_CLASSIFIER_C, max_iter=2000).fit(matrix, labels)
 
     def probabilities(self, query: str) -> Any:
+        """Each entry's probability, in entry order (with the out-of-scope class's, they sum to 1)."""
         if self.model is None:
             return np.ones(len(self.entries), dtype=np.float64)
-        found = np.zeros(len(self.entries), dtype=np.float64)
+        found = np.zeros(len(self.entries) + 1, dtype=np.float64)
         found[self.model.classes_] = self.model.predict_proba(self.features.transform([query]))[0]
-        return found
+        return found[:-1]
 
 
 class _Corpus:
@@ -204,7 +215,8 @@ class FaqIndex:
 
     def classify(self, query: str, lang: str, *, limit: int = 2) -> list[FaqHit]:
         """The entries ``query`` in ``lang`` most likely asks about, most likely first, each with its probability
-        as the score (they sum to 1 over all entries); empty when the query has no words or the language no
+        as the score (with the "none of the FAQ" class's, which is never returned, they sum to 1: a question about
+        something else leaves them all low); empty when the query has no words or the language no
         entries."""
         corpus = self._corpora.get(lang)
         words = normalize(query, lang)

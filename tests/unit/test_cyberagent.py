@@ -11,10 +11,12 @@ import pytest
 
 from cti.crm import OrderRecord
 from cti.cyberagent import (
+    THRESHOLDS,
     TRANSCRIPT_TURNS,
     CyberAgent,
     Persona,
     Session,
+    Thresholds,
     Turn,
     detect_language,
     match_intent,
@@ -201,3 +203,49 @@ async def test_the_transcript_keeps_the_latest_turns() -> None:
     assert len(session.transcript) == TRANSCRIPT_TURNS
     assert session.transcript[-2] == Turn("customer", f"thanks {TRANSCRIPT_TURNS - 1}")
     assert session.transcript[0] == Turn("customer", f"thanks {TRANSCRIPT_TURNS // 2}")
+
+
+@pytest.mark.parametrize(("message", "lang", "entry_id"), [
+    ("inet lemot bgt dr kemarin", "id", "internet-slow"),
+    ("udh bayar tp tagihan msh blm lunas", "id", "pay-not-recorded"),
+    ("tgl jatuh tempo tagihan sy kpn", "id", "bill-due-date"),
+    ("pw wifi mau diganti", "id", "internet-wifi-password"),
+    ("do u have a whatsapp number for support", "en", "contact-channels"),
+    ("paid yesterday but it still says unpaid", "en", "pay-not-recorded"),
+])
+async def test_short_forms_and_slang_are_read_as_the_words_they_stand_for(message: str, lang: str,
+                                                                         entry_id: str) -> None:
+    reply = await bot().respond(Session(), message)
+    assert (reply.action, reply.lang) == ("faq", lang)
+    assert reply.source is not None and reply.source.entry_id == entry_id
+
+
+@pytest.mark.parametrize(("message", "lang"), [
+    ("cara ganti oli motor", "id"),
+    ("cara mengembalikan buku ke perpustakaan", "id"),
+    ("jam berapa apotek terdekat buka", "id"),
+    ("how do i return a library book", "en"),
+    ("i forgot my gmail password", "en"),
+    ("how do i renew my driving licence", "en"),
+])
+async def test_a_question_about_something_else_that_shares_a_word_with_an_entry_is_handed_over(
+        message: str, lang: str) -> None:
+    reply = await bot().respond(Session(), message)
+    assert (reply.action, reply.lang) == ("handover", lang)
+    assert reply.handover is not None and reply.handover.reason == "unsure"
+
+
+def test_short_forms_count_for_the_language_and_the_rules() -> None:
+    assert detect_language("sy gk bs bayar, gmn?", default="en") == "id"
+    assert detect_language("wheres ur shop", default="id") == "en"
+    assert match_intent("mau ngomong sama orang aja", "id") == "person"
+    assert match_intent("gw kesel bgt sama kalian", "id") == "angry"
+    assert match_intent("tagihan sy brp skrg", "id") == "balance"
+    assert match_intent("this service sucks", "en") == "angry"
+    assert match_intent("wheres my order", "en") == "order_status"
+
+
+def test_each_language_has_its_own_thresholds() -> None:
+    assert set(THRESHOLDS) == {"id", "en"}
+    strict = CyberAgent(INDEX, thresholds=Thresholds(answer=1.0))
+    assert set(strict.thresholds) == {"id", "en"} and strict.thresholds["id"].answer == 1.0
