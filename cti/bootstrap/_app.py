@@ -77,6 +77,7 @@ from cti.persistence import (
     PortalRepository,
     RecordingRepository,
     ScriptRepository,
+    SurveyRepository,
     UserRepository,
     WebSessionRepository,
     WfmRepository,
@@ -120,6 +121,7 @@ from cti.services import (
     SignIn,
     StatsFeed,
     SupervisionService,
+    SurveyService,
     TransferService,
     WfmService,
     WrapUpService,
@@ -128,6 +130,7 @@ from cti.settings import Settings
 from cti.speech import PromptRenderer, SpokenReplies
 from cti.speech.asr import build_recognizers, parse_engines
 from cti.stats import MetricsConfig, day_start
+from cti.surveys import SendingPolicy
 from cti.tasks import stop_task
 from cti.telephony import (
     AdmissionControl,
@@ -172,6 +175,7 @@ from cti.web import (
     STATS,
     STATUS,
     SUPERVISION,
+    SURVEYS,
     TRANSFERS,
     VERIFICATION,
     WFM,
@@ -209,13 +213,18 @@ def _render_limits(settings: Settings) -> RenderLimits:
                         seconds=settings.script_render_seconds)
 
 
+def _mailer(settings: Settings) -> SmtpMailer | None:
+    """The SMTP mailer the portal's codes and the surveys' links go through; None without a server."""
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password is not None else None
+    return SmtpMailer(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
+                      user=settings.smtp_user, password=password, sender=settings.smtp_sender)
+
+
 def _portal(settings: Settings, repos: _Repositories, audit: AuditTrail, clock: Clock) -> PortalSignIn:
     """The customer portal's sign-in: codes by SMTP if a server is set, SMS through the logging sender."""
-    mailer = None
-    if settings.smtp_host:
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password is not None else None
-        mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
-                            user=settings.smtp_user, password=password, sender=settings.smtp_sender)
+    mailer = _mailer(settings)
     return PortalSignIn(repos.customers, repos.portal, audit, sms=LoggingSmsSender(), mailer=mailer, clock=clock,
                         code_ttl=timedelta(minutes=settings.portal_code_minutes),
                         attempts=settings.portal_code_attempts,
@@ -401,6 +410,15 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             agent_first=timedelta(seconds=settings.scheduled_callback_agent_first_seconds),
             preview=timedelta(seconds=settings.scheduled_callback_preview_seconds))
         callback_attempts = CallbackAttempts(portal_self.callback_store, retry, lock=portal_self.callback_lock)
+        surveys = SurveyService(
+            SurveyRepository(database), repos.customers, app[AUDIT], mailer=_mailer(settings),
+            link_base=settings.survey_link_base, clock=clock,
+            policy=SendingPolicy(every_days=settings.survey_every_days,
+                                 delay=timedelta(minutes=settings.survey_delay_minutes),
+                                 valid=timedelta(days=settings.survey_valid_days)),
+            team_of=lambda agent_id: query.agent(agent_id).team if query.has_agent(agent_id) else None,
+            changed=screenpop.customer_changed)
+        stack.push_async_callback(surveys.close)
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
             (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],
@@ -415,7 +433,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             Offer: [screenpop.offered],
             AgentChanged: [journal.agent_changed, screenpop.agent_changed, stats.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
-                          recording.work_changed, callback_attempts.work_changed],
+                          recording.work_changed, callback_attempts.work_changed, surveys.work_changed],
         })
         distributor = Distributor(core, clock, bus)
         telephony = Telephony(
@@ -448,6 +466,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[SCREENPOP] = screenpop
         portal_self.watch(screenpop.customer_changed)  # what a customer did on the portal, in their next pop
         app[STATS] = stats
+        app[SURVEYS] = surveys
+        surveys.start()
         app[ALERTS] = alerts = AlertMonitor(AlertRepository(database), stats, lambda: list(query.rules.queues))
         app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
