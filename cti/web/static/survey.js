@@ -123,6 +123,7 @@ async function send(event) {
 }
 
 async function start() {
+  window.addEventListener("hashchange", () => location.reload());  // another link: another survey
   let opened = null;
   let failure = null;
   try {

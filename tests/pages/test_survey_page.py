@@ -1,0 +1,111 @@
+"""The customer's survey page in a real Chromium: a survey is e-mailed after a call through a real SMTP server
+(aiosmtpd); the customer opens the link from the mail on a phone, switches to Bahasa Indonesia, answers (a rating,
+yes/no, a choice and a comment), sees the thank-you, and the answers are in the store; the same link opened again
+says it was answered, and a forged one that it is not valid. The API's refusals: tests/integration/
+test_surveys_api.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import expect
+
+from cti.crm import Consent, CustomerFields
+from cti.persistence import CustomerRepository, Database, SurveyRepository
+from cti.services import InteractionEnded, SurveyService
+from cti.web import AUDIT, SURVEYS, _service, _surveys, _ui
+from tests.accessibility import axe_violations
+from tests.api import api_app
+from tests.mailbox import Mailbox, mailbox
+from tests.support import browser_page
+
+EMAIL = "dewi@example.com"
+BASE = "http://cti.test"
+
+
+def both(id_: str, en: str) -> dict[str, str]:
+    return {"id": id_, "en": en}
+
+
+QUESTIONNAIRE = {
+    "title": both("Survei layanan", "Service survey"),
+    "questions": [
+        {"key": "satisfaction", "kind": "rating", "metric": "csat",
+         "text": both("Seberapa puas Anda?", "How satisfied are you?")},
+        {"key": "solved", "kind": "yes_no", "metric": "fcr",
+         "text": both("Apakah masalah Anda selesai?", "Was your problem solved?")},
+        {"key": "time", "kind": "choice", "preference": "contact_time", "required": False,
+         "text": both("Kapan kami sebaiknya menghubungi Anda?", "When should we contact you?"),
+         "choices": [{"value": "morning", "label": both("Pagi", "Morning")},
+                     {"value": "evening", "label": both("Malam", "Evening")}]},
+        {"key": "comment", "kind": "text", "required": False,
+         "text": both("Ada saran lain?", "Anything else?")},
+    ],
+}
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[TestServer, Mailbox, SurveyService, Database]]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
+    await db.upgrade()
+    with mailbox() as mail:
+        app, _ = api_app(db, [_service, _surveys, _ui])
+        surveys = SurveyService(SurveyRepository(db), CustomerRepository(db), app[AUDIT], mailer=mail.mailer(),
+                                link_base=BASE)
+        app[SURVEYS] = surveys
+        server = TestServer(app)
+        await server.start_server()
+        try:
+            yield server, mail, surveys, db
+        finally:
+            await server.close()
+            await surveys.close()
+            await db.close()
+
+
+async def test_a_customer_answers_the_mailed_survey_in_bahasa_indonesia(
+        served: tuple[TestServer, Mailbox, SurveyService, Database]) -> None:
+    server, mail, surveys, db = served
+    customer = await CustomerRepository(db).create_customer(CustomerFields(
+        name="Dewi Lestari", email=EMAIL, language="en", value_tier="gold", consent=Consent(email=True)))
+    await surveys.define("care", QUESTIONNAIRE, by="sue")
+    await surveys.interaction_ended(InteractionEnded(call_id="c1", customer_id=customer.customer_id, channel="call",
+                                                     ended_at=datetime.now(UTC), agent_id="ana", queue="care"))
+    assert await surveys.send_due() == 1
+    link = (await mail.survey_link(EMAIL)).replace(BASE, str(server.make_url("")).rstrip("/"))
+
+    async with browser_page(locale="en-GB") as page:
+        await page.set_viewport_size({"width": 360, "height": 740})  # a phone
+        await page.goto(link)
+        await expect(page.get_by_role("heading", name="Service survey")).to_be_visible()  # the CRM's language
+        assert await axe_violations(page) == []
+        await page.get_by_role("button", name="Bahasa Indonesia").click()
+        await expect(page.get_by_role("heading", name="Survei layanan")).to_be_visible()
+        await expect(page.locator("html")).to_have_attribute("lang", "id")
+        rating = page.get_by_role("group", name="Seberapa puas Anda? *")
+        await rating.get_by_label("4 – puas").check()
+        await page.get_by_role("group", name="Apakah masalah Anda selesai? *").get_by_label("Ya").check()
+        await page.get_by_role("group", name="Kapan kami sebaiknya menghubungi Anda?").get_by_label("Malam").check()
+        await page.get_by_label("Ada saran lain?").fill("Petugasnya ramah")
+        assert await axe_violations(page) == []
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+        await page.get_by_role("button", name="Kirim jawaban").click()
+        await expect(page.get_by_role("heading", name="Terima kasih!")).to_be_visible()
+        await expect(page.get_by_role("heading", name="Terima kasih!")).to_be_focused()
+
+        await page.reload()
+        await expect(page.get_by_role("alert")).to_have_text("Survei ini sudah dijawab. Terima kasih!")
+        await page.goto(link[: link.index("#")] + "#forged-token-0123456789abcdef")
+        await expect(page.get_by_role("alert")).to_have_text(
+            "Tautan survei ini tidak berlaku. Silakan pakai tautan dari e-mail Anda.")
+
+    [answered] = await SurveyRepository(db).of_customer(customer.customer_id)
+    assert (answered.status, answered.answer_channel, answered.rating, answered.resolved) == ("answered", "web", 4,
+                                                                                             True)
+    assert answered.answers == {"satisfaction": 4, "solved": True, "time": "evening", "comment": "Petugasnya ramah"}
+    profile = await surveys.profile(customer.customer_id)
+    assert profile.preferences == {"contact_time": "evening"} and profile.comment == "Petugasnya ramah"
