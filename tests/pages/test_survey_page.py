@@ -87,7 +87,7 @@ async def test_a_customer_answers_the_mailed_survey_in_bahasa_indonesia(
         await expect(page.get_by_role("heading", name="Survei layanan")).to_be_visible()
         await expect(page.locator("html")).to_have_attribute("lang", "id")
         rating = page.get_by_role("group", name="Seberapa puas Anda? *")
-        await rating.get_by_label("4 – puas").check()
+        await rating.get_by_label("4 \u2013 puas").check()  # the page writes an en dash
         await page.get_by_role("group", name="Apakah masalah Anda selesai? *").get_by_label("Ya").check()
         await page.get_by_role("group", name="Kapan kami sebaiknya menghubungi Anda?").get_by_label("Malam").check()
         await page.get_by_label("Ada saran lain?").fill("Petugasnya ramah")
