@@ -419,6 +419,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             team_of=lambda agent_id: query.agent(agent_id).team if query.has_agent(agent_id) else None,
             changed=screenpop.customer_changed)
         stack.push_async_callback(surveys.close)
+        screenpop.survey_profiles = surveys.profile_json  # the customer's survey profile in the agent's pop
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
             (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],

@@ -381,6 +381,10 @@ class SurveyService:
                                   preferences=prefs, comment=comment))
         return survey_profile(customer_id, entries)
 
+    async def profile_json(self, customer_id: str) -> dict[str, Any]:
+        """:meth:`profile` for the agent's screen pop (``survey`` in the pop)."""
+        return (await self.profile(customer_id)).as_json()
+
     async def report(self, scope: Scope, first: date, last: date, *, tz: tzinfo, by: Any
                      ) -> tuple[tuple[SurveyRow, ...], SurveyFigures]:
         """The survey figures of the local days ``first``..``last``, per ``by``, of the scope's queues; per agent
