@@ -474,7 +474,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
         app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping)
-        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings)
+        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings,
+                           SurveyRepository(database))
         app[ERASURE] = erasure
         retention = None
         if settings.interaction_retention_days > 0:
@@ -516,7 +517,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
 
 
 def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, journal: Journal, live: LiveStore,
-             hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository) -> Erasure:
+             hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository,
+             surveys: SurveyRepository) -> Erasure:
     """Erasure with every place this server keeps copies of a customer's data besides the database."""
 
     async def live_contacts() -> list[LiveContact]:
@@ -538,9 +540,12 @@ def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, jou
     async def recording_files(subject: ErasureSubject) -> int:
         return await recordings.delete_for_calls(subject.call_ids)
 
+    async def survey_answers(subject: ErasureSubject) -> int:
+        return await surveys.forget(subject.customer_id)  # their words; the scores stay in the figures
+
     return Erasure(repos.customers, live=live_contacts, settle=lambda: journal.flush(10.0), holders={
         "screen_pops": screenpop.forget_customer, "replay_buffers": replay_buffers, "live_calls": live_calls,
-        "prompt_files": prompt_files, "recordings": recording_files})
+        "prompt_files": prompt_files, "recordings": recording_files, "survey_answers": survey_answers})
 
 
 async def _erasure_notices(live: LiveStore, erasure: Erasure, *, retry: float = 5.0) -> None:

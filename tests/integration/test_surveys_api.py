@@ -264,3 +264,13 @@ async def test_a_survey_mailed_after_a_call_is_answered_once_through_its_link(
     assert (late.status, (await late.json())["error"]["code"]) == (409, "survey_expired")
     for secret in (token, fitri_token, gita_token):
         assert secret not in caplog.text
+
+
+async def test_erasure_drops_a_customers_answers_and_keeps_the_scores(floor: Floor) -> None:
+    await floor.surveys.define("general", {"title": both("Your contact"), "questions": QUESTIONS}, by="sue")
+    dewi = await customer(floor, "dewi")
+    said = await floor.surveys.record(customer_id=dewi, questionnaire_id="general", complete=True,
+                                      answers={"satisfaction": 2, "solved": False, "comment": "Saya Dewi, 0812..."})
+    assert await floor.store.forget(dewi) == 1
+    kept = await floor.store.survey(said.survey_id)
+    assert kept is not None and (kept.answers, kept.rating, kept.resolved, kept.status) == ({}, 2, False, "answered")
