@@ -10,7 +10,7 @@ codes ``survey_answered`` and ``survey_expired``.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
@@ -34,13 +34,17 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_Answer = bool | Annotated[int, Field(ge=0, le=10)] | Annotated[str, Field(max_length=2000)] | None
+"""A rating, a yes/no, a choice's value or a text; the questionnaire decides which (``invalid_answer``)."""
+
+
 class OpenBody(_Body):
     token: str = Field(min_length=1, max_length=200, description="the token of the survey link (after its #)")
 
 
 class AnswerBody(_Body):
     token: str = Field(min_length=1, max_length=200)
-    answers: dict[str, int | bool | str | None] = Field(
+    answers: dict[str, _Answer] = Field(
         max_length=20, description="question key -> a rating 1-5, true/false, a choice's value or a text; a "
                                    "required question left out makes the answer partial")
 
