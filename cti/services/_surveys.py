@@ -265,6 +265,11 @@ class SurveyService:
             except TimeoutError:
                 pass
 
+    async def drain(self) -> None:
+        """Wait for the interactions' survey decisions under way."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def close(self) -> None:
         if self._sender is not None:
             self._sender.cancel()

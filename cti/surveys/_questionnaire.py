@@ -291,8 +291,9 @@ def read_answers(questionnaire: Questionnaire, given: Mapping[str, Any]) -> tupl
                 problems.append(Problem(f"answers.{key}", "one of the question's choices"))
                 continue
         else:
-            if not isinstance(value, str) or len(value) > TEXT_LIMIT:
-                problems.append(Problem(f"answers.{key}", f"a text of {TEXT_LIMIT} characters at most"))
+            if not isinstance(value, str) or len(value) > TEXT_LIMIT or any(
+                    not (c.isprintable() or c in "\n\t") for c in value):
+                problems.append(Problem(f"answers.{key}", f"a text of {TEXT_LIMIT} characters at most, printable"))
                 continue
             value = value.strip()
             if not value:

@@ -167,8 +167,9 @@ async def survey_report(request: web.Request) -> web.Response:
         last = date.fromisoformat(query.get("to", query["from"]))
     except (KeyError, ValueError) as exc:
         raise web.HTTPBadRequest(reason="from (and to) are dates: YYYY-MM-DD") from exc
-    if not first <= last or (last - first).days >= MAX_REPORT_DAYS:
-        raise web.HTTPBadRequest(reason=f"from must not be after to, and the range at most {MAX_REPORT_DAYS} days")
+    if not (2000 <= first.year and last.year <= 2100) or not first <= last or (last - first).days >= MAX_REPORT_DAYS:
+        raise web.HTTPBadRequest(reason=f"from must not be after to, the range at most {MAX_REPORT_DAYS} days, "
+                                        "between 2000 and 2100")
     by = query.get("by", "queue")
     if by not in DIMENSIONS:
         raise web.HTTPBadRequest(reason=f"by is one of {', '.join(DIMENSIONS)}")

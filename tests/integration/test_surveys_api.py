@@ -19,10 +19,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from cti.acd import Outcome, WorkChanged, WorkItem, WorkState
 from cti.crm import Consent, CustomerFields
 from cti.messaging import SmtpMailer
 from cti.persistence import CustomerRepository, Database, SurveyRepository, UserRepository
-from cti.services import InteractionEnded, SurveyService
+from cti.services import Distributor, InteractionEnded, SurveyService
 from cti.surveys import SkipReason, SurveyRecord
 from cti.types import Language
 from cti.web import AUDIT, SURVEYS, _surveys
@@ -87,6 +88,7 @@ class Floor:
     switch: Switch
     clock: Clock
     store: SurveyRepository
+    distributor: Distributor
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -103,7 +105,7 @@ async def floor(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await users.set_user_scope("supervisor1", {"queues": ["care"], "teams": []})
     clock = Clock()
     with mailbox() as mail:
-        app, _ = api_app(db, [_surveys], clock=clock)
+        app, distributor = api_app(db, [_surveys], clock=clock)
         switch = Switch(mail.mailer())
         surveys = SurveyService(SurveyRepository(db), CustomerRepository(db), app[AUDIT], mailer=switch,
                                 link_base="http://cti.test", clock=clock)
@@ -111,7 +113,8 @@ async def floor(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         client: Client = TestClient(TestServer(app))
         await client.start_server()
         try:
-            yield Floor(client, surveys, CustomerRepository(db), mail, switch, clock, SurveyRepository(db))
+            yield Floor(client, surveys, CustomerRepository(db), mail, switch, clock, SurveyRepository(db),
+                        distributor)
         finally:
             await client.close()
             await surveys.close()
@@ -274,3 +277,23 @@ async def test_erasure_drops_a_customers_answers_and_keeps_the_scores(floor: Flo
     assert await floor.store.forget(dewi) == 1
     kept = await floor.store.survey(said.survey_id)
     assert kept is not None and (kept.answers, kept.rating, kept.resolved, kept.status) == ({}, 2, False, "answered")
+
+
+async def test_a_call_answered_by_an_agent_owes_its_customer_a_survey_through_the_handler_table(
+        floor: Floor) -> None:
+    await floor.surveys.define("general", {"title": both("Your contact"), "questions": QUESTIONS}, by="sue")
+    dewi, eko = await customer(floor, "dewi"), await customer(floor, "eko")
+
+    def item(call_id: str, customer_id: str, outcome: Outcome) -> WorkChanged:
+        return WorkChanged(WorkItem(call_id=call_id, channel_id=f"leg-{call_id}", caller_number="+62215550123",
+                                    service_number="1500100", queue="care", arrived_at=T0, state=WorkState.ENDED,
+                                    agent_id="ana", answered_at=T0, ended_at=T0 + timedelta(minutes=3),
+                                    outcome=outcome, customer_id=customer_id))
+
+    floor.surveys.work_changed(item("c1", dewi, Outcome.ANSWERED), floor.distributor)
+    floor.surveys.work_changed(item("c2", eko, Outcome.ABANDONED), floor.distributor)  # never served: no survey
+    await floor.surveys.drain()
+    [owed] = await floor.store.due(T0 + timedelta(minutes=3))
+    assert (owed.customer_id, owed.call_id, owed.agent_id, owed.queue, owed.channel, owed.status) == (
+        dewi, "c1", "ana", "care", "call", "pending")
+    assert await floor.store.last_created(eko) is None

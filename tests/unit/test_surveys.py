@@ -104,6 +104,9 @@ def test_answers_are_checked_and_missing_required_ones_make_a_partial_answer() -
     assert caught.value.code == "invalid_answer"
     with pytest.raises(QuestionnaireError):
         read_answers(q, {"satisfaction": True})  # a bool is no rating
+    with pytest.raises(QuestionnaireError):
+        read_answers(q, {"comment": "nul\x00byte"})  # no database holds it in JSON alike
+    assert read_answers(q, {"comment": "two\nlines"})[0] == {"comment": "two\nlines"}
 
 
 def test_scores_and_the_nps_mapping() -> None:
