@@ -162,6 +162,14 @@ class SurveyService:
         questionnaire = Questionnaire.from_json(data, questionnaire_id=questionnaire_id, version=1)
         return await self._store.save_questionnaire(questionnaire, by=by)
 
+    async def questionnaire_for(self, customer_id: str | None, *, channel: str = "call") -> Questionnaire | None:
+        """The questionnaire of this customer's segment on ``channel`` (the post-call IVR survey asks it); the
+        general one for an unknown caller; None when none fits."""
+        customer = None if customer_id is None else await self._customers.customer(customer_id)
+        return choose_questionnaire(await self._store.questionnaires(),
+                                    value_tier=None if customer is None else customer.value_tier,
+                                    product_line=None if customer is None else customer.segment, channel=channel)
+
     # -- owing a survey --------------------------------------------------------------------------------------
     def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
         """The handler table's entry: a call or chat that ended answered may owe a survey (in a task)."""

@@ -44,7 +44,8 @@ class SendingPolicy:
     valid: timedelta = timedelta(days=7)
     """How long the link works."""
     max_attempts: int = 8
-    """Sends tried before the survey is kept as ``failed`` (still listed, never lost; an admin can resend)."""
+    """Sends tried (about four hours in all) before the survey is kept as ``failed``: still stored with its last
+    error, counted nowhere as sent, never mailed late."""
 
     def skip(self, *, has_customer: bool, email: str | None, consent: bool, served: bool,
              last_survey_at: datetime | None, now: datetime) -> SkipReason | None:

@@ -226,6 +226,8 @@ async def test_a_survey_mailed_after_a_call_is_answered_once_through_its_link(
     assert await partial.json() == {"status": "partial"}
     # So does a caller on the post-call IVR survey (no link).
     hadi = await customer(floor, "hadi", consent=False)
+    assert (await surveys.questionnaire_for(dewi)).questionnaire_id == "gold-call"  # type: ignore[union-attr]
+    assert (await surveys.questionnaire_for(None, channel="chat")).questionnaire_id == "general"  # type: ignore[union-attr]
     ivr = await surveys.record(customer_id=hadi, questionnaire_id="general", answers={"satisfaction": 5},
                                complete=False, call_id="c7", agent_id="ana", queue="care")
     assert (ivr.status, ivr.answer_channel, ivr.rating) == ("partial", "ivr", 5)
