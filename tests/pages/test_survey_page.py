@@ -6,18 +6,20 @@ test_surveys_api.py."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import expect
 
 from cti.crm import Consent, CustomerFields
-from cti.persistence import CustomerRepository, Database, SurveyRepository
+from cti.persistence import CustomerRepository, Database, SurveyRepository, UserRepository
 from cti.services import InteractionEnded, SurveyService
-from cti.web import AUDIT, SURVEYS, _service, _surveys, _ui
+from cti.web import AUDIT, SURVEYS, _service, _signin, _surveys, _ui
 from tests.accessibility import axe_violations
 from tests.api import api_app
 from tests.mailbox import Mailbox, mailbox
@@ -109,3 +111,62 @@ async def test_a_customer_answers_the_mailed_survey_in_bahasa_indonesia(
     assert answered.answers == {"satisfaction": 4, "solved": True, "time": "evening", "comment": "Petugasnya ramah"}
     profile = await surveys.profile(customer.customer_id)
     assert profile.preferences == {"contact_time": "evening"} and profile.comment == "Petugasnya ramah"
+
+
+SUPERVISOR = "survey-page-supervisor-0123456789ab"
+
+
+async def test_a_supervisor_defines_a_questionnaire_and_reads_the_figures(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
+    await db.upgrade()
+    await UserRepository(db).ensure_user_token("sri", "supervisor", SUPERVISOR)
+    app, _ = api_app(db, [_signin, _surveys, _ui])
+    surveys = SurveyService(SurveyRepository(db), CustomerRepository(db), app[AUDIT], mailer=None, link_base=BASE)
+    app[SURVEYS] = surveys
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        await surveys.define("general", QUESTIONNAIRE, by="sri")
+        for name, rating, solved in (("Ani", 5, True), ("Budi", 2, False)):
+            who = await CustomerRepository(db).create_customer(CustomerFields(name=name, value_tier="gold"))
+            await surveys.record(customer_id=who.customer_id, questionnaire_id="general", complete=True,
+                                 answers={"satisfaction": rating, "solved": solved}, agent_id="ana", queue="care")
+        base = f"http://127.0.0.1:{server.port}"
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {SUPERVISOR}"}) as http:
+            async with http.patch(f"{base}/api/me", json={"language": "en"}) as response:
+                assert response.status == 200
+        async with browser_page(locale="en-GB", timezone_id="UTC") as page:
+            await page.goto(f"{base}/ui/surveys.html#token={SUPERVISOR}")
+            await expect(page.locator("header nav a[aria-current=page]")).to_have_text("Surveys")
+            rows = page.locator("#questionnaires tbody tr")
+            await expect(rows).to_have_count(1)
+            await expect(rows.first).to_contain_text("general")
+
+            await page.get_by_role("button", name="New questionnaire").click()
+            await page.get_by_label("Questionnaire id").fill("gold-chat")
+            await page.get_by_label("Definition (JSON)").fill(json.dumps({
+                "title": {"id": "Obrolan"}, "segment": {"value_tier": "gold", "channel": "chat"},
+                "questions": QUESTIONNAIRE["questions"]}))
+            await page.get_by_role("button", name="Save").click()
+            await expect(page.get_by_role("alert")).to_have_text("The questionnaire is not valid.")
+            await expect(page.locator("#problems li")).to_have_text(
+                ["title.en: a printable text of 1 to 300 characters"])
+            await page.get_by_label("Definition (JSON)").fill(json.dumps({
+                "title": {"id": "Obrolan", "en": "Chat"}, "segment": {"value_tier": "gold", "channel": "chat"},
+                "questions": QUESTIONNAIRE["questions"]}))
+            await page.get_by_role("button", name="Save").click()
+            await expect(page.get_by_role("status")).to_have_text("Questionnaire gold-chat saved as version 1.")
+            await expect(rows).to_have_count(2)
+            await expect(rows.nth(1)).to_contain_text("gold / chat")  # by id
+            assert await axe_violations(page) == []
+
+            await page.get_by_label("Per").select_option("agent")
+            await page.get_by_role("button", name="Show").click()
+            body = page.locator("#figures tbody tr")
+            await expect(body).to_have_count(1)
+            await expect(body.first.locator("th, td")).to_have_text(
+                ["ana", "2", "2", "100.0%", "50.0%", "0.0", "50.0%"])
+            assert await axe_violations(page) == []
+    finally:
+        await server.close()
+        await db.close()
