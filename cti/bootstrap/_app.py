@@ -481,7 +481,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         if settings.interaction_retention_days > 0:
             retention = Retention(repos.interactions, repos.customers, days=settings.interaction_retention_days,
                                   clock=clock, discard_prompts=prompts.discard,
-                                  discard_recordings=recordings.delete_before)
+                                  discard_recordings=recordings.delete_before,
+                                  discard_survey_answers=SurveyRepository(database).purge_answers)
         app[RUNNING] = Running(distributor, telephony, journal, live, database, repos.customers, screenpop, stats,
                                counters, erasure, retention)
 

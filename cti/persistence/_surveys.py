@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 
 from cti.surveys import Answer, Questionnaire, SurveyRecord
 
@@ -135,11 +135,20 @@ class SurveyRepository:
         async with self._db.transaction("read the surveys of a period") as session:
             return [_record(row) for row in await session.scalars(query)]
 
+    async def purge_answers(self, before: datetime) -> int:
+        """Retention: clear the answers of surveys answered before ``before`` (the scores stay); how many."""
+        async with self._db.transaction("purge old survey answers") as session:
+            # SQL NULL, not JSON null: a purged row is not found (and counted) again by the next run.
+            result = await session.execute(update(SurveyRow).where(SurveyRow.answered_at < before,
+                                                                   SurveyRow.answers.is_not(None))
+                                           .values(answers=null()))
+            return int(getattr(result, "rowcount", 0))
+
     async def forget(self, customer_id: str) -> int:
         """Erase a customer's answers (their free text may say anything); the scores stay for the figures."""
         async with self._db.transaction("forget a customer's survey answers") as session:
             result = await session.execute(update(SurveyRow).where(SurveyRow.customer_id == customer_id)
-                                           .values(answers=None, token_hash=None))
+                                           .values(answers=null(), token_hash=None))
             return int(getattr(result, "rowcount", 0))
 
 

@@ -281,6 +281,22 @@ async def test_erasure_drops_a_customers_answers_and_keeps_the_scores(floor: Flo
     assert kept is not None and (kept.answers, kept.rating, kept.resolved, kept.status) == ({}, 2, False, "answered")
 
 
+async def test_retention_clears_old_answers_once_and_keeps_the_scores(floor: Floor) -> None:
+    await floor.surveys.define("general", {"title": both("Your contact"), "questions": QUESTIONS}, by="sue")
+    old = await floor.surveys.record(customer_id=await customer(floor, "dewi"), questionnaire_id="general",
+                                     complete=True, answers={"satisfaction": 4, "solved": True, "comment": "Oke"})
+    floor.clock.now = T0 + timedelta(days=40)
+    new = await floor.surveys.record(customer_id=await customer(floor, "eko"), questionnaire_id="general",
+                                     complete=False, answers={"satisfaction": 1})
+    owed = await ended(floor, await customer(floor, "fitri"), "c9")  # pending: nothing to clear
+    assert isinstance(owed, SurveyRecord)
+    assert await floor.store.purge_answers(T0 + timedelta(days=30)) == 1
+    assert await floor.store.purge_answers(T0 + timedelta(days=30)) == 0
+    purged, kept = await floor.store.survey(old.survey_id), await floor.store.survey(new.survey_id)
+    assert purged is not None and (purged.answers, purged.rating, purged.resolved) == ({}, 4, True)
+    assert kept is not None and kept.answers == {"satisfaction": 1}
+
+
 async def test_a_call_answered_by_an_agent_owes_its_customer_a_survey_through_the_handler_table(
         floor: Floor) -> None:
     await floor.surveys.define("general", {"title": both("Your contact"), "questions": QUESTIONS}, by="sue")
