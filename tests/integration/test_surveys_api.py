@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -315,3 +315,18 @@ async def test_a_call_answered_by_an_agent_owes_its_customer_a_survey_through_th
     assert (owed.customer_id, owed.call_id, owed.agent_id, owed.queue, owed.channel, owed.status) == (
         dewi, "c1", "ana", "care", "call", "pending")
     assert await floor.store.last_created(eko) is None
+
+
+async def test_a_survey_owed_is_not_mailed_once_the_customer_withdrew_e_mail_consent(floor: Floor) -> None:
+    await floor.surveys.define("general", {"title": both("Your contact"), "questions": QUESTIONS}, by="sue")
+    dewi = await customer(floor, "dewi")
+    owed = await ended(floor, dewi, "c1")
+    assert isinstance(owed, SurveyRecord)
+    record = await floor.customers.customer(dewi)
+    assert record is not None
+    await floor.customers.update_customer(dewi, replace(record.fields(), consent=Consent(email=False)))
+    assert await floor.surveys.send_due() == 0
+    kept = await floor.store.survey(owed.survey_id)
+    assert kept is not None and (kept.status, kept.last_error, kept.sent_at) == ("failed", "no e-mail consent now",
+                                                                                 None)
+    assert floor.mail.to("dewi@example.com") == []
