@@ -14,17 +14,19 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from cti.crm import Consent, CustomerFields
 from cti.persistence import CustomerRepository, Database, SurveyRepository, UserRepository
 from cti.services import InteractionEnded, SurveyService
 from cti.web import AUDIT, SURVEYS, _service, _signin, _surveys, _ui
+from cti.web._ui import PAGE_POLICY
 from tests.accessibility import axe_violations
 from tests.api import api_app
 from tests.mailbox import Mailbox, mailbox
 from tests.support import browser_page
 
+HERE = Path(__file__).parent
 EMAIL = "dewi@example.com"
 BASE = "http://cti.test"
 
@@ -167,6 +169,46 @@ async def test_a_supervisor_defines_a_questionnaire_and_reads_the_figures(tmp_pa
             await expect(body.first.locator("th, td")).to_have_text(
                 ["ana", "2", "2", "100.0%", "50.0%", "0.0", "50.0%"])
             assert await axe_violations(page) == []
+    finally:
+        await server.close()
+        await db.close()
+
+
+async def test_the_dashboards_csat_tile_shows_todays_figures_of_the_queue_chosen(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cti.db")
+    await db.upgrade()
+    await UserRepository(db).ensure_user_token("sri", "supervisor", SUPERVISOR)
+    app, _ = api_app(db, [_signin, _surveys, _ui])
+    surveys = SurveyService(SurveyRepository(db), CustomerRepository(db), app[AUDIT], mailer=None, link_base=BASE)
+    app[SURVEYS] = surveys
+
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        await surveys.define("general", QUESTIONNAIRE, by="sri")
+        for name, queue, rating in (("Ani", "care", 5), ("Budi", "care", 4), ("Citra", "care", 1),
+                                    ("Dodi", "sales", 2)):
+            who = await CustomerRepository(db).create_customer(CustomerFields(name=name))
+            await surveys.record(customer_id=who.customer_id, questionnaire_id="general", complete=True,
+                                 answers={"satisfaction": rating, "solved": True}, agent_id="ana", queue=queue)
+        async with browser_page(locale="en-GB", timezone_id="Asia/Jakarta") as page:
+            # The harness page comes from the test, as if from the server (its API is the real one, behind auth).
+            async def harness(route: Route) -> None:
+                name = route.request.url.rsplit("/", 1)[1].split("#")[0]
+                await route.fulfill(body=(HERE / name).read_bytes(), headers={
+                    "Content-Type": "text/html" if name.endswith(".html") else "text/javascript",
+                    "Content-Security-Policy": PAGE_POLICY})
+
+            await page.route("**/test/csat*", harness)
+            await page.goto(f"http://127.0.0.1:{server.port}/test/csat.html#token={SUPERVISOR}")
+            tile = page.locator("#csat")
+            await expect(tile).to_have_text("50%")  # 2 of 4 rated 4 or 5
+            await expect(page.locator("#tile-csat")).to_have_attribute(  # the supervisor's language: Indonesian
+                "title", "Gaya NPS -25, selesai di kontak pertama 100%, tingkat respons 100% (4 dinilai)")
+            await page.select_option("#queue", "care")
+            await expect(tile).to_have_text("67%")
+            await page.select_option("#queue", "sales")
+            await expect(tile).to_have_text("0%")
     finally:
         await server.close()
         await db.close()
