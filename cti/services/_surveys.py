@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from cti.acd import Channel, Outcome, WorkChanged, WorkState
 from cti.crm import CustomerFields, CustomerRecord
-from cti.errors import Conflict, NotFound
+from cti.errors import Conflict, NotFound, Problem
 from cti.services._audit import AuditTrail
 from cti.services._distributor import Distributor
 from cti.services._policy import Scope
@@ -38,6 +38,7 @@ from cti.stats import day_start
 from cti.surveys import (
     Answer,
     Questionnaire,
+    QuestionnaireError,
     SendingPolicy,
     SkipReason,
     SurveyFacts,
@@ -313,6 +314,8 @@ class SurveyService:
         """Store the answers given through the link (single use); the survey as stored."""
         survey, questionnaire = await self._by_token(token)
         answers, complete = read_answers(questionnaire, given)
+        if not answers:  # the link stays usable: nothing was said yet
+            raise QuestionnaireError([Problem("answers", "answer at least one question")], code="invalid_answer")
         return await self._store_answer(survey, questionnaire, answers, complete, channel=channel,
                                         token_hash=_hash(token), source=source)
 
@@ -354,7 +357,8 @@ class SurveyService:
                      channel: str = "ivr", call_id: str | None = None, agent_id: str | None = None,
                      queue: str | None = None, interaction_channel: str = "call") -> SurveyRecord:
         """Store a survey answered outside a link (the post-call IVR survey): offered now, answered now;
-        ``complete`` False (the caller hung up halfway) keeps it ``partial``."""
+        ``complete`` False (the caller hung up halfway) keeps it ``partial``; no answer at all leaves it offered
+        and unanswered (``sent``: it counts against the response rate)."""
         questionnaire = await self.questionnaire(questionnaire_id)
         customer = await self._customers.customer(customer_id)
         if customer is None or customer.forgotten_at is not None:
@@ -365,8 +369,11 @@ class SurveyService:
             survey_id=secrets.token_hex(16), customer_id=customer_id, call_id=call_id, channel=interaction_channel,
             agent_id=agent_id, team=None if agent_id is None else self._team_of(agent_id), queue=queue,
             segment=_segment_key(customer, interaction_channel), questionnaire_id=questionnaire.questionnaire_id,
-            version=questionnaire.version, language=customer.language, status="sent", created_at=now, sent_at=now)
+            version=questionnaire.version, language=customer.language, status="sent", created_at=now, sent_at=now,
+            expires_at=now)
         await self._store.add(survey)
+        if not checked:  # offered, nothing answered (hung up at the first question): sent, not answered
+            return survey
         return await self._store_answer(survey, questionnaire, checked, complete and all_there, channel=channel,
                                         token_hash=None, source=channel)
 

@@ -213,6 +213,8 @@ async def test_a_survey_mailed_after_a_call_is_answered_once_through_its_link(
     assert (forged.status, (await forged.json())["error"]["code"]) == (404, "survey_not_found")
     wrong = await client.post("/api/survey/answer", json={"token": token, "answers": {"satisfaction": 9}})
     assert (wrong.status, (await wrong.json())["error"]["code"]) == (422, "invalid_answer")
+    empty = await client.post("/api/survey/answer", json={"token": token, "answers": {"solved": None}})
+    assert (empty.status, (await empty.json())["error"]["code"]) == (422, "invalid_answer")  # the link still works
     answered = await client.post("/api/survey/answer", json={"token": token, "answers": {
         "satisfaction": 4, "solved": True, "language": "en", "comment": "Cepat dan ramah"}})
     assert (answered.status, await answered.json()) == (200, {"status": "answered"})
@@ -231,6 +233,9 @@ async def test_a_survey_mailed_after_a_call_is_answered_once_through_its_link(
     ivr = await surveys.record(customer_id=hadi, questionnaire_id="general", answers={"satisfaction": 5},
                                complete=False, call_id="c7", agent_id="ana", queue="care")
     assert (ivr.status, ivr.answer_channel, ivr.rating) == ("partial", "ivr", 5)
+    silent = await surveys.record(customer_id=hadi, questionnaire_id="general", answers={}, complete=False,
+                                  call_id="c8", agent_id="bob", queue="sales")
+    assert (silent.status, silent.answered) == ("sent", False)  # offered, hung up at once: counts as unanswered
 
     # The profile: latest scores, the trend, the preference stated, which became the CRM's language.
     profile = await client.get(f"/api/customers/{dewi}/surveys", headers=auth("admin"))
@@ -249,14 +254,14 @@ async def test_a_survey_mailed_after_a_call_is_answered_once_through_its_link(
                            "detractors": 0, "resolution_answers": 1, "resolved": 1, "csat": 1.0, "nps": 50.0,
                            "fcr": 1.0, "response_rate": 0.75}
     assert (rows["bob"]["sent"], rows["bob"]["answered"], rows["bob"]["csat"], rows["bob"]["response_rate"]) == (
-        1, 0, None, 0.0)
+        2, 0, None, 0.0)
     mine = await (await client.get("/api/reports/surveys?from=2026-12-06&by=queue",
                                     headers=auth("supervisor"))).json()
     assert [r["key"] for r in mine["rows"]] == ["care"] and mine["total"]["sent"] == 4
     csv = await client.get("/api/reports/surveys?from=2026-12-06&by=segment&format=csv", headers=auth("admin"))
     assert (await csv.text()).splitlines() == [
         "by,key,sent,answered,response_rate,rated,csat,nps,resolution_answers,fcr",
-        "segment,gold/internet/call,4,3,0.7500,2,1.0000,50.0,1,1.0000",
+        "segment,gold/internet/call,5,3,0.6000,2,1.0000,50.0,1,1.0000",
         "segment,silver/internet/call,1,0,0.0000,0,,,0,",
     ]
     bad = await client.get("/api/reports/surveys?from=2026-12-06&by=colour", headers=auth("admin"))
