@@ -9,24 +9,28 @@ codes ``survey_answered`` and ``survey_expired``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from cti.errors import NotFound
 from cti.services import Scope, scope_of
 from cti.surveys import DIMENSIONS, survey_csv
 from cti.web._audit import source_of
 from cti.web._auth import principal, require_role
 from cti.web._bodies import read_object
-from cti.web._keys import AUDIT, CUSTOMERS, SETTINGS, SURVEYS
+from cti.web._errors import coded
+from cti.web._keys import AUDIT, CUSTOMERS, PORTAL_THROTTLES, SETTINGS, SURVEYS
 from cti.web._openapi import operation, path_param, query_param
 
 __all__ = ["AnswerBody", "OpenBody", "QuestionnaireBody", "openapi_paths", "routes", "schemas"]
 
 _STAFF: Final = ("supervisor", "admin")
+T = TypeVar("T")
 MAX_REPORT_DAYS: Final = 92
 
 
@@ -76,11 +80,11 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/survey/open": {"post": operation(
         "The survey a link's token names: its questionnaire and the customer's language. Unknown token 404; "
         "answered or expired 409 (survey_answered, survey_expired)", roles="anyone with the survey link",
-        public=True, body="OpenBody", errors=(404, 409))},
+        public=True, body="OpenBody", errors=(404, 409, 429))},
     "/api/survey/answer": {"post": operation(
         "Answer the survey a link's token names, once: the answers are checked against its questionnaire; "
         "required questions left out make it partial (status partial)", roles="anyone with the survey link",
-        public=True, body="AnswerBody", errors=(404, 409))},
+        public=True, body="AnswerBody", errors=(404, 409, 429))},
     "/api/customers/{customer_id}/surveys": {"get": operation(
         "A customer's survey profile: answered surveys, latest CSAT rating and resolution, the trend of ratings, "
         "stated preferences (language, channel, contact time), latest comment", roles="agent (own work), "
@@ -128,18 +132,37 @@ async def put_questionnaire(request: web.Request) -> web.Response:
 
 
 # -- the customer, through the link ----------------------------------------------------------------------------
+def _throttle(request: web.Request) -> None:
+    """Tokens that name no survey count towards the client's portal throttle (as wrong sign-in codes do)."""
+    wait = request.app[PORTAL_THROTTLES].retry_after(request.remote or "-", None)
+    if wait is not None:
+        raise coded(web.HTTPTooManyRequests(reason=f"too many attempts; retry in {wait} s",
+                                            headers={"Retry-After": str(wait)}), "throttled", seconds=wait)
+
+
+async def _counted(request: web.Request, work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except NotFound:
+        request.app[PORTAL_THROTTLES].count(request.remote or "-", None)
+        raise
+
+
 @routes.post("/api/survey/open")
 async def open_survey(request: web.Request) -> web.Response:
+    _throttle(request)
     body = OpenBody.model_validate(await read_object(request))
-    survey, questionnaire = await request.app[SURVEYS].open(body.token)
+    survey, questionnaire = await _counted(request, request.app[SURVEYS].open(body.token))
     return web.json_response({"language": survey.language, "questionnaire": questionnaire.as_json(),
                               "expires_at": None if survey.expires_at is None else survey.expires_at.isoformat()})
 
 
 @routes.post("/api/survey/answer")
 async def answer_survey(request: web.Request) -> web.Response:
+    _throttle(request)
     body = AnswerBody.model_validate(await read_object(request))
-    survey = await request.app[SURVEYS].answer(body.token, body.answers, channel="web", source=source_of(request))
+    survey = await _counted(request, request.app[SURVEYS].answer(body.token, body.answers, channel="web",
+                                                                  source=source_of(request)))
     return web.json_response({"status": survey.status})
 
 

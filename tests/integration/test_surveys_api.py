@@ -335,3 +335,12 @@ async def test_a_survey_owed_is_not_mailed_once_the_customer_withdrew_e_mail_con
     assert kept is not None and (kept.status, kept.last_error, kept.sent_at) == ("failed", "no e-mail consent now",
                                                                                  None)
     assert floor.mail.to("dewi@example.com") == []
+
+
+async def test_guessing_survey_tokens_is_throttled_per_client(floor: Floor) -> None:
+    for n in range(30):
+        forged = await floor.client.post("/api/survey/open", json={"token": f"guess-{n:04d}-0123456789abcdefghij"})
+        assert forged.status == 404
+    refused = await floor.client.post("/api/survey/answer", json={"token": "x" * 43, "answers": {}})
+    assert (refused.status, (await refused.json())["error"]["code"]) == (429, "throttled")
+    assert refused.headers["Retry-After"] == "900"
