@@ -200,6 +200,8 @@ class SurveyService:
         skip = self.policy.skip(has_customer=customer is not None, email=None if customer is None else customer.email,
                                 consent=bool(customer and customer.consent.email), served=ended.served,
                                 last_survey_at=last, now=now)
+        if skip is None and self._mailer is None:
+            skip = SkipReason.NO_MAIL_SERVER  # nothing could send it: owing it would only pile up
         if skip is not None:
             log.info("no survey after %s: %s", ended.call_id, skip.value)
             return skip
@@ -237,8 +239,7 @@ class SurveyService:
             await self._store.mark_failed_send(survey.survey_id, error="no e-mail consent now", retry_at=None)
             return 0
         if self._mailer is None:
-            await self._store.mark_failed_send(survey.survey_id, error="no mail server", retry_at=now + timedelta(
-                hours=1))
+            await self._store.mark_failed_send(survey.survey_id, error="no mail server", retry_at=None)
             return 0
         token = secrets.token_urlsafe(32)
         link = f"{self._link_base}/ui/survey.html#{token}"

@@ -33,6 +33,7 @@ class SkipReason(StrEnum):
     TOO_SOON = "surveyed_recently"
     NOT_SERVED = "not_served"
     NO_QUESTIONNAIRE = "no_questionnaire"
+    NO_MAIL_SERVER = "no_mail_server"
 
 
 @dataclass(frozen=True, slots=True)

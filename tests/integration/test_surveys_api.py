@@ -344,3 +344,12 @@ async def test_guessing_survey_tokens_is_throttled_per_client(floor: Floor) -> N
     refused = await floor.client.post("/api/survey/answer", json={"token": "x" * 43, "answers": {}})
     assert (refused.status, (await refused.json())["error"]["code"]) == (429, "throttled")
     assert refused.headers["Retry-After"] == "900"
+
+
+async def test_without_a_mail_server_no_survey_is_owed(floor: Floor) -> None:
+    await floor.surveys.define("general", {"title": both("Your contact"), "questions": QUESTIONS}, by="sue")
+    quiet = SurveyService(floor.store, floor.customers, floor.client.app[AUDIT], mailer=None, link_base="http://x",
+                          clock=floor.clock)
+    assert await quiet.interaction_ended(InteractionEnded(
+        call_id="c1", customer_id=await customer(floor, "dewi"), channel="call", ended_at=T0)) is \
+        SkipReason.NO_MAIL_SERVER
