@@ -118,6 +118,14 @@ class Settings(BaseSettings):
                                                description="minutes a customer's portal session may go unused")
     portal_session_lifetime_hours: float = Field(12.0, gt=0, le=30 * 24,
                                                  description="hours a customer's portal session lasts at most")
+    # Customer satisfaction surveys by e-mail (docs/supervisors.md, "Surveys"): the same SMTP server as the portal
+    survey_link_base: str = Field("http://localhost:8080", min_length=8, max_length=200, pattern=r"^https?://[^\s#?]+$",
+                                  description="the address customers reach cti's pages at: survey links are "
+                                              "<this>/ui/survey.html#<token>")
+    survey_every_days: int = Field(30, ge=0, le=365, description="at most one survey per customer in this many days")
+    survey_delay_minutes: float = Field(0.0, ge=0, le=7 * 24 * 60,
+                                        description="minutes after an interaction ends before its survey is mailed")
+    survey_valid_days: float = Field(7.0, gt=0, le=90, description="days a survey link works")
     cyberagent_name_id: str = Field("Sari", min_length=1, max_length=40, pattern=r"^[^<>\x00-\x1f]+$",
                                     description="the virtual agent's first name when it speaks Indonesian")
     cyberagent_name_en: str = Field("Sari", min_length=1, max_length=40, pattern=r"^[^<>\x00-\x1f]+$",
@@ -456,6 +464,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "portal": ("smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_sender",
                "portal_code_minutes", "portal_code_attempts", "portal_session_idle_minutes",
                "portal_session_lifetime_hours", "cyberagent_name_id", "cyberagent_name_en", "chat_bot"),
+    "surveys": ("survey_link_base", "survey_every_days", "survey_delay_minutes", "survey_valid_days"),
 }
 """Every setting under the heading an admin looks for it by (tests/unit/test_settings.py: each in exactly one)."""
 

@@ -1,5 +1,5 @@
 """A real SMTP server for the tests (aiosmtpd, on a free port of 127.0.0.1): it keeps every mail delivered to it,
-and the tests read the portal's sign-in codes out of them."""
+and the tests read the portal's sign-in codes and the survey links out of them."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tests.support import eventually
 __all__ = ["Mailbox", "mailbox"]
 
 _CODE = re.compile(r"\b(\d{6})\b")
+_SURVEY_LINK = re.compile(r"(https?://\S+/ui/survey\.html#[A-Za-z0-9_-]+)")
 
 
 class Mailbox:
@@ -49,6 +50,16 @@ class Mailbox:
         body = mails[nth - 1].get_body(("plain",))
         assert body is not None
         found = _CODE.search(body.get_content())
+        assert found is not None, body.get_content()
+        return found.group(1)
+
+    async def survey_link(self, address: str, *, nth: int = 1) -> str:
+        """The survey link of the ``nth`` mail to ``address`` (waiting for it to arrive)."""
+        mails = await eventually(lambda: len(self.to(address)) >= nth and self.to(address),
+                                 message=f"mail #{nth} to {address}")
+        body = mails[nth - 1].get_body(("plain",))
+        assert body is not None
+        found = _SURVEY_LINK.search(body.get_content())
         assert found is not None, body.get_content()
         return found.group(1)
 

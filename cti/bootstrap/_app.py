@@ -78,6 +78,7 @@ from cti.persistence import (
     PortalRepository,
     RecordingRepository,
     ScriptRepository,
+    SurveyRepository,
     UserRepository,
     WebhookRepository,
     WebSessionRepository,
@@ -127,6 +128,7 @@ from cti.services import (
     SignIn,
     StatsFeed,
     SupervisionService,
+    SurveyService,
     TransferService,
     Webhooks,
     WfmService,
@@ -136,6 +138,7 @@ from cti.settings import Settings
 from cti.speech import PromptRenderer, SpokenReplies
 from cti.speech.asr import build_recognizers, parse_engines
 from cti.stats import MetricsConfig, day_start
+from cti.surveys import SendingPolicy
 from cti.tasks import stop_task
 from cti.telephony import (
     AdmissionControl,
@@ -184,6 +187,7 @@ from cti.web import (
     STATS,
     STATUS,
     SUPERVISION,
+    SURVEYS,
     TRANSFERS,
     VERIFICATION,
     WEBHOOKS,
@@ -224,13 +228,18 @@ def _render_limits(settings: Settings) -> RenderLimits:
                         seconds=settings.script_render_seconds)
 
 
+def _mailer(settings: Settings) -> SmtpMailer | None:
+    """The SMTP mailer the portal's codes and the surveys' links go through; None without a server."""
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password is not None else None
+    return SmtpMailer(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
+                      user=settings.smtp_user, password=password, sender=settings.smtp_sender)
+
+
 def _portal(settings: Settings, repos: _Repositories, audit: AuditTrail, clock: Clock) -> PortalSignIn:
     """The customer portal's sign-in: codes by SMTP if a server is set, SMS through the logging sender."""
-    mailer = None
-    if settings.smtp_host:
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password is not None else None
-        mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
-                            user=settings.smtp_user, password=password, sender=settings.smtp_sender)
+    mailer = _mailer(settings)
     return PortalSignIn(repos.customers, repos.portal, audit, sms=LoggingSmsSender(), mailer=mailer, clock=clock,
                         code_ttl=timedelta(minutes=settings.portal_code_minutes),
                         attempts=settings.portal_code_attempts,
@@ -430,6 +439,16 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             agent_first=timedelta(seconds=settings.scheduled_callback_agent_first_seconds),
             preview=timedelta(seconds=settings.scheduled_callback_preview_seconds))
         callback_attempts = CallbackAttempts(portal_self.callback_store, retry, lock=portal_self.callback_lock)
+        surveys = SurveyService(
+            SurveyRepository(database), repos.customers, app[AUDIT], mailer=_mailer(settings),
+            link_base=settings.survey_link_base, clock=clock,
+            policy=SendingPolicy(every_days=settings.survey_every_days,
+                                 delay=timedelta(minutes=settings.survey_delay_minutes),
+                                 valid=timedelta(days=settings.survey_valid_days)),
+            team_of=lambda agent_id: query.agent(agent_id).team if query.has_agent(agent_id) else None,
+            changed=screenpop.customer_changed)
+        stack.push_async_callback(surveys.close)
+        screenpop.survey_profiles = surveys.profile_json  # the customer's survey profile in the agent's pop
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
             (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],
@@ -448,7 +467,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                            webhooks.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
                           recording.work_changed, callback_attempts.work_changed, chat.work_changed,
-                          webhooks.work_changed],
+                          webhooks.work_changed, surveys.work_changed],
         })
         distributor = Distributor(core, clock, bus)
         telephony = Telephony(
@@ -487,18 +506,22 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[SCREENPOP] = screenpop
         portal_self.watch(screenpop.customer_changed)  # what a customer did on the portal, in their next pop
         app[STATS] = stats
+        app[SURVEYS] = surveys
+        surveys.start()
         app[ALERTS] = alerts = AlertMonitor(AlertRepository(database), stats, lambda: list(query.rules.queues))
         app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
         app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping, webhooks)
-        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings, chat)
+        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings, chat,
+                           SurveyRepository(database))
         app[ERASURE] = erasure
         retention = None
         if settings.interaction_retention_days > 0:
             retention = Retention(repos.interactions, repos.customers, days=settings.interaction_retention_days,
                                   clock=clock, discard_prompts=prompts.discard,
-                                  discard_recordings=recordings.delete_before)
+                                  discard_recordings=recordings.delete_before,
+                                  discard_survey_answers=SurveyRepository(database).purge_answers)
         app[RUNNING] = Running(distributor, telephony, journal, live, database, repos.customers, screenpop, stats,
                                counters, erasure, retention)
 
@@ -558,7 +581,7 @@ async def _warm(desk: CyberAgentDesk) -> None:
 
 def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, journal: Journal, live: LiveStore,
              hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository,
-             chat: ChatChannel) -> Erasure:
+             chat: ChatChannel, surveys: SurveyRepository) -> Erasure:
     """Erasure with every place this server keeps copies of a customer's data besides the database."""
 
     async def live_contacts() -> list[LiveContact]:
@@ -580,9 +603,13 @@ def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, jou
     async def recording_files(subject: ErasureSubject) -> int:
         return await recordings.delete_for_calls(subject.call_ids)
 
+    async def survey_answers(subject: ErasureSubject) -> int:
+        return await surveys.forget(subject.customer_id)  # their words; the scores stay in the figures
+
     return Erasure(repos.customers, live=live_contacts, settle=lambda: journal.flush(10.0), holders={
         "screen_pops": screenpop.forget_customer, "replay_buffers": replay_buffers, "live_calls": live_calls,
-        "prompt_files": prompt_files, "recordings": recording_files, "live_chats": chat.forget_customer})
+        "prompt_files": prompt_files, "recordings": recording_files, "live_chats": chat.forget_customer,
+        "survey_answers": survey_answers})
 
 
 async def _erasure_notices(live: LiveStore, erasure: Erasure, *, retry: float = 5.0) -> None:

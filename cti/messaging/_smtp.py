@@ -1,4 +1,4 @@
-"""Sign-in codes by e-mail, over SMTP (the standard library's client, in a worker thread)."""
+"""Sign-in codes and survey links by e-mail, over SMTP (the standard library's client, in a worker thread)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Final, Literal
 
 from cti.types import Language
 
-__all__ = ["SmtpMailer", "code_mail"]
+__all__ = ["SmtpMailer", "code_mail", "survey_mail"]
 
 _SUBJECT: Final = {"id": "Kode masuk Anda: {code}", "en": "Your sign-in code: {code}"}
 _BODY: Final = {
@@ -27,6 +27,24 @@ def code_mail(sender: str, to: str, code: str, *, language: Language, minutes: i
     message["To"] = to
     message["Subject"] = _SUBJECT[language].format(code=code)
     message.set_content(_BODY[language].format(code=code, minutes=minutes))
+    return message
+
+
+_SURVEY_SUBJECT: Final = {"id": "Bagaimana layanan kami? {title}", "en": "How did we do? {title}"}
+_SURVEY_BODY: Final = {
+    "id": "Terima kasih telah menghubungi kami. Mohon luangkan satu menit untuk menilai layanan kami:\n\n{link}\n\n"
+          "Tautan ini hanya untuk Anda, berlaku {days} hari dan hanya dapat dipakai sekali.\n",
+    "en": "Thank you for contacting us. Please take a minute to tell us how we did:\n\n{link}\n\n"
+          "This link is yours alone, works for {days} days and only once.\n",
+}
+
+
+def survey_mail(sender: str, to: str, link: str, *, language: Language, title: str, days: int) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = _SURVEY_SUBJECT[language].format(title=title)
+    message.set_content(_SURVEY_BODY[language].format(link=link, days=days))
     return message
 
 
@@ -47,6 +65,10 @@ class SmtpMailer:
 
     async def send_code(self, to: str, code: str, *, language: Language, minutes: int) -> None:
         await asyncio.to_thread(self._send, code_mail(self._sender, to, code, language=language, minutes=minutes))
+
+    async def send_survey(self, to: str, link: str, *, language: Language, title: str, days: int) -> None:
+        await asyncio.to_thread(self._send, survey_mail(self._sender, to, link, language=language, title=title,
+                                                        days=days))
 
     def _send(self, message: EmailMessage) -> None:
         context = ssl.create_default_context()

@@ -33,7 +33,8 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
 - :class:`WebSessionRepository`: people signed in with their password (hashes of session ids only);
 - :class:`PortalRepository`: the customer portal's sign-in codes and customers' sessions (hashes only);
-- :class:`OrderRepository`: orders as their customer tracks them (shipment steps, invoices).
+- :class:`OrderRepository`: orders as their customer tracks them (shipment steps, invoices);
+- :class:`SurveyRepository`: survey questionnaires (every version) and customers' surveys (link tokens as hashes);
 - :class:`WebhookRepository`: partners' webhook subscriptions (the events wait in Redis).
 
 Repositories are cheap (they hold the database and nothing else): build one where it is needed.
@@ -55,6 +56,7 @@ from ._orders import OrderRepository
 from ._portal import PortalRepository
 from ._recordings import RecordingRepository
 from ._scripts import ScriptRepository
+from ._surveys import SurveyRepository
 from ._users import UserRepository, hash_token
 from ._web_sessions import WebSessionRepository
 from ._webhooks import WebhookRepository
@@ -79,6 +81,7 @@ __all__ = [
     "StorageConflict",
     "StorageError",
     "StorageRejected",
+    "SurveyRepository",
     "UserRepository",
     "WebSessionRepository",
     "WebhookRepository",

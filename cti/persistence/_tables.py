@@ -56,8 +56,10 @@ __all__ = [
     "ProductComplementRow",
     "ProductRow",
     "PromotionRow",
+    "QuestionnaireRow",
     "ScriptRow",
     "ShipmentStepRow",
+    "SurveyRow",
     "UserRow",
     "WebSessionRow",
     "WfmScheduleRow",
@@ -647,6 +649,52 @@ class ChatMessageRow(Base):
     code: Mapped[str] = mapped_column(String(32))
     params: Mapped[dict[str, str] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QuestionnaireRow(Base):
+    """A survey questionnaire, every saved version (the highest is the one in use)."""
+
+    __tablename__ = "survey_questionnaires"
+
+    questionnaire_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SurveyRow(Base):
+    """One survey of a customer: owed, sent (its link's token only as a hash), answered or partial."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (Index("ix_surveys_status_send_after", "status", "send_after"),
+                      Index("ix_surveys_customer_created", "customer_id", "created_at"))
+
+    survey_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(32))
+    call_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    segment: Mapped[str] = mapped_column(String(200))
+    questionnaire_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer_channel: Mapped[str | None] = mapped_column(String(8))
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
 
 
 METADATA: Final[MetaData] = Base.metadata

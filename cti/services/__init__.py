@@ -132,6 +132,7 @@ from cti.services._scripts import ScriptLibrary
 from cti.services._signin import DEFAULT_IDLE, DEFAULT_LIFETIME, NewSession, SignIn, WrongPassword, session_key
 from cti.services._stats_feed import StatsFeed, dashboard_topic, grid_entry
 from cti.services._supervision import SupervisionService
+from cti.services._surveys import InteractionEnded, SurveyCustomers, SurveyMailer, SurveyService, SurveyStore
 from cti.services._users import Accounts
 from cti.services._verification import CallerVerification, CredentialsState
 from cti.services._webhooks import (
@@ -234,6 +235,7 @@ __all__ = [
     "Handler",
     "HandlerKey",
     "Identity",
+    "InteractionEnded",
     "InteractionHistory",
     "InteractionRetention",
     "Interactions",
@@ -281,6 +283,10 @@ __all__ = [
     "StatsFeed",
     "Supervision",
     "SupervisionService",
+    "SurveyCustomers",
+    "SurveyMailer",
+    "SurveyService",
+    "SurveyStore",
     "TransferService",
     "UnknownDeadLetter",
     "UnknownExtension",

@@ -40,15 +40,19 @@ class RetentionReport:
     contacts: int
     prompt_files: int
     recordings: int = 0
+    survey_answers: int = 0
+    """Surveys answered before ``before`` whose answers (the customer's words) were cleared; scores stay."""
 
 
 class Retention:
     """``discard_prompts`` deletes the audio rendered from prompt texts and says how many files it deleted;
-    ``discard_recordings`` deletes the recordings started before a time, and says how many."""
+    ``discard_recordings`` deletes the recordings started before a time, and says how many;
+    ``discard_survey_answers`` clears the answers of surveys answered before a time, and says how many."""
 
     def __init__(self, interactions: InteractionRetention, contacts: ContactRetention, *, days: int, clock: Clock,
                  discard_prompts: Callable[[Collection[str]], Awaitable[int]] | None = None,
                  discard_recordings: Callable[[datetime], Awaitable[int]] | None = None,
+                 discard_survey_answers: Callable[[datetime], Awaitable[int]] | None = None,
                  every: float = RUN_EVERY) -> None:
         if days < 1:
             raise ValueError(f"retention must be at least one day, not {days}")
@@ -58,6 +62,7 @@ class Retention:
         self._clock = clock
         self._discard = discard_prompts
         self._discard_recordings = discard_recordings
+        self._discard_survey_answers = discard_survey_answers
         self._every = every
         self._task: asyncio.Task[None] | None = None
 
@@ -69,10 +74,12 @@ class Retention:
         contacts = await self._contacts.purge_contacts(before)
         files = await self._discard(purged.prompts) if self._discard is not None and purged.prompts else 0
         recordings = await self._discard_recordings(before) if self._discard_recordings is not None else 0
-        report = RetentionReport(before, purged.interactions, contacts, files, recordings)
-        if purged.interactions or contacts or files or recordings:
-            log.info("retention (%d days): %d interactions, %d contacts, %d prompt files and %d recordings purged",
-                     self.days, purged.interactions, contacts, files, recordings)
+        answers = (await self._discard_survey_answers(before) if self._discard_survey_answers is not None
+                   else 0)
+        report = RetentionReport(before, purged.interactions, contacts, files, recordings, answers)
+        if purged.interactions or contacts or files or recordings or answers:
+            log.info("retention (%d days): %d interactions, %d contacts, %d prompt files, %d recordings and %d "
+                     "survey answers purged", self.days, purged.interactions, contacts, files, recordings, answers)
         return report
 
     def start(self) -> None:

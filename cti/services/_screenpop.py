@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -159,6 +159,8 @@ class _Inputs:
     promotions: list[sales.Promotion]
     segment: sales.SegmentStats | None
     scripts: list[Script]
+    survey: dict[str, Any] | None = None
+    """The customer's survey profile (latest scores, trend, stated preferences), when surveys are kept."""
 
 
 class ScreenPop:
@@ -187,6 +189,9 @@ class ScreenPop:
         # Caller numbers the CRM answered "unknown" for on arrival (until when): their pop needs no second lookup.
         self._unknown: dict[str, float] = {}
         self._holders: dict[str, str] = {}  # call id -> the agent whose desktop has its latest pop
+        self.survey_profiles: Callable[[str], Awaitable[dict[str, Any]]] | None = None
+        """A customer's survey profile as JSON (:meth:`cti.services.SurveyService.profile_json`), set when the
+        surveys are built (after the pop, which they tell of answers)."""
 
     # -- the handler table's entries ------------------------------------------------------------------------
     def offered(self, offer: Offer, distributor: Distributor) -> None:
@@ -383,8 +388,9 @@ class ScreenPop:
         return await self.customers.customer_view(customer_id, contacts=5)
 
     def customer_changed(self, customer_id: str) -> None:
-        """A wrap-up or an edit changed the record: the next pop reads it again."""
+        """A wrap-up, an edit or a survey answer changed the record: the next pop reads it again."""
         self._views.forget(customer_id)
+        self._reference.forget(f"survey:{customer_id}")
 
     def wrapped_up(self, agent_id: str, call_id: str) -> None:
         """The agent saved the call's wrap-up: unless the call is still theirs, its pop is over. A desktop
@@ -402,6 +408,7 @@ class ScreenPop:
         """Erasure: their view is not kept (nor one being read), and the last pops of their calls are dropped,
         so a desktop connecting later starts without them. Returns how many pops were dropped."""
         self._views.forget(subject.customer_id)
+        self._reference.forget(f"survey:{subject.customer_id}")
         for number in subject.phones:
             self._unknown.pop(number, None)
         for call_id in subject.call_ids:
@@ -447,6 +454,9 @@ class ScreenPop:
         if view is None:
             return needs  # an unknown caller gets no offers
         segment = view.customer.segment
+        profiles, customer_id = self.survey_profiles, view.customer.customer_id
+        if profiles is not None:
+            needs[f"survey:{customer_id}"] = lambda: profiles(customer_id)
         needs["catalog"] = self._catalog
         needs[f"promotions:{segment}"] = lambda: self._promotions(now, segment)
         if segment and view.customer.consent.data_sharing:
@@ -501,6 +511,7 @@ class ScreenPop:
             "customer": None if view is None else customer_frame(view, now),
             "crosssell": {"offers": [o.view(language) for o in offers], "suppressed": suppressed},
             "script": script_frame,
+            "survey": inputs.survey,
         }
         return _Pop(call.call_id, frame, script, data, language, factors)
 
@@ -545,8 +556,9 @@ def _inputs_of(view: CustomerView | None, values: dict[str, Any]) -> _Inputs:
     """The inputs from the values :meth:`ScreenPop._reference_needs` named."""
     segment = view.customer.segment if view is not None else None
     catalog, complements = values.get("catalog", ([], []))
+    survey = values.get(f"survey:{view.customer.customer_id}") if view is not None else None
     return _Inputs(view, catalog, complements, values.get(f"promotions:{segment}", []),
-                   values.get(f"segment:{segment}"), values["scripts"])
+                   values.get(f"segment:{segment}"), values["scripts"], survey)
 
 
 def _reason(call: WorkItem) -> str | None:

@@ -52,8 +52,9 @@ PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/api/session", "/fa
 PUBLIC_PREFIXES = ("/ui/", "/api/portal/")
 """Static pages (their data comes from the API, which needs a token), and the customer portal's API, which
 checks customers' own sessions (:mod:`cti.web._portal`) and opens nothing to staff credentials."""
-PUBLIC_PATTERNS = re.compile(r"/api/faq/search|/api/faq/[^/]+/feedback")
-"""The published FAQ, for customers who have not signed in: throttled per address by :class:`cti.services.Faq`."""
+PUBLIC_PATTERNS = re.compile(r"/api/faq/search|/api/faq/[^/]+/feedback|/api/survey/open|/api/survey/answer")
+"""The published FAQ, for customers who have not signed in: throttled per address by :class:`cti.services.Faq`;
+and a customer's survey, whose link token (in the body) is the authority (:mod:`cti.web._surveys`)."""
 PARTNER_PREFIX = "/api/partner/"
 """The partner API: the only routes a partner token reaches (docs/integration.md)."""
 _PRINCIPAL = web.RequestKey("principal", UserRecord)

@@ -27,6 +27,7 @@ from cti.web import (
     _settings,
     _signin,
     _supervision,
+    _surveys,
     _ui,
     _users,
     _verification,
@@ -40,8 +41,8 @@ __all__ = ["FEATURES", "mount"]
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _outbound, _desktop, _customer_search,
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
-                                   _wfm, _alerts, _audit, _settings, _portal, _portal_selfservice, _cyberagent, _chat,
-                                   _partners, _ui)
+                                   _wfm, _alerts, _surveys, _audit, _settings, _portal, _portal_selfservice,
+                                   _cyberagent, _chat, _partners, _ui)
 """Every feature module, in the order their routes are added."""
 
 

@@ -38,6 +38,7 @@ from cti.services import (
     SignIn,
     StatsFeed,
     SupervisionService,
+    SurveyService,
     TransferService,
     Webhooks,
     WfmService,
@@ -81,6 +82,7 @@ __all__ = [
     "STATS",
     "STATUS",
     "SUPERVISION",
+    "SURVEYS",
     "TRANSFERS",
     "VERIFICATION",
     "WEBHOOKS",
@@ -104,6 +106,8 @@ SETTINGS = web.AppKey("settings", Settings)
 HUB = web.AppKey("hub", Hub)
 """The websocket fan-out every page's live view goes through."""
 STATUS = web.AppKey("status", Status)
+SURVEYS = web.AppKey("surveys", SurveyService)
+"""Customer satisfaction surveys: questionnaires, links, answers, profiles, figures."""
 ALERTS = web.AppKey("alerts", AlertMonitor)
 """Supervisors' alert thresholds and the alert history."""
 QUERY = web.AppKey("query", CenterView)

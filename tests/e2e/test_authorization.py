@@ -235,6 +235,13 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/reports/queues"): Route(staff()),
     ("GET", "/api/reports/agents"): Route(staff()),
     ("GET", "/api/reports/outbound"): Route(staff()),
+    ("GET", "/api/reports/surveys"): Route(staff(400)),  # no from: allowed callers get 400, nothing read
+    ("GET", "/api/surveys/questionnaires"): Route(staff()),
+    ("GET", "/api/surveys/questionnaires/{questionnaire_id}"): Route(staff(404)),  # none defined on the floor
+    ("PUT", "/api/surveys/questionnaires/{questionnaire_id}"): Route(staff(422), body={"title": "none"}),
+    ("POST", "/api/survey/open"): Route(public(422), body={}),  # the link's token is the only authority
+    ("POST", "/api/survey/answer"): Route(public(422), body={}),
+    ("GET", "/api/customers/{customer_id}/surveys"): Route(own_work()),
     ("GET", "/api/alerts"): Route(staff()),
     ("GET", "/api/alerts/thresholds"): Route(staff()),
     ("PUT", "/api/alerts/thresholds/{queue}"): Route(staff_in_scope(422), body={"thresholds": "none"}),
@@ -386,7 +393,8 @@ async def test_every_route_answers_every_role_as_the_policy_says(
                   "name": route.user, "monitor_id": monitor["monitor_id"], "script_id": script["script_id"],
                   "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose],
                   "callback_id": callback_of[whose], "entry_id": "999999", "order_number": "50000002",
-                  "reply_id": "0" * 22, "chat_id": live[whose], "subscription_id": "0" * 16, "letter_id": "999999"}
+                  "reply_id": "0" * 22, "chat_id": live[whose], "subscription_id": "0" * 16, "letter_id": "999999",
+                  "questionnaire_id": "none"}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"

@@ -13,7 +13,7 @@ from pathlib import Path
 import cti.persistence
 
 CTI = Path(cti.persistence.__file__).resolve().parents[1]
-DOMAIN = ("acd", "crm", "ivr", "sales", "scripting", "stats", "wfm")
+DOMAIN = ("acd", "crm", "ivr", "sales", "scripting", "stats", "surveys", "wfm")
 """Packages that hold no SQL: the persistence layer stores what they define."""
 
 

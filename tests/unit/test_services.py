@@ -8,6 +8,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -558,6 +559,32 @@ async def test_the_pop_finds_a_caller_the_arrival_missed_and_links_them_to_the_c
         "why": [{"code": "route_matched", "params": {"priority": 0, "route": "default"}},
                 {"code": "offered", "params": {"eligible": 1, "language": "caller", "region": "any", "step": 0,
                                                "strategy": "longest_idle"}}]}
+
+
+async def test_the_pop_shows_the_customers_survey_profile_and_reads_it_again_after_an_answer() -> None:
+    customers = FakeCustomers()
+    rina = await customers.create_blank_customer("0215550123", name="Rina")
+    hub, core = FakePublisher(), ContactCenter()
+    screenpop = ScreenPop(hub, customers, FakeScripts(), CenterView(core, lambda: NOW), clock=lambda: NOW)
+    asked: list[str] = []
+
+    async def profile(customer_id: str) -> dict[str, Any]:
+        asked.append(customer_id)
+        return {"customer_id": customer_id, "latest_rating": 2 + len(asked), "preferences": {"language": "en"}}
+
+    screenpop.survey_profiles = profile
+    distributor = Distributor(core, lambda: NOW, CommandBus({
+        Offer: [screenpop.offered], AgentChanged: [screenpop.agent_changed], WorkChanged: [screenpop.work_changed]}))
+    distributor.register_agent("ana", "Ana")
+    distributor.login("ana", "7001", ready=True)
+    distributor.arrive(call())
+    await screenpop.drain()
+    [pop] = hub.of("agent:ana", "offer")
+    assert pop["survey"] == {"customer_id": rina.customer_id, "latest_rating": 3, "preferences": {"language": "en"}}
+    screenpop.customer_changed(rina.customer_id)  # a survey answered: the next pop reads the profile again
+    assert await screenpop._reference.get(f"survey:{rina.customer_id}",
+                                          lambda: profile(rina.customer_id)) == {
+        "customer_id": rina.customer_id, "latest_rating": 4, "preferences": {"language": "en"}}
 
 
 async def test_a_wrapped_up_call_leaves_no_pop_behind_but_a_live_one_keeps_it() -> None:

@@ -12,6 +12,7 @@ import { api, ApiError, el, liveSocket } from "/ui/cti.js";
 import { errorText, fmt, has, locale, onLanguageChange, t, timeZone } from "/ui/i18n.js";
 import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
+import { renderCsat, startCsat } from "/ui/dashboard-csat.js";
 import { alertFrame, loadThresholds, refreshAlerts, renderAlerts, startThresholds, thresholdQueues } from "/ui/dashboard-alerts.js";
 
 const $ = (id) => document.getElementById(id);
@@ -470,6 +471,8 @@ if (user) {
   for (const id of ["window", "queue", "team"]) $(id).addEventListener("change", queueRender);
   startThresholds();
   loadThresholds();
+  $("queue").addEventListener("change", renderCsat);
+  startCsat();
   for (const id of ["queue-search", "agent-search"]) $(id).addEventListener("input", queueRender);
   onLanguageChange(() => {
     if (charts) { charts.waiting.destroy(); charts.sl.destroy(); charts = null; }
@@ -477,6 +480,7 @@ if (user) {
     render();
     renderMonitors();
     renderAlerts();
+    renderCsat();
   });
   new ResizeObserver(resizeCharts).observe($("chart-waiting"));
   let link = ["offline", {}];

@@ -355,6 +355,7 @@ function renderPop() {
   const web = customer && customer.web_activity ? customer.web_activity : [];
   list("web-activity", web, (w) => w.text[language()] || w.text.id);
   $("web-activity-heading").hidden = web.length === 0;
+  renderSurvey(customer ? pop.survey : null);
   const offers = pop.crosssell ? pop.crosssell.offers : [];
   list("crosssell", offers, (o) => [el("strong", {}, o.name), " — ", o.reason]);
   $("crosssell-none").hidden = offers.length > 0;
@@ -366,13 +367,40 @@ function renderPop() {
   if (pop.script && pop.script.error) $("script").append(el("p", { class: "hint", id: "script-error" }, pop.script.error));
 }
 
+// What the customer told us in satisfaction surveys: the latest rating, its trend, whether their problem was
+// solved, the preferences they stated (language, channel, contact time) and their latest comment.
+function surveyLines(survey) {
+  const lines = [];
+  if (survey.latest_rating !== null && survey.latest_rating !== undefined) {
+    lines.push(t("desktop.survey.latest", { rating: survey.latest_rating, date: survey.latest_at ? fmt.date(survey.latest_at) : "" }));
+  }
+  if (survey.trend && survey.trend.length > 1) {
+    lines.push(t("desktop.survey.trend", { trend: survey.trend.join(" → "), direction: label("desktop.survey.direction", survey.direction) }));
+  }
+  if (survey.latest_resolved === true || survey.latest_resolved === false) {
+    lines.push(t(survey.latest_resolved ? "desktop.survey.solved" : "desktop.survey.unsolved"));
+  }
+  for (const [what, value] of Object.entries(survey.preferences || {})) {
+    lines.push(t("desktop.survey.prefers", { what: label("desktop.survey.pref", what), value: label(`desktop.survey.${what}`, value) }));
+  }
+  if (survey.comment) lines.push(`“${survey.comment}”`);
+  return lines;
+}
+
+function renderSurvey(survey) {
+  const lines = survey && survey.answered ? surveyLines(survey) : [];
+  list("survey", lines, (line) => line);
+  $("survey-heading").hidden = lines.length === 0;
+}
+
 // Why routing chose this agent, in the agent's words: the queue's strategy among how many, and whom the step took.
 function clearPop() {
   for (const id of ["customer-name", "customer-tier", "customer-segment", "customer-id", "customer-balance", "customer-ltv",
     "customer-phones", "customer-address", "script-title", "call-language", "routing-reason", "ivr-path", "transfer-info",
     "caller-verified", "incoming-from"]) setText(id, "");
-  for (const id of ["products", "orders", "cases", "contacts", "web-activity", "crosssell", "script"]) $(id).replaceChildren();
+  for (const id of ["products", "orders", "cases", "contacts", "web-activity", "survey", "crosssell", "script"]) $(id).replaceChildren();
   $("web-activity-heading").hidden = true;
+  $("survey-heading").hidden = true;
   $("transfer-info").hidden = true;
   $("crosssell-none").hidden = true;
   $("unknown").hidden = true;

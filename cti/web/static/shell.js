@@ -9,16 +9,15 @@
 import { ApiError, api, currentUser, el, goToSignIn, signOut, token, userError } from "/ui/cti.js";
 import { LANGUAGES, errorText, language, loadCatalogs, onLanguageChange, setLanguage, t } from "/ui/i18n.js";
 
-// Pages each role works in, in the order of the navigation. Pages still to come (supervisor: surveys) get a line
-// here when they exist.
+// Pages each role works in, in the order of the navigation.
 const NAV = {
   agent: [["desktop", "/ui/desktop.html"]],
   supervisor: [["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
     ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"],
-    ["faq", "/ui/faq.html"]],
+    ["faq", "/ui/faq.html"], ["surveys", "/ui/surveys.html"]],
   admin: [["home", "/ui/index.html"], ["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
     ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"], ["faq", "/ui/faq.html"],
-    ["users", "/ui/users.html"],
+    ["surveys", "/ui/surveys.html"], ["users", "/ui/users.html"],
     ["routing", "/ui/routing.html"], ["webhooks", "/ui/webhooks.html"], ["settings", "/ui/settings.html"]],
 };
 
