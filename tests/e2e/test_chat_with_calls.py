@@ -57,6 +57,8 @@ async def test_no_chat_during_a_call_held_alone_then_the_waiting_chat_after_it(
             return found is not None and found.agent_id == "ana"
 
         await eventually(offered, timeout=15, message="the waiting chat offered to Ana after her call")
+        assert (await customer.post("/api/portal/chat/leave", json={})).status == 200
+        await cti.settled()
     finally:
         await customer.close()
 
@@ -78,6 +80,7 @@ async def test_a_chat_beside_a_call_when_the_profile_allows_it_and_one_abandoned
         response = await second.post("/api/portal/chat/leave", json={})
         assert response.status == 200
         await cti.ari.hangup(call.channel_id)
+        assert (await first.post("/api/portal/chat/leave", json={})).status == 200
         await cti.settled()
         record = await InteractionRepository(cti.db).get(waiting)
         assert record is not None

@@ -172,6 +172,23 @@ function render() {
   renderQueues(win, queue);
   renderAgents(win, queue, team);
   renderCalls(queue, team);
+  renderChannels();
+}
+
+// Today's figures per channel (voice calls, web chats), for a scope of every queue (others get none: a channel's
+// figures would mix in queues outside the scope). Active: the live rows of that channel in conversation now.
+function renderChannels() {
+  const channels = latest.channels;
+  $("channels-section").hidden = !channels;
+  if (!channels) return;
+  $("channels").replaceChildren(...Object.keys(channels).sort().reverse().map((name) => {
+    const row = channels[name];
+    const active = (latest.calls || []).filter((c) => (c.channel || "voice") === name && c.state === "connected").length;
+    return el("tr", { "data-channel": name }, el("th", { scope: "row" }, label("dash.channel", name)),
+      el("td", {}, fmt.number(row.waiting)), el("td", {}, fmt.number(active)), el("td", {}, secs(row.longest_wait)),
+      el("td", {}, fmt.number(row.tally.offered)), el("td", {}, fmt.number(row.tally.answered)),
+      el("td", {}, fmt.number(row.tally.abandoned)), el("td", {}, pct(row.service_level)));
+  }));
 }
 
 function addOptions(win) {
