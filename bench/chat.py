@@ -839,6 +839,7 @@ class CallsAlongside:
         self.version = match.group(1) if match else "unknown"
         ns = argparse.Namespace(ring_ms=self.args.ring_ms, keep_logs=False)
         self.bench = self.callpath.Bench(ns, self.settings, self.root)
+        await self.bench.observer.start()  # "bridged" is what Asterisk reports, as in callpath.py
         say(f"Asterisk {self.version} up")
 
     async def voice_agents(self, cti: CtiUnderTest) -> list[str]:
@@ -873,7 +874,10 @@ class CallsAlongside:
         result: dict[str, Any] = self.bench._analyse(prefix, events, marks, calls)
         result.update({"rate": self.args.call_rate, "agents": self.args.call_agents, "talk_ms": self.args.talk_ms,
                        "server": await self.bench._cti_books(prefix, before)})
-        return result
+        finished: dict[str, Any] = self.callpath.finish_phase(result)
+        lat = finished["latency_ms"]
+        say(f"  calls: bridged {finished['bridged']}/{calls}, latency p50 {lat['p50']} p99 {lat['p99']} ms")
+        return finished
 
     async def stop(self) -> None:
         if self.bench is not None:
