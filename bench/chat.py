@@ -6,6 +6,7 @@ Run from the repository root inside the venv::
     python bench/chat.py --quick       # smoke run (100 customers, 10 agents, 20 s of messages; under a minute)
     python bench/chat.py --with-calls  # the same while calls go through Asterisk (needs the Asterisk root)
     python bench/chat.py --cprofile 25 # profile cti's event loop during the messages (read shares, not times)
+    python bench/chat.py --cprofile-setup 25  # ... while the 1,000 chats start and are accepted
 
 It starts what it needs (a private redis-server, cti in this process with a fresh SQLite database and its own Redis
 prefix, the clients in another process), measures, cleans up and prints one JSON object as the last line of
