@@ -81,15 +81,15 @@ def machine_busy() -> float:
     return (sum(values[:8]) - idle) / CLK_TCK
 
 
-def redis_url() -> tuple[str, subprocess.Popen[bytes] | None]:
+def redis_url(*, private: bool = False) -> tuple[str, subprocess.Popen[bytes] | None]:
     """The machine's Redis on 6379 (with setup's password if it has one), or a private throwaway one (the
-    caller stops it)."""
+    caller stops it); ``private``: the throwaway one in any case (its CPU is then the run's own)."""
     def is_open(port: int) -> bool:
         with socket.socket() as sock:
             sock.settimeout(0.5)
             return sock.connect_ex(("127.0.0.1", port)) == 0
 
-    machine = local_redis_url(6379)
+    machine = None if private else local_redis_url(6379)
     if machine is not None:
         return machine, None
     server = shutil.which("redis-server")

@@ -28,12 +28,17 @@ from cti.live._store import LiveStoreError
 __all__ = ["ChatStreams"]
 
 _MAX_READ = 1000
+_CONNECTIONS = 50
+"""Connections to Redis at most: requests beyond wait for one (up to the socket timeout) rather than fail. The
+client's own pool refuses outright past its limit (100 in redis-py 8): 1,000 chats saying something at once got
+503s (bench/chat.py)."""
 
 
 class ChatStreams:
     def __init__(self, url: str, prefix: str) -> None:
-        self._redis: aioredis.Redis = aioredis.from_url(
-            url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10, decode_responses=True)
+        self._redis: aioredis.Redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+            url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10, decode_responses=True,
+            max_connections=_CONNECTIONS, timeout=2.0))
         self._p = prefix
 
     def _key(self, *parts: str) -> str:

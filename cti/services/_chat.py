@@ -329,9 +329,10 @@ class ChatChannel:
             self._left(item)
             self._tell(item.call_id, {"type": "state", "state": self.state(item.call_id)})
         # Everyone behind in the queue moved up (or someone came in ahead): their pages show their place.
+        # Only the state of each chat is looked at: a snapshot of every live chat on every change cost 1,000 chats
+        # starting seconds of the event loop (bench/chat.py).
         for chat_id in list(self._listeners):
-            waiting = self._query.find_call(chat_id) if chat_id != item.call_id else None
-            if waiting is not None and waiting.state is WorkState.WAITING:
+            if chat_id != item.call_id and self._query.state_of(chat_id) is WorkState.WAITING:
                 self._tell(chat_id, {"type": "state", "state": self.state(chat_id)})
 
     def _legs_of(self, chat_id: str) -> list[tuple[str, str]]:

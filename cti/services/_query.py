@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 
-from cti.acd import Agent, ContactCenter, QueueRule, Rules, UnknownWork, WorkItem
+from cti.acd import Agent, ContactCenter, QueueRule, Rules, UnknownWork, WorkItem, WorkState
 from cti.types import Clock
 
 __all__ = ["CenterView"]
@@ -63,6 +63,12 @@ class CenterView:
 
     def is_live(self, call_id: str) -> bool:
         return call_id in self._core.calls
+
+    def state_of(self, call_id: str) -> WorkState | None:
+        """The live item's state, None if there is none: without a snapshot (asked for every live chat on every
+        change)."""
+        call = self._core.calls.get(call_id)
+        return None if call is None else call.state
 
     def calls(self) -> list[WorkItem]:
         """Snapshots of every live item, in arrival order."""

@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from cti.acd import WorkItem
@@ -43,6 +44,7 @@ from cti.web._sockets import MAX_FRAME
 
 __all__ = ["CHAT_COOKIE", "ChatLeaveMessage", "ChatSend", "ChatStartBody", "openapi_paths", "routes", "schemas"]
 
+log = logging.getLogger("cti.web.chat")
 routes = web.RouteTableDef()
 CHAT_COOKIE: Final = "cti_chat"
 _COOKIE_PATH: Final = "/api/portal/chat"
@@ -191,7 +193,15 @@ async def _serve(request: web.Request, chat_id: str, *, for_customer: bool,
     with service.listen(chat_id) as events:
         last = message_order(after) if after else (0, 0)
         await ws.send_json({"type": "state", "data": service.state(chat_id)})
-        for message in await service.messages(chat_id, after):
+        try:
+            caught_up = await service.messages(chat_id, after)
+        except Unavailable as exc:
+            # The handshake is done: an HTTP error now would go into the socket as bytes (a broken frame to the
+            # page, which then missed what followed). The page reconnects, after the last message it has.
+            log.warning("chat %s: a socket's catch-up not read (%s); closed for the page to try again", chat_id, exc)
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again shortly")
+            return ws
+        for message in caught_up:
             await ws.send_json({"type": "message", "data": _message_view(message, for_customer=for_customer)})
             last = message_order(message.message_id)
 

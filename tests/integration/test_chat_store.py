@@ -3,6 +3,7 @@ SQL once they ended (ChatTranscriptRepository, on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -86,3 +87,14 @@ async def test_retention_removes_what_was_said_and_keeps_who_said_it_when(db: Da
     assert purged.interactions == 1
     assert [(m.sender, m.author, m.author_name, m.text, m.links) for m in await store.transcript("k-3")] == [
         (Sender.CUSTOMER, "", "", "", ()), (Sender.AGENT, "1001", "Budi", "", ())]
+
+
+async def test_a_burst_of_messages_in_many_chats_at_once_is_kept_whole(streams: ChatStreams) -> None:
+    # 1,000 chats each saying something at the same moment (bench/chat.py's load): more requests at once than the
+    # client keeps connections; they wait for one instead of being refused (which answered their senders 503).
+    said = await asyncio.gather(*(streams.append(f"b-{n}", NewMessage(Sender.CUSTOMER, f"pesan {n}", T0))
+                                  for n in range(300)))
+    assert len(said) == 300
+    assert [m.text for n in range(300) for m in await streams.after(f"b-{n}")] == [f"pesan {n}" for n in range(300)]
+    for n in range(300):
+        await streams.drop(f"b-{n}")

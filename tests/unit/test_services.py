@@ -182,6 +182,12 @@ def test_the_query_hands_out_copies() -> None:
         distributor.query.agent("nobody")
 
 
+def test_the_query_tells_an_item_s_state_alone() -> None:
+    distributor, _ = floor("ana")
+    connected(distributor)
+    assert (distributor.query.state_of("c1"), distributor.query.state_of("gone")) == (WorkState.CONNECTED, None)
+
+
 # -- agents ----------------------------------------------------------------------------------------------------
 async def test_creating_an_agent_registers_them_everywhere_once() -> None:
     distributor, recorder = floor()
