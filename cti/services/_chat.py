@@ -465,6 +465,18 @@ class ChatService:
         self._watch(session.chat_id)  # their page opens its socket next; a page that never does leaves
         return session, secret
 
+    async def _recall_customer(self, session: ChatSession) -> None:
+        """What routing needs of a signed-in customer (their phone, tier, region), read again from the CRM."""
+        assert session.customer_id is not None
+        try:
+            customer = await self._customers.customer(session.customer_id)
+        except Unavailable as exc:  # routed without them rather than not at all
+            log.warning("chat %s: the customer's record could not be read for routing: %s", session.chat_id, exc)
+            return
+        if customer is not None:
+            self._phones[session.chat_id] = customer.phones[0] if customer.phones else ""
+            self._tiers[session.chat_id] = (customer.value_tier, customer.region, customer.country)
+
     def _route(self, session: ChatSession, handover: Handover | None = None) -> None:
         """The chat into the routing core: a work item of the chat channel, to the queue the virtual agent
         handed it to (if the rules have it), else where the rules put a chat."""
@@ -519,6 +531,8 @@ class ChatService:
             await self._channel.log.save_session(person)
             self._channel.sessions[chat_id] = person
             self._bot_turns.pop(chat_id, None)
+            if chat_id not in self._tiers and person.customer_id is not None:
+                await self._recall_customer(person)  # a restart since the chat began: routing still knows them
             self._route(person, handover)
 
     def watch_restored(self) -> None:

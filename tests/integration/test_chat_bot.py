@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 
 from cti.chat import Sender
-from cti.persistence import ChatTranscriptRepository, Database, InteractionRepository
+from cti.persistence import ChatTranscriptRepository, CustomerRepository, Database, InteractionRepository
+from cti.services import ChatStart
+from cti.sim import generate
 from cti.speech import SpokenReplies
-from tests.chatapp import ANI, Center, Clock, frames_until, login, message, seed_users, start, start_center
+from cti.web import CHATS
+from tests.chatapp import ANI, T0, Center, Clock, frames_until, login, message, seed_users, start, start_center
 from tests.support import unavailable
 
 
@@ -150,5 +153,30 @@ async def test_a_restart_while_the_virtual_agent_holds_the_chat_loses_nothing_an
         assert state["state"]["state"] == "waiting"
         item = second.distributor.query.find_call(chat_id)
         assert item is not None and item.routing.problem_type == "person"
+    finally:
+        await second.close()
+
+
+async def test_a_signed_in_customer_s_chat_handed_over_after_a_restart_is_routed_with_their_tier_and_region(
+        db: Database, redis_url: str) -> None:
+    await CustomerRepository(db).seed(generate(now=T0, customers=14, seed=3))
+    joko = await CustomerRepository(db).customer("10000001")
+    assert joko is not None and joko.value_tier == "gold"
+    prefix, clock = f"cti-test-{uuid.uuid4().hex[:8]}", Clock()
+    first = await start_center(db, redis_url, prefix, clock, bot=True)
+    session, _ = await first.app[CHATS].start(ChatStart(name="", language="id", customer=joko, text="halo"))
+    await first.settle()
+    await first.close()
+
+    second = await start_center(db, redis_url, prefix, clock, bot=True)
+    try:
+        restored = second.chat.sessions[session.chat_id]
+        await second.app[CHATS].customer_says(restored, "saya mau bicara dengan agen")
+        item = second.distributor.query.find_call(session.chat_id)
+        assert item is not None
+        assert (item.routing.value_tier, item.routing.region, item.customer_id, item.caller_number) == (
+            "gold", joko.region, "10000001", joko.phones[0])
+        second.app[CHATS].customer_leaves(second.chat.sessions[session.chat_id])
+        await second.settle()
     finally:
         await second.close()
