@@ -446,7 +446,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                  delay=timedelta(minutes=settings.survey_delay_minutes),
                                  valid=timedelta(days=settings.survey_valid_days)),
             team_of=lambda agent_id: query.agent(agent_id).team if query.has_agent(agent_id) else None,
-            changed=screenpop.customer_changed)
+            changed=screenpop.customer_changed, notify=webhooks.notify)
         stack.push_async_callback(surveys.close)
         screenpop.survey_profiles = surveys.profile_json  # the customer's survey profile in the agent's pop
         bus = CommandBus({
@@ -508,7 +508,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[STATS] = stats
         app[SURVEYS] = surveys
         surveys.start()
-        app[ALERTS] = alerts = AlertMonitor(AlertRepository(database), stats, lambda: list(query.rules.queues))
+        app[ALERTS] = alerts = AlertMonitor(AlertRepository(database), stats, lambda: list(query.rules.queues),
+                                            notify=webhooks.notify)
         app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -32,7 +32,11 @@ MAX_THRESHOLDS_PER_QUEUE: Final = 20
 
 class AlertMonitor:
     def __init__(self, store: AlertStore, feed: StatsFeed, queues: Callable[[], Sequence[str]], *,
-                 every: float = ALERT_EVERY) -> None:
+                 every: float = ALERT_EVERY,
+                 notify: Callable[[str, str, Mapping[str, Any]], None] | None = None) -> None:
+        """``notify`` is told each alert raised and cleared as an event (``alert.raised``, ``alert.cleared``: the
+        webhooks a partner or an operator's paging tool subscribes to)."""
+        self._notify = notify
         self._store = store
         self._feed = feed
         self._queues = queues
@@ -100,7 +104,10 @@ class AlertMonitor:
             alert_id = self._ids.get(change.alert_key)
             if change.cleared_at is not None:
                 self._ids.pop(change.alert_key, None)
-            self._feed.publish_for_queue(change.threshold.queue, "alert", _frame(change, alert_id))
+            frame = _frame(change, alert_id)
+            self._feed.publish_for_queue(change.threshold.queue, "alert", frame)
+            if self._notify is not None:
+                self._notify(f"alert.{frame['status']}", f"alert:{change.alert_key}", frame)
             log.warning("alert %s on %s: %s %s (raise at %s, clear at %s)",
                         "raised" if change.cleared_at is None else "cleared", change.subject,
                         change.threshold.metric.value, round(change.value, 3), change.threshold.raise_at,

@@ -133,7 +133,10 @@ class SurveyService:
                  mailer: SurveyMailer | None, link_base: str, policy: SendingPolicy | None = None,
                  clock: Clock = utc_now, interval: float = 5.0,
                  team_of: Callable[[str], str | None] = lambda agent_id: None,
-                 changed: Callable[[str], None] | None = None) -> None:
+                 changed: Callable[[str], None] | None = None,
+                 notify: Callable[[str, str, Mapping[str, Any]], None] | None = None) -> None:
+        """``notify`` is told each answer as an event (partners' ``survey.answered`` webhooks)."""
+        self._notify = notify
         self._store = store
         self._customers = customers
         self._audit = audit
@@ -334,6 +337,11 @@ class SurveyService:
         await self._apply_preferences(survey.customer_id, questionnaire, answers, source=source)
         if self._changed is not None:
             self._changed(survey.customer_id)
+        if self._notify is not None:
+            self._notify("survey.answered", f"survey:{survey.survey_id}", {
+                "survey_id": survey.survey_id, "customer_id": survey.customer_id, "call_id": survey.call_id,
+                "status": status, "channel": channel, "rating": scores.rating, "resolved": scores.resolved,
+                "questionnaire_id": survey.questionnaire_id, "version": survey.version})
         return replace(survey, status=status, answered_at=now, answer_channel=channel, answers=answers,
                        rating=scores.rating, resolved=scores.resolved)
 

@@ -71,15 +71,17 @@ EVENT_TYPES: Final[dict[str, str]] = {
     "agent.wrapup": "an agent entered after-call work",
     "survey.answered": "a customer answered a satisfaction survey",
     "callback.scheduled": "a callback to a customer was scheduled",
+    "alert.raised": "a supervisor's alert threshold on a queue was crossed",
+    "alert.cleared": "an alert's figure came back past its clearing point",
     "customer.changed": "a customer record was created or changed",
 }
 """The event catalogue: every event a subscription may name (``call.*`` names a family)."""
 
 EMITTED_EVENTS: Final = frozenset({"call.offered", "call.answered", "call.ended", "call.wrapup", "agent.wrapup",
-                                   "chat.offered", "chat.answered", "chat.ended", "chat.wrapup",
-                                   "callback.scheduled", "customer.changed"})
-"""The events cti has a source for today. ``chat.*`` come from work items of the chat channel, which no adapter
-makes yet; ``survey.answered`` waits for surveys (docs/integration.md says so)."""
+                                   "chat.offered", "chat.answered", "chat.ended", "chat.wrapup", "survey.answered",
+                                   "callback.scheduled", "customer.changed", "alert.raised", "alert.cleared"})
+"""The events cti has a source for: every event of the catalogue (``chat.*`` from the chat channel's work items,
+``survey.answered`` from the survey service, ``alert.*`` from the supervisors' alerts)."""
 
 _CHANNEL_NOUN: Final = {Channel.VOICE: "call", Channel.CHAT: "chat"}
 SIGNATURE_HEADER: Final = "X-Cti-Signature"

@@ -49,6 +49,7 @@ class Topics:
     def __init__(self, *watched: str) -> None:
         self.watched = set(watched)
         self.frames: list[tuple[str, str, Any]] = []
+        self.notified: list[tuple[str, str, dict[str, Any]]] = []  # the monitor's events for webhooks
 
     def publish(self, name: str, type_: str, data: Any) -> None:
         self.frames.append((name, type_, data))
@@ -118,8 +119,11 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[Client, StatsFeed, Alert
     topics = Topics(dashboard_topic(care), dashboard_topic(everything))
     feed = StatsFeed(topics, clock, lambda: distributor.query.rules, distributor.query.agent_map, ZoneInfo("UTC"))
     feed.scopes.update({care.key: care, everything.key: everything, "sales": scope_of({"queues": ["sales"]})})
+    notified: list[tuple[str, str, dict[str, Any]]] = []
     monitor = AlertMonitor(AlertRepository(database), feed, lambda: list(distributor.query.rules.queues),
-                           every=3600)  # the test evaluates when it wants
+                           every=3600,  # the test evaluates when it wants
+                           notify=lambda kind, subject, data: notified.append((kind, subject, dict(data))))
+    topics.notified = notified
     app[STATS], app[ALERTS] = feed, monitor
     await monitor.start(clock())
     client: Client = TestClient(TestServer(app))
@@ -210,6 +214,9 @@ async def test_calls_waiting_over_the_threshold_raise_an_alert_that_clears_with_
     [cleared] = await monitor.evaluate()
     assert (cleared.value, cleared.raised_at, cleared.cleared_at) == (0.0, T0 + timedelta(seconds=5), clock.now)
     assert [data["status"] for _, kind, data in topics.frames if kind == "alert"] == ["raised"] * 2 + ["cleared"] * 2
+    # Partners and paging tools subscribed to alert.* are told each, once (not once per dashboard).
+    assert [(kind, subject, data["value"]) for kind, subject, data in topics.notified] == [
+        ("alert.raised", "alert:care:voice:waiting@care", 2.0), ("alert.cleared", "alert:care:voice:waiting@care", 0.0)]
     history = await (await client.get("/api/alerts", headers=auth("supervisor"))).json()
     assert [(a["value"], a["cleared_value"], a["cleared_at"]) for a in history["alerts"]] == [
         (2.0, 0.0, clock.now.isoformat())]

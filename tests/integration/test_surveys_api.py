@@ -89,6 +89,8 @@ class Floor:
     clock: Clock
     store: SurveyRepository
     distributor: Distributor
+    events: list[tuple[str, str, dict[str, Any]]]
+    """What the service told partners' webhooks (``notify``)."""
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -107,14 +109,16 @@ async def floor(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     with mailbox() as mail:
         app, distributor = api_app(db, [_surveys], clock=clock)
         switch = Switch(mail.mailer())
+        events: list[tuple[str, str, dict[str, Any]]] = []
         surveys = SurveyService(SurveyRepository(db), CustomerRepository(db), app[AUDIT], mailer=switch,
-                                link_base="http://cti.test", clock=clock)
+                                link_base="http://cti.test", clock=clock,
+                                notify=lambda kind, subject, data: events.append((kind, subject, dict(data))))
         app[SURVEYS] = surveys
         client: Client = TestClient(TestServer(app))
         await client.start_server()
         try:
             yield Floor(client, surveys, CustomerRepository(db), mail, switch, clock, SurveyRepository(db),
-                        distributor)
+                        distributor, events)
         finally:
             await client.close()
             await surveys.close()
@@ -221,6 +225,10 @@ async def test_a_survey_mailed_after_a_call_is_answered_once_through_its_link(
     again = await client.post("/api/survey/answer", json={"token": token, "answers": {"satisfaction": 1}})
     assert (again.status, (await again.json())["error"]["code"]) == (409, "survey_answered")
     assert (await client.post("/api/survey/open", json={"token": token})).status == 409
+    # Partners subscribed to survey.answered are told, once.
+    assert floor.events == [("survey.answered", f"survey:{owed.survey_id}", {
+        "survey_id": owed.survey_id, "customer_id": dewi, "call_id": "c1", "status": "answered", "channel": "web",
+        "rating": 4, "resolved": True, "questionnaire_id": "gold-call", "version": 1})]
 
     # Fitri stops halfway: her answer is kept, as partial.
     fitri_token = token_of(await floor.mail.survey_link("fitri@example.com"))
