@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cti.acd import AgentChanged, ContactCenter, WorkChanged, WorkItem
+from cti.acd import AgentChanged, Channel, ContactCenter, WorkChanged, WorkItem
 from cti.errors import InvalidInput, Unavailable
 from cti.records import InteractionRecord, UserRecord, WebhookSubscription
 from cti.services import (
@@ -249,6 +249,24 @@ async def test_the_core_changes_become_offered_answered_and_ended_once_each() ->
     ended = told[2][2]
     assert (ended["outcome"], ended["talk_seconds"], ended["agent_id"]) == ("answered", 30.0, "ani")
     assert "0215550101" not in json.dumps([data for *_, data in told])  # never the caller's number
+
+
+async def test_a_chat_routed_to_an_agent_becomes_chat_events_as_a_call_does() -> None:
+    outbox = MemoryOutbox()
+    hooks = _hooks(ScriptedSender({}), outbox)
+    told: list[tuple[str, str, Mapping[str, Any]]] = []
+    hooks.notify = lambda kind, subject, data: told.append((kind, subject, data))  # type: ignore[method-assign]
+    bus = CommandBus({WorkChanged: [hooks.work_changed], AgentChanged: [hooks.agent_changed]})
+    distributor = Distributor(ContactCenter(), lambda: T0, bus)
+    distributor.register_agent("ani", "Ani", {"capacity": {"chat": 2}})
+    distributor.login("ani", "7001", ready=True)
+    distributor.arrive(WorkItem(call_id="chat-1", channel_id="chat-1-c", caller_number="", service_number="chat",
+                                queue="", arrived_at=T0, channel=Channel.CHAT))
+    distributor.offer_answered("chat-1-a1")
+    distributor.leg_gone("chat-1-c")
+    assert [(kind, subject) for kind, subject, _ in told] == [
+        ("chat.offered", "chat:chat-1"), ("chat.answered", "chat:chat-1"), ("chat.ended", "chat:chat-1")]
+    assert told[2][2]["channel"] == "chat"
 
 
 async def test_an_event_waits_in_the_outbox_while_its_dead_letter_cannot_be_stored() -> None:
