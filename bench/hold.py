@@ -178,17 +178,19 @@ async def measured(bench: Bench, args: argparse.Namespace, variant: str, rate: f
     ordinary = [n for n in invite_sent if n not in during.touched]
     bridged = [n for n in ordinary if n in joined]
     held_in_books = sum(1 for r in records if r.hold_count > 0)
-    # A call offered at once is answered after the agent's ring (ring_ms); one that found no agent ready waits
-    # for one to hang up. Counted from cti's own records: how many ordinary calls waited past a second.
+    # A call that finds an agent ready is offered at once; one that finds none waits in the queue until an agent
+    # hangs up. From cti's own records: how long each ordinary call waited to be offered (arrival to offer).
     ordinary_numbers = {n for n in invite_sent if n not in during.touched}
-    waited = sum(1 for r in records if r.caller_number in ordinary_numbers and (r.wait_seconds or 0) > 1.0)
+    queued = [(r.offered_at - r.arrived_at).total_seconds() for r in records
+              if r.caller_number in ordinary_numbers and r.offered_at is not None]
+    waited = sum(1 for q in queued if q > 0.02)
     finish_phase(result)
     line = {
         "variant": variant, "rate": rate, "calls": result["calls"], "offered_rate": result["offered_rate"],
         "ordinary": {"calls": len(ordinary), "bridged": len(bridged),
                      "bridged_pct": round(100 * len(bridged) / len(ordinary), 2) if ordinary else None,
                      "setup_latency_ms": _ms([joined[n] - invite_sent[n] for n in bridged]),
-                     "waited_over_1s_for_an_agent": waited},
+                     "waited_for_an_agent": waited, "wait_to_offer_ms": _ms(queued)},
         "all_calls": {"bridged": result["bridged"], "connected_pct": result["connected_pct"],
                       "callers_gave_up": result["callers_gave_up"],
                       "answered_never_bridged": result["answered_never_bridged"]},
