@@ -32,7 +32,7 @@ DEFAULT_LANGUAGE: Final[Language] = "id"
 AgentId: TypeAlias = str
 """An agent's id, as in the routing profile and the users table (``1001``, ``siti``)."""
 CallId: TypeAlias = str
-"""The id of a work item and of its interaction row (a call's today; a chat's next)."""
+"""The id of a work item and of its interaction row (a call's or a chat's)."""
 ChannelId: TypeAlias = str
 """An Asterisk channel's id (ARI): the caller's leg, an agent's leg, a snoop."""
 CustomerId: TypeAlias = str

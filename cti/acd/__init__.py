@@ -3,7 +3,7 @@ no clock (every method takes the time).
 
 - **Agents** (:class:`Agent`): a state machine (logged out, ready, not ready, ringing, on call, wrap-up),
   skills and levels, languages, region, site, team, and a :class:`Capacity` per :class:`Channel`.
-- **Work items** (:class:`WorkItem`): a voice call today, a chat next, each with its channel, routing
+- **Work items** (:class:`WorkItem`): a voice call or a web chat, each with its channel, routing
   attributes (:class:`Routing`) and the :class:`Decision` records of why it went where it went.
 - **Rules** (:class:`Rules`, from YAML): routes to queues, escalation targets, overflow, business-hours
   calendars; the queue's **strategy** chooses among eligible agents (a registry: :func:`strategy`).

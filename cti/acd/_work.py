@@ -1,7 +1,7 @@
 """Work items: what the distributor routes to agents, from arrival to outcome, on any channel.
 
-A voice call is the only channel with an adapter today; a chat is routed the same way (its adapter comes with
-the digital channels). A callback keeping the caller's place is a voice item with ``callback`` set. Field
+Voice calls (the telephony adapter) and web chats (the chat channel, :mod:`cti.services`) are routed the same
+way. A callback keeping the caller's place is a voice item with ``callback`` set. Field
 names are a call's, because a call was first and the API, the live store and the interaction rows use them:
 ``call_id`` is the item's id (and its interaction's), ``channel_id`` the customer's leg (an Asterisk channel for
 voice, a chat session for chat), ``caller_number`` the customer's address, ``service_number`` where they came in.
