@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from playwright.async_api import Page
+
+    from cti.persistence import Database
 
 CI = bool(os.environ.get("CI"))
 POSTGRES_SERVER = os.environ.get("CTI_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -68,6 +72,26 @@ async def create_postgres_database() -> tuple[str, Callable[[], Awaitable[None]]
 
     url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
     return url, drop
+
+
+@asynccontextmanager
+async def migrated_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty database of ``backend`` ("sqlite": a file in ``tmp_path``; "postgresql": a fresh one on
+    the test server, dropped after), closed after the block: the stores' tests run on both."""
+    from cti.persistence import Database
+
+    if backend == "sqlite":
+        url, drop = f"sqlite+aiosqlite:///{tmp_path}/cti.db", None
+    else:
+        url, drop = await create_postgres_database()  # fails, never skips, when CI is set
+    database = Database(url)
+    await database.upgrade()
+    try:
+        yield database
+    finally:
+        await database.close()
+        if drop is not None:
+            await drop()
 
 
 CHROMIUM = os.environ.get("CTI_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -22,7 +22,7 @@ from cti.services import AlertMonitor, StatsFeed, dashboard_topic, scope_of
 from cti.stats import AlertChange, AlertMetric, AlertThreshold
 from cti.web import ALERTS, STATS, _alerts
 from tests.api import api_app
-from tests.support import create_postgres_database
+from tests.support import migrated_database
 
 Client = TestClient[web.Request, web.Application]
 TOKENS = {"agent": "agent-token-0123456789", "supervisor": "supervisor-token-0123456789",
@@ -67,18 +67,8 @@ def auth(role: str) -> dict[str, str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url, drop = f"sqlite+aiosqlite:///{tmp_path}/cti.db", None
-    else:
-        url, drop = await create_postgres_database()  # fails, never skips, when CI is set
-    database = Database(url)
-    await database.upgrade()
-    try:
+    async with migrated_database(request.param, tmp_path) as database:
         yield database
-    finally:
-        await database.close()
-        if drop is not None:
-            await drop()
 
 
 async def test_the_store_keeps_thresholds_per_queue_and_the_history_of_alerts(db: Database) -> None:

@@ -15,7 +15,7 @@ from cti.chat import ChatSession, Link, NewMessage, Sender
 from cti.live import ChatStreams
 from cti.persistence import ChatTranscriptRepository, Database, InteractionRepository
 from cti.records import InteractionRecord
-from tests.support import create_postgres_database
+from tests.support import migrated_database
 
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
@@ -31,18 +31,8 @@ async def streams(redis_url: str) -> AsyncIterator[ChatStreams]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url, drop = f"sqlite+aiosqlite:///{tmp_path}/cti.db", None
-    else:
-        url, drop = await create_postgres_database()  # fails, never skips, when CI is set
-    database = Database(url)
-    await database.upgrade()
-    try:
+    async with migrated_database(request.param, tmp_path) as database:
         yield database
-    finally:
-        await database.close()
-        if drop is not None:
-            await drop()
 
 
 async def test_messages_are_kept_in_order_and_read_after_the_last_seen(streams: ChatStreams) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from cti.faq import FaqText
 from cti.persistence import Database, FaqRepository, StorageConflict
-from tests.support import create_postgres_database
+from tests.support import migrated_database
 
 T0 = datetime(2026, 12, 6, 2, 30, tzinfo=UTC)
 TEXTS = {"id": FaqText("Kapan jatuh tempo?", "Tanggal 20.", ("batas bayar",)),
@@ -19,18 +19,8 @@ TEXTS = {"id": FaqText("Kapan jatuh tempo?", "Tanggal 20.", ("batas bayar",)),
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url, drop = f"sqlite+aiosqlite:///{tmp_path}/cti.db", None
-    else:
-        url, drop = await create_postgres_database()  # fails, never skips, when CI is set
-    database = Database(url)
-    await database.upgrade()
-    try:
+    async with migrated_database(request.param, tmp_path) as database:
         yield database
-    finally:
-        await database.close()
-        if drop is not None:
-            await drop()
 
 
 async def test_an_entry_keeps_every_version_with_its_author_and_time(db: Database) -> None:

@@ -16,7 +16,7 @@ from cti.acd import AgentChanged, ContactCenter, Offer, WorkChanged, WorkItem
 from cti.persistence import CustomerRepository, Database, ScriptRepository
 from cti.services import CenterView, CommandBus, Distributor, ScreenPop, ScriptLibrary
 from cti.web import Hub
-from tests.support import create_postgres_database
+from tests.support import migrated_database
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 NOT_SHOWN = "the script could not be shown: it is over its rendering budget; a supervisor needs to correct it"
@@ -24,18 +24,8 @@ NOT_SHOWN = "the script could not be shown: it is over its rendering budget; a s
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url, drop = f"sqlite+aiosqlite:///{tmp_path}/cti.db", None
-    else:
-        url, drop = await create_postgres_database()  # fails, never skips, when CI is set
-    database = Database(url)
-    await database.upgrade()
-    try:
+    async with migrated_database(request.param, tmp_path) as database:
         yield database
-    finally:
-        await database.close()
-        if drop is not None:
-            await drop()
 
 
 def definition(script_id: str, text: str) -> dict[str, Any]:

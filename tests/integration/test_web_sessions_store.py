@@ -15,25 +15,15 @@ from cti.persistence import Database, StorageError, UserRepository, WebSessionRe
 from cti.records import WebSessionRecord
 from cti.services import session_key
 from tests.api import FAST_PASSWORDS
-from tests.support import create_postgres_database
+from tests.support import migrated_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url, drop = f"sqlite+aiosqlite:///{tmp_path}/cti.db", None
-    else:
-        url, drop = await create_postgres_database()  # fails, never skips, when CI is set
-    database = Database(url)
-    await database.upgrade()
-    try:
+    async with migrated_database(request.param, tmp_path) as database:
         yield database
-    finally:
-        await database.close()
-        if drop is not None:
-            await drop()
 
 
 def session(secret: str, *, at: datetime = T0, hours: float = 12) -> WebSessionRecord:

@@ -11,25 +11,15 @@ import pytest
 
 from cti.persistence import Database, DeadLetterRepository, UserRepository, WebhookRepository
 from cti.records import WebhookSubscription
-from tests.support import create_postgres_database
+from tests.support import migrated_database
 
 T0 = datetime(2026, 12, 6, 2, 30, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url, drop = f"sqlite+aiosqlite:///{tmp_path}/cti.db", None
-    else:
-        url, drop = await create_postgres_database()  # fails, never skips, when CI is set
-    database = Database(url)
-    await database.upgrade()
-    try:
+    async with migrated_database(request.param, tmp_path) as database:
         yield database
-    finally:
-        await database.close()
-        if drop is not None:
-            await drop()
 
 
 async def test_a_subscription_is_kept_changed_and_deleted(db: Database) -> None:
