@@ -95,8 +95,10 @@ class Clock:
 
 
 class NoPhones:
+    """Asterisk's endpoints, as far as these tests go: 7000 and 7001 (the agents' phones) exist."""
+
     async def endpoint_exists(self, extension: str) -> bool:
-        return True
+        return extension in ("7000", "7001")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from cti.acd._commands import AgentChanged, Announce, Command, ConfirmCallback, 
 from cti.acd._core import DEFAULT_AHT, CoreState, describe_target
 from cti.acd._eligibility import wait_key
 from cti.acd._routing import Decision
-from cti.acd._work import EndReason, Outcome, WorkItem, WorkState
+from cti.acd._work import Channel, EndReason, Outcome, WorkItem, WorkState
 
 __all__ = ["MAX_OVERFLOW_HOPS", "Arrivals"]
 
@@ -66,7 +66,7 @@ class Arrivals(CoreState):
             if queue.max_waiting is not None and waiting >= queue.max_waiting:
                 reason = f"{waiting} calls waiting (limit {queue.max_waiting})"
             elif queue.max_wait_seconds is not None:
-                ewt = self.estimated_wait(queue.name, waiting + 1)
+                ewt = self.estimated_wait(queue.name, waiting + 1, call.channel)
                 if ewt > queue.max_wait_seconds:
                     reason = f"estimated wait {ewt:.0f} s (limit {queue.max_wait_seconds:.0f} s)"
             if reason is None or queue.overflow is None:
@@ -81,10 +81,11 @@ class Arrivals(CoreState):
             call.queue, call.queued_at, call.routing.step = queue.overflow.queue, now, 0
         return []
 
-    def estimated_wait(self, queue_name: str, position: int) -> float:
-        """Seconds a caller at ``position`` (1 = next) can expect to wait: position x AHT / agents serving."""
+    def estimated_wait(self, queue_name: str, position: int, channel: Channel = Channel.VOICE) -> float:
+        """Seconds the item of ``channel`` at ``position`` (1 = next) can expect to wait: position x AHT / agents
+        serving the queue on that channel."""
         queue = self.queue_rule(queue_name)
-        serving = self._router.staff.serving(self._router.queue_key(queue_name))
+        serving = self._router.staff.serving(self._router.queue_key(queue_name), channel)
         if serving == 0:
             return float("inf")
         return position * self._aht.get(queue.name, DEFAULT_AHT) / serving
@@ -127,7 +128,7 @@ class Arrivals(CoreState):
             if (now - last).total_seconds() >= queue.announce_seconds:
                 call.announced_at = now
                 position = self.position(call, now)
-                media = position_announcement(position, self.estimated_wait(call.queue, position))
+                media = position_announcement(position, self.estimated_wait(call.queue, position, call.channel))
                 commands.append(Announce(call.call_id, call.channel_id, tuple(media), PROMPT_LANGUAGE, call.channel))
             self._router.agenda.schedule_announcement(call, queue)
         return commands

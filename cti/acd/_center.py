@@ -98,12 +98,15 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
         return sorted(calls, key=lambda c: (c.arrived_at, c.call_id))
 
     # -- agent requests ---------------------------------------------------------------------------------
-    def login(self, agent_id: str, extension: str, now: datetime, *, ready: bool = False) -> list[Command]:
+    def login(self, agent_id: str, extension: str | None, now: datetime, *, ready: bool = False) -> list[Command]:
+        """Log in at ``extension``, or with no phone (None): then only chats and other channels that reach the
+        desktop are offered. Logging in again changes the phone, never while a call rings or talks on it."""
         agent = self.agent(agent_id)
-        holder = self._router.staff.holder(extension, agent_id)
+        holder = None if extension is None else self._router.staff.holder(extension, agent_id)
         if holder is not None:
+            assert extension is not None
             raise ExtensionInUse(extension, holder)
-        if agent.busy and agent.extension != extension:
+        if agent.busy and agent.extension != extension and agent.load(Channel.VOICE):
             raise InvalidTransition(f"agent {agent_id} is on a call at extension {agent.extension}",
                                     code="agent_on_call", params={"agent_id": agent_id})
         agent.extension = extension

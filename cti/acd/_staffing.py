@@ -1,8 +1,8 @@
 """Agents indexed for routing decisions, kept current as they change instead of rescanned per decision.
 
 Per channel and queue: the agents available for that channel (:meth:`Agent.available_for`) holding the
-queue's skills, by region, so a regional step looks at one region. Per queue: the number of logged-in agents
-serving it (estimated wait). Per site: logged-in and busy counts (site balancing). Per extension: who holds
+queue's skills, by region, so a regional step looks at one region. Per queue and channel: the number of logged-in
+agents serving it (estimated wait). Per site: logged-in and busy counts (site balancing). Per extension: who holds
 it. Each agent's *rank* is its position in ``ContactCenter.agents``, the order decisions list candidates in.
 """
 
@@ -32,7 +32,7 @@ class _Entry:
     rank: int
     agent: Agent | None = None
     ready: frozenset[Channel] = _NONE  # the channels the agent is available for
-    serving: bool = False
+    serving: frozenset[Channel] = _NONE  # the channels the logged-in agent can take (a phone for calls)
     present: bool = False
     busy: bool = False
     extension: str | None = None
@@ -52,7 +52,7 @@ class Staffing:
     def _set_rules(self, rules: Rules) -> None:
         self._rules = rules
         self._ready: dict[Channel, dict[str, dict[str | None, Pool]]] = {}
-        self._serving: dict[str, int] = {}
+        self._serving: dict[tuple[str, Channel], int] = {}
         self._present: dict[str | None, int] = {}
         self._busy: dict[str | None, int] = {}
         self._extensions: dict[str, set[str]] = {}
@@ -105,9 +105,10 @@ class Staffing:
         """Queues with an agent available for ``channel`` holding their skills."""
         return list(self._ready.get(channel, ()))
 
-    def serving(self, queue: str) -> int:
-        """Logged-in agents with an extension holding the queue's skills, whatever their state."""
-        return self._serving.get(queue, 0)
+    def serving(self, queue: str, channel: Channel = Channel.VOICE) -> int:
+        """Logged-in agents who can take ``channel`` (for calls: who have a phone) holding the queue's skills,
+        whatever their state."""
+        return self._serving.get((queue, channel), 0)
 
     def site_loads(self) -> dict[str | None, float]:
         """As :func:`cti.acd.site_loads`, from counters."""
@@ -130,7 +131,7 @@ class Staffing:
         else:
             ready = _NONE
         present = state is not AgentState.LOGGED_OUT
-        serving = present and bool(agent.extension)
+        serving = _serves(agent) if present else _NONE
         busy = state in _BUSY
         skills_changed = entry.skills != agent.skills
         queues = self._qualified(agent.skills) if skills_changed else entry.queues
@@ -144,11 +145,9 @@ class Staffing:
                 self._unpool(agent.agent_id, entry.ready, entry.queues, entry.region)
             if ready:
                 self._pool(agent, ready, queues)
-        old_serving = entry.queues if entry.serving else ()
-        new_serving = queues if serving else ()
-        if old_serving != new_serving:
-            _count(self._serving, old_serving, -1)
-            _count(self._serving, new_serving, 1)
+        if (entry.queues, entry.serving) != (queues, serving):
+            _count(self._serving, [(queue, channel) for queue in entry.queues for channel in entry.serving], -1)
+            _count(self._serving, [(queue, channel) for queue in queues for channel in serving], 1)
         old_site = (entry.site, entry.busy) if entry.present else None
         new_site = (agent.site, busy) if present else None
         if old_site != new_site:
@@ -207,6 +206,12 @@ class Staffing:
                            and all(skills.get(s, 0) >= level for s, level in rules[name].skills.items()))
             self._qualified_for[signature] = queues
         return queues
+
+
+def _serves(agent: Agent) -> frozenset[Channel]:
+    """The channels a logged-in agent can take at all: those their capacity allows, calls only with a phone."""
+    return frozenset(c for c in _CHANNELS
+                     if agent.capacity.limit(c) > 0 and (c is not Channel.VOICE or agent.extension))
 
 
 def _count(counts: dict[_K, int], keys: Iterable[_K], delta: int) -> None:

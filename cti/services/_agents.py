@@ -70,10 +70,11 @@ class AgentService:
         await self._registry.upsert(AgentRecord(agent_id=agent_id, name=current.name, profile=dict(profile)))
         return self._distributor.set_profile(agent_id, profile)
 
-    async def login(self, agent_id: str, extension: str, *, ready: bool) -> Agent:
+    async def login(self, agent_id: str, extension: str | None, *, ready: bool) -> Agent:
+        """Log in at a phone (an endpoint Asterisk knows), or with none for chats only (no call is offered)."""
         if not self._distributor.query.has_agent(agent_id):
             raise UnknownAgent(agent_id)  # before asking Asterisk anything
-        if not await self._phones.endpoint_exists(extension):
+        if extension is not None and not await self._phones.endpoint_exists(extension):
             raise UnknownExtension(extension)
         return self._distributor.login(agent_id, extension, ready=ready)
 

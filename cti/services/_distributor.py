@@ -71,7 +71,7 @@ class Distributor:
         self.apply(self._core.set_profile(agent_id, self.clock(), **profile_fields(profile)))
         return self.query.agent(agent_id)
 
-    def login(self, agent_id: str, extension: str, *, ready: bool) -> Agent:
+    def login(self, agent_id: str, extension: str | None, *, ready: bool) -> Agent:
         self.apply(self._core.login(agent_id, extension, self.clock(), ready=ready))
         return self.query.agent(agent_id)
 

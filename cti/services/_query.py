@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 
-from cti.acd import Agent, ContactCenter, QueueRule, Rules, UnknownWork, WorkItem, WorkState
+from cti.acd import Agent, Channel, ContactCenter, QueueRule, Rules, UnknownWork, WorkItem, WorkState
 from cti.types import Clock
 
 __all__ = ["CenterView"]
@@ -81,6 +81,7 @@ class CenterView:
             raise UnknownWork(call_id)
         return self._core.position(call, self._clock())
 
-    def estimated_wait(self, queue: str, position: int) -> float:
-        """Seconds a caller at ``position`` in ``queue`` can expect to wait (``inf``: nobody serves it)."""
-        return self._core.estimated_wait(queue, position)
+    def estimated_wait(self, queue: str, position: int, channel: Channel = Channel.VOICE) -> float:
+        """Seconds an item of ``channel`` at ``position`` in ``queue`` can expect to wait (``inf``: nobody serves
+        it)."""
+        return self._core.estimated_wait(queue, position, channel)

@@ -47,7 +47,8 @@ class AgentCreate(_Body):
 
 
 class AgentLogin(_Body):
-    extension: str = Field(pattern=r"^[0-9]{2,16}$")
+    extension: str | None = Field(default=None, pattern=r"^[0-9]{2,16}$", description=(
+        "the agent's phone; left out or null: no phone, chats only (no call is offered)"))
     ready: bool = False
 
 
@@ -71,7 +72,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "channel); routing uses it from the next decision", roles="supervisor (own scope), admin", body="AgentProfile",
         params=_AGENT, errors=(404,))},
     "/api/agents/{agent_id}/login": {"post": operation(
-        "Log the agent in at an extension (a PJSIP endpoint), optionally ready", roles=_SELF_OR_STAFF,
+        "Log the agent in at an extension (a PJSIP endpoint), or with no phone for chats only, optionally ready",
+        roles=_SELF_OR_STAFF,
         body="AgentLogin", params=_AGENT, errors=(404, 409))},
     "/api/agents/{agent_id}/logout": {"post": operation(
         "Log out (after the current call, if any)", roles=_SELF_OR_STAFF, params=_AGENT, errors=(404,))},

@@ -24,6 +24,7 @@ from cti.persistence import (
     InteractionRepository,
 )
 from cti.sim import generate
+from cti.web import _agents
 from tests.chatapp import (
     ANI,
     BUDI,
@@ -67,6 +68,30 @@ async def center(db: Database, redis_url: str, prefix: str) -> AsyncIterator[Cen
         yield started
     finally:
         await started.close()
+
+
+async def test_an_agent_logs_in_with_no_phone_and_is_offered_chats(db: Database, redis_url: str,
+                                                                    prefix: str) -> None:
+    center = await start_center(db, redis_url, prefix, Clock(), features=(_agents,))
+    try:
+        await _logs_in_with_no_phone(center)
+    finally:
+        await center.close()
+
+
+async def _logs_in_with_no_phone(center: Center) -> None:
+    response = await center.http.post("/api/agents/ani/login", headers=ANI, json={"extension": "7099"})
+    assert (response.status, (await response.json())["error"]["message"]) == (
+        422, "extension '7099' is not a PJSIP endpoint on this Asterisk")
+    response = await center.http.post("/api/agents/ani/login", headers=ANI, json={"ready": True})
+    body = await response.json()
+    assert (response.status, body["state"], body["extension"]) == (200, "ready", None)
+    desk = await center.http.ws_connect("/ws/desktop", headers=ANI)
+    await frames_until(desk, "snapshot")
+    status, started = await start(await center.customer(), name="Siti", text="Halo")
+    assert status == 201
+    offer = next(f["data"] for f in await frames_until(desk, "chat_offer") if f["type"] == "chat_offer")
+    assert offer["chat_id"] == started["chat_id"]
 
 
 # -- the whole way of one chat --------------------------------------------------------------------------------------

@@ -79,6 +79,35 @@ def test_chats_up_to_the_capacity_then_wrap_up_after_the_last() -> None:
     assert agent.wrap_up_until == at(35)
 
 
+def test_an_agent_with_no_phone_takes_chats_and_no_call() -> None:
+    core = ContactCenter(parse_rules({"queues": {"general": {}}}))
+    core.add_agent("ana")
+    core.set_profile("ana", T0, capacity=Capacity.of({"chat": 2}))
+    core.login("ana", None, T0, ready=True)
+    assert (core.agent("ana").state, core.agent("ana").extension) == (AgentState.READY, None)
+    # Waits are estimated per channel: she serves the queue's chats, nobody its calls.
+    assert core.estimated_wait("general", 1, Channel.CHAT) < float("inf")
+    assert core.estimated_wait("general", 1, Channel.VOICE) == float("inf")
+    assert offers(core.call_arrived(item("c1", Channel.VOICE), at(1))) == []
+    assert offers(core.call_arrived(item("k1", Channel.CHAT), at(2))) == [("k1", "ana", Channel.CHAT)]
+    # She adds a phone while chatting: the waiting call is hers when the chat ends (a call is held alone; this
+    # queue has no wrap-up).
+    core.offer_answered("k1-a1", at(3))
+    core.login("ana", "7001", at(4), ready=True)
+    assert core.estimated_wait("general", 1, Channel.VOICE) < float("inf")
+    assert core.call("c1").state is WorkState.WAITING
+    assert offers(core.channel_gone("leg-k1", at(5))) == [("c1", "ana", Channel.VOICE)]
+
+
+def test_an_agent_on_a_call_cannot_drop_their_phone() -> None:
+    core = center(ana=Capacity())
+    core.call_arrived(item("c1", Channel.VOICE), at(1))
+    core.offer_answered("c1-a1", at(2))
+    with pytest.raises(InvalidTransition):
+        core.login("ana", None, at(3))
+    assert core.agent("ana").extension == "7001"
+
+
 def test_a_call_is_held_alone_unless_voice_is_not_exclusive() -> None:
     core = center(ana=Capacity.of({"chat": 2}), bea=Capacity.of({"chat": 2}, exclusive=()))
     # Both idle since T0: ana first by id. Her call is exclusive, so the chat goes to bea.

@@ -132,10 +132,12 @@ def test_staffing_matches_a_scan_of_the_agents(changes: list[dict[str, Any]]) ->
         assert widened is (bool(ready) and (not ready <= was_ready or widened))
     assert staff.site_loads() == site_loads(agents.values())
     for name, queue in RULES.queues.items():
-        present = [a for a in agents.values()
-                   if a.state is not AgentState.LOGGED_OUT and a.extension and qualified(a, queue)]
-        assert staff.serving(name) == len(present)
         for channel in Channel:
+            # A logged-in agent serves a channel their capacity allows; calls only with a phone.
+            serving = [a for a in agents.values()
+                       if a.state is not AgentState.LOGGED_OUT and qualified(a, queue) and a.capacity.limit(channel)
+                       and (channel is not Channel.VOICE or a.extension)]
+            assert staff.serving(name, channel) == len(serving)
             ready = {a.agent_id: a for a in agents.values() if a.available_for(channel) and qualified(a, queue)}
             pooled = {i: a for pool in staff.ready_pools(channel, name) for i, a in pool.items()}
             assert pooled.keys() == ready.keys() and all(pooled[i] is ready[i] for i in ready)

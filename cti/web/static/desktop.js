@@ -634,7 +634,11 @@ $("pop-dial").addEventListener("click", () => act(async () => {
   const customer = state.pop && state.pop.customer;
   if (customer) await api("/api/calls", { method: "POST", body: { customer_id: customer.customer_id, phone_index: 0 } });
 }));
-$("login").addEventListener("click", whenReady(() => api(`${agentPath()}/login`, { method: "POST", body: { extension: $("extension").value, ready: true } })));
+// An empty extension logs in with no phone: chats only.
+$("login").addEventListener("click", whenReady(() => {
+  const extension = $("extension").value.trim();
+  return api(`${agentPath()}/login`, { method: "POST", body: extension ? { extension, ready: true } : { ready: true } });
+}));
 $("ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "ready" } })));
 $("not-ready").addEventListener("click", whenReady(() => api(`${agentPath()}/state`, { method: "POST", body: { state: "not_ready", reason: $("reason").value } })));
 $("incoming-show").addEventListener("click", showCaller);
