@@ -149,13 +149,14 @@ class ReferenceContactCenter:
         return sorted(calls, key=lambda c: (c.arrived_at, c.call_id))
 
     # -- agent requests ---------------------------------------------------------------------------------
-    def login(self, agent_id: str, extension: str, now: datetime, *, ready: bool = False) -> list[Command]:
+    def login(self, agent_id: str, extension: str | None, now: datetime, *, ready: bool = False) -> list[Command]:
         agent = self.agent(agent_id)
-        holder = next((a for a in self.agents.values()
-                       if a.extension == extension and a.agent_id != agent_id), None)
+        holder = None if extension is None else next(
+            (a for a in self.agents.values() if a.extension == extension and a.agent_id != agent_id), None)
         if holder is not None:
+            assert extension is not None
             raise ExtensionInUse(extension, holder.agent_id)
-        if agent.busy and agent.extension != extension:
+        if agent.busy and agent.extension != extension and agent.load(Channel.VOICE):
             raise InvalidTransition(f"agent {agent_id} is on a call at extension {agent.extension}")
         agent.extension = extension
         if agent.state is AgentState.LOGGED_OUT:
@@ -237,7 +238,7 @@ class ReferenceContactCenter:
             if queue.max_waiting is not None and waiting >= queue.max_waiting:
                 reason = f"{waiting} calls waiting (limit {queue.max_waiting})"
             elif queue.max_wait_seconds is not None:
-                ewt = self.estimated_wait(queue.name, waiting + 1)
+                ewt = self.estimated_wait(queue.name, waiting + 1, call.channel)
                 if ewt > queue.max_wait_seconds:
                     reason = f"estimated wait {ewt:.0f} s (limit {queue.max_wait_seconds:.0f} s)"
             if reason is None or queue.overflow is None:
@@ -252,11 +253,13 @@ class ReferenceContactCenter:
             call.queue, call.queued_at, call.routing.step = queue.overflow.queue, now, 0
         return []
 
-    def estimated_wait(self, queue_name: str, position: int) -> float:
-        """Seconds a caller at ``position`` (1 = next) can expect to wait: position x AHT / agents serving."""
+    def estimated_wait(self, queue_name: str, position: int, channel: Channel = Channel.VOICE) -> float:
+        """Seconds an item at ``position`` (1 = next) can expect to wait: position x AHT / agents serving the
+        queue on its channel (logged in, that channel in their capacity, a phone for calls)."""
         queue = self.queue_rule(queue_name)
         serving = sum(1 for a in self.agents.values()
-                      if a.state is not AgentState.LOGGED_OUT and a.extension and qualified(a, queue))
+                      if a.state is not AgentState.LOGGED_OUT and a.capacity.limit(channel) > 0
+                      and (channel is not Channel.VOICE or a.extension) and qualified(a, queue))
         if serving == 0:
             return float("inf")
         return position * self._aht.get(queue.name, DEFAULT_AHT) / serving
@@ -292,7 +295,7 @@ class ReferenceContactCenter:
                 continue
             call.announced_at = now
             position = self.position(call, now)
-            media = position_announcement(position, self.estimated_wait(call.queue, position))
+            media = position_announcement(position, self.estimated_wait(call.queue, position, call.channel))
             commands.append(Announce(call.call_id, call.channel_id, tuple(media), PROMPT_LANGUAGE, call.channel))
         return commands
 

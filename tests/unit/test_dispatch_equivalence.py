@@ -138,8 +138,8 @@ class Equivalence(RuleBasedStateMachine):
                        if c.state in states and channel in (None, c.channel)), key=lambda c: c.call_id)
 
     # -- agents
-    @rule(agent=st.sampled_from(AGENTS), extension=st.sampled_from(EXTENSIONS), ready=st.booleans(), dt=gap)
-    def login(self, agent: str, extension: str, ready: bool, dt: float) -> None:
+    @rule(agent=st.sampled_from(AGENTS), extension=st.sampled_from([*EXTENSIONS, None]), ready=st.booleans(), dt=gap)
+    def login(self, agent: str, extension: str | None, ready: bool, dt: float) -> None:
         self.both("login", agent, extension, self.later(dt), ready=ready)
 
     @rule(agent=st.sampled_from(AGENTS), dt=gap)
@@ -266,7 +266,8 @@ class Equivalence(RuleBasedStateMachine):
             assert new.position(call, self.now) == ref.position(ref.calls[call.call_id], self.now)
         for queue in [*new.rules.queues, "unknown"]:
             assert [c.call_id for c in new.waiting(queue)] == [c.call_id for c in ref.waiting(queue)]
-            assert new.estimated_wait(queue, 2) == ref.estimated_wait(queue, 2)
+            for channel in Channel:
+                assert new.estimated_wait(queue, 2, channel) == ref.estimated_wait(queue, 2, channel)
 
     # -- the invariants
     @invariant()
