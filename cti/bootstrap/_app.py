@@ -86,6 +86,7 @@ from cti.persistence import (
 )
 from cti.scripting import RenderLimits, load_script_file
 from cti.services import (
+    SURVEY_FLOW,
     Accounts,
     AgentService,
     AlertMonitor,
@@ -119,6 +120,7 @@ from cti.services import (
     Policy,
     PortalSelfService,
     PortalSignIn,
+    PostCallSurveys,
     ReportService,
     Retention,
     RoutingRules,
@@ -175,6 +177,7 @@ from cti.web import (
     PORTAL,
     PORTAL_SELF,
     PORTAL_THROTTLES,
+    POST_CALL_SURVEYS,
     QUERY,
     RECORDINGS,
     REPORTS,
@@ -449,6 +452,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             changed=screenpop.customer_changed, notify=webhooks.notify)
         stack.push_async_callback(surveys.close)
         screenpop.survey_profiles = surveys.profile_json  # the customer's survey profile in the agent's pop
+        post_call = PostCallSurveys(surveys, policy, app[AUDIT],
+                                    available=ivr is not None and flows is not None and SURVEY_FLOW in flows.flows)
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
             (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],
@@ -467,7 +472,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                            webhooks.agent_changed],
             WorkChanged: [journal.work_changed, actions.work_changed, screenpop.work_changed, stats.work_changed,
                           recording.work_changed, callback_attempts.work_changed, chat.work_changed,
-                          webhooks.work_changed, surveys.work_changed],
+                          webhooks.work_changed, surveys.work_changed, post_call.work_changed],
         })
         distributor = Distributor(core, clock, bus)
         telephony = Telephony(
@@ -475,7 +480,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             distributor=distributor, actions=actions, monitors=monitors,
             admission=AdmissionControl(settings.max_call_setups, settings.max_arrival_rate,
                                          settings.max_ivr_sessions), journal=journal,
-            counters=counters, ivr=ivr, identify=arrivals.identify, record_ended=journal.record)
+            counters=counters, ivr=ivr, identify=arrivals.identify, record_ended=journal.record, surveys=post_call)
         stack.push_async_callback(telephony.close)
         app[QUERY] = query
         app[POLICY] = policy
@@ -507,6 +512,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         portal_self.watch(screenpop.customer_changed)  # what a customer did on the portal, in their next pop
         app[STATS] = stats
         app[SURVEYS] = surveys
+        app[POST_CALL_SURVEYS] = post_call
         surveys.start()
         app[ALERTS] = alerts = AlertMonitor(AlertRepository(database), stats, lambda: list(query.rules.queues),
                                             notify=webhooks.notify)

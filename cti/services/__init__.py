@@ -121,6 +121,7 @@ from cti.services._ports import (
     Users,
     WebSessions,
 )
+from cti.services._post_call_survey import SURVEY_FLOW, PostCallSurveys, SurveyOffer
 from cti.services._query import CenterView
 from cti.services._recording import CallRecording, RecordingState
 from cti.services._reports import ReportService
@@ -179,6 +180,7 @@ __all__ = [
     "SEARCHES_PER_MINUTE",
     "SERVER",
     "SIGNATURE_HEADER",
+    "SURVEY_FLOW",
     "Accounts",
     "AdherenceToday",
     "AgentRegistry",
@@ -259,6 +261,7 @@ __all__ = [
     "PortalAddress",
     "PortalSelfService",
     "PortalSignIn",
+    "PostCallSurveys",
     "Preferences",
     "RecordingState",
     "ReplyVoice",
@@ -285,6 +288,7 @@ __all__ = [
     "SupervisionService",
     "SurveyCustomers",
     "SurveyMailer",
+    "SurveyOffer",
     "SurveyService",
     "SurveyStore",
     "TransferService",

@@ -150,6 +150,7 @@ class SurveyService:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sender: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._on_the_line: set[str] = set()  # calls whose caller is answering the post-call survey
 
     # -- questionnaires (supervisors) ------------------------------------------------------------------------
     async def questionnaires(self) -> list[Questionnaire]:
@@ -174,11 +175,19 @@ class SurveyService:
                                     value_tier=None if customer is None else customer.value_tier,
                                     product_line=None if customer is None else customer.segment, channel=channel)
 
+    def asked_on_the_line(self, call_id: str) -> None:
+        """The caller of ``call_id`` stays on the line for the post-call survey (told before the call's end is
+        handled here): that call owes no e-mailed survey."""
+        self._on_the_line.add(call_id)
+
     # -- owing a survey --------------------------------------------------------------------------------------
     def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
         """The handler table's entry: a call or chat that ended answered may owe a survey (in a task)."""
         item = changed.item
         if item.state is not WorkState.ENDED or item.outcome is not Outcome.ANSWERED or item.customer_id is None:
+            return
+        if item.call_id in self._on_the_line:  # asked on the line: no e-mail about the same call
+            self._on_the_line.discard(item.call_id)
             return
         ended = InteractionEnded(
             call_id=item.call_id, customer_id=item.customer_id,

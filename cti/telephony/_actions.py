@@ -96,6 +96,8 @@ class VoiceActions:
         self._doomed: set[str] = set()
         # Told each call whose bridge was just made (the recording starts there where the policy says always).
         self.bridged_hooks: list[Callable[[str], Awaitable[None]]] = []
+        # Asked before a leg is hung up: what to do with it instead (the caller stays on for the post-call survey).
+        self.instead_of_hangup: Callable[[Hangup], Coroutine[Any, Any, None] | None] | None = None
 
     # -- the handler table's entries --------------------------------------------------------------------------
     def offer(self, offer: Offer, distributor: Distributor) -> None:
@@ -106,7 +108,8 @@ class VoiceActions:
         self._spawn(self._connect(connect, distributor))
 
     def hangup(self, hangup: Hangup, distributor: Distributor) -> None:
-        self._spawn(self.hangup_leg(hangup.channel_id))
+        instead = None if self.instead_of_hangup is None else self.instead_of_hangup(hangup)
+        self._spawn(instead if instead is not None else self.hangup_leg(hangup.channel_id))
 
     def hold(self, hold: Hold, distributor: Distributor) -> None:
         self._spawn(self._hold(hold))

@@ -218,13 +218,15 @@ class IvrRunner:
 
     # -- ARI events in ---------------------------------------------------------------------------------
     async def start(self, channel_id: str, number: str, name: str | None, service: str, flow: str,
-                    handoff: IvrHandoff) -> None:
-        language: str | None = None
+                    handoff: IvrHandoff, *, language: str | None = None, answered: bool = False) -> None:
+        """Run ``flow`` for the caller on ``channel_id``; ``language`` known already skips its question (and wins
+        over the customer's stored one); ``answered``: the channel is up (a caller kept on after a call)."""
         customer_id: str | None = None
         attributes: Mapping[str, str] = {}
         if self.identify is not None:
             try:
-                customer_id, language, attributes = await self.identify(number)
+                customer_id, stored, attributes = await self.identify(number)
+                language = language or stored
             except Exception:
                 log.exception("caller identification failed for %s; going on as an unknown caller", masked(number))
         session = IvrSession(self.flows, flow, verbalizer=self.verbalizer,
@@ -235,7 +237,8 @@ class IvrRunner:
         self.calls[channel_id] = call
         self.stats["sessions"] += 1
         try:
-            await self.ari.answer(channel_id)
+            if not answered:
+                await self.ari.answer(channel_id)
         except AriError as exc:
             log.info("IVR call %s gone before the answer: %s", channel_id, exc)
             await self.caller_gone(channel_id)

@@ -20,11 +20,11 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from cti.acd import EndReason, NotReadyReason, Outcome, Routing, WorkItem, WorkState
+from cti.acd import EndReason, Hangup, NotReadyReason, Outcome, Routing, WorkItem, WorkState
 from cti.ari import (
     AriClient,
     AriError,
@@ -39,12 +39,13 @@ from cti.ari import (
 )
 from cti.geography import locate
 from cti.ivr import Finished, Transfer
-from cti.services import Distributor, Identity, UnknownExtension, apply_attributes
+from cti.services import Distributor, Identity, PostCallSurveys, UnknownExtension, apply_attributes
 from cti.telephony._actions import VoiceActions, call_bridge_id
 from cti.telephony._admission import AdmissionControl
 from cti.telephony._callerid import clean_caller_name, clean_caller_number
 from cti.telephony._ivr import IvrCall, IvrRunner
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
+from cti.telephony._survey import run_survey
 from cti.types import masked
 
 __all__ = ["LivePicture", "Telephony", "ivr_record", "offer_failure_reason"]
@@ -101,7 +102,7 @@ class Telephony:
     def __init__(self, ari: AriClient, url: str, user: str, password: str, app: str, *, distributor: Distributor,
                  actions: VoiceActions, monitors: Monitors, admission: AdmissionControl, journal: LivePicture,
                  counters: Counter[str], ivr: IvrRunner | None = None, identify: IdentifyFn | None = None,
-                 record_ended: Callable[[WorkItem], None]) -> None:
+                 record_ended: Callable[[WorkItem], None], surveys: PostCallSurveys | None = None) -> None:
         self.ari = ari
         self.distributor = distributor
         self.actions = actions
@@ -110,6 +111,9 @@ class Telephony:
         self.journal = journal
         self.counters = counters
         self.ivr = ivr
+        self.surveys = surveys
+        if ivr is not None and surveys is not None:
+            actions.instead_of_hangup = self._survey_instead
         self._identify_caller = identify
         # Calls that end before routing (shed, served by the IVR alone) are recorded without the core.
         self._record_ended = record_ended
@@ -196,6 +200,16 @@ class Telephony:
 
     def active_monitors(self) -> list[Monitor]:
         return list(self.monitors.active.values())
+
+    def _survey_instead(self, hangup: Hangup) -> Coroutine[Any, Any, None] | None:
+        """The caller of a call whose survey was offered stays on the line for it when the agent's side ends it."""
+        if self.ivr is None or self.surveys is None:
+            return None
+        offer = self.surveys.take(hangup.call_id, hangup.channel_id)
+        if offer is None:
+            return None
+        self.counters["post_call_surveys"] += 1
+        return run_survey(self.ivr, self.surveys, offer, self.ari)
 
     # -- events -------------------------------------------------------------------------------------------------
     async def _on_event(self, event: Event) -> None:

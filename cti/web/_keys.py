@@ -31,6 +31,7 @@ from cti.services import (
     Policy,
     PortalSelfService,
     PortalSignIn,
+    PostCallSurveys,
     ReportService,
     RoutingRules,
     ScreenPop,
@@ -108,6 +109,8 @@ HUB = web.AppKey("hub", Hub)
 STATUS = web.AppKey("status", Status)
 SURVEYS = web.AppKey("surveys", SurveyService)
 """Customer satisfaction surveys: questionnaires, links, answers, profiles, figures."""
+POST_CALL_SURVEYS = web.AppKey("post_call_surveys", PostCallSurveys)
+"""Surveys offered on connected calls, answered on the line after the agent's side ends the call."""
 ALERTS = web.AppKey("alerts", AlertMonitor)
 """Supervisors' alert thresholds and the alert history."""
 QUERY = web.AppKey("query", CenterView)

@@ -24,7 +24,7 @@ from cti.web._audit import source_of
 from cti.web._auth import principal, require_role
 from cti.web._bodies import read_object
 from cti.web._errors import coded
-from cti.web._keys import AUDIT, CUSTOMERS, PORTAL_THROTTLES, SETTINGS, SURVEYS
+from cti.web._keys import AUDIT, CUSTOMERS, PORTAL_THROTTLES, POST_CALL_SURVEYS, SETTINGS, SURVEYS
 from cti.web._openapi import operation, path_param, query_param
 
 __all__ = ["AnswerBody", "OpenBody", "QuestionnaireBody", "openapi_paths", "routes", "schemas"]
@@ -85,6 +85,12 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "Answer the survey a link's token names, once: the answers are checked against its questionnaire; "
         "required questions left out make it partial (status partial)", roles="anyone with the survey link",
         public=True, body="AnswerBody", errors=(404, 409, 429))},
+    "/api/calls/{call_id}/survey": {"post": operation(
+        "Offer the post-call survey on a connected call: when the agent's side ends the call, the caller stays on "
+        "the line and rates it by keypad or voice (docs/ivr.md, 'The post-call survey'). 409 survey_no_customer "
+        "(an unknown caller), survey_no_questionnaire, survey_unavailable (no survey flow), call_not_connected",
+        roles="the call's agent, supervisor (own scope), admin", params=[path_param("call_id", maxLength=64)],
+        errors=(404, 409))},
     "/api/customers/{customer_id}/surveys": {"get": operation(
         "A customer's survey profile: answered surveys, latest CSAT rating and resolution, the trend of ratings, "
         "stated preferences (language, channel, contact time), latest comment", roles="agent (own work), "
@@ -164,6 +170,17 @@ async def answer_survey(request: web.Request) -> web.Response:
     survey = await _counted(request, request.app[SURVEYS].answer(body.token, body.answers, channel="web",
                                                                   source=source_of(request)))
     return web.json_response({"status": survey.status})
+
+
+# -- the post-call survey ------------------------------------------------------------------------------------------
+@routes.post("/api/calls/{call_id}/survey")
+async def offer_survey(request: web.Request) -> web.Response:
+    user = principal(request)
+    post_call = request.app.get(POST_CALL_SURVEYS)
+    if post_call is None:  # a cti without telephony has no calls to offer it on
+        raise NotFound(f"no call {request.match_info['call_id']!r}", code="call_not_found")
+    offer = await post_call.offer(user, request.match_info["call_id"])
+    return web.json_response(offer.as_json(), status=201)
 
 
 # -- staff reading -------------------------------------------------------------------------------------------------

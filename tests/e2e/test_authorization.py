@@ -204,6 +204,8 @@ MATRIX: dict[tuple[str, str], Route] = {
     # controls' (one path, tests/e2e/test_call_controls.py hangs up live calls).
     ("POST", "/api/calls/{call_id}/hangup"): Route(_same(anon=401, lone=404, ana=404, sue=404, admin=404),
                                                    ids="past"),
+    # Offered only to a known customer with a questionnaire: the matrix's caller is neither (409) once allowed.
+    ("POST", "/api/calls/{call_id}/survey"): Route(own_work(409)),
     ("GET", "/api/calls/{call_id}/recording"): Route(own_work()),
     ("POST", "/api/calls/{call_id}/recording"): Route(own_work(422), body={"action": "rewind"}),
     ("GET", "/api/interactions/{call_id}/recordings"): Route(own_work(), ids="past"),

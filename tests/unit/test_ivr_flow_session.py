@@ -595,3 +595,24 @@ def test_a_value_the_verbalizer_refuses_takes_the_error_branch() -> None:
     end = s.handle(PromptFinished("balance_lookup.error#3"))
     assert end[0] == SetAttributes({"problem_type": "billing"})
     assert finished(end).self_served is False
+
+
+def test_the_post_call_survey_flow_takes_a_rating_and_a_resolution_by_keys_or_words() -> None:
+    s = session("survey", language="en")
+    s.handle(Started())
+    end = finished(keys(s, "41"))
+    assert (end.outcome, end.attributes["satisfaction"], end.attributes["solved"]) == ("completed", "4", "yes")
+    spoken = session("survey", language="id")
+    spoken.handle(Started())
+    spoken.handle(SpeechResult("rated_2", "dua", 0.9, listen_id=1))
+    end = finished(spoken.handle(SpeechResult("solved_no", "tidak", 0.9, listen_id=2)))
+    assert (end.language, end.attributes["satisfaction"], end.attributes["solved"]) == ("id", "2", "no")
+
+
+def test_a_caller_who_hangs_up_in_the_survey_leaves_what_they_answered() -> None:
+    s = session("survey", language="id")
+    s.handle(Started())
+    s.handle(Dtmf("5"))
+    end = finished(s.handle(CallerHangup()))
+    assert (end.outcome, end.attributes.get("satisfaction"), end.attributes.get("solved")) == (
+        "abandoned_in_ivr", "5", None)

@@ -185,6 +185,10 @@ function renderCall() {
   $("resume").hidden = !held || Boolean(consult);
   $("mute").hidden = muted;
   $("unmute").hidden = !muted;
+  // The post-call survey: offered once per call, to a caller the CRM knows (their answers belong to them).
+  const surveyed = live && state.surveyOffered === call.call_id;
+  $("survey-offer").hidden = !live || surveyed || Boolean(consult) || !call.customer_id || call.channel === "chat";
+  $("survey-info").hidden = !surveyed;
   $("hold-info").hidden = !held;
   $("mute-info").hidden = !muted;
   const answered = Boolean(consult && consult.answered_at);
@@ -644,6 +648,13 @@ $("not-ready").addEventListener("click", whenReady(() => api(`${agentPath()}/sta
 $("incoming-show").addEventListener("click", showCaller);
 $("my-calls-refresh").addEventListener("click", () => act(loadMyCalls));
 for (const action of ["hold", "resume", "mute", "unmute", "hangup"]) $(action).addEventListener("click", whenReady(() => control(action)));
+$("survey-offer").addEventListener("click", whenReady(async () => {
+  const call = state.call;
+  if (!call || call.ended) return;
+  await api(`/api/calls/${encodeURIComponent(call.call_id)}/survey`, { method: "POST" });
+  state.surveyOffered = call.call_id;
+  onCall(state.call);
+}));
 onSubmit("dtmf", async () => {
   const digits = $("dtmf-digits").value.replace(/\s+/g, "").toUpperCase();
   if (!/^[0-9*#A-D]{1,32}$/.test(digits)) { showError(t("desktop.dtmf.invalid")); return; }

@@ -1,0 +1,145 @@
+"""The post-call IVR survey: the caller stays on the line after the agent's side ends the call and answers by
+keypad or by voice (the IVR flow named :data:`SURVEY_FLOW`, so menus, speech, barge-in and both languages work as
+in any flow).
+
+- **Offered** on a connected call, by its agent at the end of the conversation (or a supervisor in scope, an
+  admin), when the caller is a known customer and a questionnaire fits their segment on calls.
+- **Taken** when the agent's side ends the call (the agent's phone or the desktop's hang-up): instead of hanging
+  the caller up, telephony hands their channel to the survey flow (:meth:`PostCallSurveys.take`). A call that
+  ends otherwise (the caller hangs up, a transfer) drops the offer.
+- **Answered**: the flow sets ``satisfaction`` (1-5) and ``solved`` (``yes``/``no``); they become the answers to
+  the questionnaire's CSAT rating and its first-contact-resolution question (the first rating and yes/no
+  questions when none is marked). A caller who hangs up halfway leaves a ``partial`` answer; one who answers
+  nothing leaves the survey offered and unanswered (it counts against the response rate).
+
+Offers live in this process only: a restart of cti between the offer and the end of the call forgets it (the
+caller is hung up as without a survey).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cti.acd import Channel, WorkChanged, WorkState
+from cti.errors import Conflict
+from cti.records import UserRecord
+from cti.services._audit import AuditTrail
+from cti.services._distributor import Distributor
+from cti.services._policy import Policy
+from cti.services._surveys import SurveyService
+from cti.surveys import Questionnaire, SurveyRecord
+
+__all__ = ["SURVEY_FLOW", "PostCallSurveys", "SurveyOffer"]
+
+log = logging.getLogger("cti.surveys")
+
+SURVEY_FLOW: Final = "survey"
+"""The IVR flow the caller answers in (in the flows file, bound to no service number)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyOffer:
+    call_id: str
+    channel_id: str
+    caller_number: str
+    service_number: str
+    customer_id: str
+    questionnaire_id: str
+    language: str | None
+    agent_id: str | None
+    queue: str
+    offered_by: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"call_id": self.call_id, "customer_id": self.customer_id, "questionnaire_id": self.questionnaire_id,
+                "language": self.language, "offered_by": self.offered_by}
+
+
+def _answers(questionnaire: Questionnaire, attributes: Mapping[str, str]) -> dict[str, Any]:
+    """The flow's ``satisfaction`` and ``solved`` as answers to the questionnaire's questions."""
+    def question(kind: str, metric: str) -> str | None:
+        marked = [q.key for q in questionnaire.questions if q.kind == kind and q.metric == metric]
+        plain = [q.key for q in questionnaire.questions if q.kind == kind]
+        return next(iter(marked or plain), None)
+
+    answers: dict[str, Any] = {}
+    rating, solved = question("rating", "csat"), question("yes_no", "fcr")
+    satisfaction = attributes.get("satisfaction", "")
+    if rating is not None and satisfaction in ("1", "2", "3", "4", "5"):
+        answers[rating] = int(satisfaction)
+    if solved is not None and attributes.get("solved") in ("yes", "no"):
+        answers[solved] = attributes["solved"] == "yes"
+    return answers
+
+
+class PostCallSurveys:
+    def __init__(self, surveys: SurveyService, policy: Policy, audit: AuditTrail, *, available: bool) -> None:
+        self._surveys = surveys
+        self._policy = policy
+        self._audit = audit
+        self.available = available
+        """Whether this cti can run it: a telephony with the survey flow in its IVR flows."""
+        self._offers: dict[str, SurveyOffer] = {}
+
+    async def offer(self, actor: UserRecord, call_id: str) -> SurveyOffer:
+        """Offer the survey to the caller of a connected call (the caller stays on the line when the agent's side
+        ends it). 404 for a call the actor does not reach; 409 when it cannot be offered, with the reason."""
+        call = self._policy.call(actor, call_id)
+        if call.channel is not Channel.VOICE or call.agent_id is None:
+            raise Conflict(f"call {call_id} is not a call with an agent", code="survey_not_a_call",
+                           params={"call_id": call_id})
+        if call.state is not WorkState.CONNECTED:
+            raise Conflict(f"call {call_id} is {call.state.value}, not connected", code="call_not_connected",
+                           params={"call_id": call_id, "state": call.state.value})
+        if not self.available:
+            raise Conflict("post-call surveys are not set up (no survey flow in the IVR flows)",
+                           code="survey_unavailable")
+        if call.customer_id is None:
+            raise Conflict("the caller is not a known customer: their answers would belong to nobody",
+                           code="survey_no_customer", params={"call_id": call_id})
+        questionnaire = await self._surveys.questionnaire_for(call.customer_id, channel="call")
+        if questionnaire is None or not _answers(questionnaire, {"satisfaction": "5", "solved": "yes"}):
+            raise Conflict("no questionnaire with a rating or a yes/no question fits this customer on calls",
+                           code="survey_no_questionnaire", params={"call_id": call_id})
+        offer = SurveyOffer(
+            call_id=call.call_id, channel_id=call.channel_id, caller_number=call.caller_number,
+            service_number=call.service_number, customer_id=call.customer_id,
+            questionnaire_id=questionnaire.questionnaire_id, language=call.routing.language, agent_id=call.agent_id,
+            queue=call.queue, offered_by=actor.name)
+        self._offers[call_id] = offer
+        await self._audit.record(actor, "create", "survey_offer", call_id, source="api",
+                                 detail={"customer_id": call.customer_id})
+        return offer
+
+    def offered(self, call_id: str) -> SurveyOffer | None:
+        return self._offers.get(call_id)
+
+    def take(self, call_id: str | None, channel_id: str) -> SurveyOffer | None:
+        """Telephony is told to hang up ``channel_id``: if it is the caller of a call with an offered survey (the
+        agent's side ended the call), the caller goes to the survey instead (the offer is used up)."""
+        offer = None if call_id is None else self._offers.get(call_id)
+        if offer is None or offer.channel_id != channel_id:
+            return None
+        del self._offers[offer.call_id]
+        self._surveys.asked_on_the_line(offer.call_id)
+        return offer
+
+    def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
+        """The handler table's entry: an offer not taken when its call ended is dropped (the caller hung up, or it
+        ended some other way; an agent's hang-up comes first in the same batch of commands and takes it)."""
+        if changed.item.state is WorkState.ENDED:
+            self._offers.pop(changed.item.call_id, None)
+
+    async def answered(self, offer: SurveyOffer, attributes: Mapping[str, str], *, complete: bool) -> SurveyRecord:
+        """Store what the caller said in the survey flow (``complete`` False: they hung up or gave up halfway)."""
+        questionnaire = await self._surveys.questionnaire(offer.questionnaire_id)
+        answers = _answers(questionnaire, attributes)
+        record = await self._surveys.record(
+            customer_id=offer.customer_id, questionnaire_id=offer.questionnaire_id, answers=answers,
+            complete=complete, channel="ivr", call_id=offer.call_id, agent_id=offer.agent_id,
+            queue=offer.queue, interaction_channel="call")
+        log.info("post-call survey of call %s: %s", offer.call_id, record.status)
+        return record

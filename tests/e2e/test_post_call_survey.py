@@ -1,0 +1,143 @@
+"""The post-call IVR survey on real calls: a known customer calls, an agent answers and offers the survey, the
+agent hangs up, the caller stays on the line and rates the call by keypad or by voice (SIPp), and the answers
+reach the survey tables, the customer's survey profile and the report; a caller who hangs up halfway leaves a
+partial answer."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cti.persistence import CustomerRepository, SurveyRepository
+from cti.settings import Settings
+from cti.sim import JAKARTA_GOLD, Press, Say, SippAgent, SippIvrCaller, Step, Wait, generate
+from cti.surveys import SurveyRecord
+from tests.e2e.conftest import Cti, start_phone
+from tests.support import eventually, unavailable
+
+FLOWS = Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml"
+RULES = {"queues": {"care": {"skills": {"care": 1}}}, "routes": [{"name": "care", "queue": "care"}]}
+BUDI_PHONE = "02155501001"  # a phone of Budi (JAKARTA_GOLD) in the seeded CRM; he speaks Indonesian
+QUESTIONNAIRE = {
+    "title": {"id": "Setelah panggilan Anda", "en": "After your call"},
+    "segment": {"channel": "call"},
+    "questions": [
+        {"key": "satisfaction", "kind": "rating", "metric": "csat",
+         "text": {"id": "Seberapa puas Anda?", "en": "How satisfied are you?"}},
+        {"key": "solved", "kind": "yes_no", "metric": "fcr",
+         "text": {"id": "Apakah masalah Anda terselesaikan?", "en": "Was your problem solved?"}},
+    ],
+}
+
+
+@pytest.fixture
+def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "routing.yaml"
+    path.write_text(yaml.safe_dump(RULES))
+    return {"routing_rules": path, "ivr_flows": FLOWS}
+
+
+def speech(text: str, voice: str, directory: Path) -> Path:
+    """What a caller says: espeak-ng, then the telephone line's 8 kHz mu-law (sox)."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        unavailable("espeak-ng and sox are needed to synthesise callers' speech")
+    wav, ulaw = directory / f"{voice}-{text}.wav", directory / f"{voice}-{text}.ulaw"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True)
+    subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ulaw), "pad", "0.2", "0.3"], check=True)
+    return ulaw
+
+
+async def prepare(cti: Cti, phones: dict[str, SippAgent], settings: Settings, *, language: str = "id") -> None:
+    """Budi in the CRM (speaking ``language``), the questionnaire for calls, Ana ready at 7001."""
+    customers = CustomerRepository(cti.db)
+    await customers.seed(generate(now=datetime.now(UTC), customers=20))
+    budi = await customers.customer(JAKARTA_GOLD)
+    assert budi is not None
+    await customers.update_customer(JAKARTA_GOLD, replace(budi.fields(), language=language))
+    await cti.api("PUT", "/api/surveys/questionnaires/after-call", json=QUESTIONNAIRE)
+    start_phone(phones, settings, "7001", ring_ms=200)
+    await cti.create_agent("ana", skills={"care": 5})
+    await cti.login("ana", "7001")
+
+
+async def offered_then_hung_up(cti: Cti) -> str:
+    """Once Ana talks to Budi she offers the survey and hangs up on the desktop: the caller stays for it."""
+    call = await cti.first_call()
+    await cti.answered(call.call_id, timeout=30)
+    token = cti.agent_tokens["ana"]
+    offer = await cti.api("POST", f"/api/calls/{call.call_id}/survey", token=token, expect=201)
+    assert (offer["customer_id"], offer["questionnaire_id"]) == (JAKARTA_GOLD, "after-call")
+    await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=token)
+    return call.call_id
+
+
+async def survey_of(cti: Cti, call_id: str, caller: SippIvrCaller) -> SurveyRecord:
+    """The stored survey of the call once the caller's line is down and the survey flow let go of it."""
+    assert await asyncio.to_thread(caller.wait, 90) == 0, caller.errors()[-1500:]
+    await eventually(lambda: cti.telephony.ivr is not None and not cti.telephony.ivr.calls,
+                     message="the survey flow to finish")
+
+    async def stored() -> SurveyRecord | None:
+        return next((s for s in await SurveyRepository(cti.db).of_customer(JAKARTA_GOLD) if s.call_id == call_id),
+                    None)
+
+    return await eventually(stored, message="the survey row")
+
+
+def call_then(then: list[Step]) -> list[Step]:
+    """Budi (language known) presses 0 for an agent during the welcome, then stays on through the conversation
+    (ended by the test as soon as Ana answers; the long wait leaves room for a slow machine: the survey's first
+    prompt is long and its keys barge in), then does ``then``."""
+    return [Wait(1500), Press("0"), Wait(16000), *then]
+
+
+async def test_a_caller_rates_the_call_by_keypad_after_the_agent_hangs_up(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
+) -> None:
+    await prepare(cti, phones, base_settings)
+    caller = SippIvrCaller("1500200", call_then([Press("4"), Wait(4000), Press("1")]), caller=BUDI_PHONE,
+                           duration_ms=30_000)
+    callers.append(caller)
+    call_id = await offered_then_hung_up(cti)
+    survey = await survey_of(cti, call_id, caller)
+    assert (survey.status, survey.answer_channel, survey.channel, survey.agent_id, survey.queue) == (
+        "answered", "ivr", "call", "ana", "care")
+    assert (survey.answers, survey.rating, survey.resolved) == ({"satisfaction": 4, "solved": True}, 4, True)
+    # The customer's profile (the agent's pop reads it) has it.
+    profile = await cti.api("GET", f"/api/customers/{JAKARTA_GOLD}/surveys", token=cti.agent_tokens["ana"])
+    assert (profile["answered"], profile["latest_rating"], profile["latest_resolved"]) == (1, 4, True), profile
+    assert cti.telephony.counters["post_call_surveys"] == 1
+
+
+async def test_a_caller_who_hangs_up_after_the_rating_leaves_a_partial_answer(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
+) -> None:
+    await prepare(cti, phones, base_settings)
+    caller = SippIvrCaller("1500200", call_then([Press("2"), Wait(1500)]), caller=BUDI_PHONE, duration_ms=100)
+    callers.append(caller)
+    call_id = await offered_then_hung_up(cti)
+    survey = await survey_of(cti, call_id, caller)
+    assert (survey.status, survey.answers, survey.rating, survey.resolved) == (
+        "partial", {"satisfaction": 2}, 2, None)
+
+
+async def test_an_english_caller_rates_the_call_by_voice(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, tmp_path: Path,
+) -> None:
+    await prepare(cti, phones, base_settings, language="en")
+    caller = SippIvrCaller("1500200", call_then([
+        Say(speech("five", "en-us", tmp_path)), Wait(3500), Say(speech("yes", "en-us", tmp_path))]),
+        caller=BUDI_PHONE, duration_ms=30_000)
+    callers.append(caller)
+    call_id = await offered_then_hung_up(cti)
+    survey = await survey_of(cti, call_id, caller)
+    assert (survey.status, survey.answers, survey.language) == ("answered", {"satisfaction": 5, "solved": True},
+                                                                 "en")
