@@ -5,7 +5,7 @@ composition root wires them, but no telephony; and the helpers that drive a cust
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -149,10 +149,12 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                        rules: Mapping[str, Any] = RULES, *, accept_seconds: float = 0,
                        mailer: SmtpMailer | None = None, features: Sequence[ApiModule] = (),
                        away_seconds: float = 120.0, bot: bool = False,
-                       voice: ReplyVoice | None = None) -> Center:
+                       voice: ReplyVoice | None = None,
+                       setup: Callable[[web.Application, Distributor], None] | None = None) -> Center:
     """A cti as the composition root builds one (but no telephony): the journal, the screen pop and the chat
     channel in the handler table, the live state and the chats restored from Redis. With ``bot``, the virtual agent
-    over the demo's starter FAQ answers every chat first (its replies spoken by ``voice``, if given)."""
+    over the demo's starter FAQ answers every chat first (its replies spoken by ``voice``, if given). ``setup`` adds
+    to the app before it starts (what ``features`` need more, e.g. the dashboard's statistics)."""
     live, streams = LiveStore(redis_url, prefix), ChatStreams(redis_url, prefix)
     parts: dict[str, Any] = {}
 
@@ -187,6 +189,8 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                              bot=app[CYBERAGENT] if bot else None)
     app[CHATS].watch_restored()
     app[CHAT_STARTS] = FailureThrottle(clock, limit=100)
+    if setup is not None:
+        setup(app, distributor)
     http: Client = TestClient(TestServer(app))
     await http.start_server()
     return Center(app, distributor, chat, journal, live, streams, http, db)
