@@ -8,31 +8,19 @@ real Redis and SQLite, no telephony) with the static pages and the dashboard's f
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Page, expect
 
 from cti.persistence import Database, UserRepository
-from cti.services import Distributor, StatsFeed
-from cti.web import HUB, STATS, _calls, _dashboard, _service, _signin, _ui, _users
+from cti.web import _calls, _dashboard, _service, _signin, _ui, _users
 from tests.accessibility import axe_violations
 from tests.chatapp import ANI, ELSEWHERE, SUPER, Center, Clock, login, seed_users, start, start_center
 from tests.support import browser_page
 
 GENERAL = {"Authorization": "Bearer super-token-general-01234"}
-
-
-def with_feed(clock: Clock) -> Callable[[web.Application, Distributor], None]:
-    """The dashboard's statistics feed (its socket's snapshot), as the composition root adds it."""
-
-    def setup(app: web.Application, distributor: Distributor) -> None:
-        app[STATS] = StatsFeed(app[HUB], clock, lambda: distributor.query.rules, distributor.query.agent_map,
-                               ZoneInfo("UTC"))
-    return setup
 
 
 async def open_center(tmp_path: Path, redis_url: str, *, bot: bool = False) -> tuple[Center, Database]:
@@ -44,8 +32,7 @@ async def open_center(tmp_path: Path, redis_url: str, *, bot: bool = False) -> t
     await users.set_user_scope("gina", {"queues": ["general"]})
     clock = Clock()
     center = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", clock, bot=bot,
-                                features=(_service, _signin, _users, _calls, _ui, _dashboard),
-                                setup=with_feed(clock))
+                                features=(_service, _signin, _users, _calls, _ui, _dashboard), stats=True)
     for headers in (GENERAL, ELSEWHERE, SUPER):
         assert (await center.http.patch("/api/me", headers=headers, json={"language": "en"})).status == 200
     return center, db
