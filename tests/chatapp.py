@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient, TestServer
@@ -50,6 +51,7 @@ from cti.services import (
     Journal,
     ReplyVoice,
     ScreenPop,
+    StatsFeed,
 )
 from cti.sim._demo_seed import starter_faq
 from cti.web import (
@@ -61,6 +63,7 @@ from cti.web import (
     FAQ,
     POLICY,
     SCREENPOP,
+    STATS,
     ApiModule,
     FailureThrottle,
     Hub,
@@ -127,6 +130,8 @@ class Center:
 
     async def close(self) -> None:
         self.app[CHATS].close()
+        if STATS in self.app:
+            await self.app[STATS].close()
         for client in self.customers:
             await client.session.close()
         await self.http.close()
@@ -151,10 +156,11 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                        rules: Mapping[str, Any] = RULES, *, accept_seconds: float = 0,
                        mailer: SmtpMailer | None = None, features: Sequence[ApiModule] = (),
                        away_seconds: float = 120.0, bot: bool = False,
-                       voice: ReplyVoice | None = None) -> Center:
+                       voice: ReplyVoice | None = None, stats: bool = False) -> Center:
     """A cti as the composition root builds one (but no telephony): the journal, the screen pop and the chat
     channel in the handler table, the live state and the chats restored from Redis. With ``bot``, the virtual agent
-    over the demo's starter FAQ answers every chat first (its replies spoken by ``voice``, if given)."""
+    over the demo's starter FAQ answers every chat first (its replies spoken by ``voice``, if given). With ``stats``,
+    the dashboard's feed too (``STATS``), told of every change as the composition root tells it."""
     live, streams = LiveStore(redis_url, prefix), ChatStreams(redis_url, prefix)
     parts: dict[str, Any] = {}
 
@@ -164,13 +170,16 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
         screenpop = ScreenPop(hub, CustomerRepository(db), ScriptRepository(db), query, clock=clock)
         chat = ChatChannel(streams, ChatTranscriptRepository(db), hub, query, clock, accept_seconds=accept_seconds,
                            record=lambda item: parts["journal"].record(item))
-        parts.update(journal=journal, screenpop=screenpop, chat=chat)
+        feed = StatsFeed(hub, clock, lambda: query.rules, query.agent_map, ZoneInfo("UTC")) if stats else None
+        parts.update(journal=journal, screenpop=screenpop, chat=chat, feed=feed)
         text = Channel.CHAT
+        watchers = [] if feed is None else [feed.work_changed]
+        agents = [] if feed is None else [feed.agent_changed]
         return {(Offer, text): [chat.offered], (Connect, text): [chat.connected], (Hangup, text): [chat.hung_up],
                 (Hold, text): [chat.held], (Reject, text): [chat.rejected], (Announce, text): [chat.announced],
                 Offer: [screenpop.offered],
-                AgentChanged: [journal.agent_changed, screenpop.agent_changed],
-                WorkChanged: [journal.work_changed, screenpop.work_changed, chat.work_changed]}
+                AgentChanged: [journal.agent_changed, screenpop.agent_changed, *agents],
+                WorkChanged: [journal.work_changed, screenpop.work_changed, chat.work_changed, *watchers]}
 
     app, distributor = api_app(db, [_desktop, _portal, _chat, *features], core=ContactCenter(parse_rules(dict(rules))),
                                clock=clock, handlers=handlers, mailer=mailer, voice=voice)
@@ -189,6 +198,8 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                              bot=app[CYBERAGENT] if bot else None)
     app[CHATS].watch_restored()
     app[CHAT_STARTS] = FailureThrottle(clock, limit=100)
+    if parts["feed"] is not None:
+        app[STATS] = parts["feed"]
     http: Client = TestClient(TestServer(app))
     await http.start_server()
     return Center(app, distributor, chat, journal, live, streams, http, db)

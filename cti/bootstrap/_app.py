@@ -442,6 +442,9 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             agent_first=timedelta(seconds=settings.scheduled_callback_agent_first_seconds),
             preview=timedelta(seconds=settings.scheduled_callback_preview_seconds))
         callback_attempts = CallbackAttempts(portal_self.callback_store, retry, lock=portal_self.callback_lock)
+        # Built before the surveys: every rating stored goes to the alerts' CSAT at once.
+        alerts = AlertMonitor(AlertRepository(database), stats, lambda: list(query.rules.queues),
+                              notify=webhooks.notify, surveys=SurveyRepository(database))
         surveys = SurveyService(
             SurveyRepository(database), repos.customers, app[AUDIT], mailer=_mailer(settings),
             link_base=settings.survey_link_base, clock=clock,
@@ -449,7 +452,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                  delay=timedelta(minutes=settings.survey_delay_minutes),
                                  valid=timedelta(days=settings.survey_valid_days)),
             team_of=lambda agent_id: query.agent(agent_id).team if query.has_agent(agent_id) else None,
-            changed=screenpop.customer_changed, notify=webhooks.notify)
+            changed=screenpop.customer_changed, notify=webhooks.notify, answered=alerts.survey_answered)
         stack.push_async_callback(surveys.close)
         screenpop.survey_profiles = surveys.profile_json  # the customer's survey profile in the agent's pop
         post_call = PostCallSurveys(surveys, policy, app[AUDIT],
@@ -514,8 +517,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[SURVEYS] = surveys
         app[POST_CALL_SURVEYS] = post_call
         surveys.start()
-        app[ALERTS] = alerts = AlertMonitor(AlertRepository(database), stats, lambda: list(query.rules.queues),
-                                            notify=webhooks.notify)
+        app[ALERTS] = alerts
         app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)

@@ -135,6 +135,15 @@ class SurveyRepository:
         async with self._db.transaction("read the surveys of a period") as session:
             return [_record(row) for row in await session.scalars(query)]
 
+    async def answered_between(self, start: datetime, end: datetime) -> builtins.list[SurveyRecord]:
+        """Surveys answered with a rating in [start, end), oldest answer first (the alerts' CSAT, read again when a
+        controller starts)."""
+        query = (select(SurveyRow).where(SurveyRow.answered_at >= start, SurveyRow.answered_at < end,
+                                         SurveyRow.rating.is_not(None))
+                 .order_by(SurveyRow.answered_at, SurveyRow.survey_id))
+        async with self._db.transaction("read the surveys answered in a period") as session:
+            return [_record(row) for row in await session.scalars(query)]
+
     async def purge_answers(self, before: datetime) -> int:
         """Retention: clear the answers of surveys answered before ``before`` (the scores stay); how many."""
         async with self._db.transaction("purge old survey answers") as session:

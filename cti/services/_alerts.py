@@ -4,6 +4,10 @@ history and pushed at once to the dashboards whose scope sees the queue (an ``al
 
 Thresholds take effect at the next evaluation. A controller that starts closes the alerts its predecessor
 left open and raises afresh what is still true, so the history never holds an alert open forever.
+
+CSAT thresholds read the survey ratings: each answer with a rating is told here as it is stored
+(:meth:`AlertMonitor.survey_answered`, the survey service's ``answered`` hook), and a controller that starts
+reads again those of the last hour, so a restart keeps the figure.
 """
 
 from __future__ import annotations
@@ -12,31 +16,44 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from cti.errors import InvalidInput, NotFound
 from cti.records import AlertRecord
 from cti.services._policy import Scope
 from cti.services._ports import AlertStore
 from cti.services._stats_feed import StatsFeed
-from cti.stats import AlertChange, Alerts, AlertThreshold
+from cti.stats import CSAT_WINDOW, AlertChange, Alerts, AlertThreshold, Satisfaction
+from cti.surveys import SurveyRecord
 from cti.tasks import stop_task
 
-__all__ = ["ALERT_EVERY", "AlertMonitor"]
+__all__ = ["ALERT_EVERY", "AlertMonitor", "RatedSurveys"]
 
 log = logging.getLogger("cti.services.alerts")
 ALERT_EVERY: Final = 1.0
 """Seconds between evaluations: an alert is on the dashboard about a second after its figure crossed."""
 MAX_THRESHOLDS_PER_QUEUE: Final = 20
+_ALERT_CHANNEL: Final = {"call": "voice", "chat": "chat"}
+"""A survey's interaction channel -> the channel of the thresholds that read it (a portal request's has none)."""
+
+
+class RatedSurveys(Protocol):
+    """The surveys answered in a period (:class:`cti.persistence.SurveyRepository`)."""
+
+    async def answered_between(self, start: datetime, end: datetime) -> list[SurveyRecord]: ...
 
 
 class AlertMonitor:
     def __init__(self, store: AlertStore, feed: StatsFeed, queues: Callable[[], Sequence[str]], *,
                  every: float = ALERT_EVERY,
-                 notify: Callable[[str, str, Mapping[str, Any]], None] | None = None) -> None:
+                 notify: Callable[[str, str, Mapping[str, Any]], None] | None = None,
+                 surveys: RatedSurveys | None = None) -> None:
         """``notify`` is told each alert raised and cleared as an event (``alert.raised``, ``alert.cleared``: the
-        webhooks a partner or an operator's paging tool subscribes to)."""
+        webhooks a partner or an operator's paging tool subscribes to). ``surveys``: where the last hour's ratings
+        are read again at start (none: CSAT starts from the answers given after)."""
         self._notify = notify
+        self._surveys = surveys
+        self.satisfaction = Satisfaction()
         self._store = store
         self._feed = feed
         self._queues = queues
@@ -52,6 +69,9 @@ class AlertMonitor:
         if closed:
             log.info("closed %d alerts left open by the previous controller", closed)
         self._thresholds = await self._store.thresholds()
+        if self._surveys is not None:
+            for survey in await self._surveys.answered_between(now - CSAT_WINDOW, now):
+                self.survey_answered(survey)
         self._task = asyncio.create_task(self._run(), name="cti-alerts")
 
     async def close(self) -> None:
@@ -81,6 +101,15 @@ class AlertMonitor:
         self._thresholds = [t for t in self._thresholds if t.queue != queue] + list(thresholds)
         return list(thresholds)
 
+    # -- survey ratings -------------------------------------------------------------------------------------------
+    def survey_answered(self, survey: SurveyRecord) -> None:
+        """A survey answer stored: its rating counts in its queue's CSAT on its channel (from the next evaluation).
+        An answer with no rating, no queue or no channel of calls and chats counts nowhere."""
+        channel = _ALERT_CHANNEL.get(survey.channel)
+        if survey.rating is None or survey.queue is None or channel is None or survey.answered_at is None:
+            return
+        self.satisfaction.add(survey.queue, channel, survey.rating, survey.answered_at)
+
     # -- alerts -------------------------------------------------------------------------------------------------
     async def history(self, scope: Scope, *, open_only: bool = False, limit: int = 200) -> list[AlertRecord]:
         if scope.queues is not None and not scope.queues:
@@ -92,7 +121,7 @@ class AlertMonitor:
         if not self._thresholds and not self._alerts.active:
             return []
         self.evaluations += 1
-        changes = self._alerts.evaluate(self._thresholds, self._feed.snapshot())
+        changes = self._alerts.evaluate(self._thresholds, self._feed.snapshot(), self.satisfaction)
         for change in changes:
             try:
                 if change.cleared_at is None:

@@ -666,10 +666,39 @@ class ChatService:
     def chats(self, user: UserRecord) -> list[WorkItem]:
         return [item for item in self._policy.calls(user) if item.channel is Channel.CHAT]
 
+    def bot_chats(self, user: UserRecord) -> list[ChatSession]:
+        """The chats the virtual agent holds now (not routed yet, so in no queue), oldest first: staff who see
+        every queue only (an admin, a supervisor with no scope); a supervisor of some queues sees a chat once it is
+        routed to one of them."""
+        if user.role == "agent" or self._policy.reach(user) is not None:
+            return []
+        held = [s for s in self._channel.sessions.values()
+                if s.bot is not None and s.ended_at is None and not self._distributor.query.is_live(s.chat_id)]
+        return sorted(held, key=lambda s: (s.started_at, s.chat_id))
+
+    def _with_bot(self, user: UserRecord, chat_id: str) -> bool:
+        """The chat is the virtual agent's now and ``user`` sees every queue (see :meth:`bot_chats`)."""
+        session = self._channel.sessions.get(chat_id)
+        return (session is not None and session.bot is not None and session.ended_at is None
+                and not self._distributor.query.is_live(chat_id) and user.role != "agent"
+                and self._policy.reach(user) is None)
+
+    def watch(self, user: UserRecord, chat_id: str) -> None:
+        """Whether ``user`` may follow the live chat (its agent, staff in scope; a chat with the virtual agent:
+        staff who see every queue); else not found."""
+        if not self._with_bot(user, chat_id):
+            self.chat(user, chat_id)
+
+    def agent_name(self, item: WorkItem) -> str | None:
+        """The first name of the agent who has (or is offered) the chat, as its customer is told it."""
+        if item.agent_id is None or not self._distributor.query.has_agent(item.agent_id):
+            return None
+        return first_name(self._distributor.query.agent(item.agent_id).name) or None
+
     async def transcript(self, user: UserRecord, chat_id: str, after: str | None = None) -> list[ChatMessage]:
         """A live chat's messages (its agent, staff in scope), or an ended one's whose interaction they see."""
-        if self._distributor.query.is_live(chat_id):
-            self.chat(user, chat_id)
+        if self._distributor.query.is_live(chat_id) or self._with_bot(user, chat_id):
+            self.watch(user, chat_id)
         else:
             record = await self._policy.interaction(user, chat_id)
             if record.channel != Channel.CHAT.value:

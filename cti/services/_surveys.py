@@ -134,9 +134,12 @@ class SurveyService:
                  clock: Clock = utc_now, interval: float = 5.0,
                  team_of: Callable[[str], str | None] = lambda agent_id: None,
                  changed: Callable[[str], None] | None = None,
-                 notify: Callable[[str, str, Mapping[str, Any]], None] | None = None) -> None:
-        """``notify`` is told each answer as an event (partners' ``survey.answered`` webhooks)."""
+                 notify: Callable[[str, str, Mapping[str, Any]], None] | None = None,
+                 answered: Callable[[SurveyRecord], None] | None = None) -> None:
+        """``notify`` is told each answer as an event (partners' ``survey.answered`` webhooks); ``answered`` is
+        given each answer as stored (the alert monitor's CSAT, :meth:`cti.services.AlertMonitor.survey_answered`)."""
         self._notify = notify
+        self._answered = answered
         self._store = store
         self._customers = customers
         self._audit = audit
@@ -351,8 +354,11 @@ class SurveyService:
                 "survey_id": survey.survey_id, "customer_id": survey.customer_id, "call_id": survey.call_id,
                 "status": status, "channel": channel, "rating": scores.rating, "resolved": scores.resolved,
                 "questionnaire_id": survey.questionnaire_id, "version": survey.version})
-        return replace(survey, status=status, answered_at=now, answer_channel=channel, answers=answers,
-                       rating=scores.rating, resolved=scores.resolved)
+        stored = replace(survey, status=status, answered_at=now, answer_channel=channel, answers=answers,
+                         rating=scores.rating, resolved=scores.resolved)
+        if self._answered is not None:
+            self._answered(stored)
+        return stored
 
     async def _apply_preferences(self, customer_id: str, questionnaire: Questionnaire,
                                  answers: Mapping[str, Answer], *, source: str) -> None:

@@ -58,12 +58,16 @@ from cti.stats._reports import (
     interval_report,
     queue_csv,
 )
+from cti.stats._satisfaction import CSAT_LAST, CSAT_MIN_RATINGS, CSAT_WINDOW, Satisfaction
 from cti.stats._windows import Sliding, Today, Window, day_start, interval_bounds
 
 __all__ = [
     "AGENT_COLUMNS",
     "AGENT_STATES_WATCHED",
     "ALERT_WINDOW",
+    "CSAT_LAST",
+    "CSAT_MIN_RATINGS",
+    "CSAT_WINDOW",
     "OUTBOUND_COLUMNS",
     "QUEUE_COLUMNS",
     "AgentCounts",
@@ -96,6 +100,7 @@ __all__ = [
     "OutboundInterval",
     "QueueInterval",
     "QueueStats",
+    "Satisfaction",
     "Sliding",
     "Snapshot",
     "StatsEvent",

@@ -4,12 +4,14 @@ sends what changes.
 
 A threshold raises its alert when the figure crosses ``raise_at`` and clears it only when the figure is back
 past ``clear_at``, on the good side of ``raise_at``: a figure hovering around one value does not make an alert
-flap. For a figure where higher is better (the service level), "crossing" is falling below; for the others
+flap. For a figure where higher is better (the service level, CSAT), "crossing" is falling below; for the others
 (waiting calls, longest wait, abandon rate, seconds in a state) it is reaching or passing.
 
 Rates (service level, abandon rate) are read in the last 15 minutes: today's would hide a bad quarter hour
 behind a good morning, and the live figures (waiting, longest wait, states) are the same in every window.
-A rate with no calls behind it yet is not a reading: it neither raises nor clears.
+A rate with no calls behind it yet is not a reading: it neither raises nor clears. CSAT is the mean rating of the
+queue's recent survey answers on the threshold's channel (:class:`cti.stats.Satisfaction`), a reading only with
+enough answers behind it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from enum import StrEnum
 from typing import Final
 
 from cti.stats._model import Snapshot
+from cti.stats._satisfaction import Satisfaction
 
 __all__ = [
     "AGENT_STATES_WATCHED",
@@ -44,10 +47,11 @@ class AlertMetric(StrEnum):
     ABANDON_RATE = "abandon_rate"  # share of offered calls abandoned, 0..1, last 15 minutes
     WAITING = "waiting"  # calls waiting now
     AGENT_STATE_SECONDS = "agent_state_seconds"  # seconds an agent of the queue has been in ``state``
+    CSAT = "csat"  # mean survey rating 1..5 of the queue's recent answers on the channel (cti.stats.Satisfaction)
 
     @property
     def lower_is_worse(self) -> bool:
-        return self is AlertMetric.SERVICE_LEVEL
+        return self in (AlertMetric.SERVICE_LEVEL, AlertMetric.CSAT)
 
 
 class ThresholdError(ValueError):
@@ -74,6 +78,8 @@ class AlertThreshold:
         if self.metric in (AlertMetric.SERVICE_LEVEL, AlertMetric.ABANDON_RATE) and max(self.raise_at,
                                                                                           self.clear_at) > 1:
             raise ThresholdError(f"{self.metric.value} is a share: its thresholds are between 0 and 1")
+        if self.metric is AlertMetric.CSAT and max(self.raise_at, self.clear_at) > 5:
+            raise ThresholdError("csat is a mean rating: its thresholds are between 1 and 5")
         if self.metric.lower_is_worse and not self.clear_at > self.raise_at:
             raise ThresholdError(f"{self.metric.value} alerts below raise_at: clear_at must be above it")
         if not self.metric.lower_is_worse and not self.clear_at < self.raise_at:
@@ -106,9 +112,14 @@ class AlertChange:
         return f"{self.threshold.key}@{self.subject}"
 
 
-def readings(snapshot: Snapshot, threshold: AlertThreshold) -> dict[str, float]:
+def readings(snapshot: Snapshot, threshold: AlertThreshold,
+             satisfaction: Satisfaction | None = None) -> dict[str, float]:
     """The threshold's figures now, by subject: its queue's one figure, or one per agent of the queue in the
-    watched state. Empty when there is no reading (no such queue yet, a rate with no call behind it)."""
+    watched state. Empty when there is no reading (no such queue yet, a rate with no call behind it, too few
+    survey ratings)."""
+    if threshold.metric is AlertMetric.CSAT:  # surveys follow calls and chats alike: both channels have it
+        mean = None if satisfaction is None else satisfaction.mean(threshold.queue, threshold.channel, snapshot.at)
+        return {} if mean is None else {threshold.queue: mean}
     if threshold.channel != "voice":
         return {}  # the figures are the voice calls' until other channels have their own
     window = snapshot.windows.get(ALERT_WINDOW)
@@ -135,13 +146,14 @@ class Alerts:
 
     active: dict[str, AlertChange] = field(default_factory=dict)
 
-    def evaluate(self, thresholds: Iterable[AlertThreshold], snapshot: Snapshot) -> list[AlertChange]:
-        """What was raised and cleared since the last evaluation. An alert whose threshold was removed, or
-        whose subject has no reading any more (an agent who left the state), clears."""
+    def evaluate(self, thresholds: Iterable[AlertThreshold], snapshot: Snapshot,
+                 satisfaction: Satisfaction | None = None) -> list[AlertChange]:
+        """What was raised and cleared since the last evaluation (CSAT read from ``satisfaction``). An alert whose
+        threshold was removed, or whose subject has no reading any more (an agent who left the state), clears."""
         changes: list[AlertChange] = []
         seen: set[str] = set()
         for threshold in thresholds:
-            for subject, value in readings(snapshot, threshold).items():
+            for subject, value in readings(snapshot, threshold, satisfaction).items():
                 key = f"{threshold.key}@{subject}"
                 seen.add(key)
                 alert = self.active.get(key)
@@ -165,7 +177,7 @@ class Alerts:
 
 def _gone(alert: AlertChange, thresholds: Iterable[AlertThreshold], snapshot: Snapshot) -> bool:
     """An unseen alert clears when its threshold is gone or its subject is an agent no longer in the state; a
-    queue rate that merely has no reading now (no calls in the window) keeps it as it was."""
+    queue rate that merely has no reading now (no calls in the window, too few ratings) keeps it as it was."""
     if not any(t.key == alert.threshold.key for t in thresholds):
         return True
     return alert.threshold.metric is AlertMetric.AGENT_STATE_SECONDS

@@ -28,10 +28,11 @@ class ThresholdBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    metric: Literal["service_level", "longest_wait", "abandon_rate", "waiting", "agent_state_seconds"]
+    metric: Literal["service_level", "longest_wait", "abandon_rate", "waiting", "agent_state_seconds", "csat"]
     raise_at: float = Field(ge=0, le=86_400)
     clear_at: float = Field(ge=0, le=86_400)
-    channel: Literal["voice", "chat"] = "voice"
+    channel: Literal["voice", "chat"] = Field(
+        default="voice", description="csat: the surveys after calls (voice) or after chats (chat)")
     state: Literal["ringing", "on_call", "wrap_up", "not_ready"] | None = Field(
         default=None, description="the agent state watched (agent_state_seconds only)")
 
@@ -57,7 +58,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         roles="supervisor (own scope), admin")},
     "/api/alerts/thresholds/{queue}": {"put": operation(
         "Replace a queue's alert thresholds (service level, longest wait, abandon rate, waiting calls, an agent "
-        "too long in one state), each with its raise and clear points; in effect within a second",
+        "too long in one state, CSAT: the mean 1-5 rating of recent survey answers), each with its raise and clear "
+        "points; in effect within a second",
         roles="supervisor (own scope), admin", body="ThresholdsBody", params=_QUEUE, errors=(404, 422))},
 }
 

@@ -113,8 +113,10 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "and 'state' frames; send {type: 'message', text}, {type: 'typing'} or {type: 'leave'}",
         roles=_CUSTOMER_ROLE, public=True, params=[_AFTER], ok=101, errors=(403, 404))},
     "/api/portal/chat/replies/{reply_id}/audio": {"get": _reply_audio_operation()},
-    "/api/chats": {"get": operation("The live chats the caller reaches: an agent's own, a supervisor's scope",
-                                    roles="agent (own), supervisor (own scope), admin")},
+    "/api/chats": {"get": operation(
+        "The live chats the caller reaches: an agent's own, a supervisor's scope (state waiting, ringing: offered, "
+        "connected; the agent's first name), and for staff who see every queue the chats the virtual agent holds "
+        "(state 'bot', no queue yet)", roles="agent (own), supervisor (own scope), admin")},
     "/api/chats/{chat_id}/messages": {
         "get": operation("A chat's messages after ?after= (live, or the stored transcript of an ended one; audited "
                          "for staff other than its agent)", roles=_STAFF, params=[path_param("chat_id",
@@ -134,8 +136,9 @@ openapi_paths: dict[str, dict[str, Any]] = {
            ("end", "End the chat: answered, ended by the agent, who goes to wrap-up (POST "
                    "/api/interactions/{chat_id}/wrapup)", "the chat's connected agent"))},
     "/ws/chats/{chat_id}": {"get": operation(
-        "Watch a chat live: 'state', the messages after ?after=, then 'message', 'typing' and 'state' frames "
-        "(audited). Ticket as for every socket", roles=_STAFF,
+        "Watch a chat live, read-only: 'state', the messages after ?after=, then 'message', 'typing' and 'state' "
+        "frames until it ends (audited: one 'view' of the chat per socket opened). A chat the virtual agent holds: "
+        "staff who see every queue. Ticket as for every socket", roles=_STAFF,
         params=[path_param("chat_id", maxLength=64), _AFTER, query_param("ticket")], ok=101, errors=(404,))},
 }
 
@@ -164,11 +167,18 @@ def _message_view(message: ChatMessage, *, for_customer: bool) -> dict[str, Any]
     return message.as_json(for_customer=for_customer)
 
 
-def _chat_view(item: WorkItem) -> dict[str, Any]:
+def _chat_view(item: WorkItem, agent_name: str | None = None) -> dict[str, Any]:
     return {"chat_id": item.call_id, "state": item.state.value, "queue": item.queue, "agent_id": item.agent_id,
-            "name": item.caller_name, "customer_id": item.customer_id, "language": item.routing.language,
-            "arrived_at": item.arrived_at.isoformat(),
+            "agent_name": agent_name, "name": item.caller_name, "customer_id": item.customer_id,
+            "language": item.routing.language, "arrived_at": item.arrived_at.isoformat(),
             "answered_at": item.answered_at.isoformat() if item.answered_at else None}
+
+
+def _bot_chat_view(session: ChatSession) -> dict[str, Any]:
+    """A chat the virtual agent holds: in no queue yet, with no agent."""
+    return {"chat_id": session.chat_id, "state": "bot", "queue": None, "agent_id": None, "agent_name": None,
+            "name": session.name, "customer_id": session.customer_id, "language": session.language,
+            "arrived_at": session.started_at.isoformat(), "answered_at": None}
 
 
 def _same_origin(request: web.Request) -> None:
@@ -352,7 +362,9 @@ async def reply_audio(request: web.Request) -> web.Response:
 
 @routes.get("/api/chats")
 async def list_chats(request: web.Request) -> web.Response:
-    return web.json_response({"chats": [_chat_view(c) for c in request.app[CHATS].chats(principal(request))]})
+    service, user = request.app[CHATS], principal(request)
+    routed = [_chat_view(c, service.agent_name(c)) for c in service.chats(user)]
+    return web.json_response({"chats": routed + [_bot_chat_view(s) for s in service.bot_chats(user)]})
 
 
 async def _audited(request: web.Request, chat_id: str) -> None:
@@ -384,7 +396,7 @@ async def agent_says(request: web.Request) -> web.Response:
 @routes.post("/api/chats/{chat_id}/accept")
 async def accept_chat(request: web.Request) -> web.Response:
     item = request.app[CHATS].accept(principal(request), request.match_info["chat_id"])
-    return web.json_response(_chat_view(item))
+    return web.json_response(_chat_view(item, request.app[CHATS].agent_name(item)))
 
 
 @routes.post("/api/chats/{chat_id}/decline")
@@ -408,7 +420,7 @@ async def end_chat(request: web.Request) -> web.Response:
 @routes.get("/ws/chats/{chat_id}")
 async def watch_chat(request: web.Request) -> web.StreamResponse:
     chat_id = request.match_info["chat_id"]
-    request.app[CHATS].chat(principal(request), chat_id)  # unknown or out of reach -> 404
+    request.app[CHATS].watch(principal(request), chat_id)  # unknown or out of reach -> 404
     await _audited(request, chat_id)
     return await _serve(request, chat_id, for_customer=False)
 

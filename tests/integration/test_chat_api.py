@@ -480,3 +480,64 @@ async def test_a_page_whose_catch_up_redis_cannot_read_is_closed_to_retry_not_se
     assert (await message(page))["text"] == "Halo"
     await page.close()
     assert started["chat_id"] in center.chat.sessions
+
+
+async def test_staff_see_each_live_chat_with_its_state_and_agent_and_watch_it_within_their_reach(
+        db: Database, redis_url: str, prefix: str) -> None:
+    center = await start_center(db, redis_url, prefix, Clock(), bot=True)
+    try:
+        login(center, "ani")
+        customer = await center.customer()
+        _, started = await start(customer, name="Siti Rahma", text="kapan tagihan saya jatuh tempo?")
+        chat_id = started["chat_id"]
+
+        # The virtual agent holds it: in no queue yet, so only staff who see every queue see it.
+        listed = await (await center.http.get("/api/chats", headers=SUPER)).json()
+        assert listed["chats"] == [{
+            "chat_id": chat_id, "state": "bot", "queue": None, "agent_id": None, "agent_name": None,
+            "name": "Siti Rahma", "customer_id": None, "language": "id", "arrived_at": T0.isoformat(),
+            "answered_at": None}]
+        for headers in (ELSEWHERE, ANI):
+            assert (await (await center.http.get("/api/chats", headers=headers)).json())["chats"] == []
+            assert (await center.http.get(f"/api/chats/{chat_id}/messages", headers=headers)).status == 404
+            refused = await center.http.get(f"/ws/chats/{chat_id}", headers=headers)
+            assert refused.status == 404
+        watch = await center.http.ws_connect(f"/ws/chats/{chat_id}", headers=SUPER)
+        assert (await watch.receive_json())["data"]["state"] == "bot"
+        assert [(m["sender"], m["author_name"]) for m in [await message(watch) for _ in range(3)]] == [
+            ("customer", "Siti Rahma"), ("bot", "Sari"), ("bot", "Sari")]
+        read = await center.http.get(f"/api/chats/{chat_id}/messages", headers=SUPER)
+        assert [m["sender"] for m in (await read.json())["messages"]] == ["customer", "bot", "bot"]
+
+        # Handed to a person: routed to general, offered to Ani, then hers; the watcher follows.
+        page = await customer.ws_connect("/api/portal/chat/ws")
+        await page.send_json({"type": "message", "text": "saya mau bicara dengan agen"})
+        assert [(m["sender"], m["text"]) for m in [await message(watch)]] == [
+            ("customer", "saya mau bicara dengan agen")]
+        assert (await message(watch))["params"]["action"] == "handover"
+        async def rows() -> list[tuple[str, str, str, str]]:
+            listed = await (await center.http.get("/api/chats", headers=SUPER)).json()
+            return [(c["state"], c["queue"], c["agent_id"], c["agent_name"]) for c in listed["chats"]]
+
+        await eventually(lambda: center.distributor.query.is_live(chat_id), message="the chat routed")
+        assert await rows() == [("ringing", "general", "ani", "Ani")]
+        accepted = await center.http.post(f"/api/chats/{chat_id}/accept", headers=ANI)
+        assert ((await accepted.json())["state"], (await accepted.json())["agent_name"]) == ("connected", "Ani")
+        assert (await message(watch))["text"] == "Ani joined the chat"
+        await page.send_json({"type": "typing"})
+        while (frame := await watch.receive_json())["type"] != "typing":
+            pass
+        assert frame["data"] == {"sender": "customer"}
+        assert (await (await center.http.get("/api/chats", headers=ELSEWHERE)).json())["chats"] == []
+        await center.http.post(f"/api/chats/{chat_id}/end", headers=ANI)
+        while (frame := await watch.receive_json())["type"] != "state" or frame["data"]["state"] != "ended":
+            pass
+        assert frame["data"]["reason"] == "agent_hangup"
+        await center.settle()
+        # Each read by staff other than its agent is in the audit log: the socket once, the transcript once.
+        audit = await AuditRepository(db).search(subject_type="chat")
+        assert sorted((e.actor, e.action, e.subject_id) for e in audit) == [("sue", "view", chat_id)] * 2
+        for ws in (watch, page):
+            await ws.close()
+    finally:
+        await center.close()

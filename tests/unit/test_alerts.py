@@ -14,6 +14,7 @@ from cti.stats import (
     Alerts,
     AlertThreshold,
     QueueStats,
+    Satisfaction,
     Snapshot,
     Tally,
     ThresholdError,
@@ -108,3 +109,67 @@ def test_thresholds_that_could_not_work_are_refused() -> None:
 def test_a_chat_threshold_has_no_reading_until_chats_have_figures_of_their_own() -> None:
     rule = AlertThreshold("care", AlertMetric.WAITING, raise_at=1, clear_at=0, channel="chat")
     assert Alerts().evaluate([rule], snapshot(0, queue("care", waiting=5))) == []
+
+
+def rated(satisfaction: Satisfaction, minutes: float, *ratings: int, queue: str = "care",
+          channel: str = "voice") -> None:
+    for rating in ratings:
+        satisfaction.add(queue, channel, rating, T0 + timedelta(minutes=minutes))
+
+
+def test_csat_is_the_mean_of_enough_recent_ratings_of_the_queue_and_channel() -> None:
+    satisfaction = Satisfaction()
+    rated(satisfaction, -70, 1, 1, 1, 1, 1)  # over an hour ago: not counted
+    rated(satisfaction, 0, 1, 2, 2, 3)
+    now = T0 + timedelta(minutes=1)
+    assert (satisfaction.count("care", "voice", now), satisfaction.mean("care", "voice", now)) == (4, None)
+    rated(satisfaction, 0, 4)
+    assert satisfaction.mean("care", "voice", now) == 2.4  # (1+2+2+3+4)/5: five ratings, a reading
+    assert satisfaction.mean("care", "chat", now) is None and satisfaction.mean("sales", "voice", now) is None
+    rated(satisfaction, 0, 0, 6)  # not ratings
+    assert satisfaction.count("care", "voice", now) == 5
+    rated(satisfaction, 1, *[5] * 20)  # only the last twenty count
+    assert satisfaction.mean("care", "voice", now + timedelta(minutes=1)) == 5.0
+    assert satisfaction.mean("care", "voice", T0 + timedelta(minutes=61)) is None  # all older than an hour
+
+
+def test_a_rating_told_late_takes_its_place_by_time() -> None:
+    satisfaction = Satisfaction(last=3, minimum=1)
+    rated(satisfaction, 2, 5)
+    rated(satisfaction, 0, 1)  # older, told after (a restart's reload)
+    rated(satisfaction, 1, 2)
+    rated(satisfaction, 3, 4)  # the oldest (1) goes
+    assert satisfaction.mean("care", "voice", T0 + timedelta(minutes=3)) == (2 + 5 + 4) / 3
+
+
+def test_csat_alerts_below_the_threshold_with_enough_ratings_and_clears_above_the_clearing_point() -> None:
+    rule = AlertThreshold("care", AlertMetric.CSAT, raise_at=3.0, clear_at=3.5)
+    chat_rule = AlertThreshold("care", AlertMetric.CSAT, raise_at=3.0, clear_at=3.5, channel="chat")
+    satisfaction, alerts = Satisfaction(), Alerts()
+    rated(satisfaction, 0, 1, 1, 1, 1)  # four bad answers: too few to say anything
+    assert alerts.evaluate([rule, chat_rule], snapshot(60), satisfaction) == []
+    rated(satisfaction, 1, 2)
+    assert statuses(alerts.evaluate([rule, chat_rule], snapshot(60), satisfaction)) == [("raised", "care", 1.2)]
+    rated(satisfaction, 2, 5, 5, 5, 5, 5)  # 31 / 10: better, still under the clearing point
+    assert alerts.evaluate([rule, chat_rule], snapshot(120), satisfaction) == []
+    rated(satisfaction, 3, 5)  # 36 / 11 = 3.27
+    assert alerts.evaluate([rule, chat_rule], snapshot(180), satisfaction) == []
+    rated(satisfaction, 3, 5)  # 41 / 12 = 3.42
+    assert alerts.evaluate([rule, chat_rule], snapshot(180), satisfaction) == []
+    rated(satisfaction, 4, 5)  # 46 / 13 = 3.54
+    [cleared] = alerts.evaluate([rule, chat_rule], snapshot(240), satisfaction)
+    assert (cleared.subject, round(cleared.value, 3), cleared.raised_at, cleared.cleared_at) == (
+        "care", 3.538, T0 + timedelta(seconds=60), T0 + timedelta(seconds=240))
+    # Two hours on, no rating counts: no reading, nothing changes; the chats' surveys have their own figure.
+    assert alerts.evaluate([rule, chat_rule], snapshot(7200), satisfaction) == []
+    rated(satisfaction, 120, 2, 2, 2, 2, 2, channel="chat")
+    assert statuses(alerts.evaluate([rule, chat_rule], snapshot(7200), satisfaction)) == [("raised", "care", 2.0)]
+    assert list(alerts.active) == ["care:chat:csat@care"]
+
+
+def test_csat_thresholds_are_ratings_and_alert_below() -> None:
+    with pytest.raises(ThresholdError, match="between 1 and 5"):
+        AlertThreshold("care", AlertMetric.CSAT, raise_at=3, clear_at=6)
+    with pytest.raises(ThresholdError, match="clear_at must be above"):
+        AlertThreshold("care", AlertMetric.CSAT, raise_at=3.5, clear_at=3)
+    assert AlertThreshold("care", AlertMetric.CSAT, raise_at=3, clear_at=4, channel="chat").key == "care:chat:csat"

@@ -14,12 +14,19 @@ const SHARES = new Set(["service_level", "abandon_rate"]);
 export function figure(metric, value) {
   if (value === null || value === undefined) return "–";
   if (SHARES.has(metric)) return fmt.percent(value, 0);
+  if (metric === "csat") return t("alert.rating", { n: fmt.number(value, 2) });
   if (metric === "waiting") return fmt.number(value, 0);
   return t("dash.seconds", { n: fmt.number(value, 0) });
 }
 
+// What a threshold watches, in words: an agent state's name, a CSAT's channel (the surveys after calls or chats).
+function metricText(a) {
+  return t(`alert.metric.${a.metric}`, { state: a.state ? t(`alert.state.${a.state}`) : "",
+                                         channel: t(`alert.channel.${a.channel || "voice"}`) });
+}
+
 function describe(a) {
-  const what = t(`alert.metric.${a.metric}`, { state: a.state ? t(`alert.state.${a.state}`) : "" });
+  const what = metricText(a);
   return t(a.metric === "agent_state_seconds" ? "alert.text_agent" : "alert.text",
            { queue: a.queue, what, value: figure(a.metric, a.value), limit: figure(a.metric, a.raise_at), agent: a.subject });
 }
@@ -95,7 +102,7 @@ function renderThresholds() {
   $("thresholds").replaceChildren(...thresholds.filter((th) => th.queue === queue).map((th) => {
     const remove = el("button", { type: "button" }, t("alert.remove"));
     remove.addEventListener("click", () => save(queue, thresholds.filter((x) => x !== th && x.queue === queue)));
-    return el("li", {}, `${t(`alert.metric.${th.metric}`, { state: th.state ? t(`alert.state.${th.state}`) : "" })}: `
+    return el("li", {}, `${metricText(th)}: `
       + `${t("alert.raise_at")} ${figure(th.metric, th.raise_at)}, ${t("alert.clear_at")} ${figure(th.metric, th.clear_at)} `, remove);
   }));
 }
@@ -115,6 +122,7 @@ export function startThresholds() {
   $("threshold-queue").addEventListener("change", renderThresholds);
   $("threshold-metric").addEventListener("change", () => {
     $("threshold-state-label").hidden = $("threshold-metric").value !== "agent_state_seconds";
+    $("threshold-channel-label").hidden = $("threshold-metric").value !== "csat";
   });
   $("threshold-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -122,9 +130,12 @@ export function startThresholds() {
     const metric = $("threshold-metric").value;
     // Shares are typed as percentages, as the tiles show them.
     const read = (id) => Number($(id).value) / (SHARES.has(metric) ? 100 : 1);
-    const added = { queue, metric, raise_at: read("threshold-raise"), clear_at: read("threshold-clear"), channel: "voice",
+    // Only CSAT reads a channel of its own today (the surveys after chats); the other figures are the calls'.
+    const added = { queue, metric, raise_at: read("threshold-raise"), clear_at: read("threshold-clear"),
+                    channel: metric === "csat" ? $("threshold-channel").value : "voice",
                     state: metric === "agent_state_seconds" ? $("threshold-state").value : null };
-    const kept = thresholds.filter((th) => th.queue === queue && !(th.metric === metric && (th.state || null) === added.state));
+    const kept = thresholds.filter((th) => th.queue === queue && !(th.metric === metric && th.channel === added.channel
+      && (th.state || null) === added.state));
     save(queue, [...kept, added]);
   });
 }

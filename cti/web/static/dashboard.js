@@ -1,5 +1,5 @@
 // Supervisor dashboard: live figures pushed over the websocket, charts of the day, the live calls with listen,
-// whisper and barge, and tables of queues and agents.
+// whisper and barge, the live chats with a read-only watch (dashboard-chats.js), and tables of queues and agents.
 // Frames (docs/metrics.md, "The dashboard feed"): a snapshot, then "live" changes (agents, queues' live picture)
 // applied to it at once, "stats" (every figure, every 0.8 s) replacing the figures and the grid, and "series"
 // adding a point to the day's charts. The live calls come in the same frames (the snapshot's "calls", and each
@@ -14,6 +14,7 @@ import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
 import { renderCsat, startCsat } from "/ui/dashboard-csat.js";
 import { alertFrame, loadThresholds, refreshAlerts, renderAlerts, startThresholds, thresholdQueues } from "/ui/dashboard-alerts.js";
+import { chatsChanged, relabelChats, startChats } from "/ui/dashboard-chats.js";
 
 const $ = (id) => document.getElementById(id);
 const SL_TARGET = 0.8;       // the service-level target: tiles and rows turn red below it, the chart draws it
@@ -76,6 +77,7 @@ function apply(frame) {
     if (first) refreshAdherence();
     refreshMonitors(); // a reload or a reconnect: the monitors as the server has them now
     refreshAlerts(); // ... and the alerts raised meanwhile
+    chatsChanged(); // ... and the chats
   } else if (frame.type === "alert") {
     alertFrame(data); // before any snapshot too: the snapshot's refresh then reads the same from the server
     return;
@@ -110,6 +112,9 @@ function applyLive(data) {
   }
   if (data.calls || data.calls_gone) {
     const calls = new Map(latest.calls.map((c) => [c.call_id, c]));
+    // A chat came, moved or went: "Chats now" reads its list again (the feed's rows carry no agent first name).
+    if ((data.calls || []).some((c) => c.channel === "chat") || (data.calls_gone || []).some((id) => calls.get(id)
+      && calls.get(id).channel === "chat")) chatsChanged();
     for (const call of data.calls || []) calls.set(call.call_id, call);
     for (const id of data.calls_gone || []) calls.delete(id);
     latest.calls = [...calls.values()].sort((a, b) => (a.arrived_at < b.arrived_at ? -1 : a.arrived_at > b.arrived_at ? 1
@@ -490,6 +495,7 @@ if (user) {
   loadThresholds();
   $("queue").addEventListener("change", renderCsat);
   startCsat();
+  startChats({ serverNow });
   for (const id of ["queue-search", "agent-search"]) $(id).addEventListener("input", queueRender);
   onLanguageChange(() => {
     if (charts) { charts.waiting.destroy(); charts.sl.destroy(); charts = null; }
@@ -498,6 +504,7 @@ if (user) {
     renderMonitors();
     renderAlerts();
     renderCsat();
+    relabelChats();
   });
   new ResizeObserver(resizeCharts).observe($("chart-waiting"));
   let link = ["offline", {}];
