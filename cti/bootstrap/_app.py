@@ -501,7 +501,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[DEAD_LETTERS] = DeadLetterService(repos.dead_letters, repos.interactions, repos.agents,
                                               requeue=webhooks.requeue)
         app[PARTNERS] = PartnerAccess(app[ACCOUNTS], policy, repos.customers, app[AUDIT], clock=clock,
-                                      per_minute=settings.partner_requests_per_minute, notify=webhooks.notify)
+                                      per_minute=settings.partner_requests_per_minute, notify=webhooks.notify,
+                                      surveys=SurveyRepository(database))
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         portal_self.watch(screenpop.customer_changed)  # what a customer did on the portal, in their next pop

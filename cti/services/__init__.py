@@ -74,7 +74,7 @@ from cti.services._identity import (
 )
 from cti.services._journal import Journal, interaction_record
 from cti.services._outbound import ContactRefused, DoNotCallList, OutboundCalls
-from cti.services._partners import PartnerAccess, check_grants
+from cti.services._partners import PartnerAccess, PartnerSurveyQuery, PartnerSurveys, check_grants
 from cti.services._passwords import MAX_PASSWORD, MIN_PASSWORD, Passwords, password_problems
 from cti.services._policy import (
     PARTNER_OPERATIONS,
@@ -252,6 +252,8 @@ __all__ = [
     "OutboxEntry",
     "PartnerAccess",
     "PartnerGrants",
+    "PartnerSurveyQuery",
+    "PartnerSurveys",
     "Passwords",
     "Phones",
     "Policy",
