@@ -26,6 +26,7 @@ from cti.services._chat import (
     ChatStart,
     bot_owner,
 )
+from cti.services._crm_source import ConnectedCrm, CrmConnector, CustomerMirrors, CustomerSource
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
 from cti.services._cyberagent import (
     MAX_REPLIES,
@@ -203,16 +204,20 @@ __all__ = [
     "ChatTranscripts",
     "CodeMailer",
     "CommandBus",
+    "ConnectedCrm",
     "ContactChange",
     "ContactRefused",
     "ContactRetention",
     "CopyHolder",
     "Credentials",
     "CredentialsState",
+    "CrmConnector",
     "CustomerHit",
+    "CustomerMirrors",
     "CustomerOnCall",
     "CustomerSearch",
     "CustomerService",
+    "CustomerSource",
     "Customers",
     "CyberAgentCustomers",
     "CyberAgentDesk",
