@@ -51,9 +51,11 @@ class CustomerMirror:
             if row is not None and row.forgotten_at is not None:
                 return await self._record(session, row)
             clean = self._clean(mirrored_fields(None, external))
-            owners = dict((await session.execute(
-                select(CustomerPhoneRow.e164, CustomerPhoneRow.customer_id)
-                .where(CustomerPhoneRow.e164.in_(clean.phones)))).tuples().all()) if clean.phones else {}
+            owners: dict[str, str] = {}
+            if clean.phones:
+                owners = {e164: owner for e164, owner in await session.execute(
+                    select(CustomerPhoneRow.e164, CustomerPhoneRow.customer_id)
+                    .where(CustomerPhoneRow.e164.in_(clean.phones)))}
             if row is None:
                 row = await self._adoptable(session, [owners[p] for p in clean.phones if p in owners])
             current = None if row is None else (await self._record(session, row)).fields()

@@ -190,6 +190,9 @@ class ConnectedCrm:
         return found
 
     def _failed(self, why: str) -> Unavailable:
+        # Logged once per failed request: the lookups that meet the resting connector are not (an outage would
+        # write a line per caller and per pop).
+        log.warning("customer lookup goes on with cti's own CRM: %s", why)
         self.failures += 1
         self._resting = (self._now() + _RESTING_SECONDS, why)
         return Unavailable(why)
@@ -215,7 +218,6 @@ class ConnectedCrm:
             return None
 
     def _fell_back(self, key: str, why: str) -> None:
-        log.warning("customer lookup goes on with cti's own CRM: %s", why)
         if len(self._fallbacks) >= 10_000:
             now = self._now()
             self._fallbacks = {k: v for k, v in self._fallbacks.items() if v[0] > now}
