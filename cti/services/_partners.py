@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from cti.crm import CustomerRecord
-from cti.errors import Forbidden, InvalidInput, NotFound, TooMany
+from cti.errors import Forbidden, InvalidInput, NotFound, TooMany, Unavailable
 from cti.records import UserRecord
 from cti.services._audit import AuditTrail
 from cti.services._policy import PARTNER_OPERATIONS, Policy, partner_grants
@@ -132,7 +132,7 @@ class PartnerAccess:
             raise Forbidden("this partner token is not granted 'surveys.read'", code="operation_not_granted",
                             params={"operation": "surveys.read"})
         if self._surveys is None:
-            raise NotFound("survey results are not kept here", code="surveys_not_kept")
+            raise Unavailable("survey results are not kept by this server")
         grants = partner_grants(user)
         page = await self._surveys.answered_of(
             customers=grants.customers, segments=grants.segments, since=query.since, until=query.until,
