@@ -43,7 +43,9 @@ class HttpCrmConnector:
 
     def __init__(self, base_url: str, *, token: str | None, timeout: float) -> None:
         self._base = base_url.rstrip("/")
-        self._host = urlsplit(self._base).netloc
+        parts = urlsplit(self._base)
+        # Host and port only: a URL's user and password (the settings refuse them) never reach a log line.
+        self._host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
         self._headers = {"Accept": "application/json"}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
