@@ -558,7 +558,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
-        app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping, webhooks)
+        app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping, webhooks, source)
         erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings, chat,
                            SurveyRepository(database), source)
         app[ERASURE] = erasure

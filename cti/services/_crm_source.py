@@ -164,8 +164,13 @@ class ConnectedCrm:
         pending = self._loading.get(key)
         if pending is None:  # one request per key however many calls wait for it
             pending = self._loading[key] = asyncio.ensure_future(self._ask(key, ask))
-            pending.add_done_callback(lambda _: self._loading.pop(key, None))
+            pending.add_done_callback(lambda done: self._settled(key, done))
         return await asyncio.shield(pending)
+
+    def _settled(self, key: tuple[str, str], done: asyncio.Future[ExternalCustomer | None]) -> None:
+        self._loading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: a caller that gave up waiting (its own timeout) leaves no warning behind
 
     async def _ask(self, key: tuple[str, str],
                    ask: Callable[[], Awaitable[ExternalCustomer | None]]) -> ExternalCustomer | None:
