@@ -166,6 +166,7 @@ from cti.web import (
     CALLBACKS,
     CHAT_STARTS,
     CHATS,
+    CRM_SOURCE,
     CUSTOMER_SEARCH,
     CUSTOMERS,
     CYBERAGENT,
@@ -544,6 +545,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[WEBHOOKS] = webhooks
         app[DEAD_LETTERS] = DeadLetterService(repos.dead_letters, repos.interactions, repos.agents,
                                               requeue=webhooks.requeue)
+        if source is not None:
+            app[CRM_SOURCE] = source
         app[PARTNERS] = PartnerAccess(app[ACCOUNTS], policy, repos.customers, app[AUDIT], clock=clock,
                                       per_minute=settings.partner_requests_per_minute, notify=webhooks.notify,
                                       surveys=SurveyRepository(database))

@@ -1,6 +1,7 @@
 """Partner integration over HTTP: admins' webhook subscriptions, their dead letters and metrics, partner tokens
-(``/api/webhooks``, ``/api/partners``); and the partner API itself (``/api/partner/...``), which only partner
-tokens reach (docs/integration.md)."""
+(``/api/webhooks``, ``/api/partners``), the cache of another CRM connected as the customers' source
+(``/api/crm/invalidate``); and the partner API itself (``/api/partner/...``), which only partner tokens reach
+(docs/integration.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cti.crm import CustomerRecord
 from cti.records import DeadLetterRecord, UserRecord, WebhookSubscription
@@ -18,13 +19,13 @@ from cti.surveys import SurveyRecord
 from cti.web._audit import source_of
 from cti.web._auth import principal, require_role
 from cti.web._bodies import read_json
-from cti.web._keys import CALLBACKS, DEAD_LETTERS, PARTNERS, WEBHOOKS
+from cti.web._keys import CALLBACKS, CRM_SOURCE, DEAD_LETTERS, PARTNERS, WEBHOOKS
 from cti.web._openapi import operation, path_param, query_param
 from cti.web._outbound import callback_view
 from cti.web._params import MAX_SQL_INT, IntParam, timestamp
 
-__all__ = ["CustomerPush", "PartnerCallback", "PartnerCreate", "PartnerGrantsBody", "SubscriptionChange",
-           "SubscriptionCreate", "openapi_paths", "routes", "schemas"]
+__all__ = ["CrmInvalidate", "CustomerPush", "PartnerCallback", "PartnerCreate", "PartnerGrantsBody",
+           "SubscriptionChange", "SubscriptionCreate", "openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 _SUBSCRIPTION = [path_param("subscription_id", pattern=r"^[0-9a-f]{16}$")]
@@ -97,8 +98,22 @@ class PartnerCallback(_Body):
     phone_index: int = Field(default=0, ge=0, le=20)
 
 
+class CrmInvalidate(_Body):
+    """What the other CRM changed: cti's cache forgets its answers for it (the next lookup asks again)."""
+
+    ref: str | None = Field(default=None, min_length=1, max_length=64, description="the other CRM's customer id")
+    phone: str | None = Field(default=None, min_length=3, max_length=32, description="a number, any format")
+    all: bool = Field(default=False, description="forget every cached answer")
+
+    @model_validator(mode="after")
+    def _something(self) -> CrmInvalidate:
+        if self.ref is None and self.phone is None and not self.all:
+            raise ValueError("name a ref, a phone, or all")
+        return self
+
+
 schemas: tuple[type[BaseModel], ...] = (SubscriptionCreate, SubscriptionChange, PartnerGrantsBody, PartnerCreate,
-                                        CustomerPush, PartnerCallback)
+                                        CustomerPush, PartnerCallback, CrmInvalidate)
 _ADMIN = "admin"
 _PARTNER_ROLE = "partner (granted the operation; its own customers)"
 openapi_paths: dict[str, dict[str, Any]] = {
@@ -137,6 +152,10 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/partners/{name}": {"put": operation(
         "Replace a partner's grants; audited", roles=_ADMIN, body="PartnerGrantsBody", params=_PARTNER,
         errors=(404, 422))},
+    "/api/crm/invalidate": {"post": operation(
+        "Another CRM as the source: forget the cached answers for one of its customers (ref), a number (phone) or "
+        "all, so the next lookup asks it again; dropped says how many; audited", roles=_ADMIN,
+        body="CrmInvalidate")},
     "/api/partner/customers/{customer_id}": {
         "get": operation("One of the partner's customers (operation customers.read); another's is 404; audited",
                          roles=_PARTNER_ROLE, params=_CUSTOMER, errors=(404,)),
@@ -312,6 +331,21 @@ async def set_partner_grants(request: web.Request) -> web.Response:
     grants = check_grants(body.operations, body.customers, body.segments)
     user = await request.app[PARTNERS].set_grants(request.match_info["name"], grants)
     return web.json_response(_partner_view(user))
+
+
+@routes.post("/api/crm/invalidate")
+async def invalidate_crm_cache(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    body = CrmInvalidate.model_validate(await read_json(request))
+    source = request.app.get(CRM_SOURCE)
+    if source is None:  # cti's own CRM: nothing is cached
+        return web.json_response({"connected": False, "dropped": 0})
+    if body.all:
+        dropped = len(source.cache)
+        source.cache.clear()
+    else:
+        dropped = source.invalidate(ref=body.ref, phone=body.phone)
+    return web.json_response({"connected": True, "dropped": dropped})
 
 
 # -- the partner API ------------------------------------------------------------------------------------------------

@@ -284,6 +284,7 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("DELETE", "/api/webhooks/{subscription_id}"): Route(admin_only(404)),
     ("GET", "/api/webhooks/dead-letters"): Route(admin_only()),
     ("POST", "/api/webhooks/dead-letters/{letter_id}/replay"): Route(admin_only(404)),
+    ("POST", "/api/crm/invalidate"): Route(admin_only(422), body={}),  # names nothing to forget
     ("GET", "/api/partners"): Route(admin_only()),
     ("POST", "/api/partners"): Route(admin_only(422), body={}),
     ("PUT", "/api/partners/{name}"): Route(admin_only(422), body={"operations": "all"}),

@@ -18,12 +18,19 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 
 from cti.acd import AgentChanged, ContactCenter, Offer, WorkChanged, WorkItem
 from cti.crm import Consent, CustomerFields, ExternalCustomer, LookupCache
 from cti.messaging import HttpCrmConnector
-from cti.persistence import CustomerMirror, CustomerRepository, Database, ScriptRepository
+from cti.persistence import (
+    AuditRepository,
+    CustomerMirror,
+    CustomerRepository,
+    Database,
+    ScriptRepository,
+    UserRepository,
+)
 from cti.services import (
     ArrivalLookup,
     CallerIdentity,
@@ -34,7 +41,8 @@ from cti.services import (
     ErasureSubject,
     ScreenPop,
 )
-from cti.web import Hub
+from cti.web import AUDIT, CRM_SOURCE, Hub, _partners
+from tests.api import api_app
 from tests.support import migrated_database
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
@@ -288,3 +296,34 @@ async def test_an_erased_customer_is_never_copied_back(crm: ConnectedCrm, extern
     erased = await CustomerRepository(db).customer(copy.customer_id)
     assert erased is not None and (erased.name, erased.phones, erased.forgotten_at is not None) == ("", (), True)
     assert len(external.seen) == 2
+
+
+async def test_an_admin_makes_cti_forget_what_changed_in_the_other_crm(
+        crm: ConnectedCrm, external: ExternalCrm, db: Database) -> None:
+    users = UserRepository(db)
+    await users.ensure_user_token("admin", "admin", "admin-token-0123456789")
+    await users.ensure_user_token("sue", "supervisor", "super-token-0123456789")
+    admin, sue = ({"Authorization": f"Bearer {token}"} for token in ("admin-token-0123456789",
+                                                                     "super-token-0123456789"))
+    app, _ = api_app(db, [_partners], clock=lambda: NOW)
+    async with TestClient(TestServer(app)) as client:
+        own = await client.post("/api/crm/invalidate", headers=admin, json={"all": True})
+        assert (own.status, await own.json()) == (200, {"connected": False, "dropped": 0})  # cti's own CRM
+    app, _ = api_app(db, [_partners], clock=lambda: NOW)
+    app[CRM_SOURCE] = crm
+    async with TestClient(TestServer(app)) as client:
+        assert await crm.customer_by_phone("081210000042") is not None
+        assert await crm.customer_by_phone("081300000000") is None
+        assert (await client.post("/api/crm/invalidate", headers=sue, json={"ref": "C-42"})).status == 403
+        assert (await client.post("/api/crm/invalidate", headers=admin, json={})).status == 422
+        forgot = await client.post("/api/crm/invalidate", headers=admin, json={"ref": "C-42"})
+        assert (forgot.status, await forgot.json()) == (200, {"connected": True, "dropped": 2})
+        assert await crm.customer_by_phone("081210000042") is not None  # asked again
+        assert len(external.seen) == 3
+        everything = await client.post("/api/crm/invalidate", headers=admin, json={"all": True})
+        assert await everything.json() == {"connected": True, "dropped": 3}
+        await client.app[AUDIT].flush()
+    rows = await AuditRepository(db).search(actor="admin", limit=10)
+    assert [(r.action, r.subject_id, (r.detail or {}).get("status")) for r in reversed(rows)] == [
+        ("create", "/api/crm/invalidate", 200), ("denied", "/api/crm/invalidate", 422),  # 422, not a 500
+        ("create", "/api/crm/invalidate", 200), ("create", "/api/crm/invalidate", 200)]
