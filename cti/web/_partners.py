@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -226,9 +227,10 @@ def _read_cursor(raw: str | None) -> tuple[datetime, str] | None:
     if raw is None:
         return None
     found = _AFTER.match(raw)
-    if found is None:
-        raise web.HTTPBadRequest(reason="after must be a page's next, as given")
-    return _EPOCH + timedelta(microseconds=int(found[1])), found[2]
+    if found is not None:
+        with contextlib.suppress(OverflowError):  # digits enough for a time past the year 9999: no page of ours
+            return _EPOCH + timedelta(microseconds=int(found[1])), found[2]
+    raise web.HTTPBadRequest(reason="after must be a page's next, as given")
 
 
 def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:

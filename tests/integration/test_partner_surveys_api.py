@@ -164,7 +164,8 @@ async def test_filters_and_pages(floor: Floor) -> None:
     assert first["next"] is not None
     second = await _read(client, acme, f"?limit=2&after={first['next']}")
     assert ([s["survey_id"] for s in second["surveys"]], second["next"]) == ([ids["rina2"]], None)
-    for bad in ("?channel=fax", "?interaction_channel=ivr", "?after=yesterday", "?limit=0", "?since=2026-12-07"):
+    for bad in ("?channel=fax", "?interaction_channel=ivr", "?after=yesterday", "?limit=0", "?since=2026-12-07",
+                f"?after=999999999999999999.{'a' * 32}"):  # past the year 9999
         response = await client.get(f"/api/partner/surveys{bad}", headers=acme)
         assert response.status == 400, bad
 
