@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -196,6 +196,24 @@ class Settings(BaseSettings):
         300.0, gt=0, le=86400, description="the longest delay between two retries of one delivery")
     partner_requests_per_minute: int = Field(
         120, ge=1, le=100_000, description="requests one partner token may make per minute (then 429)")
+    # Where customer records come from (docs/crm.md, "Another CRM as the source"; docs/integration.md)
+    crm_connector: str = Field(
+        "cti", pattern=r"^(cti|http|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$",
+        description="cti (its own CRM), http (an external CRM over HTTP, CTI_CRM_URL) or module:factory")
+    crm_url: str | None = Field(None, max_length=2000,
+                                description="the external CRM's base URL (http connector); its JSON contract: "
+                                            "docs/integration.md")
+    crm_token: SecretStr | None = Field(None, description="the bearer token cti sends the external CRM (a secret)")
+    crm_token_file: Path | None = Field(None, description="a file holding that token (read at start); wins over "
+                                                          "CTI_CRM_TOKEN")
+    crm_timeout_seconds: float = Field(
+        1.0, gt=0, le=1.5, description="how long one lookup waits for the external CRM before the call goes on with "
+                                       "what cti has (below the 2 s a caller's identification may take)")
+    crm_cache_seconds: float = Field(300.0, ge=0, le=86400,
+                                     description="how long a customer found in the external CRM is reused")
+    crm_negative_cache_seconds: float = Field(
+        60.0, ge=0, le=86400, description="how long 'not in the external CRM' is reused for a number")
+    crm_cache_size: int = Field(10_000, ge=1, le=1_000_000, description="lookups kept in the cache at most")
     max_call_setups: int = Field(
         64, ge=1, le=100_000, description="calls being answered and queued at once; beyond it callers get congestion")
     dispositions: tuple[str, ...] = Field(
@@ -254,6 +272,24 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+    @field_validator("crm_url")
+    @classmethod
+    def _crm_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        if parts.username or parts.password:
+            raise ValueError("holds no credentials: the token goes in CTI_CRM_TOKEN or CTI_CRM_TOKEN_FILE")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _crm_source(self) -> Settings:
+        if self.crm_connector == "http" and self.crm_url is None:
+            raise ValueError("CTI_CRM_CONNECTOR=http needs CTI_CRM_URL, the external CRM's address")
+        return self
 
     @field_validator("ari_url")
     @classmethod
@@ -461,6 +497,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "retention": ("interaction_retention_days",),
     "partners": ("webhook_allow_private", "webhook_timeout_seconds", "webhook_max_attempts", "webhook_retry_seconds",
                  "webhook_retry_max_seconds", "partner_requests_per_minute"),
+    "crm": ("crm_connector", "crm_url", "crm_token", "crm_token_file", "crm_timeout_seconds", "crm_cache_seconds",
+            "crm_negative_cache_seconds", "crm_cache_size"),
     "portal": ("smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_sender",
                "portal_code_minutes", "portal_code_attempts", "portal_session_idle_minutes",
                "portal_session_lifetime_hours", "cyberagent_name_id", "cyberagent_name_en", "chat_bot"),

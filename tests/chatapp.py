@@ -45,6 +45,7 @@ from cti.services import (
     CenterView,
     ChatChannel,
     ChatService,
+    ConnectedCrm,
     Distributor,
     Handler,
     HandlerKey,
@@ -156,18 +157,20 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                        rules: Mapping[str, Any] = RULES, *, accept_seconds: float = 0,
                        mailer: SmtpMailer | None = None, features: Sequence[ApiModule] = (),
                        away_seconds: float = 120.0, bot: bool = False,
-                       voice: ReplyVoice | None = None, stats: bool = False) -> Center:
+                       voice: ReplyVoice | None = None, stats: bool = False,
+                       crm: ConnectedCrm | None = None) -> Center:
     """A cti as the composition root builds one (but no telephony): the journal, the screen pop and the chat
     channel in the handler table, the live state and the chats restored from Redis. With ``bot``, the virtual agent
     over the demo's starter FAQ answers every chat first (its replies spoken by ``voice``, if given). With ``stats``,
-    the dashboard's feed too (``STATS``), told of every change as the composition root tells it."""
+    the dashboard's feed too (``STATS``), told of every change as the composition root tells it; with ``crm``,
+    another CRM is the pop's source."""
     live, streams = LiveStore(redis_url, prefix), ChatStreams(redis_url, prefix)
     parts: dict[str, Any] = {}
 
     def handlers(hub: Hub, query: CenterView) -> Mapping[HandlerKey, Sequence[Handler]]:
         journal = Journal(live, InteractionRepository(db), AgentRepository(db), query,
                           dead_letters=DeadLetterRepository(db))
-        screenpop = ScreenPop(hub, CustomerRepository(db), ScriptRepository(db), query, clock=clock)
+        screenpop = ScreenPop(hub, CustomerRepository(db), ScriptRepository(db), query, clock=clock, source=crm)
         chat = ChatChannel(streams, ChatTranscriptRepository(db), hub, query, clock, accept_seconds=accept_seconds,
                            record=lambda item: parts["journal"].record(item))
         feed = StatsFeed(hub, clock, lambda: query.rules, query.agent_map, ZoneInfo("UTC")) if stats else None

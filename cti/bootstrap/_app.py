@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -57,17 +59,19 @@ from cti.acd import (
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.bootstrap._status import CtiStatus
+from cti.crm import ExternalCustomer, LookupCache
 from cti.cyberagent import Persona
 from cti.errors import Unavailable
 from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
 from cti.live import ChatStreams, LiveStore, WebhookOutbox
-from cti.messaging import HttpWebhookSender, LoggingSmsSender, SmtpMailer
+from cti.messaging import HttpCrmConnector, HttpWebhookSender, LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
     AlertRepository,
     AuditRepository,
     CallbackRepository,
     ChatTranscriptRepository,
+    CustomerMirror,
     CustomerRepository,
     Database,
     DeadLetterRepository,
@@ -102,6 +106,8 @@ from cti.services import (
     ChatChannel,
     ChatService,
     CommandBus,
+    ConnectedCrm,
+    CrmConnector,
     CustomerSearch,
     CustomerService,
     CyberAgentDesk,
@@ -136,7 +142,7 @@ from cti.services import (
     WfmService,
     WrapUpService,
 )
-from cti.settings import Settings
+from cti.settings import Settings, SettingsError
 from cti.speech import PromptRenderer, SpokenReplies
 from cti.speech.asr import build_recognizers, parse_engines
 from cti.stats import MetricsConfig, day_start
@@ -162,6 +168,7 @@ from cti.web import (
     CALLBACKS,
     CHAT_STARTS,
     CHATS,
+    CRM_SOURCE,
     CUSTOMER_SEARCH,
     CUSTOMERS,
     CYBERAGENT,
@@ -238,6 +245,40 @@ def _mailer(settings: Settings) -> SmtpMailer | None:
     password = settings.smtp_password.get_secret_value() if settings.smtp_password is not None else None
     return SmtpMailer(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
                       user=settings.smtp_user, password=password, sender=settings.smtp_sender)
+
+
+def _crm_connector(settings: Settings) -> CrmConnector | None:
+    """The connector to another CRM the settings name (None: cti's own CRM is the source)."""
+    if settings.crm_connector == "cti":
+        return None
+    if settings.crm_connector == "http":
+        assert settings.crm_url is not None  # the settings refuse http without it
+        return HttpCrmConnector(settings.crm_url, token=_crm_token(settings), timeout=settings.crm_timeout_seconds)
+    # An operator's own connector: "package.module:factory", called with the settings (docs/integration.md).
+    module, _, factory = settings.crm_connector.partition(":")
+    connector: CrmConnector = getattr(importlib.import_module(module), factory)(settings)
+    return connector
+
+
+def _crm_token(settings: Settings) -> str | None:
+    """The external CRM's token: from its file when one is named (read once, at start), else the setting."""
+    if settings.crm_token_file is not None:
+        try:
+            return settings.crm_token_file.read_text(encoding="utf-8").strip() or None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"CTI_CRM_TOKEN_FILE cannot be read: {type(exc).__name__}") from exc
+    return settings.crm_token.get_secret_value() if settings.crm_token is not None else None
+
+
+def _connected_crm(settings: Settings, database: Database, customers: CustomerRepository,
+                   connector: CrmConnector) -> ConnectedCrm:
+    cache: LookupCache[tuple[str, str], ExternalCustomer] = LookupCache(
+        ttl=settings.crm_cache_seconds, negative_ttl=settings.crm_negative_cache_seconds,
+        max_entries=settings.crm_cache_size, now=time.monotonic)
+    # A quarter second more than the connector's own timeout: the connector stops its request first and says
+    # why (this bound is for a connector that has no timeout); 1.75 s at most, within a caller's 2 s.
+    return ConnectedCrm(connector, CustomerMirror(database), customers, cache=cache,
+                        timeout=settings.crm_timeout_seconds + 0.25)
 
 
 def _portal(settings: Settings, repos: _Repositories, audit: AuditTrail, clock: Clock) -> PortalSignIn:
@@ -408,10 +449,16 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                             policy=DeliveryPolicy(max_attempts=settings.webhook_max_attempts,
                                                   retry_base=settings.webhook_retry_seconds,
                                                   retry_cap=settings.webhook_retry_max_seconds))
+        # Where customer records come from: cti's own CRM, or another through a connector (docs/crm.md).
+        connector = _crm_connector(settings)
+        source = None if connector is None else _connected_crm(settings, database, repos.customers, connector)
+        close_connector = getattr(connector, "close", None)
+        if close_connector is not None:
+            stack.push_async_callback(close_connector)
         screenpop = ScreenPop(hub, repos.customers, repos.scripts, query, clock=clock, company=settings.company_name,
-                              audit=app[AUDIT], render_limits=_render_limits(settings))
+                              audit=app[AUDIT], render_limits=_render_limits(settings), source=source)
         stack.push_async_callback(screenpop.drain)
-        arrivals = ArrivalLookup(CallerIdentity(repos.customers), screenpop)
+        arrivals = ArrivalLookup(CallerIdentity(source if source is not None else repos.customers), screenpop)
         verification = CallerVerification(repos.customers, clock=clock)
         ivr = await _ivr(settings, flows, ari, renderer, prompts, SelfService(repos.customers, verification), arrivals)
         if ivr is not None:
@@ -508,8 +555,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[WEBHOOKS] = webhooks
         app[DEAD_LETTERS] = DeadLetterService(repos.dead_letters, repos.interactions, repos.agents,
                                               requeue=webhooks.requeue)
+        if source is not None:
+            app[CRM_SOURCE] = source
         app[PARTNERS] = PartnerAccess(app[ACCOUNTS], policy, repos.customers, app[AUDIT], clock=clock,
-                                      per_minute=settings.partner_requests_per_minute, notify=webhooks.notify)
+                                      per_minute=settings.partner_requests_per_minute, notify=webhooks.notify,
+                                      surveys=SurveyRepository(database))
         app[VERIFICATION] = verification
         app[SCREENPOP] = screenpop
         portal_self.watch(screenpop.customer_changed)  # what a customer did on the portal, in their next pop
@@ -521,9 +571,9 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[SUPERVISION] = SupervisionService(policy, telephony)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
-        app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping, webhooks)
+        app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping, webhooks, source)
         erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings, chat,
-                           SurveyRepository(database))
+                           SurveyRepository(database), source)
         app[ERASURE] = erasure
         retention = None
         if settings.interaction_retention_days > 0:
@@ -590,7 +640,7 @@ async def _warm(desk: CyberAgentDesk) -> None:
 
 def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, journal: Journal, live: LiveStore,
              hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository,
-             chat: ChatChannel, surveys: SurveyRepository) -> Erasure:
+             chat: ChatChannel, surveys: SurveyRepository, source: ConnectedCrm | None) -> Erasure:
     """Erasure with every place this server keeps copies of a customer's data besides the database."""
 
     async def live_contacts() -> list[LiveContact]:
@@ -615,10 +665,13 @@ def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, jou
     async def survey_answers(subject: ErasureSubject) -> int:
         return await surveys.forget(subject.customer_id)  # their words; the scores stay in the figures
 
-    return Erasure(repos.customers, live=live_contacts, settle=lambda: journal.flush(10.0), holders={
+    holders = {
         "screen_pops": screenpop.forget_customer, "replay_buffers": replay_buffers, "live_calls": live_calls,
         "prompt_files": prompt_files, "recordings": recording_files, "live_chats": chat.forget_customer,
-        "survey_answers": survey_answers})
+        "survey_answers": survey_answers}
+    if source is not None:
+        holders["crm_cache"] = source.forget_customer  # the external record, cached: their name, phones, e-mail
+    return Erasure(repos.customers, live=live_contacts, settle=lambda: journal.flush(10.0), holders=holders)
 
 
 async def _erasure_notices(live: LiveStore, erasure: Erasure, *, retry: float = 5.0) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from cti.acd import AgentState, CallbackRefusal, WorkState
 from cti.live import LiveStore
-from cti.services import CenterView, Journal, Webhooks
+from cti.services import CenterView, ConnectedCrm, Journal, Webhooks
 from cti.telephony import Telephony
 
 __all__ = ["CtiStatus"]
@@ -43,8 +43,9 @@ _COUNTERS = {
 class CtiStatus:
     def __init__(self, telephony: Telephony, live: LiveStore, journal: Journal, query: CenterView,
                  counters: Counter[str], database_ping: Callable[[], Awaitable[bool]],
-                 webhooks: Webhooks | None = None) -> None:
+                 webhooks: Webhooks | None = None, crm: ConnectedCrm | None = None) -> None:
         self._webhooks = webhooks
+        self._crm = crm
         self._telephony = telephony
         self._live = live
         self._journal = journal
@@ -101,4 +102,13 @@ class CtiStatus:
                      "Webhook events set aside after every attempt, by subscription")):
                 metric(name, "counter", help_text,
                        [(f'{{subscription="{sid}"}}', getattr(one, field)) for sid, one in stats])
+        if self._crm is not None:
+            crm = self._crm
+            metric("crm_lookups_total", "counter", "Lookups sent to the other CRM (cache misses)", [("", crm.requests)])
+            metric("crm_failures_total", "counter",
+                   "Lookups the other CRM failed (no answer in time, an error, garbage): cti's own copy answered",
+                   [("", crm.failures)])
+            metric("crm_cache_hits_total", "counter", "Lookups the cache answered without asking the other CRM",
+                   [("", crm.cache.hits)])
+            metric("crm_cache_entries", "gauge", "Answers of the other CRM held in the cache", [("", len(crm.cache))])
         return "\n".join(lines) + "\n"

@@ -10,6 +10,9 @@ itself. The store is :class:`cti.persistence.CustomerRepository`, plain records 
     customer = await customers.customer_by_phone("0812-1000-0001")
     view = await customers.customer_view(customer.customer_id) if customer else None
 
+Customers another CRM keeps come in as :class:`ExternalCustomer` records (the JSON contract: :func:`external_customer`)
+and are mirrored into cti's own store (:func:`mirrored_fields`); lookups of them are cached (:class:`LookupCache`).
+
 Demo and test data: :mod:`cti.sim._crm_seed`; docs/crm.md.
 """
 
@@ -26,6 +29,13 @@ from ._credentials import (
     pin_problems,
 )
 from ._errors import CrmInputError, CsvFormatError
+from ._external import (
+    EXTERNAL_REF_LENGTH,
+    ExternalCustomer,
+    ExternalRecordError,
+    external_customer,
+    mirrored_fields,
+)
 from ._importer import (
     COLUMNS,
     CsvCustomer,
@@ -38,6 +48,7 @@ from ._importer import (
     parse_customers_csv,
     plan_import,
 )
+from ._lookup_cache import Lookup, LookupCache
 from ._records import (
     CASE_PRIORITIES,
     CASE_STATUSES,
@@ -104,6 +115,7 @@ __all__ = [
     "CURRENCY",
     "CUSTOMER_ID",
     "ERASED_CALLER",
+    "EXTERNAL_REF_LENGTH",
     "MINOR_PER_MAJOR",
     "OPEN_CASE_STATUSES",
     "OPEN_ORDER_STATUSES",
@@ -130,12 +142,16 @@ __all__ = [
     "CustomerQuery",
     "CustomerRecord",
     "CustomerView",
+    "ExternalCustomer",
+    "ExternalRecordError",
     "ForgottenCustomer",
     "HoldingRecord",
     "ImportPlan",
     "ImportReport",
     "InvoiceRecord",
     "KeyedMethod",
+    "Lookup",
+    "LookupCache",
     "MergedCustomer",
     "NewContact",
     "OrderDetail",
@@ -156,11 +172,13 @@ __all__ = [
     "clean_email",
     "contact_problems",
     "customer_id_problems",
+    "external_customer",
     "fields_for_caller",
     "fold_name",
     "hash_pin",
     "mask_phone",
     "merge_rows",
+    "mirrored_fields",
     "normalize_phone",
     "parse_customers_csv",
     "phone_kind",

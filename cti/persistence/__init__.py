@@ -21,6 +21,7 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`AgentRepository`: the agents the controller loads on start, and the history of their states;
 - :class:`CustomerRepository`: the CRM (customers, catalog, orders, invoices, contacts, cases, promotions), its
   CSV import and seed data;
+- :class:`CustomerMirror`: cti's copies of customers another CRM keeps (``customers.external_ref``);
 - :class:`ScriptRepository`: call scripts, every saved version;
 - :class:`FaqRepository`: the FAQ knowledge base, every saved version of each entry;
 - :class:`WfmRepository`: workforce-management schedules and their shifts;
@@ -45,6 +46,7 @@ from ._alerts import AlertRepository
 from ._audit import AuditRepository
 from ._callbacks import CallbackRepository
 from ._chat import ChatTranscriptRepository
+from ._customer_mirror import CustomerMirror
 from ._customers import CustomerRepository
 from ._database import Database
 from ._dead_letters import DeadLetterRepository
@@ -68,6 +70,7 @@ __all__ = [
     "AuditRepository",
     "CallbackRepository",
     "ChatTranscriptRepository",
+    "CustomerMirror",
     "CustomerRepository",
     "Database",
     "DeadLetterRepository",

@@ -12,14 +12,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, null, select, update
+from sqlalchemy import and_, func, null, or_, select, update
 
 from cti.surveys import Answer, Questionnaire, SurveyRecord
 
 from ._base import utcnow
 from ._database import Database
 from ._sql import check_limit
-from ._tables import QuestionnaireRow, SurveyRow
+from ._tables import CustomerRow, QuestionnaireRow, SurveyRow
 
 __all__ = ["SurveyRepository"]
 
@@ -142,6 +142,45 @@ class SurveyRepository:
                                          SurveyRow.rating.is_not(None))
                  .order_by(SurveyRow.answered_at, SurveyRow.survey_id))
         async with self._db.transaction("read the surveys answered in a period") as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    async def answered_of(self, *, customers: Collection[str], segments: Collection[str],
+                          since: datetime | None = None, until: datetime | None = None,
+                          channel: str | None = None, interaction_channel: str | None = None,
+                          after: tuple[datetime, str] | None = None,
+                          limit: int = 100) -> builtins.list[SurveyRecord]:
+        """Answered surveys (complete or partial) of the customers listed or of the CRM segments (product lines)
+        named, oldest answer first: a partner's ``surveys.read``. Erased customers' surveys are left out.
+
+        ``since`` is inclusive, ``until`` exclusive; ``channel`` is where the answer came from (``web``,
+        ``email``, ``ivr``), ``interaction_channel`` what the survey followed (``call``, ``chat``, ``web``);
+        ``after`` the (answered_at, survey_id) of the previous page's last survey (keyset paging: a survey
+        answered meanwhile neither repeats nor shifts a page)."""
+        check_limit(limit)
+        if not customers and not segments:
+            return []
+        reach = []
+        if customers:
+            reach.append(SurveyRow.customer_id.in_(list(customers)))
+        if segments:
+            reach.append(CustomerRow.segment.in_(list(segments)))
+        query = (select(SurveyRow).join(CustomerRow, CustomerRow.customer_id == SurveyRow.customer_id)
+                 .where(or_(*reach), CustomerRow.forgotten_at.is_(None),
+                        SurveyRow.status.in_(("answered", "partial")), SurveyRow.answered_at.is_not(None)))
+        if since is not None:
+            query = query.where(SurveyRow.answered_at >= since)
+        if until is not None:
+            query = query.where(SurveyRow.answered_at < until)
+        if channel is not None:
+            query = query.where(SurveyRow.answer_channel == channel)
+        if interaction_channel is not None:
+            query = query.where(SurveyRow.channel == interaction_channel)
+        if after is not None:
+            at, survey_id = after
+            query = query.where(or_(SurveyRow.answered_at > at,
+                                    and_(SurveyRow.answered_at == at, SurveyRow.survey_id > survey_id)))
+        query = query.order_by(SurveyRow.answered_at, SurveyRow.survey_id).limit(limit)
+        async with self._db.transaction("read a partner's survey answers") as session:
             return [_record(row) for row in await session.scalars(query)]
 
     async def purge_answers(self, before: datetime) -> int:

@@ -348,6 +348,9 @@ class CustomerRow(Base):
     # as a salted hash (cti.crm.hash_pin), and the date of birth. Neither is ever shown to an agent.
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date)
+    # Another CRM's id for this customer when the row is cti's copy of its record (cti.crm.ExternalCustomer);
+    # kept when the customer is erased, so the next lookup does not copy them back (docs/crm.md).
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class CustomerPhoneRow(Base):

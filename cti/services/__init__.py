@@ -26,6 +26,7 @@ from cti.services._chat import (
     ChatStart,
     bot_owner,
 )
+from cti.services._crm_source import ConnectedCrm, CrmConnector, CustomerMirrors, CustomerSource
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
 from cti.services._cyberagent import (
     MAX_REPLIES,
@@ -74,7 +75,7 @@ from cti.services._identity import (
 )
 from cti.services._journal import Journal, interaction_record
 from cti.services._outbound import ContactRefused, DoNotCallList, OutboundCalls
-from cti.services._partners import PartnerAccess, check_grants
+from cti.services._partners import PartnerAccess, PartnerSurveyQuery, PartnerSurveys, check_grants
 from cti.services._passwords import MAX_PASSWORD, MIN_PASSWORD, Passwords, password_problems
 from cti.services._policy import (
     PARTNER_OPERATIONS,
@@ -205,16 +206,20 @@ __all__ = [
     "ChatTranscripts",
     "CodeMailer",
     "CommandBus",
+    "ConnectedCrm",
     "ContactChange",
     "ContactRefused",
     "ContactRetention",
     "CopyHolder",
     "Credentials",
     "CredentialsState",
+    "CrmConnector",
     "CustomerHit",
+    "CustomerMirrors",
     "CustomerOnCall",
     "CustomerSearch",
     "CustomerService",
+    "CustomerSource",
     "Customers",
     "CyberAgentCustomers",
     "CyberAgentDesk",
@@ -254,6 +259,8 @@ __all__ = [
     "OutboxEntry",
     "PartnerAccess",
     "PartnerGrants",
+    "PartnerSurveyQuery",
+    "PartnerSurveys",
     "Passwords",
     "Phones",
     "Policy",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,17 @@ class AuditTrail:
         try:
             await self._log.append([self.entry(actor, action, subject_type, subject_id, source=source,
                                                detail=detail)])
+        except Unavailable as exc:
+            raise Unavailable("the audit log cannot be written; try again shortly") from exc
+
+    async def record_each(self, actor: UserRecord, action: str, subject_type: str,
+                          subjects: Mapping[str, dict[str, Any] | None], *, source: str) -> None:
+        """One entry per subject (id -> its detail), written now in one batch; as :meth:`record` otherwise."""
+        if not subjects:
+            return
+        try:
+            await self._log.append([self.entry(actor, action, subject_type, subject_id, source=source, detail=detail)
+                                    for subject_id, detail in subjects.items()])
         except Unavailable as exc:
             raise Unavailable("the audit log cannot be written; try again shortly") from exc
 

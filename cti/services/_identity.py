@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from cti.acd import Routing
 from cti.crm import MINOR_PER_MAJOR, InvoiceRecord
 from cti.ivr import LookupResult, VerifyResult
+from cti.services._crm_source import CustomerSource
 from cti.services._ports import Customers
 from cti.services._verification import CallerVerification
 
@@ -52,9 +53,10 @@ def apply_attributes(routing: Routing, attributes: Mapping[str, str]) -> None:
 
 
 class CallerIdentity:
-    """The customer a caller number belongs to (none for unknown or erased customers)."""
+    """The customer a caller number belongs to (none for unknown or erased customers), from cti's CRM or the
+    CRM connected in its place (:class:`ConnectedCrm`)."""
 
-    def __init__(self, customers: Customers) -> None:
+    def __init__(self, customers: CustomerSource) -> None:
         self._customers = customers
 
     async def identify(self, number: str) -> Identity | None:

@@ -12,21 +12,23 @@ from __future__ import annotations
 import builtins
 import math
 from collections import deque
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
 
 from cti.crm import CustomerRecord
-from cti.errors import Forbidden, InvalidInput, NotFound, TooMany
+from cti.errors import Forbidden, InvalidInput, NotFound, TooMany, Unavailable
 from cti.records import UserRecord
 from cti.services._audit import AuditTrail
 from cti.services._policy import PARTNER_OPERATIONS, Policy, partner_grants
 from cti.services._ports import Customers
 from cti.services._users import Accounts
 from cti.services._webhooks import Notify
+from cti.surveys import SurveyRecord
 from cti.types import Clock
 
-__all__ = ["PartnerAccess", "PartnerChange", "check_grants"]
+__all__ = ["PartnerAccess", "PartnerChange", "PartnerSurveyQuery", "PartnerSurveys", "check_grants"]
 
 PartnerChange = Mapping[str, Any]
 """Fields a partner may push to a customer: name, email, address, city, language."""
@@ -43,9 +45,34 @@ def check_grants(operations: Sequence[str], customers: Sequence[str], segments: 
             "segments": sorted(set(segments))}
 
 
+class PartnerSurveys(Protocol):
+    """The survey answers a partner reads (:meth:`cti.persistence.SurveyRepository.answered_of`)."""
+
+    async def answered_of(self, *, customers: Collection[str], segments: Collection[str],
+                          since: datetime | None = None, until: datetime | None = None,
+                          channel: str | None = None, interaction_channel: str | None = None,
+                          after: tuple[datetime, str] | None = None,
+                          limit: int = 100) -> builtins.list[SurveyRecord]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerSurveyQuery:
+    """Which answered surveys a partner asks for: answered in [since, until), answered on ``channel`` (web,
+    email, ivr), after an interaction of ``interaction_channel`` (call, chat, web), the page after ``after``."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    channel: str | None = None
+    interaction_channel: str | None = None
+    after: tuple[datetime, str] | None = None
+    limit: int = 100
+
+
 class PartnerAccess:
     def __init__(self, accounts: Accounts, policy: Policy, customers: Customers, audit: AuditTrail, *,
-                 clock: Clock, per_minute: int, notify: Notify | None = None) -> None:
+                 clock: Clock, per_minute: int, notify: Notify | None = None,
+                 surveys: PartnerSurveys | None = None) -> None:
+        self._surveys = surveys
         self._accounts = accounts
         self._policy = policy
         self._customers = customers
@@ -94,6 +121,32 @@ class PartnerAccess:
         await self._audit.record(user, "view", "customer", customer_id, source=source,
                                  detail={"operation": "customers.read"})
         return record
+
+    async def surveys(self, user: UserRecord, query: PartnerSurveyQuery, *,
+                      source: str) -> tuple[builtins.list[SurveyRecord], tuple[datetime, str] | None]:
+        """The answered surveys of the partner's customers (listed, or of its segments: the customers' product
+        line in the CRM now, as for every partner read), oldest answer first, and where the next page starts
+        (None: this was the last). Admitted to ``surveys.read`` first (:meth:`admit`: the rate counts each request
+        once). Each customer whose answers leave is audited first, one row each."""
+        if "surveys.read" not in partner_grants(user).operations:
+            raise Forbidden("this partner token is not granted 'surveys.read'", code="operation_not_granted",
+                            params={"operation": "surveys.read"})
+        if self._surveys is None:
+            raise Unavailable("survey results are not kept by this server")
+        grants = partner_grants(user)
+        page = await self._surveys.answered_of(
+            customers=grants.customers, segments=grants.segments, since=query.since, until=query.until,
+            channel=query.channel, interaction_channel=query.interaction_channel, after=query.after,
+            limit=query.limit + 1)  # one more: whether a next page exists, without a count
+        page, more = page[:query.limit], len(page) > query.limit
+        counts: dict[str, int] = {}
+        for survey in page:
+            counts[survey.customer_id] = counts.get(survey.customer_id, 0) + 1
+        await self._audit.record_each(user, "view", "customer", {
+            customer_id: {"operation": "surveys.read", "surveys": n} for customer_id, n in counts.items()},
+            source=source)
+        last = page[-1] if more else None
+        return page, None if last is None or last.answered_at is None else (last.answered_at, last.survey_id)
 
     async def update_customer(self, user: UserRecord, customer_id: str, change: PartnerChange, *,
                               source: str) -> CustomerRecord:

@@ -24,7 +24,7 @@ PARTNER_OPERATIONS: Final[dict[str, str]] = {
     "customers.read": "read a customer of the partner's (GET /api/partner/customers/{customer_id})",
     "customers.update": "push a change to a customer of the partner's (PATCH /api/partner/customers/{customer_id})",
     "callbacks.create": "schedule a callback to a customer of the partner's (POST /api/partner/callbacks)",
-    "surveys.read": "read survey results of the partner's customers (reserved: no route yet)",
+    "surveys.read": "read the survey answers of the partner's customers (GET /api/partner/surveys)",
 }
 """What a partner token may be granted, by name (its scope's ``operations``)."""
 

@@ -37,6 +37,7 @@ from cti.scripting import (
     select_script,
 )
 from cti.services._audit import AuditTrail
+from cti.services._crm_source import ConnectedCrm
 from cti.services._distributor import Distributor
 from cti.services._erasure import ErasureSubject
 from cti.services._ports import Customers, Scripts
@@ -166,8 +167,12 @@ class _Inputs:
 class ScreenPop:
     def __init__(self, hub: Publisher, customers: Customers, scripts: Scripts, query: CenterView, *, clock: Clock,
                  company: str = "cti", audit: AuditTrail | None = None, render_limits: RenderLimits | None = None,
-                 timer: Callable[[], float] | None = time.monotonic) -> None:
-        """``render_limits`` bound each pop's script rendering (``timer``, monotonic seconds, its time limit)."""
+                 timer: Callable[[], float] | None = time.monotonic, source: ConnectedCrm | None = None) -> None:
+        """``render_limits`` bound each pop's script rendering (``timer``, monotonic seconds, its time limit);
+        ``source`` another CRM the customer records come from (None: cti's own): the pop looks callers up
+        through it, refreshes a customer's copy before reading their view, and says in ``crm`` whether it fell
+        back to what cti has."""
+        self.source = source
         self.hub = hub
         self._audit = audit
         self.customers = customers
@@ -357,7 +362,7 @@ class ScreenPop:
         except (Unavailable, ValueError) as exc:  # the agent still gets the call, with what we know
             log.warning("screen pop of call %s without the CRM: %s", call.call_id, exc)
             pop = _Pop(call.call_id, {**_base_frame(call, offered_at, None), "customer": None,
-                                      "error": str(exc)},
+                                      "error": str(exc), "crm": self._crm(call)},
                        None, {}, call.routing.language or "id", Factors())
         self._publish(agent_id, pop, started)
 
@@ -385,7 +390,12 @@ class ScreenPop:
         return view
 
     async def _read_view(self, customer_id: str) -> CustomerView | None:
+        if self.source is not None:
+            await self.source.refresh(customer_id)  # cached: no request to the other CRM on a hit
         return await self.customers.customer_view(customer_id, contacts=5)
+
+    def _crm(self, call: WorkItem) -> dict[str, Any] | None:
+        return None if self.source is None else self.source.pop_status(call.customer_id, call.caller_number)
 
     def customer_changed(self, customer_id: str) -> None:
         """A wrap-up, an edit or a survey answer changed the record: the next pop reads it again."""
@@ -438,7 +448,8 @@ class ScreenPop:
     async def _inputs(self, call: WorkItem, now: datetime, distributor: Distributor) -> _Inputs:
         view = await self._view(call.customer_id) if call.customer_id else None
         if view is None and call.caller_number != "anonymous" and not call.customer_id:
-            customer = await self.customers.customer_by_phone(call.caller_number)
+            source = self.source if self.source is not None else self.customers
+            customer = await source.customer_by_phone(call.caller_number)
             if customer is not None and customer.forgotten_at is None:
                 # Found now (the arrival lookup was late or failed): the call, its history and wrap-up say so too.
                 distributor.link_customer(call.call_id, customer.customer_id)
@@ -512,6 +523,7 @@ class ScreenPop:
             "crosssell": {"offers": [o.view(language) for o in offers], "suppressed": suppressed},
             "script": script_frame,
             "survey": inputs.survey,
+            "crm": self._crm(call),
         }
         return _Pop(call.call_id, frame, script, data, language, factors)
 

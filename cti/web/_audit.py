@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from pydantic import ValidationError
 
 from cti.errors import CtiError
 from cti.records import AuditRecord
@@ -67,6 +68,9 @@ def make_audit_middleware(audit: AuditTrail) -> Middleware:
             raise
         except CtiError as exc:
             status = next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 500)
+            raise
+        except ValidationError:  # a body refused by its model: the error middleware answers 422, so says the log
+            status = 422
             raise
         finally:
             resource = request.match_info.route.resource

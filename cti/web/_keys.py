@@ -18,6 +18,7 @@ from cti.services import (
     CallRecording,
     CenterView,
     ChatService,
+    ConnectedCrm,
     CustomerSearch,
     CustomerService,
     CyberAgentDesk,
@@ -57,6 +58,7 @@ __all__ = [
     "CALLBACKS",
     "CHATS",
     "CHAT_STARTS",
+    "CRM_SOURCE",
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
     "CYBERAGENT",
@@ -166,5 +168,7 @@ WEBHOOKS = web.AppKey("webhooks", Webhooks)
 """Partners' webhook subscriptions, the outbox and its delivery."""
 PARTNERS = web.AppKey("partners", PartnerAccess)
 """Partner tokens' grants, rates and operations."""
+CRM_SOURCE = web.AppKey("crm_source", ConnectedCrm)
+"""Another CRM as the customers' source, when one is connected (absent with cti's own CRM)."""
 DEAD_LETTERS = web.AppKey("dead_letters", DeadLetterService)
 """Dead letters (webhook events among them), for admins to inspect and replay."""

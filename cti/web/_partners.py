@@ -1,28 +1,32 @@
 """Partner integration over HTTP: admins' webhook subscriptions, their dead letters and metrics, partner tokens
-(``/api/webhooks``, ``/api/partners``); and the partner API itself (``/api/partner/...``), which only partner
-tokens reach (docs/integration.md)."""
+(``/api/webhooks``, ``/api/partners``), the cache of another CRM connected as the customers' source
+(``/api/crm/invalidate``); and the partner API itself (``/api/partner/...``), which only partner tokens reach
+(docs/integration.md)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import contextlib
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cti.crm import CustomerRecord
 from cti.records import DeadLetterRecord, UserRecord, WebhookSubscription
-from cti.services import EMITTED_EVENTS, EVENT_TYPES, PARTNER_OPERATIONS, check_grants
+from cti.services import EMITTED_EVENTS, EVENT_TYPES, PARTNER_OPERATIONS, PartnerSurveyQuery, check_grants
+from cti.surveys import SurveyRecord
 from cti.web._audit import source_of
 from cti.web._auth import principal, require_role
 from cti.web._bodies import read_json
-from cti.web._keys import CALLBACKS, DEAD_LETTERS, PARTNERS, WEBHOOKS
-from cti.web._openapi import operation, path_param
+from cti.web._keys import CALLBACKS, CRM_SOURCE, DEAD_LETTERS, PARTNERS, WEBHOOKS
+from cti.web._openapi import operation, path_param, query_param
 from cti.web._outbound import callback_view
-from cti.web._params import MAX_SQL_INT, IntParam
+from cti.web._params import MAX_SQL_INT, IntParam, timestamp
 
-__all__ = ["CustomerPush", "PartnerCallback", "PartnerCreate", "PartnerGrantsBody", "SubscriptionChange",
-           "SubscriptionCreate", "openapi_paths", "routes", "schemas"]
+__all__ = ["CrmInvalidate", "CustomerPush", "PartnerCallback", "PartnerCreate", "PartnerGrantsBody",
+           "SubscriptionChange", "SubscriptionCreate", "openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 _SUBSCRIPTION = [path_param("subscription_id", pattern=r"^[0-9a-f]{16}$")]
@@ -30,6 +34,21 @@ _LETTER = IntParam("letter_id", 1, MAX_SQL_INT, "the dead letter's id", where="p
 _PARTNER = [path_param("name", maxLength=64)]
 _CUSTOMER = [path_param("customer_id", pattern=r"^[0-9]{1,16}$")]
 _EVENT = r"^(\*|[a-z]+\.(\*|[a-z_]+))$"
+_SURVEY_LIMIT = IntParam("limit", 1, 500, "how many surveys at most (100 when left out)")
+_ANSWER_CHANNELS: Final = ("web", "email", "ivr")
+_INTERACTION_CHANNELS: Final = ("call", "chat", "web")
+# The next page starts after this answer: its time in microseconds since 1970 (UTC) and its survey id. Digits and
+# hex only, so a client can put it in a URL as it is.
+_AFTER: Final = re.compile(r"^([0-9]{1,18})\.([0-9a-f]{32})$")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SURVEY_PARAMS = [
+    query_param("since", format="date-time", description="answered at or after (ISO 8601 with a zone)"),
+    query_param("until", format="date-time", description="answered before"),
+    query_param("channel", enum=list(_ANSWER_CHANNELS), description="where the customer answered"),
+    query_param("interaction_channel", enum=list(_INTERACTION_CHANNELS),
+                description="what the survey followed"),
+    query_param("after", pattern=_AFTER.pattern, description="the previous page's next"),
+    _SURVEY_LIMIT.spec()]
 
 
 class _Body(BaseModel):
@@ -80,8 +99,22 @@ class PartnerCallback(_Body):
     phone_index: int = Field(default=0, ge=0, le=20)
 
 
+class CrmInvalidate(_Body):
+    """What the other CRM changed: cti's cache forgets its answers for it (the next lookup asks again)."""
+
+    ref: str | None = Field(default=None, min_length=1, max_length=64, description="the other CRM's customer id")
+    phone: str | None = Field(default=None, min_length=3, max_length=32, description="a number, any format")
+    all: bool = Field(default=False, description="forget every cached answer")
+
+    @model_validator(mode="after")
+    def _something(self) -> CrmInvalidate:
+        if self.ref is None and self.phone is None and not self.all:
+            raise ValueError("name a ref, a phone, or all")
+        return self
+
+
 schemas: tuple[type[BaseModel], ...] = (SubscriptionCreate, SubscriptionChange, PartnerGrantsBody, PartnerCreate,
-                                        CustomerPush, PartnerCallback)
+                                        CustomerPush, PartnerCallback, CrmInvalidate)
 _ADMIN = "admin"
 _PARTNER_ROLE = "partner (granted the operation; its own customers)"
 openapi_paths: dict[str, dict[str, Any]] = {
@@ -120,6 +153,10 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/partners/{name}": {"put": operation(
         "Replace a partner's grants; audited", roles=_ADMIN, body="PartnerGrantsBody", params=_PARTNER,
         errors=(404, 422))},
+    "/api/crm/invalidate": {"post": operation(
+        "Another CRM as the source: forget the cached answers for one of its customers (ref), a number (phone) or "
+        "all, so the next lookup asks it again; dropped says how many; audited", roles=_ADMIN,
+        body="CrmInvalidate")},
     "/api/partner/customers/{customer_id}": {
         "get": operation("One of the partner's customers (operation customers.read); another's is 404; audited",
                          roles=_PARTNER_ROLE, params=_CUSTOMER, errors=(404,)),
@@ -127,6 +164,11 @@ openapi_paths: dict[str, dict[str, Any]] = {
                            "address, city, language; emits customer.changed; audited", roles=_PARTNER_ROLE,
                            body="CustomerPush", params=_CUSTOMER, errors=(404, 422)),
     },
+    "/api/partner/surveys": {"get": operation(
+        "The answered surveys (complete or partial) of the partner's customers (surveys.read), oldest answer "
+        "first, filtered by since, until, channel and interaction_channel; page on with after (the answer's next); "
+        "each customer whose answers are read is audited", roles=_PARTNER_ROLE, params=_SURVEY_PARAMS,
+        errors=(400,))},
     "/api/partner/callbacks": {"post": operation(
         "Schedule a callback to one of the partner's customers (callbacks.create), as POST /api/callbacks; "
         "emits callback.scheduled; audited", roles=_PARTNER_ROLE, body="PartnerCallback", ok=201,
@@ -163,6 +205,39 @@ def _customer_view(customer: CustomerRecord) -> dict[str, Any]:
             "email": customer.email, "address": customer.address, "city": customer.city,
             "language": customer.language, "segment": customer.segment, "value_tier": customer.value_tier,
             "updated_at": customer.updated_at.isoformat()}
+
+
+def _survey_view(survey: SurveyRecord) -> dict[str, Any]:
+    """A survey as a partner reads it: as the survey.answered event names things (``channel`` is where it was
+    answered), with the answers; never the agent, team or queue (a partner reaches no agent)."""
+    return {"survey_id": survey.survey_id, "customer_id": survey.customer_id, "call_id": survey.call_id,
+            "interaction_channel": survey.channel, "channel": survey.answer_channel, "status": survey.status,
+            "questionnaire_id": survey.questionnaire_id, "version": survey.version, "language": survey.language,
+            "sent_at": None if survey.sent_at is None else survey.sent_at.isoformat(),
+            "answered_at": None if survey.answered_at is None else survey.answered_at.isoformat(),
+            "rating": survey.rating, "resolved": survey.resolved, "answers": dict(survey.answers)}
+
+
+def _cursor(after: tuple[datetime, str]) -> str:
+    at, survey_id = after
+    return f"{(at - _EPOCH) // timedelta(microseconds=1)}.{survey_id}"
+
+
+def _read_cursor(raw: str | None) -> tuple[datetime, str] | None:
+    if raw is None:
+        return None
+    found = _AFTER.match(raw)
+    if found is not None:
+        with contextlib.suppress(OverflowError):  # digits enough for a time past the year 9999: no page of ours
+            return _EPOCH + timedelta(microseconds=int(found[1])), found[2]
+    raise web.HTTPBadRequest(reason="after must be a page's next, as given")
+
+
+def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query.get(name)
+    if value is not None and value not in allowed:
+        raise web.HTTPBadRequest(reason=f"{name} must be one of {', '.join(allowed)}")
+    return value
 
 
 # -- admins: subscriptions, dead letters, partners --------------------------------------------------------------------
@@ -260,6 +335,21 @@ async def set_partner_grants(request: web.Request) -> web.Response:
     return web.json_response(_partner_view(user))
 
 
+@routes.post("/api/crm/invalidate")
+async def invalidate_crm_cache(request: web.Request) -> web.Response:
+    require_role(request, "admin")
+    body = CrmInvalidate.model_validate(await read_json(request))
+    source = request.app.get(CRM_SOURCE)
+    if source is None:  # cti's own CRM: nothing is cached
+        return web.json_response({"connected": False, "dropped": 0})
+    if body.all:
+        dropped = len(source.cache)
+        source.cache.clear()
+    else:
+        dropped = source.invalidate(ref=body.ref, phone=body.phone)
+    return web.json_response({"connected": True, "dropped": dropped})
+
+
 # -- the partner API ------------------------------------------------------------------------------------------------
 
 @routes.get("/api/partner/customers/{customer_id}")
@@ -278,6 +368,21 @@ async def partner_push_customer(request: web.Request) -> web.Response:
     customer = await partners.update_customer(user, customer_id, body.model_dump(exclude_none=True),
                                               source=source_of(request))
     return web.json_response(_customer_view(customer))
+
+
+@routes.get("/api/partner/surveys")
+async def partner_surveys(request: web.Request) -> web.Response:
+    user = principal(request)
+    partners = request.app[PARTNERS]
+    partners.admit(user, "surveys.read")  # the grant and the rate before the query is even read
+    query = PartnerSurveyQuery(
+        since=timestamp(request.query, "since"), until=timestamp(request.query, "until"),
+        channel=_choice(request, "channel", _ANSWER_CHANNELS),
+        interaction_channel=_choice(request, "interaction_channel", _INTERACTION_CHANNELS),
+        after=_read_cursor(request.query.get("after")), limit=_SURVEY_LIMIT.read(request, 100))
+    surveys, after = await partners.surveys(user, query, source=source_of(request))
+    return web.json_response({"surveys": [_survey_view(s) for s in surveys],
+                              "next": None if after is None else _cursor(after)})
 
 
 @routes.post("/api/partner/callbacks")

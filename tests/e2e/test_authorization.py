@@ -286,12 +286,15 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("DELETE", "/api/webhooks/{subscription_id}"): Route(admin_only(404)),
     ("GET", "/api/webhooks/dead-letters"): Route(admin_only()),
     ("POST", "/api/webhooks/dead-letters/{letter_id}/replay"): Route(admin_only(404)),
+    ("POST", "/api/crm/invalidate"): Route(admin_only(422), body={}),  # names nothing to forget
     ("GET", "/api/partners"): Route(admin_only()),
     ("POST", "/api/partners"): Route(admin_only(422), body={}),
     ("PUT", "/api/partners/{name}"): Route(admin_only(422), body={"operations": "all"}),
     ("GET", "/api/partner/customers/{customer_id}"): Route(_partner_api()),
     ("PATCH", "/api/partner/customers/{customer_id}"): Route(_partner_api(422), body={"segment": "gold"}),
     ("POST", "/api/partner/callbacks"): Route(_partner_api(422, 422), body={}),  # whose: in the body
+    # Whose: the partner's grants, not the path (tests/integration/test_partner_surveys_api.py: exactly its own).
+    ("GET", "/api/partner/surveys"): Route(_partner_api(200, 200)),
 }
 
 for _route in MATRIX.values():
@@ -375,7 +378,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
             call_id=past[agent_id], path=f"{agent_id}.wav", format="wav", started_at=now - timedelta(hours=1),
             ended_at=now - timedelta(minutes=55), agent_id=agent_id), b"RIFF")).recording_id
     partner = await cti.api("POST", "/api/partners", expect=201, json={
-        "name": "pat", "operations": ["customers.read", "customers.update", "callbacks.create"],
+        "name": "pat", "operations": ["customers.read", "customers.update", "callbacks.create", "surveys.read"],
         "customers": [customer_of["ana"]]})
     tokens["pat"] = partner["token"]
     monitor = await cti.api("POST", f"/api/calls/{live['bob']}/monitor", expect=201,

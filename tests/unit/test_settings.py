@@ -259,6 +259,21 @@ def test_callback_numbers_are_regular_expressions() -> None:
     assert "CTI_CALLBACK_NUMBERS" in message and "not a regular expression" in message
 
 
+def test_the_crm_source_is_cti_s_own_unless_another_is_named_whole() -> None:
+    s = load_settings(**REQUIRED)
+    assert (s.crm_connector, s.crm_url, s.crm_timeout_seconds, s.crm_cache_seconds, s.crm_negative_cache_seconds,
+            s.crm_cache_size) == ("cti", None, 1.0, 300.0, 60.0, 10_000)
+    http = load_settings(**REQUIRED, crm_connector="http", crm_url="https://crm.example/api/", crm_token="t0k3n")
+    assert (http.crm_url, http.crm_token is not None and http.crm_token.get_secret_value()) == (
+        "https://crm.example/api", "t0k3n")
+    assert load_settings(**REQUIRED, crm_connector="acme_crm.cti:connector").crm_connector == "acme_crm.cti:connector"
+    assert "CTI_CRM_URL" in problem(crm_connector="http")
+    assert "CTI_CRM_URL" in problem(crm_connector="http", crm_url="https://user:pw@crm.example")
+    assert "CTI_CRM_URL" in problem(crm_url="ftp://crm.example")
+    assert "CTI_CRM_CONNECTOR" in problem(crm_connector="salesforce; rm -rf /")
+    assert "CTI_CRM_TIMEOUT_SECONDS" in problem(crm_timeout_seconds=3)  # beyond the 2 s an identification may take
+
+
 # -- the settings page's view ----------------------------------------------------------------------------------
 STATIC = Path(__file__).resolve().parents[2] / "cti" / "web" / "static"
 
@@ -300,4 +315,5 @@ def test_the_settings_view_says_which_are_the_defaults() -> None:
     assert (entries["routing_rules"]["value"], entries["routing_rules"]["env"]) == (None, "CTI_ROUTING_RULES")
     assert entries["interaction_retention_days"]["group"] == "retention"
     assert (entries["token_ttl_days"]["value"], entries["token_ttl_days"]["secret"]) == (30.0, False)
-    assert [e["name"] for e in entries.values() if e["secret"]] == ["ari_password", "admin_token", "smtp_password"]
+    assert [e["name"] for e in entries.values() if e["secret"]] == ["ari_password", "admin_token", "smtp_password",
+                                                                    "crm_token"]

@@ -336,6 +336,11 @@ function renderPop() {
     $(id).previousElementSibling.hidden = $(id).hidden;
   }
   const customer = pop.customer;
+  // Another CRM is the source and did not answer: the record is cti's copy (or none), maybe out of date.
+  const crm = pop.crm;
+  $("crm-fallback").hidden = !(crm && crm.fallback);
+  setText("crm-fallback", crm && crm.fallback ? t(customer ? "desktop.crm.fallback" : "desktop.crm.fallback.unknown") : "");
+  $("crm-fallback").title = crm && crm.fallback ? crm.reason || "" : "";
   $("unknown").hidden = Boolean(customer);
   setText("customer-name", customer ? customer.name : t("desktop.unknown"));
   $("customer-tier").dataset.tier = customer ? customer.value_tier || "" : "";
@@ -408,6 +413,7 @@ function clearPop() {
   $("transfer-info").hidden = true;
   $("crosssell-none").hidden = true;
   $("unknown").hidden = true;
+  $("crm-fallback").hidden = true;
   $("new-name").value = "";
 }
 
