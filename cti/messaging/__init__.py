@@ -1,10 +1,11 @@
-"""Messages to customers outside a call: sign-in codes and survey links by e-mail (:class:`SmtpMailer`, SMTP with
-STARTTLS, SSL or plain) and by SMS (:class:`LoggingSmsSender`, the default, which sends nothing and says so in the
-log; a real gateway is another class with the same ``send_code``); and events to partners' webhooks
-(:class:`HttpWebhookSender`, which refuses private addresses unless allowed)."""
+"""Messages to customers outside a call: sign-in codes, survey links and agents' answers by e-mail
+(:class:`SmtpMailer`, SMTP with STARTTLS, SSL or plain) and by SMS (:class:`LoggingSmsSender`, the default, which
+sends nothing and says so in the log; a real gateway is another class with the same ``send_code``); and events to
+partners' webhooks (:class:`HttpWebhookSender`, which refuses private addresses unless allowed)."""
 
 from cti.messaging._sms import LoggingSmsSender
-from cti.messaging._smtp import SmtpMailer, code_mail, survey_mail
+from cti.messaging._smtp import SmtpMailer, answer_mail, code_mail, survey_mail
 from cti.messaging._webhooks import HttpWebhookSender, address_refusal
 
-__all__ = ["HttpWebhookSender", "LoggingSmsSender", "SmtpMailer", "address_refusal", "code_mail", "survey_mail"]
+__all__ = ["HttpWebhookSender", "LoggingSmsSender", "SmtpMailer", "address_refusal", "answer_mail", "code_mail",
+           "survey_mail"]

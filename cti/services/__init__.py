@@ -63,6 +63,7 @@ from cti.services._erasure import (
     LiveContact,
 )
 from cti.services._faq import FAQ_QUERY_LENGTH, MAX_FAQ_HITS, Faq, FaqDraft
+from cti.services._follow_ups import ANSWER_LENGTH, AnswerMailer, FollowUps, FollowUpStore, LeftMessage, ReplyBy
 from cti.services._history import InteractionHistory
 from cti.services._identity import (
     ROUTED_ATTRIBUTES,
@@ -158,6 +159,7 @@ from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, Wf
 
 __all__ = [
     "ALERT_EVERY",
+    "ANSWER_LENGTH",
     "CHAT_SERVICE_NUMBER",
     "CUSTOMER_BURST",
     "CUSTOMER_MESSAGES",
@@ -184,6 +186,7 @@ __all__ = [
     "AgentRegistry",
     "AgentService",
     "AlertMonitor",
+    "AnswerMailer",
     "ArrivalLookup",
     "AuditLog",
     "AuditTrail",
@@ -232,6 +235,8 @@ __all__ = [
     "FaqDraft",
     "FaqStore",
     "FollowUp",
+    "FollowUpStore",
+    "FollowUps",
     "Handler",
     "HandlerKey",
     "Identity",
@@ -241,6 +246,7 @@ __all__ = [
     "Interactions",
     "InvalidDeadLetter",
     "Journal",
+    "LeftMessage",
     "LiveContact",
     "LiveState",
     "MonitorInfo",
@@ -261,6 +267,7 @@ __all__ = [
     "PortalSignIn",
     "Preferences",
     "RecordingState",
+    "ReplyBy",
     "ReplyVoice",
     "ReportService",
     "Retention",

@@ -48,7 +48,7 @@ from cti.acd import (
     WorkState,
 )
 from cti.chat import ChatMessage, ChatSession, Link, NewMessage, Sender, clean_name, clean_text, first_name
-from cti.crm import CustomerRecord, NewContact
+from cti.crm import CustomerRecord
 from cti.cyberagent import Handover
 from cti.cyberagent import Session as BotSession
 from cti.errors import Conflict, NotFound, TooMany, Unavailable
@@ -631,15 +631,6 @@ class ChatService:
         if self._bot is not None:
             self._bot.forget(bot_owner(chat_id))
         self._channel.end_with_bot(session, item)
-
-    async def leave_message(self, customer: CustomerRecord, text: str, *, topic: str | None = None) -> None:
-        """Out of hours (or with the queue full), a signed-in customer leaves a message: a contact in their history
-        with a follow-up task for the next agent to answer it (by e-mail or a call)."""
-        now = self._distributor.clock()
-        await self._customers.add_contact(NewContact(
-            customer_id=customer.customer_id, channel="chat", at=now, reason=topic or "chat_message",
-            disposition=None, notes=clean_text(text), agent_id=None, call_id=None, language=customer.language,
-            follow_up_at=now, follow_up_task="Answer the message the customer left by chat (e-mail or call back)"))
 
     def state(self, chat_id: str) -> dict[str, Any]:
         return self._channel.state(chat_id)
