@@ -93,7 +93,8 @@ async def claim_task(request: web.Request) -> web.Response:
 @routes.post("/api/tasks/{task_id}/complete")
 async def complete_task(request: web.Request) -> web.Response:
     user = require_role(request, *_ROLES)
+    task_id = _TASK_ID.read(request, 0)
+    await request.app[FOLLOW_UPS].get(user, task_id)  # who may touch it, before what they sent is read
     body = TaskComplete.model_validate(await read_json(request)) if request.can_read_body else TaskComplete()
-    task = await request.app[FOLLOW_UPS].complete(user, _TASK_ID.read(request, 0), answer=body.answer,
-                                                  source=source_of(request))
+    task = await request.app[FOLLOW_UPS].complete(user, task_id, answer=body.answer, source=source_of(request))
     return web.json_response(task_view(task))
