@@ -137,7 +137,7 @@ class FollowUps:
             raise Conflict("you have not agreed to e-mails from us: allow e-mails in your preferences first, or "
                            "choose a call", code="no_email_consent", params={"reply_by": "email"})
         if self._mailer is None:
-            raise Conflict("we cannot answer by e-mail at the moment: choose a call", code="email_unavailable",
+            raise Conflict("we cannot answer by e-mail at the moment: choose a call", code="mail_unavailable",
                            params={"reply_by": "email"})
         queue = self._chat_queue(customer, topic)
         contact = await self._customers.add_contact(NewContact(
@@ -236,7 +236,7 @@ class FollowUps:
             raise Conflict("the customer has no e-mail address or no longer agrees to e-mails: answer them another "
                            "way", code="not_mailable", params={"task_id": task.task_id})
         if self._mailer is None:
-            raise Conflict("cti has no mail server to send the answer", code="email_unavailable",
+            raise Conflict("cti has no mail server to send the answer", code="mail_unavailable",
                            params={"task_id": task.task_id})
         return customer
 

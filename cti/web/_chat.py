@@ -111,7 +111,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
     "/api/portal/chat/left-message": {"post": operation(
         "Out of hours, leave a message and how to be answered (reply_by). 'email': an e-mail task for the agents of "
         "the queue the chat would have gone to (422 no_email without an address, 409 no_email_consent without "
-        "consent to mails, 409 email_unavailable without a mail server); 'call': a callback when the calling hours "
+        "consent to mails, 409 mail_unavailable without a mail server); 'call': a callback when the calling hours "
         "begin, as the portal's own request (422 no_phone; 409 no_contact_consent, number_do_not_call, "
         "callback_pending; 429 past the day's requests). Either way the message is a contact in the customer's "
         "history", roles="a customer signed in on the portal (cti_portal cookie)", public=True,
