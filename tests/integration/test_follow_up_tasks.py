@@ -95,7 +95,13 @@ async def test_a_message_left_for_an_e_mail_answer_is_its_queues_task_answered_b
             browser, csrf = await signed_in(center, mail, SITI)
             # Out of hours the chat ends at once; the customer leaves a message to be answered by e-mail.
             response = await browser.post("/api/portal/chat", headers=csrf, json={"text": "Tagihan saya dobel"})
-            assert (response.status, (await response.json())["state"]["state"]) == (201, "ended")
+            ended = (await response.json())["state"]
+            assert (response.status, ended["state"], ended["leave_message"]) == (201, "ended", True)
+            # The page's socket opens after the end: it is told too that a message may be left.
+            async with browser.ws_connect("/api/portal/chat/ws") as socket:
+                frame = await socket.receive_json()
+                assert (frame["type"], frame["data"]["state"], frame["data"]["leave_message"]) == (
+                    "state", "ended", True)
             status, left = await leave(browser, csrf, text="Tagihan saya dobel bulan ini.\nTolong dicek.",
                                        topic="billing", reply_by="email")
             assert (status, left) == (202, {"left": True, "reply_by": "email"})

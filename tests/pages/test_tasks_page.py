@@ -1,8 +1,10 @@
-"""The agent desktop's Tasks panel in a real Chromium: a message a customer left out of hours for an e-mail answer is
-listed on the desktop of an agent of its queue with the customer's exact words; the agent takes it, writes the answer
-and sends it: the task leaves the list, and the mail a real SMTP server (aiosmtpd) receives has the agent's exact
-words. A wrap-up's follow-up is marked done the same way. The app is the chat tests' (tests/chatapp.py: real Redis
-and SQLite, no telephony) with the static pages."""
+"""The agent desktop's Tasks panel, and the portal chat widget's choice of answer, in a real Chromium: a message a
+customer left out of hours for an e-mail answer is listed on the desktop of an agent of its queue with the customer's
+exact words; the agent takes it, writes the answer and sends it: the task leaves the list, and the mail a real SMTP
+server (aiosmtpd) receives has the agent's exact words. A wrap-up's follow-up is marked done the same way. Out of
+hours, a signed-in customer chooses to be called back: refused by e-mail for want of her consent, in her words, the
+callback is hers. The app is the chat tests' (tests/chatapp.py: real Redis and SQLite, no telephony) with the static
+pages."""
 
 from __future__ import annotations
 
@@ -15,11 +17,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from cti.crm import Consent, NewContact
+from cti.crm import Consent, CustomerRecord, NewContact
 from cti.persistence import AgentRepository, CustomerRepository, Database
 from cti.records import AgentRecord
 from cti.sim import generate
-from cti.web import FOLLOW_UPS, _calls, _service, _signin, _tasks, _ui, _users
+from cti.web import FOLLOW_UPS, PORTAL_SELF, _calls, _portal_selfservice, _service, _signin, _tasks, _ui, _users
 from tests.accessibility import axe_violations
 from tests.chatapp import ANI, CLOSED, T0, Center, Clock, seed_users, start_center
 from tests.mailbox import Mailbox, mailbox
@@ -41,7 +43,8 @@ async def floor(tmp_path: Path, redis_url: str) -> AsyncIterator[tuple[Center, M
     await customers.set_consent("10000002", replace(Consent(), email=True))
     with mailbox() as mail:
         started = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(), RULES,
-                                     mailer=mail.mailer(), features=(_service, _signin, _users, _calls, _tasks, _ui))
+                                     mailer=mail.mailer(), features=(_service, _signin, _users, _calls,
+                                                                     _portal_selfservice, _tasks, _ui))
         try:
             yield started, mail
         finally:
@@ -106,3 +109,44 @@ async def test_an_agent_answers_a_left_message_by_e_mail_from_the_tasks_panel(
     response = await http.get("/api/tasks", headers=ANI)
     assert (await response.json())["tasks"] == []
     assert left.task_id is not None
+
+
+async def test_a_customer_out_of_hours_chooses_to_be_called_back_for_their_message(
+        floor: tuple[Center, Mailbox]) -> None:
+    center, mail = floor
+    await CustomerRepository(center.db).set_consent("10000002", replace(Consent(), phone_calls=True))
+    async with browser_page(locale="en-GB", timezone_id="Asia/Jakarta") as page:
+        await page.goto(str(center.http.make_url("/ui/portal.html")))
+        await page.get_by_label("E-mail or phone number").fill(SITI)
+        await page.get_by_role("button", name="Send code").click()
+        await page.get_by_label("Sign-in code").fill(await mail.code(SITI))
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("heading", name="Hello, Siti Rahayu")).to_be_visible()
+        await page.reload()  # the widget learns who is signed in as the page loads
+        await expect(page.get_by_role("heading", name="Hello, Siti Rahayu")).to_be_visible()
+        await page.get_by_role("button", name="Chat with us").click()
+        await page.get_by_label("How can we help?").fill("Is anyone there?")
+        await page.get_by_role("button", name="Start the chat").click()
+        await expect(page.locator("#chat-status")).to_have_text("We are closed now. Leave us a message and we will "
+                                                                "answer it.")
+        # She has an e-mail address on file: e-mail is chosen first, and refused for her consent, in her words.
+        await expect(page.get_by_label("By e-mail")).to_be_checked()
+        await page.get_by_label("Leave us a message").fill("Please call me about order 50000002")
+        await page.get_by_role("button", name="Send the message").click()
+        await expect(page.locator("#chat-error")).to_have_text(
+            "You have not agreed to e-mails from us: allow e-mails in your preferences, or choose a call back.")
+        await page.get_by_label("Call me back").check()
+        assert await axe_violations(page) == []
+        await page.get_by_role("button", name="Send the message").click()
+        await expect(page.locator("#chat-status")).to_have_text(
+            "Thank you. We will call you back at Monday, 7 December 2026 at 09:00.")
+        await expect(page.locator("#chat-leave")).to_be_hidden()
+    [callback] = await center.app[PORTAL_SELF].callbacks(await customer(center, "10000002"))
+    assert (callback.due_at, callback.reason) == (
+        T0, "asked on the web portal: message left by chat: Please call me about order 50000002")
+
+
+async def customer(center: Center, customer_id: str) -> CustomerRecord:
+    found = await CustomerRepository(center.db).customer(customer_id)
+    assert found is not None
+    return found
