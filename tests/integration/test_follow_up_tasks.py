@@ -20,7 +20,7 @@ from cti.persistence import AgentRepository, AuditRepository, CallbackRepository
 from cti.records import AgentRecord
 from cti.services import ChatStart
 from cti.sim import generate
-from cti.web import CHATS, _tasks
+from cti.web import CHATS
 from tests.chatapp import (
     ANI,
     BUDI,
@@ -90,7 +90,7 @@ async def test_a_message_left_for_an_e_mail_answer_is_its_queues_task_answered_b
     await consent(db, SITI_ID, email=True)
     with mailbox() as mail:
         center = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(), RULES,
-                                    mailer=mail.mailer(), features=(_tasks,))
+                                    mailer=mail.mailer())
         try:
             browser, csrf = await signed_in(center, mail, SITI)
             # Out of hours the chat ends at once; the customer leaves a message to be answered by e-mail.
@@ -144,8 +144,8 @@ async def test_a_message_left_for_an_e_mail_answer_is_its_queues_task_answered_b
             body = answered.get_body(("plain",))
             assert body is not None
             # (SMTP carries lines ending in CRLF)
-            assert body.get_content().replace("\r\n", "\n") == (answer + "\n\nAnda menulis:\n> Tagihan saya dobel bulan ini.\n"
-                                          "> Tolong dicek.\n")
+            assert body.get_content().replace("\r\n", "\n") == (
+                answer + "\n\nAnda menulis:\n> Tagihan saya dobel bulan ini.\n> Tolong dicek.\n")
             # In the customer's history (an e-mail contact by Ani), and the task is gone from every list.
             view = await CustomerRepository(db).customer_view(SITI_ID)
             assert view is not None
@@ -173,7 +173,7 @@ async def test_a_message_left_for_a_call_is_a_callback_when_the_calling_hours_be
     clock.now = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)  # Sunday 22:00 WIB: calls are made 08:00-20:00
     with mailbox() as mail:
         center = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", clock, RULES,
-                                    mailer=mail.mailer(), features=(_tasks,))
+                                    mailer=mail.mailer())
         try:
             browser, csrf = await signed_in(center, mail, SITI)
             status, left = await leave(browser, csrf, text="Mohon telepon saya soal pesanan 7001", reply_by="call")
@@ -209,7 +209,7 @@ async def test_a_message_is_refused_clearly_when_the_customer_cannot_be_answered
     rina = await customers.create_blank_customer(None, name="Rina Wati", email="rina@example.com", language="en")
     with mailbox() as mail:
         center = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(), RULES,
-                                    mailer=mail.mailer(), features=(_tasks,))
+                                    mailer=mail.mailer())
         try:
             browser, csrf = await signed_in(center, mail, "rina@example.com")
             status, refused = await leave(browser, csrf, text="Call me", reply_by="call")
@@ -241,7 +241,7 @@ async def test_a_message_is_refused_clearly_when_the_customer_cannot_be_answered
 
 
 async def test_a_wrap_ups_follow_up_is_a_task_of_its_agent_and_queue(db: Database, redis_url: str) -> None:
-    center = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(), features=(_tasks,))
+    center = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock())
     try:
         login(center, "budi")
         joko = await CustomerRepository(db).customer("10000001")

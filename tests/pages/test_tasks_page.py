@@ -21,7 +21,7 @@ from cti.crm import Consent, CustomerRecord, NewContact
 from cti.persistence import AgentRepository, CustomerRepository, Database
 from cti.records import AgentRecord
 from cti.sim import generate
-from cti.web import FOLLOW_UPS, PORTAL_SELF, _calls, _portal_selfservice, _service, _signin, _tasks, _ui, _users
+from cti.web import FOLLOW_UPS, PORTAL_SELF, _calls, _portal_selfservice, _service, _signin, _ui, _users
 from tests.accessibility import axe_violations
 from tests.chatapp import ANI, CLOSED, T0, Center, Clock, seed_users, start_center
 from tests.mailbox import Mailbox, mailbox
@@ -44,7 +44,7 @@ async def floor(tmp_path: Path, redis_url: str) -> AsyncIterator[tuple[Center, M
     with mailbox() as mail:
         started = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(), RULES,
                                      mailer=mail.mailer(), features=(_service, _signin, _users, _calls,
-                                                                     _portal_selfservice, _tasks, _ui))
+                                                                     _portal_selfservice, _ui))
         try:
             yield started, mail
         finally:
