@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from pydantic import SecretStr
 
 from cti.acd import CallingHours, ContactCenter, ContactPolicy, ContactRules
-from cti.messaging import LoggingSmsSender
+from cti.messaging import LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
     AuditRepository,
@@ -22,6 +22,7 @@ from cti.persistence import (
     Database,
     DoNotCallRepository,
     FaqRepository,
+    FollowUpRepository,
     InteractionRepository,
     OrderRepository,
     PortalRepository,
@@ -35,13 +36,13 @@ from cti.services import (
     AuditTrail,
     CallerVerification,
     CenterView,
-    CodeMailer,
     CommandBus,
     CustomerSearch,
     CustomerService,
     CyberAgentDesk,
     Distributor,
     Faq,
+    FollowUps,
     Handler,
     HandlerKey,
     InteractionHistory,
@@ -65,6 +66,7 @@ from cti.web import (
     CUSTOMERS,
     CYBERAGENT,
     FAQ,
+    FOLLOW_UPS,
     HISTORY,
     HUB,
     POLICY,
@@ -114,12 +116,13 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
             clock: Clock = utc_now, pops: PopsSeen | None = None,
             dispositions: Sequence[str] = ("resolved",), settings: Settings | None = None,
             passwords: Passwords = FAST_PASSWORDS,
-            mailer: CodeMailer | None = None, voice: ReplyVoice | None = None,
+            mailer: SmtpMailer | None = None, voice: ReplyVoice | None = None,
             handlers: Callable[[Hub, CenterView], Mapping[HandlerKey, Sequence[Handler]]] | None = None,
             ) -> tuple[web.Application, Distributor]:
     """The app serving ``features`` (cti.web's feature modules), and the distributor behind it; the portal's codes
-    go through ``mailer`` (none: e-mail addresses get no code) and the logging SMS sender; the virtual agent's replies
-    are spoken by ``voice`` (none: they have no audio). ``handlers`` builds the handler table from the app's hub and
+    and the agents' answers to e-mail tasks go through ``mailer`` (none: e-mail addresses get no code, e-mail tasks
+    are refused) and the logging SMS sender; the virtual agent's replies are spoken by ``voice`` (none: they have no
+    audio). ``handlers`` builds the handler table from the app's hub and
     a view of the core (none: the core's commands go nowhere)."""
     users, agents = UserRepository(db), AgentRepository(db)
     interactions, customers = InteractionRepository(db), CustomerRepository(db)
@@ -171,6 +174,9 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
                                          queue=lambda: distributor.query.rules.default_queue, lock=asyncio.Lock(),
                                          clock=clock)
     app[PORTAL_SELF].watch(seen.customer_changed)
+    app[FOLLOW_UPS] = FollowUps(FollowUpRepository(db), customers, policy, distributor.query, app[PORTAL_SELF], audit,
+                                mailer=mailer, clock=clock)
+    app[FOLLOW_UPS].watch(seen.customer_changed)
     app[CYBERAGENT] = CyberAgentDesk(app[FAQ], customers, audit, clock=clock, voice=voice)
     app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))

@@ -1,6 +1,7 @@
 """A cti for the chat tests (tests/integration/test_chat_api.py, tests/pages/test_chat_pages.py): the web part over
 a real database and Redis, with the journal, the screen pop and the chat channel in the handler table as the
-composition root wires them, but no telephony; and the helpers that drive a customer and agents."""
+composition root wires them, but no telephony (and the desktop's follow-up tasks); and the helpers that drive a
+customer and agents."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ from cti.web import (
     _chat,
     _desktop,
     _portal,
+    _tasks,
 )
 from tests.api import api_app
 
@@ -184,8 +186,9 @@ async def start_center(db: Database, redis_url: str, prefix: str, clock: Clock,
                 AgentChanged: [journal.agent_changed, screenpop.agent_changed, *agents],
                 WorkChanged: [journal.work_changed, screenpop.work_changed, chat.work_changed, *watchers]}
 
-    app, distributor = api_app(db, [_desktop, _portal, _chat, *features], core=ContactCenter(parse_rules(dict(rules))),
-                               clock=clock, handlers=handlers, mailer=mailer, voice=voice)
+    app, distributor = api_app(db, [_desktop, _portal, _chat, _tasks, *features],
+                               core=ContactCenter(parse_rules(dict(rules))), clock=clock, handlers=handlers,
+                               mailer=mailer, voice=voice)
     journal, chat = parts["journal"], parts["chat"]
     registry = [(r.agent_id, r.name, r.profile) for r in await AgentRepository(db).list()]
     agents, calls = await journal.load()

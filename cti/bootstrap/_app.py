@@ -77,6 +77,7 @@ from cti.persistence import (
     DeadLetterRepository,
     DoNotCallRepository,
     FaqRepository,
+    FollowUpRepository,
     InteractionRepository,
     OrderRepository,
     PortalRepository,
@@ -118,6 +119,7 @@ from cti.services import (
     Erasure,
     ErasureSubject,
     Faq,
+    FollowUps,
     InteractionHistory,
     Journal,
     LiveContact,
@@ -176,6 +178,7 @@ from cti.web import (
     DO_NOT_CALL,
     ERASURE,
     FAQ,
+    FOLLOW_UPS,
     HISTORY,
     HUB,
     OUTBOUND,
@@ -546,6 +549,10 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT],
                                          notify=webhooks.notify)
         app[CUSTOMER_SEARCH] = CustomerSearch(policy, repos.customers, app[AUDIT], clock=clock)
+        # Customers' left messages and wrap-ups' follow-ups as staff's tasks; answers by the portal's mailer.
+        app[FOLLOW_UPS] = FollowUps(FollowUpRepository(database), repos.customers, policy, query, portal_self,
+                                    app[AUDIT], mailer=_mailer(settings), clock=clock)
+        app[FOLLOW_UPS].watch(screenpop.customer_changed)
         do_not_call = DoNotCallRepository(database)
         app[DO_NOT_CALL] = DoNotCallList(do_not_call, app[AUDIT])
         app[OUTBOUND] = OutboundCalls(distributor, policy, repos.customers, do_not_call, _contact_policy(settings),

@@ -55,6 +55,8 @@ MINOR_PER_MAJOR: Final = 100
 VALUE_TIERS: Final = ("bronze", "silver", "gold", "platinum")
 """Lowest first; the routing rules match on these names."""
 CHANNELS: Final = ("call", "email", "web", "chat")
+FOLLOW_UP_REPLIES: Final = ("email", "call")
+"""How a follow-up task answers the customer (:attr:`NewContact.follow_up_reply`)."""
 ORDER_STATUSES: Final = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 OPEN_ORDER_STATUSES: Final = ("placed", "paid", "shipped")
 SHIPMENT_STATUSES: Final = ("pending", "in_transit", "out_for_delivery", "delivered", "failed_delivery", "returned")
@@ -251,6 +253,37 @@ class NewContact:
     cross_sell_accepted: tuple[str, ...] = ()
     follow_up_at: datetime | None = None
     follow_up_task: str | None = None
+    follow_up_queue: str | None = None
+    """The queue whose agents see the follow-up task (a wrap-up's call's; where the rules put a customer's chat)."""
+    follow_up_reply: str | None = None
+    """How the task answers the customer: ``email`` (the answer is mailed), ``call``, or None (as the task says)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FollowUpTask:
+    """A contact's follow-up as staff work it: open until someone completes it, taken by one agent meanwhile.
+
+    ``task_id`` is the contact's id. ``notes`` are the contact's: the customer's own words for a message they left,
+    the agent's notes for a wrap-up."""
+
+    task_id: int
+    customer_id: str
+    customer_name: str
+    channel: str
+    created_at: datetime
+    due_at: datetime
+    task: str
+    notes: str | None
+    reason: str | None
+    reply: str | None
+    queue: str | None
+    agent_id: str | None
+    call_id: str | None
+    language: Language | None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    done_by: str | None = None
+    done_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

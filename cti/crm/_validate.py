@@ -12,7 +12,7 @@ from cti.geography import locate, normalize_e164
 from cti.types import LANGUAGES
 
 from ._errors import Problem
-from ._records import CHANNELS, VALUE_TIERS, CustomerFields, NewContact
+from ._records import CHANNELS, FOLLOW_UP_REPLIES, VALUE_TIERS, CustomerFields, NewContact
 
 __all__ = [
     "CONTACT_LENGTHS",
@@ -43,7 +43,8 @@ MAX_LENGTHS: Final = {
     "region": 64,
     "segment": 32,
 }
-CONTACT_LENGTHS: Final = {"reason": 64, "disposition": 32, "agent_id": 64, "call_id": 64, "follow_up_task": 500}
+CONTACT_LENGTHS: Final = {"reason": 64, "disposition": 32, "agent_id": 64, "call_id": 64, "follow_up_task": 500,
+                         "follow_up_queue": 64}
 
 
 def normalize_phone(number: str, *, default_country: str = "ID") -> str | None:
@@ -152,6 +153,9 @@ def contact_problems(contact: NewContact) -> tuple[Problem, ...]:
     problems: list[Problem] = []
     if contact.channel not in CHANNELS:
         problems.append(Problem("channel", f"{contact.channel!r} is not one of {', '.join(CHANNELS)}"))
+    if contact.follow_up_reply not in (None, *FOLLOW_UP_REPLIES):
+        problems.append(Problem("follow_up_reply", f"{contact.follow_up_reply!r} is not one of "
+                                                   f"{', '.join(FOLLOW_UP_REPLIES)}"))
     if contact.language is not None and contact.language not in LANGUAGES:
         problems.append(Problem("language", f"{contact.language!r} is not one of {', '.join(LANGUAGES)}"))
     for name in ("at", "follow_up_at"):

@@ -1,4 +1,5 @@
-"""Sign-in codes and survey links by e-mail, over SMTP (the standard library's client, in a worker thread)."""
+"""Sign-in codes, survey links and agents' answers to customers' messages by e-mail, over SMTP (the standard
+library's client, in a worker thread)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Final, Literal
 
 from cti.types import Language
 
-__all__ = ["SmtpMailer", "code_mail", "survey_mail"]
+__all__ = ["SmtpMailer", "answer_mail", "code_mail", "survey_mail"]
 
 _SUBJECT: Final = {"id": "Kode masuk Anda: {code}", "en": "Your sign-in code: {code}"}
 _BODY: Final = {
@@ -48,6 +49,24 @@ def survey_mail(sender: str, to: str, link: str, *, language: Language, title: s
     return message
 
 
+_ANSWER_SUBJECT: Final = {"id": "Jawaban atas pesan Anda", "en": "The answer to your message"}
+_YOU_WROTE: Final = {"id": "Anda menulis:", "en": "You wrote:"}
+
+
+def answer_mail(sender: str, to: str, answer: str, *, language: Language, message: str | None) -> EmailMessage:
+    """An agent's answer, as they wrote it; below it, the customer's own message quoted (what it answers)."""
+    body = answer.rstrip() + "\n"
+    if message:
+        quoted = "\n".join(f"> {line}" if line else ">" for line in message.splitlines())
+        body += f"\n{_YOU_WROTE[language]}\n{quoted}\n"
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = to
+    mail["Subject"] = _ANSWER_SUBJECT[language]
+    mail.set_content(body)
+    return mail
+
+
 class SmtpMailer:
     def __init__(self, host: str, port: int, *, security: Literal["starttls", "ssl", "none"] = "starttls",
                  user: str | None = None, password: str | None = None, sender: str = "cti@localhost",
@@ -69,6 +88,9 @@ class SmtpMailer:
     async def send_survey(self, to: str, link: str, *, language: Language, title: str, days: int) -> None:
         await asyncio.to_thread(self._send, survey_mail(self._sender, to, link, language=language, title=title,
                                                         days=days))
+
+    async def send_answer(self, to: str, answer: str, *, language: Language, message: str | None) -> None:
+        await asyncio.to_thread(self._send, answer_mail(self._sender, to, answer, language=language, message=message))
 
     def _send(self, message: EmailMessage) -> None:
         context = ssl.create_default_context()

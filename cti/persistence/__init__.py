@@ -29,6 +29,7 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`RecordingRepository`: calls' recordings, the audio files and their rows together;
 - :class:`ChatTranscriptRepository`: chats' transcripts, stored with their interactions when they end;
 - :class:`CallbackRepository`: scheduled callbacks, their attempts and status;
+- :class:`FollowUpRepository`: contacts' follow-ups as staff's tasks (taken, completed with their answer);
 - :class:`DoNotCallRepository`: the numbers no outbound call may dial;
 - :class:`AlertRepository`: supervisors' alert thresholds and the history of alerts raised and cleared;
 - :class:`DeadLetterRepository`: records the database refused, set aside by the journal until replayed;
@@ -53,6 +54,7 @@ from ._dead_letters import DeadLetterRepository
 from ._do_not_call import DoNotCallRepository
 from ._errors import StorageConflict, StorageError, StorageRejected
 from ._faq import FaqRepository
+from ._follow_ups import FollowUpRepository
 from ._interactions import InteractionRepository
 from ._orders import OrderRepository
 from ._portal import PortalRepository
@@ -76,6 +78,7 @@ __all__ = [
     "DeadLetterRepository",
     "DoNotCallRepository",
     "FaqRepository",
+    "FollowUpRepository",
     "InteractionRepository",
     "OrderRepository",
     "PortalRepository",

@@ -340,6 +340,8 @@ def contact_row(contact: NewContact) -> ContactRow:
         cross_sell_accepted=list(contact.cross_sell_accepted) or None,
         follow_up_at=contact.follow_up_at,
         follow_up_task=contact.follow_up_task,
+        follow_up_queue=contact.follow_up_queue if contact.follow_up_task is not None else None,
+        follow_up_reply=contact.follow_up_reply if contact.follow_up_task is not None else None,
     )
 
 

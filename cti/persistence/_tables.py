@@ -462,6 +462,8 @@ class ContactRow(Base):
         CheckConstraint(_one_of("language", _LANGUAGES), name="language"),
         # The screen pop reads a customer's last contacts: one range scan.
         Index("ix_contacts_customer_id_at", "customer_id", "at"),
+        # The staff's task list reads the open follow-ups, due first.
+        Index("ix_contacts_follow_up_open", "follow_up_done_at", "follow_up_at"),
     )
 
     contact_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -481,6 +483,13 @@ class ContactRow(Base):
     cross_sell_accepted: Mapped[list[str] | None] = mapped_column(JSON)
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     follow_up_task: Mapped[str | None] = mapped_column(String(500))
+    # The follow-up as a task: whose queue sees it, how it answers, who took it, who completed it.
+    follow_up_queue: Mapped[str | None] = mapped_column(String(64))
+    follow_up_reply: Mapped[str | None] = mapped_column(String(8))
+    follow_up_claimed_by: Mapped[str | None] = mapped_column(String(64))
+    follow_up_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_done_by: Mapped[str | None] = mapped_column(String(64))
+    follow_up_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CaseRow(Base):

@@ -64,6 +64,7 @@ from cti.services._erasure import (
     LiveContact,
 )
 from cti.services._faq import FAQ_QUERY_LENGTH, MAX_FAQ_HITS, Faq, FaqDraft
+from cti.services._follow_ups import ANSWER_LENGTH, AnswerMailer, FollowUps, FollowUpStore, LeftMessage, ReplyBy
 from cti.services._history import InteractionHistory
 from cti.services._identity import (
     ROUTED_ATTRIBUTES,
@@ -160,6 +161,7 @@ from cti.services._wfm import AdherenceToday, ScheduleAgent, StaffedForecast, Wf
 
 __all__ = [
     "ALERT_EVERY",
+    "ANSWER_LENGTH",
     "CHAT_SERVICE_NUMBER",
     "CUSTOMER_BURST",
     "CUSTOMER_MESSAGES",
@@ -187,6 +189,7 @@ __all__ = [
     "AgentRegistry",
     "AgentService",
     "AlertMonitor",
+    "AnswerMailer",
     "ArrivalLookup",
     "AuditLog",
     "AuditTrail",
@@ -239,6 +242,8 @@ __all__ = [
     "FaqDraft",
     "FaqStore",
     "FollowUp",
+    "FollowUpStore",
+    "FollowUps",
     "Handler",
     "HandlerKey",
     "Identity",
@@ -248,6 +253,7 @@ __all__ = [
     "Interactions",
     "InvalidDeadLetter",
     "Journal",
+    "LeftMessage",
     "LiveContact",
     "LiveState",
     "MonitorInfo",
@@ -271,6 +277,7 @@ __all__ = [
     "PostCallSurveys",
     "Preferences",
     "RecordingState",
+    "ReplyBy",
     "ReplyVoice",
     "ReportService",
     "Retention",

@@ -25,7 +25,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -48,7 +48,7 @@ from cti.acd import (
     WorkState,
 )
 from cti.chat import ChatMessage, ChatSession, Link, NewMessage, Sender, clean_name, clean_text, first_name
-from cti.crm import CustomerRecord, NewContact
+from cti.crm import CustomerRecord
 from cti.cyberagent import Handover
 from cti.cyberagent import Session as BotSession
 from cti.errors import Conflict, NotFound, TooMany, Unavailable
@@ -71,6 +71,7 @@ CHAT_SERVICE_NUMBER: Final = "chat"
 """The service number chats come in on: routes match chats by it (``service_numbers: [chat]``)."""
 _LISTEN_QUEUE: Final = 1024
 _STORE_RETRIES: Final = 5
+_CLOSED_KEPT: Final = 4096
 CUSTOMER_BURST: Final = 20
 """Messages a customer may send in :data:`CUSTOMER_WINDOW` seconds: a person typing never comes near it; a
 script filling Redis through a chat is stopped (429)."""
@@ -138,6 +139,9 @@ class ChatChannel:
         self._pending: set[asyncio.Task[ChatMessage]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._storing: set[str] = set()
+        # Chats that ended out of hours or with the queue full, the latest few thousand: the customer's page, whose
+        # socket opens after the end, still learns it may leave a message (the end's own frame went to nobody).
+        self._closed: OrderedDict[str, None] = OrderedDict()
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def restore(self) -> list[ChatSession]:
@@ -213,7 +217,8 @@ class ChatChannel:
             return {"chat_id": chat_id, "state": "bot", "position": None, "agent_name": None, "ended_at": None}
         if item is None:
             return {"chat_id": chat_id, "state": "ended", "position": None, "agent_name": None,
-                    "ended_at": session.ended_at.isoformat() if session and session.ended_at else None}
+                    "ended_at": session.ended_at.isoformat() if session and session.ended_at else None,
+                    "leave_message": chat_id in self._closed}
         position = self._query.position(chat_id) if item.state is WorkState.WAITING else None
         agent = None
         if item.state is WorkState.CONNECTED and item.agent_id and self._query.has_agent(item.agent_id):
@@ -358,6 +363,10 @@ class ChatChannel:
         self.sessions[item.call_id] = ended
         reason = item.end_reason.value if item.end_reason else "ended"
         leave_message = item.end_reason in (EndReason.AFTER_HOURS, EndReason.QUEUE_FULL)
+        if leave_message:
+            self._closed[item.call_id] = None
+            while len(self._closed) > _CLOSED_KEPT:
+                self._closed.popitem(last=False)
         self._system(item.call_id, "ended", "The chat has ended", reason=reason)
         if item.agent_id is not None and item.answered_at is not None:
             self._hub.publish(chat_agent_topic(item.agent_id), "chat_ended",
@@ -631,15 +640,6 @@ class ChatService:
         if self._bot is not None:
             self._bot.forget(bot_owner(chat_id))
         self._channel.end_with_bot(session, item)
-
-    async def leave_message(self, customer: CustomerRecord, text: str, *, topic: str | None = None) -> None:
-        """Out of hours (or with the queue full), a signed-in customer leaves a message: a contact in their history
-        with a follow-up task for the next agent to answer it (by e-mail or a call)."""
-        now = self._distributor.clock()
-        await self._customers.add_contact(NewContact(
-            customer_id=customer.customer_id, channel="chat", at=now, reason=topic or "chat_message",
-            disposition=None, notes=clean_text(text), agent_id=None, call_id=None, language=customer.language,
-            follow_up_at=now, follow_up_task="Answer the message the customer left by chat (e-mail or call back)"))
 
     def state(self, chat_id: str) -> dict[str, Any]:
         return self._channel.state(chat_id)

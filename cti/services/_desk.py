@@ -169,7 +169,8 @@ class WrapUpService:
                 language=_language(routing.get("language")), script_answers=dict(wrap.script_answers) or None,
                 cross_sell_offered=wrap.crosssell_offered, cross_sell_accepted=wrap.crosssell_accepted,
                 follow_up_at=None if follow_up is None else datetime.combine(follow_up.due, time(9), tzinfo=now.tzinfo),
-                follow_up_task=None if follow_up is None else follow_up.task))
+                follow_up_task=None if follow_up is None else follow_up.task,
+                follow_up_queue=saved.queue or None))  # its agents see the follow-up among their tasks
             self._pops.customer_changed(saved.customer_id)
         if agent_id:
             self._pops.wrapped_up(agent_id, call_id)

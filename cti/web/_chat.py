@@ -37,7 +37,7 @@ from cti.web._auth import principal
 from cti.web._bodies import JsonTooDeep, decode_json, read_object
 from cti.web._cyberagent import REPLY_ID
 from cti.web._errors import coded
-from cti.web._keys import AUDIT, CHAT_STARTS, CHATS, CYBERAGENT, PORTAL, SESSIONS
+from cti.web._keys import AUDIT, CHAT_STARTS, CHATS, CYBERAGENT, FOLLOW_UPS, PORTAL, SESSIONS
 from cti.web._openapi import operation, path_param, query_param
 from cti.web._portal import PORTAL_COOKIE, customer
 from cti.web._sockets import MAX_FRAME
@@ -71,6 +71,10 @@ class ChatSend(_Body):
 class ChatLeaveMessage(_Body):
     text: str = Field(min_length=1, max_length=4000)
     topic: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,32}$")
+    reply_by: Literal["email", "call"] | None = Field(
+        default=None, description="how to be answered: 'email' (an agent's answer by mail) or 'call' (a callback "
+                                  "when the calling hours begin); none: e-mail if they have an address and agreed "
+                                  "to mails, else a call")
 
 
 schemas: tuple[type[BaseModel], ...] = (ChatStartBody, ChatSend, ChatLeaveMessage)
@@ -105,9 +109,13 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "Leave the chat: abandoned while it waited, ended by the customer with an agent", roles=_CUSTOMER_ROLE,
         public=True, errors=(404,))},
     "/api/portal/chat/left-message": {"post": operation(
-        "Out of hours, leave a message: a contact in the customer's history with a follow-up task to answer it",
-        roles="a customer signed in on the portal (cti_portal cookie)", public=True, body="ChatLeaveMessage",
-        ok=202, errors=(401, 403, 422))},
+        "Out of hours, leave a message and how to be answered (reply_by). 'email': an e-mail task for the agents of "
+        "the queue the chat would have gone to (422 no_email without an address, 409 no_email_consent without "
+        "consent to mails, 409 mail_unavailable without a mail server); 'call': a callback when the calling hours "
+        "begin, as the portal's own request (422 no_phone; 409 no_contact_consent, number_do_not_call, "
+        "callback_pending; 429 past the day's requests). Either way the message is a contact in the customer's "
+        "history", roles="a customer signed in on the portal (cti_portal cookie)", public=True,
+        body="ChatLeaveMessage", ok=202, errors=(401, 403, 409, 422, 429))},
     "/api/portal/chat/ws": {"get": operation(
         "The customer's chat socket: a 'state' frame, the messages after ?after=, then live 'message', 'typing' "
         "and 'state' frames; send {type: 'message', text}, {type: 'typing'} or {type: 'leave'}",
@@ -319,8 +327,12 @@ async def leave_message(request: web.Request) -> web.Response:
     who = await customer(request)
     _json_only(request)
     body = ChatLeaveMessage.model_validate(await read_object(request))
-    await request.app[CHATS].leave_message(who, body.text, topic=body.topic)
-    return web.json_response({"left": True}, status=202)
+    left = await request.app[FOLLOW_UPS].leave_message(who, body.text, reply_by=body.reply_by, topic=body.topic,
+                                                        source=source_of(request))
+    view: dict[str, Any] = {"left": True, "reply_by": left.reply_by}
+    if left.callback is not None:
+        view["callback"] = {"callback_id": left.callback.callback_id, "due_at": left.callback.due_at.isoformat()}
+    return web.json_response(view, status=202)
 
 
 @routes.get("/api/portal/chat/ws")

@@ -28,6 +28,7 @@ from cti.web import (
     _signin,
     _supervision,
     _surveys,
+    _tasks,
     _ui,
     _users,
     _verification,
@@ -42,7 +43,7 @@ FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
                                    _wfm, _alerts, _surveys, _audit, _settings, _portal, _portal_selfservice,
-                                   _cyberagent, _chat, _partners, _ui)
+                                   _cyberagent, _chat, _tasks, _partners, _ui)
 """Every feature module, in the order their routes are added."""
 
 

@@ -26,6 +26,7 @@ from cti.services import (
     DoNotCallList,
     Erasure,
     Faq,
+    FollowUps,
     InteractionHistory,
     OutboundCalls,
     PartnerAccess,
@@ -66,6 +67,7 @@ __all__ = [
     "DO_NOT_CALL",
     "ERASURE",
     "FAQ",
+    "FOLLOW_UPS",
     "HISTORY",
     "HUB",
     "OUTBOUND",
@@ -130,6 +132,8 @@ PORTAL_SELF = web.AppKey("portal_self", PortalSelfService)
 """What a signed-in customer does for themselves: orders, details, preferences, history, callbacks."""
 CHATS = web.AppKey("chats", ChatService)
 """Web chats: customers' and agents' sides."""
+FOLLOW_UPS = web.AppKey("follow_ups", FollowUps)
+"""Follow-up tasks: customers' left messages (answered by e-mail or a callback) and wrap-ups' follow-ups."""
 CHAT_STARTS = web.AppKey("chat_starts", FailureThrottle)
 """Chats started per client address (every start counts)."""
 SIGN_IN = web.AppKey("sign_in", SignIn)

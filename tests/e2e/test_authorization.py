@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from cti.acd import ScheduledCallback
+from cti.crm import NewContact
 from cti.persistence import CallbackRepository, CustomerRepository, InteractionRepository, RecordingRepository
 from cti.records import InteractionRecord, RecordingRecord
 from cti.settings import Settings
@@ -188,6 +189,15 @@ MATRIX: dict[tuple[str, str], Route] = {
         {"anon": (401, 401), "lone": (403, 403), "ana": (409, 404), "sue": (403, 403), "admin": (403, 403)},
         body={}),
     ("DELETE", "/api/callbacks/{callback_id}"): Route(own_work(), last=True),
+    # Follow-up tasks (tests/integration/test_follow_up_tasks.py): an agent's are their queues' and their own.
+    ("GET", "/api/tasks"): Route(signed_in()),
+    ("GET", "/api/tasks/{task_id}"): Route(own_work()),
+    # Only an agent takes a task (403 for anyone else); Ana takes hers, so it runs last.
+    ("POST", "/api/tasks/{task_id}/claim"): Route(
+        {"anon": (401, 401), "lone": (403, 403), "ana": (200, 404), "sue": (403, 403), "admin": (403, 403)},
+        last=True),
+    # A call follow-up takes no answer to mail: refused after the check (422), so nothing is completed.
+    ("POST", "/api/tasks/{task_id}/complete"): Route(own_work(422), body={"answer": "mailed?"}),
     ("POST", "/api/calls/{call_id}/transfer"): Route(own_work(422), body={}),
     # Refused after the check, so nothing changes: no target (422), no consult to step on (409).
     ("POST", "/api/calls/{call_id}/consult"): Route(own_work(422), body={}),
@@ -360,6 +370,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
     customer_of: dict[str, str] = {}
     recording_of: dict[str, str] = {}
     callback_of: dict[str, str] = {}
+    task_of: dict[str, int] = {}
     for agent_id, queue, number in (("ana", "care", "0215550301"), ("bob", "sales", "0215550302")):
         customer = await customers.create_blank_customer(number, name=f"Customer of {agent_id}")
         customer_of[agent_id] = customer.customer_id
@@ -373,6 +384,9 @@ async def test_every_route_answers_every_role_as_the_policy_says(
         await CallbackRepository(cti.db).save(ScheduledCallback(
             callback_id=callback_of[agent_id], customer_id=customer.customer_id, queue=queue,
             due_at=now + timedelta(days=1), reason="call back", agent_id=agent_id, created_by=agent_id))
+        task_of[agent_id] = (await customers.add_contact(NewContact(
+            customer_id=customer.customer_id, channel="call", at=now, agent_id=agent_id, call_id=past[agent_id],
+            follow_up_at=now, follow_up_task="call back", follow_up_queue=queue))).contact_id
         recording_of[agent_id] = (await RecordingRepository(cti.db, cti.settings.recording_dir).add(RecordingRecord(
             recording_id=agent_id[0] * 32,
             call_id=past[agent_id], path=f"{agent_id}.wav", format="wav", started_at=now - timedelta(hours=1),
@@ -399,7 +413,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
                   "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose],
                   "callback_id": callback_of[whose], "entry_id": "999999", "order_number": "50000002",
                   "reply_id": "0" * 22, "chat_id": live[whose], "subscription_id": "0" * 16, "letter_id": "999999",
-                  "questionnaire_id": "none"}
+                  "questionnaire_id": "none", "task_id": task_of[whose]}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"

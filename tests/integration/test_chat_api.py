@@ -419,13 +419,14 @@ async def test_a_signed_in_customer_chats_as_themselves_and_out_of_hours_leaves_
             assert (record.customer_id, record.caller_name, record.end_reason) == ("10000002", "Siti Rahayu",
                                                                                    "after_hours")
             response = await browser.post("/api/portal/chat/left-message", headers=csrf,
-                                          json={"text": "Tolong telepon saya besok", "topic": "orders"})
-            assert response.status == 202
+                                          json={"text": "Tolong balas saya besok", "topic": "orders",
+                                                "reply_by": "email"})
+            assert (response.status, await response.json()) == (202, {"left": True, "reply_by": "email"})
             view = await customers.customer_view("10000002")
             assert view is not None
             left = [c for c in view.contacts if c.channel == "chat"]
             assert [(c.reason, c.notes, c.follow_up_task is not None) for c in left] == [
-                ("orders", "Tolong telepon saya besok", True)]
+                ("orders", "Tolong balas saya besok", True)]
             # An anonymous visitor cannot leave one: there is nobody to answer.
             stranger = await center.customer()
             response = await stranger.post("/api/portal/chat/left-message", json={"text": "halo"})

@@ -7,6 +7,7 @@ import { myRecordedCalls, recordingControls } from "/ui/recording.js";
 import { handleApiError, setDisplayName, startPage } from "/ui/shell.js";
 import { mountWebphone } from "/ui/webphone.js";
 import { mountChats } from "/ui/desktop-chat.js";
+import { mountTasks } from "/ui/desktop-tasks.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVED_SHOWN_MS = 6000;
@@ -709,6 +710,7 @@ async function start() {
     myCallsShown = true;
     $("my-calls").hidden = false;
     loadMyCalls();
+    mountTasks({ agent: user.agent_id });  // their follow-up tasks (desktop-tasks.js)
   }
   // -- the phone in the browser (webphone.js): the agent's own desktop only; it fills in its extension --
   if (!viewing) webphone = mountWebphone({ onExtension: (extension) => { $("extension").value = extension; } });

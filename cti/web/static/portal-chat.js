@@ -1,6 +1,8 @@
 // The portal's chat widget: a "Chat with us" button that opens a panel where the customer starts a chat (their
 // name, or the signed-in customer's), waits with their place in line, chats with an agent (whose first name only
-// they see), and ends it; out of hours a signed-in customer leaves a message instead. The chat is the HttpOnly
+// they see), and ends it; out of hours a signed-in customer leaves a message instead, and chooses how to be answered:
+// by e-mail (an agent's answer is mailed) or by a call back when the calling hours begin (preselected: e-mail when
+// they have an address on file, else a call; the server refuses a way it cannot use, and says why). The chat is the HttpOnly
 // cti_chat cookie the page never sees: a reload finds the chat again (GET /api/portal/chat) and the socket resumes
 // after the last message shown (?after=), so nothing said is lost. Self-contained: it builds its own elements and
 // reads its own catalogues (/ui/i18n/<lang>/chat.json, and common.json's error texts) in the portal's language; texts go in with textContent only.
@@ -15,6 +17,7 @@ let panel = null;
 let socket = null;
 let lastId = null;
 let state = null;  // the chat's state as the server last told it
+let left = null;  // what the message the customer left became: {reply_by, callback?}
 let retry = 500;
 let typingUntil = 0;
 let typingTimer = null;
@@ -65,7 +68,10 @@ async function call(path, { method = "GET", body } = {}) {
 }
 
 function errorSay(error) {
-  if (error && error.code && Object.hasOwn(texts, `error.${error.code}`)) return say(`error.${error.code}`, error.params);
+  // The widget's own words for a customer first (chat.error.*), then the console's (error.*).
+  for (const key of [`chat.error.${error && error.code}`, `error.${error && error.code}`]) {
+    if (error && error.code && Object.hasOwn(texts, key)) return say(key, error.params);
+  }
   return say("chat.error");
 }
 
@@ -107,7 +113,15 @@ function build() {
   // Out of hours: a message instead (signed-in customers: someone answers it later).
   const leave = node("form", { id: "chat-leave", class: "chat-form", novalidate: "", hidden: "" });
   const leaveLabel = node("label", { for: "chat-leave-text", id: "chat-leave-label" });
-  leave.append(leaveLabel, node("textarea", { id: "chat-leave-text", maxlength: "2000", rows: "3" }),
+  const replyBy = node("fieldset", { id: "chat-leave-by", class: "chat-choice" });
+  replyBy.append(node("legend", { id: "chat-leave-by-legend" }));
+  for (const way of ["email", "call"]) {
+    const choice = node("label", { class: "chat-choice-item" });
+    choice.append(node("input", { type: "radio", name: "reply_by", value: way, id: `chat-leave-by-${way}` }),
+      node("span", { id: `chat-leave-by-${way}-label` }));
+    replyBy.append(choice);
+  }
+  leave.append(leaveLabel, node("textarea", { id: "chat-leave-text", maxlength: "2000", rows: "3" }), replyBy,
     node("button", { type: "submit", id: "chat-leave-submit" }));
   panel.append(head, faceBox, status, error, start, log, typing, send, end, leave);
   document.body.append(open, panel);
@@ -143,6 +157,9 @@ function label() {
   $("chat-end").textContent = say("chat.end");
   $("chat-leave-label").textContent = say("chat.leave.label");
   $("chat-leave-submit").textContent = say("chat.leave.send");
+  $("chat-leave-by-legend").textContent = say("chat.leave.by");
+  $("chat-leave-by-email-label").textContent = say("chat.leave.by.email");
+  $("chat-leave-by-call-label").textContent = say("chat.leave.by.call");
   $("chat-typing").textContent = say("chat.typing");
   renderState();
   $("chat-log").replaceChildren(...messages.map(item));
@@ -163,7 +180,7 @@ function renderState() {
   $("chat-start").hidden = Boolean(live);
   $("chat-send").hidden = !live;
   $("chat-end").hidden = !live;
-  $("chat-leave").hidden = !(state && state.leave_message && signedIn);
+  $("chat-leave").hidden = !(state && state.leave_message && signedIn) || Boolean(left);
   let text = "";
   if (state && state.state === "waiting") {
     text = state.position ? say("chat.status.position", { position: state.position }) : say("chat.status.waiting");
@@ -176,7 +193,7 @@ function renderState() {
   } else if (state) {
     text = say("chat.status.ended");
   }
-  $("chat-status").textContent = text;
+  $("chat-status").textContent = left ? leftText() : text;
 }
 
 function item(message) {
@@ -289,15 +306,24 @@ async function finish() {
   catch (failure) { error(errorSay(failure)); }
 }
 
+function leftText() {
+  if (left.reply_by !== "call" || !left.callback) return say("chat.leave.done.email");
+  const due = new Intl.DateTimeFormat(language() === "en" ? "en-GB" : "id-ID",
+    { dateStyle: "full", timeStyle: "short" }).format(new Date(left.callback.due_at));
+  return say("chat.leave.done.call", { due });
+}
+
 async function leaveMessage(event) {
   event.preventDefault();
   error("");
   const text = $("chat-leave-text").value.trim();
   if (!text) { error(say("error.chat_empty_message")); return; }
+  const chosen = document.querySelector("#chat-leave-by input:checked");
+  const body = chosen ? { text, reply_by: chosen.value } : { text };
   try {
-    await call("/api/portal/chat/left-message", { method: "POST", body: { text } });
+    left = await call("/api/portal/chat/left-message", { method: "POST", body });
     $("chat-leave").hidden = true;
-    $("chat-status").textContent = say("chat.leave.done");
+    $("chat-status").textContent = leftText();
   } catch (failure) { error(errorSay(failure)); }
 }
 
@@ -316,6 +342,7 @@ async function whoAmI() {
     const me = await call("/api/portal/me");
     signedIn = true;
     $("chat-name").value = me.name;
+    $(`chat-leave-by-${me.email ? "email" : "call"}`).checked = true;  // what they have on file
   } catch { signedIn = false; }
 }
 
