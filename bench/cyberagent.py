@@ -3,8 +3,9 @@ and how fast it replies, per language, against a baseline in the same run.
 
 Run from the repository root inside the venv::
 
-    python bench/cyberagent.py            # the held-out set (about 10 s on one core)
-    python bench/cyberagent.py --tune     # the development set: the threshold sweep the agent's were chosen by
+    python bench/cyberagent.py              # the held-out set, test2.yaml (about 30 s on one core)
+    python bench/cyberagent.py --set test   # the first held-out set, now a second development set
+    python bench/cyberagent.py --tune       # the development sets: the threshold sweep the agent's were chosen by
 
 No server, no I/O: the agent (:class:`cti.cyberagent.CyberAgent`) is pure, so this drives it directly over the
 demo's FAQ (``cti/sim/demo-faq.yaml``, with its alternative phrasings) and catalog, pinned to one core
@@ -12,9 +13,10 @@ demo's FAQ (``cti/sim/demo-faq.yaml``, with its alternative phrasings) and catal
 and balance questions can be answered. Progress goes to stderr; one JSON object is the last line of stdout.
 See docs/benchmarks.md, section "CyberAgent".
 
-The questions are ``bench/cyberagent_questions/test.yaml`` (held out: written after the FAQ's phrasings, never
-tuned on, none of them in the FAQ's data, which the script checks) and ``dev.yaml`` (the development set the
-thresholds are chosen on). Each says what the agent must do: answer with an FAQ entry, answer an intent (the
+The questions are ``bench/cyberagent_questions/test2.yaml`` (held out: written before the second round of changes,
+never looked at while making them, never tuned on, none of them in the FAQ's data, which the script checks),
+``dev.yaml`` and ``test.yaml`` (the development sets the method and thresholds are chosen on; ``test.yaml`` was the
+first held-out set, and became development data once it had been looked at). Each says what the agent must do: answer with an FAQ entry, answer an intent (the
 customer's order status or balance, a purchase), or hand over to a person (asked for one, angry, or out of scope).
 
 Per language:
@@ -26,7 +28,7 @@ Per language:
 * ``reply_ms_p99``: ``respond`` wall time per question, nearest-rank p99 (after one warm-up pass).
 
 The baseline is the same agent (same rules, same FAQ data) over the FAQ search cti had before
-(``bench/_faq_bm25.py``: a home-made stemmer and BM25), its threshold chosen on the development set in this run
+(``bench/_faq_bm25.py``: a home-made stemmer and BM25), its threshold chosen on the development sets in this run
 by the same rule as the agent's.
 """
 
@@ -59,8 +61,11 @@ from cti.sim._demo_seed import starter_faq
 QUESTIONS = Path(__file__).resolve().parent / "cyberagent_questions"
 INTENTS = ("order_status", "balance", "purchase")
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+HELD_OUT = "test2"
+DEVELOPMENT = ("dev", "test")
+"""The sets the method and thresholds are chosen on (``test`` was the first held-out set)."""
 MAX_DEV_WRONG = 0.015
-"""The rule thresholds are chosen by: the most correct answers on the development set with at most this share
+"""The rule thresholds are chosen by: the most correct answers on the development sets with at most this share
 wrong (stricter than the 2 % target, to leave room for the held-out set)."""
 
 
@@ -80,9 +85,14 @@ def faq_entries() -> list[FaqEntry]:
             for entry_id, draft in starter_faq()]
 
 
-def load(name: str) -> dict[str, list[tuple[str, str]]]:
-    data = yaml.safe_load((QUESTIONS / f"{name}.yaml").read_text())
-    return {lang: [next(iter(item.items())) for item in items] for lang, items in data.items()}
+def load(*names: str) -> dict[str, list[tuple[str, str]]]:
+    """The named sets' questions per language, in order (several sets are joined)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for name in names:
+        data = yaml.safe_load((QUESTIONS / f"{name}.yaml").read_text())
+        for lang, items in data.items():
+            found.setdefault(lang, []).extend(next(iter(item.items())) for item in items)
+    return found
 
 
 def leaks(entries: list[FaqEntry], questions: dict[str, list[tuple[str, str]]]) -> list[str]:
@@ -209,10 +219,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     entries = faq_entries()
-    dev = load("dev")
+    dev = load(*DEVELOPMENT)
     started = time.perf_counter()
     index = FaqIndex(entries)
     index_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    index.prepare()
+    classifiers_ms = (time.perf_counter() - started) * 1000
     baseline_index = Baseline(entries)
     memo, baseline_memo = Memo(index), Memo(baseline_index)
 
@@ -229,17 +242,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.tune:
         chosen, rows = await sweep(ours, dev, tfidf_grid)
         base_chosen, base_rows = await sweep(baseline, dev, bm25_grid)
-        return {"set": "dev", "cpu": args.cpu,
+        return {"set": "+".join(DEVELOPMENT), "cpu": args.cpu, "index_ms": round(index_ms, 1),
+                "classifiers_ms": round(classifiers_ms, 1),
                 "cyberagent": {"chosen": described(chosen), "in_force": described(THRESHOLDS),
                                "dev": await evaluate(ours(chosen), dev, timed=False),
                                "dev_in_force": await evaluate(ours(THRESHOLDS), dev, timed=False), "sweep": rows},
                 "baseline_bm25": {"chosen": described(base_chosen),
                                   "dev": await evaluate(baseline(base_chosen), dev, timed=False),
                                   "sweep": base_rows}}
-    test = load("test")
-    leaked = leaks(entries, test)
+    test = load(args.set)
+    # dev.yaml's first questions guided the FAQ's phrasings, so some are in them by design; no other set may be.
+    leaked = leaks(entries, test) if args.set != "dev" else []
     if leaked:
-        raise SystemExit(f"held-out questions found in the FAQ's data: {leaked}")
+        raise SystemExit(f"questions of {args.set} found in the FAQ's data: {leaked}")
     base_chosen, _ = await sweep(baseline, dev, bm25_grid)
     bot = ours(THRESHOLDS, memoized=False)
     await evaluate(bot, test)  # warm-up: first calls pay for imports and caches
@@ -251,7 +266,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for block in (result, base_result):
             for entry in block.values():
                 entry["mistakes"] = len(entry["mistakes"])
-    return {"set": "test", "cpu": args.cpu, "faq_entries": len(entries), "index_ms": round(index_ms, 1),
+    return {"set": args.set, "cpu": args.cpu, "faq_entries": len(entries), "index_ms": round(index_ms, 1),
+            "classifiers_ms": round(classifiers_ms, 1),
             "thresholds": described(THRESHOLDS),
             "cyberagent": result,
             "baseline_bm25": {"thresholds": described(base_chosen),
@@ -260,7 +276,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tune", action="store_true", help="sweep the thresholds on the development set")
+    parser.add_argument("--tune", action="store_true", help="sweep the thresholds on the development sets")
+    parser.add_argument("--set", default=HELD_OUT, choices=(HELD_OUT, *DEVELOPMENT),
+                        help=f"the questions to measure on (default {HELD_OUT}, the held-out set; the others are "
+                             "development sets)")
     parser.add_argument("--cpu", type=int, default=min(os.sched_getaffinity(0)), help="the one core to run on")
     parser.add_argument("--mistakes", action="store_true", help="list every question not answered right")
     parser.add_argument("--verbose", action="store_true")
