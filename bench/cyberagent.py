@@ -260,6 +260,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     leaked = leaks(entries, test) if args.set == HELD_OUT else []
     if leaked:
         raise SystemExit(f"questions of {args.set} found in the FAQ's data: {leaked}")
+    seen = {(lang, normalize(q, lang)) for lang, items in dev.items() for _, q in items}
+    repeated = [q for lang, items in test.items() for _, q in items if (lang, normalize(q, lang)) in seen] \
+        if args.set == HELD_OUT else []
+    if repeated:
+        raise SystemExit(f"questions of {args.set} found in the development sets: {repeated}")
     base_chosen, _ = await sweep(baseline, dev, bm25_grid)
     bot = ours(THRESHOLDS, memoized=False)
     await evaluate(bot, test)  # warm-up: first calls pay for imports and caches
