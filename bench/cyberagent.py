@@ -13,11 +13,12 @@ demo's FAQ (``cti/sim/demo-faq.yaml``, with its alternative phrasings) and catal
 and balance questions can be answered. Progress goes to stderr; one JSON object is the last line of stdout.
 See docs/benchmarks.md, section "CyberAgent".
 
-The questions are ``bench/cyberagent_questions/test2.yaml`` (held out: written before the second round of changes,
-never looked at while making them, never tuned on, none of them in the FAQ's data, which the script checks),
-``dev.yaml`` and ``test.yaml`` (the development sets the method and thresholds are chosen on; ``test.yaml`` was the
-first held-out set, and became development data once it had been looked at). Each says what the agent must do: answer with an FAQ entry, answer an intent (the
-customer's order status or balance, a purchase), or hand over to a person (asked for one, angry, or out of scope).
+The questions are ``bench/cyberagent_questions/test2.yaml`` (held out: written before the third round of changes,
+never looked at while making them, never tuned on; none of them is in the FAQ's data, the out-of-scope examples or
+the development sets, which the script checks), ``dev.yaml`` and ``test.yaml`` (the development sets the method and
+thresholds are chosen on; ``test.yaml`` was the first held-out set, and became development data once it had been
+looked at). Each says what the agent must do: answer with an FAQ entry, answer an intent (the customer's order
+status or balance, a purchase), or hand over to a person (asked for one, angry, or out of scope).
 
 Per language:
 
@@ -39,7 +40,8 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,8 @@ from _harness import percentile, run_and_print
 from cti.crm import OrderRecord
 from cti.cyberagent import THRESHOLDS, CyberAgent, Session, Thresholds
 from cti.faq import OUT_OF_SCOPE, FaqEntry, FaqIndex, normalize, read_texts
-from cti.faq._words import FRAMED_OUT_OF_SCOPE
+from cti.faq import _search as _search_module
+from cti.faq._words import _ELSEWHERE, _GENERIC, FRAMED_OUT_OF_SCOPE, framed
 from cti.sim._crm_seed_data import PRODUCTS
 from cti.sim._demo_seed import starter_faq
 
@@ -214,6 +217,18 @@ async def sweep(make: Callable[[Thresholds], CyberAgent], dev: dict[str, list[tu
     return chosen, rows
 
 
+@contextmanager
+def patched(module: Any, **values: Any) -> Iterator[None]:
+    old = {name: getattr(module, name) for name in values}
+    for name, value in values.items():
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for name, value in old.items():
+            setattr(module, name, value)
+
+
 def described(thresholds: Mapping[str, Thresholds]) -> dict[str, dict[str, Any]]:
     return {lang: {"answer": t.answer, "similarity": t.similarity, "margin": t.margin, "agree": t.agree}
             for lang, t in thresholds.items()}
@@ -244,11 +259,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                   for m in (0.0, 0.05, 0.1, 0.2) for agree in (False, True)]
     bm25_grid = [(a / 4, 0.0, m, False) for a in range(0, 61) for m in (0.0, 0.5, 1.0, 2.0)]
     if args.tune:
-        chosen, rows = await sweep(ours, dev, tfidf_grid)
+        # The sweep's classifier lacks the out-of-scope examples written from the development sets' out-of-scope
+        # questions: with them, those questions are handed over at any threshold and choose nothing.
+        with patched(_search_module, OUT_OF_SCOPE=_GENERIC, FRAMED_OUT_OF_SCOPE=framed(_ELSEWHERE)):
+            blind = FaqIndex(entries)
+            blind.prepare()
+        blind_memo = Memo(blind)
+
+        def blinded(thresholds: Thresholds | Mapping[str, Thresholds]) -> CyberAgent:
+            return CyberAgent(blind_memo, catalog=PRODUCTS, account=Account(), thresholds=thresholds)
+
+        chosen, rows = await sweep(blinded, dev, tfidf_grid)
         base_chosen, base_rows = await sweep(baseline, dev, bm25_grid)
         return {"set": "+".join(DEVELOPMENT), "cpu": args.cpu, "index_ms": round(index_ms, 1),
                 "classifiers_ms": round(classifiers_ms, 1),
                 "cyberagent": {"chosen": described(chosen), "in_force": described(THRESHOLDS),
+                               "dev_blind": await evaluate(blinded(chosen), dev, timed=False),
                                "dev": await evaluate(ours(chosen), dev, timed=False),
                                "dev_in_force": await evaluate(ours(THRESHOLDS), dev, timed=False), "sweep": rows},
                 "baseline_bm25": {"chosen": described(base_chosen),
