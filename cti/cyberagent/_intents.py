@@ -60,7 +60,7 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
         ("order_status", _rx(r"\b(status (pesanan|order)|cek (pesanan|order)|pesanan saya (sudah )?(sampai mana|"
                              r"di ?mana|dikirim belum)|order saya (sudah )?sampai mana)\b")),
         ("balance", _rx(r"\b(saldo|sisa tagihan|berapa tagihan|tagihan saya berapa|jumlah tagihan|total tagihan|"
-                        r"tunggakan|utang saya)\b")),
+                        r"tunggakan|utang saya|cek (tagihan|billing))\b")),
         ("purchase", _rx(r"\b(mau|ingin|pengen|pingin|tertarik)( untuk)? (beli|membeli|berlangganan|pasang|"
                          r"memasang|pesan|memesan|order)\b")),
         ("greeting", _rx(r"^\W*(halo|hai|hi|hello|selamat (pagi|siang|sore|malam)|pagi|siang|sore|malam|"

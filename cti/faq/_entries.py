@@ -41,7 +41,7 @@ PRODUCT_LINES: Final = ("plan", "addon", "device", "home", "accessory")
 ENTRY_ID: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 QUESTION_LENGTH: Final = 300
 ANSWER_LENGTH: Final = 4000
-KEYWORDS: Final = 20
+KEYWORDS: Final = 30
 """At most this many keywords or alternative phrasings per language, each up to :data:`QUESTION_LENGTH`."""
 LINK: Final = re.compile(r"https://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9\-._~%!$&'()*+,;=:@/?#]*)?")
 """A link in an answer: a bare https address (no other scheme is ever made a link)."""
