@@ -505,8 +505,9 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             changed=screenpop.customer_changed, notify=webhooks.notify, answered=alerts.survey_answered)
         stack.push_async_callback(surveys.close)
         screenpop.survey_profiles = surveys.profile_json  # the customer's survey profile in the agent's pop
-        post_call = PostCallSurveys(surveys, policy, app[AUDIT],
+        post_call = PostCallSurveys(surveys, policy, app[AUDIT], is_live=query.is_live,
                                     available=ivr is not None and flows is not None and SURVEY_FLOW in flows.flows)
+        stack.push_async_callback(post_call.drain)
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
             (Hold, voice): [actions.hold], (Reject, voice): [actions.reject],

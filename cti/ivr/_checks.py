@@ -258,7 +258,7 @@ class _Checker:
                     self.problems.append(f"{at}.choices.{i}.phrases: language {language!r} is not in languages")
             for language in self.languages:
                 said = choice.phrases.get(language, ())
-                if node.speech and not said:
+                if node.speech and not said and choice.phrases:  # no phrases at all: a choice by keys only
                     self.problems.append(f"{at}.choices.{i}.phrases: missing translation for {language!r}")
                 for phrase in said:
                     self.phrase(f"{at}.choices", phrases, language, phrase, choice.intent)

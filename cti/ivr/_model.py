@@ -47,10 +47,11 @@ __all__ = [
 Text = dict[str, str]
 """Prompt text per language id ("id", "en")."""
 
-ATTRIBUTES = ("product", "problem_type", "language", "value_tier", "satisfaction", "solved")
+ATTRIBUTES = ("product", "problem_type", "language", "value_tier", "survey", "satisfaction", "solved")
 """Call attributes a flow may set; they travel with the call to routing and to the agent. The call's customer
 (``customer_id``) is not among them: only the calling number or a ``verify`` node makes a caller a customer.
-``satisfaction`` (1-5) and ``solved`` (yes/no) are the post-call survey flow's answers."""
+``survey: yes`` is the caller asking for the post-call survey (remembered for their next calls);
+``satisfaction`` (1-5) and ``solved`` (yes/no) are the survey flow's answers."""
 
 DTMF_KEYS = "0123456789*#"
 _IDENT = r"^[a-z][a-z0-9_]{0,63}$"

@@ -18,12 +18,13 @@ caller is hung up as without a survey).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cti.acd import Channel, WorkChanged, WorkState
+from cti.acd import Channel, WorkChanged, WorkItem, WorkState
 from cti.errors import Conflict
 from cti.records import UserRecord
 from cti.services._audit import AuditTrail
@@ -76,13 +77,60 @@ def _answers(questionnaire: Questionnaire, attributes: Mapping[str, str]) -> dic
 
 
 class PostCallSurveys:
-    def __init__(self, surveys: SurveyService, policy: Policy, audit: AuditTrail, *, available: bool) -> None:
+    def __init__(self, surveys: SurveyService, policy: Policy, audit: AuditTrail, *, available: bool,
+                 is_live: Callable[[str], bool] = lambda call_id: True) -> None:
         self._surveys = surveys
         self._policy = policy
         self._audit = audit
+        self._is_live = is_live
         self.available = available
         """Whether this cti can run it: a telephony with the survey flow in its IVR flows."""
         self._offers: dict[str, SurveyOffer] = {}
+        self._asked: set[str] = set()  # calls whose caller asked for it in the IVR
+        self._considered: set[str] = set()  # live calls already considered for an offer of their own
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- the caller's own choice ------------------------------------------------------------------------------
+    def asked_in_ivr(self, call_id: str, customer_id: str) -> None:
+        """The caller chose the survey in the IVR (a flow set ``survey: yes``): offered once an agent talks to
+        them, and remembered for their next calls (their consent to surveys)."""
+        self._asked.add(call_id)
+        self._spawn(self._remember(customer_id))
+
+    async def _remember(self, customer_id: str) -> None:
+        try:
+            await self._surveys.remember_survey_consent(customer_id)
+        except Exception:  # the offer on this call stands; the next call asks again
+            log.exception("could not remember customer %s's consent to post-call surveys", customer_id)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _offer_of_their_own(self, call: WorkItem) -> None:
+        """A connected call whose caller asked for the survey in the IVR, or agreed to post-call surveys before:
+        offered without the agent."""
+        assert call.customer_id is not None
+        try:
+            asked = call.call_id in self._asked
+            if not asked and not await self._surveys.consents_to_surveys(call.customer_id):
+                return
+            questionnaire = await self._surveys.questionnaire_for(call.customer_id, channel="call")
+        except Exception:
+            log.exception("could not decide the post-call survey of call %s", call.call_id)
+            return
+        if (questionnaire is None or not _answers(questionnaire, {"satisfaction": "5", "solved": "yes"})
+                or not self._is_live(call.call_id) or call.call_id in self._offers):
+            return
+        by = "caller" if asked else "consent"
+        self._offers[call.call_id] = self._offer_for(call, questionnaire.questionnaire_id, by)
+        self._audit.record_as_soon(f"customer:{call.customer_id}", "customer", "create", "survey_offer",
+                                   call.call_id, source="ivr", detail={"by": by})
 
     async def offer(self, actor: UserRecord, call_id: str) -> SurveyOffer:
         """Offer the survey to the caller of a connected call (the caller stays on the line when the agent's side
@@ -104,15 +152,19 @@ class PostCallSurveys:
         if questionnaire is None or not _answers(questionnaire, {"satisfaction": "5", "solved": "yes"}):
             raise Conflict("no questionnaire with a rating or a yes/no question fits this customer on calls",
                            code="survey_no_questionnaire", params={"call_id": call_id})
-        offer = SurveyOffer(
-            call_id=call.call_id, channel_id=call.channel_id, caller_number=call.caller_number,
-            service_number=call.service_number, customer_id=call.customer_id,
-            questionnaire_id=questionnaire.questionnaire_id, language=call.routing.language, agent_id=call.agent_id,
-            queue=call.queue, offered_by=actor.name)
+        offer = self._offer_for(call, questionnaire.questionnaire_id, actor.name)
         self._offers[call_id] = offer
         await self._audit.record(actor, "create", "survey_offer", call_id, source="api",
                                  detail={"customer_id": call.customer_id})
         return offer
+
+    @staticmethod
+    def _offer_for(call: WorkItem, questionnaire_id: str, by: str) -> SurveyOffer:
+        assert call.customer_id is not None
+        return SurveyOffer(
+            call_id=call.call_id, channel_id=call.channel_id, caller_number=call.caller_number,
+            service_number=call.service_number, customer_id=call.customer_id, questionnaire_id=questionnaire_id,
+            language=call.routing.language, agent_id=call.agent_id, queue=call.queue, offered_by=by)
 
     def offered(self, call_id: str) -> SurveyOffer | None:
         return self._offers.get(call_id)
@@ -130,8 +182,15 @@ class PostCallSurveys:
     def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
         """The handler table's entry: an offer not taken when its call ended is dropped (the caller hung up, or it
         ended some other way; an agent's hang-up comes first in the same batch of commands and takes it)."""
-        if changed.item.state is WorkState.ENDED:
-            self._offers.pop(changed.item.call_id, None)
+        call = changed.item
+        if call.state is WorkState.ENDED:
+            self._offers.pop(call.call_id, None)
+            self._asked.discard(call.call_id)
+            self._considered.discard(call.call_id)
+        elif (call.state is WorkState.CONNECTED and call.channel is Channel.VOICE and call.customer_id is not None
+              and self.available and call.call_id not in self._considered):
+            self._considered.add(call.call_id)
+            self._spawn(self._offer_of_their_own(call))
 
     async def answered(self, offer: SurveyOffer, attributes: Mapping[str, str], *, complete: bool) -> SurveyRecord:
         """Store what the caller said in the survey flow (``complete`` False: they hung up or gave up halfway)."""

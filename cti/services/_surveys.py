@@ -178,6 +178,23 @@ class SurveyService:
                                     value_tier=None if customer is None else customer.value_tier,
                                     product_line=None if customer is None else customer.segment, channel=channel)
 
+    async def consents_to_surveys(self, customer_id: str) -> bool:
+        """Whether the customer agreed to be asked on the line after their calls (remembered from the IVR or set
+        by them on the portal or by an agent)."""
+        customer = await self._customers.customer(customer_id)
+        return customer is not None and customer.forgotten_at is None and customer.consent.surveys
+
+    async def remember_survey_consent(self, customer_id: str) -> None:
+        """The customer chose the post-call survey in the IVR: their consent to it, for their next calls."""
+        customer = await self._customers.customer(customer_id)
+        if customer is None or customer.forgotten_at is not None or customer.consent.surveys:
+            return
+        fields = customer.fields()
+        await self._customers.update_customer(customer_id, replace(fields, consent=replace(fields.consent,
+                                                                                             surveys=True)))
+        self._audit.record_as_soon(f"customer:{customer_id}", "customer", "change", "customer", customer_id,
+                                   source="ivr", detail={"consent": {"surveys": True}})
+
     def asked_on_the_line(self, call_id: str) -> None:
         """The caller of ``call_id`` stays on the line for the post-call survey (told before the call's end is
         handled here): that call owes no e-mailed survey."""

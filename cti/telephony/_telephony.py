@@ -367,6 +367,8 @@ class Telephony:
             apply_attributes(call.routing, ivr.attributes)
             if transfer is not None:
                 call.routing.requested_queue, call.routing.requested_priority = transfer.queue, transfer.priority
+            if ivr.attributes.get("survey") == "yes" and call.customer_id is not None and self.surveys is not None:
+                self.surveys.asked_in_ivr(call.call_id, call.customer_id)
         else:
             # No IVR: who the caller is still decides routing (value tier, a mobile caller's region).
             identity = await self._identify(call.caller_number)

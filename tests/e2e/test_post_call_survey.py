@@ -1,7 +1,7 @@
-"""The post-call IVR survey on real calls: a known customer calls, an agent answers and offers the survey, the
-agent hangs up, the caller stays on the line and rates the call by keypad or by voice (SIPp), and the answers
-reach the survey tables, the customer's survey profile and the report; a caller who hangs up halfway leaves a
-partial answer."""
+"""The post-call IVR survey on real calls: a known customer asks for it in the IVR (and is asked again on their
+next call: remembered), or the agent offers it; the agent hangs up, the caller stays on the line and rates the
+call by keypad or by voice (SIPp), and the answers reach the survey tables and the customer's survey profile; a
+caller who hangs up halfway leaves a partial answer."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from cti.persistence import CustomerRepository, SurveyRepository
 from cti.settings import Settings
 from cti.sim import JAKARTA_GOLD, Press, Say, SippAgent, SippIvrCaller, Step, Wait, generate
 from cti.surveys import SurveyRecord
+from cti.web import POST_CALL_SURVEYS
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import eventually, unavailable
 
@@ -99,24 +100,6 @@ def call_then(then: list[Step]) -> list[Step]:
     return [Wait(1500), Press("0"), Wait(16000), *then]
 
 
-async def test_a_caller_rates_the_call_by_keypad_after_the_agent_hangs_up(
-    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
-) -> None:
-    await prepare(cti, phones, base_settings)
-    caller = SippIvrCaller("1500200", call_then([Press("4"), Wait(4000), Press("1")]), caller=BUDI_PHONE,
-                           duration_ms=30_000)
-    callers.append(caller)
-    call_id = await offered_then_hung_up(cti)
-    survey = await survey_of(cti, call_id, caller)
-    assert (survey.status, survey.answer_channel, survey.channel, survey.agent_id, survey.queue) == (
-        "answered", "ivr", "call", "ana", "care")
-    assert (survey.answers, survey.rating, survey.resolved) == ({"satisfaction": 4, "solved": True}, 4, True)
-    # The customer's profile (the agent's pop reads it) has it.
-    profile = await cti.api("GET", f"/api/customers/{JAKARTA_GOLD}/surveys", token=cti.agent_tokens["ana"])
-    assert (profile["answered"], profile["latest_rating"], profile["latest_resolved"]) == (1, 4, True), profile
-    assert cti.telephony.counters["post_call_surveys"] == 1
-
-
 async def test_a_caller_who_hangs_up_after_the_rating_leaves_a_partial_answer(
     cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
 ) -> None:
@@ -141,3 +124,44 @@ async def test_an_english_caller_rates_the_call_by_voice(
     survey = await survey_of(cti, call_id, caller)
     assert (survey.status, survey.answers, survey.language) == ("answered", {"satisfaction": 5, "solved": True},
                                                                  "en")
+
+
+async def test_a_caller_who_asks_for_the_survey_in_the_ivr_is_asked_on_this_call_and_the_next(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
+) -> None:
+    await prepare(cti, phones, base_settings)
+    token = cti.agent_tokens["ana"]
+    post_call = cti.client.app[POST_CALL_SURVEYS]
+    # Nine in the main menu asks for it (and is thanked), then zero for an agent; Ana does not offer it herself.
+    first = SippIvrCaller("1500200", [Wait(1500), Press("9"), Wait(5000), Press("0"), Wait(16000), Press("5"),
+                                      Wait(4000), Press("2")], caller=BUDI_PHONE, duration_ms=30_000)
+    callers.append(first)
+    call = await cti.first_call()
+    await cti.answered(call.call_id, timeout=40)
+    offer = await eventually(lambda: post_call.offered(call.call_id), message="the caller's own offer")
+    assert offer.offered_by == "caller"
+    await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=token)
+    survey = await survey_of(cti, call.call_id, first)
+    assert (survey.status, survey.answers) == ("answered", {"satisfaction": 5, "solved": False})
+    # Remembered: Budi's consent, so his next call is asked too, with no key pressed.
+    budi = await CustomerRepository(cti.db).customer(JAKARTA_GOLD)
+    assert budi is not None and budi.consent.surveys
+    second = SippIvrCaller("1500200", call_then([Press("3"), Wait(4000), Press("1")]), caller=BUDI_PHONE,
+                           duration_ms=30_000)
+    callers.append(second)
+    first_id = call.call_id
+    call = await eventually(lambda: next((c for c in cti.query.calls() if c.call_id != first_id), None),
+                            timeout=30, message="the second call")
+    await cti.answered(call.call_id, timeout=40)
+    offer = await eventually(lambda: post_call.offered(call.call_id), message="the remembered offer")
+    assert offer.offered_by == "consent"
+    await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=token)
+    survey = await survey_of(cti, call.call_id, second)
+    assert (survey.status, survey.answer_channel, survey.channel, survey.agent_id, survey.queue) == (
+        "answered", "ivr", "call", "ana", "care")
+    assert (survey.answers, survey.rating, survey.resolved) == ({"satisfaction": 3, "solved": True}, 3, True)
+    # The customer's profile (the agent's pop reads it) has both, the latest first.
+    profile = await cti.api("GET", f"/api/customers/{JAKARTA_GOLD}/surveys", token=token)
+    assert (profile["answered"], profile["latest_rating"], profile["latest_resolved"], profile["trend"]) == (
+        2, 3, True, [5, 3]), profile
+    assert cti.telephony.counters["post_call_surveys"] == 2

@@ -267,11 +267,11 @@ def test_set_and_transfer_attributes() -> None:
                                           "customer_id": "$customer_number"}
     assert problems(data) == [
         "flows.main.nodes.agent.attributes.skill: unknown attribute (known: product, problem_type, language, "
-        "value_tier, satisfaction, solved)",
+        "value_tier, survey, satisfaction, solved)",
         "flows.main.nodes.agent.attributes.customer_id: only a verify node makes the caller a customer (a number "
         "the caller keys is theirs only once verified)",
         "flows.main.nodes.mark.attributes.colour: unknown attribute (known: product, problem_type, language, "
-        "value_tier, satisfaction, solved)",
+        "value_tier, survey, satisfaction, solved)",
         "flows.main.nodes.mark.attributes.problem_type: $order_number is not collected by any node",
         "flows.main.nodes.mark.attributes.language: 'fr' is not in languages",
     ]
@@ -358,7 +358,8 @@ def test_the_sample_file_loads_and_maps_the_demo_numbers() -> None:
     assert flows.flow_for("021555") is None
     main = flows.flows["sales"].nodes["main"]
     assert [(c.intent, c.dtmf) for c in main.choices] == [  # type: ignore[union-attr]
-        ("order_status", "1"), ("balance", "2"), ("sales", "3"), ("technical", "4"), ("agent", "0")]
+        ("order_status", "1"), ("balance", "2"), ("sales", "3"), ("technical", "4"), ("agent", "0"),
+        ("survey_opt_in", "9")]
     assert flows.flows["support"].nodes["main"] == main
 
 
@@ -371,7 +372,7 @@ def test_static_prompts_for_pre_rendering() -> None:
     assert ("en", "Sorry, that does not match our records.") in prompts
     assert ("en", "Sorry, we could not verify who you are. An agent will help you.") in prompts
     assert ("id", "Terima kasih atas penilaian Anda. Sampai jumpa.") in prompts  # the post-call survey's
-    assert len(prompts) == len(set(prompts)) == 52
+    assert len(prompts) == len(set(prompts)) == 54
     assert all(language in ("id", "en") and "{" not in words for language, words in prompts)
 
 

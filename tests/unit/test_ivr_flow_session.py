@@ -89,13 +89,13 @@ MAIN_PHRASES = {
     "id": {"order_status": ("status pesanan", "cek pesanan", "pesanan saya"),
            "balance": ("saldo", "cek saldo", "tagihan"),
            "sales": ("penjualan", "beli", "produk baru"), "technical": ("gangguan", "masalah teknis", "internet mati"),
-           "agent": ("operator", "bicara dengan agen", "agen", "layanan pelanggan")},
+           "agent": ("operator", "bicara dengan agen", "agen", "layanan pelanggan"), "survey_opt_in": ()},
     "en": {"order_status": ("order status", "where is my order", "my order"),
            "balance": ("balance", "my bill", "account balance"), "sales": ("sales", "buy", "new product"),
            "technical": ("technical support", "technical problem", "internet is down"),
-           "agent": ("agent", "representative", "customer service", "operator")},
+           "agent": ("agent", "representative", "customer service", "operator"), "survey_opt_in": ()},
 }
-MAIN_KEYS = {"order_status": "1", "balance": "2", "sales": "3", "technical": "4", "agent": "0"}
+MAIN_KEYS = {"order_status": "1", "balance": "2", "sales": "3", "technical": "4", "agent": "0", "survey_opt_in": "9"}
 
 
 def main_listen(listen_id: int, language: str, *, speech: bool = True) -> Listen:
@@ -241,7 +241,7 @@ def test_no_input_and_no_match_reprompt_twice_then_keys_only_then_the_agent() ->
         Play("main.dtmf_prompt#8", say("main", "en", "dtmf_prompt"), "en", True),
         main_listen(4, "en", speech=False)]
     assert s.handle(SpeechResult("agent", "agent", 0.99)) == []  # the recognizer is off
-    end = s.handle(Dtmf("9"))
+    end = s.handle(Dtmf("8"))
     assert end[:3] == [StopPlayback(), StopListening(), Transfer(
         {"language": "en"}, None, None,
         Play("main.transfer#9", "Please hold while we connect you to an agent.", "en", False), "no_match")]
@@ -249,7 +249,7 @@ def test_no_input_and_no_match_reprompt_twice_then_keys_only_then_the_agent() ->
     assert (done.outcome, done.reason) == ("escalated", "no_match")
     assert [(e.event, e.value) for e in done.path if e.node == "main"] == [
         ("enter", None), ("no_input", None), ("no_match", "pizza please"), ("low_confidence", "balance"),
-        ("dtmf_only", None), ("no_match", "9"), ("failed", "no_match"), ("escalated", "no_match")]
+        ("dtmf_only", None), ("no_match", "8"), ("failed", "no_match"), ("escalated", "no_match")]
 
 
 def test_without_speech_a_menu_is_keys_only_from_the_start_and_has_no_fallback_step() -> None:
@@ -261,7 +261,7 @@ def test_without_speech_a_menu_is_keys_only_from_the_start_and_has_no_fallback_s
         StopPlayback(), Play("main.no_match#3", message("no_match", "id"), "id", True),
         Play("main.dtmf_prompt#4", say("main", "id", "dtmf_prompt"), "id", True), main_listen(2, "id", speech=False)]
     s.handle(Dtmf("8"))
-    end = s.handle(Dtmf("9"))
+    end = s.handle(Dtmf("7"))
     assert isinstance(end[-2], Transfer) and end[-2].reason == "no_match"
     assert finished(end).outcome == "escalated"
 
@@ -616,3 +616,19 @@ def test_a_caller_who_hangs_up_in_the_survey_leaves_what_they_answered() -> None
     end = finished(s.handle(CallerHangup()))
     assert (end.outcome, end.attributes.get("satisfaction"), end.attributes.get("solved")) == (
         "abandoned_in_ivr", "5", None)
+
+
+def test_a_caller_asks_for_the_survey_by_key_and_it_travels_with_the_transfer() -> None:
+    s = session("support", language="en", customer_id="10000001")
+    s.handle(Started())
+    assert s.handle(Dtmf("9"))[-2:] == [
+        SetAttributes({"survey": "yes"}),
+        Play("survey_noted.prompt#2", "Thank you. After this call, we will ask you to rate it.", "en", True)]
+    s.handle(PromptFinished("survey_noted.prompt#2"))
+    transfer = next(c for c in s.handle(Dtmf("0")) if isinstance(c, Transfer))
+    assert transfer.attributes["survey"] == "yes"
+    # The menu's grammar has no phrase for it: nine is a key, never a word the recognizer could mistake.
+    other = session("support", language="en")
+    other.handle(Started())
+    listen = next(c for c in other.handle(PromptFinished("welcome.prompt#1")) if isinstance(c, Listen))
+    assert [choice.phrases for choice in listen.grammar if choice.intent == "survey_opt_in"] == [()]
