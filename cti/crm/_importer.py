@@ -55,12 +55,14 @@ COLUMNS: Final = (
     "consent_email",
     "consent_data_sharing",
     "consent_phone_calls",
+    "consent_surveys",
 )
 PHONE_SEPARATOR: Final = ";"
 _YES: Final = frozenset({"yes", "y", "true", "1", "ya"})
 _NO: Final = frozenset({"no", "n", "false", "0", "tidak"})
 _AMOUNT: Final = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
-_CONSENTS: Final = ("consent_marketing_calls", "consent_email", "consent_data_sharing", "consent_phone_calls")
+_CONSENTS: Final = ("consent_marketing_calls", "consent_email", "consent_data_sharing", "consent_phone_calls",
+                    "consent_surveys")
 # Scalar fields a CSV row may set; a blank cell sets nothing.
 _SCALARS: Final = ("name", "email", "address", "city", "region", "country", "language", "segment", "value_tier",
                    "lifetime_value_minor")  # fmt: skip
@@ -96,6 +98,7 @@ class CsvCustomer:
     consent_email: bool | None = None
     consent_data_sharing: bool | None = None
     consent_phone_calls: bool | None = None
+    consent_surveys: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -327,6 +330,8 @@ def apply_values(base: CustomerFields, values: CsvCustomer) -> CustomerFields:
         consent = replace(consent, data_sharing=values.consent_data_sharing)
     if values.consent_phone_calls is not None:
         consent = replace(consent, phone_calls=values.consent_phone_calls)
+    if values.consent_surveys is not None:
+        consent = replace(consent, surveys=values.consent_surveys)
     return replace(base, consent=consent, **changes)
 
 

@@ -82,6 +82,8 @@ class Consent:
     """Use of their data beyond serving them, e.g. in other customers' recommendations."""
     phone_calls: bool = False
     """Being called by us about their own business (click-to-dial, a scheduled callback); not marketing."""
+    surveys: bool = False
+    """Being asked to rate their call on the line once the agent hangs up (the post-call IVR survey)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -95,6 +95,7 @@ def apply_fields(row: CustomerRow, fields: CustomerFields) -> None:
     row.consent_email = fields.consent.email
     row.consent_data_sharing = fields.consent.data_sharing
     row.consent_phone_calls = fields.consent.phone_calls
+    row.consent_surveys = fields.consent.surveys
 
 
 def phone_row(customer_id: str, e164: str, position: int) -> CustomerPhoneRow:
@@ -139,6 +140,7 @@ def _customer_record(row: CustomerRow, phones: tuple[str, ...]) -> CustomerRecor
             email=row.consent_email,
             data_sharing=row.consent_data_sharing,
             phone_calls=row.consent_phone_calls,
+            surveys=row.consent_surveys,
         ),
         forgotten_at=row.forgotten_at,
         created_at=row.created_at,

@@ -265,6 +265,7 @@ class CustomerRepository:
                 raise StorageError(f"cannot update customer {customer_id}: their data was erased")
             row.consent_marketing_calls, row.consent_email = consent.marketing_calls, consent.email
             row.consent_data_sharing, row.consent_phone_calls = consent.data_sharing, consent.phone_calls
+            row.consent_surveys = consent.surveys
             row.updated_at = self._clock()
             await session.flush()
             return (await _customer_rows.customer_records(session, [row]))[0]
@@ -533,6 +534,7 @@ async def _erase(session: AsyncSession, row: CustomerRow, now: datetime,
         row.pin_hash = None
         row.birth_date = None
         row.consent_marketing_calls = row.consent_email = row.consent_data_sharing = row.consent_phone_calls = False
+        row.consent_surveys = False
         row.forgotten_at = row.updated_at = now
         erased["customer"] = 1
     erased["phones"] = _rowcount(await session.execute(

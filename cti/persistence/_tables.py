@@ -341,6 +341,7 @@ class CustomerRow(Base):
     consent_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     consent_data_sharing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     consent_phone_calls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    consent_surveys: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

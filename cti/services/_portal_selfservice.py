@@ -54,6 +54,8 @@ _LATE = timedelta(minutes=5)
 """A time chosen that passed while the form was filled in: as soon as possible."""
 _DAY = timedelta(days=1)
 _SAME_LOOK = timedelta(minutes=15)
+_CONSENTS = ("phone_calls", "email", "marketing_calls", "data_sharing", "surveys")
+"""The consents the customer sets themselves: all of :class:`cti.crm.Consent`'s."""
 """Looks at the same order this close together are one in the history."""
 ROLE = "customer"
 
@@ -93,6 +95,7 @@ class Preferences:
     email: bool | None = None
     marketing_calls: bool | None = None
     data_sharing: bool | None = None
+    surveys: bool | None = None
 
 
 def customer_actor(customer: CustomerRecord) -> UserRecord:
@@ -191,13 +194,11 @@ class PortalSelfService:
                                  source: str) -> CustomerRecord:
         """The customer's language and consents, as they chose them."""
         consent = customer.consent
-        new_consent = replace(consent, **{name: value for name in ("phone_calls", "email", "marketing_calls",
-                                                                   "data_sharing")
+        new_consent = replace(consent, **{name: value for name in _CONSENTS
                                           if (value := getattr(wanted, name)) is not None})
         fields = replace(customer.fields(), consent=new_consent,
                          language=wanted.language or customer.language)
-        changes = {name: getattr(new_consent, name) for name in ("phone_calls", "email", "marketing_calls",
-                                                                  "data_sharing")
+        changes = {name: getattr(new_consent, name) for name in _CONSENTS
                    if getattr(new_consent, name) != getattr(consent, name)}
         if fields.language != customer.language:
             changes["language"] = fields.language

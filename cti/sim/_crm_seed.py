@@ -250,7 +250,7 @@ class _Builder:
             name="Budi Santoso", phones=("+6281210000001", "+622155501001"), email="budi.santoso@example.co.id",
             address="Jl. Jend. Sudirman Kav. 52-53", city="Jakarta", region="jakarta", country="ID",
             language="id", segment="professional", value_tier="gold", lifetime_value_minor=rupiah(18_500_000),
-            consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True),
+            consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True, surveys=True),
         ), pin=BUDI_PIN, birth_date=BUDI_BIRTH_DATE)
         self.hold(cid, "PLAN-L", self.ago(900))
         self.hold(cid, "FIBER-100", self.ago(700))
@@ -286,7 +286,7 @@ class _Builder:
             name="Siti Rahayu", phones=("+6285730000002", "+62315550202"), email="siti.rahayu@example.com",
             address="Jl. Pemuda No. 17", city="Surabaya", region="surabaya", country="ID", language="id",
             segment="family", value_tier="silver", lifetime_value_minor=rupiah(6_200_000),
-            consent=Consent(marketing_calls=False, email=True, data_sharing=True, phone_calls=True),
+            consent=Consent(marketing_calls=False, email=True, data_sharing=True, phone_calls=True, surveys=True),
         ), birth_date=SITI_BIRTH_DATE)
         self.hold(cid, "PLAN-M", self.ago(780))
         self.hold(cid, "FIBER-50", self.ago(500))
@@ -324,7 +324,7 @@ class _Builder:
             name="James Whitfield", phones=("+61412345004", "+6281199000004"), email="james.whitfield@example.com.au",
             address="Jl. Sunset Road No. 88, Kuta", city="Denpasar", region="denpasar", country="ID", language="en",
             segment="professional", value_tier="platinum", lifetime_value_minor=rupiah(32_000_000),
-            consent=Consent(marketing_calls=True, email=True, data_sharing=False, phone_calls=True),
+            consent=Consent(marketing_calls=True, email=True, data_sharing=False, phone_calls=True, surveys=True),
         ), pin=JAMES_PIN)
         self.hold(cid, "PLAN-XL", self.ago(600))
         self.hold(cid, "ROAM-ASIA", self.ago(300))
@@ -359,7 +359,7 @@ class _Builder:
             name="Andi Nurhaliza", phones=("+6282190000006", "+62411555606"), email="andi.nurhaliza@example.co.id",
             address="Jl. Somba Opu No. 33", city="Makassar", region="makassar", country="ID", language="id",
             segment="business", value_tier="silver", lifetime_value_minor=rupiah(9_400_000),
-            consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True),
+            consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True, surveys=True),
         ))
         self.hold(cid, "PLAN-XL", self.ago(400))
         self.hold(cid, "FIBER-100", self.ago(350))

@@ -94,6 +94,8 @@ class ConsentChange(_Body):
     marketing_calls: bool | None = None
     email: bool | None = None
     data_sharing: bool | None = None
+    surveys: bool | None = Field(default=None, description="to be asked to rate their call on the line after the "
+                                                           "agent hangs up")
 
 
 class CustomerCreate(_Body):
@@ -177,8 +179,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         errors=(404, 409, 422))},
     "/api/customers/{customer_id}/consent": {"put": operation(
         "Record what the customer agreed to or withdrew (phone_calls: to be called by agents; marketing_calls, "
-        "email, data_sharing); what is left out stays; audited. The record's consents are in "
-        "GET /api/customers/{customer_id} ('consent')",
+        "email, data_sharing; surveys: to be asked on the line to rate their calls); what is left out stays; "
+        "audited. The record's consents are in GET /api/customers/{customer_id} ('consent')",
         roles="an agent who is serving or has served them, supervisor (own scope), admin", body="ConsentChange",
         params=[path_param("customer_id", maxLength=16)], errors=(404,))},
     "/api/customers/{customer_id}": {"get": operation(
@@ -381,4 +383,4 @@ async def set_consent(request: web.Request) -> web.Response:
     consent = record.consent
     return web.json_response({"customer_id": customer_id, "consent": {
         "phone_calls": consent.phone_calls, "marketing_calls": consent.marketing_calls, "email": consent.email,
-        "data_sharing": consent.data_sharing}})
+        "data_sharing": consent.data_sharing, "surveys": consent.surveys}})

@@ -72,6 +72,8 @@ class PreferencesChange(_Body):
     email: bool | None = Field(None, description="we may e-mail you")
     marketing_calls: bool | None = Field(None, description="we may call you with offers")
     data_sharing: bool | None = Field(None, description="we may use your data beyond serving you")
+    surveys: bool | None = Field(None, description="we may ask you to rate your call on the line after the agent "
+                                                   "hangs up")
 
     @model_validator(mode="after")
     def _something(self) -> PreferencesChange:
@@ -107,7 +109,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "else's). Audited (which fields, not the values) and noted in the history; answers the masked profile",
         roles=_ROLE, public=True, body="DetailsChange", errors=(401, 403))},
     "/api/portal/preferences": {
-        "get": operation("The customer's language and consents (phone_calls, email, marketing_calls, data_sharing)",
+        "get": operation("The customer's language and consents (phone_calls, email, marketing_calls, data_sharing, "
+                         "surveys)",
                          roles=_ROLE, public=True, errors=(401,)),
         "patch": operation("Change the customer's language and consents; audited with what changed and noted in "
                            "the history", roles=_ROLE, public=True, body="PreferencesChange", errors=(401, 403))},
@@ -172,7 +175,7 @@ def _preferences(who: CustomerRecord) -> dict[str, Any]:
     c = who.consent
     return {"language": who.language, "consent": {"phone_calls": c.phone_calls, "email": c.email,
                                                   "marketing_calls": c.marketing_calls,
-                                                  "data_sharing": c.data_sharing}}
+                                                  "data_sharing": c.data_sharing, "surveys": c.surveys}}
 
 
 def _today(request: web.Request) -> date:

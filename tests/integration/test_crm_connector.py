@@ -156,8 +156,9 @@ def budi_in_pop(customer_id: str) -> dict[str, Any]:
     return {"customer_id": customer_id, "name": "Budi Santoso", "phones": ["+6281210000042", "+622155501042"],
             "email": "budi@example.com", "address": "Jl. Kenanga No. 12", "city": "Jakarta", "region": "jakarta",
             "language": "id", "segment": "fiber", "value_tier": "gold", "lifetime_value": "0",
-            "consent": {"phone_calls": False, "marketing_calls": False}, "balance_due": "0", "products": [],
-            "contacts": [], "web_activity": [], "open_orders": [], "open_cases": [], "unpaid_invoices": []}
+            "consent": {"phone_calls": False, "marketing_calls": False, "surveys": False}, "balance_due": "0",
+            "products": [], "contacts": [], "web_activity": [], "open_orders": [], "open_cases": [],
+            "unpaid_invoices": []}
 
 
 async def test_a_known_caller_s_pop_is_the_external_record_mirrored_then_cached(

@@ -121,12 +121,12 @@ async def test_bad_rows_are_rejected_with_a_report_and_good_rows_imported(db: Da
 
 
 MERGE_CSV = """\
-name,phone,email,city,value_tier,consent_marketing_calls,consent_email
-Rina Kusuma,0813-7000-0001,,Bandung,silver,yes,yes
-Rina K.,,rina@example.com,,,,
-Rina Kusuma,+62 813 7000 0001;(022) 555-0101,RINA@example.com,,gold,no,
-Joko Widodo,0813-7000-0002,,Solo,,,
-Joko W,6281370000002,,,,,
+name,phone,email,city,value_tier,consent_marketing_calls,consent_email,consent_surveys
+Rina Kusuma,0813-7000-0001,,Bandung,silver,yes,yes,ya
+Rina K.,,rina@example.com,,,,,
+Rina Kusuma,+62 813 7000 0001;(022) 555-0101,RINA@example.com,,gold,no,,
+Joko Widodo,0813-7000-0002,,Solo,,,,1
+Joko W,6281370000002,,,,,,0
 """
 
 
@@ -142,7 +142,7 @@ async def test_duplicates_merge_and_reimport_changes_nothing(db: Database) -> No
     imported = [await store.customer(rina), await store.customer(joko)]
     assert imported == [
         customer(rina, "Rina Kusuma", ("+6281370000001", "+62225550101"), email="rina@example.com", city="Bandung",
-                 value_tier="gold", consent=Consent(marketing_calls=False, email=True)),
+                 value_tier="gold", consent=Consent(marketing_calls=False, email=True, surveys=True)),
         customer(joko, "Joko W", ("+6281370000002",), city="Solo"),
     ]
 
@@ -152,12 +152,12 @@ async def test_duplicates_merge_and_reimport_changes_nothing(db: Database) -> No
 
 
 MATCH_CSV = """\
-customer_id,name,phone,email,segment,consent_marketing_calls
-,Budi Santoso,0812-1000-0001;0878-1234-5678,,,no
-10000002,Siti Rahayu-Putri,,,family,
-,Imposter,0857-3000-0002,budi.santoso@example.co.id,,
-10000005,Rudi Hartono Siregar,,,,
-10000006,Andi Nurhaliza,0821-9000-0006,,,
+customer_id,name,phone,email,segment,consent_marketing_calls,consent_surveys
+,Budi Santoso,0812-1000-0001;0878-1234-5678,,,no,no
+10000002,Siti Rahayu-Putri,,,family,,
+,Imposter,0857-3000-0002,budi.santoso@example.co.id,,,
+10000005,Rudi Hartono Siregar,,,,,
+10000006,Andi Nurhaliza,0821-9000-0006,,,,
 """
 
 
@@ -179,9 +179,12 @@ async def test_rows_matching_existing_customers_update_them(db: Database) -> Non
                                         " imported again"),
         ),
     )
+    assert (budi.consent.surveys, siti.consent.surveys) == (True, True)  # the demo's: both agreed
     assert await store.customer("10000001") == replace(
-        budi, phones=(*budi.phones, "+6287812345678"), consent=replace(budi.consent, marketing_calls=False),
+        budi, phones=(*budi.phones, "+6287812345678"),
+        consent=Consent(marketing_calls=False, email=True, data_sharing=True, phone_calls=True, surveys=False),
         updated_at=IMPORTED)
+    # A blank cell keeps what is known: Siti still agrees to surveys.
     assert await store.customer("10000002") == replace(siti, name="Siti Rahayu-Putri", updated_at=IMPORTED)
     forgotten = await store.customer("10000006")
     assert forgotten is not None and (forgotten.name, forgotten.phones) == ("", ())

@@ -136,8 +136,8 @@ BUDI = CustomerRecord(
     customer_id="10000001", name="Budi Santoso", phones=("+6281210000001", "+622155501001"),
     email="budi.santoso@example.co.id", address="Jl. Jend. Sudirman Kav. 52-53", city="Jakarta", region="jakarta",
     country="ID", language="id", segment="professional", value_tier="gold", lifetime_value_minor=1_850_000_000,
-    consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True), forgotten_at=None,
-    created_at=T - days(1500), updated_at=T - days(1500),
+    consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True, surveys=True),
+    forgotten_at=None, created_at=T - days(1500), updated_at=T - days(1500),
 )
 
 
@@ -299,6 +299,29 @@ async def test_unknown_caller_gets_a_blank_record_to_fill_in(store: CustomerRepo
     assert (nobody.customer_id, nobody.phones) == ("10000111", ())
 
 
+CONSENT_COLUMNS = ("SELECT consent_marketing_calls, consent_email, consent_data_sharing, consent_phone_calls, "
+                   "consent_surveys FROM customers WHERE customer_id = ")
+
+
+async def test_each_consent_is_stored_in_its_own_column_both_ways(store: CustomerRepository, db_url: str) -> None:
+    rudi = await store.customer("10000005")  # the demo's customer who agreed to nothing
+    assert rudi is not None and rudi.consent == Consent()
+
+    surveys_only = await store.set_consent("10000005", Consent(surveys=True))
+    assert surveys_only == replace(rudi, consent=Consent(surveys=True), updated_at=LATER)
+    assert await store.customer("10000005") == surveys_only
+    assert await raw_rows(db_url, CONSENT_COLUMNS + "'10000005'") == [(False, False, False, False, True)]
+
+    calls_only = await store.update_customer("10000005", replace(rudi.fields(), consent=Consent(phone_calls=True)))
+    assert calls_only.consent == Consent(phone_calls=True)
+    assert await raw_rows(db_url, CONSENT_COLUMNS + "'10000005'") == [(False, False, False, True, False)]
+
+    created = await store.create_customer(CustomerFields(name="Wayan Sudarma", phones=("0813-3700-0001",),
+                                                         consent=Consent(email=True, surveys=True)))
+    assert created.consent == Consent(email=True, surveys=True)
+    assert await raw_rows(db_url, CONSENT_COLUMNS + f"'{created.customer_id}'") == [(False, True, False, False, True)]
+
+
 async def test_a_blank_record_is_created_whole_or_not_at_all(store: CustomerRepository) -> None:
     filled = await store.create_blank_customer("(022) 555-9876", name=" Asep  Suryana ", email="Asep@Example.COM",
                                                language="en")
@@ -430,6 +453,7 @@ async def test_forget_anonymises_personal_data_and_keeps_aggregates(
 
     assert forgotten.customer == replace(BUDI, name="", phones=(), email=None, address=None, city=None,
                                          consent=Consent(), forgotten_at=LATER, updated_at=LATER)
+    assert await raw_rows(db_url, CONSENT_COLUMNS + "'10000001'") == [(False,) * 5]  # all agreed before
     with_notes = [c for c in before.contacts if c.notes or c.script_answers or c.follow_up_task]
     assert forgotten.erased == {"customer": 1, "phones": 2, "contacts": len(with_notes), "cases": 1, "orders": 1,
                                 "interactions": 2, "dead_letters": 0}

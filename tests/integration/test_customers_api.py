@@ -1,7 +1,7 @@
-"""``POST /api/customers`` (the desktop's record for an unknown caller) and ``GET /api/customers/{id}`` over HTTP,
-with the real auth, audit and error middlewares on a SQLite database: a refused value answers 422 with its
-problems and creates nothing; agents create and read only their own callers' records, and every read and
-creation is in the audit log."""
+"""``POST /api/customers`` (the desktop's record for an unknown caller), ``GET /api/customers/{id}`` and
+``PUT /api/customers/{id}/consent`` over HTTP, with the real auth, audit and error middlewares on a SQLite
+database: a refused value answers 422 with its problems and creates nothing; agents create, read and record the
+consents of only their own callers' records, and every read, creation and consent change is in the audit log."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cti.acd import WorkItem
+from cti.crm import Consent
 from cti.persistence import AgentRepository, AuditRepository, CustomerRepository, Database, UserRepository
 from cti.records import AgentRecord
 from cti.web import _desktop
@@ -141,3 +142,37 @@ async def test_a_change_asked_of_a_public_path_is_refused_not_a_server_error(
     for path in ("/healthz", "/", "/ui/index.html"):
         response = await http.put(path)
         assert response.status in (404, 405), (path, response.status)
+
+
+async def test_an_agent_records_the_consents_their_caller_gives_and_the_record_shows_them(
+    client: tuple[Client, PopsSeen], db: Database
+) -> None:
+    http, _ = client
+    assert (await post(http, {"call_id": "c1", "name": "Rina"}))[0] == 201  # Ani's caller, 10000001
+
+    async def put(body: Any, headers: dict[str, str] = AGENT) -> tuple[int, Any]:
+        response = await http.put("/api/customers/10000001/consent", json=body, headers=headers)
+        return response.status, await response.json()
+
+    assert await put({"surveys": True}) == (200, {"customer_id": "10000001", "consent": {
+        "phone_calls": False, "marketing_calls": False, "email": False, "data_sharing": False, "surveys": True}})
+    assert await put({"phone_calls": True, "surveys": False}) == (200, {"customer_id": "10000001", "consent": {
+        "phone_calls": True, "marketing_calls": False, "email": False, "data_sharing": False, "surveys": False}})
+    assert await put({"surveys": True}) == (200, {"customer_id": "10000001", "consent": {
+        "phone_calls": True, "marketing_calls": False, "email": False, "data_sharing": False, "surveys": True}})
+    for body in ({"surveys": "maybe"}, {"sms": True}):
+        status, refused = await put(body)
+        assert (status, refused["error"]["code"]) == (422, "invalid_body"), body
+    status, hidden = await put({"surveys": False}, OTHER_AGENT)  # Budi never served her
+    assert (status, hidden["error"]["message"]) == (404, "no customer '10000001'")
+
+    shown = await http.get("/api/customers/10000001", headers=AGENT)
+    assert (await shown.json())["consent"] == {"phone_calls": True, "marketing_calls": False, "surveys": True}
+    record = await CustomerRepository(db).customer("10000001")
+    assert record is not None and record.consent == Consent(phone_calls=True, surveys=True)
+    changes = await AuditRepository(db).search(subject_type="customer", action="change")
+    assert [(e.actor, e.subject_id, e.detail) for e in reversed(changes)] == [
+        ("agent-ani", "10000001", {"consent": {"surveys": True}}),
+        ("agent-ani", "10000001", {"consent": {"phone_calls": True, "surveys": False}}),
+        ("agent-ani", "10000001", {"consent": {"surveys": True}}),
+    ]

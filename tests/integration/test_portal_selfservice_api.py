@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from cti.acd import CallbackStatus, CallingHours, ContactPolicy, ContactRules, RetryPolicy
+from cti.crm import Consent
 from cti.persistence import (
     AuditRepository,
     CallbackRepository,
@@ -174,21 +175,24 @@ async def test_preferences_and_consent_are_the_crms_and_each_change_is_audited(p
     async with siti:
         assert await siti.call("GET", "/api/portal/preferences") == {
             "language": "id", "consent": {"phone_calls": True, "email": True, "marketing_calls": False,
-                                          "data_sharing": True}}
-        for body in ({}, {"language": "fr"}, {"phone_calls": "maybe"}, {"sms": True}):
+                                          "data_sharing": True, "surveys": True}}
+        for body in ({}, {"language": "fr"}, {"phone_calls": "maybe"}, {"surveys": "later"}, {"sms": True}):
             status, answer, _ = await siti.request("PATCH", "/api/portal/preferences", json=body)
             assert (status, answer["error"]["code"]) == (422, "invalid_body"), body
         changed = await siti.call("PATCH", "/api/portal/preferences",
-                                  json={"language": "en", "marketing_calls": True, "data_sharing": False})
+                                  json={"language": "en", "marketing_calls": True, "data_sharing": False,
+                                        "surveys": False})
         again = await siti.call("PATCH", "/api/portal/preferences", json={"language": "en"})  # nothing new
     assert changed == again == {"language": "en", "consent": {"phone_calls": True, "email": True,
-                                                              "marketing_calls": True, "data_sharing": False}}
+                                                              "marketing_calls": True, "data_sharing": False,
+                                                              "surveys": False}}
     record = await CustomerRepository(portal.db).customer("10000002")
     assert record is not None and record.language == "en"
-    assert (record.consent.marketing_calls, record.consent.data_sharing) == (True, False)
+    assert record.consent == Consent(phone_calls=True, email=True, marketing_calls=True, data_sharing=False,
+                                     surveys=False)
     [update] = [e for e in await _audit(portal) if e.action == "update"]
-    assert update.detail == {"preferences": {"marketing_calls": True, "data_sharing": False, "language": "en"},
-                             "by": "portal"}
+    assert update.detail == {"preferences": {"marketing_calls": True, "data_sharing": False, "surveys": False,
+                                             "language": "en"}, "by": "portal"}
     assert (await _web_reasons(portal, "10000002")).count("portal:preferences_changed") == 1
 
 

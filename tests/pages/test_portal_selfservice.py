@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
 from cti.acd import CallbackStatus
+from cti.crm import Consent
 from cti.persistence import CallbackRepository, CustomerRepository, Database
 from cti.sim import generate
 from cti.web import _portal, _portal_selfservice, _service, _ui
@@ -78,11 +79,14 @@ async def test_a_customer_tracks_an_order_sets_a_preference_asks_for_a_callback_
         await page.reload()  # the order's page is an address: still there
         await expect(steps.locator(".step")).to_have_count(4)
 
-        # A preference: offers by phone.
+        # Preferences: offers by phone yes, rating her calls on the line after the agent hangs up no more.
         await page.get_by_role("link", name="Details & preferences").click()
         offers = page.get_by_label("call you with offers")
+        surveys = page.get_by_label("ask you to rate your calls after the agent hangs up")
         await expect(offers).not_to_be_checked()
+        await expect(surveys).to_be_checked()
         await offers.check()
+        await surveys.uncheck()
         await page.get_by_role("button", name="Save preferences").click()
         await expect(page.get_by_text("Your preferences are saved.")).to_be_visible()
         assert await axe_violations(page) == []
@@ -127,9 +131,13 @@ async def test_a_customer_tracks_an_order_sets_a_preference_asks_for_a_callback_
             ["Dikemas", "Diambil kurir", "Dalam perjalanan", "Tiba di gudang kota tujuan"])
         await expect(page.locator("html")).to_have_attribute("lang", "id")
         assert await axe_violations(page) == []
+        await page.get_by_role("link", name="Data & preferensi").click()
+        await expect(page.get_by_label("meminta Anda menilai panggilan Anda setelah agen menutup telepon")
+                     ).not_to_be_checked()
 
     record = await CustomerRepository(db).customer("10000002")
-    assert record is not None and record.consent.marketing_calls and record.consent.phone_calls
+    assert record is not None and record.consent == Consent(
+        marketing_calls=True, email=True, data_sharing=True, phone_calls=True, surveys=False)
     [callback] = await CallbackRepository(db).of_customer("10000002", created_by="customer:10000002")
     assert (callback.status, callback.due_at, callback.reason) == (
         CallbackStatus.SCHEDULED, datetime(2026, 3, 3, 3, 0, tzinfo=UTC), "asked on the web portal: my parcel")

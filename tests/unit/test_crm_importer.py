@@ -11,12 +11,12 @@ from cti.crm import CsvCustomer, CsvFormatError, MergedCustomer, Rejection, merg
 
 def test_header_is_case_and_space_insensitive_and_a_bom_is_ignored() -> None:
     rows, valid, rejected = parse_customers_csv(
-        "\ufeff Name ,PHONE,Consent_Email,consent_data_sharing\r\nSari Halim,0812 3456 7890,YA,0\r\nSlamet,"
-        "(0274) 555-123\r\n")
+        "\ufeff Name ,PHONE,Consent_Email,consent_data_sharing, Consent_Surveys\r\nSari Halim,0812 3456 7890,YA,0,"
+        "y\r\nSlamet,(0274) 555-123\r\n")
     assert (rows, rejected) == (2, ())
     assert valid == (
         CsvCustomer(row=2, name="Sari Halim", phones=("+6281234567890",), consent_email=True,
-                    consent_data_sharing=False),
+                    consent_data_sharing=False, consent_surveys=True),
         CsvCustomer(row=3, name="Slamet", phones=("+62274555123",)),  # a short row: the rest is blank
     )
 
@@ -27,7 +27,7 @@ def test_header_is_case_and_space_insensitive_and_a_bom_is_ignored() -> None:
     ("name,phone,shoe_size\n", "unknown column(s) 'shoe_size'; the columns are customer_id, name, phone, email,"
                                " address, city, region, country, language, segment, value_tier, lifetime_value,"
                                " consent_marketing_calls, consent_email, consent_data_sharing,"
-                               " consent_phone_calls"),
+                               " consent_phone_calls, consent_surveys"),
     ("name,phone,Phone\n", "column(s) named twice: phone"),
     ("phone,email\n", "no 'name' column: every customer needs a name"),
     ('name,phone\n"A"x,1\n', "not a readable CSV file at line 2: ',' expected after '\"'"),
@@ -37,6 +37,17 @@ def test_files_that_are_not_customer_csvs(text: str, reason: str) -> None:
     with pytest.raises(CsvFormatError) as refused:
         parse_customers_csv(text)
     assert str(refused.value) == f"cannot import customers: file: {reason}"
+
+
+def test_every_consent_is_yes_no_or_blank() -> None:
+    rows, valid, rejected = parse_customers_csv(
+        "name,phone,consent_phone_calls,consent_surveys\nAni,0812-5555-0001,ya,tidak\nBudi,0812-5555-0002,,"
+        "maybe\nCici,0812-5555-0003,,\n")
+    assert (rows, rejected) == (3, (Rejection(3, "consent_surveys", "not yes or no: 'maybe'"),))
+    assert valid == (
+        CsvCustomer(row=2, name="Ani", phones=("+6281255550001",), consent_phone_calls=True, consent_surveys=False),
+        CsvCustomer(row=4, name="Cici", phones=("+6281255550003",)),
+    )
 
 
 def test_rows_numbered_as_a_spreadsheet_shows_them_even_across_quoted_newlines() -> None:
@@ -54,18 +65,20 @@ def merged(*rows: CsvCustomer) -> tuple[tuple[MergedCustomer, ...], tuple[Reject
 def test_rows_linked_through_other_rows_become_one_customer_with_documented_precedence() -> None:
     result, rejected = merged(
         CsvCustomer(row=2, name="Rina", phones=("+6281370000001",), city="Bandung", consent_email=True,
-                    consent_marketing_calls=True),
-        CsvCustomer(row=3, name="Rina K.", email="rina@example.com", value_tier="gold"),
+                    consent_marketing_calls=True, consent_surveys=True),
+        CsvCustomer(row=3, name="Rina K.", email="rina@example.com", value_tier="gold", consent_surveys=False),
         CsvCustomer(row=4, name="Budi", phones=("+6281370000009",)),
         CsvCustomer(row=5, name="Rina Kusuma", phones=("+62225550101", "+6281370000001"), email="rina@example.com",
                     consent_marketing_calls=False),
-        CsvCustomer(row=6, name="Rina", city=None, consent_marketing_calls=True, email="rina@example.com"),
+        CsvCustomer(row=6, name="Rina", city=None, consent_marketing_calls=True, email="rina@example.com",
+                    consent_surveys=True),
     )
     assert rejected == ()
     assert result == (
         MergedCustomer(rows=(2, 3, 5, 6), values=CsvCustomer(
             row=2, name="Rina", phones=("+6281370000001", "+62225550101"), email="rina@example.com", city="Bandung",
-            value_tier="gold", consent_email=True, consent_marketing_calls=False)),  # one "no" is enough
+            value_tier="gold", consent_email=True, consent_marketing_calls=False,
+            consent_surveys=False)),  # one "no" is enough
         MergedCustomer(rows=(4,), values=CsvCustomer(row=4, name="Budi", phones=("+6281370000009",))),
     )
 

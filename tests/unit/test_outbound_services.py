@@ -199,8 +199,11 @@ async def test_consent_to_be_called_is_recorded_by_whoever_reaches_the_customer_
     with pytest.raises(NotFound):
         await service.set_consent(BOB, rina, {"phone_calls": True}, source="t")
     record = await service.set_consent(ANA, rina, {"phone_calls": True}, source="t")
-    assert record.consent.phone_calls and not record.consent.marketing_calls
-    assert [(e.action, e.detail) for e in floor.audit.entries] == [("change", {"consent": {"phone_calls": True}})]
+    assert record.consent == Consent(phone_calls=True)
+    surveys = await service.set_consent(ANA, rina, {"surveys": True}, source="t")  # the rest stays
+    assert surveys.consent == Consent(phone_calls=True, surveys=True)
+    assert [(e.action, e.detail) for e in floor.audit.entries] == [("change", {"consent": {"phone_calls": True}}),
+                                                                   ("change", {"consent": {"surveys": True}})]
     await floor.outbound.dial(ANA, rina, source="t")  # now allowed
 
 

@@ -51,9 +51,13 @@ def test_the_fixed_customers() -> None:
         name="Budi Santoso", phones=("+6281210000001", "+622155501001"), email="budi.santoso@example.co.id",
         address="Jl. Jend. Sudirman Kav. 52-53", city="Jakarta", region="jakarta", country="ID", language="id",
         segment="professional", value_tier="gold", lifetime_value_minor=1_850_000_000,
-        consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True),
+        consent=Consent(marketing_calls=True, email=True, data_sharing=True, phone_calls=True, surveys=True),
     )
     assert by_id[BANDUNG_YOUTH].fields.name == "Dewi Lestari"
+    # Post-call surveys: all but Dewi and Rudi (who agreed to nothing); no generated customer (opt-in).
+    assert [c.customer_id for c in data.customers if c.fields.consent.surveys] == [
+        "10000001", "10000002", "10000004", "10000006"]
+    assert not any(c.fields.consent.surveys for c in generate(now=NOW, customers=60, seed=7).customers[6:])
     assert hostile(data).customers[2].fields.name == HTML_PERSON  # the tests' own, hostile copy
     james = by_id[ENGLISH_SPEAKER].fields
     assert (james.name, james.language, james.phones[0], locate(james.phones[0]).country) == (

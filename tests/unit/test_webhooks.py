@@ -311,6 +311,7 @@ async def test_a_wrap_up_and_a_customer_s_record_or_consent_tell_the_webhooks() 
                               notify=notify)
     customer = await records.create(admin, call_id=None, name="Rina", phone="0813 9000 1234", source="t")
     await records.set_consent(admin, customer.customer_id, {"phone_calls": True}, source="t")
+    await records.set_consent(admin, customer.customer_id, {"surveys": True, "email": False}, source="t")
     assert told == [
         ("call.wrapup", "call:c1", {"call_id": "c1", "agent_id": "ani", "customer_id": None,
                                     "disposition": "resolved", "at": T0.isoformat()}),  # never the notes
@@ -318,4 +319,6 @@ async def test_a_wrap_up_and_a_customer_s_record_or_consent_tell_the_webhooks() 
          {"customer_id": customer.customer_id, "change": "created", "fields": ["name", "phones", "email", "language"]}),
         ("customer.changed", f"customer:{customer.customer_id}",
          {"customer_id": customer.customer_id, "change": "changed", "fields": ["consent.phone_calls"]}),
+        ("customer.changed", f"customer:{customer.customer_id}",
+         {"customer_id": customer.customer_id, "change": "changed", "fields": ["consent.email", "consent.surveys"]}),
     ]

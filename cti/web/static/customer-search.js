@@ -46,11 +46,8 @@ function renderRecord() {
       fact("search.phones", c.phones.join(", ")),
       fact("search.city", c.city || ""),
       fact("search.balance", fmt.money(c.balance_due))),
-    el("p", { id: "search-consent", class: "row" },
-      el("span", {}, t(c.consent && c.consent.phone_calls ? "consent.calls.yes" : "consent.calls.no")), " ",
-      el("button", { type: "button", class: "quiet", id: "search-consent-toggle",
-                     onclick: () => setCallConsent(c.customer_id, !(c.consent && c.consent.phone_calls)) },
-        t(c.consent && c.consent.phone_calls ? "consent.calls.withdraw" : "consent.calls.record"))),
+    consentRow(c, "phone_calls", "calls", "search-consent"),
+    consentRow(c, "surveys", "surveys", "search-consent-surveys"),
     el("p", { id: "search-dial", class: "row" }, c.phones.map((phone, index) =>
       el("button", { type: "button", class: "secondary", "data-phone-index": String(index),
                      onclick: () => dial(c.customer_id, index) }, t("dial.call.to", { phone })))),
@@ -126,11 +123,23 @@ export async function dial(customerId, phoneIndex) {
   return state.dialed;
 }
 
-// The customer says yes (or no more) to being called: PUT /api/customers/{id}/consent, then the record again.
-async function setCallConsent(customerId, agreed) {
+// One consent of the record, what the customer said, and a button to record the opposite: `name` is the
+// consent's (phone_calls: to be called; surveys: to be asked to rate their calls after the agent hangs up), `key`
+// its texts' (consent.<key>.yes/no/record/withdraw), `id` the row's (its button is `<id>-toggle`).
+function consentRow(c, name, key, id) {
+  const agreed = Boolean(c.consent && c.consent[name]);
+  return el("p", { id, class: "row" },
+    el("span", {}, t(agreed ? `consent.${key}.yes` : `consent.${key}.no`)), " ",
+    el("button", { type: "button", class: "quiet", id: `${id}-toggle`,
+                   onclick: () => setConsent(c.customer_id, name, !agreed) },
+      t(agreed ? `consent.${key}.withdraw` : `consent.${key}.record`)));
+}
+
+// The customer says yes (or no more) to one consent: PUT /api/customers/{id}/consent, then the record again.
+async function setConsent(customerId, name, agreed) {
   try {
     const { consent } = await api(`/api/customers/${encodeURIComponent(customerId)}/consent`,
-      { method: "PUT", body: { phone_calls: agreed } });
+      { method: "PUT", body: { [name]: agreed } });
     if (state.record && state.record.customer_id === customerId) state.record = { ...state.record, consent };
   } catch (error) {
     failed(error);

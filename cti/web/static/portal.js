@@ -13,6 +13,8 @@ import { errorText, fmt, has, language, loadCatalogs, onLanguageChange, setLangu
 
 const $ = (id) => document.getElementById(id);
 const PANELS = ["summary", "orders", "order", "callback", "details", "history"];
+// The consents the customer sets here (GET/PATCH /api/portal/preferences), each a checkbox `pref-<name>`.
+const CONSENTS = ["phone_calls", "email", "marketing_calls", "data_sharing", "surveys"];
 let address = "";
 let shown = null;  // {me, account}: what the summary shows, rendered again when the language changes
 const data = { orders: null, order: null, callbacks: null, preferences: null, history: null };
@@ -311,7 +313,7 @@ function renderPreferences() {
   const prefs = data.preferences;
   if (!prefs) return;
   $("pref-language").value = prefs.language;
-  for (const name of ["phone_calls", "email", "marketing_calls", "data_sharing"]) $(`pref-${name}`).checked = prefs.consent[name];
+  for (const name of CONSENTS) $(`pref-${name}`).checked = prefs.consent[name];
 }
 
 async function changeDetails(event) {
@@ -345,7 +347,7 @@ async function changePreferences(event) {
   notice("");
   $("details-done").textContent = "";
   const body = { language: $("pref-language").value };
-  for (const name of ["phone_calls", "email", "marketing_calls", "data_sharing"]) body[name] = $(`pref-${name}`).checked;
+  for (const name of CONSENTS) body[name] = $(`pref-${name}`).checked;
   $("preferences-submit").disabled = true;
   try {
     const prefs = await guarded(() => call("/api/portal/preferences", { method: "PATCH", body }));
