@@ -83,7 +83,7 @@ class Thresholds:
 
 
 THRESHOLDS: Final[Mapping[Language, Thresholds]] = {
-    "id": Thresholds(answer=0.325, similarity=0.35, agree=True),
+    "id": Thresholds(answer=0.325, similarity=0.25, agree=True),
     "en": Thresholds(answer=0.65, similarity=0.3, margin=0.2),
 }
 """Per language, because the two classifiers are not equally sure of themselves. Chosen on the development sets
