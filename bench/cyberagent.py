@@ -17,8 +17,9 @@ The questions are ``bench/cyberagent_questions/test3.yaml`` (held out: written a
 never run before its one measured run, never tuned on; none of them is in the FAQ's data, the out-of-scope examples
 or the development sets, which the script checks), and ``dev.yaml``, ``test.yaml``, ``test2.yaml`` and ``dev2.yaml``
 (the development sets the method and thresholds are chosen on; ``test.yaml`` and ``test2.yaml`` were the first and
-second held-out sets, and became development data once they had been looked at). Each says what the agent must do: answer with an FAQ entry, answer an intent (the customer's order
-status or balance, a purchase), or hand over to a person (asked for one, angry, or out of scope).
+second held-out sets, and became development data once they had been looked at). Each says what the agent must
+do: answer with an FAQ entry, answer an intent (the customer's order status or balance, a purchase), or hand over
+to a person (asked for one, angry, or out of scope).
 
 Per language:
 
