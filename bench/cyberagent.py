@@ -3,7 +3,7 @@ and how fast it replies, per language, against a baseline in the same run.
 
 Run from the repository root inside the venv::
 
-    python bench/cyberagent.py              # the held-out set, test2.yaml (about 30 s on one core)
+    python bench/cyberagent.py              # the held-out set, test3.yaml (about 30 s on one core)
     python bench/cyberagent.py --set test   # the first held-out set, now a second development set
     python bench/cyberagent.py --tune       # the development sets: the threshold sweep the agent's were chosen by
 
@@ -13,12 +13,13 @@ demo's FAQ (``cti/sim/demo-faq.yaml``, with its alternative phrasings) and catal
 and balance questions can be answered. Progress goes to stderr; one JSON object is the last line of stdout.
 See docs/benchmarks.md, section "CyberAgent".
 
-The questions are ``bench/cyberagent_questions/test2.yaml`` (held out: written before the third round of changes,
-never looked at while making them, never tuned on; none of them is in the FAQ's data, the out-of-scope examples or
-the development sets, which the script checks), ``dev.yaml`` and ``test.yaml`` (the development sets the method and
-thresholds are chosen on; ``test.yaml`` was the first held-out set, and became development data once it had been
-looked at). Each says what the agent must do: answer with an FAQ entry, answer an intent (the customer's order
-status or balance, a purchase), or hand over to a person (asked for one, angry, or out of scope).
+The questions are ``bench/cyberagent_questions/test3.yaml`` (held out: written after the fourth round of changes,
+never run before its one measured run, never tuned on; none of them is in the FAQ's data, the out-of-scope examples
+or the development sets, which the script checks), and ``dev.yaml``, ``test.yaml``, ``test2.yaml`` and ``dev2.yaml``
+(the development sets the method and thresholds are chosen on; ``test.yaml`` and ``test2.yaml`` were the first and
+second held-out sets, and became development data once they had been looked at). Each says what the agent must
+do: answer with an FAQ entry, answer an intent (the customer's order status or balance, a purchase), or hand over
+to a person (asked for one, angry, or out of scope).
 
 Per language:
 
@@ -65,9 +66,10 @@ from cti.sim._demo_seed import starter_faq
 QUESTIONS = Path(__file__).resolve().parent / "cyberagent_questions"
 INTENTS = ("order_status", "balance", "purchase")
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
-HELD_OUT = "test2"
-DEVELOPMENT = ("dev", "test")
-"""The sets the method and thresholds are chosen on (``test`` was the first held-out set)."""
+HELD_OUT = "test3"
+DEVELOPMENT = ("dev", "test", "test2", "dev2")
+"""The sets the method and thresholds are chosen on (``test`` and ``test2`` were held-out sets, spent once looked
+at)."""
 MAX_DEV_WRONG = 0.015
 """The rule thresholds are chosen by: the most correct answers on the development sets with at most this share
 wrong (stricter than the 2 % target, to leave room for the held-out set)."""
@@ -313,7 +315,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tune", action="store_true", help="sweep the thresholds on the development sets")
-    parser.add_argument("--set", default=HELD_OUT, choices=(HELD_OUT, *DEVELOPMENT),
+    parser.add_argument("--set", default=HELD_OUT, choices=(*dict.fromkeys((HELD_OUT, *DEVELOPMENT)),),
                         help=f"the questions to measure on (default {HELD_OUT}, the held-out set; the others are "
                              "development sets)")
     parser.add_argument("--cpu", type=int, default=min(os.sched_getaffinity(0)), help="the one core to run on")

@@ -379,7 +379,8 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     voice = SpokenReplies()
     app[CYBERAGENT] = CyberAgentDesk(app[FAQ], repos.customers, audit, clock=clock or utc_now, voice=voice,
                                      persona=Persona({"id": settings.cyberagent_name_id,
-                                                      "en": settings.cyberagent_name_en}))
+                                                      "en": settings.cyberagent_name_en},
+                                                     own_names=(settings.company_name,)))
 
     async def close_voice(_: web.Application) -> None:
         await asyncio.get_running_loop().run_in_executor(None, voice.close)

@@ -17,6 +17,8 @@ language's :data:`THRESHOLDS` (:class:`Thresholds`: probability, lead over the n
 otherwise a person takes over (``reply.handover``: the queue, the reason and the transcript). Buying hands a
 sales lead with the product to the sales queue. Orders and balance are told only to
 a verified customer (``session.customer_id``), through the :class:`Account` port; others are asked to sign in.
+A question naming another company, shop, bank or brand where
+ours is not in question ("jam buka bank bca", "return shoes to nike") is handed over (:mod:`._elsewhere`).
 Every reply carries the face's ``expression``. bench/cyberagent.py measures it; docs/benchmarks.md has the
 numbers.
 """
@@ -40,10 +42,12 @@ from cti.cyberagent._bot import (
     Turn,
     rupiah,
 )
-from cti.cyberagent._intents import Intent, match_intent
+from cti.cyberagent._elsewhere import ELSEWHERE, about_elsewhere, named_elsewhere
+from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
 from cti.cyberagent._language import detect_language
 
 __all__ = [
+    "ELSEWHERE",
     "REPEATED_FAILURES",
     "THRESHOLDS",
     "TRANSCRIPT_TURNS",
@@ -61,7 +65,10 @@ __all__ = [
     "Session",
     "Thresholds",
     "Turn",
+    "about_elsewhere",
     "detect_language",
     "match_intent",
+    "named_elsewhere",
     "rupiah",
+    "wants_to_buy",
 ]

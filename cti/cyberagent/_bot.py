@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol
 
 from cti.crm import MINOR_PER_MAJOR, OrderRecord, ProductRecord
-from cti.cyberagent._intents import match_intent
+from cti.cyberagent._elsewhere import about_elsewhere
+from cti.cyberagent._intents import match_intent, wants_to_buy
 from cti.cyberagent._language import detect_language
 from cti.cyberagent._texts import ORDER_STATUS, SHIPMENT_STATUS, text
 from cti.errors import InvalidInput
@@ -56,6 +57,9 @@ class Persona:
     names: Mapping[Language, str] = field(default_factory=lambda: {"id": "Sari", "en": "Sari"})
     care_queue: str = "care"
     sales_queue: str = "sales"
+    own_names: tuple[str, ...] = ()
+    """The company's own names and brands (lowercase words): never "another company" (:mod:`._elsewhere`); the
+    catalog's product names are added to them."""
 
     def name(self, lang: Language) -> str:
         return self.names.get(lang) or next(iter(self.names.values()), "Sari")
@@ -79,7 +83,7 @@ class Thresholds:
 
 
 THRESHOLDS: Final[Mapping[Language, Thresholds]] = {
-    "id": Thresholds(answer=0.325, similarity=0.35, agree=True),
+    "id": Thresholds(answer=0.325, similarity=0.25, agree=True),
     "en": Thresholds(answer=0.65, similarity=0.3, margin=0.2),
 }
 """Per language, because the two classifiers are not equally sure of themselves. Chosen on the development sets
@@ -213,6 +217,11 @@ _PRODUCT_WORDS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 _NAME_WORD: Final = re.compile(r"[a-z0-9]+")
 _GENERIC: Final = frozenset({"paket", "plan", "internet", "rumah", "home", "gb", "the", "and", "nusa"})
+_COMMON: Final = frozenset({"pascabayar", "postpaid", "kuota", "tambahan", "extra", "data", "ponsel", "smartphone",
+                            "router", "casing", "case", "tv", "power", "bank", "pengisi", "daya", "proteksi",
+                            "perangkat", "device", "protection", "paket", "roaming", "pack", "wi", "fi", "cepat",
+                            "fast", "nirkabel", "wireless", "kabel", "cable", "dasar", "basic"})
+"""Product-name words that name a kind of product rather than one product (``data``, ``router``)."""
 
 
 class CyberAgent:
@@ -228,6 +237,9 @@ class CyberAgent:
         if isinstance(thresholds, Thresholds):
             thresholds = dict.fromkeys(LANGUAGES, thresholds)
         self.thresholds: Mapping[Language, Thresholds] = thresholds or THRESHOLDS
+        self.own_names = frozenset(word for product in self.catalog for name in (product.name_id, product.name_en)
+                              for word in _NAME_WORD.findall(name.lower()) if word not in _COMMON) \
+            | frozenset(word for name in self.persona.own_names for word in _NAME_WORD.findall(name.lower()))
 
     def greet(self, session: Session) -> Reply:
         """The first words of a conversation, in the session's language (Indonesian unless fixed)."""
@@ -254,14 +266,23 @@ class CyberAgent:
             if session.failures >= REPEATED_FAILURES:
                 return self._handover(session, lang, "repeated", "handover_unsure", "sorry")
             return self._say(session, text("rephrase", lang), lang, "rephrase", "sorry")
+        lowered = message.lower()
         if intent in ("order_status", "balance"):
+            if about_elsewhere(lowered, intent, self.own_names):
+                return self._handover(session, lang, "unsure", "handover_unsure", "sorry")
             return await self._account(session, lang, intent)
         product = self._product(message)
+        if intent is None and self._product(message, named=True) is not None and wants_to_buy(message, lang):
+            intent = "purchase"
         hits = self.index.classify(message, lang, limit=2)
         closest = self.index.search(message, lang, limit=1, min_score=0.0)
-        confident = self._confident(hits, closest[0] if closest else None, self.thresholds[lang])
         if intent == "purchase" or (session.wants_to_buy and product is not None):
+            if about_elsewhere(lowered, "purchase", self.own_names):
+                return self._handover(session, lang, "unsure", "handover_unsure", "sorry")
             return self._purchase(session, lang, product)
+        if hits and about_elsewhere(lowered, hits[0].entry.entry_id, self.own_names):
+            return self._handover(session, lang, "unsure", "handover_unsure", "sorry", confidence=hits[0].score)
+        confident = self._confident(hits, closest[0] if closest else None, self.thresholds[lang])
         if intent in ("greeting", "thanks", "goodbye") and confident is None:
             return self._small_talk(session, lang, intent)
         if confident is None:
@@ -314,9 +335,10 @@ class CyberAgent:
         handover = Handover(self.persona.sales_queue, "purchase", lang, tuple(session.transcript), product.sku)
         return Reply(reply_text, lang, "purchase", "happy", handover=handover)
 
-    def _product(self, message: str) -> ProductRecord | None:
+    def _product(self, message: str, *, named: bool = False) -> ProductRecord | None:
         """The catalog's product the message names best: its own words (``X1 Pro``, ``100``) first, then its
-        category's words (``internet rumah``); None when it names none."""
+        category's words (``internet rumah``); None when it names none. ``named``: only a product one of whose
+        distinctive words (not its category's: ``60``, ``Buds``, ``mesh``, ``tanpa batas``) the message has."""
         lowered = f" {message.lower()} "
         words = set(_NAME_WORD.findall(lowered))
         best: tuple[int, int, int] = (0, 0, 0)
@@ -325,6 +347,8 @@ class CyberAgent:
             own = {w for name in (product.name_id, product.name_en) for w in _NAME_WORD.findall(name.lower())
                    if w not in _GENERIC and len(w) > 1}
             matched = len(own & words)
+            if named and not (own & words) - _COMMON:
+                continue
             category = any(f" {w} " in lowered or f" {w}s " in lowered
                            for w in _PRODUCT_WORDS.get(product.category, ()))
             score = (matched + (2 if category else 0), -len(own - words), -n)

@@ -15,7 +15,7 @@ from typing import Final, Literal
 from cti.faq import expand_short_forms
 from cti.types import Language
 
-__all__ = ["RULES", "Intent", "match_intent"]
+__all__ = ["RULES", "Intent", "match_intent", "wants_to_buy"]
 
 Intent = Literal["person", "angry", "order_status", "balance", "purchase", "greeting", "thanks", "goodbye", "unhelpful"]
 
@@ -36,9 +36,23 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
         ("unhelpful", _rx(r"\b(not helpful|didn'?t help|doesn'?t help|not what i (asked|meant)|wrong answer|"
                           r"that'?s not it|no that'?s wrong)\b")),
         ("order_status", _rx(r"\b(status of my order|my order'?s? status|order status|check my order|"
-                             r"where('s| is) my order|has my order (shipped|arrived|been sent))\b")),
-        ("balance", _rx(r"\b(my balance|balance due|how much (do|did) i owe|what do i owe|outstanding (balance|"
-                        r"amount|bill)|amount due|how much is my (bill|invoice)|my current bill)\b")),
+                             r"where('s| is) my (order|package|parcel|stuff|delivery)|has my (order|package|parcel)"
+                             r" (shipped|arrived|been sent|been dispatched|left)|(update|news) (on|about) my (order|"
+                             r"package|parcel|delivery)|^\W*order update|(order|package|parcel) on (its|the) way|"
+                             r"check on (my|the) (order|delivery|package|parcel)|status on my order|"
+                             r"(happening|going on) with my (order|package|parcel|delivery))\b",
+                             r"\bi (ordered|bought) .*\bwhere is it\b",
+                             r"\b(waiting (on|for) my (order|package|parcel|delivery))\b.*"
+                             r"\b(where|any idea|update)\b")),
+        ("balance", _rx(r"\b(my (account |current )?balance|balance due|how much (do|did|should|must) i "
+                        r"(still )?(owe|pay|need to pay|have to pay)|what do i (still )?owe|how much i (still )?owe|"
+                        r"outstanding (balance|"
+                        r"amount|bill)|amount due|how much is (my (bill|invoice)|due|left|outstanding|owed)|"
+                        r"my current bill|what('s| is) my (bill|outstanding|total)|what('s| is) the total i|"
+                        r"what do i (have|need) to pay|(anything|any(thing)? money) (outstanding|unpaid|owing)|"
+                        r"check my (bill|balance)|behind on (my )?(payments|bills?)|paid (everything|it all) off|"
+                        r"how much (is )?left to pay|owe (you|u)\b)",
+                        r"\bhow much\b.*\b(owe|need to pay|have to pay|due|outstanding)\b")),
         ("purchase", _rx(r"\bi(?:'d| would)? (like|want|wanna|need) to (buy|order|purchase|get|subscribe)\b",
                          r"\binterested in (buying|signing up|subscribing|getting|ordering)\b",
                          r"\b(buy|purchase|order) (a|an|the) new\b")),
@@ -57,10 +71,20 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
                       r"parah kalian|lapor(kan)? kalian)\b", r"!!!")),
         ("unhelpful", _rx(r"\b(tidak membantu|gak membantu|nggak membantu|bukan itu|bukan itu maksud saya|"
                           r"jawabannya salah|salah jawab)\b")),
-        ("order_status", _rx(r"\b(status (pesanan|order)|cek (pesanan|order)|pesanan saya (sudah )?(sampai mana|"
-                             r"di ?mana|dikirim belum)|order saya (sudah )?sampai mana)\b")),
+        ("order_status", _rx(r"\b(status (pesanan|order|orderan|delivery|pengiriman)|cek (pesanan|order)|"
+                             r"(pesanan|pesananku|order|orderan|orderanku|kiriman|paket) (saya |aku |ku )?"
+                             r"(sudah |masih )?(sampai mana|di ?mana|dikirim belum|sudah dikirim|sudah diproses|"
+                             r"diproses|posisinya|gimana kabarnya|bagaimana kabarnya|kok (lama|belum)|belum (datang|"
+                             r"sampai|dikirim)|udah sampai mana|sudah sampai mana)|update pengiriman pesanan|"
+                             r"(yang|yg) saya (pesan|beli|order)\b.*\b(belum (datang|sampai|dikirim)|sudah dikirim|"
+                             r"kok belum|posisinya|di ?mana|sampai mana))\b")),
         ("balance", _rx(r"\b(saldo|sisa tagihan|berapa tagihan|tagihan saya berapa|jumlah tagihan|total tagihan|"
-                        r"tunggakan|utang saya|cek (tagihan|billing))\b")),
+                        r"tunggakan|utang saya|cek (tagihan|billing|bill)|nominal tagihan|outstanding|my bill|"
+                        r"tagihan (saya )?(bulan ini )?berapa|berapa (yang|yg) (harus|mesti|perlu) (saya )?"
+                        r"(bayar|dibayar)|jumlah (yang|yg) (harus|mesti|perlu) (saya )?(bayar|dibayar)|"
+                        r"berapa (total |jumlah )(yang|yg) (harus|mesti|perlu) (saya )?(bayar|dibayar)|"
+                        r"sisa (yang|yg) belum (saya )?(bayar|dibayar)|(sudah|udah) lunas (belum|blm)|"
+                        r"berapa utang|utang saya)\b")),
         ("purchase", _rx(r"\b(mau|ingin|pengen|pingin|tertarik)( untuk)? (beli|membeli|berlangganan|pasang|"
                          r"memasang|pesan|memesan|order)\b")),
         ("greeting", _rx(r"^\W*(halo|hai|hi|hello|selamat (pagi|siang|sore|malam)|pagi|siang|sore|malam|"
@@ -78,6 +102,21 @@ _WHEN: Final[Mapping[Language, re.Pattern[str]]] = {
     "id": re.compile(r"\b(kapan|tanggal|jatuh tempo|batas waktu|tenggat|mengapa|kenapa|kok)\b"),
 }
 """A question about *when* a bill is due, or *why* it is what it is, is not one about how much is due."""
+_NOT_BALANCE: Final[Mapping[Language, re.Pattern[str]]] = {
+    "en": re.compile(r"\b(data|quota|late|fee|penalty|charges|items|breakdown|higher|increase|went up|download|pdf|"
+                     r"copy|(already|just) paid|(?<!have )i paid|paid (through|via|with|by|yesterday|this)|"
+                     r"on my bill)\b"),
+    "id": re.compile(r"\b(kuota|data|denda|telat|naik|mahal|rincian|download|unduh|pdf|kepotong|terpotong|"
+                     r"(sudah|udah|telah) (saya )?(bayar|membayar|transfer))\b"),
+}
+"""A balance's words in a question about something else: data left, a late fee, a payment already made."""
+_NOT_STATUS: Final[Mapping[Language, re.Pattern[str]]] = {
+    "en": re.compile(r"\b(how long|how many days|tracking (number|link)|estimated|damaged|broken|cancel|return|"
+                     r"address)\b"),
+    "id": re.compile(r"\b(berapa lama|berapa hari|estimasi|resi|lacak|melacak|rusak|pecah|batal|batalkan|cancel|"
+                     r"retur|kembalikan|alamat|ongkir|ceknya|lihatnya|melihatnya|liatnya)\b"),
+}
+"""An order's words in a question the FAQ answers: how long delivery takes, the tracking number, a return."""
 _HOW_BLIND: Final = frozenset({"person", "angry", "unhelpful", "greeting", "thanks", "goodbye"})
 """Intents that hold even in a how-question ("how do I talk to a person")."""
 _SHORT: Final = 6
@@ -94,8 +133,32 @@ def match_intent(text: str, lang: Language) -> Intent | None:
             continue
         if intent in ("greeting", "thanks", "goodbye") and words > _SHORT:
             continue
-        if intent == "balance" and _WHEN[lang].search(lowered):
+        if intent == "balance" and (_WHEN[lang].search(lowered) or _NOT_BALANCE[lang].search(lowered)):
+            continue
+        if intent == "order_status" and _NOT_STATUS[lang].search(lowered):
             continue
         if pattern.search(lowered):
             return intent
     return None
+
+
+_WANTS: Final[Mapping[Language, re.Pattern[str]]] = {
+    "en": re.compile(r"\b(buy|purchase|order|get|take|want|like|sign me up|subscribe|give me|let me|upgrade to)\b"),
+    "id": re.compile(r"\b(beli|membeli|ambil|order|pesan|memesan|langganan|berlangganan|pasang|dipasang|"
+                     r"dipasangin|pasangin|mau|ingin|minta|upgrade|buy|want)\b"),
+}
+_NOT_BUYING: Final[Mapping[Language, re.Pattern[str]]] = {
+    "en": re.compile(r"\b(change|switch|downgrade|cancel|return|send back|give back|refund|warranty|"
+                     r"where (can|do) i|broken|not working|how much is|price|cost)\b"),
+    "id": re.compile(r"\b(ganti|pindah|ubah|turun|batal|batalkan|cancel|retur|garansi|rusak|harga|berapa|"
+                     r"\w*(k|ng)embali\w*|balikin|refund)\b"),
+}
+
+
+def wants_to_buy(text: str, lang: Language) -> bool:
+    """Whether a message that names one of the catalog's products asks for it ("i'll take the 60 GB plan", "mau
+    ambil paket tanpa batas"): a verb of wanting, and not a how-question or one about changing, returning or
+    pricing what one has. The rule for buying without naming a product is :data:`RULES`' narrower one."""
+    lowered = " ".join(expand_short_forms(text.replace("\u2019", "'"), lang).split())
+    return bool(_WANTS[lang].search(lowered)) and not _HOW[lang].search(lowered) \
+        and not _NOT_BUYING[lang].search(lowered)

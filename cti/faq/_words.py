@@ -42,10 +42,10 @@ SHORT_FORMS: Final[Mapping[str, Mapping[str, str]]] = {
         yg=yang utk=untuk dgn=dengan dr=dari tp=tapi tpi=tapi msh=masih lg=lagi bgt=banget jg=juga
         aja=saja krn=karena tlg=tolong skrg=sekarang bln=bulan thn=tahun tgl=tanggal hrs=harus lwt=lewat
         pake=pakai gede=besar lbh=lebih sm=sama trs=terus kalo=kalau klo=kalau jgn=jangan inet=internet
-        pw=password no=nomor nmr=nomor nyampe=sampai nyampai=sampai dateng=datang ilang=hilang balikin=kembalikan
-        dibalikin=dikembalikan batalin=batalkan dibatalin=dibatalkan aktifin=aktifkan diaktifin=diaktifkan
-        matiin=matikan dimatiin=dimatikan nyalain=nyalakan dinyalain=dinyalakan gantiin=gantikan ngecek=cek
-        ngeceknya=ceknya cekin=cek bayarin=bayarkan dapetnya=dapatnya dapet=dapat tau=tahu liat=lihat
+        pw=password no=nomor nmr=nomor nyampe=sampai nyampai=sampai sampe=sampai pesen=pesan dateng=datang ilang=hilang
+        balikin=kembalikan dibalikin=dikembalikan batalin=batalkan dibatalin=dibatalkan aktifin=aktifkan
+        diaktifin=diaktifkan matiin=matikan dimatiin=dimatikan nyalain=nyalakan dinyalain=dinyalakan gantiin=gantikan
+        ngecek=cek ngeceknya=ceknya cekin=cek bayarin=bayarkan dapetnya=dapatnya dapet=dapat tau=tahu liat=lihat
         ngeliat=melihat pengen=ingin pingin=ingin mo=mau emg=memang dl=dulu dlu=dulu sblm=sebelum stlh=setelah
         wa=whatsapp
     """),
@@ -53,7 +53,7 @@ SHORT_FORMS: Final[Mapping[str, Mapping[str, str]]] = {
         u=you ur=your pls=please plz=please wheres=where_is whats=what_is hows=how_is dont=do_not cant=cannot
         wont=will_not doesnt=does_not didnt=did_not isnt=is_not im=i_am ive=i_have wanna=want_to gonna=going_to
         pw=password pwd=password msg=message acct=account b4=before tmrw=tomorrow bc=because cuz=because
-        coz=because r=are y=why thx=thanks ty=thank_you ppl=people smth=something abt=about
+        coz=because r=are y=why thx=thanks ty=thank_you ppl=people smth=something abt=about gimme=give_me lemme=let_me
     """),
 }
 

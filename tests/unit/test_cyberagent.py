@@ -18,9 +18,12 @@ from cti.cyberagent import (
     Session,
     Thresholds,
     Turn,
+    about_elsewhere,
     detect_language,
     match_intent,
+    named_elsewhere,
     rupiah,
+    wants_to_buy,
 )
 from cti.errors import InvalidInput
 from cti.faq import FaqEntry, FaqIndex, read_texts
@@ -249,3 +252,71 @@ def test_each_language_has_its_own_thresholds() -> None:
     assert set(THRESHOLDS) == {"id", "en"}
     strict = CyberAgent(INDEX, thresholds=Thresholds(answer=1.0))
     assert set(strict.thresholds) == {"id", "en"} and strict.thresholds["id"].answer == 1.0
+
+
+def test_the_customers_own_order_balance_and_purchase_are_told_from_many_phrasings() -> None:
+    assert match_intent("pesananku udah nyampe mana kak", "id") == "order_status"
+    assert match_intent("barang yg saya pesan kok belum datang", "id") == "order_status"
+    assert match_intent("paket sy udh nyampe mana, gmn ngeceknya", "id") is None  # how to check: the FAQ's
+    assert match_intent("berapa lama pengiriman ke surabaya", "id") is None
+    assert match_intent("any news about my order?", "en") == "order_status"
+    assert match_intent("what's happening with my order", "en") == "order_status"
+    assert match_intent("how many days does delivery take", "en") is None
+    assert match_intent("brp yg harus sy bayar bulan ini", "id") == "balance"
+    assert match_intent("tagihan pascabayar sy udah lunas blm?", "id") == "balance"
+    assert match_intent("udah transfer lewat bri tapi tagihan belum lunas", "id") is None  # paid, not recorded
+    assert match_intent("what do i have to pay this month", "en") == "balance"
+    assert match_intent("is there a penalty for paying late", "en") is None
+    assert match_intent("how much data do i have left", "en") is None
+    assert wants_to_buy("aku mau ambil paket tanpa batas", "id")
+    assert wants_to_buy("i'll take the unlimited postpaid plan", "en")
+    assert not wants_to_buy("saya mau mengembalikan earbud yang saya beli", "id")
+    assert not wants_to_buy("how do i buy extra data", "en")
+
+
+@pytest.mark.parametrize(("message", "lang", "sku"), [
+    ("aku mau ambil paket tanpa batas", "id", "PLAN-XL"),
+    ("pengen langganan paket pascabayar 60 GB", "id", "PLAN-L"),
+    ("i'll take the unlimited postpaid plan", "en", "PLAN-XL"),
+    ("id like a Nusa Buds 2 please", "en", "BUDS-2"),
+])
+async def test_naming_a_product_one_wants_is_a_sales_lead(message: str, lang: str, sku: str) -> None:
+    reply = await bot().respond(Session(), message)
+    assert (reply.action, reply.lang) == ("purchase", lang)
+    assert reply.handover is not None and (reply.handover.queue, reply.handover.product_sku) == ("sales", sku)
+
+
+@pytest.mark.parametrize(("message", "lang"), [
+    ("jam buka bank mandiri hari minggu", "id"),
+    ("cara batalkan pesanan gofood", "id"),
+    ("garansi hp samsung saya gimana klaimnya", "id"),
+    ("paket lazada saya belum sampai", "id"),
+    ("warranty claim for my samsung tv", "en"),
+    ("what's the number for amazon customer service", "en"),
+    ("cancel my uber eats order", "en"),
+    ("opening hours of the bank near me", "en"),
+])
+async def test_a_question_about_another_company_is_handed_over(message: str, lang: str) -> None:
+    reply = await bot(Account(orders=[SHIPPED])).respond(Session(customer_id="10000001"), message)
+    assert (reply.action, reply.lang) == ("handover", lang)
+    assert reply.handover is not None and reply.handover.reason == "unsure"
+
+
+@pytest.mark.parametrize(("message", "lang", "entry_id"), [
+    ("bisa bayar tagihan lewat indomaret?", "id", "pay-methods"),
+    ("nomor resi jne pesanan saya dmn", "id", "order-track"),
+    ("where do i find the bca virtual account number for my bill", "en", "pay-virtual-account"),
+])
+async def test_a_bank_or_courier_named_in_paying_us_or_tracking_our_parcel_is_answered(message: str, lang: str,
+                                                                                      entry_id: str) -> None:
+    reply = await bot().respond(Session(), message)
+    assert reply.action == "faq" and reply.source is not None and reply.source.entry_id == entry_id
+
+
+def test_the_companys_own_names_are_never_another_company() -> None:
+    assert named_elsewhere("jam buka bank bca", ()) == {"payment": {"bank", "bca"}}
+    assert named_elsewhere("telkomsel store", ("telkomsel",)) == {}
+    assert about_elsewhere("garansi hp samsung", "device-warranty")
+    assert not about_elsewhere("hp samsung saya hilang", "sim-lost")
+    agent = CyberAgent(INDEX, persona=Persona(own_names=("Tokopedia",)), catalog=PRODUCTS)
+    assert "tokopedia" in agent.own_names and "nusa" in agent.own_names and "bank" not in agent.own_names
