@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from cti.chat import ChatSession, Link, NewMessage, Sender
 from cti.live import ChatStreams
@@ -88,3 +89,28 @@ async def test_a_burst_of_messages_in_many_chats_at_once_is_kept_whole(streams: 
     assert [m.text for n in range(300) for m in await streams.after(f"b-{n}")] == [f"pesan {n}" for n in range(300)]
     for n in range(300):
         await streams.drop(f"b-{n}")
+
+
+async def test_messages_said_together_go_in_one_batch_and_one_refused_by_redis_fails_alone(redis_url: str) -> None:
+    # Appends gathered while a batch is under way go to Redis together (one pipeline, no transaction): a message
+    # Redis refuses (here: the chat's key is not a stream) is refused to its sender alone, the others are kept.
+    prefix = f"cti-test-{uuid.uuid4().hex[:8]}"
+    streams = ChatStreams(redis_url, prefix)
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await raw.set(f"{prefix}:chat:w-2:messages", "not a stream")
+        said = await asyncio.gather(*(streams.append(f"w-{n}", NewMessage(Sender.CUSTOMER, f"pesan {n}", T0))
+                                      for n in range(4)), return_exceptions=True)
+        assert [type(r).__name__ for r in said] == ["ChatMessage", "ChatMessage", "LiveStoreError", "ChatMessage"]
+        assert "WRONGTYPE" in str(said[2])
+        assert [[m.text for m in await streams.after(f"w-{n}")] for n in (0, 1, 3)] == [
+            ["pesan 0"], ["pesan 1"], ["pesan 3"]]
+        assert await raw.get(f"{prefix}:chat:w-2:messages") == "not a stream"
+        # and the next message of that chat, once its key is a stream again, is kept after the others
+        await raw.delete(f"{prefix}:chat:w-2:messages")
+        again = await streams.append("w-2", NewMessage(Sender.CUSTOMER, "lagi", T0))
+        assert await streams.after("w-2") == [again]
+    finally:
+        await raw.delete(*[f"{prefix}:chat:w-{n}:messages" for n in range(4)])
+        await raw.aclose()
+        await streams.close()
