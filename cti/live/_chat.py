@@ -36,6 +36,8 @@ from cti.tasks import stop_task
 __all__ = ["ChatStreams"]
 
 _MAX_READ = 1000
+_MAX_BATCH = 500
+"""Appends in one pipeline at most: after a stall, what piled up goes in round trips of bounded size."""
 _CONNECTIONS = 50
 """Connections to Redis at most: requests beyond wait for one (up to the socket timeout) rather than fail. The
 client's own pool refuses outright past its limit (100 in redis-py 8): 1,000 chats saying something at once got
@@ -98,7 +100,7 @@ class ChatStreams:
     async def _write(self) -> None:
         """Send what has gathered, one pipeline per round trip, until nothing is waiting."""
         while self._batch:
-            batch, self._batch = self._batch, []
+            batch, self._batch = self._batch[:_MAX_BATCH], self._batch[_MAX_BATCH:]
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for key, payload, _answer in batch:
