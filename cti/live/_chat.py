@@ -39,16 +39,21 @@ _MAX_READ = 1000
 _MAX_BATCH = 500
 """Appends in one pipeline at most: after a stall, what piled up goes in round trips of bounded size."""
 _CONNECTIONS = 50
-"""Connections to Redis at most: requests beyond wait for one (up to the socket timeout) rather than fail. The
+"""Connections to Redis at most: requests beyond wait for one (up to :data:`_POOL_WAIT`) rather than fail. The
 client's own pool refuses outright past its limit (100 in redis-py 8): 1,000 chats saying something at once got
 503s (bench/chat.py)."""
+_POOL_WAIT = 10.0
+"""How long a request waits for a free connection. Longer than the socket timeout (2 s, which is what tells that
+Redis is gone): connections are busy for that long only when this process's event loop is, and a 2 s wait turned
+a stall of the loop on a busy machine into refused chats and closed sockets (`No connection available`,
+bench/chat.py). Were Redis gone, every held connection fails within the socket timeout and the waiters with it."""
 
 
 class ChatStreams:
     def __init__(self, url: str, prefix: str) -> None:
         self._redis: aioredis.Redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
             url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10, decode_responses=True,
-            max_connections=_CONNECTIONS, timeout=2.0))
+            max_connections=_CONNECTIONS, timeout=_POOL_WAIT))
         self._p = prefix
         self._batch: list[tuple[str, str, asyncio.Future[str]]] = []  # (key, JSON, its sender's answer)
         self._writer: asyncio.Task[None] | None = None

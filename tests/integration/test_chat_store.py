@@ -92,6 +92,23 @@ async def test_a_burst_of_messages_in_many_chats_at_once_is_kept_whole(streams: 
         await streams.drop(f"b-{n}")
 
 
+async def test_a_request_waits_for_a_connection_through_a_stall_longer_than_the_socket_timeout(
+        streams: ChatStreams) -> None:
+    # Every connection busy for longer than the 2 s socket timeout, as when the event loop stalls on a busy
+    # machine: a read waits for one instead of failing with "No connection available" (a socket closed, a chat
+    # start refused, in bench/chat.py).
+    await streams.append("s-1", NewMessage(Sender.CUSTOMER, "halo", T0))
+    pool = streams._redis.connection_pool
+    held = [await pool.get_connection() for _ in range(50)]
+    read = asyncio.create_task(streams.after("s-1"))
+    await asyncio.sleep(2.5)
+    assert not read.done()
+    await pool.release(held.pop())
+    assert [m.text for m in await read] == ["halo"]
+    for connection in held:
+        await pool.release(connection)
+    await streams.drop("s-1")
+
 async def test_messages_said_together_go_in_one_batch_and_one_refused_by_redis_fails_alone(redis_url: str) -> None:
     # Appends gathered while a batch is under way go to Redis together (one pipeline, no transaction): a message
     # Redis refuses (here: the chat's key is not a stream) is refused to its sender alone, the others are kept.
