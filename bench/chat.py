@@ -899,7 +899,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     redis, redis_proc = private_redis()
     tmp = Path(tempfile.mkdtemp(prefix="cti-bench-chat-"))
     (tmp / "sounds").mkdir()
-    overrides: dict[str, Any] = {"recording_dir": tmp / "recordings"}
+    # The virtual agent (on by default) answers every chat first and hands it to a person only when asked: the
+    # benchmark measures customer <-> agent, so chats go straight to the queues, as they did before it existed.
+    overrides: dict[str, Any] = {"recording_dir": tmp / "recordings", "chat_bot": False}
     if args.with_calls:
         overrides["sim_agents"] = max(50, args.call_agents)
     else:

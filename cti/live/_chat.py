@@ -11,10 +11,17 @@ its transcript is in the database, both keys are deleted.
 
 Unlike the live calls (which Asterisk can tell again), nothing else knows what was said in a chat: a message
 Redis does not take is refused (:class:`~cti.live.LiveStoreError`, an ``Unavailable``), not kept in memory.
+
+Messages said at about the same time, in any chats, go to Redis together: one pipeline of ``XADD`` s (no
+transaction: each is kept or refused alone) in one round trip, on one connection, while the next ones gather
+(:meth:`ChatStreams.append`). Each is still answered only once Redis has it. One connection and one round trip
+per batch instead of per message: at 1,000 chats the connections ran out and the event loop spent its time
+taking and giving them back (bench/chat.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -24,27 +31,43 @@ from redis.exceptions import RedisError
 
 from cti.chat import ChatMessage, ChatSession, Link, NewMessage, Sender
 from cti.live._store import LiveStoreError
+from cti.tasks import stop_task
 
 __all__ = ["ChatStreams"]
 
 _MAX_READ = 1000
+_MAX_BATCH = 500
+"""Appends in one pipeline at most: after a stall, what piled up goes in round trips of bounded size."""
 _CONNECTIONS = 50
-"""Connections to Redis at most: requests beyond wait for one (up to the socket timeout) rather than fail. The
+"""Connections to Redis at most: requests beyond wait for one (up to :data:`_POOL_WAIT`) rather than fail. The
 client's own pool refuses outright past its limit (100 in redis-py 8): 1,000 chats saying something at once got
 503s (bench/chat.py)."""
+_POOL_WAIT = 10.0
+"""How long a request waits for a free connection. Longer than the socket timeout (2 s, which is what tells that
+Redis is gone): connections are busy for that long only when this process's event loop is, and a 2 s wait turned
+a stall of the loop on a busy machine into refused chats and closed sockets (`No connection available`,
+bench/chat.py). Were Redis gone, every held connection fails within the socket timeout and the waiters with it."""
 
 
 class ChatStreams:
     def __init__(self, url: str, prefix: str) -> None:
         self._redis: aioredis.Redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
             url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10, decode_responses=True,
-            max_connections=_CONNECTIONS, timeout=2.0))
+            max_connections=_CONNECTIONS, timeout=_POOL_WAIT))
         self._p = prefix
+        self._batch: list[tuple[str, str, asyncio.Future[str]]] = []  # (key, JSON, its sender's answer)
+        self._writer: asyncio.Task[None] | None = None
 
     def _key(self, *parts: str) -> str:
         return ":".join((self._p, *parts))
 
     async def close(self) -> None:
+        if self._writer is not None:
+            await stop_task(self._writer)
+        for _key, _payload, answer in self._batch:
+            if not answer.done():
+                answer.set_exception(LiveStoreError("the chat store is closing"))
+        self._batch.clear()
         await self._redis.aclose()
 
     async def save_session(self, session: ChatSession) -> None:
@@ -66,12 +89,41 @@ class ChatStreams:
         return [_session(json.loads(r)) for r in raw if r is not None]
 
     async def append(self, chat_id: str, message: NewMessage) -> ChatMessage:
+        """Keep the message at the end of the chat's stream: its id once Redis has it; :class:`LiveStoreError`
+        if Redis refused it or could not be reached. Appends of one chat are kept in the order they were asked
+        for (a batch's commands run in order, and a batch is sent only after the one before was answered)."""
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._batch.append((self._key("chat", chat_id, "messages"), json.dumps(_message_json(message)), answer))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write(), name="cti-chat-appends")
         try:
-            message_id = await self._redis.xadd(self._key("chat", chat_id, "messages"),
-                                                {"m": json.dumps(_message_json(message))})
+            message_id = await answer
         except (RedisError, OSError) as exc:
             raise LiveStoreError(f"cannot keep a message of chat {chat_id}: {exc}") from exc
-        return ChatMessage.kept(str(message_id), message)
+        return ChatMessage.kept(message_id, message)
+
+    async def _write(self) -> None:
+        """Send what has gathered, one pipeline per round trip, until nothing is waiting."""
+        while self._batch:
+            batch, self._batch = self._batch[:_MAX_BATCH], self._batch[_MAX_BATCH:]
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, payload, _answer in batch:
+                        pipe.xadd(key, {"m": payload})
+                    results = await pipe.execute(raise_on_error=False)
+            except Exception as exc:  # every sender is answered, whatever went wrong
+                results = [exc] * len(batch)
+            except asyncio.CancelledError:
+                for _key, _payload, answer in batch:
+                    answer.cancel()
+                raise
+            for (_key, _payload, answer), result in zip(batch, results, strict=True):
+                if answer.done():  # its sender stopped waiting; what Redis did with it stands
+                    continue
+                if isinstance(result, BaseException):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(str(result))
 
     async def after(self, chat_id: str, after: str | None = None, *, limit: int = _MAX_READ) -> list[ChatMessage]:
         """The chat's messages after ``after`` (exclusive; all of them without it), oldest first."""

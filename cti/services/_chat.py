@@ -248,9 +248,9 @@ class ChatChannel:
             await asyncio.wait([previous])
         kept = await self.log.append(chat_id, message)
         self._tell(chat_id, {"type": "message", "message": kept})
-        item = self._query.find_call(chat_id)
-        if item is not None and item.agent_id is not None and item.state is not WorkState.ENDED:
-            self._hub.publish(chat_agent_topic(item.agent_id), "chat_message", {"chat_id": chat_id, **kept.as_json()})
+        agent_id = self._query.holder_of(chat_id)
+        if agent_id is not None:
+            self._hub.publish(chat_agent_topic(agent_id), "chat_message", {"chat_id": chat_id, **kept.as_json()})
         return kept
 
     def _system(self, chat_id: str, code: str, text: str, **params: str) -> None:
@@ -732,7 +732,7 @@ class ChatService:
     async def agent_says(self, user: UserRecord, chat_id: str, text: str, links: tuple[Link, ...] = ()) -> ChatMessage:
         self._own(user, chat_id, WorkState.CONNECTED)
         assert user.agent_id is not None
-        name = self._distributor.query.agent(user.agent_id).name
+        name = self._distributor.query.agent_name(user.agent_id)
         return await self._channel.say(chat_id, NewMessage(
             Sender.AGENT, clean_text(text), self._distributor.clock(), author=user.agent_id,
             author_name=first_name(name), links=links))

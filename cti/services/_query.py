@@ -40,6 +40,11 @@ class CenterView:
         """A snapshot of the agent; :class:`~cti.acd.UnknownAgent` if there is none."""
         return self._core.agent(agent_id).snapshot()
 
+    def agent_name(self, agent_id: str) -> str:
+        """The agent's name, without a snapshot (read for every chat message an agent sends);
+        :class:`~cti.acd.UnknownAgent` if there is none."""
+        return self._core.agent(agent_id).name
+
     def has_agent(self, agent_id: str) -> bool:
         return agent_id in self._core.agents
 
@@ -69,6 +74,12 @@ class CenterView:
         change)."""
         call = self._core.calls.get(call_id)
         return None if call is None else call.state
+
+    def holder_of(self, call_id: str) -> str | None:
+        """The agent the live item is offered to or connected with, None if none (or no such item): without a
+        snapshot (read for every chat message)."""
+        call = self._core.calls.get(call_id)
+        return None if call is None or call.state is WorkState.ENDED else call.agent_id
 
     def calls(self) -> list[WorkItem]:
         """Snapshots of every live item, in arrival order."""

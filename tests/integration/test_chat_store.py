@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
-from cti.chat import ChatSession, Link, NewMessage, Sender
+from cti.chat import ChatSession, Link, NewMessage, Sender, message_order
 from cti.live import ChatStreams
 from cti.persistence import ChatTranscriptRepository, Database, InteractionRepository
 from cti.records import InteractionRecord
@@ -80,11 +81,54 @@ async def test_retention_removes_what_was_said_and_keeps_who_said_it_when(db: Da
 
 
 async def test_a_burst_of_messages_in_many_chats_at_once_is_kept_whole(streams: ChatStreams) -> None:
-    # 1,000 chats each saying something at the same moment (bench/chat.py's load): more requests at once than the
-    # client keeps connections; they wait for one instead of being refused (which answered their senders 503).
+    # 1,000 chats each saying something at the same moment (bench/chat.py's load): more than the client keeps
+    # connections (they were refused, 503 to their senders) and more than one pipeline takes (two go, in order).
     said = await asyncio.gather(*(streams.append(f"b-{n}", NewMessage(Sender.CUSTOMER, f"pesan {n}", T0))
-                                  for n in range(300)))
-    assert len(said) == 300
-    assert [m.text for n in range(300) for m in await streams.after(f"b-{n}")] == [f"pesan {n}" for n in range(300)]
-    for n in range(300):
+                                  for n in range(1000)))
+    assert len(said) == 1000
+    assert [m.text for n in range(1000) for m in await streams.after(f"b-{n}")] == [f"pesan {n}" for n in range(1000)]
+    assert [m.message_id for m in said] == sorted((m.message_id for m in said), key=message_order)
+    for n in range(1000):
         await streams.drop(f"b-{n}")
+
+
+async def test_a_request_waits_for_a_connection_through_a_stall_longer_than_the_socket_timeout(
+        streams: ChatStreams) -> None:
+    # Every connection busy for longer than the 2 s socket timeout, as when the event loop stalls on a busy
+    # machine: a read waits for one instead of failing with "No connection available" (a socket closed, a chat
+    # start refused, in bench/chat.py).
+    await streams.append("s-1", NewMessage(Sender.CUSTOMER, "halo", T0))
+    pool = streams._redis.connection_pool
+    held = [await pool.get_connection() for _ in range(50)]
+    read = asyncio.create_task(streams.after("s-1"))
+    await asyncio.sleep(2.5)
+    assert not read.done()
+    await pool.release(held.pop())
+    assert [m.text for m in await read] == ["halo"]
+    for connection in held:
+        await pool.release(connection)
+    await streams.drop("s-1")
+
+async def test_messages_said_together_go_in_one_batch_and_one_refused_by_redis_fails_alone(redis_url: str) -> None:
+    # Appends gathered while a batch is under way go to Redis together (one pipeline, no transaction): a message
+    # Redis refuses (here: the chat's key is not a stream) is refused to its sender alone, the others are kept.
+    prefix = f"cti-test-{uuid.uuid4().hex[:8]}"
+    streams = ChatStreams(redis_url, prefix)
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await raw.set(f"{prefix}:chat:w-2:messages", "not a stream")
+        said = await asyncio.gather(*(streams.append(f"w-{n}", NewMessage(Sender.CUSTOMER, f"pesan {n}", T0))
+                                      for n in range(4)), return_exceptions=True)
+        assert [type(r).__name__ for r in said] == ["ChatMessage", "ChatMessage", "LiveStoreError", "ChatMessage"]
+        assert "WRONGTYPE" in str(said[2])
+        assert [[m.text for m in await streams.after(f"w-{n}")] for n in (0, 1, 3)] == [
+            ["pesan 0"], ["pesan 1"], ["pesan 3"]]
+        assert await raw.get(f"{prefix}:chat:w-2:messages") == "not a stream"
+        # and the next message of that chat, once its key is a stream again, is kept after the others
+        await raw.delete(f"{prefix}:chat:w-2:messages")
+        again = await streams.append("w-2", NewMessage(Sender.CUSTOMER, "lagi", T0))
+        assert await streams.after("w-2") == [again]
+    finally:
+        await raw.delete(*[f"{prefix}:chat:w-{n}:messages" for n in range(4)])
+        await raw.aclose()
+        await streams.close()

@@ -24,6 +24,8 @@ T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
 def test_text_is_kept_without_control_characters_and_bounded() -> None:
     assert clean_text("  Halo\u0000 kak\u200b\nbaris dua\t! ") == "Halo kak\nbaris dua\t!"
+    assert clean_text(" Halo\u00a0kak, é 😀 ") == "Halo\u00a0kak, é 😀"  # printable throughout: kept as it is
+    assert clean_text("\u2028Halo\u00ad\u2029") == "Halo"  # separators trimmed, a soft hyphen (format) dropped
     with pytest.raises(InvalidInput) as empty:
         clean_text(" \u0007 ")
     assert empty.value.code == "chat_empty_message"

@@ -188,6 +188,19 @@ def test_the_query_tells_an_item_s_state_alone() -> None:
     assert (distributor.query.state_of("c1"), distributor.query.state_of("gone")) == (WorkState.CONNECTED, None)
 
 
+def test_the_query_tells_who_holds_an_item_and_an_agent_s_name_without_a_copy() -> None:
+    distributor, _ = floor("ana", "budi")
+    assert distributor.arrive(call("c1"))
+    assert distributor.query.holder_of("c1") == "ana"  # offered
+    distributor.offer_answered("c1-a1")
+    assert (distributor.query.holder_of("c1"), distributor.query.holder_of("gone")) == ("ana", None)
+    assert distributor.arrive(call("c2"))
+    assert distributor.query.holder_of("c2") == "budi"
+    assert distributor.query.agent_name("budi") == "Budi"
+    with pytest.raises(UnknownAgent):
+        distributor.query.agent_name("nobody")
+
+
 # -- agents ----------------------------------------------------------------------------------------------------
 async def test_creating_an_agent_registers_them_everywhere_once() -> None:
     distributor, recorder = floor()
