@@ -341,6 +341,9 @@ class Running:
 
 
 RUNNING = web.AppKey("running", Running)
+"""The running components (tests and the demo look inside; the web layer never does)."""
+
+
 GC_THRESHOLDS: Final = (10_000, 20, 100)
 """The collector's thresholds in the server (CPython's defaults: 700, 10, 10). Every collection stops the event
 loop while it walks its generations: at 700 net allocations a young collection runs dozens of times a second
@@ -358,7 +361,6 @@ def _tune_collector() -> None:
     collector's passes for good (``gc.freeze``); and the thresholds above."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-"""The running components (tests and the demo look inside; the web layer never does)."""
 
 
 def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock | None = None) -> web.Application:
