@@ -5,9 +5,9 @@ with error frames or a close.
 The app is the one ``cti serve`` runs (``create_app``: every feature, the session's real Asterisk and Redis, a
 fresh SQLite database per role); schemathesis runs as its own process against it, as in CI anywhere. The run is
 repeatable (a fixed seed, no example database) and bounded (``EXAMPLES`` per operation and phase): about
-fifty seconds per role on a quiet machine. To look further, run it longer: ``CTI_FUZZ_EXAMPLES=1000 CTI_FUZZ_SEED=7 pytest
-tests/integration/test_fuzz_api.py`` (docs/api.md, "Fuzzing"). What a run finds is fixed at its cause, with a
-test of its own; the fuzzing stays the net.
+fifty seconds per role on a quiet machine. To look further, run it longer: ``CTI_FUZZ_EXAMPLES=1000
+CTI_FUZZ_SEED=7 pytest tests/integration/test_fuzz_api.py`` (docs/api.md, "Fuzzing"). What a run finds is
+fixed at its cause, with a test of its own; the fuzzing stays the net.
 """
 
 from __future__ import annotations
