@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,6 +31,16 @@ def unavailable(reason: str) -> None:
     if CI:
         pytest.fail(f"{reason} (CI is set, so this fails instead of skipping)")
     pytest.skip(reason)
+
+
+def caller_speech(text: str, voice: str, directory: Path) -> Path:
+    """What a caller says: espeak-ng, then the telephone line's 8 kHz mu-law (sox), for a SIPp caller's ``Say``."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        unavailable("espeak-ng and sox are needed to synthesise callers' speech")
+    wav, ulaw = directory / f"{voice}-{text}.wav", directory / f"{voice}-{text}.ulaw"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True)
+    subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ulaw), "pad", "0.2", "0.3"], check=True)
+    return ulaw
 
 
 async def eventually(check: Callable[[], T | Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.1,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ from cti.sim import (
 )
 from cti.speech import PromptRenderer
 from tests.e2e.conftest import Cti, start_phone
-from tests.support import browser_page, eventually, unavailable
+from tests.support import browser_page, caller_speech, eventually
 
 FLOWS = Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml"
 RULES = {
@@ -47,16 +45,6 @@ def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
     path = tmp_path / "routing.yaml"
     path.write_text(yaml.safe_dump(RULES))
     return {"routing_rules": path, "ivr_flows": FLOWS}
-
-
-def speech(text: str, voice: str, directory: Path) -> Path:
-    """What a caller says: espeak-ng, then the telephone line's 8 kHz mu-law (sox)."""
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        unavailable("espeak-ng and sox are needed to synthesise callers' speech")
-    wav, ulaw = directory / f"{voice}-{text}.wav", directory / f"{voice}-{text}.ulaw"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True)
-    subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ulaw), "pad", "0.2", "0.3"], check=True)
-    return ulaw
 
 
 async def talked_then_dropped(cti: Cti) -> None:
@@ -273,10 +261,10 @@ async def test_spoken_choices_reach_the_right_queue(
     flows = load_flows_file(FLOWS)
     language_word = "English" if language == "en" else "Indonesia"
     caller = SippIvrCaller("1500200", [
-        Wait(1500), Say(speech(language_word, voice, tmp_path)), Wait(4500),
+        Wait(1500), Say(caller_speech(language_word, voice, tmp_path)), Wait(4500),
         # Said twice: a no-match reprompts, as it would for a person (speech is not certain); once heard,
         # the second saying falls on the queue's music and is ignored.
-        Say(speech(menu, voice, tmp_path)), Wait(5000), Say(speech(menu, voice, tmp_path)), Wait(3000)],
+        Say(caller_speech(menu, voice, tmp_path)), Wait(5000), Say(caller_speech(menu, voice, tmp_path)), Wait(3000)],
         caller="0215550405", duration_ms=120_000)
     callers.append(caller)
     await talked_then_dropped(cti)

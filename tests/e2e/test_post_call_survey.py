@@ -6,8 +6,6 @@ caller who hangs up halfway leaves a partial answer."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +20,7 @@ from cti.sim import JAKARTA_GOLD, Press, Say, SippAgent, SippIvrCaller, Step, Wa
 from cti.surveys import SurveyRecord
 from cti.web import POST_CALL_SURVEYS
 from tests.e2e.conftest import Cti, start_phone
-from tests.support import eventually, unavailable
+from tests.support import caller_speech, eventually
 
 FLOWS = Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml"
 RULES = {"queues": {"care": {"skills": {"care": 1}}}, "routes": [{"name": "care", "queue": "care"}]}
@@ -44,16 +42,6 @@ def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
     path = tmp_path / "routing.yaml"
     path.write_text(yaml.safe_dump(RULES))
     return {"routing_rules": path, "ivr_flows": FLOWS}
-
-
-def speech(text: str, voice: str, directory: Path) -> Path:
-    """What a caller says: espeak-ng, then the telephone line's 8 kHz mu-law (sox)."""
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        unavailable("espeak-ng and sox are needed to synthesise callers' speech")
-    wav, ulaw = directory / f"{voice}-{text}.wav", directory / f"{voice}-{text}.ulaw"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True)
-    subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ulaw), "pad", "0.2", "0.3"], check=True)
-    return ulaw
 
 
 async def prepare(cti: Cti, phones: dict[str, SippAgent], settings: Settings, *, language: str = "id") -> None:
@@ -117,7 +105,7 @@ async def test_an_english_caller_rates_the_call_by_voice(
 ) -> None:
     await prepare(cti, phones, base_settings, language="en")
     caller = SippIvrCaller("1500200", call_then([
-        Say(speech("five", "en-us", tmp_path)), Wait(3500), Say(speech("yes", "en-us", tmp_path))]),
+        Say(caller_speech("five", "en-us", tmp_path)), Wait(3500), Say(caller_speech("yes", "en-us", tmp_path))]),
         caller=BUDI_PHONE, duration_ms=30_000)
     callers.append(caller)
     call_id = await offered_then_hung_up(cti)
