@@ -76,6 +76,11 @@ def _answers(questionnaire: Questionnaire, attributes: Mapping[str, str]) -> dic
     return answers
 
 
+def _askable(questionnaire: Questionnaire) -> bool:
+    """Whether the survey flow can answer anything of ``questionnaire`` (a rating or a yes/no question)."""
+    return bool(_answers(questionnaire, {"satisfaction": "5", "solved": "yes"}))
+
+
 class PostCallSurveys:
     def __init__(self, surveys: SurveyService, policy: Policy, audit: AuditTrail, *, available: bool,
                  is_live: Callable[[str], bool] = lambda call_id: True) -> None:
@@ -124,8 +129,8 @@ class PostCallSurveys:
         except Exception:
             log.exception("could not decide the post-call survey of call %s", call.call_id)
             return
-        if (questionnaire is None or not _answers(questionnaire, {"satisfaction": "5", "solved": "yes"})
-                or not self._is_live(call.call_id) or call.call_id in self._offers):
+        if (questionnaire is None or not _askable(questionnaire) or not self._is_live(call.call_id)
+                or call.call_id in self._offers):
             return
         by = "caller" if asked else "consent"
         self._offers[call.call_id] = self._offer_for(call, questionnaire.questionnaire_id, by)
@@ -149,7 +154,7 @@ class PostCallSurveys:
             raise Conflict("the caller is not a known customer: their answers would belong to nobody",
                            code="survey_no_customer", params={"call_id": call_id})
         questionnaire = await self._surveys.questionnaire_for(call.customer_id, channel="call")
-        if questionnaire is None or not _answers(questionnaire, {"satisfaction": "5", "solved": "yes"}):
+        if questionnaire is None or not _askable(questionnaire):
             raise Conflict("no questionnaire with a rating or a yes/no question fits this customer on calls",
                            code="survey_no_questionnaire", params={"call_id": call_id})
         offer = self._offer_for(call, questionnaire.questionnaire_id, actor.name)

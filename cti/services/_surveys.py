@@ -204,10 +204,12 @@ class SurveyService:
     def work_changed(self, changed: WorkChanged, distributor: Distributor) -> None:
         """The handler table's entry: a call or chat that ended answered may owe a survey (in a task)."""
         item = changed.item
-        if item.state is not WorkState.ENDED or item.outcome is not Outcome.ANSWERED or item.customer_id is None:
+        if item.state is not WorkState.ENDED:
             return
         if item.call_id in self._on_the_line:  # asked on the line: no e-mail about the same call
             self._on_the_line.discard(item.call_id)
+            return
+        if item.outcome is not Outcome.ANSWERED or item.customer_id is None:
             return
         ended = InteractionEnded(
             call_id=item.call_id, customer_id=item.customer_id,
