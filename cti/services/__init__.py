@@ -64,7 +64,16 @@ from cti.services._erasure import (
     LiveContact,
 )
 from cti.services._faq import FAQ_QUERY_LENGTH, MAX_FAQ_HITS, Faq, FaqDraft
-from cti.services._follow_ups import ANSWER_LENGTH, AnswerMailer, FollowUps, FollowUpStore, LeftMessage, ReplyBy
+from cti.services._follow_ups import (
+    ANSWER_LENGTH,
+    AnswerMailer,
+    FollowUps,
+    FollowUpStore,
+    LeftMessage,
+    ReplyBy,
+    TaskChange,
+    task_view,
+)
 from cti.services._history import InteractionHistory
 from cti.services._identity import (
     ROUTED_ATTRIBUTES,
@@ -305,6 +314,7 @@ __all__ = [
     "SurveyOffer",
     "SurveyService",
     "SurveyStore",
+    "TaskChange",
     "TransferService",
     "UnknownDeadLetter",
     "UnknownExtension",
@@ -348,5 +358,6 @@ __all__ = [
     "shift_queues",
     "signature",
     "speakable",
+    "task_view",
     "verify_signature",
 ]
