@@ -476,6 +476,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         # Where customer records come from: cti's own CRM, or another through a connector (docs/crm.md).
         connector = _crm_connector(settings)
         source = None if connector is None else _connected_crm(settings, database, repos.customers, connector)
+        app[PORTAL].lookup = source  # customers sign in to the portal with the other CRM's address or number too
         close_connector = getattr(connector, "close", None)
         if close_connector is not None:
             stack.push_async_callback(close_connector)

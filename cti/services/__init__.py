@@ -26,7 +26,14 @@ from cti.services._chat import (
     ChatStart,
     bot_owner,
 )
-from cti.services._crm_source import ConnectedCrm, CrmConnector, CustomerMirrors, CustomerSource
+from cti.services._crm_source import (
+    ConnectedCrm,
+    CrmConnector,
+    CustomerMirrors,
+    CustomerSource,
+    OwnCustomers,
+    email_key,
+)
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
 from cti.services._cyberagent import (
     MAX_REPLIES,
@@ -272,6 +279,7 @@ __all__ = [
     "Notify",
     "OutboundCalls",
     "OutboxEntry",
+    "OwnCustomers",
     "PartnerAccess",
     "PartnerGrants",
     "PartnerSurveyQuery",
@@ -342,6 +350,7 @@ __all__ = [
     "customer_frame",
     "dashboard_topic",
     "dead_letter_of",
+    "email_key",
     "grid_entry",
     "handled_by",
     "interaction_record",
