@@ -155,7 +155,6 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[WFM] = WfmService(distributor.query, interactions, agents, WfmRepository(db))
     app[HISTORY] = InteractionHistory(interactions, policy, audit)
     app[TRANSFERS] = TransferService(distributor, policy)
-    app[WRAP_UP] = WrapUpService(distributor, policy, interactions, customers, seen, dispositions)
     app[CUSTOMERS] = CustomerService(distributor, policy, customers, seen, audit)
     app[CUSTOMER_SEARCH] = CustomerSearch(policy, customers, audit, clock=clock)
     app.on_cleanup.append(lambda _: audit.close())
@@ -175,8 +174,10 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
                                          clock=clock)
     app[PORTAL_SELF].watch(seen.customer_changed)
     app[FOLLOW_UPS] = FollowUps(FollowUpRepository(db), customers, policy, distributor.query, app[PORTAL_SELF], audit,
-                                mailer=mailer, clock=clock)
+                                mailer=mailer, clock=clock, hub=hub)
     app[FOLLOW_UPS].watch(seen.customer_changed)
+    app[WRAP_UP] = WrapUpService(distributor, policy, interactions, customers, seen, dispositions,
+                                 task_set=app[FOLLOW_UPS].announce)
     app[CYBERAGENT] = CyberAgentDesk(app[FAQ], customers, audit, clock=clock, voice=voice)
     app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))

@@ -476,6 +476,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         # Where customer records come from: cti's own CRM, or another through a connector (docs/crm.md).
         connector = _crm_connector(settings)
         source = None if connector is None else _connected_crm(settings, database, repos.customers, connector)
+        app[PORTAL].lookup = source  # customers sign in to the portal with the other CRM's address or number too
         close_connector = getattr(connector, "close", None)
         if close_connector is not None:
             stack.push_async_callback(close_connector)
@@ -566,15 +567,16 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[TRANSFERS] = TransferService(distributor, policy)
         app[CALL_CONTROLS] = CallControls(distributor, policy, settings.consult_numbers)
         app[RECORDINGS] = recording
+        # Customers' left messages and wrap-ups' follow-ups as staff's tasks; answers by the portal's mailer; each
+        # change pushed to the desktops that list the task.
+        app[FOLLOW_UPS] = FollowUps(FollowUpRepository(database), repos.customers, policy, query, portal_self,
+                                    app[AUDIT], mailer=_mailer(settings), clock=clock, hub=hub)
+        app[FOLLOW_UPS].watch(screenpop.customer_changed)
         app[WRAP_UP] = WrapUpService(distributor, policy, repos.interactions, repos.customers, screenpop,
-                                     settings.dispositions, notify=webhooks.notify)
+                                     settings.dispositions, notify=webhooks.notify, task_set=app[FOLLOW_UPS].announce)
         app[CUSTOMERS] = CustomerService(distributor, policy, repos.customers, screenpop, app[AUDIT],
                                          notify=webhooks.notify)
         app[CUSTOMER_SEARCH] = CustomerSearch(policy, repos.customers, app[AUDIT], clock=clock)
-        # Customers' left messages and wrap-ups' follow-ups as staff's tasks; answers by the portal's mailer.
-        app[FOLLOW_UPS] = FollowUps(FollowUpRepository(database), repos.customers, policy, query, portal_self,
-                                    app[AUDIT], mailer=_mailer(settings), clock=clock)
-        app[FOLLOW_UPS].watch(screenpop.customer_changed)
         do_not_call = DoNotCallRepository(database)
         app[DO_NOT_CALL] = DoNotCallList(do_not_call, app[AUDIT])
         app[OUTBOUND] = OutboundCalls(distributor, policy, repos.customers, do_not_call, _contact_policy(settings),

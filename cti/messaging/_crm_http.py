@@ -2,6 +2,7 @@
 docs/integration.md ("Another CRM as the source of customers").
 
     GET <base>/customers?phone=<E.164>   200 {"customers": [<record>, ...]}: none, one (found), more (ambiguous)
+    GET <base>/customers?email=<address> the same, by e-mail address (trimmed, lower-case; compared without case)
     GET <base>/customers/<id>            200 <record>; 404: no such customer
 
 each with ``Authorization: Bearer <token>`` when a token is configured. A record is an object with ``id`` and
@@ -63,16 +64,28 @@ class HttpCrmConnector:
     async def by_phone(self, e164: str) -> ExternalCustomer | None:
         """The customer the external CRM has for ``e164``; None when it has none (or several: a number must name
         one customer)."""
-        status, body = await self._get("/customers", {"phone": e164})
+        return await self._search("phone", e164)
+
+    async def by_email(self, address: str) -> ExternalCustomer | None:
+        """The customer the external CRM has for the e-mail ``address`` (trimmed, lower-case); None when it has
+        none (or several: an address must name one customer). A record with another address is refused."""
+        found = await self._search("email", address)
+        if found is not None and (found.email or "").strip().lower() != address:
+            raise self._refused("answered a lookup by e-mail with a customer of another address")
+        return found
+
+    async def _search(self, by: str, value: str) -> ExternalCustomer | None:
+        what = "phone" if by == "phone" else "e-mail"
+        status, body = await self._get("/customers", {by: value})
         if status != 200:
-            raise self._refused(f"answered {status} to a lookup by phone")
+            raise self._refused(f"answered {status} to a lookup by {what}")
         found = body.get("customers") if isinstance(body, dict) else None
         if not isinstance(found, list):
-            raise self._refused("answered a lookup by phone without a 'customers' list")
+            raise self._refused(f"answered a lookup by {what} without a 'customers' list")
         records = [self._record(item) for item in found]
         if len(records) > 1:
-            log.warning("the external CRM at %s has %d customers for one number: none is taken", self._host,
-                        len(records))
+            log.warning("the external CRM at %s has %d customers for one %s: none is taken", self._host,
+                        len(records), "number" if by == "phone" else "e-mail address")
             return None
         return records[0] if records else None
 

@@ -26,7 +26,14 @@ from cti.services._chat import (
     ChatStart,
     bot_owner,
 )
-from cti.services._crm_source import ConnectedCrm, CrmConnector, CustomerMirrors, CustomerSource
+from cti.services._crm_source import (
+    ConnectedCrm,
+    CrmConnector,
+    CustomerMirrors,
+    CustomerSource,
+    OwnCustomers,
+    email_key,
+)
 from cti.services._customer_search import DEFAULT_RESULTS, MAX_RESULTS, SEARCHES_PER_MINUTE, CustomerHit, CustomerSearch
 from cti.services._cyberagent import (
     MAX_REPLIES,
@@ -64,7 +71,16 @@ from cti.services._erasure import (
     LiveContact,
 )
 from cti.services._faq import FAQ_QUERY_LENGTH, MAX_FAQ_HITS, Faq, FaqDraft
-from cti.services._follow_ups import ANSWER_LENGTH, AnswerMailer, FollowUps, FollowUpStore, LeftMessage, ReplyBy
+from cti.services._follow_ups import (
+    ANSWER_LENGTH,
+    AnswerMailer,
+    FollowUps,
+    FollowUpStore,
+    LeftMessage,
+    ReplyBy,
+    TaskChange,
+    task_view,
+)
 from cti.services._history import InteractionHistory
 from cti.services._identity import (
     ROUTED_ATTRIBUTES,
@@ -263,6 +279,7 @@ __all__ = [
     "Notify",
     "OutboundCalls",
     "OutboxEntry",
+    "OwnCustomers",
     "PartnerAccess",
     "PartnerGrants",
     "PartnerSurveyQuery",
@@ -305,6 +322,7 @@ __all__ = [
     "SurveyOffer",
     "SurveyService",
     "SurveyStore",
+    "TaskChange",
     "TransferService",
     "UnknownDeadLetter",
     "UnknownExtension",
@@ -332,6 +350,7 @@ __all__ = [
     "customer_frame",
     "dashboard_topic",
     "dead_letter_of",
+    "email_key",
     "grid_entry",
     "handled_by",
     "interaction_record",
@@ -348,5 +367,6 @@ __all__ = [
     "shift_queues",
     "signature",
     "speakable",
+    "task_view",
     "verify_signature",
 ]

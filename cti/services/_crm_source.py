@@ -1,11 +1,12 @@
 """Where the customer record comes from: cti's own CRM (the default), or another CRM through a connector.
 
-A connector (:class:`CrmConnector`: by phone, by the external system's own id) hands over
+A connector (:class:`CrmConnector`: by phone, by e-mail address, by the external system's own id) hands over
 :class:`cti.crm.ExternalCustomer` records; :class:`ConnectedCrm` caches its answers (found ones and "nobody"),
 mirrors each record into cti's own customers table (``external_ref``: the mirror keeps history, consent, callbacks,
 surveys and erasure working on one kind of row) and falls back to what cti has when the external system is down,
 slow or answers garbage, remembering that it did so the screen pop can say so. It answers the lookups the call path
-makes (:class:`CustomerSource`), so :class:`CallerIdentity` and :class:`ScreenPop` read it as they read cti's CRM.
+makes (:class:`CustomerSource`), so :class:`CallerIdentity` and :class:`ScreenPop` read it as they read cti's CRM,
+and the portal's sign-in finds a customer by e-mail address (or phone) through it.
 docs/crm.md, "Another CRM as the source"; docs/integration.md, "Write your own connector".
 """
 
@@ -21,7 +22,7 @@ from cti.crm import CrmInputError, CustomerRecord, ExternalCustomer, LookupCache
 from cti.errors import Unavailable
 from cti.services._erasure import ErasureSubject
 
-__all__ = ["ConnectedCrm", "CrmConnector", "CustomerMirrors", "CustomerSource"]
+__all__ = ["ConnectedCrm", "CrmConnector", "CustomerMirrors", "CustomerSource", "OwnCustomers", "email_key"]
 
 log = logging.getLogger("cti.services.crm")
 _FLAG_SECONDS = 300.0
@@ -39,6 +40,11 @@ class CrmConnector(Protocol):
     name: str
 
     async def by_phone(self, e164: str) -> ExternalCustomer | None: ...
+
+    async def by_email(self, address: str) -> ExternalCustomer | None:
+        """``address`` trimmed and lower-case; the system compares without case. A connector written before this
+        lookup existed may lack it: cti's own CRM then answers e-mail lookups."""
+        ...
 
     async def by_ref(self, ref: str) -> ExternalCustomer | None: ...
 
@@ -58,6 +64,19 @@ class CustomerSource(Protocol):
     async def customer_by_phone(self, number: str) -> CustomerRecord | None: ...
 
 
+class OwnCustomers(CustomerSource, Protocol):
+    """cti's own CRM, as :class:`ConnectedCrm` falls back to it."""
+
+    async def customer_by_email(self, email: str) -> CustomerRecord | None: ...
+
+
+def email_key(email: str) -> str | None:
+    """An e-mail address as lookups compare it (trimmed, lower-case); None for what is no address."""
+    address = email.strip().lower()
+    local, _, domain = address.partition("@")
+    return address if local and domain and not any(c.isspace() for c in address) else None
+
+
 class ConnectedCrm:
     """Customers from ``connector``, mirrored by ``mirrors``; cti's own CRM (``own``) answers when the connector
     has nobody for a number (cti's own customers, an unknown caller an agent created) or fails.
@@ -66,7 +85,7 @@ class ConnectedCrm:
     caller's identification never waits longer for the external system; ``cache`` holds the connector's answers
     (a hit costs no request)."""
 
-    def __init__(self, connector: CrmConnector, mirrors: CustomerMirrors, own: CustomerSource, *,
+    def __init__(self, connector: CrmConnector, mirrors: CustomerMirrors, own: OwnCustomers, *,
                  cache: LookupCache[tuple[str, str], ExternalCustomer], timeout: float,
                  default_country: str = "ID", now: Callable[[], float] = time.monotonic) -> None:
         self.connector = connector
@@ -102,6 +121,33 @@ class ConnectedCrm:
             return await self._own.customer_by_phone(number)
         return record
 
+    async def customer_by_email(self, email: str) -> CustomerRecord | None:
+        """The customer whose e-mail address is ``email`` (trimmed, without case): the external system's record
+        (mirrored), else cti's own. A record that does not have that address is not taken (the connector's fault:
+        logged, and cti's own CRM answers)."""
+        address = email_key(email)
+        by_email = getattr(self.connector, "by_email", None)
+        if address is None or by_email is None:
+            return await self._own.customer_by_email(email)
+
+        async def ask() -> ExternalCustomer | None:
+            found: ExternalCustomer | None = await by_email(address)
+            if found is not None and email_key(found.email or "") != address:
+                raise Unavailable(f"the external CRM ({self.connector.name}) answered a lookup by e-mail with a "
+                                  f"customer of another address")
+            return found
+
+        try:
+            external = await self._lookup(("email", address), ask)
+        except Unavailable:
+            return await self._own.customer_by_email(email)
+        if external is None:
+            return await self._own.customer_by_email(email)
+        record = await self._mirror(external, external.ref)
+        if record is None:
+            return await self._own.customer_by_email(email)
+        return record
+
     async def refresh(self, customer_id: str) -> None:
         """Bring cti's copy of ``customer_id`` up to date before their pop is read (a cache hit costs nothing; a
         customer of cti's own, nothing more than reading their reference). Never raises: the pop shows what cti
@@ -134,14 +180,16 @@ class ConnectedCrm:
         return {"source": self.connector.name, "fallback": False, "reason": None}
 
     # -- invalidation -------------------------------------------------------------------------------------------
-    def invalidate(self, *, ref: str | None = None, phone: str | None = None) -> int:
-        """Forget what the cache holds of the external customer ``ref`` (under every key it was found by) or for
-        the number ``phone``: their next lookup asks the external system. How many answers were dropped."""
+    def invalidate(self, *, ref: str | None = None, phone: str | None = None, email: str | None = None) -> int:
+        """Forget what the cache holds of the external customer ``ref`` (under every key it was found by), for
+        the number ``phone`` or for the address ``email``: their next lookup asks the external system. How many
+        answers were dropped."""
         e164 = normalize_phone(phone, default_country=self._country) if phone else None
+        address = email_key(email) if email else None
 
         def doomed(key: tuple[str, str], value: ExternalCustomer | None) -> bool:
             return (ref is not None and (key == ("ref", ref) or (value is not None and value.ref == ref))) or \
-                (e164 is not None and key == ("phone", e164))
+                (e164 is not None and key == ("phone", e164)) or (address is not None and key == ("email", address))
 
         return self.cache.invalidate_where(doomed)
 

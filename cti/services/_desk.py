@@ -6,7 +6,7 @@ caller. An agent acts only on their own calls; supervisors on their scope's agen
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any, Protocol
@@ -131,8 +131,12 @@ class WrapUp:
 
 class WrapUpService:
     def __init__(self, distributor: Distributor, policy: Policy, interactions: Interactions, customers: Customers,
-                 pops: PopCache, dispositions: Collection[str], *, notify: Notify | None = None) -> None:
+                 pops: PopCache, dispositions: Collection[str], *, notify: Notify | None = None,
+                 task_set: Callable[[int], Awaitable[None]] | None = None) -> None:
+        """``task_set`` is told the id of each follow-up task a wrap-up sets (:meth:`FollowUps.announce`: the
+        desktops that list it show it at once)."""
         self._notify = notify
+        self._task_set = task_set
         self._distributor = distributor
         self._policy = policy
         self._interactions = interactions
@@ -163,7 +167,7 @@ class WrapUpService:
         if saved.customer_id:
             routing = saved.routing or {}
             channel = "chat" if saved.channel == "chat" else "call"
-            await self._customers.add_contact(NewContact(
+            contact = await self._customers.add_contact(NewContact(
                 customer_id=saved.customer_id, channel=channel, at=now, reason=routing.get("problem_type"),
                 disposition=wrap.disposition, notes=wrap.notes or None, agent_id=agent_id, call_id=call_id,
                 language=_language(routing.get("language")), script_answers=dict(wrap.script_answers) or None,
@@ -172,6 +176,8 @@ class WrapUpService:
                 follow_up_task=None if follow_up is None else follow_up.task,
                 follow_up_queue=saved.queue or None))  # its agents see the follow-up among their tasks
             self._pops.customer_changed(saved.customer_id)
+            if follow_up is not None and self._task_set is not None:
+                await self._task_set(contact.contact_id)
         if agent_id:
             self._pops.wrapped_up(agent_id, call_id)
         if self._notify is not None:

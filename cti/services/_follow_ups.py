@@ -16,15 +16,21 @@ qualified for, the ones they set in a wrap-up and the ones they took, never one 
 their scope's (its queues, its teams' agents); an admin all. An agent takes a task (no one else may then), and
 completes it; a supervisor or admin may complete one in their reach too (an agent gone home). Completing is
 audited, and marks the task done by whom and when.
+
+Every change reaches at once the desktops that list the task, by the same rule, on the agents' own topics
+(``agent:<id>``, as chat offers and screen pops do): a ``task`` frame (``change`` ``created`` or ``taken``, and the
+task as ``GET /api/tasks`` shows it) to each agent who sees the task after the change, a ``task_removed`` frame
+(``task_id`` and ``change``: ``taken``, ``completed``) to each agent who saw it before and no longer does.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from cti.acd import Routing, ScheduledCallback, qualified
 from cti.chat import clean_text
@@ -36,9 +42,11 @@ from cti.services._chat import CHAT_SERVICE_NUMBER
 from cti.services._policy import Policy
 from cti.services._portal_selfservice import PortalSelfService, customer_actor
 from cti.services._query import CenterView
-from cti.types import Clock, Language, utc_now
+from cti.services._screenpop import agent_topic
+from cti.types import Clock, Language, Publisher, utc_now
 
-__all__ = ["ANSWER_LENGTH", "AnswerMailer", "FollowUpStore", "FollowUps", "LeftMessage", "ReplyBy"]
+__all__ = ["ANSWER_LENGTH", "AnswerMailer", "FollowUpStore", "FollowUps", "LeftMessage", "ReplyBy", "TaskChange",
+           "task_view"]
 
 log = logging.getLogger("cti.services.follow_ups")
 
@@ -48,6 +56,22 @@ ANSWER_LENGTH: Final = 10000
 _EXCERPT: Final = 300
 """How much of a left message a callback's reason repeats (the whole is in the customer's history)."""
 _TASK_TEXT: Final = {"email": "Answer the message the customer left by chat, by e-mail"}
+TaskChange = Literal["created", "taken", "completed"]
+
+
+def task_view(task: FollowUpTask) -> dict[str, Any]:
+    """A task as the staff's list (``GET /api/tasks``) and the desktops' ``task`` frames show it."""
+    return {
+        "task_id": task.task_id, "customer_id": task.customer_id, "customer_name": task.customer_name,
+        "kind": "email" if task.reply == "email" else "call" if task.reply == "call" else "follow_up",
+        # A contact with no agent is the customer's own: a message they left; else an agent's wrap-up.
+        "source": "left_message" if task.agent_id is None and task.channel == "chat" else "wrap_up",
+        "task": task.task, "notes": task.notes, "reason": task.reason, "queue": task.queue,
+        "agent_id": task.agent_id, "call_id": task.call_id, "language": task.language,
+        "created_at": task.created_at.isoformat(), "due_at": task.due_at.isoformat(),
+        "claimed_by": task.claimed_by, "claimed_at": task.claimed_at.isoformat() if task.claimed_at else None,
+        "done_by": task.done_by, "done_at": task.done_at.isoformat() if task.done_at else None,
+    }
 
 
 class FollowUpStore(Protocol):
@@ -86,8 +110,10 @@ class LeftMessage:
 class FollowUps:
     def __init__(self, store: FollowUpStore, customers: FollowUpCustomers, policy: Policy, query: CenterView,
                  portal: PortalSelfService, audit: AuditTrail, *, mailer: AnswerMailer | None,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, hub: Publisher | None = None) -> None:
+        """``hub``: where the desktops hear of each change (none: they see it on their next load)."""
         self._store = store
+        self._hub = hub
         self._customers = customers
         self._policy = policy
         self._query = query
@@ -148,6 +174,7 @@ class FollowUps:
         await self._audit.record(customer_actor(customer), "create", "task", str(task_id), source=source,
                                  detail={"customer_id": customer.customer_id, "reply_by": "email", "queue": queue})
         self._changed(customer.customer_id)
+        await self.announce(task_id)
         return LeftMessage("email", task_id=task_id)
 
     def _chat_queue(self, customer: CustomerRecord, topic: str | None) -> str:
@@ -156,6 +183,19 @@ class FollowUps:
                           region=customer.region, country=customer.country)
         route, _, _ = self._query.rules.place(routing, CHAT_SERVICE_NUMBER)
         return route.queue
+
+    async def announce(self, task_id: int) -> None:
+        """A task was set (a left message, a wrap-up's follow-up): the desktops that list it show it now. Never
+        raises: the task is stored already, and a desktop that missed it lists it on its next load."""
+        if self._hub is None:
+            return
+        try:
+            task = await self._store.get(task_id)
+        except Exception as exc:  # the database away: the desktops list it on their next load
+            log.warning("task %s not pushed to the desktops: %s", task_id, exc)
+            return
+        if task is not None:
+            self._publish(None, task, "created")
 
     # -- staff: the task list ------------------------------------------------------------------------------------
     async def tasks(self, actor: UserRecord, *, limit: int = 100, source: str) -> list[FollowUpTask]:
@@ -185,6 +225,7 @@ class FollowUps:
         if taken.claimed_by != actor.agent_id:
             raise Conflict(f"task {task_id} is taken by another agent", code="task_taken",
                            params={"task_id": task_id})
+        self._publish(task, taken, "taken")
         await self._audit.record(actor, "change", "task", str(task_id), source=source,
                                  detail={"customer_id": taken.customer_id, "step": "take"})
         return taken
@@ -221,6 +262,7 @@ class FollowUps:
         done = await self._store.complete(task_id, by=actor.name, at=now, answer=contact)
         if done is None:
             raise Conflict(f"task {task_id} was completed meanwhile", code="task_done", params={"task_id": task_id})
+        self._publish(task, done, "completed")
         await self._audit.record(actor, "change", "task", str(task_id), source=source,
                                  detail={"customer_id": task.customer_id, "step": "complete",
                                          "mailed": contact is not None})
@@ -247,24 +289,53 @@ class FollowUps:
             return self._policy.reach(actor)
         if not actor.agent_id:
             return Reach()
-        queues: frozenset[str] = frozenset()
-        if self._query.has_agent(actor.agent_id):
-            agent = self._query.agent(actor.agent_id)
-            queues = frozenset(name for name, rule in self._query.rules.queues.items() if qualified(agent, rule))
+        queues = frozenset(name for name in self._query.rules.queues if self._serves(actor.agent_id, name))
         return Reach(queues=queues, agents=frozenset({actor.agent_id}))
 
     @staticmethod
     def _agent(actor: UserRecord) -> str | None:
         return (actor.agent_id or "") if actor.role == "agent" else None
 
+    def _serves(self, agent_id: str, queue: str | None) -> bool:
+        """Is the agent qualified for the queue (its skills, at its levels)?"""
+        rule = None if queue is None else self._query.rules.queues.get(queue)
+        return rule is not None and self._query.has_agent(agent_id) and qualified(self._query.agent(agent_id), rule)
+
+    def _agent_sees(self, agent_id: str, task: FollowUpTask) -> bool:
+        """The agents' rule (the list's, in SQL, is the same): a task of a queue they are qualified for, one they
+        set or took; never one another agent took."""
+        if task.claimed_by not in (None, agent_id):
+            return False
+        return agent_id in (task.agent_id, task.claimed_by) or self._serves(agent_id, task.queue)
+
     def _sees(self, actor: UserRecord, task: FollowUpTask) -> bool:
-        reach = self._reach(actor)
+        if actor.role == "agent":
+            return bool(actor.agent_id) and self._agent_sees(actor.agent_id or "", task)
+        reach = self._policy.reach(actor)
         if reach is None:
             return True
-        agent = self._agent(actor)
-        if agent is not None and task.claimed_by not in (None, agent):
-            return False
         return (task.queue in reach.queues or task.agent_id in reach.agents or task.claimed_by in reach.agents)
+
+    def _desktops(self, task: FollowUpTask | None) -> set[str]:
+        """The agents whose Tasks panel lists ``task`` (none once it is done)."""
+        if task is None or task.done_at is not None:
+            return set()
+        candidates = {*self._query.agent_map(), *(a for a in (task.agent_id, task.claimed_by) if a)}
+        return {agent_id for agent_id in candidates if self._agent_sees(agent_id, task)}
+
+    def _publish(self, before: FollowUpTask | None, after: FollowUpTask, change: TaskChange) -> None:
+        """Tell the desktops that list the task now what it is, and those that listed it that it is gone."""
+        if self._hub is None:
+            return
+        was, now = self._desktops(before), self._desktops(after)
+        if now:
+            shown = json.dumps({"change": change, "task": task_view(after)}, separators=(",", ":"))
+            for agent_id in sorted(now):
+                self._hub.publish_json(agent_topic(agent_id), "task", shown)
+        if was - now:
+            gone = json.dumps({"task_id": after.task_id, "change": change}, separators=(",", ":"))
+            for agent_id in sorted(was - now):
+                self._hub.publish_json(agent_topic(agent_id), "task_removed", gone)
 
     def _changed(self, customer_id: str) -> None:
         for changed in self._watchers:

@@ -29,6 +29,7 @@ from typing import Final, Literal, Protocol
 from cti.crm import WEB_DISPOSITION, CustomerRecord, CustomerView, NewContact, OrderRecord, normalize_phone, web_reason
 from cti.records import PortalCodeRecord, PortalSessionRecord
 from cti.services._audit import AuditTrail
+from cti.services._crm_source import OwnCustomers
 from cti.types import Clock, Language, utc_now
 
 __all__ = ["CODE_DIGITS", "CodeMailer", "NewPortalSession", "PortalAddress", "PortalCustomers", "PortalSignIn",
@@ -149,8 +150,12 @@ class PortalSignIn:
                  mailer: CodeMailer | None = None, clock: Clock = utc_now,
                  code_ttl: timedelta = timedelta(minutes=10), attempts: int = 5,
                  idle: timedelta = timedelta(minutes=30), lifetime: timedelta = timedelta(hours=12),
-                 default_country: str = "ID") -> None:
+                 default_country: str = "ID", lookup: OwnCustomers | None = None) -> None:
         self._customers = customers
+        self.lookup = lookup
+        """Who has an address, when another CRM is the customers' source (:class:`ConnectedCrm`: its customers
+        are found, and copied into cti's, as they sign in); None: cti's own CRM. Set by the composition root once
+        the connector is built."""
         self._store = store
         self._audit = audit
         self._sms = sms
@@ -167,10 +172,11 @@ class PortalSignIn:
         return read_address(text, default_country=self._country)
 
     async def _customer_at(self, address: PortalAddress) -> CustomerRecord | None:
+        lookup: OwnCustomers = self.lookup if self.lookup is not None else self._customers
         if address.kind == "email":
-            found = await self._customers.customer_by_email(address.value)
+            found = await lookup.customer_by_email(address.value)
         else:
-            found = await self._customers.customer_by_phone(address.value)
+            found = await lookup.customer_by_phone(address.value)
         return None if found is None or found.forgotten_at is not None else found
 
     # -- codes -------------------------------------------------------------------------------------------------

@@ -139,7 +139,8 @@ _CONTROL_ROLES = "the call's agent; supervisor (own scope) and admin on the agen
 openapi_paths: dict[str, dict[str, Any]] = {
     "/ws/desktop": {"get": operation(
         "Websocket of an agent's desktop: snapshot, then numbered 'offer' (screen pop), 'call', 'agent' and "
-        "'wrapped_up' (the call's wrap-up was saved: its pop is over) frames; '?since=' replays what a "
+        "'wrapped_up' (the call's wrap-up was saved: its pop is over) frames, the chats' frames, and 'task' and "
+        "'task_removed' (a follow-up task the agent lists was set, taken or completed); '?since=' replays what a "
         "reconnecting desktop missed; send {type: 'script', call_id, answers} "
         "for the script's next steps. Token in the Authorization header, or from browsers a ticket from POST "
         "/api/ws-tickets as '?ticket=' (a token in the URL is refused); closed with 1008 when the user's token "

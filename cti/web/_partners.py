@@ -104,12 +104,14 @@ class CrmInvalidate(_Body):
 
     ref: str | None = Field(default=None, min_length=1, max_length=64, description="the other CRM's customer id")
     phone: str | None = Field(default=None, min_length=3, max_length=32, description="a number, any format")
+    email: str | None = Field(default=None, min_length=3, max_length=254,
+                              description="an e-mail address (compared without case)")
     all: bool = Field(default=False, description="forget every cached answer")
 
     @model_validator(mode="after")
     def _something(self) -> CrmInvalidate:
-        if self.ref is None and self.phone is None and not self.all:
-            raise ValueError("name a ref, a phone, or all")
+        if self.ref is None and self.phone is None and self.email is None and not self.all:
+            raise ValueError("name a ref, a phone, an email, or all")
         return self
 
 
@@ -154,8 +156,8 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "Replace a partner's grants; audited", roles=_ADMIN, body="PartnerGrantsBody", params=_PARTNER,
         errors=(404, 422))},
     "/api/crm/invalidate": {"post": operation(
-        "Another CRM as the source: forget the cached answers for one of its customers (ref), a number (phone) or "
-        "all, so the next lookup asks it again; dropped says how many; audited", roles=_ADMIN,
+        "Another CRM as the source: forget the cached answers for one of its customers (ref), a number (phone), an "
+        "e-mail address (email) or all, so the next lookup asks it again; dropped says how many; audited", roles=_ADMIN,
         body="CrmInvalidate")},
     "/api/partner/customers/{customer_id}": {
         "get": operation("One of the partner's customers (operation customers.read); another's is 404; audited",
@@ -346,7 +348,7 @@ async def invalidate_crm_cache(request: web.Request) -> web.Response:
         dropped = len(source.cache)
         source.cache.clear()
     else:
-        dropped = source.invalidate(ref=body.ref, phone=body.phone)
+        dropped = source.invalidate(ref=body.ref, phone=body.phone, email=body.email)
     return web.json_response({"connected": True, "dropped": dropped})
 
 

@@ -8,8 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from cti.crm import FollowUpTask
-from cti.services import ANSWER_LENGTH
+from cti.services import ANSWER_LENGTH, task_view
 from cti.web._audit import source_of
 from cti.web._auth import require_role
 from cti.web._bodies import read_json
@@ -17,7 +16,7 @@ from cti.web._keys import FOLLOW_UPS
 from cti.web._openapi import operation
 from cti.web._params import MAX_SQL_INT, IntParam
 
-__all__ = ["TaskComplete", "openapi_paths", "routes", "schemas", "task_view"]
+__all__ = ["TaskComplete", "openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 _ROLES = ("agent", "supervisor", "admin")
@@ -53,20 +52,6 @@ openapi_paths: dict[str, dict[str, Any]] = {
         "contact in their history; the task is done (who, when). Audited", roles=_REACH, body="TaskComplete",
         params=[_TASK_ID.spec()], errors=(404, 409, 422, 503))},
 }
-
-
-def task_view(task: FollowUpTask) -> dict[str, Any]:
-    return {
-        "task_id": task.task_id, "customer_id": task.customer_id, "customer_name": task.customer_name,
-        "kind": "email" if task.reply == "email" else "call" if task.reply == "call" else "follow_up",
-        # A contact with no agent is the customer's own: a message they left; else an agent's wrap-up.
-        "source": "left_message" if task.agent_id is None and task.channel == "chat" else "wrap_up",
-        "task": task.task, "notes": task.notes, "reason": task.reason, "queue": task.queue,
-        "agent_id": task.agent_id, "call_id": task.call_id, "language": task.language,
-        "created_at": task.created_at.isoformat(), "due_at": task.due_at.isoformat(),
-        "claimed_by": task.claimed_by, "claimed_at": task.claimed_at.isoformat() if task.claimed_at else None,
-        "done_by": task.done_by, "done_at": task.done_at.isoformat() if task.done_at else None,
-    }
 
 
 @routes.get("/api/tasks")

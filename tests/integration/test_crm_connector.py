@@ -2,7 +2,9 @@
 a real aiohttp server the test starts, on real SQLite and PostgreSQL: a known caller's pop and identification show
 the external record, exactly, mirrored into cti's customers table; the second lookup costs no request; the other
 CRM down or slow costs no more than the timeout and the pop shows cti's copy, flagged; garbage is logged clearly
-and crashes nothing; an erased customer is never copied back; the token goes in the header and nowhere else."""
+and crashes nothing; an erased customer is never copied back; the token goes in the header and nowhere else. A
+customer is found by e-mail address too (case and spaces aside), cached alike, and one only the other CRM knows signs
+in to the portal with the code a real SMTP server (aiosmtpd) receives."""
 
 from __future__ import annotations
 
@@ -41,8 +43,9 @@ from cti.services import (
     ErasureSubject,
     ScreenPop,
 )
-from cti.web import AUDIT, CRM_SOURCE, Hub, _partners
+from cti.web import AUDIT, CRM_SOURCE, PORTAL, Hub, _partners, _portal
 from tests.api import api_app
+from tests.mailbox import mailbox
 from tests.support import migrated_database
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
@@ -54,7 +57,7 @@ BUDI = {"id": "C-42", "name": "Budi Santoso", "phones": ["+6281210000042", "021-
 
 @dataclass
 class ExternalCrm:
-    """The other CRM: answers Budi by phone and by id, nobody else; or misbehaves as ``mode`` says."""
+    """The other CRM: answers Budi by phone, by e-mail and by id, nobody else; or misbehaves as ``mode`` says."""
 
     server: TestServer
     mode: str = "ok"
@@ -81,6 +84,10 @@ async def _handler(crm: ExternalCrm, request: web.Request) -> web.StreamResponse
         if request.match_info["ref"] != BUDI["id"]:
             return web.json_response({"error": "not found"}, status=404)
         return web.json_response(record)
+    if "email" in request.query:
+        # "any address": a broken system answering Budi whatever it is asked.
+        wanted = crm.mode == "any address" or request.query["email"] == BUDI["email"]
+        return web.json_response({"customers": [record] if wanted else []})
     found = [record] if request.query.get("phone") in ("+6281210000042", "+622155501042") else []
     return web.json_response({"customers": found})
 
@@ -321,10 +328,68 @@ async def test_an_admin_makes_cti_forget_what_changed_in_the_other_crm(
         assert (forgot.status, await forgot.json()) == (200, {"connected": True, "dropped": 2})
         assert await crm.customer_by_phone("081210000042") is not None  # asked again
         assert len(external.seen) == 3
+        assert await crm.customer_by_email("nobody@example.com") is None
+        by_address = await client.post("/api/crm/invalidate", headers=admin, json={"email": " Nobody@Example.com"})
+        assert (by_address.status, await by_address.json()) == (200, {"connected": True, "dropped": 1})
         everything = await client.post("/api/crm/invalidate", headers=admin, json={"all": True})
         assert await everything.json() == {"connected": True, "dropped": 3}
         await client.app[AUDIT].flush()
     rows = await AuditRepository(db).search(actor="admin", limit=10)
     assert [(r.action, r.subject_id, (r.detail or {}).get("status")) for r in reversed(rows)] == [
         ("create", "/api/crm/invalidate", 200), ("denied", "/api/crm/invalidate", 422),  # 422, not a 500
-        ("create", "/api/crm/invalidate", 200), ("create", "/api/crm/invalidate", 200)]
+        ("create", "/api/crm/invalidate", 200), ("create", "/api/crm/invalidate", 200),
+        ("create", "/api/crm/invalidate", 200)]
+
+
+async def test_a_customer_is_found_by_e_mail_mirrored_then_cached(
+        crm: ConnectedCrm, external: ExternalCrm, db: Database) -> None:
+    found = await crm.customer_by_email("  Budi@Example.COM ")
+    assert found is not None
+    assert (found.customer_id, found.name, found.email, found.phones) == (
+        "10000001", "Budi Santoso", "budi@example.com", ("+6281210000042", "+622155501042"))
+    assert await CustomerMirror(db).external_ref("10000001") == "C-42"
+    # Asked once, trimmed and in lower case; the same address again, the number's pop refresh: no request.
+    assert external.seen == [("/crm/customers", "email=budi@example.com", f"Bearer {TOKEN}")]
+    assert await crm.customer_by_email("budi@example.com") == found
+    await crm.refresh("10000001")
+    assert len(external.seen) == 1
+    # Nobody there: cti's own CRM answers (nobody either), the answer cached; forgotten on request.
+    assert await crm.customer_by_email("rina@example.com") is None
+    assert await crm.customer_by_email("RINA@example.com") is None
+    assert [query for _, query, _ in external.seen] == ["email=budi@example.com", "email=rina@example.com"]
+    assert crm.invalidate(email=" Rina@Example.com") == 1
+    assert crm.invalidate(ref="C-42") == 2  # by e-mail and by id
+    assert await crm.customer_by_email("budi@example.com") == found
+    assert len(external.seen) == 3
+
+
+async def test_a_record_of_another_address_is_not_taken(crm: ConnectedCrm, external: ExternalCrm, db: Database,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    ours = await CustomerRepository(db).create_customer(CustomerFields(name="Rina Wati", email="rina@example.com"))
+    external.mode = "any address"
+    with caplog.at_level(logging.WARNING, logger="cti.services.crm"):
+        found = await crm.customer_by_email("rina@example.com")
+    assert found is not None and found.customer_id == ours.customer_id  # cti's own Rina, not the other CRM's Budi
+    assert [r.getMessage() for r in caplog.records] == [
+        f"customer lookup goes on with cti's own CRM: the external CRM at {external.host} answered a lookup by "
+        "e-mail with a customer of another address"]
+    assert await CustomerRepository(db).search_customers("Budi") == []  # nothing copied
+    assert all("rina" not in r.getMessage() for r in caplog.records)
+
+
+async def test_a_customer_only_the_other_crm_knows_signs_in_to_the_portal_by_e_mail(
+        crm: ConnectedCrm, external: ExternalCrm, db: Database) -> None:
+    assert await CustomerRepository(db).customer_by_email("budi@example.com") is None  # cti has no Budi
+    with mailbox() as mail:
+        app, _ = api_app(db, [_portal], clock=lambda: NOW, mailer=mail.mailer())
+        app[PORTAL].lookup = crm  # as the composition root sets it when a connector is configured
+        async with TestClient(TestServer(app)) as browser:
+            response = await browser.post("/api/portal/code", json={"address": " Budi@Example.com "})
+            assert response.status == 202
+            code = await mail.code("budi@example.com")
+            response = await browser.post("/api/portal/session", json={"address": "budi@example.com", "code": code})
+            assert (response.status, await response.json()) == (200, {
+                "customer_id": "10000001", "name": "Budi Santoso", "email": "bu***@example.com",
+                "phones": ["+628***0042", "+622***1042"], "language": "id"})
+    assert await CustomerMirror(db).external_ref("10000001") == "C-42"  # copied as he asked for his code
+    assert external.seen == [("/crm/customers", "email=budi@example.com", f"Bearer {TOKEN}")]

@@ -6,6 +6,7 @@ a task of its agent and queue."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -20,7 +21,7 @@ from cti.persistence import AgentRepository, AuditRepository, CallbackRepository
 from cti.records import AgentRecord
 from cti.services import ChatStart
 from cti.sim import generate
-from cti.web import CHATS
+from cti.web import CHATS, HUB
 from tests.chatapp import (
     ANI,
     BUDI,
@@ -31,6 +32,7 @@ from tests.chatapp import (
     Center,
     Client,
     Clock,
+    frames_until,
     login,
     seed_users,
     start_center,
@@ -278,5 +280,97 @@ async def test_a_wrap_ups_follow_up_is_a_task_of_its_agent_and_queue(db: Databas
         done = await response.json()
         assert (response.status, done["claimed_by"], done["done_by"]) == (200, "budi", "agent-budi")
         assert await tasks(center, BUDI) == []
+    finally:
+        await center.close()
+
+
+async def nothing_more(desk: Any) -> None:
+    """The desktop's socket has no frame waiting (what was published is queued before the HTTP answer)."""
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(desk.receive_json(), 0.3)
+
+
+async def test_a_left_message_and_its_taking_reach_the_desktops_of_its_queue_and_no_other(
+        db: Database, redis_url: str) -> None:
+    await consent(db, SITI_ID, email=True)
+    with mailbox() as mail:
+        center = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock(), RULES,
+                                    mailer=mail.mailer())
+        try:
+            ani = await center.http.ws_connect("/ws/desktop", headers=ANI)
+            budi = await center.http.ws_connect("/ws/desktop", headers=BUDI)
+            await frames_until(ani, "snapshot")
+            await frames_until(budi, "snapshot")
+            browser, csrf = await signed_in(center, mail, SITI)
+            status, _ = await leave(browser, csrf, text="Tagihan saya dobel bulan ini.", topic="billing",
+                                    reply_by="email")
+            assert status == 202
+            [task] = await tasks(center, ANI)
+            task_id = task["task_id"]
+            # Ani (the web queue's) is shown the task as her list shows it, without asking.
+            assert await ani.receive_json() == {"seq": 1, "type": "task", "data": {"change": "created", "task": {
+                "task_id": task_id, "customer_id": SITI_ID, "customer_name": "Siti Rahayu", "kind": "email",
+                "source": "left_message", "task": "Answer the message the customer left by chat, by e-mail",
+                "notes": "Tagihan saya dobel bulan ini.", "reason": "billing", "queue": "web", "agent_id": None,
+                "call_id": None, "language": "id", "created_at": T0.isoformat(), "due_at": T0.isoformat(),
+                "claimed_by": None, "claimed_at": None, "done_by": None, "done_at": None}}}
+            assert (await center.http.post(f"/api/tasks/{task_id}/claim", headers=ANI)).status == 200
+            taken = await ani.receive_json()
+            assert (taken["seq"], taken["type"], taken["data"]["change"]) == (2, "task", "taken")
+            assert taken["data"]["task"] == {**task, "claimed_by": "ani", "claimed_at": T0.isoformat()}
+            response = await center.http.post(f"/api/tasks/{task_id}/complete", headers=ANI,
+                                              json={"answer": "Sudah kami kembalikan."})
+            assert response.status == 200
+            assert await ani.receive_json() == {"seq": 3, "type": "task_removed",
+                                                "data": {"task_id": task_id, "change": "completed"}}
+            # Budi works the general queue only: his desktop heard nothing of it.
+            await nothing_more(budi)
+            await nothing_more(ani)
+            assert center.app[HUB].topic("agent:budi").seq == 0
+            await ani.close()
+            await budi.close()
+        finally:
+            await center.close()
+
+
+async def test_a_wrap_ups_follow_up_reaches_its_queue_and_leaves_the_others_when_taken(
+        db: Database, redis_url: str) -> None:
+    center = await start_center(db, redis_url, f"cti-test-{uuid.uuid4().hex[:8]}", Clock())
+    try:
+        login(center, "budi")
+        joko = await CustomerRepository(db).customer("10000001")
+        assert joko is not None
+        session, _ = await center.app[CHATS].start(ChatStart(name="", language="id", customer=joko, text="Halo"))
+        chat_id = session.chat_id
+        assert (await center.http.post(f"/api/chats/{chat_id}/accept", headers=BUDI)).status == 200
+        assert (await center.http.post(f"/api/chats/{chat_id}/end", headers=BUDI)).status == 200
+        await center.settle()
+        ani = await center.http.ws_connect("/ws/desktop", headers=ANI)
+        await frames_until(ani, "snapshot")
+        budi = await center.http.ws_connect("/ws/desktop", headers=BUDI)
+        await frames_until(budi, "snapshot")
+        response = await center.http.post(f"/api/interactions/{chat_id}/wrapup", headers=BUDI, json={
+            "disposition": "resolved", "notes": "router diganti",
+            "follow_up": {"due": (T0 + timedelta(days=2)).date().isoformat(), "task": "Tanyakan routernya"}})
+        assert response.status == 200
+        # Both agents of the general queue are shown it (Budi set it; Ani works that queue).
+        shown = [f for f in await frames_until(ani, "task") if f["type"] == "task"]
+        [mine] = [f for f in await frames_until(budi, "task") if f["type"] == "task"]
+        assert shown[0]["data"] == mine["data"]
+        task = mine["data"]["task"]
+        assert (mine["data"]["change"], task["kind"], task["source"], task["task"], task["queue"],
+                task["agent_id"]) == ("created", "follow_up", "wrap_up", "Tanyakan routernya", "general", "budi")
+        assert await tasks(center, ANI) == [task]
+        # Budi takes it: it leaves Ani's list, and her desktop is told so.
+        assert (await center.http.post(f"/api/tasks/{task['task_id']}/claim", headers=BUDI)).status == 200
+        assert (await ani.receive_json())["data"] == {"task_id": task["task_id"], "change": "taken"}
+        taken = [f for f in await frames_until(budi, "task") if f["type"] == "task"][-1]
+        assert taken["data"]["task"]["claimed_by"] == "budi"
+        assert (await center.http.post(f"/api/tasks/{task['task_id']}/complete", headers=BUDI)).status == 200
+        removed = await frames_until(budi, "task_removed")
+        assert removed[-1]["data"] == {"task_id": task["task_id"], "change": "completed"}
+        await nothing_more(ani)
+        await ani.close()
+        await budi.close()
     finally:
         await center.close()

@@ -1,7 +1,9 @@
 """The agent desktop's Tasks panel, and the portal chat widget's choice of answer, in a real Chromium: a message a
 customer left out of hours for an e-mail answer is listed on the desktop of an agent of its queue with the customer's
 exact words; the agent takes it, writes the answer and sends it: the task leaves the list, and the mail a real SMTP
-server (aiosmtpd) receives has the agent's exact words. A wrap-up's follow-up is marked done the same way. Out of
+server (aiosmtpd) receives has the agent's exact words. A wrap-up's follow-up is marked done the same way. A task
+set while the desktop is open appears on it without a reload or a poll, and leaves it when a supervisor completes it.
+Out of
 hours, a signed-in customer chooses to be called back: refused by e-mail for want of her consent, in her words, the
 callback is hers. The app is the chat tests' (tests/chatapp.py: real Redis and SQLite, no telephony) with the static
 pages."""
@@ -23,7 +25,7 @@ from cti.records import AgentRecord
 from cti.sim import generate
 from cti.web import FOLLOW_UPS, PORTAL_SELF, _calls, _portal_selfservice, _service, _signin, _ui, _users
 from tests.accessibility import axe_violations
-from tests.chatapp import ANI, CLOSED, T0, Center, Clock, seed_users, start_center
+from tests.chatapp import ANI, CLOSED, SUPER, T0, Center, Clock, seed_users, start_center
 from tests.mailbox import Mailbox, mailbox
 from tests.support import browser_page
 
@@ -109,6 +111,38 @@ async def test_an_agent_answers_a_left_message_by_e_mail_from_the_tasks_panel(
     response = await http.get("/api/tasks", headers=ANI)
     assert (await response.json())["tasks"] == []
     assert left.task_id is not None
+
+
+async def test_a_task_set_while_the_desktop_is_open_appears_on_it_at_once(floor: tuple[Center, Mailbox]) -> None:
+    center, _ = floor
+    http = center.http
+    assert (await http.patch("/api/me", headers=ANI, json={"language": "en"})).status == 200
+    async with browser_page(locale="en-GB", timezone_id="Asia/Jakarta") as page:
+        listed: list[str] = []
+        page.on("request", lambda request: listed.append(request.url) if "/api/tasks" in request.url else None)
+        await page.goto(str(http.make_url("/ui/desktop.html#token=agent-token-ani-0123456789")))
+        # Loaded (the empty line is shown once the list came) and live.
+        await expect(page.locator("#tasks-empty")).to_be_visible()
+        await expect(page.locator("#link")).to_have_attribute("data-status", "connected")
+        siti = await CustomerRepository(center.db).customer("10000002")
+        assert siti is not None
+        left = await center.app[FOLLOW_UPS].leave_message(siti, "Paket saya belum sampai.", reply_by="email",
+                                                          topic="orders", source="test")
+        cards = page.locator("#tasks li.task")
+        await expect(cards).to_have_count(1)
+        await expect(page.get_by_role("heading", name="Tasks (1)")).to_be_visible()
+        await expect(cards.nth(0).get_by_role("heading")).to_have_text("Siti Rahayu")
+        await expect(cards.nth(0).locator(".task-notes")).to_have_text("Paket saya belum sampai.")
+        await expect(page.locator("#tasks-notice")).to_have_text("New task: Siti Rahayu.")
+        # Sue, a supervisor, answers it herself: it leaves Ani's list, and Ani is told why it went.
+        response = await http.post(f"/api/tasks/{left.task_id}/complete", headers=SUPER,
+                                   json={"answer": "Paket Anda tiba besok."})
+        assert response.status == 200
+        await expect(cards).to_have_count(0)
+        await expect(page.locator("#tasks-notice")).to_have_text(
+            "The task for Siti Rahayu was taken or completed by someone else.")
+        await expect(page.locator("#tasks-empty")).to_be_visible()
+        assert [url.split("/api/", 1)[1] for url in listed] == ["tasks?limit=200"]  # loaded once: no reload, no poll
 
 
 async def test_a_customer_out_of_hours_chooses_to_be_called_back_for_their_message(

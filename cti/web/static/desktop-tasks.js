@@ -1,18 +1,23 @@
 // The agent desktop's follow-up tasks, as the callbacks page lists callbacks: the open tasks of GET /api/tasks (the
-// messages customers left out of hours for an e-mail answer, the follow-ups of wrap-ups), due first, refreshed on
-// demand and every 30 s. A card says whom, what and when, with the customer's own words; the agent takes a task
-// (POST /api/tasks/<id>/claim: no colleague sees it then), and completes it: an e-mail task with the answer they
-// write, which the server mails to the customer (POST /api/tasks/<id>/complete); any other marked done. A completed
-// task leaves the list. The agent's own desktop only. Nothing is built from data as HTML.
+// messages customers left out of hours for an e-mail answer, the follow-ups of wrap-ups), due first. The list is
+// loaded when the desktop's socket (re)connects (its snapshot frame: frames may have been missed) and on demand; in
+// between, the socket's frames keep it current: "task" (a task set, or taken by this agent: shown as it is now) and
+// "task_removed" (taken by a colleague, or completed). A card says whom, what and when, with the customer's own
+// words; the agent takes a task (POST /api/tasks/<id>/claim: no colleague sees it then), and completes it: an e-mail
+// task with the answer they write, which the server mails to the customer (POST /api/tasks/<id>/complete); any
+// other marked done. A completed task leaves the list. The agent's own desktop only. Nothing is built from data as
+// HTML.
 import { ApiError, api, el } from "/ui/cti.js";
 import { errorText, fmt, has, onLanguageChange, t } from "/ui/i18n.js";
 
 const $ = (id) => document.getElementById(id);
-const REFRESH_MS = 30000;
 let tasks = [];
 let agentId = null;
 let notice = null;  // [key, params]
 let failure = null;
+let loading = null;  // the list being loaded
+let stale = false;  // a frame came while it was: load it again, so the list is never older than a frame
+const completing = new Set();  // tasks this agent is completing: their removal frame is no news to them
 const drafts = new Map();  // task id -> the answer being written: kept across refreshes and re-renders
 
 const path = (task, action) => `/api/tasks/${encodeURIComponent(task.task_id)}/${action}`;
@@ -53,7 +58,7 @@ function card(task) {
   }
   const actions = el("div", { class: "row" });
   if (!task.claimed_by) {
-    actions.append(el("button", { type: "button", class: "secondary", onclick: () => claim(task).catch(refuse) },
+    actions.append(el("button", { type: "button", class: "secondary", onclick: () => claim(task).catch(failed) },
       t("tasks.take")));
   }
   if (task.kind === "email") {
@@ -61,11 +66,11 @@ function card(task) {
     const answer = el("textarea", { id, rows: "4", maxlength: "10000",
       oninput: (event) => drafts.set(task.task_id, event.target.value) });
     answer.value = drafts.get(task.task_id) || "";
-    body.push(el("form", { class: "task-answer", onsubmit: (event) => { event.preventDefault(); complete(task).catch(refuse); } },
+    body.push(el("form", { class: "task-answer", onsubmit: (event) => { event.preventDefault(); complete(task).catch(failed); } },
       el("label", { for: id }, t("tasks.answer", { customer: who })), answer,
       el("div", { class: "row" }, el("button", { type: "submit" }, t("tasks.send")), actions)));
   } else {
-    actions.append(el("button", { type: "button", onclick: () => complete(task).catch(refuse) }, t("tasks.done")));
+    actions.append(el("button", { type: "button", onclick: () => complete(task).catch(failed) }, t("tasks.done")));
     body.push(actions);
   }
   return el("li", { class: "task", "data-task": task.task_id, "aria-labelledby": title }, el("article", {}, ...body));
@@ -84,32 +89,80 @@ async function load() {
   for (const id of drafts.keys()) if (!tasks.some((task) => task.task_id === id)) drafts.delete(id);
 }
 
-async function refresh() {
-  await load();
-  render();
+function refresh() {
+  if (loading) { stale = true; return loading; }
+  loading = (async () => {
+    do { stale = false; await load(); } while (stale);
+  })().finally(() => { loading = null; render(); });
+  return loading;
+}
+
+const due = (task) => Date.parse(task.due_at);
+const customerOf = (task) => task.customer_name || task.customer_id;
+
+function show(task) {  // as the server has it now, in its place: due first
+  tasks = [...tasks.filter((t) => t.task_id !== task.task_id), task]
+    .sort((a, b) => due(a) - due(b) || a.task_id - b.task_id);
+}
+
+function drop(taskId) {
+  tasks = tasks.filter((task) => task.task_id !== taskId);
+  drafts.delete(taskId);
 }
 
 async function claim(task) {
-  await api(path(task, "claim"), { method: "POST" });
-  await load();
-  say("tasks.taken", { customer: task.customer_name || task.customer_id });
+  show(await api(path(task, "claim"), { method: "POST" }));
+  say("tasks.taken", { customer: customerOf(task) });
 }
 
 async function complete(task) {
   const body = task.kind === "email" ? { answer: (drafts.get(task.task_id) || "").trim() } : {};
   if (task.kind === "email" && !body.answer) { refuse(new ApiError(422, "no answer written", "answer_required")); return; }
-  await api(path(task, "complete"), { method: "POST", body });
-  drafts.delete(task.task_id);
-  await load();
-  say(task.kind === "email" ? "tasks.mailed" : "tasks.completed", { customer: task.customer_name || task.customer_id });
+  completing.add(task.task_id);
+  try {
+    await api(path(task, "complete"), { method: "POST", body });
+  } finally {
+    completing.delete(task.task_id);
+  }
+  drop(task.task_id);
+  say(task.kind === "email" ? "tasks.mailed" : "tasks.completed", { customer: customerOf(task) });
 }
 
-// The panel on the agent's own desktop: ``agent`` is their agent id (a task they took says "yours").
+function failed(error) {
+  // Taken or completed by someone else meanwhile: the list as it is now, and why the action did not happen.
+  if (error instanceof ApiError && ["task_not_found", "task_taken", "task_done"].includes(error.code)) {
+    refresh().catch(() => {});
+  }
+  refuse(error);
+}
+
+// The desktop's socket frames: true when this panel took the frame.
+function onFrame(frame) {
+  const data = frame.data || {};
+  if (frame.type === "snapshot") { refresh().catch(refuse); return false; }
+  if (frame.type !== "task" && frame.type !== "task_removed") return false;
+  if (loading) stale = true;
+  if (frame.type === "task") {
+    const known = tasks.some((task) => task.task_id === data.task.task_id);
+    show(data.task);
+    if (!known && data.change === "created") say("tasks.arrived", { customer: customerOf(data.task) });
+    else render();
+  } else {
+    const gone = tasks.find((task) => task.task_id === data.task_id);
+    drop(data.task_id);
+    // Removed because this agent completed it: the answer to their click said so already.
+    if (gone && !completing.has(data.task_id)) say("tasks.gone", { customer: customerOf(gone) });
+    else render();
+  }
+  return true;
+}
+
+// The panel on the agent's own desktop: ``agent`` is their agent id (a task they took says "yours"). The desktop
+// hands the panel its socket's frames (onFrame); the list loads on the socket's first snapshot.
 export function mountTasks({ agent }) {
   agentId = agent;
   $("tasks").hidden = false;
   $("tasks-refresh").addEventListener("click", () => refresh().catch(refuse));
   onLanguageChange(render);
-  refresh().catch(refuse);
-  setInterval(() => { if (!document.hidden) refresh().catch(refuse); }, REFRESH_MS);
+  return { onFrame };
 }

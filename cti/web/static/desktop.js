@@ -461,6 +461,7 @@ function sameAnswer(given, value) {
 
 let socket = null;
 let chats = null;  // the chats' panel (desktop-chat.js): it takes the frames of chats
+let taskPanel = null;  // the follow-up tasks' panel (desktop-tasks.js): it takes the frames of tasks
 let webphone = null;  // the phone in the browser, on the agent's own desktop
 function answer(stepId, value) {
   state.answers[stepId] = value;
@@ -566,6 +567,7 @@ function onSnapshot(data) {
 
 function onFrame(frame) {
   if (chats && chats.onFrame(frame)) return;
+  if (taskPanel && taskPanel.onFrame(frame)) return;
   if (frame.type === "snapshot" && frame.data.pop && frame.data.pop.channel === "chat") {
     onSnapshot({ ...frame.data, pop: null, call: null });  // the chats' panel shows its chats itself
   } else if (frame.type === "snapshot") onSnapshot(frame.data);
@@ -710,7 +712,7 @@ async function start() {
     myCallsShown = true;
     $("my-calls").hidden = false;
     loadMyCalls();
-    mountTasks({ agent: user.agent_id });  // their follow-up tasks (desktop-tasks.js)
+    taskPanel = mountTasks({ agent: user.agent_id });  // their follow-up tasks (desktop-tasks.js), kept by the socket
   }
   // -- the phone in the browser (webphone.js): the agent's own desktop only; it fills in its extension --
   if (!viewing) webphone = mountWebphone({ onExtension: (extension) => { $("extension").value = extension; } });
