@@ -120,6 +120,7 @@ from cti.services._ports import (
     Schedules,
     Scripts,
     Supervision,
+    Transcriber,
     Users,
     WebSessions,
 )
@@ -305,6 +306,7 @@ __all__ = [
     "SurveyOffer",
     "SurveyService",
     "SurveyStore",
+    "Transcriber",
     "TransferService",
     "UnknownDeadLetter",
     "UnknownExtension",
