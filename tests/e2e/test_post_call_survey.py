@@ -103,18 +103,29 @@ async def test_a_caller_who_hangs_up_after_the_rating_leaves_a_partial_answer(
         "partial", {"satisfaction": 2}, 2, None)
 
 
-async def test_an_english_caller_rates_the_call_by_voice(
+async def test_an_english_caller_rates_the_call_by_voice_and_leaves_a_spoken_comment(
     cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, tmp_path: Path,
 ) -> None:
     await prepare(cti, phones, base_settings, language="en")
+    # The rating and the resolution by voice, then, after the comment's prompt and tone, a sentence; the silence
+    # after it ends the recording, and the flow thanks him and hangs up.
     caller = SippIvrCaller("1500200", call_then([
-        Say(caller_speech("five", "en-us", tmp_path)), Wait(3500), Say(caller_speech("yes", "en-us", tmp_path))]),
-        caller=BUDI_PHONE, duration_ms=2500)  # hangs up at the comment: it is optional, the survey complete
+        Say(caller_speech("five", "en-us", tmp_path)), Wait(3500), Say(caller_speech("yes", "en-us", tmp_path)),
+        Wait(9000), Say(caller_speech("the agent was very helpful thank you", "en-us", tmp_path))]),
+        caller=BUDI_PHONE, duration_ms=20_000)
     callers.append(caller)
     call_id = await offered_then_hung_up(cti)
-    survey = await survey_of(cti, call_id, caller)
-    assert (survey.status, survey.answers, survey.language) == ("answered", {"satisfaction": 5, "solved": True},
-                                                                 "en")
+    survey = await survey_of(cti, call_id, caller, timeout=40)  # the transcript is seconds of CPU
+    assert (survey.status, survey.language, survey.answers["satisfaction"], survey.answers["solved"]) == (
+        "answered", "en", 5, True)
+    assert "helpful" in str(survey.answers["comment"]), survey.answers
+    recordings = RecordingRepository(cti.db, cti.settings.recording_dir)
+    [comment] = [r for r in await recordings.for_call(call_id) if r.kind == "survey_comment"]
+    assert (comment.recording_id, comment.agent_id) == (survey.comment_recording_id, None)
+    assert comment.size > 8000 * 2 * 2  # seconds of 8 kHz 16-bit audio, not an empty file
+    # Asterisk keeps no copy: cti's recordings directory is the one place retention and erasure look.
+    assert not [line for line in (await cti.ari.request("GET", "/recordings/stored") or [])
+                if str(line.get("name", "")).startswith("cti-ivr-")]
 
 
 async def test_a_caller_who_asks_for_the_survey_in_the_ivr_is_asked_on_this_call_and_the_next(
@@ -133,7 +144,9 @@ async def test_a_caller_who_asks_for_the_survey_in_the_ivr_is_asked_on_this_call
     assert offer.offered_by == "caller"
     await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=token)
     survey = await survey_of(cti, call.call_id, first)
-    assert (survey.status, survey.answers) == ("answered", {"satisfaction": 5, "solved": False})
+    # He hung up at the comment's prompt: it is optional, so the survey is complete.
+    assert (survey.status, survey.answers, survey.comment_recording_id) == (
+        "answered", {"satisfaction": 5, "solved": False}, None)
     # Remembered: Budi's consent, so his next call is asked too, with no key pressed.
     budi = await CustomerRepository(cti.db).customer(JAKARTA_GOLD)
     assert budi is not None and budi.consent.surveys
@@ -157,26 +170,3 @@ async def test_a_caller_who_asks_for_the_survey_in_the_ivr_is_asked_on_this_call
         2, 3, True, [5, 3]), profile
     assert cti.telephony.counters["post_call_surveys"] == 2
 
-
-async def test_a_caller_who_comments_leaves_a_recording_of_it_and_in_english_its_transcript(
-    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, tmp_path: Path,
-) -> None:
-    await prepare(cti, phones, base_settings, language="en")
-    # Keys for the rating and the resolution, then, after the comment's prompt and tone, a sentence; the silence
-    # after it ends the recording, and the flow thanks him and hangs up.
-    caller = SippIvrCaller("1500200", call_then([
-        Press("4"), Wait(4000), Press("1"), Wait(9000),
-        Say(caller_speech("the agent was very helpful thank you", "en-us", tmp_path))]),
-        caller=BUDI_PHONE, duration_ms=20_000)
-    callers.append(caller)
-    call_id = await offered_then_hung_up(cti)
-    survey = await survey_of(cti, call_id, caller, timeout=40)  # the transcript is seconds of CPU
-    assert (survey.status, survey.answers["satisfaction"], survey.answers["solved"]) == ("answered", 4, True)
-    assert "helpful" in str(survey.answers["comment"]), survey.answers
-    recordings = RecordingRepository(cti.db, cti.settings.recording_dir)
-    [comment] = [r for r in await recordings.for_call(call_id) if r.kind == "survey_comment"]
-    assert (comment.recording_id, comment.agent_id) == (survey.comment_recording_id, None)
-    assert comment.size > 8000 * 2 * 2  # seconds of 8 kHz 16-bit audio, not an empty file
-    # Asterisk keeps no copy: cti's recordings directory is the one place retention and erasure look.
-    assert not [line for line in (await cti.ari.request("GET", "/recordings/stored") or [])
-                if str(line.get("name", "")).startswith("cti-ivr-")]
