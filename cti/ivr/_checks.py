@@ -140,6 +140,9 @@ def _none(flow: Flow, node: Any) -> Iterator[tuple[str, str]]:
     return iter(())
 
 
+RECORDING_FLOW = "survey"
+"""The one flow whose recordings are kept (cti.services.SURVEY_FLOW, the post-call survey)."""
+
 _SUCCESSORS: dict[type[Any], Callable[[Flow, Any], Iterator[tuple[str, str]]]] = {
     PlayNode: _next, LanguageNode: _next, SetNode: _next, RecordNode: _next, MenuNode: _menu_next,
     CollectNode: _collect_next, VerifyNode: _verify_next, LookupNode: _lookup_next, TransferNode: _none,
@@ -209,6 +212,9 @@ class _Checker:
         variables = {n.into for n in nodes.values() if isinstance(n, CollectNode)}
         for node_id, node in nodes.items():
             at = f"{where}.nodes.{node_id}"
+            if isinstance(node, RecordNode) and where != f"flows.{RECORDING_FLOW}":
+                self.problems.append(f"{at}: a record node belongs to the {RECORDING_FLOW!r} flow (the post-call "
+                                     "survey keeps its recording; nothing else would)")
             for field, target in _successors(flow, node):
                 if field != "agent" and target not in nodes:
                     self.problems.append(f"{at}.{field}: unknown node {target!r}")

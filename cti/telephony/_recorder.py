@@ -63,4 +63,3 @@ class BridgeRecorder:
             await self.ari.play_on_bridge(bridge_id, f"sound:{announcement}")
         except AriError as exc:  # the recording goes on; the announcement is a courtesy
             log.info("bridge %s: the recording's announcement did not play: %s", bridge_id, exc)
-

@@ -463,17 +463,23 @@ def test_render_with_another_currency() -> None:
     assert render_template("{b:money}", {"b": 10}, "id", Echo(), currency="USD") == "money(10,USD)"
 
 
-def test_a_record_node_and_who_may_set_its_attribute() -> None:
+def test_a_record_node_belongs_to_the_survey_and_only_it_sets_the_comment() -> None:
     data = document()
+    record = {"kind": "record", "prompt": {"id": "Silakan.", "en": "Go ahead."}, "next": "bye"}
+    data["flows"]["survey"] = {"entry": "comment", "nodes": {
+        "comment": record, "bye": {"kind": "hangup", "prompt": text("bye")}}}
+    assert parse_flows(data).flows["survey"].nodes["comment"].kind == "record"
+    data["flows"]["survey"]["nodes"]["comment"] = {**record, "max_s": 2, "silence_s": 0, "next": "nowhere"}
+    assert problems(data) == ["flows.survey.nodes.comment.max_s: Input should be greater than or equal to 3",
+                              "flows.survey.nodes.comment.silence_s: Input should be greater than or equal to 1"]
+    data["flows"]["survey"]["nodes"]["comment"] = {**record, "next": "nowhere"}
+    assert problems(data) == ["flows.survey.nodes.comment.next: unknown node 'nowhere'"]
+    data["flows"]["survey"]["nodes"]["comment"] = record
+    # Anywhere else its recording would be kept by nobody; and no other node may set what it sets.
     nodes(data)["menu"]["choices"][1]["next"] = "comment"
-    nodes(data)["comment"] = {"kind": "record", "prompt": {"id": "Silakan.", "en": "Go ahead."}, "next": "agent"}
-    assert parse_flows(data).flows["main"].nodes["comment"].kind == "record"
-    nodes(data)["comment"].update(max_s=2, silence_s=0, next="nowhere")
-    assert problems(data) == ["flows.main.nodes.comment.max_s: Input should be greater than or equal to 3",
-                              "flows.main.nodes.comment.silence_s: Input should be greater than or equal to 1"]
-    nodes(data)["comment"].update(max_s=30, silence_s=3)
-    assert problems(data) == ["flows.main.nodes.comment.next: unknown node 'nowhere'"]
-    nodes(data)["comment"]["next"] = "agent"
+    nodes(data)["comment"] = {**record, "next": "agent"}
     nodes(data)["agent"]["attributes"] = {"comment": "anything"}
-    assert problems(data) == ["flows.main.nodes.agent.attributes.comment: only a record node sets it (the id of "
-                              "what it recorded)"]
+    assert problems(data) == [
+        "flows.main.nodes.agent.attributes.comment: only a record node sets it (the id of what it recorded)",
+        "flows.main.nodes.comment: a record node belongs to the 'survey' flow (the post-call survey keeps its "
+        "recording; nothing else would)"]
