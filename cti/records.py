@@ -170,6 +170,9 @@ class RecordingRecord:
     sha256: str = ""
     agent_id: str | None = None
     """The agent on the call while it was recorded."""
+    kind: str = "call"
+    """``call``: the conversation (both sides mixed); ``survey_comment``: the caller's spoken comment in the
+    post-call survey (the caller alone, no agent)."""
 
     @property
     def seconds(self) -> float:

@@ -39,7 +39,9 @@ def caller_speech(text: str, voice: str, directory: Path) -> Path:
         unavailable("espeak-ng and sox are needed to synthesise callers' speech")
     wav, ulaw = directory / f"{voice}-{text}.wav", directory / f"{voice}-{text}.ulaw"
     subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True)
-    subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ulaw), "pad", "0.2", "0.3"], check=True)
+    # -R: sox dithers from a generator seeded by the clock otherwise; the same words must be the same audio.
+    subprocess.run(["sox", "-R", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ulaw), "pad", "0.2", "0.3"],
+                   check=True)
     return ulaw
 
 

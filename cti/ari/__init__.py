@@ -28,13 +28,15 @@ from cti.ari._events import (
     Event,
     PlaybackFinished,
     PlaybackStarted,
+    RecordingFailed,
+    RecordingFinished,
     StasisEnd,
     StasisStart,
     UnknownEvent,
     parse_event,
 )
 from cti.ari._events_stream import EventHandler, EventStream
-from cti.ari._models import Bridge, Channel, Playback
+from cti.ari._models import Bridge, Channel, LiveRecording, Playback
 
 __all__ = [
     "AriBadRequest",
@@ -59,10 +61,13 @@ __all__ = [
     "Event",
     "EventHandler",
     "EventStream",
+    "LiveRecording",
     "OrderedDispatcher",
     "Playback",
     "PlaybackFinished",
     "PlaybackStarted",
+    "RecordingFailed",
+    "RecordingFinished",
     "StasisEnd",
     "StasisStart",
     "UnknownEvent",

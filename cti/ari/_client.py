@@ -137,6 +137,16 @@ class AriClient:
                                          "maxDurationSeconds": 0, "maxSilenceSeconds": 0, "terminateOn": "none"}
         await self.request("POST", f"/bridges/{_seg(bridge_id)}/record", params=params)
 
+    async def record_channel(self, channel_id: str, name: str, *, format: str = "wav", max_s: int = 0,
+                             max_silence_s: int = 0, beep: bool = False, terminate_on: str = "none") -> None:
+        """Record what the caller on ``channel_id`` says (not what they hear) to the stored recording ``name``;
+        it ends at ``max_s`` seconds, after ``max_silence_s`` of silence, on the key ``terminate_on`` or with the
+        channel, and Asterisk then sends RecordingFinished (RecordingFailed if it could not)."""
+        params: dict[str, ParamValue] = {"name": name, "format": format, "beep": beep, "ifExists": "fail",
+                                         "maxDurationSeconds": max_s, "maxSilenceSeconds": max_silence_s,
+                                         "terminateOn": terminate_on}
+        await self.request("POST", f"/channels/{_seg(channel_id)}/record", params=params)
+
     async def pause_recording(self, name: str) -> None:
         await self.request("POST", f"/recordings/live/{_seg(name)}/pause")
 

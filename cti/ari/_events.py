@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cti.ari._errors import AriProtocolError
-from cti.ari._models import Bridge, Channel, Playback
+from cti.ari._models import Bridge, Channel, LiveRecording, Playback
 from cti.ari._parse import as_mapping, opt_bool, opt_int, opt_str, req_str, str_tuple
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "Event",
     "PlaybackFinished",
     "PlaybackStarted",
+    "RecordingFailed",
+    "RecordingFinished",
     "StasisEnd",
     "StasisStart",
     "UnknownEvent",
@@ -126,6 +128,25 @@ class PlaybackStarted(_PlaybackEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlaybackFinished(_PlaybackEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _RecordingEvent(Event):
+    recording: LiveRecording
+
+    @property
+    def key(self) -> str | None:
+        return self.recording.target_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingFinished(_RecordingEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingFailed(_RecordingEvent):
     pass
 
 
@@ -236,6 +257,12 @@ def _playback_only(d: Mapping[str, Any]) -> dict[str, Any]:
     return {"playback": _playback(d)}
 
 
+def _recording_only(d: Mapping[str, Any]) -> dict[str, Any]:
+    if d.get("recording") is None:
+        raise AriProtocolError(f"{d.get('type')}: missing 'recording'")
+    return {"recording": LiveRecording.from_json(as_mapping(d["recording"], "recording"))}
+
+
 def _dial(d: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "peer": _channel(d, "peer"),
@@ -256,6 +283,8 @@ _PARSERS: dict[str, tuple[type[Event], Callable[[Mapping[str, Any]], dict[str, A
     "BridgeDestroyed": (BridgeDestroyed, _bridge_only),
     "PlaybackStarted": (PlaybackStarted, _playback_only),
     "PlaybackFinished": (PlaybackFinished, _playback_only),
+    "RecordingFinished": (RecordingFinished, _recording_only),
+    "RecordingFailed": (RecordingFailed, _recording_only),
     "Dial": (Dial, _dial),
 }
 

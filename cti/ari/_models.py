@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cti.ari._parse import as_mapping, opt_mapping, opt_str, req_str, str_tuple
+from cti.ari._parse import as_mapping, opt_int, opt_mapping, opt_str, req_str, str_tuple
 
-__all__ = ["Bridge", "Channel", "Playback"]
+__all__ = ["Bridge", "Channel", "LiveRecording", "Playback"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,4 +98,38 @@ class Playback:
             media_uri=opt_str(data, "media_uri", what),
             state=opt_str(data, "state", what),
             target_uri=opt_str(data, "target_uri", what),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRecording:
+    """A recording Asterisk makes (of a channel or a bridge). The durations are whole seconds; Asterisk gives
+    ``talking_duration`` only for a recording started with ``maxSilenceSeconds``, and omits it before it ends."""
+
+    name: str
+    format: str = ""
+    state: str = ""
+    target_uri: str = ""
+    duration: int = 0
+    talking_duration: int = 0
+    cause: str = ""
+
+    @property
+    def target_id(self) -> str | None:
+        """The channel or bridge id from ``target_uri`` (``channel:<id>`` / ``bridge:<id>``)."""
+        _kind, sep, ident = self.target_uri.partition(":")
+        return ident if sep and ident else None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LiveRecording:
+        what = "LiveRecording"
+        data = as_mapping(data, what)
+        return cls(
+            name=req_str(data, "name", what),
+            format=opt_str(data, "format", what),
+            state=opt_str(data, "state", what),
+            target_uri=opt_str(data, "target_uri", what),
+            duration=opt_int(data, "duration", what) or 0,
+            talking_duration=opt_int(data, "talking_duration", what) or 0,
+            cause=opt_str(data, "cause", what),
         )

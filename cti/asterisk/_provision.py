@@ -186,6 +186,12 @@ class AsteriskRoot:
                 target = Path(os.readlink(inside))
         for language in ("en", "id"):
             (self.sounds_dir / language / "cti").mkdir(parents=True, exist_ok=True)
+        # A recording's tone (the survey's comment) is looked up in the channel's language: Indonesian callers
+        # hear the English one (Debian ships no other).
+        for beep in (self.sounds_dir / "en").glob("beep.*"):
+            target = self.sounds_dir / "id" / beep.name
+            if not target.exists() and not target.is_symlink():
+                target.symlink_to(os.path.relpath(beep.resolve(), target.parent))
 
     # -- run --------------------------------------------------------------------------------------------
     @property

@@ -147,7 +147,7 @@ from cti.services import (
 )
 from cti.settings import Settings, SettingsError
 from cti.speech import PromptRenderer, SpokenReplies
-from cti.speech.asr import build_recognizers, parse_engines
+from cti.speech.asr import PocketSphinxOptions, PocketSphinxTranscriber, build_recognizers, parse_engines
 from cti.stats import MetricsConfig, day_start
 from cti.surveys import SendingPolicy
 from cti.tasks import stop_task
@@ -528,7 +528,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(surveys.close)
         screenpop.survey_profiles = surveys.profile_json  # the customer's survey profile in the agent's pop
         post_call = PostCallSurveys(surveys, policy, app[AUDIT], is_live=query.is_live,
-                                    available=ivr is not None and flows is not None and SURVEY_FLOW in flows.flows)
+                                    available=ivr is not None and flows is not None and SURVEY_FLOW in flows.flows,
+                                    recordings=recordings, transcriber=_transcriber(settings, flows), clock=clock)
         stack.push_async_callback(post_call.drain)
         bus = CommandBus({
             (Offer, voice): [actions.offer], (Connect, voice): [actions.connect], (Hangup, voice): [actions.hangup],
@@ -719,6 +720,17 @@ async def _erasure_notices(live: LiveStore, erasure: Erasure, *, retry: float = 
                 log.warning("not hearing of erasures made elsewhere until Redis answers: %s", exc)
             deaf = True
         await asyncio.sleep(retry)
+
+
+def _transcriber(settings: Settings, flows: Flows | None) -> PocketSphinxTranscriber | None:
+    """Transcripts of spoken survey comments: English, where its menus' engine is PocketSphinx (the model is
+    the same; it loads at the first comment)."""
+    if flows is None or not flows.settings.speech:
+        return None
+    english = parse_engines(settings.asr_engines)["en"]
+    if english.engine != "pocketsphinx":
+        return None
+    return PocketSphinxTranscriber(PocketSphinxOptions(model_dir=english.model))
 
 
 async def _ivr(settings: Settings, flows: Flows | None, ari: AriClient, renderer: PromptRenderer,

@@ -31,6 +31,7 @@ from cti.ivr._model import (
     LookupNode,
     MenuNode,
     PlayNode,
+    RecordNode,
     SetNode,
     TransferNode,
     VerifyNode,
@@ -104,7 +105,7 @@ def _describe(error: Any) -> str:
     return f"{'.'.join(str(p) for p in loc) or 'flows'}: {message}"
 
 
-def _next(flow: Flow, node: PlayNode | LanguageNode | SetNode) -> Iterator[tuple[str, str]]:
+def _next(flow: Flow, node: PlayNode | LanguageNode | SetNode | RecordNode) -> Iterator[tuple[str, str]]:
     yield "next", node.next
 
 
@@ -139,9 +140,13 @@ def _none(flow: Flow, node: Any) -> Iterator[tuple[str, str]]:
     return iter(())
 
 
+RECORDING_FLOW = "survey"
+"""The one flow whose recordings are kept (cti.services.SURVEY_FLOW, the post-call survey)."""
+
 _SUCCESSORS: dict[type[Any], Callable[[Flow, Any], Iterator[tuple[str, str]]]] = {
-    PlayNode: _next, LanguageNode: _next, SetNode: _next, MenuNode: _menu_next, CollectNode: _collect_next,
-    VerifyNode: _verify_next, LookupNode: _lookup_next, TransferNode: _none, HangupNode: _none}
+    PlayNode: _next, LanguageNode: _next, SetNode: _next, RecordNode: _next, MenuNode: _menu_next,
+    CollectNode: _collect_next, VerifyNode: _verify_next, LookupNode: _lookup_next, TransferNode: _none,
+    HangupNode: _none}
 """Per node kind: (field path, node id) of each node a node of that kind may go to."""
 
 
@@ -207,6 +212,9 @@ class _Checker:
         variables = {n.into for n in nodes.values() if isinstance(n, CollectNode)}
         for node_id, node in nodes.items():
             at = f"{where}.nodes.{node_id}"
+            if isinstance(node, RecordNode) and where != f"flows.{RECORDING_FLOW}":
+                self.problems.append(f"{at}: a record node belongs to the {RECORDING_FLOW!r} flow (the post-call "
+                                     "survey keeps its recording; nothing else would)")
             for field, target in _successors(flow, node):
                 if field != "agent" and target not in nodes:
                     self.problems.append(f"{at}.{field}: unknown node {target!r}")
@@ -233,6 +241,9 @@ class _Checker:
             if name == "customer_id":
                 self.problems.append(f"{at}.attributes.customer_id: only a verify node makes the caller a customer "
                                      "(a number the caller keys is theirs only once verified)")
+            elif name == "comment":
+                self.problems.append(f"{at}.attributes.comment: only a record node sets it (the id of what it "
+                                     "recorded)")
             elif name not in ATTRIBUTES:
                 self.problems.append(f"{at}.attributes.{name}: unknown attribute (known: {', '.join(ATTRIBUTES)})")
             elif value.startswith("$"):

@@ -14,6 +14,10 @@ The adapter's side of the contract, in short (the session's docstring has the ru
   them (an order of someone else is not found).
 - ``Verify``: check the keys the caller entered against the customer's PIN or date of birth and report
   ``VerifyResult`` (``error`` set if the check could not be made). The keys are a secret: never log them.
+- ``Record``: once no prompt is playing, record what the caller says (a beep first if ``beep``) and report
+  ``Recorded(record_id)`` when it ends (silence, the longest time, the terminator key); keep the audio under
+  ``record_id`` for whoever takes the call next. Keys that end it are not reported as ``Dtmf``. A recording cut
+  by the caller's hang-up is kept too (``CallerHangup`` follows, no ``Recorded``).
 - ``SetAttributes``: store these call attributes now (the screen pop may show them); ``customer_id`` among
   them makes the caller that customer (only ever sent for a verified one).
 - ``Transfer`` / ``Hangup``: play the prompt if any, then hand the call to routing / hang up. Always followed
@@ -42,6 +46,8 @@ __all__ = [
     "PathEntry",
     "Play",
     "PromptFinished",
+    "Record",
+    "Recorded",
     "SetAttributes",
     "SpeechResult",
     "SpeechStarted",
@@ -109,12 +115,23 @@ class VerifyResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Recorded:
+    """A ``Record`` ended: ``seconds`` of recording, ``spoken`` whether the caller said anything in it (else
+    the audio is dropped), ``error`` set if it could not be made."""
+
+    record_id: str
+    seconds: float = 0.0
+    spoken: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CallerHangup:
     pass
 
 
 FlowEvent = (Started | PromptFinished | Dtmf | SpeechStarted | SpeechResult | NoInput | LookupResult | VerifyResult
-             | CallerHangup)
+             | Recorded | CallerHangup)
 
 
 # --- commands -------------------------------------------------------------------------------------------
@@ -169,6 +186,15 @@ class Lookup:
 class Verify:
     customer_id: str  # who the caller claims to be
     keys: str = field(repr=False)  # a PIN (4 to 6 keys) or a date of birth (DDMMYYYY)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    record_id: str  # unique within the session: "<node>#<n>"
+    max_s: int
+    silence_s: int
+    terminator: str | None
+    beep: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,5 +286,5 @@ class Finished:
                 "verification": self.verification.as_json(), "path": [entry.as_json() for entry in self.path]}
 
 
-FlowCommand = (Play | StopPlayback | Listen | StopListening | Lookup | Verify | SetAttributes | Transfer | Hangup
-               | Finished)
+FlowCommand = (Play | StopPlayback | Listen | StopListening | Lookup | Verify | Record | SetAttributes | Transfer
+               | Hangup | Finished)

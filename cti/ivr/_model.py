@@ -37,6 +37,7 @@ __all__ = [
     "Node",
     "PlayNode",
     "QuerySpec",
+    "RecordNode",
     "SetNode",
     "Settings",
     "TransferNode",
@@ -47,11 +48,12 @@ __all__ = [
 Text = dict[str, str]
 """Prompt text per language id ("id", "en")."""
 
-ATTRIBUTES = ("product", "problem_type", "language", "value_tier", "survey", "satisfaction", "solved")
+ATTRIBUTES = ("product", "problem_type", "language", "value_tier", "survey", "satisfaction", "solved", "comment")
 """Call attributes a flow may set; they travel with the call to routing and to the agent. The call's customer
 (``customer_id``) is not among them: only the calling number or a ``verify`` node makes a caller a customer.
 ``survey: yes`` is the caller asking for the post-call survey (remembered for their next calls);
-``satisfaction`` (1-5) and ``solved`` (yes/no) are the survey flow's answers."""
+``satisfaction`` (1-5) and ``solved`` (yes/no) are the survey flow's answers, ``comment`` the id of the caller's
+spoken comment (a ``record`` node's recording)."""
 
 DTMF_KEYS = "0123456789*#"
 _IDENT = r"^[a-z][a-z0-9_]{0,63}$"
@@ -258,6 +260,21 @@ class VerifyNode(_Strict):
         return self
 
 
+class RecordNode(_Strict):
+    """The caller speaks after a tone and cti keeps the audio: a spoken comment. The recording ends after
+    ``silence_s`` of silence, at ``max_s``, on the ``terminator`` key, or when the caller hangs up (what they said
+    is kept). Its id goes into the call attribute ``into``; a caller who says nothing sets nothing."""
+
+    kind: Literal["record"]
+    prompt: Text
+    into: Literal["comment"] = "comment"
+    max_s: int = Field(default=30, ge=3, le=300, description="the longest recording, in seconds")
+    silence_s: int = Field(default=3, ge=1, le=30, description="silence that ends it, in seconds")
+    terminator: Literal["#", "*"] | None = "#"
+    beep: bool = True
+    next: str
+
+
 class SetNode(_Strict):
     kind: Literal["set"]
     attributes: dict[str, str] = Field(min_length=1, description="a value '$name' copies a variable")
@@ -278,10 +295,11 @@ class HangupNode(_Strict):
 
 
 Node = Annotated[
-    PlayNode | MenuNode | LanguageNode | CollectNode | VerifyNode | LookupNode | SetNode | TransferNode | HangupNode,
+    PlayNode | MenuNode | LanguageNode | CollectNode | VerifyNode | LookupNode | RecordNode | SetNode | TransferNode
+    | HangupNode,
     Field(discriminator="kind"),
 ]
-NODE_KINDS = ("play", "menu", "language", "collect", "verify", "lookup", "set", "transfer", "hangup")
+NODE_KINDS = ("play", "menu", "language", "collect", "verify", "lookup", "record", "set", "transfer", "hangup")
 
 
 class Flow(_Strict):
@@ -335,7 +353,7 @@ class Flows(_Strict):
         for flow_name, flow in self.flows.items():
             for node_id, node in flow.nodes.items():
                 where = f"flows.{flow_name}.nodes.{node_id}"
-                if isinstance(node, PlayNode | MenuNode | LanguageNode | CollectNode):
+                if isinstance(node, PlayNode | MenuNode | LanguageNode | CollectNode | RecordNode):
                     yield f"{where}.prompt", node.prompt
                 if isinstance(node, MenuNode) and node.dtmf_prompt is not None:
                     yield f"{where}.dtmf_prompt", node.dtmf_prompt

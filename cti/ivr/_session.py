@@ -25,6 +25,10 @@ Rules:
   verify the caller (wrong keys, too few, silence) counts; at ``settings.verify_attempts`` the call is locked:
   every verify node then goes to its ``failed`` node (default: the agent). Personal lookups are asked only for the
   verified customer (the checks make every flow verify before them; the session refuses them otherwise too).
+- Recording (a ``record`` node): its prompt is heard to its end, then ``Record``; keys meanwhile are the
+  recording's (its terminator), never type-ahead. A ``Recorded`` in which the caller spoke sets the node's
+  attribute to the record id; silence or an error moves on without it. A hang-up during the recording keeps it
+  (the attribute is in ``Finished``): a comment cut short is still the caller's.
 - Guard: every node entered and every reprompt is a step; past ``max_steps``, or once ``elapsed_s`` reaches
   ``max_duration_s``, the caller goes to the agent (``Transfer`` with reason ``max_steps`` / ``max_duration``).
 - A ``CallerHangup`` at any point ends the session with ``Finished(abandoned_in_ivr)`` alone.
@@ -39,6 +43,7 @@ Invariants (tested with hypothesis on random event sequences):
 4. ``StopPlayback`` only while a ``Play`` is outstanding; ``StopListening`` only while a ``Listen`` is active;
    leaving an input node stops its prompt and its listen first.
 5. Prompt ids are unique in a session; every ``Play`` is in a language of the flows file.
+6. No ``Record`` while a ``Play`` is outstanding or a ``Listen`` is active, and at most one at a time.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ from cti.ivr._events import (
     PathEntry,
     Play,
     PromptFinished,
+    Record,
+    Recorded,
     SetAttributes,
     SpeechResult,
     SpeechStarted,
@@ -88,6 +95,7 @@ from cti.ivr._model import (
     LookupNode,
     MenuNode,
     PlayNode,
+    RecordNode,
     SetNode,
     TransferNode,
     VerifyNode,
@@ -121,6 +129,7 @@ class _State(Enum):
     INPUT = "input"  # a menu, the language choice or a collection
     LOOKUP = "lookup"  # waiting for LookupResult
     VERIFYING = "verifying"  # waiting for VerifyResult
+    RECORDING = "recording"  # a record node: its prompt, then waiting for Recorded
     DONE = "done"
 
 
@@ -178,10 +187,12 @@ class IvrSession:
         self._digits = ""
         self._after: str | None = None
         self._self_served = False
+        self._recording: str | None = None  # the record id of the Record issued at this record node
         self._handlers: dict[type[Any], Callable[[Any, float | None, list[FlowCommand]], None]] = {
             CallerHangup: self._on_caller_hangup, Started: self._on_started, PromptFinished: self._on_prompt_finished,
             Dtmf: self._on_key, SpeechStarted: self._on_speech_started, SpeechResult: self._on_speech_result,
-            NoInput: self._on_silence, LookupResult: self._on_lookup_result, VerifyResult: self._on_verify_result}
+            NoInput: self._on_silence, LookupResult: self._on_lookup_result, VerifyResult: self._on_verify_result,
+            Recorded: self._on_recorded}
 
     @property
     def finished(self) -> bool:
@@ -210,6 +221,10 @@ class IvrSession:
     # --- events, one handler each (the table is built in __init__) -----------------------------------
 
     def _on_caller_hangup(self, event: CallerHangup, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        node = self._node()
+        if self._state is _State.RECORDING and self._recording is not None and isinstance(node, RecordNode):
+            # What they said before hanging up is kept: a comment cut short is still theirs.
+            self._attributes[node.into] = self._recording
         self._record("caller_hangup")
         self._finish("abandoned_in_ivr", "caller_hangup", out)
 
@@ -254,6 +269,25 @@ class IvrSession:
             self._on_verify(event, out)
             self._settle(out)
 
+    def _on_recorded(self, event: Recorded, elapsed_s: float | None, out: list[FlowCommand]) -> None:
+        node = self._node()
+        if (self._state is not _State.RECORDING or self._recording is None or event.record_id != self._recording
+                or not isinstance(node, RecordNode)):
+            return
+        self._recording = None
+        if event.error is not None:
+            self._record("error", event.error[:MAX_TEXT])
+        elif event.spoken:
+            self._record("recorded", f"{event.seconds:.0f} s")
+            self._attributes[node.into] = event.record_id
+            out.append(SetAttributes({node.into: event.record_id}))
+        else:
+            self._record("no_input")
+        self._state = _State.PLAYING
+        if self._in_time(elapsed_s, out):
+            self._goto(node.next, out)
+            self._settle(out)
+
     def _in_flow(self, elapsed_s: float | None, out: list[FlowCommand]) -> None:
         if self._in_time(elapsed_s, out):
             self._settle(out)
@@ -270,8 +304,8 @@ class IvrSession:
     # --- events ---------------------------------------------------------------------------------------
 
     def _on_dtmf(self, event: Dtmf, out: list[FlowCommand]) -> None:
-        if len(event.digit) != 1 or event.digit not in KEYS:
-            return
+        if len(event.digit) != 1 or event.digit not in KEYS or self._state is _State.RECORDING:
+            return  # at a record node a key is the recording's end (the adapter's), not type-ahead
         if self._plays and self._barge and self._state in (_State.PLAYING, _State.INPUT):
             self._stop_playback(out)
         if len(self._typeahead) < MAX_TYPEAHEAD:
@@ -511,6 +545,12 @@ class IvrSession:
                 self._input_key(self._typeahead.pop(0), out)
             else:
                 break
+        node = self._node()
+        if self._state is _State.RECORDING and not self._plays and self._recording is None and isinstance(
+                node, RecordNode):
+            self._seq += 1
+            self._recording = f"{self._node_id}#{self._seq}"
+            out.append(Record(self._recording, node.max_s, node.silence_s, node.terminator, node.beep))
         if self._state is _State.INPUT and (self._barge or not self._plays) and self._listen is None:
             self._listen_seq += 1
             self._listen = self._listen_for(self._node())
@@ -537,6 +577,11 @@ class IvrSession:
             self._state = _State.PLAYING
             self._play("prompt", node.prompt, node.barge_in, out)
             self._after = node.next
+            return None
+        if isinstance(node, RecordNode):
+            self._state = _State.RECORDING
+            self._recording = None
+            self._play("prompt", node.prompt, False, out)
             return None
         if isinstance(node, LanguageNode) and self._language_known:
             self._record("language_known", self._language)

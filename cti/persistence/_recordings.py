@@ -48,7 +48,7 @@ class RecordingRepository:
         stored = RecordingRecord(
             recording_id=record.recording_id, call_id=record.call_id, agent_id=record.agent_id,
             path=record.path, format=record.format, started_at=record.started_at, ended_at=record.ended_at,
-            paused=record.paused, size=len(audio), sha256=hashlib.sha256(audio).hexdigest())
+            paused=record.paused, size=len(audio), sha256=hashlib.sha256(audio).hexdigest(), kind=record.kind)
         values = _values(stored)
         check(_RECORDINGS, values)
         try:
@@ -123,11 +123,12 @@ def _values(record: RecordingRecord) -> dict[str, Any]:
     return {"recording_id": record.recording_id, "call_id": record.call_id, "agent_id": record.agent_id,
             "path": record.path, "format": record.format, "started_at": record.started_at,
             "ended_at": record.ended_at, "paused": [list(p) for p in record.paused], "size": record.size,
-            "sha256": record.sha256}
+            "sha256": record.sha256, "kind": record.kind}
 
 
 def _record(row: RecordingRow) -> RecordingRecord:
     return RecordingRecord(
         recording_id=row.recording_id, call_id=row.call_id, agent_id=row.agent_id, path=row.path,
         format=row.format, started_at=row.started_at, ended_at=row.ended_at,
-        paused=tuple((float(a), float(b)) for a, b in row.paused or ()), size=row.size, sha256=row.sha256)
+        paused=tuple((float(a), float(b)) for a, b in row.paused or ()), size=row.size, sha256=row.sha256,
+        kind=row.kind)

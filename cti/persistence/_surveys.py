@@ -213,7 +213,7 @@ def _columns(record: SurveyRecord) -> dict[str, Any]:
             "last_error": record.last_error, "sent_at": record.sent_at, "expires_at": record.expires_at,
             "answered_at": record.answered_at, "answer_channel": record.answer_channel,
             "answers": dict(record.answers) if record.answered else None, "rating": record.rating,
-            "resolved": record.resolved}
+            "resolved": record.resolved, "comment_recording_id": record.comment_recording_id}
 
 
 def _record(row: SurveyRow) -> SurveyRecord:
@@ -223,4 +223,5 @@ def _record(row: SurveyRow) -> SurveyRecord:
         questionnaire_id=row.questionnaire_id, version=row.version, language=row.language, status=row.status,
         created_at=row.created_at, send_after=row.send_after, attempts=row.attempts, last_error=row.last_error,
         sent_at=row.sent_at, expires_at=row.expires_at, answered_at=row.answered_at,
-        answer_channel=row.answer_channel, answers=dict(row.answers or {}), rating=row.rating, resolved=row.resolved)
+        answer_channel=row.answer_channel, answers=dict(row.answers or {}), rating=row.rating, resolved=row.resolved,
+        comment_recording_id=row.comment_recording_id)

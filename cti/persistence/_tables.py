@@ -113,7 +113,8 @@ class InteractionRow(Base):
 
 
 class RecordingRow(Base):
-    """A call's recording: the file is in the recordings directory (``path`` relative to it), the row says what
+    """A call's recording (``kind`` ``call``: the conversation; ``survey_comment``: what the caller said in
+    the post-call survey): the file is in the recordings directory (``path`` relative to it), the row says what
     it holds; retention and erasure delete both."""
 
     __tablename__ = "recordings"
@@ -128,6 +129,7 @@ class RecordingRow(Base):
     paused: Mapped[list[Any]] = mapped_column(JSON)
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), server_default="call")
 
 
 class AgentRow(Base):
@@ -708,6 +710,7 @@ class SurveyRow(Base):
     answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     rating: Mapped[int | None] = mapped_column(Integer)
     resolved: Mapped[bool | None] = mapped_column(Boolean)
+    comment_recording_id: Mapped[str | None] = mapped_column(String(64))
 
 
 METADATA: Final[MetaData] = Base.metadata

@@ -136,6 +136,7 @@ from cti.services._ports import (
     Schedules,
     Scripts,
     Supervision,
+    Transcriber,
     Users,
     WebSessions,
 )
@@ -323,6 +324,7 @@ __all__ = [
     "SurveyService",
     "SurveyStore",
     "TaskChange",
+    "Transcriber",
     "TransferService",
     "UnknownDeadLetter",
     "UnknownExtension",

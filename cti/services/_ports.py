@@ -74,6 +74,7 @@ __all__ = [
     "Schedules",
     "Scripts",
     "Supervision",
+    "Transcriber",
     "Users",
     "WebSessions",
 ]
@@ -224,6 +225,14 @@ class Recordings(Protocol):
     async def delete_for_calls(self, call_ids: Collection[str]) -> int: ...
 
     async def delete_before(self, before: datetime) -> int: ...
+
+
+class Transcriber(Protocol):
+    """Speech to text of a recorded comment (a WAV file). CPU work: called in a worker thread."""
+
+    def transcribe(self, wav: bytes, language: str) -> str | None:
+        """What was said, or None where there is no model for ``language`` (or nothing was made out)."""
+        ...
 
 
 class Interactions(Protocol):

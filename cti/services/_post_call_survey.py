@@ -11,6 +11,10 @@ in any flow).
   the questionnaire's CSAT rating and its first-contact-resolution question (the first rating and yes/no
   questions when none is marked). A caller who hangs up halfway leaves a ``partial`` answer; one who answers
   nothing leaves the survey offered and unanswered (it counts against the response rate).
+- **Commented**: the flow may record a short spoken comment (``comment``: a record node's recording). Its audio
+  becomes a recording of the call (kind ``survey_comment``: played, kept and erased like the call's own), named by
+  the survey's ``comment_recording_id``; where the recognizer has a model for the call's language, its
+  transcript is the answer to the questionnaire's first free-text question.
 
 Offers live in this process only: a restart of cti between the offer and the end of the call forgets it (the
 caller is hung up as without a survey).
@@ -19,19 +23,25 @@ caller is hung up as without a survey).
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+import uuid
+import wave
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
 
 from cti.acd import Channel, WorkChanged, WorkItem, WorkState
 from cti.errors import Conflict
-from cti.records import UserRecord
+from cti.records import RecordingRecord, UserRecord
 from cti.services._audit import AuditTrail
 from cti.services._distributor import Distributor
 from cti.services._policy import Policy
+from cti.services._ports import Recordings, Transcriber
 from cti.services._surveys import SurveyService
-from cti.surveys import Questionnaire, SurveyRecord
+from cti.surveys import TEXT_LIMIT, Questionnaire, SurveyRecord
+from cti.types import Clock, utc_now
 
 __all__ = ["SURVEY_FLOW", "PostCallSurveys", "SurveyOffer"]
 
@@ -59,8 +69,9 @@ class SurveyOffer:
                 "language": self.language, "offered_by": self.offered_by}
 
 
-def _answers(questionnaire: Questionnaire, attributes: Mapping[str, str]) -> dict[str, Any]:
-    """The flow's ``satisfaction`` and ``solved`` as answers to the questionnaire's questions."""
+def _answers(questionnaire: Questionnaire, attributes: Mapping[str, str], comment: str | None = None) -> dict[str, Any]:
+    """The flow's ``satisfaction`` and ``solved`` as answers to the questionnaire's questions, and the spoken
+    comment's transcript to its first free-text question."""
     def question(kind: str, metric: str) -> str | None:
         marked = [q.key for q in questionnaire.questions if q.kind == kind and q.metric == metric]
         plain = [q.key for q in questionnaire.questions if q.kind == kind]
@@ -73,6 +84,10 @@ def _answers(questionnaire: Questionnaire, attributes: Mapping[str, str]) -> dic
         answers[rating] = int(satisfaction)
     if solved is not None and attributes.get("solved") in ("yes", "no"):
         answers[solved] = attributes["solved"] == "yes"
+    text = next((q.key for q in questionnaire.questions if q.kind == "text"), None)
+    said = " ".join((comment or "").split())[:TEXT_LIMIT]
+    if text is not None and said:
+        answers[text] = said
     return answers
 
 
@@ -83,11 +98,15 @@ def _askable(questionnaire: Questionnaire) -> bool:
 
 class PostCallSurveys:
     def __init__(self, surveys: SurveyService, policy: Policy, audit: AuditTrail, *, available: bool,
-                 is_live: Callable[[str], bool] = lambda call_id: True) -> None:
+                 is_live: Callable[[str], bool] = lambda call_id: True, recordings: Recordings | None = None,
+                 transcriber: Transcriber | None = None, clock: Clock = utc_now) -> None:
         self._surveys = surveys
         self._policy = policy
         self._audit = audit
         self._is_live = is_live
+        self._recordings = recordings
+        self._transcriber = transcriber
+        self._clock = clock
         self.available = available
         """Whether this cti can run it: a telephony with the survey flow in its IVR flows."""
         self._offers: dict[str, SurveyOffer] = {}
@@ -197,13 +216,66 @@ class PostCallSurveys:
             self._considered.add(call.call_id)
             self._spawn(self._offer_of_their_own(call))
 
-    async def answered(self, offer: SurveyOffer, attributes: Mapping[str, str], *, complete: bool) -> SurveyRecord:
-        """Store what the caller said in the survey flow (``complete`` False: they hung up or gave up halfway)."""
+    def keep(self, offer: SurveyOffer, attributes: Mapping[str, str], *, complete: bool,
+             comment: Awaitable[bytes | None] | None = None) -> None:
+        """:meth:`answered`, in the background: the spoken comment (WAV audio) may still be on its way."""
+        self._spawn(self._keep(offer, attributes, complete=complete, comment=comment))
+
+    async def _keep(self, offer: SurveyOffer, attributes: Mapping[str, str], *, complete: bool,
+                    comment: Awaitable[bytes | None] | None) -> None:
+        try:
+            audio = None if comment is None else await comment
+            await self.answered(offer, attributes, complete=complete, comment=audio)
+        except Exception:  # the caller is gone either way; the log keeps why their answer was lost
+            log.exception("post-call survey of call %s not stored", offer.call_id)
+
+    async def answered(self, offer: SurveyOffer, attributes: Mapping[str, str], *, complete: bool,
+                       comment: bytes | None = None) -> SurveyRecord:
+        """Store what the caller said in the survey flow (``complete`` False: they hung up or gave up halfway),
+        with their spoken ``comment`` (WAV audio) if they left one."""
         questionnaire = await self._surveys.questionnaire(offer.questionnaire_id)
-        answers = _answers(questionnaire, attributes)
+        language = attributes.get("language") or offer.language  # the one the caller answered in
+        recording_id, transcript = await self._comment(offer, comment, language) if comment else (None, None)
+        answers = _answers(questionnaire, attributes, transcript)
         record = await self._surveys.record(
             customer_id=offer.customer_id, questionnaire_id=offer.questionnaire_id, answers=answers,
             complete=complete, channel="ivr", call_id=offer.call_id, agent_id=offer.agent_id,
-            queue=offer.queue, interaction_channel="call")
-        log.info("post-call survey of call %s: %s", offer.call_id, record.status)
+            queue=offer.queue, interaction_channel="call", comment_recording_id=recording_id)
+        log.info("post-call survey of call %s: %s%s", offer.call_id, record.status,
+                 " with a spoken comment" if recording_id else "")
         return record
+
+    async def _comment(self, offer: SurveyOffer, audio: bytes, language: str | None) -> tuple[str | None, str | None]:
+        """The comment kept as a recording of the call, and its transcript where the recognizer can; a failure
+        of either loses only that part (the ratings are stored regardless)."""
+        recording_id: str | None = None
+        if self._recordings is not None:
+            ended = self._clock()
+            recording_id = uuid.uuid4().hex
+            try:
+                await self._recordings.add(RecordingRecord(
+                    recording_id=recording_id, call_id=offer.call_id, agent_id=None,
+                    path=f"{ended:%Y/%m/%d}/{recording_id}.wav", format="wav",
+                    started_at=ended - timedelta(seconds=_seconds(audio)), ended_at=ended, kind="survey_comment"),
+                    audio)
+            except Exception:
+                log.exception("the spoken comment of call %s was not stored", offer.call_id)
+                recording_id = None
+        transcript: str | None = None
+        if self._transcriber is not None and language is not None:
+            try:
+                transcript = await asyncio.to_thread(self._transcriber.transcribe, audio, language)
+            except Exception:
+                log.exception("the spoken comment of call %s was not transcribed", offer.call_id)
+        return recording_id, transcript
+
+
+def _seconds(wav: bytes) -> float:
+    """The length of a WAV recording (0 if it is not one)."""
+    try:
+        with wave.open(io.BytesIO(wav)) as audio:
+            frames: int = audio.getnframes()
+            rate: int = audio.getframerate()
+    except (wave.Error, EOFError):
+        return 0.0
+    return frames / max(1, rate)

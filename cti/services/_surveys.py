@@ -398,10 +398,12 @@ class SurveyService:
     # -- answering on the IVR (or any channel without a link) ------------------------------------------------
     async def record(self, *, customer_id: str, questionnaire_id: str, answers: Mapping[str, Any], complete: bool,
                      channel: str = "ivr", call_id: str | None = None, agent_id: str | None = None,
-                     queue: str | None = None, interaction_channel: str = "call") -> SurveyRecord:
+                     queue: str | None = None, interaction_channel: str = "call",
+                     comment_recording_id: str | None = None) -> SurveyRecord:
         """Store a survey answered outside a link (the post-call IVR survey): offered now, answered now;
         ``complete`` False (the caller hung up halfway) keeps it ``partial``; no answer at all leaves it offered
-        and unanswered (``sent``: it counts against the response rate)."""
+        and unanswered (``sent``: it counts against the response rate). ``comment_recording_id``: the caller's
+        spoken comment, a recording of the call."""
         questionnaire = await self.questionnaire(questionnaire_id)
         customer = await self._customers.customer(customer_id)
         if customer is None or customer.forgotten_at is not None:
@@ -413,7 +415,7 @@ class SurveyService:
             agent_id=agent_id, team=None if agent_id is None else self._team_of(agent_id), queue=queue,
             segment=_segment_key(customer, interaction_channel), questionnaire_id=questionnaire.questionnaire_id,
             version=questionnaire.version, language=customer.language, status="sent", created_at=now, sent_at=now,
-            expires_at=now)
+            expires_at=now, comment_recording_id=comment_recording_id)
         await self._store.add(survey)
         if not checked:  # offered, nothing answered (hung up at the first question): sent, not answered
             return survey

@@ -169,6 +169,8 @@ class SurveyRecord:
     answers: dict[str, Answer] = field(default_factory=dict)
     rating: int | None = None
     resolved: bool | None = None
+    comment_recording_id: str | None = None
+    """The caller's spoken comment in the post-call survey (a recording of the call, kind ``survey_comment``)."""
 
     @property
     def answered(self) -> bool:
@@ -184,4 +186,5 @@ class SurveyRecord:
                 "language": self.language, "status": self.status, "created_at": iso(self.created_at),
                 "attempts": self.attempts, "sent_at": iso(self.sent_at), "expires_at": iso(self.expires_at),
                 "answered_at": iso(self.answered_at), "answer_channel": self.answer_channel,
-                "answers": self.answers, "rating": self.rating, "resolved": self.resolved}
+                "answers": self.answers, "rating": self.rating, "resolved": self.resolved,
+                "comment_recording_id": self.comment_recording_id}

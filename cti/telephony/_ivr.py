@@ -14,6 +14,10 @@ What the session asks (:data:`cti.ivr.FlowCommand`) maps onto ARI as:
 - ``StopPlayback``: ``DELETE /playbacks/{id}`` and the queued prompts are dropped.
 - ``Listen``: keys are forwarded; speech is recognised against the menu's grammar; the no-input timer
   starts when no prompt is playing and restarts on each key.
+- ``Record``: ``POST /channels/{id}/record`` (what the caller says, not what they hear; Asterisk's beep, its
+  silence detection and terminator key); its RecordingFinished brings the audio over ARI into the call's
+  ``recordings`` (Asterisk's copy deleted), for the handoff to keep (:meth:`IvrRunner.recorded_audio`). A
+  recording cut by the caller's hang-up still arrives, after the handoff was told.
 - ``Lookup`` / ``Verify``: self-service answers and the check of a caller's PIN or date of birth, each in a task
   of its own (bounded in time); the keys a caller entered are never logged.
 - ``Transfer``/``Hangup``: the prompt first, then the audio path goes and the call is handed to routing
@@ -29,12 +33,14 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cti.ari import AriClient, AriError, AriNotFound
+from cti.ari import AriClient, AriError, AriNotFound, LiveRecording
+from cti.errors import Unavailable
 from cti.ivr import (
     Caller,
     CallerHangup,
@@ -52,6 +58,8 @@ from cti.ivr import (
     NoInput,
     Play,
     PromptFinished,
+    Record,
+    Recorded,
     SetAttributes,
     SpeechResult,
     SpeechStarted,
@@ -64,6 +72,7 @@ from cti.ivr import (
     VerifyResult,
 )
 from cti.speech import RtpReceiver
+from cti.telephony._stored import take_stored_recording
 from cti.types import masked
 
 __all__ = [
@@ -78,6 +87,7 @@ SPEECH_START_MS = 80  # voice for this long starts an utterance (barge-in)
 SPEECH_END_MS = 700  # silence for this long ends it
 MAX_UTTERANCE_MS = 8000  # a monologue is cut here and decided on what was heard
 PREROLL_FRAMES = 20  # 400 ms of audio before the detected start of speech
+RECORDING_WAIT_S = 10.0  # for a recording's end to arrive once its caller has gone
 TAP_ENTRY_TIMEOUT_S = 5.0  # for the tap's snoop and media channels to enter Stasis (milliseconds, normally)
 
 
@@ -164,6 +174,8 @@ class IvrCall:
     ended: bool = False
     played: list[str] = field(default_factory=list)  # texts played, for the record and tests
     personal: list[str] = field(default_factory=list)  # media rendered for this caller only: deleted at the end
+    recording: str | None = None  # the name in Asterisk of the recording going on
+    recordings: dict[str, asyncio.Future[bytes | None]] = field(default_factory=dict)  # record id -> its audio
 
 
 @dataclass(slots=True)
@@ -192,6 +204,7 @@ class IvrRunner:
         self.calls: dict[str, IvrCall] = {}
         self._playbacks: dict[str, str] = {}  # playback id -> caller channel
         self._taps: dict[str, str] = {}  # snoop / media channel -> caller channel
+        self._recordings: dict[str, tuple[IvrCall, str]] = {}  # recording name in Asterisk -> (call, record id)
         self._entering: dict[str, asyncio.Future[None]] = {}  # snoop / media channel -> its StasisStart seen
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cti-asr")
         self.stats: dict[str, int] = {"sessions": 0, "speech_results": 0, "barge_ins": 0}
@@ -199,7 +212,7 @@ class IvrRunner:
         self._handlers: dict[type[Any], Callable[[IvrCall, Any], Awaitable[None]]] = {
             Play: self._play, StopPlayback: self._stop_playback, Listen: self._listen,
             StopListening: self._stop_listening_command, Lookup: self._start_lookup, Verify: self._start_verify,
-            SetAttributes: self._set_attributes,
+            SetAttributes: self._set_attributes, Record: self._record,
             Transfer: self._leave_after_prompts, Hangup: self._leave_after_prompts, Finished: self._finished}
 
     def flow_for(self, service_number: str) -> str | None:
@@ -210,6 +223,9 @@ class IvrRunner:
 
     def owns_playback(self, playback_id: str) -> bool:
         return playback_id in self._playbacks
+
+    def owns_recording(self, name: str) -> bool:
+        return name in self._recordings
 
     async def close(self) -> None:
         for call in list(self.calls.values()):
@@ -270,6 +286,44 @@ class IvrRunner:
             await self._feed(call, CallerHangup())
             await self._teardown(call)
 
+    async def recording_ended(self, recording: LiveRecording, *, failed: bool) -> None:
+        """RecordingFinished (or RecordingFailed) of a ``Record``: its audio taken from Asterisk, kept for the
+        handoff if the caller said something, and the session told (if the caller is still here)."""
+        entry = self._recordings.pop(recording.name, None)
+        if entry is None:
+            return
+        call, record_id = entry
+        if call.recording == recording.name:
+            call.recording = None
+        spoken = not failed and recording.talking_duration > 0
+        audio: bytes | None = None
+        try:
+            # Taken even when nothing was said: Asterisk's copy must not stay behind.
+            audio = None if failed else await take_stored_recording(self.ari, recording.name)
+        except Unavailable as exc:
+            log.warning("IVR recording %s of %s lost: %s", recording.name, call.channel_id, exc)
+        kept = audio if spoken else None
+        future = call.recordings.get(record_id)
+        if future is not None and not future.done():
+            future.set_result(kept)
+        if not call.ended and call.channel_id in self.calls:
+            await self._feed(call, Recorded(record_id, float(recording.duration), kept is not None,
+                                            error=(recording.cause or "failed") if failed else None))
+
+    async def recorded_audio(self, call: IvrCall, record_id: str, timeout: float = RECORDING_WAIT_S) -> bytes | None:
+        """The audio of the call's recording ``record_id`` once it has ended (None: nothing said, or lost)."""
+        future = call.recordings.get(record_id)
+        if future is None:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            log.warning("IVR recording %s of %s never ended", record_id, call.channel_id)
+            for name, (owner, rid) in list(self._recordings.items()):
+                if owner is call and rid == record_id:
+                    del self._recordings[name]
+            return None
+
     def tap_entered(self, channel_id: str) -> bool:
         """StasisStart of a snoop or media channel: it may join the tap's bridge now. True if it is one of ours."""
         waiter = self._entering.pop(channel_id, None)
@@ -328,6 +382,23 @@ class IvrRunner:
         call.attributes.update(command.attributes)
         if command.attributes.get("customer_id"):
             call.customer_id = command.attributes["customer_id"]
+
+    async def _record(self, call: IvrCall, command: Record) -> None:
+        name = f"cti-ivr-{uuid.uuid4().hex}"
+        call.recordings[command.record_id] = asyncio.get_running_loop().create_future()
+        self._recordings[name] = (call, command.record_id)
+        call.recording = name
+        try:
+            await self.ari.record_channel(call.channel_id, name, format="wav", max_s=command.max_s,
+                                          max_silence_s=command.silence_s, beep=command.beep,
+                                          terminate_on=command.terminator or "none")
+        except AriError as exc:
+            log.warning("IVR recording on %s did not start: %s", call.channel_id, exc)
+            self._recordings.pop(name, None)
+            call.recording = None
+            call.recordings[command.record_id].set_result(None)
+            if not call.ended:
+                await self._feed(call, Recorded(command.record_id, error=str(exc) or type(exc).__name__))
 
     async def _leave_after_prompts(self, call: IvrCall, command: Transfer | Hangup) -> None:
         self._stop_listening(call)
@@ -536,6 +607,9 @@ class IvrRunner:
     async def _teardown(self, call: IvrCall) -> None:
         self.calls.pop(call.channel_id, None)
         self._stop_listening(call)
+        if call.recording is not None and not call.ended:  # the flow moved on (its guard): what was said is kept
+            with contextlib.suppress(AriError):
+                await self.ari.stop_recording(call.recording)
         # The caller heard them (or hung up): audio of their balance or order has no reason to outlive the call.
         while call.personal:
             self.prompts.release(call.personal.pop())

@@ -6,21 +6,16 @@ place to look, cti's recordings directory."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from cti.ari import AriClient, AriError, AriHTTPError, AriNotFound
 from cti.errors import Unavailable
 from cti.telephony._actions import call_bridge_id
+from cti.telephony._stored import take_stored_recording
 
 __all__ = ["BridgeRecorder"]
 
 log = logging.getLogger("cti.telephony.recorder")
-
-# Asterisk closes the file a moment after the recording stops (or its bridge goes): how long to wait for it.
-_FILE_TRIES = 20
-_FILE_INTERVAL = 0.1
 
 
 class BridgeRecorder:
@@ -59,18 +54,7 @@ class BridgeRecorder:
                 raise Unavailable(f"recording {name} did not stop: {exc}") from exc
         except AriError as exc:
             raise Unavailable(f"recording {name} did not stop: {exc}") from exc
-        for _ in range(_FILE_TRIES):
-            try:
-                audio = await self.ari.stored_recording_file(name)
-            except AriNotFound:
-                await asyncio.sleep(_FILE_INTERVAL)
-                continue
-            except AriError as exc:
-                raise Unavailable(f"recording {name} could not be fetched: {exc}") from exc
-            with contextlib.suppress(AriError):
-                await self.ari.delete_stored_recording(name)
-            return audio
-        return None
+        return await take_stored_recording(self.ari, name)
 
     async def _announce(self, bridge_id: str, announcement: str | None) -> None:
         if announcement is None:

@@ -4,7 +4,6 @@ ends the call, to the IVR's survey flow instead of being hung up (:class:`cti.se
 from __future__ import annotations
 
 import contextlib
-import logging
 
 from cti.ari import AriClient, AriError
 from cti.ivr import Finished, Transfer
@@ -12,32 +11,39 @@ from cti.services import SURVEY_FLOW, PostCallSurveys, SurveyOffer
 from cti.telephony._actions import call_bridge_id
 from cti.telephony._ivr import IvrCall, IvrRunner
 
-log = logging.getLogger("cti.telephony")
+ANSWERS = ("satisfaction", "solved")
+"""The survey flow's questions; a caller who answered both and hung up at the comment has answered in full (the
+comment is optional)."""
 
 
 class SurveyHandoff:
-    """Where a caller goes when the survey flow is over: their answers are stored, then they are hung up."""
+    """Where a caller goes when the survey flow is over: their answers (and spoken comment) are stored, then they
+    are hung up."""
 
-    def __init__(self, surveys: PostCallSurveys, offer: SurveyOffer, ari: AriClient) -> None:
+    def __init__(self, surveys: PostCallSurveys, offer: SurveyOffer, ari: AriClient, ivr: IvrRunner) -> None:
         self._surveys = surveys
         self._offer = offer
         self._ari = ari
+        self._ivr = ivr
 
     async def ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
         # The flow gave up (its guard): nobody is waiting to take a survey caller; what they said is kept.
-        await self._store(call, finished, complete=False)
+        self._store(call, finished, complete=False)
         with contextlib.suppress(AriError):
             await self._ari.hangup(call.channel_id)
 
     async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
-        await self._store(call, finished, complete=finished.outcome != "abandoned_in_ivr")
-
-    async def _store(self, call: IvrCall, finished: Finished, *, complete: bool) -> None:
         attributes = {**call.attributes, **finished.attributes}
-        try:
-            await self._surveys.answered(self._offer, attributes, complete=complete)
-        except Exception:  # the caller is gone either way; the log keeps why their answer was lost
-            log.exception("post-call survey of call %s not stored", self._offer.call_id)
+        self._store(call, finished, complete=finished.outcome != "abandoned_in_ivr"
+                    or all(attributes.get(name) for name in ANSWERS))
+
+    def _store(self, call: IvrCall, finished: Finished, *, complete: bool) -> None:
+        """In the background: a comment cut by the caller's hang-up arrives after this (on the same channel's
+        events, which must not wait for it)."""
+        attributes = {**call.attributes, **finished.attributes}
+        record_id = attributes.get("comment")
+        comment = None if record_id is None else self._ivr.recorded_audio(call, record_id)
+        self._surveys.keep(self._offer, attributes, complete=complete, comment=comment)
 
 
 async def run_survey(ivr: IvrRunner, surveys: PostCallSurveys, offer: SurveyOffer, ari: AriClient) -> None:
@@ -46,4 +52,4 @@ async def run_survey(ivr: IvrRunner, surveys: PostCallSurveys, offer: SurveyOffe
     with contextlib.suppress(AriError):
         await ari.remove_channel(call_bridge_id(offer.call_id), offer.channel_id)
     await ivr.start(offer.channel_id, offer.caller_number, None, offer.service_number, SURVEY_FLOW,
-                    SurveyHandoff(surveys, offer, ari), language=offer.language, answered=True)
+                    SurveyHandoff(surveys, offer, ari, ivr), language=offer.language, answered=True)

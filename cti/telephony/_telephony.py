@@ -34,6 +34,8 @@ from cti.ari import (
     Event,
     EventStream,
     PlaybackFinished,
+    RecordingFailed,
+    RecordingFinished,
     StasisEnd,
     StasisStart,
 )
@@ -120,7 +122,8 @@ class Telephony:
         self.events = EventStream(url, user, password, app, handler=self._on_event, on_connect=self._resync)
         self._handlers: dict[type[Event], Callable[[Any], Awaitable[None]]] = {
             StasisStart: self._stasis_start, StasisEnd: self._stasis_end, ChannelDestroyed: self._destroyed,
-            ChannelDtmfReceived: self._dtmf, PlaybackFinished: self._playback_finished}
+            ChannelDtmfReceived: self._dtmf, PlaybackFinished: self._playback_finished,
+            RecordingFinished: self._recording_ended, RecordingFailed: self._recording_ended}
         self._arrivals: dict[str, Callable[[StasisStart], Awaitable[None]]] = {
             "inbound": self._inbound, "agent": self._agent_answered, "customer": self._customer_answered,
             "supervisor": self._supervisor_answered}
@@ -261,6 +264,12 @@ class Telephony:
             return
         self.counters["playbacks_failed" if event.playback.state == "failed" else "playbacks_done"] += 1
         await self.actions.playback_finished(event.playback.id)
+
+    async def _recording_ended(self, event: RecordingFinished | RecordingFailed) -> None:
+        # Calls' recordings (their bridges') are stopped and taken by the recording service itself; only the
+        # IVR's (a spoken comment) end on their own.
+        if self.ivr is not None and self.ivr.owns_recording(event.recording.name):
+            await self.ivr.recording_ended(event.recording, failed=isinstance(event, RecordingFailed))
 
     async def _to_ivr(self, channel_id: str) -> bool:
         """A caller in the IVR, or one of its audio tap's channels, went: the IVR's to handle."""

@@ -67,7 +67,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
 
 def recording_view(record: RecordingRecord) -> dict[str, Any]:
     return {"recording_id": record.recording_id, "call_id": record.call_id, "agent_id": record.agent_id,
-            "format": record.format, "started_at": record.started_at.isoformat(),
+            "kind": record.kind, "format": record.format, "started_at": record.started_at.isoformat(),
             "ended_at": record.ended_at.isoformat(), "seconds": round(record.seconds, 3),
             "paused": [list(p) for p in record.paused], "size": record.size, "sha256": record.sha256,
             "url": f"/api/recordings/{record.recording_id}"}

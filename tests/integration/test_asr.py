@@ -48,8 +48,8 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
         if (text, voice, snr) not in cache:
             raw, tel = folder / "raw.wav", folder / "tel.wav"
             subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True)
-            subprocess.run(["sox", "-q", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(tel), "sinc", "300-3400",
-                            "pad", "0.4", "0.6"], check=True)
+            subprocess.run(["sox", "-q", "-R", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(tel), "sinc",
+                            "300-3400", "pad", "0.4", "0.6"], check=True)
             with wave.open(str(tel)) as f:
                 clean = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(float)
             rng = np.random.default_rng(len(text))

@@ -115,7 +115,7 @@ def test_front_end_matches_pocketsphinx(hmm: Path, tmp_path: Path) -> None:
         unavailable("espeak-ng and sox are needed")
     raw, wide = tmp_path / "raw.wav", tmp_path / "wide.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(raw), "check my balance please"], check=True)
-    subprocess.run(["sox", "-q", str(raw), "-r", "16000", "-b", "16", str(wide)], check=True)
+    subprocess.run(["sox", "-q", "-R", str(raw), "-r", "16000", "-b", "16", str(wide)], check=True)
     with wave.open(str(wide)) as f:
         pcm = f.readframes(f.getnframes())
     decoder = pocketsphinx.Decoder(hmm=str(hmm), lm=None, dict=str(hmm.parent / "cmudict-en-us.dict"),

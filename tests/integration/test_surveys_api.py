@@ -2,18 +2,20 @@
 defines and versions questionnaires; interactions end and the sending policy owes surveys (not without e-mail
 consent, not twice in the period); the sender mails the link (a failed send is kept and retried); the customer
 opens and answers it through the API once (a second use, an expired link and a forged token are refused); a partial
-answer is kept as partial, from the web and from the IVR; the answers reach the customer's profile (and a stated
+answer is kept as partial, from the web and from the IVR; a spoken comment from the IVR is a recording of the call
+and, in English, the free-text answer (the real recognizer); the answers reach the customer's profile (and a stated
 language their CRM record) and the survey report, JSON and CSV, with exact values. The page: tests/pages."""
 
 from __future__ import annotations
 
 import logging
 import socket
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
@@ -22,14 +24,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from cti.acd import Outcome, WorkChanged, WorkItem, WorkState
 from cti.crm import Consent, CustomerFields
 from cti.messaging import SmtpMailer
-from cti.persistence import CustomerRepository, Database, SurveyRepository, UserRepository
-from cti.services import Distributor, InteractionEnded, SurveyService
+from cti.persistence import CustomerRepository, Database, RecordingRepository, SurveyRepository, UserRepository
+from cti.services import Distributor, InteractionEnded, PostCallSurveys, SurveyOffer, SurveyService
+from cti.speech.asr import PocketSphinxTranscriber
 from cti.surveys import SkipReason, SurveyRecord
 from cti.types import Language
 from cti.web import AUDIT, SURVEYS, _surveys
 from tests.api import api_app
 from tests.mailbox import Mailbox, mailbox
-from tests.support import create_postgres_database
+from tests.support import caller_speech, create_postgres_database
 
 Client = TestClient[web.Request, web.Application]
 TOKENS = {"agent": "agent-token-0123456789", "supervisor": "supervisor-token-0123456789",
@@ -91,6 +94,7 @@ class Floor:
     distributor: Distributor
     events: list[tuple[str, str, dict[str, Any]]]
     """What the service told partners' webhooks (``notify``)."""
+    db: Database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -118,7 +122,7 @@ async def floor(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await client.start_server()
         try:
             yield Floor(client, surveys, CustomerRepository(db), mail, switch, clock, SurveyRepository(db),
-                        distributor, events)
+                        distributor, events, db)
         finally:
             await client.close()
             await surveys.close()
@@ -361,3 +365,51 @@ async def test_without_a_mail_server_no_survey_is_owed(floor: Floor) -> None:
     assert await quiet.interaction_ended(InteractionEnded(
         call_id="c1", customer_id=await customer(floor, "dewi"), channel="call", ended_at=T0)) is \
         SkipReason.NO_MAIL_SERVER
+
+
+@pytest.fixture(scope="module")
+def transcriber() -> PocketSphinxTranscriber:
+    return PocketSphinxTranscriber()  # one model for the module: it takes seconds to load
+
+
+def spoken_wav(text: str, voice: str, folder: Path) -> bytes:
+    """What Asterisk records of a caller saying ``text``: telephone mu-law, stored as 8 kHz 16-bit WAV."""
+    ulaw = caller_speech(text, voice, folder)
+    wav = folder / f"{voice}.wav"
+    subprocess.run(["sox", "-R", "-t", "ul", "-r", "8000", "-c", "1", str(ulaw), "-b", "16", "-e", "signed", str(wav)],
+                   check=True)
+    return wav.read_bytes()
+
+
+async def test_a_spoken_comment_is_a_recording_of_the_call_and_in_english_the_free_text_answer(
+        floor: Floor, tmp_path: Path, transcriber: PocketSphinxTranscriber) -> None:
+    await floor.client.put("/api/surveys/questionnaires/general", headers=auth("admin"),
+                           json={"title": both("Your contact"), "questions": QUESTIONS})
+    recordings = RecordingRepository(floor.db, tmp_path / "recordings")
+    post_call = PostCallSurveys(floor.surveys, cast(Any, None), floor.client.app[AUDIT], available=True,
+                                recordings=recordings, transcriber=transcriber, clock=floor.clock)
+    dewi = await customer(floor, "dewi")
+
+    def offer(call_id: str, language: str) -> SurveyOffer:
+        return SurveyOffer(call_id=call_id, channel_id=f"leg-{call_id}", caller_number="02155501001",
+                           service_number="1500200", customer_id=dewi, questionnaire_id="general",
+                           language=language, agent_id="ana", queue="care", offered_by="ana")
+
+    english = spoken_wav("the agent was very helpful thank you", "en-us", tmp_path)
+    survey = await post_call.answered(offer("k1", "en"), {"satisfaction": "4", "solved": "yes", "language": "en"},
+                                      complete=True, comment=english)
+    assert (survey.status, survey.answers) == ("answered", {"satisfaction": 4, "solved": True,
+                                                            "comment": "it was really helpful thank you"})
+    [kept] = await recordings.for_call("k1")
+    assert (kept.recording_id, kept.kind, kept.agent_id, kept.format) == (
+        survey.comment_recording_id, "survey_comment", None, "wav")
+    assert recordings.file(kept).read_bytes() == english
+    stored = await floor.store.survey(survey.survey_id)
+    assert stored is not None and stored.comment_recording_id == kept.recording_id
+    # Indonesian has no dictation model: the comment is kept as audio alone, the survey answered all the same.
+    indonesian = spoken_wav("agennya sangat membantu terima kasih", "id", tmp_path)
+    survey = await post_call.answered(offer("k2", "id"), {"satisfaction": "5", "solved": "no", "language": "id"},
+                                      complete=True, comment=indonesian)
+    assert (survey.status, survey.answers) == ("answered", {"satisfaction": 5, "solved": False})
+    [kept] = await recordings.for_call("k2")
+    assert (kept.kind, kept.recording_id) == ("survey_comment", survey.comment_recording_id)

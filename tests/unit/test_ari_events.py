@@ -24,9 +24,12 @@ from cti.ari import (
     ChannelLeftBridge,
     ChannelStateChange,
     Dial,
+    LiveRecording,
     Playback,
     PlaybackFinished,
     PlaybackStarted,
+    RecordingFailed,
+    RecordingFinished,
     StasisEnd,
     StasisStart,
     UnknownEvent,
@@ -593,3 +596,24 @@ def test_malformed_events_raise_protocol_error(data: dict[str, Any]) -> None:
 def test_non_object_frames_raise_protocol_error(data: Any) -> None:
     with pytest.raises(AriProtocolError):
         parse_event(data)
+
+
+def test_recording_events_share_the_recorded_channels_lane() -> None:
+    # As Asterisk 22 sends them for POST /channels/{id}/record with maxSilenceSeconds (the survey's comment).
+    base = {"timestamp": "2026-12-06T17:20:01.002+0000", "asterisk_id": "02:fc:00:00:00:01",
+            "application": "cti-dev"}
+    finished = parse_event({**base, "type": "RecordingFinished", "recording": {
+        "name": "cti-ivr-1", "format": "wav", "target_uri": "channel:cap-ch-2", "state": "done",
+        "duration": 7, "talking_duration": 4, "silence_duration": 3}})
+    assert isinstance(finished, RecordingFinished)
+    assert finished.recording == LiveRecording(name="cti-ivr-1", format="wav", state="done",
+                                               target_uri="channel:cap-ch-2", duration=7, talking_duration=4)
+    assert finished.key == "cap-ch-2"
+    failed = parse_event({**base, "type": "RecordingFailed", "recording": {
+        "name": "cti-ivr-2", "format": "wav", "target_uri": "channel:cap-ch-3", "state": "failed",
+        "cause": "Recording failed"}})
+    assert isinstance(failed, RecordingFailed)
+    assert (failed.recording.talking_duration, failed.recording.cause, failed.key) == (
+        0, "Recording failed", "cap-ch-3")
+    with pytest.raises(AriProtocolError):
+        parse_event({**base, "type": "RecordingFinished"})

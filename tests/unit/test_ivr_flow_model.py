@@ -267,11 +267,11 @@ def test_set_and_transfer_attributes() -> None:
                                           "customer_id": "$customer_number"}
     assert problems(data) == [
         "flows.main.nodes.agent.attributes.skill: unknown attribute (known: product, problem_type, language, "
-        "value_tier, survey, satisfaction, solved)",
+        "value_tier, survey, satisfaction, solved, comment)",
         "flows.main.nodes.agent.attributes.customer_id: only a verify node makes the caller a customer (a number "
         "the caller keys is theirs only once verified)",
         "flows.main.nodes.mark.attributes.colour: unknown attribute (known: product, problem_type, language, "
-        "value_tier, survey, satisfaction, solved)",
+        "value_tier, survey, satisfaction, solved, comment)",
         "flows.main.nodes.mark.attributes.problem_type: $order_number is not collected by any node",
         "flows.main.nodes.mark.attributes.language: 'fr' is not in languages",
     ]
@@ -301,8 +301,8 @@ def test_shapes_and_ranges_from_the_schema() -> None:
         "flows.main.nodes.menu.retries: Input should be less than or equal to 5",
         "flows.main.nodes.menu.colour: Extra inputs are not permitted",
         "flows.main.nodes.ask: min_length 9 is above max_length 8",
-        "flows.main.nodes.bye: kind must be one of play, menu, language, collect, verify, lookup, set, transfer, "
-        "hangup",
+        "flows.main.nodes.bye: kind must be one of play, menu, language, collect, verify, lookup, record, set, "
+        "transfer, hangup",
     ]
 
 
@@ -372,7 +372,7 @@ def test_static_prompts_for_pre_rendering() -> None:
     assert ("en", "Sorry, that does not match our records.") in prompts
     assert ("en", "Sorry, we could not verify who you are. An agent will help you.") in prompts
     assert ("id", "Terima kasih atas penilaian Anda. Sampai jumpa.") in prompts  # the post-call survey's
-    assert len(prompts) == len(set(prompts)) == 54
+    assert len(prompts) == len(set(prompts)) == 56
     assert all(language in ("id", "en") and "{" not in words for language, words in prompts)
 
 
@@ -461,3 +461,25 @@ def test_render_refuses_what_cannot_be_said(template: str, value: object, messag
 
 def test_render_with_another_currency() -> None:
     assert render_template("{b:money}", {"b": 10}, "id", Echo(), currency="USD") == "money(10,USD)"
+
+
+def test_a_record_node_belongs_to_the_survey_and_only_it_sets_the_comment() -> None:
+    data = document()
+    record = {"kind": "record", "prompt": {"id": "Silakan.", "en": "Go ahead."}, "next": "bye"}
+    data["flows"]["survey"] = {"entry": "comment", "nodes": {
+        "comment": record, "bye": {"kind": "hangup", "prompt": text("bye")}}}
+    assert parse_flows(data).flows["survey"].nodes["comment"].kind == "record"
+    data["flows"]["survey"]["nodes"]["comment"] = {**record, "max_s": 2, "silence_s": 0, "next": "nowhere"}
+    assert problems(data) == ["flows.survey.nodes.comment.max_s: Input should be greater than or equal to 3",
+                              "flows.survey.nodes.comment.silence_s: Input should be greater than or equal to 1"]
+    data["flows"]["survey"]["nodes"]["comment"] = {**record, "next": "nowhere"}
+    assert problems(data) == ["flows.survey.nodes.comment.next: unknown node 'nowhere'"]
+    data["flows"]["survey"]["nodes"]["comment"] = record
+    # Anywhere else its recording would be kept by nobody; and no other node may set what it sets.
+    nodes(data)["menu"]["choices"][1]["next"] = "comment"
+    nodes(data)["comment"] = {**record, "next": "agent"}
+    nodes(data)["agent"]["attributes"] = {"comment": "anything"}
+    assert problems(data) == [
+        "flows.main.nodes.agent.attributes.comment: only a record node sets it (the id of what it recorded)",
+        "flows.main.nodes.comment: a record node belongs to the 'survey' flow (the post-call survey keeps its "
+        "recording; nothing else would)"]

@@ -28,6 +28,8 @@ from cti.ivr import (
     NoInput,
     Play,
     PromptFinished,
+    Record,
+    Recorded,
     SpeechResult,
     SpeechStarted,
     Started,
@@ -99,6 +101,7 @@ class Adapter:
         self.listen: Listen | None = None
         self.lookup: Lookup | None = None
         self.verify: Verify | None = None
+        self.record: Record | None = None
         self.secrets: list[str] = []
         self.prompt_ids: set[str] = set()
         self.listens = 0
@@ -111,6 +114,8 @@ class Adapter:
             self.lookup = None
         if isinstance(event, VerifyResult):
             self.verify = None
+        if isinstance(event, Recorded) and self.record is not None and event.record_id == self.record.record_id:
+            self.record = None
         commands = session.handle(event, elapsed_s=elapsed)
         if self.finished is not None:
             assert commands == [], "commands after Finished"
@@ -144,6 +149,13 @@ class Adapter:
             assert self.listen is None, "Verify while listening"
             self.verify = command
             self.secrets.append(command.keys)
+        elif isinstance(command, Record):
+            assert not self.plays, "Record while a prompt plays"
+            assert self.listen is None, "Record while listening"
+            assert self.record is None, "a second Record while one is going"
+            assert command.record_id not in self.prompt_ids, "a record id used twice"
+            self.prompt_ids.add(command.record_id)
+            self.record = command
         elif isinstance(command, Transfer | Hangup):
             assert i == len(commands) - 2 and isinstance(commands[-1], Finished)
             assert not self.plays or isinstance(command, Transfer | Hangup)
@@ -161,6 +173,8 @@ class Adapter:
             verifying = {e.node for e in command.path if e.event in ("keyed", "verified", "verify_failed")}
             assert not any(e.value in self.secrets for e in command.path
                            if e.node in verifying and e.event != "claimed")
+            comment = command.attributes.get("comment")
+            assert comment is None or comment in self.prompt_ids, "a comment that was never recorded"
             customer = command.attributes.get("customer_id")
             assert customer == command.verification.customer_id
             assert command.verification.failures <= self.flows.settings.verify_attempts
@@ -170,7 +184,7 @@ class Adapter:
 @st.composite
 def an_event(draw: st.DrawFn, adapter: Adapter) -> FlowEvent:
     kind = draw(st.sampled_from(["started", "finished", "finished", "dtmf", "dtmf", "dtmf", "speech_started",
-                                 "speech", "speech", "no_input", "no_input", "lookup", "verify", "hangup"]))
+                                 "speech", "speech", "no_input", "no_input", "lookup", "verify", "recorded", "hangup"]))
     if kind == "started":
         return Started()
     if kind == "finished":
@@ -196,6 +210,10 @@ def an_event(draw: st.DrawFn, adapter: Adapter) -> FlowEvent:
         return LookupResult(query, draw(st.booleans()), data, draw(st.sampled_from([None, None, "timeout"])))
     if kind == "verify":
         return a_verify_result(draw)
+    if kind == "recorded":
+        record_id = adapter.record.record_id if adapter.record and draw(st.booleans()) else "comment#99"
+        return Recorded(record_id, draw(st.floats(0, 60)), draw(st.booleans()),
+                        draw(st.sampled_from([None, None, "failed"])))
     return CallerHangup()
 
 
@@ -204,13 +222,14 @@ def a_verify_result(draw: st.DrawFn) -> VerifyResult:
                         draw(st.sampled_from([None, None, "timeout"])))
 
 
+FLOW_NAMES = st.sampled_from(["sales", "support", "survey"])
 CALLERS = st.builds(Caller, language=st.sampled_from([None, "id", "en", "fr"]),
                     customer_id=st.sampled_from([None, "C42"]),
                     attributes=st.sampled_from([{}, {"value_tier": "gold"}]))
 
 
 @settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data(), st.sampled_from(sorted(VARIANTS)), st.sampled_from(["sales", "support"]), CALLERS, st.booleans())
+@given(st.data(), st.sampled_from(sorted(VARIANTS)), FLOW_NAMES, CALLERS, st.booleans())
 def test_random_events_never_break_the_invariants(data: st.DataObject, variant: str, flow: str, caller: Caller,
                                                   speech: bool) -> None:
     flows = VARIANTS[variant]
@@ -227,7 +246,7 @@ def test_random_events_never_break_the_invariants(data: st.DataObject, variant: 
 
 
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data(), st.sampled_from(sorted(VARIANTS)), st.sampled_from(["sales", "support"]), CALLERS, st.booleans())
+@given(st.data(), st.sampled_from(sorted(VARIANTS)), FLOW_NAMES, CALLERS, st.booleans())
 def test_a_cooperative_adapter_always_reaches_the_end(data: st.DataObject, variant: str, flow: str, caller: Caller,
                                                       speech: bool) -> None:
     """Prompts finish, timeouts fire, lookups answer: whatever the caller does, the call leaves the IVR."""
@@ -247,6 +266,9 @@ def test_a_cooperative_adapter_always_reaches_the_end(data: st.DataObject, varia
                                               data.draw(st.sampled_from([None, "timeout"]))))
         elif adapter.verify is not None:
             adapter.run(session, a_verify_result(data.draw))
+        elif adapter.record is not None:
+            adapter.run(session, Recorded(adapter.record.record_id, data.draw(st.floats(0, 30)),
+                                          data.draw(st.booleans()), data.draw(st.sampled_from([None, "failed"]))))
         elif adapter.listen is not None and adapter.listen.max_digits > 1 and data.draw(st.booleans()):
             for digit in data.draw(st.sampled_from(ENTRIES)):  # a whole entry: a customer number, a PIN, a date
                 adapter.run(session, Dtmf(digit))

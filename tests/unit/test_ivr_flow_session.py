@@ -26,6 +26,8 @@ from cti.ivr import (
     PathEntry,
     Play,
     PromptFinished,
+    Record,
+    Recorded,
     SetAttributes,
     SpeechResult,
     SpeechStarted,
@@ -597,16 +599,59 @@ def test_a_value_the_verbalizer_refuses_takes_the_error_branch() -> None:
     assert finished(end).self_served is False
 
 
+def to_the_comment(s: IvrSession, commands: list[FlowCommand]) -> Record:
+    """The comment's prompt is heard to its end (no barge-in), then the recording starts."""
+    prompt = commands[-1]
+    assert isinstance(prompt, Play) and prompt.prompt_id.startswith("comment.prompt#") and not prompt.barge_in
+    record = s.handle(PromptFinished(prompt.prompt_id))
+    assert len(record) == 1 and isinstance(record[0], Record)
+    assert (record[0].max_s, record[0].silence_s, record[0].terminator, record[0].beep) == (30, 3, "#", True)
+    return record[0]
+
+
 def test_the_post_call_survey_flow_takes_a_rating_and_a_resolution_by_keys_or_words() -> None:
     s = session("survey", language="en")
     s.handle(Started())
-    end = finished(keys(s, "41"))
+    record = to_the_comment(s, keys(s, "41"))
+    end = finished(s.handle(Recorded(record.record_id, 3.0, spoken=False)))  # silence: no comment
     assert (end.outcome, end.attributes["satisfaction"], end.attributes["solved"]) == ("completed", "4", "yes")
+    assert "comment" not in end.attributes
     spoken = session("survey", language="id")
     spoken.handle(Started())
     spoken.handle(SpeechResult("rated_2", "dua", 0.9, listen_id=1))
-    end = finished(spoken.handle(SpeechResult("solved_no", "tidak", 0.9, listen_id=2)))
+    record = to_the_comment(spoken, spoken.handle(SpeechResult("solved_no", "tidak", 0.9, listen_id=2)))
+    end = finished(spoken.handle(Recorded(record.record_id, error="failed")))
     assert (end.language, end.attributes["satisfaction"], end.attributes["solved"]) == ("id", "2", "no")
+    assert [e.event for e in end.path if e.node == "comment"] == ["enter", "error"]
+
+
+def test_a_spoken_comment_is_kept_by_its_record_id_and_keys_do_not_reach_the_flow() -> None:
+    s = session("survey", language="en")
+    s.handle(Started())
+    commands = keys(s, "52")
+    assert s.handle(Dtmf("#")) == []  # during the prompt: the recording's key, not type-ahead
+    record = to_the_comment(s, commands)
+    assert s.handle(Dtmf("1")) == [] and s.handle(Recorded("comment#999", 5.0, spoken=True)) == []
+    commands = s.handle(Recorded(record.record_id, 7.0, spoken=True))
+    assert commands[0] == SetAttributes({"comment": record.record_id})
+    assert isinstance(commands[-2], Hangup)
+    end = finished(commands)
+    assert (end.attributes["comment"], end.attributes["satisfaction"]) == (record.record_id, "5")
+    assert [(e.event, e.value) for e in end.path if e.node == "comment"] == [("enter", None), ("recorded", "7 s")]
+
+
+def test_a_caller_who_hangs_up_while_commenting_keeps_the_comment() -> None:
+    s = session("survey", language="en")
+    s.handle(Started())
+    record = to_the_comment(s, keys(s, "31"))
+    end = finished(s.handle(CallerHangup()))
+    assert (end.outcome, end.attributes["comment"], end.attributes["solved"]) == (
+        "abandoned_in_ivr", record.record_id, "yes")
+    # Before the recording started there is nothing to keep.
+    early = session("survey", language="en")
+    early.handle(Started())
+    keys(early, "31")
+    assert "comment" not in finished(early.handle(CallerHangup())).attributes
 
 
 def test_a_caller_who_hangs_up_in_the_survey_leaves_what_they_answered() -> None:

@@ -10,6 +10,7 @@ from cti.speech.asr._models import ModelCache, shared_models
 from cti.speech.asr._phrases import LANGUAGE_MENU, MAIN_MENU, MENUS, YES_NO, Menu, grammar
 from cti.speech.asr._pocketsphinx import PocketSphinxOptions, PocketSphinxRecognizer
 from cti.speech.asr._registry import DEFAULT_ENGINES, ENGINES, EngineChoice, build_recognizers, parse_engines
+from cti.speech.asr._transcribe import PocketSphinxTranscriber
 from cti.speech.asr._types import (
     AsrError,
     Grammar,
@@ -40,6 +41,7 @@ __all__ = [
     "Phrase",
     "PocketSphinxOptions",
     "PocketSphinxRecognizer",
+    "PocketSphinxTranscriber",
     "Recognizer",
     "Result",
     "Session",
