@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from cti.ivr._model import (
     ATTRIBUTES,
+    ENTITIES,
     LOOKUPS,
     NODE_KINDS,
     Answer,
@@ -30,6 +31,7 @@ from cti.ivr._model import (
     LanguageNode,
     LookupNode,
     MenuNode,
+    OpenNode,
     PlayNode,
     RecordNode,
     SetNode,
@@ -131,6 +133,12 @@ def _verify_next(flow: Flow, node: VerifyNode) -> Iterator[tuple[str, str]]:
         yield "agent", flow.agent
 
 
+def _open_next(flow: Flow, node: OpenNode) -> Iterator[tuple[str, str]]:
+    for intent, target in node.intents.items():
+        yield f"intents.{intent}.next", target.next
+    yield "fallback", node.fallback
+
+
 def _lookup_next(flow: Flow, node: LookupNode) -> Iterator[tuple[str, str]]:
     for branch in ("found", "not_found", "error"):
         yield f"{branch}.next", getattr(node, branch).next
@@ -145,8 +153,8 @@ RECORDING_FLOW = "survey"
 
 _SUCCESSORS: dict[type[Any], Callable[[Flow, Any], Iterator[tuple[str, str]]]] = {
     PlayNode: _next, LanguageNode: _next, SetNode: _next, RecordNode: _next, MenuNode: _menu_next,
-    CollectNode: _collect_next, VerifyNode: _verify_next, LookupNode: _lookup_next, TransferNode: _none,
-    HangupNode: _none}
+    CollectNode: _collect_next, VerifyNode: _verify_next, LookupNode: _lookup_next, OpenNode: _open_next,
+    TransferNode: _none, HangupNode: _none}
 """Per node kind: (field path, node id) of each node a node of that kind may go to."""
 
 
@@ -161,9 +169,11 @@ class _Checker:
         self.flows = flows
         self.languages = flows.languages
         self.problems: list[str] = []
+        self.flow_nodes: Mapping[str, Any] = {}  # the nodes of the flow being checked
         # Per node kind, what to check of a node of that kind (kinds without a check of their own are left out).
         self._node_checks: dict[type[Any], Callable[[str, Any, set[str]], None]] = {
             MenuNode: self.menu, LanguageNode: self.language, CollectNode: self.collect, LookupNode: self.lookup,
+            OpenNode: self.open,
             SetNode: self.attributes, TransferNode: self.attributes}
 
     def run(self) -> list[str]:
@@ -200,6 +210,7 @@ class _Checker:
 
     def flow(self, where: str, flow: Flow) -> None:
         nodes = flow.nodes
+        self.flow_nodes = nodes
         for node_id in nodes:
             if not _NODE_ID.match(node_id):
                 self.problems.append(f"{where}.nodes.{node_id}: a node id is a letter then letters, digits, _ or -")
@@ -210,6 +221,8 @@ class _Checker:
             self.problems.append(f"{where}.agent: {flow.agent!r} is not a transfer node of this flow")
             broken = flow.agent not in nodes  # the graph's walks would follow it
         variables = {n.into for n in nodes.values() if isinstance(n, CollectNode)}
+        if any(isinstance(n, OpenNode) for n in nodes.values()):
+            variables |= set(ENTITIES)  # what callers say in their own words: an order number, an amount, a product
         for node_id, node in nodes.items():
             at = f"{where}.nodes.{node_id}"
             if isinstance(node, RecordNode) and where != f"flows.{RECORDING_FLOW}":
@@ -300,6 +313,19 @@ class _Checker:
         if other != owner:
             lang = "" if language == "*" else f" ({language})"
             self.problems.append(f"{at}: phrase {phrase!r}{lang} is mapped to {other!r} and {owner!r}")
+
+    def open(self, at: str, node: OpenNode, variables: set[str] | None = None) -> None:
+        fallback = self.flow_nodes.get(node.fallback)
+        if fallback is not None and not isinstance(fallback, MenuNode):
+            self.problems.append(f"{at}.fallback: {node.fallback!r} is not a menu (callers who cannot say it in "
+                                 "their own words need the keypad)")
+        for field, answers in (("yes", node.yes), ("no", node.no)):
+            for language in answers:
+                if language not in self.languages:
+                    self.problems.append(f"{at}.{field}: language {language!r} is not in languages")
+            for language in self.languages:
+                if not answers.get(language):
+                    self.problems.append(f"{at}.{field}: missing translation for {language!r}")
 
     def lookup(self, at: str, node: LookupNode, variables: set[str]) -> None:
         spec = LOOKUPS[node.query]

@@ -6,7 +6,9 @@ The adapter's side of the contract, in short (the session's docstring has the ru
   Plays of one batch queue one after the other. ``barge_in`` says whether the caller may interrupt it.
 - ``StopPlayback``: stop the current prompt and drop the queued ones (no ``PromptFinished`` is expected).
 - ``Listen``: accept the caller's input: forward every key as ``Dtmf``, and if ``speech_enabled`` run the
-  recognizer on ``grammar`` (in ``languages``) and report ``SpeechStarted`` / ``SpeechResult``. Start the
+  recognizer on ``grammar`` (in ``languages``) and report ``SpeechStarted`` / ``SpeechResult``. An ``open``
+  listen has no grammar: recognize free speech and report what the steering model ``open`` understood of it
+  (``SpeechResult``'s intent, decision, alternatives and entities). Start the
   no-input timer (``timeout_s``) once no prompt is playing, restart it on every key, and report ``NoInput``
   when it runs out. A new ``Listen`` replaces the active one; ``StopListening`` ends it.
 - ``Lookup``: run the self-service query and report ``LookupResult`` (with ``error`` set if it failed or
@@ -86,10 +88,14 @@ class SpeechStarted:
 
 @dataclass(frozen=True, slots=True)
 class SpeechResult:
-    intent: str | None  # the grammar choice recognized, or None
+    intent: str | None  # the grammar choice recognized (an open question: the likeliest intent), or None
     text: str
     confidence: float  # 0..1
     listen_id: int | None = None  # if given, a result for an older Listen is ignored
+    # An open question's answer only (the steering model's understanding of ``text``):
+    decision: str | None = None  # route | confirm | reprompt
+    alternatives: tuple[str, ...] = ()  # the likeliest intents, best first (for a confirmation of the second)
+    entities: Mapping[str, str] = field(default_factory=dict)  # order_number, amount, product
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +174,7 @@ class Listen:
     speech_enabled: bool
     max_digits: int
     terminator: str | None
+    open: str | None = None  # an open question: free speech, understood by this steering model (no grammar)
 
 
 @dataclass(frozen=True, slots=True)

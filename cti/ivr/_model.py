@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_LANGUAGE_OPTIONS",
     "DEFAULT_LANGUAGE_PROMPT",
     "DTMF_KEYS",
+    "ENTITIES",
     "LOOKUPS",
     "NODE_KINDS",
     "Answer",
@@ -35,6 +36,8 @@ __all__ = [
     "MenuNode",
     "Messages",
     "Node",
+    "OpenIntent",
+    "OpenNode",
     "PlayNode",
     "QuerySpec",
     "RecordNode",
@@ -54,6 +57,10 @@ ATTRIBUTES = ("product", "problem_type", "language", "value_tier", "survey", "sa
 ``survey: yes`` is the caller asking for the post-call survey (remembered for their next calls);
 ``satisfaction`` (1-5) and ``solved`` (yes/no) are the survey flow's answers, ``comment`` the id of the caller's
 spoken comment (a ``record`` node's recording)."""
+
+ENTITIES = ("order_number", "amount", "product")
+"""What an open question may learn besides the intent (from the caller's own words); each becomes a variable, as if a
+``collect`` node had asked for it (a collection of a variable already known is not asked again)."""
 
 DTMF_KEYS = "0123456789*#"
 _IDENT = r"^[a-z][a-z0-9_]{0,63}$"
@@ -260,6 +267,36 @@ class VerifyNode(_Strict):
         return self
 
 
+class OpenIntent(_Strict):
+    next: str
+    confirm: Text = Field(description="asked when the caller's words point here without certainty; say the keys "
+                          "(\"..., is that right? Press 1 for yes, 2 for no.\")")
+
+
+DEFAULT_YES: dict[str, tuple[str, ...]] = {"id": ("ya", "iya", "benar", "betul"),
+                                           "en": ("yes", "yeah", "correct", "that's right")}
+DEFAULT_NO: dict[str, tuple[str, ...]] = {"id": ("tidak", "bukan", "enggak"), "en": ("no", "nope", "not really")}
+
+
+class OpenNode(_Strict):
+    """An open question ("How can I help you?") answered in the caller's own words: the intent classifier of the
+    ``steering`` model (its intents and example sentences) decides where the caller goes, asks them to confirm when
+    it is not sure (the likeliest intent, then the second), and after ``retries`` failed attempts hands them to the
+    ``fallback`` node (the keypad menu). A key pressed during the question goes to the fallback at once, and the
+    key with it."""
+
+    kind: Literal["open"]
+    prompt: Text
+    steering: str = Field(pattern=_IDENT, description="the intents' model: cti/steering/data/<name>.yaml")
+    intents: dict[str, OpenIntent] = Field(min_length=1, description="intent -> where it goes, and its confirmation")
+    fallback: str = Field(description="the keypad menu, after the failed attempts or at the first key")
+    retries: int = Field(default=1, ge=0, le=3, description="open questions asked again after the first")
+    yes: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_YES))
+    no: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_NO))
+    barge_in: bool = True
+    timeout_s: float | None = Field(default=None, gt=0, le=60)
+
+
 class RecordNode(_Strict):
     """The caller speaks after a tone and cti keeps the audio: a spoken comment. The recording ends after
     ``silence_s`` of silence, at ``max_s``, on the ``terminator`` key, or when the caller hangs up (what they said
@@ -295,11 +332,12 @@ class HangupNode(_Strict):
 
 
 Node = Annotated[
-    PlayNode | MenuNode | LanguageNode | CollectNode | VerifyNode | LookupNode | RecordNode | SetNode | TransferNode
-    | HangupNode,
+    PlayNode | MenuNode | LanguageNode | CollectNode | VerifyNode | LookupNode | RecordNode | OpenNode | SetNode
+    | TransferNode | HangupNode,
     Field(discriminator="kind"),
 ]
-NODE_KINDS = ("play", "menu", "language", "collect", "verify", "lookup", "record", "set", "transfer", "hangup")
+NODE_KINDS = ("play", "menu", "language", "collect", "verify", "lookup", "record", "open", "set", "transfer",
+              "hangup")
 
 
 class Flow(_Strict):
@@ -353,8 +391,11 @@ class Flows(_Strict):
         for flow_name, flow in self.flows.items():
             for node_id, node in flow.nodes.items():
                 where = f"flows.{flow_name}.nodes.{node_id}"
-                if isinstance(node, PlayNode | MenuNode | LanguageNode | CollectNode | RecordNode):
+                if isinstance(node, PlayNode | MenuNode | LanguageNode | CollectNode | RecordNode | OpenNode):
                     yield f"{where}.prompt", node.prompt
+                if isinstance(node, OpenNode):
+                    for intent, target in node.intents.items():
+                        yield f"{where}.intents.{intent}.confirm", target.confirm
                 if isinstance(node, MenuNode) and node.dtmf_prompt is not None:
                     yield f"{where}.dtmf_prompt", node.dtmf_prompt
                 if isinstance(node, CollectNode) and node.invalid_prompt is not None:

@@ -86,6 +86,7 @@ from cti.ivr._events import (
     VerifyResult,
 )
 from cti.ivr._model import (
+    ENTITIES,
     LOOKUPS,
     Answer,
     CollectNode,
@@ -94,6 +95,8 @@ from cti.ivr._model import (
     LanguageNode,
     LookupNode,
     MenuNode,
+    Messages,
+    OpenNode,
     PlayNode,
     RecordNode,
     SetNode,
@@ -188,6 +191,9 @@ class IvrSession:
         self._after: str | None = None
         self._self_served = False
         self._recording: str | None = None  # the record id of the Record issued at this record node
+        self._confirming: str | None = None  # at an open question: the intent the caller is asked to confirm
+        self._candidates: list[str] = []  # and the next one to ask about if they say no
+        self._heard: dict[str, str] = {}  # the entities of the sentence being confirmed
         self._handlers: dict[type[Any], Callable[[Any, float | None, list[FlowCommand]], None]] = {
             CallerHangup: self._on_caller_hangup, Started: self._on_started, PromptFinished: self._on_prompt_finished,
             Dtmf: self._on_key, SpeechStarted: self._on_speech_started, SpeechResult: self._on_speech_result,
@@ -324,6 +330,9 @@ class IvrSession:
         node = self._node()
         confidence = event.confidence if math.isfinite(event.confidence) else 0.0
         text = event.text[:MAX_TEXT]
+        if isinstance(node, OpenNode) and self._confirming is None:
+            self._understood(node, event, text, confidence, out)  # the steering model's decision, not a grammar's
+            return
         threshold = self._flows.settings.min_confidence
         if isinstance(node, MenuNode) and node.min_confidence is not None:
             threshold = node.min_confidence
@@ -347,8 +356,52 @@ class IvrSession:
                 self._record("speech", text, _language_intent(node, language), confidence)
                 self._choose_language(node, language, out)
                 return
+        elif isinstance(node, OpenNode):
+            said = normalize_phrase(event.text)
+            answer = event.intent if event.intent in ("yes", "no") else next(
+                (word for word, phrases in (("yes", node.yes), ("no", node.no))
+                 if said in {normalize_phrase(p) for p in phrases.get(self._language, ())}), None)
+            if answer is not None:
+                self._record("speech", text, answer, confidence)
+                self._confirmed(node, answer == "yes", out)
+                return
         self._record("no_match", text, event.intent, confidence)
         self._fail("no_match", out)
+
+    def _understood(self, node: OpenNode, event: SpeechResult, text: str, confidence: float,
+                    out: list[FlowCommand]) -> None:
+        """An answer to the open question: routed, to be confirmed (the likeliest intent, then the second), or
+        not understood."""
+        intent = event.intent if event.intent in node.intents else None
+        entities = {name: value for name, value in event.entities.items() if name in ENTITIES and value}
+        if intent is not None and event.decision == "route":
+            self._record("speech", text, intent, confidence)
+            self._route(node, intent, entities, out)
+        elif intent is not None and event.decision == "confirm":
+            self._record("unsure", text, intent, confidence)
+            self._confirming, self._heard = intent, entities
+            self._candidates = [a for a in event.alternatives if a in node.intents and a != intent][:1]
+            self._reprompt(None, out)
+        else:
+            self._record("no_match", text, event.intent, confidence)
+            self._fail("no_match", out)
+
+    def _confirmed(self, node: OpenNode, yes: bool, out: list[FlowCommand]) -> None:
+        intent = self._confirming
+        if yes and intent is not None:
+            self._route(node, intent, self._heard, out)
+        elif self._candidates:  # not that: perhaps the second likeliest
+            self._confirming = self._candidates.pop(0)
+            self._reprompt(None, out)
+        else:
+            self._fail("not_confirmed", out)
+
+    def _route(self, node: OpenNode, intent: str, entities: Mapping[str, str], out: list[FlowCommand]) -> None:
+        for name, value in entities.items():
+            self._variables[name] = value
+            self._record("entity", value, name)
+        self._confirming, self._candidates, self._heard = None, [], {}
+        self._leave(node.intents[intent].next, out)
 
     def _spoken_language(self, node: LanguageNode, event: SpeechResult) -> str | None:
         for language in node.options:
@@ -402,6 +455,18 @@ class IvrSession:
             else:
                 self._record("dtmf", digit, _language_intent(node, language))
                 self._choose_language(node, language, out)
+        elif isinstance(node, OpenNode):
+            if self._confirming is None:
+                # The caller would rather use keys: the keypad menu, with this key.
+                self._record("dtmf", digit, "keypad")
+                self._typeahead.insert(0, digit)
+                self._leave(node.fallback, out)
+            elif digit in ("1", "2"):
+                self._record("dtmf", digit, "yes" if digit == "1" else "no")
+                self._confirmed(node, digit == "1", out)
+            else:
+                self._record("no_match", digit)
+                self._fail("no_match", out)
         elif isinstance(node, CollectNode | VerifyNode):
             if digit.isdigit():
                 self._digits += digit
@@ -418,15 +483,19 @@ class IvrSession:
             self._keyed(node, out)
             return
         digits = self._digits
-        valid = (node.min_length <= len(digits) <= node.max_length
-                 and (node.pattern is None or re.fullmatch(node.pattern, digits) is not None)
-                 and (node.checksum != "luhn" or luhn_valid(digits)))
+        valid = self._valid_entry(node, digits)
         self._record("valid" if valid else "invalid", self._shown(node, digits))
         if valid:
             self._variables[node.into] = digits
             self._leave(node.valid, out)
         else:
             self._fail("invalid", out)
+
+    @staticmethod
+    def _valid_entry(node: CollectNode, digits: str) -> bool:
+        return (node.min_length <= len(digits) <= node.max_length and digits.isascii() and digits.isdigit()
+                and (node.pattern is None or re.fullmatch(node.pattern, digits) is not None)
+                and (node.checksum != "luhn" or luhn_valid(digits)))
 
     def _shown(self, node: CollectNode | VerifyNode, digits: str) -> str:
         secret = node.sensitive if isinstance(node, CollectNode) else not self._claiming
@@ -583,6 +652,19 @@ class IvrSession:
             self._recording = None
             self._play("prompt", node.prompt, False, out)
             return None
+        if isinstance(node, OpenNode):
+            if not self._speech:  # nobody would hear the answer: the keypad menu at once
+                self._record("no_speech")
+                return node.fallback
+            self._state = _State.INPUT
+            self._dtmf_phase = False
+            self._confirming, self._candidates, self._heard = None, [], {}
+            self._ask(None, out)
+            return None
+        if isinstance(node, CollectNode) and self._valid_entry(node, self._variables.get(node.into, "")):
+            # Already given (an open question's entity): not asked again.
+            self._record("known", self._shown(node, self._variables[node.into]))
+            return node.valid
         if isinstance(node, LanguageNode) and self._language_known:
             self._record("language_known", self._language)
             return node.next
@@ -636,7 +718,8 @@ class IvrSession:
             self._stop_playback(out)
         self._listen = None
         self._digits = ""
-        barge = node.barge_in if isinstance(node, MenuNode | LanguageNode | CollectNode | VerifyNode) else True
+        inputs = MenuNode | LanguageNode | CollectNode | VerifyNode | OpenNode
+        barge = node.barge_in if isinstance(node, inputs) else True
         if self._adapter_listening and not barge:
             out.append(StopListening())
             self._adapter_listening = False
@@ -655,7 +738,9 @@ class IvrSession:
             self._play("dtmf_prompt", node.dtmf_prompt, barge, out)
         elif isinstance(node, VerifyNode) and self._claiming and node.claim_prompt is not None:
             self._play("claim_prompt", node.claim_prompt, barge, out)
-        elif isinstance(node, MenuNode | CollectNode | VerifyNode):
+        elif isinstance(node, OpenNode) and self._confirming is not None:
+            self._play("confirm", node.intents[self._confirming].confirm, barge, out)
+        elif isinstance(node, MenuNode | CollectNode | VerifyNode | OpenNode):
             self._play("prompt", node.prompt, barge, out)
 
     def _fail(self, reason: str, out: list[FlowCommand]) -> None:
@@ -663,7 +748,18 @@ class IvrSession:
         node = self._node()
         messages = self._flows.messages
         self._failures += 1
-        prefix: tuple[str, Mapping[str, str]] = (reason, getattr(messages, reason))
+        # A "no" to every confirmation is no system message's case: the question is simply asked again.
+        said: tuple[str, Mapping[str, str]] | None = (
+            (reason, getattr(messages, reason)) if reason in Messages.model_fields else None)
+        if isinstance(node, OpenNode):
+            self._confirming, self._candidates, self._heard = None, [], {}
+            if self._failures <= node.retries:
+                self._reprompt(said, out)
+            else:
+                self._record("failed", reason)
+                self._leave(node.fallback, out)
+            return
+        prefix: tuple[str, Mapping[str, str]] = said or (reason, messages.no_match)
         if isinstance(node, CollectNode) and reason == "invalid" and node.invalid_prompt is not None:
             prefix = ("invalid", node.invalid_prompt)
         if isinstance(node, MenuNode):
@@ -796,6 +892,15 @@ class IvrSession:
         if isinstance(node, CollectNode | VerifyNode):
             return Listen(self._listen_seq, self._node_id, (), (self._language,), node.timeout_s or settings.timeout_s,
                           False, self._max_keys(node) - len(self._digits), self._terminator(node))
+        if isinstance(node, OpenNode):
+            timeout = node.timeout_s or settings.timeout_s
+            if self._confirming is not None:
+                answers = (GrammarChoice("yes", "1", node.yes.get(self._language, ())),
+                           GrammarChoice("no", "2", node.no.get(self._language, ())))
+                return Listen(self._listen_seq, self._node_id, answers, (self._language,), timeout, self._speech, 1,
+                              None)
+            return Listen(self._listen_seq, self._node_id, (), (self._language,), timeout, self._speech, 1, None,
+                          open=node.steering)
         if isinstance(node, LanguageNode):
             grammar = tuple(GrammarChoice(_language_intent(node, language), option.dtmf, option.phrases)
                             for language, option in node.options.items())

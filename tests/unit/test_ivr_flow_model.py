@@ -301,8 +301,8 @@ def test_shapes_and_ranges_from_the_schema() -> None:
         "flows.main.nodes.menu.retries: Input should be less than or equal to 5",
         "flows.main.nodes.menu.colour: Extra inputs are not permitted",
         "flows.main.nodes.ask: min_length 9 is above max_length 8",
-        "flows.main.nodes.bye: kind must be one of play, menu, language, collect, verify, lookup, record, set, "
-        "transfer, hangup",
+        "flows.main.nodes.bye: kind must be one of play, menu, language, collect, verify, lookup, record, open, "
+        "set, transfer, hangup",
     ]
 
 
