@@ -1,6 +1,6 @@
 """What the supervisor and an agent see of ``cti demo`` while its callers flow, in a real Chromium, signed in on the
 sign-in page with the demo's passwords. Run by tests/e2e/test_demo.py during its demo (one demo run for the
-suite); the screenshots go where tests/e2e/test_console_pages.py keeps its own."""
+suite); the screenshots go where tests/pages/test_console_pages.py keeps its own."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cti.settings import Settings
 from cti.sim._demo import AGENT_NAMES, DEMO_USERS, DemoUser, demo_password
 from cti.types import masked
 from tests.accessibility import axe_violations
-from tests.e2e.test_console_pages import SCREENS, catalogue, english_only
+from tests.pages.test_console_pages import SCREENS, catalogue, english_only
 from tests.support import browser_page, eventually
 
 SUPERVISOR, AGENT = DEMO_USERS[1], DEMO_USERS[2]

@@ -17,7 +17,7 @@ from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from tests.accessibility import axe_violations
 from tests.e2e.conftest import Cti, start_phone
-from tests.e2e.test_console_pages import SCREENS
+from tests.pages.test_console_pages import SCREENS
 from tests.support import browser_page
 
 RULES = """\

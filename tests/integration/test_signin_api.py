@@ -1,7 +1,7 @@
 """Signing in with a password over HTTP, on the real app's middlewares, services and a SQLite database, with a clock
 the test moves: the session cookie and its CSRF token, the same refusal for a wrong password and an unknown name,
 the throttle, disabled users, idle and absolute expiry, signing out, and passwords set by an admin, by the CLI and
-by their owner. The page itself: tests/e2e/test_signin.py."""
+by their owner. The page itself: tests/pages/test_signin.py."""
 
 from __future__ import annotations
 

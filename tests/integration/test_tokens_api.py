@@ -1,6 +1,6 @@
 """Token lifecycle over HTTP, with the real auth and error middlewares on a SQLite database and a clock the test
 moves: tokens expire, rotate, and stop working when their user is disabled or deleted; failed attempts are
-throttled per address; websocket tickets are issued to the caller. Open sockets: tests/e2e/test_tokens.py."""
+throttled per address; websocket tickets are issued to the caller. Open sockets: tests/pages/test_tokens.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Token lifecycle on the in-memory users (fast): expiry, rotation, disabling and deletion in Accounts; the
 throttle of failed attempts; websocket tickets. The same through the real app and database is in
-tests/integration/test_tokens_api.py and tests/e2e/test_tokens.py."""
+tests/integration/test_tokens_api.py and tests/pages/test_tokens.py."""
 
 from __future__ import annotations
 

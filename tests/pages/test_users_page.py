@@ -1,7 +1,7 @@
-"""The administrators' users page in a real Chromium against the real app (create_app): an admin creates an agent's
-user on the page and sees its token once, sets a password there, the agent signs in with it and lands on the
-desktop; disabled, the agent's sign-in is refused. The page speaks Indonesian and English, says the server's
-refusals, and gives the focus back after each dialog."""
+"""The administrators' users page in a real Chromium against the whole app (create_app) with no Asterisk: an admin
+creates an agent's user on the page and sees its token once, sets a password there, the agent signs in with it and
+lands on the desktop; disabled, the agent's sign-in is refused. The page speaks Indonesian and English, says the
+server's refusals, and gives the focus back after each dialog."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import Cti
+from tests.fullapp import Cti
 from tests.support import browser_page
 
 STATIC = Path(__file__).resolve().parents[2] / "cti" / "web" / "static"

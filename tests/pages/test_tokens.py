@@ -1,5 +1,5 @@
-"""Tokens and websockets through the real app (create_app, real sockets, a real Chromium): single-use tickets
-instead of tokens in URLs; sockets closed at once when their user's token stops working, whoever stopped it;
+"""Tokens and websockets through the whole app (create_app with no Asterisk, real sockets, a real Chromium): single-use
+tickets instead of tokens in URLs; sockets closed at once when their user's token stops working, whoever stopped it;
 an access log without secrets."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from playwright.async_api import expect
 
 from cti.cli import main
 from cti.web import HUB, SESSIONS
-from tests.e2e.conftest import Cti, ShiftedClock
+from tests.fullapp import Cti, ShiftedClock
 from tests.support import browser_page, eventually
 
 

@@ -1,6 +1,7 @@
-"""Signing in on the sign-in page in a real Chromium, against the real app (create_app): a real password (argon2id
-at its real cost), the session cookie the page never sees, the API called from the page with it (reads alone,
-changes with the CSRF token), the refusals shown in both languages, and only same-origin pages as ``?next=``."""
+"""Signing in on the sign-in page in a real Chromium, against the whole app (create_app) with no Asterisk: a real
+password (argon2id at its real cost), the session cookie the page never sees, the API called from the page with it
+(reads alone, changes with the CSRF token), the refusals shown in both languages, and only same-origin pages as
+``?next=``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import Cti, ShiftedClock
+from tests.fullapp import Cti, ShiftedClock
 from tests.support import browser_page
 
 PASSWORD = "kopi susu 2026!"

@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.accessibility import axe_violations
-from tests.e2e.conftest import Cti
+from tests.fullapp import Cti
 from tests.support import browser_page
 
 REPO = Path(__file__).resolve().parents[2]

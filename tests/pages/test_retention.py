@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cti.persistence import Database, InteractionRepository
-from tests.e2e.conftest import Cti
+from tests.fullapp import Cti
 from tests.integration.test_erasure_store import NEEDLES, call
 from tests.privacy import tables_holding
 from tests.support import create_postgres_database, eventually

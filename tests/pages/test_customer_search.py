@@ -11,7 +11,7 @@ from playwright.async_api import expect
 from cti.persistence import AuditRepository, CustomerRepository, InteractionRepository
 from cti.records import InteractionRecord
 from cti.sim import generate
-from tests.e2e.conftest import Cti
+from tests.fullapp import Cti
 from tests.support import browser_page
 
 

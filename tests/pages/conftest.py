@@ -1,0 +1,67 @@
+"""The whole cti (create_app) for the page tests that need every feature (the agents' API, the desktop's and the
+dashboard's sockets, the settings in force) but never a call: the session's Redis, a fresh database, and no
+Asterisk. The ARI address is a port bound and never listened on, so cti's connection is refused at once and it
+keeps retrying in the background, as a server whose Asterisk is down does; nothing here waits for it. These tests
+run beside the Asterisk ones, in the other worker (tests/conftest.py ON_ASTERISK)."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cti.bootstrap import create_app
+from cti.settings import Settings
+from tests.fullapp import Cti, bounded, serve
+from tests.support import create_postgres_database
+
+
+@pytest.fixture(params=["sqlite"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "postgresql":
+        url, drop = await create_postgres_database()
+        yield url
+        await drop()
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path}/cti.db"
+
+
+@pytest.fixture
+def cti_settings_overrides() -> dict[str, Any]:
+    """Settings a test module needs changed for its cti (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture
+def cti_clock() -> Callable[[], datetime] | None:
+    """The clock cti decides by (override in a module to test calendars); None is the wall clock."""
+    return None
+
+
+@pytest.fixture
+async def cti(base_settings: Settings, database_url: str, tmp_path: Path, cti_settings_overrides: dict[str, Any],
+              cti_clock: Callable[[], datetime] | None) -> AsyncIterator[Cti]:
+    with socket.socket() as nobody:
+        nobody.bind(("127.0.0.1", 0))  # bound and not listening: no one else gets the port, connecting is refused
+        settings = base_settings.model_copy(update={
+            "database_url": database_url,
+            "redis_prefix": f"cti-test-{uuid.uuid4().hex[:8]}",
+            "ari_url": f"http://127.0.0.1:{nobody.getsockname()[1]}",
+            # Not the session Asterisk's folders: cti sweeps its prompts at start, and the other worker's calls
+            # are playing them.
+            "sounds_dir": tmp_path / "sounds",
+            "recording_dir": tmp_path / "recordings",
+            **cti_settings_overrides,
+        })
+        client = await serve(create_app(settings, clock=cti_clock))  # connect_timeout=0: no wait for ARI
+        harness = Cti(settings, client, clock=cti_clock)
+        try:
+            yield harness
+            await harness.settled()
+        finally:
+            await bounded(harness.client.close(), "cti's shutdown")
