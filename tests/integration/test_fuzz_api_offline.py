@@ -11,6 +11,7 @@ test of its own; the fuzzing stays the net.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import uuid
@@ -28,19 +29,25 @@ from cti.web import SESSIONS, FailureThrottle
 from tests.fuzzing import ROLES, RUN_LIMIT, Client, fuzz, server_errors, token
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def cti(base_settings: Settings, tmp_path: Path) -> AsyncIterator[Client]:
-    settings = base_settings.model_copy(update={
-        "database_url": f"sqlite+aiosqlite:///{tmp_path}/cti.db",
-        "redis_prefix": f"cti-fuzz-{uuid.uuid4().hex[:8]}",
-        "ari_url": f"http://127.0.0.1:{_closed_port()}",  # Asterisk away: nothing here needs it
-    })
+    with socket.socket() as nobody:
+        nobody.bind(("127.0.0.1", 0))  # bound and not listening: no one else gets the port, connecting is refused
+        settings = base_settings.model_copy(update={
+            "database_url": f"sqlite+aiosqlite:///{tmp_path}/cti.db",
+            "redis_prefix": f"cti-fuzz-{uuid.uuid4().hex[:8]}",
+            "ari_url": f"http://127.0.0.1:{nobody.getsockname()[1]}",  # Asterisk away: nothing here needs it
+            # Not the session Asterisk's folders: cti sweeps its prompts at start, and the other worker's calls
+            # are playing them.
+            "sounds_dir": tmp_path / "sounds",
+            "recording_dir": tmp_path / "recordings",
+        })
+        async with _serving(settings) as client:
+            yield client
+
+
+@contextlib.asynccontextmanager
+async def _serving(settings: Settings) -> AsyncIterator[Client]:
     client: Client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
     await client.start_server()
     # The fuzzer's wrong passwords (signing in, changing one's own) would lock its address out of the rest of the
