@@ -189,7 +189,8 @@ async def watch_dashboard(base: str, settings: Settings, admin: Admin, *, agents
         await page.screenshot(path=str(SCREENS / "demo-dashboard-id.png"), full_page=True)
         # The same live page in English, on the header's switch.
         await page.select_option("#language", "en")
-        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        # The switch asks the server (PATCH /api/me, then the catalogues): seconds on a machine this loaded.
+        await expect(page.locator("html")).to_have_attribute("lang", "en", timeout=20_000)
         await expect(page.locator("#link")).to_have_text(EN["link.connected"])
         await check_tables(page, agents, "en")
         await page.screenshot(path=str(SCREENS / "demo-dashboard-en.png"), full_page=True)
@@ -359,6 +360,6 @@ async def watch_desktop(base: str, settings: Settings, admin: Admin) -> tuple[Sh
         await no_english_left(page)
         await page.screenshot(path=str(SCREENS / "demo-desktop-call-id.png"), full_page=True)
         await page.select_option("#language", "en")
-        await expect(page.locator("#agent-state")).to_have_text(EN["state.on_call"])
+        await expect(page.locator("#agent-state")).to_have_text(EN["state.on_call"], timeout=20_000)
         await page.screenshot(path=str(SCREENS / "demo-desktop-call-en.png"), full_page=True)
     return first, second

@@ -3,14 +3,10 @@
 // queue filter; its title gives the NPS-style score, first-contact resolution and response rate. Read again every
 // minute. While the report cannot be read the tile shows "–": nothing else on the dashboard depends on it.
 import { api } from "/ui/cti.js";
-import { fmt, t, timeZone } from "/ui/i18n.js";
+import { fmt, t, timeZone, today } from "/ui/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 let report = null;
-
-function today() {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: timeZone() }).format(new Date());  // YYYY-MM-DD
-}
 
 const share = (value) => (value === null || value === undefined ? "–" : fmt.percent(value, 0));
 

@@ -94,6 +94,12 @@ export async function loadCatalogs(names, { anonymous = false, language: asked =
 
 export function language() { return current; }
 export function timeZone() { return zone; }
+// The center's day today (in timeZone()), as date inputs want it: YYYY-MM-DD. Not toISOString(): that
+// is the UTC day, the day before in Jakarta until 07:00.
+export function today() {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date());
+}
 export function locale() { return LOCALES[current]; }
 export function has(key) { return Object.hasOwn(messages, key); }
 

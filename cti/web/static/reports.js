@@ -3,7 +3,7 @@
 // export is the API's own (format=csv: RFC 4180, the documented columns), downloaded from the page with the same
 // filters, so what is saved is exactly what the server computed.
 import { api, ApiError, el, token } from "/ui/cti.js";
-import { errorText, fmt, onLanguageChange, t, timeZone } from "/ui/i18n.js";
+import { errorText, fmt, onLanguageChange, t, timeZone, today } from "/ui/i18n.js";
 import { recordingPlayers } from "/ui/recording.js";
 import { startPage } from "/ui/shell.js";
 import { matches, sortable, sortRows } from "/ui/datatable.js";
@@ -16,12 +16,6 @@ const sorts = {};
 const pct = (v) => fmt.percent(v, 1);
 const secs = (v) => (v === null || v === undefined ? "–" : t("rep.seconds", { n: fmt.number(v, 0) }));
 const hours = (v) => fmt.duration(v);
-
-// The center's day today, as the date inputs want it (YYYY-MM-DD).
-function today() {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: timeZone(), year: "numeric", month: "2-digit", day: "2-digit" })
-    .format(new Date());
-}
 
 function query(format) {
   const params = new URLSearchParams({ from: $("from").value, to: $("to").value, interval: $("interval").value,

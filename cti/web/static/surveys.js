@@ -3,7 +3,7 @@
 // and the questionnaires, each edited as JSON (its title, segment and questions in both languages) and saved as a
 // new version, with every problem the server finds listed by field. Nothing is built from data as HTML.
 import { ApiError, api, el } from "/ui/cti.js";
-import { errorText, fmt, onLanguageChange, t } from "/ui/i18n.js";
+import { errorText, fmt, onLanguageChange, t, timeZone, today } from "/ui/i18n.js";
 import { handleApiError, startPage } from "/ui/shell.js";
 
 const $ = (id) => document.getElementById(id);
@@ -62,7 +62,8 @@ function renderReport() {
 }
 
 async function showReport() {
-  const query = new URLSearchParams({ from: $("from").value, to: $("to").value, by: $("by").value });
+  // The days are the center's, as the page shows them (the same zone as the dates it proposes).
+  const query = new URLSearchParams({ from: $("from").value, to: $("to").value, by: $("by").value, tz: timeZone() });
   report = await api(`/api/reports/surveys?${query}`);
   notify(null);
   renderReport();
@@ -119,9 +120,8 @@ async function save() {
 const user = await startPage({ page: "surveys", roles: ["supervisor", "admin"], rolesLabel: "roles.staff" });
 if (user) {
   $("surveys-page").hidden = false;
-  const today = new Date().toISOString().slice(0, 10);
-  $("from").value = today;
-  $("to").value = today;
+  $("from").value = today();
+  $("to").value = today();
   $("report-form").addEventListener("submit", (event) => { event.preventDefault(); showReport().catch(refuse); });
   $("new").addEventListener("click", () => openEditor(null));
   $("cancel").addEventListener("click", () => { $("editor").hidden = true; $("new").focus(); });
