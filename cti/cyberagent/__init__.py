@@ -45,9 +45,14 @@ from cti.cyberagent._bot import (
 from cti.cyberagent._elsewhere import ELSEWHERE, about_elsewhere, named_elsewhere
 from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
 from cti.cyberagent._language import detect_language
+from cti.cyberagent._model import INTENTS, OTHER, IntentModel, faq_questions, intent_examples
+from cti.cyberagent._questions import QUESTIONS
 
 __all__ = [
     "ELSEWHERE",
+    "INTENTS",
+    "OTHER",
+    "QUESTIONS",
     "REPEATED_FAILURES",
     "THRESHOLDS",
     "TRANSCRIPT_TURNS",
@@ -60,6 +65,7 @@ __all__ = [
     "Handover",
     "HandoverReason",
     "Intent",
+    "IntentModel",
     "Persona",
     "Reply",
     "Session",
@@ -67,6 +73,8 @@ __all__ = [
     "Turn",
     "about_elsewhere",
     "detect_language",
+    "faq_questions",
+    "intent_examples",
     "match_intent",
     "named_elsewhere",
     "rupiah",
