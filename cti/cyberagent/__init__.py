@@ -10,7 +10,9 @@ How a chat uses it (one :class:`CyberAgent` per process, one :class:`Session` pe
     reply.text, reply.action, reply.expression, reply.source, reply.handover
 
 Per message: the language (:func:`detect_language`, unless the session fixes it); then the rules of
-:mod:`cti.cyberagent._intents` (a person asked for, anger, one's own orders or balance, buying, greetings); else
+:mod:`cti.cyberagent._intents` (a person asked for, anger, one's own orders or balance, buying, greetings),
+corrected where it is sure by a trained :class:`IntentModel` (given as ``intents=``, learnt from customers'
+labelled questions, :data:`QUESTIONS`); else
 the FAQ (:class:`cti.faq.FaqIndex`): answered, with its entry as the source, only when the likeliest entry's
 probability (:meth:`cti.faq.FaqIndex.classify`, whose classifier also knows "none of the FAQ") clears the
 language's :data:`THRESHOLDS` (:class:`Thresholds`: probability, lead over the next, nearness of its words);
