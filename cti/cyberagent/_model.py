@@ -15,6 +15,9 @@ It is trained in well under a second per language for a few thousand examples, o
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -93,8 +96,31 @@ class IntentModel:
     def _model(self, lang: str) -> _Language:
         model = self._models.get(lang)
         if model is None:
-            model = self._models[lang] = _Language(lang, self._examples[lang], self._c)
+            model = self._models[lang] = _trained(lang, self._examples[lang], self._c)
         return model
+
+
+_TRAINED: OrderedDict[str, _Language] = OrderedDict()
+_TRAINED_LOCK = threading.Lock()
+_TRAINED_KEPT = 4
+
+
+def _trained(lang: str, examples: list[tuple[str, str]], c: float) -> _Language:
+    """The classifier of these examples, trained once per process: the same examples train the same model, and
+    training takes seconds of CPU (every cti started in one process, a test run's many or an FAQ changed back,
+    reuses it). A trained model is only read afterwards."""
+    key = hashlib.sha256(repr((lang, c, examples)).encode()).hexdigest()
+    with _TRAINED_LOCK:
+        found = _TRAINED.get(key)
+        if found is not None:
+            _TRAINED.move_to_end(key)
+            return found
+    model = _Language(lang, examples, c)
+    with _TRAINED_LOCK:
+        _TRAINED[key] = model
+        while len(_TRAINED) > _TRAINED_KEPT:
+            _TRAINED.popitem(last=False)
+    return model
 
 
 HANDOVER: Final = "handover"
