@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from pydantic import SecretStr
 
 from cti.acd import CallingHours, ContactCenter, ContactPolicy, ContactRules
+from cti.cyberagent import QUESTIONS, faq_questions
 from cti.messaging import LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
@@ -151,7 +152,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[SETTINGS] = settings
     app[QUERY] = distributor.query
     app[SCRIPTS] = ScriptLibrary(ScriptRepository(db))
-    app[FAQ] = Faq(FaqRepository(db), clock=clock)
+    app[FAQ] = Faq(FaqRepository(db), clock=clock, questions=faq_questions(QUESTIONS))
     app[WFM] = WfmService(distributor.query, interactions, agents, WfmRepository(db))
     app[HISTORY] = InteractionHistory(interactions, policy, audit)
     app[TRANSFERS] = TransferService(distributor, policy)
@@ -178,7 +179,7 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[FOLLOW_UPS].watch(seen.customer_changed)
     app[WRAP_UP] = WrapUpService(distributor, policy, interactions, customers, seen, dispositions,
                                  task_set=app[FOLLOW_UPS].announce)
-    app[CYBERAGENT] = CyberAgentDesk(app[FAQ], customers, audit, clock=clock, voice=voice)
+    app[CYBERAGENT] = CyberAgentDesk(app[FAQ], customers, audit, clock=clock, voice=voice, questions=QUESTIONS)
     app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))
     return app, distributor

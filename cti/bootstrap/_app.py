@@ -61,7 +61,7 @@ from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.bootstrap._status import CtiStatus
 from cti.crm import ExternalCustomer, LookupCache
-from cti.cyberagent import Persona
+from cti.cyberagent import QUESTIONS, Persona, faq_questions
 from cti.errors import Unavailable
 from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
 from cti.live import ChatStreams, LiveStore, WebhookOutbox
@@ -395,12 +395,14 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         repos.customers, OrderRepository(database), CallbackRepository(database), DoNotCallRepository(database),
         _contact_policy(settings), audit, queue=lambda: settings.outbound_queue or app[QUERY].rules.default_queue,
         lock=asyncio.Lock(), clock=clock or utc_now)
-    app[FAQ] = Faq(FaqRepository(database), clock=clock or utc_now)
+    # The agent learns from customers' questions beside the FAQ's own phrasings (cti.cyberagent.QUESTIONS).
+    app[FAQ] = Faq(FaqRepository(database), clock=clock or utc_now, questions=faq_questions(QUESTIONS))
     voice = SpokenReplies()
     app[CYBERAGENT] = CyberAgentDesk(app[FAQ], repos.customers, audit, clock=clock or utc_now, voice=voice,
                                      persona=Persona({"id": settings.cyberagent_name_id,
                                                       "en": settings.cyberagent_name_en},
-                                                     own_names=(settings.company_name,)))
+                                                     own_names=(settings.company_name,)),
+                                     questions=QUESTIONS)
 
     async def close_voice(_: web.Application) -> None:
         await asyncio.get_running_loop().run_in_executor(None, voice.close)

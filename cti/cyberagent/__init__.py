@@ -10,7 +10,9 @@ How a chat uses it (one :class:`CyberAgent` per process, one :class:`Session` pe
     reply.text, reply.action, reply.expression, reply.source, reply.handover
 
 Per message: the language (:func:`detect_language`, unless the session fixes it); then the rules of
-:mod:`cti.cyberagent._intents` (a person asked for, anger, one's own orders or balance, buying, greetings); else
+:mod:`cti.cyberagent._intents` (a person asked for, anger, one's own orders or balance, buying, greetings),
+corrected where it is sure by a trained :class:`IntentModel` (given as ``intents=``, learnt from customers'
+labelled questions, :data:`QUESTIONS`); else
 the FAQ (:class:`cti.faq.FaqIndex`): answered, with its entry as the source, only when the likeliest entry's
 probability (:meth:`cti.faq.FaqIndex.classify`, whose classifier also knows "none of the FAQ") clears the
 language's :data:`THRESHOLDS` (:class:`Thresholds`: probability, lead over the next, nearness of its words);
@@ -45,9 +47,14 @@ from cti.cyberagent._bot import (
 from cti.cyberagent._elsewhere import ELSEWHERE, about_elsewhere, named_elsewhere
 from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
 from cti.cyberagent._language import detect_language
+from cti.cyberagent._model import INTENTS, OTHER, IntentModel, faq_questions, intent_examples
+from cti.cyberagent._questions import QUESTIONS
 
 __all__ = [
     "ELSEWHERE",
+    "INTENTS",
+    "OTHER",
+    "QUESTIONS",
     "REPEATED_FAILURES",
     "THRESHOLDS",
     "TRANSCRIPT_TURNS",
@@ -60,6 +67,7 @@ __all__ = [
     "Handover",
     "HandoverReason",
     "Intent",
+    "IntentModel",
     "Persona",
     "Reply",
     "Session",
@@ -67,6 +75,8 @@ __all__ = [
     "Turn",
     "about_elsewhere",
     "detect_language",
+    "faq_questions",
+    "intent_examples",
     "match_intent",
     "named_elsewhere",
     "rupiah",

@@ -23,8 +23,12 @@ ELSEWHERE: Final[Mapping[str, frozenset[str]]] = {
     # Banks, e-wallets, pay-later, card networks and the minimarts that take bill payments.
     "payment": frozenset("""
         bca bni bri mandiri cimb niaga permata danamon btn bsi ocbc maybank panin jenius hsbc citibank uob dbs
-        bank gopay ovo shopeepay linkaja paypal kredivo akulaku visa mastercard amex alfamart indomaret
-        alfamidi pegadaian
+        bank gopay ovo shopeepay linkaja paypal visa mastercard amex alfamart indomaret alfamidi pegadaian
+    """.split()),
+    # Pay-later and lending companies: their instalments and bills are theirs, only how one pays ours is ours.
+    "paylater": frozenset("""
+        kredivo akulaku gopaylater spaylater shopeepaylater paylater atome indodana homecredit adakami
+        easycash pinjol julo
     """.split()),
     # Couriers that may carry our own parcels.
     "courier": frozenset("""
@@ -62,6 +66,7 @@ ELSEWHERE: Final[Mapping[str, frozenset[str]]] = {
 }
 _WHERE: Final[Mapping[str, tuple[str, ...]]] = {
     "payment": ("pay-", "bill-"),
+    "paylater": ("pay-methods",),
     "courier": ("order-", "order_status"),
     "app": ("internet-slow", "internet-no-connection", "data-", "contact-channels", "roaming-"),
     "device": ("internet-slow", "internet-no-connection", "internet-router", "sim-lost", "roaming-", "data-"),

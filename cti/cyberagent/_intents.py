@@ -35,10 +35,12 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
                       r"terrible service|hopeless|outrageous|sucks|garbage|crap)\b", r"!!!")),
         ("unhelpful", _rx(r"\b(not helpful|didn'?t help|doesn'?t help|not what i (asked|meant)|wrong answer|"
                           r"that'?s not it|no that'?s wrong)\b")),
-        ("order_status", _rx(r"\b(status of my order|my order'?s? status|order status|check my order|"
+        ("order_status", _rx(r"\b(status of (my|the) (order|purchase)s?( i (placed|made))?|"
+                             r"my (order|purchase)'?s? status|order status|check my order|"
                              r"where('s| is) my (order|package|parcel|stuff|delivery)|has my (order|package|parcel)"
-                             r" (shipped|arrived|been sent|been dispatched|left)|(update|news) (on|about) my (order|"
-                             r"package|parcel|delivery)|^\W*order update|(order|package|parcel) on (its|the) way|"
+                             r" (shipped|arrived|been sent|been dispatched|left)|(updates?|news) (on|about) my "
+                             r"(order|purchase|package|parcel|delivery)|^\W*order update|"
+                             r"(order|package|parcel) on (its|the) way|"
                              r"check on (my|the) (order|delivery|package|parcel)|status on my order|"
                              r"(happening|going on) with my (order|package|parcel|delivery))\b",
                              r"\bi (ordered|bought) .*\bwhere is it\b",
@@ -73,9 +75,10 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
                           r"jawabannya salah|salah jawab)\b")),
         ("order_status", _rx(r"\b(status (pesanan|order|orderan|delivery|pengiriman)|cek (pesanan|order)|"
                              r"(pesanan|pesananku|order|orderan|orderanku|kiriman|paket) (saya |aku |ku )?"
-                             r"(sudah |masih )?(sampai mana|di ?mana|dikirim belum|sudah dikirim|sudah diproses|"
-                             r"diproses|posisinya|gimana kabarnya|bagaimana kabarnya|kok (lama|belum)|belum (datang|"
-                             r"sampai|dikirim)|udah sampai mana|sudah sampai mana)|update pengiriman pesanan|"
+                             r"(sudah |masih |sekarang )?(sampai (di ?)?mana|di ?mana|dikirim belum|sudah dikirim|"
+                             r"sudah diproses|diproses|posisinya|gimana kabarnya|bagaimana kabarnya|kok (lama|belum)|"
+                             r"belum (datang|sampai|dikirim)|udah sampai mana|sudah sampai mana)|"
+                             r"update pengiriman pesanan|"
                              r"(yang|yg) saya (pesan|beli|order)\b.*\b(belum (datang|sampai|dikirim)|sudah dikirim|"
                              r"kok belum|posisinya|di ?mana|sampai mana))\b")),
         ("balance", _rx(r"\b(saldo|sisa tagihan|berapa tagihan|tagihan saya berapa|jumlah tagihan|total tagihan|"

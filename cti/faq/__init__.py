@@ -19,17 +19,29 @@ from cti.faq._entries import (
     answer_parts,
     read_texts,
 )
-from cti.faq._search import MIN_SCORE, PHRASING_WEIGHT, SNIPPET_LENGTH, FaqHit, FaqIndex, normalize, snippet, tokenize
-from cti.faq._words import OUT_OF_SCOPE, SHORT_FORMS, expand_short_forms
+from cti.faq._search import (
+    MIN_SCORE,
+    NONE,
+    PHRASING_WEIGHT,
+    SNIPPET_LENGTH,
+    FaqHit,
+    FaqIndex,
+    normalize,
+    snippet,
+    tokenize,
+)
+from cti.faq._words import FRAMED_OUT_OF_SCOPE, OUT_OF_SCOPE, SHORT_FORMS, expand_short_forms
 
 __all__ = [
     "ANSWER_LENGTH",
     "ENTRY_ID",
     "FAQ_LANGUAGES",
     "FAQ_STATUSES",
+    "FRAMED_OUT_OF_SCOPE",
     "KEYWORDS",
     "LINK",
     "MIN_SCORE",
+    "NONE",
     "OUT_OF_SCOPE",
     "PHRASING_WEIGHT",
     "PRODUCT_LINES",

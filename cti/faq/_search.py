@@ -34,7 +34,7 @@ milliseconds, so the index is simply rebuilt when the published set changes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -46,13 +46,15 @@ from sklearn.pipeline import FeatureUnion  # type: ignore[import-untyped]
 from cti.faq._entries import FaqEntry
 from cti.faq._words import FRAMED_OUT_OF_SCOPE, OUT_OF_SCOPE, expand_short_forms
 
-__all__ = ["MIN_SCORE", "PHRASING_WEIGHT", "SNIPPET_LENGTH", "FaqHit", "FaqIndex", "normalize", "snippet",
+__all__ = ["MIN_SCORE", "NONE", "PHRASING_WEIGHT", "SNIPPET_LENGTH", "FaqHit", "FaqIndex", "normalize", "snippet",
            "tokenize"]
 
 SNIPPET_LENGTH: Final = 160
 MIN_SCORE: Final = 0.12
 """Hits under this cosine share only stray letters with the query; the public search leaves them out."""
 PHRASING_WEIGHT: Final = 0.7
+NONE: Final = "none"
+"""The label of a customer's question none of the FAQ answers (:class:`FaqIndex`'s ``questions``)."""
 _NGRAMS: Final = (3, 5)
 _WORD: Final = re.compile(r"[^\W_]+")
 _STOP: Final[dict[str, frozenset[str]]] = {
@@ -107,9 +109,16 @@ class _Classifier:
     """Logistic regression over one language's entries and a "none of the FAQ" class (see the module's
     docstring)."""
 
-    def __init__(self, lang: str, entries: list[FaqEntry]) -> None:
+    def __init__(self, lang: str, entries: list[FaqEntry], questions: Iterable[tuple[str, str]] = ()) -> None:
         examples: list[str] = []
         labels: list[int] = []
+        numbers = {entry.entry_id: n for n, entry in enumerate(entries)}
+        for label, question in questions:
+            number = -1 if label == NONE else numbers.get(label)
+            normalized = normalize(question, lang)
+            if number is not None and normalized:
+                examples.append(normalized)
+                labels.append(number)
         for n, entry in enumerate(entries):
             text = entry.texts[lang]
             sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.answer) if s]
@@ -176,9 +185,15 @@ class _Corpus:
 
 
 class FaqIndex:
-    """The given entries, one corpus per language (an entry joins those it has a text in)."""
+    """The given entries, one corpus per language (an entry joins those it has a text in).
 
-    def __init__(self, entries: Iterable[FaqEntry]) -> None:
+    ``questions``: customers' questions per language, each with the entry that answers it (its id) or
+    :data:`NONE` (none of the FAQ does), for the classifier to learn from beside the entries' own phrasings; a
+    question for an entry not among ``entries`` is left out."""
+
+    def __init__(self, entries: Iterable[FaqEntry],
+                 questions: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
+        self._questions = questions or {}
         by_lang: dict[str, list[FaqEntry]] = {}
         count = 0
         for entry in entries:
@@ -206,12 +221,18 @@ class FaqIndex:
         hits.sort(key=lambda hit: (-hit.score, hit.entry.entry_id))
         return hits[:limit]
 
+    def phrasings(self, lang: str) -> list[str]:
+        """Every entry's question and alternative phrasings in ``lang``, in entry order."""
+        corpus = self._corpora.get(lang)
+        return [] if corpus is None else [phrase for entry in corpus.entries
+                                          for phrase in (entry.texts[lang].question, *entry.texts[lang].keywords)]
+
     def prepare(self) -> None:
         """Train every language's classifier now rather than on its first question (it takes a second or so, which
         a server spends on a worker thread instead of its event loop)."""
         for lang, corpus in self._corpora.items():
             if lang not in self._classifiers:
-                self._classifiers[lang] = _Classifier(lang, corpus.entries)
+                self._classifiers[lang] = _Classifier(lang, corpus.entries, self._questions.get(lang, ()))
 
     def classify(self, query: str, lang: str, *, limit: int = 2) -> list[FaqHit]:
         """The entries ``query`` in ``lang`` most likely asks about, most likely first, each with its probability
@@ -224,7 +245,7 @@ class FaqIndex:
             return []
         classifier = self._classifiers.get(lang)
         if classifier is None:
-            classifier = self._classifiers[lang] = _Classifier(lang, corpus.entries)
+            classifier = self._classifiers[lang] = _Classifier(lang, corpus.entries, self._questions.get(lang, ()))
         found = classifier.probabilities(words)
         order = np.argsort(-found, kind="stable")[:limit]
         return [FaqHit(corpus.entries[n], lang, float(found[n])) for n in order]

@@ -21,14 +21,14 @@ import asyncio
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final, Protocol
 
 from cti.crm import CustomerView, OrderRecord, ProductRecord
-from cti.cyberagent import CyberAgent, Persona, Reply, Session
+from cti.cyberagent import CyberAgent, IntentModel, Persona, Reply, Session, intent_examples
 from cti.errors import InvalidInput, NotFound, Problem
 from cti.faq import LINK, FaqIndex
 from cti.ivr import SpeakVerbalizer
@@ -106,8 +106,12 @@ def speakable(text: str, language: Language) -> str:
 
 class CyberAgentDesk:
     def __init__(self, faq: Faq, customers: CyberAgentCustomers, audit: AuditTrail, *, clock: Clock,
-                 voice: ReplyVoice | None = None, persona: Persona | None = None) -> None:
+                 voice: ReplyVoice | None = None, persona: Persona | None = None,
+                 questions: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
+        """``questions``: customers' messages labelled with what they ask for (:data:`cti.cyberagent.QUESTIONS`),
+        for the agent's intent model (:class:`cti.cyberagent.IntentModel`); None: the rules alone."""
         self._faq = faq
+        self._questions = questions
         self._customers = customers
         self._account = _CrmAccount(customers, audit)
         self._clock = clock
@@ -135,10 +139,19 @@ class CyberAgentDesk:
                 if self._catalog is None:
                     self._catalog = await self._customers.catalog()
                 # Training the classifiers takes a second or so per language: on a worker thread, once.
-                await asyncio.to_thread(index.prepare)
+                intents = await asyncio.to_thread(self._train, index)
                 self._agent = (index, CyberAgent(index, persona=self._persona, catalog=self._catalog,
-                                                 account=self._account))
+                                                 account=self._account, intents=intents))
             return self._agent[1]
+
+    def _train(self, index: FaqIndex) -> IntentModel | None:
+        index.prepare()
+        if self._questions is None:
+            return None
+        # The FAQ's own phrasings are examples of "something else" too: trained again when the FAQ changes.
+        model = IntentModel(intent_examples(self._questions, index))
+        model.prepare()
+        return model
 
     async def greet(self, session: Session, *, owner: str) -> SpokenReply:
         return self._keep((await self.agent()).greet(session), owner)

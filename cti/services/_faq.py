@@ -16,7 +16,7 @@ import hmac
 import secrets
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -84,8 +84,12 @@ def _product_problems(product_line: str | None, field: str) -> list[Problem]:
 
 
 class Faq:
-    def __init__(self, store: FaqStore, *, clock: Clock) -> None:
+    def __init__(self, store: FaqStore, *, clock: Clock,
+                 questions: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
+        """``questions``: customers' questions labelled with the entry that answers them (or
+        :data:`cti.faq.NONE`), which the index's classifier learns from too (:class:`cti.faq.FaqIndex`)."""
         self._store = store
+        self._questions = questions
         self._clock = clock
         self._index: FaqIndex | None = None
         self._changes = 0
@@ -199,7 +203,8 @@ class Faq:
         if index is None:
             changes = self._changes
             # Fitting the vectorizers takes tens of milliseconds: not on the event loop.
-            index = await asyncio.to_thread(FaqIndex, await self._store.entries(status="published"))
+            index = await asyncio.to_thread(FaqIndex, await self._store.entries(status="published"),
+                                            self._questions)
             if changes == self._changes:
                 self._index = index
         return index

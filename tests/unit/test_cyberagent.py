@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from cti.crm import OrderRecord
 from cti.cyberagent import (
+    INTENTS,
+    OTHER,
+    QUESTIONS,
     THRESHOLDS,
     TRANSCRIPT_TURNS,
     CyberAgent,
+    IntentModel,
     Persona,
     Session,
     Thresholds,
     Turn,
     about_elsewhere,
     detect_language,
+    faq_questions,
+    intent_examples,
     match_intent,
     named_elsewhere,
     rupiah,
@@ -320,3 +327,85 @@ def test_the_companys_own_names_are_never_another_company() -> None:
     assert not about_elsewhere("hp samsung saya hilang", "sim-lost")
     agent = CyberAgent(INDEX, persona=Persona(own_names=("Tokopedia",)), catalog=PRODUCTS)
     assert "tokopedia" in agent.own_names and "nusa" in agent.own_names and "bank" not in agent.own_names
+
+
+async def test_a_power_bank_is_a_product_of_ours_not_a_bank() -> None:
+    for message, lang in (("aku mau pesan power bank 20.000 mAh", "id"), ("can i order a 20,000 mAh power bank", "en")):
+        reply = await bot().respond(Session(), message)
+        assert (reply.action, reply.lang) == ("purchase", lang)
+        assert reply.handover is not None and reply.handover.product_sku == "PBANK-20K"
+    # Its words are still a bank's anywhere else.
+    assert about_elsewhere("jam buka bank bca", "contact-hours")
+
+
+async def test_a_pay_later_companys_bill_is_theirs_but_paying_ours_with_it_is_ours() -> None:
+    for message, lang in (("cara bayar cicilan kredivo yang telat", "id"),
+                          ("how do i pay an overdue kredivo installment", "en"),
+                          ("tagihan akulaku saya nunggak", "id"), ("my gopaylater bill is late", "en")):
+        reply = await bot().respond(Session(customer_id="10000001"), message)
+        assert (reply.action, reply.lang) == ("handover", lang), message
+    assert named_elsewhere("cicilan kredivo", ()) == {"paylater": {"kredivo"}}
+    assert about_elsewhere("cicilan kredivo yang telat", "pay-late-fee")
+    assert not about_elsewhere("bisa bayar tagihan pakai kredivo", "pay-methods")
+
+
+@pytest.mark.parametrize(("message", "lang"), [
+    ("pesanan saya sudah sampai di mana sekarang?", "id"),
+    ("paket saya sampai dimana ya", "id"),
+    ("please check the status of my purchase", "en"),
+    ("what's the status of the order i placed yesterday", "en"),
+    ("any updates on my order", "en"),
+])
+async def test_ones_own_order_asked_in_the_tracking_entrys_words_is_looked_up(message: str, lang: str) -> None:
+    account = Account(orders=[SHIPPED])
+    reply = await bot(account).respond(Session(customer_id="10000001"), message)
+    assert (reply.action, reply.lang) == ("order_status", lang)
+    assert account.asked == [("orders", "10000001")]
+    # Asking how to track is still the FAQ's.
+    assert match_intent("gimana cara lacak paket saya", "id") is None
+
+
+EXAMPLES = {"en": [("order_status", "where is my order"), ("order_status", "has my parcel shipped"),
+                   ("order_status", "my package status please"), ("balance", "how much do i owe"),
+                   ("balance", "what is my balance"), ("purchase", "i want to buy a phone"),
+                   ("other", "how do i track a parcel"), ("other", "when is my bill due"),
+                   ("other", "i want to buy extra data, how"), ("other", "how do i restart my router")]}
+
+
+def test_the_intent_model_gives_each_label_a_probability() -> None:
+    model = IntentModel(EXAMPLES)
+    found = model.probabilities("where is my parcel", "en")
+    assert set(found) == {*INTENTS, OTHER}
+    assert sum(found.values()) == pytest.approx(1.0)
+    assert max(found, key=lambda label: found[label]) == "order_status"
+    assert model.probabilities("di mana pesanan saya", "id") == {**dict.fromkeys(INTENTS, 0.0), OTHER: 1.0}
+    with pytest.raises(ValueError, match="unknown label"):
+        IntentModel({"en": [("refund", "give me my money back")]}).prepare()
+
+
+async def test_the_intent_model_takes_what_the_rules_missed_and_overrules_them_where_it_is_sure() -> None:
+    assert match_intent("my package status please", "en") is None
+    account = Account(orders=[SHIPPED])
+    sure = {lang: replace(t, intent=0.4, veto=0.4) for lang, t in THRESHOLDS.items()}
+    agent = CyberAgent(INDEX, catalog=PRODUCTS, account=account, thresholds=sure, intents=IntentModel(EXAMPLES))
+    reply = await agent.respond(Session(customer_id="10000001"), "my package status please")
+    assert reply.action == "order_status"
+    # The rules read buying; the model, sure it is something else, lets the FAQ have it.
+    assert match_intent("i would like to buy extra data", "en") == "purchase"
+    assert (await agent.respond(Session(), "i would like to buy extra data")).action != "purchase"
+    never = CyberAgent(INDEX, catalog=PRODUCTS, account=account, intents=IntentModel(EXAMPLES),
+                       thresholds={lang: replace(t, intent=1.01) for lang, t in THRESHOLDS.items()})
+    assert (await never.respond(Session(customer_id="10000001"), "my package status please")).action != "order_status"
+    # A request for a person is never the model's to overrule.
+    assert (await agent.respond(Session(), "let me talk to a real person")).action == "handover"
+
+
+async def test_the_shipped_questions_teach_the_agent_forms_the_rules_do_not_list() -> None:
+    index = FaqIndex((FaqEntry(entry_id, "published", 1, draft.product_line, read_texts(draft.texts), "cti", T0, T0)
+                      for entry_id, draft in starter_faq()), faq_questions(QUESTIONS))
+    model = IntentModel(intent_examples(QUESTIONS, index))
+    assert {label for items in QUESTIONS.values() for label, _ in items} >= {*INTENTS, "handover", "order-track"}
+    assert match_intent("is my order still processing", "en") is None
+    agent = CyberAgent(index, catalog=PRODUCTS, account=Account(orders=[SHIPPED]), intents=model)
+    reply = await agent.respond(Session(customer_id="10000001"), "is my order still processing")
+    assert reply.action == "order_status"

@@ -107,3 +107,23 @@ async def test_the_agent_follows_the_published_faq_and_audits_own_reads() -> Non
     with pytest.raises(NotFound):
         await agent.audio(spoken.reply_id, owner="customer:10000001")
 
+
+
+async def test_the_desk_learns_from_labelled_questions_and_the_published_faq() -> None:
+    clock = Clock()
+    faq = Faq(FakeFaq(), clock=clock, questions={"en": [("parcel", "wheres the box i was sent"),
+                                                        ("gone", "an entry the faq does not have")]})
+    await faq.create(SUE, FaqDraft(texts={"en": {"question": "Where is the parcel?", "answer": "On its way.",
+                                                 "keywords": ["parcel location"]}}), entry_id="parcel", publish=True)
+    questions = {"en": [("order_status", "how is my order doing"), ("order_status", "my order, any news"),
+                        ("balance", "how much do i owe"), ("other", "what time do you open")]}
+    agent = CyberAgentDesk(faq, Customers(), AuditTrail(FakeAuditLog(), clock), clock=clock, questions=questions)
+    built = await agent.agent()
+    assert built.intents is not None
+    assert built.intents.probabilities("how is my order doing", "en")["order_status"] > 0.5
+    # The published FAQ's own phrasings are "something else" to the intent model.
+    assert built.intents.probabilities("parcel location", "en")["other"] > 0.5
+    # The FAQ's classifier learnt the question labelled with its entry.
+    assert (await faq.index()).classify("wheres the box i was sent", "en")[0].entry.entry_id == "parcel"
+    plain, _, _ = await desk(clock)
+    assert (await plain.agent()).intents is None

@@ -10,6 +10,7 @@ import pytest
 from cti.errors import Conflict, InvalidInput, NotFound, TooMany
 from cti.faq import (
     MIN_SCORE,
+    NONE,
     FaqEntry,
     FaqIndex,
     answer_parts,
@@ -75,6 +76,25 @@ def test_classification_gives_probabilities_best_first() -> None:
     assert sum(hit.score for hit in index.classify("siapa pemenang pemilu", "id", limit=100)) < 0.5
     assert index.classify("the and of", "en") == []
     assert index.classify("lacak paket", "fr") == []
+
+
+def test_the_classifier_learns_labelled_customer_questions_beside_the_entries_phrasings() -> None:
+    entries = [FaqEntry(entry_id, "published", 1, draft.product_line, read_texts(draft.texts), "cti", T0, T0)
+               for entry_id, draft in starter_faq()]
+    asked = "the thingy blinks orange all night"
+    plain = FaqIndex(entries).classify(asked, "en")[0]
+    taught = FaqIndex(entries, {"en": [("internet-no-connection", asked), ("no-such-entry", "lacak paket"),
+                                       (NONE, "who won the football"), (NONE, "football results tonight")]})
+    first = taught.classify(asked, "en")[0]
+    assert first.entry.entry_id == "internet-no-connection" and first.score > plain.score
+    assert sum(hit.score for hit in taught.classify("football scores", "en", limit=100)) < \
+        sum(hit.score for hit in FaqIndex(entries).classify("football scores", "en", limit=100))
+    # The search is the FAQ's own: questions do not change it.
+    assert [hit.entry.entry_id for hit in taught.search(asked, "en")] == \
+        [hit.entry.entry_id for hit in FaqIndex(entries).search(asked, "en")]
+    phrasings = taught.phrasings("en")
+    assert "When is my bill due?" in phrasings and len(phrasings) > len(entries)
+    assert taught.phrasings("fr") == []
 
 
 @pytest.mark.parametrize(("query", "lang", "top"), [
