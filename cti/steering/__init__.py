@@ -18,11 +18,12 @@ from cti.steering._config import (
     load_config,
     parse_config,
 )
-from cti.steering._entities import Entities, extract_entities, parse_number
+from cti.steering._entities import NUMBER_WORDS, Entities, extract_entities, parse_number
 from cti.steering._steering import Decision, Steering, Understanding, decide
 
 __all__ = [
     "NONE",
+    "NUMBER_WORDS",
     "Decision",
     "Entities",
     "IntentClassifier",

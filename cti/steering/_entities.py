@@ -13,7 +13,7 @@ from typing import Final
 
 from cti.types import Language
 
-__all__ = ["Entities", "extract_entities", "parse_number"]
+__all__ = ["NUMBER_WORDS", "Entities", "extract_entities", "parse_number"]
 
 _DIGITS: Final[Mapping[Language, Mapping[str, int]]] = {
     "id": {"nol": 0, "kosong": 0, "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7,
@@ -36,6 +36,11 @@ _BIG_SCALES: Final[Mapping[Language, Mapping[str, int]]] = {
     "id": {"ribu": 1000, "juta": 1_000_000, "miliar": 1_000_000_000},
     "en": {"thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000},
 }
+NUMBER_WORDS: Final[Mapping[Language, frozenset[str]]] = {
+    language: frozenset({*_DIGITS[language], *_TEENS[language], *_SMALL_SCALES[language], *_BIG_SCALES[language]})
+    for language in ("id", "en")
+}
+"""The words numbers are said with, per language (for a recognizer's grammar: an order number, an amount)."""
 _CURRENCIES: Final[Mapping[str, str]] = {"rupiah": "IDR", "rp": "IDR", "dollar": "USD", "dollars": "USD",
                                          "dolar": "USD", "bucks": "USD"}
 _DEFAULT_CURRENCY: Final[Mapping[Language, str]] = {"id": "IDR", "en": "IDR"}

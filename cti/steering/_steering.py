@@ -66,15 +66,21 @@ class Steering:
         """The languages with intents."""
         return tuple(self._classifiers)
 
-    def understand(self, text: str, language: Language, *, speech_confidence: float = 1.0) -> Understanding:
-        """The intent, entities and decision for ``text`` (what the recognizer heard) in ``language``."""
+    def rank(self, text: str, language: Language) -> tuple[Ranked, ...]:
+        """Every intent of ``language`` (and :data:`~cti.steering._config.NONE`) with its probability, best first."""
         classifier = self._classifiers.get(language)
         if classifier is None:
+            raise ValueError(f"no intents in {language!r}")
+        return classifier.rank(text)
+
+    def understand(self, text: str, language: Language, *, speech_confidence: float = 1.0) -> Understanding:
+        """The intent, entities and decision for ``text`` (what the recognizer heard) in ``language``."""
+        if language not in self._classifiers:
             raise ValueError(f"no intents in {language!r}")
         entities = extract_entities(text, language)
         if not text.strip():
             return Understanding(None, 0.0, "reprompt", entities, text)
-        ranking = classifier.rank(text)
+        ranking = self.rank(text, language)
         decision = decide(ranking, self.config.thresholds, speech_confidence=speech_confidence)
         intents = tuple(r for r in ranking if r.intent != NONE)[:2]
         best = ranking[0]

@@ -12,6 +12,7 @@ from cti.speech.asr._pocketsphinx import PocketSphinxOptions, PocketSphinxRecogn
 from cti.speech.asr._registry import DEFAULT_ENGINES, ENGINES, EngineChoice, build_recognizers, parse_engines
 from cti.speech.asr._types import (
     AsrError,
+    Dictation,
     Grammar,
     ModelNotFound,
     Partial,
@@ -31,6 +32,7 @@ __all__ = [
     "MENUS",
     "YES_NO",
     "AsrError",
+    "Dictation",
     "EngineChoice",
     "Grammar",
     "Menu",
