@@ -7,9 +7,11 @@ Run from the repository root inside the venv (under ``nice -n 19``: it keeps a c
     python bench/steering.py --transcripts whisper.jsonl   # score another engine's transcripts the same way
 
 Each utterance of the corpus (bench/steering_corpus.py: voices, tempo, pitch, telephone band, white noise at 20 and
-10 dB, mu-law) is streamed in 20 ms chunks to a PocketSphinx dictation session (the n-gram model of the support
-line's training sentences, :mod:`cti.steering`'s data) while the IVR's end-of-speech detector watches the same
-audio; at the end of speech the session finishes and :class:`cti.steering.Steering` decides. Per language and SNR:
+10 dB, mu-law) is streamed in 20 ms chunks to the open question's session (:class:`cti.speech.OpenQuestion` on the
+support line's training sentences; ``--engine ngram``, the default: their n-gram model; ``sentences``: a grammar of
+them) while the IVR's end-of-speech detector watches the same audio; at the end of speech the session finishes and
+:class:`cti.steering.Steering` decides, with the thresholds of the support line's configuration unless given.
+Per language and SNR:
 
 - ``routed``: routed at once to the right intent; ``confirmed``: the right intent asked back for confirmation (the
   caller says yes: counted as correct); ``correct`` is their sum;
@@ -169,13 +171,13 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=steering_corpus.DEFAULT_OUT)
     parser.add_argument("--questions", type=Path, default=steering_corpus.DEFAULT_QUESTIONS)
     parser.add_argument("--seed", type=int, default=1)
-    defaults = Thresholds()
+    defaults = default_config().thresholds
     parser.add_argument("--route", type=float, default=defaults.route)
     parser.add_argument("--confirm", type=float, default=defaults.confirm)
     parser.add_argument("--margin", type=float, default=defaults.margin)
     parser.add_argument("--no-speech-confidence", action="store_true",
                         help="decide on the classifier's probability alone")
-    parser.add_argument("--engine", choices=("sentences", "ngram"), default="sentences",
+    parser.add_argument("--engine", choices=("ngram", "sentences"), default="ngram",
                         help="the open question's recognizer: a grammar of the example sentences, or an n-gram model")
     parser.add_argument("--live", action="store_true", help="ngram: decode while the caller speaks")
     parser.add_argument("--no-menu", action="store_true", help="skip the main menu's grammar beside it")

@@ -2,8 +2,8 @@
 
 ``--open SERVICE_NUMBER`` asks the open question of that number's call steering (the intents and sentences of
 :mod:`cti.steering`'s configuration: the support line 1500200 by default, ``--config`` for another file), as
-:class:`cti.speech.OpenQuestion` hears it (``--engine``: the grammar of the example sentences, or their n-gram
-model). Until IVR flows have an open-prompt node, the number's intents come from that configuration file.
+:class:`cti.speech.OpenQuestion` hears it (``--engine``: an n-gram model of the example sentences, or a grammar
+of them). Until IVR flows have an open-prompt node, the number's intents come from that configuration file.
 ``--menu NAME`` answers a standard menu (:data:`cti.speech.asr.MENUS`: main, yes_no, language) with its grammar,
 as the IVR's menus do.
 Files are WAV, mono 16-bit at 8 or 16 kHz (a telephone recording). Exit status 2 for a bad argument or file.
@@ -96,6 +96,7 @@ def add_speech_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     which.add_argument("--open", metavar="SERVICE_NUMBER", help="the open question of this number's call steering")
     which.add_argument("--menu", metavar="NAME", help="a standard menu: main, yes_no, language")
     intent.add_argument("--config", type=Path, help="a call-steering file instead of the support line's")
-    intent.add_argument("--engine", choices=["sentences", "ngram"], default="sentences",
-                        help="how the open question is heard (default: a grammar of the example sentences)")
+    intent.add_argument("--engine", choices=["ngram", "sentences"], default="ngram",
+                        help="how the open question is heard: an n-gram model of the example sentences (default) "
+                             "or a grammar of them")
     intent.set_defaults(func=_intent)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from cti.cli import main
-from cti.speech import OpenQuestion
+from cti.speech import OpenEngine, OpenQuestion
 from cti.speech.asr import AsrError, Dictation, PocketSphinxRecognizer
 from cti.steering import default_config
 from tests.support import unavailable
@@ -73,22 +73,36 @@ def _feed(session: object, path: Path) -> None:
         session.feed(pcm[offset:offset + 320])  # type: ignore[attr-defined]
 
 
-def test_sentences_are_heard_and_routed(sphinx: PocketSphinxRecognizer,
-                                        recordings: dict[tuple[str, str], Path]) -> None:
-    question = OpenQuestion(default_config())
+@pytest.mark.parametrize(("engine", "routed", "ranked_first"), [("ngram", 0, 4), ("sentences", 6, 6)])
+def test_sentences_are_heard_and_routed(sphinx: PocketSphinxRecognizer, recordings: dict[tuple[str, str], Path],
+                                        engine: OpenEngine, routed: int, ranked_first: int) -> None:
+    """The grammar hears these example sentences exactly and routes or confirms all six. The n-gram model
+    transcribes freely: on these voices at 25 dB its text puts the right intent first for four of the six, but its
+    confidence against the phone loop is so low that every one is asked again, and none goes to a wrong intent
+    (docs/speech.md#call-steering: what the benchmark found)."""
+    question = OpenQuestion(default_config(), engine=engine)
+    right = first = 0
     for (language, text), path in recordings.items():
         session = question.start(sphinx, language)  # type: ignore[arg-type]
         _feed(session, path)
         understood = session.finish()
-        assert (understood.intent, understood.text) == (SENTENCES[(language, text)], text.lower())
-        assert understood.decision in ("route", "confirm")
-        assert understood.confidence > 0.4
+        first += understood.alternatives[0].intent == SENTENCES[(language, text)]
+        if understood.intent is not None:
+            assert understood.intent == SENTENCES[(language, text)], (engine, text, understood.text)
+            assert understood.decision in ("route", "confirm")
+            assert understood.confidence >= default_config().thresholds.confirm
+            right += 1
+        else:
+            assert understood.decision == "reprompt"
+        if engine == "sentences":  # these are example sentences: the grammar has them
+            assert understood.text == text.lower()
+    assert right >= routed and first >= ranked_first, (right, first)
 
 
 def test_an_order_number_is_heard_as_said(sphinx: PocketSphinxRecognizer,
                                           recordings: dict[tuple[str, str], Path]) -> None:
     text = "nomor pesanan saya dua dua tiga tiga empat empat lima lima"  # the example sentence has other digits
-    session = OpenQuestion(default_config()).start(sphinx, "id")
+    session = OpenQuestion(default_config(), engine="sentences").start(sphinx, "id")
     _feed(session, recordings[("id", text)])
     assert session.finish().entities.order_number == "22334455"
 
@@ -109,12 +123,16 @@ def test_the_command_prints_one_object_per_file(recordings: dict[tuple[str, str]
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     files = [str(path) for (language, _), path in recordings.items() if language == "en"]
     assert len(files) == 2
-    assert main(["speech", "intent", *files, "--language", "en", "--open", "1500200"]) == 0
+    assert main(["speech", "intent", *files, "--language", "en", "--open", "1500200", "--engine", "sentences"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(line["file"], line["intent"], line["text"]) for line in lines] == [
         (files[0], "billing", "i want to check my bill"), (files[1], "technical", "my internet is not working")]
     assert all(line["decision"] in ("route", "confirm") and 0 < line["confidence"] <= 1 for line in lines)
     assert {"entities", "alternatives"} <= set(lines[0])
+    assert main(["speech", "intent", files[1], "--language", "en", "--open", "1500200"]) == 0  # the n-gram model
+    line = json.loads(capsys.readouterr().out)
+    assert set(line) == {"file", "intent", "confidence", "decision", "entities", "text", "alternatives"}
+    assert line["decision"] in ("route", "confirm", "reprompt") and "internet" in line["text"].split()
 
 
 def test_the_command_answers_a_menu_and_refuses_an_unknown_number(

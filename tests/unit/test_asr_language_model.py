@@ -40,8 +40,8 @@ def _parse(text: str) -> tuple[dict[tuple[str, ...], float], dict[tuple[str, ...
 
 def _probability(probs: dict[tuple[str, ...], float], backoffs: dict[tuple[str, ...], float],
                  history: tuple[str, ...], word: str) -> float:
-    if history + (word,) in probs:
-        return probs[history + (word,)]
+    if (*history, word) in probs:
+        return probs[(*history, word)]
     if not history:
         return 0.0
     return backoffs.get(history, 1.0) * _probability(probs, backoffs, history[1:], word)

@@ -81,9 +81,13 @@ class Grammar:
         return cls(tuple(Phrase(text, intent) for text, intent in sorted(seen.items())), number_words)
 
     def pattern(self, text: str) -> tuple[str, ...]:
-        """The words of ``text`` with each run of number words as one ``<number>``."""
+        """The words of ``text`` with each run of number words as one ``<number>``; a phrase of number words only
+        stays as it is (a free run of number words would explain any speech at all)."""
+        words = text.split()
+        if all(word in self.numbers for word in words):
+            return tuple(words)
         out: list[str] = []
-        for word in text.split():
+        for word in words:
             if word in self.numbers:
                 if not out or out[-1] != NUMBER:
                     out.append(NUMBER)
