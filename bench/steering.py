@@ -180,6 +180,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=("ngram", "sentences"), default="ngram",
                         help="the open question's recognizer: a grammar of the example sentences, or an n-gram model")
     parser.add_argument("--live", action="store_true", help="ngram: decode while the caller speaks")
+    parser.add_argument("--no-fwdflat", action="store_true", help="ngram: no second (flat lexicon) pass")
     parser.add_argument("--no-menu", action="store_true", help="skip the main menu's grammar beside it")
     parser.add_argument("--transcripts", type=Path,
                         help="JSON lines {file, text, cpu, latency} of another engine on the same corpus")
@@ -203,7 +204,8 @@ def main() -> None:
     external = None
     if args.transcripts:
         external = {row["file"]: row for row in map(json.loads, args.transcripts.read_text().splitlines()) if row}
-    recognizer = PocketSphinxRecognizer(PocketSphinxOptions(live_dictation=args.live))
+    extra = (("fwdflat", False),) if args.no_fwdflat else ()
+    recognizer = PocketSphinxRecognizer(PocketSphinxOptions(live_dictation=args.live, extra=extra))
     recognizer.warm_up()
     question = OpenQuestion(config, engine=args.engine)
     question.warm_up(recognizer)  # compiling the grammar or model is start-up work, not the caller's wait
