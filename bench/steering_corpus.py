@@ -11,7 +11,8 @@ English, flite's voices; at a speed and pitch drawn per take (espeak-ng 130-190 
 then sox's ``tempo`` by 0.9-1.1 for every voice. sox converts to 8 kHz mono and band-passes 300-3400 Hz; white
 noise, band-passed the same way, is mixed at 20 dB and 10 dB SNR against the active speech power (as
 bench/asr_corpus.py does), and the line's G.711 mu-law is a round trip at the end. Files are named by a hash of
-their parameters and skipped when present. ``index.json`` lists them.
+their parameters and skipped when present. ``index.json`` lists them. Needs espeak-ng, flite and sox (Debian
+packages of those names).
 """
 
 from __future__ import annotations
