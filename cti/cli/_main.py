@@ -22,6 +22,7 @@ from ._crm import add_crm_commands
 from ._dead_letters import add_dead_letter_commands
 from ._partners import add_partner_commands
 from ._privacy import add_privacy_commands
+from ._speech import add_speech_commands
 from ._users import add_user_commands
 
 __all__ = ["main"]
@@ -338,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_user_commands(sub, _settings)
     add_partner_commands(sub, _settings)
     add_privacy_commands(sub, _settings)
+    add_speech_commands(sub)
     ast = sub.add_parser("asterisk", help="the Asterisk root: build, install config, start, stop")
     ast.add_argument("action", choices=["build", "install", "start", "stop", "status", "cli"])
     ast.add_argument("command", nargs="*", help="for 'cli': the Asterisk CLI command")

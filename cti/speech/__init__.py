@@ -21,6 +21,7 @@ from cti.speech._audio import (
     ulaw_decode,
     ulaw_encode,
 )
+from cti.speech._open_question import OpenEngine, OpenQuestion, OpenSession
 from cti.speech._tts import (
     DEFAULT_VOICES,
     EspeakSynthesizer,
@@ -37,6 +38,9 @@ __all__ = [
     "MAX_SPOKEN",
     "EnergyVad",
     "EspeakSynthesizer",
+    "OpenEngine",
+    "OpenQuestion",
+    "OpenSession",
     "Prompt",
     "PromptRenderer",
     "Pyttsx3Synthesizer",

@@ -13,6 +13,7 @@ from cti.speech.asr._registry import DEFAULT_ENGINES, ENGINES, EngineChoice, bui
 from cti.speech.asr._transcribe import PocketSphinxTranscriber
 from cti.speech.asr._types import (
     AsrError,
+    Dictation,
     Grammar,
     ModelNotFound,
     Partial,
@@ -32,6 +33,7 @@ __all__ = [
     "MENUS",
     "YES_NO",
     "AsrError",
+    "Dictation",
     "EngineChoice",
     "Grammar",
     "Menu",

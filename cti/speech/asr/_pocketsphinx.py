@@ -35,8 +35,9 @@ from cti.speech._audio import EnergyVad, Resampler, SpeechEnd, SpeechStart
 from cti.speech.asr import _channel as channel
 from cti.speech.asr import _lexicon_id as lexicon_id
 from cti.speech.asr._denoise import NoiseSuppressor
+from cti.speech.asr._lm import arpa
 from cti.speech.asr._models import ModelCache, shared_models
-from cti.speech.asr._types import AsrError, Grammar, ModelNotFound, Partial, Result
+from cti.speech.asr._types import NUMBER, AsrError, Dictation, Grammar, ModelNotFound, Partial, Result
 from cti.types import Language
 
 __all__ = [
@@ -81,6 +82,9 @@ class PocketSphinxOptions:
     ``pre_roll_ms``/``tail_ms``: audio kept before the first and after the last speech frame for the grammar pass.
     ``max_unexplained_ms``: a result whose grammar path explains that much of the caller's speech (by the VAD) as
     silence gets intent None: the caller said something the menu does not have (None turns the check off).
+    ``live_dictation``: a dictation (open question) is decoded while the caller speaks, with live cepstral mean
+    normalization, so that only the last stretch is left at the end of speech (a batch pass over a sentence took
+    about a second after the caller stopped: docs/speech.md#call-steering).
     ``features`` overrides the model's feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
     """
 
@@ -107,6 +111,7 @@ class PocketSphinxOptions:
     pre_roll_ms: int = 300
     tail_ms: int = 200
     max_unexplained_ms: int | None = 300
+    live_dictation: bool = True
     features: tuple[tuple[str, str], ...] = ()
     extra: tuple[tuple[str, Any], ...] = ()
 
@@ -256,6 +261,10 @@ def _afresh(decoder: Any) -> None:
     decoder.reinit_feat()
 
 
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
+
+
 def _logscore(value: float) -> float:
     # Hypothesis.score is logmath.exp(score) with base 1.0001; back to the log domain.
     return math.log(value) / math.log(1.0001) if value > 0 else -math.inf
@@ -286,15 +295,25 @@ class PocketSphinxRecognizer:
 
     def start(self, grammar: Grammar, language: Language, *, sample_rate: int = 8000) -> PocketSphinxSession:
         """Borrow a decoder, activate ``grammar`` (compiled once per decoder), start an utterance."""
+        return self._start(grammar, language, sample_rate)
+
+    def start_dictation(self, dictation: Dictation, language: Language, *,
+                        sample_rate: int = 8000) -> PocketSphinxSession:
+        """Borrow a decoder and transcribe one utterance with an n-gram model of ``dictation``'s sentences (built
+        once per decoder). The result has no intent: its text is for :mod:`cti.steering`; its confidence is the
+        same phone-loop likelihood ratio as a menu's, never used to reject."""
+        return self._start(dictation, language, sample_rate)
+
+    def _start(self, model: Grammar | Dictation, language: Language, sample_rate: int) -> PocketSphinxSession:
         if sample_rate not in (8000, 16000):
             raise AsrError(f"sample rate {sample_rate} Hz is not supported (8000 or 16000)")
         slot = self._pool.acquire()
         try:
-            keys = _activate(slot, grammar, language)
+            keys = _activate(slot, model, language)
         except BaseException:
             self._pool.release(slot)
             raise
-        return PocketSphinxSession(self, slot, grammar, keys, sample_rate)
+        return PocketSphinxSession(self, slot, model if isinstance(model, Grammar) else None, keys, sample_rate)
 
     def _release(self, slot: _Slot) -> None:
         self._pool.release(slot)
@@ -324,10 +343,10 @@ def _pronunciations(decoder: Any, word: str, language: Language) -> tuple[str, .
         raise AsrError(f"no pronunciation for {word!r} ({language}): spell numbers and symbols as words") from exc
 
 
-def _activate(slot: _Slot, grammar: Grammar, language: Language) -> dict[str, str]:
-    """Add missing words and the grammar's search to the slot's decoder; return word key -> word."""
+def _activate(slot: _Slot, model: Grammar | Dictation, language: Language) -> dict[str, str]:
+    """Add missing words and the grammar's (or dictation's) search to the slot's decoders; return word key -> word."""
     decoder = slot.grammar
-    keys = {_word_key(w, language): w for w in grammar.words}
+    keys = {_word_key(w, language): w for w in model.words}
     entries: list[tuple[str, str]] = []
     new_keys = [key for key in keys if key not in slot.words]
     for key in new_keys:
@@ -344,18 +363,20 @@ def _activate(slot: _Slot, grammar: Grammar, language: Language) -> dict[str, st
             except RuntimeError as exc:
                 raise AsrError(f"cannot add {entry!r} /{pron}/ to the dictionary: {exc}") from exc
     slot.words.update(new_keys)
-    alternatives = " | ".join("( " + " ".join(_word_key(w, language) for w in p.text.split()) + " )"
-                              for p in grammar.phrases)
-    jsgf = f"#JSGF V1.0;\ngrammar cti;\npublic <menu> = {alternatives};\n"
-    name = "g" + hashlib.sha1(jsgf.encode()).hexdigest()[:16]
+    if isinstance(model, Grammar):
+        source = _jsgf(model, language)
+        name = "g" + hashlib.sha1(source.encode()).hexdigest()[:16]
+    else:
+        source = arpa(model, lambda word: _word_key(word, language))
+        name = "l" + hashlib.sha1(source.encode()).hexdigest()[:16]
     if name in slot.searches:
         slot.searches.move_to_end(name)
     else:
         try:
             for each in decoders:
-                each.add_jsgf_string(name, jsgf)
-        except ValueError as exc:
-            raise AsrError(f"PocketSphinx rejected the grammar: {exc}") from exc
+                _add_search(each, name, source, isinstance(model, Grammar))
+        except (ValueError, RuntimeError) as exc:
+            raise AsrError(f"PocketSphinx rejected the grammar or language model: {exc}") from exc
         slot.searches[name] = None
         if len(slot.searches) > _MAX_SEARCHES:
             old, _ = slot.searches.popitem(last=False)
@@ -364,6 +385,34 @@ def _activate(slot: _Slot, grammar: Grammar, language: Language) -> dict[str, st
     for each in decoders:
         each.activate_search(name)
     return keys
+
+
+def _jsgf(grammar: Grammar, language: Language) -> str:
+    """The grammar as JSGF: one alternative per phrase; with number words, a run of them is the rule <number>
+    (one or more of them), and phrases that differ only in their numbers are one alternative."""
+    patterns = dict.fromkeys(grammar.pattern(p.text) if grammar.numbers else tuple(p.text.split())
+                             for p in grammar.phrases)
+    alternatives = " | ".join("( " + " ".join(w if w == NUMBER else _word_key(w, language) for w in pattern) + " )"
+                              for pattern in patterns)
+    source = f"#JSGF V1.0;\ngrammar cti;\npublic <menu> = {alternatives};\n"
+    if grammar.numbers:
+        digits = " | ".join(_word_key(w, language) for w in sorted(grammar.numbers))
+        source += f"{NUMBER} = ( {digits} )+;\n"
+    return source
+
+
+def _add_search(decoder: Any, name: str, source: str, jsgf: bool) -> None:
+    if jsgf:
+        decoder.add_jsgf_string(name, source)
+        return
+    # The Python binding loads an n-gram model from a file only.
+    fd, path = tempfile.mkstemp(prefix="cti-lm-", suffix=".arpa")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(source)
+        decoder.add_lm_file(name, path)
+    finally:
+        os.unlink(path)
 
 
 class LineConditioner:
@@ -409,8 +458,8 @@ class PocketSphinxSession:
     benchmark showed to be clearly more accurate than live normalization on short menu answers (docs/speech.md).
     """
 
-    def __init__(self, recognizer: PocketSphinxRecognizer, slot: _Slot, grammar: Grammar, keys: dict[str, str],
-                 sample_rate: int) -> None:
+    def __init__(self, recognizer: PocketSphinxRecognizer, slot: _Slot, grammar: Grammar | None,
+                 keys: dict[str, str], sample_rate: int) -> None:
         self._recognizer = recognizer
         self._slot: _Slot | None = slot
         self._grammar = grammar
@@ -428,6 +477,9 @@ class PocketSphinxSession:
         self._spoken: list[tuple[int, int]] = []  # finished VAD speech stretches (ms)
         self._phones_fed = 0  # bytes of _audio given to the phone loop
         self._utt_open = False
+        self._live = grammar is None and recognizer.options.live_dictation
+        self._words_fed = 0  # bytes of _audio given to the live dictation decoder
+        self._words_open = False
 
     def feed(self, pcm: bytes) -> Partial:
         """Take a chunk; ``speech`` says whether the caller is talking (for barge-in)."""
@@ -444,6 +496,11 @@ class PocketSphinxSession:
                         _afresh(slot.phones)
                         slot.phones.start_utt()
                         self._utt_open = True
+                    if self._live:
+                        self._words_fed = self._phones_fed
+                        _afresh(slot.grammar)
+                        slot.grammar.start_utt()
+                        self._words_open = True
             elif isinstance(event, SpeechEnd) and self._speech_from is not None:
                 self._spoken.append((self._speech_from, event.at_ms))
                 self._speech_from = None
@@ -452,6 +509,9 @@ class PocketSphinxSession:
         if self._utt_open and slot.phones is not None and self._phones_fed < len(self._audio):
             slot.phones.process_raw(bytes(self._audio[self._phones_fed:]), False, False)
             self._phones_fed = len(self._audio)
+        if self._words_open and self._words_fed < len(self._audio):
+            slot.grammar.process_raw(bytes(self._audio[self._words_fed:]), False, False)
+            self._words_fed = len(self._audio)
         return Partial(speech=self._vad.in_speech)
 
     def _offset(self, ms: int) -> int:
@@ -488,12 +548,19 @@ class PocketSphinxSession:
                 return Result(None, "", 0.0, PocketSphinxRecognizer.name, self.audio_ms)
             line_db = self._line.peak_to_noise_db
             decoder = slot.grammar
-            if slot.clean is not None and line_db is not None and line_db >= _WIDE_FROM_DB:
-                decoder = slot.clean
-            _afresh(decoder)
-            decoder.start_utt()
-            decoder.process_raw(span, False, True)
-            decoder.end_utt()
+            if self._words_open:
+                if self._words_fed < len(self._audio):
+                    decoder.process_raw(bytes(self._audio[self._words_fed:]), False, False)
+                    self._words_fed = len(self._audio)
+                decoder.end_utt()
+                self._words_open = False
+            else:
+                if slot.clean is not None and line_db is not None and line_db >= _WIDE_FROM_DB:
+                    decoder = slot.clean
+                _afresh(decoder)
+                decoder.start_utt()
+                decoder.process_raw(span, False, True)
+                decoder.end_utt()
             hyp = decoder.hyp()
             quiet = [(seg.start_frame, seg.end_frame) for seg in (decoder.seg() or [])
                      if seg.word.startswith(_NON_SPEECH)]
@@ -502,6 +569,13 @@ class PocketSphinxSession:
         if hyp is None or not hyp.hypstr:
             return Result(None, "", 0.0, PocketSphinxRecognizer.name, self.audio_ms)
         text = self._text(hyp.hypstr)
+        if self._grammar is None:  # dictation: the text is the result, its meaning is decided elsewhere
+            confidence = 0.0
+            if phone_score is not None:
+                frames = max(len(span) // 2 * _FRAMES_PER_SECOND // self._rate, 1)
+                ratio = (_logscore(hyp.score) - phone_score) / frames
+                confidence = _logistic((ratio - _line_offset(options, line_db)) / options.scale)
+            return Result(None, text, round(confidence, 4), PocketSphinxRecognizer.name, self.audio_ms)
         intent = self._grammar.intent_of(text)
         confidence = 1.0 if intent is not None else 0.0
         if intent is not None and options.max_unexplained_ms is not None:
@@ -515,7 +589,7 @@ class PocketSphinxSession:
             frames = max(len(span) // 2 * _FRAMES_PER_SECOND // self._rate, 1)
             ratio = (_logscore(hyp.score) - phone_score) / frames
             offset = _line_offset(options, line_db)
-            confidence = 1.0 / (1.0 + math.exp(-max(min((ratio - offset) / options.scale, 50.0), -50.0)))
+            confidence = _logistic((ratio - offset) / options.scale)
             if confidence < options.reject_below:
                 intent = None
         return Result(intent, text, round(confidence, 4), PocketSphinxRecognizer.name, self.audio_ms)
@@ -528,6 +602,9 @@ class PocketSphinxSession:
         if self._utt_open and slot.phones is not None:
             slot.phones.end_utt()
             self._utt_open = False
+        if self._words_open:
+            slot.grammar.end_utt()
+            self._words_open = False
         self._recognizer._release(slot)
 
     def _require(self) -> _Slot:
@@ -536,4 +613,5 @@ class PocketSphinxSession:
         return self._slot
 
     def _text(self, hypstr: str) -> str:
-        return " ".join(self._keys.get(k, k) for k in hypstr.split())
+        # Fillers and silences (<s>, </s>, <sil>, [NOISE], ...) are not words the caller said.
+        return " ".join(self._keys.get(k, k) for k in hypstr.split() if not k.startswith(_NON_SPEECH))

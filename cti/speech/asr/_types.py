@@ -12,6 +12,7 @@ from cti.types import Language
 
 __all__ = [
     "AsrError",
+    "Dictation",
     "Grammar",
     "ModelNotFound",
     "Partial",
@@ -22,6 +23,10 @@ __all__ = [
     "normalize_phrase",
 ]
 
+
+
+NUMBER = "<number>"
+"""A run of number words in a grammar's phrase pattern (:meth:`Grammar.pattern`)."""
 
 
 class AsrError(Exception):
@@ -48,14 +53,21 @@ class Phrase:
 
 @dataclass(frozen=True, slots=True)
 class Grammar:
-    """The phrases of one menu (any language mix): normalized, de-duplicated, in a stable order."""
+    """The phrases of one menu (any language mix): normalized, de-duplicated, in a stable order.
+
+    ``numbers`` (empty for menus) are the words numbers are said with: a run of them in a phrase stands for any
+    run of them ("nomor pesanan saya satu dua tiga" also matches "nomor pesanan saya tujuh tujuh"), so that a
+    caller's order number or amount is heard as said."""
 
     phrases: tuple[Phrase, ...]
+    numbers: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, phrases: Mapping[str, str] | Iterable[tuple[str, str]]) -> Grammar:
+    def of(cls, phrases: Mapping[str, str] | Iterable[tuple[str, str]], *,
+           numbers: Iterable[str] = ()) -> Grammar:
         """Build from ``{phrase: intent}`` or ``(phrase, intent)`` pairs; a phrase may map to one intent only."""
         pairs = phrases.items() if isinstance(phrases, Mapping) else phrases
+        number_words = frozenset(normalize_phrase(word) for word in numbers) - {""}
         seen: dict[str, str] = {}
         for text, intent in pairs:
             norm = normalize_phrase(text)
@@ -66,11 +78,29 @@ class Grammar:
             seen[norm] = intent
         if not seen:
             raise AsrError("a grammar needs at least one phrase")
-        return cls(tuple(Phrase(text, intent) for text, intent in sorted(seen.items())))
+        return cls(tuple(Phrase(text, intent) for text, intent in sorted(seen.items())), number_words)
+
+    def pattern(self, text: str) -> tuple[str, ...]:
+        """The words of ``text`` with each run of number words as one ``<number>``; a phrase of number words only
+        stays as it is (a free run of number words would explain any speech at all)."""
+        words = text.split()
+        if all(word in self.numbers for word in words):
+            return tuple(words)
+        out: list[str] = []
+        for word in words:
+            if word in self.numbers:
+                if not out or out[-1] != NUMBER:
+                    out.append(NUMBER)
+            else:
+                out.append(word)
+        return tuple(out)
 
     def intent_of(self, text: str) -> str | None:
-        """The intent of an exact (normalized) phrase, else None."""
+        """The intent of an exact (normalized) phrase, else None (numbers: any run of number words)."""
         norm = normalize_phrase(text)
+        if self.numbers:
+            wanted = self.pattern(norm)
+            return next((p.intent for p in self.phrases if self.pattern(p.text) == wanted), None)
         for phrase in self.phrases:
             if phrase.text == norm:
                 return phrase.intent
@@ -78,8 +108,31 @@ class Grammar:
 
     @property
     def words(self) -> tuple[str, ...]:
+        """Every distinct word (and every number word), sorted."""
+        return tuple(sorted({word for phrase in self.phrases for word in phrase.text.split()} | self.numbers))
+
+
+@dataclass(frozen=True, slots=True)
+class Dictation:
+    """Open speech within a domain: the sentences an n-gram language model of what callers say is built from.
+
+    A session started with it transcribes (``Result.intent`` is None, ``Result.text`` what was heard); what the
+    sentence means is decided on the text (:mod:`cti.steering`)."""
+
+    sentences: tuple[str, ...]
+
+    @classmethod
+    def of(cls, sentences: Iterable[str]) -> Dictation:
+        """Normalized, de-duplicated sentences in a stable order."""
+        normalized = sorted({normalize_phrase(text) for text in sentences} - {""})
+        if not normalized:
+            raise AsrError("a dictation needs at least one sentence")
+        return cls(tuple(normalized))
+
+    @property
+    def words(self) -> tuple[str, ...]:
         """Every distinct word, sorted."""
-        return tuple(sorted({word for phrase in self.phrases for word in phrase.text.split()}))
+        return tuple(sorted({word for text in self.sentences for word in text.split()}))
 
 
 @dataclass(frozen=True, slots=True)

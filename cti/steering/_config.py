@@ -1,0 +1,114 @@
+"""Which intents an open question accepts, with example sentences per language, read from YAML.
+
+The support line's are in ``data/support.yaml``; a flow's open-prompt node can give the same structure. Reading the
+file is the only I/O here (as for IVR flow files): everything else in the package works on these values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from cti.types import LANGUAGES, Language
+
+__all__ = ["NONE", "SteeringConfig", "SteeringError", "Thresholds", "default_config", "load_config", "parse_config"]
+
+NONE: Final = "none"
+"""The class of what callers say that is none of the intents: never routed."""
+
+
+class SteeringError(ValueError):
+    """A steering configuration is invalid (the message names the problem)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Where the decision changes. ``route``: the likeliest intent's probability from which the call is routed at
+    once (if it leads the second by ``margin``); ``confirm``: from which the caller is asked to confirm it; below,
+    the caller is asked again. The defaults were chosen on the development set (bench/steering.py, docs/speech.md):
+    the lowest ``route`` that kept misrouted callers near 3 %, the ``confirm`` that routed the most correctly."""
+
+    route: float = 0.8
+    confirm: float = 0.3
+    margin: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confirm <= self.route <= 1.0 or not 0.0 <= self.margin <= 1.0:
+            raise SteeringError(f"thresholds must satisfy 0 <= confirm <= route <= 1 and margin in [0, 1]: {self}")
+
+
+@dataclass(frozen=True, slots=True)
+class SteeringConfig:
+    """Per intent and language its example sentences; ``out_of_domain`` per language what is none of them."""
+
+    intents: Mapping[str, Mapping[Language, tuple[str, ...]]]
+    out_of_domain: Mapping[Language, tuple[str, ...]] = field(default_factory=dict)
+    service_numbers: tuple[str, ...] = ()
+    thresholds: Thresholds = Thresholds()
+
+    def examples(self, language: Language) -> list[tuple[str, str]]:
+        """(sentence, intent) pairs of ``language``, out-of-domain ones as :data:`NONE`."""
+        pairs = [(text, intent) for intent, by_language in self.intents.items()
+                 for text in by_language.get(language, ())]
+        return pairs + [(text, NONE) for text in self.out_of_domain.get(language, ())]
+
+    def sentences(self, language: Language) -> tuple[str, ...]:
+        """Every example sentence of ``language`` (what the recognizer's language model is built from)."""
+        return tuple(text for text, _ in self.examples(language))
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SteeringError(f"{where}: expected a list of sentences")
+    return tuple(v.strip() for v in value)
+
+
+def parse_config(data: Any) -> SteeringConfig:
+    """A configuration from parsed YAML: ``intents: {name: {id: [...], en: [...]}}``, optional ``out_of_domain``,
+    ``service_numbers`` and ``thresholds`` (route, confirm, margin)."""
+    if not isinstance(data, dict) or not isinstance(data.get("intents"), dict) or not data["intents"]:
+        raise SteeringError("a steering configuration needs intents: {name: {id: [...], en: [...]}}")
+    intents: dict[str, dict[Language, tuple[str, ...]]] = {}
+    for name, by_language in data["intents"].items():
+        if not isinstance(name, str) or name == NONE or not isinstance(by_language, dict):
+            raise SteeringError(f"intent {name!r}: expected a name (not {NONE!r}) and sentences per language")
+        unknown = set(by_language) - set(LANGUAGES)
+        if unknown:
+            raise SteeringError(f"intent {name!r}: unknown languages {sorted(unknown)}")
+        intents[name] = {lang: _strings(by_language[lang], f"intent {name!r} ({lang})") for lang in LANGUAGES
+                         if lang in by_language}
+    for lang in LANGUAGES:
+        having = [name for name, by_language in intents.items() if by_language.get(lang)]
+        if having and len(having) < 2:
+            raise SteeringError(f"{lang}: an open question needs at least two intents with sentences")
+    raw_ood = data.get("out_of_domain") or {}
+    out_of_domain = {lang: _strings(raw_ood[lang], f"out_of_domain ({lang})") for lang in LANGUAGES
+                     if lang in raw_ood}
+    raw_thresholds = data.get("thresholds") or {}
+    try:
+        thresholds = Thresholds(**{k: float(v) for k, v in raw_thresholds.items()})
+    except TypeError as exc:
+        raise SteeringError(f"thresholds: {exc}") from exc
+    numbers = tuple(str(n) for n in data.get("service_numbers") or ())
+    return SteeringConfig(intents=intents, out_of_domain=out_of_domain, service_numbers=numbers,
+                          thresholds=thresholds)
+
+
+def load_config(path: Path) -> SteeringConfig:
+    """Read and check a steering configuration file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SteeringError(f"cannot read {path}: {exc}") from exc
+    return parse_config(data)
+
+
+def default_config() -> SteeringConfig:
+    """The support line's open question (``data/support.yaml``, shipped with cti)."""
+    text = resources.files("cti.steering").joinpath("data/support.yaml").read_text(encoding="utf-8")
+    return parse_config(yaml.safe_load(text))

@@ -1,0 +1,153 @@
+"""Call steering's pure part: entities in spoken numbers, the decision thresholds, the classifier on the support
+line's sentences, the configuration's checks, and the held-out benchmark set kept apart from the training set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cti.speech.asr import normalize_phrase
+from cti.steering import (
+    NONE,
+    Entities,
+    Ranked,
+    Steering,
+    SteeringError,
+    Thresholds,
+    decide,
+    default_config,
+    extract_entities,
+    parse_config,
+    parse_number,
+)
+
+HELD_OUT = Path(__file__).resolve().parents[2] / "bench" / "steering_questions" / "test.yaml"
+
+
+@pytest.fixture(scope="module")
+def steering() -> Steering:
+    return Steering(default_config())
+
+
+@pytest.mark.parametrize(("words", "language", "value"), [
+    ("lima ratus ribu", "id", 500_000),
+    ("dua belas juta tiga ratus ribu", "id", 12_300_000),
+    ("seratus dua puluh lima ribu", "id", 125_000),
+    ("sebelas", "id", 11),
+    ("tiga ratus lima belas", "id", 315),
+    ("two hundred fifty thousand", "en", 250_000),
+    ("nineteen", "en", 19),
+    ("one million two hundred thousand", "en", 1_200_000),
+])
+def test_numbers_said_in_words(words: str, language: str, value: int) -> None:
+    assert parse_number(words.split(), language) == value  # type: ignore[arg-type]
+
+
+def test_a_word_that_is_no_number_gives_none() -> None:
+    assert parse_number(["lima", "pesanan"], "id") is None
+    assert parse_number([], "en") is None
+
+
+@pytest.mark.parametrize(("text", "language", "entities"), [
+    ("nomor pesanan saya satu dua tiga empat lima enam tujuh delapan", "id", Entities(order_number="12345678")),
+    ("has order eight seven six five four three two one shipped yet", "en", Entities(order_number="87654321")),
+    ("order 123456789 please", "en", Entities(order_number="123456789")),
+    ("tagihan saya lima ratus ribu padahal biasanya dua ratus ribu", "id", Entities(amount=500_000, currency="IDR")),
+    ("I was charged five hundred dollars", "en", Entities(amount=500, currency="USD")),
+    ("internet saya mati", "id", Entities(product="internet")),
+    ("there's no picture on my TV", "en", Entities(product="television")),
+    ("pulsa saya kepotong terus", "id", Entities(product="mobile")),
+    ("satu dua tiga", "id", Entities()),  # too short for an order number, no currency: nothing
+])
+def test_entities(text: str, language: str, entities: Entities) -> None:
+    assert extract_entities(text, language) == entities  # type: ignore[arg-type]
+
+
+def test_entities_as_json_leave_out_what_was_not_said() -> None:
+    assert Entities(order_number="12345678", product="internet").as_dict() == {
+        "order_number": "12345678", "product": "internet"}
+
+
+THRESHOLDS = Thresholds(route=0.7, confirm=0.4, margin=0.2)
+
+
+@pytest.mark.parametrize(("ranking", "speech", "decision"), [
+    ((Ranked("billing", 0.9), Ranked("sales", 0.05)), 1.0, "route"),
+    ((Ranked("billing", 0.72), Ranked("sales", 0.6)), 1.0, "confirm"),  # sure, but not clearly ahead
+    ((Ranked("billing", 0.55), Ranked("sales", 0.3)), 1.0, "confirm"),
+    ((Ranked("billing", 0.3), Ranked("sales", 0.2)), 1.0, "reprompt"),
+    ((Ranked(NONE, 0.9), Ranked("billing", 0.05)), 1.0, "reprompt"),
+    ((Ranked("billing", 0.9), Ranked("sales", 0.05)), 0.6, "confirm"),  # barely heard: ask
+    ((), 1.0, "reprompt"),
+])
+def test_decisions(ranking: tuple[Ranked, ...], speech: float, decision: str) -> None:
+    assert decide(ranking, THRESHOLDS, speech_confidence=speech) == decision
+
+
+@pytest.mark.parametrize(("text", "language", "intent"), [
+    ("mau cek billing saya dong", "id", "billing"),
+    ("internet di rumah saya mati sejak pagi", "id", "technical"),
+    ("saya mau pasang tv kabel", "id", "sales"),
+    ("pesanan saya belum sampai juga", "id", "order_status"),
+    ("tolong sambungkan saya ke operator", "id", "agent"),
+    ("why is my bill so high this month", "en", "billing"),
+    ("my wifi stopped working", "en", "technical"),
+    ("I'd like to sign up for fiber internet", "en", "sales"),
+    ("where's my package", "en", "order_status"),
+    ("let me talk to a real person", "en", "agent"),
+])
+def test_sentences_are_routed_to_their_intent(steering: Steering, text: str, language: str, intent: str) -> None:
+    understood = steering.understand(text, language)  # type: ignore[arg-type]
+    assert (understood.intent, understood.decision) == (intent, "route")
+    assert understood.confidence >= 0.7
+    assert understood.alternatives[0].intent == intent
+
+
+@pytest.mark.parametrize(("text", "language"), [("selamat pagi", "id"), ("what time is it", "en"), ("", "en")])
+def test_what_is_no_intent_is_asked_again(steering: Steering, text: str, language: str) -> None:
+    understood = steering.understand(text, language)  # type: ignore[arg-type]
+    assert (understood.intent, understood.decision) == (None, "reprompt")
+
+
+def test_understanding_as_json(steering: Steering) -> None:
+    out = steering.understand("nomor pesanan saya satu dua tiga empat lima enam tujuh delapan", "id").as_dict()
+    assert out["intent"] == "order_status"
+    assert out["entities"] == {"order_number": "12345678"}
+    assert out["text"] == "nomor pesanan saya satu dua tiga empat lima enam tujuh delapan"
+    assert out["alternatives"][0]["intent"] == "order_status"  # type: ignore[index]
+
+
+def test_the_support_line_config() -> None:
+    config = default_config()
+    assert set(config.intents) == {"billing", "technical", "sales", "order_status", "agent"}
+    assert config.service_numbers == ("1500200",)
+    for language in ("id", "en"):
+        for intent, by_language in config.intents.items():
+            assert len(by_language[language]) >= 50, (intent, language)
+
+
+def test_the_held_out_set_shares_no_sentence_with_the_training_set() -> None:
+    config = default_config()
+    held_out = yaml.safe_load(HELD_OUT.read_text())
+    for language in ("id", "en"):
+        training = {normalize_phrase(text) for text in config.sentences(language)}  # type: ignore[arg-type]
+        items = [next(iter(item.items())) for item in held_out[language]]
+        assert not {normalize_phrase(text) for _, text in items} & training
+        per_intent = {intent: sum(1 for want, _ in items if want == intent) for intent in config.intents}
+        assert min(per_intent.values()) >= 40, per_intent
+
+
+@pytest.mark.parametrize(("data", "problem"), [
+    ({}, "needs intents"),
+    ({"intents": {"billing": {"id": ["tagihan"]}}}, "at least two intents"),
+    ({"intents": {"none": {"id": ["x"]}, "b": {"id": ["y"]}}}, "not 'none'"),
+    ({"intents": {"a": {"fr": ["x"]}, "b": {"id": ["y"]}}}, "unknown languages"),
+    ({"intents": {"a": {"id": ["x"]}, "b": {"id": [""]}}}, "list of sentences"),
+    ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "thresholds": {"route": 0.3, "confirm": 0.5}},
+     "confirm <= route"),
+])
+def test_bad_configurations_are_named(data: object, problem: str) -> None:
+    with pytest.raises(SteeringError, match=problem):
+        parse_config(data)
