@@ -29,6 +29,7 @@ from cti.sim import (
     generate,
 )
 from cti.speech import PromptRenderer
+from cti.telephony import call_bridge_id
 from tests.e2e.conftest import Cti, start_phone
 from tests.support import browser_page, caller_speech, eventually
 
@@ -52,6 +53,12 @@ async def talked_then_dropped(cti: Cti) -> None:
     caller's script had left), rather than wait out a fixed duration."""
     call = await eventually(lambda: next(iter(cti.query.calls()), None), timeout=40, message="the call queued")
     await cti.answered(call.call_id)
+
+    async def talking() -> bool:  # answered is the agent's pick-up; a drop before the bridge is a failed call
+        bridge = next((b for b in await cti.ari.list_bridges() if b.id == call_bridge_id(call.call_id)), None)
+        return bridge is not None and len(bridge.channels) == 2
+
+    await eventually(talking, message="the caller and the agent bridged")
     await cti.ari.hangup(call.channel_id)
 
 

@@ -53,7 +53,9 @@ RING_MS = 200
 OUTAGE_TALK_MS = 7_000  # after the kill (callers are all in within ~4 s), well before the new cti is up
 TALK_MS = 14_000  # after the new cti has resynced
 SIGHT_SLACK = timedelta(seconds=1)  # the journal writes its last sight of Asterisk about once a second
-END_SLACK = timedelta(seconds=1)  # how late after a real hang-up a live cti may record the end
+# How late after a real hang-up a live cti may record the end: the row's end is when cti heard of it, and a
+# controller just restarted under this load, on two cores shared with the other test worker, was once 1.01 s late.
+END_SLACK = timedelta(seconds=2)
 
 
 def _settings_env(settings: Settings) -> dict[str, str]:
