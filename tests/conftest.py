@@ -7,7 +7,8 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from cti.asterisk import AsteriskError, AsteriskRoot
 from cti.settings import Settings, load_settings
 from cti.sim import local_redis_url
-from tests.support import CI, unavailable
+from tests.support import CI, create_postgres_database, unavailable
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 
@@ -110,6 +111,30 @@ def base_settings(redis_url: str) -> Settings:
         softphones="1001:softphone-secret-1",
         webphones="wendy:1201",  # the browser phone of tests/e2e/test_webphone.py
     )
+
+
+# The whole app's fixtures, shared by tests/e2e (on the Asterisk) and tests/pages (without): a module overrides
+# ``database_url`` (adding ``postgresql``), ``cti_settings_overrides`` or ``cti_clock`` for its own cti.
+@pytest.fixture(params=["sqlite"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "postgresql":
+        url, drop = await create_postgres_database()
+        yield url
+        await drop()
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path}/cti.db"
+
+
+@pytest.fixture
+def cti_settings_overrides() -> dict[str, Any]:
+    """Settings a test module needs changed for its cti (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture
+def cti_clock() -> Callable[[], datetime] | None:
+    """The clock cti decides by (override in a module to test calendars); None is the wall clock."""
+    return None
 
 
 @pytest.fixture(scope="session")

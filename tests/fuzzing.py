@@ -11,17 +11,20 @@ tests/integration/test_fuzz_api*.py`` (docs/api.md, "Fuzzing").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from cti.bootstrap import create_app
 from cti.settings import Settings
-from cti.web import _agents, _calls, _outbound, _phone, _recordings, _service, _supervision
+from cti.web import SESSIONS, FailureThrottle, _agents, _calls, _outbound, _phone, _recordings, _service, _supervision
 from cti.web._openapi import ApiModule
 
 Client = TestClient[web.Request, web.Application]
@@ -38,6 +41,22 @@ ASTERISK_PATHS = tuple(sorted({path for feature in ASTERISK_FEATURES for path in
 SKIPPED_PATHS = ("/api/me/token",)
 """Rotating its own token would leave the rest of the run knocking with a dead one (and throttled for it): that
 route's refusals and answers are tested in tests/integration/test_tokens_api.py."""
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, *, connect_timeout: float = 0.0) -> AsyncIterator[Client]:
+    """The app ``cti serve`` runs, on a test server, without lockouts: the fuzzer's wrong passwords (signing in,
+    changing one's own) would lock its address out of the rest of the run. The throttles are tested in
+    tests/integration/test_signin_api.py."""
+    client: Client = TestClient(TestServer(create_app(settings, connect_timeout=connect_timeout), host="127.0.0.1"))
+    await client.start_server()
+    sessions = client.app[SESSIONS]
+    sessions.throttle = FailureThrottle(limit=10**9)
+    sessions.names = FailureThrottle(limit=10**9)
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 async def token(cti: Client, settings: Settings, role: str) -> str:

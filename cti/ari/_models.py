@@ -84,10 +84,7 @@ class Playback:
     @property
     def target_id(self) -> str | None:
         """The channel or bridge id from ``target_uri`` (``channel:<id>`` / ``bridge:<id>``)."""
-        _kind, sep, ident = self.target_uri.partition(":")
-        if not sep or not ident:
-            return None
-        return ident
+        return _target_id(self.target_uri)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Playback:
@@ -117,8 +114,7 @@ class LiveRecording:
     @property
     def target_id(self) -> str | None:
         """The channel or bridge id from ``target_uri`` (``channel:<id>`` / ``bridge:<id>``)."""
-        _kind, sep, ident = self.target_uri.partition(":")
-        return ident if sep and ident else None
+        return _target_id(self.target_uri)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LiveRecording:
@@ -133,3 +129,8 @@ class LiveRecording:
             talking_duration=opt_int(data, "talking_duration", what) or 0,
             cause=opt_str(data, "cause", what),
         )
+
+
+def _target_id(uri: str) -> str | None:
+    _kind, sep, ident = uri.partition(":")
+    return ident if sep and ident else None

@@ -28,23 +28,21 @@ class SurveyHandoff:
 
     async def ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
         # The flow gave up (its guard): nobody is waiting to take a survey caller; what they said is kept.
-        self._store(call, finished, complete=False)
+        self._store(call, {**call.attributes, **finished.attributes}, complete=False)
         with contextlib.suppress(AriError):
             await self._ari.hangup(call.channel_id)
 
     async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
         attributes = {**call.attributes, **finished.attributes}
-        self._store(call, finished, complete=finished.outcome != "abandoned_in_ivr"
+        self._store(call, attributes, complete=finished.outcome != "abandoned_in_ivr"
                     or all(attributes.get(name) for name in ANSWERS))
 
-    def _store(self, call: IvrCall, finished: Finished, *, complete: bool) -> None:
+    def _store(self, call: IvrCall, attributes: dict[str, str], *, complete: bool) -> None:
         """In the background: a comment cut by the caller's hang-up arrives after this (on the same channel's
         events, which must not wait for it)."""
-        attributes = {**call.attributes, **finished.attributes}
         record_id = attributes.get("comment")
         comment = None if record_id is None else self._ivr.recorded_audio(call, record_id)
         self._surveys.keep(self._offer, attributes, complete=complete, comment=comment)
-
 
 async def run_survey(ivr: IvrRunner, surveys: PostCallSurveys, offer: SurveyOffer, ari: AriClient) -> None:
     """Hand the caller's channel (up) to the survey flow, out of the call's bridge first (its cleanup destroys it

@@ -6,7 +6,6 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,31 +16,9 @@ from cti.bootstrap import create_app
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from tests.fullapp import Cti, ShiftedClock, bounded, serve
-from tests.support import create_postgres_database, eventually
+from tests.support import eventually
 
 __all__ = ["Cti", "ShiftedClock", "serve"]  # the e2e tests import the harness from here
-
-
-@pytest.fixture(params=["sqlite"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "postgresql":
-        url, drop = await create_postgres_database()
-        yield url
-        await drop()
-    else:
-        yield f"sqlite+aiosqlite:///{tmp_path}/cti.db"
-
-
-@pytest.fixture
-def cti_settings_overrides() -> dict[str, Any]:
-    """Settings a test module needs changed for its cti (override this fixture in the module)."""
-    return {}
-
-
-@pytest.fixture
-def cti_clock() -> Callable[[], datetime] | None:
-    """The clock cti decides by (override in a module to test calendars); None is the wall clock."""
-    return None
 
 
 @pytest.fixture

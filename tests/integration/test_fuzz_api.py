@@ -17,13 +17,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from cti.asterisk import AsteriskRoot
-from cti.bootstrap import create_app
 from cti.settings import Settings
-from cti.web import SESSIONS, FailureThrottle
-from tests.fuzzing import ROLES, RUN_LIMIT, Client, fuzz
+from tests.fuzzing import ROLES, RUN_LIMIT, Client, fuzz, serving
 
 
 @pytest.fixture
@@ -32,17 +29,8 @@ async def cti(asterisk: AsteriskRoot, base_settings: Settings, tmp_path: Path) -
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/cti.db",
         "redis_prefix": f"cti-fuzz-{uuid.uuid4().hex[:8]}",
     })
-    client: Client = TestClient(TestServer(create_app(settings, connect_timeout=15), host="127.0.0.1"))
-    await client.start_server()
-    # The fuzzer's wrong passwords (signing in, changing one's own) would lock its address out of the rest of the
-    # run: no lockouts here. The throttles are tested in tests/integration/test_signin_api.py.
-    sessions = client.app[SESSIONS]
-    sessions.throttle = FailureThrottle(limit=10**9)
-    sessions.names = FailureThrottle(limit=10**9)
-    try:
+    async with serving(settings, connect_timeout=15) as client:
         yield client
-    finally:
-        await client.close()
 
 
 @pytest.mark.timeout(RUN_LIMIT + 120)

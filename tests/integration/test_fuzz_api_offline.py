@@ -11,7 +11,6 @@ test of its own; the fuzzing stays the net.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 import uuid
@@ -21,12 +20,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from cti.bootstrap import create_app
 from cti.settings import Settings
-from cti.web import SESSIONS, FailureThrottle
-from tests.fuzzing import ROLES, RUN_LIMIT, Client, fuzz, server_errors, token
+from tests.fuzzing import ROLES, RUN_LIMIT, Client, fuzz, server_errors, serving, token
 
 
 @pytest.fixture
@@ -42,23 +38,8 @@ async def cti(base_settings: Settings, tmp_path: Path) -> AsyncIterator[Client]:
             "sounds_dir": tmp_path / "sounds",
             "recording_dir": tmp_path / "recordings",
         })
-        async with _serving(settings) as client:
+        async with serving(settings) as client:
             yield client
-
-
-@contextlib.asynccontextmanager
-async def _serving(settings: Settings) -> AsyncIterator[Client]:
-    client: Client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
-    await client.start_server()
-    # The fuzzer's wrong passwords (signing in, changing one's own) would lock its address out of the rest of the
-    # run: no lockouts here. The throttles are tested in tests/integration/test_signin_api.py.
-    sessions = client.app[SESSIONS]
-    sessions.throttle = FailureThrottle(limit=10**9)
-    sessions.names = FailureThrottle(limit=10**9)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 @pytest.mark.timeout(RUN_LIMIT + 120)

@@ -18,29 +18,6 @@ import pytest
 from cti.bootstrap import create_app
 from cti.settings import Settings
 from tests.fullapp import Cti, bounded, serve
-from tests.support import create_postgres_database
-
-
-@pytest.fixture(params=["sqlite"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "postgresql":
-        url, drop = await create_postgres_database()
-        yield url
-        await drop()
-    else:
-        yield f"sqlite+aiosqlite:///{tmp_path}/cti.db"
-
-
-@pytest.fixture
-def cti_settings_overrides() -> dict[str, Any]:
-    """Settings a test module needs changed for its cti (override this fixture in the module)."""
-    return {}
-
-
-@pytest.fixture
-def cti_clock() -> Callable[[], datetime] | None:
-    """The clock cti decides by (override in a module to test calendars); None is the wall clock."""
-    return None
 
 
 @pytest.fixture
