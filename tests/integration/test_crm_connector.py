@@ -219,7 +219,9 @@ async def test_the_external_crm_down_costs_the_timeout_at_most_and_the_pop_is_ct
         started = time.monotonic()
         pop = await pop_for(db, crm, "081210000042")
         took = time.monotonic() - started
-    assert took < 1.0  # the connector's 0.5 s, then cti's copy
+    # Bounded by the connector's 0.5 s, then cti's copy: not the 3 s the external CRM would take (the reason below
+    # says the timeout fired). Not 1 s: on two loaded cores the copy's read alone has taken half a second.
+    assert took < 2.5
     assert pop["customer"] == budi_in_pop("10000001")
     why = f"the external CRM at {external.host} did not answer within 0.5 s"
     assert pop["crm"] == {"source": "http", "fallback": True, "reason": why}
@@ -232,7 +234,7 @@ async def test_the_external_crm_down_costs_the_timeout_at_most_and_the_pop_is_ct
     try:
         started = time.monotonic()
         found = await fresh.customer_by_phone("081210000042")
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.5  # refused, never waiting out a timeout (the reason says so)
         assert found is not None and found.customer_id == "10000001"
         status = fresh.pop_status("10000001", "081210000042")
         assert status["fallback"] is True
