@@ -160,6 +160,7 @@ from cti.telephony import (
     Telephony,
     TtsPrompts,
     VoiceActions,
+    open_questions,
 )
 from cti.types import Clock, utc_now
 from cti.web import (
@@ -741,11 +742,12 @@ async def _ivr(settings: Settings, flows: Flows | None, ari: AriClient, renderer
     if flows is None:
         return None
     await renderer.render_all((text, "en" if language == "en" else "id") for language, text in flows.static_prompts())
-    recognizers = None
+    bridge = None
     if flows.settings.speech:
-        # Loading acoustic models takes seconds: not on the event loop.
+        # Loading acoustic models and compiling the open questions' language models take seconds: not on the loop.
         recognizers = await asyncio.to_thread(build_recognizers, parse_engines(settings.asr_engines))
-    log.info("IVR ready: %d flows, %s speech", len(flows.flows), "with" if recognizers else "without")
-    return IvrRunner(ari, flows, prompts=prompts,
-                     recognizer=None if recognizers is None else AsrBridge(recognizers),
+        questions = await asyncio.to_thread(open_questions, flows.steering_models(), recognizers)
+        bridge = AsrBridge(recognizers, open_questions=questions)
+    log.info("IVR ready: %d flows, %s speech", len(flows.flows), "with" if bridge else "without")
+    return IvrRunner(ari, flows, prompts=prompts, recognizer=bridge,
                      self_service=self_service, verbalizer=SpeakVerbalizer(), identify=arrivals.known_caller)

@@ -1,9 +1,9 @@
 """``cti speech intent FILE...``: what the IVR would understand from recorded answers, one JSON object per file.
 
-``--open SERVICE_NUMBER`` asks the open question of that number's call steering (the intents and sentences of
-:mod:`cti.steering`'s configuration: the support line 1500200 by default, ``--config`` for another file), as
-:class:`cti.speech.OpenQuestion` hears it (``--engine``: an n-gram model of the example sentences, or a grammar
-of them). Until IVR flows have an open-prompt node, the number's intents come from that configuration file.
+``--open SERVICE_NUMBER`` asks the open question of that number's flow (``--flows``, the sample flows by default:
+the support line 1500200 asks one) with its steering model, as :class:`cti.speech.OpenQuestion` hears it
+(``--engine``: an n-gram model of the example sentences, or a grammar of them); ``--config`` takes the intents from
+a steering file instead.
 ``--menu NAME`` answers a standard menu (:data:`cti.speech.asr.MENUS`: main, yes_no, language) with its grammar,
 as the IVR's menus do.
 Files are WAV, mono 16-bit at 8 or 16 kHz (a telephone recording). Exit status 2 for a bad argument or file.
@@ -22,6 +22,7 @@ __all__ = ["add_speech_commands"]
 
 _CHUNK_MS = 20
 _MENU_MIN_CONFIDENCE = 0.5  # the flows' min_confidence (cti/ivr/flows/default.yaml)
+_SAMPLE_FLOWS = Path(__file__).resolve().parents[1] / "ivr/flows/default.yaml"
 
 
 def _read_wav(path: Path) -> tuple[bytes, int]:
@@ -42,17 +43,24 @@ def _recognize(session: Any, pcm: bytes, rate: int) -> Any:
 
 
 def _intent(args: argparse.Namespace) -> int:
+    from cti.ivr import FlowError, load_flows_file
     from cti.speech import OpenQuestion
     from cti.speech.asr import MENUS, AsrError, Grammar, PocketSphinxRecognizer
-    from cti.steering import Entities, SteeringError, default_config, extract_entities, load_config
+    from cti.steering import Entities, SteeringError, default_config, extract_entities, load_config, named_config
 
     language = args.language
     try:
         config = load_config(args.config) if args.config else default_config()
-    except SteeringError as exc:
+        if args.open is not None and args.config is None:
+            node = load_flows_file(args.flows).open_question(args.open)
+            if node is None:
+                print(f"cti: {args.open} asks no open question in {args.flows}", file=sys.stderr)
+                return 2
+            config = named_config(node.steering)
+    except (SteeringError, FlowError) as exc:
         print(f"cti: {exc}", file=sys.stderr)
         return 2
-    if args.open is not None and args.open not in config.service_numbers:
+    if args.open is not None and args.config is not None and args.open not in config.service_numbers:
         print(f"cti: {args.open} asks no open question (steering numbers: {', '.join(config.service_numbers)})",
               file=sys.stderr)
         return 2
@@ -95,7 +103,9 @@ def add_speech_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     which = intent.add_mutually_exclusive_group(required=True)
     which.add_argument("--open", metavar="SERVICE_NUMBER", help="the open question of this number's call steering")
     which.add_argument("--menu", metavar="NAME", help="a standard menu: main, yes_no, language")
-    intent.add_argument("--config", type=Path, help="a call-steering file instead of the support line's")
+    intent.add_argument("--flows", type=Path, default=_SAMPLE_FLOWS,
+                        help="the IVR flows whose open question --open asks (default: the sample flows)")
+    intent.add_argument("--config", type=Path, help="a call-steering file instead of the flow's steering model")
     intent.add_argument("--engine", choices=["ngram", "sentences"], default="ngram",
                         help="how the open question is heard: an n-gram model of the example sentences (default) "
                              "or a grammar of them")

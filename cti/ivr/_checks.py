@@ -40,6 +40,7 @@ from cti.ivr._model import (
     normalize_phrase,
 )
 from cti.ivr._template import PlaceholderType, TemplateError, placeholders
+from cti.steering import SteeringError, named_config
 
 __all__ = ["FlowError", "load_flows_file", "parse_flows"]
 
@@ -315,6 +316,23 @@ class _Checker:
             self.problems.append(f"{at}: phrase {phrase!r}{lang} is mapped to {other!r} and {owner!r}")
 
     def open(self, at: str, node: OpenNode, variables: set[str] | None = None) -> None:
+        try:
+            model = named_config(node.steering)
+        except SteeringError as exc:
+            self.problems.append(f"{at}.steering: {exc}")
+        else:
+            for intent in node.intents:
+                sentences = model.intents.get(intent)
+                if sentences is None:
+                    self.problems.append(f"{at}.intents.{intent}: the steering model {node.steering!r} has no such "
+                                         f"intent (it has {', '.join(sorted(model.intents))})")
+                    continue
+                for language in self.languages:
+                    if not any(texts for lang, texts in sentences.items() if lang == language):
+                        self.problems.append(f"{at}.intents.{intent}: the steering model {node.steering!r} has no "
+                                             f"{language!r} sentences for it")
+        if any(target.switch_language for target in node.intents.values()) and len(self.languages) != 2:
+            self.problems.append(f"{at}: switch_language needs exactly two languages in the flows")
         fallback = self.flow_nodes.get(node.fallback)
         if fallback is not None and not isinstance(fallback, MenuNode):
             self.problems.append(f"{at}.fallback: {node.fallback!r} is not a menu (callers who cannot say it in "

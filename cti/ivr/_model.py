@@ -269,6 +269,8 @@ class VerifyNode(_Strict):
 
 class OpenIntent(_Strict):
     next: str
+    switch_language: bool = Field(default=False, description="the caller asked for the other language: the flow "
+                                  "goes on in it (at next, often the open question again)")
     confirm: Text = Field(description="asked when the caller's words point here without certainty; say the keys "
                           "(\"..., is that right? Press 1 for yes, 2 for no.\")")
 
@@ -375,6 +377,17 @@ class Flows(_Strict):
             if number.startswith("_") and _pattern_regex(number).fullmatch(service_number):
                 return flow
         return self.default_flow
+
+    def steering_models(self) -> frozenset[str]:
+        """The steering models the flows' open questions use (to load and warm up at start)."""
+        return frozenset(node.steering for flow in self.flows.values() for node in flow.nodes.values()
+                         if isinstance(node, OpenNode))
+
+    def open_question(self, service_number: str) -> OpenNode | None:
+        """The first open question of the number's flow (for ``cti speech intent --open``), if it has one."""
+        name = self.flow_for(service_number)
+        flow = self.flows.get(name) if name is not None else None
+        return next((node for node in flow.nodes.values() if isinstance(node, OpenNode)), None) if flow else None
 
     def static_prompts(self) -> tuple[tuple[str, str], ...]:
         """Every (language, text) a session may say that is known before a call, to pre-render at start."""

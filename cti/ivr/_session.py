@@ -401,7 +401,14 @@ class IvrSession:
             self._variables[name] = value
             self._record("entity", value, name)
         self._confirming, self._candidates, self._heard = None, [], {}
-        self._leave(node.intents[intent].next, out)
+        target = node.intents[intent]
+        if target.switch_language:
+            other = next(language for language in self._flows.languages if language != self._language)
+            self._language = other
+            self._attributes["language"] = other
+            self._record("language", other)
+            out.append(SetAttributes({"language": other}))
+        self._leave(target.next, out)
 
     def _spoken_language(self, node: LanguageNode, event: SpeechResult) -> str | None:
         for language in node.options:

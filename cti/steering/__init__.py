@@ -16,6 +16,7 @@ from cti.steering._config import (
     Thresholds,
     default_config,
     load_config,
+    named_config,
     parse_config,
 )
 from cti.steering._entities import NUMBER_WORDS, Entities, extract_entities, parse_number
@@ -37,6 +38,7 @@ __all__ = [
     "default_config",
     "extract_entities",
     "load_config",
+    "named_config",
     "parse_config",
     "parse_number",
 ]

@@ -6,6 +6,8 @@ file is the only I/O here (as for IVR flow files): everything else in the packag
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -16,7 +18,8 @@ import yaml
 
 from cti.types import LANGUAGES, Language
 
-__all__ = ["NONE", "SteeringConfig", "SteeringError", "Thresholds", "default_config", "load_config", "parse_config"]
+__all__ = ["NONE", "SteeringConfig", "SteeringError", "Thresholds", "default_config", "load_config", "named_config",
+           "parse_config"]
 
 NONE: Final = "none"
 """The class of what callers say that is none of the intents: never routed."""
@@ -108,7 +111,22 @@ def load_config(path: Path) -> SteeringConfig:
     return parse_config(data)
 
 
+@functools.cache
+def named_config(name: str) -> SteeringConfig:
+    """A steering model shipped with cti (``data/<name>.yaml``), as an IVR flow's open node names it. Read once
+    per process: it is package data, not configuration."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
+        raise SteeringError(f"{name!r} is not a steering model's name (lower-case letters, digits, _)")
+    try:
+        text = resources.files("cti.steering").joinpath(f"data/{name}.yaml").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SteeringError(f"no steering model {name!r} (cti/steering/data/{name}.yaml)") from None
+    try:
+        return parse_config(yaml.safe_load(text))
+    except yaml.YAMLError as exc:
+        raise SteeringError(f"steering model {name!r}: {exc}") from exc
+
+
 def default_config() -> SteeringConfig:
     """The support line's open question (``data/support.yaml``, shipped with cti)."""
-    text = resources.files("cti.steering").joinpath("data/support.yaml").read_text(encoding="utf-8")
-    return parse_config(yaml.safe_load(text))
+    return named_config("support")

@@ -14,7 +14,7 @@ from cti.telephony._callerid import NAME_LENGTH, NUMBER_LENGTH, caller_id, clean
 from cti.telephony._ivr import IvrCall, IvrHandoff, IvrRunner, PromptSource, Recognition, Recognizer, SpeechSession
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.telephony._recorder import BridgeRecorder
-from cti.telephony._speech import AsrBridge, TtsPrompts
+from cti.telephony._speech import AsrBridge, TtsPrompts, open_questions
 from cti.telephony._telephony import LivePicture, Telephony, ivr_record, offer_failure_reason
 
 __all__ = [
@@ -46,4 +46,5 @@ __all__ = [
     "hold_bridge_id",
     "ivr_record",
     "offer_failure_reason",
+    "open_questions",
 ]

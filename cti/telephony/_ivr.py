@@ -110,6 +110,10 @@ class Recognition:
     intent: str | None
     text: str
     confidence: float
+    # An open question's answer only (what the steering model understood):
+    decision: str | None = None
+    alternatives: tuple[str, ...] = ()
+    entities: Mapping[str, str] = field(default_factory=dict)
 
 
 class SpeechSession(Protocol):
@@ -119,9 +123,18 @@ class SpeechSession(Protocol):
 
     def finish(self) -> Recognition: ...
 
+    def close(self) -> None:
+        """Give the recognizer back without a result (a key, a timeout, a hang-up); idempotent. May be called from
+        another thread while ``feed`` or ``finish`` runs: it waits for them."""
+        ...
+
 
 class Recognizer(Protocol):
     def start(self, grammar: Sequence[GrammarChoice], languages: Sequence[str]) -> SpeechSession: ...
+
+    def start_open(self, model: str, language: str) -> SpeechSession:
+        """A caller's answer to an open question, understood by the steering model ``model``."""
+        ...
 
 
 class SelfService(Protocol):
@@ -448,20 +461,46 @@ class IvrRunner:
     async def _listen(self, call: IvrCall, listen: Listen) -> None:
         self._stop_listening(call)
         call.listen = listen
-        if listen.speech_enabled and self.recognizer is not None and listen.grammar:
+        if listen.speech_enabled and self.recognizer is not None and (listen.grammar or listen.open):
             try:
                 await self._ensure_tap(call)
-                call.speech = self.recognizer.start(listen.grammar, listen.languages)
+                speech = await self._hear(listen)
             except Exception as exc:  # no audio path or no recognizer for this menu: keys still work
                 log.warning("IVR %s: no speech input (%s); keys only", call.channel_id, exc)
-                call.speech = None
+            else:
+                if call.listen is listen and not call.ended:
+                    call.speech = speech
+                else:  # a key or the hang-up came first
+                    self._release_speech(speech)
         call.voiced_ms = call.silent_ms = call.utterance_ms = 0
         call.in_utterance = False
         if call.playing is None:
             self._restart_timer(call)
 
+    async def _hear(self, listen: Listen) -> SpeechSession:
+        """A recognizer session for ``listen``, started in the pool: starting may load a decoder or compile a
+        grammar or language model (tens of milliseconds to seconds), never on the event loop."""
+        recognizer = self.recognizer
+        assert recognizer is not None
+        if listen.open is not None:
+            language = listen.languages[0]
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, recognizer.start_open, listen.open, language)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, recognizer.start, listen.grammar, listen.languages)
+
+    def _release_speech(self, speech: SpeechSession) -> None:
+        """Give an unfinished session's decoder back (a dropped one would be lost to the pool, which would load a
+        new one for the next caller). In the pool: it may be decoding there."""
+        try:
+            self._pool.submit(speech.close)
+        except RuntimeError:  # the runner is closing
+            speech.close()
+
     def _stop_listening(self, call: IvrCall) -> None:
         call.listen = None
+        if call.speech is not None:
+            self._release_speech(call.speech)
         call.speech = None
         call.in_utterance = call.deciding = False
         call.preroll.clear()
@@ -601,8 +640,18 @@ class IvrRunner:
             call.in_utterance = False
             call.voiced_ms = call.silent_ms = call.utterance_ms = 0
             if call.listen is listen and call.speech is speech:
-                call.speech = self.recognizer.start(listen.grammar, listen.languages) if self.recognizer else None
-            await self._feed(call, SpeechResult(result.intent, result.text, result.confidence, listen.listen_id))
+                call.speech = None
+                try:
+                    fresh = await self._hear(listen)
+                except Exception as exc:
+                    log.warning("IVR %s: no speech input (%s); keys only", call.channel_id, exc)
+                else:
+                    if call.listen is listen and call.speech is None and not call.ended:
+                        call.speech = fresh
+                    else:
+                        self._release_speech(fresh)
+            await self._feed(call, SpeechResult(result.intent, result.text, result.confidence, listen.listen_id,
+                                                result.decision, result.alternatives, result.entities))
 
     async def _teardown(self, call: IvrCall) -> None:
         self.calls.pop(call.channel_id, None)

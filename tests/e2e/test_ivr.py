@@ -267,7 +267,8 @@ async def test_spoken_choices_reach_the_right_queue(
     await cti.login("sam", "7001")
     flows = load_flows_file(FLOWS)
     language_word = "English" if language == "en" else "Indonesia"
-    caller = SippIvrCaller("1500200", [
+    # The sales line: its menu comes first (the support line asks in the caller's own words: test_call_steering.py).
+    caller = SippIvrCaller("1500100", [
         Wait(1500), Say(caller_speech(language_word, voice, tmp_path)), Wait(4500),
         # Said twice: a no-match reprompts, as it would for a person (speech is not certain); once heard,
         # the second saying falls on the queue's music and is ignored.

