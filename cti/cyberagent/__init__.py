@@ -49,6 +49,16 @@ from cti.cyberagent._bot import (
 )
 from cti.cyberagent._elsewhere import ELSEWHERE, about_elsewhere, named_elsewhere
 from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
+from cti.cyberagent._labels import (
+    LABEL_KINDS,
+    LOW_CONFIDENCE,
+    AskedQuestion,
+    LabelKind,
+    QuestionLabel,
+    UnsureReply,
+    unsure_reply,
+    valid_target,
+)
 from cti.cyberagent._language import detect_language
 from cti.cyberagent._learnt import HANDOVER, LEARNT_SIMILARITY, Learnt, LearntQuestions
 from cti.cyberagent._model import INTENTS, OTHER, IntentModel, faq_questions, intent_examples
@@ -58,7 +68,9 @@ __all__ = [
     "ELSEWHERE",
     "HANDOVER",
     "INTENTS",
+    "LABEL_KINDS",
     "LEARNT_SIMILARITY",
+    "LOW_CONFIDENCE",
     "OTHER",
     "QUESTIONS",
     "REPEATED_FAILURES",
@@ -66,6 +78,7 @@ __all__ = [
     "TRANSCRIPT_TURNS",
     "Account",
     "Action",
+    "AskedQuestion",
     "CyberAgent",
     "Expression",
     "FaqSearch",
@@ -74,13 +87,16 @@ __all__ = [
     "HandoverReason",
     "Intent",
     "IntentModel",
+    "LabelKind",
     "Learnt",
     "LearntQuestions",
     "Persona",
+    "QuestionLabel",
     "Reply",
     "Session",
     "Thresholds",
     "Turn",
+    "UnsureReply",
     "about_elsewhere",
     "detect_language",
     "faq_questions",
@@ -88,5 +104,7 @@ __all__ = [
     "match_intent",
     "named_elsewhere",
     "rupiah",
+    "unsure_reply",
+    "valid_target",
     "wants_to_buy",
 ]
