@@ -200,12 +200,20 @@ class Memo:
             self.memo[key] = self.index.classify(query, lang, **options)
         return self.memo[key]
 
+    def entry(self, entry_id: str) -> FaqEntry | None:
+        found: FaqEntry | None = self.index.entry(entry_id)
+        return found
+
 
 class Baseline:
     """The old BM25 index as the agent's index: its ranking is its classification, its score the confidence."""
 
     def __init__(self, entries: list[FaqEntry]) -> None:
         self.index = Bm25Index(entries)
+        self.entries = {entry.entry_id: entry for entry in entries}
+
+    def entry(self, entry_id: str) -> FaqEntry | None:
+        return self.entries.get(entry_id)
 
     def search(self, query: str, lang: str, **options: Any) -> Any:
         return self.index.search(query, lang, **options)

@@ -27,6 +27,7 @@ from cti.persistence import (
     InteractionRepository,
     OrderRepository,
     PortalRepository,
+    QuestionLabelRepository,
     ScriptRepository,
     UserRepository,
     WebSessionRepository,
@@ -41,6 +42,7 @@ from cti.services import (
     CustomerSearch,
     CustomerService,
     CyberAgentDesk,
+    CyberAgentLabels,
     Distributor,
     Faq,
     FollowUps,
@@ -66,6 +68,7 @@ from cti.web import (
     CUSTOMER_SEARCH,
     CUSTOMERS,
     CYBERAGENT,
+    CYBERAGENT_LABELS,
     FAQ,
     FOLLOW_UPS,
     HISTORY,
@@ -179,7 +182,10 @@ def api_app(db: Database, features: Sequence[ApiModule], *, core: ContactCenter 
     app[FOLLOW_UPS].watch(seen.customer_changed)
     app[WRAP_UP] = WrapUpService(distributor, policy, interactions, customers, seen, dispositions,
                                  task_set=app[FOLLOW_UPS].announce)
-    app[CYBERAGENT] = CyberAgentDesk(app[FAQ], customers, audit, clock=clock, voice=voice, questions=QUESTIONS)
+    labels = QuestionLabelRepository(db)
+    app[CYBERAGENT] = CyberAgentDesk(app[FAQ], customers, audit, clock=clock, voice=voice, questions=QUESTIONS,
+                                     labels=labels)
+    app[CYBERAGENT_LABELS] = CyberAgentLabels(labels, policy, app[FAQ], app[CYBERAGENT], audit, clock=clock)
     app.on_cleanup.append(lambda _: app[PORTAL].close())
     mount(app, tuple(features))
     return app, distributor

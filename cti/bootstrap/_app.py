@@ -82,6 +82,7 @@ from cti.persistence import (
     InteractionRepository,
     OrderRepository,
     PortalRepository,
+    QuestionLabelRepository,
     RecordingRepository,
     ScriptRepository,
     SurveyRepository,
@@ -113,6 +114,7 @@ from cti.services import (
     CustomerSearch,
     CustomerService,
     CyberAgentDesk,
+    CyberAgentLabels,
     DeadLetterService,
     DeliveryPolicy,
     Distributor,
@@ -176,6 +178,7 @@ from cti.web import (
     CUSTOMER_SEARCH,
     CUSTOMERS,
     CYBERAGENT,
+    CYBERAGENT_LABELS,
     DEAD_LETTERS,
     DO_NOT_CALL,
     ERASURE,
@@ -403,7 +406,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
                                      persona=Persona({"id": settings.cyberagent_name_id,
                                                       "en": settings.cyberagent_name_en},
                                                      own_names=(settings.company_name,)),
-                                     questions=QUESTIONS)
+                                     questions=QUESTIONS, labels=QuestionLabelRepository(database))
 
     async def close_voice(_: web.Application) -> None:
         await asyncio.get_running_loop().run_in_executor(None, voice.close)
@@ -564,6 +567,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(telephony.close)
         app[QUERY] = query
         app[POLICY] = policy
+        app[CYBERAGENT_LABELS] = CyberAgentLabels(QuestionLabelRepository(database), policy, app[FAQ],
+                                                  app[CYBERAGENT], app[AUDIT], clock=clock)
         app[AGENTS] = AgentService(distributor, repos.agents, app[ACCOUNTS], telephony)
         app[ROUTING] = RoutingRules(distributor, lambda: _load_rules(settings), path=settings.routing_rules,
                                     audit=app[AUDIT])
@@ -608,14 +613,15 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
         app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping, webhooks, source)
         erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings, chat,
-                           SurveyRepository(database), source)
+                           SurveyRepository(database), source, app[CYBERAGENT])
         app[ERASURE] = erasure
         retention = None
         if settings.interaction_retention_days > 0:
             retention = Retention(repos.interactions, repos.customers, days=settings.interaction_retention_days,
                                   clock=clock, discard_prompts=prompts.discard,
                                   discard_recordings=recordings.delete_before,
-                                  discard_survey_answers=SurveyRepository(database).purge_answers)
+                                  discard_survey_answers=SurveyRepository(database).purge_answers,
+                                  forget_labels=app[CYBERAGENT].reload_labels)
         app[RUNNING] = Running(distributor, telephony, journal, live, database, repos.customers, screenpop, stats,
                                counters, erasure, retention)
 
@@ -673,7 +679,8 @@ async def _warm(desk: CyberAgentDesk) -> None:
 
 def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, journal: Journal, live: LiveStore,
              hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository,
-             chat: ChatChannel, surveys: SurveyRepository, source: ConnectedCrm | None) -> Erasure:
+             chat: ChatChannel, surveys: SurveyRepository, source: ConnectedCrm | None,
+             desk: CyberAgentDesk) -> Erasure:
     """Erasure with every place this server keeps copies of a customer's data besides the database."""
 
     async def live_contacts() -> list[LiveContact]:
@@ -698,10 +705,13 @@ def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, jou
     async def survey_answers(subject: ErasureSubject) -> int:
         return await surveys.forget(subject.customer_id)  # their words; the scores stay in the figures
 
+    async def learnt_questions(_: ErasureSubject) -> int:
+        return await desk.reload_labels()  # their questions, which supervisors labelled: the agent forgets them
+
     holders = {
         "screen_pops": screenpop.forget_customer, "replay_buffers": replay_buffers, "live_calls": live_calls,
         "prompt_files": prompt_files, "recordings": recording_files, "live_chats": chat.forget_customer,
-        "survey_answers": survey_answers}
+        "survey_answers": survey_answers, "cyberagent_labels": learnt_questions}
     if source is not None:
         holders["crm_cache"] = source.forget_customer  # the external record, cached: their name, phones, e-mail
     return Erasure(repos.customers, live=live_contacts, settle=lambda: journal.flush(10.0), holders=holders)

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_LINKS",
     "MAX_NAME",
     "MAX_TEXT",
+    "STAFF_PARAMS",
     "ChatMessage",
     "ChatSession",
     "Link",
@@ -42,6 +43,9 @@ MAX_LINKS: Final = 5
 _MAX_URL: Final = 500
 _MESSAGE_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 _MAX_PART = 2**64 - 1
+STAFF_PARAMS: Final = frozenset({"reason", "confidence", "learnt"})
+"""A virtual agent's reply's params for staff only (why it handed over, how sure it was, the label that chose it):
+what supervisors label from, never shown to the customer."""
 
 
 class Sender(StrEnum):
@@ -96,7 +100,8 @@ class ChatMessage:
         return {"id": self.message_id, "sender": self.sender.value, "text": self.text, "at": self.at.isoformat(),
                 "author": "" if for_customer and self.sender is Sender.AGENT else self.author,
                 "author_name": self.author_name, "links": [link.as_json() for link in self.links],
-                "code": self.code, "params": dict(self.params)}
+                "code": self.code, "params": {key: value for key, value in self.params.items()
+                                              if not (for_customer and key in STAFF_PARAMS)}}
 
 
 @dataclass(frozen=True, slots=True)

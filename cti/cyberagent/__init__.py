@@ -10,7 +10,10 @@ How a chat uses it (one :class:`CyberAgent` per process, one :class:`Session` pe
     reply.text, reply.action, reply.expression, reply.source, reply.handover
 
 Per message: the language (:func:`detect_language`, unless the session fixes it); then the rules of
-:mod:`cti.cyberagent._intents` (a person asked for, anger, one's own orders or balance, buying, greetings),
+:mod:`cti.cyberagent._intents` (a person asked for, anger, one's own orders or balance, buying, greetings); a
+person asked for, anger or "that didn't help" are taken as such, and otherwise a question a supervisor labelled
+(``learnt=``, :class:`LearntQuestions`: the same question or one worded nearly the same) is answered as labelled;
+else the rules' reading stands,
 corrected where it is sure by a trained :class:`IntentModel` (given as ``intents=``, learnt from customers'
 labelled questions, :data:`QUESTIONS`); else
 the FAQ (:class:`cti.faq.FaqIndex`): answered, with its entry as the source, only when the likeliest entry's
@@ -46,13 +49,28 @@ from cti.cyberagent._bot import (
 )
 from cti.cyberagent._elsewhere import ELSEWHERE, about_elsewhere, named_elsewhere
 from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
+from cti.cyberagent._labels import (
+    LABEL_KINDS,
+    LOW_CONFIDENCE,
+    AskedQuestion,
+    LabelKind,
+    QuestionLabel,
+    UnsureReply,
+    unsure_reply,
+    valid_target,
+)
 from cti.cyberagent._language import detect_language
+from cti.cyberagent._learnt import HANDOVER, LEARNT_SIMILARITY, Learnt, LearntQuestions
 from cti.cyberagent._model import INTENTS, OTHER, IntentModel, faq_questions, intent_examples
 from cti.cyberagent._questions import QUESTIONS
 
 __all__ = [
     "ELSEWHERE",
+    "HANDOVER",
     "INTENTS",
+    "LABEL_KINDS",
+    "LEARNT_SIMILARITY",
+    "LOW_CONFIDENCE",
     "OTHER",
     "QUESTIONS",
     "REPEATED_FAILURES",
@@ -60,6 +78,7 @@ __all__ = [
     "TRANSCRIPT_TURNS",
     "Account",
     "Action",
+    "AskedQuestion",
     "CyberAgent",
     "Expression",
     "FaqSearch",
@@ -68,11 +87,16 @@ __all__ = [
     "HandoverReason",
     "Intent",
     "IntentModel",
+    "LabelKind",
+    "Learnt",
+    "LearntQuestions",
     "Persona",
+    "QuestionLabel",
     "Reply",
     "Session",
     "Thresholds",
     "Turn",
+    "UnsureReply",
     "about_elsewhere",
     "detect_language",
     "faq_questions",
@@ -80,5 +104,7 @@ __all__ = [
     "match_intent",
     "named_elsewhere",
     "rupiah",
+    "unsure_reply",
+    "valid_target",
     "wants_to_buy",
 ]

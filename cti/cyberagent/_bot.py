@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal, Protocol
 
 from cti.crm import MINOR_PER_MAJOR, OrderRecord, ProductRecord
 from cti.cyberagent._elsewhere import about_elsewhere
 from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
 from cti.cyberagent._language import detect_language
+from cti.cyberagent._learnt import HANDOVER, Learnt, LearntQuestions
 from cti.cyberagent._model import INTENTS, OTHER, IntentModel
 from cti.cyberagent._texts import ORDER_STATUS, SHIPMENT_STATUS, text
 from cti.errors import InvalidInput
-from cti.faq import FaqHit
+from cti.faq import FaqEntry, FaqHit
 from cti.types import LANGUAGES, Language
 
 __all__ = [
@@ -135,7 +136,10 @@ class Reply:
     source: FaqSource | None = None
     handover: Handover | None = None
     confidence: float | None = None
-    """The best FAQ score when the FAQ was searched."""
+    """The best FAQ score when the FAQ was searched; the closeness to a labelled question when one answered."""
+    learnt: str | None = None
+    """The key of the supervisor's label (:class:`LearntQuestions`) that chose this reply's FAQ answer or hand-over
+    (a label of an intent leads to the intent's own reply, which does not carry it)."""
 
 
 @dataclass(slots=True)
@@ -197,6 +201,8 @@ class FaqSearch(Protocol):
 
     def classify(self, query: str, lang: str, *, limit: int = 2) -> list[FaqHit]: ...
 
+    def entry(self, entry_id: str) -> FaqEntry | None: ...
+
 
 class Account(Protocol):
     """A verified customer's own orders and balance (the service implements it over the CRM, audited)."""
@@ -239,9 +245,12 @@ class CyberAgent:
     def __init__(self, index: FaqSearch, *, persona: Persona | None = None, catalog: Sequence[ProductRecord] = (),
                  account: Account | None = None,
                  thresholds: Thresholds | Mapping[Language, Thresholds] | None = None,
-                 intents: IntentModel | None = None) -> None:
+                 intents: IntentModel | None = None, learnt: LearntQuestions | None = None) -> None:
+        """``learnt``: questions supervisors labelled, answered as labelled before anything else is asked
+        (shared, and changed between messages, by whoever labels: :class:`cti.services.CyberAgentDesk`)."""
         self.index = index
         self.intents = intents
+        self.learnt = learnt
         self.persona = persona or Persona()
         self.catalog = [product for product in catalog if product.active]
         self.account = account
@@ -282,8 +291,16 @@ class CyberAgent:
             if session.failures >= REPEATED_FAILURES:
                 return self._handover(session, lang, "repeated", "handover_unsure", "sorry")
             return self._say(session, text("rephrase", lang), lang, "rephrase", "sorry")
-        intent = self._learnt(message, lang, intent)
         lowered = self._not_ours(message)
+        taught = self._taught(message, lang)
+        if taught is not None:
+            label, closeness = taught
+            if label.answer in INTENTS:
+                intent = label.answer  # type: ignore[assignment]
+            else:
+                return self._answer_taught(session, lang, lowered, label.key, label.answer, closeness)
+        else:
+            intent = self._learnt(message, lang, intent)
         if intent in ("order_status", "balance"):
             if about_elsewhere(lowered, intent, self.own_names):
                 return self._handover(session, lang, "unsure", "handover_unsure", "sorry")
@@ -312,6 +329,30 @@ class CyberAgent:
                          confidence=confident.score)
 
     # -- the decisions ----------------------------------------------------------------------------------------------
+
+    def _taught(self, message: str, lang: Language) -> tuple[Learnt, float] | None:
+        """The supervisor's label of a question this close to ``message``, if any (:class:`LearntQuestions`);
+        one whose FAQ entry is no longer published (or not in ``lang``) is passed over."""
+        found = self.learnt.closest(message, lang) if self.learnt is not None else None
+        if found is None or found[0].answer in INTENTS or found[0].answer == HANDOVER:
+            return found
+        entry = self.index.entry(found[0].answer)
+        return found if entry is not None and lang in entry.texts else None
+
+    def _answer_taught(self, session: Session, lang: Language, lowered: str, key: str, answer: str,
+                       closeness: float) -> Reply:
+        """A labelled question's answer: its FAQ entry, with the entry as the source, or a person for one none
+        of the FAQ answers. A question about another company is still handed over (a label of "what is your
+        customer service number" must not answer "what is gojek's")."""
+        entry = None if answer == HANDOVER else self.index.entry(answer)
+        if entry is None or about_elsewhere(lowered, answer, self.own_names):
+            reply = self._handover(session, lang, "unsure", "handover_unsure", "sorry", confidence=closeness)
+            return replace(reply, learnt=key)
+        session.failures = 0
+        source = entry.texts[lang]
+        said = self._say(session, source.answer, lang, "faq", "neutral",
+                         source=FaqSource(entry.entry_id, source.question, closeness), confidence=closeness)
+        return replace(said, learnt=key)
 
     def _not_ours(self, message: str) -> str:
         """The message's words (lowercase) without the names of the company's own products ("power bank" is no

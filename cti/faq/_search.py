@@ -201,6 +201,7 @@ class FaqIndex:
             for lang in entry.texts:
                 by_lang.setdefault(lang, []).append(entry)
         self._count = count
+        self._by_id = {entry.entry_id: entry for found in by_lang.values() for entry in found}
         self._corpora = {lang: _Corpus(lang, found) for lang, found in by_lang.items()}
         self._classifiers: dict[str, _Classifier] = {}
 
@@ -220,6 +221,10 @@ class FaqIndex:
                 if score >= min_score and (product_line is None or entry.product_line == product_line)]
         hits.sort(key=lambda hit: (-hit.score, hit.entry.entry_id))
         return hits[:limit]
+
+    def entry(self, entry_id: str) -> FaqEntry | None:
+        """The entry of that id among those indexed (one with a text in some language), or None."""
+        return self._by_id.get(entry_id)
 
     def phrasings(self, lang: str) -> list[str]:
         """Every entry's question and alternative phrasings in ``lang``, in entry order."""

@@ -37,7 +37,9 @@ refused the values themselves, so retrying the same record is pointless::
 - :class:`PortalRepository`: the customer portal's sign-in codes and customers' sessions (hashes only);
 - :class:`OrderRepository`: orders as their customer tracks them (shipment steps, invoices);
 - :class:`SurveyRepository`: survey questionnaires (every version) and customers' surveys (link tokens as hashes);
-- :class:`WebhookRepository`: partners' webhook subscriptions (the events wait in Redis).
+- :class:`WebhookRepository`: partners' webhook subscriptions (the events wait in Redis);
+- :class:`QuestionLabelRepository`: supervisors' labels of the virtual agent's unanswered questions, and those
+  questions read from the chats' transcripts.
 
 Repositories are cheap (they hold the database and nothing else): build one where it is needed.
 """
@@ -56,6 +58,7 @@ from ._errors import StorageConflict, StorageError, StorageRejected
 from ._faq import FaqRepository
 from ._follow_ups import FollowUpRepository
 from ._interactions import InteractionRepository
+from ._labels import QuestionLabelRepository
 from ._orders import OrderRepository
 from ._portal import PortalRepository
 from ._recordings import RecordingRepository
@@ -82,6 +85,7 @@ __all__ = [
     "InteractionRepository",
     "OrderRepository",
     "PortalRepository",
+    "QuestionLabelRepository",
     "RecordingRepository",
     "ScriptRepository",
     "StorageConflict",

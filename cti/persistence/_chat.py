@@ -10,20 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cti.chat import ChatMessage, Link, Sender
 
 from ._database import Database
+from ._labels import redact_labels
 from ._tables import ChatMessageRow
 
 __all__ = ["ChatTranscriptRepository", "redact_chats"]
 
 
 async def redact_chats(session: AsyncSession, call_ids: Collection[str]) -> None:
-    """What was said in these chats goes (erasure, retention): the texts, links and the customer's name; who said
-    what when, and the system messages' codes, stay for the interaction's record."""
+    """What was said in these chats goes (erasure, retention): the texts, links and the customer's name, and the
+    copies of the customer's questions in supervisors' labels; who said what when, the system messages' codes and
+    the labels themselves stay for the record."""
     if not call_ids:
         return
     chosen = ChatMessageRow.call_id.in_(list(call_ids))
     await session.execute(update(ChatMessageRow).where(chosen).values(text=None, links=None, params=None))
     await session.execute(update(ChatMessageRow).where(chosen, ChatMessageRow.sender == "customer")
                           .values(author_name=""))
+    await redact_labels(session, call_ids)
 
 
 class ChatTranscriptRepository:

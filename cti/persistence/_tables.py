@@ -666,6 +666,25 @@ class ChatMessageRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class QuestionLabelRow(Base):
+    """A supervisor's label of a customer's question in a chat the virtual agent handed over or answered unsure
+    (:class:`cti.cyberagent.QuestionLabel`): one per question (the chat and its message's ``seq``)."""
+
+    __tablename__ = "cyberagent_labels"
+    __table_args__ = (Index("ux_cyberagent_labels_question", "call_id", "seq", unique=True),)
+
+    label_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    lang: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str | None] = mapped_column(Text)
+    """The customer's words, copied from the transcript; None once those were redacted (erasure, retention)."""
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(String(64))
+    labelled_by: Mapped[str] = mapped_column(String(64))
+    labelled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class QuestionnaireRow(Base):
     """A survey questionnaire, every saved version (the highest is the one in use)."""
 

@@ -527,6 +527,13 @@ class ChatService:
                           "language": reply.lang}
                 if reply.source is not None:
                     params.update(source=reply.source.entry_id, source_question=reply.source.question)
+                # What supervisors label later (cti.cyberagent.unsure_reply): why it handed over, how sure it was.
+                if reply.handover is not None:
+                    params["reason"] = reply.handover.reason
+                if reply.confidence is not None:
+                    params["confidence"] = f"{reply.confidence:.3f}"
+                if reply.learnt is not None:
+                    params["learnt"] = reply.learnt
                 await self._channel.say(chat_id, NewMessage(
                     Sender.BOT, reply.text, self._distributor.clock(), author="cyberagent",
                     author_name=self._bot.name(reply.lang), params=params))

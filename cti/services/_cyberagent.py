@@ -28,7 +28,16 @@ from decimal import Decimal
 from typing import Final, Protocol
 
 from cti.crm import CustomerView, OrderRecord, ProductRecord
-from cti.cyberagent import CyberAgent, IntentModel, Persona, Reply, Session, intent_examples
+from cti.cyberagent import (
+    CyberAgent,
+    IntentModel,
+    LearntQuestions,
+    Persona,
+    QuestionLabel,
+    Reply,
+    Session,
+    intent_examples,
+)
 from cti.errors import InvalidInput, NotFound, Problem
 from cti.faq import LINK, FaqIndex
 from cti.ivr import SpeakVerbalizer
@@ -51,6 +60,12 @@ class ReplyVoice(Protocol):
     """Speech for a reply: a WAV file's bytes (:class:`cti.speech.SpokenReplies`, espeak-ng as the IVR)."""
 
     async def speak(self, text: str, language: Language) -> bytes: ...
+
+
+class LearntLabels(Protocol):
+    """The labels the agent learns from (:class:`cti.services.QuestionLabels`' ``learnt``)."""
+
+    async def learnt(self) -> list[QuestionLabel]: ...
 
 
 class CyberAgentCustomers(Protocol):
@@ -107,11 +122,17 @@ def speakable(text: str, language: Language) -> str:
 class CyberAgentDesk:
     def __init__(self, faq: Faq, customers: CyberAgentCustomers, audit: AuditTrail, *, clock: Clock,
                  voice: ReplyVoice | None = None, persona: Persona | None = None,
-                 questions: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
+                 questions: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+                 labels: LearntLabels | None = None) -> None:
         """``questions``: customers' messages labelled with what they ask for (:data:`cti.cyberagent.QUESTIONS`),
-        for the agent's intent model (:class:`cti.cyberagent.IntentModel`); None: the rules alone."""
+        for the agent's intent model (:class:`cti.cyberagent.IntentModel`); None: the rules alone. ``labels``:
+        supervisors' labels of the questions it could not answer, learnt when the agent is first built and then
+        one by one as they are given (:meth:`learn`, :meth:`unlearn`), with no training."""
         self._faq = faq
         self._questions = questions
+        self._labels = labels
+        self._learnt: LearntQuestions | None = None
+        self._learning = asyncio.Lock()
         self._customers = customers
         self._account = _CrmAccount(customers, audit)
         self._clock = clock
@@ -140,9 +161,57 @@ class CyberAgentDesk:
                     self._catalog = await self._customers.catalog()
                 # Training the classifiers takes a second or so per language: on a worker thread, once.
                 intents = await asyncio.to_thread(self._train, index)
+                learnt = await self._learnt_questions(index)
                 self._agent = (index, CyberAgent(index, persona=self._persona, catalog=self._catalog,
-                                                 account=self._account, intents=intents))
+                                                 account=self._account, intents=intents, learnt=learnt))
             return self._agent[1]
+
+    # -- what supervisors labelled --------------------------------------------------------------------------------
+    async def _learnt_questions(self, index: FaqIndex) -> LearntQuestions | None:
+        """The labels' memory, built once (the agents built after an FAQ change share it): fitted on the shipped
+        questions' words, then every stored label learnt, off the event loop."""
+        if self._labels is None:
+            return None
+        async with self._learning:
+            if self._learnt is None:
+                background = {lang: [question for _, question in items]
+                              for lang, items in (self._questions or {}).items()}
+                for lang in ("id", "en"):
+                    background.setdefault(lang, []).extend(index.phrasings(lang))
+                memory = await asyncio.to_thread(LearntQuestions, background)
+                learnt = [found for label in await self._labels.learnt() if (found := label.learnt()) is not None]
+                await asyncio.to_thread(memory.extend, learnt)
+                self._learnt = memory
+            return self._learnt
+
+    async def learn(self, label: QuestionLabel) -> bool:
+        """Answer as ``label`` says from the next message on (one message's n-grams, well under a millisecond);
+        False when it teaches nothing (a new FAQ entry to write). Before the agent is first built, nothing to do:
+        it reads every stored label then."""
+        async with self._learning:
+            if self._learnt is None:
+                return False
+            learnt = label.learnt()
+            if learnt is None:
+                self._learnt.remove(str(label.label_id))  # labelled again, as teaching nothing
+                return False
+            return self._learnt.add(learnt)
+
+    async def unlearn(self, label_id: int) -> bool:
+        """Forget the label (undone); False if it was not learnt."""
+        async with self._learning:
+            return self._learnt is not None and self._learnt.remove(str(label_id))
+
+    async def reload_labels(self) -> int:
+        """Forget the labels whose words are gone from the database (erasure, retention); how many."""
+        async with self._learning:
+            if self._learnt is None or self._labels is None:
+                return 0
+            kept = {str(label.label_id) for label in await self._labels.learnt()}
+            gone = [key for key in self._learnt.keys() if key not in kept]
+            for key in gone:
+                self._learnt.remove(key)
+            return len(gone)
 
     def _train(self, index: FaqIndex) -> IntentModel | None:
         index.prepare()

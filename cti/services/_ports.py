@@ -30,6 +30,7 @@ from cti.crm import (
     ProductRecord,
     PromotionRecord,
 )
+from cti.cyberagent import AskedQuestion, LabelKind, QuestionLabel
 from cti.faq import FaqEntry, FaqStatus, FaqText, FaqVersion
 from cti.records import (
     AgentRecord,
@@ -69,6 +70,7 @@ __all__ = [
     "LiveState",
     "MonitorInfo",
     "Phones",
+    "QuestionLabels",
     "Recorder",
     "Recordings",
     "Schedules",
@@ -109,6 +111,20 @@ class ChatLog(Protocol):
                     limit: int = 1000) -> builtins.list[ChatMessage]: ...
 
     async def drop(self, chat_id: str) -> None: ...
+
+
+class QuestionLabels(Protocol):
+    """Supervisors' labels of the virtual agent's unanswered questions, and those questions (SQL)."""
+
+    async def questions(self, *, within: Reach | None, since: datetime, limit: int = 100,
+                        call_id: str | None = None) -> builtins.list[AskedQuestion]: ...
+
+    async def label(self, question: AskedQuestion, kind: LabelKind, target: str | None, *, by: str,
+                    at: datetime) -> QuestionLabel: ...
+
+    async def unlabel(self, call_id: str, seq: int) -> QuestionLabel | None: ...
+
+    async def learnt(self) -> builtins.list[QuestionLabel]: ...
 
 
 class ChatTranscripts(Protocol):

@@ -42,17 +42,22 @@ class RetentionReport:
     recordings: int = 0
     survey_answers: int = 0
     """Surveys answered before ``before`` whose answers (the customer's words) were cleared; scores stay."""
+    labels: int = 0
+    """Labelled questions the virtual agent forgot, their words cleared with their chats' transcripts."""
 
 
 class Retention:
     """``discard_prompts`` deletes the audio rendered from prompt texts and says how many files it deleted;
     ``discard_recordings`` deletes the recordings started before a time, and says how many;
-    ``discard_survey_answers`` clears the answers of surveys answered before a time, and says how many."""
+    ``discard_survey_answers`` clears the answers of surveys answered before a time, and says how many;
+    ``forget_labels`` has the virtual agent forget the labelled questions whose words the purge cleared (with
+    their chats' transcripts), and says how many."""
 
     def __init__(self, interactions: InteractionRetention, contacts: ContactRetention, *, days: int, clock: Clock,
                  discard_prompts: Callable[[Collection[str]], Awaitable[int]] | None = None,
                  discard_recordings: Callable[[datetime], Awaitable[int]] | None = None,
                  discard_survey_answers: Callable[[datetime], Awaitable[int]] | None = None,
+                 forget_labels: Callable[[], Awaitable[int]] | None = None,
                  every: float = RUN_EVERY) -> None:
         if days < 1:
             raise ValueError(f"retention must be at least one day, not {days}")
@@ -63,6 +68,7 @@ class Retention:
         self._discard = discard_prompts
         self._discard_recordings = discard_recordings
         self._discard_survey_answers = discard_survey_answers
+        self._forget_labels = forget_labels
         self._every = every
         self._task: asyncio.Task[None] | None = None
 
@@ -76,7 +82,8 @@ class Retention:
         recordings = await self._discard_recordings(before) if self._discard_recordings is not None else 0
         answers = (await self._discard_survey_answers(before) if self._discard_survey_answers is not None
                    else 0)
-        report = RetentionReport(before, purged.interactions, contacts, files, recordings, answers)
+        labels = await self._forget_labels() if self._forget_labels is not None and purged.interactions else 0
+        report = RetentionReport(before, purged.interactions, contacts, files, recordings, answers, labels)
         if purged.interactions or contacts or files or recordings or answers:
             log.info("retention (%d days): %d interactions, %d contacts, %d prompt files, %d recordings and %d "
                      "survey answers purged", self.days, purged.interactions, contacts, files, recordings, answers)

@@ -12,6 +12,7 @@ from cti.web import (
     _chat,
     _customer_search,
     _cyberagent,
+    _cyberagent_labels,
     _dashboard,
     _desktop,
     _faq,
@@ -43,7 +44,7 @@ FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
                                    _wfm, _alerts, _surveys, _audit, _settings, _portal, _portal_selfservice,
-                                   _cyberagent, _chat, _tasks, _partners, _ui)
+                                   _cyberagent, _cyberagent_labels, _chat, _tasks, _partners, _ui)
 """Every feature module, in the order their routes are added."""
 
 

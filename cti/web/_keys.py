@@ -22,6 +22,7 @@ from cti.services import (
     CustomerSearch,
     CustomerService,
     CyberAgentDesk,
+    CyberAgentLabels,
     DeadLetterService,
     DoNotCallList,
     Erasure,
@@ -63,6 +64,7 @@ __all__ = [
     "CUSTOMERS",
     "CUSTOMER_SEARCH",
     "CYBERAGENT",
+    "CYBERAGENT_LABELS",
     "DEAD_LETTERS",
     "DO_NOT_CALL",
     "ERASURE",
@@ -166,6 +168,8 @@ FAQ = web.AppKey("faq", Faq)
 CYBERAGENT = web.AppKey("cyberagent", CyberAgentDesk)
 """The virtual agent (:class:`cti.services.CyberAgentDesk`): the chat answers through it; its replies' audio is
 served by :mod:`cti.web._cyberagent`."""
+CYBERAGENT_LABELS = web.AppKey("cyberagent_labels", CyberAgentLabels)
+"""Supervisors' labels of the virtual agent's unanswered questions (:mod:`cti.web._cyberagent_labels`)."""
 SCRIPTS = web.AppKey("scripts", ScriptLibrary)
 WFM = web.AppKey("wfm", WfmService)
 WEBHOOKS = web.AppKey("webhooks", Webhooks)

@@ -271,6 +271,12 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", "/api/faq/{entry_id}/versions"): Route(staff(404)),
     ("POST", "/api/faq/{entry_id}/status"): Route(staff(422), body={}),
     ("POST", "/api/faq/{entry_id}/feedback"): Route(public(422), body={}),
+    # The virtual agent's questions: none in this run (no chat); a call's interaction, in scope or not, holds no
+    # question to label (tests/integration/test_cyberagent_labels_api.py labels real ones, in and out of scope).
+    ("GET", "/api/cyberagent/questions"): Route(staff()),
+    ("PUT", "/api/cyberagent/questions/{call_id}/{seq}/label"): Route(staff(404), body={"kind": "ignore"},
+                                                                       ids="past"),
+    ("DELETE", "/api/cyberagent/questions/{call_id}/{seq}/label"): Route(staff(404), ids="past"),
     ("POST", "/api/wfm/staffing"): Route(staff(422), body={}),
     ("POST", "/api/wfm/forecast"): Route(staff(422), body={}),
     ("POST", "/api/wfm/schedules"): Route(staff(422), body={}),
@@ -413,7 +419,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
                   "schedule_id": "999999", "lang": "id", "recording_id": recording_of[whose],
                   "callback_id": callback_of[whose], "entry_id": "999999", "order_number": "50000002",
                   "reply_id": "0" * 22, "chat_id": live[whose], "subscription_id": "0" * 16, "letter_id": "999999",
-                  "questionnaire_id": "none", "task_id": task_of[whose]}
+                  "questionnaire_id": "none", "task_id": task_of[whose], "seq": "1"}
         url = path.format(**values)
         if path == "/ui/{name}":
             url = "/ui/index.html"

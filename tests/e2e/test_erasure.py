@@ -147,7 +147,7 @@ async def test_an_erased_customer_is_left_nowhere(
         "customer": 1, "phones": 1, "contacts": 1, "cases": 0, "orders": 0, "interactions": 2, "dead_letters": 0,
         "screen_pops": 0,  # the wrap-up already ended the pop
         "replay_buffers": 1, "live_calls": 1, "prompt_files": 2, "recordings": 0,
-        "live_chats": 0, "survey_answers": 0}}
+        "live_chats": 0, "survey_answers": 0, "cyberagent_labels": 0}}
     assert await tables_holding(url, NEEDLES) == {}
     # Their customer number stays a key (the anonymised record, the aggregates), and in the audit log, which
     # keeps who saw and erased them by that id, never their content.

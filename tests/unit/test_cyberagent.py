@@ -12,13 +12,17 @@ import pytest
 
 from cti.crm import OrderRecord
 from cti.cyberagent import (
+    HANDOVER,
     INTENTS,
+    LEARNT_SIMILARITY,
     OTHER,
     QUESTIONS,
     THRESHOLDS,
     TRANSCRIPT_TURNS,
     CyberAgent,
     IntentModel,
+    Learnt,
+    LearntQuestions,
     Persona,
     Session,
     Thresholds,
@@ -409,3 +413,54 @@ async def test_the_shipped_questions_teach_the_agent_forms_the_rules_do_not_list
     agent = CyberAgent(index, catalog=PRODUCTS, account=Account(orders=[SHIPPED]), intents=model)
     reply = await agent.respond(Session(customer_id="10000001"), "is my order still processing")
     assert reply.action == "order_status"
+
+
+BACKGROUND = {lang: [question for _, question in items] for lang, items in QUESTIONS.items()}
+
+
+def test_a_labelled_question_is_found_again_in_words_close_to_it_and_forgotten_when_undone() -> None:
+    learnt = LearntQuestions(BACKGROUND)
+    assert learnt.add(Learnt("1", "en", "the little light on my box keeps flashing red", "internet-no-connection"))
+    assert learnt.add(Learnt("2", "id", "paket data saya habis padahal baru isi", "data-buy-extra"))
+    assert not learnt.add(Learnt("3", "fr", "ma box clignote", "internet-no-connection"))  # no background
+    found = learnt.closest("The little light on my box keeps flashing red!", "en")
+    assert found is not None and (found[0].key, found[0].answer) == ("1", "internet-no-connection")
+    assert found[1] >= LEARNT_SIMILARITY
+    assert learnt.closest("the little light on my box keeps flashing red", "id") is None  # only in its language
+    assert learnt.closest("how do I pay my bill", "en") is None
+    # A label given again replaces the first; undone, it answers nothing.
+    assert learnt.add(Learnt("1", "en", "the little light on my box keeps flashing red", "internet-slow"))
+    assert (len(learnt), learnt.keys()) == (2, frozenset({"1", "2"}))
+    found = learnt.closest("the little light on my box keeps flashing red", "en")
+    assert found is not None and found[0].answer == "internet-slow"
+    assert learnt.remove("1") and not learnt.remove("1")
+    assert learnt.closest("the little light on my box keeps flashing red", "en") is None
+    assert learnt.extend([Learnt("4", "en", "", "internet-slow"), Learnt("5", "en", "my box blinks", "")]) == 0
+
+
+async def test_a_question_the_agent_handed_over_is_answered_once_a_supervisor_labels_it() -> None:
+    learnt = LearntQuestions(BACKGROUND)
+    agent = CyberAgent(INDEX, catalog=PRODUCTS, account=Account(orders=[SHIPPED]), learnt=learnt)
+    question = "the little light on my box keeps flashing red"
+    before = await agent.respond(Session(lang="en"), question)
+    assert (before.action, before.learnt) == ("handover", None)
+
+    learnt.add(Learnt("7", "en", question, "internet-no-connection"))
+    reply = await agent.respond(Session(lang="en"), "The little light on my box keeps flashing red.")
+    assert (reply.action, reply.text, reply.learnt) == ("faq", ANSWERS[("internet-no-connection", "en")], "7")
+    assert reply.source is not None and reply.source.entry_id == "internet-no-connection"
+    assert reply.confidence is not None and reply.confidence >= LEARNT_SIMILARITY
+    # A label of one's own order is looked up as the rules' own order would be; "none of the FAQ" hands over.
+    learnt.add(Learnt("8", "en", "is my stuff still coming", "order_status"))
+    reply = await agent.respond(Session(lang="en", customer_id="10000001"), "is my stuff still coming?")
+    assert (reply.action, reply.learnt) == ("order_status", None)
+    assert "70012345" in reply.text
+    learnt.add(Learnt("9", "en", "when are you open on sundays", HANDOVER))
+    reply = await agent.respond(Session(lang="en"), "when are you open on sundays")
+    assert (reply.action, reply.learnt) == ("handover", "9")
+    assert reply.handover is not None and reply.handover.reason == "unsure"
+    # A person asked for is never overruled by a label; an entry no longer published answers nothing.
+    learnt.add(Learnt("10", "en", "i want a real person now", "contact-channels"))
+    assert (await agent.respond(Session(lang="en"), "i want a real person now")).handover.reason == "person"  # type: ignore[union-attr]
+    learnt.add(Learnt("11", "en", "the blue light on my box is off", "gone-entry"))
+    assert (await agent.respond(Session(lang="en"), "the blue light on my box is off")).learnt is None

@@ -14,10 +14,10 @@ const NAV = {
   agent: [["desktop", "/ui/desktop.html"]],
   supervisor: [["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
     ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"],
-    ["faq", "/ui/faq.html"], ["surveys", "/ui/surveys.html"]],
+    ["faq", "/ui/faq.html"], ["labels", "/ui/labels.html"], ["surveys", "/ui/surveys.html"]],
   admin: [["home", "/ui/index.html"], ["dashboard", "/ui/dashboard.html"], ["reports", "/ui/reports.html"],
     ["callbacks", "/ui/callbacks.html"], ["wfm", "/ui/wfm.html"], ["scripts", "/ui/scripts.html"], ["faq", "/ui/faq.html"],
-    ["surveys", "/ui/surveys.html"], ["users", "/ui/users.html"],
+    ["labels", "/ui/labels.html"], ["surveys", "/ui/surveys.html"], ["users", "/ui/users.html"],
     ["routing", "/ui/routing.html"], ["webhooks", "/ui/webhooks.html"], ["settings", "/ui/settings.html"]],
 };
 
