@@ -21,7 +21,7 @@ STATIC = REPO / "cti/web/static"
 SCREENS = Path(os.environ.get("CTI_TEST_ARTIFACTS", REPO / "var/test-artifacts")) / "screens"
 PAGES = [("index", "admin"), ("users", "admin"), ("routing", "admin"), ("settings", "admin"), ("desktop", "agent"),
          ("dashboard", "supervisor"), ("reports", "supervisor"), ("wfm", "supervisor"), ("scripts", "supervisor"),
-         ("callbacks", "supervisor"), ("faq", "supervisor")]
+         ("callbacks", "supervisor"), ("faq", "supervisor"), ("labels", "supervisor")]
 """Each page and the role it is opened as (the sign-in page is opened by nobody)."""
 SIZES = {"laptop": (1280, 720), "tablet": (768, 1024)}
 """The screens the console must be usable on: the page is never wider than the window (a wide table scrolls in
