@@ -81,7 +81,8 @@ def frame(kind: str, channel_id: str, stamp: str, **extra: Any) -> dict[str, Any
 
 
 def ended(recorder: Recorder) -> WorkItem:
-    [item] = [c.item for c in recorder.of(WorkChanged) if c.item.state is WorkState.ENDED]
+    changes: list[WorkChanged] = recorder.of(WorkChanged)
+    [item] = [c.item for c in changes if c.item.state is WorkState.ENDED]
     return item
 
 
