@@ -457,7 +457,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                       _without_password(settings.redis_url))
             live.dirty = True
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(),
-                        settings.ari_app, timeout=settings.ari_timeout)
+                        settings.ari_app, timeout=settings.ari_timeout,
+                        may_act=None if elector is None else (lambda: elector.token is not None))
         await ari.start()
         stack.push_async_callback(ari.close)
         renderer = PromptRenderer(settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir)

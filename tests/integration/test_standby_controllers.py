@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from cti.acd import EndReason, Outcome, WorkItem, WorkState
+from cti.ari import AriNotLeading
 from cti.bootstrap import RUNNING, create_app
 from cti.settings import Settings
 from cti.types import utc_now
@@ -85,6 +86,8 @@ async def test_only_the_leader_starts_the_contact_center_and_a_deposed_one_gives
         await redis.set(f"{settings.redis_prefix}:leader", f"intruder {token2 + 1}", px=60_000)
         await redis.incr(f"{settings.redis_prefix}:leader:token")
         await asyncio.wait_for(deposed["second"].wait(), PATIENCE)
+        with pytest.raises(AriNotLeading):  # nor does it command Asterisk any more
+            await leader.app[RUNNING].telephony.ari.destroy_bridge("cti-hold-general")
         journal = leader.app[RUNNING].journal
         journal.record(_ended_item())  # any write of its live picture now is refused by the token
         deadline = time.monotonic() + PATIENCE
