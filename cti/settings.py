@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     redis_prefix: str = Field("cti", pattern=r"^[A-Za-z0-9_.-]+$")
     database_url: str = "sqlite+aiosqlite:///var/cti.db"
 
+    # Standby controllers (docs/scaling.md)
+    standby: bool = Field(False, description="lead only while holding the lease in Redis; until then stand by")
+    lease_seconds: float = Field(10.0, ge=2, le=120,
+                                 description="how long a leader's lease lasts unless renewed (renewed each fifth)")
+
     # HTTP API
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
@@ -484,6 +489,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "web": ("http_host", "http_port", "admin_token", "token_ttl_days", "session_idle_minutes",
             "session_lifetime_hours", "secure_cookies"),
     "storage": ("redis_url", "redis_prefix", "database_url", "recording_dir", "recording_format"),
+    "cluster": ("standby", "lease_seconds"),
     "routing": ("queues", "default_queue", "routing_rules", "ring_timeout", "service_level_seconds",
                 "max_call_setups", "max_arrival_rate", "dispositions"),
     "ivr": ("ivr_flows", "max_ivr_sessions", "asr_engines", "sounds_dir"),

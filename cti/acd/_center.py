@@ -204,9 +204,15 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
                 WorkChanged(call.snapshot())]
 
     def channel_gone(
-        self, channel_id: str, now: datetime, *, offer_failure: str | None = None, system_fault: bool = False
+        self, channel_id: str, now: datetime, *, at: datetime | None = None, offer_failure: str | None = None,
+        system_fault: bool = False
     ) -> list[Command]:
         """A channel of ours hung up or vanished.
+
+        ``at`` is when it went, as the channel's adapter knows it (Asterisk stamps its events), which may be
+        seconds before ``now`` when the controller is busy or catching up: the item's end, its talk and hold time
+        and the changes of its agents are stamped then (see :meth:`_lost_since` for the bounds), while what the
+        freed agent or line makes possible is decided now.
 
         ``offer_failure`` is the not-ready reason to give an agent whose ringing phone failed
         (``no_answer``, ``busy``, ``unreachable``); ``None`` when the agent is not at fault. With
@@ -217,6 +223,18 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
         self._channels.pop(channel_id, None)
         if call is None:
             return []
+        when = self._lost_since(call, now, at)
+        if when == now:
+            return self._leg_gone(call, channel_id, now, offer_failure, system_fault)
+        paused, self._router.paused = self._router.paused, True  # no offer stamped in the past
+        try:
+            commands = self._leg_gone(call, channel_id, when, offer_failure, system_fault)
+        finally:
+            self._router.paused = paused
+        return commands + self._router.decide(now)
+
+    def _leg_gone(self, call: WorkItem, channel_id: str, now: datetime, offer_failure: str | None,
+                  system_fault: bool) -> list[Command]:
         if channel_id == call.channel_id:
             return self._caller_gone(call, now, offer_failure)
         if call.consult is not None and channel_id == call.consult.channel_id:
@@ -366,14 +384,24 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
         return commands + self.dispatch(now)
 
     def _lost_since(self, call: WorkItem, now: datetime, lost_at: datetime | None) -> datetime:
-        """When a leg that vanished out of sight went: when sight was lost, never before what is known to have
-        happened since (the answer, the agent's last change), never after now."""
+        """When a leg of ``call`` went, given when it was last known to be there or when its adapter says it went
+        (``lost_at``): never before what is known to have happened since (the call's answer, its last decision,
+        a hold or consult begun, the last change of an agent on it), so no time runs backwards; never after now
+        (another machine's clock ahead of ours)."""
         if lost_at is None:
             return now
         floor = max(lost_at, call.answered_at or call.arrived_at)
-        agent = self.agents.get(call.agent_id) if call.agent_id else None
-        if agent is not None and agent.state_since is not None:
-            floor = max(floor, agent.state_since)
+        if call.decisions:
+            floor = max(floor, call.decisions[-1].at)
+        if call.held_since is not None:
+            floor = max(floor, call.held_since)
+        consult = call.consult
+        if consult is not None:
+            floor = max(floor, consult.answered_at or consult.started_at)
+        for agent_id in (call.agent_id, None if consult is None else consult.target):
+            agent = self.agents.get(agent_id) if agent_id else None
+            if agent is not None and agent.state_since is not None:
+                floor = max(floor, agent.state_since)
         return min(now, floor)
 
     def call_lost(self, call_id: str, now: datetime) -> list[Command]:

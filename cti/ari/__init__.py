@@ -13,6 +13,7 @@ from cti.ari._errors import (
     AriError,
     AriHTTPError,
     AriNotFound,
+    AriNotLeading,
     AriProtocolError,
     AriUnprocessable,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "AriError",
     "AriHTTPError",
     "AriNotFound",
+    "AriNotLeading",
     "AriProtocolError",
     "AriUnprocessable",
     "Bridge",

@@ -8,7 +8,7 @@ and a repeated query key would replace, not extend, the earlier value.
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +16,7 @@ from urllib.parse import quote
 import aiohttp
 import yarl
 
-from cti.ari._errors import AriConnectionError, AriError, AriProtocolError, http_error
+from cti.ari._errors import AriConnectionError, AriError, AriNotLeading, AriProtocolError, http_error
 from cti.ari._models import Bridge, Channel, Playback
 
 __all__ = ["AriClient", "ParamValue", "normalize_base_url"]
@@ -52,10 +52,15 @@ def _query(params: Mapping[str, ParamValue]) -> dict[str, str]:
 
 
 class AriClient:
-    """One Asterisk, one Stasis application. ``start()``/``close()`` or ``async with``."""
+    """One Asterisk, one Stasis application. ``start()``/``close()`` or ``async with``.
 
-    def __init__(self, base_url: str, user: str, password: str, app: str, *, timeout: float = 10.0) -> None:
+    ``may_act``, with standby controllers, says whether this controller leads now: asked before every request,
+    so one that wakes from a pause longer than its lease sends Asterisk nothing (:class:`AriNotLeading`)."""
+
+    def __init__(self, base_url: str, user: str, password: str, app: str, *, timeout: float = 10.0,
+                 may_act: Callable[[], bool] | None = None) -> None:
         self.base_url = normalize_base_url(base_url)
+        self._may_act = may_act
         self.app = app
         self._auth_header = aiohttp.encode_basic_auth(user, password)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -113,6 +118,8 @@ class AriClient:
         session = self._session
         if session is None or session.closed:
             raise AriError("AriClient is not started")
+        if self._may_act is not None and not self._may_act():
+            raise AriNotLeading(f"{method} {path}: not sent, this controller does not lead")
         url = yarl.URL(f"{self.base_url}/ari{path}", encoded=True)
         try:
             async with session.request(

@@ -4,6 +4,7 @@ Hierarchy (an :class:`AriError` is a :class:`cti.errors.Unavailable`)::
 
     AriError
     ├── AriConnectionError      transport failure: refused, reset, timed out, websocket handshake failed
+    ├── AriNotLeading           not sent: this controller does not lead (standby controllers, cti.cluster)
     ├── AriProtocolError        Asterisk sent something we cannot parse (bad JSON, malformed event)
     └── AriHTTPError            Asterisk answered with a non-2xx status (500, 503, ... land here as is)
         ├── AriBadRequest       400: a parameter is missing or wrong (also "Channel not found" in a body)
@@ -23,6 +24,7 @@ __all__ = [
     "AriError",
     "AriHTTPError",
     "AriNotFound",
+    "AriNotLeading",
     "AriProtocolError",
     "AriUnprocessable",
     "http_error",
@@ -39,6 +41,11 @@ class AriError(Unavailable):
 
 class AriConnectionError(AriError):
     """Asterisk could not be reached, or did not answer in time."""
+
+
+class AriNotLeading(AriError):
+    """The request was not sent: this controller no longer leads (its lease lapsed), so Asterisk is not its to
+    command; another controller may be leading already."""
 
 
 class AriProtocolError(AriError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from cti.ari._errors import AriProtocolError
@@ -48,6 +49,16 @@ class Event:
     @property
     def key(self) -> str | None:
         return None
+
+    @property
+    def at(self) -> datetime | None:
+        """When it happened in Asterisk (its ``timestamp``, ``2026-12-07T10:00:01.250+0700``), which may be well
+        before we handle it (a busy or resyncing controller); None when Asterisk gave no time with its zone."""
+        try:
+            at = datetime.fromisoformat(self.timestamp)
+        except ValueError:
+            return None
+        return at if at.tzinfo is not None else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,9 +14,10 @@ import contextlib
 import gc
 import importlib
 import logging
+import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
@@ -60,6 +61,7 @@ from cti.acd import (
 from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.bootstrap._status import CtiStatus
+from cti.cluster import Elector, LeaseTerms, RedisLease, Role
 from cti.crm import ExternalCustomer, LookupCache
 from cti.cyberagent import QUESTIONS, Persona, faq_questions
 from cti.errors import Unavailable
@@ -367,9 +369,11 @@ def _tune_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock | None = None) -> web.Application:
+def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock | None = None,
+               on_deposed: Callable[[], None] | None = None) -> web.Application:
     """``connect_timeout`` > 0 makes start-up wait that long for the ARI websocket (tests, demo);
-    ``clock`` replaces the wall clock for every decision (tests of calendars and escalation)."""
+    ``clock`` replaces the wall clock for every decision (tests of calendars and escalation); ``on_deposed``
+    replaces what a standby controller does when it stops leading (the process ends at once: :func:`_step_down`)."""
     database = Database(settings.database_url)
     repos = _Repositories.on(database)
     accounts = Accounts(repos.users, repos.agents, clock=clock or utc_now,
@@ -432,7 +436,8 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
         await database.close()
 
     async def contact_center(app: web.Application) -> AsyncIterator[None]:
-        async with _contact_center(app, settings, database, repos, clock or utc_now, connect_timeout):
+        async with _contact_center(app, settings, database, repos, clock or utc_now, connect_timeout,
+                                   on_deposed or _step_down):
             yield
 
     app.cleanup_ctx.extend([storage, contact_center])
@@ -442,19 +447,22 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
 
 @contextlib.asynccontextmanager
 async def _contact_center(app: web.Application, settings: Settings, database: Database, repos: _Repositories,
-                          clock: Clock, connect_timeout: float) -> AsyncIterator[None]:
+                          clock: Clock, connect_timeout: float, on_deposed: Callable[[], None]) -> AsyncIterator[None]:
     """The live contact center's components, built in order when the server starts, closed in reverse (each
-    one's closing is registered as soon as it exists, so a failed start closes what was opened)."""
+    one's closing is registered as soon as it exists, so a failed start closes what was opened). A standby
+    controller builds them only once it leads."""
     async with contextlib.AsyncExitStack() as stack:
         hub = app[HUB]
-        live = LiveStore(settings.redis_url, settings.redis_prefix)
+        elector = await _lead(settings, stack, on_deposed) if settings.standby else None
+        live = LiveStore(settings.redis_url, settings.redis_prefix, fence=elector)
         stack.push_async_callback(live.close)
         if not await live.ping():
             log.error("Redis at %s is not answering; live state stays in memory until it does",
                       _without_password(settings.redis_url))
             live.dirty = True
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(),
-                        settings.ari_app, timeout=settings.ari_timeout)
+                        settings.ari_app, timeout=settings.ari_timeout,
+                        may_act=None if elector is None else (lambda: elector.token is not None))
         await ari.start()
         stack.push_async_callback(ari.close)
         renderer = PromptRenderer(settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir)
@@ -668,6 +676,44 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         if connect_timeout > 0:
             await telephony.wait_connected(connect_timeout)
         yield
+
+
+def _lease_terms(settings: Settings) -> LeaseTerms:
+    """Renewed every fifth of the lease: four renewals may fail before the leader stands down."""
+    seconds = settings.lease_seconds
+    return LeaseTerms(ttl=seconds, renew_every=seconds / 5, retry_every=min(1.0, seconds / 5),
+                      margin=max(0.2, seconds / 20))
+
+
+async def _lead(settings: Settings, stack: contextlib.AsyncExitStack, on_deposed: Callable[[], None]) -> Elector:
+    """A standby controller waits for the lease before anything of the contact center exists (no ARI
+    connection, no routing, no deliveries); once it leads, its live-state writes carry its fencing token, and
+    ``on_deposed`` runs as soon as it no longer leads. The lease is released last on a clean stop."""
+    lease = RedisLease(settings.redis_url, settings.redis_prefix)
+    stack.push_async_callback(lease.close)
+    elector = Elector(lease, _lease_terms(settings))
+    elector.start()
+    stack.push_async_callback(elector.close)
+    log.warning("standing by as %s until this controller holds the lease", lease.holder)
+    token = await elector.wait_role(Role.LEADER)
+    log.warning("leading (term %s): starting the contact center", token)
+
+    async def watch() -> None:
+        await elector.wait_role(Role.STANDBY)
+        on_deposed()
+
+    watching = asyncio.get_running_loop().create_task(watch(), name="cti-deposed")
+    stack.push_async_callback(stop_task, watching)
+    return elector
+
+
+def _step_down() -> None:
+    """No longer the leader: another controller may lead now, so this one must not touch Asterisk again, not
+    even to close its bridges on the way out. The process ends at once; its supervisor starts it again, as a
+    standby (exit status 75, EX_TEMPFAIL)."""
+    log.critical("no longer the leader: stopping at once")
+    logging.shutdown()
+    os._exit(75)
 
 
 async def _warm(desk: CyberAgentDesk) -> None:

@@ -43,6 +43,8 @@ def _serve(args: argparse.Namespace) -> int:
     from cti.web import AccessLogger
 
     settings = _settings()
+    if args.standby:
+        settings = settings.model_copy(update={"standby": True})
     web.run_app(create_app(settings), host=settings.http_host, port=settings.http_port,
                 access_log_class=AccessLogger, print=lambda msg: logging.getLogger("cti").info(msg.strip()))
     return 0
@@ -323,7 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cti", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the server (HTTP API + ARI controller)").set_defaults(func=_serve)
+    serve = sub.add_parser("serve", help="run the server (HTTP API + ARI controller)")
+    serve.add_argument("--standby", action="store_true",
+                       help="one of several controllers: lead only while holding the lease in Redis (CTI_STANDBY)")
+    serve.set_defaults(func=_serve)
     demo = sub.add_parser("demo", help="Asterisk + cti + simulated agents and callers, live")
     demo.add_argument("--minutes", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
     demo.add_argument("--agents", type=int, default=6)

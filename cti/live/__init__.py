@@ -2,6 +2,7 @@
 on where the previous one stopped (:class:`LiveStore`), in a versioned JSON encoding (``encode_*``/``decode_*``);
 and the webhooks' outbox (:class:`WebhookOutbox`).
 
+With standby controllers its writes are fenced: a controller that no longer leads is refused (:class:`Fenced`).
 Redis being away never stops calls: writes fail softly (``dirty``) and the journal rewrites the whole picture
 once Redis answers again. Live chats' sessions and messages are kept there too (:class:`ChatStreams`), until
 their transcript is in the database.
@@ -10,7 +11,7 @@ their transcript is in the database.
 from cti.live._chat import ChatStreams
 from cti.live._codec import decode_agent, decode_call, decode_decision, encode_agent, encode_call
 from cti.live._outbox import WebhookOutbox
-from cti.live._store import LiveStore, LiveStoreError
+from cti.live._store import Fence, Fenced, LiveStore, LiveStoreError
 
-__all__ = ["ChatStreams", "LiveStore", "LiveStoreError", "WebhookOutbox", "decode_agent", "decode_call",
-           "decode_decision", "encode_agent", "encode_call"]
+__all__ = ["ChatStreams", "Fence", "Fenced", "LiveStore", "LiveStoreError", "WebhookOutbox", "decode_agent",
+           "decode_call", "decode_decision", "encode_agent", "encode_call"]

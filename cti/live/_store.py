@@ -12,23 +12,29 @@ call ends, and erasure deletes any left of the customer's calls (:meth:`LiveStor
 
 Redis is not allowed to stop calls: a failed write marks the store dirty and the controller keeps
 working from memory; :meth:`LiveStore.resync` writes the whole picture back once Redis answers again.
+
+With standby controllers (``fence``, :mod:`cti.cluster`) every write of the live picture carries the writer's
+fencing token and is made by a Lua script that first checks it is still the current one (``<p>:leader:token``):
+a deposed leader's writes are refused as a whole (:class:`Fenced`), even one sent before a new leader started and
+arriving after.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from cti.acd import Agent, WorkItem, WorkState
-from cti.errors import Unavailable
+from cti.errors import Conflict, Unavailable
 from cti.live._codec import decode_agent, decode_call, encode_agent, encode_call
 
-__all__ = ["LiveStore", "LiveStoreError"]
+__all__ = ["Fence", "Fenced", "LiveStore", "LiveStoreError"]
 
 log = logging.getLogger("cti.live")
 
@@ -37,13 +43,49 @@ class LiveStoreError(Unavailable):
     """Redis could not be reached or answered with an error."""
 
 
+class Fenced(Conflict):
+    """A write of the live picture by a controller that no longer leads: refused, nothing of it written."""
+
+
+class Fence(Protocol):
+    """The writer's fencing token (None while it may not write) and the key of the current one in Redis."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def token(self) -> int | None: ...
+
+
+# KEYS[1]: the current token's key; KEYS[2..]: the keys written. ARGV[1]: the writer's token; then for each
+# written key an operation (set, sadd, srem, del) and its value.
+_FENCED_WRITE = """
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then
+  return redis.error_reply('FENCED ' .. (current or 'none'))
+end
+for i = 2, #KEYS do
+  local op, value = ARGV[2 * i - 2], ARGV[2 * i - 1]
+  if op == 'set' then redis.call('SET', KEYS[i], value)
+  elseif op == 'sadd' then redis.call('SADD', KEYS[i], value)
+  elseif op == 'srem' then redis.call('SREM', KEYS[i], value)
+  else redis.call('DEL', KEYS[i]) end
+end
+return #KEYS - 1
+"""
+
+_Write = tuple[str, str, str]  # operation, key, value
+
+
 class LiveStore:
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, *, fence: Fence | None = None) -> None:
         self._url = url
         self._redis: aioredis.Redis = aioredis.from_url(
             url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10, decode_responses=True
         )
         self._p = prefix
+        self._fence = fence
+        self._fenced_write = self._redis.register_script(_FENCED_WRITE)
         self.dirty = False
         self.write_failures = 0
 
@@ -74,7 +116,7 @@ class LiveStore:
     async def save_sight(self, at: datetime) -> bool:
         """When Asterisk's picture was last known to be current; False if Redis did not take it."""
         try:
-            await self._redis.set(self.key("sight"), at.isoformat())
+            await self._apply([("set", self.key("sight"), at.isoformat())])
         except (RedisError, OSError):
             return False
         return True
@@ -90,20 +132,20 @@ class LiveStore:
             return None  # not ours to trust: no sight known
 
     async def save(self, agents: Iterable[Agent] = (), calls: Iterable[WorkItem] = ()) -> bool:
-        """Write changed agents and calls in one round trip; ended calls leave the live set."""
-        pipe = self._redis.pipeline(transaction=True)
+        """Write changed agents and calls in one round trip; ended calls leave the live set. :class:`Fenced`
+        when this controller no longer leads."""
+        writes: list[_Write] = []
         for agent in agents:
-            pipe.set(self.key("agent", agent.agent_id), encode_agent(agent))
-            pipe.sadd(self.key("agents"), agent.agent_id)
+            writes += [("set", self.key("agent", agent.agent_id), encode_agent(agent)),
+                       ("sadd", self.key("agents"), agent.agent_id)]
         for call in calls:
             if call.state is WorkState.ENDED:
-                pipe.delete(self.key("call", call.call_id))
-                pipe.srem(self.key("calls"), call.call_id)
+                writes += [("del", self.key("call", call.call_id), ""), ("srem", self.key("calls"), call.call_id)]
             else:
-                pipe.set(self.key("call", call.call_id), encode_call(call))
-                pipe.sadd(self.key("calls"), call.call_id)
+                writes += [("set", self.key("call", call.call_id), encode_call(call)),
+                           ("sadd", self.key("calls"), call.call_id)]
         try:
-            await pipe.execute()
+            await self._apply(writes)
         except (RedisError, OSError) as exc:
             if not self.dirty:
                 log.error("Redis write failed, keeping state in memory until it returns: %s", exc)
@@ -172,24 +214,22 @@ class LiveStore:
             await client.aclose()
 
     async def resync(self, agents: Iterable[Agent], calls: Iterable[WorkItem]) -> bool:
-        """Replace Redis's picture with the controller's (after an outage or at start-up)."""
+        """Replace Redis's picture with the controller's (after an outage or at start-up). :class:`Fenced`
+        when this controller no longer leads."""
         agents, calls = list(agents), list(calls)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(self.key("agents"), self.key("calls"))
+        writes: list[_Write] = [("del", self.key("agents"), ""), ("del", self.key("calls"), "")]
         for agent in agents:
-            pipe.set(self.key("agent", agent.agent_id), encode_agent(agent))
-            pipe.sadd(self.key("agents"), agent.agent_id)
+            writes += [("set", self.key("agent", agent.agent_id), encode_agent(agent)),
+                       ("sadd", self.key("agents"), agent.agent_id)]
         live = [c for c in calls if c.state is not WorkState.ENDED]
         for call in live:
-            pipe.set(self.key("call", call.call_id), encode_call(call))
-            pipe.sadd(self.key("calls"), call.call_id)
+            writes += [("set", self.key("call", call.call_id), encode_call(call)),
+                       ("sadd", self.key("calls"), call.call_id)]
         try:
             stale = [k async for k in self._redis.scan_iter(match=self.key("call", "*"), count=500)]
             keep = {self.key("call", c.call_id) for c in live}
-            for key in stale:
-                if key not in keep:
-                    pipe.delete(key)
-            await pipe.execute()
+            writes += [("del", key, "") for key in stale if key not in keep]
+            await self._apply(writes)
         except (RedisError, OSError) as exc:
             if not self.dirty:  # one line per outage, not one per retry
                 log.warning("Redis resync failed: %s", exc)
@@ -199,3 +239,31 @@ class LiveStore:
             log.info("Redis is back; live state rewritten")
         self.dirty = False
         return True
+
+    async def _apply(self, writes: Sequence[_Write]) -> None:
+        """The writes at once: a transaction, or with a fence the script that first checks the writer's token."""
+        if self._fence is None:
+            pipe = self._redis.pipeline(transaction=True)
+            for op, key, value in writes:
+                if op == "set":
+                    pipe.set(key, value)
+                elif op == "sadd":
+                    pipe.sadd(key, value)
+                elif op == "srem":
+                    pipe.srem(key, value)
+                else:
+                    pipe.delete(key)
+            await pipe.execute()
+            return
+        token = self._fence.token
+        if token is None:
+            raise Fenced("live state not written: this controller does not lead (it holds no lease)")
+        try:
+            await self._fenced_write(keys=[self._fence.key, *(key for _, key, _ in writes)],
+                                     args=[token, *(part for op, _, value in writes for part in (op, value))])
+        except ResponseError as exc:
+            if not str(exc).startswith("FENCED"):
+                raise
+            current = str(exc).removeprefix("FENCED").strip()
+            raise Fenced(f"live state not written: fencing token {token} is not the current one ({current}); "
+                         "a newer leader started", params={"token": token, "current": current}) from exc

@@ -182,8 +182,11 @@ class Distributor:
     def customer_answered(self, customer_leg: str) -> None:
         self.apply(self._core.customer_answered(customer_leg, self.clock()))
 
-    def leg_gone(self, leg: str, *, offer_failure: str | None = None, system_fault: bool = False) -> None:
-        self.apply(self._core.channel_gone(leg, self.clock(), offer_failure=offer_failure, system_fault=system_fault))
+    def leg_gone(self, leg: str, *, at: datetime | None = None, offer_failure: str | None = None,
+                 system_fault: bool = False) -> None:
+        """A leg hung up; ``at``, when the adapter knows, is when (on this distributor's clock), else now."""
+        self.apply(self._core.channel_gone(leg, self.clock(), at=at, offer_failure=offer_failure,
+                                           system_fault=system_fault))
 
     def dtmf(self, leg: str, digit: str) -> None:
         self.apply(self._core.dtmf_received(leg, digit, self.clock()))

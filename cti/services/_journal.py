@@ -93,6 +93,8 @@ class Journal:
         self.last_sight: datetime | None = None
         self._sight: datetime | None = None
         self._sight_written: datetime | None = None
+        self.fenced = False
+        """A write of the live picture was refused: another controller leads now (``cti serve --standby``)."""
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def load(self) -> tuple[list[Agent], list[WorkItem]]:
@@ -191,7 +193,10 @@ class Journal:
         return batch
 
     async def _write(self, batch: _Batch) -> None:
-        await self.live.save(batch.agents.values(), batch.calls.values())
+        try:
+            await self.live.save(batch.agents.values(), batch.calls.values())
+        except Conflict as exc:  # fenced: this controller no longer leads, its picture is not Redis's any more
+            self._fenced(exc)
         # Drop each item once written or set aside, so a retry after an outage writes nothing twice.
         while batch.history:
             await self._save(batch.history[0])
@@ -242,8 +247,15 @@ class Journal:
                         self._sight_written = self._sight
                 if self.live.dirty:
                     await self.rewrite()
+            except Conflict as exc:
+                self._fenced(exc)
             except Exception:
                 log.exception("Redis resync failed unexpectedly; trying again in a second")
+
+    def _fenced(self, exc: Conflict) -> None:
+        if not self.fenced:  # the controller stands down (cti.cluster); said once, not once per write
+            log.error("%s", exc)
+        self.fenced = True
 
 
 def _away(exc: BaseException) -> bool:

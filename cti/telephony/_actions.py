@@ -318,11 +318,7 @@ class VoiceActions:
             if held is not None:
                 with contextlib.suppress(AriError):
                     await self.ari.remove_channel(held, hold.channel_id)
-            with contextlib.suppress(AriNotFound):
-                try:
-                    await self.ari.destroy_bridge(call_bridge_id(hold.call_id))
-                except AriError as exc:
-                    log.warning("call %s: bridge not destroyed for the transfer: %s", hold.call_id, exc)
+            await self._destroy_call_bridge(hold.call_id, "for the transfer")
             try:
                 bridge_id = await self._ensure_hold_bridge(hold.queue)
                 call = self.query.find_call(hold.call_id)
@@ -490,12 +486,18 @@ class VoiceActions:
             del self._announcing[playback_id]
         async with self.lock(call.call_id):
             if call.answered_at is not None and call_bridge_id(call.call_id) not in self._handed_off:
-                with contextlib.suppress(AriNotFound):
-                    try:
-                        await self.ari.destroy_bridge(call_bridge_id(call.call_id))
-                    except AriError as exc:
-                        log.warning("call %s: bridge not destroyed: %s", call.call_id, exc)
+                await self._destroy_call_bridge(call.call_id, "at its end")
         self._locks.pop(call.call_id, None)
+
+    async def _destroy_call_bridge(self, call_id: str, when: str) -> None:
+        """The call's bridge goes. Gone already is expected, so no warning: Asterisk destroys a bridge its last
+        channel left, and one that restarted has none (the ~30 calls ended by a reconnect's reconcile)."""
+        try:
+            await self.ari.destroy_bridge(call_bridge_id(call_id))
+        except AriNotFound:
+            log.debug("call %s: bridge already gone %s", call_id, when)
+        except AriError as exc:
+            log.warning("call %s: bridge not destroyed %s: %s", call_id, when, exc)
 
     async def _ensure_hold_bridge(self, queue: str) -> str:
         bridge_id = hold_bridge_id(queue)

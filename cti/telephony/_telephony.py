@@ -48,7 +48,7 @@ from cti.telephony._callerid import clean_caller_name, clean_caller_number
 from cti.telephony._ivr import IvrCall, IvrRunner
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.telephony._survey import run_survey
-from cti.types import masked
+from cti.types import Clock, masked, utc_now
 
 __all__ = ["LivePicture", "Telephony", "ivr_record", "offer_failure_reason"]
 
@@ -104,7 +104,8 @@ class Telephony:
     def __init__(self, ari: AriClient, url: str, user: str, password: str, app: str, *, distributor: Distributor,
                  actions: VoiceActions, monitors: Monitors, admission: AdmissionControl, journal: LivePicture,
                  counters: Counter[str], ivr: IvrRunner | None = None, identify: IdentifyFn | None = None,
-                 record_ended: Callable[[WorkItem], None], surveys: PostCallSurveys | None = None) -> None:
+                 record_ended: Callable[[WorkItem], None], surveys: PostCallSurveys | None = None,
+                 wall: Clock = utc_now) -> None:
         self.ari = ari
         self.distributor = distributor
         self.actions = actions
@@ -119,6 +120,7 @@ class Telephony:
         self._identify_caller = identify
         # Calls that end before routing (shed, served by the IVR alone) are recorded without the core.
         self._record_ended = record_ended
+        self._wall = wall  # the real time, which Asterisk's events are stamped in (see _happened)
         self.events = EventStream(url, user, password, app, handler=self._on_event, on_connect=self._resync)
         self._handlers: dict[type[Event], Callable[[Any], Awaitable[None]]] = {
             StasisStart: self._stasis_start, StasisEnd: self._stasis_end, ChannelDestroyed: self._destroyed,
@@ -243,14 +245,24 @@ class Telephony:
         # Once a channel leaves Stasis, Asterisk sends us nothing more about it (not even ChannelDestroyed),
         # so leaving is the end of that leg for us.
         self.actions.left(channel_id)
-        self.distributor.leg_gone(channel_id)
+        self.distributor.leg_gone(channel_id, at=self._happened(event))
 
     async def _destroyed(self, event: ChannelDestroyed) -> None:
         channel_id = event.channel.id
         if await self._to_ivr(channel_id) or await self._to_monitors(channel_id):
             return
         # Agent legs that never answered never enter Stasis; their end comes only as this event.
-        self.distributor.leg_gone(channel_id, offer_failure=offer_failure_reason(event.cause))
+        self.distributor.leg_gone(channel_id, at=self._happened(event),
+                                  offer_failure=offer_failure_reason(event.cause))
+
+    def _happened(self, event: Event) -> datetime | None:
+        """When ``event`` happened, on the distributor's clock: as long before now as Asterisk's stamp is before
+        the real time now (the distributor's clock may be shifted: tests of calendars, the demo). A hang-up
+        handled late (a busy controller, one catching up after a reconnect) ends the call when it did."""
+        at = event.at
+        if at is None:
+            return None
+        return self.distributor.clock() - max(self._wall() - at, timedelta(0))
 
     async def _dtmf(self, event: ChannelDtmfReceived) -> None:
         if self.ivr is not None and self.ivr.owns(event.channel.id):

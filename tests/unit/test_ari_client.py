@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cti.ari import AriClient, AriError, AriProtocolError, Bridge, Channel, Playback
+from cti.ari import AriClient, AriError, AriNotLeading, AriProtocolError, Bridge, Channel, Playback
 from cti.ari._client import ParamValue, normalize_base_url
 from cti.ari._events_stream import events_url
 
@@ -225,3 +225,16 @@ async def test_snoop_and_external_media_send_ari_parameter_names() -> None:
         ("POST", "/channels/externalMedia",
          {"app": "cti-dev", "external_host": "127.0.0.1:40000", "format": "slin16", "channelId": "c1-e1"}, None),
     ]
+
+
+async def test_a_controller_that_does_not_lead_sends_asterisk_nothing() -> None:
+    # Nothing listens on the port: a request that were sent would fail to connect instead.
+    leading = [False]
+    client = AriClient("http://127.0.0.1:9", "cti", "secret", "cti", may_act=lambda: leading[0])
+    async with client:
+        with pytest.raises(AriNotLeading, match=r"^DELETE /bridges/b1: not sent, this controller does not lead$"):
+            await client.destroy_bridge("b1")
+        leading[0] = True
+        with pytest.raises(AriError) as failed:
+            await client.destroy_bridge("b1")
+        assert not isinstance(failed.value, AriNotLeading)  # sent, and refused by the network

@@ -8,6 +8,7 @@ ChannelDtmfReceived frame follows the ARI docs' shape around a captured channel 
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -411,6 +412,16 @@ def test_stasis_start() -> None:
         language="en",
     )
     assert event.raw["asterisk_id"] == "02:fc:00:00:00:01"
+
+
+def test_an_events_time_is_asterisks_stamp_with_its_zone() -> None:
+    end = parse_event(frame("StasisEnd"))
+    assert (end.timestamp, end.at) == ("2026-11-22T20:25:53.303+0000",
+                                       datetime(2026, 11, 22, 20, 25, 53, 303000, tzinfo=UTC))
+    # Asterisk stamps in its own zone: the same instant.
+    assert parse_event({**frame("StasisEnd"), "timestamp": "2026-11-23T03:25:53.303+0700"}).at == end.at
+    for stamp in ("", "20:25:52", "2026-11-22T20:25:53.303"):  # none, no date, no zone: not a usable time
+        assert parse_event({**frame("StasisEnd"), "timestamp": stamp}).at is None, stamp
 
 
 def test_stasis_start_with_replace_channel() -> None:

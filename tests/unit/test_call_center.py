@@ -178,6 +178,40 @@ def test_a_desktop_left_open_keeps_an_agent_from_calls_for_desk_wrap_up_at_most(
     assert core.agent("ana").state is AgentState.READY
 
 
+def test_a_hang_up_handled_late_ends_the_call_when_asterisk_says_and_decides_now() -> None:
+    # The controller handles at t=26 a hang-up Asterisk stamped t=20 (busy, or catching up after a reconnect).
+    core = center("ana")
+    call = connected_call(core)
+    core.call_arrived(new_call("c2", 15), at(15))
+    commands = core.channel_gone("chan-c1", at(26), at=at(20))
+    agent = core.agent("ana")
+    assert (call.ended_at, call.talk_seconds, call.legs[0].ended) == (at(20), 12.0, at(20))
+    assert (agent.calls_handled, agent.busy_seconds) == (1, 15.0)  # rung at t=5, on the call until t=20
+    # The next caller is offered now, not back then: their wait and the offer are stamped t=26.
+    assert kinds(commands) == ["Hangup", "AgentChanged", "WorkChanged", "Offer", "WorkChanged", "AgentChanged"]
+    c2 = core.calls["c2"]
+    assert (c2.state, c2.offered_at, c2.decisions[-1].at, agent.state_since) == (
+        WorkState.RINGING, at(26), at(26), at(26))
+
+
+def test_a_hang_up_stamped_out_of_bounds_is_held_between_what_is_known_and_now() -> None:
+    # Asterisk's clock behind ours says the caller left before the answer cti saw: the call ends at the answer,
+    # never with negative talk; one ahead of ours says later than now: now.
+    core = center("ana")
+    call = connected_call(core)
+    core.channel_gone("chan-c1", at(20), at=at(3))
+    assert (call.ended_at, call.talk_seconds) == (at(8), 0.0)
+    core = center("ana")
+    call = connected_call(core)
+    core.hold_call("c1", "ana", at(12))
+    core.channel_gone("c1-a1", at(20), at=at(11))  # before the hold the agent began at t=12
+    assert (call.ended_at, call.hold_seconds()) == (at(12), 0.0)
+    core = center("ana")
+    call = connected_call(core)
+    core.channel_gone("chan-c1", at(20), at=at(25))
+    assert (call.ended_at, call.talk_seconds) == (at(20), 12.0)
+
+
 def test_agent_hangs_up_while_connected() -> None:
     core = center("ana")
     call = connected_call(core)

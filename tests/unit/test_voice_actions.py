@@ -4,13 +4,17 @@ real SIPp callers in tests/e2e/test_routing.py and test_ivr.py); a leg hung up w
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
-from cti.acd import ConfirmCallback, DialExternal, Hangup, Reject, WorkItem
-from cti.ari import AriNotFound
-from cti.telephony import VoiceActions
-from tests.unit.test_services import floor
+import pytest
+
+from cti.acd import ConfirmCallback, DialExternal, Hangup, Outcome, Reject, WorkChanged, WorkItem, WorkState
+from cti.ari import AriHTTPError, AriNotFound
+from cti.telephony import Monitors, VoiceActions
+from tests.unit.test_services import NOW, call, floor
 
 
 class RecordingAri:
@@ -110,3 +114,47 @@ async def test_a_leg_hung_up_while_its_originate_is_under_way_is_hung_up_once_it
     actions.dial_external(DialExternal("c1", "c1-t2", "0215550999", "1500100"), distributor)
     await actions.drain()
     assert ari.channels == {"c1-t2"} and ari.hung_up == ["c1-t1"]
+
+
+class BridgeAri:
+    """Asterisk whose call bridges are gone already (a 404) or whose answer is an error of its own."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.destroyed: list[str] = []
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        self.destroyed.append(bridge_id)
+        error = AriNotFound if self.status == 404 else AriHTTPError
+        raise error(self.status, "DELETE", f"/bridges/{bridge_id}", "Bridge not found" if self.status == 404
+                    else "Internal Server Error")
+
+
+def ended_calls(ari: BridgeAri, n: int) -> VoiceActions:
+    """``n`` answered calls ended, as the reconcile after a reconnect ends the calls Asterisk lost."""
+    distributor, _ = floor()
+    actions = VoiceActions(ari, distributor.query, Monitors(ari, ring_timeout=30),  # type: ignore[arg-type]
+                           Counter(), ring_timeout=15, callback_ring_timeout=30)
+    for i in range(n):
+        item = replace(call(f"c{i}"), state=WorkState.ENDED, answered_at=NOW, ended_at=NOW,
+                       outcome=Outcome.ANSWERED)
+        actions.work_changed(WorkChanged(item), distributor)
+    return actions
+
+
+async def test_a_call_bridge_already_gone_at_the_calls_end_is_no_warning(caplog: pytest.LogCaptureFixture) -> None:
+    ari = BridgeAri(404)
+    caplog.set_level(logging.DEBUG, logger="cti.telephony")
+    await ended_calls(ari, 30).drain()
+    assert ari.destroyed == [f"cti-call-c{i}" for i in range(30)]
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG] * 30
+    assert caplog.records[0].getMessage() == "call c0: bridge already gone at its end"
+
+
+async def test_a_call_bridge_asterisk_failed_to_destroy_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    ari = BridgeAri(500)
+    caplog.set_level(logging.DEBUG, logger="cti.telephony")
+    await ended_calls(ari, 1).drain()
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "call c0: bridge not destroyed at its end: DELETE /bridges/cti-call-c0 -> 500: "
+                          "Internal Server Error")]
