@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from cti.ari import AriClient, AriError, AriNotFound, LiveRecording
@@ -188,6 +189,7 @@ class IvrCall:
     played: list[str] = field(default_factory=list)  # texts played, for the record and tests
     personal: list[str] = field(default_factory=list)  # media rendered for this caller only: deleted at the end
     recording: str | None = None  # the name in Asterisk of the recording going on
+    gone_at: datetime | None = None  # when the caller hung up, by Asterisk's event
     recordings: dict[str, asyncio.Future[bytes | None]] = field(default_factory=dict)  # record id -> its audio
 
 
@@ -292,10 +294,12 @@ class IvrRunner:
         if prompt_id is not None:
             await self._feed(call, PromptFinished(prompt_id))
 
-    async def caller_gone(self, channel_id: str) -> None:
+    async def caller_gone(self, channel_id: str, *, at: datetime | None = None) -> None:
+        """The caller hung up (``at``: when, by Asterisk's event, on the distributor's clock)."""
         call = self.calls.get(channel_id)
         if call is not None and not call.ended:
             call.ended = True
+            call.gone_at = at
             await self._feed(call, CallerHangup())
             await self._teardown(call)
 
@@ -444,7 +448,8 @@ class IvrRunner:
 
     async def _maybe_leave(self, call: IvrCall) -> None:
         """After the last prompt of a Transfer or Hangup, and once the session has finished, act on it."""
-        if call.finished is None or call.playing is not None or call.queue or call.channel_id not in self.calls:
+        waiting = call.playing is not None or call.queue  # a caller gone hears nothing more: no prompt to wait for
+        if call.finished is None or (waiting and not call.ended) or call.channel_id not in self.calls:
             return
         finished, after = call.finished, call.after_prompts
         await self._teardown(call)

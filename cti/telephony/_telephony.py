@@ -237,7 +237,7 @@ class Telephony:
 
     async def _stasis_end(self, event: StasisEnd) -> None:
         channel_id = event.channel.id
-        if await self._to_ivr(channel_id) or await self._to_monitors(channel_id):
+        if await self._to_ivr(channel_id, self._happened(event)) or await self._to_monitors(channel_id):
             return
         if self.actions.handed_off(channel_id):  # a call handed to an external party: no longer ours to route
             await self.actions.handed_off_leg_gone(channel_id)
@@ -249,7 +249,7 @@ class Telephony:
 
     async def _destroyed(self, event: ChannelDestroyed) -> None:
         channel_id = event.channel.id
-        if await self._to_ivr(channel_id) or await self._to_monitors(channel_id):
+        if await self._to_ivr(channel_id, self._happened(event)) or await self._to_monitors(channel_id):
             return
         # Agent legs that never answered never enter Stasis; their end comes only as this event.
         self.distributor.leg_gone(channel_id, at=self._happened(event),
@@ -283,13 +283,14 @@ class Telephony:
         if self.ivr is not None and self.ivr.owns_recording(event.recording.name):
             await self.ivr.recording_ended(event.recording, failed=isinstance(event, RecordingFailed))
 
-    async def _to_ivr(self, channel_id: str) -> bool:
-        """A caller in the IVR, or one of its audio tap's channels, went: the IVR's to handle."""
+    async def _to_ivr(self, channel_id: str, at: datetime | None) -> bool:
+        """A caller in the IVR, or one of its audio tap's channels, went (``at``, when Asterisk says): the IVR's to
+        handle."""
         ivr = self.ivr
         if ivr is None or not ivr.owns(channel_id):
             return False
         if channel_id in ivr.calls:
-            await ivr.caller_gone(channel_id)
+            await ivr.caller_gone(channel_id, at=at)
         else:
             await ivr.tap_gone(channel_id)
         return True
@@ -349,10 +350,13 @@ class Telephony:
         """The caller was served by the IVR alone, or hung up in it: an interaction row says which."""
         self._count_verification(finished)
         now = self.distributor.clock()
+        # A hang-up ends the call when Asterisk says it did, not when it was handled (never before it arrived).
+        arrived = now - timedelta(seconds=time.monotonic() - call.started)
+        ended = now if call.gone_at is None else min(now, max(arrived, call.gone_at))
         record = WorkItem(call_id=uuid.uuid4().hex, channel_id=call.channel_id, caller_number=call.caller_number,
             caller_name=call.caller_name or None, service_number=call.service_number,
-            queue="", arrived_at=now - timedelta(seconds=time.monotonic() - call.started), state=WorkState.ENDED,
-            ended_at=now, customer_id=call.customer_id, ivr=ivr_record(finished, call.played))
+            queue="", arrived_at=arrived, state=WorkState.ENDED,
+            ended_at=ended, customer_id=call.customer_id, ivr=ivr_record(finished, call.played))
         apply_attributes(record.routing, call.attributes)
         if finished.outcome == "abandoned_in_ivr":
             record.outcome, record.end_reason = Outcome.ABANDONED, EndReason.CALLER_HANGUP

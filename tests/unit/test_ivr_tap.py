@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +101,14 @@ class NoSelfService:
 
 
 class Handoff:
+    def __init__(self) -> None:
+        self.ended: list[tuple[IvrCall, Finished]] = []
+
     async def ivr_transfer(self, call: IvrCall, transfer: Transfer, finished: Finished) -> None:
         pass
 
     async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
-        pass
+        self.ended.append((call, finished))
 
 
 async def answered_caller(ari: LateStasis) -> IvrCall:
@@ -160,5 +164,22 @@ async def test_each_listen_s_recognizer_session_is_given_back_when_the_listen_en
         assert [(s.heard, s.closed) for s in recognizer.sessions] == [
             ("menu id,en", True), ("open support en", True), ("menu en", False)]
         assert call.speech is recognizer.sessions[-1]
+    finally:
+        await runner.close()
+
+
+async def test_a_hang_up_carries_asterisk_s_time_to_the_record() -> None:
+    """Mid-prompt too: a caller gone hears nothing more, so the record does not wait for the prompt's end (its
+    PlaybackFinished may come after the hang-up, or never)."""
+    ari = LateStasis()
+    runner = ari.runner = IvrRunner(ari, FLOWS, prompts=Prompts(), recognizer=Recognizer(),
+                                    self_service=NoSelfService(), verbalizer=SpeakVerbalizer())
+    handoff = Handoff()
+    try:
+        await runner.start(CALLER, "0215550405", None, "1500200", "support", handoff)
+        at = datetime(2026, 12, 6, 21, 0, 5, tzinfo=UTC)
+        await runner.caller_gone(CALLER, at=at)
+        [(call, finished)] = handoff.ended
+        assert (call.gone_at, finished.outcome) == (at, "abandoned_in_ivr")
     finally:
         await runner.close()

@@ -117,3 +117,26 @@ async def test_a_stamp_ahead_of_the_controllers_clock_ends_the_call_now() -> Non
     clocks.elapsed += timedelta(seconds=10)
     await telephony._on_event(parse_event(frame("StasisEnd", "chan-c1", "2026-06-01T12:00:30.000+0000")))
     assert ended(recorder).ended_at == SHIFTED + timedelta(seconds=14)
+
+
+async def test_a_caller_hanging_up_in_the_ivr_ends_when_asterisk_stamped_it() -> None:
+    """The IVR's own calls (served or abandoned there) are recorded by the adapter: the same rule."""
+    import time
+    from types import SimpleNamespace
+
+    from cti.ivr import Finished
+
+    rows: list[WorkItem] = []
+    telephony, _, clocks = setup()
+    clocks.elapsed += timedelta(seconds=10)  # now: +14 s
+    telephony._record_ended = rows.append  # type: ignore[method-assign]
+    started = time.monotonic() - 30  # in the IVR for 30 s
+    finished = Finished("abandoned_in_ivr", "caller_hangup", "support", "id", {}, (), False)
+    for gone_at, expected in ((SHIFTED + timedelta(seconds=9), SHIFTED + timedelta(seconds=9)),  # 5 s before now
+                              (None, SHIFTED + timedelta(seconds=14)),  # no stamp: when handled
+                              (SHIFTED + timedelta(seconds=40), SHIFTED + timedelta(seconds=14))):  # ahead: now
+        call: Any = SimpleNamespace(channel_id="chan-ivr", caller_number="0215550123", caller_name=None,
+                                    service_number="1500200", started=started, customer_id=None, played=[],
+                                    attributes={}, gone_at=gone_at)
+        await telephony.ivr_end(call, finished)
+        assert rows[-1].ended_at == expected and rows[-1].outcome is Outcome.ABANDONED
