@@ -114,6 +114,11 @@ def main() -> None:
                         help="rejection offset on a clean line")
     parser.add_argument("--scale", type=float, default=defaults.scale)
     parser.add_argument("--reject-below", type=float, default=defaults.reject_below)
+    parser.add_argument("--garbage", action=argparse.BooleanOptionalAction, default=defaults.garbage,
+                        help="veto menu answers that a loop of everyday words explains better")
+    parser.add_argument("--garbage-weight", type=float, default=defaults.garbage_weight)
+    parser.add_argument("--garbage-word-weight", type=float, default=defaults.garbage_word_weight)
+    parser.add_argument("--filler-words", type=int, default=defaults.filler_words)
     parser.add_argument("--details", type=Path, help="write every utterance's outcome (JSON lines) here")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="time the decoding by the thread's CPU time (default) or by the wall clock")
@@ -123,7 +128,8 @@ def main() -> None:
     threshold = args.reject_below
     clock_fn = time.thread_time if args.clock == "cpu" else time.perf_counter
     options = PocketSphinxOptions(topn=args.topn, offset=args.offset, clean_offset=args.clean_offset, scale=args.scale,
-                                  reject_below=0.0)
+                                  reject_below=0.0, garbage=args.garbage, garbage_weight=args.garbage_weight,
+                                  garbage_word_weight=args.garbage_word_weight, filler_words=args.filler_words)
     recognizer = PocketSphinxRecognizer(options)
     recognizer.warm_up()
     grammars = {(menu, lang): Grammar.of(MENUS[menu][lang]) for menu in MENUS for lang in ("id", "en")}
@@ -165,7 +171,9 @@ def main() -> None:
         "benchmark": "asr", "engine": "pocketsphinx", "seed": args.seed, "takes": takes,
         "options": {"topn": options.topn, "offset": options.offset, "clean_offset": options.clean_offset,
                     "scale": options.scale,
-                    "reject_below": threshold, "denoise": options.denoise, "decode_rate": options.decode_rate},
+                    "reject_below": threshold, "denoise": options.denoise, "decode_rate": options.decode_rate,
+                    "garbage": options.garbage, "garbage_weight": options.garbage_weight,
+                    "garbage_word_weight": options.garbage_word_weight, "filler_words": options.filler_words},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "clock": args.clock,
         "results": [], "false_accepts": _false_accepts(outcomes, threshold),
         "rejection_curve": [{"reject_below": t, "accuracy": _accuracy(outcomes, t),
