@@ -10,8 +10,12 @@ Each utterance is streamed to a session of its menu's grammar in 20 ms chunks, a
 ``finish()`` is called when it reports the end of speech (or at the end of the clip). Latency is simulated real
 time: chunk *i* arrives at (i + 1) x 20 ms, is processed when it has arrived and the previous one is done (measured
 CPU time), and the decision is ready when ``finish()`` returns; latency = decision time - the true end of speech
-in the clip. RTF = CPU time / audio time. Out-of-grammar sentences, noise and silence must give intent None
-(``false_accepts``). Progress on stderr; one JSON object as the last line of stdout.
+in the clip. RTF = CPU time / audio time. Out-of-grammar sentences, noise and silence must give intent None: each
+result row has ``false_accepts``, the share of that language's and SNR's out-of-menu sentences that got an intent
+(``out_of_menu`` of them), and the top-level ``false_accepts`` counts them by kind. ``--questions FILE``
+(``bench/asr_questions/dev.yaml`` to tune on, ``test.yaml`` held out) adds that file's out-of-menu sentences, said
+to every menu, and its menu answers with words around them (``filler_accuracy``). Progress on stderr; one JSON
+object as the last line of stdout.
 
 Rejection is applied here, not in the recognizer (which runs with ``reject_below`` 0), so that one run gives both
 numbers: ``accuracy_raw`` is the top-1 intent before rejection, ``accuracy`` after it (a correct intent whose
@@ -102,6 +106,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=asr_corpus.DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="2 takes per phrase")
+    parser.add_argument("--questions", type=Path, help="out-of-menu sentences and answers with fillers (YAML)")
     defaults = PocketSphinxOptions()
     parser.add_argument("--topn", type=int, default=defaults.topn)
     parser.add_argument("--offset", type=float, default=defaults.offset, help="rejection offset on a noisy line")
@@ -109,16 +114,22 @@ def main() -> None:
                         help="rejection offset on a clean line")
     parser.add_argument("--scale", type=float, default=defaults.scale)
     parser.add_argument("--reject-below", type=float, default=defaults.reject_below)
+    parser.add_argument("--garbage", action=argparse.BooleanOptionalAction, default=defaults.garbage,
+                        help="veto menu answers that a loop of everyday words explains better")
+    parser.add_argument("--garbage-weight", type=float, default=defaults.garbage_weight)
+    parser.add_argument("--garbage-word-weight", type=float, default=defaults.garbage_word_weight)
+    parser.add_argument("--filler-words", type=int, default=defaults.filler_words)
     parser.add_argument("--details", type=Path, help="write every utterance's outcome (JSON lines) here")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="time the decoding by the thread's CPU time (default) or by the wall clock")
     args = parser.parse_args()
     takes = 2 if args.quick else 7
-    index = asr_corpus.build(args.corpus, seed=args.seed, takes=takes)
+    index = asr_corpus.build(args.corpus, seed=args.seed, takes=takes, questions=args.questions)
     threshold = args.reject_below
     clock_fn = time.thread_time if args.clock == "cpu" else time.perf_counter
     options = PocketSphinxOptions(topn=args.topn, offset=args.offset, clean_offset=args.clean_offset, scale=args.scale,
-                                  reject_below=0.0)
+                                  reject_below=0.0, garbage=args.garbage, garbage_weight=args.garbage_weight,
+                                  garbage_word_weight=args.garbage_word_weight, filler_words=args.filler_words)
     recognizer = PocketSphinxRecognizer(options)
     recognizer.warm_up()
     grammars = {(menu, lang): Grammar.of(MENUS[menu][lang]) for menu in MENUS for lang in ("id", "en")}
@@ -127,23 +138,24 @@ def main() -> None:
     details = args.details.open("w") if args.details else None
     started = time.monotonic()
     for count, item in enumerate(index["items"]):
-        grammar = grammars[(item["menu"], item["language"])]
-        for snr, name in item["files"].items():
-            out = run_one(recognizer, grammar, item["language"], _pcm(args.corpus / name), index["rate"],
-                          item["speech_end_ms"], clock_fn)
+        menus = list(MENUS) if item["menu"] == "*" else [item["menu"]]
+        for menu, (snr, name) in ((m, f) for m in menus for f in item["files"].items()):
+            out = run_one(recognizer, grammars[(menu, item["language"])], item["language"],
+                          _pcm(args.corpus / name), index["rate"], item["speech_end_ms"], clock_fn)
             result = out["result"]
-            kind = "phrase" if item["intent"] is not None else "out_of_grammar"
+            kind = ("out_of_grammar" if item["intent"] is None else "filler" if item.get("filler") else "phrase")
             outcomes.append(Outcome(kind, item["language"], int(snr), item["intent"], result.intent,
                                     result.confidence))
-            if item["intent"] is not None:
+            if kind == "phrase":
                 group = timing[(item["language"], int(snr))]
                 group["cpu"] += out["cpu"]
                 group["audio"] += out["audio"]
                 group["latency"].append(out["latency"])
             if details:
                 details.write(json.dumps({**{k: item[k] for k in ("language", "text", "intent", "voice", "speed",
-                                                                   "pitch")}, "snr": snr, "got": result.intent,
-                                          "heard": result.text, "confidence": result.confidence}) + "\n")
+                                                                   "pitch")}, "menu": menu, "snr": snr,
+                                          "got": result.intent, "heard": result.text,
+                                          "confidence": result.confidence}) + "\n")
         if count % 50 == 0:
             print(f"{count}/{len(index['items'])} utterances, {time.monotonic() - started:.0f} s", file=sys.stderr)
     for extra in index["extras"]:
@@ -159,7 +171,9 @@ def main() -> None:
         "benchmark": "asr", "engine": "pocketsphinx", "seed": args.seed, "takes": takes,
         "options": {"topn": options.topn, "offset": options.offset, "clean_offset": options.clean_offset,
                     "scale": options.scale,
-                    "reject_below": threshold, "denoise": options.denoise, "decode_rate": options.decode_rate},
+                    "reject_below": threshold, "denoise": options.denoise, "decode_rate": options.decode_rate,
+                    "garbage": options.garbage, "garbage_weight": options.garbage_weight,
+                    "garbage_word_weight": options.garbage_word_weight, "filler_words": options.filler_words},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "clock": args.clock,
         "results": [], "false_accepts": _false_accepts(outcomes, threshold),
         "rejection_curve": [{"reject_below": t, "accuracy": _accuracy(outcomes, t),
@@ -167,6 +181,8 @@ def main() -> None:
     }
     for (language, snr), group in sorted(timing.items()):
         mine = [o for o in outcomes if o.kind == "phrase" and (o.language, o.snr) == (language, snr)]
+        ood = [o for o in outcomes if o.kind == "out_of_grammar" and (o.language, o.snr) == (language, snr)]
+        fillers = [o for o in outcomes if o.kind == "filler" and (o.language, o.snr) == (language, snr)]
         latencies = [x for x in group["latency"] if x is not None]
         report["results"].append({
             "language": language, "engine": "pocketsphinx", "snr_db": snr, "utterances": len(mine),
@@ -174,6 +190,9 @@ def main() -> None:
             "accuracy": _ratio(sum(o.accepted(threshold) and o.got == o.want for o in mine), len(mine)),
             "rejected": sum(not o.accepted(threshold) for o in mine),
             "wrong": sum(o.accepted(threshold) and o.got != o.want for o in mine),
+            "false_accepts": _ratio(sum(o.accepted(threshold) for o in ood), len(ood)), "out_of_menu": len(ood),
+            "filler_accuracy": _ratio(sum(o.accepted(threshold) and o.got == o.want for o in fillers), len(fillers)),
+            "fillers": len(fillers),
             "rtf": round(group["cpu"] / group["audio"], 4),
             "decision_ms_p50": _pct(latencies, 0.5), "decision_ms_p99": _pct(latencies, 0.99),
             "decision_ms_mean": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
@@ -213,7 +232,7 @@ def _false_accepts(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
     """Clips that must give no intent and gave one, after rejection at ``threshold`` (and before: ``raw``)."""
     out: dict[str, Any] = {}
     for o in outcomes:
-        if o.kind == "phrase":
+        if o.kind in ("phrase", "filler"):
             continue
         key = f"{o.kind}/{o.language}/{o.snr}db" if o.snr is not None else f"{o.kind}/{o.language}"
         stats = out.setdefault(key, {"n": 0, "false_accepts": 0, "raw": 0})

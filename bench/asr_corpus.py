@@ -11,6 +11,10 @@ language, each take with a voice and variant (espeak-ng ``voice+variant``), spee
 0.5 s before and 0.8 s after; white noise, band-passed the same way, is mixed at 20 dB and 10 dB SNR against the
 active speech power. Out-of-grammar sentences, noise and silence are added for the rejection numbers. Same seed,
 same corpus: files are named by a hash of their parameters and skipped when present. ``index.json`` lists them.
+
+``--questions FILE`` (``bench/asr_questions/dev.yaml`` or ``test.yaml``) adds that file's sentences, said the same
+way: its ``none`` sentences are out of every menu (``menu`` ``*`` in the index: the benchmark says each to every
+menu), the others are menu answers with words around them (``filler`` true).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -97,10 +102,51 @@ def _mix(clean: np.ndarray[Any, Any], snr: float, rng: np.random.Generator) -> n
     return mixed
 
 
-def build(out: Path, *, seed: int = 1, takes: int = 7) -> dict[str, Any]:
+def load_questions(path: Path) -> dict[str, list[tuple[str, str, str | None]]]:
+    """Per language, (menu, text, intent) of a question file; menu ``*`` and intent None for a ``none`` sentence."""
+    data = yaml.safe_load(path.read_text())
+    out: dict[str, list[tuple[str, str, str | None]]] = {}
+    for language, menus in data.items():
+        for menu_name, entries in menus.items():
+            if menu_name not in MENUS:
+                raise ValueError(f"{path}: unknown menu {menu_name!r}")
+            for entry in entries:
+                ((intent, text),) = entry.items()
+                out.setdefault(language, []).append(
+                    ("*", text, None) if intent == "none" else (menu_name, text, intent))
+    return out
+
+
+def _render(out: Path, language: str, jobs: list[tuple[str, str, str | None]], rng: random.Random, seed: int,
+            items: list[dict[str, Any]], *, filler: bool) -> None:
+    for menu_name, text, intent in jobs:
+        variant = rng.choice(VARIANTS)
+        voice = rng.choice(VOICES[language]) + (f"+{variant}" if variant else "")
+        speed, pitch = rng.randint(130, 200), rng.randint(25, 75)
+        name = hashlib.sha1(json.dumps([language, text, voice, speed, pitch, seed]).encode()).hexdigest()[:16]
+        noise_seed = rng.randrange(2**32)
+        files: dict[str, str] = {}
+        meta_path = out / f"{name}.json"
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+        else:
+            clean = _speech(text, voice, speed, pitch)
+            noise_rng = np.random.default_rng(noise_seed)
+            for snr in SNRS:
+                path = out / f"{name}-{snr}db.wav"
+                _write(path, bandpass(_mix(clean, snr, noise_rng)))
+                files[str(snr)] = path.name
+            meta = {"files": files, "speech_end_ms": _speech_end_ms(clean)}
+            meta_path.write_text(json.dumps(meta))
+        items.append({"language": language, "menu": menu_name, "text": text, "intent": intent, "voice": voice,
+                      "speed": speed, "pitch": pitch, "filler": filler and intent is not None, **meta})
+
+
+def build(out: Path, *, seed: int = 1, takes: int = 7, questions: Path | None = None) -> dict[str, Any]:
     """Generate (or reuse) the corpus under ``out``; returns the index."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
+    extra = load_questions(questions) if questions is not None else {}
     items: list[dict[str, Any]] = []
     for language in ("id", "en"):
         jobs: list[tuple[str, str, str | None]] = []
@@ -108,27 +154,12 @@ def build(out: Path, *, seed: int = 1, takes: int = 7) -> dict[str, Any]:
             for phrase, meaning in menu[language].items():
                 jobs += [(menu_name, phrase, meaning)] * takes
         jobs += [("main", text, None) for text in OUT_OF_GRAMMAR[language]]
-        for menu_name, text, intent in jobs:
-            variant = rng.choice(VARIANTS)
-            voice = rng.choice(VOICES[language]) + (f"+{variant}" if variant else "")
-            speed, pitch = rng.randint(130, 200), rng.randint(25, 75)
-            name = hashlib.sha1(json.dumps([language, text, voice, speed, pitch, seed]).encode()).hexdigest()[:16]
-            noise_seed = rng.randrange(2**32)
-            files: dict[str, str] = {}
-            meta_path = out / f"{name}.json"
-            if meta_path.exists():
-                meta = json.loads(meta_path.read_text())
-            else:
-                clean = _speech(text, voice, speed, pitch)
-                noise_rng = np.random.default_rng(noise_seed)
-                for snr in SNRS:
-                    path = out / f"{name}-{snr}db.wav"
-                    _write(path, bandpass(_mix(clean, snr, noise_rng)))
-                    files[str(snr)] = path.name
-                meta = {"files": files, "speech_end_ms": _speech_end_ms(clean)}
-                meta_path.write_text(json.dumps(meta))
-            items.append({"language": language, "menu": menu_name, "text": text, "intent": intent, "voice": voice,
-                          "speed": speed, "pitch": pitch, **meta})
+        _render(out, language, jobs, rng, seed, items, filler=False)
+    # The question file's sentences draw their voices from a generator of their own, so that adding or changing
+    # them leaves the menu phrases' corpus as it was.
+    question_rng = random.Random(f"questions-{seed}")
+    for language in ("id", "en"):
+        _render(out, language, extra.get(language, []), question_rng, seed, items, filler=True)
     np_rng = np.random.default_rng(seed)
     extras: list[dict[str, Any]] = []
     for n in range(6):
@@ -151,8 +182,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--takes", type=int, default=7)
+    parser.add_argument("--questions", type=Path, help="out-of-menu sentences to add (bench/asr_questions/*.yaml)")
     args = parser.parse_args()
-    index = build(args.out, seed=args.seed, takes=args.takes)
+    index = build(args.out, seed=args.seed, takes=args.takes, questions=args.questions)
     counts = {lang: sum(1 for i in index["items"] if i["language"] == lang) for lang in ("id", "en")}
     print(json.dumps({"out": str(args.out), "utterances": counts}))
 

@@ -23,6 +23,7 @@ RULES = {
 }
 VOICES = {"id": "id", "en": "en-us"}
 LANGUAGE_KEY = {"id": "1", "en": "2"}
+NONSENSE = ("kucing saya suka makan ikan", "hujan turun di kota besar")
 
 
 @pytest.fixture
@@ -64,3 +65,22 @@ async def test_a_caller_says_what_they_need_and_reaches_the_right_queue(
     assert [p["node"] for p in record.ivr["path"]][-1] == "agent"
     assert (record.queue, record.agent_id) == (queue, "sam")
     assert record.routing is not None and record.routing["language"] == language
+
+
+async def test_a_caller_not_understood_twice_is_offered_the_keypad(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, tmp_path: Path,
+) -> None:
+    await agent_ready(cti, phones, base_settings)
+    steps = [Wait(1000), Press("1"), Wait(3000)]
+    for nonsense in NONSENSE:  # the question is asked again after the first; the keypad menu follows the second
+        steps += [Say(caller_speech(nonsense, "id", tmp_path)), Wait(3500)]
+    caller = SippIvrCaller("1500200", [*steps, Press("0"), Wait(8000)], caller="0215550433", duration_ms=120_000)
+    callers.append(caller)
+    await talked_then_dropped(cti)
+    record = (await served(cti, caller))[0]
+    assert record.ivr is not None, record
+    path = record.ivr["path"]
+    assert [event for event, _, _ in at_the_question(path)] == ["no_match", "no_match", "failed"], path
+    assert [(p["node"], p["event"], p.get("value")) for p in path if p["node"] == "main"] == [
+        ("main", "enter", None), ("main", "dtmf", "0")]
+    assert (record.queue, record.agent_id) == ("care", "sam")

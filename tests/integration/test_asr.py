@@ -243,3 +243,16 @@ def test_missing_models_fail_loudly(tmp_path: Path) -> None:
         PocketSphinxRecognizer(PocketSphinxOptions(model_dir=tmp_path))
     with pytest.raises(ModelNotFound):
         VoskRecognizer(tmp_path)
+
+
+@pytest.mark.parametrize(("text", "voice", "language", "menu", "intent"), [
+    ("where is my order", "en-us+klatt", "en", MAIN_MENU, "order_status"),
+    ("masalah teknis", "id", "id", MAIN_MENU, "technical"),
+    ("tidak", "id", "id", YES_NO, "no"),
+])
+def test_the_garbage_loop_keeps_menu_answers(speech: Speech, text: str, voice: str, language: str, menu: Menu,
+                                             intent: str) -> None:
+    """The menu's phrase still wins against the loop of everyday words (options.garbage, off by default)."""
+    result = _result(PocketSphinxRecognizer(PocketSphinxOptions(garbage=True)), grammar(menu, language),  # type: ignore[arg-type]
+                     language, speech(text, voice))
+    assert result.intent == intent, result

@@ -35,6 +35,7 @@ from cti.speech._audio import EnergyVad, Resampler, SpeechEnd, SpeechStart
 from cti.speech.asr import _channel as channel
 from cti.speech.asr import _lexicon_id as lexicon_id
 from cti.speech.asr._denoise import NoiseSuppressor
+from cti.speech.asr._garbage import filler_words, garbage_words
 from cti.speech.asr._lm import arpa
 from cti.speech.asr._models import ModelCache, shared_models
 from cti.speech.asr._types import NUMBER, AsrError, Dictation, Grammar, ModelNotFound, Partial, Result
@@ -51,6 +52,7 @@ _NON_SPEECH = ("<", "[", "+")  # silence (<sil>) and filler words in a segmentat
 _NOISY_DB, _CLEAN_DB = 13.0, 19.0  # peak-to-noise bounds of the rejection offset's interpolation
 _WIDE_FROM_DB = 16.0  # peak to noise from which the grammar pass uses the widened model
 _MAX_SEARCHES = 32
+_GARBAGE = "_gb"  # suffix of the garbage loop's dictionary entries (cti.speech.asr._garbage)
 
 
 def default_model_dir() -> Path:
@@ -85,6 +87,10 @@ class PocketSphinxOptions:
     ``live_dictation``: a dictation (open question) is decoded while the caller speaks, with live cepstral mean
     normalization, so that only the last stretch is left at the end of speech (a batch pass over a sentence took
     about a second after the caller stopped: docs/speech.md#call-steering).
+    ``garbage`` (off: it cost more menu answers than it saved, docs/speech.md) decodes a menu answer a second time
+    against the menu with a loop of everyday words (:mod:`cti.speech.asr._garbage`) and rejects it when the loop wins;
+    ``garbage_weight`` is the loop's prior against the menu, ``garbage_word_weight`` each loop word's cost,
+    ``filler_words`` how many filler words may stand on either side of a phrase, at ``filler_weight`` each.
     ``features`` overrides the model's feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
     """
 
@@ -111,6 +117,11 @@ class PocketSphinxOptions:
     pre_roll_ms: int = 300
     tail_ms: int = 200
     max_unexplained_ms: int | None = 300
+    garbage: bool = False
+    garbage_weight: float = 1.0
+    garbage_word_weight: float = 1e-4
+    filler_words: int = 1
+    filler_weight: float = 1e-2
     live_dictation: bool = True
     features: tuple[tuple[str, str], ...] = ()
     extra: tuple[tuple[str, Any], ...] = ()
@@ -144,7 +155,8 @@ class _Slot:
     grammar: Any
     phones: Any | None
     clean: Any | None = None  # the grammar decoder for a clean line (widened model), when there is one
-    searches: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    garbage: Any | None = None  # the menu with a garbage loop, decoded while the caller speaks (a veto)
+    searches: OrderedDict[str, str | None] = field(default_factory=OrderedDict)  # name -> its garbage search
     words: set[str] = field(default_factory=set)
     pool: _DecoderPool | None = None  # where it goes back to
 
@@ -202,6 +214,9 @@ class _DecoderPool:
             if self._clean is not None:
                 clean = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=str(dictionary),
                                                                  **{**common, "hmm": str(self._clean)}))
+            garbage = None
+            if o.garbage:
+                garbage = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=str(dictionary), **common))
             phones = None
             if phone_lm is not None:
                 phones = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=None, allphone=str(phone_lm),
@@ -213,7 +228,7 @@ class _DecoderPool:
                 os.unlink(featparams)
             if own_dictionary is not None:
                 os.unlink(own_dictionary)
-        return _Slot(grammar=grammar, phones=phones, clean=clean, words=set(self._words), pool=self)
+        return _Slot(grammar=grammar, phones=phones, clean=clean, garbage=garbage, words=set(self._words), pool=self)
 
 
 @functools.lru_cache(maxsize=8)
@@ -327,11 +342,12 @@ class PocketSphinxRecognizer:
         pool = self._pool if isinstance(model, Grammar) else self._dictation_pool(model, language)
         slot = pool.acquire()
         try:
-            keys = _activate(slot, model, language)
+            keys, veto = _activate(slot, model, language, self.options)
         except BaseException:
             pool.release(slot)
             raise
-        return PocketSphinxSession(self, slot, model if isinstance(model, Grammar) else None, keys, sample_rate)
+        return PocketSphinxSession(self, slot, model if isinstance(model, Grammar) else None, keys, sample_rate,
+                                   veto=veto)
 
     def _dictation_pool(self, dictation: Dictation, language: Language) -> _DecoderPool:
         """Decoders whose dictionary is the dictation's words only (see :class:`_DecoderPool`), shared like the
@@ -380,10 +396,16 @@ def _pronunciations(decoder: Any, word: str, language: Language) -> tuple[str, .
         raise AsrError(f"no pronunciation for {word!r} ({language}): spell numbers and symbols as words") from exc
 
 
-def _activate(slot: _Slot, model: Grammar | Dictation, language: Language) -> dict[str, str]:
-    """Add missing words and the grammar's (or dictation's) search to the slot's decoders; return word key -> word."""
+def _activate(slot: _Slot, model: Grammar | Dictation, language: Language,
+              options: PocketSphinxOptions) -> tuple[dict[str, str], bool]:
+    """Add missing words and the grammar's (or dictation's) search to the slot's decoders; return word key -> word
+    (the garbage loop's entries too, ending in ``_gb``) and whether the garbage decoder has the menu's veto search."""
     decoder = slot.grammar
     keys = {_word_key(w, language): w for w in model.words}
+    garbage = (garbage_words(language, model.words)
+               if options.garbage and isinstance(model, Grammar) and not model.numbers else ())
+    fillers = filler_words(language, model.words) if garbage else ()
+    keys.update((_word_key(w, language) + _GARBAGE, w) for w in (*garbage, *fillers))
     entries: list[tuple[str, str]] = []
     new_keys = [key for key in keys if key not in slot.words]
     for key in new_keys:
@@ -394,34 +416,45 @@ def _activate(slot: _Slot, model: Grammar | Dictation, language: Language) -> di
         entries.extend((key if i == 0 else f"{key}({i + 1})", pron) for i, pron in enumerate(prons))
     decoders = [decoder] if slot.clean is None else [decoder, slot.clean]
     for n, (entry, pron) in enumerate(entries):
-        for each in decoders:
+        for each in [*decoders, *([slot.garbage] if slot.garbage is not None else [])]:
             try:
                 each.add_word(entry, pron, n == len(entries) - 1)  # one dictionary update for the batch
             except RuntimeError as exc:
                 raise AsrError(f"cannot add {entry!r} /{pron}/ to the dictionary: {exc}") from exc
     slot.words.update(new_keys)
+    vetoed = ""
     if isinstance(model, Grammar):
         source = _jsgf(model, language)
         name = "g" + hashlib.sha1(source.encode()).hexdigest()[:16]
+        if garbage and slot.garbage is not None:
+            vetoed = _garbage_fsg(model, language, garbage, fillers, options)
     else:
         source = arpa(model, lambda word: _word_key(word, language))
         name = "l" + hashlib.sha1(source.encode()).hexdigest()[:16]
     if name in slot.searches:
         slot.searches.move_to_end(name)
     else:
+        veto_name = "v" + hashlib.sha1(vetoed.encode()).hexdigest()[:16] if vetoed else None
         try:
             for each in decoders:
                 _add_search(each, name, source, isinstance(model, Grammar))
+            if veto_name is not None:
+                _add_search(slot.garbage, veto_name, vetoed, True)
         except (ValueError, RuntimeError) as exc:
             raise AsrError(f"PocketSphinx rejected the grammar or language model: {exc}") from exc
-        slot.searches[name] = None
+        slot.searches[name] = veto_name
         if len(slot.searches) > _MAX_SEARCHES:
-            old, _ = slot.searches.popitem(last=False)
+            old, old_veto = slot.searches.popitem(last=False)
             for each in decoders:
                 each.remove_search(old)
+            if old_veto is not None and slot.garbage is not None:
+                slot.garbage.remove_search(old_veto)
     for each in decoders:
         each.activate_search(name)
-    return keys
+    veto = slot.searches[name]
+    if veto is not None and slot.garbage is not None:
+        slot.garbage.activate_search(veto)
+    return keys, veto is not None
 
 
 def _jsgf(grammar: Grammar, language: Language) -> str:
@@ -438,16 +471,65 @@ def _jsgf(grammar: Grammar, language: Language) -> str:
     return source
 
 
-def _add_search(decoder: Any, name: str, source: str, jsgf: bool) -> None:
-    if jsgf:
+def _garbage_fsg(grammar: Grammar, language: Language, garbage: tuple[str, ...], fillers: tuple[str, ...],
+                 options: PocketSphinxOptions) -> str:
+    """The menu with a garbage loop, as a finite-state grammar (PocketSphinx's FSG text format): a phrase with up
+    to ``filler_words`` garbage words on either side, or (with the probability ``garbage_weight``) garbage words
+    alone. Each garbage word costs ``garbage_word_weight``, which JSGF cannot say (it normalizes its weights)."""
+    words = [_word_key(w, language) + _GARBAGE for w in garbage]
+    around = [_word_key(w, language) + _GARBAGE for w in fillers]
+    transitions: list[tuple[int, int, float, str | None]] = []
+    count = 3  # 0: start, 1: final, 2: the loop
+
+    def state() -> int:
+        nonlocal count
+        count += 1
+        return count - 1
+
+    def flank(first: int, last: int) -> None:
+        here = first
+        for _ in range(options.filler_words):
+            after = state()
+            transitions.append((here, last, 1.0, None))
+            transitions.extend((here, after, options.filler_weight, w) for w in around)
+            here = after
+        transitions.append((here, last, 1.0, None))
+
+    before, after = state(), state()
+    # Probabilities above 1 crash the decoder: a loop likelier than the menu lowers the menu instead.
+    transitions.append((0, before, min(1.0, 1.0 / options.garbage_weight), None))
+    flank(after, 1)
+    phrase_from = state()
+    flank(before, phrase_from)
+    for text in dict.fromkeys(p.text for p in grammar.phrases):
+        keys = [_word_key(w, language) for w in text.split()]
+        here = phrase_from
+        for n, key in enumerate(keys):
+            nxt = after if n == len(keys) - 1 else state()
+            transitions.append((here, nxt, 1.0, key))
+            here = nxt
+    looped = state()
+    transitions.append((0, 2, min(1.0, options.garbage_weight), None))
+    transitions.extend((2, looped, options.garbage_word_weight, w) for w in words)
+    transitions += [(looped, 2, 1.0, None), (looped, 1, 1.0, None)]
+    lines = ["FSG_BEGIN cti", f"NUM_STATES {count}", "START_STATE 0", "FINAL_STATE 1"]
+    lines += [f"TRANSITION {a} {b} {p:.6g}" + (f" {w}" if w else "") for a, b, p, w in transitions]
+    return "\n".join([*lines, "FSG_END", ""])
+
+
+def _add_search(decoder: Any, name: str, source: str, grammar: bool) -> None:
+    if grammar and source.startswith("#JSGF"):
         decoder.add_jsgf_string(name, source)
         return
-    # The Python binding loads an n-gram model from a file only.
-    fd, path = tempfile.mkstemp(prefix="cti-lm-", suffix=".arpa")
+    # The Python binding loads an n-gram model or a finite-state grammar from a file only.
+    fd, path = tempfile.mkstemp(prefix="cti-lm-", suffix=".fsg" if grammar else ".arpa")
     try:
         with os.fdopen(fd, "w") as out:
             out.write(source)
-        decoder.add_lm_file(name, path)
+        if grammar:
+            decoder.add_fsg(name, decoder.read_fsg(path))
+        else:
+            decoder.add_lm_file(name, path)
     finally:
         os.unlink(path)
 
@@ -496,7 +578,7 @@ class PocketSphinxSession:
     """
 
     def __init__(self, recognizer: PocketSphinxRecognizer, slot: _Slot, grammar: Grammar | None,
-                 keys: dict[str, str], sample_rate: int) -> None:
+                 keys: dict[str, str], sample_rate: int, *, veto: bool = False) -> None:
         self._recognizer = recognizer
         self._slot: _Slot | None = slot
         self._grammar = grammar
@@ -514,6 +596,7 @@ class PocketSphinxSession:
         self._spoken: list[tuple[int, int]] = []  # finished VAD speech stretches (ms)
         self._phones_fed = 0  # bytes of _audio given to the phone loop
         self._utt_open = False
+        self._veto = slot.garbage if veto else None
         self._live = grammar is None and recognizer.options.live_dictation
         self._words_fed = 0  # bytes of _audio given to the live dictation decoder
         self._words_open = False
@@ -601,6 +684,16 @@ class PocketSphinxSession:
             hyp = decoder.hyp()
             quiet = [(seg.start_frame, seg.end_frame) for seg in (decoder.seg() or [])
                      if seg.word.startswith(_NON_SPEECH)]
+            veto: list[str] | None = None  # the garbage decoder's words, when it ran
+            if self._veto is not None and hyp is not None and hyp.hypstr:
+                # Over the same span with the same whole-utterance normalization: decoded while the caller spoke
+                # (live normalization), the loop won over nearly every menu answer.
+                _afresh(self._veto)
+                self._veto.start_utt()
+                self._veto.process_raw(span, False, True)
+                self._veto.end_utt()
+                veto_hyp = self._veto.hyp()
+                veto = veto_hyp.hypstr.split() if veto_hyp is not None else []
         finally:
             self.close()
         if hyp is None or not hyp.hypstr:
@@ -615,7 +708,16 @@ class PocketSphinxSession:
             return Result(None, text, round(confidence, 4), PocketSphinxRecognizer.name, self.audio_ms)
         intent = self._grammar.intent_of(text)
         confidence = 1.0 if intent is not None else 0.0
-        if intent is not None and options.max_unexplained_ms is not None:
+        fillers = False
+        if intent is not None and veto is not None:
+            # The menu against a loop of everyday words, heard while the caller spoke: when the loop explains the
+            # speech better than any phrase, the caller said something the menu does not have.
+            if not any(not w.startswith(_NON_SPEECH) and not w.endswith(_GARBAGE) for w in veto):
+                return Result(None, text, 0.0, PocketSphinxRecognizer.name, self.audio_ms)
+            # A phrase with the caller's fillers around it ("uh balance please"): the fillers are speech the
+            # grammar pass could only call silence.
+            fillers = any(w.endswith(_GARBAGE) for w in veto)
+        if intent is not None and options.max_unexplained_ms is not None and not fillers:
             spoken = self._spoken + ([(self._speech_from, self.audio_ms)] if self._speech_from is not None else [])
             origin = max(self._first_ms - options.pre_roll_ms, 0)
             if unexplained_ms(spoken, quiet, origin) >= options.max_unexplained_ms:
