@@ -3,7 +3,9 @@
 from cti.asterisk._provision import (
     AsteriskError,
     AsteriskRoot,
+    conf_value,
     debian_mirror,
+    render_config,
 )
 
-__all__ = ["AsteriskError", "AsteriskRoot", "debian_mirror"]
+__all__ = ["AsteriskError", "AsteriskRoot", "conf_value", "debian_mirror", "render_config"]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from cti.settings import Settings
 
-__all__ = ["AsteriskError", "AsteriskRoot", "debian_mirror"]
+__all__ = ["AsteriskError", "AsteriskRoot", "conf_value", "debian_mirror", "render_config"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -144,13 +144,8 @@ class AsteriskRoot:
         shutil.rmtree(etc, ignore_errors=True)
         etc.mkdir(parents=True)
         etc.chmod(0o700)
-        values = _placeholders(settings)
-        for conf_dir in conf_dirs:
-            if not conf_dir.is_dir():
-                raise AsteriskError(f"configuration directory {conf_dir} is missing")
-            for src in sorted(conf_dir.glob("*.conf")):
-                _write_private(etc / src.name, _render(src.read_text(), values, src.name))
-        _write_private(etc / "pjsip_agents.conf", render_agent_endpoints(settings))
+        for name, text in render_config(settings, conf_dirs).items():
+            _write_private(etc / name, text)
         for rel in STATE_DIRS:
             directory = self.path / rel
             directory.mkdir(parents=True, exist_ok=True)
@@ -308,6 +303,20 @@ class AsteriskRoot:
             point = self.path / target
             if str(point) in mounted:
                 subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+def render_config(settings: Settings, conf_dirs: tuple[Path, ...] = CONF_DIRS) -> dict[str, str]:
+    """Asterisk's configuration files (name -> text) for ``settings``: the templates of ``conf_dirs`` with
+    their placeholders filled, and the agents' endpoints (``pjsip_agents.conf``)."""
+    values = _placeholders(settings)
+    files: dict[str, str] = {}
+    for conf_dir in conf_dirs:
+        if not conf_dir.is_dir():
+            raise AsteriskError(f"configuration directory {conf_dir} is missing")
+        for src in sorted(conf_dir.glob("*.conf")):
+            files[src.name] = _render(src.read_text(), values, src.name)
+    files["pjsip_agents.conf"] = render_agent_endpoints(settings)
+    return files
 
 
 def render_agent_endpoints(settings: Settings) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from cti.settings import DEFAULT_ASTERISK_ROOT, Settings, SettingsError, load_settings
 
+from ._cluster import add_cluster_commands
 from ._crm import add_crm_commands
 from ._dead_letters import add_dead_letter_commands
 from ._partners import add_partner_commands
@@ -349,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ast.add_argument("action", choices=["build", "install", "start", "stop", "status", "cli"])
     ast.add_argument("command", nargs="*", help="for 'cli': the Asterisk CLI command")
     ast.set_defaults(func=_asterisk)
+    add_cluster_commands(sub)
     _add_wfm(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
