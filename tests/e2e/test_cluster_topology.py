@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import redis
+from aiohttp import web
 
 from cti.ari import AriClient, AriError, Event, EventStream, StasisStart
 from cti.settings import DEFAULT_ASTERISK_ROOT
@@ -165,6 +167,58 @@ async def test_a_call_from_node_a_reaches_a_phone_homed_on_node_b_over_the_trunk
             await eventually(b_idle, timeout=10, message="node B's legs hung up")
     finally:
         phone.stop()
+
+
+async def test_haproxy_sends_requests_and_websockets_only_to_front_ends_whose_healthz_answers(
+        topology: Topology) -> None:
+    """Two stand-ins for cti's web front ends on the backends' ports, answering ``/healthz`` as cti does (200
+    healthy, 503 degraded); haproxy's own view and where requests land are asserted."""
+    health = {"web1": 200, "web2": 503}
+    runners = []
+
+    def front_end(name: str) -> web.Application:
+        async def healthz(request: web.Request) -> web.Response:
+            return web.json_response({"status": "ok" if health[name] == 200 else "degraded"}, status=health[name])
+
+        async def who(request: web.Request) -> web.Response:
+            return web.Response(text=name)
+
+        async def socket(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            await ws.send_str(name)
+            await ws.close()
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/who", who)
+        app.router.add_get("/ws", socket)
+        return app
+
+    cluster = topology.cluster
+    url = topology.info["web"]["url"]
+    try:
+        for i, (host, port) in enumerate(cluster.plan.web_backends, start=1):
+            runner = web.AppRunner(front_end(f"web{i}"))
+            await runner.setup()
+            runners.append(runner)
+            await web.TCPSite(runner, host, port).start()
+        await eventually(lambda: cluster.web_backends() == {"web1": "UP", "web2": "DOWN"}, timeout=15,
+                         message="haproxy: web1 up, web2 down")
+        async with aiohttp.ClientSession() as session:
+            answers = [await (await session.get(f"{url}/who")).text() for _ in range(6)]
+            assert answers == ["web1"] * 6
+            async with session.ws_connect(f"{url}/ws") as ws:
+                assert await ws.receive_str() == "web1"
+            health["web2"] = 200
+            await eventually(lambda: cluster.web_backends() == {"web1": "UP", "web2": "UP"}, timeout=15,
+                             message="haproxy: web2 back up")
+            answers = [await (await session.get(f"{url}/who")).text() for _ in range(6)]
+            assert sorted(set(answers)) == ["web1", "web2"]
+    finally:
+        for runner in runners:
+            await runner.cleanup()
 
 
 async def test_node_a_killed_new_callers_go_to_node_b(topology: Topology) -> None:
