@@ -162,7 +162,10 @@ loadmodule "xlog.so"
 loadmodule "sanity.so"
 loadmodule "ctl.so"
 loadmodule "dispatcher.so"
+loadmodule "htable.so"
 
+# Call-ID -> node, for callers that ignore Record-Route (SIPp's plain scenarios send every request to us).
+modparam("htable", "htable", "calls=>size=12;autoexpire=7200;")
 modparam("ctl", "binrpc", "unix:{directory}/ctl.sock")
 # A node that has not answered an INVITE (not even 100 Trying) in 2 s is taken for dead.
 modparam("tm", "fr_timer", 2000)
@@ -193,6 +196,16 @@ request_route {{
             t_relay();
             exit;
         }}
+        # No Route header: a caller that ignores Record-Route sends its in-dialog requests to this proxy by
+        # the R-URI. They go to the node the call was set up on.
+        if ($sht(calls=>$ci) != $null) {{
+            $du = $sht(calls=>$ci);
+            if (is_method("BYE")) {{
+                $sht(calls=>$ci) = $null;
+            }}
+            t_relay();
+            exit;
+        }}
         if (is_method("ACK") && t_check_trans()) {{
             t_relay();
         }}
@@ -220,10 +233,15 @@ request_route {{
         exit;
     }}
     t_on_failure("NEXT_NODE");
+    t_on_branch("REMEMBER_NODE");
     if (!t_relay()) {{
         sl_reply_error();
     }}
     exit;
+}}
+
+branch_route[REMEMBER_NODE] {{
+    $sht(calls=>$ci) = $du;
 }}
 
 failure_route[NEXT_NODE] {{
@@ -238,6 +256,7 @@ failure_route[NEXT_NODE] {{
     }}
     if (ds_next_dst()) {{
         t_on_failure("NEXT_NODE");
+        t_on_branch("REMEMBER_NODE");
         t_relay();
     }}
 }}

@@ -115,7 +115,7 @@ def test_kamailio_dispatches_to_every_node_and_probes_them() -> None:
     for line in ("listen=udp:127.0.3.10:5080", 'modparam("dispatcher", "flags", 2)',
                  'modparam("dispatcher", "ds_ping_interval", 1)', 'modparam("dispatcher", "ds_ping_reply_codes", '
                  '"class=2")', 'modparam("ctl", "binrpc", "unix:/var/tmp/cti-cluster-x/kamailio/ctl.sock")',
-                 'ds_select_dst("1", "4")', "record_route();"):
+                 'ds_select_dst("1", "4")', "record_route();", "$sht(calls=>$ci) = $du;"):
         assert line in cfg
 
 
