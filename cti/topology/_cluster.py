@@ -152,7 +152,10 @@ class Cluster:
         return parts
 
     def names(self) -> list[str]:
-        return [part.name for part in self._components()]
+        """The parts, in start order (without touching the folder: ``status`` of a cluster never started)."""
+        plan = self.plan
+        return ([f"redis-{port}" for port in plan.redis_ports] + [f"sentinel-{port}" for port in plan.sentinel_ports]
+                + [f"node-{node.name}" for node in plan.nodes] + ["kamailio", "haproxy"])
 
     # -- start -------------------------------------------------------------------------------------------------
     def start(self, timeout: float = 60.0, say: Callable[[str], None] = lambda _: None) -> None:
@@ -166,6 +169,7 @@ class Cluster:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o700)
         parts = self._components()
+        assert [part.name for part in parts] == self.names()
         to_start = [part for part in parts if self.pid(part.name) is None]
         self._check_ports({part.name for part in to_start})
         self._render({part.name for part in to_start})

@@ -152,3 +152,14 @@ def test_kamailio_and_haproxy_accept_their_files(tmp_path: Path) -> None:
     assert kamailio.returncode == 0, kamailio.stderr[-2000:]
     haproxy = subprocess.run(["haproxy", "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
     assert haproxy.returncode == 0, haproxy.stderr[-2000:]
+
+
+def test_status_and_stop_of_a_cluster_never_started_touch_nothing(tmp_path: Path) -> None:
+    from cti.topology import Cluster
+
+    cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path / "none")}))
+    assert cluster.status() == {"directory": str(tmp_path / "none"), "running": False, "processes": {
+        "redis-6391": None, "redis-6392": None, "sentinel-26391": None, "sentinel-26392": None,
+        "sentinel-26393": None, "node-a": None, "node-b": None, "kamailio": None, "haproxy": None}}
+    cluster.stop()
+    assert not (tmp_path / "none").exists()
