@@ -45,7 +45,8 @@ _MESSAGE_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 _MAX_PART = 2**64 - 1
 STAFF_PARAMS: Final = frozenset({"reason", "confidence", "learnt"})
 """A virtual agent's reply's params for staff only (why it handed over, how sure it was, the label that chose it):
-what supervisors label from, never shown to the customer."""
+what supervisors label from, never shown to the customer. Only the bot's: a system message's ``reason`` (why the
+chat ended) is the customer's page's to show."""
 
 
 class Sender(StrEnum):
@@ -101,7 +102,8 @@ class ChatMessage:
                 "author": "" if for_customer and self.sender is Sender.AGENT else self.author,
                 "author_name": self.author_name, "links": [link.as_json() for link in self.links],
                 "code": self.code, "params": {key: value for key, value in self.params.items()
-                                              if not (for_customer and key in STAFF_PARAMS)}}
+                                              if not (for_customer and self.sender is Sender.BOT
+                                                      and key in STAFF_PARAMS)}}
 
 
 @dataclass(frozen=True, slots=True)

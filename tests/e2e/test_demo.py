@@ -10,6 +10,7 @@ import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -42,11 +43,16 @@ async def test_the_demo_serves_callers_and_its_pages(
     consoles: asyncio.Future[tuple[None, tuple[Shown, Shown]]] | None = None
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(100):  # until the server listens
+            # Until the server listens: the demo renders its prompts and loads and compiles its speech models first
+            # (a minute is plenty on two loaded cores).
+            health: Any = None
+            deadline = asyncio.get_running_loop().time() + 60
+            while health is None:
+                assert not demo.done(), f"the demo stopped before it listened: {demo.exception()!r}"
+                assert asyncio.get_running_loop().time() < deadline, "the demo did not listen within a minute"
                 try:
                     async with http.get(f"{base}/healthz") as response:
                         health = await response.json()
-                        break
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.2)
             assert health["status"] == "ok", health

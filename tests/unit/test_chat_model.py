@@ -67,3 +67,12 @@ def test_a_customer_is_not_told_the_agents_id() -> None:
     assert kept.as_json(for_customer=True)["author"] == ""
     assert kept.as_json() == {"id": "1-0", "sender": "agent", "text": "Halo", "at": T0.isoformat(), "author": "1001",
                               "author_name": "Budi", "links": [], "code": "", "params": {}}
+
+
+def test_a_customer_is_not_told_why_the_bot_handed_over_but_is_told_why_the_chat_ended() -> None:
+    bot = ChatMessage.kept("1-0", NewMessage(Sender.BOT, "Sebentar", T0, author="cyberagent", author_name="Sari",
+                                             params={"reason": "unsure", "confidence": "0.410", "language": "id"}))
+    assert bot.as_json(for_customer=True)["params"] == {"language": "id"}
+    assert bot.as_json()["params"] == {"reason": "unsure", "confidence": "0.410", "language": "id"}
+    ended = ChatMessage.kept("2-0", NewMessage(Sender.SYSTEM, "", T0, code="ended", params={"reason": "agent_hangup"}))
+    assert ended.as_json(for_customer=True)["params"] == {"reason": "agent_hangup"}
