@@ -5,6 +5,12 @@ Run from the repository root inside the venv (under ``nice -n 19``: it keeps a c
     python bench/steering.py                    # the held-out set (bench/steering_questions/test.yaml), seed 1
     python bench/steering.py --questions bench/steering_questions/dev.yaml --corpus /var/cache/cti/steering-dev
     python bench/steering.py --transcripts whisper.jsonl   # score another engine's transcripts the same way
+    python bench/steering.py --export-heard --jobs 2       # regenerate cti/steering/data/support_heard.yaml
+
+``--batch`` decodes after the end of speech instead of while the caller speaks; ``--decoder lw=12`` passes a
+PocketSphinx option. ``--export-heard`` renders the TRAINING sentences of the support line (other voices: seed 101)
+and writes what the open question's recognizer heard of them, per intent, as the classifier's ``heard`` examples
+(each decoded with a language model built without its fold of sentences).
 
 Each utterance of the corpus (bench/steering_corpus.py: voices, tempo, pitch, telephone band, white noise at 20 and
 10 dB, mu-law) is streamed in 20 ms chunks to the open question's session (:class:`cti.speech.OpenQuestion` on the
@@ -30,6 +36,9 @@ other thresholds, to calibrate on the development set. Progress on stderr; one J
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -41,6 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -48,12 +59,19 @@ if str(REPO) not in sys.path:
 from bench import steering_corpus  # noqa: E402
 from cti.speech import EnergyVad, OpenQuestion, SpeechEnd  # noqa: E402
 from cti.speech.asr import MAIN_MENU, Grammar, PocketSphinxOptions, PocketSphinxRecognizer  # noqa: E402
-from cti.steering import NONE, Ranked, Steering, Thresholds, decide, default_config  # noqa: E402
+from cti.steering import NONE, Ranked, Steering, SteeringConfig, Thresholds, decide, default_config  # noqa: E402
+from cti.steering._config import HEARD_FILE  # noqa: E402
+from cti.types import LANGUAGES  # noqa: E402
 
 CHUNK_MS = 20
 GRID = [Thresholds(route, confirm, margin) for route in (0.5, 0.6, 0.7, 0.8) for confirm in (0.3, 0.4, 0.5)
         for margin in (0.1, 0.2, 0.3) if confirm <= route]
 MENU_INTENTS = {"balance": "billing"}
+HEARD_OUT = REPO / "cti" / "steering" / "data" / HEARD_FILE
+HEARD_CORPUS = Path("/var/cache/cti/steering-train")
+HEARD_SEED = 101  # the training renderings' voices: never the corpus's seeds (1 held-out, 2 development)
+HEARD_TAKES = 2
+HEARD_FOLDS = 5
 
 
 def _pcm(path: Path) -> bytes:
@@ -179,21 +197,38 @@ def main() -> None:
                         help="decide on the classifier's probability alone")
     parser.add_argument("--engine", choices=("ngram", "sentences"), default="ngram",
                         help="the open question's recognizer: a grammar of the example sentences, or an n-gram model")
-    parser.add_argument("--live", action="store_true", help="ngram: decode while the caller speaks")
+    parser.add_argument("--batch", action="store_true",
+                        help="ngram: decode the sentence after the end of speech, not while the caller speaks")
     parser.add_argument("--no-fwdflat", action="store_true", help="ngram: no second (flat lexicon) pass")
+    parser.add_argument("--decoder", action="append", default=[], metavar="KEY=VALUE",
+                        help="ngram: a PocketSphinx option (lw, wip, pip, beam, ...), repeatable")
     parser.add_argument("--no-menu", action="store_true", help="skip the main menu's grammar beside it")
     parser.add_argument("--transcripts", type=Path,
                         help="JSON lines {file, text, cpu, latency} of another engine on the same corpus")
     parser.add_argument("--details", type=Path, help="write every utterance's outcome (JSON lines) here")
+    parser.add_argument("--export-heard", type=Path, nargs="?", const=HEARD_OUT, metavar="FILE",
+                        help="decode the TRAINING sentences, rendered like the corpus (--heard-seed, --heard-takes), "
+                             f"and write what was heard per intent to FILE (default {HEARD_OUT.relative_to(REPO)})")
+    parser.add_argument("--heard-seed", type=int, default=HEARD_SEED)
+    parser.add_argument("--heard-takes", type=int, default=HEARD_TAKES, help="voices drawn per training sentence")
+    parser.add_argument("--heard-folds", type=int, default=HEARD_FOLDS,
+                        help="decode each sentence with a language model built without its fold (0: with all)")
+    parser.add_argument("--heard-corpus", type=Path, default=HEARD_CORPUS)
+    parser.add_argument("--jobs", type=int, default=1, help="--export-heard: decoding processes")
     parser.add_argument("--rescore", type=Path,
                         help="decide again on a run's --details (other thresholds), without decoding again")
     args = parser.parse_args()
     if args.rescore:
-        heard = [Heard(r["language"], r["snr"], r["want"], r["said"], r["heard"],
+        rescored = [Heard(r["language"], r["snr"], r["want"], r["said"], r["heard"],
                        tuple(Ranked(i, p) for i, p in r["ranking"]), r["speech_confidence"], r["cpu"], r["audio"],
                        r["latency"], r["menu"]) for r in map(json.loads, args.rescore.read_text().splitlines())]
-        _report(args, heard, Thresholds(args.route, args.confirm, args.margin), not args.no_speech_confidence,
+        _report(args, rescored, Thresholds(args.route, args.confirm, args.margin), not args.no_speech_confidence,
                 "rescored")
+        return
+    extra = ((("fwdflat", False),) if args.no_fwdflat else ()) + tuple(_option(o) for o in args.decoder)
+    options = PocketSphinxOptions(live_dictation=not args.batch, extra=extra)
+    if args.export_heard:
+        export_heard(args, options)
         return
     index = steering_corpus.build(args.corpus, questions=args.questions, seed=args.seed)
     config = default_config()
@@ -204,8 +239,7 @@ def main() -> None:
     external = None
     if args.transcripts:
         external = {row["file"]: row for row in map(json.loads, args.transcripts.read_text().splitlines()) if row}
-    extra = (("fwdflat", False),) if args.no_fwdflat else ()
-    recognizer = PocketSphinxRecognizer(PocketSphinxOptions(live_dictation=args.live, extra=extra))
+    recognizer = PocketSphinxRecognizer(options)
     recognizer.warm_up()
     question = OpenQuestion(config, engine=args.engine)
     question.warm_up(recognizer)  # compiling the grammar or model is start-up work, not the caller's wait
@@ -256,7 +290,7 @@ def _report(args: argparse.Namespace, heard: list[Heard], thresholds: Thresholds
     report: dict[str, Any] = {
         "benchmark": "steering", "engine": engine,
         "questions": str(args.questions.relative_to(REPO) if args.questions.is_relative_to(REPO) else args.questions),
-        "seed": args.seed, "open_engine": args.engine, "live": args.live, "speech_confidence": use_speech,
+        "seed": args.seed, "open_engine": args.engine, "live": not args.batch, "speech_confidence": use_speech,
         "thresholds": {"route": thresholds.route, "confirm": thresholds.confirm, "margin": thresholds.margin},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "clock": "cpu",
         "results": summarize(heard, thresholds, use_speech),
@@ -266,6 +300,92 @@ def _report(args: argparse.Namespace, heard: list[Heard], thresholds: Thresholds
                      for r in summarize(heard, t, use_speech)}} for t in GRID],
     }
     print(json.dumps(report))
+
+
+def _fold(text: str, folds: int) -> int:
+    return int(hashlib.sha1(text.encode()).hexdigest(), 16) % folds if folds else -1
+
+
+def _without_fold(config: SteeringConfig, fold: int, folds: int) -> SteeringConfig:
+    """The configuration with the sentences of ``fold`` left out (the language model of a decode that must not
+    have seen the sentence it hears: callers' phrasings are new to it too)."""
+    return dataclasses.replace(
+        config,
+        intents={intent: {lang: tuple(t for t in texts if _fold(t, folds) != fold) for lang, texts in by.items()}
+                 for intent, by in config.intents.items()},
+        out_of_domain={lang: tuple(t for t in texts if _fold(t, folds) != fold)
+                       for lang, texts in config.out_of_domain.items()})
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _hear(job: tuple[PocketSphinxOptions, str, int, int, Path]) -> str:
+    """One training clip decoded as a caller's answer (in a worker process: the recognizer and the open questions
+    of each fold are made once per process)."""
+    options, language, fold, folds, path = job
+    if "recognizer" not in _WORKER:
+        _WORKER["recognizer"] = PocketSphinxRecognizer(options)
+        _WORKER["questions"] = {}
+    questions: dict[int, OpenQuestion] = _WORKER["questions"]
+    if fold not in questions:
+        base = default_config(heard=False)
+        questions[fold] = OpenQuestion(base if fold < 0 else _without_fold(base, fold, folds))
+    question = questions[fold]
+    out = stream(lambda: _Deferred(question.start(_WORKER["recognizer"], language)),  # type: ignore[arg-type]
+                 _pcm(path), steering_corpus.RATE, None, lambda session: session.session.finish())
+    return str(out["decision"].text)
+
+
+def export_heard(args: argparse.Namespace, options: PocketSphinxOptions) -> None:
+    """What the open question's recognizer makes of the training sentences, said like the corpus's callers (other
+    voices: ``--heard-seed``), written as the classifier's ``heard`` examples (cti/steering/_config.py). Never the
+    development or held-out sentences: the classifier would learn the test."""
+    config = default_config(heard=False)
+    sentences: dict[str, list[tuple[str, str]]] = {
+        lang: [(intent, text) for text, intent in config.examples(lang)] for lang in LANGUAGES}
+    jobs: list[tuple[PocketSphinxOptions, str, int, int, Path]] = []
+    wanted: list[tuple[str, str]] = []
+    for take in range(args.heard_takes):
+        index = steering_corpus.build(args.heard_corpus, seed=args.heard_seed + take, sentences=sentences)
+        for item in index["items"]:
+            for name in item["files"].values():
+                jobs.append((options, item["language"], _fold(item["text"], args.heard_folds), args.heard_folds,
+                             args.heard_corpus / name))
+                wanted.append((item["language"], item["intent"] or NONE))
+    started = time.monotonic()
+    heard: dict[str, dict[str, list[str]]] = {}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for n, ((lang, intent), text) in enumerate(zip(wanted, pool.map(_hear, jobs, chunksize=8), strict=True)):
+            heard.setdefault(intent, {}).setdefault(lang, []).append(text)
+            if n % 200 == 0:
+                print(f"{n}/{len(jobs)} clips, {time.monotonic() - started:.0f} s", file=sys.stderr)
+    settings = {"seed": args.heard_seed, "takes": args.heard_takes, "folds": args.heard_folds,
+                "snr_db": list(steering_corpus.SNRS), "decoder": dict(options.extra), "live": options.live_dictation}
+    header = (
+        "# GENERATED by `python bench/steering.py --export-heard` (do not edit): what the open question's recognizer\n"
+        "# (PocketSphinx, the n-gram model of support.yaml's sentences) heard of those sentences said by synthetic\n"
+        "# voices over a telephone line (bench/steering_corpus.py), per intent (none: out of domain) and language.\n"
+        "# The classifier learns from them besides the sentences as written, so that it knows the recognizer's usual\n"
+        "# mistakes (docs/speech.md#call-steering). Each sentence was decoded with a language model built without\n"
+        "# its fold (a caller's phrasing is new to the model too). Generate again after changing support.yaml or the\n"
+        "# recognizer's settings. Never from the development or held-out sentences.\n")
+    body = yaml.safe_dump({"settings": settings, "heard": {
+        intent: {lang: heard[intent][lang] for lang in sorted(heard[intent])} for intent in sorted(heard)}},
+        allow_unicode=True, sort_keys=False, width=200)
+    args.export_heard.write_text(header + body, encoding="utf-8")
+    print(json.dumps({"written": str(args.export_heard), "clips": len(jobs),
+                      "empty": sum(1 for by in heard.values() for texts in by.values() for t in texts if not t)}))
+
+
+def _option(text: str) -> tuple[str, Any]:
+    key, _, value = text.partition("=")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, {"true": True, "false": False}.get(value.lower(), value)
 
 
 class _Deferred:

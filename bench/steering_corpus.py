@@ -85,12 +85,15 @@ def _write(path: Path, pcm: bytes) -> None:
         out.writeframes(pcm)
 
 
-def build(out: Path, *, questions: Path = DEFAULT_QUESTIONS, seed: int = 1) -> dict[str, Any]:
-    """Generate (or reuse) the corpus under ``out``; returns the index."""
+def build(out: Path, *, questions: Path = DEFAULT_QUESTIONS, seed: int = 1,
+          sentences: dict[str, list[tuple[str, str]]] | None = None) -> dict[str, Any]:
+    """Generate (or reuse) the corpus under ``out``; returns the index. ``sentences`` (``{language: [(intent,
+    sentence), ...]}``) instead of a question file: the training sentences, for ``bench/steering.py --export-heard``."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     items: list[dict[str, Any]] = []
-    for language, pairs in sorted(read_questions(questions).items()):
+    chosen = sentences if sentences is not None else read_questions(questions)
+    for language, pairs in sorted(chosen.items()):
         for intent, text in pairs:
             if language == "en" and rng.random() < FLITE_SHARE:
                 engine, voice, speed, pitch = "flite", rng.choice(FLITE_VOICES), 0, 0
@@ -118,8 +121,10 @@ def build(out: Path, *, questions: Path = DEFAULT_QUESTIONS, seed: int = 1) -> d
                 meta_path.write_text(json.dumps(meta))
             items.append({"language": language, "intent": None if intent == "none" else intent, "text": text,
                           "engine": engine, "voice": voice, "speed": speed, "pitch": pitch, "tempo": tempo, **meta})
-    index = {"seed": seed, "rate": RATE, "snrs": list(SNRS), "questions": str(questions), "items": items}
-    (out / "index.json").write_text(json.dumps(index, ensure_ascii=False, indent=1))
+    index = {"seed": seed, "rate": RATE, "snrs": list(SNRS),
+             "questions": "the training sentences" if sentences is not None else str(questions), "items": items}
+    (out / f"index-{seed}.json" if sentences is not None else out / "index.json").write_text(
+        json.dumps(index, ensure_ascii=False, indent=1))
     return index
 
 

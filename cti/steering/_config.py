@@ -21,6 +21,7 @@ from cti.types import LANGUAGES, Language
 __all__ = ["NONE", "SteeringConfig", "SteeringError", "Thresholds", "default_config", "load_config", "named_config",
            "parse_config"]
 
+HEARD_FILE: Final = "support_heard.yaml"
 NONE: Final = "none"
 """The class of what callers say that is none of the intents: never routed."""
 
@@ -47,18 +48,28 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class SteeringConfig:
-    """Per intent and language its example sentences; ``out_of_domain`` per language what is none of them."""
+    """Per intent and language its example sentences; ``out_of_domain`` per language what is none of them.
+
+    ``heard`` per language: (text, intent) pairs of what the recognizer made of spoken example sentences (generated
+    by ``bench/steering.py --export-heard``), extra examples for the classifier only: it learns the recognizer's
+    usual mistakes ("my bill due" for "has my item shipped"), while the recognizer's language model stays built from
+    the sentences as written."""
 
     intents: Mapping[str, Mapping[Language, tuple[str, ...]]]
     out_of_domain: Mapping[Language, tuple[str, ...]] = field(default_factory=dict)
     service_numbers: tuple[str, ...] = ()
     thresholds: Thresholds = Thresholds()
+    heard: Mapping[Language, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def examples(self, language: Language) -> list[tuple[str, str]]:
         """(sentence, intent) pairs of ``language``, out-of-domain ones as :data:`NONE`."""
         pairs = [(text, intent) for intent, by_language in self.intents.items()
                  for text in by_language.get(language, ())]
         return pairs + [(text, NONE) for text in self.out_of_domain.get(language, ())]
+
+    def training_examples(self, language: Language) -> list[tuple[str, str]]:
+        """What the classifier learns from: :meth:`examples` and then the ``heard`` ones."""
+        return self.examples(language) + list(self.heard.get(language, ()))
 
     def sentences(self, language: Language) -> tuple[str, ...]:
         """Every example sentence of ``language`` (what the recognizer's language model is built from)."""
@@ -71,9 +82,31 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+def _heard(raw: Any, intents: Mapping[str, object]) -> dict[Language, tuple[tuple[str, str], ...]]:
+    """``heard: {intent or none: {id: [...], en: [...]}}`` as (text, intent) pairs per language; a sentence heard as
+    nothing at all is left out (it says nothing about its intent)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise SteeringError("heard: expected {intent: {language: [texts]}}")
+    pairs: dict[Language, list[tuple[str, str]]] = {}
+    for name, by_language in raw.items():
+        if name != NONE and name not in intents:
+            raise SteeringError(f"heard: unknown intent {name!r}")
+        if not isinstance(by_language, dict) or set(by_language) - set(LANGUAGES):
+            raise SteeringError(f"heard: intent {name!r}: expected texts per language (id, en)")
+        for lang in LANGUAGES:
+            texts = by_language.get(lang) or []
+            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+                raise SteeringError(f"heard: intent {name!r} ({lang}): expected a list of texts")
+            pairs.setdefault(lang, []).extend((t.strip(), str(name)) for t in texts if t.strip())
+    return {lang: tuple(found) for lang, found in pairs.items() if found}
+
+
 def parse_config(data: Any) -> SteeringConfig:
     """A configuration from parsed YAML: ``intents: {name: {id: [...], en: [...]}}``, optional ``out_of_domain``,
-    ``service_numbers`` and ``thresholds`` (route, confirm, margin)."""
+    ``service_numbers``, ``thresholds`` (route, confirm, margin) and ``heard`` (what the recognizer made of the
+    examples, per intent or ``none`` and language)."""
     if not isinstance(data, dict) or not isinstance(data.get("intents"), dict) or not data["intents"]:
         raise SteeringError("a steering configuration needs intents: {name: {id: [...], en: [...]}}")
     intents: dict[str, dict[Language, tuple[str, ...]]] = {}
@@ -99,7 +132,7 @@ def parse_config(data: Any) -> SteeringConfig:
         raise SteeringError(f"thresholds: {exc}") from exc
     numbers = tuple(str(n) for n in data.get("service_numbers") or ())
     return SteeringConfig(intents=intents, out_of_domain=out_of_domain, service_numbers=numbers,
-                          thresholds=thresholds)
+                          thresholds=thresholds, heard=_heard(data.get("heard"), intents))
 
 
 def load_config(path: Path) -> SteeringConfig:
@@ -112,21 +145,29 @@ def load_config(path: Path) -> SteeringConfig:
 
 
 @functools.cache
-def named_config(name: str) -> SteeringConfig:
-    """A steering model shipped with cti (``data/<name>.yaml``), as an IVR flow's open node names it. Read once
-    per process: it is package data, not configuration."""
+def named_config(name: str, *, heard: bool = True) -> SteeringConfig:
+    """A steering model shipped with cti (``data/<name>.yaml``), as an IVR flow's open node names it, with what the
+    recognizer heard of its sentences (``data/<name>_heard.yaml``, generated by ``bench/steering.py
+    --export-heard``) unless ``heard`` is False (to generate that file). Read once per process: it is package data,
+    not configuration."""
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
         raise SteeringError(f"{name!r} is not a steering model's name (lower-case letters, digits, _)")
+    data = resources.files("cti.steering").joinpath("data")
     try:
-        text = resources.files("cti.steering").joinpath(f"data/{name}.yaml").read_text(encoding="utf-8")
+        text = data.joinpath(f"{name}.yaml").read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SteeringError(f"no steering model {name!r} (cti/steering/data/{name}.yaml)") from None
     try:
-        return parse_config(yaml.safe_load(text))
+        config = yaml.safe_load(text)
+        generated = data.joinpath(f"{name}_heard.yaml")
+        if heard and isinstance(config, dict) and generated.is_file():
+            config["heard"] = (yaml.safe_load(generated.read_text(encoding="utf-8")) or {}).get("heard")
     except yaml.YAMLError as exc:
         raise SteeringError(f"steering model {name!r}: {exc}") from exc
+    return parse_config(config)
 
 
-def default_config() -> SteeringConfig:
-    """The support line's open question (``data/support.yaml``, shipped with cti)."""
-    return named_config("support")
+def default_config(*, heard: bool = True) -> SteeringConfig:
+    """The support line's open question (``data/support.yaml``, shipped with cti), with what the recognizer heard of
+    its sentences unless ``heard`` is False (see :func:`named_config`)."""
+    return named_config("support", heard=heard)

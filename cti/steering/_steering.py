@@ -57,7 +57,7 @@ class Steering:
     def __init__(self, config: SteeringConfig) -> None:
         self.config = config
         self._classifiers: Mapping[Language, IntentClassifier] = {
-            lang: IntentClassifier(config.examples(lang)) for lang in LANGUAGES
+            lang: IntentClassifier(config.training_examples(lang)) for lang in LANGUAGES
             if len({intent for _, intent in config.examples(lang)} - {NONE}) >= 2
         }
 

@@ -23,7 +23,7 @@ RULES = {
 }
 VOICES = {"id": "id", "en": "en-us"}
 LANGUAGE_KEY = {"id": "1", "en": "2"}
-NONSENSE = ("kucing saya suka makan ikan", "hujan turun di kota besar")
+NONSENSE = ("kucing saya suka makan ikan", "sepatu merah itu mahal sekali")
 
 
 @pytest.fixture
@@ -65,6 +65,26 @@ async def test_a_caller_says_what_they_need_and_reaches_the_right_queue(
     assert [p["node"] for p in record.ivr["path"]][-1] == "agent"
     assert (record.queue, record.agent_id) == (queue, "sam")
     assert record.routing is not None and record.routing["language"] == language
+
+
+async def test_an_english_caller_confirms_what_was_understood_and_gets_through(
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, tmp_path: Path,
+) -> None:
+    """Heard word for word, but not sure enough to route at once (most callers are asked): "You would like to speak
+    to an agent, is that right?" — "yes"."""
+    await agent_ready(cti, phones, base_settings)
+    said = caller_speech("I want to talk to an agent", "en-us", tmp_path)
+    yes = caller_speech("yes", "en-us", tmp_path)
+    caller = SippIvrCaller("1500200", [Wait(1000), Press("2"), Wait(3000), Say(said), Wait(2500), Say(yes),
+                                       Wait(8000)], caller="0215550432", duration_ms=120_000)
+    callers.append(caller)
+    await talked_then_dropped(cti)
+    record = (await served(cti, caller))[0]
+    assert record.ivr is not None, record
+    heard = at_the_question(record.ivr["path"])
+    assert heard[:2] == [("unsure", "agent", "i want to talk to an agent"), ("speech", "yes", "yes")], heard
+    assert (record.queue, record.agent_id) == ("care", "sam")
+    assert record.routing is not None and record.routing["language"] == "en"
 
 
 async def test_a_caller_not_understood_twice_is_offered_the_keypad(

@@ -1,5 +1,6 @@
 """The open question's language model: a correct ARPA file (every history's distribution sums to one), the words
-written as the dictionary's entries, and PocketSphinx loads it."""
+written as the dictionary's entries, PocketSphinx loads it with the dictation's own weights (not the grammars'), and
+a dictation's live cepstral mean starts from the telephone line's."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 import pocketsphinx  # type: ignore[import-untyped]
 import pytest
 
-from cti.speech.asr import AsrError, Dictation
+from cti.speech.asr import AsrError, Dictation, PocketSphinxOptions
 from cti.speech.asr._lm import arpa
+from cti.speech.asr._pocketsphinx import TELEPHONE_CMN, _add_search, _afresh
 from cti.steering import default_config
 
 
@@ -81,3 +83,21 @@ def test_a_dictation_needs_a_sentence() -> None:
     with pytest.raises(AsrError):
         Dictation.of(["", "  "])
     assert Dictation.of(["Cek  Saldo!", "cek saldo"]).sentences == ("cek saldo",)
+
+
+def test_a_dictation_search_has_its_own_weights_and_the_grammars_keep_theirs() -> None:
+    decoder = pocketsphinx.Decoder(lm=None, loglevel="FATAL")
+    _add_search(decoder, "open", arpa(Dictation.of(["my bill", "my order"])), False, {"lw": 10.0, "fwdflat": False})
+    assert (decoder.config["lw"], decoder.config["fwdflat"]) == (6.5, True)
+    _add_search(decoder, "menu", "#JSGF V1.0;\ngrammar cti;\npublic <menu> = ( bill ) | ( order );\n", True)
+    assert (decoder.config["lw"], decoder.config["fwdflat"]) == (6.5, True)
+
+
+def test_a_dictation_starts_from_the_telephone_lines_cepstral_mean() -> None:
+    decoder = pocketsphinx.Decoder(lm=None, loglevel="FATAL")
+    prior = ",".join(f"{c:.2f}" for c in TELEPHONE_CMN)
+    _afresh(decoder, prior)
+    assert [round(float(c), 2) for c in decoder.get_cmn(False).split(",")] == list(TELEPHONE_CMN)
+    _afresh(decoder)  # a menu's session: the model's own starting point
+    assert decoder.get_cmn(False).split(",")[:3] == ["40", "3", "-1"]
+    assert PocketSphinxOptions().dictation_cmn == TELEPHONE_CMN

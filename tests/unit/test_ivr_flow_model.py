@@ -373,7 +373,7 @@ def test_static_prompts_for_pre_rendering() -> None:
     assert ("en", "Sorry, we could not verify who you are. An agent will help you.") in prompts
     assert ("id", "Terima kasih atas penilaian Anda. Sampai jumpa.") in prompts  # the post-call survey's
     assert ("id", "Anda ingin berbicara dengan agen, benar? Ucapkan ya atau tidak, atau tekan 1 atau 2.") in prompts
-    assert len(prompts) == len(set(prompts)) == 68
+    assert len(prompts) == len(set(prompts)) == 70
     assert all(language in ("id", "en") and "{" not in words for language, words in prompts)
 
 

@@ -23,6 +23,7 @@ from cti.steering import (
     parse_number,
 )
 
+CALLER_NEEDS = {"billing", "technical", "sales", "order_status", "agent"}  # the held-out set's (not language)
 HELD_OUT = Path(__file__).resolve().parents[2] / "bench" / "steering_questions" / "test.yaml"
 
 
@@ -99,8 +100,11 @@ def test_decisions(ranking: tuple[Ranked, ...], speech: float, decision: str) ->
     ("let me talk to a real person", "en", "agent"),
 ])
 def test_sentences_are_routed_to_their_intent(steering: Steering, text: str, language: str, intent: str) -> None:
+    """As text (what a perfect recognizer hears): the likeliest intent, sure enough to route at 0.8 (the support
+    line routes only from 0.95 of the recognizer's audio and asks the rest to confirm)."""
     understood = steering.understand(text, language)  # type: ignore[arg-type]
-    assert (understood.intent, understood.decision) == (intent, "route")
+    assert (understood.intent, understood.decision) in ((intent, "route"), (intent, "confirm"))
+    assert decide(steering.rank(text, language), Thresholds(route=0.8), speech_confidence=1.0) == "route"  # type: ignore[arg-type]
     assert understood.confidence >= 0.7
     assert understood.alternatives[0].intent == intent
 
@@ -121,11 +125,34 @@ def test_understanding_as_json(steering: Steering) -> None:
 
 def test_the_support_line_config() -> None:
     config = default_config()
-    assert set(config.intents) == {"billing", "technical", "sales", "order_status", "agent"}
+    assert set(config.intents) == {*CALLER_NEEDS, "language"}
     assert config.service_numbers == ("1500200",)
     for language in ("id", "en"):
         for intent, by_language in config.intents.items():
-            assert len(by_language[language]) >= 50, (intent, language)
+            assert len(by_language[language]) >= (30 if intent == "language" else 50), (intent, language)
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("bahasa inggris dong", "id"), ("bisa ganti ke bahasa inggris", "id"), ("english please", "id"),
+    ("can we speak indonesian", "en"), ("bahasa indonesia please", "en"), ("switch to bahasa", "en"),
+])
+def test_asking_for_the_other_language_is_an_intent(steering: Steering, text: str, language: str) -> None:
+    assert steering.understand(text, language).intent == "language"  # type: ignore[arg-type]
+
+
+def test_what_the_recognizer_heard_is_learnt_besides_the_examples() -> None:
+    data = {"intents": {"billing": {"en": ["my bill"]}, "order_status": {"en": ["where is my order"]}},
+            "out_of_domain": {"en": ["hello"]},
+            "heard": {"order_status": {"en": ["my bill due", " "]}, "none": {"en": ["hollow"]}}}
+    config = parse_config(data)
+    assert config.heard == {"en": (("my bill due", "order_status"), ("hollow", NONE))}
+    assert config.examples("en") == [("my bill", "billing"), ("where is my order", "order_status"),
+                                     ("hello", NONE)]
+    assert config.training_examples("en") == [*config.examples("en"), ("my bill due", "order_status"),
+                                              ("hollow", NONE)]
+    assert config.sentences("en") == ("my bill", "where is my order", "hello")  # the language model's: as written
+    assert Steering(config).understand("my bill due", "en").intent == "order_status"
+    assert default_config(heard=False).heard == {}
 
 
 def test_the_held_out_set_shares_no_sentence_with_the_training_set() -> None:
@@ -135,7 +162,7 @@ def test_the_held_out_set_shares_no_sentence_with_the_training_set() -> None:
         training = {normalize_phrase(text) for text in config.sentences(language)}  # type: ignore[arg-type]
         items = [next(iter(item.items())) for item in held_out[language]]
         assert not {normalize_phrase(text) for _, text in items} & training
-        per_intent = {intent: sum(1 for want, _ in items if want == intent) for intent in config.intents}
+        per_intent = {intent: sum(1 for want, _ in items if want == intent) for intent in CALLER_NEEDS}
         assert min(per_intent.values()) >= 40, per_intent
 
 
@@ -147,6 +174,9 @@ def test_the_held_out_set_shares_no_sentence_with_the_training_set() -> None:
     ({"intents": {"a": {"id": ["x"]}, "b": {"id": [""]}}}, "list of sentences"),
     ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "thresholds": {"route": 0.3, "confirm": 0.5}},
      "confirm <= route"),
+    ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "heard": {"c": {"id": ["x"]}}}, "unknown intent 'c'"),
+    ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "heard": {"a": {"fr": ["x"]}}}, "texts per language"),
+    ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "heard": {"a": {"id": "x"}}}, "a list of texts"),
 ])
 def test_bad_configurations_are_named(data: object, problem: str) -> None:
     with pytest.raises(SteeringError, match=problem):

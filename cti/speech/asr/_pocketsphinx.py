@@ -53,6 +53,10 @@ _NOISY_DB, _CLEAN_DB = 13.0, 19.0  # peak-to-noise bounds of the rejection offse
 _WIDE_FROM_DB = 16.0  # peak to noise from which the grammar pass uses the widened model
 _MAX_SEARCHES = 32
 _GARBAGE = "_gb"  # suffix of the garbage loop's dictionary entries (cti.speech.asr._garbage)
+TELEPHONE_CMN = (47.83, 16.25, -48.10, 11.04, -22.53, -33.38, 8.43, -38.05, -13.93, -2.35, -31.09, -0.61, -14.42)
+"""The cepstral mean of callers on the telephone line as the decoder sees it (band 300-3400 Hz, noise suppressed,
+resampled to 16 kHz): the mean over 80 utterances of the support line's training sentences said by synthetic voices
+at 20 and 10 dB (bench/steering.py's training renderings, batch normalization; spread 2-5 per coefficient)."""
 
 
 def default_model_dir() -> Path:
@@ -84,9 +88,18 @@ class PocketSphinxOptions:
     ``pre_roll_ms``/``tail_ms``: audio kept before the first and after the last speech frame for the grammar pass.
     ``max_unexplained_ms``: a result whose grammar path explains that much of the caller's speech (by the VAD) as
     silence gets intent None: the caller said something the menu does not have (None turns the check off).
-    ``live_dictation``: a dictation (open question) is decoded while the caller speaks, with live cepstral mean
-    normalization, so that only the last stretch is left at the end of speech (a batch pass over a sentence took
-    about a second after the caller stopped: docs/speech.md#call-steering).
+    ``live_dictation`` (off): a dictation (open question) is decoded while the caller speaks, with live cepstral
+    mean normalization, so that only the last stretch is left at the end of speech (a batch pass over a sentence
+    takes 0.3-1 s after the caller stopped); off because on a clean line it heard far less (32-38 % of callers right
+    against 66-70 % for the batch pass with ``dictation_fwdflat``: docs/speech.md#call-steering). ``dictation_cmn``:
+    where that live mean starts, for the dictation's decoders (the telephone line's usual mean: PocketSphinx's
+    default, made for wideband speech, was far off for the whole first seconds, and each session starts afresh).
+    ``dictation_lw``: the n-gram model's language weight (PocketSphinx's 6.5 let the noisy line's sounds through as
+    words out of any context; 16 forced fluent sentences of the wrong intent: docs/speech.md);
+    ``dictation_fwdflat``: the second, flat-lexicon pass, which runs over the whole sentence after the end of speech
+    (0.2-0.3 s). Both apply to dictations only. ``dictation_offset``: how much lower a dictation's ratio may be for
+    the same confidence as a menu's (its language model's weight costs score that the phone loop does not pay),
+    chosen on the development set.
     ``garbage`` (off: it cost more menu answers than it saved, docs/speech.md) decodes a menu answer a second time
     against the menu with a loop of everyday words (:mod:`cti.speech.asr._garbage`) and rejects it when the loop wins;
     ``garbage_weight`` is the loop's prior against the menu, ``garbage_word_weight`` each loop word's cost,
@@ -122,7 +135,11 @@ class PocketSphinxOptions:
     garbage_word_weight: float = 1e-4
     filler_words: int = 1
     filler_weight: float = 1e-2
-    live_dictation: bool = True
+    live_dictation: bool = False
+    dictation_cmn: tuple[float, ...] | None = TELEPHONE_CMN
+    dictation_lw: float = 10.0
+    dictation_fwdflat: bool = True
+    dictation_offset: float = 15.0
     features: tuple[tuple[str, str], ...] = ()
     extra: tuple[tuple[str, Any], ...] = ()
 
@@ -285,10 +302,13 @@ def _line_offset(options: PocketSphinxOptions, peak_to_noise_db: float | None) -
     return options.offset + share * (options.clean_offset - options.offset)
 
 
-def _afresh(decoder: Any) -> None:
+def _afresh(decoder: Any, cmn: str | None = None) -> None:
     """Forget the previous utterance's front-end state (the noise estimate of ``remove_noise``, the live cepstral
-    mean), which a decoder otherwise carries into the next one: one caller's audio changed the next caller's result."""
+    mean), which a decoder otherwise carries into the next one: one caller's audio changed the next caller's result.
+    ``cmn``: where the live cepstral mean starts (else the decoder's ``cmninit``)."""
     decoder.reinit_feat()
+    if cmn is not None:
+        decoder.set_cmn(cmn)
 
 
 def _logistic(x: float) -> float:
@@ -342,7 +362,10 @@ class PocketSphinxRecognizer:
         pool = self._pool if isinstance(model, Grammar) else self._dictation_pool(model, language)
         slot = pool.acquire()
         try:
-            keys, veto = _activate(slot, model, language, self.options)
+            o = self.options
+            settings = None if isinstance(model, Grammar) else {
+                "lw": o.dictation_lw, "fwdflat": o.dictation_fwdflat, "fwdflatlw": o.dictation_lw * 8.5 / 6.5}
+            keys, veto = _activate(slot, model, language, self.options, settings)
         except BaseException:
             pool.release(slot)
             raise
@@ -397,9 +420,11 @@ def _pronunciations(decoder: Any, word: str, language: Language) -> tuple[str, .
 
 
 def _activate(slot: _Slot, model: Grammar | Dictation, language: Language,
-              options: PocketSphinxOptions) -> tuple[dict[str, str], bool]:
+              options: PocketSphinxOptions, settings: dict[str, Any] | None = None,
+              ) -> tuple[dict[str, str], bool]:
     """Add missing words and the grammar's (or dictation's) search to the slot's decoders; return word key -> word
-    (the garbage loop's entries too, ending in ``_gb``) and whether the garbage decoder has the menu's veto search."""
+    (the garbage loop's entries too, ending in ``_gb``) and whether the garbage decoder has the menu's veto search.
+    ``settings``: decoder options for a dictation's n-gram search only (:func:`_add_search`)."""
     decoder = slot.grammar
     keys = {_word_key(w, language): w for w in model.words}
     garbage = (garbage_words(language, model.words)
@@ -437,7 +462,7 @@ def _activate(slot: _Slot, model: Grammar | Dictation, language: Language,
         veto_name = "v" + hashlib.sha1(vetoed.encode()).hexdigest()[:16] if vetoed else None
         try:
             for each in decoders:
-                _add_search(each, name, source, isinstance(model, Grammar))
+                _add_search(each, name, source, isinstance(model, Grammar), settings)
             if veto_name is not None:
                 _add_search(slot.garbage, veto_name, vetoed, True)
         except (ValueError, RuntimeError) as exc:
@@ -517,11 +542,15 @@ def _garbage_fsg(grammar: Grammar, language: Language, garbage: tuple[str, ...],
     return "\n".join([*lines, "FSG_END", ""])
 
 
-def _add_search(decoder: Any, name: str, source: str, grammar: bool) -> None:
+def _add_search(decoder: Any, name: str, source: str, grammar: bool, settings: dict[str, Any] | None = None) -> None:
     if grammar and source.startswith("#JSGF"):
         decoder.add_jsgf_string(name, source)
         return
-    # The Python binding loads an n-gram model or a finite-state grammar from a file only.
+    # The Python binding loads an n-gram model or a finite-state grammar from a file only. An n-gram search reads its
+    # weights and passes from the configuration when it is made: ``settings`` apply to this search only (the grammars
+    # keep theirs).
+    config = decoder.config
+    saved = {key: config[key] for key in settings or {}}
     fd, path = tempfile.mkstemp(prefix="cti-lm-", suffix=".fsg" if grammar else ".arpa")
     try:
         with os.fdopen(fd, "w") as out:
@@ -529,8 +558,12 @@ def _add_search(decoder: Any, name: str, source: str, grammar: bool) -> None:
         if grammar:
             decoder.add_fsg(name, decoder.read_fsg(path))
         else:
+            for key, value in (settings or {}).items():
+                config[key] = value
             decoder.add_lm_file(name, path)
     finally:
+        for key, value in saved.items():
+            config[key] = value
         os.unlink(path)
 
 
@@ -612,13 +645,15 @@ class PocketSphinxSession:
                 if self._first_ms is None:
                     self._first_ms = event.at_ms
                     self._phones_fed = self._offset(max(event.at_ms - self._recognizer.options.pre_roll_ms, 0))
+                    prior = (",".join(f"{c:.2f}" for c in self._recognizer.options.dictation_cmn)
+                             if self._grammar is None and self._recognizer.options.dictation_cmn else None)
                     if slot.phones is not None:
-                        _afresh(slot.phones)
+                        _afresh(slot.phones, prior)
                         slot.phones.start_utt()
                         self._utt_open = True
                     if self._live:
                         self._words_fed = self._phones_fed
-                        _afresh(slot.grammar)
+                        _afresh(slot.grammar, prior)
                         slot.grammar.start_utt()
                         self._words_open = True
             elif isinstance(event, SpeechEnd) and self._speech_from is not None:
@@ -704,7 +739,8 @@ class PocketSphinxSession:
             if phone_score is not None:
                 frames = max(len(span) // 2 * _FRAMES_PER_SECOND // self._rate, 1)
                 ratio = (_logscore(hyp.score) - phone_score) / frames
-                confidence = _logistic((ratio - _line_offset(options, line_db)) / options.scale)
+                offset = _line_offset(options, line_db) - options.dictation_offset
+                confidence = _logistic((ratio - offset) / options.scale)
             return Result(None, text, round(confidence, 4), PocketSphinxRecognizer.name, self.audio_ms)
         intent = self._grammar.intent_of(text)
         confidence = 1.0 if intent is not None else 0.0
