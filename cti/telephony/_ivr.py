@@ -645,7 +645,11 @@ class IvrRunner:
             call.in_utterance = False
             call.voiced_ms = call.silent_ms = call.utterance_ms = 0
             if call.listen is listen and call.speech is speech:
-                call.speech = None
+                call.speech = None  # spent: a fresh one below, if the same listen goes on after the result
+            await self._feed(call, SpeechResult(result.intent, result.text, result.confidence, listen.listen_id,
+                                                result.decision, result.alternatives, result.entities))
+            # The result first, the next session after: starting one waits for the recognizers' pool.
+            if call.listen is listen and call.speech is None and not call.ended and self.recognizer is not None:
                 try:
                     fresh = await self._hear(listen)
                 except Exception as exc:
@@ -655,8 +659,6 @@ class IvrRunner:
                         call.speech = fresh
                     else:
                         self._release_speech(fresh)
-            await self._feed(call, SpeechResult(result.intent, result.text, result.confidence, listen.listen_id,
-                                                result.decision, result.alternatives, result.entities))
 
     async def _teardown(self, call: IvrCall) -> None:
         self.calls.pop(call.channel_id, None)
