@@ -2,10 +2,11 @@
 
 Every demo caller dials a service number that has an IVR flow (cti/ivr/flows/default.yaml) and goes through it as
 people do: picks a language (mostly Indonesian; a customer calling from their own phone is not asked, the IVR
-knows theirs from the CRM), then asks for an agent, reports a technical problem, asks about
-buying, or checks their balance and hangs up satisfied (self-service: a customer calling from one of their own
-phones is verified by the number). Keys are SIP INFO DTMF; with espeak-ng and sox on the machine some callers say
-their choices instead. :func:`plan_caller` is pure (a seeded ``random.Random`` in, a plan out).
+knows theirs from the CRM), then asks for an agent (on the support line in a sentence, as it asks "how can we help
+you?"), reports a technical problem, asks about buying, or checks their balance and hangs up satisfied
+(self-service: a customer calling from one of their own phones is verified by the number). Keys are SIP INFO DTMF;
+with espeak-ng and sox on the machine some callers say their choices instead. :func:`plan_caller` is pure (a seeded
+``random.Random`` in, a plan out).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ BILLING: Final = "1500200"
 _SPOKEN: Final = {
     "language_id": ("Indonesia", "id"), "language_en": ("English", "en-us"),
     "agent_id": ("bicara dengan agen", "id"), "agent_en": ("agent", "en-us"),
+    # The support line asks in the caller's own words; an unsure answer is confirmed with a yes.
+    "open_id": ("saya mau bicara dengan operator", "id"), "open_en": ("I want to talk to an agent", "en-us"),
+    "yes_id": ("ya", "id"), "yes_en": ("yes", "en-us"),
 }
 _PATHS: Final = (("agent", 35), ("technical", 20), ("sales", 15), ("balance", 15), ("speech", 15))
 
@@ -82,8 +86,12 @@ def plan_caller(rng: random.Random, numbers: Sequence[str], known: Mapping[str, 
     else:
         assert utterances is not None
         steps = [Wait(1500)] if customer else [Wait(1500), Say(utterances[f"language_{language}"]), Wait(4500)]
-        # Said twice: a no-match reprompts, as it would for a person; once heard, the second falls on music.
-        steps += [Say(utterances[f"agent_{language}"]), Wait(5000), Say(utterances[f"agent_{language}"]), Wait(2000)]
+        if service == BILLING:  # "how can we help you?": a sentence, then yes to "an agent, is that right?"
+            steps += [Say(utterances[f"open_{language}"]), Wait(2500), Say(utterances[f"yes_{language}"]), Wait(2000)]
+        else:
+            # Said twice: a no-match reprompts, as it would for a person; once heard, the second falls on music.
+            steps += [Say(utterances[f"agent_{language}"]), Wait(5000), Say(utterances[f"agent_{language}"]),
+                      Wait(2000)]
     return CallerPlan(service, caller, path, language, tuple(steps), duration)
 
 
@@ -98,7 +106,8 @@ def render_utterances(directory: Path) -> dict[str, Path] | None:
         try:
             subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True,
                            capture_output=True, timeout=30)
-            subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ulaw), "pad", "0.2", "0.3"],
+            subprocess.run(["sox", "-R", str(wav), "-r", "8000", "-c", "1", "-t", "ul", str(ulaw), "pad", "0.2",
+                            "0.3"],
                            check=True, capture_output=True, timeout=30)
         except (OSError, subprocess.SubprocessError):
             return None

@@ -48,12 +48,15 @@ def test_callers_key_a_language_then_a_choice_and_only_customers_ask_their_balan
 
 
 def test_with_recordings_some_callers_speak(tmp_path: Path) -> None:
-    utterances = {key: tmp_path / f"{key}.ulaw" for key in ("language_id", "language_en", "agent_id", "agent_en")}
+    utterances = {key: tmp_path / f"{key}.ulaw" for key in ("language_id", "language_en", "agent_id", "agent_en",
+                                                              "open_id", "open_en", "yes_id", "yes_en")}
     rng = random.Random(2)
     spoken = [p for p in (plan_caller(rng, NUMBERS, KNOWN, utterances) for _ in range(500)) if p.path == "speech"]
     assert 40 < len(spoken) < 120
     for plan in spoken:
         said = [step.audio.name for step in plan.steps if isinstance(step, Say)]
         language = [] if plan.caller in KNOWN else [f"language_{plan.language}.ulaw"]
-        assert said == language + [f"agent_{plan.language}.ulaw"] * 2
+        asked = ([f"open_{plan.language}.ulaw", f"yes_{plan.language}.ulaw"] if plan.service == BILLING
+                 else [f"agent_{plan.language}.ulaw"] * 2)
+        assert said == language + asked
         assert not keys(plan.steps)
