@@ -88,13 +88,12 @@ class PocketSphinxOptions:
     normalization, so that only the last stretch is left at the end of speech (a batch pass over a sentence took
     about a second after the caller stopped: docs/speech.md#call-steering).
     ``garbage`` decodes a menu answer in one of ``garbage_languages`` a second time against the menu with a loop of
-    everyday words (:mod:`cti.speech.asr._garbage`) and rejects it when the loop wins, on a line at least
-    ``garbage_from_db`` clean
-    (peak to noise; None: on every line) and of telephone audio (8 kHz): on a noisy line the loop won over too many
-    right answers (docs/speech.md).
+    everyday words (:mod:`cti.speech.asr._garbage`) and rejects it when the loop wins, on telephone audio (8 kHz) and
+    a line at least ``garbage_from_db`` clean (peak to noise; None: on every line): on a noisy line the loop won over
+    too many right answers, and on English menus it cost answers and decision time (docs/speech.md).
     ``garbage_weight`` is the loop's prior against the menu, ``garbage_word_weight`` each loop word's cost by language
-    (a language not named: 1e-4),
-    ``garbage_reject_below`` (None: never) the confidence at which an answer the loop won is kept all the same,
+    (a language not named: 1e-4), ``garbage_reject_below`` (None: never) the confidence from which an answer the loop
+    won is kept all the same,
     ``filler_words`` how many filler words may stand on either side of a phrase, at ``filler_weight`` each.
     ``features`` overrides the model's feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
     """
