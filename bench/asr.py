@@ -94,6 +94,13 @@ def run_one(recognizer: Recognizer, grammar: Grammar, language: str, pcm: bytes,
     return {"result": result, "cpu": cpu, "audio": fed / 2 / rate, "latency": latency}
 
 
+def _weights(spec: str) -> tuple[tuple[str, float], ...]:
+    """``1e-4`` (both languages) or ``id=1e-3,en=1e-4``."""
+    if "=" not in spec:
+        return (("id", float(spec)), ("en", float(spec)))
+    return tuple((lang.strip(), float(weight)) for lang, _, weight in (part.partition("=") for part in spec.split(",")))
+
+
 def _pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -117,7 +124,14 @@ def main() -> None:
     parser.add_argument("--garbage", action=argparse.BooleanOptionalAction, default=defaults.garbage,
                         help="veto menu answers that a loop of everyday words explains better")
     parser.add_argument("--garbage-weight", type=float, default=defaults.garbage_weight)
-    parser.add_argument("--garbage-word-weight", type=float, default=defaults.garbage_word_weight)
+    parser.add_argument("--garbage-word-weight", type=_weights, default=defaults.garbage_word_weight,
+                        help="each loop word's cost: 1e-4 for both languages or id=1e-3,en=1e-4")
+    parser.add_argument("--garbage-languages", default=",".join(defaults.garbage_languages),
+                        help="the languages whose menus get the loop (id,en)")
+    parser.add_argument("--garbage-from-db", type=float, default=defaults.garbage_from_db,
+                        help="run the loop on lines at least this clean (peak to noise, dB; 0: on every line)")
+    parser.add_argument("--garbage-reject-below", type=float, default=defaults.garbage_reject_below,
+                        help="keep an answer the loop won when its confidence is at least this (default: never)")
     parser.add_argument("--filler-words", type=int, default=defaults.filler_words)
     parser.add_argument("--details", type=Path, help="write every utterance's outcome (JSON lines) here")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
@@ -129,7 +143,10 @@ def main() -> None:
     clock_fn = time.thread_time if args.clock == "cpu" else time.perf_counter
     options = PocketSphinxOptions(topn=args.topn, offset=args.offset, clean_offset=args.clean_offset, scale=args.scale,
                                   reject_below=0.0, garbage=args.garbage, garbage_weight=args.garbage_weight,
-                                  garbage_word_weight=args.garbage_word_weight, filler_words=args.filler_words)
+                                  garbage_word_weight=args.garbage_word_weight, filler_words=args.filler_words,
+                                  garbage_reject_below=args.garbage_reject_below,
+                                  garbage_from_db=args.garbage_from_db or None,
+                                  garbage_languages=tuple(filter(None, args.garbage_languages.split(","))))
     recognizer = PocketSphinxRecognizer(options)
     recognizer.warm_up()
     grammars = {(menu, lang): Grammar.of(MENUS[menu][lang]) for menu in MENUS for lang in ("id", "en")}
@@ -173,7 +190,9 @@ def main() -> None:
                     "scale": options.scale,
                     "reject_below": threshold, "denoise": options.denoise, "decode_rate": options.decode_rate,
                     "garbage": options.garbage, "garbage_weight": options.garbage_weight,
-                    "garbage_word_weight": options.garbage_word_weight, "filler_words": options.filler_words},
+                    "garbage_word_weight": dict(options.garbage_word_weight),
+                    "garbage_from_db": options.garbage_from_db, "garbage_languages": list(options.garbage_languages),
+                    "garbage_reject_below": options.garbage_reject_below, "filler_words": options.filler_words},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "clock": args.clock,
         "results": [], "false_accepts": _false_accepts(outcomes, threshold),
         "rejection_curve": [{"reject_below": t, "accuracy": _accuracy(outcomes, t),

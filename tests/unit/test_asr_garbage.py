@@ -49,7 +49,8 @@ def _paths(fsg: str, limit: int = 6) -> set[tuple[str, ...]]:
 
 def test_the_grammar_is_a_phrase_with_fillers_or_the_loop() -> None:
     g = grammar(YES_NO, "en")
-    options = PocketSphinxOptions(garbage=True, filler_words=1, garbage_word_weight=1e-3, filler_weight=1e-2)
+    options = PocketSphinxOptions(garbage=True, filler_words=1, garbage_word_weight=(("en", 1e-3),),
+                                  filler_weight=1e-2)
     fsg = _garbage_fsg(g, "en", ("hello", "the"), ("uh", "please"), options)
     assert fsg.startswith("FSG_BEGIN cti\n") and fsg.endswith("FSG_END\n")
     paths = _paths(fsg, limit=3)
@@ -68,3 +69,14 @@ def test_a_loop_likelier_than_the_menu_lowers_the_menu() -> None:
     fsg = _garbage_fsg(g, "en", ("hello",), (), PocketSphinxOptions(garbage=True, garbage_weight=10.0))
     entries = [p for a, _, p, w in _transitions(fsg) if a == 0 and w is None]
     assert sorted(entries) == [0.1, 1.0]  # PocketSphinx crashes on a probability above 1
+
+
+def test_each_language_has_its_own_word_cost() -> None:
+    """Chosen on the development set (docs/speech.md): a cheaper loop for Indonesian, whose answers it spared."""
+    options = PocketSphinxOptions()
+    assert (options.word_weight("id"), options.word_weight("en")) == (1e-3, 1e-4)
+    g = grammar(YES_NO, "id")
+    weights = {w: p for _, _, p, w in _transitions(_garbage_fsg(g, "id", ("apa",), (), options)) if w}
+    assert weights["apa_id_gb"] == 1e-3
+    assert PocketSphinxOptions(garbage_word_weight=()).word_weight("en") == 1e-4
+    assert PocketSphinxOptions().garbage_languages == ("id",)  # English: it cost right answers and decision time

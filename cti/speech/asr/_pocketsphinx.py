@@ -100,9 +100,13 @@ class PocketSphinxOptions:
     (0.2-0.3 s). Both apply to dictations only. ``dictation_offset``: how much lower a dictation's ratio may be for
     the same confidence as a menu's (its language model's weight costs score that the phone loop does not pay),
     chosen on the development set.
-    ``garbage`` (off: it cost more menu answers than it saved, docs/speech.md) decodes a menu answer a second time
-    against the menu with a loop of everyday words (:mod:`cti.speech.asr._garbage`) and rejects it when the loop wins;
-    ``garbage_weight`` is the loop's prior against the menu, ``garbage_word_weight`` each loop word's cost,
+    ``garbage`` decodes a menu answer in one of ``garbage_languages`` a second time against the menu with a loop of
+    everyday words (:mod:`cti.speech.asr._garbage`) and rejects it when the loop wins, on telephone audio (8 kHz) and
+    a line at least ``garbage_from_db`` clean (peak to noise; None: on every line): on a noisy line the loop won over
+    too many right answers, and on English menus it cost answers and decision time (docs/speech.md).
+    ``garbage_weight`` is the loop's prior against the menu, ``garbage_word_weight`` each loop word's cost by language
+    (a language not named: 1e-4), ``garbage_reject_below`` (None: never) the confidence from which an answer the loop
+    won is kept all the same,
     ``filler_words`` how many filler words may stand on either side of a phrase, at ``filler_weight`` each.
     ``features`` overrides the model's feat.params (``remove_noise``, ...); ``extra`` any other decoder option.
     """
@@ -130,9 +134,12 @@ class PocketSphinxOptions:
     pre_roll_ms: int = 300
     tail_ms: int = 200
     max_unexplained_ms: int | None = 300
-    garbage: bool = False
+    garbage: bool = True
     garbage_weight: float = 1.0
-    garbage_word_weight: float = 1e-4
+    garbage_word_weight: tuple[tuple[Language, float], ...] = (("id", 1e-3), ("en", 1e-4))
+    garbage_from_db: float | None = 16.0
+    garbage_languages: tuple[Language, ...] = ("id",)
+    garbage_reject_below: float | None = None
     filler_words: int = 1
     filler_weight: float = 1e-2
     live_dictation: bool = False
@@ -142,6 +149,10 @@ class PocketSphinxOptions:
     dictation_offset: float = 15.0
     features: tuple[tuple[str, str], ...] = ()
     extra: tuple[tuple[str, Any], ...] = ()
+
+    def word_weight(self, language: Language) -> float:
+        """The cost of each garbage-loop word in ``language``."""
+        return dict(self.garbage_word_weight).get(language, 1e-4)
 
     def resolved(self) -> tuple[Path, Path, Path | None]:
         """(acoustic model dir, dictionary, phone LM or None), checked to exist; the model dir is its telephone-adapted
@@ -172,7 +183,7 @@ class _Slot:
     grammar: Any
     phones: Any | None
     clean: Any | None = None  # the grammar decoder for a clean line (widened model), when there is one
-    garbage: Any | None = None  # the menu with a garbage loop, decoded while the caller speaks (a veto)
+    garbage: Any | None = None  # the menu with a garbage loop, decoded after the end of speech (a veto)
     searches: OrderedDict[str, str | None] = field(default_factory=OrderedDict)  # name -> its garbage search
     words: set[str] = field(default_factory=set)
     pool: _DecoderPool | None = None  # where it goes back to
@@ -232,7 +243,7 @@ class _DecoderPool:
                 clean = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=str(dictionary),
                                                                  **{**common, "hmm": str(self._clean)}))
             garbage = None
-            if o.garbage:
+            if o.garbage and not self._dictionary:  # a dictation never has a veto
                 garbage = pocketsphinx.Decoder(pocketsphinx.Config(lm=None, dict=str(dictionary), **common))
             phones = None
             if phone_lm is not None:
@@ -330,8 +341,12 @@ class PocketSphinxRecognizer:
         if self.options.decode_rate not in (8000, 16000):
             raise AsrError(f"decode rate {self.options.decode_rate} Hz is not supported (8000 or 16000)")
         o = self.options
+        # The garbage loop's settings are in the key: a slot keeps the veto search it built for a grammar, and a pool
+        # made without the loop has no decoder for it (a recognizer with the loop would silently run without it).
+        veto = ((o.garbage_weight, o.garbage_word_weight, o.filler_words, o.filler_weight, o.garbage_languages)
+                if o.garbage else None)
         key = ("pocketsphinx", *o.resolved(), o.clean_model(), o.topn, o.beam, o.wbeam, o.pbeam, o.silprob,
-               o.decode_rate, o.features, o.extra)
+               o.decode_rate, o.features, o.extra, veto)
         self._key = key
         self._models = cache or shared_models()
         self._pool: _DecoderPool = self._models.get(key, lambda: _DecoderPool(self.options))
@@ -428,7 +443,8 @@ def _activate(slot: _Slot, model: Grammar | Dictation, language: Language,
     decoder = slot.grammar
     keys = {_word_key(w, language): w for w in model.words}
     garbage = (garbage_words(language, model.words)
-               if options.garbage and isinstance(model, Grammar) and not model.numbers else ())
+               if options.garbage and language in options.garbage_languages and isinstance(model, Grammar)
+               and not model.numbers else ())
     fillers = filler_words(language, model.words) if garbage else ()
     keys.update((_word_key(w, language) + _GARBAGE, w) for w in (*garbage, *fillers))
     entries: list[tuple[str, str]] = []
@@ -500,7 +516,8 @@ def _garbage_fsg(grammar: Grammar, language: Language, garbage: tuple[str, ...],
                  options: PocketSphinxOptions) -> str:
     """The menu with a garbage loop, as a finite-state grammar (PocketSphinx's FSG text format): a phrase with up
     to ``filler_words`` garbage words on either side, or (with the probability ``garbage_weight``) garbage words
-    alone. Each garbage word costs ``garbage_word_weight``, which JSGF cannot say (it normalizes its weights)."""
+    alone. Each garbage word costs the language's ``garbage_word_weight``, which JSGF cannot say (it normalizes its
+    weights)."""
     words = [_word_key(w, language) + _GARBAGE for w in garbage]
     around = [_word_key(w, language) + _GARBAGE for w in fillers]
     transitions: list[tuple[int, int, float, str | None]] = []
@@ -535,7 +552,7 @@ def _garbage_fsg(grammar: Grammar, language: Language, garbage: tuple[str, ...],
             here = nxt
     looped = state()
     transitions.append((0, 2, min(1.0, options.garbage_weight), None))
-    transitions.extend((2, looped, options.garbage_word_weight, w) for w in words)
+    transitions.extend((2, looped, options.word_weight(language), w) for w in words)
     transitions += [(looped, 2, 1.0, None), (looped, 1, 1.0, None)]
     lines = ["FSG_BEGIN cti", f"NUM_STATES {count}", "START_STATE 0", "FINAL_STATE 1"]
     lines += [f"TRANSITION {a} {b} {p:.6g}" + (f" {w}" if w else "") for a, b, p, w in transitions]
@@ -629,7 +646,9 @@ class PocketSphinxSession:
         self._spoken: list[tuple[int, int]] = []  # finished VAD speech stretches (ms)
         self._phones_fed = 0  # bytes of _audio given to the phone loop
         self._utt_open = False
-        self._veto = slot.garbage if veto else None
+        # Measured on telephone audio only: on clean wideband speech (16 kHz synthesis, digital silence) the adapted
+        # model's loop beat a right answer with one word ("technical support" -> "or").
+        self._veto = slot.garbage if veto and sample_rate <= 8000 else None
         self._live = grammar is None and recognizer.options.live_dictation
         self._words_fed = 0  # bytes of _audio given to the live dictation decoder
         self._words_open = False
@@ -720,7 +739,8 @@ class PocketSphinxSession:
             quiet = [(seg.start_frame, seg.end_frame) for seg in (decoder.seg() or [])
                      if seg.word.startswith(_NON_SPEECH)]
             veto: list[str] | None = None  # the garbage decoder's words, when it ran
-            if self._veto is not None and hyp is not None and hyp.hypstr:
+            clean_line = options.garbage_from_db is None or line_db is None or line_db >= options.garbage_from_db
+            if self._veto is not None and hyp is not None and hyp.hypstr and clean_line:
                 # Over the same span with the same whole-utterance normalization: decoded while the caller spoke
                 # (live normalization), the loop won over nearly every menu answer.
                 _afresh(self._veto)
@@ -745,14 +765,17 @@ class PocketSphinxSession:
         intent = self._grammar.intent_of(text)
         confidence = 1.0 if intent is not None else 0.0
         fillers = False
+        loop_won = False
         if intent is not None and veto is not None:
-            # The menu against a loop of everyday words, heard while the caller spoke: when the loop explains the
+            # The menu against a loop of everyday words, over the same span: when the loop explains the
             # speech better than any phrase, the caller said something the menu does not have.
             if not any(not w.startswith(_NON_SPEECH) and not w.endswith(_GARBAGE) for w in veto):
-                return Result(None, text, 0.0, PocketSphinxRecognizer.name, self.audio_ms)
+                if options.garbage_reject_below is None:
+                    return Result(None, text, 0.0, PocketSphinxRecognizer.name, self.audio_ms)
+                loop_won = True
             # A phrase with the caller's fillers around it ("uh balance please"): the fillers are speech the
             # grammar pass could only call silence.
-            fillers = any(w.endswith(_GARBAGE) for w in veto)
+            fillers = not loop_won and any(w.endswith(_GARBAGE) for w in veto)
         if intent is not None and options.max_unexplained_ms is not None and not fillers:
             spoken = self._spoken + ([(self._speech_from, self.audio_ms)] if self._speech_from is not None else [])
             origin = max(self._first_ms - options.pre_roll_ms, 0)
@@ -767,6 +790,8 @@ class PocketSphinxSession:
             confidence = _logistic((ratio - offset) / options.scale)
             if confidence < options.reject_below:
                 intent = None
+        if loop_won and (confidence < (options.garbage_reject_below or 0.0) or phone_score is None):
+            intent = None
         return Result(intent, text, round(confidence, 4), PocketSphinxRecognizer.name, self.audio_ms)
 
     def close(self) -> None:
