@@ -22,7 +22,6 @@ __all__ = ["add_speech_commands"]
 
 _CHUNK_MS = 20
 _MENU_MIN_CONFIDENCE = 0.5  # the flows' min_confidence (cti/ivr/flows/default.yaml)
-_SAMPLE_FLOWS = Path(__file__).resolve().parents[1] / "ivr/flows/default.yaml"
 
 
 def _read_wav(path: Path) -> tuple[bytes, int]:
@@ -43,7 +42,7 @@ def _recognize(session: Any, pcm: bytes, rate: int) -> Any:
 
 
 def _intent(args: argparse.Namespace) -> int:
-    from cti.ivr import FlowError, load_flows_file
+    from cti.ivr import SAMPLE_FLOWS, FlowError, load_flows_file
     from cti.speech import OpenQuestion
     from cti.speech.asr import MENUS, AsrError, Grammar, PocketSphinxRecognizer
     from cti.steering import Entities, SteeringError, default_config, extract_entities, load_config, named_config
@@ -52,9 +51,9 @@ def _intent(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config) if args.config else default_config()
         if args.open is not None and args.config is None:
-            node = load_flows_file(args.flows).open_question(args.open)
+            node = load_flows_file(args.flows or SAMPLE_FLOWS).open_question(args.open)
             if node is None:
-                print(f"cti: {args.open} asks no open question in {args.flows}", file=sys.stderr)
+                print(f"cti: {args.open} asks no open question in {args.flows or SAMPLE_FLOWS}", file=sys.stderr)
                 return 2
             config = named_config(node.steering)
     except (SteeringError, FlowError) as exc:
@@ -103,7 +102,7 @@ def add_speech_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     which = intent.add_mutually_exclusive_group(required=True)
     which.add_argument("--open", metavar="SERVICE_NUMBER", help="the open question of this number's call steering")
     which.add_argument("--menu", metavar="NAME", help="a standard menu: main, yes_no, language")
-    intent.add_argument("--flows", type=Path, default=_SAMPLE_FLOWS,
+    intent.add_argument("--flows", type=Path, default=None,
                         help="the IVR flows whose open question --open asks (default: the sample flows)")
     intent.add_argument("--config", type=Path, help="a call-steering file instead of the flow's steering model")
     intent.add_argument("--engine", choices=["ngram", "sentences"], default="ngram",

@@ -21,7 +21,7 @@ Typical adapter loop (the telephony adapter's is :class:`cti.telephony.IvrRunner
 """
 
 from cti.ivr._announcements import MESSAGES, message_text, position_text
-from cti.ivr._checks import FlowError, load_flows_file, parse_flows
+from cti.ivr._checks import SAMPLE_FLOWS, FlowError, load_flows_file, parse_flows
 from cti.ivr._events import (
     CallerHangup,
     Dtmf,
@@ -61,6 +61,7 @@ __all__ = [
     "LOOKUPS",
     "MESSAGES",
     "PLACEHOLDER_TYPES",
+    "SAMPLE_FLOWS",
     "Caller",
     "CallerHangup",
     "Dtmf",

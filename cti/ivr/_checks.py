@@ -42,7 +42,10 @@ from cti.ivr._model import (
 from cti.ivr._template import PlaceholderType, TemplateError, placeholders
 from cti.steering import SteeringError, named_config
 
-__all__ = ["FlowError", "load_flows_file", "parse_flows"]
+__all__ = ["SAMPLE_FLOWS", "FlowError", "load_flows_file", "parse_flows"]
+
+SAMPLE_FLOWS = Path(__file__).resolve().parent / "flows" / "default.yaml"
+"""The sample flows shipped with cti (the demo's and the tests'; docs/ivr.md)."""
 
 _NODE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _NUMBER = re.compile(r"^[0-9*#+]{1,32}$")

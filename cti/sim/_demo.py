@@ -34,6 +34,7 @@ from aiohttp import web
 from cti.asterisk import AsteriskError, AsteriskRoot
 from cti.bootstrap import RUNNING, Running, create_app
 from cti.errors import NotFound
+from cti.ivr import SAMPLE_FLOWS
 from cti.services import Accounts, CenterView, SignIn
 from cti.settings import Settings, SettingsError, load_settings
 from cti.sim._crm_seed import BANDUNG_YOUTH, JAKARTA_GOLD, generate
@@ -72,7 +73,7 @@ AGENT_PROFILES = (
     {"region": "medan", "skills": {"care": 4}}, {"region": "bandung", "skills": {"care": 5, "billing": 2}},
 )
 DEMO_RULES = Path(__file__).with_name("demo-routing.yaml")
-DEMO_FLOWS = Path(__file__).resolve().parents[1] / "ivr/flows/default.yaml"
+DEMO_FLOWS = SAMPLE_FLOWS
 DEMO_RULES_COPY = Path("var/demo-routing.yaml")
 """The rules ``cti demo`` runs on (relative to where it runs): a copy of :data:`DEMO_RULES` made on its first start,
 so the routing rules page edits the demo's copy, never the sample in the repository."""

@@ -156,8 +156,7 @@ class AsrBridge:
                  open_questions: Mapping[str, OpenQuestion] | None = None) -> None:
         self.recognizers = dict(recognizers)
         self.open_questions = dict(open_questions or {})
-        self._dictation = next((r for r in self.recognizers.values() if isinstance(r, PocketSphinxRecognizer)),
-                               None)
+        self._dictation = _dictation_engine(self.recognizers)
 
     def start_open(self, model: str, language: str) -> _Open:
         question = self.open_questions.get(model)
@@ -184,6 +183,11 @@ class AsrBridge:
         return _Sessions(sessions)
 
 
+def _dictation_engine(recognizers: Mapping[Language, Recognizer]) -> PocketSphinxRecognizer | None:
+    """The recognizer that hears open questions: PocketSphinx, the one engine with the models' language models."""
+    return next((r for r in recognizers.values() if isinstance(r, PocketSphinxRecognizer)), None)
+
+
 @functools.cache
 def _open_question(name: str) -> OpenQuestion:
     # Training the classifier and building the language models takes seconds: once per process and model.
@@ -194,7 +198,7 @@ def open_questions(names: Iterable[str], recognizers: Mapping[Language, Recogniz
     """The open questions the flows ask (by steering model), compiled into a decoder now: at start, not during the
     first caller's answer (seconds of CPU; call it in a thread). Empty without a PocketSphinx recognizer, the one
     engine that transcribes with the models' language models: the open listens then hear keys only."""
-    dictation = next((r for r in recognizers.values() if isinstance(r, PocketSphinxRecognizer)), None)
+    dictation = _dictation_engine(recognizers)
     names = sorted(set(names))
     if dictation is None:
         if names:
