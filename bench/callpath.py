@@ -131,7 +131,8 @@ def agent_scenario(ring_ms: int, talk_ms: int) -> str:
 
 def caller_scenario(duration_ms: int) -> str:
     name = "caller.xml"
-    text = (SCENARIOS / name).read_text().replace("@DURATION_MS@", str(duration_ms))
+    text = (SCENARIOS / name).read_text()
+    text = text.replace("@DURATION_MS@", str(duration_ms)).replace("@MEDIA_PORT@", "[media_port]")
     # One number per call: the phase's prefix followed by SIPp's call number.
     text = _patch(text, "[$caller]", "[$caller][call_number]", name, count=text.count("[$caller]"))
     number = "[$caller][call_number]"

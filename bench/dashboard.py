@@ -208,7 +208,8 @@ class Callers:
 
     def __init__(self, rate: float, duration_ms: int, workdir: Path) -> None:
         scenario = workdir / "caller.xml"
-        scenario.write_text((SCENARIOS / "caller.xml").read_text().replace("@DURATION_MS@", str(duration_ms)))
+        text = (SCENARIOS / "caller.xml").read_text()
+        scenario.write_text(text.replace("@DURATION_MS@", str(duration_ms)).replace("@MEDIA_PORT@", "[media_port]"))
         self.procs: list[subprocess.Popen[bytes]] = []
         for n, (number, share) in enumerate(QUEUES.values()):
             r = rate * share

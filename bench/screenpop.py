@@ -156,7 +156,8 @@ class CpuMeter:
 
 def caller_scenario(duration_ms: int) -> str:
     """cti's caller scenario with the caller's number taken from the injection file's first field."""
-    text = (SCENARIOS / "caller.xml").read_text().replace("@DURATION_MS@", str(duration_ms))
+    text = (SCENARIOS / "caller.xml").read_text()
+    text = text.replace("@DURATION_MS@", str(duration_ms)).replace("@MEDIA_PORT@", "[media_port]")
     if "[$caller]" not in text:
         raise RuntimeError("caller.xml no longer uses [$caller]; update bench/screenpop.py")
     return text.replace("[$caller]", "[field0]").replace('<Global variables="caller,callername"/>',

@@ -177,6 +177,10 @@ class AriClient:
 
     # -- channels ------------------------------------------------------------------------------------
 
+    async def set_global(self, name: str, value: str) -> None:
+        """A global dialplan variable (kept until Asterisk restarts: set it again on every connect)."""
+        await self.request("POST", "/asterisk/variable", params={"variable": name, "value": value})
+
     async def list_channels(self) -> list[Channel]:
         return [Channel.from_json(item) for item in _as_list(await self.request("GET", "/channels"))]
 
@@ -192,6 +196,12 @@ class AriClient:
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         await self.request("DELETE", f"/channels/{_seg(channel_id)}", params={"reason": reason})
+
+    async def continue_in_dialplan(self, channel_id: str, context: str, extension: str = "s",
+                                   priority: int = 1) -> None:
+        """The channel leaves this app for the dialplan at ``context``/``extension``/``priority``."""
+        params: dict[str, ParamValue] = {"context": context, "extension": extension, "priority": priority}
+        await self.request("POST", f"/channels/{_seg(channel_id)}/continue", params=params)
 
     async def originate(
         self,

@@ -31,6 +31,11 @@ MESSAGES: Final[dict[str, dict[Language, str]]] = {
         "en": "We are sorry, we cannot call this number back. Please stay on the line; an agent will be with you "
               "shortly.",
     },
+    # cti's own (no Asterisk sound of that name): a caller turned away under overload, before answering.
+    "cti-overloaded": {
+        "id": "Mohon maaf, saluran kami sedang penuh. Silakan hubungi kami kembali beberapa menit lagi.",
+        "en": "We are sorry, our lines are full right now. Please call again in a few minutes.",
+    },
     "queue-full": {
         "id": "Mohon maaf, semua agen kami sedang sibuk. Silakan hubungi kami kembali nanti.",
         "en": "We are sorry, all our agents are busy. Please call again later.",

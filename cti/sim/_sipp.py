@@ -142,18 +142,22 @@ class SippCaller(_Process):
     def __init__(self, service: str, *, caller: str = "0215550100", caller_name: str = "Caller",
                  duration_ms: int = 3000, calls: int = 1, rate: float = 1.0, limit: int | None = None,
                  target: str = "127.0.0.1:5060", press: str | None = None, press_after_ms: int = 1000,
-                 host: str = PSTN_HOST, expect_tones: str = "", play: Path | None = None) -> None:
+                 host: str = PSTN_HOST, expect_tones: str = "", play: Path | None = None,
+                 hear_on: int | None = None) -> None:
         """With ``press``, the caller presses that key after ``press_after_ms`` on hold (asking for a
         callback) and expects cti to hang up within ``duration_ms``. ``host`` is the address it calls from
         (the PSTN gateway's, :data:`PSTN_HOST`, unless a test plays someone else). With ``expect_tones``, the
         caller waits (up to ``duration_ms``) for those tones as SIP INFO, in order, before anything else: its
         exit code is not 0 unless each came, the right one each time. With ``play`` (a headerless PCMU file,
-        8 kHz), the caller sends that audio, looped, from the answer on."""
+        8 kHz), the caller sends that audio, looped, from the answer on. With ``hear_on`` (a UDP port on ``host``),
+        the audio sent to the caller (early media included) goes to that port instead of SIPp's, for a test to
+        listen to (without ``press`` only)."""
         super().__init__()
         self.calls = calls
         if press is None:
             scenario = _render("caller.xml", self.workdir, {
                 "DURATION_MS": str(duration_ms), "PLAY": _play(play),
+                "MEDIA_PORT": "[media_port]" if hear_on is None else str(hear_on),
                 # SIPp refuses a variable declared that no action assigns: declared only with tones to check.
                 "TONE_VARIABLE": '  <Reference variables="tone"/>\n' if expect_tones else "",
                 "EXPECT_TONES": "".join(_TONE.format(tone=re.escape(tone), ms=duration_ms) for tone in expect_tones)})

@@ -52,10 +52,12 @@ class AdmissionControl:
             self.shed["setups"] += 1
             return Admission(False, "setups")
         if self.max_rate > 0:
+            # A bucket of at least one arrival: below one a second it would never hold a whole one.
+            burst = max(1.0, self.max_rate)
             if self._last is None:
-                self._tokens = self.max_rate
+                self._tokens = burst
             else:
-                self._tokens = min(self.max_rate, self._tokens + (now - self._last) * self.max_rate)
+                self._tokens = min(burst, self._tokens + (now - self._last) * self.max_rate)
             self._last = now
             if self._tokens < 1.0:
                 self.shed["rate"] += 1

@@ -40,17 +40,23 @@ from cti.ari import (
     StasisStart,
 )
 from cti.geography import locate
-from cti.ivr import Finished, Transfer
+from cti.ivr import Finished, Transfer, message_text
 from cti.services import Distributor, Identity, PostCallSurveys, UnknownExtension, apply_attributes
+from cti.speech import TtsError
 from cti.telephony._actions import VoiceActions, call_bridge_id
 from cti.telephony._admission import AdmissionControl
 from cti.telephony._callerid import clean_caller_name, clean_caller_number
 from cti.telephony._ivr import IvrCall, IvrRunner
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.telephony._survey import run_survey
-from cti.types import Clock, masked, utc_now
+from cti.types import Clock, Language, masked, utc_now
 
-__all__ = ["LivePicture", "Telephony", "ivr_record", "offer_failure_reason"]
+__all__ = ["OVERLOAD_CONTEXT", "LivePicture", "Telephony", "ivr_record", "offer_failure_reason"]
+
+# The dialplan's context that tells a shed caller why (dialplans/extensions.conf), and the globals naming its prompts.
+OVERLOAD_CONTEXT = "cti-overloaded"
+OVERLOAD_MESSAGE = "cti-overloaded"
+OVERLOAD_VARIABLES: dict[Language, str] = {"id": "CTI_OVERLOADED_ID", "en": "CTI_OVERLOADED_EN"}
 
 log = logging.getLogger("cti.telephony")
 
@@ -133,6 +139,7 @@ class Telephony:
         # journal loads it from Redis when the server starts, after this is built).
         self._lost_at: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._overload_message = False  # its prompts are in place in Asterisk (see _arm_overload_message)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -416,12 +423,25 @@ class Telephony:
             return None
 
     async def _shed(self, call: WorkItem, why: str) -> None:
-        """Overload: congestion (SIP 503) before answering, and a record that says so."""
+        """Overload: the caller hears why, unanswered, then congestion (SIP 503); a record says so.
+
+        The message is the dialplan's (``cti-overloaded``: early media, then cause 34), so a shed caller costs cti
+        one request, as a bare hang-up did; only while its prompts are not in place yet is the caller hung up
+        with congestion at once."""
         self.counters["calls_shed"] += 1
         log.warning("overload (%s): turning away call from %s on %s", why, masked(call.caller_number),
                     call.service_number)
-        with contextlib.suppress(AriError):
-            await self.ari.hangup(call.channel_id, reason="congestion")
+        told = False
+        if self._overload_message:
+            try:
+                await self.ari.continue_in_dialplan(call.channel_id, OVERLOAD_CONTEXT)
+                told = True
+                self.counters["calls_shed_with_message"] += 1
+            except AriError as exc:
+                log.info("call from %s: the overload message failed: %s", masked(call.caller_number), exc)
+        if not told:
+            with contextlib.suppress(AriError):
+                await self.ari.hangup(call.channel_id, reason="congestion")
         call.state, call.outcome, call.end_reason = WorkState.ENDED, Outcome.REJECTED, EndReason.OVERLOAD
         call.ended_at = self.distributor.clock()
         self._record_ended(call)
@@ -461,6 +481,25 @@ class Telephony:
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(bridge.id)
         await self.journal.rewrite()
+        await self._arm_overload_message()
+
+    async def _arm_overload_message(self) -> None:
+        """Tell the dialplan which prompts say the overload message (Asterisk forgets its globals on a restart, so
+        on every connect). Rendering them the first time takes a moment; shed callers meanwhile get congestion."""
+        prompts = self.actions.prompts
+        if prompts is None:
+            return
+        try:
+            for language, variable in OVERLOAD_VARIABLES.items():
+                text = message_text(OVERLOAD_MESSAGE, language)
+                assert text is not None
+                media = await prompts.media(text, language)
+                await self.ari.set_global(variable, media.removeprefix("sound:"))
+        except (AriError, TtsError) as exc:
+            log.warning("the overload message is not in place; shed callers get congestion only: %s", exc)
+            self._overload_message = False
+            return
+        self._overload_message = True
 
 
 def _handed_off(bridge_id: str, channels: Sequence[str]) -> bool:

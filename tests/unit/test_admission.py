@@ -24,6 +24,13 @@ def test_rate_ceiling_refills_over_time() -> None:
     assert control.shed == {"setups": 0, "rate": 2, "sessions": 0}
 
 
+def test_a_rate_below_one_a_second_still_admits_one_then_one_per_period() -> None:
+    control = AdmissionControl(max_setups=1000, max_rate=0.5)
+    assert [control.admit(0.0).admitted for _ in range(2)] == [True, False]
+    assert control.admit(1.0) == Admission(False, "rate")  # half an arrival refilled
+    assert control.admit(2.0).admitted and not control.admit(2.1).admitted
+
+
 def test_the_ivr_is_bounded_by_the_callers_it_holds_and_its_callers_are_never_shed_later() -> None:
     control = AdmissionControl(max_setups=1, max_sessions=2)
     assert control.admit(0.0, sessions=2) == Admission(False, "sessions")
@@ -41,7 +48,7 @@ def test_done_never_goes_negative() -> None:
 
 
 @given(st.lists(st.tuples(st.floats(0, 0.5), st.booleans()), max_size=200), st.integers(1, 10),
-       st.sampled_from([0.0, 1.0, 5.0, 50.0]))
+       st.sampled_from([0.0, 0.5, 1.0, 5.0, 50.0]))
 def test_never_more_setups_than_the_bound_nor_more_admissions_than_the_rate(
     events: list[tuple[float, bool]], bound: int, rate: float,
 ) -> None:
@@ -55,4 +62,4 @@ def test_never_more_setups_than_the_bound_nor_more_admissions_than_the_rate(
             admitted += 1
         assert 0 <= control.setups <= bound
     if rate:
-        assert admitted <= rate + now * rate + 1e-9  # a full bucket at the start, then the refill
+        assert admitted <= max(1.0, rate) + now * rate + 1e-9  # a full bucket at the start, then the refill
