@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from cti.errors import Unavailable
+from cti.redis_client import redis_client
 
 __all__ = ["LeaseUnavailable", "RedisLease", "holder_name"]
 
@@ -64,8 +65,8 @@ def holder_name() -> str:
 
 class RedisLease:
     def __init__(self, url: str, prefix: str, *, holder: str | None = None, timeout: float = 2.0) -> None:
-        self._redis: aioredis.Redis = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                                        decode_responses=True)
+        self._redis: aioredis.Redis = redis_client(url, socket_timeout=timeout, connect_timeout=timeout,
+                                                   decode_responses=True)
         self.holder = holder or holder_name()
         self.lease_key = f"{prefix}:leader"
         self.token_key = f"{prefix}:leader:token"
