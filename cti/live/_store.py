@@ -114,10 +114,14 @@ class LiveStore:
         return agents, calls
 
     async def save_sight(self, at: datetime) -> bool:
-        """When Asterisk's picture was last known to be current; False if Redis did not take it."""
+        """When Asterisk's picture was last known to be current; False if Redis did not take it. A failure marks
+        the store dirty like any other write's: written about once a second, the sight is what notices an outage
+        or a Sentinel failover when nothing else changes, and the whole picture is rewritten after it (the new
+        master may lack writes the old one acknowledged but had not yet replicated)."""
         try:
             await self._apply([("set", self.key("sight"), at.isoformat())])
         except (RedisError, OSError):
+            self.dirty = True
             return False
         return True
 
