@@ -85,3 +85,11 @@ async def test_one_factory_makes_plain_and_sentinel_clients_with_a_bounded_block
     finally:
         for client in (plain, sentinel, unbounded):
             await client.aclose()
+
+
+def test_the_settings_page_shows_a_sentinel_url_without_its_passwords() -> None:
+    from cti.settings import effective_settings
+
+    url = f"redis+sentinel://:{SECRET}@h1:26379,h2:26379/cti/0?sentinel_password={SECRET}"
+    (entry,) = [e for e in effective_settings(load_settings(**REQUIRED, redis_url=url)) if e["name"] == "redis_url"]
+    assert entry["value"] == "redis+sentinel://:***@h1:26379,h2:26379/cti/0?sentinel_password=***"
