@@ -26,6 +26,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cti.redis_url import sentinel_target
+
 __all__ = ["DEFAULT_ASTERISK_ROOT", "DEFAULT_PSTN_MATCH", "GROUPS", "MIN_ADMIN_TOKEN_LENGTH", "REDACTED", "Settings",
            "SettingsError", "effective_settings", "load_settings", "weak_token_problem"]
 
@@ -84,7 +86,8 @@ class Settings(BaseSettings):
     ari_timeout: float = Field(10.0, gt=0, le=120, description="REST request timeout, seconds")
 
     # Live state and persistence
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = Field("redis://127.0.0.1:6379/0",
+                           description="Redis: redis://, rediss://, unix://, or redis+sentinel://h1:port,h2:port/<master>")
     redis_prefix: str = Field("cti", pattern=r"^[A-Za-z0-9_.-]+$")
     database_url: str = "sqlite+aiosqlite:///var/cti.db"
 
@@ -307,8 +310,7 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:
-        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("must be a redis:// URL")
+        sentinel_target(value)  # RedisUrlError (a ValueError) says what is wrong, quoting no part of the URL
         return value
 
     @field_validator("database_url")
@@ -514,7 +516,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
 
 # A password in a URL (scheme://user:password@host) or in its query (?password=...), wherever a string holds one.
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^@\s/]*@")
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|passwd|pass|pwd|secret|token|key)=)[^&#\s]*")
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:sentinel_password|password|passwd|pass|pwd|secret|token|key)=)[^&#\s]*")
 _SECRET_NAME = re.compile(r"(?i)password|secret|(?:^|_)(?:token|key)$")  # not token_ttl_days
 REDACTED = "***"
 

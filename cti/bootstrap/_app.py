@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -93,6 +92,7 @@ from cti.persistence import (
     WebSessionRepository,
     WfmRepository,
 )
+from cti.redis_url import redacted_url
 from cti.scripting import RenderLimits, load_script_file
 from cti.services import (
     SURVEY_FLOW,
@@ -227,14 +227,6 @@ from cti.web import (
 __all__ = ["RUNNING", "Running", "create_app"]
 
 log = logging.getLogger("cti")
-
-def _without_password(url: str) -> str:
-    """A URL fit for a log: a password in it (``redis://:secret@host``) masked."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
-
 
 def _contact_policy(settings: Settings) -> ContactPolicy:
     """May a customer be called now: the numbers callbacks may dial, the calling hours, the default zone."""
@@ -458,7 +450,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(live.close)
         if not await live.ping():
             log.error("Redis at %s is not answering; live state stays in memory until it does",
-                      _without_password(settings.redis_url))
+                      redacted_url(settings.redis_url))
             live.dirty = True
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(),
                         settings.ari_app, timeout=settings.ari_timeout,

@@ -5,9 +5,11 @@ Keys (``<p>`` is the configured prefix)::
     <p>:leader         "<holder> <token>", expiring after the lease's time unless renewed
     <p>:leader:token   the last fencing token given (INCR); live-state writes carry theirs (cti.live.LiveStore)
 
-Each operation is one Lua script, so checking and changing happen at once in Redis. A Redis that lost its data
-(restarted empty, a replica promoted without the last writes) starts the counter again from its clock in
-milliseconds, far above any token a few elections gave before, so a token once given is never given again.
+Each operation is one Lua script, so checking and changing happen at once in Redis. A new token is the last one
+plus one, and at least Redis's clock in milliseconds: a Redis that lost its data (restarted empty), or a replica
+promoted by Sentinel without the last increment (replication is asynchronous), gives a token above any given
+before the failure, since a failover takes seconds and the servers' clocks agree far better than that. So a
+token once given is never given again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from cti.errors import Unavailable
+from cti.redis_client import redis_client
 
 __all__ = ["LeaseUnavailable", "RedisLease", "holder_name"]
 
@@ -28,12 +31,14 @@ local held = redis.call('GET', KEYS[1])
 if held and string.sub(held, 1, string.len(ARGV[1]) + 1) ~= ARGV[1] .. ' ' then
   return nil
 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  local now = redis.call('TIME')
-  redis.call('SET', KEYS[2], string.format('%d', now[1] * 1000 + math.floor(now[2] / 1000)))
+local now = redis.call('TIME')
+local clock = now[1] * 1000 + math.floor(now[2] / 1000)
+local token = tonumber(redis.call('GET', KEYS[2]) or '0') + 1
+if token < clock then
+  token = clock
 end
-local token = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. token, 'PX', ARGV[2])
+redis.call('SET', KEYS[2], string.format('%d', token))
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. string.format('%d', token), 'PX', ARGV[2])
 return token
 """
 """Free, or still this holder's from before (a new term: a new token, so the old term's writes are refused)."""
@@ -64,8 +69,8 @@ def holder_name() -> str:
 
 class RedisLease:
     def __init__(self, url: str, prefix: str, *, holder: str | None = None, timeout: float = 2.0) -> None:
-        self._redis: aioredis.Redis = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                                        decode_responses=True)
+        self._redis: aioredis.Redis = redis_client(url, socket_timeout=timeout, connect_timeout=timeout,
+                                                   decode_responses=True)
         self.holder = holder or holder_name()
         self.lease_key = f"{prefix}:leader"
         self.token_key = f"{prefix}:leader:token"

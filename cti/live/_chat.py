@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from cti.chat import ChatMessage, ChatSession, Link, NewMessage, Sender
 from cti.live._store import LiveStoreError
+from cti.redis_client import redis_client
 from cti.tasks import stop_task
 
 __all__ = ["ChatStreams"]
@@ -51,9 +52,9 @@ bench/chat.py). Were Redis gone, every held connection fails within the socket t
 
 class ChatStreams:
     def __init__(self, url: str, prefix: str) -> None:
-        self._redis: aioredis.Redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
-            url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10, decode_responses=True,
-            max_connections=_CONNECTIONS, timeout=_POOL_WAIT))
+        self._redis: aioredis.Redis = redis_client(url, socket_timeout=2.0, health_check_interval=10,
+                                                   decode_responses=True, max_connections=_CONNECTIONS,
+                                                   pool_wait=_POOL_WAIT)
         self._p = prefix
         self._batch: list[tuple[str, str, asyncio.Future[str]]] = []  # (key, JSON, its sender's answer)
         self._writer: asyncio.Task[None] | None = None

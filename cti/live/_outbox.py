@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from cti.live._store import LiveStoreError
+from cti.redis_client import redis_client
 from cti.services import OutboxEntry
 
 __all__ = ["WebhookOutbox"]
@@ -31,8 +32,7 @@ _CONSUMER = "cti"
 class WebhookOutbox:
     def __init__(self, url: str, prefix: str) -> None:
         # Reads block up to a second: a socket timeout well above it.
-        self._redis: aioredis.Redis = aioredis.from_url(url, socket_timeout=10.0, socket_connect_timeout=2.0,
-                                                        health_check_interval=10)
+        self._redis: aioredis.Redis = redis_client(url, socket_timeout=10.0, health_check_interval=10)
         self._p = prefix
         self._groups: set[str] = set()
 

@@ -33,6 +33,7 @@ from redis.exceptions import RedisError, ResponseError
 from cti.acd import Agent, WorkItem, WorkState
 from cti.errors import Conflict, Unavailable
 from cti.live._codec import decode_agent, decode_call, encode_agent, encode_call
+from cti.redis_client import redis_client
 
 __all__ = ["Fence", "Fenced", "LiveStore", "LiveStoreError"]
 
@@ -80,9 +81,8 @@ _Write = tuple[str, str, str]  # operation, key, value
 class LiveStore:
     def __init__(self, url: str, prefix: str, *, fence: Fence | None = None) -> None:
         self._url = url
-        self._redis: aioredis.Redis = aioredis.from_url(
-            url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10, decode_responses=True
-        )
+        self._redis: aioredis.Redis = redis_client(url, socket_timeout=2.0, health_check_interval=10,
+                                                   decode_responses=True)
         self._p = prefix
         self._fence = fence
         self._fenced_write = self._redis.register_script(_FENCED_WRITE)
@@ -114,10 +114,14 @@ class LiveStore:
         return agents, calls
 
     async def save_sight(self, at: datetime) -> bool:
-        """When Asterisk's picture was last known to be current; False if Redis did not take it."""
+        """When Asterisk's picture was last known to be current; False if Redis did not take it. A failure marks
+        the store dirty like any other write's: written about once a second, the sight is what notices an outage
+        or a Sentinel failover when nothing else changes, and the whole picture is rewritten after it (the new
+        master may lack writes the old one acknowledged but had not yet replicated)."""
         try:
             await self._apply([("set", self.key("sight"), at.isoformat())])
         except (RedisError, OSError):
+            self.dirty = True
             return False
         return True
 
@@ -194,8 +198,7 @@ class LiveStore:
         """Erasures announced by :meth:`announce_erasure`, as ``(customer id, call ids)``, as long as the
         iteration runs; :class:`LiveStoreError` when Redis goes away (subscribe again later)."""
         # A connection of its own without a read timeout: a subscriber waits for messages as long as it takes.
-        client: aioredis.Redis = aioredis.from_url(self._url, socket_connect_timeout=2.0, decode_responses=True,
-                                                    health_check_interval=30)
+        client = redis_client(self._url, socket_timeout=None, health_check_interval=30, decode_responses=True)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.key("erasures"))

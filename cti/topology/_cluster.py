@@ -102,10 +102,18 @@ class Cluster:
             "kamailio": {"sip": plan.kamailio_address},
             "redis": {"master_name": plan.master_name, "password": keys["redis_password"],
                       "sentinels": [f"127.0.0.1:{port}" for port in plan.sentinel_ports],
-                      "servers": [f"127.0.0.1:{port}" for port in plan.redis_ports]},
+                      "servers": [f"127.0.0.1:{port}" for port in plan.redis_ports],
+                      "url": self.redis_url()},
             "web": {"url": f"http://127.0.0.1:{plan.web_port}",
                     "backends": [f"{host}:{port}" for host, port in plan.web_backends]},
         }
+
+    def redis_url(self) -> str:
+        """``CTI_REDIS_URL`` for a cti of this cluster: the current master, found through the three Sentinels (which
+        ask the same password as Redis), so cti follows a failover (cti.redis_url)."""
+        password = self.secrets()["redis_password"]
+        sentinels = ",".join(f"127.0.0.1:{port}" for port in self.plan.sentinel_ports)
+        return f"redis+sentinel://:{password}@{sentinels}/{self.plan.master_name}/0?sentinel_password={password}"
 
     def _write_description(self) -> None:
         data = self.description()
@@ -121,8 +129,8 @@ class Cluster:
             "CTI_CLUSTER_SENTINELS": ",".join(data["redis"]["sentinels"]),
             "CTI_CLUSTER_SENTINEL_MASTER": data["redis"]["master_name"],
             "CTI_CLUSTER_REDIS_PASSWORD": redis_password,
-            # For a tool without Sentinel: the master as started (after a failover, ask a Sentinel).
-            "CTI_REDIS_URL": f"redis://:{redis_password}@{data['redis']['servers'][0]}/0",
+            # cti follows the Sentinels' master; a tool without Sentinel asks one (CTI_CLUSTER_SENTINELS).
+            "CTI_REDIS_URL": data["redis"]["url"],
             "CTI_CLUSTER_WEB_URL": data["web"]["url"],
             "CTI_CLUSTER_WEB_BACKENDS": ",".join(data["web"]["backends"]),
             "CTI_SIM_AGENT_PORT_BASE": str(data["sim_agent_port_base"]),

@@ -79,7 +79,7 @@ async def test_only_the_leader_starts_the_contact_center_and_a_deposed_one_gives
         second = leader = await asyncio.wait_for(second_start, PATIENCE)
         assert RUNNING in leader.app and not deposed["first"].is_set()
         holder2, token2 = await lease_of(redis, settings)
-        assert holder2 != holder and token2 == token + 1
+        assert holder2 != holder and token2 > token  # a newer term: a larger token (at least Redis's clock in ms)
 
         # Another term begins behind the second's back (as after a pause longer than its lease): at its next
         # renewal it learns it no longer leads, and gives up.

@@ -16,8 +16,9 @@ import cti
 
 CTI = Path(cti.__file__).resolve().parent
 SINGLE_MODULES = {"cti.errors", "cti.geography", "cti.records", "cti.settings", "cti.tasks", "cti.types",
-                  "cti.__main__"}
-"""Small modules of their own (the shared vocabulary, settings): public by design."""
+                  "cti.__main__", "cti.redis_url", "cti.redis_client"}
+"""Small modules of their own (the shared vocabulary, settings, the forms of the Redis URL the settings check and
+the one maker of Redis clients for cti.live and cti.cluster): public by design."""
 
 
 def packages() -> list[str]:

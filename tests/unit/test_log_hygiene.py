@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from cti.bootstrap._app import _without_password
 from cti.persistence import StorageError
+from cti.redis_url import redacted_url
 from cti.types import masked
 
 
 def test_a_redis_url_is_logged_without_its_password() -> None:
-    assert _without_password("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
-    assert _without_password("rediss://cti:pw@cache/1") == "rediss://cti:***@cache/1"
-    assert _without_password("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert redacted_url("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert redacted_url("rediss://cti:pw@cache/1") == "rediss://cti:***@cache/1"
+    assert redacted_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert (redacted_url("redis+sentinel://:s3cret@h1:26379,h2:26380/cti/0?sentinel_password=s3nt")
+            == "redis+sentinel://:***@h1:26379,h2:26380/cti/0?sentinel_password=***")
 
 
 def test_numbers_are_masked_to_their_last_three_characters() -> None:

@@ -163,3 +163,16 @@ def test_status_and_stop_of_a_cluster_never_started_touch_nothing(tmp_path: Path
         "sentinel-26393": None, "node-a": None, "node-b": None, "kamailio": None, "haproxy": None}}
     cluster.stop()
     assert not (tmp_path / "none").exists()
+
+
+def test_the_cluster_gives_cti_a_sentinel_url_that_follows_failovers(tmp_path: Path) -> None:
+    from cti.redis_url import SentinelTarget, sentinel_target
+    from cti.topology import Cluster
+
+    cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path), "CTI_CLUSTER_PORT_OFFSET": "10"}))
+    password = cluster.secrets()["redis_password"]
+    url = cluster.redis_url()
+    assert sentinel_target(url) == SentinelTarget(
+        (("127.0.0.1", 26401), ("127.0.0.1", 26402), ("127.0.0.1", 26403)), "cti", db=0, password=password,
+        sentinel_password=password)  # the cluster's Sentinels ask Redis's password too (sentinel_config)
+    assert cluster.description()["redis"]["url"] == url
