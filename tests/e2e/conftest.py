@@ -98,9 +98,25 @@ def start_phone(phones: dict[str, SippAgent], settings: Settings, extension: str
     return phone
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed  # for the fixtures' teardown: what to tell about a failure
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def callers() -> Iterator[list[SippCaller]]:
+def callers(request: pytest.FixtureRequest) -> Iterator[list[SippCaller]]:
     started: list[SippCaller] = []
     yield started
+    if request.node.stash.get(_FAILED, False):
+        # What the callers' SIPp saw that it did not expect (a BYE, a re-INVITE, an error response) tells whether a
+        # call that ended too early was ended by the caller's side or by Asterisk's; pytest shows it with the failure.
+        for n, caller in enumerate(started):
+            print(f"--- SIPp caller {n}: unexpected messages and errors (tail) ---\n{caller.errors()[-3000:]}")
     for caller in started:
         caller.stop()
