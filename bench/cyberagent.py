@@ -634,6 +634,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "baseline_bm25": {"chosen": described(base_chosen),
                                   "dev": await evaluate(baseline(base_chosen), dev, timed=False),
                                   "sweep": base_rows}}
+    if not (QUESTIONS / f"{args.set}.yaml").exists():
+        raise SystemExit(f"no question set {QUESTIONS / f'{args.set}.yaml'} (the held-out set is written apart)")
     test = load(args.set)
     # Only the held-out set must be unseen: the development sets guided the FAQ's phrasings and the out-of-scope
     # examples, so some of their questions are in them by design.
