@@ -48,6 +48,7 @@ from cti.cyberagent._bot import (
     rupiah,
 )
 from cti.cyberagent._elsewhere import ELSEWHERE, about_elsewhere, named_elsewhere
+from cti.cyberagent._embedding import Embedder, embedder
 from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
 from cti.cyberagent._labels import (
     LABEL_KINDS,
@@ -61,10 +62,12 @@ from cti.cyberagent._labels import (
 )
 from cti.cyberagent._language import detect_language
 from cti.cyberagent._learnt import HANDOVER, LEARNT_SIMILARITY, Learnt, LearntQuestions
+from cti.cyberagent._meaning import BLEND, Blend, MeaningIndex
 from cti.cyberagent._model import INTENTS, OTHER, IntentModel, faq_questions, intent_examples
 from cti.cyberagent._questions import QUESTIONS
 
 __all__ = [
+    "BLEND",
     "ELSEWHERE",
     "HANDOVER",
     "INTENTS",
@@ -79,7 +82,9 @@ __all__ = [
     "Account",
     "Action",
     "AskedQuestion",
+    "Blend",
     "CyberAgent",
+    "Embedder",
     "Expression",
     "FaqSearch",
     "FaqSource",
@@ -90,6 +95,7 @@ __all__ = [
     "LabelKind",
     "Learnt",
     "LearntQuestions",
+    "MeaningIndex",
     "Persona",
     "QuestionLabel",
     "Reply",
@@ -99,6 +105,7 @@ __all__ = [
     "UnsureReply",
     "about_elsewhere",
     "detect_language",
+    "embedder",
     "faq_questions",
     "intent_examples",
     "match_intent",

@@ -226,6 +226,11 @@ class FaqIndex:
         """The entry of that id among those indexed (one with a text in some language), or None."""
         return self._by_id.get(entry_id)
 
+    def entries(self, lang: str) -> list[FaqEntry]:
+        """The entries with a text in ``lang``, in entry order."""
+        corpus = self._corpora.get(lang)
+        return [] if corpus is None else list(corpus.entries)
+
     def phrasings(self, lang: str) -> list[str]:
         """Every entry's question and alternative phrasings in ``lang``, in entry order."""
         corpus = self._corpora.get(lang)

@@ -30,12 +30,16 @@ from typing import Final, Protocol
 from cti.crm import CustomerView, OrderRecord, ProductRecord
 from cti.cyberagent import (
     CyberAgent,
+    Embedder,
     IntentModel,
     LearntQuestions,
+    MeaningIndex,
     Persona,
     QuestionLabel,
     Reply,
     Session,
+    detect_language,
+    embedder,
     intent_examples,
 )
 from cti.errors import InvalidInput, NotFound, Problem
@@ -123,14 +127,17 @@ class CyberAgentDesk:
     def __init__(self, faq: Faq, customers: CyberAgentCustomers, audit: AuditTrail, *, clock: Clock,
                  voice: ReplyVoice | None = None, persona: Persona | None = None,
                  questions: Mapping[str, Sequence[tuple[str, str]]] | None = None,
-                 labels: LearntLabels | None = None) -> None:
+                 labels: LearntLabels | None = None, vectors: Embedder | None = None) -> None:
         """``questions``: customers' messages labelled with what they ask for (:data:`cti.cyberagent.QUESTIONS`),
         for the agent's intent model (:class:`cti.cyberagent.IntentModel`); None: the rules alone. ``labels``:
         supervisors' labels of the questions it could not answer, learnt when the agent is first built and then
-        one by one as they are given (:meth:`learn`, :meth:`unlearn`), with no training."""
+        one by one as they are given (:meth:`learn`, :meth:`unlearn`), with no training. ``vectors``: the sentence
+        encoder the FAQ's answers are also chosen by nearness in meaning with (:class:`cti.cyberagent.MeaningIndex`;
+        the process's own, :func:`cti.cyberagent.embedder`, by default)."""
         self._faq = faq
         self._questions = questions
         self._labels = labels
+        self._vectors = vectors or embedder()
         self._learnt: LearntQuestions | None = None
         self._learning = asyncio.Lock()
         self._customers = customers
@@ -160,9 +167,9 @@ class CyberAgentDesk:
                 if self._catalog is None:
                     self._catalog = await self._customers.catalog()
                 # Training the classifiers takes a second or so per language: on a worker thread, once.
-                intents = await asyncio.to_thread(self._train, index)
+                meaning, intents = await asyncio.to_thread(self._train, index)
                 learnt = await self._learnt_questions(index)
-                self._agent = (index, CyberAgent(index, persona=self._persona, catalog=self._catalog,
+                self._agent = (index, CyberAgent(meaning, persona=self._persona, catalog=self._catalog,
                                                  account=self._account, intents=intents, learnt=learnt))
             return self._agent[1]
 
@@ -213,14 +220,18 @@ class CyberAgentDesk:
                 self._learnt.remove(key)
             return len(gone)
 
-    def _train(self, index: FaqIndex) -> IntentModel | None:
+    def _train(self, index: FaqIndex) -> tuple[MeaningIndex, IntentModel | None]:
         index.prepare()
+        # The vectors of the FAQ's phrasings and the learnt questions: read from the shipped cache, only new
+        # wording embedded (about 15 ms a phrasing).
+        meaning = MeaningIndex(index, self._vectors, self._questions)
+        meaning.prepare()
         if self._questions is None:
-            return None
+            return meaning, None
         # The FAQ's own phrasings are examples of "something else" too: trained again when the FAQ changes.
         model = IntentModel(intent_examples(self._questions, index))
         model.prepare()
-        return model
+        return meaning, model
 
     async def greet(self, session: Session, *, owner: str) -> SpokenReply:
         return self._keep((await self.agent()).greet(session), owner)
@@ -231,7 +242,12 @@ class CyberAgentDesk:
             raise InvalidInput(f"a message has at most {MESSAGE_LENGTH} characters",
                                [Problem("text", f"at most {MESSAGE_LENGTH} characters", code="too_long")],
                                code="invalid_message")
-        return self._keep(await (await self.agent()).respond(session, message), owner)
+        agent = await self.agent()
+        # The message's vector (15-20 ms of one core) is made on a worker thread, not on the event loop; the agent
+        # then finds it (the same words, in the language it will detect).
+        said = " ".join(message.split())
+        await asyncio.to_thread(self._vectors.prime, said, session.lang or detect_language(said, session.last_lang))
+        return self._keep(await agent.respond(session, message), owner)
 
     async def audio(self, reply_id: str, *, owner: str) -> bytes:
         """The reply's speech (WAV); :class:`NotFound` for an unknown or expired reply, or one of another owner

@@ -22,8 +22,8 @@ from tests.conftest import create_postgres_database
 from tests.mailbox import Mailbox, mailbox
 
 SAM = {"Authorization": "Bearer super-token-elsewhere-01234"}  # a supervisor of the billing queue only
-HANDED = "the little light on my box keeps flashing red"
-UNSURE = "my internet box has an orange light"
+HANDED = "a strange light on my box"
+UNSURE = "the little light on my box keeps flashing red!"
 SITI = "siti.rahayu@example.com"  # customer 10000002 of the demo's CRM
 
 
@@ -156,7 +156,7 @@ async def test_a_supervisor_labels_what_the_agent_handed_over_and_it_answers_fro
 
     # At once, without a restart: the same question, worded nearly the same, is answered from the FAQ, and the
     # transcript says the label chose it (staff only).
-    again_id, again = await _ask(cti, "The little light on my box keeps flashing red!", leave=False)
+    again_id, again = await _ask(cti, "A strange light on my box!", leave=False)
     assert (again["params"]["action"], again["params"]["source"]) == ("faq", "internet-no-connection")
     assert "learnt" not in again["params"] and "confidence" not in again["params"]
     staff = await (await http.get(f"/api/chats/{again_id}/messages", headers=SUPER)).json()

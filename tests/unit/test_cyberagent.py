@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -464,3 +465,34 @@ async def test_a_question_the_agent_handed_over_is_answered_once_a_supervisor_la
     assert (await agent.respond(Session(lang="en"), "i want a real person now")).handover.reason == "person"  # type: ignore[union-attr]
     learnt.add(Learnt("11", "en", "the blue light on my box is off", "gone-entry"))
     assert (await agent.respond(Session(lang="en"), "the blue light on my box is off")).learnt is None
+
+
+def test_meaning_answers_a_paraphrase_the_words_do_not_share_and_takes_an_out_of_scope_question_from_every_entry(
+        ) -> None:
+    from cti.cyberagent import MeaningIndex, embedder
+
+    meaning = MeaningIndex(INDEX, embedder())
+    meaning.prepare()
+    question = "my sim card fell out of my pocket somewhere on the bus"
+    near = meaning.nearness(question, "en")
+    assert max(near, key=near.__getitem__) == "sim-lost"
+    [first, _] = meaning.classify(question, "en")
+    assert (first.entry.entry_id, first.score > INDEX.classify(question, "en")[0].score) == ("sim-lost", True)
+    near = meaning.nearness("resep rendang padang yang enak", "id")
+    assert max(near, key=near.__getitem__) == "handover"
+    assert meaning.classify("resep rendang padang yang enak", "id")[0].score < 0.25
+
+
+def test_the_vectors_cache_is_read_back_as_written_and_nothing_cached_is_embedded_again(
+        tmp_path: Path) -> None:
+    from cti.cyberagent import Embedder
+
+    path = tmp_path / "vectors.npz"
+    writer = Embedder(cache=None)
+    assert writer.save([("en", "where is my parcel"), ("id", "di mana paket saya")], path) == 2
+    reader = Embedder(cache=path)
+    vectors = reader.vectors(["Where is  my parcel"], "en")
+    assert (reader.embedded, vectors.shape) == (0, (1, 384))
+    assert abs(float(vectors[0] @ writer.vectors(["where is my parcel"], "en")[0]) - 1.0) < 1e-3
+    reader.vectors(["where is my order"], "en")
+    assert reader.embedded == 1
