@@ -27,7 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["Conflict", "CtiError", "Forbidden", "InvalidInput", "NotFound", "Problem", "TooMany", "Unavailable"]
+__all__ = ["Conflict", "CtiError", "Fenced", "Forbidden", "InvalidInput", "NotFound", "Problem", "TooMany",
+           "Unavailable"]
 
 
 _NO_PARAMS: Mapping[str, object] = MappingProxyType({})
@@ -65,6 +66,14 @@ class Conflict(CtiError):
     """The request clashes with the current state of what it names."""
 
     code = "conflict"
+
+
+class Fenced(Conflict):
+    """A write by a controller whose term is over (standby controllers): a newer leader's fencing token refused it,
+    in Redis or the database. Nothing of it was kept, and nothing should be retried or set aside: the new leader
+    holds that state now, and this process stands down."""
+
+    code = "fenced"
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ from cti.persistence import (
     QuestionLabelRepository,
     RecordingRepository,
     ScriptRepository,
+    StorageFenced,
     SurveyRepository,
     UserRepository,
     WebhookRepository,
@@ -446,6 +447,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
     async with contextlib.AsyncExitStack() as stack:
         hub = app[HUB]
         elector = await _lead(settings, stack, on_deposed) if settings.standby else None
+        if elector is not None:
+            await _claim_database(database, elector, on_deposed)
         live = LiveStore(settings.redis_url, settings.redis_prefix, fence=elector)
         stack.push_async_callback(live.close)
         if not await live.ping():
@@ -697,6 +700,20 @@ async def _lead(settings: Settings, stack: contextlib.AsyncExitStack, on_deposed
     watching = asyncio.get_running_loop().create_task(watch(), name="cti-deposed")
     stack.push_async_callback(stop_task, watching)
     return elector
+
+
+async def _claim_database(database: Database, elector: Elector, on_deposed: Callable[[], None]) -> None:
+    """The new leader's term fences the database too (:meth:`Database.claim_term`): an older leader's writes still
+    under way finish first, later ones are refused. A newer term there already means this one is over."""
+    token = elector.token
+    if token is None:
+        on_deposed()
+        return
+    try:
+        await database.claim_term(token, elector.lease.holder)
+    except StorageFenced as exc:
+        log.critical("%s", exc)
+        on_deposed()
 
 
 def _step_down() -> None:

@@ -31,7 +31,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from cti.acd import Agent, WorkItem, WorkState
-from cti.errors import Conflict, Unavailable
+from cti.errors import Fenced as _Fenced
+from cti.errors import Unavailable
 from cti.live._codec import decode_agent, decode_call, encode_agent, encode_call
 from cti.redis_client import redis_client
 
@@ -44,7 +45,7 @@ class LiveStoreError(Unavailable):
     """Redis could not be reached or answered with an error."""
 
 
-class Fenced(Conflict):
+class Fenced(_Fenced):
     """A write of the live picture by a controller that no longer leads: refused, nothing of it written."""
 
 

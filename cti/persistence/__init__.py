@@ -54,7 +54,7 @@ from ._customers import CustomerRepository
 from ._database import Database
 from ._dead_letters import DeadLetterRepository
 from ._do_not_call import DoNotCallRepository
-from ._errors import StorageConflict, StorageError, StorageRejected
+from ._errors import StorageConflict, StorageError, StorageFenced, StorageRejected
 from ._faq import FaqRepository
 from ._follow_ups import FollowUpRepository
 from ._interactions import InteractionRepository
@@ -90,6 +90,7 @@ __all__ = [
     "ScriptRepository",
     "StorageConflict",
     "StorageError",
+    "StorageFenced",
     "StorageRejected",
     "SurveyRepository",
     "UserRepository",

@@ -3,12 +3,21 @@
 One instance per process, created and started by whoever owns the application's lifetime (no module-level
 engine: tests and tools need several side by side). It reads and writes nothing itself: the repositories
 (:mod:`cti.persistence`) are built on it and do, each in :meth:`Database.transaction`.
+
+**Fencing** (standby controllers, docs/scaling.md): a controller that takes the lease claims the database with its
+term's fencing token (:meth:`Database.claim_term`), which raises the one row of ``controller_terms``. From then on
+the first write of each of its transactions first reads that row (under a shared row lock on PostgreSQL, so a newer
+claim waits for the writes in flight and every later write sees it; SQLite has one writer at a time, and a
+transaction whose snapshot a newer claim made stale cannot write at all), and a newer token there refuses the write
+(:class:`StorageFenced`) before anything of it is kept. Reads are never fenced, nor is a process that claimed nothing.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -22,7 +31,7 @@ from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError,
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from ._errors import StorageError, StorageRejected
+from ._errors import StorageError, StorageFenced, StorageRejected
 
 __all__ = ["MIGRATIONS_DIR", "Database", "alembic_config"]
 
@@ -67,6 +76,7 @@ class Database:
         self._connect_timeout = connect_timeout
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._term: int | None = None  # the fencing token this process claimed the database with, if any
 
     @property
     def url(self) -> str:
@@ -158,6 +168,27 @@ class Database:
             error = StorageRejected if _rejected(exc) else StorageError
             raise error(f"cannot {action}: {_reason(exc)}") from exc
 
+    @property
+    def term(self) -> int | None:
+        """The fencing token this process claimed the database with (None: its writes are not fenced)."""
+        return self._term
+
+    async def claim_term(self, token: int, holder: str) -> None:
+        """A controller that took the lease with ``token``: raise the database's term to it, so every write of an
+        older term is refused from now on (on PostgreSQL this waits for those already under way), and fence this
+        process's own writes with it. :class:`StorageFenced` if a newer term claimed it already."""
+        async with self.transaction("claim the controllers' term") as session:
+            result = await session.execute(
+                text("UPDATE controller_terms SET token = :token, holder = :holder, claimed_at = :at "
+                     "WHERE term_id = 1 AND token < :token"),
+                {"token": token, "holder": holder[:200], "at": datetime.now(UTC)})
+            claimed = bool(getattr(result, "rowcount", 0))
+            current = None if claimed else (await session.execute(
+                text("SELECT token FROM controller_terms WHERE term_id = 1"))).scalar()
+        if not claimed:
+            raise StorageFenced(f"cannot claim the database for term {token}: term {current} claimed it already")
+        self._term = token
+
     # -- internals ---------------------------------------------------------------------------
 
     def _create_engine(self) -> AsyncEngine:
@@ -189,7 +220,23 @@ class Database:
             raise StorageError(f"cannot create an engine for {self.url}: {_reason(exc)}") from exc
         if self._backend == "sqlite":
             event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        event.listen(engine.sync_engine, "before_cursor_execute", self._fence_write)
+        event.listen(engine.sync_engine, "begin", _end_of_transaction)
+        event.listen(engine.sync_engine, "commit", _end_of_transaction)
+        event.listen(engine.sync_engine, "rollback", _end_of_transaction)
         return engine
+
+    def _fence_write(self, connection: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                     executemany: bool) -> None:
+        """Before a claimed process's first write in a transaction: is its term still the database's?"""
+        if self._term is None or connection.info.get(_FENCE_CHECKED) or not _WRITE.match(statement):
+            return
+        connection.info[_FENCE_CHECKED] = True
+        cursor.execute(_TERM_SQL[self._backend])
+        row = cursor.fetchone()
+        current = None if row is None else int(row[0])
+        if current is not None and current > self._term:
+            raise StorageFenced(f"term {self._term} is over: term {current} leads now; the write is not kept")
 
     def _require_engine(self) -> AsyncEngine:
         if self._engine is None:
@@ -209,6 +256,20 @@ def _parse_url(url: str) -> URL:
         masked = parsed.render_as_string(hide_password=True)
         raise StorageError(f"unsupported database {masked}: use sqlite+aiosqlite or postgresql+asyncpg")
     return parsed
+
+
+_FENCE_CHECKED: Final = "cti_fence_checked"
+_WRITE: Final = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+# Raising the term (claim_term) is itself an UPDATE: it reads nothing first, as it is the only write not fenced by
+# the row it changes (its WHERE clause refuses an older token).
+_TERM_SQL: Final = {
+    "postgresql": "SELECT token FROM controller_terms WHERE term_id = 1 FOR SHARE",
+    "sqlite": "SELECT token FROM controller_terms WHERE term_id = 1",
+}
+
+
+def _end_of_transaction(connection: Connection) -> None:
+    connection.info.pop(_FENCE_CHECKED, None)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:

@@ -7,6 +7,8 @@
           +-- StorageConflict    (also a cti.errors.Conflict) the record would clash with an existing one
           +-- StorageRejected    (also a cti.errors.InvalidInput) the database refuses these values: a value too
                                  long for its column, a constraint, a value the driver cannot send
+          +-- StorageFenced      (also a cti.errors.Fenced) a write of a controller whose term is over: a newer
+                                 leader claimed the database
 
 Raised ``from`` the SQLAlchemy or driver exception when there is one, so the original stays in ``__cause__`` for
 logs while callers only ever catch :class:`StorageError`. Values the domain refuses before any database sees them
@@ -18,9 +20,9 @@ succeed later (the database was away, locked, restarting). The journal retries t
 
 from __future__ import annotations
 
-from cti.errors import Conflict, InvalidInput, Unavailable
+from cti.errors import Conflict, Fenced, InvalidInput, Unavailable
 
-__all__ = ["StorageConflict", "StorageError", "StorageRejected"]
+__all__ = ["StorageConflict", "StorageError", "StorageFenced", "StorageRejected"]
 
 
 class StorageError(Unavailable):
@@ -42,3 +44,8 @@ class StorageRejected(StorageError, InvalidInput):
     help; only different values will."""
 
     code = "invalid_input"
+
+
+class StorageFenced(StorageError, Fenced):
+    """A write by a controller that no longer leads: a newer term's controller claimed the database (its fencing
+    token is higher), so nothing of the write is kept. Retrying changes nothing; the deposed process ends."""

@@ -685,6 +685,17 @@ class QuestionLabelRow(Base):
     labelled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ControllerTermRow(Base):
+    """The leading controller's term (its fencing token), one row: see :meth:`cti.persistence.Database.claim_term`."""
+
+    __tablename__ = "controller_terms"
+
+    term_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token: Mapped[int] = mapped_column(BigInteger)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class QuestionnaireRow(Base):
     """A survey questionnaire, every saved version (the highest is the one in use)."""
 

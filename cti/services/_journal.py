@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from cti.acd import Agent, AgentChanged, WorkChanged, WorkItem
-from cti.errors import Conflict, CtiError, Forbidden, InvalidInput, NotFound, Unavailable
+from cti.errors import Conflict, CtiError, Fenced, Forbidden, InvalidInput, NotFound, Unavailable
 from cti.records import AgentStateRecord, InteractionRecord
 from cti.services._dead_letters import dead_letter_of
 from cti.services._distributor import Distributor
@@ -212,6 +212,10 @@ class Journal:
                 await self._interactions.save(record)
             else:
                 await self._agents.record_state(record)
+        except Fenced as exc:
+            # A newer leader claimed the database: the record is its to write (from the live picture), not a dead
+            # letter of ours, and no retry would be accepted.
+            self._fenced(exc)
         except Exception as exc:
             if _away(exc):
                 raise  # worth waiting for: the rest of the batch, this record first, is retried

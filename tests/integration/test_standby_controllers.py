@@ -17,10 +17,12 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
 
 from cti.acd import EndReason, Outcome, WorkItem, WorkState
 from cti.ari import AriNotLeading
 from cti.bootstrap import RUNNING, create_app
+from cti.persistence import Database, DeadLetterRepository, InteractionRepository
 from cti.settings import Settings
 from cti.types import utc_now
 from tests.fullapp import bounded, serve
@@ -80,11 +82,18 @@ async def test_only_the_leader_starts_the_contact_center_and_a_deposed_one_gives
         assert RUNNING in leader.app and not deposed["first"].is_set()
         holder2, token2 = await lease_of(redis, settings)
         assert holder2 != holder and token2 > token  # a newer term: a larger token (at least Redis's clock in ms)
+        async with Database(settings.database_url) as database:  # the new leader claimed the database with it
+            async with database.transaction("read the term") as session:
+                term = (await session.execute(text("SELECT token, holder FROM controller_terms"))).one()
+            assert (term[0], term[1]) == (token2, holder2)
 
-        # Another term begins behind the second's back (as after a pause longer than its lease): at its next
-        # renewal it learns it no longer leads, and gives up.
+        # Another term begins behind the second's back (as after a pause longer than its lease), and claims the
+        # database: at its next renewal the second learns it no longer leads, and gives up.
         await redis.set(f"{settings.redis_prefix}:leader", f"intruder {token2 + 1}", px=60_000)
         await redis.incr(f"{settings.redis_prefix}:leader:token")
+        intruder = Database(settings.database_url)
+        await intruder.start()
+        await intruder.claim_term(token2 + 1, "intruder")
         await asyncio.wait_for(deposed["second"].wait(), PATIENCE)
         with pytest.raises(AriNotLeading):  # nor does it command Asterisk any more
             await leader.app[RUNNING].telephony.ari.destroy_bridge("cti-hold-general")
@@ -94,6 +103,12 @@ async def test_only_the_leader_starts_the_contact_center_and_a_deposed_one_gives
         while not journal.fenced:
             assert time.monotonic() < deadline, "the deposed controller's write was not refused"
             await asyncio.sleep(0.05)
+        # Its interaction row too, by the database, and it is neither retried nor set aside as a dead letter: the
+        # new leader holds that call now.
+        await asyncio.wait_for(journal.flush(), PATIENCE)
+        assert await InteractionRepository(intruder).get("c1") is None
+        assert await DeadLetterRepository(intruder).list() == [] and journal.db_failures == 0
+        await intruder.close()
     finally:
         if second is None:
             second_start.cancel()
