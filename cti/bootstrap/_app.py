@@ -473,7 +473,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         journal = Journal(live, repos.interactions, repos.agents, query, dead_letters=repos.dead_letters)
         stack.push_async_callback(journal.close)
         # Partners' webhooks: subscriptions in SQL, the outbox in Redis, requests over HTTP (docs/integration.md).
-        outbox = WebhookOutbox(settings.redis_url, settings.redis_prefix)
+        outbox = WebhookOutbox(settings.redis_url, settings.redis_prefix, fence=elector)
         stack.push_async_callback(outbox.close)
         sender = HttpWebhookSender(timeout=settings.webhook_timeout_seconds,
                                    allow_private=settings.webhook_allow_private)

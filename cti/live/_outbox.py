@@ -7,6 +7,9 @@ Keys (``<p>`` is the configured prefix)::
 An event is added (``XADD``) as it happens, handed out (``XREADGROUP``) and stays *pending* until it was delivered
 or set aside as a dead letter; then it is acknowledged and deleted (``XACK``, ``XDEL``). A restarted server reads
 its pending entries first, in order, so nothing handed out before the restart is lost or overtaken.
+
+With standby controllers the events are added with the writer's fencing token, checked in the same script as the
+live picture's writes (:class:`cti.live.Fenced`): a deposed leader adds nothing once a newer one started.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from cti.live._store import LiveStoreError
+from cti.live._store import Fence, Fenced, LiveStoreError
 from cti.redis_client import redis_client
 from cti.services import OutboxEntry
 
@@ -29,12 +32,28 @@ _CONSUMER = "cti"
 """One consumer: one server delivers a subscription's events (see docs/integration.md)."""
 
 
+# KEYS[1]: the current token's key; KEYS[2..]: the streams. ARGV[1]: the writer's token; then each entry's subject
+# and body.
+_FENCED_XADD = """
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then
+  return redis.error_reply('FENCED ' .. (current or 'none'))
+end
+for i = 2, #KEYS do
+  redis.call('XADD', KEYS[i], '*', 'subject', ARGV[2 * i - 2], 'body', ARGV[2 * i - 1])
+end
+return #KEYS - 1
+"""
+
+
 class WebhookOutbox:
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, *, fence: Fence | None = None) -> None:
         # Reads block up to a second: a socket timeout well above it.
         self._redis: aioredis.Redis = redis_client(url, socket_timeout=10.0, health_check_interval=10)
         self._p = prefix
         self._groups: set[str] = set()
+        self._fence = fence
+        self._fenced_xadd = self._redis.register_script(_FENCED_XADD)
 
     def key(self, subscription_id: str) -> str:
         return f"{self._p}:webhooks:{subscription_id}"
@@ -43,11 +62,30 @@ class WebhookOutbox:
         await self._redis.aclose()
 
     async def append(self, entries: Sequence[tuple[str, str, bytes]]) -> None:
+        if self._fence is not None:
+            await self._append_fenced(self._fence, entries)
+            return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for subscription_id, subject, body in entries:
                     pipe.xadd(self.key(subscription_id), {"subject": subject, "body": body})
                 await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise LiveStoreError(f"cannot add webhook events to the outbox: {exc}") from exc
+
+    async def _append_fenced(self, fence: Fence, entries: Sequence[tuple[str, str, bytes]]) -> None:
+        token = fence.token
+        if token is None:
+            raise Fenced("webhook events not added: this controller does not lead (it holds no lease)")
+        try:
+            await self._fenced_xadd(keys=[fence.key, *(self.key(sid) for sid, _, _ in entries)],
+                                    args=[token, *(part for _, subject, body in entries for part in (subject, body))])
+        except ResponseError as exc:
+            if not str(exc).startswith("FENCED"):
+                raise LiveStoreError(f"cannot add webhook events to the outbox: {exc}") from exc
+            current = str(exc).removeprefix("FENCED").strip()
+            raise Fenced(f"webhook events not added: fencing token {token} is not the current one ({current}); "
+                         "a newer leader started", params={"token": token, "current": current}) from exc
         except (RedisError, OSError) as exc:
             raise LiveStoreError(f"cannot add webhook events to the outbox: {exc}") from exc
 

@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 from cti.acd import AgentChanged, AgentState, Channel, WorkChanged, WorkItem, WorkState
-from cti.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from cti.errors import Conflict, Fenced, Forbidden, InvalidInput, NotFound, Unavailable
 from cti.records import UserRecord, WebhookSubscription
 from cti.services._audit import AuditTrail
 from cti.services._ports import DeadLetters
@@ -510,6 +510,12 @@ class Webhooks:
             batch = self._outgoing[:500]
             try:
                 await self.outbox.append(batch)
+            except Fenced as exc:
+                # A newer leader started: events are its to tell now (this process stands down). Those not yet in
+                # the outbox go with this process: at most the last moments of its term.
+                log.error("%s; %d events not added", exc, len(self._outgoing))
+                self._outgoing.clear()
+                continue
             except Unavailable as exc:
                 log.error("webhook outbox unavailable, %d events kept, retrying in %.1f s: %s",
                           len(self._outgoing), delay, exc)

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 
 from cti.acd import Agent, AgentState, WorkItem, WorkState
 from cti.cluster import Elector, LeaseTerms, RedisLease, Role
-from cti.live import Fenced, LiveStore
+from cti.live import Fenced, LiveStore, WebhookOutbox
 from tests.support import unavailable
 
 TERMS = LeaseTerms(ttl=1.5, renew_every=0.5, retry_every=0.2, margin=0.25)
@@ -110,18 +110,28 @@ async def test_a_leader_that_stops_renewing_is_replaced_and_its_late_writes_are_
         token = old
 
     stale = LiveStore(redis_url, prefix, fence=Stale())
+    stale_outbox = WebhookOutbox(redis_url, prefix, fence=Stale())
+    outbox = WebhookOutbox(redis_url, prefix, fence=two.elector)
     try:
         with pytest.raises(Fenced) as refused:
             await stale.save([agent(AgentState.NOT_READY)])
         assert str(refused.value) == (f"live state not written: fencing token {old} is not the current one "
                                       f"({new}); a newer leader started")
-        assert refused.value.code == "conflict"
+        assert refused.value.code == "fenced"
         with pytest.raises(Fenced):  # nor its whole picture, nor when it last saw Asterisk
             await stale.resync([agent(AgentState.LOGGED_OUT)], [])
         with pytest.raises(Fenced):
             await stale.save_sight(datetime(2026, 12, 7, 3, 0, tzinfo=UTC))
+        # Nor does it add webhook events to the outbox, while the leader does.
+        with pytest.raises(Fenced, match=f"webhook events not added: fencing token {old} is not the current one"):
+            await stale_outbox.append([("sub1", "call:c1", b'{"n": 1}')])
+        await outbox.append([("sub1", "call:c1", b'{"n": 2}')])
+        assert [e.body for e in await outbox.read("sub1", after=None, count=10, block_ms=0)] == [b'{"n": 2}']
     finally:
         await stale.close()
+        await stale_outbox.drop("sub1")
+        await stale_outbox.close()
+        await outbox.close()
     assert await two.live.save([agent(AgentState.ON_CALL)]) is True
     assert [(a.agent_id, a.state) for a in (await two.live.load())[0]] == [("ana", AgentState.ON_CALL)]
     # One wakes up: its renewal is refused and it stands by; its next term would have a newer token again.

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from cti.acd import AgentChanged, Channel, ContactCenter, WorkChanged, WorkItem
-from cti.errors import InvalidInput, Unavailable
+from cti.errors import Fenced, InvalidInput, Unavailable
 from cti.records import InteractionRecord, UserRecord, WebhookSubscription
 from cti.services import (
     AuditTrail,
@@ -221,6 +221,27 @@ async def test_an_event_refused_every_time_becomes_a_dead_letter_and_the_lane_go
         await hooks.requeue(letter.payload)  # what a replay does
         await _settle(outbox, hooks)
         assert sender.taken == [("call:a", 1), ("call:a", 0)]
+    finally:
+        await hooks.close()
+
+
+class FencedOutbox(MemoryOutbox):
+    """The outbox of a deposed leader: a newer term's token refuses every addition."""
+
+    async def append(self, entries: Sequence[tuple[str, str, bytes]]) -> None:
+        raise Fenced("webhook events not added: fencing token 41 is not the current one (42); a newer leader started")
+
+
+async def test_a_deposed_leader_s_events_are_dropped_not_retried_and_its_writer_goes_on() -> None:
+    outbox = FencedOutbox()
+    hooks = _hooks(ScriptedSender({}), outbox)
+    await hooks.start()
+    try:
+        hooks.notify("call.ended", "call:a", {"n": 0})
+        await asyncio.wait_for(hooks.flush(), 5)  # idle again: not waiting to retry what can never be added
+        hooks.notify("call.ended", "call:a", {"n": 1})
+        await asyncio.wait_for(hooks.flush(), 5)
+        assert outbox.streams == {}
     finally:
         await hooks.close()
 
