@@ -30,9 +30,10 @@ import math
 import secrets
 import time
 from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from cti.records import UserRecord, WebSessionRecord
 from cti.services import Accounts, NewSession, SignIn, session_key
@@ -41,6 +42,8 @@ from cti.types import Clock, utc_now
 from cti.web._sockets import CLOSE_RECONNECT, Hub
 
 __all__ = ["SESSION_ENDED", "SESSION_EXPIRED", "FailureThrottle", "PortalThrottles", "Refused", "Sessions", "Throttled"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("cti.web.sessions")
 
@@ -201,6 +204,9 @@ class Sessions:
         self._clock = clock
         self._recheck_every = recheck_every
         self._cache: dict[str, tuple[float, UserRecord]] = {}
+        # Look-ups under way, by token digest or session key: the requests that need one meanwhile wait for it
+        # (a busy agent's cache entry expires with a dozen requests in flight, which would each read it again).
+        self._lookups: dict[str, asyncio.Future[Any]] = {}
         self._tickets: OrderedDict[str, _Ticket] = OrderedDict()
         self._by_user: dict[str, list[str]] = {}
         self._watch: asyncio.Task[None] | None = None
@@ -213,7 +219,7 @@ class Sessions:
         if hit is not None and hit[0] > time.monotonic():
             user = hit[1]
         else:
-            found = await self.accounts.user_for_token(token)
+            found = await self._once(key, lambda: self.accounts.user_for_token(token))
             if found is None:
                 self._cache.pop(key, None)
                 raise Refused("invalid or disabled token", counted=True)
@@ -225,6 +231,23 @@ class Sessions:
             # A real token, only old: not a guess, so not counted.
             raise Refused("token expired", counted=False)
         return user
+
+    async def _once(self, key: str, lookup: Callable[[], Awaitable[T]]) -> T:
+        """``lookup``'s answer, read once for every request that needs it while it runs. A request that gives up
+        (its client went) does not cancel it for the others; its error reaches each of them."""
+        pending = self._lookups.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(lookup())
+            self._lookups[key] = pending
+            pending.add_done_callback(lambda done: self._looked_up(key, done))
+        result: T = await asyncio.shield(pending)
+        return result
+
+    def _looked_up(self, key: str, done: asyncio.Future[Any]) -> None:
+        if self._lookups.get(key) is done:
+            del self._lookups[key]
+        if not done.cancelled():
+            done.exception()  # retrieved here, so that no error goes unsaid when every waiter gave up
 
     # -- web sessions ------------------------------------------------------------------------------------------
     def retry_after(self, client: str, name: str | None = None) -> int | None:
@@ -263,7 +286,8 @@ class Sessions:
         if hit is not None and hit[0] > time.monotonic():
             record, user = hit[1], hit[2]
         else:
-            found = await self.sign_in.session(session_id)
+            sign_in = self.sign_in
+            found = await self._once(f"session:{key}", lambda: sign_in.session(session_id))
             if found is None:
                 self._sessions.pop(key, None)
                 raise Refused(SESSION_ENDED, counted=False)

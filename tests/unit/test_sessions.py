@@ -4,12 +4,15 @@ tests/integration/test_tokens_api.py and tests/pages/test_tokens.py."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cti.errors import Conflict, NotFound
+from cti.persistence import StorageError
+from cti.records import UserRecord
 from cti.services import Accounts
 from cti.web import FailureThrottle, Hub, Sessions
 from cti.web._sessions import MAX_TICKETS, TICKETS_PER_USER, Refused
@@ -186,3 +189,35 @@ async def test_a_cached_token_is_refused_once_it_expires_and_forgotten_on_revoca
     with pytest.raises(Refused, match="token expired") as expired:
         await sessions.authenticate(token)
     assert not expired.value.counted
+
+
+async def test_requests_that_need_the_same_token_at_once_share_one_look_up_and_its_error() -> None:
+    clock = Clock()
+    service, users = accounts(clock)
+    sessions = Sessions(service, Hub(), clock=clock)
+    ana, token = await service.create_user("ana", "agent")
+    gate, reads = asyncio.Event(), []
+    original = users.user_for_token
+
+    async def slow(found: str) -> UserRecord | None:
+        reads.append(found)
+        await gate.wait()  # the database is slow: every request arrives while the first read runs
+        return await original(found)
+
+    users.user_for_token = slow  # type: ignore[method-assign]
+    waiting = [asyncio.create_task(sessions.authenticate(token)) for _ in range(20)]
+    await asyncio.sleep(0)
+    waiting[0].cancel()  # one client goes: the others still get their answer
+    gate.set()
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert len(reads) == 1 and all(r == ana for r in results[1:]) and isinstance(results[0], asyncio.CancelledError)
+
+    async def away(found: str) -> UserRecord | None:
+        reads.append(found)
+        await asyncio.sleep(0)
+        raise StorageError("cannot read the users: the database is away")
+
+    users.user_for_token = away  # type: ignore[method-assign]
+    _, other = await service.create_user("budi", "agent")
+    failed = await asyncio.gather(*(sessions.authenticate(other) for _ in range(5)), return_exceptions=True)
+    assert len(reads) == 2 and all(isinstance(f, StorageError) for f in failed)
