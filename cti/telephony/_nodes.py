@@ -19,8 +19,9 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from cti.acd import (
     AgentState,
@@ -325,8 +326,7 @@ class MediaNodes:
     def declare_dead(self, node: str, last_seen: datetime | None) -> None:
         """The node's calls are lost with their media (ended when it was last seen). Its homed agents cannot take
         calls: not ready (unreachable; after the call they are on, if any), not left ready for offers that would
-        fail; their legs over the trunk from other nodes' calls are hung up there (a dead peer sends no BYE: the
-        caller would hear silence until the media timed out)."""
+        fail. Every other node's channels over the trunk to it are hung up."""
         calls = self.router.calls_of(node)
         log.error("media node %s is away: %d calls lost, its agents made not ready", node, len(calls))
         self.distributor.reconcile({}, lost_at=last_seen, calls=calls)
@@ -338,12 +338,29 @@ class MediaNodes:
                 self.distributor.set_not_ready(agent.agent_id, NotReadyReason.UNREACHABLE.value)
             except CtiError as exc:
                 log.warning("agent %s homed on %s stays %s: %s", agent.agent_id, node, agent.state.value, exc)
-        for call in self.distributor.query.calls():
-            where = self.router.node_of(call.call_id)
-            if where != node and call.agent_channel_id and call.agent_extension in homed and where in self.nodes:
-                task = asyncio.create_task(self.nodes[where].actions.hangup_leg(call.agent_channel_id))
-                self._legs.add(task)
-                task.add_done_callback(self._legs.discard)
+        for name, telephony in self.nodes.items():
+            if name != node and telephony.is_connected:
+                self._spawn(self._cut_trunk(telephony, node))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._legs.add(task)
+        task.add_done_callback(self._legs.discard)
+
+    async def _cut_trunk(self, telephony: Telephony, dead: str) -> None:
+        """Hang up ``telephony``'s node's channels over the trunk to the dead node: cti's legs to phones homed there
+        (their StasisEnd frees the call as any hang-up does) and the dialplan's legs of the dead node's calls to
+        phones homed here. A dead peer sends no BYE: the caller or the phone would hear silence until the media
+        timed out."""
+        prefix = f"PJSIP/{trunk_endpoint(dead)}-"
+        try:
+            channels = await telephony.ari.list_channels()
+        except AriError as exc:
+            log.warning("the trunk to dead node %s not cleared: %s", dead, exc)
+            return
+        for channel in channels:
+            if channel.name.startswith(prefix):
+                await telephony.actions.hangup_leg(channel.id)
 
     # -- requests of the services ---------------------------------------------------------------------------------
     async def endpoint_exists(self, extension: str) -> bool:

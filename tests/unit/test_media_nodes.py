@@ -59,10 +59,13 @@ class NodeAri:
     requests: list[tuple[str, str]] = field(default_factory=list)
     channels: dict[str, str] = field(default_factory=dict)  # id -> state
     endpoints: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
 
     async def originate(self, endpoint: str, *, channel_id: str, **params: Any) -> None:
         self.requests.append(("originate", f"{endpoint} as {channel_id}"))
         self.channels[channel_id] = "Ring"
+        # As Asterisk names it: the endpoint dialled (the trunk's, for a phone on another node).
+        self.names[channel_id] = f"PJSIP/{endpoint.rpartition('@')[2] or endpoint[6:]}-0000000{len(self.names)}"
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         self.requests.append(("hangup", channel_id))
@@ -99,7 +102,8 @@ class NodeAri:
         self.requests.append(("pause", name))
 
     async def list_channels(self) -> list[AriChannel]:
-        return [AriChannel(id=cid, name=f"PJSIP/{cid}", state=state) for cid, state in self.channels.items()]
+        return [AriChannel(id=cid, name=self.names.get(cid, f"PJSIP/{cid}"), state=state)
+                for cid, state in self.channels.items()]
 
     async def list_bridges(self) -> list[Bridge]:
         return []
@@ -333,9 +337,14 @@ async def test_a_dead_node_s_calls_are_lost_and_its_homed_agents_made_not_ready(
                 and c.item.state is WorkState.ENDED)
     assert (lost.outcome, lost.end_reason, lost.ended_at) == (Outcome.ANSWERED, EndReason.CHANNEL_LOST, seen)
     assert query.call("c2").state is WorkState.CONNECTED  # on a: its caller is still there
-    # Budi's phone went with b: his leg over the trunk is hung up on a (a dead peer sends no BYE), and he is not
-    # ready once that call ends; Ana (homed on a) is ready again after her call on b was lost.
-    assert ("hangup", "c2-a1") in cluster.aris["a"].requests
+    # Budi's phone went with b: every channel of a over the trunk to b is hung up (a dead peer sends no BYE), his
+    # leg among them, and he is not ready once that call ends; Ana (homed on a) is ready again after her call on b
+    # was lost.
+    cluster.aris["a"].channels["a-17966.3"] = "Up"  # the dialplan's leg of another of b's calls, to a phone on a
+    cluster.aris["a"].names["a-17966.3"] = "PJSIP/node-b-00000009"
+    await nodes._cut_trunk(cluster.telephonies["a"], "b")
+    assert [r for r in cluster.aris["a"].requests if r[0] == "hangup"] == [
+        ("hangup", "c2-a1"), ("hangup", "a-17966.3")]
     budi = query.agent("budi")
     assert budi.pending is not None and budi.pending.state is AgentState.NOT_READY
     assert budi.pending.reason == "unreachable"
