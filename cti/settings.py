@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     standby: bool = Field(False, description="lead only while holding the lease in Redis; until then stand by")
     lease_seconds: float = Field(10.0, ge=2, le=120,
                                  description="how long a leader's lease lasts unless renewed (renewed each fifth)")
+    # Several Asterisk media nodes (docs/scaling.md#several-media-nodes): unset, cti drives the one at CTI_ARI_URL.
+    asterisk_nodes: str = Field("", description="media nodes as name=ARI URL, comma-separated (a=http://h1:8088,...);"
+                                " the same ARI user, password and application on each")
+    node_dead_seconds: float = Field(10.0, ge=1, le=600, description="a media node whose ARI is away this long is"
+                                     " dead: its calls are recorded as lost, its homed agents made not ready")
 
     # HTTP API
     http_host: str = "127.0.0.1"
@@ -307,6 +312,23 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as http://127.0.0.1:8088")
         return value.rstrip("/")
 
+    @field_validator("asterisk_nodes")
+    @classmethod
+    def _asterisk_nodes(cls, value: str) -> str:
+        names: list[str] = []
+        for item in (part.strip() for part in value.split(",") if part.strip()):
+            name, sep, url = item.partition("=")
+            name = name.strip()
+            if not sep or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,30}", name):
+                raise ValueError("each node is name=URL, the name in lower-case letters, digits, - and _ (a=http://...)")
+            if name in names:
+                raise ValueError(f"node {name!r} is named twice")
+            cls._http_url(url.strip())
+            names.append(name)
+        if len(names) == 1:
+            raise ValueError("name two nodes or more (one Asterisk is CTI_ARI_URL)")
+        return ",".join(item.strip() for item in value.split(",") if item.strip())
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:
@@ -436,6 +458,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def media_nodes(self) -> dict[str, str]:
+        """The media nodes by name (their ARI URLs, in the order given); empty with one Asterisk (CTI_ARI_URL)."""
+        pairs = (item.partition("=") for item in self.asterisk_nodes.split(",") if item)
+        return {name.strip(): url.strip().rstrip("/") for name, _, url in pairs}
+
+    @property
     def ari_http_bind(self) -> tuple[str, int]:
         parts = urlsplit(self.ari_url)
         return parts.hostname or "127.0.0.1", parts.port or 8088
@@ -491,7 +519,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "web": ("http_host", "http_port", "admin_token", "token_ttl_days", "session_idle_minutes",
             "session_lifetime_hours", "secure_cookies"),
     "storage": ("redis_url", "redis_prefix", "database_url", "recording_dir", "recording_format"),
-    "cluster": ("standby", "lease_seconds"),
+    "cluster": ("standby", "lease_seconds", "asterisk_nodes", "node_dead_seconds"),
     "routing": ("queues", "default_queue", "routing_rules", "ring_timeout", "service_level_seconds",
                 "max_call_setups", "max_arrival_rate", "dispositions"),
     "ivr": ("ivr_flows", "max_ivr_sessions", "asr_engines", "sounds_dir"),

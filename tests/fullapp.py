@@ -85,8 +85,9 @@ class Cti:
         return self.telephony.ari
 
     async def drain(self) -> None:
-        """Wait for actions in flight and for their writes."""
-        await self.telephony.drain()
+        """Wait for actions in flight and for their writes (on every media node)."""
+        media = self.running.media
+        await (self.telephony.drain() if media is None else media.drain())
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.settings.admin_token.get_secret_value()}"}

@@ -13,7 +13,7 @@ would make; a full-dispatch implementation is kept as the tests' reference (``te
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from datetime import datetime, timedelta
 
 from cti.acd._agents import Agent, AgentState, Capacity, NotReadyReason, PendingChange
@@ -345,7 +345,7 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
         return [WorkChanged(call.snapshot())]
 
     def reconcile(self, present: Mapping[str, bool], now: datetime, *, lost_at: datetime | None = None,
-                  channel: Channel = Channel.VOICE) -> list[Command]:
+                  channel: Channel = Channel.VOICE, calls: Set[str] | None = None) -> list[Command]:
         """The adapter lost sight of its legs for a while (a reconnect, a restart): bring every live item in line
         with the legs that exist now, then decide once.
 
@@ -355,13 +355,15 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
         across the outage. No offer is made before every item is reconciled: an offer creates a leg ``present``
         cannot know, which a later step would take for a vanished one and free its agent for yet another offer.
         Only items of ``channel`` are looked at: ``present`` is one adapter's picture (Asterisk's legs say nothing
-        of chats, which live on across a restart of cti).
+        of chats, which live on across a restart of cti). ``calls``, when given, are the only items looked at: with
+        several media nodes, one node's picture says nothing of the calls living on the others.
         """
         commands: list[Command] = []
         self._router.paused = True
         try:
             for call in list(self.calls.values()):
-                if call.call_id not in self.calls or call.channel is not channel:
+                if call.call_id not in self.calls or call.channel is not channel or (
+                        calls is not None and call.call_id not in calls):
                     continue
                 when = self._lost_since(call, now, lost_at)
                 if call.callback and not call.caller_present and call.state in (WorkState.WAITING, WorkState.RINGING,

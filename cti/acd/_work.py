@@ -171,6 +171,9 @@ class WorkItem:
     consult: Consult | None = None
     consults: int = 0
     legs: list[Leg] = field(default_factory=list)
+    # The media node (Asterisk) the call lives on, when cti drives several (docs/scaling.md): every leg of the call
+    # is made there. The voice adapter's label, carried and persisted by the core, never read by it.
+    node: str | None = None
 
     @property
     def wait_seconds(self) -> float | None:

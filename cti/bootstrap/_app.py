@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import importlib
 import logging
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
@@ -160,11 +161,17 @@ from cti.telephony import (
     AdmissionControl,
     AsrBridge,
     BridgeRecorder,
+    IvrCall,
     IvrRunner,
+    MediaNodes,
     Monitors,
+    PhoneHomes,
+    RoutedRecorder,
     Telephony,
     TtsPrompts,
     VoiceActions,
+    VoiceRouter,
+    list_endpoints,
     open_questions,
 )
 from cti.types import Clock, utc_now
@@ -337,6 +344,7 @@ class Running:
     counters: Counter[str]
     erasure: Erasure
     retention: Retention | None
+    media: MediaNodes | None = None  # several media nodes; ``telephony`` is then the first node's
 
 
 RUNNING = web.AppKey("running", Running)
@@ -455,11 +463,18 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
             log.error("Redis at %s is not answering; live state stays in memory until it does",
                       redacted_url(settings.redis_url))
             live.dirty = True
-        ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(),
-                        settings.ari_app, timeout=settings.ari_timeout,
-                        may_act=None if elector is None else (lambda: elector.token is not None))
-        await ari.start()
-        stack.push_async_callback(ari.close)
+        # One Asterisk (CTI_ARI_URL), or several media nodes: an ARI client each (docs/scaling.md).
+        node_urls: dict[str | None, str] = {None: settings.ari_url}
+        if settings.media_nodes:
+            node_urls = {name: url for name, url in settings.media_nodes.items()}
+        aris: dict[str | None, AriClient] = {}
+        for node, url in node_urls.items():
+            aris[node] = AriClient(url, settings.ari_user, settings.ari_password.get_secret_value(),
+                                   settings.ari_app, timeout=settings.ari_timeout,
+                                   may_act=None if elector is None else (lambda: elector.token is not None))
+            await aris[node].start()
+            stack.push_async_callback(aris[node].close)
+        homes = PhoneHomes([n for n in node_urls if n is not None]) if settings.media_nodes else None
         renderer = PromptRenderer(settings.sounds_dir or AsteriskRoot(settings.asterisk_root).sounds_dir)
         stack.callback(renderer.close)
         # Prompts rendered for one caller that a previous process left (it died mid-call): nobody plays them now.
@@ -494,23 +509,43 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(screenpop.drain)
         arrivals = ArrivalLookup(CallerIdentity(source if source is not None else repos.customers), screenpop)
         verification = CallerVerification(repos.customers, clock=clock)
-        ivr = await _ivr(settings, flows, ari, renderer, prompts, SelfService(repos.customers, verification), arrivals)
-        if ivr is not None:
-            stack.push_async_callback(ivr.close)
+        make_ivr = await _ivr(settings, flows, renderer, prompts, SelfService(repos.customers, verification), arrivals)
+        ivrs: dict[str | None, IvrRunner] = {}
+        if make_ivr is not None:
+            for node, node_ari in aris.items():
+                ivrs[node] = make_ivr(node_ari)
+                stack.push_async_callback(ivrs[node].close)
+
+        def ivr_calls() -> dict[str, IvrCall]:
+            return {channel: call for runner in ivrs.values() for channel, call in runner.calls.items()}
         tz = ZoneInfo(settings.timezone)
         stats = StatsFeed(hub, clock, lambda: query.rules, query.agent_map, tz,
                           MetricsConfig(service_level_seconds=settings.service_level_seconds),
-                          ivr_source=(lambda: ivr.calls) if ivr is not None else None)
+                          ivr_source=ivr_calls if ivrs else None)
         counters: Counter[str] = Counter()
-        monitors = Monitors(ari, ring_timeout=max(1, round(settings.callback_ring_timeout)))
-        actions = VoiceActions(ari, query, monitors, counters, ring_timeout=settings.ring_timeout,
-                               callback_ring_timeout=settings.callback_ring_timeout, prompts=TtsPrompts(renderer))
+        # Per node: its monitors and actions; a phone homed on another node is dialled over the trunk to it.
+        monitors: dict[str | None, Monitors] = {}
+        node_actions: dict[str | None, VoiceActions] = {}
+        spoken = TtsPrompts(renderer)
+        for node, node_ari in aris.items():
+            dial = None if homes is None or node is None else functools.partial(homes.dial, node)
+            monitors[node] = Monitors(node_ari, ring_timeout=max(1, round(settings.callback_ring_timeout)), dial=dial)
+            node_actions[node] = VoiceActions(node_ari, query, monitors[node], counters,
+                                              ring_timeout=settings.ring_timeout,
+                                              callback_ring_timeout=settings.callback_ring_timeout, prompts=spoken,
+                                              dial=dial)
+        router = None if homes is None else VoiceRouter({n: a for n, a in node_actions.items() if n is not None},
+                                                        query)
+        actions: VoiceActions | VoiceRouter = router if router is not None else node_actions[None]
         policy = Policy(query, repos.interactions, repos.customers)
         recordings = RecordingRepository(database, settings.recording_dir)
-        recording = CallRecording(query, policy, BridgeRecorder(ari), recordings, app[AUDIT], clock,
+        recorder = BridgeRecorder(aris[None]) if router is None else RoutedRecorder(
+            {n: BridgeRecorder(a) for n, a in aris.items() if n is not None}, router)
+        recording = CallRecording(query, policy, recorder, recordings, app[AUDIT], clock,
                                   format=settings.recording_format)
         stack.push_async_callback(recording.close)
-        actions.bridged_hooks.append(recording.bridged)
+        for each in node_actions.values():
+            each.bridged_hooks.append(recording.bridged)
         chat_log = ChatStreams(settings.redis_url, settings.redis_prefix)
         stack.push_async_callback(chat_log.close)
         chat = ChatChannel(chat_log, ChatTranscriptRepository(database), hub, query, clock, record=journal.record)
@@ -537,7 +572,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(surveys.close)
         screenpop.survey_profiles = surveys.profile_json  # the customer's survey profile in the agent's pop
         post_call = PostCallSurveys(surveys, policy, app[AUDIT], is_live=query.is_live,
-                                    available=ivr is not None and flows is not None and SURVEY_FLOW in flows.flows,
+                                    available=bool(ivrs) and flows is not None and SURVEY_FLOW in flows.flows,
                                     recordings=recordings, transcriber=_transcriber(settings, flows), clock=clock)
         stack.push_async_callback(post_call.drain)
         bus = CommandBus({
@@ -560,19 +595,29 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                           recording.work_changed, callback_attempts.work_changed, chat.work_changed,
                           webhooks.work_changed, surveys.work_changed, post_call.work_changed],
         })
-        distributor = Distributor(core, clock, bus)
-        telephony = Telephony(
-            ari, settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), settings.ari_app,
-            distributor=distributor, actions=actions, monitors=monitors,
-            admission=AdmissionControl(settings.max_call_setups, settings.max_arrival_rate,
-                                         settings.max_ivr_sessions), journal=journal,
-            counters=counters, ivr=ivr, identify=arrivals.identify, record_ended=journal.record, surveys=post_call)
-        stack.push_async_callback(telephony.close)
+        distributor = Distributor(core, clock, bus, placement=None if homes is None else homes.home)
+        admission = AdmissionControl(settings.max_call_setups, settings.max_arrival_rate, settings.max_ivr_sessions)
+        telephonies: dict[str | None, Telephony] = {}
+        for node, node_ari in aris.items():
+            telephonies[node] = Telephony(
+                node_ari, node_urls[node], settings.ari_user, settings.ari_password.get_secret_value(),
+                settings.ari_app, distributor=distributor, actions=node_actions[node], monitors=monitors[node],
+                admission=admission, journal=journal, counters=counters, ivr=ivrs.get(node),
+                identify=arrivals.identify, record_ended=journal.record, surveys=post_call, node=node,
+                owns=None if router is None or node is None else functools.partial(router.calls_of, node),
+                ticks=router is None,  # with several nodes, MediaNodes ticks the routing once for all
+                on_resync=None if homes is None or node is None else _phones_of(node, node_ari, homes))
+        media = None if router is None or homes is None else MediaNodes(
+            {n: t for n, t in telephonies.items() if n is not None}, homes, router, distributor,
+            dead_after=settings.node_dead_seconds)
+        telephony = next(iter(telephonies.values()))
+        phones: Telephony | MediaNodes = telephony if media is None else media
+        stack.push_async_callback(phones.close)
         app[QUERY] = query
         app[POLICY] = policy
         app[CYBERAGENT_LABELS] = CyberAgentLabels(QuestionLabelRepository(database), policy, app[FAQ],
                                                   app[CYBERAGENT], app[AUDIT], clock=clock)
-        app[AGENTS] = AgentService(distributor, repos.agents, app[ACCOUNTS], telephony)
+        app[AGENTS] = AgentService(distributor, repos.agents, app[ACCOUNTS], phones)
         app[ROUTING] = RoutingRules(distributor, lambda: _load_rules(settings), path=settings.routing_rules,
                                     audit=app[AUDIT])
         app[HISTORY] = InteractionHistory(repos.interactions, policy, app[AUDIT])
@@ -611,11 +656,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[POST_CALL_SURVEYS] = post_call
         surveys.start()
         app[ALERTS] = alerts
-        app[SUPERVISION] = SupervisionService(policy, telephony)
+        app[SUPERVISION] = SupervisionService(policy, phones)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
-        app[STATUS] = CtiStatus(telephony, live, journal, query, counters, database.ping, webhooks, source)
-        erasure = _erasure(repos, query, ivr, journal, live, hub, screenpop, prompts, recordings, chat,
+        app[STATUS] = CtiStatus(phones, live, journal, query, counters, database.ping, webhooks, source)
+        erasure = _erasure(repos, query, ivr_calls, journal, live, hub, screenpop, prompts, recordings, chat,
                            SurveyRepository(database), source, app[CYBERAGENT])
         app[ERASURE] = erasure
         retention = None
@@ -626,12 +671,15 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
                                   discard_survey_answers=SurveyRepository(database).purge_answers,
                                   forget_labels=app[CYBERAGENT].reload_labels)
         app[RUNNING] = Running(distributor, telephony, journal, live, database, repos.customers, screenpop, stats,
-                               counters, erasure, retention)
+                               counters, erasure, retention, media)
 
         # Start: what the previous controller left (the registry, Redis), then Asterisk's picture on connect.
         registry = [(r.agent_id, r.name, r.profile) for r in await repos.agents.list()]
         live_agents, live_calls = await journal.load()
         distributor.restore(registry, live_agents, live_calls)
+        if media is not None:
+            media.router.learn(query.calls())  # which node each live call is on, from the live state
+            await media.learn_homes()  # before any node's first decision: where each phone is
         try:
             await chat.restore()  # the chats go on where the previous process left them
         except Unavailable as exc:
@@ -649,7 +697,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         journal.start()
         await webhooks.start()  # what the outbox held when the last server stopped goes out first
         stack.push_async_callback(webhooks.close)
-        telephony.start()
+        phones.start()
         midnight = day_start(clock().astimezone(tz).date(), tz)
         stats.restore(await repos.interactions.between(midnight, clock()),
                       await repos.agents.states_between(midnight, clock()), query.agent_map().values(),
@@ -669,7 +717,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         stack.push_async_callback(hub.close)
         _tune_collector()
         if connect_timeout > 0:
-            await telephony.wait_connected(connect_timeout)
+            await phones.wait_connected(connect_timeout)
         yield
 
 
@@ -732,7 +780,8 @@ async def _warm(desk: CyberAgentDesk) -> None:
         log.exception("the virtual agent could not be prepared at start")
 
 
-def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, journal: Journal, live: LiveStore,
+def _erasure(repos: _Repositories, query: CenterView, ivr_calls: Callable[[], Mapping[str, IvrCall]],
+             journal: Journal, live: LiveStore,
              hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository,
              chat: ChatChannel, surveys: SurveyRepository, source: ConnectedCrm | None,
              desk: CyberAgentDesk) -> Erasure:
@@ -740,8 +789,8 @@ def _erasure(repos: _Repositories, query: CenterView, ivr: IvrRunner | None, jou
 
     async def live_contacts() -> list[LiveContact]:
         calls = [LiveContact(c.call_id, c.customer_id, c.caller_number) for c in query.calls()]
-        if ivr is not None:  # callers in the IVR are not the core's yet
-            calls += [LiveContact(c.channel_id, c.customer_id, c.caller_number) for c in ivr.calls.values()]
+        # Callers in the IVR are not the core's yet.
+        calls += [LiveContact(c.channel_id, c.customer_id, c.caller_number) for c in ivr_calls().values()]
         return calls
 
     async def replay_buffers(subject: ErasureSubject) -> int:
@@ -801,9 +850,10 @@ def _transcriber(settings: Settings, flows: Flows | None) -> PocketSphinxTranscr
     return PocketSphinxTranscriber(PocketSphinxOptions(model_dir=english.model))
 
 
-async def _ivr(settings: Settings, flows: Flows | None, ari: AriClient, renderer: PromptRenderer,
-               prompts: TtsPrompts, self_service: SelfService, arrivals: ArrivalLookup) -> IvrRunner | None:
-    """The IVR: flows validated, every static prompt rendered, speech models loaded, before calls arrive."""
+async def _ivr(settings: Settings, flows: Flows | None, renderer: PromptRenderer, prompts: TtsPrompts,
+               self_service: SelfService, arrivals: ArrivalLookup) -> Callable[[AriClient], IvrRunner] | None:
+    """The IVR: flows validated, every static prompt rendered, speech models loaded, before calls arrive; then an
+    IVR runner per media node, sharing the recognizers."""
     if flows is None:
         return None
     await renderer.render_all((text, "en" if language == "en" else "id") for language, text in flows.static_prompts())
@@ -814,5 +864,18 @@ async def _ivr(settings: Settings, flows: Flows | None, ari: AriClient, renderer
         questions = await asyncio.to_thread(open_questions, flows.steering_models(), recognizers)
         bridge = AsrBridge(recognizers, open_questions=questions)
     log.info("IVR ready: %d flows, %s speech", len(flows.flows), "with" if bridge else "without")
-    return IvrRunner(ari, flows, prompts=prompts, recognizer=bridge,
-                     self_service=self_service, verbalizer=SpeakVerbalizer(), identify=arrivals.known_caller)
+
+    def runner(ari: AriClient) -> IvrRunner:
+        return IvrRunner(ari, flows, prompts=prompts, recognizer=bridge, self_service=self_service,
+                         verbalizer=SpeakVerbalizer(), identify=arrivals.known_caller)
+
+    return runner
+
+
+def _phones_of(node: str, ari: AriClient, homes: PhoneHomes) -> Callable[[], Awaitable[None]]:
+    """On each (re)connect of a media node, first the phones it defines: where each phone is homed."""
+
+    async def learn() -> None:
+        homes.learn(node, await list_endpoints(ari))
+
+    return learn

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from cti.acd import AgentState, CallbackRefusal, WorkState
 from cti.live import LiveStore
 from cti.services import CenterView, ConnectedCrm, Journal, Webhooks
-from cti.telephony import Telephony
+from cti.telephony import MediaNodes, Telephony
 
 __all__ = ["CtiStatus"]
 
@@ -42,7 +42,7 @@ _COUNTERS = {
 
 
 class CtiStatus:
-    def __init__(self, telephony: Telephony, live: LiveStore, journal: Journal, query: CenterView,
+    def __init__(self, telephony: Telephony | MediaNodes, live: LiveStore, journal: Journal, query: CenterView,
                  counters: Counter[str], database_ping: Callable[[], Awaitable[bool]],
                  webhooks: Webhooks | None = None, crm: ConnectedCrm | None = None) -> None:
         self._webhooks = webhooks
@@ -80,10 +80,13 @@ class CtiStatus:
         agents = list(self._query.agent_map().values())
         metric("agents", "gauge", "Agents by state",
                [(f'{{state="{s.value}"}}', sum(a.state is s for a in agents)) for s in AgentState])
-        metric("ari_connected", "gauge", "1 while the ARI events websocket is up",
+        metric("ari_connected", "gauge", "1 while the ARI events websocket is up (with several media nodes: any)",
                [("", 1 if self._telephony.is_connected else 0)])
+        if isinstance(self._telephony, MediaNodes):
+            metric("node_connected", "gauge", "1 while the media node's ARI events websocket is up",
+                   [(f'{{node="{node}"}}', 1 if up else 0) for node, up in self._telephony.connected().items()])
         metric("ari_reconnects_total", "counter", "ARI websocket reconnections",
-               [("", self._telephony.events.reconnects)])
+               [("", self._telephony.reconnects)])
         metric("redis_write_failures_total", "counter", "Failed live-state writes", [("", self._live.write_failures)])
         metric("db_write_failures_total", "counter", "Failed database writes (retried)",
                [("", self._journal.db_failures)])

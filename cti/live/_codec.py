@@ -153,6 +153,7 @@ def decode_call(raw: str | bytes) -> WorkItem:
         muted=bool(data.get("muted", False)),
         direction=Direction(data.get("direction", "inbound")),
         callback_id=data.get("callback_id"),
+        node=data.get("node"),
         consult=_consult(data.get("consult")),
         consults=int(data.get("consults", 0)),
         legs=[Leg.from_json(leg) for leg in data.get("legs") or ()],

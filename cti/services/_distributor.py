@@ -12,7 +12,7 @@ loop, so no other request can come between them (an agent is never offered two c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from datetime import datetime
 from typing import Any
 
@@ -36,10 +36,15 @@ def profile_fields(profile: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Distributor:
-    def __init__(self, core: ContactCenter, clock: Clock, bus: CommandBus) -> None:
+    """``placement``, with several media nodes, names the node an agent's outbound calls are placed on from their
+    extension (the node their phone is homed on; None: the voice adapter's default)."""
+
+    def __init__(self, core: ContactCenter, clock: Clock, bus: CommandBus, *,
+                 placement: Callable[[str], str | None] | None = None) -> None:
         self._core = core
         self.clock = clock
         self._bus = bus
+        self._placement = placement
         self.query = CenterView(core, clock)
 
     def apply(self, commands: Iterable[Command]) -> None:
@@ -133,13 +138,22 @@ class Distributor:
 
     def dial_out(self, item: WorkItem, agent_id: str) -> WorkItem:
         """The agent calls a customer: ``item`` is the new outbound call (see ``ContactCenter.dial_out``)."""
+        self._place(item, agent_id)
         self.apply(self._core.dial_out(item, agent_id, self.clock()))
         return self.query.call(item.call_id)
 
     def preview(self, item: WorkItem, agent_id: str) -> WorkItem:
         """Show a new outbound call (a scheduled callback) to a ready agent before dialing."""
+        self._place(item, agent_id)
         self.apply(self._core.preview(item, agent_id, self.clock()))
         return self.query.call(item.call_id)
+
+    def _place(self, item: WorkItem, agent_id: str) -> None:
+        """An outbound call lives on the agent's home node: their leg rings there without crossing a trunk, and the
+        node is known from the call's first snapshot on (a restarted controller knows which node judges it)."""
+        agent = self._core.agents.get(agent_id)
+        if self._placement is not None and item.node is None and agent is not None and agent.extension:
+            item.node = self._placement(agent.extension)
 
     def dial_preview(self, call_id: str, agent_id: str) -> None:
         self.apply(self._core.dial_preview(call_id, agent_id, self.clock()))
@@ -200,6 +214,8 @@ class Distributor:
     def dispatch(self) -> None:
         self.apply(self._core.dispatch(self.clock()))
 
-    def reconcile(self, present: Mapping[str, bool], *, lost_at: datetime | None = None) -> None:
-        """After the adapter lost sight of its legs: every item in line with ``present``, then one decision."""
-        self.apply(self._core.reconcile(present, self.clock(), lost_at=lost_at))
+    def reconcile(self, present: Mapping[str, bool], *, lost_at: datetime | None = None,
+                  calls: Set[str] | None = None) -> None:
+        """After the adapter lost sight of its legs: every item in line with ``present`` (only ``calls``, when
+        given: one media node's), then one decision."""
+        self.apply(self._core.reconcile(present, self.clock(), lost_at=lost_at, calls=calls))

@@ -4,7 +4,9 @@
 leg hangs up) and resyncs on every (re)connect; :class:`VoiceActions` carries out what the distributor decides
 for voice (offer, bridge, hold, hang up, announce, call back); the :class:`IvrRunner` runs IVR flows on
 callers' channels with speech recognition; :class:`Monitors` connects supervisors to calls;
-:class:`AdmissionControl` sheds new callers under overload. Callers' names and numbers are cleaned and bounded
+:class:`AdmissionControl` sheds new callers under overload. With several Asterisk media nodes, one of each per
+node behind :class:`MediaNodes` (:class:`VoiceRouter` sends each command to its call's node, :class:`PhoneHomes`
+says where each phone is homed). Callers' names and numbers are cleaned and bounded
 where they enter (:func:`clean_caller_name`, :func:`clean_caller_number`), and again in every caller id sent.
 """
 
@@ -13,6 +15,7 @@ from cti.telephony._admission import Admission, AdmissionControl
 from cti.telephony._callerid import NAME_LENGTH, NUMBER_LENGTH, caller_id, clean_caller_name, clean_caller_number
 from cti.telephony._ivr import IvrCall, IvrHandoff, IvrRunner, PromptSource, Recognition, Recognizer, SpeechSession
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
+from cti.telephony._nodes import MediaNodes, PhoneHomes, RoutedRecorder, VoiceRouter, list_endpoints, trunk_endpoint
 from cti.telephony._recorder import BridgeRecorder
 from cti.telephony._speech import AsrBridge, TtsPrompts, open_questions
 from cti.telephony._telephony import LivePicture, Telephony, ivr_record, offer_failure_reason
@@ -28,23 +31,29 @@ __all__ = [
     "IvrHandoff",
     "IvrRunner",
     "LivePicture",
+    "MediaNodes",
     "Monitor",
     "MonitorError",
     "MonitorMode",
     "Monitors",
+    "PhoneHomes",
     "PromptSource",
     "Recognition",
     "Recognizer",
+    "RoutedRecorder",
     "SpeechSession",
     "Telephony",
     "TtsPrompts",
     "VoiceActions",
+    "VoiceRouter",
     "call_bridge_id",
     "caller_id",
     "clean_caller_name",
     "clean_caller_number",
     "hold_bridge_id",
     "ivr_record",
+    "list_endpoints",
     "offer_failure_reason",
     "open_questions",
+    "trunk_endpoint",
 ]

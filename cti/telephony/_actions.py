@@ -68,10 +68,17 @@ def call_bridge_id(call_id: str) -> str:
     return f"cti-call-{call_id}"
 
 
+def _local_phone(extension: str) -> str:
+    return f"PJSIP/{extension}"
+
+
 class VoiceActions:
     def __init__(self, ari: AriClient, query: CenterView, monitors: Monitors, counters: Counter[str], *,
-                 ring_timeout: float, callback_ring_timeout: float, prompts: PromptSource | None = None) -> None:
+                 ring_timeout: float, callback_ring_timeout: float, prompts: PromptSource | None = None,
+                 dial: Callable[[str], str] | None = None) -> None:
         self.ari = ari
+        # An agent's phone from here: its own endpoint, or over the trunk to its home node (several media nodes).
+        self.dial = dial or _local_phone
         self.query = query
         self.monitors = monitors
         self.counters = counters
@@ -271,7 +278,7 @@ class VoiceActions:
     async def _offer(self, offer: Offer, distributor: Distributor) -> None:
         try:
             await self._originate(
-                f"PJSIP/{offer.extension}",
+                self.dial(str(offer.extension)),
                 app_args=f"agent,{offer.call_id}",
                 channel_id=offer.agent_channel_id,
                 caller_id=caller_id(offer.caller_name, offer.caller_number),

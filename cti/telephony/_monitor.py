@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -51,8 +52,9 @@ class Monitor:
 
 
 class Monitors:
-    def __init__(self, ari: AriClient, *, ring_timeout: int = 30) -> None:
+    def __init__(self, ari: AriClient, *, ring_timeout: int = 30, dial: Callable[[str], str] | None = None) -> None:
         self.ari = ari
+        self.dial = dial or (lambda extension: f"PJSIP/{extension}")  # over the trunk if homed on another node
         self.ring_timeout = ring_timeout
         self.active: dict[str, Monitor] = {}
         self._count: dict[str, int] = {}
@@ -66,7 +68,7 @@ class Monitors:
             bridge_id=f"cti-mon-{call_id}-{n}")
         self.active[monitor.monitor_id] = monitor
         try:
-            await self.ari.originate(f"PJSIP/{extension}", app_args=f"supervisor,{call_id}",
+            await self.ari.originate(self.dial(extension), app_args=f"supervisor,{call_id}",
                                      channel_id=monitor.monitor_id, caller_id=f'"{mode.value} {call_id[:8]}" <{mode}>',
                                      timeout=self.ring_timeout)
         except AriError as exc:

@@ -20,7 +20,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence, Set
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -111,8 +111,16 @@ class Telephony:
                  actions: VoiceActions, monitors: Monitors, admission: AdmissionControl, journal: LivePicture,
                  counters: Counter[str], ivr: IvrRunner | None = None, identify: IdentifyFn | None = None,
                  record_ended: Callable[[WorkItem], None], surveys: PostCallSurveys | None = None,
-                 wall: Clock = utc_now) -> None:
+                 wall: Clock = utc_now, node: str | None = None, owns: Callable[[], Set[str]] | None = None,
+                 ticks: bool = True, on_resync: Callable[[], Awaitable[None]] | None = None) -> None:
+        """With several media nodes (docs/scaling.md): ``node`` names this one (its callers' calls live on it),
+        ``owns`` gives the calls living on it (the only ones its resync judges), ``ticks`` is False (the nodes tick
+        the routing once for all) and ``on_resync`` runs first on each (re)connect (the phones homed here)."""
         self.ari = ari
+        self.node = node
+        self._owns = owns
+        self._ticks = ticks
+        self._on_resync = on_resync
         self.distributor = distributor
         self.actions = actions
         self.monitors = monitors
@@ -153,6 +161,15 @@ class Telephony:
     def is_connected(self) -> bool:
         return self.events.is_connected
 
+    @property
+    def reconnects(self) -> int:
+        return self.events.reconnects
+
+    @property
+    def last_seen(self) -> datetime | None:
+        """When this Asterisk's picture was last known to be current (None: not seen by this controller yet)."""
+        return self._lost_at
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -175,6 +192,8 @@ class Telephony:
             if not self.events.is_connected:
                 continue
             self._saw_asterisk()
+            if not self._ticks:
+                continue
             try:
                 self.distributor.tick()
             except Exception:
@@ -386,7 +405,7 @@ class Telephony:
         return WorkItem(
             call_id=uuid.uuid4().hex, channel_id=channel_id, caller_number=caller,
             caller_name=name or None, service_number=service, queue="", arrived_at=self.distributor.clock(),
-            routing=Routing(region=where.region, country=where.country),
+            routing=Routing(region=where.region, country=where.country), node=self.node,
         )
 
     async def _accept(self, channel_id: str, number: str, name: str | None, service: str, *,
@@ -450,12 +469,15 @@ class Telephony:
     async def _resync(self) -> None:
         """Asterisk dropped our events while we were away: reconcile the distributor with what exists now."""
         self.counters["ari_resyncs"] += 1
+        if self._on_resync is not None:
+            await self._on_resync()
         channels = {c.id: c for c in await self.ari.list_channels()}
         bridges = await self.ari.list_bridges()
         self.actions.adopt_bridges((b.id, b.channels) for b in bridges if b.id.startswith("cti-hold-"))
         lost_at = self._lost_at if self._lost_at is not None else self.journal.last_sight
         # One decision for the whole picture: no offer before every call is in line (see ContactCenter.reconcile).
-        self.distributor.reconcile({c.id: c.state == "Up" for c in channels.values()}, lost_at=lost_at)
+        self.distributor.reconcile({c.id: c.state == "Up" for c in channels.values()}, lost_at=lost_at,
+                                   calls=None if self._owns is None else self._owns())
         self._saw_asterisk()
         query = self.distributor.query
         live = query.calls()

@@ -122,6 +122,8 @@ class Cluster:
         env = {
             "CTI_CLUSTER_DIR": str(self.dir),
             "CTI_CLUSTER_ARI_URLS": ",".join(f"{n['name']}={n['ari_url']}" for n in data["nodes"]),
+            # A cti started with this file drives every node (docs/scaling.md#several-media-nodes).
+            "CTI_ASTERISK_NODES": ",".join(f"{n['name']}={n['ari_url']}" for n in data["nodes"]),
             "CTI_ARI_USER": data["ari"]["user"],
             "CTI_ARI_PASSWORD": data["ari"]["password"],
             "CTI_ARI_APP": data["ari"]["app"],

@@ -50,7 +50,7 @@ def node_config(plan: ClusterPlan, node: MediaNode, ari_password: str) -> dict[s
         asterisk_root=plan.asterisk_root,
     )
     files = render_config(settings)
-    files["asterisk.conf"] = _node_directories(files["asterisk.conf"])
+    files["asterisk.conf"] = _system_name(_node_directories(files["asterisk.conf"]), node)
     files["extensions.conf"] += _FROM_CLUSTER
     files["pjsip_agents.conf"] += _homed_agents(plan, node) + _trunks(plan, node)
     return files
@@ -70,6 +70,16 @@ def _node_directories(text: str) -> str:
     text, marked = re.subn(r"^\[directories\]\(!\)", "[directories]", text, flags=re.MULTILINE)
     if found != set(_DIRECTORIES) or not marked:
         raise AsteriskError("asterisk.conf no longer has the [directories] a cluster node rewrites")
+    return text
+
+
+def _system_name(text: str, node: MediaNode) -> str:
+    """The node's name in its channels' ids (``a-1765012345.12``): two nodes started in the same second would
+    otherwise give their callers the same ids, and cti, driving both, keys legs by id."""
+    text, found = re.subn(r"^\[options\]\n", f"[options]\nsystemname = {node.name}\n", text, count=1,
+                          flags=re.MULTILINE)
+    if not found:
+        raise AsteriskError("asterisk.conf no longer has the [options] a cluster node names itself in")
     return text
 
 

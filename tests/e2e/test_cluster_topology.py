@@ -12,19 +12,13 @@ The tests run in file order on one cluster: spreading, the trunk, then node A's 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -32,55 +26,16 @@ import redis
 from aiohttp import web
 
 from cti.ari import AriClient, AriError, Event, EventStream, StasisStart
-from cti.settings import DEFAULT_ASTERISK_ROOT
 from cti.sim import SippAgent, SippCaller
-from cti.topology import Cluster, plan_from_env
-from tests.support import eventually, unavailable
+from tests.e2e.cluster import Topology, running_cluster
+from tests.support import eventually
 
-REPO = Path(__file__).resolve().parents[2]
 SERVICE = "1500100"
-
-
-@dataclass
-class Topology:
-    env: dict[str, str]
-    cluster: Cluster
-    info: dict[str, Any]
-
-    def node(self, name: str) -> dict[str, Any]:
-        return next(node for node in self.info["nodes"] if node["name"] == name)
-
-
-def _cli(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cti", "cluster", *args], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    tools = ("kamailio", "redis-sentinel", "haproxy", "sipp", "unshare")
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if missing:
-        unavailable(f"not installed: {', '.join(missing)} (scripts/setup.sh installs them)")
-    if os.geteuid() != 0:
-        unavailable("the cluster's Asterisk nodes need root (mount namespaces, chroot)")
-    if not (Path(DEFAULT_ASTERISK_ROOT) / "usr/sbin/asterisk").exists():
-        unavailable("no Asterisk root; run the README's test command to build it")
-    env = {**os.environ, "CTI_CLUSTER_DIR": str(tmp_path_factory.mktemp("cluster")),
-           "CTI_CLUSTER_PORT_OFFSET": "500", "CTI_CLUSTER_RTP_BASE": "28000", "CTI_CLUSTER_AGENTS_PER_NODE": "2",
-           "CTI_ASTERISK_ROOT": DEFAULT_ASTERISK_ROOT, "PYTHONPATH": str(REPO)}
-    cluster = Cluster(plan_from_env(env))
-    try:
-        started = _cli(env, "start", "--timeout", "40")
-        assert started.returncode == 0, started.stderr
-        info = json.loads((cluster.dir / "cluster.json").read_text())
-        yield Topology(env=env, cluster=cluster, info=info)
-    finally:
-        stopped = _cli(env, "stop")
-        status = _cli(env, "status", "--json")
-        assert stopped.returncode == 0, stopped.stderr
-        assert json.loads(status.stdout)["processes"] == {name: None for name in cluster.names()}
-        assert status.returncode == 3
+    yield from running_cluster(tmp_path_factory, port_offset=500)
 
 
 @dataclass

@@ -1,0 +1,197 @@
+"""cti over two Asterisk media nodes (issue 21, docs/scaling.md#several-media-nodes): the one-machine cluster
+(``cti cluster``) with cti in-process, ``CTI_ASTERISK_NODES`` naming both nodes' ARI.
+
+Callers come in through Kamailio and land on both nodes; one queue and one agent pool serve them: an agent whose
+phone is homed on node b answers a caller who arrived on node a, over the inter-node trunk, and the other way
+round. Each call's legs and bridge are on the node it arrived on; the interaction rows say who answered and how it
+ended; nothing is left in either node. Then node b is killed: its calls are recorded as lost and its agent is made
+not ready.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from cti.acd import AgentState, EndReason, Outcome, WorkItem, WorkState
+from cti.ari import AriClient
+from cti.bootstrap import create_app
+from cti.persistence import InteractionRepository
+from cti.records import InteractionRecord
+from cti.settings import Settings
+from cti.sim import SippAgent, SippCaller
+from tests.e2e.cluster import Topology, running_cluster
+from tests.fullapp import Cti, bounded, serve
+from tests.support import eventually
+
+SERVICE = "1500100"
+CALLER = "0215550177"
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    yield from running_cluster(tmp_path_factory, port_offset=600)
+
+
+def ari_of(topology: Topology, node: str) -> AriClient:
+    ari = topology.info["ari"]
+    return AriClient(topology.node(node)["ari_url"], ari["user"], ari["password"], "leakcheck")
+
+
+@pytest.fixture
+async def cti(topology: Topology, base_settings: Settings, tmp_path: Path) -> AsyncIterator[Cti]:
+    ari = topology.info["ari"]
+    nodes = ",".join(f"{node['name']}={node['ari_url']}" for node in topology.info["nodes"])
+    settings = base_settings.model_copy(update={
+        "asterisk_nodes": nodes, "ari_user": ari["user"], "ari_password": SecretStr(ari["password"]),
+        "ari_app": ari["app"], "database_url": f"sqlite+aiosqlite:///{tmp_path}/cti.db",
+        "redis_prefix": f"cti-test-{uuid.uuid4().hex[:8]}", "ring_timeout": 8, "node_dead_seconds": 3})
+    client = await serve(create_app(settings, connect_timeout=20))
+    harness = Cti(settings, client)
+    killed = False
+    try:
+        yield harness
+        killed = any(not up for up in harness.running.media.connected().values())  # type: ignore[union-attr]
+        await harness.settled()
+    finally:
+        await bounded(harness.client.close(), "cti's shutdown")
+    # Nothing left on a node that still runs: no channel, no bridge (holding bridges included).
+    for node in topology.info["nodes"]:
+        if killed and node["name"] == "b":
+            continue
+        async with ari_of(topology, node["name"]) as leak:
+            channels = await leak.list_channels()
+            bridges = await leak.list_bridges()
+        assert channels == [], f"channels leaked on node {node['name']}: {[c.name for c in channels]}"
+        assert bridges == [], f"bridges leaked on node {node['name']}: {[b.id for b in bridges]}"
+
+
+def phone(topology: Topology, extension: str, **kwargs: Any) -> SippAgent:
+    return SippAgent(topology.cluster.plan.sim_agent_port(extension), **kwargs)
+
+
+def callers(topology: Topology, calls: int, *, duration_ms: int = 40_000) -> SippCaller:
+    return SippCaller(SERVICE, caller=CALLER, calls=calls, rate=5, duration_ms=duration_ms,
+                      target=topology.info["kamailio"]["sip"])
+
+
+async def bridged_over_trunk(topology: Topology, call: WorkItem) -> tuple[list[str], str]:
+    """The names of the channels in the call's bridge on its node, and the caller id the agent's phone was sent on
+    the agent's home node (its channel to the phone there)."""
+    async with ari_of(topology, call.node or "") as on_call_node:
+        bridge = await on_call_node.get_bridge(f"cti-call-{call.call_id}")
+        names = [(await on_call_node.get_channel(cid)).name for cid in bridge.channels]
+    home = "b" if call.node == "a" else "a"
+    async with ari_of(topology, home) as on_home:
+        to_phone = [c for c in await on_home.list_channels() if c.name.startswith(f"PJSIP/{call.agent_extension}-")]
+    return sorted(name.rsplit("-", 1)[0] for name in names), to_phone[0].connected_number if to_phone else ""
+
+
+async def rows(cti: Cti) -> list[InteractionRecord]:
+    return await InteractionRepository(cti.db).list(limit=20)
+
+
+def home_of(topology: Topology, extension: str) -> str:
+    return next(node["name"] for node in topology.info["nodes"] if extension in node["agents"])
+
+
+async def serve_two_callers(cti: Cti, topology: Topology, agent: str, extension: str) -> None:
+    """Two callers (Kamailio sends one to each node) served one after the other by ``agent``, each call looked at
+    while connected; then their interaction rows."""
+    before = {row.call_id for row in await rows(cti)}
+    home = home_of(topology, extension)
+    sipp = callers(topology, 2)
+    try:
+        live = await eventually(lambda: (c := cti.query.calls()) and len(c) == 2 and c, timeout=15,
+                                message="two callers in cti")
+        assert sorted(c.node or "" for c in live) == ["a", "b"]  # one on each node
+        crossing: list[tuple[list[str], str]] = []
+        done: set[str] = set()
+        for _ in range(2):
+            connected = await eventually(
+                lambda: next((c for c in cti.query.calls() if c.state is WorkState.CONNECTED
+                              and c.call_id not in done), None), timeout=30, message="the next call connected")
+            assert connected.agent_id == agent and connected.agent_extension == extension
+            if connected.node != home:
+                crossing.append(await bridged_over_trunk(topology, connected))
+            done.add(connected.call_id)
+            await eventually(lambda c=connected: not cti.query.is_live(c.call_id), timeout=20,
+                             message="the agent's phone hung up")
+    finally:
+        sipp.stop()
+    await cti.drain()
+    # Exactly one of the two came in on the node the agent's phone is not homed on: caller and agent bridged on the
+    # caller's node, the agent's leg a channel of the trunk to the phone's home, where the phone was rung with the
+    # caller's number.
+    assert crossing == [(["PJSIP/node-" + home, "PJSIP/pstn"], CALLER)]
+    ended = [row for row in await rows(cti) if row.call_id not in before]
+    assert sorted((row.agent_id, row.outcome, row.end_reason) for row in ended) == [
+        (agent, "answered", "agent_hangup")] * 2
+
+
+async def test_one_queue_and_one_agent_pool_serve_callers_of_both_nodes_over_the_trunk(
+        cti: Cti, topology: Topology) -> None:
+    ext_a, ext_b = topology.node("a")["agents"][0], topology.node("b")["agents"][0]
+    phones = [phone(topology, ext_a, ring_ms=200, talk_ms=2500), phone(topology, ext_b, ring_ms=200, talk_ms=2500)]
+    try:
+        await cti.create_agent("ana")
+        await cti.create_agent("budi")
+        await cti.login("ana", ext_a, ready=False)
+        await cti.login("budi", ext_b, ready=True)
+        homes = cti.running.media.homes  # type: ignore[union-attr]
+        assert (homes.home(ext_a), homes.home(ext_b)) == ("a", "b")  # found at login, from each node's endpoints
+        # Budi (homed on b) serves both callers: the one on node a over the trunk.
+        await serve_two_callers(cti, topology, "budi", ext_b)
+        # Then Ana (homed on a) alone: the one on node b over the trunk.
+        await cti.api("POST", "/api/agents/budi/state", token=cti.agent_tokens["budi"],
+                      json={"state": "not_ready", "reason": "break"})
+        await cti.api("POST", "/api/agents/ana/state", token=cti.agent_tokens["ana"], json={"state": "ready"})
+        await serve_two_callers(cti, topology, "ana", ext_a)
+    finally:
+        for each in phones:
+            each.stop()
+
+
+async def test_a_dead_node_s_calls_are_lost_and_its_agent_made_not_ready(cti: Cti, topology: Topology) -> None:
+    ext_a, ext_b = topology.node("a")["agents"][0], topology.node("b")["agents"][0]
+    phones = [phone(topology, ext_a, ring_ms=200), phone(topology, ext_b, ring_ms=200)]  # talk until hung up
+    sipp = callers(topology, 2, duration_ms=60_000)
+    try:
+        await cti.create_agent("ana")
+        await cti.create_agent("budi")
+        await cti.login("ana", ext_a, ready=True)
+        await cti.login("budi", ext_b, ready=True)
+        connected = await eventually(lambda: (c := [x for x in cti.query.calls() if x.state is WorkState.CONNECTED])
+                                     and len(c) == 2 and c, timeout=30, message="two calls connected")
+        on_b = next(c for c in connected if c.node == "b")
+        on_a = next(c for c in connected if c.node == "a")
+        pid = topology.cluster.pid("node-b")
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        # Declared dead after CTI_NODE_DEAD_SECONDS (3 s here): its call lost; Budi (homed on b) not ready, and his
+        # leg over the trunk, if he was on node a's call, hung up there.
+        await eventually(lambda: not cti.query.is_live(on_b.call_id), timeout=15, message="node b's call lost")
+        await cti.drain()
+        row = next(r for r in await rows(cti) if r.call_id == on_b.call_id)
+        assert (row.outcome, row.end_reason) == (Outcome.ANSWERED.value, EndReason.CHANNEL_LOST.value)
+        await eventually(lambda: cti.query.agent("budi").state is AgentState.NOT_READY, timeout=15,
+                         message="budi not ready")
+        assert cti.query.agent("budi").reason == "unreachable"
+        if on_a.agent_id == "budi":
+            await eventually(lambda: not cti.query.is_live(on_a.call_id), timeout=10,
+                             message="node a's call to budi's dead phone ended")
+        else:
+            assert cti.query.call(on_a.call_id).state is WorkState.CONNECTED  # node a's call goes on
+        for call in cti.query.calls():
+            await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=cti.agent_tokens[call.agent_id or ""])
+    finally:
+        sipp.stop()
+        for each in phones:
+            each.stop()
