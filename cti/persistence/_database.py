@@ -15,6 +15,7 @@ transaction whose snapshot a newer claim made stale cannot write at all), and a 
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -77,6 +78,8 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._term: int | None = None  # the fencing token this process claimed the database with, if any
+        # Transactions whose term was checked already: only their first write reads it (each is a new object).
+        self._fenced: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @property
     def url(self) -> str:
@@ -221,22 +224,23 @@ class Database:
         if self._backend == "sqlite":
             event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         event.listen(engine.sync_engine, "before_cursor_execute", self._fence_write)
-        event.listen(engine.sync_engine, "begin", _end_of_transaction)
-        event.listen(engine.sync_engine, "commit", _end_of_transaction)
-        event.listen(engine.sync_engine, "rollback", _end_of_transaction)
         return engine
 
     def _fence_write(self, connection: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
                      executemany: bool) -> None:
         """Before a claimed process's first write in a transaction: is its term still the database's?"""
-        if self._term is None or connection.info.get(_FENCE_CHECKED) or not _WRITE.match(statement):
+        if self._term is None or not _WRITE.match(statement):
             return
-        connection.info[_FENCE_CHECKED] = True
+        transaction = connection.get_transaction()
+        if transaction is not None and transaction in self._fenced:
+            return
         cursor.execute(_TERM_SQL[self._backend])
         row = cursor.fetchone()
         current = None if row is None else int(row[0])
         if current is not None and current > self._term:
             raise StorageFenced(f"term {self._term} is over: term {current} leads now; the write is not kept")
+        if transaction is not None:
+            self._fenced.add(transaction)
 
     def _require_engine(self) -> AsyncEngine:
         if self._engine is None:
@@ -258,7 +262,6 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
-_FENCE_CHECKED: Final = "cti_fence_checked"
 _WRITE: Final = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 # Raising the term (claim_term) is itself an UPDATE: it reads nothing first, as it is the only write not fenced by
 # the row it changes (its WHERE clause refuses an older token).
@@ -266,10 +269,6 @@ _TERM_SQL: Final = {
     "postgresql": "SELECT token FROM controller_terms WHERE term_id = 1 FOR SHARE",
     "sqlite": "SELECT token FROM controller_terms WHERE term_id = 1",
 }
-
-
-def _end_of_transaction(connection: Connection) -> None:
-    connection.info.pop(_FENCE_CHECKED, None)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
