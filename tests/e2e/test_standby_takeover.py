@@ -95,6 +95,7 @@ class AriProxy:
         self.port = free_tcp_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.requests: list[tuple[datetime, str, str]] = []
+        self._sockets: list[tuple[asyncio.BaseTransport, aiohttp.ClientWebSocketResponse]] = []
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -134,6 +135,8 @@ class AriProxy:
                     if msg.type is aiohttp.WSMsgType.TEXT:
                         await sink.send_str(msg.data)
 
+            assert request.transport is not None
+            self._sockets.append((request.transport, upstream))
             tasks = [asyncio.create_task(pump(upstream, downstream)), asyncio.create_task(pump(downstream, upstream))]
             try:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -143,6 +146,14 @@ class AriProxy:
                 await asyncio.gather(*tasks, return_exceptions=True)
         await downstream.close()
         return downstream
+
+
+    async def drop(self) -> None:
+        """Cut the events websockets, as Asterisk does to a client that stops reading them."""
+        for transport, upstream in self._sockets:
+            transport.abort()
+            await upstream.close()
+        self._sockets.clear()
 
 
 async def _standing_by(server: Server) -> None:
@@ -419,6 +430,9 @@ async def test_leader_frozen_past_its_lease_never_acts_again(
         # The new leader serves the two waiting callers with the agents freed while the old one was frozen.
         await eventually(lambda: sum(leg.bridged_at is not None for leg in watch.caller_legs()) == FROZEN_CALLERS,
                          timeout=15, interval=0.1, message="the waiting callers served by the new leader")
+        # Its events connection dropped while it was frozen: awake, it must not connect again (that would
+        # register the app in Asterisk and take the new leader's events).
+        await proxy.drop()
 
         first.proc.send_signal(signal.SIGCONT)  # it wakes, believing for a moment that it still leads
         resumed_at = datetime.now(UTC)
