@@ -66,6 +66,10 @@ class AriClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
+    def may_act(self) -> bool:
+        """Whether this controller may ask Asterisk anything now (always, without standby controllers)."""
+        return self._may_act is None or self._may_act()
+
     async def start(self) -> None:
         if self._session is None or self._session.closed:
             # Asterisk closes idle HTTP sessions after 15 s (http.conf session_keep_alive), as aiohttp does by

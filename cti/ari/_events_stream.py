@@ -57,8 +57,13 @@ class EventStream:
         backoff_max: float = 10.0,
         heartbeat: float = 10.0,
         connect_timeout: float = 10.0,
+        may_connect: Callable[[], bool] | None = None,
     ) -> None:
+        """``may_connect``, with standby controllers, says whether this controller leads now: asked before every
+        connection, since connecting registers the app in Asterisk, which then sends its events here and no
+        longer to the leader (a deposed controller whose socket dropped while it was frozen would steal them)."""
         self.url = events_url(base_url, app)
+        self._may_connect = may_connect
         self.app = app
         self._auth_header = aiohttp.encode_basic_auth(user, password)
         self._handler = handler
@@ -148,6 +153,11 @@ class EventStream:
     async def _loop(self, session: aiohttp.ClientSession) -> None:
         delay = self._backoff_initial
         while not self._stop_requested.is_set():
+            if self._may_connect is not None and not self._may_connect():
+                logger.error("ARI events: not connecting, this controller does not lead")
+                await self._backoff(delay)
+                delay = min(delay * 2, self._backoff_max)
+                continue
             try:
                 ws = await session.ws_connect(self.url, heartbeat=self._heartbeat)
             except (aiohttp.ClientError, TimeoutError) as exc:

@@ -135,7 +135,8 @@ class Telephony:
         # Calls that end before routing (shed, served by the IVR alone) are recorded without the core.
         self._record_ended = record_ended
         self._wall = wall  # the real time, which Asterisk's events are stamped in (see _happened)
-        self.events = EventStream(url, user, password, app, handler=self._on_event, on_connect=self._resync)
+        self.events = EventStream(url, user, password, app, handler=self._on_event, on_connect=self._resync,
+                                  may_connect=ari.may_act)
         self._handlers: dict[type[Event], Callable[[Any], Awaitable[None]]] = {
             StasisStart: self._stasis_start, StasisEnd: self._stasis_end, ChannelDestroyed: self._destroyed,
             ChannelDtmfReceived: self._dtmf, PlaybackFinished: self._playback_finished,

@@ -16,36 +16,24 @@ asserted is seen from outside cti:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import aiohttp
-import pytest
-from pydantic import SecretStr
 
-from cti.ari import AriClient
 from cti.asterisk import AsteriskRoot
 from cti.persistence import Database, InteractionRepository
-from cti.records import InteractionRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from tests.e2e.conftest import start_phone
+from tests.e2e.controllers import ChannelWatch, Server, api, free_tcp_port, leaks, offers, settings_env
 from tests.support import eventually
 
-REPO = Path(__file__).resolve().parents[2]
 AGENTS = 30
 CALLERS = 50
 OUTAGE_AGENTS = 10  # the last agents logged in (answering last) hang up while cti is down
@@ -58,215 +46,6 @@ SIGHT_SLACK = timedelta(seconds=1)  # the journal writes its last sight of Aster
 END_SLACK = timedelta(seconds=2)
 
 
-def _settings_env(settings: Settings) -> dict[str, str]:
-    """``settings`` as the ``CTI_*`` environment variables ``cti serve`` reads."""
-    env: dict[str, str] = {}
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, dict | list | tuple):
-            value = json.dumps(value)
-        env[f"CTI_{name.upper()}"] = str(value)
-    return env
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _asterisk_time(stamp: str) -> datetime:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z")
-
-
-class Server:
-    """``python -m cti serve`` from this checkout, configured only through its environment."""
-
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.url = f"http://{settings.http_host}:{settings.http_port}"
-        self.admin = settings.admin_token.get_secret_value()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
-        self.env |= _settings_env(settings) | {"PYTHONPATH": str(REPO)}
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            out.write(f"--- starting cti at {datetime.now(UTC).isoformat()}\n".encode())
-            out.flush()
-            self.proc = subprocess.Popen([sys.executable, "-m", "cti", "serve"], env=self.env, cwd=REPO,
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-
-    async def healthy(self, http: aiohttp.ClientSession, timeout: float = 30.0) -> None:
-        async def up() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                pytest.fail(f"cti exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                async with http.get(f"{self.url}/healthz") as resp:
-                    return resp.status == 200
-            except aiohttp.ClientError:
-                return False
-
-        await eventually(up, timeout=timeout, interval=0.1, message="cti's /healthz")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()  # SIGKILL: no shutdown, no last write
-        self.proc.wait(5)
-
-    def stop(self, timeout: float = 20.0) -> int:
-        """Graceful stop (SIGTERM); the exit code."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode
-
-    def tail(self, chars: int = 4000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
-
-
-@dataclass
-class Leg:
-    channel_id: str
-    name: str
-    created_at: datetime
-    ended_at: datetime | None = None
-
-    @property
-    def endpoint(self) -> str:
-        """``PJSIP/7001-0000002a`` -> ``7001``."""
-        return self.name.split("/", 1)[-1].rsplit("-", 1)[0]
-
-
-class ChannelWatch:
-    """Every channel Asterisk creates and hangs up, read from an ARI application that subscribes to all events.
-
-    Events arrive in the order Asterisk published them. A leg to an agent's phone counts from its creation to
-    its first sign of ending (in practice ``ChannelHangupRequest``, published as the hang-up starts, before the
-    leg leaves Stasis; else its destruction): cti can only act on a leg's end after that, so a new leg to the
-    same phone before it means the phone was offered two calls at once.
-    """
-
-    _ENDS = frozenset({"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"})
-
-    def __init__(self, settings: Settings, agent_endpoints: set[str]) -> None:
-        base = settings.ari_url.replace("http", "ws", 1)
-        self.url = f"{base}/ari/events?app=cti-watch-{uuid.uuid4().hex[:8]}&subscribeAll=true"
-        self.auth = aiohttp.encode_basic_auth(settings.ari_user, settings.ari_password.get_secret_value())
-        self.agent_endpoints = agent_endpoints
-        self.legs: dict[str, Leg] = {}
-        self.alive: dict[str, set[str]] = defaultdict(set)  # agent endpoint -> its legs not ended yet
-        self.overlaps: list[str] = []
-        self.events = 0
-        self._session: aiohttp.ClientSession | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self.dropped = False
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession(headers={"Authorization": self.auth})
-        ws = await self._session.ws_connect(self.url, heartbeat=10)
-        self._task = asyncio.create_task(self._read(ws))
-
-    async def stop(self) -> None:
-        self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._session is not None:
-            await self._session.close()
-
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        try:
-            async for msg in ws:
-                if msg.type is aiohttp.WSMsgType.TEXT:
-                    self._event(json.loads(msg.data))
-        finally:
-            await ws.close()
-            self.dropped = not self._stopping
-
-    def _event(self, event: dict[str, Any]) -> None:
-        self.events += 1
-        channel = event.get("channel")
-        if not isinstance(channel, dict):
-            return
-        kind, at, channel_id = event["type"], _asterisk_time(event["timestamp"]), channel["id"]
-        if kind == "ChannelCreated":
-            leg = self.legs[channel_id] = Leg(channel_id, channel["name"], at)
-            if leg.endpoint in self.agent_endpoints:
-                alive = self.alive[leg.endpoint]
-                if alive:
-                    others = ", ".join(f"{c} (since {self.legs[c].created_at:%H:%M:%S.%f})" for c in sorted(alive))
-                    self.overlaps.append(f"{leg.endpoint}: {channel_id} created at {at:%H:%M:%S.%f} "
-                                         f"while {others} still up")
-                alive.add(channel_id)
-        elif kind in self._ENDS and channel_id in self.legs:
-            leg = self.legs[channel_id]
-            if leg.ended_at is None:
-                leg.ended_at = at
-                self.alive[leg.endpoint].discard(channel_id)
-
-    def agent_legs(self) -> list[Leg]:
-        return [leg for leg in self.legs.values() if leg.endpoint in self.agent_endpoints]
-
-    def caller_legs(self) -> list[Leg]:
-        return [leg for leg in self.legs.values() if leg.endpoint not in self.agent_endpoints]
-
-    def up(self, endpoints: set[str]) -> set[str]:
-        """The agent endpoints among ``endpoints`` with a leg up now."""
-        return {e for e in endpoints if self.alive[e]}
-
-
-async def _api(http: aiohttp.ClientSession, server: Server, method: str, path: str, *, token: str | None = None,
-               expect: int = 200, **kwargs: Any) -> Any:
-    headers = {"Authorization": f"Bearer {token or server.admin}"}
-    async with http.request(method, f"{server.url}{path}", headers=headers, **kwargs) as resp:
-        body = await resp.json() if resp.content_type == "application/json" else await resp.text()
-        assert resp.status == expect, f"{method} {path}: {resp.status} {body}"
-        return body
-
-
-async def _leaks(settings: Settings) -> tuple[list[str], list[str]]:
-    """Channels and bridges left in Asterisk (removed, so the next test starts clean)."""
-    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), "leakcheck")
-    await ari.start()
-    try:
-        channels = await ari.list_channels()
-        bridges = await ari.list_bridges()
-        for channel in channels:
-            await ari.hangup(channel.id)
-        for bridge in bridges:
-            await ari.destroy_bridge(bridge.id)
-    finally:
-        await ari.close()
-    return [c.name for c in channels], [b.id for b in bridges]
-
-
-def _offers(records: list[InteractionRecord]) -> dict[str, list[tuple[datetime, datetime, str]]]:
-    """Per agent, each offer made to them: (offered, over, call id), in the order made. An offer is over at the
-    call's next offer, or at the end of the call if it was the last one."""
-    by_agent: dict[str, list[tuple[datetime, datetime, str]]] = defaultdict(list)
-    for record in records:
-        offered = [d for d in record.routing.get("decisions", []) if d["kind"] == "offered"]
-        assert record.ended_at is not None
-        for n, decision in enumerate(offered):
-            over = datetime.fromisoformat(offered[n + 1]["at"]) if n + 1 < len(offered) else record.ended_at
-            by_agent[decision["winner"]].append((datetime.fromisoformat(decision["at"]), over, record.call_id))
-    return {agent: sorted(offers) for agent, offers in by_agent.items()}
-
-
 async def test_killed_controller_restarts_under_load_without_offering_anyone_two_calls(
     asterisk: AsteriskRoot, base_settings: Settings, tmp_path: Path, phones: dict[str, SippAgent],
     callers: list[SippCaller],
@@ -274,9 +53,9 @@ async def test_killed_controller_restarts_under_load_without_offering_anyone_two
     settings = base_settings.model_copy(update={
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/cti.db",
         "redis_prefix": f"cti-kill-{uuid.uuid4().hex[:8]}",
-        "http_port": _free_tcp_port(),
+        "http_port": free_tcp_port(),
     })
-    with mock.patch.dict(os.environ, _settings_env(settings), clear=True):
+    with mock.patch.dict(os.environ, settings_env(settings), clear=True):
         assert Settings() == settings  # the environment says exactly what the test means
     extensions = settings.sim_agent_extensions()[:AGENTS]
     outage_agents = set(extensions[-OUTAGE_AGENTS:])
@@ -284,7 +63,7 @@ async def test_killed_controller_restarts_under_load_without_offering_anyone_two
     first = Server(settings, tmp_path / "cti.log")
     second = Server(settings, tmp_path / "cti.log")
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-    leaks: tuple[list[str], list[str]] = ([], [])
+    left: tuple[list[str], list[str]] = ([], [])
     try:
         await watch.start()
         first.start()
@@ -293,9 +72,9 @@ async def test_killed_controller_restarts_under_load_without_offering_anyone_two
                         talk_ms=OUTAGE_TALK_MS if ext in outage_agents else TALK_MS)
         await first.healthy(http)
         for n, ext in enumerate(extensions):  # logged in in this order: the first idle longest, offered first
-            body = await _api(http, first, "POST", "/api/agents", expect=201,
+            body = await api(http, first, "POST", "/api/agents", expect=201,
                               json={"agent_id": f"agent{n:02}", "name": f"Agent {n}", "profile": {}})
-            await _api(http, first, "POST", f"/api/agents/agent{n:02}/login", token=body["token"],
+            await api(http, first, "POST", f"/api/agents/agent{n:02}/login", token=body["token"],
                        json={"extension": ext, "ready": True})
 
         crowd = SippCaller("1500100", caller="0215557000", duration_ms=90_000, calls=CALLERS, rate=15,
@@ -303,7 +82,7 @@ async def test_killed_controller_restarts_under_load_without_offering_anyone_two
         callers.append(crowd)
 
         async def loaded() -> dict[str, Any] | None:
-            queue = await _api(http, first, "GET", "/api/queues/general")
+            queue = await api(http, first, "GET", "/api/queues/general")
             settled = (queue["calls_connected"], queue["calls_ringing"], queue["calls_waiting"]) == (
                 AGENTS, 0, CALLERS - AGENTS)
             return queue if settled else None
@@ -325,7 +104,7 @@ async def test_killed_controller_restarts_under_load_without_offering_anyone_two
         assert await asyncio.to_thread(crowd.wait, 75) == 0, crowd.errors()[-2000:]
 
         async def idle() -> bool:
-            return not (await _api(http, second, "GET", "/api/calls"))["calls"]
+            return not (await api(http, second, "GET", "/api/calls"))["calls"]
 
         await eventually(idle, timeout=20, message="every call to end")
         assert second.stop() == 0, second.tail()
@@ -337,7 +116,7 @@ async def test_killed_controller_restarts_under_load_without_offering_anyone_two
                 server.kill()
         await http.close()
         await watch.stop()
-        leaks = await _leaks(settings)
+        left = await leaks(settings)
 
     async with Database(settings.database_url) as database:
         records = await InteractionRepository(database).list(limit=1000)
@@ -355,8 +134,8 @@ async def test_killed_controller_restarts_under_load_without_offering_anyone_two
     assert all(r.agent_id and r.answered_at and r.ended_at and r.talk_seconds is not None for r in records)
 
     # -- the rows agree: no agent offered a call before their previous one was over ----------------------------
-    for agent, offers in _offers(records).items():
-        for (_, over, call), (offered, _, following) in itertools.pairwise(offers):
+    for agent, made in offers(records).items():
+        for (_, over, call), (offered, _, following) in itertools.pairwise(made):
             assert over <= offered, f"{agent} was offered {following} at {offered} before {call} ended at {over}"
 
     # -- ends: never after the real hang-up; what ended while cti was down ended at its last sight -----------
@@ -387,4 +166,4 @@ async def test_killed_controller_restarts_under_load_without_offering_anyone_two
         assert overtaken_by <= timedelta(seconds=2), f"{waiting[n].call_id} overtaken by {overtaken_by}"
 
     # -- nothing left in Asterisk ------------------------------------------------------------------------------
-    assert leaks == ([], []), f"left in Asterisk: channels {leaks[0]}, bridges {leaks[1]}"
+    assert left == ([], []), f"left in Asterisk: channels {left[0]}, bridges {left[1]}"

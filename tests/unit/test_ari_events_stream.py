@@ -437,3 +437,30 @@ async def _until(predicate: Callable[[], bool]) -> bool:
         if predicate():
             return True
         await asyncio.sleep(0.001)
+
+
+async def test_a_controller_that_does_not_lead_never_connects(fake_asterisk: FakeAsterisk) -> None:
+    """Connecting registers the app in Asterisk, which then sends its events here and not to the leader: a
+    deposed controller whose socket dropped (frozen past its lease) must not reconnect, not even once."""
+    leads = False
+    asked = 0
+
+    async def handler(event: Event) -> None:
+        raise AssertionError("no event without a connection")
+
+    def may_connect() -> bool:
+        nonlocal asked
+        asked += 1
+        return leads
+
+    stream = EventStream("http://x:8088", "u", "p", "cti", handler=handler, may_connect=may_connect,
+                         backoff_initial=0.001, backoff_max=0.002)
+    task = asyncio.create_task(stream.run())
+    fake_asterisk.up()
+    await asyncio.wait_for(_until(lambda: asked >= 5), 2)
+    assert fake_asterisk.attempts == [] and not stream.is_connected
+    leads = True  # leading again (a new term): it connects
+    assert await stream.wait_connected(2)
+    assert len(fake_asterisk.attempts) == 1
+    await stream.stop()
+    await task

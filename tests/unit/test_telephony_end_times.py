@@ -19,6 +19,9 @@ WALL = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 class Ari:
+    def may_act(self) -> bool:
+        return True
+
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         pass
 

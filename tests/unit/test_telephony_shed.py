@@ -17,6 +17,9 @@ NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 
 
 class Ari:
+    def may_act(self) -> bool:
+        return True
+
     def __init__(self, *, refuse_continue: bool = False) -> None:
         self.requests: list[tuple[str, ...]] = []
         self.refuse_continue = refuse_continue
