@@ -57,6 +57,8 @@ __all__ = ["OVERLOAD_CONTEXT", "LivePicture", "Telephony", "ivr_record", "offer_
 OVERLOAD_CONTEXT = "cti-overloaded"
 OVERLOAD_MESSAGE = "cti-overloaded"
 OVERLOAD_VARIABLES: dict[Language, str] = {"id": "CTI_OVERLOADED_ID", "en": "CTI_OVERLOADED_EN"}
+SHED_LOG_EVERY = 10.0
+"""Seconds between two log lines of callers turned away."""
 
 log = logging.getLogger("cti.telephony")
 
@@ -149,6 +151,7 @@ class Telephony:
         self._lost_at: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._overload_message = False  # its prompts are in place in Asterisk (see _arm_overload_message)
+        self._shed_said_at, self._shed_unsaid = -SHED_LOG_EVERY, 0
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -449,8 +452,14 @@ class Telephony:
         one request, as a bare hang-up did; only while its prompts are not in place yet is the caller hung up
         with congestion at once."""
         self.counters["calls_shed"] += 1
-        log.warning("overload (%s): turning away call from %s on %s", why, masked(call.caller_number),
-                    call.service_number)
+        # Said once per period, with how many since: an overload sheds callers by the hundred a second, and a line
+        # each would bury the log (and cost the loop) just when it matters.
+        now = time.monotonic()
+        self._shed_unsaid += 1
+        if now - self._shed_said_at >= SHED_LOG_EVERY:
+            log.warning("overload (%s): turning away callers (%d since the last such line; this one from %s on %s)",
+                        why, self._shed_unsaid, masked(call.caller_number), call.service_number)
+            self._shed_said_at, self._shed_unsaid = now, 0
         told = False
         if self._overload_message:
             try:

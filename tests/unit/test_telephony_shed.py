@@ -3,9 +3,12 @@ congestion alone when it has not: the telephony adapter on a stand-in for ARI (t
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any, cast
+
+import pytest
 
 from cti.acd import ContactCenter, WorkItem
 from cti.ari import AriHTTPError
@@ -92,3 +95,14 @@ async def test_without_the_prompts_or_when_the_dialplan_refuses_the_caller_gets_
     await adapter._shed(arrival(), "setups")
     assert ari.requests == [("hangup", "chan-c1", "congestion")]
     assert len(recorded) == 1 and adapter.counters["calls_shed_with_message"] == 0
+
+
+async def test_callers_shed_by_the_hundred_make_one_log_line_per_period(caplog: pytest.LogCaptureFixture) -> None:
+    adapter, recorded = telephony(Ari(), Prompts())
+    with caplog.at_level(logging.WARNING, logger="cti.telephony"):
+        for n in range(200):
+            await adapter._shed(WorkItem(f"c{n}", f"chan-c{n}", "0215550123", "1500100", "", NOW), "rate")
+    lines = [r.getMessage() for r in caplog.records if "turning away" in r.getMessage()]
+    assert len(recorded) == 200 and len(lines) == 1
+    assert lines[0].startswith("overload (rate): turning away callers (1 since the last such line")
+    assert "0215550123" not in lines[0]  # the number masked
