@@ -26,6 +26,9 @@ class Channel:
     connected_name: str = ""
     dialplan_context: str = ""
     dialplan_exten: str = ""
+    dialplan_app: str = ""
+    """The application the channel is in (``Stasis`` while in an ARI app), with its arguments below."""
+    dialplan_app_data: str = ""
     creationtime: str = ""
     language: str = ""
 
@@ -46,6 +49,8 @@ class Channel:
             connected_name=opt_str(connected, "name", "Channel.connected"),
             dialplan_context=opt_str(dialplan, "context", "Channel.dialplan"),
             dialplan_exten=opt_str(dialplan, "exten", "Channel.dialplan"),
+            dialplan_app=opt_str(dialplan, "app_name", "Channel.dialplan"),
+            dialplan_app_data=opt_str(dialplan, "app_data", "Channel.dialplan"),
             creationtime=opt_str(data, "creationtime", what),
             language=opt_str(data, "language", what),
         )

@@ -20,6 +20,8 @@ _COUNTERS = {
     "calls_failed": "Calls lost by the system",
     "calls_shed": "Callers turned away with congestion by admission control (overload)",
     "calls_shed_with_message": "Shed callers who heard the overload message before the congestion",
+    "arrivals_restarted": "Callers found in the app with no record on a resync (a previous controller's last "
+                          "instant, or its IVR), started again as new arrivals",
     "ivr_self_service": "Callers served by the IVR alone, never queued for an agent",
     "ivr_abandoned": "Callers who hung up in the IVR before reaching a queue",
     "ivr_verified": "Callers the IVR verified by a PIN or a date of birth they keyed",

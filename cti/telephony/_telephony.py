@@ -29,6 +29,8 @@ from cti.ari import (
     AriClient,
     AriError,
     AriNotFound,
+    Bridge,
+    Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
     Event,
@@ -59,6 +61,26 @@ OVERLOAD_MESSAGE = "cti-overloaded"
 OVERLOAD_VARIABLES: dict[Language, str] = {"id": "CTI_OVERLOADED_ID", "en": "CTI_OVERLOADED_EN"}
 SHED_LOG_EVERY = 10.0
 """Seconds between two log lines of callers turned away."""
+OVERLOAD_MESSAGES_PER_SECOND = 2.0
+"""Shed callers told why, at most, per second (a dozen messages playing at once); the others get congestion."""
+
+
+class _Bucket:
+    """A token bucket of ``rate`` a second holding at most one second's worth (and at least one)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._tokens = max(1.0, rate)
+        self._last: float | None = None
+
+    def take(self, now: float) -> bool:
+        if self._last is not None:
+            self._tokens = min(max(1.0, self.rate), self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
 
 log = logging.getLogger("cti.telephony")
 
@@ -150,8 +172,13 @@ class Telephony:
         # journal loads it from Redis when the server starts, after this is built).
         self._lost_at: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._arriving: set[str] = set()  # callers between their StasisStart and a record (routing or the IVR)
         self._overload_message = False  # its prompts are in place in Asterisk (see _arm_overload_message)
         self._shed_said_at, self._shed_unsaid = -SHED_LOG_EVERY, 0
+        # Each shed caller who hears the message holds a channel in Asterisk for its length (about 6 s of early
+        # media): measured at twice the sustainable rate (bench/overload.py), telling everyone cost Asterisk more
+        # than it saved. So at most this many a second hear it; beyond, congestion at once.
+        self._message_slots = _Bucket(OVERLOAD_MESSAGES_PER_SECOND)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -342,8 +369,18 @@ class Telephony:
         await self.monitors.answered(event.channel.id)
 
     async def _inbound(self, event: StasisStart) -> None:
-        channel = event.channel
-        service = event.args[1] if len(event.args) > 1 else channel.dialplan_exten
+        await self._arrive(event.channel, event.args)
+
+    async def _arrive(self, channel: Channel, args: Sequence[str]) -> None:
+        # Under way until routed or in the IVR: a resync meanwhile must not take the caller for an orphan.
+        self._arriving.add(channel.id)
+        try:
+            await self._admit(channel, args)
+        finally:
+            self._arriving.discard(channel.id)
+
+    async def _admit(self, channel: Channel, args: Sequence[str]) -> None:
+        service = args[1] if len(args) > 1 else channel.dialplan_exten
         # What the caller's network sent, cleaned and bounded here, before anything stores, shows or dials it.
         number = clean_caller_number(channel.caller_number)
         name = clean_caller_name(channel.caller_name, number)
@@ -370,10 +407,12 @@ class Telephony:
         self._count_verification(finished)
         call.attributes.update(transfer.attributes)
         self.admission.enter()  # admitted on arrival: never turned away after the time spent in the IVR
+        self._arriving.add(call.channel_id)  # out of the IVR, not yet in line: no orphan for a resync meanwhile
         try:
             await self._accept(call.channel_id, call.caller_number, call.caller_name, call.service_number,
                                ivr=call, ivr_path=ivr_record(finished, call.played), transfer=transfer)
         finally:
+            self._arriving.discard(call.channel_id)
             self.admission.done()
 
     async def ivr_end(self, call: IvrCall, finished: Finished) -> None:
@@ -461,7 +500,7 @@ class Telephony:
                         why, self._shed_unsaid, masked(call.caller_number), call.service_number)
             self._shed_said_at, self._shed_unsaid = now, 0
         told = False
-        if self._overload_message:
+        if self._overload_message and self._message_slots.take(now):
             try:
                 await self.ari.continue_in_dialplan(call.channel_id, OVERLOAD_CONTEXT)
                 told = True
@@ -512,8 +551,40 @@ class Telephony:
                         await self.actions.hangup_leg(channel_id)
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(bridge.id)
+        await self._restart_orphans(list(channels.values()), bridges, known)
         await self.journal.rewrite()
         await self._arm_overload_message()
+
+    async def _restart_orphans(self, channels: Sequence[Channel], bridges: Sequence[Bridge], known: set[str]) -> None:
+        """Callers in this app that no record holds: they arrived in the instant a previous controller died (before
+        it wrote them down), or were in its IVR, whose progress lives in its memory only. Nobody would ever serve
+        them: each starts again as a new arrival (its IVR from the top), out of any bridge and tap it was left in."""
+        ivr = set(self.ivr.calls) if self.ivr is not None else set()
+        inbound = f"{self.ari.app},inbound"
+        orphans = [c for c in channels if c.id not in known and c.id not in ivr and c.id not in self._arriving
+                   and c.dialplan_app == "Stasis"
+                   and (c.dialplan_app_data == inbound or c.dialplan_app_data.startswith(inbound + ","))]
+        if not orphans:
+            return
+        lost = {c.id for c in orphans}
+        for channel in channels:  # their IVR's audio taps, which a new IVR would make again under the same ids
+            owner, _, part = channel.id.rpartition("-ivr-")
+            if owner in lost and part in ("snoop", "media"):
+                await self.actions.hangup_leg(channel.id)
+        for bridge in bridges:
+            if bridge.id.startswith("cti-ivr-") and bridge.id.removeprefix("cti-ivr-") in lost:
+                with contextlib.suppress(AriError):
+                    await self.ari.destroy_bridge(bridge.id)
+            elif bridge.id.startswith("cti-hold-"):
+                for channel_id in lost & set(bridge.channels):
+                    with contextlib.suppress(AriError):
+                        await self.ari.remove_channel(bridge.id, channel_id)
+        for channel in orphans:
+            log.warning("caller %s on %s was in this app with no record (a previous controller's last instant, or "
+                        "its IVR): starting again as a new arrival", masked(channel.caller_number),
+                        channel.dialplan_app_data.rpartition(",")[2])
+            self.counters["arrivals_restarted"] += 1
+            await self._arrive(channel, tuple(channel.dialplan_app_data.split(",")[1:]))
 
     async def _arm_overload_message(self) -> None:
         """Tell the dialplan which prompts say the overload message (Asterisk forgets its globals on a restart, so

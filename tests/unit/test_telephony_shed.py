@@ -106,3 +106,22 @@ async def test_callers_shed_by_the_hundred_make_one_log_line_per_period(caplog: 
     assert len(recorded) == 200 and len(lines) == 1
     assert lines[0].startswith("overload (rate): turning away callers (1 since the last such line")
     assert "0215550123" not in lines[0]  # the number masked
+
+
+async def test_a_flood_of_shed_callers_gets_the_message_a_few_a_second_and_congestion_beyond(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("cti.telephony._telephony.time.monotonic", lambda: clock[0])
+    ari = Ari()
+    adapter, recorded = telephony(ari, Prompts())
+    await adapter._arm_overload_message()
+    ari.requests.clear()
+    for n in range(10):
+        await adapter._shed(WorkItem(f"c{n}", f"chan-c{n}", "0215550123", "1500100", "", NOW), "setups")
+    clock[0] += 1.0
+    await adapter._shed(WorkItem("late", "chan-late", "0215550123", "1500100", "", NOW), "setups")
+    told = [r[1] for r in ari.requests if r[0] == "continue"]
+    assert told == ["chan-c0", "chan-c1", "chan-late"]
+    assert [r[1] for r in ari.requests if r[0] == "hangup"] == [f"chan-c{n}" for n in range(2, 10)]
+    assert len(recorded) == 11 and adapter.counters["calls_shed_with_message"] == 3
