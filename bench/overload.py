@@ -61,6 +61,7 @@ def _admission(bench: Bench, variant: str, capacity: float, default_setups: int)
     control.max_setups = UNBOUNDED if variant in ("none", "rate") else default_setups
     control.max_rate = capacity if variant == "rate" else 0.0
     control._tokens, control._last = 0.0, None  # a fresh bucket for the phase
+    control.shed = dict.fromkeys(control.shed, 0)  # and its own count of callers shed
     return {"max_call_setups": None if control.max_setups == UNBOUNDED else control.max_setups,
             "max_arrival_rate": control.max_rate or None}
 
