@@ -524,6 +524,8 @@ class Telephony:
         bridges = await self.ari.list_bridges()
         self.actions.adopt_bridges((b.id, b.channels) for b in bridges if b.id.startswith("cti-hold-"))
         lost_at = self._lost_at if self._lost_at is not None else self.journal.last_sight
+        # Every caller a record holds, before the reconcile ends some (their hang-up is on its way): none is an orphan.
+        recorded = {c.channel_id for c in self.distributor.query.calls()}
         # One decision for the whole picture: no offer before every call is in line (see ContactCenter.reconcile).
         self.distributor.reconcile({c.id: c.state == "Up" for c in channels.values()}, lost_at=lost_at,
                                    calls=None if self._owns is None else self._owns())
@@ -551,7 +553,7 @@ class Telephony:
                         await self.actions.hangup_leg(channel_id)
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(bridge.id)
-        await self._restart_orphans(list(channels.values()), bridges, known)
+        await self._restart_orphans(list(channels.values()), bridges, known | recorded)
         await self.journal.rewrite()
         await self._arm_overload_message()
 
