@@ -408,6 +408,8 @@ def test_stasis_start() -> None:
         connected_name="Bob",
         dialplan_context="from-pstn",
         dialplan_exten="123",
+        dialplan_app="Stasis",
+        dialplan_app_data="cti-dev,inbound,1500100",
         creationtime="2026-11-22T20:25:52.290+0000",
         language="en",
     )

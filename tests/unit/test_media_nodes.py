@@ -61,6 +61,11 @@ class NodeAri:
     endpoints: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
 
+    app = "cti"
+
+    def may_act(self) -> bool:
+        return True
+
     async def originate(self, endpoint: str, *, channel_id: str, **params: Any) -> None:
         self.requests.append(("originate", f"{endpoint} as {channel_id}"))
         self.channels[channel_id] = "Ring"
