@@ -326,6 +326,9 @@ class VoiceActions:
                 with contextlib.suppress(AriError):
                     await self.ari.remove_channel(held, hold.channel_id)
             await self._destroy_call_bridge(hold.call_id, "for the transfer")
+            # Asterisk lets a destroyed bridge go on its own time: until it is gone, the next agent's answer would
+            # make the call's bridge again under the same id and fail (the call then ended as a bridge that failed).
+            await self._bridge_gone(call_bridge_id(hold.call_id))
             try:
                 bridge_id = await self._ensure_hold_bridge(hold.queue)
                 call = self.query.find_call(hold.call_id)
@@ -505,6 +508,19 @@ class VoiceActions:
             log.debug("call %s: bridge already gone %s", call_id, when)
         except AriError as exc:
             log.warning("call %s: bridge not destroyed %s: %s", call_id, when, exc)
+
+    async def _bridge_gone(self, bridge_id: str, *, within: float = 2.0) -> None:
+        """Wait (at most ``within`` seconds) until Asterisk no longer knows ``bridge_id``."""
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                await self.ari.get_bridge(bridge_id)
+            except AriNotFound:
+                return
+            except AriError:
+                return  # Asterisk away: the next step says so
+            await asyncio.sleep(0.05)
+        log.warning("bridge %s still there %.0f s after it was destroyed", bridge_id, within)
 
     async def _ensure_hold_bridge(self, queue: str) -> str:
         bridge_id = hold_bridge_id(queue)
