@@ -310,7 +310,7 @@ class VoiceActions:
                 self.counters["calls_bridged"] += 1
             except AriError as exc:
                 # One side vanished while we bridged: the call never connected. Record it so and hang up.
-                log.info("call %s: bridging failed (%s); tearing down", connect.call_id, exc)
+                log.warning("call %s: bridging failed (%s); tearing down", connect.call_id, exc)
                 self.counters["bridges_failed"] += 1
                 distributor.bridge_failed(connect.call_id)
                 return
