@@ -326,8 +326,9 @@ class VoiceActions:
                 with contextlib.suppress(AriError):
                     await self.ari.remove_channel(held, hold.channel_id)
             await self._destroy_call_bridge(hold.call_id, "for the transfer")
-            # Asterisk lets a destroyed bridge go on its own time: until it is gone, the next agent's answer would
-            # make the call's bridge again under the same id and fail (the call then ended as a bridge that failed).
+            # Asterisk lets a destroyed bridge go on its own time; the next agent's answer makes the call's bridge
+            # again under the same id, so it waits until the old one is gone. (Made against a rare failure of the
+            # connect after a transfer, which it did not cure: the cause is still open.)
             await self._bridge_gone(call_bridge_id(hold.call_id))
             try:
                 bridge_id = await self._ensure_hold_bridge(hold.queue)
