@@ -180,8 +180,9 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
         call.state = WorkState.CONNECTED
         call.answered_at = call.answered_at or now  # a transferred call was answered by its first agent
         call.legs.append(Leg(agent.agent_id, "agent", "answered", agent_channel_id, now))
+        call.connections += 1
         return [
-            Connect(call.call_id, call.channel_id, agent_channel_id, call.queue, call.channel),
+            Connect(call.call_id, call.channel_id, agent_channel_id, call.queue, call.channel, call.connections),
             WorkChanged(call.snapshot()),
             AgentChanged(agent.snapshot()),
         ]
@@ -200,7 +201,9 @@ class ContactCenter(Arrivals, OutboundCalls, CallControls, Consults):
         call.state = WorkState.CONNECTED
         call.answered_at = now
         call.legs.append(Leg(call.agent_id or "", "agent", "answered", call.agent_channel_id, now))
-        return [Connect(call.call_id, customer_channel_id, call.agent_channel_id, call.queue, call.channel),
+        call.connections += 1
+        return [Connect(call.call_id, customer_channel_id, call.agent_channel_id, call.queue, call.channel,
+                        call.connections),
                 WorkChanged(call.snapshot())]
 
     def channel_gone(

@@ -66,13 +66,14 @@ class Preview:
 
 @dataclass(frozen=True, slots=True)
 class Connect:
-    """Join the customer with the agent who answered (a bridge, on voice)."""
+    """Join the customer with the agent who answered (a bridge, on voice): the call's ``connection``-th."""
 
     call_id: CallId
     caller_channel_id: ChannelId
     agent_channel_id: ChannelId
     queue: str
     channel: Channel = Channel.VOICE
+    connection: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +88,14 @@ class Hangup:
 @dataclass(frozen=True, slots=True)
 class Hold:
     """Put a customer who was talking to an agent back on hold in ``queue`` (a transfer): out of the call's
-    bridge, into the queue's holding bridge, until the next agent answers."""
+    bridge, into the queue's holding bridge, until the next agent answers. ``connection`` is the one that
+    ends (its bridge goes)."""
 
     call_id: CallId
     channel_id: ChannelId
     queue: str
     channel: Channel = Channel.VOICE
+    connection: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,12 +212,13 @@ class JoinCall:
 @dataclass(frozen=True, slots=True)
 class HandOff:
     """cti lets go of a call its agent handed to an external party: the caller and that party stay in the
-    call's bridge until either hangs up, then the other leg and the bridge go."""
+    call's bridge (its ``connection``-th) until either hangs up, then the other leg and the bridge go."""
 
     call_id: CallId
     caller_channel_id: ChannelId
     party_channel_id: ChannelId
     channel: Channel = Channel.VOICE
+    connection: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,7 +204,8 @@ class Consults(CoreState):
         call.consult = None
         if consult.kind == "external":
             self._channels.pop(consult.channel_id, None)
-            commands.append(HandOff(call.call_id, call.channel_id, consult.channel_id, call.channel))
+            commands.append(HandOff(call.call_id, call.channel_id, consult.channel_id, call.channel,
+                                    call.connections))
             commands += self._end(call, now, Outcome.ANSWERED, EndReason.TRANSFERRED_OUT)
             return commands + self._router.decide(now)
         call.agent_id, call.agent_extension = consult.target, consult.extension

@@ -58,7 +58,8 @@ class CallControls(CoreState):
         self._channels.pop(old_leg, None)  # its hang-up is ours, not the end of the call
         self._close_leg(call, old_leg, now)
         commands: list[Command] = [Hangup(old_leg, call.call_id, call.channel),
-                                   Hold(call.call_id, call.channel_id, queue or call.queue, call.channel)]
+                                   Hold(call.call_id, call.channel_id, queue or call.queue, call.channel,
+                                        call.connections)]
         commands += self._release_agent(call, now, handled=True)
         call.state = WorkState.WAITING
         call.agent_id = call.agent_extension = call.agent_channel_id = None

@@ -139,6 +139,9 @@ class WorkItem:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     offers: int = 0
+    # Times the customer was connected to an agent: the first answer, then one more after each transfer. Each
+    # connection is a new bridge on voice (Asterisk keeps a destroyed bridge's id a while, so one is never reused).
+    connections: int = 0
     outcome: Outcome | None = None
     end_reason: EndReason | None = None
     routing: Routing = field(default_factory=Routing)

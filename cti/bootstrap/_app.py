@@ -539,8 +539,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         actions: VoiceActions | VoiceRouter = router if router is not None else node_actions[None]
         policy = Policy(query, repos.interactions, repos.customers)
         recordings = RecordingRepository(database, settings.recording_dir)
-        recorder = BridgeRecorder(aris[None]) if router is None else RoutedRecorder(
-            {n: BridgeRecorder(a) for n, a in aris.items() if n is not None}, router)
+        recorder = BridgeRecorder(aris[None], node_actions[None].bridge_of) if router is None else RoutedRecorder(
+            {n: BridgeRecorder(a, node_actions[n].bridge_of) for n, a in aris.items() if n is not None}, router)
         recording = CallRecording(query, policy, recorder, recordings, app[AUDIT], clock,
                                   format=settings.recording_format)
         stack.push_async_callback(recording.close)

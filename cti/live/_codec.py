@@ -135,6 +135,8 @@ def decode_call(raw: str | bytes) -> WorkItem:
         answered_at=_dt(data.get("answered_at")),
         ended_at=_dt(data.get("ended_at")),
         offers=int(data.get("offers", 0)),
+        # Before connections were counted, a connected call had had one (its bridge's id says so).
+        connections=int(data.get("connections", 1 if data.get("answered_at") else 0)),
         outcome=None if data.get("outcome") is None else Outcome(data["outcome"]),
         end_reason=None if data.get("end_reason") is None else EndReason(data["end_reason"]),
         routing=Routing(**(data.get("routing") or {})),

@@ -66,6 +66,12 @@ class CenterView:
         call = self._core.calls.get(call_id)
         return None if call is None else call.snapshot()
 
+    def connections_of(self, call_id: str) -> int:
+        """How many times the live item's customer was connected to an agent (0 if it is not live): without a
+        snapshot, like :meth:`state_of`."""
+        call = self._core.calls.get(call_id)
+        return 0 if call is None else call.connections
+
     def is_live(self, call_id: str) -> bool:
         return call_id in self._core.calls
 

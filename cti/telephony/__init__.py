@@ -10,7 +10,7 @@ says where each phone is homed). Callers' names and numbers are cleaned and boun
 where they enter (:func:`clean_caller_name`, :func:`clean_caller_number`), and again in every caller id sent.
 """
 
-from cti.telephony._actions import VoiceActions, call_bridge_id, hold_bridge_id
+from cti.telephony._actions import VoiceActions, bridge_call, call_bridge_id, hold_bridge_id
 from cti.telephony._admission import Admission, AdmissionControl
 from cti.telephony._callerid import NAME_LENGTH, NUMBER_LENGTH, caller_id, clean_caller_name, clean_caller_number
 from cti.telephony._ivr import IvrCall, IvrHandoff, IvrRunner, PromptSource, Recognition, Recognizer, SpeechSession
@@ -46,6 +46,7 @@ __all__ = [
     "TtsPrompts",
     "VoiceActions",
     "VoiceRouter",
+    "bridge_call",
     "call_bridge_id",
     "caller_id",
     "clean_caller_name",

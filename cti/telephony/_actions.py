@@ -6,7 +6,9 @@ never cross; everything else runs concurrently. A failure Asterisk reports (an o
 cannot be made) goes back to the distributor, which decides what follows.
 
 Bridges: each queue has a *holding bridge* ``cti-hold-<queue>`` (music on hold; created with a fixed id so a
-restarted controller adopts it); a connected call has a *mixing bridge* ``cti-call-<call_id>``. A consult
+restarted controller adopts it); a connected call has a *mixing bridge* ``cti-call-<call_id>``, and one of its own
+for each connection after a transfer, ``cti-call-<call_id>-<n>``: Asterisk keeps a destroyed bridge's id (its
+topic) a while and refuses a new bridge under it, 409 (asterisk/asterisk#211). A consult
 happens in the call's bridge: the caller holds in the queue's holding bridge meanwhile, the agent and the
 party consulted talk in the call's bridge, and the caller comes back into it (a conference, a completed
 consult). A call handed to an external party is cti's no more: its bridge stays with the caller and that
@@ -55,7 +57,7 @@ from cti.telephony._ivr import PromptSource
 from cti.telephony._monitor import Monitors
 from cti.types import masked
 
-__all__ = ["VoiceActions", "call_bridge_id", "hold_bridge_id"]
+__all__ = ["VoiceActions", "bridge_call", "call_bridge_id", "hold_bridge_id"]
 
 log = logging.getLogger("cti.telephony")
 
@@ -64,8 +66,20 @@ def hold_bridge_id(queue: str) -> str:
     return f"cti-hold-{queue}"
 
 
-def call_bridge_id(call_id: str) -> str:
-    return f"cti-call-{call_id}"
+def call_bridge_id(call_id: str, connection: int = 1) -> str:
+    """The bridge of the call's ``connection``-th connection to an agent (see the module's docstring)."""
+    return f"cti-call-{call_id}" if connection <= 1 else f"cti-call-{call_id}-{connection}"
+
+
+def bridge_call(bridge_id: str) -> tuple[str, int] | None:
+    """The call and connection a bridge id of :func:`call_bridge_id` names; None for any other bridge."""
+    if not bridge_id.startswith("cti-call-"):
+        return None
+    rest = bridge_id.removeprefix("cti-call-")
+    call_id, dash, connection = rest.rpartition("-")
+    if dash and connection.isdigit() and call_id:
+        return call_id, int(connection)
+    return rest, 1
 
 
 def _local_phone(extension: str) -> str:
@@ -88,6 +102,7 @@ class VoiceActions:
         self.prompts = prompts
         self._locks: dict[str, asyncio.Lock] = {}
         self._hold_bridges: set[str] = set()
+        self._bridges: dict[str, str] = {}  # call -> the bridge its connect made
         # caller channel -> the holding bridge it is in. A call can move queues (overflow) while it waits,
         # so the bridge to take it out of is where we put it, not its queue's now.
         self._held_in: dict[str, str] = {}
@@ -141,7 +156,7 @@ class VoiceActions:
 
     def hand_off(self, hand_off: HandOff, distributor: Distributor) -> None:
         # Noted at once (not in a task): a hang-up of either leg from now on is the hand-off's to handle.
-        bridge_id = call_bridge_id(hand_off.call_id)
+        bridge_id = call_bridge_id(hand_off.call_id, hand_off.connection)
         legs = {hand_off.caller_channel_id, hand_off.party_channel_id}
         self._handed_off[bridge_id] = legs
         self._handed_leg.update(dict.fromkeys(legs, bridge_id))
@@ -236,6 +251,12 @@ class VoiceActions:
         except AriError as exc:
             log.warning("hangup of %s failed: %s", channel_id, exc)
 
+    def bridge_of(self, call_id: str) -> str:
+        """The bridge of the call's current (or last) connection: the one made here, until the call's cleanup
+        (a survey takes its caller out of it after the call ended), else the live call's (after a restart)."""
+        made = self._bridges.get(call_id)
+        return made if made is not None else call_bridge_id(call_id, self.query.connections_of(call_id))
+
     def lock(self, call_id: str) -> asyncio.Lock:
         lock = self._locks.get(call_id)
         if lock is None:
@@ -298,7 +319,7 @@ class VoiceActions:
             distributor.leg_gone(offer.agent_channel_id, offer_failure=failure, system_fault=system)
 
     async def _connect(self, connect: Connect, distributor: Distributor) -> None:
-        bridge_id = call_bridge_id(connect.call_id)
+        bridge_id = call_bridge_id(connect.call_id, connect.connection)
         async with self.lock(connect.call_id):
             try:
                 await self.ari.create_bridge("mixing", bridge_id=bridge_id, name=f"call {connect.call_id}")
@@ -307,6 +328,7 @@ class VoiceActions:
                     with contextlib.suppress(AriHTTPError):
                         await self.ari.remove_channel(held, connect.caller_channel_id)
                 await self.ari.add_channel(bridge_id, [connect.caller_channel_id, connect.agent_channel_id])
+                self._bridges[connect.call_id] = bridge_id
                 self.counters["calls_bridged"] += 1
             except AriError as exc:
                 # One side vanished while we bridged: the call never connected. Record it so and hang up.
@@ -318,18 +340,15 @@ class VoiceActions:
             await hook(connect.call_id)
 
     async def _hold(self, hold: Hold) -> None:
-        """A transferred caller leaves the call's bridge (it is destroyed; the next agent's answer makes it
-        again) for the holding bridge of the queue, with its music, until the next agent answers."""
+        """A transferred caller leaves the call's bridge (it is destroyed; the next agent's answer makes the
+        next connection's) for the holding bridge of the queue, with its music, until the next agent answers."""
         async with self.lock(hold.call_id):
+            self._bridges.pop(hold.call_id, None)
             held = self._held_in.pop(hold.channel_id, None)  # transferred from the agent's hold
             if held is not None:
                 with contextlib.suppress(AriError):
                     await self.ari.remove_channel(held, hold.channel_id)
-            await self._destroy_call_bridge(hold.call_id, "for the transfer")
-            # Asterisk lets a destroyed bridge go on its own time; the next agent's answer makes the call's bridge
-            # again under the same id, so it waits until the old one is gone. (Made against a rare failure of the
-            # connect after a transfer, which it did not cure: the cause is still open.)
-            await self._bridge_gone(call_bridge_id(hold.call_id))
+            await self._destroy_call_bridge(call_bridge_id(hold.call_id, hold.connection), "for the transfer")
             try:
                 bridge_id = await self._ensure_hold_bridge(hold.queue)
                 call = self.query.find_call(hold.call_id)
@@ -348,7 +367,7 @@ class VoiceActions:
                 call = self.query.find_call(hold.call_id)
                 if call is None or not call.held:
                     return  # resumed or ended before we got here
-                await self.ari.remove_channel(call_bridge_id(hold.call_id), hold.channel_id)
+                await self.ari.remove_channel(self.bridge_of(hold.call_id), hold.channel_id)
                 await self._into_holding(bridge_id, hold.channel_id)
                 self.counters["calls_held"] += 1
             except AriError as exc:
@@ -362,7 +381,7 @@ class VoiceActions:
                 if held is not None:
                     with contextlib.suppress(AriHTTPError):
                         await self.ari.remove_channel(held, resume.channel_id)
-                await self.ari.add_channel(call_bridge_id(resume.call_id), resume.channel_id)
+                await self.ari.add_channel(self.bridge_of(resume.call_id), resume.channel_id)
             except AriError as exc:
                 log.info("call %s: could not take the caller off hold: %s", resume.call_id, exc)
 
@@ -380,7 +399,7 @@ class VoiceActions:
         """The party consulted answered: into the call's bridge, with the agent (the caller holds)."""
         async with self.lock(join.call_id):
             try:
-                await self.ari.add_channel(call_bridge_id(join.call_id), join.channel_id)
+                await self.ari.add_channel(self.bridge_of(join.call_id), join.channel_id)
             except AriError as exc:
                 # The leg or the bridge went meanwhile: hang the leg up; its StasisEnd ends the consult.
                 log.info("call %s: the party consulted could not join: %s", join.call_id, exc)
@@ -496,32 +515,21 @@ class VoiceActions:
         for playback_id in [p for p, channel in self._announcing.items() if channel == call.channel_id]:
             del self._announcing[playback_id]
         async with self.lock(call.call_id):
-            if call.answered_at is not None and call_bridge_id(call.call_id) not in self._handed_off:
-                await self._destroy_call_bridge(call.call_id, "at its end")
+            bridge_id = call_bridge_id(call.call_id, call.connections)
+            if call.answered_at is not None and bridge_id not in self._handed_off:
+                await self._destroy_call_bridge(bridge_id, "at its end")
         self._locks.pop(call.call_id, None)
+        self._bridges.pop(call.call_id, None)
 
-    async def _destroy_call_bridge(self, call_id: str, when: str) -> None:
+    async def _destroy_call_bridge(self, bridge_id: str, when: str) -> None:
         """The call's bridge goes. Gone already is expected, so no warning: Asterisk destroys a bridge its last
         channel left, and one that restarted has none (the ~30 calls ended by a reconnect's reconcile)."""
         try:
-            await self.ari.destroy_bridge(call_bridge_id(call_id))
+            await self.ari.destroy_bridge(bridge_id)
         except AriNotFound:
-            log.debug("call %s: bridge already gone %s", call_id, when)
+            log.debug("bridge %s already gone %s", bridge_id, when)
         except AriError as exc:
-            log.warning("call %s: bridge not destroyed %s: %s", call_id, when, exc)
-
-    async def _bridge_gone(self, bridge_id: str, *, within: float = 2.0) -> None:
-        """Wait (at most ``within`` seconds) until Asterisk no longer knows ``bridge_id``."""
-        deadline = asyncio.get_running_loop().time() + within
-        while asyncio.get_running_loop().time() < deadline:
-            try:
-                await self.ari.get_bridge(bridge_id)
-            except AriNotFound:
-                return
-            except AriError:
-                return  # Asterisk away: the next step says so
-            await asyncio.sleep(0.05)
-        log.warning("bridge %s still there %.0f s after it was destroyed", bridge_id, within)
+            log.warning("bridge %s not destroyed %s: %s", bridge_id, when, exc)
 
     async def _ensure_hold_bridge(self, queue: str) -> str:
         bridge_id = hold_bridge_id(queue)

@@ -387,8 +387,8 @@ class MediaNodes:
         if not await self.endpoint_exists(extension):
             raise UnknownExtension(extension)
         monitors = self.nodes[self.router.node_of(call_id)].monitors
-        return await monitors.start(call_id, call.agent_channel_id, call_bridge_id(call_id), mode=MonitorMode(mode),
-                                    extension=extension, supervisor=supervisor)
+        return await monitors.start(call_id, call.agent_channel_id, call_bridge_id(call_id, call.connections),
+                                    mode=MonitorMode(mode), extension=extension, supervisor=supervisor)
 
     async def stop_monitor(self, monitor_id: str) -> bool:
         for telephony in self.nodes.values():

@@ -7,10 +7,10 @@ place to look, cti's recordings directory."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from cti.ari import AriClient, AriError, AriHTTPError, AriNotFound
 from cti.errors import Unavailable
-from cti.telephony._actions import call_bridge_id
 from cti.telephony._stored import take_stored_recording
 
 __all__ = ["BridgeRecorder"]
@@ -19,11 +19,14 @@ log = logging.getLogger("cti.telephony.recorder")
 
 
 class BridgeRecorder:
-    def __init__(self, ari: AriClient) -> None:
+    """``bridge_of`` names a call's bridge now (``VoiceActions.bridge_of``: a transfer makes a new one)."""
+
+    def __init__(self, ari: AriClient, bridge_of: Callable[[str], str]) -> None:
         self.ari = ari
+        self.bridge_of = bridge_of
 
     async def start(self, name: str, call_id: str, *, format: str, announcement: str | None) -> None:
-        bridge_id = call_bridge_id(call_id)
+        bridge_id = self.bridge_of(call_id)
         try:
             await self.ari.record_bridge(bridge_id, name, format=format)
         except AriError as exc:
@@ -41,7 +44,7 @@ class BridgeRecorder:
             await self.ari.unpause_recording(name)
         except AriError as exc:
             raise Unavailable(f"recording {name} did not resume: {exc}") from exc
-        await self._announce(call_bridge_id(call_id), announcement)
+        await self._announce(self.bridge_of(call_id), announcement)
 
     async def finish(self, name: str) -> bytes | None:
         try:

@@ -8,7 +8,6 @@ import contextlib
 from cti.ari import AriClient, AriError
 from cti.ivr import Finished, Transfer
 from cti.services import SURVEY_FLOW, PostCallSurveys, SurveyOffer
-from cti.telephony._actions import call_bridge_id
 from cti.telephony._ivr import IvrCall, IvrRunner
 
 ANSWERS = ("satisfaction", "solved")
@@ -44,10 +43,11 @@ class SurveyHandoff:
         comment = None if record_id is None else self._ivr.recorded_audio(call, record_id)
         self._surveys.keep(self._offer, attributes, complete=complete, comment=comment)
 
-async def run_survey(ivr: IvrRunner, surveys: PostCallSurveys, offer: SurveyOffer, ari: AriClient) -> None:
+async def run_survey(ivr: IvrRunner, surveys: PostCallSurveys, offer: SurveyOffer, ari: AriClient,
+                     bridge_id: str) -> None:
     """Hand the caller's channel (up) to the survey flow, out of the call's bridge first (its cleanup destroys it
     too, but the first prompt must not play into a bridge)."""
     with contextlib.suppress(AriError):
-        await ari.remove_channel(call_bridge_id(offer.call_id), offer.channel_id)
+        await ari.remove_channel(bridge_id, offer.channel_id)
     await ivr.start(offer.channel_id, offer.caller_number, None, offer.service_number, SURVEY_FLOW,
                     SurveyHandoff(surveys, offer, ari, ivr), language=offer.language, answered=True)

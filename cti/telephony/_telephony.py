@@ -43,9 +43,9 @@ from cti.ari import (
 )
 from cti.geography import locate
 from cti.ivr import Finished, Transfer, message_text
-from cti.services import Distributor, Identity, PostCallSurveys, UnknownExtension, apply_attributes
+from cti.services import CenterView, Distributor, Identity, PostCallSurveys, UnknownExtension, apply_attributes
 from cti.speech import TtsError
-from cti.telephony._actions import VoiceActions, call_bridge_id
+from cti.telephony._actions import VoiceActions, bridge_call, call_bridge_id
 from cti.telephony._admission import AdmissionControl
 from cti.telephony._callerid import clean_caller_name, clean_caller_number
 from cti.telephony._ivr import IvrCall, IvrRunner
@@ -251,7 +251,7 @@ class Telephony:
             raise MonitorError(f"call {call_id} is {call.state.value}, not connected to an agent")
         if not await self.endpoint_exists(extension):
             raise UnknownExtension(extension)
-        return await self.monitors.start(call_id, call.agent_channel_id, call_bridge_id(call_id),
+        return await self.monitors.start(call_id, call.agent_channel_id, call_bridge_id(call_id, call.connections),
                                          mode=MonitorMode(mode), extension=extension, supervisor=supervisor)
 
     async def stop_monitor(self, monitor_id: str) -> bool:
@@ -271,7 +271,7 @@ class Telephony:
         if offer is None:
             return None
         self.counters["post_call_surveys"] += 1
-        return run_survey(self.ivr, self.surveys, offer, self.ari)
+        return run_survey(self.ivr, self.surveys, offer, self.ari, self.actions.bridge_of(offer.call_id))
 
     # -- events -------------------------------------------------------------------------------------------------
     async def _on_event(self, event: Event) -> None:
@@ -534,7 +534,7 @@ class Telephony:
         live = query.calls()
         known = {c.channel_id for c in live} | {c.agent_channel_id for c in live if c.agent_channel_id}
         known |= {c.consult.channel_id for c in live if c.consult is not None}
-        handed_off = {b.id for b in bridges if _handed_off(b.id, b.channels) and not query.is_live(b.id[9:])}
+        handed_off = {b.id for b in bridges if _handed_off(b.id, b.channels) and not _current(query, b.id)}
         for bridge in bridges:
             # A call's bridge no live call knows, with the caller and a party consulted still talking: a call
             # handed to an external party (they keep it until either hangs up).
@@ -546,8 +546,7 @@ class Telephony:
             if _OUR_LEG.match(channel_id) and channel_id not in known:
                 await self.actions.hangup_leg(channel_id)
         for bridge in bridges:
-            if (bridge.id.startswith("cti-call-") and not query.is_live(bridge.id[len("cti-call-"):])
-                    and bridge.id not in handed_off):
+            if bridge_call(bridge.id) is not None and not _current(query, bridge.id) and bridge.id not in handed_off:
                 for channel_id in bridge.channels:
                     if self.actions.handed_off(channel_id):  # its party hung up out of sight: the last one goes
                         await self.actions.hangup_leg(channel_id)
@@ -607,7 +606,17 @@ class Telephony:
         self._overload_message = True
 
 
+def _current(query: CenterView, bridge_id: str) -> bool:
+    """A call's bridge of its live call's current connection (any other is a leftover: a transfer's, or an ended
+    call's)."""
+    named = bridge_call(bridge_id)
+    if named is None:
+        return False
+    call_id, connection = named
+    return query.is_live(call_id) and connection == max(1, query.connections_of(call_id))
+
+
 def _handed_off(bridge_id: str, channels: Sequence[str]) -> bool:
     """A call's bridge holding two parties, one of them a party consulted (``-t<n>``): a handed-off call."""
-    return (bridge_id.startswith("cti-call-") and len(channels) == 2
+    return (bridge_call(bridge_id) is not None and len(channels) == 2
             and any(_CONSULTED.match(channel) for channel in channels))

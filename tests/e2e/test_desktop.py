@@ -16,6 +16,7 @@ from playwright.async_api import expect
 from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
+from cti.telephony import call_bridge_id
 from tests.e2e.conftest import Cti, start_phone
 from tests.hostile import HTML_PERSON, hostile_dataset
 from tests.support import browser_page, eventually
@@ -237,7 +238,7 @@ async def test_a_transfer_moves_the_caller_and_the_pop_to_the_next_agent(
 
         async def call_bridge() -> set[str]:
             bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
-            legs = bridges.get(f"cti-call-{call_id}", set())
+            legs = bridges.get(call_bridge_id(call_id, 2), set())  # the second connection's own bridge
             return legs if legs == {call.channel_id, call.agent_channel_id} else set()
 
         await eventually(call_bridge, message="the caller and Citra's leg in the call's bridge")
@@ -301,7 +302,7 @@ async def test_transfer_refusals_over_the_api(
         if call.channel_id in bridges.get("cti-hold-general", set()):
             break
         await asyncio.sleep(0.1)
-    assert call.channel_id in bridges["cti-hold-general"] and f"cti-call-{call_id}" not in bridges
+    assert call.channel_id in bridges["cti-hold-general"] and call_bridge_id(call_id) not in bridges
     # Bob comes in and gets it.
     start_phone(phones, base_settings, "7002", ring_ms=200)
     await cti.login("bob", "7002")
@@ -311,7 +312,7 @@ async def test_transfer_refusals_over_the_api(
 
     async def bridged() -> bool:
         bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
-        return bridges.get(f"cti-call-{call_id}") == {call.channel_id, call.agent_channel_id}
+        return bridges.get(call_bridge_id(call_id, 2)) == {call.channel_id, call.agent_channel_id}
 
     await eventually(bridged, message="the caller and bob's leg in the call's bridge")
     assert await asyncio.to_thread(caller.wait, 30) == 0

@@ -54,7 +54,7 @@ def test_transfer_to_a_ready_agent_rings_them_and_keeps_the_first_answer() -> No
     assert call.state is WorkState.RINGING
     # Budi answers: connected, the answer time stays the first agent's (the caller's wait ended then).
     answered = core.offer_answered("c1-a2", at(23))
-    assert answered[0] == Connect("c1", "chan-c1", "c1-a2", call.queue)
+    assert answered[0] == Connect("c1", "chan-c1", "c1-a2", call.queue, connection=2)
     assert call.state is WorkState.CONNECTED and call.answered_at == at(8) and call.agent_id == "budi"
     ended = core.channel_gone("chan-c1", at(60))
     assert call.outcome is Outcome.ANSWERED
