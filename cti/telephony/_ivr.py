@@ -553,8 +553,10 @@ class IvrRunner:
         transport, _ = await loop.create_datagram_endpoint(
             lambda: RtpReceiver(lambda pcm: self._audio(call, pcm), codec="slin16"), local_addr=(self.rtp_host, 0))
         port = transport.get_extra_info("sockname")[1]
+        # The bridge's id is new for each tap: a caller may be heard by a second IVR (a post-call survey, a restart
+        # after a takeover), and Asterisk keeps a destroyed bridge's id taken a while (409 on a re-create).
         tap = MediaTap(f"{call.channel_id}-ivr-snoop", f"{call.channel_id}-ivr-media",
-                       f"cti-ivr-{call.channel_id}", transport)
+                       f"cti-ivr-{call.channel_id}-{uuid.uuid4().hex[:8]}", transport)
         call.tap = tap
         self._taps[tap.snoop_id] = self._taps[tap.media_id] = call.channel_id
         # Asterisk answers these POSTs before the channels are in Stasis: each enters on a thread of its own

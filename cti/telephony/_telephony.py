@@ -573,7 +573,7 @@ class Telephony:
             if owner in lost and part in ("snoop", "media"):
                 await self.actions.hangup_leg(channel.id)
         for bridge in bridges:
-            if bridge.id.startswith("cti-ivr-") and bridge.id.removeprefix("cti-ivr-") in lost:
+            if bridge.id.startswith("cti-ivr-") and _tap_owner(bridge.id) in lost:
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(bridge.id)
             elif bridge.id.startswith("cti-hold-"):
@@ -604,6 +604,11 @@ class Telephony:
             self._overload_message = False
             return
         self._overload_message = True
+
+
+def _tap_owner(bridge_id: str) -> str:
+    """The caller an IVR's tap bridge ``cti-ivr-<channel>-<tap>`` listens to."""
+    return bridge_id.removeprefix("cti-ivr-").rpartition("-")[0]
 
 
 def _current(query: CenterView, bridge_id: str) -> bool:

@@ -124,7 +124,8 @@ async def test_the_tap_is_bridged_once_both_its_channels_are_in_stasis() -> None
     call = await answered_caller(ari)
     try:
         assert call.tap is not None and call.speech is not None, "the caller's speech is not heard"
-        bridge = f"POST /bridges/cti-ivr-{CALLER}/addChannel"
+        bridge = f"POST /bridges/{call.tap.bridge_id}/addChannel"
+        assert call.tap.bridge_id.startswith(f"cti-ivr-{CALLER}-")
         assert ari.log.index(bridge) > max(ari.log.index(f"StasisStart {SNOOP}"), ari.log.index(f"StasisStart {MEDIA}"))
     finally:
         assert ari.runner is not None

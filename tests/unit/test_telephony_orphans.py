@@ -67,12 +67,12 @@ async def test_callers_in_the_app_with_no_record_arrive_again_out_of_what_they_w
         inbound("in-dialplan", app="Queue", data="native"),
         Channel("lost-in-ivr-ivr-snoop"), Channel("lost-in-ivr-ivr-media"), Channel("known-ivr-media"),
     ]
-    bridges = [Bridge("cti-ivr-lost-in-ivr", channels=("lost-in-ivr-ivr-snoop", "lost-in-ivr-ivr-media")),
+    bridges = [Bridge("cti-ivr-lost-in-ivr-0f3a9c21", channels=("lost-in-ivr-ivr-snoop", "lost-in-ivr-ivr-media")),
                Bridge("cti-hold-general", channels=("lost-held", "known")),
-               Bridge("cti-ivr-known", channels=())]
+               Bridge("cti-ivr-known-77aa01bc", channels=())]
     await telephony._restart_orphans(channels, bridges, {"known"})
     assert arrived == [("lost-ringing", ("inbound", "1500100")), ("lost-in-ivr", ("inbound", "1500100")),
                        ("lost-held", ("inbound", "1500200"))]
-    assert sorted(ari.requests) == [("destroy", "cti-ivr-lost-in-ivr"), ("hangup", "lost-in-ivr-ivr-media"),
+    assert sorted(ari.requests) == [("destroy", "cti-ivr-lost-in-ivr-0f3a9c21"), ("hangup", "lost-in-ivr-ivr-media"),
                                     ("hangup", "lost-in-ivr-ivr-snoop"), ("remove", "cti-hold-general", "lost-held")]
     assert telephony.counters["arrivals_restarted"] == 3
