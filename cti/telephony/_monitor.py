@@ -8,19 +8,23 @@ The supervisor's own phone is rung first (an ARI originate into this app); once 
 - *barge*: the supervisor joins the call's own mixing bridge, heard by both.
 
 Ids: the supervisor's leg is ``<call>-s<n>``, the snoop ``<call>-p<n>``, their bridge ``cti-mon-<call>-<n>``;
-so a controller restart (resync) recognises and hangs up monitor legs it no longer tracks.
+so a controller restart (resync) recognises and hangs up monitor legs it no longer tracks, destroys their bridges,
+and numbers the call's next monitor past them (Asterisk keeps a destroyed bridge's id taken a while).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from cti.ari import AriClient, AriError, AriNotFound
 from cti.errors import Conflict
+
+_NUMBERED = re.compile(r"^(?:cti-mon-)?(?P<call>[0-9a-f]{32})-[sp]?(?P<n>\d+)$")
 
 __all__ = ["Monitor", "MonitorError", "MonitorMode", "Monitors"]
 
@@ -75,6 +79,18 @@ class Monitors:
             self.active.pop(monitor.monitor_id, None)
             raise MonitorError(f"cannot ring the supervisor's phone {extension!r}: {exc}") from exc
         return monitor
+
+    def leftovers(self, bridges: Iterable[str], channels: Iterable[str]) -> list[str]:
+        """After a (re)connect: the monitor bridges no monitor of ours holds (a previous controller's), to destroy.
+        Every monitor number in use in Asterisk is taken: the call's next monitor gets a higher one."""
+        mine = {m.bridge_id for m in self.active.values()}
+        stale = [b for b in bridges if b.startswith("cti-mon-") and b not in mine]
+        for name in [*stale, *(c for c in channels if re.search(r"-[sp]\d+$", c))]:
+            numbered = _NUMBERED.match(name)
+            if numbered is not None:
+                call_id = numbered["call"]
+                self._count[call_id] = max(self._count.get(call_id, 0), int(numbered["n"]))
+        return stale
 
     def is_monitor_leg(self, channel_id: str) -> bool:
         return channel_id in self.active or any(m.snoop_id == channel_id for m in self.active.values())

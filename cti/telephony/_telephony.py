@@ -545,6 +545,9 @@ class Telephony:
         for channel_id in channels:
             if _OUR_LEG.match(channel_id) and channel_id not in known:
                 await self.actions.hangup_leg(channel_id)
+        for bridge_id in self.monitors.leftovers([b.id for b in bridges], channels):
+            with contextlib.suppress(AriError):
+                await self.ari.destroy_bridge(bridge_id)
         for bridge in bridges:
             if bridge_call(bridge.id) is not None and not _current(query, bridge.id) and bridge.id not in handed_off:
                 for channel_id in bridge.channels:

@@ -52,3 +52,19 @@ async def test_a_monitor_stopped_while_connecting_leaves_no_snoop_or_bridge(mode
     ari.gate.set()
     await connecting
     assert (ari.channels, ari.bridges, monitors.active) == (set(), set(), {})
+
+
+async def test_a_previous_controller_s_monitor_bridges_are_leftovers_and_their_numbers_stay_taken() -> None:
+    # After a takeover the new controller tracks no monitor: the old one's bridge would leak, and the call's next
+    # monitor would be made again under its id (which Asterisk refuses while it keeps the id taken).
+    call = "0123456789abcdef0123456789abcdef"
+    ari = SlowAri()
+    monitors = Monitors(cast(AriClient, ari))
+    mine = await monitors.start("c2", "c2-agent", "cti-call-c2", mode=MonitorMode.LISTEN, extension="7100",
+                                supervisor="sue")
+    stale = monitors.leftovers([f"cti-mon-{call}-2", mine.bridge_id, "cti-hold-general", f"cti-call-{call}"],
+                               [f"{call}-s3", f"{call}-a1", "c2-s1"])
+    assert stale == [f"cti-mon-{call}-2"]
+    again = await monitors.start(call, f"{call}-a1", f"cti-call-{call}", mode=MonitorMode.WHISPER,
+                                 extension="7100", supervisor="sue")
+    assert (again.monitor_id, again.snoop_id, again.bridge_id) == (f"{call}-s4", f"{call}-p4", f"cti-mon-{call}-4")
