@@ -68,7 +68,16 @@ from _harness import percentile, run_and_print
 
 from cti.crm import OrderRecord
 from cti.cyberagent import QUESTIONS as LEARNT
-from cti.cyberagent import THRESHOLDS, CyberAgent, IntentModel, Session, Thresholds, faq_questions, intent_examples
+from cti.cyberagent import (
+    THRESHOLDS,
+    CyberAgent,
+    IntentModel,
+    Session,
+    Thresholds,
+    faq_questions,
+    intent_examples,
+    known_words,
+)
 from cti.cyberagent._embedding import CACHE, Embedder
 from cti.cyberagent._meaning import BLEND, Blend, MeaningIndex
 from cti.faq import NONE, OUT_OF_SCOPE, FaqEntry, FaqIndex, normalize, read_texts
@@ -363,7 +372,7 @@ async def cross_validate(args: argparse.Namespace, entries: list[FaqEntry]) -> d
                 if mode_ != mode:
                     continue
                 bot = CyberAgent(index, catalog=PRODUCTS, account=Account(), thresholds=thresholds,
-                                 intents=model)  # type: ignore[arg-type]
+                                 intents=model, known=known_words(entries, others))  # type: ignore[arg-type]
                 result = await evaluate(bot, sets[name], timed=False)
                 for entry in result.values():
                     entry.pop("mistakes")
@@ -462,10 +471,11 @@ async def cross_validate_meaning(args: argparse.Namespace, entries: list[FaqEntr
         index, model = fold_models(entries, others, args.cv_c)
         meaning = MeaningIndex(index, embedder, others)
         meaning.prepare()
+        known = known_words(entries, others)
         for b, blend in enumerate(BLENDS):
             view = Memo(meaning.with_blend(dict.fromkeys(("id", "en"), blend)))
             bot = CyberAgent(view, catalog=PRODUCTS, account=Account(), thresholds=THRESHOLDS,
-                             intents=model)  # type: ignore[arg-type]
+                             intents=model, known=known)  # type: ignore[arg-type]
             for lang, items in sets[name].items():
                 recorded = await _decisions(bot, items, lang)
                 scored = _grid_scores(recorded, grid)
@@ -541,7 +551,7 @@ async def cross_validate_agent(args: argparse.Namespace, entries: list[FaqEntry]
         meaning = MeaningIndex(index, embedder, others)
         meaning.prepare()
         bot = CyberAgent(meaning, catalog=PRODUCTS, account=Account(), thresholds=THRESHOLDS,
-                         intents=model)  # type: ignore[arg-type]
+                         intents=model, known=known_words(entries, others))  # type: ignore[arg-type]
         result = await evaluate(bot, sets[name], timed=False)
         for lang, entry in result.items():
             for found in entry.pop("mistakes"):
@@ -652,14 +662,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     embedded = embedder.embedded
     baseline_index = Baseline(entries)
     memo, baseline_memo = Memo(index), Memo(baseline_index)
+    known = known_words(entries, LEARNT)
 
     def ours(thresholds: Thresholds | Mapping[str, Thresholds], *, memoized: bool = True) -> CyberAgent:
         return CyberAgent(memo if memoized else meaning, catalog=PRODUCTS, account=Account(),  # type: ignore[arg-type]
-                          thresholds=thresholds, intents=intents)
+                          thresholds=thresholds, intents=intents, known=known)
 
     def baseline(thresholds: Thresholds | Mapping[str, Thresholds], *, memoized: bool = True) -> CyberAgent:
         return CyberAgent(baseline_memo if memoized else baseline_index, catalog=PRODUCTS, account=Account(),
-                          thresholds=thresholds)
+                          thresholds=thresholds, known=known)
 
     tfidf_grid = [(a / 40, s, m, agree) for a in range(2, 39) for s in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35)
                   for m in (0.0, 0.05, 0.1, 0.2) for agree in (False, True)]
@@ -713,7 +724,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     embedder.forget(asked)
     result = await evaluate(bot, test)
     # The same agent without e5 (round 5's agent, its thresholds): what the meaning did on these questions.
-    plain5 = CyberAgent(index, catalog=PRODUCTS, account=Account(), thresholds=ROUND5_THRESHOLDS, intents=intents)
+    plain5 = CyberAgent(index, catalog=PRODUCTS, account=Account(), thresholds=ROUND5_THRESHOLDS, intents=intents,
+                        known=known)
     await evaluate(plain5, test)
     without_e5 = await evaluate(plain5, test)
     base_bot = baseline(base_chosen, memoized=False)
@@ -723,7 +735,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     # stay) at round 4's thresholds: what the learning did on these questions.
     plain = FaqIndex(entries)
     plain.prepare()
-    plain_bot = CyberAgent(plain, catalog=PRODUCTS, account=Account(), thresholds=ROUND4_THRESHOLDS)
+    plain_bot = CyberAgent(plain, catalog=PRODUCTS, account=Account(), thresholds=ROUND4_THRESHOLDS, known=known)
     await evaluate(plain_bot, test)
     plain_result = await evaluate(plain_bot, test)
     if not args.mistakes:

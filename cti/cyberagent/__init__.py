@@ -47,7 +47,15 @@ from cti.cyberagent._bot import (
     Turn,
     rupiah,
 )
-from cti.cyberagent._elsewhere import ELSEWHERE, about_elsewhere, named_elsewhere
+from cti.cyberagent._elsewhere import (
+    ELSEWHERE,
+    FaqAllows,
+    about_elsewhere,
+    faq_allows,
+    known_words,
+    named_elsewhere,
+    unknown_names,
+)
 from cti.cyberagent._embedding import Embedder, embedder
 from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
 from cti.cyberagent._labels import (
@@ -86,6 +94,7 @@ __all__ = [
     "CyberAgent",
     "Embedder",
     "Expression",
+    "FaqAllows",
     "FaqSearch",
     "FaqSource",
     "Handover",
@@ -106,11 +115,14 @@ __all__ = [
     "about_elsewhere",
     "detect_language",
     "embedder",
+    "faq_allows",
     "faq_questions",
     "intent_examples",
+    "known_words",
     "match_intent",
     "named_elsewhere",
     "rupiah",
+    "unknown_names",
     "unsure_reply",
     "valid_target",
     "wants_to_buy",
