@@ -463,6 +463,7 @@ async def cross_validate_meaning(args: argparse.Namespace, entries: list[FaqEntr
             for a in range(2, 19) for similarity in (0.0, 0.15, 0.25, 0.3) for margin in (0.0, 0.05, 0.1, 0.2)
             for agree in (False, True)]
     totals: dict[tuple[int, str], list[list[int]]] = {}
+    per_fold: dict[tuple[int, str, str], list[tuple[int, int, int]]] = {}
     sizes: dict[str, list[int]] = {}
     started = time.perf_counter()
     for name in DEVELOPMENT:
@@ -479,6 +480,7 @@ async def cross_validate_meaning(args: argparse.Namespace, entries: list[FaqEntr
             for lang, items in sets[name].items():
                 recorded = await _decisions(bot, items, lang)
                 scored = _grid_scores(recorded, grid)
+                per_fold[(b, lang, name)] = scored
                 rows = totals.setdefault((b, lang), [[0, 0, 0] for _ in grid])
                 for row, (c, h, w) in zip(rows, scored, strict=True):
                     row[0] += c
@@ -518,6 +520,67 @@ async def cross_validate_meaning(args: argparse.Namespace, entries: list[FaqEntr
                 entry[f"{lang}_in_force"] = {"correct_rate": round(c / answerable, 4),
                                              "handover_rate": round(h / must, 4),
                                              "wrong_rate": round(w / questions, 4)}
+    result["nested"] = _nested(sets, per_fold, grid)
+    return result
+
+
+def _choose(rows: Mapping[int, Sequence[tuple[int, int, int]]], grid: Sequence[Thresholds],
+            questions: int) -> tuple[int, int] | None:
+    """The blend and thresholds (their indexes) ``--cv meaning``'s rule picks from pooled counts per blend: the
+    most right answers and hand-overs less :data:`WRONG_COST` per wrong one, with at most :data:`MAX_CV_WRONG`
+    wrong (ties: fewer wrong, then the stricter)."""
+    best: tuple[tuple[Any, ...], int, int] | None = None
+    for b, scored in rows.items():
+        for n, (t, (c, h, w)) in enumerate(zip(grid, scored, strict=True)):
+            if w / questions > MAX_CV_WRONG:
+                continue
+            key = (c + h - WRONG_COST * w, -w, t.agree, t.answer, t.similarity, t.margin)
+            if best is None or key > best[0]:
+                best = (key, b, n)
+    return None if best is None else (best[1], best[2])
+
+
+def _nested(sets: Mapping[str, Mapping[str, Sequence[tuple[str, str]]]],
+            per_fold: Mapping[tuple[int, str, str], Sequence[tuple[int, int, int]]],
+            grid: Sequence[Thresholds]) -> dict[str, Any]:
+    """What choosing the blend and thresholds by cross-validation gives on a set it never saw: per development
+    set, the choice (:func:`_choose`) made on the other sets' folds alone, scored on that set; pooled. The pooled
+    choice flatters itself (the best of many settings on the very folds it is scored on); this does not."""
+    result: dict[str, Any] = {}
+    blends = sorted({b for b, _, _ in per_fold})
+    for lang in ("id", "en"):
+        pooled_counts = [0, 0, 0]
+        size = [0, 0, 0]
+        chosen: dict[str, Any] = {}
+        for held in sets:
+            rows: dict[int, list[tuple[int, int, int]]] = {}
+            questions = 0
+            for other in sets:
+                if other == held:
+                    continue
+                questions += len(sets[other][lang])
+                for b in blends:
+                    scored = per_fold[(b, lang, other)]
+                    rows[b] = [(c0 + c, h0 + h, w0 + w) for (c0, h0, w0), (c, h, w)
+                               in zip(rows.get(b, [(0, 0, 0)] * len(grid)), scored, strict=True)]
+            pick = _choose(rows, grid, questions)
+            items = sets[held][lang]
+            size[0] += len(items)
+            size[1] += sum(want != "handover" for want, _ in items)
+            size[2] += sum(want == "handover" for want, _ in items)
+            if pick is None:
+                continue
+            b, n = pick
+            c, h, w = per_fold[(b, lang, held)][n]
+            pooled_counts = [pooled_counts[0] + c, pooled_counts[1] + h, pooled_counts[2] + w]
+            t = grid[n]
+            chosen[held] = {"blend": f"w{BLENDS[b].weight}-t{BLENDS[b].temperature}", "answer": t.answer,
+                            "similarity": t.similarity, "margin": t.margin, "agree": t.agree,
+                            "correct": c, "handed": h, "wrong": w}
+        c, h, w = pooled_counts
+        result[lang] = {"correct_rate": round(c / max(1, size[1]), 4), "handover_rate": round(h / max(1, size[2]), 4),
+                        "wrong_rate": round(w / max(1, size[0]), 4), "correct": c, "handed": h, "wrong": w,
+                        "chosen": chosen}
     return result
 
 

@@ -169,8 +169,9 @@ _BALANCE: Final = re.compile(r"\b(saldo|balance|top ?up|topup|isi saldo)\b")
 """An e-wallet's or bank's balance (``saldo gopay``, ``my paypal balance``) is theirs, even in paying words."""
 _OUR_ORDER: Final = re.compile(
     r"\b(pesanan|pesananku|orderan|orderanku|order|ordered|pembelian|belanjaan|purchase|purchased|bought|beli|dibeli|"
-    r"kubeli|dipesan|kalian|you|your)\b")
-"""What makes a courier's parcel ours: the customer's order with us, or us named."""
+    r"kubeli|dipesan|kalian|you|your|paketku|kirimanku|(paket|kiriman) (saya|aku)|my (package|parcel|delivery))\b")
+"""What makes a courier's parcel ours: the customer's order with us, their own parcel (another shop's would be
+named), or us named; "resi sicepat dilacak lewat mana" is any parcel."""
 _BEFORE: Final = re.compile(
     r"\b(?:aplikasi|apk|app|kartu|toko|gerai|cabang|provider|operator|merek|merk|brand|kurir|ekspedisi|resi|akun|"
     r"cs|call center|customer service|e-wallet|dompet digital|bank) ([a-z][a-z0-9&+-]*)")
