@@ -57,7 +57,7 @@ from cti.cyberagent._elsewhere import (
     unknown_names,
 )
 from cti.cyberagent._embedding import Embedder, embedder
-from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
+from cti.cyberagent._intents import Intent, match_intent, tops_up, wants_to_buy
 from cti.cyberagent._labels import (
     LABEL_KINDS,
     LOW_CONFIDENCE,
@@ -122,6 +122,7 @@ __all__ = [
     "match_intent",
     "named_elsewhere",
     "rupiah",
+    "tops_up",
     "unknown_names",
     "unsure_reply",
     "valid_target",
