@@ -165,8 +165,17 @@ _THEIRS: Final = re.compile(
     r"\b(late fee|annual fee|interest|limit|statement|e-?statement|bill) (on|of|for) (my|the|a|an) "
     r"([a-z0-9&-]+ ){0,2}credit card\b")
 """Another company's own product in our billing words: a credit card's bill or statement is the bank's."""
-_BALANCE: Final = re.compile(r"\b(saldo|balance|top ?up|topup|isi saldo)\b")
-"""An e-wallet's or bank's balance (``saldo gopay``, ``my paypal balance``) is theirs, even in paying words."""
+_BALANCE: Final = re.compile(r"\b(saldo|balance|top ?up|topup|isi saldo|isi ulang|refill|reload)\b")
+"""An e-wallet's or bank's balance (``cek saldo gopay``, ``my paypal balance``) is theirs..."""
+_OUR_BILL: Final = re.compile(r"\b(tagihan\w*|bill|bills|invoice|bayar|membayar|dibayar|pay|paid|paying|payment|"
+                              r"lunas\w*|kepotong|terpotong|debit\w*|deducted)\b")
+"""...unless it pays our bill ("bayar tagihan pakai saldo gopay", "gopay balance deducted but my bill is unpaid")."""
+_HOURS: Final = re.compile(
+    r"\b(jam (buka|tutup|operasional|kerja)|buka jam|tutup jam|(buka|tutup) (hari|sampai|sampe)|"
+    r"opening (hours|times)|open(ing)? (on|until|till)|clos(e|es|ing) (at|on|time)|what time does|business hours|"
+    r"hours of)\b")
+"""Opening hours: a named organisation's are never ours, even one we take payments through ("jam buka alfamart";
+our own hours are the contact centre's, and name nobody)."""
 _OUR_ORDER: Final = re.compile(
     r"\b(pesanan|pesananku|orderan|orderanku|order|ordered|pembelian|belanjaan|purchase|purchased|bought|beli|dibeli|"
     r"kubeli|dipesan|kalian|you|your|paketku|kirimanku|(paket|kiriman) (saya|aku)|my (package|parcel|delivery))\b")
@@ -295,9 +304,12 @@ def about_elsewhere(text: str, topic: str, own: Collection[str] = (), *, known: 
     """Whether ``text`` (lowercase) names an organisation not ours whose group has no place in ``topic`` (an FAQ
     entry id or an intent; ``allows``: what that entry's own texts make ours, :func:`faq_allows`), or speaks of
     another company's own product (a credit card's bill, an e-wallet's balance), or of a courier's parcel that is
-    not an order of ours: then the question is about that organisation, not us."""
+    not an order of ours, or asks a named organisation's opening hours: then the question is about that
+    organisation, not us."""
     allows = allows or FaqAllows()
     named = named_elsewhere(text, own, known, lang)
+    if named and _HOURS.search(text):
+        return True
     for group, names in named.items():
         names = {name for name in names if name not in allows.names}
         if not names:
@@ -305,7 +317,7 @@ def about_elsewhere(text: str, topic: str, own: Collection[str] = (), *, known: 
         if group == "courier" and not _OUR_ORDER.search(text):
             return True
         if group in allows.groups or any(topic.startswith(prefix) for prefix in _WHERE.get(group, ())):
-            if group == "payment" and _BALANCE.search(text) and names - {"bank"}:
+            if group == "payment" and _BALANCE.search(text) and not _OUR_BILL.search(text) and names - {"bank"}:
                 return True
             continue
         return True

@@ -597,12 +597,15 @@ def test_a_banks_own_product_and_a_couriers_stranger_parcel_are_not_ours() -> No
     assert about_elsewhere("download e-statement kartu kredit cimb niaga", "bill-download-invoice")
     assert about_elsewhere("what's the late fee on my visa credit card", "pay-late-fee")
     assert about_elsewhere("cara cek saldo gopay", "pay-methods")
+    assert not about_elsewhere("saldo gopay sudah kepotong tapi tagihan belum lunas", "pay-not-recorded")
     assert not about_elsewhere("auto debet pakai kartu kredit bni bisa?", "pay-autodebit")
     assert not about_elsewhere("bisa bayar tagihan pakai gopay", "pay-methods")
     assert about_elsewhere("resi sicepat dilacak lewat mana", "order-track")
     assert not about_elsewhere("paket saya dikirim sicepat, resinya di mana", "order-track")
     assert not about_elsewhere("sinyal hilang terus di stasiun", "internet-no-connection")
     assert about_elsewhere("jam buka kantor pos hari sabtu", "contact-hours")
+    assert about_elsewhere("jam buka alfamart", "pay-methods", allows=allows("pay-methods"))
+    assert about_elsewhere("where can i refill my ovo wallet", "pay-methods")
     assert not about_elsewhere("bisa bayar tagihan di kantor pos", "pay-methods")
 
 
