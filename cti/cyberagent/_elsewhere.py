@@ -311,14 +311,14 @@ def about_elsewhere(text: str, topic: str, own: Collection[str] = (), *, known: 
     if named and _HOURS.search(text):
         return True
     for group, names in named.items():
+        if group == "payment" and names - {"bank"} and _BALANCE.search(text) and not _OUR_BILL.search(text):
+            return True  # the wallet's own balance, even one the FAQ names as a way to pay
         names = {name for name in names if name not in allows.names}
         if not names:
             continue
         if group == "courier" and not _OUR_ORDER.search(text):
             return True
         if group in allows.groups or any(topic.startswith(prefix) for prefix in _WHERE.get(group, ())):
-            if group == "payment" and _BALANCE.search(text) and not _OUR_BILL.search(text) and names - {"bank"}:
-                return True
             continue
         return True
     return bool(_THEIRS.search(text))

@@ -605,7 +605,7 @@ def test_a_banks_own_product_and_a_couriers_stranger_parcel_are_not_ours() -> No
     assert not about_elsewhere("sinyal hilang terus di stasiun", "internet-no-connection")
     assert about_elsewhere("jam buka kantor pos hari sabtu", "contact-hours")
     assert about_elsewhere("jam buka alfamart", "pay-methods", allows=allows("pay-methods"))
-    assert about_elsewhere("where can i refill my ovo wallet", "pay-methods")
+    assert about_elsewhere("where can i refill my ovo wallet", "pay-methods", allows=allows("pay-methods"))
     assert not about_elsewhere("bisa bayar tagihan di kantor pos", "pay-methods")
 
 
