@@ -47,9 +47,17 @@ from cti.cyberagent._bot import (
     Turn,
     rupiah,
 )
-from cti.cyberagent._elsewhere import ELSEWHERE, about_elsewhere, named_elsewhere
+from cti.cyberagent._elsewhere import (
+    ELSEWHERE,
+    FaqAllows,
+    about_elsewhere,
+    faq_allows,
+    known_words,
+    named_elsewhere,
+    unknown_names,
+)
 from cti.cyberagent._embedding import Embedder, embedder
-from cti.cyberagent._intents import Intent, match_intent, wants_to_buy
+from cti.cyberagent._intents import Intent, match_intent, tops_up, wants_to_buy
 from cti.cyberagent._labels import (
     LABEL_KINDS,
     LOW_CONFIDENCE,
@@ -86,6 +94,7 @@ __all__ = [
     "CyberAgent",
     "Embedder",
     "Expression",
+    "FaqAllows",
     "FaqSearch",
     "FaqSource",
     "Handover",
@@ -106,11 +115,15 @@ __all__ = [
     "about_elsewhere",
     "detect_language",
     "embedder",
+    "faq_allows",
     "faq_questions",
     "intent_examples",
+    "known_words",
     "match_intent",
     "named_elsewhere",
     "rupiah",
+    "tops_up",
+    "unknown_names",
     "unsure_reply",
     "valid_target",
     "wants_to_buy",

@@ -15,7 +15,7 @@ from typing import Final, Literal
 from cti.faq import expand_short_forms
 from cti.types import Language
 
-__all__ = ["RULES", "Intent", "match_intent", "wants_to_buy"]
+__all__ = ["RULES", "Intent", "match_intent", "tops_up", "wants_to_buy"]
 
 Intent = Literal["person", "angry", "order_status", "balance", "purchase", "greeting", "thanks", "goodbye", "unhelpful"]
 
@@ -42,7 +42,10 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
                              r"(order|purchase|package|parcel|delivery)|^\W*order update|"
                              r"(order|package|parcel) on (its|the) way|"
                              r"check on (my|the) (order|delivery|package|parcel)|status on my order|"
-                             r"(happening|going on) with my (order|package|parcel|delivery))\b",
+                             r"(happening|going on) with my (order|package|parcel|delivery)|"
+                             r"how far (along )?(is )?my (order|package|parcel|delivery)|"
+                             r"how far along my (order|package|parcel|delivery)|"
+                             r"progress (of|on) my (order|package|parcel|delivery))\b",
                              r"\bi (ordered|bought) .*\bwhere is it\b",
                              r"\b(waiting (on|for) my (order|package|parcel|delivery))\b.*"
                              r"\b(where|any idea|update)\b")),
@@ -78,12 +81,13 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
                              r"(sudah |masih |sekarang )?(sampai (di ?)?mana|di ?mana|dikirim belum|sudah dikirim|"
                              r"sudah diproses|diproses|posisinya|gimana kabarnya|bagaimana kabarnya|kok (lama|belum)|"
                              r"belum (datang|sampai|dikirim)|udah sampai mana|sudah sampai mana)|"
-                             r"update pengiriman pesanan|"
+                             r"update pengiriman pesanan|perkembangan (pesanan|order|orderan|paket|kiriman)|"
                              r"(yang|yg) saya (pesan|beli|order)\b.*\b(belum (datang|sampai|dikirim)|sudah dikirim|"
                              r"kok belum|posisinya|di ?mana|sampai mana))\b")),
         ("balance", _rx(r"\b(saldo|sisa tagihan|berapa tagihan|tagihan saya berapa|jumlah tagihan|total tagihan|"
                         r"tunggakan|utang saya|cek (tagihan|billing|bill)|nominal tagihan|outstanding|my bill|"
-                        r"tagihan (saya )?(bulan ini )?berapa|berapa (yang|yg) (harus|mesti|perlu) (saya )?"
+                        r"tagihan\w* (saya |aku |ku )?(bulan ini |sekarang )?(jadi |totalnya |jumlahnya )?berapa|"
+                        r"berapa (yang|yg) (harus|mesti|perlu) (saya )?"
                         r"(bayar|dibayar)|jumlah (yang|yg) (harus|mesti|perlu) (saya )?(bayar|dibayar)|"
                         r"berapa (total |jumlah )(yang|yg) (harus|mesti|perlu) (saya )?(bayar|dibayar)|"
                         r"sisa (yang|yg) belum (saya )?(bayar|dibayar)|(sudah|udah) lunas (belum|blm)|"
@@ -108,15 +112,17 @@ _WHEN: Final[Mapping[Language, re.Pattern[str]]] = {
 _NOT_BALANCE: Final[Mapping[Language, re.Pattern[str]]] = {
     "en": re.compile(r"\b(data|quota|late|fee|penalty|charges|items|breakdown|higher|increase|went up|download|pdf|"
                      r"copy|(already|just) paid|(?<!have )i paid|paid (through|via|with|by|yesterday|this)|"
-                     r"on my bill)\b"),
+                     r"on my bill|mean|means|meaning|explain|vat|tax)\b"),
     "id": re.compile(r"\b(kuota|data|denda|telat|naik|mahal|rincian|download|unduh|pdf|kepotong|terpotong|"
-                     r"(sudah|udah|telah) (saya )?(bayar|membayar|transfer))\b"),
+                     r"(sudah|udah|telah) (saya )?(bayar|membayar|transfer)|maksud\w*|arti\w*|(buat|untuk) apa|"
+                     r"apa itu|itu apa|jelas\w*|ppn|pajak)\b"),
 }
-"""A balance's words in a question about something else: data left, a late fee, a payment already made."""
+"""A balance's words in a question about something else: data left, a late fee, a payment already made, what a
+line of the bill means."""
 _NOT_STATUS: Final[Mapping[Language, re.Pattern[str]]] = {
-    "en": re.compile(r"\b(how long|how many days|tracking (number|link)|estimated|damaged|broken|cancel|return|"
+    "en": re.compile(r"\b(how long|how many days|tracking (number|link)|estimated|damaged|broken|cancel\w*|return|"
                      r"address)\b"),
-    "id": re.compile(r"\b(berapa lama|berapa hari|estimasi|resi|lacak|melacak|rusak|pecah|batal|batalkan|cancel|"
+    "id": re.compile(r"\b(berapa lama|berapa hari|estimasi|resi|lacak|melacak|rusak|pecah|\w*batal\w*|cancel\w*|"
                      r"retur|kembalikan|alamat|ongkir|ceknya|lihatnya|melihatnya|liatnya)\b"),
 }
 """An order's words in a question the FAQ answers: how long delivery takes, the tracking number, a return."""
@@ -148,11 +154,11 @@ def match_intent(text: str, lang: Language) -> Intent | None:
 _WANTS: Final[Mapping[Language, re.Pattern[str]]] = {
     "en": re.compile(r"\b(buy|purchase|order|get|take|want|like|sign me up|subscribe|give me|let me|upgrade to)\b"),
     "id": re.compile(r"\b(beli|membeli|ambil|order|pesan|memesan|langganan|berlangganan|pasang|dipasang|"
-                     r"dipasangin|pasangin|mau|ingin|minta|upgrade|buy|want)\b"),
+                     r"dipasangin|pasangin|mau|ingin|minta|upgrade|buy|want|daftar|daftarin|daftarkan|mendaftar)\b"),
 }
 _NOT_BUYING: Final[Mapping[Language, re.Pattern[str]]] = {
     "en": re.compile(r"\b(change|switch|downgrade|cancel|return|send back|give back|refund|warranty|"
-                     r"where (can|do) i|broken|not working|how much is|price|cost)\b"),
+                     r"where (can|do) i|broken|not working|how much is|price|cost|how (long|many|much)|when)\b"),
     "id": re.compile(r"\b(ganti|pindah|ubah|turun|batal|batalkan|cancel|retur|garansi|rusak|harga|berapa|"
                      r"\w*(k|ng)embali\w*|balikin|refund)\b"),
 }
@@ -165,3 +171,17 @@ def wants_to_buy(text: str, lang: Language) -> bool:
     lowered = " ".join(expand_short_forms(text.replace("\u2019", "'"), lang).split())
     return bool(_WANTS[lang].search(lowered)) and not _HOW[lang].search(lowered) \
         and not _NOT_BUYING[lang].search(lowered)
+
+
+_TOP_UP: Final[Mapping[Language, re.Pattern[str]]] = {
+    "en": re.compile(r"\b(data|quota|add-?ons?|top ?up|gigabytes?|gigs?)\b"),
+    "id": re.compile(r"\b(kuota|data|add ?on|top ?up|isi ulang|giga)\b"),
+}
+
+
+def tops_up(text: str, lang: Language) -> bool:
+    """Whether a message about buying speaks of more data ("kuota udah abis, mau beli lagi", "want to buy more
+    data"): buying more of what one's plan has is the FAQ's (how to add data), and a sales lead only when it names
+    a product of the catalog (the agent checks that)."""
+    lowered = " ".join(expand_short_forms(text.replace("\u2019", "'"), lang).split())
+    return bool(_TOP_UP[lang].search(lowered))

@@ -41,6 +41,7 @@ from cti.cyberagent import (
     detect_language,
     embedder,
     intent_examples,
+    known_words,
 )
 from cti.errors import InvalidInput, NotFound, Problem
 from cti.faq import LINK, FaqIndex
@@ -167,10 +168,11 @@ class CyberAgentDesk:
                 if self._catalog is None:
                     self._catalog = await self._customers.catalog()
                 # Training the classifiers takes a second or so per language: on a worker thread, once.
-                meaning, intents = await asyncio.to_thread(self._train, index)
+                meaning, intents, known = await asyncio.to_thread(self._train, index)
                 learnt = await self._learnt_questions(index)
                 self._agent = (index, CyberAgent(meaning, persona=self._persona, catalog=self._catalog,
-                                                 account=self._account, intents=intents, learnt=learnt))
+                                                 account=self._account, intents=intents, learnt=learnt,
+                                                 known=known))
             return self._agent[1]
 
     # -- what supervisors labelled --------------------------------------------------------------------------------
@@ -220,18 +222,21 @@ class CyberAgentDesk:
                 self._learnt.remove(key)
             return len(gone)
 
-    def _train(self, index: FaqIndex) -> tuple[MeaningIndex, IntentModel | None]:
+    def _train(self, index: FaqIndex) -> tuple[MeaningIndex, IntentModel | None, frozenset[str]]:
         index.prepare()
+        # The words it has seen: a word in none of them where a name goes is another company's name.
+        entries = {entry.entry_id: entry for lang in ("id", "en") for entry in index.entries(lang)}
+        known = known_words(entries.values(), self._questions)
         # The vectors of the FAQ's phrasings and the learnt questions: read from the shipped cache, only new
         # wording embedded (about 15 ms a phrasing).
         meaning = MeaningIndex(index, self._vectors, self._questions)
         meaning.prepare()
         if self._questions is None:
-            return meaning, None
+            return meaning, None, known
         # The FAQ's own phrasings are examples of "something else" too: trained again when the FAQ changes.
         model = IntentModel(intent_examples(self._questions, index))
         model.prepare()
-        return meaning, model
+        return meaning, model, known
 
     async def greet(self, session: Session, *, owner: str) -> SpokenReply:
         return self._keep((await self.agent()).greet(session), owner)

@@ -21,6 +21,7 @@ from cti.cyberagent import (
     THRESHOLDS,
     TRANSCRIPT_TURNS,
     CyberAgent,
+    FaqAllows,
     IntentModel,
     Learnt,
     LearntQuestions,
@@ -30,11 +31,15 @@ from cti.cyberagent import (
     Turn,
     about_elsewhere,
     detect_language,
+    faq_allows,
     faq_questions,
     intent_examples,
+    known_words,
     match_intent,
     named_elsewhere,
     rupiah,
+    tops_up,
+    unknown_names,
     wants_to_buy,
 )
 from cti.errors import InvalidInput
@@ -496,3 +501,126 @@ def test_the_vectors_cache_is_read_back_as_written_and_nothing_cached_is_embedde
     assert abs(float(vectors[0] @ writer.vectors(["where is my parcel"], "en")[0]) - 1.0) < 1e-3
     reader.vectors(["where is my order"], "en")
     assert reader.embedded == 1
+
+
+# -- round 7: another company's version of an FAQ process -------------------------------------------------------------
+
+KNOWN = known_words(INDEX.entries("id") + INDEX.entries("en"), QUESTIONS)
+
+
+def knowing(account: Account | None = None) -> CyberAgent:
+    """The agent as the server builds it in this respect: it knows the words of its FAQ and learnt questions."""
+    return CyberAgent(INDEX, persona=Persona({"id": "Sari", "en": "Sarah"}), catalog=PRODUCTS, account=account,
+                      known=KNOWN)
+
+
+def allows(entry_id: str) -> FaqAllows:
+    entry = INDEX.entry(entry_id)
+    assert entry is not None
+    return faq_allows(part for text in entry.texts.values() for part in (text.question, *text.keywords, text.answer))
+
+
+@pytest.mark.parametrize(("message", "lang"), [
+    ("cara refund di tokopedia", "id"),
+    ("cara refund belanjaan di aplikasi zorbamart", "id"),  # a shop it has never heard of, where a name goes
+    ("beli kuota tambahan kartu zelkom di mana", "id"),
+    ("where do i buy extra data for my zelkom sim", "en"),
+    ("how do i delete my personal data from the zorbamart app", "en"),
+    ("how do i set up autodebit for my bni credit card bill", "en"),
+    ("resi sicepat dilacak lewat mana", "id"),
+    ("jam berapa masjid istiqlal buka", "id"),
+])
+async def test_another_brands_version_of_an_faq_process_is_handed_over_with_the_reason(message: str,
+                                                                                      lang: str) -> None:
+    reply = await knowing(Account(orders=[SHIPPED])).respond(Session(customer_id="10000001"), message)
+    assert (reply.action, reply.lang, reply.expression) == ("handover", lang, "sorry")
+    assert reply.handover is not None and (reply.handover.reason, reply.handover.queue) == ("unsure", "care")
+    assert reply.handover.transcript[0] == Turn("customer", message)
+
+
+@pytest.mark.parametrize(("message", "lang", "entry_id"), [
+    ("bisa bayar tagihan pakai linkaja?", "id", "pay-methods"),
+    ("cara bayar tagihan pakai virtual account bca", "id", "pay-virtual-account"),
+    ("can i pay my bill at alfamart", "en", "pay-methods"),
+    ("nomor resi jne pesanan saya dmn", "id", "order-track"),
+    ("netflix keeps buffering on my home wifi", "en", "internet-slow"),
+])
+async def test_a_payment_channel_we_accept_or_a_courier_of_our_order_still_gets_our_answer(message: str, lang: str,
+                                                                                           entry_id: str) -> None:
+    reply = await knowing().respond(Session(), message)
+    assert (reply.action, reply.lang) == ("faq", lang)
+    assert reply.source is not None and reply.source.entry_id == entry_id
+
+
+@pytest.mark.parametrize(("message", "entry_id"), [
+    ("cara refund belanjaan di aplikasi zorbamart", "order-return"),
+    ("beli kuota tambahan kartu zelkom di mana", "data-buy-extra"),
+    ("how do i delete my personal data from the zorbamart app", "account-privacy"),
+])
+async def test_only_knowing_its_words_tells_a_name_it_never_saw(message: str, entry_id: str) -> None:
+    answered = await bot().respond(Session(), message)  # every word but the name is the entry's
+    assert answered.action == "faq" and answered.source is not None and answered.source.entry_id == entry_id
+    assert (await knowing().respond(Session(), message)).action == "handover"
+
+
+def test_a_name_never_seen_is_found_where_a_name_goes_and_nowhere_else() -> None:
+    assert unknown_names("beli kuota tambahan kartu zelkom di mana", KNOWN, lang="id") == {"zelkom"}
+    assert unknown_names("where do i buy extra data for my zelkom sim", KNOWN, lang="en") == {"zelkom"}
+    assert unknown_names("what is zelkom s customer service number", KNOWN, lang="en") == {"zelkom"}
+    # A form of a known word (an affix, a typo) is no name; nor a word in a name's place of the other language.
+    assert unknown_names("kartu hilangnya gimana", KNOWN, lang="id") == set()
+    assert unknown_names("aplikasi tagihann", KNOWN, lang="id") == set()
+    assert unknown_names("perlu cabut colokan router dulu", KNOWN, lang="id") == set()
+    # Nor the company's own name.
+    assert unknown_names("aplikasi zelkom", KNOWN, ("zelkom",), lang="id") == set()
+    assert named_elsewhere("kartu zelkom", (), KNOWN, "id") == {"unknown": {"zelkom"}}
+    assert named_elsewhere("kartu zelkom", ()) == {}
+
+
+def test_the_faq_says_which_names_are_ours_in_an_entry() -> None:
+    methods = allows("pay-methods")
+    assert "payment" in methods.groups and {"indomaret", "alfamart", "gopay", "ovo"} <= methods.names
+    assert allows("account-privacy") == FaqAllows(frozenset(), frozenset())
+    # A way to pay the list lacks is ours where the FAQ says how one pays, another company's anywhere else.
+    assert not about_elsewhere("bisa bayar pakai e-wallet zippay", "pay-methods", known=KNOWN, allows=methods,
+                               lang="id")
+    assert about_elsewhere("cara hapus akun di aplikasi zippay", "account-privacy", known=KNOWN,
+                           allows=allows("account-privacy"), lang="id")
+    # Whatever the entry's id: another deployment's payment entry takes banks because its answer names them.
+    theirs = faq_allows(["How can I pay?", "By bank transfer or at a minimarket."])
+    assert about_elsewhere("can i pay through bri", "paying")
+    assert not about_elsewhere("can i pay through bri", "paying", allows=theirs)
+
+
+def test_a_banks_own_product_and_a_couriers_stranger_parcel_are_not_ours() -> None:
+    assert about_elsewhere("cara daftar autodebet tagihan kartu kredit bni", "pay-autodebit")
+    assert about_elsewhere("download e-statement kartu kredit cimb niaga", "bill-download-invoice")
+    assert about_elsewhere("what's the late fee on my visa credit card", "pay-late-fee")
+    assert about_elsewhere("cara cek saldo gopay", "pay-methods")
+    assert not about_elsewhere("saldo gopay sudah kepotong tapi tagihan belum lunas", "pay-not-recorded")
+    assert not about_elsewhere("auto debet pakai kartu kredit bni bisa?", "pay-autodebit")
+    assert not about_elsewhere("bisa bayar tagihan pakai gopay", "pay-methods")
+    assert about_elsewhere("resi sicepat dilacak lewat mana", "order-track")
+    assert not about_elsewhere("paket saya dikirim sicepat, resinya di mana", "order-track")
+    assert not about_elsewhere("sinyal hilang terus di stasiun", "internet-no-connection")
+    assert about_elsewhere("jam buka kantor pos hari sabtu", "contact-hours")
+    assert about_elsewhere("jam buka alfamart", "pay-methods", allows=allows("pay-methods"))
+    assert about_elsewhere("where can i refill my ovo wallet", "pay-methods", allows=allows("pay-methods"))
+    assert not about_elsewhere("bisa bayar tagihan di kantor pos", "pay-methods")
+
+
+async def test_what_a_bill_line_means_cancelling_and_more_data_are_the_faqs_not_an_intent() -> None:
+    assert match_intent("ppn di tagihan itu maksudnya apa", "id") is None
+    assert match_intent("what does the vat on my bill mean", "en") is None
+    assert match_intent("pesanan belum dikirim, bisa dibatalin?", "id") is None
+    assert match_intent("tagihan aku bulan ini jadi berapa", "id") == "balance"
+    assert match_intent("how far along is my order", "en") == "order_status"
+    assert match_intent("mau tau perkembangan pesanan saya", "id") == "order_status"
+    assert wants_to_buy("daftarin saya paket pascabayar 60 GB", "id")
+    assert not wants_to_buy("how many hours does the fibre installation take", "en")
+    assert tops_up("kuota abis, mau beli lagi", "id") and not tops_up("mau beli hp baru", "id")
+    agent = knowing()
+    reply = await agent.respond(Session(), "kuota saya habis, mau beli lagi")
+    assert reply.action == "faq" and reply.source is not None and reply.source.entry_id == "data-buy-extra"
+    lead = await agent.respond(Session(), "mau beli kuota tambahan 10 GB")
+    assert lead.action == "purchase" and lead.handover is not None and lead.handover.product_sku == "DATA-10"

@@ -125,5 +125,10 @@ async def test_the_desk_learns_from_labelled_questions_and_the_published_faq() -
     assert built.intents.probabilities("parcel location", "en")["other"] > 0.5
     # The FAQ's classifier learnt the question labelled with its entry.
     assert (await faq.index()).classify("wheres the box i was sent", "en")[0].entry.entry_id == "parcel"
+    # The words it has seen (the FAQ's texts, the learnt questions): a name outside them is another company's.
+    assert built.known is not None and {"parcel", "owe", "way"} <= built.known
+    assert "zelkom" not in built.known
+    reply = (await agent.respond(Session(lang="en"), "where is the zelkom parcel", owner="chat:1")).reply
+    assert reply.action == "handover" and reply.handover is not None and reply.handover.reason == "unsure"
     plain, _, _ = await desk(clock)
     assert (await plain.agent()).intents is None
