@@ -3,7 +3,7 @@ controller ``kill -9``ed and started again.
 
 Run from the repository root inside the venv (it queues for the Asterisk root while a test session holds it)::
 
-    nice -n 19 python bench/failover.py                 # 10 runs of each, about 15 minutes on 2 cores
+    nice -n 19 python bench/failover.py                 # 10 runs of each, about 6 minutes on 2 cores
     nice -n 19 python bench/failover.py --runs 2        # a smoke run
     nice -n 19 python bench/failover.py --no-baseline   # the standby runs only
 
