@@ -659,7 +659,8 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[SUPERVISION] = SupervisionService(policy, phones)
         app[REPORTS] = ReportService(query, repos.interactions, repos.agents, clock, callbacks=callback_attempts.store)
         app[WFM] = WfmService(query, repos.interactions, repos.agents, repos.wfm)
-        app[STATUS] = CtiStatus(phones, live, journal, query, counters, database.ping, webhooks, source)
+        app[STATUS] = CtiStatus(phones, live, journal, query, counters, database.ping, webhooks, source,
+                                term=None if elector is None else (lambda: elector.token))
         erasure = _erasure(repos, query, ivr_calls, journal, live, hub, screenpop, prompts, recordings, chat,
                            SurveyRepository(database), source, app[CYBERAGENT])
         app[ERASURE] = erasure

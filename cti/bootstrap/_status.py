@@ -46,7 +46,11 @@ _COUNTERS = {
 class CtiStatus:
     def __init__(self, telephony: Telephony | MediaNodes, live: LiveStore, journal: Journal, query: CenterView,
                  counters: Counter[str], database_ping: Callable[[], Awaitable[bool]],
-                 webhooks: Webhooks | None = None, crm: ConnectedCrm | None = None) -> None:
+                 webhooks: Webhooks | None = None, crm: ConnectedCrm | None = None, *,
+                 term: Callable[[], int | None] | None = None) -> None:
+        """``term``: a standby controller's fencing token while it leads, else None (its elector's); None for a
+        controller started without a lease."""
+        self._term = term
         self._webhooks = webhooks
         self._crm = crm
         self._telephony = telephony
@@ -59,6 +63,12 @@ class CtiStatus:
     async def health(self) -> dict[str, bool]:
         return {"asterisk": self._telephony.is_connected, "redis": await self._live.ping(),
                 "database": await self._database_ping()}
+
+    def role(self) -> tuple[str, int | None]:
+        if self._term is None:
+            return "single", None
+        token = self._term()
+        return ("leader", token) if token is not None else ("standby", None)
 
     def metrics(self) -> str:
         lines: list[str] = []

@@ -105,6 +105,11 @@ class Status(Protocol):
     async def health(self) -> dict[str, bool]:
         """Each component (asterisk, redis, database): up or not."""
 
+    def role(self) -> tuple[str, int | None]:
+        """This controller's part and its term: ``("single", None)`` started without a lease (no
+        ``--standby``), ``("leader", token)`` while it holds the lease (the term's fencing token), ``("standby",
+        None)`` once its lease has lapsed here (a deposed leader, about to exit: a standby serves nothing)."""
+
     def metrics(self) -> str:
         """The Prometheus text exposition of counters and gauges."""
 

@@ -1,5 +1,6 @@
 """Controllers as their own processes (``python -m cti serve``) and Asterisk's account of every channel, for the
-tests that kill, freeze or replace a controller under load (test_kill_restart, test_standby_takeover)."""
+tests that kill, freeze or replace a controller under load (test_kill_restart, test_standby_takeover) and for
+bench/failover.py, which times the same faults."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from cti.ari import AriClient
+from cti.ari import AriClient, AriNotFound
 from cti.records import InteractionRecord
+from cti.redis_client import redis_client
 from cti.settings import Settings
+from cti.tasks import stop_task
 from tests.support import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,6 +121,7 @@ class Leg:
     ended_at: datetime | None = None
     up_at: datetime | None = None  # answered (its state first Up)
     bridged_at: datetime | None = None  # first entered a call's bridge (``cti-call-*``)
+    bridge_id: str | None = None  # that bridge: a caller's leg and the agent's leg it was connected with share it
 
     @property
     def endpoint(self) -> str:
@@ -194,7 +198,8 @@ class ChannelWatch:
         elif (kind == "ChannelEnteredBridge" and channel_id in self.legs
               and event["bridge"]["id"].startswith("cti-call-")):
             leg = self.legs[channel_id]
-            leg.bridged_at = leg.bridged_at or at
+            if leg.bridged_at is None:
+                leg.bridged_at, leg.bridge_id = at, event["bridge"]["id"]
         elif kind in self._ENDS and channel_id in self.legs:
             leg = self.legs[channel_id]
             if leg.ended_at is None:
@@ -248,3 +253,88 @@ def offers(records: list[InteractionRecord]) -> dict[str, list[tuple[datetime, d
             over = datetime.fromisoformat(offered[n + 1]["at"]) if n + 1 < len(offered) else record.ended_at
             by_agent[decision["winner"]].append((datetime.fromisoformat(decision["at"]), over, record.call_id))
     return {agent: sorted(offers) for agent, offers in by_agent.items()}
+
+
+@dataclass
+class LeaseLog:
+    """Who held the lease when, read from Redis every 20 ms: ``(first seen, holder's pid, token)`` per term."""
+
+    settings: Settings
+    terms: list[tuple[datetime, int, int]] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    async def stop(self) -> None:
+        # A single cancel that lands in a Redis read is swallowed now and then, and the loop went on for good
+        # (bench/failover.py stuck at its first runs): stop_task cancels again until it ends.
+        await stop_task(self._task)
+
+    async def _watch(self) -> None:
+        client = redis_client(self.settings.redis_url, socket_timeout=2.0, decode_responses=True)
+        try:
+            while True:
+                held = await client.get(f"{self.settings.redis_prefix}:leader")
+                if held is not None:
+                    holder, token = held.rsplit(" ", 1)
+                    pid = int(holder.split(":")[-2])
+                    if not self.terms or self.terms[-1][2] != int(token):
+                        self.terms.append((datetime.now(UTC), pid, int(token)))
+                await asyncio.sleep(0.02)
+        finally:
+            await client.aclose()
+
+    def leader(self) -> int | None:
+        return self.terms[-1][1] if self.terms else None
+
+
+async def standing_by(server: Server) -> None:
+    """Until ``server`` has started and waits for the lease (it says so in its log: a standby serves nothing)."""
+    def waiting() -> bool:
+        assert server.proc is not None
+        assert server.proc.poll() is None, server.tail()
+        return "standing by as" in server.tail(1_000_000)
+
+    await eventually(waiting, timeout=60, interval=0.1, message="the standby to start")
+
+
+async def sight_written(settings: Settings) -> None:
+    """Until the leader next writes its sight of Asterisk (about once a second): a kill just after it bounds how
+    much earlier than their real end the calls that end while nobody leads are recorded as ended
+    (test_standby_takeover's SIGHT_SLACK), and how stale the picture a next controller reads is."""
+    client = redis_client(settings.redis_url, socket_timeout=2.0, decode_responses=True)
+    try:
+        key = f"{settings.redis_prefix}:sight"
+        before = await client.get(key)
+
+        async def changed() -> bool:
+            return await client.get(key) != before
+
+        await eventually(changed, timeout=5, interval=0.01, message="the leader's next sight of Asterisk")
+    finally:
+        await client.aclose()
+
+
+async def hang_up(settings: Settings, channel_ids: list[str]) -> None:
+    """The agents hang up (Asterisk sends their phones a BYE): what their phones would do, when the test says."""
+    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), "hang-up")
+    await ari.start()
+    try:
+        for channel_id in channel_ids:
+            with contextlib.suppress(AriNotFound):
+                await ari.hangup(channel_id)
+    finally:
+        await ari.close()
+
+
+async def log_in(http: aiohttp.ClientSession, leader: Server, extensions: list[str]) -> dict[str, str]:
+    """Agents ``agentNN`` at ``extensions``, in order, ready; agent id by extension."""
+    by_extension = {}
+    for n, ext in enumerate(extensions):
+        body = await api(http, leader, "POST", "/api/agents", expect=201,
+                         json={"agent_id": f"agent{n:02}", "name": f"Agent {n}", "profile": {}})
+        await api(http, leader, "POST", f"/api/agents/agent{n:02}/login", token=body["token"],
+                  json={"extension": ext, "ready": True})
+        by_extension[ext] = f"agent{n:02}"
+    return by_extension

@@ -12,7 +12,8 @@ from tests.pages.test_api import assert_error, issued_for_30_days, raw
 
 async def test_healthz_is_public_and_reports_components(cti: Cti) -> None:
     body, _ = await raw(cti, "GET", "/healthz", expect=200)
-    assert body == {"status": "ok", "components": {"asterisk": True, "redis": True, "database": True}}
+    assert body == {"status": "ok", "role": "single", "term": None,
+                    "components": {"asterisk": True, "redis": True, "database": True}}
 
 
 async def test_supervisor_can_watch_but_not_administer(cti: Cti) -> None:

@@ -16,7 +16,6 @@ import os
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,16 +24,28 @@ from unittest import mock
 import aiohttp
 from aiohttp import web
 
-from cti.ari import AriClient, AriNotFound
 from cti.asterisk import AsteriskRoot
 from cti.live import LiveStore
 from cti.persistence import Database, InteractionRepository
 from cti.records import InteractionRecord
-from cti.redis_client import redis_client
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from tests.e2e.conftest import start_phone
-from tests.e2e.controllers import ChannelWatch, Leg, Server, api, free_tcp_port, leaks, offers, settings_env
+from tests.e2e.controllers import (
+    ChannelWatch,
+    LeaseLog,
+    Leg,
+    Server,
+    api,
+    free_tcp_port,
+    hang_up,
+    leaks,
+    log_in,
+    offers,
+    settings_env,
+    sight_written,
+    standing_by,
+)
 from tests.support import eventually
 
 AGENTS = 30
@@ -50,41 +61,6 @@ RINGING = 10  # their phones ring long: still ringing at the fault, answered und
 TALK_MS = 15_000
 LONG_RING_MS = 12_000
 RINGING_TALK_MS = 5_000
-
-
-@dataclass
-class LeaseLog:
-    """Who held the lease when, read from Redis every 20 ms: ``(first seen, holder's pid, token)`` per term."""
-
-    settings: Settings
-    terms: list[tuple[datetime, int, int]] = field(default_factory=list)
-    _task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._watch())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _watch(self) -> None:
-        client = redis_client(self.settings.redis_url, socket_timeout=2.0, decode_responses=True)
-        try:
-            while True:
-                held = await client.get(f"{self.settings.redis_prefix}:leader")
-                if held is not None:
-                    holder, token = held.rsplit(" ", 1)
-                    pid = int(holder.split(":")[-2])
-                    if not self.terms or self.terms[-1][2] != int(token):
-                        self.terms.append((datetime.now(UTC), pid, int(token)))
-                await asyncio.sleep(0.02)
-        finally:
-            await client.aclose()
-
-    def leader(self) -> int | None:
-        return self.terms[-1][1] if self.terms else None
 
 
 class AriProxy:
@@ -157,44 +133,6 @@ class AriProxy:
         self._sockets.clear()
 
 
-async def _standing_by(server: Server) -> None:
-    """Until ``server`` has started and waits for the lease (it says so in its log: a standby serves nothing)."""
-    def standing_by() -> bool:
-        assert server.proc is not None
-        assert server.proc.poll() is None, server.tail()
-        return "standing by as" in server.tail(1_000_000)
-
-    await eventually(standing_by, timeout=60, interval=0.1, message="the standby to start")
-
-
-async def _sight_written(settings: Settings) -> None:
-    """Until the leader next writes its sight of Asterisk (about once a second): a kill just after it bounds how
-    much earlier than their real end the calls that end while nobody leads are recorded as ended (SIGHT_SLACK)."""
-    client = redis_client(settings.redis_url, socket_timeout=2.0, decode_responses=True)
-    try:
-        key = f"{settings.redis_prefix}:sight"
-        before = await client.get(key)
-
-        async def changed() -> bool:
-            return await client.get(key) != before
-
-        await eventually(changed, timeout=5, interval=0.01, message="the leader's next sight of Asterisk")
-    finally:
-        await client.aclose()
-
-
-async def _hang_up(settings: Settings, channel_ids: list[str]) -> None:
-    """The agents hang up (Asterisk sends their phones a BYE): what their phones would do, when the test says."""
-    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), "takeover-test")
-    await ari.start()
-    try:
-        for channel_id in channel_ids:
-            with contextlib.suppress(AriNotFound):
-                await ari.hangup(channel_id)
-    finally:
-        await ari.close()
-
-
 def _settings(base: Settings, tmp_path: Path, name: str) -> Settings:
     settings = base.model_copy(update={
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/cti.db",
@@ -217,18 +155,6 @@ async def _port_closed(url: str) -> bool:
                 return False
         except aiohttp.ClientConnectionError:
             return True
-
-
-async def _log_in(http: aiohttp.ClientSession, leader: Server, extensions: list[str]) -> dict[str, str]:
-    """Agents ``agentNN`` at ``extensions``, in order, ready; agent id by extension."""
-    by_extension = {}
-    for n, ext in enumerate(extensions):
-        body = await api(http, leader, "POST", "/api/agents", expect=201,
-                         json={"agent_id": f"agent{n:02}", "name": f"Agent {n}", "profile": {}})
-        await api(http, leader, "POST", f"/api/agents/agent{n:02}/login", token=body["token"],
-                  json={"extension": ext, "ready": True})
-        by_extension[ext] = f"agent{n:02}"
-    return by_extension
 
 
 def _queue_is(http: aiohttp.ClientSession, server: Server, connected: int, ringing: int,
@@ -276,8 +202,8 @@ async def test_leader_killed_under_load_a_standby_takes_over_and_drops_no_one(
         await first.healthy(http)
         assert first.proc is not None and lease.leader() == first.proc.pid
         second.start()
-        agent_of = await _log_in(http, first, extensions)
-        await _standing_by(second)
+        agent_of = await log_in(http, first, extensions)
+        await standing_by(second)
         assert second.proc is not None
         assert await _port_closed(second.url), "a standby answered HTTP before it led"
 
@@ -287,10 +213,10 @@ async def test_leader_killed_under_load_a_standby_takes_over_and_drops_no_one(
         await eventually(lambda: len(watch.caller_legs()) == CALLERS, timeout=30, message="every caller in")
         await eventually(_queue_is(http, first, FREED + TALKING, RINGING, CALLERS - AGENTS + RINGING), timeout=30,
                          interval=0.2, message="20 callers talking, 10 ringing and 20 waiting")
-        await _sight_written(settings)
+        await sight_written(settings)
         first.kill()
         killed_at = datetime.now(UTC)
-        await _hang_up(settings, [c for ext in freed for c in watch.alive[ext]])  # while nobody leads
+        await hang_up(settings, [c for ext in freed for c in watch.alive[ext]])  # while nobody leads
 
         await second.healthy(http, timeout=15)
         healthy_at = datetime.now(UTC)
@@ -308,7 +234,7 @@ async def test_leader_killed_under_load_a_standby_takes_over_and_drops_no_one(
                 print(leg)
             print("the new leader's queue:", await api(http, second, "GET", "/api/queues/general"))
             raise
-        await _hang_up(settings, [c for ext in freed for c in watch.alive[ext]])  # their second calls end
+        await hang_up(settings, [c for ext in freed for c in watch.alive[ext]])  # their second calls end
         assert await asyncio.to_thread(crowd.wait, 60) == 0, crowd.errors()[-2000:]
 
         async def idle() -> bool:
@@ -421,8 +347,8 @@ async def test_leader_frozen_past_its_lease_never_acts_again(
         first.start()
         await first.healthy(http)
         second.start()
-        agent_of = await _log_in(http, first, extensions)
-        await _standing_by(second)
+        agent_of = await log_in(http, first, extensions)
+        await standing_by(second)
         assert first.proc is not None and second.proc is not None
         crowd = SippCaller("1500100", caller="0215557100", duration_ms=60_000, calls=FROZEN_CALLERS, rate=10,
                            limit=FROZEN_CALLERS)
@@ -434,7 +360,7 @@ async def test_leader_frozen_past_its_lease_never_acts_again(
 
         first.proc.send_signal(signal.SIGSTOP)  # frozen: a stopped VM, a very long pause
         frozen_at = datetime.now(UTC)
-        await _hang_up(settings, [c for ext in freed for c in watch.alive[ext]])  # two agents hang up meanwhile
+        await hang_up(settings, [c for ext in freed for c in watch.alive[ext]])  # two agents hang up meanwhile
         await second.healthy(http, timeout=20)
         assert lease.leader() == second.proc.pid
         taken_at = lease.terms[-1][0]
@@ -457,7 +383,7 @@ async def test_leader_frozen_past_its_lease_never_acts_again(
         finally:
             await live.close()
 
-        await _hang_up(settings, [c for ext in freed for c in watch.alive[ext]])  # their second calls end
+        await hang_up(settings, [c for ext in freed for c in watch.alive[ext]])  # their second calls end
         assert await asyncio.to_thread(crowd.wait, 40) == 0, crowd.errors()[-2000:]
 
         async def idle() -> bool:

@@ -55,9 +55,15 @@ async def lease_of(redis: aioredis.Redis, settings: Settings) -> tuple[str, int]
     return holder, int(token)
 
 
-async def healthz(client: Client) -> int:
+async def healthz(client: Client) -> tuple[int, dict[str, object]]:
     async with client.get("/healthz") as resp:
-        return resp.status
+        return resp.status, await resp.json()
+
+
+def health(role: str, term: int | None) -> tuple[int, dict[str, object]]:
+    """``/healthz`` of a controller here: degraded (503) at best, its Asterisk being away."""
+    return 503, {"status": "degraded", "role": role, "term": term,
+                 "components": {"asterisk": False, "redis": True, "database": True}}
 
 
 async def test_only_the_leader_starts_the_contact_center_and_a_deposed_one_gives_up(settings: Settings) -> None:
@@ -68,8 +74,9 @@ async def test_only_the_leader_starts_the_contact_center_and_a_deposed_one_gives
     second: Client | None = None
     try:
         assert RUNNING in first.app
-        assert await healthz(first) == 503  # serving; degraded only because its Asterisk is away
         holder, token = await lease_of(redis, settings)
+        # Serving, and saying it leads in that term; degraded only because its Asterisk is away.
+        assert await healthz(first) == health("leader", token)
         # A lease and a half (several renewals): the second controller still waits for the lease, and has built
         # nothing. (The lease is long enough for a loaded machine's event loop: a leader whose loop stalls past
         # its lease gives up, rightly, and this test would fail.)
@@ -82,6 +89,7 @@ async def test_only_the_leader_starts_the_contact_center_and_a_deposed_one_gives
         assert RUNNING in leader.app and not deposed["first"].is_set()
         holder2, token2 = await lease_of(redis, settings)
         assert holder2 != holder and token2 > token  # a newer term: a larger token (at least Redis's clock in ms)
+        assert await healthz(leader) == health("leader", token2)
         async with Database(settings.database_url) as database:  # the new leader claimed the database with it
             async with database.transaction("read the term") as session:
                 term = (await session.execute(text("SELECT token, holder FROM controller_terms"))).one()
@@ -95,6 +103,8 @@ async def test_only_the_leader_starts_the_contact_center_and_a_deposed_one_gives
         await intruder.start()
         await intruder.claim_term(token2 + 1, "intruder")
         await asyncio.wait_for(deposed["second"].wait(), PATIENCE)
+        # `cti serve` would have ended the process here; until then its /healthz turns balancers away.
+        assert await healthz(leader) == health("standby", None)
         with pytest.raises(AriNotLeading):  # nor does it command Asterisk any more
             await leader.app[RUNNING].telephony.ari.destroy_bridge("cti-hold-general")
         journal = leader.app[RUNNING].journal

@@ -116,6 +116,14 @@ async def test_user_creation_errors(cti: Cti) -> None:
     assert [d["field"] for d in assert_error(body, 422)["details"]] == ["role"]
 
 
+# -- health -----------------------------------------------------------------------------------------------
+async def test_healthz_says_the_role_of_a_controller_without_a_lease(cti: Cti) -> None:
+    """No token needed; Asterisk is away here, so degraded (503). Started without --standby: ``single``, no term."""
+    body, _ = await raw(cti, "GET", "/healthz", expect=503)
+    assert body == {"status": "degraded", "role": "single", "term": None,
+                    "components": {"asterisk": False, "redis": True, "database": True}}
+
+
 # -- the API description ----------------------------------------------------------------------------------
 async def test_openapi_is_public_and_describes_every_route(cti: Cti) -> None:
     doc, _ = await raw(cti, "GET", "/openapi.json", expect=200)
@@ -135,8 +143,12 @@ async def test_openapi_is_public_and_describes_every_route(cti: Cti) -> None:
         for method, op in item.items():
             names = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert names == set(re.findall(r"\{(\w+)\}", path)), (method, path)
-    for name in ("AgentCreate", "AgentLogin", "AgentStateChange", "UserCreate", "Error"):
+    for name in ("AgentCreate", "AgentLogin", "AgentStateChange", "UserCreate", "Error", "Health"):
         assert name in doc["components"]["schemas"]
+    health = doc["paths"]["/healthz"]["get"]["responses"]
+    assert health["200"]["content"] == health["503"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}
+    assert set(doc["components"]["schemas"]["Health"]["properties"]) == {"status", "role", "term", "components"}
 
 
 # -- bad input --------------------------------------------------------------------------------------------
