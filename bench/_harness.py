@@ -162,6 +162,15 @@ def bench_settings(redis: str, workdir: Path, asterisk_root: Path, **overrides: 
     )
 
 
+def start_asterisk(root: AsteriskRoot, settings: Settings) -> None:
+    """As the e2e session does (tests/conftest.py): a stale Asterisk has other credentials, so it goes first."""
+    if root.pid() is not None:
+        root.stop()
+        root.acquire()
+    root.install_config(settings)
+    root.start(settings)
+
+
 async def acquire_root(settings: Settings, say: Callable[[str], None]) -> tuple[AsteriskRoot, float]:
     """The shared Asterisk root, once this run has it to itself (tests and other benchmarks queue for it),
     and the seconds spent waiting."""

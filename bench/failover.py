@@ -83,8 +83,8 @@ from bench._harness import (  # noqa: E402
     percentile,
     redis_url,
     run_and_print,
+    start_asterisk,
 )
-from cti.asterisk import AsteriskRoot  # noqa: E402
 from cti.persistence import Database, InteractionRepository  # noqa: E402
 from cti.settings import Settings  # noqa: E402
 from cti.sim import SippAgent, SippCaller  # noqa: E402
@@ -282,7 +282,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     try:
-        await asyncio.to_thread(_start_asterisk, root, base)
+        await asyncio.to_thread(start_asterisk, root, base)
         phones = [SippAgent(base.sim_agent_port(ext), ring_ms=200, talk_ms=0) for ext in extensions]
         bench = Bench(args, base, extensions, workdir, http)
         modes = ["standby", "restart"] if args.baseline else ["standby"]
@@ -325,15 +325,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "logs": str(workdir) if args.keep else None,
     })
     return out
-
-
-def _start_asterisk(root: AsteriskRoot, settings: Settings) -> None:
-    """As the e2e session does (tests/conftest.py): a stale Asterisk has other credentials, so it goes first."""
-    if root.pid() is not None:
-        root.stop()
-        root.acquire()
-    root.install_config(settings)
-    root.start(settings)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
