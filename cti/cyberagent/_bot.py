@@ -12,7 +12,9 @@ from cti.cyberagent._elsewhere import FaqAllows, about_elsewhere, faq_allows
 from cti.cyberagent._intents import Intent, match_intent, tops_up, wants_to_buy
 from cti.cyberagent._language import detect_language
 from cti.cyberagent._learnt import HANDOVER, Learnt, LearntQuestions
+from cti.cyberagent._meaning import MeaningIndex
 from cti.cyberagent._model import INTENTS, OTHER, IntentModel
+from cti.cyberagent._normalize import Vocabulary
 from cti.cyberagent._texts import ORDER_STATUS, SHIPMENT_STATUS, text
 from cti.errors import InvalidInput
 from cti.faq import FaqEntry, FaqHit, expand_short_forms
@@ -88,10 +90,19 @@ class Thresholds:
     veto: float = 1.01
     """The least probability of "something else" (:data:`cti.cyberagent._model.OTHER`) to overrule a rule that
     read the customer's own order, balance or buying (above 1: never)."""
+    agreed: float = 1.01
+    """When the two views of the question agree — the FAQ classifier alone (:meth:`cti.faq.FaqIndex.classify`)
+    and the nearest example in meaning (:meth:`cti.cyberagent.MeaningIndex.views`) both name the likeliest entry —
+    the least blended probability to answer it, the margin still required but not :attr:`similarity` (above 1:
+    never). Two scorers that see different things (n-grams, meaning) agreeing is evidence the threshold for one
+    alone does not count."""
+    agreed_intent: float = 1.01
+    """The least probability (:class:`IntentModel`) of the customer's own order, balance or buying for the agent
+    to take it, when no rule did, where the nearest example in meaning is that intent's too (above 1: never)."""
 
 
 THRESHOLDS: Final[Mapping[Language, Thresholds]] = {
-    "id": Thresholds(answer=0.25, similarity=0.25, margin=0.1, intent=0.9),
+    "id": Thresholds(answer=0.25, similarity=0.25, margin=0.1, intent=0.9, agreed=0.3),
     "en": Thresholds(answer=0.55, similarity=0.15, margin=0.2, intent=0.7),
 }
 """Per language, because the two classifiers are not equally sure of themselves. For the FAQ's probabilities
@@ -257,6 +268,7 @@ class CyberAgent:
         the names it lists."""
         self.index = index
         self.known = known
+        self.vocabulary = Vocabulary(known) if known is not None else None
         self._allows: dict[str, FaqAllows] = {}
         self.intents = intents
         self.learnt = learnt
@@ -282,6 +294,15 @@ class CyberAgent:
         return self._say(session, text("greeting", lang, name=self.persona.name(lang)), lang, "greeting",
                          "greeting")
 
+    def normalized(self, message: str, lang: Language) -> str:
+        """What the scorers read of ``message`` (whitespace collapsed): its words brought to the agent's own
+        (:class:`cti.cyberagent._normalize.Vocabulary`; only short forms written out without ``known``). The desk
+        embeds this text off the event loop before :meth:`respond`."""
+        message = " ".join(message.split())[:MESSAGE_LENGTH]
+        if self.vocabulary is None:
+            return message
+        return self.vocabulary.normalize(message, lang)
+
     async def respond(self, session: Session, message: str) -> Reply:
         """The reply to ``message``; updates ``session`` (language, failures, transcript)."""
         message = " ".join(message.split())[:MESSAGE_LENGTH]
@@ -290,7 +311,10 @@ class CyberAgent:
         if not message:
             return self._say(session, text("empty", lang), lang, "empty", "neutral")
         session.add(Turn("customer", message))
-        intent = match_intent(message, lang)
+        # The customer's own words for names (a brand is not corrected into a word of ours) and the labels (taught
+        # on customers' words); their normalized form for every scorer.
+        said = self.normalized(message, lang)
+        intent = match_intent(said, lang)
         if intent == "person":
             return self._handover(session, lang, "person", "handover_person", "neutral")
         if intent == "angry":
@@ -309,25 +333,26 @@ class CyberAgent:
             else:
                 return self._answer_taught(session, lang, lowered, label.key, label.answer, closeness)
         else:
-            intent = self._learnt(message, lang, intent)
-            if intent == "purchase" and tops_up(message, lang) and self._product(message, named=True) is None:
+            intent = self._learnt(said, lang, intent)
+            if intent == "purchase" and tops_up(said, lang) and self._product(said, named=True) is None:
                 intent = None  # more data for the plan one has: the FAQ's, unless a product is named
         if intent in ("order_status", "balance"):
             if self._elsewhere(lowered, lang, intent):
                 return self._handover(session, lang, "unsure", "handover_unsure", "sorry")
             return await self._account(session, lang, intent)
-        product = self._product(message)
-        if intent is None and self._product(message, named=True) is not None and wants_to_buy(message, lang):
+        product = self._product(said)
+        if intent is None and self._product(said, named=True) is not None and wants_to_buy(said, lang):
             intent = "purchase"
-        hits = self.index.classify(message, lang, limit=2)
-        closest = self.index.search(message, lang, limit=1, min_score=0.0)
+        hits = self.index.classify(said, lang, limit=2)
+        closest = self.index.search(said, lang, limit=1, min_score=0.0)
         if intent == "purchase" or (session.wants_to_buy and product is not None):
             if self._elsewhere(lowered, lang, "purchase"):
                 return self._handover(session, lang, "unsure", "handover_unsure", "sorry")
             return self._purchase(session, lang, product)
         if hits and self._elsewhere(lowered, lang, hits[0].entry.entry_id, hits[0].entry):
             return self._handover(session, lang, "unsure", "handover_unsure", "sorry", confidence=hits[0].score)
-        confident = self._confident(hits, closest[0] if closest else None, self.thresholds[lang])
+        confident = self._confident(hits, closest[0] if closest else None, self.thresholds[lang]) \
+            or self._agreed(said, lang, hits)
         if intent in ("greeting", "thanks", "goodbye") and confident is None:
             return self._small_talk(session, lang, intent)
         if confident is None:
@@ -398,7 +423,23 @@ class CyberAgent:
         best = max(INTENTS, key=lambda label: found[label])
         if found[best] >= thresholds.intent:
             return best  # type: ignore[return-value]
+        if intent is None and found[best] >= thresholds.agreed_intent and isinstance(self.index, MeaningIndex) \
+                and self.index.views(message, lang)[1] == best:
+            return best  # type: ignore[return-value]
         return intent
+
+    def _agreed(self, said: str, lang: Language, hits: list[FaqHit]) -> FaqHit | None:
+        """The likeliest entry when the classifier alone and the nearest example in meaning both name it and it
+        clears :attr:`Thresholds.agreed` and the margin."""
+        thresholds = self.thresholds[lang]
+        if not hits or hits[0].score < thresholds.agreed or not isinstance(self.index, MeaningIndex):
+            return None
+        top = hits[0]
+        second = hits[1].score if len(hits) > 1 else 0.0
+        if top.score - second < thresholds.margin:
+            return None
+        classified, nearest = self.index.views(said, lang)
+        return top if classified == nearest == top.entry.entry_id else None
 
     @staticmethod
     def _confident(hits: list[FaqHit], closest: FaqHit | None, thresholds: Thresholds) -> FaqHit | None:

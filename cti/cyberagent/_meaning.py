@@ -116,6 +116,14 @@ class MeaningIndex:
         found = references.nearness(self.embedder.vector(query, lang))
         return {label: float(score) for label, score in zip(references.labels, found, strict=True)}
 
+    def views(self, query: str, lang: str) -> tuple[str | None, str]:
+        """Two views of the query, for the agent to see whether they agree: the classifier's own likeliest entry
+        (None without one) and the label of the nearest example in meaning (an entry, an intent or
+        :data:`HANDOVER`)."""
+        hits = self.index.classify(query, lang, limit=1)
+        near = self.nearness(query, lang)
+        return (hits[0].entry.entry_id if hits else None), max(near, key=lambda label: near[label])
+
     def classify(self, query: str, lang: str, *, limit: int = 2) -> list[FaqHit]:
         hits = self.index.classify(query, lang, limit=10_000)
         blend = self.blend.get(lang)

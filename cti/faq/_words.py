@@ -48,20 +48,45 @@ SHORT_FORMS: Final[Mapping[str, Mapping[str, str]]] = {
         ngecek=cek ngeceknya=ceknya cekin=cek bayarin=bayarkan dapetnya=dapatnya dapet=dapat tau=tahu liat=lihat
         ngeliat=melihat pengen=ingin pingin=ingin mo=mau emg=memang dl=dulu dlu=dulu sblm=sebelum stlh=setelah
         wa=whatsapp
+        malem=malam jd=jadi jdi=jadi pdhl=padahal pdahal=padahal kerasa=terasa bener=benar nomer=nomor
+        telp=telepon tlp=telepon telpon=telepon nelpon=menelepon ditelp=ditelepon ditelpon=ditelepon
+        pesenan=pesanan mesen=memesan dipesen=dipesan kmrn=kemarin kemaren=kemarin bsk=besok ntar=nanti
+        nnti=nanti entar=nanti td=tadi tdi=tadi skrng=sekarang skg=sekarang sdg=sedang lgi=lagi dah=sudah
+        blom=belum belom=belum gada=tidak_ada gaada=tidak_ada gabisa=tidak_bisa gbs=tidak_bisa tak=tidak
+        nda=tidak bgmn=bagaimana brapa=berapa emang=memang dpt=dapat bikin=buat dibikin=dibuat
+        gitu=begitu gini=begini doang=saja ama=sama kudu=harus mulu=terus trus=terus bwt=buat org=orang
+        spt=seperti kyk=seperti kayak=seperti sgt=sangat bnyk=banyak byk=banyak bbrp=beberapa smua=semua
+        tsb=tersebut mksd=maksud mksdnya=maksudnya lemot=lambat lelet=lambat duit=uang ortu=orang_tua
+        makasih=terima_kasih mksh=terima_kasih apdet=update ampe=sampai nyari=mencari dikasih=diberi
+        ngasih=memberi nyoba=mencoba nunggu=menunggu nungguin=menunggu ngirim=mengirim dikirimin=dikirimkan
+        nanya=bertanya nanyain=menanyakan ngomong=bicara sampek=sampai cuman=cuma
+        ribet=rumit rb=ribu rbu=ribu jt=juta
     """),
     "en": _pairs("""
         u=you ur=your pls=please plz=please wheres=where_is whats=what_is hows=how_is dont=do_not cant=cannot
         wont=will_not doesnt=does_not didnt=did_not isnt=is_not im=i_am ive=i_have wanna=want_to gonna=going_to
         pw=password pwd=password msg=message acct=account b4=before tmrw=tomorrow bc=because cuz=because
         coz=because r=are y=why thx=thanks ty=thank_you ppl=people smth=something abt=about gimme=give_me lemme=let_me
+        youre=you_are ure=you_are theres=there_is thats=that_is hasnt=has_not havent=have_not wasnt=was_not
+        arent=are_not shouldnt=should_not couldnt=could_not wouldnt=would_not whos=who_is idk=i_do_not_know
+        dunno=do_not_know kinda=kind_of gotta=got_to thru=through tho=though rn=right_now asap=as_soon_as_possible
+        tmr=tomorrow txt=text amt=amount pkg=package addr=address num=number mth=month mnth=month
+        mins=minutes cust=customer wknd=weekend msgs=messages
     """),
 }
 
 
+_REDUPLICATED: Final = re.compile(r"\b([^\W\d_]{2,})2\b")
+"""Chat Indonesian writes a doubled word with a 2: ``rata2`` is "rata-rata", ``bulan2`` "bulan-bulan"."""
+
+
 def expand_short_forms(text: str, lang: str) -> str:
-    """``text`` lowercased, with the short forms of ``lang`` written out (word by word; punctuation kept)."""
+    """``text`` lowercased, with the short forms of ``lang`` written out (word by word; punctuation kept), and in
+    Indonesian a doubled word's 2 written out (``rata2`` is "rata-rata")."""
     forms = SHORT_FORMS.get(lang)
     lowered = text.lower()
+    if lang == "id":
+        lowered = _REDUPLICATED.sub(r"\1-\1", lowered)
     if not forms:
         return lowered
     return _WORD.sub(lambda match: forms.get(match.group(), match.group()), lowered)

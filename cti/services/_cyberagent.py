@@ -251,7 +251,8 @@ class CyberAgentDesk:
         # The message's vector (15-20 ms of one core) is made on a worker thread, not on the event loop; the agent
         # then finds it (the same words, in the language it will detect).
         said = " ".join(message.split())
-        await asyncio.to_thread(self._vectors.prime, said, session.lang or detect_language(said, session.last_lang))
+        lang = session.lang or detect_language(said, session.last_lang)
+        await asyncio.to_thread(self._vectors.prime, agent.normalized(said, lang), lang)
         return self._keep(await agent.respond(session, message), owner)
 
     async def audio(self, reply_id: str, *, owner: str) -> bytes:

@@ -62,6 +62,11 @@ def test_short_forms_are_written_out_before_the_words_are_cut() -> None:
     assert expand_short_forms("pesanan udh dibatalin blm", "id") == "pesanan sudah dibatalkan belum"
     assert expand_short_forms("Wheres ur order? pls", "en") == "where is your order? please"
     assert expand_short_forms("sy", "fr") == "sy"
+    assert expand_short_forms("kaget liat billing, di atas rata2 bulan2 kmrn", "id") \
+        == "kaget lihat billing, di atas rata-rata bulan-bulan kemarin"
+    assert expand_short_forms("rata2", "en") == "rata2"
+    assert expand_short_forms("nelpon jam 8 malem", "id") == "menelepon jam 8 malam"
+    assert expand_short_forms("idk thats why", "en") == "i do not know that is why"
     assert tokenize("tgl jatuh tempo sy kpn", "id") == ["tanggal", "jatuh", "tempo"]
 
 
