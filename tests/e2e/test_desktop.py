@@ -297,12 +297,13 @@ async def test_transfer_refusals_over_the_api(
     assert (moved["state"], moved["agent_id"], moved["queue"]) == ("waiting", None, "general")
     assert (await cti.api("GET", "/api/agents/ana"))["state"] == "not_ready"
     call = cti.query.call(call_id)
-    for _ in range(50):
+
+    async def holding() -> bool:
+        # The call's bridge is destroyed first; Asterisk lists it a moment longer while it dissolves.
         bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges()}
-        if call.channel_id in bridges.get("cti-hold-general", set()):
-            break
-        await asyncio.sleep(0.1)
-    assert call.channel_id in bridges["cti-hold-general"] and call_bridge_id(call_id) not in bridges
+        return call.channel_id in bridges.get("cti-hold-general", set()) and call_bridge_id(call_id) not in bridges
+
+    await eventually(holding, message="the caller in the queue's holding bridge, the call's bridge gone")
     # Bob comes in and gets it.
     start_phone(phones, base_settings, "7002", ring_ms=200)
     await cti.login("bob", "7002")
