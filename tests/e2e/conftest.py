@@ -15,7 +15,13 @@ from cti.asterisk import AsteriskRoot
 from cti.bootstrap import create_app
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
-from tests.fullapp import Cti, ShiftedClock, bounded, serve
+from tests.fullapp import (
+    Cti,
+    ShiftedClock,
+    bounded,
+    no_leftover_tasks,  # noqa: F401  (an autouse fixture: imported to be in force here)
+    serve,
+)
 from tests.support import eventually
 
 __all__ = ["Cti", "ShiftedClock", "serve"]  # the e2e tests import the harness from here

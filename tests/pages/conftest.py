@@ -17,7 +17,12 @@ import pytest
 
 from cti.bootstrap import create_app
 from cti.settings import Settings
-from tests.fullapp import Cti, bounded, serve
+from tests.fullapp import (
+    Cti,
+    bounded,
+    no_leftover_tasks,  # noqa: F401  (an autouse fixture: imported to be in force here)
+    serve,
+)
 
 
 @pytest.fixture
