@@ -128,7 +128,9 @@ async def test_agent_hanging_up_while_muted_and_on_hold_ends_the_call(
     record = await InteractionRepository(cti.db).get(call.call_id)
     assert record is not None
     assert (record.outcome, record.end_reason, record.hold_count) == ("answered", "agent_hangup", 1)
-    assert 0 < record.hold_seconds < 2.5
+    # The hold counts from the hold to the end, not from the answer: within the talk (the phone's 2.5 s, which its
+    # own timer stretches on a loaded machine).
+    assert record.talk_seconds is not None and 0 < record.hold_seconds < record.talk_seconds
 
 
 async def test_desktop_shows_each_control_when_it_makes_sense_and_the_hold_across_a_reload(

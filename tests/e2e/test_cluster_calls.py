@@ -21,7 +21,7 @@ import pytest
 from pydantic import SecretStr
 
 from cti.acd import AgentState, EndReason, Outcome, WorkItem, WorkState
-from cti.ari import AriClient
+from cti.ari import AriClient, Bridge
 from cti.bootstrap import create_app
 from cti.persistence import InteractionRepository
 from cti.records import InteractionRecord
@@ -86,12 +86,19 @@ async def bridged_over_trunk(topology: Topology, call: WorkItem) -> tuple[list[s
     """The names of the channels in the call's bridge on its node, and the caller id the agent's phone was sent on
     the agent's home node (its channel to the phone there)."""
     async with ari_of(topology, call.node or "") as on_call_node:
-        bridge = await on_call_node.get_bridge(f"cti-call-{call.call_id}")
+        # Connected in cti when the agent answers; the bridging of the two legs follows a moment later.
+        bridge = await eventually(lambda: _with_two(on_call_node, f"cti-call-{call.call_id}"), timeout=10,
+                                  message="the caller and the agent's leg in the call's bridge")
         names = [(await on_call_node.get_channel(cid)).name for cid in bridge.channels]
     home = "b" if call.node == "a" else "a"
     async with ari_of(topology, home) as on_home:
         to_phone = [c for c in await on_home.list_channels() if c.name.startswith(f"PJSIP/{call.agent_extension}-")]
     return sorted(name.rsplit("-", 1)[0] for name in names), to_phone[0].connected_number if to_phone else ""
+
+
+async def _with_two(ari: AriClient, bridge_id: str) -> Bridge | None:
+    bridge = await ari.get_bridge(bridge_id)
+    return bridge if len(bridge.channels) == 2 else None
 
 
 async def rows(cti: Cti) -> list[InteractionRecord]:
