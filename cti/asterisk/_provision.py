@@ -33,7 +33,13 @@ PACKAGES = ("asterisk", "asterisk-moh-opsound-wav", "asterisk-core-sounds-en-wav
 # The spool's recording folder too: ARI's recordings fail ("No such file or directory") without it.
 STATE_DIRS = ("etc/asterisk", "var/lib/asterisk", "var/spool/asterisk", "var/spool/asterisk/recording",
               "var/log/asterisk", "var/run/asterisk", "var/cache/asterisk", "usr/share/asterisk")
+ROOT_SOUNDS = "usr/share/asterisk/sounds"
+PROMPT_LANGUAGES = ("en", "id")
+"""The languages cti speaks, each with its prompts under ``<sounds>/<language>/cti``."""
 APT_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
+
+
+ASTERISK_BINARY = "/usr/sbin/asterisk"
 
 
 class AsteriskError(Exception):
@@ -84,6 +90,10 @@ class AsteriskRoot:
         self._lock_fd: int | None = None
 
     # -- exclusive use ----------------------------------------------------------------------------------
+    @property
+    def lock_file(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
     def acquire(self, timeout: float = 1200.0) -> None:
         """Take the root for this process: one Asterisk serves one test session or benchmark at a time.
 
@@ -91,8 +101,8 @@ class AsteriskRoot:
         """
         if self._lock_fd is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -140,32 +150,45 @@ class AsteriskRoot:
         if not self.built:
             raise AsteriskError(f"no Asterisk root at {self.path}; run `cti asterisk build` first")
         self.acquire()
-        etc = self.path / "etc/asterisk"
+        etc = self.etc_dir
         shutil.rmtree(etc, ignore_errors=True)
         etc.mkdir(parents=True)
         etc.chmod(0o700)
-        for name, text in render_config(settings, conf_dirs).items():
+        for name, text in self._config_files(settings, conf_dirs).items():
             _write_private(etc / name, text)
-        for rel in STATE_DIRS:
-            directory = self.path / rel
+        for directory in self._state_dirs():
             directory.mkdir(parents=True, exist_ok=True)
             _chown_tree(directory)
-        # Asterisk looks its own host name up at start; answer from /etc/hosts, not the network.
+        # Asterisk looks its own host name up at start; answer from /etc/hosts, not the network. Shared by every
+        # Asterisk of the root: replaced whole, and only when it changes, so one starting never reads half a file.
         hostname = socket.gethostname()
-        (self.path / "etc/hosts").write_text(f"127.0.0.1 localhost {hostname}\n::1 localhost\n")
-        (self.path / "etc/resolv.conf").write_text("# no resolver: Asterisk must not look names up\n")
+        _replace_if_changed(self.path / "etc/hosts", f"127.0.0.1 localhost {hostname}\n::1 localhost\n")
+        _replace_if_changed(self.path / "etc/resolv.conf", "# no resolver: Asterisk must not look names up\n")
         self._prepare_sounds()
 
     @property
+    def etc_dir(self) -> Path:
+        """Where :meth:`install_config` writes this Asterisk's configuration (seen from outside the root)."""
+        return self.path / "etc/asterisk"
+
+    def _config_files(self, settings: Settings, conf_dirs: tuple[Path, ...]) -> dict[str, str]:
+        return render_config(settings, conf_dirs)
+
+    def _state_dirs(self) -> list[Path]:
+        """The folders this Asterisk writes, made and owned by root at install."""
+        return [self.path / rel for rel in STATE_DIRS]
+
+    @property
     def sounds_dir(self) -> Path:
-        """Asterisk's sounds folder seen from outside the root: cti installs its prompts under
-        ``<lang>/cti/`` there and plays them as ``sound:cti/<name>`` in the channel's language."""
-        return self.path / "usr/share/asterisk/sounds"
+        """Where cti installs its prompts for this Asterisk (seen from outside the root): under ``<lang>/cti/``,
+        played as ``sound:cti/<name>`` in the channel's language. The root's sounds folder."""
+        return self.path / ROOT_SOUNDS
 
     def _prepare_sounds(self) -> None:
+        sounds = self.path / ROOT_SOUNDS
         # Debian points sounds/en at /etc/alternatives with absolute links, which resolve only inside the
         # chroot; relative links make the same folders reachable from outside, where cti writes prompts.
-        for link in self.sounds_dir.iterdir():
+        for link in sounds.iterdir():
             if not link.is_symlink():
                 continue
             target = Path(os.readlink(link))
@@ -179,12 +202,12 @@ class AsteriskRoot:
                         link.symlink_to(os.path.relpath(inside, link.parent))
                     break
                 target = Path(os.readlink(inside))
-        for language in ("en", "id"):
-            (self.sounds_dir / language / "cti").mkdir(parents=True, exist_ok=True)
+        for language in PROMPT_LANGUAGES:
+            (sounds / language / "cti").mkdir(parents=True, exist_ok=True)
         # A recording's tone (the survey's comment) is looked up in the channel's language: Indonesian callers
         # hear the English one (Debian ships no other).
-        for beep in (self.sounds_dir / "en").glob("beep.*"):
-            target = self.sounds_dir / "id" / beep.name
+        for beep in (sounds / "en").glob("beep.*"):
+            target = sounds / "id" / beep.name
             if not target.exists() and not target.is_symlink():
                 target.symlink_to(os.path.relpath(beep.resolve(), target.parent))
 
@@ -198,13 +221,16 @@ class AsteriskRoot:
         return self.path / "var/log/asterisk/console.log"
 
     def pid(self) -> int | None:
+        """The running Asterisk of the pidfile; never a pid since given to another program."""
         try:
-            pid = int(self.pidfile.read_text().strip())
-        except (OSError, ValueError):
+            recorded = self.pidfile.read_text().split()
+            pid = int(recorded[0])
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        # Its own command line, or the one that becomes it (chroot, or an instance's unshare and sh); and the start
+        # time recorded with it, where Asterisk has not rewritten the file with its pid alone.
+        if ASTERISK_BINARY.encode() not in command or recorded[1:2] not in ([], [str(_start_time(pid))]):
             return None
         return pid
 
@@ -215,16 +241,14 @@ class AsteriskRoot:
         if pid is None:
             self._mount()
             self.pidfile.parent.mkdir(parents=True, exist_ok=True)
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
             log = self.log_file.open("ab")
-            # -f: stay in the foreground of our child so the pid we record is Asterisk's own.
-            proc = subprocess.Popen(
-                ["chroot", str(self.path), "/usr/sbin/asterisk", "-f", "-n"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+            proc = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
             log.close()
             self._process = proc
             pid = proc.pid
-            self.pidfile.write_text(f"{pid}\n")
+            self.pidfile.write_text(f"{pid} {_start_time(pid)}\n")
         self.wait_for_ari(settings, timeout, pid)
         return pid
 
@@ -271,12 +295,17 @@ class AsteriskRoot:
         self._unmount()
         self.release()
 
+    def _command(self) -> list[str]:
+        # -f: stay in the foreground of our child so the pid we record is Asterisk's own.
+        return ["chroot", str(self.path), ASTERISK_BINARY, "-f", "-n"]
+
+    def _cli_command(self, command: str) -> list[str]:
+        return ["chroot", str(self.path), ASTERISK_BINARY, "-rx", command]
+
     def cli(self, command: str, check: bool = True) -> str:
         """Run one Asterisk CLI command through the remote console."""
-        result = subprocess.run(
-            ["chroot", str(self.path), "/usr/sbin/asterisk", "-rx", command],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30,
-        )
+        result = subprocess.run(self._cli_command(command), capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=30)
         if check and result.returncode != 0:
             raise AsteriskError(f"asterisk -rx {command!r} failed: {result.stderr.strip()}")
         return result.stdout
@@ -399,6 +428,18 @@ def _render(text: str, values: dict[str, str], name: str) -> str:
     return re.sub(r"@@([A-Z_]+)@@", substitute, text)
 
 
+def _replace_if_changed(path: Path, text: str) -> None:
+    try:
+        if path.read_text() == text:
+            return
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.new")
+    staging.write_text(text)
+    staging.replace(path)
+
+
 def _chown_tree(top: Path) -> None:
     for dirpath, dirnames, filenames in os.walk(top):
         for name in (dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)):
@@ -413,6 +454,15 @@ def _mountpoints() -> set[str]:
         return {line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()}
     except OSError:
         return set()
+
+
+def _start_time(pid: int) -> int:
+    """When ``pid`` started (clock ticks since boot): with the pid, names one process for good."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(text[text.rindex(")") + 2:].split()[19])  # the command name may hold spaces and parentheses
 
 
 def _alive(pid: int) -> bool:

@@ -2,10 +2,11 @@
 
 Every process is started in a session of its own (its process group is its pid), recorded in
 ``<dir>/run/<name>.pid`` with its start time (so a recycled pid is never taken for it), and stopped with its whole
-group. Nothing outside ``<dir>`` is written, except that each Asterisk node runs in the shared root
-(``CTI_ASTERISK_ROOT``) seen through a mount namespace of its own, where the node's folder is bound on ``/mnt``,
-``/proc`` and ``/dev`` are mounted: the namespace, and its mounts, end with the node's process. The single Asterisk
-of ``cti asterisk`` and the tests keeps the root's own folders, its lock and its mounts, untouched.
+group. Nothing outside ``<dir>`` is written, except that each Asterisk node is an instance of the shared root
+(``CTI_ASTERISK_ROOT``, :mod:`cti.asterisk`'s ``instance_command``), seen through a mount namespace of its own where
+the node's folder is bound on ``/mnt``, ``/proc`` and ``/dev`` are mounted: the namespace, and its mounts, end with
+the node's process. The single Asterisk of ``cti asterisk`` keeps the root's own folders, its lock and its mounts,
+untouched.
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ from typing import Any
 
 import redis
 
+from cti.asterisk import INSTANCE_SUBDIRS, instance_cli_command, instance_command
 from cti.topology._configs import (
-    NODE_MOUNT,
-    NODE_SUBDIRS,
     haproxy_config,
     kamailio_config,
     kamailio_dispatchers,
@@ -46,10 +46,6 @@ from cti.topology._plan import ClusterPlan, MediaNode
 
 __all__ = ["Cluster", "ClusterError"]
 
-_NODE_SCRIPT = (
-    'set -e; mount --bind "$2" "$1' + NODE_MOUNT + '"; mount -t proc proc "$1/proc"; mount --bind /dev "$1/dev"; '
-    'exec chroot "$1" /usr/sbin/asterisk -f -n -C ' + NODE_MOUNT + "/etc/asterisk.conf"
-)
 _TOOLS = {"kamailio": "kamailio", "redis-server": "redis-server", "redis-sentinel": "redis-sentinel",
           "haproxy": "haproxy", "unshare": "util-linux", "nsenter": "util-linux", "kamcmd": "kamailio"}
 
@@ -150,9 +146,7 @@ class Cluster:
                             self._redis_ready(port)) for port in plan.redis_ports]
         parts += [_Component(f"sentinel-{port}", ["redis-sentinel", str(self.dir / "redis" / f"sentinel-{port}.conf")],
                              self._redis_ready(port)) for port in plan.sentinel_ports]
-        parts += [_Component(f"node-{node.name}",
-                             ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _NODE_SCRIPT,
-                              "cti-node", str(plan.asterisk_root), str(self.node_dir(node))],
+        parts += [_Component(f"node-{node.name}", instance_command(plan.asterisk_root, self.node_dir(node)),
                              self._ari_ready(node, keys["ari_password"])) for node in plan.nodes]
         parts.append(_Component("kamailio", ["kamailio", "-f", str(self.dir / "kamailio" / "kamailio.cfg"), "-DD",
                                              "-E", "-m", "64", "-M", "8", "-Y", str(self.dir / "kamailio")],
@@ -247,7 +241,7 @@ class Cluster:
     def _render_node(self, node: MediaNode, ari_password: str) -> None:
         home = self.node_dir(node)
         shutil.rmtree(home / "etc", ignore_errors=True)
-        for sub in NODE_SUBDIRS:
+        for sub in INSTANCE_SUBDIRS:
             (home / sub).mkdir(parents=True, exist_ok=True)
         (home / "spool" / "recording").mkdir(exist_ok=True)
         (home / "etc").chmod(0o700)
@@ -398,9 +392,8 @@ class Cluster:
         pid = self.pid(f"node-{node.name}")
         if pid is None:
             raise ClusterError(f"node {node.name} is not running")
-        result = subprocess.run(["nsenter", "--target", str(pid), "--mount", "--root", "--wd",
-                                 "/usr/sbin/asterisk", "-C", f"{NODE_MOUNT}/etc/asterisk.conf", "-rx", command],
-                                capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        result = subprocess.run(instance_cli_command(pid, command), capture_output=True, text=True, timeout=30,
+                                stdin=subprocess.DEVNULL)
         if result.returncode != 0:
             raise ClusterError(f"asterisk -rx {command!r} on node {node.name}: {result.stderr.strip()}")
         return result.stdout

@@ -1,9 +1,10 @@
 """The configuration files of the one-machine cluster, rendered from a :class:`ClusterPlan` (text only, no I/O).
 
 Each Asterisk node gets exactly what ``cti asterisk install`` renders for one Asterisk, with the node's own
-addresses, ports and RTP range, plus what a cluster adds: its directories under ``/mnt`` (where the node's own
-folder is bound inside the shared root), the trunk endpoints to its peers, its homed agents' phones, and the
-``from-cluster`` context that takes calls coming over the trunk.
+addresses, ports and RTP range, as an instance of the shared root (:func:`cti.asterisk.instance_config`: its
+directories under ``/mnt``, where the node's own folder is bound inside the root), plus what a cluster adds: the
+trunk endpoints to its peers, its homed agents' phones, and the ``from-cluster`` context that takes calls coming
+over the trunk.
 """
 
 from __future__ import annotations
@@ -11,19 +12,12 @@ from __future__ import annotations
 import re
 import secrets
 
-from cti.asterisk import AsteriskError, render_config
+from cti.asterisk import instance_config, render_config
 from cti.settings import load_settings
 from cti.topology._plan import ClusterPlan, MediaNode
 
-__all__ = ["NODE_MOUNT", "NODE_SUBDIRS", "haproxy_config", "kamailio_config", "kamailio_dispatchers", "node_config",
+__all__ = ["haproxy_config", "kamailio_config", "kamailio_dispatchers", "node_config",
            "redis_config", "sentinel_config"]
-
-NODE_MOUNT = "/mnt"
-"""Where a node's own folder appears inside the Asterisk root (bound there in the node's mount namespace only)."""
-
-_DIRECTORIES = {"/etc/asterisk": "etc", "/var/lib/asterisk": "lib", "/var/spool/asterisk": "spool",
-                "/var/run/asterisk": "run", "/var/log/asterisk": "log", "/var/cache/asterisk": "cache"}
-NODE_SUBDIRS = tuple(_DIRECTORIES.values())
 
 _FROM_CLUSTER = """
 [from-cluster]
@@ -49,38 +43,10 @@ def node_config(plan: ClusterPlan, node: MediaNode, ari_password: str) -> dict[s
         softphones="", webphones="", sim_agents=0, sim_agent_port_base=plan.sim_agent_port_base,
         asterisk_root=plan.asterisk_root,
     )
-    files = render_config(settings)
-    files["asterisk.conf"] = _system_name(_node_directories(files["asterisk.conf"]), node)
+    files = instance_config(render_config(settings), node.name)
     files["extensions.conf"] += _FROM_CLUSTER
     files["pjsip_agents.conf"] += _homed_agents(plan, node) + _trunks(plan, node)
     return files
-
-
-def _node_directories(text: str) -> str:
-    """asterisk.conf with the node's own folders; the shared root's are left to the single Asterisk."""
-    found: set[str] = set()
-
-    def move(match: re.Match[str]) -> str:
-        found.add(match.group(2))
-        return f"{match.group(1)}{NODE_MOUNT}/{_DIRECTORIES[match.group(2)]}"
-
-    pattern = "|".join(re.escape(path) for path in _DIRECTORIES)
-    text = re.sub(rf"^(\s*ast\w+dir\s*=>\s*)({pattern})\s*$", move, text, flags=re.MULTILINE)
-    # "(!)" makes the section a template, which Asterisk does not apply: the node's folders must be applied.
-    text, marked = re.subn(r"^\[directories\]\(!\)", "[directories]", text, flags=re.MULTILINE)
-    if found != set(_DIRECTORIES) or not marked:
-        raise AsteriskError("asterisk.conf no longer has the [directories] a cluster node rewrites")
-    return text
-
-
-def _system_name(text: str, node: MediaNode) -> str:
-    """The node's name in its channels' ids (``a-1765012345.12``): two nodes started in the same second would
-    otherwise give their callers the same ids, and cti, driving both, keys legs by id."""
-    text, found = re.subn(r"^\[options\]\n", f"[options]\nsystemname = {node.name}\n", text, count=1,
-                          flags=re.MULTILINE)
-    if not found:
-        raise AsteriskError("asterisk.conf no longer has the [options] a cluster node names itself in")
-    return text
 
 
 def _homed_agents(plan: ClusterPlan, node: MediaNode) -> str:

@@ -22,7 +22,8 @@ DEFAULT_DIRECTORY = Path("/var/tmp/cti-cluster")
 NETWORK = "127.0.3"
 """Loopback addresses of the lab's machines: node k at .k, Kamailio at .10."""
 RTP_PORTS_PER_NODE = 2000
-"""Two ports (RTP, RTCP) per leg and two legs per connected call: 500 calls a node."""
+"""By default (``CTI_CLUSTER_RTP_PORTS``): two ports (RTP, RTCP) per leg and two legs per connected call, 500 calls a
+node."""
 
 
 class PlanError(ValueError):
@@ -131,16 +132,18 @@ def plan_from_env(env: Mapping[str, str]) -> ClusterPlan:
     offset = _int(env, "CTI_CLUSTER_PORT_OFFSET", 0, 0, 1000)
     count = _int(env, "CTI_CLUSTER_NODES", 2, 1, 9)
     per_node = _int(env, "CTI_CLUSTER_AGENTS_PER_NODE", 10, 0, 99)
-    rtp_base = _int(env, "CTI_CLUSTER_RTP_BASE", 24000, 1024, 65535 - 9 * RTP_PORTS_PER_NODE)
-    if rtp_base % 2:
-        raise PlanError("CTI_CLUSTER_RTP_BASE must be even (RTP on even ports, RTCP on the next)")
+    rtp_ports = _int(env, "CTI_CLUSTER_RTP_PORTS", RTP_PORTS_PER_NODE, 20, 10_000)
+    rtp_base = _int(env, "CTI_CLUSTER_RTP_BASE", 24000, 1024, 65536 - count * rtp_ports)
+    if rtp_base % 2 or rtp_ports % 2:
+        name = "CTI_CLUSTER_RTP_BASE" if rtp_base % 2 else "CTI_CLUSTER_RTP_PORTS"
+        raise PlanError(f"{name} must be even (RTP on even ports, RTCP on the next)")
     nodes = []
     for k in range(1, count + 1):
-        start = rtp_base + (k - 1) * RTP_PORTS_PER_NODE
+        start = rtp_base + (k - 1) * rtp_ports
         agents = tuple(str(7000 + (k - 1) * per_node + i) for i in range(1, per_node + 1))
         nodes.append(MediaNode(name=string.ascii_lowercase[k - 1], sip_host=f"{NETWORK}.{k}",
                                sip_port=5160 + k + offset, ari_port=8180 + k + offset, rtp_start=start,
-                               rtp_end=start + RTP_PORTS_PER_NODE - 1, agents=agents))
+                               rtp_end=start + rtp_ports - 1, agents=agents))
     return ClusterPlan(
         directory=Path(env.get("CTI_CLUSTER_DIR") or DEFAULT_DIRECTORY),
         asterisk_root=Path(env.get("CTI_ASTERISK_ROOT") or DEFAULT_ASTERISK_ROOT),

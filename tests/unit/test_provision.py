@@ -314,3 +314,69 @@ def test_sound_folders_become_reachable_from_outside_the_root(tmp_path: Path) ->
     assert (sounds / "en/hello-world.gsm").read_bytes() == b"x"
     assert (sounds / "custom").readlink() == Path("../../../local/share/asterisk/sounds")
     assert (sounds / "en/cti").is_dir() and (sounds / "id/cti").is_dir()
+
+
+# -- another Asterisk from the same root ---------------------------------------------------------------------------
+def test_an_instance_has_its_own_folders_name_lock_and_prompts_and_leaves_the_root_s_configuration(
+    tmp_path: Path, settings: Settings,
+) -> None:
+    from cti.asterisk import AsteriskInstance
+
+    root = tmp_path / "root"
+    (root / "usr/sbin").mkdir(parents=True)
+    (root / "usr/sbin/asterisk").write_text("")
+    (root / "usr/share/asterisk/sounds").mkdir(parents=True)
+    home = tmp_path / "lanes/lane-1"
+    instance = AsteriskInstance(root, home, "lane1")
+    try:
+        instance.install_config(settings)
+    finally:
+        instance.release()
+    conf = (home / "etc/asterisk.conf").read_text()
+    directories = conf.split("[options]")[0]
+    assert "[directories]\n" in directories and "(!)" not in directories
+    for line in ("astetcdir => /mnt/etc", "astvarlibdir => /mnt/lib", "astspooldir => /mnt/spool",
+                 "astrundir => /mnt/run", "astlogdir => /mnt/log", "astcachedir => /mnt/cache",
+                 "astdatadir => /usr/share/asterisk"):
+        assert line in directories
+    assert "[options]\nsystemname = lane1\n" in conf
+    assert "bind = 127.0.0.1:5060\n" in (home / "etc/pjsip.conf").read_text()
+    assert {p.name for p in (home / "etc").iterdir()} >= {"ari.conf", "pjsip.conf", "pjsip_agents.conf"}
+    assert all((home / sub).is_dir() for sub in ("lib", "spool/recording", "run", "log", "cache"))
+    # Its prompts are its own; the root's sounds are shared (the prompts' folders are made there too, to bind on).
+    assert instance.sounds_dir == home / "sounds"
+    assert all((home / "sounds" / language / "cti").is_dir() for language in ("en", "id"))
+    assert all((root / "usr/share/asterisk/sounds" / language / "cti").is_dir() for language in ("en", "id"))
+    assert not (root / "etc/asterisk").exists()
+    assert (root / "etc/hosts").read_text().startswith("127.0.0.1 localhost ")
+    assert instance.lock_file == tmp_path / "lanes/lane-1.lock" and instance.lock_file.exists()
+    assert (instance.pidfile, instance.log_file) == (home / "asterisk.pid", home / "log/console.log")
+
+
+def test_an_instance_runs_in_a_mount_namespace_of_its_own_with_its_home_on_mnt() -> None:
+    from cti.asterisk import instance_cli_command, instance_command
+
+    command = instance_command(Path("/r"), Path("/h"))
+    assert command[:7] == ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c"]
+    assert command[8:] == ["cti-asterisk", "/r", "/h"]
+    script = command[7]
+    assert script.startswith('set -e; mount --bind "$2" "$1/mnt"; ')
+    assert script.endswith('exec chroot "$1" /usr/sbin/asterisk -f -n -C /mnt/etc/asterisk.conf')
+    # Prompts of its own only where the home has them (a test worker's; a cluster's nodes share the root's).
+    assert 'mount --bind "$own" "$1/usr/share/asterisk/sounds/${language##*/}/cti"' in script
+    assert instance_cli_command(42, "core show uptime") == [
+        "nsenter", "--target", "42", "--mount", "--root", "--wd", "/usr/sbin/asterisk", "-C",
+        "/mnt/etc/asterisk.conf", "-rx", "core show uptime"]
+
+
+def test_a_pid_recorded_for_a_process_that_is_no_asterisk_is_not_taken_for_it(tmp_path: Path) -> None:
+    import os
+
+    from cti.asterisk import AsteriskInstance
+
+    instance = AsteriskInstance(tmp_path / "root", tmp_path / "home", "x")
+    instance.pidfile.parent.mkdir(parents=True)
+    instance.pidfile.write_text(f"{os.getpid()}\n")  # this pytest: alive, but not Asterisk
+    assert instance.pid() is None
+    instance.pidfile.write_text("not a pid\n")
+    assert instance.pid() is None

@@ -64,10 +64,17 @@ def test_offset_moves_every_port_but_not_the_addresses() -> None:
     assert p.sim_agent_port("7003") == 22503
 
 
+def test_a_node_s_rtp_range_may_be_narrowed() -> None:
+    p = plan(CTI_CLUSTER_RTP_BASE="28800", CTI_CLUSTER_RTP_PORTS="400")
+    assert [(n.rtp_start, n.rtp_end) for n in p.nodes] == [(28800, 29199), (29200, 29599)]
+
+
 @pytest.mark.parametrize(("env", "message"), [
     ({"CTI_CLUSTER_NODES": "0"}, "CTI_CLUSTER_NODES must be between 1 and 9, not 0"),
     ({"CTI_CLUSTER_PORT_OFFSET": "ten"}, "CTI_CLUSTER_PORT_OFFSET must be a whole number, not 'ten'"),
     ({"CTI_CLUSTER_RTP_BASE": "24001"}, "CTI_CLUSTER_RTP_BASE must be even (RTP on even ports, RTCP on the next)"),
+    ({"CTI_CLUSTER_RTP_PORTS": "401"}, "CTI_CLUSTER_RTP_PORTS must be even (RTP on even ports, RTCP on the next)"),
+    ({"CTI_CLUSTER_RTP_BASE": "62000"}, "CTI_CLUSTER_RTP_BASE must be between 1024 and 61536, not 62000"),
     ({"CTI_CLUSTER_WEB_BACKENDS": "web1"}, "CTI_CLUSTER_WEB_BACKENDS: 'web1' is not [host:]port"),
 ])
 def test_unusable_settings_are_named(env: dict[str, str], message: str) -> None:
