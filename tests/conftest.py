@@ -1,7 +1,8 @@
-"""Session fixtures: one real Asterisk, one Redis. Everything a test needs is started, never faked."""
+"""Session fixtures: a real Asterisk per worker, one Redis. Everything a test needs is started, never faked."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -18,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 from cti.asterisk import AsteriskError, AsteriskRoot
 from cti.settings import Settings, load_settings
 from cti.sim import local_redis_url
+from tests.lanes import LANES, Lane, split_by_duration
 from tests.support import CI, create_postgres_database, unavailable
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
@@ -30,15 +32,16 @@ if CI:
 
 
 ON_ASTERISK = ("tests/e2e/", "tests/integration/test_fuzz_api.py")
-"""Where the tests that use the one Asterisk live. Under pytest-xdist (``-n 2``, as scripts/test runs) all of
-these run in one worker, in order: the session's Asterisk is taken with a lock for the whole session, so a
-second worker asking for it would wait for the first to finish. Everything else runs beside them on the other
-core. (xdist's own ``--dist loadgroup`` cannot do this with pytest 9, which no longer lets a plugin rename a
-test; hence the scheduler below.)"""
+"""Where the tests that use an Asterisk live (the ``asterisk`` fixture, the cluster's). Under pytest-xdist (``-n 2``,
+as scripts/test runs) each worker has an Asterisk of its own (its lane, tests/lanes.py), and these files are split
+between the workers by ``tests.lanes.split_by_duration``: a file's tests run in one worker, in order, as the first
+work that worker gets; everything else fills in around them as workers come free. Without xdist they run in order
+in the one process, on the root's own Asterisk. (xdist's own ``--dist loadgroup`` cannot do this with pytest 9,
+which no longer lets a plugin rename a test; hence the scheduler below.)"""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test elsewhere that asks for the Asterisk would wait for the lock in the other worker: refuse it."""
+    """A test elsewhere that asks for the Asterisk would be scheduled outside the split: refuse it."""
     strays = [item.nodeid for item in items
               if "asterisk" in getattr(item, "fixturenames", ()) and not item.nodeid.startswith(ON_ASTERISK)]
     if strays:
@@ -47,14 +50,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Every test on the Asterisk is one unit of work (sent to one worker, in order); each other test its own."""
+    """The files on an Asterisk in one unit of work per worker (split by duration, each unit sent whole, first);
+    each other test a unit of its own."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class AsteriskInOneWorker(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return "asterisk" if nodeid.startswith(ON_ASTERISK) else nodeid
+    class AsteriskPerWorker(LoadScopeScheduling):
+        def __init__(self, config: pytest.Config, log: Any) -> None:
+            super().__init__(config, log)
+            if self.numnodes > LANES:
+                raise pytest.UsageError(f"at most -n {LANES}: one Asterisk lane per worker (tests/lanes.py)")
+            self.group_of: dict[str, int] = {}
 
-    return AsteriskInOneWorker(config, log)
+        def schedule(self) -> None:
+            if self.collection is None and self.registered_collections:
+                nodeids = next(iter(self.registered_collections.values()))
+                files = list(dict.fromkeys(n.split("::", 1)[0] for n in nodeids if n.startswith(ON_ASTERISK)))
+                self.group_of = split_by_duration(files, self.numnodes)
+            super().schedule()
+
+        def _split_scope(self, nodeid: str) -> str:
+            group = self.group_of.get(nodeid.split("::", 1)[0])
+            return nodeid if group is None else f"asterisk-{group}"
+
+        def _assign_work_unit(self, node: Any) -> None:
+            # A group of files on an Asterisk before anything else: one each, while every worker is free.
+            first = next((scope for scope in self.workqueue if scope.startswith("asterisk-")), None)
+            if first is not None:
+                self.workqueue.move_to_end(first, last=False)
+            super()._assign_work_unit(node)
+
+    return AsteriskPerWorker(config, log)
 
 
 def _port_open(port: int) -> bool:
@@ -96,15 +121,22 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def base_settings(redis_url: str) -> Settings:
-    """Settings shared by the session's Asterisk and every cti instance the tests start."""
+def lane() -> Lane:
+    """This worker's lane: its Asterisk and ports (tests/lanes.py)."""
+    return Lane.of_worker(os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+@pytest.fixture(scope="session")
+def base_settings(redis_url: str, lane: Lane) -> Settings:
+    """Settings shared by the worker's Asterisk and every cti instance the tests start."""
     return load_settings(
         # With characters Asterisk's configuration reads as syntax: every session proves they are escaped.
         ari_password=f"{secrets.token_urlsafe(16)};[cti]#",
         admin_token=secrets.token_urlsafe(24),
         redis_url=redis_url,
-        sip_bind="127.0.0.1:5060",
+        **lane.settings(),
         asterisk_root=ASTERISK_ROOT,
+        sounds_dir=lane.asterisk(ASTERISK_ROOT).sounds_dir,
         ring_timeout=4,
         http_port=0,
         sim_agents=50,  # SIPp agents 7001..7050: never there unless asked for
@@ -138,15 +170,31 @@ def cti_clock() -> Callable[[], datetime] | None:
 
 
 @pytest.fixture(scope="session")
-def asterisk(base_settings: Settings) -> Iterator[AsteriskRoot]:
-    """One real Asterisk 22 for the whole session, configured from the repository."""
-    root = AsteriskRoot(base_settings.asterisk_root)
+def lane_asterisk(lane: Lane, base_settings: Settings) -> Iterator[AsteriskRoot]:
+    """The lane's Asterisk, taken for the session (its lock: the lane's ports are this session's), not started."""
+    root = lane.asterisk(base_settings.asterisk_root)
     if not root.built:
         if not CI and shutil.which("debootstrap") is None:
             unavailable("no Asterisk root; run the README's test command to build it")
-        root.build()
+        builder = AsteriskRoot(root.path)  # under the root's lock: the other worker may be here too
+        builder.acquire()
+        try:
+            builder.build()
+        finally:
+            builder.release()
     try:
         root.acquire()
+    except AsteriskError as exc:
+        pytest.fail(f"the lane's Asterisk stayed taken: {exc}")
+    yield root
+    root.release()
+
+
+@pytest.fixture(scope="session")
+def asterisk(lane_asterisk: AsteriskRoot, base_settings: Settings) -> Iterator[AsteriskRoot]:
+    """The worker's real Asterisk 22 for the whole session, configured from the repository."""
+    root = lane_asterisk
+    try:
         if root.pid() is not None:
             root.stop()  # a stale Asterisk from an interrupted run has other credentials
             root.acquire()

@@ -1,5 +1,5 @@
 """The whole cti (create_app) under test, and helpers to drive it like its users would: the e2e tests run it
-on the session's Asterisk (tests/e2e/conftest.py), the page tests with no Asterisk at all (tests/pages/conftest.py)."""
+on the worker's Asterisk (tests/e2e/conftest.py), the page tests with no Asterisk at all (tests/pages/conftest.py)."""
 
 from __future__ import annotations
 

@@ -271,7 +271,7 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
         next_status = time.monotonic() + STATUS_SECONDS
         while not stop.is_set() and time.monotonic() < deadline:
             plan = plan_caller(rng, numbers, known, utterances)
-            callers.append(_call(plan))
+            callers.append(_call(plan, settings.sip_bind))
             for done in [c for c in callers if c.proc is not None and c.proc.poll() is not None]:
                 done.stop()  # removes its scratch directory
                 callers.remove(done)
@@ -292,8 +292,8 @@ async def _demo(settings: Settings, *, minutes: float, agents: int, rate: float,
         await runner.cleanup()
 
 
-def _call(plan: CallerPlan) -> SippIvrCaller:
-    return SippIvrCaller(plan.service, list(plan.steps), caller=plan.caller, caller_name=plan.caller,
+def _call(plan: CallerPlan, target: str) -> SippIvrCaller:
+    return SippIvrCaller(plan.service, list(plan.steps), target=target, caller=plan.caller, caller_name=plan.caller,
                          duration_ms=plan.duration_ms)
 
 

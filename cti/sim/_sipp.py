@@ -137,11 +137,12 @@ class SippAgent(_Process):
 
 
 class SippCaller(_Process):
-    """``calls`` callers at ``rate`` per second dialing ``service`` from ``caller``; each stays ``duration_ms``."""
+    """``calls`` callers at ``rate`` per second dialing ``service`` at ``target`` (Asterisk's SIP address, the
+    ``sip_bind`` of its settings) from ``caller``; each stays ``duration_ms``."""
 
-    def __init__(self, service: str, *, caller: str = "0215550100", caller_name: str = "Caller",
+    def __init__(self, service: str, *, target: str, caller: str = "0215550100", caller_name: str = "Caller",
                  duration_ms: int = 3000, calls: int = 1, rate: float = 1.0, limit: int | None = None,
-                 target: str = "127.0.0.1:5060", press: str | None = None, press_after_ms: int = 1000,
+                 press: str | None = None, press_after_ms: int = 1000,
                  host: str = PSTN_HOST, expect_tones: str = "", play: Path | None = None,
                  hear_on: int | None = None) -> None:
         """With ``press``, the caller presses that key after ``press_after_ms`` on hold (asking for a
@@ -271,12 +272,12 @@ def _wait_xml(label: str, ms: int) -> str:
 
 
 class SippIvrCaller(_Process):
-    """One caller who talks to the IVR: ``steps`` of silence, speech and keys after the answer, then
-    ``duration_ms`` more (waiting for an agent, talking) before hanging up."""
+    """One caller who talks to the IVR (dialing ``service`` at ``target``, as :class:`SippCaller`): ``steps`` of
+    silence, speech and keys after the answer, then ``duration_ms`` more (waiting for an agent, talking) before
+    hanging up."""
 
-    def __init__(self, service: str, steps: list[Step], *, caller: str = "0215550100",
-                 caller_name: str = "Caller", duration_ms: int = 3000, target: str = "127.0.0.1:5060",
-                 host: str = PSTN_HOST) -> None:
+    def __init__(self, service: str, steps: list[Step], *, target: str, caller: str = "0215550100",
+                 caller_name: str = "Caller", duration_ms: int = 3000, host: str = PSTN_HOST) -> None:
         super().__init__()
         scenario = _render("caller-ivr.xml", self.workdir, {
             "DURATION_MS": str(duration_ms), "STEPS": _steps_xml(steps, self.workdir)})
@@ -292,9 +293,10 @@ class SippIvrCaller(_Process):
             raise SippError(f"SIPp IVR caller still running after {timeout:.0f} s:\n{self.errors()[-2000:]}") from exc
 
 
-def register(user: str, password: str, port: int, *, host: str = "127.0.0.1", expires: int = 300,
-             target: str = "127.0.0.1:5060", timeout: float = 15.0) -> tuple[int, str]:
-    """REGISTER from ``host:port``, as a softphone taking its calls on that socket; exit code and errors.
+def register(user: str, password: str, port: int, *, target: str, host: str = "127.0.0.1", expires: int = 300,
+             timeout: float = 15.0) -> tuple[int, str]:
+    """REGISTER at ``target`` (Asterisk's SIP address) from ``host:port``, as a softphone taking its calls on that
+    socket; exit code and errors.
 
     Asterisk rewrites the contact to where the REGISTER came from (NAT handling), so start the phone's
     :class:`SippAgent` on the same port once this returns. The default host is where a softphone on this

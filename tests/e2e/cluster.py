@@ -1,7 +1,7 @@
 """The one-machine cluster (``cti cluster``, docs/scaling.md#topology) for the e2e tests that use it: started by
-``cti cluster start`` as its own process, on ports of its own (offset so a cluster a developer runs keeps its ports),
-in a folder of the test's; stopped whole at the end, every process gone. The session's shared Asterisk is neither
-used nor touched."""
+``cti cluster start`` as its own process, on ports of its own (offset so a cluster a developer runs keeps its ports,
+and by the worker's lane), in a folder of the test's; stopped whole at the end, every process gone. The worker's
+Asterisk is neither used nor touched."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 
 from cti.settings import DEFAULT_ASTERISK_ROOT
 from cti.topology import Cluster, plan_from_env
+from tests.lanes import Lane
 from tests.support import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,8 +40,9 @@ def cluster_cli(env: dict[str, str], *args: str, timeout: float = 90) -> subproc
                           text=True, timeout=timeout)
 
 
-def running_cluster(tmp_path_factory: pytest.TempPathFactory, *, port_offset: int) -> Iterator[Topology]:
-    """A whole cluster (two nodes with two homed phones each) for a test module; stopped whole at its end."""
+def running_cluster(tmp_path_factory: pytest.TempPathFactory, lane: Lane, *, port_offset: int) -> Iterator[Topology]:
+    """A whole cluster (two nodes with two homed phones each) for a test module, on ports of the module's
+    (``port_offset``) in the worker's lane (tests/lanes.py: the caller holds the lane); stopped whole at its end."""
     tools = ("kamailio", "redis-sentinel", "haproxy", "sipp", "unshare")
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
@@ -49,8 +51,7 @@ def running_cluster(tmp_path_factory: pytest.TempPathFactory, *, port_offset: in
         unavailable("the cluster's Asterisk nodes need root (mount namespaces, chroot)")
     if not (Path(DEFAULT_ASTERISK_ROOT) / "usr/sbin/asterisk").exists():
         unavailable("no Asterisk root; run the README's test command to build it")
-    env = {**os.environ, "CTI_CLUSTER_DIR": str(tmp_path_factory.mktemp("cluster")),
-           "CTI_CLUSTER_PORT_OFFSET": str(port_offset), "CTI_CLUSTER_RTP_BASE": "28000",
+    env = {**os.environ, "CTI_CLUSTER_DIR": str(tmp_path_factory.mktemp("cluster")), **lane.cluster_env(port_offset),
            "CTI_CLUSTER_AGENTS_PER_NODE": "2", "CTI_ASTERISK_ROOT": DEFAULT_ASTERISK_ROOT, "PYTHONPATH": str(REPO)}
     cluster = Cluster(plan_from_env(env))
     try:

@@ -1,4 +1,5 @@
-"""An in-process cti wired to the session's Asterisk and Redis, a fresh database, and SIPp phones."""
+"""An in-process cti wired to the worker's Asterisk (its lane: tests/lanes.py) and Redis, a fresh database, and SIPp
+phones."""
 
 from __future__ import annotations
 

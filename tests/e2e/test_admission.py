@@ -33,7 +33,8 @@ async def test_callers_beyond_the_arrival_ceiling_are_turned_away_and_recorded(
     await cti.create_agent("ana")
     await cti.login("ana", "7001")
     # Three callers within 0.2 s against a ceiling of one per second (a bucket of one).
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=1500, calls=3, rate=15, limit=3)
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=1500, calls=3, rate=15, limit=3,
+                        target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 30) != 0  # two of the three calls failed (503)
     await cti.settled()
@@ -61,13 +62,13 @@ async def _three(rows: Any) -> Any:
 async def test_a_shed_caller_hears_why_unanswered_then_congestion(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
 ) -> None:
-    first = SippCaller("1500100", caller="0215550123", duration_ms=500)
+    first = SippCaller("1500100", caller="0215550123", duration_ms=500, target=cti.settings.sip_bind)
     callers.append(first)
     await asyncio.to_thread(first.wait, 20)  # admitted (the IVR answered it): the bucket is empty now
     port = free_udp_port()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
         listener.bind((PSTN_HOST, port))
-        second = SippCaller("1500100", caller="0215550124", duration_ms=500, hear_on=port)
+        second = SippCaller("1500100", caller="0215550124", duration_ms=500, hear_on=port, target=cti.settings.sip_bind)
         callers.append(second)
         heard = await asyncio.to_thread(_rtp_audio, listener)
         assert await asyncio.to_thread(second.wait, 20) != 0  # never answered: 503 after the message

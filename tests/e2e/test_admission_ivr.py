@@ -26,7 +26,8 @@ async def test_a_caller_beyond_the_ivr_s_room_is_turned_away_and_recorded(
     cti: Cti, callers: list[SippCaller]
 ) -> None:
     # Two callers half a second apart; the first stays in the IVR for four seconds and hangs up there.
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=4000, calls=2, rate=2, limit=2)
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=4000, calls=2, rate=2, limit=2,
+                        target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 30) != 0  # the second call failed (503)
     await eventually(lambda: cti.telephony.ivr is not None and not cti.telephony.ivr.calls,

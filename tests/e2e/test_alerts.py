@@ -55,10 +55,10 @@ async def test_callers_waiting_over_a_threshold_raise_an_alert_on_the_dashboard_
             {"queue": "care", "channel": "voice", "metric": "waiting", "state": None, "raise_at": 2.0,
              "clear_at": 0.0}]
 
-        callers.append(SippCaller("1500100", caller="0215550101", duration_ms=120_000))
+        callers.append(SippCaller("1500100", caller="0215550101", duration_ms=120_000, target=cti.settings.sip_bind))
         await eventually(lambda: len(list(cti.query.calls())) == 1, timeout=15, message="the first caller waiting")
         await expect(page.locator("#alerts-empty")).to_be_visible()  # one waiting: under the threshold
-        callers.append(SippCaller("1500100", caller="0215550102", duration_ms=120_000))
+        callers.append(SippCaller("1500100", caller="0215550102", duration_ms=120_000, target=cti.settings.sip_bind))
         banner = page.locator("#alert-banner")
         await expect(banner).to_have_text("Queue care: calls waiting 2 (alert at 2)", timeout=10_000)
         await expect(page.locator("#alerts li")).to_have_count(1)

@@ -361,7 +361,7 @@ async def test_every_route_answers_every_role_as_the_policy_says(
         start_phone(phones, base_settings, extension, ring_ms=100)
         await cti.login(agent_id, extension)
     for service, number in (("1500100", "0215550101"), ("1500200", "0215550202")):
-        callers.append(SippCaller(service, caller=number, duration_ms=60_000))
+        callers.append(SippCaller(service, caller=number, duration_ms=60_000, target=cti.settings.sip_bind))
 
     def answered() -> dict[str, str] | None:
         calls = {c.agent_id: c.call_id for c in cti.query.calls() if c.answered_at and c.agent_id}

@@ -34,7 +34,8 @@ async def test_hold_resume_mute_tones_and_hang_up_from_the_api(
     start_phone(phones, base_settings, "7001", ring_ms=200)  # the agent's phone waits for the end
     token = await cti.create_agent("ana", "Ana")
     await cti.login("ana", "7001")
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=40_000, expect_tones="12#")
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=40_000, expect_tones="12#",
+                        target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -95,7 +96,7 @@ async def test_caller_hanging_up_on_hold_leaves_nothing_and_keeps_the_hold_time(
     start_phone(phones, base_settings, "7002", ring_ms=100)
     token = await cti.create_agent("budi")
     await cti.login("budi", "7002")
-    caller = SippCaller("1500100", caller="0215550124", duration_ms=3000)
+    caller = SippCaller("1500100", caller="0215550124", duration_ms=3000, target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -116,7 +117,7 @@ async def test_agent_hanging_up_while_muted_and_on_hold_ends_the_call(
     start_phone(phones, base_settings, "7003", ring_ms=100, talk_ms=2500)  # the agent's phone hangs up
     token = await cti.create_agent("citra")
     await cti.login("citra", "7003")
-    caller = SippCaller("1500100", caller="0215550125", duration_ms=30_000)
+    caller = SippCaller("1500100", caller="0215550125", duration_ms=30_000, target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -143,7 +144,7 @@ async def test_desktop_shows_each_control_when_it_makes_sense_and_the_hold_acros
         await expect(page.locator("#link")).to_have_text("connected")
         for hidden in ("#call-controls", "#dtmf", "#hold-info"):  # no call, no controls
             await expect(page.locator(hidden)).to_be_hidden()
-        caller = SippCaller("1500100", caller="0215550126", duration_ms=40_000)
+        caller = SippCaller("1500100", caller="0215550126", duration_ms=40_000, target=cti.settings.sip_bind)
         callers.append(caller)
         await expect(page.locator("#call-state")).to_have_text("connected", timeout=15000)
         call = await cti.first_call()
@@ -191,7 +192,7 @@ async def test_a_caller_waiting_after_the_holding_bridge_emptied_hears_its_music
     hold_bridge = "cti-hold-general"
     start_phone(phones, base_settings, "7004", ring_ms=100)
     await cti.create_agent("dewi")
-    first = SippCaller("1500100", caller="0215550126", duration_ms=8000)
+    first = SippCaller("1500100", caller="0215550126", duration_ms=8000, target=cti.settings.sip_bind)
     callers.append(first)
     call = await cti.first_call()
     await until_bridge(cti, hold_bridge, lambda m: call.channel_id in m, "the first caller waiting")
@@ -199,7 +200,8 @@ async def test_a_caller_waiting_after_the_holding_bridge_emptied_hears_its_music
     await cti.login("dewi", "7004")  # the first caller is answered: the holding bridge empties
     await cti.answered(call.call_id)
     await until_bridge(cti, hold_bridge, lambda m: not m, "the holding bridge empty")
-    second = SippCaller("1500100", caller="0215550127", duration_ms=3000)  # dewi is busy: this one waits
+    second = SippCaller("1500100", caller="0215550127", duration_ms=3000,
+                        target=cti.settings.sip_bind)  # dewi is busy: this one waits
     callers.append(second)
     await until_bridge(cti, hold_bridge, lambda m: len(m) == 1, "the second caller waiting")
     assert await asyncio.to_thread(_moh_playing, asterisk, hold_bridge), (

@@ -26,7 +26,8 @@ async def test_caller_reaches_ready_agent_and_hangs_up(
     await cti.create_agent("ana", "Ana Wijaya")
     await cti.login("ana", "7001")
 
-    caller = SippCaller("1500100", caller="0215550123", caller_name="Budi", duration_ms=3000)
+    caller = SippCaller("1500100", caller="0215550123", caller_name="Budi", duration_ms=3000,
+                        target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -63,7 +64,8 @@ async def test_ten_concurrent_callers_three_agents_all_served_in_turn(
         await cti.create_agent(f"agent{n}")
         await cti.login(f"agent{n}", ext)
 
-    caller = SippCaller("1500100", caller="0315550999", duration_ms=60_000, calls=10, rate=10, limit=10)
+    caller = SippCaller("1500100", caller="0315550999", duration_ms=60_000, calls=10, rate=10, limit=10,
+                        target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 60) == 0
     await cti.settled()
@@ -88,7 +90,7 @@ async def test_caller_waits_on_hold_until_an_agent_logs_in(
 ) -> None:
     start_phone(phones, base_settings, "7005", ring_ms=100)
     await cti.create_agent("late")
-    caller = SippCaller("1500100", caller="+62215550777", duration_ms=8000)
+    caller = SippCaller("1500100", caller="+62215550777", duration_ms=8000, target=cti.settings.sip_bind)
     callers.append(caller)
 
     call = await cti.first_call()
@@ -110,7 +112,7 @@ async def test_caller_waits_on_hold_until_an_agent_logs_in(
 
 
 async def test_caller_abandons_while_waiting(cti: Cti, callers: list[SippCaller]) -> None:
-    caller = SippCaller("1500100", caller="0245550001", duration_ms=2000)
+    caller = SippCaller("1500100", caller="0245550001", duration_ms=2000, target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
@@ -132,7 +134,8 @@ async def test_ring_no_answer_rings_next_agent_and_makes_first_not_ready(
     await cti.login("sleepy", "7006")  # idle longest, so offered first
     await cti.login("awake", "7007")
 
-    caller = SippCaller("1500100", caller="0615550002", duration_ms=120_000)  # the test drops the line
+    caller = SippCaller("1500100", caller="0615550002", duration_ms=120_000,
+                        target=cti.settings.sip_bind)  # the test drops the line
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id, timeout=20)  # after the first phone's ring timeout
@@ -165,7 +168,7 @@ async def test_controller_reconnects_after_asterisk_restart_and_serves_next_call
     await asyncio.to_thread(asterisk.cli, "core restart now")
     await eventually(lambda: cti.telephony.events.reconnects > reconnects and cti.telephony.events.is_connected,
                      timeout=40, message="the controller to reconnect")
-    caller = SippCaller("1500100", caller="0215550404", duration_ms=2000)
+    caller = SippCaller("1500100", caller="0215550404", duration_ms=2000, target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 30) == 0
     await cti.settled()
@@ -190,7 +193,8 @@ async def test_caller_hanging_up_as_agent_is_dialed_does_not_penalise_the_agent(
     start_phone(phones, base_settings, "7009", ring_ms=50, talk_ms=300)
     await cti.create_agent("busy")
     await cti.login("busy", "7009")
-    crowd = SippCaller("1500100", caller="0225550300", duration_ms=700, calls=12, rate=8, limit=12)
+    crowd = SippCaller("1500100", caller="0225550300", duration_ms=700, calls=12, rate=8, limit=12,
+                       target=cti.settings.sip_bind)
     callers.append(crowd)
     assert await asyncio.to_thread(crowd.wait, 40) == 0
     await cti.settled()

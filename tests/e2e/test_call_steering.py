@@ -55,7 +55,7 @@ async def test_a_caller_says_what_they_need_and_reaches_the_right_queue(
     await agent_ready(cti, phones, base_settings)
     said = caller_speech(sentence, VOICES[language], tmp_path)
     caller = SippIvrCaller("1500200", [Wait(1000), Press(LANGUAGE_KEY[language]), Wait(3000), Say(said), Wait(8000)],
-                           caller="0215550431", duration_ms=120_000)
+                           caller="0215550431", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(caller)
     await talked_then_dropped(cti)
     record = (await served(cti, caller))[0]
@@ -76,7 +76,8 @@ async def test_an_english_caller_confirms_what_was_understood_and_gets_through(
     said = caller_speech("I want to talk to an agent", "en-us", tmp_path)
     yes = caller_speech("yes", "en-us", tmp_path)
     caller = SippIvrCaller("1500200", [Wait(1000), Press("2"), Wait(3000), Say(said), Wait(2500), Say(yes),
-                                       Wait(8000)], caller="0215550432", duration_ms=120_000)
+                                       Wait(8000)], caller="0215550432", duration_ms=120_000,
+                           target=cti.settings.sip_bind)
     callers.append(caller)
     await talked_then_dropped(cti)
     record = (await served(cti, caller))[0]
@@ -94,7 +95,8 @@ async def test_a_caller_not_understood_twice_is_offered_the_keypad(
     steps = [Wait(1000), Press("1"), Wait(3000)]
     for nonsense in NONSENSE:  # the question is asked again after the first; the keypad menu follows the second
         steps += [Say(caller_speech(nonsense, "id", tmp_path)), Wait(3500)]
-    caller = SippIvrCaller("1500200", [*steps, Press("0"), Wait(8000)], caller="0215550433", duration_ms=120_000)
+    caller = SippIvrCaller("1500200", [*steps, Press("0"), Wait(8000)], caller="0215550433", duration_ms=120_000,
+                           target=cti.settings.sip_bind)
     callers.append(caller)
     await talked_then_dropped(cti)
     record = (await served(cti, caller))[0]

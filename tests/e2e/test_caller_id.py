@@ -31,7 +31,8 @@ async def test_a_300_character_caller_name_then_ordinary_calls_are_all_saved(
         await cti.login(f"agent{n}", extension)
     assert len(LONG_NAME) == 300
 
-    long = SippCaller("1500100", caller="0215550401", caller_name=LONG_NAME, duration_ms=10_000)
+    long = SippCaller("1500100", caller="0215550401", caller_name=LONG_NAME, duration_ms=10_000,
+                      target=cti.settings.sip_bind)
     callers.append(long)
     assert await asyncio.to_thread(long.wait, 30) == 0
     await cti.settled()
@@ -41,7 +42,7 @@ async def test_a_300_character_caller_name_then_ordinary_calls_are_all_saved(
         call_id="refused", channel_id="gone", caller_number="0215550400", caller_name="N" * 300,
         service_number="1500100", queue="general", arrived_at=datetime.now(UTC), state=WorkState.ENDED))
     ordinary = SippCaller("1500100", caller="0215550402", caller_name="Dewi Lestari", duration_ms=10_000,
-                          calls=3, rate=3, limit=3)
+                          calls=3, rate=3, limit=3, target=cti.settings.sip_bind)
     callers.append(ordinary)
     assert await asyncio.to_thread(ordinary.wait, 60) == 0
     await cti.settled()
@@ -67,7 +68,8 @@ async def test_a_caller_name_with_quotes_and_angle_brackets_cannot_rewrite_the_a
     await cti.create_agent("ana")
     await cti.login("ana", "7013")
     # In the SIP From header: "Ana\" <999>" — a quoted name with an escaped quote, as a caller can send it.
-    caller = SippCaller("1500100", caller="0215550403", caller_name='Ana\\" <999>', duration_ms=6000)
+    caller = SippCaller("1500100", caller="0215550403", caller_name='Ana\\" <999>', duration_ms=6000,
+                        target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
 

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from cti.acd import AgentState, EndReason, Outcome, WorkItem, WorkState
 from cti.ari import AriClient
+from cti.asterisk import AsteriskRoot
 from cti.bootstrap import create_app
 from cti.persistence import InteractionRepository
 from cti.records import InteractionRecord
@@ -29,6 +30,7 @@ from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from tests.e2e.cluster import Topology, running_cluster
 from tests.fullapp import Cti, bounded, serve
+from tests.lanes import Lane
 from tests.support import eventually
 
 SERVICE = "1500100"
@@ -36,8 +38,9 @@ CALLER = "0215550177"
 
 
 @pytest.fixture(scope="module")
-def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    yield from running_cluster(tmp_path_factory, port_offset=600)
+def topology(tmp_path_factory: pytest.TempPathFactory, lane: Lane, lane_asterisk: AsteriskRoot) -> Iterator[Topology]:
+    # lane_asterisk: the lane's lock, so that its ports are this session's (the worker's Asterisk is not started)
+    yield from running_cluster(tmp_path_factory, lane, port_offset=600)
 
 
 def ari_of(topology: Topology, node: str) -> AriClient:

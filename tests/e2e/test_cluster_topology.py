@@ -2,7 +2,7 @@
 
 Two Asterisk media nodes from the shared root, Kamailio dispatching callers to them, Redis with a replica and
 three Sentinels, haproxy: started by ``cti cluster start`` as its own process, on ports of their own (offset so a
-cluster a developer runs keeps its ports), in a folder of the test's. The session's shared Asterisk is neither
+cluster a developer runs keeps its ports), in a folder of the test's. The worker's Asterisk is neither
 used nor touched. What is asserted is seen from outside: each node's ARI application (the one cti uses) counts
 the callers reaching it; Kamailio's and Sentinel's own answers say what they decided.
 
@@ -26,16 +26,19 @@ import redis
 from aiohttp import web
 
 from cti.ari import AriClient, AriError, Event, EventStream, StasisStart
+from cti.asterisk import AsteriskRoot
 from cti.sim import SippAgent, SippCaller
 from tests.e2e.cluster import Topology, running_cluster
+from tests.lanes import Lane
 from tests.support import eventually
 
 SERVICE = "1500100"
 
 
 @pytest.fixture(scope="module")
-def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    yield from running_cluster(tmp_path_factory, port_offset=500)
+def topology(tmp_path_factory: pytest.TempPathFactory, lane: Lane, lane_asterisk: AsteriskRoot) -> Iterator[Topology]:
+    # lane_asterisk: the lane's lock, so that its ports are this session's (the worker's Asterisk is not started)
+    yield from running_cluster(tmp_path_factory, lane, port_offset=500)
 
 
 @dataclass

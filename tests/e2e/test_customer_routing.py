@@ -42,11 +42,11 @@ async def test_a_vip_overtakes_callers_already_waiting(
     token = await cti.create_agent("ana", skills={"care": 5}, region="jakarta")
     await cti.login("ana", "7001")
     # The callers stay on the line longer than any test: Ana ends each call once the next caller is in place.
-    first = SippCaller("1500100", caller="0215550301", duration_ms=120_000)
+    first = SippCaller("1500100", caller="0215550301", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(first)
     await cti.answered((await cti.first_call()).call_id)  # the agent is busy from now on
     for number in ("0215550302", "0215550303", BUDI_FIXED):
-        callers.append(SippCaller("1500100", caller=number, duration_ms=120_000))
+        callers.append(SippCaller("1500100", caller=number, duration_ms=120_000, target=cti.settings.sip_bind))
         await eventually(lambda n=number: any(c.caller_number == n for c in cti.query.calls()),
                          message=f"{number} waiting")
 
@@ -78,7 +78,7 @@ async def test_a_mobile_caller_takes_the_region_of_their_address(
         start_phone(phones, base_settings, ext, ring_ms=100)
         await cti.create_agent(agent_id, skills={"care": 3}, region=region)
         await cti.login(agent_id, ext)  # sby first: the longest idle, yet not for a Jakarta customer
-    caller = SippCaller("1500100", caller=BUDI_MOBILE, duration_ms=2500)
+    caller = SippCaller("1500100", caller=BUDI_MOBILE, duration_ms=2500, target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()

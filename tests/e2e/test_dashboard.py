@@ -67,8 +67,9 @@ async def test_dashboard_page_api_and_database_agree(
         await expect(adherence).to_have_attribute("title", "scheduled now: work")
         await expect(page.locator('#agents tr[data-agent="ana"] td').nth(6)).to_have_text(DASH)  # no schedule
         # Two answered care calls, and one sales call abandoned (nobody serves sales).
-        answered = SippCaller("1500100", caller="0215550101", duration_ms=4000, calls=2, rate=5, limit=2)
-        abandoned = SippCaller("1500200", caller="0315550102", duration_ms=2500)
+        answered = SippCaller("1500100", caller="0215550101", duration_ms=4000, calls=2, rate=5, limit=2,
+                              target=cti.settings.sip_bind)
+        abandoned = SippCaller("1500200", caller="0315550102", duration_ms=2500, target=cti.settings.sip_bind)
         callers += [answered, abandoned]
         await expect(page.locator('#queues tr[data-queue="sales"] td').nth(1)).to_have_text("1", timeout=10000)
         assert await asyncio.to_thread(answered.wait, 30) == 0
@@ -215,11 +216,13 @@ async def test_filters_apply_to_the_whole_page_with_charts_and_live_calls(
         await expect(page.locator("#chart-sl .u-legend .u-series .u-label")).to_have_text(
             ["Time", "Service level", "Target 80%"])
         # A care call Ana talks on, and a sales call nobody serves: both stay until the test drops them.
-        talking = SippCaller("1500100", caller="0215550101", caller_name="Budi", duration_ms=120_000)
+        talking = SippCaller("1500100", caller="0215550101", caller_name="Budi", duration_ms=120_000,
+                             target=cti.settings.sip_bind)
         callers.append(talking)
         call = await cti.first_call()
         await cti.answered(call.call_id)
-        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=120_000)
+        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=120_000,
+                             target=cti.settings.sip_bind)
         callers.append(waiting)
         calls = page.locator("#calls tr")
         await expect(calls).to_have_count(2, timeout=10000)
@@ -336,11 +339,13 @@ async def test_the_feed_carries_each_scope_s_live_calls_with_masked_numbers(
             http.ws_connect(await cti.ws_url("/ws/dashboard", sue)) as sue_ws:
         everyone, sales = _Frames(everyone_ws), _Frames(sue_ws)
         # A care call Ana answers, and a sales call nobody serves: it waits.
-        care = SippCaller("1500100", caller="0215550101", caller_name="Budi", duration_ms=6000)
+        care = SippCaller("1500100", caller="0215550101", caller_name="Budi", duration_ms=6000,
+                          target=cti.settings.sip_bind)
         callers.append(care)
         call = await cti.first_call()
         await cti.answered(call.call_id)
-        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=4000)
+        waiting = SippCaller("1500200", caller="0315550102", caller_name="Sari", duration_ms=4000,
+                             target=cti.settings.sip_bind)
         callers.append(waiting)
         await eventually(lambda: everyone.states() == {"care": "connected", "sales": "waiting"}, timeout=10,
                          message="both calls on the admin's feed")

@@ -55,7 +55,8 @@ async def test_agent_gets_the_pop_follows_the_script_and_wraps_up(
         await expect(page.locator("#agent-state")).to_have_text("ready")
         await expect(page.locator("#link")).to_have_text("connected")
 
-        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=5000)
+        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=5000,
+                            target=cti.settings.sip_bind)
         callers.append(caller)
         await expect(page.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
         assert await page.text_content("#caller-verified") == "verified (caller ID)"  # calling from his phone
@@ -128,7 +129,7 @@ async def test_html_in_a_customer_name_shows_as_text(
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: dialogs.append(dialog.message))
         await page.goto(url(cti, token))
-        caller = SippCaller("1500100", caller=DEWI[0], duration_ms=3000)
+        caller = SippCaller("1500100", caller=DEWI[0], duration_ms=3000, target=cti.settings.sip_bind)
         callers.append(caller)
         await expect(page.locator("#customer-name")).to_have_text(DEWI[1], timeout=15000)
         assert await page.text_content("#customer-name") == DEWI[1]
@@ -149,7 +150,8 @@ async def test_a_caller_who_hangs_up_while_the_phone_rings_leaves_nothing_on_the
     async with browser_page() as page:
         await page.goto(url(cti, token))
         await expect(page.locator("#link")).to_have_text("connected")
-        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=1500)
+        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=1500,
+                            target=cti.settings.sip_bind)
         callers.append(caller)
         await expect(page.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
         assert await asyncio.to_thread(caller.wait, 30) == 0
@@ -176,7 +178,7 @@ async def test_unknown_caller_gets_a_blank_record_to_fill_in(
     await cti.login("ana", "7001")
     async with browser_page() as page:
         await page.goto(url(cti, token))
-        caller = SippCaller("1500100", caller="0315559876", duration_ms=6000)
+        caller = SippCaller("1500100", caller="0315559876", duration_ms=6000, target=cti.settings.sip_bind)
         callers.append(caller)
         await page.wait_for_selector("#unknown:not([hidden])", timeout=15000)
         assert await page.text_content("#customer-name") == "Unknown caller"
@@ -210,7 +212,8 @@ async def test_a_transfer_moves_the_caller_and_the_pop_to_the_next_agent(
         await expect(citra.locator("#link")).to_have_text("connected")
 
         # Longer than two desktops' steps on any machine: the test drops the caller's line when it is done.
-        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=120_000)
+        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=120_000,
+                            target=cti.settings.sip_bind)
         callers.append(caller)
         await expect(ana.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
         await expect(ana.locator("#call-state")).to_have_text("connected", timeout=10000)
@@ -273,7 +276,7 @@ async def test_transfer_refusals_over_the_api(
     bob = await cti.create_agent("bob", "Bob")
     await cti.login("ana", "7001")
     await cti.api("POST", "/api/calls/nope/transfer", json={"queue": "general"}, expect=404)
-    caller = SippCaller("1500100", caller="0315559876", duration_ms=8000)
+    caller = SippCaller("1500100", caller="0315559876", duration_ms=8000, target=cti.settings.sip_bind)
     callers.append(caller)
     for _ in range(100):
         calls = (await cti.api("GET", "/api/calls"))["calls"]
@@ -347,7 +350,8 @@ async def test_the_desktop_in_both_languages_shows_the_present_only(
         labels = await page.locator("#disposition option").all_text_contents()
         assert "Minta ditelepon kembali" in labels and "callback_requested" not in labels
 
-        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=6000)
+        caller = SippCaller("1500100", caller=BUDI[0], caller_name="Budi", duration_ms=6000,
+                            target=cti.settings.sip_bind)
         callers.append(caller)
         await expect(page.locator("#customer-name")).to_have_text("Budi Santoso", timeout=15000)
         assert await page.text_content("#customer-balance") == "Rp 750.000"

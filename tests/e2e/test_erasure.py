@@ -63,7 +63,7 @@ async def desktop(cti: Cti, token: str, *, since: int | None = None) -> list[dic
 
 async def test_an_erased_customer_is_left_nowhere(
     cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, asterisk: AsteriskRoot,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="cti")
     start_phone(phones, base_settings, "7001", ring_ms=200)
@@ -79,7 +79,7 @@ async def test_an_erased_customer_is_left_nowhere(
     # Self-service: their balance, verified by the number they call from (their language is known: no
     # language menu). Callers who key a customer number are covered by tests/integration/test_erasure_store.py.
     balance_call = SippIvrCaller("1500200", [Wait(1000), Press("2"), Wait(9000), Press("2")],
-                                 caller=NATIONAL, caller_name=NAME, duration_ms=15000)
+                                 caller=NATIONAL, caller_name=NAME, duration_ms=15000, target=cti.settings.sip_bind)
     callers.append(balance_call)
     assert await asyncio.to_thread(balance_call.wait, 60) == 0, balance_call.errors()[-1500:]
     await eventually(lambda: cti.telephony.ivr is not None and not cti.telephony.ivr.calls, message="the IVR done")
@@ -90,7 +90,7 @@ async def test_an_erased_customer_is_left_nowhere(
     told = [p for p in served.ivr["prompts"] if p.startswith("Saldo tagihan Anda")]
     assert told, served.ivr["prompts"]
     # Said for this caller only: no audio of it is cached by its text, none rendered for them is left.
-    sounds = AsteriskRoot(cti.settings.asterisk_root).sounds_dir
+    sounds = asterisk.sounds_dir
     renderer = PromptRenderer(sounds)
     try:
         assert renderer.cached(told[0], "id") is None
@@ -102,7 +102,7 @@ async def test_an_erased_customer_is_left_nowhere(
 
     # An agent takes their call: screen pop, live state in Redis, wrap-up with notes, answers and a follow-up.
     agent_call = SippIvrCaller("1500200", [Wait(1000), Press("4"), Wait(1500), Press("1")],
-                               caller=NATIONAL, caller_name=NAME, duration_ms=6000)
+                               caller=NATIONAL, caller_name=NAME, duration_ms=6000, target=cti.settings.sip_bind)
     callers.append(agent_call)
     call_id = (await cti.first_call()).call_id
     await cti.answered(call_id)

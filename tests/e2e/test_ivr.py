@@ -13,6 +13,7 @@ import pytest
 import yaml
 from playwright.async_api import expect
 
+from cti.asterisk import AsteriskRoot
 from cti.ivr import load_flows_file, position_text
 from cti.persistence import CustomerRepository, InteractionRepository
 from cti.settings import Settings
@@ -73,13 +74,13 @@ async def served(cti: Cti, caller: SippIvrCaller, timeout: float = 60) -> list[A
 
 
 async def test_keypad_caller_chooses_english_and_sales_and_reaches_the_sales_team(
-    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
+    cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, asterisk: AsteriskRoot,
 ) -> None:
     start_phone(phones, base_settings, "7001", ring_ms=200)
     await cti.create_agent("sam", skills={"sales": 5})
     await cti.login("sam", "7001")
     caller = SippIvrCaller("1500100", [Wait(1200), Press("2"), Wait(1500), Press("3"), Wait(1500), Press("1")],
-                           caller="0215550401", duration_ms=120_000)
+                           caller="0215550401", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(caller)
     await talked_then_dropped(cti)
     records = await served(cti, caller)
@@ -93,7 +94,7 @@ async def test_keypad_caller_chooses_english_and_sales_and_reaches_the_sales_tea
         ("language", "dtmf", "2"), ("main", "dtmf", "3"), ("sales", "dtmf", "1")]
     assert "Please hold while we connect you to our sales team." in record.ivr["prompts"]
     # Prompts were rendered once per language into Asterisk's sounds folders.
-    sounds = base_settings.asterisk_root / "usr/share/asterisk/sounds"
+    sounds = asterisk.sounds_dir
     assert list((sounds / "en/cti").glob("*.wav")) and list((sounds / "id/cti").glob("*.wav"))
 
 
@@ -117,7 +118,7 @@ async def test_a_caller_from_the_customer_s_phone_is_verified_by_it_and_hears_th
     await seed(cti)
     # Budi's language is known: no language question; "2" skips the welcome and asks for the balance.
     caller = SippIvrCaller("1500200", [Wait(1500), Press("2"), Wait(9000), Press("2")], caller=BUDI_PHONE,
-                           duration_ms=15000)
+                           duration_ms=15000, target=cti.settings.sip_bind)
     callers.append(caller)
     record = (await served(cti, caller))[0]
     assert (record.outcome, record.end_reason, record.agent_id) == ("self_service", "ivr_completed", None)
@@ -139,7 +140,7 @@ async def test_a_caller_from_another_number_who_keys_the_right_pin_is_served(
 ) -> None:
     await seed(cti)
     caller = SippIvrCaller("1500200", claim_budi([Press(f"{BUDI_PIN}#"), Wait(9000), Press("2")]),
-                           caller="0215550402", duration_ms=15000)
+                           caller="0215550402", duration_ms=15000, target=cti.settings.sip_bind)
     callers.append(caller)
     record = (await served(cti, caller))[0]
     assert (record.outcome, record.end_reason, record.agent_id) == ("self_service", "ivr_completed", None)
@@ -171,7 +172,8 @@ async def test_a_caller_who_keys_another_customer_s_number_and_wrong_pins_hears_
         # A wrong PIN, a wrong date of birth, a wrong PIN: self-service ends for the call.
         caller = SippIvrCaller("1500200", claim_budi([Press("1111#"), Wait(1500), Press("17081976"), Wait(1500),
                                                       Press("2222#")]),
-                               caller="0215550407", duration_ms=120_000)  # the test drops the line
+                               caller="0215550407", duration_ms=120_000,
+                               target=cti.settings.sip_bind)  # the test drops the line
         callers.append(caller)
         # The caller reaches an agent, whose pop shows them as not verified, Budi's number only as a claim, and
         # nothing of his record.
@@ -213,7 +215,7 @@ async def test_invalid_order_number_is_retried_then_the_caller_reaches_an_agent(
     steps = [Wait(1500), Press("1"), Wait(1500)]
     for _ in range(3):  # three garbage entries: letters-free but too short and with a star
         steps += [Press("12*#"), Wait(2500)]
-    caller = SippIvrCaller("1500200", steps, caller="0315550202", duration_ms=120_000)
+    caller = SippIvrCaller("1500200", steps, caller="0315550202", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(caller)
     await talked_then_dropped(cti)
     record = (await served(cti, caller))[0]
@@ -232,7 +234,7 @@ async def test_a_technical_problem_reaches_the_queue_with_the_priority_the_ivr_g
     await cti.login("ana", "7001")
     # English, "technical problem", "internet": the support flow's to_support node transfers with priority 5.
     caller = SippIvrCaller("1500200", [Wait(1000), Press("2"), Wait(1500), Press("4"), Wait(1500), Press("1")],
-                           caller="0215550406", duration_ms=120_000)
+                           caller="0215550406", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(caller)
     await talked_then_dropped(cti)
     record = (await served(cti, caller))[0]
@@ -246,7 +248,7 @@ async def test_a_technical_problem_reaches_the_queue_with_the_priority_the_ivr_g
 
 
 async def test_caller_hanging_up_mid_prompt_is_recorded_and_leaves_nothing(cti: Cti, callers: list[Any]) -> None:
-    caller = SippIvrCaller("1500100", [Wait(800)], caller="0215550404", duration_ms=10)
+    caller = SippIvrCaller("1500100", [Wait(800)], caller="0215550404", duration_ms=10, target=cti.settings.sip_bind)
     callers.append(caller)
     record = (await served(cti, caller))[0]
     assert (record.outcome, record.end_reason) == ("abandoned", "caller_hangup")
@@ -273,7 +275,7 @@ async def test_spoken_choices_reach_the_right_queue(
         # Said twice: a no-match reprompts, as it would for a person (speech is not certain); once heard,
         # the second saying falls on the queue's music and is ignored.
         Say(caller_speech(menu, voice, tmp_path)), Wait(5000), Say(caller_speech(menu, voice, tmp_path)), Wait(3000)],
-        caller="0215550405", duration_ms=120_000)
+        caller="0215550405", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(caller)
     await talked_then_dropped(cti)
     record = (await served(cti, caller))[0]
@@ -288,10 +290,11 @@ async def test_spoken_choices_reach_the_right_queue(
 
 
 async def test_a_waiting_indonesian_caller_hears_position_and_wait_in_indonesian(
-    cti: Cti, callers: list[Any], base_settings: Settings,
+    cti: Cti, callers: list[Any], base_settings: Settings, asterisk: AsteriskRoot,
 ) -> None:
     caller = SippIvrCaller("1500200", [Wait(1000), Press("1"), Wait(1500), Press("0")],
-                           caller="0215550406", duration_ms=120_000)  # the test drops the line
+                           caller="0215550406", duration_ms=120_000,
+                           target=cti.settings.sip_bind)  # the test drops the line
     callers.append(caller)
     call = await cti.first_call()  # in the care queue, nobody to take it
     assert call.routing.language == "id"
@@ -300,5 +303,5 @@ async def test_a_waiting_indonesian_caller_hears_position_and_wait_in_indonesian
     await cti.ari.hangup(call.channel_id)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     assert expected.startswith("Anda berada di urutan berikutnya.")
-    sounds = base_settings.asterisk_root / "usr/share/asterisk/sounds"
+    sounds = asterisk.sounds_dir
     assert PromptRenderer(sounds).cached(expected, "id") is not None  # rendered in Indonesian and played

@@ -78,7 +78,7 @@ async def test_killed_controller_restarts_under_load_without_offering_anyone_two
                        json={"extension": ext, "ready": True})
 
         crowd = SippCaller("1500100", caller="0215557000", duration_ms=90_000, calls=CALLERS, rate=15,
-                           limit=CALLERS)
+                           limit=CALLERS, target=base_settings.sip_bind)
         callers.append(crowd)
 
         async def loaded() -> dict[str, Any] | None:

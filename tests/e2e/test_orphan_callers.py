@@ -41,7 +41,8 @@ async def test_a_caller_in_the_ivr_when_the_controller_dies_is_served_by_the_nex
     try:
         first.start()
         await first.healthy(http, timeout=90)
-        caller = SippIvrCaller("1500100", [Wait(1000)], caller=CALLER, duration_ms=120_000)
+        caller = SippIvrCaller("1500100", [Wait(1000)], caller=CALLER, duration_ms=120_000,
+                               target=base_settings.sip_bind)
         callers.append(caller)
 
         async def answered_by_the_first() -> Any:

@@ -95,7 +95,8 @@ async def test_a_caller_who_hangs_up_after_the_rating_leaves_a_partial_answer(
     cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings,
 ) -> None:
     await prepare(cti, phones, base_settings)
-    caller = SippIvrCaller("1500200", call_then([Press("2"), Wait(1500)]), caller=BUDI_PHONE, duration_ms=100)
+    caller = SippIvrCaller("1500200", call_then([Press("2"), Wait(1500)]), caller=BUDI_PHONE, duration_ms=100,
+                           target=cti.settings.sip_bind)
     callers.append(caller)
     call_id = await offered_then_hung_up(cti)
     survey = await survey_of(cti, call_id, caller)
@@ -112,7 +113,7 @@ async def test_an_english_caller_rates_the_call_by_voice_and_leaves_a_spoken_com
     caller = SippIvrCaller("1500200", call_then([
         Say(caller_speech("five", "en-us", tmp_path)), Wait(3500), Say(caller_speech("yes", "en-us", tmp_path)),
         Wait(9000), Say(caller_speech("the agent was very helpful thank you", "en-us", tmp_path))]),
-        caller=BUDI_PHONE, duration_ms=20_000)
+        caller=BUDI_PHONE, duration_ms=20_000, target=cti.settings.sip_bind)
     callers.append(caller)
     call_id = await offered_then_hung_up(cti)
     survey = await survey_of(cti, call_id, caller, timeout=40)  # the transcript is seconds of CPU
@@ -136,7 +137,8 @@ async def test_a_caller_who_asks_for_the_survey_in_the_ivr_is_asked_on_this_call
     post_call = cti.client.app[POST_CALL_SURVEYS]
     # Nine in the main menu asks for it (and is thanked), then zero for an agent; Ana does not offer it herself.
     first = SippIvrCaller("1500200", [Wait(1500), Press("9"), Wait(5000), Press("0"), Wait(16000), Press("5"),
-                                      Wait(4000), Press("2")], caller=BUDI_PHONE, duration_ms=1500)
+                                      Wait(4000), Press("2")], caller=BUDI_PHONE, duration_ms=1500,
+                          target=cti.settings.sip_bind)
     callers.append(first)
     call = await cti.first_call()
     await cti.answered(call.call_id, timeout=40)
@@ -151,7 +153,7 @@ async def test_a_caller_who_asks_for_the_survey_in_the_ivr_is_asked_on_this_call
     budi = await CustomerRepository(cti.db).customer(JAKARTA_GOLD)
     assert budi is not None and budi.consent.surveys
     second = SippIvrCaller("1500200", call_then([Press("3"), Wait(4000), Press("1")]), caller=BUDI_PHONE,
-                           duration_ms=1500)
+                           duration_ms=1500, target=cti.settings.sip_bind)
     callers.append(second)
     first_id = call.call_id
     call = await eventually(lambda: next((c for c in cti.query.calls() if c.call_id != first_id), None),

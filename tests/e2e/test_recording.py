@@ -61,7 +61,7 @@ async def test_a_recorded_call_holds_both_sides_and_is_played_audited_and_erased
     await cti.login("ana", "7001")
     customer = await CustomerRepository(cti.db).create_blank_customer("0215550177", name="Rina")
     caller = SippCaller("1500100", caller="0215550177", duration_ms=30_000,
-                        play=tone(tmp_path / "caller.ulaw", CALLER_HZ))
+                        play=tone(tmp_path / "caller.ulaw", CALLER_HZ), target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -128,7 +128,7 @@ async def test_the_agent_s_desktop_lists_their_recorded_call_and_plays_it_and_no
     other = await cti.create_agent("bob", "Bob")
     await cti.speaks("en", token)
     await cti.login("ana", "7001")
-    caller = SippCaller("1500100", caller="0215550177", duration_ms=30_000)
+    caller = SippCaller("1500100", caller="0215550177", duration_ms=30_000, target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)

@@ -82,7 +82,7 @@ async def test_redis_dying_mid_call_loses_nothing(
     start_phone(phones, base_settings, "7023", ring_ms=100)
     await cti.create_agent("calm")
     await cti.login("calm", "7023")
-    caller = SippCaller("1500100", caller="0315550003", duration_ms=4000)
+    caller = SippCaller("1500100", caller="0315550003", duration_ms=4000, target=cti.settings.sip_bind)
     callers.append(caller)
     call_id = (await cti.first_call()).call_id
     await cti.answered(call_id)

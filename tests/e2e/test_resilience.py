@@ -26,10 +26,10 @@ async def test_restarted_controller_rebuilds_from_redis_and_finishes_calls(
     await cti.create_agent("second")
     await cti.login("first", "7021")
     # Both stay on the line however long the restart takes; the test drops them when it is done.
-    talking = SippCaller("1500100", caller="0215550001", duration_ms=120_000)
+    talking = SippCaller("1500100", caller="0215550001", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(talking)
     await cti.answered((await cti.first_call()).call_id)
-    waiting = SippCaller("1500100", caller="0215550002", duration_ms=120_000)
+    waiting = SippCaller("1500100", caller="0215550002", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(waiting)
     await eventually(lambda: "0215550002" in _calls_by_number(cti), message="second call")
     ids = _calls_by_number(cti)
@@ -69,11 +69,13 @@ async def test_odd_caller_ids_are_normalised_and_kept_as_text(
     start_phone(phones, base_settings, "7024", ring_ms=100)
     await cti.create_agent("patient")
     await cti.login("patient", "7024")
-    odd = SippCaller("1500100", caller="+62-21-555-0199", caller_name="O'Brien <b>&</b> Sons", duration_ms=1500)
+    odd = SippCaller("1500100", caller="+62-21-555-0199", caller_name="O'Brien <b>&</b> Sons", duration_ms=1500,
+                     target=cti.settings.sip_bind)
     callers.append(odd)
     await cti.answered((await cti.first_call()).call_id)
     # One agent: the second caller waits for the first call to end, then talks.
-    anonymous = SippCaller("1500100", caller="anonymous", caller_name="", duration_ms=6000)
+    anonymous = SippCaller("1500100", caller="anonymous", caller_name="", duration_ms=6000,
+                           target=cti.settings.sip_bind)
     callers.append(anonymous)
     assert await asyncio.to_thread(odd.wait, 20) == 0
     assert await asyncio.to_thread(anonymous.wait, 20) == 0

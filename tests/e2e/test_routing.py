@@ -60,10 +60,11 @@ async def test_jakarta_and_surabaya_callers_reach_their_regional_teams(
         start_phone(phones, base_settings, ext, ring_ms=100)
         await cti.create_agent(agent_id, skills={"care": 3}, region=region)
         await cti.login(agent_id, ext)  # sby logs in first: longest idle, yet not for a Jakarta caller
-    jakarta = SippCaller("1500100", caller="0215550111", duration_ms=2500)
+    jakarta = SippCaller("1500100", caller="0215550111", duration_ms=2500, target=cti.settings.sip_bind)
     callers.append(jakarta)
     await cti.answered((await cti.first_call()).call_id)
-    surabaya = SippCaller("1500100", caller="+62 31 555 0222".replace(" ", ""), duration_ms=2500)
+    surabaya = SippCaller("1500100", caller="+62 31 555 0222".replace(" ", ""), duration_ms=2500,
+                          target=cti.settings.sip_bind)
     callers.append(surabaya)
     assert await asyncio.to_thread(jakarta.wait, 20) == 0
     assert await asyncio.to_thread(surabaya.wait, 20) == 0
@@ -86,7 +87,7 @@ async def test_service_number_picks_the_product_team(
     await cti.create_agent("biller", skills={"billing": 5})
     await cti.login("carer", "7033")
     await cti.login("biller", "7034")
-    caller = SippCaller("1500200", caller="0225550333", duration_ms=2000)
+    caller = SippCaller("1500200", caller="0225550333", duration_ms=2000, target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
@@ -102,7 +103,7 @@ async def test_escalation_widens_to_other_regions_after_the_configured_wait(
     await cti.create_agent("far", skills={"care": 2}, region="medan")
     await cti.login("far", "7035")
     # Jakarta; only Medan is free. The caller stays until the test drops the line.
-    caller = SippCaller("1500100", caller="0215550444", duration_ms=120_000)
+    caller = SippCaller("1500100", caller="0215550444", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await asyncio.sleep(1.5)
@@ -120,7 +121,7 @@ async def test_escalation_widens_to_other_regions_after_the_configured_wait(
 
 @pytest.mark.sunday_night
 async def test_after_hours_caller_hears_the_closing_message(cti: Cti, callers: list[SippCaller]) -> None:
-    caller = SippCaller("1500300", caller="0245550555", duration_ms=20_000)
+    caller = SippCaller("1500300", caller="0245550555", duration_ms=20_000, target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0  # cti answered, played the message and hung up
     await cti.settled()
@@ -131,7 +132,8 @@ async def test_after_hours_caller_hears_the_closing_message(cti: Cti, callers: l
 
 
 async def test_waiting_caller_hears_position_and_wait_over_the_music(cti: Cti, callers: list[SippCaller]) -> None:
-    caller = SippCaller("1500400", caller="0615550666", duration_ms=16_000)  # nobody to answer: it waits
+    caller = SippCaller("1500400", caller="0615550666", duration_ms=16_000,
+                        target=cti.settings.sip_bind)  # nobody to answer: it waits
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 30) == 0
     await cti.settled()
@@ -151,7 +153,8 @@ async def test_callback_keep_my_place_end_to_end(
     # The customer's phone, reached through the PSTN gateway address when cti calls back.
     gateway_host, gateway_port = base_settings.pstn_gateway.split(":")
     phones["customer"] = SippAgent(int(gateway_port), ring_ms=300, talk_ms=2000, host=gateway_host)
-    caller = SippCaller("1500600", caller="0215550888", duration_ms=10_000, press="*", press_after_ms=1500)
+    caller = SippCaller("1500600", caller="0215550888", duration_ms=10_000, press="*", press_after_ms=1500,
+                        target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0  # pressed *, heard the confirmation, cti hung up
     # SIPp is done as soon as the BYE is answered; Asterisk's hang-up event may reach cti a moment later.
@@ -181,7 +184,8 @@ async def test_a_callback_to_a_number_not_allowed_is_refused_and_the_caller_keep
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller | SippIvrCaller], base_settings: Settings
 ) -> None:
     # A foreign number (or one a spoofed caller id claims): cti does not dial it at its own expense.
-    caller = SippIvrCaller("1500600", [Wait(1000), Press("*")], caller="+6591234567", duration_ms=120_000)
+    caller = SippIvrCaller("1500600", [Wait(1000), Press("*")], caller="+6591234567", duration_ms=120_000,
+                           target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     refused = await eventually(

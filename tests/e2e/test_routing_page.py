@@ -115,7 +115,7 @@ async def test_an_admin_edits_a_route_on_the_page_and_the_next_call_follows_it(
     start_phone(phones, base_settings, "7045", ring_ms=100)
     await cti.create_agent("rina", skills={"care": 1})
     await cti.login("rina", "7045")
-    caller = SippCaller("1500200", caller="0215550777", duration_ms=1500)
+    caller = SippCaller("1500200", caller="0215550777", duration_ms=1500, target=cti.settings.sip_bind)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cti.asterisk import AsteriskRoot
 from cti.persistence import InteractionRepository
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller, free_udp_port, register
@@ -22,25 +23,26 @@ SOFTPHONES_DOC = Path(__file__).resolve().parents[2] / "docs/softphones.md"
 
 
 async def test_registered_softphone_receives_offered_call(
-    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings
+    cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings, asterisk: AsteriskRoot,
 ) -> None:
     password = base_settings.softphone_accounts()["1001"]
-    code, errors = await asyncio.to_thread(register, "1001", "not-the-password", free_udp_port())
+    sip = base_settings.sip_bind
+    code, errors = await asyncio.to_thread(register, "1001", "not-the-password", free_udp_port(), target=sip)
     # The authenticated attempt (CSeq 2) is challenged again instead of accepted.
     assert code != 0 and "CSeq: 2 REGISTER" in errors and "WWW-Authenticate: Digest" in errors, errors
 
     port = free_udp_port()
-    code, errors = await asyncio.to_thread(register, "1001", password, port)
+    code, errors = await asyncio.to_thread(register, "1001", password, port, target=sip)
     assert code == 0, errors
     # The softphone takes calls on the socket it registered from, on this machine (127.0.0.1, which is not the
     # PSTN gateway's address): nothing but its registration tells Asterisk where it is.
     phones["1001"] = SippAgent(port, ring_ms=100, host="127.0.0.1")
-    contacts = await asyncio.to_thread(cti_cli, cti, "pjsip show contacts")
+    contacts = await asyncio.to_thread(asterisk.cli, "pjsip show contacts")
     assert f"1001/sip:1001@127.0.0.1:{port}" in contacts
 
     await cti.create_agent("soft", "Softphone agent")
     await cti.login("soft", "1001")
-    caller = SippCaller("1500100", caller="0215551001", duration_ms=2500)
+    caller = SippCaller("1500100", caller="0215551001", duration_ms=2500, target=sip)
     callers.append(caller)
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
@@ -48,21 +50,16 @@ async def test_registered_softphone_receives_offered_call(
     assert (record.agent_id, record.agent_extension, record.outcome) == ("soft", "1001", "answered")
 
     phones.pop("1001").stop()
-    code, errors = await asyncio.to_thread(register, "1001", password, port, expires=0)  # unregister
+    code, errors = await asyncio.to_thread(register, "1001", password, port, target=sip, expires=0)  # unregister
     assert code == 0, errors
-    await eventually(lambda: f"127.0.0.1:{port}" not in cti_cli(cti, "pjsip show contacts"),
+    await eventually(lambda: f"127.0.0.1:{port}" not in asterisk.cli("pjsip show contacts"),
                      message="the contact to be removed")
 
 
-def cti_cli(cti: Cti, command: str) -> str:
-    from cti.asterisk import AsteriskRoot
-
-    return AsteriskRoot(cti.settings.asterisk_root).cli(command)
-
-
-def documented_baresip(password: str, port: int) -> dict[str, str]:
-    """The baresip files of docs/softphones.md, with the password, the phone's port and (no sound card here) the
-    audio devices changed: the phone hears the caller and plays it back (aubridge), and nothing else."""
+def documented_baresip(password: str, port: int, sip: str) -> dict[str, str]:
+    """The baresip files of docs/softphones.md, with the password, the phone's port, Asterisk's address ``sip``
+    (the test worker's, tests/lanes.py) and (no sound card here) the audio devices changed: the phone hears the
+    caller and plays it back (aubridge), and nothing else."""
     blocks = re.findall(r"```text\n(.*?)```", SOFTPHONES_DOC.read_text(), re.DOTALL)
     [config] = [b for b in blocks if b.startswith("# baresip config")]
     [accounts] = [b for b in blocks if b.startswith("<sip:1001@")]
@@ -70,8 +67,9 @@ def documented_baresip(password: str, port: int) -> dict[str, str]:
     for device in ("audio_player", "audio_source", "audio_alert"):
         config = re.sub(rf"(?m)^{device}\s+alsa,default$", f"{device} aubridge,cti", config)
     assert config.count(f"127.0.0.1:{port}") == 1 and config.count("aubridge,cti") == 3, config
-    assert "SOFTPHONE_PASSWORD" in accounts
-    return {"config": config, "accounts": accounts.replace("SOFTPHONE_PASSWORD", password)}
+    assert "SOFTPHONE_PASSWORD" in accounts and accounts.startswith("<sip:1001@127.0.0.1:5060>")
+    accounts = accounts.replace("127.0.0.1:5060", sip).replace("SOFTPHONE_PASSWORD", password)
+    return {"config": config, "accounts": accounts}
 
 
 def start_baresip(folder: Path, log_path: Path) -> subprocess.Popen[bytes]:
@@ -100,12 +98,13 @@ def baresip(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
 
 async def test_the_documented_baresip_registers_from_this_machine_and_takes_a_bridged_call(
     cti: Cti, callers: list[SippCaller], base_settings: Settings, tmp_path: Path,
-    baresip: list[subprocess.Popen[bytes]],
+    baresip: list[subprocess.Popen[bytes]], asterisk: AsteriskRoot,
 ) -> None:
     port = free_udp_port()
     folder = tmp_path / "phone"
     folder.mkdir()
-    for name, text in documented_baresip(base_settings.softphone_accounts()["1001"], port).items():
+    for name, text in documented_baresip(base_settings.softphone_accounts()["1001"], port,
+                                         base_settings.sip_bind).items():
         (folder / name).write_text(text)
     baresip.append(start_baresip(folder, tmp_path / "baresip.log"))
 
@@ -118,13 +117,13 @@ async def test_the_documented_baresip_registers_from_this_machine_and_takes_a_br
         await eventually(lambda: "200 OK" in output(), timeout=30, message="baresip to register")
     except pytest.fail.Exception:
         pytest.fail(f"baresip did not register in 30 s; it said:\n{output()[-3000:]}")
-    contacts = await asyncio.to_thread(cti_cli, cti, "pjsip show contacts")
+    contacts = await asyncio.to_thread(asterisk.cli, "pjsip show contacts")
     # baresip puts a token of its own in the contact's user part: 1001/sip:1001-xyz@127.0.0.1:<port>.
     assert re.search(rf"1001/sip:\S*@127\.0\.0\.1:{port}\b", contacts), (contacts, output()[-2000:])
 
     await cti.create_agent("bare", "Baresip agent")
     await cti.login("bare", "1001")
-    caller = SippCaller("1500100", caller="0215551002", duration_ms=4000)
+    caller = SippCaller("1500100", caller="0215551002", duration_ms=4000, target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)  # baresip answered by itself

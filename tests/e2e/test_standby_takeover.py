@@ -282,7 +282,7 @@ async def test_leader_killed_under_load_a_standby_takes_over_and_drops_no_one(
         assert await _port_closed(second.url), "a standby answered HTTP before it led"
 
         crowd = SippCaller("1500100", caller="0215557000", duration_ms=90_000, calls=CALLERS, rate=15,
-                           limit=CALLERS)
+                           limit=CALLERS, target=base_settings.sip_bind)
         callers.append(crowd)
         await eventually(lambda: len(watch.caller_legs()) == CALLERS, timeout=30, message="every caller in")
         await eventually(_queue_is(http, first, FREED + TALKING, RINGING, CALLERS - AGENTS + RINGING), timeout=30,
@@ -425,7 +425,7 @@ async def test_leader_frozen_past_its_lease_never_acts_again(
         await _standing_by(second)
         assert first.proc is not None and second.proc is not None
         crowd = SippCaller("1500100", caller="0215557100", duration_ms=60_000, calls=FROZEN_CALLERS, rate=10,
-                           limit=FROZEN_CALLERS)
+                           limit=FROZEN_CALLERS, target=base_settings.sip_bind)
         callers.append(crowd)
         await eventually(lambda: len(watch.caller_legs()) == FROZEN_CALLERS, timeout=30, message="every caller in")
         await eventually(_queue_is(http, first, FROZEN_AGENTS, 0, FROZEN_CALLERS - FROZEN_AGENTS), timeout=30,

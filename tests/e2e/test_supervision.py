@@ -34,7 +34,7 @@ async def test_supervisor_monitors_a_connected_call(
     await cti.login("ana", "7001")
     token = await supervisor_token(cti)
     # Longer than the test however slow the machine: the test hangs the caller's line up when it is done.
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000)
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -81,7 +81,8 @@ async def test_monitor_refusals(cti: Cti, phones: dict[str, SippAgent], callers:
                                                               "agent_id": "ana"}, expect=201))["token"]
     outsider = await supervisor_token(cti, "otto", scope={"queues": ["sales"], "teams": []})
     staff = await supervisor_token(cti)
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000)  # the test ends the call
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000,
+                        target=cti.settings.sip_bind)  # the test ends the call
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -110,7 +111,7 @@ async def test_listen_button_on_the_dashboard_starts_a_monitor(
     outsider = await supervisor_token(cti, "otto", scope={"queues": ["sales"], "teams": []})
     await cti.speaks("en", token, outsider)
     # Longer than the test however slow the machine: the agent ends the call when the test is done with it.
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000)
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000, target=cti.settings.sip_bind)
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)
@@ -169,7 +170,8 @@ async def test_a_reloaded_dashboard_shows_the_live_monitor_and_stops_it(
     token = await supervisor_token(cti)
     other = await supervisor_token(cti, "vic")
     await cti.speaks("en", token, other)
-    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000)  # the agent ends it
+    caller = SippCaller("1500100", caller="0215550123", duration_ms=120_000,
+                        target=cti.settings.sip_bind)  # the agent ends it
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)

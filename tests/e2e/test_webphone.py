@@ -24,8 +24,8 @@ from tests.support import FAKE_MEDIA, browser_page, eventually
 EXTENSION = "1201"  # wendy's browser phone in the session's settings (tests/conftest.py)
 
 
-def contacts(cti: Cti) -> str:
-    return AsteriskRoot(cti.settings.asterisk_root).cli("pjsip show contacts")
+def contacts(asterisk: AsteriskRoot) -> str:
+    return asterisk.cli("pjsip show contacts")
 
 
 def tone(path: Path, seconds: float) -> Path:
@@ -43,11 +43,11 @@ def tone(path: Path, seconds: float) -> Path:
     return path
 
 
-def rtp_counts(cti: Cti) -> tuple[int, int, str]:
+def rtp_counts(asterisk: AsteriskRoot) -> tuple[int, int, str]:
     """Packets Asterisk received from and sent to the browser phone's channel, from ``pjsip show channelstats``
     (after the channel's up time: codec, then received count, lost, %, jitter, then sent count, ...); and the
     output, to show when it is not there."""
-    output = AsteriskRoot(cti.settings.asterisk_root).cli("pjsip show channelstats")
+    output = asterisk.cli("pjsip show channelstats")
     for line in output.splitlines():
         if f"{EXTENSION}-" in line:
             words = line.split()
@@ -56,7 +56,9 @@ def rtp_counts(cti: Cti) -> tuple[int, int, str]:
     return 0, 0, output
 
 
-async def test_the_browser_registers_rings_answers_talks_both_ways_and_hangs_up(cti: Cti, tmp_path: Path) -> None:
+async def test_the_browser_registers_rings_answers_talks_both_ways_and_hangs_up(
+    cti: Cti, tmp_path: Path, asterisk: AsteriskRoot,
+) -> None:
     await seed(cti)
     token = await cti.create_agent("wendy", "Wendy Web")
     await cti.api("PATCH", "/api/me", token=token, json={"language": "en"})
@@ -69,13 +71,13 @@ async def test_the_browser_registers_rings_answers_talks_both_ways_and_hangs_up(
         await expect(page.locator("#webphone-status")).to_have_text("phone registered", timeout=15000)
         assert await page.input_value("#extension") == EXTENSION  # the phone fills in its own extension
         # Asterisk holds one contact for 1201, reached over the websocket transport (through cti's relay).
-        listed = await asyncio.to_thread(contacts, cti)
+        listed = await asyncio.to_thread(contacts, asterisk)
         assert re.search(rf"{EXTENSION}/sip:\S+@127\.0\.0\.1:\d+;transport=WS\s", listed), listed
 
         await page.click("#login")
         await expect(page.locator("#agent-state")).to_have_text("ready")
         caller = SippIvrCaller("1500100", [Say(tone(tmp_path / "tone.ulaw", 30)), Wait(10000)], caller=BUDI[0],
-                               caller_name="Budi", duration_ms=1000)
+                               caller_name="Budi", duration_ms=1000, target=cti.settings.sip_bind)
         try:
             await expect(page.locator("#webphone-answer")).to_be_visible(timeout=20000)  # it rings in the page
             await expect(page.locator("#incoming")).to_be_visible()
@@ -86,7 +88,7 @@ async def test_the_browser_registers_rings_answers_talks_both_ways_and_hangs_up(
             # 50 packets each way (a second of audio, 20 ms a packet). Chromium sends and takes media only over
             # DTLS-SRTP: packets counted both ways are encrypted ones.
             for _ in range(30):
-                received, sent, output = await asyncio.to_thread(rtp_counts, cti)
+                received, sent, output = await asyncio.to_thread(rtp_counts, asterisk)
                 if received > 50 and sent > 50:
                     break
                 await asyncio.sleep(0.5)
@@ -121,7 +123,7 @@ async def test_the_browser_registers_rings_answers_talks_both_ways_and_hangs_up(
         assert record.hold_count == 1
 
         await page.uncheck("#webphone-use")
-        await eventually(lambda: f"{EXTENSION}/sip:" not in contacts(cti), message="the contact to be removed")
+        await eventually(lambda: f"{EXTENSION}/sip:" not in contacts(asterisk), message="the contact to be removed")
 
 
 async def test_the_phone_s_relay_closes_with_its_owner_s_token_and_stays_through_a_scope_change(cti: Cti) -> None:
