@@ -77,20 +77,23 @@ class Lane:
 
 
 ASTERISK_SECONDS = {
-    "tests/e2e/test_ivr.py": 147, "tests/e2e/test_post_call_survey.py": 139, "tests/e2e/test_standby_takeover.py": 69,
-    "tests/e2e/test_desktop.py": 60, "tests/e2e/test_call_steering.py": 55, "tests/e2e/test_supervision.py": 55,
-    "tests/e2e/test_routing.py": 53, "tests/e2e/test_call_path.py": 52, "tests/e2e/test_consult.py": 44,
-    "tests/e2e/test_kill_restart.py": 38, "tests/e2e/test_authorization.py": 37, "tests/e2e/test_admission.py": 32,
-    "tests/e2e/test_demo.py": 32, "tests/e2e/test_call_controls.py": 30, "tests/e2e/test_webphone.py": 29,
-    "tests/integration/test_fuzz_api.py": 28, "tests/e2e/test_erasure.py": 26, "tests/e2e/test_dashboard.py": 24,
-    "tests/e2e/test_cluster_calls.py": 21, "tests/e2e/test_scheduled_callbacks.py": 21,
-    "tests/e2e/test_caller_id.py": 20, "tests/e2e/test_orphan_callers.py": 19, "tests/e2e/test_recording.py": 16,
-    "tests/e2e/test_admission_ivr.py": 16, "tests/e2e/test_cluster_topology.py": 14,
-    "tests/e2e/test_resilience.py": 13, "tests/e2e/test_softphone.py": 11, "tests/e2e/test_customer_routing.py": 11,
-    "tests/e2e/test_outbound.py": 8,
+    "tests/e2e/test_ivr.py": 145, "tests/e2e/test_post_call_survey.py": 135, "tests/e2e/test_standby_takeover.py": 70,
+    "tests/e2e/test_desktop.py": 62, "tests/e2e/test_routing.py": 55, "tests/e2e/test_call_steering.py": 54,
+    "tests/e2e/test_call_path.py": 48, "tests/e2e/test_consult.py": 43, "tests/e2e/test_demo.py": 40,
+    "tests/e2e/test_authorization.py": 37, "tests/integration/test_fuzz_api.py": 35,
+    "tests/e2e/test_kill_restart.py": 35, "tests/e2e/test_admission.py": 32, "tests/e2e/test_call_controls.py": 30,
+    "tests/e2e/test_erasure.py": 26, "tests/e2e/test_dashboard.py": 25, "tests/e2e/test_supervision.py": 24,
+    "tests/e2e/test_scheduled_callbacks.py": 22, "tests/e2e/test_cluster_calls.py": 20,
+    "tests/e2e/test_orphan_callers.py": 19, "tests/e2e/test_recording.py": 19, "tests/e2e/test_caller_id.py": 18,
+    "tests/e2e/test_admission_ivr.py": 18, "tests/e2e/test_cluster_topology.py": 14, "tests/e2e/test_resilience.py": 13,
+    "tests/e2e/test_customer_routing.py": 11, "tests/e2e/test_softphone.py": 11, "tests/e2e/test_webphone.py": 10,
+    "tests/e2e/test_outbound.py": 10, "tests/e2e/test_alerts.py": 8, "tests/e2e/test_redis_outage.py": 7,
+    "tests/e2e/test_portal_callback.py": 7, "tests/e2e/test_routing_page.py": 6, "tests/e2e/test_chat_with_calls.py": 5,
+    "tests/e2e/test_sip_exposure.py": 5, "tests/e2e/test_api.py": 3,
 }
-"""Seconds each file on an Asterisk takes in a worker of a full run (scripts/test, two cores), to split them evenly;
-a file not listed counts as :data:`UNMEASURED_SECONDS`. Refresh it from a run's ``--durations=0`` when files grow."""
+"""Seconds each file on an Asterisk takes in a worker of a full run (scripts/test: two workers, each on its own
+Asterisk, on two cores), to split them evenly; a file not listed counts as :data:`UNMEASURED_SECONDS`. Refresh it
+from a run's ``--junitxml`` (each test's time, setup and teardown included) when files grow."""
 UNMEASURED_SECONDS = 5
 
 

@@ -92,12 +92,12 @@ def test_files_are_split_whole_longest_first_to_the_lighter_group() -> None:
              "tests/e2e/test_post_call_survey.py"]
     assert split_by_duration(files, 2) == {
         "tests/e2e/test_ivr.py": 0, "tests/e2e/test_post_call_survey.py": 1, "tests/e2e/test_demo.py": 1,
-        "tests/e2e/test_a.py": 0, "tests/e2e/test_b.py": 0}  # 147 + 5 + 5 against 139 + 32
+        "tests/e2e/test_a.py": 0, "tests/e2e/test_b.py": 0}  # 145 + 5 + 5 (unmeasured) against 135 + 40
+    assert UNMEASURED_SECONDS == 5 and "tests/e2e/test_a.py" not in ASTERISK_SECONDS
     assert split_by_duration(files, 1) == dict.fromkeys(files, 0)
-    assert UNMEASURED_SECONDS < min(ASTERISK_SECONDS.values())
 
 
-def test_the_measured_files_split_within_a_minute_of_each_other() -> None:
+def test_the_measured_files_split_within_ten_seconds_of_each_other() -> None:
     split = split_by_duration(list(ASTERISK_SECONDS), 2)
     load = [sum(ASTERISK_SECONDS[f] for f, group in split.items() if group == g) for g in (0, 1)]
-    assert abs(load[0] - load[1]) < 60, load
+    assert abs(load[0] - load[1]) < 10, load
