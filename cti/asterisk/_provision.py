@@ -154,7 +154,7 @@ class AsteriskRoot:
         hostname = socket.gethostname()
         (self.path / "etc/hosts").write_text(f"127.0.0.1 localhost {hostname}\n::1 localhost\n")
         (self.path / "etc/resolv.conf").write_text("# no resolver: Asterisk must not look names up\n")
-        self._prepare_sounds()
+        self.prepare_sounds()
 
     @property
     def sounds_dir(self) -> Path:
@@ -162,7 +162,9 @@ class AsteriskRoot:
         ``<lang>/cti/`` there and plays them as ``sound:cti/<name>`` in the channel's language."""
         return self.path / "usr/share/asterisk/sounds"
 
-    def _prepare_sounds(self) -> None:
+    def prepare_sounds(self) -> None:
+        """Make the sounds folder writable from outside the root (cti's prompts go under ``<lang>/cti/``): every
+        Asterisk started from this root needs it, a test's one or a cluster's nodes. Idempotent."""
         # Debian points sounds/en at /etc/alternatives with absolute links, which resolve only inside the
         # chroot; relative links make the same folders reachable from outside, where cti writes prompts.
         for link in self.sounds_dir.iterdir():

@@ -32,6 +32,7 @@ from typing import Any
 
 import redis
 
+from cti.asterisk import AsteriskRoot
 from cti.topology._configs import (
     NODE_MOUNT,
     NODE_SUBDIRS,
@@ -182,6 +183,9 @@ class Cluster:
         assert [part.name for part in parts] == self.names()
         to_start = [part for part in parts if self.pid(part.name) is None]
         self._check_ports({part.name for part in to_start})
+        # cti writes its prompts into the root's sounds folder (CTI_SOUNDS_DIR of cluster.env), which a root no
+        # single Asterisk has run from yet has only as Debian's absolute links.
+        AsteriskRoot(self.plan.asterisk_root).prepare_sounds()
         self._render({part.name for part in to_start})
         for part in to_start:
             say(f"starting {part.name}")

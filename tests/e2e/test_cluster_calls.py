@@ -10,24 +10,29 @@ not ready.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from pydantic import SecretStr
 
 from cti.acd import AgentState, EndReason, Outcome, WorkItem, WorkState
 from cti.ari import AriClient, Bridge
 from cti.bootstrap import create_app
+from cti.live import LiveStore
 from cti.persistence import InteractionRepository
 from cti.records import InteractionRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
-from tests.e2e.cluster import Topology, running_cluster
+from tests.e2e.cluster import Topology, cluster_cli, running_cluster
 from tests.fullapp import Cti, bounded, serve
 from tests.support import eventually
 
@@ -47,12 +52,25 @@ def ari_of(topology: Topology, node: str) -> AriClient:
 
 @pytest.fixture
 async def cti(topology: Topology, base_settings: Settings, tmp_path: Path) -> AsyncIterator[Cti]:
+    async with _cti(topology, base_settings, tmp_path) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def cti_on_sentinel(topology: Topology, base_settings: Settings, tmp_path: Path) -> AsyncIterator[Cti]:
+    """cti with the cluster's Redis (``redis+sentinel://``: the master the three Sentinels name), not the machine's."""
+    async with _cti(topology, base_settings, tmp_path, redis_url=topology.info["redis"]["url"]) as harness:
+        yield harness
+
+
+@contextlib.asynccontextmanager
+async def _cti(topology: Topology, base_settings: Settings, tmp_path: Path, **more: Any) -> AsyncIterator[Cti]:
     ari = topology.info["ari"]
     nodes = ",".join(f"{node['name']}={node['ari_url']}" for node in topology.info["nodes"])
     settings = base_settings.model_copy(update={
         "asterisk_nodes": nodes, "ari_user": ari["user"], "ari_password": SecretStr(ari["password"]),
         "ari_app": ari["app"], "database_url": f"sqlite+aiosqlite:///{tmp_path}/cti.db",
-        "redis_prefix": f"cti-test-{uuid.uuid4().hex[:8]}", "ring_timeout": 8, "node_dead_seconds": 3})
+        "redis_prefix": f"cti-test-{uuid.uuid4().hex[:8]}", "ring_timeout": 8, "node_dead_seconds": 3, **more})
     client = await serve(create_app(settings, connect_timeout=20))
     harness = Cti(settings, client)
     killed = False
@@ -164,6 +182,75 @@ async def test_one_queue_and_one_agent_pool_serve_callers_of_both_nodes_over_the
     finally:
         for each in phones:
             each.stop()
+
+
+async def test_the_redis_master_killed_with_calls_live_cti_follows_sentinel_and_drops_no_one(
+        cti_on_sentinel: Cti, topology: Topology) -> None:
+    """Issue 21's fault "Redis master killed: Sentinel failover, cti continues", with calls live: one caller talking
+    to the only agent, one waiting. The master is killed (``kill -9``); the connected call stays connected, the
+    waiting caller is served after it, both rows are right, and the new master holds cti's live picture (the
+    journal rewrites it after the failover) without an operator doing anything."""
+    cti = cti_on_sentinel
+    ext_a = topology.node("a")["agents"][0]
+    agent_phone = phone(topology, ext_a, ring_ms=200)  # talks until hung up
+    sipp = callers(topology, 2, duration_ms=60_000)
+    cluster = topology.cluster
+    master_port, replica_port = cluster.plan.redis_ports
+    password = topology.info["redis"]["password"]
+    sentinel = redis.Redis(port=cluster.plan.sentinel_ports[0], password=password, decode_responses=True)
+    try:
+        await cti.create_agent("ana")
+        await cti.login("ana", ext_a, ready=True)
+        talking = await eventually(
+            lambda: next((c for c in cti.query.calls() if c.state is WorkState.CONNECTED), None), timeout=30,
+            message="the first caller connected to ana")
+        waiting = await eventually(
+            lambda: next((c for c in cti.query.calls() if c.call_id != talking.call_id), None), timeout=15,
+            message="the second caller waiting")
+        await eventually(lambda: not cti.live.dirty, timeout=10, message="cti's live state written")
+        assert sentinel.sentinel_get_master_addr_by_name("cti") == ("127.0.0.1", master_port)
+        pid = cluster.pid(f"redis-{master_port}")
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+        await eventually(lambda: sentinel.sentinel_get_master_addr_by_name("cti") == ("127.0.0.1", replica_port),
+                         timeout=30, interval=0.2, message="Sentinel names the replica master")
+        # Meanwhile and after: the call goes on, in cti and in Asterisk; the waiting caller still waits.
+        assert cti.query.call(talking.call_id).state is WorkState.CONNECTED
+        assert cti.query.is_live(waiting.call_id)
+        async with ari_of(topology, talking.node or "") as on_node:
+            bridge = await _with_two(on_node, f"cti-call-{talking.call_id}")
+        assert bridge is not None, "the talking caller's bridge lost a leg during the failover"
+        # cti's writes reach the new master without anyone rebuilding its clients.
+        await eventually(lambda: not cti.live.dirty, timeout=20, message="cti's live state rewritten on the new master")
+        print(f"cti wrote again {time.monotonic() - killed:.1f} s after the kill")
+        await cti.api("POST", f"/api/calls/{talking.call_id}/hangup", token=cti.agent_tokens["ana"])
+        await eventually(lambda: cti.query.call(waiting.call_id).state is WorkState.CONNECTED
+                         if cti.query.is_live(waiting.call_id) else None, timeout=30,
+                         message="the waiting caller connected to ana after the failover")
+        assert cti.query.call(waiting.call_id).agent_id == "ana"
+        # The new master's picture is cti's: read back with a client of its own through the Sentinels.
+        store = LiveStore(topology.info["redis"]["url"], cti.settings.redis_prefix)
+        try:
+            await eventually(cti.live.ping, timeout=5, message="the live store answering")
+            agents, calls = await store.load()
+        finally:
+            await store.close()
+        assert [(a.agent_id, a.state) for a in agents] == [("ana", AgentState.ON_CALL)]
+        assert [(c.call_id, c.state, c.agent_id) for c in calls] == [(waiting.call_id, WorkState.CONNECTED, "ana")]
+        await cti.api("POST", f"/api/calls/{waiting.call_id}/hangup", token=cti.agent_tokens["ana"])
+        await eventually(lambda: not cti.query.calls(), timeout=15, message="both calls ended")
+        await cti.drain()
+        ended = {row.call_id: row for row in await rows(cti)}
+        assert sorted((ended[c.call_id].agent_id, ended[c.call_id].outcome, ended[c.call_id].end_reason)
+                      for c in (talking, waiting)) == [("ana", "answered", "agent_hangup")] * 2
+    finally:
+        sipp.stop()
+        agent_phone.stop()
+        sentinel.close()
+        # Put the killed master back: the Sentinels make it a replica of the new one (it has masterauth).
+        restarted = await asyncio.to_thread(cluster_cli, topology.env, "start", "--timeout", "40")
+        assert restarted.returncode == 0, restarted.stderr
 
 
 async def test_a_dead_node_s_calls_are_lost_and_its_agent_made_not_ready(cti: Cti, topology: Topology) -> None:

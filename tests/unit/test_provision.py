@@ -308,7 +308,7 @@ def test_sound_folders_become_reachable_from_outside_the_root(tmp_path: Path) ->
     (sounds / "en").symlink_to("/etc/alternatives/asterisk-prompt-en")
     (sounds / "custom").symlink_to("../../../local/share/asterisk/sounds")  # relative: left alone
 
-    AsteriskRoot(tmp_path)._prepare_sounds()
+    AsteriskRoot(tmp_path).prepare_sounds()
 
     assert (sounds / "en").readlink() == Path("en_US_f_Allison")
     assert (sounds / "en/hello-world.gsm").read_bytes() == b"x"
