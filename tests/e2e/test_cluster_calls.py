@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import redis
+import yaml
 from pydantic import SecretStr
 
 from cti.acd import AgentState, EndReason, Outcome, WorkItem, WorkState
@@ -32,7 +33,9 @@ from cti.persistence import InteractionRepository
 from cti.records import InteractionRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
+from cti.web import RECORDINGS
 from tests.e2e.cluster import Topology, cluster_cli, running_cluster
+from tests.e2e.tones import AGENT_HZ, CALLER_HZ, spectrum, tone
 from tests.fullapp import Cti, bounded, serve
 from tests.support import eventually
 
@@ -182,6 +185,85 @@ async def test_one_queue_and_one_agent_pool_serve_callers_of_both_nodes_over_the
     finally:
         for each in phones:
             each.stop()
+
+
+async def test_a_call_is_recorded_and_listened_to_on_its_node_by_an_agent_and_a_supervisor_homed_on_the_other(
+        topology: Topology, base_settings: Settings, tmp_path: Path) -> None:
+    """Issue 21: "supervision and recording work across nodes". The caller lands on one node (Kamailio's choice);
+    the agent who answers and the supervisor who listens both have their phones on the other. The call's bridge,
+    its recording and the supervisor's snoop are made on the caller's node, the two phones reached over the trunk;
+    the recording holds both sides (each phone sends a tone of its own), the supervisor's leg hears the call."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump({"queues": {"general": {"recording": {"inbound": "always"}}}}))
+    (tmp_path / "db").mkdir()
+    async with _cti(topology, base_settings, tmp_path / "db", routing_rules=rules,
+                    recording_dir=tmp_path / "recordings") as cti:
+        agent_tone = tone(tmp_path / "agent.ulaw", AGENT_HZ)
+        extensions = {name: topology.node(name)["agents"] for name in ("a", "b")}
+        phones = [phone(topology, ext, ring_ms=100, play=agent_tone if i == 0 else None)
+                  for exts in extensions.values() for i, ext in enumerate(exts)]
+        sipp = SippCaller(SERVICE, caller=CALLER, duration_ms=60_000, target=topology.info["kamailio"]["sip"],
+                          play=tone(tmp_path / "caller.ulaw", CALLER_HZ))
+        try:
+            await cti.create_agent("ana")
+            await cti.create_agent("budi")
+            await cti.login("ana", extensions["a"][0], ready=False)
+            await cti.login("budi", extensions["b"][0], ready=False)
+            created = await cti.api("POST", "/api/users", json={"name": "sue", "role": "supervisor"}, expect=201)
+            waiting = await eventually(lambda: next(iter(cti.query.calls()), None), timeout=15,
+                                       message="the caller in cti")
+            other = "b" if waiting.node == "a" else "a"
+            agent = "ana" if other == "a" else "budi"
+            await cti.api("POST", f"/api/agents/{agent}/state", token=cti.agent_tokens[agent],
+                          json={"state": "ready"})
+            await cti.answered(waiting.call_id, timeout=30)
+            call = cti.query.call(waiting.call_id)
+            assert (call.agent_id, call.node) == (agent, waiting.node)
+            url = f"/api/calls/{call.call_id}/recording"
+            await eventually(lambda: _recording(cti, url, cti.agent_tokens[agent]), timeout=15,
+                             message="the recording started (the queue records always)")
+            monitor = await cti.api("POST", f"/api/calls/{call.call_id}/monitor", token=created["token"],
+                                    json={"mode": "listen", "extension": extensions[other][1]}, expect=201)
+            assert monitor["monitor_id"] == f"{call.call_id}-s1"
+            async with ari_of(topology, waiting.node or "") as on_call_node:
+                # On the caller's node: the monitor's bridge holds the snoop on the agent's leg and the supervisor's
+                # leg, which is a channel of the trunk to the other node.
+                async def listening() -> bool:
+                    bridges = {b.id: b for b in await on_call_node.list_bridges()}
+                    mon = bridges.get(f"cti-mon-{call.call_id}-1")
+                    return mon is not None and sorted(mon.channels) == sorted(
+                        [f"{call.call_id}-s1", f"{call.call_id}-p1"])
+
+                await eventually(listening, timeout=20, message="the supervisor listening")
+                leg = await on_call_node.get_channel(f"{call.call_id}-s1")
+                snoop = await on_call_node.get_channel(f"{call.call_id}-p1")
+                assert (leg.name.rsplit("-", 1)[0], leg.state, snoop.name.split("/")[0]) == (
+                    f"PJSIP/node-{other}", "Up", "Snoop")
+            async with ari_of(topology, other) as on_home:
+                rung = sorted(c.name.rsplit("-", 1)[0] for c in await on_home.list_channels())
+            assert rung == sorted([f"PJSIP/{extensions[other][0]}", f"PJSIP/{extensions[other][1]}",
+                                   f"PJSIP/node-{waiting.node}", f"PJSIP/node-{waiting.node}"])
+            await asyncio.sleep(4)  # some seconds of both tones in the recording
+            await cti.api("POST", f"/api/calls/{call.call_id}/hangup", token=cti.agent_tokens[agent])
+            await eventually(lambda: not cti.query.calls(), timeout=15, message="the call ended")
+            await cti.settled()
+            await cti.client.app[RECORDINGS].drain()
+            [listed] = (await cti.api("GET", f"/api/interactions/{call.call_id}/recordings",
+                                      token=cti.agent_tokens[agent]))["recordings"]
+            assert (listed["call_id"], listed["agent_id"]) == (call.call_id, agent)
+            async with cti.client.get(listed["url"], headers=cti.headers(cti.agent_tokens[agent])) as response:
+                assert response.status == 200
+                audio = await response.read()
+            seconds, shares = spectrum(audio)
+            assert seconds > 3 and shares[CALLER_HZ] > 0.2 and shares[AGENT_HZ] > 0.2, (seconds, shares)
+        finally:
+            sipp.stop()
+            for each in phones:
+                each.stop()
+
+
+async def _recording(cti: Cti, url: str, token: str) -> bool:
+    return bool((await cti.api("GET", url, token=token))["status"] == "recording")
 
 
 async def test_the_redis_master_killed_with_calls_live_cti_follows_sentinel_and_drops_no_one(

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
-import subprocess
-import wave
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import yaml
 from playwright.async_api import expect
@@ -23,9 +19,8 @@ from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from cti.web import RECORDINGS
 from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.tones import AGENT_HZ, CALLER_HZ, spectrum, tone
 from tests.support import browser_page, eventually
-
-CALLER_HZ, AGENT_HZ = 600, 1400
 
 
 @pytest.fixture
@@ -33,24 +28,6 @@ def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump({"queues": {"general": {"recording": {"inbound": "always"}}}}))
     return {"routing_rules": rules, "recording_dir": tmp_path / "recordings"}
-
-
-def tone(path: Path, hz: int) -> Path:
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", "-t", "raw", str(path),
-                    "synth", "5", "sine", str(hz), "vol", "0.5"], check=True)
-    return path
-
-
-def spectrum(audio: bytes) -> tuple[float, dict[int, float]]:
-    """The file's length in seconds and the share of its energy near each tone (±40 Hz)."""
-    with wave.open(io.BytesIO(audio)) as wav:
-        assert (wav.getframerate(), wav.getsampwidth(), wav.getnchannels()) == (8000, 2, 1)
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
-    power = np.abs(np.fft.rfft(samples)) ** 2
-    freqs = np.fft.rfftfreq(len(samples), 1 / 8000)
-    total = float(power.sum())
-    return len(samples) / 8000, {hz: float(power[np.abs(freqs - hz) <= 40].sum()) / total
-                                 for hz in (CALLER_HZ, AGENT_HZ)}
 
 
 async def test_a_recorded_call_holds_both_sides_and_is_played_audited_and_erased(
