@@ -100,6 +100,10 @@ class Settings(BaseSettings):
                                 " the same ARI user, password and application on each")
     node_dead_seconds: float = Field(10.0, ge=1, le=600, description="a media node whose ARI is away this long is"
                                      " dead: its calls are recorded as lost, its homed agents made not ready")
+    edge_shed_stream: str = Field(
+        "", max_length=200, pattern=r"^[A-Za-z0-9:._-]*$",
+        description="the Redis stream where Kamailio notes the callers it sheds at the edge (the cluster's "
+                    "cluster.env sets it): cti records each as rejected for overload; empty: none read")
 
     # HTTP API
     http_host: str = "127.0.0.1"
@@ -519,7 +523,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "web": ("http_host", "http_port", "admin_token", "token_ttl_days", "session_idle_minutes",
             "session_lifetime_hours", "secure_cookies"),
     "storage": ("redis_url", "redis_prefix", "database_url", "recording_dir", "recording_format"),
-    "cluster": ("standby", "lease_seconds", "asterisk_nodes", "node_dead_seconds"),
+    "cluster": ("standby", "lease_seconds", "asterisk_nodes", "node_dead_seconds", "edge_shed_stream"),
     "routing": ("queues", "default_queue", "routing_rules", "ring_timeout", "service_level_seconds",
                 "max_call_setups", "max_arrival_rate", "dispositions"),
     "ivr": ("ivr_flows", "max_ivr_sessions", "asr_engines", "sounds_dir"),

@@ -10,7 +10,7 @@ export CTI_ASTERISK_ROOT="${CTI_ASTERISK_ROOT:-/var/cache/cti/asterisk-root}"
 export CTI_CONFIG_DIR="${CTI_CONFIG_DIR:-${XDG_CONFIG_HOME:-$HOME/.config}/cti}"
 REDIS_PORT="${CTI_SETUP_REDIS_PORT:-6379}"
 APT_PACKAGES=(debootstrap sip-tester baresip-core redis-server postgresql python3-venv ca-certificates espeak-ng libespeak-ng1 sox chromium
-              kamailio redis-sentinel haproxy  # scripts/cluster (docs/scaling.md#topology)
+              kamailio kamailio-redis-modules redis-sentinel haproxy  # scripts/cluster (docs/scaling.md#topology)
               flite)  # English voices of the speech benchmarks' corpora (bench/asr_corpus.py, bench/steering_corpus.py)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

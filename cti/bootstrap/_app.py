@@ -66,7 +66,7 @@ from cti.crm import ExternalCustomer, LookupCache
 from cti.cyberagent import QUESTIONS, Persona, faq_questions
 from cti.errors import Unavailable
 from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
-from cti.live import ChatStreams, LiveStore, WebhookOutbox
+from cti.live import ChatStreams, EdgeShedStream, LiveStore, WebhookOutbox
 from cti.messaging import HttpCrmConnector, HttpWebhookSender, LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
@@ -161,6 +161,7 @@ from cti.telephony import (
     AdmissionControl,
     AsrBridge,
     BridgeRecorder,
+    EdgeShedRecorder,
     IvrCall,
     IvrRunner,
     MediaNodes,
@@ -696,6 +697,11 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[CHAT_STARTS] = FailureThrottle(clock, limit=10, window=timedelta(minutes=15),
                                            lockout=timedelta(minutes=15), what="chats started from %s")
         journal.start()
+        if settings.edge_shed_stream:
+            edge = EdgeShedRecorder(EdgeShedStream(settings.redis_url, settings.edge_shed_stream), journal.record,
+                                    journal.flush, counters, clock)
+            edge.start()
+            stack.push_async_callback(edge.close)
         await webhooks.start()  # what the outbox held when the last server stopped goes out first
         stack.push_async_callback(webhooks.close)
         phones.start()

@@ -20,6 +20,8 @@ _COUNTERS = {
     "calls_failed": "Calls lost by the system",
     "calls_shed": "Callers turned away with congestion by admission control (overload)",
     "calls_shed_with_message": "Shed callers who heard the overload message before the congestion",
+    "calls_shed_at_edge": "Callers Kamailio turned away at the edge (overload), recorded from its notes",
+    "calls_shed_at_edge_with_message": "Callers shed at the edge who were sent to a node to hear why first",
     "arrivals_restarted": "Callers found in the app with no record on a resync (a previous controller's last "
                           "instant, or its IVR), started again as new arrivals",
     "ivr_self_service": "Callers served by the IVR alone, never queued for an agent",

@@ -4,14 +4,16 @@ and the webhooks' outbox (:class:`WebhookOutbox`).
 
 With standby controllers its writes are fenced: a controller that no longer leads is refused (:class:`Fenced`).
 Redis being away never stops calls: writes fail softly (``dirty``) and the journal rewrites the whole picture
-once Redis answers again. Live chats' sessions and messages are kept there too (:class:`ChatStreams`), until
+once Redis answers again. The callers Kamailio shed at the edge are read from a stream (:class:`EdgeShedStream`).
+Live chats' sessions and messages are kept there too (:class:`ChatStreams`), until
 their transcript is in the database.
 """
 
 from cti.live._chat import ChatStreams
 from cti.live._codec import decode_agent, decode_call, decode_decision, encode_agent, encode_call
+from cti.live._edge import EdgeShedStream
 from cti.live._outbox import WebhookOutbox
 from cti.live._store import Fence, Fenced, LiveStore, LiveStoreError
 
-__all__ = ["ChatStreams", "Fence", "Fenced", "LiveStore", "LiveStoreError", "WebhookOutbox", "decode_agent",
-           "decode_call", "decode_decision", "encode_agent", "encode_call"]
+__all__ = ["ChatStreams", "EdgeShedStream", "Fence", "Fenced", "LiveStore", "LiveStoreError", "WebhookOutbox",
+           "decode_agent", "decode_call", "decode_decision", "encode_agent", "encode_call"]

@@ -63,6 +63,7 @@ from cti.services._desk import (
     WrapUpService,
 )
 from cti.services._distributor import Distributor, profile_fields
+from cti.services._edge import EdgeShedNote, EdgeShedSource
 from cti.services._erasure import (
     CopyHolder,
     CustomerOnCall,
@@ -256,6 +257,8 @@ __all__ = [
     "Distributor",
     "DoNotCall",
     "DoNotCallList",
+    "EdgeShedNote",
+    "EdgeShedSource",
     "ErasableCustomers",
     "Erasure",
     "ErasureIncomplete",

@@ -13,6 +13,7 @@ where they enter (:func:`clean_caller_name`, :func:`clean_caller_number`), and a
 from cti.telephony._actions import VoiceActions, bridge_call, call_bridge_id, hold_bridge_id
 from cti.telephony._admission import Admission, AdmissionControl
 from cti.telephony._callerid import NAME_LENGTH, NUMBER_LENGTH, caller_id, clean_caller_name, clean_caller_number
+from cti.telephony._edge import EdgeShedRecorder
 from cti.telephony._ivr import IvrCall, IvrHandoff, IvrRunner, PromptSource, Recognition, Recognizer, SpeechSession
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.telephony._nodes import MediaNodes, PhoneHomes, RoutedRecorder, VoiceRouter, list_endpoints, trunk_endpoint
@@ -27,6 +28,7 @@ __all__ = [
     "AdmissionControl",
     "AsrBridge",
     "BridgeRecorder",
+    "EdgeShedRecorder",
     "IvrCall",
     "IvrHandoff",
     "IvrRunner",

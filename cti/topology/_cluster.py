@@ -34,6 +34,8 @@ import redis
 
 from cti.asterisk import AsteriskRoot
 from cti.topology._configs import (
+    EDGE_SHED_STREAM,
+    KAMAILIO_MODULES,
     NODE_MOUNT,
     NODE_SUBDIRS,
     haproxy_config,
@@ -100,7 +102,8 @@ class Cluster:
             } for node in plan.nodes],
             "sounds_dir": str(plan.asterisk_root / "usr/share/asterisk/sounds"),
             "sim_agent_port_base": plan.sim_agent_port_base,
-            "kamailio": {"sip": plan.kamailio_address},
+            "kamailio": {"sip": plan.kamailio_address, "edge_rate": plan.edge_rate,
+                         "edge_message_rate": plan.edge_message_rate, "shed_stream": EDGE_SHED_STREAM},
             "redis": {"master_name": plan.master_name, "password": keys["redis_password"],
                       "sentinels": [f"127.0.0.1:{port}" for port in plan.sentinel_ports],
                       "servers": [f"127.0.0.1:{port}" for port in plan.redis_ports],
@@ -129,6 +132,8 @@ class Cluster:
             "CTI_ARI_PASSWORD": data["ari"]["password"],
             "CTI_ARI_APP": data["ari"]["app"],
             "CTI_CLUSTER_SIP": data["kamailio"]["sip"],
+            # Callers Kamailio sheds past its edge rate: cti records them (docs/scaling.md#overload-at-the-edge).
+            "CTI_EDGE_SHED_STREAM": data["kamailio"]["shed_stream"],
             "CTI_CLUSTER_SENTINELS": ",".join(data["redis"]["sentinels"]),
             "CTI_CLUSTER_SENTINEL_MASTER": data["redis"]["master_name"],
             "CTI_CLUSTER_REDIS_PASSWORD": redis_password,
@@ -198,6 +203,8 @@ class Cluster:
 
     def _check_tools(self) -> None:
         missing = sorted({package for tool, package in _TOOLS.items() if shutil.which(tool) is None})
+        if not (KAMAILIO_MODULES / "ndb_redis.so").exists():
+            missing.append("kamailio-redis-modules")
         if missing:
             raise ClusterError(f"missing Debian packages: {' '.join(missing)} (scripts/cluster installs them)")
 
@@ -234,9 +241,9 @@ class Cluster:
         for node in plan.nodes:
             if f"node-{node.name}" in starting:
                 self._render_node(node, keys["ari_password"])
-        _write_private(self.dir / "kamailio" / "kamailio.cfg", kamailio_config(plan))
+        _write_private(self.dir / "kamailio" / "kamailio.cfg", kamailio_config(plan, keys["redis_password"]))
         _write_private(self.dir / "kamailio" / "dispatcher.list", kamailio_dispatchers(plan))
-        _write_private(self.dir / "haproxy" / "haproxy.cfg", haproxy_config(plan))
+        _write_private(self.dir / "haproxy" / "haproxy.cfg", haproxy_config(plan, keys["redis_password"]))
         if "kamailio" in starting:
             result = subprocess.run(["kamailio", "-c", "-f", str(self.dir / "kamailio" / "kamailio.cfg")],
                                     capture_output=True, text=True)
@@ -341,6 +348,29 @@ class Cluster:
     def _kamcmd(self, *command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["kamcmd", "-s", f"unix:{self.dir / 'kamailio' / 'ctl.sock'}", *command],
                               capture_output=True, text=True, timeout=10)
+
+    def set_edge_rate(self, rate: int, message_rate: int | None = None) -> None:
+        """Change the edge's bounds in the running Kamailio (INVITEs a second let in, 0: no bound; shed callers a
+        second told why), until it restarts (then ``CTI_CLUSTER_EDGE_RATE`` and ``..._MESSAGE_RATE`` again)."""
+        for key, value in (("rate", rate), ("message_rate", message_rate)):
+            if value is None:
+                continue
+            if value < 0:
+                raise ClusterError(f"the edge's {key.replace('_', ' ')} must be 0 or more, not {value}")
+            result = self._kamcmd("htable.seti", "edge", key, str(value))
+            if result.returncode != 0:
+                raise ClusterError(f"kamcmd htable.seti edge {key}: {result.stderr.strip() or result.stdout.strip()}")
+
+    def edge_rate(self) -> dict[str, int]:
+        """The edge's bounds in the running Kamailio now."""
+        found = {}
+        for key in ("rate", "message_rate"):
+            result = self._kamcmd("htable.get", "edge", key)
+            match = re.search(r"value:\s*(-?\d+)", result.stdout)
+            if result.returncode != 0 or match is None:
+                raise ClusterError(f"kamcmd htable.get edge {key}: {result.stderr.strip() or result.stdout.strip()}")
+            found[key] = int(match.group(1))
+        return found
 
     def dispatcher(self) -> dict[str, str]:
         """Kamailio's view of each node: ``active``, ``failing`` (a probe unanswered: still chosen), ``down`` (not

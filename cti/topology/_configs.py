@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 
 from cti.asterisk import AsteriskError, render_config
 from cti.settings import load_settings
@@ -135,14 +136,29 @@ def kamailio_dispatchers(plan: ClusterPlan) -> str:
     return "".join(lines)
 
 
-def kamailio_config(plan: ClusterPlan) -> str:
+KAMAILIO_MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
+"""Debian's; ``ndb_redis`` comes in its own package, kamailio-redis-modules."""
+EDGE_SHED_STREAM = "cti:edge-shed"
+"""The Redis stream where Kamailio notes each caller it sheds (cti records them: ``CTI_EDGE_SHED_STREAM``)."""
+OVERLOADED_EXTENSION = "cti-overloaded"
+"""The request-URI user a shed caller is sent to a node with: its dialplan plays why, then congestion."""
+
+
+def kamailio_config(plan: ClusterPlan, redis_password: str) -> str:
     """A stateless-dialog proxy: an initial INVITE goes to the next live node (round robin); a node that does not
     answer in 2 s is marked down and the INVITE tried on the next; OPTIONS every second find it back.
 
     Kamailio stays in the signalling path (Record-Route) so the carrier sees one address, but keeps no dialog
     state: restarted, it still routes the in-dialog requests of calls set up before by their Route headers.
+
+    It is also where overload is shed (issue 21): past ``edge_rate`` new INVITEs a second (pipelimit, tail drop
+    per one-second interval; the rate is in the ``edge`` htable, changed at run time with ``kamcmd htable.seti edge
+    rate N``), a caller never reaches a node's Stasis: up to ``edge_message_rate`` a second are sent to a node's
+    ``cti-overloaded`` extension to hear why (early media, then 503), the others get a 503 from Kamailio itself.
+    Each is noted in a Redis stream (through haproxy's port for the current master) for cti to record as rejected.
     """
     directory = plan.directory / "kamailio"
+    xadd = f"XADD {EDGE_SHED_STREAM} MAXLEN ~ 100000 * told $var(told) at $TV(Sn) caller %s called %s callid %s"
     return f"""#!KAMAILIO
 # Rendered by `cti cluster start` (cti/topology); edits are overwritten.
 debug=2
@@ -157,7 +173,7 @@ use_dns_cache=off
 server_header="Server: cti-kamailio"
 user_agent_header="User-Agent: cti-kamailio"
 
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+mpath="{KAMAILIO_MODULES}/"
 loadmodule "kex.so"
 loadmodule "corex.so"
 loadmodule "tm.so"
@@ -173,9 +189,22 @@ loadmodule "sanity.so"
 loadmodule "ctl.so"
 loadmodule "dispatcher.so"
 loadmodule "htable.so"
+loadmodule "pipelimit.so"
+loadmodule "ndb_redis.so"
 
 # Call-ID -> node, for callers that ignore Record-Route (SIPp's plain scenarios send every request to us).
 modparam("htable", "htable", "calls=>size=12;autoexpire=7200;")
+# The edge's bounds, changeable at run time (kamcmd htable.seti edge rate N); 0: no bound.
+modparam("htable", "htable", "edge=>size=2;")
+modparam("pipelimit", "timer_interval", 1)
+modparam("pipelimit", "load_fetch", 0)
+modparam("ndb_redis", "server", "name=live;addr=127.0.0.1;port={plan.redis_master_port};pass={redis_password}")
+modparam("ndb_redis", "init_without_redis", 1)
+# A shed must stay cheap: a Redis that does not answer costs at most 200 ms, twice, then is skipped for 5 s.
+modparam("ndb_redis", "connect_timeout", 200)
+modparam("ndb_redis", "cmd_timeout", 200)
+modparam("ndb_redis", "allowed_timeouts", 2)
+modparam("ndb_redis", "disable_time", 5)
 modparam("ctl", "binrpc", "unix:{directory}/ctl.sock")
 # A node that has not answered an INVITE (not even 100 Trying) in 2 s is taken for dead.
 modparam("tm", "fr_timer", 2000)
@@ -235,6 +264,13 @@ request_route {{
         sl_send_reply("405", "Method Not Allowed");
         exit;
     }}
+    if ($sht(edge=>rate) > 0) {{
+        pl_check("inbound", "TAILDROP", "$sht(edge=>rate)");
+        if ($rc == -1) {{
+            route(SHED);
+            exit;
+        }}
+    }}
     record_route();
     # Algorithm 4: round robin over the live nodes of set 1.
     if (!ds_select_dst("1", "4")) {{
@@ -248,6 +284,35 @@ request_route {{
         sl_reply_error();
     }}
     exit;
+}}
+
+event_route[htable:mod-init] {{
+    $sht(edge=>rate) = {plan.edge_rate};
+    $sht(edge=>message_rate) = {plan.edge_message_rate};
+}}
+
+route[SHED] {{
+    # Over the edge's rate: the caller is told why by a node while the message's own rate allows, else gets a 503
+    # here. Either way noted for cti (the caller's and the called number go as arguments, never in the command).
+    $var(told) = 0;
+    if ($sht(edge=>message_rate) > 0) {{
+        pl_check("told", "TAILDROP", "$sht(edge=>message_rate)");
+        if ($rc == 1) {{
+            $var(told) = 1;
+        }}
+    }}
+    if (!redis_cmd("live", "{xadd}", "$fU", "$rU", "$ci", "r")) {{
+        xlog("L_WARN", "overload: a shed caller not noted (Redis): $ci\n");
+    }}
+    if ($var(told) == 1) {{
+        $rU = "{OVERLOADED_EXTENSION}";
+        record_route();
+        if (ds_select_dst("1", "4")) {{
+            t_relay();
+            exit;
+        }}
+    }}
+    sl_send_reply("503", "Overloaded");
 }}
 
 branch_route[REMEMBER_NODE] {{
@@ -306,11 +371,14 @@ def _redis_value(value: str) -> str:
     return value
 
 
-def haproxy_config(plan: ClusterPlan) -> str:
+def haproxy_config(plan: ClusterPlan, redis_password: str) -> str:
     """haproxy in front of cti's web front ends: a front end is in rotation while its ``/healthz`` answers 200;
-    websockets (desktops, dashboards) go to the least busy one and may last a shift."""
+    websockets (desktops, dashboards) go to the least busy one and may last a shift. And in front of whichever
+    Redis is master now (its check asks each for its role), for Kamailio's notes of the callers it sheds."""
     servers = "\n".join(f"    server web{i} {host}:{port} check"
                         for i, (host, port) in enumerate(plan.web_backends, start=1))
+    redis_servers = "\n".join(f"    server redis{i} 127.0.0.1:{port} check"
+                              for i, port in enumerate(plan.redis_ports, start=1))
     return f"""# Rendered by `cti cluster start` (cti/topology); edits are overwritten.
 global
     # No maxconn: haproxy derives it from the descriptors it may open (ulimit -n).
@@ -336,5 +404,24 @@ backend cti_web
     http-check expect status 200
     default-server inter 1s fall 2 rise 2
 {servers}
+
+frontend redis_master
+    mode tcp
+    bind 127.0.0.1:{plan.redis_master_port}
+    default_backend redis_master
+
+backend redis_master
+    mode tcp
+    timeout server 1h
+    timeout client 1h
+    option tcp-check
+    tcp-check send AUTH\\ {redis_password}\\r\\n
+    tcp-check expect string +OK
+    tcp-check send info\\ replication\\r\\n
+    tcp-check expect string role:master
+    tcp-check send QUIT\\r\\n
+    tcp-check expect string +OK
+    default-server inter 1s fall 1 rise 1 on-marked-down shutdown-sessions
+{redis_servers}
 """
 

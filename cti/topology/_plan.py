@@ -69,6 +69,13 @@ class ClusterPlan:
     web_port: int
     web_backends: tuple[tuple[str, int], ...]
     sim_agent_port_base: int
+    redis_master_port: int = 6390
+    """haproxy's port in front of whichever Redis is master now (for Kamailio, which cannot ask Sentinels that
+    require a password)."""
+    edge_rate: int = 50
+    """INVITEs a second Kamailio lets into the nodes (0: no bound); the rest are shed at the edge."""
+    edge_message_rate: int = 2
+    """Shed callers a second sent to a node to hear why (early media, then 503); the others get a 503 at once."""
     master_name: str = "cti"
     ari_user: str = "cti"
     ari_app: str = "cti"
@@ -93,7 +100,8 @@ class ClusterPlan:
     def tcp_ports(self) -> list[tuple[str, int]]:
         """Every TCP port the topology listens on, to refuse a start over someone else's."""
         ports = [("127.0.0.1", node.ari_port) for node in self.nodes]
-        ports += [("127.0.0.1", port) for port in (*self.redis_ports, *self.sentinel_ports, self.web_port)]
+        ports += [("127.0.0.1", port) for port in (*self.redis_ports, *self.sentinel_ports, self.web_port,
+                                                   self.redis_master_port)]
         return ports
 
     def udp_ports(self) -> list[tuple[str, int]]:
@@ -152,4 +160,8 @@ def plan_from_env(env: Mapping[str, str]) -> ClusterPlan:
         web_port=_int(env, "CTI_CLUSTER_WEB_PORT", 8480 + offset, 1024, 65535),
         web_backends=_backends(env, offset),
         sim_agent_port_base=22000 + offset,
+        redis_master_port=6390 + offset,
+        # Measured: one controller sustains 50 calls/s on this two-core machine (docs/benchmarks.md#overload).
+        edge_rate=_int(env, "CTI_CLUSTER_EDGE_RATE", 50, 0, 100_000),
+        edge_message_rate=_int(env, "CTI_CLUSTER_EDGE_MESSAGE_RATE", 2, 0, 10_000),
     )

@@ -16,6 +16,7 @@ import os
 import signal
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,73 @@ async def test_a_call_is_recorded_and_listened_to_on_its_node_by_an_agent_and_a_
 
 async def _recording(cti: Cti, url: str, token: str) -> bool:
     return bool((await cti.api("GET", url, token=token))["status"] == "recording")
+
+
+async def test_callers_past_the_edge_rate_are_shed_by_kamailio_told_why_and_recorded(
+        topology: Topology, base_settings: Settings, tmp_path: Path) -> None:
+    """Issue 21's overload at the SIP edge: past the edge's rate (1 INVITE a second here, set in the running
+    Kamailio) a burst's callers never reach a node's Stasis. One a second (here) is sent to a node to hear why (the
+    ``cti-overloaded`` extension, early media), the others get a 503 from Kamailio. cti records each from
+    Kamailio's notes in Redis (``rejected``/``overload``), counts them apart from its own sheds, and the caller let
+    in is served; once the burst is over the next caller is served at once."""
+    cluster = topology.cluster
+    (tmp_path / "db").mkdir()
+    async with _cti(topology, base_settings, tmp_path / "db", redis_url=topology.info["redis"]["url"],
+                    edge_shed_stream=topology.info["kamailio"]["shed_stream"]) as cti:
+        ext = topology.node("a")["agents"][0]
+        agent_phone = phone(topology, ext, ring_ms=100, talk_ms=1000)
+        burst: SippCaller | None = None
+        try:
+            await cti.create_agent("ana")
+            await cti.login("ana", ext, ready=True)
+            cluster.set_edge_rate(1, message_rate=1)
+            assert cluster.edge_rate() == {"rate": 1, "message_rate": 1}
+            burst = SippCaller(SERVICE, caller=CALLER, calls=6, rate=30, duration_ms=30_000,
+                               target=topology.info["kamailio"]["sip"])
+
+            async def told() -> bool:  # a shed caller in a node's dialplan, hearing why
+                for node in ("a", "b"):
+                    async with ari_of(topology, node) as ari:
+                        if any(c.dialplan_context == "cti-overloaded" for c in await ari.list_channels()):
+                            return True
+                return False
+
+            await eventually(told, timeout=10, interval=0.1, message="a shed caller told why by a node")
+            await asyncio.to_thread(burst.wait, 60)
+            cluster.set_edge_rate(50, message_rate=2)
+
+            async def six_rows() -> list[InteractionRecord] | None:
+                await cti.drain()
+                found = await rows(cti)
+                return found if len(found) == 6 else None
+
+            ended = await eventually(six_rows, timeout=30, message="a row for each of the burst's six callers")
+            kinds = Counter((row.outcome, row.end_reason) for row in ended)
+            assert set(kinds) <= {("answered", "agent_hangup"), ("rejected", "overload")}, kinds
+            # TAILDROP over one-second intervals: the burst (0.2 s) lets in one caller, two if it straddles two.
+            assert kinds[("answered", "agent_hangup")] in (1, 2) and kinds[("rejected", "overload")] in (4, 5)
+            shed = [row for row in ended if row.outcome == "rejected"]
+            assert {(row.caller_number, row.service_number, row.agent_id) for row in shed} == {(CALLER, SERVICE, None)}
+            text = await (await cti.client.get("/metrics", headers=cti.headers())).text()
+            counted = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+                       if line.startswith("cti_calls_shed") or line.startswith("cti_calls_arrived")}
+            assert counted["cti_calls_shed_at_edge_total"] == len(shed)
+            assert 1 <= counted["cti_calls_shed_at_edge_with_message_total"] <= 2
+            assert counted["cti_calls_shed_total"] == 0  # cti itself turned no one away: it never saw them
+            assert counted["cti_calls_arrived_total"] == kinds[("answered", "agent_hangup")]
+            # The load gone, the next caller is served at once.
+            after = callers(topology, 1)
+            try:
+                await eventually(lambda: next((c for c in cti.query.calls() if c.state is WorkState.CONNECTED),
+                                              None), timeout=15, message="the next caller connected")
+                await eventually(lambda: not cti.query.calls(), timeout=15, message="the agent hung up")
+            finally:
+                after.stop()
+        finally:
+            cluster.set_edge_rate(50, message_rate=2)
+            if burst is not None:
+                burst.stop()
+            agent_phone.stop()
 
 
 async def test_the_redis_master_killed_with_calls_live_cti_follows_sentinel_and_drops_no_one(

@@ -111,12 +111,21 @@ def test_kamailio_dispatches_to_every_node_and_probes_them() -> None:
     p = plan()
     assert kamailio_dispatchers(p) == ("# set destination flags priority attributes\n"
                                        "1 sip:127.0.3.1:5161 0 0 node=a\n1 sip:127.0.3.2:5162 0 0 node=b\n")
-    cfg = kamailio_config(p)
+    cfg = kamailio_config(p, "pw")
     for line in ("listen=udp:127.0.3.10:5080", 'modparam("dispatcher", "flags", 2)',
                  'modparam("dispatcher", "ds_ping_interval", 1)', 'modparam("dispatcher", "ds_ping_reply_codes", '
                  '"class=2")', 'modparam("ctl", "binrpc", "unix:/var/tmp/cti-cluster-x/kamailio/ctl.sock")',
                  'ds_select_dst("1", "4")', "record_route();", "$sht(calls=>$ci) = $du;"):
         assert line in cfg
+    # Overload is shed at the edge, by a rate kept in an htable (changeable at run time), noted in Redis.
+    for line in ("$sht(edge=>rate) = 50;", "$sht(edge=>message_rate) = 2;",
+                 'pl_check("inbound", "TAILDROP", "$sht(edge=>rate)");', '$rU = "cti-overloaded";',
+                 'modparam("ndb_redis", "server", "name=live;addr=127.0.0.1;port=6390;pass=pw")',
+                 'sl_send_reply("503", "Overloaded");'):
+        assert line in cfg
+    assert '"$fU", "$rU", "$ci", "r")' in cfg  # the caller's own values as arguments, never in the command
+    assert "CTI_CLUSTER_EDGE_RATE" not in cfg and "$sht(edge=>rate) = 7;" in kamailio_config(
+        plan(CTI_CLUSTER_EDGE_RATE="7"), "pw")
 
 
 def test_redis_pair_and_sentinels() -> None:
@@ -132,11 +141,14 @@ def test_redis_pair_and_sentinels() -> None:
 
 
 def test_haproxy_checks_each_front_end_s_healthz() -> None:
-    cfg = haproxy_config(plan(CTI_CLUSTER_WEB_BACKENDS="9001,9002,9003"))
+    cfg = haproxy_config(plan(CTI_CLUSTER_WEB_BACKENDS="9001,9002,9003"), "pw")
     assert "bind 127.0.0.1:8480\n" in cfg
     assert "    option httpchk GET /healthz\n    http-check expect status 200\n" in cfg
-    assert cfg.endswith("    server web1 127.0.0.1:9001 check\n    server web2 127.0.0.1:9002 check\n"
-                        "    server web3 127.0.0.1:9003 check\n")
+    assert ("    server web1 127.0.0.1:9001 check\n    server web2 127.0.0.1:9002 check\n"
+            "    server web3 127.0.0.1:9003 check\n") in cfg
+    # And the current Redis master for Kamailio: each Redis asked for its role every second.
+    assert "bind 127.0.0.1:6390\n" in cfg and "tcp-check send AUTH\\ pw\\r\\n" in cfg
+    assert cfg.endswith("    server redis1 127.0.0.1:6391 check\n    server redis2 127.0.0.1:6392 check\n")
 
 
 def test_kamailio_and_haproxy_accept_their_files(tmp_path: Path) -> None:
@@ -146,8 +158,8 @@ def test_kamailio_and_haproxy_accept_their_files(tmp_path: Path) -> None:
     p = plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path)})
     (tmp_path / "kamailio").mkdir()
     (tmp_path / "kamailio" / "dispatcher.list").write_text(kamailio_dispatchers(p))
-    (tmp_path / "kamailio.cfg").write_text(kamailio_config(p))
-    (tmp_path / "haproxy.cfg").write_text(haproxy_config(p))
+    (tmp_path / "kamailio.cfg").write_text(kamailio_config(p, "pw"))
+    (tmp_path / "haproxy.cfg").write_text(haproxy_config(p, "pw"))
     kamailio = subprocess.run(["kamailio", "-c", "-f", str(tmp_path / "kamailio.cfg")], capture_output=True, text=True)
     assert kamailio.returncode == 0, kamailio.stderr[-2000:]
     haproxy = subprocess.run(["haproxy", "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
