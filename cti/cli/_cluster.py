@@ -1,4 +1,4 @@
-"""``cti cluster start|stop|status|cli``: the cluster of issue 21 on this machine (docs/scaling.md#topology).
+"""``cti cluster start|stop|status|cli|edge``: the cluster of issue 21 on this machine (docs/scaling.md#topology).
 
 Configured by the ``CTI_CLUSTER_*`` variables alone (no cti settings needed); ``start`` writes what cti and the
 tests need to use it into ``<dir>/cluster.json`` and ``<dir>/cluster.env`` (0600: they hold the passwords).
@@ -17,9 +17,12 @@ __all__ = ["add_cluster_commands"]
 
 def add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cluster = sub.add_parser("cluster", help="Asterisk nodes, Kamailio, Redis with Sentinel and haproxy on this "
-                                             "machine: start, stop, status, cli")
-    cluster.add_argument("action", choices=["start", "stop", "status", "cli"])
-    cluster.add_argument("words", nargs="*", help="for 'cli': the node (a, b, ...) and the Asterisk CLI command")
+                                             "machine: start, stop, status, cli, edge")
+    cluster.add_argument("action", choices=["start", "stop", "status", "cli", "edge"])
+    cluster.add_argument("words", nargs="*", help="for 'cli': the node (a, b, ...) and the Asterisk CLI command; "
+                                                  "for 'edge': the INVITEs a second Kamailio lets in (0: no bound) "
+                                                  "and, optionally, the shed callers a second told why (without "
+                                                  "words: the bounds in force)")
     cluster.add_argument("--json", action="store_true", help="status: one JSON object")
     cluster.add_argument("--timeout", type=float, default=60.0, help="start: seconds to wait for every part")
     cluster.set_defaults(func=_cluster)
@@ -43,6 +46,17 @@ def _cluster(args: argparse.Namespace) -> int:
             report = cluster.status()
             print(json.dumps(report, indent=1) if args.json else _status_text(report))
             return 0 if report["running"] else 3
+        elif args.action == "edge":
+            if args.words:
+                try:
+                    bounds = [int(word) for word in args.words[:2]]
+                except ValueError:
+                    say("usage: cti cluster edge [RATE [MESSAGE_RATE]] (whole numbers)")
+                    return 2
+                cluster.set_edge_rate(bounds[0], bounds[1] if len(bounds) > 1 else None)
+            edge = cluster.edge_rate()
+            print(f"edge: {edge['rate'] or 'no bound'} INVITEs a second let in, "
+                  f"{edge['message_rate']} shed callers a second told why")
         else:
             if len(args.words) < 2:
                 say("usage: cti cluster cli NODE COMMAND...")

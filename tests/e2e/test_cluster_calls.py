@@ -284,8 +284,10 @@ async def test_callers_past_the_edge_rate_are_shed_by_kamailio_told_why_and_reco
         try:
             await cti.create_agent("ana")
             await cti.login("ana", ext, ready=True)
-            cluster.set_edge_rate(1, message_rate=1)
-            assert cluster.edge_rate() == {"rate": 1, "message_rate": 1}
+            assert cluster.edge_rate() == {"rate": 50, "message_rate": 2}  # CTI_CLUSTER_EDGE_RATE's defaults
+            changed = await asyncio.to_thread(cluster_cli, topology.env, "edge", "1", "1")  # as an operator would
+            assert (changed.returncode, changed.stdout) == (
+                0, "edge: 1 INVITEs a second let in, 1 shed callers a second told why\n"), changed.stderr
             burst = SippCaller(SERVICE, caller=CALLER, calls=6, rate=30, duration_ms=30_000,
                                target=topology.info["kamailio"]["sip"])
 
