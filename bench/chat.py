@@ -37,7 +37,16 @@ time: ``bench <id> <perf_counter>``.
 * Baseline, same run, same client process and load: a bare aiohttp relay in this process in cti's place, with
   the same routes for the same requests (start a chat: its agent by round robin, an offer on the desktop;
   accept; a POST kept with one Redis XADD on the same private Redis, then the frame to both sides' sockets).
-  What cti adds over it (routing, checks, the chat's log and order, the hub) is the difference.
+  What cti adds over it (routing, checks, the chat's log and order, the hub) is the difference. The relay's
+  phase runs with cti's collector settings (``gc.freeze`` and ``GC_THRESHOLDS``), as cti's phase does.
+  ``--baseline-only`` runs this phase alone (to check the harness).
+* The client process is the measuring instrument and stands in for 1,100 browsers, each with a heap of its own:
+  after the set-up (before the first message) it runs one full collection, timed (``client_gc.set_up``: what
+  each collection of its oldest generation would walk), and freezes what it holds (``gc.freeze``) so that its
+  collector walks only what the messages make; received ids and times are kept in flat lists and only the sends in
+  flight are kept. Its collections during the messages are reported (``client_gc``: count, longest, CPU) beside
+  the server's (``server_gc``). ``--client-gc default`` leaves its collector as CPython has it (as before
+  December 7), to compare.
 * CPU by consumer during the messages: this process (cti, or the relay), the client process, Redis, Asterisk and
   SIPp with ``--with-calls``, everything else (``other``, e.g. other people's tests on a shared machine).
 * ``--with-calls``: SIPp callers and SIPp agents through Asterisk and cti (as ``bench/callpath.py``'s cti path)
