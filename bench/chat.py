@@ -37,7 +37,16 @@ time: ``bench <id> <perf_counter>``.
 * Baseline, same run, same client process and load: a bare aiohttp relay in this process in cti's place, with
   the same routes for the same requests (start a chat: its agent by round robin, an offer on the desktop;
   accept; a POST kept with one Redis XADD on the same private Redis, then the frame to both sides' sockets).
-  What cti adds over it (routing, checks, the chat's log and order, the hub) is the difference.
+  What cti adds over it (routing, checks, the chat's log and order, the hub) is the difference. The relay's
+  phase runs with cti's collector settings (``gc.freeze`` and ``GC_THRESHOLDS``), as cti's phase does.
+  ``--baseline-only`` runs this phase alone (to check the harness).
+* The client process is the measuring instrument and stands in for 1,100 browsers, each with a heap of its own:
+  after the set-up (before the first message) it runs one full collection, timed (``client_gc.set_up``: what
+  each collection of its oldest generation would walk), and freezes what it holds (``gc.freeze``) so that its
+  collector walks only what the messages make; received ids and times are kept in flat lists and only the sends in
+  flight are kept. Its collections during the messages are reported (``client_gc``: count, longest, CPU) beside
+  the server's (``server_gc``). ``--client-gc default`` leaves its collector as CPython has it (as before
+  December 7), to compare.
 * CPU by consumer during the messages: this process (cti, or the relay), the client process, Redis, Asterisk and
   SIPp with ``--with-calls``, everything else (``other``, e.g. other people's tests on a shared machine).
 * ``--with-calls``: SIPp callers and SIPp agents through Asterisk and cti (as ``bench/callpath.py``'s cti path)
@@ -88,6 +97,7 @@ from bench._harness import (  # noqa: E402
     serve_cti,
     summary_ms,
 )
+from cti.bootstrap._app import GC_THRESHOLDS  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 TARGET_P99_MS = 100.0
@@ -154,7 +164,11 @@ class Clients:
     agent_of: dict[int, str] = field(default_factory=dict)  # chat n -> its agent (once accepted)
     customers: list[ClientSession] = field(default_factory=list)
     agents: dict[str, ClientSession] = field(default_factory=dict)
-    received: list[tuple[str, float, bool]] = field(default_factory=list)  # (id, t1, at the right socket)
+    # What reached a socket: its id, t1, and whether it was the right socket, in three flat lists (strings,
+    # floats and booleans are not tracked by the collector; 20,000 tuples would be, in every full collection).
+    received_ids: list[str] = field(default_factory=list)
+    received_t1: list[float] = field(default_factory=list)
+    received_right: list[bool] = field(default_factory=list)
     echoes: int = 0  # a side's own messages back on its own socket (cti tells everyone in the chat)
     errors: Counter[str] = field(default_factory=Counter)
     closed: Counter[str] = field(default_factory=Counter)
@@ -166,6 +180,11 @@ class Clients:
         task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def got(self, mid: str, t1: float, right: bool) -> None:
+        self.received_ids.append(mid)
+        self.received_t1.append(t1)
+        self.received_right.append(right)
 
     @staticmethod
     def parse(text: str) -> tuple[str, float] | None:
@@ -207,7 +226,7 @@ class Clients:
                     continue
                 n = self.chat_index.get(data.get("chat_id", ""), -1)
                 right = n >= 0 and mid.startswith(f"c{n}.") and self.agent_of.get(n) == agent_id
-                self.received.append((mid, t1, right))
+                self.got(mid, t1, right)
             elif kind == "chat_offer":
                 self.spawn(self.accept(agent_id, data["chat_id"]))
             elif kind == "error":
@@ -264,7 +283,7 @@ class Clients:
                 if data.get("sender") != "agent":
                     self.echoes += 1
                     continue
-                self.received.append((parsed[0], t1, parsed[0].startswith(f"a{n}.")))
+                self.got(parsed[0], t1, parsed[0].startswith(f"a{n}."))
             elif frame.get("type") == "error":
                 self.errors[f"customer error frame {frame.get('error')!r}"[:200]] += 1
 
@@ -315,7 +334,7 @@ class Clients:
         if s.status != 201:
             self.errors[f"send {s.direction}: HTTP {s.status}"] += 1
 
-    async def run(self, duration: float, messages: int, grace: float, seed: int) -> dict[str, Any]:
+    async def run(self, duration: float, messages: int, grace: float, seed: int, client_gc: str) -> dict[str, Any]:
         rng = random.Random(seed)
         interval = duration / messages
         start = time.perf_counter() + 0.5
@@ -326,27 +345,49 @@ class Clients:
                 plan.append(Sent(f"c{n}.{k}", n, "c2a", start + phase + k * interval))
                 plan.append(Sent(f"a{n}.{k}", n, "a2c", start + phase + (k + 0.5) * interval))
         plan.sort(key=lambda s: s.due)
-        before = len(self.received)
+        # What one full collection of the set-up costs (what each of the oldest generation's collections would walk
+        # during the messages, were it not frozen).
+        heap: dict[str, Any] = {"tracked_objects": len(gc.get_objects())}
+        t, cpu = time.perf_counter(), time.thread_time()
+        gc.collect()
+        heap["full_collection_ms"] = round(1000 * (time.perf_counter() - t), 1)
+        heap["full_collection_cpu_ms"] = round(1000 * (time.thread_time() - cpu), 1)
+        if client_gc == "frozen":
+            # The 1,000 customers' sessions, connections and sockets, the 100 desktops and the plan, all made
+            # before the messages, out of the collector's passes (as cti does with what it loads at start): a
+            # full collection of them stalled this process for hundreds of milliseconds, which every message in
+            # flight then counted as its delivery time. The messages' own garbage is still collected as usual.
+            gc.freeze()
+        before = len(self.received_ids)
         lag = LagProbe()
         lag.start()
-        sends: list[asyncio.Task[None]] = []
+        gc_pauses = GcPauses()
+        gc_pauses.start()
+        # The sends in flight only (a finished one's result is in its Sent): 20,000 finished tasks kept to the
+        # end would be walked by every collection of the oldest generation.
+        sending: set[asyncio.Task[None]] = set()
         loop = asyncio.get_running_loop()
         for s in plan:
             wait = s.due - time.perf_counter()
             if wait > 0:
                 await asyncio.sleep(wait)
-            sends.append(loop.create_task(self.send(s)))
-        await asyncio.gather(*sends)
+            task = loop.create_task(self.send(s))
+            sending.add(task)
+            task.add_done_callback(sending.discard)
+        while sending:
+            await asyncio.gather(*sending)
         sent_ok = {s.mid for s in plan if s.status == 201}
         deadline = time.perf_counter() + grace
         while time.perf_counter() < deadline:
-            if sent_ok <= {r[0] for r in self.received[before:]}:
+            if sent_ok <= set(self.received_ids[before:]):
                 break
             await asyncio.sleep(0.1)
+        gc_result = gc_pauses.stop()
         late = [max(0.0, s.t0 - s.due) for s in plan]
-        return {"event_loop_lag_ms": await lag.stop(),
+        return {"event_loop_lag_ms": await lag.stop(), "gc": {**gc_result, "set_up": heap},
                 "sends": [[s.mid, s.direction, s.t0, s.t_answer, s.status] for s in plan],
-                "received": self.received[before:], "echoes": self.echoes,
+                "received": list(zip(self.received_ids[before:], self.received_t1[before:],
+                                     self.received_right[before:], strict=True)), "echoes": self.echoes,
                 "send_lateness_ms": summary_ms(late), "errors": dict(self.errors), "closed": dict(self.closed),
                 "cpu_s": round(time.process_time(), 2)}
 
@@ -381,7 +422,8 @@ async def client_worker() -> None:
             answer(await clients.setup(command["customers"], command["start_rate"], command["timeout"]))
         elif command["do"] == "run":
             assert clients is not None
-            answer(await clients.run(command["duration"], command["messages"], command["grace"], command["seed"]))
+            answer(await clients.run(command["duration"], command["messages"], command["grace"], command["seed"],
+                                     command["client_gc"]))
         elif command["do"] == "stop":
             break
     if clients is not None:
@@ -566,17 +608,22 @@ class CpuMeter:
 
 
 class GcPauses:
-    """The server process's garbage collections during the messages: how many, and the longest, by generation."""
+    """A process's garbage collections during the messages: how many, the longest (wall time) and their CPU time
+    (the thread's, which a busy machine does not inflate), by generation."""
 
     def __init__(self) -> None:
         self.started: float | None = None
+        self.started_cpu = 0.0
         self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.cpu: dict[int, float] = {0: 0.0, 1: 0.0, 2: 0.0}
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self.started = time.perf_counter()
+            self.started_cpu = time.thread_time()
         elif self.started is not None:
             self.pauses[info["generation"]].append(time.perf_counter() - self.started)
+            self.cpu[info["generation"]] += time.thread_time() - self.started_cpu
             self.started = None
 
     def start(self) -> None:
@@ -586,7 +633,8 @@ class GcPauses:
         with contextlib.suppress(ValueError):
             gc.callbacks.remove(self._callback)
         return {f"gen{g}": {"n": len(v), "max_ms": round(1000 * max(v), 1) if v else None,
-                            "total_ms": round(1000 * sum(v), 1)} for g, v in self.pauses.items()}
+                            "total_ms": round(1000 * sum(v), 1), "cpu_ms": round(1000 * self.cpu[g], 1)}
+                for g, v in self.pauses.items()}
 
 
 def analyse(result: dict[str, Any], duration: float) -> dict[str, Any]:
@@ -642,6 +690,7 @@ def analyse(result: dict[str, Any], duration: float) -> dict[str, Any]:
         "echoes_on_own_socket": result["echoes"],
         "client_send_lateness_ms": result["send_lateness_ms"],
         "client_event_loop_lag_ms": result["event_loop_lag_ms"],
+        "client_gc": result["gc"],
         "client_errors": result["errors"],
         "sockets_closed": result["closed"],
     }
@@ -698,7 +747,7 @@ async def message_phase(name: str, clients: RemoteClients, meter: CpuMeter, args
         profiler.enable()
     try:
         raw = await clients.ask({"do": "run", "duration": args.duration, "messages": args.messages,
-                                 "grace": args.grace, "seed": args.seed})
+                                 "grace": args.grace, "seed": args.seed, "client_gc": args.client_gc})
     finally:
         if profiler is not None:
             profiler.disable()
@@ -713,7 +762,11 @@ async def message_phase(name: str, clients: RemoteClients, meter: CpuMeter, args
         f"{result['duplicates']}, wrong socket {result['wrong_socket']}, refused {result['refused']}; "
         f"c->a p50 {d['customer_to_agent']['p50']} p99 {d['customer_to_agent']['p99']} ms, "
         f"a->c p50 {d['agent_to_customer']['p50']} p99 {d['agent_to_customer']['p99']} ms; "
-        f"cores: server {cpu['server']}, clients {cpu['clients']}, redis {cpu['redis']}, other {cpu['other']}")
+        f"cores: server {cpu['server']}, clients {cpu['clients']}, redis {cpu['redis']}, other {cpu['other']}; "
+        f"loop lag max: server {result['server_event_loop_lag_ms']['max']}, clients "
+        f"{result['client_event_loop_lag_ms']['max']} ms; gc max ms server "
+        f"{[g['max_ms'] for g in result['server_gc'].values()]}, clients "
+        f"{[result['client_gc'][g]['max_ms'] for g in ('gen0', 'gen1', 'gen2')]}")
     return result
 
 
@@ -735,8 +788,11 @@ async def baseline(args: argparse.Namespace, redis: str, redis_pid: int, prefix:
     relay = Relay(redis, prefix, tokens, args.capacity)
     runner, base_url = await relay.serve()
     # cti freezes what it loaded at start (create_app: gc.freeze()), so full collections skip it; this process
-    # holds the same modules for the relay's phase, which would otherwise pay them in every full collection.
+    # holds the same modules for the relay's phase, which would otherwise pay them in every full collection. The
+    # same thresholds as cti's too (GC_THRESHOLDS), so that the two phases differ by what the server does only.
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
     clients: RemoteClients | None = None
     try:
         clients, ready = await setup_clients("baseline", base_url, tokens, args)
@@ -748,6 +804,7 @@ async def baseline(args: argparse.Namespace, redis: str, redis_pid: int, prefix:
             await clients.close()
         await runner.cleanup()
         await relay.close()
+        gc.set_threshold(*thresholds)
 
 
 @contextlib.contextmanager
@@ -922,6 +979,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     extensions = {str(FIRST_EXTENSION + n) for n in range(args.agents)}
     try:
         base = await baseline(args, redis, redis_proc.pid, settings.redis_prefix) if not args.no_baseline else None
+        if args.baseline_only:
+            out.update({"baseline": base, "baseline_only": True, "customers": args.customers, "agents": args.agents,
+                        "offered_messages_per_s": round(2 * args.customers * args.messages / args.duration, 1),
+                        "client_gc": args.client_gc, "seed": args.seed, "machine": machine(loadavg_start)})
+            return out
         if calls is not None:
             await calls.start_asterisk()
         with chat_agents_have_phones(extensions):
@@ -975,9 +1037,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                   if base and base["delivery_ms_p99"] and measured["delivery_ms_p99"] else None),
             "with_calls": call_result,
             "seed": args.seed,
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "platform": platform.platform(), "loadavg_at_start": loadavg_start,
-                        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+            "client_gc": args.client_gc,
+            "machine": machine(loadavg_start),
             "method": (
                 "Clients (customers and agents) in one other process; cti (or the baseline relay) in this one; "
                 "a private redis-server. t0 = the sender's client just before its POST (customer: POST "
@@ -1006,8 +1067,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         redis_proc.terminate()
         redis_proc.wait(5)
         shutil.rmtree(tmp, ignore_errors=True)
-    out["run_s"] = round(time.monotonic() - t_start, 1)
+        out["run_s"] = round(time.monotonic() - t_start, 1)
     return out
+
+
+def machine(loadavg_start: list[float]) -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "loadavg_at_start": loadavg_start, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1023,6 +1089,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--accept-timeout", type=float, default=60, help="seconds for every chat to be accepted")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-baseline", action="store_true", help="skip the bare relay's phase")
+    p.add_argument("--baseline-only", action="store_true", help="only the bare relay's phase (to check the harness)")
+    p.add_argument("--client-gc", choices=("frozen", "default"), default="frozen",
+                   help="the client process's collector during the messages (see docs/benchmarks.md)")
     p.add_argument("--cprofile", type=int, default=0, metavar="N",
                    help="cProfile cti's event loop during the messages; report the top N functions")
     p.add_argument("--cprofile-setup", type=int, default=0, metavar="N",

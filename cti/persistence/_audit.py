@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from cti.records import AuditRecord
 
@@ -23,17 +23,21 @@ class AuditRepository:
         self._db = db
 
     async def append(self, entries: list[AuditRecord]) -> None:
-        """Write the entries in one transaction, in order."""
-        rows = []
+        """Write the entries in one transaction, in order: one INSERT of many rows (executemany), not an ORM
+        object per row, whose unit of work cost 0.25 to 0.4 ms of CPU per entry, on the event loop (every chat
+        message an agent sends is an entry: bench/chat.py)."""
+        rows: list[dict[str, Any]] = []
         for entry in entries:
             values: dict[str, Any] = {
                 "at": entry.at, "actor": entry.actor, "role": entry.role, "action": entry.action,
                 "subject_type": entry.subject_type, "subject_id": entry.subject_id, "source": entry.source,
                 "detail": entry.detail}
             check(_AUDIT, values)
-            rows.append(AuditRow(**values))
+            rows.append(values)
+        if not rows:
+            return
         async with self._db.transaction("write the audit log") as session:
-            session.add_all(rows)
+            await session.execute(insert(_AUDIT), rows)
 
     async def search(self, *, actor: str | None = None, action: str | None = None,
                      subject_type: str | None = None, subject_id: str | None = None,

@@ -145,7 +145,7 @@ from cti.services._ports import (
     WebSessions,
 )
 from cti.services._post_call_survey import SURVEY_FLOW, PostCallSurveys, SurveyOffer
-from cti.services._query import CenterView
+from cti.services._query import CenterView, Placement
 from cti.services._recording import CallRecording, RecordingState
 from cti.services._reports import ReportService
 from cti.services._retention import Retention, RetentionReport
@@ -298,6 +298,7 @@ __all__ = [
     "PartnerSurveys",
     "Passwords",
     "Phones",
+    "Placement",
     "Policy",
     "PopCache",
     "PortalAddress",

@@ -33,6 +33,9 @@ class AuditTrail:
         self._batch_seconds = batch_seconds
         self._pending: list[AuditRecord] = []
         self._flusher: asyncio.Task[None] | None = None
+        # One flush at a time: a flush called while the background one is writing its batch waits for it, so
+        # that what was recorded before the call is written when it returns (not still on its way).
+        self._writing = asyncio.Lock()
 
     def entry(self, actor: UserRecord, action: str, subject_type: str, subject_id: str, *, source: str,
               detail: dict[str, Any] | None = None) -> AuditRecord:
@@ -75,14 +78,15 @@ class AuditTrail:
 
     async def flush(self) -> None:
         """Write every queued entry; kept queued (and retried on the next flush) while the database is away."""
-        while self._pending:
-            batch, self._pending = self._pending[:500], self._pending[500:]
-            try:
-                await self._log.append(batch)
-            except Unavailable as exc:
-                self._pending[:0] = batch
-                log.warning("audit entries kept for a retry (%d queued): %s", len(self._pending), exc)
-                return
+        async with self._writing:
+            while self._pending:
+                batch, self._pending = self._pending[:500], self._pending[500:]
+                try:
+                    await self._log.append(batch)
+                except Unavailable as exc:
+                    self._pending[:0] = batch
+                    log.warning("audit entries kept for a retry (%d queued): %s", len(self._pending), exc)
+                    return
 
     async def close(self) -> None:
         if self._flusher is not None:

@@ -58,7 +58,7 @@ from cti.services._distributor import Distributor
 from cti.services._erasure import ErasureSubject
 from cti.services._policy import Policy
 from cti.services._ports import ChatLog, ChatTranscripts, Customers
-from cti.services._query import CenterView
+from cti.services._query import CenterView, Placement
 from cti.tasks import stop_task
 from cti.types import Clock, Language, Publisher
 
@@ -670,6 +670,14 @@ class ChatService:
             raise NotFound(f"no chat {chat_id!r}", code="chat_not_found", params={"chat_id": chat_id})
         return item
 
+    def placement(self, user: UserRecord, chat_id: str) -> Placement:
+        """As :meth:`chat` (the same check, the same not found), answering only where the chat is: what every
+        message an agent sends checks, without a snapshot of the whole item."""
+        placed = self._policy.placement(user, chat_id)
+        if placed.channel is not Channel.CHAT:
+            raise NotFound(f"no chat {chat_id!r}", code="chat_not_found", params={"chat_id": chat_id})
+        return placed
+
     def chats(self, user: UserRecord) -> list[WorkItem]:
         return [item for item in self._policy.calls(user) if item.channel is Channel.CHAT]
 
@@ -712,8 +720,8 @@ class ChatService:
                 raise NotFound(f"no chat {chat_id!r}", code="chat_not_found", params={"chat_id": chat_id})
         return await self._channel.messages(chat_id, after)
 
-    def _own(self, user: UserRecord, chat_id: str, *states: WorkState) -> WorkItem:
-        item = self.chat(user, chat_id)
+    def _own(self, user: UserRecord, chat_id: str, *states: WorkState) -> Placement:
+        item = self.placement(user, chat_id)
         if user.agent_id is None or item.agent_id != user.agent_id:
             raise NotFound(f"no chat {chat_id!r}", code="chat_not_found", params={"chat_id": chat_id})
         if item.state not in states and WorkState.RINGING in states:
@@ -748,7 +756,7 @@ class ChatService:
         self._own(user, chat_id, WorkState.CONNECTED)
         self._channel.typing(chat_id, Sender.AGENT, agent_id=user.agent_id)
 
-    def end(self, user: UserRecord, chat_id: str) -> WorkItem:
+    def end(self, user: UserRecord, chat_id: str) -> Placement:
         """The agent ends the chat: answered, ended by the agent, who goes to wrap-up as after a call."""
         item = self._own(user, chat_id, WorkState.CONNECTED)
         assert item.agent_channel_id is not None

@@ -15,7 +15,7 @@ from cti.acd import Agent, WorkItem, qualified
 from cti.errors import Forbidden, NotFound
 from cti.records import InteractionRecord, Reach, UserRecord
 from cti.services._ports import Customers, Interactions
-from cti.services._query import CenterView
+from cti.services._query import CenterView, Placement
 
 __all__ = ["PARTNER_OPERATIONS", "PartnerGrants", "Policy", "Scope", "can_see_agent", "can_see_queue", "handled_by",
            "partner_grants", "require_queue", "scope_of"]
@@ -198,6 +198,13 @@ class Policy:
             raise NotFound(f"no call {call_id!r}", code="call_not_found", params={"call_id": call_id})
         return call
 
+    def placement(self, user: UserRecord, call_id: str) -> Placement:
+        """As :meth:`call` (the same check, the same not found), answering only where the item is."""
+        placed = self._query.placement(call_id)
+        if placed is None or not _call_in(self.reach(user), user, placed):
+            raise NotFound(f"no call {call_id!r}", code="call_not_found", params={"call_id": call_id})
+        return placed
+
     async def interaction(self, user: UserRecord, call_id: str) -> InteractionRecord:
         record = await self._interactions.get(call_id)
         if record is None or not self.sees_interaction(user, record):
@@ -212,7 +219,7 @@ class Policy:
                            params={"customer_id": customer_id})
 
 
-def _call_in(reach: Reach | None, user: UserRecord, call: WorkItem) -> bool:
+def _call_in(reach: Reach | None, user: UserRecord, call: WorkItem | Placement) -> bool:
     if reach is None:
         return True
     if user.role == "agent":

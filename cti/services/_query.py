@@ -8,13 +8,28 @@ change it behind the dashboards' back.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
 from cti.acd import Agent, Channel, ContactCenter, QueueRule, Rules, UnknownWork, WorkItem, WorkState
 from cti.types import Clock
 
-__all__ = ["CenterView"]
+__all__ = ["CenterView", "Placement"]
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a live item is, as the access checks read it (whose, which queue, what state): a few fields copied,
+    not a snapshot of the whole item (its routing, decisions and legs), which every chat message an agent sends
+    read twice."""
+
+    call_id: str
+    channel: Channel
+    state: WorkState
+    queue: str
+    agent_id: str | None
+    agent_channel_id: str | None
 
 
 class CenterView:
@@ -65,6 +80,13 @@ class CenterView:
     def find_call(self, call_id: str) -> WorkItem | None:
         call = self._core.calls.get(call_id)
         return None if call is None else call.snapshot()
+
+    def placement(self, call_id: str) -> Placement | None:
+        """Where the live item is (None if there is none): without a snapshot, like :meth:`state_of`."""
+        call = self._core.calls.get(call_id)
+        if call is None:
+            return None
+        return Placement(call.call_id, call.channel, call.state, call.queue, call.agent_id, call.agent_channel_id)
 
     def connections_of(self, call_id: str) -> int:
         """How many times the live item's customer was connected to an agent (0 if it is not live): without a

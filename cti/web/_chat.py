@@ -227,16 +227,22 @@ async def _serve(request: web.Request, chat_id: str, *, for_customer: bool,
             nonlocal last
             while True:
                 event = await events.get()
-                if event["type"] == "message":
-                    message: ChatMessage = event["message"]
-                    if message_order(message.message_id) <= last:
-                        continue  # already sent in the catch-up
-                    last = message_order(message.message_id)
-                    await ws.send_json({"type": "message", "data": _message_view(message, for_customer=for_customer)})
-                elif event["type"] == "typing":
-                    await ws.send_json({"type": "typing", "data": {"sender": event["sender"]}})
-                else:
-                    await ws.send_json({"type": "state", "data": event["state"]})
+                try:
+                    if event["type"] == "message":
+                        message: ChatMessage = event["message"]
+                        if message_order(message.message_id) <= last:
+                            continue  # already sent in the catch-up
+                        last = message_order(message.message_id)
+                        await ws.send_json({"type": "message",
+                                            "data": _message_view(message, for_customer=for_customer)})
+                    elif event["type"] == "typing":
+                        await ws.send_json({"type": "typing", "data": {"sender": event["sender"]}})
+                    else:
+                        await ws.send_json({"type": "state", "data": event["state"]})
+                except ConnectionResetError:
+                    # The page went while a frame was on its way: the reading side ends the socket; what it missed
+                    # is in the chat's log, after its last message id. Not an error of the request.
+                    return
 
         sender = asyncio.create_task(forward())
         try:
@@ -399,7 +405,7 @@ async def chat_messages(request: web.Request) -> web.Response:
 @routes.post("/api/chats/{chat_id}/messages")
 async def agent_says(request: web.Request) -> web.Response:
     user, chat_id = principal(request), request.match_info["chat_id"]
-    request.app[CHATS].chat(user, chat_id)  # unknown or someone else's -> 404 before the body is read
+    request.app[CHATS].placement(user, chat_id)  # unknown or someone else's -> 404 before the body is read
     body = ChatSend.model_validate(await read_object(request))
     message = await request.app[CHATS].agent_says(user, chat_id, body.text, parse_links(body.links))
     return web.json_response(_message_view(message, for_customer=False), status=201)

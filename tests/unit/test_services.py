@@ -52,6 +52,7 @@ from cti.services import (
     Journal,
     LiveState,
     Phones,
+    Placement,
     Policy,
     ReportService,
     Scope,
@@ -199,6 +200,23 @@ def test_the_query_tells_who_holds_an_item_and_an_agent_s_name_without_a_copy() 
     assert distributor.query.agent_name("budi") == "Budi"
     with pytest.raises(UnknownAgent):
         distributor.query.agent_name("nobody")
+
+
+def test_the_policy_places_an_item_for_whom_it_would_hand_it_and_no_one_else() -> None:
+    distributor, _ = floor("ana", "bob")
+    assert distributor.arrive(call("c1"))  # offered to ana
+    policy = Policy(distributor.query, FakeInteractions())
+    placed = policy.placement(ANA, "c1")
+    assert placed == Placement("c1", Channel.VOICE, WorkState.RINGING, "general", "ana", "c1-a1")
+    assert policy.placement(ADMIN, "c1") == placed
+    for user, call_id in ((BOB, "c1"), (SUE, "c1"), (ANA, "gone")):  # sue's scope: sales only
+        with pytest.raises(NotFound) as by_call:
+            policy.call(user, call_id)
+        with pytest.raises(NotFound) as by_placement:
+            policy.placement(user, call_id)
+        assert (str(by_placement.value), by_placement.value.code) == (str(by_call.value), "call_not_found")
+    distributor.offer_answered("c1-a1")
+    assert policy.placement(ANA, "c1").state is WorkState.CONNECTED
 
 
 # -- agents ----------------------------------------------------------------------------------------------------
@@ -709,3 +727,29 @@ def test_the_policy_gives_supervisors_their_queues_and_teams_and_agents_their_ow
     with pytest.raises(NotFound, match="no agent 'bob'"):
         policy.agent(ANA, "bob")
     assert policy.agent(by_team, "bob").agent_id == "bob"
+
+
+# -- the audit trail ----------------------------------------------------------------------------------------------
+async def test_a_flush_called_while_the_background_one_writes_returns_once_that_batch_is_written() -> None:
+    class SlowLog(FakeAuditLog):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writing, self.go_on = asyncio.Event(), asyncio.Event()
+
+        async def append(self, entries: list[Any]) -> None:
+            self.writing.set()
+            await self.go_on.wait()
+            await super().append(entries)
+
+    log_ = SlowLog()
+    trail = AuditTrail(log_, lambda: NOW, batch_seconds=0.0)
+    trail.record_soon(ANA, "create", "route", "/api/chats/{chat_id}/messages", source="127.0.0.1")
+    await asyncio.wait_for(log_.writing.wait(), 5)  # the background flush has taken the entry and is writing it
+    flushed = asyncio.create_task(trail.flush())
+    await asyncio.sleep(0.05)
+    assert not flushed.done() and log_.entries == []  # before: it returned at once, the entry not yet written
+    log_.go_on.set()
+    await asyncio.wait_for(flushed, 5)
+    assert [(e.actor, e.action, e.subject_id) for e in log_.entries] == [
+        ("agent-ana", "create", "/api/chats/{chat_id}/messages")]
+    await trail.close()
