@@ -16,6 +16,7 @@ from cti.web import (
     _dashboard,
     _desktop,
     _faq,
+    _live,
     _outbound,
     _partners,
     _phone,
@@ -44,7 +45,7 @@ FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
                                    _wfm, _alerts, _surveys, _audit, _settings, _portal, _portal_selfservice,
-                                   _cyberagent, _cyberagent_labels, _chat, _tasks, _partners, _ui)
+                                   _cyberagent, _cyberagent_labels, _chat, _tasks, _partners, _live, _ui)
 """Every feature module, in the order their routes are added."""
 
 
