@@ -51,6 +51,20 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _front(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from cti.bootstrap import create_front_app
+    from cti.web import AccessLogger
+
+    settings = _settings()
+    host = args.host or settings.http_host
+    port = args.port if args.port is not None else settings.http_port
+    web.run_app(create_front_app(settings), host=host, port=port, access_log_class=AccessLogger,
+                print=lambda msg: logging.getLogger("cti").info(msg.strip()))
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     from cti.persistence import Database
 
@@ -330,6 +344,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--standby", action="store_true",
                        help="one of several controllers: lead only while holding the lease in Redis (CTI_STANDBY)")
     serve.set_defaults(func=_serve)
+    front = sub.add_parser("front", help="a web front end: the pages' live sockets from the leader's frame stream "
+                                         "(CTI_FRAME_STREAM on the controllers), the rest forwarded to the leader")
+    front.add_argument("--host", help="listen address (default CTI_HTTP_HOST)")
+    front.add_argument("--port", type=int, help="listen port (default CTI_HTTP_PORT)")
+    front.set_defaults(func=_front)
     demo = sub.add_parser("demo", help="Asterisk + cti + simulated agents and callers, live")
     demo.add_argument("--minutes", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
     demo.add_argument("--agents", type=int, default=6)

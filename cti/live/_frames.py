@@ -80,12 +80,12 @@ class FrameStream:
     """The leader's side (:meth:`start`, :meth:`frame`, :meth:`flushed`: a :class:`cti.web.FrameTap`) and the front
     ends' (:meth:`read`, :meth:`leader`)."""
 
-    def __init__(self, url: str, prefix: str, *, fence: Fence | None = None, maxlen: int = MAXLEN) -> None:
+    def __init__(self, url: str, prefix: str, *, maxlen: int = MAXLEN) -> None:
         # Reads block up to a second: a socket timeout well above it.
         self._redis: aioredis.Redis = redis_client(url, socket_timeout=5.0, health_check_interval=10,
                                                    decode_responses=True)
         self._p = prefix
-        self._fence = fence
+        self._fence: Fence | None = None
         self._maxlen = maxlen
         self._xadd = self._redis.register_script(_XADD)
         self._queue: asyncio.Queue[tuple[str, str, str, str, str]] = asyncio.Queue(QUEUE)
@@ -113,9 +113,11 @@ class FrameStream:
         await self._redis.aclose()
 
     # -- the leader --------------------------------------------------------------------------------------------
-    def start(self, term: int, url: str) -> None:
-        """Mirror from now on, as ``term``; advertise ``url`` as the leader's HTTP address."""
+    def start(self, term: int, url: str, *, fence: Fence | None = None) -> None:
+        """Mirror from now on, as ``term`` (with standby controllers, the fencing token ``fence`` holds now);
+        advertise ``url`` as the leader's HTTP address."""
         self._term = term
+        self._fence = fence
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._write(), name="cti-frames-write"),
                        loop.create_task(self._advertise(url), name="cti-frames-advertise")]

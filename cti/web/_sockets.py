@@ -271,13 +271,17 @@ class Hub:
         return len(emptied)
 
     async def serve(self, request: web.Request, name: str, snapshot: SnapshotFn,
-                    on_frame: FrameHandler | None = None, *, user: UserRecord | None = None) -> web.WebSocketResponse:
-        """Run one page's socket on ``name`` until it closes; ``user`` opened it (see :meth:`disconnect`)."""
+                    on_frame: FrameHandler | None = None, *, user: UserRecord | None = None,
+                    opened: Callable[[web.WebSocketResponse], None] | None = None) -> web.WebSocketResponse:
+        """Run one page's socket on ``name`` until it closes; ``user`` opened it (see :meth:`disconnect`);
+        ``opened`` is told the socket once it is open."""
         since = SINCE.read(request)
         # No per-message deflate: it would compress every frame again for every subscriber.
         ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_FRAME, compress=False)
         await ws.prepare(request)
         self._sockets.add(ws)
+        if opened is not None:
+            opened(ws)
         if user is not None:
             self._owners[ws] = user
         topic = self.topic(name)
