@@ -47,7 +47,7 @@ ADVERTISE_EVERY: Final = 2.0
 ADVERTISE_TTL: Final = 10
 
 # KEYS[1]: the current token's key (or "" unfenced), KEYS[2]: the stream. ARGV[1]: the writer's token, ARGV[2]: the
-# cap; then six fields per entry.
+# cap; then five fields per entry (kind, topic, seq, type, text).
 _XADD = """
 if KEYS[1] ~= '' then
   local current = redis.call('GET', KEYS[1])
@@ -56,7 +56,7 @@ if KEYS[1] ~= '' then
   end
 end
 local n = 0
-for i = 3, #ARGV, 6 do
+for i = 3, #ARGV, 5 do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'term', ARGV[1], 'kind', ARGV[i], 'topic', ARGV[i + 1],
              'seq', ARGV[i + 2], 'type', ARGV[i + 3], 'text', ARGV[i + 4])
   n = n + 1
@@ -161,7 +161,9 @@ class FrameStream:
                     if str(exc).startswith("FENCED"):
                         log.error("frames not mirrored: %s", Fenced(f"fencing token {token} is not the current one"))
                         return  # deposed: the process is ending
-                    raise
+                    log.error("frames not mirrored (%d dropped): %s", len(batch), exc)
+                    self.dropped += len(batch)
+                    break
                 except (RedisError, OSError) as exc:
                     log.warning("mirroring frames failed, retrying in %.1f s: %s", backoff, exc)
                     await asyncio.sleep(backoff)
