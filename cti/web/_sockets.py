@@ -32,7 +32,7 @@ import logging
 import secrets
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -105,7 +105,7 @@ RENEW_EVERY: Final = 2.0
 
 
 class _Lent:
-    __slots__ = ("closed", "expires", "on_end", "owner", "topic")
+    __slots__ = ("closed", "ended", "expires", "on_end", "owner", "topic")
 
     def __init__(self, owner: UserRecord, topic: str, expires: float, on_end: Callable[[], None] | None) -> None:
         self.owner = owner
@@ -113,11 +113,7 @@ class _Lent:
         self.expires = expires
         self.on_end = on_end
         self.closed: tuple[int, str] | None = None
-
-    def end(self) -> None:
-        on_end, self.on_end = self.on_end, None
-        if on_end is not None:
-            on_end()
+        self.ended = False
 
 
 class _Subscriber:
@@ -174,6 +170,8 @@ class Hub:
         self._relays: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._closing: set[asyncio.Task[bool]] = set()
         self._lent: dict[str, _Lent] = {}
+        self._lent_on: Counter[str] = Counter()
+        """Front ends' open sockets per topic: a publisher that skips topics nobody watches counts them too."""
 
     def topic(self, name: str) -> Topic:
         topic = self._topics.get(name)
@@ -183,7 +181,7 @@ class Hub:
 
     def subscribers(self, name: str) -> int:
         topic = self._topics.get(name)
-        return 0 if topic is None else len(topic.subscribers)
+        return (0 if topic is None else len(topic.subscribers)) + self._lent_on.get(name, 0)
 
     def publish(self, name: str, type_: str, data: Any) -> Frame:
         """Number ``data`` (any JSON-able value, or :class:`RawJson`) as the topic's next frame and queue it
@@ -378,6 +376,7 @@ class Hub:
         self._expire_lent()
         grant = secrets.token_urlsafe(32)
         self._lent[grant] = _Lent(owner, topic, time.monotonic() + LENT_TTL, on_end)
+        self._lent_on[topic] += 1
         return grant
 
     def renew(self, grants: Collection[str]) -> dict[str, tuple[int, str]]:
@@ -402,7 +401,7 @@ class Hub:
         for grant in grants:
             lent = self._lent.pop(grant, None)
             if lent is not None:
-                lent.end()
+                self._end(lent)
 
     def lent_topic(self, grant: str) -> str | None:
         """The topic of a front end's open socket, None for an unknown or closed grant."""
@@ -412,7 +411,17 @@ class Hub:
     def _expire_lent(self) -> None:
         now = time.monotonic()
         for grant in [g for g, lent in self._lent.items() if lent.expires < now]:
-            self._lent.pop(grant).end()
+            self._end(self._lent.pop(grant))
+
+    def _end(self, lent: _Lent) -> None:
+        if lent.ended:
+            return
+        lent.ended = True
+        self._lent_on[lent.topic] -= 1
+        if self._lent_on[lent.topic] <= 0:
+            del self._lent_on[lent.topic]
+        if lent.on_end is not None:
+            lent.on_end()
 
     async def disconnect(self, refuse: Callable[[UserRecord], str | None], *, code: int = CLOSE_REVOKED) -> int:
         """Close every open socket whose owner ``refuse`` gives a reason for, with ``code`` (1008 unless told) and
@@ -423,7 +432,7 @@ class Hub:
             reason = None if lent.closed is not None else refuse(lent.owner)
             if reason is not None:
                 lent.closed = (code, reason)  # told to its front end at its next renewal
-                lent.end()
+                self._end(lent)
                 closing += 1
         for ws, owner in list(self._owners.items()):
             if code != CLOSE_REVOKED and ws in self._relays:

@@ -150,14 +150,15 @@ class Desktop:
     def last_seq(self) -> int:
         return self.frames[-1]["seq"] if self.frames else 0
 
-    async def connect(self, base: str, *, token: str | None = None, ticket: str | None = None) -> None:
-        params = {"agent_id": self.agent_id}
+    async def connect(self, base: str, *, token: str | None = None, ticket: str | None = None,
+                      path: str = "/ws/desktop") -> None:
+        params = {"agent_id": self.agent_id} if path == "/ws/desktop" else {}
         if self.frames:
             params["since"] = str(self.last_seq)
         if ticket is not None:
             params["ticket"] = ticket
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        ws = await self.http.ws_connect(f"{base.replace('http', 'ws', 1)}/ws/desktop", params=params,
+        ws = await self.http.ws_connect(f"{base.replace('http', 'ws', 1)}{path}", params=params,
                                         headers=headers, heartbeat=None)
         self.closed.clear()
         self._task = asyncio.create_task(self._read(ws))
@@ -227,6 +228,21 @@ async def test_desktops_on_two_front_ends_see_the_same_frames_and_one_killed_mis
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # the leader's numbers, none missing
         common = max(seqs[0], _live(two.frames)[0][0])  # a frame published between the two connects: one's only
         assert [f for f in _live(one.frames) if f[0] >= common] == [f for f in _live(two.frames) if f[0] >= common]
+
+        # The supervisors' dashboards too: the same numbered frames from either front end.
+        boards = [Desktop(http, ""), Desktop(http, "")]
+        for board, base in zip(boards, cluster.fronts, strict=True):
+            await board.connect(base, token=cluster.admin, path="/ws/dashboard")
+        await eventually(lambda: all(len(_live(b.frames)) >= 4 for b in boards), timeout=PATIENCE,
+                         message="dashboard frames on both front ends")
+        await toggle(2, front1)  # a 'live' frame each, between the 'stats' frames
+        await eventually(lambda: boards[0].last_seq == boards[1].last_seq and len(_live(boards[0].frames)) >= 7,
+                         timeout=PATIENCE, message="the dashboards level")
+        first = max(_live(boards[0].frames)[0][0], _live(boards[1].frames)[0][0])
+        board_frames = [[f for f in _live(b.frames) if first <= f[0] <= boards[0].last_seq] for b in boards]
+        assert board_frames[0] == board_frames[1] and {t for _, t, _ in board_frames[0]} >= {"stats", "live"}
+        for board in boards:
+            await board.close()
 
         # Front end 1 dies; the leader goes on publishing; its desktop reconnects through haproxy with its number
         # (as the page does: a new ticket, then the socket, retrying every quarter second).

@@ -115,6 +115,7 @@ async def test_the_leaders_grants_end_once_however_they_end(monkeypatch: pytest.
     lapsed = hub.lend(_user("bob"), lambda: ended.append("lapsed"), topic="agent:bob")
     revoked = hub.lend(_user("cid"), lambda: ended.append("revoked"), topic="agent:cid")
     assert len(hub.owners()) == 4
+    assert hub.subscribers("agent:ana") == 2  # what the dashboards' feed asks before publishing to a topic
     assert hub.lent_topic(kept) == "agent:ana"
 
     hub.give_back([given])
@@ -130,4 +131,5 @@ async def test_the_leaders_grants_end_once_however_they_end(monkeypatch: pytest.
     assert hub.lent_topic(revoked) is None
     hub.give_back([kept, kept])
     assert ended == ["given", "revoked", "lapsed", "kept"]
+    assert [hub.subscribers(t) for t in ("agent:ana", "agent:bob", "agent:cid")] == [0, 0, 0]
     await asyncio.sleep(0)
