@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -57,7 +58,13 @@ def _front(args: argparse.Namespace) -> int:
     from cti.bootstrap import create_front_app
     from cti.web import AccessLogger
 
-    settings = _settings()
+    # A front end holds no credential: the secrets a controller needs are neither asked for nor kept (stand-ins,
+    # never used, in their place).
+    try:
+        settings = load_settings(admin_token=secrets.token_urlsafe(32), ari_password=secrets.token_urlsafe(32))
+    except SettingsError as exc:
+        print(f"cti: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
     host = args.host or settings.http_host
     port = args.port if args.port is not None else settings.http_port
     web.run_app(create_front_app(settings), host=host, port=port, access_log_class=AccessLogger,

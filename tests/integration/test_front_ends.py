@@ -95,6 +95,8 @@ async def cluster(settings: Settings, tmp_path: Path) -> AsyncIterator[Cluster]:
         unavailable("haproxy is not installed (apt-get install haproxy)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
     env |= settings_env(settings) | {"PYTHONPATH": str(REPO)}
+    # A front end is given no secret: only where Redis is (and its own port).
+    front_env = {k: v for k, v in env.items() if k not in ("CTI_ADMIN_TOKEN", "CTI_ARI_PASSWORD")}
     ports = [free_tcp_port(), free_tcp_port()]
     web_port = free_tcp_port()
     (tmp_path / "haproxy").mkdir()
@@ -106,7 +108,7 @@ async def cluster(settings: Settings, tmp_path: Path) -> AsyncIterator[Cluster]:
     try:
         made.procs["leader"] = Proc([sys.executable, "-m", "cti", "serve"], env, tmp_path / "leader.log")
         for i, port in enumerate(ports, start=1):
-            made.procs[f"front{i}"] = Proc([sys.executable, "-m", "cti", "front", "--port", str(port)], env,
+            made.procs[f"front{i}"] = Proc([sys.executable, "-m", "cti", "front", "--port", str(port)], front_env,
                                            tmp_path / f"front{i}.log")
         made.procs["haproxy"] = Proc(["haproxy", "-db", "-f", str(tmp_path / "haproxy" / "haproxy.cfg")], env,
                                      tmp_path / "haproxy.log")
