@@ -465,6 +465,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         if frames is not None:
             # The term numbers this leader's frames: its fencing token, or (a single controller) when it started.
             term = elector.token if elector is not None and elector.token is not None else int(time.time() * 1000)
+            hub.number_from_term(term)
             frames.start(term, settings.advertise_url or f"http://{settings.http_host}:{settings.http_port}",
                          fence=elector)
             stack.push_async_callback(frames.close)

@@ -164,9 +164,14 @@ class FrontEnd:
         while True:
             try:
                 found = await self._source.leader()
-                self.leader_url = None if found is None else found[0]
             except Unavailable:
+                found = None
+            # A new leader that has published nothing yet: the pages start over all the same (its numbers do). An
+            # older term's advertisement (a deposed leader's, written in its last instant) is not followed.
+            if found is None:
                 self.leader_url = None
+            elif self.adopt(found[1]):
+                self.leader_url = found[0]
             if self.leader_url is not None and (self._grants or self._released):
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
                     await self._renew(self.leader_url)
@@ -301,7 +306,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
             body = await response.read()
             out = web.Response(status=response.status, body=body)
             for key, value in response.headers.items():
-                if key.lower() not in HOP_BY_HOP and key.lower() != "content-encoding":
+                if key.lower() not in HOP_BY_HOP:  # the body as the leader encoded it, with its encoding
                     out.headers.add(key, value)
             return out
     except (aiohttp.ClientError, TimeoutError) as exc:

@@ -170,14 +170,25 @@ class Hub:
         self._relays: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._closing: set[asyncio.Task[bool]] = set()
         self._lent: dict[str, _Lent] = {}
+        self._first_seq = 0
         self._lent_on: Counter[str] = Counter()
         """Front ends' open sockets per topic: a publisher that skips topics nobody watches counts them too."""
 
     def topic(self, name: str) -> Topic:
         topic = self._topics.get(name)
         if topic is None:
-            topic = self._topics[name] = Topic(name)
+            topic = self._topics[name] = Topic(name, self._first_seq)
         return topic
+
+    def number_from_term(self, term: int) -> None:
+        """A leader behind web front ends: number every topic from a base its term sets (``term`` modulo 2**20,
+        times 2**32), so that a page reconnecting with a number of an earlier leader's (its front end died during a
+        takeover, before it could be told) is, all but surely, outside what this leader's topics hold, and gets a
+        snapshot rather than another leader's frames under the same numbers. Still below 2**53: exact in pages."""
+        self._first_seq = (term % 2**20) << 32
+        for topic in self._topics.values():
+            if not topic.buffer and topic.seq == 0:
+                topic.seq = self._first_seq
 
     def subscribers(self, name: str) -> int:
         topic = self._topics.get(name)

@@ -74,6 +74,7 @@ class Cluster:
     balancer: str
     admin: str
     procs: dict[str, Proc] = field(default_factory=dict)
+    standby: str | None = None
 
 
 @pytest.fixture
@@ -90,7 +91,12 @@ def settings(base_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 
 
 @pytest.fixture
-async def cluster(settings: Settings, tmp_path: Path) -> AsyncIterator[Cluster]:
+async def cluster(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> AsyncIterator[Cluster]:
+    """One controller (or, with the parameter "standby", two `cti serve --standby` with a 3 s lease), two front ends
+    and haproxy."""
+    standby = getattr(request, "param", "single") == "standby"
+    if standby:
+        settings = settings.model_copy(update={"lease_seconds": 3.0})
     if shutil.which("haproxy") is None:
         unavailable("haproxy is not installed (apt-get install haproxy)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
@@ -106,7 +112,8 @@ async def cluster(settings: Settings, tmp_path: Path) -> AsyncIterator[Cluster]:
     made = Cluster(f"http://127.0.0.1:{settings.http_port}", [f"http://127.0.0.1:{port}" for port in ports],
                    f"http://127.0.0.1:{web_port}", settings.admin_token.get_secret_value())
     try:
-        made.procs["leader"] = Proc([sys.executable, "-m", "cti", "serve"], env, tmp_path / "leader.log")
+        made.procs["leader"] = Proc([sys.executable, "-m", "cti", "serve", *(["--standby"] if standby else [])],
+                                    env, tmp_path / "leader.log")
         for i, port in enumerate(ports, start=1):
             made.procs[f"front{i}"] = Proc([sys.executable, "-m", "cti", "front", "--port", str(port)], front_env,
                                            tmp_path / f"front{i}.log")
@@ -125,6 +132,13 @@ async def cluster(settings: Settings, tmp_path: Path) -> AsyncIterator[Cluster]:
                         return False
 
                 await eventually(up, timeout=240, interval=0.2, message=f"{url}/healthz")
+        if standby:  # started once the first leads, so that it is the one standing by
+            second = free_tcp_port()
+            made.standby = f"http://127.0.0.1:{second}"
+            made.procs["standby"] = standing = Proc([sys.executable, "-m", "cti", "serve", "--standby"],
+                                                    env | {"CTI_HTTP_PORT": str(second)}, tmp_path / "standby.log")
+            await eventually(lambda: standing.alive() and "standing by" in standing.tail(), timeout=240,
+                             interval=0.2, message="the second controller standing by")
         yield made
     finally:
         for proc in made.procs.values():
@@ -285,5 +299,54 @@ async def test_desktops_on_two_front_ends_see_the_same_frames_and_one_killed_mis
         await asyncio.wait_for(asyncio.gather(one.closed.wait(), two.closed.wait()), PATIENCE)
         assert one.close_code == two.close_code == 1008
         print(f"token rotated -> both front ends' desktops closed {time.monotonic() - rotated_at:.2f} s later")
+        await one.close()
+        await two.close()
+
+
+@pytest.mark.parametrize("cluster", ["standby"], indirect=True)
+async def test_a_new_leader_behind_the_front_ends_sends_every_page_to_its_snapshot(cluster: Cluster) -> None:
+    """The leader `kill -9`ed: the standby takes over, the front ends follow its address and term, every page they
+    serve is closed with 4001 and reconnects (without since, as the pages do) to the new leader's snapshot; then
+    both front ends relay its frames, the same on both."""
+    front1, front2 = cluster.fronts
+    async with aiohttp.ClientSession() as http:
+        created = await _api(http, "POST", f"{front1}/api/agents", cluster.admin,
+                             {"agent_id": "fe2", "name": "Front End", "profile": {"skills": {"general": 5}}})
+        token = created["token"]
+        await _api(http, "POST", f"{front1}/api/agents/fe2/login", token, {"ready": True})
+        one, two = Desktop(http, "fe2"), Desktop(http, "fe2")
+        await one.connect(front1, token=token)
+        await two.connect(front2, token=token)
+        await eventually(lambda: one.snapshots and two.snapshots, message="both snapshots")
+        await _api(http, "POST", f"{front1}/api/agents/fe2/state", token, {"state": "not_ready", "reason": "break"})
+        await eventually(lambda: one.last_seq == two.last_seq and _live(one.frames), message="a frame on both")
+
+        killed_at = time.monotonic()
+        cluster.procs["leader"].kill()
+        await asyncio.wait_for(asyncio.gather(one.closed.wait(), two.closed.wait()), 60)
+        closed_at = time.monotonic()
+        assert one.close_code == two.close_code == 4001
+        for desktop, base in ((one, front1), (two, front2)):
+            desktop.frames = []  # 4001: the page forgets its number
+            deadline = time.monotonic() + PATIENCE
+            while True:
+                try:
+                    await desktop.connect(base, token=token)
+                    break
+                except aiohttp.ClientError:
+                    assert time.monotonic() < deadline, "the desktop could not reconnect to its front end"
+                    await asyncio.sleep(0.25)
+        await eventually(lambda: one.snapshots == 2 and two.snapshots == 2, message="the new leader's snapshots")
+        snapshot_at = time.monotonic()
+        await _api(http, "POST", f"{front2}/api/agents/fe2/state", token, {"state": "ready"})
+        await _api(http, "POST", f"{front1}/api/agents/fe2/state", token, {"state": "not_ready", "reason": "break"})
+        await eventually(lambda: len(_live(one.frames)) >= 2 and one.last_seq == two.last_seq, timeout=PATIENCE,
+                         message="the new leader's frames on both")
+        await asyncio.sleep(0.5)
+        assert _live(one.frames) == _live(two.frames)
+        assert [json.loads(data)["state"] for _, kind, data in _live(one.frames) if kind == "agent"][-2:] == [
+            "ready", "not_ready"]
+        print(f"leader killed -> pages closed for the new term {closed_at - killed_at:.2f} s, "
+              f"new snapshots {snapshot_at - killed_at:.2f} s")
         await one.close()
         await two.close()

@@ -133,3 +133,17 @@ async def test_the_leaders_grants_end_once_however_they_end(monkeypatch: pytest.
     assert ended == ["given", "revoked", "lapsed", "kept"]
     assert [hub.subscribers(t) for t in ("agent:ana", "agent:bob", "agent:cid")] == [0, 0, 0]
     await asyncio.sleep(0)
+
+
+def test_a_leaders_numbers_start_where_its_term_says() -> None:
+    old, new = Hub(), Hub()
+    old.number_from_term(1796599449649)
+    new.number_from_term(1796599461234)  # the standby that took over, 11.6 s later
+    for _ in range(3):
+        old.publish("agent:a1", "agent", {})
+        new.publish("agent:a1", "agent", {})
+    base_old, base_new = (1796599449649 % 2**20) << 32, (1796599461234 % 2**20) << 32
+    assert [f.seq for f in old.topic("agent:a1").buffer] == [base_old + 1, base_old + 2, base_old + 3]
+    assert new.topic("agent:a1").seq == base_new + 3 < 2**53
+    # A page that saw the old leader's 2nd frame asks the new one: a snapshot, not the new leader's 3rd frame.
+    assert new.topic("agent:a1").since(base_old + 2) is None
