@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     standby: bool = Field(False, description="lead only while holding the lease in Redis; until then stand by")
     lease_seconds: float = Field(10.0, ge=2, le=120,
                                  description="how long a leader's lease lasts unless renewed (renewed each fifth)")
+    # Web front ends (docs/scaling.md#web-front-ends): off, the single process serves every page as before.
+    frame_stream: bool = Field(False, description="the leader mirrors every websocket frame into one Redis stream, "
+                               "from which `cti front` processes serve the pages' live sockets")
+    advertise_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+$",
+                                      description="where the front ends reach this controller's HTTP (default "
+                                      "http://CTI_HTTP_HOST:CTI_HTTP_PORT)")
     # Several Asterisk media nodes (docs/scaling.md#several-media-nodes): unset, cti drives the one at CTI_ARI_URL.
     asterisk_nodes: str = Field("", description="media nodes as name=ARI URL, comma-separated (a=http://h1:8088,...);"
                                 " the same ARI user, password and application on each")
@@ -523,7 +529,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "web": ("http_host", "http_port", "admin_token", "token_ttl_days", "session_idle_minutes",
             "session_lifetime_hours", "secure_cookies"),
     "storage": ("redis_url", "redis_prefix", "database_url", "recording_dir", "recording_format"),
-    "cluster": ("standby", "lease_seconds", "asterisk_nodes", "node_dead_seconds", "edge_shed_stream"),
+    "cluster": ("standby", "lease_seconds", "frame_stream", "advertise_url", "asterisk_nodes", "node_dead_seconds",
+                "edge_shed_stream"),
     "routing": ("queues", "default_queue", "routing_rules", "ring_timeout", "service_level_seconds",
                 "max_call_setups", "max_arrival_rate", "dispositions"),
     "ivr": ("ivr_flows", "max_ivr_sessions", "asr_engines", "sounds_dir"),

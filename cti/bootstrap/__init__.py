@@ -3,5 +3,6 @@
 the web layer never does)."""
 
 from cti.bootstrap._app import RUNNING, Running, create_app
+from cti.bootstrap._front import create_front_app
 
-__all__ = ["RUNNING", "Running", "create_app"]
+__all__ = ["RUNNING", "Running", "create_app", "create_front_app"]

@@ -66,7 +66,7 @@ from cti.crm import ExternalCustomer, LookupCache
 from cti.cyberagent import QUESTIONS, Persona, faq_questions
 from cti.errors import Unavailable
 from cti.ivr import Flows, SpeakVerbalizer, load_flows_file
-from cti.live import ChatStreams, EdgeShedStream, LiveStore, WebhookOutbox
+from cti.live import ChatStreams, EdgeShedStream, FrameStream, LiveStore, WebhookOutbox
 from cti.messaging import HttpCrmConnector, HttpWebhookSender, LoggingSmsSender, SmtpMailer
 from cti.persistence import (
     AgentRepository,
@@ -195,6 +195,7 @@ from cti.web import (
     ERASURE,
     FAQ,
     FOLLOW_UPS,
+    FRAME_TERM,
     HISTORY,
     HUB,
     OUTBOUND,
@@ -382,7 +383,9 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
                         token_ttl=timedelta(days=settings.token_ttl_days))
     library = ScriptLibrary(repos.scripts, render_limits=_render_limits(settings))
     audit = AuditTrail(repos.audit, clock or utc_now)
-    hub = Hub()
+    # Web front ends (docs/scaling.md): the hub's frames mirrored into Redis once this controller leads.
+    frames = FrameStream(settings.redis_url, settings.redis_prefix) if settings.frame_stream else None
+    hub = Hub(tap=frames)
     sign_in = SignIn(repos.users, repos.web_sessions, repos.agents, clock=clock or utc_now,
                      idle=timedelta(minutes=settings.session_idle_minutes),
                      lifetime=timedelta(hours=settings.session_lifetime_hours))
@@ -439,7 +442,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
 
     async def contact_center(app: web.Application) -> AsyncIterator[None]:
         async with _contact_center(app, settings, database, repos, clock or utc_now, connect_timeout,
-                                   on_deposed or _step_down):
+                                   on_deposed or _step_down, frames):
             yield
 
     app.cleanup_ctx.extend([storage, contact_center])
@@ -449,7 +452,8 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
 
 @contextlib.asynccontextmanager
 async def _contact_center(app: web.Application, settings: Settings, database: Database, repos: _Repositories,
-                          clock: Clock, connect_timeout: float, on_deposed: Callable[[], None]) -> AsyncIterator[None]:
+                          clock: Clock, connect_timeout: float, on_deposed: Callable[[], None],
+                          frames: FrameStream | None = None) -> AsyncIterator[None]:
     """The live contact center's components, built in order when the server starts, closed in reverse (each
     one's closing is registered as soon as it exists, so a failed start closes what was opened). A standby
     controller builds them only once it leads."""
@@ -458,6 +462,14 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         elector = await _lead(settings, stack, on_deposed) if settings.standby else None
         if elector is not None:
             await _claim_database(database, elector, on_deposed)
+        if frames is not None:
+            # The term numbers this leader's frames: its fencing token, or (a single controller) when it started.
+            term = elector.token if elector is not None and elector.token is not None else int(time.time() * 1000)
+            hub.number_from_term(term)
+            frames.start(term, settings.advertise_url or f"http://{settings.http_host}:{settings.http_port}",
+                         fence=elector)
+            stack.push_async_callback(frames.close)
+            app[FRAME_TERM] = lambda: frames.term
         live = LiveStore(settings.redis_url, settings.redis_prefix, fence=elector)
         stack.push_async_callback(live.close)
         if not await live.ping():
@@ -663,7 +675,7 @@ async def _contact_center(app: web.Application, settings: Settings, database: Da
         app[STATUS] = CtiStatus(phones, live, journal, query, counters, database.ping, webhooks, source,
                                 term=None if elector is None else (lambda: elector.token))
         erasure = _erasure(repos, query, ivr_calls, journal, live, hub, screenpop, prompts, recordings, chat,
-                           SurveyRepository(database), source, app[CYBERAGENT])
+                           SurveyRepository(database), source, app[CYBERAGENT], frames)
         app[ERASURE] = erasure
         retention = None
         if settings.interaction_retention_days > 0:
@@ -791,7 +803,7 @@ def _erasure(repos: _Repositories, query: CenterView, ivr_calls: Callable[[], Ma
              journal: Journal, live: LiveStore,
              hub: Hub, screenpop: ScreenPop, prompts: TtsPrompts, recordings: RecordingRepository,
              chat: ChatChannel, surveys: SurveyRepository, source: ConnectedCrm | None,
-             desk: CyberAgentDesk) -> Erasure:
+             desk: CyberAgentDesk, frames: FrameStream | None = None) -> Erasure:
     """Erasure with every place this server keeps copies of a customer's data besides the database."""
 
     async def live_contacts() -> list[LiveContact]:
@@ -823,6 +835,11 @@ def _erasure(repos: _Repositories, query: CenterView, ivr_calls: Callable[[], Ma
         "screen_pops": screenpop.forget_customer, "replay_buffers": replay_buffers, "live_calls": live_calls,
         "prompt_files": prompt_files, "recordings": recording_files, "live_chats": chat.forget_customer,
         "survey_answers": survey_answers, "cyberagent_labels": learnt_questions}
+    if frames is not None:
+        async def frame_stream(subject: ErasureSubject) -> int:
+            return await frames.forget(subject.mentions())  # the frames mirrored for the web front ends
+
+        holders["frame_stream"] = frame_stream
     if source is not None:
         holders["crm_cache"] = source.forget_customer  # the external record, cached: their name, phones, e-mail
     return Erasure(repos.customers, live=live_contacts, settle=lambda: journal.flush(10.0), holders=holders)

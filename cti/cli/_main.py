@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -48,6 +49,26 @@ def _serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"standby": True})
     web.run_app(create_app(settings), host=settings.http_host, port=settings.http_port,
                 access_log_class=AccessLogger, print=lambda msg: logging.getLogger("cti").info(msg.strip()))
+    return 0
+
+
+def _front(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from cti.bootstrap import create_front_app
+    from cti.web import AccessLogger
+
+    # A front end holds no credential: the secrets a controller needs are neither asked for nor kept (stand-ins,
+    # never used, in their place).
+    try:
+        settings = load_settings(admin_token=secrets.token_urlsafe(32), ari_password=secrets.token_urlsafe(32))
+    except SettingsError as exc:
+        print(f"cti: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    host = args.host or settings.http_host
+    port = args.port if args.port is not None else settings.http_port
+    web.run_app(create_front_app(settings), host=host, port=port, access_log_class=AccessLogger,
+                print=lambda msg: logging.getLogger("cti").info(msg.strip()))
     return 0
 
 
@@ -330,6 +351,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--standby", action="store_true",
                        help="one of several controllers: lead only while holding the lease in Redis (CTI_STANDBY)")
     serve.set_defaults(func=_serve)
+    front = sub.add_parser("front", help="a web front end: the pages' live sockets from the leader's frame stream "
+                                         "(CTI_FRAME_STREAM on the controllers), the rest forwarded to the leader")
+    front.add_argument("--host", help="listen address (default CTI_HTTP_HOST)")
+    front.add_argument("--port", type=int, help="listen port (default CTI_HTTP_PORT)")
+    front.set_defaults(func=_front)
     demo = sub.add_parser("demo", help="Asterisk + cti + simulated agents and callers, live")
     demo.add_argument("--minutes", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
     demo.add_argument("--agents", type=int, default=6)

@@ -400,6 +400,10 @@ frontend web
 
 backend cti_web
     balance leastconn
+    # A front end that died refuses connections before two checks have failed: the request (a page reconnecting)
+    # goes to another one at once instead of failing.
+    retries 2
+    option redispatch 1
     option httpchk GET /healthz
     http-check expect status 200
     default-server inter 1s fall 2 rise 2

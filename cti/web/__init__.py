@@ -12,7 +12,8 @@ from cti.web._access_log import AccessLogger
 from cti.web._audit import make_audit_middleware
 from cti.web._auth import make_auth_middleware, partner_fence, principal, require_role
 from cti.web._errors import STATUS_OF, error_middleware, json_error
-from cti.web._features import FEATURES, mount
+from cti.web._features import FEATURES, mount, mount_front
+from cti.web._front import FRONT, FrontEnd, forward, front_routes
 from cti.web._keys import (
     ACCOUNTS,
     AGENTS,
@@ -61,10 +62,11 @@ from cti.web._keys import (
     WRAP_UP,
     Status,
 )
+from cti.web._live import FRAME_TERM
 from cti.web._openapi import ApiModule, openapi_document
 from cti.web._service import API_MODULES
 from cti.web._sessions import FailureThrottle, PortalThrottles, Sessions, Throttled
-from cti.web._sockets import FrameError, Hub, RawJson
+from cti.web._sockets import FrameError, FrameTap, Hub, RawJson
 from cti.web._wfm import WfmScheduleCreate
 
 __all__ = [
@@ -88,6 +90,8 @@ __all__ = [
     "FAQ",
     "FEATURES",
     "FOLLOW_UPS",
+    "FRAME_TERM",
+    "FRONT",
     "HISTORY",
     "HUB",
     "OUTBOUND",
@@ -120,6 +124,8 @@ __all__ = [
     "ApiModule",
     "FailureThrottle",
     "FrameError",
+    "FrameTap",
+    "FrontEnd",
     "Hub",
     "PortalThrottles",
     "RawJson",
@@ -128,10 +134,13 @@ __all__ = [
     "Throttled",
     "WfmScheduleCreate",
     "error_middleware",
+    "forward",
+    "front_routes",
     "json_error",
     "make_audit_middleware",
     "make_auth_middleware",
     "mount",
+    "mount_front",
     "openapi_document",
     "partner_fence",
     "principal",

@@ -36,6 +36,7 @@ __all__ = [
     "PUBLIC_PATTERNS",
     "PUBLIC_PREFIXES",
     "SESSION_COOKIE",
+    "TICKET_HEADER",
     "make_auth_middleware",
     "partner_fence",
     "principal",
@@ -52,9 +53,13 @@ PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/api/session", "/fa
 PUBLIC_PREFIXES = ("/ui/", "/api/portal/")
 """Static pages (their data comes from the API, which needs a token), and the customer portal's API, which
 checks customers' own sessions (:mod:`cti.web._portal`) and opens nothing to staff credentials."""
-PUBLIC_PATTERNS = re.compile(r"/api/faq/search|/api/faq/[^/]+/feedback|/api/survey/open|/api/survey/answer")
+PUBLIC_PATTERNS = re.compile(r"/api/faq/search|/api/faq/[^/]+/feedback|/api/survey/open|/api/survey/answer"
+                             r"|/api/live/grants|/api/live/frame")
 """The published FAQ, for customers who have not signed in: throttled per address by :class:`cti.services.Faq`;
-and a customer's survey, whose link token (in the body) is the authority (:mod:`cti.web._surveys`)."""
+and a customer's survey, whose link token (in the body) is the authority (:mod:`cti.web._surveys`); and the web
+front ends' grants, which are the authority of their routes (in the body, :mod:`cti.web._live`)."""
+LIVE_SNAPSHOT = "/api/live/snapshot"
+TICKET_HEADER = "X-CTI-Ticket"
 PARTNER_PREFIX = "/api/partner/"
 """The partner API: the only routes a partner token reaches (docs/integration.md)."""
 _PRINCIPAL = web.RequestKey("principal", UserRecord)
@@ -74,6 +79,9 @@ async def _authenticate(request: web.Request, sessions: Sessions) -> UserRecord:
         ticket = request.query.get("ticket")
         if ticket is not None:
             return sessions.redeem_ticket(ticket)
+    if request.path == LIVE_SNAPSHOT and TICKET_HEADER in request.headers:
+        # A web front end asking for a page's snapshot with the ticket the page opened its socket with.
+        return sessions.redeem_ticket(request.headers[TICKET_HEADER])
     cookie = request.cookies.get(SESSION_COOKIE)
     if "Authorization" not in request.headers and cookie and not request.path.startswith("/ws"):
         user, session = await sessions.authenticate_session(cookie)

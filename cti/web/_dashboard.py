@@ -23,7 +23,7 @@ from cti.web._openapi import operation, query_param
 from cti.web._params import IntParam
 from cti.web._sockets import SINCE, RawJson
 
-__all__ = ["openapi_paths", "routes", "schemas"]
+__all__ = ["dashboard_scope", "openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 STAFF = ("supervisor", "admin")
@@ -61,14 +61,14 @@ openapi_paths: dict[str, dict[str, Any]] = {
 }
 
 
-def _scope(request: web.Request) -> Scope:
+def dashboard_scope(request: web.Request) -> Scope:
     user = require_role(request, *STAFF)
     return Scope() if user.role == "admin" else scope_of(user.scope)
 
 
 @routes.get("/ws/dashboard")
 async def dashboard_socket(request: web.Request) -> web.StreamResponse:
-    scope = _scope(request)
+    scope = dashboard_scope(request)
     feed = request.app[STATS]
     feed.scopes[scope.key] = scope
 
@@ -81,12 +81,12 @@ async def dashboard_socket(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/stats")
 async def stats(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATS].view(_scope(request)), dumps=_dumps)
+    return web.json_response(request.app[STATS].view(dashboard_scope(request)), dumps=_dumps)
 
 
 async def _report(request: web.Request, name: str) -> tuple[Any, str]:
     """The report ``name`` (queues, agents: the interval report; outbound: its rows), and the format asked."""
-    scope = _scope(request)
+    scope = dashboard_scope(request)
     reports = request.app[REPORTS]
     query = request.query
     try:

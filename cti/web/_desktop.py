@@ -27,7 +27,7 @@ from cti.web._sockets import SINCE, FrameError
 from cti.web._views import ID_PATTERN
 
 __all__ = ["ConsentChange", "Consult", "CustomerCreate", "Dtmf", "Transfer", "WrapUp", "WrapUpCallback",
-           "openapi_paths", "routes", "schemas"]
+           "agent_for_socket", "desktop_frame", "openapi_paths", "routes", "schemas"]
 
 routes = web.RouteTableDef()
 
@@ -191,7 +191,7 @@ openapi_paths: dict[str, dict[str, Any]] = {
 }
 
 
-async def _agent_for_socket(request: web.Request) -> str:
+async def agent_for_socket(request: web.Request) -> str:
     """The desktop's agent: one's own, or (supervisors in scope, admins) another's, which is audited."""
     user = principal(request)
     agent_id = request.query.get("agent_id") or user.agent_id
@@ -203,30 +203,35 @@ async def _agent_for_socket(request: web.Request) -> str:
     return agent_id
 
 
+def desktop_frame(app: web.Application, agent_id: str, frame: dict[str, Any]) -> dict[str, Any] | None:
+    """What agent ``agent_id``'s desktop sent (a script's answers), answered; :class:`FrameError` if refused."""
+    if frame["type"] == "script":
+        answers = frame.get("answers")
+        if not isinstance(frame.get("call_id"), str) or not isinstance(answers, dict):
+            raise FrameError("a script frame needs a 'call_id' string and an 'answers' object")
+        try:
+            progress = app[SCREENPOP].script_progress(agent_id, frame["call_id"], answers)
+        except KeyError as exc:
+            raise FrameError(f"no script for call {frame['call_id']!r} on this desktop", "no_script") from exc
+        except AnswerError as exc:
+            raise FrameError(str(exc), "invalid_answers") from exc
+        except RenderError as exc:  # logged by the screen pop; the reason may quote the caller's data
+            raise FrameError("the script could not be shown; a supervisor needs to correct it",
+                             "script_broken") from exc
+        return {"type": "script", "data": progress}
+    raise FrameError(f"unknown frame type {frame['type']!r}")
+
+
 @routes.get("/ws/desktop")
 async def desktop_socket(request: web.Request) -> web.StreamResponse:
-    agent_id = await _agent_for_socket(request)
+    agent_id = await agent_for_socket(request)
     screenpop = request.app[SCREENPOP]
 
     async def snapshot() -> dict[str, Any]:
         return screenpop.snapshot(agent_id)
 
     async def on_frame(frame: dict[str, Any]) -> dict[str, Any] | None:
-        if frame["type"] == "script":
-            answers = frame.get("answers")
-            if not isinstance(frame.get("call_id"), str) or not isinstance(answers, dict):
-                raise FrameError("a script frame needs a 'call_id' string and an 'answers' object")
-            try:
-                progress = screenpop.script_progress(agent_id, frame["call_id"], answers)
-            except KeyError as exc:
-                raise FrameError(f"no script for call {frame['call_id']!r} on this desktop", "no_script") from exc
-            except AnswerError as exc:
-                raise FrameError(str(exc), "invalid_answers") from exc
-            except RenderError as exc:  # logged by the screen pop; the reason may quote the caller's data
-                raise FrameError("the script could not be shown; a supervisor needs to correct it",
-                                 "script_broken") from exc
-            return {"type": "script", "data": progress}
-        raise FrameError(f"unknown frame type {frame['type']!r}")
+        return desktop_frame(request.app, agent_id, frame)
 
     # The agent's own desktop holds their wrap-up: while one is open, a call ends in wrap-up until it is saved.
     own = agent_id == principal(request).agent_id

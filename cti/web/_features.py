@@ -16,6 +16,7 @@ from cti.web import (
     _dashboard,
     _desktop,
     _faq,
+    _live,
     _outbound,
     _partners,
     _phone,
@@ -35,16 +36,17 @@ from cti.web import (
     _verification,
     _wfm,
 )
+from cti.web._front import FRONT, FrontEnd, forward, front_routes
 from cti.web._openapi import ApiModule
 from cti.web._service import API_MODULES
 
-__all__ = ["FEATURES", "mount"]
+__all__ = ["FEATURES", "mount", "mount_front"]
 
 FEATURES: tuple[ApiModule, ...] = (_service, _signin, _users, _agents, _calls, _outbound, _desktop, _customer_search,
                                    _phone,
                                    _verification, _privacy, _recordings, _supervision, _dashboard, _scripts, _faq,
                                    _wfm, _alerts, _surveys, _audit, _settings, _portal, _portal_selfservice,
-                                   _cyberagent, _cyberagent_labels, _chat, _tasks, _partners, _ui)
+                                   _cyberagent, _cyberagent_labels, _chat, _tasks, _partners, _live, _ui)
 """Every feature module, in the order their routes are added."""
 
 
@@ -53,6 +55,16 @@ def mount(app: web.Application, features: tuple[ApiModule, ...] = FEATURES) -> N
     app[API_MODULES] = features
     for feature in features:
         app.add_routes(feature.routes)
+    app.on_response_prepare.append(_protective_headers)
+
+
+def mount_front(app: web.Application, front: FrontEnd) -> None:
+    """A web front end's routes (docs/scaling.md, *Web front ends*): its health and the pages' live sockets, the
+    static pages, and everything else forwarded to the leader."""
+    app[FRONT] = front
+    app.add_routes(front_routes(front))
+    app.add_routes(_ui.routes)
+    app.router.add_route("*", "/{tail:.*}", forward)
     app.on_response_prepare.append(_protective_headers)
 
 

@@ -29,11 +29,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
+import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -41,7 +43,8 @@ from cti.records import UserRecord
 from cti.web._bodies import JsonTooDeep, decode_json
 from cti.web._params import IntParam
 
-__all__ = ["MAX_FRAME", "SINCE", "Frame", "FrameError", "FrameHandler", "Hub", "RawJson", "SnapshotFn", "Topic"]
+__all__ = ["CLOSE_RECONNECT", "LENT_TTL", "MAX_FRAME", "RENEW_EVERY", "SINCE", "AtSeq", "Frame", "FrameError",
+           "FrameHandler", "FrameTap", "Hub", "RawJson", "SnapshotFn", "Topic"]
 
 log = logging.getLogger("cti.web.sockets")
 
@@ -67,6 +70,22 @@ class RawJson(str):
 
 
 @dataclass(frozen=True, slots=True)
+class AtSeq:
+    """A snapshot taken elsewhere (a front end's, from the leader) at the leader's ``seq`` of its topic."""
+
+    seq: int
+    state: Any
+
+
+class FrameTap(Protocol):
+    """Where a leader mirrors its frames for the web front ends (docs/scaling.md, *Web front ends*)."""
+
+    def frame(self, topic: str, frame: Frame) -> None: ...
+
+    def flushed(self, topics: Collection[str]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Frame:
     seq: int
     type: str
@@ -78,6 +97,23 @@ def _frame_text(seq: int, type_: str, data: Any) -> str:
     if isinstance(data, RawJson):
         return f'{{"seq":{seq},"type":{json.dumps(type_)},"data":{data}}}'
     return json.dumps({"seq": seq, "type": type_, "data": data}, default=str, separators=(",", ":"))
+
+
+LENT_TTL: Final = 10.0
+"""Seconds a front end's socket is kept without a renewal (the front ends renew every :data:`RENEW_EVERY`)."""
+RENEW_EVERY: Final = 2.0
+
+
+class _Lent:
+    __slots__ = ("closed", "ended", "expires", "on_end", "owner", "topic")
+
+    def __init__(self, owner: UserRecord, topic: str, expires: float, on_end: Callable[[], None] | None) -> None:
+        self.owner = owner
+        self.topic = topic
+        self.expires = expires
+        self.on_end = on_end
+        self.closed: tuple[int, str] | None = None
+        self.ended = False
 
 
 class _Subscriber:
@@ -126,22 +162,37 @@ class Topic:
 class Hub:
     """Topics by name (``agent:<id>``, ``dashboard``); created on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, tap: FrameTap | None = None) -> None:
+        self._tap = tap
         self._topics: dict[str, Topic] = {}
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._owners: weakref.WeakKeyDictionary[web.WebSocketResponse, UserRecord] = weakref.WeakKeyDictionary()
         self._relays: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._closing: set[asyncio.Task[bool]] = set()
+        self._lent: dict[str, _Lent] = {}
+        self._first_seq = 0
+        self._lent_on: Counter[str] = Counter()
+        """Front ends' open sockets per topic: a publisher that skips topics nobody watches counts them too."""
 
     def topic(self, name: str) -> Topic:
         topic = self._topics.get(name)
         if topic is None:
-            topic = self._topics[name] = Topic(name)
+            topic = self._topics[name] = Topic(name, self._first_seq)
         return topic
+
+    def number_from_term(self, term: int) -> None:
+        """A leader behind web front ends: number every topic from a base its term sets (``term`` modulo 2**20,
+        times 2**32), so that a page reconnecting with a number of an earlier leader's (its front end died during a
+        takeover, before it could be told) is, all but surely, outside what this leader's topics hold, and gets a
+        snapshot rather than another leader's frames under the same numbers. Still below 2**53: exact in pages."""
+        self._first_seq = (term % 2**20) << 32
+        for topic in self._topics.values():
+            if not topic.buffer and topic.seq == 0:
+                topic.seq = self._first_seq
 
     def subscribers(self, name: str) -> int:
         topic = self._topics.get(name)
-        return 0 if topic is None else len(topic.subscribers)
+        return (0 if topic is None else len(topic.subscribers)) + self._lent_on.get(name, 0)
 
     def publish(self, name: str, type_: str, data: Any) -> Frame:
         """Number ``data`` (any JSON-able value, or :class:`RawJson`) as the topic's next frame and queue it
@@ -157,7 +208,59 @@ class Hub:
                 topic.subscribers.discard(subscriber)
                 asyncio.get_running_loop().create_task(
                     subscriber.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect"))
+        if self._tap is not None:
+            self._tap.frame(name, frame)
         return frame
+
+    def relay(self, name: str, seq: int, type_: str, text: str) -> bool:
+        """A front end: the leader's frame ``seq`` of topic ``name``, kept and sent under the leader's number so
+        that ``?since=`` means the same on every front end. A frame already had (a stream read again after a
+        reconnect, or covered by a snapshot) is dropped (False). A gap (frames the stream lost, a front end that
+        was away longer than the stream keeps) empties the replay buffer and sends the topic's pages to a fresh
+        snapshot (:data:`CLOSE_RECONNECT`), so no page skips a frame silently."""
+        topic = self.topic(name)
+        if seq <= topic.seq:
+            return False
+        if topic.seq and seq != topic.seq + 1:
+            log.warning("frames %d..%d of %s never arrived; its pages start again from a snapshot",
+                        topic.seq + 1, seq - 1, name)
+            topic.buffer.clear()
+            self._drop_subscribers(topic, "frames missed; reconnect")
+        topic.seq = seq
+        frame = Frame(seq, type_, text, text.encode())
+        topic.buffer.append(frame)
+        for subscriber in list(topic.subscribers):
+            if not subscriber.push(frame):
+                log.warning("socket on %s fell %d frames behind; closing it", name, SEND_QUEUE)
+                topic.subscribers.discard(subscriber)
+                asyncio.get_running_loop().create_task(
+                    subscriber.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect"))
+        return True
+
+    def flush(self, names: Collection[str]) -> None:
+        """A front end: the leader emptied these topics' replay buffers (erasure): so does this one."""
+        for name in names:
+            topic = self._topics.get(name)
+            if topic is not None:
+                topic.buffer.clear()
+
+    def reset(self) -> int:
+        """A front end: a new leader's term numbers every topic afresh. Every topic is forgotten and its pages
+        reconnect (:data:`CLOSE_RECONNECT`: the page forgets its number) to a snapshot of the new term; how many."""
+        closed = 0
+        for topic in self._topics.values():
+            closed += len(topic.subscribers)
+            self._drop_subscribers(topic, "new leader; reconnect")
+        self._topics.clear()
+        return closed
+
+    def _drop_subscribers(self, topic: Topic, reason: str) -> None:
+        for subscriber in list(topic.subscribers):
+            topic.subscribers.discard(subscriber)
+            task = asyncio.get_running_loop().create_task(
+                subscriber.ws.close(code=CLOSE_RECONNECT, message=reason.encode()))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def publish_json(self, name: str, type_: str, data_json: str) -> Frame:
         """As :meth:`publish`, with the data already serialised (valid JSON text, inserted as it is)."""
@@ -167,21 +270,27 @@ class Hub:
         """Erasure: empty the replay buffer of every topic holding a frame that contains one of ``mentions``
         (a customer's number, their calls' ids, quoted as JSON writes them). A page reconnecting after that gets
         a snapshot instead of the old frames. Returns how many buffers were emptied."""
-        emptied = 0
+        emptied: list[str] = []
         for topic in self._topics.values():
             if any(mention in frame.text for frame in topic.buffer for mention in mentions):
                 topic.buffer.clear()
-                emptied += 1
-        return emptied
+                emptied.append(topic.name)
+        if emptied and self._tap is not None:
+            self._tap.flushed(emptied)
+        return len(emptied)
 
     async def serve(self, request: web.Request, name: str, snapshot: SnapshotFn,
-                    on_frame: FrameHandler | None = None, *, user: UserRecord | None = None) -> web.WebSocketResponse:
-        """Run one page's socket on ``name`` until it closes; ``user`` opened it (see :meth:`disconnect`)."""
+                    on_frame: FrameHandler | None = None, *, user: UserRecord | None = None,
+                    opened: Callable[[web.WebSocketResponse], None] | None = None) -> web.WebSocketResponse:
+        """Run one page's socket on ``name`` until it closes; ``user`` opened it (see :meth:`disconnect`);
+        ``opened`` is told the socket once it is open."""
         since = SINCE.read(request)
         # No per-message deflate: it would compress every frame again for every subscriber.
         ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_FRAME, compress=False)
         await ws.prepare(request)
         self._sockets.add(ws)
+        if opened is not None:
+            opened(ws)
         if user is not None:
             self._owners[ws] = user
         topic = self.topic(name)
@@ -193,11 +302,24 @@ class Hub:
             frames = topic.since(since) if since is not None else None
             if frames is None:
                 seq = topic.seq
+                early: list[Frame] = []
                 state = await snapshot()
+                if isinstance(state, AtSeq):
+                    seq, state = state.seq, state.state
+                    # Taken by the leader before this subscription or after: frames relayed after it that this
+                    # front end already holds follow it; a snapshot ahead of this front end covers the rest.
+                    early = [f for f in topic.buffer if f.seq > seq]
+                    if topic.seq < seq:
+                        topic.seq = seq
+                        topic.buffer.clear()
                 if isinstance(state, RawJson):
                     await ws.send_str(_frame_text(seq, "snapshot", state))
                 else:
                     await ws.send_str(json.dumps({"seq": seq, "type": "snapshot", "data": state}, default=str))
+                if early and early[0].seq == seq + 1:
+                    for frame in early:
+                        await ws.send_frame(frame.payload, WSMsgType.TEXT)
+                    seq = early[-1].seq
                 _drop_covered(subscriber, seq)
             else:
                 for frame in frames:
@@ -252,14 +374,77 @@ class Hub:
         self._relays.add(ws)
 
     def owners(self) -> list[UserRecord]:
-        """The users who opened the sockets still open (one entry per socket)."""
-        return [user for ws, user in list(self._owners.items()) if not ws.closed]
+        """The users who opened the sockets still open (one entry per socket), here and on the front ends."""
+        self._expire_lent()
+        return [user for ws, user in list(self._owners.items()) if not ws.closed] + [
+            lent.owner for lent in self._lent.values() if lent.closed is None]
+
+    # -- sockets served by a web front end (docs/scaling.md, *Web front ends*) ---------------------------------
+    def lend(self, owner: UserRecord, on_end: Callable[[], None] | None = None, *, topic: str) -> str:
+        """A socket a front end serves for ``owner``: a grant (random, the front end's only handle on it) that
+        lasts while the front end renews it (:meth:`renew`, within :data:`LENT_TTL`). It closes as this process's
+        own sockets do (:meth:`disconnect`); ``on_end`` runs once when it ends, however it ends."""
+        self._expire_lent()
+        grant = secrets.token_urlsafe(32)
+        self._lent[grant] = _Lent(owner, topic, time.monotonic() + LENT_TTL, on_end)
+        self._lent_on[topic] += 1
+        return grant
+
+    def renew(self, grants: Collection[str]) -> dict[str, tuple[int, str]]:
+        """Keep these grants; the ones to close, with the close code and reason (an unknown or expired grant:
+        :data:`CLOSE_RECONNECT`, a new leader's or this one's restart)."""
+        self._expire_lent()
+        closing: dict[str, tuple[int, str]] = {}
+        until = time.monotonic() + LENT_TTL
+        for grant in grants:
+            lent = self._lent.get(grant)
+            if lent is None:
+                closing[grant] = (CLOSE_RECONNECT, "unknown socket; reconnect")
+            elif lent.closed is not None:
+                closing[grant] = lent.closed
+                del self._lent[grant]
+            else:
+                lent.expires = until
+        return closing
+
+    def give_back(self, grants: Collection[str]) -> None:
+        """The front end's sockets closed."""
+        for grant in grants:
+            lent = self._lent.pop(grant, None)
+            if lent is not None:
+                self._end(lent)
+
+    def lent_topic(self, grant: str) -> str | None:
+        """The topic of a front end's open socket, None for an unknown or closed grant."""
+        lent = self._lent.get(grant)
+        return None if lent is None or lent.closed is not None else lent.topic
+
+    def _expire_lent(self) -> None:
+        now = time.monotonic()
+        for grant in [g for g, lent in self._lent.items() if lent.expires < now]:
+            self._end(self._lent.pop(grant))
+
+    def _end(self, lent: _Lent) -> None:
+        if lent.ended:
+            return
+        lent.ended = True
+        self._lent_on[lent.topic] -= 1
+        if self._lent_on[lent.topic] <= 0:
+            del self._lent_on[lent.topic]
+        if lent.on_end is not None:
+            lent.on_end()
 
     async def disconnect(self, refuse: Callable[[UserRecord], str | None], *, code: int = CLOSE_REVOKED) -> int:
         """Close every open socket whose owner ``refuse`` gives a reason for, with ``code`` (1008 unless told) and
         that reason; how many. The close frames go out at once; the closing handshakes finish in the background (a
         page that never answers must not hold up whoever revoked the user)."""
         closing = 0
+        for lent in self._lent.values():
+            reason = None if lent.closed is not None else refuse(lent.owner)
+            if reason is not None:
+                lent.closed = (code, reason)  # told to its front end at its next renewal
+                self._end(lent)
+                closing += 1
         for ws, owner in list(self._owners.items()):
             if code != CLOSE_REVOKED and ws in self._relays:
                 continue

@@ -240,6 +240,10 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("PUT", "/api/customers/{customer_id}/verification"): Route(admin_only(422), body={"pin": "12"}),
     ("GET", "/ws/desktop"): Route(own_work(101)),
     ("GET", "/ws/dashboard"): Route(staff(101)),
+    # What a web front end asks the leader for a page's socket: checked as the socket itself (docs/scaling.md).
+    ("GET", "/api/live/snapshot"): Route(own_work(), query="socket=desktop"),
+    ("POST", "/api/live/grants"): Route(public(), body={}),  # the grants in the body are the only authority
+    ("POST", "/api/live/frame"): Route(public(422), body={}),
     # Only an agent listed in CTI_WEBPHONES has a browser phone (tests/e2e/test_webphone.py): nobody here.
     ("GET", "/api/me/phone"): Route(_same(anon=401, lone=404, ana=404, sue=404, admin=404)),
     ("GET", "/ws/phone"): Route(_same(anon=401, lone=404, ana=404, sue=404, admin=404)),
@@ -427,10 +431,10 @@ async def test_every_route_answers_every_role_as_the_policy_says(
             url = "/ui/i18n/id/common.json"  # {name} above is a user's
         if path == "/ui/vendor/{name}":
             url = "/ui/vendor/nothing.js"
-        if path == "/ws/desktop":
+        if path in ("/ws/desktop", "/api/live/snapshot"):
             url += f"?agent_id={whose}"
         if route.query:
-            url += f"?{route.query}"
+            url += f"{'&' if '?' in url else '?'}{route.query}"
         body = route.body
         if path == "/api/customers" and method == "POST":
             body = {**body, "call_id": live[whose]}

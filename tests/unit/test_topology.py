@@ -144,6 +144,7 @@ def test_haproxy_checks_each_front_end_s_healthz() -> None:
     cfg = haproxy_config(plan(CTI_CLUSTER_WEB_BACKENDS="9001,9002,9003"), "pw")
     assert "bind 127.0.0.1:8480\n" in cfg
     assert "    option httpchk GET /healthz\n    http-check expect status 200\n" in cfg
+    assert "    retries 2\n    option redispatch 1\n" in cfg  # a dead front end's requests go to another at once
     assert ("    server web1 127.0.0.1:9001 check\n    server web2 127.0.0.1:9002 check\n"
             "    server web3 127.0.0.1:9003 check\n") in cfg
     # And the current Redis master for Kamailio: each Redis asked for its role every second.
