@@ -47,6 +47,7 @@ from cti.cyberagent._bot import (
     Turn,
     rupiah,
 )
+from cti.cyberagent._combiner import COMBINER, FEATURES, Combiner, Evidence
 from cti.cyberagent._elsewhere import (
     ELSEWHERE,
     FaqAllows,
@@ -76,7 +77,9 @@ from cti.cyberagent._questions import QUESTIONS
 
 __all__ = [
     "BLEND",
+    "COMBINER",
     "ELSEWHERE",
+    "FEATURES",
     "HANDOVER",
     "INTENTS",
     "LABEL_KINDS",
@@ -91,8 +94,10 @@ __all__ = [
     "Action",
     "AskedQuestion",
     "Blend",
+    "Combiner",
     "CyberAgent",
     "Embedder",
+    "Evidence",
     "Expression",
     "FaqAllows",
     "FaqSearch",
