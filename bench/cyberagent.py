@@ -837,8 +837,8 @@ COMBINER_FEATURES: Mapping[str, tuple[str, ...]] = {
 def combiner_report(per_set: Mapping[str, Mapping[str, list[dict[str, Any]]]], c: float = 1.0) -> dict[str, Any]:
     """Round 8's thresholds against combiners of each feature set, leave one set out: per held set, the combiner
     fitted on the other sets' records (each recorded by an agent that had not learnt its own set), scored on the
-    held set; per set and pooled. And the combiner of all the features beside round 8's thresholds fitted on all
-    the sets' records (what ships: :data:`cti.cyberagent.COMBINER`)."""
+    held set; per set and pooled. And the combiner of all the features fitted on all the sets' records, with its
+    threshold alone and beside round 8's (what ships: :data:`cti.cyberagent.COMBINER`)."""
     report: dict[str, Any] = {"c": c, "features": dict(COMBINER_FEATURES)}
     for lang in ("id", "en"):
         mine: dict[str, Any] = {}
@@ -867,10 +867,12 @@ def combiner_report(per_set: Mapping[str, Mapping[str, list[dict[str, Any]]]], c
                             "handover_rate": round(handed / (questions - answerable), 4), "correct": right,
                             "handed": handed, "wrong": wrong, "worst_set": worst,
                             "worst_correct_rate": folds[worst]["correct_rate"], "folds": folds}
-        combiner, _ = _fit([r for name in per_set for r in per_set[name][lang]], FEATURES, c, beside=True)
+        combiner, _ = _fit([r for name in per_set for r in per_set[name][lang]], FEATURES, c)
+        beside, _ = _fit([r for name in per_set for r in per_set[name][lang]], FEATURES, c, beside=True)
         mine["fitted_on_all"] = {"weights": dict(zip(FEATURES, (round(w, 4) for w in combiner.weights),
                                                      strict=True)),
-                                 "bias": round(combiner.bias, 4), "threshold": combiner.threshold}
+                                 "bias": round(combiner.bias, 4), "threshold": combiner.threshold,
+                                 "threshold_beside_round_8": beside.threshold}
         report[lang] = mine
     return report
 

@@ -267,9 +267,9 @@ class CyberAgent:
         (shared, and changed between messages, by whoever labels: :class:`cti.services.CyberAgentDesk`).
         ``known``: the words the agent has seen (:func:`cti.cyberagent.known_words`), so that a name it has never
         seen, where a name goes ("kartu tri"), is taken for another company's (:mod:`._elsewhere`); None: only
-        the names it lists. ``combiner``: per language, whether to answer the likeliest entry where the thresholds
-        do not (:class:`cti.cyberagent.Combiner`, over a :class:`MeaningIndex` only; default
-        :data:`cti.cyberagent.COMBINER`)."""
+        the names it lists. ``combiner``: per language, whether to answer the likeliest entry, in place of the
+        thresholds or where they do not (:class:`cti.cyberagent.Combiner`, over a :class:`MeaningIndex` only;
+        default :data:`cti.cyberagent.COMBINER`)."""
         self.index = index
         self.known = known
         self.vocabulary = Vocabulary(known) if known is not None else None
@@ -356,8 +356,11 @@ class CyberAgent:
             return self._purchase(session, lang, product)
         if hits and self._elsewhere(lowered, lang, hits[0].entry.entry_id, hits[0].entry):
             return self._handover(session, lang, "unsure", "handover_unsure", "sorry", confidence=hits[0].score)
-        confident = self._confident(hits, closest[0] if closest else None, self.thresholds[lang]) \
-            or self._agreed(said, lang, hits) or self._combined(said, lang, hits, closest[0] if closest else None)
+        combiner = self.combiner.get(lang) if isinstance(self.index, MeaningIndex) else None
+        confident = None if combiner is not None and combiner.alone else \
+            self._confident(hits, closest[0] if closest else None, self.thresholds[lang]) \
+            or self._agreed(said, lang, hits)
+        confident = confident or self._combined(said, lang, hits, closest[0] if closest else None)
         if intent in ("greeting", "thanks", "goodbye") and confident is None:
             return self._small_talk(session, lang, intent)
         if confident is None:

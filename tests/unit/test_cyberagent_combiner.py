@@ -132,3 +132,13 @@ async def test_a_combiner_answering_everything_answers_what_the_thresholds_hand_
     [likeliest, _] = agent.index.classify(agent.normalized(message, "en"), "en")
     reply = await agent.respond(Session(lang="en"), message)
     assert (reply.action, reply.source.entry_id if reply.source else None) == ("faq", likeliest.entry.entry_id)
+
+
+async def test_a_combiner_alone_decides_in_place_of_the_thresholds_and_beside_them_only_adds() -> None:
+    never = Combiner((0.0,) * len(FEATURES), bias=-50.0, threshold=0.5)
+    message = "kalau telat bayar tagihan kena denda berapa"
+    beside = await shipped({"id": never}).respond(Session(lang="id"), message)
+    assert (beside.action, beside.source.entry_id if beside.source else None) == ("faq", "pay-late-fee")
+    alone = await shipped({"id": replace(never, alone=True)}).respond(Session(lang="id"), message)
+    assert (alone.action, alone.source) == ("handover", None)
+    assert COMBINER["id"].alone and not COMBINER["en"].alone
