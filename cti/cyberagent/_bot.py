@@ -112,7 +112,10 @@ server's agent has them. Chosen with the blend by cross-validation on the develo
 bench/cyberagent.py (``--cv meaning``: each set scored by an agent that learnt from the others; the most right
 answers and hand-overs, a wrong answer counting as five of them lost, with at most 1 % wrong in that language),
 never on its held-out set; docs/benchmarks.md has the measurement. The intent model's were round 5's
-(``--cv sweep``). Round 7 checked them on seven sets, the choice itself cross-validated, and kept them."""
+(``--cv sweep``). Round 7 checked them on seven sets, the choice itself cross-validated, and kept them. Since
+round 9, over a :class:`MeaningIndex`, Indonesian's FAQ decision is the learnt :data:`cti.cyberagent.COMBINER`'s
+alone (these answer there only over an index without meaning), and English's combiner answers what these hand
+over."""
 
 
 @dataclass(frozen=True, slots=True)
