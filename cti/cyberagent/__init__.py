@@ -20,7 +20,8 @@ the FAQ (:class:`cti.faq.FaqIndex`): answered, with its entry as the source, onl
 probability (:meth:`cti.faq.FaqIndex.classify`, whose classifier also knows "none of the FAQ") clears the
 language's :data:`THRESHOLDS` (:class:`Thresholds`: probability, lead over the next, nearness of its words) or,
 over a :class:`MeaningIndex`, when the language's learnt :class:`Combiner` (:data:`COMBINER`: alone in Indonesian,
-beside the thresholds in English) finds answering it likely enough to be right; otherwise a person takes over (``reply.handover``: the queue, the reason and the transcript). Buying hands a
+beside the thresholds in English) finds answering it likely enough to be right; otherwise a person takes over
+(``reply.handover``: the queue, the reason and the transcript). Buying hands a
 sales lead with the product to the sales queue. Orders and balance are told only to
 a verified customer (``session.customer_id``), through the :class:`Account` port; others are asked to sign in.
 A question naming another company, shop, bank or brand where
