@@ -3,12 +3,13 @@ and how fast it replies, per language, against a baseline in the same run.
 
 Run from the repository root inside the venv::
 
-    python bench/cyberagent.py              # the held-out set, test7.yaml (a few minutes on one core)
-    python bench/cyberagent.py --set test6  # a development set (dev, test, test2, dev2, test3, test4, test5, test6)
+    python bench/cyberagent.py              # the held-out set, test8.yaml (a few minutes on one core)
+    python bench/cyberagent.py --set test7  # a development set (dev, test, test2, dev2, test3 ... test7)
     python bench/cyberagent.py --cv sweep   # leave-one-set-out cross-validation: the thresholds in force
     python bench/cyberagent.py --cv modes   # the same, comparing ways of training the agent
     python bench/cyberagent.py --cv meaning # the same, blends of e5 with the classifier (round 6's choice)
     python bench/cyberagent.py --cv agent --mistakes  # the same, the agent as it is, with its mistakes
+    python bench/cyberagent.py --cv combiner  # the same, round 8's thresholds against a learnt combiner (round 9)
     python bench/cyberagent.py --export-questions   # the development sets into cti/cyberagent/_questions.py
     python bench/cyberagent.py --embed-cache        # their e5 vectors into cti/cyberagent/vectors.npz
 
@@ -18,16 +19,15 @@ demo's FAQ (``cti/sim/demo-faq.yaml``, with its alternative phrasings) and catal
 and balance questions can be answered. Progress goes to stderr; one JSON object is the last line of stdout.
 See docs/benchmarks.md, section "CyberAgent".
 
-The questions are ``bench/cyberagent_questions/test7.yaml`` (held out: written by someone else during the eighth
+The questions are ``bench/cyberagent_questions/test8.yaml`` (held out: written by someone else during the ninth
 round, to be run once after it; none of them may be in the FAQ's data, the out-of-scope examples or the
 development sets, which the script checks; while it is not there the script says so and exits 2), and ``dev.yaml``,
-``test.yaml``,
-``test2.yaml``, ``dev2.yaml``, ``test3.yaml``, ``test4.yaml``, ``test5.yaml`` and ``test6.yaml`` (the development
-sets; ``test`` to ``test6`` were held-out sets, and became development data once they had been run). Since round 5
-the agent *learns* from the development sets' questions (:data:`cti.cyberagent.QUESTIONS`, a copy made by
-``--export-questions``), so a development set says nothing by itself any more: the method and thresholds are
-chosen by cross-validation (``--cv``: each set scored by an agent trained on the others), and ``--tune`` (round
-4's sweep on the development sets) is kept for the record only.
+``test.yaml``, ``test2.yaml``, ``dev2.yaml``, ``test3.yaml``, ``test4.yaml``, ``test5.yaml``, ``test6.yaml`` and
+``test7.yaml`` (the development sets; ``test`` to ``test7`` were held-out sets, and became development data once
+they had been run). Since round 5 the agent *learns* from the development sets' questions
+(:data:`cti.cyberagent.QUESTIONS`, a copy made by ``--export-questions``), so a development set says nothing by
+itself any more: the method and thresholds are chosen by cross-validation (``--cv``: each set scored by an agent
+trained on the others), and ``--tune`` (round 4's sweep on the development sets) is kept for the record only.
 Each question says what the agent must do: answer with an FAQ entry, answer an intent (the customer's order status
 or balance, a purchase), or hand over to a person (asked for one, angry, or out of scope).
 
@@ -48,13 +48,15 @@ model (round 5's rule fixes kept) at round 4's thresholds.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,7 @@ from cti.cyberagent import (
     intent_examples,
     known_words,
 )
+from cti.cyberagent._combiner import FEATURES, NEIGHBOURS, Combiner, Evidence
 from cti.cyberagent._embedding import CACHE, Embedder
 from cti.cyberagent._meaning import BLEND, Blend, MeaningIndex
 from cti.faq import NONE, OUT_OF_SCOPE, FaqEntry, FaqIndex, normalize, read_texts
@@ -86,13 +89,14 @@ from cti.faq import _search as _search_module
 from cti.faq._words import _ELSEWHERE, _GENERIC, FRAMED_OUT_OF_SCOPE, framed
 from cti.sim._crm_seed_data import PRODUCTS
 from cti.sim._demo_seed import starter_faq
+from cti.types import Language
 
 QUESTIONS = Path(__file__).resolve().parent / "cyberagent_questions"
 INTENTS = ("order_status", "balance", "purchase")
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
-HELD_OUT = "test7"
-DEVELOPMENT = ("dev", "test", "test2", "dev2", "test3", "test4", "test5", "test6")
-"""The sets the method and thresholds are chosen on (``test`` to ``test6`` were held-out sets, spent once looked
+HELD_OUT = "test8"
+DEVELOPMENT = ("dev", "test", "test2", "dev2", "test3", "test4", "test5", "test6", "test7")
+"""The sets the method and thresholds are chosen on (``test`` to ``test7`` were held-out sets, spent once looked
 at)."""
 ROUND4_THRESHOLDS: Mapping[str, Thresholds] = {
     "id": Thresholds(answer=0.325, similarity=0.25, agree=True),
@@ -104,6 +108,11 @@ ROUND5_THRESHOLDS: Mapping[str, Thresholds] = {
     "en": Thresholds(answer=0.5, similarity=0.15, margin=0.2, intent=0.7),
 }
 """The agent's thresholds in round 5, for the comparison without e5 (round 6)."""
+ROUND8_THRESHOLDS: Mapping[str, Thresholds] = {
+    "id": Thresholds(answer=0.25, similarity=0.25, margin=0.1, intent=0.9, agreed=0.3),
+    "en": Thresholds(answer=0.55, similarity=0.15, margin=0.2, intent=0.7),
+}
+"""The agent's thresholds in round 8, what ``--cv combiner`` compares with (and records the evidence under)."""
 MAX_CV_WRONG = 0.01
 """The rule thresholds are chosen by since round 5: the most right answers and hand-overs in cross-validation
 with at most this share wrong — half the 2 % target, because every fresh set so far gave two to four times the
@@ -715,12 +724,189 @@ async def cross_validate_agreed(args: argparse.Namespace, entries: list[FaqEntry
     return report
 
 
+async def _evidence(bot: CyberAgent, meaning: MeaningIndex, questions: Sequence[tuple[str, str]],
+                    lang: str) -> list[dict[str, Any]]:
+    """Per question: what it wants, the verdict when the FAQ does not answer (the rules' and the fallback's), the
+    entry round 8's thresholds answer (None: none) and the scorers' evidence (:class:`Evidence`; None when the
+    agent never reached the FAQ's decision)."""
+    found: list[dict[str, Any]] = []
+    seen: dict[str, Any] = {}
+    confident, agreed = CyberAgent._confident, CyberAgent._agreed
+
+    def record_closest(hits: Any, closest: Any, thresholds: Thresholds) -> None:
+        seen["closest"], seen["round8"] = closest, confident(hits, closest, thresholds)
+        return None
+
+    def record(self: CyberAgent, said: str, lang_: Language, hits: list[Any]) -> None:
+        round8 = seen["round8"] or agreed(self, said, lang_, hits)
+        intents = self.intents.probabilities(said, lang_) if self.intents is not None else {}
+        evidence = Evidence.of(hits, seen["closest"], meaning.alone(said, lang_), meaning.nearness(said, lang_),
+                               meaning.neighbours(said, lang_, NEIGHBOURS),
+                               max((intents.get(label, 0.0) for label in INTENTS), default=0.0))
+        seen["record"] = (round8.entry.entry_id if round8 is not None else None, evidence)
+        return None
+
+    CyberAgent._confident = staticmethod(record_closest)  # type: ignore[method-assign,assignment]
+    CyberAgent._agreed = record  # type: ignore[method-assign,assignment]
+    try:
+        for want, question in questions:
+            seen.clear()
+            reply = await bot.respond(Session(customer_id="10000001"), question)
+            round8, evidence = seen.get("record", (None, None))
+            found.append({"want": want, "question": question, "fallback": judge(want, reply), "round8": round8,
+                          "evidence": None if evidence is None else asdict(evidence)})
+    finally:
+        CyberAgent._confident, CyberAgent._agreed = confident, agreed  # type: ignore[method-assign]
+    return found
+
+
+def _verdict(record: Mapping[str, Any], entry: str | None) -> str:
+    """The verdict of answering ``entry`` (None: the FAQ does not answer, the fallback's verdict stands)."""
+    if entry is None:
+        return str(record["fallback"])
+    return "correct" if entry == record["want"] else "wrong"
+
+
+def _tally(records: Sequence[Mapping[str, Any]], answered: Sequence[str | None]) -> tuple[int, int, int]:
+    """(right answers, hand-overs of those to hand over, wrong answers)."""
+    right = handed = wrong = 0
+    for record, entry in zip(records, answered, strict=True):
+        verdict = _verdict(record, entry)
+        must = record["want"] == "handover"
+        right += verdict == "correct" and not must
+        handed += verdict == "correct" and must
+        wrong += verdict == "wrong"
+    return right, handed, wrong
+
+
+def _matrix(records: Sequence[Mapping[str, Any]], features: Sequence[str]) -> Any:
+    import numpy as np
+    return np.asarray([[float(r["evidence"][f]) for f in features] for r in records], dtype=np.float64)
+
+
+def _fit(records: Sequence[Mapping[str, Any]], features: Sequence[str], c: float, *,
+         beside: bool = False) -> tuple[Combiner, Any]:
+    """A :class:`Combiner` fitted on the records with evidence (is answering the likeliest entry right?), its
+    threshold chosen on them by the round-6 rule; and the training's standardisation folded into the weights."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    usable = [r for r in records if r["evidence"] is not None]
+    x = _matrix(usable, features)
+    y = np.asarray([r["evidence"]["entry"] == r["want"] for r in usable])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, y)
+    weights = model.coef_[0] / scale
+    bias = float(model.intercept_[0] - (model.coef_[0] * mean / scale).sum())
+    probabilities = 1 / (1 + np.exp(-(x @ weights + bias)))
+    by_id = {id(r): p for r, p in zip(usable, probabilities, strict=True)}
+    best: tuple[tuple[float, ...], float] | None = None
+    questions = len(records)
+    for threshold in np.arange(0.3, 0.96, 0.01):
+        answered = [r["round8"] if beside and r["round8"] is not None
+                    else r["evidence"]["entry"] if id(r) in by_id and by_id[id(r)] >= threshold else None
+                    for r in records]
+        c_, h, w = _tally(records, answered)
+        if w / questions > MAX_CV_WRONG:
+            continue
+        key = (c_ + h - WRONG_COST * w, -w, threshold)
+        if best is None or key > best[0]:
+            best = key, float(threshold)
+    threshold = best[1] if best is not None else 1.01
+    full = dict(zip(features, weights, strict=True))
+    return Combiner(tuple(float(full.get(f, 0.0)) for f in FEATURES), bias, round(threshold, 2)), model
+
+
+def _combined(records: Sequence[Mapping[str, Any]], combiner: Combiner, *,
+              beside: bool = False) -> list[str | None]:
+    """What the combiner answers (``beside``: where round 8's thresholds do not already)."""
+    return [r["round8"] if beside and r["round8"] is not None
+            else r["evidence"]["entry"] if r["evidence"] is not None
+            and combiner.answers(Evidence(**r["evidence"])) else None for r in records]
+
+
+COMBINER_FEATURES: Mapping[str, tuple[str, ...]] = {
+    "all": FEATURES,
+    "thresholds' own": ("blended", "lead", "similarity", "closest_same"),
+    "without intent": tuple(f for f in FEATURES if f != "intent"),
+    "meaning only": ("cosine", "cosine_gap", "nearest_same", "neighbours"),
+    "no neighbours": tuple(f for f in FEATURES if f != "neighbours"),
+}
+"""The feature sets ``--cv combiner`` compares (each a logistic regression fitted on the training folds)."""
+
+
+def combiner_report(per_set: Mapping[str, Mapping[str, list[dict[str, Any]]]], c: float = 1.0) -> dict[str, Any]:
+    """Round 8's thresholds against combiners of each feature set, leave one set out: per held set, the combiner
+    fitted on the other sets' records (each recorded by an agent that had not learnt its own set), scored on the
+    held set; per set and pooled. And the combiner of all the features fitted on all the sets' records, with its
+    threshold alone and beside round 8's (what ships: :data:`cti.cyberagent.COMBINER`)."""
+    report: dict[str, Any] = {"c": c, "features": dict(COMBINER_FEATURES)}
+    for lang in ("id", "en"):
+        mine: dict[str, Any] = {}
+        methods = ["round 8", *COMBINER_FEATURES, "all, beside round 8"]
+        for method in methods:
+            folds = {}
+            totals = [0, 0, 0, 0, 0]
+            for held in per_set:
+                records = per_set[held][lang]
+                if method == "round 8":
+                    answered = [r["round8"] for r in records]
+                else:
+                    training = [r for other in per_set if other != held for r in per_set[other][lang]]
+                    beside = method.endswith("beside round 8")
+                    combiner, _ = _fit(training, COMBINER_FEATURES[method.split(",")[0]], c, beside=beside)
+                    answered = _combined(records, combiner, beside=beside)
+                right, handed, wrong = _tally(records, answered)
+                answerable = sum(r["want"] != "handover" for r in records)
+                folds[held] = {"correct_rate": round(right / answerable, 4),
+                               "wrong_rate": round(wrong / len(records), 4), "correct": right, "wrong": wrong}
+                totals = [a + b for a, b in zip(totals, (right, handed, wrong, answerable, len(records)),
+                                                strict=True)]
+            right, handed, wrong, answerable, questions = totals
+            worst = min(folds, key=lambda name: folds[name]["correct_rate"])
+            mine[method] = {"correct_rate": round(right / answerable, 4), "wrong_rate": round(wrong / questions, 4),
+                            "handover_rate": round(handed / (questions - answerable), 4), "correct": right,
+                            "handed": handed, "wrong": wrong, "worst_set": worst,
+                            "worst_correct_rate": folds[worst]["correct_rate"], "folds": folds}
+        combiner, _ = _fit([r for name in per_set for r in per_set[name][lang]], FEATURES, c)
+        beside, _ = _fit([r for name in per_set for r in per_set[name][lang]], FEATURES, c, beside=True)
+        mine["fitted_on_all"] = {"weights": dict(zip(FEATURES, (round(w, 4) for w in combiner.weights),
+                                                     strict=True)),
+                                 "bias": round(combiner.bias, 4), "threshold": combiner.threshold,
+                                 "threshold_beside_round_8": beside.threshold}
+        report[lang] = mine
+    return report
+
+
+async def cross_validate_combiner(args: argparse.Namespace, entries: list[FaqEntry]) -> dict[str, Any]:
+    """``--cv combiner`` (round 9): leave one development set out, the agent as the server builds it trained on
+    the others; per question of the set left out the scorers' evidence on the likeliest entry is recorded
+    (:func:`_evidence`, written to ``--records``), then :func:`combiner_report` compares round 8's thresholds with
+    logistic combiners of that evidence, each fitted on the other sets' records."""
+    sets = {name: load(name) for name in DEVELOPMENT}
+    embedder = Embedder()
+    per_set: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    started = time.perf_counter()
+    for name in DEVELOPMENT:
+        others = {lang: [item for other in DEVELOPMENT if other != name for item in sets[other][lang]]
+                  for lang in sets[name]}
+        index, model = fold_models(entries, others, args.cv_c)
+        meaning = MeaningIndex(index, embedder, others)
+        meaning.prepare()
+        bot = CyberAgent(meaning, catalog=PRODUCTS, account=Account(), thresholds=ROUND8_THRESHOLDS,
+                         intents=model, known=known_words(entries, others), combiner={})  # type: ignore[arg-type]
+        per_set[name] = {lang: await _evidence(bot, meaning, items, lang) for lang, items in sets[name].items()}
+        print(f"fold {name} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    if args.records:
+        await asyncio.to_thread(Path(args.records).write_text, json.dumps(per_set))
+    return {"cv": "combiner", "sets": list(DEVELOPMENT), **combiner_report(per_set)}
+
+
 LEARNT_MODULE = Path(__file__).resolve().parent.parent / "cti" / "cyberagent" / "_questions.py"
 LEARNT_DOC = '''"""Customers' messages the virtual agent learns from, each with what it asks for: an FAQ entry of
 the demo FAQ (its id), the customer's own order or balance, buying (``order_status``, ``balance``, ``purchase``), or
 a person (``handover``: asked for one, angry, or about something none of the FAQ answers).
 
-They are bench/cyberagent.py's development sets (dev, test, test2, dev2, test3, test4, test5, test6: written as
+They are bench/cyberagent.py's development sets (dev, test, test2, dev2, test3, test4, test5, test6, test7: written as
 customers type, in both languages), copied here by ``python bench/cyberagent.py --export-questions``; never its
 held-out set.
 The FAQ's classifier learns the entries' questions (:func:`cti.cyberagent.faq_questions`; a question for an entry a
@@ -822,6 +1008,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         return await cross_validate_agent(args, entries)
     if args.cv == "agreed":
         return await cross_validate_agreed(args, entries)
+    if args.cv == "combiner":
+        return await cross_validate_combiner(args, entries)
     if args.cv:
         return await cross_validate(args, entries)
     if args.tune:
@@ -904,7 +1092,7 @@ def main() -> int:
                         help=f"the questions to measure on (default {HELD_OUT}, the held-out set; the others are "
                              "development sets)")
     parser.add_argument("--cpu", type=int, default=min(os.sched_getaffinity(0)), help="the one core to run on")
-    parser.add_argument("--cv", choices=("modes", "sweep", "meaning", "agent", "agreed"),
+    parser.add_argument("--cv", choices=("modes", "sweep", "meaning", "agent", "agreed", "combiner"),
                         help="cross-validate on the development sets (leave one set out): compare ways of training "
                              "(modes), sweep the thresholds (sweep), blends and thresholds (meaning), or the agent "
                              "as it is, with its mistakes (agent), the agreement thresholds of round 8 (agreed)")
@@ -912,6 +1100,7 @@ def main() -> int:
                         help="write the development sets' questions to cti/cyberagent/_questions.py")
     parser.add_argument("--embed-cache", action="store_true",
                         help="write the e5 vectors of the shipped texts to cti/cyberagent/vectors.npz")
+    parser.add_argument("--records", help="--cv combiner: write every question's evidence to this JSON file")
     parser.add_argument("--cv-c", type=float, default=10.0, help="the intent model's C in --cv")
     parser.add_argument("--mistakes", action="store_true", help="list every question not answered right")
     parser.add_argument("--verbose", action="store_true")

@@ -18,8 +18,10 @@ corrected where it is sure by a trained :class:`IntentModel` (given as ``intents
 labelled questions, :data:`QUESTIONS`); else
 the FAQ (:class:`cti.faq.FaqIndex`): answered, with its entry as the source, only when the likeliest entry's
 probability (:meth:`cti.faq.FaqIndex.classify`, whose classifier also knows "none of the FAQ") clears the
-language's :data:`THRESHOLDS` (:class:`Thresholds`: probability, lead over the next, nearness of its words);
-otherwise a person takes over (``reply.handover``: the queue, the reason and the transcript). Buying hands a
+language's :data:`THRESHOLDS` (:class:`Thresholds`: probability, lead over the next, nearness of its words) or,
+over a :class:`MeaningIndex`, when the language's learnt :class:`Combiner` (:data:`COMBINER`: alone in Indonesian,
+beside the thresholds in English) finds answering it likely enough to be right; otherwise a person takes over
+(``reply.handover``: the queue, the reason and the transcript). Buying hands a
 sales lead with the product to the sales queue. Orders and balance are told only to
 a verified customer (``session.customer_id``), through the :class:`Account` port; others are asked to sign in.
 A question naming another company, shop, bank or brand where
@@ -47,6 +49,7 @@ from cti.cyberagent._bot import (
     Turn,
     rupiah,
 )
+from cti.cyberagent._combiner import COMBINER, FEATURES, Combiner, Evidence
 from cti.cyberagent._elsewhere import (
     ELSEWHERE,
     FaqAllows,
@@ -76,7 +79,9 @@ from cti.cyberagent._questions import QUESTIONS
 
 __all__ = [
     "BLEND",
+    "COMBINER",
     "ELSEWHERE",
+    "FEATURES",
     "HANDOVER",
     "INTENTS",
     "LABEL_KINDS",
@@ -91,8 +96,10 @@ __all__ = [
     "Action",
     "AskedQuestion",
     "Blend",
+    "Combiner",
     "CyberAgent",
     "Embedder",
+    "Evidence",
     "Expression",
     "FaqAllows",
     "FaqSearch",

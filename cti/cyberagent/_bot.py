@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final, Literal, Protocol
 
 from cti.crm import MINOR_PER_MAJOR, OrderRecord, ProductRecord
+from cti.cyberagent._combiner import COMBINER, NEIGHBOURS, Combiner, Evidence
 from cti.cyberagent._elsewhere import FaqAllows, about_elsewhere, faq_allows
 from cti.cyberagent._intents import Intent, match_intent, tops_up, wants_to_buy
 from cti.cyberagent._language import detect_language
@@ -111,7 +112,10 @@ server's agent has them. Chosen with the blend by cross-validation on the develo
 bench/cyberagent.py (``--cv meaning``: each set scored by an agent that learnt from the others; the most right
 answers and hand-overs, a wrong answer counting as five of them lost, with at most 1 % wrong in that language),
 never on its held-out set; docs/benchmarks.md has the measurement. The intent model's were round 5's
-(``--cv sweep``). Round 7 checked them on seven sets, the choice itself cross-validated, and kept them."""
+(``--cv sweep``). Round 7 checked them on seven sets, the choice itself cross-validated, and kept them. Since
+round 9, over a :class:`MeaningIndex`, Indonesian's FAQ decision is the learnt :data:`cti.cyberagent.COMBINER`'s
+alone (these answer there only over an index without meaning), and English's combiner answers what these hand
+over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,17 +264,21 @@ class CyberAgent:
                  account: Account | None = None,
                  thresholds: Thresholds | Mapping[Language, Thresholds] | None = None,
                  intents: IntentModel | None = None, learnt: LearntQuestions | None = None,
-                 known: Collection[str] | None = None) -> None:
+                 known: Collection[str] | None = None,
+                 combiner: Mapping[Language, Combiner] | None = None) -> None:
         """``learnt``: questions supervisors labelled, answered as labelled before anything else is asked
         (shared, and changed between messages, by whoever labels: :class:`cti.services.CyberAgentDesk`).
         ``known``: the words the agent has seen (:func:`cti.cyberagent.known_words`), so that a name it has never
         seen, where a name goes ("kartu tri"), is taken for another company's (:mod:`._elsewhere`); None: only
-        the names it lists."""
+        the names it lists. ``combiner``: per language, whether to answer the likeliest entry, in place of the
+        thresholds or where they do not (:class:`cti.cyberagent.Combiner`, over a :class:`MeaningIndex` only;
+        default :data:`cti.cyberagent.COMBINER`)."""
         self.index = index
         self.known = known
         self.vocabulary = Vocabulary(known) if known is not None else None
         self._allows: dict[str, FaqAllows] = {}
         self.intents = intents
+        self.combiner = COMBINER if combiner is None else combiner
         self.learnt = learnt
         self.persona = persona or Persona()
         self.catalog = [product for product in catalog if product.active]
@@ -351,8 +359,11 @@ class CyberAgent:
             return self._purchase(session, lang, product)
         if hits and self._elsewhere(lowered, lang, hits[0].entry.entry_id, hits[0].entry):
             return self._handover(session, lang, "unsure", "handover_unsure", "sorry", confidence=hits[0].score)
-        confident = self._confident(hits, closest[0] if closest else None, self.thresholds[lang]) \
+        combiner = self.combiner.get(lang) if isinstance(self.index, MeaningIndex) else None
+        confident = None if combiner is not None and combiner.alone else \
+            self._confident(hits, closest[0] if closest else None, self.thresholds[lang]) \
             or self._agreed(said, lang, hits)
+        confident = confident or self._combined(said, lang, hits, closest[0] if closest else None)
         if intent in ("greeting", "thanks", "goodbye") and confident is None:
             return self._small_talk(session, lang, intent)
         if confident is None:
@@ -440,6 +451,18 @@ class CyberAgent:
             return None
         classified, nearest = self.index.views(said, lang)
         return top if classified == nearest == top.entry.entry_id else None
+
+    def _combined(self, said: str, lang: Language, hits: list[FaqHit], closest: FaqHit | None) -> FaqHit | None:
+        """The likeliest entry when the language's :class:`Combiner`, weighing every scorer's evidence together,
+        finds answering it likely enough to be right."""
+        combiner = self.combiner.get(lang)
+        if combiner is None or not hits or not isinstance(self.index, MeaningIndex):
+            return None
+        intents = self.intents.probabilities(said, lang) if self.intents is not None else {}
+        evidence = Evidence.of(hits, closest, self.index.alone(said, lang), self.index.nearness(said, lang),
+                               self.index.neighbours(said, lang, NEIGHBOURS),
+                               max((intents.get(label, 0.0) for label in INTENTS), default=0.0))
+        return hits[0] if evidence is not None and combiner.answers(evidence) else None
 
     @staticmethod
     def _confident(hits: list[FaqHit], closest: FaqHit | None, thresholds: Thresholds) -> FaqHit | None:

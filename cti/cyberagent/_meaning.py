@@ -67,6 +67,15 @@ class _References:
         self.matrix: Vectors = embedder.vectors([text for _, text in examples], lang)
         self.owners: npt.NDArray[np.intp] = np.asarray([n for n, _ in examples], dtype=np.intp)
 
+    def nearest(self, vector: Vectors, k: int) -> list[str]:
+        """The labels of the ``k`` examples nearest the vector, nearest first."""
+        if not len(self.owners):
+            return []
+        cosines = self.matrix @ vector
+        k = min(k, len(cosines))
+        top = np.argpartition(-cosines, k - 1)[:k]
+        return [self.labels[self.owners[n]] for n in top[np.argsort(-cosines[top])]]
+
     def nearness(self, vector: Vectors) -> npt.NDArray[np.float32]:
         """Each label's highest cosine with the vector (-1 for a label without examples)."""
         found = np.full(len(self.labels), -1.0, dtype=np.float32)
@@ -115,6 +124,15 @@ class MeaningIndex:
         references = self._language(lang)
         found = references.nearness(self.embedder.vector(query, lang))
         return {label: float(score) for label, score in zip(references.labels, found, strict=True)}
+
+    def neighbours(self, query: str, lang: str, k: int) -> list[str]:
+        """The labels of the ``k`` examples nearest the query in meaning, nearest first (a label per example:
+        an entry's phrasings each count)."""
+        return self._language(lang).nearest(self.embedder.vector(query, lang), k)
+
+    def alone(self, query: str, lang: str) -> list[FaqHit]:
+        """The FAQ classifier's own probabilities (nothing blended), likeliest first."""
+        return self.index.classify(query, lang, limit=10_000)
 
     def views(self, query: str, lang: str) -> tuple[str | None, str]:
         """Two views of the query, for the agent to see whether they agree: the classifier's own likeliest entry
