@@ -22,6 +22,7 @@ __all__ = ["NONE", "SteeringConfig", "SteeringError", "Thresholds", "default_con
            "parse_config"]
 
 HEARD_FILE: Final = "support_heard.yaml"
+MAX_HYPOTHESES: Final = 50
 NONE: Final = "none"
 """The class of what callers say that is none of the intents: never routed."""
 
@@ -53,13 +54,22 @@ class SteeringConfig:
     ``heard`` per language: (text, intent) pairs of what the recognizer made of spoken example sentences (generated
     by ``bench/steering.py --export-heard``), extra examples for the classifier only: it learns the recognizer's
     usual mistakes ("my bill due" for "has my item shipped"), while the recognizer's language model stays built from
-    the sentences as written."""
+    the sentences as written.
+
+    ``hypotheses``: how many of the recognizer's n-best transcripts the classifier reads (1: its best only), each
+    weighted by a softmax of its path score times ``hypothesis_scale`` (docs/speech.md#call-steering)."""
 
     intents: Mapping[str, Mapping[Language, tuple[str, ...]]]
     out_of_domain: Mapping[Language, tuple[str, ...]] = field(default_factory=dict)
     service_numbers: tuple[str, ...] = ()
     thresholds: Thresholds = Thresholds()
     heard: Mapping[Language, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    hypotheses: int = 1
+    hypothesis_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.hypotheses <= MAX_HYPOTHESES or not 0.0 <= self.hypothesis_scale <= 100.0:
+            raise SteeringError(f"hypotheses must be 1-{MAX_HYPOTHESES} and hypothesis_scale 0-100")
 
     def examples(self, language: Language) -> list[tuple[str, str]]:
         """(sentence, intent) pairs of ``language``, out-of-domain ones as :data:`NONE`."""
@@ -105,7 +115,8 @@ def _heard(raw: Any, intents: Mapping[str, object]) -> dict[Language, tuple[tupl
 
 def parse_config(data: Any) -> SteeringConfig:
     """A configuration from parsed YAML: ``intents: {name: {id: [...], en: [...]}}``, optional ``out_of_domain``,
-    ``service_numbers``, ``thresholds`` (route, confirm, margin) and ``heard`` (what the recognizer made of the
+    ``service_numbers``, ``thresholds`` (route, confirm, margin), ``hypotheses`` (count, scale: the n-best read) and
+    ``heard`` (what the recognizer made of the
     examples, per intent or ``none`` and language)."""
     if not isinstance(data, dict) or not isinstance(data.get("intents"), dict) or not data["intents"]:
         raise SteeringError("a steering configuration needs intents: {name: {id: [...], en: [...]}}")
@@ -131,8 +142,16 @@ def parse_config(data: Any) -> SteeringConfig:
     except TypeError as exc:
         raise SteeringError(f"thresholds: {exc}") from exc
     numbers = tuple(str(n) for n in data.get("service_numbers") or ())
+    recognizer = data.get("hypotheses") or {}
+    if not isinstance(recognizer, dict) or set(recognizer) - {"count", "scale"}:
+        raise SteeringError("hypotheses: expected {count: N, scale: S}")
+    try:
+        count, scale = int(recognizer.get("count", 1)), float(recognizer.get("scale", 1.0))
+    except (TypeError, ValueError) as exc:
+        raise SteeringError(f"hypotheses: {exc}") from exc
     return SteeringConfig(intents=intents, out_of_domain=out_of_domain, service_numbers=numbers,
-                          thresholds=thresholds, heard=_heard(data.get("heard"), intents))
+                          thresholds=thresholds, heard=_heard(data.get("heard"), intents), hypotheses=count,
+                          hypothesis_scale=scale)
 
 
 def load_config(path: Path) -> SteeringConfig:
