@@ -194,6 +194,8 @@ def main() -> None:
     parser.add_argument("--route", type=float, default=defaults.route)
     parser.add_argument("--confirm", type=float, default=defaults.confirm)
     parser.add_argument("--margin", type=float, default=defaults.margin)
+    parser.add_argument("--none", type=float, default=defaults.none,
+                        help="reprompt when the out-of-domain class has this probability")
     parser.add_argument("--no-speech-confidence", action="store_true",
                         help="decide on the classifier's probability alone")
     parser.add_argument("--engine", choices=("ngram", "sentences"), default="ngram",
@@ -236,7 +238,8 @@ def main() -> None:
         rescored = [Heard(r["language"], r["snr"], r["want"], r["said"], r["heard"], reranked(r),
                           r["speech_confidence"], r["cpu"], r["audio"], r["latency"], r["menu"])
                     for r in map(json.loads, args.rescore.read_text().splitlines())]
-        _report(args, rescored, Thresholds(args.route, args.confirm, args.margin), not args.no_speech_confidence,
+        _report(args, rescored, Thresholds(args.route, args.confirm, args.margin, args.none),
+                not args.no_speech_confidence,
                 "rescored")
         return
     extra = ((("fwdflat", False),) if args.no_fwdflat else ()) + tuple(_option(o) for o in args.decoder)
@@ -246,7 +249,7 @@ def main() -> None:
         return
     index = steering_corpus.build(args.corpus, questions=args.questions, seed=args.seed)
     steering = Steering(config)  # the same classifier the OpenQuestion uses
-    thresholds = Thresholds(args.route, args.confirm, args.margin)
+    thresholds = Thresholds(args.route, args.confirm, args.margin, args.none)
     use_speech = not args.no_speech_confidence
     rate = index["rate"]
     external = None
@@ -308,7 +311,8 @@ def _report(args: argparse.Namespace, heard: list[Heard], thresholds: Thresholds
         "questions": str(args.questions.relative_to(REPO) if args.questions.is_relative_to(REPO) else args.questions),
         "seed": args.seed, "open_engine": args.engine, "live": not args.batch, "speech_confidence": use_speech,
         "hypotheses": {"count": _configured(args).hypotheses, "scale": _configured(args).hypothesis_scale},
-        "thresholds": {"route": thresholds.route, "confirm": thresholds.confirm, "margin": thresholds.margin},
+        "thresholds": {"route": thresholds.route, "confirm": thresholds.confirm, "margin": thresholds.margin,
+                       "none": thresholds.none},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "clock": "cpu",
         "results": summarize(heard, thresholds, use_speech),
         "grid": [{"route": t.route, "confirm": t.confirm, "margin": t.margin,

@@ -36,15 +36,20 @@ class Thresholds:
     """Where the decision changes. ``route``: the likeliest intent's probability from which the call is routed at
     once (if it leads the second by ``margin``); ``confirm``: from which the caller is asked to confirm it; below,
     the caller is asked again. The defaults were chosen on the development set (bench/steering.py, docs/speech.md):
-    the lowest ``route`` that kept misrouted callers near 3 %, the ``confirm`` that routed the most correctly."""
+    the lowest ``route`` that kept misrouted callers near 3 %, the ``confirm`` that routed the most correctly.
+    ``none``: the caller is asked again when the out-of-domain class has at least this probability, even if an
+    intent leads it (1: only when it leads)."""
 
     route: float = 0.8
     confirm: float = 0.3
     margin: float = 0.2
+    none: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confirm <= self.route <= 1.0 or not 0.0 <= self.margin <= 1.0:
             raise SteeringError(f"thresholds must satisfy 0 <= confirm <= route <= 1 and margin in [0, 1]: {self}")
+        if not 0.0 < self.none <= 1.0:
+            raise SteeringError(f"thresholds: none must be in (0, 1]: {self}")
 
 
 @dataclass(frozen=True, slots=True)

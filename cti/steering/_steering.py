@@ -39,9 +39,12 @@ class Understanding:
 
 def decide(ranking: tuple[Ranked, ...], thresholds: Thresholds, *, speech_confidence: float = 1.0) -> Decision:
     """Route when the likeliest intent is sure enough and clearly ahead of the second; confirm when it is middling;
-    reprompt when it is weak or out of domain. ``speech_confidence`` (the recognizer's, 0-1) scales the intent's
+    reprompt when it is weak or out of domain (the out-of-domain class leads, or has ``thresholds.none``).
+    ``speech_confidence`` (the recognizer's, 0-1) scales the intent's
     probability: a sentence barely heard should not be routed on its words alone."""
     if not ranking or ranking[0].intent == NONE:
+        return "reprompt"
+    if thresholds.none < 1.0 and any(r.intent == NONE and r.probability >= thresholds.none for r in ranking):
         return "reprompt"
     best = ranking[0].probability * speech_confidence
     second = ranking[1].probability if len(ranking) > 1 else 0.0
@@ -112,6 +115,6 @@ class Steering:
         best = ranking[0]
         intent = None if best.intent == NONE else best.intent
         confidence = round(best.probability * speech_confidence, 4) if intent is not None else 0.0
-        if decision == "reprompt" and intent is not None and confidence < self.config.thresholds.confirm:
+        if decision == "reprompt":  # too weak, or too likely out of domain
             intent = None
         return Understanding(intent, confidence, decision, entities, text, intents)

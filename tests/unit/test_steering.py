@@ -89,6 +89,16 @@ def test_decisions(ranking: tuple[Ranked, ...], speech: float, decision: str) ->
     assert decide(ranking, THRESHOLDS, speech_confidence=speech) == decision
 
 
+def test_a_likely_out_of_domain_sentence_is_asked_again() -> None:
+    ranking = (Ranked("billing", 0.55), Ranked(NONE, 0.3), Ranked("sales", 0.15))
+    assert decide(ranking, THRESHOLDS) == "confirm"  # by default only a leading out-of-domain class reprompts
+    strict = Thresholds(route=0.7, confirm=0.4, margin=0.2, none=0.25)
+    assert decide(ranking, strict) == "reprompt"
+    assert decide((Ranked("billing", 0.75), Ranked(NONE, 0.2)), strict) == "route"
+    with pytest.raises(SteeringError, match="none must be"):
+        Thresholds(none=0.0)
+
+
 @pytest.mark.parametrize(("text", "language", "intent"), [
     ("mau cek billing saya dong", "id", "billing"),
     ("internet di rumah saya mati sejak pagi", "id", "technical"),

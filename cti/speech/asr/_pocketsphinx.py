@@ -827,6 +827,8 @@ class PocketSphinxSession:
         for n, hyp in enumerate(decoder.nbest() or ()):
             if n >= _NBEST_PATHS * self._nbest or len(found) >= self._nbest:
                 break
+            if hyp is None:  # a path the binding could not read back (seen on noisy lines)
+                continue
             text = self._text(hyp.hypstr)
             if text and text not in found:
                 found[text] = _logscore(hyp.score) * _LN_BASE
