@@ -125,6 +125,7 @@ class Heard:
     audio: float
     latency: float | None
     menu_intent: str | None = None
+    hypotheses: tuple[tuple[str, float], ...] = ()
 
 
 def outcome(heard: Heard, thresholds: Thresholds, use_speech_confidence: bool) -> str:
@@ -193,6 +194,8 @@ def main() -> None:
     parser.add_argument("--route", type=float, default=defaults.route)
     parser.add_argument("--confirm", type=float, default=defaults.confirm)
     parser.add_argument("--margin", type=float, default=defaults.margin)
+    parser.add_argument("--none", type=float, default=defaults.none,
+                        help="reprompt when the out-of-domain class has this probability")
     parser.add_argument("--no-speech-confidence", action="store_true",
                         help="decide on the classifier's probability alone")
     parser.add_argument("--engine", choices=("ngram", "sentences"), default="ngram",
@@ -202,6 +205,11 @@ def main() -> None:
     parser.add_argument("--no-fwdflat", action="store_true", help="ngram: no second (flat lexicon) pass")
     parser.add_argument("--decoder", action="append", default=[], metavar="KEY=VALUE",
                         help="ngram: a PocketSphinx option (lw, wip, pip, beam, ...), repeatable")
+    parser.add_argument("--hypotheses", type=int, help="the classifier reads this many of the recognizer's n-best "
+                        "transcripts (default: the support line's configuration)")
+    parser.add_argument("--hypothesis-scale", type=float, help="their weights: softmax of path score times this")
+    parser.add_argument("--record-hypotheses", type=int, default=0, metavar="N",
+                        help="ask the recognizer for at least N and keep them in --details (for --rescore)")
     parser.add_argument("--no-menu", action="store_true", help="skip the main menu's grammar beside it")
     parser.add_argument("--transcripts", type=Path,
                         help="JSON lines {file, text, cpu, latency} of another engine on the same corpus")
@@ -218,22 +226,30 @@ def main() -> None:
     parser.add_argument("--rescore", type=Path,
                         help="decide again on a run's --details (other thresholds), without decoding again")
     args = parser.parse_args()
+    config = _configured(args)
     if args.rescore:
-        rescored = [Heard(r["language"], r["snr"], r["want"], r["said"], r["heard"],
-                       tuple(Ranked(i, p) for i, p in r["ranking"]), r["speech_confidence"], r["cpu"], r["audio"],
-                       r["latency"], r["menu"]) for r in map(json.loads, args.rescore.read_text().splitlines())]
-        _report(args, rescored, Thresholds(args.route, args.confirm, args.margin), not args.no_speech_confidence,
+        steering = Steering(config) if args.hypotheses is not None or args.hypothesis_scale is not None else None
+
+        def reranked(r: dict[str, Any]) -> tuple[Ranked, ...]:
+            if steering is None or not r["heard"].strip():  # as decided then
+                return tuple(Ranked(i, p) for i, p in r["ranking"])
+            return _rank(steering, r["heard"], r["language"], [tuple(h) for h in r.get("hypotheses", ())])
+
+        rescored = [Heard(r["language"], r["snr"], r["want"], r["said"], r["heard"], reranked(r),
+                          r["speech_confidence"], r["cpu"], r["audio"], r["latency"], r["menu"])
+                    for r in map(json.loads, args.rescore.read_text().splitlines())]
+        _report(args, rescored, Thresholds(args.route, args.confirm, args.margin, args.none),
+                not args.no_speech_confidence,
                 "rescored")
         return
     extra = ((("fwdflat", False),) if args.no_fwdflat else ()) + tuple(_option(o) for o in args.decoder)
-    options = PocketSphinxOptions(live_dictation=not args.batch, extra=extra)
+    options = PocketSphinxOptions(live_dictation=not args.batch, dictation_fwdflat=not args.no_fwdflat, extra=extra)
     if args.export_heard:
         export_heard(args, options)
         return
     index = steering_corpus.build(args.corpus, questions=args.questions, seed=args.seed)
-    config = default_config()
     steering = Steering(config)  # the same classifier the OpenQuestion uses
-    thresholds = Thresholds(args.route, args.confirm, args.margin)
+    thresholds = Thresholds(args.route, args.confirm, args.margin, args.none)
     use_speech = not args.no_speech_confidence
     rate = index["rate"]
     external = None
@@ -242,6 +258,8 @@ def main() -> None:
     recognizer = PocketSphinxRecognizer(options)
     recognizer.warm_up()
     question = OpenQuestion(config, engine=args.engine)
+    if args.record_hypotheses > config.hypotheses:  # asked of the recognizer; the classifier reads config's
+        question.nbest = args.record_hypotheses
     question.warm_up(recognizer)  # compiling the grammar or model is start-up work, not the caller's wait
     menus = {lang: Grammar.of(MAIN_MENU[lang]) for lang in ("id", "en")}
     heard: list[Heard] = []
@@ -259,7 +277,7 @@ def main() -> None:
 
             def understand(session: Any, lang: str = lang) -> tuple[Any, tuple[Ranked, ...]]:
                 result = session.session.finish()  # as OpenSession.finish, keeping the full ranking
-                return result, _rank(steering, result.text, lang)
+                return result, _rank(steering, result.text, lang, result.hypotheses)
 
             out = stream(lambda lang=lang: _Deferred(question.start(recognizer, lang)), pcm, rate,  # type: ignore[misc]
                          item["speech_end_ms"], understand)
@@ -270,7 +288,8 @@ def main() -> None:
                 got = menu["decision"].intent
                 menu_intent = MENU_INTENTS.get(got, got) if got is not None else None
             heard.append(Heard(lang, int(snr), item["intent"], item["text"], result.text, ranking,
-                               result.confidence, out["cpu"], out["audio"], out["latency"], menu_intent))
+                               result.confidence, out["cpu"], out["audio"], out["latency"], menu_intent,
+                               result.hypotheses))
         if count % 25 == 0:
             print(f"{count}/{len(index['items'])} sentences, {time.monotonic() - started:.0f} s", file=sys.stderr)
     if args.details:
@@ -280,7 +299,7 @@ def main() -> None:
                     "language": h.language, "snr": h.snr, "want": h.want, "said": h.text, "heard": h.heard,
                     "ranking": [[r.intent, r.probability] for r in h.ranking[:3]],
                     "speech_confidence": h.speech_confidence, "menu": h.menu_intent, "cpu": h.cpu,
-                    "audio": h.audio, "latency": h.latency,
+                    "audio": h.audio, "latency": h.latency, "hypotheses": [list(x) for x in h.hypotheses],
                     "outcome": outcome(h, thresholds, use_speech)}, ensure_ascii=False) + "\n")
     _report(args, heard, thresholds, use_speech, "external" if external is not None else "pocketsphinx")
 
@@ -291,7 +310,9 @@ def _report(args: argparse.Namespace, heard: list[Heard], thresholds: Thresholds
         "benchmark": "steering", "engine": engine,
         "questions": str(args.questions.relative_to(REPO) if args.questions.is_relative_to(REPO) else args.questions),
         "seed": args.seed, "open_engine": args.engine, "live": not args.batch, "speech_confidence": use_speech,
-        "thresholds": {"route": thresholds.route, "confirm": thresholds.confirm, "margin": thresholds.margin},
+        "hypotheses": {"count": _configured(args).hypotheses, "scale": _configured(args).hypothesis_scale},
+        "thresholds": {"route": thresholds.route, "confirm": thresholds.confirm, "margin": thresholds.margin,
+                       "none": thresholds.none},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "clock": "cpu",
         "results": summarize(heard, thresholds, use_speech),
         "grid": [{"route": t.route, "confirm": t.confirm, "margin": t.margin,
@@ -401,11 +422,24 @@ class _Deferred:
         return self.session
 
 
-def _rank(steering: Steering, text: str, language: str) -> tuple[Ranked, ...]:
-    """The full ranking (with the out-of-domain class), or none for silence."""
+def _rank(steering: Steering, text: str, language: str,
+          hypotheses: Any = ()) -> tuple[Ranked, ...]:
+    """The full ranking (with the out-of-domain class) of the transcript and the n-best the configuration reads,
+    or none for silence."""
     if not text.strip():
         return ()
-    return steering.rank(text, language)  # type: ignore[arg-type]
+    return steering.rank_readings(steering.readings(text, hypotheses), language)  # type: ignore[arg-type]
+
+
+def _configured(args: argparse.Namespace) -> SteeringConfig:
+    """The support line's configuration with the n-best settings of the command line."""
+    config = default_config()
+    changes: dict[str, Any] = {}
+    if args.hypotheses is not None:
+        changes["hypotheses"] = args.hypotheses
+    if args.hypothesis_scale is not None:
+        changes["hypothesis_scale"] = args.hypothesis_scale
+    return dataclasses.replace(config, **changes) if changes else config
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ class OpenSession:
     def finish(self) -> Understanding:
         """The intent, its confidence, route/confirm/reprompt, the entities and the text heard."""
         result = self.session.finish()
-        return self.steering.understand(result.text, self.language, speech_confidence=result.confidence)
+        return self.steering.understand(result.text, self.language, speech_confidence=result.confidence,
+                                        hypotheses=result.hypotheses)
 
     def close(self) -> None:
         """The caller hung up: release the recognizer."""
@@ -58,6 +59,8 @@ class OpenQuestion:
         self.config = config
         self.engine = engine
         self.steering = Steering(config)
+        # The n-best transcripts asked of the recognizer (the classifier reads config.hypotheses of them).
+        self.nbest = config.hypotheses if config.hypotheses > 1 else 0
         self._grammars = {lang: Grammar.of(config.examples(lang), numbers=NUMBER_WORDS[lang])
                           for lang in LANGUAGES if config.examples(lang)}
         self._dictations = {lang: Dictation.of(config.sentences(lang)) for lang in self._grammars}
@@ -69,7 +72,7 @@ class OpenQuestion:
             raise ValueError(f"the open question has no sentences in {language!r}")
         if self.engine == "ngram":
             session: Session = recognizer.start_dictation(self._dictations[language], language,
-                                                          sample_rate=sample_rate)
+                                                          sample_rate=sample_rate, nbest=self.nbest)
         else:
             session = recognizer.start(self._grammars[language], language, sample_rate=sample_rate)
         return OpenSession(session, self.steering, language)

@@ -55,6 +55,12 @@ class IntentClassifier:
 
     def rank(self, text: str) -> tuple[Ranked, ...]:
         """Every intent with its probability, likeliest first (they sum to 1)."""
-        probabilities = self._model.predict_proba([_clean(text)])[0]
-        ranked = sorted(zip(self.intents, probabilities, strict=True), key=lambda pair: -pair[1])
+        return self.rank_weighted([(text, 1.0)])
+
+    def rank_weighted(self, texts: Sequence[tuple[str, float]]) -> tuple[Ranked, ...]:
+        """Every intent with its probability given several readings of one sentence, each with its weight (the
+        weights sum to 1): the weighted sum of their probabilities, likeliest first."""
+        probabilities = self._model.predict_proba([_clean(text) for text, _ in texts])
+        mixed = sum(weight * row for (_, weight), row in zip(texts, probabilities, strict=True))
+        ranked = sorted(zip(self.intents, mixed, strict=True), key=lambda pair: -pair[1])
         return tuple(Ranked(intent, round(float(p), 4)) for intent, p in ranked)

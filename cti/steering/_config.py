@@ -22,6 +22,7 @@ __all__ = ["NONE", "SteeringConfig", "SteeringError", "Thresholds", "default_con
            "parse_config"]
 
 HEARD_FILE: Final = "support_heard.yaml"
+MAX_HYPOTHESES: Final = 50
 NONE: Final = "none"
 """The class of what callers say that is none of the intents: never routed."""
 
@@ -35,15 +36,20 @@ class Thresholds:
     """Where the decision changes. ``route``: the likeliest intent's probability from which the call is routed at
     once (if it leads the second by ``margin``); ``confirm``: from which the caller is asked to confirm it; below,
     the caller is asked again. The defaults were chosen on the development set (bench/steering.py, docs/speech.md):
-    the lowest ``route`` that kept misrouted callers near 3 %, the ``confirm`` that routed the most correctly."""
+    the lowest ``route`` that kept misrouted callers near 3 %, the ``confirm`` that routed the most correctly.
+    ``none``: the caller is asked again when the out-of-domain class has at least this probability, even if an
+    intent leads it (1: only when it leads)."""
 
     route: float = 0.8
     confirm: float = 0.3
     margin: float = 0.2
+    none: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confirm <= self.route <= 1.0 or not 0.0 <= self.margin <= 1.0:
             raise SteeringError(f"thresholds must satisfy 0 <= confirm <= route <= 1 and margin in [0, 1]: {self}")
+        if not 0.0 < self.none <= 1.0:
+            raise SteeringError(f"thresholds: none must be in (0, 1]: {self}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +59,22 @@ class SteeringConfig:
     ``heard`` per language: (text, intent) pairs of what the recognizer made of spoken example sentences (generated
     by ``bench/steering.py --export-heard``), extra examples for the classifier only: it learns the recognizer's
     usual mistakes ("my bill due" for "has my item shipped"), while the recognizer's language model stays built from
-    the sentences as written."""
+    the sentences as written.
+
+    ``hypotheses``: how many of the recognizer's n-best transcripts the classifier reads (1: its best only), each
+    weighted by a softmax of its path score times ``hypothesis_scale`` (docs/speech.md#call-steering)."""
 
     intents: Mapping[str, Mapping[Language, tuple[str, ...]]]
     out_of_domain: Mapping[Language, tuple[str, ...]] = field(default_factory=dict)
     service_numbers: tuple[str, ...] = ()
     thresholds: Thresholds = Thresholds()
     heard: Mapping[Language, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    hypotheses: int = 1
+    hypothesis_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.hypotheses <= MAX_HYPOTHESES or not 0.0 <= self.hypothesis_scale <= 100.0:
+            raise SteeringError(f"hypotheses must be 1-{MAX_HYPOTHESES} and hypothesis_scale 0-100")
 
     def examples(self, language: Language) -> list[tuple[str, str]]:
         """(sentence, intent) pairs of ``language``, out-of-domain ones as :data:`NONE`."""
@@ -105,7 +120,8 @@ def _heard(raw: Any, intents: Mapping[str, object]) -> dict[Language, tuple[tupl
 
 def parse_config(data: Any) -> SteeringConfig:
     """A configuration from parsed YAML: ``intents: {name: {id: [...], en: [...]}}``, optional ``out_of_domain``,
-    ``service_numbers``, ``thresholds`` (route, confirm, margin) and ``heard`` (what the recognizer made of the
+    ``service_numbers``, ``thresholds`` (route, confirm, margin), ``hypotheses`` (count, scale: the n-best read) and
+    ``heard`` (what the recognizer made of the
     examples, per intent or ``none`` and language)."""
     if not isinstance(data, dict) or not isinstance(data.get("intents"), dict) or not data["intents"]:
         raise SteeringError("a steering configuration needs intents: {name: {id: [...], en: [...]}}")
@@ -131,8 +147,16 @@ def parse_config(data: Any) -> SteeringConfig:
     except TypeError as exc:
         raise SteeringError(f"thresholds: {exc}") from exc
     numbers = tuple(str(n) for n in data.get("service_numbers") or ())
+    recognizer = data.get("hypotheses") or {}
+    if not isinstance(recognizer, dict) or set(recognizer) - {"count", "scale"}:
+        raise SteeringError("hypotheses: expected {count: N, scale: S}")
+    try:
+        count, scale = int(recognizer.get("count", 1)), float(recognizer.get("scale", 1.0))
+    except (TypeError, ValueError) as exc:
+        raise SteeringError(f"hypotheses: {exc}") from exc
     return SteeringConfig(intents=intents, out_of_domain=out_of_domain, service_numbers=numbers,
-                          thresholds=thresholds, heard=_heard(data.get("heard"), intents))
+                          thresholds=thresholds, heard=_heard(data.get("heard"), intents), hypotheses=count,
+                          hypothesis_scale=scale)
 
 
 def load_config(path: Path) -> SteeringConfig:

@@ -4,6 +4,7 @@ intent`` on the same files."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -117,6 +118,43 @@ def test_the_ngram_model_transcribes(sphinx: PocketSphinxRecognizer,
     vocabulary = {word for sentence in Dictation.of(config.sentences("en")).sentences for word in sentence.split()}
     assert result.text and set(result.text.split()) <= vocabulary
     assert "internet" in result.text.split()
+
+
+def test_the_ngram_model_gives_its_n_best(sphinx: PocketSphinxRecognizer,
+                                          recordings: dict[tuple[str, str], Path]) -> None:
+    """The n-best transcripts come from the search's word lattice: distinct texts in the model's words, scored
+    relative to the best; a session without ``nbest`` has none."""
+    config = default_config()
+    dictation = Dictation.of(config.sentences("en"))
+    session = sphinx.start_dictation(dictation, "en", nbest=5)
+    _feed(session, recordings[("en", "I want to check my bill")])
+    result = session.finish()
+    texts = [text for text, _ in result.hypotheses]
+    assert 2 <= len(texts) <= 5 and len(set(texts)) == len(texts), result.hypotheses
+    assert max(score for _, score in result.hypotheses) == 0.0
+    assert all(score <= 0.0 for _, score in result.hypotheses)
+    vocabulary = set(dictation.words)
+    assert all(text and set(text.split()) <= vocabulary for text in texts)
+    assert any("bill" in text.split() for text in texts)
+    plain = sphinx.start_dictation(dictation, "en")
+    _feed(plain, recordings[("en", "I want to check my bill")])
+    again = plain.finish()
+    assert again.hypotheses == () and again.text == result.text  # asking for the n-best changes no transcript
+
+
+def test_the_open_question_reads_the_n_best(sphinx: PocketSphinxRecognizer,
+                                            recordings: dict[tuple[str, str], Path]) -> None:
+    config = dataclasses.replace(default_config(), hypotheses=5, hypothesis_scale=0.2)
+    question = OpenQuestion(config)
+    assert question.nbest == 5 and OpenQuestion(default_config()).nbest == config_nbest_default()
+    session = question.start(sphinx, "id")
+    _feed(session, recordings[("id", "saya mau cek tagihan saya")])
+    understood = session.finish()
+    assert understood.alternatives[0].intent == "billing", understood.text
+
+
+def config_nbest_default() -> int:
+    return default_config().hypotheses if default_config().hypotheses > 1 else 0
 
 
 def test_the_command_prints_one_object_per_file(recordings: dict[tuple[str, str], Path],

@@ -3,6 +3,8 @@ line's sentences, the configuration's checks, and the held-out benchmark set kep
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -85,6 +87,16 @@ THRESHOLDS = Thresholds(route=0.7, confirm=0.4, margin=0.2)
 ])
 def test_decisions(ranking: tuple[Ranked, ...], speech: float, decision: str) -> None:
     assert decide(ranking, THRESHOLDS, speech_confidence=speech) == decision
+
+
+def test_a_likely_out_of_domain_sentence_is_asked_again() -> None:
+    ranking = (Ranked("billing", 0.55), Ranked(NONE, 0.3), Ranked("sales", 0.15))
+    assert decide(ranking, THRESHOLDS) == "confirm"  # by default only a leading out-of-domain class reprompts
+    strict = Thresholds(route=0.7, confirm=0.4, margin=0.2, none=0.25)
+    assert decide(ranking, strict) == "reprompt"
+    assert decide((Ranked("billing", 0.75), Ranked(NONE, 0.2)), strict) == "route"
+    with pytest.raises(SteeringError, match="none must be"):
+        Thresholds(none=0.0)
 
 
 @pytest.mark.parametrize(("text", "language", "intent"), [
@@ -177,7 +189,40 @@ def test_the_held_out_set_shares_no_sentence_with_the_training_set() -> None:
     ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "heard": {"c": {"id": ["x"]}}}, "unknown intent 'c'"),
     ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "heard": {"a": {"fr": ["x"]}}}, "texts per language"),
     ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "heard": {"a": {"id": "x"}}}, "a list of texts"),
+    ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "hypotheses": {"count": 0}}, "hypotheses must be 1-50"),
+    ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "hypotheses": {"size": 3}}, "count: N, scale: S"),
+    ({"intents": {"a": {"id": ["x"]}, "b": {"id": ["y"]}}, "hypotheses": {"scale": "x"}}, "hypotheses: could not"),
 ])
 def test_bad_configurations_are_named(data: object, problem: str) -> None:
     with pytest.raises(SteeringError, match=problem):
         parse_config(data)
+
+
+def test_the_n_best_readings_are_weighted_by_their_scores() -> None:
+    config = parse_config({"intents": {"a": {"en": ["x"]}, "b": {"en": ["y"]}},
+                           "hypotheses": {"count": 3, "scale": 0.5}})
+    assert (config.hypotheses, config.hypothesis_scale) == (3, 0.5)
+    readings = Steering(config).readings("my bill", [("my bill", 0.0), ("", -0.5), ("my bell", -2.0),
+                                                     ("a bill", -4.0), ("my pill", -6.0)])
+    # The transcript first (the best score), the same text and an empty one not again, three readings in all.
+    assert [text for text, _ in readings] == ["my bill", "my bell", "a bill"]
+    total = 1 + math.exp(-1.0) + math.exp(-2.0)
+    assert [round(w, 6) for _, w in readings] == [round(1 / total, 6), round(math.exp(-1.0) / total, 6),
+                                                  round(math.exp(-2.0) / total, 6)]
+    assert Steering(parse_config({"intents": {"a": {"en": ["x"]}, "b": {"en": ["y"]}}})).readings(
+        "my bill", [("my bell", 0.0)]) == [("my bill", 1.0)]  # by default: the transcript alone
+
+
+def test_the_intent_of_several_readings_is_their_weighted_mix(steering: Steering) -> None:
+    one = dict((r.intent, r.probability) for r in steering.rank("saya mau cek tagihan", "id"))
+    two = dict((r.intent, r.probability) for r in steering.rank("internet saya mati", "id"))
+    mixed = steering.rank_readings([("saya mau cek tagihan", 0.75), ("internet saya mati", 0.25)], "id")
+    assert [r.intent for r in mixed][:2] == ["billing", "technical"]
+    for r in mixed:
+        assert r.probability == pytest.approx(0.75 * one[r.intent] + 0.25 * two[r.intent], abs=2e-4)
+    assert sum(r.probability for r in mixed) == pytest.approx(1.0, abs=1e-3)
+    # understand reads the n-best the configuration asks for; the default configuration reads the transcript
+    config = dataclasses.replace(default_config(), hypotheses=2, hypothesis_scale=1.0)
+    understood = Steering(config).understand("saya mau cek tagihan", "id",
+                                             hypotheses=[("internet saya mati", -math.log(3))])
+    assert understood.alternatives[0] == Ranked("billing", mixed[0].probability)

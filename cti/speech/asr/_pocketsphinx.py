@@ -52,6 +52,8 @@ _NON_SPEECH = ("<", "[", "+")  # silence (<sil>) and filler words in a segmentat
 _NOISY_DB, _CLEAN_DB = 13.0, 19.0  # peak-to-noise bounds of the rejection offset's interpolation
 _WIDE_FROM_DB = 16.0  # peak to noise from which the grammar pass uses the widened model
 _MAX_SEARCHES = 32
+_NBEST_PATHS = 4  # lattice paths read per distinct transcript wanted
+_LN_BASE = math.log(1.0001)  # PocketSphinx's log base, to natural logs
 _GARBAGE = "_gb"  # suffix of the garbage loop's dictionary entries (cti.speech.asr._garbage)
 TELEPHONE_CMN = (47.83, 16.25, -48.10, 11.04, -22.53, -33.38, 8.43, -38.05, -13.93, -2.35, -31.09, -0.61, -14.42)
 """The cepstral mean of callers on the telephone line as the decoder sees it (band 300-3400 Hz, noise suppressed,
@@ -364,14 +366,16 @@ class PocketSphinxRecognizer:
         """Borrow a decoder, activate ``grammar`` (compiled once per decoder), start an utterance."""
         return self._start(grammar, language, sample_rate)
 
-    def start_dictation(self, dictation: Dictation, language: Language, *,
-                        sample_rate: int = 8000) -> PocketSphinxSession:
+    def start_dictation(self, dictation: Dictation, language: Language, *, sample_rate: int = 8000,
+                        nbest: int = 0) -> PocketSphinxSession:
         """Borrow a decoder and transcribe one utterance with an n-gram model of ``dictation``'s sentences (built
         once per decoder). The result has no intent: its text is for :mod:`cti.steering`; its confidence is the
-        same phone-loop likelihood ratio as a menu's, never used to reject."""
-        return self._start(dictation, language, sample_rate)
+        same phone-loop likelihood ratio as a menu's, never used to reject. ``nbest``: how many distinct
+        transcripts the result carries in ``hypotheses`` (from the search's word lattice; 0: none)."""
+        return self._start(dictation, language, sample_rate, nbest)
 
-    def _start(self, model: Grammar | Dictation, language: Language, sample_rate: int) -> PocketSphinxSession:
+    def _start(self, model: Grammar | Dictation, language: Language, sample_rate: int,
+               nbest: int = 0) -> PocketSphinxSession:
         if sample_rate not in (8000, 16000):
             raise AsrError(f"sample rate {sample_rate} Hz is not supported (8000 or 16000)")
         pool = self._pool if isinstance(model, Grammar) else self._dictation_pool(model, language)
@@ -385,7 +389,7 @@ class PocketSphinxRecognizer:
             pool.release(slot)
             raise
         return PocketSphinxSession(self, slot, model if isinstance(model, Grammar) else None, keys, sample_rate,
-                                   veto=veto)
+                                   veto=veto, nbest=nbest)
 
     def _dictation_pool(self, dictation: Dictation, language: Language) -> _DecoderPool:
         """Decoders whose dictionary is the dictation's words only (see :class:`_DecoderPool`), shared like the
@@ -628,7 +632,7 @@ class PocketSphinxSession:
     """
 
     def __init__(self, recognizer: PocketSphinxRecognizer, slot: _Slot, grammar: Grammar | None,
-                 keys: dict[str, str], sample_rate: int, *, veto: bool = False) -> None:
+                 keys: dict[str, str], sample_rate: int, *, veto: bool = False, nbest: int = 0) -> None:
         self._recognizer = recognizer
         self._slot: _Slot | None = slot
         self._grammar = grammar
@@ -652,6 +656,7 @@ class PocketSphinxSession:
         self._live = grammar is None and recognizer.options.live_dictation
         self._words_fed = 0  # bytes of _audio given to the live dictation decoder
         self._words_open = False
+        self._nbest = nbest if grammar is None else 0
 
     def feed(self, pcm: bytes) -> Partial:
         """Take a chunk; ``speech`` says whether the caller is talking (for barge-in)."""
@@ -736,6 +741,7 @@ class PocketSphinxSession:
                 decoder.process_raw(span, False, True)
                 decoder.end_utt()
             hyp = decoder.hyp()
+            hypotheses = self._hypotheses(decoder) if self._nbest and hyp is not None and hyp.hypstr else ()
             quiet = [(seg.start_frame, seg.end_frame) for seg in (decoder.seg() or [])
                      if seg.word.startswith(_NON_SPEECH)]
             veto: list[str] | None = None  # the garbage decoder's words, when it ran
@@ -761,7 +767,8 @@ class PocketSphinxSession:
                 ratio = (_logscore(hyp.score) - phone_score) / frames
                 offset = _line_offset(options, line_db) - options.dictation_offset
                 confidence = _logistic((ratio - offset) / options.scale)
-            return Result(None, text, round(confidence, 4), PocketSphinxRecognizer.name, self.audio_ms)
+            return Result(None, text, round(confidence, 4), PocketSphinxRecognizer.name, self.audio_ms,
+                          hypotheses)
         intent = self._grammar.intent_of(text)
         confidence = 1.0 if intent is not None else 0.0
         fillers = False
@@ -811,6 +818,24 @@ class PocketSphinxSession:
         if self._slot is None:
             raise AsrError("the session is finished")
         return self._slot
+
+    def _hypotheses(self, decoder: Any) -> tuple[tuple[str, float], ...]:
+        """The n-best transcripts of the utterance just decoded (A* over its word lattice), distinct once fillers
+        are dropped, with natural-log path scores relative to the best. The lattice's paths differ mostly in
+        fillers and pronunciation variants, so a few times ``nbest`` paths are read for ``nbest`` texts."""
+        found: dict[str, float] = {}
+        for n, hyp in enumerate(decoder.nbest() or ()):
+            if n >= _NBEST_PATHS * self._nbest or len(found) >= self._nbest:
+                break
+            if hyp is None:  # a path the binding could not read back (seen on noisy lines)
+                continue
+            text = self._text(hyp.hypstr)
+            if text and text not in found:
+                found[text] = _logscore(hyp.score) * _LN_BASE
+        if not found:
+            return ()
+        best = max(found.values())
+        return tuple((text, round(score - best, 3)) for text, score in found.items())
 
     def _text(self, hypstr: str) -> str:
         # Fillers and silences (<s>, </s>, <sil>, [NOISE], ...) are not words the caller said.

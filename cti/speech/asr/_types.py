@@ -146,13 +146,17 @@ class Partial:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """The decision for one utterance. ``intent`` is None for silence, noise and out-of-grammar speech."""
+    """The decision for one utterance. ``intent`` is None for silence, noise and out-of-grammar speech.
+
+    ``hypotheses`` (a dictation asked for its n-best): other transcripts of the same speech, distinct, best first,
+    each with its path score relative to the best (natural log, <= 0), for a classifier to weigh."""
 
     intent: str | None
     text: str
     confidence: float
     engine: str
     audio_ms: int = 0
+    hypotheses: tuple[tuple[str, float], ...] = ()
 
 
 class Session(Protocol):
