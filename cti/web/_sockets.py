@@ -201,6 +201,13 @@ class Hub:
         topic.seq += 1
         text = _frame_text(topic.seq, type_, data)
         frame = Frame(topic.seq, type_, text, text.encode())
+        self._deliver(name, topic, frame)
+        if self._tap is not None:
+            self._tap.frame(name, frame)
+        return frame
+
+    def _deliver(self, name: str, topic: Topic, frame: Frame) -> None:
+        """Keep ``frame`` for replay and queue it for every subscriber; a socket too far behind is closed."""
         topic.buffer.append(frame)
         for subscriber in list(topic.subscribers):
             if not subscriber.push(frame):
@@ -208,9 +215,6 @@ class Hub:
                 topic.subscribers.discard(subscriber)
                 asyncio.get_running_loop().create_task(
                     subscriber.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect"))
-        if self._tap is not None:
-            self._tap.frame(name, frame)
-        return frame
 
     def relay(self, name: str, seq: int, type_: str, text: str) -> bool:
         """A front end: the leader's frame ``seq`` of topic ``name``, kept and sent under the leader's number so
@@ -228,13 +232,7 @@ class Hub:
             self._drop_subscribers(topic, "frames missed; reconnect")
         topic.seq = seq
         frame = Frame(seq, type_, text, text.encode())
-        topic.buffer.append(frame)
-        for subscriber in list(topic.subscribers):
-            if not subscriber.push(frame):
-                log.warning("socket on %s fell %d frames behind; closing it", name, SEND_QUEUE)
-                topic.subscribers.discard(subscriber)
-                asyncio.get_running_loop().create_task(
-                    subscriber.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect"))
+        self._deliver(name, topic, frame)
         return True
 
     def flush(self, names: Collection[str]) -> None:
