@@ -23,6 +23,10 @@ Three more things tell another company's process from ours, since a list of name
   otherwise our billing entries'. Paying our bill *with* a credit card stays ours.
 - **A courier without our order** (:data:`_OUR_ORDER`): "resi jne pesanan saya" is our parcel; "resi sicepat
   dilacak lewat mana" is any parcel a courier carries, not an order of ours.
+- **A dotted name** (:func:`dotted_names`, round 13): "kartu by.u", "my live.on line" — a brand written with a dot
+  inside is split by every reader into common words ("by", "u"; "live", "on"), so no list and no unknown word
+  catches it, and the rest of the message is the FAQ's (roaming, data left). No customer of the development sets
+  wrote one of ours so (the company's own web address is in its FAQ's texts, and is left out).
 
 What the FAQ itself says is read too (:func:`faq_allows`): an entry whose own texts speak of paying by bank,
 card, e-wallet or at a shop counter takes the names of banks and e-wallets, whatever its id, and a name an entry's
@@ -36,10 +40,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from cti.faq import FRAMED_OUT_OF_SCOPE, OUT_OF_SCOPE, FaqEntry
+from cti.faq import FRAMED_OUT_OF_SCOPE, OUT_OF_SCOPE, FaqEntry, expand_short_forms
 
-__all__ = ["ELSEWHERE", "FaqAllows", "about_elsewhere", "faq_allows", "known_words", "named_elsewhere",
-           "unknown_names"]
+__all__ = ["ELSEWHERE", "FaqAllows", "about_elsewhere", "dotted_names", "faq_allows", "known_words",
+           "named_elsewhere", "unknown_names"]
 
 
 def _names(text: str) -> frozenset[str]:
@@ -183,9 +187,9 @@ _OUR_ORDER: Final = re.compile(
 named), or us named; "resi sicepat dilacak lewat mana" is any parcel."""
 _BEFORE: Final = re.compile(
     r"\b(?:aplikasi|apk|app|kartu|toko|gerai|cabang|provider|operator|merek|merk|brand|kurir|ekspedisi|resi|akun|"
-    r"cs|call center|customer service|e-wallet|dompet digital|bank) ([a-z][a-z0-9&+-]*)")
+    r"cs|call center|customer service|e-wallet|dompet digital|bank|router|modem) ([a-z][a-z0-9&+-]*)")
 """Where an Indonesian message puts a name: after a kind of organisation or its product ("aplikasi halodoc",
-"kartu tri", "resi sicepat")."""
+"kartu tri", "resi sicepat", "router biznet": the devices :data:`_AFTER` names for English too)."""
 _AFTER: Final = re.compile(
     r"\b([a-z][a-z0-9&+-]*) (?:app|apps|application|sim|simcard|card|account|store|shop|branch|parcel|package|"
     r"installation|subscription|wallet|credit card|debit card|customer service|call center|courier|router|modem|"
@@ -204,7 +208,9 @@ _NOT_NAMES: Final = frozenset("""
 """.split())
 """Words that sit where a name goes and are none ("my new sim", "aplikasi resmi", "what's")."""
 _PREFIXES: Final = ("memper", "mempe", "meng", "meny", "mem", "men", "me", "di", "ter", "ber", "be", "ke", "peng",
-                    "peny", "pem", "pen", "pe", "per", "se")
+                    "peny", "pem", "pen", "pe", "per", "se", "un", "re", "non", "pre", "dis", "mis")
+"""Indonesian verbs' prefixes, and English's negating and repeating ones (``unshipped``, ``resend``,
+``nonrefundable``): a known word with one is no name."""
 _SUFFIXES: Final = ("nya", "kan", "lah", "kah", "an", "in", "i", "s", "es", "ed", "ing", "er", "ly")
 
 
@@ -322,3 +328,30 @@ def about_elsewhere(text: str, topic: str, own: Collection[str] = (), *, known: 
             continue
         return True
     return bool(_THEIRS.search(text))
+
+
+_DOTTED: Final = re.compile(r"(?<![\w.])[a-z][a-z0-9]*(?:\.[a-z][a-z0-9]*)+(?![\w-]|\.\w)")
+_FILES: Final = frozenset({"pdf", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "csv", "txt", "zip"})
+_WEB: Final = frozenset({"com", "net", "org", "id"})
+_LONGEST_PART: Final = 4
+"""Longer parts are words run together at a full stop without its space ("udah bayar.tapi masih"), not a name."""
+
+
+def dotted_names(text: str, lang: str, own: Collection[str] = ()) -> set[str]:
+    """The names written with a dot inside in ``text`` (lowercase): ``by.u``, ``live.on``, ``tiket.com``. Not
+    initials (``a.n``, ``s.d``, ``e.g``: every part one letter), not a file (``tagihan.pdf``), not a short form
+    before a dot (``no.hp``: nomor hp), not words run together at a full stop (a part over :data:`_LONGEST_PART`
+    letters, unless it ends in a web address's ``com``), and not one of ``own`` (the company's: the dotted names its
+    FAQ's texts use, and their tails)."""
+    found: set[str] = set()
+    for name in _DOTTED.findall(text):
+        parts = name.split(".")
+        if all(len(part) == 1 for part in parts) or parts[-1] in _FILES or \
+                expand_short_forms(parts[0], lang) != parts[0]:
+            continue
+        if parts[-1] not in _WEB and any(len(part) > _LONGEST_PART for part in parts):
+            continue
+        if any(name == mine or mine.endswith(f".{name}") or name.endswith(f".{mine}") for mine in own):
+            continue
+        found.add(name)
+    return found

@@ -15,7 +15,7 @@ from typing import Final, Literal
 from cti.faq import expand_short_forms
 from cti.types import Language
 
-__all__ = ["RULES", "Intent", "match_intent", "tops_up", "wants_to_buy"]
+__all__ = ["RULES", "Intent", "asks_how", "match_intent", "tops_up", "wants_to_buy"]
 
 Intent = Literal["person", "angry", "order_status", "balance", "purchase", "greeting", "thanks", "goodbye", "unhelpful"]
 
@@ -57,7 +57,9 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
                         r"what do i (have|need) to pay|(anything|any(thing)? money) (outstanding|unpaid|owing)|"
                         r"check my (bill|balance)|behind on (my )?(payments|bills?)|paid (everything|it all) off|"
                         r"how much (is )?left to pay|owe (you|u)\b)",
-                        r"\bhow much\b.*\b(owe|need to pay|have to pay|due|outstanding)\b")),
+                        r"\bhow much\b.*\b(owe|need to pay|have to pay|due|outstanding)\b",
+                        r"\b(do i have|have i got|is there|are there|is any|are any)\b.*\b(unpaid|outstanding|owing|"
+                        r"left to pay)\b")),
         ("purchase", _rx(r"\bi(?:'d| would)? (like|want|wanna|need) to (buy|order|purchase|get|subscribe)\b",
                          r"\binterested in (buying|signing up|subscribing|getting|ordering)\b",
                          r"\b(buy|purchase|order) (a|an|the) new\b")),
@@ -91,7 +93,10 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
                         r"(bayar|dibayar)|jumlah (yang|yg) (harus|mesti|perlu) (saya )?(bayar|dibayar)|"
                         r"berapa (total |jumlah )(yang|yg) (harus|mesti|perlu) (saya )?(bayar|dibayar)|"
                         r"sisa (yang|yg) belum (saya )?(bayar|dibayar)|(sudah|udah) lunas (belum|blm)|"
-                        r"berapa utang|utang saya)\b")),
+                        r"berapa utang|utang saya)\b",
+                        r"\bada (tagihan|utang|bill|billing|tunggakan)\w*( \w+){0,2} (yang|yg) belum "
+                        r"(di)?(bayar|lunas)\b",
+                        r"\bada (yang|yg) belum (saya )?(di)?bayar\b")),
         ("purchase", _rx(r"\b(mau|ingin|pengen|pingin|tertarik)( untuk)? (beli|membeli|berlangganan|pasang|"
                          r"memasang|pesan|memesan|order)\b")),
         ("greeting", _rx(r"^\W*(halo|hai|hi|hello|selamat (pagi|siang|sore|malam)|pagi|siang|sore|malam|"
@@ -101,9 +106,11 @@ RULES: Final[Mapping[Language, tuple[tuple[Intent, re.Pattern[str]], ...]]] = {
     ),
 }
 _HOW: Final[Mapping[Language, re.Pattern[str]]] = {
-    "en": re.compile(r"\bhow (do|can|to|would|should|does)\b|\bwhat is the (procedure|process)\b"),
+    "en": re.compile(r"\bhow (do|can|to|would|should|does)\b|\bwhat is the (procedure|process)\b|"
+                     r"\bwhere (do|can|should|would) (i|we)\b"),
     "id": re.compile(r"\b(bagaimana|gimana|gmn) (cara|caranya|saya bisa|untuk|me\w+)\b|\b(cara|caranya|prosedur)\b"),
 }
+"""A question about how or where to do something (``where do i sign up for …`` is one since round 12)."""
 _WHEN: Final[Mapping[Language, re.Pattern[str]]] = {
     "en": re.compile(r"\b(when|what date|which day|due date|deadline|why|how come)\b"),
     "id": re.compile(r"\b(kapan|tanggal|jatuh tempo|batas waktu|tenggat|mengapa|kenapa|kok)\b"),
@@ -151,17 +158,29 @@ def match_intent(text: str, lang: Language) -> Intent | None:
     return None
 
 
+def asks_how(text: str, lang: Language) -> bool:
+    """Whether the message asks how or where to do something (``how do i``, ``where can i``, ``bagaimana cara``):
+    a question for the FAQ, not the customer's own order, balance or buying, whoever reads it (the rules here, and
+    the intent model in :class:`cti.cyberagent.CyberAgent`)."""
+    lowered = " ".join(expand_short_forms(text.replace("\u2019", "'"), lang).split())
+    return bool(_HOW[lang].search(lowered))
+
+
 _WANTS: Final[Mapping[Language, re.Pattern[str]]] = {
     "en": re.compile(r"\b(buy|purchase|order|get|take|want|like|sign me up|subscribe|give me|let me|upgrade to)\b"),
     "id": re.compile(r"\b(beli|membeli|ambil|order|pesan|memesan|langganan|berlangganan|pasang|dipasang|"
                      r"dipasangin|pasangin|mau|ingin|minta|upgrade|buy|want|daftar|daftarin|daftarkan|mendaftar)\b"),
 }
 _NOT_BUYING: Final[Mapping[Language, re.Pattern[str]]] = {
-    "en": re.compile(r"\b(change|switch|downgrade|cancel|return|send back|give back|refund|warranty|"
-                     r"where (can|do) i|broken|not working|how much is|price|cost|how (long|many|much)|when)\b"),
-    "id": re.compile(r"\b(ganti|pindah|ubah|turun|batal|batalkan|cancel|retur|garansi|rusak|harga|berapa|"
-                     r"\w*(k|ng)embali\w*|balikin|refund)\b"),
+    "en": re.compile(r"\b(change|switch|downgrade|cancel\w*|return|send back|give back|refund|warranty|"
+                     r"where (can|do) i|broken|not working|how much is|price|cost|how (long|many|much)|when|"
+                     r"my( \w+){0,2} (order|purchase)s?)\b"),
+    "id": re.compile(r"\b(ganti|pindah|ubah|turun|\w*batal\w*|\w*cancel\w*|retur|garansi|rusak|harga|berapa|"
+                     r"\w*(k|ng)embali\w*|balikin|refund|(pesanan|orderan|pesenan)(ku|( \w+){0,2} (saya|aku|ku)))\b"),
 }
+"""A named product in a message about what one has: changing, cancelling (in any affixed form: ``dibatalin``,
+``dicancel``), returning or pricing it, or an order already placed (``my … order``, ``pesanan … saya``: "order" is
+then a noun, not a verb of wanting)."""
 
 
 def wants_to_buy(text: str, lang: Language) -> bool:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from cti.cyberagent._embedding import Embedder, Vectors
 from cti.cyberagent._model import HANDOVER, INTENTS
+from cti.cyberagent._unfamiliar import words_of
 from cti.faq import FRAMED_OUT_OF_SCOPE, OUT_OF_SCOPE, FaqEntry, FaqHit
 
 __all__ = ["BLEND", "TEMPERATURE", "Blend", "MeaningIndex"]
@@ -97,16 +98,19 @@ class MeaningIndex:
         self.blend = blend or BLEND
         self._questions = questions or {}
         self._references: dict[str, _References] = {}
+        self._familiar: frozenset[str] | None = None
 
     def prepare(self) -> None:
-        """Every language's examples' vectors (read from the cache, the rest embedded: on a worker thread)."""
+        """Every language's examples' vectors (read from the cache, the rest embedded: on a worker thread), and the
+        words of what it answers (:meth:`familiar`)."""
         for lang in ("id", "en"):
             self._language(lang)
+        self.familiar()
 
     def with_blend(self, blend: Mapping[str, Blend]) -> MeaningIndex:
         """The same index and vectors, another blend (the benchmark's sweep)."""
         other = MeaningIndex(self.index, self.embedder, self._questions, blend)
-        other._references = self._references
+        other._references, other._familiar = self._references, self._familiar
         return other
 
     def search(self, query: str, lang: str, *, product_line: str | None = None, limit: int = 10,
@@ -118,6 +122,25 @@ class MeaningIndex:
 
     def phrasings(self, lang: str) -> list[str]:
         return self.index.phrasings(lang)
+
+    def entries(self, lang: str) -> list[FaqEntry]:
+        return self.index.entries(lang)
+
+    def familiar(self) -> frozenset[str]:
+        """The words of every example it answers, in either language (a customer mixes them: "charger 65w yg fast
+        charging"): the entries' phrasings and the learnt questions for an entry or an intent, not the hand-overs
+        (:func:`cti.cyberagent._unfamiliar.unfamiliar`). Read once."""
+        if self._familiar is None:
+            found: set[str] = set()
+            for lang in ("id", "en"):
+                entries = self.index.entries(lang)
+                ids = {entry.entry_id for entry in entries}
+                texts = [phrase for entry in entries
+                         for phrase in (entry.texts[lang].question, *entry.texts[lang].keywords)]
+                texts += [text for label, text in self._questions.get(lang, ()) if label in ids or label in INTENTS]
+                found |= words_of(texts, lang)
+            self._familiar = frozenset(found)
+        return self._familiar
 
     def nearness(self, query: str, lang: str) -> dict[str, float]:
         """Each label's highest cosine with the query (entries by id, :data:`INTENTS`, :data:`HANDOVER`)."""

@@ -289,6 +289,11 @@ def test_the_customers_own_order_balance_and_purchase_are_told_from_many_phrasin
     assert wants_to_buy("i'll take the unlimited postpaid plan", "en")
     assert not wants_to_buy("saya mau mengembalikan earbud yang saya beli", "id")
     assert not wants_to_buy("how do i buy extra data", "en")
+    # Cancelling in any affixed form, or an order one already placed ("order" a noun), is no purchase.
+    assert not wants_to_buy("pesanan nusa x1 mau dibatalin aja", "id")
+    assert not wants_to_buy("orderan paket tanpa batas saya mau dicancel", "id")
+    assert not wants_to_buy("i want my unlimited postpaid order stopped", "en")
+    assert wants_to_buy("i want to order the unlimited postpaid plan", "en")
 
 
 @pytest.mark.parametrize(("message", "lang", "sku"), [
@@ -571,6 +576,10 @@ def test_a_name_never_seen_is_found_where_a_name_goes_and_nowhere_else() -> None
     assert unknown_names("kartu hilangnya gimana", KNOWN, lang="id") == set()
     assert unknown_names("aplikasi tagihann", KNOWN, lang="id") == set()
     assert unknown_names("perlu cabut colokan router dulu", KNOWN, lang="id") == set()
+    # An English known word with a negating or repeating prefix is no name; a device's name goes after it in
+    # Indonesian, as before it in English.
+    assert unknown_names("can i cancel an unshipped order", KNOWN | {"shipped"}, lang="en") == set()
+    assert unknown_names("modem zelkom saya mati", KNOWN, lang="id") == {"zelkom"}
     # Nor the company's own name.
     assert unknown_names("aplikasi zelkom", KNOWN, ("zelkom",), lang="id") == set()
     assert named_elsewhere("kartu zelkom", (), KNOWN, "id") == {"unknown": {"zelkom"}}
