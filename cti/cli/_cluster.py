@@ -1,7 +1,9 @@
-"""``cti cluster start|stop|status|cli|edge``: the cluster of issue 21 on this machine (docs/scaling.md#topology).
+"""``cti cluster start|stop|status|cli|edge``: the cluster of issue 21 on this machine (docs/scaling.md#topology):
+its infrastructure, its PostgreSQL, its standby controllers and its web front ends.
 
-Configured by the ``CTI_CLUSTER_*`` variables alone (no cti settings needed); ``start`` writes what cti and the
-tests need to use it into ``<dir>/cluster.json`` and ``<dir>/cluster.env`` (0600: they hold the passwords).
+Configured by the ``CTI_CLUSTER_*`` variables (other ``CTI_*`` settings, such as ``CTI_LEASE_SECONDS``, go to its
+controllers); ``start`` writes what cti and the tests need to use it into ``<dir>/cluster.json`` and
+``<dir>/cluster.env`` (0600: they hold the passwords and the admin token).
 Exit status: 0 done (``status``: everything running), 1 failed, 3 (``status``) something not running.
 """
 
@@ -16,8 +18,9 @@ __all__ = ["add_cluster_commands"]
 
 
 def add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cluster = sub.add_parser("cluster", help="Asterisk nodes, Kamailio, Redis with Sentinel and haproxy on this "
-                                             "machine: start, stop, status, cli, edge")
+    cluster = sub.add_parser("cluster", help="Asterisk nodes, Kamailio, Redis with Sentinel, PostgreSQL, standby cti "
+                                             "controllers, web front ends and haproxy on this machine: start, stop, "
+                                             "status, cli, edge")
     cluster.add_argument("action", choices=["start", "stop", "status", "cli", "edge"])
     cluster.add_argument("words", nargs="*", help="for 'cli': the node (a, b, ...) and the Asterisk CLI command; "
                                                   "for 'edge': the INVITEs a second Kamailio lets in (0: no bound) "
@@ -71,13 +74,24 @@ def _cluster(args: argparse.Namespace) -> int:
 def _status_text(report: dict[str, object]) -> str:
     lines = [f"cluster in {report['directory']}"]
     processes = report["processes"]
+    supervised = report.get("supervised")
     assert isinstance(processes, dict)
+    kept = supervised if isinstance(supervised, dict) else {}
     for name, pid in processes.items():
-        lines.append(f"  {name:16} {'running, pid ' + str(pid) if pid else 'not running'}")
+        line = f"  {name:16} {'running, pid ' + str(pid) if pid else 'not running'}"
+        if name in kept:  # supervisord's state, and how often it started the part again since it started
+            line += f" (supervisord: {kept[name]['state']}, restarted {kept[name]['restarts']} times)"
+        lines.append(line)
     for key, title in (("dispatcher", "Kamailio's nodes"), ("web_backends", "haproxy's web front ends")):
         states = report.get(key)
         if isinstance(states, dict):
             lines.append(f"  {title}: " + (", ".join(f"{n} {s}" for n, s in states.items()) or "none"))
     if "redis_master" in report:
         lines.append(f"  Redis master (Sentinel): {report['redis_master'] or 'unknown'}")
+    if "leader" in report:
+        lines.append(f"  leading controller (the lease): {report['leader'] or 'none'}")
+    others = report.get("other_processes")
+    if isinstance(others, dict):
+        for name, pid in others.items():
+            lines.append(f"  {name:16} {'running, pid ' + str(pid) if pid else 'not running'} (not in this plan)")
     return "\n".join(lines)

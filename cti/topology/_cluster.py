@@ -1,51 +1,69 @@
-"""Start, stop and inspect the one-machine cluster: Asterisk media nodes, Kamailio, Redis with Sentinel, haproxy.
+"""Start, stop and inspect the one-machine cluster: Asterisk media nodes, Kamailio, Redis with Sentinel, PostgreSQL,
+standby cti controllers, cti web front ends, haproxy.
 
 Every process is started in a session of its own (its process group is its pid), recorded in
 ``<dir>/run/<name>.pid`` with its start time (so a recycled pid is never taken for it), and stopped with its whole
-group. Nothing outside ``<dir>`` is written, except that each Asterisk node runs in the shared root
-(``CTI_ASTERISK_ROOT``) seen through a mount namespace of its own, where the node's folder is bound on ``/mnt``,
-``/proc`` and ``/dev`` are mounted: the namespace, and its mounts, end with the node's process. The single Asterisk
-of ``cti asterisk`` and the tests keeps the root's own folders, its lock and its mounts, untouched.
+group; but the controllers and the front ends, which supervisord (itself such a process) starts, restarts whenever
+they end, and stops with their groups: their pids are supervisord's answer. Nothing outside ``<dir>`` is written,
+except that each Asterisk node runs in the shared root (``CTI_ASTERISK_ROOT``) seen through a mount namespace of its
+own, where the node's folder is bound on ``/mnt``, ``/proc`` and ``/dev`` are mounted: the namespace, and its
+mounts, end with the node's process. The single Asterisk of ``cti asterisk`` and the tests keeps the root's own
+folders, its lock and its mounts, untouched (the root's sounds folder gets cti's prompts, as from any cti:
+``CTI_SOUNDS_DIR``). PostgreSQL, which refuses to run as root, runs in a user namespace as the ``postgres`` user
+(root outside): its data stays in ``<dir>/postgres``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import csv
 import io
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import redis
 
+import cti
 from cti.asterisk import AsteriskRoot
 from cti.topology._configs import (
     EDGE_SHED_STREAM,
     KAMAILIO_MODULES,
     NODE_MOUNT,
     NODE_SUBDIRS,
+    SUPERVISOR_STOP_SECONDS,
+    Supervised,
+    controller_env,
+    front_env,
     haproxy_config,
     kamailio_config,
     kamailio_dispatchers,
     node_config,
+    postgres_args,
     redis_config,
     sentinel_config,
+    supervised_env,
+    supervisor_config,
+    supervisor_socket,
 )
 from cti.topology._plan import ClusterPlan, MediaNode
+from cti.topology._supervisor import RUNNING_STATES, ProcessInfo, Supervisor, SupervisorError, unexpected_exits
 
 __all__ = ["Cluster", "ClusterError"]
 
@@ -54,7 +72,20 @@ _NODE_SCRIPT = (
     'exec chroot "$1" /usr/sbin/asterisk -f -n -C ' + NODE_MOUNT + "/etc/asterisk.conf"
 )
 _TOOLS = {"kamailio": "kamailio", "redis-server": "redis-server", "redis-sentinel": "redis-sentinel",
-          "haproxy": "haproxy", "unshare": "util-linux", "nsenter": "util-linux", "kamcmd": "kamailio"}
+          "haproxy": "haproxy", "unshare": "util-linux", "nsenter": "util-linux", "kamcmd": "kamailio",
+          "supervisord": "supervisor", "setpriv": "util-linux"}
+_WITH_SUPERVISORD = ["setpriv", "--pdeathsig", "TERM", "--"]
+"""A supervised process ends (as ``stop`` ends it) if supervisord is killed: none is left running unsupervised, out
+of ``stop``'s sight and on the ports the next ``start`` needs (setpriv execs it: its pid is supervisord's child's)."""
+SUPERVISED = ("cti-", "front-")
+"""The parts supervisord keeps running (the others are recorded in pid files and left to ``start`` again): a
+controller or a front end that dies is started again in a few seconds (docs/scaling.md#keeping-the-processes-up)."""
+_POSTGRES_BINARIES = Path("/usr/lib/postgresql")
+"""Debian's PostgreSQL: ``<version>/bin/{initdb,postgres,pg_isready,psql,createdb}``."""
+_SECRETS: dict[str, Callable[[], str]] = {
+    "ari_password": lambda: secrets.token_urlsafe(24), "redis_password": lambda: secrets.token_hex(24),
+    "postgres_password": lambda: secrets.token_hex(24), "admin_token": lambda: secrets.token_urlsafe(32)}
+"""Made at the first start (a key missing from an older ``secrets.json`` is added), then kept."""
 
 
 class ClusterError(Exception):
@@ -67,6 +98,24 @@ class _Component:
     argv: list[str]
     ready: Callable[[], str | None]
     """None once the component serves; else what it is still waiting for."""
+    stage: int = 0
+    """Started once every part of the earlier stages serves: 0 the infrastructure and PostgreSQL, 1 the first
+    controller (which installs the admin and the shipped scripts in a new database), 2 the other controllers and
+    the front ends."""
+    env: Mapping[str, str] | None = None
+    supervised: bool = False
+    """Started and kept running by supervisord, not spawned."""
+
+
+def stop_order(parts: list[str], leader: str | None) -> list[str]:
+    """The front ends first (no new request reaches a controller), the standing-by controllers, the leader (which
+    releases the lease last: none of them takes over on the way out), supervisord, then the rest in the given
+    order (front to back)."""
+    fronts = [name for name in parts if name.startswith("front-")]
+    standbys = [name for name in parts if name.startswith("cti-") and name != leader]
+    order = fronts + standbys + ([leader] if leader in parts else [])
+    order += [name for name in parts if name == "supervisord"]
+    return order + [name for name in parts if name not in order]
 
 
 class Cluster:
@@ -78,14 +127,21 @@ class Cluster:
 
     # -- secrets and the description consumers read -----------------------------------------------------------
     def secrets(self) -> dict[str, str]:
-        """The ARI and Redis passwords of this cluster: made at the first start, then kept (0600)."""
+        """The ARI, Redis and PostgreSQL passwords and the admin token of the cluster's cti: made at the first start,
+        then kept (0600)."""
         path = self.dir / "secrets.json"
-        if path.exists():
-            data: dict[str, str] = json.loads(path.read_text())
-            return data
-        data = {"ari_password": secrets.token_urlsafe(24), "redis_password": secrets.token_hex(24)}
-        _write_private(path, json.dumps(data, indent=1) + "\n")
+        data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        missing = {key: make() for key, make in _SECRETS.items() if key not in data}
+        if missing:
+            data |= missing
+            _write_private(path, json.dumps(data, indent=1) + "\n")
         return data
+
+    def database_url(self) -> str:
+        """``CTI_DATABASE_URL`` of the cluster's cti: its own PostgreSQL."""
+        plan = self.plan
+        return (f"postgresql+asyncpg://{plan.database_user}:{self.secrets()['postgres_password']}"
+                f"@127.0.0.1:{plan.postgres_port}/{plan.database}")
 
     def description(self) -> dict[str, Any]:
         """What cti (and tests, benchmarks) need to use the cluster; also written as ``cluster.json``."""
@@ -110,6 +166,12 @@ class Cluster:
                       "url": self.redis_url()},
             "web": {"url": f"http://127.0.0.1:{plan.web_port}",
                     "backends": [f"{host}:{port}" for host, port in plan.web_backends]},
+            "postgres": {"port": plan.postgres_port, "database": plan.database, "user": plan.database_user,
+                         "password": keys["postgres_password"], "url": self.database_url()},
+            "cti": {"controllers": [plan.controller_url(k) for k in range(1, len(plan.controller_ports) + 1)],
+                    "fronts": [f"http://{host}:{port}" for host, port in plan.front_backends],
+                    "admin_token": keys["admin_token"], "redis_prefix": plan.redis_prefix,
+                    "recording_dir": str(self.dir / "recordings")},
         }
 
     def redis_url(self) -> str:
@@ -119,30 +181,45 @@ class Cluster:
         sentinels = ",".join(f"127.0.0.1:{port}" for port in self.plan.sentinel_ports)
         return f"redis+sentinel://:{password}@{sentinels}/{self.plan.master_name}/0?sentinel_password={password}"
 
+    def cti_env(self) -> dict[str, str]:
+        """The settings every cti of the cluster shares (its controllers', and a tool's such as ``cti users``):
+        both nodes, the cluster's Redis through the Sentinels, its PostgreSQL, the admin token; in ``cluster.env``."""
+        plan, keys = self.plan, self.secrets()
+        nodes = ",".join(f"{node.name}={node.ari_url}" for node in plan.nodes)
+        return {
+            # A cti started with this file drives every node (docs/scaling.md#several-media-nodes).
+            "CTI_ASTERISK_NODES": nodes,
+            "CTI_ARI_URL": plan.nodes[0].ari_url,
+            "CTI_ARI_USER": plan.ari_user,
+            "CTI_ARI_PASSWORD": keys["ari_password"],
+            "CTI_ARI_APP": plan.ari_app,
+            # Callers Kamailio sheds past its edge rate: cti records them (docs/scaling.md#overload-at-the-edge).
+            "CTI_EDGE_SHED_STREAM": EDGE_SHED_STREAM,
+            # cti follows the Sentinels' master; a tool without Sentinel asks one (CTI_CLUSTER_SENTINELS).
+            "CTI_REDIS_URL": self.redis_url(),
+            "CTI_DATABASE_URL": self.database_url(),
+            "CTI_ADMIN_TOKEN": keys["admin_token"],
+            # The front ends relay the leader's frames (docs/scaling.md#web-front-ends).
+            "CTI_FRAME_STREAM": "true",
+            "CTI_SIM_AGENT_PORT_BASE": str(plan.sim_agent_port_base),
+            "CTI_SOUNDS_DIR": str(plan.asterisk_root / "usr/share/asterisk/sounds"),
+            "CTI_RECORDING_DIR": str(self.dir / "recordings"),
+        }
+
     def _write_description(self) -> None:
         data = self.description()
         _write_private(self.dir / "cluster.json", json.dumps(data, indent=1) + "\n")
         redis_password = data["redis"]["password"]
-        env = {
+        env = self.cti_env() | {
             "CTI_CLUSTER_DIR": str(self.dir),
             "CTI_CLUSTER_ARI_URLS": ",".join(f"{n['name']}={n['ari_url']}" for n in data["nodes"]),
-            # A cti started with this file drives every node (docs/scaling.md#several-media-nodes).
-            "CTI_ASTERISK_NODES": ",".join(f"{n['name']}={n['ari_url']}" for n in data["nodes"]),
-            "CTI_ARI_USER": data["ari"]["user"],
-            "CTI_ARI_PASSWORD": data["ari"]["password"],
-            "CTI_ARI_APP": data["ari"]["app"],
             "CTI_CLUSTER_SIP": data["kamailio"]["sip"],
-            # Callers Kamailio sheds past its edge rate: cti records them (docs/scaling.md#overload-at-the-edge).
-            "CTI_EDGE_SHED_STREAM": data["kamailio"]["shed_stream"],
             "CTI_CLUSTER_SENTINELS": ",".join(data["redis"]["sentinels"]),
             "CTI_CLUSTER_SENTINEL_MASTER": data["redis"]["master_name"],
             "CTI_CLUSTER_REDIS_PASSWORD": redis_password,
-            # cti follows the Sentinels' master; a tool without Sentinel asks one (CTI_CLUSTER_SENTINELS).
-            "CTI_REDIS_URL": data["redis"]["url"],
             "CTI_CLUSTER_WEB_URL": data["web"]["url"],
             "CTI_CLUSTER_WEB_BACKENDS": ",".join(data["web"]["backends"]),
-            "CTI_SIM_AGENT_PORT_BASE": str(data["sim_agent_port_base"]),
-            "CTI_SOUNDS_DIR": data["sounds_dir"],
+            "CTI_CLUSTER_CONTROLLER_URLS": ",".join(data["cti"]["controllers"]),
         }
         _write_private(self.dir / "cluster.env", "".join(f"{key}={value}\n" for key, value in env.items()))
 
@@ -156,6 +233,9 @@ class Cluster:
                             self._redis_ready(port)) for port in plan.redis_ports]
         parts += [_Component(f"sentinel-{port}", ["redis-sentinel", str(self.dir / "redis" / f"sentinel-{port}.conf")],
                              self._redis_ready(port)) for port in plan.sentinel_ports]
+        parts.append(_Component("postgres", [*self._as_postgres(), str(_postgres_bin() / "postgres"),
+                                             *postgres_args(plan, self.dir / "postgres" / "data")],
+                                self._postgres_ready))
         parts += [_Component(f"node-{node.name}",
                              ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _NODE_SCRIPT,
                               "cti-node", str(plan.asterisk_root), str(self.node_dir(node))],
@@ -165,23 +245,64 @@ class Cluster:
                                 self._kamailio_ready))
         parts.append(_Component("haproxy", ["haproxy", "-db", "-f", str(self.dir / "haproxy" / "haproxy.cfg")],
                                 self._tcp_ready(plan.web_port)))
+        given = dict(os.environ)
+        # The controllers and front ends run this checkout's cti, whatever folder they start in.
+        source = str(Path(cti.__file__).resolve().parents[1])
+        given["PYTHONPATH"] = os.pathsep.join(filter(None, [source, given.get("PYTHONPATH", "")]))
+        shared = self.cti_env()
+        if "supervisord" in self.names():
+            # What every supervised part inherits: the caller's environment, without a secret a front end must
+            # not hold; the cluster's settings are in each program's section.
+            parts.append(_Component("supervisord", ["supervisord", "-n", "-c", str(self._supervisor_conf())],
+                                    self._supervisor().ready, env=front_env(plan, given, {})))
+        parts += [_Component(f"cti-{k}", [*_WITH_SUPERVISORD, sys.executable, "-m", "cti", "serve", "--standby"],
+                             self._controller_ready(f"cti-{k}"), stage=1 if k == 1 else 2,
+                             env=controller_env(plan, k, given, shared), supervised=True)
+                  for k in range(1, len(plan.controller_ports) + 1)]
+        parts += [_Component(f"front-{k}", [*_WITH_SUPERVISORD, sys.executable, "-m", "cti", "front", "--host", host,
+                                            "--port", str(port)],
+                             self._http_ready(f"http://{host}:{port}/healthz", any_status=True), stage=2,
+                             env=front_env(plan, given, shared), supervised=True)
+                  for k, (host, port) in enumerate(plan.front_backends, start=1)]
         return parts
+
+    def _supervisor_conf(self) -> Path:
+        return self.dir / "supervisor" / "supervisord.conf"
+
+    def _supervisor(self) -> Supervisor:
+        return Supervisor(supervisor_socket(self.plan))
+
+    def _programs(self, parts: list[_Component]) -> list[Supervised]:
+        inherited = next((part.env for part in parts if part.name == "supervisord"), None) or {}
+        return [Supervised(part.name, part.argv, supervised_env(inherited, part.env or {}))
+                for part in parts if part.supervised]
 
     def names(self) -> list[str]:
         """The parts, in start order (without touching the folder: ``status`` of a cluster never started)."""
         plan = self.plan
+        supervised = bool(plan.controller_ports or plan.fronts)
         return ([f"redis-{port}" for port in plan.redis_ports] + [f"sentinel-{port}" for port in plan.sentinel_ports]
-                + [f"node-{node.name}" for node in plan.nodes] + ["kamailio", "haproxy"])
+                + ["postgres"] + [f"node-{node.name}" for node in plan.nodes] + ["kamailio", "haproxy"]
+                + (["supervisord"] if supervised else [])
+                + [f"cti-{k}" for k in range(1, len(plan.controller_ports) + 1)]
+                + [f"front-{k}" for k in range(1, plan.fronts + 1)])
+
+    def recorded(self) -> list[str]:
+        """Parts with a pid file, or supervisord's programs, that this plan does not have (started with other
+        ``CTI_CLUSTER_*`` counts)."""
+        planned = set(self.names())
+        found = {path.stem for path in (self.dir / "run").glob("*.pid")} | set(self._supervisor().processes())
+        return sorted(found - planned)
 
     # -- start -------------------------------------------------------------------------------------------------
     def start(self, timeout: float = 60.0, say: Callable[[str], None] = lambda _: None) -> None:
-        """Start whatever is not running; return once every part serves, the nodes are in Kamailio's rotation and
-        the Sentinels know each other and the replica. Idempotent: a running part is left as it is (stop first to
-        apply a changed configuration)."""
+        """Start whatever is not running; return once every part serves, the nodes are in Kamailio's rotation, the
+        Sentinels know each other and the replica, one controller leads and haproxy has the front ends in rotation.
+        Idempotent: a running part is left as it is (stop first to apply a changed configuration)."""
         self._check_tools()
         if not (self.plan.asterisk_root / "usr/sbin/asterisk").exists():
             raise ClusterError(f"no Asterisk root at {self.plan.asterisk_root}; run `cti asterisk build` first")
-        for sub in ("run", "log", "redis", "kamailio", "haproxy"):
+        for sub in ("run", "log", "redis", "kamailio", "haproxy", "postgres", "recordings", "supervisor"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o700)
         parts = self._components()
@@ -191,20 +312,37 @@ class Cluster:
         # cti writes its prompts into the root's sounds folder (CTI_SOUNDS_DIR of cluster.env), which a root no
         # single Asterisk has run from yet has only as Debian's absolute links.
         AsteriskRoot(self.plan.asterisk_root).prepare_sounds()
-        self._render({part.name for part in to_start})
-        for part in to_start:
-            say(f"starting {part.name}")
-            self._spawn(part)
+        self._render({part.name for part in to_start}, parts)
         deadline = time.monotonic() + timeout
-        for part in parts:
-            self._wait(part, deadline)
-        self._wait_settled(deadline)
+        for stage in (0, 1, 2):
+            for part in to_start:
+                if part.stage == stage:
+                    say(f"starting {part.name}")
+                    if part.supervised:
+                        with _supervisor_errors():
+                            self._supervisor().start(part.name)
+                    else:
+                        self._spawn(part)
+                    if part.name == "supervisord":
+                        self._wait(part, deadline)  # before it is asked to start anything
+            for part in parts:
+                if part.stage == stage:
+                    self._wait(part, deadline)
+            if stage == 0:
+                self._wait_settled(deadline)
+                self._prepare_database()
+        self._wait_web(deadline)
         self._write_description()
 
     def _check_tools(self) -> None:
         missing = sorted({package for tool, package in _TOOLS.items() if shutil.which(tool) is None})
         if not (KAMAILIO_MODULES / "ndb_redis.so").exists():
             missing.append("kamailio-redis-modules")
+        try:
+            _postgres_bin()
+            pwd.getpwnam("postgres")
+        except (ClusterError, KeyError):
+            missing.append("postgresql")
         if missing:
             raise ClusterError(f"missing Debian packages: {' '.join(missing)} (scripts/cluster installs them)")
 
@@ -220,14 +358,29 @@ class Cluster:
             owner[("tcp", "127.0.0.1", port)] = f"sentinel-{port}"
         owner[("udp", plan.kamailio_host, plan.kamailio_port)] = "kamailio"
         owner[("tcp", "127.0.0.1", plan.web_port)] = "haproxy"
+        owner[("tcp", "127.0.0.1", plan.postgres_port)] = "postgres"
+        for k, port in enumerate(plan.controller_ports, start=1):
+            owner[("tcp", "127.0.0.1", port)] = f"cti-{k}"
+        for k, (host, port) in enumerate(plan.front_backends, start=1):
+            owner[("tcp", host, port)] = f"front-{k}"
         busy = [f"{proto} {host}:{port} ({name})" for (proto, host, port), name in owner.items()
                 if name in starting and not _port_free(proto, host, port)]
         if busy:
             raise ClusterError("ports in use by other processes: " + ", ".join(busy)
                                + " (choose others with CTI_CLUSTER_PORT_OFFSET)")
 
-    def _render(self, starting: set[str]) -> None:
+    def _render(self, starting: set[str], parts: list[_Component]) -> None:
         plan, keys = self.plan, self.secrets()
+        if "supervisord" in self.names():
+            try:
+                user = "root" if os.geteuid() == 0 else None
+                _write_private(self._supervisor_conf(), supervisor_config(plan, self._programs(parts), user))
+            except ValueError as exc:
+                raise ClusterError(str(exc)) from exc
+            if "supervisord" not in starting:
+                # Programs of a larger count are taken in; those running are left as they are.
+                with _supervisor_errors():
+                    self._supervisor().update()
         for port, replica_of in zip(plan.redis_ports, (None, plan.redis_ports[0]), strict=True):
             if f"redis-{port}" in starting:
                 (self.dir / "redis" / str(port)).mkdir(parents=True, exist_ok=True)
@@ -241,6 +394,8 @@ class Cluster:
         for node in plan.nodes:
             if f"node-{node.name}" in starting:
                 self._render_node(node, keys["ari_password"])
+        if "postgres" in starting:
+            self._initdb(keys["postgres_password"])
         _write_private(self.dir / "kamailio" / "kamailio.cfg", kamailio_config(plan, keys["redis_password"]))
         _write_private(self.dir / "kamailio" / "dispatcher.list", kamailio_dispatchers(plan))
         _write_private(self.dir / "haproxy" / "haproxy.cfg", haproxy_config(plan, keys["redis_password"]))
@@ -265,10 +420,73 @@ class Cluster:
         for name, text in node_config(self.plan, node, ari_password).items():
             _write_private(home / "etc" / name, text)
 
+    # -- PostgreSQL ----------------------------------------------------------------------------------------------
+    def _as_postgres(self) -> list[str]:
+        """PostgreSQL refuses to run as root: it runs in a user namespace of its own as the ``postgres`` user, which
+        is root outside, so its data stays in the cluster's folder (0700, root's) and is removed with it."""
+        user = pwd.getpwnam("postgres")
+        return ["unshare", "--user", "--map-user", str(user.pw_uid), "--map-group", str(user.pw_gid), "--"]
+
+    def _initdb(self, password: str) -> None:
+        """The data folder, made once: superuser ``cti`` with the password of ``secrets.json``, asked of every
+        connection (scram-sha-256)."""
+        home = self.dir / "postgres"
+        if (home / "data" / "PG_VERSION").exists():
+            return
+        shutil.rmtree(home / "data", ignore_errors=True)
+        pwfile = home / "password"
+        _write_private(pwfile, password + "\n")
+        try:
+            result = subprocess.run([*self._as_postgres(), str(_postgres_bin() / "initdb"), "-D", str(home / "data"),
+                                     "-U", self.plan.database_user, "--auth=scram-sha-256", f"--pwfile={pwfile}",
+                                     "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                                    capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise ClusterError(f"initdb failed:\n{_tail(result.stdout + result.stderr)}")
+
+    def _postgres_ready(self) -> str | None:
+        result = subprocess.run([str(_postgres_bin() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p",
+                                 str(self.plan.postgres_port)], capture_output=True, text=True, timeout=10)
+        return None if result.returncode == 0 else f"pg_isready: {result.returncode}"
+
+    def _psql(self, *args: str, database: str = "postgres") -> subprocess.CompletedProcess[str]:
+        plan = self.plan
+        env = {**os.environ, "PGPASSWORD": self.secrets()["postgres_password"]}  # never on a command line
+        return subprocess.run([str(_postgres_bin() / args[0]), "-h", "127.0.0.1", "-p", str(plan.postgres_port),
+                               "-U", plan.database_user, *args[1:], database], env=env, capture_output=True,
+                              text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+    def _prepare_database(self) -> None:
+        """cti's database in the cluster's PostgreSQL, created once, migrated to the newest schema as ``cti db
+        upgrade`` does (before any controller starts: two would migrate a new database at once)."""
+        from cti.persistence import Database, StorageError
+
+        found = self._psql("psql", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{self.plan.database}'")
+        if found.returncode != 0:
+            raise ClusterError(f"psql: {found.stderr.strip()}")
+        if found.stdout.strip() != "1":
+            created = self._psql("createdb", database=self.plan.database)
+            if created.returncode != 0:
+                raise ClusterError(f"createdb: {created.stderr.strip()}")
+
+        async def upgrade() -> None:
+            db = Database(self.database_url())
+            try:
+                await db.upgrade()
+            finally:
+                await db.close()
+
+        try:
+            asyncio.run(upgrade())
+        except StorageError as exc:
+            raise ClusterError(str(exc)) from exc
+
     def _spawn(self, part: _Component) -> None:
         with (self.dir / "log" / f"{part.name}.log").open("ab") as log:
             proc = subprocess.Popen(part.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    cwd=self.dir, start_new_session=True)
+                                    cwd=self.dir, start_new_session=True, env=part.env)
         _write_private(self._pidfile(part.name), f"{proc.pid} {_start_time(proc.pid)}\n")
         # Not waited for: the part outlives this command. Marked finished so the handle's end is quiet.
         proc.returncode = 0
@@ -276,13 +494,18 @@ class Cluster:
     def _wait(self, part: _Component, deadline: float) -> None:
         reason = "not started"
         while time.monotonic() < deadline:
-            if self.pid(part.name) is None:
+            if self.pid(part.name) is None and not self._restarting(part):
                 raise ClusterError(f"{part.name} exited during start-up; its log ends:\n{self.log_tail(part.name)}")
             reason = part.ready() or ""
             if not reason:
                 return
             time.sleep(0.2)
         raise ClusterError(f"{part.name} not ready in time ({reason}); its log ends:\n{self.log_tail(part.name)}")
+
+    def _restarting(self, part: _Component) -> bool:
+        """A supervised part that failed to start and that supervisord tries again."""
+        info = self._supervisor().processes().get(part.name) if part.supervised else None
+        return info is not None and info.state in RUNNING_STATES
 
     def _wait_settled(self, deadline: float) -> None:
         """Each node in Kamailio's rotation; each Sentinel knows the other two and the replica (else a failover
@@ -303,7 +526,76 @@ class Cluster:
             time.sleep(0.3)
         raise ClusterError(f"the cluster did not settle in time: {reason}")
 
+    def _wait_web(self, deadline: float) -> None:
+        """One controller leads (its ``/healthz`` 200) and haproxy has each front end in rotation (a front end's
+        ``/healthz`` is 200 once it reads the stream and a leader advertises itself)."""
+        plan = self.plan
+        reason = ""
+        while time.monotonic() < deadline:
+            reason = ""
+            if plan.controller_ports:
+                leader = self.leader()
+                if leader is None:
+                    reason = "no controller leads yet"
+                else:
+                    k = int(leader.removeprefix("cti-"))
+                    if k <= len(plan.controller_ports):  # else one of an earlier start's larger count
+                        reason = self._http_ready(f"{plan.controller_url(k)}/healthz")() or ""
+            if not reason and plan.fronts:
+                states = self.web_backends()
+                reason = ", ".join(f"haproxy: web{k} {states.get(f'web{k}', 'unknown')}"
+                                   for k in range(1, plan.fronts + 1) if states.get(f"web{k}") != "UP")
+            if not reason:
+                return
+            time.sleep(0.3)
+        logs = "".join(f"\n{name}'s log ends:\n{self.log_tail(name, 8)}" for name in self.names()
+                       if name.startswith(("cti-", "front-")))
+        raise ClusterError(f"the cluster's cti did not come up in time: {reason}{logs}")
+
     # -- readiness and inspection ------------------------------------------------------------------------------
+    def _controller_ready(self, name: str) -> Callable[[], str | None]:
+        """Once its database is open and it waits for the lease (a standby serves nothing, not even ``/healthz``,
+        until it leads; the leader said so too before it took the lease): its log names it standing by."""
+        def ready() -> str | None:
+            pid = self.pid(name)
+            if pid is not None and re.search(rf"standing by as \S+:{pid}:[0-9a-f]+ ", self.log_tail(name, 200)):
+                return None
+            # A controller that has run for long may have logged much since: if it leads, it is up.
+            return None if pid is not None and self.leader() == name else "not standing by for the lease yet"
+        return ready
+
+    def _http_ready(self, url: str, *, any_status: bool = False) -> Callable[[], str | None]:
+        def ready() -> str | None:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return None
+            except urllib.error.HTTPError as exc:
+                return None if any_status else f"{url}: {exc.code}"
+            except (urllib.error.URLError, OSError) as exc:
+                return f"{url}: {exc}"
+        return ready
+
+    def leader(self) -> str | None:
+        """The controller holding the lease (``cti-k``), from the lease's holder (``host:pid:random``) in the
+        Sentinels' master; None if none does, or it is not one of this cluster's controllers."""
+        master = self.sentinel_master()
+        if master is None:
+            return None
+        client = redis.Redis(host=master[0], port=master[1], password=self.secrets()["redis_password"],
+                             socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+        try:
+            held = client.get(f"{self.plan.redis_prefix}:leader")
+        except redis.RedisError:
+            return None
+        finally:
+            client.close()
+        if not isinstance(held, str):
+            return None
+        parts = held.split(" ")[0].split(":")
+        pid = int(parts[-2]) if len(parts) >= 3 and parts[-2].isdigit() else None
+        controllers = [name for name in (*self.names(), *self.recorded()) if name.startswith("cti-")]
+        return next((name for name in controllers if pid is not None and self.pid(name) == pid), None)
+
     def _redis_ready(self, port: int) -> Callable[[], str | None]:
         def ready() -> str | None:
             try:
@@ -418,6 +710,9 @@ class Cluster:
         parts = {name: self.pid(name) for name in self.names()}
         report: dict[str, Any] = {"directory": str(self.dir), "processes": parts,
                                   "running": all(pid is not None for pid in parts.values())}
+        others = {name: self.pid(name) for name in self.recorded()}
+        if others:
+            report["other_processes"] = others  # started with other counts of controllers, front ends or nodes
         if parts.get("kamailio"):
             report["dispatcher"] = self.dispatcher()
         if any(parts.get(f"sentinel-{port}") for port in self.plan.sentinel_ports):
@@ -425,7 +720,25 @@ class Cluster:
             report["redis_master"] = f"{master[0]}:{master[1]}" if master else None
         if parts.get("haproxy"):
             report["web_backends"] = self.web_backends()
+        if any(parts.get(f"cti-{k}") for k in range(1, len(self.plan.controller_ports) + 1)):
+            report["leader"] = self.leader()
+        if programs := self._supervisor().processes():
+            report["supervised"] = self.supervised(programs)
         return report
+
+    def supervised(self, programs: Mapping[str, ProcessInfo] | None = None) -> dict[str, dict[str, Any]]:
+        """Each part supervisord keeps running: its state (``RUNNING``, ``BACKOFF``: failed to start and tried
+        again, ``FATAL``: given up, ...), and how many times it ended on its own and was started again since
+        supervisord started."""
+        programs = self._supervisor().processes() if programs is None else programs
+        pid = self.pid("supervisord")
+        try:
+            log = (self.dir / "log" / "supervisord.log").read_text(errors="replace") if pid else ""
+        except OSError:
+            log = ""
+        restarts = unexpected_exits(log, pid) if pid else {}
+        return {name: {"state": info.state, "pid": info.pid, "restarts": restarts.get(name, 0)}
+                for name, info in sorted(programs.items())}
 
     def cli(self, node: MediaNode, command: str) -> str:
         """One Asterisk CLI command on ``node``, through its control socket (inside its mount namespace)."""
@@ -441,12 +754,24 @@ class Cluster:
 
     # -- stop --------------------------------------------------------------------------------------------------
     def stop(self, timeout: float = 10.0, say: Callable[[str], None] = lambda _: None) -> None:
-        """Stop every part (front to back) with its whole process group; nothing of the cluster keeps running."""
-        for name in reversed(self.names()):
+        """Stop every part (front to back, :func:`stop_order`) with its whole process group, parts this plan does not
+        count included; nothing of the cluster keeps running. The supervised parts are stopped by supervisord (which
+        would start them again), then supervisord; PostgreSQL is asked for a fast shutdown."""
+        parts = [*self.recorded(), *reversed(self.names())]
+        leader = self.leader() if any(name.startswith("cti-") and self.pid(name) for name in parts) else None
+        supervisor = self._supervisor()
+        programs = supervisor.processes()
+        for name in stop_order(parts, leader):
+            if name in programs:  # supervisord stops it for good (it would start it again)
+                if programs[name].state not in ("STOPPED", "EXITED", "FATAL"):
+                    say(f"stopping {name}")
+                    with _supervisor_errors():
+                        supervisor.stop(name, SUPERVISOR_STOP_SECONDS)
+                continue
             pid = self.pid(name)
             if pid is not None:
                 say(f"stopping {name}")
-                _stop_group(pid, timeout)
+                _stop_group(pid, timeout, first=signal.SIGINT if name == "postgres" else None)
             self._pidfile(name).unlink(missing_ok=True)
 
     # -- process records ---------------------------------------------------------------------------------------
@@ -454,7 +779,12 @@ class Cluster:
         return self.dir / "run" / f"{name}.pid"
 
     def pid(self, name: str) -> int | None:
-        """The running process of part ``name``, or None (never a pid since given to someone else)."""
+        """The running process of part ``name``, or None (never a pid since given to someone else): a supervised
+        part's is supervisord's answer (it may be a newer process than the one ``start`` started)."""
+        if name.startswith(SUPERVISED):
+            info = self._supervisor().processes().get(name)
+            if info is not None:
+                return info.pid
         try:
             pid_text, started = self._pidfile(name).read_text().split()
             pid = int(pid_text)
@@ -473,6 +803,14 @@ class Cluster:
 
 
 # -- processes ---------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _supervisor_errors() -> Iterator[None]:
+    try:
+        yield
+    except SupervisorError as exc:
+        raise ClusterError(str(exc)) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class _Stat:
     state: str
@@ -508,10 +846,16 @@ def _group_alive(pgrp: int) -> bool:
     return False
 
 
-def _stop_group(pgrp: int, timeout: float) -> None:
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+def _stop_group(pgrp: int, timeout: float, first: signal.Signals | None = None) -> None:
+    """``first`` to the group's leader alone (PostgreSQL's postmaster stops its own children), then SIGTERM and
+    SIGKILL to the whole group for whatever is left."""
+    steps = [(first, timeout)] if first is not None else []
+    for sig, wait in (*steps, (signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgrp, sig)
+            if sig is first:
+                os.kill(pgrp, sig)
+            else:
+                os.killpg(pgrp, sig)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if not _group_alive(pgrp):
@@ -519,6 +863,15 @@ def _stop_group(pgrp: int, timeout: float) -> None:
             time.sleep(0.05)
     if _group_alive(pgrp):
         raise ClusterError(f"process group {pgrp} survived SIGKILL")
+
+
+def _postgres_bin() -> Path:
+    """The newest of Debian's PostgreSQL versions installed."""
+    found = sorted((path for path in _POSTGRES_BINARIES.glob("*/bin") if (path / "postgres").exists()
+                    and path.parent.name.isdigit()), key=lambda path: int(path.parent.name))
+    if not found:
+        raise ClusterError(f"no PostgreSQL under {_POSTGRES_BINARIES} (Debian package postgresql)")
+    return found[-1]
 
 
 def _port_free(proto: str, host: str, port: int) -> bool:

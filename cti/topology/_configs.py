@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import re
 import secrets
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from cti.asterisk import AsteriskError, render_config
 from cti.settings import load_settings
+from cti.telephony import SHED_CAUSE
 from cti.topology._plan import ClusterPlan, MediaNode
 
-__all__ = ["NODE_MOUNT", "NODE_SUBDIRS", "haproxy_config", "kamailio_config", "kamailio_dispatchers", "node_config",
-           "redis_config", "sentinel_config"]
+__all__ = ["NODE_MOUNT", "NODE_SUBDIRS", "Supervised", "controller_env", "front_env", "haproxy_config",
+           "kamailio_config", "kamailio_dispatchers", "node_config", "postgres_args", "redis_config", "sentinel_config",
+           "supervised_env", "supervisor_config", "supervisor_socket"]
 
 NODE_MOUNT = "/mnt"
 """Where a node's own folder appears inside the Asterisk root (bound there in the node's mount namespace only)."""
@@ -142,11 +147,17 @@ EDGE_SHED_STREAM = "cti:edge-shed"
 """The Redis stream where Kamailio notes each caller it sheds (cti records them: ``CTI_EDGE_SHED_STREAM``)."""
 OVERLOADED_EXTENSION = "cti-overloaded"
 """The request-URI user a shed caller is sent to a node with: its dialplan plays why, then congestion."""
+_SHED_REASON = f"^Q[.]850;[ ]*cause={SHED_CAUSE}([^0-9]|$)"
+"""A node's 503 for a caller cti turned away carries ``Reason: Q.850;cause=34`` (cti's :data:`SHED_CAUSE`, from
+its ARI hang-up or its dialplan); Asterisk refusing a caller of itself sends cause 42 (its call limit) or no
+``Reason`` (shutting down)."""
 
 
 def kamailio_config(plan: ClusterPlan, redis_password: str) -> str:
     """A stateless-dialog proxy: an initial INVITE goes to the next live node (round robin); a node that does not
-    answer in 2 s is marked down and the INVITE tried on the next; OPTIONS every second find it back.
+    answer in 2 s is marked down and the INVITE tried on the next, as is one a node answers with a ``503`` of its
+    own; OPTIONS every second find it back. A ``503`` with cti's :data:`SHED_CAUSE` (cti turned the caller away)
+    is not tried again: the one controller of every node decided.
 
     Kamailio stays in the signalling path (Record-Route) so the carrier sees one address, but keeps no dialog
     state: restarted, it still routes the in-dialog requests of calls set up before by their Route headers.
@@ -302,7 +313,7 @@ route[SHED] {{
         }}
     }}
     if (!redis_cmd("live", "{xadd}", "$fU", "$rU", "$ci", "r")) {{
-        xlog("L_WARN", "overload: a shed caller not noted (Redis): $ci\n");
+        xlog("L_WARN", "overload: a shed caller not noted (Redis): $ci\\n");
     }}
     if ($var(told) == 1) {{
         $rU = "{OVERLOADED_EXTENSION}";
@@ -323,17 +334,35 @@ failure_route[NEXT_NODE] {{
     if (t_is_canceled()) {{
         exit;
     }}
+    # The node this branch went to (REMEMBER_NODE's note): $du here is still the first node chosen.
+    $var(node) = $sht(calls=>$ci);
     if (t_branch_timeout() && !t_branch_replied()) {{
-        xlog("L_WARN", "media node $du did not answer: marked down\\n");
+        xlog("L_WARN", "media node $var(node) did not answer: marked down\\n");
         ds_mark_dst("ip");
     }} else if (!t_check_status("503")) {{
         exit;
+    }} else if ($T_rpl($hdr(Reason)) != $null && $T_rpl($hdr(Reason)) =~ "{_SHED_REASON}") {{
+        # cti turned the caller away (its own admission control): the controller is one for every node, so the next
+        # node would only ask it again, and the caller hear why twice. The node's 503 goes on (as a 500).
+        exit;
     }}
     if (ds_next_dst()) {{
+        xlog("L_INFO", "media node $var(node) answered $T_reply_code for $ci: trying $du\\n");
         t_on_failure("NEXT_NODE");
         t_on_branch("REMEMBER_NODE");
         t_relay();
+    }} else {{
+        xlog("L_WARN", "media node $var(node) answered $T_reply_code for $ci, no other live node to try\\n");
     }}
+}}
+
+# Kamailio's view of the nodes changes rarely and matters when it does: each change is in its log.
+event_route[dispatcher:dst-down] {{
+    xlog("L_WARN", "media node $ru down: probes unanswered, no new calls sent to it\\n");
+}}
+
+event_route[dispatcher:dst-up] {{
+    xlog("L_WARN", "media node $ru up again: it answers probes\\n");
 }}
 """
 
@@ -429,3 +458,144 @@ backend redis_master
 {redis_servers}
 """
 
+
+
+def postgres_args(plan: ClusterPlan, data: Path) -> list[str]:
+    """The arguments of the cluster's ``postgres`` (after the binary): its data folder, its port on loopback, no
+    Unix socket (cti and the tools connect over TCP, with the password of ``secrets.json``)."""
+    return ["-D", str(data), "-p", str(plan.postgres_port), "-c", "listen_addresses=127.0.0.1",
+            "-c", "unix_socket_directories=", "-c", "max_connections=200"]
+
+
+_SECRETS_OF_A_CONTROLLER = ("CTI_ADMIN_TOKEN", "CTI_ARI_PASSWORD", "CTI_DATABASE_URL")
+
+
+def controller_env(plan: ClusterPlan, k: int, given: Mapping[str, str], shared: Mapping[str, str]) -> dict[str, str]:
+    """The environment of controller ``k`` (1-based): what ``cti cluster start`` was given (any cti setting, such
+    as ``CTI_LEASE_SECONDS`` or ``CTI_ROUTING_RULES``, applies to every controller), then the cluster's own
+    settings over it (``shared``: what ``cluster.env`` holds), then the controller's own address. Every controller
+    stands by for the lease and mirrors its frames for the front ends."""
+    env = {key: value for key, value in given.items() if not key.startswith("CTI_CLUSTER_")}
+    env |= shared
+    url = plan.controller_url(k)
+    env |= {"CTI_HTTP_HOST": "127.0.0.1", "CTI_HTTP_PORT": str(plan.controller_ports[k - 1]),
+            "CTI_ADVERTISE_URL": url, "CTI_STANDBY": "true", "CTI_FRAME_STREAM": "true",
+            "CTI_REDIS_PREFIX": plan.redis_prefix}
+    return env
+
+
+def front_env(plan: ClusterPlan, given: Mapping[str, str], shared: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a front end: as a controller's, but with no secret a front end does not need (it holds
+    no credential and no database: docs/scaling.md#web-front-ends); its address goes on its command line."""
+    env = {key: value for key, value in given.items()
+           if not key.startswith("CTI_CLUSTER_") and key not in _SECRETS_OF_A_CONTROLLER}
+    env |= {key: value for key, value in shared.items() if key not in _SECRETS_OF_A_CONTROLLER}
+    env["CTI_REDIS_PREFIX"] = plan.redis_prefix
+    return env
+
+
+# -- supervisord: what keeps the controllers and the front ends running ---------------------------------------------
+SUPERVISOR_STOP_SECONDS = 10
+"""How long a supervised part has to end after SIGTERM before its whole group gets SIGKILL (as ``stop``'s parts)."""
+SUPERVISOR_START_SECONDS = 3
+"""A process that dies sooner failed to start: it is tried again after 1, 2, 3... s, up to
+:data:`SUPERVISOR_START_RETRIES` times, then left down (``FATAL``, in ``cti cluster status``). One that ran longer
+is started again at once: a crash loop restarts at most once every few seconds."""
+SUPERVISOR_START_RETRIES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Supervised:
+    """A process supervisord keeps running."""
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str]
+    """Set over supervisord's own environment (which every supervised process inherits): only what differs."""
+
+
+def supervisor_socket(plan: ClusterPlan) -> Path:
+    return plan.directory / "supervisor" / "supervisor.sock"
+
+
+def supervisor_config(plan: ClusterPlan, programs: Sequence[Supervised], user: str | None = None) -> str:
+    """supervisord's file: each program restarted whenever it ends (killed, crashed, or exited of itself), stopped
+    with its whole process group, logging into the cluster's log folder; driven over a Unix socket (0700) in the
+    cluster's folder, no TCP port. The programs do not start with supervisord: ``cti cluster start`` starts them in
+    its stages (the first controller installs a new database before the others). A program's environment is in the
+    file (0600, as ``cluster.env``), never on its command line. ``user``: the one it runs as, when root (said so
+    it does not warn of it)."""
+    directory, log = plan.directory, plan.directory / "log"
+    sock = supervisor_socket(plan)
+    conf = _supervisor_value(str(directory / "supervisor" / "supervisord.conf"))
+    out = [f"""; Rendered by `cti cluster start` (cti/topology); edits are overwritten. It holds the controllers'
+; secrets: 0600, in the cluster's 0700 folder. See the programs: supervisorctl -c {conf} status
+[unix_http_server]
+file={_supervisor_value(str(sock))}
+chmod=0700
+
+[supervisord]
+nodaemon=true
+; Its log only in its file (its standard output, which `cti cluster start` sends to the same file, keeps a crash's).
+silent=true
+identifier=cti-cluster
+logfile={_supervisor_value(str(log / 'supervisord.log'))}
+logfile_maxbytes=10MB
+logfile_backups=2
+loglevel=info
+pidfile={_supervisor_value(str(directory / 'supervisor' / 'supervisord.pid'))}
+childlogdir={_supervisor_value(str(log))}
+{f"user={_supervisor_value(user)}" if user else ""}
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{_supervisor_value(str(sock))}
+"""]
+    for program in programs:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", program.name):
+            raise ValueError(f"a supervised program's name must be letters, digits, '-' and '_': {program.name!r}")
+        env = ",".join(f'{key}="{_supervisor_env_value(key, value)}"' for key, value in program.env.items())
+        out.append(f"""
+[program:{program.name}]
+command={_supervisor_value(shlex.join(program.argv))}
+directory={_supervisor_value(str(directory))}
+{f"environment={env}" if env else ";  environment: supervisord's own"}
+autostart=false
+autorestart=true
+startsecs={SUPERVISOR_START_SECONDS}
+startretries={SUPERVISOR_START_RETRIES}
+stopsignal=TERM
+stopwaitsecs={SUPERVISOR_STOP_SECONDS}
+stopasgroup=true
+killasgroup=true
+redirect_stderr=true
+stdout_logfile={_supervisor_value(str(log / f'{program.name}.log'))}
+stdout_logfile_maxbytes=50MB
+stdout_logfile_backups=2
+""")
+    return "".join(out)
+
+
+def _supervisor_value(text: str) -> str:
+    """A value in supervisord's file: '%' is its expansion's (``%(here)s``), a ';' or '#' after a space starts a
+    comment, a line ends the value."""
+    if "\n" in text or re.search(r"\s[;#]", text):
+        raise ValueError(f"not usable in supervisord's file: {text!r}")
+    return text.replace("%", "%%")
+
+
+def _supervisor_env_value(key: str, value: str) -> str:
+    """In double quotes, which supervisord strips and cannot escape."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) or '"' in value:
+        raise ValueError(f"{key} cannot be set in supervisord's file (a '\"' in its value?)")
+    return _supervisor_value(value)
+
+
+def supervised_env(inherited: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
+    """What a program's ``env`` sets over supervisord's ``inherited`` environment, which it cannot unset."""
+    extra = set(inherited) - set(env)
+    if extra:
+        raise ValueError(f"supervisord would pass on what the program must not have: {', '.join(sorted(extra))}")
+    return {key: value for key, value in env.items() if inherited.get(key) != value}

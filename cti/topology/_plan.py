@@ -69,6 +69,12 @@ class ClusterPlan:
     web_port: int
     web_backends: tuple[tuple[str, int], ...]
     sim_agent_port_base: int
+    postgres_port: int = 5442
+    """The cluster's own PostgreSQL, cti's store in the cluster."""
+    controller_ports: tuple[int, ...] = (8491, 8492)
+    """One ``cti serve --standby`` per port (HTTP; a standby serves nothing until it leads)."""
+    fronts: int = 2
+    """``cti front`` processes, on the first ``fronts`` of ``web_backends``."""
     redis_master_port: int = 6390
     """haproxy's port in front of whichever Redis is master now (for Kamailio, which cannot ask Sentinels that
     require a password)."""
@@ -79,6 +85,10 @@ class ClusterPlan:
     master_name: str = "cti"
     ari_user: str = "cti"
     ari_app: str = "cti"
+    redis_prefix: str = "cti"
+    """The cluster's controllers' keys (the lease is ``<prefix>:leader``)."""
+    database: str = "cti"
+    database_user: str = "cti"
 
     @property
     def kamailio_address(self) -> str:
@@ -89,6 +99,15 @@ class ClusterPlan:
             if node.name == name:
                 return node
         raise PlanError(f"no media node {name!r} (nodes: {', '.join(n.name for n in self.nodes)})")
+
+    @property
+    def front_backends(self) -> tuple[tuple[str, int], ...]:
+        """Where the cluster's own front ends listen: the first of haproxy's backends."""
+        return self.web_backends[:self.fronts]
+
+    def controller_url(self, k: int) -> str:
+        """Controller ``k``'s HTTP address (1-based)."""
+        return f"http://127.0.0.1:{self.controller_ports[k - 1]}"
 
     def node_dir(self, node: MediaNode) -> Path:
         return self.directory / f"node-{node.name}"
@@ -101,8 +120,9 @@ class ClusterPlan:
         """Every TCP port the topology listens on, to refuse a start over someone else's."""
         ports = [("127.0.0.1", node.ari_port) for node in self.nodes]
         ports += [("127.0.0.1", port) for port in (*self.redis_ports, *self.sentinel_ports, self.web_port,
-                                                   self.redis_master_port)]
-        return ports
+                                                   self.redis_master_port, self.postgres_port,
+                                                   *self.controller_ports)]
+        return ports + list(self.front_backends)
 
     def udp_ports(self) -> list[tuple[str, int]]:
         return [(node.sip_host, node.sip_port) for node in self.nodes] + [(self.kamailio_host, self.kamailio_port)]
@@ -149,6 +169,9 @@ def plan_from_env(env: Mapping[str, str]) -> ClusterPlan:
         nodes.append(MediaNode(name=string.ascii_lowercase[k - 1], sip_host=f"{NETWORK}.{k}",
                                sip_port=5160 + k + offset, ari_port=8180 + k + offset, rtp_start=start,
                                rtp_end=start + RTP_PORTS_PER_NODE - 1, agents=agents))
+    backends = _backends(env, offset)
+    controllers = _int(env, "CTI_CLUSTER_CONTROLLERS", 2, 0, 9)
+    fronts = _int(env, "CTI_CLUSTER_FRONTS", len(backends), 0, len(backends))
     return ClusterPlan(
         directory=Path(env.get("CTI_CLUSTER_DIR") or DEFAULT_DIRECTORY),
         asterisk_root=Path(env.get("CTI_ASTERISK_ROOT") or DEFAULT_ASTERISK_ROOT),
@@ -158,8 +181,11 @@ def plan_from_env(env: Mapping[str, str]) -> ClusterPlan:
         redis_ports=(6391 + offset, 6392 + offset),
         sentinel_ports=(26391 + offset, 26392 + offset, 26393 + offset),
         web_port=_int(env, "CTI_CLUSTER_WEB_PORT", 8480 + offset, 1024, 65535),
-        web_backends=_backends(env, offset),
+        web_backends=backends,
         sim_agent_port_base=22000 + offset,
+        postgres_port=_int(env, "CTI_CLUSTER_POSTGRES_PORT", 5442 + offset, 1024, 65535),
+        controller_ports=tuple(8490 + k + offset for k in range(1, controllers + 1)),
+        fronts=fronts,
         redis_master_port=6390 + offset,
         # Measured: one controller sustains 50 calls/s on this two-core machine (docs/benchmarks.md#overload).
         edge_rate=_int(env, "CTI_CLUSTER_EDGE_RATE", 50, 0, 100_000),

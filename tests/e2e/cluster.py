@@ -1,7 +1,8 @@
 """The one-machine cluster (``cti cluster``, docs/scaling.md#topology) for the e2e tests that use it: started by
 ``cti cluster start`` as its own process, on ports of its own (offset so a cluster a developer runs keeps its ports),
 in a folder of the test's; stopped whole at the end, every process gone. The session's shared Asterisk is neither
-used nor touched."""
+used nor touched. Started without the cluster's own controllers and front ends (``CTI_CLUSTER_CONTROLLERS`` and
+``CTI_CLUSTER_FRONTS`` 0): the tests drive the nodes themselves, or start those parts when they want them."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def running_cluster(tmp_path_factory: pytest.TempPathFactory, *, port_offset: in
         unavailable("no Asterisk root; run the README's test command to build it")
     env = {**os.environ, "CTI_CLUSTER_DIR": str(tmp_path_factory.mktemp("cluster")),
            "CTI_CLUSTER_PORT_OFFSET": str(port_offset), "CTI_CLUSTER_RTP_BASE": "28000",
-           "CTI_CLUSTER_AGENTS_PER_NODE": "2", "CTI_ASTERISK_ROOT": DEFAULT_ASTERISK_ROOT, "PYTHONPATH": str(REPO)}
+           "CTI_CLUSTER_AGENTS_PER_NODE": "2", "CTI_ASTERISK_ROOT": DEFAULT_ASTERISK_ROOT, "PYTHONPATH": str(REPO),
+           "CTI_CLUSTER_CONTROLLERS": "0", "CTI_CLUSTER_FRONTS": "0"}
     cluster = Cluster(plan_from_env(env))
     try:
         started = cluster_cli(env, "start", "--timeout", "40")
@@ -59,8 +61,29 @@ def running_cluster(tmp_path_factory: pytest.TempPathFactory, *, port_offset: in
         info = json.loads((cluster.dir / "cluster.json").read_text())
         yield Topology(env=env, cluster=cluster, info=info)
     finally:
+        # Every process group the cluster recorded, those a test started with other counts included.
+        groups = {pid for name in [*cluster.names(), *cluster.recorded()] if (pid := cluster.pid(name))}
         stopped = cluster_cli(env, "stop")
         status = cluster_cli(env, "status", "--json")
         assert stopped.returncode == 0, stopped.stderr
-        assert json.loads(status.stdout)["processes"] == {name: None for name in cluster.names()}
+        report = json.loads(status.stdout)
+        assert report["processes"] == {name: None for name in cluster.names()}
+        assert "other_processes" not in report
         assert status.returncode == 3
+        assert not groups_alive(groups), f"left running: {groups_alive(groups)}"
+
+
+def groups_alive(groups: set[int]) -> list[str]:
+    """The processes still in any of the process groups ``groups``: their pid and command."""
+    left = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) in groups and fields[0] not in "ZX":
+            left.append(f"{entry.name} {stat[stat.index('(') + 1:stat.rindex(')')]}")
+    return left

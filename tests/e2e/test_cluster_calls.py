@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import time
 import uuid
@@ -334,6 +335,136 @@ async def test_callers_past_the_edge_rate_are_shed_by_kamailio_told_why_and_reco
             if burst is not None:
                 burst.stop()
             agent_phone.stop()
+
+
+async def test_callers_cti_itself_turns_away_are_not_tried_on_the_other_node(
+        topology: Topology, base_settings: Settings, tmp_path: Path) -> None:
+    """Issue 21: a node's 503 makes Kamailio try the INVITE on the next node, but not the 503 of a caller cti's own
+    admission control turned away (one controller for every node: the next node would ask it again, and the caller
+    hear why twice). cti hangs them up with Q.850 cause 34, whether told why first (the dialplan's
+    ``cti-overloaded``) or not (ARI's ``reason_code``), and the node's 503 carries ``Reason: Q.850;cause=34``.
+
+    Nine callers within a fifth of a second through Kamailio, cti admitting one arrival in 50 s
+    (``CTI_MAX_ARRIVAL_RATE`` 0.02): the first is served, the eight others turned away once each, on the node
+    Kamailio chose for them (both nodes, round robin); each node's first two told why (two a second), the others
+    hung up at once. Tried on the other node, they would have made 17 arrivals and 16 rejected rows, and reached a
+    second node."""
+    (tmp_path / "db").mkdir()
+    nodes = {node["sip"]: node["name"] for node in topology.info["nodes"]}
+    async with _cti(topology, base_settings, tmp_path / "db", max_arrival_rate=0.02) as cti:
+        ext = topology.node("a")["agents"][0]
+        agent_phone = phone(topology, ext, ring_ms=100, talk_ms=1000)
+        burst: SippCaller | None = None
+        try:
+            await cti.create_agent("ana")
+            await cti.login("ana", ext, ready=True)
+            burst = SippCaller(SERVICE, caller=CALLER, calls=9, rate=50, duration_ms=30_000,
+                               target=topology.info["kamailio"]["sip"], trace=True)
+            assert await asyncio.to_thread(burst.wait, 60) != 0  # the eight turned away did not complete
+            calls = _responses(burst.messages())
+        finally:
+            if burst is not None:
+                burst.stop()
+            agent_phone.stop()
+
+        async def nine_rows() -> list[InteractionRecord] | None:  # or more: each caller tried again makes one
+            await cti.drain()
+            found = await rows(cti)
+            return found if len(found) >= 9 else None
+
+        ended = await eventually(nine_rows, timeout=30, message="a row for each of the nine callers")
+        assert sorted((row.outcome, row.end_reason) for row in ended) == [
+            ("answered", "agent_hangup")] + [("rejected", "overload")] * 8
+        shed = [row for row in ended if row.outcome == "rejected"]
+        # One row per caller, on the node each arrived on (a channel's id starts with its node's name).
+        assert sorted({row.channel_id.split("-", 1)[0] for row in shed}) == ["a", "b"]
+        assert len({row.channel_id for row in shed}) == 8
+        text = await (await cti.client.get("/metrics", headers=cti.headers())).text()
+        counted = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+                   if line.startswith(("cti_calls_shed", "cti_calls_arrived"))}
+        assert (counted["cti_calls_arrived_total"], counted["cti_calls_shed_total"]) == (9, 8)
+        # Both ways of turning a caller away were taken: told why (each node two a second), and hung up at once.
+        assert 4 <= counted["cti_calls_shed_with_message_total"] < 8
+    # What the callers received: the served one a 200 from one node; each turned away caller a 500 from Kamailio
+    # (a proxy turns a 503 from downstream into a 500, RFC 3261 16.7), after early media from one node at most.
+    assert len(calls) == 9
+    finals = sorted(max(status for status, _ in responses) for responses in calls.values())
+    assert finals == [200] + [500] * 8, calls
+    heard_from = [(max(status for status, _ in responses),
+                   {nodes[contact] for status, contact in responses if 100 < status < 300})
+                  for responses in calls.values()]
+    assert all(len(heard) <= 1 for _, heard in heard_from), calls  # no caller heard from two nodes
+    assert [len(heard) for final, heard in heard_from if final == 200] == [1]
+    # Those told why heard it from one node (183, early media): as many as cti counted, none twice.
+    assert sum(1 for final, heard in heard_from if final == 500 and heard) == counted[
+        "cti_calls_shed_with_message_total"]
+
+
+async def test_a_node_s_own_503_still_moves_the_caller_to_the_next_node_cti_s_cause_does_not(
+        topology: Topology) -> None:
+    """Kamailio's failure_route on real nodes, no cti needed: a node that refuses a caller of itself has them tried
+    on the next node, and they hear from both. Asterisk at its call limit (``maxcalls``) answers ``503`` with
+    ``Reason: Q.850;cause=42`` (the same as its dialplan's ``Hangup(42)`` here). A caller the nodes'
+    ``cti-overloaded`` turns away (cause 34, as cti's own sheds) is not tried again."""
+    for node in ("a", "b"):
+        for priority, app in ((1, "Progress()"), (2, "Hangup(42)")):
+            added = await asyncio.to_thread(cluster_cli, topology.env, "cli", node,
+                                            f"dialplan add extension unwell,{priority},{app} into from-pstn")
+            assert added.returncode == 0, added.stderr
+    nodes = {node["sip"]: node["name"] for node in topology.info["nodes"]}
+    cluster = topology.cluster
+    try:
+        for service, tried_on in (("unwell", 2), ("cti-overloaded", 1), ("unwell", 2), ("cti-overloaded", 1)):
+            # Only a node Kamailio takes for live is tried next: a probe left unanswered (a loaded machine) would
+            # leave one node to try, which is right of Kamailio but not what this test is about.
+            await eventually(lambda: set(cluster.dispatcher().values()) == {"active"}, timeout=15,
+                             message="Kamailio taking both nodes for live")
+            caller = SippCaller(service, caller=CALLER, target=topology.info["kamailio"]["sip"], trace=True)
+            try:
+                assert await asyncio.to_thread(caller.wait, 30) != 0
+                [(call_id, responses)] = _responses(caller.messages()).items()
+            finally:
+                caller.stop()
+            heard = {nodes[contact] for status, contact in responses if status == 183}
+            # Kamailio's own word that it tried the next node: a node stalled on a loaded machine has been seen to
+            # refuse the caller at once, before its dialplan's early media (then taken out by its probes).
+            tried = 1 + (f"for {call_id}: trying " in cluster.log_tail("kamailio", 300))
+            assert (tried, max(status for status, _ in responses)) == (tried_on, 500), (
+                service, responses, cluster.dispatcher(), cluster.log_tail("kamailio", 30), _node_logs(topology))
+            assert 1 <= len(heard) <= tried, (service, responses, cluster.log_tail("kamailio", 30))
+    finally:
+        for node in ("a", "b"):
+            await asyncio.to_thread(cluster_cli, topology.env, "cli", node,
+                                    "dialplan remove extension unwell@from-pstn")
+
+
+def _node_logs(topology: Topology) -> dict[str, str]:
+    """The end of each node's own log (its warnings: a refusal of Asterisk's own, say)."""
+    return {node["name"]: "".join((Path(node["log_dir"]) / "messages.log").read_text(errors="replace")
+                                  .splitlines(keepends=True)[-15:]) for node in topology.info["nodes"]}
+
+
+def _responses(trace: str) -> dict[str, list[tuple[int, str]]]:
+    """The responses each call received (by Call-ID) in a SIPp message trace: the status and the Contact's
+    ``host:port`` (a node's SIP address for a node's answer; empty for Kamailio's own)."""
+    calls: dict[str, list[tuple[int, str]]] = {}
+    for chunk in trace.split("\n-----------------------------------------------"):
+        lines = chunk.split("\n")
+        if not any("message received" in line for line in lines[:3]):
+            continue
+        start = next((n for n, line in enumerate(lines) if line.startswith("SIP/2.0 ")), None)
+        if start is None:
+            continue
+        headers: dict[str, str] = {}
+        for line in lines[start + 1:]:
+            if not line.strip():
+                break
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), value.strip())
+        contact = re.search(r"sip:([^;>]+)", headers.get("contact", ""))
+        calls.setdefault(headers["call-id"], []).append(
+            (int(lines[start].split()[1]), contact.group(1) if contact else ""))
+    return calls
 
 
 async def test_the_redis_master_killed_with_calls_live_cti_follows_sentinel_and_drops_no_one(

@@ -3,12 +3,14 @@ configuration checkers of Kamailio and haproxy. The processes themselves: tests/
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from cti.telephony import SHED_CAUSE
 from cti.topology import ClusterPlan, PlanError, plan_from_env
 from cti.topology._configs import (
     haproxy_config,
@@ -40,6 +42,9 @@ def test_default_plan_stays_clear_of_the_single_asterisk_and_of_itself() -> None
     assert p.kamailio_address == "127.0.3.10:5080"
     assert (p.redis_ports, p.sentinel_ports, p.web_port) == ((6391, 6392), (26391, 26392, 26393), 8480)
     assert p.web_backends == (("127.0.0.1", 8481), ("127.0.0.1", 8482))
+    assert (p.postgres_port, p.controller_ports, p.front_backends) == (
+        5442, (8491, 8492), (("127.0.0.1", 8481), ("127.0.0.1", 8482)))
+    assert p.controller_url(2) == "http://127.0.0.1:8492"
     udp = [port for _, port in p.udp_ports()] + [port for node in p.nodes for port in range(node.rtp_start,
                                                                                             node.rtp_end + 1)]
     udp += [p.sim_agent_port(ext) for node in p.nodes for ext in node.agents]
@@ -48,7 +53,8 @@ def test_default_plan_stays_clear_of_the_single_asterisk_and_of_itself() -> None
     assert max(udp) < 32768  # below the kernel's ephemeral ports, where SIPp's own come from
     tcp = [port for _, port in p.tcp_ports()]
     assert len(tcp) == len(set(tcp))
-    assert not {8088, 6379} & set(tcp)
+    assert not {8088, 6379, 5432, 8080} & set(tcp)
+    assert {8481, 8482, 5442, 8491, 8492} <= set(tcp)
 
 
 def test_offset_moves_every_port_but_not_the_addresses() -> None:
@@ -62,6 +68,18 @@ def test_offset_moves_every_port_but_not_the_addresses() -> None:
     assert (p.kamailio_address, p.redis_ports, p.web_port) == ("127.0.3.10:5580", (6891, 6892), 8980)
     assert p.web_backends == (("127.0.0.1", 9001), ("10.0.0.5", 9002))
     assert p.sim_agent_port("7003") == 22503
+    assert (p.postgres_port, p.controller_ports, p.fronts) == (5942, (8991, 8992), 2)
+
+
+def test_counts_of_controllers_and_front_ends() -> None:
+    p = plan(CTI_CLUSTER_CONTROLLERS="3", CTI_CLUSTER_FRONTS="1", CTI_CLUSTER_POSTGRES_PORT="6000")
+    assert (p.controller_ports, p.front_backends, p.postgres_port) == ((8491, 8492, 8493), (("127.0.0.1", 8481),), 6000)
+    # None of either: for tests and benchmarks that run their own cti on the cluster.
+    none = plan(CTI_CLUSTER_CONTROLLERS="0", CTI_CLUSTER_FRONTS="0")
+    assert (none.controller_ports, none.front_backends) == ((), ())
+    assert 8481 not in [port for _, port in none.tcp_ports()]
+    # A front end per backend unless told otherwise.
+    assert plan(CTI_CLUSTER_WEB_BACKENDS="9001,9002,9003").fronts == 3
 
 
 @pytest.mark.parametrize(("env", "message"), [
@@ -69,6 +87,8 @@ def test_offset_moves_every_port_but_not_the_addresses() -> None:
     ({"CTI_CLUSTER_PORT_OFFSET": "ten"}, "CTI_CLUSTER_PORT_OFFSET must be a whole number, not 'ten'"),
     ({"CTI_CLUSTER_RTP_BASE": "24001"}, "CTI_CLUSTER_RTP_BASE must be even (RTP on even ports, RTCP on the next)"),
     ({"CTI_CLUSTER_WEB_BACKENDS": "web1"}, "CTI_CLUSTER_WEB_BACKENDS: 'web1' is not [host:]port"),
+    ({"CTI_CLUSTER_CONTROLLERS": "10"}, "CTI_CLUSTER_CONTROLLERS must be between 0 and 9, not 10"),
+    ({"CTI_CLUSTER_FRONTS": "3"}, "CTI_CLUSTER_FRONTS must be between 0 and 2, not 3"),
 ])
 def test_unusable_settings_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(PlanError) as exc:
@@ -128,6 +148,35 @@ def test_kamailio_dispatches_to_every_node_and_probes_them() -> None:
         plan(CTI_CLUSTER_EDGE_RATE="7"), "pw")
 
 
+def test_a_caller_cti_turned_away_is_not_tried_on_the_next_node_a_failing_node_s_are() -> None:
+    """A node's 503 moves the INVITE on unless it carries cti's shed cause (``Reason: Q.850;cause=34``, which real
+    Asterisk 22 puts on the 503 of ``Hangup(34)`` and of ARI's ``DELETE /channels/{id}?reason_code=34``: the e2e
+    test_cluster_calls shows both): that caller the one controller turned away, and another node would ask it
+    again. Asterisk's own refusals (cause 42 at its call limit, no Reason while shutting down) and no answer within
+    fr_timer still move the caller on."""
+    cfg = kamailio_config(plan(), "pw")
+    failure = cfg.split("failure_route[NEXT_NODE] {\n", 1)[1].split("\n}\n", 1)[0]
+    decisive = [line.strip() for line in failure.splitlines() if line.strip() and not line.strip().startswith("#")]
+    pattern = f"^Q[.]850;[ ]*cause={SHED_CAUSE}([^0-9]|$)"
+    assert decisive == [
+        "if (t_is_canceled()) {", "exit;", "}",
+        "$var(node) = $sht(calls=>$ci);", "if (t_branch_timeout() && !t_branch_replied()) {",
+        'xlog("L_WARN", "media node $var(node) did not answer: marked down\\n");', 'ds_mark_dst("ip");',
+        '} else if (!t_check_status("503")) {', "exit;",
+        f'}} else if ($T_rpl($hdr(Reason)) != $null && $T_rpl($hdr(Reason)) =~ "{pattern}") {{', "exit;", "}",
+        "if (ds_next_dst()) {",
+        'xlog("L_INFO", "media node $var(node) answered $T_reply_code for $ci: trying $du\\n");',
+        't_on_failure("NEXT_NODE");', 't_on_branch("REMEMBER_NODE");', "t_relay();", "} else {",
+        'xlog("L_WARN", "media node $var(node) answered $T_reply_code for $ci, no other live node to try\\n");',
+        "}"]
+    # The pattern (POSIX extended, as Python reads it too) on what a node's 503 may carry.
+    assert SHED_CAUSE == 34
+    for reason, cti_shed in (("Q.850;cause=34", True), ('Q.850;cause=34;text="Congestion"', True),
+                             ("Q.850; cause=34", True), ("Q.850;cause=42", False), ("Q.850;cause=341", False),
+                             ("SIP;cause=503", False), ("Q.850;cause=3", False), ("Q8850;cause=34", False)):
+        assert (re.search(pattern, reason) is not None) is cti_shed, reason
+
+
 def test_redis_pair_and_sentinels() -> None:
     p = plan()
     replica = redis_config(p, 6392, "pw_1", replica_of=6391)
@@ -173,7 +222,8 @@ def test_status_and_stop_of_a_cluster_never_started_touch_nothing(tmp_path: Path
     cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path / "none")}))
     assert cluster.status() == {"directory": str(tmp_path / "none"), "running": False, "processes": {
         "redis-6391": None, "redis-6392": None, "sentinel-26391": None, "sentinel-26392": None,
-        "sentinel-26393": None, "node-a": None, "node-b": None, "kamailio": None, "haproxy": None}}
+        "sentinel-26393": None, "postgres": None, "node-a": None, "node-b": None, "kamailio": None, "haproxy": None,
+        "supervisord": None, "cti-1": None, "cti-2": None, "front-1": None, "front-2": None}}
     cluster.stop()
     assert not (tmp_path / "none").exists()
 
@@ -189,3 +239,181 @@ def test_the_cluster_gives_cti_a_sentinel_url_that_follows_failovers(tmp_path: P
         (("127.0.0.1", 26401), ("127.0.0.1", 26402), ("127.0.0.1", 26403)), "cti", db=0, password=password,
         sentinel_password=password)  # the cluster's Sentinels ask Redis's password too (sentinel_config)
     assert cluster.description()["redis"]["url"] == url
+
+
+def test_the_cluster_s_cti_settings_come_from_its_secrets_and_reach_its_controllers_not_its_front_ends(
+        tmp_path: Path) -> None:
+    from cti.topology import Cluster
+    from cti.topology._configs import controller_env, front_env
+
+    # An older cluster's secrets: kept, the new ones added.
+    (tmp_path / "secrets.json").write_text('{"ari_password": "ari-pw", "redis_password": "redispw"}')
+    cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path), "CTI_CLUSTER_PORT_OFFSET": "10"}))
+    keys = cluster.secrets()
+    assert (keys["ari_password"], keys["redis_password"]) == ("ari-pw", "redispw")
+    assert len(keys["admin_token"]) >= 32 and len(keys["postgres_password"]) == 48
+    assert cluster.secrets() == keys  # made once
+    assert oct((tmp_path / "secrets.json").stat().st_mode & 0o777) == "0o600"
+    shared = cluster.cti_env()
+    assert shared["CTI_DATABASE_URL"] == f"postgresql+asyncpg://cti:{keys['postgres_password']}@127.0.0.1:5452/cti"
+    assert shared["CTI_ASTERISK_NODES"] == "a=http://127.0.0.1:8191,b=http://127.0.0.1:8192"
+    assert (shared["CTI_ADMIN_TOKEN"], shared["CTI_ARI_PASSWORD"]) == (keys["admin_token"], "ari-pw")
+    assert (shared["CTI_REDIS_URL"], shared["CTI_FRAME_STREAM"]) == (cluster.redis_url(), "true")
+    given = {"PATH": "/usr/bin", "CTI_LEASE_SECONDS": "3", "CTI_CLUSTER_DIR": str(tmp_path),
+             "CTI_DATABASE_URL": "sqlite+aiosqlite:///elsewhere.db", "CTI_HTTP_PORT": "8080"}
+    second = controller_env(cluster.plan, 2, given, shared)
+    # What the caller gave (a cti setting) applies; the cluster's own settings and the controller's address win.
+    assert {key: second[key] for key in ("PATH", "CTI_LEASE_SECONDS", "CTI_DATABASE_URL", "CTI_HTTP_PORT",
+                                         "CTI_HTTP_HOST", "CTI_ADVERTISE_URL", "CTI_STANDBY", "CTI_FRAME_STREAM",
+                                         "CTI_REDIS_PREFIX")} == {
+        "PATH": "/usr/bin", "CTI_LEASE_SECONDS": "3", "CTI_DATABASE_URL": shared["CTI_DATABASE_URL"],
+        "CTI_HTTP_PORT": "8502", "CTI_HTTP_HOST": "127.0.0.1", "CTI_ADVERTISE_URL": "http://127.0.0.1:8502",
+        "CTI_STANDBY": "true", "CTI_FRAME_STREAM": "true", "CTI_REDIS_PREFIX": "cti"}
+    assert not [key for key in second if key.startswith("CTI_CLUSTER_")]
+    front = front_env(cluster.plan, given, shared)
+    # A front end holds no credential and no database: only where Redis is.
+    assert not {"CTI_ADMIN_TOKEN", "CTI_ARI_PASSWORD", "CTI_DATABASE_URL"} & set(front)
+    assert (front["CTI_REDIS_URL"], front["CTI_REDIS_PREFIX"], front["CTI_LEASE_SECONDS"]) == (
+        cluster.redis_url(), "cti", "3")
+    description = cluster.description()
+    assert description["cti"] == {
+        "controllers": ["http://127.0.0.1:8501", "http://127.0.0.1:8502"],
+        "fronts": ["http://127.0.0.1:8491", "http://127.0.0.1:8492"], "admin_token": keys["admin_token"],
+        "redis_prefix": "cti", "recording_dir": str(tmp_path / "recordings")}
+    assert description["postgres"]["url"] == shared["CTI_DATABASE_URL"]
+
+
+def test_postgres_listens_on_loopback_only_on_its_own_port(tmp_path: Path) -> None:
+    from cti.topology._configs import postgres_args
+
+    assert postgres_args(plan(CTI_CLUSTER_PORT_OFFSET="3"), tmp_path / "data") == [
+        "-D", str(tmp_path / "data"), "-p", "5445", "-c", "listen_addresses=127.0.0.1",
+        "-c", "unix_socket_directories=", "-c", "max_connections=200"]
+
+
+def _supervised_parts(tmp_path: Path, given: dict[str, str]) -> tuple[str, dict[str, str], dict[str, str]]:
+    """supervisord's file as ``cti cluster start`` renders it (cti.topology.Cluster._programs), what supervisord
+    inherits, and the cluster's own settings."""
+    from cti.topology import Cluster
+    from cti.topology._configs import Supervised, controller_env, front_env, supervised_env, supervisor_config
+
+    cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path), "CTI_CLUSTER_PORT_OFFSET": "10"}))
+    p, shared = cluster.plan, cluster.cti_env()
+    inherited = front_env(p, given, {})
+    programs = [Supervised("cti-1", ["/venv/bin/python", "-m", "cti", "serve", "--standby"],
+                           supervised_env(inherited, controller_env(p, 1, given, shared))),
+                Supervised("front-1", ["/venv/bin/python", "-m", "cti", "front", "--host", "127.0.0.1", "--port",
+                                       "8491"], supervised_env(inherited, front_env(p, given, shared)))]
+    return supervisor_config(p, programs, user="root"), inherited, shared
+
+
+def test_supervisord_restarts_the_controllers_and_front_ends_with_their_groups_and_no_secret_on_a_command_line(
+        tmp_path: Path) -> None:
+    import configparser
+
+    given = {"PATH": "/usr/bin", "CTI_LEASE_SECONDS": "3", "CTI_ADMIN_TOKEN": "the-caller-s",
+             "CTI_CLUSTER_DIR": str(tmp_path), "CTI_ROUTING_RULES": 'a "quoted" # rule'}
+    text, inherited, shared = _supervised_parts(tmp_path, given)
+    # As supervisord reads it: ';' and '#' after a space start a comment.
+    cfg = configparser.RawConfigParser(inline_comment_prefixes=(";", "#"), strict=False)
+    cfg.read_string(text)
+    assert cfg.sections() == ["unix_http_server", "supervisord", "rpcinterface:supervisor", "supervisorctl",
+                              "program:cti-1", "program:front-1"]  # no inet_http_server: no TCP port
+    sock = str(tmp_path / "supervisor" / "supervisor.sock")
+    assert dict(cfg["unix_http_server"]) == {"file": sock, "chmod": "0700"}
+    assert cfg["supervisorctl"]["serverurl"] == f"unix://{sock}"
+    assert (cfg["supervisord"]["nodaemon"], cfg["supervisord"]["logfile"], cfg["supervisord"]["user"]) == (
+        "true", str(tmp_path / "log" / "supervisord.log"), "root")
+    for name in ("cti-1", "front-1"):
+        section = cfg[f"program:{name}"]
+        # Started by `cti cluster start` in its stages, then restarted whenever it ends; stopped with its group.
+        assert {key: section[key] for key in ("autostart", "autorestart", "startsecs", "startretries", "stopsignal",
+                                              "stopwaitsecs", "stopasgroup", "killasgroup", "redirect_stderr",
+                                              "stdout_logfile", "directory")} == {
+            "autostart": "false", "autorestart": "true", "startsecs": "3", "startretries": "10", "stopsignal": "TERM",
+            "stopwaitsecs": "10", "stopasgroup": "true", "killasgroup": "true", "redirect_stderr": "true",
+            "stdout_logfile": str(tmp_path / "log" / f"{name}.log"), "directory": str(tmp_path)}
+    assert cfg["program:cti-1"]["command"] == "/venv/bin/python -m cti serve --standby"
+    assert cfg["program:front-1"]["command"] == "/venv/bin/python -m cti front --host 127.0.0.1 --port 8491"
+    # The controller's secrets are in its section's environment (the file is 0600), on no command line; a front
+    # end gets none, neither from its section nor from supervisord's own environment (the caller's, less those).
+    secrets = [shared["CTI_ADMIN_TOKEN"], shared["CTI_ARI_PASSWORD"], shared["CTI_DATABASE_URL"]]
+    assert all(secret in cfg["program:cti-1"]["environment"] for secret in secrets)
+    assert not [secret for secret in [*secrets, "the-caller-s"]
+                for section in ("program:front-1", "supervisord") for value in cfg[section].values() if secret in value]
+    assert not [secret for secret in secrets for line in text.splitlines() if line.startswith("command=")
+                and secret in line]
+    assert "CTI_ADMIN_TOKEN" not in inherited and inherited["CTI_ROUTING_RULES"] == 'a "quoted" # rule'
+    assert shared["CTI_REDIS_URL"] in cfg["program:front-1"]["environment"]  # where the cluster's Redis is
+
+
+def test_supervisord_reads_back_each_program_s_environment_as_the_cluster_set_it(tmp_path: Path) -> None:
+    """supervisord's own parser (Debian's supervisor, not in cti's virtualenv) on the rendered file."""
+    import json
+    import sys
+
+    if shutil.which("supervisord") is None:
+        unavailable("supervisord is not installed (scripts/setup.sh installs it)")
+    text, inherited, shared = _supervised_parts(tmp_path, {"PATH": "/usr/bin", "CTI_LEASE_SECONDS": "3"})
+    (tmp_path / "supervisord.conf").write_text(text)
+    for sub in ("log", "supervisor"):
+        (tmp_path / sub).mkdir()
+    probe = (
+        "import json, sys\n"
+        "from supervisor.options import ServerOptions\n"
+        "options = ServerOptions()\n"
+        "options.realize(args=['-c', sys.argv[1]])\n"
+        "print(json.dumps({g.name: [p.environment, p.command] for g in options.process_group_configs "
+        "for p in g.process_configs}))\n")
+    with open("/usr/bin/supervisord") as script:
+        interpreter = script.readline().removeprefix("#!").strip() or sys.executable
+    result = subprocess.run([interpreter, "-c", probe, str(tmp_path / "supervisord.conf")], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    read = json.loads(result.stdout)
+    from cti.topology import Cluster
+    from cti.topology._configs import controller_env, front_env
+
+    p = Cluster(plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path), "CTI_CLUSTER_PORT_OFFSET": "10"})).plan
+    given = {"PATH": "/usr/bin", "CTI_LEASE_SECONDS": "3"}
+    # What each gets: supervisord's own environment, then its section's.
+    assert inherited | read["cti-1"][0] == controller_env(p, 1, given, shared)
+    assert inherited | read["front-1"][0] == front_env(p, given, shared)
+    assert read["cti-1"][1] == "/venv/bin/python -m cti serve --standby"
+
+
+def test_supervised_env_refuses_what_supervisord_would_pass_on_to_a_program_that_must_not_have_it() -> None:
+    from cti.topology._configs import supervised_env
+
+    assert supervised_env({"PATH": "/bin"}, {"PATH": "/bin", "CTI_HTTP_PORT": "8491"}) == {"CTI_HTTP_PORT": "8491"}
+    with pytest.raises(ValueError, match="CTI_ADMIN_TOKEN"):
+        supervised_env({"PATH": "/bin", "CTI_ADMIN_TOKEN": "x"}, {"PATH": "/bin"})
+
+
+def test_stop_order_front_ends_standbys_the_leader_supervisord_then_the_rest_front_to_back() -> None:
+    from cti.topology import Cluster
+    from cti.topology._cluster import stop_order
+
+    cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": "/var/tmp/cti-cluster-x", "CTI_CLUSTER_CONTROLLERS": "3"}))
+    parts = list(reversed(cluster.names()))
+    assert stop_order(parts, "cti-2") == [
+        "front-2", "front-1", "cti-3", "cti-1", "cti-2", "supervisord", "haproxy", "kamailio", "node-b", "node-a",
+        "postgres", "sentinel-26393", "sentinel-26392", "sentinel-26391", "redis-6392", "redis-6391"]
+    # No leader (none holds the lease): the controllers in turn; a part of another count (recorded) goes too.
+    assert stop_order(["cti-9", *parts], None)[:7] == [
+        "front-2", "front-1", "cti-9", "cti-3", "cti-2", "cti-1", "supervisord"]
+
+
+def test_restarts_are_counted_from_the_running_supervisord_s_log_only() -> None:
+    from cti.topology._supervisor import unexpected_exits
+
+    log = ("2026-12-07 12:00:00,000 INFO supervisord started with pid 10\n"
+           "2026-12-07 12:00:01,000 WARN exited: cti-1 (terminated by SIGKILL; not expected)\n"
+           "2026-12-07 12:01:00,000 INFO supervisord started with pid 20\n"
+           "2026-12-07 12:01:01,000 INFO spawned: 'front-1' with pid 21\n"
+           "2026-12-07 12:01:05,000 WARN exited: front-1 (terminated by SIGKILL; not expected)\n"
+           "2026-12-07 12:01:06,000 WARN exited: cti-2 (exit status 1; not expected)\n"
+           "2026-12-07 12:01:07,000 WARN stopped: cti-2 (terminated by SIGTERM)\n"
+           "2026-12-07 12:01:08,000 WARN exited: front-1 (terminated by SIGKILL; not expected)\n")
+    assert unexpected_exits(log, 20) == {"front-1": 2, "cti-2": 1}
+    assert unexpected_exits(log, 30) == {}
