@@ -29,8 +29,8 @@ from cti.bootstrap import create_app
 from cti.settings import Settings, load_settings
 from cti.sim import local_redis_url
 
-__all__ = ["acquire_root", "bench_settings", "drop_redis_keys", "machine_busy", "percentile", "proc_cpu", "redis_url",
-           "run_and_print", "serve_cti", "stop_process_group", "summary_ms"]
+__all__ = ["acquire_root", "bench_settings", "cancel_on_signals", "drop_redis_keys", "machine_busy", "percentile",
+           "proc_cpu", "redis_url", "run_and_print", "serve_cti", "stop_process_group", "summary_ms"]
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -43,6 +43,15 @@ def run_and_print(args: argparse.Namespace,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(json.dumps(asyncio.run(run(args)), default=str))
     return 0
+
+
+def cancel_on_signals() -> None:
+    """SIGTERM and SIGHUP cancel the running task, as Ctrl-C does, so that its clean-up stops what it started (a
+    cluster's processes outlive a benchmark killed without it)."""
+    main = asyncio.current_task()
+    assert main is not None
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        asyncio.get_running_loop().add_signal_handler(signum, main.cancel)
 
 
 def percentile(values: list[float], pct: float) -> float | None:

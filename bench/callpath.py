@@ -241,7 +241,7 @@ def start_caller(service: str, prefix: str, *, calls: int, rate: float, duration
     ])
 
 
-_EVENT = re.compile(r"^(INVITE|ACK|DONE|ANSWERED|GAVEUP) (\S+) (\d+)(?:\.\d*)? (\d+)(?:\.\d*)?$")
+_EVENT = re.compile(r"^(INVITE|ACK|DONE|ANSWERED|GAVEUP|PROGRESS|REFUSED) (\S+) (\d+)(?:\.\d*)? (\d+)(?:\.\d*)?$")
 
 
 def parse_events(path: Path) -> list[tuple[str, str, float]]:
@@ -495,9 +495,13 @@ class Bench:
         return leftover
 
     # agents -------------------------------------------------------------------------------------------
+    def agent_extensions(self) -> list[str]:
+        """The phones the agents take, in order: 7001.. here."""
+        return self.settings.sim_agent_extensions()
+
     async def ensure_agents(self, count: int, talk_ms: int) -> list[str]:
-        """``count`` SIPp agents on 7001.. answering after ring_ms and hanging up after ``talk_ms``."""
-        extensions = self.settings.sim_agent_extensions()[:count]
+        """``count`` SIPp agents (:meth:`agent_extensions`) answering after ring_ms and hanging up after ``talk_ms``."""
+        extensions = self.agent_extensions()[:count]
         if len(self.agents) != count or self.agent_talk_ms != talk_ms or not all(a.running for a in self.agents):
             self.stop_agents()
             self.agents = [start_agent(self.settings.sim_agent_port(ext), self.args.ring_ms, talk_ms)

@@ -43,6 +43,16 @@ Method:
   received (the websocket sends to every subscriber and the client's read). Every garbage collection is
   timed (``gc.callbacks``), and changes with a full collection under way are reported apart. A last,
   profiled phase (cProfile, its latencies not reported) splits the process's CPU by component.
+* ``--cluster`` (issue 21): the same changes and dashboards against the cluster's own cti, controllers and ``cti
+  front`` front ends as their own processes (bench/_fronts.py; run as root)::
+
+      nice -n 19 .venv/bin/python bench/dashboard.py --cluster --quick                     # smoke, about 2 minutes
+      .venv/bin/python bench/dashboard.py --cluster --dashboards 5000 --client-processes 5  # issue 21's run
+
+  t0 is then the leader's own stamp of the change (``state_since``, in the API's answer), put on this machine's
+  CLOCK_MONOTONIC; the dashboards connect to the front ends in turn (``--via haproxy``: through haproxy) from
+  client processes; nothing of cti runs in the benchmark's process, so the server-side breakdown, the GC timings,
+  the offline costs and the profile are not measured (null).
 * ``--client-processes 0`` runs the dashboards in the cti process (one event loop, as the issue's first
   design had it): they then compete with the server for its loop. ``--compress`` makes the clients offer
   permessage-deflate, as browsers do (cti declines it).
@@ -61,6 +71,7 @@ import math
 import os
 import pstats
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -82,11 +93,33 @@ if str(REPO) not in sys.path:  # `python bench/dashboard.py` puts bench/, not th
     sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
-from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType, web  # noqa: E402
+from aiohttp import (  # noqa: E402
+    ClientSession,
+    ClientWebSocketResponse,
+    TCPConnector,
+    WSMsgType,
+    WSServerHandshakeError,
+    web,
+)
 
+from bench._cluster import description, homed_in_turn  # noqa: E402
+from bench._fronts import (  # noqa: E402
+    FrontsCpu,
+    add_cluster_args,
+    clock_offset,
+    counters,
+    end_cluster_run,
+    environment,
+    fronts_cluster,
+    open_files_for,
+    per_target,
+    targets,
+    wall_to_pc,
+)
 from bench._harness import (  # noqa: E402
     acquire_root,
     bench_settings,
+    cancel_on_signals,
     drop_redis_keys,
     machine_busy,
     proc_cpu,
@@ -105,6 +138,8 @@ from cti.web import HUB, STATS  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 TARGET_P99_MS = 200.0
+DASHBOARDS_PER_CLIENT = 1000
+"""--cluster's default: a client process per 1,000 dashboards (one process's limit was 2,000-odd websockets)."""
 NAN = float("nan")
 pc = time.perf_counter
 
@@ -206,7 +241,7 @@ class CpuMeter:
 class Callers:
     """One SIPp caller per service number, together ``rate`` calls/s in the queues' traffic shares."""
 
-    def __init__(self, rate: float, duration_ms: int, workdir: Path) -> None:
+    def __init__(self, rate: float, duration_ms: int, workdir: Path, target: str = "127.0.0.1:5060") -> None:
         scenario = workdir / "caller.xml"
         text = (SCENARIOS / "caller.xml").read_text()
         scenario.write_text(text.replace("@DURATION_MS@", str(duration_ms)).replace("@MEDIA_PORT@", "[media_port]"))
@@ -216,7 +251,7 @@ class Callers:
             calls = math.ceil(r * 3600)  # stopped by the benchmark long before
             out = (workdir / f"caller-{number}.out").open("wb")
             self.procs.append(subprocess.Popen(
-                [sipp_binary(), "127.0.0.1:5060", "-sf", str(scenario), "-s", number, "-i", PSTN_HOST,
+                [sipp_binary(), target, "-sf", str(scenario), "-s", number, "-i", PSTN_HOST,
                  "-p", str(free_udp_port()), "-mp", str(free_udp_port()), "-m", str(calls), "-r", f"{r:g}",
                  "-rp", "1000", "-l", str(calls), "-set", "caller", f"021555{n:04d}", "-set", "callername", "Bench",
                  "-f", "60", "-nostdin", "-trace_err", "-error_file", str(workdir / f"caller-{number}.err")],
@@ -263,6 +298,20 @@ def entry_text(agent: Agent) -> str:
 LIVE_FIELDS = ("waiting", "in_ivr", "agents")  # a queue's live picture; its longest wait ages between frames
 
 
+def grid_difference(page: list[dict[str, Any]], frame: list[dict[str, Any]], most: int = 2) -> str:
+    """Where two agents grids differ, for a disagreement's example: ``id.field page->frame``, the first ``most``."""
+    mine, theirs = {a["agent_id"]: a for a in page}, {a["agent_id"]: a for a in frame}
+    found = []
+    for agent_id in sorted(mine.keys() | theirs.keys()):
+        a, b = mine.get(agent_id), theirs.get(agent_id)
+        if a is None or b is None:
+            found.append(f"{agent_id} {'only in the frame' if a is None else 'only on the page'}")
+        else:
+            found += [f"{agent_id}.{k} {a.get(k)}->{b.get(k)}" for k in sorted(a.keys() | b.keys())
+                      if a.get(k) != b.get(k)]
+    return "; ".join(found[:most]) + (f"; {len(found) - most} more" if len(found) > most else "")
+
+
 class Page:
     """A dashboard page's state: cti/web/static/dashboard.js's apply(), in Python. ``check`` compares it with a
     full 'stats' frame before that frame replaces it: the 'live' frames must have kept it right."""
@@ -300,7 +349,8 @@ class Page:
         """Where the page (snapshot + every frame so far) differs from a full frame's grid and live pictures."""
         state = self.state
         assert state is not None
-        wrong = [] if state["agents"] == stats["agents"] else ["agents grid"]
+        wrong = [] if state["agents"] == stats["agents"] else [
+            f"agents grid ({grid_difference(state['agents'], stats['agents'])})"]
         for name, window in stats["windows"].items():
             mine = state["windows"][name]
             for queue, row in window["queues"].items():
@@ -323,15 +373,32 @@ class Verifier:
         self.parse_s: dict[str, list[float]] = defaultdict(list)
         self.checks = 0
         self.disagreements: list[str] = []
+        # A full frame's grid entries the page had not had from a live frame: topic -> agent -> entry. A live frame
+        # bringing one later counts as late; one not brought by the topic's next full frame, as not sent.
+        self.ahead: dict[str, dict[str, Any]] = defaultdict(dict)
+        self.ahead_counts: Counter[str] = Counter()
 
     def __call__(self, client: Client, text: str) -> None:
         t0 = pc()
         frame = json.loads(text)
         self.parse_s[f"{client.topic} {frame['type']}"].append(pc() - t0)
         page = self.pages[client.topic]
+        ahead = self.ahead[client.topic]
+        if frame["type"] == "live" and ahead:
+            for entry in frame["data"].get("agents", ()):
+                if ahead.get(entry["agent_id"]) == entry:
+                    del ahead[entry["agent_id"]]
+                    self.ahead_counts["live_frame_came_later"] += 1
         if frame["type"] == "stats" and page.state is not None:
             self.checks += 1
-            self.disagreements += [f"{client.topic} seq {frame['seq']}: {w}" for w in page.check(frame["data"])]
+            self.ahead_counts["no_live_frame_by_the_next_full_frame"] += len(ahead)
+            ahead.clear()
+            wrong = page.check(frame["data"])
+            self.disagreements += [f"{client.topic} seq {frame['seq']}: {w}" for w in wrong]
+            if wrong:
+                have = {a["agent_id"]: a for a in page.state["agents"]}
+                ahead.update({a["agent_id"]: a for a in frame["data"]["agents"] if have.get(a["agent_id"]) != a})
+                self.ahead_counts["grid_entries_ahead_of_the_live_frames"] += len(ahead)
         page.apply(frame)
         if frame["type"] in ("live", "stats"):
             probes = {a["agent_id"]: [a["state"], a["reason"], a["since"]]
@@ -341,7 +408,8 @@ class Verifier:
 
     def dump(self) -> dict[str, Any]:
         out = {"carried": self.carried, "parse_s": self.parse_s, "checks": self.checks,
-               "disagreements": self.disagreements}
+               "disagreements": self.disagreements, "ahead": dict(self.ahead_counts)}
+        self.ahead_counts = Counter()
         self.carried, self.parse_s = defaultdict(list), defaultdict(list)
         self.checks, self.disagreements = 0, []
         return out
@@ -354,6 +422,7 @@ class Change:
     agent_id: str
     t_request: float
     t_applied: float = NAN
+    t_answer: float = NAN  # the API's answer received (--cluster: t_applied lies between t_request and this)
     state: str = ""
     reason: str | None = None
     since: str = ""
@@ -390,7 +459,8 @@ class Client:
             t = pc()
             if msg.type is WSMsgType.TEXT:
                 text: str = msg.data
-                if '"type":"snapshot"' in text[:48]:
+                # A front end sends the leader's snapshot as json.dumps does by default (spaces after : and ,).
+                if '"type":"snapshot"' in text[:48] or '"type": "snapshot"' in text[:50]:
                     self.ready.set()
                     if self.on_verify is not None:
                         self.on_verify(self, text)
@@ -413,17 +483,37 @@ class Client:
                 return
 
 
-async def open_clients(session: ClientSession, url: str, specs: list[tuple[int, str, str]], *, compress: bool,
-                       concurrency: int, verify: Callable[[Client, str], None] | None) -> list[Client]:
-    """Connect the dashboards (idx, token, topic) and wait for each one's snapshot; the first client of each
-    topic gets ``verify``."""
+CONNECT_ATTEMPTS = 8
+"""A handshake answered 502/503 is tried again after 0.25, 0.5, 1 ... 5 s, as the pages do (cti.js, liveSocket)."""
+
+
+async def open_clients(session: ClientSession, urls: list[str], specs: list[tuple[int, str, str]], *,
+                       compress: bool, concurrency: int, verify: Callable[[Client, str], None] | None,
+                       refused: Counter[str] | None = None) -> list[Client]:
+    """Connect the dashboards (idx, token, topic), dashboard ``idx`` to ``urls[idx % len(urls)]`` (the front ends
+    in turn, or one server), and wait for each one's snapshot; the first client of each topic gets ``verify``.
+    Handshakes refused with 502/503 and tried again are counted in ``refused`` ("<url> <status>")."""
     verifiers: set[str] = set()
     sem = asyncio.Semaphore(concurrency)
 
+    async def handshake(url: str, token: str) -> ClientWebSocketResponse:
+        delay = 0.25
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                return await session.ws_connect(f"{url}/ws/dashboard", headers={"Authorization": f"Bearer {token}"},
+                                                compress=15 if compress else 0, max_msg_size=0, autoping=True)
+            except WSServerHandshakeError as exc:
+                if exc.status not in (502, 503) or attempt == CONNECT_ATTEMPTS - 1:
+                    raise
+                if refused is not None:
+                    refused[f"{url} {exc.status}"] += 1
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 5.0)
+        raise AssertionError("unreachable")
+
     async def one(idx: int, token: str, topic: str) -> Client:
         async with sem:
-            ws = await session.ws_connect(f"{url}/ws/dashboard", headers={"Authorization": f"Bearer {token}"},
-                                          compress=15 if compress else 0, max_msg_size=0, autoping=True)
+            ws = await handshake(urls[idx % len(urls)], token)
             client = Client(idx, topic, ws, verify if topic not in verifiers else None)
             verifiers.add(topic)
             client.task = asyncio.create_task(client.run())
@@ -460,17 +550,20 @@ async def worker_main() -> None:
     reader = asyncio.StreamReader(limit=2**26)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     config = json.loads(await reader.readline())
+    if config.get("nice"):
+        os.nice(config["nice"])
     verifier = Verifier()
+    refused: Counter[str] = Counter()
 
     def emit(obj: Any) -> None:
         sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
         sys.stdout.flush()
 
     async with ClientSession(connector=TCPConnector(limit=0)) as session:
-        clients = await open_clients(session, config["url"], [tuple(s) for s in config["specs"]],
+        clients = await open_clients(session, config["urls"], [tuple(s) for s in config["specs"]],
                                      compress=config["compress"], concurrency=config["concurrency"],
-                                     verify=verifier)
-        emit({"ready": len(clients)})
+                                     verify=verifier, refused=refused)
+        emit({"ready": len(clients), "refused": refused})
         while True:
             line = (await reader.readline()).strip()
             if line in (b"dump", b"stop", b""):
@@ -569,6 +662,7 @@ class Bench:
         self.supervisor_tokens: list[tuple[str, dict[str, Any]]] = []
         self.clients: list[Client] = []
         self.n_clients = 0
+        self.connect_refused: Counter[str] = Counter()  # handshakes refused (502/503) and tried again, this phase
         self.workers: list[asyncio.subprocess.Process] = []
         self.changes: list[Change] = []
         self.current: Change | None = None
@@ -580,6 +674,7 @@ class Bench:
         self.parse_s: dict[str, list[float]] = defaultdict(list)
         self.verify_checks = 0
         self.verify_disagree: list[str] = []
+        self.verify_ahead: Counter[str] = Counter()  # what became of a full frame's entries the page lacked
         self.first_frame_checks = 0
         self.first_frame_disagree: list[str] = []
         self._unwrap_agent_changed: Callable[[], None] = lambda: None
@@ -629,7 +724,7 @@ class Bench:
             return data
 
     async def setup_people(self, supervisors: int) -> None:
-        extensions = self.settings.sim_agent_extensions()
+        extensions = self.extensions()
         queues = list(QUEUES)
         for n in range(self.args.agents):
             primary, secondary = queues[n % 3], queues[(n + 1) % 3]
@@ -639,7 +734,7 @@ class Bench:
         for n, probe in enumerate(self.probe_ids):
             await self.api("POST", "/api/agents", {"agent_id": probe, "name": f"Probe {n + 1}",
                                                    "profile": {"skills": {"probe": 1}, "team": PROBE_TEAM}}, 201)
-        self.agents = [SippAgent(self.settings.sim_agent_port(ext), ring_ms=self.args.ring_ms,
+        self.agents = [SippAgent(self.phone_port(ext), ring_ms=self.args.ring_ms,
                                  talk_ms=self.args.talk_ms) for ext in extensions[:self.args.agents]]
         await asyncio.sleep(1.0)
         dead = [a.port for a in self.agents if not a.running]
@@ -657,6 +752,20 @@ class Bench:
             await self.api("PUT", f"/api/users/{name}/scope", scope)
             self.supervisor_tokens.append((made["token"], scope))
 
+    def extensions(self) -> list[str]:
+        """The phones' extensions: the agents' first, then the probes'."""
+        return self.settings.sim_agent_extensions()
+
+    def phone_port(self, extension: str) -> int:
+        return self.settings.sim_agent_port(extension)
+
+    def admin_token(self) -> str:
+        return self.settings.admin_token.get_secret_value()
+
+    def ws_urls(self) -> list[str]:
+        """Where the dashboards connect, dashboard ``idx`` to ``ws_urls()[idx % len]``."""
+        return [self.base_url]
+
     def prefill_series(self, points: int) -> None:
         """Give the feed's day chart ``points`` one-minute points, as a server up for that many minutes has."""
         if points <= 0:
@@ -672,8 +781,7 @@ class Bench:
     # dashboards ----------------------------------------------------------------------------------------
     def dashboard_specs(self, count: int, supervisors: int) -> list[tuple[str, str]]:
         """(token, topic) per dashboard: supervisors spread over the scopes, the rest admins (scope 'all')."""
-        admin = self.settings.admin_token.get_secret_value()
-        specs = [(admin, "dashboard:all")] * count
+        specs = [(self.admin_token(), "dashboard:all")] * count
         for n, (token, scope) in enumerate(self.supervisor_tokens[:supervisors]):
             specs[n * count // supervisors] = (token, dashboard_topic(scope_of(scope)))  # spread evenly
         return specs
@@ -685,12 +793,14 @@ class Bench:
         indexed = [(i, token, topic) for i, (token, topic) in enumerate(specs)]
         self.n_clients = len(specs)
         self.clients = []
+        self.connect_refused = Counter()
         if self.args.client_processes:
             await self.start_workers(indexed)
         else:
-            self.clients = await open_clients(self.ws_http, self.base_url, indexed, compress=self.args.compress,
+            self.clients = await open_clients(self.ws_http, [self.base_url], indexed, compress=self.args.compress,
                                               concurrency=self.args.connect_concurrency,
-                                              verify=self.verifier if self.args.verify else None)
+                                              verify=self.verifier if self.args.verify else None,
+                                              refused=self.connect_refused)
         for topic in {topic for _, topic in specs}:
             if not self.app[HUB].subscribers(topic):
                 raise RuntimeError(f"the hub has no subscriber on {topic}: the scope's topic differs")
@@ -703,6 +813,21 @@ class Bench:
             await close_clients(self.clients)
         self.clients = []
 
+    async def shut_down(self) -> None:
+        """Callers, dashboards, client processes, cti and phones stopped, whatever the run got to (never raises)."""
+        if self.callers is not None:
+            self.callers.stop()
+        with contextlib.suppress(Exception):
+            if self.clients or self.workers:
+                await asyncio.wait_for(self.disconnect(), 60)
+        for worker in self.workers:
+            if worker.returncode is None:
+                worker.kill()
+        with contextlib.suppress(Exception):
+            await self.stop_cti()
+        for agent in self.agents:
+            agent.stop()
+
     async def start_workers(self, indexed: list[tuple[int, str, str]]) -> None:
         n = min(self.args.client_processes, len(indexed))
         for w in range(n):
@@ -711,15 +836,18 @@ class Bench:
                 stdout=subprocess.PIPE, limit=2**28)
             assert proc.stdin is not None
             proc.stdin.write((json.dumps({
-                "url": self.base_url, "specs": indexed[w::n], "compress": self.args.compress,
+                "urls": self.ws_urls(), "specs": indexed[w * len(indexed) // n:(w + 1) * len(indexed) // n],
+                "compress": self.args.compress, "nice": self.args.client_nice,
                 "concurrency": max(1, self.args.connect_concurrency // n)}) + "\n").encode())
             await proc.stdin.drain()
             self.workers.append(proc)
         for proc in self.workers:
             assert proc.stdout is not None
-            line = await asyncio.wait_for(proc.stdout.readline(), 300)
+            # Through front ends each connect also costs a request to the leader (the page's snapshot).
+            line = await asyncio.wait_for(proc.stdout.readline(), max(300.0, len(indexed) / 10))
             if not line:
                 raise RuntimeError("a client process exited before its dashboards were connected")
+            self.connect_refused.update(json.loads(line).get("refused", {}))
 
     async def collect_workers(self, command: str) -> list[dict[str, Any]]:
         """Ask every worker for what its dashboards received so far ("dump"), or that and close ("stop")."""
@@ -770,6 +898,7 @@ class Bench:
             self.parse_s[key].extend(values)
         self.verify_checks += dump["checks"]
         self.verify_disagree += dump["disagreements"]
+        self.verify_ahead.update(dump.get("ahead", {}))
 
     def verify_in_process(self, changes: list[Change]) -> None:
         """Dashboards in this process found each change by searching frames' text; their topic's parsing
@@ -883,6 +1012,7 @@ class Bench:
         result["changes_failed"] = [c.error for c in made if c.error is not None]
         result.update({
             "connect_s": round(connect_s, 1), "change_lateness_max_ms": round(late * 1000, 1),
+            "connect_refused_then_retried": dict(self.connect_refused),
             "calls": {"arrived": after["calls_arrived"] - before["calls_arrived"],
                       "bridged": after["calls_bridged"] - before["calls_bridged"],
                       "offers": after["offers"] - before["offers"],
@@ -903,7 +1033,8 @@ class Bench:
             if len(v) > parse0.get(t, 0)}
         lat = result["latency_ms"]
         say(f"  {count} changes x {dashboards} dashboards: p50 {lat['p50']} p99 {lat['p99']} max {lat['max']} ms,"
-            f" missed {result['frames_missed']}, frames/s {result['frames']['per_s_by_type']}, calls "
+            f" missed {result['frames_missed']}, changes failed {len(result['changes_failed'])}, frames/s "
+            f"{result['frames']['per_s_by_type']}, calls "
             f"{result['calls']['arrived']} arrived / {result['calls']['bridged']} bridged; cores: cti+clients "
             f"{cpu['bench_process']}, client processes {cpu['client_processes']}, asterisk {cpu['asterisk']}, "
             f"sipp {cpu['sipp']}, other {cpu['other']}")
@@ -1129,6 +1260,290 @@ class Bench:
         self._unwrap_agent_changed()
 
 
+# -- the cluster's front ends (--cluster) ---------------------------------------------------------------------------
+
+def analyse_fronts(changes: list[Change], clients: list[Client], urls: list[str]) -> dict[str, Any]:
+    """A phase's latencies over every (change, dashboard) pair, in all and by front end (dashboard ``idx`` on
+    ``urls[idx % len(urls)]``): t1 (the carrying frame received) - t0 (the change applied, the controller's stamp);
+    also from the request's send time (an upper bound that needs no clock but this process's)."""
+    latency: list[float] = []
+    from_request: list[float] = []
+    by_topic: dict[str, list[float]] = defaultdict(list)
+    by_front: dict[str, list[float]] = defaultdict(list)
+    missed_at: Counter[str] = Counter()
+    slowest: list[float] = []
+    outside = 0
+    for change in changes:
+        # The controller stamps the change while the request is in flight; a stamp outside says the clocks disagree.
+        if not change.t_request - 0.001 <= change.t_applied <= change.t_answer + 0.001:
+            outside += 1
+        worst = 0.0
+        for client in clients:
+            t = change.recv[client.idx]
+            front = urls[client.idx % len(urls)]
+            if math.isnan(t):
+                missed_at[front] += 1
+                continue
+            d = t - change.t_applied
+            latency.append(d)
+            from_request.append(t - change.t_request)
+            by_topic[client.topic].append(d)
+            by_front[front].append(d)
+            worst = max(worst, d)
+        slowest.append(worst)
+    dashboards = Counter(urls[c.idx % len(urls)] for c in clients)
+    return {
+        "dashboards": len(clients),
+        "topics": {t: n for t, n in sorted(Counter(c.topic for c in clients).items())},
+        "changes": len(changes),
+        "pairs": len(changes) * len(clients),
+        "latency_ms": summary_ms(latency),
+        "latency_ms_from_request_sent": summary_ms(from_request),
+        "latency_ms_by_topic": {t: summary_ms(v) for t, v in sorted(by_topic.items())},
+        "slowest_dashboard_per_change_ms": summary_ms(slowest),
+        "frames_missed": sum(missed_at.values()),
+        "per_front_end": {url: {"dashboards": dashboards[url], "pairs": dashboards[url] * len(changes),
+                                "frames_missed": missed_at[url], "latency_ms": summary_ms(by_front[url])}
+                          for url in urls},
+        "clients_closed_by_server": sum(1 for c in clients if c.closed is not None),
+        "close_codes": dict(Counter(str(c.close_code) for c in clients if c.closed is not None)),
+        "breakdown_ms": {
+            "api_request_to_applied": summary_ms([c.t_applied - c.t_request for c in changes], 2),
+            "applied_to_api_answer": summary_ms([c.t_answer - c.t_applied for c in changes], 2),
+        },
+        "t0_outside_its_request": outside,
+    }
+
+
+class FrontsBench(Bench):
+    """The benchmark against the cluster's own cti (bench/_fronts.py): the API through haproxy (forwarded to the
+    leading controller), the dashboards in client processes on the front ends, the SIPp phones homed on the nodes in
+    turn, the callers through Kamailio. Nothing of cti runs in this process: no hook, no trace, no profile."""
+
+    def __init__(self, args: argparse.Namespace, cluster: Any, info: dict[str, Any], workdir: Path) -> None:
+        super().__init__(args, None, None, workdir)  # type: ignore[arg-type]  # no in-process cti, no single Asterisk
+        self.cluster, self.info = cluster, info
+        self.urls = targets(info, args.via)
+        self.offset = clock_offset()
+        self.probe_ready: dict[str, bool] = {}
+        self.api_no_server_retries = 0
+
+    def extensions(self) -> list[str]:
+        return homed_in_turn(self.info, self.args.agents + self.args.probes)
+
+    def phone_port(self, extension: str) -> int:
+        return int(self.info["sim_agent_port_base"]) + int(extension) - 7000
+
+    def admin_token(self) -> str:
+        return str(self.info["cti"]["admin_token"])
+
+    def ws_urls(self) -> list[str]:
+        return self.urls
+
+    async def api(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        """As :meth:`Bench.api`, through haproxy: a request haproxy had no front end for (both out of rotation, their
+        health checks timed out under load; it reached no front end, so nothing was done) is sent again after 0.25 s,
+        doubling to 2 s, for up to 20 s, and counted (``api_no_server_retries``: the run's so far)."""
+        delay, deadline = 0.25, pc() + 20.0
+        while True:
+            try:
+                return await super().api(method, path, body, expect)
+            except RuntimeError as exc:
+                if "HTTP 503" not in str(exc) or "No server is available" not in str(exc) or pc() > deadline:
+                    raise
+            self.api_no_server_retries += 1
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 2.0)
+
+    async def start_api(self) -> None:
+        """The API as an admin's client has it: haproxy, a front end, the leader."""
+        self.base_url = str(self.info["web"]["url"])
+        self.http = ClientSession(headers={"Authorization": f"Bearer {self.admin_token()}"})
+
+    async def counters(self) -> dict[str, float]:
+        """The leader's counters under the names the in-process phase reports them."""
+        names = {"arrived": "calls_arrived", "bridged": "calls_bridged", "offers": "offers",
+                 "offers_failed": "offers_failed", "shed": "calls_shed"}
+        found = counters(await self.api("GET", "/metrics"), tuple(names.values()))
+        return {mine: found[theirs] for mine, theirs in names.items()}
+
+    async def connect(self, specs: list[tuple[str, str]]) -> float:
+        started = pc()
+        self.n_clients = len(specs)
+        self.clients = []
+        self.connect_refused = Counter()
+        await self.start_workers([(i, token, topic) for i, (token, topic) in enumerate(specs)])
+        return pc() - started
+
+    async def change_once(self) -> None:
+        """A probe's change through the API; t0 is the controller's stamp of it (``state_since``), on this process's
+        perf_counter (:func:`bench._fronts.clock_offset`)."""
+        idx = len(self.changes)
+        agent_id = self.probe_ids[idx % len(self.probe_ids)]
+        body: dict[str, Any] = ({"state": "not_ready", "reason": f"b{idx}"} if self.probe_ready.get(agent_id)
+                                else {"state": "ready"})
+        change = Change(idx, self.phase_name, agent_id, t_request=pc())
+        self.changes.append(change)
+        try:
+            view = await self.api("POST", f"/api/agents/{agent_id}/state", body)
+        except Exception as exc:  # an overloaded leader may refuse (503): count it, do not time it
+            change.error = f"{type(exc).__name__}: {exc}"[:300]
+            say(f"  change {idx} failed: {change.error}")
+            return
+        change.t_answer = pc()
+        self.probe_ready[agent_id] = view["state"] == "ready"
+        change.state, change.reason, change.since = view["state"], view["reason"], view["state_since"]
+        change.t_applied = wall_to_pc(change.since, self.offset)
+        change.key = json.dumps([change.state, change.reason, change.since])
+
+    async def phase(self, name: str, dashboards: int, supervisors: int, seconds: float) -> dict[str, Any]:
+        self.phase_name = name
+        self.offset = clock_offset()
+        specs = self.dashboard_specs(dashboards, supervisors)
+        say(f"{name}: connecting {dashboards} dashboards in {min(self.args.client_processes, dashboards)} client "
+            f"processes to {', '.join(self.urls)}")
+        connect_s = await self.connect(specs)
+        say(f"  connected in {connect_s:.1f} s; settling")
+        await asyncio.sleep(self.args.settle)
+        before = await self.counters()
+        sipp = [a.proc.pid for a in self.agents if a.proc] + (self.callers.pids if self.callers else [])
+        meter = FrontsCpu(self.cluster, sipp, [w.pid for w in self.workers])
+        checks0, parse0 = self.verify_checks, {t: len(v) for t, v in self.parse_s.items()}
+        disagree0 = len(self.verify_disagree)
+        first_change = len(self.changes)
+        t_start = pc()
+        say(f"  {seconds:g} s of state changes every {self.args.change_every:g} s")
+        count, late = await self.changes_for(seconds)
+        t_last = pc()
+        await asyncio.sleep(self.args.grace)
+        cpu = meter.cores()
+        after = await self.counters()
+        wall = pc() - t_start
+        made = self.changes[first_change:]
+        timed = [c for c in made if c.error is None]
+        self.absorb(await self.collect_workers("dump"), timed)
+        result = analyse_fronts(timed, self.clients, self.urls)
+        frames = sum(c.frames for c in self.clients)
+        result.update({
+            "seconds": round(t_last - t_start, 1),
+            "changes_failed": [c.error for c in made if c.error is not None],
+            "connect_s": round(connect_s, 1), "change_lateness_max_ms": round(late * 1000, 1),
+            "connect_refused_then_retried": dict(self.connect_refused),
+            "api_no_server_retries": self.api_no_server_retries,
+            "calls": {k: round(after[k] - before[k]) for k in after},
+            "cpu_cores": cpu,
+            "verify": {"page_checks_against_full_frames": self.verify_checks - checks0,
+                       "disagreements": len(self.verify_disagree) - disagree0},
+            "client_side": {
+                "frames_received": frames, "frames_received_per_s": round(frames / wall, 1),
+                "fast_path_us_per_frame": round(1e6 * sum(c.check_s for c in self.clients) / frames, 1)
+                if frames else None,
+                "full_parse_ms_per_frame": {t: summary_ms(v[parse0.get(t, 0):], 3)
+                                            for t, v in sorted(self.parse_s.items()) if len(v) > parse0.get(t, 0)}},
+        })
+        result["calls"]["arrived_per_s"] = round(result["calls"]["arrived"] / wall, 2) if wall else None
+        lat = result["latency_ms"]
+        fronts = {url: part["latency_ms"]["p99"] for url, part in result["per_front_end"].items()}
+        say(f"  {count} changes x {dashboards} dashboards: p50 {lat['p50']} p99 {lat['p99']} max {lat['max']} ms, "
+            f"missed {result['frames_missed']}, changes failed {len(result['changes_failed'])}, p99 by front end "
+            f"{fronts}; calls {result['calls']['arrived']} "
+            f"arrived; cores: controllers {sum(v for k, v in cpu.items() if k.startswith('cti-'))}, front ends "
+            f"{sum(v for k, v in cpu.items() if k.startswith('front-'))}, client processes "
+            f"{cpu['client_processes']} (busiest {cpu['client_process_max']}), machine {cpu['machine']}")
+        return result
+
+    async def stop_cti(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+        self.http = None
+
+
+async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
+    """``--cluster``: the same changes and dashboards against the cluster's front ends (docs/benchmarks.md)."""
+    t0 = time.monotonic()
+    cancel_on_signals()
+    tmp = Path(tempfile.mkdtemp(prefix="cti-bench-fronts-", dir="/tmp"))
+    rules_path = tmp / "routing.yaml"
+    rules_path.write_text(yaml.safe_dump(RULES, sort_keys=False))
+    supervisors = round(args.dashboards * args.supervisor_share)
+    out: dict[str, Any] = {}
+    bench: FrontsBench | None = None
+    cluster = None
+    starting: asyncio.Task[None] | None = None
+    try:
+        if open_files_for(args.dashboards) < 2 * args.dashboards + 1024:
+            say(f"the open-file limit ({resource.getrlimit(resource.RLIMIT_NOFILE)[0]}) is below what "
+                f"{args.dashboards} dashboards through haproxy need: raise the hard limit (ulimit -Hn)")
+        cluster = fronts_cluster(args, tmp, args.agents + args.probes)
+        say(f"starting a private cluster in {cluster.dir} (port offset {args.cluster_port_offset}, RTP from "
+            f"{args.cluster_rtp_base}, {args.cluster_controllers} controllers, {args.fronts} front ends)")
+        with environment({"CTI_ROUTING_RULES": str(rules_path)}):  # the controllers take the starter's environment
+            starting = asyncio.create_task(asyncio.to_thread(cluster.start, 180, lambda line: say(f"  {line}")))
+            await asyncio.shield(starting)  # interrupted, the start still ends before the cluster is stopped
+        info = description(cluster)
+        bench = FrontsBench(args, cluster, info, tmp)
+        await bench.start_api()
+        await bench.setup_people(supervisors)
+        say(f"{args.agents} agents, {args.probes} probe agents, {supervisors} supervisors; callers at "
+            f"{args.rate:g} calls/s through Kamailio")
+        bench.callers = Callers(args.rate, args.caller_ms, tmp, target=info["kamailio"]["sip"])
+        await asyncio.sleep(args.warmup)
+        baseline = await bench.phase("baseline", 1, 0, args.baseline_seconds)
+        await bench.disconnect()
+        main = await bench.phase("main", args.dashboards, supervisors, args.duration)
+        await bench.disconnect()
+        say("stopping callers")
+        bench.callers.stop()
+        p99, base_p99 = main["latency_ms"]["p99"], baseline["latency_ms"]["p99"]
+        out = {
+            "benchmark": "dashboard",
+            "mode": "cluster",
+            "asterisk": "cluster nodes " + ", ".join(n["name"] for n in info["nodes"]),
+            "machine": {"cpus": os.cpu_count(), "loadavg_at_start": args.loadavg_at_start},
+            "setup": {
+                "dashboards": args.dashboards, "supervisor_dashboards": supervisors,
+                "scopes": [dashboard_topic(scope_of(s)) for s in SCOPES], "agents": args.agents,
+                "probe_agents": args.probes, "ring_ms": args.ring_ms, "talk_ms": args.talk_ms,
+                "rate": args.rate, "queues": {q: {"service": n, "share": s} for q, (n, s) in QUEUES.items()},
+                "change_every_s": args.change_every, "client_compression": bool(args.compress),
+                "client_processes": min(args.client_processes, args.dashboards),
+                "client_nice": args.client_nice, "via": args.via,
+                "dashboards_by_target": per_target(args.dashboards, bench.urls),
+                "controllers": args.cluster_controllers, "front_ends": args.fronts,
+                "cluster_port_offset": args.cluster_port_offset, "cluster_rtp_base": args.cluster_rtp_base,
+            },
+            "target_p99_ms": TARGET_P99_MS,
+            "meets_target": p99 is not None and p99 < TARGET_P99_MS,
+            "frames_missed": main["frames_missed"] + baseline["frames_missed"],
+            "verify": {"page_checks_against_full_frames": bench.verify_checks,
+                       "disagreements": len(bench.verify_disagree), "examples": bench.verify_disagree[:5],
+                       "grid_entries_ahead": dict(bench.verify_ahead)},
+            "p99_ratio_main_over_baseline": round(p99 / base_p99, 2) if p99 and base_p99 else None,
+            "baseline": baseline,
+            "main": main,
+            # In-process measurements of cti: nothing of cti runs in this process here.
+            "offline_costs": None, "gc_heap": None, "profile": None,
+            "method": (
+                "cti as the cluster runs it: controllers (one leads) and front ends relaying its frame stream, "
+                "each its own process. t0 = the leader's own stamp of a probe agent's change (state_since, its "
+                "wall clock when it applied POST /api/agents/{id}/state, sent through haproxy every change_every_s), "
+                "put on this machine's CLOCK_MONOTONIC by an offset read in the benchmark's process (checked: it "
+                "lies between the request's send and its answer, t0_outside_its_request); t1 = CLOCK_MONOTONIC "
+                "(perf_counter, one clock for every process) when a dashboard in a client process receives the "
+                "first frame that carries the agent's new grid entry (one client per topic and process parses "
+                "every frame; every subscriber's receive time of that (topic, seq) counts: the front ends relay "
+                "the leader's numbers). Dashboard idx connects to targets[idx % len]. Latency over every (change, "
+                "dashboard) pair; a pair never seen is a missed frame; the same changes with one dashboard first "
+                "are the baseline. Calls flow throughout from SIPp callers through Kamailio to three queues."),
+        }
+    finally:
+        say("cleaning up")
+        await end_cluster_run(bench, cluster, starting, tmp, args.keep_logs, say)
+    out["duration_s"] = round(time.monotonic() - t0, 1)
+    out["waited_for_asterisk_root_s"] = 0.0
+    return out
+
+
 _CALL_HANDLING = "cti call handling and API (controller, ARI, routing, Redis, SQLite, pydantic)"
 _CATEGORIES = (  # (file path part, function name part, category); first match wins
     ("/cti/stats/", "", "LiveStats (snapshot, live picture; cti/stats)"),
@@ -1283,6 +1698,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "frames_missed": main["frames_missed"] + baseline["frames_missed"],
             "verify": {"page_checks_against_full_frames": bench.verify_checks,
                        "disagreements": len(bench.verify_disagree), "examples": bench.verify_disagree[:5],
+                       "grid_entries_ahead": dict(bench.verify_ahead),
                        "first_frame_parse_vs_search_checks": bench.first_frame_checks,
                        "first_frame_disagreements": len(bench.first_frame_disagree),
                        "first_frame_examples": bench.first_frame_disagree[:5]},
@@ -1311,18 +1727,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         say("cleaning up")
         if lag_task is not None:
             lag_task.cancel()
-        if bench.callers is not None:
-            bench.callers.stop()
-        with contextlib.suppress(Exception):
-            if bench.clients or bench.workers:
-                await asyncio.wait_for(bench.disconnect(), 60)
-        for worker in bench.workers:
-            if worker.returncode is None:
-                worker.kill()
-        with contextlib.suppress(Exception):
-            await bench.stop_cti()
-        for agent in bench.agents:
-            agent.stop()
+        await bench.shut_down()
         with contextlib.suppress(Exception):
             await drop_redis_keys(url, settings.redis_prefix)
         await asyncio.to_thread(root.stop)
@@ -1357,8 +1762,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="pre-fill the day chart with this many one-minute points (180 = the frame's maximum)")
     p.add_argument("--compress", action="store_true",
                    help="clients offer permessage-deflate, as browsers do (per-socket compression on the server)")
-    p.add_argument("--client-processes", type=int, default=1,
-                   help="run the dashboards in this many processes besides the server's (0: in the server's process)")
+    p.add_argument("--client-processes", type=int, default=None,
+                   help="run the dashboards in this many processes besides the server's (0: in the server's process; "
+                        "default 1, with --cluster one per 1,000 dashboards)")
+    p.add_argument("--client-nice", type=int, default=0,
+                   help="the client processes' niceness (19: on a shared machine, the system under test goes first)")
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="in-process dashboards: no full JSON parse at one client per topic (client processes "
                         "always parse there: that is how they find the changes)")
@@ -1372,7 +1780,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="smoke run: 100 dashboards, 15 s, baseline 6 s, no profile (under a minute)")
     p.add_argument("--keep-logs", action="store_true", help="keep the work directory (SIPp output)")
     p.add_argument("--verbose", action="store_true", help="cti's own log at INFO on stderr")
+    add_cluster_args(p)
     args = p.parse_args(argv)
+    if args.client_processes is None:
+        args.client_processes = max(1, math.ceil(args.dashboards / DASHBOARDS_PER_CLIENT)) if args.cluster else 1
+    if args.cluster:
+        if args.client_processes < 1:
+            p.error("--cluster: the dashboards run in client processes (--client-processes 1 or more)")
+        if args.series_points:
+            p.error("--cluster: --series-points fills the chart of an in-process cti")
+        if args.agents + args.probes > 198:
+            p.error("--cluster: at most 198 agents and probes together (99 phones a node)")
     if args.quick:
         args.dashboards = min(args.dashboards, 100)
         args.duration, args.baseline_seconds, args.profile_seconds = 15.0, 6.0, 0.0
@@ -1396,7 +1814,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("cti.services").addFilter(NOT_IDENTIFIED)
     logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool").addFilter(POOL_RESET)
     gc.callbacks.append(GC)
-    result = asyncio.run(run(args))
+    result = asyncio.run(run_cluster(args) if args.cluster else run(args))
     print(json.dumps(result, default=str))
     return 0
 

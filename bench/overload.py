@@ -20,6 +20,32 @@ a call is *bridged* when a second ARI application sees Asterisk put the caller a
    outcome ``rejected``), and the recovery callers' connected share and latency (the target: served as at low
    load, at once).
 
+**The cluster** (``--cluster``, issue 21's topology: two Asterisk media nodes behind Kamailio, which sheds new
+INVITEs past its edge rate, docs/scaling.md#overload-at-the-edge). Run it as root (the nodes run in mount
+namespaces), from the repository root, on a quiet machine::
+
+    .venv/bin/python bench/overload.py --cluster > overload-cluster.json     # the full run (several minutes)
+    .venv/bin/python bench/overload.py --cluster --capacity 40               # C given: one step to show it holds
+
+    # a smoke run (not a measurement), niced on a shared machine: about 2 minutes
+    nice -n 19 .venv/bin/python bench/overload.py --cluster --capacity 5 --step-seconds 6 --seconds 10 \
+        --recovery-seconds 6 --agents 10 --caller-ms 5000
+
+It starts a private cluster (bench/_cluster.py: its own folder, ports offset by ``--cluster-port-offset``; stopped
+whole at the end, after an error or a SIGINT/SIGTERM too) or uses the one running in ``--cluster-dir`` (its edge
+bounds put back at the end), cti in-process on both nodes, ``--agents`` SIPp phones homed on the nodes in turn, and
+SIPp callers sending to Kamailio.
+
+1. A warm-up (20 callers, not counted), then **capacity** ``C`` with the edge's bound off: the highest of ``--steps``
+   sustained (as above; a failed step run again, ``--retries``), or ``--capacity`` given and one step run at it to
+   show it holds.
+2. Per ``--cluster-variants``: callers at ``2 C`` for ``--seconds``, then at once at ``C`` (``--recovery-rate``)
+   for ``--recovery-seconds``. ``edge``: Kamailio lets in ``C`` new calls a second (``--edge-rate``) and tells
+   ``--edge-message-rate`` shed callers a second why; ``none``: no bound (the baseline: what the edge prevents).
+   Reported: the calls bridged a second in the overload window against ``C`` (target >= 0.9), the callers shed
+   (told why, or refused at once) against cti's ``rejected``/``overload`` rows and its counters, the callers let
+   in but dropped, the recovery's first bridged call and its share bridged, CPU by part of the cluster.
+
 Prints one JSON object as the last line of stdout; progress on stderr. See docs/benchmarks.md.
 """
 
@@ -28,6 +54,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -39,7 +66,15 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench._harness import acquire_root, bench_settings, redis_url, run_and_print, summary_ms  # noqa: E402
+from bench._cluster import ClusterBench, cluster_for, cluster_settings, description, stop_cluster  # noqa: E402
+from bench._harness import (  # noqa: E402
+    acquire_root,
+    bench_settings,
+    cancel_on_signals,
+    redis_url,
+    run_and_print,
+    summary_ms,
+)
 from bench.callpath import (  # noqa: E402
     ASTERISK_ROOT,
     CTI_SERVICE,
@@ -52,6 +87,7 @@ from bench.callpath import (  # noqa: E402
 from cti.persistence import InteractionRepository  # noqa: E402
 
 VARIANTS = ("none", "rate", "setups")
+CLUSTER_VARIANTS = ("edge", "none")
 UNBOUNDED = 1_000_000
 
 
@@ -131,7 +167,141 @@ async def _overload(bench: Bench, args: argparse.Namespace, variant: str, capaci
     return result
 
 
+def _compact(part: dict[str, Any]) -> dict[str, Any]:
+    """A capacity step's line."""
+    keys = ("rate", "offered_rate", "calls", "bridged", "connected_pct", "sustained", "shed", "dropped",
+            "agent_utilization_pct")
+    return {k: part[k] for k in keys} | {"latency_ms": {k: part["latency_ms"][k] for k in ("p50", "p99", "max")}}
+
+
+async def _cluster_overload(bench: ClusterBench, args: argparse.Namespace, variant: str, capacity: float,
+                            edge_rate: int) -> dict[str, Any]:
+    """One overload window at ``2 C`` through Kamailio, then at once ``C`` again, with the edge's bound at
+    ``edge_rate`` (``edge``) or none (``none``, the baseline)."""
+    edge = await bench.set_edge(edge_rate if variant == "edge" else 0, args.edge_message_rate)
+    high, low = 2 * capacity, args.recovery_rate or capacity
+    over_calls, rec_calls = max(10, round(high * args.seconds)), max(5, round(low * args.recovery_seconds))
+    m = await bench.measure(f"{variant} (edge {edge})", [("overload", over_calls, high), ("recovery", rec_calls, low)],
+                            talk_ms=args.talk_ms, duration_ms=args.caller_ms)
+    over, rec = m["overload"], m["recovery"]
+    for part in (over, rec):
+        del part["sustained"]  # a step's criterion: the callers shed on purpose count against it
+    counters = m["cti_counters"]
+    rejected_rows = over["rows"].get("rejected/overload", 0) + rec["rows"].get("rejected/overload", 0)
+    shed_seen = over["shed"]["total"] + rec["shed"]["total"]
+    result = {
+        "variant": variant, "edge": edge,
+        "overload": over, "recovery": rec,
+        "bridged_per_s_vs_capacity": round(over["bridged_per_s"] / capacity, 3),
+        "recovery_bridged_per_s_vs_capacity": round(rec["bridged_per_s"] / capacity, 3),
+        "shed_vs_rows": {"shed_seen_by_callers": shed_seen, "rejected_overload_rows": rejected_rows,
+                         "noted_at_the_edge": counters["calls_shed_at_edge"],
+                         "noted_with_the_message": counters["calls_shed_at_edge_with_message"],
+                         "shed_by_cti_itself": counters["calls_shed"]},
+        "dropped": {k: over["dropped"][k] + rec["dropped"][k] for k in over["dropped"]},
+        "cti_counters": counters, "cpu_cores": m["cpu_cores"], "channels_force_hung_up": m["channels_force_hung_up"],
+        "wall_s": m["wall_s"],
+    }
+    say(f"  {variant}: overload bridged {over['bridged_per_s']}/s in its window = "
+        f"{result['bridged_per_s_vs_capacity']} of C (shed {over['shed']['total']}, "
+        f"{over['shed']['heard_the_message']} told); recovery: first bridged after {rec['first_bridged_after_s']} s, "
+        f"{rec['connected_pct']} % connected; rows rejected/overload {rejected_rows} of {shed_seen} shed")
+    return result
+
+
+async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
+    """``--cluster``: the same question asked of the cluster, Kamailio shedding at the edge (docs/benchmarks.md)."""
+    t0 = time.monotonic()
+    cancel_on_signals()
+    args.keep_logs = False  # read by callpath's Bench
+    tmp = Path(tempfile.mkdtemp(prefix="cti-bench-cluster-"))
+    try:
+        cluster, private = cluster_for(args, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    starting: asyncio.Task[None] | None = None
+    bench: ClusterBench | None = None
+    out: dict[str, Any] = {"benchmark": "overload", "mode": "cluster"}
+    try:
+        if private:
+            say(f"starting a private cluster in {cluster.dir} (port offset {args.cluster_port_offset})")
+            starting = asyncio.create_task(asyncio.to_thread(cluster.start, 120, lambda line: say(f"  {line}")))
+            await asyncio.shield(starting)  # interrupted, the start still ends before the cluster is stopped
+        info = description(cluster)
+        settings = cluster_settings(info, tmp)
+        bench = ClusterBench(args, settings, cluster, info, private)
+        await bench.observer.start()
+        await bench.start_cti(bench.extensions)
+        await bench.set_edge(0)
+        # The first calls of a fresh cti and fresh nodes are slower (imports, caches): not part of any step.
+        warm = (await bench.measure("warm-up, not counted", [("warm_up", 20, 4.0)], talk_ms=args.talk_ms,
+                                    duration_ms=args.caller_ms))["warm_up"]
+        out["warm_up"] = {k: warm[k] for k in ("calls", "rate", "bridged")}
+        steps = []
+        capacity = 0.0
+        for rate in [args.capacity] if args.capacity else args.steps:
+            failed: list[dict[str, Any]] = []
+            for attempt in range(1 + args.retries):
+                if attempt:
+                    say(f"  again at {rate:g}/s (attempt {attempt + 1}): the machine may have been busy")
+                m = await bench.measure(f"capacity step {rate:g}/s, no edge bound", [
+                    ("step", max(20, round(rate * args.step_seconds)), rate)], talk_ms=args.talk_ms,
+                    duration_ms=args.caller_ms)
+                line = _compact(m["step"]) | {"shed_by_cti": m["cti_counters"]["calls_shed"],
+                                              "cpu_cores": m["cpu_cores"]}
+                cores = line["cpu_cores"]
+                say(f"  bridged {line['bridged']}/{line['calls']} ({line['connected_pct']} %), p99 "
+                    f"{line['latency_ms']['p99']} ms; cores: nodes {cores.get('node-a')}, {cores.get('node-b')}, "
+                    f"kamailio {cores.get('kamailio')}, cti {cores['cti_process']}, sipp {cores['sipp']}, "
+                    f"other {cores['other']}")
+                if line["sustained"]:
+                    break
+                failed.append(line)
+            steps.append(line | {"failed_attempts": [f for f in failed if f is not line]})
+            if not line["sustained"]:
+                say(f"  {rate:g}/s not sustained" + (": taken as C all the same (--capacity)" if args.capacity else ""))
+                if not args.capacity:
+                    break
+            capacity = rate
+        if capacity == 0.0:
+            raise RuntimeError(f"the cluster sustained none of the steps {args.steps}: nothing to overload")
+        edge_rate = args.edge_rate or max(1, round(capacity))
+        say(f"capacity C = {capacity:g} calls/s; the edge's bound {edge_rate}/s")
+        variants = [await _cluster_overload(bench, args, v, capacity, edge_rate) for v in args.cluster_variants]
+        out.update({
+            "machine": {"cpus": os.cpu_count(), "loadavg_at_start": args.loadavg_at_start},
+            "cluster": {"private": private, "directory": str(cluster.dir), "nodes": [n["name"] for n in info["nodes"]],
+                        "kamailio": info["kamailio"]["sip"]},
+            "agents": {"count": args.agents, "homes": dict(Counter(bench.home(e) for e in bench.extensions))},
+            "ring_ms": args.ring_ms, "talk_ms": args.talk_ms, "caller_ms": args.caller_ms,
+            "capacity": {"calls_per_s": capacity, "given": bool(args.capacity), "steps": steps,
+                         "step_seconds": args.step_seconds,
+                         "criterion": "connected >= 99 % and p99 latency <= 2000 ms, no edge bound"},
+            "edge_rate": edge_rate, "edge_message_rate": args.edge_message_rate,
+            "seconds": args.seconds, "recovery_seconds": args.recovery_seconds,
+            "recovery_rate": args.recovery_rate or capacity,
+            "observer": {"event_filter": bench.observer.filtered, "bridges_by_node": bench.observer.bridged_on()},
+            "variants": variants,
+            "target": "overload: bridged per second in the window >= 0.9 C; every shed caller a rejected/overload "
+                      "row; recovery: first bridged at once, the recovery callers served as at capacity",
+        })
+    finally:
+        if starting is not None and not starting.done():
+            await asyncio.wait([starting])
+        if bench is not None:
+            await bench.tear_down_cluster(tmp)
+        else:
+            if private:
+                await asyncio.to_thread(stop_cluster, cluster)
+            shutil.rmtree(tmp, ignore_errors=True)
+    out["duration_s"] = round(time.monotonic() - t0, 1)
+    return out
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.cluster:
+        return await run_cluster(args)
     t0 = time.monotonic()
     url, private_redis = redis_url()
     tmp = Path(tempfile.mkdtemp(prefix="cti-bench-"))
@@ -196,10 +366,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--recovery-seconds", type=float, default=20)
     p.add_argument("--variants", type=lambda s: s.split(","), default=list(VARIANTS))
     p.add_argument("--quick", action="store_true", help="smoke run: steps 5,10 of 6 s, windows of 10 and 6 s")
+    cluster = p.add_argument_group("the cluster (--cluster): callers through Kamailio, shed at the edge")
+    cluster.add_argument("--cluster", action="store_true",
+                         help="measure the cluster (two media nodes behind Kamailio) instead of one Asterisk")
+    cluster.add_argument("--cluster-dir", type=Path, default=None,
+                         help="use the cluster running there (scripts/cluster start) instead of a private one")
+    cluster.add_argument("--cluster-port-offset", type=int, default=700,
+                         help="CTI_CLUSTER_PORT_OFFSET of the private cluster (clear of a developer's and the tests')")
+    cluster.add_argument("--capacity", type=float, default=0,
+                         help="take C as given (one step at it, to show it sustained) instead of the steps' search")
+    cluster.add_argument("--retries", type=int, default=1,
+                         help="run a capacity step that failed again this many times before it counts as the limit")
+    cluster.add_argument("--recovery-rate", type=float, default=0,
+                         help="callers a second after the overload (default C: back to the sustainable rate)")
+    cluster.add_argument("--edge-rate", type=int, default=0, help="the edge's bound in the edge variant (default C)")
+    cluster.add_argument("--edge-message-rate", type=int, default=2,
+                         help="shed callers a second told why (CTI_CLUSTER_EDGE_MESSAGE_RATE)")
+    cluster.add_argument("--cluster-variants", type=lambda s: s.split(","), default=list(CLUSTER_VARIANTS),
+                         help="edge: Kamailio bounds new calls at the edge rate; none: no bound (the baseline)")
     p.add_argument("--verbose", action="store_true", help="cti's own log at INFO on stderr")
     args = p.parse_args(argv)
     if any(v not in VARIANTS for v in args.variants):
         p.error(f"--variants: each one of {', '.join(VARIANTS)}")
+    if any(v not in CLUSTER_VARIANTS for v in args.cluster_variants):
+        p.error(f"--cluster-variants: each one of {', '.join(CLUSTER_VARIANTS)}")
     if args.quick:
         args.steps, args.step_seconds, args.seconds, args.recovery_seconds = [5.0, 10.0], 6.0, 10.0, 6.0
     args.loadavg_at_start = os.getloadavg()[0]
@@ -207,7 +397,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_and_print(parse_args(argv), run)
+    try:
+        return run_and_print(parse_args(argv), run)
+    except (KeyboardInterrupt, asyncio.CancelledError):  # SIGINT, or SIGTERM/SIGHUP in --cluster: cleaned up
+        say("interrupted: what the run started is stopped")
+        return 130
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ export CTI_ASTERISK_ROOT="${CTI_ASTERISK_ROOT:-/var/cache/cti/asterisk-root}"
 export CTI_CONFIG_DIR="${CTI_CONFIG_DIR:-${XDG_CONFIG_HOME:-$HOME/.config}/cti}"
 REDIS_PORT="${CTI_SETUP_REDIS_PORT:-6379}"
 APT_PACKAGES=(debootstrap sip-tester baresip-core redis-server postgresql python3-venv ca-certificates espeak-ng libespeak-ng1 sox chromium
-              kamailio kamailio-redis-modules redis-sentinel haproxy  # scripts/cluster (docs/scaling.md#topology)
+              kamailio kamailio-redis-modules redis-sentinel haproxy supervisor  # scripts/cluster (docs/scaling.md#topology)
               flite)  # English voices of the speech benchmarks' corpora (bench/asr_corpus.py, bench/steering_corpus.py)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -28,14 +28,14 @@ ensure_packages() {
         say "installing Debian packages: ${missing[*]}"
         as_root apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-        # scripts/cluster runs its own Kamailio, Sentinels and haproxy: the system services these packages start
-        # (a Kamailio on every address's port 5060 would take the test Asterisk's) are stopped and disabled, but
-        # only when this run installed them.
+        # scripts/cluster runs its own Kamailio, Sentinels, haproxy and supervisord: the system services these
+        # packages start (a Kamailio on every address's port 5060 would take the test Asterisk's) are stopped and
+        # disabled, but only when this run installed them.
         if [ -d /run/systemd/system ]; then
             local pkg
             for pkg in "${missing[@]}"; do
                 case "$pkg" in
-                    kamailio|redis-sentinel|haproxy) as_root systemctl disable --now "$pkg" >/dev/null 2>&1 || true ;;
+                    kamailio|redis-sentinel|haproxy|supervisor) as_root systemctl disable --now "$pkg" >/dev/null 2>&1 || true ;;
                 esac
             done
         fi

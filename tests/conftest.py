@@ -35,23 +35,31 @@ these run in one worker, in order: the session's Asterisk is taken with a lock f
 second worker asking for it would wait for the first to finish. Everything else runs beside them on the other
 core. (xdist's own ``--dist loadgroup`` cannot do this with pytest 9, which no longer lets a plugin rename a
 test; hence the scheduler below.)"""
+ON_A_CLUSTER = ("tests/e2e/test_cluster_",)
+"""The e2e tests that start a cluster of their own (tests/e2e/cluster.py: its own Asterisk nodes, Kamailio, Redis,
+PostgreSQL, on ports of its own) and never touch the session's Asterisk: one unit of work too, in order (one cluster
+at a time), beside the Asterisk's, so that the worker holding the Asterisk does not run them as well (the Asterisk's
+worker is the suite's longest)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test elsewhere that asks for the Asterisk would wait for the lock in the other worker: refuse it."""
-    strays = [item.nodeid for item in items
-              if "asterisk" in getattr(item, "fixturenames", ()) and not item.nodeid.startswith(ON_ASTERISK)]
+    strays = [item.nodeid for item in items if "asterisk" in getattr(item, "fixturenames", ())
+              and (not item.nodeid.startswith(ON_ASTERISK) or item.nodeid.startswith(ON_A_CLUSTER))]
     if strays:
         raise pytest.UsageError("tests using the Asterisk must live under " + " or ".join(ON_ASTERISK)
                                 + " (tests/conftest.py ON_ASTERISK): " + ", ".join(strays[:5]))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Every test on the Asterisk is one unit of work (sent to one worker, in order); each other test its own."""
+    """Every test on the Asterisk is one unit of work (sent to one worker, in order), every test on a cluster of its
+    own another; each other test its own."""
     from xdist.scheduler import LoadScopeScheduling
 
     class AsteriskInOneWorker(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(ON_A_CLUSTER):
+                return "cluster"
             return "asterisk" if nodeid.startswith(ON_ASTERISK) else nodeid
 
     return AsteriskInOneWorker(config, log)

@@ -45,6 +45,13 @@ def caller_speech(text: str, voice: str, directory: Path) -> Path:
     return ulaw
 
 
+class Pending(str):
+    """Not yet, and why: a check for :func:`eventually` returns one so that a timeout says what it last saw."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
 async def eventually(check: Callable[[], T | Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.1,
                      message: str = "condition") -> T:
     """Poll ``check`` until it returns something truthy; fail with ``message`` after ``timeout``."""

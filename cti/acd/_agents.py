@@ -16,12 +16,13 @@ connected; wrap-up starts when the last item ends.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
 from cti.acd._errors import InvalidTransition
+from cti.acd._snapshots import copier
 from cti.acd._work import Channel
 from cti.types import AgentId, CallId
 
@@ -184,4 +185,10 @@ class Agent:
 
     def snapshot(self) -> Agent:
         """A detached copy, safe to hand to adapters after the core moves on."""
-        return replace(self, skills=dict(self.skills), work=dict(self.work))
+        copy = _copy_agent(self)
+        copy.skills = dict(self.skills)
+        copy.work = dict(self.work)
+        return copy
+
+
+_copy_agent = copier(Agent)

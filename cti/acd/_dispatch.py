@@ -20,7 +20,7 @@ from datetime import datetime
 from cti.acd._agenda import Agenda
 from cti.acd._agents import Agent
 from cti.acd._commands import Command
-from cti.acd._eligibility import eligible, wait_key
+from cti.acd._eligibility import eligible, eligible_among, wait_key
 from cti.acd._rules import QueueRule, Rules, Target
 from cti.acd._staffing import Staffing
 from cti.acd._waiting import Bucket, Key, WaitingIndex
@@ -156,7 +156,12 @@ class Dispatcher:
             return self.dispatch(now)
         if not self._new_calls and not self._new_agents:
             return []
-        calls = sorted((self._calls[c] for c in self._new_calls if self.waiting.offerable(c)),
+        # A call whose queue nobody available holds the skills for is skipped by ``_match`` (offers only take
+        # agents away, so none appears meanwhile): left out here, it is not sorted either (a tick escalating
+        # many calls of busy queues).
+        staffed = self.staff.is_staffed
+        calls = sorted((self._calls[c] for c in self._new_calls
+                        if (bucket := self.waiting.bucket_of(c)) is not None and staffed(bucket[0], bucket[1])),
                        key=lambda c: self.waiting.key_of(c.call_id))
         agents = sorted((self._agents[a] for a in self._new_agents if self.staff.ready_channels(a)),
                         key=self.staff.rank)
@@ -198,18 +203,18 @@ class Dispatcher:
                 pools = self.staff.ready_pools(call.channel, name, call.routing.region, any_region=not regional)
                 if not pools:
                     continue  # nobody available holds the queue's skills (in the caller's region)
-                candidates = [a for pool in pools for a in pool.values()
-                              if eligible(a, queue, target, call.routing, call.channel)]
+                ranked = sorted(item for pool in pools for item in pool.items())  # ranks: unique integers
+                candidates = eligible_among([a for _, a in ranked], queue, target, call.routing, call.channel)
             elif heap:
                 call = self._calls[heap[0][0][-1]]
                 name, queue, target = self.target(call)
                 candidates = [a for a in agents if self.staff.is_ready(a.agent_id, call.channel)
                               and eligible(a, queue, target, call.routing, call.channel)]
                 assert candidates, "the waiting index offered an item its agent may not take"
+                if len(candidates) > 1:
+                    candidates.sort(key=self.staff.rank)
             else:
                 return commands
-            if len(candidates) > 1:
-                candidates.sort(key=self.staff.rank)
             offered = self._offer(call, queue, target, candidates, now)
             if offered:
                 self.track(self._agents[call.agent_id or ""])

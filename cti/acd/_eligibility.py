@@ -16,7 +16,8 @@ from cti.acd._routing import Routing
 from cti.acd._rules import QueueRule, Target
 from cti.acd._work import Channel
 
-__all__ = ["MAX_LISTED", "WaitKey", "eligible", "listed", "qualified", "site_loads", "wait_key", "wait_order"]
+__all__ = ["MAX_LISTED", "WaitKey", "eligible", "eligible_among", "listed", "qualified", "site_loads", "wait_key",
+           "wait_order"]
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 _NAIVE_EPOCH = datetime.min
@@ -45,6 +46,34 @@ def eligible(agent: Agent, queue: QueueRule, target: Target, routing: Routing,
             and routing.language not in agent.languages):
         return False
     return target.team is None or agent.team == target.team
+
+
+def eligible_among(agents: Iterable[Agent], queue: QueueRule, target: Target, routing: Routing,
+                   channel: Channel = Channel.VOICE) -> list[Agent]:
+    """The agents, in the order given, for whom :func:`eligible` holds: the same tests, with what depends only
+    on the item worked out once instead of once per agent (a decision may look at hundreds of agents)."""
+    floor = target.min_level or 0
+    needs = tuple((skill, level if level > floor else floor) for skill, level in queue.skills.items())
+    region = routing.region if target.region == "caller" else None
+    language = routing.language if target.language == "caller" else None
+    team = target.team
+    chosen: list[Agent] = []
+    for agent in agents:
+        if not agent.available_for(channel):
+            continue
+        if region is not None and agent.region != region:
+            continue
+        if language is not None and agent.languages and language not in agent.languages:
+            continue
+        if team is not None and agent.team != team:
+            continue
+        skills = agent.skills
+        for skill, level in needs:  # a loop, not any(): no generator per agent
+            if skills.get(skill, 0) < level:
+                break
+        else:
+            chosen.append(agent)
+    return chosen
 
 
 def site_loads(agents: Iterable[Agent]) -> dict[str | None, float]:

@@ -1,7 +1,8 @@
 """Agents indexed for routing decisions, kept current as they change instead of rescanned per decision.
 
 Per channel and queue: the agents available for that channel (:meth:`Agent.available_for`) holding the
-queue's skills, by region, so a regional step looks at one region. Per queue and channel: the number of logged-in
+queue's skills, by region, so a regional step looks at one region; keyed by rank, so a decision puts its
+candidates in rank order by sorting integers. Per queue and channel: the number of logged-in
 agents serving it (estimated wait). Per site: logged-in and busy counts (site balancing). Per extension: who holds
 it. Each agent's *rank* is its position in ``ContactCenter.agents``, the order decisions list candidates in.
 """
@@ -20,7 +21,7 @@ __all__ = ["Staffing"]
 
 _BUSY = frozenset({AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP})
 _K = TypeVar("_K")
-Pool = dict[str, Agent]  # agent id -> agent, available and qualified for one queue in one region
+Pool = dict[int, Agent]  # rank -> agent, available and qualified for one queue in one region
 _CHANNELS = tuple(Channel)
 _NONE: frozenset[Channel] = frozenset()
 
@@ -105,6 +106,10 @@ class Staffing:
         """Queues with an agent available for ``channel`` holding their skills."""
         return list(self._ready.get(channel, ()))
 
+    def is_staffed(self, channel: Channel, queue: str) -> bool:
+        """Is an agent available for ``channel`` holding the queue's skills?"""
+        return queue in self._ready.get(channel, ())
+
     def serving(self, queue: str, channel: Channel = Channel.VOICE) -> int:
         """Logged-in agents who can take ``channel`` (for calls: who have a phone) holding the queue's skills,
         whatever their state."""
@@ -142,7 +147,7 @@ class Staffing:
         was_pooled = (entry.ready, entry.queues, entry.region)
         if was_pooled != (ready, queues, agent.region) or (ready and entry.agent is not agent):
             if entry.ready:
-                self._unpool(agent.agent_id, entry.ready, entry.queues, entry.region)
+                self._unpool(entry.rank, entry.ready, entry.queues, entry.region)
             if ready:
                 self._pool(agent, ready, queues)
         if (entry.queues, entry.serving) != (queues, serving):
@@ -174,19 +179,26 @@ class Staffing:
         return widened
 
     def _pool(self, agent: Agent, channels: frozenset[Channel], queues: tuple[str, ...]) -> None:
+        if not queues:
+            # No queue needs what the agent has: pooled nowhere. A channel's entry only exists while some queue
+            # holds an agent (_unpool removes it with the last), so none is made for nobody.
+            return
+        rank = self._entries[agent.agent_id].rank
         for channel in channels:
             by_queue = self._ready.setdefault(channel, {})
             for queue in queues:
-                by_queue.setdefault(queue, {}).setdefault(agent.region, {})[agent.agent_id] = agent
+                by_queue.setdefault(queue, {}).setdefault(agent.region, {})[rank] = agent
 
-    def _unpool(self, agent_id: str, channels: frozenset[Channel], queues: tuple[str, ...],
+    def _unpool(self, rank: int, channels: frozenset[Channel], queues: tuple[str, ...],
                 region: str | None) -> None:
+        if not queues:
+            return  # pooled nowhere (see _pool)
         for channel in channels:
             by_queue = self._ready[channel]
             for queue in queues:
                 by_region = by_queue[queue]
                 pool = by_region[region]
-                del pool[agent_id]
+                del pool[rank]
                 if not pool:
                     del by_region[region]
                     if not by_region:

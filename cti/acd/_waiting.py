@@ -100,6 +100,11 @@ class WaitingIndex:
     def key_of(self, call_id: str) -> Key:
         return self._where[call_id][0]
 
+    def bucket_of(self, call_id: str) -> Bucket | None:
+        """The call's bucket; None when it is not waiting or may not be offered now."""
+        placement = self._where.get(call_id)
+        return None if placement is None else placement[2]
+
     def offerable(self, call_id: str) -> bool:
         placement = self._where.get(call_id)
         return placement is not None and placement[2] is not None

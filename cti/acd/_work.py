@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from cti.acd._routing import Decision, Routing
+from cti.acd._snapshots import copier
 from cti.types import AgentId, CallId, ChannelId, CustomerId
 
 __all__ = ["Channel", "Consult", "Direction", "EndReason", "Leg", "Outcome", "WorkItem", "WorkState"]
@@ -202,7 +203,14 @@ class WorkItem:
         return self.held_seconds + open_hold
 
     def snapshot(self) -> WorkItem:
-        return replace(self, routing=replace(self.routing), decisions=list(self.decisions),
-                       ivr=None if self.ivr is None else dict(self.ivr),
-                       consult=None if self.consult is None else replace(self.consult),
-                       legs=[replace(leg) for leg in self.legs])
+        copy = _copy_item(self)
+        copy.routing = _copy_routing(self.routing)
+        copy.decisions = list(self.decisions)
+        copy.ivr = None if self.ivr is None else dict(self.ivr)
+        copy.consult = None if self.consult is None else replace(self.consult)
+        copy.legs = [replace(leg) for leg in self.legs]
+        return copy
+
+
+_copy_item = copier(WorkItem)
+_copy_routing = copier(Routing)

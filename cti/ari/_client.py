@@ -201,6 +201,11 @@ class AriClient:
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         await self.request("DELETE", f"/channels/{_seg(channel_id)}", params={"reason": reason})
 
+    async def hangup_with_cause(self, channel_id: str, cause: int) -> None:
+        """Hang up with a Q.850 cause of our choosing (``reason`` names only a dozen); chan_pjsip maps it to the
+        final response's code and puts it in that response's ``Reason: Q.850;cause=N`` header."""
+        await self.request("DELETE", f"/channels/{_seg(channel_id)}", params={"reason_code": cause})
+
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str = "s",
                                    priority: int = 1) -> None:
         """The channel leaves this app for the dialplan at ``context``/``extension``/``priority``."""

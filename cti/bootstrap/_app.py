@@ -198,6 +198,7 @@ from cti.web import (
     FRAME_TERM,
     HISTORY,
     HUB,
+    MAX_BODY,
     OUTBOUND,
     PARTNERS,
     POLICY,
@@ -392,7 +393,7 @@ def create_app(settings: Settings, *, connect_timeout: float = 0.0, clock: Clock
     sessions = Sessions(accounts, hub, clock=clock or utc_now, sign_in=sign_in, secure_cookies=settings.secure_cookies)
     app = web.Application(middlewares=[error_middleware, make_auth_middleware(sessions),
                                        make_audit_middleware(audit), partner_fence],
-                          client_max_size=64 * 1024)
+                          client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[AUDIT] = audit
     app[HUB] = hub

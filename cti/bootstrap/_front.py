@@ -9,13 +9,13 @@ from aiohttp import web
 
 from cti.live import FrameStream
 from cti.settings import Settings
-from cti.web import FrontEnd, Hub, error_middleware, mount_front
+from cti.web import MAX_BODY, FrontEnd, Hub, error_middleware, mount_front
 
 __all__ = ["create_front_app"]
 
 
 def create_front_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     source = FrameStream(settings.redis_url, settings.redis_prefix)
     front = FrontEnd(Hub(), source)
     mount_front(app, front)

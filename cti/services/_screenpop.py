@@ -271,8 +271,12 @@ class ScreenPop:
                     self._holders[call.call_id] = call.agent_id  # the latest pop is the owner's again
 
     def prefetch(self, customer_id: str) -> asyncio.Future[Any] | None:
-        """Start reading a customer's view unless it is cached; the future of the read, if one runs."""
-        if self._views.peek(customer_id, lambda: self._read_view(customer_id)) is not _MISSING:
+        """Start reading what a pop for this customer needs and is not cached (their view, then their survey
+        profile and the reference data for their segment); the future of the reading, if one runs. With all of it
+        cached, the offer builds the pop in its own step."""
+        view = self._views.peek(customer_id, lambda: self._read_view(customer_id))
+        if view is not _MISSING and all(self._reference.peek(key, load) is not _MISSING
+                                        for key, load in self._reference_needs(view, self.clock()).items()):
             return None
         pending = self._views.loading(customer_id)
         if pending is not None:
@@ -381,7 +385,9 @@ class ScreenPop:
 
     async def _warm(self, customer_id: str) -> None:
         try:
-            await self._view(customer_id)
+            view = await self._view(customer_id)
+            for key, load in self._reference_needs(view, self.clock()).items():
+                await self._reference.get(key, load)
         except (Unavailable, ValueError) as exc:
             log.info("customer %s not prefetched: %s", customer_id, exc)
 

@@ -33,6 +33,7 @@ from cti.sim._sipp import (
     Step,
     Wait,
     free_udp_port,
+    phone_media_ip,
     register,
     sipp_binary,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "free_udp_port",
     "generate",
     "local_redis_url",
+    "phone_media_ip",
     "register",
     "run_demo",
     "shipment_steps",

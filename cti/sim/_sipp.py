@@ -20,7 +20,7 @@ from cti.settings import DEFAULT_PSTN_MATCH
 
 __all__ = [
     "PSTN_HOST", "SCENARIOS", "Press", "Say", "SippAgent", "SippCaller", "SippError", "SippIvrCaller", "Step", "Wait",
-    "free_udp_port", "register", "sipp_binary",
+    "free_udp_port", "phone_media_ip", "register", "sipp_binary",
 ]
 
 SCENARIOS = Path(__file__).with_name("scenarios")
@@ -44,6 +44,16 @@ def free_udp_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def phone_media_ip(port: int) -> str:
+    """The loopback address a simulated phone listening on SIP ``port`` takes its media on: one of its own.
+
+    SIPp binds its media at 6000 and, when that is taken, searches a hundred ports up from there: about fifty
+    phones on one address used them all, and the next phone exited at start (its calls then rang unanswered;
+    found with sixty phones, ten dead). An address per phone leaves each the whole search; the SIP port, which is
+    the phone's own anyway, names it, so two phones never share one (all of 127/8 is this machine's)."""
+    return f"127.1.{port >> 8 & 255}.{port & 255}"
 
 
 def _render(name: str, workdir: Path, values: dict[str, str]) -> Path:
@@ -73,6 +83,16 @@ class _Process:
         path = self.workdir / "errors.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def messages(self) -> str:
+        """Every SIP message sent and received, as SIPp traces them (a caller or phone started with ``trace``)."""
+        path = self.workdir / "messages.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def output(self) -> str:
+        """What SIPp printed (why it would not start: a port taken, a scenario refused)."""
+        path = self.workdir / "sipp.out"
+        return path.read_text(errors="replace") if path.exists() else ""
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -96,12 +116,12 @@ class SippAgent(_Process):
 
     def __init__(self, port: int, *, ring_ms: int = 300, talk_ms: int = 0, answer: bool = True,
                  host: str = "127.0.0.1", play: Path | None = None, expect_tones: str = "",
-                 tones_within_ms: int = 30_000) -> None:
+                 tones_within_ms: int = 30_000, trace: bool = False) -> None:
         """With ``play`` (a headerless PCMU file, 8 kHz), the phone sends that audio, looped, once it answers.
         With ``expect_tones``, the phone takes one call only: once answered it waits (up to ``tones_within_ms``)
         for those tones as SIP INFO, in order, before anything else (then hangs up after ``talk_ms`` if that is
         above 0, else waits for the other side's BYE); :meth:`wait`'s exit code is not 0 unless each came, the
-        right one each time."""
+        right one each time. With ``trace``, every SIP message is kept for :meth:`messages`."""
         super().__init__()
         self.port = port
         if answer:
@@ -119,8 +139,11 @@ class SippAgent(_Process):
         else:
             scenario = _render("agent-noanswer.xml", self.workdir, {})
         media = ["-mp", str(free_udp_port())] if play is not None else []
+        if host.startswith("127."):
+            media += ["-mi", phone_media_ip(port)]
         calls = "1" if expect_tones else "1000000"
-        self._spawn(["-sf", str(scenario), "-i", host, "-p", str(port), "-m", calls, *media])
+        traced = ["-trace_msg", "-message_file", str(self.workdir / "messages.log")] if trace else []
+        self._spawn(["-sf", str(scenario), "-i", host, "-p", str(port), "-m", calls, *media, *traced])
 
     def wait(self, timeout: float) -> int:
         """Wait for the phone's calls to end (one, with tones to expect); SIPp's exit code (0 when every call
@@ -143,7 +166,7 @@ class SippCaller(_Process):
                  duration_ms: int = 3000, calls: int = 1, rate: float = 1.0, limit: int | None = None,
                  target: str = "127.0.0.1:5060", press: str | None = None, press_after_ms: int = 1000,
                  host: str = PSTN_HOST, expect_tones: str = "", play: Path | None = None,
-                 hear_on: int | None = None) -> None:
+                 hear_on: int | None = None, trace: bool = False) -> None:
         """With ``press``, the caller presses that key after ``press_after_ms`` on hold (asking for a
         callback) and expects cti to hang up within ``duration_ms``. ``host`` is the address it calls from
         (the PSTN gateway's, :data:`PSTN_HOST`, unless a test plays someone else). With ``expect_tones``, the
@@ -151,7 +174,7 @@ class SippCaller(_Process):
         exit code is not 0 unless each came, the right one each time. With ``play`` (a headerless PCMU file,
         8 kHz), the caller sends that audio, looped, from the answer on. With ``hear_on`` (a UDP port on ``host``),
         the audio sent to the caller (early media included) goes to that port instead of SIPp's, for a test to
-        listen to (without ``press`` only)."""
+        listen to (without ``press`` only). With ``trace``, every SIP message is kept for :meth:`messages`."""
         super().__init__()
         self.calls = calls
         if press is None:
@@ -170,6 +193,8 @@ class SippCaller(_Process):
                 "-trace_stat", "-stf", str(self.workdir / "stats.csv"), "-fd", "1"]
         if limit is not None:
             args += ["-l", str(limit)]
+        if trace:
+            args += ["-trace_msg", "-message_file", str(self.workdir / "messages.log")]
         self._spawn(args)
 
     def wait(self, timeout: float) -> int:

@@ -19,11 +19,20 @@ from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.telephony._nodes import MediaNodes, PhoneHomes, RoutedRecorder, VoiceRouter, list_endpoints, trunk_endpoint
 from cti.telephony._recorder import BridgeRecorder
 from cti.telephony._speech import AsrBridge, TtsPrompts, open_questions
-from cti.telephony._telephony import LivePicture, Telephony, ivr_record, offer_failure_reason
+from cti.telephony._telephony import (
+    ROUTING_TICK_SECONDS,
+    SHED_CAUSE,
+    LivePicture,
+    Telephony,
+    ivr_record,
+    offer_failure_reason,
+)
 
 __all__ = [
     "NAME_LENGTH",
     "NUMBER_LENGTH",
+    "ROUTING_TICK_SECONDS",
+    "SHED_CAUSE",
     "Admission",
     "AdmissionControl",
     "AsrBridge",

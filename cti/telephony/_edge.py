@@ -42,13 +42,21 @@ class EdgeShedRecorder:
         self._written = written
         self.counters = counters
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        # Notes recorded (their rows queued in the journal) and not let go yet; letting go waits for the journal,
+        # reading does not: under an overload the journal is seldom empty, and a reader waiting for it recorded
+        # 500 callers a wait while Kamailio shed more than that.
+        self._unlet: list[str] = []
+        self._recorded = asyncio.Event()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="cti-edge-sheds")
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._run(), name="cti-edge-sheds"),
+                       loop.create_task(self._let_go(), name="cti-edge-sheds-let-go")]
 
     async def close(self) -> None:
-        await stop_task(self._task)
+        for task in self._tasks:
+            await stop_task(task)
         await self.source.close()
 
     async def _run(self) -> None:
@@ -56,11 +64,11 @@ class EdgeShedRecorder:
         while True:
             try:
                 notes = await self.source.read(count=BATCH, block_ms=1000)
+                for note in notes:
+                    self._record(self.row(note))
                 if notes:
-                    for note in notes:
-                        self._record(self.row(note))
-                    await self._written()
-                    await self.source.done([note.entry_id for note in notes])
+                    self._unlet += [note.entry_id for note in notes]
+                    self._recorded.set()
                 if failing:
                     log.info("the edge's shed callers are read again")
                 failing = False
@@ -69,6 +77,24 @@ class EdgeShedRecorder:
                     log.warning("the callers shed at the edge cannot be read now (retrying every second): %s", exc)
                 failing = True
                 await asyncio.sleep(1.0)
+
+    async def _let_go(self) -> None:
+        """Notes are let go once their rows are written (a note read again, by a controller taking over, is the
+        same row: :meth:`row`'s id is the note's)."""
+        while True:
+            await self._recorded.wait()
+            self._recorded.clear()
+            recorded = list(self._unlet)
+            try:
+                await self._written()
+                await self.source.done(recorded)
+            except (TimeoutError, Unavailable) as exc:
+                # Rows still queued (a journal busy with an overload's) or Redis away: let go at the next try.
+                log.info("%d notes of shed callers not let go yet: %r", len(recorded), exc)
+                self._recorded.set()
+                await asyncio.sleep(1.0)
+                continue
+            del self._unlet[:len(recorded)]
 
     def row(self, note: EdgeShedNote) -> WorkItem:
         """The rejected call a note stands for."""

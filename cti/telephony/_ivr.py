@@ -73,6 +73,7 @@ from cti.ivr import (
     VerifyResult,
 )
 from cti.speech import RtpReceiver
+from cti.telephony._entries import StasisEntries
 from cti.telephony._stored import take_stored_recording
 from cti.types import masked
 
@@ -220,7 +221,7 @@ class IvrRunner:
         self._playbacks: dict[str, str] = {}  # playback id -> caller channel
         self._taps: dict[str, str] = {}  # snoop / media channel -> caller channel
         self._recordings: dict[str, tuple[IvrCall, str]] = {}  # recording name in Asterisk -> (call, record id)
-        self._entering: dict[str, asyncio.Future[None]] = {}  # snoop / media channel -> its StasisStart seen
+        self._entering = StasisEntries()  # the taps' snoop and media channels
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cti-asr")
         self.stats: dict[str, int] = {"sessions": 0, "speech_results": 0, "barge_ins": 0}
         # The session's commands, one handler each.
@@ -343,13 +344,11 @@ class IvrRunner:
 
     def tap_entered(self, channel_id: str) -> bool:
         """StasisStart of a snoop or media channel: it may join the tap's bridge now. True if it is one of ours."""
-        waiter = self._entering.pop(channel_id, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._entering.release(channel_id)
         return channel_id in self._taps
 
     async def tap_gone(self, channel_id: str) -> None:
-        self._not_entering(channel_id, "ended")
+        self._entering.gone(channel_id, "ended")
         caller = self._taps.pop(channel_id, None)
         call = self.calls.get(caller or "")
         if call is not None and call.tap is not None:
@@ -559,13 +558,8 @@ class IvrRunner:
                        f"cti-ivr-{call.channel_id}-{uuid.uuid4().hex[:8]}", transport)
         call.tap = tap
         self._taps[tap.snoop_id] = self._taps[tap.media_id] = call.channel_id
-        # Asterisk answers these POSTs before the channels are in Stasis: each enters on a thread of its own
-        # (snoop: snoop_stasis_thread; externalMedia: an originate), and addChannel refuses a channel that has
-        # not yet (422 "Channel not in Stasis application"), which left the caller unheard for the whole call.
-        # So the bridge waits for both StasisStarts; the waiters exist first, as an event may beat its response.
-        entered: dict[str, asyncio.Future[None]] = {tap.snoop_id: loop.create_future(),
-                                                    tap.media_id: loop.create_future()}
-        self._entering.update(entered)
+        # The bridge waits for both channels to be in Stasis (cti.telephony._entries says why).
+        entered = {channel_id: self._entering.expect(channel_id) for channel_id in (tap.snoop_id, tap.media_id)}
         try:
             await self.ari.snoop(call.channel_id, app_args="ivr-snoop", snoop_id=tap.snoop_id, spy="in")
             await self.ari.external_media(channel_id=tap.media_id, external_host=f"{self.rtp_host}:{port}",
@@ -576,15 +570,9 @@ class IvrRunner:
             raise AriError(f"the audio tap's channels not in Stasis after {TAP_ENTRY_TIMEOUT_S:.0f} s") from exc
         finally:
             for channel_id in entered:
-                self._entering.pop(channel_id, None)
+                self._entering.forget(channel_id)
         await self.ari.add_channel(tap.bridge_id, [tap.snoop_id, tap.media_id])
         log.debug("IVR %s: listening on 127.0.0.1:%d", call.channel_id, port)
-
-    def _not_entering(self, channel_id: str, why: str) -> None:
-        """A tap channel that will never enter Stasis: the bridge need not wait for it."""
-        waiter = self._entering.pop(channel_id, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(AriError(f"{channel_id} {why} before entering Stasis"))
 
     def _audio(self, call: IvrCall, pcm: bytes) -> None:
         """One RTP frame heard from the caller (event loop). Endpointing here; decoding in the pool."""
@@ -684,7 +672,7 @@ class IvrRunner:
         tap.transport.close()
         for channel_id in (tap.snoop_id, tap.media_id):
             self._taps.pop(channel_id, None)
-            self._not_entering(channel_id, "hung up")
+            self._entering.gone(channel_id, "hung up")
             with contextlib.suppress(AriNotFound, AriError):
                 await self.ari.hangup(channel_id)
         with contextlib.suppress(AriNotFound, AriError):

@@ -14,6 +14,7 @@ and numbers the call's next monitor past them (Asterisk keeps a destroyed bridge
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -23,8 +24,11 @@ from enum import StrEnum
 
 from cti.ari import AriClient, AriError, AriNotFound
 from cti.errors import Conflict
+from cti.telephony._entries import StasisEntries
 
 _NUMBERED = re.compile(r"^(?:cti-mon-)?(?P<call>[0-9a-f]{32})-[sp]?(?P<n>\d+)$")
+SNOOP_ENTRY_TIMEOUT_S = 5.0
+"""How long the monitor's bridge waits for its snoop to enter Stasis (it takes milliseconds)."""
 
 __all__ = ["Monitor", "MonitorError", "MonitorMode", "Monitors"]
 
@@ -62,6 +66,7 @@ class Monitors:
         self.ring_timeout = ring_timeout
         self.active: dict[str, Monitor] = {}
         self._count: dict[str, int] = {}
+        self._entering = StasisEntries()  # the monitors' snoops
 
     async def start(self, call_id: str, agent_channel_id: str, call_bridge_id: str, *, mode: MonitorMode,
                     extension: str, supervisor: str) -> Monitor:
@@ -95,6 +100,12 @@ class Monitors:
     def is_monitor_leg(self, channel_id: str) -> bool:
         return channel_id in self.active or any(m.snoop_id == channel_id for m in self.active.values())
 
+    async def snoop_entered(self, channel_id: str) -> None:
+        """StasisStart of a monitor's snoop: its bridge may take it now. One whose monitor has stopped meanwhile
+        (its hang-up came before the snoop existed for ARI) is hung up here, else it would outlive the call."""
+        if not self._entering.release(channel_id) and not any(m.snoop_id == channel_id for m in self.active.values()):
+            await self._hangup(channel_id)
+
     async def answered(self, channel_id: str) -> None:
         """The supervisor picked up: connect them to the call as the mode says."""
         monitor = self.active.get(channel_id)
@@ -106,15 +117,24 @@ class Monitors:
             if monitor.mode is MonitorMode.BARGE:
                 await self.ari.add_channel(monitor.call_bridge_id, monitor.monitor_id)
                 return
-            await self.ari.snoop(monitor.agent_channel_id, app_args=f"snoop,{monitor.call_id}",
-                                 snoop_id=monitor.snoop_id, spy="both",
-                                 whisper="out" if monitor.mode is MonitorMode.WHISPER else "none")
-            # Stopped (or its call ended) while a request was under way: what this made after the stop's clean-up
-            # would be left in Asterisk, so it is taken down here.
-            if self.active.get(monitor.monitor_id) is not monitor:
-                await self._take_down(monitor)
-                return
-            await self.ari.create_bridge("mixing", bridge_id=monitor.bridge_id, name=f"monitor {monitor.call_id}")
+            # The bridge waits for the snoop to be in Stasis (cti.telephony._entries says why).
+            entered = self._entering.expect(monitor.snoop_id)
+            try:
+                await self.ari.snoop(monitor.agent_channel_id, app_args=f"snoop,{monitor.call_id}",
+                                     snoop_id=monitor.snoop_id, spy="both",
+                                     whisper="out" if monitor.mode is MonitorMode.WHISPER else "none")
+                # Stopped (or its call ended) while a request was under way: what this made after the stop's
+                # clean-up would be left in Asterisk, so it is taken down here.
+                if self.active.get(monitor.monitor_id) is not monitor:
+                    await self._take_down(monitor)
+                    return
+                await self.ari.create_bridge("mixing", bridge_id=monitor.bridge_id,
+                                             name=f"monitor {monitor.call_id}")
+                await asyncio.wait_for(entered, SNOOP_ENTRY_TIMEOUT_S)
+            except TimeoutError as exc:
+                raise AriError(f"the snoop not in Stasis after {SNOOP_ENTRY_TIMEOUT_S:.0f} s") from exc
+            finally:
+                self._entering.forget(monitor.snoop_id)
             if self.active.get(monitor.monitor_id) is not monitor:
                 await self._take_down(monitor)
                 return
@@ -126,6 +146,7 @@ class Monitors:
 
     async def leg_gone(self, channel_id: str) -> None:
         """A supervisor or snoop leg left: take the rest of that monitor down."""
+        self._entering.gone(channel_id, "ended")  # a snoop gone before it entered: the bridge waits no more
         for monitor in list(self.active.values()):
             if channel_id in (monitor.monitor_id, monitor.snoop_id):
                 await self.stop(monitor.monitor_id)
@@ -139,6 +160,7 @@ class Monitors:
         monitor = self.active.pop(monitor_id, None)
         if monitor is None:
             return False
+        self._entering.release(monitor.snoop_id)  # its connection, waiting for the snoop, finds it gone, cleans up
         await self._take_down(monitor)
         return True
 

@@ -53,7 +53,7 @@ from cti.telephony._actions import VoiceActions, call_bridge_id
 from cti.telephony._admission import AdmissionControl
 from cti.telephony._monitor import Monitor, MonitorError, MonitorMode
 from cti.telephony._recorder import BridgeRecorder
-from cti.telephony._telephony import Telephony
+from cti.telephony._telephony import ROUTING_TICK_SECONDS, Telephony
 
 __all__ = ["MediaNodes", "PhoneHomes", "RoutedRecorder", "VoiceRouter", "list_endpoints", "trunk_endpoint"]
 
@@ -301,14 +301,14 @@ class MediaNodes:
     async def _ticker(self) -> None:
         # The routing tick, once for all the nodes (each notes its own sight), while any node is there.
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(ROUTING_TICK_SECONDS)
             self.watch(time.monotonic())
             if not self.is_connected:
                 continue
             try:
                 self.distributor.tick()
             except Exception:
-                log.exception("routing tick failed; trying again in a second")
+                log.exception("routing tick failed; trying again at the next tick")
 
     # -- a node's death -------------------------------------------------------------------------------------------
     def watch(self, now: float) -> None:

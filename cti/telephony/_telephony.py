@@ -53,7 +53,8 @@ from cti.telephony._monitor import Monitor, MonitorError, MonitorMode, Monitors
 from cti.telephony._survey import run_survey
 from cti.types import Clock, Language, masked, utc_now
 
-__all__ = ["OVERLOAD_CONTEXT", "LivePicture", "Telephony", "ivr_record", "offer_failure_reason"]
+__all__ = ["OVERLOAD_CONTEXT", "ROUTING_TICK_SECONDS", "SHED_CAUSE", "LivePicture", "Telephony", "ivr_record",
+           "offer_failure_reason"]
 
 # The dialplan's context that tells a shed caller why (dialplans/extensions.conf), and the globals naming its prompts.
 OVERLOAD_CONTEXT = "cti-overloaded"
@@ -63,6 +64,17 @@ SHED_LOG_EVERY = 10.0
 """Seconds between two log lines of callers turned away."""
 OVERLOAD_MESSAGES_PER_SECOND = 2.0
 """Shed callers told why, at most, per second (a dozen messages playing at once); the others get congestion."""
+SHED_CAUSE = 34
+"""The Q.850 cause a caller cti turned away is hung up with, here and by the dialplan's ``cti-overloaded``:
+congestion, a ``503`` carrying ``Reason: Q.850;cause=34``. It tells the cluster's Kamailio that the controller, one
+for every node, turned the caller away, so no other node is tried: Asterisk refusing a caller of itself sends 42
+(its call limit, a PBX that would not start) or no ``Reason`` (shutting down, no channel made), and those 503s move
+the caller on (docs/scaling.md#kamailio)."""
+ROUTING_TICK_SECONDS = 0.1
+"""Seconds between two routing ticks (``Distributor.tick``: escalation steps, wrap-up ends, announcements, offers
+paused after a failure). Each tick takes only what came due since the last, so a step happens at most this long
+after its due time, and a backlog's escalations (one snapshot and one record each) are spread over ten ticks a
+second instead of one: docs/benchmarks.md, "At 100,000 agents"."""
 
 
 class _Bucket:
@@ -167,7 +179,7 @@ class Telephony:
             RecordingFinished: self._recording_ended, RecordingFailed: self._recording_ended}
         self._arrivals: dict[str, Callable[[StasisStart], Awaitable[None]]] = {
             "inbound": self._inbound, "agent": self._agent_answered, "customer": self._customer_answered,
-            "supervisor": self._supervisor_answered}
+            "supervisor": self._supervisor_answered, "snoop": self._snoop_entered}
         # When this controller last saw Asterisk's picture; before its first sight, the previous controller's (the
         # journal loads it from Redis when the server starts, after this is built).
         self._lost_at: datetime | None = None
@@ -216,10 +228,10 @@ class Telephony:
         await self.journal.flush()
 
     async def _ticker(self) -> None:
-        # Escalation steps and wrap-up ends are due at points in time, not at events: look every second.
+        # Escalation steps and wrap-up ends are due at points in time, not at events: look every ROUTING_TICK_SECONDS.
         # Not while Asterisk is away: offers would fail, and the resync on reconnect dispatches anyway.
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(ROUTING_TICK_SECONDS)
             if not self.events.is_connected:
                 continue
             self._saw_asterisk()
@@ -228,7 +240,7 @@ class Telephony:
             try:
                 self.distributor.tick()
             except Exception:
-                log.exception("routing tick failed; trying again in a second")
+                log.exception("routing tick failed; trying again at the next tick")
 
     def _saw_asterisk(self) -> None:
         now = self.distributor.clock()
@@ -368,6 +380,9 @@ class Telephony:
     async def _supervisor_answered(self, event: StasisStart) -> None:
         await self.monitors.answered(event.channel.id)
 
+    async def _snoop_entered(self, event: StasisStart) -> None:
+        await self.monitors.snoop_entered(event.channel.id)
+
     async def _inbound(self, event: StasisStart) -> None:
         await self._arrive(event.channel, event.args)
 
@@ -487,9 +502,9 @@ class Telephony:
     async def _shed(self, call: WorkItem, why: str) -> None:
         """Overload: the caller hears why, unanswered, then congestion (SIP 503); a record says so.
 
-        The message is the dialplan's (``cti-overloaded``: early media, then cause 34), so a shed caller costs cti
-        one request, as a bare hang-up did; only while its prompts are not in place yet is the caller hung up
-        with congestion at once."""
+        The message is the dialplan's (``cti-overloaded``: early media, then :data:`SHED_CAUSE`), so a shed caller
+        costs cti one request, as a bare hang-up did; only while its prompts are not in place yet is the caller hung
+        up with that cause at once."""
         self.counters["calls_shed"] += 1
         # Said once per period, with how many since: an overload sheds callers by the hundred a second, and a line
         # each would bury the log (and cost the loop) just when it matters.
@@ -509,7 +524,7 @@ class Telephony:
                 log.info("call from %s: the overload message failed: %s", masked(call.caller_number), exc)
         if not told:
             with contextlib.suppress(AriError):
-                await self.ari.hangup(call.channel_id, reason="congestion")
+                await self.ari.hangup_with_cause(call.channel_id, SHED_CAUSE)  # ARI's "congestion"
         call.state, call.outcome, call.end_reason = WorkState.ENDED, Outcome.REJECTED, EndReason.OVERLOAD
         call.ended_at = self.distributor.clock()
         self._record_ended(call)

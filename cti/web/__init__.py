@@ -11,6 +11,7 @@ tickets, throttles), the one error table, the websocket hub, the typed app keys,
 from cti.web._access_log import AccessLogger
 from cti.web._audit import make_audit_middleware
 from cti.web._auth import make_auth_middleware, partner_fence, principal, require_role
+from cti.web._bodies import MAX_BODY
 from cti.web._errors import STATUS_OF, error_middleware, json_error
 from cti.web._features import FEATURES, mount, mount_front
 from cti.web._front import FRONT, FrontEnd, forward, front_routes
@@ -94,6 +95,7 @@ __all__ = [
     "FRONT",
     "HISTORY",
     "HUB",
+    "MAX_BODY",
     "OUTBOUND",
     "PARTNERS",
     "POLICY",

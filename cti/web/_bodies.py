@@ -14,8 +14,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-__all__ = ["MAX_JSON_DEPTH", "JsonTooDeep", "decode_json", "read_json", "read_object"]
+__all__ = ["MAX_BODY", "MAX_JSON_DEPTH", "JsonTooDeep", "decode_json", "read_json", "read_object"]
 
+MAX_BODY: Final = 64 * 1024
+"""The largest request body the controllers and front ends read (aiohttp's ``client_max_size``; larger: 413). A
+caller with more to send (a front end renewing thousands of grants) splits it."""
 MAX_JSON_DEPTH: Final = 32
 # A string (to its closing quote, or to the end when unterminated: so every character is looked at once) or a
 # bracket. Brackets inside strings are text.

@@ -44,6 +44,11 @@ HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "proxy-authenticate",
 RETRY: Final = 0.5
 LEADER_TIMEOUT: Final = aiohttp.ClientTimeout(total=15, connect=2)
 """A forwarded request's whole time (a report may take seconds); connecting to the leader, 2 s."""
+GRANTS_PER_RENEWAL: Final = 500
+"""Grants (renewed and given back together) in one ``POST /api/live/grants``: a grant is 43 characters, 47 bytes in
+the body, so 500 make about 24 KB, well under what the leader reads (:data:`cti.web.MAX_BODY`, 64 KiB). A front end
+with 2,500 pages sent them in one 117 KB body, refused (413): ten seconds later the leader counted none of them and
+published nothing more to their topics."""
 
 
 class RelayedEntry(Protocol):
@@ -94,6 +99,8 @@ class FrontEnd:
         self.resets = 0
         self._grants: dict[str, web.WebSocketResponse] = {}
         self._released: set[str] = set()
+        self._renewal_refused = False
+        self._closing: set[asyncio.Task[bool]] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -119,6 +126,8 @@ class FrontEnd:
         for task in self._tasks:
             await stop_task(task)
         self._tasks = []
+        for closing in list(self._closing):
+            await stop_task(closing)
         await self.hub.close()
         if self._http is not None:
             await self._http.close()
@@ -178,17 +187,34 @@ class FrontEnd:
             await asyncio.sleep(RENEW_EVERY)
 
     async def _renew(self, leader: str) -> None:
-        released = sorted(self._released)
-        async with self.http.post(f"{leader}/api/live/grants",
-                                  json={"renew": sorted(self._grants), "release": released}) as response:
-            if response.status != 200:
-                return
-            answer = await response.json()
-        self._released.difference_update(released)
-        for grant, why in answer.get("closed", {}).items():
-            ws = self._grants.pop(grant, None)
-            if ws is not None and not ws.closed:
-                await ws.close(code=int(why["code"]), message=str(why["reason"]).encode())
+        """Every grant held renewed, every one given back said so, :data:`GRANTS_PER_RENEWAL` a request; the sockets
+        the leader answers to close, closed. A refusal stops the round (the next one, 2 s later, starts over) and is
+        said once: a grant not renewed within :data:`cti.web._sockets.LENT_TTL` ends at the leader, which then
+        stops publishing to a topic it thinks nobody watches while the page stays open."""
+        renew, released = sorted(self._grants), sorted(self._released)
+        for start in range(0, len(renew) + len(released), GRANTS_PER_RENEWAL):
+            end = start + GRANTS_PER_RENEWAL
+            body = {"renew": renew[start:end], "release": released[max(0, start - len(renew)):max(0, end - len(renew))]}
+            async with self.http.post(f"{leader}/api/live/grants", json=body) as response:
+                if response.status != 200:
+                    if not self._renewal_refused:
+                        log.warning("the leader refused the renewal of %d grant(s): HTTP %d %s; their pages get no "
+                                    "frames once the leader lets the grants lapse", len(renew), response.status,
+                                    response.reason)
+                    self._renewal_refused = True
+                    return
+                answer = await response.json()
+            self._released.difference_update(body["release"])
+            for grant, why in answer.get("closed", {}).items():
+                ws = self._grants.pop(grant, None)
+                if ws is not None and not ws.closed:
+                    # Not awaited here: each close waits for the page's answer (up to 10 s), and a round that closed
+                    # a thousand pages one after the other renewed nobody else's grants meanwhile: they lapsed too.
+                    task = asyncio.get_running_loop().create_task(
+                        ws.close(code=int(why["code"]), message=str(why["reason"]).encode()))
+                    self._closing.add(task)
+                    task.add_done_callback(self._closing.discard)
+        self._renewal_refused = False
 
     def held(self, grant: str, ws: web.WebSocketResponse) -> None:
         self._grants[grant] = ws

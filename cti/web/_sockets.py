@@ -117,14 +117,19 @@ class _Lent:
 
 
 class _Subscriber:
-    __slots__ = ("queue", "task", "ws")
+    __slots__ = ("covered", "queue", "task", "ws")
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
         self.queue: asyncio.Queue[Frame] = asyncio.Queue(SEND_QUEUE)
         self.task: asyncio.Task[None] | None = None
+        self.covered = -1
+        """The number the page's catch-up reached: a front end may relay frames up to it afterwards (its snapshot
+        came from the leader ahead of the stream), and the page must not get them after the snapshot."""
 
     def push(self, frame: Frame) -> bool:
+        if frame.seq <= self.covered:
+            return True
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
@@ -305,11 +310,10 @@ class Hub:
                 if isinstance(state, AtSeq):
                     seq, state = state.seq, state.state
                     # Taken by the leader before this subscription or after: frames relayed after it that this
-                    # front end already holds follow it; a snapshot ahead of this front end covers the rest.
+                    # front end already holds follow it. A snapshot ahead of this front end covers frames the
+                    # stream has yet to bring: this page skips them (_drop_covered), the topic's number stays
+                    # the relay's, since the pages already here still need them.
                     early = [f for f in topic.buffer if f.seq > seq]
-                    if topic.seq < seq:
-                        topic.seq = seq
-                        topic.buffer.clear()
                 if isinstance(state, RawJson):
                     await ws.send_str(_frame_text(seq, "snapshot", state))
                 else:
@@ -475,7 +479,9 @@ class FrameError(ValueError):
 
 
 def _drop_covered(subscriber: _Subscriber, seq: int) -> None:
-    """Remove queued frames the catch-up already delivered (published while it was being sent)."""
+    """Remove queued frames the catch-up already delivered (published while it was being sent), and skip those a
+    front end relays later up to ``seq``."""
+    subscriber.covered = seq
     kept = []
     while not subscriber.queue.empty():
         frame = subscriber.queue.get_nowait()

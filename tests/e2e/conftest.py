@@ -22,13 +22,13 @@ from tests.fullapp import (
     no_leftover_tasks,  # noqa: F401  (an autouse fixture: imported to be in force here)
     serve,
 )
-from tests.support import eventually
+from tests.support import Pending, eventually
 
 __all__ = ["Cti", "ShiftedClock", "serve"]  # the e2e tests import the harness from here
 
 
 @pytest.fixture
-async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str,
+async def cti(request: pytest.FixtureRequest, asterisk: AsteriskRoot, base_settings: Settings, database_url: str,
               cti_settings_overrides: dict[str, Any], cti_clock: Callable[[], datetime] | None) -> AsyncIterator[Cti]:
     settings = base_settings.model_copy(update={
         "database_url": database_url,
@@ -39,7 +39,10 @@ async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str
     harness = Cti(settings, client, clock=cti_clock)
     try:
         yield harness
-        await harness.settled()
+        if not request.node.stash.get(_FAILED, False):
+            # After a failure the phones are stopped first, without their BYEs, so its calls would not end: the
+            # clean-up below hangs them up instead of a second error hiding the first.
+            await harness.settled()
     finally:
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password.get_secret_value(), "leakcheck")
         await bounded(harness.client.close(), "cti's shutdown")
@@ -55,8 +58,9 @@ async def cti(asterisk: AsteriskRoot, base_settings: Settings, database_url: str
                     await ari.destroy_bridge(bridge.id)
         finally:
             await ari.close()
-    assert channels == [], f"channels leaked in Asterisk: {[c.name for c in channels]}"
-    assert bridges == [], f"bridges leaked in Asterisk: {[b.id for b in bridges]}"
+    if not request.node.stash.get(_FAILED, False):
+        assert channels == [], f"channels leaked in Asterisk: {[c.name for c in channels]}"
+        assert bridges == [], f"bridges leaked in Asterisk: {[b.id for b in bridges]}"
 
 
 async def clean_asterisk(settings: Settings) -> None:
@@ -76,10 +80,16 @@ async def clean_asterisk(settings: Settings) -> None:
 
 
 @pytest.fixture
-def phones(base_settings: Settings) -> Iterator[dict[str, SippAgent]]:
+def phones(request: pytest.FixtureRequest, base_settings: Settings) -> Iterator[dict[str, SippAgent]]:
     """Start SIPp agent phones by extension: ``phones_start(ext, ...)`` via the returned dict's helper."""
     started: dict[str, SippAgent] = {}
     yield started
+    if request.node.stash.get(_FAILED, False):
+        # A phone that never answered: was its SIPp still running, and what did it see that it did not expect?
+        for extension, phone in started.items():
+            state = "running" if phone.running else f"exited with {phone.proc.poll() if phone.proc else None}"
+            print(f"--- SIPp phone {extension} ({state}): unexpected messages and errors (tail) ---\n"
+                  f"{phone.errors()[-3000:]}\n{phone.output()[-1500:]}\n{phone.messages()[-3000:]}")
     for phone in started.values():
         phone.stop()
 
@@ -98,6 +108,27 @@ async def until_bridge(cti: Cti, bridge_id: str, holds: Callable[[set[str]], boo
         return holds(await bridge_members(cti, bridge_id))
 
     await eventually(check, message=message)
+
+
+async def monitor_connected(cti: Cti, monitor_id: str, phone: SippAgent, *, barge: bool = False) -> bool | Pending:
+    """Is the supervisor's leg ``monitor_id`` answered, marked so by cti and in its bridge: the call's own for a
+    barge, else the monitor's, with the snoop on the agent's leg? If not, everything that tells where it stopped:
+    cti's monitor, the call's channels and bridges in Asterisk, and the supervisor's phone (running or not, and what
+    SIP it saw if it traces)."""
+    monitor = cti.telephony.monitors.active.get(monitor_id)
+    call_id, n = monitor_id.rsplit("-s", 1)
+    channels = {c.id: c.state for c in await cti.ari.list_channels() if c.id.startswith(call_id)}
+    bridges = {b.id: set(b.channels) for b in await cti.ari.list_bridges() if call_id in b.id}
+    wanted, legs = ((f"cti-call-{call_id}", {monitor_id}) if barge
+                    else (f"cti-mon-{call_id}-{n}", {monitor_id, f"{call_id}-p{n}"}))
+    if (monitor is not None and monitor.answered and channels.get(monitor_id) == "Up"
+            and legs <= bridges.get(wanted, set())):
+        return True
+    seen = phone.messages()
+    sip = [line for line in seen.splitlines() if line.startswith(("INVITE ", "SIP/2.0 ", "ACK ", "BYE ", "CANCEL "))]
+    return Pending(f"monitor {monitor!r}; channels of the call {channels}; its bridges {bridges}; the supervisor's "
+                   f"phone {'running' if phone.running else 'exited'}, its SIP {sip[-12:] if seen else '(not traced)'}"
+                   f"{'' if phone.running else chr(10) + phone.output()[-1000:]}")
 
 
 def start_phone(phones: dict[str, SippAgent], settings: Settings, extension: str, **kwargs: Any) -> SippAgent:

@@ -28,7 +28,7 @@ from cti.records import InteractionRecord
 from cti.redis_client import redis_client
 from cti.settings import Settings
 from cti.tasks import stop_task
-from tests.support import eventually
+from tests.support import Pending, eventually
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,15 +80,16 @@ class Server:
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
 
     async def healthy(self, http: aiohttp.ClientSession, timeout: float = 30.0) -> None:
-        async def up() -> bool:
+        async def up() -> bool | Pending:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 pytest.fail(f"cti exited with {self.proc.returncode}:\n{self.tail()}")
             try:
                 async with http.get(f"{self.url}/healthz") as resp:
-                    return resp.status == 200
-            except aiohttp.ClientError:
-                return False
+                    return resp.status == 200 or Pending(f"/healthz {resp.status}; its log ends:\n{self.tail()}")
+            except aiohttp.ClientError as exc:
+                # Where a slow start is (imports, migrations, Asterisk, Redis): what the server has said so far.
+                return Pending(f"/healthz: {exc!r}; its log ends:\n{self.tail()}")
 
         await eventually(up, timeout=timeout, interval=0.1, message="cti's /healthz")
 

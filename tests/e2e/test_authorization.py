@@ -32,7 +32,7 @@ from cti.records import InteractionRecord, RecordingRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
 from cti.web import FEATURES, openapi_document
-from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.conftest import Cti, monitor_connected, start_phone
 from tests.support import eventually
 
 ROLES = ("anon", "lone", "ana", "sue", "admin", "pat")
@@ -337,7 +337,7 @@ def cti_settings_overrides(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def supervisor_phone(base_settings: Settings) -> Iterator[SippAgent]:
-    phone = SippAgent(base_settings.sim_agent_port("7040"), ring_ms=100)
+    phone = SippAgent(base_settings.sim_agent_port("7040"), ring_ms=100, trace=True)
     yield phone
     phone.stop()
 
@@ -408,12 +408,9 @@ async def test_every_route_answers_every_role_as_the_policy_says(
     monitor = await cti.api("POST", f"/api/calls/{live['bob']}/monitor", expect=201,
                             json={"mode": "listen", "extension": "7040"})
 
-    def listening() -> bool:
-        active = cti.telephony.monitors.active.get(monitor["monitor_id"])
-        return active is not None and active.answered
-
     # The supervisor's phone has answered: the monitor lasts as long as the call, whatever the matrix takes.
-    await eventually(listening, timeout=15, message="the supervisor's phone to answer the monitor")
+    await eventually(lambda: monitor_connected(cti, monitor["monitor_id"], supervisor_phone), timeout=15,
+                     message="the supervisor's phone to answer the monitor")
     [script, *_] = await cti.api("GET", "/api/scripts")
 
     def fill(method: str, path: str, route: Route, whose: str) -> tuple[str, Any]:

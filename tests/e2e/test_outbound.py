@@ -17,7 +17,7 @@ from cti.records import InteractionRecord
 from cti.settings import Settings
 from cti.sim import SippAgent
 from cti.types import utc_now
-from tests.e2e.conftest import Cti, ShiftedClock, start_phone
+from tests.e2e.conftest import Cti, ShiftedClock, start_phone, until_bridge
 from tests.support import browser_page
 
 
@@ -97,8 +97,10 @@ async def test_an_agent_calls_a_customer_from_the_desktop_and_refused_calls_dial
             "Calling: answer your phone, then the customer's rings.")
         call = await cti.first_call()
         await cti.answered(call.call_id, timeout=20)
-        bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
-        assert sorted(bridge.channels) == sorted([f"{call.call_id}-c1", f"{call.call_id}-a1"])
+        # Answered is marked as the customer picks up; the two legs join the call's bridge just after.
+        legs = {f"{call.call_id}-c1", f"{call.call_id}-a1"}
+        await until_bridge(cti, f"cti-call-{call.call_id}", lambda members: members == legs,
+                           "the customer's and the agent's legs in the call's bridge")
         live = cti.query.call(call.call_id)
         assert (live.direction.value, live.caller_number, live.service_number, live.customer_id) == (
             "outbound", "+62215550901", base_settings.outbound_caller_id, "2001")

@@ -17,7 +17,7 @@ from cti.crm import Consent, CustomerFields
 from cti.persistence import CustomerRepository
 from cti.settings import Settings
 from cti.sim import SippAgent
-from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.conftest import Cti, start_phone, until_bridge
 from tests.integration.test_portal_api import Browser
 from tests.mailbox import Mailbox, mailbox
 from tests.support import browser_page, eventually
@@ -67,8 +67,10 @@ async def test_a_callback_asked_on_the_portal_is_previewed_dialed_and_bridged_to
             await page.click("#preview-dial")
             call = await cti.first_call()
             await cti.answered(call.call_id, timeout=20)
-            bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
-            assert sorted(bridge.channels) == sorted([f"{call.call_id}-c1", f"{call.call_id}-a1"])
+            # Answered is marked as the customer picks up; the two legs join the call's bridge just after.
+            legs = {f"{call.call_id}-c1", f"{call.call_id}-a1"}
+            await until_bridge(cti, f"cti-call-{call.call_id}", lambda members: members == legs,
+                               "the customer's and the agent's legs in the call's bridge")
             assert (call.customer_id, call.agent_id) == ("2102", "pia")
             await cti.settled(timeout=20)  # the customer hangs up after 3 s
 

@@ -14,7 +14,7 @@ import yaml
 from cti.persistence import InteractionRepository
 from cti.settings import Settings
 from cti.sim import Press, SippAgent, SippCaller, SippIvrCaller, Wait
-from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.conftest import Cti, start_phone, until_bridge
 from tests.support import eventually
 
 RULES = {
@@ -164,8 +164,10 @@ async def test_callback_keep_my_place_end_to_end(
     await cti.login("caller-backer", "7036")  # agent first, then the customer, then bridged
     await cti.answered(call.call_id, timeout=20)
     live = cti.query.call(call.call_id)
-    bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
-    assert sorted(bridge.channels) == sorted([f"{call.call_id}-c1", f"{call.call_id}-a1"])
+    # Answered is marked as the customer picks up; the two legs join the call's bridge just after.
+    legs = {f"{call.call_id}-c1", f"{call.call_id}-a1"}
+    await until_bridge(cti, f"cti-call-{call.call_id}", lambda members: members == legs,
+                       "the customer's and the agent's legs in the call's bridge")
     assert live.state.value == "connected"
     await cti.settled(timeout=20)  # the customer hangs up after talking 2 s
     record = await InteractionRepository(cti.db).get(call.call_id)

@@ -16,7 +16,7 @@ from cti.persistence import CustomerRepository, InteractionRepository
 from cti.records import InteractionRecord
 from cti.settings import Settings
 from cti.sim import SippAgent
-from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.conftest import Cti, start_phone, until_bridge
 from tests.support import browser_page, eventually
 
 
@@ -68,8 +68,10 @@ async def test_a_due_callback_is_previewed_dialed_from_the_desktop_and_bridged(
         await page.click("#preview-dial")
         call = await cti.first_call()
         await cti.answered(call.call_id, timeout=20)
-        bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
-        assert sorted(bridge.channels) == sorted([f"{call.call_id}-c1", f"{call.call_id}-a1"])
+        # Answered is marked as the customer picks up; the two legs join the call's bridge just after.
+        legs = {f"{call.call_id}-c1", f"{call.call_id}-a1"}
+        await until_bridge(cti, f"cti-call-{call.call_id}", lambda members: members == legs,
+                           "the customer's and the agent's legs in the call's bridge")
         await expect(page.locator("#preview")).to_be_hidden()
         await cti.settled(timeout=20)  # the customer hangs up after 3 s
     done = await eventually(lambda: _status(cti, callback["callback_id"], "completed"), message="completed")

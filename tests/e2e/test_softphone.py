@@ -15,7 +15,7 @@ import pytest
 from cti.persistence import InteractionRepository
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller, free_udp_port, register
-from tests.e2e.conftest import Cti
+from tests.e2e.conftest import Cti, until_bridge
 from tests.support import eventually, unavailable
 
 SOFTPHONES_DOC = Path(__file__).resolve().parents[2] / "docs/softphones.md"
@@ -128,8 +128,9 @@ async def test_the_documented_baresip_registers_from_this_machine_and_takes_a_br
     callers.append(caller)
     call = await cti.first_call()
     await cti.answered(call.call_id)  # baresip answered by itself
-    bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
-    assert len(bridge.channels) == 2, (bridge, output()[-2000:])  # caller and agent, bridged in Asterisk
+    # Answered is the agent's pick-up; the caller's and the agent's legs join the call's bridge just after.
+    await until_bridge(cti, f"cti-call-{call.call_id}", lambda members: len(members) == 2,
+                       f"caller and agent bridged in Asterisk; baresip said:\n{output()[-2000:]}")
     assert await asyncio.to_thread(caller.wait, 20) == 0
     await cti.settled()
     [record] = await InteractionRepository(cti.db).list()

@@ -10,7 +10,7 @@ from playwright.async_api import expect
 
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
-from tests.e2e.conftest import Cti, start_phone
+from tests.e2e.conftest import Cti, monitor_connected, start_phone
 from tests.support import browser_page, eventually
 
 
@@ -29,7 +29,7 @@ async def test_supervisor_monitors_a_connected_call(
     mode: str, spy: bool, whisper: bool,
 ) -> None:
     start_phone(phones, base_settings, "7001", ring_ms=100)
-    start_phone(phones, base_settings, "7040", ring_ms=100)  # the supervisor's desk phone
+    start_phone(phones, base_settings, "7040", ring_ms=100, trace=True)  # the supervisor's desk phone
     await cti.create_agent("ana")
     await cti.login("ana", "7001")
     token = await supervisor_token(cti)
@@ -43,18 +43,8 @@ async def test_supervisor_monitors_a_connected_call(
                             json={"mode": mode, "extension": "7040"}, expect=201)
     assert (monitor["monitor_id"], monitor["mode"], monitor["supervisor"]) == (f"{call.call_id}-s1", mode, "sue")
 
-    async def connected() -> bool:
-        names = {c.id: c for c in await cti.ari.list_channels()}
-        if f"{call.call_id}-s1" not in names or names[f"{call.call_id}-s1"].state != "Up":
-            return False
-        if mode == "barge":
-            bridge = await cti.ari.get_bridge(f"cti-call-{call.call_id}")
-            return f"{call.call_id}-s1" in bridge.channels
-        bridges = {b.id: b for b in await cti.ari.list_bridges()}
-        mon = bridges.get(f"cti-mon-{call.call_id}-1")
-        return mon is not None and sorted(mon.channels) == sorted([f"{call.call_id}-s1", f"{call.call_id}-p1"])
-
-    await eventually(connected, message=f"the supervisor's phone {mode} on the call")
+    await eventually(lambda: monitor_connected(cti, f"{call.call_id}-s1", phones["7040"], barge=mode == "barge"),
+                     message=f"the supervisor's phone {mode} on the call")
     if spy:
         snoop = await cti.ari.get_channel(f"{call.call_id}-p1")
         assert snoop.name.startswith("Snoop/")
@@ -103,7 +93,7 @@ async def test_listen_button_on_the_dashboard_starts_a_monitor(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
 ) -> None:
     start_phone(phones, base_settings, "7001", ring_ms=100)
-    start_phone(phones, base_settings, "7040", ring_ms=100)  # the supervisor's desk phone
+    start_phone(phones, base_settings, "7040", ring_ms=100, trace=True)  # the supervisor's desk phone
     agent = await cti.create_agent("ana", "Ana")
     await cti.login("ana", "7001")
     token = await supervisor_token(cti)
@@ -141,15 +131,10 @@ async def test_listen_button_on_the_dashboard_starts_a_monitor(
         monitor_id = await item.get_attribute("data-monitor")
         assert monitor_id is not None and monitor_id.startswith(f"{call.call_id}-s")
 
-        async def listening() -> bool:
-            monitor = cti.telephony.monitors.active.get(monitor_id)
-            if monitor is None or not monitor.answered or monitor.mode.value != "listen":
-                return False
-            # Marked answered as the phone picks up, and bridged with the snoop on the agent's leg just after.
-            bridges = [b for b in await cti.ari.list_bridges() if b.id.startswith(f"cti-mon-{call.call_id}-")]
-            return any(monitor_id in b.channels for b in bridges)
-
-        await eventually(listening, message="the supervisor's phone listening to the call")
+        # Marked answered as the phone picks up, and bridged with the snoop on the agent's leg just after.
+        await eventually(lambda: monitor_connected(cti, monitor_id, phones["7040"]),
+                         message="the supervisor's phone listening to the call")
+        assert cti.telephony.monitors.active[monitor_id].mode.value == "listen"
         # Stop from the page: the supervisor's leg hangs up, the call goes on.
         await item.locator("button").click()
         await expect(status).to_have_text("Monitoring stopped.")
@@ -163,7 +148,7 @@ async def test_a_reloaded_dashboard_shows_the_live_monitor_and_stops_it(
     cti: Cti, phones: dict[str, SippAgent], callers: list[SippCaller], base_settings: Settings,
 ) -> None:
     start_phone(phones, base_settings, "7001", ring_ms=100)
-    start_phone(phones, base_settings, "7040", ring_ms=100)  # the supervisor's desk phone
+    start_phone(phones, base_settings, "7040", ring_ms=100, trace=True)  # the supervisor's desk phone
     agent = await cti.create_agent("ana", "Ana")
     await cti.login("ana", "7001")
     token = await supervisor_token(cti)
@@ -186,14 +171,8 @@ async def test_a_reloaded_dashboard_shows_the_live_monitor_and_stops_it(
         monitor_id = await page.locator("#monitors li").get_attribute("data-monitor")
         assert monitor_id is not None
 
-        async def whispering() -> bool:
-            monitor = cti.telephony.monitors.active.get(monitor_id)
-            if monitor is None or not monitor.answered:
-                return False
-            bridges = [b for b in await cti.ari.list_bridges() if b.id.startswith(f"cti-mon-{call.call_id}-")]
-            return any(monitor_id in b.channels for b in bridges)
-
-        await eventually(whispering, message="the supervisor's phone whispering on the call")
+        await eventually(lambda: monitor_connected(cti, monitor_id, phones["7040"]),
+                         message="the supervisor's phone whispering on the call")
         # A reload keeps nothing in memory: the monitor comes back from the server, with its stop button.
         await page.reload()
         await expect(page.locator("#link")).to_have_text("connected")

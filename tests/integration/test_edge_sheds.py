@@ -105,3 +105,39 @@ async def test_the_recorder_writes_each_shed_caller_as_rejected_before_letting_i
     assert again.row(EdgeShedNote("1-0", None, "", "", False)).call_id == again.row(
         EdgeShedNote("1-0", None, "", "", False)).call_id
     await again.source.close()
+
+
+async def test_a_journal_that_never_empties_does_not_stop_the_recorder_and_its_notes_are_let_go_once_it_does(
+        redis_url: str, stream: str) -> None:
+    """Under an overload the journal keeps rows queued past any wait: the recorder still records every shed
+    caller as it comes (it once stopped at the first wait that timed out, and thousands went unrecorded), and lets
+    the notes go only once the rows are written."""
+    await kamailio_adds(redis_url, stream, *[("0", "1796630400.0", f"08123{n:05}", "1500100") for n in range(2)])
+    recorded: list[WorkItem] = []
+    busy = True
+
+    async def written() -> None:
+        if busy:
+            raise TimeoutError  # as Journal.flush does when its queue does not empty in time
+
+    recorder = EdgeShedRecorder(EdgeShedStream(redis_url, stream), recorded.append, written, Counter(),
+                                lambda: NOW)
+    client = aioredis.from_url(redis_url)
+    recorder.start()
+    try:
+        await eventually(lambda: len(recorded) == 2, timeout=10, message="the first two recorded")
+        # More than a batch while the journal is still busy: every one recorded, none let go.
+        await kamailio_adds(redis_url, stream, *[("0", "1796630401.0", f"08124{n:05}", "1500100")
+                                                 for n in range(600)])
+        await eventually(lambda: len(recorded) == 602, timeout=20, message="602 recorded")
+        assert await client.xlen(stream) == 602
+        busy = False  # the journal has written them
+        await eventually(lambda: _empty(client, stream), timeout=15, message="every note let go")
+    finally:
+        await recorder.close()
+        await client.aclose()
+    assert len({r.call_id for r in recorded}) == 602
+
+
+async def _empty(client: aioredis.Redis, stream: str) -> bool:
+    return await client.xlen(stream) == 0

@@ -89,6 +89,7 @@ async def test_channel_helpers_quote_ids() -> None:
     await client.ring("c;2")
     await client.hangup("c1")
     await client.hangup("c1", reason="busy")
+    await client.hangup_with_cause("c1", 34)
     await client.start_moh("c1")
     await client.start_moh("c1", "default")
     await client.stop_moh("c1")
@@ -98,6 +99,7 @@ async def test_channel_helpers_quote_ids() -> None:
         ("POST", "/channels/c%3B2/ring", {}),
         ("DELETE", "/channels/c1", {"reason": "normal"}),
         ("DELETE", "/channels/c1", {"reason": "busy"}),
+        ("DELETE", "/channels/c1", {"reason_code": 34}),
         ("POST", "/channels/c1/moh", {}),
         ("POST", "/channels/c1/moh", {"mohClass": "default"}),
         ("DELETE", "/channels/c1/moh", {}),

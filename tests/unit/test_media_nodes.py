@@ -38,6 +38,7 @@ from cti.live import decode_call, encode_call
 from cti.services import CommandBus, Distributor
 from cti.settings import SettingsError, load_settings
 from cti.telephony import (
+    ROUTING_TICK_SECONDS,
     AdmissionControl,
     MediaNodes,
     Monitors,
@@ -357,3 +358,24 @@ async def test_a_dead_node_s_calls_are_lost_and_its_homed_agents_made_not_ready(
     nodes.watch(130.0)  # declared once per absence
     assert sum(isinstance(c, WorkChanged) and c.item.call_id == "c1" and c.item.state is WorkState.ENDED
                for c in cluster.changes) == 1
+
+
+async def test_the_routing_tick_runs_every_tick_period_once_for_all_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = Cluster()
+    nodes = MediaNodes(cluster.telephonies, cluster.homes, cluster.router, cluster.distributor, dead_after=10)
+    cluster.telephonies["a"].events._connected.set()  # one node is enough
+    slept: list[float] = []
+    ticks: list[int] = []
+
+    async def sleep(seconds: float) -> None:
+        if len(slept) == 3:
+            raise asyncio.CancelledError
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    monkeypatch.setattr(cluster.distributor, "tick", lambda: ticks.append(len(slept)))
+    with pytest.raises(asyncio.CancelledError):
+        await nodes._ticker()
+    assert slept == [ROUTING_TICK_SECONDS] * 3
+    assert ticks == [1, 2, 3]
+    assert ROUTING_TICK_SECONDS <= 0.1  # a backlog's escalations spread over at least ten ticks a second

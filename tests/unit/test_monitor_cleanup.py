@@ -9,8 +9,8 @@ from typing import Any, cast
 
 import pytest
 
-from cti.ari import AriClient
-from cti.telephony._monitor import MonitorMode, Monitors
+from cti.ari import AriClient, AriHTTPError
+from cti.telephony._monitor import Monitor, MonitorMode, Monitors
 
 
 class SlowAri:
@@ -68,3 +68,56 @@ async def test_a_previous_controller_s_monitor_bridges_are_leftovers_and_their_n
     again = await monitors.start(call, f"{call}-a1", f"cti-call-{call}", mode=MonitorMode.WHISPER,
                                  extension="7100", supervisor="sue")
     assert (again.monitor_id, again.snoop_id, again.bridge_id) == (f"{call}-s4", f"{call}-p4", f"cti-mon-{call}-4")
+
+
+class StasisAri(SlowAri):
+    """As Asterisk: the snoop's POST is answered before the snoop is in Stasis, and a bridge refuses a channel
+    not in Stasis yet (422)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate.set()
+        self.in_stasis: set[str] = set()
+        self.bridged: list[str] = []
+
+    async def originate(self, endpoint: str, **kwargs: Any) -> None:
+        await super().originate(endpoint, **kwargs)
+        self.in_stasis.add(kwargs["channel_id"])  # the supervisor's leg enters as it answers
+
+    async def add_channel(self, bridge_id: str, channels: object) -> None:
+        legs = list(channels) if isinstance(channels, list) else [str(channels)]
+        if not set(legs) <= self.in_stasis:
+            raise AriHTTPError(422, "POST", f"/bridges/{bridge_id}/addChannel", "Channel not in Stasis application")
+        self.bridged += legs
+
+
+async def _answered(ari: StasisAri) -> tuple[Monitors, Monitor, asyncio.Task[None]]:
+    """A listen monitor whose supervisor has answered, connecting: its snoop made, not yet in Stasis."""
+    monitors = Monitors(cast(AriClient, ari))
+    monitor = await monitors.start("c1", "c1-agent", "cti-c1", mode=MonitorMode.LISTEN, extension="7100",
+                                   supervisor="sue")
+    connecting = asyncio.create_task(monitors.answered(monitor.monitor_id))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    return monitors, monitor, connecting
+
+
+async def test_the_monitor_s_bridge_waits_for_its_snoop_to_enter_stasis() -> None:
+    ari = StasisAri()
+    monitors, monitor, connecting = await _answered(ari)
+    assert monitor.snoop_id in ari.channels and ari.bridged == []  # made, not in Stasis: not bridged yet
+    ari.in_stasis.add(monitor.snoop_id)
+    await monitors.snoop_entered(monitor.snoop_id)
+    await connecting
+    assert ari.bridged == [monitor.monitor_id, monitor.snoop_id]
+    assert monitors.active[monitor.monitor_id].answered
+
+
+async def test_a_snoop_entering_after_its_monitor_stopped_is_hung_up() -> None:
+    ari = StasisAri()
+    monitors, monitor, connecting = await _answered(ari)
+    assert await monitors.stop(monitor.monitor_id)  # the call ended: the bridge waits for the snoop no more
+    await connecting
+    ari.channels.add(monitor.snoop_id)  # a snoop the stop's hang-up did not find yet enters Stasis after all
+    await monitors.snoop_entered(monitor.snoop_id)
+    assert (ari.channels, ari.bridges, ari.bridged, monitors.active) == (set(), set(), [], {})

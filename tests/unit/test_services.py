@@ -624,6 +624,35 @@ async def test_the_pop_shows_the_customers_survey_profile_and_reads_it_again_aft
         "customer_id": rina.customer_id, "latest_rating": 4, "preferences": {"language": "en"}}
 
 
+async def test_a_known_caller_s_pop_is_built_in_the_offer_s_own_step_survey_profile_and_all() -> None:
+    """The arrival's lookup found the customer: their view and what their pop adds to it (the survey profile, the
+    reference data) are read then, so the offer builds the pop at once rather than in a task of its own."""
+    customers = FakeCustomers()
+    rina = await customers.create_blank_customer("0215550123", name="Rina")
+    hub, core = FakePublisher(), ContactCenter()
+    screenpop = ScreenPop(hub, customers, FakeScripts(), CenterView(core, lambda: NOW), clock=lambda: NOW)
+
+    async def profile(customer_id: str) -> dict[str, Any]:
+        return {"customer_id": customer_id, "latest_rating": 5}
+
+    screenpop.survey_profiles = profile
+    distributor = Distributor(core, lambda: NOW, CommandBus({
+        Offer: [screenpop.offered], AgentChanged: [screenpop.agent_changed], WorkChanged: [screenpop.work_changed]}))
+    distributor.register_agent("ana", "Ana")
+    distributor.login("ana", "7001", ready=True)
+    pending = screenpop.prefetch(rina.customer_id)  # as ArrivalLookup does when the CRM knows the number
+    assert pending is not None
+    await pending
+    assert screenpop.prefetch(rina.customer_id) is None  # all of it at hand
+    item = call()
+    item.customer_id = rina.customer_id
+    distributor.arrive(item)
+    assert screenpop.built_at_once == 1  # in the offer's own step: no task, no wait
+    [pop] = hub.of("agent:ana", "offer")
+    assert (pop["customer"]["customer_id"], pop["survey"]) == (
+        rina.customer_id, {"customer_id": rina.customer_id, "latest_rating": 5})
+
+
 async def test_a_wrapped_up_call_leaves_no_pop_behind_but_a_live_one_keeps_it() -> None:
     customers = FakeCustomers()
     hub, core = FakePublisher(), ContactCenter()

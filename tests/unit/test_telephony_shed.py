@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -14,7 +15,7 @@ from cti.acd import ContactCenter, WorkItem
 from cti.ari import AriHTTPError
 from cti.services import CommandBus, Distributor
 from cti.speech import TtsError
-from cti.telephony import AdmissionControl, Monitors, Telephony, VoiceActions
+from cti.telephony import SHED_CAUSE, AdmissionControl, Monitors, Telephony, VoiceActions
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 
@@ -27,8 +28,8 @@ class Ari:
         self.requests: list[tuple[str, ...]] = []
         self.refuse_continue = refuse_continue
 
-    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        self.requests.append(("hangup", channel_id, reason))
+    async def hangup_with_cause(self, channel_id: str, cause: int) -> None:
+        self.requests.append(("hangup", channel_id, f"cause {cause}"))
 
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str = "s",
                                    priority: int = 1) -> None:
@@ -86,14 +87,14 @@ async def test_without_the_prompts_or_when_the_dialplan_refuses_the_caller_gets_
     adapter, recorded = telephony(ari, Prompts(fail=True))
     await adapter._arm_overload_message()  # the TTS failed: nothing named
     await adapter._shed(arrival(), "setups")
-    assert ari.requests == [("hangup", "chan-c1", "congestion")]
+    assert ari.requests == [("hangup", "chan-c1", "cause 34")]
 
     ari = Ari(refuse_continue=True)
     adapter, recorded = telephony(ari, Prompts())
     await adapter._arm_overload_message()
     ari.requests.clear()
     await adapter._shed(arrival(), "setups")
-    assert ari.requests == [("hangup", "chan-c1", "congestion")]
+    assert ari.requests == [("hangup", "chan-c1", "cause 34")]
     assert len(recorded) == 1 and adapter.counters["calls_shed_with_message"] == 0
 
 
@@ -125,3 +126,12 @@ async def test_a_flood_of_shed_callers_gets_the_message_a_few_a_second_and_conge
     assert told == ["chan-c0", "chan-c1", "chan-late"]
     assert [r[1] for r in ari.requests if r[0] == "hangup"] == [f"chan-c{n}" for n in range(2, 10)]
     assert len(recorded) == 11 and adapter.counters["calls_shed_with_message"] == 3
+
+
+def test_the_dialplan_s_message_ends_with_the_cause_cti_sheds_with() -> None:
+    """The cluster's Kamailio tells a caller cti turned away from a failing node by this cause (docs/scaling.md):
+    the dialplan's ``cti-overloaded`` and cti's own hang-up must give the same."""
+    text = (Path(__file__).resolve().parents[2] / "dialplans" / "extensions.conf").read_text()
+    context = text.split("\n[cti-overloaded]\n", 1)[1].split("\n[", 1)[0]
+    hangups = [line.split("Hangup(", 1)[1].split(")")[0] for line in context.splitlines() if "Hangup(" in line]
+    assert hangups == [str(SHED_CAUSE)]
