@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cti.acd import WorkItem
-from cti.ari import AriClient
+from cti.ari import AriClient, AriNotFound
 from cti.bootstrap import RUNNING, Running, create_app
 from cti.live import LiveStore
 from cti.persistence import Database
@@ -129,12 +129,21 @@ class Cti:
         return await eventually(lambda: next(iter(self.query.calls()), None), message="a call to arrive")
 
     async def answered(self, call_id: str, timeout: float = 15.0) -> None:
-        """Wait until an agent has answered the call (it must still be live)."""
-        def check() -> bool:
+        """Wait until an agent has answered the call (it must still be live) and their leg is in the call's
+        bridge with the other party's. cti marks a call answered as the agent's leg enters Stasis and bridges
+        the legs just after: a test that hung the caller up in between made a failed call of it (CI's callback
+        refusal test: ``addChannel -> 422``, the caller's leg already leaving Stasis)."""
+        async def check() -> bool:
             call = self.query.find_call(call_id)
-            return call is not None and call.answered_at is not None
+            if call is None or call.answered_at is None or call.agent_channel_id is None:
+                return False
+            try:
+                bridge = await self.ari.get_bridge(self.telephony.actions.bridge_of(call_id))
+            except AriNotFound:
+                return False
+            return call.agent_channel_id in bridge.channels and len(bridge.channels) >= 2
 
-        await eventually(check, timeout=timeout, message=f"call {call_id} to be answered")
+        await eventually(check, timeout=timeout, message=f"call {call_id} to be answered and bridged")
 
     async def restart(self) -> None:
         """Stop this controller (calls stay up in Asterisk) and start a new one on the same state."""

@@ -358,7 +358,13 @@ failure_route[NEXT_NODE] {{
 
 # Kamailio's view of the nodes changes rarely and matters when it does: each change is in its log.
 event_route[dispatcher:dst-down] {{
-    xlog("L_WARN", "media node $ru down: probes unanswered, no new calls sent to it\\n");
+    # Probes run this on a message of dispatcher's own, whose R-URI is the node. The failover route's ds_mark_dst runs
+    # it on the caller's INVITE, whose R-URI is the called number: the node is the branch's (REMEMBER_NODE's note).
+    if ($rm == "INVITE") {{
+        xlog("L_WARN", "media node $sht(calls=>$ci) down: it did not answer $ci, no new calls sent to it\\n");
+    }} else {{
+        xlog("L_WARN", "media node $ru down: probes unanswered, no new calls sent to it\\n");
+    }}
 }}
 
 event_route[dispatcher:dst-up] {{
