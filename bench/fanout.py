@@ -214,7 +214,6 @@ async def phase(args: argparse.Namespace, variant: str, pages: int, pattern: str
         cpu0, t0 = cpu(), time.monotonic()
         first, last = await publish(args.seconds)
         published_for = time.monotonic() - t0
-        waited = time.monotonic()
         subscribers = hub.topic(TOPIC).subscribers
         for _ in range(3000):  # at most 30 s
             if not any(pending(s) for s in subscribers):
