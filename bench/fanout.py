@@ -114,7 +114,7 @@ async def client_main(url: str, pages: int, concurrency: int) -> None:
     received: list[tuple[int, float]] = []
     last: dict[int, int] = {}
     disorder = [0]
-    session = aiohttp.ClientSession()
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))  # one connection a page
     sockets_: list[aiohttp.ClientWebSocketResponse] = []
     gate = asyncio.Semaphore(concurrency)
 
@@ -305,6 +305,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="200 pages at 20 frames/s, 3 s a phase")
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:  # a socket a page, here and in each client process
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.client:
         asyncio.run(client_main(args.client, int(args.pages), 100))
         return 0
