@@ -306,7 +306,7 @@ def main() -> int:
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:  # a socket a page, here and in each client process
+    if soft < hard != resource.RLIM_INFINITY:  # a socket a page, here and in each client process
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.client:
         asyncio.run(client_main(args.client, int(args.pages), 100))
