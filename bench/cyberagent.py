@@ -25,11 +25,11 @@ fourteenth round, to be run once after it; none of them may be in the FAQ's data
 development sets, which the script checks; while it is not there the script says so and exits 2), and ``dev.yaml``,
 ``test.yaml``, ``test2.yaml``, ``dev2.yaml``, ``test3.yaml``, ``test4.yaml``, ``test5.yaml``, ``test6.yaml``,
 ``test7.yaml``, ``test8.yaml``, ``test9.yaml``, ``test10.yaml``, ``test11.yaml`` and ``test12.yaml`` (the
-development sets; ``test`` to ``test12`` were held-out sets, and became development data once they had been run). Since round 5 the
-agent *learns* from the development sets' questions (:data:`cti.cyberagent.QUESTIONS`, a copy made by
-``--export-questions``), so a development set says nothing by itself any more: the method and thresholds are chosen
-by cross-validation (``--cv``: each set scored by an agent trained on the others), and ``--tune`` (round 4's sweep on
-the development sets) is kept for the record only.
+development sets; ``test`` to ``test12`` were held-out sets, and became development data once they had been
+run). Since round 5 the agent *learns* from the development sets' questions (:data:`cti.cyberagent.QUESTIONS`, a
+copy made by ``--export-questions``), so a development set says nothing by itself any more: the method and
+thresholds are chosen by cross-validation (``--cv``: each set scored by an agent trained on the others), and
+``--tune`` (round 4's sweep on the development sets) is kept for the record only.
 Since round 10 the primary measure is ``--leave-one-set-out``: each set that was *written as a held-out set*
 (``test`` to ``test12``) scored by an agent trained on the other development sets and a FAQ decision fitted and
 its threshold chosen on them only (nested), per set and pooled. In-set cross-validation had promised 6-14 points
