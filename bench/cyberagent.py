@@ -3,8 +3,8 @@ and how fast it replies, per language, against a baseline in the same run.
 
 Run from the repository root inside the venv::
 
-    python bench/cyberagent.py               # the held-out set, test12.yaml (a few minutes on one core)
-    python bench/cyberagent.py --set test11  # a development set (dev, test, test2, dev2, test3 ... test11)
+    python bench/cyberagent.py               # the held-out set, test13.yaml (a few minutes on one core)
+    python bench/cyberagent.py --set test12  # a development set (dev, test, test2, dev2, test3 ... test12)
     python bench/cyberagent.py --leave-one-set-out  # the primary development measure (round 10), below
     python bench/cyberagent.py --cv sweep   # leave-one-set-out cross-validation: the thresholds in force
     python bench/cyberagent.py --cv modes   # the same, comparing ways of training the agent
@@ -20,18 +20,18 @@ demo's FAQ (``cti/sim/demo-faq.yaml``, with its alternative phrasings) and catal
 and balance questions can be answered. Progress goes to stderr; one JSON object is the last line of stdout.
 See docs/benchmarks.md, section "CyberAgent".
 
-The questions are ``bench/cyberagent_questions/test12.yaml`` (held out: written by someone else during the
-thirteenth round, to be run once after it; none of them may be in the FAQ's data, the out-of-scope examples or the
+The questions are ``bench/cyberagent_questions/test13.yaml`` (held out: written by someone else during the
+fourteenth round, to be run once after it; none of them may be in the FAQ's data, the out-of-scope examples or the
 development sets, which the script checks; while it is not there the script says so and exits 2), and ``dev.yaml``,
 ``test.yaml``, ``test2.yaml``, ``dev2.yaml``, ``test3.yaml``, ``test4.yaml``, ``test5.yaml``, ``test6.yaml``,
-``test7.yaml``, ``test8.yaml``, ``test9.yaml``, ``test10.yaml`` and ``test11.yaml`` (the development sets;
-``test`` to ``test11`` were held-out sets, and became development data once they had been run). Since round 5 the
-agent *learns* from the development sets' questions (:data:`cti.cyberagent.QUESTIONS`, a copy made by
-``--export-questions``), so a development set says nothing by itself any more: the method and thresholds are chosen
-by cross-validation (``--cv``: each set scored by an agent trained on the others), and ``--tune`` (round 4's sweep on
-the development sets) is kept for the record only.
+``test7.yaml``, ``test8.yaml``, ``test9.yaml``, ``test10.yaml``, ``test11.yaml`` and ``test12.yaml`` (the
+development sets; ``test`` to ``test12`` were held-out sets, and became development data once they had been
+run). Since round 5 the agent *learns* from the development sets' questions (:data:`cti.cyberagent.QUESTIONS`, a
+copy made by ``--export-questions``), so a development set says nothing by itself any more: the method and
+thresholds are chosen by cross-validation (``--cv``: each set scored by an agent trained on the others), and
+``--tune`` (round 4's sweep on the development sets) is kept for the record only.
 Since round 10 the primary measure is ``--leave-one-set-out``: each set that was *written as a held-out set*
-(``test`` to ``test11``) scored by an agent trained on the other development sets and a FAQ decision fitted and
+(``test`` to ``test12``) scored by an agent trained on the other development sets and a FAQ decision fitted and
 its threshold chosen on them only (nested), per set and pooled. In-set cross-validation had promised 6-14 points
 more than every fresh set gave; this is the closest the development data comes to a fresh set, and only the newest
 set (never looked at before its own run) is fully honest: the rules, the FAQ's phrasings and the out-of-scope
@@ -106,10 +106,10 @@ from cti.types import Language
 QUESTIONS = Path(__file__).resolve().parent / "cyberagent_questions"
 INTENTS = ("order_status", "balance", "purchase")
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
-HELD_OUT = "test12"
+HELD_OUT = "test13"
 DEVELOPMENT = ("dev", "test", "test2", "dev2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
-               "test10", "test11")
-"""The sets the method and thresholds are chosen on (``test`` to ``test11`` were held-out sets, spent once looked
+               "test10", "test11", "test12")
+"""The sets the method and thresholds are chosen on (``test`` to ``test12`` were held-out sets, spent once looked
 at)."""
 WRITTEN_HELD_OUT = tuple(name for name in DEVELOPMENT if name.startswith("test"))
 """The development sets that were written as held-out sets (by someone who never ran the agent): what
@@ -1178,7 +1178,7 @@ LEARNT_DOC = '''"""Customers' messages the virtual agent learns from, each with 
 the demo FAQ (its id), the customer's own order or balance, buying (``order_status``, ``balance``, ``purchase``), or
 a person (``handover``: asked for one, angry, or about something none of the FAQ answers).
 
-They are bench/cyberagent.py's development sets (dev, test, test2, dev2, test3 ... test11: written as
+They are bench/cyberagent.py's development sets (dev, test, test2, dev2, test3 ... test12: written as
 customers type, in both languages), copied here by ``python bench/cyberagent.py --export-questions``; never its
 held-out set.
 The FAQ's classifier learns the entries' questions (:func:`cti.cyberagent.faq_questions`; a question for an entry a

@@ -104,14 +104,15 @@ ELSEWHERE: Final[Mapping[str, frozenset[str]]] = {
         watsons, kimia farma, k24, miniso, daiso, eiger, puma, olx, carousell, orami, bhinneka
         sephora, decathlon, electronic city
     """),
-    # Other services with accounts, bookings and data of their own: health, travel, learning, insurance.
+    # Other services with accounts, bookings and data of their own: health, travel, learning, insurance, crypto
+    # (a crypto exchange named by its kind, "exchange kripto pintu": its name is a common word, "door").
     "service": _names("""
         halodoc, alodokter, klikdokter, good doctor, mobile jkn, traveloka, tiket com, tiketcom, pegipegi, agoda
         booking com, airbnb, reddoorz, oyo, garuda, garuda indonesia, lion air, citilink, airasia, batik air
         super air jet, pelni, kai access, ruangguru, zenius, quipper, brainly, coursera, duolingo, prudential
         allianz, axa, manulife, sun life, aia, cigna, zurich, astra, honda, yamaha, suzuki, toyota, daihatsu
         mitsubishi, hyundai, wuling, kitabisa, bareksa, stockbit, pluang, indodax
-        tokocrypto, binance
+        tokocrypto, binance, kripto, crypto, cryptocurrency, bitcoin
     """),
     # Other operators and internet providers.
     "operator": _names("""
@@ -187,9 +188,12 @@ _OUR_ORDER: Final = re.compile(
 named), or us named; "resi sicepat dilacak lewat mana" is any parcel."""
 _BEFORE: Final = re.compile(
     r"\b(?:aplikasi|apk|app|kartu|toko|gerai|cabang|provider|operator|merek|merk|brand|kurir|ekspedisi|resi|akun|"
-    r"cs|call center|customer service|e-wallet|dompet digital|bank|router|modem) ([a-z][a-z0-9&+-]*)")
+    r"cs|call center|customer service|e-wallet|dompet digital|bank|router|modem|order|orderan|pesanan|voucher|"
+    r"membership) ([a-z][a-z0-9&+-]*)")
 """Where an Indonesian message puts a name: after a kind of organisation or its product ("aplikasi halodoc",
-"kartu tri", "resi sicepat", "router biznet": the devices :data:`_AFTER` names for English too)."""
+"kartu tri", "resi sicepat", "router biznet": the devices :data:`_AFTER` names for English too), and since round 14
+after an order, a voucher or a membership, as English's "sayurbox order" ("batalin order sayurbox" was another
+shop's order answered with ours)."""
 _AFTER: Final = re.compile(
     r"\b([a-z][a-z0-9&+-]*) (?:app|apps|application|sim|simcard|card|account|store|shop|branch|parcel|package|"
     r"installation|subscription|wallet|credit card|debit card|customer service|call center|courier|router|modem|"

@@ -23,7 +23,7 @@ from tests.mailbox import Mailbox, mailbox
 
 SAM = {"Authorization": "Bearer super-token-elsewhere-01234"}  # a supervisor of the billing queue only
 HANDED = "a strange light on my box"
-UNSURE = "router lamp red since 7am"  # answered, under LOW_CONFIDENCE (0.54 with round 13's agent)
+UNSURE = "router light red since 7am"  # answered, under LOW_CONFIDENCE (0.56 with round 14's agent)
 SITI = "siti.rahayu@example.com"  # customer 10000002 of the demo's CRM
 
 

@@ -534,6 +534,8 @@ def allows(entry_id: str) -> FaqAllows:
     ("how do i set up autodebit for my bni credit card bill", "en"),
     ("resi sicepat dilacak lewat mana", "id"),
     ("jam berapa masjid istiqlal buka", "id"),
+    ("minta data sy dihapus dari exchange kripto zorba", "id"),  # a crypto exchange, by its kind (round 14)
+    ("ask the zorba crypto exchange to delete my data", "en"),
 ])
 async def test_another_brands_version_of_an_faq_process_is_handed_over_with_the_reason(message: str,
                                                                                       lang: str) -> None:
@@ -580,6 +582,11 @@ def test_a_name_never_seen_is_found_where_a_name_goes_and_nowhere_else() -> None
     # Indonesian, as before it in English.
     assert unknown_names("can i cancel an unshipped order", KNOWN | {"shipped"}, lang="en") == set()
     assert unknown_names("modem zelkom saya mati", KNOWN, lang="id") == {"zelkom"}
+    # An order's shop goes after the order in Indonesian, as before it in English (round 14); the order's own
+    # words are no name.
+    assert unknown_names("batalin order zorbamart gmn", KNOWN, lang="id") == {"zorbamart"}
+    assert unknown_names("pesanan zorbamart belum sampai", KNOWN, lang="id") == {"zorbamart"}
+    assert unknown_names("pesanan saya belum sampai", KNOWN, lang="id") == set()
     # Nor the company's own name.
     assert unknown_names("aplikasi zelkom", KNOWN, ("zelkom",), lang="id") == set()
     assert named_elsewhere("kartu zelkom", (), KNOWN, "id") == {"unknown": {"zelkom"}}

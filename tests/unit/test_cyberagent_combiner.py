@@ -80,14 +80,14 @@ def evidence(**changed: float | bool) -> Evidence:
 def test_the_shipped_combiner_answers_where_the_scorers_agree_below_the_thresholds_and_not_where_meaning_parts(
         ) -> None:
     # English's thresholds want 0.55 blended: 0.45 is handed over by them; every scorer names the entry.
-    assert (round(COMBINER["en"].probability(evidence()), 3), COMBINER["en"].answers(evidence())) == (0.945, True)
-    assert (round(COMBINER["id"].probability(evidence()), 3), COMBINER["id"].answers(evidence())) == (0.991, True)
+    assert (round(COMBINER["en"].probability(evidence()), 3), COMBINER["en"].answers(evidence())) == (0.944, True)
+    assert (round(COMBINER["id"].probability(evidence()), 3), COMBINER["id"].answers(evidence())) == (0.98, True)
     # The nearest in meaning another label's by 0.06, few neighbours, the classifier elsewhere: not answered.
     parted = evidence(cosine=0.86, cosine_gap=0.06, nearest_same=False, neighbours=0.2, classifier_same=False)
-    assert [round(COMBINER[lang].probability(parted), 3) for lang in ("id", "en")] == [0.189, 0.042]
+    assert [round(COMBINER[lang].probability(parted), 3) for lang in ("id", "en")] == [0.033, 0.011]
     # The customer's own order or balance likely (the intent model), meaning less sure: not answered.
     mine = evidence(intent=0.8, cosine=0.88, neighbours=0.6)
-    assert [round(COMBINER[lang].probability(mine), 2) for lang in ("id", "en")] == [0.48, 0.13]
+    assert [round(COMBINER[lang].probability(mine), 2) for lang in ("id", "en")] == [0.16, 0.29]
     assert not any(COMBINER[lang].answers(mine) for lang in ("id", "en"))
 
 
@@ -143,8 +143,10 @@ async def test_an_intent_the_intent_model_and_meaning_both_deny_is_left_to_the_f
 
 
 @pytest.mark.parametrize(("lang", "message"), [
-    ("en", "has everything i owe been cleared"),  # the intent model: one's balance 0.68, under its 0.7
-    ("id", "tagihanku udah lunas semua belum"),  # 0.76, under Indonesian's 0.9
+    # The intent model learnt test12's wordings (round 14): "has everything i owe been cleared" is
+    # 0.77 now, "tagihanku udah lunas semua belum" 0.95, both over its own thresholds.
+    ("en", "is what i owe cleared now"),  # the intent model: one's balance 0.66, under its 0.7
+    ("id", "semua tagihanku udah kebayar?"),  # 0.83, under Indonesian's 0.9
 ])
 async def test_an_intent_the_intent_model_and_meaning_both_name_is_taken_below_the_models_own_threshold(
         lang: Language, message: str) -> None:
