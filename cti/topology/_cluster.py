@@ -337,6 +337,10 @@ class Cluster:
                         self._spawn(part)
                     if part.name == "supervisord":
                         self._wait(part, deadline)  # before it is asked to start anything
+                    elif part.name.startswith("redis-"):
+                        # Serving before the Sentinels start: a Redis asks them its role, and fresh Sentinels would
+                        # name the first one master while they know no replica to fail over to.
+                        self._wait(part, deadline)
             for part in parts:
                 if part.stage == stage:
                     self._wait(part, deadline)

@@ -377,11 +377,12 @@ def redis_config(plan: ClusterPlan, port: int, password: str, replica_of: int | 
     """A Redis of the pair, with the password asked of clients and given to the master (so a former master, turned
     replica by Sentinel, can follow the new one). Its writes are appended to a file (AOF, fsync'd every second): a
     Redis started again, by supervisord or ``start``, reloads what it held instead of coming back empty
-    (docs/scaling.md#redis-restarted-safely); no snapshots besides."""
+    (docs/scaling.md#redis-restarted-safely); no snapshots besides. A replica's full sync starts at once (there is
+    one replica: nothing to gain from waiting for others, Redis's default 5 s)."""
     secret = _redis_value(password)
     lines = [f"port {port}", "bind 127.0.0.1", "daemonize no", 'save ""', "appendonly yes", "appendfsync everysec",
              f"dir {plan.directory / 'redis' / str(port)}", f"requirepass {secret}", f"masterauth {secret}",
-             "replica-serve-stale-data yes"]
+             "replica-serve-stale-data yes", "repl-diskless-sync-delay 0"]
     if replica_of is not None:
         lines.append(f"replicaof 127.0.0.1 {replica_of}")
     return "\n".join(lines) + "\n"
