@@ -16,12 +16,14 @@ and a standby's, and node B's with the leader driving it again.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
 import signal
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
@@ -240,8 +242,18 @@ async def test_a_killed_node_kamailio_and_haproxy_are_started_again_and_route_ag
         finally:
             client.close()
 
+    def ari_answers() -> bool:
+        ari, node = topology.info["ari"], topology.node("a")
+        request = urllib.request.Request(f"{node['ari_url']}/ari/asterisk/info", headers={
+            "Authorization": "Basic " + base64.b64encode(f"{ari['user']}:{ari['password']}".encode()).decode()})
+        try:
+            with urllib.request.urlopen(request, timeout=1):
+                return cluster.dispatcher().get("a") == "active"
+        except OSError:
+            return False
+
     checks = {
-        "node-a": lambda: cluster.dispatcher().get("a") == "active",
+        "node-a": ari_answers,
         "kamailio": lambda: cluster.dispatcher() == {"a": "active", "b": "active"},
         "haproxy": redis_through_haproxy,
     }
