@@ -80,6 +80,9 @@ _TOOLS = {"kamailio": "kamailio", "redis-server": "redis-server", "redis-sentine
 _WITH_SUPERVISORD = ["setpriv", "--pdeathsig", "TERM", "--"]
 """A supervised process ends (as ``stop`` ends it) if supervisord is killed: none is left running unsupervised, out
 of ``stop``'s sight and on the ports the next ``start`` needs (setpriv execs it: its pid is supervisord's child's)."""
+_CTI_PARTS = ("cti-", "front-")
+"""The cluster's cti processes, whose environment is the whole of what they get (the other parts add their own
+settings to supervisord's)."""
 _POSTGRES_BINARIES = Path("/usr/lib/postgresql")
 """Debian's PostgreSQL: ``<version>/bin/{initdb,postgres,pg_isready,psql,createdb}``."""
 _SECRETS: dict[str, Callable[[], str]] = {
@@ -103,6 +106,8 @@ class _Component:
     controller (which installs the admin and the shipped scripts in a new database), 2 the other controllers and
     the front ends."""
     env: Mapping[str, str] | None = None
+    """supervisord's own; a cti process's whole environment; a part of the infrastructure's own settings only
+    (over supervisord's, which it inherits), or None."""
     supervised: bool = True
     """Started and kept running by supervisord (all but supervisord itself, which is spawned)."""
     stopsignal: str = "TERM"
@@ -243,7 +248,7 @@ class Cluster:
         # Each Redis asks the Sentinels which role to start in (REDISCLI_AUTH: never on a command line).
         parts += [_Component(f"redis-{port}", [*_WITH_SUPERVISORD, "sh", str(self.dir / "redis" / f"start-{port}.sh"),
                                                str(self.dir / "redis" / f"{port}.conf")],
-                             self._redis_ready(port), env=inherited | {"REDISCLI_AUTH": keys["redis_password"]})
+                             self._redis_ready(port), env={"REDISCLI_AUTH": keys["redis_password"]})
                   for port in plan.redis_ports]
         parts += [_Component(f"sentinel-{port}", [*_WITH_SUPERVISORD, "redis-sentinel",
                                                   str(self.dir / "redis" / f"sentinel-{port}.conf")],
@@ -285,10 +290,29 @@ class Cluster:
         return Supervisor(supervisor_socket(self.plan))
 
     def _programs(self, parts: list[_Component]) -> list[Supervised]:
-        inherited = next((part.env for part in parts if part.name == "supervisord"), None) or {}
-        return [Supervised(part.name, part.argv, supervised_env(inherited, part.env or inherited),
+        """Each program's section: its environment over supervisord's own, the one supervisord runs with if it does
+        (an earlier ``start``'s: the infrastructure's, before the controllers are added with settings of their
+        own, such as ``CTI_LEASE_SECONDS``), else the one it is about to be started with. A part of the
+        infrastructure sets nothing but its own (a Redis's ``REDISCLI_AUTH``)."""
+        running = self._supervisord_environ()
+        spawned = next((part.env for part in parts if part.name == "supervisord"), None)
+        inherited: Mapping[str, str] = running if running is not None else spawned or {}
+        return [Supervised(part.name, part.argv,
+                           supervised_env(inherited, part.env or {}, running=running is not None)
+                           if part.name.startswith(_CTI_PARTS) else dict(part.env or {}),
                            stopsignal=part.stopsignal, stopasgroup=part.stopasgroup)
                 for part in parts if part.supervised]
+
+    def _supervisord_environ(self) -> dict[str, str] | None:
+        """The environment of the running supervisord (which every program inherits), or None if it does not run."""
+        pid = self._recorded_pid("supervisord")
+        if pid is None:
+            return None
+        try:
+            raw = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            return None
+        return dict(item.decode(errors="replace").partition("=")[::2] for item in raw.split(b"\0") if b"=" in item)
 
     def names(self) -> list[str]:
         """The parts, in start order (without touching the folder: ``status`` of a cluster never started)."""

@@ -647,9 +647,14 @@ def _supervisor_env_value(key: str, value: str) -> str:
     return _supervisor_value(value)
 
 
-def supervised_env(inherited: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
-    """What a program's ``env`` sets over supervisord's ``inherited`` environment, which it cannot unset."""
+def supervised_env(inherited: Mapping[str, str], env: Mapping[str, str], *, running: bool = False) -> dict[str, str]:
+    """What a program's ``env`` sets over supervisord's ``inherited`` environment, which it cannot unset. A
+    supervisord already ``running`` has the environment of the ``start`` that started it, which may hold what a
+    later ``start``'s caller does not (another shell's variables): only a secret a front end must not have is
+    refused then."""
     extra = set(inherited) - set(env)
+    if running:
+        extra &= set(_SECRETS_OF_A_CONTROLLER)
     if extra:
         raise ValueError(f"supervisord would pass on what the program must not have: {', '.join(sorted(extra))}")
     return {key: value for key, value in env.items() if inherited.get(key) != value}

@@ -411,6 +411,30 @@ def test_supervised_env_refuses_what_supervisord_would_pass_on_to_a_program_that
     assert supervised_env({"PATH": "/bin"}, {"PATH": "/bin", "CTI_HTTP_PORT": "8491"}) == {"CTI_HTTP_PORT": "8491"}
     with pytest.raises(ValueError, match="CTI_ADMIN_TOKEN"):
         supervised_env({"PATH": "/bin", "CTI_ADMIN_TOKEN": "x"}, {"PATH": "/bin"})
+    # A supervisord already running has an earlier start's environment: another shell's variables pass, a secret
+    # still does not.
+    assert supervised_env({"PATH": "/bin", "TERM": "xterm"}, {"PATH": "/bin", "CTI_LEASE_SECONDS": "3"},
+                          running=True) == {"CTI_LEASE_SECONDS": "3"}
+    with pytest.raises(ValueError, match="CTI_ARI_PASSWORD"):
+        supervised_env({"CTI_ARI_PASSWORD": "x"}, {}, running=True)
+
+
+def test_controllers_added_to_a_running_supervisord_get_their_settings_over_its_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The infrastructure's start started supervisord without a setting the controllers' start gives (a 3 s lease):
+    their sections set it, over the environment supervisord actually has (read from /proc)."""
+    from cti.topology import Cluster
+    from cti.topology import _cluster as cluster_module
+
+    monkeypatch.setattr(cluster_module, "_postgres_bin", lambda: Path("/usr/lib/postgresql/15/bin"))
+    monkeypatch.setattr(Cluster, "_as_postgres", lambda self: ["unshare", "--"])
+    monkeypatch.setattr(Cluster, "_supervisord_environ", lambda self: {"PATH": "/usr/bin", "HOME": "/root"})
+    monkeypatch.setattr(cluster_module.os, "environ", {"PATH": "/usr/bin", "CTI_LEASE_SECONDS": "3"})
+    cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path)}))
+    programs = {program.name: program for program in cluster._programs(cluster._components())}
+    assert programs["cti-1"].env["CTI_LEASE_SECONDS"] == "3" and "PATH" not in programs["cti-1"].env
+    assert programs["front-1"].env["CTI_LEASE_SECONDS"] == "3"
+    assert programs["kamailio"].env == {} and set(programs["redis-6391"].env) == {"REDISCLI_AUTH"}
 
 
 def test_stop_order_front_ends_standbys_the_leader_the_rest_front_to_back_then_supervisord() -> None:
