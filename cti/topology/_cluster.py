@@ -828,8 +828,9 @@ class Cluster:
         part's is supervisord's answer (it may be a newer process than the one ``start`` started)."""
         if name != "supervisord":
             info = self._supervisor().processes().get(name)
-            if info is not None:
+            if info is not None and info.pid is not None:
                 return info.pid
+        # Or a part started before it was supervised (its pid file), which supervisord knows only as stopped.
         return self._recorded_pid(name)
 
     def _recorded_pid(self, name: str) -> int | None:
