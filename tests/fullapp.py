@@ -137,8 +137,10 @@ class Cti:
             call = self.query.find_call(call_id)
             if call is None or call.answered_at is None or call.agent_channel_id is None:
                 return False
+            media = self.running.media  # several nodes: the bridge is on the caller's
+            telephony = self.telephony if media is None or call.node is None else media.nodes[call.node]
             try:
-                bridge = await self.ari.get_bridge(self.telephony.actions.bridge_of(call_id))
+                bridge = await telephony.ari.get_bridge(telephony.actions.bridge_of(call_id))
             except AriNotFound:
                 return False
             return call.agent_channel_id in bridge.channels and len(bridge.channels) >= 2

@@ -9,10 +9,18 @@ Each socket has a bounded send queue drained by its own task: a slow or stalled 
 publisher or the other sockets. One that falls too far behind is closed with 1013 (try again later) and
 resyncs from a snapshot when it reconnects.
 
-A frame is serialised and encoded once, however many sockets receive it, and the replay buffer keeps only
-those bytes. A publisher that already has its data as JSON text (the dashboard assembles its frames from
-pieces serialised once per cycle) uses :meth:`Hub.publish_json`, and a snapshot function may return
-:class:`RawJson`.
+A frame is serialised and encoded once, however many sockets receive it, as the websocket frame itself (the
+RFC 6455 header and the text: the sockets are unmasked and uncompressed, so those bytes are the same for every
+socket), and the replay buffer keeps only those bytes. A socket's task takes every frame queued when it wakes
+(up to :data:`BATCH_FRAMES` frames or :data:`BATCH_BYTES` bytes) and writes them, still one websocket message
+each, in one write to the connection: one ``send`` system call and one task wake-up for the lot rather than one
+per frame, which is what a front end fanning out to thousands of pages spent most of its time on (issue 21,
+docs/benchmarks.md, *Cheaper fan-out*). After each write it waits while the connection's buffer is above its
+high-water mark, so a slow page's frames wait in its bounded queue, not in memory without bound. The catch-up
+(replayed frames) is written the same way.
+
+A publisher that already has its data as JSON text (the dashboard assembles its frames from pieces serialised
+once per cycle) uses :meth:`Hub.publish_json`, and a snapshot function may return :class:`RawJson`.
 
 Frames from the page are JSON objects with a ``type``; anything else (JSON nested too deep too) gets an
 ``error`` frame and the socket stays open (a buggy page must not lose its live view). A frame over
@@ -30,26 +38,31 @@ import contextlib
 import json
 import logging
 import secrets
+import struct
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.abc import AbstractStreamWriter
 
 from cti.records import UserRecord
 from cti.web._bodies import JsonTooDeep, decode_json
 from cti.web._params import IntParam
 
-__all__ = ["CLOSE_RECONNECT", "LENT_TTL", "MAX_FRAME", "RENEW_EVERY", "SINCE", "AtSeq", "Frame", "FrameError",
-           "FrameHandler", "FrameTap", "Hub", "RawJson", "SnapshotFn", "Topic"]
+__all__ = ["BATCH_BYTES", "BATCH_FRAMES", "CLOSE_RECONNECT", "LENT_TTL", "MAX_FRAME", "RENEW_EVERY", "SINCE", "AtSeq",
+           "Frame", "FrameError", "FrameHandler", "FrameTap", "Hub", "RawJson", "SnapshotFn", "Topic", "text_frame"]
 
 log = logging.getLogger("cti.web.sockets")
 
 REPLAY: Final = 256
 SEND_QUEUE: Final = 512
+BATCH_FRAMES: Final = 64
+BATCH_BYTES: Final = 256 * 1024
+"""A socket's write takes at most this many queued frames, or stops at the first frame past this many bytes."""
 CLOSE_REVOKED: Final = WSCloseCode.POLICY_VIOLATION
 """The owner's token stopped working; the page must not reconnect with it."""
 CLOSE_RECONNECT: Final = 4001
@@ -90,7 +103,35 @@ class Frame:
     seq: int
     type: str
     text: str
-    payload: bytes  # ``text`` encoded once, however many sockets receive it; what the replay buffer keeps
+    wire: bytes
+    """The websocket text frame carrying ``text`` (:func:`text_frame`), built once however many sockets receive it;
+    what the replay buffer keeps."""
+
+    @property
+    def payload(self) -> bytes:
+        """``text`` encoded."""
+        marker = self.wire[1]  # the 7-bit length, or 126 / 127 for a 16-bit / 64-bit length after it
+        return self.wire[2 if marker < 126 else 4 if marker == 126 else 10:]
+
+
+_LEN16: Final = struct.Struct("!BBH")
+_LEN64: Final = struct.Struct("!BBQ")
+_FIN_TEXT: Final = 0x81
+
+
+def text_frame(payload: bytes) -> bytes:
+    """``payload`` as one final, unmasked, uncompressed websocket text frame (RFC 6455 section 5.2): what a server
+    sends on a socket without permessage-deflate, byte for byte what aiohttp's ``send_frame`` writes for it."""
+    length = len(payload)
+    if length < 126:
+        return bytes((_FIN_TEXT, length)) + payload
+    if length < 65536:
+        return _LEN16.pack(_FIN_TEXT, 126, length) + payload
+    return _LEN64.pack(_FIN_TEXT, 127, length) + payload
+
+
+def _frame(seq: int, type_: str, text: str) -> Frame:
+    return Frame(seq, type_, text, text_frame(text.encode()))
 
 
 def _frame_text(seq: int, type_: str, data: Any) -> str:
@@ -117,11 +158,16 @@ class _Lent:
 
 
 class _Subscriber:
-    __slots__ = ("covered", "queue", "task", "ws")
+    __slots__ = ("covered", "frames", "task", "transport", "waiter", "writer", "ws")
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport, writer: AbstractStreamWriter) -> None:
         self.ws = ws
-        self.queue: asyncio.Queue[Frame] = asyncio.Queue(SEND_QUEUE)
+        self.transport = transport
+        self.writer = writer
+        self.frames: deque[Frame] = deque()
+        """Queued, at most :data:`SEND_QUEUE` (a deque and a future: an ``asyncio.Queue`` costs more per frame,
+        times every page)."""
+        self.waiter: asyncio.Future[None] | None = None
         self.task: asyncio.Task[None] | None = None
         self.covered = -1
         """The number the page's catch-up reached: a front end may relay frames up to it afterwards (its snapshot
@@ -130,20 +176,53 @@ class _Subscriber:
     def push(self, frame: Frame) -> bool:
         if frame.seq <= self.covered:
             return True
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self.frames) >= SEND_QUEUE:
             return False
+        self.frames.append(frame)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
         return True
 
     async def drain(self) -> None:
+        frames = self.frames
+        loop = asyncio.get_running_loop()
         while True:
-            frame = await self.queue.get()
-            try:
-                # The bytes as encoded once at publication (send_str would encode the text again per socket).
-                await self.ws.send_frame(frame.payload, WSMsgType.TEXT)
-            except (ConnectionError, RuntimeError):
+            if not frames:
+                self.waiter = loop.create_future()
+                await self.waiter
+                continue
+            batch = [frames.popleft()]
+            size = len(batch[0].wire)
+            while frames and len(batch) < BATCH_FRAMES and size < BATCH_BYTES:
+                frame = frames.popleft()
+                batch.append(frame)
+                size += len(frame.wire)
+            if not await _write(self.ws, self.transport, self.writer, batch):
                 return
+
+
+async def _write(ws: web.WebSocketResponse, transport: asyncio.Transport, writer: AbstractStreamWriter,
+                 frames: Sequence[Frame]) -> bool:
+    """Write ``frames`` to the socket in one write, then wait while its buffer is above the high-water mark; False
+    when the socket is closing or gone (nothing is written then: a close frame may already have gone out)."""
+    if ws.closed or transport.is_closing():
+        return False
+    transport.write(frames[0].wire if len(frames) == 1 else b"".join([frame.wire for frame in frames]))
+    try:
+        await writer.drain()
+    except ConnectionError:
+        return False
+    return True
+
+
+async def _catch_up(ws: web.WebSocketResponse, transport: asyncio.Transport, writer: AbstractStreamWriter,
+                    frames: Sequence[Frame]) -> None:
+    for start in range(0, len(frames), BATCH_FRAMES):
+        if not await _write(ws, transport, writer, frames[start:start + BATCH_FRAMES]):
+            return
 
 
 @dataclass(slots=True)
@@ -204,8 +283,7 @@ class Hub:
         for every subscriber."""
         topic = self.topic(name)
         topic.seq += 1
-        text = _frame_text(topic.seq, type_, data)
-        frame = Frame(topic.seq, type_, text, text.encode())
+        frame = _frame(topic.seq, type_, _frame_text(topic.seq, type_, data))
         self._deliver(name, topic, frame)
         if self._tap is not None:
             self._tap.frame(name, frame)
@@ -214,12 +292,12 @@ class Hub:
     def _deliver(self, name: str, topic: Topic, frame: Frame) -> None:
         """Keep ``frame`` for replay and queue it for every subscriber; a socket too far behind is closed."""
         topic.buffer.append(frame)
-        for subscriber in list(topic.subscribers):
-            if not subscriber.push(frame):
-                log.warning("socket on %s fell %d frames behind; closing it", name, SEND_QUEUE)
-                topic.subscribers.discard(subscriber)
-                asyncio.get_running_loop().create_task(
-                    subscriber.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect"))
+        behind = [subscriber for subscriber in topic.subscribers if not subscriber.push(frame)]
+        for subscriber in behind:
+            log.warning("socket on %s fell %d frames behind; closing it", name, SEND_QUEUE)
+            topic.subscribers.discard(subscriber)
+            asyncio.get_running_loop().create_task(
+                subscriber.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect"))
 
     def relay(self, name: str, seq: int, type_: str, text: str) -> bool:
         """A front end: the leader's frame ``seq`` of topic ``name``, kept and sent under the leader's number so
@@ -236,7 +314,7 @@ class Hub:
             topic.buffer.clear()
             self._drop_subscribers(topic, "frames missed; reconnect")
         topic.seq = seq
-        frame = Frame(seq, type_, text, text.encode())
+        frame = _frame(seq, type_, text)
         self._deliver(name, topic, frame)
         return True
 
@@ -290,14 +368,17 @@ class Hub:
         since = SINCE.read(request)
         # No per-message deflate: it would compress every frame again for every subscriber.
         ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_FRAME, compress=False)
-        await ws.prepare(request)
+        writer = await ws.prepare(request)
+        transport = request.transport
+        if transport is None:  # the page went away during the handshake
+            return ws
         self._sockets.add(ws)
         if opened is not None:
             opened(ws)
         if user is not None:
             self._owners[ws] = user
         topic = self.topic(name)
-        subscriber = _Subscriber(ws)
+        subscriber = _Subscriber(ws, transport, writer)
         # Catch-up first, then live frames: the subscription starts before the awaited snapshot so
         # nothing published meanwhile is lost, and frames the snapshot already covers are dropped below.
         topic.subscribers.add(subscriber)
@@ -319,13 +400,11 @@ class Hub:
                 else:
                     await ws.send_str(json.dumps({"seq": seq, "type": "snapshot", "data": state}, default=str))
                 if early and early[0].seq == seq + 1:
-                    for frame in early:
-                        await ws.send_frame(frame.payload, WSMsgType.TEXT)
+                    await _catch_up(ws, transport, writer, early)
                     seq = early[-1].seq
                 _drop_covered(subscriber, seq)
             else:
-                for frame in frames:
-                    await ws.send_frame(frame.payload, WSMsgType.TEXT)
+                await _catch_up(ws, transport, writer, frames)
                 _drop_covered(subscriber, frames[-1].seq if frames else topic.seq if since is None else since)
             subscriber.task = asyncio.create_task(subscriber.drain())
             await self._read(ws, on_frame)
@@ -482,13 +561,9 @@ def _drop_covered(subscriber: _Subscriber, seq: int) -> None:
     """Remove queued frames the catch-up already delivered (published while it was being sent), and skip those a
     front end relays later up to ``seq``."""
     subscriber.covered = seq
-    kept = []
-    while not subscriber.queue.empty():
-        frame = subscriber.queue.get_nowait()
-        if frame.seq > seq:
-            kept.append(frame)
-    for frame in kept:
-        subscriber.queue.put_nowait(frame)
+    kept = [frame for frame in subscriber.frames if frame.seq > seq]
+    subscriber.frames.clear()
+    subscriber.frames.extend(kept)
 
 
 async def _send_error(ws: web.WebSocketResponse, message: str, frame_id: Any = None, code: str = "bad_frame") -> None:
