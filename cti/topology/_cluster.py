@@ -1,10 +1,11 @@
 """Start, stop and inspect the one-machine cluster: Asterisk media nodes, Kamailio, Redis with Sentinel, PostgreSQL,
 standby cti controllers, cti web front ends, haproxy.
 
-Every process is started in a session of its own (its process group is its pid), recorded in
-``<dir>/run/<name>.pid`` with its start time (so a recycled pid is never taken for it), and stopped with its whole
-group; but the controllers and the front ends, which supervisord (itself such a process) starts, restarts whenever
-they end, and stops with their groups: their pids are supervisord's answer. Nothing outside ``<dir>`` is written,
+supervisord is started first, in a session of its own (its process group is its pid), recorded in
+``<dir>/run/supervisord.pid`` with its start time (so a recycled pid is never taken for it); every other part is one
+of its programs, which it starts (in ``start``'s stages), starts again whenever it ends, and stops with its process
+group: their pids are supervisord's answer. A cluster started before they were supervised has pid files for them:
+those are still read and stopped. Nothing outside ``<dir>`` is written,
 except that each Asterisk node runs in the shared root (``CTI_ASTERISK_ROOT``) seen through a mount namespace of its
 own, where the node's folder is bound on ``/mnt``, ``/proc`` and ``/dev`` are mounted: the namespace, and its
 mounts, end with the node's process. The single Asterisk of ``cti asterisk`` and the tests keeps the root's own
@@ -57,6 +58,7 @@ from cti.topology._configs import (
     node_config,
     postgres_args,
     redis_config,
+    redis_start_script,
     sentinel_config,
     supervised_env,
     supervisor_config,
@@ -72,14 +74,15 @@ _NODE_SCRIPT = (
     'exec chroot "$1" /usr/sbin/asterisk -f -n -C ' + NODE_MOUNT + "/etc/asterisk.conf"
 )
 _TOOLS = {"kamailio": "kamailio", "redis-server": "redis-server", "redis-sentinel": "redis-sentinel",
+          "redis-cli": "redis-tools",
           "haproxy": "haproxy", "unshare": "util-linux", "nsenter": "util-linux", "kamcmd": "kamailio",
           "supervisord": "supervisor", "setpriv": "util-linux"}
 _WITH_SUPERVISORD = ["setpriv", "--pdeathsig", "TERM", "--"]
 """A supervised process ends (as ``stop`` ends it) if supervisord is killed: none is left running unsupervised, out
 of ``stop``'s sight and on the ports the next ``start`` needs (setpriv execs it: its pid is supervisord's child's)."""
-SUPERVISED = ("cti-", "front-")
-"""The parts supervisord keeps running (the others are recorded in pid files and left to ``start`` again): a
-controller or a front end that dies is started again in a few seconds (docs/scaling.md#keeping-the-processes-up)."""
+_CTI_PARTS = ("cti-", "front-")
+"""The cluster's cti processes, whose environment is the whole of what they get (the other parts add their own
+settings to supervisord's)."""
 _POSTGRES_BINARIES = Path("/usr/lib/postgresql")
 """Debian's PostgreSQL: ``<version>/bin/{initdb,postgres,pg_isready,psql,createdb}``."""
 _SECRETS: dict[str, Callable[[], str]] = {
@@ -103,19 +106,23 @@ class _Component:
     controller (which installs the admin and the shipped scripts in a new database), 2 the other controllers and
     the front ends."""
     env: Mapping[str, str] | None = None
-    supervised: bool = False
-    """Started and kept running by supervisord, not spawned."""
+    """supervisord's own; a cti process's whole environment; a part of the infrastructure's own settings only
+    (over supervisord's, which it inherits), or None."""
+    supervised: bool = True
+    """Started and kept running by supervisord (all but supervisord itself, which is spawned)."""
+    stopsignal: str = "TERM"
+    stopasgroup: bool = True
 
 
 def stop_order(parts: list[str], leader: str | None) -> list[str]:
     """The front ends first (no new request reaches a controller), the standing-by controllers, the leader (which
-    releases the lease last: none of them takes over on the way out), supervisord, then the rest in the given
-    order (front to back)."""
+    releases the lease last: none of them takes over on the way out), then the rest in the given order (front to
+    back), supervisord last (it stops each of them, one by one, before)."""
     fronts = [name for name in parts if name.startswith("front-")]
     standbys = [name for name in parts if name.startswith("cti-") and name != leader]
     order = fronts + standbys + ([leader] if leader in parts else [])
-    order += [name for name in parts if name == "supervisord"]
-    return order + [name for name in parts if name not in order]
+    order += [name for name in parts if name not in order and name != "supervisord"]
+    return order + [name for name in parts if name == "supervisord"]
 
 
 class Cluster:
@@ -229,40 +236,50 @@ class Cluster:
 
     def _components(self) -> list[_Component]:
         plan, keys = self.plan, self.secrets()
-        parts = [_Component(f"redis-{port}", ["redis-server", str(self.dir / "redis" / f"{port}.conf")],
-                            self._redis_ready(port)) for port in plan.redis_ports]
-        parts += [_Component(f"sentinel-{port}", ["redis-sentinel", str(self.dir / "redis" / f"sentinel-{port}.conf")],
-                             self._redis_ready(port)) for port in plan.sentinel_ports]
-        parts.append(_Component("postgres", [*self._as_postgres(), str(_postgres_bin() / "postgres"),
-                                             *postgres_args(plan, self.dir / "postgres" / "data")],
-                                self._postgres_ready))
-        parts += [_Component(f"node-{node.name}",
-                             ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _NODE_SCRIPT,
-                              "cti-node", str(plan.asterisk_root), str(self.node_dir(node))],
-                             self._ari_ready(node, keys["ari_password"])) for node in plan.nodes]
-        parts.append(_Component("kamailio", ["kamailio", "-f", str(self.dir / "kamailio" / "kamailio.cfg"), "-DD",
-                                             "-E", "-m", "64", "-M", "8", "-Y", str(self.dir / "kamailio")],
-                                self._kamailio_ready))
-        parts.append(_Component("haproxy", ["haproxy", "-db", "-f", str(self.dir / "haproxy" / "haproxy.cfg")],
-                                self._tcp_ready(plan.web_port)))
         given = dict(os.environ)
         # The controllers and front ends run this checkout's cti, whatever folder they start in.
         source = str(Path(cti.__file__).resolve().parents[1])
         given["PYTHONPATH"] = os.pathsep.join(filter(None, [source, given.get("PYTHONPATH", "")]))
+        # What every supervised part inherits: the caller's environment, without a secret a front end must not hold;
+        # the cluster's settings are in each program's section.
+        inherited = front_env(plan, given, {})
+        parts = [_Component("supervisord", ["supervisord", "-n", "-c", str(self._supervisor_conf())],
+                            self._supervisor().ready, env=inherited, supervised=False)]
+        # Each Redis asks the Sentinels which role to start in (REDISCLI_AUTH: never on a command line).
+        parts += [_Component(f"redis-{port}", [*_WITH_SUPERVISORD, "sh", str(self.dir / "redis" / f"start-{port}.sh"),
+                                               str(self.dir / "redis" / f"{port}.conf")],
+                             self._redis_ready(port), env={"REDISCLI_AUTH": keys["redis_password"]})
+                  for port in plan.redis_ports]
+        parts += [_Component(f"sentinel-{port}", [*_WITH_SUPERVISORD, "redis-sentinel",
+                                                  str(self.dir / "redis" / f"sentinel-{port}.conf")],
+                             self._redis_ready(port)) for port in plan.sentinel_ports]
+        # The postmaster stops its own children (SIGINT: a fast shutdown); they end on their own if it is killed.
+        parts.append(_Component("postgres", [*_WITH_SUPERVISORD, *self._as_postgres(),
+                                             str(_postgres_bin() / "postgres"),
+                                             *postgres_args(plan, self.dir / "postgres" / "data")],
+                                self._postgres_ready, stopsignal="INT", stopasgroup=False))
+        parts += [_Component(f"node-{node.name}",
+                             [*_WITH_SUPERVISORD, "unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                              _NODE_SCRIPT, "cti-node", str(plan.asterisk_root), str(self.node_dir(node))],
+                             self._ari_ready(node, keys["ari_password"])) for node in plan.nodes]
+        # In a PID namespace of its own: Kamailio's children outlive a killed main process (holding its port, so the
+        # next one could not start); the kernel ends them all with the namespace's first process.
+        parts.append(_Component("kamailio", [*_WITH_SUPERVISORD, "unshare", "--pid", "--fork", "--kill-child", "--",
+                                             "kamailio", "-f", str(self.dir / "kamailio" / "kamailio.cfg"), "-DD",
+                                             "-E", "-m", "64", "-M", "8", "-Y", str(self.dir / "kamailio")],
+                                self._kamailio_ready))
+        parts.append(_Component("haproxy", [*_WITH_SUPERVISORD, "haproxy", "-db", "-f",
+                                            str(self.dir / "haproxy" / "haproxy.cfg")],
+                                self._tcp_ready(plan.web_port)))
         shared = self.cti_env()
-        if "supervisord" in self.names():
-            # What every supervised part inherits: the caller's environment, without a secret a front end must
-            # not hold; the cluster's settings are in each program's section.
-            parts.append(_Component("supervisord", ["supervisord", "-n", "-c", str(self._supervisor_conf())],
-                                    self._supervisor().ready, env=front_env(plan, given, {})))
         parts += [_Component(f"cti-{k}", [*_WITH_SUPERVISORD, sys.executable, "-m", "cti", "serve", "--standby"],
                              self._controller_ready(f"cti-{k}"), stage=1 if k == 1 else 2,
-                             env=controller_env(plan, k, given, shared), supervised=True)
+                             env=controller_env(plan, k, given, shared))
                   for k in range(1, len(plan.controller_ports) + 1)]
         parts += [_Component(f"front-{k}", [*_WITH_SUPERVISORD, sys.executable, "-m", "cti", "front", "--host", host,
                                             "--port", str(port)],
                              self._http_ready(f"http://{host}:{port}/healthz", any_status=True), stage=2,
-                             env=front_env(plan, given, shared), supervised=True)
+                             env=front_env(plan, given, shared))
                   for k, (host, port) in enumerate(plan.front_backends, start=1)]
         return parts
 
@@ -273,17 +290,36 @@ class Cluster:
         return Supervisor(supervisor_socket(self.plan))
 
     def _programs(self, parts: list[_Component]) -> list[Supervised]:
-        inherited = next((part.env for part in parts if part.name == "supervisord"), None) or {}
-        return [Supervised(part.name, part.argv, supervised_env(inherited, part.env or {}))
+        """Each program's section: its environment over supervisord's own, the one supervisord runs with if it does
+        (an earlier ``start``'s: the infrastructure's, before the controllers are added with settings of their
+        own, such as ``CTI_LEASE_SECONDS``), else the one it is about to be started with. A part of the
+        infrastructure sets nothing but its own (a Redis's ``REDISCLI_AUTH``)."""
+        running = self._supervisord_environ()
+        spawned = next((part.env for part in parts if part.name == "supervisord"), None)
+        inherited: Mapping[str, str] = running if running is not None else spawned or {}
+        return [Supervised(part.name, part.argv,
+                           supervised_env(inherited, part.env or {}, running=running is not None)
+                           if part.name.startswith(_CTI_PARTS) else dict(part.env or {}),
+                           stopsignal=part.stopsignal, stopasgroup=part.stopasgroup)
                 for part in parts if part.supervised]
+
+    def _supervisord_environ(self) -> dict[str, str] | None:
+        """The environment of the running supervisord (which every program inherits), or None if it does not run."""
+        pid = self._recorded_pid("supervisord")
+        if pid is None:
+            return None
+        try:
+            raw = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            return None
+        return dict(item.decode(errors="replace").partition("=")[::2] for item in raw.split(b"\0") if b"=" in item)
 
     def names(self) -> list[str]:
         """The parts, in start order (without touching the folder: ``status`` of a cluster never started)."""
         plan = self.plan
-        supervised = bool(plan.controller_ports or plan.fronts)
-        return ([f"redis-{port}" for port in plan.redis_ports] + [f"sentinel-{port}" for port in plan.sentinel_ports]
+        return (["supervisord"] + [f"redis-{port}" for port in plan.redis_ports]
+                + [f"sentinel-{port}" for port in plan.sentinel_ports]
                 + ["postgres"] + [f"node-{node.name}" for node in plan.nodes] + ["kamailio", "haproxy"]
-                + (["supervisord"] if supervised else [])
                 + [f"cti-{k}" for k in range(1, len(plan.controller_ports) + 1)]
                 + [f"front-{k}" for k in range(1, plan.fronts + 1)])
 
@@ -325,6 +361,10 @@ class Cluster:
                         self._spawn(part)
                     if part.name == "supervisord":
                         self._wait(part, deadline)  # before it is asked to start anything
+                    elif part.name.startswith("redis-"):
+                        # Serving before the Sentinels start: a Redis asks them its role, and fresh Sentinels would
+                        # name the first one master while they know no replica to fail over to.
+                        self._wait(part, deadline)
             for part in parts:
                 if part.stage == stage:
                     self._wait(part, deadline)
@@ -371,25 +411,30 @@ class Cluster:
 
     def _render(self, starting: set[str], parts: list[_Component]) -> None:
         plan, keys = self.plan, self.secrets()
-        if "supervisord" in self.names():
-            try:
-                user = "root" if os.geteuid() == 0 else None
-                _write_private(self._supervisor_conf(), supervisor_config(plan, self._programs(parts), user))
-            except ValueError as exc:
-                raise ClusterError(str(exc)) from exc
-            if "supervisord" not in starting:
-                # Programs of a larger count are taken in; those running are left as they are.
-                with _supervisor_errors():
-                    self._supervisor().update()
+        try:
+            user = "root" if os.geteuid() == 0 else None
+            _write_private(self._supervisor_conf(), supervisor_config(plan, self._programs(parts), user))
+        except ValueError as exc:
+            raise ClusterError(str(exc)) from exc
+        if "supervisord" not in starting:
+            # Programs of a larger count are taken in; those running are left as they are.
+            with _supervisor_errors():
+                self._supervisor().update()
         for port, replica_of in zip(plan.redis_ports, (None, plan.redis_ports[0]), strict=True):
+            _write_private(self.dir / "redis" / f"start-{port}.sh", redis_start_script(plan, port))
             if f"redis-{port}" in starting:
                 (self.dir / "redis" / str(port)).mkdir(parents=True, exist_ok=True)
                 _write_private(self.dir / "redis" / f"{port}.conf",
                                redis_config(plan, port, keys["redis_password"], replica_of))
+        # Sentinel rewrites its file with what it learns (the master now, the other Sentinels, the replicas): a
+        # Sentinel started again keeps it (supervisord never renders). Rendered anew only when every Sentinel starts
+        # (the pair starts anew from its files' roles too), or a file is missing.
+        fresh = all(f"sentinel-{port}" in starting for port in plan.sentinel_ports)
         for port in plan.sentinel_ports:
-            if f"sentinel-{port}" in starting:  # Sentinel rewrites its file: a fresh one forgets an old failover
+            conf = self.dir / "redis" / f"sentinel-{port}.conf"
+            if f"sentinel-{port}" in starting and (fresh or not conf.exists()):
                 (self.dir / "redis" / f"sentinel-{port}").mkdir(parents=True, exist_ok=True)
-                _write_private(self.dir / "redis" / f"sentinel-{port}.conf",
+                _write_private(conf,
                                sentinel_config(plan, port, keys["redis_password"]))
         for node in plan.nodes:
             if f"node-{node.name}" in starting:
@@ -762,13 +807,13 @@ class Cluster:
         supervisor = self._supervisor()
         programs = supervisor.processes()
         for name in stop_order(parts, leader):
-            if name in programs:  # supervisord stops it for good (it would start it again)
-                if programs[name].state not in ("STOPPED", "EXITED", "FATAL"):
-                    say(f"stopping {name}")
-                    with _supervisor_errors():
-                        supervisor.stop(name, SUPERVISOR_STOP_SECONDS)
-                continue
-            pid = self.pid(name)
+            # supervisord stops its program for good (it would start it again); a part started before it was
+            # supervised has a pid file.
+            if name in programs and programs[name].state not in ("STOPPED", "EXITED", "FATAL"):
+                say(f"stopping {name}")
+                with _supervisor_errors():
+                    supervisor.stop(name, SUPERVISOR_STOP_SECONDS)
+            pid = self._recorded_pid(name)
             if pid is not None:
                 say(f"stopping {name}")
                 _stop_group(pid, timeout, first=signal.SIGINT if name == "postgres" else None)
@@ -781,10 +826,16 @@ class Cluster:
     def pid(self, name: str) -> int | None:
         """The running process of part ``name``, or None (never a pid since given to someone else): a supervised
         part's is supervisord's answer (it may be a newer process than the one ``start`` started)."""
-        if name.startswith(SUPERVISED):
+        if name != "supervisord":
             info = self._supervisor().processes().get(name)
-            if info is not None:
+            if info is not None and info.pid is not None:
                 return info.pid
+        # Or a part started before it was supervised (its pid file), which supervisord knows only as stopped.
+        return self._recorded_pid(name)
+
+    def _recorded_pid(self, name: str) -> int | None:
+        """The pid in ``name``'s pid file if that process still runs (supervisord's; a part of a cluster started
+        before the infrastructure was supervised)."""
         try:
             pid_text, started = self._pidfile(name).read_text().split()
             pid = int(pid_text)

@@ -20,9 +20,9 @@ from cti.settings import load_settings
 from cti.telephony import SHED_CAUSE
 from cti.topology._plan import ClusterPlan, MediaNode
 
-__all__ = ["NODE_MOUNT", "NODE_SUBDIRS", "Supervised", "controller_env", "front_env", "haproxy_config",
-           "kamailio_config", "kamailio_dispatchers", "node_config", "postgres_args", "redis_config", "sentinel_config",
-           "supervised_env", "supervisor_config", "supervisor_socket"]
+__all__ = ["NODE_MOUNT", "NODE_SUBDIRS", "REDIS_FAILOVER_WAIT_SECONDS", "Supervised", "controller_env", "front_env",
+           "haproxy_config", "kamailio_config", "kamailio_dispatchers", "node_config", "postgres_args", "redis_config",
+           "redis_start_script", "sentinel_config", "supervised_env", "supervisor_config", "supervisor_socket"]
 
 NODE_MOUNT = "/mnt"
 """Where a node's own folder appears inside the Asterisk root (bound there in the node's mount namespace only)."""
@@ -374,15 +374,59 @@ event_route[dispatcher:dst-up] {{
 
 
 def redis_config(plan: ClusterPlan, port: int, password: str, replica_of: int | None) -> str:
-    """A Redis of the pair: in memory only (cti rewrites its live state), with the password asked of clients and
-    given to the master (so a former master, turned replica by Sentinel, can follow the new one)."""
+    """A Redis of the pair, with the password asked of clients and given to the master (so a former master, turned
+    replica by Sentinel, can follow the new one). Its writes are appended to a file (AOF, fsync'd every second): a
+    Redis started again, by supervisord or ``start``, reloads what it held instead of coming back empty
+    (docs/scaling.md#redis-restarted-safely); no snapshots besides. A replica's full sync starts at once (there is
+    one replica: nothing to gain from waiting for others, Redis's default 5 s)."""
     secret = _redis_value(password)
-    lines = [f"port {port}", "bind 127.0.0.1", "daemonize no", 'save ""', "appendonly no",
+    lines = [f"port {port}", "bind 127.0.0.1", "daemonize no", 'save ""', "appendonly yes", "appendfsync everysec",
              f"dir {plan.directory / 'redis' / str(port)}", f"requirepass {secret}", f"masterauth {secret}",
-             "replica-serve-stale-data yes"]
+             "replica-serve-stale-data yes", "repl-diskless-sync-delay 0"]
     if replica_of is not None:
         lines.append(f"replicaof 127.0.0.1 {replica_of}")
     return "\n".join(lines) + "\n"
+
+
+REDIS_FAILOVER_WAIT_SECONDS = 10
+"""How long a Redis the Sentinels still name master waits, when started again, for them to promote the replica
+(measured 1.6-2.4 s; Sentinel's failover-timeout is 10 s) before it starts as master from its own file."""
+
+
+def redis_start_script(plan: ClusterPlan, port: int) -> str:
+    """The shell script that starts the Redis of ``port`` (its file is ``$1``) in the role the Sentinels give it, so
+    that a Redis started again never wipes the pair: asked first (``REDISCLI_AUTH`` in its environment), the first
+    Sentinel that answers names the master. Another node: this one starts as its replica (and resyncs from it). This
+    node: it was the master and died, and the Sentinels have not failed over yet; it waits (closed: so they do) up
+    to :data:`REDIS_FAILOVER_WAIT_SECONDS` for them to promote the replica and then follows it; if they cannot (the
+    replica down too, no quorum) it starts as master with the data its AOF holds. No Sentinel answers (the cluster
+    starting): the role of its file."""
+    sentinels = " ".join(str(sentinel) for sentinel in plan.sentinel_ports)
+    return f"""conf=$1
+named() {{
+    for sentinel in {sentinels}; do
+        found=$(timeout 2 redis-cli --no-auth-warning -h 127.0.0.1 -p "$sentinel" \
+            SENTINEL get-master-addr-by-name {plan.master_name} 2>/dev/null | tr '\n' ' ')
+        case "$found" in [0-9]*" "[0-9]*" ") echo "${{found% }}"; return;; esac
+    done
+}}
+master=$(named)
+if [ "${{master#* }}" = {port} ]; then
+    echo "the Sentinels still name this Redis ({port}) master: up to {REDIS_FAILOVER_WAIT_SECONDS} s for a failover"
+    end=$(($(date +%s) + {REDIS_FAILOVER_WAIT_SECONDS}))
+    while [ "${{master#* }}" = {port} ] && [ "$(date +%s)" -lt "$end" ]; do
+        sleep 0.2
+        master=$(named)
+    done
+fi
+case "$master" in
+    "") echo "no Sentinel answers: starting as configured"; exec redis-server "$conf";;
+    *" {port}") echo "the Sentinels name this Redis master, no failover: starting as master from its AOF"
+        exec redis-server "$conf" --replicaof no one;;
+    *) echo "the Sentinels name $master master: starting as its replica"
+        exec redis-server "$conf" --replicaof $master;;
+esac
+"""
 
 
 def sentinel_config(plan: ClusterPlan, port: int, password: str) -> str:
@@ -500,7 +544,7 @@ def front_env(plan: ClusterPlan, given: Mapping[str, str], shared: Mapping[str, 
     return env
 
 
-# -- supervisord: what keeps the controllers and the front ends running ---------------------------------------------
+# -- supervisord: what keeps every part of the cluster running -------------------------------------------------------
 SUPERVISOR_STOP_SECONDS = 10
 """How long a supervised part has to end after SIGTERM before its whole group gets SIGKILL (as ``stop``'s parts)."""
 SUPERVISOR_START_SECONDS = 3
@@ -518,6 +562,10 @@ class Supervised:
     argv: Sequence[str]
     env: Mapping[str, str]
     """Set over supervisord's own environment (which every supervised process inherits): only what differs."""
+    stopsignal: str = "TERM"
+    stopasgroup: bool = True
+    """The stop signal to the whole process group; else to the program alone, which stops its own children
+    (PostgreSQL's postmaster: SIGINT, its fast shutdown). SIGKILL goes to the whole group either way."""
 
 
 def supervisor_socket(plan: ClusterPlan) -> Path:
@@ -525,7 +573,7 @@ def supervisor_socket(plan: ClusterPlan) -> Path:
 
 
 def supervisor_config(plan: ClusterPlan, programs: Sequence[Supervised], user: str | None = None) -> str:
-    """supervisord's file: each program restarted whenever it ends (killed, crashed, or exited of itself), stopped
+    """supervisord's file: each program restarted whenever it ends (killed, crashed, or exited of itself), killed
     with its whole process group, logging into the cluster's log folder; driven over a Unix socket (0700) in the
     cluster's folder, no TCP port. The programs do not start with supervisord: ``cti cluster start`` starts them in
     its stages (the first controller installs a new database before the others). A program's environment is in the
@@ -572,9 +620,9 @@ autostart=false
 autorestart=true
 startsecs={SUPERVISOR_START_SECONDS}
 startretries={SUPERVISOR_START_RETRIES}
-stopsignal=TERM
+stopsignal={program.stopsignal}
 stopwaitsecs={SUPERVISOR_STOP_SECONDS}
-stopasgroup=true
+stopasgroup={str(program.stopasgroup).lower()}
 killasgroup=true
 redirect_stderr=true
 stdout_logfile={_supervisor_value(str(log / f'{program.name}.log'))}
@@ -599,9 +647,14 @@ def _supervisor_env_value(key: str, value: str) -> str:
     return _supervisor_value(value)
 
 
-def supervised_env(inherited: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
-    """What a program's ``env`` sets over supervisord's ``inherited`` environment, which it cannot unset."""
+def supervised_env(inherited: Mapping[str, str], env: Mapping[str, str], *, running: bool = False) -> dict[str, str]:
+    """What a program's ``env`` sets over supervisord's ``inherited`` environment, which it cannot unset. A
+    supervisord already ``running`` has the environment of the ``start`` that started it, which may hold what a
+    later ``start``'s caller does not (another shell's variables): only a secret a front end must not have is
+    refused then."""
     extra = set(inherited) - set(env)
+    if running:
+        extra &= set(_SECRETS_OF_A_CONTROLLER)
     if extra:
         raise ValueError(f"supervisord would pass on what the program must not have: {', '.join(sorted(extra))}")
     return {key: value for key, value in env.items() if inherited.get(key) != value}

@@ -35,6 +35,8 @@ from cti.persistence import InteractionRepository
 from cti.records import InteractionRecord
 from cti.settings import Settings
 from cti.sim import SippAgent, SippCaller
+from cti.topology._configs import supervisor_socket
+from cti.topology._supervisor import Supervisor
 from cti.web import RECORDINGS
 from tests.e2e.cluster import Topology, cluster_cli, running_cluster
 from tests.e2e.tones import AGENT_HZ, CALLER_HZ, spectrum, tone
@@ -531,7 +533,8 @@ async def test_the_redis_master_killed_with_calls_live_cti_follows_sentinel_and_
         sipp.stop()
         agent_phone.stop()
         sentinel.close()
-        # Put the killed master back: the Sentinels make it a replica of the new one (it has masterauth).
+        # supervisord started the killed master again, a replica of the new one once the Sentinels had failed over
+        # (docs/scaling.md#redis-restarted-safely): `start` finds every part running.
         restarted = await asyncio.to_thread(cluster_cli, topology.env, "start", "--timeout", "40")
         assert restarted.returncode == 0, restarted.stderr
 
@@ -552,6 +555,9 @@ async def test_a_dead_node_s_calls_are_lost_and_its_agent_made_not_ready(cti: Ct
         pid = topology.cluster.pid("node-b")
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
+        # supervisord starts a killed node again within a second (and cti's connection to it comes back: tests/e2e/
+        # test_cluster_topology.py); stopped at once, this one stays dead, as a machine that died would.
+        await asyncio.to_thread(Supervisor(supervisor_socket(topology.cluster.plan)).stop, "node-b", 10)
         # Declared dead after CTI_NODE_DEAD_SECONDS (3 s here): its call lost; Budi (homed on b) not ready, and his
         # leg over the trunk, if he was on node a's call, hung up there.
         await eventually(lambda: not cti.query.is_live(on_b.call_id), timeout=15, message="node b's call lost")

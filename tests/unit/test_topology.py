@@ -187,6 +187,23 @@ def test_redis_pair_and_sentinels() -> None:
     assert "sentinel sentinel-pass pw_1\n" in sentinel
     with pytest.raises(ValueError, match="letters, digits"):
         redis_config(p, 6391, "pw 1\nslaveof x", replica_of=None)
+    # A Redis started again reloads its data (docs/scaling.md#redis-restarted-safely).
+    assert "appendonly yes\nappendfsync everysec\n" in replica and 'save ""' in replica
+
+
+def test_a_redis_asks_the_sentinels_its_role_before_it_starts(tmp_path: Path) -> None:
+    """The script's shell is valid; what it does with real Redis and Sentinels:
+    tests/integration/test_cluster_redis_restart.py."""
+    from cti.topology._configs import REDIS_FAILOVER_WAIT_SECONDS, redis_start_script
+
+    script = redis_start_script(plan(CTI_CLUSTER_PORT_OFFSET="10"), 6401)
+    assert "for sentinel in 26401 26402 26403; do" in script
+    assert "get-master-addr-by-name cti" in script and f"+ {REDIS_FAILOVER_WAIT_SECONDS}))" in script
+    assert 'exec redis-server "$conf" --replicaof $master' in script
+    assert "pw" not in script.lower().replace("password", "")  # the password comes in REDISCLI_AUTH
+    (tmp_path / "start.sh").write_text(script)
+    checked = subprocess.run(["sh", "-n", str(tmp_path / "start.sh")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_haproxy_checks_each_front_end_s_healthz() -> None:
@@ -347,30 +364,36 @@ def test_supervisord_restarts_the_controllers_and_front_ends_with_their_groups_a
     assert shared["CTI_REDIS_URL"] in cfg["program:front-1"]["environment"]  # where the cluster's Redis is
 
 
-def test_supervisord_reads_back_each_program_s_environment_as_the_cluster_set_it(tmp_path: Path) -> None:
-    """supervisord's own parser (Debian's supervisor, not in cti's virtualenv) on the rendered file."""
+def _read_back(conf: Path) -> dict[str, list]:
+    """Each program's environment, command and stop settings as supervisord's own parser (Debian's supervisor, not
+    in cti's virtualenv) reads them from ``conf``."""
     import json
     import sys
 
+    probe = (
+        "import json, sys\n"
+        "from supervisor.options import ServerOptions\n"
+        "options = ServerOptions()\n"
+        "options.realize(args=['-c', sys.argv[1]])\n"
+        "print(json.dumps({g.name: [p.environment, p.command, p.autorestart is not False, p.stopsignal, p.stopasgroup,"
+        " p.killasgroup, p.stdout_logfile] for g in options.process_group_configs for p in g.process_configs}))\n")
+    with open("/usr/bin/supervisord") as script:
+        interpreter = script.readline().removeprefix("#!").strip() or sys.executable
+    result = subprocess.run([interpreter, "-c", probe, str(conf)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    read: dict[str, list] = json.loads(result.stdout)
+    return read
+
+
+def test_supervisord_reads_back_each_program_s_environment_as_the_cluster_set_it(tmp_path: Path) -> None:
+    """supervisord's own parser (Debian's supervisor, not in cti's virtualenv) on the rendered file."""
     if shutil.which("supervisord") is None:
         unavailable("supervisord is not installed (scripts/setup.sh installs it)")
     text, inherited, shared = _supervised_parts(tmp_path, {"PATH": "/usr/bin", "CTI_LEASE_SECONDS": "3"})
     (tmp_path / "supervisord.conf").write_text(text)
     for sub in ("log", "supervisor"):
         (tmp_path / sub).mkdir()
-    probe = (
-        "import json, sys\n"
-        "from supervisor.options import ServerOptions\n"
-        "options = ServerOptions()\n"
-        "options.realize(args=['-c', sys.argv[1]])\n"
-        "print(json.dumps({g.name: [p.environment, p.command] for g in options.process_group_configs "
-        "for p in g.process_configs}))\n")
-    with open("/usr/bin/supervisord") as script:
-        interpreter = script.readline().removeprefix("#!").strip() or sys.executable
-    result = subprocess.run([interpreter, "-c", probe, str(tmp_path / "supervisord.conf")], capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-    read = json.loads(result.stdout)
+    read = _read_back(tmp_path / "supervisord.conf")
     from cti.topology import Cluster
     from cti.topology._configs import controller_env, front_env
 
@@ -388,20 +411,45 @@ def test_supervised_env_refuses_what_supervisord_would_pass_on_to_a_program_that
     assert supervised_env({"PATH": "/bin"}, {"PATH": "/bin", "CTI_HTTP_PORT": "8491"}) == {"CTI_HTTP_PORT": "8491"}
     with pytest.raises(ValueError, match="CTI_ADMIN_TOKEN"):
         supervised_env({"PATH": "/bin", "CTI_ADMIN_TOKEN": "x"}, {"PATH": "/bin"})
+    # A supervisord already running has an earlier start's environment: another shell's variables pass, a secret
+    # still does not.
+    assert supervised_env({"PATH": "/bin", "TERM": "xterm"}, {"PATH": "/bin", "CTI_LEASE_SECONDS": "3"},
+                          running=True) == {"CTI_LEASE_SECONDS": "3"}
+    with pytest.raises(ValueError, match="CTI_ARI_PASSWORD"):
+        supervised_env({"CTI_ARI_PASSWORD": "x"}, {}, running=True)
 
 
-def test_stop_order_front_ends_standbys_the_leader_supervisord_then_the_rest_front_to_back() -> None:
+def test_controllers_added_to_a_running_supervisord_get_their_settings_over_its_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The infrastructure's start started supervisord without a setting the controllers' start gives (a 3 s lease):
+    their sections set it, over the environment supervisord actually has (read from /proc)."""
+    from cti.topology import Cluster
+    from cti.topology import _cluster as cluster_module
+
+    monkeypatch.setattr(cluster_module, "_postgres_bin", lambda: Path("/usr/lib/postgresql/15/bin"))
+    monkeypatch.setattr(Cluster, "_as_postgres", lambda self: ["unshare", "--"])
+    monkeypatch.setattr(Cluster, "_supervisord_environ", lambda self: {"PATH": "/usr/bin", "HOME": "/root"})
+    monkeypatch.setattr(cluster_module.os, "environ", {"PATH": "/usr/bin", "CTI_LEASE_SECONDS": "3"})
+    cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path)}))
+    programs = {program.name: program for program in cluster._programs(cluster._components())}
+    assert programs["cti-1"].env["CTI_LEASE_SECONDS"] == "3" and "PATH" not in programs["cti-1"].env
+    assert programs["front-1"].env["CTI_LEASE_SECONDS"] == "3"
+    assert programs["kamailio"].env == {} and set(programs["redis-6391"].env) == {"REDISCLI_AUTH"}
+
+
+def test_stop_order_front_ends_standbys_the_leader_the_rest_front_to_back_then_supervisord() -> None:
     from cti.topology import Cluster
     from cti.topology._cluster import stop_order
 
     cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": "/var/tmp/cti-cluster-x", "CTI_CLUSTER_CONTROLLERS": "3"}))
     parts = list(reversed(cluster.names()))
     assert stop_order(parts, "cti-2") == [
-        "front-2", "front-1", "cti-3", "cti-1", "cti-2", "supervisord", "haproxy", "kamailio", "node-b", "node-a",
-        "postgres", "sentinel-26393", "sentinel-26392", "sentinel-26391", "redis-6392", "redis-6391"]
+        "front-2", "front-1", "cti-3", "cti-1", "cti-2", "haproxy", "kamailio", "node-b", "node-a",
+        "postgres", "sentinel-26393", "sentinel-26392", "sentinel-26391", "redis-6392", "redis-6391", "supervisord"]
     # No leader (none holds the lease): the controllers in turn; a part of another count (recorded) goes too.
     assert stop_order(["cti-9", *parts], None)[:7] == [
-        "front-2", "front-1", "cti-9", "cti-3", "cti-2", "cti-1", "supervisord"]
+        "front-2", "front-1", "cti-9", "cti-3", "cti-2", "cti-1", "haproxy"]
+    assert stop_order(["cti-9", *parts], None)[-1] == "supervisord"
 
 
 def test_restarts_are_counted_from_the_running_supervisord_s_log_only() -> None:
@@ -417,3 +465,56 @@ def test_restarts_are_counted_from_the_running_supervisord_s_log_only() -> None:
            "2026-12-07 12:01:08,000 WARN exited: front-1 (terminated by SIGKILL; not expected)\n")
     assert unexpected_exits(log, 20) == {"front-1": 2, "cti-2": 1}
     assert unexpected_exits(log, 30) == {}
+
+
+def test_supervisord_keeps_every_part_running_each_in_the_foreground_in_start_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file ``start`` renders from the cluster's own parts (Cluster._components, _programs), read back by
+    supervisord's parser: every part but supervisord is a program, restarted whenever it ends, run in the
+    foreground, ending with supervisord (setpriv's parent-death signal), logging where it did before; no secret on a
+    command line."""
+    import shlex
+    import signal
+
+    from cti.topology import Cluster
+    from cti.topology import _cluster as cluster_module
+    from cti.topology._configs import supervisor_config
+
+    if shutil.which("supervisord") is None:
+        unavailable("supervisord is not installed (scripts/setup.sh installs it)")
+    monkeypatch.setattr(cluster_module, "_postgres_bin", lambda: Path("/usr/lib/postgresql/15/bin"))
+    monkeypatch.setattr(Cluster, "_as_postgres", lambda self: ["unshare", "--user", "--map-user", "105",
+                                                               "--map-group", "111", "--"])
+    cluster = Cluster(plan_from_env({"CTI_CLUSTER_DIR": str(tmp_path), "CTI_CLUSTER_PORT_OFFSET": "10"}))
+    parts = cluster._components()
+    names = cluster.names()
+    assert [part.name for part in parts] == names and names[0] == "supervisord"
+    (tmp_path / "supervisord.conf").write_text(supervisor_config(cluster.plan, cluster._programs(parts), "root"))
+    for sub in ("log", "supervisor"):
+        (tmp_path / sub).mkdir()
+    read = _read_back(tmp_path / "supervisord.conf")
+    assert sorted(read) == sorted(names[1:])
+    commands = {name: shlex.split(read[name][1]) for name in read}
+    for name, (_env, _command, autorestart, stopsignal, stopasgroup, killasgroup, log) in read.items():
+        assert commands[name][:4] == ["setpriv", "--pdeathsig", "TERM", "--"], name
+        assert (autorestart, killasgroup, log) == (True, True, str(tmp_path / "log" / f"{name}.log")), name
+        # The postmaster alone gets SIGINT (its fast shutdown) and stops its children; the others, their group.
+        assert (stopsignal, stopasgroup) == ((signal.SIGINT, False) if name == "postgres" else
+                                             (signal.SIGTERM, True)), name
+    d = str(tmp_path)
+    assert commands["redis-6401"][4:] == ["sh", f"{d}/redis/start-6401.sh", f"{d}/redis/6401.conf"]
+    assert commands["sentinel-26402"][4:] == ["redis-sentinel", f"{d}/redis/sentinel-26402.conf"]
+    assert commands["postgres"][4:10] == ["unshare", "--user", "--map-user", "105", "--map-group", "111"]
+    assert commands["postgres"][11:14] == ["/usr/lib/postgresql/15/bin/postgres", "-D", f"{d}/postgres/data"]
+    assert commands["node-a"][4:9] == ["unshare", "--mount", "--propagation", "private", "--"]
+    assert "/usr/sbin/asterisk -f -n" in commands["node-a"][11]
+    # Kamailio's children would outlive a killed main process: the PID namespace's end takes them.
+    assert commands["kamailio"][4:13] == ["unshare", "--pid", "--fork", "--kill-child", "--", "kamailio", "-f",
+                                          f"{d}/kamailio/kamailio.cfg", "-DD"]
+    assert commands["haproxy"][4:] == ["haproxy", "-db", "-f", f"{d}/haproxy/haproxy.cfg"]
+    keys = cluster.secrets()
+    assert not [name for name, command in read.items() for secret in keys.values() if secret in command[1]]
+    # The Redis password for the Sentinels' question is in the Redis programs' environment only (the file is 0600).
+    assert read["redis-6401"][0]["REDISCLI_AUTH"] == keys["redis_password"]
+    assert not [name for name in read if name.startswith(("sentinel-", "node-", "kamailio", "haproxy", "postgres"))
+                and any(secret in value for secret in keys.values() for value in read[name][0].values())]
