@@ -82,7 +82,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1096,17 +1096,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "benchmark": "screenpop",
             "target_p99_ms": TARGET_P99_MS,
             "meets_target": result["meets_target"],
-            "calls": len(measured),
-            "calls_known_callers": sum(1 for _, c in measured if c is not None),
-            "calls_unknown_callers": sum(1 for _, c in measured if c is None),
-            "rate": args.rate,
-            "desktops": len(bench.desktops),
-            "agents_with_phones": args.agents,
-            "ring_ms": args.ring_ms,
-            "talk_ms": args.talk_ms,
-            "crm_customers": args.customers,
-            "warmup_calls": len(warm),
-            "seed": args.seed,
+            **run_header(args, len(bench.desktops), measured, warm),
             **result,
             "server_screenpop_latency_ms": summary_ms(server_latency),
             "pops_built_in_the_offers_step": bench.screenpop.built_at_once - built_at_once,
@@ -1213,6 +1203,24 @@ async def isolated_pops(bench: Bench, plan: list[tuple[str, str | None]], count:
         screenpop.pops.pop("bench-nobody", None)
     return {"pops": count, "wall_ms": summary_ms(wall), "event_loop_thread_cpu_ms": summary_ms(loop_cpu),
             "process_cpu_ms": summary_ms(process_cpu), "steps_ms": timer.result()}
+
+
+def run_header(args: argparse.Namespace, desktops: int, measured: Sequence[tuple[str, Any]],
+               warm: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """What a run was asked to do, the same keys in-process and on the cluster."""
+    return {
+        "calls": len(measured),
+        "calls_known_callers": sum(1 for _, c in measured if c is not None),
+        "calls_unknown_callers": sum(1 for _, c in measured if c is None),
+        "rate": args.rate,
+        "desktops": desktops,
+        "agents_with_phones": args.agents,
+        "ring_ms": args.ring_ms,
+        "talk_ms": args.talk_ms,
+        "crm_customers": args.customers,
+        "warmup_calls": len(warm),
+        "seed": args.seed,
+    }
 
 
 # -- the cluster's front ends (--cluster, issue 21) ----------------------------------------------------------------
@@ -1645,17 +1653,7 @@ async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
             "mode": "cluster",
             "target_p99_ms": TARGET_P99_MS_CLUSTER,
             "meets_target": result.pop("meets_target"),
-            "calls": len(measured),
-            "calls_known_callers": sum(1 for _, c in measured if c is not None),
-            "calls_unknown_callers": sum(1 for _, c in measured if c is None),
-            "rate": args.rate,
-            "desktops": len(bench.desktops),
-            "agents_with_phones": args.agents,
-            "ring_ms": args.ring_ms,
-            "talk_ms": args.talk_ms,
-            "crm_customers": args.customers,
-            "warmup_calls": len(warm),
-            "seed": args.seed,
+            **run_header(args, len(bench.desktops), measured, warm),
             **result,
             "warmup": None if warm_result is None else {k: warm_result[k] for k in (
                 "offers", "rows", "pop_latency_ms", "pops_missing", "frames_to_wrong_desktop")},
