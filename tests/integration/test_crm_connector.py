@@ -219,9 +219,10 @@ async def test_the_external_crm_down_costs_the_timeout_at_most_and_the_pop_is_ct
         started = time.monotonic()
         pop = await pop_for(db, crm, "081210000042")
         took = time.monotonic() - started
-    # Bounded by the connector's 0.5 s, then cti's copy: not the 3 s the external CRM would take (the reason below
-    # says the timeout fired). Not 1 s: on two loaded cores the copy's read alone has taken half a second.
-    assert took < 2.5
+    # Bounded by the connector's 0.5 s, then cti's copy: less than the 3 s the external CRM would take (the reason
+    # below says the timeout fired). No tighter bound: on two loaded cores the copy's read alone has taken half a
+    # second, and what this asserts is that cti did not wait for the external CRM, not how fast the machine is.
+    assert took < 3.0
     assert pop["customer"] == budi_in_pop("10000001")
     why = f"the external CRM at {external.host} did not answer within 0.5 s"
     assert pop["crm"] == {"source": "http", "fallback": True, "reason": why}
