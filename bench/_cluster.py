@@ -286,8 +286,9 @@ def agents_answered(agent_events: Iterable[tuple[str, str, float]], numbers: Col
     before any bridge (the caller gone meanwhile). ``bridged_then_cut``: bridged, then the phone's leg ended by the
     far end before its talk time was up."""
     wanted = set(numbers)
-    answered = {n for kind, n, _ in agent_events if kind == "ACK" and n in wanted}
-    done = {n for kind, n, _ in agent_events if kind == "DONE" and n in wanted}
+    events = list(agent_events)  # read twice
+    answered = {n for kind, n, _ in events if kind == "ACK" and n in wanted}
+    done = {n for kind, n, _ in events if kind == "DONE" and n in wanted}
     joined = answered & bridged.keys()
     return {"answered": len(answered), "bridged": len(joined),
             "agent_hung_up_before_bridged": len((answered & done) - joined),

@@ -215,9 +215,9 @@ async def _cluster_overload(bench: ClusterBench, args: argparse.Namespace, varia
                          "noted_with_the_message": counters["calls_shed_at_edge_with_message"],
                          "shed_by_cti_itself": counters["calls_shed"]},
         "dropped": {k: over["dropped"][k] + rec["dropped"][k] for k in over["dropped"]},
-        # The bench's own loss, not the cluster's: a bridge cti made after the phone had hung up (cti's
-        # bridges_failed counts these and any other bridge that failed).
-        "lost_to_the_phones_hanging_up": {"callers": phones_first, "bridges_failed": counters["bridges_failed"]},
+        # The bench's own loss, not the cluster's: callers whose bridge cti made after the phone had hung up (cti's
+        # bridges_failed, in cti_counters, counts these and the bridges that failed because the caller had gone).
+        "agent_hung_up_before_bridged": phones_first,
         "cti_counters": counters, "cpu_cores": m["cpu_cores"], "channels_force_hung_up": m["channels_force_hung_up"],
         "drain_timeouts": m["drain_timeouts"], "wall_s": m["wall_s"],
     }

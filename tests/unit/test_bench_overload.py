@@ -4,6 +4,7 @@ phones hanging up before cti's bridge told apart from the cluster's losses), and
 from __future__ import annotations
 
 from bench._cluster import agents_answered, store_of
+from bench.overload import _variant_or_error, parse_args
 
 
 def test_a_phone_that_hung_up_before_any_bridge_is_the_benchs_loss_not_an_unbridged_leg() -> None:
@@ -18,8 +19,10 @@ def test_a_phone_that_hung_up_before_any_bridge_is_the_benchs_loss_not_an_unbrid
     bridged = {"0200191": 1.2, "0200194": 1.3, "0300191": 1.2}
     numbers = ["0200191", "0200192", "0200193", "0200194", "0200195", "0200196"]
 
-    assert agents_answered(events, numbers, bridged) == {
-        "answered": 4, "bridged": 2, "agent_hung_up_before_bridged": 1, "ended_unbridged": 1, "bridged_then_cut": 1}
+    expected = {"answered": 4, "bridged": 2, "agent_hung_up_before_bridged": 1, "ended_unbridged": 1,
+                "bridged_then_cut": 1}
+    assert agents_answered(events, numbers, bridged) == expected
+    assert agents_answered((e for e in events), numbers, bridged) == expected  # the phones' logs, read once
 
 
 def test_no_call_answered_counts_nothing() -> None:
@@ -30,3 +33,27 @@ def test_no_call_answered_counts_nothing() -> None:
 def test_the_store_is_the_urls_dialect_without_its_driver() -> None:
     assert store_of("postgresql+asyncpg://cti:secret@127.0.0.1:6142/cti") == "postgresql"
     assert store_of("sqlite+aiosqlite:////tmp/cti-bench-cluster-x/cti.db") == "sqlite"
+
+
+class _FailingBench:
+    """A cluster bench whose ARI stops answering as the variant starts."""
+
+    def __init__(self) -> None:
+        self.settled = 0
+
+    async def set_edge(self, rate: int, message_rate: int | None = None) -> dict[str, int]:
+        raise TimeoutError("ARI did not answer")
+
+    async def settle(self) -> int:
+        self.settled += 1
+        return 0
+
+
+async def test_a_variant_that_fails_is_recorded_and_the_nodes_settled_for_the_next() -> None:
+    bench = _FailingBench()
+    args = parse_args(["--cluster", "--capacity", "5"])
+
+    result = await _variant_or_error(bench, args, "none", 5.0, 5)  # type: ignore[arg-type]
+
+    assert result == {"variant": "none", "error": "TimeoutError: ARI did not answer"}
+    assert bench.settled == 1
