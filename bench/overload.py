@@ -59,6 +59,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -271,12 +272,29 @@ async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
         out["store"] = {"backend": bench.db.backend, "url": bench.db.url,
                         "asked": store_of(settings.database_url)}
         say(f"cti's store: {bench.db.backend} ({bench.db.url})")
+        steps: list[dict[str, Any]] = []
+        out.update({
+            "machine": {"cpus": os.cpu_count(), "loadavg_at_start": args.loadavg_at_start},
+            "cluster": {"private": private, "directory": str(cluster.dir), "nodes": [n["name"] for n in info["nodes"]],
+                        "kamailio": info["kamailio"]["sip"]},
+            "agents": {"count": args.agents, "homes": dict(Counter(bench.home(e) for e in bench.extensions)),
+                       "timer_slack_ms": args.agent_timer_slack_ms,
+                       # What the phones alone could serve, each call held ring + talk + ~100 ms: a step near it
+                       # measures the phones, not the cluster (agent_utilization_pct says how near).
+                       "calls_per_s_at_most": round(args.agents / ((args.ring_ms + args.talk_ms + 100) / 1000), 1)},
+            "ring_ms": args.ring_ms, "talk_ms": args.talk_ms, "caller_ms": args.caller_ms,
+            "capacity": {"calls_per_s": None, "given": bool(args.capacity), "steps": steps,
+                         "step_seconds": args.step_seconds,
+                         "criterion": "connected >= 99 % and p99 latency <= 2000 ms, no edge bound"},
+            "seconds": args.seconds, "recovery_seconds": args.recovery_seconds,
+            "target": "overload: bridged per second in the window >= 0.9 C; every shed caller a rejected/overload "
+                      "row; recovery: first bridged at once, the recovery callers served as at capacity",
+        })
         await bench.set_edge(0)
         # The first calls of a fresh cti and fresh nodes are slower (imports, caches): not part of any step.
         warm = (await bench.measure("warm-up, not counted", [("warm_up", 20, 4.0)], talk_ms=args.talk_ms,
                                     duration_ms=args.caller_ms))["warm_up"]
         out["warm_up"] = {k: warm[k] for k in ("calls", "rate", "bridged")}
-        steps = []
         capacity = 0.0
         for rate in [args.capacity] if args.capacity else args.steps:
             failed: list[dict[str, Any]] = []
@@ -294,9 +312,10 @@ async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
                                               "drain_timeouts": m["drain_timeouts"], "cpu_cores": m["cpu_cores"]}
                 cores = line["cpu_cores"]
                 say(f"  bridged {line['bridged']}/{line['calls']} ({line['connected_pct']} %), p99 "
-                    f"{line['latency_ms']['p99']} ms; cores: nodes {cores.get('node-a')}, {cores.get('node-b')}, "
-                    f"kamailio {cores.get('kamailio')}, cti {cores['cti_process']}, sipp {cores['sipp']}, "
-                    f"other {cores['other']}")
+                    f"{line['latency_ms']['p99']} ms, phones hung up before the bridge "
+                    f"{line['dropped']['agent_hung_up_before_bridged']}; cores: nodes {cores.get('node-a')}, "
+                    f"{cores.get('node-b')}, kamailio {cores.get('kamailio')}, cti {cores['cti_process']}, "
+                    f"sipp {cores['sipp']}, other {cores['other']}")
                 if line["sustained"]:
                     break
                 failed.append(line)
@@ -310,30 +329,19 @@ async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
             raise RuntimeError(f"the cluster sustained none of the steps {args.steps}: nothing to overload")
         edge_rate = args.edge_rate or max(1, round(capacity))
         say(f"capacity C = {capacity:g} calls/s; the edge's bound {edge_rate}/s")
-        out.update({
-            "machine": {"cpus": os.cpu_count(), "loadavg_at_start": args.loadavg_at_start},
-            "cluster": {"private": private, "directory": str(cluster.dir), "nodes": [n["name"] for n in info["nodes"]],
-                        "kamailio": info["kamailio"]["sip"]},
-            "agents": {"count": args.agents, "homes": dict(Counter(bench.home(e) for e in bench.extensions)),
-                       "timer_slack_ms": args.agent_timer_slack_ms,
-                       # What the phones alone could serve, each call held ring + talk + ~100 ms: a step near it
-                       # measures the phones, not the cluster (agent_utilization_pct says how near).
-                       "calls_per_s_at_most": round(args.agents / ((args.ring_ms + args.talk_ms + 100) / 1000), 1)},
-            "ring_ms": args.ring_ms, "talk_ms": args.talk_ms, "caller_ms": args.caller_ms,
-            "capacity": {"calls_per_s": capacity, "given": bool(args.capacity), "steps": steps,
-                         "step_seconds": args.step_seconds,
-                         # False: every step sustained, C is the top of --steps (a lower bound); None: C given.
-                         "limit_found": None if args.capacity else not steps[-1]["sustained"],
-                         "criterion": "connected >= 99 % and p99 latency <= 2000 ms, no edge bound"},
-            "edge_rate": edge_rate, "edge_message_rate": args.edge_message_rate,
-            "seconds": args.seconds, "recovery_seconds": args.recovery_seconds,
-            "recovery_rate": args.recovery_rate or capacity,
-            "target": "overload: bridged per second in the window >= 0.9 C; every shed caller a rejected/overload "
-                      "row; recovery: first bridged at once, the recovery callers served as at capacity",
-        })
+        out["capacity"].update({
+            "calls_per_s": capacity,
+            # False: every step sustained, so C is only the top of --steps (a lower bound); None: C given.
+            "limit_found": None if args.capacity else not steps[-1]["sustained"]})
+        out.update({"edge_rate": edge_rate, "edge_message_rate": args.edge_message_rate,
+                    "recovery_rate": args.recovery_rate or capacity})
         out["variants"] = [await _variant_or_error(bench, args, v, capacity, edge_rate)
                            for v in args.cluster_variants]
         out["observer"] = {"event_filter": bench.observer.filtered, "bridges_by_node": bench.observer.bridged_on()}
+    except Exception as exc:  # what was measured is still printed, with what ended the run
+        say(f"the run failed: {exc!r}\n{traceback.format_exc()}")
+        out["error"] = f"{type(exc).__name__}: {exc}"
+        args.failed = True
     finally:
         if starting is not None and not starting.done():
             await asyncio.wait([starting])
@@ -451,12 +459,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.steps, args.step_seconds, args.seconds, args.recovery_seconds = [5.0, 10.0], 6.0, 10.0, 6.0
     args.loadavg_at_start = os.getloadavg()[0]
+    args.failed = False
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
-        return run_and_print(parse_args(argv), run)
+        rc = run_and_print(args, run)
+        return 1 if args.failed else rc  # --cluster: the JSON printed all the same, its "error" says why
     except (KeyboardInterrupt, asyncio.CancelledError):  # SIGINT, or SIGTERM/SIGHUP in --cluster: cleaned up
         say("interrupted: what the run started is stopped")
         return 130
