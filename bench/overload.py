@@ -24,8 +24,8 @@ a call is *bridged* when a second ARI application sees Asterisk put the caller a
 INVITEs past its edge rate, docs/scaling.md#overload-at-the-edge). Run it as root (the nodes run in mount
 namespaces), from the repository root, on a quiet machine::
 
-    .venv/bin/python bench/overload.py --cluster > overload-cluster.json     # the full run (several minutes)
-    .venv/bin/python bench/overload.py --cluster --capacity 40               # C given: one step to show it holds
+    .venv/bin/python bench/overload.py --cluster > overload-cluster.json     # the full run (about 10 minutes)
+    .venv/bin/python bench/overload.py --cluster --capacity 100              # C given: one step to show it holds
 
     # a smoke run (not a measurement), niced on a shared machine: about 2 minutes
     nice -n 19 .venv/bin/python bench/overload.py --cluster --capacity 5 --step-seconds 6 --seconds 10 \
@@ -33,18 +33,21 @@ namespaces), from the repository root, on a quiet machine::
 
 It starts a private cluster (bench/_cluster.py: its own folder, ports offset by ``--cluster-port-offset``; stopped
 whole at the end, after an error or a SIGINT/SIGTERM too) or uses the one running in ``--cluster-dir`` (its edge
-bounds put back at the end), cti in-process on both nodes, ``--agents`` SIPp phones homed on the nodes in turn, and
+bounds put back at the end), cti in-process on both nodes with the cluster's PostgreSQL, ``--agents`` SIPp phones
+(198: 99 a node) homed on the nodes in turn, talking 1 s (``--talk-ms``: a bridge cti makes late is still made), and
 SIPp callers sending to Kamailio.
 
 1. A warm-up (20 callers, not counted), then **capacity** ``C`` with the edge's bound off: the highest of ``--steps``
-   sustained (as above; a failed step run again, ``--retries``), or ``--capacity`` given and one step run at it to
-   show it holds.
+   (20, 40, ..., 160 a second) sustained (as above; a failed step run again, ``--retries``), or ``--capacity`` given
+   and one step run at it to show it holds.
 2. Per ``--cluster-variants``: callers at ``2 C`` for ``--seconds``, then at once at ``C`` (``--recovery-rate``)
    for ``--recovery-seconds``. ``edge``: Kamailio lets in ``C`` new calls a second (``--edge-rate``) and tells
    ``--edge-message-rate`` shed callers a second why; ``none``: no bound (the baseline: what the edge prevents).
    Reported: the calls bridged a second in the overload window against ``C`` (target >= 0.9), the callers shed
    (told why, or refused at once) against cti's ``rejected``/``overload`` rows and its counters, the callers let
-   in but dropped, the recovery's first bridged call and its share bridged, CPU by part of the cluster.
+   in but dropped, apart from them the bridges lost because the bench's phone had already hung up, the recovery's
+   first bridged call and its share bridged, CPU by part of the cluster. A variant that fails is recorded (its
+   ``error``) and the next one runs; a run that fails still prints what it measured, with its ``error``.
 
 Prints one JSON object as the last line of stdout; progress on stderr. See docs/benchmarks.md.
 """
