@@ -79,7 +79,7 @@ from cti.asterisk._provision import CONF_DIRS  # noqa: E402
 from cti.bootstrap import RUNNING, Running  # noqa: E402
 from cti.persistence import Database, InteractionRepository  # noqa: E402
 from cti.settings import Settings  # noqa: E402
-from cti.sim import PSTN_HOST, SCENARIOS, free_udp_port, sipp_binary  # noqa: E402
+from cti.sim import PSTN_HOST, SCENARIOS, free_udp_port, phone_media_ip, sipp_binary  # noqa: E402
 
 ASTERISK_ROOT = Path("/var/cache/cti/asterisk-root")
 CTI_SERVICE = "1500100"
@@ -254,8 +254,10 @@ class Sipp:
 
 def start_agent(port: int, ring_ms: int, talk_ms: int, timer_slack_ns: int = 0) -> Sipp:
     # -f 60: no screen refresh every second (SIPp's idle loop already costs ~1 % of a core per process).
-    return Sipp(agent_scenario(ring_ms, talk_ms), ["-i", "127.0.0.1", "-p", str(port), "-m", "1000000",
-                                                   "-f", "60"], timer_slack_ns)
+    # -mi: media on an address of the phone's own, as cti.sim's phones: on 127.0.0.1 SIPp's search for a media port
+    # (100 ports up from 6000) ran out at the 51st phone, which exited at start.
+    return Sipp(agent_scenario(ring_ms, talk_ms), ["-i", "127.0.0.1", "-p", str(port), "-mi", phone_media_ip(port),
+                                                   "-m", "1000000", "-f", "60"], timer_slack_ns)
 
 
 def start_caller(service: str, prefix: str, *, calls: int, rate: float, duration_ms: int) -> Sipp:

@@ -101,7 +101,7 @@ from cti.persistence import InteractionRepository  # noqa: E402
 VARIANTS = ("none", "rate", "setups")
 CLUSTER_VARIANTS = ("edge", "none")
 UNBOUNDED = 1_000_000
-# One SIPp process is one phone; the defaults differ by mode (parse_args): the in-process run's are those of its run 1.
+# Defaults that differ by mode (filled in by parse_args): the in-process run's are those of its run 1.
 DEFAULTS = {"steps": [20.0, 30.0, 40.0, 50.0, 60.0, 80.0], "agents": 50, "talk_ms": 200}
 # The cluster's: phones that talk 1 s, so a bridge cti makes late under load is still made (at 200 ms the first full
 # run lost 2,268 of them to its own phones), and enough of them, 99 a node, for steps past 80 calls/s (first run:
