@@ -27,6 +27,7 @@ import secrets
 import shutil
 import time
 from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +54,14 @@ from cti.settings import Settings, load_settings
 from cti.sim import PSTN_HOST, free_udp_port
 from cti.topology import Cluster, ClusterError, plan_from_env
 
-__all__ = ["ClusterBench", "cluster_for", "cluster_settings", "description", "stop_cluster"]
+__all__ = ["ClusterBench", "agents_answered", "cluster_for", "cluster_settings", "description", "stop_cluster"]
 
 REFUSALS = (503, 500)
 """A shed caller's final answer: Kamailio's own ``503 Overloaded``, or, for one told why, the node's congestion after
 the message, which Kamailio passes on as ``500`` (a proxy turns a ``503`` from downstream into a ``500``, RFC 3261
 16.7)."""
-SHED_COUNTERS = ("calls_arrived", "calls_bridged", "calls_shed", "calls_shed_with_message", "calls_shed_at_edge",
-                 "calls_shed_at_edge_with_message")
+SHED_COUNTERS = ("calls_arrived", "calls_bridged", "bridges_failed", "calls_shed", "calls_shed_with_message",
+                 "calls_shed_at_edge", "calls_shed_at_edge_with_message")
 
 
 # -- the cluster ------------------------------------------------------------------------------------------------
@@ -274,6 +275,31 @@ class ClusterCpu:
         return {k: round(v / wall, 2) for k, v in used.items()}
 
 
+def agents_answered(agent_events: Iterable[tuple[str, str, float]], numbers: Collection[str],
+                    bridged: Mapping[str, float]) -> dict[str, int]:
+    """What became of the calls (``numbers``) an agent's phone answered, from the phones' logs (``ACK``: answered;
+    ``DONE``: the phone hung up itself after its talk time and its BYE was answered) and the bridges seen.
+
+    ``agent_hung_up_before_bridged``: the phone talked its whole ``--talk-ms`` and hung up with no bridge seen: cti
+    bridged after the phone had gone ("bridging failed ... Channel not found"), the bench's phone's impatience
+    rather than a caller the cluster turned away. ``ended_unbridged``: the phone's leg was ended by the far end
+    before any bridge (the caller gone meanwhile). ``bridged_then_cut``: bridged, then the phone's leg ended by the
+    far end before its talk time was up."""
+    wanted = set(numbers)
+    events = list(agent_events)  # read twice
+    answered = {n for kind, n, _ in events if kind == "ACK" and n in wanted}
+    done = {n for kind, n, _ in events if kind == "DONE" and n in wanted}
+    joined = answered & bridged.keys()
+    return {"answered": len(answered), "bridged": len(joined),
+            "agent_hung_up_before_bridged": len((answered & done) - joined),
+            "ended_unbridged": len(answered - done - joined), "bridged_then_cut": len(joined - done)}
+
+
+def store_of(database_url: str) -> str:
+    """The store a database URL names: ``postgresql`` or ``sqlite``."""
+    return database_url.split(":", 1)[0].split("+", 1)[0]
+
+
 # -- the run ----------------------------------------------------------------------------------------------------
 
 class ClusterBench(Bench):
@@ -289,6 +315,7 @@ class ClusterBench(Bench):
         self.edge_before: dict[str, int] | None = None
         self._ari: ClientSession | None = None
         self.drain_timeouts = 0
+        self.agent_timer_slack_ns = int(args.agent_timer_slack_ms * 1_000_000)
 
     @property
     def kamailio(self) -> str:
@@ -433,6 +460,8 @@ class ClusterBench(Bench):
                  rate: float, records: list[Any]) -> dict[str, Any]:
         seen = self._analyse(prefix, events, agent_marks, calls)
         invites: dict[str, float] = seen.pop("_invite_sent")
+        phones = agents_answered((e for agent, mark in zip(self.agents, agent_marks, strict=True)
+                                  for e in agent.read_events()[mark:]), invites, self.observer.bridged)
         refused = {n for kind, n, _ in events if kind == "REFUSED"}
         told = {n for kind, n, _ in events if kind == "PROGRESS"} & refused
         answered = {n for kind, n, _ in events if kind == "ANSWERED"}
@@ -451,13 +480,16 @@ class ClusterBench(Bench):
             "bridged": len(bridged), "connected_pct": seen["connected_pct"],
             "bridged_of_let_in_pct": round(100 * len(bridged) / len(let_in), 2) if let_in else None,
             "latency_ms": seen["latency_ms"],
+            # The phone's answer to the bridge: how near the slowest came to the phones' talk time.
+            "agent_answer_to_bridged_ms": seen["breakdown_ms"]["agent_ack_to_bridged"],
+            "agents_answered": phones,
             "first_bridged_after_s": round(first - t0, 3) if first is not None and t0 is not None else None,
             "shed": {"total": len(refused), "heard_the_message": len(told), "refused_at_once": len(refused - told)},
             # Let in, yet not served: callers who waited their patience out, or got no final answer at all.
             "dropped": {"gave_up_waiting": seen["callers_gave_up"],
                         "no_final_answer": len([n for n in invites if n not in answered and n not in refused]),
-                        "agent_hung_up_before_bridged_or_early": seen["answered_never_bridged"]
-                        + seen["bridged_agent_hung_up_early"]},
+                        "agent_hung_up_before_bridged": phones["agent_hung_up_before_bridged"],
+                        "agent_leg_ended_unbridged": phones["ended_unbridged"]},
             "rows": {f"{o}/{e}": k for (o, e), k in sorted(Counter((r.outcome, r.end_reason) for r in mine).items())},
             "agent_utilization_pct": seen["agent_utilization_pct"],
             "sustained": sustained,

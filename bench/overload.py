@@ -24,8 +24,8 @@ a call is *bridged* when a second ARI application sees Asterisk put the caller a
 INVITEs past its edge rate, docs/scaling.md#overload-at-the-edge). Run it as root (the nodes run in mount
 namespaces), from the repository root, on a quiet machine::
 
-    .venv/bin/python bench/overload.py --cluster > overload-cluster.json     # the full run (several minutes)
-    .venv/bin/python bench/overload.py --cluster --capacity 40               # C given: one step to show it holds
+    .venv/bin/python bench/overload.py --cluster > overload-cluster.json     # the full run (about 10 minutes)
+    .venv/bin/python bench/overload.py --cluster --capacity 100              # C given: one step to show it holds
 
     # a smoke run (not a measurement), niced on a shared machine: about 2 minutes
     nice -n 19 .venv/bin/python bench/overload.py --cluster --capacity 5 --step-seconds 6 --seconds 10 \
@@ -33,18 +33,21 @@ namespaces), from the repository root, on a quiet machine::
 
 It starts a private cluster (bench/_cluster.py: its own folder, ports offset by ``--cluster-port-offset``; stopped
 whole at the end, after an error or a SIGINT/SIGTERM too) or uses the one running in ``--cluster-dir`` (its edge
-bounds put back at the end), cti in-process on both nodes, ``--agents`` SIPp phones homed on the nodes in turn, and
+bounds put back at the end), cti in-process on both nodes with the cluster's PostgreSQL, ``--agents`` SIPp phones
+(198: 99 a node) homed on the nodes in turn, talking 1 s (``--talk-ms``: a bridge cti makes late is still made), and
 SIPp callers sending to Kamailio.
 
 1. A warm-up (20 callers, not counted), then **capacity** ``C`` with the edge's bound off: the highest of ``--steps``
-   sustained (as above; a failed step run again, ``--retries``), or ``--capacity`` given and one step run at it to
-   show it holds.
+   (20, 40, ..., 160 a second) sustained (as above; a failed step run again, ``--retries``), or ``--capacity`` given
+   and one step run at it to show it holds.
 2. Per ``--cluster-variants``: callers at ``2 C`` for ``--seconds``, then at once at ``C`` (``--recovery-rate``)
    for ``--recovery-seconds``. ``edge``: Kamailio lets in ``C`` new calls a second (``--edge-rate``) and tells
    ``--edge-message-rate`` shed callers a second why; ``none``: no bound (the baseline: what the edge prevents).
    Reported: the calls bridged a second in the overload window against ``C`` (target >= 0.9), the callers shed
    (told why, or refused at once) against cti's ``rejected``/``overload`` rows and its counters, the callers let
-   in but dropped, the recovery's first bridged call and its share bridged, CPU by part of the cluster.
+   in but dropped, apart from them the bridges lost because the bench's phone had already hung up, the recovery's
+   first bridged call and its share bridged, CPU by part of the cluster. A variant that fails is recorded (its
+   ``error``) and the next one runs; a run that fails still prints what it measured, with its ``error``.
 
 Prints one JSON object as the last line of stdout; progress on stderr. See docs/benchmarks.md.
 """
@@ -53,11 +56,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -66,7 +71,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench._cluster import ClusterBench, cluster_for, cluster_settings, description, stop_cluster  # noqa: E402
+from bench._cluster import (  # noqa: E402
+    ClusterBench,
+    cluster_for,
+    cluster_settings,
+    description,
+    stop_cluster,
+    store_of,
+)
 from bench._harness import (  # noqa: E402
     acquire_root,
     bench_settings,
@@ -89,6 +101,12 @@ from cti.persistence import InteractionRepository  # noqa: E402
 VARIANTS = ("none", "rate", "setups")
 CLUSTER_VARIANTS = ("edge", "none")
 UNBOUNDED = 1_000_000
+# Defaults that differ by mode (filled in by parse_args): the in-process run's are those of its run 1.
+DEFAULTS = {"steps": [20.0, 30.0, 40.0, 50.0, 60.0, 80.0], "agents": 50, "talk_ms": 200}
+# The cluster's: phones that talk 1 s, so a bridge cti makes late under load is still made (at 200 ms the first full
+# run lost 2,268 of them to its own phones), and enough of them, 99 a node, for steps past 80 calls/s (first run:
+# every step to 80/s bridged, its top): 198 phones of ~1.2 s a call serve ~165 calls/s.
+CLUSTER_DEFAULTS = {"steps": [20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 140.0, 160.0], "agents": 198, "talk_ms": 1000}
 
 
 def _admission(bench: Bench, variant: str, capacity: float, default_setups: int) -> dict[str, Any]:
@@ -189,6 +207,8 @@ async def _cluster_overload(bench: ClusterBench, args: argparse.Namespace, varia
     counters = m["cti_counters"]
     rejected_rows = over["rows"].get("rejected/overload", 0) + rec["rows"].get("rejected/overload", 0)
     shed_seen = over["shed"]["total"] + rec["shed"]["total"]
+    phones_first = (over["dropped"]["agent_hung_up_before_bridged"]
+                    + rec["dropped"]["agent_hung_up_before_bridged"])
     result = {
         "variant": variant, "edge": edge,
         "overload": over, "recovery": rec,
@@ -199,14 +219,32 @@ async def _cluster_overload(bench: ClusterBench, args: argparse.Namespace, varia
                          "noted_with_the_message": counters["calls_shed_at_edge_with_message"],
                          "shed_by_cti_itself": counters["calls_shed"]},
         "dropped": {k: over["dropped"][k] + rec["dropped"][k] for k in over["dropped"]},
+        # The bench's own loss, not the cluster's: callers whose bridge cti made after the phone had hung up (cti's
+        # bridges_failed, in cti_counters, counts these and the bridges that failed because the caller had gone).
+        "agent_hung_up_before_bridged": phones_first,
         "cti_counters": counters, "cpu_cores": m["cpu_cores"], "channels_force_hung_up": m["channels_force_hung_up"],
-        "wall_s": m["wall_s"],
+        "drain_timeouts": m["drain_timeouts"], "wall_s": m["wall_s"],
     }
     say(f"  {variant}: overload bridged {over['bridged_per_s']}/s in its window = "
         f"{result['bridged_per_s_vs_capacity']} of C (shed {over['shed']['total']}, "
         f"{over['shed']['heard_the_message']} told); recovery: first bridged after {rec['first_bridged_after_s']} s, "
-        f"{rec['connected_pct']} % connected; rows rejected/overload {rejected_rows} of {shed_seen} shed")
+        f"{rec['connected_pct']} % connected; rows rejected/overload {rejected_rows} of {shed_seen} shed; "
+        f"phones hung up before the bridge {phones_first}, bridges failed {counters['bridges_failed']}, "
+        f"journal flushes timed out {m['drain_timeouts']}")
     return result
+
+
+async def _variant_or_error(bench: ClusterBench, args: argparse.Namespace, variant: str, capacity: float,
+                            edge_rate: int) -> dict[str, Any]:
+    """A variant's result, or what ended it: one variant failing (a settling, ARI under the flood) leaves the
+    others to run and the run's JSON to be printed (the first full run printed none: its last variant died)."""
+    try:
+        return await _cluster_overload(bench, args, variant, capacity, edge_rate)
+    except Exception as exc:  # recorded in the JSON, the run goes on
+        say(f"  {variant}: failed: {exc!r}")
+        with contextlib.suppress(Exception):
+            await bench.settle()  # the next variant starts from nodes without channels, if they can be had
+        return {"variant": variant, "error": f"{type(exc).__name__}: {exc}"}
 
 
 async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
@@ -233,12 +271,33 @@ async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
         bench = ClusterBench(args, settings, cluster, info, private)
         await bench.observer.start()
         await bench.start_cti(bench.extensions)
+        # What cti really writes to (its running database), not what was asked for.
+        out["store"] = {"backend": bench.db.backend, "url": bench.db.url,
+                        "asked": store_of(settings.database_url)}
+        say(f"cti's store: {bench.db.backend} ({bench.db.url})")
+        steps: list[dict[str, Any]] = []
+        out.update({
+            "machine": {"cpus": os.cpu_count(), "loadavg_at_start": args.loadavg_at_start},
+            "cluster": {"private": private, "directory": str(cluster.dir), "nodes": [n["name"] for n in info["nodes"]],
+                        "kamailio": info["kamailio"]["sip"]},
+            "agents": {"count": args.agents, "homes": dict(Counter(bench.home(e) for e in bench.extensions)),
+                       "timer_slack_ms": args.agent_timer_slack_ms,
+                       # What the phones alone could serve, each call held ring + talk + ~100 ms: a step near it
+                       # measures the phones, not the cluster (agent_utilization_pct says how near).
+                       "calls_per_s_at_most": round(args.agents / ((args.ring_ms + args.talk_ms + 100) / 1000), 1)},
+            "ring_ms": args.ring_ms, "talk_ms": args.talk_ms, "caller_ms": args.caller_ms,
+            "capacity": {"calls_per_s": None, "given": bool(args.capacity), "steps": steps,
+                         "step_seconds": args.step_seconds,
+                         "criterion": "connected >= 99 % and p99 latency <= 2000 ms, no edge bound"},
+            "seconds": args.seconds, "recovery_seconds": args.recovery_seconds,
+            "target": "overload: bridged per second in the window >= 0.9 C; every shed caller a rejected/overload "
+                      "row; recovery: first bridged at once, the recovery callers served as at capacity",
+        })
         await bench.set_edge(0)
         # The first calls of a fresh cti and fresh nodes are slower (imports, caches): not part of any step.
         warm = (await bench.measure("warm-up, not counted", [("warm_up", 20, 4.0)], talk_ms=args.talk_ms,
                                     duration_ms=args.caller_ms))["warm_up"]
         out["warm_up"] = {k: warm[k] for k in ("calls", "rate", "bridged")}
-        steps = []
         capacity = 0.0
         for rate in [args.capacity] if args.capacity else args.steps:
             failed: list[dict[str, Any]] = []
@@ -249,12 +308,17 @@ async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
                     ("step", max(20, round(rate * args.step_seconds)), rate)], talk_ms=args.talk_ms,
                     duration_ms=args.caller_ms)
                 line = _compact(m["step"]) | {"shed_by_cti": m["cti_counters"]["calls_shed"],
-                                              "cpu_cores": m["cpu_cores"]}
+                                              "bridges_failed": m["cti_counters"]["bridges_failed"],
+                                              "agent_answer_to_bridged_ms": {
+                                                  k: m["step"]["agent_answer_to_bridged_ms"][k]
+                                                  for k in ("p50", "p99", "max")},
+                                              "drain_timeouts": m["drain_timeouts"], "cpu_cores": m["cpu_cores"]}
                 cores = line["cpu_cores"]
                 say(f"  bridged {line['bridged']}/{line['calls']} ({line['connected_pct']} %), p99 "
-                    f"{line['latency_ms']['p99']} ms; cores: nodes {cores.get('node-a')}, {cores.get('node-b')}, "
-                    f"kamailio {cores.get('kamailio')}, cti {cores['cti_process']}, sipp {cores['sipp']}, "
-                    f"other {cores['other']}")
+                    f"{line['latency_ms']['p99']} ms, phones hung up before the bridge "
+                    f"{line['dropped']['agent_hung_up_before_bridged']}; cores: nodes {cores.get('node-a')}, "
+                    f"{cores.get('node-b')}, kamailio {cores.get('kamailio')}, cti {cores['cti_process']}, "
+                    f"sipp {cores['sipp']}, other {cores['other']}")
                 if line["sustained"]:
                     break
                 failed.append(line)
@@ -268,24 +332,19 @@ async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
             raise RuntimeError(f"the cluster sustained none of the steps {args.steps}: nothing to overload")
         edge_rate = args.edge_rate or max(1, round(capacity))
         say(f"capacity C = {capacity:g} calls/s; the edge's bound {edge_rate}/s")
-        variants = [await _cluster_overload(bench, args, v, capacity, edge_rate) for v in args.cluster_variants]
-        out.update({
-            "machine": {"cpus": os.cpu_count(), "loadavg_at_start": args.loadavg_at_start},
-            "cluster": {"private": private, "directory": str(cluster.dir), "nodes": [n["name"] for n in info["nodes"]],
-                        "kamailio": info["kamailio"]["sip"]},
-            "agents": {"count": args.agents, "homes": dict(Counter(bench.home(e) for e in bench.extensions))},
-            "ring_ms": args.ring_ms, "talk_ms": args.talk_ms, "caller_ms": args.caller_ms,
-            "capacity": {"calls_per_s": capacity, "given": bool(args.capacity), "steps": steps,
-                         "step_seconds": args.step_seconds,
-                         "criterion": "connected >= 99 % and p99 latency <= 2000 ms, no edge bound"},
-            "edge_rate": edge_rate, "edge_message_rate": args.edge_message_rate,
-            "seconds": args.seconds, "recovery_seconds": args.recovery_seconds,
-            "recovery_rate": args.recovery_rate or capacity,
-            "observer": {"event_filter": bench.observer.filtered, "bridges_by_node": bench.observer.bridged_on()},
-            "variants": variants,
-            "target": "overload: bridged per second in the window >= 0.9 C; every shed caller a rejected/overload "
-                      "row; recovery: first bridged at once, the recovery callers served as at capacity",
-        })
+        out["capacity"].update({
+            "calls_per_s": capacity,
+            # False: every step sustained, so C is only the top of --steps (a lower bound); None: C given.
+            "limit_found": None if args.capacity else not steps[-1]["sustained"]})
+        out.update({"edge_rate": edge_rate, "edge_message_rate": args.edge_message_rate,
+                    "recovery_rate": args.recovery_rate or capacity})
+        out["variants"] = [await _variant_or_error(bench, args, v, capacity, edge_rate)
+                           for v in args.cluster_variants]
+        out["observer"] = {"event_filter": bench.observer.filtered, "bridges_by_node": bench.observer.bridged_on()}
+    except Exception as exc:  # what was measured is still printed, with what ended the run
+        say(f"the run failed: {exc!r}\n{traceback.format_exc()}")
+        out["error"] = f"{type(exc).__name__}: {exc}"
+        args.failed = True
     finally:
         if starting is not None and not starting.done():
             await asyncio.wait([starting])
@@ -355,12 +414,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--steps", type=lambda s: [float(x) for x in s.split(",")], default=[20, 30, 40, 50, 60, 80],
-                   help="calls per second of the capacity steps")
+    p.add_argument("--steps", type=lambda s: [float(x) for x in s.split(",")], default=None,
+                   help="calls per second of the capacity steps (default: 20,30,40,50,60,80; with --cluster "
+                        "20,40,...,160)")
     p.add_argument("--step-seconds", type=float, default=15)
-    p.add_argument("--agents", type=int, default=50, help="SIPp agents (7001..)")
+    p.add_argument("--agents", type=int, default=None, help="SIPp agents (7001..; default 50, with --cluster 198)")
     p.add_argument("--ring-ms", type=int, default=100)
-    p.add_argument("--talk-ms", type=int, default=200)
+    p.add_argument("--talk-ms", type=int, default=None,
+                   help="agents hang up this long after answering (default 200, with --cluster 1000)")
     p.add_argument("--caller-ms", type=int, default=10000, help="how long a caller waits once answered")
     p.add_argument("--seconds", type=float, default=60, help="the overload window")
     p.add_argument("--recovery-seconds", type=float, default=20)
@@ -384,21 +445,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          help="shed callers a second told why (CTI_CLUSTER_EDGE_MESSAGE_RATE)")
     cluster.add_argument("--cluster-variants", type=lambda s: s.split(","), default=list(CLUSTER_VARIANTS),
                          help="edge: Kamailio bounds new calls at the edge rate; none: no bound (the baseline)")
+    cluster.add_argument("--agent-timer-slack-ms", type=float, default=20,
+                         help="the agents' SIPp may wake this late (an idle SIPp wakes every ms: ~0.75 %% of a core "
+                              "each; 20 ms cuts it about 8-fold; its pauses end up to this late); 0: SIPp as is")
     p.add_argument("--verbose", action="store_true", help="cti's own log at INFO on stderr")
     args = p.parse_args(argv)
     if any(v not in VARIANTS for v in args.variants):
         p.error(f"--variants: each one of {', '.join(VARIANTS)}")
     if any(v not in CLUSTER_VARIANTS for v in args.cluster_variants):
         p.error(f"--cluster-variants: each one of {', '.join(CLUSTER_VARIANTS)}")
+    for key, value in (CLUSTER_DEFAULTS if args.cluster else DEFAULTS).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if not args.cluster:
+        args.agent_timer_slack_ms = 0  # the in-process run as measured in its run 1
     if args.quick:
         args.steps, args.step_seconds, args.seconds, args.recovery_seconds = [5.0, 10.0], 6.0, 10.0, 6.0
     args.loadavg_at_start = os.getloadavg()[0]
+    args.failed = False
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
-        return run_and_print(parse_args(argv), run)
+        rc = run_and_print(args, run)
+        return 1 if args.failed else rc  # --cluster: the JSON printed all the same, its "error" says why
     except (KeyboardInterrupt, asyncio.CancelledError):  # SIGINT, or SIGTERM/SIGHUP in --cluster: cleaned up
         say("interrupted: what the run started is stopped")
         return 130
