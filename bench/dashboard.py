@@ -627,7 +627,11 @@ async def worker_main() -> None:
         sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
         sys.stdout.flush()
 
+    stopping = False
+
     def on_end(end: PageEnd) -> None:
+        if stopping:  # after the last answer: the benchmark's own close, or the cluster stopping under it
+            return
         ends.append(end)
         told[end.reason] += 1
         if told[end.reason] <= EXAMPLES:
@@ -674,6 +678,7 @@ async def worker_main() -> None:
                 if line == b"" and not connecting.done():  # the benchmark went away while this connected
                     connecting.cancel()
                     note(f"stdin closed while connecting: {progress()}")
+                    stopping = True
                     await close_clients(opened)
                     return
                 clients = await connecting
@@ -687,6 +692,7 @@ async def worker_main() -> None:
                         c.seqs, c.times, c.check_s = array("l"), array("d"), 0.0
                 if line in (b"stop", b""):
                     break
+            stopping = True
             await close_clients(clients)
     except Exception as exc:
         note(f"failed: {type(exc).__name__}: {exc}; {progress()}")
