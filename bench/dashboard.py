@@ -53,6 +53,9 @@ Method:
   CLOCK_MONOTONIC; the dashboards connect to the front ends in turn (``--via haproxy``: through haproxy) from
   client processes; nothing of cti runs in the benchmark's process, so the server-side breakdown, the GC timings,
   the offline costs and the profile are not measured (null).
+* Why pages ended (either mode): ``client_page_ends`` per phase, by reason (a close code, a lost connection's code and
+  exception, a refused handshake's status...; bench/_page_ends.py); each client process logs them on stderr, kept
+  with ``--keep-logs`` as ``client-<phase>-<k>.stderr`` in the run's folder.
 * ``--client-processes 0`` runs the dashboards in the cti process (one event loop, as the issue's first
   design had it): they then compete with the server for its loop. ``--compress`` makes the clients offer
   permessage-deflate, as browsers do (cti declines it).
@@ -2019,7 +2022,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "dashboard if more); past it the run ends with what they say they had done")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 100 dashboards, 15 s, baseline 6 s, no profile (under a minute)")
-    p.add_argument("--keep-logs", action="store_true", help="keep the work directory (SIPp output)")
+    p.add_argument("--keep-logs", action="store_true",
+                   help="keep the work directory (SIPp output, the client processes' logs and answers, the "
+                        "cluster's logs)")
     p.add_argument("--verbose", action="store_true", help="cti's own log at INFO on stderr")
     add_cluster_args(p)
     args = p.parse_args(argv)
