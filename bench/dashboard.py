@@ -1012,7 +1012,8 @@ class Bench:
             await proc.stdin.drain()
             self.workers.append(proc)
         if self.args.keep_logs:
-            say(f"  client processes' output: {self.workdir}/client-{self.phase_name}-{{1..{n}}}.stderr (their log) "
+            which = "1" if n == 1 else f"{{1..{n}}}"
+            say(f"  client processes' output: {self.workdir}/client-{self.phase_name}-{which}.stderr (their log) "
                 f"and .stdout (their answers)")
         # Through front ends each connect also costs a request to the leader (the page's snapshot).
         limit = self.args.connect_timeout or max(300.0, len(indexed) / 10)
