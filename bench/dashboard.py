@@ -53,6 +53,9 @@ Method:
   CLOCK_MONOTONIC; the dashboards connect to the front ends in turn (``--via haproxy``: through haproxy) from
   client processes; nothing of cti runs in the benchmark's process, so the server-side breakdown, the GC timings,
   the offline costs and the profile are not measured (null).
+* Why pages ended (either mode): ``client_page_ends`` per phase, by reason (a close code, a lost connection's code and
+  exception, a refused handshake's status...; bench/_page_ends.py); each client process logs them on stderr, kept
+  with ``--keep-logs`` as ``client-<phase>-<k>.stderr`` in the run's folder.
 * ``--client-processes 0`` runs the dashboards in the cti process (one event loop, as the issue's first
   design had it): they then compete with the server for its loop. ``--compress`` makes the clients offer
   permessage-deflate, as browsers do (cti declines it).
@@ -127,6 +130,7 @@ from bench._harness import (  # noqa: E402
     serve_cti,
     summary_ms,
 )
+from bench._page_ends import EXAMPLES, PageEnd, connect_failure, merge, socket_end, summarise  # noqa: E402
 from cti.acd import Agent, AgentChanged, AgentState, Command  # noqa: E402
 from cti.asterisk import AsteriskRoot  # noqa: E402
 from cti.bootstrap import RUNNING, Running  # noqa: E402
@@ -433,14 +437,17 @@ class Change:
 
 
 class Client:
-    """One dashboard: a websocket reader recording when each numbered frame and each timed change arrives."""
+    """One dashboard: a websocket reader recording when each numbered frame and each timed change arrives, and how
+    the page ended if it did (``ended``: the server closed it, the connection was lost, or it never connected)."""
 
-    __slots__ = ("check_s", "close_code", "closed", "frames", "idx", "on_verify", "pending", "ready", "seqs",
-                 "task", "times", "topic", "ws")
+    __slots__ = ("check_s", "close_code", "closed", "ended", "frames", "idx", "on_end", "on_verify", "pending", "ready",
+                 "seqs", "task", "times", "topic", "where", "ws")
 
     def __init__(self, idx: int, topic: str, ws: ClientWebSocketResponse | None,
-                 on_verify: Callable[[Client, str], None] | None = None) -> None:
+                 on_verify: Callable[[Client, str], None] | None = None, *, where: str = "",
+                 on_end: Callable[[PageEnd], None] | None = None) -> None:
         self.idx, self.topic, self.ws, self.on_verify = idx, topic, ws, on_verify
+        self.where, self.on_end = where, on_end
         self.pending: list[Change] = []
         self.seqs = array("l")
         self.times = array("d")
@@ -448,12 +455,29 @@ class Client:
         self.frames = 0
         self.closed: float | None = None
         self.close_code: int | None = None
+        self.ended: PageEnd | None = None
         self.ready = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+
+    def end(self, reason: str, detail: str) -> None:
+        """The page ended (the first cause only: a lost connection's later errors say nothing more)."""
+        if self.ended is None:
+            self.ended = PageEnd(self.idx, reason, detail[:300], time.time(), self.ready.is_set(), self.where)
+            if self.on_end is not None:
+                self.on_end(self.ended)
 
     async def run(self) -> None:
         ws = self.ws
         assert ws is not None
+        try:
+            await self._receive(ws)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # whatever stopped the reads is the page's end, said rather than lost
+            self.closed, self.close_code = pc(), ws.close_code
+            self.end(f"receive failed, {type(exc).__name__}", str(exc))
+
+    async def _receive(self, ws: ClientWebSocketResponse) -> None:
         while True:
             msg = await ws.receive()
             t = pc()
@@ -480,6 +504,13 @@ class Client:
                         self.on_verify(self, text)
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 self.closed, self.close_code = t, ws.close_code
+                if msg.type is WSMsgType.CLOSING:  # the benchmark closed it (close_clients): not the page's end
+                    return
+                # CLOSE: the server's close frame (its code, its reason in extra). The others: no close frame came
+                # (the connection dropped: aiohttp's 1006), with the exception met if any.
+                exc = ws.exception() or (msg.data if isinstance(msg.data, BaseException) else None)
+                self.end(*socket_end(msg.type is WSMsgType.CLOSE, ws.close_code,
+                                     str(msg.extra or "") if msg.type is WSMsgType.CLOSE else msg.type.name, exc))
                 return
 
 
@@ -487,12 +518,21 @@ CONNECT_ATTEMPTS = 8
 """A handshake answered 502/503 is tried again after 0.25, 0.5, 1 ... 5 s, as the pages do (cti.js, liveSocket)."""
 
 
+SNAPSHOT_WAIT = 60.0
+"""Seconds a connected page waits for its snapshot before it counts as failed."""
+
+
 async def open_clients(session: ClientSession, urls: list[str], specs: list[tuple[int, str, str]], *,
                        compress: bool, concurrency: int, verify: Callable[[Client, str], None] | None,
-                       refused: Counter[str] | None = None) -> list[Client]:
+                       refused: Counter[str] | None = None, on_end: Callable[[PageEnd], None] | None = None,
+                       opened: list[Client] | None = None) -> list[Client]:
     """Connect the dashboards (idx, token, topic), dashboard ``idx`` to ``urls[idx % len(urls)]`` (the front ends
     in turn, or one server), and wait for each one's snapshot; the first client of each topic gets ``verify``.
-    Handshakes refused with 502/503 and tried again are counted in ``refused`` ("<url> <status>")."""
+    Handshakes refused with 502/503 and tried again are counted in ``refused`` ("<url> <status>"). A page that fails
+    to connect (refused after the tries, an error, no snapshot within :data:`SNAPSHOT_WAIT`) is returned too, ended
+    (``Client.ended``, told to ``on_end`` as every page's end is), with no socket: its pairs count as missed and the
+    others connect on (one failure used to end the client process, and its thousand pages with it, unexplained).
+    ``opened`` gets each page as it starts, for a progress report while connecting."""
     verifiers: set[str] = set()
     sem = asyncio.Semaphore(concurrency)
 
@@ -512,12 +552,28 @@ async def open_clients(session: ClientSession, urls: list[str], specs: list[tupl
         raise AssertionError("unreachable")
 
     async def one(idx: int, token: str, topic: str) -> Client:
+        url = urls[idx % len(urls)]
         async with sem:
-            ws = await handshake(urls[idx % len(urls)], token)
-            client = Client(idx, topic, ws, verify if topic not in verifiers else None)
+            try:
+                ws = await handshake(url, token)
+            except Exception as exc:
+                failed = Client(idx, topic, None, where=url, on_end=on_end)
+                failed.end(*connect_failure(exc))
+                if opened is not None:
+                    opened.append(failed)
+                return failed
+            client = Client(idx, topic, ws, verify if topic not in verifiers else None, where=url, on_end=on_end)
             verifiers.add(topic)
+            if opened is not None:
+                opened.append(client)
             client.task = asyncio.create_task(client.run())
-            await asyncio.wait_for(client.ready.wait(), 60)
+            ready = asyncio.ensure_future(client.ready.wait())
+            try:  # the snapshot, or the page's end, or the wait's
+                await asyncio.wait({client.task, ready}, timeout=SNAPSHOT_WAIT, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                ready.cancel()
+            if not client.ready.is_set() and client.ended is None:
+                client.end(f"no snapshot within {SNAPSHOT_WAIT:g} s", f"{client.frames} frames before it")
             return client
 
     return list(await asyncio.gather(*(one(i, token, topic) for i, token, topic in specs)))
@@ -545,36 +601,107 @@ async def close_clients(clients: list[Client]) -> None:
 # of, so one client per topic parses every frame and records the probe agents' entries each one carries, by
 # frame number; all subscribers of a topic get the same frames, so (topic, seq) says what every one received.
 
+PROGRESS_EVERY = 10.0
+"""Seconds between a client process's progress lines (only when something changed)."""
+
+
 async def worker_main() -> None:
+    """A client process: connects its block of dashboards, answers the benchmark's commands on stdin with one JSON
+    line each on stdout (``status`` at any time; ``dump`` and ``stop`` once connected), and says on stderr what it
+    does and why its pages end (the first examples of each reason as they come, a progress line every
+    :data:`PROGRESS_EVERY` s while anything changes, the counts at each dump)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=2**26)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     config = json.loads(await reader.readline())
     if config.get("nice"):
         os.nice(config["nice"])
+    name, total = config.get("name", "client"), len(config["specs"])
     verifier = Verifier()
     refused: Counter[str] = Counter()
+    ends: list[PageEnd] = []
+    opened: list[Client] = []
+    told: Counter[str] = Counter()
+
+    def note(message: str) -> None:
+        print(f"[client {name} {time.strftime('%H:%M:%S', time.gmtime())}Z] {message}", file=sys.stderr, flush=True)
 
     def emit(obj: Any) -> None:
         sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
         sys.stdout.flush()
 
-    async with ClientSession(connector=TCPConnector(limit=0)) as session:
+    stopping = False
+
+    def on_end(end: PageEnd) -> None:
+        if stopping:  # after the last answer: the benchmark's own close, or the cluster stopping under it
+            return
+        ends.append(end)
+        told[end.reason] += 1
+        if told[end.reason] <= EXAMPLES:
+            note(f"page {end.idx} on {end.where} ended {'after its snapshot' if end.connected else 'while connecting'}"
+                 f": {end.reason}: {end.detail}")
+
+    def status() -> dict[str, Any]:
+        return {"connected": sum(1 for c in opened if c.ready.is_set()), "of": total, "started": len(opened),
+                "refused": dict(refused), "page_ends": summarise(ends)}
+
+    def progress() -> str:
+        now = status()
+        return (f"{now['connected']}/{total} connected ({now['started']} started), {len(ends)} ended: "
+                f"{now['page_ends']['by_reason']}")
+
+    async def report() -> None:
+        last = ""
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY)
+            line = progress()
+            if line != last:
+                note(line)
+                last = line
+
+    async def connect(session: ClientSession) -> list[Client]:
         clients = await open_clients(session, config["urls"], [tuple(s) for s in config["specs"]],
                                      compress=config["compress"], concurrency=config["concurrency"],
-                                     verify=verifier, refused=refused)
-        emit({"ready": len(clients), "refused": refused})
-        while True:
-            line = (await reader.readline()).strip()
-            if line in (b"dump", b"stop", b""):
-                emit({"clients": [[c.idx, c.topic, c.seqs.tolist(), c.times.tolist(), c.close_code, c.closed,
-                                   c.check_s] for c in clients],
-                      "verify": verifier.dump(), "frames": sum(c.frames for c in clients)})
-                for c in clients:
-                    c.seqs, c.times, c.check_s = array("l"), array("d"), 0.0
-            if line in (b"stop", b""):
-                break
-        await close_clients(clients)
+                                     verify=verifier, refused=refused, on_end=on_end, opened=opened)
+        note(f"connecting done: {progress()}")
+        emit({"ready": sum(1 for c in clients if c.ready.is_set()), "refused": refused, "page_ends": summarise(ends)})
+        return clients
+
+    note(f"pid {os.getpid()}: {total} dashboards to {', '.join(config['urls'])}, {config['concurrency']} at once, "
+         f"nice {os.nice(0)}, open files {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}")
+    reporting = asyncio.create_task(report())
+    try:
+        async with ClientSession(connector=TCPConnector(limit=0)) as session:
+            connecting = asyncio.create_task(connect(session))
+            while True:
+                line = (await reader.readline()).strip()
+                if line == b"status":
+                    emit({"status": status()})
+                    continue
+                if line == b"" and not connecting.done():  # the benchmark went away while this connected
+                    connecting.cancel()
+                    note(f"stdin closed while connecting: {progress()}")
+                    stopping = True
+                    await close_clients(opened)
+                    return
+                clients = await connecting
+                if line in (b"dump", b"stop", b""):
+                    emit({"clients": [[c.idx, c.topic, c.seqs.tolist(), c.times.tolist(), c.close_code, c.closed,
+                                       c.check_s] for c in clients],
+                          "verify": verifier.dump(), "frames": sum(c.frames for c in clients),
+                          "page_ends": summarise(ends)})
+                    note(f"{line.decode() or 'eof'}: {progress()}")
+                    for c in clients:
+                        c.seqs, c.times, c.check_s = array("l"), array("d"), 0.0
+                if line in (b"stop", b""):
+                    break
+            stopping = True
+            await close_clients(clients)
+    except Exception as exc:
+        note(f"failed: {type(exc).__name__}: {exc}; {progress()}")
+        raise
+    finally:
+        reporting.cancel()
 
 
 def first_carrying(carried: dict[str, list[list[Any]]], changes: list[Change]) -> dict[tuple[int, str], int]:
@@ -647,6 +774,39 @@ class ServerTrace:
         return [e[2] - e[1] for e in self.events if e[0] == op and t_from <= e[1] < t_to]
 
 
+def abridged(line: bytes, most: int = 4096) -> bytes:
+    """A client process's answer as its .stdout file keeps it: whole when short; a dump's receipts (every frame's
+    number and time for every page: tens of MB at thousands of pages) and its parsing clients' findings replaced by
+    what they were, so the file keeps the counts and the page ends."""
+    if len(line) <= most:
+        return line
+    try:
+        answer = json.loads(line)
+    except ValueError:
+        return line[:most] + b"...\n"
+    for key in ("clients", "verify"):
+        if key in answer:
+            answer[key] = f"<not kept: {len(answer[key])} entries>"
+    return (json.dumps({**answer, "bytes": len(line)}) + "\n").encode()
+
+
+class ConnectTimedOut(RuntimeError):
+    """The client processes had not all connected their dashboards within the time given: what each said it had
+    done (pages connected, why pages ended) comes with it."""
+
+    def __init__(self, seconds: float, statuses: list[dict[str, Any]]) -> None:
+        self.seconds, self.statuses = seconds, statuses
+        self.page_ends = merge(s["page_ends"] for s in statuses if "page_ends" in s)
+        connected = sum(s.get("connected", 0) for s in statuses)
+        super().__init__(f"the dashboards had not all connected after {seconds:g} s: {connected} connected, "
+                         f"{self.page_ends['pages']} pages ended: {self.page_ends['by_reason']}")
+
+    def view(self) -> dict[str, Any]:
+        return {"after_s": self.seconds, "connected": sum(s.get("connected", 0) for s in self.statuses),
+                "client_processes": [{k: v for k, v in s.items() if k != "page_ends"} for s in self.statuses],
+                "client_page_ends": self.page_ends}
+
+
 # -- the benchmark -----------------------------------------------------------------------------------------
 
 class Bench:
@@ -664,6 +824,8 @@ class Bench:
         self.n_clients = 0
         self.connect_refused: Counter[str] = Counter()  # handshakes refused (502/503) and tried again, this phase
         self.workers: list[asyncio.subprocess.Process] = []
+        self.worker_labels: list[str] = []
+        self.client_page_ends: dict[str, Any] = {}  # the client processes' (merged) page ends, at their last answer
         self.changes: list[Change] = []
         self.current: Change | None = None
         self.last_of: dict[str, Change] = {}
@@ -829,25 +991,82 @@ class Bench:
             agent.stop()
 
     async def start_workers(self, indexed: list[tuple[int, str, str]]) -> None:
+        """The client processes, each with a contiguous block of the dashboards, connected (each has said so) within
+        ``--connect-timeout`` for them all; else :class:`ConnectTimedOut`, with what each said it had done. With
+        --keep-logs each one's stderr (its log: why its pages ended) and what it answered on stdout (abridged) are
+        kept in the run's folder, ``client-<phase>-<k>.stderr`` and ``.stdout``."""
         n = min(self.args.client_processes, len(indexed))
+        self.worker_labels = [f"{self.phase_name or 'phase'}-{w + 1}" for w in range(n)]
         for w in range(n):
+            log = (self.workdir / f"client-{self.worker_labels[w]}.stderr").open("ab") if self.args.keep_logs else None
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, str(SCRIPT), "--worker", stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, limit=2**28)
+                stdout=subprocess.PIPE, stderr=log, limit=2**28)
+            if log is not None:
+                log.close()  # the process has its own copy
             assert proc.stdin is not None
             proc.stdin.write((json.dumps({
                 "urls": self.ws_urls(), "specs": indexed[w * len(indexed) // n:(w + 1) * len(indexed) // n],
-                "compress": self.args.compress, "nice": self.args.client_nice,
+                "compress": self.args.compress, "nice": self.args.client_nice, "name": f"{self.phase_name} {w + 1}/{n}",
                 "concurrency": max(1, self.args.connect_concurrency // n)}) + "\n").encode())
             await proc.stdin.drain()
             self.workers.append(proc)
-        for proc in self.workers:
-            assert proc.stdout is not None
-            # Through front ends each connect also costs a request to the leader (the page's snapshot).
-            line = await asyncio.wait_for(proc.stdout.readline(), max(300.0, len(indexed) / 10))
+        if self.args.keep_logs:
+            which = "1" if n == 1 else f"{{1..{n}}}"
+            say(f"  client processes' output: {self.workdir}/client-{self.phase_name}-{which}.stderr (their log) "
+                f"and .stdout (their answers)")
+        # Through front ends each connect also costs a request to the leader (the page's snapshot).
+        limit = self.args.connect_timeout or max(300.0, len(indexed) / 10)
+        deadline = pc() + limit
+        self.client_page_ends = {}
+        ends = []
+        for w in range(n):
+            try:
+                line = await asyncio.wait_for(self.read_worker(w), max(0.0, deadline - pc()))
+            except TimeoutError:
+                raise ConnectTimedOut(limit, await self.worker_status()) from None
             if not line:
-                raise RuntimeError("a client process exited before its dashboards were connected")
-            self.connect_refused.update(json.loads(line).get("refused", {}))
+                raise RuntimeError(f"client process {w + 1} exited before its dashboards were connected"
+                                   + (f" (its log: {self.workdir}/client-{self.worker_labels[w]}.stderr)"
+                                      if self.args.keep_logs else ""))
+            ready = json.loads(line)
+            self.connect_refused.update(ready.get("refused", {}))
+            ends.append(ready.get("page_ends") or summarise([]))
+        self.client_page_ends = merge(ends)
+
+    async def read_worker(self, w: int) -> bytes:
+        """Client process ``w``'s next answer (b"" when it exited), copied (abridged) to its .stdout with
+        --keep-logs."""
+        stdout = self.workers[w].stdout
+        assert stdout is not None
+        line = await stdout.readline()
+        if self.args.keep_logs and line:
+            with (self.workdir / f"client-{self.worker_labels[w]}.stdout").open("ab") as kept:
+                kept.write(abridged(line))
+        return line
+
+    async def worker_status(self) -> list[dict[str, Any]]:
+        """What each client process says it has done (``status``: pages connected, why pages ended), asked while
+        they may still be connecting; ``{"exited": code}`` or ``{"no_answer": ...}`` for one that cannot say."""
+        statuses: list[dict[str, Any]] = []
+        for w, proc in enumerate(self.workers):
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(b"status\n")
+                await proc.stdin.drain()
+                while True:  # a block connected just now has its ready line first
+                    line = await asyncio.wait_for(self.read_worker(w), 20)
+                    if not line:
+                        statuses.append({"exited": proc.returncode})
+                        break
+                    answer = json.loads(line)
+                    if "status" in answer:
+                        statuses.append(answer["status"])
+                        break
+            except (ConnectionError, TimeoutError) as exc:
+                statuses.append({"exited": proc.returncode} if proc.returncode is not None else
+                                {"no_answer": f"{type(exc).__name__}: {exc}"})
+        return statuses
 
     async def collect_workers(self, command: str) -> list[dict[str, Any]]:
         """Ask every worker for what its dashboards received so far ("dump"), or that and close ("stop")."""
@@ -856,9 +1075,8 @@ class Bench:
             assert proc.stdin is not None
             proc.stdin.write(command.encode() + b"\n")
             await proc.stdin.drain()
-        for proc in self.workers:
-            assert proc.stdout is not None
-            results.append(json.loads(await proc.stdout.readline()))
+        for w in range(len(self.workers)):
+            results.append(json.loads(await self.read_worker(w)))
         if command == "stop":
             for proc in self.workers:
                 await asyncio.wait_for(proc.wait(), 60)
@@ -878,6 +1096,7 @@ class Bench:
                 clients.append(client)
             self.take_verify(result["verify"], carried)
         clients.sort(key=lambda c: c.idx)
+        self.client_page_ends = merge(result["page_ends"] for result in results)
         first = first_carrying(carried, changes)
         for change in changes:
             change.recv = array("d", [NAN]) * len(clients)
@@ -971,6 +1190,24 @@ class Bench:
             count += 1
         return count, late
 
+    async def timed_changes(self, seconds: float) -> tuple[list[Change], int, float, float, float]:
+        """A phase's timed state changes, then ``--grace`` for their frames: (the changes made, how many, the worst
+        lateness of one, when they started, when the last was made)."""
+        first_change = len(self.changes)
+        t_start = pc()
+        say(f"  {seconds:g} s of state changes every {self.args.change_every:g} s")
+        count, late = await self.changes_for(seconds)
+        t_last = pc()
+        await asyncio.sleep(self.args.grace)
+        return self.changes[first_change:], count, late, t_start, t_last
+
+    def page_ends(self) -> dict[str, Any]:
+        """Why the phase's pages ended, so far (:mod:`bench._page_ends`): the client processes' last answers, or
+        this process's dashboards."""
+        if self.workers:
+            return self.client_page_ends
+        return summarise(c.ended for c in self.clients if c.ended is not None)
+
     async def lag_monitor(self) -> None:
         while True:
             t0 = pc()
@@ -993,22 +1230,17 @@ class Bench:
                          (self.callers.pids if self.callers else []), [w.pid for w in self.workers])
         checks0, parse0 = self.verify_checks, {t: len(v) for t, v in self.parse_s.items()}
         disagree0, first0 = len(self.verify_disagree), self.first_frame_checks
-        first_change = len(self.changes)
-        t_start = pc()
-        say(f"  {seconds:g} s of state changes every {self.args.change_every:g} s")
-        count, late = await self.changes_for(seconds)
-        t_last = pc()
-        await asyncio.sleep(self.args.grace)
+        made, count, late, t_start, t_last = await self.timed_changes(seconds)
         t_end = pc()
         cpu = meter.result()
         after = Counter(self.running.counters)
-        timed = [c for c in self.changes[first_change:] if c.key]
+        timed = [c for c in made if c.key]
         if self.workers:
             self.absorb(await self.collect_workers("dump"), timed)
         elif self.args.verify:
             self.verify_in_process(timed)
-        made = self.changes[first_change:]
         result = self.analyse(name, [c for c in made if c.error is None], t_start, t_end, t_last)
+        result["client_page_ends"] = self.page_ends()
         result["changes_failed"] = [c.error for c in made if c.error is not None]
         result.update({
             "connect_s": round(connect_s, 1), "change_lateness_max_ms": round(late * 1000, 1),
@@ -1410,19 +1642,14 @@ class FrontsBench(Bench):
         meter = FrontsCpu(self.cluster, sipp, [w.pid for w in self.workers])
         checks0, parse0 = self.verify_checks, {t: len(v) for t, v in self.parse_s.items()}
         disagree0 = len(self.verify_disagree)
-        first_change = len(self.changes)
-        t_start = pc()
-        say(f"  {seconds:g} s of state changes every {self.args.change_every:g} s")
-        count, late = await self.changes_for(seconds)
-        t_last = pc()
-        await asyncio.sleep(self.args.grace)
+        made, count, late, t_start, t_last = await self.timed_changes(seconds)
         cpu = meter.cores()
         after = await self.counters()
         wall = pc() - t_start
-        made = self.changes[first_change:]
         timed = [c for c in made if c.error is None]
         self.absorb(await self.collect_workers("dump"), timed)
         result = analyse_fronts(timed, self.clients, self.urls)
+        result["client_page_ends"] = self.page_ends()
         frames = sum(c.frames for c in self.clients)
         result.update({
             "seconds": round(t_last - t_start, 1),
@@ -1490,52 +1717,61 @@ async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(args.warmup)
         baseline = await bench.phase("baseline", 1, 0, args.baseline_seconds)
         await bench.disconnect()
-        main = await bench.phase("main", args.dashboards, supervisors, args.duration)
-        await bench.disconnect()
-        say("stopping callers")
-        bench.callers.stop()
-        p99, base_p99 = main["latency_ms"]["p99"], baseline["latency_ms"]["p99"]
-        out = {
+        head = {
             "benchmark": "dashboard",
             "mode": "cluster",
             "asterisk": "cluster nodes " + ", ".join(n["name"] for n in info["nodes"]),
             "machine": {"cpus": os.cpu_count(), "loadavg_at_start": args.loadavg_at_start},
-            "setup": {
-                "dashboards": args.dashboards, "supervisor_dashboards": supervisors,
-                "scopes": [dashboard_topic(scope_of(s)) for s in SCOPES], "agents": args.agents,
-                "probe_agents": args.probes, "ring_ms": args.ring_ms, "talk_ms": args.talk_ms,
-                "rate": args.rate, "queues": {q: {"service": n, "share": s} for q, (n, s) in QUEUES.items()},
-                "change_every_s": args.change_every, "client_compression": bool(args.compress),
-                "client_processes": min(args.client_processes, args.dashboards),
-                "client_nice": args.client_nice, "via": args.via,
-                "dashboards_by_target": per_target(args.dashboards, bench.urls),
-                "controllers": args.cluster_controllers, "front_ends": args.fronts,
-                "cluster_port_offset": args.cluster_port_offset, "cluster_rtp_base": args.cluster_rtp_base,
-            },
+            "setup": {**run_setup(args, supervisors), "client_processes": min(args.client_processes, args.dashboards),
+                      "client_nice": args.client_nice, "via": args.via,
+                      "dashboards_by_target": per_target(args.dashboards, bench.urls),
+                      "controllers": args.cluster_controllers, "front_ends": args.fronts,
+                      "cluster_port_offset": args.cluster_port_offset, "cluster_rtp_base": args.cluster_rtp_base},
             "target_p99_ms": TARGET_P99_MS,
-            "meets_target": p99 is not None and p99 < TARGET_P99_MS,
-            "frames_missed": main["frames_missed"] + baseline["frames_missed"],
-            "verify": {"page_checks_against_full_frames": bench.verify_checks,
-                       "disagreements": len(bench.verify_disagree), "examples": bench.verify_disagree[:5],
-                       "grid_entries_ahead": dict(bench.verify_ahead)},
-            "p99_ratio_main_over_baseline": round(p99 / base_p99, 2) if p99 and base_p99 else None,
-            "baseline": baseline,
-            "main": main,
-            # In-process measurements of cti: nothing of cti runs in this process here.
-            "offline_costs": None, "gc_heap": None, "profile": None,
-            "method": (
-                "cti as the cluster runs it: controllers (one leads) and front ends relaying its frame stream, "
-                "each its own process. t0 = the leader's own stamp of a probe agent's change (state_since, its "
-                "wall clock when it applied POST /api/agents/{id}/state, sent through haproxy every change_every_s), "
-                "put on this machine's CLOCK_MONOTONIC by an offset read in the benchmark's process (checked: it "
-                "lies between the request's send and its answer, t0_outside_its_request); t1 = CLOCK_MONOTONIC "
-                "(perf_counter, one clock for every process) when a dashboard in a client process receives the "
-                "first frame that carries the agent's new grid entry (one client per topic and process parses "
-                "every frame; every subscriber's receive time of that (topic, seq) counts: the front ends relay "
-                "the leader's numbers). Dashboard idx connects to targets[idx % len]. Latency over every (change, "
-                "dashboard) pair; a pair never seen is a missed frame; the same changes with one dashboard first "
-                "are the baseline. Calls flow throughout from SIPp callers through Kamailio to three queues."),
         }
+        main: dict[str, Any] | None
+        try:
+            main = await bench.phase("main", args.dashboards, supervisors, args.duration)
+        except ConnectTimedOut as exc:  # no answer, but what the client processes said of their pages
+            say(f"  {exc}")
+            out = {**head, "meets_target": False, "connect_timed_out": exc.view(),
+                   "client_page_ends": {"baseline": baseline["client_page_ends"]["by_reason"],
+                                        "main": exc.page_ends["by_reason"]},
+                   "baseline": baseline, "main": None}
+            main = None
+        if main is not None:
+            await bench.disconnect()
+            say("stopping callers")
+            bench.callers.stop()
+            p99, base_p99 = main["latency_ms"]["p99"], baseline["latency_ms"]["p99"]
+            out = {
+                **head,
+                "meets_target": p99 is not None and p99 < TARGET_P99_MS,
+                "frames_missed": main["frames_missed"] + baseline["frames_missed"],
+                "client_page_ends": {"baseline": baseline["client_page_ends"]["by_reason"],
+                                     "main": main["client_page_ends"]["by_reason"]},
+                "verify": {"page_checks_against_full_frames": bench.verify_checks,
+                           "disagreements": len(bench.verify_disagree), "examples": bench.verify_disagree[:5],
+                           "grid_entries_ahead": dict(bench.verify_ahead)},
+                "p99_ratio_main_over_baseline": round(p99 / base_p99, 2) if p99 and base_p99 else None,
+                "baseline": baseline,
+                "main": main,
+                # In-process measurements of cti: nothing of cti runs in this process here.
+                "offline_costs": None, "gc_heap": None, "profile": None,
+                "method": (
+                    "cti as the cluster runs it: controllers (one leads) and front ends relaying its frame stream, "
+                    "each its own process. t0 = the leader's own stamp of a probe agent's change (state_since, its "
+                    "wall clock when it applied POST /api/agents/{id}/state, sent through haproxy every "
+                    "change_every_s), "
+                    "put on this machine's CLOCK_MONOTONIC by an offset read in the benchmark's process (checked: it "
+                    "lies between the request's send and its answer, t0_outside_its_request); t1 = CLOCK_MONOTONIC "
+                    "(perf_counter, one clock for every process) when a dashboard in a client process receives the "
+                    "first frame that carries the agent's new grid entry (one client per topic and process parses "
+                    "every frame; every subscriber's receive time of that (topic, seq) counts: the front ends relay "
+                    "the leader's numbers). Dashboard idx connects to targets[idx % len]. Latency over every (change, "
+                    "dashboard) pair; a pair never seen is a missed frame; the same changes with one dashboard first "
+                    "are the baseline. Calls flow throughout from SIPp callers through Kamailio to three queues."),
+            }
     finally:
         say("cleaning up")
         await end_cluster_run(bench, cluster, starting, tmp, args.keep_logs, say)
@@ -1627,6 +1863,17 @@ def profile_report(stats: pstats.Stats) -> dict[str, Any]:
             "top_functions_ms": [[name, round(1000 * tt)] for tt, name in top[:15]]}
 
 
+def run_setup(args: argparse.Namespace, supervisors: int) -> dict[str, Any]:
+    """The JSON's ``setup`` keys both modes share (what was offered, to how many dashboards)."""
+    return {
+        "dashboards": args.dashboards, "supervisor_dashboards": supervisors,
+        "scopes": [dashboard_topic(scope_of(s)) for s in SCOPES], "agents": args.agents,
+        "probe_agents": args.probes, "ring_ms": args.ring_ms, "talk_ms": args.talk_ms,
+        "rate": args.rate, "queues": {q: {"service": n, "share": s} for q, (n, s) in QUEUES.items()},
+        "change_every_s": args.change_every, "client_compression": bool(args.compress),
+    }
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.monotonic()
     url, private_redis = redis_url()
@@ -1684,18 +1931,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "benchmark": "dashboard",
             "asterisk": version.group(1) if version else "unknown",
             "machine": {"cpus": os.cpu_count(), "loadavg_at_start": args.loadavg_at_start},
-            "setup": {
-                "dashboards": args.dashboards, "supervisor_dashboards": supervisors,
-                "scopes": [dashboard_topic(scope_of(s)) for s in SCOPES], "agents": args.agents,
-                "probe_agents": args.probes, "ring_ms": args.ring_ms, "talk_ms": args.talk_ms,
-                "rate": args.rate, "queues": {q: {"service": n, "share": s} for q, (n, s) in QUEUES.items()},
-                "change_every_s": args.change_every, "feed_full_interval_s": bench.feed.full_interval,
-                "client_compression": bool(args.compress), "client_processes": args.client_processes,
-                "series_points_prefilled": args.series_points,
-            },
+            "setup": {**run_setup(args, supervisors), "feed_full_interval_s": bench.feed.full_interval,
+                      "client_processes": args.client_processes, "series_points_prefilled": args.series_points},
             "target_p99_ms": TARGET_P99_MS,
             "meets_target": p99 is not None and p99 < TARGET_P99_MS,
             "frames_missed": main["frames_missed"] + baseline["frames_missed"],
+            "client_page_ends": {"baseline": baseline["client_page_ends"]["by_reason"],
+                                 "main": main["client_page_ends"]["by_reason"]},
             "verify": {"page_checks_against_full_frames": bench.verify_checks,
                        "disagreements": len(bench.verify_disagree), "examples": bench.verify_disagree[:5],
                        "grid_entries_ahead": dict(bench.verify_ahead),
@@ -1776,9 +2018,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--settle", type=float, default=3, help="seconds after the dashboards connect")
     p.add_argument("--grace", type=float, default=3, help="seconds after the last change for frames to arrive")
     p.add_argument("--connect-concurrency", type=int, default=25, help="dashboards connecting at once")
+    p.add_argument("--connect-timeout", type=float, default=None,
+                   help="seconds for the client processes to connect all the dashboards (default: 300, or 0.1 s a "
+                        "dashboard if more); past it the run ends with what they say they had done")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 100 dashboards, 15 s, baseline 6 s, no profile (under a minute)")
-    p.add_argument("--keep-logs", action="store_true", help="keep the work directory (SIPp output)")
+    p.add_argument("--keep-logs", action="store_true",
+                   help="keep the work directory (SIPp output, the client processes' logs and answers, the "
+                        "cluster's logs)")
     p.add_argument("--verbose", action="store_true", help="cti's own log at INFO on stderr")
     add_cluster_args(p)
     args = p.parse_args(argv)
