@@ -2,7 +2,7 @@
 self-service answers about them (only ever about the customer the caller was verified as).
 
 The CRM being slow or away never stops a call: :class:`ArrivalLookup` gives an identification two seconds
-(the IVR's and routing's alike), then the call goes on as an unknown caller's.
+(the IVR's and routing's alike), then the call goes on as an unknown caller's while the lookup finishes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ __all__ = ["ROUTED_ATTRIBUTES", "ArrivalLookup", "CallerIdentity", "Identity", "
 
 ROUTED_ATTRIBUTES = ("language", "product", "problem_type", "value_tier")
 IDENTIFY_TIMEOUT = 2.0
+MAX_LINGERING = 100
+"""Lookups a call gave up on, left to finish (see :meth:`ArrivalLookup._let_finish`)."""
 
 log = logging.getLogger("cti.services")
 
@@ -92,6 +94,7 @@ class ArrivalLookup:
         self._pops = pops
         self._head_start = head_start
         self._timeout = timeout
+        self._lingering: set[asyncio.Future[Identity | None]] = set()
 
     async def identify(self, number: str) -> Identity | None:
         """A caller going straight to routing."""
@@ -113,11 +116,31 @@ class ArrivalLookup:
         return identity.customer_id, identity.language, identity.attributes
 
     async def _bounded(self, number: str) -> Identity | None:
+        lookup = asyncio.ensure_future(self._identity.identify(number))
         try:
-            return await asyncio.wait_for(self._identity.identify(number), self._timeout)
+            return await asyncio.wait_for(asyncio.shield(lookup), self._timeout)
         except TimeoutError:
             log.warning("a caller was not identified within %.1f s; going on without the CRM", self._timeout)
+            self._let_finish(lookup)
             return None
+        except asyncio.CancelledError:
+            lookup.cancel()
+            raise
+
+    def _let_finish(self, lookup: asyncio.Future[Identity | None]) -> None:
+        """A lookup the call stopped waiting for finishes on its own: cancelled in the middle of a query, it cost
+        the database connection (asyncpg drops it, and the pool opens another), which under load is exactly when
+        connections are dearest. Past ``MAX_LINGERING`` of them the database is not slow but away: cancel."""
+        if len(self._lingering) >= MAX_LINGERING:
+            lookup.cancel()
+            return
+        self._lingering.add(lookup)
+        lookup.add_done_callback(self._finished)
+
+    def _finished(self, lookup: asyncio.Future[Identity | None]) -> None:
+        self._lingering.discard(lookup)
+        if not lookup.cancelled() and lookup.exception() is not None:
+            log.info("a late caller lookup failed: %r", lookup.exception())
 
 
 def _major(minor: int) -> Decimal:

@@ -511,6 +511,47 @@ async def test_a_crm_too_slow_to_answer_leaves_the_caller_unknown_not_waiting(
         "a caller was not identified within 0.2 s; going on without the CRM"] * 2
 
 
+class LateCustomers(FakeCustomers):
+    """Answers after ``delay``; says which lookups finished and which were cancelled in the middle."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay, self.finished, self.cancelled = delay, 0, 0
+
+    async def customer_by_phone(self, number: str) -> None:
+        try:
+            await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        self.finished += 1
+
+
+class NoPops:
+    def identified(self, number: str, customer_id: str | None) -> None:
+        return None
+
+    def prefetch(self, customer_id: str) -> None:
+        return None
+
+
+async def test_a_lookup_the_call_stopped_waiting_for_finishes_rather_than_losing_its_database_connection(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    customers = LateCustomers(delay=0.3)
+    lookup = ArrivalLookup(CallerIdentity(customers), NoPops(), timeout=0.05)
+    assert await lookup.identify("0215550123") is None  # the call goes on at once
+    assert (customers.finished, customers.cancelled) == (0, 0)
+    await asyncio.sleep(0.5)
+    assert (customers.finished, customers.cancelled) == (1, 0)  # not cut off in the middle of its query
+    # A database that is away, not slow: past the bound the lookups are cancelled as before.
+    monkeypatch.setattr("cti.services._identity.MAX_LINGERING", 2)
+    assert [await lookup.identify(f"021555012{k}") for k in range(3)] == [None] * 3
+    await asyncio.sleep(0)
+    assert customers.cancelled == 1
+    await asyncio.sleep(0.5)
+    assert (customers.finished, customers.cancelled) == (3, 1)
+
+
 # -- the journal ------------------------------------------------------------------------------------------------------
 async def test_the_journal_writes_in_order_and_retries_the_database_until_it_lands() -> None:
     distributor, _ = floor()
