@@ -64,14 +64,15 @@ class AgentRepository:
             await session.execute(_INSERT_STATE, values)
 
     async def record_states(self, records: builtins.list[AgentStateRecord]) -> None:
-        """Add many state changes in one transaction (an import of the past: the demo's generated shifts)."""
+        """Add many state changes in one transaction, all or none (the journal's batches; an import of the past:
+        the demo's generated shifts)."""
         rows = [{"agent_id": r.agent_id, "state": r.state, "reason": r.reason, "extension": r.extension, "at": r.at}
                 for r in records]
         for values in rows:
             check(_AGENT_STATES, values)
         if not rows:
             return
-        async with self._db.transaction(f"record {len(rows)} past agent states") as session:
+        async with self._db.transaction(f"record {len(rows)} agent states") as session:
             await session.execute(insert(_AGENT_STATES), rows)
 
     async def history(self, agent_id: str, *, limit: int = 100) -> builtins.list[AgentStateRecord]:

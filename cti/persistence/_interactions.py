@@ -45,6 +45,22 @@ class InteractionRepository:
         """Insert the interaction, or replace the stored one with the same ``call_id`` (the wrap-up stays)."""
         await self._upsert(record, utcnow())
 
+    async def save_many(self, records: Collection[InteractionRecord]) -> None:
+        """:meth:`save` each of ``records`` (distinct calls), all in one transaction: all are saved or none (the
+        journal's batches; a refusal rolls every one back, and the journal then finds the refused one alone)."""
+        if not records:
+            return
+        at = utcnow()
+        rows: builtins.list[dict[str, Any]] = []
+        for record in records:
+            values: dict[str, Any] = {name: getattr(record, name) for name in _FIELDS}
+            check(_INTERACTIONS, values)
+            rows.append({**values, "created_at": at, "updated_at": at})
+        statement = upsert(self._db.backend, _INTERACTIONS, tuple(rows[0]), key="call_id", keep=_KEPT_ON_SAVE,
+                           sealed=("redacted_at", SEALED_ON_SAVE))
+        async with self._db.transaction(f"save {len(rows)} interactions") as session:
+            await session.execute(statement, rows)
+
     async def add_many(self, records: Collection[InteractionRecord]) -> int:
         """Insert calls of the past in one transaction (an import; the demo's generated history); a call whose
         ``call_id`` is stored already is left as it is. How many were inserted."""

@@ -6,8 +6,10 @@ row: the rest of the batch is retried with backoff until it lands. A record the 
 long for its column, a constraint: an ``InvalidInput``, or anything but the database being away) would be
 refused forever, and retrying it would hold back every record behind it: it is set aside as a dead letter
 (:mod:`._dead_letters`, counted in :attr:`Journal.dead_letters`) and the records after it are written. Each
-record is written on its own, so a refusal sets aside that record and no other. Redis may not stop calls
-either: a failed write marks it dirty and the journal writes the whole live picture again once it answers.
+batch is written in two transactions (the agents' state changes, the calls); when the database refuses one of
+them, its records are written again one by one, so a refusal sets aside that record and no other. Redis may not
+stop calls either: a failed write marks it dirty and the journal writes the whole live picture again once it
+answers.
 
 It also keeps when Asterisk was last known to be in sight (``last_sight``): a controller that starts after
 another one died ends the calls that vanished meanwhile at that moment, not at its own start.
@@ -197,6 +199,8 @@ class Journal:
             await self.live.save(batch.agents.values(), batch.calls.values())
         except Conflict as exc:  # fenced: this controller no longer leads, its picture is not Redis's any more
             self._fenced(exc)
+        if len(batch.history) + len(batch.calls) > 1 and await self._save_together(batch):
+            return
         # Drop each item once written or set aside, so a retry after an outage writes nothing twice.
         while batch.history:
             await self._save(batch.history[0])
@@ -204,6 +208,27 @@ class Journal:
         for call_id in list(batch.calls):
             await self._save(interaction_record(batch.calls[call_id]))
             del batch.calls[call_id]
+
+    async def _save_together(self, batch: _Batch) -> bool:
+        """The batch's state changes in one transaction and its calls in another: a transaction per record cost
+        more than the writes themselves. False when the database refused something: nothing of that part was kept,
+        and the records are then written one by one, to set aside only the refused one."""
+        try:
+            if batch.history:
+                await self._agents.record_states(list(batch.history))
+                batch.history.clear()
+            if batch.calls:
+                await self._interactions.save_many([interaction_record(call) for call in batch.calls.values()])
+                batch.calls.clear()
+        except Fenced as exc:
+            self._fenced(exc)  # as in _save: the newer leader writes them
+            batch.history.clear()
+            batch.calls.clear()
+        except Exception as exc:
+            if _away(exc):
+                raise  # the whole batch's rest is retried
+            return False
+        return True
 
     async def _save(self, record: InteractionRecord | AgentStateRecord) -> None:
         """One record, in its own transaction; set aside if it is refused rather than the database away."""

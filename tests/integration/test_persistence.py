@@ -22,7 +22,14 @@ from sqlalchemy import Connection, Row, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from cti.persistence import AgentRepository, Database, InteractionRepository, StorageError, UserRepository
+from cti.persistence import (
+    AgentRepository,
+    Database,
+    InteractionRepository,
+    StorageError,
+    StorageRejected,
+    UserRepository,
+)
 from cti.persistence._database import alembic_config
 from cti.persistence._tables import METADATA
 from cti.records import AgentRecord, AgentStateRecord, InteractionRecord, UserRecord
@@ -503,6 +510,28 @@ async def test_wrap_up_is_saved_and_survives_later_saves_of_the_call(interaction
         T0 + timedelta(minutes=3), "agent_hangup", "C-1", {"path": ["lang", "menu"]})
     with pytest.raises(StorageError, match="no such interaction"):
         await interactions.save_wrap_up("nope", at=T0, disposition="resolved")
+
+
+async def test_the_journal_s_batch_saves_every_call_in_one_transaction_or_none(
+        interactions: InteractionRepository, agents: AgentRepository) -> None:
+    await interactions.save(interaction("call-1", outcome=None))
+    await interactions.save_wrap_up("call-1", at=T0 + timedelta(minutes=3), disposition="resolved", notes="ok")
+    batch = [interaction("call-1", outcome="answered", talk_seconds=42.0),
+             interaction("call-2", outcome="abandoned", caller_name="Dewi"), interaction("call-3")]
+    await interactions.save_many(batch)
+    stored = {r.call_id: r for r in await interactions.list(limit=10)}
+    assert sorted(stored) == ["call-1", "call-2", "call-3"]
+    # The later snapshot replaced the row, and the agent's wrap-up stayed, as with one save.
+    assert (stored["call-1"].outcome, stored["call-1"].talk_seconds, stored["call-1"].disposition,
+            stored["call-1"].notes) == ("answered", 42.0, "resolved", "ok")
+    assert stored["call-2"] == batch[1]
+    # A refused record keeps none of its batch: the journal then saves them one by one.
+    with pytest.raises(StorageRejected):
+        await interactions.save_many([interaction("call-4"), interaction("call-5", caller_name="N" * 300)])
+    assert await interactions.get("call-4") is None
+    await agents.record_states([AgentStateRecord("ana", "ready", None, "7001", T0),
+                                AgentStateRecord("ana", "busy", None, "7001", T0 + timedelta(seconds=5))])
+    assert [s.state for s in await agents.history("ana")] == ["ready", "busy"]
 
 
 async def test_supervisor_scope_round_trips(users: UserRepository) -> None:

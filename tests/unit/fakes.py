@@ -265,6 +265,16 @@ class FakeAgents:
     async def record_state(self, record: AgentStateRecord) -> None:
         self.states.append(record)
 
+    async def record_states(self, records: builtins.list[AgentStateRecord]) -> None:
+        """One transaction: a refusal of any keeps none (as the database's rollback)."""
+        kept = len(self.states)
+        try:
+            for record in records:
+                await self.record_state(record)
+        except BaseException:
+            del self.states[kept:]
+            raise
+
     async def history(self, agent_id: str, *, limit: int = 100) -> builtins.list[AgentStateRecord]:
         return [s for s in self.states if s.agent_id == agent_id][-limit:]
 
@@ -278,9 +288,21 @@ class FakeInteractions:
         self.saves: builtins.list[InteractionRecord] = []
         self.saved_at: dict[str, datetime] = {}
         self.failures = 0  # the next saves that fail as if the database were away
+        self.many_saves = 0  # transactions of several records (the journal's batches)
 
     async def save(self, record: InteractionRecord) -> None:
         self._save(record, datetime.now(UTC))
+
+    async def save_many(self, records: Collection[InteractionRecord]) -> None:
+        """One transaction: away or a refusal of any keeps none."""
+        if self.failures:
+            self.failures -= 1
+            raise Unavailable("the database is away")
+        for record in records:
+            self._refuse(record)
+        self.many_saves += 1
+        for record in records:
+            self._save(record, datetime.now(UTC))
 
     async def save_unless_newer(self, record: InteractionRecord, at: datetime) -> bool:
         if self.saved_at.get(record.call_id, at) > at:
@@ -288,12 +310,16 @@ class FakeInteractions:
         self._save(record, at)
         return True
 
+    @staticmethod
+    def _refuse(record: InteractionRecord) -> None:
+        if record.caller_name is not None and len(record.caller_name) > 128:  # the column's length
+            raise Refused("interactions.caller_name is longer than 128 characters")
+
     def _save(self, record: InteractionRecord, at: datetime) -> None:
         if self.failures:
             self.failures -= 1
             raise Unavailable("the database is away")
-        if record.caller_name is not None and len(record.caller_name) > 128:  # the column's length
-            raise Refused("interactions.caller_name is longer than 128 characters")
+        self._refuse(record)
         self.saved_at[record.call_id] = at
         old = self.rows.get(record.call_id)
         if old is not None:  # the wrap-up stays, as the real upsert keeps it, and so does a redaction

@@ -56,6 +56,26 @@ async def test_a_refused_record_is_set_aside_and_the_records_after_it_are_writte
         "Refused: interactions.caller_name is longer than 128 characters"]
 
 
+async def test_a_batch_is_written_in_one_transaction_and_an_outage_retries_all_of_it() -> None:
+    distributor, _ = floor()
+    interactions = FakeInteractions()
+    interactions.failures = 1  # the first try of the batch meets the database away
+    journal = Journal(FakeLive(), interactions, FakeAgents(), distributor.query, dead_letters=FakeDeadLetters(),
+                      retry_max=0.01)
+    journal.start()
+    try:
+        first = call("c1")
+        for item in (first, call("c2"), call("c3")):
+            journal.record(item)
+        journal.record(replace(first, caller_name="Budi"))  # the same call later: its last snapshot is kept
+        await journal.flush(timeout=5)
+    finally:
+        await journal.close()
+    assert (journal.db_failures, interactions.many_saves, len(interactions.saves)) == (1, 1, 3)
+    assert sorted(interactions.rows) == ["c1", "c2", "c3"]
+    assert interactions.rows["c1"].caller_name == "Budi"
+
+
 async def test_an_outage_while_setting_aside_loses_nothing() -> None:
     distributor, _ = floor()
     interactions, letters = FakeInteractions(), FakeDeadLetters()
