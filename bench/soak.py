@@ -3,7 +3,7 @@ Asterisk, every call recorded, and the controller's memory levelling off.
 
 Run from the repository root inside the venv (it queues for the Asterisk root while a test session holds it)::
 
-    nice -n 19 python bench/soak.py                      # one hour at 5 calls/s (issue 21), 10 minutes' warm-up
+    nice -n 19 python bench/soak.py                      # 90 minutes at 5 calls/s, the first hour the warm-up
     nice -n 19 python bench/soak.py --minutes 10 --warmup-minutes 3   # a shorter run
     nice -n 19 python bench/soak.py --quick              # smoke run: 2 minutes at 2 calls/s
 
@@ -213,8 +213,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--rate", type=float, default=5.0, help="callers per second")
-    p.add_argument("--minutes", type=float, default=60.0, help="how long callers arrive")
-    p.add_argument("--warmup-minutes", type=float, default=10.0, help="the first minutes, before memory is judged")
+    p.add_argument("--minutes", type=float, default=90.0, help="how long callers arrive")
+    p.add_argument("--warmup-minutes", type=float, default=60.0,
+                   help="the first minutes, before memory is judged (the 60-minute statistics window fills)")
     p.add_argument("--agents", type=int, default=35, help="SIPp agents (7001..)")
     p.add_argument("--ring-ms", type=int, default=200, help="an agent's phone rings this long before answering")
     p.add_argument("--talk-ms", type=int, default=3000, help="an agent hangs up this long after answering")
