@@ -1746,13 +1746,7 @@ async def run_cluster(args: argparse.Namespace) -> dict[str, Any]:
             p99, base_p99 = main["latency_ms"]["p99"], baseline["latency_ms"]["p99"]
             out = {
                 **head,
-                "meets_target": p99 is not None and p99 < TARGET_P99_MS,
-                "frames_missed": main["frames_missed"] + baseline["frames_missed"],
-                "client_page_ends": {"baseline": baseline["client_page_ends"]["by_reason"],
-                                     "main": main["client_page_ends"]["by_reason"]},
-                "verify": {"page_checks_against_full_frames": bench.verify_checks,
-                           "disagreements": len(bench.verify_disagree), "examples": bench.verify_disagree[:5],
-                           "grid_entries_ahead": dict(bench.verify_ahead)},
+                **judged(main, baseline, bench),
                 "p99_ratio_main_over_baseline": round(p99 / base_p99, 2) if p99 and base_p99 else None,
                 "baseline": baseline,
                 "main": main,
@@ -1863,6 +1857,21 @@ def profile_report(stats: pstats.Stats) -> dict[str, Any]:
             "top_functions_ms": [[name, round(1000 * tt)] for tt, name in top[:15]]}
 
 
+def judged(main: dict[str, Any], baseline: dict[str, Any], bench: Any) -> dict[str, Any]:
+    """What both modes (in-process and --cluster) report of a run against the target: the main phase's p99, the frames
+    missed, why pages ended and the page checks."""
+    p99 = main["latency_ms"]["p99"]
+    return {
+        "meets_target": p99 is not None and p99 < TARGET_P99_MS,
+        "frames_missed": main["frames_missed"] + baseline["frames_missed"],
+        "client_page_ends": {"baseline": baseline["client_page_ends"]["by_reason"],
+                             "main": main["client_page_ends"]["by_reason"]},
+        "verify": {"page_checks_against_full_frames": bench.verify_checks,
+                   "disagreements": len(bench.verify_disagree), "examples": bench.verify_disagree[:5],
+                   "grid_entries_ahead": dict(bench.verify_ahead)},
+    }
+
+
 def run_setup(args: argparse.Namespace, supervisors: int) -> dict[str, Any]:
     """The JSON's ``setup`` keys both modes share (what was offered, to how many dashboards)."""
     return {
@@ -1934,13 +1943,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "setup": {**run_setup(args, supervisors), "feed_full_interval_s": bench.feed.full_interval,
                       "client_processes": args.client_processes, "series_points_prefilled": args.series_points},
             "target_p99_ms": TARGET_P99_MS,
-            "meets_target": p99 is not None and p99 < TARGET_P99_MS,
-            "frames_missed": main["frames_missed"] + baseline["frames_missed"],
-            "client_page_ends": {"baseline": baseline["client_page_ends"]["by_reason"],
-                                 "main": main["client_page_ends"]["by_reason"]},
-            "verify": {"page_checks_against_full_frames": bench.verify_checks,
-                       "disagreements": len(bench.verify_disagree), "examples": bench.verify_disagree[:5],
-                       "grid_entries_ahead": dict(bench.verify_ahead),
+            **judged(main, baseline, bench),
+            "verify": {**judged(main, baseline, bench)["verify"],
                        "first_frame_parse_vs_search_checks": bench.first_frame_checks,
                        "first_frame_disagreements": len(bench.first_frame_disagree),
                        "first_frame_examples": bench.first_frame_disagree[:5]},
