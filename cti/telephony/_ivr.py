@@ -175,8 +175,9 @@ class IvrCall:
     listen: Listen | None = None
     timer: asyncio.TimerHandle | None = None
     speech: SpeechSession | None = None
+    starting: asyncio.Event | None = None  # set once the session being started for the listen is ready (or not)
     speech_task: asyncio.Task[None] | None = None
-    audio: asyncio.Queue[bytes | None] | None = None
+    audio: asyncio.Queue[tuple[Listen, bytes | None]] | None = None  # for the listen it was heard in
     voiced_ms: int = 0
     silent_ms: int = 0
     utterance_ms: int = 0
@@ -468,18 +469,37 @@ class IvrRunner:
         if listen.speech_enabled and self.recognizer is not None and (listen.grammar or listen.open):
             try:
                 await self._ensure_tap(call)
-                speech = await self._hear(listen)
-            except Exception as exc:  # no audio path or no recognizer for this menu: keys still work
+            except Exception as exc:  # no audio path: keys still work
                 log.warning("IVR %s: no speech input (%s); keys only", call.channel_id, exc)
             else:
-                if call.listen is listen and not call.ended:
-                    call.speech = speech
-                else:  # a key or the hang-up came first
-                    self._release_speech(speech)
-        call.voiced_ms = call.silent_ms = call.utterance_ms = 0
-        call.in_utterance = False
-        if call.playing is None:
+                if call.listen is listen and not call.ended:  # else a key or the hang-up came first
+                    await self._start_speech(call, listen)
+        if call.listen is listen and call.playing is None:
             self._restart_timer(call)
+
+    async def _start_speech(self, call: IvrCall, listen: Listen) -> None:
+        """Start ``listen``'s recognizer session. Meanwhile the caller's audio is endpointed and queued, not
+        dropped: starting waits for the pool, seconds on a busy server, and a caller who answers over the prompt
+        at once would lose their first words (a sentence heard as its last word)."""
+        started = call.starting = asyncio.Event()
+        try:
+            speech = await self._hear(listen)
+        except Exception as exc:  # no recognizer for this menu: keys still work
+            log.warning("IVR %s: no speech input (%s); keys only", call.channel_id, exc)
+            if call.listen is listen:  # an utterance begun meanwhile is never decided: back to waiting for keys
+                call.in_utterance = call.deciding = False
+                call.preroll.clear()
+                if call.playing is None:
+                    self._restart_timer(call)
+        else:
+            if call.listen is listen and call.speech is None and not call.ended:
+                call.speech = speech
+            else:  # a key or the hang-up came first
+                self._release_speech(speech)
+        finally:
+            started.set()
+            if call.starting is started:
+                call.starting = None
 
     async def _hear(self, listen: Listen) -> SpeechSession:
         """A recognizer session for ``listen``, started in the pool: starting may load a decoder or compile a
@@ -505,8 +525,9 @@ class IvrRunner:
         call.listen = None
         if call.speech is not None:
             self._release_speech(call.speech)
-        call.speech = None
+        call.speech = call.starting = None
         call.in_utterance = call.deciding = False
+        call.voiced_ms = call.silent_ms = call.utterance_ms = 0
         call.preroll.clear()
         if call.timer is not None:
             call.timer.cancel()
@@ -576,7 +597,8 @@ class IvrRunner:
 
     def _audio(self, call: IvrCall, pcm: bytes) -> None:
         """One RTP frame heard from the caller (event loop). Endpointing here; decoding in the pool."""
-        if call.speech is None or call.listen is None or call.ended or call.deciding:
+        listen = call.listen
+        if listen is None or call.ended or call.deciding or (call.speech is None and call.starting is None):
             return
         samples = array.array("h", pcm)
         rms = (sum(s * s for s in samples) / max(1, len(samples))) ** 0.5
@@ -597,11 +619,11 @@ class IvrRunner:
             call.preroll.append(pcm)
             del call.preroll[:-PREROLL_FRAMES]
         else:
-            call.audio.put_nowait(pcm)
+            call.audio.put_nowait((listen, pcm))
         if not call.in_utterance and call.voiced_ms >= SPEECH_START_MS:
             log.debug("IVR %s: speech started (rms %.0f)", call.channel_id, rms)
             for frame in call.preroll:
-                call.audio.put_nowait(frame)
+                call.audio.put_nowait((listen, frame))
             call.preroll.clear()
             call.in_utterance = True
             if call.timer is not None:
@@ -612,15 +634,18 @@ class IvrRunner:
             call.utterance_ms += ms
             if call.silent_ms >= SPEECH_END_MS or call.utterance_ms >= MAX_UTTERANCE_MS:
                 call.deciding = True
-                call.audio.put_nowait(None)  # decide on what was heard
+                call.audio.put_nowait((listen, None))  # decide on what was heard
 
     async def _decode(self, call: IvrCall) -> None:
         loop = asyncio.get_running_loop()
         assert call.audio is not None
         while True:
-            pcm = await call.audio.get()
+            heard_in, pcm = await call.audio.get()
+            starting = call.starting
+            if call.speech is None and starting is not None and call.listen is heard_in:
+                await starting.wait()  # heard while its session was starting: decoded once it is ready
             speech, listen = call.speech, call.listen
-            if speech is None or listen is None:
+            if speech is None or listen is not heard_in:
                 continue
             if pcm is not None:
                 await loop.run_in_executor(self._pool, speech.feed, pcm)
@@ -640,15 +665,7 @@ class IvrRunner:
                                                 result.decision, result.alternatives, result.entities))
             # The result first, the next session after: starting one waits for the recognizers' pool.
             if call.listen is listen and call.speech is None and not call.ended and self.recognizer is not None:
-                try:
-                    fresh = await self._hear(listen)
-                except Exception as exc:
-                    log.warning("IVR %s: no speech input (%s); keys only", call.channel_id, exc)
-                else:
-                    if call.listen is listen and call.speech is None and not call.ended:
-                        call.speech = fresh
-                    else:
-                        self._release_speech(fresh)
+                await self._start_speech(call, listen)
 
     async def _teardown(self, call: IvrCall) -> None:
         self.calls.pop(call.channel_id, None)

@@ -24,6 +24,12 @@ RULES = {
 VOICES = {"id": "id", "en": "en-us"}
 LANGUAGE_KEY = {"id": "1", "en": "2"}
 NONSENSE = ("kucing saya suka makan ikan", "sepatu merah itu mahal sekali")
+# The callers' scripts run on fixed times, so each answer is said in the middle of the window in which cti listens
+# for it, not at its start: a window opens once cti has decided and asked (a second or two; several on a loaded
+# machine) and closes 5 s after the question's prompt ends (8-10 s long for the open question, 5 s for a
+# confirmation). Said before the window, an answer is lost, as a real caller's answer to a question not yet asked.
+AFTER_THE_KEY_MS = 5000  # the language key -> the welcome -> the open question
+AFTER_AN_ANSWER_MS = 5500  # an answer -> cti decides -> the next question
 
 
 @pytest.fixture
@@ -54,7 +60,8 @@ async def test_a_caller_says_what_they_need_and_reaches_the_right_queue(
 ) -> None:
     await agent_ready(cti, phones, base_settings)
     said = caller_speech(sentence, VOICES[language], tmp_path)
-    caller = SippIvrCaller("1500200", [Wait(1000), Press(LANGUAGE_KEY[language]), Wait(3000), Say(said), Wait(8000)],
+    caller = SippIvrCaller("1500200", [Wait(1000), Press(LANGUAGE_KEY[language]), Wait(AFTER_THE_KEY_MS), Say(said),
+                                       Wait(8000)],
                            caller="0215550431", duration_ms=120_000)
     callers.append(caller)
     await talked_then_dropped(cti)
@@ -75,11 +82,9 @@ async def test_an_english_caller_confirms_what_was_understood_and_gets_through(
     await agent_ready(cti, phones, base_settings)
     said = caller_speech("I want to talk to an agent", "en-us", tmp_path)
     yes = caller_speech("yes", "en-us", tmp_path)
-    # "Yes" again a few seconds later: the caller's script runs on fixed times, and on a loaded machine the sentence's
-    # decision (and so the question) can come after the first "yes" was said (CI once: the call never queued). A
-    # second one lands in the question; once the call is routed it is said into the queue, which does not listen.
-    caller = SippIvrCaller("1500200", [Wait(1000), Press("2"), Wait(3000), Say(said), Wait(2500), Say(yes),
-                                       Wait(4000), Say(yes), Wait(8000)], caller="0215550432", duration_ms=120_000)
+    caller = SippIvrCaller("1500200", [Wait(1000), Press("2"), Wait(AFTER_THE_KEY_MS), Say(said),
+                                       Wait(AFTER_AN_ANSWER_MS), Say(yes), Wait(8000)],
+                           caller="0215550432", duration_ms=120_000)
     callers.append(caller)
     await talked_then_dropped(cti)
     record = (await served(cti, caller))[0]
@@ -94,9 +99,9 @@ async def test_a_caller_not_understood_twice_is_offered_the_keypad(
     cti: Cti, phones: dict[str, SippAgent], callers: list[Any], base_settings: Settings, tmp_path: Path,
 ) -> None:
     await agent_ready(cti, phones, base_settings)
-    steps = [Wait(1000), Press("1"), Wait(3000)]
+    steps = [Wait(1000), Press("1"), Wait(AFTER_THE_KEY_MS)]
     for nonsense in NONSENSE:  # the question is asked again after the first; the keypad menu follows the second
-        steps += [Say(caller_speech(nonsense, "id", tmp_path)), Wait(3500)]
+        steps += [Say(caller_speech(nonsense, "id", tmp_path)), Wait(AFTER_AN_ANSWER_MS)]
     caller = SippIvrCaller("1500200", [*steps, Press("0"), Wait(8000)], caller="0215550433", duration_ms=120_000)
     callers.append(caller)
     await talked_then_dropped(cti)

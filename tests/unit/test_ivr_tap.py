@@ -3,7 +3,10 @@ enter Stasis a moment after the POSTs that make them have answered (each on a th
 
 from __future__ import annotations
 
+import array
 import asyncio
+import struct
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,4 +186,82 @@ async def test_a_hang_up_carries_asterisk_s_time_to_the_record() -> None:
         [(call, finished)] = handoff.ended
         assert (call.gone_at, finished.outcome) == (at, "abandoned_in_ivr")
     finally:
+        await runner.close()
+
+
+class Slow(Session):
+    """A session that keeps what it is fed."""
+
+    def __init__(self, heard: str) -> None:
+        super().__init__(heard)
+        self.fed = bytearray()
+
+    def feed(self, pcm: bytes) -> None:
+        self.fed += pcm
+
+    def finish(self) -> Recognition:
+        return Recognition(None, "", 0.0)
+
+
+class SlowToStart(Recognizer):
+    """The open question's session starts only once ``ready`` is set (a busy pool on a loaded server)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = threading.Event()
+
+    def start_open(self, model: str, language: str) -> Session:
+        self.ready.wait(10)
+        self.sessions.append(Slow(f"open {model} {language}"))
+        return self.sessions[-1]
+
+
+def rtp(sequence: int, samples: array.array[int]) -> bytes:
+    """One 20 ms slin16 RTP packet as Asterisk's externalMedia sends it (big-endian samples)."""
+    payload = struct.pack(f"!{len(samples)}h", *samples)
+    return struct.pack("!BBHII", 0x80, 118, sequence, sequence * 320, 0x1234) + payload
+
+
+async def test_a_caller_who_answers_while_the_session_starts_is_heard_from_the_first_word() -> None:
+    """Starting the open question's session waits for the recognizers' pool (seconds on a busy server): what the
+    caller says meanwhile is queued for it, not dropped (CI once heard "I want to talk to an agent" as "good")."""
+    ari = LateStasis()
+    recognizer = SlowToStart()
+    runner = ari.runner = IvrRunner(ari, FLOWS, prompts=Prompts(), recognizer=recognizer,
+                                    self_service=NoSelfService(), verbalizer=SpeakVerbalizer())
+    sender: asyncio.DatagramTransport | None = None
+    try:
+        await runner.start(CALLER, "0215550405", None, "1500200", "support", Handoff())
+        call = runner.calls[CALLER]
+        await runner.dtmf(CALLER, "2")  # English: the welcome, then the open question
+        assert call.playing is not None and call.tap is not None
+        listening = asyncio.ensure_future(runner.playback_finished(call.playing))
+        await asyncio.sleep(0.05)
+        assert call.listen is not None and call.listen.open == "support" and call.speech is None, "not starting"
+        port = call.tap.transport.get_extra_info("sockname")[1]
+        sender, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            asyncio.DatagramProtocol, remote_addr=("127.0.0.1", port))
+        loud, quiet = array.array("h", [3000, -3000] * 160), array.array("h", [0] * 320)
+        frames = [loud] * 50 + [quiet] * 40  # a second of speech, then the silence that ends it
+        for sequence, samples in enumerate(frames):
+            sender.sendto(rtp(sequence, samples))
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(0.1)
+        assert call.in_utterance or call.deciding, "the speech was not heard while the session started"
+        recognizer.ready.set()
+        await asyncio.wait_for(listening, 5)
+        for _ in range(100):
+            if runner.stats["speech_results"]:
+                break
+            await asyncio.sleep(0.02)
+        # The first open session heard it (the no-match then asks again, with a session of its own).
+        session = recognizer.sessions[1]
+        assert isinstance(session, Slow) and session.heard == "open support en"
+        fed = array.array("h", bytes(session.fed))
+        assert fed.count(3000) == 50 * 160, "the first words were lost"
+        assert runner.stats["speech_results"] == 1
+    finally:
+        recognizer.ready.set()
+        if sender is not None:
+            sender.close()
         await runner.close()
