@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,21 +70,36 @@ async def until(check: object, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+async def one_leader(electors: Sequence[Elector], seconds: float) -> int:
+    """Watch the roles for ``seconds`` (several renewals and attempts), then until exactly one leads; its index.
+
+    Never two leaders at once: that is the property. Which one leads may change meanwhile: on a loaded machine a
+    renewal can come later than the lease allows, and its leader rightly stands down (CI once saw both standing by
+    at the one instant this test looked)."""
+    watched = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end or watched < 10:
+        leaders = [n for n, elector in enumerate(electors) if elector.role is Role.LEADER]
+        assert len(leaders) <= 1, f"two leaders at once: {[e.token for e in electors]}"
+        watched += 1
+        await asyncio.sleep(0.02)
+    await until(lambda: sum(e.role is Role.LEADER for e in electors) == 1, "exactly one leader")
+    return next(n for n, elector in enumerate(electors) if elector.role is Role.LEADER)
+
+
 async def test_of_two_contenders_exactly_one_leads_and_only_its_writes_land(controllers: list[Controller]) -> None:
     one, two = controllers
     for controller in controllers:
         controller.elector.start()
     await until(lambda: one.elector.token is not None or two.elector.token is not None, "a leader")
-    await asyncio.sleep(TERMS.ttl)  # several renewals and attempts: still one leader
-    roles = sorted(c.elector.role for c in controllers)
-    assert roles == [Role.LEADER, Role.STANDBY]
-    leader, standby = (one, two) if one.elector.role is Role.LEADER else (two, one)
+    leading = await one_leader([one.elector, two.elector], TERMS.ttl)
+    leader, standby = (one, two) if leading == 0 else (two, one)
     assert await leader.lease.holder_now() == (leader.lease.holder, leader.elector.token)
     assert await leader.live.save([agent(AgentState.READY)]) is True
     with pytest.raises(Fenced, match="does not lead"):
         await standby.live.save([agent(AgentState.NOT_READY)])
     assert [(a.agent_id, a.state) for a in (await leader.live.load())[0]] == [("ana", AgentState.READY)]
-    assert leader.elector.terms_led == 1 and standby.elector.terms_led == 0
+    assert leader.elector.terms_led >= 1
 
 
 async def test_a_leader_that_stops_renewing_is_replaced_and_its_late_writes_are_refused(
@@ -211,9 +226,7 @@ async def test_a_redis_restarted_empty_leaves_one_leader_with_a_token_never_give
             await live_one.save([agent(AgentState.READY)])
         private_redis.start()  # back, empty: the lease and the token counter are gone
         await until(lambda: one.token is not None or two.token is not None, "a leader after the restart")
-        await asyncio.sleep(TERMS.ttl)
-        assert sorted([one.role, two.role]) == [Role.LEADER, Role.STANDBY]
-        leader, live = (one, live_one) if one.role is Role.LEADER else (two, live_two)
+        leader, live = (one, live_one) if await one_leader([one, two], TERMS.ttl) == 0 else (two, live_two)
         token = leader.token
         assert token is not None and token > first  # the counter starts again from Redis's clock, in ms
 
