@@ -366,6 +366,18 @@ class AriClient:
         params: dict[str, ParamValue] = {"eventSource": event_source}
         await self.request("DELETE", f"/applications/{_seg(self.app)}/subscription", params=params)
 
+    async def allow_events(self, types: Sequence[str]) -> None:
+        """Have Asterisk send the app only events of these ``types`` (its event filter, kept with the app).
+        An empty list would allow every type (ARI's rule), so it is refused here."""
+        if not types:
+            raise ValueError("an empty event filter would allow every event")
+        await self.request("PUT", f"/applications/{_seg(self.app)}/eventFilter",
+                           json={"allowed": [{"type": name} for name in types], "disallowed": []})
+
+    async def application(self) -> dict[str, Any]:
+        """The app as Asterisk sees it: its subscriptions and event filter (``events_allowed``)."""
+        return _as_dict(await self.request("GET", f"/applications/{_seg(self.app)}"), "application")
+
 
 def _error_message(body: bytes, reason: str) -> str:
     # Asterisk answers {"message": ...} for most errors but {"error": ...} for some (e.g. originate's

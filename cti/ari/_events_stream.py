@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -43,6 +44,8 @@ def events_url(base_url: str, app: str) -> yarl.URL:
 
 class EventStream:
     """Reads ARI events for one app and dispatches them, reconnecting with backoff until ``stop()``."""
+
+    HANDLED = ("ApplicationReplaced",)  # event types the stream acts on itself, whatever its handler wants
 
     def __init__(
         self,
@@ -82,6 +85,7 @@ class EventStream:
         self.connects = 0
         self.reconnects = 0
         self.events_received = 0
+        self.received_types: Counter[str] = Counter()  # what Asterisk sent, by type (its filter's effect)
         self.frames_invalid = 0
 
     @property
@@ -219,6 +223,7 @@ class EventStream:
             logger.warning("ARI events: skipping invalid frame (%s): %.200r", exc, data)
             return
         self.events_received += 1
+        self.received_types[event.type] += 1
         if event.type == "ApplicationReplaced":
             # Another connection registered our app name; Asterisk now sends it our events and this socket
             # goes quiet. Reconnecting would steal them back and start a fight, so only shout.

@@ -52,6 +52,12 @@ async def test_caller_reaches_ready_agent_and_hangs_up(
     assert record.ended_at - record.arrived_at < timedelta(seconds=5)
     agent = await cti.api("GET", "/api/agents/ana")
     assert (agent["state"], agent["call_id"], agent["calls_handled"]) == ("ready", None, 1)
+    # Asterisk sent only the events cti handles (about 54 a call without its filter, 33 of them ChannelVarset).
+    handled = {"ApplicationReplaced", "ChannelDestroyed", "ChannelDtmfReceived", "PlaybackFinished",
+               "RecordingFailed", "RecordingFinished", "StasisEnd", "StasisStart"}
+    assert {f["type"] for f in (await cti.ari.application())["events_allowed"]} == handled
+    received = cti.telephony.events.received_types
+    assert set(received) <= handled and received["StasisStart"] == 2, received  # the caller's and the agent's
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)

@@ -183,6 +183,16 @@ async def test_subscriptions() -> None:
     ]
 
 
+async def test_the_event_filter_allows_the_types_named_and_never_none() -> None:
+    client = RecordingClient()
+    await client.allow_events(["StasisStart", "StasisEnd"])
+    assert client.calls == [("PUT", "/applications/cti-dev/eventFilter", {},
+                             {"allowed": [{"type": "StasisStart"}, {"type": "StasisEnd"}], "disallowed": []})]
+    with pytest.raises(ValueError, match="would allow every event"):  # ARI's rule for an empty list
+        await client.allow_events([])
+    assert len(client.calls) == 1
+
+
 def test_query_encoding() -> None:
     from cti.ari._client import _query
 
