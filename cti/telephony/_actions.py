@@ -323,10 +323,10 @@ class VoiceActions:
         async with self.lock(connect.call_id):
             try:
                 await self.ari.create_bridge("mixing", bridge_id=bridge_id, name=f"call {connect.call_id}")
-                held = self._held_in.pop(connect.caller_channel_id, None)
-                if held is not None:
-                    with contextlib.suppress(AriHTTPError):
-                        await self.ari.remove_channel(held, connect.caller_channel_id)
+                # Out of the holding bridge by the add itself: Asterisk departs a channel from its Stasis bridge
+                # before it joins another (res/stasis/control.c), so a removeChannel first was a round trip for
+                # nothing on every call's path.
+                self._held_in.pop(connect.caller_channel_id, None)
                 await self.ari.add_channel(bridge_id, [connect.caller_channel_id, connect.agent_channel_id])
                 self._bridges[connect.call_id] = bridge_id
                 self.counters["calls_bridged"] += 1
@@ -376,11 +376,8 @@ class VoiceActions:
 
     async def _resume_call(self, resume: ResumeCall) -> None:
         async with self.lock(resume.call_id):
-            held = self._held_in.pop(resume.channel_id, None)
+            self._held_in.pop(resume.channel_id, None)  # the add takes the caller out of it (see _connect)
             try:
-                if held is not None:
-                    with contextlib.suppress(AriHTTPError):
-                        await self.ari.remove_channel(held, resume.channel_id)
                 await self.ari.add_channel(self.bridge_of(resume.call_id), resume.channel_id)
             except AriError as exc:
                 log.info("call %s: could not take the caller off hold: %s", resume.call_id, exc)

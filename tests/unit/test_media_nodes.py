@@ -67,6 +67,9 @@ class NodeAri:
     def may_act(self) -> bool:
         return True
 
+    async def allow_events(self, types: Any) -> None:
+        self.requests.append(("event filter", ",".join(types)))
+
     async def originate(self, endpoint: str, *, channel_id: str, **params: Any) -> None:
         self.requests.append(("originate", f"{endpoint} as {channel_id}"))
         self.channels[channel_id] = "Ring"
