@@ -533,8 +533,8 @@ class Telephony:
     async def _allow_events(self) -> None:
         """Have Asterisk send only the events handled here (their classes are named as ARI's types). Left to
         itself it sends about 54 a call, 33 of them ChannelVarset, each serialized by Asterisk and parsed and
-        dispatched here for nothing: bench/callpath.py's cti path ran out of CPU on them. Set on every connect,
-        since the filter lives with the app in Asterisk, which may be a new one (a restart)."""
+        dispatched here for nothing (docs/benchmarks.md, Call path). Set on every connect, since the filter lives
+        with the app in Asterisk, which may be a new one (a restart)."""
         wanted = sorted({handled.__name__ for handled in self._handlers} | set(EventStream.HANDLED))
         try:
             await self.ari.allow_events(wanted)
