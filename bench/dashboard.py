@@ -1936,6 +1936,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await bench.settle_calls(15)
 
         p99, base_p99 = main["latency_ms"]["p99"], baseline["latency_ms"]["p99"]
+        judgement = judged(main, baseline, bench)
         out = {
             "benchmark": "dashboard",
             "asterisk": version.group(1) if version else "unknown",
@@ -1943,8 +1944,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "setup": {**run_setup(args, supervisors), "feed_full_interval_s": bench.feed.full_interval,
                       "client_processes": args.client_processes, "series_points_prefilled": args.series_points},
             "target_p99_ms": TARGET_P99_MS,
-            **judged(main, baseline, bench),
-            "verify": {**judged(main, baseline, bench)["verify"],
+            **judgement,
+            "verify": {**judgement["verify"],
                        "first_frame_parse_vs_search_checks": bench.first_frame_checks,
                        "first_frame_disagreements": len(bench.first_frame_disagree),
                        "first_frame_examples": bench.first_frame_disagree[:5]},
