@@ -84,7 +84,6 @@ class EventStream:
         # Counters for /metrics.
         self.connects = 0
         self.reconnects = 0
-        self.events_received = 0
         self.received_types: Counter[str] = Counter()  # what Asterisk sent, by type (its filter's effect)
         self.frames_invalid = 0
 
@@ -92,6 +91,11 @@ class EventStream:
     def is_connected(self) -> bool:
         """Connected, ``on_connect`` done, events flowing."""
         return self._connected.is_set()
+
+    @property
+    def events_received(self) -> int:
+        """Valid events read, of every type."""
+        return sum(self.received_types.values())
 
     @property
     def dispatcher(self) -> OrderedDispatcher:
@@ -222,7 +226,6 @@ class EventStream:
             self.frames_invalid += 1
             logger.warning("ARI events: skipping invalid frame (%s): %.200r", exc, data)
             return
-        self.events_received += 1
         self.received_types[event.type] += 1
         if event.type == "ApplicationReplaced":
             # Another connection registered our app name; Asterisk now sends it our events and this socket
