@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import struct
 import subprocess
 import time
 import uuid
@@ -31,6 +32,19 @@ def unavailable(reason: str) -> None:
     if CI:
         pytest.fail(f"{reason} (CI is set, so this fails instead of skipping)")
     pytest.skip(reason)
+
+
+def rtp_packet(payload: bytes, *, seq: int = 7, ts: int = 160, ssrc: int = 0xDEADBEEF, pt: int = 118,
+               marker: bool = False, csrcs: tuple[int, ...] = (), extension: bytes | None = None,
+               padding: int = 0) -> bytes:
+    """An RTP packet (RFC 3550) as it comes over the wire, with what a test needs to vary of its header."""
+    first = 0x80 | len(csrcs) | (0x10 if extension is not None else 0) | (0x20 if padding else 0)
+    head = struct.pack("!BBHII", first, pt | (0x80 if marker else 0), seq, ts, ssrc)
+    head += b"".join(struct.pack("!I", c) for c in csrcs)
+    if extension is not None:
+        head += struct.pack("!HH", 0xBEDE, len(extension) // 4) + extension
+    tail = (b"\0" * (padding - 1) + bytes([padding])) if padding else b""
+    return head + payload + tail
 
 
 def caller_speech(text: str, voice: str, directory: Path) -> Path:

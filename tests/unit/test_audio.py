@@ -25,22 +25,11 @@ from cti.speech import (
     ulaw_decode,
     ulaw_encode,
 )
-from tests.support import eventually
-
-
-def _rtp(payload: bytes, *, seq: int = 7, ts: int = 160, ssrc: int = 0xDEADBEEF, pt: int = 118, marker: bool = False,
-         csrcs: tuple[int, ...] = (), extension: bytes | None = None, padding: int = 0) -> bytes:
-    first = 0x80 | len(csrcs) | (0x10 if extension is not None else 0) | (0x20 if padding else 0)
-    head = struct.pack("!BBHII", first, pt | (0x80 if marker else 0), seq, ts, ssrc)
-    head += b"".join(struct.pack("!I", c) for c in csrcs)
-    if extension is not None:
-        head += struct.pack("!HH", 0xBEDE, len(extension) // 4) + extension
-    tail = (b"\0" * (padding - 1) + bytes([padding])) if padding else b""
-    return head + payload + tail
+from tests.support import eventually, rtp_packet
 
 
 def test_parse_plain_packet() -> None:
-    packet = parse_rtp(_rtp(b"\x01\x02\x03\x04", seq=65535, ts=4000, marker=True))
+    packet = parse_rtp(rtp_packet(b"\x01\x02\x03\x04", seq=65535, ts=4000, marker=True))
     assert (packet.payload_type, packet.sequence, packet.timestamp, packet.ssrc, packet.marker) == (
         118, 65535, 4000, 0xDEADBEEF, True)
     assert packet.csrcs == ()
@@ -49,7 +38,7 @@ def test_parse_plain_packet() -> None:
 
 
 def test_parse_csrc_extension_and_padding() -> None:
-    packet = parse_rtp(_rtp(b"\xaa\xbb", csrcs=(1, 2, 3), extension=b"\x10\x20\x30\x40" * 2, padding=4))
+    packet = parse_rtp(rtp_packet(b"\xaa\xbb", csrcs=(1, 2, 3), extension=b"\x10\x20\x30\x40" * 2, padding=4))
     assert packet.csrcs == (1, 2, 3)
     assert packet.extension == struct.pack("!HH", 0xBEDE, 2) + b"\x10\x20\x30\x40" * 2
     assert packet.payload == b"\xaa\xbb"
@@ -179,10 +168,10 @@ async def test_rtp_receiver_over_udp() -> None:
     wire = np.frombuffer(pcm, dtype="<i2").astype(">i2").tobytes()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
         for n in range(3):
-            sender.sendto(_rtp(wire[n * 640:(n + 1) * 640], seq=100 + n, csrcs=(9,) if n == 1 else (),
+            sender.sendto(rtp_packet(wire[n * 640:(n + 1) * 640], seq=100 + n, csrcs=(9,) if n == 1 else (),
                                extension=b"\0\0\0\1" if n == 2 else None), ("127.0.0.1", port))
         sender.sendto(b"junk", ("127.0.0.1", port))
-        sender.sendto(_rtp(wire[:640], seq=99), ("127.0.0.1", port))  # late: dropped
+        sender.sendto(rtp_packet(wire[:640], seq=99), ("127.0.0.1", port))  # late: dropped
         await eventually(lambda: protocol.stats.malformed == 1 and protocol.stats.out_of_order == 1, timeout=5,
                          message="all datagrams handled")
     assert protocol.transport is transport  # connection_made accepted it (3.11's lacks DatagramTransport as a base)
@@ -198,7 +187,7 @@ async def test_rtp_receiver_ulaw() -> None:
     port = transport.get_extra_info("sockname")[1]
     codes = bytes(range(160))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-        sender.sendto(_rtp(codes, pt=0), ("127.0.0.1", port))
+        sender.sendto(rtp_packet(codes, pt=0), ("127.0.0.1", port))
         await eventually(lambda: protocol.stats.packets == 1, timeout=5, message="the packet")
     transport.close()
     assert received == [ulaw_decode(codes)]

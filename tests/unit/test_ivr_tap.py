@@ -16,6 +16,7 @@ from cti.ari import AriClient, AriHTTPError
 from cti.ari._client import ParamValue
 from cti.ivr import Finished, GrammarChoice, LookupResult, SpeakVerbalizer, Transfer, load_flows_file
 from cti.telephony import IvrCall, IvrRunner, Recognition
+from tests.support import rtp_packet
 
 FLOWS = load_flows_file(Path(__file__).resolve().parents[2] / "cti/ivr/flows/default.yaml")
 CALLER = "1796499272.0"
@@ -189,7 +190,7 @@ async def test_a_hang_up_carries_asterisk_s_time_to_the_record() -> None:
         await runner.close()
 
 
-class Slow(Session):
+class Keeping(Session):
     """A session that keeps what it is fed."""
 
     def __init__(self, heard: str) -> None:
@@ -198,9 +199,6 @@ class Slow(Session):
 
     def feed(self, pcm: bytes) -> None:
         self.fed += pcm
-
-    def finish(self) -> Recognition:
-        return Recognition(None, "", 0.0)
 
 
 class SlowToStart(Recognizer):
@@ -212,14 +210,13 @@ class SlowToStart(Recognizer):
 
     def start_open(self, model: str, language: str) -> Session:
         self.ready.wait(10)
-        self.sessions.append(Slow(f"open {model} {language}"))
+        self.sessions.append(Keeping(f"open {model} {language}"))
         return self.sessions[-1]
 
 
 def rtp(sequence: int, samples: array.array[int]) -> bytes:
     """One 20 ms slin16 RTP packet as Asterisk's externalMedia sends it (big-endian samples)."""
-    payload = struct.pack(f"!{len(samples)}h", *samples)
-    return struct.pack("!BBHII", 0x80, 118, sequence, sequence * 320, 0x1234) + payload
+    return rtp_packet(struct.pack(f"!{len(samples)}h", *samples), seq=sequence, ts=sequence * 320, ssrc=0x1234)
 
 
 async def test_a_caller_who_answers_while_the_session_starts_is_heard_from_the_first_word() -> None:
@@ -256,7 +253,7 @@ async def test_a_caller_who_answers_while_the_session_starts_is_heard_from_the_f
             await asyncio.sleep(0.02)
         # The first open session heard it (the no-match then asks again, with a session of its own).
         session = recognizer.sessions[1]
-        assert isinstance(session, Slow) and session.heard == "open support en"
+        assert isinstance(session, Keeping) and session.heard == "open support en"
         fed = array.array("h", bytes(session.fed))
         assert fed.count(3000) == 50 * 160, "the first words were lost"
         assert runner.stats["speech_results"] == 1
